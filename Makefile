@@ -1,0 +1,42 @@
+# Temper — the two commands of the README, plus `make run`.
+#   make demo    set up, build, and run the main job on the bundled demo model
+#   make check   set up, build, and run every test (then the engine tests
+#                again under AddressSanitizer + UBSan)
+#   make run     set up, build, and open the app
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?=
+
+.PHONY: all setup build demo check run clean
+
+all: build
+
+setup:
+	@build-aux/setup.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
+	  -Dgui=disabled -Dvulkan=disabled -Dcuda=disabled
+
+build: setup $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: build
+	@build-aux/demo.sh $(BUILD)
+
+check: build $(ASAN_BUILD)/build.ninja
+	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+	-meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	-ninja -C $(ASAN_BUILD) && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  meson test -C $(ASAN_BUILD) --suite engine --print-errorlogs --num-processes 2 --timeout-multiplier 4
+	@build-aux/test-summary.py $(BUILD) $(ASAN_BUILD)
+
+run: build
+	GSETTINGS_SCHEMA_DIR=$(BUILD)/data:$(BUILD)/app/gui $(BUILD)/app/gui/temper
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,35 @@
+/* temper-cli.h — what every subcommand of temper-cli shares. */
+#pragma once
+
+#include <gio/gio.h>
+
+/* Exit codes: 0 success, 1 the work failed (bad model, bad dataset, …),
+ * 2 the command line itself was wrong. */
+enum {
+  TEMPER_CLI_EXIT_OK = 0,
+  TEMPER_CLI_EXIT_FAILED = 1,
+  TEMPER_CLI_EXIT_USAGE = 2,
+};
+
+typedef struct {
+  const char *name;     /* "info", or "bench generate" for a nested command */
+  const char *summary;  /* one line for the command list */
+  int (*run) (int argc, char **argv);  /* argv[0] is the command name */
+} TemperCliCommand;
+
+/* Parses @argv with @entries.  Handles --help (prints usage, exits 0 through
+ * *exit_code) and bad arguments (one line on stderr, exit code 2).  Returns
+ * FALSE when the caller should return *exit_code right away. */
+gboolean temper_cli_parse (int *argc, char ***argv, const char *command,
+                           const char *parameter_string, const char *description,
+                           const GOptionEntry *entries, int *exit_code);
+
+/* Prints "temper-cli COMMAND: MESSAGE" on stderr; returns @code. */
+int temper_cli_fail  (const char *command, int code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+/* Reports @error from the engine; returns TEMPER_CLI_EXIT_FAILED. */
+int temper_cli_error (const char *command, const GError *error);
+
+/* Installs a SIGINT handler that cancels @cancellable instead of killing the
+ * process, so long work can stop cleanly and keep its checkpoint. */
+void temper_cli_cancel_on_interrupt (GCancellable *cancellable);
+

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what Temper needs to build and test on Debian 12 (only what is
+# missing), then fetches the demo model.  Safe to run again: it does nothing
+# when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  gcc make pkg-config meson ninja-build python3 python3-pip ca-certificates
+  libglib2.0-dev libglib2.0-bin libjson-glib-dev
+  libgtk-4-dev libadwaita-1-dev
+  glslc libvulkan-dev mesa-vulkan-drivers
+  gettext desktop-file-utils appstream
+  xvfb xauth fonts-noto-cjk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null; then sudo="sudo"; else
+      echo "setup: these Debian packages are missing and I am not root: ${missing[*]}" >&2
+      echo "setup: install them with: apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+build-aux/fetch-demo-model.sh

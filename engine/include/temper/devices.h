@@ -1,0 +1,47 @@
+/* devices.h — the compute devices Temper can train and generate on. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  TEMPER_BACKEND_CPU,
+  TEMPER_BACKEND_VULKAN,
+  TEMPER_BACKEND_CUDA,
+} TemperBackendKind;
+
+typedef enum {
+  TEMPER_DEVICE_CPU,
+  TEMPER_DEVICE_DISCRETE_GPU,
+  TEMPER_DEVICE_INTEGRATED_GPU,
+  TEMPER_DEVICE_VIRTUAL_GPU,
+  TEMPER_DEVICE_SOFTWARE,      /* a CPU pretending to be a GPU (lavapipe, llvmpipe) */
+  TEMPER_DEVICE_OTHER,
+} TemperDeviceType;
+
+typedef struct {
+  TemperBackendKind backend;
+  int               index;          /* within its backend, as passed to --device */
+  char             *name;           /* "NVIDIA GeForce RTX 4070", "AMD Ryzen 7 …" */
+  char             *driver;         /* driver name and version, "" if unknown */
+  TemperDeviceType  type;
+  guint64           memory_total;   /* bytes usable for work (device-local heap, or RAM) */
+  guint64           memory_free;    /* bytes free now (budget), 0 if unknown */
+  char             *details;        /* one line: compute capability, 16-bit storage, cooperative matrix, … */
+} TemperDeviceInfo;
+
+void temper_device_info_free (TemperDeviceInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperDeviceInfo, temper_device_info_free)
+
+const char *temper_backend_kind_name (TemperBackendKind kind);   /* "cpu", "vulkan", "cuda" */
+const char *temper_device_type_name  (TemperDeviceType type);    /* "discrete GPU", … */
+
+/* Every device of every backend built in, best first (discrete GPUs, then
+ * integrated, then the CPU; software Vulkan drivers last).  Never fails: a
+ * backend that can't be reached (no driver, no module) adds nothing and its
+ * reason is appended to @notes (one human sentence each) when @notes is
+ * non-NULL.  Returns a GPtrArray of TemperDeviceInfo. */
+GPtrArray *temper_devices_list (GPtrArray *notes);
+
+G_END_DECLS

@@ -1,0 +1,105 @@
+/* model.h — a decoder-only Llama-family model loaded from disk.
+ *
+ * A model is opened from a GGUF file or a Hugging Face folder (config.json +
+ * safetensors).  Weights stay where they are: memory-mapped from the file, in
+ * their stored type (F32, F16, BF16 or GGUF quant blocks).  Nothing is
+ * reordered: a llama-arch GGUF keeps llama.cpp's interleaved Q/K row order and
+ * is run with interleaved RoPE; HF folders and qwen2 keep the HF order and run
+ * with split-halves RoPE.  Exports convert between the two. */
+#pragma once
+
+#include <gio/gio.h>
+#include "temper/tensor.h"
+
+G_BEGIN_DECLS
+
+typedef struct temper_model     temper_model_t;
+typedef struct temper_tokenizer temper_tokenizer_t;
+
+typedef enum {
+  TEMPER_ARCH_LLAMA,   /* Llama 2/3, Mistral (no sliding window), SmolLM2 */
+  TEMPER_ARCH_QWEN2,   /* Qwen2 / Qwen2.5: q/k/v bias */
+} TemperArch;
+
+typedef enum {
+  TEMPER_ROPE_INTERLEAVED, /* rotate (x[2i], x[2i+1]) — llama.cpp "normal", llama-arch GGUF */
+  TEMPER_ROPE_HALVES,      /* rotate (x[i], x[i+d/2]) — HF rotate_half, "neox" */
+} TemperRopeLayout;
+
+typedef enum {
+  TEMPER_MODEL_FORMAT_GGUF,
+  TEMPER_MODEL_FORMAT_HF_FOLDER,
+} TemperModelFormat;
+
+typedef struct {
+  TemperArch        arch;
+  TemperRopeLayout  rope_layout;
+  int               n_layer;
+  int               n_embd;        /* hidden size */
+  int               n_ff;          /* feed-forward (intermediate) size */
+  int               n_head;
+  int               n_head_kv;
+  int               head_dim;
+  int               n_vocab;
+  int               n_ctx_train;   /* context length the model was trained for */
+  float             rms_eps;
+  float             rope_theta;
+  gboolean          qkv_bias;
+  gboolean          tied_embeddings;
+} TemperModelConfig;
+
+/* One transformer block.  Linear weights have ne = {in, out}.  Absent
+ * tensors (the biases of a Llama model) have data == NULL. */
+typedef struct {
+  TemperTensorView attn_norm;   /* {n_embd} F32 (or F16/BF16 from HF) */
+  TemperTensorView wq, wk, wv;  /* {n_embd, n_head*head_dim}, {n_embd, n_head_kv*head_dim} ×2 */
+  TemperTensorView bq, bk, bv;  /* Qwen2 only */
+  TemperTensorView wo;          /* {n_head*head_dim, n_embd} */
+  TemperTensorView ffn_norm;    /* {n_embd} */
+  TemperTensorView w_gate, w_up;/* {n_embd, n_ff} */
+  TemperTensorView w_down;      /* {n_ff, n_embd} */
+} TemperLayerWeights;
+
+typedef enum {
+  TEMPER_LOAD_PHASE_READING,
+  TEMPER_LOAD_PHASE_CHECKING,
+} TemperLoadPhase;
+
+/* Opens @path: a .gguf file, or a folder holding config.json and safetensors.
+ * Fails with a message naming the file and the problem (truncated file, tensor
+ * past the end, unknown tensor type, missing tensor, unsupported architecture
+ * listing the supported ones, …). */
+temper_model_t *temper_model_load  (const char    *path,
+                                    GCancellable  *cancellable,
+                                    GError       **error);
+void            temper_model_free  (temper_model_t *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (temper_model_t, temper_model_free)
+
+const TemperModelConfig  *temper_model_get_config    (const temper_model_t *model);
+TemperModelFormat         temper_model_get_format    (const temper_model_t *model);
+const char               *temper_model_get_path      (const temper_model_t *model);
+/* A display name: general.name, the HF folder name, or the file name. */
+const char               *temper_model_get_name      (const temper_model_t *model);
+/* "llama" or "qwen2", as GGUF spells it. */
+const char               *temper_model_get_arch_name (const temper_model_t *model);
+/* The dominant weight type: "Q4_1", "BF16", … */
+const char               *temper_model_get_quantization (const temper_model_t *model);
+guint64                   temper_model_get_n_params  (const temper_model_t *model);
+guint64                   temper_model_get_file_size (const temper_model_t *model);
+
+const TemperTensorView   *temper_model_get_token_embd (const temper_model_t *model); /* {n_embd, n_vocab} */
+const TemperTensorView   *temper_model_get_output_norm(const temper_model_t *model); /* {n_embd} */
+/* The lm_head: the token embedding itself when the embeddings are tied. */
+const TemperTensorView   *temper_model_get_output     (const temper_model_t *model); /* {n_embd, n_vocab} */
+const TemperLayerWeights *temper_model_get_layer      (const temper_model_t *model, int layer);
+
+/* Owned by the model. */
+temper_tokenizer_t       *temper_model_get_tokenizer  (const temper_model_t *model);
+/* The Jinja chat template stored with the model, or NULL. */
+const char               *temper_model_get_chat_template (const temper_model_t *model);
+/* Token ids that end generation: the tokenizer's EOS plus generation_config's
+ * eos_token_id list and the end-of-turn token where one is known.
+ * Terminated by -1. */
+const int                *temper_model_get_stop_tokens (const temper_model_t *model);
+
+G_END_DECLS

@@ -9,20 +9,17 @@
 
 #include "temper-cli.h"
 
-static int
-temper_cli_version (int argc, char **argv)
-{
-  int exit_code;
-
-  if (!temper_cli_parse (&argc, &argv, "version", NULL, "Show the version of temper-cli.",
-                         NULL, &exit_code))
-    return exit_code;
-  printf ("temper-cli %s\n", PACKAGE_VERSION);
-  return TEMPER_CLI_EXIT_OK;
-}
-
 static const TemperCliCommand commands[] = {
-  { "version", "Show the version", temper_cli_version },
+  { "info", "Show a model's architecture, size, quantization and chat template", temper_cli_info },
+  { "dataset check", "Check a dataset and list the records that cannot be used", temper_cli_dataset_check },
+  { "tokenize", "Show the tokens a model makes of a text", temper_cli_tokenize },
+  { "devices", "List the processors and graphics cards Temper can train on", temper_cli_devices },
+  { "train", "Fine-tune a model with LoRA on a dataset, into a run folder", temper_cli_train },
+  { "resume", "Continue a training run from its newest checkpoint", temper_cli_resume },
+  { "compare", "Show base and tuned answers side by side for a run", temper_cli_compare },
+  { "bench train", "Measure LoRA training speed and memory on a model", temper_cli_bench_train },
+  { "chat", "Chat with a model, or print one answer with -p", temper_cli_chat },
+  { "bench generate", "Measure a model's prompt and generation speed and memory", temper_cli_bench_generate },
 };
 
 static void

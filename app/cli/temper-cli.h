@@ -33,3 +33,14 @@ int temper_cli_error (const char *command, const GError *error);
  * process, so long work can stop cleanly and keep its checkpoint. */
 void temper_cli_cancel_on_interrupt (GCancellable *cancellable);
 
+/* Subcommands. */
+int temper_cli_info (int argc, char **argv);
+int temper_cli_dataset_check (int argc, char **argv);
+int temper_cli_tokenize (int argc, char **argv);
+int temper_cli_devices (int argc, char **argv);
+int temper_cli_bench_train (int argc, char **argv);
+int temper_cli_chat (int argc, char **argv);
+int temper_cli_bench_generate (int argc, char **argv);
+int temper_cli_train (int argc, char **argv);
+int temper_cli_resume (int argc, char **argv);
+int temper_cli_compare (int argc, char **argv);

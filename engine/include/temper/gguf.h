@@ -35,6 +35,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (temper_gguf_t, temper_gguf_close)
 
 const char *temper_gguf_get_path      (const temper_gguf_t *gguf);
 guint64     temper_gguf_get_file_size (const temper_gguf_t *gguf);
+guint32     temper_gguf_get_version   (const temper_gguf_t *gguf);
+guint64     temper_gguf_get_alignment (const temper_gguf_t *gguf);
+/* File offset of the data section (tensor offsets are relative to it). */
+guint64     temper_gguf_get_data_offset (const temper_gguf_t *gguf);
+
+/* Metadata keys in file order, e.g. to copy them into an export. */
+guint64     temper_gguf_get_n_kv      (const temper_gguf_t *gguf);
+const char *temper_gguf_get_key       (const temper_gguf_t *gguf, guint64 i);
+gboolean    temper_gguf_get_value_type(const temper_gguf_t *gguf, const char *key,
+                                       TemperGgufValueType *type);
 
 /* Metadata.  Each getter returns FALSE when the key is absent or has another
  * type; integer getters accept any integer type whose value fits. */
@@ -64,6 +74,10 @@ gboolean temper_gguf_find_tensor   (const temper_gguf_t *gguf, const char *name,
 /* The i-th tensor in file order. */
 void     temper_gguf_get_tensor    (const temper_gguf_t *gguf, guint64 i,
                                     TemperTensorView *view);
+/* The stored shape of the i-th tensor (ne[n_dims..3] are 1) and its size. */
+void     temper_gguf_get_tensor_shape (const temper_gguf_t *gguf, guint64 i,
+                                       int64_t ne[4], guint32 *n_dims,
+                                       guint64 *n_bytes);
 
 /* Writer: keys and tensors are collected in memory-light form, then written
  * in one pass to @path (the caller handles temporary names). */
@@ -72,6 +86,7 @@ void temper_gguf_writer_free (temper_gguf_writer_t *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (temper_gguf_writer_t, temper_gguf_writer_free)
 void temper_gguf_writer_set_u32    (temper_gguf_writer_t *w, const char *key, guint32 v);
 void temper_gguf_writer_set_i32    (temper_gguf_writer_t *w, const char *key, gint32 v);
+void temper_gguf_writer_set_u64    (temper_gguf_writer_t *w, const char *key, guint64 v);
 void temper_gguf_writer_set_f32    (temper_gguf_writer_t *w, const char *key, float v);
 void temper_gguf_writer_set_bool   (temper_gguf_writer_t *w, const char *key, gboolean v);
 void temper_gguf_writer_set_string (temper_gguf_writer_t *w, const char *key, const char *v);
@@ -85,6 +100,12 @@ void temper_gguf_writer_set_i32_array (temper_gguf_writer_t *w, const char *key,
 void temper_gguf_writer_add_tensor (temper_gguf_writer_t *w, const char *name,
                                     int type, const int64_t *ne, int n_dims,
                                     const void *data, gsize n_bytes);
+/* As add_tensor, but the bytes are not copied: they must stay valid until
+ * temper_gguf_writer_write() returns (exports of whole models use this to
+ * stream from the memory-mapped source). */
+void temper_gguf_writer_add_tensor_static (temper_gguf_writer_t *w, const char *name,
+                                           int type, const int64_t *ne, int n_dims,
+                                           const void *data, gsize n_bytes);
 gboolean temper_gguf_writer_write  (temper_gguf_writer_t *w, const char *path,
                                     GError **error);
 

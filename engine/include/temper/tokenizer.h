@@ -1,7 +1,9 @@
 /* tokenizer.h — byte-level BPE (GPT-2, Llama 3, Qwen2, SmolLM) and
  * SentencePiece-style BPE with byte fallback (Llama 2, Mistral).
  *
- * Token ids equal those of the Hugging Face `tokenizers` library. */
+ * Token ids equal those of the Hugging Face `tokenizers` library.  A loaded
+ * tokenizer never changes, so several threads may encode and decode with it
+ * at once. */
 #pragma once
 
 #include <glib.h>
@@ -31,6 +33,13 @@ gboolean temper_tokenizer_adds_bos(const temper_tokenizer_t *tok);
 /* The id of a token spelled exactly @text (e.g. "<|im_end|>"), or -1. */
 int  temper_tokenizer_find_token  (const temper_tokenizer_t *tok, const char *text);
 gboolean temper_tokenizer_is_special (const temper_tokenizer_t *tok, int id);
+/* The token as spelled in the vocabulary ("Ġthe", "▁the", "<0x0A>"), or NULL
+ * for an id outside it.  Valid for the tokenizer's life. */
+const char *temper_tokenizer_get_piece (const temper_tokenizer_t *tok, int id);
+/* The Jinja chat template that came with the tokenizer (tokenizer.chat_template
+ * in GGUF; tokenizer_config.json or chat_template.jinja in a Hugging Face
+ * folder), or NULL. */
+const char *temper_tokenizer_get_chat_template (const temper_tokenizer_t *tok);
 
 /* Encodes UTF-8 @text (@len bytes, or -1 for NUL-terminated).  With
  * @parse_special, added/special token strings in the text become their ids;

@@ -1,0 +1,112 @@
+/* temper-cli bench generate MODEL — prompt processing and generation speed,
+ * measured like llama-bench: a prompt of N tokens from an empty cache, and N
+ * tokens generated one at a time from an empty cache, each repeated after a
+ * warm-up run. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include "temper/generate.h"
+#include "temper/model.h"
+#include "temper-cli.h"
+
+static void
+mean_sd (const double *v, int n, double *mean, double *sd)
+{
+  double s = 0.0, ss = 0.0;
+
+  for (int i = 0; i < n; i++)
+    s += v[i];
+  *mean = s / n;
+  for (int i = 0; i < n; i++)
+    ss += (v[i] - *mean) * (v[i] - *mean);
+  *sd = n > 1 ? sqrt (ss / (n - 1)) : 0.0;
+}
+
+int
+temper_cli_bench_generate (int argc, char **argv)
+{
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(temper_generator_t) gen = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gint32 *tokens = NULL;
+  g_autofree double *pp = NULL, *tg = NULL;
+  int threads = 0, n_prompt = 64, n_gen = 64, reps = 3, exit_code;
+  TemperGeneratorOptions options = { 0, 0, FALSE };
+  gboolean exact = FALSE;
+  const TemperModelConfig *c;
+  struct rusage usage;
+  double mean, sd;
+  const GOptionEntry entries[] = {
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { "prompt-tokens", 'p', 0, G_OPTION_ARG_INT, &n_prompt, "Prompt length (default 64)", "N" },
+    { "gen-tokens", 'n', 0, G_OPTION_ARG_INT, &n_gen, "Tokens to generate (default 64)", "N" },
+    { "repetitions", 'r', 0, G_OPTION_ARG_INT, &reps, "Timed runs of each test (default 3)", "N" },
+    { "exact", 0, 0, G_OPTION_ARG_NONE, &exact, "Keep activations in fp32 when decoding (as training does)", NULL },
+    { NULL },
+  };
+
+  if (!temper_cli_parse (&argc, &argv, "bench generate", "MODEL",
+                         "Measure how fast a model reads a prompt and writes an answer, and the memory it uses.",
+                         entries, &exit_code))
+    return exit_code;
+  if (argc != 2)
+    return temper_cli_fail ("bench generate", TEMPER_CLI_EXIT_USAGE,
+                            "expected one MODEL (a .gguf file or a model folder), see --help");
+  if (n_prompt < 1 || n_gen < 1 || reps < 1)
+    return temper_cli_fail ("bench generate", TEMPER_CLI_EXIT_USAGE,
+                            "--prompt-tokens, --gen-tokens and --repetitions must be at least 1");
+
+  model = temper_model_load (argv[1], NULL, &error);
+  if (model == NULL)
+    return temper_cli_error ("bench generate", error);
+  c = temper_model_get_config (model);
+  options.n_threads = threads;
+  options.exact = exact;
+  options.n_ctx = MAX (n_prompt, n_gen) + 1;
+  gen = temper_generator_new (model, &options, &error);
+  if (gen == NULL)
+    return temper_cli_error ("bench generate", error);
+
+  /* Any ids will do for timing; spread them over the vocabulary. */
+  tokens = g_new (gint32, MAX (n_prompt, n_gen));
+  for (int i = 0; i < MAX (n_prompt, n_gen); i++)
+    tokens[i] = (gint32) ((i * 7919 + 13) % c->n_vocab);
+  pp = g_new (double, reps);
+  tg = g_new (double, reps);
+
+  for (int r = -1; r < reps; r++)   /* r = -1: warm-up */
+    {
+      gint64 t0, t1;
+
+      temper_generator_reset (gen);
+      t0 = g_get_monotonic_time ();
+      if (!temper_generator_eval (gen, tokens, (gsize) n_prompt, NULL, NULL, &error))
+        return temper_cli_error ("bench generate", error);
+      t1 = g_get_monotonic_time ();
+      if (r >= 0)
+        pp[r] = n_prompt / ((t1 - t0) / 1e6);
+
+      temper_generator_reset (gen);
+      t0 = g_get_monotonic_time ();
+      for (int i = 0; i < n_gen; i++)
+        if (!temper_generator_eval (gen, tokens + i, 1, NULL, NULL, &error))
+          return temper_cli_error ("bench generate", error);
+      t1 = g_get_monotonic_time ();
+      if (r >= 0)
+        tg[r] = n_gen / ((t1 - t0) / 1e6);
+    }
+
+  getrusage (RUSAGE_SELF, &usage);
+  printf ("model:      %s (%s, %.1f M parameters)\n", temper_model_get_name (model),
+          temper_model_get_quantization (model), temper_model_get_n_params (model) / 1e6);
+  printf ("device:     %s\n", temper_generator_get_device (gen));
+  mean_sd (pp, reps, &mean, &sd);
+  printf ("pp%-5d     %8.2f ± %.2f tokens/s (prompt processing)\n", n_prompt, mean, sd);
+  mean_sd (tg, reps, &mean, &sd);
+  printf ("tg%-5d     %8.2f ± %.2f tokens/s (generation)\n", n_gen, mean, sd);
+  printf ("peak RSS:   %.1f MiB\n", usage.ru_maxrss / 1024.0);
+  return TEMPER_CLI_EXIT_OK;
+}

@@ -1,0 +1,174 @@
+/* temper-cli compare RUN — the base model's and the tuned model's answers
+ * side by side, greedy, for the run's validation prompts or a file. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "temper/chat.h"
+#include "temper/dataset.h"
+#include "temper/generate.h"
+#include "temper/model.h"
+#include "temper/run.h"
+#include "temper/train.h"
+#include "temper-cli.h"
+
+#define COLUMN 38
+
+static gboolean
+collect (const char *text, gsize len, gpointer user_data)
+{
+  g_string_append_len (user_data, text, (gssize) len);
+  return TRUE;
+}
+
+static char *
+answer (temper_generator_t *gen, const temper_chat_template_t *tmpl,
+        const TemperChatMessage *messages, gsize n, int max_tokens, GError **error)
+{
+  TemperChatTokens tokens = { 0 };
+  TemperSamplingParams params;
+  GString *text = g_string_new (NULL);
+  gboolean ok;
+
+  temper_sampling_params_init (&params);
+  params.temperature = 0.0f;
+  params.repeat_penalty = 1.0f;
+  params.max_tokens = max_tokens;
+  if (!temper_chat_template_tokenize (tmpl, messages, n, TRUE, &tokens, error))
+    {
+      g_string_free (text, TRUE);
+      return NULL;
+    }
+  temper_generator_reset (gen);
+  ok = temper_generator_generate (gen, (const gint32 *) tokens.ids->data, tokens.ids->len, &params,
+                                  collect, text, NULL, NULL, error);
+  temper_chat_tokens_clear (&tokens);
+  if (!ok)
+    {
+      g_string_free (text, TRUE);
+      return NULL;
+    }
+  return g_strstrip (g_string_free (text, FALSE));
+}
+
+/* Splits @text into lines of at most @width characters, at spaces where it can. */
+static GPtrArray *
+wrap (const char *text, int width)
+{
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      const char *end = p, *space = NULL;
+      int n = 0;
+
+      while (*end != '\0' && *end != '\n' && n < width)
+        {
+          if (*end == ' ')
+            space = end;
+          end = g_utf8_next_char (end);
+          n++;
+        }
+      if (*end != '\0' && *end != '\n' && space != NULL)
+        end = space;
+      g_ptr_array_add (lines, g_strndup (p, (gsize) (end - p)));
+      p = end;
+      while (*p == ' ' || *p == '\n')
+        p++;
+    }
+  return lines;
+}
+
+static void
+print_side_by_side (const char *left, const char *right)
+{
+  g_autoptr(GPtrArray) a = wrap (left, COLUMN);
+  g_autoptr(GPtrArray) b = wrap (right, COLUMN);
+
+  for (guint i = 0; i < MAX (a->len, b->len); i++)
+    {
+      const char *l = i < a->len ? a->pdata[i] : "";
+      const char *r = i < b->len ? b->pdata[i] : "";
+
+      printf ("  %s%*s │ %s\n", l, (int) (COLUMN - g_utf8_strlen (l, -1)), "", r);
+    }
+}
+
+int
+temper_cli_compare (int argc, char **argv)
+{
+  g_autofree char *prompts = NULL;
+  int max_tokens = 64, threads = 0, limit = 0, code;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autoptr(temper_generator_t) gen = NULL;
+  g_autoptr(temper_chat_template_t) tmpl = NULL;
+  g_autoptr(temper_dataset_t) ds = NULL;
+  g_autofree char *adapter_dir = NULL;
+  TemperGeneratorOptions gopts = { 0 };
+  TemperDatasetOptions dopts;
+  const GOptionEntry entries[] = {
+    { "prompts", 0, 0, G_OPTION_ARG_FILENAME, &prompts, "Questions to ask, as a dataset file (default: the run's dataset)", "FILE" },
+    { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, "Longest answer in tokens (default 64)", "N" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Ask at most N questions (default all)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { NULL }
+  };
+
+  if (!temper_cli_parse (&argc, &argv, "compare", "RUN",
+                         "Show the base model's and the tuned model's answers side by side.",
+                         entries, &code))
+    return code;
+  if (argc != 2)
+    return temper_cli_fail ("compare", TEMPER_CLI_EXIT_USAGE, "give one run folder (see --help)");
+  run = temper_run_open (argv[1], &error);
+  if (run == NULL)
+    return temper_cli_error ("compare", error);
+  model = temper_model_load (temper_run_get_model_path (run), NULL, &error);
+  if (model == NULL)
+    return temper_cli_error ("compare", error);
+  adapter_dir = temper_run_dup_adapter_dir (run);
+  adapter = temper_lora_load_peft (adapter_dir, temper_model_get_config (model), NULL, &error);
+  if (adapter == NULL)
+    return temper_cli_fail ("compare", TEMPER_CLI_EXIT_FAILED,
+                            "%s (has the run finished? “temper-cli resume %s” completes it)",
+                            error->message, argv[1]);
+
+  tmpl = temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
+  temper_dataset_options_init (&dopts);
+  ds = temper_dataset_load (prompts != NULL ? prompts : temper_run_get_data_path (run), &dopts, &error);
+  if (ds == NULL)
+    return temper_cli_error ("compare", error);
+
+  gopts.n_threads = threads;
+  gen = temper_generator_new (model, &gopts, &error);
+  if (gen == NULL)
+    return temper_cli_error ("compare", error);
+
+  printf ("  %-*s │ %s\n", COLUMN, "Base model", "Tuned (this run's adapter)");
+  for (gsize i = 0; i < temper_dataset_get_n_records (ds) && (limit <= 0 || (int) i < limit); i++)
+    {
+      const TemperDatasetRecord *rec = temper_dataset_get_record (ds, i);
+      gsize n = rec->n_messages;
+      g_autofree char *base = NULL, *tuned = NULL;
+
+      /* Ask what the record asks: everything before its last answer. */
+      while (n > 0 && rec->messages[n - 1].role == TEMPER_CHAT_ROLE_ASSISTANT)
+        n--;
+      if (n == 0)
+        continue;
+      printf ("\n%s\n", rec->messages[n - 1].content);
+      if (!temper_generator_set_adapter (gen, NULL, &error) ||
+          (base = answer (gen, tmpl, rec->messages, n, max_tokens, &error)) == NULL ||
+          !temper_generator_set_adapter (gen, adapter, &error) ||
+          (tuned = answer (gen, tmpl, rec->messages, n, max_tokens, &error)) == NULL)
+        return temper_cli_error ("compare", error);
+      print_side_by_side (base, tuned);
+      fflush (stdout);
+    }
+  return TEMPER_CLI_EXIT_OK;
+}

@@ -1,0 +1,161 @@
+/* temper-cli dataset check FILE — what Temper makes of a dataset: its format,
+ * every record it has to leave out and why, and (with a model) how long the
+ * records are in tokens. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "temper/chat.h"
+#include "temper/dataset.h"
+#include "temper/model.h"
+#include "temper-cli.h"
+
+#define COMMAND "dataset check"
+#define BAR_WIDTH 40
+
+static void
+print_histogram (const TemperDatasetReport *r)
+{
+  guint64 largest = 1;
+
+  for (guint i = 0; i < TEMPER_DATASET_N_BUCKETS; i++)
+    largest = MAX (largest, r->histogram[i]);
+  for (guint i = 0; i < TEMPER_DATASET_N_BUCKETS; i++)
+    {
+      g_autofree char *range = NULL;
+      guint width = (guint) ((r->histogram[i] * BAR_WIDTH + largest - 1) / largest);
+
+      if (i + 1 < TEMPER_DATASET_N_BUCKETS)
+        range = g_strdup_printf ("%d–%d", temper_dataset_bucket_start (i),
+                                 temper_dataset_bucket_start (i + 1) - 1);
+      else
+        range = g_strdup_printf ("%d or more", temper_dataset_bucket_start (i));
+      /* Pad by characters, not bytes: the en dash is three bytes. */
+      printf ("  %s%*s %8" G_GUINT64_FORMAT " ", range, (int) (12 - g_utf8_strlen (range, -1)), "",
+              r->histogram[i]);
+      for (guint w = 0; w < width; w++)
+        fputs ("█", stdout);
+      putchar ('\n');
+    }
+}
+
+static void
+print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, int max_length)
+{
+  const TemperDatasetReport *r = temper_dataset_get_report (ds);
+
+  printf ("Dataset:     %s\n", temper_dataset_get_path (ds));
+  printf ("Format:      %s, %s\n", temper_dataset_format_label (r->format),
+          r->jsonl ? "one record per line (JSONL)" : "a JSON list");
+  printf ("Records:     %" G_GUINT64_FORMAT " found, %" G_GUINT64_FORMAT " usable, %"
+          G_GUINT64_FORMAT " left out\n", r->n_records, r->n_valid, r->n_dropped);
+  if (tmpl != NULL)
+    {
+      printf ("Template:    %s%s\n", temper_chat_family_name (temper_chat_template_get_family (tmpl)),
+              temper_chat_template_is_fallback (tmpl)
+              ? " (the model has no chat template Temper knows; a plain User/Assistant layout is used)"
+              : "");
+      if (max_length > 0)
+        printf ("Truncated:   %" G_GUINT64_FORMAT " (longer than %d tokens)\n", r->n_truncated, max_length);
+    }
+  if (r->has_token_stats)
+    {
+      printf ("Tokens:      %" G_GUINT64_FORMAT " in all, %" G_GUINT64_FORMAT " of them answers the model learns\n",
+              r->tokens_total, r->tokens_trained);
+      printf ("Per record:  min %d, mean %.1f, median %d, 95th percentile %d, max %d\n",
+              r->token_min, r->token_mean, r->token_median, r->token_p95, r->token_max);
+      print_histogram (r);
+    }
+  else
+    printf ("Tokens:      not counted (add --model to count them with a model's tokenizer)\n");
+
+  if (r->n_problems > 0)
+    {
+      printf ("\nLeft out:\n");
+      for (guint i = 0; i < r->n_listed; i++)
+        {
+          g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
+          printf ("  %s: %s\n", place, r->problems[i].message);
+        }
+      if (r->n_problems > r->n_listed)
+        printf ("  … and %" G_GUINT64_FORMAT " more\n", r->n_problems - r->n_listed);
+    }
+}
+
+int
+temper_cli_dataset_check (int argc, char **argv)
+{
+  g_autofree char *model_path = NULL;
+  g_autofree char *format_name = NULL;
+  int max_length = 0;
+  gboolean json = FALSE;
+  gboolean all_tokens = FALSE;
+  const GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
+      "Count tokens with this model's tokenizer and chat template", "MODEL" },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name,
+      "Read the records as this format instead of recognising it: alpaca, instruction-output, "
+      "prompt-response, messages, sharegpt or text", "FORMAT" },
+    { "max-length", 'l', 0, G_OPTION_ARG_INT, &max_length,
+      "Cut records longer than this many tokens (needs --model)", "N" },
+    { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &all_tokens,
+      "Count the loss on every token, not only on the answers", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
+    { NULL },
+  };
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(temper_chat_template_t) tmpl = NULL;
+  g_autoptr(temper_dataset_t) ds = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperDatasetOptions options;
+  int exit_code;
+
+  if (!temper_cli_parse (&argc, &argv, COMMAND, "FILE",
+                         "Check a dataset (JSON list or JSONL) and list every record that cannot be used, with why.\n"
+                         "Exit status: 0 when at least one record is usable, 1 when none is, 2 for wrong arguments.",
+                         entries, &exit_code))
+    return exit_code;
+  if (argc != 2)
+    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, "expected one dataset FILE, see --help");
+
+  temper_dataset_options_init (&options);
+  if (format_name != NULL && !temper_dataset_format_from_name (format_name, &options.format))
+    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE,
+                            "unknown format “%s”: use alpaca, instruction-output, prompt-response, "
+                            "messages, sharegpt or text", format_name);
+  if (max_length < 0)
+    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, "--max-length must be a positive number of tokens");
+  if ((max_length > 0 || all_tokens) && model_path == NULL)
+    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE,
+                            "--max-length and --all-tokens need --model: tokens are counted with a model's tokenizer");
+
+  if (model_path != NULL)
+    {
+      model = temper_model_load (model_path, NULL, &error);
+      if (model == NULL)
+        return temper_cli_error (COMMAND, error);
+      tmpl = temper_chat_template_new (temper_model_get_chat_template (model),
+                                       temper_model_get_tokenizer (model));
+      options.chat_template = tmpl;
+      options.max_length = max_length;
+      options.train_on_prompt = all_tokens;
+    }
+
+  ds = temper_dataset_load (argv[1], &options, &error);
+  if (ds == NULL)
+    {
+      /* The message lists the first problems on lines of their own. */
+      fprintf (stderr, "temper-cli %s: %s\n", COMMAND, error->message);
+      return TEMPER_CLI_EXIT_FAILED;
+    }
+
+  if (json)
+    {
+      g_autofree char *text = temper_dataset_report_to_json (ds);
+      printf ("%s\n", text);
+    }
+  else
+    print_report (ds, tmpl, max_length);
+  return TEMPER_CLI_EXIT_OK;
+}

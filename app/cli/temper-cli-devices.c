@@ -1,0 +1,136 @@
+/* temper-cli devices — what Temper can compute on, and why a backend is
+ * missing when it is. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include <json-glib/json-glib.h>
+
+#include "temper/devices.h"
+#include "temper-cli.h"
+
+static char *
+format_memory (guint64 bytes)
+{
+  return bytes > 0 ? g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS) : g_strdup ("—");
+}
+
+/* printf pads by bytes; names and "—" are UTF-8, so pad by characters. */
+static void
+print_cell (const char *text, int width)
+{
+  long pad = width - g_utf8_strlen (text, -1);
+
+  fputs (text, stdout);
+  for (long i = 0; i < MAX (pad, 1); i++)
+    putchar (' ');
+}
+
+static void
+print_table (GPtrArray *devices, GPtrArray *notes)
+{
+  static const char *const headings[] = {
+    "BACKEND", "INDEX", "TYPE", "NAME", "MEMORY", "FREE", "DRIVER",
+  };
+  static const int widths[] = { 8, 6, 15, 40, 11, 11, 30 };
+
+  for (gsize c = 0; c < G_N_ELEMENTS (headings); c++)
+    print_cell (headings[c], widths[c]);
+  printf ("DETAILS\n");
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const TemperDeviceInfo *info = devices->pdata[i];
+      g_autofree char *index = g_strdup_printf ("%d", info->index);
+      g_autofree char *total = format_memory (info->memory_total);
+      g_autofree char *free_now = format_memory (info->memory_free);
+      const char *cells[] = {
+        temper_backend_kind_name (info->backend), index, temper_device_type_name (info->type),
+        info->name, total, free_now, info->driver[0] != '\0' ? info->driver : "—",
+      };
+
+      for (gsize c = 0; c < G_N_ELEMENTS (cells); c++)
+        print_cell (cells[c], widths[c]);
+      printf ("%s\n", info->details);
+    }
+  if (notes->len > 0)
+    printf ("\n");
+  for (guint i = 0; i < notes->len; i++)
+    printf ("Note: %s\n", (const char *) notes->pdata[i]);
+}
+
+static void
+print_json (GPtrArray *devices, GPtrArray *notes)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "devices");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const TemperDeviceInfo *info = devices->pdata[i];
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "backend");
+      json_builder_add_string_value (builder, temper_backend_kind_name (info->backend));
+      json_builder_set_member_name (builder, "index");
+      json_builder_add_int_value (builder, info->index);
+      json_builder_set_member_name (builder, "type");
+      json_builder_add_string_value (builder, temper_device_type_name (info->type));
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, info->name);
+      json_builder_set_member_name (builder, "memory_total");
+      json_builder_add_int_value (builder, (gint64) info->memory_total);
+      json_builder_set_member_name (builder, "memory_free");
+      json_builder_add_int_value (builder, (gint64) info->memory_free);
+      json_builder_set_member_name (builder, "driver");
+      json_builder_add_string_value (builder, info->driver);
+      json_builder_set_member_name (builder, "details");
+      json_builder_add_string_value (builder, info->details);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "notes");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < notes->len; i++)
+    json_builder_add_string_value (builder, notes->pdata[i]);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  printf ("%s\n", text);
+}
+
+int
+temper_cli_devices (int argc, char **argv)
+{
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) devices = NULL;
+  gboolean as_json = FALSE;
+  int exit_code;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON instead of a table", NULL },
+    { NULL }
+  };
+
+  if (!temper_cli_parse (&argc, &argv, "devices", NULL,
+                         "List the processors and graphics cards Temper can train on, best first.\n"
+                         "BACKEND and INDEX name a device for the --device option of other commands.",
+                         entries, &exit_code))
+    return exit_code;
+  if (argc != 1)
+    return temper_cli_fail ("devices", TEMPER_CLI_EXIT_USAGE, "takes no arguments, see --help");
+
+  devices = temper_devices_list (notes);
+  if (as_json)
+    print_json (devices, notes);
+  else
+    print_table (devices, notes);
+  return TEMPER_CLI_EXIT_OK;
+}

@@ -1,0 +1,72 @@
+/* temper-cli info MODEL — what a model is and what it needs. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "temper/model.h"
+#include "temper/tokenizer.h"
+#include "temper-cli.h"
+
+static const char *
+rope_layout_name (TemperRopeLayout layout)
+{
+  return layout == TEMPER_ROPE_INTERLEAVED ? "interleaved pairs (GGUF llama)"
+                                           : "split halves (Hugging Face)";
+}
+
+int
+temper_cli_info (int argc, char **argv)
+{
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *size = NULL;
+  g_autofree char *weights = NULL;
+  const TemperModelConfig *config;
+  const char *template;
+  temper_tokenizer_t *tokenizer;
+  int exit_code;
+
+  if (!temper_cli_parse (&argc, &argv, "info", "MODEL",
+                         "Show a model's architecture, size, quantization, chat template and the memory it needs.\n"
+                         "MODEL is a .gguf file or a Hugging Face folder (config.json + safetensors).",
+                         NULL, &exit_code))
+    return exit_code;
+  if (argc != 2)
+    return temper_cli_fail ("info", TEMPER_CLI_EXIT_USAGE,
+                            "expected one MODEL (a .gguf file or a model folder), see --help");
+
+  model = temper_model_load (argv[1], NULL, &error);
+  if (model == NULL)
+    return temper_cli_error ("info", error);
+
+  config = temper_model_get_config (model);
+  tokenizer = temper_model_get_tokenizer (model);
+  template = temper_model_get_chat_template (model);
+  size = g_format_size (temper_model_get_file_size (model));
+  weights = g_format_size (temper_model_get_file_size (model));
+
+  printf ("Name:             %s\n", temper_model_get_name (model));
+  printf ("File:             %s\n", temper_model_get_path (model));
+  printf ("Format:           %s\n", temper_model_get_format (model) == TEMPER_MODEL_FORMAT_GGUF
+                                      ? "GGUF" : "Hugging Face folder");
+  printf ("Architecture:     %s\n", temper_model_get_arch_name (model));
+  printf ("Parameters:       %.1f M\n", temper_model_get_n_params (model) / 1e6);
+  printf ("Quantization:     %s\n", temper_model_get_quantization (model));
+  printf ("Size on disk:     %s\n", size);
+  printf ("Layers:           %d\n", config->n_layer);
+  printf ("Hidden size:      %d\n", config->n_embd);
+  printf ("Feed-forward:     %d\n", config->n_ff);
+  printf ("Attention heads:  %d (key/value heads: %d, head size %d)\n",
+          config->n_head, config->n_head_kv, config->head_dim);
+  printf ("Vocabulary:       %d tokens\n", config->n_vocab);
+  printf ("Context length:   %d tokens\n", config->n_ctx_train);
+  printf ("RoPE:             base %g, %s\n", config->rope_theta, rope_layout_name (config->rope_layout));
+  printf ("RMSNorm epsilon:  %g\n", config->rms_eps);
+  printf ("Embeddings:       %s\n", config->tied_embeddings ? "tied (shared with the output layer)" : "separate output layer");
+  printf ("Q/K/V bias:       %s\n", config->qkv_bias ? "yes" : "no");
+  printf ("Special tokens:   BOS %d, EOS %d\n", temper_tokenizer_get_bos (tokenizer),
+          temper_tokenizer_get_eos (tokenizer));
+  printf ("Chat template:    %s\n", template != NULL ? "stored with the model" : "none (a plain format will be used)");
+  printf ("Memory to chat:   about %s (weights, as stored)\n", weights);
+  return TEMPER_CLI_EXIT_OK;
+}

@@ -1,0 +1,247 @@
+/* temper-cli train / resume — fine-tune a model with LoRA into a run folder. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "temper/chat.h"
+#include "temper/dataset.h"
+#include "temper/error.h"
+#include "temper/model.h"
+#include "temper/run.h"
+#include "temper/train.h"
+#include "temper-cli.h"
+
+static void
+print_progress (const TemperTrainProgress *p, gpointer user_data)
+{
+  printf ("step %5" G_GINT64_FORMAT "/%-5" G_GINT64_FORMAT "  epoch %5.2f  loss %7.4f",
+          p->step, p->total_steps, p->epoch, p->loss);
+  if (!isnan (p->val_loss))
+    printf ("  val loss %7.4f (perplexity %.2f)", p->val_loss, exp (p->val_loss));
+  printf ("  lr %.2e  grad norm %6.3f  %6.1f tokens/s  %4.0f MiB\n", p->lr, p->grad_norm,
+          p->tokens_per_s, p->memory_bytes / 1048576.0);
+  fflush (stdout);
+}
+
+/* Trains @run, printing a line per step; Ctrl+C stops with a checkpoint. */
+static int
+train_run (const char *command, temper_run_t *run, temper_model_t *model, int threads)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *adapter = temper_run_dup_adapter_dir (run);
+  TemperTrainOptions options;
+
+  temper_cli_cancel_on_interrupt (cancellable);
+  temper_train_options_init (&options);
+  options.n_threads = threads;
+  options.cancellable = cancellable;
+  options.progress = print_progress;
+  printf ("Training in %s (press Ctrl+C to stop; “temper-cli resume” continues)\n",
+          temper_run_get_dir (run));
+  if (!temper_train_run (run, model, &options, &error))
+    {
+      if (g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
+        return temper_cli_fail (command, TEMPER_CLI_EXIT_FAILED,
+                                "stopped; continue with: temper-cli resume %s",
+                                temper_run_get_dir (run));
+      return temper_cli_error (command, error);
+    }
+  printf ("Done. The adapter (PEFT format) is in %s\n", adapter);
+  return TEMPER_CLI_EXIT_OK;
+}
+
+/* Loads and checks the dataset as training will; prints the problems on
+ * stderr.  FALSE when training must not go on. */
+static gboolean
+check_dataset (const char *path, temper_model_t *model, const TemperTrainSettings *s,
+               gboolean accept_dropped, int *code)
+{
+  g_autoptr(temper_chat_template_t) tmpl =
+    temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
+  g_autoptr(temper_dataset_t) ds = NULL;
+  g_autoptr(GError) error = NULL;
+  const TemperDatasetReport *r;
+  TemperDatasetOptions opts;
+
+  temper_dataset_options_init (&opts);
+  opts.chat_template = tmpl;
+  opts.max_length = s->max_length;
+  opts.train_on_prompt = s->train_on_all_tokens;
+  ds = temper_dataset_load (path, &opts, &error);
+  if (ds == NULL)
+    {
+      *code = temper_cli_error ("train", error);
+      return FALSE;
+    }
+  r = temper_dataset_get_report (ds);
+  printf ("Dataset %s: %" G_GUINT64_FORMAT " usable records of %" G_GUINT64_FORMAT
+          " (%s), %" G_GUINT64_FORMAT " tokens, %" G_GUINT64_FORMAT " of them trained on, %"
+          G_GUINT64_FORMAT " cut at %d tokens\n", path, r->n_valid, r->n_records,
+          temper_dataset_format_label (r->format), r->tokens_total, r->tokens_trained,
+          r->n_truncated, s->max_length);
+  if (r->n_dropped > 0)
+    {
+      fprintf (stderr, "%s: %" G_GUINT64_FORMAT " record(s) cannot be used:\n", path, r->n_dropped);
+      for (guint i = 0; i < r->n_listed; i++)
+        {
+          g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
+
+          fprintf (stderr, "  %s: %s\n", place, r->problems[i].message);
+        }
+      if (!accept_dropped)
+        {
+          *code = temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED,
+                                   "fix these records, or add --yes to train on the %" G_GUINT64_FORMAT
+                                   " good ones", r->n_valid);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+int
+temper_cli_train (int argc, char **argv)
+{
+  g_autofree char *model_path = NULL, *data = NULL, *config = NULL, *backend = NULL;
+  g_autofree char *targets = NULL, *out = NULL, *schedule = NULL, *val_data = NULL;
+  int epochs = -1, rank = -1, batch = -1, grad_accum = -1, max_length = -1, threads = 0;
+  int patience = -1;
+  gint64 max_steps = -1, seed = -1, eval_every = -1, checkpoint_every = -1, warmup = -1;
+  double alpha = -1, lr = -1, dropout = -1;
+  gboolean yes = FALSE, recompute = FALSE, all_tokens = FALSE, rslora = FALSE;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  TemperTrainSettings s;
+  int code;
+  const GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_path, "The model: a .gguf file or a Hugging Face folder", "M" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, "The training data (JSON or JSONL)", "D" },
+    { "val-data", 0, 0, G_OPTION_ARG_FILENAME, &val_data, "A separate validation file (default: a split of the data)", "V" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "The run folder (default: ~/.local/share/temper/runs/<date>)", "RUN" },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Settings as JSON (flags override it)", "FILE" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Passes over the data (default 3)", "N" },
+    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, "Stop after N optimizer steps instead", "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan or cuda (default cpu)", "B" },
+    { "rank", 0, 0, G_OPTION_ARG_INT, &rank, "LoRA rank (default 16)", "R" },
+    { "alpha", 0, 0, G_OPTION_ARG_DOUBLE, &alpha, "LoRA alpha (default 32)", "A" },
+    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "LoRA dropout (default 0.05)", "P" },
+    { "rslora", 0, 0, G_OPTION_ARG_NONE, &rslora, "Scale by alpha/√rank (rsLoRA)", NULL },
+    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, "attention, all-linear or a list such as q,k,v,o (default attention)", "T" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 2e-4)", "LR" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "constant, linear or cosine (default cosine)", "S" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT64, &warmup, "Warm-up steps (default 10)", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Sequences per micro-batch (default 4)", "B" },
+    { "grad-accum", 0, 0, G_OPTION_ARG_INT, &grad_accum, "Micro-batches per optimizer step (default 1)", "K" },
+    { "max-length", 0, 0, G_OPTION_ARG_INT, &max_length, "Tokens per record; longer ones are cut (default 512)", "L" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 42)", "S" },
+    { "eval-every", 0, 0, G_OPTION_ARG_INT64, &eval_every, "Validation loss every N steps (default 50)", "N" },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT64, &checkpoint_every, "Checkpoint every N steps (default 100)", "N" },
+    { "patience", 0, 0, G_OPTION_ARG_INT, &patience, "Stop after N evaluations without improvement (default off)", "N" },
+    { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, "Recompute activations to save memory", NULL },
+    { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &all_tokens, "Train on every token, not only the answers", NULL },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Train even if some records must be left out", NULL },
+    { NULL }
+  };
+
+  if (!temper_cli_parse (&argc, &argv, "train", NULL,
+                         "Fine-tune a model with LoRA on a dataset.", entries, &code))
+    return code;
+  if (argc != 1)
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "unexpected argument “%s” (see --help)", argv[1]);
+  if (model_path == NULL || data == NULL)
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "--model and --data are required (see --help)");
+  if (backend != NULL && strcmp (backend, "cpu") != 0)
+    {
+      if (strcmp (backend, "vulkan") != 0 && strcmp (backend, "cuda") != 0)
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "--backend must be cpu, vulkan or cuda");
+      return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED,
+                              "training on %s is not available in this version; use --backend cpu", backend);
+    }
+  if (epochs >= 0 && max_steps >= 0)
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "give --epochs or --max-steps, not both");
+
+  temper_train_settings_init_default (&s);
+  if (config != NULL)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      if (!json_parser_load_from_file (parser, config, &error))
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s: %s", config, error->message);
+      if (!temper_train_settings_from_json (&s, json_parser_get_root (parser), &error))
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s: %s", config, error->message);
+    }
+  if (epochs >= 0) { s.epochs = epochs; s.max_steps = 0; }
+  if (max_steps >= 0) s.max_steps = max_steps;
+  if (rank >= 0) s.lora.rank = rank;
+  if (alpha >= 0) s.lora.alpha = (float) alpha;
+  if (dropout >= 0) s.lora.dropout = (float) dropout;
+  if (rslora) s.lora.use_rslora = TRUE;
+  if (lr >= 0) s.learning_rate = lr;
+  if (warmup >= 0) s.warmup_steps = warmup;
+  if (batch >= 0) s.micro_batch = batch;
+  if (grad_accum >= 0) s.grad_accum = grad_accum;
+  if (max_length >= 0) s.max_length = max_length;
+  if (seed >= 0) s.seed = (guint64) seed;
+  if (eval_every >= 0) s.eval_every = eval_every;
+  if (checkpoint_every >= 0) s.checkpoint_every = checkpoint_every;
+  if (patience >= 0) s.patience = patience;
+  if (recompute) s.recompute = TRUE;
+  if (all_tokens) s.train_on_all_tokens = TRUE;
+  if ((targets != NULL && !temper_lora_targets_parse (targets, &s.lora.targets, &error)) ||
+      (schedule != NULL && !temper_lr_schedule_parse (schedule, &s.schedule, &error)) ||
+      !temper_train_settings_validate (&s, &error))
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+
+  model = temper_model_load (model_path, NULL, &error);
+  if (model == NULL)
+    return temper_cli_error ("train", error);
+  if (!check_dataset (data, model, &s, yes, &code))
+    return code;
+  if (val_data != NULL && !check_dataset (val_data, model, &s, yes, &code))
+    return code;
+
+  if (out == NULL)
+    {
+      g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+      g_autofree char *name = g_date_time_format (now, "%Y-%m-%d-%H%M%S");
+
+      out = temper_run_default_dir (name);
+    }
+  run = temper_run_create (out, &s, model_path, data, val_data, &error);
+  if (run == NULL)
+    return temper_cli_error ("train", error);
+  return train_run ("train", run, model, threads);
+}
+
+int
+temper_cli_resume (int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(temper_model_t) model = NULL;
+  int threads = 0, code;
+  const GOptionEntry entries[] = {
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { NULL }
+  };
+
+  if (!temper_cli_parse (&argc, &argv, "resume", "RUN",
+                         "Continue a training run from its newest checkpoint.", entries, &code))
+    return code;
+  if (argc != 2)
+    return temper_cli_fail ("resume", TEMPER_CLI_EXIT_USAGE, "give one run folder (see --help)");
+  run = temper_run_open (argv[1], &error);
+  if (run == NULL)
+    return temper_cli_error ("resume", error);
+  model = temper_model_load (temper_run_get_model_path (run), NULL, &error);
+  if (model == NULL)
+    return temper_cli_error ("resume", error);
+  return train_run ("resume", run, model, threads);
+}

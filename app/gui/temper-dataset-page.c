@@ -1,0 +1,694 @@
+/* temper-dataset-page.c — opens a JSON/JSONL dataset, checks it on a worker
+ * thread with the engine, and shows what it found: format, totals, the
+ * train/validation split, token lengths, problems and a preview. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "temper/dataset.h"
+#include "temper-error-banner.h"
+#include "temper-dataset-page.h"
+#include "temper-fit-estimate.h"
+#include "temper-length-histogram.h"
+#include "temper-page.h"
+#include "temper-paths.h"
+
+#define PREVIEW_RECORDS   5
+/* Enough to see what is wrong; thousands of rows would only slow the page. */
+#define MAX_PROBLEM_ROWS  200
+#define SAMPLE_DATASET    "samples/product-faq.jsonl"
+/* Any fixed seed will do: the page shows how many examples each side gets,
+ * which depends only on the fraction. */
+#define SPLIT_SEED        42
+
+/* What a worker thread produced; everything in it is read-only afterwards.
+ * The template and the model outlive the dataset that was rendered with
+ * them. */
+typedef struct {
+  TemperLoadedModel      *model;
+  temper_chat_template_t *tmpl;
+  temper_dataset_t       *dataset;
+  GArray                 *lengths;       /* guint, token counts of kept records */
+  guint                   n_train;
+  guint                   n_validation;
+} CheckedDataset;
+
+struct _TemperDatasetPage
+{
+  AdwPreferencesPage     parent_instance;
+
+  TemperLoadedModel     *model;
+  CheckedDataset        *checked;
+  char                  *path;
+  GCancellable          *cancellable;
+  GtkFileChooserNative  *chooser;
+
+  TemperErrorBanner     *error_banner;
+  AdwActionRow          *file_row;
+  GtkSpinner            *spinner;
+  AdwPreferencesGroup   *summary_group;
+  GtkLabel              *format_value;
+  GtkLabel              *records_value;
+  GtkLabel              *split_value;
+  GtkLabel              *tokens_value;
+  AdwPreferencesGroup   *lengths_group;
+  TemperLengthHistogram *histogram;
+  AdwPreferencesGroup   *problems_group;
+  GtkListBox            *problems_list;
+  AdwPreferencesGroup   *preview_group;
+  GtkListBox            *preview_list;
+};
+
+static void temper_dataset_page_page_iface_init (TemperPageInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TemperDatasetPage, temper_dataset_page, ADW_TYPE_PREFERENCES_PAGE,
+                               G_IMPLEMENT_INTERFACE (TEMPER_TYPE_PAGE, temper_dataset_page_page_iface_init))
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_BUSY,
+  PROP_COMPLETE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+checked_dataset_free (gpointer data)
+{
+  CheckedDataset *checked = data;
+
+  g_clear_pointer (&checked->dataset, temper_dataset_free);
+  g_clear_pointer (&checked->tmpl, temper_chat_template_free);
+  g_clear_object (&checked->model);
+  g_clear_pointer (&checked->lengths, g_array_unref);
+  g_free (checked);
+}
+
+/* A worker's input, fixed when it starts: a model chosen meanwhile does not
+ * change what this check measures with. */
+typedef struct {
+  char              *path;
+  TemperLoadedModel *model;
+} CheckInput;
+
+static void
+check_input_free (gpointer data)
+{
+  CheckInput *input = data;
+
+  g_free (input->path);
+  g_clear_object (&input->model);
+  g_free (input);
+}
+
+static void
+check_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  CheckInput *input = task_data;
+  const char *path = input->path;
+  TemperLoadedModel *model = input->model;
+  g_autoptr(GError) error = NULL;
+  TemperDatasetOptions options;
+  CheckedDataset *checked = g_new0 (CheckedDataset, 1);
+  g_autoptr(GArray) train = NULL;
+  g_autoptr(GArray) validation = NULL;
+  gsize n;
+
+  temper_dataset_options_init (&options);
+  options.cancellable = cancellable;
+  options.max_length = TEMPER_FIT_SEQ_LEN;
+
+  if (model != NULL)
+    {
+      const temper_model_t *m = temper_loaded_model_get_model (model);
+
+      checked->model = g_object_ref (model);
+      checked->tmpl = temper_chat_template_new (temper_model_get_chat_template (m),
+                                                temper_model_get_tokenizer (m));
+      options.chat_template = checked->tmpl;
+    }
+
+  checked->dataset = temper_dataset_load (path, &options, &error);
+  if (checked->dataset == NULL)
+    {
+      checked_dataset_free (checked);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  n = temper_dataset_get_n_records (checked->dataset);
+  checked->lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint), n);
+  for (gsize i = 0; i < n; i++)
+    {
+      const TemperDatasetRecord *record = temper_dataset_get_record (checked->dataset, i);
+
+      if (record->n_tokens >= 0)
+        {
+          guint length = (guint) record->n_tokens;
+
+          g_array_append_val (checked->lengths, length);
+        }
+    }
+
+  temper_dataset_split (checked->dataset, temper_dataset_default_validation_fraction (n),
+                        SPLIT_SEED, &train, &validation);
+  checked->n_train = train->len;
+  checked->n_validation = validation->len;
+
+  g_task_return_pointer (task, checked, checked_dataset_free);
+}
+
+static const char *
+format_label (TemperDatasetFormat format)
+{
+  switch (format)
+    {
+    case TEMPER_DATASET_FORMAT_ALPACA:             return _("Alpaca: instruction, input and output");
+    case TEMPER_DATASET_FORMAT_INSTRUCTION_OUTPUT: return _("Instruction and output");
+    case TEMPER_DATASET_FORMAT_PROMPT_RESPONSE:    return _("Prompt and response");
+    case TEMPER_DATASET_FORMAT_MESSAGES:           return _("Chat messages");
+    case TEMPER_DATASET_FORMAT_SHAREGPT:           return _("ShareGPT conversations");
+    case TEMPER_DATASET_FORMAT_TEXT:               return _("Plain text");
+    case TEMPER_DATASET_FORMAT_AUTO:
+    default:                                       return _("Unknown");
+    }
+}
+
+static const char *
+problem_label (TemperDatasetProblemKind kind)
+{
+  switch (kind)
+    {
+    case TEMPER_DATASET_PROBLEM_NOT_JSON:       return _("Not valid JSON");
+    case TEMPER_DATASET_PROBLEM_NOT_OBJECT:     return _("Not a record");
+    case TEMPER_DATASET_PROBLEM_INVALID_UTF8:   return _("Not readable text");
+    case TEMPER_DATASET_PROBLEM_MISSING_FIELD:  return _("Missing field");
+    case TEMPER_DATASET_PROBLEM_WRONG_TYPE:     return _("Wrong kind of value");
+    case TEMPER_DATASET_PROBLEM_UNKNOWN_ROLE:   return _("Unknown speaker");
+    case TEMPER_DATASET_PROBLEM_EMPTY_ANSWER:   return _("Empty answer");
+    case TEMPER_DATASET_PROBLEM_OTHER_FORMAT:   return _("Different format");
+    case TEMPER_DATASET_PROBLEM_DUPLICATE:      return _("Duplicate");
+    case TEMPER_DATASET_PROBLEM_TOO_LARGE:      return _("Too large");
+    case TEMPER_DATASET_PROBLEM_NO_ANSWER_LEFT: return _("Answer too far in");
+    default:                                    return _("Problem");
+    }
+}
+
+static const char *
+role_label (TemperChatRole role)
+{
+  switch (role)
+    {
+    case TEMPER_CHAT_ROLE_SYSTEM:    return _("Instructions");
+    case TEMPER_CHAT_ROLE_USER:      return _("Question");
+    case TEMPER_CHAT_ROLE_ASSISTANT: return _("Answer");
+    default:                         return "";
+    }
+}
+
+static char *
+describe_place (guint64 line,
+                gint64  item)
+{
+  if (item >= 0)
+    /* Translators: where a record is in a JSON array file: its item number and line */
+    return g_strdup_printf (_("Item %lld (line %llu)"), (long long) item + 1, (unsigned long long) line);
+  /* Translators: where a record is in a JSONL file */
+  return g_strdup_printf (_("Line %llu"), (unsigned long long) line);
+}
+
+static void
+remove_all_rows (GtkListBox *list)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (list))) != NULL)
+    gtk_list_box_remove (list, child);
+}
+
+static void
+set_busy (TemperDatasetPage *self,
+          gboolean           busy)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
+  gtk_spinner_set_spinning (self->spinner, busy);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
+set_checked (TemperDatasetPage *self,
+             CheckedDataset    *checked)
+{
+  gboolean was_complete = self->checked != NULL;
+
+  g_clear_pointer (&self->checked, checked_dataset_free);
+  self->checked = checked;
+  if (was_complete != (checked != NULL))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
+}
+
+static void
+show_problems (TemperDatasetPage         *self,
+               const TemperDatasetReport *report)
+{
+  guint shown = MIN (report->n_listed, (guint) MAX_PROBLEM_ROWS);
+
+  remove_all_rows (self->problems_list);
+
+  for (guint i = 0; i < shown; i++)
+    {
+      const TemperDatasetProblem *problem = &report->problems[i];
+      g_autofree char *place = describe_place (problem->line, problem->item);
+      /* Translators: a place in the file and what is wrong there, e.g. "Line 3: Missing field" */
+      g_autofree char *title = g_strdup_printf (_("%s: %s"), place, problem_label (problem->kind));
+      GtkWidget *row = adw_action_row_new ();
+      GtkWidget *icon = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
+
+      gtk_widget_add_css_class (icon, "warning");
+      gtk_accessible_update_property (GTK_ACCESSIBLE (icon), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Problem"), -1);
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), problem->message);
+      adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
+      gtk_list_box_append (self->problems_list, row);
+    }
+
+  if (report->n_problems > shown)
+    {
+      GtkWidget *row = adw_action_row_new ();
+      guint64 more = report->n_problems - shown;
+      g_autofree char *title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                             "… and %llu more problem",
+                                                             "… and %llu more problems",
+                                                             more), (unsigned long long) more);
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      gtk_list_box_append (self->problems_list, row);
+    }
+
+  gtk_widget_set_visible (GTK_WIDGET (self->problems_group), report->n_problems > 0);
+}
+
+static const char *
+first_message (const TemperDatasetRecord *record,
+               TemperChatRole             role)
+{
+  for (gsize i = 0; i < record->n_messages; i++)
+    if (record->messages[i].role == role)
+      return record->messages[i].content;
+  return NULL;
+}
+
+static void
+show_preview (TemperDatasetPage *self,
+              temper_dataset_t  *dataset)
+{
+  gsize n = MIN ((gsize) PREVIEW_RECORDS, temper_dataset_get_n_records (dataset));
+
+  remove_all_rows (self->preview_list);
+
+  for (gsize i = 0; i < n; i++)
+    {
+      const TemperDatasetRecord *record = temper_dataset_get_record (dataset, i);
+      const char *question = first_message (record, TEMPER_CHAT_ROLE_USER);
+      g_autofree char *place = describe_place (record->line, record->item);
+      g_autofree char *title = g_utf8_make_valid (question != NULL ? question : place, -1);
+      GtkWidget *row = adw_expander_row_new ();
+
+      /* Titles are one line; the full text is inside the row. */
+      g_strdelimit (title, "\n\r\t", ' ');
+      if (g_utf8_strlen (title, -1) > 80)
+        {
+          char *shortened = g_strdup_printf ("%.*s…", (int) (g_utf8_offset_to_pointer (title, 79) - title), title);
+
+          g_free (title);
+          title = shortened;
+        }
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_expander_row_set_subtitle (ADW_EXPANDER_ROW (row), place);
+
+      for (gsize m = 0; m < record->n_messages; m++)
+        {
+          GtkWidget *message = adw_action_row_new ();
+
+          adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (message), FALSE);
+          adw_preferences_row_set_title (ADW_PREFERENCES_ROW (message), role_label (record->messages[m].role));
+          adw_action_row_set_subtitle (ADW_ACTION_ROW (message), record->messages[m].content);
+          adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (message), 0);
+          adw_expander_row_add_row (ADW_EXPANDER_ROW (row), message);
+        }
+      gtk_list_box_append (self->preview_list, row);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->preview_group), n > 0);
+}
+
+static void
+show_checked (TemperDatasetPage *self,
+              CheckedDataset    *checked)
+{
+  const TemperDatasetReport *report = temper_dataset_get_report (checked->dataset);
+  g_autofree char *records = NULL;
+  g_autofree char *split = NULL;
+  g_autofree char *basename = g_path_get_basename (self->path);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->file_row), basename);
+  adw_action_row_set_subtitle (self->file_row, self->path);
+
+  gtk_label_set_text (self->format_value, format_label (report->format));
+
+  /* Translators: "96 of 100" usable examples */
+  records = g_strdup_printf (_("%llu of %llu"),
+                             (unsigned long long) report->n_valid, (unsigned long long) report->n_records);
+  gtk_label_set_text (self->records_value, records);
+
+  if (checked->n_validation > 0)
+    /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
+    split = g_strdup_printf (_("%u to learn from, %u to check with"), checked->n_train, checked->n_validation);
+  else
+    /* Translators: %u is a number of examples */
+    split = g_strdup_printf (_("All %u to learn from; too few to hold any back"), checked->n_train);
+  gtk_label_set_text (self->split_value, split);
+
+  if (report->has_token_stats)
+    {
+      g_autofree char *tokens = NULL;
+
+      if (report->n_truncated > 0)
+        /* Translators: token statistics; the last two are a count of examples and the training length */
+        tokens = g_strdup_printf (_("%d to %d, %.0f on average; %llu cut short at %d"),
+                                  report->token_min, report->token_max, report->token_mean,
+                                  (unsigned long long) report->n_truncated, TEMPER_FIT_SEQ_LEN);
+      else
+        /* Translators: token statistics: shortest, longest, mean */
+        tokens = g_strdup_printf (_("%d to %d, %.0f on average"),
+                                  report->token_min, report->token_max, report->token_mean);
+      gtk_label_set_text (self->tokens_value, tokens);
+      temper_length_histogram_set_lengths (self->histogram,
+                                           (const guint *) (gpointer) checked->lengths->data,
+                                           checked->lengths->len, TEMPER_FIT_SEQ_LEN);
+    }
+  else
+    gtk_label_set_text (self->tokens_value, _("Choose a model first to count them"));
+
+  gtk_widget_set_visible (GTK_WIDGET (self->summary_group), TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), report->has_token_stats);
+  show_problems (self, report);
+  show_preview (self, checked->dataset);
+}
+
+static void
+clear_report (TemperDatasetPage *self)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->summary_group), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->problems_group), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->preview_group), FALSE);
+  remove_all_rows (self->problems_list);
+  remove_all_rows (self->preview_list);
+}
+
+static void
+check_done_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  TemperDatasetPage *self = TEMPER_DATASET_PAGE (object);
+  GTask *task = G_TASK (result);
+  g_autoptr(GError) error = NULL;
+  CheckInput *input = g_task_get_task_data (task);
+  CheckedDataset *checked;
+
+  /* Superseded by a newer file or model, or the page is going away. */
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+    return;
+
+  g_clear_object (&self->cancellable);
+  set_busy (self, FALSE);
+
+  checked = g_task_propagate_pointer (task, &error);
+  if (checked == NULL)
+    {
+      g_autofree char *basename = g_path_get_basename (input->path);
+
+      set_checked (self, NULL);
+      clear_report (self);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->file_row), basename);
+      adw_action_row_set_subtitle (self->file_row, input->path);
+      temper_error_banner_show (self->error_banner, _("Temper could not use this dataset"),
+                                error, input->path);
+      return;
+    }
+
+  set_checked (self, checked);
+  show_checked (self, checked);
+}
+
+void
+temper_dataset_page_open (TemperDatasetPage *self,
+                          const char        *path)
+{
+  g_autoptr(GTask) task = NULL;
+  CheckInput *input;
+
+  g_return_if_fail (TEMPER_IS_DATASET_PAGE (self));
+  g_return_if_fail (path != NULL);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+
+  if (self->path != path)
+    {
+      g_free (self->path);
+      self->path = g_strdup (path);
+    }
+  temper_error_banner_dismiss (self->error_banner);
+  set_busy (self, TRUE);
+
+  task = g_task_new (self, self->cancellable, check_done_cb, NULL);
+  g_task_set_source_tag (task, temper_dataset_page_open);
+  input = g_new0 (CheckInput, 1);
+  input->path = g_strdup (path);
+  input->model = self->model != NULL ? g_object_ref (self->model) : NULL;
+  g_task_set_task_data (task, input, check_input_free);
+  g_task_run_in_thread (task, check_thread);
+}
+
+static void
+chooser_response_cb (TemperDatasetPage    *self,
+                     int                   response,
+                     GtkFileChooserNative *chooser)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        temper_dataset_page_open (self, path);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  TemperDatasetPage *self = TEMPER_DATASET_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileFilter *json = gtk_file_filter_new ();
+  GtkFileFilter *all = gtk_file_filter_new ();
+
+  if (self->chooser != NULL)
+    {
+      g_object_unref (json);
+      g_object_unref (all);
+      return;
+    }
+
+  self->chooser = gtk_file_chooser_native_new (_("Open a Dataset"),
+                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  gtk_file_filter_set_name (json, _("JSON and JSONL files"));
+  gtk_file_filter_add_pattern (json, "*.json");
+  gtk_file_filter_add_pattern (json, "*.jsonl");
+  gtk_file_filter_add_mime_type (json, "application/json");
+  gtk_file_filter_set_name (all, _("All files"));
+  gtk_file_filter_add_pattern (all, "*");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), json);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), all);
+  g_object_unref (json);
+  g_object_unref (all);
+  g_signal_connect_object (self->chooser, "response", G_CALLBACK (chooser_response_cb),
+                           self, G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+try_sample_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  g_autofree char *path = temper_paths_data_file (SAMPLE_DATASET);
+
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (widget), path);
+}
+
+void
+temper_dataset_page_set_model (TemperDatasetPage *self,
+                               TemperLoadedModel *model)
+{
+  g_return_if_fail (TEMPER_IS_DATASET_PAGE (self));
+  g_return_if_fail (model == NULL || TEMPER_IS_LOADED_MODEL (model));
+
+  if (!g_set_object (&self->model, model))
+    return;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
+
+  /* Token counts depend on the model: measure the open file again. */
+  if (self->path != NULL && model != NULL)
+    temper_dataset_page_open (self, self->path);
+}
+
+TemperLoadedModel *
+temper_dataset_page_get_model (TemperDatasetPage *self)
+{
+  g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), NULL);
+  return self->model;
+}
+
+gboolean
+temper_dataset_page_is_busy (TemperDatasetPage *self)
+{
+  g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
+  return self->cancellable != NULL;
+}
+
+static void
+temper_dataset_page_dispose (GObject *object)
+{
+  TemperDatasetPage *self = TEMPER_DATASET_PAGE (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  g_clear_pointer (&self->checked, checked_dataset_free);
+  g_clear_object (&self->model);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TEMPER_TYPE_DATASET_PAGE);
+
+  G_OBJECT_CLASS (temper_dataset_page_parent_class)->dispose (object);
+}
+
+static void
+temper_dataset_page_finalize (GObject *object)
+{
+  TemperDatasetPage *self = TEMPER_DATASET_PAGE (object);
+
+  g_clear_pointer (&self->path, g_free);
+
+  G_OBJECT_CLASS (temper_dataset_page_parent_class)->finalize (object);
+}
+
+static void
+temper_dataset_page_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  TemperDatasetPage *self = TEMPER_DATASET_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODEL:    g_value_set_object (value, self->model); break;
+    case PROP_BUSY:     g_value_set_boolean (value, self->cancellable != NULL); break;
+    case PROP_COMPLETE: g_value_set_boolean (value, self->checked != NULL); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+temper_dataset_page_set_property (GObject      *object,
+                                  guint         prop_id,
+                                  const GValue *value,
+                                  GParamSpec   *pspec)
+{
+  TemperDatasetPage *self = TEMPER_DATASET_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODEL:
+      temper_dataset_page_set_model (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+temper_dataset_page_page_iface_init (TemperPageInterface *iface)
+{
+}
+
+static void
+temper_dataset_page_class_init (TemperDatasetPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = temper_dataset_page_dispose;
+  object_class->finalize = temper_dataset_page_finalize;
+  object_class->get_property = temper_dataset_page_get_property;
+  object_class->set_property = temper_dataset_page_set_property;
+
+  properties[PROP_MODEL] =
+    g_param_spec_object ("model", NULL, NULL, TEMPER_TYPE_LOADED_MODEL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, PROP_COMPLETE, properties);
+  g_object_class_override_property (object_class, PROP_COMPLETE, "complete");
+  properties[PROP_COMPLETE] = g_object_class_find_property (object_class, "complete");
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/temper/Temper/temper-dataset-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, error_banner);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, file_row);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, spinner);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, summary_group);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, format_value);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, records_value);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, split_value);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, tokens_value);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, lengths_group);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, histogram);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, problems_group);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, problems_list);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, preview_group);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, preview_list);
+
+  gtk_widget_class_install_action (widget_class, "page.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "page.try-sample", NULL, try_sample_action);
+
+  g_type_ensure (TEMPER_TYPE_ERROR_BANNER);
+  g_type_ensure (TEMPER_TYPE_LENGTH_HISTOGRAM);
+}
+
+static void
+temper_dataset_page_init (TemperDatasetPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}

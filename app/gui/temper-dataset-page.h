@@ -1,0 +1,23 @@
+/* temper-dataset-page.h — step 2: the examples to learn from. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "temper-loaded-model.h"
+
+G_BEGIN_DECLS
+
+#define TEMPER_TYPE_DATASET_PAGE (temper_dataset_page_get_type ())
+G_DECLARE_FINAL_TYPE (TemperDatasetPage, temper_dataset_page, TEMPER, DATASET_PAGE, AdwPreferencesPage)
+
+/* Checks @path (JSON or JSONL) on a worker thread and shows the report.
+ * With a model set, lengths are counted in its tokens. */
+void               temper_dataset_page_open      (TemperDatasetPage *self,
+                                                  const char        *path);
+/* The model whose tokenizer and chat template measure the examples. */
+void               temper_dataset_page_set_model (TemperDatasetPage *self,
+                                                  TemperLoadedModel *model);
+TemperLoadedModel *temper_dataset_page_get_model (TemperDatasetPage *self);
+gboolean           temper_dataset_page_is_busy   (TemperDatasetPage *self);
+
+G_END_DECLS

@@ -1,0 +1,23 @@
+/* temper-device-list.h — listing compute devices off the main thread.
+ *
+ * Probing Vulkan and CUDA drivers can take a noticeable moment, so the GUI
+ * never calls temper_devices_list() on the main loop. */
+#pragma once
+
+#include <gio/gio.h>
+#include "temper/devices.h"
+
+G_BEGIN_DECLS
+
+void       temper_device_list_async  (GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data);
+/* Returns a GPtrArray of TemperDeviceInfo, best first; *notes (when not
+ * NULL) receives the sentences explaining backends that were not reachable. */
+GPtrArray *temper_device_list_finish (GAsyncResult        *result,
+                                      GPtrArray          **notes,
+                                      GError             **error);
+/* "cuda:0", the form the settings and the command line use. */
+char      *temper_device_id          (const TemperDeviceInfo *device);
+
+G_END_DECLS

@@ -1,0 +1,38 @@
+/* temper-fit-estimate.h — will LoRA training of a model fit on a device? */
+#pragma once
+
+#include <glib.h>
+#include "temper/devices.h"
+#include "temper/model.h"
+
+G_BEGIN_DECLS
+
+/* The training shape the estimate assumes: what the Settings page starts
+ * from.  Longer examples or bigger batches need more. */
+#define TEMPER_FIT_SEQ_LEN     512
+#define TEMPER_FIT_BATCH       4
+#define TEMPER_FIT_LORA_RANK   16
+
+typedef enum {
+  TEMPER_FIT_COMFORTABLE,   /* at most 80 % of the device's memory */
+  TEMPER_FIT_TIGHT,         /* fits, with little to spare */
+  TEMPER_FIT_TOO_BIG,
+} TemperFitVerdict;
+
+typedef struct {
+  guint64 weights;      /* bytes, as stored */
+  guint64 activations;  /* bytes kept for the backward pass, plus one layer of gradients */
+  guint64 adapter;      /* LoRA weights, gradients and AdamW moments */
+  guint64 total;        /* the three plus a margin for scratch space */
+} TemperFitEstimate;
+
+void             temper_fit_estimate_training (const TemperModelConfig *config,
+                                               guint64                  weight_bytes,
+                                               TemperFitEstimate       *estimate);
+TemperFitVerdict temper_fit_judge             (guint64 needed, guint64 available);
+/* One translated sentence for a person, e.g. "Fits comfortably: training
+ * needs about 3.9 GB of the 16 GB here." */
+char            *temper_fit_describe          (const TemperFitEstimate *estimate,
+                                               const TemperDeviceInfo  *device);
+
+G_END_DECLS

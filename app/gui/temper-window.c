@@ -1,0 +1,419 @@
+/* temper-window.c — the step machinery.
+ *
+ * Steps are a table: each names a TemperPage type, and the window knows
+ * nothing else about it.  Later steps (Settings, Training, Compare, Export,
+ * Runs) are added by appending to the table. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "temper-dataset-page.h"
+#include "temper-model-page.h"
+#include "temper-page.h"
+#include "temper-window.h"
+
+typedef struct {
+  const char *name;
+  const char *title;      /* N_() marked, translated at use */
+  const char *icon_name;
+  const char *needs;      /* what the step asks for before going on, N_() marked */
+  GType     (*get_type) (void);
+} StepInfo;
+
+static const StepInfo steps[] = {
+  { "model", N_("Model"), "applications-science-symbolic",
+    N_("Choose a model to go on"), temper_model_page_get_type },
+  { "dataset", N_("Dataset"), "x-office-document-symbolic",
+    N_("Open a dataset with usable examples to go on"), temper_dataset_page_get_type },
+};
+
+#define N_STEPS G_N_ELEMENTS (steps)
+
+struct _TemperWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  TemperSettings  *settings;
+
+  GtkStack        *main_stack;
+  AdwLeaflet      *leaflet;
+  GtkListBox      *step_list;
+  AdwWindowTitle  *page_title;
+  GtkStack        *page_stack;
+  GtkLabel        *hint_label;
+
+  GtkWidget       *pages[N_STEPS];
+  GtkWidget       *rows[N_STEPS];
+  GtkWidget       *checks[N_STEPS];
+  guint            current;
+};
+
+G_DEFINE_FINAL_TYPE (TemperWindow, temper_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_SETTINGS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* A step is reachable when every step before it is complete. */
+static gboolean
+step_reachable (TemperWindow *self,
+                guint         index)
+{
+  for (guint i = 0; i < index; i++)
+    if (!temper_page_get_complete (TEMPER_PAGE (self->pages[i])))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+update_navigation (TemperWindow *self)
+{
+  gboolean complete = temper_page_get_complete (TEMPER_PAGE (self->pages[self->current]));
+  g_autofree char *subtitle = NULL;
+
+  for (guint i = 0; i < N_STEPS; i++)
+    {
+      gboolean done = temper_page_get_complete (TEMPER_PAGE (self->pages[i]));
+
+      gtk_widget_set_sensitive (self->rows[i], step_reachable (self, i));
+      gtk_widget_set_visible (self->checks[i], done);
+    }
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-page", self->current > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next-page",
+                                 complete && self->current + 1 < N_STEPS);
+
+  /* Translators: "Step 1 of 6" under the page title */
+  subtitle = g_strdup_printf (_("Step %u of %u"), self->current + 1, (guint) N_STEPS);
+  adw_window_title_set_title (self->page_title, _(steps[self->current].title));
+  adw_window_title_set_subtitle (self->page_title, subtitle);
+  gtk_label_set_text (self->hint_label, complete ? "" : _(steps[self->current].needs));
+}
+
+static void
+go_to_step (TemperWindow *self,
+            guint         index)
+{
+  g_assert (index < N_STEPS);
+
+  self->current = index;
+  gtk_stack_set_visible_child (self->page_stack, self->pages[index]);
+  gtk_list_box_select_row (self->step_list, GTK_LIST_BOX_ROW (self->rows[index]));
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+  update_navigation (self);
+}
+
+static void
+page_complete_changed_cb (TemperWindow *self)
+{
+  update_navigation (self);
+}
+
+static void
+step_list_row_activated_cb (TemperWindow  *self,
+                            GtkListBoxRow *row)
+{
+  int index = gtk_list_box_row_get_index (row);
+
+  if (index >= 0 && step_reachable (self, (guint) index))
+    go_to_step (self, (guint) index);
+}
+
+static GtkWidget *
+create_step_row (guint index)
+{
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *icon = gtk_image_new_from_icon_name (steps[index].icon_name);
+  GtkWidget *label = gtk_label_new (_(steps[index].title));
+
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (icon), GTK_ACCESSIBLE_PROPERTY_LABEL, "", -1);
+  gtk_box_append (GTK_BOX (box), icon);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_widget_set_name (row, steps[index].name);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _(steps[index].title),
+                                  -1);
+  return row;
+}
+
+static void
+previous_page_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  TemperWindow *self = TEMPER_WINDOW (widget);
+
+  if (self->current > 0)
+    go_to_step (self, self->current - 1);
+}
+
+static void
+next_page_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  TemperWindow *self = TEMPER_WINDOW (widget);
+
+  if (self->current + 1 < N_STEPS && step_reachable (self, self->current + 1))
+    go_to_step (self, self->current + 1);
+}
+
+static void
+get_started_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  TemperWindow *self = TEMPER_WINDOW (widget);
+
+  temper_settings_set_seen_welcome (self->settings, TRUE);
+  gtk_stack_set_visible_child_name (self->main_stack, "steps");
+  gtk_widget_grab_focus (self->pages[self->current]);
+}
+
+static void
+show_steps_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  TemperWindow *self = TEMPER_WINDOW (widget);
+
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+/* Ctrl+O means "open" on whichever page is showing. */
+static void
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  TemperWindow *self = TEMPER_WINDOW (widget);
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "steps") == 0)
+    gtk_widget_activate_action (self->pages[self->current], "page.open", NULL);
+}
+
+static gboolean
+temper_window_close_request (GtkWindow *window)
+{
+  TemperWindow *self = TEMPER_WINDOW (window);
+  int width, height;
+
+  gtk_window_get_default_size (window, &width, &height);
+  temper_settings_set_window_maximized (self->settings, gtk_window_is_maximized (window));
+  if (!gtk_window_is_maximized (window) && width > 0 && height > 0)
+    temper_settings_set_window_size (self->settings, width, height);
+
+  return GTK_WINDOW_CLASS (temper_window_parent_class)->close_request (window);
+}
+
+static void
+temper_window_constructed (GObject *object)
+{
+  TemperWindow *self = TEMPER_WINDOW (object);
+  int width, height;
+
+  G_OBJECT_CLASS (temper_window_parent_class)->constructed (object);
+
+  g_assert (self->settings != NULL);
+
+  temper_settings_get_window_size (self->settings, &width, &height);
+  gtk_window_set_default_size (GTK_WINDOW (self), width, height);
+  if (temper_settings_get_window_maximized (self->settings))
+    gtk_window_maximize (GTK_WINDOW (self));
+
+  for (guint i = 0; i < N_STEPS; i++)
+    {
+      GType type = steps[i].get_type ();
+      GObjectClass *page_class = g_type_class_ref (type);
+
+      /* Pages that need preferences take them at construction. */
+      if (g_object_class_find_property (page_class, "settings") != NULL)
+        self->pages[i] = g_object_new (type, "settings", self->settings, NULL);
+      else
+        self->pages[i] = g_object_new (type, NULL);
+      g_type_class_unref (page_class);
+      gtk_stack_add_named (self->page_stack, self->pages[i], steps[i].name);
+      g_signal_connect_object (self->pages[i], "notify::complete",
+                               G_CALLBACK (page_complete_changed_cb), self, G_CONNECT_SWAPPED);
+
+      self->rows[i] = create_step_row (i);
+      self->checks[i] = gtk_image_new_from_icon_name ("object-select-symbolic");
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->checks[i]),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _("Done"), -1);
+      gtk_box_append (GTK_BOX (gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (self->rows[i]))),
+                      self->checks[i]);
+      gtk_list_box_append (self->step_list, self->rows[i]);
+    }
+
+  /* The dataset is measured in the chosen model's tokens. */
+  g_object_bind_property (temper_window_get_page (self, "model"), "model",
+                          temper_window_get_page (self, "dataset"), "model",
+                          G_BINDING_SYNC_CREATE);
+
+  gtk_stack_set_visible_child_name (self->main_stack,
+                                    temper_settings_get_seen_welcome (self->settings) ? "steps" : "welcome");
+  go_to_step (self, 0);
+}
+
+static void
+temper_window_dispose (GObject *object)
+{
+  TemperWindow *self = TEMPER_WINDOW (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TEMPER_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (temper_window_parent_class)->dispose (object);
+}
+
+static void
+temper_window_finalize (GObject *object)
+{
+  TemperWindow *self = TEMPER_WINDOW (object);
+
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (temper_window_parent_class)->finalize (object);
+}
+
+static void
+temper_window_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  TemperWindow *self = TEMPER_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      g_value_set_object (value, self->settings);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+temper_window_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  TemperWindow *self = TEMPER_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+temper_window_class_init (TemperWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->constructed = temper_window_constructed;
+  object_class->dispose = temper_window_dispose;
+  object_class->finalize = temper_window_finalize;
+  object_class->get_property = temper_window_get_property;
+  object_class->set_property = temper_window_set_property;
+  window_class->close_request = temper_window_close_request;
+
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL, TEMPER_TYPE_SETTINGS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/temper/Temper/temper-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, TemperWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, TemperWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, TemperWindow, step_list);
+  gtk_widget_class_bind_template_child (widget_class, TemperWindow, page_title);
+  gtk_widget_class_bind_template_child (widget_class, TemperWindow, page_stack);
+  gtk_widget_class_bind_template_child (widget_class, TemperWindow, hint_label);
+  gtk_widget_class_bind_template_callback (widget_class, step_list_row_activated_cb);
+
+  gtk_widget_class_install_action (widget_class, "win.previous-page", NULL, previous_page_action);
+  gtk_widget_class_install_action (widget_class, "win.next-page", NULL, next_page_action);
+  gtk_widget_class_install_action (widget_class, "win.get-started", NULL, get_started_action);
+  gtk_widget_class_install_action (widget_class, "win.show-steps", NULL, show_steps_action);
+  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.previous-page", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "win.next-page", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+
+  g_type_ensure (TEMPER_TYPE_MODEL_PAGE);
+  g_type_ensure (TEMPER_TYPE_DATASET_PAGE);
+}
+
+static void
+temper_window_init (TemperWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+TemperWindow *
+temper_window_new (GtkApplication *application,
+                   TemperSettings *settings)
+{
+  g_return_val_if_fail (application == NULL || GTK_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (TEMPER_IS_SETTINGS (settings), NULL);
+
+  return g_object_new (TEMPER_TYPE_WINDOW,
+                       "application", application,
+                       "settings", settings,
+                       NULL);
+}
+
+gboolean
+temper_window_show_step (TemperWindow *self,
+                         const char   *name)
+{
+  g_return_val_if_fail (TEMPER_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  for (guint i = 0; i < N_STEPS; i++)
+    if (g_str_equal (steps[i].name, name))
+      {
+        if (!step_reachable (self, i))
+          return FALSE;
+        go_to_step (self, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+temper_window_get_current_step (TemperWindow *self)
+{
+  g_return_val_if_fail (TEMPER_IS_WINDOW (self), NULL);
+  return steps[self->current].name;
+}
+
+GtkWidget *
+temper_window_get_page (TemperWindow *self,
+                        const char   *name)
+{
+  g_return_val_if_fail (TEMPER_IS_WINDOW (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  for (guint i = 0; i < N_STEPS; i++)
+    if (g_str_equal (steps[i].name, name))
+      return self->pages[i];
+  return NULL;
+}

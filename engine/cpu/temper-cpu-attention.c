@@ -1,0 +1,141 @@
+/* Causal grouped-query attention and its backward.
+ *
+ * Scores for one query are formed in per-thread scratch (one float per key),
+ * so memory stays linear in the context; the log-sum-exp saved by the forward
+ * lets the backward rebuild the probabilities without storing them. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "temper-cpu-private.h"
+
+typedef struct {
+  TemperCpuBackend            *cpu;
+  const TemperAttentionParams *p;
+  const float *q, *k, *v, *out, *lse, *dout;
+  float *o, *lse_out, *dq, *dk, *dv;
+} AttentionWork;
+
+static void
+attention_task (void *data, int ith, int nth)
+{
+  AttentionWork *w = data;
+  const TemperAttentionParams *p = w->p;
+  const TemperCpuKernels *k = &w->cpu->k;
+  int hd = p->head_dim, group = p->n_head / p->n_head_kv;
+  int64_t q_stride = (int64_t) p->n_head * hd, kv_stride = (int64_t) p->n_head_kv * hd;
+  float *scores = temper_cpu_scratch_for (w->cpu, ith);
+  gint64 n_items = (gint64) p->n_seq * p->n_query * p->n_head, i0, i1;
+
+  temper_cpu_split (n_items, ith, nth, &i0, &i1);
+  for (gint64 item = i0; item < i1; item++)
+    {
+      int h = (int) (item % p->n_head);
+      gint64 row = item / p->n_head;          /* query row in the batch */
+      int s = (int) (row / p->n_query), i = (int) (row % p->n_query);
+      int n_visible = p->q_offset + i + 1;
+      const float *qv = w->q + row * q_stride + (int64_t) h * hd;
+      const float *kbase = w->k + (int64_t) s * p->n_key * kv_stride + (int64_t) (h / group) * hd;
+      const float *vbase = w->v + (int64_t) s * p->n_key * kv_stride + (int64_t) (h / group) * hd;
+      float *ov = w->o + row * q_stride + (int64_t) h * hd;
+      float max = -INFINITY, sum = 0.0f;
+
+      for (int j = 0; j < n_visible; j++)
+        {
+          scores[j] = p->scale * k->dot_f32 (qv, kbase + j * kv_stride, hd);
+          max = MAX (max, scores[j]);
+        }
+      for (int j = 0; j < n_visible; j++)
+        {
+          scores[j] = expf (scores[j] - max);
+          sum += scores[j];
+        }
+      memset (ov, 0, sizeof (float) * (size_t) hd);
+      for (int j = 0; j < n_visible; j++)
+        k->axpy (scores[j] / sum, vbase + j * kv_stride, ov, hd);
+      if (w->lse_out != NULL)
+        w->lse_out[row * p->n_head + h] = max + logf (sum);
+    }
+}
+
+void
+temper_cpu_attention (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *lse,
+                      const TemperBTensor *q, const TemperBTensor *k, const TemperBTensor *v,
+                      const TemperAttentionParams *params)
+{
+  TemperCpuBackend *cpu = TEMPER_CPU (b);
+  AttentionWork w = {
+    .cpu = cpu, .p = params, .q = cpu_f32 (q), .k = cpu_f32 (k), .v = cpu_f32 (v),
+    .o = cpu_f32 (out), .lse_out = lse != NULL ? cpu_f32 (lse) : NULL,
+  };
+
+  g_assert (params->n_head % params->n_head_kv == 0);
+  g_assert (params->q_offset + params->n_query <= params->n_key);
+  g_assert (q->ne[1] == (int64_t) params->n_seq * params->n_query);
+  g_assert (k->ne[1] >= (int64_t) params->n_seq * params->n_key);
+  temper_cpu_reserve_scratch (cpu, (size_t) params->n_key);
+  temper_cpu_pool_run (cpu->pool, attention_task, &w);
+}
+
+/* Each thread owns whole (sequence, kv head) groups: every dk/dv row it
+ * writes, and the dq rows of the query heads that read them, are its own. */
+static void
+attention_backward_task (void *data, int ith, int nth)
+{
+  AttentionWork *w = data;
+  const TemperAttentionParams *p = w->p;
+  const TemperCpuKernels *k = &w->cpu->k;
+  int hd = p->head_dim, group = p->n_head / p->n_head_kv;
+  int64_t q_stride = (int64_t) p->n_head * hd, kv_stride = (int64_t) p->n_head_kv * hd;
+  float *prob = temper_cpu_scratch_for (w->cpu, ith);
+  gint64 n_groups = (gint64) p->n_seq * p->n_head_kv, g0, g1;
+
+  temper_cpu_split (n_groups, ith, nth, &g0, &g1);
+  for (gint64 gi = g0; gi < g1; gi++)
+    {
+      int s = (int) (gi / p->n_head_kv), kvh = (int) (gi % p->n_head_kv);
+      int64_t kv_off = (int64_t) s * p->n_key * kv_stride + (int64_t) kvh * hd;
+
+      for (int h = kvh * group; h < (kvh + 1) * group; h++)
+        for (int i = 0; i < p->n_query; i++)
+          {
+            int64_t row = (int64_t) s * p->n_query + i;
+            int64_t q_off = row * q_stride + (int64_t) h * hd;
+            int n_visible = p->q_offset + i + 1;
+            float lse = w->lse[row * p->n_head + h];
+            float D = k->dot_f32 (w->dout + q_off, w->out + q_off, hd);
+
+            for (int j = 0; j < n_visible; j++)
+              prob[j] = expf (p->scale * k->dot_f32 (w->q + q_off, w->k + kv_off + j * kv_stride, hd) - lse);
+            for (int j = 0; j < n_visible; j++)
+              {
+                float dp = k->dot_f32 (w->dout + q_off, w->v + kv_off + j * kv_stride, hd);
+                float ds = prob[j] * (dp - D) * p->scale;
+
+                k->axpy (prob[j], w->dout + q_off, w->dv + kv_off + j * kv_stride, hd);
+                k->axpy (ds, w->k + kv_off + j * kv_stride, w->dq + q_off, hd);
+                k->axpy (ds, w->q + q_off, w->dk + kv_off + j * kv_stride, hd);
+              }
+          }
+    }
+}
+
+void
+temper_cpu_attention_backward (TemperBackend *b, const TemperBTensor *dq,
+                               const TemperBTensor *dk, const TemperBTensor *dv,
+                               const TemperBTensor *dout, const TemperBTensor *out,
+                               const TemperBTensor *lse, const TemperBTensor *q,
+                               const TemperBTensor *k, const TemperBTensor *v,
+                               const TemperAttentionParams *params)
+{
+  TemperCpuBackend *cpu = TEMPER_CPU (b);
+  AttentionWork w = {
+    .cpu = cpu, .p = params, .q = cpu_f32 (q), .k = cpu_f32 (k), .v = cpu_f32 (v),
+    .out = cpu_f32 (out), .lse = cpu_f32 (lse), .dout = cpu_f32 (dout),
+    .dq = cpu_f32 (dq), .dk = cpu_f32 (dk), .dv = cpu_f32 (dv),
+  };
+
+  temper_cpu_reserve_scratch (cpu, (size_t) params->n_key);
+  temper_cpu_pool_run (cpu->pool, attention_backward_task, &w);
+}

@@ -1,0 +1,31 @@
+/* temper-cpu-avx2.h — row kernels built with -mavx2 -mfma -mf16c in their own
+ * static library.  Call them only after temper_cpu_kernels_init() saw that
+ * the processor has those extensions. */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+/* Whether the kernels below handle @type (a TemperType). */
+gboolean temper_cpu_avx2_handles   (int type);
+/* @n elements (whole blocks) of @type at @src to float. */
+void     temper_cpu_avx2_dequant_row (int type, const void *src, int64_t n, float *out);
+/* Σ dequant(w)[i]·x[i] over @n elements, without materialising the row. */
+float    temper_cpu_avx2_dot_row     (int type, const void *w, const float *x, int64_t n);
+float    temper_cpu_avx2_dot_f32     (const float *a, const float *b, int64_t n);
+/* y[i] += a·x[i]. */
+void     temper_cpu_avx2_axpy        (float a, const float *x, float *y, int64_t n);
+
+/* Decoding with 8-bit activations, as llama.cpp does: x is quantised once per
+ * token to blocks of 32 int8 with a scale d and the sum s = d·Σq, and each
+ * weight block is multiplied in integers.  About twice as fast as widening
+ * to fp32, at the cost of rounding x to 8 bits (logits move by ~1e-2). */
+gboolean temper_cpu_avx2_handles_q8 (int type);
+/* @n a multiple of 32; @q n bytes, @d and @s n/32 floats each. */
+void     temper_cpu_avx2_quantize_q8 (const float *x, int64_t n, int8_t *q, float *d, float *s);
+float    temper_cpu_avx2_dot_row_q8  (int type, const void *w, const int8_t *q,
+                                      const float *d, const float *s, int64_t n);
+
+G_END_DECLS

@@ -1,0 +1,195 @@
+/* The CPU backend: buffers are plain host memory, ops run as they are called. */
+#include "config.h"
+
+#include <string.h>
+
+#include "temper/error.h"
+#include "temper-cpu-backend.h"
+#include "temper-cpu-private.h"
+
+static void
+cpu_destroy (TemperBackend *b)
+{
+  TemperCpuBackend *cpu = TEMPER_CPU (b);
+
+  temper_cpu_pool_free (cpu->pool);
+  g_free (cpu->scratch);
+  g_free (cpu->q8_scratch);
+  g_free (cpu);
+}
+
+static gboolean
+cpu_supports_op (TemperBackend *b, TemperOp op, int weight_type)
+{
+  switch (op)
+    {
+    case TEMPER_OP_EMBEDDING:
+    case TEMPER_OP_MATMUL:
+    case TEMPER_OP_MATMUL_BACKWARD_INPUT:
+    case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
+    case TEMPER_OP_DEQUANTIZE:
+      switch (weight_type)
+        {
+        case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
+        case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_0:
+        case TEMPER_TYPE_Q5_1: case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_Q4_K:
+        case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K:
+          return TRUE;
+        default:
+          return FALSE;
+        }
+    case TEMPER_OP_COUNT:
+      return FALSE;
+    default:
+      return weight_type == TEMPER_TYPE_F32;
+    }
+}
+
+static TemperBuffer *
+cpu_buffer_alloc (TemperBackend *b, size_t size, TemperBufferUsage usage, GError **error)
+{
+  TemperBuffer *buffer;
+  guint8 *host = g_try_malloc0 (MAX (size, 1));
+
+  if (host == NULL)
+    {
+      g_autofree char *human = g_format_size (size);
+
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
+                   "Could not set aside %s of memory. Close other programs or choose a smaller model or batch.",
+                   human);
+      return NULL;
+    }
+  buffer = g_new0 (TemperBuffer, 1);
+  buffer->backend = b;
+  buffer->size = size;
+  buffer->usage = usage;
+  buffer->host = host;
+  buffer->priv = host;   /* owned: freed with the buffer */
+  return buffer;
+}
+
+static TemperBuffer *
+cpu_buffer_from_host (TemperBackend *b, const void *data, size_t size, GError **error)
+{
+  TemperBuffer *buffer = g_new0 (TemperBuffer, 1);
+
+  /* Weights are only ever read, so the mapped file is used in place. */
+  buffer->backend = b;
+  buffer->size = size;
+  buffer->usage = TEMPER_BUFFER_WEIGHTS;
+  buffer->host = (guint8 *) data;
+  buffer->priv = NULL;
+  return buffer;
+}
+
+static void
+cpu_buffer_free (TemperBackend *b, TemperBuffer *buffer)
+{
+  g_free (buffer->priv);
+  g_free (buffer);
+}
+
+static gboolean
+cpu_buffer_upload (TemperBackend *b, TemperBuffer *buffer, size_t offset,
+                   const void *data, size_t size, GError **error)
+{
+  g_return_val_if_fail (offset + size <= buffer->size, FALSE);
+  g_return_val_if_fail (buffer->priv != NULL, FALSE);
+  memcpy (buffer->host + offset, data, size);
+  return TRUE;
+}
+
+static gboolean
+cpu_buffer_download (TemperBackend *b, TemperBuffer *buffer, size_t offset,
+                     void *data, size_t size, GError **error)
+{
+  g_return_val_if_fail (offset + size <= buffer->size, FALSE);
+  memcpy (data, buffer->host + offset, size);
+  return TRUE;
+}
+
+static void
+cpu_begin (TemperBackend *b)
+{
+}
+
+static gboolean
+cpu_flush (TemperBackend *b, GError **error)
+{
+  return TRUE;
+}
+
+static const TemperBackendOps cpu_ops = {
+  .name = "cpu",
+  .destroy = cpu_destroy,
+  .supports_op = cpu_supports_op,
+  .buffer_alloc = cpu_buffer_alloc,
+  .buffer_from_host = cpu_buffer_from_host,
+  .buffer_free = cpu_buffer_free,
+  .buffer_upload = cpu_buffer_upload,
+  .buffer_download = cpu_buffer_download,
+  .begin = cpu_begin,
+  .flush = cpu_flush,
+  .embedding = temper_cpu_embedding,
+  .rmsnorm = temper_cpu_rmsnorm,
+  .rmsnorm_backward = temper_cpu_rmsnorm_backward,
+  .matmul = temper_cpu_matmul,
+  .matmul_backward_input = temper_cpu_matmul_backward_input,
+  .gemm = temper_cpu_gemm,
+  .rope = temper_cpu_rope,
+  .rope_backward = temper_cpu_rope_backward,
+  .attention = temper_cpu_attention,
+  .attention_backward = temper_cpu_attention_backward,
+  .swiglu = temper_cpu_swiglu,
+  .swiglu_backward = temper_cpu_swiglu_backward,
+  .add = temper_cpu_add,
+  .lm_head_cross_entropy = temper_cpu_lm_head_cross_entropy,
+  .adamw = temper_cpu_adamw,
+  .sum_squares = temper_cpu_sum_squares,
+  .scale = temper_cpu_scale,
+  .dequantize = temper_cpu_dequantize,
+  .zero = temper_cpu_zero,
+};
+
+TemperBackend *
+temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
+{
+  TemperCpuBackend *cpu = g_new0 (TemperCpuBackend, 1);
+
+  if (n_threads <= 0)
+    n_threads = (int) g_get_num_processors ();
+  n_threads = CLAMP (n_threads, 1, 256);
+  cpu->parent.ops = &cpu_ops;
+  cpu->parent.kind = TEMPER_BACKEND_CPU;
+  cpu->n_threads = n_threads;
+  cpu->pool = temper_cpu_pool_new (n_threads);
+  temper_cpu_kernels_init (&cpu->k, kernels != TEMPER_CPU_KERNELS_SCALAR,
+                           kernels == TEMPER_CPU_KERNELS_FAST_DECODE);
+  temper_cpu_reserve_scratch (cpu, 4096);
+  return &cpu->parent;
+}
+
+const char *
+temper_cpu_backend_get_kernels_name (TemperBackend *backend)
+{
+  return TEMPER_CPU (backend)->k.name;
+}
+
+int
+temper_cpu_backend_get_n_threads (TemperBackend *backend)
+{
+  return TEMPER_CPU (backend)->n_threads;
+}
+
+void
+temper_cpu_reserve_scratch (TemperCpuBackend *cpu, size_t floats)
+{
+  if (floats <= cpu->scratch_floats)
+    return;
+  /* Rounded up so that nearby sizes share one allocation. */
+  floats = (floats + 4095) & ~(size_t) 4095;
+  g_free (cpu->scratch);
+  cpu->scratch = g_new (float, floats * (size_t) cpu->n_threads);
+  cpu->scratch_floats = floats;
+}

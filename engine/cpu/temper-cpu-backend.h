@@ -1,0 +1,27 @@
+/* temper-cpu-backend.h — the CPU backend: the reference for every other
+ * backend, and the one that runs everywhere. */
+#pragma once
+
+#include "nn/temper-backend.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  /* AVX2/FMA/F16C where the processor has them, fp32 activations: what
+   * training and comparisons with other implementations use. */
+  TEMPER_CPU_KERNELS_BEST,
+  /* Portable C only, fp32 activations (tests compare it with the others). */
+  TEMPER_CPU_KERNELS_SCALAR,
+  /* BEST, but activations are rounded to 8 bits when decoding a few tokens
+   * against 4/5/8-bit weights, as llama.cpp does: the fastest for chatting;
+   * logits move by about 1e-2. */
+  TEMPER_CPU_KERNELS_FAST_DECODE,
+} TemperCpuKernelChoice;
+
+/* @n_threads <= 0 picks one per available core. */
+TemperBackend *temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels);
+/* "AVX2+FMA+F16C, 8-bit decoding", "AVX2+FMA+F16C" or "scalar". */
+const char    *temper_cpu_backend_get_kernels_name (TemperBackend *backend);
+int            temper_cpu_backend_get_n_threads    (TemperBackend *backend);
+
+G_END_DECLS

@@ -1,0 +1,103 @@
+/* Picks the row kernels once per backend: AVX2 when the processor has it,
+ * otherwise portable C built on the engine's reference dequantiser. */
+#include "config.h"
+
+#include <string.h>
+
+#include "temper-cpu-avx2.h"
+#include "temper-cpu-private.h"
+
+/* Elements per step of the portable kernels: a multiple of every block size. */
+#define TILE 256
+
+static void
+scalar_dequant_row (int type, const void *src, int64_t n, float *out)
+{
+  TemperTensorView view = { NULL, type, { n, 1 }, temper_type_row_bytes (type, n), src };
+
+  temper_tensor_row_to_f32 (&view, 0, out);
+}
+
+static float
+scalar_dot_f32 (const float *a, const float *b, int64_t n)
+{
+  float sum = 0.0f;
+
+  for (int64_t i = 0; i < n; i++)
+    sum += a[i] * b[i];
+  return sum;
+}
+
+static void
+scalar_axpy (float a, const float *x, float *y, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    y[i] += a * x[i];
+}
+
+static float
+scalar_dot_row (int type, const void *w, const float *x, int64_t n)
+{
+  const guint8 *p = w;
+  float tile[TILE];
+  float sum = 0.0f;
+
+  if (type == TEMPER_TYPE_F32)
+    return scalar_dot_f32 (w, x, n);
+  for (int64_t i = 0; i < n; i += TILE)
+    {
+      int64_t len = MIN (TILE, n - i);
+
+      scalar_dequant_row (type, p + temper_type_row_bytes (type, i), len, tile);
+      sum += scalar_dot_f32 (tile, x + i, len);
+    }
+  return sum;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+static void
+avx2_or_scalar_dequant_row (int type, const void *src, int64_t n, float *out)
+{
+  if (temper_cpu_avx2_handles (type))
+    temper_cpu_avx2_dequant_row (type, src, n, out);
+  else
+    scalar_dequant_row (type, src, n, out);
+}
+
+static float
+avx2_or_scalar_dot_row (int type, const void *w, const float *x, int64_t n)
+{
+  if (temper_cpu_avx2_handles (type))
+    return temper_cpu_avx2_dot_row (type, w, x, n);
+  return scalar_dot_row (type, w, x, n);
+}
+#endif
+
+void
+temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allow_q8)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init ();
+  if (allow_simd && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") &&
+      __builtin_cpu_supports ("f16c"))
+    {
+      k->dot_row = avx2_or_scalar_dot_row;
+      k->dequant_row = avx2_or_scalar_dequant_row;
+      k->dot_f32 = temper_cpu_avx2_dot_f32;
+      k->axpy = temper_cpu_avx2_axpy;
+      k->handles_q8 = allow_q8 ? temper_cpu_avx2_handles_q8 : NULL;
+      k->quantize_q8 = allow_q8 ? temper_cpu_avx2_quantize_q8 : NULL;
+      k->dot_row_q8 = allow_q8 ? temper_cpu_avx2_dot_row_q8 : NULL;
+      k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
+      return;
+    }
+#endif
+  k->dot_row = scalar_dot_row;
+  k->dequant_row = scalar_dequant_row;
+  k->dot_f32 = scalar_dot_f32;
+  k->axpy = scalar_axpy;
+  k->handles_q8 = NULL;
+  k->quantize_q8 = NULL;
+  k->dot_row_q8 = NULL;
+  k->name = "scalar";
+}

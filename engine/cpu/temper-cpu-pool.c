@@ -1,0 +1,157 @@
+#include "config.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "temper-cpu-pool.h"
+
+/* How long an idle worker polls before it sleeps: long enough to bridge the
+ * gap between two ops of one decode step, short next to a human pause. */
+#define SPIN_ITERATIONS 200000
+/* Polls before a waiting thread starts yielding its core. */
+#define YIELD_AFTER 2000
+
+typedef struct {
+  TemperCpuPool *pool;
+  int            index;
+  pthread_t      thread;
+} Worker;
+
+struct _TemperCpuPool {
+  int             n_threads;
+  Worker         *workers;          /* n_threads - 1 of them */
+
+  pthread_mutex_t mutex;
+  pthread_cond_t  wake;
+  atomic_uint     generation;       /* bumped once per run */
+  atomic_int      n_done;
+  atomic_bool     quit;
+
+  TemperCpuTask   task;
+  void           *ctx;
+};
+
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#endif
+}
+
+/* Pause for a moment; after a while, hand the core to another thread, so a
+ * busy computer (more runnable threads than cores) lets the thread we wait
+ * for run instead of watching us spin. */
+static inline void
+relax_or_yield (int spins)
+{
+  if (spins < YIELD_AFTER)
+    cpu_relax ();
+  else
+    sched_yield ();
+}
+
+static void *
+worker_main (void *data)
+{
+  Worker *worker = data;
+  TemperCpuPool *pool = worker->pool;
+  unsigned seen = 0;   /* the generation before any run, even one that started before this thread */
+
+  for (;;)
+    {
+      int spins = 0;
+
+      while (atomic_load_explicit (&pool->generation, memory_order_acquire) == seen &&
+             !atomic_load (&pool->quit) && spins < SPIN_ITERATIONS)
+        {
+          relax_or_yield (spins);
+          spins++;
+        }
+      if (atomic_load_explicit (&pool->generation, memory_order_acquire) == seen &&
+          !atomic_load (&pool->quit))
+        {
+          pthread_mutex_lock (&pool->mutex);
+          while (atomic_load (&pool->generation) == seen && !atomic_load (&pool->quit))
+            pthread_cond_wait (&pool->wake, &pool->mutex);
+          pthread_mutex_unlock (&pool->mutex);
+        }
+      if (atomic_load (&pool->quit))
+        break;
+      seen = atomic_load_explicit (&pool->generation, memory_order_acquire);
+      pool->task (pool->ctx, worker->index, pool->n_threads);
+      atomic_fetch_add_explicit (&pool->n_done, 1, memory_order_release);
+    }
+  return NULL;
+}
+
+TemperCpuPool *
+temper_cpu_pool_new (int n_threads)
+{
+  TemperCpuPool *pool = g_new0 (TemperCpuPool, 1);
+
+  g_return_val_if_fail (n_threads >= 1, NULL);
+  pool->n_threads = n_threads;
+  pthread_mutex_init (&pool->mutex, NULL);
+  pthread_cond_init (&pool->wake, NULL);
+  atomic_init (&pool->generation, 0);
+  atomic_init (&pool->n_done, 0);
+  atomic_init (&pool->quit, false);
+  pool->workers = g_new0 (Worker, n_threads);
+  for (int i = 1; i < n_threads; i++)
+    {
+      pool->workers[i].pool = pool;
+      pool->workers[i].index = i;
+      pthread_create (&pool->workers[i].thread, NULL, worker_main, &pool->workers[i]);
+    }
+  return pool;
+}
+
+void
+temper_cpu_pool_free (TemperCpuPool *pool)
+{
+  if (pool == NULL)
+    return;
+  pthread_mutex_lock (&pool->mutex);
+  atomic_store (&pool->quit, true);
+  pthread_cond_broadcast (&pool->wake);
+  pthread_mutex_unlock (&pool->mutex);
+  for (int i = 1; i < pool->n_threads; i++)
+    pthread_join (pool->workers[i].thread, NULL);
+  pthread_cond_destroy (&pool->wake);
+  pthread_mutex_destroy (&pool->mutex);
+  g_free (pool->workers);
+  g_free (pool);
+}
+
+int
+temper_cpu_pool_get_n_threads (const TemperCpuPool *pool)
+{
+  return pool->n_threads;
+}
+
+void
+temper_cpu_pool_run (TemperCpuPool *pool, TemperCpuTask task, void *ctx)
+{
+  if (pool->n_threads == 1)
+    {
+      task (ctx, 0, 1);
+      return;
+    }
+  pool->task = task;
+  pool->ctx = ctx;
+  atomic_store (&pool->n_done, 0);
+  pthread_mutex_lock (&pool->mutex);
+  atomic_fetch_add_explicit (&pool->generation, 1, memory_order_release);
+  pthread_cond_broadcast (&pool->wake);
+  pthread_mutex_unlock (&pool->mutex);
+
+  task (ctx, 0, pool->n_threads);
+
+  for (int spins = 0;
+       atomic_load_explicit (&pool->n_done, memory_order_acquire) < pool->n_threads - 1;
+       spins++)
+    relax_or_yield (spins);
+}

@@ -1,0 +1,34 @@
+/* temper-cpu-pool.h — a small persistent thread pool for the CPU backend.
+ *
+ * Threads are created once; each op hands every thread the same function
+ * with its index, and the caller's thread takes part as index 0.  Idle
+ * workers spin briefly (ops come back to back during a step) and then sleep,
+ * so an idle app burns no CPU.  Nothing is allocated per call. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _TemperCpuPool TemperCpuPool;
+
+/* Runs part @ith of @nth of some work on @ctx. */
+typedef void (*TemperCpuTask) (void *ctx, int ith, int nth);
+
+TemperCpuPool *temper_cpu_pool_new           (int n_threads);
+void           temper_cpu_pool_free          (TemperCpuPool *pool);
+int            temper_cpu_pool_get_n_threads (const TemperCpuPool *pool);
+/* Returns when every thread has finished its part. */
+void           temper_cpu_pool_run           (TemperCpuPool *pool, TemperCpuTask task, void *ctx);
+
+/* The half-open range [*begin, *end) of @n items that part @ith of @nth owns. */
+static inline void
+temper_cpu_split (gint64 n, int ith, int nth, gint64 *begin, gint64 *end)
+{
+  gint64 per = (n + nth - 1) / nth;
+
+  *begin = MIN (n, per * ith);
+  *end = MIN (n, *begin + per);
+}
+
+G_END_DECLS

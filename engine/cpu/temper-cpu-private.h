@@ -1,0 +1,129 @@
+/* temper-cpu-private.h — what the CPU backend's op files share. */
+#pragma once
+
+#include "nn/temper-backend.h"
+#include "temper-cpu-pool.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  /* Σ dequant(w)·x over n elements of one row of @type. */
+  float (*dot_row)     (int type, const void *w, const float *x, int64_t n);
+  void  (*dequant_row) (int type, const void *src, int64_t n, float *out);
+  float (*dot_f32)     (const float *a, const float *b, int64_t n);
+  void  (*axpy)        (float a, const float *x, float *y, int64_t n);
+  /* 8-bit activations for decoding; NULL when not in use (see
+   * temper-cpu-avx2.h).  handles_q8 says which weight types they cover. */
+  gboolean (*handles_q8) (int type);
+  void  (*quantize_q8) (const float *x, int64_t n, int8_t *q, float *d, float *s);
+  float (*dot_row_q8)  (int type, const void *w, const int8_t *q, const float *d,
+                        const float *s, int64_t n);
+  const char *name;
+} TemperCpuKernels;
+
+typedef struct {
+  TemperBackend    parent;
+  TemperCpuPool   *pool;
+  int              n_threads;
+  TemperCpuKernels k;
+  /* Per-thread working memory, grown when an op first needs more, so a
+   * training step that repeats the same shapes never allocates. */
+  float           *scratch;
+  size_t           scratch_floats;   /* per thread */
+  /* Quantised activations for decoding, shared by all threads. */
+  guint8          *q8_scratch;
+  size_t           q8_scratch_bytes;
+} TemperCpuBackend;
+
+#define TEMPER_CPU(b) ((TemperCpuBackend *) (b))
+
+static inline void *
+cpu_data (const TemperBTensor *t)
+{
+  return t->buffer->host + t->offset;
+}
+
+static inline float *
+cpu_f32 (const TemperBTensor *t)
+{
+  g_assert (t->type == TEMPER_TYPE_F32);
+  return (float *) (t->buffer->host + t->offset);
+}
+
+/* Row @row of a weight tensor of any type. */
+static inline const void *
+cpu_row (const TemperBTensor *t, int64_t row)
+{
+  return t->buffer->host + t->offset + (size_t) row * temper_type_row_bytes (t->type, t->ne[0]);
+}
+
+/* Scratch of at least @floats per thread; returns thread @ith's part via
+ * temper_cpu_scratch_for (). Call before dispatching work. */
+void   temper_cpu_reserve_scratch (TemperCpuBackend *cpu, size_t floats);
+static inline float *
+temper_cpu_scratch_for (TemperCpuBackend *cpu, int ith)
+{
+  return cpu->scratch + (size_t) ith * cpu->scratch_floats;
+}
+
+void temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allow_q8);
+
+/* y {out, T} = x {in, T} · Wᵀ (+ bias) (+ y), W given as raw rows. Shared by
+ * matmul and the fused cross-entropy. */
+void temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
+                            const guint8 *w, int type, int64_t in, int64_t out,
+                            const float *bias, gboolean accumulate);
+/* dx {in, T} += dy {out, T} · W. */
+void temper_cpu_matmul_backward_raw (TemperCpuBackend *cpu, float *dx, const float *dy,
+                                     int64_t T, const guint8 *w, int type,
+                                     int64_t in, int64_t out);
+
+/* The ops, one file each (temper-cpu-<op>.c). */
+void temper_cpu_embedding (TemperBackend *b, const TemperBTensor *out,
+                           const TemperBTensor *table, const TemperBTensor *tokens);
+void temper_cpu_rmsnorm (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *rstd,
+                         const TemperBTensor *x, const TemperBTensor *weight, float eps);
+void temper_cpu_rmsnorm_backward (TemperBackend *b, const TemperBTensor *dx,
+                                  const TemperBTensor *dy, const TemperBTensor *x,
+                                  const TemperBTensor *weight, const TemperBTensor *rstd);
+void temper_cpu_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                        const TemperBTensor *w, const TemperBTensor *bias, gboolean accumulate);
+void temper_cpu_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx,
+                                       const TemperBTensor *dy, const TemperBTensor *w);
+void temper_cpu_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *a,
+                      gboolean transpose_a, const TemperBTensor *bmat, gboolean transpose_b,
+                      float alpha, float beta);
+void temper_cpu_rope (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim,
+                      int seq_len, int pos_offset, float theta, TemperRopeLayout layout);
+void temper_cpu_rope_backward (TemperBackend *b, const TemperBTensor *dx, int n_head, int head_dim,
+                               int seq_len, int pos_offset, float theta, TemperRopeLayout layout);
+void temper_cpu_attention (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *lse,
+                           const TemperBTensor *q, const TemperBTensor *k, const TemperBTensor *v,
+                           const TemperAttentionParams *params);
+void temper_cpu_attention_backward (TemperBackend *b, const TemperBTensor *dq,
+                                    const TemperBTensor *dk, const TemperBTensor *dv,
+                                    const TemperBTensor *dout, const TemperBTensor *out,
+                                    const TemperBTensor *lse, const TemperBTensor *q,
+                                    const TemperBTensor *k, const TemperBTensor *v,
+                                    const TemperAttentionParams *params);
+void temper_cpu_swiglu (TemperBackend *b, const TemperBTensor *out,
+                        const TemperBTensor *gate, const TemperBTensor *up);
+void temper_cpu_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate,
+                                 const TemperBTensor *dup, const TemperBTensor *dout,
+                                 const TemperBTensor *gate, const TemperBTensor *up);
+void temper_cpu_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
+                                       const TemperBTensor *dx, const TemperBTensor *x,
+                                       const TemperBTensor *w, const TemperBTensor *targets,
+                                       const TemperBTensor *scratch, float grad_scale);
+void temper_cpu_adamw (TemperBackend *b, const TemperBTensor *param, const TemperBTensor *grad,
+                       const TemperBTensor *m, const TemperBTensor *v,
+                       const TemperBTensor *grad_sumsq, const TemperAdamWParams *params);
+/* temper-cpu-elementwise.c: add, sum of squares, scale, dequantize, zero. */
+void temper_cpu_add (TemperBackend *b, const TemperBTensor *out,
+                     const TemperBTensor *a, const TemperBTensor *bt);
+void temper_cpu_sum_squares (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x);
+void temper_cpu_scale (TemperBackend *b, const TemperBTensor *x, float s);
+void temper_cpu_dequantize (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *w);
+void temper_cpu_zero (TemperBackend *b, const TemperBTensor *x);
+
+G_END_DECLS

@@ -1,0 +1,561 @@
+/* temper-cuda-backend.c — the backend interface over the CUDA module.
+ *
+ * Buffers are device memory; ops are queued on the calling thread's stream
+ * as they are recorded, and flush() waits for them and reports the first
+ * failure of the step.  The ops are thin: shapes are unpacked here, the
+ * work is done by the module's kernels. */
+#include "config.h"
+
+#include "temper/error.h"
+#include "cuda/temper-cuda-backend.h"
+#include "cuda/temper-cuda-private.h"
+
+typedef struct {
+  TemperBackend           parent;
+  const TemperCudaModule *module;
+  int                     device;
+  GError                 *error;   /* the first failure since begin() */
+} TemperCudaBackend;
+
+#define TEMPER_CUDA_BACKEND(b) ((TemperCudaBackend *) (b))
+
+static void *
+device_pointer (const TemperBTensor *t)
+{
+  return (guint8 *) t->buffer->priv + t->offset;
+}
+
+static int64_t
+n_elements (const TemperBTensor *t)
+{
+  return t->ne[0] * t->ne[1];
+}
+
+/* Ops return nothing (see temper-backend.h); keep the first failure for
+ * flush() and skip the rest of the step's work once one happened. */
+static gboolean
+failed (TemperCudaBackend *self)
+{
+  return self->error != NULL;
+}
+
+static void
+record (TemperCudaBackend *self, TemperCudaStatus status, const char *what)
+{
+  if (self->error == NULL)
+    temper_cuda_check (self->module, status, what, &self->error);
+}
+
+static gboolean
+weight_type_supported (int type)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
+    case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q8_0:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static void
+cuda_destroy (TemperBackend *b)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  g_clear_error (&self->error);
+  g_free (self);
+}
+
+static gboolean
+cuda_supports_op (TemperBackend *b, TemperOp op, int weight_type)
+{
+  switch (op)
+    {
+    case TEMPER_OP_EMBEDDING:
+    case TEMPER_OP_MATMUL:
+    case TEMPER_OP_MATMUL_BACKWARD_INPUT:
+    case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
+    case TEMPER_OP_DEQUANTIZE:
+      return weight_type_supported (weight_type);
+    case TEMPER_OP_RMSNORM:
+    case TEMPER_OP_RMSNORM_BACKWARD:
+    case TEMPER_OP_GEMM:
+    case TEMPER_OP_ROPE:
+    case TEMPER_OP_ROPE_BACKWARD:
+    case TEMPER_OP_SWIGLU:
+    case TEMPER_OP_SWIGLU_BACKWARD:
+    case TEMPER_OP_ADD:
+    case TEMPER_OP_ADAMW:
+    case TEMPER_OP_SUM_SQUARES:
+    case TEMPER_OP_SCALE:
+    case TEMPER_OP_ZERO:
+    case TEMPER_OP_ATTENTION:
+    case TEMPER_OP_ATTENTION_BACKWARD:
+      return weight_type == TEMPER_TYPE_F32;
+    case TEMPER_OP_COUNT:
+    default:
+      return FALSE;
+    }
+}
+
+static TemperBuffer *
+cuda_buffer_alloc (TemperBackend *b, size_t size, TemperBufferUsage usage, GError **error)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+  TemperBuffer *buffer;
+  void *memory = NULL;
+
+  if (!temper_cuda_check (self->module, self->module->set_device (self->device),
+                          "selecting the GPU", error))
+    return NULL;
+  if (self->module->alloc (&memory, MAX (size, 1)) != TEMPER_CUDA_OK)
+    {
+      g_autofree char *human = g_format_size (size);
+
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
+                   "The graphics card has no room for another %s (%s). Close other programs "
+                   "that use it, or choose a smaller model or batch.",
+                   human, self->module->last_error ());
+      return NULL;
+    }
+  buffer = g_new0 (TemperBuffer, 1);
+  buffer->backend = b;
+  buffer->size = size;
+  buffer->usage = usage;
+  buffer->priv = memory;
+  return buffer;
+}
+
+static void
+cuda_buffer_free (TemperBackend *b, TemperBuffer *buffer)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  self->module->set_device (self->device);
+  self->module->free (buffer->priv);
+  g_free (buffer);
+}
+
+static gboolean
+cuda_buffer_upload (TemperBackend *b, TemperBuffer *buffer, size_t offset, const void *data,
+                    size_t size, GError **error)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  g_return_val_if_fail (offset + size <= buffer->size, FALSE);
+  return temper_cuda_check (self->module, self->module->set_device (self->device),
+                            "selecting the GPU", error) &&
+         temper_cuda_check (self->module,
+                            self->module->upload ((guint8 *) buffer->priv + offset, data, size),
+                            "copying to the graphics card", error);
+}
+
+static gboolean
+cuda_buffer_download (TemperBackend *b, TemperBuffer *buffer, size_t offset, void *data,
+                      size_t size, GError **error)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  g_return_val_if_fail (offset + size <= buffer->size, FALSE);
+  return temper_cuda_check (self->module, self->module->set_device (self->device),
+                            "selecting the GPU", error) &&
+         temper_cuda_check (self->module,
+                            self->module->download (data, (guint8 *) buffer->priv + offset, size),
+                            "copying from the graphics card", error);
+}
+
+static TemperBuffer *
+cuda_buffer_from_host (TemperBackend *b, const void *data, size_t size, GError **error)
+{
+  TemperBuffer *buffer = cuda_buffer_alloc (b, size, TEMPER_BUFFER_WEIGHTS, error);
+
+  if (buffer != NULL && !cuda_buffer_upload (b, buffer, 0, data, size, error))
+    {
+      cuda_buffer_free (b, buffer);
+      return NULL;
+    }
+  return buffer;
+}
+
+static void
+cuda_begin (TemperBackend *b)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  g_clear_error (&self->error);
+  record (self, self->module->set_device (self->device), "selecting the GPU");
+}
+
+static gboolean
+cuda_flush (TemperBackend *b, GError **error)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  record (self, self->module->synchronize (), "running the step on the graphics card");
+  if (self->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&self->error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+cuda_embedding (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *table,
+                const TemperBTensor *tokens)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->embedding_forward (device_pointer (out), device_pointer (table),
+                                                 table->type, table->ne[1],
+                                                 device_pointer (tokens),
+                                                 (int) n_elements (tokens), (int) table->ne[0]),
+          "looking up token embeddings");
+}
+
+static void
+cuda_rmsnorm (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *rstd,
+              const TemperBTensor *x, const TemperBTensor *weight, float eps)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->rmsnorm_forward (device_pointer (out),
+                                               rstd != NULL ? device_pointer (rstd) : NULL,
+                                               device_pointer (x), device_pointer (weight),
+                                               (int) x->ne[1], (int) x->ne[0], eps),
+          "normalising activations");
+}
+
+static void
+cuda_rmsnorm_backward (TemperBackend *b, const TemperBTensor *dx, const TemperBTensor *dy,
+                       const TemperBTensor *x, const TemperBTensor *weight,
+                       const TemperBTensor *rstd)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->rmsnorm_backward (device_pointer (dx), NULL, device_pointer (dy),
+                                                device_pointer (x), device_pointer (weight),
+                                                device_pointer (rstd), (int) x->ne[1],
+                                                (int) x->ne[0]),
+          "computing normalisation gradients");
+}
+
+static void
+cuda_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+             const TemperBTensor *w, const TemperBTensor *bias, gboolean accumulate)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->linear_forward (device_pointer (y), device_pointer (x),
+                                              device_pointer (w), w->type,
+                                              bias != NULL ? device_pointer (bias) : NULL,
+                                              (int) x->ne[1], (int) x->ne[0], (int) w->ne[1],
+                                              accumulate),
+          "running a linear layer");
+}
+
+static void
+cuda_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx, const TemperBTensor *dy,
+                            const TemperBTensor *w)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->linear_backward_input (device_pointer (dx), device_pointer (dy),
+                                                     device_pointer (w), w->type,
+                                                     (int) dy->ne[1], (int) w->ne[0],
+                                                     (int) w->ne[1]),
+          "computing linear-layer gradients");
+}
+
+static void
+cuda_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *a,
+           gboolean transpose_a, const TemperBTensor *bmat, gboolean transpose_b,
+           float alpha, float beta)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+  int k = (int) (transpose_a ? a->ne[1] : a->ne[0]);
+
+  if (failed (self))
+    return;
+  record (self, self->module->gemm (device_pointer (c), device_pointer (a), device_pointer (bmat),
+                                    (int) c->ne[1], (int) c->ne[0], k, transpose_a, transpose_b,
+                                    alpha, beta),
+          "multiplying matrices");
+}
+
+static void
+cuda_rope_either (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim,
+                  int seq_len, int pos_offset, float theta, TemperRopeLayout layout,
+                  gboolean inverse)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+  int layout_id = layout == TEMPER_ROPE_INTERLEAVED ? TEMPER_CUDA_ROPE_INTERLEAVED
+                                                    : TEMPER_CUDA_ROPE_HALVES;
+
+  if (failed (self))
+    return;
+  record (self, self->module->rope (device_pointer (x), (int) x->ne[1], n_head, head_dim, seq_len,
+                                    pos_offset, theta, layout_id, inverse),
+          "applying position encoding");
+}
+
+static void
+cuda_rope (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim, int seq_len,
+           int pos_offset, float theta, TemperRopeLayout layout)
+{
+  cuda_rope_either (b, x, n_head, head_dim, seq_len, pos_offset, theta, layout, FALSE);
+}
+
+static void
+cuda_rope_backward (TemperBackend *b, const TemperBTensor *dx, int n_head, int head_dim,
+                    int seq_len, int pos_offset, float theta, TemperRopeLayout layout)
+{
+  cuda_rope_either (b, dx, n_head, head_dim, seq_len, pos_offset, theta, layout, TRUE);
+}
+
+static TemperCudaAttention
+attention_shape (const TemperAttentionParams *params)
+{
+  TemperCudaAttention shape = {
+    .n_head = params->n_head, .n_head_kv = params->n_head_kv, .head_dim = params->head_dim,
+    .n_seq = params->n_seq, .n_query = params->n_query, .n_key = params->n_key,
+    .q_offset = params->q_offset, .scale = params->scale,
+  };
+  return shape;
+}
+
+static void
+cuda_attention (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *lse,
+                const TemperBTensor *q, const TemperBTensor *k, const TemperBTensor *v,
+                const TemperAttentionParams *params)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+  TemperCudaAttention shape = attention_shape (params);
+
+  if (failed (self))
+    return;
+  record (self, self->module->attention_forward (device_pointer (out),
+                                                 lse != NULL ? device_pointer (lse) : NULL,
+                                                 device_pointer (q), device_pointer (k),
+                                                 device_pointer (v), &shape),
+          "computing attention");
+}
+
+static void
+cuda_attention_backward (TemperBackend *b, const TemperBTensor *dq, const TemperBTensor *dk,
+                         const TemperBTensor *dv, const TemperBTensor *dout,
+                         const TemperBTensor *out, const TemperBTensor *lse,
+                         const TemperBTensor *q, const TemperBTensor *k, const TemperBTensor *v,
+                         const TemperAttentionParams *params)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+  TemperCudaAttention shape = attention_shape (params);
+
+  if (failed (self))
+    return;
+  record (self, self->module->attention_backward (device_pointer (dq), device_pointer (dk),
+                                                  device_pointer (dv), device_pointer (dout),
+                                                  device_pointer (out), device_pointer (lse),
+                                                  device_pointer (q), device_pointer (k),
+                                                  device_pointer (v), &shape),
+          "computing attention gradients");
+}
+
+static void
+cuda_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss, const TemperBTensor *dx,
+                            const TemperBTensor *x, const TemperBTensor *w,
+                            const TemperBTensor *targets, const TemperBTensor *scratch,
+                            float grad_scale)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->lm_head_cross_entropy (device_pointer (loss),
+                                                     dx != NULL ? device_pointer (dx) : NULL,
+                                                     device_pointer (x), device_pointer (w),
+                                                     w->type, device_pointer (targets),
+                                                     device_pointer (scratch), (int) x->ne[1],
+                                                     (int) w->ne[0], (int) w->ne[1],
+                                                     (int) scratch->ne[1], grad_scale),
+          "computing the loss");
+}
+
+static void
+cuda_swiglu (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *gate,
+             const TemperBTensor *up)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->swiglu_forward (device_pointer (out), device_pointer (gate),
+                                              device_pointer (up), n_elements (out)),
+          "computing the feed-forward activation");
+}
+
+static void
+cuda_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate, const TemperBTensor *dup,
+                      const TemperBTensor *dout, const TemperBTensor *gate,
+                      const TemperBTensor *up)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->swiglu_backward (device_pointer (dgate), device_pointer (dup),
+                                               device_pointer (dout), device_pointer (gate),
+                                               device_pointer (up), n_elements (dout)),
+          "computing feed-forward gradients");
+}
+
+static void
+cuda_add (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *a,
+          const TemperBTensor *bt)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->add (device_pointer (out), device_pointer (a), device_pointer (bt),
+                                   n_elements (out)),
+          "adding activations");
+}
+
+static void
+cuda_adamw (TemperBackend *b, const TemperBTensor *param, const TemperBTensor *grad,
+            const TemperBTensor *m, const TemperBTensor *v, const TemperBTensor *grad_sumsq,
+            const TemperAdamWParams *params)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+  gboolean clip = params->max_grad_norm > 0 && grad_sumsq != NULL;
+
+  if (failed (self))
+    return;
+  record (self, self->module->adamw (device_pointer (param), device_pointer (grad),
+                                     device_pointer (m), device_pointer (v), n_elements (param),
+                                     clip ? device_pointer (grad_sumsq) : NULL,
+                                     clip ? params->max_grad_norm : 0.0f, params->lr,
+                                     params->beta1, params->beta2, params->eps,
+                                     params->weight_decay, params->step),
+          "updating the adapter weights");
+}
+
+static void
+cuda_sum_squares (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->sum_squares (device_pointer (out), device_pointer (x),
+                                           n_elements (x)),
+          "measuring the gradient norm");
+}
+
+static void
+cuda_scale (TemperBackend *b, const TemperBTensor *x, float s)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->scale (device_pointer (x), n_elements (x), s), "scaling values");
+}
+
+static void
+cuda_dequantize (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *w)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->dequantize (device_pointer (out), device_pointer (w), w->type,
+                                          n_elements (w)),
+          "expanding quantized weights");
+}
+
+static void
+cuda_zero (TemperBackend *b, const TemperBTensor *x)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->zero (device_pointer (x),
+                                    temper_btensor_bytes (x->type, x->ne[0], x->ne[1])),
+          "clearing values");
+}
+
+static const TemperBackendOps cuda_ops = {
+  .name = "cuda",
+  .destroy = cuda_destroy,
+  .supports_op = cuda_supports_op,
+  .buffer_alloc = cuda_buffer_alloc,
+  .buffer_from_host = cuda_buffer_from_host,
+  .buffer_free = cuda_buffer_free,
+  .buffer_upload = cuda_buffer_upload,
+  .buffer_download = cuda_buffer_download,
+  .begin = cuda_begin,
+  .flush = cuda_flush,
+  .embedding = cuda_embedding,
+  .rmsnorm = cuda_rmsnorm,
+  .rmsnorm_backward = cuda_rmsnorm_backward,
+  .matmul = cuda_matmul,
+  .matmul_backward_input = cuda_matmul_backward_input,
+  .gemm = cuda_gemm,
+  .rope = cuda_rope,
+  .rope_backward = cuda_rope_backward,
+  .attention = cuda_attention,
+  .attention_backward = cuda_attention_backward,
+  .swiglu = cuda_swiglu,
+  .swiglu_backward = cuda_swiglu_backward,
+  .add = cuda_add,
+  .lm_head_cross_entropy = cuda_lm_head_cross_entropy,
+  .adamw = cuda_adamw,
+  .sum_squares = cuda_sum_squares,
+  .scale = cuda_scale,
+  .dequantize = cuda_dequantize,
+  .zero = cuda_zero,
+};
+
+TemperBackend *
+temper_cuda_backend_new (int device, GError **error)
+{
+  const TemperCudaModule *module = temper_cuda_module_get (error);
+  TemperCudaBackend *self;
+  int count = 0;
+
+  if (module == NULL)
+    return NULL;
+  if (!temper_cuda_check (module, module->device_count (&count), "counting GPUs", error))
+    return NULL;
+  if (device < 0 || device >= count)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   "There is no CUDA device %d; this computer has %d (see “temper-cli devices”)",
+                   device, count);
+      return NULL;
+    }
+  if (!temper_cuda_check (module, module->set_device (device), "starting the GPU", error))
+    return NULL;
+
+  self = g_new0 (TemperCudaBackend, 1);
+  self->parent.ops = &cuda_ops;
+  self->parent.kind = TEMPER_BACKEND_CUDA;
+  self->module = module;
+  self->device = device;
+  return &self->parent;
+}

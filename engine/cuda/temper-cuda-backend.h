@@ -1,0 +1,14 @@
+/* temper-cuda-backend.h — the CUDA backend: NVIDIA GPUs through the CUDA
+ * module (kernels/), loaded at run time. */
+#pragma once
+
+#include "nn/temper-backend.h"
+
+G_BEGIN_DECLS
+
+/* A backend on CUDA device @device (as listed by temper_devices_list).
+ * NULL with an error a person can act on when there is no driver, no
+ * module, no such GPU, or the GPU cannot start. */
+TemperBackend *temper_cuda_backend_new (int device, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,128 @@
+/* temper-cuda-loader.c — finds, loads and checks libtemper-cuda.so. */
+#include "config.h"
+
+#include <dlfcn.h>
+
+#include "temper/error.h"
+#include "cuda/temper-cuda-private.h"
+
+static GMutex module_lock;
+static gboolean module_tried;
+static const TemperCudaModule *module_table;
+static GError *module_error;
+
+/* A program run from the build folder uses the module built beside it;
+ * an installed one never does, even when that build folder still exists,
+ * so an old build can't shadow the installed module. */
+static const char *
+module_dir (void)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *build_root = g_path_get_dirname (TEMPER_BUILD_MODULE_DIR);
+  g_autofree char *build_prefix = g_strconcat (build_root, G_DIR_SEPARATOR_S, NULL);
+
+  if (exe != NULL && g_str_has_prefix (exe, build_prefix))
+    return TEMPER_BUILD_MODULE_DIR;
+  return TEMPER_MODULE_DIR;
+}
+
+static const TemperCudaModule *
+load_module (GError **error)
+{
+  g_autofree char *path = NULL;
+  TemperCudaEntryFunc entry;
+  const TemperCudaModule *table;
+  void *driver;
+  void *handle;
+
+  /* The runtime inside the module would fail on the first call anyway; the
+   * driver library's absence is the common case (no NVIDIA card) and
+   * deserves its own plain sentence. */
+  driver = dlopen ("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (driver == NULL)
+    {
+      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
+                           "no NVIDIA driver found (libcuda.so.1 could not be loaded)");
+      return NULL;
+    }
+
+  path = g_build_filename (module_dir (), TEMPER_CUDA_MODULE_NAME, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "this copy of Temper was built without CUDA support (%s does not exist); "
+                   "the Vulkan backend can use the NVIDIA card instead", path);
+      dlclose (driver);
+      return NULL;
+    }
+
+  handle = dlopen (path, RTLD_NOW | RTLD_LOCAL);
+  if (handle == NULL)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
+                   "the CUDA module %s could not be loaded: %s. The CUDA runtime "
+                   "libraries (libcudart, libcublas) may be missing", path, dlerror ());
+      dlclose (driver);
+      return NULL;
+    }
+
+  entry = (TemperCudaEntryFunc) dlsym (handle, TEMPER_CUDA_ENTRY_SYMBOL);
+  table = entry != NULL ? entry (TEMPER_CUDA_ABI_VERSION) : NULL;
+  if (table == NULL || table->abi_version != TEMPER_CUDA_ABI_VERSION ||
+      table->size < sizeof (TemperCudaModule))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "the CUDA module %s belongs to a different version of Temper; "
+                   "rebuild or reinstall Temper", path);
+      dlclose (handle);
+      dlclose (driver);
+      return NULL;
+    }
+
+  /* Both handles stay open for the life of the process: the table points
+   * into the module, and unloading CUDA runtimes is not reliably safe. */
+  return table;
+}
+
+const TemperCudaModule *
+temper_cuda_module_get (GError **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&module_lock);
+
+  if (!module_tried)
+    {
+      module_table = load_module (&module_error);
+      module_tried = TRUE;
+    }
+  if (module_table == NULL && error != NULL)
+    *error = g_error_copy (module_error);
+  return module_table;
+}
+
+gboolean
+temper_cuda_check (const TemperCudaModule *module, TemperCudaStatus status,
+                   const char *what, GError **error)
+{
+  int code;
+
+  switch (status)
+    {
+    case TEMPER_CUDA_OK:
+      return TRUE;
+    case TEMPER_CUDA_OUT_OF_MEMORY:
+      code = TEMPER_ERROR_OUT_OF_MEMORY;
+      break;
+    case TEMPER_CUDA_INVALID_ARGUMENT:
+      code = TEMPER_ERROR_INVALID_ARGUMENT;
+      break;
+    case TEMPER_CUDA_NO_DRIVER:
+    case TEMPER_CUDA_NO_DEVICE:
+    case TEMPER_CUDA_FAILED:
+    default:
+      code = TEMPER_ERROR_DEVICE;
+      break;
+    }
+  g_set_error (error, TEMPER_ERROR, code, "CUDA failed while %s: %s", what,
+               module->last_error ());
+  return FALSE;
+}

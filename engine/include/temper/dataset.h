@@ -1,0 +1,165 @@
+/* dataset.h — training data: reading, checking, rendering and splitting.
+ *
+ * A dataset is a UTF-8 file holding either one JSON array of records or one
+ * JSON record per line (JSONL).  The format of the records is recognised
+ * from the first one (or set by the caller): Alpaca, instruction/output,
+ * prompt/response, chat messages, ShareGPT conversations, or plain text for
+ * continued pre-training.
+ *
+ * Loading checks every record and keeps the good ones; each bad one is listed
+ * in the report with its line (JSONL) or item number (JSON array) and the
+ * reason in plain words, so a person can fix the file.  JSONL is read line by
+ * line from a memory-mapped file and each record is parsed alone, so a large
+ * file costs little more memory than the text it keeps. */
+#pragma once
+
+#include <gio/gio.h>
+#include "temper/chat.h"
+
+G_BEGIN_DECLS
+
+typedef struct temper_dataset temper_dataset_t;
+
+typedef enum {
+  TEMPER_DATASET_FORMAT_AUTO,               /* recognise from the first record */
+  TEMPER_DATASET_FORMAT_ALPACA,             /* instruction, input (optional), output, system (optional) */
+  TEMPER_DATASET_FORMAT_INSTRUCTION_OUTPUT, /* instruction, output */
+  TEMPER_DATASET_FORMAT_PROMPT_RESPONSE,    /* prompt, response (or completion), system (optional) */
+  TEMPER_DATASET_FORMAT_MESSAGES,           /* messages: [{role, content}, …] */
+  TEMPER_DATASET_FORMAT_SHAREGPT,           /* conversations: [{from, value}, …] */
+  TEMPER_DATASET_FORMAT_TEXT,               /* text: loss on every token */
+} TemperDatasetFormat;
+
+/* "alpaca", "instruction-output", "prompt-response", "messages", "sharegpt",
+ * "text" (and "auto"). */
+const char *temper_dataset_format_name      (TemperDatasetFormat format);
+/* A sentence-case label for people: "Alpaca", "Chat messages", … */
+const char *temper_dataset_format_label     (TemperDatasetFormat format);
+gboolean    temper_dataset_format_from_name (const char *name, TemperDatasetFormat *out);
+
+typedef enum {
+  TEMPER_DATASET_PROBLEM_NOT_JSON,      /* not JSON at all, or cut off */
+  TEMPER_DATASET_PROBLEM_NOT_OBJECT,    /* JSON, but not an object {…} */
+  TEMPER_DATASET_PROBLEM_INVALID_UTF8,  /* bytes that are not UTF-8 text */
+  TEMPER_DATASET_PROBLEM_MISSING_FIELD,
+  TEMPER_DATASET_PROBLEM_WRONG_TYPE,    /* e.g. a number where text belongs */
+  TEMPER_DATASET_PROBLEM_UNKNOWN_ROLE,  /* a speaker that is not system/user/assistant */
+  TEMPER_DATASET_PROBLEM_EMPTY_ANSWER,  /* nothing for the model to learn */
+  TEMPER_DATASET_PROBLEM_OTHER_FORMAT,  /* a record in another format than the file's */
+  TEMPER_DATASET_PROBLEM_DUPLICATE,     /* the same as an earlier record */
+  TEMPER_DATASET_PROBLEM_TOO_LARGE,     /* larger than max_record_bytes */
+  TEMPER_DATASET_PROBLEM_NO_ANSWER_LEFT,/* the answer lies wholly past max_length */
+} TemperDatasetProblemKind;
+
+/* "not-json", "not-object", "invalid-utf8", "missing-field", "wrong-type",
+ * "unknown-role", "empty-answer", "other-format", "duplicate", "too-large",
+ * "no-answer-left". */
+const char *temper_dataset_problem_kind_name (TemperDatasetProblemKind kind);
+
+/* Every problem drops its record. */
+typedef struct {
+  TemperDatasetProblemKind kind;
+  guint64  line;           /* line in the file where the record starts, from 1 */
+  gint64   item;           /* JSON array: index from 0; JSONL: -1 */
+  gint64   duplicate_of;   /* DUPLICATE: the line of the first copy; else -1 */
+  char    *message;        /* the reason, without the place: "the field “output” is missing" */
+} TemperDatasetProblem;
+
+/* Token lengths fall in these buckets: [0,64) [64,128) … [2048,4096) [4096,∞). */
+#define TEMPER_DATASET_N_BUCKETS 8
+/* The first length of bucket @i; bucket N_BUCKETS-1 has no end. */
+int temper_dataset_bucket_start (guint i);
+
+typedef struct {
+  TemperDatasetFormat format;      /* as recognised or set */
+  gboolean  jsonl;                 /* one record per line, not a JSON array */
+  guint64   n_records;             /* records found, good and bad */
+  guint64   n_valid;               /* records kept for training */
+  guint64   n_dropped;             /* records left out (one problem each) */
+  guint64   n_truncated;           /* kept, but cut at max_length */
+  guint64   n_problems;            /* == n_dropped; the list below may be shorter */
+  guint     n_listed;              /* problems listed (the first ones) */
+  const TemperDatasetProblem *problems;
+  /* Token statistics, over kept records, before truncation.  Only when the
+   * dataset was loaded with a chat template. */
+  gboolean  has_token_stats;
+  guint64   tokens_total;          /* after truncation */
+  guint64   tokens_trained;        /* of those, tokens the loss covers */
+  int       token_min;
+  int       token_max;
+  int       token_median;
+  int       token_p95;
+  double    token_mean;
+  guint64   histogram[TEMPER_DATASET_N_BUCKETS];
+} TemperDatasetReport;
+
+typedef void (*TemperDatasetProgress) (double fraction, gpointer user_data);
+
+typedef struct {
+  TemperDatasetFormat           format;          /* AUTO by default */
+  /* With a template (that has a tokenizer) every kept record is rendered to
+   * tokens and a loss mask, and the report has token statistics.  Only used
+   * while loading. */
+  const temper_chat_template_t *chat_template;
+  int                           max_length;      /* tokens per record; 0 = no limit */
+  gboolean                      train_on_prompt; /* loss on every token, not just the answers */
+  gsize                         max_record_bytes;/* larger records are refused; default 8 MiB */
+  guint                         max_listed;      /* problems kept in the list; 0 = default 1000 */
+  GCancellable                 *cancellable;
+  TemperDatasetProgress         progress;        /* called now and then from the loading thread */
+  gpointer                      progress_data;
+} TemperDatasetOptions;
+
+void temper_dataset_options_init (TemperDatasetOptions *options);
+
+/* A kept record.  Text records (format TEXT) have one message holding the
+ * text, with role USER. */
+typedef struct {
+  guint64                  line;
+  gint64                   item;          /* -1 for JSONL */
+  const TemperChatMessage *messages;
+  gsize                    n_messages;
+  int                      n_tokens;      /* before truncation; -1 without a template */
+  gboolean                 truncated;
+} TemperDatasetRecord;
+
+/* Reads and checks @path.  Fails when the file cannot be read, is not UTF-8
+ * text (e.g. saved as UTF-16), is empty, or has no usable record at all; the
+ * message then says why, with the first few problems. */
+temper_dataset_t *temper_dataset_load (const char                 *path,
+                                       const TemperDatasetOptions *options,
+                                       GError                    **error);
+void              temper_dataset_free (temper_dataset_t *dataset);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (temper_dataset_t, temper_dataset_free)
+
+const char                *temper_dataset_get_path      (const temper_dataset_t *dataset);
+const TemperDatasetReport *temper_dataset_get_report    (const temper_dataset_t *dataset);
+gsize                      temper_dataset_get_n_records (const temper_dataset_t *dataset);
+const TemperDatasetRecord *temper_dataset_get_record    (const temper_dataset_t *dataset, gsize i);
+/* The tokens of kept record @i after truncation, and its loss mask (1 where
+ * the token is a target of the loss; never the first token, which nothing
+ * predicts).  FALSE when loaded without a chat template.  The arrays
+ * belong to the dataset. */
+gboolean temper_dataset_get_tokens (const temper_dataset_t *dataset, gsize i,
+                                    const gint32 **ids, const guint8 **mask, gsize *n);
+
+/* "line 4" for JSONL, "item 3 (line 17)" for a JSON array (items counted
+ * from 1 here, for people): where a record or problem is, for messages. */
+char *temper_dataset_describe_place (guint64 line, gint64 item);
+
+/* The report as JSON, for temper-cli and run folders. */
+char *temper_dataset_report_to_json (const temper_dataset_t *dataset);
+
+/* The validation fraction used when none is chosen: 10% from 50 records up,
+ * none below (too few to spare). */
+double temper_dataset_default_validation_fraction (gsize n_records);
+
+/* Splits the kept records: round(n × @fraction) of them (at least one when
+ * @fraction > 0, never all) go to validation, picked by @seed alone, so the
+ * same seed gives the same split.  Both arrays hold guint record indices in
+ * increasing order.  With a separate validation file, load it as a dataset
+ * of its own instead. */
+void temper_dataset_split (const temper_dataset_t *dataset, double fraction, guint64 seed,
+                           GArray **train, GArray **validation);
+
+G_END_DECLS

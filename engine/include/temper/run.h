@@ -1,0 +1,98 @@
+/* run.h — a training run's folder, shared by the GUI and the CLI.
+ *
+ *   RUN/settings.json        the settings, the model path, the dataset paths
+ *   RUN/dataset/             a copy of the dataset file(s) as they were at the start
+ *   RUN/metrics.jsonl        one JSON object per line: a training step or an evaluation
+ *   RUN/checkpoints/step-N/  adapter (PEFT) + optimizer.bin + state.json
+ *   RUN/adapter/             the final adapter, PEFT format
+ *
+ * Every file and checkpoint is written under a temporary name and renamed into
+ * place, so a crash or a cancel at any moment leaves the previous version
+ * intact. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "temper/train.h"
+
+G_BEGIN_DECLS
+
+
+/* $XDG_DATA_HOME/temper/runs/@name (a new string). */
+char         *temper_run_default_dir (const char *name);
+
+/* Makes a new run in @dir (created if needed; refused if it already holds a
+ * run, so that nothing is overwritten).  @data_path is copied into
+ * RUN/dataset/; @val_path too when non-NULL. */
+temper_run_t *temper_run_create (const char                *dir,
+                                 const TemperTrainSettings *settings,
+                                 const char                *model_path,
+                                 const char                *data_path,
+                                 const char                *val_path,
+                                 GError                   **error);
+/* Opens an existing run (settings.json must be readable). */
+temper_run_t *temper_run_open   (const char *dir, GError **error);
+void          temper_run_free   (temper_run_t *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (temper_run_t, temper_run_free)
+
+const char                *temper_run_get_dir        (const temper_run_t *run);
+const TemperTrainSettings *temper_run_get_settings   (const temper_run_t *run);
+const char                *temper_run_get_model_path (const temper_run_t *run);
+/* The snapshot inside the run folder. */
+const char                *temper_run_get_data_path  (const temper_run_t *run);
+const char                *temper_run_get_val_path   (const temper_run_t *run); /* or NULL */
+/* RUN/adapter. */
+char                      *temper_run_dup_adapter_dir (const temper_run_t *run);
+
+/* One line of metrics.jsonl.  Values that do not apply are NaN (val_loss on
+ * a step without evaluation) and are written as null. */
+typedef struct {
+  gint64  step;           /* optimizer steps done */
+  double  epoch;          /* fractional: 1.5 = half-way through the second */
+  double  loss;           /* mean training loss of this step */
+  double  val_loss;
+  double  lr;
+  double  grad_norm;      /* before clipping */
+  double  tokens_per_s;
+  double  elapsed_s;
+  guint64 memory_bytes;   /* peak resident memory so far */
+} TemperRunMetrics;
+
+gboolean temper_run_append_metrics (temper_run_t *run, const TemperRunMetrics *m,
+                                    GError **error);
+/* Every line of RUN/metrics.jsonl, as a GArray of TemperRunMetrics. */
+GArray  *temper_run_read_metrics   (const temper_run_t *run, GError **error);
+
+/* Where the trainer stands: enough to continue exactly. */
+typedef struct {
+  gint64  step;                /* optimizer steps done */
+  int     epoch;               /* 0-based epoch in progress */
+  gint64  position;            /* micro-batches of this epoch already used */
+  guint64 rng[4];              /* dropout random state */
+  double  best_val_loss;       /* +inf before the first evaluation */
+  int     evals_without_improvement;
+  gint64  tokens_seen;
+  double  elapsed_s;
+} TemperTrainState;
+
+/* Writes RUN/checkpoints/step-N/ (N = state->step) atomically: the adapter,
+ * the AdamW moments @m and @v (temper_lora_count_params() floats each, in
+ * temper_lora_gather() order) and @state.  Older checkpoints beyond the
+ * newest two are removed. */
+gboolean temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
+                                     const TemperModelConfig *model_config,
+                                     const float *m, const float *v,
+                                     const TemperTrainState *state, GError **error);
+/* The newest complete checkpoint's folder, or NULL when there is none. */
+char    *temper_run_find_latest_checkpoint (const temper_run_t *run);
+/* Reads a checkpoint folder written by temper_run_save_checkpoint() for a
+ * model of @model_config.  *m and *v are new arrays of
+ * temper_lora_count_params() floats. */
+gboolean temper_run_load_checkpoint (const char *checkpoint_dir,
+                                     const TemperModelConfig *model_config,
+                                     temper_adapter_t **adapter, float **m, float **v,
+                                     TemperTrainState *state, GError **error);
+/* Drops metrics lines after @step (a resumed run repeats them). */
+gboolean temper_run_truncate_metrics (temper_run_t *run, gint64 step, GError **error);
+
+G_END_DECLS

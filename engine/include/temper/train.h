@@ -1,0 +1,186 @@
+/* train.h — making LoRA adapters, their PEFT files, and the settings of a
+ * training run.
+ *
+ * The adapter itself is a temper_adapter_t (temper/adapter.h): y = x·Wᵀ +
+ * s·(x·Aᵀ)·Bᵀ with fp32 A {r × in}, B {out × r}.  B's rows follow the model's
+ * own row order (llama.cpp's interleaved q/k rows for a llama-arch GGUF); they
+ * are converted to Hugging Face order only when an adapter is written in PEFT
+ * format and back when one is read, so PEFT files always match what PEFT and
+ * transformers expect. */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "temper/adapter.h"
+#include "temper/model.h"
+
+G_BEGIN_DECLS
+
+/* Target sets, as TEMPER_LORA_TARGET_BIT() masks (temper/adapter.h). */
+#define TEMPER_LORA_TARGETS_ATTENTION \
+  (TEMPER_LORA_TARGET_BIT (TEMPER_LORA_Q) | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_V))
+#define TEMPER_LORA_TARGETS_ALL_LINEAR TEMPER_LORA_ALL_TARGETS
+
+/* Parses "attention", "all-linear" (or "all linear", "all_linear") or a comma
+ * separated list of q, k, v, o, gate, up, down (the PEFT names q_proj, … are
+ * accepted too) into a target mask.  Fails with a message listing the
+ * accepted words. */
+gboolean temper_lora_targets_parse (const char *text, guint *targets, GError **error);
+/* "q,v", "q,k,v,o,gate,up,down": a string temper_lora_targets_parse() reads back. */
+char    *temper_lora_targets_to_string (guint targets);
+
+typedef struct {
+  guint    targets;     /* TEMPER_LORA_TARGET_BIT() mask, not 0 */
+  int      rank;        /* r ≥ 1 */
+  float    alpha;       /* α > 0 */
+  float    dropout;     /* on the LoRA input during training, in [0, 1) */
+  gboolean use_rslora;  /* scaling α/√r instead of α/r */
+} TemperLoraConfig;
+
+/* rank 16, alpha 32, dropout 0.05, attention targets, no rsLoRA. */
+void  temper_lora_config_init_default (TemperLoraConfig *config);
+float temper_lora_config_get_scaling  (const TemperLoraConfig *config);
+
+/* A fresh adapter for a model of @model_config, initialised as PEFT does: A
+ * drawn from U(−1/√in, 1/√in) (Kaiming-uniform with a = √5), B = 0, from
+ * @seed alone, so the same seed gives the same adapter. */
+temper_adapter_t *temper_lora_adapter_new (const TemperModelConfig *model_config,
+                                           const TemperLoraConfig  *config,
+                                           guint64                  seed,
+                                           GError                 **error);
+
+/* The adapter's trainable parameters as one vector: layer by layer, targets
+ * in enum order, A then B.  This order is the one of checkpoints' optimizer
+ * state. */
+guint64 temper_lora_count_params (const temper_adapter_t *adapter,
+                                  const TemperModelConfig *model_config);
+void    temper_lora_gather       (temper_adapter_t *adapter, const TemperModelConfig *model_config,
+                                  float *flat);
+void    temper_lora_scatter      (temper_adapter_t *adapter, const TemperModelConfig *model_config,
+                                  const float *flat);
+
+/* Writes @dir/adapter_config.json and @dir/adapter_model.safetensors as PEFT
+ * does (names base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight,
+ * …; q/k B rows in Hugging Face order).  @base_model_name goes into
+ * base_model_name_or_path (may be NULL); @dropout is recorded as lora_dropout.
+ * Each file is written under a temporary name and renamed, so a reader never
+ * sees half a file. */
+gboolean          temper_lora_save_peft (temper_adapter_t *adapter,
+                                         const TemperModelConfig *model_config,
+                                         float dropout, const char *dir,
+                                         const char *base_model_name, GError **error);
+/* Reads a PEFT LoRA adapter folder for a model of @model_config.  Refuses,
+ * naming the file, adapters whose shapes do not fit the model, DoRA,
+ * per-module rank patterns, bias training and embedding LoRA.  @config, when
+ * non-NULL, receives rank, alpha, dropout, rsLoRA and targets. */
+temper_adapter_t *temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
+                                         TemperLoraConfig *config, GError **error);
+
+/* ---- Training settings --------------------------------------------------- */
+
+typedef enum {
+  TEMPER_LR_CONSTANT,
+  TEMPER_LR_LINEAR,   /* warmup, then linear decay to 0 at the last step */
+  TEMPER_LR_COSINE,   /* warmup, then half a cosine down to 0 at the last step */
+} TemperLrSchedule;
+
+/* "constant", "linear", "cosine". */
+const char *temper_lr_schedule_name  (TemperLrSchedule schedule);
+gboolean    temper_lr_schedule_parse (const char *text, TemperLrSchedule *schedule,
+                                      GError **error);
+/* The learning rate for optimizer step @step (0-based) of @total_steps, as
+ * transformers' get_{constant,linear,cosine}_schedule_with_warmup give it:
+ * during the first @warmup_steps it rises linearly from 0. */
+double      temper_lr_at (TemperLrSchedule schedule, double base_lr, gint64 step,
+                          gint64 warmup_steps, gint64 total_steps);
+
+typedef struct {
+  TemperLoraConfig lora;
+  double           learning_rate;
+  TemperLrSchedule schedule;
+  gint64           warmup_steps;
+  double           beta1, beta2, eps;
+  double           weight_decay;
+  double           max_grad_norm;      /* 0: no clipping */
+  int              epochs;             /* used when max_steps is 0 */
+  gint64           max_steps;          /* optimizer steps; 0: run @epochs */
+  int              micro_batch;        /* sequences per forward/backward */
+  int              grad_accum;         /* micro-batches per optimizer step */
+  int              max_length;         /* tokens per sequence */
+  guint64          seed;
+  gint64           eval_every;         /* steps; 0: only at the end */
+  gint64           checkpoint_every;   /* steps; 0: only at the end */
+  int              patience;           /* evaluations without improvement; 0: no early stop */
+  gboolean         recompute;          /* recompute activations per layer in backward */
+  double           val_fraction;       /* of the dataset, when no validation file; < 0: automatic */
+  gboolean         train_on_all_tokens;/* loss on every token, not just the assistant's */
+} TemperTrainSettings;
+
+void        temper_train_settings_init_default (TemperTrainSettings *settings);
+/* Checks every value's range; the message names the setting and its range. */
+gboolean    temper_train_settings_validate (const TemperTrainSettings *settings, GError **error);
+JsonNode   *temper_train_settings_to_json  (const TemperTrainSettings *settings);
+/* Members missing from @node keep the values already in @settings, so a
+ * settings file may name only what it changes.  Unknown members are errors
+ * (a misspelt setting should not silently do nothing). */
+gboolean    temper_train_settings_from_json (TemperTrainSettings *settings, JsonNode *node,
+                                             GError **error);
+
+/* ---- Training ----------------------------------------------------------- */
+
+typedef struct temper_run temper_run_t;
+
+/* Sent after every optimizer step (and after each evaluation) from the
+ * training thread. */
+typedef struct {
+  gint64   step;          /* optimizer steps done */
+  gint64   total_steps;
+  double   epoch;         /* fractional */
+  double   loss;          /* this step's mean loss */
+  double   val_loss;      /* NaN unless this step evaluated */
+  double   lr;
+  double   grad_norm;     /* before clipping */
+  double   tokens_per_s;
+  double   elapsed_s;
+  guint64  memory_bytes;  /* peak resident memory of the process */
+} TemperTrainProgress;
+
+typedef void (*TemperTrainProgressFunc) (const TemperTrainProgress *progress, gpointer user_data);
+
+typedef struct {
+  int                      n_threads;    /* CPU threads; 0: one per core */
+  GCancellable            *cancellable;  /* stops after the current micro-batch, with a checkpoint */
+  TemperTrainProgressFunc  progress;
+  gpointer                 progress_data;
+} TemperTrainOptions;
+
+void     temper_train_options_init (TemperTrainOptions *options);
+
+/* Trains the run's adapter on the CPU backend: from its newest checkpoint
+ * when it has one (continuing exactly where it stopped), else from a fresh
+ * adapter.  @model is the run's model, already loaded.  Writes metrics,
+ * checkpoints and, at the end, RUN/adapter.  Fails with
+ * TEMPER_ERROR_CANCELLED when cancelled (a checkpoint of the last finished
+ * step is kept) and TEMPER_ERROR_NUMERIC when the loss stops being a number
+ * (the last checkpoint is kept; the message suggests a lower learning rate). */
+gboolean temper_train_run (temper_run_t *run, temper_model_t *model,
+                           const TemperTrainOptions *options, GError **error);
+
+/* Speed of training steps on synthetic data (random tokens, loss on every
+ * token): @settings gives the LoRA, micro-batch, max_length (the sequence
+ * length used) and recompute; grad_accum is taken as 1.  The first step is a
+ * warm-up and is not timed. */
+typedef struct {
+  double   tokens_per_s;
+  double   seconds_per_step;
+  guint64  peak_rss_bytes;     /* of the whole process, model mapping included */
+  guint64  train_memory_bytes; /* buffers the training step allocated */
+  guint64  n_params;           /* trainable LoRA parameters */
+} TemperTrainBenchResult;
+
+gboolean temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
+                             int n_steps, int n_threads, TemperTrainBenchResult *result,
+                             GError **error);
+
+G_END_DECLS

@@ -1,0 +1,56 @@
+/* temper-model-private.h — the model struct, for engine code that needs
+ * more than the public getters (exports reading the source files). */
+#pragma once
+
+#include "temper/gguf.h"
+#include "temper/model.h"
+#include "temper/safetensors.h"
+
+G_BEGIN_DECLS
+
+struct temper_model {
+  char                 *path;
+  char                 *name;
+  char                 *arch_name;      /* "llama" or "qwen2" */
+  TemperModelFormat     format;
+  TemperModelConfig     config;
+
+  /* Exactly one of these holds the mapped weights. */
+  temper_gguf_t        *gguf;
+  temper_safetensors_t *safetensors;
+
+  TemperTensorView      token_embd;
+  TemperTensorView      output_norm;
+  TemperTensorView      output;        /* == token_embd when tied */
+  TemperLayerWeights   *layers;        /* config.n_layer entries */
+
+  temper_tokenizer_t   *tokenizer;
+  char                 *chat_template;
+  GArray               *stop_tokens;   /* int, terminated by -1 */
+  GArray               *extra_stops;   /* ids the loader found (EOT, generation_config) */
+
+  char                 *quantization;
+  guint64               n_params;
+  guint64               file_size;
+};
+
+/* Loaders for each format fill the model's config, weights, tokenizer and
+ * chat template; temper_model_load() then does the checks they share. */
+gboolean temper_model_load_gguf (temper_model_t *model, const char *path,
+                                 GCancellable *cancellable, GError **error);
+gboolean temper_model_load_hf   (temper_model_t *model, const char *dir,
+                                 GCancellable *cancellable, GError **error);
+
+/* Checks that @view (absent when data == NULL) has type Temper can compute
+ * with and shape {ne0, ne1}; @what names the model file for the message. */
+gboolean temper_model_check_tensor (const TemperTensorView *view, const char *name,
+                                    int64_t ne0, int64_t ne1, gboolean norm,
+                                    const char *what, GError **error);
+
+/* Sets a TEMPER_ERROR_CANCELLED error when @cancellable is cancelled. */
+gboolean temper_model_check_cancelled (GCancellable *cancellable, GError **error);
+
+/* Adds @id to @stops unless already there or outside the vocabulary. */
+void     temper_model_add_stop_token (temper_model_t *model, GArray *stops, int id);
+
+G_END_DECLS

@@ -1,0 +1,54 @@
+/* temper-types-private.h — geometry of every ggml type id, including those
+ * Temper cannot compute with, so that a GGUF file holding them can still be
+ * checked and described (a Q2_K model is listed, then refused at load). */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "temper/tensor.h"
+
+G_BEGIN_DECLS
+
+/* FALSE for an id ggml does not define. */
+gboolean temper_ggml_type_geometry (int type, const char **name,
+                                    size_t *block_elems, size_t *block_bytes);
+
+#define TEMPER_QK 32      /* elements in a 32-element block */
+#define TEMPER_QK_K 256   /* elements in a K-quant super-block */
+#define TEMPER_K_SCALE_SIZE 12
+
+/* Block scales are fp16 at any byte address. */
+static inline float
+temper_load_f16 (const uint8_t *p)
+{
+  uint16_t h = (uint16_t) (p[0] | (p[1] << 8));
+  return temper_f16_to_f32 (h);
+}
+
+static inline void
+temper_store_f16 (uint8_t *p, float v)
+{
+  uint16_t h = temper_f32_to_f16 (v);
+  p[0] = (uint8_t) (h & 0xff);
+  p[1] = (uint8_t) (h >> 8);
+}
+
+/* The 6-bit scale and min of sub-block @j from a Q4_K/Q5_K scales array. */
+static inline void
+temper_k_scale_min (int j, const uint8_t *s, int *sc, int *mn)
+{
+  if (j < 4)
+    {
+      *sc = s[j] & 63;
+      *mn = s[j + 4] & 63;
+    }
+  else
+    {
+      *sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
+      *mn = (s[j + 4] >> 4)   | ((s[j] >> 6) << 4);
+    }
+}
+
+G_END_DECLS

@@ -1,0 +1,39 @@
+#include "config.h"
+
+#include "temper-backend.h"
+
+static const char *const op_names[TEMPER_OP_COUNT] = {
+  [TEMPER_OP_EMBEDDING] = "embedding",
+  [TEMPER_OP_RMSNORM] = "rmsnorm",
+  [TEMPER_OP_RMSNORM_BACKWARD] = "rmsnorm_backward",
+  [TEMPER_OP_MATMUL] = "matmul",
+  [TEMPER_OP_MATMUL_BACKWARD_INPUT] = "matmul_backward_input",
+  [TEMPER_OP_GEMM] = "gemm",
+  [TEMPER_OP_ROPE] = "rope",
+  [TEMPER_OP_ROPE_BACKWARD] = "rope_backward",
+  [TEMPER_OP_ATTENTION] = "attention",
+  [TEMPER_OP_ATTENTION_BACKWARD] = "attention_backward",
+  [TEMPER_OP_SWIGLU] = "swiglu",
+  [TEMPER_OP_SWIGLU_BACKWARD] = "swiglu_backward",
+  [TEMPER_OP_ADD] = "add",
+  [TEMPER_OP_LM_HEAD_CROSS_ENTROPY] = "lm_head_cross_entropy",
+  [TEMPER_OP_ADAMW] = "adamw",
+  [TEMPER_OP_SUM_SQUARES] = "sum_squares",
+  [TEMPER_OP_SCALE] = "scale",
+  [TEMPER_OP_DEQUANTIZE] = "dequantize",
+  [TEMPER_OP_ZERO] = "zero",
+};
+
+const char *
+temper_op_name (TemperOp op)
+{
+  g_return_val_if_fail (op >= 0 && op < TEMPER_OP_COUNT, NULL);
+  return op_names[op];
+}
+
+void
+temper_backend_free (TemperBackend *backend)
+{
+  if (backend != NULL)
+    backend->ops->destroy (backend);
+}

@@ -1,0 +1,46 @@
+/* temper-dataset-private.h — the parts of a dataset its files share. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include "temper/dataset.h"
+
+G_BEGIN_DECLS
+
+struct temper_dataset {
+  char                *path;
+  TemperDatasetOptions options;
+  TemperDatasetReport  report;
+  GArray              *problems;     /* TemperDatasetProblem, the listed ones */
+
+  GStringChunk        *strings;      /* message text of kept records */
+  GArray              *messages;     /* TemperChatMessage of all kept records */
+  GArray              *records;      /* TemperDatasetRecord */
+  GArray              *first_message;/* guint64 per record: index into messages */
+
+  gboolean             has_tokens;
+  GArray              *token_ids;    /* gint32, all kept records back to back */
+  GArray              *token_mask;   /* guint8 */
+  GArray              *token_start;  /* guint64 per record */
+  GArray              *token_count;  /* guint32 per record, after truncation */
+  GArray              *lengths;      /* guint32 per record, before truncation (for statistics) */
+
+  GHashTable          *seen;         /* content hash → first record index + 1 */
+};
+
+/* Recognises a record's format from its fields; AUTO when none fits. */
+TemperDatasetFormat temper_dataset_detect_format (JsonObject *object);
+
+/* Turns @object into messages in @format.  Message text points into the
+ * JSON tree, or into strings added to @owned.  On a problem, returns FALSE
+ * with *kind and *message set (message newly allocated). */
+gboolean temper_dataset_parse_record (JsonObject               *object,
+                                      TemperDatasetFormat       format,
+                                      GArray                   *messages,
+                                      GPtrArray                *owned,
+                                      TemperDatasetProblemKind *kind,
+                                      char                    **message);
+
+/* Fills the token statistics of the report from ds->lengths. */
+void temper_dataset_compute_stats (temper_dataset_t *ds);
+
+G_END_DECLS

@@ -1,0 +1,452 @@
+/* temper-lora-peft.c — LoRA adapters in PEFT's on-disk format.
+ *
+ * adapter_config.json + adapter_model.safetensors, with PEFT's tensor names
+ * and shapes, so the folder loads in PEFT/transformers and in llama.cpp's
+ * converter.  Weights go through engine/model's safetensors reader and
+ * writer; F16/BF16 adapters are widened to fp32 when read. */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "temper/error.h"
+#include "temper/safetensors.h"
+#include "temper/tensor.h"
+#include "temper-lora-private.h"
+#include "temper-train-json.h"
+
+#define PEFT_PREFIX "base_model.model.model.layers."
+
+static gboolean
+target_is_attention (TemperLoraTarget target)
+{
+  return target == TEMPER_LORA_Q || target == TEMPER_LORA_K ||
+         target == TEMPER_LORA_V || target == TEMPER_LORA_O;
+}
+
+static char *
+peft_tensor_name (int layer, TemperLoraTarget target, gboolean is_b)
+{
+  return g_strdup_printf (PEFT_PREFIX "%d.%s.%s.lora_%c.weight", layer,
+                          target_is_attention (target) ? "self_attn" : "mlp",
+                          temper_lora_target_name (target), is_b ? 'B' : 'A');
+}
+
+/* Writes through a temporary name so that a reader never sees half a file. */
+static gboolean
+write_safetensors_atomically (temper_safetensors_writer_t *w, const char *path, GError **error)
+{
+  g_autofree char *tmp = g_strconcat (path, ".partial", NULL);
+
+  if (!temper_safetensors_writer_write (w, tmp, error))
+    return FALSE;
+  if (g_rename (tmp, path) != 0)
+    {
+      temper_set_error_from_errno (error, errno, path, "save");
+      g_unlink (tmp);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* llama-arch GGUF models keep llama.cpp's interleaved q/k rows; PEFT files
+ * are always in Hugging Face order. */
+static gboolean
+needs_qk_permutation (const TemperModelConfig *config, TemperLoraTarget target)
+{
+  return config->rope_layout == TEMPER_ROPE_INTERLEAVED &&
+         (target == TEMPER_LORA_Q || target == TEMPER_LORA_K);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static gboolean
+write_json_file (JsonNode *root, const char *path, GError **error)
+{
+  gsize len = 0;
+  g_autofree char *text = temper_train_json_to_data (root, TRUE, &len);
+
+  if (!g_file_set_contents (path, text, (gssize) len, error))
+    {
+      g_prefix_error (error, "Could not save the adapter: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static JsonNode *
+adapter_config_json (temper_adapter_t *adapter, float dropout, const char *base_model_name)
+{
+  guint targets = temper_adapter_get_targets (adapter);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "peft_type");
+  json_builder_add_string_value (b, "LORA");
+  json_builder_set_member_name (b, "task_type");
+  json_builder_add_string_value (b, "CAUSAL_LM");
+  json_builder_set_member_name (b, "base_model_name_or_path");
+  if (base_model_name != NULL)
+    json_builder_add_string_value (b, base_model_name);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "r");
+  json_builder_add_int_value (b, temper_adapter_get_rank (adapter));
+  json_builder_set_member_name (b, "lora_alpha");
+  json_builder_add_double_value (b, temper_train_json_float (temper_adapter_get_alpha (adapter)));
+  json_builder_set_member_name (b, "lora_dropout");
+  json_builder_add_double_value (b, temper_train_json_float (dropout));
+  json_builder_set_member_name (b, "target_modules");
+  json_builder_begin_array (b);
+  for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+    if (targets & TEMPER_LORA_TARGET_BIT (t))
+      json_builder_add_string_value (b, temper_lora_target_name (t));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "bias");
+  json_builder_add_string_value (b, "none");
+  json_builder_set_member_name (b, "fan_in_fan_out");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_set_member_name (b, "use_rslora");
+  json_builder_add_boolean_value (b, temper_adapter_get_rslora (adapter));
+  json_builder_set_member_name (b, "use_dora");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_set_member_name (b, "modules_to_save");
+  json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "init_lora_weights");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "inference_mode");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "rank_pattern");
+  json_builder_begin_object (b);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "alpha_pattern");
+  json_builder_begin_object (b);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+gboolean
+temper_lora_save_peft (temper_adapter_t *adapter, const TemperModelConfig *model,
+                       float dropout, const char *dir, const char *base_model_name,
+                       GError **error)
+{
+  g_autoptr(temper_safetensors_writer_t) w = temper_safetensors_writer_new ();
+  g_autoptr(GPtrArray) permuted = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonNode) config_root = NULL;
+  g_autofree char *config_path = NULL;
+  g_autofree char *weights_path = NULL;
+  int rank;
+
+  g_return_val_if_fail (adapter != NULL && model != NULL && dir != NULL, FALSE);
+
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      temper_set_error_from_errno (error, errno, dir, "create the adapter folder");
+      return FALSE;
+    }
+
+  rank = temper_adapter_get_rank (adapter);
+  for (int l = 0; l < model->n_layer; l++)
+    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+      {
+        const float *a = temper_adapter_get_a (adapter, l, t);
+        const float *b = temper_adapter_get_b (adapter, l, t);
+        g_autofree char *a_name = NULL;
+        g_autofree char *b_name = NULL;
+        int64_t a_shape[2], b_shape[2];
+        int in, out;
+
+        if (a == NULL)
+          continue;
+        temper_lora_target_dims (model, t, &in, &out);
+        a_shape[0] = rank;
+        a_shape[1] = in;
+        b_shape[0] = out;
+        b_shape[1] = rank;
+        if (needs_qk_permutation (model, t))
+          {
+            float *copy = g_memdup2 (b, (gsize) out * (gsize) rank * sizeof (float));
+
+            temper_lora_permute_rows (copy, out, rank, model->head_dim, TRUE);
+            g_ptr_array_add (permuted, copy);
+            b = copy;
+          }
+        a_name = peft_tensor_name (l, t, FALSE);
+        b_name = peft_tensor_name (l, t, TRUE);
+        temper_safetensors_writer_add_tensor_static (w, a_name, "F32", a_shape, 2, a,
+                                                     (gsize) rank * (gsize) in * sizeof (float));
+        temper_safetensors_writer_add_tensor_static (w, b_name, "F32", b_shape, 2, b,
+                                                     (gsize) rank * (gsize) out * sizeof (float));
+      }
+
+  weights_path = g_build_filename (dir, "adapter_model.safetensors", NULL);
+  if (!write_safetensors_atomically (w, weights_path, error))
+    {
+      g_prefix_error (error, "Could not save the adapter: ");
+      return FALSE;
+    }
+
+  config_root = adapter_config_json (adapter, dropout, base_model_name);
+  config_path = g_build_filename (dir, "adapter_config.json", NULL);
+  return write_json_file (config_root, config_path, error);
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static gboolean
+read_targets (JsonNode *node, const char *path, guint *targets, GError **error)
+{
+  guint bits = 0;
+
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+      json_node_get_value_type (node) == G_TYPE_STRING)
+    {
+      const char *text = json_node_get_string (node);
+
+      if (g_ascii_strcasecmp (text, "all-linear") == 0)
+        {
+          *targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+          return TRUE;
+        }
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "%s: target_modules “%s” is a pattern Temper does not read; "
+                   "list the modules instead (q_proj, v_proj, …)", path, text);
+      return FALSE;
+    }
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    {
+      *targets = TEMPER_LORA_TARGETS_ATTENTION;   /* PEFT's default for llama and qwen2 */
+      return TRUE;
+    }
+
+  {
+    JsonArray *array = json_node_get_array (node);
+
+    for (guint i = 0; i < json_array_get_length (array); i++)
+      {
+        JsonNode *el = json_array_get_element (array, i);
+        guint bit = 0;
+        g_autoptr(GError) local = NULL;
+
+        if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING ||
+            !temper_lora_targets_parse (json_node_get_string (el), &bit, &local))
+          {
+            g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                         "%s: target_modules lists a module Temper cannot adapt "
+                         "(it adapts q_proj, k_proj, v_proj, o_proj, gate_proj, "
+                         "up_proj and down_proj)", path);
+            return FALSE;
+          }
+        bits |= bit;
+      }
+  }
+  if (bits == 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   "%s: target_modules is empty", path);
+      return FALSE;
+    }
+  *targets = bits;
+  return TRUE;
+}
+
+static gboolean
+object_is_empty_or_null (JsonObject *obj, const char *member)
+{
+  JsonNode *n = json_object_get_member (obj, member);
+
+  if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+    return TRUE;
+  if (JSON_NODE_HOLDS_OBJECT (n))
+    return json_object_get_size (json_node_get_object (n)) == 0;
+  if (JSON_NODE_HOLDS_ARRAY (n))
+    return json_array_get_length (json_node_get_array (n)) == 0;
+  return FALSE;
+}
+
+static gboolean
+read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local = NULL;
+  JsonObject *obj;
+  JsonNode *root;
+
+  if (!json_parser_load_from_file (parser, path, &local))
+    {
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
+                     "%s is missing: this folder does not hold a PEFT adapter", path);
+      else
+        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                     "%s is not valid JSON: %s", path, local->message);
+      return FALSE;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   "%s should hold a JSON object", path);
+      return FALSE;
+    }
+  obj = json_node_get_object (root);
+
+  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "peft_type", "LORA"),
+                 "LORA") != 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "%s describes a %s adapter; Temper reads LoRA adapters only", path,
+                   json_object_get_string_member (obj, "peft_type"));
+      return FALSE;
+    }
+  if (json_object_get_boolean_member_with_default (obj, "use_dora", FALSE))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "%s is a DoRA adapter, which Temper does not support", path);
+      return FALSE;
+    }
+  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "bias", "none"),
+                 "none") != 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "%s trains biases (bias is not “none”), which Temper does not support",
+                   path);
+      return FALSE;
+    }
+  if (!object_is_empty_or_null (obj, "rank_pattern") ||
+      !object_is_empty_or_null (obj, "alpha_pattern") ||
+      !object_is_empty_or_null (obj, "layers_to_transform") ||
+      !object_is_empty_or_null (obj, "modules_to_save"))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "%s uses per-module ranks, a subset of layers or extra trained "
+                   "modules, which Temper does not support", path);
+      return FALSE;
+    }
+
+  temper_lora_config_init_default (config);
+  config->rank = (int) json_object_get_int_member_with_default (obj, "r", 8);
+  config->alpha = (float) json_object_get_double_member_with_default (obj, "lora_alpha", 8.0);
+  config->dropout = (float) json_object_get_double_member_with_default (obj, "lora_dropout", 0.0);
+  config->use_rslora = json_object_get_boolean_member_with_default (obj, "use_rslora", FALSE);
+  return read_targets (json_object_get_member (obj, "target_modules"), path,
+                       &config->targets, error);
+}
+
+/* Copies a 2-D tensor of the expected shape out of the safetensors file. */
+static gboolean
+read_tensor (temper_safetensors_t *st, const char *path, const char *name,
+             gint64 rows, gint64 cols, float *out, GError **error)
+{
+  TemperSafetensorsInfo info;
+  guint64 n = (guint64) rows * (guint64) cols;
+
+  if (!temper_safetensors_get_info (st, name, &info))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   "%s lacks the tensor %s that its adapter_config.json promises", path, name);
+      return FALSE;
+    }
+  if (info.n_dims != 2 || info.shape[0] != rows || info.shape[1] != cols)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   "%s: tensor %s should have shape [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                   "] for this model; the adapter was made for a different model or rank",
+                   path, name, rows, cols);
+      return FALSE;
+    }
+  if (strcmp (info.dtype, "F32") == 0)
+    memcpy (out, info.data, n * sizeof (float));
+  else if (strcmp (info.dtype, "F16") == 0 || strcmp (info.dtype, "BF16") == 0)
+    for (guint64 i = 0; i < n; i++)
+      {
+        guint16 h;
+
+        memcpy (&h, (const char *) info.data + 2 * i, 2);
+        h = GUINT16_FROM_LE (h);
+        out[i] = info.dtype[0] == 'F' ? temper_f16_to_f32 (h) : temper_bf16_to_f32 (h);
+      }
+  else
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "%s: tensor %s is stored as %s; Temper reads F32, F16 and BF16 adapters",
+                   path, name, info.dtype);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+temper_adapter_t *
+temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
+                       TemperLoraConfig *config_out, GError **error)
+{
+  g_autofree char *config_path = g_build_filename (dir, "adapter_config.json", NULL);
+  g_autofree char *weights_path = g_build_filename (dir, "adapter_model.safetensors", NULL);
+  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autoptr(temper_safetensors_t) st = NULL;
+  TemperLoraConfig config;
+  guint n_expected = 0;
+
+  g_return_val_if_fail (dir != NULL && model_config != NULL, NULL);
+
+  if (!read_adapter_config (config_path, &config, error))
+    return NULL;
+  if (!temper_lora_config_check (&config, error))
+    {
+      g_prefix_error (error, "%s: ", config_path);
+      return NULL;
+    }
+  st = temper_safetensors_open (weights_path, error);
+  if (st == NULL)
+    return NULL;
+
+  adapter = temper_adapter_new (model_config, config.rank, config.alpha, config.use_rslora,
+                                config.targets, error);
+  if (adapter == NULL)
+    {
+      g_prefix_error (error, "%s: ", config_path);
+      return NULL;
+    }
+  for (int l = 0; l < model_config->n_layer; l++)
+    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+      {
+        float *a = temper_adapter_get_a (adapter, l, t);
+        float *b = temper_adapter_get_b (adapter, l, t);
+        g_autofree char *a_name = NULL;
+        g_autofree char *b_name = NULL;
+        int in, out;
+
+        if (a == NULL)
+          continue;
+        temper_lora_target_dims (model_config, t, &in, &out);
+        a_name = peft_tensor_name (l, t, FALSE);
+        b_name = peft_tensor_name (l, t, TRUE);
+        if (!read_tensor (st, weights_path, a_name, config.rank, in, a, error) ||
+            !read_tensor (st, weights_path, b_name, out, config.rank, b, error))
+          return NULL;
+        if (needs_qk_permutation (model_config, t))
+          temper_lora_permute_rows (b, out, config.rank, model_config->head_dim, FALSE);
+        n_expected += 2;
+      }
+
+  /* Anything else in the file (another layer count, embedding LoRA) means the
+   * adapter does more than Temper would apply: refuse rather than drop it. */
+  if (temper_safetensors_get_n_tensors (st) != n_expected)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "%s holds %u tensors but a LoRA adapter on these layers of this model "
+                   "has %u: it adapts other layers or modules (embeddings?) or was made "
+                   "for another model", weights_path, temper_safetensors_get_n_tensors (st),
+                   n_expected);
+      return NULL;
+    }
+  temper_adapter_changed (adapter);
+  if (config_out != NULL)
+    *config_out = config;
+  return g_steal_pointer (&adapter);
+}

@@ -1,0 +1,91 @@
+/* temper-train-bench.c — timing training steps on synthetic data. */
+#include "config.h"
+
+#include <string.h>
+
+#include "temper/error.h"
+#include "temper/train.h"
+#include "cpu/temper-cpu-backend.h"
+#include "temper-train-step.h"
+
+static guint64
+peak_rss (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return 0;
+  line = strstr (status, "VmHWM:");
+  return line != NULL ? g_ascii_strtoull (line + 6, NULL, 10) * 1024 : 0;
+}
+
+gboolean
+temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
+                    int n_steps, int n_threads, TemperTrainBenchResult *result,
+                    GError **error)
+{
+  const TemperModelConfig *c = temper_model_get_config (model);
+  int B = settings->micro_batch, T = settings->max_length;
+  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autoptr(TemperTrainStep) step = NULL;
+  g_autofree gint32 *ids = g_new (gint32, (gsize) B * T);
+  g_autofree gint32 *targets = g_new (gint32, (gsize) B * T);
+  TemperBackend *backend;
+  TemperAdamWParams p = { 0 };
+  TemperRng rng;
+  gint64 start = 0;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (n_steps >= 1, FALSE);
+
+  adapter = temper_lora_adapter_new (c, &settings->lora, settings->seed, error);
+  if (adapter == NULL)
+    return FALSE;
+  temper_rng_seed (&rng, settings->seed);
+  for (int i = 0; i < B * T; i++)
+    ids[i] = (gint32) temper_rng_below (&rng, (guint64) c->n_vocab);
+  for (int i = 0; i < B * T; i++)
+    targets[i] = (i + 1) % T != 0 ? ids[i + 1] : -1;
+
+  backend = temper_cpu_backend_new (n_threads, TEMPER_CPU_KERNELS_BEST);
+  step = temper_train_step_new (model, backend, adapter, settings->lora.dropout, B, T,
+                                settings->recompute, error);
+  if (step == NULL)
+    {
+      temper_backend_free (backend);
+      return FALSE;
+    }
+  p.lr = (float) settings->learning_rate;
+  p.beta1 = (float) settings->beta1;
+  p.beta2 = (float) settings->beta2;
+  p.eps = (float) settings->eps;
+  p.weight_decay = (float) settings->weight_decay;
+  p.max_grad_norm = (float) settings->max_grad_norm;
+
+  for (int s = 0; ok && s <= n_steps; s++)
+    {
+      double loss, count, norm;
+
+      if (s == 1)
+        start = g_get_monotonic_time ();
+      p.step = s + 1;
+      ok = temper_train_step_run (step, ids, targets, B, T, TRUE, 1.0f / (float) (B * (T - 1)),
+                                  &rng, &loss, &count, error) &&
+           temper_train_step_grad_norm (step, &norm, error) &&
+           temper_train_step_optimize (step, &p, error);
+    }
+  if (ok)
+    {
+      double seconds = (double) (g_get_monotonic_time () - start) / 1e6;
+
+      result->seconds_per_step = seconds / n_steps;
+      result->tokens_per_s = (double) B * T * n_steps / seconds;
+      result->peak_rss_bytes = peak_rss ();
+      result->train_memory_bytes = temper_train_step_get_memory (step);
+      result->n_params = temper_train_step_get_n_params (step);
+    }
+  temper_train_step_free (g_steal_pointer (&step));
+  temper_backend_free (backend);
+  return ok;
+}

@@ -1,0 +1,723 @@
+/* temper-train-step.c — forward and backward of a Llama-family model with
+ * LoRA on a backend, and the AdamW update of the LoRA weights.
+ *
+ * Shapes (rows are tokens, N = n_seq × T): x {E, N}, q {Q, N}, k/v {KV, N},
+ * gate/up/act {F, N}, LoRA hidden h {r, N}; A {in, r} (r rows of in), B {r, out}.
+ * Backward ops add into their outputs, so every gradient buffer is zeroed
+ * before the first op that writes it. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "temper/error.h"
+#include "temper/train.h"
+#include "temper-train-dropout.h"
+#include "temper-train-step.h"
+
+#define CE_CHUNK 32
+
+typedef struct {
+  TemperBTensor w[TEMPER_LORA_N_TARGETS];  /* frozen weights as stored */
+  TemperBTensor attn_norm, ffn_norm;       /* F32 copies */
+  TemperBTensor bq, bk, bv;                /* F32 copies, buffer NULL when absent */
+  TemperBTensor a[TEMPER_LORA_N_TARGETS], b[TEMPER_LORA_N_TARGETS];    /* params */
+  TemperBTensor ga[TEMPER_LORA_N_TARGETS], gb[TEMPER_LORA_N_TARGETS];  /* grads */
+} StepLayer;
+
+/* What one layer's backward needs from its forward. */
+typedef struct {
+  TemperBTensor xn1, rstd1, q, k, v, att, lse, x2, xn2, rstd2, gate, up, act;
+  TemperBTensor h[TEMPER_LORA_N_TARGETS];
+} LayerActs;
+
+struct _TemperTrainStep {
+  temper_model_t          *model;
+  const TemperModelConfig *c;
+  TemperBackend           *backend;
+  temper_adapter_t        *adapter;
+  int                      rank;
+  float                    scale, dropout;
+  int                      B, T;
+  int                      t_cur;     /* tokens per sequence in this call, ≤ T */
+  gboolean                 recompute;
+  guint64                  n_params, memory;
+
+  GPtrArray               *weight_buffers;
+  TemperBuffer            *small, *acts, *params_buf, *host_buf;
+
+  TemperBTensor            token_embd, output, output_norm;
+  StepLayer               *layers;
+  TemperBTensor           *x_in;      /* n_layer + 1: layer inputs, then the last output */
+  LayerActs               *la;        /* n_layer, or 1 with recompute */
+  TemperBTensor            tokens, targets, xf, rstdf, ce_scratch, drop;
+  TemperBTensor            d_resid, dxf, d_xn, d_q, d_k, d_v, d_att, d_gate, d_up, d_act, d_h;
+  TemperBTensor            params, grads, m, v;
+  TemperBTensor            loss, sumsq;
+  guint64                 *drop_keys; /* n_layer × targets, drawn per call */
+  float                   *host_flat; /* n_params, for uploads and downloads */
+};
+
+typedef struct {
+  size_t size;
+} Arena;
+
+static TemperBTensor
+take (Arena *arena, int type, int64_t ne0, int64_t ne1)
+{
+  TemperBTensor t = { NULL, arena->size, type, { ne0, ne1 } };
+
+  arena->size += (temper_btensor_bytes (type, ne0, ne1) + 63) & ~(size_t) 63;
+  return t;
+}
+
+static TemperBTensor
+null_tensor (void)
+{
+  TemperBTensor t = { NULL, 0, TEMPER_TYPE_F32, { 0, 0 } };
+  return t;
+}
+
+static const TemperTensorView *
+layer_weight (const TemperLayerWeights *lw, TemperLoraTarget t)
+{
+  switch (t)
+    {
+    case TEMPER_LORA_Q:    return &lw->wq;
+    case TEMPER_LORA_K:    return &lw->wk;
+    case TEMPER_LORA_V:    return &lw->wv;
+    case TEMPER_LORA_O:    return &lw->wo;
+    case TEMPER_LORA_GATE: return &lw->w_gate;
+    case TEMPER_LORA_UP:   return &lw->w_up;
+    default:               return &lw->w_down;
+    }
+}
+
+static gboolean
+wrap_weight (TemperTrainStep *s, const TemperTensorView *view, TemperOp op,
+             TemperBTensor *out, GError **error)
+{
+  size_t row_bytes = temper_type_row_bytes (view->type, view->ne[0]);
+  TemperBuffer *buffer;
+
+  if (!temper_backend_supports_op (s->backend, op, view->type) ||
+      (op == TEMPER_OP_MATMUL &&
+       !temper_backend_supports_op (s->backend, TEMPER_OP_MATMUL_BACKWARD_INPUT, view->type)))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "“%s”: the tensor %s is stored as %s, which the %s backend cannot train with",
+                   temper_model_get_path (s->model), view->name ? view->name : "?",
+                   temper_type_name (view->type) ? temper_type_name (view->type) : "an unknown type",
+                   temper_backend_get_name (s->backend));
+      return FALSE;
+    }
+  buffer = temper_backend_buffer_from_host (s->backend, view->data,
+                                            row_bytes * (size_t) view->ne[1], error);
+  if (buffer == NULL)
+    return FALSE;
+  g_ptr_array_add (s->weight_buffers, buffer);
+  *out = temper_btensor (buffer, 0, view->type, view->ne[0], view->ne[1]);
+  return TRUE;
+}
+
+static gboolean
+upload_vector (TemperTrainStep *s, const TemperTensorView *view, TemperBTensor *dst,
+               GError **error)
+{
+  g_autofree float *values = g_new (float, view->ne[0]);
+
+  dst->buffer = s->small;
+  temper_tensor_row_to_f32 (view, 0, values);
+  return temper_backend_upload (s->backend, dst, values, error);
+}
+
+static void
+bind_acts (LayerActs *a, TemperBuffer *buffer)
+{
+  TemperBTensor *all[] = { &a->xn1, &a->rstd1, &a->q, &a->k, &a->v, &a->att, &a->lse,
+                           &a->x2, &a->xn2, &a->rstd2, &a->gate, &a->up, &a->act };
+
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    all[i]->buffer = buffer;
+  for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+    if (a->h[t].ne[0] != 0)
+      a->h[t].buffer = buffer;
+}
+
+TemperTrainStep *
+temper_train_step_new (temper_model_t *model, TemperBackend *backend,
+                       temper_adapter_t *adapter, float dropout,
+                       int micro_batch, int seq_len, gboolean recompute,
+                       GError **error)
+{
+  g_autoptr(TemperTrainStep) s = g_new0 (TemperTrainStep, 1);
+  const TemperModelConfig *c = temper_model_get_config (model);
+  int E = c->n_embd, Q = c->n_head * c->head_dim, KV = c->n_head_kv * c->head_dim;
+  int F = c->n_ff, L = c->n_layer, r, N = micro_batch * seq_len, max_in;
+  int n_acts;
+  Arena small = { 0 }, acts = { 0 }, params = { 0 }, host = { 0 };
+  static const TemperOp needed[] = {
+    TEMPER_OP_RMSNORM, TEMPER_OP_RMSNORM_BACKWARD, TEMPER_OP_GEMM, TEMPER_OP_ROPE,
+    TEMPER_OP_ROPE_BACKWARD, TEMPER_OP_ATTENTION, TEMPER_OP_ATTENTION_BACKWARD,
+    TEMPER_OP_SWIGLU, TEMPER_OP_SWIGLU_BACKWARD, TEMPER_OP_ADD, TEMPER_OP_ADAMW,
+    TEMPER_OP_SUM_SQUARES, TEMPER_OP_ZERO,
+  };
+
+  g_return_val_if_fail (micro_batch > 0 && seq_len > 0, NULL);
+
+  s->model = model;
+  s->c = c;
+  s->backend = backend;
+  s->adapter = adapter;
+  s->rank = r = temper_adapter_get_rank (adapter);
+  s->scale = temper_adapter_get_scale (adapter);
+  s->dropout = dropout;
+  s->B = micro_batch;
+  s->T = seq_len;
+  s->recompute = recompute;
+  s->weight_buffers = g_ptr_array_new ();
+  s->layers = g_new0 (StepLayer, L);
+  s->x_in = g_new0 (TemperBTensor, L + 1);
+  n_acts = recompute ? 1 : L;
+  s->la = g_new0 (LayerActs, n_acts);
+  s->drop_keys = g_new0 (guint64, (gsize) L * TEMPER_LORA_N_TARGETS);
+  s->n_params = temper_lora_count_params (adapter, c);
+  s->host_flat = g_new (float, s->n_params);
+
+  if (temper_adapter_get_n_layer (adapter) != L)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   "The adapter has %d layers but the model “%s” has %d",
+                   temper_adapter_get_n_layer (adapter), temper_model_get_name (model), L);
+      return NULL;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (needed); i++)
+    if (!temper_backend_supports_op (backend, needed[i], TEMPER_TYPE_F32))
+      {
+        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                     "The %s backend cannot train: it lacks the %s operation",
+                     temper_backend_get_name (backend), temper_op_name (needed[i]));
+        return NULL;
+      }
+  if (!wrap_weight (s, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING, &s->token_embd, error) ||
+      !wrap_weight (s, temper_model_get_output (model), TEMPER_OP_LM_HEAD_CROSS_ENTROPY, &s->output, error))
+    return NULL;
+
+  max_in = MAX (E, MAX (Q, F));
+  for (int l = 0; l < L; l++)
+    {
+      const TemperLayerWeights *lw = temper_model_get_layer (model, l);
+      StepLayer *S = &s->layers[l];
+
+      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+        {
+          if (!wrap_weight (s, layer_weight (lw, t), TEMPER_OP_MATMUL, &S->w[t], error))
+            return NULL;
+          S->a[t] = S->b[t] = S->ga[t] = S->gb[t] = null_tensor ();
+        }
+      S->attn_norm = take (&small, TEMPER_TYPE_F32, E, 1);
+      S->ffn_norm = take (&small, TEMPER_TYPE_F32, E, 1);
+      S->bq = lw->bq.data != NULL ? take (&small, TEMPER_TYPE_F32, Q, 1) : null_tensor ();
+      S->bk = lw->bk.data != NULL ? take (&small, TEMPER_TYPE_F32, KV, 1) : null_tensor ();
+      S->bv = lw->bv.data != NULL ? take (&small, TEMPER_TYPE_F32, KV, 1) : null_tensor ();
+    }
+  s->output_norm = take (&small, TEMPER_TYPE_F32, E, 1);
+
+  /* Parameters, gradients and moments: four flat vectors in gather order, so
+   * the norm and AdamW are one op each; per-matrix views point into them. */
+  s->params = take (&params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
+  s->grads = take (&params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
+  s->m = take (&params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
+  s->v = take (&params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
+  {
+    size_t off = 0;
+
+    for (int l = 0; l < L; l++)
+      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+        {
+          StepLayer *S = &s->layers[l];
+          int in, out;
+
+          if (temper_adapter_get_a (adapter, l, t) == NULL)
+            continue;
+          temper_lora_target_dims (c, t, &in, &out);
+          S->a[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, in, r);
+          S->ga[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, in, r);
+          off += (size_t) in * r * sizeof (float);
+          S->b[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, r, out);
+          S->gb[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, r, out);
+          off += (size_t) out * r * sizeof (float);
+        }
+    g_assert (off == s->n_params * sizeof (float));
+  }
+
+  for (int l = 0; l <= L; l++)
+    s->x_in[l] = take (&acts, TEMPER_TYPE_F32, E, N);
+  for (int i = 0; i < n_acts; i++)
+    {
+      LayerActs *a = &s->la[i];
+
+      a->xn1 = take (&acts, TEMPER_TYPE_F32, E, N);
+      a->rstd1 = take (&acts, TEMPER_TYPE_F32, N, 1);
+      a->q = take (&acts, TEMPER_TYPE_F32, Q, N);
+      a->k = take (&acts, TEMPER_TYPE_F32, KV, N);
+      a->v = take (&acts, TEMPER_TYPE_F32, KV, N);
+      a->att = take (&acts, TEMPER_TYPE_F32, Q, N);
+      a->lse = take (&acts, TEMPER_TYPE_F32, c->n_head, N);
+      a->x2 = take (&acts, TEMPER_TYPE_F32, E, N);
+      a->xn2 = take (&acts, TEMPER_TYPE_F32, E, N);
+      a->rstd2 = take (&acts, TEMPER_TYPE_F32, N, 1);
+      a->gate = take (&acts, TEMPER_TYPE_F32, F, N);
+      a->up = take (&acts, TEMPER_TYPE_F32, F, N);
+      a->act = take (&acts, TEMPER_TYPE_F32, F, N);
+      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+        a->h[t] = (temper_adapter_get_targets (adapter) & TEMPER_LORA_TARGET_BIT (t))
+                  ? take (&acts, TEMPER_TYPE_F32, r, N) : null_tensor ();
+    }
+  s->tokens = take (&acts, TEMPER_TYPE_I32, N, 1);
+  s->targets = take (&acts, TEMPER_TYPE_I32, N, 1);
+  s->xf = take (&acts, TEMPER_TYPE_F32, E, N);
+  s->rstdf = take (&acts, TEMPER_TYPE_F32, N, 1);
+  s->ce_scratch = take (&acts, TEMPER_TYPE_F32, c->n_vocab, MIN (CE_CHUNK, N));
+  s->drop = dropout > 0.0f ? take (&acts, TEMPER_TYPE_F32, max_in, N) : null_tensor ();
+  s->d_resid = take (&acts, TEMPER_TYPE_F32, E, N);
+  s->dxf = take (&acts, TEMPER_TYPE_F32, E, N);
+  s->d_xn = take (&acts, TEMPER_TYPE_F32, E, N);
+  s->d_q = take (&acts, TEMPER_TYPE_F32, Q, N);
+  s->d_k = take (&acts, TEMPER_TYPE_F32, KV, N);
+  s->d_v = take (&acts, TEMPER_TYPE_F32, KV, N);
+  s->d_att = take (&acts, TEMPER_TYPE_F32, Q, N);
+  s->d_gate = take (&acts, TEMPER_TYPE_F32, F, N);
+  s->d_up = take (&acts, TEMPER_TYPE_F32, F, N);
+  s->d_act = take (&acts, TEMPER_TYPE_F32, F, N);
+  s->d_h = take (&acts, TEMPER_TYPE_F32, r, N);
+  s->loss = take (&host, TEMPER_TYPE_F32, 2, 1);
+  s->sumsq = take (&host, TEMPER_TYPE_F32, 1, 1);
+
+  s->small = temper_backend_buffer_alloc (backend, small.size, TEMPER_BUFFER_WEIGHTS, error);
+  if (s->small == NULL)
+    return NULL;
+  s->acts = temper_backend_buffer_alloc (backend, acts.size, TEMPER_BUFFER_ACTIVATIONS, error);
+  if (s->acts == NULL)
+    {
+      g_prefix_error (error, "Training with micro-batch %d × %d tokens needs %.1f GiB for "
+                      "activations: lower the micro-batch or the maximum length, or turn on "
+                      "activation recomputation. ", micro_batch, seq_len,
+                      (double) acts.size / (1 << 30));
+      return NULL;
+    }
+  s->params_buf = temper_backend_buffer_alloc (backend, params.size, TEMPER_BUFFER_ACTIVATIONS, error);
+  s->host_buf = s->params_buf != NULL
+                ? temper_backend_buffer_alloc (backend, host.size, TEMPER_BUFFER_HOST_VISIBLE, error)
+                : NULL;
+  if (s->host_buf == NULL)
+    return NULL;
+  s->memory = small.size + acts.size + params.size + host.size;
+
+  for (int l = 0; l <= L; l++)
+    s->x_in[l].buffer = s->acts;
+  for (int i = 0; i < n_acts; i++)
+    bind_acts (&s->la[i], s->acts);
+  {
+    TemperBTensor *in_acts[] = { &s->tokens, &s->targets, &s->xf, &s->rstdf, &s->ce_scratch,
+                                 &s->d_resid, &s->dxf, &s->d_xn, &s->d_q, &s->d_k, &s->d_v,
+                                 &s->d_att, &s->d_gate, &s->d_up, &s->d_act, &s->d_h };
+
+    for (guint i = 0; i < G_N_ELEMENTS (in_acts); i++)
+      in_acts[i]->buffer = s->acts;
+    if (dropout > 0.0f)
+      s->drop.buffer = s->acts;
+  }
+  s->params.buffer = s->grads.buffer = s->m.buffer = s->v.buffer = s->params_buf;
+  for (int l = 0; l < L; l++)
+    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+      if (s->layers[l].a[t].ne[0] != 0)
+        s->layers[l].a[t].buffer = s->layers[l].b[t].buffer =
+          s->layers[l].ga[t].buffer = s->layers[l].gb[t].buffer = s->params_buf;
+  s->loss.buffer = s->sumsq.buffer = s->host_buf;
+
+  if (dropout > 0.0f && !temper_train_dropout_supported (&s->drop))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "LoRA dropout is not available on the %s backend yet: set dropout to 0",
+                   temper_backend_get_name (backend));
+      return NULL;
+    }
+
+  if (!upload_vector (s, temper_model_get_output_norm (model), &s->output_norm, error))
+    return NULL;
+  for (int l = 0; l < L; l++)
+    {
+      const TemperLayerWeights *lw = temper_model_get_layer (model, l);
+      StepLayer *S = &s->layers[l];
+
+      if (!upload_vector (s, &lw->attn_norm, &S->attn_norm, error) ||
+          !upload_vector (s, &lw->ffn_norm, &S->ffn_norm, error) ||
+          (lw->bq.data != NULL && !upload_vector (s, &lw->bq, &S->bq, error)) ||
+          (lw->bk.data != NULL && !upload_vector (s, &lw->bk, &S->bk, error)) ||
+          (lw->bv.data != NULL && !upload_vector (s, &lw->bv, &S->bv, error)))
+        return NULL;
+    }
+
+  temper_backend_begin (backend);
+  backend->ops->zero (backend, &s->grads);
+  backend->ops->zero (backend, &s->m);
+  backend->ops->zero (backend, &s->v);
+  if (!temper_backend_flush (backend, error) || !temper_train_step_upload_adapter (s, error))
+    return NULL;
+  return g_steal_pointer (&s);
+}
+
+void
+temper_train_step_free (TemperTrainStep *s)
+{
+  if (s == NULL)
+    return;
+  if (s->weight_buffers != NULL)
+    {
+      for (guint i = 0; i < s->weight_buffers->len; i++)
+        temper_backend_buffer_free (s->backend, s->weight_buffers->pdata[i]);
+      g_ptr_array_unref (s->weight_buffers);
+    }
+  temper_backend_buffer_free (s->backend, s->small);
+  temper_backend_buffer_free (s->backend, s->acts);
+  temper_backend_buffer_free (s->backend, s->params_buf);
+  temper_backend_buffer_free (s->backend, s->host_buf);
+  g_free (s->layers);
+  g_free (s->x_in);
+  g_free (s->la);
+  g_free (s->drop_keys);
+  g_free (s->host_flat);
+  g_free (s);
+}
+
+guint64
+temper_train_step_get_n_params (TemperTrainStep *s)
+{
+  return s->n_params;
+}
+
+guint64
+temper_train_step_get_memory (TemperTrainStep *s)
+{
+  return s->memory;
+}
+
+/* Rows [0, n) of a full-batch tensor. */
+static TemperBTensor
+rows (const TemperBTensor *t, int64_t n)
+{
+  return temper_btensor_rows (t, 0, n);
+}
+
+/* The LoRA input as the forward saw it: dropped out when training. */
+static const TemperBTensor *
+lora_input (TemperTrainStep *s, int l, int t, const TemperBTensor *x, gboolean train,
+            TemperBTensor *scratch)
+{
+  if (!train || s->dropout <= 0.0f)
+    return x;
+  *scratch = temper_btensor (s->acts, s->drop.offset, TEMPER_TYPE_F32, x->ne[0], x->ne[1]);
+  temper_train_dropout (scratch, x, s->dropout, s->drop_keys[l * TEMPER_LORA_N_TARGETS + t]);
+  return scratch;
+}
+
+/* y = x·Wᵀ (+ bias) + s·(drop(x)·Aᵀ)·Bᵀ, keeping h = drop(x)·Aᵀ for the backward. */
+static void
+linear_forward (TemperTrainStep *s, int l, LayerActs *a, int t, const TemperBTensor *y,
+                const TemperBTensor *x, const TemperBTensor *bias, gboolean train)
+{
+  TemperBackend *b = s->backend;
+  StepLayer *S = &s->layers[l];
+  int64_t n = x->ne[1];
+
+  b->ops->matmul (b, y, x, &S->w[t], bias != NULL && bias->buffer != NULL ? bias : NULL, FALSE);
+  if (S->a[t].ne[0] != 0)
+    {
+      TemperBTensor scratch, h = rows (&a->h[t], n);
+      const TemperBTensor *xin = lora_input (s, l, t, x, train, &scratch);
+
+      b->ops->gemm (b, &h, xin, FALSE, &S->a[t], TRUE, 1.0f, 0.0f);
+      b->ops->gemm (b, y, &h, FALSE, &S->b[t], TRUE, s->scale, 1.0f);
+    }
+}
+
+/* dx += dy·W + the LoRA path; LoRA gradients += their share. */
+static void
+linear_backward (TemperTrainStep *s, int l, LayerActs *a, int t, const TemperBTensor *dx,
+                 const TemperBTensor *dy, const TemperBTensor *x)
+{
+  TemperBackend *b = s->backend;
+  StepLayer *S = &s->layers[l];
+  int64_t n = x->ne[1];
+
+  b->ops->matmul_backward_input (b, dx, dy, &S->w[t]);
+  if (S->a[t].ne[0] != 0)
+    {
+      TemperBTensor scratch, h = rows (&a->h[t], n), dh = rows (&s->d_h, n);
+      const TemperBTensor *xin = lora_input (s, l, t, x, TRUE, &scratch);
+
+      b->ops->gemm (b, &S->gb[t], dy, TRUE, &h, FALSE, s->scale, 1.0f);   /* dB += s·dyᵀ·h */
+      b->ops->gemm (b, &dh, dy, FALSE, &S->b[t], FALSE, s->scale, 0.0f);  /* dh = s·dy·B */
+      b->ops->gemm (b, &S->ga[t], &dh, TRUE, xin, FALSE, 1.0f, 1.0f);     /* dA += dhᵀ·x */
+      if (s->dropout > 0.0f)
+        {
+          /* dx += (dh·A) ⊙ mask/(1−p), formed in the dropout scratch. */
+          b->ops->gemm (b, &scratch, &dh, FALSE, &S->a[t], FALSE, 1.0f, 0.0f);
+          temper_train_dropout (&scratch, &scratch, s->dropout,
+                                s->drop_keys[l * TEMPER_LORA_N_TARGETS + t]);
+          b->ops->add (b, dx, dx, &scratch);
+        }
+      else
+        b->ops->gemm (b, dx, &dh, FALSE, &S->a[t], FALSE, 1.0f, 1.0f);   /* dx += dh·A */
+    }
+}
+
+static TemperAttentionParams
+attention_params (TemperTrainStep *s, int n_seq)
+{
+  TemperAttentionParams p = { 0 };
+
+  p.n_head = s->c->n_head;
+  p.n_head_kv = s->c->n_head_kv;
+  p.head_dim = s->c->head_dim;
+  p.n_seq = n_seq;
+  p.n_query = s->t_cur;
+  p.n_key = s->t_cur;
+  p.q_offset = 0;
+  p.scale = 1.0f / sqrtf ((float) s->c->head_dim);
+  return p;
+}
+
+static void
+layer_forward (TemperTrainStep *s, int l, LayerActs *a, int n_seq, gboolean train)
+{
+  TemperBackend *b = s->backend;
+  const TemperModelConfig *c = s->c;
+  StepLayer *S = &s->layers[l];
+  int64_t n = (int64_t) n_seq * s->t_cur;
+  TemperBTensor x = rows (&s->x_in[l], n), out = rows (&s->x_in[l + 1], n);
+  TemperBTensor xn1 = rows (&a->xn1, n), rstd1 = temper_btensor (s->acts, a->rstd1.offset, TEMPER_TYPE_F32, n, 1);
+  TemperBTensor q = rows (&a->q, n), k = rows (&a->k, n), v = rows (&a->v, n);
+  TemperBTensor att = rows (&a->att, n), lse = rows (&a->lse, n), x2 = rows (&a->x2, n);
+  TemperBTensor xn2 = rows (&a->xn2, n), rstd2 = temper_btensor (s->acts, a->rstd2.offset, TEMPER_TYPE_F32, n, 1);
+  TemperBTensor gate = rows (&a->gate, n), up = rows (&a->up, n), act = rows (&a->act, n);
+  TemperAttentionParams ap = attention_params (s, n_seq);
+
+  b->ops->rmsnorm (b, &xn1, &rstd1, &x, &S->attn_norm, c->rms_eps);
+  linear_forward (s, l, a, TEMPER_LORA_Q, &q, &xn1, &S->bq, train);
+  linear_forward (s, l, a, TEMPER_LORA_K, &k, &xn1, &S->bk, train);
+  linear_forward (s, l, a, TEMPER_LORA_V, &v, &xn1, &S->bv, train);
+  b->ops->rope (b, &q, c->n_head, c->head_dim, s->t_cur, 0, c->rope_theta, c->rope_layout);
+  b->ops->rope (b, &k, c->n_head_kv, c->head_dim, s->t_cur, 0, c->rope_theta, c->rope_layout);
+  b->ops->attention (b, &att, &lse, &q, &k, &v, &ap);
+  linear_forward (s, l, a, TEMPER_LORA_O, &x2, &att, NULL, train);
+  b->ops->add (b, &x2, &x2, &x);
+  b->ops->rmsnorm (b, &xn2, &rstd2, &x2, &S->ffn_norm, c->rms_eps);
+  linear_forward (s, l, a, TEMPER_LORA_GATE, &gate, &xn2, NULL, train);
+  linear_forward (s, l, a, TEMPER_LORA_UP, &up, &xn2, NULL, train);
+  b->ops->swiglu (b, &act, &gate, &up);
+  linear_forward (s, l, a, TEMPER_LORA_DOWN, &out, &act, NULL, train);
+  b->ops->add (b, &out, &out, &x2);
+}
+
+/* On entry d_resid holds ∂L/∂(layer output); on exit ∂L/∂(layer input). */
+static void
+layer_backward (TemperTrainStep *s, int l, LayerActs *a, int n_seq)
+{
+  TemperBackend *b = s->backend;
+  const TemperModelConfig *c = s->c;
+  StepLayer *S = &s->layers[l];
+  int64_t n = (int64_t) n_seq * s->t_cur;
+  TemperBTensor x = rows (&s->x_in[l], n), d_resid = rows (&s->d_resid, n);
+  TemperBTensor xn1 = rows (&a->xn1, n), rstd1 = temper_btensor (s->acts, a->rstd1.offset, TEMPER_TYPE_F32, n, 1);
+  TemperBTensor q = rows (&a->q, n), k = rows (&a->k, n), v = rows (&a->v, n);
+  TemperBTensor att = rows (&a->att, n), lse = rows (&a->lse, n), x2 = rows (&a->x2, n);
+  TemperBTensor xn2 = rows (&a->xn2, n), rstd2 = temper_btensor (s->acts, a->rstd2.offset, TEMPER_TYPE_F32, n, 1);
+  TemperBTensor gate = rows (&a->gate, n), up = rows (&a->up, n), act = rows (&a->act, n);
+  TemperBTensor d_xn = rows (&s->d_xn, n), d_q = rows (&s->d_q, n), d_k = rows (&s->d_k, n);
+  TemperBTensor d_v = rows (&s->d_v, n), d_att = rows (&s->d_att, n), d_gate = rows (&s->d_gate, n);
+  TemperBTensor d_up = rows (&s->d_up, n), d_act = rows (&s->d_act, n);
+  TemperAttentionParams ap = attention_params (s, n_seq);
+
+  /* Feed-forward: out = x2 + down(swiglu(gate(xn2), up(xn2))). */
+  b->ops->zero (b, &d_act);
+  linear_backward (s, l, a, TEMPER_LORA_DOWN, &d_act, &d_resid, &act);
+  b->ops->zero (b, &d_gate);
+  b->ops->zero (b, &d_up);
+  b->ops->swiglu_backward (b, &d_gate, &d_up, &d_act, &gate, &up);
+  b->ops->zero (b, &d_xn);
+  linear_backward (s, l, a, TEMPER_LORA_GATE, &d_xn, &d_gate, &xn2);
+  linear_backward (s, l, a, TEMPER_LORA_UP, &d_xn, &d_up, &xn2);
+  b->ops->rmsnorm_backward (b, &d_resid, &d_xn, &x2, &S->ffn_norm, &rstd2);
+
+  /* Attention: x2 = x + o(attention(rope(q(xn1)), rope(k(xn1)), v(xn1))). */
+  b->ops->zero (b, &d_att);
+  linear_backward (s, l, a, TEMPER_LORA_O, &d_att, &d_resid, &att);
+  b->ops->zero (b, &d_q);
+  b->ops->zero (b, &d_k);
+  b->ops->zero (b, &d_v);
+  b->ops->attention_backward (b, &d_q, &d_k, &d_v, &d_att, &att, &lse, &q, &k, &v, &ap);
+  b->ops->rope_backward (b, &d_q, c->n_head, c->head_dim, s->t_cur, 0, c->rope_theta, c->rope_layout);
+  b->ops->rope_backward (b, &d_k, c->n_head_kv, c->head_dim, s->t_cur, 0, c->rope_theta, c->rope_layout);
+  b->ops->zero (b, &d_xn);
+  linear_backward (s, l, a, TEMPER_LORA_Q, &d_xn, &d_q, &xn1);
+  linear_backward (s, l, a, TEMPER_LORA_K, &d_xn, &d_k, &xn1);
+  linear_backward (s, l, a, TEMPER_LORA_V, &d_xn, &d_v, &xn1);
+  b->ops->rmsnorm_backward (b, &d_resid, &d_xn, &x, &S->attn_norm, &rstd1);
+}
+
+gboolean
+temper_train_step_run (TemperTrainStep *s, const gint32 *tokens, const gint32 *targets,
+                       int n_seq, int seq_len, gboolean backward, float grad_scale, TemperRng *rng,
+                       double *loss_sum, double *n_targets, GError **error)
+{
+  TemperBackend *b = s->backend;
+  const TemperModelConfig *c = s->c;
+  int L = c->n_layer;
+  int64_t n = (int64_t) n_seq * (s->t_cur = seq_len);
+  TemperBTensor tok = temper_btensor (s->acts, s->tokens.offset, TEMPER_TYPE_I32, n, 1);
+  TemperBTensor tgt = temper_btensor (s->acts, s->targets.offset, TEMPER_TYPE_I32, n, 1);
+  TemperBTensor xf = rows (&s->xf, n), dxf = rows (&s->dxf, n), d_resid = rows (&s->d_resid, n);
+  TemperBTensor rstdf = temper_btensor (s->acts, s->rstdf.offset, TEMPER_TYPE_F32, n, 1);
+  TemperBTensor x_last = rows (&s->x_in[L], n), x0 = rows (&s->x_in[0], n);
+  float loss[2];
+
+  g_return_val_if_fail (n_seq >= 1 && n_seq <= s->B, FALSE);
+  g_return_val_if_fail (seq_len >= 1 && seq_len <= s->T, FALSE);
+
+  if (backward && s->dropout > 0.0f)
+    {
+      g_assert (rng != NULL);
+      for (int i = 0; i < L * TEMPER_LORA_N_TARGETS; i++)
+        s->drop_keys[i] = temper_rng_next (rng);
+    }
+  if (!temper_backend_upload (b, &tok, tokens, error) ||
+      !temper_backend_upload (b, &tgt, targets, error))
+    return FALSE;
+
+  temper_backend_begin (b);
+  b->ops->embedding (b, &x0, &s->token_embd, &tok);
+  for (int l = 0; l < L; l++)
+    layer_forward (s, l, &s->la[s->recompute ? 0 : l], n_seq, backward);
+  b->ops->rmsnorm (b, &xf, &rstdf, &x_last, &s->output_norm, c->rms_eps);
+  b->ops->zero (b, &s->loss);
+  if (backward)
+    b->ops->zero (b, &dxf);
+  /* The lm_head is the costliest single op, so only each sequence's span
+   * from its first to its last target goes through it: with the loss on
+   * answers only, the prompt's rows are skipped. */
+  for (int q = 0; q < n_seq; q++)
+    {
+      int lo = s->t_cur, hi = -1;
+
+      for (int t = 0; t < s->t_cur; t++)
+        if (targets[q * s->t_cur + t] >= 0)
+          {
+            lo = MIN (lo, t);
+            hi = t;
+          }
+      if (hi >= lo)
+        {
+          int64_t first = (int64_t) q * s->t_cur + lo, count = hi - lo + 1;
+          TemperBTensor xs = temper_btensor_rows (&xf, first, count);
+          TemperBTensor dxs = temper_btensor_rows (&dxf, first, count);
+          TemperBTensor ts = temper_btensor (s->acts, s->targets.offset + (size_t) first * 4, TEMPER_TYPE_I32, count, 1);
+          b->ops->lm_head_cross_entropy (b, &s->loss, backward ? &dxs : NULL, &xs, &s->output, &ts,
+                                         &s->ce_scratch, grad_scale);
+        }
+    }
+  if (backward)
+    {
+      b->ops->zero (b, &d_resid);
+      b->ops->rmsnorm_backward (b, &d_resid, &dxf, &x_last, &s->output_norm, &rstdf);
+      for (int l = L - 1; l >= 0; l--)
+        {
+          LayerActs *a = &s->la[s->recompute ? 0 : l];
+
+          /* Recomputing from the saved layer input rewrites x_in[l + 1]
+           * too, with the same values. */
+          if (s->recompute)
+            layer_forward (s, l, a, n_seq, TRUE);
+          layer_backward (s, l, a, n_seq);
+        }
+    }
+  if (!temper_backend_flush (b, error) || !temper_backend_download (b, &s->loss, loss, error))
+    return FALSE;
+  *loss_sum = loss[0];
+  *n_targets = loss[1];
+  return TRUE;
+}
+
+gboolean
+temper_train_step_grad_norm (TemperTrainStep *s, double *norm, GError **error)
+{
+  TemperBackend *b = s->backend;
+  float sumsq;
+
+  temper_backend_begin (b);
+  b->ops->zero (b, &s->sumsq);
+  b->ops->sum_squares (b, &s->sumsq, &s->grads);
+  if (!temper_backend_flush (b, error) || !temper_backend_download (b, &s->sumsq, &sumsq, error))
+    return FALSE;
+  *norm = sqrt ((double) sumsq);
+  return TRUE;
+}
+
+gboolean
+temper_train_step_optimize (TemperTrainStep *s, const TemperAdamWParams *params, GError **error)
+{
+  TemperBackend *b = s->backend;
+
+  /* sumsq still holds the norm of these gradients from grad_norm(). */
+  temper_backend_begin (b);
+  b->ops->adamw (b, &s->params, &s->grads, &s->m, &s->v,
+                 params->max_grad_norm > 0.0f ? &s->sumsq : NULL, params);
+  b->ops->zero (b, &s->grads);
+  return temper_backend_flush (b, error);
+}
+
+gboolean
+temper_train_step_zero_grad (TemperTrainStep *s, GError **error)
+{
+  temper_backend_begin (s->backend);
+  s->backend->ops->zero (s->backend, &s->grads);
+  return temper_backend_flush (s->backend, error);
+}
+
+gboolean
+temper_train_step_download_adapter (TemperTrainStep *s, GError **error)
+{
+  if (!temper_backend_download (s->backend, &s->params, s->host_flat, error))
+    return FALSE;
+  temper_lora_scatter (s->adapter, s->c, s->host_flat);
+  return TRUE;
+}
+
+gboolean
+temper_train_step_upload_adapter (TemperTrainStep *s, GError **error)
+{
+  temper_lora_gather (s->adapter, s->c, s->host_flat);
+  return temper_backend_upload (s->backend, &s->params, s->host_flat, error);
+}
+
+gboolean
+temper_train_step_get_grads (TemperTrainStep *s, float *out, GError **error)
+{
+  return temper_backend_download (s->backend, &s->grads, out, error);
+}
+
+gboolean
+temper_train_step_get_moments (TemperTrainStep *s, float *m, float *v, GError **error)
+{
+  return temper_backend_download (s->backend, &s->m, m, error) &&
+         temper_backend_download (s->backend, &s->v, v, error);
+}
+
+gboolean
+temper_train_step_set_moments (TemperTrainStep *s, const float *m, const float *v,
+                               GError **error)
+{
+  return temper_backend_upload (s->backend, &s->m, m, error) &&
+         temper_backend_upload (s->backend, &s->v, v, error);
+}

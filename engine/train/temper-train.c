@@ -1,0 +1,508 @@
+/* temper-train.c — the training loop: data order, gradient accumulation,
+ * AdamW with a schedule, evaluation, early stopping, checkpoints, resume. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "temper/chat.h"
+#include "temper/dataset.h"
+#include "temper/error.h"
+#include "temper/run.h"
+#include "temper/train.h"
+#include "cpu/temper-cpu-backend.h"
+#include "temper-train-step.h"
+
+void
+temper_train_options_init (TemperTrainOptions *options)
+{
+  memset (options, 0, sizeof *options);
+}
+
+/* Peak resident set size, from /proc (0 where there is none). */
+static guint64
+peak_rss (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return 0;
+  line = strstr (status, "VmHWM:");
+  return line != NULL ? g_ascii_strtoull (line + 6, NULL, 10) * 1024 : 0;
+}
+
+typedef struct {
+  const TemperTrainSettings *settings;
+  temper_dataset_t          *data;
+  temper_dataset_t          *val_data;    /* a separate validation file, or NULL */
+  GArray                    *train;       /* record indices */
+  GArray                    *val;
+  guint32                   *order;       /* this epoch's order of train */
+  int                        order_epoch;
+  int                        T;           /* longest sequence, ≤ max_length */
+  /* One optimizer step's micro-batches, sized up front. */
+  gint32                    *ids, *targets;
+  int                       *n_seq, *seq_len;
+} Batcher;
+
+static void
+shuffle_epoch (Batcher *b, int epoch)
+{
+  TemperRng rng;
+
+  for (guint i = 0; i < b->train->len; i++)
+    b->order[i] = g_array_index (b->train, guint, i);
+  /* The order of epoch e depends on the seed and e alone, so a resumed run
+   * recreates it without storing it. */
+  temper_rng_seed (&rng, b->settings->seed * 0x9e3779b97f4a7c15ull + 0x1000 + (guint64) epoch);
+  temper_rng_shuffle (&rng, b->order, b->train->len);
+  b->order_epoch = epoch;
+}
+
+/* Fills micro-batch @k with records [first, first + n) of @indices; pads
+ * every row to the longest of them. */
+static int
+fill_micro_batch (Batcher *b, const temper_dataset_t *data, int k, const guint32 *indices,
+                  guint first, guint n)
+{
+  int mb = b->settings->micro_batch, T = 1;
+  gint32 *ids = b->ids + (gsize) k * mb * b->T, *targets = b->targets + (gsize) k * mb * b->T;
+  int count = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      const gint32 *rid;
+      const guint8 *mask;
+      gsize len;
+
+      temper_dataset_get_tokens (data, indices[first + i], &rid, &mask, &len);
+      T = MAX (T, (int) MIN (len, (gsize) b->T));
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      const gint32 *rid;
+      const guint8 *mask;
+      gsize len;
+
+      temper_dataset_get_tokens (data, indices[first + i], &rid, &mask, &len);
+      len = MIN (len, (gsize) T);
+      for (int t = 0; t < T; t++)
+        {
+          /* Row t predicts token t + 1; padding (token 0) predicts nothing
+           * and, being after the real tokens, is never attended to by them. */
+          ids[i * T + t] = (gsize) t < len ? rid[t] : 0;
+          targets[i * T + t] = (gsize) (t + 1) < len && mask[t + 1] ? rid[t + 1] : -1;
+          count += targets[i * T + t] >= 0;
+        }
+    }
+  b->n_seq[k] = (int) n;
+  b->seq_len[k] = T;
+  return count;
+}
+
+typedef struct {
+  temper_run_t             *run;
+  temper_model_t           *model;
+  const TemperModelConfig  *c;
+  const TemperTrainSettings *s;
+  const TemperTrainOptions *options;
+  TemperTrainStep          *step;
+  temper_adapter_t         *adapter;
+  Batcher                   batcher;
+  TemperTrainState          state;
+  gint64                    total_steps;
+  gint64                    steps_per_epoch;
+  float                    *m, *v;
+  gint64                    start_us;
+  double                    elapsed_before;
+} Trainer;
+
+static double
+elapsed (Trainer *t)
+{
+  return t->elapsed_before + (double) (g_get_monotonic_time () - t->start_us) / 1e6;
+}
+
+static gboolean
+save_checkpoint (Trainer *t, GError **error)
+{
+  if (!temper_train_step_download_adapter (t->step, error) ||
+      !temper_train_step_get_moments (t->step, t->m, t->v, error))
+    return FALSE;
+  t->state.elapsed_s = elapsed (t);
+  return temper_run_save_checkpoint (t->run, t->adapter, t->c, t->m, t->v, &t->state, error);
+}
+
+static gboolean
+evaluate (Trainer *t, double *val_loss, GError **error)
+{
+  Batcher *b = &t->batcher;
+  int mb = t->s->micro_batch;
+  double sum = 0, count = 0;
+
+  for (guint first = 0; first < b->val->len; first += (guint) mb)
+    {
+      guint n = MIN ((guint) mb, b->val->len - first);
+      double ls, lc;
+
+      if (fill_micro_batch (b, b->val_data != NULL ? b->val_data : b->data, 0,
+                            (const guint32 *) b->val->data, first, n) == 0)
+        continue;
+      if (!temper_train_step_run (t->step, b->ids, b->targets, b->n_seq[0], b->seq_len[0],
+                                  FALSE, 1.0f, NULL, &ls, &lc, error))
+        return FALSE;
+      sum += ls;
+      count += lc;
+    }
+  *val_loss = count > 0 ? sum / count : NAN;
+  return TRUE;
+}
+
+static gboolean
+cancelled (Trainer *t)
+{
+  return t->options->cancellable != NULL && g_cancellable_is_cancelled (t->options->cancellable);
+}
+
+/* One optimizer step.  FALSE with *stop set when the data ran out (epochs
+ * done) or on error / cancel. */
+static gboolean
+train_one_step (Trainer *t, double *loss, double *grad_norm, double *lr, gint64 *tokens,
+                gboolean *finished, GError **error)
+{
+  Batcher *b = &t->batcher;
+  const TemperTrainSettings *s = t->s;
+  TemperTrainState start = t->state;
+  int K = s->grad_accum, mb = s->micro_batch, filled = 0, total_targets = 0;
+  double sum = 0, count = 0;
+  TemperAdamWParams p = { 0 };
+
+  *finished = FALSE;
+  /* Gather the step's micro-batches first: the loss is averaged over all of
+   * their targets, so the gradient scale must be known before any backward. */
+  for (int k = 0; k < K; k++)
+    {
+      guint first, n;
+
+      if ((guint) (t->state.position * mb) >= b->train->len)
+        {
+          /* A step never straddles two epochs, as in transformers' Trainer. */
+          if (filled > 0)
+            break;
+          t->state.epoch++;
+          t->state.position = 0;
+          if (s->max_steps == 0 && t->state.epoch >= s->epochs)
+            break;
+        }
+      if (b->order_epoch != t->state.epoch)
+        shuffle_epoch (b, t->state.epoch);
+      first = (guint) (t->state.position * mb);
+      n = MIN ((guint) mb, b->train->len - first);
+      total_targets += fill_micro_batch (b, b->data, k, b->order, first, n);
+      t->state.position++;
+      filled++;
+    }
+  if (filled == 0)
+    {
+      *finished = TRUE;
+      return TRUE;
+    }
+
+  *tokens = 0;
+  for (int k = 0; k < filled; k++)
+    {
+      double ls, lc;
+      gsize off = (gsize) k * mb * b->T;
+
+      if (cancelled (t))
+        {
+          /* Drop the half-done step: the checkpoint is of the last whole one. */
+          t->state = start;
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, "Training was stopped");
+          temper_train_step_zero_grad (t->step, NULL);
+          return FALSE;
+        }
+      if (!temper_train_step_run (t->step, b->ids + off, b->targets + off, b->n_seq[k],
+                                  b->seq_len[k], TRUE, 1.0f / (float) MAX (total_targets, 1),
+                                  (TemperRng *) t->state.rng, &ls, &lc, error))
+        return FALSE;
+      sum += ls;
+      count += lc;
+      *tokens += (gint64) b->n_seq[k] * b->seq_len[k];
+    }
+  *loss = count > 0 ? sum / count : 0.0;
+  if (!isfinite (*loss))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_NUMERIC,
+                   "Training diverged at step %" G_GINT64_FORMAT ": the loss is no longer a "
+                   "number.  Try a lower learning rate (it is %g now); the last checkpoint "
+                   "was kept", t->state.step + 1, s->learning_rate);
+      return FALSE;
+    }
+  if (!temper_train_step_grad_norm (t->step, grad_norm, error))
+    return FALSE;
+  if (!isfinite (*grad_norm))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_NUMERIC,
+                   "Training diverged at step %" G_GINT64_FORMAT ": the gradients overflowed.  "
+                   "Try a lower learning rate (it is %g now); the last checkpoint was kept",
+                   t->state.step + 1, s->learning_rate);
+      return FALSE;
+    }
+  *lr = temper_lr_at (s->schedule, s->learning_rate, t->state.step, s->warmup_steps, t->total_steps);
+  p.lr = (float) *lr;
+  p.beta1 = (float) s->beta1;
+  p.beta2 = (float) s->beta2;
+  p.eps = (float) s->eps;
+  p.weight_decay = (float) s->weight_decay;
+  p.step = t->state.step + 1;
+  p.max_grad_norm = (float) s->max_grad_norm;
+  if (!temper_train_step_optimize (t->step, &p, error))
+    return FALSE;
+  t->state.step++;
+  t->state.tokens_seen += *tokens;
+  return TRUE;
+}
+
+static gboolean
+setup_data (Trainer *t, GError **error)
+{
+  const TemperTrainSettings *s = t->s;
+  Batcher *b = &t->batcher;
+  g_autoptr(temper_chat_template_t) tmpl =
+    temper_chat_template_new (temper_model_get_chat_template (t->model),
+                              temper_model_get_tokenizer (t->model));
+  TemperDatasetOptions opts;
+  double fraction;
+  int longest = 1;
+
+  temper_dataset_options_init (&opts);
+  opts.chat_template = tmpl;
+  opts.max_length = s->max_length;
+  opts.train_on_prompt = s->train_on_all_tokens;
+  opts.cancellable = t->options->cancellable;
+  b->settings = s;
+  b->data = temper_dataset_load (temper_run_get_data_path (t->run), &opts, error);
+  if (b->data == NULL)
+    return FALSE;
+  if (temper_run_get_val_path (t->run) != NULL)
+    {
+      b->val_data = temper_dataset_load (temper_run_get_val_path (t->run), &opts, error);
+      if (b->val_data == NULL)
+        return FALSE;
+      temper_dataset_split (b->data, 0.0, s->seed, &b->train, &b->val);
+      g_array_set_size (b->val, 0);
+      for (guint i = 0; i < temper_dataset_get_n_records (b->val_data); i++)
+        g_array_append_val (b->val, i);
+    }
+  else
+    {
+      fraction = s->val_fraction >= 0 ? s->val_fraction
+                 : temper_dataset_default_validation_fraction (temper_dataset_get_n_records (b->data));
+      temper_dataset_split (b->data, fraction, s->seed, &b->train, &b->val);
+    }
+  if (b->train->len == 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   "%s leaves no record to train on after the validation split",
+                   temper_run_get_data_path (t->run));
+      return FALSE;
+    }
+  for (int which = 0; which < 2; which++)
+    {
+      const temper_dataset_t *d = which == 0 ? b->data : b->val_data;
+
+      for (gsize i = 0; d != NULL && i < temper_dataset_get_n_records (d); i++)
+        {
+          const gint32 *ids;
+          const guint8 *mask;
+          gsize n;
+
+          temper_dataset_get_tokens (d, i, &ids, &mask, &n);
+          longest = MAX (longest, (int) n);
+        }
+    }
+  b->T = MIN (longest, s->max_length);
+  b->order = g_new (guint32, b->train->len);
+  b->order_epoch = -1;
+  b->ids = g_new0 (gint32, (gsize) s->grad_accum * s->micro_batch * b->T);
+  b->targets = g_new0 (gint32, (gsize) s->grad_accum * s->micro_batch * b->T);
+  b->n_seq = g_new0 (int, s->grad_accum);
+  b->seq_len = g_new0 (int, s->grad_accum);
+
+  t->steps_per_epoch = ((gint64) b->train->len + (gint64) s->micro_batch * s->grad_accum - 1) /
+                       ((gint64) s->micro_batch * s->grad_accum);
+  t->total_steps = s->max_steps > 0 ? s->max_steps : t->steps_per_epoch * s->epochs;
+  return TRUE;
+}
+
+static void
+batcher_clear (Batcher *b)
+{
+  g_clear_pointer (&b->data, temper_dataset_free);
+  g_clear_pointer (&b->val_data, temper_dataset_free);
+  g_clear_pointer (&b->train, g_array_unref);
+  g_clear_pointer (&b->val, g_array_unref);
+  g_free (b->order);
+  g_free (b->ids);
+  g_free (b->targets);
+  g_free (b->n_seq);
+  g_free (b->seq_len);
+}
+
+static gboolean
+setup_adapter (Trainer *t, GError **error)
+{
+  g_autofree char *latest = temper_run_find_latest_checkpoint (t->run);
+  guint64 n;
+
+  if (latest != NULL)
+    {
+      if (!temper_run_load_checkpoint (latest, t->c, &t->adapter, &t->m, &t->v, &t->state, error) ||
+          !temper_run_truncate_metrics (t->run, t->state.step, error))
+        return FALSE;
+      t->elapsed_before = t->state.elapsed_s;
+      return TRUE;
+    }
+  t->adapter = temper_lora_adapter_new (t->c, &t->s->lora, t->s->seed, error);
+  if (t->adapter == NULL)
+    return FALSE;
+  n = temper_lora_count_params (t->adapter, t->c);
+  t->m = g_new0 (float, n);
+  t->v = g_new0 (float, n);
+  memset (&t->state, 0, sizeof t->state);
+  temper_rng_seed ((TemperRng *) t->state.rng, t->s->seed ^ 0xd1b54a32d192ed03ull);
+  t->state.best_val_loss = INFINITY;
+  return TRUE;
+}
+
+gboolean
+temper_train_run (temper_run_t *run, temper_model_t *model,
+                  const TemperTrainOptions *options, GError **error)
+{
+  TemperTrainOptions default_options;
+  Trainer t = { 0 };
+  TemperBackend *backend = NULL;
+  gboolean ok = FALSE, finished = FALSE;
+  g_autofree char *adapter_dir = NULL;
+
+  G_STATIC_ASSERT (sizeof (((TemperTrainState *) NULL)->rng) == sizeof (TemperRng));
+
+  if (options == NULL)
+    {
+      temper_train_options_init (&default_options);
+      options = &default_options;
+    }
+  t.run = run;
+  t.model = model;
+  t.c = temper_model_get_config (model);
+  t.s = temper_run_get_settings (run);
+  t.options = options;
+  t.start_us = g_get_monotonic_time ();
+
+  if (!temper_train_settings_validate (t.s, error) || !setup_data (&t, error) ||
+      !setup_adapter (&t, error))
+    goto out;
+
+  backend = temper_cpu_backend_new (options->n_threads, TEMPER_CPU_KERNELS_BEST);
+  t.step = temper_train_step_new (model, backend, t.adapter, t.s->lora.dropout,
+                                  t.s->micro_batch, t.batcher.T, t.s->recompute, error);
+  if (t.step == NULL || !temper_train_step_set_moments (t.step, t.m, t.v, error))
+    goto out;
+
+  while (t.state.step < t.total_steps)
+    {
+      TemperTrainProgress progress = { 0 };
+      TemperRunMetrics metrics = { 0 };
+      gint64 step_start = g_get_monotonic_time (), tokens = 0;
+      double loss = 0, grad_norm = 0, lr = 0, val_loss = NAN, seconds;
+      g_autoptr(GError) local = NULL;
+      gboolean evaluated = FALSE;
+
+      if (!train_one_step (&t, &loss, &grad_norm, &lr, &tokens, &finished, &local))
+        {
+          if (g_error_matches (local, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
+            {
+              /* Keep what was learnt up to the last whole step. */
+              g_autoptr(GError) save_error = NULL;
+
+              if (!save_checkpoint (&t, &save_error))
+                {
+                  g_propagate_error (error, g_steal_pointer (&save_error));
+                  goto out;
+                }
+            }
+          g_propagate_error (error, g_steal_pointer (&local));
+          goto out;
+        }
+      if (finished)
+        break;
+      seconds = (double) (g_get_monotonic_time () - step_start) / 1e6;
+
+      if (t.batcher.val->len > 0 &&
+          ((t.s->eval_every > 0 && t.state.step % t.s->eval_every == 0) ||
+           t.state.step == t.total_steps))
+        {
+          if (!evaluate (&t, &val_loss, error))
+            goto out;
+          evaluated = TRUE;
+          if (val_loss < t.state.best_val_loss)
+            {
+              t.state.best_val_loss = val_loss;
+              t.state.evals_without_improvement = 0;
+            }
+          else
+            t.state.evals_without_improvement++;
+        }
+
+      metrics.step = t.state.step;
+      metrics.epoch = t.state.epoch + (double) t.state.position / (double) MAX (1, t.steps_per_epoch * t.s->grad_accum);
+      metrics.loss = loss;
+      metrics.val_loss = val_loss;
+      metrics.lr = lr;
+      metrics.grad_norm = grad_norm;
+      metrics.tokens_per_s = seconds > 0 ? (double) tokens / seconds : 0;
+      metrics.elapsed_s = elapsed (&t);
+      metrics.memory_bytes = peak_rss ();
+      if (!temper_run_append_metrics (run, &metrics, error))
+        goto out;
+      if (options->progress != NULL)
+        {
+          progress.step = metrics.step;
+          progress.total_steps = t.total_steps;
+          progress.epoch = metrics.epoch;
+          progress.loss = loss;
+          progress.val_loss = val_loss;
+          progress.lr = lr;
+          progress.grad_norm = grad_norm;
+          progress.tokens_per_s = metrics.tokens_per_s;
+          progress.elapsed_s = metrics.elapsed_s;
+          progress.memory_bytes = metrics.memory_bytes;
+          options->progress (&progress, options->progress_data);
+        }
+
+      if (evaluated && t.s->patience > 0 && t.state.evals_without_improvement >= t.s->patience)
+        break;   /* early stop: the validation loss stopped improving */
+      if (t.s->checkpoint_every > 0 && t.state.step % t.s->checkpoint_every == 0 &&
+          t.state.step < t.total_steps && !save_checkpoint (&t, error))
+        goto out;
+    }
+
+  if (!save_checkpoint (&t, error))
+    goto out;
+  adapter_dir = temper_run_dup_adapter_dir (run);
+  ok = temper_lora_save_peft (t.adapter, t.c, t.s->lora.dropout, adapter_dir,
+                              temper_model_get_name (model), error);
+
+out:
+  temper_train_step_free (t.step);
+  if (backend != NULL)
+    temper_backend_free (backend);
+  temper_adapter_free (t.adapter);
+  g_free (t.m);
+  g_free (t.v);
+  batcher_clear (&t.batcher);
+  return ok;
+}

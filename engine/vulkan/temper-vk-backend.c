@@ -1,0 +1,291 @@
+#include "config.h"
+
+#include "temper/error.h"
+#include "temper-vk-backend-private.h"
+#include "temper-vk-error-private.h"
+
+gboolean
+temper_vk_weight_type_supported (int type)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_F32:
+    case TEMPER_TYPE_F16:
+    case TEMPER_TYPE_BF16:
+    case TEMPER_TYPE_Q4_0:
+    case TEMPER_TYPE_Q4_1:
+    case TEMPER_TYPE_Q5_0:
+    case TEMPER_TYPE_Q5_1:
+    case TEMPER_TYPE_Q8_0:
+    case TEMPER_TYPE_Q4_K:
+    case TEMPER_TYPE_Q5_K:
+    case TEMPER_TYPE_Q6_K:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+vk_supports_op (TemperBackend *backend, TemperOp op, int weight_type)
+{
+  switch (op)
+    {
+    /* Ops that read a frozen weight in its stored type. */
+    case TEMPER_OP_EMBEDDING:
+    case TEMPER_OP_MATMUL:
+    case TEMPER_OP_MATMUL_BACKWARD_INPUT:
+    case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
+    case TEMPER_OP_DEQUANTIZE:
+      return temper_vk_weight_type_supported (weight_type);
+    case TEMPER_OP_RMSNORM:
+    case TEMPER_OP_RMSNORM_BACKWARD:
+    case TEMPER_OP_GEMM:
+    case TEMPER_OP_ROPE:
+    case TEMPER_OP_ROPE_BACKWARD:
+    case TEMPER_OP_ATTENTION:
+    case TEMPER_OP_ATTENTION_BACKWARD:
+    case TEMPER_OP_SWIGLU:
+    case TEMPER_OP_SWIGLU_BACKWARD:
+    case TEMPER_OP_ADD:
+    case TEMPER_OP_ADAMW:
+    case TEMPER_OP_SUM_SQUARES:
+    case TEMPER_OP_SCALE:
+    case TEMPER_OP_ZERO:
+      /* Activations, gradients and optimizer state are F32. */
+      return weight_type == TEMPER_TYPE_F32;
+    case TEMPER_OP_COUNT:
+    default:
+      return FALSE;
+    }
+}
+
+void
+temper_vk_backend_fail (TemperVkBackend *vk, GError *error)
+{
+  if (vk->error == NULL)
+    vk->error = error;
+  else
+    g_error_free (error);
+}
+
+gboolean
+temper_vk_backend_prepare (TemperVkBackend *vk)
+{
+  GError *error = NULL;
+
+  if (vk->error != NULL)
+    return FALSE;
+  if (vk->recording)
+    return TRUE;
+  if (!temper_vk_commands_begin (vk->cmds, &error))
+    {
+      temper_vk_backend_fail (vk, error);
+      return FALSE;
+    }
+  vk->recording = TRUE;
+  vk->recorded = FALSE;
+  return TRUE;
+}
+
+void
+temper_vk_backend_dispatch (TemperVkBackend           *vk,
+                            TemperVkShaderId           shader,
+                            temper_vk_buffer_t *const *buffers,
+                            guint32                    n_buffers,
+                            const void                *push,
+                            guint32                    push_size,
+                            guint32                    gx,
+                            guint32                    gy)
+{
+  GError *error = NULL;
+
+  if (!temper_vk_backend_prepare (vk))
+    return;
+  if (!temper_vk_commands_dispatch (vk->cmds, shader, buffers, n_buffers,
+                                    push, push_size, gx, gy, 1, &error))
+    temper_vk_backend_fail (vk, error);
+  vk->recorded = TRUE;
+}
+
+static void
+vk_begin (TemperBackend *backend)
+{
+  TemperVkBackend *vk = (TemperVkBackend *) backend;
+
+  g_clear_error (&vk->error);
+  temper_vk_backend_prepare (vk);
+}
+
+static gboolean
+vk_flush (TemperBackend *backend, GError **error)
+{
+  TemperVkBackend *vk = (TemperVkBackend *) backend;
+  GError *local = NULL;
+
+  if (vk->recording)
+    {
+      vk->recording = FALSE;
+      /* Work recorded before a failure still has to be ended; submitting it
+       * is harmless and keeps the command buffer reusable. */
+      if (!temper_vk_commands_submit (vk->cmds, &local))
+        temper_vk_backend_fail (vk, local);
+    }
+  if (vk->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&vk->error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static TemperBuffer *
+vk_buffer_alloc (TemperBackend *backend, size_t size, TemperBufferUsage usage,
+                 GError **error)
+{
+  TemperVkBackend *vk = (TemperVkBackend *) backend;
+  const char *purpose;
+  temper_vk_buffer_t *buffer;
+  TemperBuffer *out;
+
+  switch (usage)
+    {
+    case TEMPER_BUFFER_WEIGHTS: purpose = "the model's weights"; break;
+    case TEMPER_BUFFER_ACTIVATIONS: purpose = "the training buffers"; break;
+    case TEMPER_BUFFER_HOST_VISIBLE:
+    default: purpose = "the results buffer"; break;
+    }
+  /* Zero-sized tensors still need a valid binding. */
+  buffer = temper_vk_buffer_new (vk->device, MAX (size, 4), TEMPER_VK_MEMORY_DEVICE,
+                                 purpose, error);
+  if (buffer == NULL)
+    return NULL;
+  out = g_new0 (TemperBuffer, 1);
+  out->backend = backend;
+  out->size = size;
+  out->usage = usage;
+  out->priv = buffer;
+  return out;
+}
+
+static void
+vk_buffer_free (TemperBackend *backend, TemperBuffer *buffer)
+{
+  temper_vk_buffer_free (buffer->priv);
+  g_free (buffer);
+}
+
+static gboolean
+vk_buffer_upload (TemperBackend *backend, TemperBuffer *buffer, size_t offset,
+                  const void *data, size_t size, GError **error)
+{
+  return temper_vk_buffer_write (buffer->priv, offset, data, size, error);
+}
+
+static gboolean
+vk_buffer_download (TemperBackend *backend, TemperBuffer *buffer, size_t offset,
+                    void *data, size_t size, GError **error)
+{
+  return temper_vk_buffer_read (buffer->priv, offset, data, size, error);
+}
+
+static TemperBuffer *
+vk_buffer_from_host (TemperBackend *backend, const void *data, size_t size,
+                     GError **error)
+{
+  TemperBuffer *buffer = vk_buffer_alloc (backend, size, TEMPER_BUFFER_WEIGHTS, error);
+
+  if (buffer == NULL)
+    return NULL;
+  if (!vk_buffer_upload (backend, buffer, 0, data, size, error))
+    {
+      vk_buffer_free (backend, buffer);
+      return NULL;
+    }
+  return buffer;
+}
+
+static void
+vk_destroy (TemperBackend *backend)
+{
+  TemperVkBackend *vk = (TemperVkBackend *) backend;
+
+  if (vk->recording)
+    {
+      vk->recording = FALSE;
+      temper_vk_commands_submit (vk->cmds, NULL);
+    }
+  g_clear_error (&vk->error);
+  g_clear_pointer (&vk->reduce, temper_vk_buffer_free);
+  g_clear_pointer (&vk->cmds, temper_vk_commands_free);
+  g_clear_pointer (&vk->device, temper_vk_device_free);
+  g_free (vk);
+}
+
+static const TemperBackendOps vk_ops = {
+  .name = "vulkan",
+  .destroy = vk_destroy,
+  .supports_op = vk_supports_op,
+  .buffer_alloc = vk_buffer_alloc,
+  .buffer_from_host = vk_buffer_from_host,
+  .buffer_free = vk_buffer_free,
+  .buffer_upload = vk_buffer_upload,
+  .buffer_download = vk_buffer_download,
+  .begin = vk_begin,
+  .flush = vk_flush,
+  .embedding = temper_vk_op_embedding,
+  .rmsnorm = temper_vk_op_rmsnorm,
+  .rmsnorm_backward = temper_vk_op_rmsnorm_backward,
+  .matmul = temper_vk_op_matmul,
+  .matmul_backward_input = temper_vk_op_matmul_backward_input,
+  .gemm = temper_vk_op_gemm,
+  .rope = temper_vk_op_rope,
+  .rope_backward = temper_vk_op_rope_backward,
+  .attention = temper_vk_op_attention,
+  .attention_backward = temper_vk_op_attention_backward,
+  .swiglu = temper_vk_op_swiglu,
+  .swiglu_backward = temper_vk_op_swiglu_backward,
+  .add = temper_vk_op_add,
+  .lm_head_cross_entropy = temper_vk_op_lm_head_cross_entropy,
+  .adamw = temper_vk_op_adamw,
+  .sum_squares = temper_vk_op_sum_squares,
+  .scale = temper_vk_op_scale,
+  .dequantize = temper_vk_op_dequantize,
+  .zero = temper_vk_op_zero,
+};
+
+TemperBackend *
+temper_vk_backend_new (int device, GError **error)
+{
+  TemperVkBackend *vk = g_new0 (TemperVkBackend, 1);
+
+  vk->parent.ops = &vk_ops;
+  vk->parent.kind = TEMPER_BACKEND_VULKAN;
+  vk->device = temper_vk_device_open (device, error);
+  if (vk->device != NULL)
+    vk->cmds = temper_vk_commands_new (vk->device, error);
+  if (vk->cmds != NULL)
+    vk->reduce = temper_vk_buffer_new (vk->device, TEMPER_VK_REDUCE_FLOATS * sizeof (float),
+                                       TEMPER_VK_MEMORY_DEVICE, "the reduction buffer",
+                                       error);
+  if (vk->reduce == NULL)
+    {
+      vk_destroy (&vk->parent);
+      return NULL;
+    }
+  return &vk->parent;
+}
+
+const char *
+temper_vk_backend_get_device_name (TemperBackend *backend)
+{
+  g_return_val_if_fail (backend->ops == &vk_ops, NULL);
+  return ((TemperVkBackend *) backend)->device->caps.name;
+}
+
+guint
+temper_vk_backend_get_n_submits (TemperBackend *backend)
+{
+  g_return_val_if_fail (backend->ops == &vk_ops, 0);
+  return temper_vk_commands_get_n_submits (((TemperVkBackend *) backend)->cmds);
+}

@@ -1,0 +1,22 @@
+/* temper-vk-backend.h — the Vulkan compute backend (engine-internal). */
+#pragma once
+
+#include <glib.h>
+
+#include "nn/temper-backend.h"
+
+G_BEGIN_DECLS
+
+/* Opens Vulkan device @device (an index from temper_vulkan_list_devices, or
+ * -1 for the best GPU; software drivers only when asked for by index or with
+ * TEMPER_VULKAN_ALLOW_SOFTWARE=1) and returns a backend on it. */
+TemperBackend *temper_vk_backend_new             (int device, GError **error);
+
+/* The name of the device the backend runs on. */
+const char    *temper_vk_backend_get_device_name (TemperBackend *backend);
+
+/* How many command buffers the backend has submitted: one per step
+ * (begin … flush), however many ops were recorded in it. */
+guint          temper_vk_backend_get_n_submits   (TemperBackend *backend);
+
+G_END_DECLS

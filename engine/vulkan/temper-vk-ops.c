@@ -1,0 +1,561 @@
+#include "config.h"
+
+#include <math.h>
+
+#include "temper/error.h"
+#include "temper-vk-backend-private.h"
+
+#define LOCAL 256u
+/* Workgroups of the first pass of a sum; their partials fit the reduction
+ * buffer many times over. */
+#define SUM_GROUPS 256u
+
+static TemperVkShaderId
+get_rows_shader (int type)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_F32: return TEMPER_VK_SHADER_GET_ROWS_F32;
+    case TEMPER_TYPE_F16: return TEMPER_VK_SHADER_GET_ROWS_F16;
+    case TEMPER_TYPE_BF16: return TEMPER_VK_SHADER_GET_ROWS_BF16;
+    case TEMPER_TYPE_Q4_0: return TEMPER_VK_SHADER_GET_ROWS_Q4_0;
+    case TEMPER_TYPE_Q4_1: return TEMPER_VK_SHADER_GET_ROWS_Q4_1;
+    case TEMPER_TYPE_Q5_0: return TEMPER_VK_SHADER_GET_ROWS_Q5_0;
+    case TEMPER_TYPE_Q5_1: return TEMPER_VK_SHADER_GET_ROWS_Q5_1;
+    case TEMPER_TYPE_Q8_0: return TEMPER_VK_SHADER_GET_ROWS_Q8_0;
+    case TEMPER_TYPE_Q4_K: return TEMPER_VK_SHADER_GET_ROWS_Q4_K;
+    case TEMPER_TYPE_Q5_K: return TEMPER_VK_SHADER_GET_ROWS_Q5_K;
+    case TEMPER_TYPE_Q6_K: return TEMPER_VK_SHADER_GET_ROWS_Q6_K;
+    default: g_return_val_if_reached (TEMPER_VK_SHADER_GET_ROWS_F32);
+    }
+}
+
+static TemperVkShaderId
+matvec_shader (int type)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_F32: return TEMPER_VK_SHADER_MATVEC_F32;
+    case TEMPER_TYPE_F16: return TEMPER_VK_SHADER_MATVEC_F16;
+    case TEMPER_TYPE_BF16: return TEMPER_VK_SHADER_MATVEC_BF16;
+    case TEMPER_TYPE_Q4_0: return TEMPER_VK_SHADER_MATVEC_Q4_0;
+    case TEMPER_TYPE_Q4_1: return TEMPER_VK_SHADER_MATVEC_Q4_1;
+    case TEMPER_TYPE_Q5_0: return TEMPER_VK_SHADER_MATVEC_Q5_0;
+    case TEMPER_TYPE_Q5_1: return TEMPER_VK_SHADER_MATVEC_Q5_1;
+    case TEMPER_TYPE_Q8_0: return TEMPER_VK_SHADER_MATVEC_Q8_0;
+    case TEMPER_TYPE_Q4_K: return TEMPER_VK_SHADER_MATVEC_Q4_K;
+    case TEMPER_TYPE_Q5_K: return TEMPER_VK_SHADER_MATVEC_Q5_K;
+    case TEMPER_TYPE_Q6_K: return TEMPER_VK_SHADER_MATVEC_Q6_K;
+    default: g_return_val_if_reached (TEMPER_VK_SHADER_MATVEC_F32);
+    }
+}
+
+static TemperVkShaderId
+matmul_shader (int type)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_F32: return TEMPER_VK_SHADER_MATMUL_F32;
+    case TEMPER_TYPE_F16: return TEMPER_VK_SHADER_MATMUL_F16;
+    case TEMPER_TYPE_BF16: return TEMPER_VK_SHADER_MATMUL_BF16;
+    case TEMPER_TYPE_Q4_0: return TEMPER_VK_SHADER_MATMUL_Q4_0;
+    case TEMPER_TYPE_Q4_1: return TEMPER_VK_SHADER_MATMUL_Q4_1;
+    case TEMPER_TYPE_Q5_0: return TEMPER_VK_SHADER_MATMUL_Q5_0;
+    case TEMPER_TYPE_Q5_1: return TEMPER_VK_SHADER_MATMUL_Q5_1;
+    case TEMPER_TYPE_Q8_0: return TEMPER_VK_SHADER_MATMUL_Q8_0;
+    case TEMPER_TYPE_Q4_K: return TEMPER_VK_SHADER_MATMUL_Q4_K;
+    case TEMPER_TYPE_Q5_K: return TEMPER_VK_SHADER_MATMUL_Q5_K;
+    case TEMPER_TYPE_Q6_K: return TEMPER_VK_SHADER_MATMUL_Q6_K;
+    default: g_return_val_if_reached (TEMPER_VK_SHADER_MATMUL_F32);
+    }
+}
+
+static void
+dispatch_elementwise (TemperVkBackend *vk, TemperVkShaderId shader,
+                      temper_vk_buffer_t *const *buffers, guint32 n_buffers,
+                      const void *push, guint32 push_size, guint64 n)
+{
+  guint32 gx, gy;
+
+  temper_vk_grid_2d (vk->device, (n + LOCAL - 1) / LOCAL, &gx, &gy);
+  temper_vk_backend_dispatch (vk, shader, buffers, n_buffers, push, push_size, gx, gy);
+}
+
+static void
+dispatch_rows (TemperVkBackend *vk, TemperVkShaderId shader,
+               temper_vk_buffer_t *const *buffers, guint32 n_buffers,
+               const void *push, guint32 push_size, guint64 rows)
+{
+  guint32 gx, gy;
+
+  temper_vk_grid_2d (vk->device, rows, &gx, &gy);
+  temper_vk_backend_dispatch (vk, shader, buffers, n_buffers, push, push_size, gx, gy);
+}
+
+static guint64
+n_elements (const TemperBTensor *t)
+{
+  return (guint64) t->ne[0] * (guint64) t->ne[1];
+}
+
+/* get-rows.comp */
+typedef struct {
+  guint32 n_rows, n_cols, w_offset, row_bytes, use_ids, ids_offset, y_offset, n_src_rows;
+} GetRowsPush;
+
+static void
+record_get_rows (TemperVkBackend *vk, const TemperBTensor *out,
+                 const TemperBTensor *w, const TemperBTensor *ids)
+{
+  GetRowsPush push = {
+    .n_rows = (guint32) out->ne[1],
+    .n_cols = (guint32) w->ne[0],
+    .w_offset = (guint32) w->offset,
+    .row_bytes = (guint32) temper_type_row_bytes (w->type, w->ne[0]),
+    .use_ids = ids != NULL,
+    .ids_offset = ids != NULL ? temper_vk_tensor_index (ids) : 0,
+    .y_offset = temper_vk_tensor_index (out),
+    .n_src_rows = (guint32) w->ne[1],
+  };
+  temper_vk_buffer_t *buffers[] = {
+    temper_vk_tensor_buffer (w),
+    temper_vk_tensor_buffer (ids != NULL ? ids : out),
+    temper_vk_tensor_buffer (out),
+  };
+
+  g_return_if_fail (out->ne[0] == w->ne[0]);
+  dispatch_rows (vk, get_rows_shader (w->type), buffers, 3, &push, sizeof push, out->ne[1]);
+}
+
+void
+temper_vk_op_embedding (TemperBackend *b, const TemperBTensor *out,
+                        const TemperBTensor *table, const TemperBTensor *tokens)
+{
+  g_return_if_fail (tokens->ne[0] * tokens->ne[1] == out->ne[1]);
+  record_get_rows ((TemperVkBackend *) b, out, table, tokens);
+}
+
+void
+temper_vk_op_dequantize (TemperBackend *b, const TemperBTensor *out,
+                         const TemperBTensor *w)
+{
+  g_return_if_fail (out->ne[1] == w->ne[1]);
+  record_get_rows ((TemperVkBackend *) b, out, w, NULL);
+}
+
+/* matmul.comp */
+typedef struct {
+  guint32 M, N, K;
+  guint32 a_offset, a_stride_m, a_stride_k;
+  guint32 b_offset, b_row_bytes, b_trans;
+  guint32 c_offset, c_stride_m;
+  guint32 bias_offset, has_bias;
+  float alpha, beta;
+} MatmulPush;
+
+#define MATMUL_TILE 32u
+/* Up to this many rows of A, matvec.comp (one invocation per output column)
+ * beats 32×32 tiles that would be mostly empty.  Matches the shader. */
+#define MATVEC_MAX_M 16u
+#define MATVEC_LOCAL 64u
+
+static void
+record_matmul (TemperVkBackend *vk, const MatmulPush *push, int b_type,
+               temper_vk_buffer_t *a, temper_vk_buffer_t *bmat,
+               temper_vk_buffer_t *c, temper_vk_buffer_t *bias)
+{
+  temper_vk_buffer_t *buffers[] = { a, bmat, c, bias != NULL ? bias : c };
+
+  /* The weight is read as 32-bit words from its first byte: GGUF aligns
+   * tensor data to 32 bytes, and every block has an even size. */
+  g_return_if_fail (push->b_offset % 4 == 0);
+  if (push->M <= MATVEC_MAX_M)
+    {
+      guint32 gx, gy;
+
+      temper_vk_grid_2d (vk->device, (push->N + MATVEC_LOCAL - 1) / MATVEC_LOCAL, &gx, &gy);
+      temper_vk_backend_dispatch (vk, matvec_shader (b_type), buffers, 4, push, sizeof *push,
+                                  gx, gy);
+      return;
+    }
+  temper_vk_backend_dispatch (vk, matmul_shader (b_type), buffers, 4, push, sizeof *push,
+                              (push->N + MATMUL_TILE - 1) / MATMUL_TILE,
+                              (push->M + MATMUL_TILE - 1) / MATMUL_TILE);
+}
+
+void
+temper_vk_op_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                     const TemperBTensor *w, const TemperBTensor *bias,
+                     gboolean accumulate)
+{
+  MatmulPush push = {
+    .M = (guint32) x->ne[1], .N = (guint32) w->ne[1], .K = (guint32) x->ne[0],
+    .a_offset = temper_vk_tensor_index (x), .a_stride_m = (guint32) x->ne[0], .a_stride_k = 1,
+    .b_offset = (guint32) w->offset,
+    .b_row_bytes = (guint32) temper_type_row_bytes (w->type, w->ne[0]),
+    .b_trans = 0,
+    .c_offset = temper_vk_tensor_index (y), .c_stride_m = (guint32) y->ne[0],
+    .bias_offset = bias != NULL ? temper_vk_tensor_index (bias) : 0,
+    .has_bias = bias != NULL,
+    .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f,
+  };
+
+  g_return_if_fail (x->ne[0] == w->ne[0] && y->ne[0] == w->ne[1] && y->ne[1] == x->ne[1]);
+  record_matmul ((TemperVkBackend *) b, &push, w->type, temper_vk_tensor_buffer (x),
+                 temper_vk_tensor_buffer (w), temper_vk_tensor_buffer (y),
+                 bias != NULL ? temper_vk_tensor_buffer (bias) : NULL);
+}
+
+void
+temper_vk_op_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx,
+                                    const TemperBTensor *dy, const TemperBTensor *w)
+{
+  /* dx[t, i] += Σ_o dy[t, o] · W[o, i]: W read transposed. */
+  MatmulPush push = {
+    .M = (guint32) dy->ne[1], .N = (guint32) w->ne[0], .K = (guint32) w->ne[1],
+    .a_offset = temper_vk_tensor_index (dy), .a_stride_m = (guint32) dy->ne[0], .a_stride_k = 1,
+    .b_offset = (guint32) w->offset,
+    .b_row_bytes = (guint32) temper_type_row_bytes (w->type, w->ne[0]),
+    .b_trans = 1,
+    .c_offset = temper_vk_tensor_index (dx), .c_stride_m = (guint32) dx->ne[0],
+    .alpha = 1.0f, .beta = 1.0f,
+  };
+
+  g_return_if_fail (dy->ne[0] == w->ne[1] && dx->ne[0] == w->ne[0] && dx->ne[1] == dy->ne[1]);
+  record_matmul ((TemperVkBackend *) b, &push, w->type, temper_vk_tensor_buffer (dy),
+                 temper_vk_tensor_buffer (w), temper_vk_tensor_buffer (dx), NULL);
+}
+
+void
+temper_vk_op_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *a,
+                   gboolean transpose_a, const TemperBTensor *bmat, gboolean transpose_b,
+                   float alpha, float beta)
+{
+  guint32 M = (guint32) c->ne[1], N = (guint32) c->ne[0];
+  guint32 K = (guint32) (transpose_a ? a->ne[1] : a->ne[0]);
+  MatmulPush push = {
+    .M = M, .N = N, .K = K,
+    .a_offset = temper_vk_tensor_index (a),
+    .a_stride_m = transpose_a ? 1 : (guint32) a->ne[0],
+    .a_stride_k = transpose_a ? (guint32) a->ne[0] : 1,
+    /* The shader reads B[n, k]: op(B)ᵀ.  Stored K×N (no transpose) that is
+     * row k, column n. */
+    .b_offset = (guint32) bmat->offset,
+    .b_row_bytes = (guint32) (bmat->ne[0] * sizeof (float)),
+    .b_trans = !transpose_b,
+    .c_offset = temper_vk_tensor_index (c), .c_stride_m = N,
+    .alpha = alpha, .beta = beta,
+  };
+
+  g_return_if_fail (a->type == TEMPER_TYPE_F32 && bmat->type == TEMPER_TYPE_F32);
+  g_return_if_fail ((transpose_a ? a->ne[0] : a->ne[1]) == M);
+  g_return_if_fail ((transpose_b ? bmat->ne[1] : bmat->ne[0]) == N);
+  g_return_if_fail ((transpose_b ? bmat->ne[0] : bmat->ne[1]) == K);
+  record_matmul ((TemperVkBackend *) b, &push, TEMPER_TYPE_F32, temper_vk_tensor_buffer (a),
+                 temper_vk_tensor_buffer (bmat), temper_vk_tensor_buffer (c), NULL);
+}
+
+/* rmsnorm-forward.comp / rmsnorm-backward.comp */
+typedef struct {
+  guint32 rows, n;
+  float eps;
+  guint32 x_offset, w_offset, y_offset, rstd_offset;
+} RmsnormPush;
+
+typedef struct {
+  guint32 rows, n, accumulate;
+  guint32 dy_offset, x_offset, w_offset, rstd_offset, dx_offset;
+} RmsnormBackwardPush;
+
+void
+temper_vk_op_rmsnorm (TemperBackend *b, const TemperBTensor *out,
+                      const TemperBTensor *rstd, const TemperBTensor *x,
+                      const TemperBTensor *weight, float eps)
+{
+  TemperVkBackend *vk = (TemperVkBackend *) b;
+  RmsnormPush push = {
+    .rows = (guint32) x->ne[1], .n = (guint32) x->ne[0], .eps = eps,
+    .x_offset = temper_vk_tensor_index (x),
+    .w_offset = temper_vk_tensor_index (weight),
+    .y_offset = temper_vk_tensor_index (out),
+  };
+  temper_vk_buffer_t *buffers[] = {
+    temper_vk_tensor_buffer (x), temper_vk_tensor_buffer (weight),
+    temper_vk_tensor_buffer (out), vk->reduce,
+  };
+
+  g_return_if_fail (weight->type == TEMPER_TYPE_F32 && weight->ne[0] == x->ne[0]);
+  /* Without a place to keep rstd, it goes to the reduction buffer, which
+   * has room for one per row of any batch that fits a step. */
+  if (rstd != NULL)
+    {
+      buffers[3] = temper_vk_tensor_buffer (rstd);
+      push.rstd_offset = temper_vk_tensor_index (rstd);
+    }
+  else if (x->ne[1] > TEMPER_VK_REDUCE_FLOATS)
+    {
+      temper_vk_backend_fail (vk, g_error_new (TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                                               "Too many rows (%" G_GINT64_FORMAT ") in one "
+                                               "RMSNorm for the Vulkan backend; use a "
+                                               "smaller batch.", x->ne[1]));
+      return;
+    }
+  dispatch_rows (vk, TEMPER_VK_SHADER_RMSNORM_FORWARD, buffers, 4, &push, sizeof push,
+                 x->ne[1]);
+}
+
+void
+temper_vk_op_rmsnorm_backward (TemperBackend *b, const TemperBTensor *dx,
+                               const TemperBTensor *dy, const TemperBTensor *x,
+                               const TemperBTensor *weight, const TemperBTensor *rstd)
+{
+  RmsnormBackwardPush push = {
+    .rows = (guint32) x->ne[1], .n = (guint32) x->ne[0], .accumulate = 1,
+    .dy_offset = temper_vk_tensor_index (dy),
+    .x_offset = temper_vk_tensor_index (x),
+    .w_offset = temper_vk_tensor_index (weight),
+    .rstd_offset = temper_vk_tensor_index (rstd),
+    .dx_offset = temper_vk_tensor_index (dx),
+  };
+  temper_vk_buffer_t *buffers[] = {
+    temper_vk_tensor_buffer (dy), temper_vk_tensor_buffer (x),
+    temper_vk_tensor_buffer (weight), temper_vk_tensor_buffer (rstd),
+    temper_vk_tensor_buffer (dx),
+  };
+
+  dispatch_rows ((TemperVkBackend *) b, TEMPER_VK_SHADER_RMSNORM_BACKWARD, buffers, 5,
+                 &push, sizeof push, x->ne[1]);
+}
+
+/* rope.comp */
+typedef struct {
+  guint32 n_tokens, n_heads, head_dim, x_offset, seq_len, pos_offset;
+  float theta_base, direction;
+} RopePush;
+
+static void
+record_rope (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim,
+             int seq_len, int pos_offset, float theta, TemperRopeLayout layout,
+             float direction)
+{
+  RopePush push = {
+    .n_tokens = (guint32) x->ne[1], .n_heads = (guint32) n_head,
+    .head_dim = (guint32) head_dim, .x_offset = temper_vk_tensor_index (x),
+    .seq_len = (guint32) seq_len, .pos_offset = (guint32) pos_offset,
+    .theta_base = theta, .direction = direction,
+  };
+  temper_vk_buffer_t *buffers[] = { temper_vk_tensor_buffer (x) };
+
+  g_return_if_fail (x->ne[0] == (int64_t) n_head * head_dim && head_dim % 2 == 0);
+  g_return_if_fail (seq_len > 0 && pos_offset >= 0);
+  dispatch_elementwise ((TemperVkBackend *) b,
+                        layout == TEMPER_ROPE_HALVES ? TEMPER_VK_SHADER_ROPE_HALVES
+                                                     : TEMPER_VK_SHADER_ROPE_INTERLEAVED,
+                        buffers, 1, &push, sizeof push, n_elements (x) / 2);
+}
+
+void
+temper_vk_op_rope (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim,
+                   int seq_len, int pos_offset, float theta, TemperRopeLayout layout)
+{
+  record_rope (b, x, n_head, head_dim, seq_len, pos_offset, theta, layout, 1.0f);
+}
+
+void
+temper_vk_op_rope_backward (TemperBackend *b, const TemperBTensor *dx, int n_head,
+                            int head_dim, int seq_len, int pos_offset, float theta,
+                            TemperRopeLayout layout)
+{
+  record_rope (b, dx, n_head, head_dim, seq_len, pos_offset, theta, layout, -1.0f);
+}
+
+/* swiglu.comp */
+typedef struct {
+  guint32 n, g_offset, u_offset, out_offset, dg_offset, du_offset;
+} SwigluPush;
+
+void
+temper_vk_op_swiglu (TemperBackend *b, const TemperBTensor *out,
+                     const TemperBTensor *gate, const TemperBTensor *up)
+{
+  SwigluPush push = {
+    .n = (guint32) n_elements (out),
+    .g_offset = temper_vk_tensor_index (gate),
+    .u_offset = temper_vk_tensor_index (up),
+    .out_offset = temper_vk_tensor_index (out),
+  };
+  temper_vk_buffer_t *buffers[] = {
+    temper_vk_tensor_buffer (gate), temper_vk_tensor_buffer (up),
+    temper_vk_tensor_buffer (out),
+  };
+
+  g_return_if_fail (n_elements (gate) == push.n && n_elements (up) == push.n);
+  dispatch_elementwise ((TemperVkBackend *) b, TEMPER_VK_SHADER_SWIGLU_FORWARD, buffers, 3,
+                        &push, sizeof push, push.n);
+}
+
+void
+temper_vk_op_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate,
+                              const TemperBTensor *dup, const TemperBTensor *dout,
+                              const TemperBTensor *gate, const TemperBTensor *up)
+{
+  SwigluPush push = {
+    .n = (guint32) n_elements (dout),
+    .g_offset = temper_vk_tensor_index (gate),
+    .u_offset = temper_vk_tensor_index (up),
+    .out_offset = temper_vk_tensor_index (dout),
+    .dg_offset = temper_vk_tensor_index (dgate),
+    .du_offset = temper_vk_tensor_index (dup),
+  };
+  temper_vk_buffer_t *buffers[] = {
+    temper_vk_tensor_buffer (gate), temper_vk_tensor_buffer (up),
+    temper_vk_tensor_buffer (dout), temper_vk_tensor_buffer (dgate),
+    temper_vk_tensor_buffer (dup),
+  };
+
+  g_return_if_fail (n_elements (gate) == push.n && n_elements (dgate) == push.n);
+  dispatch_elementwise ((TemperVkBackend *) b, TEMPER_VK_SHADER_SWIGLU_BACKWARD, buffers, 5,
+                        &push, sizeof push, push.n);
+}
+
+/* add.comp */
+typedef struct {
+  guint32 n, a_offset, b_offset, y_offset;
+  float alpha;
+} AddPush;
+
+void
+temper_vk_op_add (TemperBackend *b, const TemperBTensor *out,
+                  const TemperBTensor *a, const TemperBTensor *bt)
+{
+  AddPush push = {
+    .n = (guint32) n_elements (out),
+    .a_offset = temper_vk_tensor_index (a),
+    .b_offset = temper_vk_tensor_index (bt),
+    .y_offset = temper_vk_tensor_index (out),
+    .alpha = 1.0f,
+  };
+  temper_vk_buffer_t *buffers[] = {
+    temper_vk_tensor_buffer (a), temper_vk_tensor_buffer (bt),
+    temper_vk_tensor_buffer (out),
+  };
+
+  g_return_if_fail (n_elements (a) == push.n && n_elements (bt) == push.n);
+  dispatch_elementwise ((TemperVkBackend *) b, TEMPER_VK_SHADER_ADD, buffers, 3,
+                        &push, sizeof push, push.n);
+}
+
+/* scale.comp */
+typedef struct {
+  guint32 n, x_offset;
+  float s;
+} ScalePush;
+
+void
+temper_vk_op_scale (TemperBackend *b, const TemperBTensor *x, float s)
+{
+  ScalePush push = {
+    .n = (guint32) n_elements (x), .x_offset = temper_vk_tensor_index (x), .s = s,
+  };
+  temper_vk_buffer_t *buffers[] = { temper_vk_tensor_buffer (x) };
+
+  dispatch_elementwise ((TemperVkBackend *) b, TEMPER_VK_SHADER_SCALE, buffers, 1,
+                        &push, sizeof push, push.n);
+}
+
+void
+temper_vk_op_zero (TemperBackend *b, const TemperBTensor *x)
+{
+  TemperVkBackend *vk = (TemperVkBackend *) b;
+  size_t bytes = temper_btensor_bytes (x->type, x->ne[0], x->ne[1]);
+
+  g_return_if_fail (x->offset % 4 == 0 && bytes % 4 == 0);
+  if (!temper_vk_backend_prepare (vk))
+    return;
+  temper_vk_commands_fill (vk->cmds, temper_vk_tensor_buffer (x), x->offset, bytes, 0);
+  vk->recorded = TRUE;
+}
+
+/* adamw.comp */
+typedef struct {
+  guint32 n, param_offset, grad_offset, m_offset, v_offset, sumsq_offset;
+  float lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2;
+  float max_grad_norm;
+} AdamwPush;
+
+void
+temper_vk_op_adamw (TemperBackend *b, const TemperBTensor *param,
+                    const TemperBTensor *grad, const TemperBTensor *m,
+                    const TemperBTensor *v, const TemperBTensor *grad_sumsq,
+                    const TemperAdamWParams *params)
+{
+  gboolean clip = params->max_grad_norm > 0.0f;
+  AdamwPush push = {
+    .n = (guint32) n_elements (param),
+    .param_offset = temper_vk_tensor_index (param),
+    .grad_offset = temper_vk_tensor_index (grad),
+    .m_offset = temper_vk_tensor_index (m),
+    .v_offset = temper_vk_tensor_index (v),
+    .sumsq_offset = clip ? temper_vk_tensor_index (grad_sumsq) : 0,
+    .lr = params->lr, .beta1 = params->beta1, .beta2 = params->beta2, .eps = params->eps,
+    .weight_decay = params->weight_decay,
+    .bias_correction1 = (float) (1.0 - pow (params->beta1, (double) params->step)),
+    .bias_correction2 = (float) (1.0 - pow (params->beta2, (double) params->step)),
+    .max_grad_norm = clip ? params->max_grad_norm : 0.0f,
+  };
+  temper_vk_buffer_t *buffers[] = {
+    temper_vk_tensor_buffer (param), temper_vk_tensor_buffer (grad),
+    temper_vk_tensor_buffer (m), temper_vk_tensor_buffer (v),
+    temper_vk_tensor_buffer (clip ? grad_sumsq : param),
+  };
+
+  g_return_if_fail (params->step >= 1);
+  g_return_if_fail (!clip || grad_sumsq != NULL);
+  dispatch_elementwise ((TemperVkBackend *) b, TEMPER_VK_SHADER_ADAMW, buffers, 5,
+                        &push, sizeof push, push.n);
+}
+
+/* sum.comp */
+typedef struct {
+  guint32 n, x_offset, out_offset, accumulate;
+} SumPush;
+
+void
+temper_vk_record_sum (TemperVkBackend *vk, gboolean squares,
+                      temper_vk_buffer_t *src, guint32 src_at, guint32 n,
+                      temper_vk_buffer_t *dst, guint32 dst_at)
+{
+  TemperVkShaderId shader = squares ? TEMPER_VK_SHADER_SUM_SQUARES : TEMPER_VK_SHADER_SUM;
+  guint32 groups = MIN (SUM_GROUPS, (n + LOCAL - 1) / LOCAL);
+
+  if (groups <= 1)
+    {
+      SumPush push = { n, src_at, dst_at, 1 };
+      temper_vk_buffer_t *buffers[] = { src, dst };
+      temper_vk_backend_dispatch (vk, shader, buffers, 2, &push, sizeof push, 1, 1);
+      return;
+    }
+
+  /* Partials go to the end of the reduction buffer, out of the way of the
+   * per-row values that cross-entropy sums from its start. */
+  {
+    guint32 partial_at = TEMPER_VK_REDUCE_FLOATS - SUM_GROUPS;
+    SumPush first = { n, src_at, partial_at, 0 };
+    SumPush second = { groups, partial_at, dst_at, 1 };
+    temper_vk_buffer_t *pass1[] = { src, vk->reduce };
+    temper_vk_buffer_t *pass2[] = { vk->reduce, dst };
+
+    temper_vk_backend_dispatch (vk, shader, pass1, 2, &first, sizeof first, groups, 1);
+    temper_vk_backend_dispatch (vk, TEMPER_VK_SHADER_SUM, pass2, 2, &second, sizeof second,
+                                1, 1);
+  }
+}
+
+void
+temper_vk_op_sum_squares (TemperBackend *b, const TemperBTensor *out,
+                          const TemperBTensor *x)
+{
+  temper_vk_record_sum ((TemperVkBackend *) b, TRUE, temper_vk_tensor_buffer (x),
+                        temper_vk_tensor_index (x), (guint32) n_elements (x),
+                        temper_vk_tensor_buffer (out), temper_vk_tensor_index (out));
+}

@@ -1,0 +1,115 @@
+// weight-load.glsl — reading one element of a stored weight tensor.
+//
+// The includer declares `uint wdata[]` (the raw bytes of the weights, any
+// GGUF type, as 32-bit words) and defines exactly one WEIGHT_<TYPE>.  Bytes
+// are extracted from words so the shaders need neither 8- nor 16-bit storage
+// support: every device can run them.  Blocks of every GGUF type have an even
+// size, so 16-bit fields always start on an even byte.
+
+uint wl_u8 (uint b)
+{
+  return (wdata[b >> 2] >> ((b & 3u) * 8u)) & 0xFFu;
+}
+
+uint wl_u16 (uint b)
+{
+  return (wdata[b >> 2] >> ((b & 2u) * 8u)) & 0xFFFFu;
+}
+
+float wl_f16 (uint b)
+{
+  return unpackHalf2x16 (wl_u16 (b)).x;
+}
+
+// Unpacks the 6-bit scale (x) and min (y) of sub-block j of a Q4_K/Q5_K
+// super-block whose 12 scale bytes start at byte s.
+uvec2 wl_scale_min_k4 (uint s, uint j)
+{
+  if (j < 4u)
+    return uvec2 (wl_u8 (s + j) & 63u, wl_u8 (s + j + 4u) & 63u);
+  uint lo = wl_u8 (s + j + 4u);
+  return uvec2 ((lo & 0x0Fu) | ((wl_u8 (s + j - 4u) >> 6) << 4),
+                (lo >> 4) | ((wl_u8 (s + j) >> 6) << 4));
+}
+
+// Element `col` of the row whose first byte is `row`.
+float weight_load (uint row, uint col)
+{
+#if defined(WEIGHT_F32)
+  return uintBitsToFloat (wdata[(row >> 2) + col]);
+#elif defined(WEIGHT_F16)
+  return wl_f16 (row + 2u * col);
+#elif defined(WEIGHT_BF16)
+  return uintBitsToFloat (wl_u16 (row + 2u * col) << 16);
+#elif defined(WEIGHT_Q8_0)
+  uint blk = row + (col >> 5) * 34u;
+  uint q = wl_u8 (blk + 2u + (col & 31u));
+  return wl_f16 (blk) * float (int (q << 24) >> 24);
+#elif defined(WEIGHT_Q4_0) || defined(WEIGHT_Q4_1)
+#  if defined(WEIGHT_Q4_0)
+  uint blk = row + (col >> 5) * 18u;
+  uint qs = blk + 2u;
+#  else
+  uint blk = row + (col >> 5) * 20u;
+  uint qs = blk + 4u;
+#  endif
+  uint j = col & 31u;
+  uint q = wl_u8 (qs + (j & 15u));
+  q = j < 16u ? (q & 0x0Fu) : (q >> 4);
+#  if defined(WEIGHT_Q4_0)
+  return wl_f16 (blk) * (float (q) - 8.0);
+#  else
+  return wl_f16 (blk) * float (q) + wl_f16 (blk + 2u);
+#  endif
+#elif defined(WEIGHT_Q5_0) || defined(WEIGHT_Q5_1)
+#  if defined(WEIGHT_Q5_0)
+  uint blk = row + (col >> 5) * 22u;
+  uint qh_at = blk + 2u;
+#  else
+  uint blk = row + (col >> 5) * 24u;
+  uint qh_at = blk + 4u;
+#  endif
+  uint qh = wl_u16 (qh_at) | (wl_u16 (qh_at + 2u) << 16);
+  uint j = col & 31u;
+  uint q = wl_u8 (qh_at + 4u + (j & 15u));
+  q = (j < 16u ? (q & 0x0Fu) : (q >> 4)) | (((qh >> j) & 1u) << 4);
+#  if defined(WEIGHT_Q5_0)
+  return wl_f16 (blk) * (float (q) - 16.0);
+#  else
+  return wl_f16 (blk) * float (q) + wl_f16 (blk + 2u);
+#  endif
+#elif defined(WEIGHT_Q4_K) || defined(WEIGHT_Q5_K)
+#  if defined(WEIGHT_Q4_K)
+  uint blk = row + (col >> 8) * 144u;
+  uint qs = blk + 16u;
+#  else
+  uint blk = row + (col >> 8) * 176u;
+  uint qs = blk + 48u;
+#  endif
+  uint e = col & 255u;
+  uint g = e >> 6;          // group of 64
+  uint hi = (e >> 5) & 1u;  // high-nibble half of the group
+  uint l = e & 31u;
+  uvec2 sm = wl_scale_min_k4 (blk + 4u, 2u * g + hi);
+  uint q = wl_u8 (qs + 32u * g + l);
+  q = hi == 0u ? (q & 0x0Fu) : (q >> 4);
+#  if defined(WEIGHT_Q5_K)
+  q |= ((wl_u8 (blk + 16u + l) >> (2u * g + hi)) & 1u) << 4;
+#  endif
+  return wl_f16 (blk) * float (sm.x) * float (q) - wl_f16 (blk + 2u) * float (sm.y);
+#elif defined(WEIGHT_Q6_K)
+  uint blk = row + (col >> 8) * 210u;
+  uint e = col & 255u;
+  uint t = e >> 7;          // half of 128
+  uint r = e & 127u;
+  uint quarter = r >> 5;    // which of the four 32-wide lanes
+  uint l = r & 31u;
+  uint ql = wl_u8 (blk + 64u * t + l + ((quarter & 1u) != 0u ? 32u : 0u));
+  ql = quarter < 2u ? (ql & 0x0Fu) : (ql >> 4);
+  uint qh = (wl_u8 (blk + 128u + 32u * t + l) >> (2u * quarter)) & 3u;
+  int sc = int (wl_u8 (blk + 192u + 8u * t + (l >> 4) + 2u * quarter) << 24) >> 24;
+  return wl_f16 (blk + 208u) * float (sc) * (float (ql | (qh << 4)) - 32.0);
+#else
+#  error "define one WEIGHT_<TYPE>"
+#endif
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""PyTorch + PEFT LoRA training speed on the CPU, to compare with
+`temper-cli bench train` under the same settings.
+
+    python3 tests/bench/bench-train-peft.py data/models/SmolLM2-135M-Instruct.Q4_1.gguf \
+        [--seq 256] [--batch 4] [--rank 16] [--steps 3] [--threads 2]
+
+transformers loads the GGUF file dequantised to float32.  Random tokens, the
+loss on every token, AdamW, LoRA on all linear layers, no dropout; one
+warm-up step that is not timed.  Prints tokens/s and the peak resident memory.
+"""
+import argparse
+import os
+import resource
+import time
+
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    folder, name = os.path.split(os.path.abspath(args.model))
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, torch_dtype=torch.float32)
+    config = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.0, bias="none",
+                        task_type="CAUSAL_LM", target_modules="all-linear")
+    model = get_peft_model(model, config)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=2e-4)
+    ids = torch.randint(0, model.config.vocab_size, (args.batch, args.seq))
+
+    start = None
+    for step in range(args.steps + 1):
+        if step == 1:
+            start = time.perf_counter()
+        out = model(input_ids=ids, labels=ids)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        opt.zero_grad()
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    n_params = sum(p.numel() for p in params)
+    print(f"settings:         seq {args.seq}, micro-batch {args.batch}, rank {args.rank}, "
+          f"all-linear, {args.steps} timed steps, {args.threads} threads")
+    print(f"trainable params: {n_params}")
+    print(f"seconds per step: {seconds / args.steps:.2f}")
+    print(f"tokens/s:         {args.batch * args.seq * args.steps / seconds:.1f}")
+    print(f"peak RSS:         {peak / 1048576:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

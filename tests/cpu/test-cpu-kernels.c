@@ -1,0 +1,308 @@
+/* The CPU kernels for every weight type, SIMD and portable, against the
+ * engine's reference dequantiser (temper_tensor_row_to_f32) and a
+ * double-precision dot product. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "cpu/temper-cpu-backend.h"
+
+static const int types[] = {
+  TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
+  TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K,
+  TEMPER_TYPE_Q6_K,
+};
+
+static guint64 rng = 7;
+
+static guint32
+next_u32 (void)
+{
+  rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+  return (guint32) (rng >> 33);
+}
+
+static float
+frand (void)
+{
+  return (float) next_u32 () / 2147483648.0f - 1.0f;
+}
+
+static void
+put_f16 (guint8 *p, float v)
+{
+  guint16 h = temper_f32_to_f16 (v);
+
+  memcpy (p, &h, 2);
+}
+
+/* Random weights of @type: random bits for the quants, with every fp16 scale
+ * replaced by a sane value so no block holds NaN or Inf. */
+static guint8 *
+random_weights (int type, int64_t in, int64_t rows, size_t *row_bytes)
+{
+  size_t rb = temper_type_row_bytes (type, in);
+  size_t bb = temper_type_block_bytes (type);
+  guint8 *data = g_malloc ((size_t) rows * rb);
+
+  *row_bytes = rb;
+  for (size_t i = 0; i < (size_t) rows * rb; i++)
+    data[i] = (guint8) next_u32 ();
+  for (int64_t r = 0; r < rows; r++)
+    {
+      guint8 *row = data + (size_t) r * rb;
+
+      if (type == TEMPER_TYPE_F32)
+        for (int64_t i = 0; i < in; i++)
+          {
+            float v = frand ();
+            memcpy (row + 4 * i, &v, 4);
+          }
+      else if (type == TEMPER_TYPE_F16)
+        for (int64_t i = 0; i < in; i++)
+          put_f16 (row + 2 * i, frand ());
+      else if (type == TEMPER_TYPE_BF16)
+        for (int64_t i = 0; i < in; i++)
+          {
+            guint16 h = temper_f32_to_bf16 (frand ());
+            memcpy (row + 2 * i, &h, 2);
+          }
+      else
+        for (size_t b = 0; b < rb; b += bb)
+          {
+            guint8 *blk = row + b;
+
+            switch (type)
+              {
+              case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_1:
+              case TEMPER_TYPE_Q4_K: case TEMPER_TYPE_Q5_K:
+                put_f16 (blk, 0.05f * frand ());
+                put_f16 (blk + 2, 0.05f * frand ());
+                break;
+              case TEMPER_TYPE_Q6_K:
+                put_f16 (blk + 208, 0.01f * frand ());
+                break;
+              default:
+                put_f16 (blk, 0.05f * frand ());
+                break;
+              }
+          }
+    }
+  return data;
+}
+
+static void
+test_matmul_types (void)
+{
+  TemperBackend *best = temper_cpu_backend_new (2, TEMPER_CPU_KERNELS_BEST);
+  TemperBackend *scalar = temper_cpu_backend_new (2, TEMPER_CPU_KERNELS_SCALAR);
+  const int64_t in = 512, out = 13;
+
+  g_test_message ("fast kernels: %s", temper_cpu_backend_get_kernels_name (best));
+  g_assert_cmpstr (temper_cpu_backend_get_kernels_name (scalar), ==, "scalar");
+
+  for (gsize ti = 0; ti < G_N_ELEMENTS (types); ti++)
+    for (int T = 1; T <= 9; T += 8)
+      {
+        int type = types[ti];
+        size_t rb;
+        g_autofree guint8 *w = random_weights (type, in, out, &rb);
+        g_autofree float *x = g_new (float, in * T);
+        g_autofree float *ref = g_new (float, out * T);
+        g_autofree float *row = g_new (float, in);
+        TemperBackend *backends[2] = { best, scalar };
+
+        for (int64_t i = 0; i < in * T; i++)
+          x[i] = frand ();
+        for (int64_t o = 0; o < out; o++)
+          {
+            TemperTensorView view = { "w", type, { in, out }, rb, w };
+
+            temper_tensor_row_to_f32 (&view, o, row);
+            for (int t = 0; t < T; t++)
+              {
+                double s = 0.0;
+
+                for (int64_t i = 0; i < in; i++)
+                  s += (double) row[i] * x[t * in + i];
+                ref[t * out + o] = (float) s;
+              }
+          }
+
+        for (int bi = 0; bi < 2; bi++)
+          {
+            TemperBackend *b = backends[bi];
+            TemperBuffer *wb = temper_backend_buffer_from_host (b, w, rb * out, NULL);
+            TemperBuffer *xb = temper_backend_buffer_alloc (b, sizeof (float) * in * T, TEMPER_BUFFER_ACTIVATIONS, NULL);
+            TemperBuffer *yb = temper_backend_buffer_alloc (b, sizeof (float) * out * T, TEMPER_BUFFER_ACTIVATIONS, NULL);
+            TemperBuffer *db = temper_backend_buffer_alloc (b, sizeof (float) * in * out, TEMPER_BUFFER_ACTIVATIONS, NULL);
+            TemperBTensor wt = temper_btensor (wb, 0, type, in, out);
+            TemperBTensor xt = temper_btensor (xb, 0, TEMPER_TYPE_F32, in, T);
+            TemperBTensor yt = temper_btensor (yb, 0, TEMPER_TYPE_F32, out, T);
+            TemperBTensor dt = temper_btensor (db, 0, TEMPER_TYPE_F32, in, out);
+            const float *y = (const float *) yb->host, *deq = (const float *) db->host;
+            double max_err = 0.0;
+
+            g_assert_true (temper_backend_supports_op (b, TEMPER_OP_MATMUL, type));
+            g_assert_true (temper_backend_upload (b, &xt, x, NULL));
+            b->ops->matmul (b, &yt, &xt, &wt, NULL, FALSE);
+            for (int64_t i = 0; i < out * T; i++)
+              max_err = MAX (max_err, fabs ((double) y[i] - ref[i]) / MAX (1.0, fabs (ref[i])));
+            if (max_err > 1e-4)
+              g_error ("%s %s T=%d: matmul error %g", temper_cpu_backend_get_kernels_name (b),
+                       temper_type_name (type), T, max_err);
+
+            /* Dequantisation must match the reference exactly (up to fp32 FMA rounding). */
+            b->ops->dequantize (b, &dt, &wt);
+            for (int64_t o = 0; o < out; o++)
+              {
+                TemperTensorView view = { "w", type, { in, out }, rb, w };
+
+                temper_tensor_row_to_f32 (&view, o, row);
+                for (int64_t i = 0; i < in; i++)
+                  g_assert_cmpfloat (fabsf (deq[o * in + i] - row[i]), <=, 1e-6f * MAX (1.0f, fabsf (row[i])));
+              }
+            temper_backend_buffer_free (b, wb);
+            temper_backend_buffer_free (b, xb);
+            temper_backend_buffer_free (b, yb);
+            temper_backend_buffer_free (b, db);
+          }
+      }
+  temper_backend_free (best);
+  temper_backend_free (scalar);
+}
+
+/* matmul_backward_input on a quantized weight equals dy·W with the
+ * reference-dequantised W. */
+static void
+test_backward_types (void)
+{
+  TemperBackend *b = temper_cpu_backend_new (2, TEMPER_CPU_KERNELS_BEST);
+  const int64_t in = 256, out = 11, T = 3;
+
+  for (gsize ti = 0; ti < G_N_ELEMENTS (types); ti++)
+    {
+      int type = types[ti];
+      size_t rb;
+      g_autofree guint8 *w = random_weights (type, in, out, &rb);
+      g_autofree float *dense = g_new (float, in * out);
+      TemperBuffer *wb = temper_backend_buffer_from_host (b, w, rb * out, NULL);
+      TemperBuffer *dyb = temper_backend_buffer_alloc (b, sizeof (float) * out * T, TEMPER_BUFFER_ACTIVATIONS, NULL);
+      TemperBuffer *dxb = temper_backend_buffer_alloc (b, sizeof (float) * in * T, TEMPER_BUFFER_ACTIVATIONS, NULL);
+      TemperBTensor wt = temper_btensor (wb, 0, type, in, out);
+      TemperBTensor dyt = temper_btensor (dyb, 0, TEMPER_TYPE_F32, out, T);
+      TemperBTensor dxt = temper_btensor (dxb, 0, TEMPER_TYPE_F32, in, T);
+      float *dy = (float *) dyb->host, *dx = (float *) dxb->host;
+
+      for (int64_t o = 0; o < out; o++)
+        {
+          TemperTensorView view = { "w", type, { in, out }, rb, w };
+          temper_tensor_row_to_f32 (&view, o, dense + o * in);
+        }
+      for (int64_t i = 0; i < out * T; i++)
+        dy[i] = frand ();
+      b->ops->matmul_backward_input (b, &dxt, &dyt, &wt);
+      for (int64_t t = 0; t < T; t++)
+        for (int64_t i = 0; i < in; i++)
+          {
+            double s = 0.0;
+
+            for (int64_t o = 0; o < out; o++)
+              s += (double) dy[t * out + o] * dense[o * in + i];
+            g_assert_cmpfloat (fabs (dx[t * in + i] - s), <, 1e-4 * MAX (1.0, fabs (s)));
+          }
+      temper_backend_buffer_free (b, wb);
+      temper_backend_buffer_free (b, dyb);
+      temper_backend_buffer_free (b, dxb);
+    }
+  temper_backend_free (b);
+}
+
+/* 8-bit activations for decoding: each x is rounded by at most max|x|/254
+ * per 32-block, so |y − ref| ≤ Σ|w|·max|x|/254 (plus fp32 rounding).  With
+ * more tokens than the decode path takes, results are exact again. */
+static void
+test_fast_decode (void)
+{
+  TemperBackend *b = temper_cpu_backend_new (2, TEMPER_CPU_KERNELS_FAST_DECODE);
+  const int q8_types[] = { TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q5_0,
+                           TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q6_K };
+  const int64_t in = 512, out = 17;
+
+  if (g_strcmp0 (temper_cpu_backend_get_kernels_name (b), "scalar") == 0)
+    {
+      temper_backend_free (b);
+      g_test_skip ("this processor has no AVX2");
+      return;
+    }
+  for (gsize ti = 0; ti < G_N_ELEMENTS (q8_types); ti++)
+    for (int T = 1; T <= 9; T += 8)
+      {
+        int type = q8_types[ti];
+        size_t rb;
+        g_autofree guint8 *w = random_weights (type, in, out, &rb);
+        g_autofree float *x = g_new (float, in * T);
+        g_autofree float *row = g_new (float, in);
+        TemperBuffer *wb = temper_backend_buffer_from_host (b, w, rb * out, NULL);
+        TemperBuffer *xb = temper_backend_buffer_alloc (b, sizeof (float) * in * T, TEMPER_BUFFER_ACTIVATIONS, NULL);
+        TemperBuffer *yb = temper_backend_buffer_alloc (b, sizeof (float) * out * T, TEMPER_BUFFER_ACTIVATIONS, NULL);
+        TemperBTensor wt = temper_btensor (wb, 0, type, in, out);
+        TemperBTensor xt = temper_btensor (xb, 0, TEMPER_TYPE_F32, in, T);
+        TemperBTensor yt = temper_btensor (yb, 0, TEMPER_TYPE_F32, out, T);
+        const float *y = (const float *) yb->host;
+        gboolean any_inexact = FALSE;
+
+        for (int64_t i = 0; i < in * T; i++)
+          x[i] = frand () * (i % 7 == 0 ? 3.0f : 1.0f);
+        g_assert_true (temper_backend_upload (b, &xt, x, NULL));
+        b->ops->matmul (b, &yt, &xt, &wt, NULL, FALSE);
+        for (int64_t o = 0; o < out; o++)
+          {
+            TemperTensorView view = { "w", type, { in, out }, rb, w };
+
+            temper_tensor_row_to_f32 (&view, o, row);
+            for (int t = 0; t < T; t++)
+              {
+                double ref = 0.0, bound = 0.0, err;
+
+                for (int64_t i = 0; i < in; i++)
+                  ref += (double) row[i] * x[t * in + i];
+                for (int64_t blk = 0; blk < in / 32; blk++)
+                  {
+                    double amax = 0.0, wsum = 0.0;
+
+                    for (int i = 0; i < 32; i++)
+                      {
+                        amax = MAX (amax, fabs (x[t * in + blk * 32 + i]));
+                        wsum += fabs (row[blk * 32 + i]);
+                      }
+                    bound += wsum * amax / 254.0;
+                  }
+                err = fabs ((double) y[t * out + o] - ref);
+                any_inexact |= err > 1e-4 * MAX (1.0, fabs (ref));
+                if (T > 4)
+                  g_assert_cmpfloat (err, <=, 1e-4 * MAX (1.0, fabs (ref)));
+                else
+                  g_assert_cmpfloat (err, <=, bound * 1.01 + 1e-4);
+              }
+          }
+        /* The 8-bit path really ran for the types it covers. */
+        if (T == 1 && type != TEMPER_TYPE_Q6_K)
+          g_assert_true (any_inexact);
+        temper_backend_buffer_free (b, wb);
+        temper_backend_buffer_free (b, xb);
+        temper_backend_buffer_free (b, yb);
+      }
+  temper_backend_free (b);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cpu/kernels/matmul-every-type", test_matmul_types);
+  g_test_add_func ("/cpu/kernels/backward-every-type", test_backward_types);
+  g_test_add_func ("/cpu/kernels/fast-decode", test_fast_decode);
+  return g_test_run ();
+}

@@ -1,0 +1,610 @@
+/* CPU backend ops: forwards against direct double-precision formulas, every
+ * backward against finite differences of its forward. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "cpu/temper-cpu-backend.h"
+
+typedef struct {
+  TemperBackend *b;
+  GPtrArray     *buffers;
+  guint64        rng;
+} Ctx;
+
+static float
+frand (Ctx *c)
+{
+  c->rng = c->rng * 6364136223846793005ull + 1442695040888963407ull;
+  return (float) ((double) (c->rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static void
+ctx_init (Ctx *c, int n_threads)
+{
+  c->b = temper_cpu_backend_new (n_threads, TEMPER_CPU_KERNELS_BEST);
+  c->buffers = g_ptr_array_new ();
+  c->rng = 42;
+}
+
+static void
+ctx_clear (Ctx *c)
+{
+  for (guint i = 0; i < c->buffers->len; i++)
+    temper_backend_buffer_free (c->b, c->buffers->pdata[i]);
+  g_ptr_array_unref (c->buffers);
+  temper_backend_free (c->b);
+}
+
+static TemperBTensor
+tensor (Ctx *c, int type, int64_t ne0, int64_t ne1)
+{
+  TemperBuffer *buf = temper_backend_buffer_alloc (c->b, temper_btensor_bytes (type, ne0, ne1),
+                                                   TEMPER_BUFFER_ACTIVATIONS, NULL);
+  g_assert_nonnull (buf);
+  g_ptr_array_add (c->buffers, buf);
+  return temper_btensor (buf, 0, type, ne0, ne1);
+}
+
+static float *
+F (const TemperBTensor *t)
+{
+  return (float *) (t->buffer->host + t->offset);
+}
+
+static int64_t
+numel (const TemperBTensor *t)
+{
+  return t->ne[0] * t->ne[1];
+}
+
+static TemperBTensor
+random_tensor (Ctx *c, int64_t ne0, int64_t ne1, float scale)
+{
+  TemperBTensor t = tensor (c, TEMPER_TYPE_F32, ne0, ne1);
+
+  for (int64_t i = 0; i < ne0 * ne1; i++)
+    F (&t)[i] = scale * frand (c);
+  return t;
+}
+
+static TemperBTensor
+copy_tensor (Ctx *c, const TemperBTensor *src)
+{
+  TemperBTensor t = tensor (c, TEMPER_TYPE_F32, src->ne[0], src->ne[1]);
+
+  memcpy (F (&t), F (src), sizeof (float) * (size_t) numel (src));
+  return t;
+}
+
+static double
+dot_d (const float *a, const float *b, int64_t n)
+{
+  double s = 0.0;
+
+  for (int64_t i = 0; i < n; i++)
+    s += (double) a[i] * b[i];
+  return s;
+}
+
+/* ‖a − b‖ / ‖b‖ (or ‖a − b‖ when b is tiny). */
+static double
+rel_error (const float *a, const float *b, int64_t n)
+{
+  double num = 0.0, den = 0.0;
+
+  for (int64_t i = 0; i < n; i++)
+    {
+      num += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+      den += (double) b[i] * b[i];
+    }
+  return sqrt (num) / MAX (sqrt (den), 1e-6);
+}
+
+/* Finite-difference check: @loss evaluates Σ forward(inputs)·R; @grad holds
+ * the backward's gradient for @input.  Central differences on a sample of
+ * elements. */
+typedef double (*LossFunc) (Ctx *c, gpointer data);
+
+static void
+check_gradient (Ctx *c, const char *what, LossFunc loss, gpointer data,
+                const TemperBTensor *input, const float *grad, double tolerance)
+{
+  int64_t n = numel (input);
+  int64_t step = MAX (1, n / 64);
+  g_autofree float *num = g_new0 (float, n);
+  g_autofree float *ana = g_new0 (float, n);
+  int64_t k = 0;
+  double err;
+
+  for (int64_t i = 0; i < n; i += step, k++)
+    {
+      float saved = F (input)[i];
+      float h = 1e-2f * MAX (1.0f, fabsf (saved));
+      double lp, lm;
+
+      F (input)[i] = saved + h;
+      lp = loss (c, data);
+      F (input)[i] = saved - h;
+      lm = loss (c, data);
+      F (input)[i] = saved;
+      num[k] = (float) ((lp - lm) / (2.0 * h));
+      ana[k] = grad[i];
+    }
+  err = rel_error (ana, num, k);
+  g_test_message ("%s: gradient error %.2e over %" G_GINT64_FORMAT " elements", what, err, k);
+  g_assert_cmpfloat (err, <, tolerance);
+}
+
+/* ---- RMSNorm ---- */
+
+typedef struct {
+  TemperBTensor x, w, y, rstd, r;
+} NormData;
+
+static double
+norm_loss (Ctx *c, gpointer data)
+{
+  NormData *d = data;
+
+  c->b->ops->rmsnorm (c->b, &d->y, &d->rstd, &d->x, &d->w, 1e-5f);
+  return dot_d (F (&d->y), F (&d->r), numel (&d->y));
+}
+
+static void
+test_rmsnorm (void)
+{
+  Ctx c;
+  NormData d;
+  TemperBTensor dx;
+
+  ctx_init (&c, 2);
+  d.x = random_tensor (&c, 48, 5, 2.0f);
+  d.w = random_tensor (&c, 48, 1, 1.0f);
+  d.y = tensor (&c, TEMPER_TYPE_F32, 48, 5);
+  d.rstd = tensor (&c, TEMPER_TYPE_F32, 5, 1);
+  d.r = random_tensor (&c, 48, 5, 1.0f);
+  dx = random_tensor (&c, 48, 5, 1.0f);   /* backward adds: start from noise */
+  {
+    TemperBTensor before = copy_tensor (&c, &dx);
+
+    norm_loss (&c, &d);
+    for (int t = 0; t < 5; t++)
+      {
+        const float *xt = F (&d.x) + t * 48;
+        double ms = dot_d (xt, xt, 48) / 48.0, r = 1.0 / sqrt (ms + 1e-5);
+
+        for (int i = 0; i < 48; i++)
+          g_assert_cmpfloat (fabs (F (&d.y)[t * 48 + i] - F (&d.w)[i] * xt[i] * r), <, 1e-5);
+      }
+    c.b->ops->rmsnorm_backward (c.b, &dx, &d.r, &d.x, &d.w, &d.rstd);
+    for (int64_t i = 0; i < numel (&dx); i++)
+      F (&dx)[i] -= F (&before)[i];
+  }
+  check_gradient (&c, "rmsnorm dx", norm_loss, &d, &d.x, F (&dx), 1e-2);
+  ctx_clear (&c);
+}
+
+/* ---- matmul (F32 weight) and its input gradient ---- */
+
+typedef struct {
+  TemperBTensor x, w, bias, y, r;
+} MatmulData;
+
+static double
+matmul_loss (Ctx *c, gpointer data)
+{
+  MatmulData *d = data;
+
+  c->b->ops->matmul (c->b, &d->y, &d->x, &d->w, &d->bias, FALSE);
+  return dot_d (F (&d->y), F (&d->r), numel (&d->y));
+}
+
+static void
+test_matmul_gradient (void)
+{
+  Ctx c;
+  MatmulData d;
+  TemperBTensor dx;
+
+  ctx_init (&c, 2);
+  for (int T = 1; T <= 9; T += 8)   /* the fused (decode) and tiled paths */
+    {
+      d.x = random_tensor (&c, 64, T, 1.0f);
+      d.w = random_tensor (&c, 64, 40, 1.0f);
+      d.bias = random_tensor (&c, 40, 1, 1.0f);
+      d.y = tensor (&c, TEMPER_TYPE_F32, 40, T);
+      d.r = random_tensor (&c, 40, T, 1.0f);
+      dx = tensor (&c, TEMPER_TYPE_F32, 64, T);
+      matmul_loss (&c, &d);
+      for (int t = 0; t < T; t++)
+        for (int o = 0; o < 40; o++)
+          {
+            double ref = dot_d (F (&d.x) + t * 64, F (&d.w) + o * 64, 64) + F (&d.bias)[o];
+
+            g_assert_cmpfloat (fabs (F (&d.y)[t * 40 + o] - ref), <, 1e-4);
+          }
+      c.b->ops->matmul_backward_input (c.b, &dx, &d.r, &d.w);
+      check_gradient (&c, "matmul dx", matmul_loss, &d, &d.x, F (&dx), 1e-2);
+    }
+  ctx_clear (&c);
+}
+
+/* ---- gemm, all transpose combinations ---- */
+
+static void
+test_gemm (void)
+{
+  Ctx c;
+
+  ctx_init (&c, 2);
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++)
+      {
+        int M = 7, N = 11, K = 13;
+        TemperBTensor a = ta ? random_tensor (&c, M, K, 1.0f) : random_tensor (&c, K, M, 1.0f);
+        TemperBTensor bm = tb ? random_tensor (&c, K, N, 1.0f) : random_tensor (&c, N, K, 1.0f);
+        TemperBTensor cm = random_tensor (&c, N, M, 1.0f);
+        TemperBTensor c0 = copy_tensor (&c, &cm);
+
+        c.b->ops->gemm (c.b, &cm, &a, ta, &bm, tb, 0.5f, 0.25f);
+        for (int m = 0; m < M; m++)
+          for (int n = 0; n < N; n++)
+            {
+              double s = 0.0;
+
+              for (int k = 0; k < K; k++)
+                {
+                  double av = ta ? F (&a)[k * M + m] : F (&a)[m * K + k];
+                  double bv = tb ? F (&bm)[n * K + k] : F (&bm)[k * N + n];
+                  s += av * bv;
+                }
+              s = 0.5 * s + 0.25 * F (&c0)[m * N + n];
+              g_assert_cmpfloat (fabs (F (&cm)[m * N + n] - s), <, 1e-5);
+            }
+      }
+  ctx_clear (&c);
+}
+
+/* ---- RoPE ---- */
+
+typedef struct {
+  TemperBTensor x, y, r;
+  TemperRopeLayout layout;
+} RopeData;
+
+static double
+rope_loss (Ctx *c, gpointer data)
+{
+  RopeData *d = data;
+
+  memcpy (F (&d->y), F (&d->x), sizeof (float) * (size_t) numel (&d->x));
+  c->b->ops->rope (c->b, &d->y, 3, 8, 4, 5, 10000.0f, d->layout);
+  return dot_d (F (&d->y), F (&d->r), numel (&d->y));
+}
+
+static void
+test_rope (void)
+{
+  Ctx c;
+
+  ctx_init (&c, 1);
+  for (int layout = 0; layout < 2; layout++)
+    {
+      RopeData d;
+      TemperBTensor dx;
+
+      d.layout = layout;
+      d.x = random_tensor (&c, 24, 8, 1.0f);   /* 3 heads of 8, 2 sequences of 4 */
+      d.y = tensor (&c, TEMPER_TYPE_F32, 24, 8);
+      d.r = random_tensor (&c, 24, 8, 1.0f);
+      rope_loss (&c, &d);
+      for (int row = 0; row < 8; row++)
+        for (int h = 0; h < 3; h++)
+          for (int i = 0; i < 4; i++)
+            {
+              int a = layout == TEMPER_ROPE_INTERLEAVED ? 2 * i : i;
+              int b = layout == TEMPER_ROPE_INTERLEAVED ? 2 * i + 1 : i + 4;
+              double ang = (5 + row % 4) * pow (10000.0, -2.0 * i / 8);
+              const float *xv = F (&d.x) + row * 24 + h * 8;
+              const float *yv = F (&d.y) + row * 24 + h * 8;
+
+              g_assert_cmpfloat (fabs (yv[a] - (xv[a] * cos (ang) - xv[b] * sin (ang))), <, 1e-5);
+              g_assert_cmpfloat (fabs (yv[b] - (xv[a] * sin (ang) + xv[b] * cos (ang))), <, 1e-5);
+            }
+      dx = copy_tensor (&c, &d.r);
+      c.b->ops->rope_backward (c.b, &dx, 3, 8, 4, 5, 10000.0f, layout);
+      check_gradient (&c, layout ? "rope (halves) dx" : "rope (interleaved) dx",
+                      rope_loss, &d, &d.x, F (&dx), 1e-3);
+    }
+  ctx_clear (&c);
+}
+
+/* ---- attention ---- */
+
+typedef struct {
+  TemperBTensor q, k, v, out, lse, r;
+  TemperAttentionParams p;
+} AttnData;
+
+static double
+attn_loss (Ctx *c, gpointer data)
+{
+  AttnData *d = data;
+
+  c->b->ops->attention (c->b, &d->out, &d->lse, &d->q, &d->k, &d->v, &d->p);
+  return dot_d (F (&d->out), F (&d->r), numel (&d->out));
+}
+
+static void
+test_attention (void)
+{
+  Ctx c;
+  AttnData d;
+  TemperBTensor dq, dk, dv;
+  int hd = 8, nh = 4, nkv = 2;
+
+  ctx_init (&c, 2);
+  d.p = (TemperAttentionParams) { .n_head = nh, .n_head_kv = nkv, .head_dim = hd,
+                                  .n_seq = 2, .n_query = 5, .n_key = 5, .q_offset = 0,
+                                  .scale = 1.0f / sqrtf (8.0f) };
+  d.q = random_tensor (&c, nh * hd, 10, 1.5f);
+  d.k = random_tensor (&c, nkv * hd, 10, 1.5f);
+  d.v = random_tensor (&c, nkv * hd, 10, 1.0f);
+  d.out = tensor (&c, TEMPER_TYPE_F32, nh * hd, 10);
+  d.lse = tensor (&c, TEMPER_TYPE_F32, nh, 10);
+  d.r = random_tensor (&c, nh * hd, 10, 1.0f);
+  attn_loss (&c, &d);
+
+  /* Forward against a direct softmax. */
+  for (int s = 0; s < 2; s++)
+    for (int i = 0; i < 5; i++)
+      for (int h = 0; h < nh; h++)
+        {
+          const float *qv = F (&d.q) + (s * 5 + i) * nh * hd + h * hd;
+          double w[5], sum = 0.0;
+
+          for (int j = 0; j <= i; j++)
+            {
+              w[j] = exp (dot_d (qv, F (&d.k) + (s * 5 + j) * nkv * hd + (h / 2) * hd, hd) / sqrt (8.0));
+              sum += w[j];
+            }
+          for (int e = 0; e < hd; e++)
+            {
+              double o = 0.0;
+
+              for (int j = 0; j <= i; j++)
+                o += w[j] / sum * F (&d.v)[(s * 5 + j) * nkv * hd + (h / 2) * hd + e];
+              g_assert_cmpfloat (fabs (F (&d.out)[(s * 5 + i) * nh * hd + h * hd + e] - o), <, 1e-5);
+            }
+          g_assert_cmpfloat (fabs (F (&d.lse)[(s * 5 + i) * nh + h] - log (sum)), <, 1e-5);
+        }
+
+  dq = tensor (&c, TEMPER_TYPE_F32, nh * hd, 10);
+  dk = tensor (&c, TEMPER_TYPE_F32, nkv * hd, 10);
+  dv = tensor (&c, TEMPER_TYPE_F32, nkv * hd, 10);
+  c.b->ops->attention_backward (c.b, &dq, &dk, &dv, &d.r, &d.out, &d.lse, &d.q, &d.k, &d.v, &d.p);
+  check_gradient (&c, "attention dq", attn_loss, &d, &d.q, F (&dq), 1e-2);
+  check_gradient (&c, "attention dk", attn_loss, &d, &d.k, F (&dk), 1e-2);
+  check_gradient (&c, "attention dv", attn_loss, &d, &d.v, F (&dv), 1e-2);
+  ctx_clear (&c);
+}
+
+/* Queries against a KV cache: the last rows of a full causal pass. */
+static void
+test_attention_offset (void)
+{
+  Ctx c;
+  TemperAttentionParams full = { 2, 1, 8, 1, 6, 6, 0, 0.3f }, tail = { 2, 1, 8, 1, 2, 6, 4, 0.3f };
+  TemperBTensor q, k, v, out_full, out_tail, q_tail;
+
+  ctx_init (&c, 2);
+  q = random_tensor (&c, 16, 6, 1.0f);
+  k = random_tensor (&c, 8, 6, 1.0f);
+  v = random_tensor (&c, 8, 6, 1.0f);
+  out_full = tensor (&c, TEMPER_TYPE_F32, 16, 6);
+  out_tail = tensor (&c, TEMPER_TYPE_F32, 16, 2);
+  q_tail = temper_btensor_rows (&q, 4, 2);
+  c.b->ops->attention (c.b, &out_full, NULL, &q, &k, &v, &full);
+  c.b->ops->attention (c.b, &out_tail, NULL, &q_tail, &k, &v, &tail);
+  g_assert_cmpfloat (rel_error (F (&out_tail), F (&out_full) + 4 * 16, 32), <, 1e-6);
+  ctx_clear (&c);
+}
+
+/* ---- SwiGLU ---- */
+
+typedef struct {
+  TemperBTensor g, u, out, r;
+} SwigluData;
+
+static double
+swiglu_loss (Ctx *c, gpointer data)
+{
+  SwigluData *d = data;
+
+  c->b->ops->swiglu (c->b, &d->out, &d->g, &d->u);
+  return dot_d (F (&d->out), F (&d->r), numel (&d->out));
+}
+
+static void
+test_swiglu (void)
+{
+  Ctx c;
+  SwigluData d;
+  TemperBTensor dg, du;
+
+  ctx_init (&c, 1);
+  d.g = random_tensor (&c, 30, 3, 4.0f);
+  d.u = random_tensor (&c, 30, 3, 2.0f);
+  d.out = tensor (&c, TEMPER_TYPE_F32, 30, 3);
+  d.r = random_tensor (&c, 30, 3, 1.0f);
+  swiglu_loss (&c, &d);
+  for (int i = 0; i < 90; i++)
+    {
+      double g = F (&d.g)[i];
+
+      g_assert_cmpfloat (fabs (F (&d.out)[i] - g / (1.0 + exp (-g)) * F (&d.u)[i]), <, 1e-5);
+    }
+  dg = tensor (&c, TEMPER_TYPE_F32, 30, 3);
+  du = tensor (&c, TEMPER_TYPE_F32, 30, 3);
+  c.b->ops->swiglu_backward (c.b, &dg, &du, &d.r, &d.g, &d.u);
+  check_gradient (&c, "swiglu dgate", swiglu_loss, &d, &d.g, F (&dg), 1e-2);
+  check_gradient (&c, "swiglu dup", swiglu_loss, &d, &d.u, F (&du), 1e-2);
+  ctx_clear (&c);
+}
+
+/* ---- fused lm_head + cross-entropy ---- */
+
+typedef struct {
+  TemperBTensor x, w, targets, scratch, loss;
+} CeData;
+
+static double
+ce_loss (Ctx *c, gpointer data)
+{
+  CeData *d = data;
+
+  F (&d->loss)[0] = F (&d->loss)[1] = 0.0f;
+  c->b->ops->lm_head_cross_entropy (c->b, &d->loss, NULL, &d->x, &d->w, &d->targets,
+                                    &d->scratch, 1.0f);
+  return F (&d->loss)[0];
+}
+
+static void
+test_cross_entropy (void)
+{
+  Ctx c;
+  CeData d;
+  TemperBTensor dx;
+  gint32 *tg;
+  double ref = 0.0;
+  int count = 0;
+
+  ctx_init (&c, 2);
+  d.x = random_tensor (&c, 16, 7, 1.0f);
+  d.w = random_tensor (&c, 16, 50, 1.0f);
+  d.targets = tensor (&c, TEMPER_TYPE_I32, 7, 1);
+  d.scratch = tensor (&c, TEMPER_TYPE_F32, 50, 3);   /* 3-row chunks: 7 rows take 3 */
+  d.loss = tensor (&c, TEMPER_TYPE_F32, 2, 1);
+  tg = (gint32 *) d.targets.buffer->host;
+  for (int t = 0; t < 7; t++)
+    tg[t] = t == 2 || t == 5 ? -1 : (t * 13) % 50;
+
+  for (int t = 0; t < 7; t++)
+    {
+      double logit[50], max = -INFINITY, sum = 0.0;
+
+      if (tg[t] < 0)
+        continue;
+      for (int v = 0; v < 50; v++)
+        {
+          logit[v] = dot_d (F (&d.x) + t * 16, F (&d.w) + v * 16, 16);
+          max = MAX (max, logit[v]);
+        }
+      for (int v = 0; v < 50; v++)
+        sum += exp (logit[v] - max);
+      ref += max + log (sum) - logit[tg[t]];
+      count++;
+    }
+  ce_loss (&c, &d);
+  g_assert_cmpfloat (fabs (F (&d.loss)[0] - ref), <, 1e-4 * MAX (1.0, fabs (ref)));
+  g_assert_cmpfloat (F (&d.loss)[1], ==, count);
+
+  dx = tensor (&c, TEMPER_TYPE_F32, 16, 7);
+  F (&d.loss)[0] = F (&d.loss)[1] = 0.0f;
+  c.b->ops->lm_head_cross_entropy (c.b, &d.loss, &dx, &d.x, &d.w, &d.targets, &d.scratch, 1.0f);
+  for (int i = 0; i < 16; i++)   /* masked rows get no gradient */
+    g_assert_cmpfloat (F (&dx)[2 * 16 + i], ==, 0.0f);
+  check_gradient (&c, "cross-entropy dx", ce_loss, &d, &d.x, F (&dx), 1e-2);
+  ctx_clear (&c);
+}
+
+/* ---- AdamW, sum of squares, scale, add ---- */
+
+static void
+test_adamw_and_vectors (void)
+{
+  Ctx c;
+  TemperBTensor p, g, m, v, ss, p0;
+  TemperAdamWParams ap = { 1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f, 3, 0.5f };
+  double norm2;
+
+  ctx_init (&c, 1);
+  p = random_tensor (&c, 10, 2, 1.0f);
+  g = random_tensor (&c, 10, 2, 1.0f);
+  m = random_tensor (&c, 10, 2, 0.1f);
+  v = random_tensor (&c, 10, 2, 0.1f);
+  for (int i = 0; i < 20; i++)
+    F (&v)[i] = fabsf (F (&v)[i]);
+  p0 = copy_tensor (&c, &p);
+  {
+    TemperBTensor m0 = copy_tensor (&c, &m), v0 = copy_tensor (&c, &v);
+
+    ss = tensor (&c, TEMPER_TYPE_F32, 1, 1);
+    c.b->ops->sum_squares (c.b, &ss, &g);
+    norm2 = dot_d (F (&g), F (&g), 20);
+    g_assert_cmpfloat (fabs (F (&ss)[0] - norm2), <, 1e-5);
+    c.b->ops->adamw (c.b, &p, &g, &m, &v, &ss, &ap);
+    for (int i = 0; i < 20; i++)
+      {
+        double clip = MIN (1.0, 0.5 / sqrt (norm2));
+        double gi = F (&g)[i] * clip;
+        double mi = 0.9 * F (&m0)[i] + 0.1 * gi;
+        double vi = 0.999 * F (&v0)[i] + 0.001 * gi * gi;
+        double mh = mi / (1 - pow (0.9, 3)), vh = vi / (1 - pow (0.999, 3));
+        double pi = F (&p0)[i] - 1e-2 * (mh / (sqrt (vh) + 1e-8) + 0.1 * F (&p0)[i]);
+
+        g_assert_cmpfloat (fabs (F (&p)[i] - pi), <, 1e-5);
+        g_assert_cmpfloat (fabs (F (&m)[i] - mi), <, 1e-6);
+      }
+  }
+  c.b->ops->scale (c.b, &g, -2.0f);
+  c.b->ops->add (c.b, &p, &p0, &g);
+  for (int i = 0; i < 20; i++)
+    g_assert_cmpfloat (F (&p)[i], ==, F (&p0)[i] + F (&g)[i]);
+  c.b->ops->zero (c.b, &p);
+  for (int i = 0; i < 20; i++)
+    g_assert_cmpfloat (F (&p)[i], ==, 0.0f);
+  ctx_clear (&c);
+}
+
+static void
+test_pool_threads (void)
+{
+  /* The same matmul split over 1 and 3 threads gives the same numbers. */
+  Ctx c1, c3;
+  TemperBTensor x, w, y1, y3;
+
+  ctx_init (&c1, 1);
+  ctx_init (&c3, 3);
+  x = random_tensor (&c1, 96, 9, 1.0f);
+  w = random_tensor (&c1, 96, 37, 1.0f);
+  y1 = tensor (&c1, TEMPER_TYPE_F32, 37, 9);
+  y3 = tensor (&c3, TEMPER_TYPE_F32, 37, 9);
+  for (int rep = 0; rep < 50; rep++)
+    {
+      c1.b->ops->matmul (c1.b, &y1, &x, &w, NULL, FALSE);
+      c3.b->ops->matmul (c3.b, &y3, &x, &w, NULL, FALSE);
+    }
+  g_assert_cmpmem (F (&y1), 37 * 9 * 4, F (&y3), 37 * 9 * 4);
+  ctx_clear (&c1);
+  ctx_clear (&c3);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cpu/rmsnorm", test_rmsnorm);
+  g_test_add_func ("/cpu/matmul-gradient", test_matmul_gradient);
+  g_test_add_func ("/cpu/gemm", test_gemm);
+  g_test_add_func ("/cpu/rope", test_rope);
+  g_test_add_func ("/cpu/attention", test_attention);
+  g_test_add_func ("/cpu/attention-offset", test_attention_offset);
+  g_test_add_func ("/cpu/swiglu", test_swiglu);
+  g_test_add_func ("/cpu/cross-entropy", test_cross_entropy);
+  g_test_add_func ("/cpu/adamw-and-vectors", test_adamw_and_vectors);
+  g_test_add_func ("/cpu/pool-threads", test_pool_threads);
+  return g_test_run ();
+}

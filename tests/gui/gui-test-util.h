@@ -1,0 +1,25 @@
+/* gui-test-util.h — helpers shared by the GUI tests. */
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+/* setlocale, translations from the build tree, g_test_init, adw_init, and
+ * no animations (so a screenshot shows the finished state). */
+void       gui_test_init           (int *argc, char ***argv);
+/* Runs the main loop until @done returns TRUE or @timeout_ms passes;
+ * returns the last value of @done. */
+gboolean   gui_test_wait_for       (gboolean (*done) (gpointer data), gpointer data,
+                                    guint timeout_ms);
+/* Runs the main loop for @ms milliseconds (layout, drawing). */
+void       gui_test_settle         (guint ms);
+/* The first widget named @name (gtk_widget_set_name / the .ui "name"
+ * property) under @root, depth first, or NULL. */
+GtkWidget *gui_test_find_named     (GtkWidget *root, const char *name);
+/* Renders @widget as it is shown now and writes a PNG; returns the image
+ * size through @width and @height. */
+gboolean   gui_test_save_png       (GtkWidget *widget, const char *path,
+                                    int *width, int *height, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,304 @@
+/* test-screenshots.c — renders every built page at 1280×800 to PNG files in
+ * the build folder (tests/gui/screenshots/<language>/), for people to look
+ * at and for the store listing.  Run once in English and once with
+ * LANGUAGE=zh_CN; the checks are that each page renders at the asked size
+ * and that the interface really is translated when a translation is asked
+ * for. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "gui-test-util.h"
+#include "temper-dataset-page.h"
+#include "temper-model-page.h"
+#include "temper-page.h"
+#include "temper-preferences-window.h"
+#include "temper-settings.h"
+#include "temper-window.h"
+
+#define WIDTH  1280
+#define HEIGHT 800
+
+typedef struct {
+  TemperWindow *window;
+  char         *folder;
+} Fixture;
+
+static const char *
+language (void)
+{
+  const char *lang = g_getenv ("LANGUAGE");
+
+  return lang != NULL && *lang != '\0' ? lang : "en";
+}
+
+static gboolean
+window_sized (gpointer data)
+{
+  GtkWidget *window = data;
+
+  return gtk_widget_get_mapped (window) &&
+         gtk_widget_get_width (window) == WIDTH &&
+         gtk_widget_get_height (window) == HEIGHT;
+}
+
+static gboolean
+window_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
+}
+
+static gboolean
+has_demo_row (gpointer data)
+{
+  return gui_test_find_named (data, "demo-model") != NULL;
+}
+
+static gboolean
+model_loaded (gpointer data)
+{
+  return !temper_model_page_is_busy (data);
+}
+
+static gboolean
+dataset_checked (gpointer data)
+{
+  return !temper_dataset_page_is_busy (data);
+}
+
+static void
+shoot_any_size (Fixture    *fixture,
+                const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file = g_strconcat (name, ".png", NULL);
+  g_autofree char *path = g_build_filename (fixture->folder, file, NULL);
+
+  gui_test_settle (300);
+  gui_test_save_png (GTK_WIDGET (fixture->window), path, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+shoot (Fixture    *fixture,
+       const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file = g_strconcat (name, ".png", NULL);
+  g_autofree char *path = g_build_filename (fixture->folder, file, NULL);
+  int width = 0, height = 0;
+
+  gui_test_settle (300);
+  gui_test_save_png (GTK_WIDGET (fixture->window), path, &width, &height, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (width, ==, WIDTH);
+  g_assert_cmpint (height, ==, HEIGHT);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  g_test_message ("wrote %s", path);
+}
+
+/* Shows the end of a preferences page, where the problem list is. */
+static void
+scroll_to_bottom (GtkWidget *page)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (page); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_SCROLLED_WINDOW (child))
+      {
+        GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (child));
+
+        gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+      }
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  const char *build_dir = g_getenv ("TEMPER_BUILD_DIR");
+
+  g_assert_no_error (error);
+  /* The memory backend is shared by the whole process: start from the
+   * first-run state every time. */
+  temper_settings_set_seen_welcome (settings, FALSE);
+  temper_settings_set_window_size (settings, WIDTH, HEIGHT);
+  temper_settings_set_window_maximized (settings, FALSE);
+
+  fixture->folder = g_build_filename (build_dir != NULL ? build_dir : ".",
+                                      "tests", "gui", "screenshots", language (), NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->folder, 0755), ==, 0);
+
+  fixture->window = temper_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (fixture->window));
+  /* The default size counts the frame's resize margins; grow it by what
+   * they take so the window itself is exactly WIDTH × HEIGHT. */
+  g_assert_true (gui_test_wait_for (window_mapped, fixture->window, 10000));
+  gui_test_settle (100);
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window),
+                               2 * WIDTH - gtk_widget_get_width (GTK_WIDGET (fixture->window)),
+                               2 * HEIGHT - gtk_widget_get_height (GTK_WIDGET (fixture->window)));
+  gui_test_wait_for (window_sized, fixture->window, 10000);
+  g_assert_true (window_sized (fixture->window));
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  gui_test_settle (50);
+  g_free (fixture->folder);
+}
+
+static void
+test_translated (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  GtkWidget *next = gui_test_find_named (GTK_WIDGET (fixture->window), "next-button");
+  const char *label;
+
+  g_assert_nonnull (next);
+  label = gtk_button_get_label (GTK_BUTTON (next));
+  if (g_str_equal (language (), "en"))
+    g_assert_cmpstr (label, ==, "_Next");
+  else
+    /* Asking for a translation must change the words on the screen: a
+     * missing .mo file or font setup would leave the English. */
+    g_assert_cmpstr (label, !=, "_Next");
+}
+
+static void
+test_pages (Fixture       *fixture,
+            gconstpointer  data)
+{
+  GtkWidget *root = GTK_WIDGET (fixture->window);
+  GtkWidget *model_page = temper_window_get_page (fixture->window, "model");
+  GtkWidget *dataset_page = temper_window_get_page (fixture->window, "dataset");
+  g_autofree char *model = g_build_filename (TEMPER_SOURCE_DIR, "data", "models",
+                                             "SmolLM2-135M-Instruct.Q4_1.gguf", NULL);
+  g_autofree char *sample = g_build_filename (TEMPER_SOURCE_DIR, "data", "samples",
+                                              "product-faq.jsonl", NULL);
+  g_autofree char *broken = g_build_filename (TEMPER_SOURCE_DIR, "tests", "fixtures", "datasets",
+                                              "not-json.jsonl", NULL);
+
+  shoot (fixture, "1-welcome");
+
+  gtk_widget_activate_action (root, "win.get-started", NULL);
+  g_assert_true (gui_test_wait_for (has_demo_row, model_page, 20000));
+  shoot (fixture, "2-model-list");
+
+  if (!g_file_test (model, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("the demo model is not downloaded");
+      return;
+    }
+  temper_model_page_choose (TEMPER_MODEL_PAGE (model_page), broken);
+  g_assert_true (gui_test_wait_for (model_loaded, model_page, 20000));
+  shoot (fixture, "2b-model-error");
+
+  gtk_widget_activate (gui_test_find_named (model_page, "demo-model"));
+  g_assert_true (gui_test_wait_for (model_loaded, model_page, 120000));
+  g_assert_nonnull (temper_model_page_get_model (TEMPER_MODEL_PAGE (model_page)));
+  shoot (fixture, "3-model-chosen");
+
+  gtk_widget_activate_action (root, "win.next-page", NULL);
+  shoot (fixture, "4-dataset-empty");
+
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), broken);
+  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  shoot (fixture, "5-dataset-problems");
+  scroll_to_bottom (dataset_page);
+  shoot (fixture, "5b-dataset-problems-list");
+
+  g_assert_true (g_file_test (sample, G_FILE_TEST_EXISTS));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), sample);
+  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  g_assert_true (temper_page_get_complete (TEMPER_PAGE (dataset_page)));
+  shoot (fixture, "6-dataset-sample");
+
+  /* The chart takes its colours from the style, so it must read as well
+   * on the dark one. */
+  scroll_to_bottom (dataset_page);
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  shoot (fixture, "6b-dataset-sample-dark");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+}
+
+static gboolean
+window_folded (gpointer data)
+{
+  return gtk_widget_get_width (data) < 600;
+}
+
+/* On a phone-sized window the sidebar folds away and a button brings the
+ * steps back. */
+static void
+test_narrow (Fixture       *fixture,
+             gconstpointer  data)
+{
+  GtkWidget *root = GTK_WIDGET (fixture->window);
+  GtkWidget *model_page = temper_window_get_page (fixture->window, "model");
+
+  gtk_widget_activate_action (root, "win.get-started", NULL);
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 400, HEIGHT);
+  g_assert_true (gui_test_wait_for (window_folded, root, 10000));
+  g_assert_true (gui_test_wait_for (has_demo_row, model_page, 20000));
+  shoot_any_size (fixture, "9-narrow");
+}
+
+static gboolean
+devices_listed (gpointer data)
+{
+  return gtk_widget_get_sensitive (data);
+}
+
+static void
+test_dialogs (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  g_autoptr(GtkBuilder) builder = NULL;
+  g_autofree char *prefs_path = g_build_filename (fixture->folder, "7-preferences.png", NULL);
+  g_autofree char *keys_path = g_build_filename (fixture->folder, "8-shortcuts.png", NULL);
+  const char *folders[] = { "/home/me/models", NULL };
+  GtkWidget *preferences;
+  GtkWindow *shortcuts;
+
+  g_assert_no_error (error);
+  temper_settings_set_model_folders (settings, folders);
+  preferences = temper_preferences_window_new (GTK_WINDOW (fixture->window), settings);
+  gtk_window_set_default_size (GTK_WINDOW (preferences), 640, 560);
+  gtk_window_present (GTK_WINDOW (preferences));
+  g_assert_true (gui_test_wait_for (devices_listed, gui_test_find_named (preferences, "default-device"), 20000));
+  gui_test_settle (300);
+  gui_test_save_png (preferences, prefs_path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  gtk_window_destroy (GTK_WINDOW (preferences));
+
+  builder = gtk_builder_new_from_resource ("/io/github/temper/Temper/temper-shortcuts-window.ui");
+  shortcuts = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
+  g_assert_nonnull (shortcuts);
+  gtk_window_set_transient_for (shortcuts, GTK_WINDOW (fixture->window));
+  gtk_window_present (shortcuts);
+  gui_test_settle (300);
+  gui_test_save_png (GTK_WIDGET (shortcuts), keys_path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  gtk_window_destroy (shortcuts);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gui_test_init (&argc, &argv);
+
+  g_test_add ("/screenshots/translated", Fixture, NULL, fixture_set_up, test_translated, fixture_tear_down);
+  g_test_add ("/screenshots/pages", Fixture, NULL, fixture_set_up, test_pages, fixture_tear_down);
+  g_test_add ("/screenshots/narrow", Fixture, NULL, fixture_set_up, test_narrow, fixture_tear_down);
+  g_test_add ("/screenshots/dialogs", Fixture, NULL, fixture_set_up, test_dialogs, fixture_tear_down);
+
+  return g_test_run ();
+}

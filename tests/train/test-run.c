@@ -1,0 +1,348 @@
+/* test-run.c — learning-rate schedules (against transformers' schedulers),
+ * training settings, run folders, metrics and checkpoints. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "temper/error.h"
+#include "temper/run.h"
+#include "temper/train.h"
+
+static char *
+fixture (const char *name)
+{
+  return g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train", name, NULL);
+}
+
+static void
+test_schedules (void)
+{
+  g_autofree char *path = fixture ("schedules.json");
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *cases;
+  guint checked = 0;
+
+  g_assert_true (json_parser_load_from_file (parser, path, NULL));
+  cases = json_node_get_array (json_parser_get_root (parser));
+  g_assert_cmpuint (json_array_get_length (cases), ==, 9);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      JsonArray *lrs = json_object_get_array_member (c, "lrs");
+      TemperLrSchedule schedule;
+
+      g_assert_true (temper_lr_schedule_parse (json_object_get_string_member (c, "schedule"),
+                                               &schedule, NULL));
+      for (guint s = 0; s < json_array_get_length (lrs); s++)
+        {
+          double expected = json_array_get_double_element (lrs, s);
+          double got = temper_lr_at (schedule, json_object_get_double_member (c, "base_lr"), s,
+                                     json_object_get_int_member (c, "warmup"),
+                                     json_object_get_int_member (c, "total"));
+
+          g_assert_cmpfloat_with_epsilon (got, expected, 1e-12);
+          checked++;
+        }
+    }
+  g_assert_cmpuint (checked, >, 100);
+  {
+    g_autoptr(GError) error = NULL;
+    TemperLrSchedule s;
+
+    g_assert_false (temper_lr_schedule_parse ("exponential", &s, &error));
+    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  }
+}
+
+static JsonNode *
+parse (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+static void
+test_settings (void)
+{
+  TemperTrainSettings s, t;
+  g_autoptr(JsonNode) json = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *bad[] = {
+    "{\"rnak\": 8}",                /* misspelt */
+    "{\"rank\": \"eight\"}",        /* wrong type */
+    "{\"rank\": 0}",                /* out of range */
+    "{\"learning_rate\": 3}",
+    "{\"targets\": \"q,x\"}",
+    "{\"schedule\": \"step\"}",
+    "{\"dropout\": 1.5}",
+    "[1, 2]",
+  };
+
+  temper_train_settings_init_default (&s);
+  g_assert_true (temper_train_settings_validate (&s, NULL));
+
+  s.lora.rank = 8;
+  s.lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  s.lora.use_rslora = TRUE;
+  s.learning_rate = 3e-4;
+  s.schedule = TEMPER_LR_LINEAR;
+  s.max_steps = 77;
+  s.seed = 123456789;
+  s.recompute = TRUE;
+  json = temper_train_settings_to_json (&s);
+  temper_train_settings_init_default (&t);
+  g_assert_true (temper_train_settings_from_json (&t, json, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (&s, sizeof s, &t, sizeof t);
+
+  /* A partial file changes only what it names; integers are fine for reals. */
+  {
+    g_autoptr(JsonNode) partial = parse ("{\"rank\": 32, \"alpha\": 64, \"learning_rate\": 1}");
+
+    g_assert_false (temper_train_settings_from_json (&t, partial, &error));
+    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, "learning_rate"));
+    g_clear_error (&error);
+    g_assert_cmpint (t.lora.rank, ==, 8);   /* untouched on failure */
+  }
+  {
+    g_autoptr(JsonNode) partial = parse ("{\"rank\": 32, \"alpha\": 64, \"targets\": \"attention\"}");
+
+    g_assert_true (temper_train_settings_from_json (&t, partial, &error));
+    g_assert_cmpint (t.lora.rank, ==, 32);
+    g_assert_cmpfloat (t.lora.alpha, ==, 64.0f);
+    g_assert_cmpuint (t.lora.targets, ==, TEMPER_LORA_TARGETS_ATTENTION);
+    g_assert_cmpint (t.max_steps, ==, 77);
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(JsonNode) node = parse (bad[i]);
+
+      g_assert_false (temper_train_settings_from_json (&t, node, &error));
+      g_assert_nonnull (error);
+      g_clear_error (&error);
+    }
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    {
+      g_unlink (path);
+      return;
+    }
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      remove_tree (child);
+    }
+  g_rmdir (path);
+}
+
+static TemperModelConfig
+tiny_config (void)
+{
+  TemperModelConfig c = { 0 };
+
+  c.rope_layout = TEMPER_ROPE_INTERLEAVED;
+  c.n_layer = 2;
+  c.n_embd = 64;
+  c.n_ff = 96;
+  c.n_head = 4;
+  c.n_head_kv = 2;
+  c.head_dim = 16;
+  c.n_vocab = 320;
+  return c;
+}
+
+static void
+test_run_folder (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "my-run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.jsonl", NULL);
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(temper_run_t) again = NULL;
+  g_autoptr(temper_run_t) opened = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) metrics = NULL;
+  g_autofree char *snapshot = NULL;
+  TemperTrainSettings s;
+
+  temper_train_settings_init_default (&s);
+  s.lora.rank = 4;
+  s.max_steps = 9;
+  g_assert_true (g_file_set_contents (data, "{\"prompt\":\"a\",\"response\":\"b\"}\n", -1, NULL));
+
+  run = temper_run_create (dir, &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (temper_run_get_model_path (run), ==, "/models/x.gguf");
+
+  /* The snapshot is a copy: changing the original does not change the run. */
+  g_assert_true (g_file_set_contents (data, "changed", -1, NULL));
+  g_assert_true (g_file_get_contents (temper_run_get_data_path (run), &snapshot, NULL, NULL));
+  g_assert_cmpstr (snapshot, ==, "{\"prompt\":\"a\",\"response\":\"b\"}\n");
+
+  again = temper_run_create (dir, &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_null (again);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  opened = temper_run_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (temper_run_get_settings (opened), sizeof s, &s, sizeof s);
+  g_assert_cmpstr (temper_run_get_data_path (opened), ==, temper_run_get_data_path (run));
+
+  for (int step = 1; step <= 5; step++)
+    {
+      TemperRunMetrics m = { step, step / 5.0, 3.0 - step * 0.25, step == 4 ? 2.5 : NAN,
+                             1e-4, 0.5, 100.0, step * 1.5, 1000 };
+
+      g_assert_true (temper_run_append_metrics (run, &m, &error));
+    }
+  metrics = temper_run_read_metrics (opened, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (metrics->len, ==, 5);
+  g_assert_cmpint (g_array_index (metrics, TemperRunMetrics, 2).step, ==, 3);
+  g_assert_cmpfloat (g_array_index (metrics, TemperRunMetrics, 2).loss, ==, 2.25);
+  g_assert_true (isnan (g_array_index (metrics, TemperRunMetrics, 2).val_loss));
+  g_assert_cmpfloat (g_array_index (metrics, TemperRunMetrics, 3).val_loss, ==, 2.5);
+  g_assert_cmpuint (g_array_index (metrics, TemperRunMetrics, 4).memory_bytes, ==, 1000);
+  g_array_unref (g_steal_pointer (&metrics));
+
+  g_assert_true (temper_run_truncate_metrics (run, 3, &error));
+  metrics = temper_run_read_metrics (run, &error);
+  g_assert_cmpuint (metrics->len, ==, 3);
+  g_assert_cmpfloat (g_array_index (metrics, TemperRunMetrics, 2).loss, ==, 2.25);
+
+  /* A settings.json that is not JSON is reported with its path. */
+  {
+    g_autofree char *settings = g_build_filename (dir, "settings.json", NULL);
+    g_autoptr(temper_run_t) broken = NULL;
+
+    g_assert_true (g_file_set_contents (settings, "{ not json", -1, NULL));
+    broken = temper_run_open (dir, &error);
+    g_assert_null (broken);
+    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+    g_assert_nonnull (strstr (error->message, "settings.json"));
+  }
+  remove_tree (tmp);
+}
+
+static void
+test_checkpoints (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.json", NULL);
+  g_autofree char *checkpoints = g_build_filename (dir, "checkpoints", NULL);
+  TemperModelConfig mc = tiny_config ();
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(temper_adapter_t) lora = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *m = NULL, *v = NULL, *p = NULL;
+  g_autofree char *latest = NULL;
+  TemperTrainSettings s;
+  guint64 n;
+
+  temper_train_settings_init_default (&s);
+  s.lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  s.lora.rank = 4;
+  g_assert_true (g_file_set_contents (data, "[]", -1, NULL));
+  run = temper_run_create (dir, &s, "/m.gguf", data, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (temper_run_find_latest_checkpoint (run));
+
+  lora = temper_lora_adapter_new (&mc, &s.lora, 5, NULL);
+  n = temper_lora_count_params (lora, &mc);
+  m = g_new (float, n);
+  v = g_new (float, n);
+  p = g_new (float, n);
+  for (gint64 step = 5; step <= 15; step += 5)
+    {
+      TemperTrainState st = { step, 1, step * 2, { 1, 2, G_MAXUINT64, step }, 1.25, 2, 4096, 9.5 };
+      /* Distinct contents per step, q/k B rows included. */
+      for (guint64 i = 0; i < n; i++)
+        {
+          p[i] = (float) (i % 97) * 0.01f + (float) step;
+          m[i] = (float) i * 1e-3f + (float) step;
+          v[i] = (float) step / (1.0f + (float) i);
+        }
+      temper_lora_scatter (lora, &mc, p);
+      g_assert_true (temper_run_save_checkpoint (run, lora, &mc, m, v, &st, &error));
+      g_assert_no_error (error);
+    }
+
+  /* Only the newest two remain; a half-written one is never picked. */
+  {
+    g_autofree char *c5 = g_build_filename (checkpoints, "step-00000005", NULL);
+    g_autofree char *c10 = g_build_filename (checkpoints, "step-00000010", NULL);
+    g_autofree char *partial = g_build_filename (checkpoints, ".step-00000020.partial", NULL);
+
+    g_assert_false (g_file_test (c5, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (c10, G_FILE_TEST_IS_DIR));
+    g_assert_cmpint (g_mkdir (partial, 0755), ==, 0);
+  }
+  latest = temper_run_find_latest_checkpoint (run);
+  g_assert_nonnull (latest);
+  g_assert_true (g_str_has_suffix (latest, "step-00000015"));
+
+  {
+    g_autoptr(temper_adapter_t) back = NULL;
+    g_autofree float *m2 = NULL, *v2 = NULL, *p2 = g_new (float, n);
+    TemperTrainState st;
+
+    g_assert_true (temper_run_load_checkpoint (latest, &mc, &back, &m2, &v2, &st, &error));
+    g_assert_no_error (error);
+    temper_lora_gather (back, &mc, p2);
+    g_assert_cmpmem (p2, n * 4, p, n * 4);
+    g_assert_cmpmem (m2, n * 4, m, n * 4);
+    g_assert_cmpmem (v2, n * 4, v, n * 4);
+    g_assert_cmpint (st.step, ==, 15);
+    g_assert_cmpint (st.epoch, ==, 1);
+    g_assert_cmpint (st.position, ==, 30);
+    g_assert_cmpuint (st.rng[2], ==, G_MAXUINT64);
+    g_assert_cmpuint (st.rng[3], ==, 15);
+    g_assert_cmpfloat (st.best_val_loss, ==, 1.25);
+    g_assert_cmpint (st.evals_without_improvement, ==, 2);
+    g_assert_cmpint (st.tokens_seen, ==, 4096);
+  }
+
+  /* A damaged optimizer file is reported, not trusted. */
+  {
+    g_autofree char *opt = g_build_filename (latest, "optimizer.bin", NULL);
+    g_autoptr(temper_adapter_t) back = NULL;
+    float *m2 = NULL, *v2 = NULL;
+    TemperTrainState st;
+
+    g_assert_true (g_file_set_contents (opt, "TMPRADAM", 8, NULL));
+    g_assert_false (temper_run_load_checkpoint (latest, &mc, &back, &m2, &v2, &st, &error));
+    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+    g_assert_nonnull (strstr (error->message, "optimizer.bin"));
+    g_assert_null (back);
+  }
+  remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/run/schedules", test_schedules);
+  g_test_add_func ("/run/settings", test_settings);
+  g_test_add_func ("/run/folder", test_run_folder);
+  g_test_add_func ("/run/checkpoints", test_checkpoints);
+  return g_test_run ();
+}

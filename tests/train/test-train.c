@@ -1,0 +1,265 @@
+/* test-train.c — the LoRA training step: finite-difference gradients of a
+ * whole tiny model, recomputation, dropout, and parity with Hugging Face
+ * PEFT over 20 AdamW steps (tests/train/make-peft-fixtures.py). */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "temper/error.h"
+#include "temper/model.h"
+#include "temper/train.h"
+#include "cpu/temper-cpu-backend.h"
+#include "train/temper-train-step.h"
+
+typedef struct {
+  temper_model_t   *model;
+  temper_adapter_t *adapter;
+  JsonParser       *parser;
+  JsonObject       *fixture;
+  int               n_rows, seq, micro_batch;
+  gint32           *ids;      /* n_rows × seq */
+  gint32           *targets;  /* n_rows × seq, −1 where no loss */
+} Fixture;
+
+static char *
+fixture_path (const char *name)
+{
+  return g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train", name, NULL);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autofree char *model_dir = fixture_path ("tiny-llama");
+  g_autofree char *adapter_dir = fixture_path ("tiny-llama-adapter");
+  g_autofree char *json = fixture_path ("peft-parity.json");
+  g_autoptr(GError) error = NULL;
+  JsonArray *ids, *mask;
+
+  f->model = temper_model_load (model_dir, NULL, &error);
+  g_assert_no_error (error);
+  f->adapter = temper_lora_load_peft (adapter_dir, temper_model_get_config (f->model), NULL, &error);
+  g_assert_no_error (error);
+
+  f->parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (f->parser, json, NULL));
+  f->fixture = json_node_get_object (json_parser_get_root (f->parser));
+  ids = json_object_get_array_member (f->fixture, "ids");
+  mask = json_object_get_array_member (f->fixture, "mask");
+  f->n_rows = (int) json_array_get_length (ids);
+  f->seq = (int) json_array_get_length (json_array_get_array_element (ids, 0));
+  f->micro_batch = (int) json_object_get_int_member (json_object_get_object_member (f->fixture, "settings"),
+                                                     "micro_batch");
+  f->ids = g_new (gint32, f->n_rows * f->seq);
+  f->targets = g_new (gint32, f->n_rows * f->seq);
+  /* mask[t] = 1 makes token t a target, predicted from row t − 1 (HF shifts labels). */
+  for (int r = 0; r < f->n_rows; r++)
+    {
+      JsonArray *ri = json_array_get_array_element (ids, r);
+      JsonArray *rm = json_array_get_array_element (mask, r);
+
+      for (int t = 0; t < f->seq; t++)
+        {
+          f->ids[r * f->seq + t] = (gint32) json_array_get_int_element (ri, t);
+          f->targets[r * f->seq + t] =
+            t + 1 < f->seq && json_array_get_int_element (rm, t + 1)
+            ? (gint32) json_array_get_int_element (ri, t + 1) : -1;
+        }
+    }
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  temper_adapter_free (f->adapter);
+  temper_model_free (f->model);
+  g_object_unref (f->parser);
+  g_free (f->ids);
+  g_free (f->targets);
+}
+
+static int
+count_targets (const gint32 *targets, int n)
+{
+  int c = 0;
+
+  for (int i = 0; i < n; i++)
+    c += targets[i] >= 0;
+  return c;
+}
+
+/* Mean loss of batch @batch, with its gradient added when @backward. */
+static double
+run_batch (Fixture *f, TemperTrainStep *step, int batch, gboolean backward, TemperRng *rng)
+{
+  const gint32 *ids = f->ids + batch * f->micro_batch * f->seq;
+  const gint32 *targets = f->targets + batch * f->micro_batch * f->seq;
+  int count = count_targets (targets, f->micro_batch * f->seq);
+  g_autoptr(GError) error = NULL;
+  double sum = 0, n = 0;
+
+  g_assert_true (temper_train_step_run (step, ids, targets, f->micro_batch, f->seq, backward,
+                                        1.0f / (float) count, rng, &sum, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (n, ==, count);
+  return sum / n;
+}
+
+/* Central differences in double on the loss, against the backward pass,
+ * for entries of every A and B of both layers. */
+static void
+check_gradients (Fixture *f, float dropout)
+{
+  const TemperModelConfig *c = temper_model_get_config (f->model);
+  TemperBackend *backend = temper_cpu_backend_new (1, TEMPER_CPU_KERNELS_SCALAR);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperTrainStep) step = temper_train_step_new (f->model, backend, f->adapter, dropout,
+                                                           f->micro_batch, f->seq, FALSE, &error);
+  guint64 n = temper_lora_count_params (f->adapter, c);
+  g_autofree float *grads = g_new (float, n);
+  g_autofree float *params = g_new (float, n);
+  double err_sum = 0, ref_sum = 0;
+  int checked = 0;
+  TemperRng rng0, rng;
+  const float h = 1e-2f;
+
+  g_assert_no_error (error);
+  temper_rng_seed (&rng0, 77);
+  rng = rng0;
+  run_batch (f, step, 0, TRUE, &rng);
+  g_assert_true (temper_train_step_get_grads (step, grads, NULL));
+  temper_lora_gather (f->adapter, c, params);
+
+  /* Every 97th parameter: lands in every matrix of the adapter. */
+  for (guint64 i = 0; i < n; i += 97)
+    {
+      float saved = params[i];
+      double up, down, fd;
+
+      params[i] = saved + h;
+      temper_lora_scatter (f->adapter, c, params);
+      g_assert_true (temper_train_step_upload_adapter (step, NULL));
+      rng = rng0;
+      up = run_batch (f, step, 0, TRUE, &rng);
+      params[i] = saved - h;
+      temper_lora_scatter (f->adapter, c, params);
+      g_assert_true (temper_train_step_upload_adapter (step, NULL));
+      rng = rng0;
+      down = run_batch (f, step, 0, TRUE, &rng);
+      params[i] = saved;
+      fd = (up - down) / (2.0 * h);
+      err_sum += fabs (fd - grads[i]);
+      ref_sum += fabs (fd);
+      /* Each entry: agreement to float noise or a few percent. */
+      g_assert_cmpfloat (fabs (fd - grads[i]), <=, 0.05 * fabs (fd) + 2e-4);
+      checked++;
+    }
+  temper_lora_scatter (f->adapter, c, params);
+  g_test_message ("%d gradients checked, normalized error %.2e", checked, err_sum / ref_sum);
+  g_assert_cmpint (checked, >, 40);
+  g_assert_cmpfloat (ref_sum / checked, >, 1e-3);   /* the gradients are not all ~0 */
+  g_assert_cmpfloat (err_sum / ref_sum, <, 1e-2);
+  temper_train_step_free (g_steal_pointer (&step));
+  temper_backend_free (backend);
+}
+
+static void
+test_gradients (Fixture *f, gconstpointer data)
+{
+  check_gradients (f, 0.0f);
+}
+
+static void
+test_gradients_dropout (Fixture *f, gconstpointer data)
+{
+  check_gradients (f, 0.3f);
+}
+
+/* Recomputing activations gives the same gradients as keeping them. */
+static void
+test_recompute (Fixture *f, gconstpointer data)
+{
+  const TemperModelConfig *c = temper_model_get_config (f->model);
+  TemperBackend *b1 = temper_cpu_backend_new (1, TEMPER_CPU_KERNELS_SCALAR);
+  TemperBackend *b2 = temper_cpu_backend_new (1, TEMPER_CPU_KERNELS_SCALAR);
+  TemperTrainStep *kept = temper_train_step_new (f->model, b1, f->adapter, 0, f->micro_batch, f->seq, FALSE, NULL);
+  TemperTrainStep *recomputed = temper_train_step_new (f->model, b2, f->adapter, 0, f->micro_batch, f->seq, TRUE, NULL);
+  guint64 n = temper_lora_count_params (f->adapter, c);
+  g_autofree float *g1 = g_new (float, n);
+  g_autofree float *g2 = g_new (float, n);
+  double l1, l2;
+
+  g_assert_nonnull (kept);
+  g_assert_nonnull (recomputed);
+  g_assert_cmpuint (temper_train_step_get_memory (recomputed), <, temper_train_step_get_memory (kept));
+  l1 = run_batch (f, kept, 1, TRUE, NULL);
+  l2 = run_batch (f, recomputed, 1, TRUE, NULL);
+  g_assert_cmpfloat (l1, ==, l2);
+  g_assert_true (temper_train_step_get_grads (kept, g1, NULL));
+  g_assert_true (temper_train_step_get_grads (recomputed, g2, NULL));
+  g_assert_cmpmem (g1, n * 4, g2, n * 4);
+  temper_train_step_free (kept);
+  temper_train_step_free (recomputed);
+  temper_backend_free (b1);
+  temper_backend_free (b2);
+}
+
+/* 20 AdamW steps, losses against PEFT's within 1e-4 relative. */
+static void
+test_peft_parity (Fixture *f, gconstpointer data)
+{
+  JsonObject *settings = json_object_get_object_member (f->fixture, "settings");
+  JsonArray *losses = json_object_get_array_member (f->fixture, "losses");
+  JsonArray *norms = json_object_get_array_member (f->fixture, "grad_norms");
+  TemperBackend *backend = temper_cpu_backend_new (1, TEMPER_CPU_KERNELS_BEST);
+  g_autoptr(GError) error = NULL;
+  TemperTrainStep *step = temper_train_step_new (f->model, backend, f->adapter, 0.0f,
+                                                 f->micro_batch, f->seq, FALSE, &error);
+  int n_batches = f->n_rows / f->micro_batch;
+  TemperAdamWParams p = { 0 };
+  double worst = 0;
+
+  g_assert_no_error (error);
+  p.lr = (float) json_object_get_double_member (settings, "learning_rate");
+  p.beta1 = (float) json_object_get_double_member (settings, "beta1");
+  p.beta2 = (float) json_object_get_double_member (settings, "beta2");
+  p.eps = (float) json_object_get_double_member (settings, "eps");
+  p.weight_decay = (float) json_object_get_double_member (settings, "weight_decay");
+  p.max_grad_norm = (float) json_object_get_double_member (settings, "max_grad_norm");
+
+  for (guint i = 0; i < json_array_get_length (losses); i++)
+    {
+      double expected = json_array_get_double_element (losses, i);
+      double loss = run_batch (f, step, (int) i % n_batches, TRUE, NULL);
+      double norm;
+
+      g_assert_true (temper_train_step_grad_norm (step, &norm, &error));
+      g_test_message ("step %u: loss %.7f (PEFT %.7f), grad norm %.6f (PEFT %.6f)", i + 1, loss,
+                      expected, norm, json_array_get_double_element (norms, i));
+      worst = MAX (worst, fabs (loss - expected) / expected);
+      g_assert_cmpfloat (fabs (loss - expected), <=, 1e-4 * expected);
+      g_assert_cmpfloat (fabs (norm - json_array_get_double_element (norms, i)), <=,
+                         1e-3 * json_array_get_double_element (norms, i));
+      p.step = i + 1;
+      g_assert_true (temper_train_step_optimize (step, &p, &error));
+    }
+  g_test_message ("largest relative loss difference from PEFT: %.2e", worst);
+  /* The adapter did move: the last loss is below the first. */
+  g_assert_cmpfloat (json_array_get_double_element (losses, 19), <, json_array_get_double_element (losses, 1));
+  temper_train_step_free (step);
+  temper_backend_free (backend);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/train/gradients", Fixture, NULL, fixture_setup, test_gradients, fixture_teardown);
+  g_test_add ("/train/gradients-dropout", Fixture, NULL, fixture_setup, test_gradients_dropout, fixture_teardown);
+  g_test_add ("/train/recompute", Fixture, NULL, fixture_setup, test_recompute, fixture_teardown);
+  g_test_add ("/train/peft-parity", Fixture, NULL, fixture_setup, test_peft_parity, fixture_teardown);
+  return g_test_run ();
+}

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "temper/backend-choice.h"
 #include "temper/model.h"
 #include "temper/train.h"
 #include "temper-cli.h"
@@ -10,7 +11,9 @@
 int
 temper_cli_bench_train (int argc, char **argv)
 {
-  int seq = 256, batch = 4, rank = 16, steps = 3, threads = 0;
+  int seq = 256, batch = 4, rank = 16, steps = 3, threads = 0, device = -1;
+  g_autofree char *backend = NULL;
+  TemperTrainOptions options;
   gboolean recompute = FALSE;
   g_autofree char *targets_text = NULL;
   g_autoptr(GError) error = NULL;
@@ -25,6 +28,8 @@ temper_cli_bench_train (int argc, char **argv)
     { "targets", 0, 0, G_OPTION_ARG_STRING, &targets_text, "Layers to adapt (default all-linear)", "LIST" },
     { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Timed steps after one warm-up step (default 3)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, "Recompute activations in the backward pass", NULL },
     { NULL }
   };
@@ -38,6 +43,11 @@ temper_cli_bench_train (int argc, char **argv)
   if (steps < 1 || seq < 2 || batch < 1)
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--steps, --seq and --batch must be positive");
 
+  temper_train_options_init (&options);
+  options.n_threads = threads;
+  options.device = device;
+  if (backend != NULL && !temper_backend_choice_parse (backend, &options.backend, &error))
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
   temper_train_settings_init_default (&s);
   s.lora.rank = rank;
   s.lora.alpha = 2.0f * rank;
@@ -54,16 +64,17 @@ temper_cli_bench_train (int argc, char **argv)
   model = temper_model_load (argv[1], NULL, &error);
   if (model == NULL)
     return temper_cli_error ("bench train", error);
-  if (!temper_train_bench (model, &s, steps, threads, &result, &error))
+  if (!temper_train_bench (model, &s, steps, &options, &result, &error))
     return temper_cli_error ("bench train", error);
 
   printf ("model:            %s\n", temper_model_get_name (model));
+  printf ("device:           %s\n", result.device);
   printf ("settings:         seq %d, micro-batch %d, rank %d, %s, %d timed steps\n",
           seq, batch, rank, targets_text != NULL ? targets_text : "all-linear", steps);
   printf ("trainable params: %" G_GUINT64_FORMAT "\n", result.n_params);
   printf ("seconds per step: %.2f\n", result.seconds_per_step);
   printf ("tokens/s:         %.1f\n", result.tokens_per_s);
-  printf ("training buffers: %.1f MiB\n", result.train_memory_bytes / 1048576.0);
+  printf ("training buffers: %.1f MiB (on the device)\n", result.train_memory_bytes / 1048576.0);
   printf ("peak RSS:         %.1f MiB\n", result.peak_rss_bytes / 1048576.0);
   return TEMPER_CLI_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 
+#include "temper/backend-choice.h"
 #include "temper/generate.h"
 #include "temper/model.h"
 #include "temper-cli.h"
@@ -33,7 +34,9 @@ temper_cli_bench_generate (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autofree gint32 *tokens = NULL;
   g_autofree double *pp = NULL, *tg = NULL;
-  int threads = 0, n_prompt = 64, n_gen = 64, reps = 3, exit_code;
+  int threads = 0, n_prompt = 64, n_gen = 64, reps = 3, exit_code, device = -1;
+  g_autofree char *backend = NULL;
+  TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
   TemperGeneratorOptions options = { 0, 0, FALSE };
   gboolean exact = FALSE;
   const TemperModelConfig *c;
@@ -44,6 +47,8 @@ temper_cli_bench_generate (int argc, char **argv)
     { "prompt-tokens", 'p', 0, G_OPTION_ARG_INT, &n_prompt, "Prompt length (default 64)", "N" },
     { "gen-tokens", 'n', 0, G_OPTION_ARG_INT, &n_gen, "Tokens to generate (default 64)", "N" },
     { "repetitions", 'r', 0, G_OPTION_ARG_INT, &reps, "Timed runs of each test (default 3)", "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
     { "exact", 0, 0, G_OPTION_ARG_NONE, &exact, "Keep activations in fp32 when decoding (as training does)", NULL },
     { NULL },
   };
@@ -59,6 +64,9 @@ temper_cli_bench_generate (int argc, char **argv)
     return temper_cli_fail ("bench generate", TEMPER_CLI_EXIT_USAGE,
                             "--prompt-tokens, --gen-tokens and --repetitions must be at least 1");
 
+  if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
+    return temper_cli_fail ("bench generate", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
+
   model = temper_model_load (argv[1], NULL, &error);
   if (model == NULL)
     return temper_cli_error ("bench generate", error);
@@ -66,7 +74,7 @@ temper_cli_bench_generate (int argc, char **argv)
   options.n_threads = threads;
   options.exact = exact;
   options.n_ctx = MAX (n_prompt, n_gen) + 1;
-  gen = temper_generator_new (model, &options, &error);
+  gen = temper_generator_new_on (model, &options, backend_kind, device, &error);
   if (gen == NULL)
     return temper_cli_error ("bench generate", error);
 

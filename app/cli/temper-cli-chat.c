@@ -8,6 +8,7 @@
 
 #include "temper/chat.h"
 #include "temper/error.h"
+#include "temper/backend-choice.h"
 #include "temper/generate.h"
 #include "temper/model.h"
 #include "temper-cli.h"
@@ -74,7 +75,9 @@ temper_cli_chat (int argc, char **argv)
   TemperSamplingParams params;
   TemperGeneratorOptions options = { 0, 0, FALSE };
   double temperature = -1, top_p = -1, repeat_penalty = -1;
-  int top_k = -1, max_tokens = -1, threads = 0, ctx = 0;
+  int top_k = -1, max_tokens = -1, threads = 0, ctx = 0, device = -1;
+  g_autofree char *backend = NULL;
+  TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
   gint64 seed = 0;
   g_autofree char *system = NULL;
   g_autofree char *prompt = NULL;
@@ -90,6 +93,8 @@ temper_cli_chat (int argc, char **argv)
     { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, "Longest answer in tokens (default 512)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
     { "context", 0, 0, G_OPTION_ARG_INT, &ctx, "Tokens of conversation to keep (default 4096)", "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
     { NULL },
   };
 
@@ -102,6 +107,8 @@ temper_cli_chat (int argc, char **argv)
     return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE,
                             "expected one MODEL (a .gguf file or a model folder), see --help");
 
+  if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
+    return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
   temper_sampling_params_init (&params);
   if (temperature >= 0)
     params.temperature = (float) temperature;
@@ -124,7 +131,7 @@ temper_cli_chat (int argc, char **argv)
   model = temper_model_load (argv[1], NULL, &error);
   if (model == NULL)
     return temper_cli_error ("chat", error);
-  gen = temper_generator_new (model, &options, &error);
+  gen = temper_generator_new_on (model, &options, backend_kind, device, &error);
   if (gen == NULL)
     return temper_cli_error ("chat", error);
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model),

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "temper/backend-choice.h"
 #include "temper/chat.h"
 #include "temper/dataset.h"
 #include "temper/generate.h"
@@ -52,7 +53,24 @@ answer (temper_generator_t *gen, const temper_chat_template_t *tmpl,
   return g_strstrip (g_string_free (text, FALSE));
 }
 
-/* Splits @text into lines of at most @width characters, at spaces where it can. */
+/* Terminal columns of one character: CJK ideographs and the like take two. */
+static int
+char_width (gunichar c)
+{
+  return g_unichar_iswide (c) ? 2 : g_unichar_iszerowidth (c) ? 0 : 1;
+}
+
+static int
+text_width (const char *s)
+{
+  int w = 0;
+
+  for (; *s != '\0'; s = g_utf8_next_char (s))
+    w += char_width (g_utf8_get_char (s));
+  return w;
+}
+
+/* Splits @text into lines of at most @width columns, at spaces where it can. */
 static GPtrArray *
 wrap (const char *text, int width)
 {
@@ -64,13 +82,15 @@ wrap (const char *text, int width)
       const char *end = p, *space = NULL;
       int n = 0;
 
-      while (*end != '\0' && *end != '\n' && n < width)
+      while (*end != '\0' && *end != '\n' && n + char_width (g_utf8_get_char (end)) <= width)
         {
           if (*end == ' ')
             space = end;
+          n += char_width (g_utf8_get_char (end));
           end = g_utf8_next_char (end);
-          n++;
         }
+      if (end == p)   /* a character wider than the column: take it anyway */
+        end = g_utf8_next_char (end);
       if (*end != '\0' && *end != '\n' && space != NULL)
         end = space;
       g_ptr_array_add (lines, g_strndup (p, (gsize) (end - p)));
@@ -92,7 +112,7 @@ print_side_by_side (const char *left, const char *right)
       const char *l = i < a->len ? a->pdata[i] : "";
       const char *r = i < b->len ? b->pdata[i] : "";
 
-      printf ("  %s%*s │ %s\n", l, (int) (COLUMN - g_utf8_strlen (l, -1)), "", r);
+      printf ("  %s%*s │ %s\n", l, MAX (0, COLUMN - text_width (l)), "", r);
     }
 }
 
@@ -100,7 +120,9 @@ int
 temper_cli_compare (int argc, char **argv)
 {
   g_autofree char *prompts = NULL;
-  int max_tokens = 64, threads = 0, limit = 0, code;
+  int max_tokens = 64, threads = 0, limit = 0, code, device = -1;
+  g_autofree char *backend = NULL;
+  TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
   g_autoptr(GError) error = NULL;
   g_autoptr(temper_run_t) run = NULL;
   g_autoptr(temper_model_t) model = NULL;
@@ -116,6 +138,8 @@ temper_cli_compare (int argc, char **argv)
     { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, "Longest answer in tokens (default 64)", "N" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Ask at most N questions (default all)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
     { NULL }
   };
 
@@ -125,6 +149,8 @@ temper_cli_compare (int argc, char **argv)
     return code;
   if (argc != 2)
     return temper_cli_fail ("compare", TEMPER_CLI_EXIT_USAGE, "give one run folder (see --help)");
+  if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
+    return temper_cli_fail ("compare", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
   run = temper_run_open (argv[1], &error);
   if (run == NULL)
     return temper_cli_error ("compare", error);
@@ -145,7 +171,7 @@ temper_cli_compare (int argc, char **argv)
     return temper_cli_error ("compare", error);
 
   gopts.n_threads = threads;
-  gen = temper_generator_new (model, &gopts, &error);
+  gen = temper_generator_new_on (model, &gopts, backend_kind, device, &error);
   if (gen == NULL)
     return temper_cli_error ("compare", error);
 

@@ -7,6 +7,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "temper/backend-choice.h"
 #include "temper/chat.h"
 #include "temper/dataset.h"
 #include "temper/error.h"
@@ -18,6 +19,11 @@
 static void
 print_progress (const TemperTrainProgress *p, gpointer user_data)
 {
+  gboolean *named_device = user_data;
+
+  if (!*named_device && p->device != NULL)
+    printf ("Training on %s\n", p->device);
+  *named_device = TRUE;
   printf ("step %5" G_GINT64_FORMAT "/%-5" G_GINT64_FORMAT "  epoch %5.2f  loss %7.4f",
           p->step, p->total_steps, p->epoch, p->loss);
   if (!isnan (p->val_loss))
@@ -29,8 +35,10 @@ print_progress (const TemperTrainProgress *p, gpointer user_data)
 
 /* Trains @run, printing a line per step; Ctrl+C stops with a checkpoint. */
 static int
-train_run (const char *command, temper_run_t *run, temper_model_t *model, int threads)
+train_run (const char *command, temper_run_t *run, temper_model_t *model, int threads,
+           TemperBackendKind backend, int device)
 {
+  gboolean named_device = FALSE;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *adapter = temper_run_dup_adapter_dir (run);
@@ -41,6 +49,9 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
   options.n_threads = threads;
   options.cancellable = cancellable;
   options.progress = print_progress;
+  options.progress_data = &named_device;
+  options.backend = backend;
+  options.device = device;
   printf ("Training in %s (press Ctrl+C to stop; “temper-cli resume” continues)\n",
           temper_run_get_dir (run));
   if (!temper_train_run (run, model, &options, &error))
@@ -110,7 +121,8 @@ temper_cli_train (int argc, char **argv)
   g_autofree char *model_path = NULL, *data = NULL, *config = NULL, *backend = NULL;
   g_autofree char *targets = NULL, *out = NULL, *schedule = NULL, *val_data = NULL;
   int epochs = -1, rank = -1, batch = -1, grad_accum = -1, max_length = -1, threads = 0;
-  int patience = -1;
+  int patience = -1, device = -1;
+  TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
   gint64 max_steps = -1, seed = -1, eval_every = -1, checkpoint_every = -1, warmup = -1;
   double alpha = -1, lr = -1, dropout = -1;
   gboolean yes = FALSE, recompute = FALSE, all_tokens = FALSE, rslora = FALSE;
@@ -127,7 +139,8 @@ temper_cli_train (int argc, char **argv)
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Settings as JSON (flags override it)", "FILE" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Passes over the data (default 3)", "N" },
     { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, "Stop after N optimizer steps instead", "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan or cuda (default cpu)", "B" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend, as “temper-cli devices” lists them (default: its best)", "N" },
     { "rank", 0, 0, G_OPTION_ARG_INT, &rank, "LoRA rank (default 16)", "R" },
     { "alpha", 0, 0, G_OPTION_ARG_DOUBLE, &alpha, "LoRA alpha (default 32)", "A" },
     { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "LoRA dropout (default 0.05)", "P" },
@@ -157,13 +170,8 @@ temper_cli_train (int argc, char **argv)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "unexpected argument “%s” (see --help)", argv[1]);
   if (model_path == NULL || data == NULL)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "--model and --data are required (see --help)");
-  if (backend != NULL && strcmp (backend, "cpu") != 0)
-    {
-      if (strcmp (backend, "vulkan") != 0 && strcmp (backend, "cuda") != 0)
-        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "--backend must be cpu, vulkan or cuda");
-      return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED,
-                              "training on %s is not available in this version; use --backend cpu", backend);
-    }
+  if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
   if (epochs >= 0 && max_steps >= 0)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "give --epochs or --max-steps, not both");
 
@@ -183,6 +191,14 @@ temper_cli_train (int argc, char **argv)
   if (alpha >= 0) s.lora.alpha = (float) alpha;
   if (dropout >= 0) s.lora.dropout = (float) dropout;
   if (rslora) s.lora.use_rslora = TRUE;
+  /* Dropout is drawn on the host, so only the CPU backend has it; asked for
+   * explicitly it stays, and the engine says why it cannot run. */
+  if (dropout < 0 && backend_kind != TEMPER_BACKEND_CPU && s.lora.dropout > 0)
+    {
+      printf ("LoRA dropout runs only on the CPU backend: this run trains with dropout 0 "
+              "instead of %g\n", s.lora.dropout);
+      s.lora.dropout = 0;
+    }
   if (lr >= 0) s.learning_rate = lr;
   if (warmup >= 0) s.warmup_steps = warmup;
   if (batch >= 0) s.micro_batch = batch;
@@ -217,7 +233,7 @@ temper_cli_train (int argc, char **argv)
   run = temper_run_create (out, &s, model_path, data, val_data, &error);
   if (run == NULL)
     return temper_cli_error ("train", error);
-  return train_run ("train", run, model, threads);
+  return train_run ("train", run, model, threads, backend_kind, device);
 }
 
 int
@@ -226,9 +242,13 @@ temper_cli_resume (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(temper_run_t) run = NULL;
   g_autoptr(temper_model_t) model = NULL;
-  int threads = 0, code;
+  g_autofree char *backend = NULL;
+  TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
+  int threads = 0, device = -1, code;
   const GOptionEntry entries[] = {
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu); a run may continue on another backend", "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
     { NULL }
   };
 
@@ -237,11 +257,13 @@ temper_cli_resume (int argc, char **argv)
     return code;
   if (argc != 2)
     return temper_cli_fail ("resume", TEMPER_CLI_EXIT_USAGE, "give one run folder (see --help)");
+  if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
+    return temper_cli_fail ("resume", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
   run = temper_run_open (argv[1], &error);
   if (run == NULL)
     return temper_cli_error ("resume", error);
   model = temper_model_load (temper_run_get_model_path (run), NULL, &error);
   if (model == NULL)
     return temper_cli_error ("resume", error);
-  return train_run ("resume", run, model, threads);
+  return train_run ("resume", run, model, threads, backend_kind, device);
 }

@@ -17,6 +17,8 @@ static const TemperCliCommand commands[] = {
   { "train", "Fine-tune a model with LoRA on a dataset, into a run folder", temper_cli_train },
   { "resume", "Continue a training run from its newest checkpoint", temper_cli_resume },
   { "compare", "Show base and tuned answers side by side for a run", temper_cli_compare },
+  { "evaluate", "Measure what a run learnt and whether the model forgot general knowledge", temper_cli_evaluate },
+  { "export", "Export an adapter, or merge it into the model (PEFT, GGUF, Hugging Face, Ollama)", temper_cli_export },
   { "bench train", "Measure LoRA training speed and memory on a model", temper_cli_bench_train },
   { "chat", "Chat with a model, or print one answer with -p", temper_cli_chat },
   { "bench generate", "Measure a model's prompt and generation speed and memory", temper_cli_bench_generate },

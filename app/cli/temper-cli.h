@@ -44,3 +44,5 @@ int temper_cli_bench_generate (int argc, char **argv);
 int temper_cli_train (int argc, char **argv);
 int temper_cli_resume (int argc, char **argv);
 int temper_cli_compare (int argc, char **argv);
+int temper_cli_evaluate (int argc, char **argv);
+int temper_cli_export (int argc, char **argv);

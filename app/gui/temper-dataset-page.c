@@ -573,6 +573,30 @@ temper_dataset_page_is_busy (TemperDatasetPage *self)
   return self->cancellable != NULL;
 }
 
+const char *
+temper_dataset_page_get_path (TemperDatasetPage *self)
+{
+  g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), NULL);
+  return self->checked != NULL ? temper_dataset_get_path (self->checked->dataset) : NULL;
+}
+
+gboolean
+temper_dataset_page_get_size (TemperDatasetPage *self,
+                              guint             *n_train,
+                              double            *mean_tokens)
+{
+  const TemperDatasetReport *report;
+
+  g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
+
+  if (self->checked == NULL)
+    return FALSE;
+  report = temper_dataset_get_report (self->checked->dataset);
+  *n_train = self->checked->n_train;
+  *mean_tokens = report->has_token_stats ? report->token_mean : 0.0;
+  return TRUE;
+}
+
 static void
 temper_dataset_page_dispose (GObject *object)
 {

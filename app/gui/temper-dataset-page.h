@@ -19,5 +19,13 @@ void               temper_dataset_page_set_model (TemperDatasetPage *self,
                                                   TemperLoadedModel *model);
 TemperLoadedModel *temper_dataset_page_get_model (TemperDatasetPage *self);
 gboolean           temper_dataset_page_is_busy   (TemperDatasetPage *self);
+/* The file whose check is shown, or NULL while none has passed. */
+const char        *temper_dataset_page_get_path  (TemperDatasetPage *self);
+/* Examples on the training side of the split and their mean length in
+ * tokens (0 when counted without a model).  FALSE while no dataset has
+ * passed its check. */
+gboolean           temper_dataset_page_get_size  (TemperDatasetPage *self,
+                                                  guint             *n_train,
+                                                  double            *mean_tokens);
 
 G_END_DECLS

@@ -26,7 +26,19 @@ temper_fit_estimate_training (const TemperModelConfig *config,
                               guint64                  weight_bytes,
                               TemperFitEstimate       *estimate)
 {
-  guint64 B = TEMPER_FIT_BATCH, T = TEMPER_FIT_SEQ_LEN, r = TEMPER_FIT_LORA_RANK;
+  temper_fit_estimate_training_shape (config, weight_bytes, TEMPER_FIT_BATCH,
+                                      TEMPER_FIT_SEQ_LEN, TEMPER_FIT_LORA_RANK, estimate);
+}
+
+void
+temper_fit_estimate_training_shape (const TemperModelConfig *config,
+                                    guint64                  weight_bytes,
+                                    guint                    batch,
+                                    guint                    seq_len,
+                                    guint                    rank,
+                                    TemperFitEstimate       *estimate)
+{
+  guint64 B = batch, T = seq_len, r = rank;
   guint64 L, H, F, q, kv, per_token, tokens, lm_chunk, lora_params;
 
   g_return_if_fail (config != NULL);

@@ -29,6 +29,14 @@ typedef struct {
 void             temper_fit_estimate_training (const TemperModelConfig *config,
                                                guint64                  weight_bytes,
                                                TemperFitEstimate       *estimate);
+/* The same for a chosen shape: @batch sequences of @seq_len tokens, LoRA
+ * rank @rank on all seven projections (an upper bound for fewer targets). */
+void             temper_fit_estimate_training_shape (const TemperModelConfig *config,
+                                                     guint64                  weight_bytes,
+                                                     guint                    batch,
+                                                     guint                    seq_len,
+                                                     guint                    rank,
+                                                     TemperFitEstimate       *estimate);
 TemperFitVerdict temper_fit_judge             (guint64 needed, guint64 available);
 /* One translated sentence for a person, e.g. "Fits comfortably: training
  * needs about 3.9 GB of the 16 GB here." */

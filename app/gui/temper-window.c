@@ -1,15 +1,20 @@
 /* temper-window.c — the step machinery.
  *
  * Steps are a table: each names a TemperPage type, and the window knows
- * nothing else about it.  Later steps (Settings, Training, Compare, Export,
- * Runs) are added by appending to the table. */
+ * nothing else about it beyond the few wires in constructed() that pass
+ * one page's result to the next (the model, the dataset, the settings).
+ * Later steps (Compare, Export) are added by inserting into the table. */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
+#include "temper/run.h"
 #include "temper-dataset-page.h"
 #include "temper-model-page.h"
 #include "temper-page.h"
+#include "temper-runs-page.h"
+#include "temper-settings-page.h"
+#include "temper-training-page.h"
 #include "temper-window.h"
 
 typedef struct {
@@ -18,6 +23,7 @@ typedef struct {
   const char *icon_name;
   const char *needs;      /* what the step asks for before going on, N_() marked */
   GType     (*get_type) (void);
+  gboolean    always_reachable;  /* not on the path: history, open at any time */
 } StepInfo;
 
 static const StepInfo steps[] = {
@@ -25,6 +31,12 @@ static const StepInfo steps[] = {
     N_("Choose a model to go on"), temper_model_page_get_type },
   { "dataset", N_("Dataset"), "x-office-document-symbolic",
     N_("Open a dataset with usable examples to go on"), temper_dataset_page_get_type },
+  { "settings", N_("Settings"), "preferences-system-symbolic",
+    N_("Fix the settings to go on"), temper_settings_page_get_type },
+  { "training", N_("Training"), "media-playback-start-symbolic",
+    N_("Train to the end to go on"), temper_training_page_get_type },
+  { "runs", N_("Runs"), "document-open-recent-symbolic",
+    "", temper_runs_page_get_type, TRUE },
 };
 
 #define N_STEPS G_N_ELEMENTS (steps)
@@ -46,6 +58,9 @@ struct _TemperWindow
   GtkWidget       *rows[N_STEPS];
   GtkWidget       *checks[N_STEPS];
   guint            current;
+
+  char            *pending_run;      /* being reopened: waits for its model and dataset */
+  gboolean         close_when_idle;  /* closing waits for training to save and stop */
 };
 
 G_DEFINE_FINAL_TYPE (TemperWindow, temper_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -63,6 +78,8 @@ static gboolean
 step_reachable (TemperWindow *self,
                 guint         index)
 {
+  if (steps[index].always_reachable)
+    return TRUE;
   for (guint i = 0; i < index; i++)
     if (!temper_page_get_complete (TEMPER_PAGE (self->pages[i])))
       return FALSE;
@@ -80,7 +97,8 @@ update_navigation (TemperWindow *self)
       gboolean done = temper_page_get_complete (TEMPER_PAGE (self->pages[i]));
 
       gtk_widget_set_sensitive (self->rows[i], step_reachable (self, i));
-      gtk_widget_set_visible (self->checks[i], done);
+      /* History is never "done"; a tick there would say nothing. */
+      gtk_widget_set_visible (self->checks[i], done && !steps[i].always_reachable);
     }
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-page", self->current > 0);
@@ -94,11 +112,31 @@ update_navigation (TemperWindow *self)
   gtk_label_set_text (self->hint_label, complete ? "" : _(steps[self->current].needs));
 }
 
+/* The Training page trains what the earlier pages show now. */
+static void
+prepare_training (TemperWindow *self)
+{
+  TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
+  TemperModelPage *model_page = TEMPER_MODEL_PAGE (temper_window_get_page (self, "model"));
+  TemperDatasetPage *dataset_page = TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset"));
+  TemperSettingsPage *settings_page = TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings"));
+  TemperTrainSettings settings;
+
+  if (self->pending_run != NULL)
+    return;
+  temper_settings_page_get_train_settings (settings_page, &settings);
+  temper_training_page_set_source (training, temper_model_page_get_model (model_page),
+                                   temper_dataset_page_get_path (dataset_page), &settings);
+}
+
 static void
 go_to_step (TemperWindow *self,
             guint         index)
 {
   g_assert (index < N_STEPS);
+
+  if (g_str_equal (steps[index].name, "training"))
+    prepare_training (self);
 
   self->current = index;
   gtk_stack_set_visible_child (self->page_stack, self->pages[index]);
@@ -200,11 +238,35 @@ open_action (GtkWidget  *widget,
     gtk_widget_activate_action (self->pages[self->current], "page.open", NULL);
 }
 
+static void close_response_cb (TemperWindow *self, const char *response);
+
 static gboolean
 temper_window_close_request (GtkWindow *window)
 {
   TemperWindow *self = TEMPER_WINDOW (window);
+  TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
   int width, height;
+
+  if (temper_training_page_is_busy (training) && !self->close_when_idle)
+    {
+      GtkWidget *dialog = adw_message_dialog_new (window, _("Stop Training?"),
+                                                  _("Training is still running. If you close Temper now, it stops after saving a checkpoint, and you can go on later from the Runs page."));
+
+      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                        "cancel", _("_Keep Training"),
+                                        "stop", _("_Stop and Close"),
+                                        NULL);
+      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "stop",
+                                                  ADW_RESPONSE_DESTRUCTIVE);
+      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      gtk_widget_set_name (dialog, "close-dialog");
+      g_signal_connect_object (dialog, "response", G_CALLBACK (close_response_cb), self, G_CONNECT_SWAPPED);
+      gtk_window_present (GTK_WINDOW (dialog));
+      return TRUE;
+    }
+  if (temper_training_page_is_busy (training))
+    return TRUE;
 
   gtk_window_get_default_size (window, &width, &height);
   temper_settings_set_window_maximized (self->settings, gtk_window_is_maximized (window));
@@ -212,6 +274,94 @@ temper_window_close_request (GtkWindow *window)
     temper_settings_set_window_size (self->settings, width, height);
 
   return GTK_WINDOW_CLASS (temper_window_parent_class)->close_request (window);
+}
+
+static void
+dataset_changed_cb (TemperWindow *self)
+{
+  TemperDatasetPage *dataset_page = TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset"));
+  TemperSettingsPage *settings_page = TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings"));
+  guint n_train = 0;
+  double mean_tokens = 0;
+
+  if (!temper_dataset_page_get_size (dataset_page, &n_train, &mean_tokens))
+    n_train = 0;
+  temper_settings_page_set_dataset_size (settings_page, n_train, mean_tokens);
+
+  /* A reopened run's dataset has been checked: everything is back. */
+  if (self->pending_run != NULL && n_train > 0 &&
+      temper_training_page_get_run_dir (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"))) != NULL)
+    {
+      g_clear_pointer (&self->pending_run, g_free);
+      temper_window_show_step (self, "training");
+    }
+}
+
+static void
+model_changed_cb (TemperWindow *self)
+{
+  TemperLoadedModel *model = temper_model_page_get_model (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")));
+  g_autoptr(GError) error = NULL;
+
+  if (self->pending_run == NULL || model == NULL)
+    return;
+  if (!temper_training_page_open_run (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training")),
+                                      self->pending_run, model, &error))
+    {
+      g_warning ("%s", error->message);
+      g_clear_pointer (&self->pending_run, g_free);
+      return;
+    }
+  dataset_changed_cb (self);
+}
+
+/* Reopening a run puts its model, dataset and settings back in their pages;
+ * the model and dataset load on worker threads, and the Training page shows
+ * the run once the model is there. */
+static void
+open_run_cb (TemperWindow *self,
+             const char   *dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_run_t) run = temper_run_open (dir, &error);
+
+  if (run == NULL)
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  if (temper_training_page_is_busy (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"))))
+    return;
+
+  g_free (self->pending_run);
+  self->pending_run = g_strdup (temper_run_get_dir (run));
+  temper_settings_page_set_train_settings (TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings")),
+                                           temper_run_get_settings (run));
+  temper_model_page_choose (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")),
+                            temper_run_get_model_path (run));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")),
+                            temper_run_get_data_path (run));
+  temper_settings_set_last_run (self->settings, temper_run_get_dir (run));
+  go_to_step (self, 0);
+}
+
+static void
+training_busy_cb (TemperWindow *self)
+{
+  if (self->close_when_idle &&
+      !temper_training_page_is_busy (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"))))
+    gtk_window_destroy (GTK_WINDOW (self));
+}
+
+static void
+close_response_cb (TemperWindow *self,
+                   const char   *response)
+{
+  if (g_strcmp0 (response, "stop") != 0)
+    return;
+  self->close_when_idle = TRUE;
+  temper_training_page_stop (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training")));
+  training_busy_cb (self);
 }
 
 static void
@@ -257,6 +407,18 @@ temper_window_constructed (GObject *object)
   g_object_bind_property (temper_window_get_page (self, "model"), "model",
                           temper_window_get_page (self, "dataset"), "model",
                           G_BINDING_SYNC_CREATE);
+  /* So are the estimates of the Settings page. */
+  g_object_bind_property (temper_window_get_page (self, "model"), "model",
+                          temper_window_get_page (self, "settings"), "model",
+                          G_BINDING_SYNC_CREATE);
+  g_signal_connect_object (temper_window_get_page (self, "model"), "notify::model",
+                           G_CALLBACK (model_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (temper_window_get_page (self, "dataset"), "notify::complete",
+                           G_CALLBACK (dataset_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (temper_window_get_page (self, "runs"), "open-run",
+                           G_CALLBACK (open_run_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (temper_window_get_page (self, "training"), "notify::busy",
+                           G_CALLBACK (training_busy_cb), self, G_CONNECT_SWAPPED);
 
   gtk_stack_set_visible_child_name (self->main_stack,
                                     temper_settings_get_seen_welcome (self->settings) ? "steps" : "welcome");
@@ -279,6 +441,7 @@ temper_window_finalize (GObject *object)
   TemperWindow *self = TEMPER_WINDOW (object);
 
   g_clear_object (&self->settings);
+  g_free (self->pending_run);
 
   G_OBJECT_CLASS (temper_window_parent_class)->finalize (object);
 }
@@ -359,6 +522,9 @@ temper_window_class_init (TemperWindowClass *klass)
 
   g_type_ensure (TEMPER_TYPE_MODEL_PAGE);
   g_type_ensure (TEMPER_TYPE_DATASET_PAGE);
+  g_type_ensure (TEMPER_TYPE_SETTINGS_PAGE);
+  g_type_ensure (TEMPER_TYPE_TRAINING_PAGE);
+  g_type_ensure (TEMPER_TYPE_RUNS_PAGE);
 }
 
 static void

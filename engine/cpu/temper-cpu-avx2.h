@@ -28,4 +28,10 @@ void     temper_cpu_avx2_quantize_q8 (const float *x, int64_t n, int8_t *q, floa
 float    temper_cpu_avx2_dot_row_q8  (int type, const void *w, const int8_t *q,
                                       const float *d, const float *s, int64_t n);
 
+/* C[6×16] (row stride @ldc) += @alpha · Σₖ pa[k·ak + i·ar] · pb[k·16 + j]:
+ * the register tile of temper-cpu-sgemm.c, on a B panel packed as it
+ * describes and A either packed (ak 6, ar 1) or read in place. */
+void     temper_cpu_avx2_gemm_tile (int64_t kc, const float *pa, int64_t ak, int64_t ar,
+                                    const float *pb, float *c, int64_t ldc, float alpha);
+
 G_END_DECLS

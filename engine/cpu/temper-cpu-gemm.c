@@ -1,4 +1,8 @@
-/* gemm: C = alpha·op(A)·op(B) + beta·C in fp32, for the LoRA products. */
+/* gemm: C = alpha·op(A)·op(B) + beta·C in fp32, for the LoRA products.
+ *
+ * Threads split C along its longer side in whole register tiles, scale their
+ * own part by beta, and run the blocked GEMM on it; transposes are only
+ * strides to the GEMM's packing. */
 #include "config.h"
 
 #include <string.h>
@@ -9,8 +13,8 @@ typedef struct {
   TemperCpuBackend *cpu;
   float *c;
   const float *a, *b;
-  int64_t M, N, K, lda, ldb;
-  gboolean ta, tb;
+  int64_t M, N, K;
+  int64_t rsa, csa, rsb, csb;
   float alpha, beta;
 } GemmWork;
 
@@ -18,41 +22,32 @@ static void
 gemm_task (void *data, int ith, int nth)
 {
   GemmWork *g = data;
-  const TemperCpuKernels *k = &g->cpu->k;
-  float *arow = temper_cpu_scratch_for (g->cpu, ith);
-  gint64 m0, m1;
+  float *work = temper_cpu_scratch_for (g->cpu, ith);
+  gint64 m0 = 0, m1 = g->M, n0 = 0, n1 = g->N;
 
-  temper_cpu_split (g->M, ith, nth, &m0, &m1);
+  if (g->M >= g->N)
+    temper_cpu_split_aligned (g->M, TEMPER_CPU_GEMM_MR, ith, nth, &m0, &m1);
+  else
+    temper_cpu_split_aligned (g->N, TEMPER_CPU_GEMM_NR, ith, nth, &n0, &n1);
+  if (m0 >= m1 || n0 >= n1)
+    return;
+
   for (gint64 m = m0; m < m1; m++)
     {
       float *crow = g->c + m * g->N;
-      const float *am;
-
-      /* Row m of op(A), contiguous. */
-      if (g->ta)
-        {
-          for (int64_t kk = 0; kk < g->K; kk++)
-            arow[kk] = g->a[kk * g->lda + m];
-          am = arow;
-        }
-      else
-        am = g->a + m * g->lda;
 
       if (g->beta == 0.0f)
-        memset (crow, 0, sizeof (float) * (size_t) g->N);
+        memset (crow + n0, 0, sizeof (float) * (size_t) (n1 - n0));
       else if (g->beta != 1.0f)
-        for (int64_t n = 0; n < g->N; n++)
+        for (gint64 n = n0; n < n1; n++)
           crow[n] *= g->beta;
-
-      if (g->tb)
-        /* op(B)[k][n] = B[n][k]: a dot product per output. */
-        for (int64_t n = 0; n < g->N; n++)
-          crow[n] += g->alpha * k->dot_f32 (am, g->b + n * g->ldb, g->K);
-      else
-        for (int64_t kk = 0; kk < g->K; kk++)
-          if (am[kk] != 0.0f)
-            k->axpy (g->alpha * am[kk], g->b + kk * g->ldb, crow, g->N);
     }
+  if (g->alpha == 0.0f || g->K == 0)
+    return;
+  temper_cpu_sgemm (&g->cpu->k, work, m1 - m0, n1 - n0, g->K, g->alpha,
+                    g->a + m0 * g->rsa, g->rsa, g->csa,
+                    g->b + n0 * g->csb, g->rsb, g->csb,
+                    g->c + m0 * g->N + n0, g->N);
 }
 
 void
@@ -61,16 +56,19 @@ temper_cpu_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *
                  float alpha, float beta)
 {
   TemperCpuBackend *cpu = TEMPER_CPU (b);
+  int64_t lda = a->ne[0], ldb = bmat->ne[0];
   GemmWork g = {
     .cpu = cpu, .c = cpu_f32 (c), .a = cpu_f32 (a), .b = cpu_f32 (bmat),
     .M = c->ne[1], .N = c->ne[0], .K = transpose_a ? a->ne[1] : a->ne[0],
-    .lda = a->ne[0], .ldb = bmat->ne[0], .ta = transpose_a, .tb = transpose_b,
+    /* op(A)[i][k] is A[k][i] when transposed, A[i][k] otherwise. */
+    .rsa = transpose_a ? 1 : lda, .csa = transpose_a ? lda : 1,
+    .rsb = transpose_b ? 1 : ldb, .csb = transpose_b ? ldb : 1,
     .alpha = alpha, .beta = beta,
   };
 
   g_assert ((transpose_a ? a->ne[0] : a->ne[1]) == g.M);
   g_assert ((transpose_b ? bmat->ne[0] : bmat->ne[1]) == g.K);
   g_assert ((transpose_b ? bmat->ne[1] : bmat->ne[0]) == g.N);
-  temper_cpu_reserve_scratch (cpu, (size_t) g.K);
+  temper_cpu_reserve_scratch (cpu, TEMPER_CPU_GEMM_WORK);
   temper_cpu_pool_run (cpu->pool, gemm_task, &g);
 }

@@ -85,6 +85,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->dequant_row = avx2_or_scalar_dequant_row;
       k->dot_f32 = temper_cpu_avx2_dot_f32;
       k->axpy = temper_cpu_avx2_axpy;
+      k->gemm_tile = temper_cpu_avx2_gemm_tile;
       k->handles_q8 = allow_q8 ? temper_cpu_avx2_handles_q8 : NULL;
       k->quantize_q8 = allow_q8 ? temper_cpu_avx2_quantize_q8 : NULL;
       k->dot_row_q8 = allow_q8 ? temper_cpu_avx2_dot_row_q8 : NULL;
@@ -96,6 +97,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->dequant_row = scalar_dequant_row;
   k->dot_f32 = scalar_dot_f32;
   k->axpy = scalar_axpy;
+  k->gemm_tile = temper_cpu_gemm_tile_scalar;
   k->handles_q8 = NULL;
   k->quantize_q8 = NULL;
   k->dot_row_q8 = NULL;

@@ -12,8 +12,26 @@
 
 /* Below this many tokens, the fused row kernel beats dequantising a tile. */
 #define FUSED_MAX_TOKENS 4
-/* Weight rows dequantised together; 8 rows of a 4096-wide layer are 128 KiB. */
-#define TILE_ROWS 8
+/* Floats of dequantised weight per thread: 1 MiB, which with the GEMM's own
+ * blocks stays in a typical L2+L3 share and is reused by every token. */
+#define TILE_FLOATS (256 * 1024)
+
+/* Weight rows per tile for rows of @width floats, a multiple of the GEMM's
+ * column tile. */
+static gint64
+tile_rows_for (int64_t width)
+{
+  gint64 rows = TILE_FLOATS / MAX (width, 1);
+
+  return MAX (TEMPER_CPU_GEMM_NR, rows / TEMPER_CPU_GEMM_NR * TEMPER_CPU_GEMM_NR);
+}
+
+/* Scratch per thread for tiles of rows at most @width wide. */
+static size_t
+scratch_floats_for (int64_t width)
+{
+  return TEMPER_CPU_GEMM_WORK + (size_t) MAX (TILE_FLOATS, TEMPER_CPU_GEMM_NR * width);
+}
 
 typedef struct {
   TemperCpuBackend *cpu;
@@ -79,29 +97,44 @@ matmul_task (void *data, int ith, int nth)
     }
 
   {
-    float *tile = temper_cpu_scratch_for (m->cpu, ith);
+    float *work = temper_cpu_scratch_for (m->cpu, ith);
+    float *tile = work + TEMPER_CPU_GEMM_WORK;
+    gint64 tile_rows = tile_rows_for (m->in);
 
-    for (gint64 o = o0; o < o1; o += TILE_ROWS)
+    temper_cpu_split_aligned (m->out, TEMPER_CPU_GEMM_NR, ith, nth, &o0, &o1);
+    if (o0 >= o1)
+      return;
+    for (int64_t t = 0; t < m->T; t++)
       {
-        gint64 rows = MIN (TILE_ROWS, o1 - o);
+        float *yt = m->y + t * m->out;
 
-        for (gint64 r = 0; r < rows; r++)
-          k->dequant_row (m->type, m->w + (size_t) (o + r) * m->row_bytes, m->in,
-                          tile + r * m->in);
-        for (int64_t t = 0; t < m->T; t++)
+        if (!m->accumulate && m->bias == NULL)
+          memset (yt + o0, 0, sizeof (float) * (size_t) (o1 - o0));
+        else if (!m->accumulate)
+          memcpy (yt + o0, m->bias + o0, sizeof (float) * (size_t) (o1 - o0));
+        else if (m->bias != NULL)
+          for (gint64 o = o0; o < o1; o++)
+            yt[o] += m->bias[o];
+      }
+    for (gint64 o = o0; o < o1; o += tile_rows)
+      {
+        gint64 rows = MIN (tile_rows, o1 - o);
+        const float *wt;
+
+        /* F32 weights are read in place; others are widened once per tile
+         * and then shared by every token. */
+        if (m->type == TEMPER_TYPE_F32)
+          wt = (const float *) (m->w + (size_t) o * m->row_bytes);
+        else
           {
-            const float *xt = m->x + t * m->in;
-            float *yt = m->y + t * m->out + o;
-
             for (gint64 r = 0; r < rows; r++)
-              {
-                float v = k->dot_f32 (tile + r * m->in, xt, m->in);
-
-                if (m->bias != NULL)
-                  v += m->bias[o + r];
-                yt[r] = m->accumulate ? yt[r] + v : v;
-              }
+              k->dequant_row (m->type, m->w + (size_t) (o + r) * m->row_bytes, m->in,
+                              tile + r * m->in);
+            wt = tile;
           }
+        /* y[t][o + j] += Σᵢ x[t][i] · W[o + j][i]: B = Wᵀ, read by strides. */
+        temper_cpu_sgemm (k, work, m->T, rows, m->in, 1.0f,
+                          m->x, m->in, 1, wt, 1, m->in, m->y + o, m->out);
       }
   }
 }
@@ -118,7 +151,7 @@ temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t 
   };
 
   if (T > FUSED_MAX_TOKENS)
-    temper_cpu_reserve_scratch (cpu, (size_t) (TILE_ROWS * in));
+    temper_cpu_reserve_scratch (cpu, scratch_floats_for (in));
   else if (cpu->k.dot_row_q8 != NULL && cpu->k.handles_q8 (type) && in % 32 == 0)
     {
       int64_t nb = in / 32;
@@ -152,34 +185,49 @@ temper_cpu_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor
                          bias != NULL ? cpu_f32 (bias) : NULL, accumulate);
 }
 
-/* Each thread owns a range of tokens and walks all weight rows, so no two
- * threads write the same dx row; tiles of W are dequantised per thread. */
+/* Each thread owns a range of dx's columns (whole weight blocks), so no two
+ * threads write the same element and each weight element is dequantised
+ * once, by the thread that uses it. */
 static void
 matmul_backward_task (void *data, int ith, int nth)
 {
   MatmulWork *m = data;
   const TemperCpuKernels *k = &m->cpu->k;
-  float *tile = temper_cpu_scratch_for (m->cpu, ith);
-  gint64 t0, t1;
+  float *work = temper_cpu_scratch_for (m->cpu, ith);
+  float *tile = work + TEMPER_CPU_GEMM_WORK;
+  gint64 unit = m->type == TEMPER_TYPE_F32 ? TEMPER_CPU_GEMM_NR
+                                           : (gint64) temper_type_block_elems (m->type);
+  gint64 c0, c1, width, tile_rows;
 
-  temper_cpu_split (m->T, ith, nth, &t0, &t1);
-  if (t0 >= t1)
+  temper_cpu_split_aligned (m->in, unit, ith, nth, &c0, &c1);
+  if (c0 >= c1)
     return;
-  for (gint64 o = 0; o < m->out; o += TILE_ROWS)
+  width = c1 - c0;
+  tile_rows = tile_rows_for (width);
+  for (gint64 o = 0; o < m->out; o += tile_rows)
     {
-      gint64 rows = MIN (TILE_ROWS, m->out - o);
+      gint64 rows = MIN (tile_rows, m->out - o);
+      const float *wt;
+      int64_t ldw;
 
-      for (gint64 r = 0; r < rows; r++)
-        k->dequant_row (m->type, m->w + (size_t) (o + r) * m->row_bytes, m->in,
-                        tile + r * m->in);
-      for (gint64 t = t0; t < t1; t++)
-        for (gint64 r = 0; r < rows; r++)
-          {
-            float g = m->dy[t * m->out + o + r];
+      if (m->type == TEMPER_TYPE_F32)
+        {
+          wt = (const float *) (m->w + (size_t) o * m->row_bytes) + c0;
+          ldw = m->in;
+        }
+      else
+        {
+          size_t skip = temper_type_row_bytes (m->type, c0);
 
-            if (g != 0.0f)
-              k->axpy (g, tile + r * m->in, m->dx + t * m->in, m->in);
-          }
+          for (gint64 r = 0; r < rows; r++)
+            k->dequant_row (m->type, m->w + (size_t) (o + r) * m->row_bytes + skip, width,
+                            tile + r * width);
+          wt = tile;
+          ldw = width;
+        }
+      /* dx[t][c0 + j] += Σᵣ dy[t][o + r] · W[o + r][c0 + j]. */
+      temper_cpu_sgemm (k, work, m->T, width, rows, 1.0f,
+                        m->dy + o, m->out, 1, wt, ldw, 1, m->dx + c0, m->in);
     }
 }
 
@@ -193,7 +241,7 @@ temper_cpu_matmul_backward_raw (TemperCpuBackend *cpu, float *dx, const float *d
     .row_bytes = temper_type_row_bytes (type, in), .type = type,
   };
 
-  temper_cpu_reserve_scratch (cpu, (size_t) (TILE_ROWS * in));
+  temper_cpu_reserve_scratch (cpu, scratch_floats_for (in));
   temper_cpu_pool_run (cpu->pool, matmul_backward_task, &m);
 }
 

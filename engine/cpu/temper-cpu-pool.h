@@ -31,4 +31,16 @@ temper_cpu_split (gint64 n, int ith, int nth, gint64 *begin, gint64 *end)
   *end = MIN (n, *begin + per);
 }
 
+/* Like temper_cpu_split (), but every boundary except @n itself is a
+ * multiple of @unit, so parts start on whole tiles or blocks. */
+static inline void
+temper_cpu_split_aligned (gint64 n, gint64 unit, int ith, int nth, gint64 *begin, gint64 *end)
+{
+  gint64 units = (n + unit - 1) / unit, u0, u1;
+
+  temper_cpu_split (units, ith, nth, &u0, &u1);
+  *begin = MIN (n, u0 * unit);
+  *end = MIN (n, u1 * unit);
+}
+
 G_END_DECLS

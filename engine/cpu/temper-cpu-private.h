@@ -18,8 +18,23 @@ typedef struct {
   void  (*quantize_q8) (const float *x, int64_t n, int8_t *q, float *d, float *s);
   float (*dot_row_q8)  (int type, const void *w, const int8_t *q, const float *d,
                         const float *s, int64_t n);
+  /* The register tile of temper_cpu_sgemm (): C[MR×NR] += alpha·A·pb
+   * with A[i][k] = pa[k·ak + i·ar] and pb a packed B panel. */
+  void  (*gemm_tile)   (int64_t kc, const float *pa, int64_t ak, int64_t ar,
+                        const float *pb, float *c, int64_t ldc, float alpha);
   const char *name;
 } TemperCpuKernels;
+
+/* Blocking of temper_cpu_sgemm (): the register tile is MR×NR (fixed by the
+ * AVX2 kernel's registers), A blocks MC×KC fit L2, B blocks KC×NC fit L3. */
+#define TEMPER_CPU_GEMM_MR 6
+#define TEMPER_CPU_GEMM_NR 16
+#define TEMPER_CPU_GEMM_MC 144
+#define TEMPER_CPU_GEMM_KC 256
+#define TEMPER_CPU_GEMM_NC 1024
+/* Floats of work memory temper_cpu_sgemm () needs. */
+#define TEMPER_CPU_GEMM_WORK (TEMPER_CPU_GEMM_MC * TEMPER_CPU_GEMM_KC + \
+                              TEMPER_CPU_GEMM_KC * TEMPER_CPU_GEMM_NC)
 
 typedef struct {
   TemperBackend    parent;
@@ -77,6 +92,18 @@ void temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int
 void temper_cpu_matmul_backward_raw (TemperCpuBackend *cpu, float *dx, const float *dy,
                                      int64_t T, const guint8 *w, int type,
                                      int64_t in, int64_t out);
+
+/* C (row stride @ldc) += alpha·A·B with A M×K and B K×N given by element
+ * strides (A[i][k] = a[i·rsa + k·csa]), so either may be a transpose.  @work
+ * holds TEMPER_CPU_GEMM_WORK floats.  Single-threaded. */
+void temper_cpu_sgemm (const TemperCpuKernels *k, float *work,
+                       int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *a, int64_t rsa, int64_t csa,
+                       const float *b, int64_t rsb, int64_t csb,
+                       float *c, int64_t ldc);
+/* The portable register tile. */
+void temper_cpu_gemm_tile_scalar (int64_t kc, const float *pa, int64_t ak, int64_t ar,
+                                  const float *pb, float *c, int64_t ldc, float alpha);
 
 /* The ops, one file each (temper-cpu-<op>.c). */
 void temper_cpu_embedding (TemperBackend *b, const TemperBTensor *out,

@@ -146,7 +146,9 @@ typedef struct {
                             const TemperBTensor *dy, const TemperBTensor *x,
                             const TemperBTensor *weight, const TemperBTensor *rstd);
   /* y = x·Wᵀ (+ bias) (+ y when accumulate).  x {in, T}, W {in, out} any
-   * supported type, bias {out} F32 or NULL, y {out, T}. */
+   * supported type, bias {out} F32 or NULL, y {out, T}.  Generation's logits
+   * are this op on a one-row view of the last position (temper_btensor_rows),
+   * so only n_vocab logits are ever formed. */
   void (*matmul) (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
                   const TemperBTensor *w, const TemperBTensor *bias, gboolean accumulate);
   /* dx += dy·W.  dy {out, T}, W {in, out}, dx {in, T}. */

@@ -1,10 +1,10 @@
-/* The generator: a forward pass on the CPU backend, the tokens in its KV
+/* The generator: a forward pass on a backend, the tokens in its KV
  * cache, sampling, stop handling and text streaming. */
 #include "config.h"
 
 #include <string.h>
 
-#include "cpu/temper-cpu-backend.h"
+#include "temper-backend-open.h"
 #include "temper/error.h"
 #include "temper/generate.h"
 #include "temper/tokenizer.h"
@@ -40,8 +40,17 @@ temper_generator_t *
 temper_generator_new (temper_model_t *model, const TemperGeneratorOptions *options,
                       GError **error)
 {
+  return temper_generator_new_on (model, options, TEMPER_BACKEND_CPU, -1, error);
+}
+
+temper_generator_t *
+temper_generator_new_on (temper_model_t *model, const TemperGeneratorOptions *options,
+                         TemperBackendKind kind, int device, GError **error)
+{
   const TemperModelConfig *c = temper_model_get_config (model);
   TemperGeneratorOptions defaults = { 0, 0, FALSE };
+  TemperBackendOpenOptions open_options;
+  g_autoptr(TemperDeviceInfo) info = NULL;
   temper_generator_t *gen;
   TemperBackend *backend;
   TemperForward *fwd;
@@ -50,8 +59,11 @@ temper_generator_new (temper_model_t *model, const TemperGeneratorOptions *optio
   if (options == NULL)
     options = &defaults;
   n_ctx = options->n_ctx > 0 ? options->n_ctx : MIN (4096, c->n_ctx_train > 0 ? c->n_ctx_train : 4096);
-  backend = temper_cpu_backend_new (options->n_threads, options->exact ? TEMPER_CPU_KERNELS_BEST
-                                                                      : TEMPER_CPU_KERNELS_FAST_DECODE);
+  open_options.n_threads = options->n_threads;
+  open_options.cpu_kernels = options->exact ? TEMPER_CPU_KERNELS_BEST : TEMPER_CPU_KERNELS_FAST_DECODE;
+  backend = temper_backend_open (kind, device, &open_options, &info, error);
+  if (backend == NULL)
+    return NULL;
   fwd = temper_forward_new (model, backend, n_ctx, N_BATCH, error);
   if (fwd == NULL)
     return NULL;
@@ -60,9 +72,7 @@ temper_generator_new (temper_model_t *model, const TemperGeneratorOptions *optio
   gen->fwd = fwd;
   gen->cached = g_array_new (FALSE, FALSE, sizeof (gint32));
   gen->logits = g_new (float, c->n_vocab);
-  gen->device = g_strdup_printf ("cpu (%s, %d threads)",
-                                 temper_cpu_backend_get_kernels_name (backend),
-                                 temper_cpu_backend_get_n_threads (backend));
+  gen->device = temper_backend_describe (backend, info);
   return gen;
 }
 
@@ -313,8 +323,9 @@ temper_generator_generate (temper_generator_t *gen, const gint32 *prompt, gsize 
       if (!temper_generator_eval (gen, &id, 1, gen->logits, cancellable, error))
         return FALSE;
     }
+  /* The rest of the text, less a character the answer stopped in the middle of. */
   if (reason != TEMPER_STOP_STRING && reason != TEMPER_STOP_CALLBACK)
-    stream_emit (&ts, text->len);
+    stream_emit (&ts, utf8_complete_prefix (text->str, text->len));
 
   if (result != NULL)
     {

@@ -5,7 +5,7 @@
 
 #include "temper/error.h"
 #include "temper/train.h"
-#include "cpu/temper-cpu-backend.h"
+#include "nn/temper-backend-open.h"
 #include "temper-train-step.h"
 
 static guint64
@@ -22,8 +22,8 @@ peak_rss (void)
 
 gboolean
 temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
-                    int n_steps, int n_threads, TemperTrainBenchResult *result,
-                    GError **error)
+                    int n_steps, const TemperTrainOptions *options,
+                    TemperTrainBenchResult *result, GError **error)
 {
   const TemperModelConfig *c = temper_model_get_config (model);
   int B = settings->micro_batch, T = settings->max_length;
@@ -32,6 +32,9 @@ temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
   g_autofree gint32 *ids = g_new (gint32, (gsize) B * T);
   g_autofree gint32 *targets = g_new (gint32, (gsize) B * T);
   TemperBackend *backend;
+  TemperBackendOpenOptions open_options = { 0, TEMPER_CPU_KERNELS_BEST };
+  g_autoptr(TemperDeviceInfo) device = NULL;
+  g_autofree char *device_name = NULL;
   TemperAdamWParams p = { 0 };
   TemperRng rng;
   gint64 start = 0;
@@ -48,9 +51,16 @@ temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
   for (int i = 0; i < B * T; i++)
     targets[i] = (i + 1) % T != 0 ? ids[i + 1] : -1;
 
-  backend = temper_cpu_backend_new (n_threads, TEMPER_CPU_KERNELS_BEST);
-  step = temper_train_step_new (model, backend, adapter, settings->lora.dropout, B, T,
-                                settings->recompute, error);
+  if (options != NULL)
+    open_options.n_threads = options->n_threads;
+  backend = temper_backend_open (options != NULL ? options->backend : TEMPER_BACKEND_CPU,
+                                 options != NULL ? options->device : -1,
+                                 &open_options, &device, error);
+  if (backend == NULL)
+    return FALSE;
+  device_name = temper_backend_describe (backend, device);
+  step = temper_train_step_new_on (model, backend, device, adapter, settings->lora.dropout, B, T,
+                                   settings->recompute, error);
   if (step == NULL)
     {
       temper_backend_free (backend);
@@ -84,6 +94,7 @@ temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
       result->peak_rss_bytes = peak_rss ();
       result->train_memory_bytes = temper_train_step_get_memory (step);
       result->n_params = temper_train_step_get_n_params (step);
+      g_strlcpy (result->device, device_name, sizeof result->device);
     }
   temper_train_step_free (g_steal_pointer (&step));
   temper_backend_free (backend);

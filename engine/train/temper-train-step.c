@@ -12,6 +12,7 @@
 
 #include "temper/error.h"
 #include "temper/train.h"
+#include "nn/temper-backend-open.h"
 #include "temper-train-dropout.h"
 #include "temper-train-step.h"
 
@@ -150,11 +151,28 @@ temper_train_step_new (temper_model_t *model, TemperBackend *backend,
                        int micro_batch, int seq_len, gboolean recompute,
                        GError **error)
 {
+  return temper_train_step_new_on (model, backend, NULL, adapter, dropout, micro_batch,
+                                   seq_len, recompute, error);
+}
+
+static guint64
+view_bytes (const TemperTensorView *view)
+{
+  return temper_type_row_bytes (view->type, view->ne[0]) * (guint64) view->ne[1];
+}
+
+TemperTrainStep *
+temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
+                          const TemperDeviceInfo *device, temper_adapter_t *adapter,
+                          float dropout, int micro_batch, int seq_len, gboolean recompute,
+                          GError **error)
+{
   g_autoptr(TemperTrainStep) s = g_new0 (TemperTrainStep, 1);
   const TemperModelConfig *c = temper_model_get_config (model);
   int E = c->n_embd, Q = c->n_head * c->head_dim, KV = c->n_head_kv * c->head_dim;
   int F = c->n_ff, L = c->n_layer, r, N = micro_batch * seq_len, max_in;
   int n_acts;
+  guint64 weight_bytes;
   Arena small = { 0 }, acts = { 0 }, params = { 0 }, host = { 0 };
   static const TemperOp needed[] = {
     TEMPER_OP_RMSNORM, TEMPER_OP_RMSNORM_BACKWARD, TEMPER_OP_GEMM, TEMPER_OP_ROPE,
@@ -191,6 +209,15 @@ temper_train_step_new (temper_model_t *model, TemperBackend *backend,
                    temper_adapter_get_n_layer (adapter), temper_model_get_name (model), L);
       return NULL;
     }
+  /* The dropout mask is drawn in host memory, which only the CPU backend computes in. */
+  if (dropout > 0.0f && backend->kind != TEMPER_BACKEND_CPU)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "LoRA dropout runs only on the CPU backend, and this run asks for %g on "
+                   "the %s backend. Set dropout to 0 in the training settings, or train on the CPU.",
+                   dropout, temper_backend_get_name (backend));
+      return NULL;
+    }
   for (guint i = 0; i < G_N_ELEMENTS (needed); i++)
     if (!temper_backend_supports_op (backend, needed[i], TEMPER_TYPE_F32))
       {
@@ -199,10 +226,9 @@ temper_train_step_new (temper_model_t *model, TemperBackend *backend,
                      temper_backend_get_name (backend), temper_op_name (needed[i]));
         return NULL;
       }
-  if (!wrap_weight (s, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING, &s->token_embd, error) ||
-      !wrap_weight (s, temper_model_get_output (model), TEMPER_OP_LM_HEAD_CROSS_ENTROPY, &s->output, error))
-    return NULL;
-
+  /* A backend without host memory copies every frozen weight it is given. */
+  weight_bytes = view_bytes (temper_model_get_token_embd (model)) +
+                 view_bytes (temper_model_get_output (model));
   max_in = MAX (E, MAX (Q, F));
   for (int l = 0; l < L; l++)
     {
@@ -211,8 +237,7 @@ temper_train_step_new (temper_model_t *model, TemperBackend *backend,
 
       for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
         {
-          if (!wrap_weight (s, layer_weight (lw, t), TEMPER_OP_MATMUL, &S->w[t], error))
-            return NULL;
+          weight_bytes += view_bytes (layer_weight (lw, t));
           S->a[t] = S->b[t] = S->ga[t] = S->gb[t] = null_tensor ();
         }
       S->attn_norm = take (&small, TEMPER_TYPE_F32, E, 1);
@@ -294,6 +319,24 @@ temper_train_step_new (temper_model_t *model, TemperBackend *backend,
   s->loss = take (&host, TEMPER_TYPE_F32, 2, 1);
   s->sumsq = take (&host, TEMPER_TYPE_F32, 1, 1);
 
+  s->memory = small.size + acts.size + params.size + host.size;
+  if (device != NULL)
+    {
+      g_autofree char *what = g_strdup_printf ("Training “%s” with micro-batch %d × %d tokens",
+                                               temper_model_get_name (model), micro_batch, seq_len);
+
+      if (!temper_backend_check_memory (device, weight_bytes + s->memory, what, error))
+        return NULL;
+    }
+  if (!wrap_weight (s, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING, &s->token_embd, error) ||
+      !wrap_weight (s, temper_model_get_output (model), TEMPER_OP_LM_HEAD_CROSS_ENTROPY, &s->output, error))
+    return NULL;
+  for (int l = 0; l < L; l++)
+    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+      if (!wrap_weight (s, layer_weight (temper_model_get_layer (model, l), t), TEMPER_OP_MATMUL,
+                        &s->layers[l].w[t], error))
+        return NULL;
+
   s->small = temper_backend_buffer_alloc (backend, small.size, TEMPER_BUFFER_WEIGHTS, error);
   if (s->small == NULL)
     return NULL;
@@ -312,7 +355,6 @@ temper_train_step_new (temper_model_t *model, TemperBackend *backend,
                 : NULL;
   if (s->host_buf == NULL)
     return NULL;
-  s->memory = small.size + acts.size + params.size + host.size;
 
   for (int l = 0; l <= L; l++)
     s->x_in[l].buffer = s->acts;
@@ -336,13 +378,8 @@ temper_train_step_new (temper_model_t *model, TemperBackend *backend,
           s->layers[l].ga[t].buffer = s->layers[l].gb[t].buffer = s->params_buf;
   s->loss.buffer = s->sumsq.buffer = s->host_buf;
 
-  if (dropout > 0.0f && !temper_train_dropout_supported (&s->drop))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "LoRA dropout is not available on the %s backend yet: set dropout to 0",
-                   temper_backend_get_name (backend));
-      return NULL;
-    }
+  /* Checked before anything was copied, from the backend's kind. */
+  g_assert (dropout <= 0.0f || temper_train_dropout_supported (&s->drop));
 
   if (!upload_vector (s, temper_model_get_output_norm (model), &s->output_norm, error))
     return NULL;

@@ -12,6 +12,7 @@
 
 #include "nn/temper-backend.h"
 #include "temper/adapter.h"
+#include "temper/devices.h"
 #include "temper/model.h"
 #include "temper/train.h"
 #include "temper-train-rng.h"
@@ -27,6 +28,14 @@ TemperTrainStep *temper_train_step_new (temper_model_t *model, TemperBackend *ba
                                         temper_adapter_t *adapter, float dropout,
                                         int micro_batch, int seq_len, gboolean recompute,
                                         GError **error);
+/* The same on the GPU @device describes (may be NULL): refuses, before
+ * copying anything, a job whose weights and buffers do not fit in its free
+ * memory. */
+TemperTrainStep *temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
+                                           const TemperDeviceInfo *device,
+                                           temper_adapter_t *adapter, float dropout,
+                                           int micro_batch, int seq_len, gboolean recompute,
+                                           GError **error);
 void             temper_train_step_free (TemperTrainStep *step);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperTrainStep, temper_train_step_free)
 

@@ -11,13 +11,15 @@
 #include "temper/error.h"
 #include "temper/run.h"
 #include "temper/train.h"
-#include "cpu/temper-cpu-backend.h"
+#include "nn/temper-backend-open.h"
 #include "temper-train-step.h"
 
 void
 temper_train_options_init (TemperTrainOptions *options)
 {
   memset (options, 0, sizeof *options);
+  options->backend = TEMPER_BACKEND_CPU;
+  options->device = -1;
 }
 
 /* Peak resident set size, from /proc (0 where there is none). */
@@ -385,8 +387,10 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   TemperTrainOptions default_options;
   Trainer t = { 0 };
   TemperBackend *backend = NULL;
+  TemperBackendOpenOptions open_options = { 0, TEMPER_CPU_KERNELS_BEST };
+  g_autoptr(TemperDeviceInfo) device = NULL;
   gboolean ok = FALSE, finished = FALSE;
-  g_autofree char *adapter_dir = NULL;
+  g_autofree char *adapter_dir = NULL, *device_name = NULL;
 
   G_STATIC_ASSERT (sizeof (((TemperTrainState *) NULL)->rng) == sizeof (TemperRng));
 
@@ -406,9 +410,13 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
       !setup_adapter (&t, error))
     goto out;
 
-  backend = temper_cpu_backend_new (options->n_threads, TEMPER_CPU_KERNELS_BEST);
-  t.step = temper_train_step_new (model, backend, t.adapter, t.s->lora.dropout,
-                                  t.s->micro_batch, t.batcher.T, t.s->recompute, error);
+  open_options.n_threads = options->n_threads;
+  backend = temper_backend_open (options->backend, options->device, &open_options, &device, error);
+  if (backend == NULL)
+    goto out;
+  device_name = temper_backend_describe (backend, device);
+  t.step = temper_train_step_new_on (model, backend, device, t.adapter, t.s->lora.dropout,
+                                     t.s->micro_batch, t.batcher.T, t.s->recompute, error);
   if (t.step == NULL || !temper_train_step_set_moments (t.step, t.m, t.v, error))
     goto out;
 
@@ -480,6 +488,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
           progress.tokens_per_s = metrics.tokens_per_s;
           progress.elapsed_s = metrics.elapsed_s;
           progress.memory_bytes = metrics.memory_bytes;
+          progress.device = device_name;
           options->progress (&progress, options->progress_data);
         }
 

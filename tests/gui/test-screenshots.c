@@ -13,7 +13,10 @@
 #include "temper-model-page.h"
 #include "temper-page.h"
 #include "temper-preferences-window.h"
+#include "temper-runs-page.h"
 #include "temper-settings.h"
+#include "temper-settings-page.h"
+#include "temper-training-page.h"
 #include "temper-window.h"
 
 #define WIDTH  1280
@@ -64,6 +67,29 @@ static gboolean
 dataset_checked (gpointer data)
 {
   return !temper_dataset_page_is_busy (data);
+}
+
+static gboolean
+training_done (gpointer data)
+{
+  return !temper_training_page_is_busy (data);
+}
+
+static gboolean
+runs_listed (gpointer data)
+{
+  return !temper_runs_page_is_busy (data);
+}
+
+static void
+set_spin (GtkWidget  *page,
+          const char *name,
+          double      value)
+{
+  GtkWidget *spin = gui_test_find_named (page, name);
+
+  g_assert_true (GTK_IS_SPIN_BUTTON (spin));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), value);
 }
 
 static void
@@ -176,6 +202,9 @@ test_pages (Fixture       *fixture,
   GtkWidget *root = GTK_WIDGET (fixture->window);
   GtkWidget *model_page = temper_window_get_page (fixture->window, "model");
   GtkWidget *dataset_page = temper_window_get_page (fixture->window, "dataset");
+  GtkWidget *settings_page = temper_window_get_page (fixture->window, "settings");
+  GtkWidget *training_page = temper_window_get_page (fixture->window, "training");
+  GtkWidget *runs_page = temper_window_get_page (fixture->window, "runs");
   g_autofree char *model = g_build_filename (TEMPER_SOURCE_DIR, "data", "models",
                                              "SmolLM2-135M-Instruct.Q4_1.gguf", NULL);
   g_autofree char *sample = g_build_filename (TEMPER_SOURCE_DIR, "data", "samples",
@@ -224,6 +253,40 @@ test_pages (Fixture       *fixture,
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
   shoot (fixture, "6b-dataset-sample-dark");
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+
+  /* Settings: the presets and the estimate, then every option. */
+  gtk_widget_activate_action (root, "win.next-page", NULL);
+  g_assert_cmpstr (temper_window_get_current_step (fixture->window), ==, "settings");
+  temper_settings_page_set_preset (TEMPER_SETTINGS_PAGE (settings_page), TEMPER_PRESET_QUICK);
+  gui_test_settle (500);
+  shoot (fixture, "10-settings");
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (gui_test_find_named (settings_page, "advanced-row")), TRUE);
+  gui_test_settle (200);
+  scroll_to_bottom (settings_page);
+  shoot (fixture, "10b-settings-advanced");
+
+  /* A short run on the CPU, so the chart has something to show. */
+  set_spin (settings_page, "max-steps", 4);
+  set_spin (settings_page, "max-length", 64);
+  set_spin (settings_page, "micro-batch", 1);
+  set_spin (settings_page, "grad-accum", 1);
+  set_spin (settings_page, "eval-every", 2);
+  set_spin (settings_page, "val-fraction", 0.2);
+  gtk_widget_activate_action (root, "win.next-page", NULL);
+  g_assert_cmpstr (temper_window_get_current_step (fixture->window), ==, "training");
+  shoot (fixture, "11-training-ready");
+  gtk_widget_activate_action (training_page, "page.start", NULL);
+  g_assert_true (gui_test_wait_for (training_done, training_page, 240000));
+  g_assert_cmpint (temper_training_page_get_state (TEMPER_TRAINING_PAGE (training_page)), ==,
+                   TEMPER_TRAINING_FINISHED);
+  shoot (fixture, "11b-training-finished");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  shoot (fixture, "11c-training-finished-dark");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+
+  g_assert_true (temper_window_show_step (fixture->window, "runs"));
+  g_assert_true (gui_test_wait_for (runs_listed, runs_page, 10000));
+  shoot (fixture, "12-runs");
 }
 
 static gboolean

@@ -203,7 +203,7 @@ test_walk (void)
   gtk_widget_activate_action (root, "win.next-page", NULL);
   g_assert_cmpstr (temper_window_get_current_step (window), ==, "dataset");
   g_assert_true (sensitive (root, "back-button"));
-  /* Nothing opened yet, and nothing after this step is built. */
+  /* Nothing opened yet. */
   g_assert_false (sensitive (root, "next-button"));
 
   /* not-json.jsonl: line 1 and 6 are good; 2 and 3 are not JSON, 4 and 5

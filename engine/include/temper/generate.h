@@ -12,6 +12,7 @@
 
 #include <gio/gio.h>
 #include "temper/adapter.h"
+#include "temper/devices.h"
 #include "temper/model.h"
 
 G_BEGIN_DECLS
@@ -64,6 +65,14 @@ typedef gboolean (*TemperTextCallback) (const char *text, gsize len, gpointer us
 temper_generator_t *temper_generator_new  (temper_model_t *model,
                                            const TemperGeneratorOptions *options,
                                            GError **error);
+/* The same on backend @kind (TEMPER_BACKEND_CPU, _VULKAN, _CUDA or
+ * TEMPER_BACKEND_BEST from temper/backend-choice.h) and its device @device
+ * (-1: the backend's best); fails, saying what was found, when that backend
+ * or device is not there.  options->n_threads and ->exact apply to the CPU. */
+temper_generator_t *temper_generator_new_on (temper_model_t *model,
+                                             const TemperGeneratorOptions *options,
+                                             TemperBackendKind kind, int device,
+                                             GError **error);
 void                temper_generator_free (temper_generator_t *gen);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (temper_generator_t, temper_generator_free)
 

@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/adapter.h"
+#include "temper/devices.h"
 #include "temper/model.h"
 
 G_BEGIN_DECLS
@@ -144,12 +145,18 @@ typedef struct {
   double   tokens_per_s;
   double   elapsed_s;
   guint64  memory_bytes;  /* peak resident memory of the process */
+  const char *device;     /* "vulkan (AMD Radeon RX 7600)": where the run trains */
 } TemperTrainProgress;
 
 typedef void (*TemperTrainProgressFunc) (const TemperTrainProgress *progress, gpointer user_data);
 
 typedef struct {
   int                      n_threads;    /* CPU threads; 0: one per core */
+  /* TEMPER_BACKEND_CPU (the default), _VULKAN, _CUDA or TEMPER_BACKEND_BEST
+   * (temper/backend-choice.h), and the device within it; -1 (the default):
+   * the backend's best device. */
+  TemperBackendKind        backend;
+  int                      device;
   GCancellable            *cancellable;  /* stops after the current micro-batch, with a checkpoint */
   TemperTrainProgressFunc  progress;
   gpointer                 progress_data;
@@ -157,13 +164,17 @@ typedef struct {
 
 void     temper_train_options_init (TemperTrainOptions *options);
 
-/* Trains the run's adapter on the CPU backend: from its newest checkpoint
+/* Trains the run's adapter on the backend @options names: from its newest checkpoint
  * when it has one (continuing exactly where it stopped), else from a fresh
  * adapter.  @model is the run's model, already loaded.  Writes metrics,
  * checkpoints and, at the end, RUN/adapter.  Fails with
  * TEMPER_ERROR_CANCELLED when cancelled (a checkpoint of the last finished
  * step is kept) and TEMPER_ERROR_NUMERIC when the loss stops being a number
- * (the last checkpoint is kept; the message suggests a lower learning rate). */
+ * (the last checkpoint is kept; the message suggests a lower learning rate).
+ * A GPU run that would not fit in the GPU's free memory is refused before
+ * it starts, saying how much it needs; LoRA dropout needs the CPU backend.
+ * Checkpoints do not depend on the backend, so a run stopped on one may
+ * continue on another. */
 gboolean temper_train_run (temper_run_t *run, temper_model_t *model,
                            const TemperTrainOptions *options, GError **error);
 
@@ -177,10 +188,13 @@ typedef struct {
   guint64  peak_rss_bytes;     /* of the whole process, model mapping included */
   guint64  train_memory_bytes; /* buffers the training step allocated */
   guint64  n_params;           /* trainable LoRA parameters */
+  char     device[160];        /* "vulkan (llvmpipe (LLVM 15.0.6, 256 bits))" */
 } TemperTrainBenchResult;
 
+/* On the backend and device @options names (n_threads, backend, device;
+ * may be NULL for the CPU). */
 gboolean temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
-                             int n_steps, int n_threads, TemperTrainBenchResult *result,
-                             GError **error);
+                             int n_steps, const TemperTrainOptions *options,
+                             TemperTrainBenchResult *result, GError **error);
 
 G_END_DECLS

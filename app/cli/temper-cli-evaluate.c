@@ -1,0 +1,122 @@
+/* temper-cli evaluate RUN [--data FILE] — did the adapter learn, did the
+ * model forget: figures for base and tuned model, written into the run
+ * folder as evaluation.json and evaluation.html and summed up here. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "temper/backend-choice.h"
+#include "temper/evaluate.h"
+#include "temper-cli.h"
+
+typedef struct {
+  gboolean    tty;
+  char       *last_stage;
+} Progress;
+
+static void
+print_progress (const char *stage, double fraction, gpointer user_data)
+{
+  Progress *p = user_data;
+
+  if (p->tty)
+    {
+      fprintf (stderr, "\r%s… %3.0f%%", stage, 100.0 * fraction);
+      if (fraction >= 1.0)
+        fputc ('\n', stderr);
+    }
+  else if (g_strcmp0 (p->last_stage, stage) != 0)
+    fprintf (stderr, "%s…\n", stage);
+  g_free (p->last_stage);
+  p->last_stage = g_strdup (stage);
+}
+
+static void
+print_row (const char *label, double base, double tuned, gboolean percent)
+{
+  if (isnan (base) || isnan (tuned))
+    printf ("  %-26s %10s %10s\n", label, "–", "–");
+  else if (percent)
+    printf ("  %-26s %9.1f%% %9.1f%% %+9.1f\n", label, 100.0 * base, 100.0 * tuned,
+            100.0 * (tuned - base));
+  else
+    printf ("  %-26s %10.3f %10.3f %+10.3f\n", label, base, tuned, tuned - base);
+}
+
+int
+temper_cli_evaluate (int argc, char **argv)
+{
+  g_autofree char *data = NULL;
+  g_autofree char *general = NULL;
+  g_autofree char *backend = NULL;
+  int max_tokens = 64, limit = 0, threads = 0, device = -1, code;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(TemperEvaluation) ev = NULL;
+  TemperEvaluateOptions options;
+  Progress progress = { isatty (STDERR_FILENO), NULL };
+  const GOptionEntry entries[] = {
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Also score this dataset file", "FILE" },
+    { "general", 0, 0, G_OPTION_ARG_FILENAME, &general, "General questions for the forgetting check (default: the bundled ones)", "FILE" },
+    { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, "Longest answer in tokens (default 64)", "N" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Score at most N records of each dataset (default all)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu; use training's)", "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
+    { NULL }
+  };
+
+  if (!temper_cli_parse (&argc, &argv, "evaluate", "RUN",
+                         "Measure what the run's adapter learnt and whether the model forgot "
+                         "general knowledge; writes evaluation.json and evaluation.html into "
+                         "the run folder.",
+                         entries, &code))
+    return code;
+  if (argc != 2)
+    return temper_cli_fail ("evaluate", TEMPER_CLI_EXIT_USAGE, "give one run folder (see --help)");
+  if (max_tokens < 1)
+    return temper_cli_fail ("evaluate", TEMPER_CLI_EXIT_USAGE, "--max-tokens must be at least 1");
+  temper_evaluate_options_init (&options);
+  if (backend != NULL && !temper_backend_choice_parse (backend, &options.backend, &error))
+    return temper_cli_fail ("evaluate", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
+  options.device = device;
+  options.n_threads = threads;
+  options.extra_path = data;
+  options.general_path = general;
+  options.max_tokens = max_tokens;
+  options.max_records = MAX (0, limit);
+  options.progress = print_progress;
+  options.progress_data = &progress;
+  options.cancellable = cancellable;
+  temper_cli_cancel_on_interrupt (cancellable);
+
+  ev = temper_evaluate_run (argv[1], &options, &error);
+  g_free (progress.last_stage);
+  if (ev == NULL)
+    return temper_cli_error ("evaluate", error);
+
+  for (guint i = 0; i < ev->sets->len; i++)
+    {
+      const TemperEvaluationSet *s = &g_array_index (ev->sets, TemperEvaluationSet, i);
+
+      printf ("\n%s (%u records, %u with a reference answer)\n", s->name, s->n_records,
+              s->n_with_reference);
+      printf ("  %-26s %10s %10s %10s\n", "", "base", "tuned", "change");
+      print_row ("Perplexity (lower=better)", s->perplexity[0], s->perplexity[1], FALSE);
+      if (s->n_with_reference == 0)
+        continue;
+      print_row ("Exact match", s->exact[0], s->exact[1], TRUE);
+      print_row ("Contains the reference", s->contains[0], s->contains[1], TRUE);
+      print_row ("BLEU-4", s->bleu[0], s->bleu[1], TRUE);
+      print_row ("ROUGE-L", s->rouge_l[0], s->rouge_l[1], TRUE);
+      print_row ("chrF", s->chrf[0], s->chrf[1], TRUE);
+    }
+  printf ("\nGeneral questions right: base %u of %u, tuned %u of %u\n\n",
+          ev->general_right[0], ev->n_general, ev->general_right[1], ev->n_general);
+  for (guint i = 0; ev->findings[i] != NULL; i++)
+    printf ("• %s\n", ev->findings[i]);
+  printf ("\nWrote %s\n  and %s\n", ev->json_path, ev->html_path);
+  return TEMPER_CLI_EXIT_OK;
+}

@@ -1,0 +1,908 @@
+/* temper-settings-page.c — presets, every training option, the device, and
+ * an estimate of memory and time before anything starts.
+ *
+ * The estimate:
+ *   memory = temper_fit_estimate_training_shape() for the chosen
+ *            micro-batch, max length and rank (see temper-fit-estimate.c);
+ *   time   = tokens processed ÷ throughput, where
+ *            tokens processed = steps × micro-batch × grad-accum ×
+ *                               min(mean example length, max length),
+ *            throughput       = device FLOP/s ÷ FLOPs per token,
+ *            FLOPs per token  = 4 × parameters (2 for the forward pass, 2
+ *                               for the input gradients of the backward
+ *                               pass: frozen weights get no gradient), plus
+ *                               2 × parameters when activations are
+ *                               recomputed.
+ *   The engine trains on the processor, so the device FLOP/s is that of the
+ *   CPU: CPU_FLOPS_PER_CORE per core, a sustained rate for fp32 arithmetic
+ *   over quantized weights on an ordinary desktop core.  The Training page
+ *   then shows the measured speed and time left. */
+#include "config.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#include <glib/gi18n.h>
+
+#include "temper-device-list.h"
+#include "temper-fit-estimate.h"
+#include "temper-format.h"
+#include "temper-page.h"
+#include "temper-settings.h"
+#include "temper-settings-page.h"
+
+#define CPU_FLOPS_PER_CORE 8e9
+
+typedef enum {
+  FIELD_INT,
+  FIELD_INT64,
+  FIELD_UINT64,
+  FIELD_FLOAT,
+  FIELD_DOUBLE,
+  FIELD_BOOL,
+  FIELD_TARGETS,
+  FIELD_SCHEDULE,
+} FieldKind;
+
+typedef struct {
+  const char *name;       /* widget name, for tests and the settings file */
+  const char *title;      /* N_() */
+  const char *subtitle;   /* N_() */
+  FieldKind   kind;
+  gsize       offset;     /* in TemperTrainSettings */
+  double      min, max, step;
+} Field;
+
+#define OFF(member) offsetof (TemperTrainSettings, member)
+
+static const Field fields[] = {
+  { "lora-rank", N_("LoRA rank"), N_("Size of the adapter: a higher rank can learn more and needs more memory"),
+    FIELD_INT, OFF (lora.rank), 1, 256, 1 },
+  { "lora-alpha", N_("LoRA alpha"), N_("Strength of the adapter's changes; usually twice the rank"),
+    FIELD_FLOAT, OFF (lora.alpha), 0.5, 1024, 1 },
+  { "lora-dropout", N_("LoRA dropout"), N_("Share of the adapter's input hidden at random, so it does not learn the examples by heart"),
+    FIELD_FLOAT, OFF (lora.dropout), 0, 0.9, 0.01 },
+  { "lora-rslora", N_("Rank-stabilized scaling"), N_("Scale by alpha divided by the square root of the rank (rsLoRA), which suits high ranks"),
+    FIELD_BOOL, OFF (lora.use_rslora), 0, 1, 1 },
+  { "lora-targets", N_("Layers to adapt"), N_("“attention”, “all-linear”, or a list of q, k, v, o, gate, up, down"),
+    FIELD_TARGETS, OFF (lora.targets), 0, 0, 0 },
+  { "learning-rate", N_("Learning rate"), N_("How big each step of learning is; too high and the loss jumps about"),
+    FIELD_DOUBLE, OFF (learning_rate), 1e-7, 1e-1, 1e-5 },
+  { "schedule", N_("Learning rate schedule"), N_("How the learning rate changes over the run after the warm-up"),
+    FIELD_SCHEDULE, OFF (schedule), 0, 0, 0 },
+  { "warmup-steps", N_("Warm-up steps"), N_("Steps over which the learning rate rises from zero"),
+    FIELD_INT64, OFF (warmup_steps), 0, 100000, 1 },
+  { "beta1", N_("Adam beta 1"), N_("Memory of past gradients"),
+    FIELD_DOUBLE, OFF (beta1), 0, 0.9999, 0.001 },
+  { "beta2", N_("Adam beta 2"), N_("Memory of past squared gradients"),
+    FIELD_DOUBLE, OFF (beta2), 0, 0.99999, 0.0001 },
+  { "eps", N_("Adam epsilon"), N_("Keeps the optimizer from dividing by zero"),
+    FIELD_DOUBLE, OFF (eps), 1e-12, 1e-3, 1e-9 },
+  { "weight-decay", N_("Weight decay"), N_("Pulls the adapter's weights towards zero a little at each step"),
+    FIELD_DOUBLE, OFF (weight_decay), 0, 1, 0.01 },
+  { "max-grad-norm", N_("Gradient clipping"), N_("Largest gradient norm allowed; 0 turns clipping off"),
+    FIELD_DOUBLE, OFF (max_grad_norm), 0, 100, 0.1 },
+  { "epochs", N_("Passes over the examples"), N_("Epochs; used when the step limit is 0"),
+    FIELD_INT, OFF (epochs), 1, 100, 1 },
+  { "max-steps", N_("Step limit"), N_("Stop after this many steps; 0 runs all the passes"),
+    FIELD_INT64, OFF (max_steps), 0, 10000000, 1 },
+  { "micro-batch", N_("Examples at once"), N_("Micro-batch: more is faster per example and needs more memory"),
+    FIELD_INT, OFF (micro_batch), 1, 64, 1 },
+  { "grad-accum", N_("Examples per step"), N_("Micro-batches added up before each step (gradient accumulation)"),
+    FIELD_INT, OFF (grad_accum), 1, 256, 1 },
+  { "max-length", N_("Longest example"), N_("Tokens per example; longer examples are cut"),
+    FIELD_INT, OFF (max_length), 16, 32768, 16 },
+  { "seed", N_("Random seed"), N_("The same seed gives the same run"),
+    FIELD_UINT64, OFF (seed), 0, 4294967295.0, 1 },
+  { "eval-every", N_("Check every"), N_("Steps between measurements on the validation examples; 0 only at the end"),
+    FIELD_INT64, OFF (eval_every), 0, 1000000, 1 },
+  { "checkpoint-every", N_("Save every"), N_("Steps between checkpoints; 0 only at the end"),
+    FIELD_INT64, OFF (checkpoint_every), 0, 1000000, 1 },
+  { "patience", N_("Patience"), N_("Stop early after this many checks without improvement; 0 never stops early"),
+    FIELD_INT, OFF (patience), 0, 1000, 1 },
+  { "recompute", N_("Save memory"), N_("Recompute activations in the backward pass: less memory, about a third slower"),
+    FIELD_BOOL, OFF (recompute), 0, 1, 1 },
+  { "val-fraction", N_("Validation share"), N_("Share of the examples kept aside to check progress; −1 chooses for you"),
+    FIELD_DOUBLE, OFF (val_fraction), -1, 0.5, 0.01 },
+  { "train-all-tokens", N_("Learn the questions too"), N_("Loss on every token, not only on the answers"),
+    FIELD_BOOL, OFF (train_on_all_tokens), 0, 1, 1 },
+};
+
+#define N_FIELDS G_N_ELEMENTS (fields)
+
+struct _TemperSettingsPage
+{
+  AdwPreferencesPage  parent_instance;
+
+  TemperSettings     *settings;
+  TemperLoadedModel  *model;
+  GPtrArray          *devices;
+  GCancellable       *cancellable;
+  guint               n_train;
+  double              mean_tokens;
+  gboolean            updating;
+  gboolean            valid;
+
+  GtkCheckButton     *quick_check;
+  GtkCheckButton     *balanced_check;
+  GtkCheckButton     *thorough_check;
+  AdwComboRow        *device_row;
+  AdwActionRow       *memory_row;
+  AdwActionRow       *time_row;
+  AdwExpanderRow     *advanced_row;
+  GtkLabel           *invalid_label;
+
+  GtkWidget          *field_widgets[N_FIELDS];
+};
+
+static void temper_settings_page_page_iface_init (TemperPageInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TemperSettingsPage, temper_settings_page, ADW_TYPE_PREFERENCES_PAGE,
+                               G_IMPLEMENT_INTERFACE (TEMPER_TYPE_PAGE, temper_settings_page_page_iface_init))
+
+enum {
+  PROP_0,
+  PROP_SETTINGS,
+  PROP_MODEL,
+  PROP_COMPLETE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* The presets, as changes to temper_train_settings_init_default():
+ *
+ *   Quick try  rank 8, alpha 16, attention (q, v), lr 2e-4 constant after 5
+ *              warm-up steps, 50 steps at most, micro-batch 2 × accumulate 2,
+ *              512 tokens, check every 10 steps, save every 25.
+ *   Balanced   rank 16, alpha 32, all linear layers, lr 2e-4 cosine, 10
+ *              warm-up steps, 2 epochs, micro-batch 2 × accumulate 4, 1024
+ *              tokens, check every 50, save every 100, stop after 3 checks
+ *              without improvement.
+ *   Thorough   rank 32, alpha 64, all linear layers, lr 1e-4 cosine, 30
+ *              warm-up steps, 3 epochs, micro-batch 2 × accumulate 8, 2048
+ *              tokens, check every 50, save every 100, patience 5, activations
+ *              recomputed to make room for the longer examples. */
+void
+temper_preset_apply (TemperPreset         preset,
+                     TemperTrainSettings *s)
+{
+  g_return_if_fail (s != NULL);
+
+  temper_train_settings_init_default (s);
+  switch (preset)
+    {
+    case TEMPER_PRESET_QUICK:
+      s->lora.rank = 8;
+      s->lora.alpha = 16;
+      s->lora.targets = TEMPER_LORA_TARGETS_ATTENTION;
+      s->learning_rate = 2e-4;
+      s->schedule = TEMPER_LR_CONSTANT;
+      s->warmup_steps = 5;
+      s->epochs = 1;
+      s->max_steps = 50;
+      s->micro_batch = 2;
+      s->grad_accum = 2;
+      s->max_length = 512;
+      s->eval_every = 10;
+      s->checkpoint_every = 25;
+      s->patience = 0;
+      break;
+    case TEMPER_PRESET_BALANCED:
+      s->lora.rank = 16;
+      s->lora.alpha = 32;
+      s->lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+      s->learning_rate = 2e-4;
+      s->schedule = TEMPER_LR_COSINE;
+      s->warmup_steps = 10;
+      s->epochs = 2;
+      s->max_steps = 0;
+      s->micro_batch = 2;
+      s->grad_accum = 4;
+      s->max_length = 1024;
+      s->eval_every = 50;
+      s->checkpoint_every = 100;
+      s->patience = 3;
+      break;
+    case TEMPER_PRESET_THOROUGH:
+      s->lora.rank = 32;
+      s->lora.alpha = 64;
+      s->lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+      s->learning_rate = 1e-4;
+      s->schedule = TEMPER_LR_COSINE;
+      s->warmup_steps = 30;
+      s->epochs = 3;
+      s->max_steps = 0;
+      s->micro_batch = 2;
+      s->grad_accum = 8;
+      s->max_length = 2048;
+      s->eval_every = 50;
+      s->checkpoint_every = 100;
+      s->patience = 5;
+      s->recompute = TRUE;
+      break;
+    case TEMPER_PRESET_CUSTOM:
+    default:
+      break;
+    }
+}
+
+static gboolean
+settings_equal (const TemperTrainSettings *a,
+                const TemperTrainSettings *b)
+{
+  g_autoptr(JsonNode) ja = temper_train_settings_to_json (a);
+  g_autoptr(JsonNode) jb = temper_train_settings_to_json (b);
+
+  return json_node_equal (ja, jb);
+}
+
+/* Doubles span 1e-8 to 1: "%g" shows each the way people write it. */
+static gboolean
+spin_output_cb (GtkSpinButton *spin)
+{
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_formatd (text, sizeof text, "%g", gtk_spin_button_get_value (spin));
+  gtk_editable_set_text (GTK_EDITABLE (spin), text);
+  return TRUE;
+}
+
+static int
+spin_input_cb (GtkSpinButton *spin,
+               double        *value)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (spin));
+  char *end = NULL;
+  double parsed = g_ascii_strtod (text, &end);
+
+  if (end == text || *end != '\0')
+    {
+      /* People in locales with a decimal comma type one. */
+      g_autofree char *dotted = g_strdelimit (g_strdup (text), ",", '.');
+
+      parsed = g_ascii_strtod (dotted, &end);
+      if (end == dotted || *end != '\0')
+        return GTK_INPUT_ERROR;
+    }
+  *value = parsed;
+  return TRUE;
+}
+
+static void
+read_fields (TemperSettingsPage  *self,
+             TemperTrainSettings *s)
+{
+  temper_train_settings_init_default (s);
+  for (guint i = 0; i < N_FIELDS; i++)
+    {
+      guint8 *p = (guint8 *) s + fields[i].offset;
+      GtkWidget *w = self->field_widgets[i];
+
+      switch (fields[i].kind)
+        {
+        case FIELD_INT:
+          *(int *) p = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (w));
+          break;
+        case FIELD_INT64:
+          *(gint64 *) p = (gint64) llround (gtk_spin_button_get_value (GTK_SPIN_BUTTON (w)));
+          break;
+        case FIELD_UINT64:
+          *(guint64 *) p = (guint64) llround (gtk_spin_button_get_value (GTK_SPIN_BUTTON (w)));
+          break;
+        case FIELD_FLOAT:
+          *(float *) p = (float) gtk_spin_button_get_value (GTK_SPIN_BUTTON (w));
+          break;
+        case FIELD_DOUBLE:
+          *(double *) p = gtk_spin_button_get_value (GTK_SPIN_BUTTON (w));
+          break;
+        case FIELD_BOOL:
+          *(gboolean *) p = gtk_switch_get_active (GTK_SWITCH (w));
+          break;
+        case FIELD_TARGETS:
+          {
+            guint targets = 0;
+
+            /* An unreadable list leaves 0, which validation reports. */
+            if (temper_lora_targets_parse (gtk_editable_get_text (GTK_EDITABLE (w)), &targets, NULL))
+              *(guint *) p = targets;
+            else
+              *(guint *) p = 0;
+          }
+          break;
+        case FIELD_SCHEDULE:
+          *(TemperLrSchedule *) p = (TemperLrSchedule) adw_combo_row_get_selected (ADW_COMBO_ROW (w));
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+}
+
+static void
+write_fields (TemperSettingsPage        *self,
+              const TemperTrainSettings *s)
+{
+  self->updating = TRUE;
+  for (guint i = 0; i < N_FIELDS; i++)
+    {
+      const guint8 *p = (const guint8 *) s + fields[i].offset;
+      GtkWidget *w = self->field_widgets[i];
+
+      switch (fields[i].kind)
+        {
+        case FIELD_INT:
+          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), *(const int *) p);
+          break;
+        case FIELD_INT64:
+          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), (double) *(const gint64 *) p);
+          break;
+        case FIELD_UINT64:
+          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), (double) *(const guint64 *) p);
+          break;
+        case FIELD_FLOAT:
+          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), *(const float *) p);
+          break;
+        case FIELD_DOUBLE:
+          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), *(const double *) p);
+          break;
+        case FIELD_BOOL:
+          gtk_switch_set_active (GTK_SWITCH (w), *(const gboolean *) p);
+          break;
+        case FIELD_TARGETS:
+          {
+            g_autofree char *text = temper_lora_targets_to_string (*(const guint *) p);
+
+            gtk_editable_set_text (GTK_EDITABLE (w), text);
+          }
+          break;
+        case FIELD_SCHEDULE:
+          adw_combo_row_set_selected (ADW_COMBO_ROW (w), (guint) *(const TemperLrSchedule *) p);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+  self->updating = FALSE;
+}
+
+static const TemperDeviceInfo *
+selected_device (TemperSettingsPage *self)
+{
+  guint i = adw_combo_row_get_selected (self->device_row);
+
+  if (self->devices == NULL || i == GTK_INVALID_LIST_POSITION || i >= self->devices->len)
+    return NULL;
+  return g_ptr_array_index (self->devices, i);
+}
+
+static const TemperDeviceInfo *
+cpu_device (TemperSettingsPage *self)
+{
+  for (guint i = 0; self->devices != NULL && i < self->devices->len; i++)
+    {
+      const TemperDeviceInfo *d = g_ptr_array_index (self->devices, i);
+
+      if (d->backend == TEMPER_BACKEND_CPU)
+        return d;
+    }
+  return NULL;
+}
+
+static gboolean
+compute_estimate (TemperSettingsPage        *self,
+                  const TemperTrainSettings *s,
+                  gint64                    *steps,
+                  double                    *seconds,
+                  guint64                   *memory)
+{
+  const temper_model_t *model;
+  TemperFitEstimate fit;
+  double tokens_per_example, flops_per_token, flops;
+  gint64 steps_per_epoch, examples_per_step;
+
+  if (self->model == NULL || self->n_train == 0)
+    return FALSE;
+
+  model = temper_loaded_model_get_model (self->model);
+  temper_fit_estimate_training_shape (temper_model_get_config (model),
+                                      temper_model_get_file_size (model),
+                                      (guint) s->micro_batch, (guint) s->max_length,
+                                      (guint) s->lora.rank, &fit);
+  examples_per_step = (gint64) s->micro_batch * s->grad_accum;
+  steps_per_epoch = ((gint64) self->n_train + examples_per_step - 1) / examples_per_step;
+  *steps = s->max_steps > 0 ? s->max_steps : steps_per_epoch * s->epochs;
+  tokens_per_example = MIN (self->mean_tokens > 0 ? self->mean_tokens : s->max_length,
+                            (double) s->max_length);
+  flops_per_token = (s->recompute ? 6.0 : 4.0) * (double) temper_model_get_n_params (model);
+  flops = CPU_FLOPS_PER_CORE * g_get_num_processors ();
+  *seconds = (double) *steps * (double) examples_per_step * tokens_per_example * flops_per_token / flops;
+  *memory = fit.total;
+  return TRUE;
+}
+
+static void
+update_estimate (TemperSettingsPage *self)
+{
+  TemperTrainSettings s;
+  g_autoptr(GError) error = NULL;
+  const TemperDeviceInfo *device = selected_device (self);
+  gboolean valid;
+  gint64 steps;
+  double seconds;
+  guint64 memory;
+
+  read_fields (self, &s);
+  valid = temper_train_settings_validate (&s, &error);
+  gtk_widget_set_visible (GTK_WIDGET (self->invalid_label), !valid);
+  if (!valid)
+    gtk_label_set_text (self->invalid_label, error->message);
+  if (valid != self->valid)
+    {
+      self->valid = valid;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
+    }
+
+  if (!valid || !compute_estimate (self, &s, &steps, &seconds, &memory))
+    {
+      adw_action_row_set_subtitle (self->memory_row,
+                                   valid ? _("Choose a model and a dataset to see an estimate.")
+                                         : _("Fix the setting shown under Advanced to see an estimate."));
+      adw_action_row_set_subtitle (self->time_row, "");
+      return;
+    }
+
+  {
+    TemperFitEstimate fit = { 0 };
+    const TemperDeviceInfo *cpu = cpu_device (self);
+    g_autofree char *duration = temper_format_duration (seconds);
+    g_autofree char *time_text = NULL;
+
+    fit.total = memory;
+    if (cpu != NULL)
+      {
+        g_autofree char *text = temper_fit_describe (&fit, cpu);
+
+        adw_action_row_set_subtitle (self->memory_row, text);
+      }
+    else
+      {
+        g_autofree char *size = g_format_size (memory);
+        /* Translators: %s is an amount of memory such as "3.9 GB" */
+        g_autofree char *text = g_strdup_printf (_("Training needs about %s."), size);
+
+        adw_action_row_set_subtitle (self->memory_row, text);
+      }
+
+    if (device != NULL && device->backend != TEMPER_BACKEND_CPU)
+      /* Translators: %lld is a number of steps, %s a duration such as "about 12 minutes" */
+      time_text = g_strdup_printf (_("%lld steps, %s on the processor: in this version training always runs on the processor, whichever device is chosen."),
+                                   (long long) steps, duration);
+    else
+      /* Translators: %lld is a number of steps, %s a duration such as "about 12 minutes" */
+      time_text = g_strdup_printf (_("%lld steps, %s. A rough guess from the model's size and your processor; the Training page shows the real speed."),
+                                   (long long) steps, duration);
+    adw_action_row_set_subtitle (self->time_row, time_text);
+  }
+}
+
+static TemperPreset
+checked_preset (TemperSettingsPage *self)
+{
+  if (gtk_check_button_get_active (self->quick_check))
+    return TEMPER_PRESET_QUICK;
+  if (gtk_check_button_get_active (self->balanced_check))
+    return TEMPER_PRESET_BALANCED;
+  if (gtk_check_button_get_active (self->thorough_check))
+    return TEMPER_PRESET_THOROUGH;
+  return TEMPER_PRESET_CUSTOM;
+}
+
+static void
+preset_toggled_cb (TemperSettingsPage *self,
+                   GtkCheckButton     *check)
+{
+  TemperTrainSettings s;
+  TemperPreset preset;
+
+  if (self->updating || !gtk_check_button_get_active (check))
+    return;
+  preset = checked_preset (self);
+  temper_preset_apply (preset, &s);
+  write_fields (self, &s);
+  update_estimate (self);
+}
+
+/* A changed field makes the settings the person's own: no preset stays
+ * checked, so the page never claims a preset it no longer shows. */
+static void
+field_changed_cb (TemperSettingsPage *self)
+{
+  TemperTrainSettings s, preset_settings;
+  TemperPreset preset;
+
+  if (self->updating)
+    return;
+  preset = checked_preset (self);
+  read_fields (self, &s);
+  temper_preset_apply (preset, &preset_settings);
+  if (preset != TEMPER_PRESET_CUSTOM && !settings_equal (&s, &preset_settings))
+    {
+      GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };
+
+      self->updating = TRUE;
+      gtk_check_button_set_active (checks[preset], FALSE);
+      self->updating = FALSE;
+    }
+  update_estimate (self);
+}
+
+static void
+device_selected_cb (TemperSettingsPage *self)
+{
+  const TemperDeviceInfo *device = selected_device (self);
+
+  if (device == NULL)
+    return;
+  if (!self->updating && self->settings != NULL)
+    {
+      g_autofree char *id = temper_device_id (device);
+
+      temper_settings_set_default_device (self->settings, id);
+    }
+  update_estimate (self);
+}
+
+static void
+devices_listed_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  TemperSettingsPage *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) devices = temper_device_list_finish (result, NULL, &error);
+  g_autoptr(GtkStringList) names = NULL;
+  const char *wanted;
+  guint selected = 0;
+
+  if (devices == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->device_row), error->message);
+      g_object_unref (self);
+      return;
+    }
+
+  wanted = self->settings != NULL ? temper_settings_get_default_device (self->settings) : NULL;
+  names = gtk_string_list_new (NULL);
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const TemperDeviceInfo *d = g_ptr_array_index (devices, i);
+      g_autofree char *id = temper_device_id (d);
+      g_autofree char *memory = g_format_size (d->memory_total);
+      /* Translators: a device and its memory, e.g. "AMD Ryzen 7 5800X (31.2 GB)" */
+      g_autofree char *label = d->memory_total > 0 ? g_strdup_printf (_("%s (%s)"), d->name, memory)
+                                                   : g_strdup (d->name);
+
+      gtk_string_list_append (names, label);
+      if (wanted != NULL && g_str_equal (id, wanted))
+        selected = i;
+    }
+
+  g_clear_pointer (&self->devices, g_ptr_array_unref);
+  self->devices = g_steal_pointer (&devices);
+  self->updating = TRUE;
+  adw_combo_row_set_model (self->device_row, G_LIST_MODEL (names));
+  adw_combo_row_set_selected (self->device_row, selected);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->device_row), "");
+  self->updating = FALSE;
+  update_estimate (self);
+  g_object_unref (self);
+}
+
+static GtkWidget *
+create_field_row (TemperSettingsPage *self,
+                  guint               i)
+{
+  const Field *f = &fields[i];
+  GtkWidget *row, *w;
+
+  if (f->kind == FIELD_SCHEDULE)
+    {
+      const char *names[] = { _("Constant"), _("Linear decay"), _("Cosine decay"), NULL };
+
+      row = adw_combo_row_new ();
+      adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (gtk_string_list_new (names)));
+      g_object_unref (adw_combo_row_get_model (ADW_COMBO_ROW (row)));
+      g_signal_connect_object (row, "notify::selected", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+      w = row;
+    }
+  else
+    {
+      row = adw_action_row_new ();
+      if (f->kind == FIELD_BOOL)
+        {
+          w = gtk_switch_new ();
+          g_signal_connect_object (w, "notify::active", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+          adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), w);
+        }
+      else if (f->kind == FIELD_TARGETS)
+        {
+          w = gtk_entry_new ();
+          gtk_editable_set_width_chars (GTK_EDITABLE (w), 18);
+          g_signal_connect_object (w, "changed", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+        }
+      else
+        {
+          w = gtk_spin_button_new_with_range (f->min, f->max, f->step);
+          gtk_spin_button_set_digits (GTK_SPIN_BUTTON (w), f->kind == FIELD_FLOAT || f->kind == FIELD_DOUBLE ? 6 : 0);
+          gtk_spin_button_set_numeric (GTK_SPIN_BUTTON (w), FALSE);
+          gtk_editable_set_width_chars (GTK_EDITABLE (w), 10);
+          if (f->kind == FIELD_DOUBLE || f->kind == FIELD_FLOAT)
+            {
+              g_signal_connect (w, "output", G_CALLBACK (spin_output_cb), NULL);
+              g_signal_connect (w, "input", G_CALLBACK (spin_input_cb), NULL);
+            }
+          g_signal_connect_object (w, "value-changed", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+        }
+      gtk_widget_set_valign (w, GTK_ALIGN_CENTER);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), w);
+    }
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _(f->title));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _(f->subtitle));
+  gtk_widget_set_name (w, f->name);
+  if (w != row)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (w), GTK_ACCESSIBLE_PROPERTY_LABEL, _(f->title),
+                                    GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, _(f->subtitle), -1);
+  self->field_widgets[i] = w;
+  return row;
+}
+
+void
+temper_settings_page_set_preset (TemperSettingsPage *self,
+                                 TemperPreset        preset)
+{
+  GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };
+
+  g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
+  g_return_if_fail (preset <= TEMPER_PRESET_CUSTOM);
+
+  if (preset == TEMPER_PRESET_CUSTOM)
+    {
+      TemperPreset checked = checked_preset (self);
+
+      if (checked != TEMPER_PRESET_CUSTOM)
+        {
+          self->updating = TRUE;
+          gtk_check_button_set_active (checks[checked], FALSE);
+          self->updating = FALSE;
+        }
+      return;
+    }
+  if (gtk_check_button_get_active (checks[preset]))
+    {
+      TemperTrainSettings s;
+
+      temper_preset_apply (preset, &s);
+      write_fields (self, &s);
+      update_estimate (self);
+    }
+  else
+    gtk_check_button_set_active (checks[preset], TRUE);
+}
+
+TemperPreset
+temper_settings_page_get_preset (TemperSettingsPage *self)
+{
+  g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), TEMPER_PRESET_CUSTOM);
+  return checked_preset (self);
+}
+
+void
+temper_settings_page_set_train_settings (TemperSettingsPage        *self,
+                                         const TemperTrainSettings *settings)
+{
+  g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
+  g_return_if_fail (settings != NULL);
+
+  write_fields (self, settings);
+  temper_settings_page_set_preset (self, TEMPER_PRESET_CUSTOM);
+  for (TemperPreset p = TEMPER_PRESET_QUICK; p < TEMPER_PRESET_CUSTOM; p++)
+    {
+      TemperTrainSettings preset_settings;
+
+      temper_preset_apply (p, &preset_settings);
+      if (settings_equal (settings, &preset_settings))
+        {
+          GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };
+
+          self->updating = TRUE;
+          gtk_check_button_set_active (checks[p], TRUE);
+          self->updating = FALSE;
+          break;
+        }
+    }
+  update_estimate (self);
+}
+
+void
+temper_settings_page_get_train_settings (TemperSettingsPage  *self,
+                                         TemperTrainSettings *settings)
+{
+  g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
+  g_return_if_fail (settings != NULL);
+  read_fields (self, settings);
+}
+
+void
+temper_settings_page_set_dataset_size (TemperSettingsPage *self,
+                                       guint               n_train,
+                                       double              mean_tokens)
+{
+  g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
+  self->n_train = n_train;
+  self->mean_tokens = mean_tokens;
+  update_estimate (self);
+}
+
+void
+temper_settings_page_set_model (TemperSettingsPage *self,
+                                TemperLoadedModel  *model)
+{
+  g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
+  if (g_set_object (&self->model, model))
+    {
+      update_estimate (self);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
+    }
+}
+
+char *
+temper_settings_page_dup_device_id (TemperSettingsPage *self)
+{
+  const TemperDeviceInfo *device;
+
+  g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), NULL);
+  device = selected_device (self);
+  return device != NULL ? temper_device_id (device) : NULL;
+}
+
+gboolean
+temper_settings_page_get_estimate (TemperSettingsPage *self,
+                                   gint64             *steps,
+                                   double             *seconds,
+                                   guint64            *memory_bytes)
+{
+  TemperTrainSettings s;
+
+  g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), FALSE);
+  read_fields (self, &s);
+  return compute_estimate (self, &s, steps, seconds, memory_bytes);
+}
+
+static void
+temper_settings_page_constructed (GObject *object)
+{
+  TemperSettingsPage *self = TEMPER_SETTINGS_PAGE (object);
+
+  G_OBJECT_CLASS (temper_settings_page_parent_class)->constructed (object);
+
+  self->cancellable = g_cancellable_new ();
+  temper_device_list_async (self->cancellable, devices_listed_cb, g_object_ref (self));
+}
+
+static void
+temper_settings_page_dispose (GObject *object)
+{
+  TemperSettingsPage *self = TEMPER_SETTINGS_PAGE (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self), TEMPER_TYPE_SETTINGS_PAGE);
+
+  G_OBJECT_CLASS (temper_settings_page_parent_class)->dispose (object);
+}
+
+static void
+temper_settings_page_finalize (GObject *object)
+{
+  TemperSettingsPage *self = TEMPER_SETTINGS_PAGE (object);
+
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->model);
+  g_clear_pointer (&self->devices, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (temper_settings_page_parent_class)->finalize (object);
+}
+
+static void
+temper_settings_page_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  TemperSettingsPage *self = TEMPER_SETTINGS_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS: g_value_set_object (value, self->settings); break;
+    case PROP_MODEL:    g_value_set_object (value, self->model); break;
+    case PROP_COMPLETE: g_value_set_boolean (value, self->valid); break;
+    default:            G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+temper_settings_page_set_property (GObject      *object,
+                                   guint         prop_id,
+                                   const GValue *value,
+                                   GParamSpec   *pspec)
+{
+  TemperSettingsPage *self = TEMPER_SETTINGS_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
+      break;
+    case PROP_MODEL:
+      temper_settings_page_set_model (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+temper_settings_page_page_iface_init (TemperPageInterface *iface)
+{
+}
+
+static void
+temper_settings_page_class_init (TemperSettingsPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = temper_settings_page_constructed;
+  object_class->dispose = temper_settings_page_dispose;
+  object_class->finalize = temper_settings_page_finalize;
+  object_class->get_property = temper_settings_page_get_property;
+  object_class->set_property = temper_settings_page_set_property;
+
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL, TEMPER_TYPE_SETTINGS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MODEL] =
+    g_param_spec_object ("model", NULL, NULL, TEMPER_TYPE_LOADED_MODEL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, PROP_COMPLETE, properties);
+  g_object_class_override_property (object_class, PROP_COMPLETE, "complete");
+  properties[PROP_COMPLETE] = g_object_class_find_property (object_class, "complete");
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/temper/Temper/temper-settings-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, quick_check);
+  gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, balanced_check);
+  gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, thorough_check);
+  gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, device_row);
+  gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, memory_row);
+  gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, time_row);
+  gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, advanced_row);
+  gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, invalid_label);
+  gtk_widget_class_bind_template_callback (widget_class, preset_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, device_selected_cb);
+}
+
+static void
+temper_settings_page_init (TemperSettingsPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  for (guint i = 0; i < N_FIELDS; i++)
+    adw_expander_row_add_row (self->advanced_row, create_field_row (self, i));
+  self->valid = FALSE;
+  temper_settings_page_set_preset (self, TEMPER_PRESET_QUICK);
+  update_estimate (self);
+}

@@ -1,0 +1,51 @@
+/* temper-settings-page.h — step 3: how to train.
+ *
+ * Three presets cover most people; the Advanced section shows every field
+ * of TemperTrainSettings.  The page also picks the device and estimates the
+ * memory and time the run will take for the chosen model and dataset. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "temper/train.h"
+#include "temper-loaded-model.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  TEMPER_PRESET_QUICK,
+  TEMPER_PRESET_BALANCED,
+  TEMPER_PRESET_THOROUGH,
+  TEMPER_PRESET_CUSTOM,     /* settings restored from a run that match no preset */
+} TemperPreset;
+
+/* The preset's settings: temper_train_settings_init_default() with the
+ * preset's changes. */
+void temper_preset_apply (TemperPreset preset, TemperTrainSettings *settings);
+
+#define TEMPER_TYPE_SETTINGS_PAGE (temper_settings_page_get_type ())
+G_DECLARE_FINAL_TYPE (TemperSettingsPage, temper_settings_page, TEMPER, SETTINGS_PAGE, AdwPreferencesPage)
+
+void         temper_settings_page_set_preset         (TemperSettingsPage *self, TemperPreset preset);
+TemperPreset temper_settings_page_get_preset         (TemperSettingsPage *self);
+/* Shows @settings in every field (a run being reopened). */
+void         temper_settings_page_set_train_settings (TemperSettingsPage *self,
+                                                      const TemperTrainSettings *settings);
+/* The settings as the fields show them now. */
+void         temper_settings_page_get_train_settings (TemperSettingsPage *self,
+                                                      TemperTrainSettings *settings);
+/* What the estimate is for: examples on the training side and their mean
+ * length in tokens (0 when unknown). */
+void         temper_settings_page_set_dataset_size   (TemperSettingsPage *self,
+                                                      guint n_train, double mean_tokens);
+void         temper_settings_page_set_model          (TemperSettingsPage *self,
+                                                      TemperLoadedModel  *model);
+/* "cpu:0", "vulkan:1", …; NULL until the devices are listed. */
+char        *temper_settings_page_dup_device_id      (TemperSettingsPage *self);
+/* Estimated optimizer steps and seconds of the run; FALSE without a model
+ * and dataset to estimate for. */
+gboolean     temper_settings_page_get_estimate       (TemperSettingsPage *self,
+                                                      gint64 *steps, double *seconds,
+                                                      guint64 *memory_bytes);
+
+G_END_DECLS

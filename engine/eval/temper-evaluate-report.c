@@ -1,0 +1,382 @@
+/* temper-evaluate-report.c — evaluation.json and evaluation.html. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "temper/error.h"
+#include "eval/temper-evaluate-private.h"
+
+static const char *const model_names[2] = { "base", "tuned" };
+
+/* NaN (nothing measured) becomes null: JSON has no NaN. */
+static void
+add_number (JsonBuilder *b, const char *name, double value)
+{
+  json_builder_set_member_name (b, name);
+  if (isnan (value) || isinf (value))
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_double_value (b, value);
+}
+
+static void
+add_string (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value == NULL)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_string_value (b, value);
+}
+
+static void
+add_pair (JsonBuilder *b, const char *name, const double v[2])
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  add_number (b, model_names[0], v[0]);
+  add_number (b, model_names[1], v[1]);
+  json_builder_end_object (b);
+}
+
+static void
+add_record (JsonBuilder *b, const TemperEvalRecord *r)
+{
+  json_builder_begin_object (b);
+  add_string (b, "question", r->question);
+  add_string (b, "reference", r->reference);
+  add_string (b, "expect", r->expect);
+  for (int m = 0; m < 2; m++)
+    {
+      json_builder_set_member_name (b, model_names[m]);
+      json_builder_begin_object (b);
+      add_string (b, "answer", r->answer[m]);
+      add_number (b, "nll", r->nll[m]);
+      if (r->scored)
+        {
+          add_number (b, "exact", r->exact[m]);
+          add_number (b, "contains", r->contains[m]);
+          add_number (b, "bleu", r->bleu[m]);
+          add_number (b, "rouge_l", r->rouge_l[m]);
+          add_number (b, "chrf", r->chrf[m]);
+        }
+      json_builder_end_object (b);
+    }
+  /* What a list sorts by: positive when the tuned answer scores better. */
+  if (r->scored)
+    add_number (b, "chrf_change", r->chrf[1] - r->chrf[0]);
+  json_builder_end_object (b);
+}
+
+static gboolean
+save (const char *path, const char *text, GError **error)
+{
+  GError *local = NULL;
+
+  /* g_file_set_contents() writes a temporary file and renames it. */
+  if (!g_file_set_contents (path, text, -1, &local))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, "%s could not be written: %s", path,
+                   local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+temper_evaluation_write_json (const TemperEvaluation *ev, GPtrArray *records, GPtrArray *general,
+                              const char *path, GError **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_int_value (b, 1);
+
+  json_builder_set_member_name (b, "sets");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < ev->sets->len; i++)
+    {
+      const TemperEvaluationSet *s = &g_array_index (ev->sets, TemperEvaluationSet, i);
+      GPtrArray *recs = records->pdata[i];
+
+      json_builder_begin_object (b);
+      add_string (b, "name", s->name);
+      add_string (b, "path", s->path);
+      json_builder_set_member_name (b, "n_records");
+      json_builder_add_int_value (b, s->n_records);
+      json_builder_set_member_name (b, "n_with_reference");
+      json_builder_add_int_value (b, s->n_with_reference);
+      json_builder_set_member_name (b, "n_identical");
+      json_builder_add_int_value (b, s->n_identical);
+      add_pair (b, "perplexity", s->perplexity);
+      if (s->n_with_reference > 0)
+        {
+          add_pair (b, "exact", s->exact);
+          add_pair (b, "contains", s->contains);
+          add_pair (b, "bleu", s->bleu);
+          add_pair (b, "rouge_l", s->rouge_l);
+          add_pair (b, "chrf", s->chrf);
+        }
+      json_builder_set_member_name (b, "records");
+      json_builder_begin_array (b);
+      for (guint r = 0; r < recs->len; r++)
+        add_record (b, recs->pdata[r]);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "general");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "n_questions");
+  json_builder_add_int_value (b, ev->n_general);
+  for (int m = 0; m < 2; m++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s_right", model_names[m]);
+      json_builder_set_member_name (b, name);
+      json_builder_add_int_value (b, ev->general_right[m]);
+    }
+  json_builder_set_member_name (b, "forgotten");
+  json_builder_add_int_value (b, ev->general_forgotten);
+  json_builder_set_member_name (b, "forgetting");
+  json_builder_add_boolean_value (b, ev->forgetting);
+  json_builder_set_member_name (b, "questions");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < general->len; i++)
+    {
+      const TemperEvalGeneral *g = general->pdata[i];
+
+      json_builder_begin_object (b);
+      add_string (b, "question", g->question);
+      add_string (b, "expect", g->expect);
+      for (int m = 0; m < 2; m++)
+        {
+          json_builder_set_member_name (b, model_names[m]);
+          json_builder_begin_object (b);
+          add_string (b, "answer", g->answer[m]);
+          json_builder_set_member_name (b, "right");
+          json_builder_add_boolean_value (b, g->right[m]);
+          json_builder_end_object (b);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "n_asked");
+  json_builder_add_int_value (b, ev->n_asked);
+  json_builder_set_member_name (b, "n_identical");
+  json_builder_add_int_value (b, ev->n_identical);
+  json_builder_set_member_name (b, "loss_fell");
+  json_builder_add_boolean_value (b, ev->loss_fell);
+  json_builder_set_member_name (b, "no_effect");
+  json_builder_add_boolean_value (b, ev->no_effect);
+  json_builder_set_member_name (b, "findings");
+  json_builder_begin_array (b);
+  for (guint i = 0; ev->findings[i] != NULL; i++)
+    json_builder_add_string_value (b, ev->findings[i]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  return save (path, text, error);
+}
+
+/* ---- HTML ---------------------------------------------------------------- */
+
+static void
+append_escaped (GString *out, const char *text)
+{
+  g_autofree char *escaped = g_markup_escape_text (text != NULL ? text : "", -1);
+  g_string_append (out, escaped);
+}
+
+static void
+append_cell_number (GString *out, double value, gboolean percent)
+{
+  if (isnan (value))
+    g_string_append (out, "<td>–</td>");
+  else if (percent)
+    g_string_append_printf (out, "<td>%.1f%%</td>", 100.0 * value);
+  else
+    g_string_append_printf (out, "<td>%.3f</td>", value);
+}
+
+/* The training loss per step as an inline SVG line chart, so the report
+ * needs no image file beside it. */
+static void
+append_loss_chart (GString *out, GArray *metrics)
+{
+  const double width = 640, height = 240, pad = 40;
+  double lo = INFINITY, hi = -INFINITY;
+  gint64 first_step = G_MAXINT64, last_step = G_MININT64;
+  gboolean first = TRUE;
+
+  for (guint i = 0; metrics != NULL && i < metrics->len; i++)
+    {
+      const TemperRunMetrics *m = &g_array_index (metrics, TemperRunMetrics, i);
+      if (isnan (m->loss))
+        continue;
+      lo = MIN (lo, m->loss);
+      hi = MAX (hi, m->loss);
+      first_step = MIN (first_step, m->step);
+      last_step = MAX (last_step, m->step);
+    }
+  if (!(lo <= hi))
+    {
+      g_string_append (out, "<p>The run has no training steps to draw.</p>\n");
+      return;
+    }
+  if (hi - lo < 1e-9)
+    hi = lo + 1.0;
+  if (last_step == first_step)
+    last_step = first_step + 1;
+  g_string_append_printf (out,
+                          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                          "role=\"img\" aria-label=\"Training loss by step\">\n"
+                          "<rect x=\"%.0f\" y=\"10\" width=\"%.0f\" height=\"%.0f\" class=\"frame\"/>\n"
+                          "<text x=\"4\" y=\"20\">%.2f</text><text x=\"4\" y=\"%.0f\">%.2f</text>\n"
+                          "<text x=\"%.0f\" y=\"%.0f\">step %" G_GINT64_FORMAT "</text>\n"
+                          "<polyline class=\"loss\" points=\"",
+                          width, height, pad, width - pad - 10, height - pad - 10,
+                          hi, height - pad, lo, width - pad - 60, height - 12, last_step);
+  for (guint i = 0; i < metrics->len; i++)
+    {
+      const TemperRunMetrics *m = &g_array_index (metrics, TemperRunMetrics, i);
+      double x, y;
+
+      if (isnan (m->loss))
+        continue;
+      x = pad + (width - pad - 10) * (double) (m->step - first_step)
+                / (double) (last_step - first_step);
+      y = 10 + (height - pad - 10) * (hi - m->loss) / (hi - lo);
+      g_string_append_printf (out, "%s%.1f,%.1f", first ? "" : " ", x, y);
+      first = FALSE;
+    }
+  g_string_append (out, "\"/>\n</svg>\n");
+}
+
+static const char style[] =
+  "body{font-family:system-ui,'Cantarell','Noto Sans','Noto Sans CJK SC',sans-serif;"
+  "margin:2em auto;max-width:60em;color:#222;padding:0 1em}"
+  "table{border-collapse:collapse;margin:1em 0;width:100%}"
+  "th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}"
+  "th{background:#f3f3f3}.better{background:#e6f4ea}.worse{background:#fce8e6}"
+  ".frame{fill:none;stroke:#999}.loss{fill:none;stroke:#3584e4;stroke-width:2}"
+  "svg text{font-size:12px;fill:#555}.flag{font-weight:bold;color:#c01c28}";
+
+gboolean
+temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GPtrArray *general,
+                              GArray *metrics, const char *run_name, const char *path,
+                              GError **error)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  static const char *const metric_names[] = { "Exact match", "Contains the reference",
+                                              "BLEU-4", "ROUGE-L", "chrF" };
+
+  g_string_append (out, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>");
+  append_escaped (out, run_name);
+  g_string_append_printf (out, " — evaluation</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", style);
+  append_escaped (out, run_name);
+  g_string_append (out, ": base model against tuned model</h1>\n");
+  if (ev->forgetting)
+    g_string_append (out, "<p class=\"flag\">Warning: the tuned model forgot general knowledge.</p>\n");
+  if (ev->no_effect)
+    g_string_append (out, "<p class=\"flag\">Warning: the training changed the model little.</p>\n");
+  g_string_append (out, "<h2>Findings</h2>\n<ul>\n");
+  for (guint i = 0; ev->findings[i] != NULL; i++)
+    {
+      g_string_append (out, "<li>");
+      append_escaped (out, ev->findings[i]);
+      g_string_append (out, "</li>\n");
+    }
+  g_string_append (out, "</ul>\n<h2>Training loss</h2>\n");
+  append_loss_chart (out, metrics);
+
+  for (guint i = 0; i < ev->sets->len; i++)
+    {
+      const TemperEvaluationSet *s = &g_array_index (ev->sets, TemperEvaluationSet, i);
+      GPtrArray *recs = records->pdata[i];
+      const double *values[] = { s->exact, s->contains, s->bleu, s->rouge_l, s->chrf };
+
+      g_string_append (out, "<h2>");
+      append_escaped (out, s->name);
+      g_string_append_printf (out, "</h2>\n<p>%u records, %u with a reference answer.</p>\n"
+                              "<table>\n<tr><th>Measure</th><th>Base</th><th>Tuned</th></tr>\n"
+                              "<tr><td>Perplexity (lower is better)</td>",
+                              s->n_records, s->n_with_reference);
+      append_cell_number (out, s->perplexity[0], FALSE);
+      append_cell_number (out, s->perplexity[1], FALSE);
+      g_string_append (out, "</tr>\n");
+      for (guint m = 0; s->n_with_reference > 0 && m < G_N_ELEMENTS (metric_names); m++)
+        {
+          g_string_append_printf (out, "<tr><td>%s</td>", metric_names[m]);
+          append_cell_number (out, values[m][0], TRUE);
+          append_cell_number (out, values[m][1], TRUE);
+          g_string_append (out, "</tr>\n");
+        }
+      g_string_append (out, "</table>\n");
+      if (s->n_with_reference == 0)
+        continue;
+      g_string_append (out, "<table>\n<tr><th>Question</th><th>Reference</th><th>Base answer</th>"
+                            "<th>Tuned answer</th><th>chrF base → tuned</th></tr>\n");
+      for (guint r = 0; r < recs->len; r++)
+        {
+          const TemperEvalRecord *rec = recs->pdata[r];
+          const char *cls;
+
+          if (!rec->scored)
+            continue;
+          cls = rec->chrf[1] > rec->chrf[0] + 1e-9 ? " class=\"better\""
+                : rec->chrf[1] < rec->chrf[0] - 1e-9 ? " class=\"worse\"" : "";
+          g_string_append_printf (out, "<tr%s><td>", cls);
+          append_escaped (out, rec->question);
+          g_string_append (out, "</td><td>");
+          append_escaped (out, rec->reference);
+          g_string_append (out, "</td><td>");
+          append_escaped (out, rec->answer[0]);
+          g_string_append (out, "</td><td>");
+          append_escaped (out, rec->answer[1]);
+          g_string_append_printf (out, "</td><td>%.1f → %.1f</td></tr>\n",
+                                  100.0 * rec->chrf[0], 100.0 * rec->chrf[1]);
+        }
+      g_string_append (out, "</table>\n");
+    }
+
+  g_string_append_printf (out, "<h2>General questions (forgetting check)</h2>\n"
+                          "<p>Base model right: %u of %u. Tuned model right: %u of %u. "
+                          "Forgotten: %u.</p>\n<table>\n<tr><th>Question</th><th>Expected</th>"
+                          "<th>Base answer</th><th>Tuned answer</th></tr>\n",
+                          ev->general_right[0], ev->n_general, ev->general_right[1],
+                          ev->n_general, ev->general_forgotten);
+  for (guint i = 0; i < general->len; i++)
+    {
+      const TemperEvalGeneral *g = general->pdata[i];
+      const char *cls = g->right[0] && !g->right[1] ? " class=\"worse\""
+                        : !g->right[0] && g->right[1] ? " class=\"better\"" : "";
+
+      g_string_append_printf (out, "<tr%s><td>", cls);
+      append_escaped (out, g->question);
+      g_string_append (out, "</td><td>");
+      append_escaped (out, g->expect);
+      for (int m = 0; m < 2; m++)
+        {
+          g_string_append_printf (out, "</td><td>%s ", g->right[m] ? "✔" : "✘");
+          append_escaped (out, g->answer[m]);
+        }
+      g_string_append (out, "</td></tr>\n");
+    }
+  g_string_append (out, "</table>\n</body>\n</html>\n");
+  return save (path, out->str, error);
+}

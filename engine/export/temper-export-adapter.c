@@ -1,0 +1,258 @@
+/* temper-export-adapter.c — adapters as PEFT folders and GGUF LoRA files,
+ * and GGUF LoRA files read back. */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "temper/error.h"
+#include "temper/gguf.h"
+#include "temper/train.h"
+#include "export/temper-export-private.h"
+#include "train/temper-lora-private.h"
+
+gboolean
+temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float dropout,
+                    const char *out_dir, const TemperExportOptions *options, GError **error)
+{
+  g_autofree char *temp = NULL;
+
+  g_return_val_if_fail (model != NULL && adapter != NULL && out_dir != NULL, FALSE);
+  if (!temper_export_check_dest (out_dir, error) || !temper_export_step (options, 0.0, error))
+    return FALSE;
+  temp = temper_export_temp_path (out_dir);
+  if (g_mkdir (temp, 0755) != 0)
+    {
+      temper_set_error_from_errno (error, errno, out_dir, "create");
+      return FALSE;
+    }
+  if (!temper_lora_save_peft (adapter, temper_model_get_config (model), dropout, temp,
+                              temper_model_get_name (model), error))
+    {
+      temper_export_discard (temp);
+      g_prefix_error (error, "Exporting the adapter to “%s”: ", out_dir);
+      return FALSE;
+    }
+  if (!temper_export_step (options, 1.0, error))
+    {
+      temper_export_discard (temp);
+      return FALSE;
+    }
+  return temper_export_commit (temp, out_dir, error);
+}
+
+gboolean
+temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
+                            const char *out_path, const TemperExportOptions *options,
+                            GError **error)
+{
+  const TemperModelConfig *config;
+  g_autoptr(temper_gguf_writer_t) w = NULL;
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *temp = NULL;
+  int rank, n_layer;
+  guint targets;
+  float alpha;
+
+  g_return_val_if_fail (model != NULL && adapter != NULL && out_path != NULL, FALSE);
+  config = temper_model_get_config (model);
+  if (!temper_export_check_dest (out_path, error))
+    return FALSE;
+  rank = temper_adapter_get_rank (adapter);
+  targets = temper_adapter_get_targets (adapter);
+  n_layer = temper_adapter_get_n_layer (adapter);
+  alpha = temper_adapter_get_alpha (adapter);
+  /* llama.cpp always scales by alpha/r; α·√r over r is rsLoRA's α/√r. */
+  if (temper_adapter_get_rslora (adapter))
+    alpha *= sqrtf ((float) rank);
+
+  w = temper_gguf_writer_new ();
+  temper_gguf_writer_set_string (w, "general.architecture", temper_model_get_arch_name (model));
+  temper_gguf_writer_set_string (w, "general.type", "adapter");
+  temper_gguf_writer_set_string (w, "general.name", temper_model_get_name (model));
+  temper_gguf_writer_set_u32 (w, "general.file_type", 0);
+  temper_gguf_writer_set_string (w, "adapter.type", "lora");
+  temper_gguf_writer_set_f32 (w, "adapter.lora.alpha", alpha);
+
+  for (int l = 0; l < n_layer; l++)
+    {
+      if (!temper_export_step (options, 0.9 * l / n_layer, error))
+        return FALSE;
+      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+        {
+          char name[96];
+          int in, out;
+          int64_t ne_a[2], ne_b[2];
+          const float *a, *b;
+
+          if (!(targets & TEMPER_LORA_TARGET_BIT (t)))
+            continue;
+          temper_lora_target_dims (config, (TemperLoraTarget) t, &in, &out);
+          a = temper_adapter_get_a (adapter, l, (TemperLoraTarget) t);
+          b = temper_adapter_get_b (adapter, l, (TemperLoraTarget) t);
+          if (temper_export_needs_qk_permutation (config, (TemperLoraTarget) t))
+            {
+              float *copy = g_memdup2 (b, sizeof (float) * (gsize) out * (gsize) rank);
+
+              temper_lora_permute_rows (copy, out, rank, config->head_dim, FALSE);
+              g_ptr_array_add (owned, copy);
+              b = copy;
+            }
+          ne_a[0] = in, ne_a[1] = rank;
+          ne_b[0] = rank, ne_b[1] = out;
+          g_snprintf (name, sizeof name, "blk.%d.%s.weight.lora_a", l,
+                      temper_export_gguf_target_name ((TemperLoraTarget) t));
+          temper_gguf_writer_add_tensor_static (w, name, TEMPER_TYPE_F32, ne_a, 2, a,
+                                                sizeof (float) * (gsize) in * (gsize) rank);
+          g_snprintf (name, sizeof name, "blk.%d.%s.weight.lora_b", l,
+                      temper_export_gguf_target_name ((TemperLoraTarget) t));
+          temper_gguf_writer_add_tensor_static (w, name, TEMPER_TYPE_F32, ne_b, 2, b,
+                                                sizeof (float) * (gsize) out * (gsize) rank);
+        }
+    }
+
+  temp = temper_export_temp_path (out_path);
+  if (!temper_gguf_writer_write (w, temp, error))
+    {
+      temper_export_discard (temp);
+      g_prefix_error (error, "Exporting the adapter to “%s”: ", out_path);
+      return FALSE;
+    }
+  if (!temper_export_step (options, 1.0, error))
+    {
+      temper_export_discard (temp);
+      return FALSE;
+    }
+  return temper_export_commit (temp, out_path, error);
+}
+
+/* ---- import ------------------------------------------------------------- */
+
+static gboolean
+read_f32_matrix (const temper_gguf_t *gguf, guint64 index, const TemperTensorView *view,
+                 float *out, GError **error)
+{
+  int64_t ne[4];
+  guint32 n_dims;
+  guint64 n_bytes;
+
+  temper_gguf_get_tensor_shape (gguf, index, ne, &n_dims, &n_bytes);
+  if (n_dims != 2 || temper_type_block_elems (view->type) == 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   "“%s”: tensor %s is not a matrix of a type Temper reads.",
+                   temper_gguf_get_path (gguf), view->name);
+      return FALSE;
+    }
+  for (int64_t r = 0; r < view->ne[1]; r++)
+    temper_tensor_row_to_f32 (view, r, out + r * view->ne[0]);
+  return TRUE;
+}
+
+temper_adapter_t *
+temper_import_gguf_adapter (const char *path, temper_model_t *model, GError **error)
+{
+  const TemperModelConfig *config;
+  g_autoptr(temper_gguf_t) gguf = NULL;
+  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autofree char *type = NULL, *arch = NULL, *adapter_type = NULL;
+  guint targets = 0;
+  int rank = 0;
+  float alpha = 0.0f;
+  guint64 n;
+
+  g_return_val_if_fail (path != NULL && model != NULL, NULL);
+  config = temper_model_get_config (model);
+  gguf = temper_gguf_open (path, error);
+  if (gguf == NULL)
+    return NULL;
+  type = temper_gguf_dup_string (gguf, "general.type");
+  adapter_type = temper_gguf_dup_string (gguf, "adapter.type");
+  if (g_strcmp0 (type, "adapter") != 0 || g_strcmp0 (adapter_type, "lora") != 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   "“%s” is not a GGUF LoRA adapter (general.type must be “adapter” and "
+                   "adapter.type “lora”).", path);
+      return NULL;
+    }
+  arch = temper_gguf_dup_string (gguf, "general.architecture");
+  if (g_strcmp0 (arch, temper_model_get_arch_name (model)) != 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "“%s” is an adapter for a %s model, but the model is %s.",
+                   path, arch != NULL ? arch : "(unnamed)", temper_model_get_arch_name (model));
+      return NULL;
+    }
+
+  /* First pass: names, shapes and the rank, before anything is allocated. */
+  n = temper_gguf_get_n_tensors (gguf);
+  for (guint64 i = 0; i < n; i++)
+    {
+      TemperTensorView v;
+      TemperLoraTarget target;
+      int layer, in, out;
+      gboolean is_a;
+
+      temper_gguf_get_tensor (gguf, i, &v);
+      is_a = g_str_has_suffix (v.name, ".lora_a");
+      if (g_str_has_suffix (v.name, "_norm.weight"))
+        continue;
+      if (!temper_export_parse_gguf_name (v.name, is_a ? ".lora_a" : ".lora_b", &layer, &target))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       "“%s”: tensor %s is not a LoRA of an attention or feed-forward weight, "
+                       "which is all Temper can apply.", path, v.name);
+          return NULL;
+        }
+      temper_lora_target_dims (config, target, &in, &out);
+      if (layer >= config->n_layer || (is_a ? v.ne[0] != in : v.ne[1] != out) ||
+          (rank != 0 && (is_a ? v.ne[1] : v.ne[0]) != rank))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                       "“%s”: tensor %s has shape %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
+                       ", which does not fit this model (or differs in rank from the others).",
+                       path, v.name, v.ne[0], v.ne[1]);
+          return NULL;
+        }
+      rank = (int) (is_a ? v.ne[1] : v.ne[0]);
+      targets |= TEMPER_LORA_TARGET_BIT (target);
+    }
+  if (targets == 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   "“%s” holds no LoRA tensors.", path);
+      return NULL;
+    }
+  /* Without alpha llama.cpp scales by 1, i.e. alpha = rank. */
+  if (!temper_gguf_get_f32 (gguf, "adapter.lora.alpha", &alpha) || alpha <= 0.0f)
+    alpha = (float) rank;
+  adapter = temper_adapter_new (config, rank, alpha, FALSE, targets, error);
+  if (adapter == NULL)
+    return NULL;
+
+  for (guint64 i = 0; i < n; i++)
+    {
+      TemperTensorView v;
+      TemperLoraTarget target;
+      int layer, in, out;
+      gboolean is_a;
+      float *dst;
+
+      temper_gguf_get_tensor (gguf, i, &v);
+      if (g_str_has_suffix (v.name, "_norm.weight"))
+        continue;
+      is_a = g_str_has_suffix (v.name, ".lora_a");
+      temper_export_parse_gguf_name (v.name, is_a ? ".lora_a" : ".lora_b", &layer, &target);
+      dst = is_a ? temper_adapter_get_a (adapter, layer, target)
+                 : temper_adapter_get_b (adapter, layer, target);
+      if (!read_f32_matrix (gguf, i, &v, dst, error))
+        return NULL;
+      temper_lora_target_dims (config, target, &in, &out);
+      if (!is_a && temper_export_needs_qk_permutation (config, target))
+        temper_lora_permute_rows (dst, out, rank, config->head_dim, TRUE);
+    }
+  temper_adapter_changed (adapter);
+  return g_steal_pointer (&adapter);
+}

@@ -1,0 +1,46 @@
+/* temper-export-private.h — helpers shared by the exporters. */
+#pragma once
+
+#include "temper/export.h"
+
+G_BEGIN_DECLS
+
+/* A sibling of @final_path that no one else uses: "DIR/.NAME.tmp-XXXXXX".
+ * The caller writes there, then calls temper_export_commit(). */
+char    *temper_export_temp_path (const char *final_path);
+
+/* Renames @temp_path to @final_path, replacing a file or a folder of files
+ * already there.  On failure @temp_path is removed. */
+gboolean temper_export_commit    (const char *temp_path, const char *final_path,
+                                  GError **error);
+
+/* Fails with a message naming @final_path when its folder does not exist
+ * or is not a folder. */
+gboolean temper_export_check_dest (const char *final_path, GError **error);
+
+/* Removes @path, a file or a flat folder of files, ignoring errors. */
+void     temper_export_discard   (const char *path);
+
+/* Reports @fraction and returns FALSE with TEMPER_ERROR_CANCELLED once the
+ * caller has cancelled. */
+gboolean temper_export_step      (const TemperExportOptions *options, double fraction,
+                                  GError **error);
+
+/* Whether q/k B rows must be reordered between @config's own order and the
+ * order llama.cpp uses for a llama-arch GGUF. */
+gboolean temper_export_needs_qk_permutation (const TemperModelConfig *config,
+                                             TemperLoraTarget target);
+
+/* "attn_q", … for @target: the GGUF name stem of its weight. */
+const char *temper_export_gguf_target_name (TemperLoraTarget target);
+
+/* Parses "blk.N.<stem>.weight<suffix>" into a layer and target. */
+gboolean temper_export_parse_gguf_name (const char *name, const char *suffix,
+                                        int *layer, TemperLoraTarget *target);
+
+/* @rows × @in floats: the weight @w (ne {in, rows}) as f32, plus s·B·A for
+ * @target of @layer when @adapter adapts it. */
+void     temper_export_merge_weight (const TemperTensorView *w, temper_adapter_t *adapter,
+                                     int layer, TemperLoraTarget target, float *out);
+
+G_END_DECLS

@@ -1,0 +1,117 @@
+/* export.h — writing a trained adapter out for other tools, and reading
+ * adapters made elsewhere.
+ *
+ *   PEFT adapter      adapter_config.json + adapter_model.safetensors
+ *   GGUF LoRA adapter for llama.cpp's --lora on the original GGUF base
+ *   merged GGUF       W' = W + s·B·A in F16, Q8_0 or Q4_K_M, with the source's
+ *                     tokenizer, chat template and end-of-turn metadata
+ *   Modelfile         for `ollama create`, next to a merged GGUF
+ *
+ * Every export is written under a temporary name in the destination folder
+ * and renamed at the end, so a failed or cancelled export never leaves a
+ * half-written file under the final name.  Long exports report progress and
+ * check the GCancellable between tensors. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "temper/adapter.h"
+#include "temper/model.h"
+
+G_BEGIN_DECLS
+
+/* @fraction in [0, 1]; called from the exporting thread. */
+typedef void (*TemperExportProgressFunc) (double fraction, gpointer user_data);
+
+typedef struct {
+  GCancellable             *cancellable;
+  TemperExportProgressFunc  progress;
+  gpointer                  progress_data;
+} TemperExportOptions;
+
+void temper_export_options_init (TemperExportOptions *options);
+
+/* A PEFT folder at @out_dir (replaced if it exists), loadable by Hugging
+ * Face PEFT onto the base model: q/k B rows in Hugging Face order whatever
+ * the order of @model.  @options may be NULL. */
+gboolean temper_export_peft (temper_model_t *model, temper_adapter_t *adapter,
+                             float dropout, const char *out_dir,
+                             const TemperExportOptions *options, GError **error);
+
+/* A GGUF LoRA adapter file for llama.cpp (FORMATS.md §3): general.type
+ * "adapter", adapter.lora.alpha (rsLoRA is folded in as α·√r, since llama.cpp
+ * always scales by alpha/r), F32 tensors blk.N.<name>.weight.lora_a {in, r}
+ * and .lora_b {r, out}, B rows of q/k in llama.cpp's interleaved order for a
+ * llama-arch base. */
+gboolean temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
+                                     const char *out_path,
+                                     const TemperExportOptions *options, GError **error);
+
+/* Reads a GGUF LoRA adapter (as written above or by llama.cpp's
+ * convert_lora_to_gguf.py) for @model.  Refuses, naming the file, adapters
+ * for another architecture, with unknown tensors, with shapes that do not fit
+ * the model, or with ranks that differ between tensors. */
+temper_adapter_t *temper_import_gguf_adapter (const char *path, temper_model_t *model,
+                                              GError **error);
+
+typedef enum {
+  TEMPER_EXPORT_F16,
+  TEMPER_EXPORT_Q8_0,
+  /* llama.cpp's Q4_K_M rule, simplified: Q6_K for output.weight (or the tied
+   * token embedding), every attn_v and every ffn_down, Q4_K for the other
+   * matrices; where rows are not a multiple of 256, Q5_0 instead of Q4_K and
+   * Q8_0 instead of Q6_K, as llama.cpp falls back. */
+  TEMPER_EXPORT_Q4_K_M,
+} TemperExportQuant;
+
+/* "f16", "q8_0", "q4_k_m". */
+const char *temper_export_quant_name  (TemperExportQuant quant);
+gboolean    temper_export_quant_parse (const char *text, TemperExportQuant *quant,
+                                       GError **error);
+
+/* The base model of @model with @adapter (may be NULL) merged in, as one GGUF
+ * file.  @model must have been opened from a GGUF file: its metadata
+ * (architecture, hyper-parameters, tokenizer, chat template, EOS and EOT ids)
+ * is copied; vectors (norms, biases) stay F32. */
+gboolean temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
+                                    TemperExportQuant quant, const char *out_path,
+                                    const TemperExportOptions *options, GError **error);
+
+typedef enum {
+  TEMPER_EXPORT_HF_BF16,
+  TEMPER_EXPORT_HF_F32,
+} TemperExportHfDtype;
+
+/* The base model of @model with @adapter (may be NULL) merged in, as a
+ * Hugging Face folder at @out_dir (replaced if it exists): safetensors in
+ * @dtype, in shards model-0000k-of-0000n.safetensors with
+ * model.safetensors.index.json once the weights pass @max_shard_bytes (0:
+ * 5 GB), config.json (dtype updated) and the source's tokenizer.json,
+ * tokenizer_config.json (with the chat template), generation_config.json and
+ * other small files.  @model must have been opened from a Hugging Face folder:
+ * a GGUF holds no tokenizer.json to copy. */
+gboolean temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
+                                  TemperExportHfDtype dtype, guint64 max_shard_bytes,
+                                  const char *out_dir, const TemperExportOptions *options,
+                                  GError **error);
+
+/* Writes an Ollama Modelfile at @modelfile_path for the merged GGUF at
+ * @gguf_path (made for @model): FROM, TEMPLATE in Ollama's Go template syntax
+ * for the ChatML and Llama 3 families (other families rely on the template
+ * stored in the GGUF), a PARAMETER stop line for each stop token and
+ * Temper's default sampling parameters.  *@command (when non-NULL) receives
+ * the line to run in a terminal: ollama create NAME -f MODELFILE. */
+gboolean temper_export_modelfile (temper_model_t *model, const char *gguf_path,
+                                  const char *modelfile_path, const char *name,
+                                  char **command, GError **error);
+
+/* Renders a few conversations with @model's chat template (the one training
+ * used) and with the template and tokenizer stored in the exported GGUF at
+ * @exported_path, compares the token ids, and checks that the end-of-turn
+ * token is one of the exported model's stop tokens.  Returns FALSE only when
+ * the check could not run; *@problem is NULL when all agrees, else a message
+ * naming the first difference. */
+gboolean temper_export_check_template (temper_model_t *model, const char *exported_path,
+                                       char **problem, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,209 @@
+/* temper-backend-open.c — choosing and opening a compute backend. */
+#include "config.h"
+
+#include <string.h>
+
+#include "cuda/temper-cuda-backend.h"
+#include "cuda/temper-cuda-private.h"
+#include "temper/error.h"
+#include "temper-backend-open.h"
+#if TEMPER_HAVE_VULKAN
+#include "temper/vulkan.h"
+#include "vulkan/temper-vk-backend.h"
+#endif
+
+gboolean
+temper_backend_choice_parse (const char *text, TemperBackendKind *kind, GError **error)
+{
+  static const struct { const char *name; TemperBackendKind kind; } names[] = {
+    { "cpu", TEMPER_BACKEND_CPU },
+    { "vulkan", TEMPER_BACKEND_VULKAN },
+    { "cuda", TEMPER_BACKEND_CUDA },
+    { "auto", TEMPER_BACKEND_BEST },
+  };
+
+  for (guint i = 0; text != NULL && i < G_N_ELEMENTS (names); i++)
+    if (g_ascii_strcasecmp (text, names[i].name) == 0)
+      {
+        *kind = names[i].kind;
+        return TRUE;
+      }
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+               "“%s” is not a backend: choose cpu, vulkan, cuda or auto (the best there is)",
+               text != NULL ? text : "");
+  return FALSE;
+}
+
+static TemperDeviceInfo *
+cpu_info (TemperBackend *backend)
+{
+  TemperDeviceInfo *info = g_new0 (TemperDeviceInfo, 1);
+
+  info->backend = TEMPER_BACKEND_CPU;
+  info->index = 0;
+  info->name = g_strdup ("CPU");
+  info->driver = g_strdup ("");
+  info->type = TEMPER_DEVICE_CPU;
+  info->details = g_strdup_printf ("%s, %d threads", temper_cpu_backend_get_kernels_name (backend),
+                                   temper_cpu_backend_get_n_threads (backend));
+  return info;
+}
+
+/* The entry of @list for device @index, or the one named @name when @index < 0. */
+static TemperDeviceInfo *
+steal_matching (GPtrArray *list, int index, const char *name)
+{
+  for (guint i = 0; i < list->len; i++)
+    {
+      TemperDeviceInfo *d = list->pdata[i];
+
+      if ((index >= 0 && d->index == index) ||
+          (index < 0 && name != NULL && g_strcmp0 (d->name, name) == 0))
+        return g_steal_pointer (&list->pdata[i]);
+    }
+  return NULL;
+}
+
+static TemperBackend *
+open_cuda (int device, TemperDeviceInfo **info, GError **error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) temper_device_info_free);
+  TemperBackend *backend;
+
+  if (!temper_cuda_list_devices (list, error))
+    return NULL;
+  if (list->len == 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   "The NVIDIA driver is there but reports no GPU. Choose another backend "
+                   "(“temper-cli devices” lists what this computer has).");
+      return NULL;
+    }
+  if (device < 0)
+    device = 0;
+  backend = temper_cuda_backend_new (device, error);
+  if (backend != NULL && info != NULL)
+    *info = steal_matching (list, device, NULL);
+  return backend;
+}
+
+static TemperBackend *
+open_vulkan (int device, TemperDeviceInfo **info, GError **error)
+{
+#if TEMPER_HAVE_VULKAN
+  TemperBackend *backend = temper_vk_backend_new (device, error);
+
+  if (backend != NULL && info != NULL)
+    {
+      g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) temper_device_info_free);
+
+      /* Without a list the job still runs; only the memory check is lost. */
+      if (temper_vulkan_list_devices (list, NULL))
+        *info = steal_matching (list, device, temper_vk_backend_get_device_name (backend));
+    }
+  return backend;
+#else
+  (void) device;
+  (void) info;
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+               "This copy of Temper was built without Vulkan support. Use --backend cpu, "
+               "or a build made with Vulkan enabled.");
+  return NULL;
+#endif
+}
+
+/* A CUDA GPU, then a Vulkan GPU, then the CPU; what was skipped is logged
+ * at debug level, since the CPU always works. */
+static TemperBackend *
+open_best (const TemperBackendOpenOptions *options, TemperDeviceInfo **info)
+{
+  g_autoptr(GError) cuda_error = NULL;
+  g_autoptr(GError) vk_error = NULL;
+  g_autoptr(TemperDeviceInfo) found = NULL;
+  TemperBackend *backend;
+
+  backend = open_cuda (-1, &found, &cuda_error);
+  if (backend == NULL)
+    backend = open_vulkan (-1, &found, &vk_error);
+  /* A software Vulkan driver (allowed by TEMPER_VULKAN_ALLOW_SOFTWARE) is
+   * slower than the CPU backend itself. */
+  if (backend != NULL && found != NULL && found->type == TEMPER_DEVICE_SOFTWARE)
+    {
+      g_clear_pointer (&backend, temper_backend_free);
+      g_set_error_literal (&vk_error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                           "only a software Vulkan driver");
+    }
+  if (backend != NULL)
+    {
+      if (info != NULL)
+        *info = g_steal_pointer (&found);
+      return backend;
+    }
+  g_debug ("No GPU backend: CUDA: %s; Vulkan: %s",
+           cuda_error != NULL ? cuda_error->message : "unused",
+           vk_error != NULL ? vk_error->message : "unused");
+  backend = temper_cpu_backend_new (options->n_threads, options->cpu_kernels);
+  if (info != NULL)
+    *info = cpu_info (backend);
+  return backend;
+}
+
+TemperBackend *
+temper_backend_open (TemperBackendKind kind, int device, const TemperBackendOpenOptions *options,
+                     TemperDeviceInfo **info, GError **error)
+{
+  static const TemperBackendOpenOptions defaults = { 0, TEMPER_CPU_KERNELS_BEST };
+  TemperBackend *backend;
+
+  if (options == NULL)
+    options = &defaults;
+  if (info != NULL)
+    *info = NULL;
+
+  if (kind == TEMPER_BACKEND_BEST)
+    return open_best (options, info);
+  if (kind == TEMPER_BACKEND_CUDA)
+    return open_cuda (device, info, error);
+  if (kind == TEMPER_BACKEND_VULKAN)
+    return open_vulkan (device, info, error);
+  g_return_val_if_fail (kind == TEMPER_BACKEND_CPU, NULL);
+  if (device > 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   "There is no CPU device %d: the CPU backend has only device 0", device);
+      return NULL;
+    }
+  backend = temper_cpu_backend_new (options->n_threads, options->cpu_kernels);
+  if (info != NULL)
+    *info = cpu_info (backend);
+  return backend;
+}
+
+char *
+temper_backend_describe (TemperBackend *backend, const TemperDeviceInfo *info)
+{
+  if (backend->kind == TEMPER_BACKEND_CPU)
+    return g_strdup_printf ("cpu (%s, %d threads)", temper_cpu_backend_get_kernels_name (backend),
+                            temper_cpu_backend_get_n_threads (backend));
+  if (info != NULL)
+    return g_strdup_printf ("%s (%s)", temper_backend_get_name (backend), info->name);
+  return g_strdup (temper_backend_get_name (backend));
+}
+
+gboolean
+temper_backend_check_memory (const TemperDeviceInfo *info, guint64 needed, const char *what,
+                             GError **error)
+{
+  guint64 available;
+
+  if (info == NULL || info->backend == TEMPER_BACKEND_CPU)
+    return TRUE;
+  available = info->memory_free > 0 ? info->memory_free : info->memory_total;
+  if (available == 0 || needed <= available)
+    return TRUE;
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
+               "%s needs %.2f GB, but the GPU “%s” has %.2f GB free. Lower the micro-batch "
+               "or the maximum length, turn on activation recomputation, or use the CPU.",
+               what, (double) needed / 1e9, info->name, (double) available / 1e9);
+  return FALSE;
+}

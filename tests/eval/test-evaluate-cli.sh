@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# TAP: temper-cli evaluate — on a run trained for a few steps on the tiny
+# Llama model: the summary table, the files written into the run folder,
+# and the exit status for bad command lines.
+set -u
+cli=$1
+src=${TEMPER_SOURCE_DIR:?}
+model=$src/tests/fixtures/train/tiny-llama
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+fail=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+printf '%s\n' \
+  '{"prompt": "hello there", "response": "general kenobi"}' \
+  '{"prompt": "good morning", "response": "good morning to you"}' \
+  '{"prompt": "how are you", "response": "very well"}' \
+  '{"prompt": "what is this", "response": "a small test"}' >"$tmp/data.jsonl"
+printf '%s\n' '{"prompt": "hello", "expect": "hello|kenobi"}' \
+  '{"prompt": "你好", "expect": "你好"}' >"$tmp/general.jsonl"
+
+"$cli" train --model "$model" --data "$tmp/data.jsonl" --val-data "$tmp/data.jsonl" \
+  --out "$tmp/run" --max-steps 3 --batch 2 --warmup 0 --threads 1 -y >/dev/null 2>&1
+check "a short training run to evaluate" '[ -d "$tmp/run/adapter" ]'
+
+out=$("$cli" evaluate "$tmp/run" --data "$tmp/data.jsonl" --general "$tmp/general.jsonl" \
+      --max-tokens 4 --threads 1 2>/dev/null); rc=$?
+check "evaluate: exit 0" '[ $rc = 0 ]'
+check "a table per dataset, with perplexity and chrF" \
+  'grep -q "^the validation split (4 records" <<<"$out" && grep -q "^data.jsonl (4 records" <<<"$out" &&
+   grep -q "Perplexity" <<<"$out" && grep -q "chrF" <<<"$out"'
+check "the forgetting check" 'grep -q "General questions right: base [0-9] of 2, tuned [0-9] of 2" <<<"$out"'
+check "evaluation.json holds both sets" \
+  '[ "$(grep -c "\"n_with_reference\"" "$tmp/run/evaluation.json")" = 2 ]'
+check "evaluation.html is UTF-8 HTML with the Chinese question" \
+  'grep -q "<meta charset=\"utf-8\">" "$tmp/run/evaluation.html" && grep -q "你好" "$tmp/run/evaluation.html"'
+
+err=$("$cli" evaluate 2>&1 >/dev/null); rc=$?
+check "no run folder: exit 2, one line" '[ $rc = 2 ] && [ "$(wc -l <<<"$err")" = 1 ]'
+err=$("$cli" evaluate "$tmp/nothing-here" 2>&1 >/dev/null); rc=$?
+check "a folder that is no run: exit 1" '[ $rc = 1 ] && grep -q "settings.json" <<<"$err"'
+
+echo "1..$n"
+exit $fail

@@ -1,0 +1,330 @@
+/* test-evaluate.c — the forgetting and no-effect checks, the bundled general
+ * questions, and a whole evaluation of a run on the tiny random Qwen2 model
+ * with the PEFT adapter of tests/fixtures/eval: the files it writes and the
+ * figures in them. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "temper/error.h"
+#include "temper/evaluate.h"
+#include "temper/metrics.h"
+#include "temper/run.h"
+#include "temper/train.h"
+
+#define source_path(...) g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), __VA_ARGS__)
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+test_loss_fell (void)
+{
+  const double falling[] = { 2.0, 1.9, NAN, 1.5, 1.2, 1.0 };
+  const double flat[] = { 2.0, 2.1, 1.95, 2.05, 2.0 };
+  const double one[] = { 2.0 };
+
+  g_assert_true (temper_evaluate_loss_fell (falling, G_N_ELEMENTS (falling)));
+  /* The last fifth (2.0) is not below 95% of the first fifth (2.0). */
+  g_assert_false (temper_evaluate_loss_fell (flat, G_N_ELEMENTS (flat)));
+  g_assert_false (temper_evaluate_loss_fell (one, 1));
+  g_assert_false (temper_evaluate_loss_fell (NULL, 0));
+}
+
+static void
+test_expect (void)
+{
+  g_assert_true (temper_evaluate_expect_matches ("There are 7 days in a week.", "seven|7"));
+  g_assert_true (temper_evaluate_expect_matches ("Seven.", "seven|7"));
+  g_assert_false (temper_evaluate_expect_matches ("There are 17 of them.", "seven|7"));
+  g_assert_true (temper_evaluate_expect_matches ("中国的首都是北京。", "北京"));
+  g_assert_false (temper_evaluate_expect_matches ("中国的首都是哪里？", "北京"));
+}
+
+static void
+test_bundled_questions (void)
+{
+  g_autofree char *path = source_path ("data", "eval", "general-knowledge.jsonl", NULL);
+  g_autoptr(GPtrArray) prompts = NULL;
+  g_autoptr(GPtrArray) expects = NULL;
+  g_autoptr(GError) error = NULL;
+  guint chinese = 0;
+
+  g_assert_true (temper_evaluate_load_general (path, &prompts, &expects, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (prompts->len, >=, 20);
+  g_assert_cmpuint (prompts->len, <=, 30);
+  for (guint i = 0; i < prompts->len; i++)
+    {
+      gunichar first = g_utf8_get_char (prompts->pdata[i]);
+      chinese += g_unichar_get_script (first) == G_UNICODE_SCRIPT_HAN;
+      g_assert_cmpstr (expects->pdata[i], !=, "");
+    }
+  /* Half English, half Chinese. */
+  g_assert_cmpuint (2 * chinese, ==, prompts->len);
+}
+
+static void
+test_bad_questions_file (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("temper-eval-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "q.jsonl", NULL);
+  g_autoptr(GPtrArray) prompts = NULL;
+  g_autoptr(GPtrArray) expects = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (path, "{\"prompt\": \"a\", \"expect\": \"b\"}\n{\"prompt\": 3}\n",
+                                      -1, NULL));
+  g_assert_false (temper_evaluate_load_general (path, &prompts, &expects, &error));
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+  g_assert_nonnull (strstr (error->message, "line 2"));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+/* ---- A whole run on the tiny model ---- */
+
+static const char data_jsonl[] =
+  "{\"prompt\": \"Hello world! How are you today?\", \"response\": \"I am fine, thank you.\", "
+  "\"expect\": \"fine|good\"}\n"
+  "{\"prompt\": \"The quick brown fox\", \"response\": \"jumps over the lazy dog.\"}\n"
+  "{\"prompt\": \"Temper teaches a local language model\", \"response\": \"a task with LoRA.\"}\n"
+  "{\"prompt\": \"长城是中国古代的\", \"response\": \"军事防御工程。\"}\n";
+
+static const char general_jsonl[] =
+  "{\"prompt\": \"How are you today?\", \"expect\": \"fine\"}\n"
+  "{\"prompt\": \"长城是什么？\", \"expect\": \"长城|工程\"}\n"
+  "{\"prompt\": \"The quick brown fox\", \"expect\": \"dog\"}\n";
+
+static char *
+make_run (const char *tmp)
+{
+  g_autofree char *model = source_path ("tests", "fixtures", "nn", "tiny-qwen2", NULL);
+  g_autofree char *fixture_adapter = source_path ("tests", "fixtures", "eval", "tiny-qwen2-adapter", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.jsonl", NULL);
+  g_autofree char *adapter_dir = NULL;
+  char *run_dir = g_build_filename (tmp, "run", NULL);
+  g_autoptr(temper_model_t) m = NULL;
+  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperTrainSettings settings;
+  TemperLoraConfig lora;
+
+  g_assert_true (g_file_set_contents (data, data_jsonl, -1, NULL));
+  temper_train_settings_init_default (&settings);
+  settings.val_fraction = 0.5;
+  settings.max_length = 64;
+  run = temper_run_create (run_dir, &settings, model, data, NULL, &error);
+  g_assert_no_error (error);
+
+  m = temper_model_load (model, NULL, &error);
+  g_assert_no_error (error);
+  adapter = temper_lora_load_peft (fixture_adapter, temper_model_get_config (m), &lora, &error);
+  g_assert_no_error (error);
+  adapter_dir = temper_run_dup_adapter_dir (run);
+  g_assert_true (temper_lora_save_peft (adapter, temper_model_get_config (m), lora.dropout,
+                                        adapter_dir, NULL, &error));
+  g_assert_no_error (error);
+
+  for (int step = 1; step <= 5; step++)
+    {
+      TemperRunMetrics metrics = { step, step / 5.0, 3.0 - 0.5 * step, NAN, 1e-4, 1.0,
+                                   100.0, step, 0 };
+      g_assert_true (temper_run_append_metrics (run, &metrics, &error));
+    }
+  return run_dir;
+}
+
+static JsonObject *
+member_object (JsonObject *o, const char *name)
+{
+  return json_object_get_object_member (o, name);
+}
+
+static void
+test_run (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-eval-XXXXXX", NULL);
+  g_autofree char *run_dir = make_run (tmp);
+  g_autofree char *general = g_build_filename (tmp, "general.jsonl", NULL);
+  g_autofree char *extra = g_build_filename (tmp, "data.jsonl", NULL);
+  g_autofree char *html = NULL;
+  g_autoptr(TemperEvaluation) ev = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  TemperEvaluateOptions options;
+  JsonObject *root, *gen_obj;
+  JsonArray *sets, *questions;
+  guint forgotten = 0, base_right = 0;
+
+  g_assert_true (g_file_set_contents (general, general_jsonl, -1, NULL));
+  temper_evaluate_options_init (&options);
+  options.n_threads = 1;
+  options.max_tokens = 6;
+  options.general_path = general;
+  options.extra_path = extra;
+  ev = temper_evaluate_run (run_dir, &options, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ev);
+
+  /* Half of four records for validation, then the extra file's four. */
+  g_assert_cmpuint (ev->sets->len, ==, 2);
+  g_assert_cmpuint (g_array_index (ev->sets, TemperEvaluationSet, 0).n_records, ==, 2);
+  g_assert_cmpuint (g_array_index (ev->sets, TemperEvaluationSet, 1).n_records, ==, 4);
+  g_assert_cmpuint (ev->n_general, ==, 3);
+  g_assert_true (ev->loss_fell);
+  for (guint i = 0; i < ev->sets->len; i++)
+    {
+      const TemperEvaluationSet *s = &g_array_index (ev->sets, TemperEvaluationSet, i);
+      g_assert_true (isfinite (s->perplexity[0]) && isfinite (s->perplexity[1]));
+      /* The adapter's B matrices are not zero, so it changes every score. */
+      g_assert_cmpfloat (fabs (s->perplexity[0] - s->perplexity[1]), >, 1e-3);
+    }
+
+  g_assert_true (json_parser_load_from_file (parser, ev->json_path, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  sets = json_object_get_array_member (root, "sets");
+  g_assert_cmpuint (json_array_get_length (sets), ==, 2);
+  for (guint i = 0; i < json_array_get_length (sets); i++)
+    {
+      JsonObject *set = json_array_get_object_element (sets, i);
+      JsonArray *records = json_object_get_array_member (set, "records");
+      double mean_rouge[2] = { 0, 0 };
+      guint n = json_array_get_length (records);
+
+      g_assert_cmpuint (n, ==, json_object_get_int_member (set, "n_records"));
+      for (guint r = 0; r < n; r++)
+        {
+          JsonObject *rec = json_array_get_object_element (records, r);
+          const char *reference = json_object_get_string_member (rec, "reference");
+          const char *expect = json_object_get_string_member (rec, "expect");
+
+          for (int m = 0; m < 2; m++)
+            {
+              JsonObject *side = member_object (rec, m == 0 ? "base" : "tuned");
+              const char *answer = json_object_get_string_member (side, "answer");
+
+              /* Every record's scores are those of its own answer. */
+              g_assert_cmpfloat_with_epsilon (json_object_get_double_member (side, "chrf"),
+                                              temper_chrf_sentence (answer, reference), 1e-12);
+              g_assert_cmpfloat_with_epsilon (json_object_get_double_member (side, "rouge_l"),
+                                              temper_rouge_l (answer, reference), 1e-12);
+              mean_rouge[m] += temper_rouge_l (answer, reference) / n;
+              /* "contains" looks for the record's expect phrases when it has them. */
+              g_assert_cmpfloat (json_object_get_double_member (side, "contains"), ==,
+                                 expect != NULL ? temper_evaluate_expect_matches (answer, expect)
+                                                : temper_metrics_contains (answer, reference));
+            }
+        }
+      /* The extra file is data.jsonl itself, whose first line has an expect member. */
+      if (i == 1)
+        g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (records, 0),
+                                                        "expect"), ==, "fine|good");
+      g_assert_cmpfloat_with_epsilon (json_object_get_double_member (member_object (set, "rouge_l"), "base"),
+                                      mean_rouge[0], 1e-9);
+      g_assert_cmpfloat_with_epsilon (json_object_get_double_member (member_object (set, "rouge_l"), "tuned"),
+                                      mean_rouge[1], 1e-9);
+    }
+
+  gen_obj = member_object (root, "general");
+  questions = json_object_get_array_member (gen_obj, "questions");
+  g_assert_cmpuint (json_array_get_length (questions), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      JsonObject *q = json_array_get_object_element (questions, i);
+      const char *expect = json_object_get_string_member (q, "expect");
+      gboolean right[2];
+
+      for (int m = 0; m < 2; m++)
+        {
+          JsonObject *side = member_object (q, m == 0 ? "base" : "tuned");
+          right[m] = json_object_get_boolean_member (side, "right");
+          g_assert_cmpint (right[m], ==,
+                           temper_evaluate_expect_matches (json_object_get_string_member (side, "answer"),
+                                                           expect));
+        }
+      forgotten += right[0] && !right[1];
+      base_right += right[0];
+    }
+  g_assert_cmpuint (json_object_get_int_member (gen_obj, "forgotten"), ==, forgotten);
+  g_assert_cmpuint (ev->general_forgotten, ==, forgotten);
+  g_assert_cmpuint (ev->general_right[0], ==, base_right);
+  g_assert_nonnull (ev->findings[0]);
+
+  g_assert_true (g_file_get_contents (ev->html_path, &html, NULL, NULL));
+  g_assert_nonnull (strstr (html, "<meta charset=\"utf-8\">"));
+  g_assert_nonnull (strstr (html, "<polyline class=\"loss\""));
+  g_assert_nonnull (strstr (html, "长城是什么？"));
+  g_assert_null (strstr (html, "<script"));
+  remove_tree (tmp);
+}
+
+static void
+test_no_adapter (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-eval-XXXXXX", NULL);
+  g_autofree char *run_dir = make_run (tmp);
+  g_autofree char *adapter_dir = g_build_filename (run_dir, "adapter", NULL);
+  g_autofree char *config = g_build_filename (adapter_dir, "adapter_config.json", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_unlink (config);
+  g_assert_null (temper_evaluate_run (run_dir, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "no finished adapter"));
+  remove_tree (tmp);
+}
+
+static void
+test_cancelled (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-eval-XXXXXX", NULL);
+  g_autofree char *run_dir = make_run (tmp);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = g_build_filename (run_dir, "evaluation.json", NULL);
+  TemperEvaluateOptions options;
+
+  temper_evaluate_options_init (&options);
+  options.cancellable = cancellable;
+  g_cancellable_cancel (cancellable);
+  g_assert_null (temper_evaluate_run (run_dir, &options, &error));
+  g_assert_nonnull (error);
+  g_assert_false (g_file_test (json, G_FILE_TEST_EXISTS));
+  remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/evaluate/loss-fell", test_loss_fell);
+  g_test_add_func ("/evaluate/expect", test_expect);
+  g_test_add_func ("/evaluate/bundled-questions", test_bundled_questions);
+  g_test_add_func ("/evaluate/bad-questions-file", test_bad_questions_file);
+  g_test_add_func ("/evaluate/run", test_run);
+  g_test_add_func ("/evaluate/no-adapter", test_no_adapter);
+  g_test_add_func ("/evaluate/cancelled", test_cancelled);
+  return g_test_run ();
+}

@@ -1,0 +1,435 @@
+/* test-training.c — the path from model to a trained adapter, as a person
+ * walks it: choose the demo model, open a dataset with one broken record
+ * (reported with its line), pick the Quick preset, shorten the run in the
+ * Advanced section, train a few steps on the CPU and watch the chart fill;
+ * then stop a longer run, check the window stays responsive and the run
+ * resumes from its checkpoint, reopen the finished run from the Runs page,
+ * and close the window while training (it asks first).
+ *
+ * Expectations come from the inputs: the preset values from
+ * temper_preset_apply(), the number of steps from the settings, the loss
+ * points from the run folder's own metrics.jsonl, the files from run.h's
+ * documented layout. */
+#include "config.h"
+
+#include <math.h>
+
+#include <glib/gstdio.h>
+
+#include "temper/run.h"
+#include "gui-test-util.h"
+#include "temper-dataset-page.h"
+#include "temper-loss-chart.h"
+#include "temper-model-page.h"
+#include "temper-page.h"
+#include "temper-runs-page.h"
+#include "temper-settings.h"
+#include "temper-settings-page.h"
+#include "temper-training-page.h"
+#include "temper-window.h"
+
+#define DEMO_MODEL "SmolLM2-135M-Instruct.Q4_1.gguf"
+#define SHORT_STEPS 3
+
+static gboolean
+model_page_settled (gpointer data)
+{
+  return !temper_model_page_is_busy (data) && temper_model_page_get_model (data) != NULL;
+}
+
+static gboolean
+dataset_page_settled (gpointer data)
+{
+  return !temper_dataset_page_is_busy (data);
+}
+
+static gboolean
+training_idle (gpointer data)
+{
+  return !temper_training_page_is_busy (data);
+}
+
+static gboolean
+chart_has_point (gpointer data)
+{
+  TemperTrainingPage *page = data;
+
+  return temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (temper_training_page_get_chart (page)),
+                                         TEMPER_LOSS_SERIES_TRAINING) > 0;
+}
+
+static gboolean
+runs_listed (gpointer data)
+{
+  return !temper_runs_page_is_busy (data) && temper_runs_page_get_n_runs (data) > 0;
+}
+
+static gboolean
+runs_not_busy (gpointer data)
+{
+  return !temper_runs_page_is_busy (data);
+}
+
+static gboolean
+has_run_dir (gpointer data)
+{
+  return temper_training_page_get_run_dir (data) != NULL;
+}
+
+typedef struct {
+  TemperTrainingPage *page;
+  guint               n;
+} PointCount;
+
+static gboolean
+chart_has_more (gpointer data)
+{
+  PointCount *count = data;
+
+  return temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (temper_training_page_get_chart (count->page)),
+                                         TEMPER_LOSS_SERIES_TRAINING) > count->n;
+}
+
+static gboolean
+on_training_step (gpointer data)
+{
+  return g_str_equal (temper_window_get_current_step (data), "training");
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Eight good prompt/response records and, on line 5, one without its
+ * response. */
+static char *
+write_dataset (void)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (g_get_tmp_dir (), "temper-training-test.jsonl", NULL);
+  const char *answers[] = { "Paris", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Oslo", "Athens" };
+  const char *countries[] = { "France", "Germany", "Spain", "Italy", "Portugal", "Austria", "Norway", "Greece" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
+    {
+      if (i == 4)
+        g_string_append (text, "{\"prompt\": \"What is the capital of nowhere?\"}\n");
+      g_string_append_printf (text, "{\"prompt\": \"What is the capital of %s?\", \"response\": \"The capital of %s is %s.\"}\n",
+                              countries[i], countries[i], answers[i]);
+    }
+  g_file_set_contents (path, text->str, (gssize) text->len, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+set_spin (GtkWidget  *page,
+          const char *name,
+          double      value)
+{
+  GtkWidget *spin = gui_test_find_named (page, name);
+
+  g_assert_nonnull (spin);
+  g_assert_true (GTK_IS_SPIN_BUTTON (spin));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), value);
+}
+
+static double
+get_spin (GtkWidget  *page,
+          const char *name)
+{
+  GtkWidget *spin = gui_test_find_named (page, name);
+
+  g_assert_nonnull (spin);
+  return gtk_spin_button_get_value (GTK_SPIN_BUTTON (spin));
+}
+
+static guint
+count_problem_rows (GtkWidget *dataset_page)
+{
+  GtkWidget *list = gui_test_find_named (dataset_page, "problems-list");
+  guint n = 0;
+
+  g_assert_nonnull (list);
+  for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_PREFERENCES_ROW (row))
+      {
+        g_assert_true (g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), "Line 5:"));
+        n++;
+      }
+  return n;
+}
+
+static void
+check_run_folder (const char *dir,
+                  gint64      steps,
+                  GtkWidget  *chart)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_run_t) run = temper_run_open (dir, &error);
+  g_autoptr(GArray) metrics = NULL;
+  g_autofree char *adapter_dir = NULL;
+  g_autofree char *config = NULL;
+  g_autofree char *weights = NULL;
+  g_autofree char *settings = g_build_filename (dir, "settings.json", NULL);
+  guint n_val = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (settings, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (temper_run_get_settings (run)->max_steps, ==, steps);
+  g_assert_true (g_str_has_prefix (temper_run_get_data_path (run), dir));
+
+  metrics = temper_run_read_metrics (run, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (metrics->len, ==, (guint) steps);
+  for (guint i = 0; i < metrics->len; i++)
+    {
+      const TemperRunMetrics *m = &g_array_index (metrics, TemperRunMetrics, i);
+
+      g_assert_cmpint (m->step, ==, (gint64) i + 1);
+      g_assert_true (isfinite (m->loss) && m->loss > 0);
+      n_val += isfinite (m->val_loss);
+    }
+  /* The chart shows exactly what the run folder recorded. */
+  g_assert_cmpuint (temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (chart), TEMPER_LOSS_SERIES_TRAINING),
+                    ==, metrics->len);
+  g_assert_cmpuint (temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (chart), TEMPER_LOSS_SERIES_VALIDATION),
+                    ==, n_val);
+  g_assert_cmpuint (n_val, >=, 1);
+
+  adapter_dir = temper_run_dup_adapter_dir (run);
+  config = g_build_filename (adapter_dir, "adapter_config.json", NULL);
+  weights = g_build_filename (adapter_dir, "adapter_model.safetensors", NULL);
+  g_assert_true (g_file_test (config, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (weights, G_FILE_TEST_IS_REGULAR));
+}
+
+static void
+test_train (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  g_autofree char *model_path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR") != NULL ? g_getenv ("TEMPER_SOURCE_DIR") : TEMPER_SOURCE_DIR,
+                                                  "data", "models", DEMO_MODEL, NULL);
+  g_autofree char *data_path = NULL;
+  g_autofree char *finished_dir = NULL;
+  g_autofree char *stopped_dir = NULL;
+  g_autofree char *checkpoint = NULL;
+  g_autoptr(temper_run_t) stopped_run = NULL;
+  TemperTrainSettings quick, shown;
+  TemperWindow *window;
+  GtkWidget *root, *model_page, *dataset_page, *settings_page, *training_page, *runs_page, *chart;
+  TemperTrainingPage *training;
+  gboolean fired = FALSE;
+  guint n_before;
+
+  g_assert_no_error (error);
+  if (!g_file_test (model_path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("the demo model is not downloaded (data/models/" DEMO_MODEL ")");
+      return;
+    }
+  data_path = write_dataset ();
+
+  temper_settings_set_seen_welcome (settings, TRUE);
+  window = temper_window_new (NULL, settings);
+  root = GTK_WIDGET (window);
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  gtk_window_present (GTK_WINDOW (window));
+  model_page = temper_window_get_page (window, "model");
+  dataset_page = temper_window_get_page (window, "dataset");
+  settings_page = temper_window_get_page (window, "settings");
+  training_page = temper_window_get_page (window, "training");
+  runs_page = temper_window_get_page (window, "runs");
+  training = TEMPER_TRAINING_PAGE (training_page);
+  chart = temper_training_page_get_chart (training);
+
+  /* The history is open from the start, and empty. */
+  g_assert_true (temper_window_show_step (window, "runs"));
+  g_assert_true (gui_test_wait_for (runs_not_busy, runs_page, 10000));
+  g_assert_cmpuint (temper_runs_page_get_n_runs (TEMPER_RUNS_PAGE (runs_page)), ==, 0);
+  g_assert_false (temper_window_show_step (window, "settings"));
+
+  /* Model, then the dataset with its one broken record. */
+  temper_model_page_choose (TEMPER_MODEL_PAGE (model_page), model_path);
+  g_assert_true (gui_test_wait_for (model_page_settled, model_page, 120000));
+  g_assert_true (temper_window_show_step (window, "dataset"));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), data_path);
+  g_assert_true (gui_test_wait_for (dataset_page_settled, dataset_page, 60000));
+  gui_test_settle (50);
+  g_assert_cmpuint (count_problem_rows (dataset_page), ==, 1);
+  g_assert_true (temper_page_get_complete (TEMPER_PAGE (dataset_page)));
+
+  /* Settings: Quick shows the preset's values in the Advanced fields. */
+  gtk_widget_activate_action (root, "win.next-page", NULL);
+  g_assert_cmpstr (temper_window_get_current_step (window), ==, "settings");
+  temper_settings_page_set_preset (TEMPER_SETTINGS_PAGE (settings_page), TEMPER_PRESET_BALANCED);
+  gtk_widget_activate (gui_test_find_named (settings_page, "preset-quick"));
+  g_assert_cmpint (temper_settings_page_get_preset (TEMPER_SETTINGS_PAGE (settings_page)), ==, TEMPER_PRESET_QUICK);
+  temper_preset_apply (TEMPER_PRESET_QUICK, &quick);
+  temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &shown);
+  g_assert_cmpint (shown.lora.rank, ==, quick.lora.rank);
+  g_assert_cmpint (shown.max_steps, ==, quick.max_steps);
+  g_assert_cmpfloat_with_epsilon (shown.learning_rate, quick.learning_rate, 1e-12);
+  g_assert_cmpuint (shown.lora.targets, ==, quick.lora.targets);
+  g_assert_cmpfloat (get_spin (settings_page, "lora-rank"), ==, quick.lora.rank);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (settings_page, "estimate-time"))), !=, "");
+  g_assert_true (temper_page_get_complete (TEMPER_PAGE (settings_page)));
+
+  /* A shorter run for the test; changing a field leaves the preset. */
+  set_spin (settings_page, "max-steps", SHORT_STEPS);
+  set_spin (settings_page, "max-length", 64);
+  set_spin (settings_page, "micro-batch", 1);
+  set_spin (settings_page, "grad-accum", 1);
+  set_spin (settings_page, "eval-every", 2);
+  set_spin (settings_page, "checkpoint-every", 1);
+  set_spin (settings_page, "val-fraction", 0.25);
+  g_assert_cmpint (temper_settings_page_get_preset (TEMPER_SETTINGS_PAGE (settings_page)), ==, TEMPER_PRESET_CUSTOM);
+  {
+    gint64 steps = 0;
+    double seconds = 0;
+    guint64 memory = 0;
+
+    /* The estimate is for the run as now set: its step count is the limit,
+     * and the memory at least the weights as stored. */
+    g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps, &seconds, &memory));
+    g_assert_cmpint (steps, ==, SHORT_STEPS);
+    g_assert_cmpfloat (seconds, >, 0);
+    g_assert_cmpuint (memory, >, temper_model_get_file_size (temper_loaded_model_get_model (
+        temper_model_page_get_model (TEMPER_MODEL_PAGE (model_page)))));
+  }
+  /* A value out of range closes the way on, with the engine's reason. */
+  set_spin (settings_page, "lora-alpha", 0.5);
+  gtk_editable_set_text (GTK_EDITABLE (gui_test_find_named (settings_page, "lora-targets")), "q,nonsense");
+  g_assert_false (temper_page_get_complete (TEMPER_PAGE (settings_page)));
+  g_assert_true (gtk_widget_get_visible (gui_test_find_named (settings_page, "settings-invalid")));
+  gtk_editable_set_text (GTK_EDITABLE (gui_test_find_named (settings_page, "lora-targets")), "q,v");
+  set_spin (settings_page, "lora-alpha", 16);
+  g_assert_true (temper_page_get_complete (TEMPER_PAGE (settings_page)));
+
+  /* Train a few steps on the CPU. */
+  gtk_widget_activate_action (root, "win.next-page", NULL);
+  g_assert_cmpstr (temper_window_get_current_step (window), ==, "training");
+  g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_READY);
+  g_assert_false (temper_page_get_complete (TEMPER_PAGE (training_page)));
+  gtk_widget_activate_action (training_page, "page.start", NULL);
+  g_assert_true (temper_training_page_is_busy (training));
+  g_assert_true (gui_test_wait_for (chart_has_point, training, 120000));
+  g_assert_true (gui_test_wait_for (training_idle, training, 240000));
+  g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_FINISHED);
+  g_assert_true (temper_page_get_complete (TEMPER_PAGE (training_page)));
+  finished_dir = g_strdup (temper_training_page_get_run_dir (training));
+  g_assert_nonnull (finished_dir);
+  check_run_folder (finished_dir, SHORT_STEPS, chart);
+
+  /* A long run, stopped part-way: the window answers at once while the
+   * worker saves, and the run goes on from its checkpoint. */
+  g_assert_true (temper_window_show_step (window, "settings"));
+  set_spin (settings_page, "max-steps", 500);
+  g_assert_true (temper_window_show_step (window, "training"));
+  g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_READY);
+  g_assert_null (temper_training_page_get_run_dir (training));
+  gtk_widget_activate_action (training_page, "page.start", NULL);
+  g_assert_true (gui_test_wait_for (chart_has_point, training, 120000));
+  gtk_widget_activate_action (training_page, "page.stop", NULL);
+  g_timeout_add (20, set_flag, &fired);
+  g_assert_true (gui_test_wait_for (flag_set, &fired, 1000));
+  g_assert_true (gui_test_wait_for (training_idle, training, 120000));
+  g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_STOPPED);
+  stopped_dir = g_strdup (temper_training_page_get_run_dir (training));
+  stopped_run = temper_run_open (stopped_dir, &error);
+  g_assert_no_error (error);
+  checkpoint = temper_run_find_latest_checkpoint (stopped_run);
+  g_assert_nonnull (checkpoint);
+  g_assert_true (gtk_widget_get_visible (gui_test_find_named (training_page, "resume-button")));
+
+  n_before = temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (chart), TEMPER_LOSS_SERIES_TRAINING);
+  gtk_widget_activate_action (training_page, "page.resume", NULL);
+  g_assert_true (temper_training_page_is_busy (training));
+  g_assert_cmpstr (temper_training_page_get_run_dir (training), ==, stopped_dir);
+
+  /* The resumed run goes past where it stopped. */
+  {
+    PointCount count = { training, n_before };
+
+    g_assert_true (gui_test_wait_for (chart_has_more, &count, 120000));
+  }
+
+  /* Closing while training asks first; "Stop and Close" stops, then closes. */
+  gtk_window_close (GTK_WINDOW (window));
+  gui_test_settle (100);
+  g_assert_nonnull (window);
+  {
+    GListModel *toplevels = gtk_window_get_toplevels ();
+    AdwMessageDialog *dialog = NULL;
+
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+      {
+        g_autoptr(GObject) item = g_list_model_get_item (toplevels, i);
+
+        if (ADW_IS_MESSAGE_DIALOG (item))
+          dialog = ADW_MESSAGE_DIALOG (item);
+      }
+    g_assert_nonnull (dialog);
+    adw_message_dialog_response (dialog, "stop");
+  }
+  while (window != NULL && g_main_context_iteration (NULL, TRUE))
+    ;
+  g_assert_null (window);
+  g_assert_cmpuint (n_before, >=, 1);
+  {
+    g_autoptr(GArray) metrics = temper_run_read_metrics (stopped_run, &error);
+
+    /* Stopped twice, resumed once: every step once, in order, and more of
+     * them than before the resume. */
+    g_assert_no_error (error);
+    g_assert_cmpuint (metrics->len, >, n_before);
+    for (guint i = 0; i < metrics->len; i++)
+      g_assert_cmpint (g_array_index (metrics, TemperRunMetrics, i).step, ==, (gint64) i + 1);
+  }
+
+  /* The runs page of a new window lists both runs and reopens the finished
+   * one: model, dataset and settings come back with it. */
+  window = temper_window_new (NULL, settings);
+  root = GTK_WIDGET (window);
+  gtk_window_present (GTK_WINDOW (window));
+  runs_page = temper_window_get_page (window, "runs");
+  training = TEMPER_TRAINING_PAGE (temper_window_get_page (window, "training"));
+  settings_page = temper_window_get_page (window, "settings");
+  g_assert_true (temper_window_show_step (window, "runs"));
+  g_assert_true (gui_test_wait_for (runs_listed, runs_page, 10000));
+  g_assert_cmpuint (temper_runs_page_get_n_runs (TEMPER_RUNS_PAGE (runs_page)), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    if (g_str_equal (temper_runs_page_get_run_dir (TEMPER_RUNS_PAGE (runs_page), i), finished_dir))
+      g_signal_emit_by_name (runs_page, "open-run", finished_dir);
+  g_assert_true (gui_test_wait_for (has_run_dir, training, 120000));
+  g_assert_true (gui_test_wait_for (on_training_step, window, 60000));
+  g_assert_cmpstr (temper_training_page_get_run_dir (training), ==, finished_dir);
+  g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_FINISHED);
+  g_assert_cmpfloat (get_spin (settings_page, "max-steps"), ==, SHORT_STEPS);
+  g_assert_cmpuint (temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (temper_training_page_get_chart (training)),
+                                                    TEMPER_LOSS_SERIES_TRAINING), ==, SHORT_STEPS);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  g_unlink (data_path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gui_test_init (&argc, &argv);
+  g_test_add_func ("/training/walk", test_train);
+  return g_test_run ();
+}

@@ -1,0 +1,399 @@
+/* test-vk-train.c — training and generation on a GPU backend against the
+ * CPU backend and Hugging Face PEFT: one full training step (loss and every
+ * LoRA gradient), 20 AdamW steps (the loss curve), and greedy generation on
+ * the demo model.  Built for Vulkan here and, with TEST_BACKEND set to
+ * TEMPER_BACKEND_CUDA, for CUDA by tests/cuda/test-cuda-train.c.  Without a
+ * device of that kind each test reports itself skipped, saying why.
+ *
+ * References: tests/fixtures/train/peft-parity.json (PEFT's losses for 20
+ * steps, from tests/train/make-peft-fixtures.py) and the CPU backend, which
+ * tests/train checks against PEFT and finite differences. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "temper/error.h"
+#include "temper/generate.h"
+#include "temper/model.h"
+#include "temper/tokenizer.h"
+#include "temper/train.h"
+#include "nn/temper-backend-open.h"
+#include "train/temper-train-step.h"
+
+#ifndef TEST_BACKEND
+#define TEST_BACKEND TEMPER_BACKEND_VULKAN
+#endif
+
+typedef struct {
+  temper_model_t   *model;
+  temper_adapter_t *adapter;
+  JsonParser       *parser;
+  JsonObject       *fixture;
+  int               n_rows, seq, micro_batch;
+  gint32           *ids;      /* n_rows × seq */
+  gint32           *targets;  /* n_rows × seq, −1 where no loss */
+} Fixture;
+
+static char *
+fixture_path (const char *name)
+{
+  return g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train", name, NULL);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autofree char *model_dir = fixture_path ("tiny-llama");
+  g_autofree char *adapter_dir = fixture_path ("tiny-llama-adapter");
+  g_autofree char *json = fixture_path ("peft-parity.json");
+  g_autoptr(GError) error = NULL;
+  JsonArray *ids, *mask;
+
+  f->model = temper_model_load (model_dir, NULL, &error);
+  g_assert_no_error (error);
+  f->adapter = temper_lora_load_peft (adapter_dir, temper_model_get_config (f->model), NULL, &error);
+  g_assert_no_error (error);
+  f->parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (f->parser, json, NULL));
+  f->fixture = json_node_get_object (json_parser_get_root (f->parser));
+  ids = json_object_get_array_member (f->fixture, "ids");
+  mask = json_object_get_array_member (f->fixture, "mask");
+  f->n_rows = (int) json_array_get_length (ids);
+  f->seq = (int) json_array_get_length (json_array_get_array_element (ids, 0));
+  f->micro_batch = (int) json_object_get_int_member (json_object_get_object_member (f->fixture, "settings"),
+                                                     "micro_batch");
+  f->ids = g_new (gint32, f->n_rows * f->seq);
+  f->targets = g_new (gint32, f->n_rows * f->seq);
+  /* mask[t] = 1 makes token t a target, predicted from row t − 1 (HF shifts labels). */
+  for (int r = 0; r < f->n_rows; r++)
+    {
+      JsonArray *ri = json_array_get_array_element (ids, r);
+      JsonArray *rm = json_array_get_array_element (mask, r);
+
+      for (int t = 0; t < f->seq; t++)
+        {
+          f->ids[r * f->seq + t] = (gint32) json_array_get_int_element (ri, t);
+          f->targets[r * f->seq + t] =
+            t + 1 < f->seq && json_array_get_int_element (rm, t + 1)
+            ? (gint32) json_array_get_int_element (ri, t + 1) : -1;
+        }
+    }
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  temper_adapter_free (f->adapter);
+  temper_model_free (f->model);
+  g_object_unref (f->parser);
+  g_free (f->ids);
+  g_free (f->targets);
+}
+
+/* The backend under test, or NULL after reporting the test skipped. */
+static TemperBackend *
+open_gpu (TemperDeviceInfo **info)
+{
+  g_autoptr(GError) error = NULL;
+  TemperBackend *b = temper_backend_open (TEST_BACKEND, -1, NULL, info, &error);
+
+  if (b == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("no %s device: %s",
+                                              temper_backend_kind_name (TEST_BACKEND), error->message);
+      g_test_skip (msg);
+    }
+  return b;
+}
+
+static TemperBackend *
+open_cpu (void)
+{
+  TemperBackendOpenOptions o = { 1, TEMPER_CPU_KERNELS_BEST };
+  g_autoptr(GError) error = NULL;
+  TemperBackend *b = temper_backend_open (TEMPER_BACKEND_CPU, -1, &o, NULL, &error);
+
+  g_assert_no_error (error);
+  return b;
+}
+
+/* Mean loss of batch @batch, with its gradient added. */
+static double
+run_batch (Fixture *f, TemperTrainStep *step, int batch)
+{
+  const gint32 *ids = f->ids + batch * f->micro_batch * f->seq;
+  const gint32 *targets = f->targets + batch * f->micro_batch * f->seq;
+  g_autoptr(GError) error = NULL;
+  double sum = 0, n = 0;
+  int count = 0;
+
+  for (int i = 0; i < f->micro_batch * f->seq; i++)
+    count += targets[i] >= 0;
+  g_assert_true (temper_train_step_run (step, ids, targets, f->micro_batch, f->seq, TRUE,
+                                        1.0f / (float) count, NULL, &sum, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (n, ==, count);
+  return sum / n;
+}
+
+/* ‖a − b‖ / ‖b‖ over @n floats. */
+static double
+normalized_error (const float *a, const float *b, gsize n)
+{
+  double d = 0, r = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      d += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+      r += (double) b[i] * b[i];
+    }
+  return r > 0 ? sqrt (d / r) : sqrt (d);
+}
+
+/* One forward and backward: the loss against PEFT's first loss and the CPU
+ * backend's, and each A and B gradient matrix against the CPU's. */
+static void
+test_step (Fixture *f, gconstpointer data)
+{
+  const TemperModelConfig *c = temper_model_get_config (f->model);
+  JsonArray *losses = json_object_get_array_member (f->fixture, "losses");
+  g_autoptr(TemperDeviceInfo) info = NULL;
+  TemperBackend *gpu = open_gpu (&info);
+  TemperBackend *cpu;
+  TemperTrainStep *on_gpu, *on_cpu;
+  g_autoptr(GError) error = NULL;
+  guint64 n = temper_lora_count_params (f->adapter, c);
+  g_autofree float *g_gpu = g_new (float, n);
+  g_autofree float *g_cpu = g_new (float, n);
+  int r = temper_adapter_get_rank (f->adapter), checked = 0;
+  double l_gpu, l_cpu, worst = 0;
+  gsize off = 0;
+
+  if (gpu == NULL)
+    return;
+  cpu = open_cpu ();
+  on_gpu = temper_train_step_new_on (f->model, gpu, info, f->adapter, 0.0f, f->micro_batch,
+                                     f->seq, FALSE, &error);
+  g_assert_no_error (error);
+  on_cpu = temper_train_step_new (f->model, cpu, f->adapter, 0.0f, f->micro_batch, f->seq,
+                                  FALSE, &error);
+  g_assert_no_error (error);
+
+  l_gpu = run_batch (f, on_gpu, 0);
+  l_cpu = run_batch (f, on_cpu, 0);
+  g_test_message ("loss: %s %.7f, cpu %.7f, PEFT %.7f", temper_backend_get_name (gpu), l_gpu,
+                  l_cpu, json_array_get_double_element (losses, 0));
+  g_assert_cmpfloat (fabs (l_gpu - l_cpu), <=, 1e-4 * l_cpu);
+  g_assert_cmpfloat (fabs (l_gpu - json_array_get_double_element (losses, 0)), <=,
+                     2e-4 * l_cpu);
+
+  g_assert_true (temper_train_step_get_grads (on_gpu, g_gpu, &error));
+  g_assert_true (temper_train_step_get_grads (on_cpu, g_cpu, &error));
+  /* Gradients lie in temper_lora_gather() order: per layer, per target, A then B. */
+  for (int l = 0; l < c->n_layer; l++)
+    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+      {
+        int in, out;
+
+        if (temper_adapter_get_a (f->adapter, l, t) == NULL)
+          continue;
+        temper_lora_target_dims (c, t, &in, &out);
+        for (int half = 0; half < 2; half++)
+          {
+            gsize len = (gsize) (half == 0 ? in : out) * r;
+            double ref = 0, err = normalized_error (g_gpu + off, g_cpu + off, len);
+
+            for (gsize i = 0; i < len; i++)
+              ref += fabs (g_cpu[off + i]);
+            /* Every matrix gets a gradient, so a path that drops one fails. */
+            g_assert_cmpfloat (ref, >, 0);
+            g_assert_cmpfloat (err, <=, 1e-3);
+            worst = MAX (worst, err);
+            off += len;
+            checked++;
+          }
+      }
+  g_assert_cmpuint (off, ==, n);
+  g_test_message ("%d gradient matrices, largest normalized error %.2e", checked, worst);
+
+  temper_train_step_free (on_gpu);
+  temper_train_step_free (on_cpu);
+  temper_backend_free (gpu);
+  temper_backend_free (cpu);
+}
+
+/* 20 AdamW steps on both backends: the losses follow the CPU's and PEFT's. */
+static void
+test_curve (Fixture *f, gconstpointer data)
+{
+  JsonObject *settings = json_object_get_object_member (f->fixture, "settings");
+  JsonArray *losses = json_object_get_array_member (f->fixture, "losses");
+  g_autoptr(TemperDeviceInfo) info = NULL;
+  TemperBackend *gpu = open_gpu (&info);
+  TemperBackend *cpu;
+  TemperTrainStep *on_gpu, *on_cpu;
+  g_autoptr(GError) error = NULL;
+  int n_batches = f->n_rows / f->micro_batch;
+  TemperAdamWParams p = { 0 };
+  double worst_cpu = 0, worst_peft = 0;
+
+  if (gpu == NULL)
+    return;
+  cpu = open_cpu ();
+  on_gpu = temper_train_step_new_on (f->model, gpu, info, f->adapter, 0.0f, f->micro_batch,
+                                     f->seq, FALSE, &error);
+  g_assert_no_error (error);
+  on_cpu = temper_train_step_new (f->model, cpu, f->adapter, 0.0f, f->micro_batch, f->seq,
+                                  FALSE, &error);
+  g_assert_no_error (error);
+  p.lr = (float) json_object_get_double_member (settings, "learning_rate");
+  p.beta1 = (float) json_object_get_double_member (settings, "beta1");
+  p.beta2 = (float) json_object_get_double_member (settings, "beta2");
+  p.eps = (float) json_object_get_double_member (settings, "eps");
+  p.weight_decay = (float) json_object_get_double_member (settings, "weight_decay");
+  p.max_grad_norm = (float) json_object_get_double_member (settings, "max_grad_norm");
+
+  for (guint i = 0; i < json_array_get_length (losses); i++)
+    {
+      double peft = json_array_get_double_element (losses, i);
+      double l_gpu = run_batch (f, on_gpu, (int) i % n_batches);
+      double l_cpu = run_batch (f, on_cpu, (int) i % n_batches);
+      double norm_gpu, norm_cpu;
+
+      g_assert_true (temper_train_step_grad_norm (on_gpu, &norm_gpu, &error));
+      g_assert_true (temper_train_step_grad_norm (on_cpu, &norm_cpu, &error));
+      g_test_message ("step %2u: loss %.7f, cpu %.7f, PEFT %.7f; grad norm %.6f, cpu %.6f",
+                      i + 1, l_gpu, l_cpu, peft, norm_gpu, norm_cpu);
+      worst_cpu = MAX (worst_cpu, fabs (l_gpu - l_cpu) / l_cpu);
+      worst_peft = MAX (worst_peft, fabs (l_gpu - peft) / peft);
+      g_assert_cmpfloat (fabs (l_gpu - l_cpu), <=, 2e-4 * l_cpu);
+      g_assert_cmpfloat (fabs (l_gpu - peft), <=, 3e-4 * peft);
+      g_assert_cmpfloat (fabs (norm_gpu - norm_cpu), <=, 2e-3 * norm_cpu);
+      p.step = i + 1;
+      g_assert_true (temper_train_step_optimize (on_gpu, &p, &error));
+      g_assert_true (temper_train_step_optimize (on_cpu, &p, &error));
+    }
+  g_test_message ("largest relative loss difference: %.2e from the CPU, %.2e from PEFT",
+                  worst_cpu, worst_peft);
+  temper_train_step_free (on_gpu);
+  temper_train_step_free (on_cpu);
+  temper_backend_free (gpu);
+  temper_backend_free (cpu);
+}
+
+/* LoRA dropout is drawn on the host: a GPU step refuses it, saying so. */
+static void
+test_dropout_refused (Fixture *f, gconstpointer data)
+{
+  TemperBackend *gpu = open_gpu (NULL);
+  g_autoptr(GError) error = NULL;
+  TemperTrainStep *step;
+
+  if (gpu == NULL)
+    return;
+  step = temper_train_step_new (f->model, gpu, f->adapter, 0.1f, f->micro_batch, f->seq,
+                                FALSE, &error);
+  g_assert_null (step);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "dropout"));
+  temper_backend_free (gpu);
+}
+
+/* A job larger than the GPU's free memory is refused before anything is copied. */
+static void
+test_memory_check (void)
+{
+  TemperDeviceInfo info = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  info.backend = TEST_BACKEND;
+  info.name = (char *) "Test GPU";
+  info.memory_total = 8000000000u;
+  info.memory_free = 2000000000u;
+  g_assert_true (temper_backend_check_memory (&info, 1500000000u, "Training", &error));
+  g_assert_no_error (error);
+  g_assert_false (temper_backend_check_memory (&info, 3500000000u, "Training", &error));
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY);
+  g_assert_nonnull (strstr (error->message, "needs 3.50 GB"));
+  g_assert_nonnull (strstr (error->message, "has 2.00 GB free"));
+}
+
+/* Greedy tokens for one prompt on the demo model. */
+static GArray *
+greedy_tokens (temper_model_t *model, TemperBackendKind kind, const GArray *prompt, char **device)
+{
+  TemperGeneratorOptions opts = { 64, 2, TRUE };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_generator_t) gen = temper_generator_new_on (model, &opts, kind, -1, &error);
+  TemperSamplingParams p;
+  TemperGenerateResult r = { 0 };
+  GArray *out;
+
+  if (gen == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("no %s device: %s", temper_backend_kind_name (kind),
+                                              error->message);
+      g_test_skip (msg);
+      return NULL;
+    }
+  temper_sampling_params_init (&p);
+  p.temperature = 0.0f;
+  p.repeat_penalty = 1.0f;
+  p.max_tokens = 8;
+  g_assert_true (temper_generator_generate (gen, (const gint32 *) prompt->data, prompt->len, &p,
+                                            NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  out = g_array_ref (r.tokens);
+  *device = g_strdup (temper_generator_get_device (gen));
+  temper_generate_result_clear (&r);
+  return out;
+}
+
+static void
+test_generate (void)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "data", "models",
+                                            "SmolLM2-135M-Instruct.Q4_1.gguf", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(GArray) prompt = NULL, on_gpu = NULL, on_cpu = NULL;
+  g_autofree char *gpu_name = NULL, *cpu_name = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("the demo model is not in data/models (run make demo)");
+      return;
+    }
+  model = temper_model_load (path, NULL, &error);
+  g_assert_no_error (error);
+  /* A short prompt: a software Vulkan driver computes it slowly. */
+  prompt = temper_tokenizer_encode (temper_model_get_tokenizer (model),
+                                    "The capital of France is", -1, FALSE);
+  on_gpu = greedy_tokens (model, TEST_BACKEND, prompt, &gpu_name);
+  if (on_gpu == NULL)
+    return;
+  on_cpu = greedy_tokens (model, TEMPER_BACKEND_CPU, prompt, &cpu_name);
+  g_test_message ("%s and %s: %u tokens", gpu_name, cpu_name, on_gpu->len);
+  g_assert_cmpuint (on_cpu->len, ==, 8);
+  g_assert_cmpuint (on_gpu->len, ==, on_cpu->len);
+  g_assert_cmpmem (on_gpu->data, on_gpu->len * sizeof (gint32),
+                   on_cpu->data, on_cpu->len * sizeof (gint32));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  /* CI has only Mesa's software Vulkan driver. */
+  g_setenv ("TEMPER_VULKAN_ALLOW_SOFTWARE", "1", TRUE);
+  g_test_add ("/gpu-train/step", Fixture, NULL, fixture_setup, test_step, fixture_teardown);
+  g_test_add ("/gpu-train/curve", Fixture, NULL, fixture_setup, test_curve, fixture_teardown);
+  g_test_add ("/gpu-train/dropout-refused", Fixture, NULL, fixture_setup, test_dropout_refused,
+              fixture_teardown);
+  g_test_add_func ("/gpu-train/memory-check", test_memory_check);
+  g_test_add_func ("/gpu-train/generate", test_generate);
+  return g_test_run ();
+}

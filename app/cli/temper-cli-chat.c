@@ -68,6 +68,8 @@ temper_cli_chat (int argc, char **argv)
   g_autoptr(temper_model_t) model = NULL;
   g_autoptr(temper_generator_t) gen = NULL;
   g_autoptr(temper_chat_template_t) tmpl = NULL;
+  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autofree char *adapter_path = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
@@ -84,6 +86,7 @@ temper_cli_chat (int argc, char **argv)
   int exit_code;
   const GOptionEntry entries[] = {
     { "prompt", 'p', 0, G_OPTION_ARG_STRING, &prompt, "Answer this one message and exit", "TEXT" },
+    { "adapter", 0, 0, G_OPTION_ARG_FILENAME, &adapter_path, "Answer with this training run's adapter, or a PEFT adapter folder", "RUN_OR_DIR" },
     { "system", 0, 0, G_OPTION_ARG_STRING, &system, "System message (default: the model's own)", "TEXT" },
     { "temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, "Randomness; 0 always picks the most likely word (default 0.7)", "T" },
     { "top-k", 0, 0, G_OPTION_ARG_INT, &top_k, "Pick among the K most likely tokens; 0 = all (default 40)", "K" },
@@ -134,9 +137,16 @@ temper_cli_chat (int argc, char **argv)
   gen = temper_generator_new_on (model, &options, backend_kind, device, &error);
   if (gen == NULL)
     return temper_cli_error ("chat", error);
+  if (adapter_path != NULL)
+    {
+      adapter = temper_cli_load_adapter (adapter_path, model, &error);
+      if (adapter == NULL || !temper_generator_set_adapter (gen, adapter, &error))
+        return temper_cli_error ("chat", error);
+    }
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model),
                                    temper_model_get_tokenizer (model));
-  fprintf (stderr, "%s on %s, %s chat format%s\n", temper_model_get_name (model),
+  fprintf (stderr, "%s%s on %s, %s chat format%s\n", temper_model_get_name (model),
+           adapter != NULL ? " with its adapter" : "",
            temper_generator_get_device (gen),
            temper_chat_family_name (temper_chat_template_get_family (tmpl)),
            temper_chat_template_is_fallback (tmpl) ? " (the model's own format is unknown: answers may look odd)" : "");

@@ -130,7 +130,6 @@ temper_cli_compare (int argc, char **argv)
   g_autoptr(temper_generator_t) gen = NULL;
   g_autoptr(temper_chat_template_t) tmpl = NULL;
   g_autoptr(temper_dataset_t) ds = NULL;
-  g_autofree char *adapter_dir = NULL;
   TemperGeneratorOptions gopts = { 0 };
   TemperDatasetOptions dopts;
   const GOptionEntry entries[] = {
@@ -157,12 +156,9 @@ temper_cli_compare (int argc, char **argv)
   model = temper_model_load (temper_run_get_model_path (run), NULL, &error);
   if (model == NULL)
     return temper_cli_error ("compare", error);
-  adapter_dir = temper_run_dup_adapter_dir (run);
-  adapter = temper_lora_load_peft (adapter_dir, temper_model_get_config (model), NULL, &error);
+  adapter = temper_cli_load_adapter (argv[1], model, &error);
   if (adapter == NULL)
-    return temper_cli_fail ("compare", TEMPER_CLI_EXIT_FAILED,
-                            "%s (has the run finished? “temper-cli resume %s” completes it)",
-                            error->message, argv[1]);
+    return temper_cli_error ("compare", error);
 
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
   temper_dataset_options_init (&dopts);

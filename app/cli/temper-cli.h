@@ -3,6 +3,9 @@
 
 #include <gio/gio.h>
 
+#include "temper/adapter.h"
+#include "temper/model.h"
+
 /* Exit codes: 0 success, 1 the work failed (bad model, bad dataset, …),
  * 2 the command line itself was wrong. */
 enum {
@@ -32,6 +35,11 @@ int temper_cli_error (const char *command, const GError *error);
 /* Installs a SIGINT handler that cancels @cancellable instead of killing the
  * process, so long work can stop cleanly and keep its checkpoint. */
 void temper_cli_cancel_on_interrupt (GCancellable *cancellable);
+
+/* The adapter @run_or_dir names for @model: a training run folder (its
+ * final adapter) or a PEFT adapter folder from any tool. */
+temper_adapter_t *temper_cli_load_adapter (const char *run_or_dir, temper_model_t *model,
+                                           GError **error);
 
 /* Subcommands. */
 int temper_cli_info (int argc, char **argv);

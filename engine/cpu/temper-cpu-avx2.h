@@ -31,6 +31,9 @@ float    temper_cpu_avx2_dot_row_q8  (int type, const void *w, const int8_t *q,
 /* C[6×16] (row stride @ldc) += @alpha · Σₖ pa[k·ak + i·ar] · pb[k·16 + j]:
  * the register tile of temper-cpu-sgemm.c, on a B panel packed as it
  * describes and A either packed (ak 6, ar 1) or read in place. */
+/* dst[k·16 + c] = src[c·ld + k] for k < kc, c < 16: one packed B panel
+ * of the GEMM taken from sixteen rows of a transposed B. */
+void     temper_cpu_avx2_pack_b_transposed (float *dst, const float *src, int64_t ld, int64_t kc);
 void     temper_cpu_avx2_gemm_tile (int64_t kc, const float *pa, int64_t ak, int64_t ar,
                                     const float *pb, float *c, int64_t ldc, float alpha);
 

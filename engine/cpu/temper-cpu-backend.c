@@ -15,6 +15,7 @@ cpu_destroy (TemperBackend *b)
   temper_cpu_pool_free (cpu->pool);
   g_free (cpu->scratch);
   g_free (cpu->q8_scratch);
+  g_free (cpu->row_loss);
   g_free (cpu);
 }
 
@@ -165,6 +166,7 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
   cpu->n_threads = n_threads;
   cpu->pool = temper_cpu_pool_new (n_threads);
   temper_cpu_kernels_init (&cpu->k, kernels != TEMPER_CPU_KERNELS_SCALAR,
+                           kernels != TEMPER_CPU_KERNELS_AVX2,
                            kernels == TEMPER_CPU_KERNELS_FAST_DECODE);
   temper_cpu_reserve_scratch (cpu, 4096);
   return &cpu->parent;

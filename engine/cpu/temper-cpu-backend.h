@@ -7,8 +7,9 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  /* AVX2/FMA/F16C where the processor has them, fp32 activations: what
-   * training and comparisons with other implementations use. */
+  /* AVX2/FMA/F16C where the processor has them (and AVX-512 for the GEMM
+   * tile where it has that too), fp32 activations: what training and
+   * comparisons with other implementations use. */
   TEMPER_CPU_KERNELS_BEST,
   /* Portable C only, fp32 activations (tests compare it with the others). */
   TEMPER_CPU_KERNELS_SCALAR,
@@ -16,11 +17,14 @@ typedef enum {
    * against 4/5/8-bit weights, as llama.cpp does: the fastest for chatting;
    * logits move by about 1e-2. */
   TEMPER_CPU_KERNELS_FAST_DECODE,
+  /* BEST without AVX-512, so tests cover the AVX2 kernels on processors
+   * that have both. */
+  TEMPER_CPU_KERNELS_AVX2,
 } TemperCpuKernelChoice;
 
 /* @n_threads <= 0 picks one per available core. */
 TemperBackend *temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels);
-/* "AVX2+FMA+F16C, 8-bit decoding", "AVX2+FMA+F16C" or "scalar". */
+/* "AVX-512+AVX2+FMA+F16C", "AVX2+FMA+F16C, 8-bit decoding", "scalar"… */
 const char    *temper_cpu_backend_get_kernels_name (TemperBackend *backend);
 int            temper_cpu_backend_get_n_threads    (TemperBackend *backend);
 

@@ -4,8 +4,59 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "temper-cpu-private.h"
+
+/* Rows per thread below which one thread does them all. */
+#define MIN_ROWS_PER_THREAD 2
+
+typedef struct {
+  float        *logits;
+  int64_t       V;
+  const gint32 *targets;     /* of this chunk's rows */
+  double       *row_loss;    /* per row; NAN for rows without a target */
+  float         grad_scale;
+} SoftmaxWork;
+
+/* Loss and ∂loss/∂logit = softmax − one-hot, row by row.  Each row's loss
+ * goes to its own slot and the caller adds them in order, so the total does
+ * not depend on how rows were split over threads. */
+static void
+softmax_rows (void *data, gint64 r0, gint64 r1)
+{
+  const SoftmaxWork *w = data;
+  int64_t V = w->V;
+
+  for (gint64 r = r0; r < r1; r++)
+    {
+      float *l = w->logits + r * V;
+      int target = w->targets[r];
+      float max = -INFINITY, target_logit, inv;
+      double sum = 0.0;
+
+      if (target < 0)
+        {
+          memset (l, 0, sizeof (float) * (size_t) V);
+          w->row_loss[r] = NAN;
+          continue;
+        }
+      g_assert (target < V);
+      target_logit = l[target];
+      for (int64_t v = 0; v < V; v++)
+        max = MAX (max, l[v]);
+      for (int64_t v = 0; v < V; v++)
+        {
+          l[v] = expf (l[v] - max);
+          sum += l[v];
+        }
+      w->row_loss[r] = (double) max + log (sum) - target_logit;
+      inv = (float) (w->grad_scale / sum);
+      for (int64_t v = 0; v < V; v++)
+        l[v] *= inv;
+      l[target] -= w->grad_scale;
+    }
+}
 
 void
 temper_cpu_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
@@ -17,45 +68,36 @@ temper_cpu_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
   int64_t E = w->ne[0], V = w->ne[1], T = x->ne[1], chunk = scratch->ne[1];
   const gint32 *tg = cpu_data (targets);
   const float *xs = cpu_f32 (x);
-  float *logits = cpu_f32 (scratch);
   float *ls = cpu_f32 (loss);
+  SoftmaxWork sw = { .logits = cpu_f32 (scratch), .V = V, .grad_scale = grad_scale };
   double loss_sum = 0.0;
   int64_t count = 0;
 
   g_assert (x->ne[0] == E && scratch->ne[0] == V && chunk > 0);
+  /* Grown once, on the first step; later steps reuse it. */
+  if ((size_t) chunk > cpu->row_loss_len)
+    {
+      g_free (cpu->row_loss);
+      cpu->row_loss = g_new (double, (gsize) chunk);
+      cpu->row_loss_len = (size_t) chunk;
+    }
+  sw.row_loss = cpu->row_loss;
   for (int64_t t0 = 0; t0 < T; t0 += chunk)
     {
       int64_t rows = MIN (chunk, T - t0);
 
-      temper_cpu_matmul_raw (cpu, logits, xs + t0 * E, rows, cpu_data (w), w->type, E, V,
+      temper_cpu_matmul_raw (cpu, sw.logits, xs + t0 * E, rows, cpu_data (w), w->type, E, V,
                              NULL, FALSE);
+      sw.targets = tg + t0;
+      temper_cpu_pool_run_range (cpu->pool, rows, MIN_ROWS_PER_THREAD, softmax_rows, &sw);
       for (int64_t r = 0; r < rows; r++)
-        {
-          float *l = logits + r * V;
-          int target = tg[t0 + r];
-          float max = -INFINITY;
-          double sum = 0.0;
-
-          if (target < 0)
-            {
-              for (int64_t v = 0; v < V; v++)
-                l[v] = 0.0f;
-              continue;
-            }
-          g_assert (target < V);
-          for (int64_t v = 0; v < V; v++)
-            max = MAX (max, l[v]);
-          for (int64_t v = 0; v < V; v++)
-            sum += exp ((double) (l[v] - max));
-          loss_sum += (double) max + log (sum) - l[target];
-          count++;
-          /* ∂loss/∂logit = softmax − one-hot. */
-          for (int64_t v = 0; v < V; v++)
-            l[v] = grad_scale * (float) (exp ((double) (l[v] - max)) / sum);
-          l[target] -= grad_scale;
-        }
+        if (!isnan (sw.row_loss[r]))
+          {
+            loss_sum += sw.row_loss[r];
+            count++;
+          }
       if (dx != NULL)
-        temper_cpu_matmul_backward_raw (cpu, cpu_f32 (dx) + t0 * E, logits, rows,
+        temper_cpu_matmul_backward_raw (cpu, cpu_f32 (dx) + t0 * E, sw.logits, rows,
                                         cpu_data (w), w->type, E, V);
     }
   ls[0] += (float) loss_sum;

@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "temper-cpu-avx2.h"
+#ifdef TEMPER_HAVE_AVX512
+#include "temper-cpu-avx512.h"
+#endif
 #include "temper-cpu-private.h"
 
 /* Elements per step of the portable kernels: a multiple of every block size. */
@@ -74,7 +77,8 @@ avx2_or_scalar_dot_row (int type, const void *w, const float *x, int64_t n)
 #endif
 
 void
-temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allow_q8)
+temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allow_avx512,
+                         gboolean allow_q8)
 {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init ();
@@ -86,10 +90,22 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->dot_f32 = temper_cpu_avx2_dot_f32;
       k->axpy = temper_cpu_avx2_axpy;
       k->gemm_tile = temper_cpu_avx2_gemm_tile;
+      k->pack_b_transposed = temper_cpu_avx2_pack_b_transposed;
       k->handles_q8 = allow_q8 ? temper_cpu_avx2_handles_q8 : NULL;
       k->quantize_q8 = allow_q8 ? temper_cpu_avx2_quantize_q8 : NULL;
       k->dot_row_q8 = allow_q8 ? temper_cpu_avx2_dot_row_q8 : NULL;
       k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
+#ifdef TEMPER_HAVE_AVX512
+      /* Only the GEMM tile gains from 512-bit vectors: the row kernels are
+       * bound by memory, not arithmetic. */
+      if (allow_avx512 && __builtin_cpu_supports ("avx512f"))
+        {
+          k->gemm_tile = temper_cpu_avx512_gemm_tile;
+          k->name = allow_q8 ? "AVX-512+AVX2+FMA+F16C, 8-bit decoding" : "AVX-512+AVX2+FMA+F16C";
+        }
+#else
+      (void) allow_avx512;
+#endif
       return;
     }
 #endif
@@ -98,6 +114,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->dot_f32 = scalar_dot_f32;
   k->axpy = scalar_axpy;
   k->gemm_tile = temper_cpu_gemm_tile_scalar;
+  k->pack_b_transposed = temper_cpu_pack_b_transposed_scalar;
   k->handles_q8 = NULL;
   k->quantize_q8 = NULL;
   k->dot_row_q8 = NULL;

@@ -155,3 +155,36 @@ temper_cpu_pool_run (TemperCpuPool *pool, TemperCpuTask task, void *ctx)
        spins++)
     relax_or_yield (spins);
 }
+
+typedef struct {
+  TemperCpuRangeTask task;
+  void              *ctx;
+  gint64             n;
+} RangeWork;
+
+static void
+range_task (void *data, int ith, int nth)
+{
+  RangeWork *r = data;
+  gint64 begin, end;
+
+  temper_cpu_split (r->n, ith, nth, &begin, &end);
+  if (begin < end)
+    r->task (r->ctx, begin, end);
+}
+
+void
+temper_cpu_pool_run_range (TemperCpuPool *pool, gint64 n, gint64 min_per_thread,
+                           TemperCpuRangeTask task, void *ctx)
+{
+  RangeWork r = { task, ctx, n };
+
+  if (n <= 0)
+    return;
+  if (pool->n_threads == 1 || n < min_per_thread * 2)
+    {
+      task (ctx, 0, n);
+      return;
+    }
+  temper_cpu_pool_run (pool, range_task, &r);
+}

@@ -21,6 +21,15 @@ int            temper_cpu_pool_get_n_threads (const TemperCpuPool *pool);
 /* Returns when every thread has finished its part. */
 void           temper_cpu_pool_run           (TemperCpuPool *pool, TemperCpuTask task, void *ctx);
 
+/* Works on the items [begin, end) of some range. */
+typedef void (*TemperCpuRangeTask) (void *ctx, gint64 begin, gint64 end);
+
+/* Splits @n items (rows, elements) evenly over the threads and runs @task on
+ * each part; below @min_per_thread items per thread the caller's thread does
+ * them all, since waking the others would cost more than it saves. */
+void           temper_cpu_pool_run_range     (TemperCpuPool *pool, gint64 n, gint64 min_per_thread,
+                                              TemperCpuRangeTask task, void *ctx);
+
 /* The half-open range [*begin, *end) of @n items that part @ith of @nth owns. */
 static inline void
 temper_cpu_split (gint64 n, int ith, int nth, gint64 *begin, gint64 *end)

@@ -22,12 +22,16 @@ typedef struct {
    * with A[i][k] = pa[k·ak + i·ar] and pb a packed B panel. */
   void  (*gemm_tile)   (int64_t kc, const float *pa, int64_t ak, int64_t ar,
                         const float *pb, float *c, int64_t ldc, float alpha);
+  /* One packed B panel from sixteen rows of a transposed B (the weight rows
+   * of y = x·Wᵀ): dst[k·NR + c] = src[c·ld + k] for k < kc. */
+  void  (*pack_b_transposed) (float *dst, const float *src, int64_t ld, int64_t kc);
   const char *name;
 } TemperCpuKernels;
 
-/* Blocking of temper_cpu_sgemm (): the register tile is MR×NR (fixed by the
- * AVX2 kernel's registers), A blocks MC×KC fit L2, B blocks KC×NC fit L3. */
-#define TEMPER_CPU_GEMM_MR 6
+/* Blocking of temper_cpu_sgemm (): the register tile is MR×NR (what the
+ * AVX-512 kernel's registers hold; the AVX2 kernel does it in two halves),
+ * A blocks MC×KC fit L2, B blocks KC×NC fit L3. */
+#define TEMPER_CPU_GEMM_MR 12
 #define TEMPER_CPU_GEMM_NR 16
 #define TEMPER_CPU_GEMM_MC 144
 #define TEMPER_CPU_GEMM_KC 256
@@ -48,6 +52,9 @@ typedef struct {
   /* Quantised activations for decoding, shared by all threads. */
   guint8          *q8_scratch;
   size_t           q8_scratch_bytes;
+  /* The fused cross-entropy's loss per row of a chunk. */
+  double          *row_loss;
+  size_t           row_loss_len;
 } TemperCpuBackend;
 
 #define TEMPER_CPU(b) ((TemperCpuBackend *) (b))
@@ -81,7 +88,8 @@ temper_cpu_scratch_for (TemperCpuBackend *cpu, int ith)
   return cpu->scratch + (size_t) ith * cpu->scratch_floats;
 }
 
-void temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allow_q8);
+void temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allow_avx512,
+                              gboolean allow_q8);
 
 /* y {out, T} = x {in, T} · Wᵀ (+ bias) (+ y), W given as raw rows. Shared by
  * matmul and the fused cross-entropy. */
@@ -101,7 +109,8 @@ void temper_cpu_sgemm (const TemperCpuKernels *k, float *work,
                        const float *a, int64_t rsa, int64_t csa,
                        const float *b, int64_t rsb, int64_t csb,
                        float *c, int64_t ldc);
-/* The portable register tile. */
+/* The portable register tile and panel packing. */
+void temper_cpu_pack_b_transposed_scalar (float *dst, const float *src, int64_t ld, int64_t kc);
 void temper_cpu_gemm_tile_scalar (int64_t kc, const float *pa, int64_t ak, int64_t ar,
                                   const float *pb, float *c, int64_t ldc, float alpha);
 

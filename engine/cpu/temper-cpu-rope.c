@@ -7,24 +7,32 @@
 
 #define MAX_HALF 256
 
+/* Rows per thread below which one thread does them all (decoding). */
+#define MIN_ROWS_PER_THREAD 8
+
+typedef struct {
+  float           *v;
+  int64_t          row_len;
+  int              n_head, head_dim, seq_len, pos_offset;
+  TemperRopeLayout layout;
+  float            sign;
+  double           inv_freq[MAX_HALF];
+} RopeWork;
+
 static void
-rope_apply (const TemperBTensor *x, int n_head, int head_dim, int seq_len,
-            int pos_offset, float theta, TemperRopeLayout layout, float sign)
+rope_rows (void *data, gint64 r0, gint64 r1)
 {
-  float *v = cpu_f32 (x);
-  int half = head_dim / 2;
+  const RopeWork *w = data;
+  int n_head = w->n_head, head_dim = w->head_dim, half = head_dim / 2;
+  TemperRopeLayout layout = w->layout;
+  float sign = w->sign;
+  const double *inv_freq = w->inv_freq;
   float cs[MAX_HALF], sn[MAX_HALF];
-  double inv_freq[MAX_HALF];
 
-  g_assert (head_dim % 2 == 0 && half <= MAX_HALF);
-  g_assert (x->ne[0] == (int64_t) n_head * head_dim && seq_len > 0);
-  for (int i = 0; i < half; i++)
-    inv_freq[i] = pow ((double) theta, -2.0 * i / head_dim);
-
-  for (int64_t r = 0; r < x->ne[1]; r++)
+  for (gint64 r = r0; r < r1; r++)
     {
-      double pos = (double) (pos_offset + r % seq_len);
-      float *row = v + r * x->ne[0];
+      double pos = (double) (w->pos_offset + r % w->seq_len);
+      float *row = w->v + r * w->row_len;
 
       for (int i = 0; i < half; i++)
         {
@@ -50,11 +58,27 @@ rope_apply (const TemperBTensor *x, int n_head, int head_dim, int seq_len,
     }
 }
 
+static void
+rope_apply (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim, int seq_len,
+            int pos_offset, float theta, TemperRopeLayout layout, float sign)
+{
+  RopeWork w = {
+    .v = cpu_f32 (x), .row_len = x->ne[0], .n_head = n_head, .head_dim = head_dim,
+    .seq_len = seq_len, .pos_offset = pos_offset, .layout = layout, .sign = sign,
+  };
+
+  g_assert (head_dim % 2 == 0 && head_dim / 2 <= MAX_HALF);
+  g_assert (x->ne[0] == (int64_t) n_head * head_dim && seq_len > 0);
+  for (int i = 0; i < head_dim / 2; i++)
+    w.inv_freq[i] = pow ((double) theta, -2.0 * i / head_dim);
+  temper_cpu_pool_run_range (TEMPER_CPU (b)->pool, x->ne[1], MIN_ROWS_PER_THREAD, rope_rows, &w);
+}
+
 void
 temper_cpu_rope (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim,
                  int seq_len, int pos_offset, float theta, TemperRopeLayout layout)
 {
-  rope_apply (x, n_head, head_dim, seq_len, pos_offset, theta, layout, 1.0f);
+  rope_apply (b, x, n_head, head_dim, seq_len, pos_offset, theta, layout, 1.0f);
 }
 
 /* A rotation's transpose is the rotation by the opposite angle. */
@@ -62,5 +86,5 @@ void
 temper_cpu_rope_backward (TemperBackend *b, const TemperBTensor *dx, int n_head, int head_dim,
                           int seq_len, int pos_offset, float theta, TemperRopeLayout layout)
 {
-  rope_apply (dx, n_head, head_dim, seq_len, pos_offset, theta, layout, -1.0f);
+  rope_apply (b, dx, n_head, head_dim, seq_len, pos_offset, theta, layout, -1.0f);
 }

@@ -74,10 +74,18 @@ pack_a (float *dst, const float *a, int64_t rsa, int64_t csa,
     }
 }
 
+void
+temper_cpu_pack_b_transposed_scalar (float *dst, const float *src, int64_t ld, int64_t kc)
+{
+  for (int64_t c = 0; c < NR; c++)
+    for (int64_t k = 0; k < kc; k++)
+      dst[k * NR + c] = src[c * ld + k];
+}
+
 /* Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B into panels of NR
  * columns: panel p holds, for each k, the NR values B[k][j0 + p·NR + c]. */
 static void
-pack_b (float *dst, const float *b, int64_t rsb, int64_t csb,
+pack_b (const TemperCpuKernels *k, float *dst, const float *b, int64_t rsb, int64_t csb,
         int64_t k0, int64_t kc, int64_t j0, int64_t nc)
 {
   for (int64_t p = 0; p < nc; p += NR, dst += NR * kc)
@@ -87,8 +95,13 @@ pack_b (float *dst, const float *b, int64_t rsb, int64_t csb,
 
       if (cols == NR && csb == 1)
         {
-          for (int64_t k = 0; k < kc; k++)
-            memcpy (dst + k * NR, src + k * rsb, sizeof (float) * NR);
+          for (int64_t kk = 0; kk < kc; kk++)
+            memcpy (dst + kk * NR, src + kk * rsb, sizeof (float) * NR);
+          continue;
+        }
+      if (cols == NR && rsb == 1)
+        {
+          k->pack_b_transposed (dst, src, csb, kc);
           continue;
         }
       if (cols < NR)
@@ -96,8 +109,8 @@ pack_b (float *dst, const float *b, int64_t rsb, int64_t csb,
       /* Walk each column along k: when B is a transposed row-major matrix
        * (csb > 1, rsb == 1) that reads memory in order. */
       for (int64_t col = 0; col < cols; col++)
-        for (int64_t k = 0; k < kc; k++)
-          dst[k * NR + col] = src[k * rsb + col * csb];
+        for (int64_t kk = 0; kk < kc; kk++)
+          dst[kk * NR + col] = src[kk * rsb + col * csb];
     }
 }
 
@@ -119,7 +132,7 @@ temper_cpu_sgemm (const TemperCpuKernels *k, float *work,
         {
           int64_t kc = MIN (KC, K - k0);
 
-          pack_b (pb, b, rsb, csb, k0, kc, j0, nc);
+          pack_b (k, pb, b, rsb, csb, k0, kc, j0, nc);
           for (int64_t i0 = 0; i0 < M; i0 += MC)
             {
               int64_t mc = MIN (MC, M - i0);

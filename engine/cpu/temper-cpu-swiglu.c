@@ -1,20 +1,52 @@
-/* SwiGLU: out = silu(gate) ⊙ up, and both input gradients. */
+/* SwiGLU: out = silu(gate) ⊙ up, and both input gradients.  Element-wise,
+ * split over the threads: each element is computed the same way whatever
+ * the split, so results do not depend on the thread count. */
 #include "config.h"
 
 #include <math.h>
 
 #include "temper-cpu-private.h"
 
+/* Elements per thread below which one thread does the lot. */
+#define MIN_PER_THREAD 16384
+
+typedef struct {
+  const float *g, *u, *d;
+  float       *o, *dg, *du;
+} SwigluWork;
+
+static void
+swiglu_range (void *data, gint64 i0, gint64 i1)
+{
+  const SwigluWork *w = data;
+
+  for (gint64 i = i0; i < i1; i++)
+    w->o[i] = w->g[i] / (1.0f + expf (-w->g[i])) * w->u[i];
+}
+
 void
 temper_cpu_swiglu (TemperBackend *b, const TemperBTensor *out,
                    const TemperBTensor *gate, const TemperBTensor *up)
 {
-  int64_t n = gate->ne[0] * gate->ne[1];
-  const float *g = cpu_f32 (gate), *u = cpu_f32 (up);
-  float *o = cpu_f32 (out);
+  SwigluWork w = { .g = cpu_f32 (gate), .u = cpu_f32 (up), .o = cpu_f32 (out) };
 
-  for (int64_t i = 0; i < n; i++)
-    o[i] = g[i] / (1.0f + expf (-g[i])) * u[i];
+  temper_cpu_pool_run_range (TEMPER_CPU (b)->pool, gate->ne[0] * gate->ne[1], MIN_PER_THREAD,
+                             swiglu_range, &w);
+}
+
+static void
+swiglu_backward_range (void *data, gint64 i0, gint64 i1)
+{
+  const SwigluWork *w = data;
+
+  for (gint64 i = i0; i < i1; i++)
+    {
+      float g = w->g[i], s = 1.0f / (1.0f + expf (-g));
+
+      /* silu'(g) = s·(1 + g·(1 − s)) */
+      w->dg[i] += w->d[i] * w->u[i] * s * (1.0f + g * (1.0f - s));
+      w->du[i] += w->d[i] * g * s;
+    }
 }
 
 void
@@ -22,16 +54,11 @@ temper_cpu_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate,
                             const TemperBTensor *dup, const TemperBTensor *dout,
                             const TemperBTensor *gate, const TemperBTensor *up)
 {
-  int64_t n = gate->ne[0] * gate->ne[1];
-  const float *g = cpu_f32 (gate), *u = cpu_f32 (up), *d = cpu_f32 (dout);
-  float *dg = cpu_f32 (dgate), *du = cpu_f32 (dup);
+  SwigluWork w = {
+    .g = cpu_f32 (gate), .u = cpu_f32 (up), .d = cpu_f32 (dout),
+    .dg = cpu_f32 (dgate), .du = cpu_f32 (dup),
+  };
 
-  for (int64_t i = 0; i < n; i++)
-    {
-      float s = 1.0f / (1.0f + expf (-g[i]));
-
-      /* silu'(g) = s·(1 + g·(1 − s)) */
-      dg[i] += d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
-      du[i] += d[i] * g[i] * s;
-    }
+  temper_cpu_pool_run_range (TEMPER_CPU (b)->pool, gate->ne[0] * gate->ne[1], MIN_PER_THREAD,
+                             swiglu_backward_range, &w);
 }

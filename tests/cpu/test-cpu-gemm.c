@@ -1,6 +1,6 @@
 /* The blocked GEMM behind gemm, matmul and matmul_backward_input, on the
- * SIMD and the portable register tile, against double-precision sums.  The
- * shapes straddle every blocking edge: the 6×16 register tile, the MC/KC/NC
+ * SIMD and the portable register tiles, against double-precision sums.  The
+ * shapes straddle every blocking edge: the 12×16 register tile, the MC/KC/NC
  * cache blocks (144/256/1024), the dequantised weight tile, and the thread
  * split, with tiny shapes as well; and attention, which uses the same GEMM
  * when a sequence has many queries. */
@@ -12,6 +12,12 @@
 #include "cpu/temper-cpu-backend.h"
 
 static guint64 rng = 11;
+
+/* The best tiles (AVX-512 where the processor has it), AVX2 alone, and the
+ * portable C: each against the same double-precision sums. */
+static const TemperCpuKernelChoice kernel_choices[] = {
+  TEMPER_CPU_KERNELS_BEST, TEMPER_CPU_KERNELS_AVX2, TEMPER_CPU_KERNELS_SCALAR,
+};
 
 static float
 frand (void)
@@ -117,14 +123,15 @@ test_gemm_edges (void)
 {
   /* Each triple is {M, N, K}. */
   static const int shapes[][3] = {
-    { 1, 1, 1 }, { 5, 15, 3 }, { 6, 16, 7 }, { 7, 17, 1 }, { 13, 33, 40 },
+    { 1, 1, 1 }, { 5, 15, 3 }, { 6, 16, 7 }, { 7, 17, 1 }, { 11, 16, 9 }, { 12, 16, 5 },
+    { 13, 33, 40 }, { 25, 48, 17 },
     { 16, 576, 64 }, { 64, 16, 200 }, { 145, 20, 257 }, { 150, 1030, 30 },
   };
 
-  for (int kernels = 0; kernels < 2; kernels++)
+  for (int kernels = 0; kernels < (int) G_N_ELEMENTS (kernel_choices); kernels++)
     for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
       for (int t = 0; t < 4; t++)
-        run_gemm (kernels ? TEMPER_CPU_KERNELS_SCALAR : TEMPER_CPU_KERNELS_BEST,
+        run_gemm (kernel_choices[kernels],
                   1 + (int) (s % 3), shapes[s][0], shapes[s][1], shapes[s][2],
                   t & 1, t >> 1, s % 2 ? 0.5f : 1.0f, s % 3 == 0 ? 0.0f : 0.75f);
 }
@@ -215,10 +222,10 @@ test_matmul_edges (void)
 {
   static const int types[] = { TEMPER_TYPE_F32, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q8_0 };
 
-  for (int kernels = 0; kernels < 2; kernels++)
+  for (int kernels = 0; kernels < (int) G_N_ELEMENTS (kernel_choices); kernels++)
     for (gsize ti = 0; ti < G_N_ELEMENTS (types); ti++)
       {
-        TemperCpuKernelChoice kc = kernels ? TEMPER_CPU_KERNELS_SCALAR : TEMPER_CPU_KERNELS_BEST;
+        TemperCpuKernelChoice kc = kernel_choices[kernels];
 
         run_matmul (kc, 2, types[ti], 64, 13, 5);
         run_matmul (kc, 3, types[ti], 96, 37, 23);
@@ -342,9 +349,9 @@ run_attention (TemperCpuKernelChoice kernels, int n_threads, int n_query, int q_
 static void
 test_attention_blocked (void)
 {
-  for (int kernels = 0; kernels < 2; kernels++)
+  for (int kernels = 0; kernels < (int) G_N_ELEMENTS (kernel_choices); kernels++)
     {
-      TemperCpuKernelChoice kc = kernels ? TEMPER_CPU_KERNELS_SCALAR : TEMPER_CPU_KERNELS_BEST;
+      TemperCpuKernelChoice kc = kernel_choices[kernels];
 
       run_attention (kc, 2, 37, 0);
       run_attention (kc, 3, 16, 5);

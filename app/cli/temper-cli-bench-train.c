@@ -15,6 +15,7 @@ temper_cli_bench_train (int argc, char **argv)
   g_autofree char *backend = NULL;
   TemperTrainOptions options;
   gboolean recompute = FALSE;
+  double peak_tflops = 0;
   g_autofree char *targets_text = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(temper_model_t) model = NULL;
@@ -31,6 +32,8 @@ temper_cli_bench_train (int argc, char **argv)
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, "Recompute activations in the backward pass", NULL },
+    { "peak-tflops", 0, 0, G_OPTION_ARG_DOUBLE, &peak_tflops,
+      "The device's peak dense TFLOP/s (bf16 tensor cores on a GPU), to report the MFU", "T" },
     { NULL }
   };
 
@@ -42,6 +45,8 @@ temper_cli_bench_train (int argc, char **argv)
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "give one model file or folder (see --help)");
   if (steps < 1 || seq < 2 || batch < 1)
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--steps, --seq and --batch must be positive");
+  if (peak_tflops < 0)
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--peak-tflops must be positive");
 
   temper_train_options_init (&options);
   options.n_threads = threads;
@@ -74,7 +79,17 @@ temper_cli_bench_train (int argc, char **argv)
   printf ("trainable params: %" G_GUINT64_FORMAT "\n", result.n_params);
   printf ("seconds per step: %.2f\n", result.seconds_per_step);
   printf ("tokens/s:         %.1f\n", result.tokens_per_s);
+  if (peak_tflops == 0)
+    peak_tflops = result.peak_tflops;
+  printf ("model FLOPs/token: %.4g (4 × frozen + 6 × adapter params + causal attention)\n",
+          result.flops_per_token);
+  if (peak_tflops > 0)
+    printf ("MFU:              %.1f%% of %.1f TFLOP/s\n",
+            100.0 * result.tokens_per_s * result.flops_per_token / (peak_tflops * 1e12), peak_tflops);
   printf ("training buffers: %.1f MiB (on the device)\n", result.train_memory_bytes / 1048576.0);
+  if (result.peak_device_bytes > 0)
+    printf ("peak GPU memory:  %.1f MiB (Temper's buffers: weights, activations, adapter)\n",
+            result.peak_device_bytes / 1048576.0);
   printf ("peak RSS:         %.1f MiB\n", result.peak_rss_bytes / 1048576.0);
   return TEMPER_CLI_EXIT_OK;
 }

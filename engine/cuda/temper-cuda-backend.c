@@ -15,6 +15,8 @@ typedef struct {
   const TemperCudaModule *module;
   int                     device;
   GError                 *error;   /* the first failure since begin() */
+  guint64                 in_use;  /* bytes of the buffers allocated now */
+  guint64                 peak;    /* the most in_use has been */
 } TemperCudaBackend;
 
 #define TEMPER_CUDA_BACKEND(b) ((TemperCudaBackend *) (b))
@@ -125,6 +127,8 @@ cuda_buffer_alloc (TemperBackend *b, size_t size, TemperBufferUsage usage, GErro
   buffer->size = size;
   buffer->usage = usage;
   buffer->priv = memory;
+  self->in_use += size;
+  self->peak = MAX (self->peak, self->in_use);
   return buffer;
 }
 
@@ -135,6 +139,7 @@ cuda_buffer_free (TemperBackend *b, TemperBuffer *buffer)
 
   self->module->set_device (self->device);
   self->module->free (buffer->priv);
+  self->in_use -= MIN (self->in_use, buffer->size);
   g_free (buffer);
 }
 
@@ -558,4 +563,11 @@ temper_cuda_backend_new (int device, GError **error)
   self->module = module;
   self->device = device;
   return &self->parent;
+}
+
+guint64
+temper_cuda_backend_get_peak_memory (TemperBackend *backend)
+{
+  g_return_val_if_fail (backend->ops == &cuda_ops, 0);
+  return TEMPER_CUDA_BACKEND (backend)->peak;
 }

@@ -11,4 +11,8 @@ G_BEGIN_DECLS
  * module, no such GPU, or the GPU cannot start. */
 TemperBackend *temper_cuda_backend_new (int device, GError **error);
 
+/* The most device memory the backend's buffers have held at once, in bytes
+ * (what Temper asked for; cuBLAS and the CUDA context take some more). */
+guint64        temper_cuda_backend_get_peak_memory (TemperBackend *backend);
+
 G_END_DECLS

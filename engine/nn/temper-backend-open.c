@@ -179,6 +179,41 @@ temper_backend_open (TemperBackendKind kind, int device, const TemperBackendOpen
   return backend;
 }
 
+double
+temper_device_peak_tflops (const char *device_name)
+{
+  /* Most specific names first: "H100 PCIe" before "H100". */
+  static const struct { const char *name; double tflops; } known[] = {
+    { "H200", 989.4 }, { "GH200", 989.4 }, { "H100 NVL", 835.0 }, { "H100 PCIe", 756.0 },
+    { "H100", 989.4 }, { "H800", 989.4 }, { "A100", 312.0 }, { "A800", 312.0 },
+    { "L40S", 362.05 }, { "L40", 181.05 }, { "L4", 121.0 }, { "A10G", 70.0 }, { "A10", 125.0 },
+    { "RTX 6000 Ada", 364.2 }, { "RTX 4090", 165.2 }, { "RTX 4080", 97.5 },
+    { "RTX 3090", 35.6 },
+  };
+
+  for (guint i = 0; device_name != NULL && i < G_N_ELEMENTS (known); i++)
+    if (strstr (device_name, known[i].name) != NULL)
+      return known[i].tflops;
+  return 0;
+}
+
+guint64
+temper_backend_get_peak_memory (TemperBackend *backend)
+{
+  switch (backend->kind)
+    {
+    case TEMPER_BACKEND_CUDA:
+      return temper_cuda_backend_get_peak_memory (backend);
+#if TEMPER_HAVE_VULKAN
+    case TEMPER_BACKEND_VULKAN:
+      return temper_vk_backend_get_peak_memory (backend);
+#endif
+    case TEMPER_BACKEND_CPU:
+    default:
+      return 0;
+    }
+}
+
 char *
 temper_backend_describe (TemperBackend *backend, const TemperDeviceInfo *info)
 {
@@ -190,20 +225,78 @@ temper_backend_describe (TemperBackend *backend, const TemperDeviceInfo *info)
   return g_strdup (temper_backend_get_name (backend));
 }
 
+guint64
+temper_memory_limit (void)
+{
+  const char *text = g_getenv (TEMPER_MEMORY_LIMIT_ENV);
+  char *end = NULL;
+  double value;
+
+  if (text == NULL || *text == '\0')
+    return 0;
+  value = g_ascii_strtod (text, &end);
+  switch (*end)
+    {
+    case 'k': case 'K': value *= 1e3; end++; break;
+    case 'm': case 'M': value *= 1e6; end++; break;
+    case 'g': case 'G': value *= 1e9; end++; break;
+    default: break;
+    }
+  if (*end == 'B' || *end == 'b')
+    end++;
+  if (end == text || *end != '\0' || !(value >= 1.0) || value > 1e18)
+    {
+      static gint warned;
+
+      /* Every allocation asks: say it once. */
+      if (g_atomic_int_compare_and_exchange (&warned, 0, 1))
+        g_warning ("%s=%s is not a size such as 6G or 512M; it is ignored",
+                   TEMPER_MEMORY_LIMIT_ENV, text);
+      return 0;
+    }
+  return (guint64) value;
+}
+
+/* "3.50 GB", or "12.3 MB" for what would read as 0.0x GB. */
+static char *
+format_gb (guint64 bytes)
+{
+  if (bytes < 100000000u)
+    return g_strdup_printf ("%.1f MB", (double) bytes / 1e6);
+  return g_strdup_printf ("%.2f GB", (double) bytes / 1e9);
+}
+
 gboolean
 temper_backend_check_memory (const TemperDeviceInfo *info, guint64 needed, const char *what,
                              GError **error)
 {
-  guint64 available;
+  guint64 available, limit = temper_memory_limit ();
+  g_autofree char *needed_s = format_gb (needed);
+  g_autofree char *available_s = NULL;
 
-  if (info == NULL || info->backend == TEMPER_BACKEND_CPU)
+  if (info == NULL)
     return TRUE;
-  available = info->memory_free > 0 ? info->memory_free : info->memory_total;
+  available = info->backend == TEMPER_BACKEND_CPU ? 0
+              : info->memory_free > 0 ? info->memory_free : info->memory_total;
+  if (limit > 0 && (available == 0 || limit <= available))
+    {
+      if (needed <= limit)
+        return TRUE;
+      available_s = format_gb (limit);
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
+                   "%s needs %s, but %s=%s allows only %s on “%s”. Lower the "
+                   "micro-batch or the maximum length, turn on activation recomputation, "
+                   "or raise the limit.",
+                   what, needed_s, TEMPER_MEMORY_LIMIT_ENV,
+                   g_getenv (TEMPER_MEMORY_LIMIT_ENV), available_s, info->name);
+      return FALSE;
+    }
   if (available == 0 || needed <= available)
     return TRUE;
+  available_s = format_gb (available);
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-               "%s needs %.2f GB, but the GPU “%s” has %.2f GB free. Lower the micro-batch "
+               "%s needs %s, but the GPU “%s” has %s free. Lower the micro-batch "
                "or the maximum length, turn on activation recomputation, or use the CPU.",
-               what, (double) needed / 1e9, info->name, (double) available / 1e9);
+               what, needed_s, info->name, available_s);
   return FALSE;
 }

@@ -29,13 +29,32 @@ TemperBackend *temper_backend_open (TemperBackendKind kind, int device,
                                     const TemperBackendOpenOptions *options,
                                     TemperDeviceInfo **info, GError **error);
 
+/* The most GPU memory @backend's buffers have held at once, in bytes; 0 on
+ * the CPU, whose memory is the process's (peak RSS). */
+guint64        temper_backend_get_peak_memory (TemperBackend *backend);
+
+/* The dense (no sparsity) bf16 tensor-core peak of the GPU named @device_name
+ * in TFLOP/s, from its maker's data sheet (GeForce cards at their
+ * fp32-accumulate rate), for the MFU that benchmarks report; 0 for a GPU not
+ * in the table. */
+double         temper_device_peak_tflops (const char *device_name);
+
 /* "vulkan (NVIDIA GeForce RTX 4070)", "cpu (AVX2+FMA+F16C, 2 threads)". */
 char          *temper_backend_describe (TemperBackend *backend, const TemperDeviceInfo *info);
 
 /* Fails with "… needs X GB, this GPU has Y GB free" when @needed bytes do
- * not fit in the free memory of the GPU @info describes.  Always succeeds on
- * the CPU (the system pages) and when the free memory is unknown. */
+ * not fit in the free memory of the GPU @info describes, or in the limit
+ * TEMPER_MEMORY_LIMIT sets.  Otherwise succeeds on the CPU (the system
+ * pages) and when the free memory is unknown. */
 gboolean       temper_backend_check_memory (const TemperDeviceInfo *info, guint64 needed,
                                             const char *what, GError **error);
+
+/* TEMPER_MEMORY_LIMIT caps the memory a job may plan to use on its device,
+ * for people who share a GPU with their desktop or other programs (and for
+ * tests that need a device smaller than the job): bytes, or a number with
+ * k, M or G (10³, 10⁶, 10⁹), "6G" or "1.5G".  Temper's Vulkan backend also
+ * refuses buffers beyond it.  Returns the limit in bytes, 0 when unset. */
+#define TEMPER_MEMORY_LIMIT_ENV "TEMPER_MEMORY_LIMIT"
+guint64        temper_memory_limit (void);
 
 G_END_DECLS

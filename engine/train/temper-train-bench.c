@@ -20,6 +20,17 @@ peak_rss (void)
   return line != NULL ? g_ascii_strtoull (line + 6, NULL, 10) * 1024 : 0;
 }
 
+/* See TemperTrainBenchResult.flops_per_token. */
+static double
+flops_per_token (const TemperModelConfig *c, guint64 adapter_params, int seq_len)
+{
+  double q = (double) c->n_head * c->head_dim, kv = (double) c->n_head_kv * c->head_dim;
+  double per_layer = c->n_embd * (q + 2 * kv) + q * c->n_embd + 3.0 * c->n_embd * c->n_ff;
+  double frozen = c->n_layer * per_layer + (double) c->n_embd * c->n_vocab;
+
+  return 4 * frozen + 6 * (double) adapter_params + 6.0 * c->n_layer * q * seq_len;
+}
+
 gboolean
 temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
                     int n_steps, const TemperTrainOptions *options,
@@ -93,7 +104,11 @@ temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
       result->tokens_per_s = (double) B * T * n_steps / seconds;
       result->peak_rss_bytes = peak_rss ();
       result->train_memory_bytes = temper_train_step_get_memory (step);
+      result->peak_device_bytes = temper_backend_get_peak_memory (backend);
       result->n_params = temper_train_step_get_n_params (step);
+      result->flops_per_token = flops_per_token (c, result->n_params, T);
+      result->peak_tflops = device != NULL && device->backend != TEMPER_BACKEND_CPU
+                            ? temper_device_peak_tflops (device->name) : 0;
       g_strlcpy (result->device, device_name, sizeof result->device);
     }
   temper_train_step_free (g_steal_pointer (&step));

@@ -43,6 +43,7 @@ struct _TemperTrainStep {
   int                      t_cur;     /* tokens per sequence in this call, ≤ T */
   gboolean                 recompute;
   guint64                  n_params, memory;
+  guint64                  weight_bytes;  /* frozen weights, as the memory estimate counts them */
 
   GPtrArray               *weight_buffers;
   TemperBuffer            *small, *acts, *params_buf, *host_buf;
@@ -320,6 +321,7 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   s->sumsq = take (&host, TEMPER_TYPE_F32, 1, 1);
 
   s->memory = small.size + acts.size + params.size + host.size;
+  s->weight_bytes = weight_bytes;
   if (device != NULL)
     {
       g_autofree char *what = g_strdup_printf ("Training “%s” with micro-batch %d × %d tokens",
@@ -438,6 +440,12 @@ guint64
 temper_train_step_get_memory (TemperTrainStep *s)
 {
   return s->memory;
+}
+
+guint64
+temper_train_step_get_estimate (TemperTrainStep *s)
+{
+  return s->weight_bytes + s->memory;
 }
 
 /* Rows [0, n) of a full-batch tensor. */

@@ -42,6 +42,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperTrainStep, temper_train_step_free)
 guint64  temper_train_step_get_n_params (TemperTrainStep *step);
 /* Bytes of backend memory the step holds besides the model's weights. */
 guint64  temper_train_step_get_memory   (TemperTrainStep *step);
+/* The bytes the memory check up front asks the device for: the frozen
+ * weights plus temper_train_step_get_memory(). */
+guint64  temper_train_step_get_estimate (TemperTrainStep *step);
 
 /* Forward (and with @backward, backward) of @n_seq ≤ micro_batch sequences
  * of @seq_len ≤ the step's seq_len tokens each, one after another.  targets[i] is the token that row i should

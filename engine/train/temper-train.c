@@ -12,6 +12,7 @@
 #include "temper/run.h"
 #include "temper/train.h"
 #include "nn/temper-backend-open.h"
+#include "temper-train-fit.h"
 #include "temper-train-step.h"
 
 void
@@ -110,7 +111,7 @@ typedef struct {
   const TemperModelConfig  *c;
   const TemperTrainSettings *s;
   const TemperTrainOptions *options;
-  TemperTrainStep          *step;
+  TemperTrainFit            fit;         /* fit.step: the training step */
   temper_adapter_t         *adapter;
   Batcher                   batcher;
   TemperTrainState          state;
@@ -130,8 +131,8 @@ elapsed (Trainer *t)
 static gboolean
 save_checkpoint (Trainer *t, GError **error)
 {
-  if (!temper_train_step_download_adapter (t->step, error) ||
-      !temper_train_step_get_moments (t->step, t->m, t->v, error))
+  if (!temper_train_step_download_adapter (t->fit.step, error) ||
+      !temper_train_step_get_moments (t->fit.step, t->m, t->v, error))
     return FALSE;
   t->state.elapsed_s = elapsed (t);
   return temper_run_save_checkpoint (t->run, t->adapter, t->c, t->m, t->v, &t->state, error);
@@ -152,8 +153,8 @@ evaluate (Trainer *t, double *val_loss, GError **error)
       if (fill_micro_batch (b, b->val_data != NULL ? b->val_data : b->data, 0,
                             (const guint32 *) b->val->data, first, n) == 0)
         continue;
-      if (!temper_train_step_run (t->step, b->ids, b->targets, b->n_seq[0], b->seq_len[0],
-                                  FALSE, 1.0f, NULL, &ls, &lc, error))
+      if (!temper_train_fit_run (&t->fit, b->ids, b->targets, b->n_seq[0], b->seq_len[0],
+                                 FALSE, 1.0f, NULL, &ls, &lc, error))
         return FALSE;
       sum += ls;
       count += lc;
@@ -223,13 +224,17 @@ train_one_step (Trainer *t, double *loss, double *grad_norm, double *lr, gint64 
           /* Drop the half-done step: the checkpoint is of the last whole one. */
           t->state = start;
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, "Training was stopped");
-          temper_train_step_zero_grad (t->step, NULL);
+          temper_train_step_zero_grad (t->fit.step, NULL);
           return FALSE;
         }
-      if (!temper_train_step_run (t->step, b->ids + off, b->targets + off, b->n_seq[k],
-                                  b->seq_len[k], TRUE, 1.0f / (float) MAX (total_targets, 1),
-                                  (TemperRng *) t->state.rng, &ls, &lc, error))
-        return FALSE;
+      if (!temper_train_fit_run (&t->fit, b->ids + off, b->targets + off, b->n_seq[k],
+                                 b->seq_len[k], TRUE, 1.0f / (float) MAX (total_targets, 1),
+                                 (TemperRng *) t->state.rng, &ls, &lc, error))
+        {
+          /* The caller may retry the step in smaller passes: start it over. */
+          t->state = start;
+          return FALSE;
+        }
       sum += ls;
       count += lc;
       *tokens += (gint64) b->n_seq[k] * b->seq_len[k];
@@ -243,7 +248,7 @@ train_one_step (Trainer *t, double *loss, double *grad_norm, double *lr, gint64 
                    "was kept", t->state.step + 1, s->learning_rate);
       return FALSE;
     }
-  if (!temper_train_step_grad_norm (t->step, grad_norm, error))
+  if (!temper_train_step_grad_norm (t->fit.step, grad_norm, error))
     return FALSE;
   if (!isfinite (*grad_norm))
     {
@@ -261,7 +266,7 @@ train_one_step (Trainer *t, double *loss, double *grad_norm, double *lr, gint64 
   p.weight_decay = (float) s->weight_decay;
   p.step = t->state.step + 1;
   p.max_grad_norm = (float) s->max_grad_norm;
-  if (!temper_train_step_optimize (t->step, &p, error))
+  if (!temper_train_step_optimize (t->fit.step, &p, error))
     return FALSE;
   t->state.step++;
   t->state.tokens_seen += *tokens;
@@ -415,9 +420,18 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   if (backend == NULL)
     goto out;
   device_name = temper_backend_describe (backend, device);
-  t.step = temper_train_step_new_on (model, backend, device, t.adapter, t.s->lora.dropout,
-                                     t.s->micro_batch, t.batcher.T, t.s->recompute, error);
-  if (t.step == NULL || !temper_train_step_set_moments (t.step, t.m, t.v, error))
+  t.fit.model = model;
+  t.fit.backend = backend;
+  t.fit.device = device;
+  t.fit.adapter = t.adapter;
+  t.fit.dropout = t.s->lora.dropout;
+  t.fit.micro_batch = t.s->micro_batch;
+  t.fit.seq_len = t.batcher.T;
+  t.fit.recompute = t.s->recompute;
+  t.fit.run = run;
+  t.fit.device_name = device_name;
+  if (!temper_train_fit_open (&t.fit, error) ||
+      !temper_train_step_set_moments (t.fit.step, t.m, t.v, error))
     goto out;
 
   while (t.state.step < t.total_steps)
@@ -431,6 +445,14 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
 
       if (!train_one_step (&t, &loss, &grad_norm, &lr, &tokens, &finished, &local))
         {
+          /* Out of memory in the middle of a step: run it again in smaller passes. */
+          if (g_error_matches (local, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY) &&
+              t.fit.pass_rows > 1)
+            {
+              if (!temper_train_fit_shrink (&t.fit, local, error))
+                goto out;
+              continue;
+            }
           if (g_error_matches (local, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
             {
               /* Keep what was learnt up to the last whole step. */
@@ -506,7 +528,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
                               temper_model_get_name (model), error);
 
 out:
-  temper_train_step_free (t.step);
+  temper_train_fit_close (&t.fit);
   if (backend != NULL)
     temper_backend_free (backend);
   temper_adapter_free (t.adapter);

@@ -283,6 +283,13 @@ temper_vk_backend_get_device_name (TemperBackend *backend)
   return ((TemperVkBackend *) backend)->device->caps.name;
 }
 
+guint64
+temper_vk_backend_get_peak_memory (TemperBackend *backend)
+{
+  g_return_val_if_fail (backend->ops == &vk_ops, 0);
+  return ((TemperVkBackend *) backend)->device->peak_bytes;
+}
+
 guint
 temper_vk_backend_get_n_submits (TemperBackend *backend)
 {

@@ -15,6 +15,9 @@ TemperBackend *temper_vk_backend_new             (int device, GError **error);
 /* The name of the device the backend runs on. */
 const char    *temper_vk_backend_get_device_name (TemperBackend *backend);
 
+/* The most device-local memory Temper's buffers have held at once, in bytes. */
+guint64        temper_vk_backend_get_peak_memory (TemperBackend *backend);
+
 /* How many command buffers the backend has submitted: one per step
  * (begin … flush), however many ops were recorded in it. */
 guint          temper_vk_backend_get_n_submits   (TemperBackend *backend);

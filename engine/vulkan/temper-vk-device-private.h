@@ -61,6 +61,7 @@ typedef struct {
   VkQueue                 queue;
   VkPhysicalDeviceMemoryProperties memory;
   guint64                 allocated_bytes;   /* by Temper, per device-local heap */
+  guint64                 peak_bytes;        /* the most allocated_bytes has been */
   temper_vk_pipelines_t  *pipelines;
   /* For uploads and downloads outside a training step. */
   VkCommandPool           transfer_pool;

@@ -4,6 +4,7 @@
 
 #include "temper/error.h"
 #include "temper/vulkan.h"
+#include "nn/temper-backend-open.h"
 #include "temper-vk-device-private.h"
 #include "temper-vk-error-private.h"
 #include "temper-vk-pipeline-private.h"
@@ -284,10 +285,10 @@ heap_free_bytes (const TemperVkDeviceCaps *caps)
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2,
     .pNext = &budget,
   };
-  guint64 best = 0;
+  guint64 best = 0, limit = temper_memory_limit ();
 
   if (!caps->memory_budget || caps->api_version < VK_API_VERSION_1_1)
-    return 0;
+    return limit > 0 ? MIN (limit, caps->device_local_bytes) : 0;
   vkGetPhysicalDeviceMemoryProperties2 (caps->physical, &props);
   for (guint32 i = 0; i < props.memoryProperties.memoryHeapCount; i++)
     if (props.memoryProperties.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
@@ -296,7 +297,7 @@ heap_free_bytes (const TemperVkDeviceCaps *caps)
                                ? budget.heapBudget[i] - budget.heapUsage[i] : 0;
         best = MAX (best, free_bytes);
       }
-  return best;
+  return limit > 0 ? MIN (best, limit) : best;
 }
 
 gboolean

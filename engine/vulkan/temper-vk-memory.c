@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "temper/error.h"
+#include "nn/temper-backend-open.h"
 #include "temper-vk-error-private.h"
 #include "temper-vk-memory-private.h"
 
@@ -30,6 +31,7 @@ heap_budget (temper_vk_device_t *device, guint32 heap,
              guint64 *total, guint64 *free_bytes)
 {
   guint64 size = device->memory.memoryHeaps[heap].size;
+  guint64 limit = temper_memory_limit ();
 
   *total = size;
   if (device->caps.memory_budget)
@@ -44,9 +46,17 @@ heap_budget (temper_vk_device_t *device, guint32 heap,
       vkGetPhysicalDeviceMemoryProperties2 (device->caps.physical, &props);
       *free_bytes = budget.heapBudget[heap] > budget.heapUsage[heap]
                       ? budget.heapBudget[heap] - budget.heapUsage[heap] : 0;
-      return;
     }
-  *free_bytes = size > device->allocated_bytes ? size - device->allocated_bytes : 0;
+  else
+    *free_bytes = size > device->allocated_bytes ? size - device->allocated_bytes : 0;
+
+  /* The person asked Temper to keep to less than the whole card. */
+  if (limit > 0 && limit < size)
+    {
+      *total = limit;
+      *free_bytes = MIN (*free_bytes,
+                         limit > device->allocated_bytes ? limit - device->allocated_bytes : 0);
+    }
 }
 
 void
@@ -92,7 +102,18 @@ set_no_room_error (GError **error, temper_vk_device_t *device, const char *purpo
   g_autofree char *needed_s = format_bytes (needed);
   g_autofree char *free_s = format_bytes (free_bytes);
   g_autofree char *total_s = format_bytes (total);
+  guint64 limit = temper_memory_limit ();
 
+  if (limit > 0 && limit == total)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
+                   "Not enough memory on the graphics card “%s” for %s: it needs %s, but "
+                   "only %s of the %s that %s allows is free. Raise the limit, or use a "
+                   "smaller model, a shorter sequence length or a smaller batch.",
+                   device->caps.name, purpose, needed_s, free_s, total_s,
+                   TEMPER_MEMORY_LIMIT_ENV);
+      return;
+    }
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
                "Not enough memory on the graphics card “%s” for %s: it needs %s, but "
                "only %s of %s is free. Close other programs that use the graphics "
@@ -225,7 +246,10 @@ temper_vk_buffer_new (temper_vk_device_t *device,
       return NULL;
     }
   if (device->memory.memoryHeaps[buffer->heap].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
-    device->allocated_bytes += buffer->size;
+    {
+      device->allocated_bytes += buffer->size;
+      device->peak_bytes = MAX (device->peak_bytes, device->allocated_bytes);
+    }
   return g_steal_pointer (&buffer);
 }
 

@@ -13,14 +13,17 @@
 #include <math.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
 #include "temper/generate.h"
 #include "temper/model.h"
+#include "temper/run.h"
 #include "temper/tokenizer.h"
 #include "temper/train.h"
 #include "nn/temper-backend-open.h"
+#include "train/temper-train-fit.h"
 #include "train/temper-train-step.h"
 
 #ifndef TEST_BACKEND
@@ -321,6 +324,257 @@ test_memory_check (void)
   g_assert_nonnull (strstr (error->message, "has 2.00 GB free"));
 }
 
+/* TEMPER_MEMORY_LIMIT below what a training step needs: the step is refused
+ * before anything is copied, saying how much it needs; on Vulkan a buffer
+ * beyond the limit is refused by the allocator too. */
+static void
+test_memory_limit (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TemperDeviceInfo) info = NULL;
+  TemperBackend *gpu;
+  TemperTrainStep *step;
+  TemperBuffer *buffer;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *limit = NULL, *needs = NULL;
+  guint64 need;
+
+  gpu = open_gpu (&info);
+  if (gpu == NULL)
+    return;
+  step = temper_train_step_new_on (f->model, gpu, info, f->adapter, 0.0f, f->micro_batch,
+                                   f->seq, FALSE, &error);
+  g_assert_no_error (error);
+  need = temper_train_step_get_estimate (step);
+  temper_train_step_free (step);
+  g_clear_pointer (&info, temper_device_info_free);
+  temper_backend_free (gpu);
+
+  limit = g_strdup_printf ("%" G_GUINT64_FORMAT, need / 2);
+  g_setenv ("TEMPER_MEMORY_LIMIT", limit, TRUE);
+  gpu = open_gpu (&info);
+  g_assert_nonnull (gpu);
+  g_assert_cmpuint (info->memory_free, <=, need / 2);
+  step = temper_train_step_new_on (f->model, gpu, info, f->adapter, 0.0f, f->micro_batch,
+                                   f->seq, FALSE, &error);
+  g_assert_null (step);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY);
+  g_test_message ("%s", error->message);
+  needs = g_strdup_printf ("needs %.1f MB", (double) need / 1e6);
+  g_assert_nonnull (strstr (error->message, needs));
+  g_assert_nonnull (strstr (error->message, "TEMPER_MEMORY_LIMIT="));
+  g_clear_error (&error);
+
+  if (TEST_BACKEND == TEMPER_BACKEND_VULKAN)
+    {
+      buffer = temper_backend_buffer_alloc (gpu, need, TEMPER_BUFFER_ACTIVATIONS, &error);
+      g_assert_null (buffer);
+      g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, "it needs"));
+      g_assert_nonnull (strstr (error->message, "TEMPER_MEMORY_LIMIT allows"));
+      g_clear_error (&error);
+    }
+  g_unsetenv ("TEMPER_MEMORY_LIMIT");
+  temper_backend_free (gpu);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    {
+      g_unlink (path);
+      return;
+    }
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      remove_tree (child);
+    }
+  g_rmdir (path);
+}
+
+/* Trains (or resumes) the run in @dir on @kind, calling @progress after each
+ * step (may be NULL); FALSE with @error when it fails. */
+static gboolean
+train_run (const char *dir, const char *data, temper_model_t *model, TemperBackendKind kind,
+           TemperTrainProgressFunc progress, GError **error)
+{
+  g_autoptr(temper_run_t) run = NULL;
+  TemperTrainOptions options;
+  TemperTrainSettings s;
+
+  temper_train_settings_init_default (&s);
+  s.lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  s.lora.rank = 4;
+  s.lora.alpha = 8;
+  s.lora.dropout = 0.0f;
+  s.learning_rate = 5e-3;
+  s.max_steps = 5;
+  s.micro_batch = 2;
+  s.grad_accum = 1;
+  s.max_length = 48;
+  s.val_fraction = 0;
+  s.checkpoint_every = 1;
+  s.seed = 7;
+  temper_train_options_init (&options);
+  options.n_threads = 1;
+  options.backend = kind;
+  options.progress = progress;
+  run = g_file_test (dir, G_FILE_TEST_IS_DIR)
+        ? temper_run_open (dir, error)
+        : temper_run_create (dir, &s, temper_model_get_path (model), data, NULL, error);
+  g_assert_nonnull (run);
+  return temper_train_run (run, model, &options, error);
+}
+
+static GArray *
+run_metrics (const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_run_t) run = temper_run_open (dir, &error);
+  GArray *m;
+
+  g_assert_no_error (error);
+  m = temper_run_read_metrics (run, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+/* The GPU fails in the middle of a run: the error says so, the last
+ * checkpoint stays, and the run continues on the CPU to the losses of a run
+ * that was on the CPU all along. */
+static void
+test_resume_on_cpu (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = NULL, *dataset = NULL, *on_cpu = NULL, *moved = NULL;
+  g_autoptr(GArray) want = NULL, got = NULL;
+  TemperBackend *gpu = open_gpu (NULL);
+  GString *text = g_string_new (NULL);
+
+  if (gpu == NULL)
+    {
+      g_string_free (text, TRUE);
+      return;
+    }
+  temper_backend_free (gpu);
+  tmp = g_dir_make_tmp ("temper-resume-XXXXXX", &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 6; i++)
+    g_string_append_printf (text, "{\"prompt\": \"Fact %d?\", \"response\": \"The Lumen kettle "
+                            "boils water in %d seconds.\"}\n", i, 60 + 10 * i);
+  dataset = g_build_filename (tmp, "facts.jsonl", NULL);
+  g_assert_true (g_file_set_contents (dataset, text->str, -1, NULL));
+  g_string_free (text, TRUE);
+
+  on_cpu = g_build_filename (tmp, "cpu", NULL);
+  g_assert_true (train_run (on_cpu, dataset, f->model, TEMPER_BACKEND_CPU, NULL, &error));
+  g_assert_no_error (error);
+
+  /* One pass per step (micro-batch 2, no accumulation, no evaluation): the
+   * device fails in step 3. */
+  moved = g_build_filename (tmp, "moved", NULL);
+  temper_train_fit_simulate_device (0, 2);
+  g_assert_false (train_run (moved, dataset, f->model, TEST_BACKEND, NULL, &error));
+  temper_train_fit_simulate_device (0, 0);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE);
+  g_clear_error (&error);
+  {
+    g_autoptr(temper_run_t) run = temper_run_open (moved, &error);
+    g_autofree char *latest = temper_run_find_latest_checkpoint (run);
+
+    g_assert_nonnull (latest);
+    g_assert_true (g_str_has_suffix (latest, "step-00000002"));
+  }
+  g_assert_true (train_run (moved, dataset, f->model, TEMPER_BACKEND_CPU, NULL, &error));
+  g_assert_no_error (error);
+
+  want = run_metrics (on_cpu);
+  got = run_metrics (moved);
+  g_assert_cmpuint (want->len, ==, 5);
+  g_assert_cmpuint (got->len, ==, want->len);
+  for (guint i = 0; i < got->len; i++)
+    {
+      const TemperRunMetrics *a = &g_array_index (got, TemperRunMetrics, i);
+      const TemperRunMetrics *b = &g_array_index (want, TemperRunMetrics, i);
+
+      g_test_message ("step %" G_GINT64_FORMAT ": loss %.7f (%s), all on cpu %.7f", a->step,
+                      a->loss, i < 2 ? temper_backend_kind_name (TEST_BACKEND) : "cpu", b->loss);
+      g_assert_cmpint (a->step, ==, b->step);
+      g_assert_cmpfloat (fabs (a->loss - b->loss), <=, 5e-4 * b->loss);
+    }
+  remove_tree (tmp);
+}
+
+/* From step 3 on, the device holds one sequence per pass. */
+static void
+shrink_device_after_two (const TemperTrainProgress *progress, gpointer user_data)
+{
+  if (progress->step == 2)
+    temper_train_fit_simulate_device (1, 0);
+}
+
+/* The GPU runs out of memory in step 3: the step is rebuilt on the same GPU
+ * for passes of one sequence, the adapter and AdamW moments carried over,
+ * the retry logged, and the run keeps the CPU's losses. */
+static void
+test_smaller_passes (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = NULL, *dataset = NULL, *on_cpu = NULL, *on_gpu = NULL;
+  g_autofree char *log_path = NULL, *log = NULL;
+  g_autoptr(GArray) want = NULL, got = NULL;
+  TemperBackend *gpu = open_gpu (NULL);
+  GString *text = g_string_new (NULL);
+
+  if (gpu == NULL)
+    {
+      g_string_free (text, TRUE);
+      return;
+    }
+  temper_backend_free (gpu);
+  tmp = g_dir_make_tmp ("temper-passes-XXXXXX", &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 6; i++)
+    g_string_append_printf (text, "{\"prompt\": \"Count %d?\", \"response\": \"%d, then %d "
+                            "and %d.\"}\n", i, i, i + 1, i + 2);
+  dataset = g_build_filename (tmp, "count.jsonl", NULL);
+  g_assert_true (g_file_set_contents (dataset, text->str, -1, NULL));
+  g_string_free (text, TRUE);
+
+  on_cpu = g_build_filename (tmp, "cpu", NULL);
+  g_assert_true (train_run (on_cpu, dataset, f->model, TEMPER_BACKEND_CPU, NULL, &error));
+  g_assert_no_error (error);
+  on_gpu = g_build_filename (tmp, "gpu", NULL);
+  g_assert_true (train_run (on_gpu, dataset, f->model, TEST_BACKEND, shrink_device_after_two,
+                            &error));
+  temper_train_fit_simulate_device (0, 0);
+  g_assert_no_error (error);
+
+  log_path = g_build_filename (on_gpu, "train.log", NULL);
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  g_test_message ("train.log: %s", log);
+  g_assert_nonnull (strstr (log, "Retrying with 1 sequence per pass (2 passes per micro-batch of 2"));
+  want = run_metrics (on_cpu);
+  got = run_metrics (on_gpu);
+  g_assert_cmpuint (got->len, ==, want->len);
+  for (guint i = 0; i < got->len; i++)
+    {
+      const TemperRunMetrics *a = &g_array_index (got, TemperRunMetrics, i);
+      const TemperRunMetrics *b = &g_array_index (want, TemperRunMetrics, i);
+
+      g_test_message ("step %" G_GINT64_FORMAT ": loss %.7f (%s), cpu %.7f", a->step, a->loss,
+                      i < 2 ? "whole micro-batches" : "passes of one sequence", b->loss);
+      g_assert_cmpfloat (fabs (a->loss - b->loss), <=, 5e-4 * b->loss);
+    }
+  remove_tree (tmp);
+}
+
 /* Greedy tokens for one prompt on the demo model. */
 static GArray *
 greedy_tokens (temper_model_t *model, TemperBackendKind kind, const GArray *prompt, char **device)
@@ -394,6 +648,12 @@ main (int argc, char **argv)
   g_test_add ("/gpu-train/dropout-refused", Fixture, NULL, fixture_setup, test_dropout_refused,
               fixture_teardown);
   g_test_add_func ("/gpu-train/memory-check", test_memory_check);
+  g_test_add ("/gpu-train/memory-limit", Fixture, NULL, fixture_setup, test_memory_limit,
+              fixture_teardown);
+  g_test_add ("/gpu-train/resume-on-cpu", Fixture, NULL, fixture_setup, test_resume_on_cpu,
+              fixture_teardown);
+  g_test_add ("/gpu-train/smaller-passes", Fixture, NULL, fixture_setup, test_smaller_passes,
+              fixture_teardown);
   g_test_add_func ("/gpu-train/generate", test_generate);
   return g_test_run ();
 }

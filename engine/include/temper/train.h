@@ -171,8 +171,13 @@ void     temper_train_options_init (TemperTrainOptions *options);
  * TEMPER_ERROR_CANCELLED when cancelled (a checkpoint of the last finished
  * step is kept) and TEMPER_ERROR_NUMERIC when the loss stops being a number
  * (the last checkpoint is kept; the message suggests a lower learning rate).
- * A GPU run that would not fit in the GPU's free memory is refused before
- * it starts, saying how much it needs; LoRA dropout needs the CPU backend.
+ * A micro-batch that does not fit in the device's memory (by the estimate
+ * up front, or by an out-of-memory error during a step) is run in passes of
+ * fewer sequences whose gradients add up, so the effective batch and the
+ * results do not change; each such retry is written to RUN/train.log.  A run
+ * that does not fit even one sequence at a time is refused, saying how much
+ * it needs (TEMPER_MEMORY_LIMIT lowers what a device may be asked for).
+ * LoRA dropout needs the CPU backend.
  * Checkpoints do not depend on the backend, so a run stopped on one may
  * continue on another. */
 gboolean temper_train_run (temper_run_t *run, temper_model_t *model,
@@ -187,7 +192,17 @@ typedef struct {
   double   seconds_per_step;
   guint64  peak_rss_bytes;     /* of the whole process, model mapping included */
   guint64  train_memory_bytes; /* buffers the training step allocated */
+  guint64  peak_device_bytes;  /* most GPU memory Temper's buffers held at once; 0 on the CPU */
   guint64  n_params;           /* trainable LoRA parameters */
+  /* Model FLOPs per trained token: 4 × frozen matmul parameters (forward
+   * and input gradient) + 6 × adapter parameters (forward, input and
+   * weight gradients) + causal attention, 6 × layers × n_head·head_dim ×
+   * sequence length (12 for full attention, halved by the causal mask).
+   * tokens_per_s × this / the device's peak FLOP/s is the MFU. */
+  double   flops_per_token;
+  /* The GPU's dense bf16 peak in TFLOP/s when Temper knows the model of
+   * GPU, else 0 (then pass it to temper-cli bench train --peak-tflops). */
+  double   peak_tflops;
   char     device[160];        /* "vulkan (llvmpipe (LLVM 15.0.6, 256 bits))" */
 } TemperTrainBenchResult;
 

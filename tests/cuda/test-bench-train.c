@@ -1,0 +1,74 @@
+/* test-bench-train.c — what `temper-cli bench train` reports besides speed:
+ * the model FLOPs per token behind its MFU figure (issue 6's count, worked
+ * out by hand for the tiny fixture model) and the GPU peaks it divides by.
+ * Runs on the CPU backend, so everywhere. */
+#include "config.h"
+
+#include "temper/model.h"
+#include "temper/train.h"
+#include "nn/temper-backend-open.h"
+
+static void
+test_flops_per_token (void)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures",
+                                            "train", "tiny-llama", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_model_t) model = temper_model_load (path, NULL, &error);
+  TemperTrainBenchResult result = { 0 };
+  TemperTrainOptions options;
+  TemperTrainSettings s;
+
+  g_assert_no_error (error);
+  temper_train_settings_init_default (&s);
+  s.lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  s.lora.rank = 4;
+  s.lora.alpha = 8;
+  s.lora.dropout = 0.0f;
+  s.micro_batch = 1;
+  s.max_length = 16;
+  temper_train_options_init (&options);
+  options.n_threads = 1;
+  g_assert_true (temper_train_bench (model, &s, 1, &options, &result, &error));
+  g_assert_no_error (error);
+
+  /* tiny-llama: hidden 64, feed-forward 96, 2 layers, 4 heads and 2 kv
+   * heads of 16, vocabulary 320, tied embeddings.
+   * Frozen matmul weights per layer: q 64·64 + k 64·32 + v 64·32 + o 64·64
+   * + gate, up, down 3·64·96 = 30720; 2 layers and the lm_head 64·320:
+   * 81920.  Rank-4 adapters per layer: q (64+64)·4 + k, v (64+32)·4 each
+   * + o (64+64)·4 + gate, up, down (64+96)·4 each = 3712; 2 layers: 7424.
+   * Causal attention: 6 · 2 layers · 64 · 16 tokens = 12288.
+   * 4·81920 + 6·7424 + 12288 = 384512. */
+  g_assert_cmpuint (result.n_params, ==, 7424);
+  g_assert_cmpfloat (result.flops_per_token, ==, 384512.0);
+  /* The CPU is no GPU: no device memory, no tensor-core peak. */
+  g_assert_cmpuint (result.peak_device_bytes, ==, 0);
+  g_assert_cmpfloat (result.peak_tflops, ==, 0.0);
+}
+
+/* Names as the CUDA and Vulkan drivers report them, against NVIDIA's data
+ * sheets (dense bf16, no sparsity). */
+static void
+test_peak_tflops (void)
+{
+  g_assert_cmpfloat (temper_device_peak_tflops ("NVIDIA H100 80GB HBM3"), ==, 989.4);
+  g_assert_cmpfloat (temper_device_peak_tflops ("NVIDIA H100 PCIe"), ==, 756.0);
+  g_assert_cmpfloat (temper_device_peak_tflops ("NVIDIA H100 NVL"), ==, 835.0);
+  g_assert_cmpfloat (temper_device_peak_tflops ("NVIDIA A100-SXM4-80GB"), ==, 312.0);
+  g_assert_cmpfloat (temper_device_peak_tflops ("NVIDIA L40S"), ==, 362.05);
+  g_assert_cmpfloat (temper_device_peak_tflops ("NVIDIA L4"), ==, 121.0);
+  g_assert_cmpfloat (temper_device_peak_tflops ("NVIDIA GeForce RTX 4090"), ==, 165.2);
+  g_assert_cmpfloat (temper_device_peak_tflops ("AMD Radeon RX 7900 XTX (RADV NAVI31)"), ==, 0.0);
+  g_assert_cmpfloat (temper_device_peak_tflops ("llvmpipe (LLVM 15.0.6, 256 bits)"), ==, 0.0);
+  g_assert_cmpfloat (temper_device_peak_tflops (NULL), ==, 0.0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/bench-train/flops-per-token", test_flops_per_token);
+  g_test_add_func ("/bench-train/peak-tflops", test_peak_tflops);
+  return g_test_run ();
+}

@@ -1,9 +1,11 @@
 /* Finding the adapter a command line names: a run folder made by
- * `temper-cli train`, or an adapter folder in PEFT's format made by Temper's
- * export or by another tool (LLaMA-Factory, Unsloth, PEFT itself). */
+ * `temper-cli train`, an adapter folder in PEFT's format made by Temper's
+ * export or by another tool (LLaMA-Factory, Unsloth, PEFT itself), or a GGUF
+ * LoRA file (Temper's export, llama.cpp's convert_lora_to_gguf.py). */
 #include "config.h"
 
 #include "temper/error.h"
+#include "temper/export.h"
 #include "temper/run.h"
 #include "temper/train.h"
 #include "temper-cli.h"
@@ -18,6 +20,8 @@ temper_cli_load_adapter (const char *run_or_dir, temper_model_t *model, GError *
 
   if (g_file_test (peft_config, G_FILE_TEST_IS_REGULAR))
     return temper_lora_load_peft (run_or_dir, temper_model_get_config (model), NULL, error);
+  if (g_file_test (run_or_dir, G_FILE_TEST_IS_REGULAR))
+    return temper_import_gguf_adapter (run_or_dir, model, error);
 
   run = temper_run_open (run_or_dir, &run_error);
   if (run == NULL)

@@ -86,7 +86,7 @@ temper_cli_chat (int argc, char **argv)
   int exit_code;
   const GOptionEntry entries[] = {
     { "prompt", 'p', 0, G_OPTION_ARG_STRING, &prompt, "Answer this one message and exit", "TEXT" },
-    { "adapter", 0, 0, G_OPTION_ARG_FILENAME, &adapter_path, "Answer with this training run's adapter, or a PEFT adapter folder", "RUN_OR_DIR" },
+    { "adapter", 0, 0, G_OPTION_ARG_FILENAME, &adapter_path, "Answer with this training run's adapter, a PEFT adapter folder or a GGUF LoRA file", "RUN_OR_DIR" },
     { "system", 0, 0, G_OPTION_ARG_STRING, &system, "System message (default: the model's own)", "TEXT" },
     { "temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, "Randomness; 0 always picks the most likely word (default 0.7)", "T" },
     { "top-k", 0, 0, G_OPTION_ARG_INT, &top_k, "Pick among the K most likely tokens; 0 = all (default 40)", "K" },

@@ -63,7 +63,7 @@ temper_cli_export (int argc, char **argv)
     { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_text, "hf: bf16 or f32 (default bf16)", "T" },
     { "shard-size", 0, 0, G_OPTION_ARG_INT, &shard_mb, "hf: largest safetensors file in MB (default 5000)", "MB" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "gguf: the name for “ollama create” (default: from the file name)", "NAME" },
-    { "no-check", 0, 0, G_OPTION_ARG_NONE, &no_check, "gguf: skip the chat template round-trip check", NULL },
+    { "no-check", 0, 0, G_OPTION_ARG_NONE, &no_check, "gguf, hf: skip the chat template round-trip check", NULL },
     { NULL }
   };
 
@@ -147,21 +147,24 @@ temper_cli_export (int argc, char **argv)
     {
       g_autofree char *dir = g_path_get_dirname (out);
       g_autofree char *modelfile = g_build_filename (dir, "Modelfile", NULL);
-      g_autofree char *command = NULL, *problem = NULL;
+      g_autofree char *command = NULL;
 
       if (!temper_export_modelfile (model, out, modelfile, name, &command, &error))
         return temper_cli_error ("export", error);
       printf ("Wrote %s\nTo use it in Ollama, run:\n  %s\n", modelfile, command);
-      if (!no_check)
-        {
-          if (!temper_export_check_template (model, out, &problem, &error))
-            return temper_cli_error ("export", error);
-          if (problem != NULL)
-            return temper_cli_fail ("export", TEMPER_CLI_EXIT_FAILED,
-                                    "chat template check failed: %s", problem);
-          printf ("Chat template check: the exported model formats conversations exactly as "
-                  "in training and stops at the end of each turn.\n");
-        }
+    }
+  /* Merged models carry their own chat template: check it against training's. */
+  if (!no_check && (strcmp (format, "gguf") == 0 || strcmp (format, "hf") == 0))
+    {
+      g_autofree char *problem = NULL;
+
+      if (!temper_export_check_template (model, out, &problem, &error))
+        return temper_cli_error ("export", error);
+      if (problem != NULL)
+        return temper_cli_fail ("export", TEMPER_CLI_EXIT_FAILED,
+                                "chat template check failed: %s", problem);
+      printf ("Chat template check: the exported model formats conversations exactly as "
+              "in training and stops at the end of each turn.\n");
     }
   return TEMPER_CLI_EXIT_OK;
 }

@@ -32,7 +32,7 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
                               temper_model_get_name (model), error))
     {
       temper_export_discard (temp);
-      g_prefix_error (error, "Exporting the adapter to “%s”: ", out_dir);
+      temper_export_explain_error (error, "the adapter", out_dir);
       return FALSE;
     }
   if (!temper_export_step (options, 1.0, error))
@@ -117,7 +117,7 @@ temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
   if (!temper_gguf_writer_write (w, temp, error))
     {
       temper_export_discard (temp);
-      g_prefix_error (error, "Exporting the adapter to “%s”: ", out_path);
+      temper_export_explain_error (error, "the adapter", out_path);
       return FALSE;
     }
   if (!temper_export_step (options, 1.0, error))

@@ -322,7 +322,7 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
   if (!temper_gguf_writer_write (w, temp, error))
     {
       temper_export_discard (temp);
-      g_prefix_error (error, "Exporting the merged model to “%s”: ", out_path);
+      temper_export_explain_error (error, "the merged model", out_path);
       return FALSE;
     }
   if (!temper_export_step (options, 1.0, error))

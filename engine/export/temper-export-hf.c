@@ -345,7 +345,7 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
     {
       temper_export_discard (temp);
       if (!g_error_matches (local, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
-        g_prefix_error (&local, "Exporting the merged model to “%s”: ", out_dir);
+        temper_export_explain_error (&local, "the merged model", out_dir);
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }

@@ -5,8 +5,9 @@
 
 G_BEGIN_DECLS
 
-/* A sibling of @final_path that no one else uses: "DIR/.NAME.tmp-XXXXXX".
- * The caller writes there, then calls temper_export_commit(). */
+/* A hidden sibling of @final_path with a random name: "DIR/.NAME.tmp-" and
+ * six hex digits.  The caller writes there, then calls
+ * temper_export_commit(). */
 char    *temper_export_temp_path (const char *final_path);
 
 /* Renames @temp_path to @final_path, replacing a file or a folder of files
@@ -17,6 +18,11 @@ gboolean temper_export_commit    (const char *temp_path, const char *final_path,
 /* Fails with a message naming @final_path when its folder does not exist
  * or is not a folder. */
 gboolean temper_export_check_dest (const char *final_path, GError **error);
+
+/* Words @error, raised while writing @what to @final_path, for a person:
+ * a full disk is reported against @final_path (never the temporary name
+ * the writer used), other failures get @what and @final_path in front. */
+void     temper_export_explain_error (GError **error, const char *what, const char *final_path);
 
 /* Removes @path, a file or a flat folder of files, ignoring errors. */
 void     temper_export_discard   (const char *path);

@@ -42,6 +42,26 @@ temper_export_check_dest (const char *final_path, GError **error)
 }
 
 void
+temper_export_explain_error (GError **error, const char *what, const char *final_path)
+{
+  if (error == NULL || *error == NULL)
+    return;
+  if (g_error_matches (*error, TEMPER_ERROR, TEMPER_ERROR_NO_SPACE) ||
+      g_error_matches (*error, G_FILE_ERROR, G_FILE_ERROR_NOSPC))
+    {
+      g_autofree char *dir = g_path_get_dirname (final_path);
+
+      g_clear_error (error);
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_NO_SPACE,
+                   "Could not export %s to “%s”: the disk is full. Nothing was written; free "
+                   "some space in “%s” or choose another folder, and try again.",
+                   what, final_path, dir);
+      return;
+    }
+  g_prefix_error (error, "Exporting %s to “%s”: ", what, final_path);
+}
+
+void
 temper_export_discard (const char *path)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR))

@@ -401,6 +401,22 @@ temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
       g_prefix_error (error, "%s: ", config_path);
       return NULL;
     }
+  if (!g_file_test (weights_path, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *pickle = g_build_filename (dir, "adapter_model.bin", NULL);
+
+      /* Older PEFT versions and some trainers save a PyTorch pickle, which
+       * can run code when read: ask for the safe format instead. */
+      if (g_file_test (pickle, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       "%s holds adapter_model.bin, a PyTorch pickle, which Temper does not "
+                       "read; save the adapter again with PEFT's save_pretrained "
+                       "(safe_serialization=True, the default) to get adapter_model.safetensors",
+                       dir);
+          return NULL;
+        }
+    }
   st = temper_safetensors_open (weights_path, error);
   if (st == NULL)
     return NULL;

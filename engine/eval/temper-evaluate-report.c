@@ -146,6 +146,8 @@ temper_evaluation_write_json (const TemperEvaluation *ev, GPtrArray *records, GP
     }
   json_builder_set_member_name (b, "forgotten");
   json_builder_add_int_value (b, ev->general_forgotten);
+  json_builder_set_member_name (b, "gained");
+  json_builder_add_int_value (b, ev->general_gained);
   json_builder_set_member_name (b, "forgetting");
   json_builder_add_boolean_value (b, ev->forgetting);
   json_builder_set_member_name (b, "questions");
@@ -267,6 +269,20 @@ append_loss_chart (GString *out, GArray *metrics)
   g_string_append (out, "\"/>\n</svg>\n");
 }
 
+/* Orders scored records by how much the tuned answer gained in chrF, the
+ * largest gain first; unscored records go last.  g_ptr_array_sort() hands
+ * pointers to the elements. */
+static int
+compare_change (gconstpointer a, gconstpointer b)
+{
+  const TemperEvalRecord *ra = *(TemperEvalRecord *const *) a;
+  const TemperEvalRecord *rb = *(TemperEvalRecord *const *) b;
+  double ca = ra->scored ? ra->chrf[1] - ra->chrf[0] : -INFINITY;
+  double cb = rb->scored ? rb->chrf[1] - rb->chrf[0] : -INFINITY;
+
+  return (ca < cb) - (ca > cb);
+}
+
 static const char style[] =
   "body{font-family:system-ui,'Cantarell','Noto Sans','Noto Sans CJK SC',sans-serif;"
   "margin:2em auto;max-width:60em;color:#222;padding:0 1em}"
@@ -308,6 +324,7 @@ temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GP
     {
       const TemperEvaluationSet *s = &g_array_index (ev->sets, TemperEvaluationSet, i);
       GPtrArray *recs = records->pdata[i];
+      g_autoptr(GPtrArray) by_change = NULL;
       const double *values[] = { s->exact, s->contains, s->bleu, s->rouge_l, s->chrf };
 
       g_string_append (out, "<h2>");
@@ -329,11 +346,17 @@ temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GP
       g_string_append (out, "</table>\n");
       if (s->n_with_reference == 0)
         continue;
-      g_string_append (out, "<table>\n<tr><th>Question</th><th>Reference</th><th>Base answer</th>"
+      g_string_append (out, "<p>Largest improvement first, largest regression last.</p>\n"
+                            "<table>\n<tr><th>Question</th><th>Reference</th><th>Base answer</th>"
                             "<th>Tuned answer</th><th>chrF base → tuned</th></tr>\n");
+      /* A copy that borrows the records (a copy would inherit the free function). */
+      by_change = g_ptr_array_sized_new (recs->len);
       for (guint r = 0; r < recs->len; r++)
+        g_ptr_array_add (by_change, recs->pdata[r]);
+      g_ptr_array_sort (by_change, compare_change);
+      for (guint r = 0; r < by_change->len; r++)
         {
-          const TemperEvalRecord *rec = recs->pdata[r];
+          const TemperEvalRecord *rec = by_change->pdata[r];
           const char *cls;
 
           if (!rec->scored)
@@ -356,10 +379,10 @@ temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GP
 
   g_string_append_printf (out, "<h2>General questions (forgetting check)</h2>\n"
                           "<p>Base model right: %u of %u. Tuned model right: %u of %u. "
-                          "Forgotten: %u.</p>\n<table>\n<tr><th>Question</th><th>Expected</th>"
-                          "<th>Base answer</th><th>Tuned answer</th></tr>\n",
+                          "Forgotten: %u. Newly right: %u.</p>\n<table>\n<tr><th>Question</th>"
+                          "<th>Expected</th><th>Base answer</th><th>Tuned answer</th></tr>\n",
                           ev->general_right[0], ev->n_general, ev->general_right[1],
-                          ev->n_general, ev->general_forgotten);
+                          ev->n_general, ev->general_forgotten, ev->general_gained);
   for (guint i = 0; i < general->len; i++)
     {
       const TemperEvalGeneral *g = general->pdata[i];

@@ -16,9 +16,11 @@
 /* Share of identical answers from which the adapter is said to have had
  * no effect. */
 #define NO_EFFECT_IDENTICAL 0.8
-/* Forgetting is flagged from this many general questions lost: one changed
- * greedy answer among two dozen is within the noise of a small model. */
-#define FORGETTING_MIN_LOST 2
+/* Forgetting is flagged when this many more general questions were lost
+ * than gained.  Any change to the weights flips a few greedy answers of a
+ * small model either way; one answer among two dozen, or losses balanced by
+ * gains, is that noise rather than lost knowledge. */
+#define FORGETTING_MIN_NET_LOSS 2
 
 void
 temper_evaluate_options_init (TemperEvaluateOptions *options)
@@ -170,9 +172,32 @@ typedef struct {
   temper_model_t              *model;
   temper_adapter_t            *adapter;
   temper_generator_t          *gen;
+  gboolean                     gen_exact;
   temper_chat_template_t      *tmpl;
   int                          n_vocab;
 } Evaluator;
+
+/* Perplexity needs fp32 activations to be training's loss; answers are
+ * decoded as the Compare page decodes them (8-bit activations against
+ * quantized weights), which is faster.  One generator at a time, so that
+ * memory holds one key/value cache.  The choice only exists on the CPU: a
+ * GPU generator is kept for both, rather than uploading the weights twice. */
+static gboolean
+open_generator (Evaluator *ev, gboolean exact, GError **error)
+{
+  TemperGeneratorOptions gopts = { 0 };
+
+  if (ev->gen != NULL
+      && (ev->gen_exact == exact || !g_str_has_prefix (temper_generator_get_device (ev->gen), "cpu")))
+    return TRUE;
+  g_clear_pointer (&ev->gen, temper_generator_free);
+  gopts.n_threads = ev->options->n_threads;
+  gopts.exact = exact;
+  ev->gen = temper_generator_new_on (ev->model, &gopts, ev->options->backend,
+                                     ev->options->device, error);
+  ev->gen_exact = exact;
+  return ev->gen != NULL;
+}
 
 static void
 report (Evaluator *ev, const char *stage, double fraction)
@@ -290,32 +315,43 @@ read_expect_phrases (const temper_dataset_t *ds)
   return phrases;
 }
 
-/* Scores and answers the records @indices of @ds into @set and @records. */
-static gboolean
-evaluate_set (Evaluator *ev, const temper_dataset_t *ds, GArray *indices,
-              TemperEvaluationSet *set, GPtrArray *records, GError **error)
-{
-  g_autofree char *stage_ppl = g_strdup_printf ("Perplexity on %s", set->name);
-  g_autofree char *stage_ans = g_strdup_printf ("Answering the questions of %s", set->name);
-  TemperBleuStats bleu[2];
-  TemperChrfStats chrf[2];
-  g_autoptr(GHashTable) phrases = read_expect_phrases (ds);
-  gboolean jsonl = temper_dataset_get_report (ds)->jsonl;
-  guint n = indices->len;
+/* One dataset under evaluation: the records it scores, in order. */
+typedef struct {
+  const temper_dataset_t *ds;
+  GArray                 *indices;
+  TemperEvaluationSet    *set;
+  GPtrArray              *records;   /* TemperEvalRecord */
+} EvalSet;
 
-  memset (bleu, 0, sizeof bleu);
-  memset (chrf, 0, sizeof chrf);
+/* The number of user turns before the last answer of @rec. */
+static gsize
+asked_turns (const TemperDatasetRecord *rec)
+{
+  gsize asked = rec->n_messages;
+
+  while (asked > 0 && rec->messages[asked - 1].role == TEMPER_CHAT_ROLE_ASSISTANT)
+    asked--;
+  return asked;
+}
+
+/* Fills es->records with the question, reference and expect phrases of
+ * each record to evaluate. */
+static void
+prepare_set (Evaluator *ev, EvalSet *es)
+{
+  g_autoptr(GHashTable) phrases = read_expect_phrases (es->ds);
+  gboolean jsonl = temper_dataset_get_report (es->ds)->jsonl;
+  guint n = es->indices->len;
+
   if (ev->options->max_records > 0)
     n = MIN (n, (guint) ev->options->max_records);
-  set->n_records = n;
+  es->set->n_records = n;
   for (guint i = 0; i < n; i++)
     {
-      const TemperDatasetRecord *rec = temper_dataset_get_record (ds, g_array_index (indices, guint, i));
+      const TemperDatasetRecord *rec = temper_dataset_get_record (es->ds, g_array_index (es->indices, guint, i));
       TemperEvalRecord *r = g_new0 (TemperEvalRecord, 1);
-      gsize asked = rec->n_messages;
+      gsize asked = asked_turns (rec);
 
-      while (asked > 0 && rec->messages[asked - 1].role == TEMPER_CHAT_ROLE_ASSISTANT)
-        asked--;
       r->question = g_strdup (asked > 0 ? rec->messages[asked - 1].content : "");
       if (asked > 0 && asked < rec->n_messages)
         {
@@ -324,9 +360,19 @@ evaluate_set (Evaluator *ev, const temper_dataset_t *ds, GArray *indices,
           r->expect = g_strdup (g_hash_table_lookup (phrases, &key));
         }
       r->nll[0] = r->nll[1] = NAN;
-      g_ptr_array_add (records, r);
+      g_ptr_array_add (es->records, r);
     }
+}
 
+/* Perplexity of both models on the answer tokens of every record. */
+static gboolean
+score_set (Evaluator *ev, EvalSet *es, GError **error)
+{
+  g_autofree char *stage = g_strdup_printf ("Perplexity on %s", es->set->name);
+  guint n = es->set->n_records;
+
+  if (!open_generator (ev, TRUE, error))
+    return FALSE;
   for (int which = 0; which < 2; which++)
     {
       TemperNll total = { 0 };
@@ -335,17 +381,17 @@ evaluate_set (Evaluator *ev, const temper_dataset_t *ds, GArray *indices,
         return FALSE;
       for (guint i = 0; i < n; i++)
         {
-          TemperEvalRecord *r = records->pdata[i];
+          TemperEvalRecord *r = es->records->pdata[i];
           TemperNll one = { 0 };
           const gint32 *ids;
           const guint8 *mask;
           gsize len;
 
-          if (!temper_dataset_get_tokens (ds, g_array_index (indices, guint, i), &ids, &mask, &len))
+          if (!temper_dataset_get_tokens (es->ds, g_array_index (es->indices, guint, i), &ids, &mask, &len))
             {
               g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                            "%s could not be turned into tokens with the model's chat template",
-                           temper_dataset_get_path (ds));
+                           temper_dataset_get_path (es->ds));
               return FALSE;
             }
           if (!temper_evaluate_nll (ev->gen, ev->n_vocab, ids, mask, len, &one,
@@ -354,23 +400,38 @@ evaluate_set (Evaluator *ev, const temper_dataset_t *ds, GArray *indices,
           r->nll[which] = one.n_tokens > 0 ? one.nll_sum / (double) one.n_tokens : NAN;
           total.nll_sum += one.nll_sum;
           total.n_tokens += one.n_tokens;
-          report (ev, stage_ppl, (which * n + i + 1) / (2.0 * n));
+          report (ev, stage, (which * n + i + 1) / (2.0 * n));
         }
-      set->perplexity[which] = temper_nll_perplexity (&total);
+      es->set->perplexity[which] = temper_nll_perplexity (&total);
     }
+  return TRUE;
+}
 
+/* Both models answer every record that has a reference answer; each answer
+ * is scored, then the set's means and corpus scores are formed. */
+static gboolean
+answer_set (Evaluator *ev, EvalSet *es, GError **error)
+{
+  g_autofree char *stage = g_strdup_printf ("Answering the questions of %s", es->set->name);
+  TemperEvaluationSet *set = es->set;
+  TemperBleuStats bleu[2];
+  TemperChrfStats chrf[2];
+  guint n = set->n_records;
+
+  memset (bleu, 0, sizeof bleu);
+  memset (chrf, 0, sizeof chrf);
+  if (!open_generator (ev, FALSE, error))
+    return FALSE;
   for (int which = 0; which < 2; which++)
     {
       if (!use_model (ev, which, error))
         return FALSE;
       for (guint i = 0; i < n; i++)
         {
-          const TemperDatasetRecord *rec = temper_dataset_get_record (ds, g_array_index (indices, guint, i));
-          TemperEvalRecord *r = records->pdata[i];
-          gsize asked = rec->n_messages;
+          const TemperDatasetRecord *rec = temper_dataset_get_record (es->ds, g_array_index (es->indices, guint, i));
+          TemperEvalRecord *r = es->records->pdata[i];
+          gsize asked = asked_turns (rec);
 
-          while (asked > 0 && rec->messages[asked - 1].role == TEMPER_CHAT_ROLE_ASSISTANT)
-            asked--;
           /* Plain-text records and answers nobody wrote have nothing to
            * compare against. */
           if (r->reference == NULL || rec->messages[asked - 1].role != TEMPER_CHAT_ROLE_USER)
@@ -390,13 +451,13 @@ evaluate_set (Evaluator *ev, const temper_dataset_t *ds, GArray *indices,
           r->chrf[which] = temper_chrf_sentence (r->answer[which], r->reference);
           temper_bleu_stats_add (&bleu[which], r->answer[which], r->reference);
           temper_chrf_stats_add (&chrf[which], r->answer[which], r->reference);
-          report (ev, stage_ans, (which * n + i + 1) / (2.0 * n));
+          report (ev, stage, (which * n + i + 1) / (2.0 * n));
         }
     }
 
   for (guint i = 0; i < n; i++)
     {
-      TemperEvalRecord *r = records->pdata[i];
+      TemperEvalRecord *r = es->records->pdata[i];
 
       if (!r->scored)
         continue;
@@ -438,6 +499,8 @@ evaluate_general (Evaluator *ev, const char *path, GPtrArray *general, GError **
       g->expect = g_strdup (expects->pdata[i]);
       g_ptr_array_add (general, g);
     }
+  if (!open_generator (ev, FALSE, error))
+    return FALSE;
   for (int which = 0; which < 2; which++)
     {
       if (!use_model (ev, which, error))
@@ -490,14 +553,22 @@ write_findings (TemperEvaluation *result)
 
   if (result->forgetting)
     g_ptr_array_add (f, g_strdup_printf ("The tuned model got %u of %u general questions wrong that "
-                                         "the base model answered right: it has forgotten some of "
-                                         "what it knew. Train for fewer epochs, lower the learning "
-                                         "rate, or mix general examples into the dataset.",
-                                         result->general_forgotten, result->n_general));
+                                         "the base model answered right (and %u right that it got "
+                                         "wrong): it has forgotten some of what it knew. Train for "
+                                         "fewer epochs, lower the learning rate, or mix general "
+                                         "examples into the dataset.",
+                                         result->general_forgotten, result->n_general,
+                                         result->general_gained));
+  else if (result->n_general > 0 && result->general_forgotten == 0)
+    g_ptr_array_add (f, g_strdup_printf ("No forgetting: the tuned model answered right every "
+                                         "general question the base model did (%u of %u).",
+                                         result->general_right[TEMPER_EVAL_BASE], result->n_general));
   else if (result->n_general > 0)
-    g_ptr_array_add (f, g_strdup_printf ("No forgetting: the tuned model got %u of %u general "
-                                         "questions wrong that the base model answered right.",
-                                         result->general_forgotten, result->n_general));
+    g_ptr_array_add (f, g_strdup_printf ("No forgetting beyond chance: the tuned model got %u of %u "
+                                         "general questions wrong that the base model answered "
+                                         "right, and %u right that the base model got wrong.",
+                                         result->general_forgotten, result->n_general,
+                                         result->general_gained));
   if (result->n_asked > 0 && result->n_identical >= NO_EFFECT_IDENTICAL * result->n_asked)
     g_ptr_array_add (f, g_strdup_printf ("The tuned model gave the same answer as the base model to "
                                          "%u of %u questions: the adapter changed little.",
@@ -538,8 +609,11 @@ evaluate (Evaluator *ev, temper_run_t *run, TemperEvaluation *result, GPtrArray 
   g_autoptr(temper_dataset_t) extra = NULL;
   g_autoptr(GArray) train_idx = NULL;
   g_autoptr(GArray) val_idx = NULL;
+  g_autoptr(GArray) all = NULL;
   g_autofree char *general_path = NULL;
   TemperDatasetOptions dopts;
+  EvalSet sets[2] = { { 0 } };
+  guint n_sets = 0;
 
   temper_dataset_options_init (&dopts);
   dopts.chat_template = ev->tmpl;
@@ -572,27 +646,37 @@ evaluate (Evaluator *ev, temper_run_t *run, TemperEvaluation *result, GPtrArray 
     {
       add_set (result, records, "the validation split", val != NULL ? temper_run_get_val_path (run)
                                                                      : temper_run_get_data_path (run));
-      if (!evaluate_set (ev, val != NULL ? val : data, val_idx,
-                         &g_array_index (result->sets, TemperEvaluationSet, result->sets->len - 1),
-                         records->pdata[records->len - 1], error))
-        return FALSE;
+      sets[n_sets].ds = val != NULL ? val : data;
+      sets[n_sets++].indices = val_idx;
     }
   if (o->extra_path != NULL)
     {
       g_autofree char *base = g_path_get_basename (o->extra_path);
-      g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (guint));
 
       extra = temper_dataset_load (o->extra_path, &dopts, error);
       if (extra == NULL)
         return FALSE;
+      all = g_array_new (FALSE, FALSE, sizeof (guint));
       for (guint i = 0; i < temper_dataset_get_n_records (extra); i++)
         g_array_append_val (all, i);
       add_set (result, records, base, o->extra_path);
-      if (!evaluate_set (ev, extra, all,
-                         &g_array_index (result->sets, TemperEvaluationSet, result->sets->len - 1),
-                         records->pdata[records->len - 1], error))
-        return FALSE;
+      sets[n_sets].ds = extra;
+      sets[n_sets++].indices = all;
     }
+  /* Every perplexity first, then every answer: each needs its own kind of
+   * generator. */
+  for (guint i = 0; i < n_sets; i++)
+    {
+      sets[i].set = &g_array_index (result->sets, TemperEvaluationSet, i);
+      sets[i].records = records->pdata[i];
+      prepare_set (ev, &sets[i]);
+    }
+  for (guint i = 0; i < n_sets; i++)
+    if (!score_set (ev, &sets[i], error))
+      return FALSE;
+  for (guint i = 0; i < n_sets; i++)
+    if (!answer_set (ev, &sets[i], error))
+      return FALSE;
 
   general_path = o->general_path != NULL ? g_strdup (o->general_path) : find_general_questions ();
   if (!evaluate_general (ev, general_path, general, error))
@@ -605,6 +689,7 @@ evaluate (Evaluator *ev, temper_run_t *run, TemperEvaluation *result, GPtrArray 
       result->general_right[0] += g->right[0];
       result->general_right[1] += g->right[1];
       result->general_forgotten += g->right[0] && !g->right[1];
+      result->general_gained += !g->right[0] && g->right[1];
       result->n_identical += strcmp (g->answer[0], g->answer[1]) == 0;
       result->n_asked++;
     }
@@ -614,7 +699,7 @@ evaluate (Evaluator *ev, temper_run_t *run, TemperEvaluation *result, GPtrArray 
       result->n_identical += set->n_identical;
       result->n_asked += set->n_with_reference;
     }
-  result->forgetting = result->general_forgotten >= FORGETTING_MIN_LOST;
+  result->forgetting = result->general_forgotten >= result->general_gained + FORGETTING_MIN_NET_LOSS;
   return TRUE;
 }
 
@@ -625,7 +710,6 @@ temper_evaluate_run (const char *run_dir, const TemperEvaluateOptions *options, 
   g_autoptr(temper_run_t) run = NULL;
   g_autoptr(temper_model_t) model = NULL;
   g_autoptr(temper_adapter_t) adapter = NULL;
-  g_autoptr(temper_generator_t) gen = NULL;
   g_autoptr(temper_chat_template_t) tmpl = NULL;
   g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   g_autoptr(GPtrArray) general = g_ptr_array_new_with_free_func (temper_eval_general_free);
@@ -634,8 +718,8 @@ temper_evaluate_run (const char *run_dir, const TemperEvaluateOptions *options, 
   g_autofree char *adapter_dir = NULL;
   g_autofree char *run_name = NULL;
   g_autofree double *losses = NULL;
-  TemperGeneratorOptions gopts = { 0 };
   Evaluator ev = { 0 };
+  gboolean ok;
 
   g_return_val_if_fail (run_dir != NULL, NULL);
   if (options == NULL)
@@ -661,20 +745,16 @@ temper_evaluate_run (const char *run_dir, const TemperEvaluateOptions *options, 
     }
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model),
                                    temper_model_get_tokenizer (model));
-  /* fp32 activations, so that perplexity is the loss training reported. */
-  gopts.n_threads = options->n_threads;
-  gopts.exact = TRUE;
-  gen = temper_generator_new_on (model, &gopts, options->backend, options->device, error);
-  if (gen == NULL)
-    return NULL;
-
   ev.options = options;
   ev.model = model;
   ev.adapter = adapter;
-  ev.gen = gen;
   ev.tmpl = tmpl;
   ev.n_vocab = temper_model_get_config (model)->n_vocab;
-  if (!evaluate (&ev, run, result, records, general, error))
+  /* Made here, not when first needed, so that a backend that cannot run
+   * fails before any work. */
+  ok = open_generator (&ev, TRUE, error) && evaluate (&ev, run, result, records, general, error);
+  g_clear_pointer (&ev.gen, temper_generator_free);
+  if (!ok)
     return NULL;
 
   metrics = temper_run_read_metrics (run, NULL);

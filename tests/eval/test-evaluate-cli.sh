@@ -44,5 +44,13 @@ check "no run folder: exit 2, one line" '[ $rc = 2 ] && [ "$(wc -l <<<"$err")" =
 err=$("$cli" evaluate "$tmp/nothing-here" 2>&1 >/dev/null); rc=$?
 check "a folder that is no run: exit 1" '[ $rc = 1 ] && grep -q "settings.json" <<<"$err"'
 
+err=$("$cli" evaluate "$tmp/run" --backend nonsense 2>&1 >/dev/null); rc=$?
+check "an unknown backend: exit 2, naming the choices" '[ $rc = 2 ] && grep -q "vulkan" <<<"$err"'
+out=$("$cli" evaluate "$tmp/run" --general "$tmp/general.jsonl" --max-tokens 2 --threads 1 \
+      --backend cpu 2>&1 >/dev/null); rc=$?
+check "progress is streamed, stage by stage" \
+  '[ $rc = 0 ] && grep -q "^Perplexity on the validation split" <<<"$out" &&
+   grep -q "^Asking the general questions" <<<"$out"'
+
 echo "1..$n"
 exit $fail

@@ -48,13 +48,15 @@ gboolean temper_evaluate_dataset_nll (temper_generator_t *gen, int n_vocab,
  *
  *  - perplexity on the answers of the validation split and of an extra file;
  *  - for records with a reference answer, both models answer greedily with
- *    the same settings and each answer is scored (exact match, contains,
+ *    the same settings (decoded as the Compare page decodes, with 8-bit
+ *    activations; perplexity alone keeps fp32) and each answer is scored (exact match, contains,
  *    BLEU, ROUGE-L, chrF; see temper/metrics.h).  A record may carry an
  *    "expect" member, the phrase(s) a right answer holds ("Tallinn",
  *    alternatives separated by "|"); "contains" then looks for those
  *    instead of the whole reference answer;
  *  - the forgetting check: the bundled general questions
- *    (data/eval/general-knowledge.jsonl), answered by both models;
+ *    (data/eval/general-knowledge.jsonl), answered by both models; it is
+ *    flagged when at least two more were forgotten than gained;
  *  - the no-effect check: answers mostly identical, or a training loss that
  *    never fell.
  *
@@ -103,7 +105,10 @@ typedef struct {
   guint    n_general;
   guint    general_right[2];
   guint    general_forgotten; /* right before, wrong after tuning */
-  gboolean forgetting;        /* the forgetting is more than noise */
+  guint    general_gained;    /* wrong before, right after tuning */
+  /* The forgetting is more than noise: at least two questions more
+   * forgotten than gained (greedy answers flip both ways by chance). */
+  gboolean forgetting;
   guint    n_identical;       /* over every question asked */
   guint    n_asked;
   gboolean no_effect;         /* mostly identical answers, or a flat loss */

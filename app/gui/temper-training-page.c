@@ -328,7 +328,8 @@ apply_progress (TemperTrainingPage        *self,
   /* Translators: training speed, e.g. "812 tokens/s" */
   speed = g_strdup_printf (_("%.0f tokens/s"), p->tokens_per_s);
   memory = g_format_size (p->memory_bytes);
-  if (p->step > 0 && p->total_steps >= p->step)
+  /* A finished run has no time left to estimate. */
+  if (p->step > 0 && p->total_steps > p->step)
     left = temper_format_duration (p->elapsed_s / (double) p->step * (double) (p->total_steps - p->step));
   else
     left = g_strdup ("—");
@@ -371,7 +372,8 @@ notify_done (const char         *title,
     return;
   notification = g_notification_new (title);
   g_notification_set_body (notification, body);
-  g_notification_set_default_action (notification, "app.activate");
+  /* No default action: clicking the notification then activates the
+   * application, which brings its window back to the front. */
   g_application_send_notification (app, "training", notification);
 }
 

@@ -9,7 +9,9 @@
 #include <glib/gi18n.h>
 
 #include "temper/run.h"
+#include "temper-compare-page.h"
 #include "temper-dataset-page.h"
+#include "temper-export-page.h"
 #include "temper-model-page.h"
 #include "temper-page.h"
 #include "temper-runs-page.h"
@@ -35,6 +37,10 @@ static const StepInfo steps[] = {
     N_("Fix the settings to go on"), temper_settings_page_get_type },
   { "training", N_("Training"), "media-playback-start-symbolic",
     N_("Train to the end to go on"), temper_training_page_get_type },
+  { "compare", N_("Compare"), "view-dual-symbolic",
+    "", temper_compare_page_get_type },
+  { "export", N_("Export"), "document-save-symbolic",
+    N_("Export the tuned model to finish"), temper_export_page_get_type },
   { "runs", N_("Runs"), "document-open-recent-symbolic",
     "", temper_runs_page_get_type, TRUE },
 };
@@ -97,8 +103,10 @@ update_navigation (TemperWindow *self)
       gboolean done = temper_page_get_complete (TEMPER_PAGE (self->pages[i]));
 
       gtk_widget_set_sensitive (self->rows[i], step_reachable (self, i));
-      /* History is never "done"; a tick there would say nothing. */
-      gtk_widget_set_visible (self->checks[i], done && !steps[i].always_reachable);
+      /* History is never "done"; a tick there would say nothing.  Nor is a
+       * step the person cannot reach yet, whatever its defaults. */
+      gtk_widget_set_visible (self->checks[i], done && step_reachable (self, i) &&
+                                               !steps[i].always_reachable);
     }
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-page", self->current > 0);
@@ -129,6 +137,30 @@ prepare_training (TemperWindow *self)
                                    temper_dataset_page_get_path (dataset_page), &settings);
 }
 
+/* The Compare page compares the run the Training page shows. */
+static void
+prepare_compare (TemperWindow *self)
+{
+  TemperModelPage *model_page = TEMPER_MODEL_PAGE (temper_window_get_page (self, "model"));
+  TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
+
+  temper_compare_page_set_run (TEMPER_COMPARE_PAGE (temper_window_get_page (self, "compare")),
+                               temper_training_page_get_run_dir (training),
+                               temper_model_page_get_model (model_page));
+}
+
+/* The Export page exports the run the Training page shows. */
+static void
+prepare_export (TemperWindow *self)
+{
+  TemperModelPage *model_page = TEMPER_MODEL_PAGE (temper_window_get_page (self, "model"));
+  TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
+
+  temper_export_page_set_source (TEMPER_EXPORT_PAGE (temper_window_get_page (self, "export")),
+                                 temper_model_page_get_model (model_page),
+                                 temper_training_page_get_run_dir (training));
+}
+
 static void
 go_to_step (TemperWindow *self,
             guint         index)
@@ -137,6 +169,10 @@ go_to_step (TemperWindow *self,
 
   if (g_str_equal (steps[index].name, "training"))
     prepare_training (self);
+  if (g_str_equal (steps[index].name, "compare"))
+    prepare_compare (self);
+  if (g_str_equal (steps[index].name, "export"))
+    prepare_export (self);
 
   self->current = index;
   gtk_stack_set_visible_child (self->page_stack, self->pages[index]);
@@ -524,6 +560,8 @@ temper_window_class_init (TemperWindowClass *klass)
   g_type_ensure (TEMPER_TYPE_DATASET_PAGE);
   g_type_ensure (TEMPER_TYPE_SETTINGS_PAGE);
   g_type_ensure (TEMPER_TYPE_TRAINING_PAGE);
+  g_type_ensure (TEMPER_TYPE_COMPARE_PAGE);
+  g_type_ensure (TEMPER_TYPE_EXPORT_PAGE);
   g_type_ensure (TEMPER_TYPE_RUNS_PAGE);
 }
 

@@ -9,7 +9,10 @@
 #include <glib/gi18n.h>
 
 #include "gui-test-util.h"
+#include "temper-compare-page.h"
+#include "temper-evaluation-group.h"
 #include "temper-dataset-page.h"
+#include "temper-export-page.h"
 #include "temper-model-page.h"
 #include "temper-page.h"
 #include "temper-preferences-window.h"
@@ -73,6 +76,50 @@ static gboolean
 training_done (gpointer data)
 {
   return !temper_training_page_is_busy (data);
+}
+
+static gboolean
+export_done (gpointer data)
+{
+  return !temper_export_page_is_busy (data);
+}
+
+static gboolean
+compare_idle (gpointer data)
+{
+  return !temper_compare_page_is_busy (data);
+}
+
+static gboolean
+shown_prompt_answered (gpointer data)
+{
+  TemperComparePage *page = data;
+
+  return temper_ratings_has_answers (temper_compare_page_get_ratings (page), temper_compare_page_get_prompt (page));
+}
+
+static gboolean
+evaluation_done (gpointer data)
+{
+  return !temper_evaluation_group_is_busy (data);
+}
+
+/* Shows @widget at the top of the page it is in. */
+static void
+scroll_to (GtkWidget *page,
+           GtkWidget *widget)
+{
+  graphene_point_t top;
+
+  gui_test_settle (100);
+  for (GtkWidget *child = gtk_widget_get_first_child (page); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_SCROLLED_WINDOW (child) &&
+        gtk_widget_compute_point (widget,
+                                  /* The viewport's content, which does not move as it scrolls. */
+                                  gtk_widget_get_first_child (gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (child))),
+                                  &GRAPHENE_POINT_INIT (0, 0), &top))
+      gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (child)), top.y - 60);
 }
 
 static gboolean
@@ -205,6 +252,8 @@ test_pages (Fixture       *fixture,
   GtkWidget *settings_page = temper_window_get_page (fixture->window, "settings");
   GtkWidget *training_page = temper_window_get_page (fixture->window, "training");
   GtkWidget *runs_page = temper_window_get_page (fixture->window, "runs");
+  GtkWidget *compare_page = temper_window_get_page (fixture->window, "compare");
+  GtkWidget *export_page = temper_window_get_page (fixture->window, "export");
   g_autofree char *model = g_build_filename (TEMPER_SOURCE_DIR, "data", "models",
                                              "SmolLM2-135M-Instruct.Q4_1.gguf", NULL);
   g_autofree char *sample = g_build_filename (TEMPER_SOURCE_DIR, "data", "samples",
@@ -283,6 +332,56 @@ test_pages (Fixture       *fixture,
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
   shoot (fixture, "11c-training-finished-dark");
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+
+  /* Compare: short answers for a question of our own, judged, then blind;
+   * the summary and the automatic evaluation below. */
+  g_assert_true (temper_window_show_step (fixture->window, "compare"));
+  g_assert_true (gui_test_wait_for (compare_idle, compare_page, 30000));
+  temper_compare_page_set_max_tokens (TEMPER_COMPARE_PAGE (compare_page), 20);
+  temper_compare_page_add_prompt (TEMPER_COMPARE_PAGE (compare_page),
+                                  g_str_equal (language (), "en") ? "How do I reset the Aurora lamp?"
+                                                                  : "如何重置 Aurora 台灯？");
+  /* The shown prompt is answered first; the other prompts' answers are
+   * not needed here. */
+  gtk_widget_activate_action (compare_page, "page.generate", NULL);
+  g_assert_true (gui_test_wait_for (shown_prompt_answered, compare_page, 120000));
+  gtk_widget_activate_action (compare_page, "page.stop", NULL);
+  shoot (fixture, "12a-compare");
+  scroll_to (compare_page, gui_test_find_named (compare_page, "prompt-row"));
+  shoot (fixture, "12b-compare-answers");
+  temper_compare_page_set_blind (TEMPER_COMPARE_PAGE (compare_page), TRUE);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (gui_test_find_named (temper_compare_page_get_column (TEMPER_COMPARE_PAGE (compare_page), 0),
+                                                                        "better-button")), TRUE);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (gui_test_find_named (temper_compare_page_get_column (TEMPER_COMPARE_PAGE (compare_page), 0),
+                                                                  "accuracy-score")), 4);
+  scroll_to (compare_page, gui_test_find_named (compare_page, "prompt-row"));
+  shoot (fixture, "12c-compare-blind");
+  /* A quick evaluation with short answers. */
+  temper_compare_page_set_max_tokens (TEMPER_COMPARE_PAGE (compare_page), 8);
+  gtk_switch_set_active (GTK_SWITCH (gui_test_find_named (compare_page, "quick-evaluation")), TRUE);
+  g_signal_emit_by_name (gui_test_find_named (compare_page, "evaluate-button"), "clicked");
+  g_assert_true (gui_test_wait_for (evaluation_done, temper_compare_page_get_evaluation_group (TEMPER_COMPARE_PAGE (compare_page)),
+                                    240000));
+  scroll_to (compare_page, gui_test_find_named (compare_page, "win-rate"));
+  shoot (fixture, "12d-compare-summary");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  scroll_to (compare_page, gui_test_find_named (compare_page, "prompt-row"));
+  shoot (fixture, "12e-compare-blind-dark");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+
+  /* Export: the choices, then a merged GGUF for Ollama with the template
+   * check and the command to run. */
+  g_assert_true (temper_window_show_step (fixture->window, "export"));
+  shoot (fixture, "13-export");
+  g_assert_true (temper_export_page_set_choice (TEMPER_EXPORT_PAGE (export_page), TEMPER_EXPORT_CHOICE_MERGED_GGUF));
+  temper_export_page_set_quant (TEMPER_EXPORT_PAGE (export_page), TEMPER_EXPORT_Q4_K_M);
+  gtk_widget_activate_action (export_page, "page.export", NULL);
+  g_assert_true (gui_test_wait_for (export_done, export_page, 240000));
+  g_assert_cmpint (temper_export_page_get_state (TEMPER_EXPORT_PAGE (export_page)), ==, TEMPER_EXPORT_STATE_DONE);
+  /* From the Export row down: progress, the result, the check and the
+   * command for Ollama. */
+  scroll_to (export_page, gui_test_find_named (export_page, "export-status"));
+  shoot (fixture, "13b-export-ollama");
 
   g_assert_true (temper_window_show_step (fixture->window, "runs"));
   g_assert_true (gui_test_wait_for (runs_listed, runs_page, 10000));

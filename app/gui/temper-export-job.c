@@ -41,12 +41,8 @@ temper_export_choice_available (const temper_model_t *model,
   if (model == NULL)
     return FALSE;
   format = temper_model_get_format (model);
-  if (choice == TEMPER_EXPORT_CHOICE_MERGED_GGUF && format != TEMPER_MODEL_FORMAT_GGUF)
-    {
-      if (why != NULL)
-        *why = _("Needs a model opened from a GGUF file; this one is a Hugging Face folder.");
-      return FALSE;
-    }
+  /* A merged GGUF can come from either kind of model: the engine converts
+   * a Hugging Face folder itself.  The other way round it cannot yet. */
   if (choice == TEMPER_EXPORT_CHOICE_MERGED_HF && format != TEMPER_MODEL_FORMAT_HF_FOLDER)
     {
       if (why != NULL)

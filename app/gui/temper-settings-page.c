@@ -13,10 +13,12 @@
  *                               pass: frozen weights get no gradient), plus
  *                               2 × parameters when activations are
  *                               recomputed.
- *   The engine trains on the processor, so the device FLOP/s is that of the
- *   CPU: CPU_FLOPS_PER_CORE per core, a sustained rate for fp32 arithmetic
- *   over quantized weights on an ordinary desktop core.  The Training page
- *   then shows the measured speed and time left. */
+ *   On the processor the device FLOP/s is CPU_FLOPS_PER_CORE per core, a
+ *   sustained rate for fp32 arithmetic over quantized weights on an ordinary
+ *   desktop core.  A GPU's sustained rate varies too much between cards and
+ *   drivers to guess, so for a GPU only the steps are given; the Training
+ *   page then shows the measured speed and time left.  Memory is judged
+ *   against the chosen device's own memory. */
 #include "config.h"
 
 #include <math.h>
@@ -454,14 +456,14 @@ update_estimate (TemperSettingsPage *self)
 
   {
     TemperFitEstimate fit = { 0 };
-    const TemperDeviceInfo *cpu = cpu_device (self);
+    const TemperDeviceInfo *target = device != NULL ? device : cpu_device (self);
     g_autofree char *duration = temper_format_duration (seconds);
     g_autofree char *time_text = NULL;
 
     fit.total = memory;
-    if (cpu != NULL)
+    if (target != NULL)
       {
-        g_autofree char *text = temper_fit_describe (&fit, cpu);
+        g_autofree char *text = temper_fit_describe (&fit, target);
 
         adw_action_row_set_subtitle (self->memory_row, text);
       }
@@ -475,9 +477,9 @@ update_estimate (TemperSettingsPage *self)
       }
 
     if (device != NULL && device->backend != TEMPER_BACKEND_CPU)
-      /* Translators: %lld is a number of steps, %s a duration such as "about 12 minutes" */
-      time_text = g_strdup_printf (_("%lld steps, %s on the processor: in this version training always runs on the processor, whichever device is chosen."),
-                                   (long long) steps, duration);
+      /* Translators: %lld is a number of steps */
+      time_text = g_strdup_printf (_("%lld steps. How fast a graphics card trains is only known once it starts: the Training page shows the real speed and the time left."),
+                                   (long long) steps);
     else
       /* Translators: %lld is a number of steps, %s a duration such as "about 12 minutes" */
       time_text = g_strdup_printf (_("%lld steps, %s. A rough guess from the model's size and your processor; the Training page shows the real speed."),
@@ -766,6 +768,20 @@ temper_settings_page_dup_device_id (TemperSettingsPage *self)
   g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), NULL);
   device = selected_device (self);
   return device != NULL ? temper_device_id (device) : NULL;
+}
+
+gboolean
+temper_settings_page_get_device (TemperSettingsPage *self,
+                                 TemperBackendKind  *backend,
+                                 int                *index)
+{
+  const TemperDeviceInfo *device;
+
+  g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), FALSE);
+  device = selected_device (self);
+  *backend = device != NULL ? device->backend : TEMPER_BACKEND_CPU;
+  *index = device != NULL ? device->index : -1;
+  return device != NULL;
 }
 
 gboolean

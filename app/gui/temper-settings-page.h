@@ -42,6 +42,11 @@ void         temper_settings_page_set_model          (TemperSettingsPage *self,
                                                       TemperLoadedModel  *model);
 /* "cpu:0", "vulkan:1", …; NULL until the devices are listed. */
 char        *temper_settings_page_dup_device_id      (TemperSettingsPage *self);
+/* The chosen device's backend and its index within it; FALSE (and the CPU)
+ * until the devices are listed. */
+gboolean     temper_settings_page_get_device         (TemperSettingsPage *self,
+                                                      TemperBackendKind  *backend,
+                                                      int                *index);
 /* Estimated optimizer steps and seconds of the run; FALSE without a model
  * and dataset to estimate for. */
 gboolean     temper_settings_page_get_estimate       (TemperSettingsPage *self,

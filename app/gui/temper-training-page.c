@@ -30,6 +30,9 @@ struct _TemperTrainingPage
   char                *data_path;
   TemperTrainSettings  settings;
   gboolean             has_source;
+  /* Where runs train: the device chosen on the Settings page. */
+  TemperBackendKind    backend;
+  int                  device;
 
   char                *run_dir;
   TemperTrainingState  state;
@@ -75,6 +78,8 @@ typedef struct {
   char                *run_dir;      /* NULL: create a new run */
   char                *data_path;
   TemperTrainSettings  settings;
+  TemperBackendKind    backend;
+  int                  device;
   guint                generation;
   GWeakRef             page;
 } TrainJob;
@@ -213,6 +218,8 @@ train_thread (GTask        *task,
 
   temper_train_options_init (&options);
   options.cancellable = cancellable;
+  options.backend = job->backend;
+  options.device = job->device;
   options.progress = progress_cb;
   options.progress_data = job;
   /* The engine only reads the model while training; the loaded model is
@@ -432,6 +439,8 @@ run_worker (TemperTrainingPage *self,
   job->run_dir = g_strdup (run_dir);
   job->data_path = g_strdup (self->data_path);
   job->settings = self->settings;
+  job->backend = self->backend;
+  job->device = self->device;
   job->generation = self->generation;
   g_weak_ref_init (&job->page, self);
 
@@ -531,6 +540,19 @@ temper_training_page_set_source (TemperTrainingPage        *self,
   gtk_label_set_text (self->time_value, "—");
   gtk_label_set_text (self->memory_value, "—");
   set_state (self, TEMPER_TRAINING_READY);
+}
+
+void
+temper_training_page_set_device (TemperTrainingPage *self,
+                                 TemperBackendKind   backend,
+                                 int                 device)
+{
+  g_return_if_fail (TEMPER_IS_TRAINING_PAGE (self));
+
+  /* A run under way keeps its device; the next start or resume takes this
+   * one (checkpoints do not depend on the device). */
+  self->backend = backend;
+  self->device = device;
 }
 
 gboolean

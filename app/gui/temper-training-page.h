@@ -39,6 +39,10 @@ gboolean            temper_training_page_open_run   (TemperTrainingPage *self,
                                                      const char         *dir,
                                                      TemperLoadedModel  *model,
                                                      GError            **error);
+/* The device new and resumed runs train on (the default: the CPU). */
+void                temper_training_page_set_device (TemperTrainingPage *self,
+                                                     TemperBackendKind   backend,
+                                                     int                 device);
 void                temper_training_page_start      (TemperTrainingPage *self);
 void                temper_training_page_pause      (TemperTrainingPage *self);
 void                temper_training_page_resume     (TemperTrainingPage *self);

@@ -129,7 +129,12 @@ prepare_training (TemperWindow *self)
   TemperDatasetPage *dataset_page = TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset"));
   TemperSettingsPage *settings_page = TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings"));
   TemperTrainSettings settings;
+  TemperBackendKind backend;
+  int device;
 
+  /* A reopened run resumes on the device chosen now, too. */
+  temper_settings_page_get_device (settings_page, &backend, &device);
+  temper_training_page_set_device (training, backend, device);
   if (self->pending_run != NULL)
     return;
   temper_settings_page_get_train_settings (settings_page, &settings);

@@ -74,8 +74,8 @@ quantize_row_q5_0 (const float *x, int64_t n, guint8 *dst)
     }
 }
 
-static void
-quantize_row (int type, const float *x, int64_t n, guint8 *dst)
+void
+temper_export_quantize_row (int type, const float *x, int64_t n, guint8 *dst)
 {
   if (type == TEMPER_TYPE_Q5_0)
     quantize_row_q5_0 (x, n, dst);
@@ -84,8 +84,8 @@ quantize_row (int type, const float *x, int64_t n, guint8 *dst)
 }
 
 /* llama_ftype values (FORMATS.md §1.4). */
-static guint32
-quant_file_type (TemperExportQuant quant)
+guint32
+temper_export_gguf_file_type (TemperExportQuant quant)
 {
   switch (quant)
     {
@@ -96,9 +96,9 @@ quant_file_type (TemperExportQuant quant)
     }
 }
 
-static int
-output_type (TemperExportQuant quant, const char *name, int n_dims, int64_t ne0,
-             gboolean has_output)
+int
+temper_export_gguf_tensor_type (TemperExportQuant quant, const char *name, int n_dims,
+                                int64_t ne0, gboolean has_output)
 {
   gboolean is_output = strcmp (name, "output.weight") == 0 ||
                        (!has_output && strcmp (name, "token_embd.weight") == 0);
@@ -218,34 +218,17 @@ copy_key (temper_gguf_writer_t *w, const temper_gguf_t *src, const char *key)
     }
 }
 
-gboolean
-temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
-                           TemperExportQuant quant, const char *out_path,
-                           const TemperExportOptions *options, GError **error)
+/* The tensors and metadata of a GGUF base, copied (merged where the
+ * adapter applies) into @w.  Unchanged tensors point into @src's mapping, so
+ * @src must outlive the write. */
+static gboolean
+build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, temper_model_t *model,
+                 temper_adapter_t *adapter, TemperExportQuant quant, GPtrArray *owned,
+                 const char *out_path, const TemperExportOptions *options, GError **error)
 {
-  g_autoptr(temper_gguf_t) src = NULL;
-  g_autoptr(temper_gguf_writer_t) w = NULL;
-  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *temp = NULL;
   gboolean has_output;
   guint64 n_tensors, n_kv;
 
-  g_return_val_if_fail (model != NULL && out_path != NULL, FALSE);
-  if (temper_model_get_format (model) != TEMPER_MODEL_FORMAT_GGUF)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "A merged GGUF can only be made from a GGUF base model; “%s” is a "
-                   "Hugging Face folder. Export a merged Hugging Face folder instead.",
-                   temper_model_get_path (model));
-      return FALSE;
-    }
-  if (!temper_export_check_dest (out_path, error))
-    return FALSE;
-  src = temper_gguf_open (temper_model_get_path (model), error);
-  if (src == NULL)
-    return FALSE;
-
-  w = temper_gguf_writer_new ();
   n_kv = temper_gguf_get_n_kv (src);
   for (guint64 i = 0; i < n_kv; i++)
     {
@@ -256,7 +239,7 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
         continue;
       copy_key (w, src, key);
     }
-  temper_gguf_writer_set_u32 (w, "general.file_type", quant_file_type (quant));
+  temper_gguf_writer_set_u32 (w, "general.file_type", temper_export_gguf_file_type (quant));
   temper_gguf_writer_set_u32 (w, "general.quantization_version", 2);
 
   has_output = temper_gguf_find_tensor (src, "output.weight", &(TemperTensorView) { 0 });
@@ -280,7 +263,7 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
       temper_gguf_get_tensor_shape (src, i, ne, &n_dims, &n_bytes);
       adapted = adapter != NULL && temper_export_parse_gguf_name (v.name, "", &layer, &target) &&
                 (temper_adapter_get_targets (adapter) & TEMPER_LORA_TARGET_BIT (target));
-      type = output_type (quant, v.name, (int) n_dims, ne[0], has_output);
+      type = temper_export_gguf_tensor_type (quant, v.name, (int) n_dims, ne[0], has_output);
       if (!adapted && type == v.type)
         {
           temper_gguf_writer_add_tensor_static (w, v.name, v.type, ne, (int) n_dims, v.data,
@@ -313,10 +296,39 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
         for (int64_t r = 0; r < v.ne[1]; r++)
           temper_tensor_row_to_f32 (&v, r, f32 + r * v.ne[0]);
       for (int64_t r = 0; r < v.ne[1]; r++)
-        quantize_row (type, f32 + r * v.ne[0], v.ne[0], dst + (gsize) r * row_bytes);
+        temper_export_quantize_row (type, f32 + r * v.ne[0], v.ne[0], dst + (gsize) r * row_bytes);
       temper_gguf_writer_add_tensor_static (w, v.name, type, ne, (int) n_dims, dst,
                                             row_bytes * (gsize) v.ne[1]);
     }
+  return TRUE;
+}
+
+gboolean
+temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
+                           TemperExportQuant quant, const char *out_path,
+                           const TemperExportOptions *options, GError **error)
+{
+  g_autoptr(temper_gguf_t) src = NULL;
+  g_autoptr(temper_gguf_writer_t) w = NULL;
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *temp = NULL;
+  gboolean built;
+
+  g_return_val_if_fail (model != NULL && out_path != NULL, FALSE);
+  if (!temper_export_check_dest (out_path, error))
+    return FALSE;
+  w = temper_gguf_writer_new ();
+  if (temper_model_get_format (model) == TEMPER_MODEL_FORMAT_GGUF)
+    {
+      src = temper_gguf_open (temper_model_get_path (model), error);
+      if (src == NULL)
+        return FALSE;
+      built = build_from_gguf (w, src, model, adapter, quant, owned, out_path, options, error);
+    }
+  else
+    built = temper_export_gguf_from_hf (w, model, adapter, quant, owned, out_path, options, error);
+  if (!built)
+    return FALSE;
 
   temp = temper_export_temp_path (out_path);
   if (!temper_gguf_writer_write (w, temp, error))

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "temper/export.h"
+#include "temper/gguf.h"
 
 G_BEGIN_DECLS
 
@@ -48,5 +49,33 @@ gboolean temper_export_parse_gguf_name (const char *name, const char *suffix,
  * @target of @layer when @adapter adapts it. */
 void     temper_export_merge_weight (const TemperTensorView *w, temper_adapter_t *adapter,
                                      int layer, TemperLoraTarget target, float *out);
+
+/* GGUF writing shared by the GGUF and Hugging Face sources of a merged GGUF
+ * (temper-export-gguf.c). */
+/* The llama_ftype value for general.file_type. */
+guint32  temper_export_gguf_file_type (TemperExportQuant quant);
+/* The type tensor @name is stored in for @quant: F32 for vectors, norms and
+ * biases; Q4_K_M's per-tensor choice with llama.cpp's fallbacks. */
+int      temper_export_gguf_tensor_type (TemperExportQuant quant, const char *name, int n_dims,
+                                         int64_t ne0, gboolean has_output);
+/* Quantizes one row of @n floats into @type (F16, Q8_0, Q4_K, Q5_0, Q6_K…). */
+void     temper_export_quantize_row (int type, const float *x, int64_t n, guint8 *dst);
+
+/* Fills @w with the metadata and merged tensors of a Hugging Face base
+ * (temper-export-gguf-hf.c); converted tensors are kept alive in @owned. */
+gboolean temper_export_gguf_from_hf (temper_gguf_writer_t *w, temper_model_t *model,
+                                     temper_adapter_t *adapter, TemperExportQuant quant,
+                                     GPtrArray *owned, const char *out_path,
+                                     const TemperExportOptions *options, GError **error);
+
+/* Writes the tokenizer.ggml.* keys for @tok (loaded from a Hugging Face
+ * tokenizer.json at @path), its token list padded with unused names to
+ * @n_rows (the embedding's rows) as llama.cpp expects, the end-of-turn id
+ * found among @stop_tokens (-1 terminated, may be NULL) and @chat_template
+ * (may be NULL) (temper-export-gguf-tokenizer.c).  Refuses, naming @path, a
+ * pre-tokenizer that has no GGUF name. */
+gboolean temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t *tok,
+                                       const char *chat_template, const int *stop_tokens,
+                                       int n_rows, const char *path, GError **error);
 
 G_END_DECLS

@@ -70,9 +70,17 @@ gboolean    temper_export_quant_parse (const char *text, TemperExportQuant *quan
                                        GError **error);
 
 /* The base model of @model with @adapter (may be NULL) merged in, as one GGUF
- * file.  @model must have been opened from a GGUF file: its metadata
- * (architecture, hyper-parameters, tokenizer, chat template, EOS and EOT ids)
- * is copied; vectors (norms, biases) stay F32. */
+ * file; vectors (norms, biases) are stored as F32.
+ *
+ * From a GGUF base, its metadata (architecture, hyper-parameters, tokenizer,
+ * chat template, EOS and EOT ids) is copied.  From a Hugging Face folder, the
+ * file is laid out as llama.cpp's converter does it: llama.cpp's tensor
+ * names, Q/K rows (and biases) reordered for the "llama" architecture (none
+ * for "qwen2"), hyper-parameters from config.json, and the tokenizer.json
+ * written as tokenizer.ggml.* keys ("gpt2" byte-level BPE with merges and the
+ * pre-tokenizer's llama.cpp name, or "llama" SentencePiece with scores), the
+ * BOS/EOS/EOT/padding ids, add_bos and the chat template.  A tokenizer that
+ * splits text in a way GGUF has no name for is refused. */
 gboolean temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
                                     TemperExportQuant quant, const char *out_path,
                                     const TemperExportOptions *options, GError **error);

@@ -190,6 +190,7 @@ static const TemperCudaModule module_table = {
   temper_cuda_attention_forward,
   temper_cuda_attention_backward,
   temper_cuda_lm_head_cross_entropy,
+  temper_cuda_dropout,
 };
 
 extern "C" __attribute__ ((visibility ("default"))) const TemperCudaModule *

@@ -53,3 +53,5 @@ TemperCudaStatus temper_cuda_lm_head_cross_entropy (float *d_loss, float *d_dx, 
                                                     const int32_t *d_targets, float *d_scratch,
                                                     int n_rows, int n_embd, int n_vocab,
                                                     int chunk_rows, float grad_scale);
+TemperCudaStatus temper_cuda_dropout (float *d_out, const float *d_x, int64_t n, float p,
+                                      uint64_t key);

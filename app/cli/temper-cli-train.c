@@ -191,14 +191,6 @@ temper_cli_train (int argc, char **argv)
   if (alpha >= 0) s.lora.alpha = (float) alpha;
   if (dropout >= 0) s.lora.dropout = (float) dropout;
   if (rslora) s.lora.use_rslora = TRUE;
-  /* Dropout is drawn on the host, so only the CPU backend has it; asked for
-   * explicitly it stays, and the engine says why it cannot run. */
-  if (dropout < 0 && backend_kind != TEMPER_BACKEND_CPU && s.lora.dropout > 0)
-    {
-      printf ("LoRA dropout runs only on the CPU backend: this run trains with dropout 0 "
-              "instead of %g\n", s.lora.dropout);
-      s.lora.dropout = 0;
-    }
   if (lr >= 0) s.learning_rate = lr;
   if (warmup >= 0) s.warmup_steps = warmup;
   if (batch >= 0) s.micro_batch = batch;

@@ -151,6 +151,7 @@ static const TemperBackendOps cpu_ops = {
   .scale = temper_cpu_scale,
   .dequantize = temper_cpu_dequantize,
   .zero = temper_cpu_zero,
+  .dropout = temper_cpu_dropout,
 };
 
 TemperBackend *

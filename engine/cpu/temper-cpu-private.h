@@ -161,5 +161,8 @@ void temper_cpu_sum_squares (TemperBackend *b, const TemperBTensor *out, const T
 void temper_cpu_scale (TemperBackend *b, const TemperBTensor *x, float s);
 void temper_cpu_dequantize (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *w);
 void temper_cpu_zero (TemperBackend *b, const TemperBTensor *x);
+/* temper-cpu-dropout.c */
+void temper_cpu_dropout (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x,
+                         float p, guint64 key);
 
 G_END_DECLS

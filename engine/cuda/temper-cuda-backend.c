@@ -93,6 +93,7 @@ cuda_supports_op (TemperBackend *b, TemperOp op, int weight_type)
     case TEMPER_OP_SUM_SQUARES:
     case TEMPER_OP_SCALE:
     case TEMPER_OP_ZERO:
+    case TEMPER_OP_DROPOUT:
     case TEMPER_OP_ATTENTION:
     case TEMPER_OP_ATTENTION_BACKWARD:
       return weight_type == TEMPER_TYPE_F32;
@@ -504,6 +505,20 @@ cuda_zero (TemperBackend *b, const TemperBTensor *x)
           "clearing values");
 }
 
+static void
+cuda_dropout (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x, float p,
+              guint64 key)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  g_return_if_fail (n_elements (out) == n_elements (x));
+  if (failed (self))
+    return;
+  record (self, self->module->dropout (device_pointer (out), device_pointer (x), n_elements (x),
+                                       p, key),
+          "dropping out adapter inputs");
+}
+
 static const TemperBackendOps cuda_ops = {
   .name = "cuda",
   .destroy = cuda_destroy,
@@ -534,6 +549,7 @@ static const TemperBackendOps cuda_ops = {
   .scale = cuda_scale,
   .dequantize = cuda_dequantize,
   .zero = cuda_zero,
+  .dropout = cuda_dropout,
 };
 
 TemperBackend *

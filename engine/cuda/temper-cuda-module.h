@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 /* Bump whenever TemperCudaModule or any signature in it changes. */
-#define TEMPER_CUDA_ABI_VERSION 1u
+#define TEMPER_CUDA_ABI_VERSION 2u
 #define TEMPER_CUDA_ENTRY_SYMBOL "temper_cuda_module_entry"
 #define TEMPER_CUDA_MODULE_NAME "libtemper-cuda.so"
 
@@ -191,6 +191,12 @@ typedef struct {
                                              const int32_t *d_targets, float *d_scratch,
                                              int n_rows, int n_embd, int n_vocab,
                                              int chunk_rows, float grad_scale);
+
+  /* LoRA dropout: d_out (n) = d_x ⊙ mask / (1 − p), d_out may alias d_x.
+   * The mask is nn/temper-dropout-mask.h's for (@key, element index), the
+   * same as every other backend's; n < 2³². */
+  TemperCudaStatus (*dropout) (float *d_out, const float *d_x, int64_t n, float p,
+                               uint64_t key);
 } TemperCudaModule;
 
 typedef const TemperCudaModule *(*TemperCudaEntryFunc) (uint32_t abi_version);

@@ -22,6 +22,7 @@ static const char *const op_names[TEMPER_OP_COUNT] = {
   [TEMPER_OP_SCALE] = "scale",
   [TEMPER_OP_DEQUANTIZE] = "dequantize",
   [TEMPER_OP_ZERO] = "zero",
+  [TEMPER_OP_DROPOUT] = "dropout",
 };
 
 const char *

@@ -82,6 +82,7 @@ typedef enum {
   TEMPER_OP_SCALE,
   TEMPER_OP_DEQUANTIZE,
   TEMPER_OP_ZERO,
+  TEMPER_OP_DROPOUT,
   TEMPER_OP_COUNT,
 } TemperOp;
 
@@ -211,6 +212,12 @@ typedef struct {
   void (*dequantize) (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *w);
   /* x = 0. */
   void (*zero) (TemperBackend *b, const TemperBTensor *x);
+  /* out = x ⊙ mask / (1 − p), F32, same element count; out may be x.  The
+   * mask keeps each element with probability 1 − p (0 ≤ p < 1) and is a pure
+   * function of (key, element index), the same on every backend
+   * (nn/temper-dropout-mask.h), so a backward pass regenerates it. */
+  void (*dropout) (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x,
+                   float p, guint64 key);
 } TemperBackendOps;
 
 struct _TemperBackend {

@@ -13,7 +13,6 @@
 #include "temper/error.h"
 #include "temper/train.h"
 #include "nn/temper-backend-open.h"
-#include "temper-train-dropout.h"
 #include "temper-train-step.h"
 
 #define CE_CHUNK 32
@@ -210,13 +209,12 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
                    temper_adapter_get_n_layer (adapter), temper_model_get_name (model), L);
       return NULL;
     }
-  /* The dropout mask is drawn in host memory, which only the CPU backend computes in. */
-  if (dropout > 0.0f && backend->kind != TEMPER_BACKEND_CPU)
+  if (dropout > 0.0f && !temper_backend_supports_op (backend, TEMPER_OP_DROPOUT, TEMPER_TYPE_F32))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "LoRA dropout runs only on the CPU backend, and this run asks for %g on "
-                   "the %s backend. Set dropout to 0 in the training settings, or train on the CPU.",
-                   dropout, temper_backend_get_name (backend));
+                   "The %s backend cannot apply LoRA dropout, and this run asks for %g. "
+                   "Set dropout to 0 in the training settings, or train on another device.",
+                   temper_backend_get_name (backend), dropout);
       return NULL;
     }
   for (guint i = 0; i < G_N_ELEMENTS (needed); i++)
@@ -380,9 +378,6 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
           s->layers[l].ga[t].buffer = s->layers[l].gb[t].buffer = s->params_buf;
   s->loss.buffer = s->sumsq.buffer = s->host_buf;
 
-  /* Checked before anything was copied, from the backend's kind. */
-  g_assert (dropout <= 0.0f || temper_train_dropout_supported (&s->drop));
-
   if (!upload_vector (s, temper_model_get_output_norm (model), &s->output_norm, error))
     return NULL;
   for (int l = 0; l < L; l++)
@@ -463,7 +458,8 @@ lora_input (TemperTrainStep *s, int l, int t, const TemperBTensor *x, gboolean t
   if (!train || s->dropout <= 0.0f)
     return x;
   *scratch = temper_btensor (s->acts, s->drop.offset, TEMPER_TYPE_F32, x->ne[0], x->ne[1]);
-  temper_train_dropout (scratch, x, s->dropout, s->drop_keys[l * TEMPER_LORA_N_TARGETS + t]);
+  s->backend->ops->dropout (s->backend, scratch, x, s->dropout,
+                           s->drop_keys[l * TEMPER_LORA_N_TARGETS + t]);
   return scratch;
 }
 
@@ -509,8 +505,8 @@ linear_backward (TemperTrainStep *s, int l, LayerActs *a, int t, const TemperBTe
         {
           /* dx += (dh·A) ⊙ mask/(1−p), formed in the dropout scratch. */
           b->ops->gemm (b, &scratch, &dh, FALSE, &S->a[t], FALSE, 1.0f, 0.0f);
-          temper_train_dropout (&scratch, &scratch, s->dropout,
-                                s->drop_keys[l * TEMPER_LORA_N_TARGETS + t]);
+          b->ops->dropout (b, &scratch, &scratch, s->dropout,
+                           s->drop_keys[l * TEMPER_LORA_N_TARGETS + t]);
           b->ops->add (b, dx, dx, &scratch);
         }
       else

@@ -91,6 +91,9 @@ void temper_vk_op_sum_squares (TemperBackend *b, const TemperBTensor *out,
                                const TemperBTensor *x);
 void temper_vk_op_scale (TemperBackend *b, const TemperBTensor *x, float s);
 void temper_vk_op_zero (TemperBackend *b, const TemperBTensor *x);
+/* temper-vk-ops-dropout.c */
+void temper_vk_op_dropout (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x,
+                           float p, guint64 key);
 
 /* Sum of @n floats of @src from element @src_at, added to dst[dst_at]
  * (through the reduction buffer; used by sum_squares and cross-entropy). */

@@ -52,6 +52,7 @@ vk_supports_op (TemperBackend *backend, TemperOp op, int weight_type)
     case TEMPER_OP_SUM_SQUARES:
     case TEMPER_OP_SCALE:
     case TEMPER_OP_ZERO:
+    case TEMPER_OP_DROPOUT:
       /* Activations, gradients and optimizer state are F32. */
       return weight_type == TEMPER_TYPE_F32;
     case TEMPER_OP_COUNT:
@@ -252,6 +253,7 @@ static const TemperBackendOps vk_ops = {
   .scale = temper_vk_op_scale,
   .dequantize = temper_vk_op_dequantize,
   .zero = temper_vk_op_zero,
+  .dropout = temper_vk_op_dropout,
 };
 
 TemperBackend *

@@ -90,6 +90,13 @@ test_bad_arguments_refused (void)
                                  1e-8f, 0.0f, 0), ==, TEMPER_CUDA_INVALID_ARGUMENT);
   g_assert_cmpint (table->linear_forward (NULL, NULL, NULL, TEMPER_CUDA_TYPE_Q4_0, NULL, 4, 48,
                                           8, 0), ==, TEMPER_CUDA_INVALID_ARGUMENT);
+  /* A dropout rate outside [0, 1), and more values than a mask index covers. */
+  g_assert_cmpint (table->dropout (NULL, NULL, 16, 1.0f, 7), ==, TEMPER_CUDA_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (table->last_error (), "dropout rate of 1"));
+  g_assert_cmpint (table->dropout (NULL, NULL, 16, -0.5f, 7), ==, TEMPER_CUDA_INVALID_ARGUMENT);
+  g_assert_cmpint (table->dropout (NULL, NULL, (int64_t) 1 << 33, 0.1f, 7), ==,
+                   TEMPER_CUDA_INVALID_ARGUMENT);
+  g_assert_cmpint (table->dropout (NULL, NULL, 0, 0.1f, 7), ==, TEMPER_CUDA_OK);
 }
 
 int

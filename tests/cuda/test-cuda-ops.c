@@ -322,6 +322,49 @@ test_swiglu (void)
   assert_close (&dup, 1e-6, "swiglu backward up");
 }
 
+/* Both sides of @pair equal bit for bit. */
+static void
+assert_identical (const Pair *pair, const char *what)
+{
+  size_t bytes = temper_btensor_bytes (pair->t[CPU].type, pair->t[CPU].ne[0], pair->t[CPU].ne[1]);
+  g_autofree guint8 *values[N_SIDES] = { g_malloc (bytes), g_malloc (bytes) };
+
+  for (int s = 0; s < N_SIDES; s++)
+    g_assert_true (temper_backend_download (backends[s], &pair->t[s], values[s], NULL));
+  g_test_message ("%s: %zu values identical", what, bytes / 4);
+  g_assert_cmpmem (values[CUDA], bytes, values[CPU], bytes);
+}
+
+/* LoRA dropout: forward out of place, and in place as the backward uses it.
+ * The masks and products must equal the CPU's exactly, not merely closely. */
+static void
+test_dropout (void)
+{
+  static const int64_t shapes[][2] = { { 33, 7 }, { 1536, 61 }, { 4096, 700 } };
+  static const float rates[] = { 0.05f, 0.3f, 0.9f };
+
+  if (!have_cuda ())
+    return;
+  g_assert_true (temper_backend_supports_op (backends[CUDA], TEMPER_OP_DROPOUT, TEMPER_TYPE_F32));
+  for (gsize i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      Pair x = pair_random (shapes[i][0], shapes[i][1], 1.0f);
+      Pair y = pair_new (TEMPER_TYPE_F32, shapes[i][0], shapes[i][1], NULL);
+      Pair inplace = pair_random (shapes[i][0], shapes[i][1], 1.0f);
+      guint64 key = 0x9d3c5a7e12345678ull * (i + 1);
+
+      begin ();
+      for (int s = 0; s < N_SIDES; s++)
+        {
+          backends[s]->ops->dropout (backends[s], &y.t[s], &x.t[s], rates[i], key);
+          backends[s]->ops->dropout (backends[s], &inplace.t[s], &inplace.t[s], rates[i], key);
+        }
+      flush ();
+      assert_identical (&y, "dropout");
+      assert_identical (&inplace, "dropout in place");
+    }
+}
+
 static void
 test_adamw_and_vectors (void)
 {
@@ -480,6 +523,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cuda/gemm", test_gemm);
   g_test_add_func ("/cuda/rope", test_rope);
   g_test_add_func ("/cuda/swiglu", test_swiglu);
+  g_test_add_func ("/cuda/dropout", test_dropout);
   g_test_add_func ("/cuda/adamw-and-vectors", test_adamw_and_vectors);
   g_test_add_func ("/cuda/attention", test_attention);
   g_test_add_func ("/cuda/lm-head-cross-entropy", test_lm_head_cross_entropy);

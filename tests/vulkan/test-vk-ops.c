@@ -540,6 +540,76 @@ test_elementwise (void)
   flush_both ();
 }
 
+/* Downloads both sides of @p and checks they are equal bit for bit. */
+static void
+assert_identical (const char *what, Pair *p)
+{
+  g_autofree guint8 *a = g_malloc (p->bytes);
+  g_autofree guint8 *b = g_malloc (p->bytes);
+
+  g_assert_true (temper_backend_download (vk, &p->v, a, NULL));
+  g_assert_true (temper_backend_download (cpu, &p->c, b, NULL));
+  g_test_message ("%s: %zu values identical", what, p->bytes / 4);
+  g_assert_cmpmem (a, p->bytes, b, p->bytes);
+}
+
+/* LoRA dropout as training uses it: forward out of place on the layer input,
+ * and the backward's in-place mask on dh·A, then dx += it.  The masks must be
+ * identical to the CPU's, not merely close: the kept values and the zeros. */
+static void
+test_dropout (void)
+{
+  static const int64_t shapes[][2] = { { 33, 7 }, { 129, 33 }, { 1536, 61 }, { 1, 1 } };
+  static const float rates[] = { 0.05f, 0.3f, 0.9f, 0.0f };
+
+  if (!need (TEMPER_OP_DROPOUT, TEMPER_TYPE_F32) || !need (TEMPER_OP_GEMM, TEMPER_TYPE_F32))
+    return;
+  for (int s = 0; s < 4; s++)
+    {
+      int64_t n = shapes[s][0], T = shapes[s][1], r = 5;
+      guint64 key = ((guint64) g_rand_int (rng) << 32) | g_rand_int (rng);
+      Pair x = pair_random (n, T, 1.0), y = pair_new (TEMPER_TYPE_F32, n, T, NULL);
+      Pair dh = pair_random (r, T, 1.0), a = pair_random (n, r, 1.0);
+      Pair scratch = pair_new (TEMPER_TYPE_F32, n, T, NULL), dx = pair_random (n, T, 1.0);
+      g_autofree float *out = g_new (float, n * T);
+      int64_t dropped = 0;
+
+      cpu->ops->dropout (cpu, &y.c, &x.c, rates[s], key);
+      vk->ops->dropout (vk, &y.v, &x.v, rates[s], key);
+      cpu->ops->gemm (cpu, &scratch.c, &dh.c, FALSE, &a.c, FALSE, 1.0f, 0.0f);
+      vk->ops->gemm (vk, &scratch.v, &dh.v, FALSE, &a.v, FALSE, 1.0f, 0.0f);
+      cpu->ops->dropout (cpu, &scratch.c, &scratch.c, rates[s], key);
+      vk->ops->dropout (vk, &scratch.v, &scratch.v, rates[s], key);
+      cpu->ops->add (cpu, &dx.c, &dx.c, &scratch.c);
+      vk->ops->add (vk, &dx.v, &dx.v, &scratch.v);
+      flush_both ();
+      assert_identical ("dropout forward", &y);
+      g_assert_true (temper_backend_download (vk, &y.v, out, NULL));
+      for (int64_t i = 0; i < n * T; i++)
+        dropped += out[i] == 0.0f;
+      g_test_message ("p = %.2f: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " dropped",
+                      rates[s], dropped, n * T);
+      if (n * T > 1000)
+        g_assert_cmpint (dropped, >, 0);
+      /* The backward's zeros are the forward's; its values come from a gemm
+       * that may round differently, so they are compared by error. */
+      {
+        g_autofree float *back = g_new (float, n * T);
+
+        g_assert_true (temper_backend_download (vk, &scratch.v, back, NULL));
+        for (int64_t i = 0; i < n * T; i++)
+          g_assert_cmpint (back[i] == 0.0f, ==, out[i] == 0.0f);
+      }
+      assert_close ("dropout backward (in place)", &scratch, 1e-5);
+      assert_close ("dx += dropped dh·A", &dx, 1e-5);
+      pair_free (&x); pair_free (&y); pair_free (&dh); pair_free (&a);
+      pair_free (&scratch); pair_free (&dx);
+      temper_backend_begin (cpu);
+      temper_backend_begin (vk);
+    }
+  flush_both ();
+}
+
 static void
 test_sum_squares (void)
 {
@@ -800,6 +870,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/ops/attention", test_attention);
   g_test_add_func ("/vulkan/ops/swiglu", test_swiglu);
   g_test_add_func ("/vulkan/ops/add-scale-zero", test_elementwise);
+  g_test_add_func ("/vulkan/ops/dropout", test_dropout);
   g_test_add_func ("/vulkan/ops/sum_squares", test_sum_squares);
   g_test_add_func ("/vulkan/ops/adamw", test_adamw);
   g_test_add_func ("/vulkan/step/one-submit", test_one_submit_per_step);

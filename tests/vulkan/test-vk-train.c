@@ -123,9 +123,10 @@ open_cpu (void)
   return b;
 }
 
-/* Mean loss of batch @batch, with its gradient added. */
+/* Mean loss of batch @batch, with its gradient added; @rng draws the
+ * dropout masks (NULL without dropout). */
 static double
-run_batch (Fixture *f, TemperTrainStep *step, int batch)
+run_batch_rng (Fixture *f, TemperTrainStep *step, int batch, TemperRng *rng)
 {
   const gint32 *ids = f->ids + batch * f->micro_batch * f->seq;
   const gint32 *targets = f->targets + batch * f->micro_batch * f->seq;
@@ -136,10 +137,16 @@ run_batch (Fixture *f, TemperTrainStep *step, int batch)
   for (int i = 0; i < f->micro_batch * f->seq; i++)
     count += targets[i] >= 0;
   g_assert_true (temper_train_step_run (step, ids, targets, f->micro_batch, f->seq, TRUE,
-                                        1.0f / (float) count, NULL, &sum, &n, &error));
+                                        1.0f / (float) count, rng, &sum, &n, &error));
   g_assert_no_error (error);
   g_assert_cmpfloat (n, ==, count);
   return sum / n;
+}
+
+static double
+run_batch (Fixture *f, TemperTrainStep *step, int batch)
+{
+  return run_batch_rng (f, step, batch, NULL);
 }
 
 /* ‖a − b‖ / ‖b‖ over @n floats. */
@@ -156,10 +163,12 @@ normalized_error (const float *a, const float *b, gsize n)
   return r > 0 ? sqrt (d / r) : sqrt (d);
 }
 
-/* One forward and backward: the loss against PEFT's first loss and the CPU
- * backend's, and each A and B gradient matrix against the CPU's. */
+/* One forward and backward: the loss against PEFT's first loss (without
+ * dropout: PEFT's run had none) and the CPU backend's, and each A and B
+ * gradient matrix against the CPU's.  With @dropout both backends draw the
+ * masks from the same seed, and must drop the same elements. */
 static void
-test_step (Fixture *f, gconstpointer data)
+check_step (Fixture *f, float dropout)
 {
   const TemperModelConfig *c = temper_model_get_config (f->model);
   JsonArray *losses = json_object_get_array_member (f->fixture, "losses");
@@ -174,24 +183,29 @@ test_step (Fixture *f, gconstpointer data)
   int r = temper_adapter_get_rank (f->adapter), checked = 0;
   double l_gpu, l_cpu, worst = 0;
   gsize off = 0;
+  TemperRng rng_gpu, rng_cpu;
 
   if (gpu == NULL)
     return;
   cpu = open_cpu ();
-  on_gpu = temper_train_step_new_on (f->model, gpu, info, f->adapter, 0.0f, f->micro_batch,
+  on_gpu = temper_train_step_new_on (f->model, gpu, info, f->adapter, dropout, f->micro_batch,
                                      f->seq, FALSE, &error);
   g_assert_no_error (error);
-  on_cpu = temper_train_step_new (f->model, cpu, f->adapter, 0.0f, f->micro_batch, f->seq,
+  on_cpu = temper_train_step_new (f->model, cpu, f->adapter, dropout, f->micro_batch, f->seq,
                                   FALSE, &error);
   g_assert_no_error (error);
 
-  l_gpu = run_batch (f, on_gpu, 0);
-  l_cpu = run_batch (f, on_cpu, 0);
-  g_test_message ("loss: %s %.7f, cpu %.7f, PEFT %.7f", temper_backend_get_name (gpu), l_gpu,
-                  l_cpu, json_array_get_double_element (losses, 0));
+  temper_rng_seed (&rng_gpu, 2026);
+  temper_rng_seed (&rng_cpu, 2026);
+  l_gpu = run_batch_rng (f, on_gpu, 0, dropout > 0 ? &rng_gpu : NULL);
+  l_cpu = run_batch_rng (f, on_cpu, 0, dropout > 0 ? &rng_cpu : NULL);
+  g_test_message ("dropout %g, loss: %s %.7f, cpu %.7f, PEFT (no dropout) %.7f", dropout,
+                  temper_backend_get_name (gpu), l_gpu, l_cpu,
+                  json_array_get_double_element (losses, 0));
   g_assert_cmpfloat (fabs (l_gpu - l_cpu), <=, 1e-4 * l_cpu);
-  g_assert_cmpfloat (fabs (l_gpu - json_array_get_double_element (losses, 0)), <=,
-                     2e-4 * l_cpu);
+  if (dropout <= 0)
+    g_assert_cmpfloat (fabs (l_gpu - json_array_get_double_element (losses, 0)), <=,
+                       2e-4 * l_cpu);
 
   g_assert_true (temper_train_step_get_grads (on_gpu, g_gpu, &error));
   g_assert_true (temper_train_step_get_grads (on_cpu, g_cpu, &error));
@@ -287,22 +301,18 @@ test_curve (Fixture *f, gconstpointer data)
   temper_backend_free (cpu);
 }
 
-/* LoRA dropout is drawn on the host: a GPU step refuses it, saying so. */
 static void
-test_dropout_refused (Fixture *f, gconstpointer data)
+test_step (Fixture *f, gconstpointer data)
 {
-  TemperBackend *gpu = open_gpu (NULL);
-  g_autoptr(GError) error = NULL;
-  TemperTrainStep *step;
+  check_step (f, 0.0f);
+}
 
-  if (gpu == NULL)
-    return;
-  step = temper_train_step_new (f->model, gpu, f->adapter, 0.1f, f->micro_batch, f->seq,
-                                FALSE, &error);
-  g_assert_null (step);
-  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-  g_assert_nonnull (strstr (error->message, "dropout"));
-  temper_backend_free (gpu);
+/* LoRA dropout runs on the GPU: the same masks as the CPU's, so the same
+ * loss and gradients.  A high rate makes a wrong mask show. */
+static void
+test_step_dropout (Fixture *f, gconstpointer data)
+{
+  check_step (f, 0.3f);
 }
 
 /* A job larger than the GPU's free memory is refused before anything is copied. */
@@ -399,10 +409,11 @@ remove_tree (const char *path)
 }
 
 /* Trains (or resumes) the run in @dir on @kind, calling @progress after each
- * step (may be NULL); FALSE with @error when it fails. */
+ * step (may be NULL); FALSE with @error when it fails.  @dropout is the LoRA
+ * dropout of a new run (a resumed one keeps its own). */
 static gboolean
 train_run (const char *dir, const char *data, temper_model_t *model, TemperBackendKind kind,
-           TemperTrainProgressFunc progress, GError **error)
+           float dropout, TemperTrainProgressFunc progress, GError **error)
 {
   g_autoptr(temper_run_t) run = NULL;
   TemperTrainOptions options;
@@ -412,7 +423,7 @@ train_run (const char *dir, const char *data, temper_model_t *model, TemperBacke
   s.lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
   s.lora.rank = 4;
   s.lora.alpha = 8;
-  s.lora.dropout = 0.0f;
+  s.lora.dropout = dropout;
   s.learning_rate = 5e-3;
   s.max_steps = 5;
   s.micro_batch = 2;
@@ -447,7 +458,8 @@ run_metrics (const char *dir)
 
 /* The GPU fails in the middle of a run: the error says so, the last
  * checkpoint stays, and the run continues on the CPU to the losses of a run
- * that was on the CPU all along. */
+ * that was on the CPU all along.  With LoRA dropout, as the app's presets
+ * have: the GPU draws the CPU's masks, and the resumed run the same ones. */
 static void
 test_resume_on_cpu (Fixture *f, gconstpointer data)
 {
@@ -473,14 +485,14 @@ test_resume_on_cpu (Fixture *f, gconstpointer data)
   g_string_free (text, TRUE);
 
   on_cpu = g_build_filename (tmp, "cpu", NULL);
-  g_assert_true (train_run (on_cpu, dataset, f->model, TEMPER_BACKEND_CPU, NULL, &error));
+  g_assert_true (train_run (on_cpu, dataset, f->model, TEMPER_BACKEND_CPU, 0.1f, NULL, &error));
   g_assert_no_error (error);
 
   /* One pass per step (micro-batch 2, no accumulation, no evaluation): the
    * device fails in step 3. */
   moved = g_build_filename (tmp, "moved", NULL);
   temper_train_fit_simulate_device (0, 2);
-  g_assert_false (train_run (moved, dataset, f->model, TEST_BACKEND, NULL, &error));
+  g_assert_false (train_run (moved, dataset, f->model, TEST_BACKEND, 0.1f, NULL, &error));
   temper_train_fit_simulate_device (0, 0);
   g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE);
   g_clear_error (&error);
@@ -491,7 +503,7 @@ test_resume_on_cpu (Fixture *f, gconstpointer data)
     g_assert_nonnull (latest);
     g_assert_true (g_str_has_suffix (latest, "step-00000002"));
   }
-  g_assert_true (train_run (moved, dataset, f->model, TEMPER_BACKEND_CPU, NULL, &error));
+  g_assert_true (train_run (moved, dataset, f->model, TEMPER_BACKEND_CPU, 0.1f, NULL, &error));
   g_assert_no_error (error);
 
   want = run_metrics (on_cpu);
@@ -548,11 +560,11 @@ test_smaller_passes (Fixture *f, gconstpointer data)
   g_string_free (text, TRUE);
 
   on_cpu = g_build_filename (tmp, "cpu", NULL);
-  g_assert_true (train_run (on_cpu, dataset, f->model, TEMPER_BACKEND_CPU, NULL, &error));
+  g_assert_true (train_run (on_cpu, dataset, f->model, TEMPER_BACKEND_CPU, 0.0f, NULL, &error));
   g_assert_no_error (error);
   on_gpu = g_build_filename (tmp, "gpu", NULL);
-  g_assert_true (train_run (on_gpu, dataset, f->model, TEST_BACKEND, shrink_device_after_two,
-                            &error));
+  g_assert_true (train_run (on_gpu, dataset, f->model, TEST_BACKEND, 0.0f,
+                            shrink_device_after_two, &error));
   temper_train_fit_simulate_device (0, 0);
   g_assert_no_error (error);
 
@@ -645,7 +657,7 @@ main (int argc, char **argv)
   g_setenv ("TEMPER_VULKAN_ALLOW_SOFTWARE", "1", TRUE);
   g_test_add ("/gpu-train/step", Fixture, NULL, fixture_setup, test_step, fixture_teardown);
   g_test_add ("/gpu-train/curve", Fixture, NULL, fixture_setup, test_curve, fixture_teardown);
-  g_test_add ("/gpu-train/dropout-refused", Fixture, NULL, fixture_setup, test_dropout_refused,
+  g_test_add ("/gpu-train/step-dropout", Fixture, NULL, fixture_setup, test_step_dropout,
               fixture_teardown);
   g_test_add_func ("/gpu-train/memory-check", test_memory_check);
   g_test_add ("/gpu-train/memory-limit", Fixture, NULL, fixture_setup, test_memory_limit,

@@ -177,7 +177,6 @@ void     temper_train_options_init (TemperTrainOptions *options);
  * results do not change; each such retry is written to RUN/train.log.  A run
  * that does not fit even one sequence at a time is refused, saying how much
  * it needs (TEMPER_MEMORY_LIMIT lowers what a device may be asked for).
- * LoRA dropout needs the CPU backend.
  * Checkpoints do not depend on the backend, so a run stopped on one may
  * continue on another. */
 gboolean temper_train_run (temper_run_t *run, temper_model_t *model,

@@ -16,6 +16,9 @@ struct _TemperComparePage
 
   char                  *run_dir;
   TemperLoadedModel     *model;
+  /* Where answers are generated: the device chosen for training. */
+  TemperBackendKind      backend;
+  int                    device;
   TemperCompareRunInfo  *info;
   TemperRatings         *ratings;
   guint                  prompt;          /* shown */

@@ -136,6 +136,19 @@ forget_run (TemperComparePage *self)
 }
 
 void
+temper_compare_page_set_device (TemperComparePage *self,
+                                TemperBackendKind  backend,
+                                int                device)
+{
+  g_return_if_fail (TEMPER_IS_COMPARE_PAGE (self));
+
+  /* Answers under way finish where they started; the next ones move. */
+  self->backend = backend;
+  self->device = device;
+  temper_evaluation_group_set_device (self->evaluation_group, backend, device);
+}
+
+void
 temper_compare_page_set_run (TemperComparePage *self,
                              const char        *run_dir,
                              TemperLoadedModel *model)

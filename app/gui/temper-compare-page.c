@@ -520,7 +520,8 @@ temper_compare_page_generate (TemperComparePage *self)
     }
   temper_error_banner_dismiss (self->error_banner);
   self->generate_cancellable = g_cancellable_new ();
-  temper_compare_generate_async (G_OBJECT (self), self->model, (const char *const *) dirs->pdata, n_sources,
+  temper_compare_generate_async (G_OBJECT (self), self->model, self->backend, self->device,
+                                 (const char *const *) dirs->pdata, n_sources,
                                  texts, ids, gtk_spin_button_get_value_as_int (self->max_tokens_spin),
                                  piece_cb, self->generate_cancellable, generate_done_cb,
                                  g_object_ref (self->generate_cancellable));
@@ -752,6 +753,8 @@ temper_compare_page_init (TemperComparePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   widen_page (GTK_WIDGET (self));
   self->checkpoint_rows = g_ptr_array_new ();
+  self->backend = TEMPER_BACKEND_CPU;
+  self->device = -1;
   gtk_widget_set_visible (GTK_WIDGET (self->checkpoints_row), FALSE);
   g_signal_connect_object (self->blind_switch, "notify::active", G_CALLBACK (blind_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->max_tokens_spin, "value-changed", G_CALLBACK (max_tokens_changed_cb), self,

@@ -16,6 +16,7 @@
 
 #include <adwaita.h>
 
+#include "temper/devices.h"
 #include "temper-loaded-model.h"
 #include "temper-ratings.h"
 
@@ -27,6 +28,10 @@ G_DECLARE_FINAL_TYPE (TemperComparePage, temper_compare_page, TEMPER, COMPARE_PA
 /* Shows the run in @run_dir (read on a worker thread, with its saved
  * ratings); @model is the run's model, loaded, or NULL until it is (answers
  * need it).  The same run again only updates the model. */
+/* The device answers and evaluations run on (the default: the CPU). */
+void           temper_compare_page_set_device    (TemperComparePage *self,
+                                                  TemperBackendKind  backend,
+                                                  int                device);
 void           temper_compare_page_set_run       (TemperComparePage *self,
                                                   const char        *run_dir,
                                                   TemperLoadedModel *model);

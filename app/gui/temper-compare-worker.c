@@ -198,6 +198,8 @@ typedef struct {
   GPtrArray              *prompt_texts;
   GArray                 *prompt_ids;
   int                     max_tokens;
+  TemperBackendKind       backend;
+  int                     device;
   TemperComparePieceFunc  piece;
   GCancellable           *cancellable;
   GWeakRef                owner;
@@ -338,7 +340,7 @@ generate_thread (GTask        *task,
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
   /* The generator only reads the model; the loaded model is shared
    * read-only and outlives the worker through job->model. */
-  gen = temper_generator_new ((temper_model_t *) model, &options, &error);
+  gen = temper_generator_new_on ((temper_model_t *) model, &options, job->backend, job->device, &error);
   if (gen == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -363,6 +365,8 @@ generate_thread (GTask        *task,
 void
 temper_compare_generate_async (GObject                *owner,
                                TemperLoadedModel      *model,
+                               TemperBackendKind       backend,
+                               int                     device,
                                const char *const      *adapter_dirs,
                                guint                   n_sources,
                                GPtrArray              *prompt_texts,
@@ -389,6 +393,8 @@ temper_compare_generate_async (GObject                *owner,
   job->prompt_texts = g_ptr_array_ref (prompt_texts);
   job->prompt_ids = g_array_ref (prompt_ids);
   job->max_tokens = max_tokens;
+  job->backend = backend;
+  job->device = device;
   job->piece = piece;
   job->cancellable = g_object_ref (cancellable);
   g_weak_ref_init (&job->owner, owner);

@@ -12,6 +12,7 @@
 
 #include <gio/gio.h>
 
+#include "temper/devices.h"
 #include "temper-loaded-model.h"
 
 G_BEGIN_DECLS
@@ -52,10 +53,13 @@ typedef void (*TemperComparePieceFunc) (GObject      *owner,
 
 /* Generates, for each prompt of @prompt_texts (numbered by @prompt_ids),
  * the answer of each source: @adapter_dirs has one entry per source, NULL
- * for the base model.  Stops between tokens when @cancellable is
+ * for the base model.  Runs on @device of @backend (-1: its best), the
+ * device training uses.  Stops between tokens when @cancellable is
  * cancelled. */
 void     temper_compare_generate_async  (GObject                *owner,
                                          TemperLoadedModel      *model,
+                                         TemperBackendKind       backend,
+                                         int                     device,
                                          const char *const      *adapter_dirs,
                                          guint                   n_sources,
                                          GPtrArray              *prompt_texts,

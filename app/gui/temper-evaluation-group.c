@@ -21,6 +21,8 @@ struct _TemperEvaluationGroup
 
   char                *run_dir;
   int                  max_tokens;
+  TemperBackendKind    backend;
+  int                  device;
   GCancellable        *cancellable;
   GPtrArray           *figure_rows;   /* rows built from the file, removed on reload */
 
@@ -270,6 +272,8 @@ typedef struct {
   char         *run_dir;
   int           max_tokens;
   int           max_records;
+  TemperBackendKind backend;
+  int           device;
   GWeakRef      group;
   GCancellable *cancellable;
 } EvaluateJob;
@@ -315,6 +319,8 @@ evaluate_thread (GTask        *task,
   temper_evaluate_options_init (&options);
   options.max_tokens = job->max_tokens;
   options.max_records = job->max_records;
+  options.backend = job->backend;
+  options.device = job->device;
   options.progress = stage_cb;
   options.progress_data = job;
   options.cancellable = cancellable;
@@ -375,6 +381,8 @@ temper_evaluation_group_run (TemperEvaluationGroup *self)
   job->run_dir = g_strdup (self->run_dir);
   job->max_tokens = self->max_tokens;
   job->max_records = gtk_switch_get_active (self->quick_switch) ? QUICK_RECORDS : 0;
+  job->backend = self->backend;
+  job->device = self->device;
   job->cancellable = g_object_ref (self->cancellable);
   g_weak_ref_init (&job->group, self);
 
@@ -430,6 +438,16 @@ temper_evaluation_group_set_run_dir (TemperEvaluationGroup *self,
   temper_error_banner_dismiss (self->error_banner);
   reload (self);
   update_controls (self);
+}
+
+void
+temper_evaluation_group_set_device (TemperEvaluationGroup *self,
+                                    TemperBackendKind      backend,
+                                    int                    device)
+{
+  g_return_if_fail (TEMPER_IS_EVALUATION_GROUP (self));
+  self->backend = backend;
+  self->device = device;
 }
 
 void
@@ -506,6 +524,8 @@ temper_evaluation_group_init (TemperEvaluationGroup *self)
   GtkWidget *suffix = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
 
   self->max_tokens = 64;
+  self->backend = TEMPER_BACKEND_CPU;
+  self->device = -1;
   self->figure_rows = g_ptr_array_new ();
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (self), _("Automatic Evaluation"));

@@ -10,6 +10,8 @@
 
 #include <adwaita.h>
 
+#include "temper/devices.h"
+
 G_BEGIN_DECLS
 
 #define TEMPER_TYPE_EVALUATION_GROUP (temper_evaluation_group_get_type ())
@@ -20,6 +22,11 @@ G_DECLARE_FINAL_TYPE (TemperEvaluationGroup, temper_evaluation_group, TEMPER, EV
 void     temper_evaluation_group_set_run_dir    (TemperEvaluationGroup *self, const char *run_dir);
 /* The longest answer, in tokens, the next evaluation lets each model give. */
 void     temper_evaluation_group_set_max_tokens (TemperEvaluationGroup *self, int max_tokens);
+/* The device evaluations run on (-1: the backend's best); the default is
+ * the CPU. */
+void     temper_evaluation_group_set_device     (TemperEvaluationGroup *self,
+                                                 TemperBackendKind      backend,
+                                                 int                    device);
 void     temper_evaluation_group_run            (TemperEvaluationGroup *self);
 void     temper_evaluation_group_cancel         (TemperEvaluationGroup *self);
 gboolean temper_evaluation_group_is_busy        (TemperEvaluationGroup *self);

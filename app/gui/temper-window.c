@@ -149,6 +149,14 @@ prepare_compare (TemperWindow *self)
   TemperModelPage *model_page = TEMPER_MODEL_PAGE (temper_window_get_page (self, "model"));
   TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
 
+  TemperSettingsPage *settings_page = TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings"));
+  TemperBackendKind backend;
+  int device;
+
+  /* Answers come from the device training uses. */
+  temper_settings_page_get_device (settings_page, &backend, &device);
+  temper_compare_page_set_device (TEMPER_COMPARE_PAGE (temper_window_get_page (self, "compare")),
+                                  backend, device);
   temper_compare_page_set_run (TEMPER_COMPARE_PAGE (temper_window_get_page (self, "compare")),
                                temper_training_page_get_run_dir (training),
                                temper_model_page_get_model (model_page));

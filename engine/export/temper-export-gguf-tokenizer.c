@@ -21,37 +21,6 @@ enum {
   TOKEN_TYPE_BYTE = 6,
 };
 
-/* The pre-tokenizer names llama.cpp knows, for the splitting rules Temper
- * recognised in tokenizer.json.  This is the table of
- * temper-tokenizer-gguf.c read backwards: each name here must load back into
- * the same steps and merge behaviour (the export tests re-open every
- * exported tokenizer and compare the ids).  GGUF has no normalizer; like
- * llama.cpp's converter, the name is chosen by the splitting alone, since
- * NFC changes the ids only of text typed in decomposed form. */
-static const struct {
-  const char     *name;
-  TemperPreStep   steps[2];
-  int             n_steps;
-  gboolean        ignore_merges;
-} pre_names[] = {
-  { "gpt-2",     { TEMPER_PRE_GPT2 }, 1, FALSE },
-  { "smollm",    { TEMPER_PRE_DIGITS_ISOLATED, TEMPER_PRE_GPT2 }, 2, FALSE },
-  { "llama-bpe", { TEMPER_PRE_LLAMA3 }, 1, TRUE },
-  { "qwen2",     { TEMPER_PRE_QWEN2 }, 1, FALSE },
-};
-
-static const char *
-pre_name_for (const temper_tokenizer_t *tok)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (pre_names); i++)
-    if (pre_names[i].n_steps == tok->n_pre_steps &&
-        memcmp (pre_names[i].steps, tok->pre_steps,
-                sizeof (TemperPreStep) * (gsize) tok->n_pre_steps) == 0 &&
-        pre_names[i].ignore_merges == tok->ignore_merges)
-      return pre_names[i].name;
-  return NULL;
-}
-
 static const char *
 step_name (TemperPreStep step)
 {
@@ -174,7 +143,7 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
     }
   if (!spm)
     {
-      pre = pre_name_for (tok);
+      pre = temper_gguf_pre_tokenizer_name_for (tok);
       if (pre == NULL || tok->prepend != TEMPER_PREPEND_NEVER)
         {
           g_autoptr(GString) what = g_string_new (NULL);

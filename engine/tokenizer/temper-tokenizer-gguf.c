@@ -19,17 +19,11 @@ enum {
 /* Ids above this are certainly a damaged file, not a real vocabulary. */
 #define MAX_VOCAB (1 << 24)
 
-static const struct {
-  const char   *name;
-  TemperPreStep steps[2];
-  int           n_steps;
-  gboolean      ignore_merges;
-  /* GGUF keeps no normalizer; Qwen2's tokenizer.json has NFC, so it is
-   * restored here to give Hugging Face's ids. */
-  TemperNormalize normalize;
-} gguf_pre_tokenizers[] = {
-  { "default",   { TEMPER_PRE_GPT2 }, 1, FALSE, TEMPER_NORMALIZE_NONE },
+/* The order matters to temper_gguf_pre_tokenizer_name_for (): the first of
+ * several names for the same splitting is the one exports write. */
+static const TemperGgufPreTokenizer gguf_pre_tokenizers[] = {
   { "gpt-2",     { TEMPER_PRE_GPT2 }, 1, FALSE, TEMPER_NORMALIZE_NONE },
+  { "default",   { TEMPER_PRE_GPT2 }, 1, FALSE, TEMPER_NORMALIZE_NONE },
   { "smollm",    { TEMPER_PRE_DIGITS_ISOLATED, TEMPER_PRE_GPT2 }, 2, FALSE, TEMPER_NORMALIZE_NONE },
   { "llama-bpe", { TEMPER_PRE_LLAMA3 }, 1, TRUE, TEMPER_NORMALIZE_NONE },
   { "llama3",    { TEMPER_PRE_LLAMA3 }, 1, TRUE, TEMPER_NORMALIZE_NONE },
@@ -37,31 +31,63 @@ static const struct {
   { "qwen2",     { TEMPER_PRE_QWEN2 }, 1, FALSE, TEMPER_NORMALIZE_NFC },
 };
 
+const TemperGgufPreTokenizer *
+temper_gguf_pre_tokenizer_by_name (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (gguf_pre_tokenizers); i++)
+    if (strcmp (name, gguf_pre_tokenizers[i].name) == 0)
+      return &gguf_pre_tokenizers[i];
+  return NULL;
+}
+
+const char *
+temper_gguf_pre_tokenizer_name_for (const temper_tokenizer_t *tok)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (gguf_pre_tokenizers); i++)
+    {
+      const TemperGgufPreTokenizer *p = &gguf_pre_tokenizers[i];
+
+      if (p->n_steps == tok->n_pre_steps &&
+          memcmp (p->steps, tok->pre_steps, sizeof (TemperPreStep) * (gsize) p->n_steps) == 0 &&
+          p->ignore_merges == tok->ignore_merges)
+        return p->name;
+    }
+  return NULL;
+}
+
+char *
+temper_gguf_pre_tokenizer_list (void)
+{
+  GString *known = g_string_new (NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (gguf_pre_tokenizers); i++)
+    g_string_append_printf (known, "%s%s", i > 0 ? ", " : "", gguf_pre_tokenizers[i].name);
+  return g_string_free (known, FALSE);
+}
+
 static gboolean
 set_pre_tokenizer (temper_tokenizer_t *tok, const char *pre, const char *path, GError **error)
 {
-  g_autoptr(GString) known = g_string_new (NULL);
+  const TemperGgufPreTokenizer *p;
+  g_autofree char *known = NULL;
 
   /* Files without the key are old conversions; llama.cpp falls back to its
    * default too. */
   if (pre == NULL)
     pre = "default";
-  for (gsize i = 0; i < G_N_ELEMENTS (gguf_pre_tokenizers); i++)
+  p = temper_gguf_pre_tokenizer_by_name (pre);
+  if (p != NULL)
     {
-      if (strcmp (pre, gguf_pre_tokenizers[i].name) == 0)
-        {
-          tok->n_pre_steps = gguf_pre_tokenizers[i].n_steps;
-          memcpy (tok->pre_steps, gguf_pre_tokenizers[i].steps,
-                  sizeof (TemperPreStep) * (gsize) tok->n_pre_steps);
-          tok->ignore_merges = gguf_pre_tokenizers[i].ignore_merges;
-          tok->normalize = gguf_pre_tokenizers[i].normalize;
-          return TRUE;
-        }
-      g_string_append_printf (known, "%s%s", i > 0 ? ", " : "", gguf_pre_tokenizers[i].name);
+      tok->n_pre_steps = p->n_steps;
+      memcpy (tok->pre_steps, p->steps, sizeof (TemperPreStep) * (gsize) p->n_steps);
+      tok->ignore_merges = p->ignore_merges;
+      tok->normalize = p->normalize;
+      return TRUE;
     }
+  known = temper_gguf_pre_tokenizer_list ();
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                "The model “%s” splits text with the “%s” pre-tokenizer, which Temper does not "
-               "support yet (supported: %s).", path, pre, known->str);
+               "support yet (supported: %s).", path, pre, known);
   return FALSE;
 }
 

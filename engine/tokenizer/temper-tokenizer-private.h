@@ -122,6 +122,26 @@ guint32 temper_byte_to_unicode (guint8 byte);
 /* The byte a mapped character stands for, or -1. */
 int     temper_unicode_to_byte (guint32 cp);
 
-const char *temper_pre_step_name (TemperPreStep step);
+/* The pre-tokenizer names of GGUF's tokenizer.ggml.pre (llama.cpp's names)
+ * and the splitting each stands for.  Loading reads it by name; exporting
+ * reads it backwards, by the splitting a tokenizer.json asked for. */
+typedef struct {
+  const char     *name;
+  TemperPreStep   steps[2];
+  int             n_steps;
+  gboolean        ignore_merges;
+  /* GGUF keeps no normalizer; Qwen2's tokenizer.json has NFC, so loading
+   * restores it to give Hugging Face's ids. */
+  TemperNormalize normalize;
+} TemperGgufPreTokenizer;
+
+/* NULL for a name Temper does not know. */
+const TemperGgufPreTokenizer *temper_gguf_pre_tokenizer_by_name (const char *name);
+/* The first name whose splitting (steps and merge behaviour) is @tok's, or
+ * NULL.  The normalizer does not take part: like llama.cpp's converter, the
+ * name follows the splitting alone. */
+const char *temper_gguf_pre_tokenizer_name_for (const temper_tokenizer_t *tok);
+/* "gpt-2, default, smollm, …" for messages. */
+char       *temper_gguf_pre_tokenizer_list     (void);
 
 G_END_DECLS

@@ -126,3 +126,37 @@ gui_test_save_png (GtkWidget   *widget,
     }
   return TRUE;
 }
+
+void
+gui_test_set_spin (GtkWidget  *page,
+                   const char *name,
+                   double      value)
+{
+  GtkWidget *spin = gui_test_find_named (page, name);
+
+  g_assert_nonnull (spin);
+  g_assert_true (GTK_IS_SPIN_BUTTON (spin));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), value);
+}
+
+char *
+gui_test_write_capitals (const char *folder,
+                         const char *name)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (folder, name, NULL);
+  const char *answers[] = { "Paris", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Oslo", "Athens" };
+  const char *countries[] = { "France", "Germany", "Spain", "Italy", "Portugal", "Austria", "Norway", "Greece" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
+    {
+      if (i == 4)
+        g_string_append (text, "{\"prompt\": \"What is the capital of nowhere?\"}\n");
+      g_string_append_printf (text, "{\"prompt\": \"What is the capital of %s?\", \"response\": \"The capital of %s is %s.\"}\n",
+                              countries[i], countries[i], answers[i]);
+    }
+  g_file_set_contents (path, text->str, (gssize) text->len, &error);
+  g_assert_no_error (error);
+  return path;
+}

@@ -22,4 +22,11 @@ GtkWidget *gui_test_find_named     (GtkWidget *root, const char *name);
 gboolean   gui_test_save_png       (GtkWidget *widget, const char *path,
                                     int *width, int *height, GError **error);
 
+/* Sets the spin button named @name under @page (it must exist). */
+void       gui_test_set_spin       (GtkWidget *page, const char *name, double value);
+/* Writes FOLDER/NAME: eight prompt/response records about capitals, with a
+ * record that has no response on line 5 for the dataset check to report.
+ * Returns the path. */
+char      *gui_test_write_capitals (const char *folder, const char *name);
+
 G_END_DECLS

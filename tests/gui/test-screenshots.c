@@ -129,17 +129,6 @@ runs_listed (gpointer data)
 }
 
 static void
-set_spin (GtkWidget  *page,
-          const char *name,
-          double      value)
-{
-  GtkWidget *spin = gui_test_find_named (page, name);
-
-  g_assert_true (GTK_IS_SPIN_BUTTON (spin));
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), value);
-}
-
-static void
 shoot_any_size (Fixture    *fixture,
                 const char *name)
 {
@@ -315,12 +304,12 @@ test_pages (Fixture       *fixture,
   shoot (fixture, "10b-settings-advanced");
 
   /* A short run on the CPU, so the chart has something to show. */
-  set_spin (settings_page, "max-steps", 4);
-  set_spin (settings_page, "max-length", 64);
-  set_spin (settings_page, "micro-batch", 1);
-  set_spin (settings_page, "grad-accum", 1);
-  set_spin (settings_page, "eval-every", 2);
-  set_spin (settings_page, "val-fraction", 0.2);
+  gui_test_set_spin (settings_page, "max-steps", 4);
+  gui_test_set_spin (settings_page, "max-length", 64);
+  gui_test_set_spin (settings_page, "micro-batch", 1);
+  gui_test_set_spin (settings_page, "grad-accum", 1);
+  gui_test_set_spin (settings_page, "eval-every", 2);
+  gui_test_set_spin (settings_page, "val-fraction", 0.2);
   gtk_widget_activate_action (root, "win.next-page", NULL);
   g_assert_cmpstr (temper_window_get_current_step (fixture->window), ==, "training");
   shoot (fixture, "11-training-ready");

@@ -111,39 +111,6 @@ set_flag (gpointer data)
 
 /* Eight good prompt/response records and, on line 5, one without its
  * response. */
-static char *
-write_dataset (void)
-{
-  g_autoptr(GString) text = g_string_new (NULL);
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (g_get_tmp_dir (), "temper-training-test.jsonl", NULL);
-  const char *answers[] = { "Paris", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Oslo", "Athens" };
-  const char *countries[] = { "France", "Germany", "Spain", "Italy", "Portugal", "Austria", "Norway", "Greece" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
-    {
-      if (i == 4)
-        g_string_append (text, "{\"prompt\": \"What is the capital of nowhere?\"}\n");
-      g_string_append_printf (text, "{\"prompt\": \"What is the capital of %s?\", \"response\": \"The capital of %s is %s.\"}\n",
-                              countries[i], countries[i], answers[i]);
-    }
-  g_file_set_contents (path, text->str, (gssize) text->len, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
-static void
-set_spin (GtkWidget  *page,
-          const char *name,
-          double      value)
-{
-  GtkWidget *spin = gui_test_find_named (page, name);
-
-  g_assert_nonnull (spin);
-  g_assert_true (GTK_IS_SPIN_BUTTON (spin));
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), value);
-}
-
 static double
 get_spin (GtkWidget  *page,
           const char *name)
@@ -239,7 +206,7 @@ test_train (void)
       g_test_skip ("the demo model is not downloaded (data/models/" DEMO_MODEL ")");
       return;
     }
-  data_path = write_dataset ();
+  data_path = gui_test_write_capitals (g_get_tmp_dir (), "temper-training-test.jsonl");
 
   temper_settings_set_seen_welcome (settings, TRUE);
   window = temper_window_new (NULL, settings);
@@ -287,13 +254,13 @@ test_train (void)
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (settings_page)));
 
   /* A shorter run for the test; changing a field leaves the preset. */
-  set_spin (settings_page, "max-steps", SHORT_STEPS);
-  set_spin (settings_page, "max-length", 64);
-  set_spin (settings_page, "micro-batch", 1);
-  set_spin (settings_page, "grad-accum", 1);
-  set_spin (settings_page, "eval-every", 2);
-  set_spin (settings_page, "checkpoint-every", 1);
-  set_spin (settings_page, "val-fraction", 0.25);
+  gui_test_set_spin (settings_page, "max-steps", SHORT_STEPS);
+  gui_test_set_spin (settings_page, "max-length", 64);
+  gui_test_set_spin (settings_page, "micro-batch", 1);
+  gui_test_set_spin (settings_page, "grad-accum", 1);
+  gui_test_set_spin (settings_page, "eval-every", 2);
+  gui_test_set_spin (settings_page, "checkpoint-every", 1);
+  gui_test_set_spin (settings_page, "val-fraction", 0.25);
   g_assert_cmpint (temper_settings_page_get_preset (TEMPER_SETTINGS_PAGE (settings_page)), ==, TEMPER_PRESET_CUSTOM);
   {
     gint64 steps = 0;
@@ -309,12 +276,12 @@ test_train (void)
         temper_model_page_get_model (TEMPER_MODEL_PAGE (model_page)))));
   }
   /* A value out of range closes the way on, with the engine's reason. */
-  set_spin (settings_page, "lora-alpha", 0.5);
+  gui_test_set_spin (settings_page, "lora-alpha", 0.5);
   gtk_editable_set_text (GTK_EDITABLE (gui_test_find_named (settings_page, "lora-targets")), "q,nonsense");
   g_assert_false (temper_page_get_complete (TEMPER_PAGE (settings_page)));
   g_assert_true (gtk_widget_get_visible (gui_test_find_named (settings_page, "settings-invalid")));
   gtk_editable_set_text (GTK_EDITABLE (gui_test_find_named (settings_page, "lora-targets")), "q,v");
-  set_spin (settings_page, "lora-alpha", 16);
+  gui_test_set_spin (settings_page, "lora-alpha", 16);
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (settings_page)));
 
   /* Train a few steps on the CPU. */
@@ -335,7 +302,7 @@ test_train (void)
   /* A long run, stopped part-way: the window answers at once while the
    * worker saves, and the run goes on from its checkpoint. */
   g_assert_true (temper_window_show_step (window, "settings"));
-  set_spin (settings_page, "max-steps", 500);
+  gui_test_set_spin (settings_page, "max-steps", 500);
   g_assert_true (temper_window_show_step (window, "training"));
   g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_READY);
   g_assert_null (temper_training_page_get_run_dir (training));

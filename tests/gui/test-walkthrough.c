@@ -130,38 +130,6 @@ chart_has_more (gpointer data)
 
 /* Eight good prompt/response records and, on line 5, one without its
  * response. */
-static char *
-write_dataset (const char *folder)
-{
-  g_autoptr(GString) text = g_string_new (NULL);
-  g_autoptr(GError) error = NULL;
-  char *path = g_build_filename (folder, "capitals.jsonl", NULL);
-  const char *answers[] = { "Paris", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Oslo", "Athens" };
-  const char *countries[] = { "France", "Germany", "Spain", "Italy", "Portugal", "Austria", "Norway", "Greece" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
-    {
-      if (i == 4)
-        g_string_append (text, "{\"prompt\": \"What is the capital of nowhere?\"}\n");
-      g_string_append_printf (text, "{\"prompt\": \"What is the capital of %s?\", \"response\": \"The capital of %s is %s.\"}\n",
-                              countries[i], countries[i], answers[i]);
-    }
-  g_file_set_contents (path, text->str, (gssize) text->len, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
-static void
-set_spin (GtkWidget  *page,
-          const char *name,
-          double      value)
-{
-  GtkWidget *spin = gui_test_find_named (page, name);
-
-  g_assert_true (GTK_IS_SPIN_BUTTON (spin));
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), value);
-}
-
 static double
 get_spin (GtkWidget  *page,
           const char *name)
@@ -441,13 +409,13 @@ pick_quick_preset (Walk *walk)
 
   /* Shorter, so the test stays quick; a checkpoint every step so a stop
    * always has one to resume from. */
-  set_spin (walk->settings_page, "max-steps", RUN_STEPS);
-  set_spin (walk->settings_page, "max-length", 64);
-  set_spin (walk->settings_page, "micro-batch", 1);
-  set_spin (walk->settings_page, "grad-accum", 1);
-  set_spin (walk->settings_page, "eval-every", 4);
-  set_spin (walk->settings_page, "checkpoint-every", 1);
-  set_spin (walk->settings_page, "val-fraction", 0.25);
+  gui_test_set_spin (walk->settings_page, "max-steps", RUN_STEPS);
+  gui_test_set_spin (walk->settings_page, "max-length", 64);
+  gui_test_set_spin (walk->settings_page, "micro-batch", 1);
+  gui_test_set_spin (walk->settings_page, "grad-accum", 1);
+  gui_test_set_spin (walk->settings_page, "eval-every", 4);
+  gui_test_set_spin (walk->settings_page, "checkpoint-every", 1);
+  gui_test_set_spin (walk->settings_page, "val-fraction", 0.25);
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (walk->settings_page)));
 }
 
@@ -572,7 +540,7 @@ compare_blind (Walk       *walk,
 
   gtk_switch_set_active (GTK_SWITCH (gui_test_find_named (walk->compare_page, "blind-switch")), TRUE);
   g_assert_true (temper_compare_page_get_blind (walk->compare));
-  set_spin (walk->compare_page, "max-tokens", 8);
+  gui_test_set_spin (walk->compare_page, "max-tokens", 8);
   temper_compare_page_show_prompt (walk->compare, 0);
   gtk_widget_activate_action (walk->compare_page, "page.generate", NULL);
   g_assert_true (temper_compare_page_is_generating (walk->compare));
@@ -834,7 +802,7 @@ test_walkthrough (void)
     }
   scratch = g_dir_make_tmp ("temper-walkthrough-XXXXXX", &error);
   g_assert_no_error (error);
-  data_path = write_dataset (scratch);
+  data_path = gui_test_write_capitals (scratch, "capitals.jsonl");
   temper_settings_set_seen_welcome (settings, TRUE);
 
   walk_open (&walk, settings);

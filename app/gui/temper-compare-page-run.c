@@ -7,6 +7,7 @@
 
 #include "temper/error.h"
 #include "temper-compare-page-private.h"
+#include "temper-paths.h"
 
 /* ---- The run ------------------------------------------------------------------------ */
 
@@ -328,16 +329,11 @@ chooser_response_cb (TemperComparePage    *self,
                      GtkFileChooserNative *chooser)
 {
   const char *format = g_object_get_data (G_OBJECT (chooser), "format");
+  g_autofree char *path = temper_paths_from_chooser (chooser, response);
+  g_autoptr(GError) error = NULL;
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
-      g_autoptr(GError) error = NULL;
-
-      if (path != NULL && !temper_compare_page_export (self, path, format, &error))
-        temper_error_banner_show (self->error_banner, _("The ratings could not be exported"), error, path);
-    }
+  if (path != NULL && !temper_compare_page_export (self, path, format, &error))
+    temper_error_banner_show (self->error_banner, _("The ratings could not be exported"), error, path);
   g_clear_object (&self->chooser);
 }
 

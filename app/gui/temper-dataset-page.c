@@ -486,14 +486,10 @@ chooser_response_cb (TemperDatasetPage    *self,
                      int                   response,
                      GtkFileChooserNative *chooser)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+  g_autofree char *path = temper_paths_from_chooser (chooser, response);
 
-      if (path != NULL)
-        temper_dataset_page_open (self, path);
-    }
+  if (path != NULL)
+    temper_dataset_page_open (self, path);
   g_clear_object (&self->chooser);
 }
 

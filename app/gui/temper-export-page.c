@@ -16,6 +16,7 @@
 #include "temper-export-page.h"
 #include "temper-page.h"
 #include "temper-show-in-files.h"
+#include "temper-paths.h"
 
 struct _TemperExportPage
 {
@@ -684,14 +685,10 @@ chooser_response_cb (TemperExportPage     *self,
                      int                   response,
                      GtkFileChooserNative *chooser)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+  g_autofree char *path = temper_paths_from_chooser (chooser, response);
 
-      if (path != NULL)
-        temper_export_page_set_folder (self, path);
-    }
+  if (path != NULL)
+    temper_export_page_set_folder (self, path);
   g_clear_object (&self->chooser);
 }
 

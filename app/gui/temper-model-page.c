@@ -11,6 +11,7 @@
 #include "temper-model-page.h"
 #include "temper-page.h"
 #include "temper-settings.h"
+#include "temper-paths.h"
 
 struct _TemperModelPage
 {
@@ -387,14 +388,10 @@ chooser_response_cb (TemperModelPage      *self,
                      int                   response,
                      GtkFileChooserNative *chooser)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+  g_autofree char *path = temper_paths_from_chooser (chooser, response);
 
-      if (path != NULL)
-        temper_model_page_choose (self, path);
-    }
+  if (path != NULL)
+    temper_model_page_choose (self, path);
   g_clear_object (&self->chooser);
 }
 

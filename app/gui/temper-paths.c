@@ -60,3 +60,15 @@ temper_paths_add_icon_path (GdkDisplay *display)
     gtk_icon_theme_add_search_path (gtk_icon_theme_get_for_display (display),
                                     TEMPER_SOURCE_DIR "/data/icons");
 }
+
+char *
+temper_paths_from_chooser (GtkFileChooserNative *chooser,
+                           int                   response)
+{
+  g_autoptr(GFile) file = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    return NULL;
+  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  return file != NULL ? g_file_get_path (file) : NULL;
+}

@@ -20,4 +20,9 @@ char       *temper_paths_data_file           (const char *relative);
  * tree; installed, the hicolor theme has it already. */
 void        temper_paths_add_icon_path       (GdkDisplay *display);
 
+/* The local path the person picked in @chooser, or NULL when @response is
+ * not "accept" or the pick is not a local file. */
+char       *temper_paths_from_chooser        (GtkFileChooserNative *chooser,
+                                              int                   response);
+
 G_END_DECLS

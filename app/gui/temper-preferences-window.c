@@ -6,6 +6,7 @@
 
 #include "temper-device-list.h"
 #include "temper-preferences-window.h"
+#include "temper-paths.h"
 
 struct _TemperPreferencesWindow
 {
@@ -155,14 +156,10 @@ chooser_response_cb (TemperPreferencesWindow *self,
                      int                      response,
                      GtkFileChooserNative    *chooser)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+  g_autofree char *path = temper_paths_from_chooser (chooser, response);
 
-      if (path != NULL)
-        temper_settings_add_model_folder (self->settings, path);
-    }
+  if (path != NULL)
+    temper_settings_add_model_folder (self->settings, path);
   g_clear_object (&self->chooser);
 }
 

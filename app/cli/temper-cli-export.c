@@ -145,8 +145,11 @@ temper_cli_export (int argc, char **argv)
 
   if (strcmp (format, "gguf") == 0)
     {
-      g_autofree char *dir = g_path_get_dirname (out);
-      g_autofree char *modelfile = g_build_filename (dir, "Modelfile", NULL);
+      /* Named after its GGUF, as the app names it, so several quantizations
+       * exported into one folder each keep their own. */
+      g_autofree char *stem = g_str_has_suffix (out, ".gguf")
+                              ? g_strndup (out, strlen (out) - strlen (".gguf")) : g_strdup (out);
+      g_autofree char *modelfile = g_strconcat (stem, ".Modelfile", NULL);
       g_autofree char *command = NULL;
 
       if (!temper_export_modelfile (model, out, modelfile, name, &command, &error))

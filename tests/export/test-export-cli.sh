@@ -43,11 +43,11 @@ check "export --format peft writes adapter_config.json and adapter_model.safeten
 
 report=$(export_as "$out/tuned-f16.gguf" --format gguf --quant f16 --name pirate); rc=$?
 check "export --format gguf --quant f16 writes the model and a Modelfile" \
-  '[ $rc = 0 ] && [ -s "$out/tuned-f16.gguf" ] && [ -s "$out/Modelfile" ]'
+  '[ $rc = 0 ] && [ -s "$out/tuned-f16.gguf" ] && [ -s "$out/tuned-f16.Modelfile" ]'
 check "it prints the one command that imports it into Ollama" \
-  'grep -qF "ollama create pirate -f '"'"'$out/Modelfile'"'"'" <<<"$report"'
+  'grep -qF "ollama create pirate -f '"'"'$out/tuned-f16.Modelfile'"'"'" <<<"$report"'
 check "its chat template round-trip check passes" 'grep -q "^Chat template check: " <<<"$report"'
-modelfile=$(cat "$out/Modelfile" 2>/dev/null)
+modelfile=$(cat "$out/tuned-f16.Modelfile" 2>/dev/null)
 check "the Modelfile names the file, a ChatML template and its stop token" \
   'grep -qx "FROM ./tuned-f16.gguf" <<<"$modelfile" &&
    grep -q "^TEMPLATE \"\"\"{{- range .Messages }}<|im_start|>" <<<"$modelfile" &&
@@ -56,6 +56,9 @@ check "the Modelfile names the file, a ChatML template and its stop token" \
 export_as "$out/tuned-q8_0.gguf" --format gguf --quant q8_0 --no-check >/dev/null; rc=$?
 check "export --format gguf --quant q8_0 writes a smaller file" \
   '[ $rc = 0 ] && [ "$(stat -c %s "$out/tuned-q8_0.gguf")" -lt "$(stat -c %s "$out/tuned-f16.gguf")" ]'
+check "a second quantization in the same folder gets its own Modelfile and leaves the first as it was" \
+  'grep -qx "FROM ./tuned-q8_0.gguf" "$out/tuned-q8_0.Modelfile" &&
+   [ "$(cat "$out/tuned-f16.Modelfile")" = "$modelfile" ]'
 
 export_as "$out/hf" --format hf >/dev/null; rc=$?
 check "a merged Hugging Face folder from a GGUF base is refused in one line" \

@@ -27,10 +27,10 @@ check "a short training run on the Hugging Face folder finishes" '[ $rc = 0 ] &&
 
 report=$("$cli" export "$tmp/run" --format gguf --quant f16 --out "$out/tiny-f16.gguf" 2>"$tmp/err"); rc=$?
 check "export --format gguf --quant f16 from a Hugging Face base writes the model and a Modelfile" \
-  '[ $rc = 0 ] && [ -s "$out/tiny-f16.gguf" ] && [ -s "$out/Modelfile" ]'
+  '[ $rc = 0 ] && [ -s "$out/tiny-f16.gguf" ] && [ -s "$out/tiny-f16.Modelfile" ]'
 check "its chat template round-trip check passes" 'grep -q "^Chat template check: " <<<"$report"'
 check "the Modelfile names the file and the end-of-turn stop token" \
-  'grep -qx "FROM ./tiny-f16.gguf" "$out/Modelfile" && grep -qx "PARAMETER stop \"<|im_end|>\"" "$out/Modelfile"'
+  'grep -qx "FROM ./tiny-f16.gguf" "$out/tiny-f16.Modelfile" && grep -qx "PARAMETER stop \"<|im_end|>\"" "$out/tiny-f16.Modelfile"'
 
 text='Grüße, Привет, 你好 and 12345 🚀  <|im_start|>user'
 want=$("$cli" tokenize --json "$base" "$text" 2>&1)

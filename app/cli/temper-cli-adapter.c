@@ -42,3 +42,26 @@ temper_cli_load_adapter (const char *run_or_dir, temper_model_t *model, GError *
     }
   return temper_lora_load_peft (adapter_dir, temper_model_get_config (model), NULL, error);
 }
+
+gboolean
+temper_cli_hold_base_for_adapter (const char *run_or_dir, temper_model_t *model, GError **error)
+{
+  g_autofree char *settings = g_build_filename (run_or_dir, "settings.json", NULL);
+  g_autoptr(temper_run_t) run = NULL;
+
+  if (!g_file_test (settings, G_FILE_TEST_IS_REGULAR))
+    return TRUE;
+  run = temper_run_open (run_or_dir, error);
+  if (run == NULL)
+    return FALSE;
+  /* Another model file (say a Q4 GGUF of the same model) is used as it is. */
+  {
+    g_autoptr(GFile) own = g_file_new_for_path (temper_run_get_model_path (run));
+    g_autoptr(GFile) given = g_file_new_for_path (temper_model_get_path (model));
+
+    if (!g_file_equal (own, given))
+      return TRUE;
+  }
+  return temper_model_set_base_weights (model, temper_run_get_settings (run)->base_weights,
+                                        NULL, error);
+}

@@ -16,7 +16,7 @@ temper_cli_bench_train (int argc, char **argv)
   TemperTrainOptions options;
   gboolean recompute = FALSE;
   double peak_tflops = 0;
-  g_autofree char *targets_text = NULL;
+  g_autofree char *targets_text = NULL, *base_weights = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(temper_model_t) model = NULL;
   TemperTrainBenchResult result = { 0 };
@@ -32,6 +32,8 @@ temper_cli_bench_train (int argc, char **argv)
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, "Recompute activations in the backward pass", NULL },
+    { "base-weights", 0, 0, G_OPTION_ARG_STRING, &base_weights,
+      "stored (default) or nf4: the linear layers of an F32/F16/BF16 model quantized to NF4 (QLoRA)", "W" },
     { "peak-tflops", 0, 0, G_OPTION_ARG_DOUBLE, &peak_tflops,
       "The device's peak dense TFLOP/s (bf16 tensor cores on a GPU), to report the MFU", "T" },
     { NULL }
@@ -63,11 +65,13 @@ temper_cli_bench_train (int argc, char **argv)
   s.recompute = recompute;
   if (targets_text != NULL && !temper_lora_targets_parse (targets_text, &s.lora.targets, &error))
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+  if (base_weights != NULL && !temper_base_weights_parse (base_weights, &s.base_weights, &error))
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--base-weights: %s", error->message);
   if (!temper_train_settings_validate (&s, &error))
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
 
   model = temper_model_load (argv[1], NULL, &error);
-  if (model == NULL)
+  if (model == NULL || !temper_model_set_base_weights (model, s.base_weights, NULL, &error))
     return temper_cli_error ("bench train", error);
   if (!temper_train_bench (model, &s, steps, &options, &result, &error))
     return temper_cli_error ("bench train", error);
@@ -90,6 +94,9 @@ temper_cli_bench_train (int argc, char **argv)
   if (result.peak_device_bytes > 0)
     printf ("peak GPU memory:  %.1f MiB (Temper's buffers: weights, activations, adapter)\n",
             result.peak_device_bytes / 1048576.0);
+  printf ("base weights:     %s, %.1f MiB (%.1f MiB as stored)\n",
+          temper_base_weights_name (s.base_weights), temper_model_get_weight_bytes (model) / 1048576.0,
+          temper_model_get_stored_weight_bytes (model) / 1048576.0);
   printf ("peak RSS:         %.1f MiB\n", result.peak_rss_bytes / 1048576.0);
   return TEMPER_CLI_EXIT_OK;
 }

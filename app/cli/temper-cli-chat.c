@@ -132,7 +132,8 @@ temper_cli_chat (int argc, char **argv)
   options.n_ctx = ctx;
 
   model = temper_model_load (argv[1], NULL, &error);
-  if (model == NULL)
+  if (model == NULL
+      || (adapter_path != NULL && !temper_cli_hold_base_for_adapter (adapter_path, model, &error)))
     return temper_cli_error ("chat", error);
   gen = temper_generator_new_on (model, &options, backend_kind, device, &error);
   if (gen == NULL)

@@ -153,7 +153,7 @@ temper_cli_compare (int argc, char **argv)
   run = temper_run_open (argv[1], &error);
   if (run == NULL)
     return temper_cli_error ("compare", error);
-  model = temper_model_load (temper_run_get_model_path (run), NULL, &error);
+  model = temper_run_load_model (run, NULL, &error);
   if (model == NULL)
     return temper_cli_error ("compare", error);
   adapter = temper_cli_load_adapter (argv[1], model, &error);

@@ -40,6 +40,11 @@ void temper_cli_cancel_on_interrupt (GCancellable *cancellable);
  * final adapter) or a PEFT adapter folder from any tool. */
 temper_adapter_t *temper_cli_load_adapter (const char *run_or_dir, temper_model_t *model,
                                            GError **error);
+/* When @run_or_dir is a training run and @model its model, holds the
+ * model's base weights as the run trained on them (NF4 for a run made with
+ * --base-weights nf4); anything else leaves the model as stored. */
+gboolean          temper_cli_hold_base_for_adapter (const char *run_or_dir, temper_model_t *model,
+                                                    GError **error);
 
 /* Subcommands. */
 int temper_cli_info (int argc, char **argv);

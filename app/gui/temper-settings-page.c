@@ -44,6 +44,7 @@ typedef enum {
   FIELD_BOOL,
   FIELD_TARGETS,
   FIELD_SCHEDULE,
+  FIELD_BASE_WEIGHTS,   /* a switch: on holds the base as NF4 */
 } FieldKind;
 
 typedef struct {
@@ -104,6 +105,8 @@ static const Field fields[] = {
     FIELD_INT, OFF (patience), 0, 1000, 1 },
   { "recompute", N_("Save memory"), N_("Recompute activations in the backward pass: less memory, about a third slower"),
     FIELD_BOOL, OFF (recompute), 0, 1, 1 },
+  { "base-4bit", N_("4-bit base model"), N_("Hold the model's layers as 4-bit NormalFloat (QLoRA): about a quarter of their memory, a little less exact"),
+    FIELD_BASE_WEIGHTS, OFF (base_weights), 0, 1, 1 },
   { "val-fraction", N_("Validation share"), N_("Share of the examples kept aside to check progress; −1 chooses for you"),
     FIELD_DOUBLE, OFF (val_fraction), -1, 0.5, 0.01 },
   { "train-all-tokens", N_("Learn the questions too"), N_("Loss on every token, not only on the answers"),
@@ -301,6 +304,10 @@ read_fields (TemperSettingsPage  *self,
         case FIELD_BOOL:
           *(gboolean *) p = gtk_switch_get_active (GTK_SWITCH (w));
           break;
+        case FIELD_BASE_WEIGHTS:
+          *(TemperBaseWeights *) p = gtk_switch_get_active (GTK_SWITCH (w))
+                                     ? TEMPER_BASE_WEIGHTS_NF4 : TEMPER_BASE_WEIGHTS_STORED;
+          break;
         case FIELD_TARGETS:
           {
             guint targets = 0;
@@ -351,6 +358,10 @@ write_fields (TemperSettingsPage        *self,
         case FIELD_BOOL:
           gtk_switch_set_active (GTK_SWITCH (w), *(const gboolean *) p);
           break;
+        case FIELD_BASE_WEIGHTS:
+          gtk_switch_set_active (GTK_SWITCH (w),
+                                 *(const TemperBaseWeights *) p == TEMPER_BASE_WEIGHTS_NF4);
+          break;
         case FIELD_TARGETS:
           {
             g_autofree char *text = temper_lora_targets_to_string (*(const guint *) p);
@@ -400,6 +411,7 @@ compute_estimate (TemperSettingsPage        *self,
 {
   const temper_model_t *model;
   TemperFitEstimate fit;
+  guint64 weight_bytes;
   double tokens_per_example, flops_per_token, flops;
   gint64 steps_per_epoch, examples_per_step;
 
@@ -407,8 +419,12 @@ compute_estimate (TemperSettingsPage        *self,
     return FALSE;
 
   model = temper_loaded_model_get_model (self->model);
-  temper_fit_estimate_training_shape (temper_model_get_config (model),
-                                      temper_model_get_file_size (model),
+  /* The file's size, less what holding the layers as NF4 saves. */
+  weight_bytes = temper_model_get_file_size (model)
+                 - (temper_model_get_weight_bytes (model)
+                    - MIN (temper_model_get_weight_bytes (model),
+                           temper_model_estimate_weight_bytes (model, s->base_weights)));
+  temper_fit_estimate_training_shape (temper_model_get_config (model), weight_bytes,
                                       (guint) s->micro_batch, (guint) s->max_length,
                                       (guint) s->lora.rank, &fit);
   examples_per_step = (gint64) s->micro_batch * s->grad_accum;
@@ -622,7 +638,7 @@ create_field_row (TemperSettingsPage *self,
   else
     {
       row = adw_action_row_new ();
-      if (f->kind == FIELD_BOOL)
+      if (f->kind == FIELD_BOOL || f->kind == FIELD_BASE_WEIGHTS)
         {
           w = gtk_switch_new ();
           g_signal_connect_object (w, "notify::active", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
@@ -748,6 +764,37 @@ temper_settings_page_set_dataset_size (TemperSettingsPage *self,
   update_estimate (self);
 }
 
+/* The 4-bit switch only where the model's layers are F32, F16 or BF16: a
+ * quantized GGUF's layers are already 4-, 5- or 8-bit and stay so. */
+static void
+update_base_weights_row (TemperSettingsPage *self)
+{
+  const Field *f = NULL;
+  GtkWidget *w = NULL, *row;
+  gboolean can = TRUE;
+
+  for (guint i = 0; i < N_FIELDS; i++)
+    if (fields[i].kind == FIELD_BASE_WEIGHTS)
+      f = &fields[i], w = self->field_widgets[i];
+  row = gtk_widget_get_ancestor (w, ADW_TYPE_ACTION_ROW);
+  if (self->model != NULL)
+    can = temper_model_can_hold_base_weights (temper_loaded_model_get_model (self->model),
+                                              TEMPER_BASE_WEIGHTS_NF4);
+  if (!can && gtk_switch_get_active (GTK_SWITCH (w)))
+    gtk_switch_set_active (GTK_SWITCH (w), FALSE);
+  gtk_widget_set_sensitive (w, can);
+  if (can)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _(f->subtitle));
+  else
+    {
+      /* Translators: %s is a weight format such as "Q4_1" */
+      g_autofree char *text = g_strdup_printf (_("This model's layers are already quantized (%s), so they already take little memory"),
+                                               temper_model_get_quantization (temper_loaded_model_get_model (self->model)));
+
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text);
+    }
+}
+
 void
 temper_settings_page_set_model (TemperSettingsPage *self,
                                 TemperLoadedModel  *model)
@@ -755,6 +802,7 @@ temper_settings_page_set_model (TemperSettingsPage *self,
   g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
   if (g_set_object (&self->model, model))
     {
+      update_base_weights_row (self);
       update_estimate (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
     }

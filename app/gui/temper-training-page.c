@@ -196,6 +196,7 @@ train_thread (GTask        *task,
 {
   TrainJob *job = task_data;
   const temper_model_t *model = temper_loaded_model_get_model (job->model);
+  g_autoptr(temper_model_t) own_model = NULL;
   g_autoptr(temper_run_t) run = NULL;
   g_autoptr(GError) error = NULL;
   TemperTrainOptions options;
@@ -223,7 +224,19 @@ train_thread (GTask        *task,
   options.progress = progress_cb;
   options.progress_data = job;
   /* The engine only reads the model while training; the loaded model is
-   * shared read-only and outlives the worker through job->model. */
+   * shared read-only and outlives the worker through job->model.  A run
+   * with 4-bit base weights converts the model it trains on, so it gets a
+   * model of its own and the shared one keeps answering on other pages. */
+  if (temper_run_get_settings (run)->base_weights != temper_model_get_base_weights (model))
+    {
+      own_model = temper_run_load_model (run, cancellable, &error);
+      if (own_model == NULL)
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      model = own_model;
+    }
   if (!temper_train_run (run, (temper_model_t *) model, &options, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else

@@ -207,11 +207,73 @@ temper_cpu_avx2_handles (int type)
     case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
     case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_0:
     case TEMPER_TYPE_Q5_1: case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_Q4_K:
-    case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K:
+    case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K: case TEMPER_TYPE_NF4:
       return TRUE;
     default:
       return FALSE;
     }
+}
+
+/* NF4 (engine/model/temper-nf4.c): blocks of 64, an fp32 absmax then 32
+ * bytes of codes, the first weight of each pair in the high nibble.  The code
+ * book is bitsandbytes' (functional.get_4bit_type("nf4")), copied here for
+ * the reason given above block_bytes(). */
+static const float nf4_values[16] = {
+  -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+  -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+  0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
+  0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
+};
+
+/* Eight codes (0..15, one per 32-bit lane) to their values: the low three
+ * bits pick within each half of the book, bit 3 picks the half. */
+static ALWAYS_INLINE __m256
+nf4_lookup (__m256i codes, __m256 book_lo, __m256 book_hi)
+{
+  __m256 lo = _mm256_permutevar8x32_ps (book_lo, codes);
+  __m256 hi = _mm256_permutevar8x32_ps (book_hi, codes);
+
+  return _mm256_blendv_ps (lo, hi, _mm256_castsi256_ps (_mm256_slli_epi32 (codes, 28)));
+}
+
+/* One 36-byte block to 64 floats. */
+static ALWAYS_INLINE void
+dequant_nf4_block (const uint8_t *b, float *out, __m256 book_lo, __m256 book_hi)
+{
+  const __m128i low_nibbles = _mm_set1_epi8 (0x0f);
+  float absmax;
+  __m256 scale;
+
+  memcpy (&absmax, b, 4);
+  scale = _mm256_set1_ps (absmax);
+  for (int half = 0; half < 2; half++)
+    {
+      __m128i bytes = _mm_loadu_si128 ((const __m128i *) (b + 4 + 16 * half));
+      __m128i hi = _mm_and_si128 (_mm_srli_epi16 (bytes, 4), low_nibbles);
+      __m128i lo = _mm_and_si128 (bytes, low_nibbles);
+      /* High nibble first: codes in element order, 16 per register. */
+      __m128i codes[2] = { _mm_unpacklo_epi8 (hi, lo), _mm_unpackhi_epi8 (hi, lo) };
+
+      for (int c = 0; c < 2; c++)
+        {
+          __m256i first = _mm256_cvtepu8_epi32 (codes[c]);
+          __m256i second = _mm256_cvtepu8_epi32 (_mm_srli_si128 (codes[c], 8));
+          float *o = out + 32 * half + 16 * c;
+
+          _mm256_storeu_ps (o, _mm256_mul_ps (nf4_lookup (first, book_lo, book_hi), scale));
+          _mm256_storeu_ps (o + 8, _mm256_mul_ps (nf4_lookup (second, book_lo, book_hi), scale));
+        }
+    }
+}
+
+static void
+dequant_nf4 (const uint8_t *p, int64_t n, float *out)
+{
+  __m256 book_lo = _mm256_loadu_ps (nf4_values);
+  __m256 book_hi = _mm256_loadu_ps (nf4_values + 8);
+
+  for (int64_t i = 0; i < n; i += 64, p += 36)
+    dequant_nf4_block (p, out + i, book_lo, book_hi);
 }
 
 /* The 32 values of one 32-element block as four vectors of 8: v = d·q + m. */
@@ -311,6 +373,7 @@ temper_cpu_avx2_dequant_row (int type, const void *src, int64_t n, float *out)
     case TEMPER_TYPE_Q5_0: dequant_block32 (TEMPER_TYPE_Q5_0, p, n, out); return;
     case TEMPER_TYPE_Q5_1: dequant_block32 (TEMPER_TYPE_Q5_1, p, n, out); return;
     case TEMPER_TYPE_Q8_0: dequant_block32 (TEMPER_TYPE_Q8_0, p, n, out); return;
+    case TEMPER_TYPE_NF4:  dequant_nf4 (p, n, out); return;
     default: break;
     }
   for (int64_t i = 0; i < n; i += 256)
@@ -424,6 +487,18 @@ temper_cpu_avx2_dot_row (int type, const void *w, const float *x, int64_t n)
 
           memcpy (&h, p + 2 * i, 2);
           sum += (type == TEMPER_TYPE_F16 ? _cvtsh_ss (h) : bf16_to_f32 (h)) * x[i];
+        }
+      return sum;
+    }
+  if (type == TEMPER_TYPE_NF4)
+    {
+      float tile[64];
+      float sum = 0.0f;
+
+      for (int64_t i = 0; i < n; i += 64, p += 36)
+        {
+          dequant_nf4 (p, 64, tile);
+          sum += temper_cpu_avx2_dot_f32 (tile, x + i, 64);
         }
       return sum;
     }

@@ -34,7 +34,7 @@ cpu_supports_op (TemperBackend *b, TemperOp op, int weight_type)
         case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
         case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_0:
         case TEMPER_TYPE_Q5_1: case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_Q4_K:
-        case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K:
+        case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K: case TEMPER_TYPE_NF4:
           return TRUE;
         default:
           return FALSE;

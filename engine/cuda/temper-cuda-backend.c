@@ -54,7 +54,7 @@ weight_type_supported (int type)
   switch (type)
     {
     case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
-    case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q8_0:
+    case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_NF4:
       return TRUE;
     default:
       return FALSE;

@@ -42,6 +42,7 @@ enum {
   TEMPER_CUDA_TYPE_Q4_1 = 3,
   TEMPER_CUDA_TYPE_Q8_0 = 8,
   TEMPER_CUDA_TYPE_BF16 = 30,
+  TEMPER_CUDA_TYPE_NF4  = 64,   /* Temper's own: fp32 absmax + 32 bytes of codes per 64 */
 };
 
 /* The two RoPE pair layouts, as TemperRopeLayout orders them. */

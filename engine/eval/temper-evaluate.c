@@ -732,7 +732,7 @@ temper_evaluate_run (const char *run_dir, const TemperEvaluateOptions *options, 
   run = temper_run_open (run_dir, error);
   if (run == NULL)
     return NULL;
-  model = temper_model_load (temper_run_get_model_path (run), options->cancellable, error);
+  model = temper_run_load_model (run, options->cancellable, error);
   if (model == NULL)
     return NULL;
   adapter_dir = temper_run_dup_adapter_dir (run);

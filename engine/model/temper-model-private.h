@@ -29,6 +29,12 @@ struct temper_model {
   GArray               *stop_tokens;   /* int, terminated by -1 */
   GArray               *extra_stops;   /* ids the loader found (EOT, generation_config) */
 
+  /* Linear projections requantized at load (temper-model-base.c), and the
+   * memory their views point into. */
+  TemperBaseWeights     base_weights;
+  guint8               *owned_weights;
+  guint64               stored_weight_bytes, stored_linear_bytes;
+
   char                 *quantization;
   guint64               n_params;
   guint64               file_size;

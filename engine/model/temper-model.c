@@ -479,6 +479,7 @@ temper_model_free (temper_model_t *model)
   g_free (model->arch_name);
   g_free (model->chat_template);
   g_free (model->quantization);
+  g_free (model->owned_weights);
   g_free (model);
 }
 

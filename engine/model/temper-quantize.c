@@ -386,7 +386,7 @@ temper_type_can_quantize (int type)
     {
     case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
     case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1:
-    case TEMPER_TYPE_Q4_K: case TEMPER_TYPE_Q6_K:
+    case TEMPER_TYPE_Q4_K: case TEMPER_TYPE_Q6_K: case TEMPER_TYPE_NF4:
       return TRUE;
     default:
       return FALSE;
@@ -424,6 +424,7 @@ temper_quantize_row (int type, const float *x, int64_t n, void *dst)
     case TEMPER_TYPE_Q4_1: temper_quantize_row_q4_1 (x, n, dst); break;
     case TEMPER_TYPE_Q4_K: temper_quantize_row_q4_k (x, n, dst); break;
     case TEMPER_TYPE_Q6_K: temper_quantize_row_q6_k (x, n, dst); break;
+    case TEMPER_TYPE_NF4:  temper_quantize_row_nf4 (x, n, dst); break;
     default: g_assert_not_reached ();
     }
   return TRUE;

@@ -19,6 +19,13 @@ gboolean temper_ggml_type_geometry (int type, const char **name,
 #define TEMPER_QK_K 256   /* elements in a K-quant super-block */
 #define TEMPER_K_SCALE_SIZE 12
 
+/* NF4 (temper-nf4.c): 64 weights per block, an fp32 absmax then 32 bytes of
+ * 4-bit codes. */
+#define TEMPER_NF4_BLOCK 64
+#define TEMPER_NF4_BLOCK_BYTES 36
+extern const float temper_nf4_values[16];
+void temper_dequant_nf4_block (const uint8_t *block, float *y);
+
 /* Block scales are fp16 at any byte address. */
 static inline float
 temper_load_f16 (const uint8_t *p)

@@ -23,7 +23,7 @@ typedef struct {
   size_t      block_bytes;
 } TypeTraits;
 
-static const TypeTraits type_traits[TEMPER_TYPE_COUNT] = {
+static const TypeTraits type_traits[TEMPER_TYPE_NF4 + 1] = {
   [TEMPER_TYPE_F32]  = { "F32",  1,    4 },
   [TEMPER_TYPE_F16]  = { "F16",  1,    2 },
   [TEMPER_TYPE_Q4_0] = { "Q4_0", QK,   18 },
@@ -36,12 +36,13 @@ static const TypeTraits type_traits[TEMPER_TYPE_COUNT] = {
   [TEMPER_TYPE_Q5_K] = { "Q5_K", QK_K, 176 },
   [TEMPER_TYPE_Q6_K] = { "Q6_K", QK_K, 210 },
   [TEMPER_TYPE_BF16] = { "BF16", 1,    2 },
+  [TEMPER_TYPE_NF4]  = { "NF4",  TEMPER_NF4_BLOCK, TEMPER_NF4_BLOCK_BYTES },
 };
 
 static const TypeTraits *
 traits (int type)
 {
-  if (type < 0 || type >= TEMPER_TYPE_COUNT || type_traits[type].name == NULL)
+  if (type < 0 || type >= (int) G_N_ELEMENTS (type_traits) || type_traits[type].name == NULL)
     return NULL;
   return &type_traits[type];
 }
@@ -369,6 +370,7 @@ dequant_block_func (int type)
     case TEMPER_TYPE_Q4_K: return dequant_q4_k;
     case TEMPER_TYPE_Q5_K: return dequant_q5_k;
     case TEMPER_TYPE_Q6_K: return dequant_q6_k;
+    case TEMPER_TYPE_NF4:  return temper_dequant_nf4_block;
     default: return NULL;
     }
 }
@@ -450,9 +452,13 @@ gboolean
 temper_ggml_type_geometry (int type, const char **name,
                            size_t *block_elems, size_t *block_bytes)
 {
-  const TypeTraits *t = traits (type);
+  const TypeTraits *t;
 
-  if (t == NULL && type >= 0 && type < TEMPER_TYPE_COUNT && foreign_traits[type].name != NULL)
+  /* Temper's own ids are no ggml type: a file naming one is refused. */
+  if (type < 0 || type >= TEMPER_TYPE_COUNT)
+    return FALSE;
+  t = traits (type);
+  if (t == NULL && foreign_traits[type].name != NULL)
     t = &foreign_traits[type];
   if (t == NULL)
     return FALSE;

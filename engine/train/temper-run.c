@@ -221,6 +221,17 @@ temper_run_get_model_path (const temper_run_t *run)
   return run->model_path;
 }
 
+temper_model_t *
+temper_run_load_model (const temper_run_t *run, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(temper_model_t) model = temper_model_load (run->model_path, cancellable, error);
+
+  if (model == NULL
+      || !temper_model_set_base_weights (model, run->settings.base_weights, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&model);
+}
+
 const char *
 temper_run_get_data_path (const temper_run_t *run)
 {

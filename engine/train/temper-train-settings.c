@@ -33,6 +33,7 @@ temper_train_settings_init_default (TemperTrainSettings *s)
   s->recompute = FALSE;
   s->val_fraction = -1.0;
   s->train_on_all_tokens = FALSE;
+  s->base_weights = TEMPER_BASE_WEIGHTS_STORED;
 }
 
 #define RANGE_ERROR(name, fmt, ...) \
@@ -113,6 +114,7 @@ temper_train_settings_to_json (const TemperTrainSettings *s)
   ADD_BOOL ("recompute", s->recompute);
   ADD_DBL ("val_fraction", s->val_fraction);
   ADD_BOOL ("train_on_all_tokens", s->train_on_all_tokens);
+  ADD_STR ("base_weights", temper_base_weights_name (s->base_weights));
   json_builder_end_object (b);
 #undef ADD_INT
 #undef ADD_DBL
@@ -190,6 +192,14 @@ temper_train_settings_from_json (TemperTrainSettings *settings, JsonNode *node,
             goto wrong_type;
           if (name[0] == 't' ? !temper_lora_targets_parse (json_node_get_string (v), &s.lora.targets, error)
                              : !temper_lr_schedule_parse (json_node_get_string (v), &s.schedule, error))
+            return FALSE;
+          continue;
+        }
+      if (strcmp (name, "base_weights") == 0)
+        {
+          if (!node_is (v, G_TYPE_STRING))
+            goto wrong_type;
+          if (!temper_base_weights_parse (json_node_get_string (v), &s.base_weights, error))
             return FALSE;
           continue;
         }

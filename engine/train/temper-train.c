@@ -385,6 +385,33 @@ setup_adapter (Trainer *t, GError **error)
   return TRUE;
 }
 
+/* Holds the base as the run's settings say (the caller may have done it
+ * already).  NF4 weights write what they take, before and after, to
+ * RUN/train.log; a run on the stored weights writes nothing there (the log
+ * stays for what changed the run's course). */
+static gboolean
+hold_base_weights (temper_run_t *run, temper_model_t *model, GCancellable *cancellable,
+                   GError **error)
+{
+  TemperBaseWeights base = temper_run_get_settings (run)->base_weights;
+  g_autofree char *linear = NULL, *all = NULL, *stored_linear = NULL, *stored_all = NULL;
+
+  if (!temper_model_set_base_weights (model, base, cancellable, error))
+    return FALSE;
+  if (base == TEMPER_BASE_WEIGHTS_STORED)
+    return TRUE;
+  linear = g_format_size (temper_model_get_linear_bytes (model));
+  all = g_format_size (temper_model_get_weight_bytes (model));
+  stored_linear = g_format_size (temper_model_get_stored_linear_bytes (model));
+  stored_all = g_format_size (temper_model_get_stored_weight_bytes (model));
+  temper_train_log (run,
+                    "Base weights NF4: linear layers %s (%s as stored), all weights %s (%s as stored); "
+                    "embeddings, norms and the output layer stay as stored. Merged exports merge "
+                    "into the original weights, not the NF4 ones.",
+                    linear, stored_linear, all, stored_all);
+  return TRUE;
+}
+
 gboolean
 temper_train_run (temper_run_t *run, temper_model_t *model,
                   const TemperTrainOptions *options, GError **error)
@@ -411,8 +438,9 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   t.options = options;
   t.start_us = g_get_monotonic_time ();
 
-  if (!temper_train_settings_validate (t.s, error) || !setup_data (&t, error) ||
-      !setup_adapter (&t, error))
+  if (!temper_train_settings_validate (t.s, error) ||
+      !hold_base_weights (run, model, options->cancellable, error) ||
+      !setup_data (&t, error) || !setup_adapter (&t, error))
     goto out;
 
   open_options.n_threads = options->n_threads;

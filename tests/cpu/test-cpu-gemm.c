@@ -217,10 +217,19 @@ run_matmul (TemperCpuKernelChoice kernels, int n_threads, int type, int64_t in, 
   ctx_clear (&c);
 }
 
+/* @n rounded up to whole blocks of @type (NF4 blocks are 64 wide). */
+static int64_t
+fit_width (int type, int64_t n)
+{
+  int64_t block = (int64_t) temper_type_block_elems (type);
+
+  return (n + block - 1) / block * block;
+}
+
 static void
 test_matmul_edges (void)
 {
-  static const int types[] = { TEMPER_TYPE_F32, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q8_0 };
+  static const int types[] = { TEMPER_TYPE_F32, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_NF4 };
 
   for (int kernels = 0; kernels < (int) G_N_ELEMENTS (kernel_choices); kernels++)
     for (gsize ti = 0; ti < G_N_ELEMENTS (types); ti++)
@@ -228,11 +237,11 @@ test_matmul_edges (void)
         TemperCpuKernelChoice kc = kernel_choices[kernels];
 
         run_matmul (kc, 2, types[ti], 64, 13, 5);
-        run_matmul (kc, 3, types[ti], 96, 37, 23);
+        run_matmul (kc, 3, types[ti], fit_width (types[ti], 96), 37, 23);
         /* 2048-wide rows: a weight tile is 128 rows, so 300 outputs take
          * several tiles and a 300-row backward takes two K blocks. */
         run_matmul (kc, 2, types[ti], 2048, 300, 7);
-        run_matmul (kc, 1, types[ti], 160, 47, 150);
+        run_matmul (kc, 1, types[ti], fit_width (types[ti], 160), 47, 150);
       }
 }
 

@@ -11,7 +11,7 @@
 static const int types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
   TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K,
-  TEMPER_TYPE_Q6_K,
+  TEMPER_TYPE_Q6_K, TEMPER_TYPE_NF4,
 };
 
 static guint64 rng = 7;
@@ -38,7 +38,7 @@ put_f16 (guint8 *p, float v)
 }
 
 /* Random weights of @type: random bits for the quants, with every fp16 scale
- * replaced by a sane value so no block holds NaN or Inf. */
+ * (NF4's fp32 absmax) replaced by a sane value so no block holds NaN or Inf. */
 static guint8 *
 random_weights (int type, int64_t in, int64_t rows, size_t *row_bytes)
 {
@@ -82,6 +82,12 @@ random_weights (int type, int64_t in, int64_t rows, size_t *row_bytes)
                 break;
               case TEMPER_TYPE_Q6_K:
                 put_f16 (blk + 208, 0.01f * frand ());
+                break;
+              case TEMPER_TYPE_NF4:
+                {
+                  float absmax = 0.05f * frand ();   /* an fp32 scale, then the codes */
+                  memcpy (blk, &absmax, 4);
+                }
                 break;
               default:
                 put_f16 (blk, 0.05f * frand ());

@@ -146,7 +146,7 @@ assert_close (const Pair *pair, double tolerance, const char *what)
 
 static const int weight_types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16,
-  TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q8_0,
+  TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_NF4,
 };
 
 static void
@@ -221,14 +221,16 @@ test_matmul (void)
     return;
   for (gsize i = 0; i < G_N_ELEMENTS (weight_types); i++)
     {
-      /* Sizes off the 64-wide tiles on purpose, to reach the edges. */
-      Pair w = pair_weights (weight_types[i], 96, 70);
-      Pair x = pair_random (96, 45, 1.0f);
+      /* Sizes off the 64-wide tiles on purpose, to reach the edges (NF4
+       * rows are whole 64-blocks, so 192 there). */
+      const int64_t in = weight_types[i] == TEMPER_TYPE_NF4 ? 192 : 96;
+      Pair w = pair_weights (weight_types[i], in, 70);
+      Pair x = pair_random (in, 45, 1.0f);
       Pair bias = pair_random (70, 1, 1.0f);
       Pair y = pair_random (70, 45, 1.0f);
       Pair y_plain = pair_new (TEMPER_TYPE_F32, 70, 45, NULL);
       Pair dy = pair_random (70, 45, 1.0f);
-      Pair dx = pair_random (96, 45, 1.0f);
+      Pair dx = pair_random (in, 45, 1.0f);
 
       begin ();
       for (int s = 0; s < N_SIDES; s++)

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
@@ -252,6 +253,10 @@ test_train (void)
   g_assert_cmpfloat (get_spin (settings_page, "lora-rank"), ==, quick.lora.rank);
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (settings_page, "estimate-time"))), !=, "");
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (settings_page)));
+  /* The demo model's layers are Q4_1 already: no 4-bit switch, and why. */
+  g_assert_false (gtk_widget_get_sensitive (gui_test_find_named (settings_page, "base-4bit")));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gtk_widget_get_ancestor (
+      gui_test_find_named (settings_page, "base-4bit"), ADW_TYPE_ACTION_ROW))), "Q4_1"));
 
   /* A shorter run for the test; changing a field leaves the preset. */
   gui_test_set_spin (settings_page, "max-steps", SHORT_STEPS);
@@ -392,11 +397,100 @@ test_train (void)
   g_unlink (data_path);
 }
 
+static guint64
+estimated_memory (GtkWidget *settings_page)
+{
+  gint64 steps = 0;
+  double seconds = 0;
+  guint64 memory = 0;
+
+  g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps, &seconds, &memory));
+  return memory;
+}
+
+/* A Hugging Face model (F32 layers) trained with the 4-bit switch on: the
+ * estimate drops by what NF4 saves, the run records NF4 base weights and
+ * trains on them (train.log), and the model the other pages share is left
+ * as it was loaded. */
+static void
+test_four_bit (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  g_autofree char *model_path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR") != NULL ? g_getenv ("TEMPER_SOURCE_DIR") : TEMPER_SOURCE_DIR,
+                                                  "tests", "fixtures", "train", "tiny-llama", NULL);
+  g_autofree char *data_path = gui_test_write_capitals (g_get_tmp_dir (), "temper-training-4bit.jsonl");
+  g_autofree char *log_path = NULL, *log = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  const temper_model_t *shared;
+  GtkWidget *model_page, *dataset_page, *settings_page, *training_page, *four_bit;
+  TemperTrainSettings shown;
+  TemperWindow *window;
+  guint64 stored_memory, nf4_memory, saved;
+
+  g_assert_no_error (error);
+  temper_settings_set_seen_welcome (settings, TRUE);
+  window = temper_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (window));
+  model_page = temper_window_get_page (window, "model");
+  dataset_page = temper_window_get_page (window, "dataset");
+  settings_page = temper_window_get_page (window, "settings");
+  training_page = temper_window_get_page (window, "training");
+
+  temper_model_page_choose (TEMPER_MODEL_PAGE (model_page), model_path);
+  g_assert_true (gui_test_wait_for (model_page_settled, model_page, 60000));
+  shared = temper_loaded_model_get_model (temper_model_page_get_model (TEMPER_MODEL_PAGE (model_page)));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), data_path);
+  g_assert_true (gui_test_wait_for (dataset_page_settled, dataset_page, 60000));
+  g_assert_true (temper_window_show_step (window, "settings"));
+  gtk_widget_activate (gui_test_find_named (settings_page, "preset-quick"));
+  gui_test_set_spin (settings_page, "max-steps", 2);
+  gui_test_set_spin (settings_page, "max-length", 64);
+  gui_test_set_spin (settings_page, "micro-batch", 1);
+  gui_test_set_spin (settings_page, "grad-accum", 1);
+
+  four_bit = gui_test_find_named (settings_page, "base-4bit");
+  g_assert_true (gtk_widget_get_sensitive (four_bit));
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (four_bit)));
+  stored_memory = estimated_memory (settings_page);
+  gtk_switch_set_active (GTK_SWITCH (four_bit), TRUE);
+  nf4_memory = estimated_memory (settings_page);
+  /* The weights enter the estimate with its 10 % margin
+   * (temper-fit-estimate.c); integer rounding may move it by a byte. */
+  saved = temper_model_get_weight_bytes (shared)
+          - temper_model_estimate_weight_bytes (shared, TEMPER_BASE_WEIGHTS_NF4);
+  g_assert_cmpuint (saved, >, 0);
+  g_assert_cmpuint (stored_memory - nf4_memory + 1, >=, saved * 11 / 10);
+  g_assert_cmpuint (stored_memory - nf4_memory, <=, saved * 11 / 10 + 1);
+  g_assert_cmpuint (nf4_memory, <, stored_memory);
+  temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &shown);
+  g_assert_cmpint (shown.base_weights, ==, TEMPER_BASE_WEIGHTS_NF4);
+
+  g_assert_true (temper_window_show_step (window, "training"));
+  gtk_widget_activate_action (training_page, "page.start", NULL);
+  g_assert_true (gui_test_wait_for (training_idle, training_page, 120000));
+  g_assert_cmpint (temper_training_page_get_state (TEMPER_TRAINING_PAGE (training_page)), ==,
+                   TEMPER_TRAINING_FINISHED);
+
+  run = temper_run_open (temper_training_page_get_run_dir (TEMPER_TRAINING_PAGE (training_page)), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (temper_run_get_settings (run)->base_weights, ==, TEMPER_BASE_WEIGHTS_NF4);
+  log_path = g_build_filename (temper_run_get_dir (run), "train.log", NULL);
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, &error));
+  g_assert_nonnull (strstr (log, "NF4"));
+  g_assert_cmpint (temper_model_get_base_weights (shared), ==, TEMPER_BASE_WEIGHTS_STORED);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  g_unlink (data_path);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   gui_test_init (&argc, &argv);
   g_test_add_func ("/training/walk", test_train);
+  g_test_add_func ("/training/four-bit", test_four_bit);
   return g_test_run ();
 }

@@ -508,6 +508,11 @@ test_bad_tensors (Broken *b, gconstpointer data)
   patch_u32 (c, a_info + 4 + 16, 99);
   expect_failure (b, c, b->len, TEMPER_ERROR_INVALID_FILE, "tensor a.weight has an unknown type (99)");
 
+  /* NF4 is Temper's in-memory type, not a ggml one: no file may claim it. */
+  memcpy (c, b->bytes, b->len);
+  patch_u32 (c, a_info + 4 + 16, TEMPER_TYPE_NF4);
+  expect_failure (b, c, b->len, TEMPER_ERROR_INVALID_FILE, "tensor a.weight has an unknown type (64)");
+
   memcpy (c, b->bytes, b->len);
   patch_u32 (c, a_info, 5);
   expect_failure (b, c, b->len, TEMPER_ERROR_INVALID_FILE, "5 dimensions");

@@ -93,6 +93,47 @@ const TemperTensorView   *temper_model_get_output_norm(const temper_model_t *mod
 const TemperTensorView   *temper_model_get_output     (const temper_model_t *model); /* {n_embd, n_vocab} */
 const TemperLayerWeights *temper_model_get_layer      (const temper_model_t *model, int layer);
 
+/* ---- Base weights kept 4-bit (QLoRA) ------------------------------------ */
+
+typedef enum {
+  TEMPER_BASE_WEIGHTS_STORED,  /* as the file stores them (F32/F16/BF16 or GGUF quant blocks) */
+  TEMPER_BASE_WEIGHTS_NF4,     /* linear projections quantized to NF4 at load */
+} TemperBaseWeights;
+
+/* "stored", "nf4". */
+const char *temper_base_weights_name  (TemperBaseWeights base);
+/* Fails, listing the accepted words, for any other text. */
+gboolean    temper_base_weights_parse (const char *text, TemperBaseWeights *base, GError **error);
+
+/* Holds the model's linear projections (q, k, v, o, gate, up, down of every
+ * layer) as @base: for TEMPER_BASE_WEIGHTS_NF4 they are quantized into memory
+ * the model owns and their views point there; embeddings, norms, biases and
+ * the lm_head stay as stored.  A projection whose rows are not whole NF4
+ * blocks (64 values) stays as stored.  Refused, with a message saying why,
+ * when the projections are already quantized (a Q4/Q5/Q8 GGUF): only F32,
+ * F16 and BF16 weights can be made NF4.  Asking again for what the model
+ * already holds does nothing.  The files are never changed, so an export that
+ * loads the model again merges into the original weights. */
+gboolean          temper_model_set_base_weights (temper_model_t *model, TemperBaseWeights base,
+                                                 GCancellable *cancellable, GError **error);
+TemperBaseWeights temper_model_get_base_weights (const temper_model_t *model);
+/* Bytes of every weight as the model now holds them (the tied lm_head
+ * counted once), and of the linear projections alone. */
+guint64           temper_model_get_weight_bytes (const temper_model_t *model);
+guint64           temper_model_get_linear_bytes (const temper_model_t *model);
+/* Whether temper_model_set_base_weights() would accept @base for this model
+ * (NF4 only from F32, F16 or BF16 projections), and the bytes all its
+ * weights would then take, as temper_model_get_weight_bytes() would report
+ * them afterwards; nothing is converted.  For a @base the model cannot hold,
+ * the bytes as it is. */
+gboolean          temper_model_can_hold_base_weights (const temper_model_t *model,
+                                                      TemperBaseWeights base);
+guint64           temper_model_estimate_weight_bytes (const temper_model_t *model,
+                                                      TemperBaseWeights base);
+/* The same two figures for the weights as the files store them. */
+guint64           temper_model_get_stored_weight_bytes (const temper_model_t *model);
+guint64           temper_model_get_stored_linear_bytes (const temper_model_t *model);
+
 /* Owned by the model. */
 temper_tokenizer_t       *temper_model_get_tokenizer  (const temper_model_t *model);
 /* The Jinja chat template stored with the model, or NULL. */

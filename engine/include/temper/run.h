@@ -38,6 +38,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (temper_run_t, temper_run_free)
 const char                *temper_run_get_dir        (const temper_run_t *run);
 const TemperTrainSettings *temper_run_get_settings   (const temper_run_t *run);
 const char                *temper_run_get_model_path (const temper_run_t *run);
+/* Loads the run's model and holds its base weights as the run's settings
+ * say (NF4 when base_weights is TEMPER_BASE_WEIGHTS_NF4), so that resuming,
+ * evaluating and answering see the base the run trained on. */
+temper_model_t            *temper_run_load_model     (const temper_run_t *run,
+                                                      GCancellable       *cancellable,
+                                                      GError            **error);
 /* The snapshot inside the run folder. */
 const char                *temper_run_get_data_path  (const temper_run_t *run);
 const char                *temper_run_get_val_path   (const temper_run_t *run); /* or NULL */

@@ -1,6 +1,7 @@
 /* tensor.h — element types and read-only views of weight tensors.
  *
- * Types use ggml's numbering so GGUF files map onto them directly.  A view
+ * Types use ggml's numbering so GGUF files map onto them directly; Temper's
+ * own types (NF4) take ids past ggml's and never appear in a file.  A view
  * never owns its bytes: they live in a memory-mapped model file or in a
  * buffer owned by the model. */
 #pragma once
@@ -25,6 +26,11 @@ typedef enum {
   TEMPER_TYPE_Q6_K = 14,
   TEMPER_TYPE_BF16 = 30,
   TEMPER_TYPE_COUNT = 43,   /* one past the largest id ggml defines */
+  /* NormalFloat4 as bitsandbytes stores it (QLoRA): blocks of 64 weights, an
+   * fp32 absmax followed by 32 bytes of 4-bit codes, the first weight of each
+   * pair in the high nibble.  Only made in memory, by quantizing a model's
+   * F32/F16/BF16 weights at load; GGUF loaders refuse the id. */
+  TEMPER_TYPE_NF4  = 64,
 } TemperType;
 
 /* Elements per block and bytes per block; both 0 for an id Temper cannot read. */
@@ -69,6 +75,10 @@ void temper_quantize_row_q4_0 (const float *x, int64_t n, void *dst);
 void temper_quantize_row_q4_1 (const float *x, int64_t n, void *dst);
 void temper_quantize_row_q4_k (const float *x, int64_t n, void *dst);
 void temper_quantize_row_q6_k (const float *x, int64_t n, void *dst);
+/* Gives the codes and absmax bitsandbytes' quantize_4bit (blocksize 64,
+ * "nf4") gives, ties between two codes going to the lower one as it breaks
+ * them. */
+void temper_quantize_row_nf4  (const float *x, int64_t n, void *dst);
 /* Any of the above, or F32/F16/BF16 by conversion.  FALSE for a type with no
  * quantizer (see temper_type_can_quantize). */
 gboolean temper_type_can_quantize (int type);

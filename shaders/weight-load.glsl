@@ -109,6 +109,20 @@ float weight_load (uint row, uint col)
   uint qh = (wl_u8 (blk + 128u + 32u * t + l) >> (2u * quarter)) & 3u;
   int sc = int (wl_u8 (blk + 192u + 8u * t + (l >> 4) + 2u * quarter) << 24) >> 24;
   return wl_f16 (blk + 208u) * float (sc) * (float (ql | (qh << 4)) - 32.0);
+#elif defined(WEIGHT_NF4)
+  // Temper's NF4 (engine/model/temper-nf4.c): 36-byte blocks of 64, an fp32
+  // absmax then the codes, the first weight of a pair in the high nibble;
+  // the values are bitsandbytes' NF4 code book.
+  const float nf4_values[16] = float[16] (
+    -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
+    -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+    0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+    0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0);
+  uint blk = row + (col >> 6) * 36u;
+  uint j = col & 63u;
+  uint q = wl_u8 (blk + 4u + (j >> 1));
+  q = (j & 1u) == 0u ? (q >> 4) : (q & 0x0Fu);
+  return nf4_values[q] * uintBitsToFloat (wl_u16 (blk) | (wl_u16 (blk + 2u) << 16));
 #else
 #  error "define one WEIGHT_<TYPE>"
 #endif

@@ -20,6 +20,8 @@ typedef struct {
   gboolean               recording;
   gboolean               recorded;    /* something to submit */
   GError                *error;       /* the first failure since begin */
+  TemperVkMatmulPath     matmul_path;
+  gboolean               subgroup_reduce; /* the *_subgroup shader variants */
 } TemperVkBackend;
 
 /* Starts recording if the caller did not; FALSE once the step has failed. */
@@ -100,6 +102,16 @@ void temper_vk_op_dropout (TemperBackend *b, const TemperBTensor *out, const Tem
 void temper_vk_record_sum (TemperVkBackend *vk, gboolean squares,
                            temper_vk_buffer_t *src, guint32 src_at, guint32 n,
                            temper_vk_buffer_t *dst, guint32 dst_at);
+
+/* temper-vk-ops-coopmat.c: the cooperative-matrix variant of matmul.comp
+ * for @weight_type, when @vk should use it for an M×N×K product. */
+gboolean temper_vk_use_coopmat (TemperVkBackend *vk, int weight_type,
+                                guint32 M, guint32 N, guint32 K,
+                                TemperVkShaderId *shader);
+void     temper_vk_coopmat_grid (TemperVkBackend *vk, guint32 M, guint32 N,
+                                 guint32 *gx, guint32 *gy);
+/* Applies TEMPER_VK_MATMUL (see temper-vk-backend.h) to a new backend. */
+gboolean temper_vk_backend_apply_matmul_env (TemperBackend *backend, GError **error);
 
 /* Ops (temper-vk-ops-attention.c). */
 void temper_vk_op_attention (TemperBackend *b, const TemperBTensor *out,

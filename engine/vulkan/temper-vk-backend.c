@@ -20,6 +20,7 @@ temper_vk_weight_type_supported (int type)
     case TEMPER_TYPE_Q4_K:
     case TEMPER_TYPE_Q5_K:
     case TEMPER_TYPE_Q6_K:
+    case TEMPER_TYPE_NF4:
       return TRUE;
     default:
       return FALSE;
@@ -89,6 +90,27 @@ temper_vk_backend_prepare (TemperVkBackend *vk)
   return TRUE;
 }
 
+/* The variant of @shader whose reductions use subgroup arithmetic
+ * (shaders/reduce.glsl), or @shader itself when it reduces nothing. */
+static TemperVkShaderId
+subgroup_variant (TemperVkShaderId shader)
+{
+  switch (shader)
+    {
+    case TEMPER_VK_SHADER_RMSNORM_FORWARD: return TEMPER_VK_SHADER_RMSNORM_FORWARD_SUBGROUP;
+    case TEMPER_VK_SHADER_RMSNORM_BACKWARD: return TEMPER_VK_SHADER_RMSNORM_BACKWARD_SUBGROUP;
+    case TEMPER_VK_SHADER_SUM: return TEMPER_VK_SHADER_SUM_SUBGROUP;
+    case TEMPER_VK_SHADER_SUM_SQUARES: return TEMPER_VK_SHADER_SUM_SQUARES_SUBGROUP;
+    case TEMPER_VK_SHADER_CROSS_ENTROPY: return TEMPER_VK_SHADER_CROSS_ENTROPY_SUBGROUP;
+    case TEMPER_VK_SHADER_ATTENTION_FORWARD: return TEMPER_VK_SHADER_ATTENTION_FORWARD_SUBGROUP;
+    case TEMPER_VK_SHADER_ATTENTION_BACKWARD_QUERY:
+      return TEMPER_VK_SHADER_ATTENTION_BACKWARD_QUERY_SUBGROUP;
+    case TEMPER_VK_SHADER_ATTENTION_BACKWARD_KEY_VALUE:
+      return TEMPER_VK_SHADER_ATTENTION_BACKWARD_KEY_VALUE_SUBGROUP;
+    default: return shader;
+    }
+}
+
 void
 temper_vk_backend_dispatch (TemperVkBackend           *vk,
                             TemperVkShaderId           shader,
@@ -103,6 +125,8 @@ temper_vk_backend_dispatch (TemperVkBackend           *vk,
 
   if (!temper_vk_backend_prepare (vk))
     return;
+  if (vk->subgroup_reduce)
+    shader = subgroup_variant (shader);
   if (!temper_vk_commands_dispatch (vk->cmds, shader, buffers, n_buffers,
                                     push, push_size, gx, gy, 1, &error))
     temper_vk_backend_fail (vk, error);
@@ -270,7 +294,12 @@ temper_vk_backend_new (int device, GError **error)
     vk->reduce = temper_vk_buffer_new (vk->device, TEMPER_VK_REDUCE_FLOATS * sizeof (float),
                                        TEMPER_VK_MEMORY_DEVICE, "the reduction buffer",
                                        error);
-  if (vk->reduce == NULL)
+  /* TEMPER_VK_SUBGROUP_REDUCE=0 keeps the shared-memory reductions (the
+   * tests run both). */
+  if (vk->device != NULL)
+    vk->subgroup_reduce = vk->device->caps.subgroup_arithmetic
+                          && g_strcmp0 (g_getenv ("TEMPER_VK_SUBGROUP_REDUCE"), "0") != 0;
+  if (vk->reduce == NULL || !temper_vk_backend_apply_matmul_env (&vk->parent, error))
     {
       vk_destroy (&vk->parent);
       return NULL;

@@ -31,6 +31,12 @@ typedef struct {
   guint32           subgroup_size;
   gboolean          memory_budget;    /* VK_EXT_memory_budget */
   gboolean          cooperative_matrix; /* VK_KHR_cooperative_matrix */
+  gboolean          vulkan_memory_model;
+  /* The side S of the square subgroup-scope f16×f16→f32 cooperative multiply
+   * Temper's matmul-coopmat shader uses (16 on NVIDIA and AMD, 8 on
+   * lavapipe); 0 when the device offers none, lacks float16 or the memory
+   * model, or this build has no cooperative-matrix shaders. */
+  guint32           coopmat_size;
   VkPhysicalDeviceLimits limits;
 } TemperVkDeviceCaps;
 

@@ -43,8 +43,69 @@ has_extension (const VkExtensionProperties *exts, guint32 n, const char *name)
   return FALSE;
 }
 
+/* VK_KHR_cooperative_matrix postdates the Vulkan headers of some systems
+ * Temper builds on (Debian 12's), so its few types are spelled out here,
+ * with the values the Vulkan registry gives them. */
+#define COOPMAT_EXTENSION_NAME "VK_KHR_cooperative_matrix"
+#define STYPE_COOPMAT_FEATURES ((VkStructureType) 1000506000)
+#define STYPE_COOPMAT_PROPERTIES ((VkStructureType) 1000506001)
+#define COMPONENT_FLOAT16 0
+#define COMPONENT_FLOAT32 1
+#define SCOPE_SUBGROUP 3
+
+typedef struct {
+  VkStructureType sType;
+  void           *pNext;
+  VkBool32        cooperativeMatrix;
+  VkBool32        cooperativeMatrixRobustBufferAccess;
+} CoopmatFeatures;
+
+typedef struct {
+  VkStructureType sType;
+  void           *pNext;
+  guint32         MSize, NSize, KSize;
+  gint32          AType, BType, CType, ResultType;
+  VkBool32        saturatingAccumulation;
+  gint32          scope;
+} CoopmatProperties;
+
+typedef VkResult (VKAPI_PTR *CoopmatPropertiesFn) (VkPhysicalDevice, guint32 *,
+                                                   CoopmatProperties *);
+
+/* The largest S in {16, 8} for which the device multiplies S×S float16
+ * matrices into an S×S float32 accumulator at subgroup scope: what
+ * shaders/matmul-coopmat.comp needs.  0 when there is none. */
+static guint32
+find_coopmat_size (VkInstance instance, VkPhysicalDevice physical)
+{
+  CoopmatPropertiesFn get_properties = (CoopmatPropertiesFn)
+    vkGetInstanceProcAddr (instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR");
+  g_autofree CoopmatProperties *configs = NULL;
+  guint32 n = 0, best = 0;
+
+  if (get_properties == NULL || get_properties (physical, &n, NULL) != VK_SUCCESS || n == 0)
+    return 0;
+  configs = g_new0 (CoopmatProperties, n);
+  for (guint32 i = 0; i < n; i++)
+    configs[i].sType = STYPE_COOPMAT_PROPERTIES;
+  if (get_properties (physical, &n, configs) != VK_SUCCESS)
+    return 0;
+  for (guint32 i = 0; i < n; i++)
+    {
+      const CoopmatProperties *c = &configs[i];
+      if (c->MSize == c->NSize && c->NSize == c->KSize
+          && (c->MSize == 16 || c->MSize == 8)
+          && c->AType == COMPONENT_FLOAT16 && c->BType == COMPONENT_FLOAT16
+          && c->CType == COMPONENT_FLOAT32 && c->ResultType == COMPONENT_FLOAT32
+          && !c->saturatingAccumulation && c->scope == SCOPE_SUBGROUP)
+        best = MAX (best, c->MSize);
+    }
+  return best;
+}
+
 static void
-probe_device (VkPhysicalDevice physical, int index, TemperVkDeviceCaps *caps)
+probe_device (VkInstance instance, VkPhysicalDevice physical, int index,
+              TemperVkDeviceCaps *caps)
 {
   VkPhysicalDeviceDriverProperties driver = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES,
@@ -111,8 +172,7 @@ probe_device (VkPhysicalDevice physical, int index, TemperVkDeviceCaps *caps)
         n_exts = 0;
     }
   caps->memory_budget = has_extension (exts, n_exts, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
-  /* The headers may predate the extension: its name is enough to probe. */
-  caps->cooperative_matrix = has_extension (exts, n_exts, "VK_KHR_cooperative_matrix");
+  caps->cooperative_matrix = has_extension (exts, n_exts, COOPMAT_EXTENSION_NAME);
 
   /* The shaders run 256 invocations per workgroup; Vulkan only promises 128. */
   caps->usable = caps->api_version >= VK_API_VERSION_1_2
@@ -121,8 +181,14 @@ probe_device (VkPhysicalDevice physical, int index, TemperVkDeviceCaps *caps)
                  && caps->limits.maxComputeWorkGroupSize[0] >= 256;
   if (caps->api_version >= VK_API_VERSION_1_2)
     {
+      CoopmatFeatures coopmat = {
+        .sType = STYPE_COOPMAT_FEATURES,
+      };
       VkPhysicalDeviceVulkan12Features f12 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+        /* Chained only when the extension exists: drivers may reject an
+         * unknown structure. */
+        .pNext = caps->cooperative_matrix ? &coopmat : NULL,
       };
       VkPhysicalDeviceVulkan11Features f11 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
@@ -135,7 +201,18 @@ probe_device (VkPhysicalDevice physical, int index, TemperVkDeviceCaps *caps)
       vkGetPhysicalDeviceFeatures2 (physical, &features);
       caps->storage_16bit = f11.storageBuffer16BitAccess;
       caps->shader_float16 = f12.shaderFloat16;
+      caps->vulkan_memory_model = f12.vulkanMemoryModel;
+      caps->cooperative_matrix = caps->cooperative_matrix && coopmat.cooperativeMatrix;
     }
+
+  /* The shader runs four subgroups per workgroup and keeps 15 KiB of shared
+   * memory (the least every Vulkan device has is 16 KiB). */
+  if (TEMPER_HAVE_VK_COOPMAT && caps->usable && caps->cooperative_matrix
+      && caps->shader_float16 && caps->vulkan_memory_model
+      && caps->subgroup_size > 0
+      && 4 * caps->subgroup_size <= caps->limits.maxComputeWorkGroupInvocations
+      && 4 * caps->subgroup_size <= caps->limits.maxComputeWorkGroupSize[0])
+    caps->coopmat_size = find_coopmat_size (instance, physical);
 }
 
 GArray *
@@ -164,7 +241,7 @@ temper_vk_enumerate_devices (temper_vk_instance_t *instance, GError **error)
   for (guint32 i = 0; i < n; i++)
     {
       TemperVkDeviceCaps caps;
-      probe_device (physical[i], (int) i, &caps);
+      probe_device (handle, physical[i], (int) i, &caps);
       g_array_append_val (out, caps);
     }
   return out;
@@ -268,8 +345,15 @@ temper_vk_device_caps_describe (const TemperVkDeviceCaps *caps)
   g_string_append_printf (s, ", 16-bit storage %s, float16 %s",
                           caps->storage_16bit ? "yes" : "no",
                           caps->shader_float16 ? "yes" : "no");
-  g_string_append_printf (s, ", cooperative matrix %s",
-                          caps->cooperative_matrix ? "yes" : "no");
+  if (caps->coopmat_size > 0)
+    g_string_append_printf (s, ", cooperative matrices: yes, %u×%u×%u f16",
+                            caps->coopmat_size, caps->coopmat_size, caps->coopmat_size);
+  else if (caps->cooperative_matrix && !TEMPER_HAVE_VK_COOPMAT)
+    g_string_append (s, ", cooperative matrices: not in this build");
+  else if (caps->cooperative_matrix)
+    g_string_append (s, ", cooperative matrices: no f16 subgroup configuration");
+  else
+    g_string_append (s, ", cooperative matrices: no");
   g_string_append_printf (s, ", memory budget %s",
                           caps->memory_budget ? "yes" : "no");
   return g_string_free (s, FALSE);
@@ -371,7 +455,7 @@ temper_vk_device_open (int requested, GError **error)
   g_autoptr (temper_vk_instance_t) instance = NULL;
   g_autoptr (GArray) devices = NULL;
   g_autoptr (temper_vk_device_t) device = NULL;
-  const char *extensions[1];
+  const char *extensions[2];
   guint32 n_extensions = 0;
   float priority = 1.0f;
   VkResult res;
@@ -395,10 +479,18 @@ temper_vk_device_open (int requested, GError **error)
 
   if (device->caps.memory_budget)
     extensions[n_extensions++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
+  if (device->caps.coopmat_size > 0)
+    extensions[n_extensions++] = COOPMAT_EXTENSION_NAME;
 
+  CoopmatFeatures coopmat = {
+    .sType = STYPE_COOPMAT_FEATURES,
+    .cooperativeMatrix = VK_TRUE,
+  };
   VkPhysicalDeviceVulkan12Features f12 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+    .pNext = device->caps.coopmat_size > 0 ? &coopmat : NULL,
     .shaderFloat16 = device->caps.shader_float16,
+    .vulkanMemoryModel = device->caps.coopmat_size > 0,
   };
   VkPhysicalDeviceVulkan11Features f11 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,

@@ -26,6 +26,7 @@ get_rows_shader (int type)
     case TEMPER_TYPE_Q4_K: return TEMPER_VK_SHADER_GET_ROWS_Q4_K;
     case TEMPER_TYPE_Q5_K: return TEMPER_VK_SHADER_GET_ROWS_Q5_K;
     case TEMPER_TYPE_Q6_K: return TEMPER_VK_SHADER_GET_ROWS_Q6_K;
+    case TEMPER_TYPE_NF4: return TEMPER_VK_SHADER_GET_ROWS_NF4;
     default: g_return_val_if_reached (TEMPER_VK_SHADER_GET_ROWS_F32);
     }
 }
@@ -46,6 +47,7 @@ matvec_shader (int type)
     case TEMPER_TYPE_Q4_K: return TEMPER_VK_SHADER_MATVEC_Q4_K;
     case TEMPER_TYPE_Q5_K: return TEMPER_VK_SHADER_MATVEC_Q5_K;
     case TEMPER_TYPE_Q6_K: return TEMPER_VK_SHADER_MATVEC_Q6_K;
+    case TEMPER_TYPE_NF4: return TEMPER_VK_SHADER_MATVEC_NF4;
     default: g_return_val_if_reached (TEMPER_VK_SHADER_MATVEC_F32);
     }
 }
@@ -66,6 +68,7 @@ matmul_shader (int type)
     case TEMPER_TYPE_Q4_K: return TEMPER_VK_SHADER_MATMUL_Q4_K;
     case TEMPER_TYPE_Q5_K: return TEMPER_VK_SHADER_MATMUL_Q5_K;
     case TEMPER_TYPE_Q6_K: return TEMPER_VK_SHADER_MATMUL_Q6_K;
+    case TEMPER_TYPE_NF4: return TEMPER_VK_SHADER_MATMUL_NF4;
     default: g_return_val_if_reached (TEMPER_VK_SHADER_MATMUL_F32);
     }
 }
@@ -159,8 +162,11 @@ typedef struct {
 #define MATVEC_MAX_M 16u
 #define MATVEC_LOCAL 64u
 
+/* @coopmat: the cooperative-matrix shader to use, or TEMPER_VK_SHADER_COUNT
+ * for the tiled one (or matvec for few rows). */
 static void
 record_matmul (TemperVkBackend *vk, const MatmulPush *push, int b_type,
+               TemperVkShaderId coopmat,
                temper_vk_buffer_t *a, temper_vk_buffer_t *bmat,
                temper_vk_buffer_t *c, temper_vk_buffer_t *bias)
 {
@@ -169,6 +175,14 @@ record_matmul (TemperVkBackend *vk, const MatmulPush *push, int b_type,
   /* The weight is read as 32-bit words from its first byte: GGUF aligns
    * tensor data to 32 bytes, and every block has an even size. */
   g_return_if_fail (push->b_offset % 4 == 0);
+  if (coopmat != TEMPER_VK_SHADER_COUNT)
+    {
+      guint32 gx, gy;
+
+      temper_vk_coopmat_grid (vk, push->M, push->N, &gx, &gy);
+      temper_vk_backend_dispatch (vk, coopmat, buffers, 4, push, sizeof *push, gx, gy);
+      return;
+    }
   if (push->M <= MATVEC_MAX_M)
     {
       guint32 gx, gy;
@@ -181,6 +195,16 @@ record_matmul (TemperVkBackend *vk, const MatmulPush *push, int b_type,
   temper_vk_backend_dispatch (vk, matmul_shader (b_type), buffers, 4, push, sizeof *push,
                               (push->N + MATMUL_TILE - 1) / MATMUL_TILE,
                               (push->M + MATMUL_TILE - 1) / MATMUL_TILE);
+}
+
+static TemperVkShaderId
+frozen_weight_coopmat (TemperVkBackend *vk, const MatmulPush *push, int type)
+{
+  TemperVkShaderId shader;
+
+  if (temper_vk_use_coopmat (vk, type, push->M, push->N, push->K, &shader))
+    return shader;
+  return TEMPER_VK_SHADER_COUNT;
 }
 
 void
@@ -201,7 +225,9 @@ temper_vk_op_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTens
   };
 
   g_return_if_fail (x->ne[0] == w->ne[0] && y->ne[0] == w->ne[1] && y->ne[1] == x->ne[1]);
-  record_matmul ((TemperVkBackend *) b, &push, w->type, temper_vk_tensor_buffer (x),
+  record_matmul ((TemperVkBackend *) b, &push, w->type,
+                 frozen_weight_coopmat ((TemperVkBackend *) b, &push, w->type),
+                 temper_vk_tensor_buffer (x),
                  temper_vk_tensor_buffer (w), temper_vk_tensor_buffer (y),
                  bias != NULL ? temper_vk_tensor_buffer (bias) : NULL);
 }
@@ -222,7 +248,9 @@ temper_vk_op_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx,
   };
 
   g_return_if_fail (dy->ne[0] == w->ne[1] && dx->ne[0] == w->ne[0] && dx->ne[1] == dy->ne[1]);
-  record_matmul ((TemperVkBackend *) b, &push, w->type, temper_vk_tensor_buffer (dy),
+  record_matmul ((TemperVkBackend *) b, &push, w->type,
+                 frozen_weight_coopmat ((TemperVkBackend *) b, &push, w->type),
+                 temper_vk_tensor_buffer (dy),
                  temper_vk_tensor_buffer (w), temper_vk_tensor_buffer (dx), NULL);
 }
 
@@ -251,7 +279,10 @@ temper_vk_op_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor
   g_return_if_fail ((transpose_a ? a->ne[0] : a->ne[1]) == M);
   g_return_if_fail ((transpose_b ? bmat->ne[1] : bmat->ne[0]) == N);
   g_return_if_fail ((transpose_b ? bmat->ne[0] : bmat->ne[1]) == K);
-  record_matmul ((TemperVkBackend *) b, &push, TEMPER_TYPE_F32, temper_vk_tensor_buffer (a),
+  /* LoRA products stay on the fp32 tiled shader: their operands are the
+   * trained values and their gradients, which float16 inputs would blur. */
+  record_matmul ((TemperVkBackend *) b, &push, TEMPER_TYPE_F32, TEMPER_VK_SHADER_COUNT,
+                 temper_vk_tensor_buffer (a),
                  temper_vk_tensor_buffer (bmat), temper_vk_tensor_buffer (c), NULL);
 }
 

@@ -114,6 +114,23 @@ temper_vk_pipeline_get (temper_vk_device_t *device,
     }
   if (res == VK_SUCCESS)
     res = vkCreateShaderModule (device->handle, &module_info, NULL, &shader_module);
+  /* Sizes some shaders take as specialization constants (matmul-coopmat:
+   * four subgroups a workgroup, and the cooperative multiply's side).  A
+   * shader without those constants ignores them. */
+  guint32 spec_values[2] = {
+    4 * MAX (device->caps.subgroup_size, 1u),
+    device->caps.coopmat_size > 0 ? device->caps.coopmat_size : 16,
+  };
+  VkSpecializationMapEntry spec_entries[2] = {
+    { .constantID = 0, .offset = 0, .size = sizeof (guint32) },
+    { .constantID = 1, .offset = sizeof (guint32), .size = sizeof (guint32) },
+  };
+  VkSpecializationInfo spec = {
+    .mapEntryCount = G_N_ELEMENTS (spec_entries),
+    .pMapEntries = spec_entries,
+    .dataSize = sizeof spec_values,
+    .pData = spec_values,
+  };
   if (res == VK_SUCCESS)
     {
       VkComputePipelineCreateInfo info = {
@@ -123,6 +140,7 @@ temper_vk_pipeline_get (temper_vk_device_t *device,
           .stage = VK_SHADER_STAGE_COMPUTE_BIT,
           .module = shader_module,
           .pName = "main",
+          .pSpecializationInfo = &spec,
         },
         .layout = entry->layout,
       };

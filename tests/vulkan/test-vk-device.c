@@ -41,7 +41,7 @@ test_list (void)
       g_assert_true (info->name != NULL && info->name[0] != '\0');
       g_assert_nonnull (info->driver);
       g_assert_true (g_str_has_prefix (info->details, "Vulkan "));
-      g_assert_nonnull (strstr (info->details, "cooperative matrix"));
+      g_assert_nonnull (strstr (info->details, "cooperative matrices: "));
       g_assert_cmpuint (info->memory_total, >, 0);
       /* Mesa's software rasterizer must never pass for a GPU. */
       if (strstr (info->name, "llvmpipe") != NULL)
@@ -216,6 +216,55 @@ test_backend_out_of_memory (void)
   temper_backend_free (backend);
 }
 
+/* TEMPER_VK_MATMUL: a wrong value is refused with a message naming the
+ * choices; "coopmat" opens exactly when the device has cooperative matrices
+ * (else the message says why); "tiled" always opens. */
+static void
+test_matmul_path_env (void)
+{
+  g_autoptr (GError) error = NULL;
+  TemperBackend *backend = temper_vk_backend_new (-1, &error);
+  g_autofree char *why_not = NULL;
+  gboolean has_coopmat;
+
+  if (backend == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("no Vulkan device: %s", error->message);
+      g_test_skip (msg);
+      return;
+    }
+  has_coopmat = temper_vk_backend_has_coopmat (backend, &why_not);
+  g_test_message ("cooperative matrices: %s", has_coopmat ? "yes" : why_not);
+  g_assert_true (has_coopmat == (why_not == NULL));
+  temper_backend_free (backend);
+
+  g_setenv (TEMPER_VK_MATMUL_ENV, "fastest", TRUE);
+  backend = temper_vk_backend_new (-1, &error);
+  g_assert_null (backend);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "coopmat"));
+  g_clear_error (&error);
+
+  g_setenv (TEMPER_VK_MATMUL_ENV, "coopmat", TRUE);
+  backend = temper_vk_backend_new (-1, &error);
+  if (has_coopmat)
+    g_assert_no_error (error);
+  else
+    {
+      g_assert_null (backend);
+      g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
+      g_assert_nonnull (strstr (error->message, why_not));
+      g_clear_error (&error);
+    }
+  g_clear_pointer (&backend, temper_backend_free);
+
+  g_setenv (TEMPER_VK_MATMUL_ENV, "tiled", TRUE);
+  backend = temper_vk_backend_new (-1, &error);
+  g_assert_no_error (error);
+  temper_backend_free (backend);
+  g_unsetenv (TEMPER_VK_MATMUL_ENV);
+}
+
 static void
 test_error_messages (void)
 {
@@ -311,6 +360,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/memory/out-of-memory", test_out_of_memory);
   g_test_add_func ("/vulkan/memory/backend-out-of-memory", test_backend_out_of_memory);
   g_test_add_func ("/vulkan/error/messages", test_error_messages);
+  g_test_add_func ("/vulkan/backend/matmul-path", test_matmul_path_env);
   g_test_add_func ("/vulkan/pipeline/cache", test_pipeline_cache);
   return g_test_run ();
 }

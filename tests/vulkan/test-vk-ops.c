@@ -121,6 +121,12 @@ random_weight (int type, int64_t ne0, int64_t ne1)
         case TEMPER_TYPE_Q6_K:
           put_f16 (w + b + 208, d * 0.1f);
           break;
+        case TEMPER_TYPE_NF4:
+          {
+            float absmax = d * 8;   /* NF4's scale is an fp32 absmax */
+            memcpy (w + b, &absmax, 4);
+          }
+          break;
         default:
           break;
         }
@@ -261,29 +267,87 @@ test_embedding (gconstpointer data)
   pair_free (&out);
 }
 
-static void
-test_matmul (gconstpointer data)
-{
-  int type = GPOINTER_TO_INT (data);
-  static const int64_t tokens[] = { 1, 7, 33 };
-  static const int64_t outs[] = { 33, 129, 7 };
+/* Products by a frozen weight, M (tokens) × N (outputs) × K (inputs): odd
+ * sizes, none a multiple of the 16/32/64 tiles, one row (the tiled path
+ * then takes the matvec shader), and rows of A scaled beyond float16's range
+ * (3e5) and under its normal range (1e-7, like backward gradients), which
+ * the cooperative-matrix shader must bring into range itself.  Outputs and
+ * biases share the scale so neither hides the product's error. */
+static const int64_t mm_tokens[] = { 1, 7, 70, 33, 130 };
+static const int64_t mm_outs[] = { 33, 129, 65, 7, 97 };
+static const double mm_scales[] = { 1.0, 1.0, 3e5, 1e-7, 1.0 };
 
-  if (!need (TEMPER_OP_MATMUL, type))
-    return;
-  for (int i = 0; i < 3; i++)
+/* The tiled path is fp32 throughout: only summation order differs from the
+ * CPU, hence 1e-5.  The cooperative-matrix path rounds both inputs of every
+ * product to float16 (unit roundoff u = 2^-11 ≈ 4.9e-4; quantized weights,
+ * a float16 scale times a small integer, round too).  Those errors are
+ * independent, so the normalized error of a sum is about u, not K·u; 4u =
+ * 2e-3 leaves room while a wrong tile, index or scale gives errors near 1. */
+#define TILED_TOL 1e-5
+#define COOPMAT_TOL 2e-3
+
+/* Selects the matmul path for the next ops; FALSE (test skipped) when the
+ * device has no cooperative matrices. */
+static gboolean
+use_matmul_path (TemperVkMatmulPath path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *why_not = NULL;
+
+  if (path == TEMPER_VK_MATMUL_COOPMAT && !temper_vk_backend_has_coopmat (vk, &why_not))
     {
-      int64_t in = weight_cols (type, i);
-      Pair w = pair_weight (type, in, outs[i]);
-      Pair x = pair_random (in, tokens[i], 1.0);
-      Pair bias = pair_random (outs[i], 1, 1.0);
-      Pair y = pair_random (outs[i], tokens[i], 1.0);
-      gboolean with_bias = i == 1, accumulate = i == 2;
+      /* run-with-driver.sh runs us on a driver that has them: there a skip
+       * would hide a detection bug. */
+      if (TEMPER_HAVE_VK_COOPMAT && g_getenv ("TEMPER_TEST_EXPECT_COOPMAT") != NULL)
+        g_error ("%s", why_not);
+      flush_both ();
+      g_test_skip (why_not);
+      return FALSE;
+    }
+  g_assert_true (temper_vk_backend_set_matmul_path (vk, path, &error));
+  g_assert_no_error (error);
+  return TRUE;
+}
+
+/* The matmul tests draw from their own random stream, so the data of every
+ * later test stays the same whether or not the cooperative-matrix cases
+ * run on this device. */
+static GRand *
+swap_rng (GRand *other)
+{
+  GRand *old = rng;
+
+  rng = other;
+  return old;
+}
+
+static void
+run_matmul (int type, TemperVkMatmulPath path, double tol)
+{
+  GRand *shared_rng;
+
+  if (!need (TEMPER_OP_MATMUL, type) || !use_matmul_path (path))
+    return;
+  shared_rng = swap_rng (g_rand_new_with_seed (20261124 + (guint32) type));
+  for (guint i = 0; i < G_N_ELEMENTS (mm_tokens); i++)
+    {
+      int64_t in = weight_cols (type, (int) i % 3);
+      double scale = mm_scales[i];
+      Pair w = pair_weight (type, in, mm_outs[i]);
+      Pair x = pair_random (in, mm_tokens[i], scale);
+      Pair bias = pair_random (mm_outs[i], 1, scale);
+      Pair y = pair_random (mm_outs[i], mm_tokens[i], scale);
+      gboolean with_bias = i % 2 == 1, accumulate = i % 3 == 2;
+      g_autofree char *what = g_strdup_printf ("matmul%s%s %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT ", x scale %g",
+                                               with_bias ? " + bias" : "",
+                                               accumulate ? ", accumulate" : "",
+                                               mm_tokens[i], mm_outs[i], in, scale);
 
       cpu->ops->matmul (cpu, &y.c, &x.c, &w.c, with_bias ? &bias.c : NULL, accumulate);
       vk->ops->matmul (vk, &y.v, &x.v, &w.v, with_bias ? &bias.v : NULL, accumulate);
       flush_both ();
-      assert_close (with_bias ? "matmul + bias" : accumulate ? "matmul, accumulate" : "matmul",
-                    &y, 1e-5);
+      assert_close (what, &y, tol);
       pair_free (&w);
       pair_free (&x);
       pair_free (&bias);
@@ -292,28 +356,34 @@ test_matmul (gconstpointer data)
       temper_backend_begin (vk);
     }
   flush_both ();
+  use_matmul_path (TEMPER_VK_MATMUL_AUTO);
+  g_rand_free (swap_rng (shared_rng));
 }
 
 static void
-test_matmul_backward_input (gconstpointer data)
+run_matmul_backward_input (int type, TemperVkMatmulPath path, double tol)
 {
-  int type = GPOINTER_TO_INT (data);
-  static const int64_t tokens[] = { 1, 7, 33 };
-  static const int64_t outs[] = { 33, 129, 7 };
+  GRand *shared_rng;
 
-  if (!need (TEMPER_OP_MATMUL_BACKWARD_INPUT, type))
+  if (!need (TEMPER_OP_MATMUL_BACKWARD_INPUT, type) || !use_matmul_path (path))
     return;
-  for (int i = 0; i < 3; i++)
+  shared_rng = swap_rng (g_rand_new_with_seed (20261125 + (guint32) type));
+  for (guint i = 0; i < G_N_ELEMENTS (mm_tokens); i++)
     {
-      int64_t in = weight_cols (type, i);
-      Pair w = pair_weight (type, in, outs[i]);
-      Pair dy = pair_random (outs[i], tokens[i], 1.0);
-      Pair dx = pair_random (in, tokens[i], 1.0);   /* += into existing values */
+      int64_t in = weight_cols (type, (int) i % 3);
+      double scale = mm_scales[i];
+      Pair w = pair_weight (type, in, mm_outs[i]);
+      Pair dy = pair_random (mm_outs[i], mm_tokens[i], scale);
+      Pair dx = pair_random (in, mm_tokens[i], scale);   /* += into existing values */
+      g_autofree char *what = g_strdup_printf ("matmul_backward_input %" G_GINT64_FORMAT "x%"
+                                               G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               ", dy scale %g", mm_tokens[i], in,
+                                               mm_outs[i], scale);
 
       cpu->ops->matmul_backward_input (cpu, &dx.c, &dy.c, &w.c);
       vk->ops->matmul_backward_input (vk, &dx.v, &dy.v, &w.v);
       flush_both ();
-      assert_close ("matmul_backward_input", &dx, 1e-5);
+      assert_close (what, &dx, tol);
       pair_free (&w);
       pair_free (&dy);
       pair_free (&dx);
@@ -321,6 +391,32 @@ test_matmul_backward_input (gconstpointer data)
       temper_backend_begin (vk);
     }
   flush_both ();
+  use_matmul_path (TEMPER_VK_MATMUL_AUTO);
+  g_rand_free (swap_rng (shared_rng));
+}
+
+static void
+test_matmul (gconstpointer data)
+{
+  run_matmul (GPOINTER_TO_INT (data), TEMPER_VK_MATMUL_TILED, TILED_TOL);
+}
+
+static void
+test_matmul_coopmat (gconstpointer data)
+{
+  run_matmul (GPOINTER_TO_INT (data), TEMPER_VK_MATMUL_COOPMAT, COOPMAT_TOL);
+}
+
+static void
+test_matmul_backward_input (gconstpointer data)
+{
+  run_matmul_backward_input (GPOINTER_TO_INT (data), TEMPER_VK_MATMUL_TILED, TILED_TOL);
+}
+
+static void
+test_matmul_backward_input_coopmat (gconstpointer data)
+{
+  run_matmul_backward_input (GPOINTER_TO_INT (data), TEMPER_VK_MATMUL_COOPMAT, COOPMAT_TOL);
 }
 
 static void
@@ -681,7 +777,10 @@ test_cross_entropy (gconstpointer data)
   if (!need (TEMPER_OP_LM_HEAD_CROSS_ENTROPY, type))
     return;
   w = pair_weight (type, n_embd, vocab);
-  x = pair_random (n_embd, T, 1.0);
+  /* x of norm about 1, so the logits stay near 10 even with the K-quant
+   * test weights (up to ~100): larger logits saturate the softmax, whose
+   * gradient then amplifies fp32 rounding of the logits past 1e-5. */
+  x = pair_random (n_embd, T, 1.0 / sqrt ((double) n_embd));
   tg = pair_new (TEMPER_TYPE_I32, T, 1, targets);
   loss = pair_new (TEMPER_TYPE_F32, 2, 1, zeros);
   dx = pair_random (n_embd, T, 1.0);
@@ -826,7 +925,7 @@ test_one_submit_per_step (void)
 static const int weight_types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
   TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q8_1, TEMPER_TYPE_Q4_K,
-  TEMPER_TYPE_Q5_K, TEMPER_TYPE_Q6_K,
+  TEMPER_TYPE_Q5_K, TEMPER_TYPE_Q6_K, TEMPER_TYPE_NF4,
 };
 
 static void
@@ -848,6 +947,15 @@ main (int argc, char **argv)
 
   /* lavapipe is what CI has. */
   g_setenv ("TEMPER_VULKAN_ALLOW_SOFTWARE", "1", TRUE);
+  /* Each matmul test picks its path itself. */
+  g_unsetenv (TEMPER_VK_MATMUL_ENV);
+  /* meson runs the reducing ops a second time with the shared-memory
+   * reductions, which devices without subgroup arithmetic use. */
+  if (argc > 1 && strcmp (argv[argc - 1], "--shared-memory-reductions") == 0)
+    {
+      g_setenv ("TEMPER_VK_SUBGROUP_REDUCE", "0", TRUE);
+      argv[--argc] = NULL;
+    }
   g_test_init (&argc, &argv, NULL);
 
   rng = g_rand_new_with_seed (20261123);
@@ -862,6 +970,8 @@ main (int argc, char **argv)
   add_weight_tests ("embedding", test_embedding);
   add_weight_tests ("matmul", test_matmul);
   add_weight_tests ("matmul_backward_input", test_matmul_backward_input);
+  add_weight_tests ("matmul-coopmat", test_matmul_coopmat);
+  add_weight_tests ("matmul_backward_input-coopmat", test_matmul_backward_input_coopmat);
   add_weight_tests ("lm_head_cross_entropy", test_cross_entropy);
   add_weight_tests ("golden", test_golden);
   g_test_add_func ("/vulkan/ops/gemm", test_gemm);

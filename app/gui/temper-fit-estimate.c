@@ -62,6 +62,13 @@ temper_fit_estimate_training_shape (const TemperModelConfig *config,
   estimate->total = (estimate->weights + estimate->activations + estimate->adapter) * 11 / 10;
 }
 
+double
+temper_fit_flops_per_token (guint64  n_params,
+                            gboolean recompute)
+{
+  return (recompute ? 6.0 : 4.0) * (double) n_params;
+}
+
 TemperFitVerdict
 temper_fit_judge (guint64 needed,
                   guint64 available)

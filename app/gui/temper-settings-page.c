@@ -7,18 +7,16 @@
  *   time   = tokens processed ÷ throughput, where
  *            tokens processed = steps × micro-batch × grad-accum ×
  *                               min(mean example length, max length),
- *            throughput       = device FLOP/s ÷ FLOPs per token,
- *            FLOPs per token  = 4 × parameters (2 for the forward pass, 2
- *                               for the input gradients of the backward
- *                               pass: frozen weights get no gradient), plus
- *                               2 × parameters when activations are
- *                               recomputed.
- *   On the processor the device FLOP/s is CPU_FLOPS_PER_CORE per core, a
- *   sustained rate for fp32 arithmetic over quantized weights on an ordinary
- *   desktop core.  A GPU's sustained rate varies too much between cards and
- *   drivers to guess, so for a GPU only the steps are given; the Training
- *   page then shows the measured speed and time left.  Memory is judged
- *   against the chosen device's own memory. */
+ *            throughput       = device FLOP/s ÷ FLOPs per token
+ *                               (temper_fit_flops_per_token()).
+ *   The device FLOP/s is what the last run on that device sustained, which
+ *   the Training page measures and keeps (TemperSettings' measured speeds),
+ *   so estimates become the machine's own after its first run, for any
+ *   model.  Before that, on the processor, it is CPU_FLOPS_PER_CORE per
+ *   core, a sustained rate for fp32 arithmetic over quantized weights on an
+ *   ordinary desktop core; a GPU's rate varies too much between cards and
+ *   drivers to guess, so only the steps are given.  Memory is judged against
+ *   the chosen device's own memory. */
 #include "config.h"
 
 #include <math.h>
@@ -154,83 +152,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-
-/* The presets, as changes to temper_train_settings_init_default():
- *
- *   Quick try  rank 8, alpha 16, attention (q, v), lr 2e-4 constant after 5
- *              warm-up steps, 50 steps at most, micro-batch 2 × accumulate 2,
- *              512 tokens, check every 10 steps, save every 25.
- *   Balanced   rank 16, alpha 32, all linear layers, lr 2e-4 cosine, 10
- *              warm-up steps, 2 epochs, micro-batch 2 × accumulate 4, 1024
- *              tokens, check every 50, save every 100, stop after 3 checks
- *              without improvement.
- *   Thorough   rank 32, alpha 64, all linear layers, lr 1e-4 cosine, 30
- *              warm-up steps, 3 epochs, micro-batch 2 × accumulate 8, 2048
- *              tokens, check every 50, save every 100, patience 5, activations
- *              recomputed to make room for the longer examples. */
-void
-temper_preset_apply (TemperPreset         preset,
-                     TemperTrainSettings *s)
-{
-  g_return_if_fail (s != NULL);
-
-  temper_train_settings_init_default (s);
-  switch (preset)
-    {
-    case TEMPER_PRESET_QUICK:
-      s->lora.rank = 8;
-      s->lora.alpha = 16;
-      s->lora.targets = TEMPER_LORA_TARGETS_ATTENTION;
-      s->learning_rate = 2e-4;
-      s->schedule = TEMPER_LR_CONSTANT;
-      s->warmup_steps = 5;
-      s->epochs = 1;
-      s->max_steps = 50;
-      s->micro_batch = 2;
-      s->grad_accum = 2;
-      s->max_length = 512;
-      s->eval_every = 10;
-      s->checkpoint_every = 25;
-      s->patience = 0;
-      break;
-    case TEMPER_PRESET_BALANCED:
-      s->lora.rank = 16;
-      s->lora.alpha = 32;
-      s->lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
-      s->learning_rate = 2e-4;
-      s->schedule = TEMPER_LR_COSINE;
-      s->warmup_steps = 10;
-      s->epochs = 2;
-      s->max_steps = 0;
-      s->micro_batch = 2;
-      s->grad_accum = 4;
-      s->max_length = 1024;
-      s->eval_every = 50;
-      s->checkpoint_every = 100;
-      s->patience = 3;
-      break;
-    case TEMPER_PRESET_THOROUGH:
-      s->lora.rank = 32;
-      s->lora.alpha = 64;
-      s->lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
-      s->learning_rate = 1e-4;
-      s->schedule = TEMPER_LR_COSINE;
-      s->warmup_steps = 30;
-      s->epochs = 3;
-      s->max_steps = 0;
-      s->micro_batch = 2;
-      s->grad_accum = 8;
-      s->max_length = 2048;
-      s->eval_every = 50;
-      s->checkpoint_every = 100;
-      s->patience = 5;
-      s->recompute = TRUE;
-      break;
-    case TEMPER_PRESET_CUSTOM:
-    default:
-      break;
-    }
-}
 
 static gboolean
 settings_equal (const TemperTrainSettings *a,
@@ -402,12 +323,36 @@ cpu_device (TemperSettingsPage *self)
   return NULL;
 }
 
+/* The selected device's training FLOP/s: as measured (*measured set), the
+ * processor guess, or 0 for a GPU never measured. */
+static double
+device_speed (TemperSettingsPage *self,
+              gboolean           *measured)
+{
+  const TemperDeviceInfo *device = selected_device (self);
+  g_autofree char *id = NULL;
+  double flops = 0;
+
+  if (device == NULL)
+    device = cpu_device (self);
+  if (device != NULL && self->settings != NULL)
+    {
+      id = temper_device_id (device);
+      flops = temper_settings_get_measured_speed (self->settings, id);
+    }
+  *measured = flops > 0;
+  if (flops == 0 && (device == NULL || device->backend == TEMPER_BACKEND_CPU))
+    flops = CPU_FLOPS_PER_CORE * g_get_num_processors ();
+  return flops;
+}
+
 static gboolean
 compute_estimate (TemperSettingsPage        *self,
                   const TemperTrainSettings *s,
                   gint64                    *steps,
                   double                    *seconds,
-                  guint64                   *memory)
+                  guint64                   *memory,
+                  gboolean                  *measured)
 {
   const temper_model_t *model;
   TemperFitEstimate fit;
@@ -432,9 +377,11 @@ compute_estimate (TemperSettingsPage        *self,
   *steps = s->max_steps > 0 ? s->max_steps : steps_per_epoch * s->epochs;
   tokens_per_example = MIN (self->mean_tokens > 0 ? self->mean_tokens : s->max_length,
                             (double) s->max_length);
-  flops_per_token = (s->recompute ? 6.0 : 4.0) * (double) temper_model_get_n_params (model);
-  flops = CPU_FLOPS_PER_CORE * g_get_num_processors ();
-  *seconds = (double) *steps * (double) examples_per_step * tokens_per_example * flops_per_token / flops;
+  flops_per_token = temper_fit_flops_per_token (temper_model_get_n_params (model), s->recompute);
+  flops = device_speed (self, measured);
+  *seconds = flops > 0 ? (double) *steps * (double) examples_per_step * tokens_per_example
+                         * flops_per_token / flops
+                       : -1;
   *memory = fit.total;
   return TRUE;
 }
@@ -449,6 +396,7 @@ update_estimate (TemperSettingsPage *self)
   gint64 steps;
   double seconds;
   guint64 memory;
+  gboolean measured;
 
   read_fields (self, &s);
   valid = temper_train_settings_validate (&s, &error);
@@ -461,7 +409,7 @@ update_estimate (TemperSettingsPage *self)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
     }
 
-  if (!valid || !compute_estimate (self, &s, &steps, &seconds, &memory))
+  if (!valid || !compute_estimate (self, &s, &steps, &seconds, &memory, &measured))
     {
       adw_action_row_set_subtitle (self->memory_row,
                                    valid ? _("Choose a model and a dataset to see an estimate.")
@@ -473,7 +421,7 @@ update_estimate (TemperSettingsPage *self)
   {
     TemperFitEstimate fit = { 0 };
     const TemperDeviceInfo *target = device != NULL ? device : cpu_device (self);
-    g_autofree char *duration = temper_format_duration (seconds);
+    g_autofree char *duration = seconds >= 0 ? temper_format_duration (seconds) : NULL;
     g_autofree char *time_text = NULL;
 
     fit.total = memory;
@@ -492,7 +440,11 @@ update_estimate (TemperSettingsPage *self)
         adw_action_row_set_subtitle (self->memory_row, text);
       }
 
-    if (device != NULL && device->backend != TEMPER_BACKEND_CPU)
+    if (measured)
+      /* Translators: %lld is a number of steps, %s a duration such as "about 12 minutes" */
+      time_text = g_strdup_printf (_("%lld steps, %s, at the speed this device reached in its last run."),
+                                   (long long) steps, duration);
+    else if (seconds < 0)
       /* Translators: %lld is a number of steps */
       time_text = g_strdup_printf (_("%lld steps. How fast a graphics card trains is only known once it starts: the Training page shows the real speed and the time left."),
                                    (long long) steps);
@@ -839,10 +791,11 @@ temper_settings_page_get_estimate (TemperSettingsPage *self,
                                    guint64            *memory_bytes)
 {
   TemperTrainSettings s;
+  gboolean measured;
 
   g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), FALSE);
   read_fields (self, &s);
-  return compute_estimate (self, &s, steps, seconds, memory_bytes);
+  return compute_estimate (self, &s, steps, seconds, memory_bytes, &measured);
 }
 
 static void
@@ -924,6 +877,15 @@ temper_settings_page_page_iface_init (TemperPageInterface *iface)
 {
 }
 
+/* A run may have measured this device's speed since the page was last
+ * shown: estimate again with it. */
+static void
+temper_settings_page_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (temper_settings_page_parent_class)->map (widget);
+  update_estimate (TEMPER_SETTINGS_PAGE (widget));
+}
+
 static void
 temper_settings_page_class_init (TemperSettingsPageClass *klass)
 {
@@ -935,6 +897,7 @@ temper_settings_page_class_init (TemperSettingsPageClass *klass)
   object_class->finalize = temper_settings_page_finalize;
   object_class->get_property = temper_settings_page_get_property;
   object_class->set_property = temper_settings_page_set_property;
+  widget_class->map = temper_settings_page_map;
 
   properties[PROP_SETTINGS] =
     g_param_spec_object ("settings", NULL, NULL, TEMPER_TYPE_SETTINGS,

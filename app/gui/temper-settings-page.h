@@ -47,8 +47,9 @@ char        *temper_settings_page_dup_device_id      (TemperSettingsPage *self);
 gboolean     temper_settings_page_get_device         (TemperSettingsPage *self,
                                                       TemperBackendKind  *backend,
                                                       int                *index);
-/* Estimated optimizer steps and seconds of the run; FALSE without a model
- * and dataset to estimate for. */
+/* Estimated optimizer steps and seconds of the run (-1 seconds for a GPU
+ * no run has measured yet); FALSE without a model and dataset to estimate
+ * for. */
 gboolean     temper_settings_page_get_estimate       (TemperSettingsPage *self,
                                                       gint64 *steps, double *seconds,
                                                       guint64 *memory_bytes);

@@ -1,6 +1,8 @@
 /* temper-settings.c — GSettings behind GObject properties. */
 #include "config.h"
 
+#include <math.h>
+
 #include <glib/gi18n.h>
 
 #include "temper-paths.h"
@@ -321,4 +323,45 @@ temper_settings_set_last_run (TemperSettings *self,
 {
   g_return_if_fail (TEMPER_IS_SETTINGS (self));
   g_object_set (self, "last-run", run_folder != NULL ? run_folder : "", NULL);
+}
+
+double
+temper_settings_get_measured_speed (TemperSettings *self,
+                                    const char     *device_id)
+{
+  g_autoptr(GVariant) speeds = NULL;
+  double flops_per_s = 0;
+
+  g_return_val_if_fail (TEMPER_IS_SETTINGS (self), 0);
+  g_return_val_if_fail (device_id != NULL, 0);
+
+  speeds = g_settings_get_value (self->settings, "measured-speeds");
+  if (!g_variant_lookup (speeds, device_id, "d", &flops_per_s) || !(flops_per_s > 0))
+    return 0;
+  return flops_per_s;
+}
+
+void
+temper_settings_set_measured_speed (TemperSettings *self,
+                                    const char     *device_id,
+                                    double          flops_per_s)
+{
+  g_autoptr(GVariant) old = NULL;
+  GVariantBuilder builder;
+  GVariantIter iter;
+  const char *key;
+  double value;
+
+  g_return_if_fail (TEMPER_IS_SETTINGS (self));
+  g_return_if_fail (device_id != NULL);
+
+  old = g_settings_get_value (self->settings, "measured-speeds");
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sd}"));
+  g_variant_iter_init (&iter, old);
+  while (g_variant_iter_next (&iter, "{&sd}", &key, &value))
+    if (!g_str_equal (key, device_id))
+      g_variant_builder_add (&builder, "{sd}", key, value);
+  if (flops_per_s > 0 && isfinite (flops_per_s))
+    g_variant_builder_add (&builder, "{sd}", device_id, flops_per_s);
+  g_settings_set_value (self->settings, "measured-speeds", g_variant_builder_end (&builder));
 }

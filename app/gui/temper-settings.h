@@ -30,6 +30,11 @@ gboolean     temper_settings_get_window_maximized (TemperSettings *self);
 void         temper_settings_set_window_maximized (TemperSettings *self, gboolean maximized);
 gboolean     temper_settings_get_seen_welcome     (TemperSettings *self);
 void         temper_settings_set_seen_welcome     (TemperSettings *self, gboolean seen);
+/* The training speed, in FLOP/s, that the last run on @device_id ("cpu:0",
+ * "vulkan:1") sustained; 0 when no run has been measured there. */
+double       temper_settings_get_measured_speed   (TemperSettings *self, const char *device_id);
+void         temper_settings_set_measured_speed   (TemperSettings *self, const char *device_id,
+                                                   double flops_per_s);
 const char  *temper_settings_get_last_run         (TemperSettings *self);
 void         temper_settings_set_last_run         (TemperSettings *self, const char *run_folder);
 

@@ -16,14 +16,21 @@
 #include "temper/error.h"
 #include "temper/run.h"
 #include "temper-error-banner.h"
+#include "temper-fit-estimate.h"
 #include "temper-format.h"
 #include "temper-loss-chart.h"
 #include "temper-page.h"
+#include "temper-settings.h"
 #include "temper-training-page.h"
 
 struct _TemperTrainingPage
 {
   AdwPreferencesPage   parent_instance;
+
+  TemperSettings      *app_settings;  /* where measured speeds are kept */
+  /* tokens/s of the running worker's steps, its first (warm-up) left out */
+  GArray              *step_speeds;
+  gboolean             first_step_seen;
 
   /* The inputs of the next new run. */
   TemperLoadedModel   *model;
@@ -61,6 +68,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TemperTrainingPage, temper_training_page, ADW_TYP
 
 enum {
   PROP_0,
+  PROP_SETTINGS,
   PROP_STATE,
   PROP_BUSY,
   PROP_RUN_DIR,
@@ -135,7 +143,12 @@ train_update_idle (gpointer data)
       update_controls (self);
     }
   if (update->has_progress)
-    apply_progress (self, &update->progress);
+    {
+      if (self->first_step_seen && update->progress.tokens_per_s > 0)
+        g_array_append_val (self->step_speeds, update->progress.tokens_per_s);
+      self->first_step_seen = TRUE;
+      apply_progress (self, &update->progress);
+    }
   return G_SOURCE_REMOVE;
 }
 
@@ -397,6 +410,43 @@ notify_done (const char         *title,
   g_application_send_notification (app, "training", notification);
 }
 
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Keeps the speed the run sustained on its device, the median of its steps,
+ * as FLOP/s (temper_fit_flops_per_token() of its model and settings): the
+ * Settings page then estimates the next run, of any model, from it. */
+static void
+remember_speed (TemperTrainingPage *self,
+                const TrainJob     *job)
+{
+  g_autoptr(temper_run_t) run = NULL;
+  g_autofree char *id = NULL;
+  const temper_model_t *model = temper_loaded_model_get_model (job->model);
+  double median;
+
+  if (self->app_settings == NULL || self->step_speeds->len < 2 || self->run_dir == NULL)
+    return;
+  /* "The best GPU" names no device the estimate could look up again. */
+  if (job->backend != TEMPER_BACKEND_CPU && job->device < 0)
+    return;
+  run = temper_run_open (self->run_dir, NULL);
+  if (run == NULL)
+    return;
+  g_array_sort (self->step_speeds, compare_doubles);
+  median = g_array_index (self->step_speeds, double, self->step_speeds->len / 2);
+  id = g_strdup_printf ("%s:%d", temper_backend_kind_name (job->backend), MAX (job->device, 0));
+  temper_settings_set_measured_speed (self->app_settings, id,
+                                      median * temper_fit_flops_per_token (temper_model_get_n_params (model),
+                                                                           temper_run_get_settings (run)->recompute));
+}
+
 static void
 train_done_cb (GObject      *source,
                GAsyncResult *result,
@@ -413,6 +463,7 @@ train_done_cb (GObject      *source,
   if (self->chart == NULL)
     return;
   inhibit_suspend (self, FALSE);
+  remember_speed (self, job);
 
   if (g_task_propagate_boolean (G_TASK (result), &error))
     {
@@ -445,6 +496,8 @@ run_worker (TemperTrainingPage *self,
   g_return_if_fail (self->model != NULL);
 
   temper_error_banner_dismiss (self->error_banner);
+  g_array_set_size (self->step_speeds, 0);
+  self->first_step_seen = FALSE;
   self->generation++;
   self->cancellable = g_cancellable_new ();
   job = g_new0 (TrainJob, 1);
@@ -702,6 +755,8 @@ temper_training_page_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_object (&self->model);
+  g_clear_object (&self->app_settings);
+  g_array_unref (self->step_speeds);
   g_free (self->data_path);
   g_free (self->run_dir);
 
@@ -718,10 +773,26 @@ temper_training_page_get_property (GObject    *object,
 
   switch (prop_id)
     {
+    case PROP_SETTINGS: g_value_set_object (value, self->app_settings); break;
     case PROP_STATE:    g_value_set_int (value, (int) self->state); break;
     case PROP_BUSY:     g_value_set_boolean (value, is_busy (self)); break;
     case PROP_RUN_DIR:  g_value_set_string (value, self->run_dir); break;
     case PROP_COMPLETE: g_value_set_boolean (value, self->state == TEMPER_TRAINING_FINISHED); break;
+    default:            G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+temper_training_page_set_property (GObject      *object,
+                                   guint         prop_id,
+                                   const GValue *value,
+                                   GParamSpec   *pspec)
+{
+  TemperTrainingPage *self = TEMPER_TRAINING_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS: g_set_object (&self->app_settings, g_value_get_object (value)); break;
     default:            G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -740,7 +811,11 @@ temper_training_page_class_init (TemperTrainingPageClass *klass)
   object_class->dispose = temper_training_page_dispose;
   object_class->finalize = temper_training_page_finalize;
   object_class->get_property = temper_training_page_get_property;
+  object_class->set_property = temper_training_page_set_property;
 
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL, TEMPER_TYPE_SETTINGS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_STATE] =
     g_param_spec_int ("state", NULL, NULL, TEMPER_TRAINING_READY, TEMPER_TRAINING_FAILED,
                       TEMPER_TRAINING_READY, G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -781,6 +856,7 @@ temper_training_page_init (TemperTrainingPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   temper_train_settings_init_default (&self->settings);
+  self->step_speeds = g_array_new (FALSE, FALSE, sizeof (double));
   self->state = TEMPER_TRAINING_READY;
   update_controls (self);
 }

@@ -182,6 +182,44 @@ check_run_folder (const char *dir,
   g_assert_true (g_file_test (weights, G_FILE_TEST_IS_REGULAR));
 }
 
+/* The run's speed is kept for the CPU: the median of its steps after the
+ * first (with SHORT_STEPS = 3, the faster of steps 2 and 3, as metrics.jsonl
+ * has them) times 4 × parameters; the Settings page's time estimate then
+ * follows the kept speed, in inverse proportion. */
+static void
+check_measured_speed (TemperSettings *settings,
+                      const char     *run_dir,
+                      GtkWidget      *settings_page)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_run_t) run = temper_run_open (run_dir, &error);
+  g_autoptr(GArray) metrics = NULL;
+  g_autoptr(temper_model_t) model = NULL;
+  double measured = temper_settings_get_measured_speed (settings, "cpu:0");
+  double expected, seconds, seconds_twice_as_fast;
+  gint64 steps;
+  guint64 memory;
+
+  g_assert_no_error (error);
+  metrics = temper_run_read_metrics (run, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (metrics->len, ==, 3);
+  model = temper_model_load (temper_run_get_model_path (run), NULL, &error);
+  g_assert_no_error (error);
+  expected = MAX (g_array_index (metrics, TemperRunMetrics, 1).tokens_per_s,
+                  g_array_index (metrics, TemperRunMetrics, 2).tokens_per_s)
+             * 4.0 * (double) temper_model_get_n_params (model);
+  g_assert_cmpfloat (measured, >, 0);
+  g_assert_cmpfloat (fabs (measured - expected), <=, 1e-6 * expected);
+
+  g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps, &seconds, &memory));
+  temper_settings_set_measured_speed (settings, "cpu:0", 2 * measured);
+  g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps, &seconds_twice_as_fast,
+                                                    &memory));
+  g_assert_cmpfloat (fabs (seconds - 2 * seconds_twice_as_fast), <=, 1e-9 * seconds);
+  temper_settings_set_measured_speed (settings, "cpu:0", measured);
+}
+
 static void
 test_train (void)
 {
@@ -303,10 +341,14 @@ test_train (void)
   finished_dir = g_strdup (temper_training_page_get_run_dir (training));
   g_assert_nonnull (finished_dir);
   check_run_folder (finished_dir, SHORT_STEPS, chart);
+  check_measured_speed (settings, finished_dir, settings_page);
 
   /* A long run, stopped part-way: the window answers at once while the
    * worker saves, and the run goes on from its checkpoint. */
   g_assert_true (temper_window_show_step (window, "settings"));
+  /* Shown again, the page estimates from the speed the run measured. */
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (settings_page, "estimate-time"))),
+                            "last run"));
   gui_test_set_spin (settings_page, "max-steps", 500);
   g_assert_true (temper_window_show_step (window, "training"));
   g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_READY);

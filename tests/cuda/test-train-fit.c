@@ -21,6 +21,7 @@
 #include "temper/train.h"
 #include "nn/temper-backend-open.h"
 #include "train/temper-train-fit.h"
+#include "../test-tree.h"
 
 #define MICRO_BATCH 4
 #define SEQ 24
@@ -29,26 +30,6 @@ static char *
 fixture_path (const char *name)
 {
   return g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train", name, NULL);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_rmdir (path);
 }
 
 typedef struct {
@@ -87,7 +68,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
   g_unsetenv (TEMPER_MEMORY_LIMIT_ENV);
   temper_train_fit_simulate_device (0, 0);
   temper_model_free (f->model);
-  remove_tree (f->dir);
+  test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->data);
 }

@@ -18,6 +18,7 @@
 #include "temper/model.h"
 #include "temper/run.h"
 #include "temper/train.h"
+#include "../test-tree.h"
 
 /* Records of data/samples/product-faq.jsonl to train on (the facts
  * tests/train/test-train-e2e.c teaches), and the lines of the held-out file
@@ -36,24 +37,6 @@ static const struct {
   { 1, "Brightwell" }, { 2, "Tallinn" }, { 4, "Maarja Kask" }, { 8, "Lumora Home" },
   { 10, "2200" }, { 13, "Brightwell" }, { 17, "Lumora Home" },
 };
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 /* Writes the lines @lines (1-based) of the sample @sample to @out, checking
  * that each still holds its phrase. */
@@ -220,7 +203,7 @@ test_learns_without_forgetting (void)
   g_assert_null (strstr (html, "forgot general knowledge"));
   g_assert_nonnull (strstr (html, "谁生产了 Lumora K7？"));
   g_assert_nonnull (strstr (html, "<polyline class=\"loss\""));
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 int

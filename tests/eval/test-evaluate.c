@@ -15,26 +15,9 @@
 #include "temper/metrics.h"
 #include "temper/run.h"
 #include "temper/train.h"
+#include "../test-tree.h"
 
 #define source_path(...) g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), __VA_ARGS__)
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 test_loss_fell (void)
@@ -338,7 +321,7 @@ test_run (void)
   g_assert_nonnull (strstr (html, "The quick &lt;b&gt;brown&lt;/b&gt; fox &amp; co"));
   g_assert_null (strstr (html, "<b>brown"));
   check_sorted_by_change (html, json_array_get_object_element (sets, 1));
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 /* Perplexity is e to training's own loss.  The run trains on the same three
@@ -416,7 +399,7 @@ test_perplexity_is_training_loss (void)
   /* fp32 sums in another order: 1e-5 nats. */
   g_assert_cmpfloat_with_epsilon (log (set->perplexity[TEMPER_EVAL_BASE]), base_loss, 1e-5);
   g_assert_cmpfloat_with_epsilon (log (set->perplexity[TEMPER_EVAL_TUNED]), tuned_loss, 1e-5);
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 static gboolean
@@ -457,7 +440,7 @@ test_no_effect (void)
   g_assert_true (has_finding (ev, "more epochs"));
   g_assert_true (has_finding (ev, "learning rate"));
   g_assert_true (has_finding (ev, "target modules"));
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 /* Forgetting, made certain: the general questions are asked once, then
@@ -527,7 +510,7 @@ test_forgetting (void)
   g_assert_cmpstr (strstr (second->findings[0], expected), ==, second->findings[0]);
   g_assert_true (g_file_get_contents (second->html_path, &html, NULL, NULL));
   g_assert_nonnull (strstr (html, "<p class=\"flag\">Warning: the tuned model forgot general knowledge."));
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 static void
@@ -543,7 +526,7 @@ test_no_adapter (void)
   g_assert_null (temper_evaluate_run (run_dir, NULL, &error));
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "no finished adapter"));
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 static void
@@ -562,7 +545,7 @@ test_cancelled (void)
   g_assert_null (temper_evaluate_run (run_dir, &options, &error));
   g_assert_nonnull (error);
   g_assert_false (g_file_test (json, G_FILE_TEST_EXISTS));
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 typedef struct {
@@ -606,7 +589,7 @@ test_cancelled_while_running (void)
   g_assert_cmpuint (c.calls, ==, 1);
   g_assert_false (g_file_test (json, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (html, G_FILE_TEST_EXISTS));
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 int

@@ -69,7 +69,7 @@ static inline void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   (void) data;
-  model_test_rm_rf (f->dir);
+  test_remove_tree (f->dir);
   g_free (f->dir);
 }
 

@@ -27,6 +27,7 @@
 #include "temper-evaluation-group.h"
 #include "temper-loaded-model.h"
 #include "temper-ratings.h"
+#include "../test-tree.h"
 
 #define MAX_TOKENS 10
 #define TRAIN_STEPS 3
@@ -105,29 +106,11 @@ fixture_set_up (Fixture       *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
   g_clear_object (&fixture->model);
-  remove_tree (fixture->tmp);
+  test_remove_tree (fixture->tmp);
   g_free (fixture->tmp);
   g_free (fixture->run_dir);
 }

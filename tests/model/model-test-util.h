@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include "../test-tree.h"
 
 /* The bytes of tests/fixtures/model/@name; fails the test when missing. */
 static inline GBytes *
@@ -43,7 +44,7 @@ model_test_demo_path (void)
   return path;
 }
 
-/* A fresh temporary folder, removed by model_test_rm_rf. */
+/* A fresh temporary folder, removed by test_remove_tree (../test-tree.h). */
 static inline char *
 model_test_tmpdir (void)
 {
@@ -52,28 +53,6 @@ model_test_tmpdir (void)
 
   g_assert_no_error (error);
   return dir;
-}
-
-static inline void
-model_test_rm_rf (const char *path)
-{
-  GDir *dir;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK) || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      model_test_rm_rf (child);
-    }
-  if (dir != NULL)
-    g_dir_close (dir);
-  g_rmdir (path);
 }
 
 /* Plain stdio rather than g_file_set_contents: no fsync, as the fuzz loops

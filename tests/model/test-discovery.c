@@ -146,7 +146,7 @@ static void
 home_teardown (Home *h, gconstpointer data)
 {
   g_clear_pointer (&h->found, g_ptr_array_unref);
-  model_test_rm_rf (h->home);
+  test_remove_tree (h->home);
   g_free (h->home);
 }
 

@@ -346,7 +346,7 @@ test_write_read (void)
   g_unlink (path);
   path64 = write_small_gguf (dir, 64);
   check_small_gguf (path64, 64);
-  model_test_rm_rf (dir);
+  test_remove_tree (dir);
 }
 
 /* ---- broken files ------------------------------------------------------ */
@@ -374,7 +374,7 @@ broken_setup (Broken *b, gconstpointer data)
 static void
 broken_teardown (Broken *b, gconstpointer data)
 {
-  model_test_rm_rf (b->dir);
+  test_remove_tree (b->dir);
   g_free (b->dir);
   g_free (b->path);
   g_free (b->bytes);

@@ -26,7 +26,7 @@ tmp_setup (Tmp *t, gconstpointer data)
 static void
 tmp_teardown (Tmp *t, gconstpointer data)
 {
-  model_test_rm_rf (t->dir);
+  test_remove_tree (t->dir);
   g_free (t->dir);
 }
 

@@ -11,6 +11,7 @@
 #include "temper/error.h"
 #include "temper/run.h"
 #include "temper/train.h"
+#include "../test-tree.h"
 
 static char *
 fixture (const char *name)
@@ -131,26 +132,6 @@ test_settings (void)
     }
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
-
 static TemperModelConfig
 tiny_config (void)
 {
@@ -238,7 +219,7 @@ test_run_folder (void)
     g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
     g_assert_nonnull (strstr (error->message, "settings.json"));
   }
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 static void
@@ -333,7 +314,7 @@ test_checkpoints (void)
     g_assert_nonnull (strstr (error->message, "optimizer.bin"));
     g_assert_null (back);
   }
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 int

@@ -14,6 +14,7 @@
 #include "temper/model.h"
 #include "temper/run.h"
 #include "temper/train.h"
+#include "../test-tree.h"
 
 /* English records of data/samples/product-faq.jsonl (its line numbers) and
  * the key phrase each answer states. */
@@ -29,26 +30,6 @@ static const struct {
   { 17, "What is the name of the app for the Lumora K7?", "Lumora Home" },
   { 29, "What is the Brightwell support phone number?", "600 4711" },
 };
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
 
 static gboolean
 collect (const char *text, gsize len, gpointer user_data)
@@ -171,7 +152,7 @@ test_learns_facts (void)
                   tuned_correct, (guint) G_N_ELEMENTS (facts));
   g_assert_cmpfloat (tuned_correct, >=, 0.8 * G_N_ELEMENTS (facts));
   g_assert_cmpfloat (base_correct, <=, 0.1 * G_N_ELEMENTS (facts));
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 int

@@ -13,31 +13,12 @@
 #include "temper/model.h"
 #include "temper/run.h"
 #include "temper/train.h"
+#include "../test-tree.h"
 
 static char *
 fixture_path (const char *name)
 {
   return g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train", name, NULL);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_rmdir (path);
 }
 
 static char *
@@ -211,7 +192,7 @@ test_resume_exact (void)
     temper_lora_gather (y, c, fy);
     g_assert_cmpmem (fx, n * 4, fy, n * 4);
   }
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 /* A diverged adapter (here planted in a checkpoint) stops training with a
@@ -260,7 +241,7 @@ test_diverged (void)
   latest = temper_run_find_latest_checkpoint (run);
   g_assert_nonnull (latest);
   g_assert_true (g_str_has_suffix (latest, "step-00000002"));
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 int

@@ -23,6 +23,7 @@
 #include "train/temper-train-step.h"
 
 #include "peft-parity-fixture.h"
+#include "../test-tree.h"
 
 static const char *const linear_suffixes[] = {
   ".q_proj.weight", ".k_proj.weight", ".v_proj.weight", ".o_proj.weight",
@@ -36,26 +37,6 @@ is_linear (const char *name)
     if (g_str_has_suffix (name, linear_suffixes[i]))
       return TRUE;
   return FALSE;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_rmdir (path);
 }
 
 /* @dst/: the tiny model's files, its linear weights (rows of whole 64-blocks)
@@ -222,7 +203,7 @@ test_step_matches_dequantized (Fixture *f, gconstpointer data)
   /* Quantizing really changed what the model computes. */
   g_assert_cmpfloat (fabs (l_plain - l_ref), >, 1e-4 * fabs (l_ref));
   g_assert_cmpfloat (grad_change, >, 1e-3);
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 static char *
@@ -316,7 +297,7 @@ test_run_matches_dequantized (void)
   again = temper_run_load_model (reopened, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (temper_model_get_layer (again, 1)->wk.type, ==, TEMPER_TYPE_NF4);
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 static void

@@ -27,7 +27,7 @@ temper_cli_bench_train (int argc, char **argv)
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Sequences per micro-batch (default 4)", "N" },
     { "rank", 0, 0, G_OPTION_ARG_INT, &rank, "LoRA rank (default 16)", "R" },
     { "targets", 0, 0, G_OPTION_ARG_STRING, &targets_text, "Layers to adapt (default all-linear)", "LIST" },
-    { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Timed steps after one warm-up step (default 3)", "N" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Timed steps after one warm-up step (default 3); 0 only sets up the run and reports the memory it holds", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
@@ -45,8 +45,9 @@ temper_cli_bench_train (int argc, char **argv)
     return code;
   if (argc != 2)
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "give one model file or folder (see --help)");
-  if (steps < 1 || seq < 2 || batch < 1)
-    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--steps, --seq and --batch must be positive");
+  if (steps < 0 || seq < 2 || batch < 1)
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE,
+                            "--seq and --batch must be positive, --steps at least 0");
   if (peak_tflops < 0)
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--peak-tflops must be positive");
 
@@ -81,13 +82,16 @@ temper_cli_bench_train (int argc, char **argv)
   printf ("settings:         seq %d, micro-batch %d, rank %d, %s, %d timed steps\n",
           seq, batch, rank, targets_text != NULL ? targets_text : "all-linear", steps);
   printf ("trainable params: %" G_GUINT64_FORMAT "\n", result.n_params);
-  printf ("seconds per step: %.2f\n", result.seconds_per_step);
-  printf ("tokens/s:         %.1f\n", result.tokens_per_s);
+  if (steps > 0)
+    {
+      printf ("seconds per step: %.2f\n", result.seconds_per_step);
+      printf ("tokens/s:         %.1f\n", result.tokens_per_s);
+    }
   if (peak_tflops == 0)
     peak_tflops = result.peak_tflops;
   printf ("model FLOPs/token: %.4g (4 × frozen + 6 × adapter params + causal attention)\n",
           result.flops_per_token);
-  if (peak_tflops > 0)
+  if (peak_tflops > 0 && steps > 0)
     printf ("MFU:              %.1f%% of %.1f TFLOP/s\n",
             100.0 * result.tokens_per_s * result.flops_per_token / (peak_tflops * 1e12), peak_tflops);
   printf ("training buffers: %.1f MiB (on the device)\n", result.train_memory_bytes / 1048576.0);
@@ -97,6 +101,10 @@ temper_cli_bench_train (int argc, char **argv)
   printf ("base weights:     %s, %.1f MiB (%.1f MiB as stored)\n",
           temper_base_weights_name (s.base_weights), temper_model_get_weight_bytes (model) / 1048576.0,
           temper_model_get_stored_weight_bytes (model) / 1048576.0);
+  /* What a GPU holds for the run: the weights as held and the step's
+   * buffers (the driver's own context comes on top). */
+  printf ("weights + buffers: %.2f GiB\n",
+          (temper_model_get_weight_bytes (model) + result.train_memory_bytes) / 1073741824.0);
   printf ("peak RSS:         %.1f MiB\n", result.peak_rss_bytes / 1048576.0);
   return TEMPER_CLI_EXIT_OK;
 }

@@ -51,7 +51,7 @@ temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
   gint64 start = 0;
   gboolean ok = TRUE;
 
-  g_return_val_if_fail (n_steps >= 1, FALSE);
+  g_return_val_if_fail (n_steps >= 0, FALSE);
 
   adapter = temper_lora_adapter_new (c, &settings->lora, settings->seed, error);
   if (adapter == NULL)
@@ -84,7 +84,9 @@ temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
   p.weight_decay = (float) settings->weight_decay;
   p.max_grad_norm = (float) settings->max_grad_norm;
 
-  for (int s = 0; ok && s <= n_steps; s++)
+  /* No steps: the step's buffers are allocated, which is all a memory plan
+   * needs. */
+  for (int s = 0; ok && n_steps > 0 && s <= n_steps; s++)
     {
       double loss, count, norm;
 
@@ -100,8 +102,8 @@ temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
     {
       double seconds = (double) (g_get_monotonic_time () - start) / 1e6;
 
-      result->seconds_per_step = seconds / n_steps;
-      result->tokens_per_s = (double) B * T * n_steps / seconds;
+      result->seconds_per_step = n_steps > 0 ? seconds / n_steps : 0;
+      result->tokens_per_s = n_steps > 0 ? (double) B * T * n_steps / seconds : 0;
       result->peak_rss_bytes = peak_rss ();
       result->train_memory_bytes = temper_train_step_get_memory (step);
       result->peak_device_bytes = temper_backend_get_peak_memory (backend);

@@ -47,6 +47,41 @@ test_flops_per_token (void)
   g_assert_cmpfloat (result.peak_tflops, ==, 0.0);
 }
 
+/* No steps: the run's buffers are set up and reported, exactly as a run of
+ * the same shape allocates them, with no speed. */
+static void
+test_memory_plan (void)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures",
+                                            "train", "tiny-llama", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_model_t) model = temper_model_load (path, NULL, &error);
+  TemperTrainBenchResult plan = { 0 }, run = { 0 };
+  TemperTrainOptions options;
+  TemperTrainSettings s;
+
+  g_assert_no_error (error);
+  temper_train_settings_init_default (&s);
+  s.lora.dropout = 0.0f;
+  s.micro_batch = 2;
+  s.max_length = 24;
+  temper_train_options_init (&options);
+  options.n_threads = 1;
+  g_assert_true (temper_train_bench (model, &s, 0, &options, &plan, &error));
+  g_assert_no_error (error);
+  g_assert_true (temper_train_bench (model, &s, 1, &options, &run, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (plan.train_memory_bytes, >, 0);
+  g_assert_cmpuint (plan.train_memory_bytes, ==, run.train_memory_bytes);
+  g_assert_cmpuint (plan.n_params, ==, run.n_params);
+  g_assert_cmpfloat (plan.tokens_per_s, ==, 0.0);
+  g_assert_cmpfloat (run.tokens_per_s, >, 0.0);
+  /* Recomputing keeps fewer activations. */
+  s.recompute = TRUE;
+  g_assert_true (temper_train_bench (model, &s, 0, &options, &plan, &error));
+  g_assert_cmpuint (plan.train_memory_bytes, <, run.train_memory_bytes);
+}
+
 /* Names as the CUDA and Vulkan drivers report them, against NVIDIA's data
  * sheets (dense bf16, no sparsity). */
 static void
@@ -70,5 +105,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/bench-train/flops-per-token", test_flops_per_token);
   g_test_add_func ("/bench-train/peak-tflops", test_peak_tflops);
+  g_test_add_func ("/bench-train/memory-plan", test_memory_plan);
   return g_test_run ();
 }

@@ -192,7 +192,9 @@ gboolean temper_train_run (temper_run_t *run, temper_model_t *model,
 /* Speed of training steps on synthetic data (random tokens, loss on every
  * token): @settings gives the LoRA, micro-batch, max_length (the sequence
  * length used) and recompute; grad_accum is taken as 1.  The first step is a
- * warm-up and is not timed. */
+ * warm-up and is not timed.  With no steps, only the training step is built
+ * on the device: the memory figures are those a run of this shape holds
+ * (speeds are 0). */
 typedef struct {
   double   tokens_per_s;
   double   seconds_per_step;

@@ -57,6 +57,11 @@ struct _TemperTrainStep {
   TemperBTensor            loss, sumsq;
   guint64                 *drop_keys; /* n_layer × targets, drawn per call */
   float                   *host_flat; /* n_params, for uploads and downloads */
+  /* A GPU needs no copy of an embedding table that is only looked up (the
+   * lm_head is another tensor, and LoRA never trains the embeddings): its
+   * rows are read from host memory into here and uploaded as the first
+   * layer's input.  NULL where the table is on the device. */
+  float                   *x0_host;   /* B·T × n_embd */
 };
 
 typedef struct {
@@ -173,6 +178,7 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   int F = c->n_ff, L = c->n_layer, r, N = micro_batch * seq_len, max_in;
   int n_acts;
   guint64 weight_bytes;
+  gboolean tied, embed_on_host;
   Arena small = { 0 }, acts = { 0 }, params = { 0 }, host = { 0 };
   static const TemperOp needed[] = {
     TEMPER_OP_RMSNORM, TEMPER_OP_RMSNORM_BACKWARD, TEMPER_OP_GEMM, TEMPER_OP_ROPE,
@@ -225,9 +231,13 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
                      temper_backend_get_name (backend), temper_op_name (needed[i]));
         return NULL;
       }
-  /* A backend without host memory copies every frozen weight it is given. */
-  weight_bytes = view_bytes (temper_model_get_token_embd (model)) +
-                 view_bytes (temper_model_get_output (model));
+  /* A backend without host memory copies every frozen weight it is given,
+   * once (a tied lm_head is the embedding table), the embedding table not
+   * at all when only its rows are looked up (see x0_host). */
+  tied = temper_model_get_output (model)->data == temper_model_get_token_embd (model)->data;
+  embed_on_host = !tied && backend->kind != TEMPER_BACKEND_CPU;
+  weight_bytes = view_bytes (temper_model_get_output (model))
+                 + (tied || embed_on_host ? 0 : view_bytes (temper_model_get_token_embd (model)));
   max_in = MAX (E, MAX (Q, F));
   for (int l = 0; l < L; l++)
     {
@@ -328,8 +338,23 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
       if (!temper_backend_check_memory (device, weight_bytes + s->memory, what, error))
         return NULL;
     }
-  if (!wrap_weight (s, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING, &s->token_embd, error) ||
-      !wrap_weight (s, temper_model_get_output (model), TEMPER_OP_LM_HEAD_CROSS_ENTROPY, &s->output, error))
+  if (!wrap_weight (s, temper_model_get_output (model), TEMPER_OP_LM_HEAD_CROSS_ENTROPY, &s->output, error))
+    return NULL;
+  if (embed_on_host)
+    s->x0_host = g_new (float, (size_t) N * (size_t) E);
+  else if (tied)
+    {
+      if (!temper_backend_supports_op (backend, TEMPER_OP_EMBEDDING, s->output.type))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       "“%s”: its embeddings are stored as %s, which the %s backend cannot look up",
+                       temper_model_get_path (model), temper_type_name (s->output.type),
+                       temper_backend_get_name (backend));
+          return NULL;
+        }
+      s->token_embd = s->output;
+    }
+  else if (!wrap_weight (s, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING, &s->token_embd, error))
     return NULL;
   for (int l = 0; l < L; l++)
     for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
@@ -422,6 +447,7 @@ temper_train_step_free (TemperTrainStep *s)
   g_free (s->la);
   g_free (s->drop_keys);
   g_free (s->host_flat);
+  g_free (s->x0_host);
   g_free (s);
 }
 
@@ -608,6 +634,28 @@ layer_backward (TemperTrainStep *s, int l, LayerActs *a, int n_seq)
   b->ops->rmsnorm_backward (b, &d_resid, &d_xn, &x, &S->attn_norm, &rstd1);
 }
 
+/* x0 = the embedding rows of @tokens, read from the model's own memory. */
+static gboolean
+look_up_on_host (TemperTrainStep *s, const gint32 *tokens, int64_t n, const TemperBTensor *x0,
+                 GError **error)
+{
+  const TemperTensorView *embd = temper_model_get_token_embd (s->model);
+  int64_t E = s->c->n_embd;
+
+  for (int64_t i = 0; i < n; i++)
+    {
+      if (tokens[i] < 0 || tokens[i] >= embd->ne[1])
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                       "Token %d is outside the model's vocabulary of %" G_GINT64_FORMAT " tokens.",
+                       tokens[i], embd->ne[1]);
+          return FALSE;
+        }
+      temper_tensor_row_to_f32 (embd, tokens[i], s->x0_host + i * E);
+    }
+  return temper_backend_upload (s->backend, x0, s->x0_host, error);
+}
+
 gboolean
 temper_train_step_run (TemperTrainStep *s, const gint32 *tokens, const gint32 *targets,
                        int n_seq, int seq_len, gboolean backward, float grad_scale, TemperRng *rng,
@@ -636,9 +684,12 @@ temper_train_step_run (TemperTrainStep *s, const gint32 *tokens, const gint32 *t
   if (!temper_backend_upload (b, &tok, tokens, error) ||
       !temper_backend_upload (b, &tgt, targets, error))
     return FALSE;
+  if (s->x0_host != NULL && !look_up_on_host (s, tokens, n, &x0, error))
+    return FALSE;
 
   temper_backend_begin (b);
-  b->ops->embedding (b, &x0, &s->token_embd, &tok);
+  if (s->x0_host == NULL)
+    b->ops->embedding (b, &x0, &s->token_embd, &tok);
   for (int l = 0; l < L; l++)
     layer_forward (s, l, &s->la[s->recompute ? 0 : l], n_seq, backward);
   b->ops->rmsnorm (b, &xf, &rstdf, &x_last, &s->output_norm, c->rms_eps);

@@ -26,6 +26,7 @@
 #include "train/temper-train-fit.h"
 #include "train/temper-train-step.h"
 
+#include "../model/tiny-model.h"
 #include "../train/peft-parity-fixture.h"
 
 #ifndef TEST_BACKEND
@@ -263,6 +264,125 @@ test_step_coopmat (Fixture *f, gconstpointer data)
   g_setenv ("TEMPER_VK_MATMUL", "coopmat", TRUE);
   check_step_within (f, 0.0f, 5e-4, 5e-3);
   g_unsetenv ("TEMPER_VK_MATMUL");
+}
+
+/* A model with its own lm_head: the GPU keeps no copy of the embedding
+ * table (only its rows are needed, read from the model's memory and
+ * uploaded), so the estimate counts it out, and the step still gives the
+ * CPU's loss and gradients. */
+static void
+test_step_untied (void)
+{
+  g_autofree char *dir = model_test_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "untied.gguf", NULL);
+  TinySpec spec = tiny_spec_default ("llama");
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autoptr(TemperDeviceInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperBackend *gpu = open_gpu (&info), *cpu;
+  TemperTrainStep *on_gpu, *on_cpu;
+  TemperLoraConfig lora;
+  const TemperTensorView *embd;
+  enum { B = 2, T = 12 };
+  gint32 ids[B * T], targets[B * T];
+  guint64 n;
+  double l_gpu = 0, l_cpu = 0, count = 0;
+
+  if (gpu == NULL)
+    {
+      test_remove_tree (dir);
+      return;
+    }
+  spec.untied = TRUE;
+  tiny_write_gguf (path, &spec);
+  model = temper_model_load (path, NULL, &error);
+  g_assert_no_error (error);
+  temper_lora_config_init_default (&lora);
+  lora.rank = 4;
+  lora.alpha = 8;
+  lora.dropout = 0.0f;
+  lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  adapter = temper_lora_adapter_new (temper_model_get_config (model), &lora, 7, &error);
+  g_assert_no_error (error);
+  /* A random B matrix, so the adapter changes the outputs and its A
+   * gradients are not zero. */
+  {
+    guint64 n_params = temper_lora_count_params (adapter, temper_model_get_config (model));
+    g_autofree float *flat = g_new (float, n_params);
+    GRand *rand = g_rand_new_with_seed (11);
+
+    temper_lora_gather (adapter, temper_model_get_config (model), flat);
+    for (guint64 i = 0; i < n_params; i++)
+      if (flat[i] == 0.0f)
+        flat[i] = (float) g_rand_double_range (rand, -0.05, 0.05);
+    temper_lora_scatter (adapter, temper_model_get_config (model), flat);
+    g_rand_free (rand);
+  }
+  for (int i = 0; i < B * T; i++)
+    {
+      ids[i] = (gint32) ((i * 37 + 11) % TINY_N_TOKENS);
+      targets[i] = (i + 1) % T != 0 ? (gint32) (((i + 1) * 37 + 11) % TINY_N_TOKENS) : -1;
+    }
+
+  cpu = open_cpu ();
+  on_gpu = temper_train_step_new_on (model, gpu, info, adapter, 0.0f, B, T, FALSE, &error);
+  g_assert_no_error (error);
+  on_cpu = temper_train_step_new (model, cpu, adapter, 0.0f, B, T, FALSE, &error);
+  g_assert_no_error (error);
+  embd = temper_model_get_token_embd (model);
+  g_assert_cmpuint (temper_train_step_get_estimate (on_cpu) - temper_train_step_get_estimate (on_gpu), ==,
+                    embd->row_bytes * (guint64) embd->ne[1]);
+  /* On the GPU: the seven projections of each layer and the lm_head. */
+  g_assert_cmpuint (temper_train_step_get_estimate (on_gpu) - temper_train_step_get_memory (on_gpu), ==,
+                    temper_model_get_linear_bytes (model)
+                    + temper_model_get_output (model)->row_bytes * (guint64) temper_model_get_output (model)->ne[1]);
+  /* Tied, the one table serves both and is counted once. */
+  {
+    g_autofree char *tied_path = g_build_filename (dir, "tied.gguf", NULL);
+    g_autoptr(temper_model_t) tied = NULL;
+    TemperTrainStep *tied_step;
+
+    spec.untied = FALSE;
+    tiny_write_gguf (tied_path, &spec);
+    tied = temper_model_load (tied_path, NULL, &error);
+    g_assert_no_error (error);
+    tied_step = temper_train_step_new_on (tied, gpu, info, adapter, 0.0f, B, T, FALSE, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (temper_train_step_get_estimate (tied_step) - temper_train_step_get_memory (tied_step), ==,
+                      temper_model_get_linear_bytes (tied) + embd->row_bytes * (guint64) embd->ne[1]);
+    temper_train_step_free (tied_step);
+  }
+
+  g_assert_true (temper_train_step_run (on_gpu, ids, targets, B, T, TRUE, 1.0f, NULL, &l_gpu, &count, &error));
+  g_assert_no_error (error);
+  g_assert_true (temper_train_step_run (on_cpu, ids, targets, B, T, TRUE, 1.0f, NULL, &l_cpu, &count, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (fabs (l_gpu - l_cpu), <=, 1e-4 * fabs (l_cpu));
+  n = temper_train_step_get_n_params (on_cpu);
+  {
+    g_autofree float *g_gpu = g_new (float, n);
+    g_autofree float *g_cpu = g_new (float, n);
+    double norm = 0;
+
+    g_assert_true (temper_train_step_get_grads (on_gpu, g_gpu, &error));
+    g_assert_true (temper_train_step_get_grads (on_cpu, g_cpu, &error));
+    g_assert_no_error (error);
+    for (guint64 i = 0; i < n; i++)
+      norm += (double) g_cpu[i] * g_cpu[i];
+    g_assert_cmpfloat (norm, >, 0.0);
+    g_assert_cmpfloat (normalized_error (g_gpu, g_cpu, n), <, 1e-3);
+  }
+  /* A token outside the vocabulary is refused with a reason, not read. */
+  ids[3] = TINY_N_TOKENS + 5;
+  g_assert_false (temper_train_step_run (on_gpu, ids, targets, B, T, TRUE, 1.0f, NULL, &l_gpu, &count, &error));
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+
+  temper_train_step_free (on_gpu);
+  temper_train_step_free (on_cpu);
+  temper_backend_free (gpu);
+  temper_backend_free (cpu);
+  test_remove_tree (dir);
 }
 
 /* LoRA dropout runs on the GPU: the same masks as the CPU's, so the same
@@ -618,6 +738,7 @@ main (int argc, char **argv)
   g_test_add ("/gpu-train/step-dropout", Fixture, NULL, fixture_setup, test_step_dropout,
               fixture_teardown);
   g_test_add_func ("/gpu-train/memory-check", test_memory_check);
+  g_test_add_func ("/gpu-train/step-untied", test_step_untied);
   g_test_add ("/gpu-train/memory-limit", Fixture, NULL, fixture_setup, test_memory_limit,
               fixture_teardown);
   g_test_add ("/gpu-train/resume-on-cpu", Fixture, NULL, fixture_setup, test_resume_on_cpu,

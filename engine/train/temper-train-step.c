@@ -317,13 +317,23 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   s->d_resid = take (&acts, TEMPER_TYPE_F32, E, N);
   s->dxf = take (&acts, TEMPER_TYPE_F32, E, N);
   s->d_xn = take (&acts, TEMPER_TYPE_F32, E, N);
-  s->d_q = take (&acts, TEMPER_TYPE_F32, Q, N);
-  s->d_k = take (&acts, TEMPER_TYPE_F32, KV, N);
-  s->d_v = take (&acts, TEMPER_TYPE_F32, KV, N);
-  s->d_att = take (&acts, TEMPER_TYPE_F32, Q, N);
-  s->d_gate = take (&acts, TEMPER_TYPE_F32, F, N);
-  s->d_up = take (&acts, TEMPER_TYPE_F32, F, N);
-  s->d_act = take (&acts, TEMPER_TYPE_F32, F, N);
+  /* A layer's backward pass finishes with the feed-forward's gradients
+   * before it starts on the attention's (layer_backward): the two sets
+   * share one stretch of memory. */
+  {
+    size_t phase_start = acts.size, feed_forward_end;
+
+    s->d_gate = take (&acts, TEMPER_TYPE_F32, F, N);
+    s->d_up = take (&acts, TEMPER_TYPE_F32, F, N);
+    s->d_act = take (&acts, TEMPER_TYPE_F32, F, N);
+    feed_forward_end = acts.size;
+    acts.size = phase_start;
+    s->d_q = take (&acts, TEMPER_TYPE_F32, Q, N);
+    s->d_k = take (&acts, TEMPER_TYPE_F32, KV, N);
+    s->d_v = take (&acts, TEMPER_TYPE_F32, KV, N);
+    s->d_att = take (&acts, TEMPER_TYPE_F32, Q, N);
+    acts.size = MAX (acts.size, feed_forward_end);
+  }
   s->d_h = take (&acts, TEMPER_TYPE_F32, r, N);
   s->loss = take (&host, TEMPER_TYPE_F32, 2, 1);
   s->sumsq = take (&host, TEMPER_TYPE_F32, 1, 1);

@@ -29,6 +29,8 @@ demo: build
 
 check: build $(ASAN_BUILD)/build.ninja
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+	@# Only the tests need it (a Vulkan driver with cooperative matrices); offline they skip.
+	-@build-aux/fetch-vulkan-test-driver.sh
 	-meson test -C $(BUILD) --print-errorlogs --num-processes 2
 	-ninja -C $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

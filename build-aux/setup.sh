@@ -53,4 +53,3 @@ void main () {}' | glslc --target-env=vulkan1.2 -fshader-stage=compute - -o /dev
 fi
 
 build-aux/fetch-demo-model.sh
-build-aux/fetch-vulkan-test-driver.sh || true

@@ -31,15 +31,30 @@ temper_dropout_mix (uint32_t z)
   return z;
 }
 
+/* The Weyl step's increment: 2³² divided by the golden ratio, odd. */
+#define TEMPER_DROPOUT_WEYL 0x9e3779b9u
+
 /* 32 random bits for element @index under the key (@key_lo, @key_hi).  For a
  * fixed key every step is a bijection of the index (a Weyl step, then
  * mixing), so no two elements of a tensor share their bits. */
 TEMPER_DROPOUT_INLINE uint32_t
 temper_dropout_bits (uint32_t key_lo, uint32_t key_hi, uint32_t index)
 {
-  uint32_t h = temper_dropout_mix (index * 0x9e3779b9u + key_lo);
+  uint32_t h = temper_dropout_mix (index * TEMPER_DROPOUT_WEYL + key_lo);
 
   return temper_dropout_mix (h ^ key_hi);
+}
+
+/* The key whose mask at index i is @key's at @first + i.  The index enters
+ * the bits only as index · WEYL + key_lo, so an offset folds into key_lo
+ * (mod 2³²): a tensor run in parts, each part with the key of its first
+ * element, drops exactly what it drops when run whole. */
+TEMPER_DROPOUT_INLINE uint64_t
+temper_dropout_key_at (uint64_t key, uint32_t first)
+{
+  uint32_t key_lo = (uint32_t) key + first * TEMPER_DROPOUT_WEYL;
+
+  return (key & 0xffffffff00000000ull) | key_lo;
 }
 
 /* The threshold on the top 24 bits: an element is kept when

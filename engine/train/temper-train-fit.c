@@ -167,8 +167,8 @@ temper_train_fit_run (TemperTrainFit *fit, const gint32 *tokens, const gint32 *t
       double ls, lc;
 
       if (simulated_failure (rows, error) ||
-          !temper_train_step_run (fit->step, tokens + at, targets + at, rows, seq_len, backward,
-                                  grad_scale, rng, &ls, &lc, error))
+          !temper_train_step_run_part (fit->step, tokens + at, targets + at, first, rows, seq_len,
+                                       backward, grad_scale, rng, &ls, &lc, error))
         return FALSE;
       *loss_sum += ls;
       *n_targets += lc;

@@ -13,6 +13,7 @@
 #include "temper/error.h"
 #include "temper/train.h"
 #include "nn/temper-backend-open.h"
+#include "nn/temper-dropout-mask.h"
 #include "temper-train-step.h"
 
 #define CE_CHUNK 32
@@ -40,6 +41,7 @@ struct _TemperTrainStep {
   float                    scale, dropout;
   int                      B, T;
   int                      t_cur;     /* tokens per sequence in this call, ≤ T */
+  int                      first_seq; /* this call's first sequence within its micro-batch */
   gboolean                 recompute;
   guint64                  n_params, memory;
   guint64                  weight_bytes;  /* frozen weights, as the memory estimate counts them */
@@ -486,6 +488,16 @@ rows (const TemperBTensor *t, int64_t n)
   return temper_btensor_rows (t, 0, n);
 }
 
+/* The key of the (@l, @t) mask for @x, rows of this call: a micro-batch
+ * run in several calls drops, call by call, what it drops in one. */
+static guint64
+drop_key (TemperTrainStep *s, int l, int t, const TemperBTensor *x)
+{
+  guint64 first = (guint64) s->first_seq * (guint64) s->t_cur * (guint64) x->ne[0];
+
+  return temper_dropout_key_at (s->drop_keys[l * TEMPER_LORA_N_TARGETS + t], (guint32) first);
+}
+
 /* The LoRA input as the forward saw it: dropped out when training. */
 static const TemperBTensor *
 lora_input (TemperTrainStep *s, int l, int t, const TemperBTensor *x, gboolean train,
@@ -494,8 +506,7 @@ lora_input (TemperTrainStep *s, int l, int t, const TemperBTensor *x, gboolean t
   if (!train || s->dropout <= 0.0f)
     return x;
   *scratch = temper_btensor (s->acts, s->drop.offset, TEMPER_TYPE_F32, x->ne[0], x->ne[1]);
-  s->backend->ops->dropout (s->backend, scratch, x, s->dropout,
-                           s->drop_keys[l * TEMPER_LORA_N_TARGETS + t]);
+  s->backend->ops->dropout (s->backend, scratch, x, s->dropout, drop_key (s, l, t, x));
   return scratch;
 }
 
@@ -541,8 +552,7 @@ linear_backward (TemperTrainStep *s, int l, LayerActs *a, int t, const TemperBTe
         {
           /* dx += (dh·A) ⊙ mask/(1−p), formed in the dropout scratch. */
           b->ops->gemm (b, &scratch, &dh, FALSE, &S->a[t], FALSE, 1.0f, 0.0f);
-          b->ops->dropout (b, &scratch, &scratch, s->dropout,
-                           s->drop_keys[l * TEMPER_LORA_N_TARGETS + t]);
+          b->ops->dropout (b, &scratch, &scratch, s->dropout, drop_key (s, l, t, &scratch));
           b->ops->add (b, dx, dx, &scratch);
         }
       else
@@ -671,6 +681,16 @@ temper_train_step_run (TemperTrainStep *s, const gint32 *tokens, const gint32 *t
                        int n_seq, int seq_len, gboolean backward, float grad_scale, TemperRng *rng,
                        double *loss_sum, double *n_targets, GError **error)
 {
+  return temper_train_step_run_part (s, tokens, targets, 0, n_seq, seq_len, backward, grad_scale,
+                                     rng, loss_sum, n_targets, error);
+}
+
+gboolean
+temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint32 *targets,
+                            int first_seq, int n_seq, int seq_len, gboolean backward,
+                            float grad_scale, TemperRng *rng, double *loss_sum,
+                            double *n_targets, GError **error)
+{
   TemperBackend *b = s->backend;
   const TemperModelConfig *c = s->c;
   int L = c->n_layer;
@@ -685,7 +705,10 @@ temper_train_step_run (TemperTrainStep *s, const gint32 *tokens, const gint32 *t
   g_return_val_if_fail (n_seq >= 1 && n_seq <= s->B, FALSE);
   g_return_val_if_fail (seq_len >= 1 && seq_len <= s->T, FALSE);
 
-  if (backward && s->dropout > 0.0f)
+  g_return_val_if_fail (first_seq >= 0, FALSE);
+  /* One set of keys per micro-batch: its later parts reuse the first's. */
+  s->first_seq = first_seq;
+  if (backward && s->dropout > 0.0f && first_seq == 0)
     {
       g_assert (rng != NULL);
       for (int i = 0; i < L * TEMPER_LORA_N_TARGETS; i++)

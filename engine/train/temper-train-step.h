@@ -60,6 +60,18 @@ gboolean temper_train_step_run (TemperTrainStep *step, const gint32 *tokens,
                                 float grad_scale, TemperRng *rng,
                                 double *loss_sum, double *n_targets, GError **error);
 
+/* The same for sequences @first_seq … @first_seq + @n_seq − 1 of a
+ * micro-batch run in several parts (a device too small for it whole):
+ * the dropout keys are drawn by the part with @first_seq 0 and reused by
+ * the others, each element keeping its place in the whole micro-batch's
+ * masks, so the parts' gradients add up to the whole's exactly.  The parts
+ * share @seq_len. */
+gboolean temper_train_step_run_part (TemperTrainStep *step, const gint32 *tokens,
+                                     const gint32 *targets, int first_seq, int n_seq,
+                                     int seq_len, gboolean backward, float grad_scale,
+                                     TemperRng *rng, double *loss_sum, double *n_targets,
+                                     GError **error);
+
 /* ‖g‖ of the accumulated gradients (before clipping). */
 gboolean temper_train_step_grad_norm (TemperTrainStep *step, double *norm, GError **error);
 /* One AdamW update from the accumulated gradients, then zeroes them.  With

@@ -4,7 +4,11 @@
 // the lm_head of the last token): the same push constants and result, but
 // each invocation owns one output column n and walks K alone, so every
 // weight element is dequantized exactly once and no barrier is needed
-// (software drivers pay dearly for workgroups that synchronize).
+// (software drivers pay dearly for workgroups that synchronize).  On a GPU
+// the lanes of a wave then read different rows; where the device has
+// subgroup arithmetic the host runs matvec-subgroup.comp instead, except
+// for a transposed weight (b_trans), whose rows run along n so that
+// neighbouring invocations here read neighbouring words.
 
 #define MATVEC_MAX_M 16u
 

@@ -294,8 +294,9 @@ temper_vk_backend_new (int device, GError **error)
     vk->reduce = temper_vk_buffer_new (vk->device, TEMPER_VK_REDUCE_FLOATS * sizeof (float),
                                        TEMPER_VK_MEMORY_DEVICE, "the reduction buffer",
                                        error);
-  /* TEMPER_VK_SUBGROUP_REDUCE=0 keeps the shared-memory reductions (the
-   * tests run both). */
+  /* TEMPER_VK_SUBGROUP_REDUCE=0 keeps the shared-memory reductions and the
+   * one-column-per-invocation matvec, as on a device without subgroup
+   * arithmetic (the tests run both). */
   if (vk->device != NULL)
     vk->subgroup_reduce = vk->device->caps.subgroup_arithmetic
                           && g_strcmp0 (g_getenv ("TEMPER_VK_SUBGROUP_REDUCE"), "0") != 0;

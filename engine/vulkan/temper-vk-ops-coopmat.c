@@ -9,12 +9,12 @@
 #include "temper/error.h"
 #include "temper-vk-backend-private.h"
 
-/* Under this many multiply-adds (M·N·K) the 64×64 tiles of the
- * cooperative-matrix shader would be mostly padding; the tiled shader's
- * 32×32 tiles waste less. */
+/* Under this many multiply-adds (M·N·K), one 64×64×64 tile's worth, the
+ * product is a few workgroups on either shader, and the tiled one keeps
+ * fp32 inputs. */
 #define COOPMAT_MIN_WORK (G_GUINT64_CONSTANT (64) * 64 * 64)
-/* Up to this many rows (generation: one token at a time) matvec.comp, one
- * invocation per output, beats any tile.  Matches temper-vk-ops.c. */
+/* Up to this many rows (generation: one token at a time) a matvec shader
+ * beats any tile.  Matches temper-vk-ops-matmul.c. */
 #define COOPMAT_MIN_ROWS 17u
 
 gboolean

@@ -481,26 +481,6 @@ test_memory_limit (Fixture *f, gconstpointer data)
   temper_backend_free (gpu);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
-
 /* Trains (or resumes) the run in @dir on @kind, calling @progress after each
  * step (may be NULL); FALSE with @error when it fails.  @dropout is the LoRA
  * dropout of a new run (a resumed one keeps its own). */
@@ -613,7 +593,7 @@ test_resume_on_cpu (Fixture *f, gconstpointer data)
       g_assert_cmpint (a->step, ==, b->step);
       g_assert_cmpfloat (fabs (a->loss - b->loss), <=, 5e-4 * b->loss);
     }
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 /* From step 3 on, the device holds one sequence per pass. */
@@ -677,7 +657,7 @@ test_smaller_passes (Fixture *f, gconstpointer data)
                       i < 2 ? "whole micro-batches" : "passes of one sequence", b->loss);
       g_assert_cmpfloat (fabs (a->loss - b->loss), <=, 5e-4 * b->loss);
     }
-  remove_tree (tmp);
+  test_remove_tree (tmp);
 }
 
 /* Greedy tokens for one prompt on the demo model. */

@@ -1,20 +1,14 @@
-/* temper-fit-estimate.c — memory needed to train a LoRA adapter.
+/* temper-fit-estimate.c — memory needed to train a LoRA adapter, and
+ * whether that fits on a device.
  *
- * total = 1.1 × (weights + activations + adapter), where, with B = batch (4),
- * T = sequence length (512), L layers, H hidden size, F feed-forward size,
- * q = n_head·head_dim, kv = n_head_kv·head_dim, r = LoRA rank (16) on all
- * seven projections of every layer, and 4-byte floats:
- *
- *   weights     = the bytes of the weights as stored (quantized stays quantized)
- *   per_token   = 4H (norm outputs and residual inputs) + 2q + 2kv (Q, K, V,
- *                 attention output) + 3F (gate, up, their product)
- *                 + n_head·T (attention probabilities)
- *   activations = 4·B·T·(L·per_token + H) + 4·B·T·per_token (one layer of
- *                 gradients in flight) + 4·B·T·min(V, 4096) (one lm_head chunk)
- *   adapter     = 16 bytes × r·Σ(in + out) over the projections (fp32 weight,
- *                 gradient and the two AdamW moments)
- *
- * The 10 % margin covers dequantization tiles and allocator slack. */
+ * The figure is the engine's own plan, temper_train_plan_memory(): the
+ * frozen weights the device keeps (NF4 projections when the run holds them
+ * so; on a GPU the embedding table only when it is also the lm_head) plus
+ * the training step's buffers (activations, kept for every layer or, with
+ * recomputation, only each layer's input; the adapter, its gradients and
+ * AdamW moments), laid out exactly as the step lays them out.  It is the
+ * figure the engine itself refuses a device by, so the page and the run
+ * never disagree. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -22,44 +16,30 @@
 #include "temper-fit-estimate.h"
 
 void
-temper_fit_estimate_training (const TemperModelConfig *config,
-                              guint64                  weight_bytes,
-                              TemperFitEstimate       *estimate)
+temper_fit_estimate_run (const temper_model_t      *model,
+                         const TemperTrainSettings *settings,
+                         TemperBackendKind          kind,
+                         TemperFitEstimate         *estimate)
 {
-  temper_fit_estimate_training_shape (config, weight_bytes, TEMPER_FIT_BATCH,
-                                      TEMPER_FIT_SEQ_LEN, TEMPER_FIT_LORA_RANK, estimate);
+  g_return_if_fail (model != NULL && settings != NULL && estimate != NULL);
+
+  temper_train_plan_memory (model, settings, kind, &estimate->weights, &estimate->buffers);
+  estimate->total = estimate->weights + estimate->buffers;
 }
 
 void
-temper_fit_estimate_training_shape (const TemperModelConfig *config,
-                                    guint64                  weight_bytes,
-                                    guint                    batch,
-                                    guint                    seq_len,
-                                    guint                    rank,
-                                    TemperFitEstimate       *estimate)
+temper_fit_estimate_default (const temper_model_t *model,
+                             TemperBackendKind     kind,
+                             TemperFitEstimate    *estimate)
 {
-  guint64 B = batch, T = seq_len, r = rank;
-  guint64 L, H, F, q, kv, per_token, tokens, lm_chunk, lora_params;
+  TemperTrainSettings s;
 
-  g_return_if_fail (config != NULL);
-  g_return_if_fail (estimate != NULL);
-
-  L = (guint64) config->n_layer;
-  H = (guint64) config->n_embd;
-  F = (guint64) config->n_ff;
-  q = (guint64) config->n_head * (guint64) config->head_dim;
-  kv = (guint64) config->n_head_kv * (guint64) config->head_dim;
-  tokens = B * T;
-  lm_chunk = MIN ((guint64) config->n_vocab, 4096);
-
-  per_token = 4 * H + 2 * q + 2 * kv + 3 * F + (guint64) config->n_head * T;
-  lora_params = L * r * ((H + q) + 2 * (H + kv) + (q + H) + 2 * (H + F) + (F + H));
-
-  estimate->weights = weight_bytes;
-  estimate->activations = 4 * tokens * (L * per_token + H) + 4 * tokens * per_token
-                          + 4 * tokens * lm_chunk;
-  estimate->adapter = 16 * lora_params;
-  estimate->total = (estimate->weights + estimate->activations + estimate->adapter) * 11 / 10;
+  temper_train_settings_init_default (&s);
+  s.micro_batch = TEMPER_FIT_BATCH;
+  s.max_length = TEMPER_FIT_SEQ_LEN;
+  s.lora.rank = TEMPER_FIT_LORA_RANK;
+  s.lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  temper_fit_estimate_run (model, &s, kind, estimate);
 }
 
 double

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include "temper/devices.h"
 #include "temper/model.h"
+#include "temper/train.h"
 
 G_BEGIN_DECLS
 
@@ -20,23 +21,21 @@ typedef enum {
 } TemperFitVerdict;
 
 typedef struct {
-  guint64 weights;      /* bytes, as stored */
-  guint64 activations;  /* bytes kept for the backward pass, plus one layer of gradients */
-  guint64 adapter;      /* LoRA weights, gradients and AdamW moments */
-  guint64 total;        /* the three plus a margin for scratch space */
+  guint64 weights;      /* bytes of frozen weights the device keeps */
+  guint64 buffers;      /* activations, the adapter, its gradients and moments */
+  guint64 total;
 } TemperFitEstimate;
 
-void             temper_fit_estimate_training (const TemperModelConfig *config,
-                                               guint64                  weight_bytes,
-                                               TemperFitEstimate       *estimate);
-/* The same for a chosen shape: @batch sequences of @seq_len tokens, LoRA
- * rank @rank on all seven projections (an upper bound for fewer targets). */
-void             temper_fit_estimate_training_shape (const TemperModelConfig *config,
-                                                     guint64                  weight_bytes,
-                                                     guint                    batch,
-                                                     guint                    seq_len,
-                                                     guint                    rank,
-                                                     TemperFitEstimate       *estimate);
+/* The memory a run of @settings holds on a device of @kind
+ * (temper_train_plan_memory()). */
+void             temper_fit_estimate_run      (const temper_model_t      *model,
+                                               const TemperTrainSettings *settings,
+                                               TemperBackendKind          kind,
+                                               TemperFitEstimate         *estimate);
+/* The same for the shape above, before any settings are chosen. */
+void             temper_fit_estimate_default  (const temper_model_t *model,
+                                               TemperBackendKind     kind,
+                                               TemperFitEstimate    *estimate);
 /* Arithmetic one token of LoRA training costs a model of @n_params
  * parameters: 4 × parameters (2 for the forward pass, 2 for the input
  * gradients of the backward pass; frozen weights get no gradient), plus

@@ -133,17 +133,21 @@ fill_fit (TemperModelPage   *self,
           GPtrArray         *devices)
 {
   const temper_model_t *model = temper_loaded_model_get_model (loaded);
-  TemperFitEstimate estimate;
 
-  temper_fit_estimate_training (temper_model_get_config (model),
-                                temper_model_get_file_size (model), &estimate);
   clear_fit_rows (self);
 
   for (guint i = 0; devices != NULL && i < devices->len; i++)
     {
       const TemperDeviceInfo *device = g_ptr_array_index (devices, i);
-      g_autofree char *sentence = temper_fit_describe (&estimate, device);
-      TemperFitVerdict verdict = temper_fit_judge (estimate.total, device->memory_total);
+      g_autofree char *sentence = NULL;
+      TemperFitEstimate estimate;
+      TemperFitVerdict verdict;
+
+      /* A GPU keeps other weights than the processor does (see
+       * temper_train_plan_memory()), so each device is asked on its own. */
+      temper_fit_estimate_default (model, device->backend, &estimate);
+      sentence = temper_fit_describe (&estimate, device);
+      verdict = temper_fit_judge (estimate.total, device->memory_total);
       GtkWidget *row = adw_action_row_new ();
       GtkWidget *icon;
       const char *icon_name, *style;

@@ -2,8 +2,8 @@
  * an estimate of memory and time before anything starts.
  *
  * The estimate:
- *   memory = temper_fit_estimate_training_shape() for the chosen
- *            micro-batch, max length and rank (see temper-fit-estimate.c);
+ *   memory = what the engine plans for these settings on the chosen device
+ *            (temper_fit_estimate_run(), see temper-fit-estimate.c);
  *   time   = tokens processed ÷ throughput, where
  *            tokens processed = steps × micro-batch × grad-accum ×
  *                               min(mean example length, max length),
@@ -355,8 +355,8 @@ compute_estimate (TemperSettingsPage        *self,
                   gboolean                  *measured)
 {
   const temper_model_t *model;
+  const TemperDeviceInfo *device;
   TemperFitEstimate fit;
-  guint64 weight_bytes;
   double tokens_per_example, flops_per_token, flops;
   gint64 steps_per_epoch, examples_per_step;
 
@@ -364,14 +364,10 @@ compute_estimate (TemperSettingsPage        *self,
     return FALSE;
 
   model = temper_loaded_model_get_model (self->model);
-  /* The file's size, less what holding the layers as NF4 saves. */
-  weight_bytes = temper_model_get_file_size (model)
-                 - (temper_model_get_weight_bytes (model)
-                    - MIN (temper_model_get_weight_bytes (model),
-                           temper_model_estimate_weight_bytes (model, s->base_weights)));
-  temper_fit_estimate_training_shape (temper_model_get_config (model), weight_bytes,
-                                      (guint) s->micro_batch, (guint) s->max_length,
-                                      (guint) s->lora.rank, &fit);
+  device = selected_device (self);
+  if (device == NULL)
+    device = cpu_device (self);
+  temper_fit_estimate_run (model, s, device != NULL ? device->backend : TEMPER_BACKEND_CPU, &fit);
   examples_per_step = (gint64) s->micro_batch * s->grad_accum;
   steps_per_epoch = ((gint64) self->n_train + examples_per_step - 1) / examples_per_step;
   *steps = s->max_steps > 0 ? s->max_steps : steps_per_epoch * s->epochs;

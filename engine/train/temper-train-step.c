@@ -168,6 +168,178 @@ view_bytes (const TemperTensorView *view)
   return temper_type_row_bytes (view->type, view->ne[0]) * (guint64) view->ne[1];
 }
 
+typedef struct {
+  Arena    small, acts, params, host;
+  gboolean tied, embed_on_host;
+} Layout;
+
+/* Sets every tensor's place in the step's four arenas (no memory yet), the
+ * LoRA parameter count and the frozen weights' bytes on a backend of @kind:
+ * what temper_train_step_new_on() then allocates, and what
+ * temper_train_plan_memory() reports.  The adapter's matrices are those of
+ * @adapter or, without one, of every layer's @targets. */
+static void
+lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind,
+         temper_adapter_t *adapter, guint targets, gboolean with_dropout, Layout *out)
+{
+  const TemperModelConfig *c = s->c;
+  int E = c->n_embd, Q = c->n_head * c->head_dim, KV = c->n_head_kv * c->head_dim;
+  int F = c->n_ff, L = c->n_layer, r = s->rank, N = s->B * s->T, max_in;
+  int n_acts = s->recompute ? 1 : L;
+  Arena *small = &out->small, *acts = &out->acts, *params = &out->params, *host = &out->host;
+  guint64 weight_bytes;
+
+  memset (out, 0, sizeof *out);
+  s->layers = g_new0 (StepLayer, L);
+  s->x_in = g_new0 (TemperBTensor, L + 1);
+  s->la = g_new0 (LayerActs, n_acts);
+
+  /* A backend without host memory copies every frozen weight it is given,
+   * once (a tied lm_head is the embedding table), the embedding table not
+   * at all when only its rows are looked up (see x0_host). */
+  out->tied = temper_model_get_output (model)->data == temper_model_get_token_embd (model)->data;
+  out->embed_on_host = !out->tied && kind != TEMPER_BACKEND_CPU;
+  weight_bytes = view_bytes (temper_model_get_output (model))
+                 + (out->tied || out->embed_on_host ? 0 : view_bytes (temper_model_get_token_embd (model)));
+  max_in = MAX (E, MAX (Q, F));
+  for (int l = 0; l < L; l++)
+    {
+      const TemperLayerWeights *lw = temper_model_get_layer (model, l);
+      StepLayer *S = &s->layers[l];
+
+      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+        {
+          weight_bytes += view_bytes (layer_weight (lw, t));
+          S->a[t] = S->b[t] = S->ga[t] = S->gb[t] = null_tensor ();
+        }
+      S->attn_norm = take (small, TEMPER_TYPE_F32, E, 1);
+      S->ffn_norm = take (small, TEMPER_TYPE_F32, E, 1);
+      S->bq = lw->bq.data != NULL ? take (small, TEMPER_TYPE_F32, Q, 1) : null_tensor ();
+      S->bk = lw->bk.data != NULL ? take (small, TEMPER_TYPE_F32, KV, 1) : null_tensor ();
+      S->bv = lw->bv.data != NULL ? take (small, TEMPER_TYPE_F32, KV, 1) : null_tensor ();
+    }
+  s->output_norm = take (small, TEMPER_TYPE_F32, E, 1);
+  s->weight_bytes = weight_bytes;
+
+  /* Parameters, gradients and moments: four flat vectors in gather order, so
+   * the norm and AdamW are one op each; per-matrix views point into them. */
+  s->n_params = 0;
+  for (int l = 0; l < L; l++)
+    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+      {
+        int in, out_dim;
+
+        if (adapter != NULL ? temper_adapter_get_a (adapter, l, t) == NULL
+                            : (targets & TEMPER_LORA_TARGET_BIT (t)) == 0)
+          continue;
+        temper_lora_target_dims (c, t, &in, &out_dim);
+        s->n_params += (guint64) (in + out_dim) * (guint64) r;
+      }
+  s->params = take (params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
+  s->grads = take (params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
+  s->m = take (params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
+  s->v = take (params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
+  {
+    size_t off = 0;
+
+    for (int l = 0; l < L; l++)
+      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+        {
+          StepLayer *S = &s->layers[l];
+          int in, out_dim;
+
+          if (adapter != NULL ? temper_adapter_get_a (adapter, l, t) == NULL
+                              : (targets & TEMPER_LORA_TARGET_BIT (t)) == 0)
+            continue;
+          temper_lora_target_dims (c, t, &in, &out_dim);
+          S->a[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, in, r);
+          S->ga[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, in, r);
+          off += (size_t) in * r * sizeof (float);
+          S->b[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, r, out_dim);
+          S->gb[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, r, out_dim);
+          off += (size_t) out_dim * r * sizeof (float);
+        }
+    g_assert (off == s->n_params * sizeof (float));
+  }
+
+  for (int l = 0; l <= L; l++)
+    s->x_in[l] = take (acts, TEMPER_TYPE_F32, E, N);
+  for (int i = 0; i < n_acts; i++)
+    {
+      LayerActs *a = &s->la[i];
+
+      a->xn1 = take (acts, TEMPER_TYPE_F32, E, N);
+      a->rstd1 = take (acts, TEMPER_TYPE_F32, N, 1);
+      a->q = take (acts, TEMPER_TYPE_F32, Q, N);
+      a->k = take (acts, TEMPER_TYPE_F32, KV, N);
+      a->v = take (acts, TEMPER_TYPE_F32, KV, N);
+      a->att = take (acts, TEMPER_TYPE_F32, Q, N);
+      a->lse = take (acts, TEMPER_TYPE_F32, c->n_head, N);
+      a->x2 = take (acts, TEMPER_TYPE_F32, E, N);
+      a->xn2 = take (acts, TEMPER_TYPE_F32, E, N);
+      a->rstd2 = take (acts, TEMPER_TYPE_F32, N, 1);
+      a->gate = take (acts, TEMPER_TYPE_F32, F, N);
+      a->up = take (acts, TEMPER_TYPE_F32, F, N);
+      a->act = take (acts, TEMPER_TYPE_F32, F, N);
+      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+        a->h[t] = (targets & TEMPER_LORA_TARGET_BIT (t)) ? take (acts, TEMPER_TYPE_F32, r, N)
+                                                         : null_tensor ();
+    }
+  s->tokens = take (acts, TEMPER_TYPE_I32, N, 1);
+  s->targets = take (acts, TEMPER_TYPE_I32, N, 1);
+  s->xf = take (acts, TEMPER_TYPE_F32, E, N);
+  s->rstdf = take (acts, TEMPER_TYPE_F32, N, 1);
+  s->ce_scratch = take (acts, TEMPER_TYPE_F32, c->n_vocab, MIN (CE_CHUNK, N));
+  s->drop = with_dropout ? take (acts, TEMPER_TYPE_F32, max_in, N) : null_tensor ();
+  s->d_resid = take (acts, TEMPER_TYPE_F32, E, N);
+  s->dxf = take (acts, TEMPER_TYPE_F32, E, N);
+  s->d_xn = take (acts, TEMPER_TYPE_F32, E, N);
+  /* A layer's backward pass finishes with the feed-forward's gradients
+   * before it starts on the attention's (layer_backward): the two sets
+   * share one stretch of memory. */
+  {
+    size_t phase_start = acts->size, feed_forward_end;
+
+    s->d_gate = take (acts, TEMPER_TYPE_F32, F, N);
+    s->d_up = take (acts, TEMPER_TYPE_F32, F, N);
+    s->d_act = take (acts, TEMPER_TYPE_F32, F, N);
+    feed_forward_end = acts->size;
+    acts->size = phase_start;
+    s->d_q = take (acts, TEMPER_TYPE_F32, Q, N);
+    s->d_k = take (acts, TEMPER_TYPE_F32, KV, N);
+    s->d_v = take (acts, TEMPER_TYPE_F32, KV, N);
+    s->d_att = take (acts, TEMPER_TYPE_F32, Q, N);
+    acts->size = MAX (acts->size, feed_forward_end);
+  }
+  s->d_h = take (acts, TEMPER_TYPE_F32, r, N);
+  s->loss = take (host, TEMPER_TYPE_F32, 2, 1);
+  s->sumsq = take (host, TEMPER_TYPE_F32, 1, 1);
+  s->memory = small->size + acts->size + params->size + host->size;
+}
+
+void
+temper_train_plan_memory (const temper_model_t *model, const TemperTrainSettings *settings,
+                          TemperBackendKind kind, guint64 *weight_bytes, guint64 *buffer_bytes)
+{
+  TemperTrainStep s = { 0 };
+  Layout layout;
+
+  g_return_if_fail (model != NULL && settings != NULL);
+  s.c = temper_model_get_config (model);
+  s.rank = settings->lora.rank;
+  s.B = MAX (settings->micro_batch, 1);
+  s.T = MAX (settings->max_length, 1);
+  s.recompute = settings->recompute;
+  lay_out (&s, model, kind, NULL, settings->lora.targets, settings->lora.dropout > 0.0f, &layout);
+  /* Projections the run would hold as NF4 take that much less. */
+  *weight_bytes = s.weight_bytes - (temper_model_get_weight_bytes (model)
+                                    - temper_model_estimate_weight_bytes (model, settings->base_weights));
+  *buffer_bytes = s.memory;
+  g_free (s.layers);
+  g_free (s.x_in);
+  g_free (s.la);
+}
+
 TemperTrainStep *
 temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
                           const TemperDeviceInfo *device, temper_adapter_t *adapter,
@@ -176,12 +348,12 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
 {
   g_autoptr(TemperTrainStep) s = g_new0 (TemperTrainStep, 1);
   const TemperModelConfig *c = temper_model_get_config (model);
-  int E = c->n_embd, Q = c->n_head * c->head_dim, KV = c->n_head_kv * c->head_dim;
-  int F = c->n_ff, L = c->n_layer, r, N = micro_batch * seq_len, max_in;
-  int n_acts;
+  int E = c->n_embd, L = c->n_layer, N = micro_batch * seq_len;
+  int n_acts = recompute ? 1 : L;
   guint64 weight_bytes;
   gboolean tied, embed_on_host;
-  Arena small = { 0 }, acts = { 0 }, params = { 0 }, host = { 0 };
+  Layout layout;
+  Arena small, acts, params, host;
   static const TemperOp needed[] = {
     TEMPER_OP_RMSNORM, TEMPER_OP_RMSNORM_BACKWARD, TEMPER_OP_GEMM, TEMPER_OP_ROPE,
     TEMPER_OP_ROPE_BACKWARD, TEMPER_OP_ATTENTION, TEMPER_OP_ATTENTION_BACKWARD,
@@ -195,20 +367,14 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   s->c = c;
   s->backend = backend;
   s->adapter = adapter;
-  s->rank = r = temper_adapter_get_rank (adapter);
+  s->rank = temper_adapter_get_rank (adapter);
   s->scale = temper_adapter_get_scale (adapter);
   s->dropout = dropout;
   s->B = micro_batch;
   s->T = seq_len;
   s->recompute = recompute;
   s->weight_buffers = g_ptr_array_new ();
-  s->layers = g_new0 (StepLayer, L);
-  s->x_in = g_new0 (TemperBTensor, L + 1);
-  n_acts = recompute ? 1 : L;
-  s->la = g_new0 (LayerActs, n_acts);
   s->drop_keys = g_new0 (guint64, (gsize) L * TEMPER_LORA_N_TARGETS);
-  s->n_params = temper_lora_count_params (adapter, c);
-  s->host_flat = g_new (float, s->n_params);
 
   if (temper_adapter_get_n_layer (adapter) != L)
     {
@@ -233,115 +399,15 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
                      temper_backend_get_name (backend), temper_op_name (needed[i]));
         return NULL;
       }
-  /* A backend without host memory copies every frozen weight it is given,
-   * once (a tied lm_head is the embedding table), the embedding table not
-   * at all when only its rows are looked up (see x0_host). */
-  tied = temper_model_get_output (model)->data == temper_model_get_token_embd (model)->data;
-  embed_on_host = !tied && backend->kind != TEMPER_BACKEND_CPU;
-  weight_bytes = view_bytes (temper_model_get_output (model))
-                 + (tied || embed_on_host ? 0 : view_bytes (temper_model_get_token_embd (model)));
-  max_in = MAX (E, MAX (Q, F));
-  for (int l = 0; l < L; l++)
-    {
-      const TemperLayerWeights *lw = temper_model_get_layer (model, l);
-      StepLayer *S = &s->layers[l];
+  lay_out (s, model, backend->kind, adapter, temper_adapter_get_targets (adapter), dropout > 0.0f,
+           &layout);
+  g_assert (s->n_params == temper_lora_count_params (adapter, c));
+  s->host_flat = g_new (float, s->n_params);
+  small = layout.small, acts = layout.acts, params = layout.params, host = layout.host;
+  tied = layout.tied;
+  embed_on_host = layout.embed_on_host;
+  weight_bytes = s->weight_bytes;
 
-      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-        {
-          weight_bytes += view_bytes (layer_weight (lw, t));
-          S->a[t] = S->b[t] = S->ga[t] = S->gb[t] = null_tensor ();
-        }
-      S->attn_norm = take (&small, TEMPER_TYPE_F32, E, 1);
-      S->ffn_norm = take (&small, TEMPER_TYPE_F32, E, 1);
-      S->bq = lw->bq.data != NULL ? take (&small, TEMPER_TYPE_F32, Q, 1) : null_tensor ();
-      S->bk = lw->bk.data != NULL ? take (&small, TEMPER_TYPE_F32, KV, 1) : null_tensor ();
-      S->bv = lw->bv.data != NULL ? take (&small, TEMPER_TYPE_F32, KV, 1) : null_tensor ();
-    }
-  s->output_norm = take (&small, TEMPER_TYPE_F32, E, 1);
-
-  /* Parameters, gradients and moments: four flat vectors in gather order, so
-   * the norm and AdamW are one op each; per-matrix views point into them. */
-  s->params = take (&params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
-  s->grads = take (&params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
-  s->m = take (&params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
-  s->v = take (&params, TEMPER_TYPE_F32, (int64_t) s->n_params, 1);
-  {
-    size_t off = 0;
-
-    for (int l = 0; l < L; l++)
-      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-        {
-          StepLayer *S = &s->layers[l];
-          int in, out;
-
-          if (temper_adapter_get_a (adapter, l, t) == NULL)
-            continue;
-          temper_lora_target_dims (c, t, &in, &out);
-          S->a[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, in, r);
-          S->ga[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, in, r);
-          off += (size_t) in * r * sizeof (float);
-          S->b[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, r, out);
-          S->gb[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, r, out);
-          off += (size_t) out * r * sizeof (float);
-        }
-    g_assert (off == s->n_params * sizeof (float));
-  }
-
-  for (int l = 0; l <= L; l++)
-    s->x_in[l] = take (&acts, TEMPER_TYPE_F32, E, N);
-  for (int i = 0; i < n_acts; i++)
-    {
-      LayerActs *a = &s->la[i];
-
-      a->xn1 = take (&acts, TEMPER_TYPE_F32, E, N);
-      a->rstd1 = take (&acts, TEMPER_TYPE_F32, N, 1);
-      a->q = take (&acts, TEMPER_TYPE_F32, Q, N);
-      a->k = take (&acts, TEMPER_TYPE_F32, KV, N);
-      a->v = take (&acts, TEMPER_TYPE_F32, KV, N);
-      a->att = take (&acts, TEMPER_TYPE_F32, Q, N);
-      a->lse = take (&acts, TEMPER_TYPE_F32, c->n_head, N);
-      a->x2 = take (&acts, TEMPER_TYPE_F32, E, N);
-      a->xn2 = take (&acts, TEMPER_TYPE_F32, E, N);
-      a->rstd2 = take (&acts, TEMPER_TYPE_F32, N, 1);
-      a->gate = take (&acts, TEMPER_TYPE_F32, F, N);
-      a->up = take (&acts, TEMPER_TYPE_F32, F, N);
-      a->act = take (&acts, TEMPER_TYPE_F32, F, N);
-      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-        a->h[t] = (temper_adapter_get_targets (adapter) & TEMPER_LORA_TARGET_BIT (t))
-                  ? take (&acts, TEMPER_TYPE_F32, r, N) : null_tensor ();
-    }
-  s->tokens = take (&acts, TEMPER_TYPE_I32, N, 1);
-  s->targets = take (&acts, TEMPER_TYPE_I32, N, 1);
-  s->xf = take (&acts, TEMPER_TYPE_F32, E, N);
-  s->rstdf = take (&acts, TEMPER_TYPE_F32, N, 1);
-  s->ce_scratch = take (&acts, TEMPER_TYPE_F32, c->n_vocab, MIN (CE_CHUNK, N));
-  s->drop = dropout > 0.0f ? take (&acts, TEMPER_TYPE_F32, max_in, N) : null_tensor ();
-  s->d_resid = take (&acts, TEMPER_TYPE_F32, E, N);
-  s->dxf = take (&acts, TEMPER_TYPE_F32, E, N);
-  s->d_xn = take (&acts, TEMPER_TYPE_F32, E, N);
-  /* A layer's backward pass finishes with the feed-forward's gradients
-   * before it starts on the attention's (layer_backward): the two sets
-   * share one stretch of memory. */
-  {
-    size_t phase_start = acts.size, feed_forward_end;
-
-    s->d_gate = take (&acts, TEMPER_TYPE_F32, F, N);
-    s->d_up = take (&acts, TEMPER_TYPE_F32, F, N);
-    s->d_act = take (&acts, TEMPER_TYPE_F32, F, N);
-    feed_forward_end = acts.size;
-    acts.size = phase_start;
-    s->d_q = take (&acts, TEMPER_TYPE_F32, Q, N);
-    s->d_k = take (&acts, TEMPER_TYPE_F32, KV, N);
-    s->d_v = take (&acts, TEMPER_TYPE_F32, KV, N);
-    s->d_att = take (&acts, TEMPER_TYPE_F32, Q, N);
-    acts.size = MAX (acts.size, feed_forward_end);
-  }
-  s->d_h = take (&acts, TEMPER_TYPE_F32, r, N);
-  s->loss = take (&host, TEMPER_TYPE_F32, 2, 1);
-  s->sumsq = take (&host, TEMPER_TYPE_F32, 1, 1);
-
-  s->memory = small.size + acts.size + params.size + host.size;
-  s->weight_bytes = weight_bytes;
   if (device != NULL)
     {
       g_autofree char *what = g_strdup_printf ("Training “%s” with micro-batch %d × %d tokens",

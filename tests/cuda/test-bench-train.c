@@ -7,6 +7,7 @@
 #include "temper/model.h"
 #include "temper/train.h"
 #include "nn/temper-backend-open.h"
+#include "train/temper-train-step.h"
 
 static void
 test_flops_per_token (void)
@@ -82,6 +83,59 @@ test_memory_plan (void)
   g_assert_cmpuint (plan.train_memory_bytes, <, run.train_memory_bytes);
 }
 
+/* The plan the GUI shows is what a run of those settings allocates: for
+ * several shapes, recompute, dropout, fewer targets and NF4 base weights,
+ * temper_train_plan_memory() equals the training step's own figures. */
+static void
+test_plan_is_allocation (void)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures",
+                                            "train", "tiny-llama", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_model_t) model = temper_model_load (path, NULL, &error);
+  g_autoptr(temper_model_t) nf4 = temper_model_load (path, NULL, &error);
+  TemperBackendOpenOptions o = { 1, TEMPER_CPU_KERNELS_BEST };
+  TemperBackend *cpu = temper_backend_open (TEMPER_BACKEND_CPU, -1, &o, NULL, &error);
+  static const struct { int batch, seq, rank; guint targets; float dropout; gboolean recompute, four_bit; } cases[] = {
+    { 1, 16, 4, TEMPER_LORA_TARGETS_ALL_LINEAR, 0.0f, FALSE, FALSE },
+    { 3, 40, 8, TEMPER_LORA_TARGETS_ALL_LINEAR, 0.1f, FALSE, FALSE },
+    { 2, 24, 16, TEMPER_LORA_TARGETS_ATTENTION, 0.0f, TRUE, FALSE },
+    { 2, 24, 4, TEMPER_LORA_TARGETS_ALL_LINEAR, 0.05f, TRUE, TRUE },
+  };
+
+  g_assert_no_error (error);
+  g_assert_true (temper_model_set_base_weights (nf4, TEMPER_BASE_WEIGHTS_NF4, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      TemperTrainSettings s;
+      g_autoptr(temper_adapter_t) adapter = NULL;
+      TemperTrainStep *step;
+      guint64 weights = 0, buffers = 0;
+
+      temper_train_settings_init_default (&s);
+      s.lora.rank = cases[i].rank;
+      s.lora.alpha = 2.0f * cases[i].rank;
+      s.lora.targets = cases[i].targets;
+      s.lora.dropout = cases[i].dropout;
+      s.micro_batch = cases[i].batch;
+      s.max_length = cases[i].seq;
+      s.recompute = cases[i].recompute;
+      s.base_weights = cases[i].four_bit ? TEMPER_BASE_WEIGHTS_NF4 : TEMPER_BASE_WEIGHTS_STORED;
+      /* Planned from the model as loaded; the run holds it as NF4. */
+      temper_train_plan_memory (model, &s, TEMPER_BACKEND_CPU, &weights, &buffers);
+      adapter = temper_lora_adapter_new (temper_model_get_config (model), &s.lora, 1, &error);
+      g_assert_no_error (error);
+      step = temper_train_step_new (cases[i].four_bit ? nf4 : model, cpu, adapter, s.lora.dropout,
+                                    s.micro_batch, s.max_length, s.recompute, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (buffers, ==, temper_train_step_get_memory (step));
+      g_assert_cmpuint (weights + buffers, ==, temper_train_step_get_estimate (step));
+      temper_train_step_free (step);
+    }
+  temper_backend_free (cpu);
+}
+
 /* Names as the CUDA and Vulkan drivers report them, against NVIDIA's data
  * sheets (dense bf16, no sparsity). */
 static void
@@ -106,5 +160,6 @@ main (int argc, char **argv)
   g_test_add_func ("/bench-train/flops-per-token", test_flops_per_token);
   g_test_add_func ("/bench-train/peak-tflops", test_peak_tflops);
   g_test_add_func ("/bench-train/memory-plan", test_memory_plan);
+  g_test_add_func ("/bench-train/plan-is-allocation", test_plan_is_allocation);
   return g_test_run ();
 }

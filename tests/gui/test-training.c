@@ -497,13 +497,11 @@ test_four_bit (void)
   stored_memory = estimated_memory (settings_page);
   gtk_switch_set_active (GTK_SWITCH (four_bit), TRUE);
   nf4_memory = estimated_memory (settings_page);
-  /* The weights enter the estimate with its 10 % margin
-   * (temper-fit-estimate.c); integer rounding may move it by a byte. */
+  /* The estimate drops by exactly what the NF4 projections save. */
   saved = temper_model_get_weight_bytes (shared)
           - temper_model_estimate_weight_bytes (shared, TEMPER_BASE_WEIGHTS_NF4);
   g_assert_cmpuint (saved, >, 0);
-  g_assert_cmpuint (stored_memory - nf4_memory + 1, >=, saved * 11 / 10);
-  g_assert_cmpuint (stored_memory - nf4_memory, <=, saved * 11 / 10 + 1);
+  g_assert_cmpuint (stored_memory - nf4_memory, ==, saved);
   g_assert_cmpuint (nf4_memory, <, stored_memory);
   temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &shown);
   g_assert_cmpint (shown.base_weights, ==, TEMPER_BASE_WEIGHTS_NF4);

@@ -334,6 +334,19 @@ test_step_untied (void)
   embd = temper_model_get_token_embd (model);
   g_assert_cmpuint (temper_train_step_get_estimate (on_cpu) - temper_train_step_get_estimate (on_gpu), ==,
                     embd->row_bytes * (guint64) embd->ne[1]);
+  /* The plan for these settings on this kind of device is this allocation. */
+  {
+    TemperTrainSettings settings;
+    guint64 weights = 0, buffers = 0;
+
+    temper_train_settings_init_default (&settings);
+    settings.lora = lora;
+    settings.micro_batch = B;
+    settings.max_length = T;
+    temper_train_plan_memory (model, &settings, TEST_BACKEND, &weights, &buffers);
+    g_assert_cmpuint (buffers, ==, temper_train_step_get_memory (on_gpu));
+    g_assert_cmpuint (weights + buffers, ==, temper_train_step_get_estimate (on_gpu));
+  }
   /* On the GPU: the seven projections of each layer and the lm_head. */
   g_assert_cmpuint (temper_train_step_get_estimate (on_gpu) - temper_train_step_get_memory (on_gpu), ==,
                     temper_model_get_linear_bytes (model)

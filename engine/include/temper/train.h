@@ -189,6 +189,18 @@ void     temper_train_options_init (TemperTrainOptions *options);
 gboolean temper_train_run (temper_run_t *run, temper_model_t *model,
                            const TemperTrainOptions *options, GError **error);
 
+/* The memory a run with @settings (LoRA rank, targets and dropout,
+ * micro-batch, max_length as the sequence length, recompute, base weights)
+ * holds on a device of @kind, computed as the training step lays it out,
+ * with nothing allocated: the frozen weights the device keeps (the
+ * projections as NF4 when the settings say so; on a GPU the embedding table
+ * only when it is the lm_head too) and the training buffers (activations,
+ * the adapter, its gradients and AdamW moments).  On the CPU the weights are
+ * the model's own memory. */
+void temper_train_plan_memory (const temper_model_t *model, const TemperTrainSettings *settings,
+                               TemperBackendKind kind, guint64 *weight_bytes,
+                               guint64 *buffer_bytes);
+
 /* Speed of training steps on synthetic data (random tokens, loss on every
  * token): @settings gives the LoRA, micro-batch, max_length (the sequence
  * length used) and recompute; grad_accum is taken as 1.  The first step is a

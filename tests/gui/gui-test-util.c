@@ -6,7 +6,12 @@
 #include <glib/gi18n.h>
 
 #include "gui-test-util.h"
+#include "temper-compare-page.h"
+#include "temper-dataset-page.h"
 #include "temper-paths.h"
+#include "temper-runs-page.h"
+#include "temper-training-page.h"
+#include "temper-window.h"
 
 void
 gui_test_init (int    *argc,
@@ -159,4 +164,53 @@ gui_test_write_capitals (const char *folder,
   g_file_set_contents (path, text->str, (gssize) text->len, &error);
   g_assert_no_error (error);
   return path;
+}
+
+gboolean
+gui_test_dataset_idle (gpointer dataset_page)
+{
+  return !temper_dataset_page_is_busy (dataset_page);
+}
+
+gboolean
+gui_test_training_idle (gpointer training_page)
+{
+  return !temper_training_page_is_busy (training_page);
+}
+
+gboolean
+gui_test_runs_idle (gpointer runs_page)
+{
+  return !temper_runs_page_is_busy (runs_page);
+}
+
+gboolean
+gui_test_runs_listed (gpointer runs_page)
+{
+  return !temper_runs_page_is_busy (runs_page) && temper_runs_page_get_n_runs (runs_page) > 0;
+}
+
+gboolean
+gui_test_compare_idle (gpointer compare_page)
+{
+  return !temper_compare_page_is_busy (compare_page);
+}
+
+gboolean
+gui_test_on_training (gpointer window)
+{
+  return g_str_equal (temper_window_get_current_step (window), "training");
+}
+
+gboolean
+gui_test_flag_set (gpointer flag)
+{
+  return *(gboolean *) flag;
+}
+
+gboolean
+gui_test_set_flag (gpointer flag)
+{
+  *(gboolean *) flag = TRUE;
+  return G_SOURCE_REMOVE;
 }

@@ -22,6 +22,17 @@ GtkWidget *gui_test_find_named     (GtkWidget *root, const char *name);
 gboolean   gui_test_save_png       (GtkWidget *widget, const char *path,
                                     int *width, int *height, GError **error);
 
+/* Conditions for gui_test_wait_for(); @data is what each names. */
+gboolean   gui_test_dataset_idle   (gpointer dataset_page);   /* not reading a file */
+gboolean   gui_test_training_idle  (gpointer training_page);  /* no worker running */
+gboolean   gui_test_runs_idle      (gpointer runs_page);      /* not listing */
+gboolean   gui_test_runs_listed    (gpointer runs_page);      /* listed, at least one run */
+gboolean   gui_test_compare_idle   (gpointer compare_page);   /* no answers being made */
+gboolean   gui_test_on_training    (gpointer window);         /* the Training step is shown */
+gboolean   gui_test_flag_set       (gpointer flag);           /* *(gboolean *) flag */
+/* A main-loop source that sets *(gboolean *) @flag and goes away. */
+gboolean   gui_test_set_flag       (gpointer flag);
+
 /* Sets the spin button named @name under @page (it must exist). */
 void       gui_test_set_spin       (GtkWidget *page, const char *name, double value);
 /* Writes FOLDER/NAME: eight prompt/response records about capitals, with a

@@ -85,12 +85,6 @@ export_done (gpointer data)
 }
 
 static gboolean
-compare_idle (gpointer data)
-{
-  return !temper_compare_page_is_busy (data);
-}
-
-static gboolean
 shown_prompt_answered (gpointer data)
 {
   TemperComparePage *page = data;
@@ -120,12 +114,6 @@ scroll_to (GtkWidget *page,
                                   gtk_widget_get_first_child (gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (child))),
                                   &GRAPHENE_POINT_INIT (0, 0), &top))
       gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (child)), top.y - 60);
-}
-
-static gboolean
-runs_listed (gpointer data)
-{
-  return !temper_runs_page_is_busy (data);
 }
 
 static void
@@ -325,7 +313,7 @@ test_pages (Fixture       *fixture,
   /* Compare: short answers for a question of our own, judged, then blind;
    * the summary and the automatic evaluation below. */
   g_assert_true (temper_window_show_step (fixture->window, "compare"));
-  g_assert_true (gui_test_wait_for (compare_idle, compare_page, 30000));
+  g_assert_true (gui_test_wait_for (gui_test_compare_idle, compare_page, 30000));
   temper_compare_page_set_max_tokens (TEMPER_COMPARE_PAGE (compare_page), 20);
   temper_compare_page_add_prompt (TEMPER_COMPARE_PAGE (compare_page),
                                   g_str_equal (language (), "en") ? "How do I reset the Aurora lamp?"
@@ -373,7 +361,7 @@ test_pages (Fixture       *fixture,
   shoot (fixture, "13b-export-ollama");
 
   g_assert_true (temper_window_show_step (fixture->window, "runs"));
-  g_assert_true (gui_test_wait_for (runs_listed, runs_page, 10000));
+  g_assert_true (gui_test_wait_for (gui_test_runs_idle, runs_page, 10000));
   shoot (fixture, "12-runs");
 }
 

@@ -39,36 +39,12 @@ model_page_settled (gpointer data)
 }
 
 static gboolean
-dataset_page_settled (gpointer data)
-{
-  return !temper_dataset_page_is_busy (data);
-}
-
-static gboolean
-training_idle (gpointer data)
-{
-  return !temper_training_page_is_busy (data);
-}
-
-static gboolean
 chart_has_point (gpointer data)
 {
   TemperTrainingPage *page = data;
 
   return temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (temper_training_page_get_chart (page)),
                                          TEMPER_LOSS_SERIES_TRAINING) > 0;
-}
-
-static gboolean
-runs_listed (gpointer data)
-{
-  return !temper_runs_page_is_busy (data) && temper_runs_page_get_n_runs (data) > 0;
-}
-
-static gboolean
-runs_not_busy (gpointer data)
-{
-  return !temper_runs_page_is_busy (data);
 }
 
 static gboolean
@@ -89,25 +65,6 @@ chart_has_more (gpointer data)
 
   return temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (temper_training_page_get_chart (count->page)),
                                          TEMPER_LOSS_SERIES_TRAINING) > count->n;
-}
-
-static gboolean
-on_training_step (gpointer data)
-{
-  return g_str_equal (temper_window_get_current_step (data), "training");
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
 }
 
 /* Eight good prompt/response records and, on line 5, one without its
@@ -262,7 +219,7 @@ test_train (void)
 
   /* The history is open from the start, and empty. */
   g_assert_true (temper_window_show_step (window, "runs"));
-  g_assert_true (gui_test_wait_for (runs_not_busy, runs_page, 10000));
+  g_assert_true (gui_test_wait_for (gui_test_runs_idle, runs_page, 10000));
   g_assert_cmpuint (temper_runs_page_get_n_runs (TEMPER_RUNS_PAGE (runs_page)), ==, 0);
   g_assert_false (temper_window_show_step (window, "settings"));
 
@@ -271,7 +228,7 @@ test_train (void)
   g_assert_true (gui_test_wait_for (model_page_settled, model_page, 120000));
   g_assert_true (temper_window_show_step (window, "dataset"));
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), data_path);
-  g_assert_true (gui_test_wait_for (dataset_page_settled, dataset_page, 60000));
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
   gui_test_settle (50);
   g_assert_cmpuint (count_problem_rows (dataset_page), ==, 1);
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (dataset_page)));
@@ -335,7 +292,7 @@ test_train (void)
   gtk_widget_activate_action (training_page, "page.start", NULL);
   g_assert_true (temper_training_page_is_busy (training));
   g_assert_true (gui_test_wait_for (chart_has_point, training, 120000));
-  g_assert_true (gui_test_wait_for (training_idle, training, 240000));
+  g_assert_true (gui_test_wait_for (gui_test_training_idle, training, 240000));
   g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_FINISHED);
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (training_page)));
   finished_dir = g_strdup (temper_training_page_get_run_dir (training));
@@ -356,9 +313,9 @@ test_train (void)
   gtk_widget_activate_action (training_page, "page.start", NULL);
   g_assert_true (gui_test_wait_for (chart_has_point, training, 120000));
   gtk_widget_activate_action (training_page, "page.stop", NULL);
-  g_timeout_add (20, set_flag, &fired);
-  g_assert_true (gui_test_wait_for (flag_set, &fired, 1000));
-  g_assert_true (gui_test_wait_for (training_idle, training, 120000));
+  g_timeout_add (20, gui_test_set_flag, &fired);
+  g_assert_true (gui_test_wait_for (gui_test_flag_set, &fired, 1000));
+  g_assert_true (gui_test_wait_for (gui_test_training_idle, training, 120000));
   g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_STOPPED);
   stopped_dir = g_strdup (temper_training_page_get_run_dir (training));
   stopped_run = temper_run_open (stopped_dir, &error);
@@ -421,13 +378,13 @@ test_train (void)
   training = TEMPER_TRAINING_PAGE (temper_window_get_page (window, "training"));
   settings_page = temper_window_get_page (window, "settings");
   g_assert_true (temper_window_show_step (window, "runs"));
-  g_assert_true (gui_test_wait_for (runs_listed, runs_page, 10000));
+  g_assert_true (gui_test_wait_for (gui_test_runs_listed, runs_page, 10000));
   g_assert_cmpuint (temper_runs_page_get_n_runs (TEMPER_RUNS_PAGE (runs_page)), ==, 2);
   for (guint i = 0; i < 2; i++)
     if (g_str_equal (temper_runs_page_get_run_dir (TEMPER_RUNS_PAGE (runs_page), i), finished_dir))
       g_signal_emit_by_name (runs_page, "open-run", finished_dir);
   g_assert_true (gui_test_wait_for (has_run_dir, training, 120000));
-  g_assert_true (gui_test_wait_for (on_training_step, window, 60000));
+  g_assert_true (gui_test_wait_for (gui_test_on_training, window, 60000));
   g_assert_cmpstr (temper_training_page_get_run_dir (training), ==, finished_dir);
   g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_FINISHED);
   g_assert_cmpfloat (get_spin (settings_page, "max-steps"), ==, SHORT_STEPS);
@@ -483,7 +440,7 @@ test_four_bit (void)
   g_assert_true (gui_test_wait_for (model_page_settled, model_page, 60000));
   shared = temper_loaded_model_get_model (temper_model_page_get_model (TEMPER_MODEL_PAGE (model_page)));
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), data_path);
-  g_assert_true (gui_test_wait_for (dataset_page_settled, dataset_page, 60000));
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
   g_assert_true (temper_window_show_step (window, "settings"));
   gtk_widget_activate (gui_test_find_named (settings_page, "preset-quick"));
   gui_test_set_spin (settings_page, "max-steps", 2);
@@ -508,7 +465,7 @@ test_four_bit (void)
 
   g_assert_true (temper_window_show_step (window, "training"));
   gtk_widget_activate_action (training_page, "page.start", NULL);
-  g_assert_true (gui_test_wait_for (training_idle, training_page, 120000));
+  g_assert_true (gui_test_wait_for (gui_test_training_idle, training_page, 120000));
   g_assert_cmpint (temper_training_page_get_state (TEMPER_TRAINING_PAGE (training_page)), ==,
                    TEMPER_TRAINING_FINISHED);
 

@@ -58,52 +58,9 @@ dataset_checked (gpointer data)
 }
 
 static gboolean
-training_idle (gpointer data)
-{
-  return !temper_training_page_is_busy (data);
-}
-
-static gboolean
-compare_idle (gpointer data)
-{
-  return !temper_compare_page_is_busy (data);
-}
-
-static gboolean
 export_idle (gpointer data)
 {
   return !temper_export_page_is_busy (data);
-}
-
-static gboolean
-runs_listed (gpointer data)
-{
-  return !temper_runs_page_is_busy (data) && temper_runs_page_get_n_runs (data) > 0;
-}
-
-static gboolean
-runs_not_busy (gpointer data)
-{
-  return !temper_runs_page_is_busy (data);
-}
-
-static gboolean
-on_training_step (gpointer data)
-{
-  return g_str_equal (temper_window_get_current_step (data), "training");
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
 }
 
 static guint
@@ -450,11 +407,11 @@ train_with_a_stop (Walk *walk)
 
   /* Stop: the window answers at once while the worker saves. */
   gtk_widget_activate_action (walk->training_page, "page.stop", NULL);
-  g_timeout_add (20, set_flag, &fired);
-  g_assert_true (gui_test_wait_for (flag_set, &fired, 1000));
+  g_timeout_add (20, gui_test_set_flag, &fired);
+  g_assert_true (gui_test_wait_for (gui_test_flag_set, &fired, 1000));
   g_assert_true (temper_window_show_step (walk->window, "settings"));
   g_assert_true (temper_window_show_step (walk->window, "training"));
-  g_assert_true (gui_test_wait_for (training_idle, walk->training, 120000));
+  g_assert_true (gui_test_wait_for (gui_test_training_idle, walk->training, 120000));
   g_assert_cmpint (temper_training_page_get_state (walk->training), ==, TEMPER_TRAINING_STOPPED);
   g_assert_false (temper_page_get_complete (TEMPER_PAGE (walk->training_page)));
   g_assert_true (widget_shown (walk->training_page, "resume-button"));
@@ -473,7 +430,7 @@ train_with_a_stop (Walk *walk)
   g_assert_true (temper_training_page_is_busy (walk->training));
   g_assert_cmpstr (temper_training_page_get_run_dir (walk->training), ==, run_dir);
   g_assert_true (gui_test_wait_for (chart_has_more, &count, 120000));
-  g_assert_true (gui_test_wait_for (training_idle, walk->training, 240000));
+  g_assert_true (gui_test_wait_for (gui_test_training_idle, walk->training, 240000));
   g_assert_cmpint (temper_training_page_get_state (walk->training), ==, TEMPER_TRAINING_FINISHED);
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (walk->training_page)));
 
@@ -531,7 +488,7 @@ compare_blind (Walk       *walk,
 
   gtk_widget_activate_action (walk->root, "win.next-page", NULL);
   g_assert_cmpstr (temper_window_get_current_step (walk->window), ==, "compare");
-  g_assert_true (gui_test_wait_for (compare_idle, walk->compare, 60000));
+  g_assert_true (gui_test_wait_for (gui_test_compare_idle, walk->compare, 60000));
   g_assert_cmpstr (temper_compare_page_get_run_dir (walk->compare), ==, run_dir);
   ratings = temper_compare_page_get_ratings (walk->compare);
   g_assert_nonnull (ratings);
@@ -544,7 +501,7 @@ compare_blind (Walk       *walk,
   temper_compare_page_show_prompt (walk->compare, 0);
   gtk_widget_activate_action (walk->compare_page, "page.generate", NULL);
   g_assert_true (temper_compare_page_is_generating (walk->compare));
-  g_assert_true (gui_test_wait_for (compare_idle, walk->compare, 240000));
+  g_assert_true (gui_test_wait_for (gui_test_compare_idle, walk->compare, 240000));
   g_assert_true (temper_ratings_has_answers (ratings, 0));
 
   n_sources = temper_ratings_get_n_sources (ratings);
@@ -741,11 +698,11 @@ reopen_run (Walk           *walk,
 
   walk_open (walk, settings);
   g_assert_true (temper_window_show_step (walk->window, "runs"));
-  g_assert_true (gui_test_wait_for (runs_listed, walk->runs_page, 10000));
+  g_assert_true (gui_test_wait_for (gui_test_runs_listed, walk->runs_page, 10000));
   g_assert_cmpuint (temper_runs_page_get_n_runs (TEMPER_RUNS_PAGE (walk->runs_page)), ==, 1);
   g_assert_cmpstr (temper_runs_page_get_run_dir (TEMPER_RUNS_PAGE (walk->runs_page), 0), ==, run_dir);
   gtk_widget_activate (gui_test_find_named (walk->runs_page, "open-run"));
-  g_assert_true (gui_test_wait_for (on_training_step, walk->window, 120000));
+  g_assert_true (gui_test_wait_for (gui_test_on_training, walk->window, 120000));
 
   /* Model, dataset (the run's own copy), settings. */
   model = temper_model_page_get_model (TEMPER_MODEL_PAGE (walk->model_page));
@@ -767,7 +724,7 @@ reopen_run (Walk           *walk,
 
   /* The judgement made before. */
   g_assert_true (temper_window_show_step (walk->window, "compare"));
-  g_assert_true (gui_test_wait_for (compare_idle, walk->compare, 60000));
+  g_assert_true (gui_test_wait_for (gui_test_compare_idle, walk->compare, 60000));
   g_assert_cmpstr (temper_ratings_get_verdict (temper_compare_page_get_ratings (walk->compare), 0), ==, picked);
   g_assert_cmpint (temper_ratings_get_score (temper_compare_page_get_ratings (walk->compare), 0, picked,
                                              TEMPER_ASPECT_ACCURACY), ==, 4);
@@ -807,7 +764,7 @@ test_walkthrough (void)
 
   walk_open (&walk, settings);
   g_assert_true (temper_window_show_step (walk.window, "runs"));
-  g_assert_true (gui_test_wait_for (runs_not_busy, walk.runs_page, 10000));
+  g_assert_true (gui_test_wait_for (gui_test_runs_idle, walk.runs_page, 10000));
   g_assert_cmpuint (temper_runs_page_get_n_runs (TEMPER_RUNS_PAGE (walk.runs_page)), ==, 0);
   g_assert_true (temper_window_show_step (walk.window, "model"));
 

@@ -57,12 +57,6 @@ model_page_settled (gpointer data)
 }
 
 static gboolean
-dataset_page_settled (gpointer data)
-{
-  return !temper_dataset_page_is_busy (data);
-}
-
-static gboolean
 sensitive (GtkWidget  *root,
            const char *name)
 {
@@ -212,7 +206,7 @@ test_walk (void)
   g_assert_true (temper_dataset_page_get_model (TEMPER_DATASET_PAGE (dataset_page)) ==
                  temper_model_page_get_model (TEMPER_MODEL_PAGE (model_page)));
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), broken);
-  g_assert_true (gui_test_wait_for (dataset_page_settled, dataset_page, 60000));
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
   gui_test_settle (50);
 
   problems = row_titles (dataset_page, "problems-list");

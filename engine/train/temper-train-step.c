@@ -168,6 +168,16 @@ view_bytes (const TemperTensorView *view)
   return temper_type_row_bytes (view->type, view->ne[0]) * (guint64) view->ne[1];
 }
 
+/* Whether layer @l's target @t is adapted: by @adapter's own matrices (an
+ * adapter from another tool may leave layers out), or without one by @targets. */
+static gboolean
+has_matrices (temper_adapter_t *adapter, guint targets, int l, int t)
+{
+  if (adapter != NULL)
+    return temper_adapter_get_a (adapter, l, t) != NULL;
+  return (targets & TEMPER_LORA_TARGET_BIT (t)) != 0;
+}
+
 typedef struct {
   Arena    small, acts, params, host;
   gboolean tied, embed_on_host;
@@ -229,8 +239,7 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
       {
         int in, out_dim;
 
-        if (adapter != NULL ? temper_adapter_get_a (adapter, l, t) == NULL
-                            : (targets & TEMPER_LORA_TARGET_BIT (t)) == 0)
+        if (!has_matrices (adapter, targets, l, t))
           continue;
         temper_lora_target_dims (c, t, &in, &out_dim);
         s->n_params += (guint64) (in + out_dim) * (guint64) r;
@@ -248,8 +257,7 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
           StepLayer *S = &s->layers[l];
           int in, out_dim;
 
-          if (adapter != NULL ? temper_adapter_get_a (adapter, l, t) == NULL
-                              : (targets & TEMPER_LORA_TARGET_BIT (t)) == 0)
+          if (!has_matrices (adapter, targets, l, t))
             continue;
           temper_lora_target_dims (c, t, &in, &out_dim);
           S->a[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, in, r);

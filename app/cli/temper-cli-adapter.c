@@ -4,6 +4,8 @@
  * LoRA file (Temper's export, llama.cpp's convert_lora_to_gguf.py). */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "temper/error.h"
 #include "temper/export.h"
 #include "temper/run.h"
@@ -27,8 +29,8 @@ temper_cli_load_adapter (const char *run_or_dir, temper_model_t *model, GError *
   if (run == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is neither a training run folder nor an adapter folder "
-                   "(an adapter folder holds adapter_config.json and adapter_model.safetensors): %s",
+                   _("“%s” is neither a training run folder nor an adapter folder "
+                   "(an adapter folder holds adapter_config.json and adapter_model.safetensors): %s"),
                    run_or_dir, run_error->message);
       return NULL;
     }
@@ -36,8 +38,8 @@ temper_cli_load_adapter (const char *run_or_dir, temper_model_t *model, GError *
   if (!g_file_test (adapter_dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_FAILED,
-                   "the run “%s” has no adapter yet: it has not finished "
-                   "(“temper-cli resume %s” completes it)", run_or_dir, run_or_dir);
+                   _("the run “%s” has no adapter yet: it has not finished "
+                   "(“temper-cli resume %s” completes it)"), run_or_dir, run_or_dir);
       return NULL;
     }
   return temper_lora_load_peft (adapter_dir, temper_model_get_config (model), NULL, error);

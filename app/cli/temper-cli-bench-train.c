@@ -1,6 +1,8 @@
 /* temper-cli bench train — training speed and memory on a model. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 
 #include "temper/backend-choice.h"
@@ -77,34 +79,34 @@ temper_cli_bench_train (int argc, char **argv)
   if (!temper_train_bench (model, &s, steps, &options, &result, &error))
     return temper_cli_error ("bench train", error);
 
-  printf ("model:            %s\n", temper_model_get_name (model));
-  printf ("device:           %s\n", result.device);
-  printf ("settings:         seq %d, micro-batch %d, rank %d, %s, %d timed steps\n",
+  printf (_("model:            %s\n"), temper_model_get_name (model));
+  printf (_("device:           %s\n"), result.device);
+  printf (_("settings:         seq %d, micro-batch %d, rank %d, %s, %d timed steps\n"),
           seq, batch, rank, targets_text != NULL ? targets_text : "all-linear", steps);
   printf ("trainable params: %" G_GUINT64_FORMAT "\n", result.n_params);
   if (steps > 0)
     {
-      printf ("seconds per step: %.2f\n", result.seconds_per_step);
-      printf ("tokens/s:         %.1f\n", result.tokens_per_s);
+      printf (_("seconds per step: %.2f\n"), result.seconds_per_step);
+      printf (_("tokens/s:         %.1f\n"), result.tokens_per_s);
     }
   if (peak_tflops == 0)
     peak_tflops = result.peak_tflops;
-  printf ("model FLOPs/token: %.4g (4 × frozen + 6 × adapter params + causal attention)\n",
+  printf (_("model FLOPs/token: %.4g (4 × frozen + 6 × adapter params + causal attention)\n"),
           result.flops_per_token);
   if (peak_tflops > 0 && steps > 0)
-    printf ("MFU:              %.1f%% of %.1f TFLOP/s\n",
+    printf (_("MFU:              %.1f%% of %.1f TFLOP/s\n"),
             100.0 * result.tokens_per_s * result.flops_per_token / (peak_tflops * 1e12), peak_tflops);
-  printf ("training buffers: %.1f MiB (on the device)\n", result.train_memory_bytes / 1048576.0);
+  printf (_("training buffers: %.1f MiB (on the device)\n"), result.train_memory_bytes / 1048576.0);
   if (result.peak_device_bytes > 0)
-    printf ("peak GPU memory:  %.1f MiB (Temper's buffers: weights, activations, adapter)\n",
+    printf (_("peak GPU memory:  %.1f MiB (Temper's buffers: weights, activations, adapter)\n"),
             result.peak_device_bytes / 1048576.0);
-  printf ("base weights:     %s, %.1f MiB (%.1f MiB as stored)\n",
+  printf (_("base weights:     %s, %.1f MiB (%.1f MiB as stored)\n"),
           temper_base_weights_name (s.base_weights), temper_model_get_weight_bytes (model) / 1048576.0,
           temper_model_get_stored_weight_bytes (model) / 1048576.0);
   /* What a GPU holds for the run: the weights as held and the step's
    * buffers (the driver's own context comes on top). */
-  printf ("weights + buffers: %.2f GiB\n",
+  printf (_("weights + buffers: %.2f GiB\n"),
           (temper_model_get_weight_bytes (model) + result.train_memory_bytes) / 1073741824.0);
-  printf ("peak RSS:         %.1f MiB\n", result.peak_rss_bytes / 1048576.0);
+  printf (_("peak RSS:         %.1f MiB\n"), result.peak_rss_bytes / 1048576.0);
   return TEMPER_CLI_EXIT_OK;
 }

@@ -4,6 +4,8 @@
  * warm-up run. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -108,13 +110,13 @@ temper_cli_bench_generate (int argc, char **argv)
     }
 
   getrusage (RUSAGE_SELF, &usage);
-  printf ("model:      %s (%s, %.1f M parameters)\n", temper_model_get_name (model),
+  printf (_("model:      %s (%s, %.1f M parameters)\n"), temper_model_get_name (model),
           temper_model_get_quantization (model), temper_model_get_n_params (model) / 1e6);
-  printf ("device:     %s\n", temper_generator_get_device (gen));
+  printf (_("device:     %s\n"), temper_generator_get_device (gen));
   mean_sd (pp, reps, &mean, &sd);
-  printf ("pp%-5d     %8.2f ± %.2f tokens/s (prompt processing)\n", n_prompt, mean, sd);
+  printf (_("pp%-5d     %8.2f ± %.2f tokens/s (prompt processing)\n"), n_prompt, mean, sd);
   mean_sd (tg, reps, &mean, &sd);
-  printf ("tg%-5d     %8.2f ± %.2f tokens/s (generation)\n", n_gen, mean, sd);
-  printf ("peak RSS:   %.1f MiB\n", usage.ru_maxrss / 1024.0);
+  printf (_("tg%-5d     %8.2f ± %.2f tokens/s (generation)\n"), n_gen, mean, sd);
+  printf (_("peak RSS:   %.1f MiB\n"), usage.ru_maxrss / 1024.0);
   return TEMPER_CLI_EXIT_OK;
 }

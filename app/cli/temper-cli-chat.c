@@ -3,6 +3,8 @@
  * else (loading, speed, prompts) goes to stderr, so answers can be piped. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -55,7 +57,7 @@ answer (temper_generator_t *gen, const temper_chat_template_t *tmpl,
       g_string_free (stream.answer, TRUE);
       return NULL;
     }
-  fprintf (stderr, "[%d prompt tokens in %.2f s, %u answer tokens at %.1f tokens/s]\n",
+  fprintf (stderr, _("[%d prompt tokens in %.2f s, %u answer tokens at %.1f tokens/s]\n"),
            result.n_prompt_tokens, result.prompt_seconds, result.tokens->len,
            result.generate_seconds > 0 ? result.tokens->len / result.generate_seconds : 0.0);
   temper_generate_result_clear (&result);
@@ -146,7 +148,7 @@ temper_cli_chat (int argc, char **argv)
     }
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model),
                                    temper_model_get_tokenizer (model));
-  fprintf (stderr, "%s%s on %s, %s chat format%s\n", temper_model_get_name (model),
+  fprintf (stderr, _("%s%s on %s, %s chat format%s\n"), temper_model_get_name (model),
            adapter != NULL ? " with its adapter" : "",
            temper_generator_get_device (gen),
            temper_chat_family_name (temper_chat_template_get_family (tmpl)),
@@ -172,7 +174,7 @@ temper_cli_chat (int argc, char **argv)
       return TEMPER_CLI_EXIT_OK;
     }
 
-  fprintf (stderr, "Type a message and press Enter; Ctrl+C stops an answer, Ctrl+D ends.\n");
+  fprintf (stderr, _("Type a message and press Enter; Ctrl+C stops an answer, Ctrl+D ends.\n"));
   for (;;)
     {
       char line[8192];

@@ -3,6 +3,8 @@
  * records are in tokens. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -45,14 +47,14 @@ print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, in
 {
   const TemperDatasetReport *r = temper_dataset_get_report (ds);
 
-  printf ("Dataset:     %s\n", temper_dataset_get_path (ds));
-  printf ("Format:      %s, %s\n", temper_dataset_format_label (r->format),
+  printf (_("Dataset:     %s\n"), temper_dataset_get_path (ds));
+  printf (_("Format:      %s, %s\n"), temper_dataset_format_label (r->format),
           r->jsonl ? "one record per line (JSONL)" : "a JSON list");
   printf ("Records:     %" G_GUINT64_FORMAT " found, %" G_GUINT64_FORMAT " usable, %"
           G_GUINT64_FORMAT " left out\n", r->n_records, r->n_valid, r->n_dropped);
   if (tmpl != NULL)
     {
-      printf ("Template:    %s%s\n", temper_chat_family_name (temper_chat_template_get_family (tmpl)),
+      printf (_("Template:    %s%s\n"), temper_chat_family_name (temper_chat_template_get_family (tmpl)),
               temper_chat_template_is_fallback (tmpl)
               ? " (the model has no chat template Temper knows; a plain User/Assistant layout is used)"
               : "");
@@ -63,16 +65,16 @@ print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, in
     {
       printf ("Tokens:      %" G_GUINT64_FORMAT " in all, %" G_GUINT64_FORMAT " of them answers the model learns\n",
               r->tokens_total, r->tokens_trained);
-      printf ("Per record:  min %d, mean %.1f, median %d, 95th percentile %d, max %d\n",
+      printf (_("Per record:  min %d, mean %.1f, median %d, 95th percentile %d, max %d\n"),
               r->token_min, r->token_mean, r->token_median, r->token_p95, r->token_max);
       print_histogram (r);
     }
   else
-    printf ("Tokens:      not counted (add --model to count them with a model's tokenizer)\n");
+    printf (_("Tokens:      not counted (add --model to count them with a model's tokenizer)\n"));
 
   if (r->n_problems > 0)
     {
-      printf ("\nLeft out:\n");
+      printf (_("\nLeft out:\n"));
       for (guint i = 0; i < r->n_listed; i++)
         {
           g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
@@ -146,7 +148,7 @@ temper_cli_dataset_check (int argc, char **argv)
   if (ds == NULL)
     {
       /* The message lists the first problems on lines of their own. */
-      fprintf (stderr, "temper-cli %s: %s\n", COMMAND, error->message);
+      fprintf (stderr, _("temper-cli %s: %s\n"), COMMAND, error->message);
       return TEMPER_CLI_EXIT_FAILED;
     }
 

@@ -2,6 +2,8 @@
  * missing when it is. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 
 #include <json-glib/json-glib.h>
@@ -36,7 +38,7 @@ print_table (GPtrArray *devices, GPtrArray *notes)
 
   for (gsize c = 0; c < G_N_ELEMENTS (headings); c++)
     print_cell (headings[c], widths[c]);
-  printf ("DETAILS\n");
+  printf (_("DETAILS\n"));
   for (guint i = 0; i < devices->len; i++)
     {
       const TemperDeviceInfo *info = devices->pdata[i];
@@ -55,7 +57,7 @@ print_table (GPtrArray *devices, GPtrArray *notes)
   if (notes->len > 0)
     printf ("\n");
   for (guint i = 0; i < notes->len; i++)
-    printf ("Note: %s\n", (const char *) notes->pdata[i]);
+    printf (_("Note: %s\n"), (const char *) notes->pdata[i]);
 }
 
 static void

@@ -3,6 +3,8 @@
  * folder as evaluation.json and evaluation.html and summed up here. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -101,7 +103,7 @@ temper_cli_evaluate (int argc, char **argv)
     {
       const TemperEvaluationSet *s = &g_array_index (ev->sets, TemperEvaluationSet, i);
 
-      printf ("\n%s (%u records, %u with a reference answer)\n", s->name, s->n_records,
+      printf (_("\n%s (%u records, %u with a reference answer)\n"), s->name, s->n_records,
               s->n_with_reference);
       printf ("  %-26s %10s %10s %10s\n", "", "base", "tuned", "change");
       print_row ("Perplexity (lower=better)", s->perplexity[0], s->perplexity[1], FALSE);
@@ -113,10 +115,10 @@ temper_cli_evaluate (int argc, char **argv)
       print_row ("ROUGE-L", s->rouge_l[0], s->rouge_l[1], TRUE);
       print_row ("chrF", s->chrf[0], s->chrf[1], TRUE);
     }
-  printf ("\nGeneral questions right: base %u of %u, tuned %u of %u\n\n",
+  printf (_("\nGeneral questions right: base %u of %u, tuned %u of %u\n\n"),
           ev->general_right[0], ev->n_general, ev->general_right[1], ev->n_general);
   for (guint i = 0; ev->findings[i] != NULL; i++)
     printf ("• %s\n", ev->findings[i]);
-  printf ("\nWrote %s\n  and %s\n", ev->json_path, ev->html_path);
+  printf (_("\nWrote %s\n  and %s\n"), ev->json_path, ev->html_path);
   return TEMPER_CLI_EXIT_OK;
 }

@@ -3,6 +3,8 @@
  * model as a Hugging Face folder or a GGUF with an Ollama Modelfile. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,7 +19,7 @@ static void
 show_progress (double fraction, gpointer user_data)
 {
   (void) user_data;
-  fprintf (stderr, "\rExporting… %3d%%", (int) (fraction * 100.0 + 0.5));
+  fprintf (stderr, _("\rExporting… %3d%%"), (int) (fraction * 100.0 + 0.5));
   if (fraction >= 1.0)
     fputc ('\n', stderr);
 }
@@ -141,7 +143,7 @@ temper_cli_export (int argc, char **argv)
     ok = temper_export_merged_gguf (model, adapter, quant, out, &options, &error);
   if (!ok)
     return temper_cli_error ("export", error);
-  printf ("Wrote %s\n", out);
+  printf (_("Wrote %s\n"), out);
 
   if (strcmp (format, "gguf") == 0)
     {
@@ -154,7 +156,7 @@ temper_cli_export (int argc, char **argv)
 
       if (!temper_export_modelfile (model, out, modelfile, name, &command, &error))
         return temper_cli_error ("export", error);
-      printf ("Wrote %s\nTo use it in Ollama, run:\n  %s\n", modelfile, command);
+      printf (_("Wrote %s\nTo use it in Ollama, run:\n  %s\n"), modelfile, command);
     }
   /* Merged models carry their own chat template: check it against training's. */
   if (!no_check && (strcmp (format, "gguf") == 0 || strcmp (format, "hf") == 0))
@@ -166,8 +168,8 @@ temper_cli_export (int argc, char **argv)
       if (problem != NULL)
         return temper_cli_fail ("export", TEMPER_CLI_EXIT_FAILED,
                                 "chat template check failed: %s", problem);
-      printf ("Chat template check: the exported model formats conversations exactly as "
-              "in training and stops at the end of each turn.\n");
+      printf (_("Chat template check: the exported model formats conversations exactly as "
+              "in training and stops at the end of each turn.\n"));
     }
   return TEMPER_CLI_EXIT_OK;
 }

@@ -1,6 +1,8 @@
 /* temper-cli info MODEL — what a model is and what it needs. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 
 #include "temper/model.h"
@@ -45,28 +47,28 @@ temper_cli_info (int argc, char **argv)
   size = g_format_size (temper_model_get_file_size (model));
   weights = g_format_size (temper_model_get_file_size (model));
 
-  printf ("Name:             %s\n", temper_model_get_name (model));
-  printf ("File:             %s\n", temper_model_get_path (model));
-  printf ("Format:           %s\n", temper_model_get_format (model) == TEMPER_MODEL_FORMAT_GGUF
+  printf (_("Name:             %s\n"), temper_model_get_name (model));
+  printf (_("File:             %s\n"), temper_model_get_path (model));
+  printf (_("Format:           %s\n"), temper_model_get_format (model) == TEMPER_MODEL_FORMAT_GGUF
                                       ? "GGUF" : "Hugging Face folder");
-  printf ("Architecture:     %s\n", temper_model_get_arch_name (model));
-  printf ("Parameters:       %.1f M\n", temper_model_get_n_params (model) / 1e6);
-  printf ("Quantization:     %s\n", temper_model_get_quantization (model));
-  printf ("Size on disk:     %s\n", size);
-  printf ("Layers:           %d\n", config->n_layer);
-  printf ("Hidden size:      %d\n", config->n_embd);
-  printf ("Feed-forward:     %d\n", config->n_ff);
-  printf ("Attention heads:  %d (key/value heads: %d, head size %d)\n",
+  printf (_("Architecture:     %s\n"), temper_model_get_arch_name (model));
+  printf (_("Parameters:       %.1f M\n"), temper_model_get_n_params (model) / 1e6);
+  printf (_("Quantization:     %s\n"), temper_model_get_quantization (model));
+  printf (_("Size on disk:     %s\n"), size);
+  printf (_("Layers:           %d\n"), config->n_layer);
+  printf (_("Hidden size:      %d\n"), config->n_embd);
+  printf (_("Feed-forward:     %d\n"), config->n_ff);
+  printf (_("Attention heads:  %d (key/value heads: %d, head size %d)\n"),
           config->n_head, config->n_head_kv, config->head_dim);
-  printf ("Vocabulary:       %d tokens\n", config->n_vocab);
-  printf ("Context length:   %d tokens\n", config->n_ctx_train);
-  printf ("RoPE:             base %g, %s\n", config->rope_theta, rope_layout_name (config->rope_layout));
-  printf ("RMSNorm epsilon:  %g\n", config->rms_eps);
-  printf ("Embeddings:       %s\n", config->tied_embeddings ? "tied (shared with the output layer)" : "separate output layer");
-  printf ("Q/K/V bias:       %s\n", config->qkv_bias ? "yes" : "no");
-  printf ("Special tokens:   BOS %d, EOS %d\n", temper_tokenizer_get_bos (tokenizer),
+  printf (_("Vocabulary:       %d tokens\n"), config->n_vocab);
+  printf (_("Context length:   %d tokens\n"), config->n_ctx_train);
+  printf (_("RoPE:             base %g, %s\n"), config->rope_theta, rope_layout_name (config->rope_layout));
+  printf (_("RMSNorm epsilon:  %g\n"), config->rms_eps);
+  printf (_("Embeddings:       %s\n"), config->tied_embeddings ? "tied (shared with the output layer)" : "separate output layer");
+  printf (_("Q/K/V bias:       %s\n"), config->qkv_bias ? "yes" : "no");
+  printf (_("Special tokens:   BOS %d, EOS %d\n"), temper_tokenizer_get_bos (tokenizer),
           temper_tokenizer_get_eos (tokenizer));
-  printf ("Chat template:    %s\n", template != NULL ? "stored with the model" : "none (a plain format will be used)");
-  printf ("Memory to chat:   about %s (weights, as stored)\n", weights);
+  printf (_("Chat template:    %s\n"), template != NULL ? "stored with the model" : "none (a plain format will be used)");
+  printf (_("Memory to chat:   about %s (weights, as stored)\n"), weights);
   return TEMPER_CLI_EXIT_OK;
 }

@@ -1,6 +1,8 @@
 /* temper-cli train / resume — fine-tune a model with LoRA into a run folder. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,13 +24,13 @@ print_progress (const TemperTrainProgress *p, gpointer user_data)
   gboolean *named_device = user_data;
 
   if (!*named_device && p->device != NULL)
-    printf ("Training on %s\n", p->device);
+    printf (_("Training on %s\n"), p->device);
   *named_device = TRUE;
   printf ("step %5" G_GINT64_FORMAT "/%-5" G_GINT64_FORMAT "  epoch %5.2f  loss %7.4f",
           p->step, p->total_steps, p->epoch, p->loss);
   if (!isnan (p->val_loss))
-    printf ("  val loss %7.4f (perplexity %.2f)", p->val_loss, exp (p->val_loss));
-  printf ("  lr %.2e  grad norm %6.3f  %6.1f tokens/s  %4.0f MiB\n", p->lr, p->grad_norm,
+    printf (_("  val loss %7.4f (perplexity %.2f)"), p->val_loss, exp (p->val_loss));
+  printf (_("  lr %.2e  grad norm %6.3f  %6.1f tokens/s  %4.0f MiB\n"), p->lr, p->grad_norm,
           p->tokens_per_s, p->memory_bytes / 1048576.0);
   fflush (stdout);
 }
@@ -52,14 +54,14 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
   options.progress_data = &named_device;
   options.backend = backend;
   options.device = device;
-  printf ("Training in %s (press Ctrl+C to stop; “temper-cli resume” continues)\n",
+  printf (_("Training in %s (press Ctrl+C to stop; “temper-cli resume” continues)\n"),
           temper_run_get_dir (run));
   if (temper_model_get_base_weights (model) == TEMPER_BASE_WEIGHTS_NF4)
     {
       g_autofree char *now = g_format_size (temper_model_get_weight_bytes (model));
       g_autofree char *stored = g_format_size (temper_model_get_stored_weight_bytes (model));
 
-      printf ("Base weights NF4: %s (%s as stored); merged exports use the original weights\n",
+      printf (_("Base weights NF4: %s (%s as stored); merged exports use the original weights\n"),
               now, stored);
     }
   if (!temper_train_run (run, model, &options, &error))
@@ -70,7 +72,7 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
                                 temper_run_get_dir (run));
       return temper_cli_error (command, error);
     }
-  printf ("Done. The adapter (PEFT format) is in %s\n", adapter);
+  printf (_("Done. The adapter (PEFT format) is in %s\n"), adapter);
   return TEMPER_CLI_EXIT_OK;
 }
 

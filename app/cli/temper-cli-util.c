@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <signal.h>
 #include <stdio.h>
 
@@ -42,7 +44,7 @@ temper_cli_fail (const char *command, int code, const char *format, ...)
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  fprintf (stderr, "temper-cli %s: %s\n", command, message);
+  fprintf (stderr, _("temper-cli %s: %s\n"), command, message);
   return code;
 }
 
@@ -68,10 +70,10 @@ interrupt_thread (gpointer user_data)
       if (g_cancellable_is_cancelled (cancellable))
         {
           /* A second Ctrl+C means the person wants out now. */
-          fprintf (stderr, "\nStopped.\n");
+          fprintf (stderr, _("\nStopped.\n"));
           _exit (130);
         }
-      fprintf (stderr, "\nStopping… (press Ctrl+C again to quit at once)\n");
+      fprintf (stderr, _("\nStopping… (press Ctrl+C again to quit at once)\n"));
       g_cancellable_cancel (cancellable);
     }
   return NULL;

@@ -28,20 +28,20 @@ static void
 print_usage (FILE *out)
 {
   fprintf (out,
-           "Usage: temper-cli COMMAND [OPTIONS…]\n"
+           _("Usage: temper-cli COMMAND [OPTIONS…]\n"
            "\n"
            "Fine-tune a local language model with LoRA, from the terminal.\n"
            "\n"
-           "Commands:\n");
+           "Commands:\n"));
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-16s %s\n", commands[i].name, commands[i].summary);
   fprintf (out,
-           "\n"
+           _("\n"
            "Options:\n"
            "  -h, --help       Show this help\n"
            "  --version        Show the version\n"
            "\n"
-           "Run “temper-cli COMMAND --help” for the options of one command.\n");
+           "Run “temper-cli COMMAND --help” for the options of one command.\n"));
 }
 
 /* Finds the command named by argv[1] (or argv[1] argv[2] for nested ones
@@ -89,14 +89,14 @@ main (int argc, char **argv)
     }
   if (strcmp (argv[1], "--version") == 0)
     {
-      printf ("temper-cli %s\n", PACKAGE_VERSION);
+      printf (_("temper-cli %s\n"), PACKAGE_VERSION);
       return TEMPER_CLI_EXIT_OK;
     }
 
   command = find_command (argc, argv, &n_words);
   if (command == NULL)
     {
-      fprintf (stderr, "temper-cli: unknown command “%s” (see temper-cli --help)\n", argv[1]);
+      fprintf (stderr, _("temper-cli: unknown command “%s” (see temper-cli --help)\n"), argv[1]);
       return TEMPER_CLI_EXIT_USAGE;
     }
   /* The subcommand sees its own name as argv[0]. */

@@ -8,6 +8,8 @@
  * the bytes each token spans. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -142,8 +144,8 @@ temper_chat_template_tokenize (const temper_chat_template_t *tmpl,
       temper_chat_template_get_family (tmpl) != TEMPER_CHAT_FAMILY_PLAIN)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The model’s vocabulary has no token to end an answer with (%s template), "
-                   "so it cannot be trained on conversations.",
+                   _("The model’s vocabulary has no token to end an answer with (%s template), "
+                   "so it cannot be trained on conversations."),
                    temper_chat_family_name (temper_chat_template_get_family (tmpl)));
       return FALSE;
     }

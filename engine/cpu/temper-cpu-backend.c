@@ -1,6 +1,8 @@
 /* The CPU backend: buffers are plain host memory, ops run as they are called. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -57,7 +59,7 @@ cpu_buffer_alloc (TemperBackend *b, size_t size, TemperBufferUsage usage, GError
       g_autofree char *human = g_format_size (size);
 
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "Could not set aside %s of memory. Close other programs or choose a smaller model or batch.",
+                   _("Could not set aside %s of memory. Close other programs or choose a smaller model or batch."),
                    human);
       return NULL;
     }

@@ -6,6 +6,8 @@
  * work is done by the module's kernels. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "temper/error.h"
 #include "cuda/temper-cuda-backend.h"
 #include "cuda/temper-cuda-private.h"
@@ -118,8 +120,8 @@ cuda_buffer_alloc (TemperBackend *b, size_t size, TemperBufferUsage usage, GErro
       g_autofree char *human = g_format_size (size);
 
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "The graphics card has no room for another %s (%s). Close other programs "
-                   "that use it, or choose a smaller model or batch.",
+                   _("The graphics card has no room for another %s (%s). Close other programs "
+                   "that use it, or choose a smaller model or batch."),
                    human, self->module->last_error ());
       return NULL;
     }
@@ -566,7 +568,7 @@ temper_cuda_backend_new (int device, GError **error)
   if (device < 0 || device >= count)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "There is no CUDA device %d; this computer has %d (see “temper-cli devices”)",
+                   _("There is no CUDA device %d; this computer has %d (see “temper-cli devices”)"),
                    device, count);
       return NULL;
     }

@@ -1,6 +1,8 @@
 /* temper-cuda-loader.c — finds, loads and checks libtemper-cuda.so. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <dlfcn.h>
 
 #include "temper/error.h"
@@ -42,7 +44,7 @@ load_module (GError **error)
   if (driver == NULL)
     {
       g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                           "no NVIDIA driver found (libcuda.so.1 could not be loaded)");
+                           _("no NVIDIA driver found (libcuda.so.1 could not be loaded)"));
       return NULL;
     }
 
@@ -50,8 +52,8 @@ load_module (GError **error)
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "this copy of Temper was built without CUDA support (%s does not exist); "
-                   "the Vulkan backend can use the NVIDIA card instead", path);
+                   _("this copy of Temper was built without CUDA support (%s does not exist); "
+                   "the Vulkan backend can use the NVIDIA card instead"), path);
       dlclose (driver);
       return NULL;
     }
@@ -60,8 +62,8 @@ load_module (GError **error)
   if (handle == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   "the CUDA module %s could not be loaded: %s. The CUDA runtime "
-                   "libraries (libcudart, libcublas) may be missing", path, dlerror ());
+                   _("the CUDA module %s could not be loaded: %s. The CUDA runtime "
+                   "libraries (libcudart, libcublas) may be missing"), path, dlerror ());
       dlclose (driver);
       return NULL;
     }
@@ -72,8 +74,8 @@ load_module (GError **error)
       table->size < sizeof (TemperCudaModule))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "the CUDA module %s belongs to a different version of Temper; "
-                   "rebuild or reinstall Temper", path);
+                   _("the CUDA module %s belongs to a different version of Temper; "
+                   "rebuild or reinstall Temper"), path);
       dlclose (handle);
       dlclose (driver);
       return NULL;
@@ -122,7 +124,7 @@ temper_cuda_check (const TemperCudaModule *module, TemperCudaStatus status,
       code = TEMPER_ERROR_DEVICE;
       break;
     }
-  g_set_error (error, TEMPER_ERROR, code, "CUDA failed while %s: %s", what,
+  g_set_error (error, TEMPER_ERROR, code, _("CUDA failed while %s: %s"), what,
                module->last_error ());
   return FALSE;
 }

@@ -1,6 +1,8 @@
 /* temper-evaluate-report.c — evaluation.json and evaluation.html. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -79,7 +81,7 @@ save (const char *path, const char *text, GError **error)
   /* g_file_set_contents() writes a temporary file and renames it. */
   if (!g_file_set_contents (path, text, -1, &local))
     {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, "%s could not be written: %s", path,
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, _("%s could not be written: %s"), path,
                    local->message);
       g_error_free (local);
       return FALSE;

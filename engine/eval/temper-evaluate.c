@@ -1,6 +1,8 @@
 /* temper-evaluate.c — comparing a run's adapter with its base model. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -122,7 +124,7 @@ temper_evaluate_load_general (const char *path, GPtrArray **prompts, GPtrArray *
   if (!g_file_get_contents (path, &text, NULL, &local))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
-                   "The general questions could not be read: %s", local->message);
+                   _("The general questions could not be read: %s"), local->message);
       g_error_free (local);
       return FALSE;
     }
@@ -150,14 +152,14 @@ temper_evaluate_load_general (const char *path, GPtrArray **prompts, GPtrArray *
 
     bad_line:
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s, line %u: expected a JSON object with the texts “prompt” and “expect”",
+                   _("%s, line %u: expected a JSON object with the texts “prompt” and “expect”"),
                    path, i + 1);
       return FALSE;
     }
   if (p->len == 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s holds no general questions", path);
+                   _("%s holds no general questions"), path);
       return FALSE;
     }
   *prompts = g_steal_pointer (&p);
@@ -256,7 +258,7 @@ cancelled (Evaluator *ev, GError **error)
 {
   if (!g_cancellable_is_cancelled (ev->options->cancellable))
     return FALSE;
-  g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, "The evaluation was cancelled");
+  g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, _("The evaluation was cancelled"));
   return TRUE;
 }
 
@@ -390,7 +392,7 @@ score_set (Evaluator *ev, EvalSet *es, GError **error)
           if (!temper_dataset_get_tokens (es->ds, g_array_index (es->indices, guint, i), &ids, &mask, &len))
             {
               g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                           "%s could not be turned into tokens with the model's chat template",
+                           _("%s could not be turned into tokens with the model's chat template"),
                            temper_dataset_get_path (es->ds));
               return FALSE;
             }
@@ -739,8 +741,8 @@ temper_evaluate_run (const char *run_dir, const TemperEvaluateOptions *options, 
   adapter = temper_lora_load_peft (adapter_dir, temper_model_get_config (model), NULL, error);
   if (adapter == NULL)
     {
-      g_prefix_error (error, "The run in %s has no finished adapter to evaluate (resume the "
-                      "training to finish it): ", run_dir);
+      g_prefix_error (error, _("The run in %s has no finished adapter to evaluate (resume the "
+                      "training to finish it): "), run_dir);
       return NULL;
     }
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model),

@@ -1,6 +1,8 @@
 /* temper-perplexity.c — answer-token likelihood, as training's loss. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 
 #include "temper/error.h"
@@ -84,8 +86,8 @@ temper_evaluate_nll (temper_generator_t *gen, int n_vocab, const gint32 *ids,
 
 bad_token:
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-               "A token id lies outside the model's vocabulary of %d; the record was "
-               "tokenised for another model", n_vocab);
+               _("A token id lies outside the model's vocabulary of %d; the record was "
+               "tokenised for another model"), n_vocab);
   return FALSE;
 }
 
@@ -106,8 +108,8 @@ temper_evaluate_dataset_nll (temper_generator_t *gen, int n_vocab,
       if (!temper_dataset_get_tokens (dataset, i, &ids, &mask, &n))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                       "%s was read without a chat template, so its answers have no tokens "
-                       "to score", temper_dataset_get_path (dataset));
+                       _("%s was read without a chat template, so its answers have no tokens "
+                       "to score"), temper_dataset_get_path (dataset));
           return FALSE;
         }
       if (!temper_evaluate_nll (gen, n_vocab, ids, mask, n, nll, cancellable, error))

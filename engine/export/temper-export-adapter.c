@@ -2,6 +2,8 @@
  * and GGUF LoRA files read back. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -25,7 +27,7 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
   temp = temper_export_temp_path (out_dir);
   if (g_mkdir (temp, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, out_dir, "create");
+      temper_set_error_from_errno (error, errno, out_dir, _("create"));
       return FALSE;
     }
   if (!temper_lora_save_peft (adapter, temper_model_get_config (model), dropout, temp,
@@ -142,7 +144,7 @@ read_f32_matrix (const temper_gguf_t *gguf, guint64 index, const TemperTensorVie
   if (n_dims != 2 || temper_type_block_elems (view->type) == 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s”: tensor %s is not a matrix of a type Temper reads.",
+                   _("“%s”: tensor %s is not a matrix of a type Temper reads."),
                    temper_gguf_get_path (gguf), view->name);
       return FALSE;
     }
@@ -173,15 +175,15 @@ temper_import_gguf_adapter (const char *path, temper_model_t *model, GError **er
   if (g_strcmp0 (type, "adapter") != 0 || g_strcmp0 (adapter_type, "lora") != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is not a GGUF LoRA adapter (general.type must be “adapter” and "
-                   "adapter.type “lora”).", path);
+                   _("“%s” is not a GGUF LoRA adapter (general.type must be “adapter” and "
+                   "adapter.type “lora”)."), path);
       return NULL;
     }
   arch = temper_gguf_dup_string (gguf, "general.architecture");
   if (g_strcmp0 (arch, temper_model_get_arch_name (model)) != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” is an adapter for a %s model, but the model is %s.",
+                   _("“%s” is an adapter for a %s model, but the model is %s."),
                    path, arch != NULL ? arch : "(unnamed)", temper_model_get_arch_name (model));
       return NULL;
     }
@@ -202,8 +204,8 @@ temper_import_gguf_adapter (const char *path, temper_model_t *model, GError **er
       if (!temper_export_parse_gguf_name (v.name, is_a ? ".lora_a" : ".lora_b", &layer, &target))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       "“%s”: tensor %s is not a LoRA of an attention or feed-forward weight, "
-                       "which is all Temper can apply.", path, v.name);
+                       _("“%s”: tensor %s is not a LoRA of an attention or feed-forward weight, "
+                       "which is all Temper can apply."), path, v.name);
           return NULL;
         }
       temper_lora_target_dims (config, target, &in, &out);
@@ -222,7 +224,7 @@ temper_import_gguf_adapter (const char *path, temper_model_t *model, GError **er
   if (targets == 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” holds no LoRA tensors.", path);
+                   _("“%s” holds no LoRA tensors."), path);
       return NULL;
     }
   /* Without alpha llama.cpp scales by 1, i.e. alpha = rank. */

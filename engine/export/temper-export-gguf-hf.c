@@ -3,6 +3,8 @@
  * llama.cpp's own converter writes them (FORMATS.md §1.4–1.7). */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -40,7 +42,7 @@ add_tensor (HfExport *e, const char *name, const TemperTensorView *v, int n_dims
   if (v->data == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” has no weights for %s, so no GGUF can be made from it.",
+                   _("“%s” has no weights for %s, so no GGUF can be made from it."),
                    temper_model_get_path (e->model), name);
       return FALSE;
     }
@@ -59,7 +61,7 @@ add_tensor (HfExport *e, const char *name, const TemperTensorView *v, int n_dims
       g_free (f32);
       g_free (dst);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "Not enough memory to convert tensor %s for “%s”.", name, e->out_path);
+                   _("Not enough memory to convert tensor %s for “%s”."), name, e->out_path);
       return FALSE;
     }
   g_ptr_array_add (e->owned, dst);

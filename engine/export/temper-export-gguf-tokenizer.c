@@ -4,6 +4,8 @@
  * ids as the original tokenizer.json does. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -136,9 +138,9 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
   if (tok->n_vocab > n_rows)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "The tokenizer of “%s” has %d tokens but the model has embeddings for only "
+                   _("The tokenizer of “%s” has %d tokens but the model has embeddings for only "
                    "%d; llama.cpp cannot load such a GGUF. Export a merged Hugging Face folder "
-                   "or an adapter instead.", path, tok->n_vocab, n_rows);
+                   "or an adapter instead."), path, tok->n_vocab, n_rows);
       return FALSE;
     }
   if (!spm)
@@ -150,9 +152,9 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
 
           describe_pre (tok, what);
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       "The tokenizer of “%s” splits text in a way (%s) that has no GGUF name "
+                       _("The tokenizer of “%s” splits text in a way (%s) that has no GGUF name "
                        "llama.cpp knows, so a merged GGUF would tokenize differently. Export a "
-                       "merged Hugging Face folder or an adapter instead.", path, what->str);
+                       "merged Hugging Face folder or an adapter instead."), path, what->str);
           return FALSE;
         }
     }

@@ -2,6 +2,8 @@
  * GGUF file for llama.cpp and Ollama. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -31,7 +33,7 @@ temper_export_quant_parse (const char *text, TemperExportQuant *quant, GError **
         return TRUE;
       }
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-               "Unknown quantization “%s”: use f16, q8_0 or q4_k_m.", text != NULL ? text : "");
+               _("Unknown quantization “%s”: use f16, q8_0 or q4_k_m."), text != NULL ? text : "");
   return FALSE;
 }
 
@@ -273,7 +275,7 @@ build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, temper_model
       if (temper_type_block_elems (v.type) == 0)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       "“%s”: tensor %s is stored as type %d, which Temper cannot convert.",
+                       _("“%s”: tensor %s is stored as type %d, which Temper cannot convert."),
                        temper_model_get_path (model), v.name, v.type);
           return FALSE;
         }
@@ -286,7 +288,7 @@ build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, temper_model
         {
           g_free (dst);
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                       "Not enough memory to convert tensor %s for “%s”.", v.name, out_path);
+                       _("Not enough memory to convert tensor %s for “%s”."), v.name, out_path);
           return FALSE;
         }
       g_ptr_array_add (owned, dst);

@@ -2,6 +2,8 @@
  * Hugging Face folder for transformers. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -67,14 +69,14 @@ copy_file (const char *from, const char *to, GError **error)
 
   if (!g_file_get_contents (from, &data, &len, &local))
     {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, "Could not read “%s”: %s", from,
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, _("Could not read “%s”: %s"), from,
                    local->message);
       return FALSE;
     }
   if (!g_file_set_contents (to, data, (gssize) len, &local))
     {
       temper_set_error_from_errno (error, local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,
-                                   to, "write");
+                                   to, _("write"));
       return FALSE;
     }
   return TRUE;
@@ -93,7 +95,7 @@ write_json (JsonNode *root, const char *path, GError **error)
   if (!g_file_set_contents (path, text, -1, &local))
     {
       temper_set_error_from_errno (error, local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,
-                                   path, "write");
+                                   path, _("write"));
       return FALSE;
     }
   return TRUE;
@@ -114,7 +116,7 @@ write_config (const char *src_dir, const char *dst_dir, TemperExportHfDtype dtyp
     {
       g_clear_error (error);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is not a JSON object.", src);
+                   _("“%s” is not a JSON object."), src);
       return FALSE;
     }
   obj = json_node_get_object (json_parser_get_root (parser));
@@ -186,7 +188,7 @@ convert_tensor (const temper_safetensors_t *st, const TemperSafetensorsInfo *inf
   if (f32 == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "Not enough memory to convert tensor %s.", info->name);
+                   _("Not enough memory to convert tensor %s."), info->name);
       return NULL;
     }
   adapted = adapter != NULL && parse_hf_name (info->name, &layer, &target) &&
@@ -324,8 +326,8 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
   if (temper_model_get_format (model) != TEMPER_MODEL_FORMAT_HF_FOLDER)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "A merged Hugging Face folder can only be made from a Hugging Face base "
-                   "model; “%s” is a GGUF file. Export a merged GGUF or the PEFT adapter instead.",
+                   _("A merged Hugging Face folder can only be made from a Hugging Face base "
+                   "model; “%s” is a GGUF file. Export a merged GGUF or the PEFT adapter instead."),
                    src);
       return FALSE;
     }
@@ -334,7 +336,7 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
   temp = temper_export_temp_path (out_dir);
   if (g_mkdir (temp, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, out_dir, "create");
+      temper_set_error_from_errno (error, errno, out_dir, _("create"));
       return FALSE;
     }
   if (!write_config (src, temp, dtype, &local) || !copy_side_files (src, temp, &local) ||

@@ -1,6 +1,8 @@
 /* temper-export-modelfile.c — an Ollama Modelfile for a merged GGUF. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 
@@ -132,7 +134,7 @@ temper_export_modelfile (temper_model_t *model, const char *gguf_path,
     {
       temper_set_error_from_errno (error,
                                    local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,
-                                   modelfile_path, "write");
+                                   modelfile_path, _("write"));
       return FALSE;
     }
   if (command != NULL)

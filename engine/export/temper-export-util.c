@@ -1,6 +1,8 @@
 /* temper-export-util.c — temporary names, commits, progress and merging. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,8 +36,8 @@ temper_export_check_dest (const char *final_path, GError **error)
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
-                   "Could not export to “%s”: the folder “%s” does not exist. "
-                   "Choose an existing folder.", final_path, dir);
+                   _("Could not export to “%s”: the folder “%s” does not exist. "
+                   "Choose an existing folder."), final_path, dir);
       return FALSE;
     }
   return TRUE;
@@ -53,12 +55,12 @@ temper_export_explain_error (GError **error, const char *what, const char *final
 
       g_clear_error (error);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_NO_SPACE,
-                   "Could not export %s to “%s”: the disk is full. Nothing was written; free "
-                   "some space in “%s” or choose another folder, and try again.",
+                   _("Could not export %s to “%s”: the disk is full. Nothing was written; free "
+                   "some space in “%s” or choose another folder, and try again."),
                    what, final_path, dir);
       return;
     }
-  g_prefix_error (error, "Exporting %s to “%s”: ", what, final_path);
+  g_prefix_error (error, _("Exporting %s to “%s”: "), what, final_path);
 }
 
 void
@@ -94,7 +96,7 @@ temper_export_commit (const char *temp_path, const char *final_path, GError **er
         {
           int saved = errno;
           temper_export_discard (temp_path);
-          temper_set_error_from_errno (error, saved, final_path, "replace");
+          temper_set_error_from_errno (error, saved, final_path, _("replace"));
           return FALSE;
         }
     }
@@ -104,7 +106,7 @@ temper_export_commit (const char *temp_path, const char *final_path, GError **er
       temper_export_discard (temp_path);
       if (old != NULL)
         g_rename (old, final_path);
-      temper_set_error_from_errno (error, saved, final_path, "create");
+      temper_set_error_from_errno (error, saved, final_path, _("create"));
       return FALSE;
     }
   if (old != NULL)
@@ -122,7 +124,7 @@ temper_export_step (const TemperExportOptions *options, double fraction, GError 
   if (g_cancellable_is_cancelled (options->cancellable))
     {
       g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED,
-                           "The export was cancelled; nothing was written.");
+                           _("The export was cancelled; nothing was written."));
       return FALSE;
     }
   return TRUE;

@@ -5,6 +5,8 @@
  * become the entry's `problem`, never the scan's. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 #include <sys/stat.h>
 
@@ -595,7 +597,7 @@ temper_discover_models (const TemperDiscoveryRoots *roots, GCancellable *cancell
   if (cancelled (&scan))
     {
       g_ptr_array_unref (scan.found);
-      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, "Looking for models was cancelled.");
+      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, _("Looking for models was cancelled."));
       return NULL;
     }
   g_ptr_array_sort (scan.found, compare_found);

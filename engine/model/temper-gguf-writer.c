@@ -6,6 +6,8 @@
  * what strict readers (ggml's and ours) recompute. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -278,7 +280,7 @@ write_all (FILE *f, const void *data, gsize n, const char *path, GError **error)
 {
   if (n > 0 && fwrite (data, 1, n, f) != n)
     {
-      temper_set_error_from_errno (error, errno, path, "write");
+      temper_set_error_from_errno (error, errno, path, _("write"));
       return FALSE;
     }
   return TRUE;
@@ -334,7 +336,7 @@ temper_gguf_writer_write (temper_gguf_writer_t *w, const char *path, GError **er
   f = fopen (path, "wb");
   if (f == NULL)
     {
-      temper_set_error_from_errno (error, errno, path, "create");
+      temper_set_error_from_errno (error, errno, path, _("create"));
       return FALSE;
     }
   if (!write_all (f, header->data, header->len, path, error)
@@ -350,7 +352,7 @@ temper_gguf_writer_write (temper_gguf_writer_t *w, const char *path, GError **er
     }
   if (fclose (f) != 0)
     {
-      temper_set_error_from_errno (error, errno, path, "write");
+      temper_set_error_from_errno (error, errno, path, _("write"));
       return FALSE;
     }
   return TRUE;

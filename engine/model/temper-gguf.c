@@ -6,6 +6,8 @@
  * what is wrong, and never later with a crash. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -179,7 +181,7 @@ parse_kv (Cursor *c, GgufKv *kv, guint64 index, GError **error)
   if (!valid_value_type (type))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is damaged: metadata “%s” has an unknown value type (%u).",
+                   _("“%s” is damaged: metadata “%s” has an unknown value type (%u)."),
                    gguf->display, kv->key, type);
       return FALSE;
     }
@@ -202,7 +204,7 @@ parse_kv (Cursor *c, GgufKv *kv, guint64 index, GError **error)
   if (!valid_value_type (type) || type == TEMPER_GGUF_ARRAY)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is damaged: the array “%s” has an element type (%u) that GGUF does not allow.",
+                   _("“%s” is damaged: the array “%s” has an element type (%u) that GGUF does not allow."),
                    gguf->display, kv->key, type);
       return FALSE;
     }
@@ -258,7 +260,7 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
   if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is damaged: tensor %s has %u dimensions (1 to %d are allowed).",
+                   _("“%s” is damaged: tensor %s has %u dimensions (1 to %d are allowed)."),
                    gguf->display, t->name, t->n_dims, GGUF_MAX_DIMS);
       return FALSE;
     }
@@ -272,7 +274,7 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
       if (ne > G_MAXINT64 || (ne != 0 && n_rows > (guint64) G_MAXINT64 / ne))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s” is damaged: tensor %s has an impossibly large shape.",
+                       _("“%s” is damaged: tensor %s has an impossibly large shape."),
                        gguf->display, t->name);
           return FALSE;
         }
@@ -287,7 +289,7 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
       || !temper_ggml_type_geometry ((int) type, &type_name, &block_elems, &block_bytes))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is damaged or too new: tensor %s has an unknown type (%u).",
+                   _("“%s” is damaged or too new: tensor %s has an unknown type (%u)."),
                    gguf->display, t->name, type);
       return FALSE;
     }
@@ -305,7 +307,7 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
   if (n_rows != 0 && t->row_bytes > G_MAXINT64 / n_rows)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is damaged: tensor %s has an impossibly large shape.",
+                   _("“%s” is damaged: tensor %s has an impossibly large shape."),
                    gguf->display, t->name);
       return FALSE;
     }
@@ -346,7 +348,7 @@ parse (temper_gguf_t *gguf, GError **error)
   if (gguf->size < 4 || memcmp (gguf->data, GGUF_MAGIC, 4) != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is not a GGUF model file (it does not start with “GGUF”).",
+                   _("“%s” is not a GGUF model file (it does not start with “GGUF”)."),
                    gguf->display);
       return FALSE;
     }
@@ -356,7 +358,7 @@ parse (temper_gguf_t *gguf, GError **error)
   if (gguf->version < 2 || gguf->version > 3)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” uses GGUF version %u; Temper reads versions 2 and 3. %s",
+                   _("“%s” uses GGUF version %u; Temper reads versions 2 and 3. %s"),
                    gguf->display, gguf->version,
                    gguf->version < 2 ? "Convert the model again with a current llama.cpp."
                                      : "Update Temper to read it.");
@@ -389,7 +391,7 @@ parse (temper_gguf_t *gguf, GError **error)
       if (g_hash_table_contains (gguf->kv_index, kv->key))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s” is damaged: the metadata key “%s” appears twice.",
+                       _("“%s” is damaged: the metadata key “%s” appears twice."),
                        gguf->display, kv->key);
           return FALSE;
         }
@@ -410,7 +412,7 @@ parse (temper_gguf_t *gguf, GError **error)
       if (a == 0 || (a & (a - 1)) != 0)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s” is damaged: general.alignment must be a power of two stored as UINT32.",
+                       _("“%s” is damaged: general.alignment must be a power of two stored as UINT32."),
                        gguf->display);
           return FALSE;
         }
@@ -427,7 +429,7 @@ parse (temper_gguf_t *gguf, GError **error)
       if (g_hash_table_contains (gguf->tensor_index, t->name))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s” is damaged: the tensor name %s appears twice.",
+                       _("“%s” is damaged: the tensor name %s appears twice."),
                        gguf->display, t->name);
           return FALSE;
         }
@@ -522,28 +524,28 @@ temper_gguf_open (const char *path, GError **error)
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     {
-      temper_set_error_from_errno (error, errno, path, "open");
+      temper_set_error_from_errno (error, errno, path, _("open"));
       return NULL;
     }
   if (fstat (fd, &st) != 0)
     {
       int saved = errno;
       close (fd);
-      temper_set_error_from_errno (error, saved, path, "read");
+      temper_set_error_from_errno (error, saved, path, _("read"));
       return NULL;
     }
   if (!S_ISREG (st.st_mode))
     {
       close (fd);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is not a regular file.", path);
+                   _("“%s” is not a regular file."), path);
       return NULL;
     }
   if (st.st_size == 0)
     {
       close (fd);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is empty. The download may have failed.", gguf->display);
+                   _("“%s” is empty. The download may have failed."), gguf->display);
       return NULL;
     }
   gguf->size = (guint64) st.st_size;
@@ -552,7 +554,7 @@ temper_gguf_open (const char *path, GError **error)
   if (gguf->data == MAP_FAILED)
     {
       gguf->data = NULL;
-      temper_set_error_from_errno (error, errno, path, "map into memory");
+      temper_set_error_from_errno (error, errno, path, _("map into memory"));
       return NULL;
     }
 

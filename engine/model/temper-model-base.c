@@ -6,6 +6,8 @@
  * bytes exactly as it would a GGUF's quant blocks. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -29,8 +31,8 @@ temper_base_weights_parse (const char *text, TemperBaseWeights *base, GError **e
   else
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not a kind of base weights: use “stored” (as the model file holds them) "
-                   "or “nf4” (4-bit NormalFloat, as QLoRA trains).", text);
+                   _("“%s” is not a kind of base weights: use “stored” (as the model file holds them) "
+                   "or “nf4” (4-bit NormalFloat, as QLoRA trains)."), text);
       return FALSE;
     }
   return TRUE;
@@ -236,9 +238,9 @@ refuse_quantized (temper_model_t *model, const TemperTensorView *v, GError **err
   g_autofree char *file = g_path_get_basename (model->path);
 
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-               "“%s” is already quantized: its linear layers hold %s blocks (%s), so they cannot "
+               _("“%s” is already quantized: its linear layers hold %s blocks (%s), so they cannot "
                "be made NF4. Train on it as it is (its weights already stay 4-, 5- or 8-bit), or "
-               "choose the model's F16, BF16 or F32 version to train with NF4 base weights.",
+               "choose the model's F16, BF16 or F32 version to train with NF4 base weights."),
                file, temper_type_name (v->type), v->name != NULL ? v->name : "a linear layer");
   return FALSE;
 }
@@ -262,7 +264,7 @@ temper_model_set_base_weights (temper_model_t *model, TemperBaseWeights base,
       g_autofree char *file = g_path_get_basename (model->path);
 
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "“%s” already holds NF4 base weights; load it again to use the stored ones.", file);
+                   _("“%s” already holds NF4 base weights; load it again to use the stored ones."), file);
       return FALSE;
     }
 
@@ -291,8 +293,8 @@ temper_model_set_base_weights (temper_model_t *model, TemperBaseWeights base,
       g_autofree char *human = g_format_size (total_bytes);
 
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "Could not set aside %s of memory for the NF4 weights. Close other programs "
-                   "or choose a smaller model.", human);
+                   _("Could not set aside %s of memory for the NF4 weights. Close other programs "
+                   "or choose a smaller model."), human);
       return FALSE;
     }
   first_row = g_new0 (gint64, jobs->len + 1);

@@ -3,6 +3,8 @@
  * files.  Weights stay in Hugging Face row order (split-halves RoPE). */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -29,13 +31,13 @@ parse_json_file (const char *path, const char *what, GError **error)
     {
       g_set_error (error, TEMPER_ERROR,
                    local->domain == G_FILE_ERROR ? TEMPER_ERROR_IO : TEMPER_ERROR_INVALID_FILE,
-                   "Could not read “%s” in “%s”: %s", name, what, local->message);
+                   _("Could not read “%s” in “%s”: %s"), name, what, local->message);
       return NULL;
     }
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” in “%s” is not a JSON object.", name, what);
+                   _("“%s” in “%s” is not a JSON object."), name, what);
       return NULL;
     }
   return g_steal_pointer (&parser);
@@ -68,7 +70,7 @@ config_int (HfLoad *l, const char *key, gboolean required, int fallback, int *ou
       if (required)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“config.json” in “%s” is missing the setting “%s”.", l->what, key);
+                       _("“config.json” in “%s” is missing the setting “%s”."), l->what, key);
           return FALSE;
         }
       *out = fallback;
@@ -78,7 +80,7 @@ config_int (HfLoad *l, const char *key, gboolean required, int fallback, int *ou
   if (v <= 0 || v > G_MAXINT)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“config.json” in “%s” has an impossible value for “%s”.", l->what, key);
+                   _("“config.json” in “%s” has an impossible value for “%s”."), l->what, key);
       return FALSE;
     }
   *out = (int) v;
@@ -169,7 +171,7 @@ read_architecture (HfLoad *l, GError **error)
   if (architecture == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“config.json” in “%s” does not say which architecture the model is.", l->what);
+                   _("“config.json” in “%s” does not say which architecture the model is."), l->what);
       return FALSE;
     }
   if (strcmp (architecture, "LlamaForCausalLM") == 0 || strcmp (architecture, "MistralForCausalLM") == 0)
@@ -185,9 +187,9 @@ read_architecture (HfLoad *l, GError **error)
   else
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” is a %s model, which Temper cannot train. Supported architectures: "
+                   _("“%s” is a %s model, which Temper cannot train. Supported architectures: "
                    "LlamaForCausalLM (Llama 2 and 3, SmolLM2), MistralForCausalLM (without sliding window) "
-                   "and Qwen2ForCausalLM (Qwen2, Qwen2.5).",
+                   "and Qwen2ForCausalLM (Qwen2, Qwen2.5)."),
                    l->what, architecture);
       return FALSE;
     }
@@ -217,7 +219,7 @@ read_config (HfLoad *l, GError **error)
   if (c->n_head % c->n_head_kv != 0 || c->head_dim % 2 != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“config.json” in “%s” is inconsistent: %d attention heads, %d key/value heads, head size %d.",
+                   _("“config.json” in “%s” is inconsistent: %d attention heads, %d key/value heads, head size %d."),
                    l->what, c->n_head, c->n_head_kv, c->head_dim);
       return FALSE;
     }
@@ -234,8 +236,8 @@ read_config (HfLoad *l, GError **error)
   if (rope_type != NULL && strcmp (rope_type, "default") != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” uses scaled rotary position embeddings (%s), which Temper does not support. "
-                   "Choose a model without RoPE scaling.", l->what, rope_type);
+                   _("“%s” uses scaled rotary position embeddings (%s), which Temper does not support. "
+                   "Choose a model without RoPE scaling."), l->what, rope_type);
       return FALSE;
     }
 
@@ -244,15 +246,15 @@ read_config (HfLoad *l, GError **error)
       if (config_bool (l->config, "attention_bias", FALSE) || config_bool (l->config, "mlp_bias", FALSE))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       "“%s” uses bias terms in its attention or feed-forward layers (attention_bias or mlp_bias), "
-                       "which Temper does not support for Llama models.", l->what);
+                       _("“%s” uses bias terms in its attention or feed-forward layers (attention_bias or mlp_bias), "
+                       "which Temper does not support for Llama models."), l->what);
           return FALSE;
         }
       /* Mistral's sliding window changes attention once a sequence outgrows it. */
       if (sliding_window > 0 && sliding_window < c->n_ctx_train)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       "“%s” uses sliding-window attention (%d of %d positions), which Temper does not support.",
+                       _("“%s” uses sliding-window attention (%d of %d positions), which Temper does not support."),
                        l->what, sliding_window, c->n_ctx_train);
           return FALSE;
         }
@@ -261,7 +263,7 @@ read_config (HfLoad *l, GError **error)
            && sliding_window < c->n_ctx_train)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” uses sliding-window attention (%d of %d positions), which Temper does not support.",
+                   _("“%s” uses sliding-window attention (%d of %d positions), which Temper does not support."),
                    l->what, sliding_window, c->n_ctx_train);
       return FALSE;
     }
@@ -384,7 +386,7 @@ read_weights (HfLoad *l, GCancellable *cancellable, GError **error)
   if ((guint) c->n_layer > temper_safetensors_get_n_tensors (m->safetensors))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“config.json” in “%s” claims %d layers but the weights hold only %u tensors.",
+                   _("“config.json” in “%s” claims %d layers but the weights hold only %u tensors."),
                    l->what, c->n_layer, temper_safetensors_get_n_tensors (m->safetensors));
       return FALSE;
     }
@@ -502,8 +504,8 @@ temper_model_load_hf (temper_model_t *model, const char *dir,
   if (!g_file_test (config_path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is not a model folder: it has no config.json. Choose a .gguf file or a "
-                   "Hugging Face model folder.", what);
+                   _("“%s” is not a model folder: it has no config.json. Choose a .gguf file or a "
+                   "Hugging Face model folder."), what);
       return FALSE;
     }
   parser = parse_json_file (config_path, what, error);
@@ -517,7 +519,7 @@ temper_model_load_hf (temper_model_t *model, const char *dir,
   if (!g_file_test (tokenizer_json, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” has no tokenizer.json; Temper needs it to turn text into tokens.", what);
+                   _("“%s” has no tokenizer.json; Temper needs it to turn text into tokens."), what);
       return FALSE;
     }
   if (!g_file_test (tokenizer_config, G_FILE_TEST_EXISTS))

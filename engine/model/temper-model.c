@@ -3,6 +3,8 @@
  * size figures).  The Hugging Face folder loader is temper-model-hf.c. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -21,7 +23,7 @@ temper_model_check_cancelled (GCancellable *cancellable, GError **error)
 {
   if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
     {
-      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, "Loading the model was cancelled.");
+      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, _("Loading the model was cancelled."));
       return FALSE;
     }
   return TRUE;
@@ -37,7 +39,7 @@ temper_model_check_tensor (const TemperTensorView *view, const char *name,
   if (view->data == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is missing tensor %s. The file may be damaged or not a complete model.",
+                   _("“%s” is missing tensor %s. The file may be damaged or not a complete model."),
                    what, name);
       return FALSE;
     }
@@ -45,9 +47,9 @@ temper_model_check_tensor (const TemperTensorView *view, const char *name,
     {
       temper_ggml_type_geometry (view->type, &type_name, NULL, NULL);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” stores tensor %s as %s, which Temper cannot compute with. "
+                   _("“%s” stores tensor %s as %s, which Temper cannot compute with. "
                    "Choose a file quantized as Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, "
-                   "F16, BF16 or F32 (for example a Q4_K_M or Q8_0 download).",
+                   "F16, BF16 or F32 (for example a Q4_K_M or Q8_0 download)."),
                    what, name, type_name != NULL ? type_name : "an unknown type");
       return FALSE;
     }
@@ -55,7 +57,7 @@ temper_model_check_tensor (const TemperTensorView *view, const char *name,
       && view->type != TEMPER_TYPE_BF16)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” stores the normalisation weights %s as %s; Temper expects F32, F16 or BF16 there.",
+                   _("“%s” stores the normalisation weights %s as %s; Temper expects F32, F16 or BF16 there."),
                    what, name, temper_type_name (view->type));
       return FALSE;
     }
@@ -110,7 +112,7 @@ gguf_u32 (GgufLoad *l, const char *suffix, gboolean required, guint32 fallback,
   if (v > (guint32) G_MAXINT)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” has an impossible value for %s (%u).", l->what, key, v);
+                   _("“%s” has an impossible value for %s (%u)."), l->what, key, v);
       return FALSE;
     }
   *out = (int) v;
@@ -146,8 +148,8 @@ check_rope_scaling_gguf (GgufLoad *l, GError **error)
       || temper_gguf_find_tensor (l->model->gguf, "rope_freqs.weight", NULL))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” uses scaled rotary position embeddings (%s), which Temper does not support. "
-                   "Choose a model without RoPE scaling.",
+                   _("“%s” uses scaled rotary position embeddings (%s), which Temper does not support. "
+                   "Choose a model without RoPE scaling."),
                    l->what, type != NULL ? type : "frequency factors");
       return FALSE;
     }
@@ -174,7 +176,7 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
   if (model->arch_name == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” does not say which architecture it is (general.architecture is missing).", what);
+                   _("“%s” does not say which architecture it is (general.architecture is missing)."), what);
       return FALSE;
     }
   if (strcmp (model->arch_name, "llama") == 0)
@@ -190,8 +192,8 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
   else
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” is a “%s” model, which Temper cannot train. Supported architectures: "
-                   "llama (Llama 2 and 3, Mistral, SmolLM2) and qwen2 (Qwen2, Qwen2.5).",
+                   _("“%s” is a “%s” model, which Temper cannot train. Supported architectures: "
+                   "llama (Llama 2 and 3, Mistral, SmolLM2) and qwen2 (Qwen2, Qwen2.5)."),
                    what, model->arch_name);
       return FALSE;
     }
@@ -209,7 +211,7 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
       || c->n_head % c->n_head_kv != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” has inconsistent settings: %d layers, hidden size %d, %d attention heads, %d key/value heads.",
+                   _("“%s” has inconsistent settings: %d layers, hidden size %d, %d attention heads, %d key/value heads."),
                    what, c->n_layer, c->n_embd, c->n_head, c->n_head_kv);
       return FALSE;
     }
@@ -219,7 +221,7 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
   if (c->head_dim <= 0 || c->head_dim % 2 != 0 || rope_dims != c->head_dim)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s” rotates %d of %d dimensions per attention head; Temper supports only full, even rotary dimensions.",
+                   _("“%s” rotates %d of %d dimensions per attention head; Temper supports only full, even rotary dimensions."),
                    what, rope_dims, c->head_dim);
       return FALSE;
     }
@@ -288,7 +290,7 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
           || (i > 0 && (w->bq.data != NULL) != c->qkv_bias))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s” has query/key/value biases in some places but not others (layer %d).", what, i);
+                       _("“%s” has query/key/value biases in some places but not others (layer %d)."), what, i);
           return FALSE;
         }
       c->qkv_bias = w->bq.data != NULL;
@@ -358,8 +360,8 @@ check_token_id (temper_model_t *model, int id, const char *what, GError **error)
     {
       g_autofree char *file = g_path_get_basename (model->path);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is inconsistent: vocabulary id out of range — its %s token is %d, "
-                   "but the model only has %d tokens.",
+                   _("“%s” is inconsistent: vocabulary id out of range — its %s token is %d, "
+                   "but the model only has %d tokens."),
                    file, what, id, model->config.n_vocab);
       return FALSE;
     }
@@ -379,8 +381,8 @@ finish (temper_model_t *model, GError **error)
     {
       g_autofree char *file = g_path_get_basename (model->path);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is inconsistent: vocabulary id out of range — the tokenizer has %d tokens, "
-                   "but the model's embedding only has %d rows.",
+                   _("“%s” is inconsistent: vocabulary id out of range — the tokenizer has %d tokens, "
+                   "but the model's embedding only has %d rows."),
                    file, temper_tokenizer_get_n_vocab (tok), model->config.n_vocab);
       return FALSE;
     }
@@ -430,7 +432,7 @@ temper_model_load (const char *path, GCancellable *cancellable, GError **error)
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
-                   "“%s” does not exist. Choose a .gguf file or a model folder.", path);
+                   _("“%s” does not exist. Choose a .gguf file or a model folder."), path);
       return NULL;
     }
   model = g_new0 (temper_model_t, 1);

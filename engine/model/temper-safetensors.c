@@ -5,6 +5,8 @@
  * file and has exactly the bytes its shape and dtype call for. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -117,7 +119,7 @@ damaged (GError **error, const StFile *f, const char *format, ...)
   detail = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-               "“%s” is not a valid safetensors file: %s", f->display, detail);
+               _("“%s” is not a valid safetensors file: %s"), f->display, detail);
   return FALSE;
 }
 
@@ -129,13 +131,13 @@ map_file (StFile *f, GError **error)
 
   if (fd < 0)
     {
-      temper_set_error_from_errno (error, errno, f->path, "open");
+      temper_set_error_from_errno (error, errno, f->path, _("open"));
       return FALSE;
     }
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
       close (fd);
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, "“%s” is not a readable file.", f->path);
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, _("“%s” is not a readable file."), f->path);
       return FALSE;
     }
   f->size = (guint64) st.st_size;
@@ -150,7 +152,7 @@ map_file (StFile *f, GError **error)
   if (f->map == MAP_FAILED)
     {
       f->map = NULL;
-      temper_set_error_from_errno (error, errno, f->path, "map into memory");
+      temper_set_error_from_errno (error, errno, f->path, _("map into memory"));
       return FALSE;
     }
   return TRUE;
@@ -412,7 +414,7 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
     {
       g_set_error (error, TEMPER_ERROR,
                    g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? TEMPER_ERROR_IO : TEMPER_ERROR_INVALID_FILE,
-                   "Could not read “%s”: %s", display, local->message);
+                   _("Could not read “%s”: %s"), display, local->message);
       return FALSE;
     }
   root = JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
@@ -421,7 +423,7 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
       || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "weight_map")))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” has no “weight_map” object listing which file holds each tensor.", display);
+                   _("“%s” has no “weight_map” object listing which file holds each tensor."), display);
       return FALSE;
     }
   map = json_object_get_object_member (root, "weight_map");
@@ -439,7 +441,7 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
         {
           g_list_free (names);
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s” lists tensor %s with an invalid file name.", display, (const char *) l->data);
+                       _("“%s” lists tensor %s with an invalid file name."), display, (const char *) l->data);
           return FALSE;
         }
       file = json_node_get_string (v);
@@ -465,8 +467,8 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
         {
           g_list_free (names);
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
-                       "The model is incomplete: “%s” lists the file “%s”, which is missing. "
-                       "Download the whole model folder again.", display, file);
+                       _("The model is incomplete: “%s” lists the file “%s”, which is missing. "
+                       "Download the whole model folder again."), display, file);
           return FALSE;
         }
       if (!load_file (st, add_file (st, path), set, error))
@@ -479,7 +481,7 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
         if (!g_hash_table_contains (st->tensors, name))
           {
             g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                         "“%s” says tensor %s is in “%s”, but it is not there.",
+                         _("“%s” says tensor %s is in “%s”, but it is not there."),
                          display, (const char *) name, file);
             g_list_free (names);
             return FALSE;
@@ -554,7 +556,7 @@ temper_safetensors_get_view (const temper_safetensors_t *st, const char *name,
   if (t == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The model is missing tensor %s.", name);
+                   _("The model is missing tensor %s."), name);
       return FALSE;
     }
   if (strcmp (t->dtype, "F32") == 0)
@@ -567,8 +569,8 @@ temper_safetensors_get_view (const temper_safetensors_t *st, const char *name,
     {
       g_autofree char *file = g_path_get_basename (t->info.file);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "Tensor %s in “%s” is stored as %s; Temper reads F32, F16 and BF16 weights. "
-                   "Use a model saved in one of those types, or a GGUF file.",
+                   _("Tensor %s in “%s” is stored as %s; Temper reads F32, F16 and BF16 weights. "
+                   "Use a model saved in one of those types, or a GGUF file."),
                    name, file, t->dtype);
       return FALSE;
     }
@@ -798,7 +800,7 @@ temper_safetensors_writer_write (temper_safetensors_writer_t *w, const char *pat
   f = fopen (path, "wb");
   if (f == NULL)
     {
-      temper_set_error_from_errno (error, errno, path, "create");
+      temper_set_error_from_errno (error, errno, path, _("create"));
       return FALSE;
     }
   len_le = GUINT64_TO_LE ((guint64) header->len);
@@ -812,7 +814,7 @@ temper_safetensors_writer_write (temper_safetensors_writer_t *w, const char *pat
     }
   if (fclose (f) != 0)
     {
-      temper_set_error_from_errno (error, errno, path, "write");
+      temper_set_error_from_errno (error, errno, path, _("write"));
       return FALSE;
     }
   return TRUE;
@@ -821,7 +823,7 @@ fail:
   {
     int saved = errno;
     fclose (f);
-    temper_set_error_from_errno (error, saved, path, "write");
+    temper_set_error_from_errno (error, saved, path, _("write"));
     return FALSE;
   }
 }

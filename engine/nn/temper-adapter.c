@@ -1,6 +1,8 @@
 /* LoRA adapter storage: one A and one B matrix per adapted layer and target. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 
 #include "temper/adapter.h"
@@ -58,13 +60,13 @@ temper_adapter_new (const TemperModelConfig *config, int rank, float alpha,
   if (rank < 1 || rank > 1024)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "The LoRA rank must be between 1 and 1024 (it was %d).", rank);
+                   _("The LoRA rank must be between 1 and 1024 (it was %d)."), rank);
       return NULL;
     }
   if (target_mask == 0 || (target_mask & ~TEMPER_LORA_ALL_TARGETS) != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "Choose at least one layer to adapt among q, k, v, o, gate, up and down.");
+                   _("Choose at least one layer to adapt among q, k, v, o, gate, up and down."));
       return NULL;
     }
   adapter = g_new0 (temper_adapter_t, 1);

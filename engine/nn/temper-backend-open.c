@@ -1,6 +1,8 @@
 /* temper-backend-open.c — choosing and opening a compute backend. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "cuda/temper-cuda-backend.h"
@@ -29,7 +31,7 @@ temper_backend_choice_parse (const char *text, TemperBackendKind *kind, GError *
         return TRUE;
       }
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-               "“%s” is not a backend: choose cpu, vulkan, cuda or auto (the best there is)",
+               _("“%s” is not a backend: choose cpu, vulkan, cuda or auto (the best there is)"),
                text != NULL ? text : "");
   return FALSE;
 }
@@ -75,8 +77,8 @@ open_cuda (int device, TemperDeviceInfo **info, GError **error)
   if (list->len == 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "The NVIDIA driver is there but reports no GPU. Choose another backend "
-                   "(“temper-cli devices” lists what this computer has).");
+                   _("The NVIDIA driver is there but reports no GPU. Choose another backend "
+                   "(“temper-cli devices” lists what this computer has)."));
       return NULL;
     }
   if (device < 0)
@@ -106,8 +108,8 @@ open_vulkan (int device, TemperDeviceInfo **info, GError **error)
   (void) device;
   (void) info;
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-               "This copy of Temper was built without Vulkan support. Use --backend cpu, "
-               "or a build made with Vulkan enabled.");
+               _("This copy of Temper was built without Vulkan support. Use --backend cpu, "
+               "or a build made with Vulkan enabled."));
   return NULL;
 #endif
 }
@@ -131,7 +133,7 @@ open_best (const TemperBackendOpenOptions *options, TemperDeviceInfo **info)
     {
       g_clear_pointer (&backend, temper_backend_free);
       g_set_error_literal (&vk_error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                           "only a software Vulkan driver");
+                           _("only a software Vulkan driver"));
     }
   if (backend != NULL)
     {
@@ -170,7 +172,7 @@ temper_backend_open (TemperBackendKind kind, int device, const TemperBackendOpen
   if (device > 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "There is no CPU device %d: the CPU backend has only device 0", device);
+                   _("There is no CPU device %d: the CPU backend has only device 0"), device);
       return NULL;
     }
   backend = temper_cpu_backend_new (options->n_threads, options->cpu_kernels);
@@ -284,9 +286,9 @@ temper_backend_check_memory (const TemperDeviceInfo *info, guint64 needed, const
         return TRUE;
       available_s = format_gb (limit);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "%s needs %s, but %s=%s allows only %s on “%s”. Lower the "
+                   _("%s needs %s, but %s=%s allows only %s on “%s”. Lower the "
                    "micro-batch or the maximum length, turn on activation recomputation, "
-                   "or raise the limit.",
+                   "or raise the limit."),
                    what, needed_s, TEMPER_MEMORY_LIMIT_ENV,
                    g_getenv (TEMPER_MEMORY_LIMIT_ENV), available_s, info->name);
       return FALSE;
@@ -295,8 +297,8 @@ temper_backend_check_memory (const TemperDeviceInfo *info, guint64 needed, const
     return TRUE;
   available_s = format_gb (available);
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-               "%s needs %s, but the GPU “%s” has %s free. Lower the micro-batch "
-               "or the maximum length, turn on activation recomputation, or use the CPU.",
+               _("%s needs %s, but the GPU “%s” has %s free. Lower the micro-batch "
+               "or the maximum length, turn on activation recomputation, or use the CPU."),
                what, needed_s, info->name, available_s);
   return FALSE;
 }

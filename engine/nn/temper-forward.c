@@ -4,6 +4,8 @@
  * there, so the cache needs no copy op. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -55,7 +57,7 @@ wrap_weight (TemperForward *fwd, const TemperTensorView *view, TemperOp op,
   if (!temper_backend_supports_op (fwd->backend, op, view->type))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s”: the tensor %s is stored as %s, which the %s backend cannot compute with.",
+                   _("“%s”: the tensor %s is stored as %s, which the %s backend cannot compute with."),
                    temper_model_get_path (fwd->model), view->name ? view->name : "?",
                    temper_type_name (view->type) ? temper_type_name (view->type) : "an unknown type",
                    temper_backend_get_name (fwd->backend));
@@ -287,7 +289,7 @@ temper_forward_set_adapter (TemperForward *fwd, temper_adapter_t *adapter, GErro
   if (temper_adapter_get_n_layer (adapter) != c->n_layer)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "This adapter was made for a model with %d layers, but “%s” has %d.",
+                   _("This adapter was made for a model with %d layers, but “%s” has %d."),
                    temper_adapter_get_n_layer (adapter), temper_model_get_name (fwd->model),
                    c->n_layer);
       return FALSE;
@@ -402,7 +404,7 @@ temper_forward_eval (TemperForward *fwd, const gint32 *tokens, int n, int pos,
   if (pos < 0 || n < 1 || pos + n > fwd->n_ctx)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "The conversation is longer than the %d tokens this session can hold. Start a new one.",
+                   _("The conversation is longer than the %d tokens this session can hold. Start a new one."),
                    fwd->n_ctx);
       return FALSE;
     }
@@ -410,7 +412,7 @@ temper_forward_eval (TemperForward *fwd, const gint32 *tokens, int n, int pos,
     if (tokens[i] < 0 || tokens[i] >= fwd->c->n_vocab)
       {
         g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                     "Token id %d is outside the model's vocabulary of %d tokens.",
+                     _("Token id %d is outside the model's vocabulary of %d tokens."),
                      tokens[i], fwd->c->n_vocab);
         return FALSE;
       }

@@ -2,6 +2,8 @@
  * cache, sampling, stop handling and text streaming. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper-backend-open.h"
@@ -118,7 +120,7 @@ check_cancelled (GCancellable *cancellable, GError **error)
 {
   if (g_cancellable_is_cancelled (cancellable))
     {
-      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, "Generation was stopped.");
+      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, _("Generation was stopped."));
       return TRUE;
     }
   return FALSE;
@@ -260,7 +262,7 @@ temper_generator_generate (temper_generator_t *gen, const gint32 *prompt, gsize 
   if (n_prompt == 0)
     {
       g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                           "The prompt is empty.");
+                           _("The prompt is empty."));
       return FALSE;
     }
   if (n_prompt >= (gsize) n_ctx)

@@ -2,6 +2,8 @@
  * index.  Both loaders (GGUF and tokenizer.json) go through these. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -108,8 +110,8 @@ temper_tokenizer_add_merge (temper_tokenizer_t *tok, const char *left, gsize lef
       g_autofree char *a = printable_piece (left, left_len);
       g_autofree char *b = printable_piece (right, right_len);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The tokenizer in “%s” is damaged: merge %d (“%s” + “%s”) uses a token "
-                   "that is not in its vocabulary.", source, rank, a, b);
+                   _("The tokenizer in “%s” is damaged: merge %d (“%s” + “%s”) uses a token "
+                   "that is not in its vocabulary."), source, rank, a, b);
       return FALSE;
     }
   if (tok->merges.keys == NULL)
@@ -250,8 +252,8 @@ check_special_id (int id, int n_vocab, const char *what, const char *source, GEr
   if (id < n_vocab)
     return TRUE;
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-               "The tokenizer in “%s” is damaged: its %s token id %d is outside the "
-               "vocabulary of %d tokens.", source, what, id, n_vocab);
+               _("The tokenizer in “%s” is damaged: its %s token id %d is outside the "
+               "vocabulary of %d tokens."), source, what, id, n_vocab);
   return FALSE;
 }
 

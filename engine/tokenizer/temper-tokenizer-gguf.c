@@ -1,6 +1,8 @@
 /* Loading a tokenizer from the tokenizer.ggml.* keys of a GGUF file. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -86,8 +88,8 @@ set_pre_tokenizer (temper_tokenizer_t *tok, const char *pre, const char *path, G
     }
   known = temper_gguf_pre_tokenizer_list ();
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-               "The model “%s” splits text with the “%s” pre-tokenizer, which Temper does not "
-               "support yet (supported: %s).", path, pre, known);
+               _("The model “%s” splits text with the “%s” pre-tokenizer, which Temper does not "
+               "support yet (supported: %s)."), path, pre, known);
   return FALSE;
 }
 
@@ -104,8 +106,8 @@ check_array (const temper_gguf_t *gguf, const char *key, TemperGgufValueType wan
     {
       if (required)
         g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                     "The model “%s” has no “%s” list, which its tokenizer needs. "
-                     "The file may be damaged or converted by an old tool.", path, key);
+                     _("The model “%s” has no “%s” list, which its tokenizer needs. "
+                     "The file may be damaged or converted by an old tool."), path, key);
       return !required;
     }
   if (type != want || count != expected)
@@ -131,8 +133,8 @@ read_token_id (const temper_gguf_t *gguf, const char *key, int n_vocab, int fall
   if (!temper_gguf_get_i64 (gguf, key, &value) || value < 0 || value >= n_vocab)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The tokenizer in “%s” is damaged: “%s” is not a token id of its "
-                   "%d-token vocabulary.", temper_gguf_get_path (gguf), key, n_vocab);
+                   _("The tokenizer in “%s” is damaged: “%s” is not a token id of its "
+                   "%d-token vocabulary."), temper_gguf_get_path (gguf), key, n_vocab);
       return FALSE;
     }
   *out = (int) value;
@@ -150,7 +152,7 @@ read_merges (temper_tokenizer_t *tok, const temper_gguf_t *gguf, GError **error)
   if (!temper_gguf_get_array_info (gguf, key, &type, &count) || type != TEMPER_GGUF_STRING)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The model “%s” has no “%s” list, which its byte-level tokenizer needs.",
+                   _("The model “%s” has no “%s” list, which its byte-level tokenizer needs."),
                    path, key);
       return FALSE;
     }
@@ -192,7 +194,7 @@ temper_tokenizer_new_from_gguf (const temper_gguf_t *gguf, GError **error)
   if (model == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The model “%s” has no tokenizer (the key tokenizer.ggml.model is missing).",
+                   _("The model “%s” has no tokenizer (the key tokenizer.ggml.model is missing)."),
                    path);
       return NULL;
     }
@@ -203,8 +205,8 @@ temper_tokenizer_new_from_gguf (const temper_gguf_t *gguf, GError **error)
   else
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "The model “%s” uses a “%s” tokenizer; Temper supports byte-level BPE "
-                   "(“gpt2”) and SentencePiece BPE (“llama”) tokenizers.", path, model);
+                   _("The model “%s” uses a “%s” tokenizer; Temper supports byte-level BPE "
+                   "(“gpt2”) and SentencePiece BPE (“llama”) tokenizers."), path, model);
       return NULL;
     }
 
@@ -212,7 +214,7 @@ temper_tokenizer_new_from_gguf (const temper_gguf_t *gguf, GError **error)
       type != TEMPER_GGUF_STRING || count == 0 || count > MAX_VOCAB)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The model “%s” has no usable token list (tokenizer.ggml.tokens).", path);
+                   _("The model “%s” has no usable token list (tokenizer.ggml.tokens)."), path);
       return NULL;
     }
   n = (int) count;

@@ -7,6 +7,8 @@
  * message naming it, rather than tokenized differently from the model. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -91,7 +93,7 @@ fail (GError **error, TemperErrorCode code, const char *path, const char *format
   va_start (args, format);
   detail = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, TEMPER_ERROR, code, "The tokenizer file “%s” %s", path, detail);
+  g_set_error (error, TEMPER_ERROR, code, _("The tokenizer file “%s” %s"), path, detail);
   return FALSE;
 }
 
@@ -548,7 +550,7 @@ read_config (temper_tokenizer_t *tok, const char *config_path, GError **error)
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The tokenizer settings “%s” could not be read: %s", config_path,
+                   _("The tokenizer settings “%s” could not be read: %s"), config_path,
                    local != NULL ? local->message : "it is not a JSON object");
       return FALSE;
     }
@@ -602,7 +604,7 @@ temper_tokenizer_new_from_hf (const char *tokenizer_json_path, const char *confi
       g_set_error (error, TEMPER_ERROR,
                    g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
                      ? TEMPER_ERROR_IO : TEMPER_ERROR_INVALID_FILE,
-                   "The tokenizer file “%s” could not be read: %s", tokenizer_json_path,
+                   _("The tokenizer file “%s” could not be read: %s"), tokenizer_json_path,
                    local->message);
       return NULL;
     }

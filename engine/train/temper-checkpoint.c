@@ -9,6 +9,8 @@
  * newest step-N folder is always complete. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -51,7 +53,7 @@ write_optimizer (const char *path, const float *m, const float *v, guint64 n, GE
   if (blob == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "Not enough memory to write the checkpoint %s", path);
+                   _("Not enough memory to write the checkpoint %s"), path);
       return FALSE;
     }
   memcpy (blob, OPTIMIZER_MAGIC, 8);
@@ -160,7 +162,7 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
   remove_flat_dir (partial);
   if (g_mkdir_with_parents (partial, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, partial, "create the checkpoint folder");
+      temper_set_error_from_errno (error, errno, partial, _("create the checkpoint folder"));
       return FALSE;
     }
   if (!temper_lora_save_peft (adapter, model_config, temper_run_get_settings (run)->lora.dropout,
@@ -177,13 +179,13 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
       remove_flat_dir (old);
       if (g_rename (final, old) != 0)
         {
-          temper_set_error_from_errno (error, errno, final, "replace the checkpoint");
+          temper_set_error_from_errno (error, errno, final, _("replace the checkpoint"));
           goto fail;
         }
     }
   if (g_rename (partial, final) != 0)
     {
-      temper_set_error_from_errno (error, errno, final, "finish the checkpoint");
+      temper_set_error_from_errno (error, errno, final, _("finish the checkpoint"));
       goto fail;
     }
   remove_flat_dir (old);
@@ -199,7 +201,7 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
   return TRUE;
 
 fail:
-  g_prefix_error (error, "Could not save a checkpoint: ");
+  g_prefix_error (error, _("Could not save a checkpoint: "));
   remove_flat_dir (partial);
   return FALSE;
 }
@@ -266,7 +268,7 @@ read_state (const char *path, TemperTrainState *s, GError **error)
 
 bad:
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-               "%s is damaged: the step, data position or random state is missing", path);
+               _("%s is damaged: the step, data position or random state is missing"), path);
   return FALSE;
 }
 
@@ -294,7 +296,7 @@ temper_run_load_checkpoint (const char *checkpoint_dir,
   if (len != 16 + 2 * n * sizeof (float) || memcmp (blob, OPTIMIZER_MAGIC, 8) != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s is damaged or belongs to another adapter", opt_path);
+                   _("%s is damaged or belongs to another adapter"), opt_path);
       return FALSE;
     }
   *m_out = g_memdup2 (blob + 16, n * sizeof (float));

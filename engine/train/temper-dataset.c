@@ -9,6 +9,8 @@
  * whole file. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -371,7 +373,7 @@ tick (Loader *l, const char *at, GError **error)
     l->ds->options.progress ((double) (at - l->base) / l->size, l->ds->options.progress_data);
   if (g_cancellable_is_cancelled (l->ds->options.cancellable))
     {
-      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, "Reading the dataset was cancelled.");
+      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, _("Reading the dataset was cancelled."));
       return FALSE;
     }
   return TRUE;
@@ -578,8 +580,8 @@ read_mapped (Loader *l, const char *data, gsize size, GError **error)
                     ((guchar) data[0] == 0xfe && (guchar) data[1] == 0xff)))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is saved as UTF-16 text. Save it as UTF-8 (most editors offer this "
-                   "under “Save As…”) and open it again.", name);
+                   _("“%s” is saved as UTF-16 text. Save it as UTF-8 (most editors offer this "
+                   "under “Save As…”) and open it again."), name);
       return FALSE;
     }
   /* A UTF-8 byte order mark carries no meaning; editors on Windows add one. */
@@ -615,7 +617,7 @@ temper_dataset_load (const char                 *path,
   mapped = g_mapped_file_new (path, FALSE, &local);
   if (mapped == NULL)
     {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, "Could not read the dataset “%s”: %s",
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, _("Could not read the dataset “%s”: %s"),
                    path, local->message);
       return NULL;
     }

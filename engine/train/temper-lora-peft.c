@@ -6,6 +6,8 @@
  * writer; F16/BF16 adapters are widened to fp32 when read. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -46,7 +48,7 @@ write_safetensors_atomically (temper_safetensors_writer_t *w, const char *path, 
     return FALSE;
   if (g_rename (tmp, path) != 0)
     {
-      temper_set_error_from_errno (error, errno, path, "save");
+      temper_set_error_from_errno (error, errno, path, _("save"));
       g_unlink (tmp);
       return FALSE;
     }
@@ -72,7 +74,7 @@ write_json_file (JsonNode *root, const char *path, GError **error)
 
   if (!g_file_set_contents (path, text, (gssize) len, error))
     {
-      g_prefix_error (error, "Could not save the adapter: ");
+      g_prefix_error (error, _("Could not save the adapter: "));
       return FALSE;
     }
   return TRUE;
@@ -146,7 +148,7 @@ temper_lora_save_peft (temper_adapter_t *adapter, const TemperModelConfig *model
 
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, dir, "create the adapter folder");
+      temper_set_error_from_errno (error, errno, dir, _("create the adapter folder"));
       return FALSE;
     }
 
@@ -187,7 +189,7 @@ temper_lora_save_peft (temper_adapter_t *adapter, const TemperModelConfig *model
   weights_path = g_build_filename (dir, "adapter_model.safetensors", NULL);
   if (!write_safetensors_atomically (w, weights_path, error))
     {
-      g_prefix_error (error, "Could not save the adapter: ");
+      g_prefix_error (error, _("Could not save the adapter: "));
       return FALSE;
     }
 
@@ -214,8 +216,8 @@ read_targets (JsonNode *node, const char *path, guint *targets, GError **error)
           return TRUE;
         }
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "%s: target_modules “%s” is a pattern Temper does not read; "
-                   "list the modules instead (q_proj, v_proj, …)", path, text);
+                   _("%s: target_modules “%s” is a pattern Temper does not read; "
+                   "list the modules instead (q_proj, v_proj, …)"), path, text);
       return FALSE;
     }
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
@@ -237,9 +239,9 @@ read_targets (JsonNode *node, const char *path, guint *targets, GError **error)
             !temper_lora_targets_parse (json_node_get_string (el), &bit, &local))
           {
             g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                         "%s: target_modules lists a module Temper cannot adapt "
+                         _("%s: target_modules lists a module Temper cannot adapt "
                          "(it adapts q_proj, k_proj, v_proj, o_proj, gate_proj, "
-                         "up_proj and down_proj)", path);
+                         "up_proj and down_proj)"), path);
             return FALSE;
           }
         bits |= bit;
@@ -248,7 +250,7 @@ read_targets (JsonNode *node, const char *path, guint *targets, GError **error)
   if (bits == 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s: target_modules is empty", path);
+                   _("%s: target_modules is empty"), path);
       return FALSE;
     }
   *targets = bits;
@@ -281,17 +283,17 @@ read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
     {
       if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
-                     "%s is missing: this folder does not hold a PEFT adapter", path);
+                     _("%s is missing: this folder does not hold a PEFT adapter"), path);
       else
         g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                     "%s is not valid JSON: %s", path, local->message);
+                     _("%s is not valid JSON: %s"), path, local->message);
       return FALSE;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s should hold a JSON object", path);
+                   _("%s should hold a JSON object"), path);
       return FALSE;
     }
   obj = json_node_get_object (root);
@@ -300,21 +302,21 @@ read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
                  "LORA") != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "%s describes a %s adapter; Temper reads LoRA adapters only", path,
+                   _("%s describes a %s adapter; Temper reads LoRA adapters only"), path,
                    json_object_get_string_member (obj, "peft_type"));
       return FALSE;
     }
   if (json_object_get_boolean_member_with_default (obj, "use_dora", FALSE))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "%s is a DoRA adapter, which Temper does not support", path);
+                   _("%s is a DoRA adapter, which Temper does not support"), path);
       return FALSE;
     }
   if (g_strcmp0 (json_object_get_string_member_with_default (obj, "bias", "none"),
                  "none") != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "%s trains biases (bias is not “none”), which Temper does not support",
+                   _("%s trains biases (bias is not “none”), which Temper does not support"),
                    path);
       return FALSE;
     }
@@ -324,8 +326,8 @@ read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
       !object_is_empty_or_null (obj, "modules_to_save"))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "%s uses per-module ranks, a subset of layers or extra trained "
-                   "modules, which Temper does not support", path);
+                   _("%s uses per-module ranks, a subset of layers or extra trained "
+                   "modules, which Temper does not support"), path);
       return FALSE;
     }
 
@@ -349,7 +351,7 @@ read_tensor (temper_safetensors_t *st, const char *path, const char *name,
   if (!temper_safetensors_get_info (st, name, &info))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s lacks the tensor %s that its adapter_config.json promises", path, name);
+                   _("%s lacks the tensor %s that its adapter_config.json promises"), path, name);
       return FALSE;
     }
   if (info.n_dims != 2 || info.shape[0] != rows || info.shape[1] != cols)
@@ -374,7 +376,7 @@ read_tensor (temper_safetensors_t *st, const char *path, const char *name,
   else
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "%s: tensor %s is stored as %s; Temper reads F32, F16 and BF16 adapters",
+                   _("%s: tensor %s is stored as %s; Temper reads F32, F16 and BF16 adapters"),
                    path, name, info.dtype);
       return FALSE;
     }
@@ -410,9 +412,9 @@ temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
       if (g_file_test (pickle, G_FILE_TEST_EXISTS))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       "%s holds adapter_model.bin, a PyTorch pickle, which Temper does not "
+                       _("%s holds adapter_model.bin, a PyTorch pickle, which Temper does not "
                        "read; save the adapter again with PEFT's save_pretrained "
-                       "(safe_serialization=True, the default) to get adapter_model.safetensors",
+                       "(safe_serialization=True, the default) to get adapter_model.safetensors"),
                        dir);
           return NULL;
         }
@@ -455,9 +457,9 @@ temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
   if (temper_safetensors_get_n_tensors (st) != n_expected)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "%s holds %u tensors but a LoRA adapter on these layers of this model "
+                   _("%s holds %u tensors but a LoRA adapter on these layers of this model "
                    "has %u: it adapts other layers or modules (embeddings?) or was made "
-                   "for another model", weights_path, temper_safetensors_get_n_tensors (st),
+                   "for another model"), weights_path, temper_safetensors_get_n_tensors (st),
                    n_expected);
       return NULL;
     }

@@ -2,6 +2,8 @@
  * parameter order the optimizer and checkpoints use. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -51,9 +53,9 @@ temper_lora_targets_parse (const char *text, guint *targets, GError **error)
       if (!found)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                       "“%s” is not a layer LoRA can adapt: use “attention”, "
+                       _("“%s” is not a layer LoRA can adapt: use “attention”, "
                        "“all-linear”, or a comma-separated list of q, k, v, o, "
-                       "gate, up, down", word[0] ? word : text);
+                       "gate, up, down"), word[0] ? word : text);
           return FALSE;
         }
     }
@@ -100,25 +102,25 @@ temper_lora_config_check (const TemperLoraConfig *config, GError **error)
   if (config->targets == 0 || (config->targets & ~TEMPER_LORA_TARGETS_ALL_LINEAR) != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "LoRA needs at least one layer to adapt (q, k, v, o, gate, up, down)");
+                   _("LoRA needs at least one layer to adapt (q, k, v, o, gate, up, down)"));
       return FALSE;
     }
   if (config->rank < 1 || config->rank > 1024)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "The LoRA rank must be between 1 and 1024 (it is %d)", config->rank);
+                   _("The LoRA rank must be between 1 and 1024 (it is %d)"), config->rank);
       return FALSE;
     }
   if (!(config->alpha > 0.0f) || !isfinite (config->alpha))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "The LoRA alpha must be a positive number (it is %g)", config->alpha);
+                   _("The LoRA alpha must be a positive number (it is %g)"), config->alpha);
       return FALSE;
     }
   if (!(config->dropout >= 0.0f && config->dropout < 1.0f))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "The LoRA dropout must be at least 0 and below 1 (it is %g)",
+                   _("The LoRA dropout must be at least 0 and below 1 (it is %g)"),
                    config->dropout);
       return FALSE;
     }

@@ -1,6 +1,8 @@
 /* temper-run.c — a training run's folder: settings, dataset snapshot, metrics. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -36,7 +38,7 @@ temper_run_write_json (const char *path, JsonNode *root, GError **error)
 
   if (!g_file_set_contents (path, text, (gssize) len, error))
     {
-      g_prefix_error (error, "Could not write %s: ", path);
+      g_prefix_error (error, _("Could not write %s: "), path);
       return FALSE;
     }
   return TRUE;
@@ -53,14 +55,14 @@ temper_run_read_json (const char *path, GError **error)
     {
       g_set_error (error, TEMPER_ERROR,
                    local->domain == G_FILE_ERROR ? TEMPER_ERROR_IO : TEMPER_ERROR_INVALID_FILE,
-                   "Could not read %s: %s", path, local->message);
+                   _("Could not read %s: %s"), path, local->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s should hold a JSON object", path);
+                   _("%s should hold a JSON object"), path);
       return NULL;
     }
   return json_node_copy (root);
@@ -80,7 +82,7 @@ snapshot_file (const char *src, const char *dataset_dir, const char *prefix, cha
   if (!g_file_copy (from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &local))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
-                   "Could not copy the dataset %s into the run folder: %s", src, local->message);
+                   _("Could not copy the dataset %s into the run folder: %s"), src, local->message);
       return FALSE;
     }
   *out_path = g_steal_pointer (&dst);
@@ -109,13 +111,13 @@ temper_run_create (const char                *dir,
   if (g_file_test (settings_path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "%s already holds a training run: continue it with “resume”, or "
-                   "choose another folder", dir);
+                   _("%s already holds a training run: continue it with “resume”, or "
+                   "choose another folder"), dir);
       return NULL;
     }
   if (g_mkdir_with_parents (dataset_dir, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, dir, "create the run folder");
+      temper_set_error_from_errno (error, errno, dir, _("create the run folder"));
       return NULL;
     }
 
@@ -172,7 +174,7 @@ temper_run_open (const char *dir, GError **error)
   if (model == NULL || dataset == NULL || !json_object_has_member (obj, "training"))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s lacks the model, the dataset or the training settings", settings_path);
+                   _("%s lacks the model, the dataset or the training settings"), settings_path);
       return NULL;
     }
 
@@ -296,7 +298,7 @@ temper_run_append_metrics (temper_run_t *run, const TemperRunMetrics *m, GError 
 
   if (f == NULL)
     {
-      temper_set_error_from_errno (error, errno, path, "open the metrics file");
+      temper_set_error_from_errno (error, errno, path, _("open the metrics file"));
       return FALSE;
     }
   fprintf (f, "%s\n", line);
@@ -305,7 +307,7 @@ temper_run_append_metrics (temper_run_t *run, const TemperRunMetrics *m, GError 
     saved = errno;
   if (saved != 0)
     {
-      temper_set_error_from_errno (error, saved, path, "write the metrics file");
+      temper_set_error_from_errno (error, saved, path, _("write the metrics file"));
       return FALSE;
     }
   return TRUE;

@@ -3,6 +3,8 @@
  * carry over from a Hugging Face recipe unchanged. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -28,7 +30,7 @@ temper_lr_schedule_parse (const char *text, TemperLrSchedule *schedule, GError *
         return TRUE;
       }
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-               "“%s” is not a learning-rate schedule: use constant, linear or cosine", text);
+               _("“%s” is not a learning-rate schedule: use constant, linear or cosine"), text);
   return FALSE;
 }
 

@@ -2,6 +2,8 @@
  * the device's memory needs. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 
 #include "temper/error.h"
@@ -139,7 +141,7 @@ simulated_failure (int rows, GError **error)
   if (simulated.max_rows > 0 && rows > simulated.max_rows)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "The test device holds at most %d sequence%s per pass, and %d were asked for.",
+                   _("The test device holds at most %d sequence%s per pass, and %d were asked for."),
                    simulated.max_rows, simulated.max_rows == 1 ? "" : "s", rows);
       return TRUE;
     }

@@ -1,6 +1,8 @@
 /* temper-train-settings.c — a run's settings: defaults, checks, JSON. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -173,7 +175,7 @@ temper_train_settings_from_json (TemperTrainSettings *settings, JsonNode *node,
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The settings should be a JSON object such as {\"rank\": 16}");
+                   _("The settings should be a JSON object such as {\"rank\": 16}"));
       return FALSE;
     }
   obj = json_node_get_object (node);
@@ -216,7 +218,7 @@ temper_train_settings_from_json (TemperTrainSettings *settings, JsonNode *node,
       if (field == NULL)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                       "“%s” is not a training setting", name);
+                       _("“%s” is not a training setting"), name);
           return FALSE;
         }
       switch (field->kind)
@@ -257,7 +259,7 @@ temper_train_settings_from_json (TemperTrainSettings *settings, JsonNode *node,
 
     wrong_type:
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "The setting “%s” has the wrong kind of value", name);
+                   _("The setting “%s” has the wrong kind of value"), name);
       return FALSE;
     }
 

@@ -7,6 +7,8 @@
  * before the first op that writes it. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -113,7 +115,7 @@ wrap_weight (TemperTrainStep *s, const TemperTensorView *view, TemperOp op,
        !temper_backend_supports_op (s->backend, TEMPER_OP_MATMUL_BACKWARD_INPUT, view->type)))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "“%s”: the tensor %s is stored as %s, which the %s backend cannot train with",
+                   _("“%s”: the tensor %s is stored as %s, which the %s backend cannot train with"),
                    temper_model_get_path (s->model), view->name ? view->name : "?",
                    temper_type_name (view->type) ? temper_type_name (view->type) : "an unknown type",
                    temper_backend_get_name (s->backend));
@@ -387,15 +389,15 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   if (temper_adapter_get_n_layer (adapter) != L)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "The adapter has %d layers but the model “%s” has %d",
+                   _("The adapter has %d layers but the model “%s” has %d"),
                    temper_adapter_get_n_layer (adapter), temper_model_get_name (model), L);
       return NULL;
     }
   if (dropout > 0.0f && !temper_backend_supports_op (backend, TEMPER_OP_DROPOUT, TEMPER_TYPE_F32))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "The %s backend cannot apply LoRA dropout, and this run asks for %g. "
-                   "Set dropout to 0 in the training settings, or train on another device.",
+                   _("The %s backend cannot apply LoRA dropout, and this run asks for %g. "
+                   "Set dropout to 0 in the training settings, or train on another device."),
                    temper_backend_get_name (backend), dropout);
       return NULL;
     }
@@ -403,7 +405,7 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
     if (!temper_backend_supports_op (backend, needed[i], TEMPER_TYPE_F32))
       {
         g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                     "The %s backend cannot train: it lacks the %s operation",
+                     _("The %s backend cannot train: it lacks the %s operation"),
                      temper_backend_get_name (backend), temper_op_name (needed[i]));
         return NULL;
       }
@@ -433,7 +435,7 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
       if (!temper_backend_supports_op (backend, TEMPER_OP_EMBEDDING, s->output.type))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       "“%s”: its embeddings are stored as %s, which the %s backend cannot look up",
+                       _("“%s”: its embeddings are stored as %s, which the %s backend cannot look up"),
                        temper_model_get_path (model), temper_type_name (s->output.type),
                        temper_backend_get_name (backend));
           return NULL;
@@ -454,9 +456,9 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   s->acts = temper_backend_buffer_alloc (backend, acts.size, TEMPER_BUFFER_ACTIVATIONS, error);
   if (s->acts == NULL)
     {
-      g_prefix_error (error, "Training with micro-batch %d × %d tokens needs %.1f GiB for "
+      g_prefix_error (error, _("Training with micro-batch %d × %d tokens needs %.1f GiB for "
                       "activations: lower the micro-batch or the maximum length, or turn on "
-                      "activation recomputation. ", micro_batch, seq_len,
+                      "activation recomputation. "), micro_batch, seq_len,
                       (double) acts.size / (1 << 30));
       return NULL;
     }

@@ -2,6 +2,8 @@
  * AdamW with a schedule, evaluation, early stopping, checkpoints, resume. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -223,7 +225,7 @@ train_one_step (Trainer *t, double *loss, double *grad_norm, double *lr, gint64 
         {
           /* Drop the half-done step: the checkpoint is of the last whole one. */
           t->state = start;
-          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, "Training was stopped");
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED, _("Training was stopped"));
           temper_train_step_zero_grad (t->fit.step, NULL);
           return FALSE;
         }
@@ -313,7 +315,7 @@ setup_data (Trainer *t, GError **error)
   if (b->train->len == 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s leaves no record to train on after the validation split",
+                   _("%s leaves no record to train on after the validation split"),
                    temper_run_get_data_path (t->run));
       return FALSE;
     }

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "temper/error.h"
 #include "temper-vk-commands-private.h"
 #include "temper-vk-error-private.h"
@@ -39,7 +41,7 @@ add_descriptor_pool (temper_vk_commands_t *cmds, GError **error)
 
   if (res != VK_SUCCESS)
     {
-      temper_vk_set_error (error, res, cmds->device->caps.name, "preparing a step");
+      temper_vk_set_error (error, res, cmds->device->caps.name, _("preparing a step"));
       return FALSE;
     }
   g_array_append_val (cmds->descriptor_pools, pool);
@@ -76,7 +78,7 @@ temper_vk_commands_new (temper_vk_device_t *device, GError **error)
     res = vkCreateFence (device->handle, &fence_info, NULL, &cmds->fence);
   if (res != VK_SUCCESS)
     {
-      temper_vk_set_error (error, res, device->caps.name, "preparing a step");
+      temper_vk_set_error (error, res, device->caps.name, _("preparing a step"));
       temper_vk_commands_free (cmds);
       return NULL;
     }
@@ -116,7 +118,7 @@ check_device (temper_vk_commands_t *cmds, GError **error)
   if (!cmds->device->lost)
     return TRUE;
   temper_vk_set_error (error, VK_ERROR_DEVICE_LOST, cmds->device->caps.name,
-                       "running a step");
+                       _("running a step"));
   return FALSE;
 }
 
@@ -143,7 +145,7 @@ temper_vk_commands_begin (temper_vk_commands_t *cmds, GError **error)
     res = vkBeginCommandBuffer (cmds->cmd, &begin);
   if (res != VK_SUCCESS)
     {
-      temper_vk_set_error (error, res, cmds->device->caps.name, "starting a step");
+      temper_vk_set_error (error, res, cmds->device->caps.name, _("starting a step"));
       return FALSE;
     }
   cmds->recording = TRUE;
@@ -186,7 +188,7 @@ allocate_set (temper_vk_commands_t *cmds, VkDescriptorSetLayout layout, GError *
         return set;
       if (res != VK_ERROR_OUT_OF_POOL_MEMORY && res != VK_ERROR_FRAGMENTED_POOL)
         {
-          temper_vk_set_error (error, res, cmds->device->caps.name, "recording a step");
+          temper_vk_set_error (error, res, cmds->device->caps.name, _("recording a step"));
           return VK_NULL_HANDLE;
         }
       cmds->current_pool++;
@@ -285,7 +287,7 @@ temper_vk_commands_submit (temper_vk_commands_t *cmds, GError **error)
     {
       if (res == VK_ERROR_DEVICE_LOST)
         cmds->device->lost = TRUE;
-      temper_vk_set_error (error, res, cmds->device->caps.name, "running a step");
+      temper_vk_set_error (error, res, cmds->device->caps.name, _("running a step"));
       return FALSE;
     }
   cmds->n_submits++;

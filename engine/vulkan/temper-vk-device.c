@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -232,7 +234,7 @@ temper_vk_enumerate_devices (temper_vk_instance_t *instance, GError **error)
     }
   if (res != VK_SUCCESS && res != VK_INCOMPLETE)
     {
-      temper_vk_set_error (error, res, NULL, "listing graphics cards");
+      temper_vk_set_error (error, res, NULL, _("listing graphics cards"));
       return NULL;
     }
 
@@ -276,8 +278,8 @@ temper_vk_choose_device (const GArray *devices, int requested, GError **error)
       if ((guint) requested >= devices->len)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                       "There is no Vulkan device number %d: this computer has %u. "
-                       "Run “temper-cli devices” to see them.",
+                       _("There is no Vulkan device number %d: this computer has %u. "
+                       "Run “temper-cli devices” to see them."),
                        requested, devices->len);
           return -1;
         }
@@ -285,9 +287,9 @@ temper_vk_choose_device (const GArray *devices, int requested, GError **error)
       if (!caps->usable)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       "The Vulkan device “%s” (Vulkan %u.%u) cannot run Temper's compute "
+                       _("The Vulkan device “%s” (Vulkan %u.%u) cannot run Temper's compute "
                        "shaders: Temper needs Vulkan 1.2 with a compute queue and "
-                       "workgroups of 256. Update its driver or choose another device.",
+                       "workgroups of 256. Update its driver or choose another device."),
                        caps->name, VK_API_VERSION_MAJOR (caps->api_version),
                        VK_API_VERSION_MINOR (caps->api_version));
           return -1;
@@ -443,7 +445,7 @@ create_transfer_objects (temper_vk_device_t *device, GError **error)
     res = vkCreateFence (device->handle, &fence_info, NULL, &device->transfer_fence);
   if (res != VK_SUCCESS)
     {
-      temper_vk_set_error (error, res, device->caps.name, "preparing the graphics card");
+      temper_vk_set_error (error, res, device->caps.name, _("preparing the graphics card"));
       return FALSE;
     }
   return TRUE;
@@ -515,7 +517,7 @@ temper_vk_device_open (int requested, GError **error)
   res = vkCreateDevice (device->caps.physical, &info, NULL, &device->handle);
   if (res != VK_SUCCESS)
     {
-      temper_vk_set_error (error, res, device->caps.name, "starting the graphics card");
+      temper_vk_set_error (error, res, device->caps.name, _("starting the graphics card"));
       return NULL;
     }
   device->instance = g_steal_pointer (&instance);

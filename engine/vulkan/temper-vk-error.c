@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "temper/error.h"
 #include "temper-vk-error-private.h"
 
@@ -44,43 +46,43 @@ temper_vk_set_error (GError    **error,
     {
     case VK_ERROR_DEVICE_LOST:
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   "The graphics card “%s” stopped responding while %s (the driver "
+                   _("The graphics card “%s” stopped responding while %s (the driver "
                    "reported the device as lost). Save your work, close other programs "
                    "that use the graphics card, and try again; if it keeps happening, "
-                   "update the graphics driver or train on the CPU.",
+                   "update the graphics driver or train on the CPU."),
                    device, what);
       return;
     case VK_ERROR_OUT_OF_DEVICE_MEMORY:
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "The graphics card “%s” ran out of memory while %s. Close other "
+                   _("The graphics card “%s” ran out of memory while %s. Close other "
                    "programs that use the graphics card, or use a smaller model, a "
-                   "shorter sequence length or a smaller batch.",
+                   "shorter sequence length or a smaller batch."),
                    device, what);
       return;
     case VK_ERROR_OUT_OF_HOST_MEMORY:
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "The computer ran out of memory while %s on “%s”. Close other "
-                   "programs, or use a smaller model or batch.",
+                   _("The computer ran out of memory while %s on “%s”. Close other "
+                   "programs, or use a smaller model or batch."),
                    what, device);
       return;
     case VK_ERROR_INCOMPATIBLE_DRIVER:
     case VK_ERROR_INITIALIZATION_FAILED:
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   "Could not use %s while %s: no compatible Vulkan driver was found "
-                   "(%s). Install or update the graphics driver.",
+                   _("Could not use %s while %s: no compatible Vulkan driver was found "
+                   "(%s). Install or update the graphics driver."),
                    device, what, temper_vk_result_name (result));
       return;
     case VK_TIMEOUT:
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   "The graphics card “%s” took too long while %s and was given up "
+                   _("The graphics card “%s” took too long while %s and was given up "
                    "on. Close other programs that use the graphics card, or train on "
-                   "the CPU.",
+                   "the CPU."),
                    device, what);
       return;
     default:
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   "The Vulkan driver for “%s” failed while %s (%s). Updating the "
-                   "graphics driver may help.",
+                   _("The Vulkan driver for “%s” failed while %s (%s). Updating the "
+                   "graphics driver may help."),
                    device, what, temper_vk_result_name (result));
       return;
     }

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -42,8 +44,8 @@ temper_vk_instance_new (GError **error)
       || loader_version < VK_API_VERSION_1_2)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   "The installed Vulkan loader supports Vulkan %u.%u, but Temper needs "
-                   "Vulkan 1.2. Update the Vulkan loader and graphics driver.",
+                   _("The installed Vulkan loader supports Vulkan %u.%u, but Temper needs "
+                   "Vulkan 1.2. Update the Vulkan loader and graphics driver."),
                    VK_API_VERSION_MAJOR (loader_version),
                    VK_API_VERSION_MINOR (loader_version));
       return NULL;
@@ -72,7 +74,7 @@ temper_vk_instance_new (GError **error)
   res = vkCreateInstance (&info, NULL, &handle);
   if (res != VK_SUCCESS)
     {
-      temper_vk_set_error (error, res, NULL, "starting Vulkan");
+      temper_vk_set_error (error, res, NULL, _("starting Vulkan"));
       return NULL;
     }
 

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -107,18 +109,18 @@ set_no_room_error (GError **error, temper_vk_device_t *device, const char *purpo
   if (limit > 0 && limit == total)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "Not enough memory on the graphics card “%s” for %s: it needs %s, but "
+                   _("Not enough memory on the graphics card “%s” for %s: it needs %s, but "
                    "only %s of the %s that %s allows is free. Raise the limit, or use a "
-                   "smaller model, a shorter sequence length or a smaller batch.",
+                   "smaller model, a shorter sequence length or a smaller batch."),
                    device->caps.name, purpose, needed_s, free_s, total_s,
                    TEMPER_MEMORY_LIMIT_ENV);
       return;
     }
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-               "Not enough memory on the graphics card “%s” for %s: it needs %s, but "
+               _("Not enough memory on the graphics card “%s” for %s: it needs %s, but "
                "only %s of %s is free. Close other programs that use the graphics "
                "card, or use a smaller model, a shorter sequence length or a smaller "
-               "batch.",
+               "batch."),
                device->caps.name, purpose, needed_s, free_s, total_s);
 }
 
@@ -151,9 +153,9 @@ temper_vk_buffer_new (temper_vk_device_t *device,
       g_autofree char *needed_s = format_bytes (size);
       g_autofree char *limit_s = format_bytes (device->caps.limits.maxStorageBufferRange);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   "The graphics card “%s” cannot hold %s in one piece: it needs %s, "
+                   _("The graphics card “%s” cannot hold %s in one piece: it needs %s, "
                    "but the card's Vulkan driver allows at most %s per buffer. Use a "
-                   "smaller model, a shorter sequence length or a smaller batch.",
+                   "smaller model, a shorter sequence length or a smaller batch."),
                    device->caps.name, purpose, needed_s, limit_s);
       return NULL;
     }
@@ -210,8 +212,8 @@ temper_vk_buffer_new (temper_vk_device_t *device,
   if (type < 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   "The graphics card “%s” offers no memory Temper can use for %s. "
-                   "Updating the graphics driver may help.",
+                   _("The graphics card “%s” offers no memory Temper can use for %s. "
+                   "Updating the graphics driver may help."),
                    device->caps.name, purpose);
       return NULL;
     }
@@ -316,7 +318,7 @@ copy_and_wait (temper_vk_device_t *device, VkBuffer src, VkDeviceSize src_offset
     {
       if (res == VK_ERROR_DEVICE_LOST)
         device->lost = TRUE;
-      temper_vk_set_error (error, res, device->caps.name, "copying data");
+      temper_vk_set_error (error, res, device->caps.name, _("copying data"));
       return FALSE;
     }
   return temper_vk_device_wait (device, device->transfer_fence, "copying data", error);
@@ -329,7 +331,7 @@ check_range (temper_vk_buffer_t *buffer, VkDeviceSize offset, VkDeviceSize size,
   if (buffer->device->lost)
     {
       temper_vk_set_error (error, VK_ERROR_DEVICE_LOST, buffer->device->caps.name,
-                           "copying data");
+                           _("copying data"));
       return FALSE;
     }
   g_return_val_if_fail (offset <= buffer->size && size <= buffer->size - offset, FALSE);
@@ -356,7 +358,7 @@ transfer (temper_vk_buffer_t *buffer, VkDeviceSize offset, void *host,
         {
           device->lost = TRUE;
           temper_vk_set_error (error, VK_ERROR_DEVICE_LOST, device->caps.name,
-                               "reading results");
+                               _("reading results"));
           return FALSE;
         }
       if (to_device)

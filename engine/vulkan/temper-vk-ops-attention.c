@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "temper/error.h"
 #include "temper-vk-backend-private.h"
 
@@ -21,9 +23,9 @@ check_attention (TemperVkBackend *vk, const TemperAttentionParams *p)
   if (p->head_dim > ATT_MAX_HEAD_DIM)
     {
       temper_vk_backend_fail (vk, g_error_new (TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                                               "The Vulkan backend handles attention heads "
+                                               _("The Vulkan backend handles attention heads "
                                                "of up to %d dimensions; this model's have "
-                                               "%d. Train it on the CPU.",
+                                               "%d. Train it on the CPU."),
                                                ATT_MAX_HEAD_DIM, p->head_dim));
       return FALSE;
     }

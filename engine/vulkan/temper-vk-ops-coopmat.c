@@ -4,6 +4,8 @@
  * GL_KHR_cooperative_matrix. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -51,7 +53,7 @@ temper_vk_backend_set_matmul_path (TemperBackend      *backend,
   if (path == TEMPER_VK_MATMUL_COOPMAT && !temper_vk_backend_has_coopmat (backend, &why_not))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   "%s Unset %s to use the tiled matrix multiply.", why_not,
+                   _("%s Unset %s to use the tiled matrix multiply."), why_not,
                    TEMPER_VK_MATMUL_ENV);
       return FALSE;
     }
@@ -75,7 +77,7 @@ temper_vk_backend_apply_matmul_env (TemperBackend *backend, GError **error)
   else
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "%s is “%s”; it must be “tiled”, “coopmat” or “auto”.",
+                   _("%s is “%s”; it must be “tiled”, “coopmat” or “auto”."),
                    TEMPER_VK_MATMUL_ENV, value);
       return FALSE;
     }

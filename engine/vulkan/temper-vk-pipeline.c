@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "temper/error.h"
 #include "temper-vk-error-private.h"
 #include "temper-vk-pipeline-private.h"
@@ -24,7 +26,7 @@ temper_vk_pipelines_new (temper_vk_device_t *device, GError **error)
   if (res != VK_SUCCESS)
     {
       g_free (pipelines);
-      temper_vk_set_error (error, res, device->caps.name, "preparing the compute shaders");
+      temper_vk_set_error (error, res, device->caps.name, _("preparing the compute shaders"));
       return NULL;
     }
   return pipelines;

@@ -79,6 +79,7 @@ temper_cli_bench_train (int argc, char **argv)
   if (!temper_train_bench (model, &s, steps, &options, &result, &error))
     return temper_cli_error ("bench train", error);
 
+  temper_cli_print_bench_environment ();
   printf (_("model:            %s\n"), temper_model_get_name (model));
   printf (_("device:           %s\n"), result.device);
   printf (_("settings:         seq %d, micro-batch %d, rank %d, %s, %d timed steps\n"),

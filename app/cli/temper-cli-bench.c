@@ -110,6 +110,7 @@ temper_cli_bench_generate (int argc, char **argv)
     }
 
   getrusage (RUSAGE_SELF, &usage);
+  temper_cli_print_bench_environment ();
   printf (_("model:      %s (%s, %.1f M parameters)\n"), temper_model_get_name (model),
           temper_model_get_quantization (model), temper_model_get_n_params (model) / 1e6);
   printf (_("device:     %s\n"), temper_generator_get_device (gen));

@@ -4,10 +4,13 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <gio/gio.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 
 #include "temper-cli.h"
 
@@ -89,4 +92,54 @@ temper_cli_cancel_on_interrupt (GCancellable *cancellable)
   pthread_sigmask (SIG_BLOCK, &set, NULL);
   g_thread_unref (g_thread_new ("interrupt", interrupt_thread,
                                 g_object_ref (cancellable)));
+}
+
+/* The first "model name" line of /proc/cpuinfo, or NULL. */
+static char *
+cpu_model_name (void)
+{
+  g_autofree char *cpuinfo = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (cpuinfo, "\n", -1);
+  for (char **l = lines; *l != NULL; l++)
+    if (g_str_has_prefix (*l, "model name"))
+      {
+        const char *colon = strchr (*l, ':');
+        if (colon != NULL)
+          return g_strstrip (g_strdup (colon + 1));
+      }
+  return NULL;
+}
+
+void
+temper_cli_print_bench_environment (void)
+{
+  g_autofree char *cpu = cpu_model_name ();
+  struct utsname uts;
+  double load[3] = { 0 };
+
+  /* Two benchmark runs are comparable only on the same processor, build and
+   * load: print what tells them apart. */
+  printf (_("processor:        %s, %d logical cores\n"), cpu != NULL ? cpu : _("unknown"),
+          g_get_num_processors ());
+  if (getloadavg (load, 3) == 3)
+    printf (_("load average:     %.2f %.2f %.2f (busy machines give lower figures)\n"),
+            load[0], load[1], load[2]);
+  if (uname (&uts) == 0)
+    printf (_("system:           %s %s %s\n"), uts.sysname, uts.release, uts.machine);
+  printf (_("Temper:           %s, built by %s%s\n"), PACKAGE_VERSION,
+#ifdef __clang__
+          "clang " __clang_version__,
+#else
+          "gcc " __VERSION__,
+#endif
+#ifdef __OPTIMIZE__
+          ", optimized"
+#else
+          _(", not optimized (a debug build: figures are not representative)")
+#endif
+          );
 }

@@ -32,6 +32,10 @@ int temper_cli_fail  (const char *command, int code, const char *format, ...) G_
 /* Reports @error from the engine; returns TEMPER_CLI_EXIT_FAILED. */
 int temper_cli_error (const char *command, const GError *error);
 
+/* Prints the processor, load, system and build a benchmark ran on, so that
+ * figures from two sittings can be told apart. */
+void temper_cli_print_bench_environment (void);
+
 /* Installs a SIGINT handler that cancels @cancellable instead of killing the
  * process, so long work can stop cleanly and keep its checkpoint. */
 void temper_cli_cancel_on_interrupt (GCancellable *cancellable);

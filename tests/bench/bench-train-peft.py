@@ -11,12 +11,41 @@ warm-up step that is not timed.  Prints tokens/s and the peak resident memory.
 """
 import argparse
 import os
+import platform
 import resource
 import time
 
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
+
+
+def print_environment(threads):
+    """What tells two sittings apart: processor, load, versions, threads."""
+    import peft
+    import transformers
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    print(f"processor:        {cpu}, {os.cpu_count()} logical cores")
+    print("load average:     %.2f %.2f %.2f" % os.getloadavg())
+    print(f"system:           {platform.system()} {platform.release()} {platform.machine()}, "
+          f"Python {platform.python_version()}")
+    print(f"versions:         torch {torch.__version__}, transformers {transformers.__version__}, "
+          f"peft {peft.__version__}")
+    print(f"torch threads:    {torch.get_num_threads()} (asked {threads}), "
+          f"interop {torch.get_num_interop_threads()}, "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
+    print(f"torch CPU kernels: {torch.backends.cpu.get_cpu_capability()}, "
+          f"MKL {'yes' if torch.backends.mkl.is_available() else 'no'}, "
+          f"oneDNN {'yes' if torch.backends.mkldnn.is_available() else 'no'}")
 
 
 def main():
@@ -30,6 +59,7 @@ def main():
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
+    print_environment(args.threads)
     torch.manual_seed(0)
     folder, name = os.path.split(os.path.abspath(args.model))
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, torch_dtype=torch.float32)

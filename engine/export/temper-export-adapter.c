@@ -17,12 +17,14 @@
 
 gboolean
 temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float dropout,
-                    const char *out_dir, const TemperExportOptions *options, GError **error)
+                    const char *requested_dir, const TemperExportOptions *options,
+                    GError **error)
 {
-  g_autofree char *temp = NULL;
+  g_autofree char *temp = NULL, *out_dir = NULL;
 
-  g_return_val_if_fail (model != NULL && adapter != NULL && out_dir != NULL, FALSE);
-  if (!temper_export_check_dest (out_dir, error) || !temper_export_step (options, 0.0, error))
+  g_return_val_if_fail (model != NULL && adapter != NULL && requested_dir != NULL, FALSE);
+  out_dir = temper_export_prepare_dest (requested_dir, TEMPER_EXPORT_KIND_PEFT, error);
+  if (out_dir == NULL || !temper_export_step (options, 0.0, error))
     return FALSE;
   temp = temper_export_temp_path (out_dir);
   if (g_mkdir (temp, 0755) != 0)
@@ -42,14 +44,15 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
       temper_export_discard (temp);
       return FALSE;
     }
-  return temper_export_commit (temp, out_dir, error);
+  return temper_export_commit (temp, out_dir, TEMPER_EXPORT_KIND_PEFT, error);
 }
 
 gboolean
 temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
-                            const char *out_path, const TemperExportOptions *options,
+                            const char *requested_path, const TemperExportOptions *options,
                             GError **error)
 {
+  g_autofree char *out_path = NULL;
   const TemperModelConfig *config;
   g_autoptr(temper_gguf_writer_t) w = NULL;
   g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
@@ -58,9 +61,10 @@ temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
   guint targets;
   float alpha;
 
-  g_return_val_if_fail (model != NULL && adapter != NULL && out_path != NULL, FALSE);
+  g_return_val_if_fail (model != NULL && adapter != NULL && requested_path != NULL, FALSE);
   config = temper_model_get_config (model);
-  if (!temper_export_check_dest (out_path, error))
+  out_path = temper_export_prepare_dest (requested_path, TEMPER_EXPORT_KIND_GGUF_ADAPTER, error);
+  if (out_path == NULL)
     return FALSE;
   rank = temper_adapter_get_rank (adapter);
   targets = temper_adapter_get_targets (adapter);
@@ -77,6 +81,8 @@ temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
   temper_gguf_writer_set_u32 (w, "general.file_type", 0);
   temper_gguf_writer_set_string (w, "adapter.type", "lora");
   temper_gguf_writer_set_f32 (w, "adapter.lora.alpha", alpha);
+  temper_gguf_writer_set_string (w, TEMPER_EXPORT_GGUF_KEY,
+                                 temper_export_kind_name (TEMPER_EXPORT_KIND_GGUF_ADAPTER));
 
   for (int l = 0; l < n_layer; l++)
     {
@@ -127,7 +133,7 @@ temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
       temper_export_discard (temp);
       return FALSE;
     }
-  return temper_export_commit (temp, out_path, error);
+  return temper_export_commit (temp, out_path, TEMPER_EXPORT_KIND_GGUF_ADAPTER, error);
 }
 
 /* ---- import ------------------------------------------------------------- */

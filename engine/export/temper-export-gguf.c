@@ -307,17 +307,19 @@ build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, temper_model
 
 gboolean
 temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
-                           TemperExportQuant quant, const char *out_path,
+                           TemperExportQuant quant, const char *requested_path,
                            const TemperExportOptions *options, GError **error)
 {
+  g_autofree char *out_path = NULL;
   g_autoptr(temper_gguf_t) src = NULL;
   g_autoptr(temper_gguf_writer_t) w = NULL;
   g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *temp = NULL;
   gboolean built;
 
-  g_return_val_if_fail (model != NULL && out_path != NULL, FALSE);
-  if (!temper_export_check_dest (out_path, error))
+  g_return_val_if_fail (model != NULL && requested_path != NULL, FALSE);
+  out_path = temper_export_prepare_dest (requested_path, TEMPER_EXPORT_KIND_GGUF, error);
+  if (out_path == NULL)
     return FALSE;
   w = temper_gguf_writer_new ();
   if (temper_model_get_format (model) == TEMPER_MODEL_FORMAT_GGUF)
@@ -331,6 +333,8 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
     built = temper_export_gguf_from_hf (w, model, adapter, quant, owned, out_path, options, error);
   if (!built)
     return FALSE;
+  temper_gguf_writer_set_string (w, TEMPER_EXPORT_GGUF_KEY,
+                                 temper_export_kind_name (TEMPER_EXPORT_KIND_GGUF));
 
   temp = temper_export_temp_path (out_path);
   if (!temper_gguf_writer_write (w, temp, error))
@@ -344,5 +348,5 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
       temper_export_discard (temp);
       return FALSE;
     }
-  return temper_export_commit (temp, out_path, error);
+  return temper_export_commit (temp, out_path, TEMPER_EXPORT_KIND_GGUF, error);
 }

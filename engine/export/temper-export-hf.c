@@ -316,13 +316,14 @@ write_weights (temper_model_t *model, temper_adapter_t *adapter, const char *dty
 gboolean
 temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
                          TemperExportHfDtype dtype, guint64 max_shard_bytes,
-                         const char *out_dir, const TemperExportOptions *options, GError **error)
+                         const char *requested_dir, const TemperExportOptions *options,
+                         GError **error)
 {
-  g_autofree char *temp = NULL;
+  g_autofree char *temp = NULL, *out_dir = NULL;
   g_autoptr(GError) local = NULL;
   const char *src = temper_model_get_path (model);
 
-  g_return_val_if_fail (model != NULL && out_dir != NULL, FALSE);
+  g_return_val_if_fail (model != NULL && requested_dir != NULL, FALSE);
   if (temper_model_get_format (model) != TEMPER_MODEL_FORMAT_HF_FOLDER)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
@@ -331,7 +332,8 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
                    src);
       return FALSE;
     }
-  if (!temper_export_check_dest (out_dir, error) || !temper_export_step (options, 0.0, error))
+  out_dir = temper_export_prepare_dest (requested_dir, TEMPER_EXPORT_KIND_HF, error);
+  if (out_dir == NULL || !temper_export_step (options, 0.0, error))
     return FALSE;
   temp = temper_export_temp_path (out_dir);
   if (g_mkdir (temp, 0755) != 0)
@@ -351,5 +353,5 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  return temper_export_commit (temp, out_dir, error);
+  return temper_export_commit (temp, out_dir, TEMPER_EXPORT_KIND_HF, error);
 }

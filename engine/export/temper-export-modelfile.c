@@ -8,6 +8,7 @@
 
 #include "temper/chat.h"
 #include "temper/error.h"
+#include "temper/fs.h"
 #include "temper/tokenizer.h"
 #include "export/temper-export-private.h"
 
@@ -63,18 +64,20 @@ temper_export_modelfile (temper_model_t *model, const char *gguf_path,
   temper_tokenizer_t *tok = temper_model_get_tokenizer (model);
   g_autoptr(temper_chat_template_t) tmpl = NULL;
   g_autoptr(GString) text = g_string_new (NULL);
-  g_autoptr(GError) local = NULL;
   g_autofree char *gguf_dir = g_path_get_dirname (gguf_path);
   g_autofree char *file_dir = g_path_get_dirname (modelfile_path);
   g_autofree char *gguf_base = g_path_get_basename (gguf_path);
-  g_autofree char *model_name = NULL;
+  g_autofree char *model_name = NULL, *dest = NULL;
   const char *system;
   const int *stops;
 
   g_return_val_if_fail (model != NULL && gguf_path != NULL && modelfile_path != NULL, FALSE);
-  if (!temper_export_check_dest (modelfile_path, error))
+  dest = temper_export_prepare_dest (modelfile_path, TEMPER_EXPORT_KIND_MODELFILE, error);
+  if (dest == NULL)
     return FALSE;
 
+  /* Its first words mark the file as Temper's, for the next export
+   * (MODELFILE_MARKER in temper-export-util.c). */
   g_string_append (text, "# Made by Temper. Import with: ollama create NAME -f Modelfile\n");
   /* Ollama resolves FROM against the Modelfile's folder. */
   if (g_strcmp0 (gguf_dir, file_dir) == 0)
@@ -130,13 +133,8 @@ temper_export_modelfile (temper_model_t *model, const char *gguf_path,
   g_string_append_printf (text, "PARAMETER num_ctx %d\n",
                           config->n_ctx_train > 0 ? MIN (4096, config->n_ctx_train) : 4096);
 
-  if (!g_file_set_contents (modelfile_path, text->str, (gssize) text->len, &local))
-    {
-      temper_set_error_from_errno (error,
-                                   local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,
-                                   modelfile_path, _("write"));
-      return FALSE;
-    }
+  if (!temper_fs_write_file (dest, text->str, (gssize) text->len, error))
+    return FALSE;
   if (command != NULL)
     {
       g_autofree char *quoted = g_shell_quote (modelfile_path);

@@ -11,21 +11,44 @@ G_BEGIN_DECLS
  * temper_export_commit(). */
 char    *temper_export_temp_path (const char *final_path);
 
-/* Renames @temp_path to @final_path, replacing a file or a folder of files
- * already there.  On failure @temp_path is removed. */
-gboolean temper_export_commit    (const char *temp_path, const char *final_path,
-                                  GError **error);
+/* What an export writes; an existing destination is replaced only by an
+ * export of the same kind that Temper made there. */
+typedef enum {
+  TEMPER_EXPORT_KIND_PEFT,
+  TEMPER_EXPORT_KIND_GGUF_ADAPTER,
+  TEMPER_EXPORT_KIND_HF,
+  TEMPER_EXPORT_KIND_GGUF,
+  TEMPER_EXPORT_KIND_MODELFILE,
+} TemperExportKind;
 
-/* Fails with a message naming @final_path when its folder does not exist
- * or is not a folder. */
-gboolean temper_export_check_dest (const char *final_path, GError **error);
+/* The GGUF key naming the kind of export ("gguf-adapter", "gguf") in every
+ * GGUF Temper exports: how a later export knows the file is Temper's. */
+#define TEMPER_EXPORT_GGUF_KEY "temper.export"
+
+const char *temper_export_kind_name (TemperExportKind kind);
+
+/* The path to write to for @requested (trailing separators dropped), or
+ * NULL with a message when its folder does not exist, when it names no new
+ * file or folder ("", ".", "/"), or when something is already there that
+ * is not empty and not an export of @kind made by Temper: the user's own
+ * files are never replaced. */
+char    *temper_export_prepare_dest (const char *requested, TemperExportKind kind,
+                                     GError **error);
+
+/* Flushes @temp_path to disk and renames it to @final_path, replacing only
+ * what temper_export_prepare_dest() allows (checked again); a folder gets
+ * the marker that says which files Temper wrote.  On failure @temp_path is
+ * removed. */
+gboolean temper_export_commit    (const char *temp_path, const char *final_path,
+                                  TemperExportKind kind, GError **error);
 
 /* Words @error, raised while writing @what to @final_path, for a person:
  * a full disk is reported against @final_path (never the temporary name
  * the writer used), other failures get @what and @final_path in front. */
 void     temper_export_explain_error (GError **error, const char *what, const char *final_path);
 
-/* Removes @path, a file or a flat folder of files, ignoring errors. */
+/* Removes @path, a temporary file or flat folder of files made by the
+ * export itself, ignoring errors. */
 void     temper_export_discard   (const char *path);
 
 /* Reports @fraction and returns FALSE with TEMPER_ERROR_CANCELLED once the

@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 
 #include "temper/error.h"
+#include "temper/fs.h"
 #include "export/temper-export-private.h"
 
 void
@@ -28,19 +30,175 @@ temper_export_temp_path (const char *final_path)
   return g_build_filename (dir, name, NULL);
 }
 
-gboolean
-temper_export_check_dest (const char *final_path, GError **error)
-{
-  g_autofree char *dir = g_path_get_dirname (final_path);
+/* What Temper writes into every export folder it makes: "temper-export
+ * KIND" and then the name of each file it wrote there, one a line.  A folder
+ * holding it and nothing else is Temper's to replace. */
+#define FOLDER_MARKER ".temper-export"
+#define FOLDER_MARKER_HEADER "temper-export "
+/* The first line of every Modelfile Temper writes. */
+#define MODELFILE_MARKER "# Made by Temper."
 
+static gboolean
+kind_is_folder (TemperExportKind kind)
+{
+  return kind == TEMPER_EXPORT_KIND_PEFT || kind == TEMPER_EXPORT_KIND_HF;
+}
+
+const char *
+temper_export_kind_name (TemperExportKind kind)
+{
+  switch (kind)
+    {
+    case TEMPER_EXPORT_KIND_PEFT: return "peft";
+    case TEMPER_EXPORT_KIND_GGUF_ADAPTER: return "gguf-adapter";
+    case TEMPER_EXPORT_KIND_HF: return "hf";
+    case TEMPER_EXPORT_KIND_GGUF: return "gguf";
+    case TEMPER_EXPORT_KIND_MODELFILE: return "modelfile";
+    default: g_assert_not_reached ();
+    }
+}
+
+/* The names listed in @dir's marker for @kind, or NULL when it has none
+ * or one for another kind of export. */
+static GHashTable *
+read_folder_marker (const char *dir, TemperExportKind kind)
+{
+  g_autofree char *path = g_build_filename (dir, FOLDER_MARKER, NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *header = g_strconcat (FOLDER_MARKER_HEADER, temper_export_kind_name (kind), NULL);
+  g_auto(GStrv) lines = NULL;
+  GHashTable *names;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || !g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  if (lines[0] == NULL || strcmp (lines[0], header) != 0)
+    return NULL;
+  names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (int i = 1; lines[i] != NULL; i++)
+    if (*lines[i] != '\0')
+      g_hash_table_add (names, g_strdup (lines[i]));
+  return names;
+}
+
+/* Whether @dir is empty, or an export of @kind that Temper made and nothing
+ * was added to since.  Fills @names (when not NULL) with what Temper wrote. */
+static gboolean
+folder_is_replaceable (const char *dir, TemperExportKind kind, GHashTable **names)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GHashTable) listed = NULL;
+  const char *entry;
+
+  if (d == NULL)
+    return FALSE;
+  listed = read_folder_marker (dir, kind);
+  while ((entry = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (dir, entry, NULL);
+
+      if (listed == NULL || g_file_test (child, G_FILE_TEST_IS_SYMLINK) ||
+          !g_file_test (child, G_FILE_TEST_IS_REGULAR) ||
+          (strcmp (entry, FOLDER_MARKER) != 0 && !g_hash_table_contains (listed, entry)))
+        return FALSE;
+    }
+  if (names != NULL)
+    *names = g_steal_pointer (&listed);
+  return TRUE;
+}
+
+static gboolean
+file_is_replaceable (const char *path, TemperExportKind kind)
+{
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0 || !S_ISREG (st.st_mode))
+    return FALSE;
+  if (st.st_size == 0)
+    return TRUE;
+  if (kind == TEMPER_EXPORT_KIND_MODELFILE)
+    {
+      char head[sizeof MODELFILE_MARKER] = { 0 };
+      FILE *f = g_fopen (path, "rb");
+      gboolean same;
+
+      if (f == NULL)
+        return FALSE;
+      same = fread (head, 1, strlen (MODELFILE_MARKER), f) == strlen (MODELFILE_MARKER) &&
+             memcmp (head, MODELFILE_MARKER, strlen (MODELFILE_MARKER)) == 0;
+      fclose (f);
+      return same;
+    }
+  {
+    g_autoptr(temper_gguf_t) gguf = temper_gguf_open (path, NULL);
+    g_autofree char *made_as = gguf != NULL ? temper_gguf_dup_string (gguf, TEMPER_EXPORT_GGUF_KEY)
+                                            : NULL;
+
+    return g_strcmp0 (made_as, temper_export_kind_name (kind)) == 0;
+  }
+}
+
+static gboolean
+is_replaceable (const char *final_path, TemperExportKind kind)
+{
+  if (!g_file_test (final_path, G_FILE_TEST_EXISTS) && !g_file_test (final_path, G_FILE_TEST_IS_SYMLINK))
+    return TRUE;
+  if (kind_is_folder (kind))
+    return !g_file_test (final_path, G_FILE_TEST_IS_SYMLINK) &&
+           g_file_test (final_path, G_FILE_TEST_IS_DIR) &&
+           folder_is_replaceable (final_path, kind, NULL);
+  return file_is_replaceable (final_path, kind);
+}
+
+static void
+set_not_ours_error (GError **error, const char *final_path, TemperExportKind kind)
+{
+  if (kind_is_folder (kind))
+    g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                 _("Could not export to “%s”: it already exists and holds files Temper did not "
+                   "write there. Nothing was changed; choose a new or an empty folder."),
+                 final_path);
+  else
+    g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                 _("Could not export to “%s”: a file or folder of that name already exists and "
+                   "is not an earlier export of this kind made by Temper. Nothing was changed; "
+                   "choose another name."),
+                 final_path);
+}
+
+char *
+temper_export_prepare_dest (const char *requested, TemperExportKind kind, GError **error)
+{
+  g_autofree char *final_path = g_strdup (requested);
+  g_autofree char *dir = NULL, *base = NULL;
+  gsize len = strlen (final_path);
+
+  /* "out/" names the folder "out", not something inside it. */
+  while (len > 1 && G_IS_DIR_SEPARATOR (final_path[len - 1]))
+    final_path[--len] = '\0';
+  base = g_path_get_basename (final_path);
+  if (len == 0 || strcmp (base, ".") == 0 || strcmp (base, "..") == 0 ||
+      G_IS_DIR_SEPARATOR (base[0]))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   _("Could not export to “%s”: give the name of a new file or folder to "
+                     "create, such as “my-adapter”."), requested);
+      return NULL;
+    }
+  dir = g_path_get_dirname (final_path);
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
                    _("Could not export to “%s”: the folder “%s” does not exist. "
                    "Choose an existing folder."), final_path, dir);
-      return FALSE;
+      return NULL;
     }
-  return TRUE;
+  if (!is_replaceable (final_path, kind))
+    {
+      set_not_ours_error (error, final_path, kind);
+      return NULL;
+    }
+  return g_steal_pointer (&final_path);
 }
 
 void
@@ -82,14 +240,71 @@ temper_export_discard (const char *path)
     g_unlink (path);
 }
 
+static gboolean
+write_folder_marker (const char *temp_dir, TemperExportKind kind, GError **error)
+{
+  g_autoptr(GDir) d = g_dir_open (temp_dir, 0, error);
+  g_autoptr(GString) text = g_string_new (FOLDER_MARKER_HEADER);
+  g_autofree char *path = g_build_filename (temp_dir, FOLDER_MARKER, NULL);
+  const char *entry;
+
+  if (d == NULL)
+    return FALSE;
+  g_string_append_printf (text, "%s\n", temper_export_kind_name (kind));
+  while ((entry = g_dir_read_name (d)) != NULL)
+    g_string_append_printf (text, "%s\n", entry);
+  return temper_fs_write_file (path, text->str, (gssize) text->len, error);
+}
+
+/* Removes the files Temper listed in @dir's marker, the marker, and @dir if
+ * that left it empty: never anything else. */
+static void
+discard_own_folder (const char *dir, GHashTable *names)
+{
+  GHashTableIter iter;
+  gpointer name;
+  g_autofree char *marker = g_build_filename (dir, FOLDER_MARKER, NULL);
+
+  g_hash_table_iter_init (&iter, names);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    {
+      g_autofree char *child = NULL;
+
+      if (strchr (name, G_DIR_SEPARATOR) != NULL || strcmp (name, "..") == 0 ||
+          strcmp (name, ".") == 0)
+        continue;
+      child = g_build_filename (dir, name, NULL);
+      g_unlink (child);
+    }
+  g_unlink (marker);
+  g_rmdir (dir);
+}
+
 gboolean
-temper_export_commit (const char *temp_path, const char *final_path, GError **error)
+temper_export_commit (const char *temp_path, const char *final_path, TemperExportKind kind,
+                      GError **error)
 {
   g_autofree char *old = NULL;
+  g_autoptr(GHashTable) old_names = NULL;
+  gboolean folder = kind_is_folder (kind);
 
-  /* rename() replaces a file in one step but not a folder: move an existing
-   * folder aside first, and drop it only once the new one is in place. */
-  if (g_file_test (temp_path, G_FILE_TEST_IS_DIR) && g_file_test (final_path, G_FILE_TEST_EXISTS))
+  if (folder && !write_folder_marker (temp_path, kind, error))
+    {
+      temper_export_discard (temp_path);
+      return FALSE;
+    }
+  /* Checked again: the destination may have changed during a long export. */
+  if (!is_replaceable (final_path, kind))
+    {
+      temper_export_discard (temp_path);
+      set_not_ours_error (error, final_path, kind);
+      return FALSE;
+    }
+  /* rename() replaces a file or an empty folder in one step, but not a
+   * folder of files: move Temper's earlier export aside first, and drop it
+   * only once the new one is in place. */
+  if (folder && g_file_test (final_path, G_FILE_TEST_IS_DIR) &&
+      folder_is_replaceable (final_path, kind, &old_names) && old_names != NULL)
     {
       old = temper_export_temp_path (final_path);
       if (g_rename (final_path, old) != 0)
@@ -100,17 +315,15 @@ temper_export_commit (const char *temp_path, const char *final_path, GError **er
           return FALSE;
         }
     }
-  if (g_rename (temp_path, final_path) != 0)
+  if (!temper_fs_rename (temp_path, final_path, error))
     {
-      int saved = errno;
       temper_export_discard (temp_path);
       if (old != NULL)
         g_rename (old, final_path);
-      temper_set_error_from_errno (error, saved, final_path, _("create"));
       return FALSE;
     }
   if (old != NULL)
-    temper_export_discard (old);
+    discard_own_folder (old, old_names);
   return TRUE;
 }
 

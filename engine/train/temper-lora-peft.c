@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/fs.h"
 #include "temper/safetensors.h"
 #include "temper/tensor.h"
 #include "temper-lora-private.h"
@@ -46,9 +47,8 @@ write_safetensors_atomically (temper_safetensors_writer_t *w, const char *path, 
 
   if (!temper_safetensors_writer_write (w, tmp, error))
     return FALSE;
-  if (g_rename (tmp, path) != 0)
+  if (!temper_fs_rename (tmp, path, error))
     {
-      temper_set_error_from_errno (error, errno, path, _("save"));
       g_unlink (tmp);
       return FALSE;
     }
@@ -72,7 +72,7 @@ write_json_file (JsonNode *root, const char *path, GError **error)
   gsize len = 0;
   g_autofree char *text = temper_train_json_to_data (root, TRUE, &len);
 
-  if (!g_file_set_contents (path, text, (gssize) len, error))
+  if (!temper_fs_write_file (path, text, (gssize) len, error))
     {
       g_prefix_error (error, _("Could not save the adapter: "));
       return FALSE;

@@ -162,12 +162,19 @@ test_peft_export_roundtrip (Fixture *f, gconstpointer data)
   TemperLoraConfig config;
 
   (void) data;
-  /* An earlier export in the way is replaced as a whole. */
+  /* A folder holding someone else's file is not Temper's to replace. */
   g_mkdir (out, 0755);
   model_test_write (stale, "x", 1);
+  g_assert_false (temper_export_peft (model, adapter, 0.05f, out, NULL, &error));
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_assert_true (g_file_test (stale, G_FILE_TEST_IS_REGULAR));
+  g_clear_error (&error);
+  g_unlink (stale);
+  /* An empty folder is used, and an earlier export there is replaced as a whole. */
   g_assert_true (temper_export_peft (model, adapter, 0.05f, out, NULL, &error));
   g_assert_no_error (error);
-  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (temper_export_peft (model, adapter, 0.05f, out, NULL, &error));
+  g_assert_no_error (error);
   g_assert_true (g_file_test (cfg, G_FILE_TEST_IS_REGULAR));
   g_assert_true (g_file_test (weights, G_FILE_TEST_IS_REGULAR));
 

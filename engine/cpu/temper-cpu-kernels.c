@@ -3,6 +3,9 @@
 #include "config.h"
 
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "temper-cpu-avx2.h"
 #ifdef TEMPER_HAVE_AVX512
@@ -76,6 +79,20 @@ avx2_or_scalar_dot_row (int type, const void *w, const float *x, int64_t n)
 }
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+/* Half-precision conversions (F16C).  Read from CPUID itself: clang's
+ * __builtin_cpu_supports does not know the "f16c" name, GCC's does. */
+static gboolean
+cpu_has_f16c (void)
+{
+  unsigned int eax, ebx, ecx, edx;
+
+  if (!__get_cpuid (1, &eax, &ebx, &ecx, &edx))
+    return FALSE;
+  return (ecx & bit_F16C) != 0;
+}
+#endif
+
 void
 temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allow_avx512,
                          gboolean allow_q8)
@@ -83,7 +100,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init ();
   if (allow_simd && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") &&
-      __builtin_cpu_supports ("f16c"))
+      cpu_has_f16c ())
     {
       k->dot_row = avx2_or_scalar_dot_row;
       k->dequant_row = avx2_or_scalar_dequant_row;

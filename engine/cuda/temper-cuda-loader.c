@@ -89,16 +89,19 @@ load_module (GError **error)
 const TemperCudaModule *
 temper_cuda_module_get (GError **error)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&module_lock);
+  const TemperCudaModule *table;
 
+  g_mutex_lock (&module_lock);
   if (!module_tried)
     {
       module_table = load_module (&module_error);
       module_tried = TRUE;
     }
-  if (module_table == NULL && error != NULL)
+  table = module_table;
+  if (table == NULL && error != NULL)
     *error = g_error_copy (module_error);
-  return module_table;
+  g_mutex_unlock (&module_lock);
+  return table;
 }
 
 gboolean

@@ -752,8 +752,8 @@ test_bad_ratings (Fixture       *fixture,
     "not json at all",
     "[1, 2]",
     "{\"version\": 1, \"seed\": \"7\", \"sources\": [\"base\"], \"prompts\": []}",
-    "{\"version\": 1, \"seed\": \"7\", \"sources\": [\"base\", \"final\"], \"prompts\": [{\"prompt\": \"q\", "
-    "\"answers\": {\"base\": {\"text\": \"a\", \"relevance\": 9}}}]}",
+    ("{\"version\": 1, \"seed\": \"7\", \"sources\": [\"base\", \"final\"], \"prompts\": [{\"prompt\": \"q\", "
+     "\"answers\": {\"base\": {\"text\": \"a\", \"relevance\": 9}}}]}"),
     "{\"version\": 1, \"seed\": -1, \"sources\": [\"base\", \"final\"], \"prompts\": []}",
   };
   g_autofree char *path = g_build_filename (fixture->run_dir, "ratings.json", NULL);

@@ -67,6 +67,7 @@ source_label (TemperModelSource source)
     case TEMPER_MODEL_SOURCE_HF_CACHE:  return _("Hugging Face cache");
     case TEMPER_MODEL_SOURCE_OLLAMA:    return _("Ollama");
     case TEMPER_MODEL_SOURCE_LM_STUDIO: return _("LM Studio");
+    case TEMPER_MODEL_SOURCE_BUILT_IN:  return _("Built-in demo model");
     case TEMPER_MODEL_SOURCE_FOLDER:
     default:                            return _("Your model folders");
     }
@@ -94,36 +95,6 @@ entry_from_discovered (TemperDiscoveredModel *found,
   return entry;
 }
 
-/* The demo model shipped in data/models comes first: it always works and
- * is small enough to try everything quickly. */
-static void
-add_bundled (GPtrArray    *entries,
-             GCancellable *cancellable)
-{
-  g_autofree char *folder = temper_paths_data_file ("models");
-  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-
-  if (dir == NULL)
-    return;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (name, ".gguf"))
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_ascii_strcasecmp);
-
-  for (guint i = 0; i < names->len && !g_cancellable_is_cancelled (cancellable); i++)
-    {
-      g_autofree char *path = g_build_filename (folder, g_ptr_array_index (names, i), NULL);
-      g_autoptr(TemperDiscoveredModel) found =
-        temper_discovery_inspect (path, TEMPER_MODEL_SOURCE_FOLDER, NULL);
-      TemperModelListEntry *entry = entry_from_discovered (found, _("Bundled with Temper"));
-
-      entry->bundled = TRUE;
-      g_ptr_array_add (entries, entry);
-    }
-}
-
 static gboolean
 already_listed (GPtrArray  *entries,
                 const char *path)
@@ -147,10 +118,11 @@ scan_thread (GTask        *task,
   g_autoptr(GPtrArray) found = NULL;
   g_autoptr(GError) error = NULL;
 
-  add_bundled (entries, cancellable);
-
   g_strfreev (roots->folders);
   roots->folders = g_strdupv (extra_folders);
+  /* The demo model installed with Temper (the source tree's data/models
+   * when run from the build folder). */
+  roots->built_in = temper_paths_data_file ("models");
   found = temper_discover_models (roots, cancellable, &error);
   if (found == NULL)
     {
@@ -162,7 +134,12 @@ scan_thread (GTask        *task,
       TemperDiscoveredModel *model = g_ptr_array_index (found, i);
 
       if (!already_listed (entries, model->path))
-        g_ptr_array_add (entries, entry_from_discovered (model, source_label (model->source)));
+        {
+          TemperModelListEntry *entry = entry_from_discovered (model, source_label (model->source));
+
+          entry->bundled = model->source == TEMPER_MODEL_SOURCE_BUILT_IN;
+          g_ptr_array_add (entries, entry);
+        }
     }
 
   g_task_return_pointer (task, g_steal_pointer (&entries), (GDestroyNotify) g_ptr_array_unref);

@@ -53,8 +53,10 @@ temper_discovery_roots_free (TemperDiscoveryRoots *roots)
     return;
   g_free (roots->hf_hub);
   g_free (roots->ollama_models);
+  g_strfreev (roots->ollama_service);
   g_strfreev (roots->lm_studio);
   g_strfreev (roots->folders);
+  g_free (roots->built_in);
   g_free (roots);
 }
 
@@ -73,11 +75,15 @@ temper_discovery_roots_new_for_home (const char *home)
 
   g_return_val_if_fail (home != NULL, roots);
 
+  /* Inside a Flatpak, XDG_CACHE_HOME is the app's own cache; the person's
+   * is in HOST_XDG_CACHE_HOME when they set one. */
   if ((value = nonempty_env ("HF_HUB_CACHE")) != NULL)
     roots->hf_hub = g_strdup (value);
   else if ((value = nonempty_env ("HF_HOME")) != NULL)
     roots->hf_hub = g_build_filename (value, "hub", NULL);
-  else if ((value = nonempty_env ("XDG_CACHE_HOME")) != NULL)
+  else if ((value = nonempty_env ("HOST_XDG_CACHE_HOME")) != NULL
+           || (!g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS)
+               && (value = nonempty_env ("XDG_CACHE_HOME")) != NULL))
     roots->hf_hub = g_build_filename (value, "huggingface", "hub", NULL);
   else
     roots->hf_hub = g_build_filename (home, ".cache", "huggingface", "hub", NULL);
@@ -86,6 +92,12 @@ temper_discovery_roots_new_for_home (const char *home)
     roots->ollama_models = g_strdup (value);
   else
     roots->ollama_models = g_build_filename (home, ".ollama", "models", NULL);
+  /* The install script's systemd service runs as the "ollama" user, whose
+   * home is /usr/share/ollama.  A Flatpak cannot be given /usr (it is the
+   * runtime's); with host-os access the host's /usr is under /run/host. */
+  roots->ollama_service = g_new0 (char *, 3);
+  roots->ollama_service[0] = g_strdup ("/usr/share/ollama/.ollama/models");
+  roots->ollama_service[1] = g_strdup ("/run/host/usr/share/ollama/.ollama/models");
 
   roots->lm_studio = g_new0 (char *, 3);
   roots->lm_studio[0] = g_build_filename (home, ".lmstudio", "models", NULL);
@@ -136,6 +148,72 @@ is_supported_gguf_arch (const char *arch)
   return FALSE;
 }
 
+/* Lower-case letters and digits only: "Lc100K Mix1" and "lc100k-mix1" agree. */
+static char *
+name_key (const char *text)
+{
+  GString *key = g_string_new (NULL);
+
+  for (const char *c = text; c != NULL && *c != '\0'; c++)
+    if (g_ascii_isalnum (*c))
+      g_string_append_c (key, g_ascii_tolower (*c));
+  return g_string_free (key, FALSE);
+}
+
+/* llama.cpp's converter writes general.name, when the model card gives
+ * none, by title-casing the pieces it split the folder's name into
+ * (basename, size label, fine-tune, version): "smollm2-135M-8k-lc100k-mix1-ep2"
+ * becomes "Smollm2 135M 8k Lc100K Mix1 Ep2".  Such a name is made of exactly
+ * those pieces; a name someone wrote is not. */
+static gboolean
+is_made_up_name (temper_gguf_t *gguf, const char *name)
+{
+  static const char *const pieces[] = {
+    "general.basename", "general.size_label", "general.finetune", "general.version",
+  };
+  g_autofree char *name_letters = name_key (name);
+  g_autoptr(GString) joined = g_string_new (NULL);
+  gboolean any = FALSE;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (pieces); i++)
+    {
+      g_autofree char *value = temper_gguf_dup_string (gguf, pieces[i]);
+      g_autofree char *letters = name_key (value);
+
+      if (letters[0] == '\0')
+        continue;
+      if (strstr (name_letters, letters) == NULL)
+        return FALSE;
+      g_string_append (joined, letters);
+      any = TRUE;
+    }
+  return any && strlen (name_letters) == joined->len;
+}
+
+/* The file's name without ".gguf" and without the quantization the
+ * publisher appended ("SmolLM2-135M-Instruct.Q4_1.gguf" → "SmolLM2-135M-Instruct"). */
+static char *
+name_from_file (const char *path)
+{
+  static GRegex *quant_suffix;
+  g_autofree char *base = g_path_get_basename (path);
+  char *stem;
+
+  if (g_once_init_enter (&quant_suffix))
+    g_once_init_leave (&quant_suffix,
+      g_regex_new ("[._-]((UD-)?I?Q[0-9][A-Z0-9_]*|TQ[0-9]_[0-9]|F16|BF16|F32|MXFP4)$",
+                   G_REGEX_CASELESS, 0, NULL));
+  if (g_str_has_suffix (base, ".gguf") || g_str_has_suffix (base, ".GGUF"))
+    base[strlen (base) - strlen (".gguf")] = '\0';
+  stem = g_regex_replace_literal (quant_suffix, base, -1, 0, "", 0, NULL);
+  if (stem == NULL || stem[0] == '\0')
+    {
+      g_free (stem);
+      return g_steal_pointer (&base);
+    }
+  return stem;
+}
+
 static void
 inspect_gguf (TemperDiscoveredModel *m)
 {
@@ -154,7 +232,7 @@ inspect_gguf (TemperDiscoveredModel *m)
     }
   m->architecture = temper_gguf_dup_string (gguf, "general.architecture");
   name = temper_gguf_dup_string (gguf, "general.name");
-  if (m->display_name == NULL && name != NULL && name[0] != '\0')
+  if (m->display_name == NULL && name != NULL && name[0] != '\0' && !is_made_up_name (gguf, name))
     m->display_name = g_steal_pointer (&name);
 
   for (guint64 i = 0; i < temper_gguf_get_n_tensors (gguf); i++)
@@ -333,11 +411,7 @@ temper_discovery_inspect (const char *path, TemperModelSource source, const char
       inspect_gguf (m);
     }
   if (m->display_name == NULL)
-    {
-      g_autofree char *base = g_path_get_basename (path);
-      m->display_name = g_str_has_suffix (base, ".gguf")
-                          ? g_strndup (base, strlen (base) - strlen (".gguf")) : g_strdup (base);
-    }
+    m->display_name = name_from_file (path);
   return m;
 }
 
@@ -568,7 +642,12 @@ compare_found (gconstpointer a, gconstpointer b)
   const TemperDiscoveredModel *mb = *(TemperDiscoveredModel *const *) b;
 
   if (ma->source != mb->source)
-    return ma->source < mb->source ? -1 : 1;
+    {
+      /* The built-in demo model first: it always works, and quickly. */
+      if (ma->source == TEMPER_MODEL_SOURCE_BUILT_IN || mb->source == TEMPER_MODEL_SOURCE_BUILT_IN)
+        return ma->source == TEMPER_MODEL_SOURCE_BUILT_IN ? -1 : 1;
+      return ma->source < mb->source ? -1 : 1;
+    }
   return g_utf8_collate (ma->display_name, mb->display_name);
 }
 
@@ -582,8 +661,12 @@ temper_discover_models (const TemperDiscoveryRoots *roots, GCancellable *cancell
 
   if (roots->hf_hub != NULL)
     scan_hf_cache (&scan, roots->hf_hub);
+  if (roots->built_in != NULL)
+    scan_tree (&scan, roots->built_in, TEMPER_MODEL_SOURCE_BUILT_IN, MAX_SCAN_DEPTH);
   if (roots->ollama_models != NULL)
     scan_ollama (&scan, roots->ollama_models);
+  for (guint i = 0; roots->ollama_service != NULL && roots->ollama_service[i] != NULL; i++)
+    scan_ollama (&scan, roots->ollama_service[i]);
   for (guint i = 0; roots->lm_studio != NULL && roots->lm_studio[i] != NULL; i++)
     scan_tree (&scan, roots->lm_studio[i], TEMPER_MODEL_SOURCE_LM_STUDIO, 0);
   for (guint i = 0; roots->folders != NULL && roots->folders[i] != NULL; i++)

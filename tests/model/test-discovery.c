@@ -74,6 +74,45 @@ tiny_params (const TinySpec *s)
          + (guint64) s->n_embd + (guint64) s->n_layer * per_layer;
 }
 
+/* A GGUF with llama.cpp's naming keys and no tensors: enough for a name. */
+static void
+write_named_gguf (const char *path, const char *name, const char *basename,
+                  const char *size_label, const char *finetune)
+{
+  g_autoptr(temper_gguf_writer_t) w = temper_gguf_writer_new ();
+  g_autoptr(GError) error = NULL;
+
+  temper_gguf_writer_set_string (w, "general.architecture", "llama");
+  temper_gguf_writer_set_string (w, "general.name", name);
+  if (basename != NULL)
+    temper_gguf_writer_set_string (w, "general.basename", basename);
+  if (size_label != NULL)
+    temper_gguf_writer_set_string (w, "general.size_label", size_label);
+  if (finetune != NULL)
+    temper_gguf_writer_set_string (w, "general.finetune", finetune);
+  temper_gguf_writer_set_u32 (w, "general.file_type", 3);
+  make_parent (path);
+  g_assert_true (temper_gguf_writer_write (w, path, &error));
+  g_assert_no_error (error);
+}
+
+/* An Ollama store under @models: one manifest naming @tag's model blob. */
+static void
+write_ollama_model (const char *models, const char *ns, const char *name, const char *tag,
+                    const char *digest, const TinySpec *spec)
+{
+  g_autofree char *manifest = g_build_filename (models, "manifests", "registry.ollama.ai", ns, name, tag, NULL);
+  g_autofree char *blob_name = g_strdup_printf ("sha256-%s", digest);
+  g_autofree char *blob = g_build_filename (models, "blobs", blob_name, NULL);
+  g_autofree char *text = g_strdup_printf (
+    "{\"layers\":[{\"mediaType\":\"application/vnd.ollama.image.model\",\"digest\":\"sha256:%s\"}]}", digest);
+
+  make_parent (manifest);
+  model_test_write (manifest, text, strlen (text));
+  make_parent (blob);
+  tiny_write_gguf (blob, spec);
+}
+
 static void
 home_setup (Home *h, gconstpointer data)
 {
@@ -134,6 +173,21 @@ home_setup (Home *h, gconstpointer data)
     model_test_write (bad, "GGUF\3\0\0\0garbage", 15);
   }
 
+  /* The Ollama service's store (the fake stands where /usr/share/ollama
+   * would be), the demo model installed with Temper, and an LM Studio file
+   * whose general.name llama.cpp made up from a folder's name. */
+  {
+    g_autofree char *service = home_path (h, "usr-share-ollama", ".ollama", "models", NULL);
+    g_autofree char *demo = home_path (h, "share", "temper", "models", "SmolLM2-135M-Instruct.Q4_1.gguf", NULL);
+    g_autofree char *made_up = home_path (h, ".cache", "lm-studio", "models", "pub", "Qwen3-0.6B-GGUF",
+                                          "Qwen3-0.6B-Q4_K_M.gguf", NULL);
+
+    write_ollama_model (service, "library", "qwen3", "0.6b",
+                        "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210", &llama);
+    write_named_gguf (demo, "Smollm2 135M 8k Lc100K Mix1 Ep2", "smollm2", "135M", "8k-lc100k-mix1-ep2");
+    write_named_gguf (made_up, "Qwen3 0.6B", "Qwen3", "0.6B", NULL);
+  }
+
   /* A folder the person added, with an architecture Temper does not train. */
   {
     g_autofree char *other = home_path (h, "Models", "gemma.gguf", NULL);
@@ -158,6 +212,10 @@ scan (Home *h)
 
   roots->folders = g_new0 (char *, 2);
   roots->folders[0] = home_path (h, "Models", NULL);
+  g_strfreev (roots->ollama_service);
+  roots->ollama_service = g_new0 (char *, 2);
+  roots->ollama_service[0] = home_path (h, "usr-share-ollama", ".ollama", "models", NULL);
+  roots->built_in = home_path (h, "share", "temper", "models", NULL);
   h->found = temper_discover_models (roots, NULL, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < h->found->len; i++)
@@ -180,7 +238,27 @@ test_fake_home (Home *h, gconstpointer data)
                                         "model.safetensors", NULL);
 
   scan (h);
-  g_assert_cmpuint (h->found->len, ==, 7);
+  g_assert_cmpuint (h->found->len, ==, 10);
+
+  /* The built-in demo model comes first, under its file's name: its
+   * general.name is only the converter's title-cased folder name. */
+  m = g_ptr_array_index (h->found, 0);
+  g_assert_cmpint (m->source, ==, TEMPER_MODEL_SOURCE_BUILT_IN);
+  g_assert_cmpstr (m->display_name, ==, "SmolLM2-135M-Instruct");
+  g_assert_cmpstr (m->quantization, ==, "Q4_1");
+
+  /* The service store, by its tag. */
+  m = find (h, "qwen3:0.6b");
+  g_assert_cmpint (m->source, ==, TEMPER_MODEL_SOURCE_OLLAMA);
+  g_assert_true (g_str_has_prefix (m->path, h->home));
+  g_assert_true (g_str_has_suffix (m->path, "usr-share-ollama/.ollama/models/blobs/"
+                                   "sha256-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"));
+  g_assert_true (m->supported);
+
+  /* The second LM Studio folder, named from its file without the quantization. */
+  m = find (h, "Qwen3-0.6B");
+  g_assert_cmpint (m->source, ==, TEMPER_MODEL_SOURCE_LM_STUDIO);
+  g_assert_cmpstr (m->quantization, ==, "Q4_1");
 
   m = find (h, "Org/Tiny");
   g_assert_cmpint (m->source, ==, TEMPER_MODEL_SOURCE_HF_CACHE);
@@ -275,13 +353,60 @@ test_default_roots (void)
   g_assert_cmpstr (roots->ollama_models, ==, "/somewhere/ollama");
   g_assert_cmpstr (roots->lm_studio[0], ==, "/home/someone/.lmstudio/models");
   g_assert_cmpstr (roots->lm_studio[1], ==, "/home/someone/.cache/lm-studio/models");
+  g_assert_cmpstr (roots->ollama_service[0], ==, "/usr/share/ollama/.ollama/models");
+  g_assert_cmpstr (roots->ollama_service[1], ==, "/run/host/usr/share/ollama/.ollama/models");
+  g_assert_null (roots->ollama_service[2]);
+  g_assert_null (roots->built_in);
   g_clear_pointer (&roots, temper_discovery_roots_free);
 
+  /* HF_HUB_CACHE names the hub itself, before HF_HOME. */
+  g_setenv ("HF_HUB_CACHE", "/elsewhere/hub", TRUE);
+  roots = temper_discovery_roots_new_for_home ("/home/someone");
+  g_assert_cmpstr (roots->hf_hub, ==, "/elsewhere/hub");
+  g_clear_pointer (&roots, temper_discovery_roots_free);
+  g_unsetenv ("HF_HUB_CACHE");
+
+  /* In a Flatpak the person's own cache folder is HOST_XDG_CACHE_HOME. */
   g_unsetenv ("HF_HOME");
+  g_setenv ("HOST_XDG_CACHE_HOME", "/home/someone/cache", TRUE);
+  roots = temper_discovery_roots_new_for_home ("/home/someone");
+  g_assert_cmpstr (roots->hf_hub, ==, "/home/someone/cache/huggingface/hub");
+  g_clear_pointer (&roots, temper_discovery_roots_free);
+  g_unsetenv ("HOST_XDG_CACHE_HOME");
+
   g_unsetenv ("OLLAMA_MODELS");
   roots = temper_discovery_roots_new_for_home ("/home/someone");
   g_assert_cmpstr (roots->hf_hub, ==, "/home/someone/.cache/huggingface/hub");
   g_assert_cmpstr (roots->ollama_models, ==, "/home/someone/.ollama/models");
+}
+
+/* Names: one a person wrote stays; one the converter made up gives way to
+ * the file's name, without the quantization suffix. */
+static void
+test_names (Home *h, gconstpointer data)
+{
+  static const struct {
+    const char *file, *name, *basename, *size_label, *finetune, *expected;
+  } cases[] = {
+    { "SmolLM2-135M-Instruct.Q4_1.gguf", "Smollm2 135M 8k Lc100K Mix1 Ep2", "smollm2", "135M",
+      "8k-lc100k-mix1-ep2", "SmolLM2-135M-Instruct" },
+    { "Llama-3.2-1B-Instruct-Q4_K_M.gguf", "Llama 3.2 1B Instruct", "Llama-3.2", "1B", "Instruct",
+      "Llama-3.2-1B-Instruct" },
+    { "gemma-3-270m-it-UD-IQ4_XS.gguf", "Gemma 3 270m It", "gemma-3", "270m", "it", "gemma-3-270m-it" },
+    { "model-f16.gguf", "Phi 4 Mini Instruct (my tune)", "Phi-4", "mini", "instruct",
+      "Phi 4 Mini Instruct (my tune)" },
+    { "whatever.gguf", "Written By Hand", NULL, NULL, NULL, "Written By Hand" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = home_path (h, "names", cases[i].file, NULL);
+      g_autoptr(TemperDiscoveredModel) m = NULL;
+
+      write_named_gguf (path, cases[i].name, cases[i].basename, cases[i].size_label, cases[i].finetune);
+      m = temper_discovery_inspect (path, TEMPER_MODEL_SOURCE_FOLDER, NULL);
+      g_assert_cmpstr (m->display_name, ==, cases[i].expected);
+    }
 }
 
 int
@@ -292,11 +417,13 @@ main (int argc, char **argv)
   g_unsetenv ("HF_HUB_CACHE");
   g_unsetenv ("XDG_CACHE_HOME");
   g_unsetenv ("OLLAMA_MODELS");
+  g_unsetenv ("HOST_XDG_CACHE_HOME");
   g_test_init (&argc, &argv, NULL);
 
   g_test_add ("/model/discovery/fake-home", Home, NULL, home_setup, test_fake_home, home_teardown);
   g_test_add ("/model/discovery/cut-short-weights", Home, NULL, home_setup, test_inspect_cut_short, home_teardown);
   g_test_add ("/model/discovery/cancelled", Home, NULL, home_setup, test_cancelled, home_teardown);
   g_test_add_func ("/model/discovery/default-roots", test_default_roots);
+  g_test_add ("/model/discovery/names", Home, NULL, home_setup, test_names, home_teardown);
   return g_test_run ();
 }

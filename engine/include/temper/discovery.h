@@ -16,10 +16,15 @@ typedef enum {
   TEMPER_MODEL_SOURCE_OLLAMA,
   TEMPER_MODEL_SOURCE_LM_STUDIO,
   TEMPER_MODEL_SOURCE_FOLDER,
+  TEMPER_MODEL_SOURCE_BUILT_IN,   /* the demo model installed with Temper; listed first */
 } TemperModelSource;
 
 typedef struct {
-  char              *display_name;  /* "HuggingFaceTB/SmolLM2-135M-Instruct", "llama3.2:1b", … */
+  char              *display_name;  /* the model's own name: the Hugging Face repository
+                                     * ("HuggingFaceTB/SmolLM2-135M-Instruct"), the Ollama
+                                     * tag ("qwen3:0.6b"), the GGUF's general.name, or the
+                                     * file's name when general.name was only made up from
+                                     * the converter's folder name */
   char              *path;          /* what temper_model_load() takes: a .gguf file or a folder */
   TemperModelSource  source;
   char              *architecture;  /* "llama", "qwen2", "gemma2", … or NULL when unreadable */
@@ -36,13 +41,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperDiscoveredModel, temper_discovered_model_fr
 /* Where to look.  Any member may be NULL (that place is skipped). */
 typedef struct {
   char  *hf_hub;          /* the hub cache: holds models--org--name/ */
-  char  *ollama_models;   /* holds manifests/ and blobs/ */
+  char  *ollama_models;   /* the person's store: holds manifests/ and blobs/ */
+  char **ollama_service;  /* NULL-terminated: the Linux service's stores, same layout */
   char **lm_studio;       /* NULL-terminated: folders searched for .gguf files */
   char **folders;         /* NULL-terminated: other folders the person added */
+  char  *built_in;        /* the folder of models installed with Temper */
 } TemperDiscoveryRoots;
 
 /* The usual places under @home, honouring $HF_HUB_CACHE, $HF_HOME,
- * $XDG_CACHE_HOME and $OLLAMA_MODELS like those tools do. */
+ * $XDG_CACHE_HOME and $OLLAMA_MODELS like those tools do, plus the store
+ * of Ollama's Linux service (/usr/share/ollama/.ollama/models, seen as
+ * /run/host/usr/… from inside a Flatpak).  built_in is left NULL. */
 TemperDiscoveryRoots *temper_discovery_roots_new_for_home (const char *home);
 /* The same for the current user's home folder. */
 TemperDiscoveryRoots *temper_discovery_roots_new_default (void);

@@ -19,6 +19,8 @@ static const TemperCliCommand commands[] = {
   { "compare", "Show base and tuned answers side by side for a run", temper_cli_compare },
   { "evaluate", "Measure what a run learnt and whether the model forgot general knowledge", temper_cli_evaluate },
   { "export", "Export an adapter, or merge it into the model (PEFT, GGUF, Hugging Face, Ollama)", temper_cli_export },
+  { "export-job", "Write a run as a job for LLaMA-Factory or axolotl on a cluster", temper_cli_export_job },
+  { "import", "Bring a cluster-trained adapter back as a run (LLaMA-Factory, axolotl)", temper_cli_import },
   { "bench train", "Measure LoRA training speed and memory on a model", temper_cli_bench_train },
   { "chat", "Chat with a model, or print one answer with -p", temper_cli_chat },
   { "bench generate", "Measure a model's prompt and generation speed and memory", temper_cli_bench_generate },

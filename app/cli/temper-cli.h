@@ -63,3 +63,5 @@ int temper_cli_resume (int argc, char **argv);
 int temper_cli_compare (int argc, char **argv);
 int temper_cli_evaluate (int argc, char **argv);
 int temper_cli_export (int argc, char **argv);
+int temper_cli_export_job (int argc, char **argv);
+int temper_cli_import (int argc, char **argv);

@@ -25,7 +25,7 @@ err=$("$cli" no-such-command 2>&1 >/dev/null); rc=$?
 check "unknown command exits 2 with one line" '[ $rc = 2 ] && [ "$(wc -l <<<"$err")" = 1 ]'
 
 # Command names are the first column of the list, up to two spaces.
-mapfile -t commands < <("$cli" --help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z ]*[a-z]\)  .*/\1/p')
+mapfile -t commands < <("$cli" --help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z -]*[a-z]\)  .*/\1/p')
 check "at least one command listed" '[ ${#commands[@]} -gt 0 ]'
 
 for c in "${commands[@]}"; do

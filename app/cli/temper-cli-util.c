@@ -21,6 +21,9 @@ temper_cli_parse (int *argc, char ***argv, const char *command,
   g_autofree char *prgname = g_strdup_printf ("temper-cli %s", command);
 
   g_set_prgname (prgname);
+  /* Option descriptions, the summary and the parameter string are marked
+   * with N_() where they are written; GOption translates them here. */
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   if (description != NULL)
     g_option_context_set_summary (context, description);
   if (entries != NULL)
@@ -28,7 +31,7 @@ temper_cli_parse (int *argc, char ***argv, const char *command,
 
   if (!g_option_context_parse (context, argc, argv, &error))
     {
-      *exit_code = temper_cli_fail (command, TEMPER_CLI_EXIT_USAGE, "%s (see --help)",
+      *exit_code = temper_cli_fail (command, TEMPER_CLI_EXIT_USAGE, _("%s (see --help)"),
                                     error->message);
       return FALSE;
     }

@@ -134,7 +134,7 @@ temper_export_modelfile (temper_model_t *model, const char *gguf_path,
     {
       temper_set_error_from_errno (error,
                                    local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,
-                                   modelfile_path, _("write"));
+                                   _("Could not write “%s”"), modelfile_path);
       return FALSE;
     }
   if (command != NULL)

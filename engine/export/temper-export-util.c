@@ -96,7 +96,7 @@ temper_export_commit (const char *temp_path, const char *final_path, GError **er
         {
           int saved = errno;
           temper_export_discard (temp_path);
-          temper_set_error_from_errno (error, saved, final_path, _("replace"));
+          temper_set_error_from_errno (error, saved, _("Could not replace “%s”"), final_path);
           return FALSE;
         }
     }
@@ -106,7 +106,7 @@ temper_export_commit (const char *temp_path, const char *final_path, GError **er
       temper_export_discard (temp_path);
       if (old != NULL)
         g_rename (old, final_path);
-      temper_set_error_from_errno (error, saved, final_path, _("create"));
+      temper_set_error_from_errno (error, saved, _("Could not create “%s”"), final_path);
       return FALSE;
     }
   if (old != NULL)

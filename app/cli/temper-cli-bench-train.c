@@ -25,39 +25,39 @@ temper_cli_bench_train (int argc, char **argv)
   TemperTrainSettings s;
   int code;
   const GOptionEntry entries[] = {
-    { "seq", 0, 0, G_OPTION_ARG_INT, &seq, "Tokens per sequence (default 256)", "N" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Sequences per micro-batch (default 4)", "N" },
-    { "rank", 0, 0, G_OPTION_ARG_INT, &rank, "LoRA rank (default 16)", "R" },
-    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets_text, "Layers to adapt (default all-linear)", "LIST" },
-    { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Timed steps after one warm-up step (default 3); 0 only sets up the run and reports the memory it holds", "N" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
-    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
-    { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, "Recompute activations in the backward pass", NULL },
+    { "seq", 0, 0, G_OPTION_ARG_INT, &seq, N_("Tokens per sequence (default 256)"), "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Sequences per micro-batch (default 4)"), "N" },
+    { "rank", 0, 0, G_OPTION_ARG_INT, &rank, N_("LoRA rank (default 16)"), "R" },
+    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets_text, N_("Layers to adapt (default all-linear)"), "LIST" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &steps, N_("Timed steps after one warm-up step (default 3); 0 only sets up the run and reports the memory it holds"), "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
+    { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, N_("Recompute activations in the backward pass"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &base_weights,
-      "stored (default) or nf4: the linear layers of an F32/F16/BF16 model quantized to NF4 (QLoRA)", "W" },
+      N_("stored (default) or nf4: the linear layers of an F32/F16/BF16 model quantized to NF4 (QLoRA)"), "W" },
     { "peak-tflops", 0, 0, G_OPTION_ARG_DOUBLE, &peak_tflops,
-      "The device's peak dense TFLOP/s (bf16 tensor cores on a GPU), to report the MFU", "T" },
+      N_("The device's peak dense TFLOP/s (bf16 tensor cores on a GPU), to report the MFU"), "T" },
     { NULL }
   };
 
   if (!temper_cli_parse (&argc, &argv, "bench train", "MODEL",
-                         "Time LoRA training steps on random tokens and report tokens per "
-                         "second and peak memory.", entries, &code))
+                         N_("Time LoRA training steps on random tokens and report tokens per "
+                         "second and peak memory."), entries, &code))
     return code;
   if (argc != 2)
-    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "give one model file or folder (see --help)");
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, _("give one model file or folder (see --help)"));
   if (steps < 0 || seq < 2 || batch < 1)
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE,
-                            "--seq and --batch must be positive, --steps at least 0");
+                            _("--seq and --batch must be positive, --steps at least 0"));
   if (peak_tflops < 0)
-    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--peak-tflops must be positive");
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, _("--peak-tflops must be positive"));
 
   temper_train_options_init (&options);
   options.n_threads = threads;
   options.device = device;
   if (backend != NULL && !temper_backend_choice_parse (backend, &options.backend, &error))
-    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
   temper_train_settings_init_default (&s);
   s.lora.rank = rank;
   s.lora.alpha = 2.0f * rank;
@@ -69,7 +69,7 @@ temper_cli_bench_train (int argc, char **argv)
   if (targets_text != NULL && !temper_lora_targets_parse (targets_text, &s.lora.targets, &error))
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
   if (base_weights != NULL && !temper_base_weights_parse (base_weights, &s.base_weights, &error))
-    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "--base-weights: %s", error->message);
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, _("--base-weights: %s"), error->message);
   if (!temper_train_settings_validate (&s, &error))
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
 
@@ -80,34 +80,35 @@ temper_cli_bench_train (int argc, char **argv)
     return temper_cli_error ("bench train", error);
 
   temper_cli_print_bench_environment ();
-  printf (_("model:            %s\n"), temper_model_get_name (model));
-  printf (_("device:           %s\n"), result.device);
-  printf (_("settings:         seq %d, micro-batch %d, rank %d, %s, %d timed steps\n"),
+  /* The report stays in English: scripts (tests/bench/) read its lines. */
+  printf ("model:            %s\n", temper_model_get_name (model));
+  printf ("device:           %s\n", result.device);
+  printf ("settings:         seq %d, micro-batch %d, rank %d, %s, %d timed steps\n",
           seq, batch, rank, targets_text != NULL ? targets_text : "all-linear", steps);
   printf ("trainable params: %" G_GUINT64_FORMAT "\n", result.n_params);
   if (steps > 0)
     {
-      printf (_("seconds per step: %.2f\n"), result.seconds_per_step);
-      printf (_("tokens/s:         %.1f\n"), result.tokens_per_s);
+      printf ("seconds per step: %.2f\n", result.seconds_per_step);
+      printf ("tokens/s:         %.1f\n", result.tokens_per_s);
     }
   if (peak_tflops == 0)
     peak_tflops = result.peak_tflops;
-  printf (_("model FLOPs/token: %.4g (4 × frozen + 6 × adapter params + causal attention)\n"),
+  printf ("model FLOPs/token: %.4g (4 × frozen + 6 × adapter params + causal attention)\n",
           result.flops_per_token);
   if (peak_tflops > 0 && steps > 0)
-    printf (_("MFU:              %.1f%% of %.1f TFLOP/s\n"),
+    printf ("MFU:              %.1f%% of %.1f TFLOP/s\n",
             100.0 * result.tokens_per_s * result.flops_per_token / (peak_tflops * 1e12), peak_tflops);
-  printf (_("training buffers: %.1f MiB (on the device)\n"), result.train_memory_bytes / 1048576.0);
+  printf ("training buffers: %.1f MiB (on the device)\n", result.train_memory_bytes / 1048576.0);
   if (result.peak_device_bytes > 0)
-    printf (_("peak GPU memory:  %.1f MiB (Temper's buffers: weights, activations, adapter)\n"),
+    printf ("peak GPU memory:  %.1f MiB (Temper's buffers: weights, activations, adapter)\n",
             result.peak_device_bytes / 1048576.0);
-  printf (_("base weights:     %s, %.1f MiB (%.1f MiB as stored)\n"),
+  printf ("base weights:     %s, %.1f MiB (%.1f MiB as stored)\n",
           temper_base_weights_name (s.base_weights), temper_model_get_weight_bytes (model) / 1048576.0,
           temper_model_get_stored_weight_bytes (model) / 1048576.0);
   /* What a GPU holds for the run: the weights as held and the step's
    * buffers (the driver's own context comes on top). */
-  printf (_("weights + buffers: %.2f GiB\n"),
+  printf ("weights + buffers: %.2f GiB\n",
           (temper_model_get_weight_bytes (model) + result.train_memory_bytes) / 1073741824.0);
-  printf (_("peak RSS:         %.1f MiB\n"), result.peak_rss_bytes / 1048576.0);
+  printf ("peak RSS:         %.1f MiB\n", result.peak_rss_bytes / 1048576.0);
   return TEMPER_CLI_EXIT_OK;
 }

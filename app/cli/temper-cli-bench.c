@@ -45,29 +45,29 @@ temper_cli_bench_generate (int argc, char **argv)
   struct rusage usage;
   double mean, sd;
   const GOptionEntry entries[] = {
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
-    { "prompt-tokens", 'p', 0, G_OPTION_ARG_INT, &n_prompt, "Prompt length (default 64)", "N" },
-    { "gen-tokens", 'n', 0, G_OPTION_ARG_INT, &n_gen, "Tokens to generate (default 64)", "N" },
-    { "repetitions", 'r', 0, G_OPTION_ARG_INT, &reps, "Timed runs of each test (default 3)", "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
-    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
-    { "exact", 0, 0, G_OPTION_ARG_NONE, &exact, "Keep activations in fp32 when decoding (as training does)", NULL },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
+    { "prompt-tokens", 'p', 0, G_OPTION_ARG_INT, &n_prompt, N_("Prompt length (default 64)"), "N" },
+    { "gen-tokens", 'n', 0, G_OPTION_ARG_INT, &n_gen, N_("Tokens to generate (default 64)"), "N" },
+    { "repetitions", 'r', 0, G_OPTION_ARG_INT, &reps, N_("Timed runs of each test (default 3)"), "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
+    { "exact", 0, 0, G_OPTION_ARG_NONE, &exact, N_("Keep activations in fp32 when decoding (as training does)"), NULL },
     { NULL },
   };
 
   if (!temper_cli_parse (&argc, &argv, "bench generate", "MODEL",
-                         "Measure how fast a model reads a prompt and writes an answer, and the memory it uses.",
+                         N_("Measure how fast a model reads a prompt and writes an answer, and the memory it uses."),
                          entries, &exit_code))
     return exit_code;
   if (argc != 2)
     return temper_cli_fail ("bench generate", TEMPER_CLI_EXIT_USAGE,
-                            "expected one MODEL (a .gguf file or a model folder), see --help");
+                            _("expected one MODEL (a .gguf file or a model folder), see --help"));
   if (n_prompt < 1 || n_gen < 1 || reps < 1)
     return temper_cli_fail ("bench generate", TEMPER_CLI_EXIT_USAGE,
-                            "--prompt-tokens, --gen-tokens and --repetitions must be at least 1");
+                            _("--prompt-tokens, --gen-tokens and --repetitions must be at least 1"));
 
   if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
-    return temper_cli_fail ("bench generate", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
+    return temper_cli_fail ("bench generate", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
 
   model = temper_model_load (argv[1], NULL, &error);
   if (model == NULL)
@@ -111,13 +111,14 @@ temper_cli_bench_generate (int argc, char **argv)
 
   getrusage (RUSAGE_SELF, &usage);
   temper_cli_print_bench_environment ();
-  printf (_("model:      %s (%s, %.1f M parameters)\n"), temper_model_get_name (model),
+  /* The report stays in English: scripts (tests/bench/) read its lines. */
+  printf ("model:      %s (%s, %.1f M parameters)\n", temper_model_get_name (model),
           temper_model_get_quantization (model), temper_model_get_n_params (model) / 1e6);
-  printf (_("device:     %s\n"), temper_generator_get_device (gen));
+  printf ("device:     %s\n", temper_generator_get_device (gen));
   mean_sd (pp, reps, &mean, &sd);
-  printf (_("pp%-5d     %8.2f ± %.2f tokens/s (prompt processing)\n"), n_prompt, mean, sd);
+  printf ("pp%-5d     %8.2f ± %.2f tokens/s (prompt processing)\n", n_prompt, mean, sd);
   mean_sd (tg, reps, &mean, &sd);
-  printf (_("tg%-5d     %8.2f ± %.2f tokens/s (generation)\n"), n_gen, mean, sd);
-  printf (_("peak RSS:   %.1f MiB\n"), usage.ru_maxrss / 1024.0);
+  printf ("tg%-5d     %8.2f ± %.2f tokens/s (generation)\n", n_gen, mean, sd);
+  printf ("peak RSS:   %.1f MiB\n", usage.ru_maxrss / 1024.0);
   return TEMPER_CLI_EXIT_OK;
 }

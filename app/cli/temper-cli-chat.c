@@ -85,35 +85,36 @@ temper_cli_chat (int argc, char **argv)
   gint64 seed = 0;
   g_autofree char *system = NULL;
   g_autofree char *prompt = NULL;
+  g_autofree char *what_runs = NULL;
   int exit_code;
   const GOptionEntry entries[] = {
-    { "prompt", 'p', 0, G_OPTION_ARG_STRING, &prompt, "Answer this one message and exit", "TEXT" },
-    { "adapter", 0, 0, G_OPTION_ARG_FILENAME, &adapter_path, "Answer with this training run's adapter, a PEFT adapter folder or a GGUF LoRA file", "RUN_OR_DIR" },
-    { "system", 0, 0, G_OPTION_ARG_STRING, &system, "System message (default: the model's own)", "TEXT" },
-    { "temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, "Randomness; 0 always picks the most likely word (default 0.7)", "T" },
-    { "top-k", 0, 0, G_OPTION_ARG_INT, &top_k, "Pick among the K most likely tokens; 0 = all (default 40)", "K" },
-    { "top-p", 0, 0, G_OPTION_ARG_DOUBLE, &top_p, "Pick among the most likely tokens that make up P of the probability (default 0.95)", "P" },
-    { "repeat-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &repeat_penalty, "Discourage repeating recent tokens; 1 = off (default 1.1)", "R" },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed: the same seed gives the same answer (default 0)", "N" },
-    { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, "Longest answer in tokens (default 512)", "N" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
-    { "context", 0, 0, G_OPTION_ARG_INT, &ctx, "Tokens of conversation to keep (default 4096)", "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
-    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
+    { "prompt", 'p', 0, G_OPTION_ARG_STRING, &prompt, N_("Answer this one message and exit"), "TEXT" },
+    { "adapter", 0, 0, G_OPTION_ARG_FILENAME, &adapter_path, N_("Answer with this training run's adapter, a PEFT adapter folder or a GGUF LoRA file"), "RUN_OR_DIR" },
+    { "system", 0, 0, G_OPTION_ARG_STRING, &system, N_("System message (default: the model's own)"), "TEXT" },
+    { "temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, N_("Randomness; 0 always picks the most likely word (default 0.7)"), "T" },
+    { "top-k", 0, 0, G_OPTION_ARG_INT, &top_k, N_("Pick among the K most likely tokens; 0 = all (default 40)"), "K" },
+    { "top-p", 0, 0, G_OPTION_ARG_DOUBLE, &top_p, N_("Pick among the most likely tokens that make up P of the probability (default 0.95)"), "P" },
+    { "repeat-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &repeat_penalty, N_("Discourage repeating recent tokens; 1 = off (default 1.1)"), "R" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed: the same seed gives the same answer (default 0)"), "N" },
+    { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, N_("Longest answer in tokens (default 512)"), "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
+    { "context", 0, 0, G_OPTION_ARG_INT, &ctx, N_("Tokens of conversation to keep (default 4096)"), "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
     { NULL },
   };
 
   if (!temper_cli_parse (&argc, &argv, "chat", "MODEL",
-                         "Chat with a model.  With -p, print one answer and exit; without, read your\n"
-                         "messages line by line and keep the conversation (Ctrl+D to end).",
+                         N_("Chat with a model.  With -p, print one answer and exit; without, read your\n"
+                         "messages line by line and keep the conversation (Ctrl+D to end)."),
                          entries, &exit_code))
     return exit_code;
   if (argc != 2)
     return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE,
-                            "expected one MODEL (a .gguf file or a model folder), see --help");
+                            _("expected one MODEL (a .gguf file or a model folder), see --help"));
 
   if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
-    return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
+    return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
   temper_sampling_params_init (&params);
   if (temperature >= 0)
     params.temperature = (float) temperature;
@@ -122,7 +123,7 @@ temper_cli_chat (int argc, char **argv)
   if (top_p >= 0)
     {
       if (top_p > 1)
-        return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE, "--top-p must be between 0 and 1");
+        return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE, _("--top-p must be between 0 and 1"));
       params.top_p = (float) top_p;
     }
   if (repeat_penalty >= 0)
@@ -148,11 +149,14 @@ temper_cli_chat (int argc, char **argv)
     }
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model),
                                    temper_model_get_tokenizer (model));
-  fprintf (stderr, _("%s%s on %s, %s chat format%s\n"), temper_model_get_name (model),
-           adapter != NULL ? " with its adapter" : "",
-           temper_generator_get_device (gen),
-           temper_chat_family_name (temper_chat_template_get_family (tmpl)),
-           temper_chat_template_is_fallback (tmpl) ? " (the model's own format is unknown: answers may look odd)" : "");
+  what_runs = g_strdup_printf (adapter != NULL ? _("%s with its adapter on %s, %s chat format")
+                                                : _("%s on %s, %s chat format"),
+                               temper_model_get_name (model), temper_generator_get_device (gen),
+                               temper_chat_family_name (temper_chat_template_get_family (tmpl)));
+  if (temper_chat_template_is_fallback (tmpl))
+    fprintf (stderr, _("%s (the model's own format is unknown: answers may look odd)\n"), what_runs);
+  else
+    fprintf (stderr, "%s\n", what_runs);
   temper_cli_cancel_on_interrupt (cancellable);
 
   if (system != NULL)

@@ -2,6 +2,8 @@
  * side by side, greedy, for the run's validation prompts or a file. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -133,23 +135,23 @@ temper_cli_compare (int argc, char **argv)
   TemperGeneratorOptions gopts = { 0 };
   TemperDatasetOptions dopts;
   const GOptionEntry entries[] = {
-    { "prompts", 0, 0, G_OPTION_ARG_FILENAME, &prompts, "Questions to ask, as a dataset file (default: the run's dataset)", "FILE" },
-    { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, "Longest answer in tokens (default 64)", "N" },
-    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Ask at most N questions (default all)", "N" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
-    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
+    { "prompts", 0, 0, G_OPTION_ARG_FILENAME, &prompts, N_("Questions to ask, as a dataset file (default: the run's dataset)"), "FILE" },
+    { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, N_("Longest answer in tokens (default 64)"), "N" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, N_("Ask at most N questions (default all)"), "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
     { NULL }
   };
 
   if (!temper_cli_parse (&argc, &argv, "compare", "RUN",
-                         "Show the base model's and the tuned model's answers side by side.",
+                         N_("Show the base model's and the tuned model's answers side by side."),
                          entries, &code))
     return code;
   if (argc != 2)
-    return temper_cli_fail ("compare", TEMPER_CLI_EXIT_USAGE, "give one run folder (see --help)");
+    return temper_cli_fail ("compare", TEMPER_CLI_EXIT_USAGE, _("give one run folder (see --help)"));
   if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
-    return temper_cli_fail ("compare", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
+    return temper_cli_fail ("compare", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
   run = temper_run_open (argv[1], &error);
   if (run == NULL)
     return temper_cli_error ("compare", error);
@@ -171,7 +173,7 @@ temper_cli_compare (int argc, char **argv)
   if (gen == NULL)
     return temper_cli_error ("compare", error);
 
-  printf ("  %-*s │ %s\n", COLUMN, "Base model", "Tuned (this run's adapter)");
+  printf ("  %-*s │ %s\n", COLUMN, _("Base model"), _("Tuned (this run's adapter)"));
   for (gsize i = 0; i < temper_dataset_get_n_records (ds) && (limit <= 0 || (int) i < limit); i++)
     {
       const TemperDatasetRecord *rec = temper_dataset_get_record (ds, i);

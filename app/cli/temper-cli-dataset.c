@@ -5,6 +5,8 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -32,7 +34,7 @@ print_histogram (const TemperDatasetReport *r)
         range = g_strdup_printf ("%d–%d", temper_dataset_bucket_start (i),
                                  temper_dataset_bucket_start (i + 1) - 1);
       else
-        range = g_strdup_printf ("%d or more", temper_dataset_bucket_start (i));
+        range = g_strdup_printf (_("%d or more"), temper_dataset_bucket_start (i));
       /* Pad by characters, not bytes: the en dash is three bytes. */
       printf ("  %s%*s %8" G_GUINT64_FORMAT " ", range, (int) (12 - g_utf8_strlen (range, -1)), "",
               r->histogram[i]);
@@ -49,21 +51,21 @@ print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, in
 
   printf (_("Dataset:     %s\n"), temper_dataset_get_path (ds));
   printf (_("Format:      %s, %s\n"), temper_dataset_format_label (r->format),
-          r->jsonl ? "one record per line (JSONL)" : "a JSON list");
-  printf ("Records:     %" G_GUINT64_FORMAT " found, %" G_GUINT64_FORMAT " usable, %"
-          G_GUINT64_FORMAT " left out\n", r->n_records, r->n_valid, r->n_dropped);
+          r->jsonl ? _("one record per line (JSONL)") : _("a JSON list"));
+  printf (_("Records:     %" PRIu64 " found, %" PRIu64 " usable, %"
+          PRIu64 " left out\n"), r->n_records, r->n_valid, r->n_dropped);
   if (tmpl != NULL)
     {
       printf (_("Template:    %s%s\n"), temper_chat_family_name (temper_chat_template_get_family (tmpl)),
               temper_chat_template_is_fallback (tmpl)
-              ? " (the model has no chat template Temper knows; a plain User/Assistant layout is used)"
+              ? _(" (the model has no chat template Temper knows; a plain User/Assistant layout is used)")
               : "");
       if (max_length > 0)
-        printf ("Truncated:   %" G_GUINT64_FORMAT " (longer than %d tokens)\n", r->n_truncated, max_length);
+        printf (_("Truncated:   %" PRIu64 " (longer than %d tokens)\n"), r->n_truncated, max_length);
     }
   if (r->has_token_stats)
     {
-      printf ("Tokens:      %" G_GUINT64_FORMAT " in all, %" G_GUINT64_FORMAT " of them answers the model learns\n",
+      printf (_("Tokens:      %" PRIu64 " in all, %" PRIu64 " of them answers the model learns\n"),
               r->tokens_total, r->tokens_trained);
       printf (_("Per record:  min %d, mean %.1f, median %d, 95th percentile %d, max %d\n"),
               r->token_min, r->token_mean, r->token_median, r->token_p95, r->token_max);
@@ -95,15 +97,15 @@ temper_cli_dataset_check (int argc, char **argv)
   gboolean all_tokens = FALSE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-      "Count tokens with this model's tokenizer and chat template", "MODEL" },
+      N_("Count tokens with this model's tokenizer and chat template"), "MODEL" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name,
-      "Read the records as this format instead of recognising it: alpaca, instruction-output, "
-      "prompt-response, messages, sharegpt or text", "FORMAT" },
+      N_("Read the records as this format instead of recognising it: alpaca, instruction-output, "
+      "prompt-response, messages, sharegpt or text"), "FORMAT" },
     { "max-length", 'l', 0, G_OPTION_ARG_INT, &max_length,
-      "Cut records longer than this many tokens (needs --model)", "N" },
+      N_("Cut records longer than this many tokens (needs --model)"), "N" },
     { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &all_tokens,
-      "Count the loss on every token, not only on the answers", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
+      N_("Count the loss on every token, not only on the answers"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the report as JSON"), NULL },
     { NULL },
   };
   g_autoptr(temper_model_t) model = NULL;
@@ -114,23 +116,23 @@ temper_cli_dataset_check (int argc, char **argv)
   int exit_code;
 
   if (!temper_cli_parse (&argc, &argv, COMMAND, "FILE",
-                         "Check a dataset (JSON list or JSONL) and list every record that cannot be used, with why.\n"
-                         "Exit status: 0 when at least one record is usable, 1 when none is, 2 for wrong arguments.",
+                         N_("Check a dataset (JSON list or JSONL) and list every record that cannot be used, with why.\n"
+                         "Exit status: 0 when at least one record is usable, 1 when none is, 2 for wrong arguments."),
                          entries, &exit_code))
     return exit_code;
   if (argc != 2)
-    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, "expected one dataset FILE, see --help");
+    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, _("expected one dataset FILE, see --help"));
 
   temper_dataset_options_init (&options);
   if (format_name != NULL && !temper_dataset_format_from_name (format_name, &options.format))
     return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE,
-                            "unknown format “%s”: use alpaca, instruction-output, prompt-response, "
-                            "messages, sharegpt or text", format_name);
+                            _("unknown format “%s”: use alpaca, instruction-output, prompt-response, "
+                            "messages, sharegpt or text"), format_name);
   if (max_length < 0)
-    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, "--max-length must be a positive number of tokens");
+    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, _("--max-length must be a positive number of tokens"));
   if ((max_length > 0 || all_tokens) && model_path == NULL)
     return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE,
-                            "--max-length and --all-tokens need --model: tokens are counted with a model's tokenizer");
+                            _("--max-length and --all-tokens need --model: tokens are counted with a model's tokenizer"));
 
   if (model_path != NULL)
     {

@@ -38,7 +38,7 @@ print_table (GPtrArray *devices, GPtrArray *notes)
 
   for (gsize c = 0; c < G_N_ELEMENTS (headings); c++)
     print_cell (headings[c], widths[c]);
-  printf (_("DETAILS\n"));
+  printf ("DETAILS\n");
   for (guint i = 0; i < devices->len; i++)
     {
       const TemperDeviceInfo *info = devices->pdata[i];
@@ -117,17 +117,17 @@ temper_cli_devices (int argc, char **argv)
   gboolean as_json = FALSE;
   int exit_code;
   const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON instead of a table", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print JSON instead of a table"), NULL },
     { NULL }
   };
 
   if (!temper_cli_parse (&argc, &argv, "devices", NULL,
-                         "List the processors and graphics cards Temper can train on, best first.\n"
-                         "BACKEND and INDEX name a device for the --device option of other commands.",
+                         N_("List the processors and graphics cards Temper can train on, best first.\n"
+                         "BACKEND and INDEX name a device for the --device option of other commands."),
                          entries, &exit_code))
     return exit_code;
   if (argc != 1)
-    return temper_cli_fail ("devices", TEMPER_CLI_EXIT_USAGE, "takes no arguments, see --help");
+    return temper_cli_fail ("devices", TEMPER_CLI_EXIT_USAGE, _("takes no arguments, see --help"));
 
   devices = temper_devices_list (notes);
   if (as_json)

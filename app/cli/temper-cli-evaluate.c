@@ -60,29 +60,29 @@ temper_cli_evaluate (int argc, char **argv)
   TemperEvaluateOptions options;
   Progress progress = { isatty (STDERR_FILENO), NULL };
   const GOptionEntry entries[] = {
-    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Also score this dataset file", "FILE" },
-    { "general", 0, 0, G_OPTION_ARG_FILENAME, &general, "General questions for the forgetting check (default: the bundled ones)", "FILE" },
-    { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, "Longest answer in tokens (default 64)", "N" },
-    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Score at most N records of each dataset (default all)", "N" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu; use training's)", "B" },
-    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, N_("Also score this dataset file"), "FILE" },
+    { "general", 0, 0, G_OPTION_ARG_FILENAME, &general, N_("General questions for the forgetting check (default: the bundled ones)"), "FILE" },
+    { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, N_("Longest answer in tokens (default 64)"), "N" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, N_("Score at most N records of each dataset (default all)"), "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu; use training's)"), "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
     { NULL }
   };
 
   if (!temper_cli_parse (&argc, &argv, "evaluate", "RUN",
-                         "Measure what the run's adapter learnt and whether the model forgot "
+                         N_("Measure what the run's adapter learnt and whether the model forgot "
                          "general knowledge; writes evaluation.json and evaluation.html into "
-                         "the run folder.",
+                         "the run folder."),
                          entries, &code))
     return code;
   if (argc != 2)
-    return temper_cli_fail ("evaluate", TEMPER_CLI_EXIT_USAGE, "give one run folder (see --help)");
+    return temper_cli_fail ("evaluate", TEMPER_CLI_EXIT_USAGE, _("give one run folder (see --help)"));
   if (max_tokens < 1)
-    return temper_cli_fail ("evaluate", TEMPER_CLI_EXIT_USAGE, "--max-tokens must be at least 1");
+    return temper_cli_fail ("evaluate", TEMPER_CLI_EXIT_USAGE, _("--max-tokens must be at least 1"));
   temper_evaluate_options_init (&options);
   if (backend != NULL && !temper_backend_choice_parse (backend, &options.backend, &error))
-    return temper_cli_fail ("evaluate", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
+    return temper_cli_fail ("evaluate", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
   options.device = device;
   options.n_threads = threads;
   options.extra_path = data;
@@ -105,12 +105,12 @@ temper_cli_evaluate (int argc, char **argv)
 
       printf (_("\n%s (%u records, %u with a reference answer)\n"), s->name, s->n_records,
               s->n_with_reference);
-      printf ("  %-26s %10s %10s %10s\n", "", "base", "tuned", "change");
-      print_row ("Perplexity (lower=better)", s->perplexity[0], s->perplexity[1], FALSE);
+      printf ("  %-26s %10s %10s %10s\n", "", _("base"), _("tuned"), _("change"));
+      print_row (_("Perplexity (lower=better)"), s->perplexity[0], s->perplexity[1], FALSE);
       if (s->n_with_reference == 0)
         continue;
-      print_row ("Exact match", s->exact[0], s->exact[1], TRUE);
-      print_row ("Contains the reference", s->contains[0], s->contains[1], TRUE);
+      print_row (_("Exact match"), s->exact[0], s->exact[1], TRUE);
+      print_row (_("Contains the reference"), s->contains[0], s->contains[1], TRUE);
       print_row ("BLEU-4", s->bleu[0], s->bleu[1], TRUE);
       print_row ("ROUGE-L", s->rouge_l[0], s->rouge_l[1], TRUE);
       print_row ("chrF", s->chrf[0], s->chrf[1], TRUE);

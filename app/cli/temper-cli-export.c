@@ -19,7 +19,8 @@ static void
 show_progress (double fraction, gpointer user_data)
 {
   (void) user_data;
-  fprintf (stderr, _("\rExporting… %3d%%"), (int) (fraction * 100.0 + 0.5));
+  fputc ('\r', stderr);
+  fprintf (stderr, _("Exporting… %3d%%"), (int) (fraction * 100.0 + 0.5));
   if (fraction >= 1.0)
     fputc ('\n', stderr);
 }
@@ -58,41 +59,41 @@ temper_cli_export (int argc, char **argv)
   TemperExportHfDtype dtype = TEMPER_EXPORT_HF_BF16;
   gboolean ok;
   const GOptionEntry entries[] = {
-    { "format", 0, 0, G_OPTION_ARG_STRING, &format, "peft, gguf-adapter, hf or gguf", "F" },
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Where to write: a folder (peft, hf) or a .gguf file", "PATH" },
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The base model (needed unless SOURCE is a run)", "M" },
-    { "quant", 0, 0, G_OPTION_ARG_STRING, &quant_text, "gguf: f16, q8_0 or q4_k_m (default q8_0)", "Q" },
-    { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_text, "hf: bf16 or f32 (default bf16)", "T" },
-    { "shard-size", 0, 0, G_OPTION_ARG_INT, &shard_mb, "hf: largest safetensors file in MB (default 5000)", "MB" },
-    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "gguf: the name for “ollama create” (default: from the file name)", "NAME" },
-    { "no-check", 0, 0, G_OPTION_ARG_NONE, &no_check, "gguf, hf: skip the chat template round-trip check", NULL },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format, N_("peft, gguf-adapter, hf or gguf"), "F" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Where to write: a folder (peft, hf) or a .gguf file"), "PATH" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, N_("The base model (needed unless SOURCE is a run)"), "M" },
+    { "quant", 0, 0, G_OPTION_ARG_STRING, &quant_text, N_("gguf: f16, q8_0 or q4_k_m (default q8_0)"), "Q" },
+    { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_text, N_("hf: bf16 or f32 (default bf16)"), "T" },
+    { "shard-size", 0, 0, G_OPTION_ARG_INT, &shard_mb, N_("hf: largest safetensors file in MB (default 5000)"), "MB" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, N_("gguf: the name for “ollama create” (default: from the file name)"), "NAME" },
+    { "no-check", 0, 0, G_OPTION_ARG_NONE, &no_check, N_("gguf, hf: skip the chat template round-trip check"), NULL },
     { NULL }
   };
 
   if (!temper_cli_parse (&argc, &argv, "export", "RUN_OR_ADAPTER",
-                         "Export a trained adapter, or merge it into the base model.\n\n"
-                         "RUN_OR_ADAPTER is a run folder, a PEFT adapter folder or a GGUF LoRA file.",
+                         N_("Export a trained adapter, or merge it into the base model.\n\n"
+                         "RUN_OR_ADAPTER is a run folder, a PEFT adapter folder or a GGUF LoRA file."),
                          entries, &code))
     return code;
   if (argc != 2)
-    return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, "give one run or adapter (see --help)");
+    return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, _("give one run or adapter (see --help)"));
   if (format == NULL || out == NULL)
-    return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, "--format and --out are required (see --help)");
+    return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, _("--format and --out are required (see --help)"));
   if (strcmp (format, "peft") != 0 && strcmp (format, "gguf-adapter") != 0 &&
       strcmp (format, "hf") != 0 && strcmp (format, "gguf") != 0)
     return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE,
-                            "unknown --format “%s”: use peft, gguf-adapter, hf or gguf", format);
+                            _("unknown --format “%s”: use peft, gguf-adapter, hf or gguf"), format);
   if (quant_text != NULL && !temper_export_quant_parse (quant_text, &quant, &error))
-    return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, "--quant: %s", error->message);
+    return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, _("--quant: %s"), error->message);
   if (dtype_text != NULL)
     {
       if (g_ascii_strcasecmp (dtype_text, "f32") == 0)
         dtype = TEMPER_EXPORT_HF_F32;
       else if (g_ascii_strcasecmp (dtype_text, "bf16") != 0)
-        return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, "--dtype: use bf16 or f32");
+        return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, _("--dtype: use bf16 or f32"));
     }
   if (shard_mb < 0)
-    return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, "--shard-size must be positive");
+    return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, _("--shard-size must be positive"));
 
   settings = g_build_filename (argv[1], "settings.json", NULL);
   if (g_file_test (settings, G_FILE_TEST_IS_REGULAR))
@@ -108,7 +109,7 @@ temper_cli_export (int argc, char **argv)
     {
       if (model_path == NULL)
         return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE,
-                                "“%s” is not a run folder: say which base model it belongs to with --model",
+                                _("“%s” is not a run folder: say which base model it belongs to with --model"),
                                 argv[1]);
       adapter_path = g_strdup (argv[1]);
     }
@@ -121,7 +122,7 @@ temper_cli_export (int argc, char **argv)
     {
       if (run != NULL)
         return temper_cli_fail ("export", TEMPER_CLI_EXIT_FAILED,
-                                "%s (has the run finished? “temper-cli resume %s” completes it)",
+                                _("%s (has the run finished? “temper-cli resume %s” completes it)"),
                                 error->message, argv[1]);
       return temper_cli_error ("export", error);
     }
@@ -167,7 +168,7 @@ temper_cli_export (int argc, char **argv)
         return temper_cli_error ("export", error);
       if (problem != NULL)
         return temper_cli_fail ("export", TEMPER_CLI_EXIT_FAILED,
-                                "chat template check failed: %s", problem);
+                                _("chat template check failed: %s"), problem);
       printf (_("Chat template check: the exported model formats conversations exactly as "
               "in training and stops at the end of each turn.\n"));
     }

@@ -12,8 +12,8 @@
 static const char *
 rope_layout_name (TemperRopeLayout layout)
 {
-  return layout == TEMPER_ROPE_INTERLEAVED ? "interleaved pairs (GGUF llama)"
-                                           : "split halves (Hugging Face)";
+  return layout == TEMPER_ROPE_INTERLEAVED ? _("interleaved pairs (GGUF llama)")
+                                           : _("split halves (Hugging Face)");
 }
 
 int
@@ -29,13 +29,13 @@ temper_cli_info (int argc, char **argv)
   int exit_code;
 
   if (!temper_cli_parse (&argc, &argv, "info", "MODEL",
-                         "Show a model's architecture, size, quantization, chat template and the memory it needs.\n"
-                         "MODEL is a .gguf file or a Hugging Face folder (config.json + safetensors).",
+                         N_("Show a model's architecture, size, quantization, chat template and the memory it needs.\n"
+                         "MODEL is a .gguf file or a Hugging Face folder (config.json + safetensors)."),
                          NULL, &exit_code))
     return exit_code;
   if (argc != 2)
     return temper_cli_fail ("info", TEMPER_CLI_EXIT_USAGE,
-                            "expected one MODEL (a .gguf file or a model folder), see --help");
+                            _("expected one MODEL (a .gguf file or a model folder), see --help"));
 
   model = temper_model_load (argv[1], NULL, &error);
   if (model == NULL)
@@ -50,7 +50,7 @@ temper_cli_info (int argc, char **argv)
   printf (_("Name:             %s\n"), temper_model_get_name (model));
   printf (_("File:             %s\n"), temper_model_get_path (model));
   printf (_("Format:           %s\n"), temper_model_get_format (model) == TEMPER_MODEL_FORMAT_GGUF
-                                      ? "GGUF" : "Hugging Face folder");
+                                      ? "GGUF" : _("Hugging Face folder"));
   printf (_("Architecture:     %s\n"), temper_model_get_arch_name (model));
   printf (_("Parameters:       %.1f M\n"), temper_model_get_n_params (model) / 1e6);
   printf (_("Quantization:     %s\n"), temper_model_get_quantization (model));
@@ -64,11 +64,11 @@ temper_cli_info (int argc, char **argv)
   printf (_("Context length:   %d tokens\n"), config->n_ctx_train);
   printf (_("RoPE:             base %g, %s\n"), config->rope_theta, rope_layout_name (config->rope_layout));
   printf (_("RMSNorm epsilon:  %g\n"), config->rms_eps);
-  printf (_("Embeddings:       %s\n"), config->tied_embeddings ? "tied (shared with the output layer)" : "separate output layer");
-  printf (_("Q/K/V bias:       %s\n"), config->qkv_bias ? "yes" : "no");
+  printf (_("Embeddings:       %s\n"), config->tied_embeddings ? _("tied (shared with the output layer)") : _("separate output layer"));
+  printf (_("Q/K/V bias:       %s\n"), config->qkv_bias ? _("yes") : _("no"));
   printf (_("Special tokens:   BOS %d, EOS %d\n"), temper_tokenizer_get_bos (tokenizer),
           temper_tokenizer_get_eos (tokenizer));
-  printf (_("Chat template:    %s\n"), template != NULL ? "stored with the model" : "none (a plain format will be used)");
+  printf (_("Chat template:    %s\n"), template != NULL ? _("stored with the model") : _("none (a plain format will be used)"));
   printf (_("Memory to chat:   about %s (weights, as stored)\n"), weights);
   return TEMPER_CLI_EXIT_OK;
 }

@@ -1,6 +1,8 @@
 /* temper-cli tokenize MODEL TEXT — the token ids a model sees for a text. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -68,9 +70,9 @@ temper_cli_tokenize (int argc, char **argv)
 {
   gboolean json = FALSE, no_special = FALSE;
   const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print only a JSON array of the ids", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print only a JSON array of the ids"), NULL },
     { "no-special", 0, 0, G_OPTION_ARG_NONE, &no_special,
-      "Treat special-token strings such as <|im_start|> as plain text", NULL },
+      N_("Treat special-token strings such as <|im_start|> as plain text"), NULL },
     { NULL },
   };
   g_autoptr(temper_model_t) model = NULL;
@@ -82,14 +84,14 @@ temper_cli_tokenize (int argc, char **argv)
   int exit_code;
 
   if (!temper_cli_parse (&argc, &argv, "tokenize", "MODEL TEXT",
-                         "Show the tokens a model's tokenizer makes of TEXT: one line per token, "
+                         N_("Show the tokens a model's tokenizer makes of TEXT: one line per token, "
                          "its id and its text.\n"
-                         "MODEL is a .gguf file or a Hugging Face folder; TEXT “-” reads standard input.",
+                         "MODEL is a .gguf file or a Hugging Face folder; TEXT “-” reads standard input."),
                          entries, &exit_code))
     return exit_code;
   if (argc != 3)
     return temper_cli_fail ("tokenize", TEMPER_CLI_EXIT_USAGE,
-                            "expected a MODEL and a TEXT, see --help");
+                            _("expected a MODEL and a TEXT, see --help"));
 
   text = argv[2];
   if (strcmp (text, "-") == 0)

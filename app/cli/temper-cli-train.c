@@ -3,6 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +27,7 @@ print_progress (const TemperTrainProgress *p, gpointer user_data)
   if (!*named_device && p->device != NULL)
     printf (_("Training on %s\n"), p->device);
   *named_device = TRUE;
-  printf ("step %5" G_GINT64_FORMAT "/%-5" G_GINT64_FORMAT "  epoch %5.2f  loss %7.4f",
+  printf (_("step %5" PRId64 "/%-5" PRId64 "  epoch %5.2f  loss %7.4f"),
           p->step, p->total_steps, p->epoch, p->loss);
   if (!isnan (p->val_loss))
     printf (_("  val loss %7.4f (perplexity %.2f)"), p->val_loss, exp (p->val_loss));
@@ -68,7 +69,7 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
     {
       if (g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
         return temper_cli_fail (command, TEMPER_CLI_EXIT_FAILED,
-                                "stopped; continue with: temper-cli resume %s",
+                                _("stopped; continue with: temper-cli resume %s"),
                                 temper_run_get_dir (run));
       return temper_cli_error (command, error);
     }
@@ -100,14 +101,16 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
       return FALSE;
     }
   r = temper_dataset_get_report (ds);
-  printf ("Dataset %s: %" G_GUINT64_FORMAT " usable records of %" G_GUINT64_FORMAT
-          " (%s), %" G_GUINT64_FORMAT " tokens, %" G_GUINT64_FORMAT " of them trained on, %"
-          G_GUINT64_FORMAT " cut at %d tokens\n", path, r->n_valid, r->n_records,
+  printf (_("Dataset %s: %" PRIu64 " usable records of %" PRIu64
+          " (%s), %" PRIu64 " tokens, %" PRIu64 " of them trained on, %"
+          PRIu64 " cut at %d tokens\n"), path, r->n_valid, r->n_records,
           temper_dataset_format_label (r->format), r->tokens_total, r->tokens_trained,
           r->n_truncated, s->max_length);
   if (r->n_dropped > 0)
     {
-      fprintf (stderr, "%s: %" G_GUINT64_FORMAT " record(s) cannot be used:\n", path, r->n_dropped);
+      fprintf (stderr, g_dngettext (GETTEXT_PACKAGE, "%s: %" PRIu64 " record cannot be used:\n",
+                                    "%s: %" PRIu64 " records cannot be used:\n", r->n_dropped),
+               path, r->n_dropped);
       for (guint i = 0; i < r->n_listed; i++)
         {
           g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
@@ -117,8 +120,8 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
       if (!accept_dropped)
         {
           *code = temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED,
-                                   "fix these records, or add --yes to train on the %" G_GUINT64_FORMAT
-                                   " good ones", r->n_valid);
+                                   _("fix these records, or add --yes to train on the %" PRIu64
+                                   " good ones"), r->n_valid);
           return FALSE;
         }
     }
@@ -143,41 +146,41 @@ temper_cli_train (int argc, char **argv)
   TemperTrainSettings s;
   int code;
   const GOptionEntry entries[] = {
-    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_path, "The model: a .gguf file or a Hugging Face folder", "M" },
-    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, "The training data (JSON or JSONL)", "D" },
-    { "val-data", 0, 0, G_OPTION_ARG_FILENAME, &val_data, "A separate validation file (default: a split of the data)", "V" },
-    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "The run folder (default: ~/.local/share/temper/runs/<date>)", "RUN" },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Settings as JSON (flags override it)", "FILE" },
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Passes over the data (default 3)", "N" },
-    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, "Stop after N optimizer steps instead", "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
-    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend, as “temper-cli devices” lists them (default: its best)", "N" },
-    { "rank", 0, 0, G_OPTION_ARG_INT, &rank, "LoRA rank (default 16)", "R" },
-    { "alpha", 0, 0, G_OPTION_ARG_DOUBLE, &alpha, "LoRA alpha (default 32)", "A" },
-    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "LoRA dropout (default 0.05)", "P" },
-    { "rslora", 0, 0, G_OPTION_ARG_NONE, &rslora, "Scale by alpha/√rank (rsLoRA)", NULL },
-    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, "attention, all-linear or a list such as q,k,v,o (default attention)", "T" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 2e-4)", "LR" },
-    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "constant, linear or cosine (default cosine)", "S" },
-    { "warmup", 0, 0, G_OPTION_ARG_INT64, &warmup, "Warm-up steps (default 10)", "N" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Sequences per micro-batch (default 4)", "B" },
-    { "grad-accum", 0, 0, G_OPTION_ARG_INT, &grad_accum, "Micro-batches per optimizer step (default 1)", "K" },
-    { "max-length", 0, 0, G_OPTION_ARG_INT, &max_length, "Tokens per record; longer ones are cut (default 512)", "L" },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 42)", "S" },
-    { "eval-every", 0, 0, G_OPTION_ARG_INT64, &eval_every, "Validation loss every N steps (default 50)", "N" },
-    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT64, &checkpoint_every, "Checkpoint every N steps (default 100)", "N" },
-    { "patience", 0, 0, G_OPTION_ARG_INT, &patience, "Stop after N evaluations without improvement (default off)", "N" },
-    { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, "Recompute activations to save memory", NULL },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_path, N_("The model: a .gguf file or a Hugging Face folder"), "M" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, N_("The training data (JSON or JSONL)"), "D" },
+    { "val-data", 0, 0, G_OPTION_ARG_FILENAME, &val_data, N_("A separate validation file (default: a split of the data)"), "V" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The run folder (default: ~/.local/share/temper/runs/<date>)"), "RUN" },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, N_("Settings as JSON (flags override it)"), "FILE" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, N_("Passes over the data (default 3)"), "N" },
+    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, N_("Stop after N optimizer steps instead"), "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend, as “temper-cli devices” lists them (default: its best)"), "N" },
+    { "rank", 0, 0, G_OPTION_ARG_INT, &rank, N_("LoRA rank (default 16)"), "R" },
+    { "alpha", 0, 0, G_OPTION_ARG_DOUBLE, &alpha, N_("LoRA alpha (default 32)"), "A" },
+    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, N_("LoRA dropout (default 0.05)"), "P" },
+    { "rslora", 0, 0, G_OPTION_ARG_NONE, &rslora, N_("Scale by alpha/√rank (rsLoRA)"), NULL },
+    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, N_("attention, all-linear or a list such as q,k,v,o (default attention)"), "T" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Learning rate (default 2e-4)"), "LR" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, N_("constant, linear or cosine (default cosine)"), "S" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT64, &warmup, N_("Warm-up steps (default 10)"), "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Sequences per micro-batch (default 4)"), "B" },
+    { "grad-accum", 0, 0, G_OPTION_ARG_INT, &grad_accum, N_("Micro-batches per optimizer step (default 1)"), "K" },
+    { "max-length", 0, 0, G_OPTION_ARG_INT, &max_length, N_("Tokens per record; longer ones are cut (default 512)"), "L" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed (default 42)"), "S" },
+    { "eval-every", 0, 0, G_OPTION_ARG_INT64, &eval_every, N_("Validation loss every N steps (default 50)"), "N" },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT64, &checkpoint_every, N_("Checkpoint every N steps (default 100)"), "N" },
+    { "patience", 0, 0, G_OPTION_ARG_INT, &patience, N_("Stop after N evaluations without improvement (default off)"), "N" },
+    { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, N_("Recompute activations to save memory"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &base_weights,
-      "stored (default) or nf4: hold the linear layers 4-bit, as QLoRA does (see below)", "W" },
-    { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &all_tokens, "Train on every token, not only the answers", NULL },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
-    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Train even if some records must be left out", NULL },
+      N_("stored (default) or nf4: hold the linear layers 4-bit, as QLoRA does (see below)"), "W" },
+    { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &all_tokens, N_("Train on every token, not only the answers"), NULL },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
+    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, N_("Train even if some records must be left out"), NULL },
     { NULL }
   };
 
   if (!temper_cli_parse (&argc, &argv, "train", NULL,
-                         "Fine-tune a model with LoRA on a dataset.\n\n"
+                         N_("Fine-tune a model with LoRA on a dataset.\n\n"
                          "--base-weights nf4 quantizes every linear layer of an F32, F16 or BF16 model\n"
                          "(a Hugging Face folder, or such a GGUF) to 4-bit NormalFloat (NF4) when it is\n"
                          "loaded: the base weights take about a quarter of the memory of BF16.\n"
@@ -185,16 +188,16 @@ temper_cli_train (int argc, char **argv)
                          "already quantized (Q4/Q5/Q8) is refused: its weights already stay 4- to\n"
                          "8-bit.  The run remembers the choice, so resume, evaluate, compare and\n"
                          "chat --adapter RUN load the base the same way.  Merged exports merge the\n"
-                         "adapter into the original weights, not the NF4 ones.", entries, &code))
+                         "adapter into the original weights, not the NF4 ones."), entries, &code))
     return code;
   if (argc != 1)
-    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "unexpected argument “%s” (see --help)", argv[1]);
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("unexpected argument “%s” (see --help)"), argv[1]);
   if (model_path == NULL || data == NULL)
-    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "--model and --data are required (see --help)");
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--model and --data are required (see --help)"));
   if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
-    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
   if (epochs >= 0 && max_steps >= 0)
-    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "give --epochs or --max-steps, not both");
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("give --epochs or --max-steps, not both"));
 
   temper_train_settings_init_default (&s);
   if (config != NULL)
@@ -261,19 +264,19 @@ temper_cli_resume (int argc, char **argv)
   TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
   int threads = 0, device = -1, code;
   const GOptionEntry entries[] = {
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu); a run may continue on another backend", "B" },
-    { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend (default: its best)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu); a run may continue on another backend"), "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
     { NULL }
   };
 
   if (!temper_cli_parse (&argc, &argv, "resume", "RUN",
-                         "Continue a training run from its newest checkpoint.", entries, &code))
+                         N_("Continue a training run from its newest checkpoint."), entries, &code))
     return code;
   if (argc != 2)
-    return temper_cli_fail ("resume", TEMPER_CLI_EXIT_USAGE, "give one run folder (see --help)");
+    return temper_cli_fail ("resume", TEMPER_CLI_EXIT_USAGE, _("give one run folder (see --help)"));
   if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
-    return temper_cli_fail ("resume", TEMPER_CLI_EXIT_USAGE, "--backend: %s", error->message);
+    return temper_cli_fail ("resume", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
   run = temper_run_open (argv[1], &error);
   if (run == NULL)
     return temper_cli_error ("resume", error);

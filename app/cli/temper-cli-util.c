@@ -24,6 +24,9 @@ temper_cli_parse (int *argc, char ***argv, const char *command,
   g_autofree char *prgname = g_strdup_printf ("temper-cli %s", command);
 
   g_set_prgname (prgname);
+  /* Option descriptions, the summary and the parameter string are marked
+   * with N_() where they are written; GOption translates them here. */
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   if (description != NULL)
     g_option_context_set_summary (context, description);
   if (entries != NULL)
@@ -31,7 +34,7 @@ temper_cli_parse (int *argc, char ***argv, const char *command,
 
   if (!g_option_context_parse (context, argc, argv, &error))
     {
-      *exit_code = temper_cli_fail (command, TEMPER_CLI_EXIT_USAGE, "%s (see --help)",
+      *exit_code = temper_cli_fail (command, TEMPER_CLI_EXIT_USAGE, _("%s (see --help)"),
                                     error->message);
       return FALSE;
     }
@@ -122,15 +125,16 @@ temper_cli_print_bench_environment (void)
   double load[3] = { 0 };
 
   /* Two benchmark runs are comparable only on the same processor, build and
-   * load: print what tells them apart. */
-  printf (_("processor:        %s, %d logical cores\n"), cpu != NULL ? cpu : _("unknown"),
+   * load: print what tells them apart.  English, like the rest of the
+   * report: scripts read it. */
+  printf ("processor:        %s, %d logical cores\n", cpu != NULL ? cpu : "unknown",
           g_get_num_processors ());
   if (getloadavg (load, 3) == 3)
-    printf (_("load average:     %.2f %.2f %.2f (busy machines give lower figures)\n"),
+    printf ("load average:     %.2f %.2f %.2f (busy machines give lower figures)\n",
             load[0], load[1], load[2]);
   if (uname (&uts) == 0)
-    printf (_("system:           %s %s %s\n"), uts.sysname, uts.release, uts.machine);
-  printf (_("Temper:           %s, built by %s%s\n"), PACKAGE_VERSION,
+    printf ("system:           %s %s %s\n", uts.sysname, uts.release, uts.machine);
+  printf ("Temper:           %s, built by %s%s\n", PACKAGE_VERSION,
 #ifdef __clang__
           "clang " __clang_version__,
 #else
@@ -139,7 +143,7 @@ temper_cli_print_bench_environment (void)
 #ifdef __OPTIMIZE__
           ", optimized"
 #else
-          _(", not optimized (a debug build: figures are not representative)")
+          ", not optimized (a debug build: figures are not representative)"
 #endif
           );
 }

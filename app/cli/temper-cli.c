@@ -1,29 +1,29 @@
 /* temper-cli — Temper's engine from a terminal. */
 #include "config.h"
 
-#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <glib/gi18n.h>
+#include <glib/gi18n-lib.h>
 
+#include "temper/i18n.h"
 #include "temper-cli.h"
 
 static const TemperCliCommand commands[] = {
-  { "info", "Show a model's architecture, size, quantization and chat template", temper_cli_info },
-  { "dataset check", "Check a dataset and list the records that cannot be used", temper_cli_dataset_check },
-  { "tokenize", "Show the tokens a model makes of a text", temper_cli_tokenize },
-  { "devices", "List the processors and graphics cards Temper can train on", temper_cli_devices },
-  { "train", "Fine-tune a model with LoRA on a dataset, into a run folder", temper_cli_train },
-  { "resume", "Continue a training run from its newest checkpoint", temper_cli_resume },
-  { "compare", "Show base and tuned answers side by side for a run", temper_cli_compare },
-  { "evaluate", "Measure what a run learnt and whether the model forgot general knowledge", temper_cli_evaluate },
-  { "export", "Export an adapter, or merge it into the model (PEFT, GGUF, Hugging Face, Ollama)", temper_cli_export },
-  { "export-job", "Write a run as a job for LLaMA-Factory or axolotl on a cluster", temper_cli_export_job },
-  { "import", "Bring a cluster-trained adapter back as a run (LLaMA-Factory, axolotl)", temper_cli_import },
-  { "bench train", "Measure LoRA training speed and memory on a model", temper_cli_bench_train },
-  { "chat", "Chat with a model, or print one answer with -p", temper_cli_chat },
-  { "bench generate", "Measure a model's prompt and generation speed and memory", temper_cli_bench_generate },
+  { "info", N_("Show a model's architecture, size, quantization and chat template"), temper_cli_info },
+  { "dataset check", N_("Check a dataset and list the records that cannot be used"), temper_cli_dataset_check },
+  { "tokenize", N_("Show the tokens a model makes of a text"), temper_cli_tokenize },
+  { "devices", N_("List the processors and graphics cards Temper can train on"), temper_cli_devices },
+  { "train", N_("Fine-tune a model with LoRA on a dataset, into a run folder"), temper_cli_train },
+  { "resume", N_("Continue a training run from its newest checkpoint"), temper_cli_resume },
+  { "compare", N_("Show base and tuned answers side by side for a run"), temper_cli_compare },
+  { "evaluate", N_("Measure what a run learnt and whether the model forgot general knowledge"), temper_cli_evaluate },
+  { "export", N_("Export an adapter, or merge it into the model (PEFT, GGUF, Hugging Face, Ollama)"), temper_cli_export },
+  { "export-job", N_("Write a run as a job for LLaMA-Factory or axolotl on a cluster"), temper_cli_export_job },
+  { "import", N_("Bring a cluster-trained adapter back as a run (LLaMA-Factory, axolotl)"), temper_cli_import },
+  { "bench train", N_("Measure LoRA training speed and memory on a model"), temper_cli_bench_train },
+  { "chat", N_("Chat with a model, or print one answer with -p"), temper_cli_chat },
+  { "bench generate", N_("Measure a model's prompt and generation speed and memory"), temper_cli_bench_generate },
 };
 
 static void
@@ -36,7 +36,7 @@ print_usage (FILE *out)
            "\n"
            "Commands:\n"));
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-16s %s\n", commands[i].name, commands[i].summary);
+    fprintf (out, "  %-16s %s\n", commands[i].name, _(commands[i].summary));
   fprintf (out,
            _("\n"
            "Options:\n"
@@ -68,15 +68,28 @@ find_command (int argc, char **argv, int *n_words)
   return NULL;
 }
 
+/* Run from the build tree (by the tests, or a developer), temper-cli finds
+ * the translations in the build's po/ folder, as the GUI does
+ * (temper_paths_locale_dir()); installed, under LOCALEDIR. */
+static const char *
+locale_dir (void)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *root = g_canonicalize_filename (TEMPER_BUILD_ROOT, NULL);
+
+  if (exe != NULL && g_str_has_prefix (exe, root) && exe[strlen (root)] == G_DIR_SEPARATOR)
+    return TEMPER_BUILD_ROOT "/po";
+  return LOCALEDIR;
+}
+
 int
 main (int argc, char **argv)
 {
   const TemperCliCommand *command;
   int n_words = 0;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  temper_i18n_init (locale_dir ());
+  textdomain (GETTEXT_PACKAGE);
 
   if (argc < 2)
     {

@@ -1,11 +1,11 @@
 /* main.c — starts Temper. */
 #include "config.h"
 
-#include <locale.h>
 #include <stdio.h>
 
 #include <glib/gi18n.h>
 
+#include "temper/i18n.h"
 #include "temper-application.h"
 #include "temper-paths.h"
 #include "temper-settings.h"
@@ -18,9 +18,8 @@ main (int   argc,
   g_autoptr(TemperSettings) settings = NULL;
   g_autoptr(GError) error = NULL;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, temper_paths_locale_dir ());
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  /* The engine's messages are in the same "temper" domain. */
+  temper_i18n_init (temper_paths_locale_dir ());
   textdomain (GETTEXT_PACKAGE);
 
   settings = temper_settings_new (&error);

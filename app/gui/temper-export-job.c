@@ -147,7 +147,7 @@ temper_export_run (temper_model_t            *model,
     return NULL;
   if (g_mkdir_with_parents (folder, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, folder, "create");
+      temper_set_error_from_errno (error, errno, _("Could not create “%s”"), folder);
       return NULL;
     }
 

@@ -1,6 +1,8 @@
 /* temper-devices.c — every device Temper can compute on, best first. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -185,7 +187,7 @@ cpu_device (void)
     }
   cores = count_physical_cores (cpuinfo, threads);
   features = cpu_features (cpuinfo);
-  info->details = g_strdup_printf ("%u cores, %u threads%s", cores, threads, features);
+  info->details = g_strdup_printf (_("%u cores, %u threads%s"), cores, threads, features);
   return info;
 }
 

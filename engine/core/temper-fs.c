@@ -20,7 +20,7 @@ sync_one (const char *path, GError **error)
 
   if (fd < 0)
     {
-      temper_set_error_from_errno (error, errno, path, _("flush to disk"));
+      temper_set_error_from_errno (error, errno, _("Could not save “%s” to disk"), path);
       return FALSE;
     }
   /* Some file systems cannot flush a folder (EINVAL): nothing more to do there. */
@@ -29,7 +29,7 @@ sync_one (const char *path, GError **error)
   close (fd);
   if (saved != 0)
     {
-      temper_set_error_from_errno (error, saved, path, _("flush to disk"));
+      temper_set_error_from_errno (error, saved, _("Could not save “%s” to disk"), path);
       return FALSE;
     }
   return TRUE;
@@ -69,7 +69,7 @@ temper_fs_rename (const char *from, const char *to, GError **error)
     return FALSE;
   if (g_rename (from, to) != 0)
     {
-      temper_set_error_from_errno (error, errno, to, _("create"));
+      temper_set_error_from_errno (error, errno, _("Could not create “%s”"), to);
       return FALSE;
     }
   return temper_fs_sync_parent (to, error);
@@ -90,7 +90,7 @@ temper_fs_write_file (const char *path, const char *contents, gssize len, GError
                  : local->code == G_FILE_ERROR_NOENT ? ENOENT
                  : local->code == G_FILE_ERROR_ROFS ? EROFS : EIO;
 
-      temper_set_error_from_errno (error, code, path, _("write"));
+      temper_set_error_from_errno (error, code, _("Could not write “%s”"), path);
       return FALSE;
     }
   return temper_fs_sync_parent (path, error);

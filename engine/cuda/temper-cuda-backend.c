@@ -113,7 +113,7 @@ cuda_buffer_alloc (TemperBackend *b, size_t size, TemperBufferUsage usage, GErro
   void *memory = NULL;
 
   if (!temper_cuda_check (self->module, self->module->set_device (self->device),
-                          "selecting the GPU", error))
+                          N_("selecting the GPU"), error))
     return NULL;
   if (self->module->alloc (&memory, MAX (size, 1)) != TEMPER_CUDA_OK)
     {
@@ -154,10 +154,10 @@ cuda_buffer_upload (TemperBackend *b, TemperBuffer *buffer, size_t offset, const
 
   g_return_val_if_fail (offset + size <= buffer->size, FALSE);
   return temper_cuda_check (self->module, self->module->set_device (self->device),
-                            "selecting the GPU", error) &&
+                            N_("selecting the GPU"), error) &&
          temper_cuda_check (self->module,
                             self->module->upload ((guint8 *) buffer->priv + offset, data, size),
-                            "copying to the graphics card", error);
+                            N_("copying to the graphics card"), error);
 }
 
 static gboolean
@@ -168,10 +168,10 @@ cuda_buffer_download (TemperBackend *b, TemperBuffer *buffer, size_t offset, voi
 
   g_return_val_if_fail (offset + size <= buffer->size, FALSE);
   return temper_cuda_check (self->module, self->module->set_device (self->device),
-                            "selecting the GPU", error) &&
+                            N_("selecting the GPU"), error) &&
          temper_cuda_check (self->module,
                             self->module->download (data, (guint8 *) buffer->priv + offset, size),
-                            "copying from the graphics card", error);
+                            N_("copying from the graphics card"), error);
 }
 
 static TemperBuffer *
@@ -193,7 +193,7 @@ cuda_begin (TemperBackend *b)
   TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
 
   g_clear_error (&self->error);
-  record (self, self->module->set_device (self->device), "selecting the GPU");
+  record (self, self->module->set_device (self->device), N_("selecting the GPU"));
 }
 
 static gboolean
@@ -201,7 +201,7 @@ cuda_flush (TemperBackend *b, GError **error)
 {
   TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
 
-  record (self, self->module->synchronize (), "running the step on the graphics card");
+  record (self, self->module->synchronize (), N_("running the step on the graphics card"));
   if (self->error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&self->error));
@@ -222,7 +222,7 @@ cuda_embedding (TemperBackend *b, const TemperBTensor *out, const TemperBTensor 
                                                  table->type, table->ne[1],
                                                  device_pointer (tokens),
                                                  (int) n_elements (tokens), (int) table->ne[0]),
-          "looking up token embeddings");
+          N_("looking up token embeddings"));
 }
 
 static void
@@ -237,7 +237,7 @@ cuda_rmsnorm (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *r
                                                rstd != NULL ? device_pointer (rstd) : NULL,
                                                device_pointer (x), device_pointer (weight),
                                                (int) x->ne[1], (int) x->ne[0], eps),
-          "normalising activations");
+          N_("normalising activations"));
 }
 
 static void
@@ -253,7 +253,7 @@ cuda_rmsnorm_backward (TemperBackend *b, const TemperBTensor *dx, const TemperBT
                                                 device_pointer (x), device_pointer (weight),
                                                 device_pointer (rstd), (int) x->ne[1],
                                                 (int) x->ne[0]),
-          "computing normalisation gradients");
+          N_("computing normalisation gradients"));
 }
 
 static void
@@ -269,7 +269,7 @@ cuda_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
                                               bias != NULL ? device_pointer (bias) : NULL,
                                               (int) x->ne[1], (int) x->ne[0], (int) w->ne[1],
                                               accumulate),
-          "running a linear layer");
+          N_("running a linear layer"));
 }
 
 static void
@@ -284,7 +284,7 @@ cuda_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx, const Tem
                                                      device_pointer (w), w->type,
                                                      (int) dy->ne[1], (int) w->ne[0],
                                                      (int) w->ne[1]),
-          "computing linear-layer gradients");
+          N_("computing linear-layer gradients"));
 }
 
 static void
@@ -300,7 +300,7 @@ cuda_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *a,
   record (self, self->module->gemm (device_pointer (c), device_pointer (a), device_pointer (bmat),
                                     (int) c->ne[1], (int) c->ne[0], k, transpose_a, transpose_b,
                                     alpha, beta),
-          "multiplying matrices");
+          N_("multiplying matrices"));
 }
 
 static void
@@ -316,7 +316,7 @@ cuda_rope_either (TemperBackend *b, const TemperBTensor *x, int n_head, int head
     return;
   record (self, self->module->rope (device_pointer (x), (int) x->ne[1], n_head, head_dim, seq_len,
                                     pos_offset, theta, layout_id, inverse),
-          "applying position encoding");
+          N_("applying position encoding"));
 }
 
 static void
@@ -358,7 +358,7 @@ cuda_attention (TemperBackend *b, const TemperBTensor *out, const TemperBTensor 
                                                  lse != NULL ? device_pointer (lse) : NULL,
                                                  device_pointer (q), device_pointer (k),
                                                  device_pointer (v), &shape),
-          "computing attention");
+          N_("computing attention"));
 }
 
 static void
@@ -378,7 +378,7 @@ cuda_attention_backward (TemperBackend *b, const TemperBTensor *dq, const Temper
                                                   device_pointer (out), device_pointer (lse),
                                                   device_pointer (q), device_pointer (k),
                                                   device_pointer (v), &shape),
-          "computing attention gradients");
+          N_("computing attention gradients"));
 }
 
 static void
@@ -398,7 +398,7 @@ cuda_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss, const T
                                                      device_pointer (scratch), (int) x->ne[1],
                                                      (int) w->ne[0], (int) w->ne[1],
                                                      (int) scratch->ne[1], grad_scale),
-          "computing the loss");
+          N_("computing the loss"));
 }
 
 static void
@@ -411,7 +411,7 @@ cuda_swiglu (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *ga
     return;
   record (self, self->module->swiglu_forward (device_pointer (out), device_pointer (gate),
                                               device_pointer (up), n_elements (out)),
-          "computing the feed-forward activation");
+          N_("computing the feed-forward activation"));
 }
 
 static void
@@ -426,7 +426,7 @@ cuda_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate, const Temper
   record (self, self->module->swiglu_backward (device_pointer (dgate), device_pointer (dup),
                                                device_pointer (dout), device_pointer (gate),
                                                device_pointer (up), n_elements (dout)),
-          "computing feed-forward gradients");
+          N_("computing feed-forward gradients"));
 }
 
 static void
@@ -439,7 +439,7 @@ cuda_add (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *a,
     return;
   record (self, self->module->add (device_pointer (out), device_pointer (a), device_pointer (bt),
                                    n_elements (out)),
-          "adding activations");
+          N_("adding activations"));
 }
 
 static void
@@ -458,7 +458,7 @@ cuda_adamw (TemperBackend *b, const TemperBTensor *param, const TemperBTensor *g
                                      clip ? params->max_grad_norm : 0.0f, params->lr,
                                      params->beta1, params->beta2, params->eps,
                                      params->weight_decay, params->step),
-          "updating the adapter weights");
+          N_("updating the adapter weights"));
 }
 
 static void
@@ -470,7 +470,7 @@ cuda_sum_squares (TemperBackend *b, const TemperBTensor *out, const TemperBTenso
     return;
   record (self, self->module->sum_squares (device_pointer (out), device_pointer (x),
                                            n_elements (x)),
-          "measuring the gradient norm");
+          N_("measuring the gradient norm"));
 }
 
 static void
@@ -480,7 +480,7 @@ cuda_scale (TemperBackend *b, const TemperBTensor *x, float s)
 
   if (failed (self))
     return;
-  record (self, self->module->scale (device_pointer (x), n_elements (x), s), "scaling values");
+  record (self, self->module->scale (device_pointer (x), n_elements (x), s), N_("scaling values"));
 }
 
 static void
@@ -492,7 +492,7 @@ cuda_dequantize (TemperBackend *b, const TemperBTensor *out, const TemperBTensor
     return;
   record (self, self->module->dequantize (device_pointer (out), device_pointer (w), w->type,
                                           n_elements (w)),
-          "expanding quantized weights");
+          N_("expanding quantized weights"));
 }
 
 static void
@@ -504,7 +504,7 @@ cuda_zero (TemperBackend *b, const TemperBTensor *x)
     return;
   record (self, self->module->zero (device_pointer (x),
                                     temper_btensor_bytes (x->type, x->ne[0], x->ne[1])),
-          "clearing values");
+          N_("clearing values"));
 }
 
 static void
@@ -518,7 +518,7 @@ cuda_dropout (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x
     return;
   record (self, self->module->dropout (device_pointer (out), device_pointer (x), n_elements (x),
                                        p, key),
-          "dropping out adapter inputs");
+          N_("dropping out adapter inputs"));
 }
 
 static const TemperBackendOps cuda_ops = {
@@ -563,7 +563,7 @@ temper_cuda_backend_new (int device, GError **error)
 
   if (module == NULL)
     return NULL;
-  if (!temper_cuda_check (module, module->device_count (&count), "counting GPUs", error))
+  if (!temper_cuda_check (module, module->device_count (&count), N_("counting GPUs"), error))
     return NULL;
   if (device < 0 || device >= count)
     {
@@ -572,7 +572,7 @@ temper_cuda_backend_new (int device, GError **error)
                    device, count);
       return NULL;
     }
-  if (!temper_cuda_check (module, module->set_device (device), "starting the GPU", error))
+  if (!temper_cuda_check (module, module->set_device (device), N_("starting the GPU"), error))
     return NULL;
 
   self = g_new0 (TemperCudaBackend, 1);

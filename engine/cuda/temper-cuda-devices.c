@@ -1,6 +1,8 @@
 /* temper-cuda-devices.c — the NVIDIA GPUs the CUDA module can see. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "temper/devices.h"
 #include "temper/error.h"
 #include "cuda/temper-cuda-private.h"
@@ -47,7 +49,7 @@ temper_cuda_list_devices (GPtrArray *out, GError **error)
     {
       TemperCudaDeviceProps props = { 0 };
       TemperDeviceInfo *info;
-      g_autofree char *what = g_strdup_printf ("reading the properties of GPU %d", i);
+      g_autofree char *what = g_strdup_printf (_("reading the properties of GPU %d"), i);
 
       if (!temper_cuda_check (module, module->device_props (i, &props), what, error))
         return FALSE;
@@ -66,11 +68,11 @@ temper_cuda_list_devices (GPtrArray *out, GError **error)
       else
         info->driver = g_strdup_printf ("NVIDIA (CUDA %d.%d)", props.driver_version / 1000,
                                         props.driver_version % 1000 / 10);
-      info->details = g_strdup_printf ("compute capability %d.%d, %d multiprocessors, "
-                                       "bf16 %s, runtime CUDA %d.%d",
+      info->details = g_strdup_printf (_("compute capability %d.%d, %d multiprocessors, "
+                                       "bf16 %s, runtime CUDA %d.%d"),
                                        props.compute_major, props.compute_minor,
                                        props.multiprocessors,
-                                       props.compute_major >= 8 ? "yes" : "no",
+                                       props.compute_major >= 8 ? _("yes") : _("no"),
                                        props.runtime_version / 1000,
                                        props.runtime_version % 1000 / 10);
       g_ptr_array_add (out, info);

@@ -127,7 +127,9 @@ temper_cuda_check (const TemperCudaModule *module, TemperCudaStatus status,
       code = TEMPER_ERROR_DEVICE;
       break;
     }
-  g_set_error (error, TEMPER_ERROR, code, _("CUDA failed while %s: %s"), what,
+  /* Callers in a training step pass @what marked with N_(), untranslated,
+   * so that the lookup happens only when something failed. */
+  g_set_error (error, TEMPER_ERROR, code, _("CUDA failed while %s: %s"), _(what),
                module->last_error ());
   return FALSE;
 }

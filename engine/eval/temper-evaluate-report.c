@@ -3,6 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -206,6 +207,16 @@ append_escaped (GString *out, const char *text)
   g_string_append (out, escaped);
 }
 
+/* <tag attributes>text</tag> and a line break, with the (translated) text
+ * escaped; @tag may carry attributes after a space. */
+static void
+append_element (GString *out, const char *tag, const char *text)
+{
+  g_string_append_printf (out, "<%s>", tag);
+  append_escaped (out, text);
+  g_string_append_printf (out, "</%.*s>\n", (int) strcspn (tag, " "), tag);
+}
+
 static void
 append_cell_number (GString *out, double value, gboolean percent)
 {
@@ -226,6 +237,9 @@ append_loss_chart (GString *out, GArray *metrics)
   double lo = INFINITY, hi = -INFINITY;
   gint64 first_step = G_MAXINT64, last_step = G_MININT64;
   gboolean first = TRUE;
+  g_autofree char *label = NULL;
+  g_autofree char *step = NULL;
+  g_autofree char *step_escaped = NULL;
 
   for (guint i = 0; metrics != NULL && i < metrics->len; i++)
     {
@@ -239,22 +253,25 @@ append_loss_chart (GString *out, GArray *metrics)
     }
   if (!(lo <= hi))
     {
-      g_string_append (out, "<p>The run has no training steps to draw.</p>\n");
+      append_element (out, "p", _("The run has no training steps to draw."));
       return;
     }
   if (hi - lo < 1e-9)
     hi = lo + 1.0;
   if (last_step == first_step)
     last_step = first_step + 1;
+  label = g_markup_escape_text (_("Training loss by step"), -1);
+  step = g_strdup_printf (_("step %" PRId64), last_step);
+  step_escaped = g_markup_escape_text (step, -1);
   g_string_append_printf (out,
                           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                          "role=\"img\" aria-label=\"Training loss by step\">\n"
+                          "role=\"img\" aria-label=\"%s\">\n"
                           "<rect x=\"%.0f\" y=\"10\" width=\"%.0f\" height=\"%.0f\" class=\"frame\"/>\n"
                           "<text x=\"4\" y=\"20\">%.2f</text><text x=\"4\" y=\"%.0f\">%.2f</text>\n"
-                          "<text x=\"%.0f\" y=\"%.0f\">step %" G_GINT64_FORMAT "</text>\n"
+                          "<text x=\"%.0f\" y=\"%.0f\">%s</text>\n"
                           "<polyline class=\"loss\" points=\"",
-                          width, height, pad, width - pad - 10, height - pad - 10,
-                          hi, height - pad, lo, width - pad - 60, height - 12, last_step);
+                          width, height, label, pad, width - pad - 10, height - pad - 10,
+                          hi, height - pad, lo, width - pad - 60, height - 12, step_escaped);
   for (guint i = 0; i < metrics->len; i++)
     {
       const TemperRunMetrics *m = &g_array_index (metrics, TemperRunMetrics, i);
@@ -300,26 +317,30 @@ temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GP
                               GError **error)
 {
   g_autoptr(GString) out = g_string_new (NULL);
-  static const char *const metric_names[] = { "Exact match", "Contains the reference",
+  static const char *const metric_names[] = { N_("Exact match"), N_("Contains the reference"),
                                               "BLEU-4", "ROUGE-L", "chrF" };
+  g_autofree char *title = g_strdup_printf (_("%s — evaluation"), run_name);
+  g_autofree char *heading = g_strdup_printf (_("%s: base model against tuned model"), run_name);
+  g_autofree char *general_counts = NULL;
 
-  g_string_append (out, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>");
-  append_escaped (out, run_name);
-  g_string_append_printf (out, " — evaluation</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", style);
-  append_escaped (out, run_name);
-  g_string_append (out, ": base model against tuned model</h1>\n");
+  g_string_append (out, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n");
+  append_element (out, "title", title);
+  g_string_append_printf (out, "<style>%s</style>\n</head>\n<body>\n", style);
+  append_element (out, "h1", heading);
   if (ev->forgetting)
-    g_string_append (out, "<p class=\"flag\">Warning: the tuned model forgot general knowledge.</p>\n");
+    append_element (out, "p class=\"flag\"", _("Warning: the tuned model forgot general knowledge."));
   if (ev->no_effect)
-    g_string_append (out, "<p class=\"flag\">Warning: the training changed the model little.</p>\n");
-  g_string_append (out, "<h2>Findings</h2>\n<ul>\n");
+    append_element (out, "p class=\"flag\"", _("Warning: the training changed the model little."));
+  append_element (out, "h2", _("Findings"));
+  g_string_append (out, "<ul>\n");
   for (guint i = 0; ev->findings[i] != NULL; i++)
     {
       g_string_append (out, "<li>");
       append_escaped (out, ev->findings[i]);
       g_string_append (out, "</li>\n");
     }
-  g_string_append (out, "</ul>\n<h2>Training loss</h2>\n");
+  g_string_append (out, "</ul>\n");
+  append_element (out, "h2", _("Training loss"));
   append_loss_chart (out, metrics);
 
   for (guint i = 0; i < ev->sets->len; i++)
@@ -329,18 +350,24 @@ temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GP
       g_autoptr(GPtrArray) by_change = NULL;
       const double *values[] = { s->exact, s->contains, s->bleu, s->rouge_l, s->chrf };
 
-      g_string_append (out, "<h2>");
-      append_escaped (out, s->name);
-      g_string_append_printf (out, "</h2>\n<p>%u records, %u with a reference answer.</p>\n"
-                              "<table>\n<tr><th>Measure</th><th>Base</th><th>Tuned</th></tr>\n"
-                              "<tr><td>Perplexity (lower is better)</td>",
-                              s->n_records, s->n_with_reference);
+      g_autofree char *counts = g_strdup_printf (_("%u records, %u with a reference answer."),
+                                                 s->n_records, s->n_with_reference);
+
+      append_element (out, "h2", s->name);
+      append_element (out, "p", counts);
+      g_string_append (out, "<table>\n<tr>");
+      append_element (out, "th", _("Measure"));
+      append_element (out, "th", _("Base"));
+      append_element (out, "th", _("Tuned"));
+      g_string_append (out, "</tr>\n<tr>");
+      append_element (out, "td", _("Perplexity (lower is better)"));
       append_cell_number (out, s->perplexity[0], FALSE);
       append_cell_number (out, s->perplexity[1], FALSE);
       g_string_append (out, "</tr>\n");
       for (guint m = 0; s->n_with_reference > 0 && m < G_N_ELEMENTS (metric_names); m++)
         {
-          g_string_append_printf (out, "<tr><td>%s</td>", metric_names[m]);
+          g_string_append (out, "<tr>");
+          append_element (out, "td", _(metric_names[m]));
           append_cell_number (out, values[m][0], TRUE);
           append_cell_number (out, values[m][1], TRUE);
           g_string_append (out, "</tr>\n");
@@ -348,9 +375,14 @@ temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GP
       g_string_append (out, "</table>\n");
       if (s->n_with_reference == 0)
         continue;
-      g_string_append (out, "<p>Largest improvement first, largest regression last.</p>\n"
-                            "<table>\n<tr><th>Question</th><th>Reference</th><th>Base answer</th>"
-                            "<th>Tuned answer</th><th>chrF base → tuned</th></tr>\n");
+      append_element (out, "p", _("Largest improvement first, largest regression last."));
+      g_string_append (out, "<table>\n<tr>");
+      append_element (out, "th", _("Question"));
+      append_element (out, "th", _("Reference"));
+      append_element (out, "th", _("Base answer"));
+      append_element (out, "th", _("Tuned answer"));
+      append_element (out, "th", _("chrF base → tuned"));
+      g_string_append (out, "</tr>\n");
       /* A copy that borrows the records (a copy would inherit the free function). */
       by_change = g_ptr_array_sized_new (recs->len);
       for (guint r = 0; r < recs->len; r++)
@@ -379,12 +411,18 @@ temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GP
       g_string_append (out, "</table>\n");
     }
 
-  g_string_append_printf (out, "<h2>General questions (forgetting check)</h2>\n"
-                          "<p>Base model right: %u of %u. Tuned model right: %u of %u. "
-                          "Forgotten: %u. Newly right: %u.</p>\n<table>\n<tr><th>Question</th>"
-                          "<th>Expected</th><th>Base answer</th><th>Tuned answer</th></tr>\n",
-                          ev->general_right[0], ev->n_general, ev->general_right[1],
-                          ev->n_general, ev->general_forgotten, ev->general_gained);
+  general_counts = g_strdup_printf (_("Base model right: %u of %u. Tuned model right: %u of %u. "
+                                     "Forgotten: %u. Newly right: %u."),
+                                   ev->general_right[0], ev->n_general, ev->general_right[1],
+                                   ev->n_general, ev->general_forgotten, ev->general_gained);
+  append_element (out, "h2", _("General questions (forgetting check)"));
+  append_element (out, "p", general_counts);
+  g_string_append (out, "<table>\n<tr>");
+  append_element (out, "th", _("Question"));
+  append_element (out, "th", _("Expected"));
+  append_element (out, "th", _("Base answer"));
+  append_element (out, "th", _("Tuned answer"));
+  g_string_append (out, "</tr>\n");
   for (guint i = 0; i < general->len; i++)
     {
       const TemperEvalGeneral *g = general->pdata[i];

@@ -370,7 +370,7 @@ prepare_set (Evaluator *ev, EvalSet *es)
 static gboolean
 score_set (Evaluator *ev, EvalSet *es, GError **error)
 {
-  g_autofree char *stage = g_strdup_printf ("Perplexity on %s", es->set->name);
+  g_autofree char *stage = g_strdup_printf (_("Perplexity on %s"), es->set->name);
   guint n = es->set->n_records;
 
   if (!open_generator (ev, TRUE, error))
@@ -414,7 +414,7 @@ score_set (Evaluator *ev, EvalSet *es, GError **error)
 static gboolean
 answer_set (Evaluator *ev, EvalSet *es, GError **error)
 {
-  g_autofree char *stage = g_strdup_printf ("Answering the questions of %s", es->set->name);
+  g_autofree char *stage = g_strdup_printf (_("Answering the questions of %s"), es->set->name);
   TemperEvaluationSet *set = es->set;
   TemperBleuStats bleu[2];
   TemperChrfStats chrf[2];
@@ -518,7 +518,7 @@ evaluate_general (Evaluator *ev, const char *path, GPtrArray *general, GError **
           if (g->answer[which] == NULL)
             return FALSE;
           g->right[which] = temper_evaluate_expect_matches (g->answer[which], g->expect);
-          report (ev, "Asking the general questions", (which * general->len + i + 1) / (2.0 * general->len));
+          report (ev, _("Asking the general questions"), (which * general->len + i + 1) / (2.0 * general->len));
         }
     }
   return TRUE;
@@ -554,44 +554,44 @@ write_findings (TemperEvaluation *result)
   g_autoptr(GPtrArray) f = g_ptr_array_new ();
 
   if (result->forgetting)
-    g_ptr_array_add (f, g_strdup_printf ("The tuned model got %u of %u general questions wrong that "
+    g_ptr_array_add (f, g_strdup_printf (_("The tuned model got %u of %u general questions wrong that "
                                          "the base model answered right (and %u right that it got "
                                          "wrong): it has forgotten some of what it knew. Train for "
                                          "fewer epochs, lower the learning rate, or mix general "
-                                         "examples into the dataset.",
+                                         "examples into the dataset."),
                                          result->general_forgotten, result->n_general,
                                          result->general_gained));
   else if (result->n_general > 0 && result->general_forgotten == 0)
-    g_ptr_array_add (f, g_strdup_printf ("No forgetting: the tuned model answered right every "
-                                         "general question the base model did (%u of %u).",
+    g_ptr_array_add (f, g_strdup_printf (_("No forgetting: the tuned model answered right every "
+                                         "general question the base model did (%u of %u)."),
                                          result->general_right[TEMPER_EVAL_BASE], result->n_general));
   else if (result->n_general > 0)
-    g_ptr_array_add (f, g_strdup_printf ("No forgetting beyond chance: the tuned model got %u of %u "
+    g_ptr_array_add (f, g_strdup_printf (_("No forgetting beyond chance: the tuned model got %u of %u "
                                          "general questions wrong that the base model answered "
-                                         "right, and %u right that the base model got wrong.",
+                                         "right, and %u right that the base model got wrong."),
                                          result->general_forgotten, result->n_general,
                                          result->general_gained));
   if (result->n_asked > 0 && result->n_identical >= NO_EFFECT_IDENTICAL * result->n_asked)
-    g_ptr_array_add (f, g_strdup_printf ("The tuned model gave the same answer as the base model to "
-                                         "%u of %u questions: the adapter changed little.",
+    g_ptr_array_add (f, g_strdup_printf (_("The tuned model gave the same answer as the base model to "
+                                         "%u of %u questions: the adapter changed little."),
                                          result->n_identical, result->n_asked));
   if (!result->loss_fell)
-    g_ptr_array_add (f, g_strdup ("The training loss never fell, so the model learnt little."));
+    g_ptr_array_add (f, g_strdup (_("The training loss never fell, so the model learnt little.")));
   if (result->no_effect)
-    g_ptr_array_add (f, g_strdup ("To make training count for more: train for more epochs, raise "
+    g_ptr_array_add (f, g_strdup (_("To make training count for more: train for more epochs, raise "
                                   "the learning rate, or add target modules (all linear layers "
-                                  "rather than attention only)."));
+                                  "rather than attention only).")));
   for (guint i = 0; i < result->sets->len; i++)
     {
       const TemperEvaluationSet *s = &g_array_index (result->sets, TemperEvaluationSet, i);
 
       if (!isnan (s->perplexity[0]) && !isnan (s->perplexity[1]))
-        g_ptr_array_add (f, g_strdup_printf ("Perplexity on the answers of %s went from %.2f "
-                                             "(base) to %.2f (tuned); lower is better.",
+        g_ptr_array_add (f, g_strdup_printf (_("Perplexity on the answers of %s went from %.2f "
+                                             "(base) to %.2f (tuned); lower is better."),
                                              s->name, s->perplexity[0], s->perplexity[1]));
       if (s->n_with_reference > 0)
-        g_ptr_array_add (f, g_strdup_printf ("On %s, answers containing the reference went from "
-                                             "%u to %u of %u.", s->name,
+        g_ptr_array_add (f, g_strdup_printf (_("On %s, answers containing the reference went from "
+                                             "%u to %u of %u."), s->name,
                                              (guint) lround (s->contains[0] * s->n_with_reference),
                                              (guint) lround (s->contains[1] * s->n_with_reference),
                                              s->n_with_reference));
@@ -646,7 +646,7 @@ evaluate (Evaluator *ev, temper_run_t *run, TemperEvaluation *result, GPtrArray 
     }
   if (val_idx->len > 0)
     {
-      add_set (result, records, "the validation split", val != NULL ? temper_run_get_val_path (run)
+      add_set (result, records, _("the validation split"), val != NULL ? temper_run_get_val_path (run)
                                                                      : temper_run_get_data_path (run));
       sets[n_sets].ds = val != NULL ? val : data;
       sets[n_sets++].indices = val_idx;

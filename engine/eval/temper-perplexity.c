@@ -56,8 +56,8 @@ temper_evaluate_nll (temper_generator_t *gen, int n_vocab, const gint32 *ids,
   if (n > (gsize) temper_generator_get_n_ctx (gen))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "A record of %" G_GSIZE_FORMAT " tokens does not fit the %d tokens "
-                   "the evaluation holds; shorten the record or lower the maximum length",
+                   _("A record of %zu tokens does not fit the %d tokens "
+                   "the evaluation holds; shorten the record or lower the maximum length"),
                    n, temper_generator_get_n_ctx (gen));
       return FALSE;
     }

@@ -4,6 +4,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -29,14 +30,14 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
   temp = temper_export_temp_path (out_dir);
   if (g_mkdir (temp, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, out_dir, _("create"));
+      temper_set_error_from_errno (error, errno, _("Could not create “%s”"), out_dir);
       return FALSE;
     }
   if (!temper_lora_save_peft (adapter, temper_model_get_config (model), dropout, temp,
                               temper_model_get_name (model), error))
     {
       temper_export_discard (temp);
-      temper_export_explain_error (error, "the adapter", out_dir);
+      temper_export_explain_error (error, _("the adapter"), out_dir);
       return FALSE;
     }
   if (!temper_export_step (options, 1.0, error))
@@ -125,7 +126,7 @@ temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
   if (!temper_gguf_writer_write (w, temp, error))
     {
       temper_export_discard (temp);
-      temper_export_explain_error (error, "the adapter", out_path);
+      temper_export_explain_error (error, _("the adapter"), out_path);
       return FALSE;
     }
   if (!temper_export_step (options, 1.0, error))
@@ -219,8 +220,8 @@ temper_import_gguf_adapter (const char *path, temper_model_t *model, GError **er
           (rank != 0 && (is_a ? v.ne[1] : v.ne[0]) != rank))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s”: tensor %s has shape %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
-                       ", which does not fit this model (or differs in rank from the others).",
+                       _("“%s”: tensor %s has shape %" PRId64 " × %" PRId64
+                       ", which does not fit this model (or differs in rank from the others)."),
                        path, v.name, v.ne[0], v.ne[1]);
           return NULL;
         }

@@ -1,6 +1,8 @@
 /* temper-export-check.c — does the exported model chat as it was trained? */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/chat.h"
@@ -16,11 +18,11 @@ typedef struct {
 } Conversation;
 
 static const Conversation conversations[] = {
-  { "a question", { { TEMPER_CHAT_ROLE_USER, "What is the capital of France?" } }, 1, TRUE },
-  { "a system prompt and a question",
+  { N_("a question"), { { TEMPER_CHAT_ROLE_USER, "What is the capital of France?" } }, 1, TRUE },
+  { N_("a system prompt and a question"),
     { { TEMPER_CHAT_ROLE_SYSTEM, "You answer in one short sentence." },
       { TEMPER_CHAT_ROLE_USER, "Name a colour." } }, 2, TRUE },
-  { "a finished conversation",
+  { N_("a finished conversation"),
     { { TEMPER_CHAT_ROLE_USER, "Hello!" },
       { TEMPER_CHAT_ROLE_ASSISTANT, "Hi, how can I help?" },
       { TEMPER_CHAT_ROLE_USER, "Count to three: 1, 2, 3 — done." },
@@ -59,8 +61,8 @@ temper_export_check_template (temper_model_t *model, const char *exported_path,
   if (temper_model_get_chat_template (exported) == NULL &&
       temper_model_get_chat_template (model) != NULL)
     {
-      *problem = g_strdup_printf ("“%s” has no chat template, so other tools will not "
-                                  "format conversations as in training.", exported_path);
+      *problem = g_strdup_printf (_("“%s” has no chat template, so other tools will not "
+                                  "format conversations as in training."), exported_path);
       return TRUE;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (conversations); i++)
@@ -76,11 +78,11 @@ temper_export_check_template (temper_model_t *model, const char *exported_path,
 
           if (x != y)
             *problem = g_strdup_printf (
-              "For %s, “%s” gives different tokens than training did: token %u is %d "
-              "(“%s”) in training and %d (“%s”) in the export.",
-              conversations[i].label, exported_path, k, x,
-              x >= 0 ? temper_tokenizer_get_piece (temper_model_get_tokenizer (model), x) : "end",
-              y, y >= 0 ? temper_tokenizer_get_piece (exported_tok, y) : "end");
+              _("For %s, “%s” gives different tokens than training did: token %u is %d "
+              "(“%s”) in training and %d (“%s”) in the export."),
+              _(conversations[i].label), exported_path, k, x,
+              x >= 0 ? temper_tokenizer_get_piece (temper_model_get_tokenizer (model), x) : _("end"),
+              y, y >= 0 ? temper_tokenizer_get_piece (exported_tok, y) : _("end"));
         }
       temper_chat_tokens_clear (&a);
       temper_chat_tokens_clear (&b);
@@ -95,8 +97,8 @@ temper_export_check_template (temper_model_t *model, const char *exported_path,
   for (int i = 0; eot >= 0 && stops[i] >= 0; i++)
     stops_at_eot |= stops[i] == eot;
   if (eot >= 0 && !stops_at_eot)
-    *problem = g_strdup_printf ("In “%s” the end-of-turn token %d (“%s”) does not stop "
-                                "generation, so answers would run on past their end.",
+    *problem = g_strdup_printf (_("In “%s” the end-of-turn token %d (“%s”) does not stop "
+                                "generation, so answers would run on past their end."),
                                 exported_path, eot,
                                 temper_tokenizer_get_piece (exported_tok, eot));
   return TRUE;

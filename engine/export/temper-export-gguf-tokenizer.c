@@ -28,12 +28,12 @@ step_name (TemperPreStep step)
 {
   switch (step)
     {
-    case TEMPER_PRE_DIGITS_ISOLATED: return "single digits";
-    case TEMPER_PRE_DIGITS_GROUPED: return "digit runs";
-    case TEMPER_PRE_GPT2: return "GPT-2 words";
-    case TEMPER_PRE_LLAMA3: return "Llama 3 words";
-    case TEMPER_PRE_QWEN2: return "Qwen2 words";
-    default: return "unknown";
+    case TEMPER_PRE_DIGITS_ISOLATED: return _("single digits");
+    case TEMPER_PRE_DIGITS_GROUPED: return _("digit runs");
+    case TEMPER_PRE_GPT2: return _("GPT-2 words");
+    case TEMPER_PRE_LLAMA3: return _("Llama 3 words");
+    case TEMPER_PRE_QWEN2: return _("Qwen2 words");
+    default: return _("unknown");
     }
 }
 
@@ -43,9 +43,9 @@ describe_pre (const temper_tokenizer_t *tok, GString *out)
   for (int i = 0; i < tok->n_pre_steps; i++)
     g_string_append_printf (out, "%s%s", i > 0 ? " + " : "", step_name (tok->pre_steps[i]));
   if (tok->n_pre_steps == 0)
-    g_string_append (out, "no pre-tokenizer");
+    g_string_append (out, _("no pre-tokenizer"));
   if (tok->ignore_merges)
-    g_string_append (out, ", whole-word tokens first");
+    g_string_append (out, _(", whole-word tokens first"));
 }
 
 typedef struct {

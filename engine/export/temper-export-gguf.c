@@ -340,7 +340,7 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
   if (!temper_gguf_writer_write (w, temp, error))
     {
       temper_export_discard (temp);
-      temper_export_explain_error (error, "the merged model", out_path);
+      temper_export_explain_error (error, _("the merged model"), out_path);
       return FALSE;
     }
   if (!temper_export_step (options, 1.0, error))

@@ -76,7 +76,7 @@ copy_file (const char *from, const char *to, GError **error)
   if (!g_file_set_contents (to, data, (gssize) len, &local))
     {
       temper_set_error_from_errno (error, local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,
-                                   to, _("write"));
+                                   _("Could not write “%s”"), to);
       return FALSE;
     }
   return TRUE;
@@ -95,7 +95,7 @@ write_json (JsonNode *root, const char *path, GError **error)
   if (!g_file_set_contents (path, text, -1, &local))
     {
       temper_set_error_from_errno (error, local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,
-                                   path, _("write"));
+                                   _("Could not write “%s”"), path);
       return FALSE;
     }
   return TRUE;
@@ -338,7 +338,7 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
   temp = temper_export_temp_path (out_dir);
   if (g_mkdir (temp, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, out_dir, _("create"));
+      temper_set_error_from_errno (error, errno, _("Could not create “%s”"), out_dir);
       return FALSE;
     }
   if (!write_config (src, temp, dtype, &local) || !copy_side_files (src, temp, &local) ||
@@ -349,7 +349,7 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
     {
       temper_export_discard (temp);
       if (!g_error_matches (local, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
-        temper_export_explain_error (&local, "the merged model", out_dir);
+        temper_export_explain_error (&local, _("the merged model"), out_dir);
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }

@@ -29,7 +29,7 @@ write_file (const char *dir, const char *name, const GString *text, gboolean exe
     }
   if (executable && g_chmod (path, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, path, _("make the script runnable"));
+      temper_set_error_from_errno (error, errno, _("Could not make the script “%s” runnable"), path);
       return FALSE;
     }
   return TRUE;

@@ -106,7 +106,7 @@ prepare_out_dir (const char *dir, GError **error)
     }
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, dir, _("create the job folder"));
+      temper_set_error_from_errno (error, errno, _("Could not create the job folder “%s”"), dir);
       return FALSE;
     }
   return TRUE;
@@ -304,7 +304,7 @@ write_temper_copy (const temper_run_t *run, const char *out_dir, GError **error)
 
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, dir, _("create a folder"));
+      temper_set_error_from_errno (error, errno, _("Could not create the folder “%s”"), dir);
       return FALSE;
     }
   return copy_into (settings, dir, error)
@@ -405,7 +405,7 @@ temper_job_export (const char *run_dir, const char *out_dir, const TemperJobOpti
     goto fail;
   if (g_mkdir_with_parents (data_dir, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, data_dir, _("create a folder"));
+      temper_set_error_from_errno (error, errno, _("Could not create the folder “%s”"), data_dir);
       goto fail;
     }
   job.n_train = train_idx != NULL ? train_idx->len : temper_dataset_get_n_records (dataset);

@@ -311,7 +311,7 @@ temper_export_commit (const char *temp_path, const char *final_path, TemperExpor
         {
           int saved = errno;
           temper_export_discard (temp_path);
-          temper_set_error_from_errno (error, saved, final_path, _("replace"));
+          temper_set_error_from_errno (error, saved, _("Could not replace “%s”"), final_path);
           return FALSE;
         }
     }

@@ -264,12 +264,12 @@ inspect_gguf (TemperDiscoveredModel *m)
     }
 
   if (m->architecture == NULL)
-    m->problem = g_strdup ("The file does not say which architecture it is.");
+    m->problem = g_strdup (_("The file does not say which architecture it is."));
   else if (!is_supported_gguf_arch (m->architecture))
-    m->problem = g_strdup_printf ("The %s architecture is not supported; Temper trains llama and qwen2 models.",
+    m->problem = g_strdup_printf (_("The %s architecture is not supported; Temper trains llama and qwen2 models."),
                                   m->architecture);
   else if (unusable != NULL)
-    m->problem = g_strdup_printf ("It is quantized as %s, which Temper cannot compute with.", unusable);
+    m->problem = g_strdup_printf (_("It is quantized as %s, which Temper cannot compute with."), unusable);
   else
     m->supported = TRUE;
 }
@@ -312,8 +312,10 @@ inspect_hf_folder (TemperDiscoveredModel *m)
   if (!json_parser_load_from_file (parser, config_path, &error)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
-      m->problem = g_strdup_printf ("Its config.json cannot be read%s%s",
-                                    error != NULL ? ": " : ".", error != NULL ? error->message : "");
+      if (error != NULL)
+        m->problem = g_strdup_printf (_("Its config.json cannot be read: %s"), error->message);
+      else
+        m->problem = g_strdup (_("Its config.json cannot be read."));
       return;
     }
   config = json_node_get_object (json_parser_get_root (parser));
@@ -341,7 +343,7 @@ inspect_hf_folder (TemperDiscoveredModel *m)
     st = temper_safetensors_open (single, &error);
   else
     {
-      m->problem = g_strdup ("The folder has no safetensors weights.");
+      m->problem = g_strdup (_("The folder has no safetensors weights."));
       return;
     }
   if (st == NULL)
@@ -383,11 +385,11 @@ inspect_hf_folder (TemperDiscoveredModel *m)
   }
 
   if (arch_gguf == NULL)
-    m->problem = g_strdup_printf ("The %s architecture is not supported; Temper trains Llama, Mistral and Qwen2 models.",
-                                  m->architecture != NULL ? m->architecture : "unknown");
+    m->problem = g_strdup_printf (_("The %s architecture is not supported; Temper trains Llama, Mistral and Qwen2 models."),
+                                  m->architecture != NULL ? m->architecture : _("unknown"));
   else if (dominant != NULL && strcmp (dominant, "F32") != 0 && strcmp (dominant, "F16") != 0
            && strcmp (dominant, "BF16") != 0)
-    m->problem = g_strdup_printf ("Its weights are stored as %s; Temper reads F32, F16 and BF16.", dominant);
+    m->problem = g_strdup_printf (_("Its weights are stored as %s; Temper reads F32, F16 and BF16."), dominant);
   else
     m->supported = TRUE;
 }
@@ -549,7 +551,7 @@ scan_ollama_manifest (Scan *scan, const char *models, const char *manifest, cons
       m->display_name = g_strdup (label);
       m->path = g_strdup (manifest);
       m->source = TEMPER_MODEL_SOURCE_OLLAMA;
-      m->problem = g_strdup ("Ollama's description of this model (its manifest) cannot be read.");
+      m->problem = g_strdup (_("Ollama's description of this model (its manifest) cannot be read."));
       g_ptr_array_add (scan->found, m);
       return;
     }
@@ -580,7 +582,7 @@ scan_ollama_manifest (Scan *scan, const char *models, const char *manifest, cons
           m->display_name = g_strdup (label);
           m->path = g_strdup (blob);
           m->source = TEMPER_MODEL_SOURCE_OLLAMA;
-          m->problem = g_strdup ("The model's data is missing from Ollama's store; pull it again with Ollama.");
+          m->problem = g_strdup (_("The model's data is missing from Ollama's store; pull it again with Ollama."));
           g_ptr_array_add (scan->found, m);
         }
       else

@@ -280,7 +280,7 @@ write_all (FILE *f, const void *data, gsize n, const char *path, GError **error)
 {
   if (n > 0 && fwrite (data, 1, n, f) != n)
     {
-      temper_set_error_from_errno (error, errno, path, _("write"));
+      temper_set_error_from_errno (error, errno, _("Could not write “%s”"), path);
       return FALSE;
     }
   return TRUE;
@@ -336,7 +336,7 @@ temper_gguf_writer_write (temper_gguf_writer_t *w, const char *path, GError **er
   f = fopen (path, "wb");
   if (f == NULL)
     {
-      temper_set_error_from_errno (error, errno, path, _("create"));
+      temper_set_error_from_errno (error, errno, _("Could not create “%s”"), path);
       return FALSE;
     }
   if (!write_all (f, header->data, header->len, path, error)
@@ -352,7 +352,7 @@ temper_gguf_writer_write (temper_gguf_writer_t *w, const char *path, GError **er
     }
   if (fclose (f) != 0)
     {
-      temper_set_error_from_errno (error, errno, path, _("write"));
+      temper_set_error_from_errno (error, errno, _("Could not write “%s”"), path);
       return FALSE;
     }
   return TRUE;

@@ -8,6 +8,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -84,9 +85,9 @@ static gboolean
 cut_short (Cursor *c, guint64 need, const char *what, GError **error)
 {
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-               "“%s” is cut short: %s needs %" G_GUINT64_FORMAT " bytes at offset %"
-               G_GUINT64_FORMAT ", but the file ends at %" G_GUINT64_FORMAT
-               ". The download may be incomplete.",
+               _("“%s” is cut short: %s needs %" PRIu64 " bytes at offset %"
+               PRIu64 ", but the file ends at %" PRIu64
+               ". The download may be incomplete."),
                c->gguf->display, what, need, c->pos, c->gguf->size);
   return FALSE;
 }
@@ -135,8 +136,8 @@ skip_string (Cursor *c, guint64 max_len, guint64 *at, const char *what, GError *
   if (len > max_len)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is damaged: %s claims to be %" G_GUINT64_FORMAT
-                   " bytes long (at offset %" G_GUINT64_FORMAT "), more than is allowed.",
+                   _("“%s” is damaged: %s claims to be %" PRIu64
+                   " bytes long (at offset %" PRIu64 "), more than is allowed."),
                    c->gguf->display, what, len, c->pos - 8);
       return FALSE;
     }
@@ -168,14 +169,14 @@ parse_kv (Cursor *c, GgufKv *kv, guint64 index, GError **error)
   temper_gguf_t *gguf = c->gguf;
   guint64 key_at;
   guint32 type;
-  g_autofree char *what = g_strdup_printf ("the key of metadata entry %" G_GUINT64_FORMAT, index);
+  g_autofree char *what = g_strdup_printf (_("the key of metadata entry %" PRIu64), index);
 
   if (!skip_string (c, GGUF_MAX_KEY_LEN, &key_at, what, error))
     return FALSE;
   kv->key = dup_string_at (gguf, key_at);
 
   g_free (what);
-  what = g_strdup_printf ("the value of “%s”", kv->key);
+  what = g_strdup_printf (_("the value of “%s”"), kv->key);
   if (!read_u32 (c, &type, what, error))
     return FALSE;
   if (!valid_value_type (type))
@@ -240,7 +241,7 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
   guint32 type;
   const char *type_name;
   size_t block_elems, block_bytes;
-  g_autofree char *what = g_strdup_printf ("the name of tensor %" G_GUINT64_FORMAT, index);
+  g_autofree char *what = g_strdup_printf (_("the name of tensor %" PRIu64), index);
 
   if (!skip_string (c, G_MAXUINT64, &name_at, what, error))
     return FALSE;
@@ -248,13 +249,13 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
   if (strlen (t->name) > GGUF_MAX_NAME_LEN || strlen (t->name) == 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is damaged: tensor %" G_GUINT64_FORMAT " has a name that is empty or longer than %d bytes.",
+                   _("“%s” is damaged: tensor %" PRIu64 " has a name that is empty or longer than %d bytes."),
                    gguf->display, index, GGUF_MAX_NAME_LEN);
       return FALSE;
     }
 
   g_free (what);
-  what = g_strdup_printf ("the description of tensor %s", t->name);
+  what = g_strdup_printf (_("the description of tensor %s"), t->name);
   if (!read_u32 (c, &t->n_dims, what, error))
     return FALSE;
   if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS)
@@ -296,8 +297,8 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
   if (t->ne[0] % (int64_t) block_elems != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is damaged: tensor %s has rows of %" G_GINT64_FORMAT
-                   " values, which is not a multiple of the %s block size (%zu).",
+                   _("“%s” is damaged: tensor %s has rows of %" PRId64
+                   " values, which is not a multiple of the %s block size (%zu)."),
                    gguf->display, t->name, t->ne[0], type_name, block_elems);
       return FALSE;
     }
@@ -353,19 +354,19 @@ parse (temper_gguf_t *gguf, GError **error)
       return FALSE;
     }
   c.pos = 4;
-  if (!read_u32 (&c, &gguf->version, "the version number", error))
+  if (!read_u32 (&c, &gguf->version, _("the version number"), error))
     return FALSE;
   if (gguf->version < 2 || gguf->version > 3)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("“%s” uses GGUF version %u; Temper reads versions 2 and 3. %s"),
                    gguf->display, gguf->version,
-                   gguf->version < 2 ? "Convert the model again with a current llama.cpp."
-                                     : "Update Temper to read it.");
+                   gguf->version < 2 ? _("Convert the model again with a current llama.cpp.")
+                                     : _("Update Temper to read it."));
       return FALSE;
     }
-  if (!read_u64 (&c, &gguf->n_tensors, "the tensor count", error)
-      || !read_u64 (&c, &gguf->n_kv, "the metadata count", error))
+  if (!read_u64 (&c, &gguf->n_tensors, _("the tensor count"), error)
+      || !read_u64 (&c, &gguf->n_kv, _("the metadata count"), error))
     return FALSE;
 
   /* A metadata entry takes at least 13 bytes and a tensor description 32, so
@@ -374,9 +375,9 @@ parse (temper_gguf_t *gguf, GError **error)
       || gguf->n_tensors > (gguf->size - c.pos) / 32)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is cut short or damaged: its header lists %" G_GUINT64_FORMAT
-                   " tensors and %" G_GUINT64_FORMAT " metadata entries, but the file is only %"
-                   G_GUINT64_FORMAT " bytes long. The download may be incomplete.",
+                   _("“%s” is cut short or damaged: its header lists %" PRIu64
+                   " tensors and %" PRIu64 " metadata entries, but the file is only %"
+                   PRIu64 " bytes long. The download may be incomplete."),
                    gguf->display, gguf->n_tensors, gguf->n_kv, gguf->size);
       return FALSE;
     }
@@ -448,17 +449,17 @@ parse (temper_gguf_t *gguf, GError **error)
       if (t->offset % gguf->alignment != 0)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s” is damaged: tensor %s starts at offset %" G_GUINT64_FORMAT
-                       ", which is not a multiple of the file's alignment (%" G_GUINT64_FORMAT ").",
+                       _("“%s” is damaged: tensor %s starts at offset %" PRIu64
+                       ", which is not a multiple of the file's alignment (%" PRIu64 ")."),
                        gguf->display, t->name, t->offset, gguf->alignment);
           return FALSE;
         }
       if (t->offset != expected)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s” is damaged: tensor %s should start at data offset %" G_GUINT64_FORMAT
-                       " (right after the tensor before it) but the file says %" G_GUINT64_FORMAT
-                       ", so tensors would overlap or leave gaps.",
+                       _("“%s” is damaged: tensor %s should start at data offset %" PRIu64
+                       " (right after the tensor before it) but the file says %" PRIu64
+                       ", so tensors would overlap or leave gaps."),
                        gguf->display, t->name, expected, t->offset);
           return FALSE;
         }
@@ -468,8 +469,8 @@ parse (temper_gguf_t *gguf, GError **error)
         {
           g_autofree char *need = format_count (t->n_bytes);
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "“%s” is cut short: tensor %s needs %s bytes at offset %" G_GUINT64_FORMAT
-                       ", but the file ends at %" G_GUINT64_FORMAT ". The download may be incomplete.",
+                       _("“%s” is cut short: tensor %s needs %s bytes at offset %" PRIu64
+                       ", but the file ends at %" PRIu64 ". The download may be incomplete."),
                        gguf->display, t->name, need, gguf->data_start + t->offset, gguf->size);
           return FALSE;
         }
@@ -524,14 +525,14 @@ temper_gguf_open (const char *path, GError **error)
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     {
-      temper_set_error_from_errno (error, errno, path, _("open"));
+      temper_set_error_from_errno (error, errno, _("Could not open “%s”"), path);
       return NULL;
     }
   if (fstat (fd, &st) != 0)
     {
       int saved = errno;
       close (fd);
-      temper_set_error_from_errno (error, saved, path, _("read"));
+      temper_set_error_from_errno (error, saved, _("Could not read “%s”"), path);
       return NULL;
     }
   if (!S_ISREG (st.st_mode))
@@ -554,7 +555,7 @@ temper_gguf_open (const char *path, GError **error)
   if (gguf->data == MAP_FAILED)
     {
       gguf->data = NULL;
-      temper_set_error_from_errno (error, errno, path, _("map into memory"));
+      temper_set_error_from_errno (error, errno, _("Could not map into memory “%s”"), path);
       return NULL;
     }
 

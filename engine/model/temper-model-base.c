@@ -241,7 +241,7 @@ refuse_quantized (temper_model_t *model, const TemperTensorView *v, GError **err
                _("“%s” is already quantized: its linear layers hold %s blocks (%s), so they cannot "
                "be made NF4. Train on it as it is (its weights already stay 4-, 5- or 8-bit), or "
                "choose the model's F16, BF16 or F32 version to train with NF4 base weights."),
-               file, temper_type_name (v->type), v->name != NULL ? v->name : "a linear layer");
+               file, temper_type_name (v->type), v->name != NULL ? v->name : _("a linear layer"));
   return FALSE;
 }
 

@@ -288,9 +288,9 @@ open_weights (HfLoad *l, GError **error)
       g_autofree char *bin = g_build_filename (l->dir, "pytorch_model.bin", NULL);
       g_set_error (error, TEMPER_ERROR, g_file_test (bin, G_FILE_TEST_EXISTS) ? TEMPER_ERROR_UNSUPPORTED : TEMPER_ERROR_IO,
                    g_file_test (bin, G_FILE_TEST_EXISTS)
-                     ? "“%s” holds its weights as pytorch_model.bin; Temper reads safetensors files. "
-                       "Download the safetensors version of the model."
-                     : "“%s” has no model weights (model.safetensors or model.safetensors.index.json).",
+                     ? _("“%s” holds its weights as pytorch_model.bin; Temper reads safetensors files. "
+                       "Download the safetensors version of the model.")
+                     : _("“%s” has no model weights (model.safetensors or model.safetensors.index.json)."),
                    l->what);
       return FALSE;
     }

@@ -5,6 +5,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "temper/error.h"
@@ -50,7 +51,7 @@ temper_model_check_tensor (const TemperTensorView *view, const char *name,
                    _("“%s” stores tensor %s as %s, which Temper cannot compute with. "
                    "Choose a file quantized as Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, "
                    "F16, BF16 or F32 (for example a Q4_K_M or Q8_0 download)."),
-                   what, name, type_name != NULL ? type_name : "an unknown type");
+                   what, name, type_name != NULL ? type_name : _("an unknown type"));
       return FALSE;
     }
   if (norm && view->type != TEMPER_TYPE_F32 && view->type != TEMPER_TYPE_F16
@@ -64,8 +65,8 @@ temper_model_check_tensor (const TemperTensorView *view, const char *name,
   if (view->ne[0] != ne0 || view->ne[1] != ne1)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” has tensor %s of shape [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                   "], but the model's settings call for [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "].",
+                   _("“%s” has tensor %s of shape [%" PRId64 ", %" PRId64
+                   "], but the model's settings call for [%" PRId64 ", %" PRId64 "]."),
                    what, name, view->ne[0], view->ne[1], ne0, ne1);
       return FALSE;
     }
@@ -103,7 +104,7 @@ gguf_u32 (GgufLoad *l, const char *suffix, gboolean required, guint32 fallback,
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                        temper_gguf_has_key (l->model->gguf, key)
-                         ? "“%s” has an invalid value for %s." : "“%s” is missing the setting %s.",
+                         ? _("“%s” has an invalid value for %s.") : _("“%s” is missing the setting %s."),
                        l->what, key);
           return FALSE;
         }
@@ -150,7 +151,7 @@ check_rope_scaling_gguf (GgufLoad *l, GError **error)
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("“%s” uses scaled rotary position embeddings (%s), which Temper does not support. "
                    "Choose a model without RoPE scaling."),
-                   l->what, type != NULL ? type : "frequency factors");
+                   l->what, type != NULL ? type : _("frequency factors"));
       return FALSE;
     }
   return TRUE;
@@ -260,7 +261,7 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
   if ((guint64) c->n_layer > temper_gguf_get_n_tensors (model->gguf))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” claims %d layers but holds only %" G_GUINT64_FORMAT " tensors.",
+                   _("“%s” claims %d layers but holds only %" PRIu64 " tensors."),
                    what, c->n_layer, temper_gguf_get_n_tensors (model->gguf));
       return FALSE;
     }

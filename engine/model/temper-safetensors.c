@@ -7,6 +7,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -131,7 +132,7 @@ map_file (StFile *f, GError **error)
 
   if (fd < 0)
     {
-      temper_set_error_from_errno (error, errno, f->path, _("open"));
+      temper_set_error_from_errno (error, errno, _("Could not open “%s”"), f->path);
       return FALSE;
     }
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
@@ -144,7 +145,7 @@ map_file (StFile *f, GError **error)
   if (f->size < 8)
     {
       close (fd);
-      return damaged (error, f, "it is only %" G_GUINT64_FORMAT " bytes long. The download may be incomplete.",
+      return damaged (error, f, _("it is only %" PRIu64 " bytes long. The download may be incomplete."),
                       f->size);
     }
   f->map = mmap (NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -152,7 +153,7 @@ map_file (StFile *f, GError **error)
   if (f->map == MAP_FAILED)
     {
       f->map = NULL;
-      temper_set_error_from_errno (error, errno, f->path, _("map into memory"));
+      temper_set_error_from_errno (error, errno, _("Could not map into memory “%s”"), f->path);
       return FALSE;
     }
   return TRUE;
@@ -195,7 +196,7 @@ parse_entry (StFile *f, const char *name, JsonNode *node, const guint8 *buffer,
   StTensor *t;
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return damaged (error, f, "the entry for %s is not an object.", name);
+    return damaged (error, f, _("the entry for %s is not an object."), name);
   obj = json_node_get_object (node);
   if (!json_object_has_member (obj, "dtype") || !json_object_has_member (obj, "shape")
       || !json_object_has_member (obj, "data_offsets")
@@ -203,16 +204,16 @@ parse_entry (StFile *f, const char *name, JsonNode *node, const guint8 *buffer,
       || json_node_get_value_type (json_object_get_member (obj, "dtype")) != G_TYPE_STRING
       || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, "shape"))
       || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, "data_offsets")))
-    return damaged (error, f, "the entry for %s needs “dtype”, “shape” and “data_offsets”.", name);
+    return damaged (error, f, _("the entry for %s needs “dtype”, “shape” and “data_offsets”."), name);
 
   dtype = json_object_get_string_member (obj, "dtype");
   bits = dtype_bits (dtype);
   if (bits == 0)
-    return damaged (error, f, "tensor %s has an unknown dtype “%s”.", name, dtype);
+    return damaged (error, f, _("tensor %s has an unknown dtype “%s”."), name, dtype);
 
   shape = json_object_get_array_member (obj, "shape");
   if (json_array_get_length (shape) > TEMPER_SAFETENSORS_MAX_DIMS)
-    return damaged (error, f, "tensor %s has %u dimensions (at most %d are supported).",
+    return damaged (error, f, _("tensor %s has %u dimensions (at most %d are supported)."),
                     name, json_array_get_length (shape), TEMPER_SAFETENSORS_MAX_DIMS);
 
   t = g_new0 (StTensor, 1);
@@ -228,9 +229,9 @@ parse_entry (StFile *f, const char *name, JsonNode *node, const guint8 *buffer,
       guint64 dim;
 
       if (!read_u64_member (shape, d, &dim))
-        return damaged (error, f, "tensor %s has a shape that is not a list of sizes.", name);
+        return damaged (error, f, _("tensor %s has a shape that is not a list of sizes."), name);
       if (dim != 0 && numel > (G_MAXUINT64 / 64) / dim)
-        return damaged (error, f, "tensor %s has an impossibly large shape.", name);
+        return damaged (error, f, _("tensor %s has an impossibly large shape."), name);
       numel *= dim;
       t->info.shape[d] = (int64_t) dim;
     }
@@ -238,16 +239,16 @@ parse_entry (StFile *f, const char *name, JsonNode *node, const guint8 *buffer,
   offsets = json_object_get_array_member (obj, "data_offsets");
   if (json_array_get_length (offsets) != 2 || !read_u64_member (offsets, 0, &begin)
       || !read_u64_member (offsets, 1, &end) || end < begin)
-    return damaged (error, f, "tensor %s has invalid data_offsets.", name);
+    return damaged (error, f, _("tensor %s has invalid data_offsets."), name);
   if ((numel * bits) % 8 != 0 || end - begin != numel * bits / 8)
-    return damaged (error, f, "tensor %s should take %" G_GUINT64_FORMAT
-                    " bytes for its shape and dtype, but its data_offsets span %" G_GUINT64_FORMAT ".",
+    return damaged (error, f, _("tensor %s should take %" PRIu64
+                    " bytes for its shape and dtype, but its data_offsets span %" PRIu64 "."),
                     name, numel * bits / 8, end - begin);
   if (end > buffer_len)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is cut short: tensor %s needs bytes up to %" G_GUINT64_FORMAT
-                   " of the data, but the data ends at %" G_GUINT64_FORMAT ". The download may be incomplete.",
+                   _("“%s” is cut short: tensor %s needs bytes up to %" PRIu64
+                   " of the data, but the data ends at %" PRIu64 ". The download may be incomplete."),
                    f->display, name, end, buffer_len);
       return FALSE;
     }
@@ -275,22 +276,22 @@ load_file (temper_safetensors_t *st, StFile *f, GHashTable *only, GError **error
   memcpy (&header_len, f->map, 8);
   header_len = GUINT64_FROM_LE (header_len);
   if (header_len > MAX_HEADER_LEN)
-    return damaged (error, f, "its header claims to be %" G_GUINT64_FORMAT " bytes long.", header_len);
+    return damaged (error, f, _("its header claims to be %" PRIu64 " bytes long."), header_len);
   if (header_len > f->size - 8)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "“%s” is cut short: its header needs %" G_GUINT64_FORMAT
-                   " bytes but the file is only %" G_GUINT64_FORMAT " bytes long. The download may be incomplete.",
+                   _("“%s” is cut short: its header needs %" PRIu64
+                   " bytes but the file is only %" PRIu64 " bytes long. The download may be incomplete."),
                    f->display, header_len, f->size);
       return FALSE;
     }
   if (header_len == 0 || f->map[8] != '{'
       || !g_utf8_validate ((const char *) f->map + 8, (gssize) header_len, NULL))
-    return damaged (error, f, "its header is not a UTF-8 JSON object.");
+    return damaged (error, f, _("its header is not a UTF-8 JSON object."));
   if (!json_parser_load_from_data (parser, (const char *) f->map + 8, (gssize) header_len, &local))
-    return damaged (error, f, "its header is not valid JSON (%s).", local->message);
+    return damaged (error, f, _("its header is not valid JSON (%s)."), local->message);
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return damaged (error, f, "its header is not a JSON object.");
+    return damaged (error, f, _("its header is not a JSON object."));
 
   buffer = f->map + 8 + header_len;
   buffer_len = f->size - 8 - header_len;
@@ -311,7 +312,7 @@ load_file (temper_safetensors_t *st, StFile *f, GHashTable *only, GError **error
 
           if (!JSON_NODE_HOLDS_OBJECT (node))
             {
-              ok = damaged (error, f, "__metadata__ is not an object.");
+              ok = damaged (error, f, _("__metadata__ is not an object."));
               break;
             }
           meta = json_node_get_object (node);
@@ -321,7 +322,7 @@ load_file (temper_safetensors_t *st, StFile *f, GHashTable *only, GError **error
               JsonNode *v = json_object_get_member (meta, k->data);
               if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING)
                 {
-                  ok = damaged (error, f, "__metadata__ may only hold strings.");
+                  ok = damaged (error, f, _("__metadata__ may only hold strings."));
                   break;
                 }
               g_hash_table_insert (f->metadata, g_strdup (k->data), g_strdup (json_node_get_string (v)));
@@ -349,14 +350,14 @@ load_file (temper_safetensors_t *st, StFile *f, GHashTable *only, GError **error
         {
           StTensor *t = g_ptr_array_index (order, i);
           if (t->begin != expected)
-            ok = damaged (error, f, "tensor %s starts at data offset %" G_GUINT64_FORMAT
-                          " but the tensor before it ends at %" G_GUINT64_FORMAT
-                          ", so tensors overlap or leave a gap.", t->name, t->begin, expected);
+            ok = damaged (error, f, _("tensor %s starts at data offset %" PRIu64
+                          " but the tensor before it ends at %" PRIu64
+                          ", so tensors overlap or leave a gap."), t->name, t->begin, expected);
           expected = t->begin + t->info.n_bytes;
         }
       if (ok && expected != buffer_len)
-        ok = damaged (error, f, "its tensors end at data offset %" G_GUINT64_FORMAT
-                      " but the file has %" G_GUINT64_FORMAT " bytes of data after the header.",
+        ok = damaged (error, f, _("its tensors end at data offset %" PRIu64
+                      " but the file has %" PRIu64 " bytes of data after the header."),
                       expected, buffer_len);
     }
 
@@ -371,7 +372,7 @@ load_file (temper_safetensors_t *st, StFile *f, GHashTable *only, GError **error
         }
       if (g_hash_table_contains (st->tensors, t->name))
         {
-          ok = damaged (error, f, "tensor %s is also in another file of this checkpoint.", t->name);
+          ok = damaged (error, f, _("tensor %s is also in another file of this checkpoint."), t->name);
           st_tensor_free (t);
           continue;
         }
@@ -800,7 +801,7 @@ temper_safetensors_writer_write (temper_safetensors_writer_t *w, const char *pat
   f = fopen (path, "wb");
   if (f == NULL)
     {
-      temper_set_error_from_errno (error, errno, path, _("create"));
+      temper_set_error_from_errno (error, errno, _("Could not create “%s”"), path);
       return FALSE;
     }
   len_le = GUINT64_TO_LE ((guint64) header->len);
@@ -814,7 +815,7 @@ temper_safetensors_writer_write (temper_safetensors_writer_t *w, const char *pat
     }
   if (fclose (f) != 0)
     {
-      temper_set_error_from_errno (error, errno, path, _("write"));
+      temper_set_error_from_errno (error, errno, _("Could not write “%s”"), path);
       return FALSE;
     }
   return TRUE;
@@ -823,7 +824,7 @@ fail:
   {
     int saved = errno;
     fclose (f);
-    temper_set_error_from_errno (error, saved, path, _("write"));
+    temper_set_error_from_errno (error, saved, _("Could not write “%s”"), path);
     return FALSE;
   }
 }

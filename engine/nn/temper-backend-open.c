@@ -220,7 +220,7 @@ char *
 temper_backend_describe (TemperBackend *backend, const TemperDeviceInfo *info)
 {
   if (backend->kind == TEMPER_BACKEND_CPU)
-    return g_strdup_printf ("cpu (%s, %d threads)", temper_cpu_backend_get_kernels_name (backend),
+    return g_strdup_printf (_("cpu (%s, %d threads)"), temper_cpu_backend_get_kernels_name (backend),
                             temper_cpu_backend_get_n_threads (backend));
   if (info != NULL)
     return g_strdup_printf ("%s (%s)", temper_backend_get_name (backend), info->name);

@@ -59,7 +59,7 @@ wrap_weight (TemperForward *fwd, const TemperTensorView *view, TemperOp op,
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("“%s”: the tensor %s is stored as %s, which the %s backend cannot compute with."),
                    temper_model_get_path (fwd->model), view->name ? view->name : "?",
-                   temper_type_name (view->type) ? temper_type_name (view->type) : "an unknown type",
+                   temper_type_name (view->type) ? temper_type_name (view->type) : _("an unknown type"),
                    temper_backend_get_name (fwd->backend));
       return FALSE;
     }

@@ -268,7 +268,7 @@ temper_generator_generate (temper_generator_t *gen, const gint32 *prompt, gsize 
   if (n_prompt >= (gsize) n_ctx)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   "The prompt is %" G_GSIZE_FORMAT " tokens long, but this session holds at most %d. Shorten it or start a new conversation.",
+                   _("The prompt is %zu tokens long, but this session holds at most %d. Shorten it or start a new conversation."),
                    n_prompt, n_ctx);
       return FALSE;
     }

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "temper/error.h"
@@ -113,8 +114,8 @@ check_array (const temper_gguf_t *gguf, const char *key, TemperGgufValueType wan
   if (type != want || count != expected)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "The tokenizer in “%s” is damaged: “%s” has %" G_GUINT64_FORMAT
-                   " entries of the wrong kind or number (expected %" G_GUINT64_FORMAT ").",
+                   _("The tokenizer in “%s” is damaged: “%s” has %" PRIu64
+                   " entries of the wrong kind or number (expected %" PRIu64 ")."),
                    path, key, count, expected);
       return FALSE;
     }
@@ -165,8 +166,8 @@ read_merges (temper_tokenizer_t *tok, const temper_gguf_t *gguf, GError **error)
       if (space == NULL)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       "The tokenizer in “%s” is damaged: merge %" G_GUINT64_FORMAT
-                       " is not two tokens separated by a space.", path, i);
+                       _("The tokenizer in “%s” is damaged: merge %" PRIu64
+                       " is not two tokens separated by a space."), path, i);
           return FALSE;
         }
       if (!temper_tokenizer_add_merge (tok, m.data, (gsize) (space - m.data), space + 1,

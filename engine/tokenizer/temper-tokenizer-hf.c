@@ -105,17 +105,17 @@ apply_normalizer (temper_tokenizer_t *tok, HfContext *ctx, JsonObject *n, GError
   const char *type = member_string (n, "type");
 
   if (type == NULL)
-    return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, "has a normalizer without a type.");
+    return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has a normalizer without a type."));
   if (strcmp (type, "Sequence") == 0)
     {
       JsonArray *list = member_array (n, "normalizers");
       if (list == NULL)
-        return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, "has a malformed normalizer list.");
+        return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has a malformed normalizer list."));
       for (guint i = 0; i < json_array_get_length (list); i++)
         {
           JsonNode *item = json_array_get_element (list, i);
           if (!JSON_NODE_HOLDS_OBJECT (item))
-            return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, "has a malformed normalizer list.");
+            return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has a malformed normalizer list."));
           if (!apply_normalizer (tok, ctx, json_node_get_object (item), error))
             return FALSE;
         }
@@ -142,7 +142,7 @@ apply_normalizer (temper_tokenizer_t *tok, HfContext *ctx, JsonObject *n, GError
       return TRUE;
     }
   return fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-               "uses a “%s” normalizer, which Temper does not support.", type);
+               _("uses a “%s” normalizer, which Temper does not support."), type);
 }
 
 /* --- pre-tokenizer ------------------------------------------------------- */
@@ -151,7 +151,7 @@ static gboolean
 add_step (temper_tokenizer_t *tok, HfContext *ctx, TemperPreStep step, GError **error)
 {
   if (tok->n_pre_steps == TEMPER_MAX_PRE_STEPS)
-    return fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path, "chains too many pre-tokenizers.");
+    return fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path, _("chains too many pre-tokenizers."));
   tok->pre_steps[tok->n_pre_steps++] = step;
   return TRUE;
 }
@@ -162,18 +162,18 @@ apply_pre_tokenizer (temper_tokenizer_t *tok, HfContext *ctx, JsonObject *p, GEr
   const char *type = member_string (p, "type");
 
   if (type == NULL)
-    return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, "has a pre-tokenizer without a type.");
+    return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has a pre-tokenizer without a type."));
 
   if (strcmp (type, "Sequence") == 0)
     {
       JsonArray *list = member_array (p, "pretokenizers");
       if (list == NULL)
-        return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, "has a malformed pre-tokenizer list.");
+        return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has a malformed pre-tokenizer list."));
       for (guint i = 0; i < json_array_get_length (list); i++)
         {
           JsonNode *item = json_array_get_element (list, i);
           if (!JSON_NODE_HOLDS_OBJECT (item))
-            return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, "has a malformed pre-tokenizer list.");
+            return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has a malformed pre-tokenizer list."));
           if (!apply_pre_tokenizer (tok, ctx, json_node_get_object (item), error))
             return FALSE;
         }
@@ -185,8 +185,8 @@ apply_pre_tokenizer (temper_tokenizer_t *tok, HfContext *ctx, JsonObject *p, GEr
       ctx->byte_level = TRUE;
       if (member_bool (p, "add_prefix_space", FALSE))
         return fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-                     "adds a space before the text (ByteLevel add_prefix_space), which Temper "
-                     "does not support.");
+                     _("adds a space before the text (ByteLevel add_prefix_space), which Temper "
+                     "does not support."));
       if (member_bool (p, "use_regex", TRUE))
         return add_step (tok, ctx, TEMPER_PRE_GPT2, error);
       return TRUE;
@@ -205,15 +205,15 @@ apply_pre_tokenizer (temper_tokenizer_t *tok, HfContext *ctx, JsonObject *p, GEr
 
       if (regex == NULL)
         return fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-                     "splits text on a fixed string, which Temper does not support.");
+                     _("splits text on a fixed string, which Temper does not support."));
       if (g_strcmp0 (behavior, "Isolated") != 0 || member_bool (p, "invert", FALSE))
         return fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-                     "splits text with behaviour “%s”; Temper supports only “Isolated”.",
+                     _("splits text with behaviour “%s”; Temper supports only “Isolated”."),
                      behavior != NULL ? behavior : "(none)");
       if (!temper_pre_step_from_regex (regex, &step))
         return fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-                     "splits text with the regular expression “%s”, which is not one Temper "
-                     "knows (GPT-2, Llama 3, Qwen2 or digits).", regex);
+                     _("splits text with the regular expression “%s”, which is not one Temper "
+                     "knows (GPT-2, Llama 3, Qwen2 or digits)."), regex);
       return add_step (tok, ctx, step, error);
     }
 
@@ -223,7 +223,7 @@ apply_pre_tokenizer (temper_tokenizer_t *tok, HfContext *ctx, JsonObject *p, GEr
 
       if (g_strcmp0 (member_string (p, "replacement"), SPM_SPACE) != 0)
         return fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-                     "writes spaces as something other than “▁”.");
+                     _("writes spaces as something other than “▁”."));
       ctx->spm_style = TRUE;
       tok->prepend_unless_space = TRUE;
       tok->split_on_space = member_bool (p, "split", TRUE);
@@ -238,12 +238,12 @@ apply_pre_tokenizer (temper_tokenizer_t *tok, HfContext *ctx, JsonObject *p, GEr
         tok->prepend = TEMPER_PREPEND_NEVER;
       else
         return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
-                     "has an unknown Metaspace prepend_scheme “%s”.", scheme);
+                     _("has an unknown Metaspace prepend_scheme “%s”."), scheme);
       return TRUE;
     }
 
   return fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-               "uses a “%s” pre-tokenizer, which Temper does not support.", type);
+               _("uses a “%s” pre-tokenizer, which Temper does not support."), type);
 }
 
 /* Whether the decoder drops the space a ▁ prefix put at the start. */
@@ -312,7 +312,7 @@ read_merges (temper_tokenizer_t *tok, HfContext *ctx, JsonArray *merges, GError 
             continue;
           if (space == NULL || strchr (space + 1, ' ') != NULL)
             return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
-                         "has a merge (number %u) that is not two tokens separated by a space.", i);
+                         _("has a merge (number %u) that is not two tokens separated by a space."), i);
           left = text;
           left_len = (gsize) (space - text);
           right = space + 1;
@@ -328,7 +328,7 @@ read_merges (temper_tokenizer_t *tok, HfContext *ctx, JsonArray *merges, GError 
         }
       if (left == NULL || right == NULL)
         return fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
-                     "has a merge (number %u) that is neither “a b” nor [\"a\", \"b\"].", i);
+                     _("has a merge (number %u) that is neither “a b” nor [\"a\", \"b\"]."), i);
       if (!temper_tokenizer_add_merge (tok, left, left_len, right, right_len, rank++,
                                        ctx->path, error))
         return FALSE;
@@ -367,7 +367,7 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
 
   if (model == NULL)
     {
-      fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, "has no “model” section.");
+      fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has no “model” section."));
       return NULL;
     }
   if (type == NULL && merges != NULL)
@@ -375,19 +375,19 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
   if (g_strcmp0 (type, "BPE") != 0)
     {
       fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-            "holds a %s tokenizer; Temper supports BPE tokenizers (Llama, Mistral, Qwen2, "
-            "SmolLM) only.", type != NULL ? type : "untyped");
+            _("holds a %s tokenizer; Temper supports BPE tokenizers (Llama, Mistral, Qwen2, "
+            "SmolLM) only."), type != NULL ? type : "untyped");
       return NULL;
     }
   if (vocab == NULL || merges == NULL)
     {
-      fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, "has no vocabulary or merge list.");
+      fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has no vocabulary or merge list."));
       return NULL;
     }
   if ((prefix != NULL && prefix[0] != '\0') || (suffix != NULL && suffix[0] != '\0'))
     {
       fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-            "marks word pieces with a prefix or suffix, which Temper does not support.");
+            _("marks word pieces with a prefix or suffix, which Temper does not support."));
       return NULL;
     }
 
@@ -396,7 +396,7 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
     if (!read_id_bound (json_object_get_member (vocab, l->data), &max_id))
       {
         fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
-              "gives the token “%s” an id that is not a number in range.", (const char *) l->data);
+              _("gives the token “%s” an id that is not a number in range."), (const char *) l->data);
         return NULL;
       }
   for (guint i = 0; added != NULL && i < json_array_get_length (added); i++)
@@ -407,13 +407,13 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
           !read_id_bound (member (json_node_get_object (item), "id"), &max_id))
         {
           fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
-                "has an added token (number %u) without valid content and id.", i);
+                _("has an added token (number %u) without valid content and id."), i);
           return NULL;
         }
     }
   if (max_id < 0)
     {
-      fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, "has an empty vocabulary.");
+      fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has an empty vocabulary."));
       return NULL;
     }
 
@@ -425,7 +425,7 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
       if (!temper_tokenizer_set_piece (tok, (int) id, l->data, strlen (l->data)))
         {
           fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
-                "gives id %d to more than one token.", (int) id);
+                _("gives id %d to more than one token."), (int) id);
           return NULL;
         }
     }
@@ -468,22 +468,22 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
       if (tok->n_pre_steps > 0)
         {
           fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-                "combines SentencePiece-style spaces with regex splitting, which Temper does "
-                "not support.");
+                _("combines SentencePiece-style spaces with regex splitting, which Temper does "
+                "not support."));
           return NULL;
         }
     }
   else
     {
       fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
-            "is a BPE tokenizer that is neither byte-level nor SentencePiece-style.");
+            _("is a BPE tokenizer that is neither byte-level nor SentencePiece-style."));
       return NULL;
     }
 
   if (unk != NULL && (tok->unk = temper_tokenizer_find_token (tok, unk)) < 0)
     {
       fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
-            "names “%s” as its unknown token, but that is not in its vocabulary.", unk);
+            _("names “%s” as its unknown token, but that is not in its vocabulary."), unk);
       return NULL;
     }
   if (!read_merges (tok, ctx, merges, error))
@@ -551,7 +551,7 @@ read_config (temper_tokenizer_t *tok, const char *config_path, GError **error)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                    _("The tokenizer settings “%s” could not be read: %s"), config_path,
-                   local != NULL ? local->message : "it is not a JSON object");
+                   local != NULL ? local->message : _("it is not a JSON object"));
       return FALSE;
     }
   config = json_node_get_object (json_parser_get_root (parser));
@@ -610,7 +610,7 @@ temper_tokenizer_new_from_hf (const char *tokenizer_json_path, const char *confi
     }
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
-      fail (error, TEMPER_ERROR_INVALID_FILE, tokenizer_json_path, "is not a JSON object.");
+      fail (error, TEMPER_ERROR_INVALID_FILE, tokenizer_json_path, _("is not a JSON object."));
       return NULL;
     }
   root = json_node_get_object (json_parser_get_root (parser));

@@ -162,7 +162,7 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
   remove_flat_dir (partial);
   if (g_mkdir_with_parents (partial, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, partial, _("create the checkpoint folder"));
+      temper_set_error_from_errno (error, errno, _("Could not create the checkpoint folder “%s”"), partial);
       return FALSE;
     }
   if (!temper_lora_save_peft (adapter, model_config, temper_run_get_settings (run)->lora.dropout,
@@ -179,13 +179,13 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
       remove_flat_dir (old);
       if (g_rename (final, old) != 0)
         {
-          temper_set_error_from_errno (error, errno, final, _("replace the checkpoint"));
+          temper_set_error_from_errno (error, errno, _("Could not replace the checkpoint “%s”"), final);
           goto fail;
         }
     }
   if (g_rename (partial, final) != 0)
     {
-      temper_set_error_from_errno (error, errno, final, _("finish the checkpoint"));
+      temper_set_error_from_errno (error, errno, _("Could not finish the checkpoint “%s”"), final);
       goto fail;
     }
   remove_flat_dir (old);

@@ -2,6 +2,8 @@
  * the dataset formats Temper reads. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper-dataset-private.h"
@@ -11,13 +13,13 @@ static const struct {
   const char         *name;
   const char         *label;
 } format_names[] = {
-  { TEMPER_DATASET_FORMAT_AUTO,               "auto",               "Recognised automatically" },
-  { TEMPER_DATASET_FORMAT_ALPACA,             "alpaca",             "Alpaca (instruction, input, output)" },
-  { TEMPER_DATASET_FORMAT_INSTRUCTION_OUTPUT, "instruction-output", "Instruction and output" },
-  { TEMPER_DATASET_FORMAT_PROMPT_RESPONSE,    "prompt-response",    "Prompt and response" },
-  { TEMPER_DATASET_FORMAT_MESSAGES,           "messages",           "Chat messages (role, content)" },
-  { TEMPER_DATASET_FORMAT_SHAREGPT,           "sharegpt",           "ShareGPT conversations (from, value)" },
-  { TEMPER_DATASET_FORMAT_TEXT,               "text",               "Plain text" },
+  { TEMPER_DATASET_FORMAT_AUTO,               "auto",               N_("Recognised automatically") },
+  { TEMPER_DATASET_FORMAT_ALPACA,             "alpaca",             N_("Alpaca (instruction, input, output)") },
+  { TEMPER_DATASET_FORMAT_INSTRUCTION_OUTPUT, "instruction-output", N_("Instruction and output") },
+  { TEMPER_DATASET_FORMAT_PROMPT_RESPONSE,    "prompt-response",    N_("Prompt and response") },
+  { TEMPER_DATASET_FORMAT_MESSAGES,           "messages",           N_("Chat messages (role, content)") },
+  { TEMPER_DATASET_FORMAT_SHAREGPT,           "sharegpt",           N_("ShareGPT conversations (from, value)") },
+  { TEMPER_DATASET_FORMAT_TEXT,               "text",               N_("Plain text") },
 };
 
 const char *
@@ -34,8 +36,8 @@ temper_dataset_format_label (TemperDatasetFormat format)
 {
   for (gsize i = 0; i < G_N_ELEMENTS (format_names); i++)
     if (format_names[i].format == format)
-      return format_names[i].label;
-  return format_names[0].label;
+      return _(format_names[i].label);
+  return _(format_names[0].label);
 }
 
 gboolean
@@ -92,16 +94,16 @@ node_kind (JsonNode *node)
 {
   switch (json_node_get_node_type (node))
     {
-    case JSON_NODE_OBJECT: return "an object {…}";
-    case JSON_NODE_ARRAY:  return "a list […]";
+    case JSON_NODE_OBJECT: return _("an object {…}");
+    case JSON_NODE_ARRAY:  return _("a list […]");
     case JSON_NODE_NULL:   return "null";
     case JSON_NODE_VALUE:
     default:
       switch (json_node_get_value_type (node))
         {
-        case G_TYPE_BOOLEAN: return "true/false";
-        case G_TYPE_STRING:  return "text";
-        default:             return "a number";
+        case G_TYPE_BOOLEAN: return _("true/false");
+        case G_TYPE_STRING:  return _("text");
+        default:             return _("a number");
         }
     }
 }
@@ -153,11 +155,11 @@ get_text (JsonObject *object, const char *name, gboolean optional, const char *w
       if (optional)
         return TRUE;
       return fail (kind, message, TEMPER_DATASET_PROBLEM_MISSING_FIELD,
-                   "the field “%s” (%s) is missing", name, what);
+                   _("the field “%s” (%s) is missing"), name, what);
     }
   if (!is_string (node))
     return fail (kind, message, TEMPER_DATASET_PROBLEM_WRONG_TYPE,
-                 "the field “%s” (%s) should be text in quotes, but it is %s",
+                 _("the field “%s” (%s) should be text in quotes, but it is %s"),
                  name, what, node_kind (node));
   *out = json_node_get_string (node);
   return TRUE;
@@ -182,17 +184,17 @@ parse_instruction (JsonObject *object, GArray *messages, GPtrArray *owned,
       json_object_has_member (object, "completion"))
     answer_field = "completion";
 
-  if (!get_text (object, "system", TRUE, "the system message", &system, kind, message) ||
-      !get_text (object, question_field, FALSE, "the question", &question, kind, message) ||
-      (!prompt_style && !get_text (object, "input", TRUE, "extra input", &input, kind, message)) ||
-      !get_text (object, answer_field, FALSE, "the answer", &answer, kind, message))
+  if (!get_text (object, "system", TRUE, _("the system message"), &system, kind, message) ||
+      !get_text (object, question_field, FALSE, _("the question"), &question, kind, message) ||
+      (!prompt_style && !get_text (object, "input", TRUE, _("extra input"), &input, kind, message)) ||
+      !get_text (object, answer_field, FALSE, _("the answer"), &answer, kind, message))
     return FALSE;
   if (is_blank (answer))
     return fail (kind, message, TEMPER_DATASET_PROBLEM_EMPTY_ANSWER,
-                 "the answer (“%s”) is empty", answer_field);
+                 _("the answer (“%s”) is empty"), answer_field);
   if (is_blank (question) && (input == NULL || is_blank (input)))
     return fail (kind, message, TEMPER_DATASET_PROBLEM_EMPTY_ANSWER,
-                 "the question (“%s”) is empty", question_field);
+                 _("the question (“%s”) is empty"), question_field);
 
   if (system != NULL && !is_blank (system))
     add (messages, TEMPER_CHAT_ROLE_SYSTEM, system);
@@ -248,16 +250,16 @@ parse_conversation (JsonObject *object, GArray *messages, gboolean sharegpt,
 
   if (node == NULL)
     return fail (kind, message, TEMPER_DATASET_PROBLEM_MISSING_FIELD,
-                 "the field “%s” (the conversation) is missing", list_field);
+                 _("the field “%s” (the conversation) is missing"), list_field);
   if (!JSON_NODE_HOLDS_ARRAY (node))
     return fail (kind, message, TEMPER_DATASET_PROBLEM_WRONG_TYPE,
-                 "the field “%s” should be a list of messages […], but it is %s",
+                 _("the field “%s” should be a list of messages […], but it is %s"),
                  list_field, node_kind (node));
   array = json_node_get_array (node);
   n = json_array_get_length (array);
   if (n == 0)
     return fail (kind, message, TEMPER_DATASET_PROBLEM_EMPTY_ANSWER,
-                 "the conversation (“%s”) has no messages", list_field);
+                 _("the conversation (“%s”) has no messages"), list_field);
 
   for (guint i = 0; i < n; i++)
     {
@@ -268,33 +270,34 @@ parse_conversation (JsonObject *object, GArray *messages, gboolean sharegpt,
 
       if (!JSON_NODE_HOLDS_OBJECT (element))
         return fail (kind, message, TEMPER_DATASET_PROBLEM_WRONG_TYPE,
-                     "message %u of “%s” should be an object with “%s” and “%s”, but it is %s",
+                     _("message %u of “%s” should be an object with “%s” and “%s”, but it is %s"),
                      i + 1, list_field, role_field, text_field, node_kind (element));
       m = json_node_get_object (element);
-      if (!get_text (m, role_field, FALSE, "who is speaking", &role_name, kind, message) ||
-          !get_text (m, text_field, FALSE, "what is said", &text, kind, message))
+      if (!get_text (m, role_field, FALSE, _("who is speaking"), &role_name, kind, message) ||
+          !get_text (m, text_field, FALSE, _("what is said"), &text, kind, message))
         {
           char *inner = *message;
-          *message = g_strdup_printf ("in message %u, %s", i + 1, inner);
+          *message = g_strdup_printf (_("in message %u, %s"), i + 1, inner);
           g_free (inner);
           return FALSE;
         }
       if (!role_from_name (role_name, &role))
         return fail (kind, message, TEMPER_DATASET_PROBLEM_UNKNOWN_ROLE,
-                     "message %u is from “%s”; use “system”, “user” or “assistant”%s",
-                     i + 1, role_name, sharegpt ? " (or “human” and “gpt”)" : "");
+                     sharegpt ? _("message %u is from “%s”; use “system”, “user” or “assistant” (or “human” and “gpt”)")
+                              : _("message %u is from “%s”; use “system”, “user” or “assistant”"),
+                     i + 1, role_name);
       if (role == TEMPER_CHAT_ROLE_ASSISTANT)
         {
           if (is_blank (text))
             return fail (kind, message, TEMPER_DATASET_PROBLEM_EMPTY_ANSWER,
-                         "the answer in message %u is empty", i + 1);
+                         _("the answer in message %u is empty"), i + 1);
           has_answer = TRUE;
         }
       add (messages, role, text);
     }
   if (!has_answer)
     return fail (kind, message, TEMPER_DATASET_PROBLEM_EMPTY_ANSWER,
-                 "the conversation has no answer from the assistant to learn from");
+                 _("the conversation has no answer from the assistant to learn from"));
   return TRUE;
 }
 
@@ -320,10 +323,10 @@ temper_dataset_parse_record (JsonObject               *object,
     case TEMPER_DATASET_FORMAT_SHAREGPT:
       return parse_conversation (object, messages, TRUE, kind, message);
     case TEMPER_DATASET_FORMAT_TEXT:
-      if (!get_text (object, "text", FALSE, "the text to learn", &text, kind, message))
+      if (!get_text (object, "text", FALSE, _("the text to learn"), &text, kind, message))
         return FALSE;
       if (is_blank (text))
-        return fail (kind, message, TEMPER_DATASET_PROBLEM_EMPTY_ANSWER, "the text is empty");
+        return fail (kind, message, TEMPER_DATASET_PROBLEM_EMPTY_ANSWER, _("the text is empty"));
       add (messages, TEMPER_CHAT_ROLE_USER, text);
       return TRUE;
     case TEMPER_DATASET_FORMAT_AUTO:

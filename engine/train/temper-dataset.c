@@ -11,6 +11,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,9 +51,9 @@ char *
 temper_dataset_describe_place (guint64 line, gint64 item)
 {
   if (item < 0)
-    return g_strdup_printf ("line %" G_GUINT64_FORMAT, line);
+    return g_strdup_printf (_("line %" PRIu64), line);
   /* People count list items from one. */
-  return g_strdup_printf ("item %" G_GINT64_FORMAT " (line %" G_GUINT64_FORMAT ")", item + 1, line);
+  return g_strdup_printf (_("item %" PRId64 " (line %" PRIu64 ")"), item + 1, line);
 }
 
 static void
@@ -231,12 +232,12 @@ json_error_text (const GError *error)
     {
       detail += strlen ("error: ");
       if (line <= 1)
-        return g_strdup_printf ("it is not valid JSON (at character %u: %s); check for missing "
-                                "quotes, commas or brackets", column, detail);
-      return g_strdup_printf ("it is not valid JSON (%u lines further down, at character %u: %s); "
-                              "check for missing quotes, commas or brackets", line - 1, column, detail);
+        return g_strdup_printf (_("it is not valid JSON (at character %u: %s); check for missing "
+                                "quotes, commas or brackets"), column, detail);
+      return g_strdup_printf (_("it is not valid JSON (%u lines further down, at character %u: %s); "
+                              "check for missing quotes, commas or brackets"), line - 1, column, detail);
     }
-  return g_strdup_printf ("it is not valid JSON (%s); check for missing quotes, commas or brackets", msg);
+  return g_strdup_printf (_("it is not valid JSON (%s); check for missing quotes, commas or brackets"), msg);
 }
 
 static void
@@ -263,15 +264,16 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
       g_autofree char *size = g_format_size (len);
       g_autofree char *limit = g_format_size (ds->options.max_record_bytes);
       add_problem (l, TEMPER_DATASET_PROBLEM_TOO_LARGE, line, item, -1,
-                   g_strdup_printf ("the record is %s, more than the %s one record may have", size, limit));
+                   g_strdup_printf (_("the record is %s, more than the %s one record may have"), size, limit));
       return;
     }
   if (!g_utf8_validate_len (data, len, &bad))
     {
       add_problem (l, TEMPER_DATASET_PROBLEM_INVALID_UTF8, line, item, -1,
-                   g_strdup_printf ("it has bytes that are not UTF-8 text (byte %" G_GSIZE_FORMAT
-                                    " of the record%s); save the file as UTF-8",
-                                    (gsize) (bad - data) + 1, *bad == '\0' ? ", a zero byte" : ""));
+                   g_strdup_printf (*bad == '\0'
+                                      ? _("it has bytes that are not UTF-8 text (byte %zu of the record, a zero byte); save the file as UTF-8")
+                                      : _("it has bytes that are not UTF-8 text (byte %zu of the record); save the file as UTF-8"),
+                                    (gsize) (bad - data) + 1));
       return;
     }
   /* json-glib's words for an unclosed object are confusing; this case is
@@ -279,8 +281,8 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
   if (data[0] == '{' && data[len - 1] != '}')
     {
       add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, line, item, -1,
-                   g_strdup ("it is not valid JSON: it starts with { but does not end with }, "
-                             "so it is unfinished or split over several lines"));
+                   g_strdup (_("it is not valid JSON: it starts with { but does not end with }, "
+                             "so it is unfinished or split over several lines")));
       return;
     }
   if (!json_parser_load_from_data (l->parser, data, len, &local))
@@ -292,7 +294,7 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       add_problem (l, TEMPER_DATASET_PROBLEM_NOT_OBJECT, line, item, -1,
-                   g_strdup ("it is not an object {…} with named fields"));
+                   g_strdup (_("it is not an object {…} with named fields")));
       return;
     }
   object = json_node_get_object (root);
@@ -303,8 +305,8 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
       if (detected == TEMPER_DATASET_FORMAT_AUTO)
         {
           add_problem (l, TEMPER_DATASET_PROBLEM_MISSING_FIELD, line, item, -1,
-                       g_strdup ("it has none of the fields Temper knows: “instruction” and “output”, "
-                                 "“prompt” and “response”, “messages”, “conversations” or “text”"));
+                       g_strdup (_("it has none of the fields Temper knows: “instruction” and “output”, "
+                                 "“prompt” and “response”, “messages”, “conversations” or “text”")));
           return;
         }
       l->format = detected;
@@ -317,7 +319,7 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
     {
       g_autofree char *place = temper_dataset_describe_place (l->format_line, l->format_item);
       add_problem (l, TEMPER_DATASET_PROBLEM_OTHER_FORMAT, line, item, -1,
-                   g_strdup_printf ("it is in another format (%s) than the rest of the file (%s, from %s)",
+                   g_strdup_printf (_("it is in another format (%s) than the rest of the file (%s, from %s)"),
                                     temper_dataset_format_label (detected),
                                     temper_dataset_format_label (l->format), place));
       return;
@@ -342,7 +344,7 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
         &g_array_index (ds->records, TemperDatasetRecord, GPOINTER_TO_SIZE (found) - 1);
       g_autofree char *place = temper_dataset_describe_place (first->line, first->item);
       add_problem (l, TEMPER_DATASET_PROBLEM_DUPLICATE, line, item, (gint64) first->line,
-                   g_strdup_printf ("it is the same as %s", place));
+                   g_strdup_printf (_("it is the same as %s"), place));
       return;
     }
 
@@ -353,8 +355,8 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
       if (error != NULL && *error != NULL)
         return;
       add_problem (l, TEMPER_DATASET_PROBLEM_NO_ANSWER_LEFT, line, item, -1,
-                   g_strdup_printf ("the answer starts after the first %d tokens (the length limit), "
-                                    "so nothing would be learned; shorten the question or raise the limit",
+                   g_strdup_printf (_("the answer starts after the first %d tokens (the length limit), "
+                                    "so nothing would be learned; shorten the question or raise the limit"),
                                     ds->options.max_length));
       return;
     }
@@ -487,7 +489,7 @@ read_array (Loader *l, const char *data, gsize size, gsize pos, guint64 line, GE
         {
           l->ds->report.n_records++;
           add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, start_line, item, -1,
-                       g_strdup ("the file ends in the middle of this item: it may have been cut off"));
+                       g_strdup (_("the file ends in the middle of this item: it may have been cut off")));
           return TRUE;
         }
       handle_record (l, data + start, stop - start, start_line, item, error);
@@ -509,12 +511,12 @@ summarise_failure (temper_dataset_t *ds, GError **error)
   const char *name = ds->path;
 
   if (ds->report.n_records == 0)
-    g_string_append_printf (msg, "“%s” has no records. A dataset is a JSON list [ {…}, {…} ] "
-                            "or one JSON object per line.", name);
+    g_string_append_printf (msg, _("“%s” has no records. A dataset is a JSON list [ {…}, {…} ] "
+                            "or one JSON object per line."), name);
   else
     {
-      g_string_append_printf (msg, "None of the %" G_GUINT64_FORMAT " records in “%s” can be used for "
-                              "training:", ds->report.n_records, name);
+      g_string_append_printf (msg, _("None of the %" PRIu64 " records in “%s” can be used for "
+                              "training:"), ds->report.n_records, name);
       for (guint i = 0; i < ds->problems->len && i < 5; i++)
         {
           const TemperDatasetProblem *p = &g_array_index (ds->problems, TemperDatasetProblem, i);
@@ -522,7 +524,10 @@ summarise_failure (temper_dataset_t *ds, GError **error)
           g_string_append_printf (msg, "\n  %s: %s", place, p->message);
         }
       if (ds->report.n_problems > 5)
-        g_string_append_printf (msg, "\n  … and %" G_GUINT64_FORMAT " more.", ds->report.n_problems - 5);
+        {
+          g_string_append (msg, "\n  ");
+          g_string_append_printf (msg, _("… and %" PRIu64 " more."), ds->report.n_problems - 5);
+        }
     }
   g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE, msg->str);
   g_string_free (msg, TRUE);

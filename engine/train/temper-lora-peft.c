@@ -8,6 +8,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -148,7 +149,7 @@ temper_lora_save_peft (temper_adapter_t *adapter, const TemperModelConfig *model
 
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, dir, _("create the adapter folder"));
+      temper_set_error_from_errno (error, errno, _("Could not create the adapter folder “%s”"), dir);
       return FALSE;
     }
 
@@ -357,8 +358,8 @@ read_tensor (temper_safetensors_t *st, const char *path, const char *name,
   if (info.n_dims != 2 || info.shape[0] != rows || info.shape[1] != cols)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   "%s: tensor %s should have shape [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                   "] for this model; the adapter was made for a different model or rank",
+                   _("%s: tensor %s should have shape [%" PRId64 ", %" PRId64
+                   "] for this model; the adapter was made for a different model or rank"),
                    path, name, rows, cols);
       return FALSE;
     }

@@ -117,7 +117,7 @@ temper_run_create (const char                *dir,
     }
   if (g_mkdir_with_parents (dataset_dir, 0755) != 0)
     {
-      temper_set_error_from_errno (error, errno, dir, _("create the run folder"));
+      temper_set_error_from_errno (error, errno, _("Could not create the run folder “%s”"), dir);
       return NULL;
     }
 
@@ -298,7 +298,7 @@ temper_run_append_metrics (temper_run_t *run, const TemperRunMetrics *m, GError 
 
   if (f == NULL)
     {
-      temper_set_error_from_errno (error, errno, path, _("open the metrics file"));
+      temper_set_error_from_errno (error, errno, _("Could not open the metrics file “%s”"), path);
       return FALSE;
     }
   fprintf (f, "%s\n", line);
@@ -307,7 +307,7 @@ temper_run_append_metrics (temper_run_t *run, const TemperRunMetrics *m, GError 
     saved = errno;
   if (saved != 0)
     {
-      temper_set_error_from_errno (error, saved, path, _("write the metrics file"));
+      temper_set_error_from_errno (error, saved, _("Could not write the metrics file “%s”"), path);
       return FALSE;
     }
   return TRUE;

@@ -4,6 +4,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "temper/error.h"
@@ -57,14 +58,23 @@ static void
 log_reduction (TemperTrainFit *fit, int from, int to, const GError *cause)
 {
   int passes = (fit->micro_batch + to - 1) / to;
+  const char *device = fit->device_name != NULL ? fit->device_name : _("the device");
+  g_autofree char *failed = NULL;
+  g_autofree char *retrying = NULL;
 
-  temper_train_log (fit->run,
-                    "Out of memory with %d sequence%s of %d tokens per pass on %s: %s  "
-                    "Retrying with %d sequence%s per pass (%d passes per micro-batch of %d, "
-                    "their gradients added up), so the effective batch does not change.",
-                    from, from == 1 ? "" : "s", fit->seq_len,
-                    fit->device_name != NULL ? fit->device_name : "the device",
-                    cause->message, to, to == 1 ? "" : "s", passes, fit->micro_batch);
+  failed = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                         "Out of memory with %d sequence of %d tokens per pass on %s: %s",
+                                         "Out of memory with %d sequences of %d tokens per pass on %s: %s",
+                                         from),
+                            from, fit->seq_len, device, cause->message);
+  retrying = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                           "Retrying with %d sequence per pass (%d passes per micro-batch of %d, "
+                                           "their gradients added up), so the effective batch does not change.",
+                                           "Retrying with %d sequences per pass (%d passes per micro-batch of %d, "
+                                           "their gradients added up), so the effective batch does not change.",
+                                           to),
+                              to, passes, fit->micro_batch);
+  temper_train_log (fit->run, "%s  %s", failed, retrying);
 }
 
 gboolean
@@ -148,7 +158,7 @@ simulated_failure (int rows, GError **error)
   if (simulated.passes_before_lost > 0 && ++simulated.passes > simulated.passes_before_lost)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   "The test device stopped responding after %" G_GINT64_FORMAT " passes.",
+                   _("The test device stopped responding after %" PRId64 " passes."),
                    simulated.passes_before_lost);
       return TRUE;
     }

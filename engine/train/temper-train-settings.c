@@ -38,45 +38,45 @@ temper_train_settings_init_default (TemperTrainSettings *s)
   s->base_weights = TEMPER_BASE_WEIGHTS_STORED;
 }
 
-#define RANGE_ERROR(name, fmt, ...) \
-  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT, \
-               "The setting “%s” " fmt, name, __VA_ARGS__)
+/* Each message is a whole sentence, so that translations can order it freely. */
+#define RANGE_ERROR(...) \
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
 gboolean
 temper_train_settings_validate (const TemperTrainSettings *s, GError **error)
 {
   if (!(s->learning_rate > 0.0 && s->learning_rate < 1.0))
-    return RANGE_ERROR ("learning_rate", "must be above 0 and below 1 (it is %g)", s->learning_rate), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be above 0 and below 1 (it is %g)"), "learning_rate", s->learning_rate), FALSE;
   if (s->warmup_steps < 0)
-    return RANGE_ERROR ("warmup_steps", "cannot be negative (it is %" G_GINT64_FORMAT ")", s->warmup_steps), FALSE;
+    return RANGE_ERROR (_("The setting “%s” cannot be negative (it is %lld)"), "warmup_steps", (long long) s->warmup_steps), FALSE;
   if (!(s->beta1 >= 0.0 && s->beta1 < 1.0) || !(s->beta2 >= 0.0 && s->beta2 < 1.0))
-    return RANGE_ERROR ("beta1/beta2", "must lie in [0, 1) (they are %g and %g)", s->beta1, s->beta2), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must lie in [0, 1) (they are %g and %g)"), "beta1/beta2", s->beta1, s->beta2), FALSE;
   if (!(s->eps > 0.0 && s->eps < 1.0))
-    return RANGE_ERROR ("eps", "must be a small positive number (it is %g)", s->eps), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be a small positive number (it is %g)"), "eps", s->eps), FALSE;
   if (!(s->weight_decay >= 0.0 && s->weight_decay < 1.0))
-    return RANGE_ERROR ("weight_decay", "must lie in [0, 1) (it is %g)", s->weight_decay), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must lie in [0, 1) (it is %g)"), "weight_decay", s->weight_decay), FALSE;
   if (!(s->max_grad_norm >= 0.0) || !isfinite (s->max_grad_norm))
-    return RANGE_ERROR ("max_grad_norm", "must be 0 (no clipping) or positive (it is %g)", s->max_grad_norm), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be 0 (no clipping) or positive (it is %g)"), "max_grad_norm", s->max_grad_norm), FALSE;
   if (s->max_steps < 0 || (s->max_steps == 0 && (s->epochs < 1 || s->epochs > 1000)))
-    return RANGE_ERROR ("epochs", "must be between 1 and 1000 when max_steps is 0 (it is %d)", s->epochs), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be between 1 and 1000 when max_steps is 0 (it is %d)"), "epochs", s->epochs), FALSE;
   if (s->micro_batch < 1 || s->micro_batch > 1024)
-    return RANGE_ERROR ("micro_batch", "must be between 1 and 1024 (it is %d)", s->micro_batch), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be between 1 and 1024 (it is %d)"), "micro_batch", s->micro_batch), FALSE;
   if (s->grad_accum < 1 || s->grad_accum > 4096)
-    return RANGE_ERROR ("grad_accum", "must be between 1 and 4096 (it is %d)", s->grad_accum), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be between 1 and 4096 (it is %d)"), "grad_accum", s->grad_accum), FALSE;
   if (s->max_length < 8 || s->max_length > 131072)
-    return RANGE_ERROR ("max_length", "must be between 8 and 131072 tokens (it is %d)", s->max_length), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be between 8 and 131072 tokens (it is %d)"), "max_length", s->max_length), FALSE;
   if (s->eval_every < 0 || s->checkpoint_every < 0 || s->patience < 0)
-    return RANGE_ERROR ("eval_every/checkpoint_every/patience", "cannot be negative%s", ""), FALSE;
+    return RANGE_ERROR (_("The setting “%s” cannot be negative"), "eval_every/checkpoint_every/patience"), FALSE;
   if (!(s->val_fraction < 1.0) || isnan (s->val_fraction))
-    return RANGE_ERROR ("val_fraction", "must be below 1, or negative for automatic (it is %g)", s->val_fraction), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be below 1, or negative for automatic (it is %g)"), "val_fraction", s->val_fraction), FALSE;
   if (s->lora.rank < 1 || s->lora.rank > 1024)
-    return RANGE_ERROR ("rank", "must be between 1 and 1024 (it is %d)", s->lora.rank), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be between 1 and 1024 (it is %d)"), "rank", s->lora.rank), FALSE;
   if (!(s->lora.alpha > 0.0f) || !isfinite (s->lora.alpha))
-    return RANGE_ERROR ("alpha", "must be positive (it is %g)", s->lora.alpha), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must be positive (it is %g)"), "alpha", s->lora.alpha), FALSE;
   if (!(s->lora.dropout >= 0.0f && s->lora.dropout < 1.0f))
-    return RANGE_ERROR ("dropout", "must lie in [0, 1) (it is %g)", s->lora.dropout), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must lie in [0, 1) (it is %g)"), "dropout", s->lora.dropout), FALSE;
   if (s->lora.targets == 0 || (s->lora.targets & ~TEMPER_LORA_TARGETS_ALL_LINEAR))
-    return RANGE_ERROR ("targets", "must name at least one of q, k, v, o, gate, up, down%s", ""), FALSE;
+    return RANGE_ERROR (_("The setting “%s” must name at least one of q, k, v, o, gate, up, down"), "targets"), FALSE;
   return TRUE;
 }
 

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -117,7 +118,7 @@ wrap_weight (TemperTrainStep *s, const TemperTensorView *view, TemperOp op,
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("“%s”: the tensor %s is stored as %s, which the %s backend cannot train with"),
                    temper_model_get_path (s->model), view->name ? view->name : "?",
-                   temper_type_name (view->type) ? temper_type_name (view->type) : "an unknown type",
+                   temper_type_name (view->type) ? temper_type_name (view->type) : _("an unknown type"),
                    temper_backend_get_name (s->backend));
       return FALSE;
     }
@@ -420,7 +421,7 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
 
   if (device != NULL)
     {
-      g_autofree char *what = g_strdup_printf ("Training “%s” with micro-batch %d × %d tokens",
+      g_autofree char *what = g_strdup_printf (_("Training “%s” with micro-batch %d × %d tokens"),
                                                temper_model_get_name (model), micro_batch, seq_len);
 
       if (!temper_backend_check_memory (device, weight_bytes + s->memory, what, error))
@@ -743,7 +744,7 @@ look_up_on_host (TemperTrainStep *s, const gint32 *tokens, int64_t n, const Temp
       if (tokens[i] < 0 || tokens[i] >= embd->ne[1])
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                       "Token %d is outside the model's vocabulary of %" G_GINT64_FORMAT " tokens.",
+                       _("Token %d is outside the model's vocabulary of %" PRId64 " tokens."),
                        tokens[i], embd->ne[1]);
           return FALSE;
         }

@@ -4,6 +4,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -245,9 +246,9 @@ train_one_step (Trainer *t, double *loss, double *grad_norm, double *lr, gint64 
   if (!isfinite (*loss))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_NUMERIC,
-                   "Training diverged at step %" G_GINT64_FORMAT ": the loss is no longer a "
+                   _("Training diverged at step %" PRId64 ": the loss is no longer a "
                    "number.  Try a lower learning rate (it is %g now); the last checkpoint "
-                   "was kept", t->state.step + 1, s->learning_rate);
+                   "was kept"), t->state.step + 1, s->learning_rate);
       return FALSE;
     }
   if (!temper_train_step_grad_norm (t->fit.step, grad_norm, error))
@@ -255,8 +256,8 @@ train_one_step (Trainer *t, double *loss, double *grad_norm, double *lr, gint64 
   if (!isfinite (*grad_norm))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_NUMERIC,
-                   "Training diverged at step %" G_GINT64_FORMAT ": the gradients overflowed.  "
-                   "Try a lower learning rate (it is %g now); the last checkpoint was kept",
+                   _("Training diverged at step %" PRId64 ": the gradients overflowed.  "
+                   "Try a lower learning rate (it is %g now); the last checkpoint was kept"),
                    t->state.step + 1, s->learning_rate);
       return FALSE;
     }
@@ -407,9 +408,9 @@ hold_base_weights (temper_run_t *run, temper_model_t *model, GCancellable *cance
   stored_linear = g_format_size (temper_model_get_stored_linear_bytes (model));
   stored_all = g_format_size (temper_model_get_stored_weight_bytes (model));
   temper_train_log (run,
-                    "Base weights NF4: linear layers %s (%s as stored), all weights %s (%s as stored); "
+                    _("Base weights NF4: linear layers %s (%s as stored), all weights %s (%s as stored); "
                     "embeddings, norms and the output layer stay as stored. Merged exports merge "
-                    "into the original weights, not the NF4 ones.",
+                    "into the original weights, not the NF4 ones."),
                     linear, stored_linear, all, stored_all);
   return TRUE;
 }

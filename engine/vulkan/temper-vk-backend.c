@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "temper/error.h"
 #include "temper-vk-backend-private.h"
 #include "temper-vk-error-private.h"
@@ -175,10 +177,10 @@ vk_buffer_alloc (TemperBackend *backend, size_t size, TemperBufferUsage usage,
 
   switch (usage)
     {
-    case TEMPER_BUFFER_WEIGHTS: purpose = "the model's weights"; break;
-    case TEMPER_BUFFER_ACTIVATIONS: purpose = "the training buffers"; break;
+    case TEMPER_BUFFER_WEIGHTS: purpose = _("the model's weights"); break;
+    case TEMPER_BUFFER_ACTIVATIONS: purpose = _("the training buffers"); break;
     case TEMPER_BUFFER_HOST_VISIBLE:
-    default: purpose = "the results buffer"; break;
+    default: purpose = _("the results buffer"); break;
     }
   /* Zero-sized tensors still need a valid binding. */
   buffer = temper_vk_buffer_new (vk->device, MAX (size, 4), TEMPER_VK_MEMORY_DEVICE,
@@ -292,7 +294,7 @@ temper_vk_backend_new (int device, GError **error)
     vk->cmds = temper_vk_commands_new (vk->device, error);
   if (vk->cmds != NULL)
     vk->reduce = temper_vk_buffer_new (vk->device, TEMPER_VK_REDUCE_FLOATS * sizeof (float),
-                                       TEMPER_VK_MEMORY_DEVICE, "the reduction buffer",
+                                       TEMPER_VK_MEMORY_DEVICE, _("the reduction buffer"),
                                        error);
   /* TEMPER_VK_SUBGROUP_REDUCE=0 keeps the shared-memory reductions and the
    * one-column-per-invocation matvec, as on a device without subgroup

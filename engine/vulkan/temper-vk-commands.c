@@ -291,7 +291,7 @@ temper_vk_commands_submit (temper_vk_commands_t *cmds, GError **error)
       return FALSE;
     }
   cmds->n_submits++;
-  return temper_vk_device_wait (cmds->device, cmds->fence, "running a step", error);
+  return temper_vk_device_wait (cmds->device, cmds->fence, _("running a step"), error);
 }
 
 guint

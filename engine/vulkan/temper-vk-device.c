@@ -319,11 +319,11 @@ temper_vk_choose_device (const GArray *devices, int requested, GError **error)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    skipped_software
-                     ? "No graphics card with Vulkan 1.2 was found; only a software "
+                     ? _("No graphics card with Vulkan 1.2 was found; only a software "
                        "Vulkan driver, which is slower than Temper's CPU backend. "
-                       "Train on the CPU, or set TEMPER_VULKAN_ALLOW_SOFTWARE=1 to use it anyway."
-                     : "No graphics card with Vulkan 1.2 was found. Install the "
-                       "graphics driver's Vulkan support, or train on the CPU.");
+                       "Train on the CPU, or set TEMPER_VULKAN_ALLOW_SOFTWARE=1 to use it anyway.")
+                     : _("No graphics card with Vulkan 1.2 was found. Install the "
+                       "graphics driver's Vulkan support, or train on the CPU."));
       return -1;
     }
   return best->index;
@@ -339,25 +339,26 @@ temper_vk_device_caps_describe (const TemperVkDeviceCaps *caps)
                           VK_API_VERSION_MINOR (caps->api_version),
                           VK_API_VERSION_PATCH (caps->api_version));
   if (!caps->usable)
-    g_string_append (s, " (not usable: Temper needs Vulkan 1.2 with compute "
-                        "workgroups of 256)");
+    g_string_append (s, _(" (not usable: Temper needs Vulkan 1.2 with compute "
+                        "workgroups of 256)"));
   if (caps->subgroup_size > 0)
-    g_string_append_printf (s, ", subgroup %u%s", caps->subgroup_size,
-                            caps->subgroup_arithmetic ? " with arithmetic" : "");
-  g_string_append_printf (s, ", 16-bit storage %s, float16 %s",
-                          caps->storage_16bit ? "yes" : "no",
-                          caps->shader_float16 ? "yes" : "no");
+    g_string_append_printf (s, caps->subgroup_arithmetic ? _(", subgroup %u with arithmetic")
+                                                         : _(", subgroup %u"),
+                            caps->subgroup_size);
+  g_string_append_printf (s, _(", 16-bit storage %s, float16 %s"),
+                          caps->storage_16bit ? _("yes") : _("no"),
+                          caps->shader_float16 ? _("yes") : _("no"));
   if (caps->coopmat_size > 0)
-    g_string_append_printf (s, ", cooperative matrices: yes, %u×%u×%u f16",
+    g_string_append_printf (s, _(", cooperative matrices: yes, %u×%u×%u f16"),
                             caps->coopmat_size, caps->coopmat_size, caps->coopmat_size);
   else if (caps->cooperative_matrix && !TEMPER_HAVE_VK_COOPMAT)
-    g_string_append (s, ", cooperative matrices: not in this build");
+    g_string_append (s, _(", cooperative matrices: not in this build"));
   else if (caps->cooperative_matrix)
-    g_string_append (s, ", cooperative matrices: no f16 subgroup configuration");
+    g_string_append (s, _(", cooperative matrices: no f16 subgroup configuration"));
   else
-    g_string_append (s, ", cooperative matrices: no");
-  g_string_append_printf (s, ", memory budget %s",
-                          caps->memory_budget ? "yes" : "no");
+    g_string_append (s, _(", cooperative matrices: no"));
+  g_string_append_printf (s, _(", memory budget %s"),
+                          caps->memory_budget ? _("yes") : _("no"));
   return g_string_free (s, FALSE);
 }
 

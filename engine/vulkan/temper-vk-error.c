@@ -30,7 +30,7 @@ temper_vk_result_name (VkResult result)
     case VK_ERROR_INVALID_EXTERNAL_HANDLE: return "VK_ERROR_INVALID_EXTERNAL_HANDLE";
     case VK_ERROR_FRAGMENTATION: return "VK_ERROR_FRAGMENTATION";
     case VK_ERROR_UNKNOWN: return "VK_ERROR_UNKNOWN";
-    default: return "an unknown Vulkan error";
+    default: return _("an unknown Vulkan error");
     }
 }
 
@@ -40,7 +40,7 @@ temper_vk_set_error (GError    **error,
                      const char *device_name,
                      const char *what)
 {
-  const char *device = device_name != NULL ? device_name : "the Vulkan driver";
+  const char *device = device_name != NULL ? device_name : _("the Vulkan driver");
 
   switch (result)
     {

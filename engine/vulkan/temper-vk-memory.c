@@ -124,6 +124,18 @@ set_no_room_error (GError **error, temper_vk_device_t *device, const char *purpo
                device->caps.name, purpose, needed_s, free_s, total_s);
 }
 
+/* temper_vk_set_error() completes “… while %s” with what was being done;
+ * @purpose names the memory (“the model's weights”), so it is made one. */
+static void
+set_buffer_error (GError **error, VkResult result, temper_vk_device_t *device,
+                  const char *purpose)
+{
+  /* Translators: %s is what the memory is for, e.g. “the model's weights”. */
+  g_autofree char *doing = g_strdup_printf (_("making room for %s"), purpose);
+
+  temper_vk_set_error (error, result, device->caps.name, doing);
+}
+
 temper_vk_buffer_t *
 temper_vk_buffer_new (temper_vk_device_t *device,
                       VkDeviceSize        size,
@@ -142,7 +154,7 @@ temper_vk_buffer_new (temper_vk_device_t *device,
 
   if (device->lost)
     {
-      temper_vk_set_error (error, VK_ERROR_DEVICE_LOST, device->caps.name, purpose);
+      set_buffer_error (error, VK_ERROR_DEVICE_LOST, device, purpose);
       return NULL;
     }
 
@@ -189,7 +201,7 @@ temper_vk_buffer_new (temper_vk_device_t *device,
   res = vkCreateBuffer (device->handle, &info, NULL, &buffer->handle);
   if (res != VK_SUCCESS)
     {
-      temper_vk_set_error (error, res, device->caps.name, purpose);
+      set_buffer_error (error, res, device, purpose);
       return NULL;
     }
   vkGetBufferMemoryRequirements (device->handle, buffer->handle, &req);
@@ -233,7 +245,7 @@ temper_vk_buffer_new (temper_vk_device_t *device,
     }
   if (res != VK_SUCCESS)
     {
-      temper_vk_set_error (error, res, device->caps.name, purpose);
+      set_buffer_error (error, res, device, purpose);
       return NULL;
     }
   res = vkBindBufferMemory (device->handle, buffer->handle, buffer->memory, 0);
@@ -244,7 +256,7 @@ temper_vk_buffer_new (temper_vk_device_t *device,
     res = vkMapMemory (device->handle, buffer->memory, 0, VK_WHOLE_SIZE, 0, &buffer->mapped);
   if (res != VK_SUCCESS)
     {
-      temper_vk_set_error (error, res, device->caps.name, purpose);
+      set_buffer_error (error, res, device, purpose);
       return NULL;
     }
   if (device->memory.memoryHeaps[buffer->heap].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
@@ -321,7 +333,7 @@ copy_and_wait (temper_vk_device_t *device, VkBuffer src, VkDeviceSize src_offset
       temper_vk_set_error (error, res, device->caps.name, _("copying data"));
       return FALSE;
     }
-  return temper_vk_device_wait (device, device->transfer_fence, "copying data", error);
+  return temper_vk_device_wait (device, device->transfer_fence, _("copying data"), error);
 }
 
 static gboolean
@@ -369,7 +381,7 @@ transfer (temper_vk_buffer_t *buffer, VkDeviceSize offset, void *host,
     }
 
   staging = temper_vk_buffer_new (device, chunk, TEMPER_VK_MEMORY_STAGING,
-                                  "a copy buffer", error);
+                                  _("a copy buffer"), error);
   if (staging == NULL)
     return FALSE;
   for (VkDeviceSize done = 0; done < size; done += chunk)

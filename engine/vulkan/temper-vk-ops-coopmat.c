@@ -28,17 +28,17 @@ temper_vk_backend_has_coopmat (TemperBackend *backend, char **why_not)
   g_return_val_if_fail (backend != NULL && backend->kind == TEMPER_BACKEND_VULKAN, FALSE);
   caps = &((TemperVkBackend *) backend)->device->caps;
   if (!TEMPER_HAVE_VK_COOPMAT)
-    reason = "this build of Temper has no cooperative-matrix shaders (its shader compiler "
-             "could not compile them; build-aux/setup.sh installs one that can)";
+    reason = _("this build of Temper has no cooperative-matrix shaders (its shader compiler "
+             "could not compile them; build-aux/setup.sh installs one that can)");
   else if (!caps->cooperative_matrix)
-    reason = "the device does not offer VK_KHR_cooperative_matrix";
+    reason = _("the device does not offer VK_KHR_cooperative_matrix");
   else if (!caps->shader_float16 || !caps->vulkan_memory_model)
-    reason = "the device lacks float16 arithmetic or the Vulkan memory model";
+    reason = _("the device lacks float16 arithmetic or the Vulkan memory model");
   else if (caps->coopmat_size == 0)
-    reason = "the device offers no 16×16 or 8×8 float16 cooperative multiply at subgroup "
-             "scope, or its subgroups are too wide";
+    reason = _("the device offers no 16×16 or 8×8 float16 cooperative multiply at subgroup "
+             "scope, or its subgroups are too wide");
   if (reason != NULL && why_not != NULL)
-    *why_not = g_strdup_printf ("No cooperative matrices on “%s”: %s.", caps->name, reason);
+    *why_not = g_strdup_printf (_("No cooperative matrices on “%s”: %s."), caps->name, reason);
   return reason == NULL;
 }
 

@@ -1,5 +1,8 @@
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
+#include <inttypes.h>
 #include <math.h>
 
 #include "temper/error.h"
@@ -144,9 +147,9 @@ temper_vk_op_rmsnorm (TemperBackend *b, const TemperBTensor *out,
   else if (x->ne[1] > TEMPER_VK_REDUCE_FLOATS)
     {
       temper_vk_backend_fail (vk, g_error_new (TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                                               "Too many rows (%" G_GINT64_FORMAT ") in one "
+                                               _("Too many rows (%" PRId64 ") in one "
                                                "RMSNorm for the Vulkan backend; use a "
-                                               "smaller batch.", x->ne[1]));
+                                               "smaller batch."), x->ne[1]));
       return;
     }
   dispatch_rows (vk, TEMPER_VK_SHADER_RMSNORM_FORWARD, buffers, 4, &push, sizeof push,

@@ -152,7 +152,7 @@ temper_vk_pipeline_get (temper_vk_device_t *device,
     }
   if (res != VK_SUCCESS)
     {
-      g_autofree char *what = g_strdup_printf ("preparing the compute shader “%s”",
+      g_autofree char *what = g_strdup_printf (_("preparing the compute shader “%s”"),
                                                module->name);
       entry_clear (device->handle, entry);
       temper_vk_set_error (error, res, device->caps.name, what);

@@ -28,8 +28,21 @@ typedef enum {
 
 GQuark temper_error_quark (void);
 
-/* Sets *error from errno after a failed system call on @path. */
-void temper_set_error_from_errno (GError **error, int saved_errno,
-                                  const char *path, const char *what);
+/* Sets *error from errno after a failed system call.  @format is a whole
+ * translatable sentence saying what failed, with its arguments (usually
+ * _("Could not write “%s”"), path); the reason, or the advice to free disk
+ * space, follows it.  A whole sentence, rather than a verb put into one, lets
+ * translations order it as their grammar needs. */
+void temper_set_file_error (GError **error, int saved_errno,
+                            const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+/* The same, with errno read before the other arguments: looking up a
+ * translation can change errno, and C leaves the order of evaluating
+ * arguments open. */
+#define temper_set_error_from_errno(error, saved_errno, ...) \
+  G_STMT_START { \
+    int temper_saved_errno_ = (saved_errno); \
+    temper_set_file_error ((error), temper_saved_errno_, __VA_ARGS__); \
+  } G_STMT_END
 
 G_END_DECLS

@@ -487,6 +487,7 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
             "names “%s” as its unknown token, but that is not in its vocabulary.", unk);
       return NULL;
     }
+  tok->unknown_id = tok->unk;
   if (!read_merges (tok, ctx, merges, error))
     return NULL;
   return g_steal_pointer (&tok);

@@ -411,7 +411,7 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
   g_autofree char *dir = g_path_get_dirname (index_path);
   g_autofree char *display = g_path_get_basename (index_path);
   JsonObject *root, *map;
-  GList *names;
+  g_autoptr(GList) names = NULL;
 
   index = temper_json_parse_file (index_path, TEMPER_JSON_MAX_SETTINGS_SIZE, &local);
   if (index == NULL)
@@ -442,7 +442,6 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
       if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING
           || strchr (json_node_get_string (v), '/') != NULL)
         {
-          g_list_free (names);
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                        _("“%s” lists tensor %s with an invalid file name."), display, (const char *) l->data);
           return FALSE;
@@ -468,7 +467,6 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
 
       if (!g_file_test (path, G_FILE_TEST_EXISTS))
         {
-          g_list_free (names);
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
                        _("The model is incomplete: “%s” lists the file “%s”, which is missing. "
                        "Download the whole model folder again."), display, file);
@@ -476,7 +474,6 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
         }
       if (!load_file (st, add_file (st, path), set, error))
         {
-          g_list_free (names);
           return FALSE;
         }
       g_hash_table_iter_init (&iter, set);
@@ -486,11 +483,9 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
             g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                          _("“%s” says tensor %s is in “%s”, but it is not there."),
                          display, (const char *) name, file);
-            g_list_free (names);
-            return FALSE;
+              return FALSE;
           }
     }
-  g_list_free (names);
   return TRUE;
 }
 

@@ -14,6 +14,7 @@
 #include "temper/chat.h"
 #include "temper/dataset.h"
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/model.h"
 #include "temper/run.h"
 #include "temper/train.h"
@@ -202,11 +203,11 @@ temper_cli_train (int argc, char **argv)
   temper_train_settings_init_default (&s);
   if (config != NULL)
     {
-      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(JsonNode) root = temper_json_parse_file (config, TEMPER_JSON_MAX_SETTINGS_SIZE, &error);
 
-      if (!json_parser_load_from_file (parser, config, &error))
+      if (root == NULL)
         return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s: %s", config, error->message);
-      if (!temper_train_settings_from_json (&s, json_parser_get_root (parser), &error))
+      if (!temper_train_settings_from_json (&s, root, &error))
         return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s: %s", config, error->message);
     }
   if (epochs >= 0) { s.epochs = epochs; s.max_steps = 0; }

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/evaluate.h"
 #include "temper-error-banner.h"
 #include "temper-evaluation-group.h"
@@ -178,14 +179,12 @@ show_file (TemperEvaluationGroup  *self,
            const char             *path,
            GError                **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonNode *root;
+  g_autoptr(JsonNode) root = temper_json_parse_file (path, TEMPER_JSON_MAX_DOCUMENT_SIZE, error);
   JsonArray *sets;
 
-  if (!json_parser_load_from_file (parser, path, error))
+  if (root == NULL)
     return FALSE;
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+  if ( !JSON_NODE_HOLDS_OBJECT (root) ||
       !json_object_has_member (json_node_get_object (root), "sets"))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "temper/json.h"
 #include "temper/metrics.h"
 #include "temper-ratings.h"
 
@@ -794,10 +795,9 @@ TemperRatings *
 temper_ratings_load (const char  *path,
                      GError     **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(TemperRatings) self = NULL;
   g_autoptr(GError) local = NULL;
-  JsonNode *root;
   JsonObject *o;
   JsonArray *sources, *prompts;
   const char *seed;
@@ -805,13 +805,13 @@ temper_ratings_load (const char  *path,
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  if (!json_parser_load_from_file (parser, path, &local))
+  root = temper_json_parse_file (path, TEMPER_JSON_MAX_DOCUMENT_SIZE, &local);
+  if (root == NULL)
     {
       fail_format (error, path, local->message);
       return NULL;
     }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       fail_format (error, path, _("it does not hold a JSON object"));
       return NULL;

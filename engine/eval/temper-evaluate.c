@@ -10,6 +10,7 @@
 
 #include "temper/chat.h"
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/metrics.h"
 #include "temper/model.h"
 #include "temper/train.h"
@@ -131,15 +132,14 @@ temper_evaluate_load_general (const char *path, GPtrArray **prompts, GPtrArray *
   lines = g_strsplit (text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      g_autoptr(JsonParser) parser = json_parser_new ();
-      JsonNode *root;
+      g_autoptr(JsonNode) root = NULL;
       JsonObject *obj;
       const char *prompt, *expect;
 
       if (g_strstrip (lines[i])[0] == '\0')
         continue;
-      if (!json_parser_load_from_data (parser, lines[i], -1, NULL)
-          || !JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)))
+      root = temper_json_parse_data (lines[i], -1, "general questions", 0, NULL);
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
         goto bad_line;
       obj = json_node_get_object (root);
       prompt = json_object_get_string_member_with_default (obj, "prompt", NULL);
@@ -270,7 +270,7 @@ static GHashTable *
 read_expect_phrases (const temper_dataset_t *ds)
 {
   GHashTable *phrases = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) document = NULL;
   g_autofree char *text = NULL;
 
   if (!g_file_get_contents (temper_dataset_get_path (ds), &text, NULL, NULL))
@@ -281,12 +281,12 @@ read_expect_phrases (const temper_dataset_t *ds)
 
       for (gint64 i = 0; lines[i] != NULL; i++)
         {
-          JsonNode *root;
+          g_autoptr(JsonNode) root = NULL;
           const char *expect;
 
           if (strstr (lines[i], "\"expect\"") == NULL
-              || !json_parser_load_from_data (parser, lines[i], -1, NULL)
-              || !JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)))
+              || (root = temper_json_parse_data (lines[i], -1, "dataset", 0, NULL)) == NULL
+              || !JSON_NODE_HOLDS_OBJECT (root))
             continue;
           expect = json_object_get_string_member_with_default (json_node_get_object (root),
                                                                "expect", NULL);
@@ -295,10 +295,10 @@ read_expect_phrases (const temper_dataset_t *ds)
                                  g_strdup (expect));
         }
     }
-  else if (json_parser_load_from_data (parser, text, -1, NULL)
-           && JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+  else if ((document = temper_json_parse_data (text, -1, "dataset", 0, NULL)) != NULL
+           && JSON_NODE_HOLDS_ARRAY (document))
     {
-      JsonArray *items = json_node_get_array (json_parser_get_root (parser));
+      JsonArray *items = json_node_get_array (document);
 
       for (guint i = 0; i < json_array_get_length (items); i++)
         {

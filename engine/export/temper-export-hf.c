@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/safetensors.h"
 #include "export/temper-export-private.h"
 
@@ -107,25 +108,25 @@ write_config (const char *src_dir, const char *dst_dir, TemperExportHfDtype dtyp
 {
   g_autofree char *src = g_build_filename (src_dir, "config.json", NULL);
   g_autofree char *dst = g_build_filename (dst_dir, "config.json", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) local = NULL;
   const char *name = dtype == TEMPER_EXPORT_HF_BF16 ? "bfloat16" : "float32";
   JsonObject *obj;
 
-  if (!json_parser_load_from_file (parser, src, error) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  root = temper_json_parse_file (src, TEMPER_JSON_MAX_SETTINGS_SIZE, &local);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_clear_error (error);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                    _("“%s” is not a JSON object."), src);
       return FALSE;
     }
-  obj = json_node_get_object (json_parser_get_root (parser));
+  obj = json_node_get_object (root);
   /* transformers 5 reads "dtype", 4.x "torch_dtype". */
   if (json_object_has_member (obj, "dtype") || !json_object_has_member (obj, "torch_dtype"))
     json_object_set_string_member (obj, "dtype", name);
   if (json_object_has_member (obj, "torch_dtype"))
     json_object_set_string_member (obj, "torch_dtype", name);
-  return write_json (json_parser_get_root (parser), dst, error);
+  return write_json (root, dst, error);
 }
 
 /* Everything small that describes the model: tokenizer, templates, configs.

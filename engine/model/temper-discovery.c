@@ -14,6 +14,7 @@
 
 #include "temper/discovery.h"
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/gguf.h"
 #include "temper/safetensors.h"
 #include "temper/tensor.h"
@@ -299,7 +300,7 @@ inspect_hf_folder (TemperDiscoveredModel *m)
   g_autofree char *config_path = g_build_filename (m->path, "config.json", NULL);
   g_autofree char *index = g_build_filename (m->path, "model.safetensors.index.json", NULL);
   g_autofree char *single = g_build_filename (m->path, "model.safetensors", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(temper_safetensors_t) st = NULL;
   g_autoptr(GHashTable) elems_by_dtype = g_hash_table_new (g_str_hash, g_str_equal);
@@ -309,8 +310,8 @@ inspect_hf_folder (TemperDiscoveredModel *m)
   JsonObject *config;
 
   m->size_on_disk = folder_size (m->path);
-  if (!json_parser_load_from_file (parser, config_path, &error)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  root = temper_json_parse_file (config_path, TEMPER_JSON_MAX_SETTINGS_SIZE, &error);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       if (error != NULL)
         m->problem = g_strdup_printf (_("Its config.json cannot be read: %s"), error->message);
@@ -318,7 +319,7 @@ inspect_hf_folder (TemperDiscoveredModel *m)
         m->problem = g_strdup (_("Its config.json cannot be read."));
       return;
     }
-  config = json_node_get_object (json_parser_get_root (parser));
+  config = json_node_get_object (root);
   if (json_object_has_member (config, "architectures")
       && JSON_NODE_HOLDS_ARRAY (json_object_get_member (config, "architectures"))
       && json_array_get_length (json_object_get_array_member (config, "architectures")) > 0)
@@ -540,12 +541,11 @@ scan_hf_cache (Scan *scan, const char *hub)
 static void
 scan_ollama_manifest (Scan *scan, const char *models, const char *manifest, const char *label)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) document = temper_json_parse_file (manifest, TEMPER_JSON_MAX_SETTINGS_SIZE, NULL);
   JsonObject *root;
   JsonArray *layers;
 
-  if (!json_parser_load_from_file (parser, manifest, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (document == NULL || !JSON_NODE_HOLDS_OBJECT (document))
     {
       TemperDiscoveredModel *m = g_new0 (TemperDiscoveredModel, 1);
       m->display_name = g_strdup (label);
@@ -555,7 +555,7 @@ scan_ollama_manifest (Scan *scan, const char *models, const char *manifest, cons
       g_ptr_array_add (scan->found, m);
       return;
     }
-  root = json_node_get_object (json_parser_get_root (parser));
+  root = json_node_get_object (document);
   if (!json_object_has_member (root, "layers") || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "layers")))
     return;
   layers = json_object_get_array_member (root, "layers");

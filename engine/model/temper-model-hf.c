@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/tokenizer.h"
 #include "temper-model-private.h"
 
@@ -20,27 +21,29 @@ typedef struct {
   JsonObject     *config;
 } HfLoad;
 
-static JsonParser *
+static JsonNode *
 parse_json_file (const char *path, const char *what, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) local = NULL;
   g_autofree char *name = g_path_get_basename (path);
 
-  if (!json_parser_load_from_file (parser, path, &local))
+  root = temper_json_parse_file (path, TEMPER_JSON_MAX_DOCUMENT_SIZE, &local);
+  if (root == NULL)
     {
       g_set_error (error, TEMPER_ERROR,
-                   local->domain == G_FILE_ERROR ? TEMPER_ERROR_IO : TEMPER_ERROR_INVALID_FILE,
+                   local->domain == JSON_PARSER_ERROR ? TEMPER_ERROR_INVALID_FILE
+                   : local->domain == TEMPER_ERROR ? (TemperErrorCode) local->code : TEMPER_ERROR_IO,
                    _("Could not read “%s” in “%s”: %s"), name, what, local->message);
       return NULL;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                    _("“%s” in “%s” is not a JSON object."), name, what);
       return NULL;
     }
-  return g_steal_pointer (&parser);
+  return g_steal_pointer (&root);
 }
 
 /* The member @key of @obj as a number node, or NULL when absent or null. */
@@ -401,14 +404,14 @@ static void
 read_generation_config (HfLoad *l)
 {
   g_autofree char *path = g_build_filename (l->dir, "generation_config.json", NULL);
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonNode) root = NULL;
   JsonObject *obj;
   JsonNode *node;
 
   /* Optional and only a source of extra stop tokens: a broken one is ignored. */
-  if (!g_file_test (path, G_FILE_TEST_EXISTS) || (parser = parse_json_file (path, l->what, NULL)) == NULL)
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) || (root = parse_json_file (path, l->what, NULL)) == NULL)
     return;
-  obj = json_node_get_object (json_parser_get_root (parser));
+  obj = json_node_get_object (root);
   if (!json_object_has_member (obj, "eos_token_id"))
     return;
   node = json_object_get_member (obj, "eos_token_id");
@@ -442,8 +445,8 @@ read_chat_template (HfLoad *l, const char *tokenizer_config)
 
   if (tokenizer_config != NULL)
     {
-      g_autoptr(JsonParser) parser = parse_json_file (tokenizer_config, l->what, NULL);
-      JsonObject *obj = parser != NULL ? json_node_get_object (json_parser_get_root (parser)) : NULL;
+      g_autoptr(JsonNode) root = parse_json_file (tokenizer_config, l->what, NULL);
+      JsonObject *obj = root != NULL ? json_node_get_object (root) : NULL;
       const char *text = config_string (obj, "chat_template");
 
       if (text != NULL)
@@ -494,7 +497,7 @@ temper_model_load_hf (temper_model_t *model, const char *dir,
   g_autofree char *config_path = g_build_filename (dir, "config.json", NULL);
   g_autofree char *tokenizer_json = g_build_filename (dir, "tokenizer.json", NULL);
   g_autofree char *tokenizer_config = g_build_filename (dir, "tokenizer_config.json", NULL);
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonNode) config = NULL;
   g_autofree char *what = hf_display_name (dir);
   HfLoad l = { model, dir, what, NULL };
 
@@ -508,10 +511,10 @@ temper_model_load_hf (temper_model_t *model, const char *dir,
                    "Hugging Face model folder."), what);
       return FALSE;
     }
-  parser = parse_json_file (config_path, what, error);
-  if (parser == NULL)
+  config = parse_json_file (config_path, what, error);
+  if (config == NULL)
     return FALSE;
-  l.config = json_node_get_object (json_parser_get_root (parser));
+  l.config = json_node_get_object (config);
 
   if (!read_config (&l, error) || !open_weights (&l, error) || !read_weights (&l, cancellable, error))
     return FALSE;

@@ -19,6 +19,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/safetensors.h"
 
 #define MAX_HEADER_LEN 100000000u   /* the reference implementation's limit */
@@ -262,7 +263,7 @@ parse_entry (StFile *f, const char *name, JsonNode *node, const guint8 *buffer,
 static gboolean
 load_file (temper_safetensors_t *st, StFile *f, GHashTable *only, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) header = NULL;
   g_autoptr(GError) local = NULL;
   g_autoptr(GPtrArray) order = g_ptr_array_new ();
   guint64 header_len, buffer_len, expected = 0;
@@ -288,14 +289,16 @@ load_file (temper_safetensors_t *st, StFile *f, GHashTable *only, GError **error
   if (header_len == 0 || f->map[8] != '{'
       || !g_utf8_validate ((const char *) f->map + 8, (gssize) header_len, NULL))
     return damaged (error, f, _("its header is not a UTF-8 JSON object."));
-  if (!json_parser_load_from_data (parser, (const char *) f->map + 8, (gssize) header_len, &local))
+  header = temper_json_parse_data ((const char *) f->map + 8, (gssize) header_len, _("Its header"),
+                                   MAX_HEADER_LEN, &local);
+  if (header == NULL)
     return damaged (error, f, _("its header is not valid JSON (%s)."), local->message);
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!JSON_NODE_HOLDS_OBJECT (header))
     return damaged (error, f, _("its header is not a JSON object."));
 
   buffer = f->map + 8 + header_len;
   buffer_len = f->size - 8 - header_len;
-  root = json_node_get_object (json_parser_get_root (parser));
+  root = json_node_get_object (header);
   f->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   members = json_object_get_members (root);
@@ -401,7 +404,7 @@ add_file (temper_safetensors_t *st, const char *path)
 static gboolean
 load_index (temper_safetensors_t *st, const char *index_path, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) index = NULL;
   g_autoptr(GError) local = NULL;
   g_autoptr(GHashTable) shards = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                          (GDestroyNotify) g_hash_table_unref);
@@ -409,17 +412,17 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
   g_autofree char *dir = g_path_get_dirname (index_path);
   g_autofree char *display = g_path_get_basename (index_path);
   JsonObject *root, *map;
-  GList *names;
+  g_autoptr(GList) names = NULL;
 
-  if (!json_parser_load_from_file (parser, index_path, &local))
+  index = temper_json_parse_file (index_path, TEMPER_JSON_MAX_SETTINGS_SIZE, &local);
+  if (index == NULL)
     {
       g_set_error (error, TEMPER_ERROR,
-                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? TEMPER_ERROR_IO : TEMPER_ERROR_INVALID_FILE,
+                   g_error_matches (local, TEMPER_ERROR, TEMPER_ERROR_IO) ? TEMPER_ERROR_IO : TEMPER_ERROR_INVALID_FILE,
                    _("Could not read “%s”: %s"), display, local->message);
       return FALSE;
     }
-  root = JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
-           ? json_node_get_object (json_parser_get_root (parser)) : NULL;
+  root = JSON_NODE_HOLDS_OBJECT (index) ? json_node_get_object (index) : NULL;
   if (root == NULL || !json_object_has_member (root, "weight_map")
       || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "weight_map")))
     {
@@ -440,7 +443,6 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
       if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING
           || strchr (json_node_get_string (v), '/') != NULL)
         {
-          g_list_free (names);
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                        _("“%s” lists tensor %s with an invalid file name."), display, (const char *) l->data);
           return FALSE;
@@ -466,7 +468,6 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
 
       if (!g_file_test (path, G_FILE_TEST_EXISTS))
         {
-          g_list_free (names);
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
                        _("The model is incomplete: “%s” lists the file “%s”, which is missing. "
                        "Download the whole model folder again."), display, file);
@@ -474,7 +475,6 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
         }
       if (!load_file (st, add_file (st, path), set, error))
         {
-          g_list_free (names);
           return FALSE;
         }
       g_hash_table_iter_init (&iter, set);
@@ -484,11 +484,9 @@ load_index (temper_safetensors_t *st, const char *index_path, GError **error)
             g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                          _("“%s” says tensor %s is in “%s”, but it is not there."),
                          display, (const char *) name, file);
-            g_list_free (names);
-            return FALSE;
+              return FALSE;
           }
     }
-  g_list_free (names);
   return TRUE;
 }
 

@@ -23,7 +23,7 @@ temper_tokenizer_alloc (TemperTokenizerKind kind, int n_vocab)
   tok->bytes_len = g_new0 (guint32, (gsize) n_vocab);
   tok->flags = g_new0 (guint8, (gsize) n_vocab);
   tok->piece_to_id = g_hash_table_new (g_str_hash, g_str_equal);
-  tok->unk = tok->bos = tok->eos = tok->pad = -1;
+  tok->unk = tok->bos = tok->eos = tok->pad = tok->unknown_id = -1;
   tok->fuse_unk = FALSE;
   return tok;
 }

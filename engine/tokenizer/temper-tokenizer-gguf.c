@@ -256,6 +256,10 @@ temper_tokenizer_new_from_gguf (const temper_gguf_t *gguf, GError **error)
       !read_token_id (gguf, "tokenizer.ggml.unknown_token_id", n, spm ? 0 : -1, &tok->unk, error) ||
       !read_token_id (gguf, "tokenizer.ggml.padding_token_id", n, -1, &tok->pad, error))
     return NULL;
+  /* transformers builds a byte-level BPE from a GGUF with no unknown token;
+   * SentencePiece vocabularies use theirs. */
+  if (spm || (types != NULL && tok->unk >= 0 && types[tok->unk] == GGUF_TOKEN_UNKNOWN))
+    tok->unknown_id = tok->unk;
 
   tok->add_bos = spm;
   if (temper_gguf_get_bool (gguf, "tokenizer.ggml.add_bos_token", &flag))

@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper-tokenizer-private.h"
 
 #define MAX_VOCAB (1 << 24)
@@ -486,6 +487,7 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
             _("names “%s” as its unknown token, but that is not in its vocabulary."), unk);
       return NULL;
     }
+  tok->unknown_id = tok->unk;
   if (!read_merges (tok, ctx, merges, error))
     return NULL;
   return g_steal_pointer (&tok);
@@ -538,7 +540,7 @@ post_processor_bos (temper_tokenizer_t *tok, JsonObject *post)
 static gboolean
 read_config (temper_tokenizer_t *tok, const char *config_path, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) document = NULL;
   g_autoptr(GError) local = NULL;
   g_autofree char *dir = g_path_get_dirname (config_path);
   g_autofree char *jinja = g_build_filename (dir, "chat_template.jinja", NULL);
@@ -546,15 +548,15 @@ read_config (temper_tokenizer_t *tok, const char *config_path, GError **error)
   JsonNode *template;
   JsonNode *add_bos;
 
-  if (!json_parser_load_from_file (parser, config_path, &local) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  document = temper_json_parse_file (config_path, TEMPER_JSON_MAX_DOCUMENT_SIZE, &local);
+  if (document == NULL || !JSON_NODE_HOLDS_OBJECT (document))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                    _("The tokenizer settings “%s” could not be read: %s"), config_path,
                    local != NULL ? local->message : _("it is not a JSON object"));
       return FALSE;
     }
-  config = json_node_get_object (json_parser_get_root (parser));
+  config = json_node_get_object (document);
 
   tok->bos = config_token (tok, config, "bos_token");
   tok->eos = config_token (tok, config, "eos_token");
@@ -590,7 +592,7 @@ temper_tokenizer_t *
 temper_tokenizer_new_from_hf (const char *tokenizer_json_path, const char *config_path,
                               GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) document = NULL;
   g_autoptr(GError) local = NULL;
   g_autoptr(temper_tokenizer_t) tok = NULL;
   HfContext ctx = { tokenizer_json_path, FALSE, FALSE };
@@ -599,21 +601,22 @@ temper_tokenizer_new_from_hf (const char *tokenizer_json_path, const char *confi
 
   g_return_val_if_fail (tokenizer_json_path != NULL, NULL);
 
-  if (!json_parser_load_from_file (parser, tokenizer_json_path, &local))
+  document = temper_json_parse_file (tokenizer_json_path, TEMPER_JSON_MAX_DOCUMENT_SIZE, &local);
+  if (document == NULL)
     {
       g_set_error (error, TEMPER_ERROR,
-                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                   g_error_matches (local, TEMPER_ERROR, TEMPER_ERROR_IO)
                      ? TEMPER_ERROR_IO : TEMPER_ERROR_INVALID_FILE,
                    _("The tokenizer file “%s” could not be read: %s"), tokenizer_json_path,
                    local->message);
       return NULL;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!JSON_NODE_HOLDS_OBJECT (document))
     {
       fail (error, TEMPER_ERROR_INVALID_FILE, tokenizer_json_path, _("is not a JSON object."));
       return NULL;
     }
-  root = json_node_get_object (json_parser_get_root (parser));
+  root = json_node_get_object (document);
   tok = build_from_json (root, &ctx, error);
   if (tok == NULL)
     return NULL;

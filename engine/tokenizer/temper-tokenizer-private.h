@@ -75,6 +75,11 @@ struct temper_tokenizer {
   guint8    added_first_byte[256];
 
   int       unk, bos, eos, pad;
+  /* What text with no token of its own becomes: the tokenizer model's own
+   * unknown token, or -1 to drop it, as Hugging Face tokenizers do.  Not
+   * always unk: tokenizer_config.json and GGUF files name an unk_token
+   * (often end-of-text) that the model itself never uses for encoding. */
+  int       unknown_id;
   gboolean  add_bos;
   char     *chat_template;
 };

@@ -106,11 +106,17 @@ push_unknown (EncodeState *st, const guchar *bytes, gsize n)
         g_array_append_val (ids, tok->byte_tokens[bytes[i]]);
       return;
     }
-  if (tok->unk < 0)
+  if (tok->unknown_id < 0)
     return;
-  if (tok->fuse_unk && ids->len > 0 && g_array_index (ids, gint32, ids->len - 1) == tok->unk)
+  /* A byte-level tokenizer.json may name end-of-text as its unknown token;
+   * tokenizers would then let a stray 0x04 in the data end the text.  The
+   * one place Temper departs from it: such bytes are dropped instead. */
+  if (tok->kind == TEMPER_TOKENIZER_BYTE_LEVEL &&
+      (tok->unknown_id == tok->eos || tok->unknown_id == tok->bos || tok->unknown_id == tok->pad))
     return;
-  g_array_append_val (ids, tok->unk);
+  if (tok->fuse_unk && ids->len > 0 && g_array_index (ids, gint32, ids->len - 1) == tok->unknown_id)
+    return;
+  g_array_append_val (ids, tok->unknown_id);
 }
 
 static void

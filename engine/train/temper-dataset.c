@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper-dataset-private.h"
 
 #define DEFAULT_MAX_RECORD_BYTES (8u << 20)
@@ -33,7 +34,6 @@ temper_dataset_options_init (TemperDatasetOptions *options)
 
 typedef struct {
   temper_dataset_t   *ds;
-  JsonParser         *parser;
   TemperDatasetFormat format;        /* the file's, once known */
   gboolean            format_fixed;  /* set by the caller: no "other format" problems */
   guint64             format_line;
@@ -246,6 +246,7 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
 {
   temper_dataset_t *ds = l->ds;
   g_autoptr(GError) local = NULL;
+  g_autoptr(JsonNode) document = NULL;
   const char *bad = NULL;
   JsonNode *root;
   JsonObject *object;
@@ -285,12 +286,14 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
                              "so it is unfinished or split over several lines")));
       return;
     }
-  if (!json_parser_load_from_data (l->parser, data, len, &local))
+  document = temper_json_parse_data (data, (gssize) len, _("This record"), 0, &local);
+  if (document == NULL)
     {
-      add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, line, item, -1, json_error_text (local));
+      add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, line, item, -1,
+                   local->domain == JSON_PARSER_ERROR ? json_error_text (local) : g_strdup (local->message));
       return;
     }
-  root = json_parser_get_root (l->parser);
+  root = document;
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       add_problem (l, TEMPER_DATASET_PROBLEM_NOT_OBJECT, line, item, -1,
@@ -628,7 +631,6 @@ temper_dataset_load (const char                 *path,
     }
   ds = dataset_new (path, options);
   l.ds = ds;
-  l.parser = json_parser_new_immutable ();
   l.format = ds->options.format;
   l.format_fixed = ds->options.format != TEMPER_DATASET_FORMAT_AUTO;
   l.scratch = g_array_new (FALSE, FALSE, sizeof (TemperChatMessage));
@@ -637,7 +639,6 @@ temper_dataset_load (const char                 *path,
 
   ok = read_mapped (&l, g_mapped_file_get_contents (mapped), g_mapped_file_get_length (mapped), error);
 
-  g_object_unref (l.parser);
   g_array_unref (l.scratch);
   g_ptr_array_unref (l.owned);
   /* The template is only needed while loading; keep no pointer that may

@@ -18,6 +18,7 @@
 
 #include "temper/error.h"
 #include "temper/fs.h"
+#include "temper/json.h"
 #include "temper/safetensors.h"
 #include "temper/tensor.h"
 #include "temper-lora-private.h"
@@ -275,22 +276,26 @@ object_is_empty_or_null (JsonObject *obj, const char *member)
 static gboolean
 read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
+  g_autoptr(JsonNode) root = NULL;
   JsonObject *obj;
-  JsonNode *root;
 
-  if (!json_parser_load_from_file (parser, path, &local))
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
-                     _("%s is missing: this folder does not hold a PEFT adapter"), path);
-      else
-        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                     _("%s is not valid JSON: %s"), path, local->message);
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO,
+                   _("%s is missing: this folder does not hold a PEFT adapter"), path);
       return FALSE;
     }
-  root = json_parser_get_root (parser);
+  root = temper_json_parse_file (path, TEMPER_JSON_MAX_SETTINGS_SIZE, &local);
+  if (root == NULL)
+    {
+      if (local->domain == JSON_PARSER_ERROR)
+        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                     _("%s is not valid JSON: %s"), path, local->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/run.h"
 #include "temper-run-private.h"
 #include "temper-train-json.h"
@@ -47,25 +48,25 @@ temper_run_write_json (const char *path, JsonNode *root, GError **error)
 JsonNode *
 temper_run_read_json (const char *path, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
-  JsonNode *root;
+  g_autoptr(JsonNode) root = NULL;
 
-  if (!json_parser_load_from_file (parser, path, &local))
+  root = temper_json_parse_file (path, TEMPER_JSON_MAX_SETTINGS_SIZE, &local);
+  if (root == NULL)
     {
       g_set_error (error, TEMPER_ERROR,
-                   local->domain == G_FILE_ERROR ? TEMPER_ERROR_IO : TEMPER_ERROR_INVALID_FILE,
+                   local->domain == JSON_PARSER_ERROR ? TEMPER_ERROR_INVALID_FILE
+                   : local->domain == TEMPER_ERROR ? (TemperErrorCode) local->code : TEMPER_ERROR_IO,
                    _("Could not read %s: %s"), path, local->message);
       return NULL;
     }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                    _("%s should hold a JSON object"), path);
       return NULL;
     }
-  return json_node_copy (root);
+  return g_steal_pointer (&root);
 }
 
 static gboolean
@@ -338,16 +339,15 @@ temper_run_read_metrics (const temper_run_t *run, GError **error)
   lines = g_strsplit (contents, "\n", -1);
   for (int i = 0; lines[i] != NULL; i++)
     {
-      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(JsonNode) root = NULL;
       TemperRunMetrics m = { 0 };
-      JsonNode *root;
       JsonObject *obj;
 
       if (lines[i][0] == '\0')
         continue;
       /* A line cut short by a crash is the last one: stop there. */
-      if (!json_parser_load_from_data (parser, lines[i], -1, NULL) ||
-          (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+      if ((root = temper_json_parse_data (lines[i], -1, "metrics.jsonl", 0, NULL)) == NULL ||
+          !JSON_NODE_HOLDS_OBJECT (root))
         break;
       obj = json_node_get_object (root);
       m.step = json_object_get_int_member_with_default (obj, "step", 0);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "temper/error.h"
+#include "temper/model.h"
 #include "temper/safetensors.h"
 #include "model-test-util.h"
 
@@ -255,6 +256,54 @@ test_sharded (Tmp *t, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "model-00002-of-00002.safetensors"));
 }
 
+/* A Hugging Face folder whose model.safetensors.index.json is hostile: it
+ * names a shard that is not there, or file names that are not plain names.
+ * Loading it gives a message; building that message once read freed
+ * memory (seen under AddressSanitizer with G_SLICE=always-malloc, which
+ * tests/meson.build sets for every test). */
+static void
+test_hostile_index (Tmp *t, gconstpointer data)
+{
+  static const char *const copied[] = { "config.json", "tokenizer.json", "tokenizer_config.json" };
+  static const struct { const char *index; int code; const char *needle; } cases[] = {
+    { "{\"weight_map\":{\"model.embed_tokens.weight\":\"model-00001-of-00002.safetensors\","
+      "\"lm_head.weight\":\"model-00002-of-00002.safetensors\"}}",
+      TEMPER_ERROR_IO, "model-00001-of-00002.safetensors" },
+    { "{\"weight_map\":{\"a\":\"gone.safetensors\"}}", TEMPER_ERROR_IO, "gone.safetensors" },
+    { "{\"weight_map\":{\"a\":\"../x.safetensors\",\"b\":\"y.safetensors\"}}",
+      TEMPER_ERROR_INVALID_FILE, "tensor a" },
+    { "{\"weight_map\":{\"a\":\"y.safetensors\",\"tensor-b\":7}}",
+      TEMPER_ERROR_INVALID_FILE, "tensor tensor-b" },
+  };
+  const char *src = g_getenv ("TEMPER_SOURCE_DIR");
+  g_autofree char *from = g_build_filename (src != NULL ? src : TEMPER_SOURCE_DIR, "tests", "fixtures",
+                                            "model", "hf-tiny-llama", NULL);
+  g_autofree char *index = g_build_filename (t->dir, "model.safetensors.index.json", NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (copied); i++)
+    {
+      g_autofree char *a = g_build_filename (from, copied[i], NULL);
+      g_autofree char *b = g_build_filename (t->dir, copied[i], NULL);
+      g_autofree char *contents = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (a, &contents, &len, NULL));
+      model_test_write (b, contents, len);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(temper_model_t) model = NULL;
+      g_autoptr(GError) error = NULL;
+
+      model_test_write (index, cases[i].index, strlen (cases[i].index));
+      model = temper_model_load (t->dir, NULL, &error);
+      g_assert_null (model);
+      g_assert_error (error, TEMPER_ERROR, cases[i].code);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, cases[i].needle));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -263,5 +312,6 @@ main (int argc, char **argv)
   g_test_add ("/model/safetensors/round-trip", Tmp, NULL, tmp_setup, test_round_trip, tmp_teardown);
   g_test_add ("/model/safetensors/broken-headers", Tmp, NULL, tmp_setup, test_broken_headers, tmp_teardown);
   g_test_add ("/model/safetensors/sharded", Tmp, NULL, tmp_setup, test_sharded, tmp_teardown);
+  g_test_add ("/model/safetensors/hostile-index", Tmp, NULL, tmp_setup, test_hostile_index, tmp_teardown);
   return g_test_run ();
 }

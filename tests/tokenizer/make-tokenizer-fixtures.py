@@ -21,6 +21,13 @@ Writes into tests/fixtures/tokenizer/:
       text; also variants of the tokenizer.json files (other pre-tokenizer
       and normalizer layouts) as the edits to apply and their ids.
 
+  bytegap/, bytegap-unk/, bytegap.json
+      a byte-level BPE whose vocabulary lacks most bytes (as SmolLM2's lacks
+      0x04, 0x13 …), without and with an unknown token of its own, and the
+      ids tokenizers gives strings holding such bytes; also the demo model's
+      ids for them.  Its tokenizer_config.json names end-of-text as unk_token,
+      which tokenizers never uses for encoding.  `--byte-gap` writes only these.
+
 The demo model's tokenizer (SmolLM2 GGUF) is too big to commit; its expected
 ids are computed from the GGUF by transformers and stored in expected.json.
 
@@ -290,7 +297,50 @@ def smollm_reference(corpus):
     return fixed
 
 
+BYTE_GAP_STRINGS = ["a\x04b", "\x04", "hello\x04\x13world", "x\x01y", "the\x7f fox", "\x1b[31mred\x1b[0m",
+                    "\x04\x04\x13 \x14", "caf\u00e9", "<|endoftext|>\x04", "\x06<|im_start|>\x1d"]
+
+
+def byte_gap_fixtures():
+    """Byte-level BPE with bytes missing from its vocabulary: tokenizers
+    drops such bytes when the model has no unk_token, and gives unk_token
+    (one per run with fuse_unk) when it has one."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=120, show_progress=False,
+                                  special_tokens=["<|endoftext|>", "<|im_start|>", "<unk>"])
+    tok.train_from_iterator(["hello world, the quick brown fox jumps over the lazy dog. red caf"] * 20,
+                            trainer=trainer)
+    base = json.loads(tok.to_str())
+    out = {"strings": BYTE_GAP_STRINGS}
+    for name, unk, fuse in [("bytegap", None, False), ("bytegap-unk", "<unk>", False),
+                            ("bytegap-unk-fused", "<unk>", True)]:
+        j = json.loads(json.dumps(base))
+        j["model"]["unk_token"] = unk
+        j["model"]["fuse_unk"] = fuse
+        variant = Tokenizer.from_str(json.dumps(j))
+        out[name] = encode_all(variant, BYTE_GAP_STRINGS)
+        d = os.path.join(FIX, name)
+        os.makedirs(d, exist_ok=True)
+        variant.save(os.path.join(d, "tokenizer.json"))
+        with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+            json.dump({"unk_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
+                       "bos_token": "<|im_start|>"}, f, indent=1)
+            f.write("\n")
+    hf = AutoTokenizer.from_pretrained(DEMO_DIR, gguf_file=DEMO_FILE)
+    out["smollm"] = encode_all(hf.backend_tokenizer, BYTE_GAP_STRINGS)
+    with open(os.path.join(FIX, "bytegap.json"), "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    for name in ("bytegap", "bytegap-unk", "bytegap-unk-fused", "smollm"):
+        print(name, out[name]["special"])
+
+
 def main():
+    if "--byte-gap" in sys.argv[1:]:
+        byte_gap_fixtures()
+        return
     with open(os.path.join(FIX, "corpus.json"), encoding="utf-8") as f:
         corpus = json.load(f)
     lines = training_text(corpus)
@@ -356,6 +406,7 @@ def main():
         if name == "fuzz_corpus":
             continue
         print(name, sum(len(x) for x in e["special"]), "ids")
+    byte_gap_fixtures()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 
 #include "temper/error.h"
 #include "temper/gguf.h"
+#include "temper/json.h"
 #include "temper/tokenizer.h"
 
 /* corpus.json followed by the fuzz strings stored in expected.json. */
@@ -672,6 +673,101 @@ test_smollm_long_text (void)
   g_assert_cmpstr (back, ==, text->str);
 }
 
+/* Bytes missing from a byte-level vocabulary (SmolLM2 has no token for
+ * 0x04, 0x13 …): dropped when the model has no unknown token, the unknown
+ * token when it has one, never the unk_token of tokenizer_config.json
+ * (end-of-text here), against tokenizers in bytegap.json. */
+static void
+check_byte_gap (const temper_tokenizer_t *tok, const char *name)
+{
+  g_autofree char *path = fixture ("bytegap.json");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = temper_json_parse_file (path, 0, &error);
+  JsonObject *ref;
+  JsonArray *strings, *special, *plain;
+
+  g_assert_no_error (error);
+  strings = json_object_get_array_member (json_node_get_object (root), "strings");
+  ref = json_object_get_object_member (json_node_get_object (root), name);
+  special = json_object_get_array_member (ref, "special");
+  plain = json_object_get_array_member (ref, "plain");
+  for (guint i = 0; i < json_array_get_length (strings); i++)
+    {
+      const char *text = json_array_get_string_element (strings, i);
+      g_autoptr(GArray) ids = temper_tokenizer_encode (tok, text, -1, TRUE);
+      g_autoptr(GArray) ids_plain = temper_tokenizer_encode (tok, text, -1, FALSE);
+      g_autofree char *what = g_strdup_printf ("%s, string %u", name, i);
+
+      assert_ids (what, text, ids, json_array_get_array_element (special, i));
+      assert_ids (what, text, ids_plain,
+                  JSON_NODE_HOLDS_NULL (json_array_get_element (plain, i))
+                    ? json_array_get_array_element (special, i)
+                    : json_array_get_array_element (plain, i));
+    }
+}
+
+static void
+test_byte_gap_hf (gconstpointer data)
+{
+  g_autoptr(temper_tokenizer_t) tok = load_hf (data, TRUE);
+
+  check_byte_gap (tok, data);
+}
+
+static void
+test_byte_gap_smollm (void)
+{
+  g_autofree char *path = demo_model_path ();
+  g_autoptr(temper_tokenizer_t) tok = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("the demo model is not downloaded (make demo)");
+      return;
+    }
+  tok = load_gguf_path (path);
+  check_byte_gap (tok, "smollm");
+}
+
+/* A tokenizer.json whose model names end-of-text as its unknown token:
+ * the missing bytes are dropped, not turned into end-of-text. */
+static void
+test_byte_gap_unk_is_eos (void)
+{
+  g_autofree char *dir = fixture ("bytegap-unk");
+  g_autofree char *json = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autofree char *config = g_build_filename (dir, "tokenizer_config.json", NULL);
+  g_autofree char *tmp_dir = g_dir_make_tmp ("temper-tok-XXXXXX", NULL);
+  g_autofree char *tmp = g_build_filename (tmp_dir, "tokenizer.json", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) parts = NULL;
+  g_autofree char *edited = NULL;
+  g_autoptr(temper_tokenizer_t) tok = NULL;
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(GError) error = NULL;
+  int eos;
+
+  g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
+  parts = g_strsplit (text, "\"unk_token\": \"<unk>\"", -1);
+  g_assert_cmpuint (g_strv_length (parts), ==, 2);
+  edited = g_strjoinv ("\"unk_token\": \"<|endoftext|>\"", parts);
+  g_assert_true (g_file_set_contents (tmp, edited, -1, NULL));
+  tok = temper_tokenizer_new_from_hf (tmp, config, &error);
+  g_assert_no_error (error);
+  eos = temper_tokenizer_get_eos (tok);
+  g_assert_cmpint (eos, ==, temper_tokenizer_find_token (tok, "<|endoftext|>"));
+  ids = temper_tokenizer_encode (tok, "a\x04" "b\x13", -1, FALSE);
+  {
+    g_autofree char *got = format_ids ((const gint32 *) ids->data, ids->len);
+    g_test_message ("a\\x04b\\x13: %s (tokenizers: [5,0,6,0], end-of-text is 0)", got);
+  }
+  g_assert_cmpuint (ids->len, ==, 2);
+  for (guint i = 0; i < ids->len; i++)
+    g_assert_cmpint (g_array_index (ids, gint32, i), !=, eos);
+  g_unlink (tmp);
+  g_rmdir (tmp_dir);
+}
+
 static void
 load_fixtures (void)
 {
@@ -724,6 +820,11 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizer/smollm/skip-special", test_smollm_skip_special);
   g_test_add_func ("/tokenizer/smollm/long-text", test_smollm_long_text);
   g_test_add_func ("/tokenizer/byte-level/invalid-utf8", test_byte_level_invalid_utf8);
+  g_test_add_data_func ("/tokenizer/byte-gap/no-unk", "bytegap", test_byte_gap_hf);
+  g_test_add_data_func ("/tokenizer/byte-gap/unk", "bytegap-unk", test_byte_gap_hf);
+  g_test_add_data_func ("/tokenizer/byte-gap/unk-fused", "bytegap-unk-fused", test_byte_gap_hf);
+  g_test_add_func ("/tokenizer/byte-gap/smollm-gguf", test_byte_gap_smollm);
+  g_test_add_func ("/tokenizer/byte-gap/unk-is-end-of-text", test_byte_gap_unk_is_eos);
   g_test_add_func ("/tokenizer/hf/malformed", test_hf_malformed);
   g_test_add_func ("/tokenizer/hf/missing", test_hf_missing_file);
   g_test_add_func ("/tokenizer/gguf/malformed", test_gguf_malformed);

@@ -1,0 +1,129 @@
+/* temper-json.c — the one entry point for reading JSON (see temper/json.h). */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "temper/error.h"
+#include "temper/input.h"
+#include "temper/json.h"
+
+gboolean
+temper_json_depth_within (const char *data, gsize length, guint max_depth)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;        /* whatever is escaped cannot end the string */
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      switch (c)
+        {
+        case '"':
+          in_string = TRUE;
+          break;
+        case '[':
+        case '{':
+          if (++depth > max_depth)
+            return FALSE;
+          break;
+        case ']':
+        case '}':
+          /* Unbalanced closers are json-glib's to report; never wrap. */
+          if (depth > 0)
+            depth--;
+          break;
+        default:
+          break;
+        }
+    }
+  return TRUE;
+}
+
+JsonNode *
+temper_json_parse_data (const char *data, gssize length, const char *what, gsize max_size,
+                        GError **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  gsize size;
+
+  g_return_val_if_fail (data != NULL && what != NULL, NULL);
+
+  size = length < 0 ? strlen (data) : (gsize) length;
+  if (max_size > 0 && size > max_size)
+    {
+      g_autofree char *have = g_format_size (size);
+      g_autofree char *limit = g_format_size (max_size);
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("%s is %s, more than the %s such a document can be; it is not a file Temper can use."),
+                   what, have, limit);
+      return NULL;
+    }
+  if (!temper_json_depth_within (data, size, TEMPER_JSON_MAX_DEPTH))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("%s is nested too deeply (more than %d levels of [ and {); "
+                     "it is not valid data for Temper."), what, TEMPER_JSON_MAX_DEPTH);
+      return NULL;
+    }
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, data, (gssize) size, error))
+    return NULL;
+  if (json_parser_get_root (parser) == NULL)
+    {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+                   _("%s is empty."), what);
+      return NULL;
+    }
+  return json_parser_steal_root (parser);
+}
+
+JsonNode *
+temper_json_parse_file (const char *path, gsize max_size, GError **error)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *what = NULL;
+  g_autofree char *contents = NULL;
+  gsize size = 0, done = 0;
+  int fd;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  name = g_path_get_basename (path);
+  what = g_strdup_printf ("“%s”", name);
+  fd = temper_input_open_file (path, _("The file"), max_size, &size, error);
+  if (fd < 0)
+    return NULL;
+  contents = g_malloc (size + 1);
+  while (done < size)
+    {
+      ssize_t n = read (fd, contents + done, size - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                       _("Could not read “%s”: %s"), path, g_strerror (saved));
+          close (fd);
+          return NULL;
+        }
+      if (n == 0)
+        break;          /* shrank while being read: parse what is there */
+      done += (gsize) n;
+    }
+  close (fd);
+  contents[done] = '\0';
+  return temper_json_parse_data (contents, (gssize) done, what, max_size, error);
+}

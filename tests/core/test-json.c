@@ -1,0 +1,130 @@
+/* test-json.c — the JSON entry point: depth and size limits, special files. */
+#include "config.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+
+#include "temper/error.h"
+#include "temper/json.h"
+#include "../test-tree.h"
+
+static char *
+nested (guint depth)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < depth; i++)
+    g_string_append_c (s, '[');
+  for (guint i = 0; i < depth; i++)
+    g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_depth_scan (void)
+{
+  /* Brackets inside strings, escaped quotes included, do not count. */
+  static const char *const shallow[] = {
+    "[\"[[[[\"]", "[\"\\\"[[[[\"]", "{\"a\\\\\": \"{{{{\"}", "]]]]]", "\"[[[[",
+  };
+  static const char *const deep[] = {
+    "[[[", "[\"x\", [{\"a\": 1}]]", "[\"\\\\\"[[", "]]][[[",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (shallow); i++)
+    g_assert_true (temper_json_depth_within (shallow[i], strlen (shallow[i]), 2));
+  for (gsize i = 0; i < G_N_ELEMENTS (deep); i++)
+    g_assert_false (temper_json_depth_within (deep[i], strlen (deep[i]), 2));
+}
+
+static void
+test_parse_limits (void)
+{
+  g_autofree char *at_limit = nested (TEMPER_JSON_MAX_DEPTH);
+  g_autofree char *past_limit = nested (TEMPER_JSON_MAX_DEPTH + 1);
+  g_autofree char *huge = nested (100000);
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+
+  root = temper_json_parse_data (at_limit, -1, "at-limit", 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
+  g_clear_pointer (&root, json_node_unref);
+
+  root = temper_json_parse_data (past_limit, -1, "“past.json”", 0, &error);
+  g_assert_null (root);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+  g_assert_nonnull (strstr (error->message, "“past.json” is nested too deeply (more than 512 levels"));
+  g_clear_error (&error);
+
+  root = temper_json_parse_data (huge, -1, "huge", 0, &error);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+  g_clear_error (&error);
+
+  root = temper_json_parse_data ("[1, 2, 3]", -1, "“small.json”", 8, &error);
+  g_assert_null (root);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+  g_clear_error (&error);
+
+  /* Syntax errors keep json-glib's domain and words. */
+  root = temper_json_parse_data ("[1,", -1, "broken", 0, &error);
+  g_assert_null (root);
+  g_assert_true (error->domain == JSON_PARSER_ERROR);
+  g_clear_error (&error);
+
+  root = temper_json_parse_data ("  ", -1, "blank", 0, &error);
+  g_assert_null (root);
+  g_assert_true (error->domain == JSON_PARSER_ERROR);
+}
+
+static void
+test_parse_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("temper-json-XXXXXX", &error);
+  g_autofree char *good = g_build_filename (dir, "good.json", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo.json", NULL);
+  g_autofree char *big = g_build_filename (dir, "big.json", NULL);
+  g_autoptr(JsonNode) root = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (good, "{\"a\": [1]}", -1, NULL));
+  root = temper_json_parse_file (good, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
+  g_clear_pointer (&root, json_node_unref);
+
+  /* A FIFO with no writer: reading it would block forever. */
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  root = temper_json_parse_file (fifo, 0, &error);
+  g_assert_null (root);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "named pipe"));
+  g_clear_error (&error);
+
+  /* A folder where a file is expected. */
+  root = temper_json_parse_file (dir, 0, &error);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_true (g_file_set_contents (big, "[0, 0, 0, 0, 0, 0]", -1, NULL));
+  root = temper_json_parse_file (big, 10, &error);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+  g_clear_error (&error);
+
+  root = temper_json_parse_file ("/nonexistent/x.json", 0, &error);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_IO);
+  test_remove_tree (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/json/depth-scan", test_depth_scan);
+  g_test_add_func ("/json/parse-limits", test_parse_limits);
+  g_test_add_func ("/json/parse-file", test_parse_file);
+  return g_test_run ();
+}

@@ -22,6 +22,8 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
   g_autofree char *temp = NULL;
 
   g_return_val_if_fail (model != NULL && adapter != NULL && out_dir != NULL, FALSE);
+  if (!temper_export_check_family (model, FALSE, error))
+    return FALSE;
   if (!temper_export_check_dest (out_dir, error) || !temper_export_step (options, 0.0, error))
     return FALSE;
   temp = temper_export_temp_path (out_dir);
@@ -59,6 +61,8 @@ temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
   float alpha;
 
   g_return_val_if_fail (model != NULL && adapter != NULL && out_path != NULL, FALSE);
+  if (!temper_export_check_family (model, FALSE, error))
+    return FALSE;
   config = temper_model_get_config (model);
   if (!temper_export_check_dest (out_path, error))
     return FALSE;

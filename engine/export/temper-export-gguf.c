@@ -317,6 +317,8 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
   gboolean built;
 
   g_return_val_if_fail (model != NULL && out_path != NULL, FALSE);
+  if (!temper_export_check_family (model, TRUE, error))
+    return FALSE;
   if (!temper_export_check_dest (out_path, error))
     return FALSE;
   w = temper_gguf_writer_new ();

@@ -17,6 +17,34 @@
 
 #include "temper-cpu-private.h"
 
+/* The keys query @i (position q_offset + i) sees: [*lo, *hi), the causal
+ * ones less those behind a sliding window. */
+static inline void
+visible_keys (const TemperAttentionParams *p, int64_t i, int64_t *lo, int64_t *hi)
+{
+  *hi = (int64_t) p->q_offset + i + 1;
+  *lo = p->window > 0 ? MAX (0, *hi - p->window) : 0;
+}
+
+/* A scaled score after soft-capping (Gemma 2), and the capping's slope
+ * written in terms of its output. */
+static inline float
+cap_score (const TemperAttentionParams *p, float s)
+{
+  return p->softcap > 0.0f ? p->softcap * tanhf (s / p->softcap) : s;
+}
+
+static inline float
+cap_slope (const TemperAttentionParams *p, float capped)
+{
+  float t;
+
+  if (p->softcap <= 0.0f)
+    return 1.0f;
+  t = capped / p->softcap;
+  return 1.0f - t * t;
+}
+
 typedef struct {
   TemperCpuBackend            *cpu;
   const TemperAttentionParams *p;
@@ -41,25 +69,26 @@ attention_task (void *data, int ith, int nth)
       int h = (int) (item % p->n_head);
       gint64 row = item / p->n_head;          /* query row in the batch */
       int s = (int) (row / p->n_query), i = (int) (row % p->n_query);
-      int n_visible = p->q_offset + i + 1;
+      int64_t lo, n_visible;
       const float *qv = w->q + row * q_stride + (int64_t) h * hd;
       const float *kbase = w->k + (int64_t) s * p->n_key * kv_stride + (int64_t) (h / group) * hd;
       const float *vbase = w->v + (int64_t) s * p->n_key * kv_stride + (int64_t) (h / group) * hd;
       float *ov = w->o + row * q_stride + (int64_t) h * hd;
       float max = -INFINITY, sum = 0.0f;
 
-      for (int j = 0; j < n_visible; j++)
+      visible_keys (p, i, &lo, &n_visible);
+      for (int64_t j = lo; j < n_visible; j++)
         {
-          scores[j] = p->scale * k->dot_f32 (qv, kbase + j * kv_stride, hd);
+          scores[j] = cap_score (p, p->scale * k->dot_f32 (qv, kbase + j * kv_stride, hd));
           max = MAX (max, scores[j]);
         }
-      for (int j = 0; j < n_visible; j++)
+      for (int64_t j = lo; j < n_visible; j++)
         {
           scores[j] = expf (scores[j] - max);
           sum += scores[j];
         }
       memset (ov, 0, sizeof (float) * (size_t) hd);
-      for (int j = 0; j < n_visible; j++)
+      for (int64_t j = lo; j < n_visible; j++)
         k->axpy (scores[j] / sum, vbase + j * kv_stride, ov, hd);
       if (w->lse_out != NULL)
         w->lse_out[row * p->n_head + h] = max + logf (sum);
@@ -117,19 +146,24 @@ attention_blocked_task (void *data, int ith, int nth)
       for (int i = 0; i < p->n_query; i++)
         {
           float *srow = S + (int64_t) i * n_keys;
-          int64_t n_visible = (int64_t) p->q_offset + i + 1;
+          int64_t lo, n_visible;
           float max = -INFINITY, sum = 0.0f, inv;
 
-          for (int64_t j = 0; j < n_visible; j++)
-            max = MAX (max, srow[j]);
-          for (int64_t j = 0; j < n_visible; j++)
+          visible_keys (p, i, &lo, &n_visible);
+          for (int64_t j = lo; j < n_visible; j++)
+            {
+              srow[j] = cap_score (p, srow[j]);
+              max = MAX (max, srow[j]);
+            }
+          for (int64_t j = lo; j < n_visible; j++)
             {
               srow[j] = expf (srow[j] - max);
               sum += srow[j];
             }
           inv = 1.0f / sum;
-          for (int64_t j = 0; j < n_visible; j++)
+          for (int64_t j = lo; j < n_visible; j++)
             srow[j] *= inv;
+          memset (srow, 0, sizeof (float) * (size_t) lo);
           memset (srow + n_visible, 0, sizeof (float) * (size_t) (n_keys - n_visible));
           memset (oh + i * q_stride, 0, sizeof (float) * (size_t) hd);
           if (w->lse_out != NULL)
@@ -174,15 +208,20 @@ attention_backward_blocked_task (void *data, int ith, int nth)
           for (int i = 0; i < p->n_query; i++)
             {
               float *prow = P + (int64_t) i * n_keys, *drow = dS + (int64_t) i * n_keys;
-              int64_t n_visible = (int64_t) p->q_offset + i + 1;
+              int64_t lo, n_visible;
               float lse = w->lse[(row0 + i) * p->n_head + h];
               float D = k->dot_f32 (w->dout + q_off + i * q_stride, w->out + q_off + i * q_stride, hd);
 
-              for (int64_t j = 0; j < n_visible; j++)
+              visible_keys (p, i, &lo, &n_visible);
+              for (int64_t j = lo; j < n_visible; j++)
                 {
-                  prow[j] = expf (prow[j] - lse);
-                  drow[j] = prow[j] * (drow[j] - D) * p->scale;
+                  float capped = cap_score (p, prow[j]);
+
+                  prow[j] = expf (capped - lse);
+                  drow[j] = prow[j] * (drow[j] - D) * p->scale * cap_slope (p, capped);
                 }
+              memset (prow, 0, sizeof (float) * (size_t) lo);
+              memset (drow, 0, sizeof (float) * (size_t) lo);
               memset (prow + n_visible, 0, sizeof (float) * (size_t) (n_keys - n_visible));
               memset (drow + n_visible, 0, sizeof (float) * (size_t) (n_keys - n_visible));
             }
@@ -234,7 +273,7 @@ attention_backward_task (void *data, int ith, int nth)
   const TemperCpuKernels *k = &w->cpu->k;
   int hd = p->head_dim, group = p->n_head / p->n_head_kv;
   int64_t q_stride = (int64_t) p->n_head * hd, kv_stride = (int64_t) p->n_head_kv * hd;
-  float *prob = temper_cpu_scratch_for (w->cpu, ith);
+  float *prob = temper_cpu_scratch_for (w->cpu, ith), *slope = prob + p->n_key;
   gint64 n_groups = (gint64) p->n_seq * p->n_head_kv, g0, g1;
 
   temper_cpu_split (n_groups, ith, nth, &g0, &g1);
@@ -248,16 +287,23 @@ attention_backward_task (void *data, int ith, int nth)
           {
             int64_t row = (int64_t) s * p->n_query + i;
             int64_t q_off = row * q_stride + (int64_t) h * hd;
-            int n_visible = p->q_offset + i + 1;
+            int64_t lo, n_visible;
             float lse = w->lse[row * p->n_head + h];
             float D = k->dot_f32 (w->dout + q_off, w->out + q_off, hd);
 
-            for (int j = 0; j < n_visible; j++)
-              prob[j] = expf (p->scale * k->dot_f32 (w->q + q_off, w->k + kv_off + j * kv_stride, hd) - lse);
-            for (int j = 0; j < n_visible; j++)
+            visible_keys (p, i, &lo, &n_visible);
+            for (int64_t j = lo; j < n_visible; j++)
+              {
+                float capped = cap_score (p, p->scale * k->dot_f32 (w->q + q_off, w->k + kv_off + j * kv_stride, hd));
+
+                prob[j] = expf (capped - lse);
+                /* The capping's slope, from the capped score. */
+                slope[j] = cap_slope (p, capped);
+              }
+            for (int64_t j = lo; j < n_visible; j++)
               {
                 float dp = k->dot_f32 (w->dout + q_off, w->v + kv_off + j * kv_stride, hd);
-                float ds = prob[j] * (dp - D) * p->scale;
+                float ds = prob[j] * (dp - D) * p->scale * slope[j];
 
                 k->axpy (prob[j], w->dout + q_off, w->dv + kv_off + j * kv_stride, hd);
                 k->axpy (ds, w->k + kv_off + j * kv_stride, w->dq + q_off, hd);
@@ -291,6 +337,6 @@ temper_cpu_attention_backward (TemperBackend *b, const TemperBTensor *dq,
       temper_cpu_pool_run (cpu->pool, attention_backward_blocked_task, &w);
       return;
     }
-  temper_cpu_reserve_scratch (cpu, (size_t) params->n_key);
+  temper_cpu_reserve_scratch (cpu, 2 * (size_t) params->n_key);
   temper_cpu_pool_run (cpu->pool, attention_backward_task, &w);
 }

@@ -41,6 +41,11 @@ cpu_supports_op (TemperBackend *b, TemperOp op, int weight_type)
         default:
           return FALSE;
         }
+    case TEMPER_OP_ROPE_TABLE:
+    case TEMPER_OP_GEGLU:
+    case TEMPER_OP_ATTENTION_WINDOW:
+    case TEMPER_OP_SOFTCAP:
+      return weight_type == TEMPER_TYPE_F32;
     case TEMPER_OP_COUNT:
       return FALSE;
     default:
@@ -154,6 +159,11 @@ static const TemperBackendOps cpu_ops = {
   .dequantize = temper_cpu_dequantize,
   .zero = temper_cpu_zero,
   .dropout = temper_cpu_dropout,
+  .rope_table = temper_cpu_rope_table,
+  .rope_table_backward = temper_cpu_rope_table_backward,
+  .geglu = temper_cpu_geglu,
+  .geglu_backward = temper_cpu_geglu_backward,
+  .softcap = temper_cpu_softcap,
 };
 
 TemperBackend *

@@ -1,6 +1,7 @@
 /* The small ops: add, sum of squares, scale, dequantize, zero. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "temper-cpu-private.h"
@@ -55,4 +56,15 @@ void
 temper_cpu_zero (TemperBackend *b, const TemperBTensor *x)
 {
   memset (cpu_data (x), 0, temper_btensor_bytes (x->type, x->ne[0], x->ne[1]));
+}
+
+void
+temper_cpu_softcap (TemperBackend *b, const TemperBTensor *x, float cap)
+{
+  float *v = cpu_f32 (x);
+  int64_t n = x->ne[0] * x->ne[1];
+
+  (void) b;
+  for (int64_t i = 0; i < n; i++)
+    v[i] = cap * tanhf (v[i] / cap);
 }

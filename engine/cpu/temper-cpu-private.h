@@ -154,6 +154,16 @@ void temper_cpu_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *lo
 void temper_cpu_adamw (TemperBackend *b, const TemperBTensor *param, const TemperBTensor *grad,
                        const TemperBTensor *m, const TemperBTensor *v,
                        const TemperBTensor *grad_sumsq, const TemperAdamWParams *params);
+void temper_cpu_rope_table (TemperBackend *b, const TemperBTensor *x, const TemperRopeTable *table);
+void temper_cpu_rope_table_backward (TemperBackend *b, const TemperBTensor *dx,
+                                     const TemperRopeTable *table);
+void temper_cpu_geglu (TemperBackend *b, const TemperBTensor *out,
+                       const TemperBTensor *gate, const TemperBTensor *up);
+void temper_cpu_geglu_backward (TemperBackend *b, const TemperBTensor *dgate,
+                                const TemperBTensor *dup, const TemperBTensor *dout,
+                                const TemperBTensor *gate, const TemperBTensor *up);
+void temper_cpu_softcap (TemperBackend *b, const TemperBTensor *x, float cap);
+
 /* temper-cpu-elementwise.c: add, sum of squares, scale, dequantize, zero. */
 void temper_cpu_add (TemperBackend *b, const TemperBTensor *out,
                      const TemperBTensor *a, const TemperBTensor *bt);

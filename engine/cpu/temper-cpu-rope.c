@@ -1,4 +1,6 @@
-/* RoPE in place, for both pair layouts; the backward rotates back. */
+/* RoPE in place, for both pair layouts; the backward rotates back.  The
+ * table form (llama3 factors, linear scaling, partial rotary, LongRoPE's
+ * attention factor) is the same loop over a given frequency table. */
 #include "config.h"
 
 #include <math.h>
@@ -13,9 +15,9 @@
 typedef struct {
   float           *v;
   int64_t          row_len;
-  int              n_head, head_dim, seq_len, pos_offset;
+  int              n_head, head_dim, seq_len, pos_offset, n_pairs;
   TemperRopeLayout layout;
-  float            sign;
+  float            sign, mscale;
   double           inv_freq[MAX_HALF];
 } RopeWork;
 
@@ -23,7 +25,7 @@ static void
 rope_rows (void *data, gint64 r0, gint64 r1)
 {
   const RopeWork *w = data;
-  int n_head = w->n_head, head_dim = w->head_dim, half = head_dim / 2;
+  int n_head = w->n_head, head_dim = w->head_dim, half = w->n_pairs;
   TemperRopeLayout layout = w->layout;
   float sign = w->sign;
   const double *inv_freq = w->inv_freq;
@@ -38,8 +40,8 @@ rope_rows (void *data, gint64 r0, gint64 r1)
         {
           double angle = pos * inv_freq[i];
 
-          cs[i] = (float) cos (angle);
-          sn[i] = sign * (float) sin (angle);
+          cs[i] = w->mscale * (float) cos (angle);
+          sn[i] = w->mscale * sign * (float) sin (angle);
         }
       for (int h = 0; h < n_head; h++)
         {
@@ -65,6 +67,7 @@ rope_apply (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim, 
   RopeWork w = {
     .v = cpu_f32 (x), .row_len = x->ne[0], .n_head = n_head, .head_dim = head_dim,
     .seq_len = seq_len, .pos_offset = pos_offset, .layout = layout, .sign = sign,
+    .n_pairs = head_dim / 2, .mscale = 1.0f,
   };
 
   g_assert (head_dim % 2 == 0 && head_dim / 2 <= MAX_HALF);
@@ -87,4 +90,33 @@ temper_cpu_rope_backward (TemperBackend *b, const TemperBTensor *dx, int n_head,
                           int seq_len, int pos_offset, float theta, TemperRopeLayout layout)
 {
   rope_apply (b, dx, n_head, head_dim, seq_len, pos_offset, theta, layout, -1.0f);
+}
+
+static void
+rope_table_apply (TemperBackend *b, const TemperBTensor *x, const TemperRopeTable *t, float sign)
+{
+  RopeWork w = {
+    .v = cpu_f32 (x), .row_len = x->ne[0], .n_head = t->n_head, .head_dim = t->head_dim,
+    .seq_len = t->seq_len, .pos_offset = t->pos_offset, .layout = t->layout, .sign = sign,
+    .n_pairs = t->n_pairs, .mscale = t->mscale,
+  };
+
+  g_assert (t->n_pairs > 0 && 2 * t->n_pairs <= t->head_dim && t->n_pairs <= MAX_HALF);
+  g_assert (x->ne[0] == (int64_t) t->n_head * t->head_dim && t->seq_len > 0);
+  for (int i = 0; i < t->n_pairs; i++)
+    w.inv_freq[i] = t->inv_freq[i];
+  temper_cpu_pool_run_range (TEMPER_CPU (b)->pool, x->ne[1], MIN_ROWS_PER_THREAD, rope_rows, &w);
+}
+
+void
+temper_cpu_rope_table (TemperBackend *b, const TemperBTensor *x, const TemperRopeTable *table)
+{
+  rope_table_apply (b, x, table, 1.0f);
+}
+
+/* The transpose of a rotation scaled by m is the opposite rotation scaled by m. */
+void
+temper_cpu_rope_table_backward (TemperBackend *b, const TemperBTensor *dx, const TemperRopeTable *table)
+{
+  rope_table_apply (b, dx, table, -1.0f);
 }

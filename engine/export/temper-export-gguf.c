@@ -318,6 +318,8 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
   gboolean built;
 
   g_return_val_if_fail (model != NULL && requested_path != NULL, FALSE);
+  if (!temper_export_check_family (model, TRUE, error))
+    return FALSE;
   out_path = temper_export_prepare_dest (requested_path, TEMPER_EXPORT_KIND_GGUF, error);
   if (out_path == NULL)
     return FALSE;

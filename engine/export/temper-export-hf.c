@@ -325,6 +325,8 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
   const char *src = temper_model_get_path (model);
 
   g_return_val_if_fail (model != NULL && requested_dir != NULL, FALSE);
+  if (!temper_export_check_family (model, TRUE, error))
+    return FALSE;
   if (temper_model_get_format (model) != TEMPER_MODEL_FORMAT_HF_FOLDER)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,

@@ -58,6 +58,10 @@ gboolean temper_export_step      (const TemperExportOptions *options, double fra
 
 /* Whether q/k B rows must be reordered between @config's own order and the
  * order llama.cpp uses for a llama-arch GGUF. */
+/* Refuses an export Temper cannot yet make right for the model's family
+ * (fused projections; a merged model of a family beyond Llama and Qwen2). */
+gboolean temper_export_check_family (const temper_model_t *model, gboolean merged, GError **error);
+
 gboolean temper_export_needs_qk_permutation (const TemperModelConfig *config,
                                              TemperLoraTarget target);
 

@@ -344,9 +344,34 @@ temper_export_step (const TemperExportOptions *options, double fraction, GError 
 }
 
 gboolean
+temper_export_check_family (const temper_model_t *model, gboolean merged, GError **error)
+{
+  const TemperModelConfig *c = temper_model_get_config (model);
+
+  if (c->fused_qkv || c->fused_gate_up)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("Temper cannot export from %s models yet: their fused projections need names "
+                     "PEFT and llama.cpp expect, which Temper does not write yet. Chat with the adapter in Temper instead."),
+                   temper_model_get_family_name (model));
+      return FALSE;
+    }
+  if (merged && !temper_model_config_is_basic (c))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("Temper cannot make a merged model of a %s model yet. Export the adapter "
+                     "(PEFT or GGUF LoRA) instead."),
+                   temper_model_get_family_name (model));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 temper_export_needs_qk_permutation (const TemperModelConfig *config, TemperLoraTarget target)
 {
-  return config->arch == TEMPER_ARCH_LLAMA && config->rope_layout == TEMPER_ROPE_HALVES &&
+  return (config->arch == TEMPER_ARCH_LLAMA || config->arch == TEMPER_ARCH_MISTRAL)
+         && config->rope_layout == TEMPER_ROPE_HALVES &&
          (target == TEMPER_LORA_Q || target == TEMPER_LORA_K);
 }
 

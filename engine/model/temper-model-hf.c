@@ -5,6 +5,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <math.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -165,6 +166,21 @@ config_architecture (JsonObject *config)
   return g_strdup (model_type);
 }
 
+static const struct {
+  const char *architecture;
+  TemperArch  arch;
+  const char *arch_name;   /* as GGUF spells it */
+} hf_families[] = {
+  { "LlamaForCausalLM",   TEMPER_ARCH_LLAMA,   "llama" },
+  { "MistralForCausalLM", TEMPER_ARCH_MISTRAL, "llama" },
+  { "Qwen2ForCausalLM",   TEMPER_ARCH_QWEN2,   "qwen2" },
+  { "Qwen3ForCausalLM",   TEMPER_ARCH_QWEN3,   "qwen3" },
+  { "Gemma2ForCausalLM",  TEMPER_ARCH_GEMMA2,  "gemma2" },
+  { "Gemma3ForCausalLM",  TEMPER_ARCH_GEMMA3,  "gemma3" },
+  { "Phi3ForCausalLM",    TEMPER_ARCH_PHI3,    "phi3" },
+  { "Glm4ForCausalLM",    TEMPER_ARCH_GLM4,    "glm4" },
+};
+
 static gboolean
 read_architecture (HfLoad *l, GError **error)
 {
@@ -177,26 +193,268 @@ read_architecture (HfLoad *l, GError **error)
                    _("“config.json” in “%s” does not say which architecture the model is."), l->what);
       return FALSE;
     }
-  if (strcmp (architecture, "LlamaForCausalLM") == 0 || strcmp (architecture, "MistralForCausalLM") == 0)
-    {
-      c->arch = TEMPER_ARCH_LLAMA;
-      l->model->arch_name = g_strdup ("llama");
-    }
-  else if (strcmp (architecture, "Qwen2ForCausalLM") == 0)
-    {
-      c->arch = TEMPER_ARCH_QWEN2;
-      l->model->arch_name = g_strdup ("qwen2");
-    }
+  for (gsize i = 0; i < G_N_ELEMENTS (hf_families); i++)
+    if (strcmp (architecture, hf_families[i].architecture) == 0)
+      {
+        c->arch = hf_families[i].arch;
+        l->model->arch_name = g_strdup (hf_families[i].arch_name);
+        /* GLM-4 rotates interleaved pairs; the others rotate halves. */
+        c->rope_layout = c->arch == TEMPER_ARCH_GLM4 ? TEMPER_ROPE_INTERLEAVED : TEMPER_ROPE_HALVES;
+        return TRUE;
+      }
+  temper_model_refuse_family (l->what, architecture, error);
+  return FALSE;
+}
+
+/* The number at @index of the array member @key of @obj, or NAN. */
+static double
+array_double (JsonObject *obj, const char *key, guint index)
+{
+  JsonArray *list;
+  JsonNode *e;
+
+  if (obj == NULL || !json_object_has_member (obj, key) || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, key)))
+    return NAN;
+  list = json_object_get_array_member (obj, key);
+  if (index >= json_array_get_length (list))
+    return NAN;
+  e = json_array_get_element (list, index);
+  if (!JSON_NODE_HOLDS_VALUE (e))
+    return NAN;
+  if (json_node_get_value_type (e) == G_TYPE_INT64)
+    return (double) json_node_get_int (e);
+  if (json_node_get_value_type (e) == G_TYPE_DOUBLE)
+    return json_node_get_double (e);
+  return NAN;
+}
+
+/* RoPE: transformers 5 keeps it in rope_parameters (per layer type for
+ * Gemma 3), older files in rope_theta and rope_scaling. */
+static gboolean
+read_rope (HfLoad *l, GError **error)
+{
+  temper_model_t *m = l->model;
+  TemperModelConfig *c = &m->config;
+  JsonObject *params = config_object (l->config, "rope_parameters");
+  JsonObject *full = config_object (params, "full_attention");
+  JsonObject *sliding = config_object (params, "sliding_attention");
+  JsonObject *global = full != NULL ? full : params;
+  JsonObject *scaling = global != NULL && config_string (global, "rope_type") != NULL
+                        ? global : config_object (l->config, "rope_scaling");
+  const char *type = config_string (scaling, "rope_type");
+  double partial = config_double (global, "partial_rotary_factor",
+                                  config_double (l->config, "partial_rotary_factor", 1.0));
+  int rope_dims = (int) (c->head_dim * partial) & ~1, n_pairs;
+
+  if (type == NULL)
+    type = config_string (scaling, "type");
+  c->rope_theta = (float) config_double (global, "rope_theta", config_double (l->config, "rope_theta", 10000.0));
+  if (sliding != NULL)
+    c->rope_theta_local = (float) config_double (sliding, "rope_theta", 10000.0);
   else
+    c->rope_theta_local = (float) config_double (l->config, "rope_local_base_freq", 0.0);
+  if (rope_dims <= 0 || rope_dims > c->head_dim)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("“%s” is a %s model, which Temper cannot train. Supported architectures: "
-                   "LlamaForCausalLM (Llama 2 and 3, SmolLM2), MistralForCausalLM (without sliding window) "
-                   "and Qwen2ForCausalLM (Qwen2, Qwen2.5)."),
-                   l->what, architecture);
+                   _("“%s” rotates %d of %d dimensions per attention head; Temper needs an even number, at most all of them."),
+                   l->what, rope_dims, c->head_dim);
       return FALSE;
     }
-  c->rope_layout = TEMPER_ROPE_HALVES;
+  c->rope_dims = rope_dims == c->head_dim ? 0 : rope_dims;
+  n_pairs = rope_dims / 2;
+
+  if (type == NULL || strcmp (type, "default") == 0)
+    return TRUE;
+  if (strcmp (type, "linear") == 0)
+    {
+      double factor = config_double (scaling, "factor", 1.0);
+      if (factor > 0.0)
+        c->rope_freq_scale = (float) (1.0 / factor);
+      return TRUE;
+    }
+  if (strcmp (type, "llama3") == 0)
+    {
+      double factor = config_double (scaling, "factor", 8.0);
+      double low = config_double (scaling, "low_freq_factor", 1.0);
+      double high = config_double (scaling, "high_freq_factor", 4.0);
+      double original = config_double (scaling, "original_max_position_embeddings", 8192.0);
+
+      if (factor <= 0.0 || low <= 0.0 || high <= low || original <= 0.0)
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                       _("“config.json” in “%s” has impossible llama3 RoPE scaling settings."), l->what);
+          return FALSE;
+        }
+      m->rope_factors = temper_model_llama3_rope_factors (n_pairs, rope_dims, c->rope_theta, (float) factor,
+                                                          (float) low, (float) high, (int) original);
+      c->rope_freq_factors = TRUE;
+      return TRUE;
+    }
+  if (strcmp (type, "longrope") == 0 || strcmp (type, "su") == 0)
+    {
+      double original = config_double (scaling, "original_max_position_embeddings",
+                                       config_double (l->config, "original_max_position_embeddings", c->n_ctx_train));
+      double factor = original > 0.0 ? c->n_ctx_train / original : 1.0;
+
+      m->rope_factors = g_new (float, n_pairs);
+      for (int i = 0; i < n_pairs; i++)
+        {
+          double f = array_double (scaling, "short_factor", (guint) i);
+          if (isnan (f) || f <= 0.0)
+            {
+              g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                           _("“config.json” in “%s” has LongRoPE scaling without %d short factors."), l->what, n_pairs);
+              return FALSE;
+            }
+          m->rope_factors[i] = (float) f;
+        }
+      c->rope_freq_factors = TRUE;
+      c->rope_mscale = (float) config_double (scaling, "attention_factor",
+                                              factor <= 1.0 ? 1.0 : sqrt (1.0 + log (factor) / log (original)));
+      /* The short factors hold up to the original context; the long ones are not run. */
+      c->n_ctx_train = (int) MIN (c->n_ctx_train, original);
+      return TRUE;
+    }
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+               _("“%s” uses “%s” scaled rotary position embeddings, which Temper does not support yet. "
+               "Llama 3.1-style frequency factors and linear scaling are supported; choose a model that uses them or none."),
+               l->what, type);
+  return FALSE;
+}
+
+/* Gemma's layer_types (or sliding_window_pattern) as a period: every
+ * period-th layer global, or 0 when all are local. */
+static gboolean
+read_layer_types (HfLoad *l, int default_period, GError **error)
+{
+  TemperModelConfig *c = &l->model->config;
+  JsonArray *types = NULL;
+  int period = -1, n_full = 0;
+
+  if (json_object_has_member (l->config, "layer_types")
+      && JSON_NODE_HOLDS_ARRAY (json_object_get_member (l->config, "layer_types")))
+    types = json_object_get_array_member (l->config, "layer_types");
+  if (types == NULL || json_array_get_length (types) != (guint) c->n_layer)
+    {
+      int p = 0;
+      if (!config_int (l, "sliding_window_pattern", FALSE, default_period, &p, error))
+        return FALSE;
+      c->swa_period = p;
+      return TRUE;
+    }
+  for (int i = 0; i < c->n_layer; i++)
+    {
+      const char *t = json_array_get_string_element (types, (guint) i);
+      if (t != NULL && strcmp (t, "full_attention") == 0)
+        {
+          if (n_full++ == 0)
+            period = i + 1;
+        }
+    }
+  if (n_full == 0)
+    period = 0;
+  else if (n_full == c->n_layer)
+    {
+      c->sliding_window = 0;
+      period = 0;
+    }
+  for (int i = 0; i < c->n_layer && period > 0; i++)
+    {
+      const char *t = json_array_get_string_element (types, (guint) i);
+      gboolean full = t != NULL && strcmp (t, "full_attention") == 0;
+      if (full != ((i + 1) % period == 0))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       _("“%s” mixes local and global attention layers in an irregular order, which Temper does not support."),
+                       l->what);
+          return FALSE;
+        }
+    }
+  c->swa_period = period;
+  return TRUE;
+}
+
+/* The family's settings beyond Llama's. */
+static gboolean
+read_family (HfLoad *l, int sliding_window, GError **error)
+{
+  TemperModelConfig *c = &l->model->config;
+  gboolean gemma = c->arch == TEMPER_ARCH_GEMMA2 || c->arch == TEMPER_ARCH_GEMMA3;
+  gboolean windowed = sliding_window > 0 && sliding_window < c->n_ctx_train;
+
+  if (gemma)
+    {
+      const char *act = config_string (l->config, "hidden_activation");
+      double scalar = config_double (l->config, "query_pre_attn_scalar", c->head_dim);
+
+      if (act != NULL && strcmp (act, "gelu_pytorch_tanh") != 0 && strcmp (act, "gelu_tanh") != 0)
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       _("“%s” uses the activation “%s”, which Temper does not support for Gemma models."), l->what, act);
+          return FALSE;
+        }
+      c->mlp = TEMPER_MLP_GEGLU;
+      c->post_norms = TRUE;
+      c->norm_offset = 1.0f;
+      c->qk_norm = c->arch == TEMPER_ARCH_GEMMA3;
+      c->embd_scale = sqrtf ((float) c->n_embd);
+      c->attn_scale = scalar > 0.0 ? (float) (1.0 / sqrt (scalar)) : 0.0f;
+      c->attn_softcap = (float) config_double (l->config, "attn_logit_softcapping", 0.0);
+      c->final_softcap = (float) config_double (l->config, "final_logit_softcapping", 0.0);
+      c->sliding_window = sliding_window;
+      return read_layer_types (l, c->arch == TEMPER_ARCH_GEMMA3 ? 6 : 2, error);
+    }
+  switch (c->arch)
+    {
+    case TEMPER_ARCH_LLAMA:
+      if (config_bool (l->config, "attention_bias", FALSE) || config_bool (l->config, "mlp_bias", FALSE))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       _("“%s” uses bias terms in its attention or feed-forward layers (attention_bias or mlp_bias), "
+                       "which Temper does not support for Llama models."), l->what);
+          return FALSE;
+        }
+      break;
+    case TEMPER_ARCH_MISTRAL:
+      /* Mistral v0.2 and later have no window: then it is a Llama block. */
+      if (windowed)
+        c->sliding_window = sliding_window;
+      else
+        c->arch = TEMPER_ARCH_LLAMA;
+      break;
+    case TEMPER_ARCH_PHI3:
+      c->fused_qkv = c->fused_gate_up = TRUE;
+      if (windowed)
+        c->sliding_window = sliding_window;
+      break;
+    case TEMPER_ARCH_GLM4:
+      c->fused_gate_up = TRUE;
+      c->post_norms = TRUE;
+      c->qkv_bias = config_bool (l->config, "attention_bias", TRUE);
+      break;
+    case TEMPER_ARCH_QWEN3:
+      c->qk_norm = TRUE;
+      if (config_bool (l->config, "attention_bias", FALSE))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       _("“%s” uses bias terms in its attention layers (attention_bias), which Temper does not support for Qwen3 models."),
+                       l->what);
+          return FALSE;
+        }
+      G_GNUC_FALLTHROUGH;
+    case TEMPER_ARCH_QWEN2:
+    default:
+      if (config_bool (l->config, "use_sliding_window", FALSE) && windowed)
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       _("“%s” uses sliding-window attention on some layers only (use_sliding_window), which Temper does not support for Qwen models."),
+                       l->what);
+          return FALSE;
+        }
+      break;
+    }
+  if (c->arch == TEMPER_ARCH_QWEN2)
+    c->qkv_bias = TRUE;
   return TRUE;
 }
 
@@ -204,9 +462,6 @@ static gboolean
 read_config (HfLoad *l, GError **error)
 {
   TemperModelConfig *c = &l->model->config;
-  JsonObject *rope_parameters = config_object (l->config, "rope_parameters");
-  JsonObject *rope_scaling = config_object (l->config, "rope_scaling");
-  const char *rope_type;
   int sliding_window = 0;
 
   if (!read_architecture (l, error)
@@ -228,50 +483,10 @@ read_config (HfLoad *l, GError **error)
     }
 
   c->rms_eps = (float) config_double (l->config, "rms_norm_eps", 1e-6);
-  /* transformers 5 moved rope_theta and the scaling into rope_parameters. */
-  c->rope_theta = (float) config_double (rope_parameters, "rope_theta",
-                                         config_double (l->config, "rope_theta", 10000.0));
-  rope_type = config_string (rope_parameters, "rope_type");
-  if (rope_type == NULL)
-    rope_type = config_string (rope_scaling, "rope_type");
-  if (rope_type == NULL)
-    rope_type = config_string (rope_scaling, "type");
-  if (rope_type != NULL && strcmp (rope_type, "default") != 0)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("“%s” uses scaled rotary position embeddings (%s), which Temper does not support. "
-                   "Choose a model without RoPE scaling."), l->what, rope_type);
-      return FALSE;
-    }
-
-  if (c->arch == TEMPER_ARCH_LLAMA)
-    {
-      if (config_bool (l->config, "attention_bias", FALSE) || config_bool (l->config, "mlp_bias", FALSE))
-        {
-          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       _("“%s” uses bias terms in its attention or feed-forward layers (attention_bias or mlp_bias), "
-                       "which Temper does not support for Llama models."), l->what);
-          return FALSE;
-        }
-      /* Mistral's sliding window changes attention once a sequence outgrows it. */
-      if (sliding_window > 0 && sliding_window < c->n_ctx_train)
-        {
-          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       _("“%s” uses sliding-window attention (%d of %d positions), which Temper does not support."),
-                       l->what, sliding_window, c->n_ctx_train);
-          return FALSE;
-        }
-    }
-  else if (config_bool (l->config, "use_sliding_window", FALSE) && sliding_window > 0
-           && sliding_window < c->n_ctx_train)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("“%s” uses sliding-window attention (%d of %d positions), which Temper does not support."),
-                   l->what, sliding_window, c->n_ctx_train);
-      return FALSE;
-    }
-  c->qkv_bias = c->arch == TEMPER_ARCH_QWEN2;
-  c->tied_embeddings = config_bool (l->config, "tie_word_embeddings", FALSE);
+  if (!read_family (l, sliding_window, error) || !read_rope (l, error))
+    return FALSE;
+  c->tied_embeddings = config_bool (l->config, "tie_word_embeddings",
+                                    c->arch == TEMPER_ARCH_GEMMA2 || c->arch == TEMPER_ARCH_GEMMA3);
   return TRUE;
 }
 
@@ -319,6 +534,44 @@ hf_tensor (HfLoad *l, const char *name, TemperTensorView *view, int64_t ne0, int
   return temper_model_check_tensor (view, name, ne0, ne1, norm, l->what, error);
 }
 
+/* Which file names hold each part of a layer, by family. */
+typedef struct {
+  const char *attn_post_norm, *ffn_norm, *ffn_post_norm;
+} NormNames;
+
+static NormNames
+norm_names (TemperArch arch)
+{
+  NormNames n = { NULL, "post_attention_layernorm.weight", NULL };
+
+  if (arch == TEMPER_ARCH_GEMMA2 || arch == TEMPER_ARCH_GEMMA3)
+    {
+      n.attn_post_norm = "post_attention_layernorm.weight";
+      n.ffn_norm = "pre_feedforward_layernorm.weight";
+      n.ffn_post_norm = "post_feedforward_layernorm.weight";
+    }
+  else if (arch == TEMPER_ARCH_GLM4)
+    {
+      n.attn_post_norm = "post_self_attn_layernorm.weight";
+      n.ffn_post_norm = "post_mlp_layernorm.weight";
+    }
+  return n;
+}
+
+static gboolean
+hf_layer_part (HfLoad *l, int i, const char *suffix, TemperTensorView *view, int64_t ne0, int64_t ne1,
+               gboolean norm, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("model.layers.%d.%s", i, suffix);
+
+  if (suffix == NULL)
+    {
+      memset (view, 0, sizeof *view);
+      return TRUE;
+    }
+  return hf_tensor (l, name, view, ne0, ne1, FALSE, norm, error);
+}
+
 static gboolean
 hf_layer (HfLoad *l, int i, GError **error)
 {
@@ -326,39 +579,44 @@ hf_layer (HfLoad *l, int i, GError **error)
   TemperLayerWeights *w = &l->model->layers[i];
   gint64 q_out = (gint64) c->n_head * c->head_dim;
   gint64 kv_out = (gint64) c->n_head_kv * c->head_dim;
-  gboolean no_bias = c->arch != TEMPER_ARCH_QWEN2;
-  struct {
-    const char *suffix;
-    TemperTensorView *view;
-    int64_t ne0, ne1;
-    gboolean absent, norm;
-  } parts[] = {
-    { "input_layernorm.weight", &w->attn_norm, c->n_embd, 1, FALSE, TRUE },
-    { "self_attn.q_proj.weight", &w->wq, c->n_embd, q_out, FALSE, FALSE },
-    { "self_attn.k_proj.weight", &w->wk, c->n_embd, kv_out, FALSE, FALSE },
-    { "self_attn.v_proj.weight", &w->wv, c->n_embd, kv_out, FALSE, FALSE },
-    { "self_attn.q_proj.bias", &w->bq, q_out, 1, no_bias, TRUE },
-    { "self_attn.k_proj.bias", &w->bk, kv_out, 1, no_bias, TRUE },
-    { "self_attn.v_proj.bias", &w->bv, kv_out, 1, no_bias, TRUE },
-    { "self_attn.o_proj.weight", &w->wo, q_out, c->n_embd, FALSE, FALSE },
-    { "post_attention_layernorm.weight", &w->ffn_norm, c->n_embd, 1, FALSE, TRUE },
-    { "mlp.gate_proj.weight", &w->w_gate, c->n_embd, c->n_ff, FALSE, FALSE },
-    { "mlp.up_proj.weight", &w->w_up, c->n_embd, c->n_ff, FALSE, FALSE },
-    { "mlp.down_proj.weight", &w->w_down, c->n_ff, c->n_embd, FALSE, FALSE },
-  };
+  NormNames nn = norm_names (c->arch);
+  TemperTensorView fused;
 
-  for (gsize p = 0; p < G_N_ELEMENTS (parts); p++)
+  if (!hf_layer_part (l, i, "input_layernorm.weight", &w->attn_norm, c->n_embd, 1, TRUE, error))
+    return FALSE;
+  if (c->fused_qkv)
     {
-      g_autofree char *name = g_strdup_printf ("model.layers.%d.%s", i, parts[p].suffix);
-
-      if (parts[p].absent)
-        {
-          memset (parts[p].view, 0, sizeof *parts[p].view);
-          continue;
-        }
-      if (!hf_tensor (l, name, parts[p].view, parts[p].ne0, parts[p].ne1, FALSE, parts[p].norm, error))
+      if (!hf_layer_part (l, i, "self_attn.qkv_proj.weight", &fused, c->n_embd, q_out + 2 * kv_out, FALSE, error))
         return FALSE;
+      temper_model_split_rows (&fused, 0, q_out, fused.name, &w->wq);
+      temper_model_split_rows (&fused, q_out, kv_out, fused.name, &w->wk);
+      temper_model_split_rows (&fused, q_out + kv_out, kv_out, fused.name, &w->wv);
     }
+  else if (!hf_layer_part (l, i, "self_attn.q_proj.weight", &w->wq, c->n_embd, q_out, FALSE, error)
+           || !hf_layer_part (l, i, "self_attn.k_proj.weight", &w->wk, c->n_embd, kv_out, FALSE, error)
+           || !hf_layer_part (l, i, "self_attn.v_proj.weight", &w->wv, c->n_embd, kv_out, FALSE, error))
+    return FALSE;
+  if (!hf_layer_part (l, i, c->qkv_bias ? "self_attn.q_proj.bias" : NULL, &w->bq, q_out, 1, TRUE, error)
+      || !hf_layer_part (l, i, c->qkv_bias ? "self_attn.k_proj.bias" : NULL, &w->bk, kv_out, 1, TRUE, error)
+      || !hf_layer_part (l, i, c->qkv_bias ? "self_attn.v_proj.bias" : NULL, &w->bv, kv_out, 1, TRUE, error)
+      || !hf_layer_part (l, i, c->qk_norm ? "self_attn.q_norm.weight" : NULL, &w->q_norm, c->head_dim, 1, TRUE, error)
+      || !hf_layer_part (l, i, c->qk_norm ? "self_attn.k_norm.weight" : NULL, &w->k_norm, c->head_dim, 1, TRUE, error)
+      || !hf_layer_part (l, i, "self_attn.o_proj.weight", &w->wo, q_out, c->n_embd, FALSE, error)
+      || !hf_layer_part (l, i, nn.attn_post_norm, &w->attn_post_norm, c->n_embd, 1, TRUE, error)
+      || !hf_layer_part (l, i, nn.ffn_norm, &w->ffn_norm, c->n_embd, 1, TRUE, error)
+      || !hf_layer_part (l, i, nn.ffn_post_norm, &w->ffn_post_norm, c->n_embd, 1, TRUE, error)
+      || !hf_layer_part (l, i, "mlp.down_proj.weight", &w->w_down, c->n_ff, c->n_embd, FALSE, error))
+    return FALSE;
+  if (c->fused_gate_up)
+    {
+      if (!hf_layer_part (l, i, "mlp.gate_up_proj.weight", &fused, c->n_embd, 2 * (gint64) c->n_ff, FALSE, error))
+        return FALSE;
+      temper_model_split_rows (&fused, 0, c->n_ff, fused.name, &w->w_gate);
+      temper_model_split_rows (&fused, c->n_ff, c->n_ff, fused.name, &w->w_up);
+    }
+  else if (!hf_layer_part (l, i, "mlp.gate_proj.weight", &w->w_gate, c->n_embd, c->n_ff, FALSE, error)
+           || !hf_layer_part (l, i, "mlp.up_proj.weight", &w->w_up, c->n_embd, c->n_ff, FALSE, error))
+    return FALSE;
   return TRUE;
 }
 

@@ -23,6 +23,7 @@ struct temper_model {
   TemperTensorView      output_norm;
   TemperTensorView      output;        /* == token_embd when tied */
   TemperLayerWeights   *layers;        /* config.n_layer entries */
+  float                *rope_factors;  /* rope_dims / 2, or NULL */
 
   temper_tokenizer_t   *tokenizer;
   char                 *chat_template;
@@ -55,6 +56,21 @@ gboolean temper_model_check_tensor (const TemperTensorView *view, const char *na
 
 /* Sets a TEMPER_ERROR_CANCELLED error when @cancellable is cancelled. */
 gboolean temper_model_check_cancelled (GCancellable *cancellable, GError **error);
+
+/* Views rows [first, first + n) of @fused (a fused qkv or gate_up
+ * matrix) as a matrix of its own. */
+void     temper_model_split_rows (const TemperTensorView *fused, int64_t first, int64_t n,
+                                  const char *name, TemperTensorView *part);
+
+/* Llama 3.1's frequency divisors from its rope_scaling settings, n_pairs
+ * floats, as transformers computes them. */
+float   *temper_model_llama3_rope_factors (int n_pairs, int rope_dims, float theta, float factor,
+                                           float low_freq_factor, float high_freq_factor,
+                                           int original_context);
+
+/* Refuses a family Temper does not run: names it, and the nearest family
+ * it does. */
+void     temper_model_refuse_family (const char *what, const char *name, GError **error);
 
 /* Adds @id to @stops unless already there or outside the vocabulary. */
 void     temper_model_add_stop_token (temper_model_t *model, GArray *stops, int id);

@@ -1,6 +1,7 @@
-/* temper-model.c — opening a model: the GGUF loader and the checks every
- * format shares (tensor shapes and types, special token ids, stop tokens,
- * size figures).  The Hugging Face folder loader is temper-model-hf.c. */
+/* temper-model.c — opening a model: the checks every format shares (tensor
+ * shapes and types, special token ids, stop tokens, size figures).  The
+ * loaders are temper-model-gguf.c and temper-model-hf.c; what a family is,
+ * temper-family.c. */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
@@ -84,234 +85,6 @@ temper_model_add_stop_token (temper_model_t *model, GArray *stops, int id)
   g_array_append_val (stops, id);
 }
 
-/* ---- GGUF -------------------------------------------------------------- */
-
-typedef struct {
-  temper_model_t *model;
-  const char     *what;    /* the file name for messages */
-} GgufLoad;
-
-static gboolean
-gguf_u32 (GgufLoad *l, const char *suffix, gboolean required, guint32 fallback,
-          int *out, GError **error)
-{
-  g_autofree char *key = g_strdup_printf ("%s.%s", l->model->arch_name, suffix);
-  guint32 v;
-
-  if (!temper_gguf_get_u32 (l->model->gguf, key, &v))
-    {
-      if (required || temper_gguf_has_key (l->model->gguf, key))
-        {
-          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       temper_gguf_has_key (l->model->gguf, key)
-                         ? _("“%s” has an invalid value for %s.") : _("“%s” is missing the setting %s."),
-                       l->what, key);
-          return FALSE;
-        }
-      v = fallback;
-    }
-  if (v > (guint32) G_MAXINT)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” has an impossible value for %s (%u)."), l->what, key, v);
-      return FALSE;
-    }
-  *out = (int) v;
-  return TRUE;
-}
-
-static void
-gguf_view (GgufLoad *l, const char *name, TemperTensorView *view)
-{
-  if (!temper_gguf_find_tensor (l->model->gguf, name, view))
-    memset (view, 0, sizeof *view);
-}
-
-static gboolean
-gguf_layer_tensor (GgufLoad *l, int layer, const char *suffix, TemperTensorView *view,
-                   int64_t ne0, int64_t ne1, gboolean optional, gboolean norm, GError **error)
-{
-  g_autofree char *name = g_strdup_printf ("blk.%d.%s", layer, suffix);
-
-  gguf_view (l, name, view);
-  if (optional && view->data == NULL)
-    return TRUE;
-  return temper_model_check_tensor (view, name, ne0, ne1, norm, l->what, error);
-}
-
-static gboolean
-check_rope_scaling_gguf (GgufLoad *l, GError **error)
-{
-  g_autofree char *key = g_strdup_printf ("%s.rope.scaling.type", l->model->arch_name);
-  g_autofree char *type = temper_gguf_dup_string (l->model->gguf, key);
-
-  if ((type != NULL && strcmp (type, "none") != 0)
-      || temper_gguf_find_tensor (l->model->gguf, "rope_freqs.weight", NULL))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("“%s” uses scaled rotary position embeddings (%s), which Temper does not support. "
-                   "Choose a model without RoPE scaling."),
-                   l->what, type != NULL ? type : _("frequency factors"));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-temper_model_load_gguf (temper_model_t *model, const char *path,
-                        GCancellable *cancellable, GError **error)
-{
-  g_autofree char *what = g_path_get_basename (path);
-  GgufLoad l = { model, what };
-  TemperModelConfig *c = &model->config;
-  int rope_dims = 0;
-  gint64 q_out, kv_out;
-
-  model->format = TEMPER_MODEL_FORMAT_GGUF;
-  model->gguf = temper_gguf_open (path, error);
-  if (model->gguf == NULL)
-    return FALSE;
-  model->file_size = temper_gguf_get_file_size (model->gguf);
-
-  model->arch_name = temper_gguf_dup_string (model->gguf, "general.architecture");
-  if (model->arch_name == NULL)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” does not say which architecture it is (general.architecture is missing)."), what);
-      return FALSE;
-    }
-  if (strcmp (model->arch_name, "llama") == 0)
-    {
-      c->arch = TEMPER_ARCH_LLAMA;
-      c->rope_layout = TEMPER_ROPE_INTERLEAVED;
-    }
-  else if (strcmp (model->arch_name, "qwen2") == 0)
-    {
-      c->arch = TEMPER_ARCH_QWEN2;
-      c->rope_layout = TEMPER_ROPE_HALVES;
-    }
-  else
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("“%s” is a “%s” model, which Temper cannot train. Supported architectures: "
-                   "llama (Llama 2 and 3, Mistral, SmolLM2) and qwen2 (Qwen2, Qwen2.5)."),
-                   what, model->arch_name);
-      return FALSE;
-    }
-
-  model->name = temper_gguf_dup_string (model->gguf, "general.name");
-
-  if (!gguf_u32 (&l, "block_count", TRUE, 0, &c->n_layer, error)
-      || !gguf_u32 (&l, "embedding_length", TRUE, 0, &c->n_embd, error)
-      || !gguf_u32 (&l, "feed_forward_length", TRUE, 0, &c->n_ff, error)
-      || !gguf_u32 (&l, "attention.head_count", TRUE, 0, &c->n_head, error)
-      || !gguf_u32 (&l, "attention.head_count_kv", FALSE, (guint32) c->n_head, &c->n_head_kv, error)
-      || !gguf_u32 (&l, "context_length", FALSE, 2048, &c->n_ctx_train, error))
-    return FALSE;
-  if (c->n_head <= 0 || c->n_head_kv <= 0 || c->n_layer <= 0 || c->n_embd <= 0 || c->n_ff <= 0
-      || c->n_head % c->n_head_kv != 0)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” has inconsistent settings: %d layers, hidden size %d, %d attention heads, %d key/value heads."),
-                   what, c->n_layer, c->n_embd, c->n_head, c->n_head_kv);
-      return FALSE;
-    }
-  if (!gguf_u32 (&l, "attention.key_length", FALSE, (guint32) (c->n_embd / c->n_head), &c->head_dim, error)
-      || !gguf_u32 (&l, "rope.dimension_count", FALSE, (guint32) c->head_dim, &rope_dims, error))
-    return FALSE;
-  if (c->head_dim <= 0 || c->head_dim % 2 != 0 || rope_dims != c->head_dim)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("“%s” rotates %d of %d dimensions per attention head; Temper supports only full, even rotary dimensions."),
-                   what, rope_dims, c->head_dim);
-      return FALSE;
-    }
-  {
-    g_autofree char *eps_key = g_strdup_printf ("%s.attention.layer_norm_rms_epsilon", model->arch_name);
-    g_autofree char *base_key = g_strdup_printf ("%s.rope.freq_base", model->arch_name);
-
-    if (!temper_gguf_get_f32 (model->gguf, eps_key, &c->rms_eps))
-      c->rms_eps = 1e-5f;
-    if (!temper_gguf_get_f32 (model->gguf, base_key, &c->rope_theta))
-      c->rope_theta = 10000.0f;
-  }
-  if (!check_rope_scaling_gguf (&l, error))
-    return FALSE;
-
-  /* The vocabulary size is the embedding's row count (it may be padded past
-   * the tokenizer's list). */
-  gguf_view (&l, "token_embd.weight", &model->token_embd);
-  if (model->token_embd.data == NULL)
-    return temper_model_check_tensor (&model->token_embd, "token_embd.weight", 0, 0, FALSE, what, error);
-  c->n_vocab = (int) MIN (model->token_embd.ne[1], G_MAXINT);
-  if (!temper_model_check_tensor (&model->token_embd, "token_embd.weight", c->n_embd, c->n_vocab, FALSE, what, error))
-    return FALSE;
-  gguf_view (&l, "output_norm.weight", &model->output_norm);
-  if (!temper_model_check_tensor (&model->output_norm, "output_norm.weight", c->n_embd, 1, TRUE, what, error))
-    return FALSE;
-  gguf_view (&l, "output.weight", &model->output);
-  c->tied_embeddings = model->output.data == NULL;
-  if (c->tied_embeddings)
-    model->output = model->token_embd;
-  else if (!temper_model_check_tensor (&model->output, "output.weight", c->n_embd, c->n_vocab, FALSE, what, error))
-    return FALSE;
-
-  /* Every layer needs several tensors: a layer count past the tensor count
-   * is a damaged header, refused before anything is sized by it. */
-  if ((guint64) c->n_layer > temper_gguf_get_n_tensors (model->gguf))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” claims %d layers but holds only %" PRIu64 " tensors."),
-                   what, c->n_layer, temper_gguf_get_n_tensors (model->gguf));
-      return FALSE;
-    }
-  q_out = (gint64) c->n_head * c->head_dim;
-  kv_out = (gint64) c->n_head_kv * c->head_dim;
-  model->layers = g_new0 (TemperLayerWeights, c->n_layer);
-  for (int i = 0; i < c->n_layer; i++)
-    {
-      TemperLayerWeights *w = &model->layers[i];
-
-      if (!temper_model_check_cancelled (cancellable, error)
-          || !gguf_layer_tensor (&l, i, "attn_norm.weight", &w->attn_norm, c->n_embd, 1, FALSE, TRUE, error)
-          || !gguf_layer_tensor (&l, i, "attn_q.weight", &w->wq, c->n_embd, q_out, FALSE, FALSE, error)
-          || !gguf_layer_tensor (&l, i, "attn_k.weight", &w->wk, c->n_embd, kv_out, FALSE, FALSE, error)
-          || !gguf_layer_tensor (&l, i, "attn_v.weight", &w->wv, c->n_embd, kv_out, FALSE, FALSE, error)
-          || !gguf_layer_tensor (&l, i, "attn_q.bias", &w->bq, q_out, 1, c->arch != TEMPER_ARCH_QWEN2, TRUE, error)
-          || !gguf_layer_tensor (&l, i, "attn_k.bias", &w->bk, kv_out, 1, c->arch != TEMPER_ARCH_QWEN2, TRUE, error)
-          || !gguf_layer_tensor (&l, i, "attn_v.bias", &w->bv, kv_out, 1, c->arch != TEMPER_ARCH_QWEN2, TRUE, error)
-          || !gguf_layer_tensor (&l, i, "attn_output.weight", &w->wo, q_out, c->n_embd, FALSE, FALSE, error)
-          || !gguf_layer_tensor (&l, i, "ffn_norm.weight", &w->ffn_norm, c->n_embd, 1, FALSE, TRUE, error)
-          || !gguf_layer_tensor (&l, i, "ffn_gate.weight", &w->w_gate, c->n_embd, c->n_ff, FALSE, FALSE, error)
-          || !gguf_layer_tensor (&l, i, "ffn_up.weight", &w->w_up, c->n_embd, c->n_ff, FALSE, FALSE, error)
-          || !gguf_layer_tensor (&l, i, "ffn_down.weight", &w->w_down, c->n_ff, c->n_embd, FALSE, FALSE, error))
-        return FALSE;
-      /* Biases come as a set or not at all. */
-      if ((w->bq.data != NULL) != (w->bk.data != NULL) || (w->bq.data != NULL) != (w->bv.data != NULL)
-          || (i > 0 && (w->bq.data != NULL) != c->qkv_bias))
-        {
-          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                       _("“%s” has query/key/value biases in some places but not others (layer %d)."), what, i);
-          return FALSE;
-        }
-      c->qkv_bias = w->bq.data != NULL;
-    }
-
-  model->tokenizer = temper_tokenizer_new_from_gguf (model->gguf, error);
-  if (model->tokenizer == NULL)
-    return FALSE;
-  model->chat_template = temper_gguf_dup_string (model->gguf, "tokenizer.chat_template");
-  {
-    guint32 eot;
-    if (temper_gguf_get_u32 (model->gguf, "tokenizer.ggml.eot_token_id", &eot) && eot <= G_MAXINT)
-      {
-        int id = (int) eot;
-        g_array_append_val (model->extra_stops, id);
-      }
-  }
-  return TRUE;
-}
-
 /* ---- shared ------------------------------------------------------------ */
 
 typedef void (*WeightFunc) (const TemperTensorView *view, gpointer user_data);
@@ -329,6 +102,7 @@ for_each_weight (const temper_model_t *model, WeightFunc func, gpointer user_dat
       const TemperTensorView *views[] = {
         &w->attn_norm, &w->wq, &w->wk, &w->wv, &w->bq, &w->bk, &w->bv, &w->wo,
         &w->ffn_norm, &w->w_gate, &w->w_up, &w->w_down,
+        &w->q_norm, &w->k_norm, &w->attn_post_norm, &w->ffn_post_norm,
       };
       for (gsize j = 0; j < G_N_ELEMENTS (views); j++)
         if (views[j]->data != NULL)
@@ -477,6 +251,7 @@ temper_model_free (temper_model_t *model)
   g_clear_pointer (&model->stop_tokens, g_array_unref);
   g_clear_pointer (&model->extra_stops, g_array_unref);
   g_free (model->layers);
+  g_free (model->rope_factors);
   g_free (model->path);
   g_free (model->name);
   g_free (model->arch_name);

@@ -23,6 +23,10 @@ static const char *const op_names[TEMPER_OP_COUNT] = {
   [TEMPER_OP_DEQUANTIZE] = "dequantize",
   [TEMPER_OP_ZERO] = "zero",
   [TEMPER_OP_DROPOUT] = "dropout",
+  [TEMPER_OP_ROPE_TABLE] = "rope_table",
+  [TEMPER_OP_GEGLU] = "geglu",
+  [TEMPER_OP_ATTENTION_WINDOW] = "attention_window",
+  [TEMPER_OP_SOFTCAP] = "softcap",
 };
 
 const char *

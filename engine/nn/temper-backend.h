@@ -83,6 +83,11 @@ typedef enum {
   TEMPER_OP_DEQUANTIZE,
   TEMPER_OP_ZERO,
   TEMPER_OP_DROPOUT,
+  /* Family ops (CPU first; a backend without them refuses those families). */
+  TEMPER_OP_ROPE_TABLE,        /* rope_table and its backward */
+  TEMPER_OP_GEGLU,             /* geglu and its backward */
+  TEMPER_OP_ATTENTION_WINDOW,  /* attention honouring params->window and ->softcap */
+  TEMPER_OP_SOFTCAP,           /* softcap */
   TEMPER_OP_COUNT,
 } TemperOp;
 
@@ -101,7 +106,23 @@ typedef struct {
   int   n_key;          /* key rows per sequence (>= q_offset + n_query) */
   int   q_offset;       /* absolute position of the first query; query i sees keys 0..q_offset+i */
   float scale;          /* usually 1/sqrt(head_dim) */
+  /* Only for a backend that supports TEMPER_OP_ATTENTION_WINDOW; 0 = off. */
+  int   window;         /* query at position p sees keys p − window + 1 … p */
+  float softcap;        /* scores s (scaled) become softcap·tanh(s/softcap) */
 } TemperAttentionParams;
+
+/* RoPE from a table of frequencies (TEMPER_OP_ROPE_TABLE): pair i of the
+ * first 2·n_pairs dimensions of every head turns by pos·inv_freq[i], and
+ * both cos and sin are multiplied by mscale (LongRoPE's attention factor).
+ * Covers llama3 frequency factors, linear scaling and partial rotary. */
+typedef struct {
+  int              n_head, head_dim;
+  int              seq_len, pos_offset; /* row r has position pos_offset + r % seq_len */
+  TemperRopeLayout layout;
+  int              n_pairs;             /* ≤ head_dim / 2 */
+  const float     *inv_freq;            /* n_pairs, host memory that outlives the flush */
+  float            mscale;
+} TemperRopeTable;
 
 typedef struct {
   float   lr;
@@ -218,6 +239,20 @@ typedef struct {
    * (nn/temper-dropout-mask.h), so a backward pass regenerates it. */
   void (*dropout) (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x,
                    float p, guint64 key);
+
+  /* ---- Family ops: NULL where supports_op() says no. ---- */
+  /* In place on x {n_head·head_dim, T}, and the inverse rotation on dx. */
+  void (*rope_table) (TemperBackend *b, const TemperBTensor *x, const TemperRopeTable *table);
+  void (*rope_table_backward) (TemperBackend *b, const TemperBTensor *dx,
+                               const TemperRopeTable *table);
+  /* out = gelu_tanh(gate) ⊙ up, and dgate, dup += the gradients. */
+  void (*geglu) (TemperBackend *b, const TemperBTensor *out,
+                 const TemperBTensor *gate, const TemperBTensor *up);
+  void (*geglu_backward) (TemperBackend *b, const TemperBTensor *dgate,
+                          const TemperBTensor *dup, const TemperBTensor *dout,
+                          const TemperBTensor *gate, const TemperBTensor *up);
+  /* x = cap·tanh(x/cap), in place (Gemma 2's final logits). */
+  void (*softcap) (TemperBackend *b, const TemperBTensor *x, float cap);
 } TemperBackendOps;
 
 struct _TemperBackend {

@@ -1,7 +1,9 @@
-/* The transformer forward: pre-norm blocks of GQA attention and a SwiGLU
- * feed-forward, written as a sequence of backend ops on buffers sized once.
- * K and V are written by their matmuls straight into the cache, and RoPE'd
- * there, so the cache needs no copy op. */
+/* The transformer forward: pre-norm blocks of GQA attention and a gated
+ * feed-forward, written as a sequence of backend ops on buffers sized once,
+ * with what depends on the family (norm offsets, q/k norms, post norms,
+ * RoPE per layer, windows and soft-capping, GeGLU) from nn/temper-block.h,
+ * which training shares.  K and V are written by their matmuls straight
+ * into the cache, and RoPE'd there, so the cache needs no copy op. */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
@@ -11,9 +13,12 @@
 
 #include "temper/error.h"
 #include "temper-forward.h"
+#include "nn/temper-block.h"
 
 typedef struct {
   TemperBTensor attn_norm, ffn_norm;      /* F32 copies */
+  TemperBTensor q_norm, k_norm;           /* F32 copies; buffer NULL when absent */
+  TemperBTensor attn_post_norm, ffn_post_norm;
   TemperBTensor bq, bk, bv;               /* F32 copies; buffer NULL when absent */
   TemperBTensor w[TEMPER_LORA_N_TARGETS]; /* the linear weights, as stored */
   TemperBTensor k_cache, v_cache;         /* {kv_dim, n_ctx} */
@@ -38,6 +43,7 @@ struct _TemperForward {
   temper_adapter_t        *adapter;
   guint64                  adapter_version;
   float                    lora_scale;
+  TemperBlockRope          rope;
 };
 
 static TemperBTensor
@@ -93,15 +99,33 @@ arena_bind (TemperBTensor *t, TemperBuffer *buffer)
   t->buffer = buffer;
 }
 
-/* Norm and bias vectors: any stored type, converted to F32 on upload. */
+/* Norm and bias vectors: any stored type, converted to F32 on upload (a
+ * norm with its family's offset). */
 static gboolean
 upload_vector (TemperForward *fwd, const TemperTensorView *view, const TemperBTensor *dst,
-               GError **error)
+               gboolean norm, GError **error)
 {
   g_autofree float *values = g_new (float, view->ne[0]);
 
-  temper_tensor_row_to_f32 (view, 0, values);
+  temper_block_vector (fwd->c, view, norm, values);
   return temper_backend_upload (fwd->backend, dst, values, error);
+}
+
+/* A vector the layer may lack: placed in @arena when @view has data. */
+static TemperBTensor
+take_optional (Arena *arena, const TemperTensorView *view)
+{
+  return view->data != NULL ? arena_take (arena, TEMPER_TYPE_F32, view->ne[0], 1) : null_tensor ();
+}
+
+static gboolean
+bind_optional (TemperForward *fwd, const TemperTensorView *view, TemperBTensor *t, gboolean norm,
+               GError **error)
+{
+  if (view->data == NULL)
+    return TRUE;
+  arena_bind (t, fwd->small);
+  return upload_vector (fwd, view, t, norm, error);
 }
 
 static const TemperTensorView *
@@ -135,6 +159,10 @@ temper_forward_new (temper_model_t *model, TemperBackend *backend, int n_ctx, in
   fwd->n_batch = n_batch;
   fwd->weight_buffers = g_ptr_array_new ();
   fwd->layers = g_new0 (Layer, c->n_layer);
+  temper_block_rope_init (&fwd->rope, model);
+
+  if (!temper_block_check_backend (model, backend, n_ctx, FALSE, error))
+    return NULL;
 
   if (!wrap_weight (fwd, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING, &fwd->token_embd, error) ||
       !wrap_weight (fwd, temper_model_get_output (model), TEMPER_OP_MATMUL, &fwd->output, error))
@@ -149,9 +177,13 @@ temper_forward_new (temper_model_t *model, TemperBackend *backend, int n_ctx, in
           return NULL;
       L->attn_norm = arena_take (&small, TEMPER_TYPE_F32, c->n_embd, 1);
       L->ffn_norm = arena_take (&small, TEMPER_TYPE_F32, c->n_embd, 1);
-      L->bq = lw->bq.data != NULL ? arena_take (&small, TEMPER_TYPE_F32, q_dim, 1) : null_tensor ();
-      L->bk = lw->bk.data != NULL ? arena_take (&small, TEMPER_TYPE_F32, kv_dim, 1) : null_tensor ();
-      L->bv = lw->bv.data != NULL ? arena_take (&small, TEMPER_TYPE_F32, kv_dim, 1) : null_tensor ();
+      L->bq = take_optional (&small, &lw->bq);
+      L->bk = take_optional (&small, &lw->bk);
+      L->bv = take_optional (&small, &lw->bv);
+      L->q_norm = take_optional (&small, &lw->q_norm);
+      L->k_norm = take_optional (&small, &lw->k_norm);
+      L->attn_post_norm = take_optional (&small, &lw->attn_post_norm);
+      L->ffn_post_norm = take_optional (&small, &lw->ffn_post_norm);
       L->k_cache = arena_take (&acts, TEMPER_TYPE_F32, kv_dim, n_ctx);
       L->v_cache = arena_take (&acts, TEMPER_TYPE_F32, kv_dim, n_ctx);
     }
@@ -173,7 +205,7 @@ temper_forward_new (temper_model_t *model, TemperBackend *backend, int n_ctx, in
   if (fwd->acts == NULL)
     return NULL;
   arena_bind (&fwd->output_norm, fwd->small);
-  if (!upload_vector (fwd, temper_model_get_output_norm (model), &fwd->output_norm, error))
+  if (!upload_vector (fwd, temper_model_get_output_norm (model), &fwd->output_norm, TRUE, error))
     return NULL;
   for (int l = 0; l < c->n_layer; l++)
     {
@@ -184,27 +216,16 @@ temper_forward_new (temper_model_t *model, TemperBackend *backend, int n_ctx, in
       arena_bind (&L->ffn_norm, fwd->small);
       arena_bind (&L->k_cache, fwd->acts);
       arena_bind (&L->v_cache, fwd->acts);
-      if (!upload_vector (fwd, &lw->attn_norm, &L->attn_norm, error) ||
-          !upload_vector (fwd, &lw->ffn_norm, &L->ffn_norm, error))
+      if (!upload_vector (fwd, &lw->attn_norm, &L->attn_norm, TRUE, error) ||
+          !upload_vector (fwd, &lw->ffn_norm, &L->ffn_norm, TRUE, error) ||
+          !bind_optional (fwd, &lw->bq, &L->bq, FALSE, error) ||
+          !bind_optional (fwd, &lw->bk, &L->bk, FALSE, error) ||
+          !bind_optional (fwd, &lw->bv, &L->bv, FALSE, error) ||
+          !bind_optional (fwd, &lw->q_norm, &L->q_norm, TRUE, error) ||
+          !bind_optional (fwd, &lw->k_norm, &L->k_norm, TRUE, error) ||
+          !bind_optional (fwd, &lw->attn_post_norm, &L->attn_post_norm, TRUE, error) ||
+          !bind_optional (fwd, &lw->ffn_post_norm, &L->ffn_post_norm, TRUE, error))
         return NULL;
-      if (lw->bq.data != NULL)
-        {
-          arena_bind (&L->bq, fwd->small);
-          if (!upload_vector (fwd, &lw->bq, &L->bq, error))
-            return NULL;
-        }
-      if (lw->bk.data != NULL)
-        {
-          arena_bind (&L->bk, fwd->small);
-          if (!upload_vector (fwd, &lw->bk, &L->bk, error))
-            return NULL;
-        }
-      if (lw->bv.data != NULL)
-        {
-          arena_bind (&L->bv, fwd->small);
-          if (!upload_vector (fwd, &lw->bv, &L->bv, error))
-            return NULL;
-        }
     }
   arena_bind (&fwd->tokens, fwd->acts);
   arena_bind (&fwd->x, fwd->acts);
@@ -234,6 +255,7 @@ temper_forward_free (TemperForward *fwd)
     }
   if (fwd->weight_buffers != NULL)
     g_ptr_array_unref (fwd->weight_buffers);
+  temper_block_rope_clear (&fwd->rope);
   g_free (fwd->layers);
   g_free (fwd);
 }
@@ -340,6 +362,22 @@ linear (TemperForward *fwd, const Layer *L, TemperLoraTarget target,
     }
 }
 
+/* y = RMSNorm(x) with @w, per head when @heads: for q and k norms. */
+static void
+norm_into (TemperForward *fwd, const TemperBTensor *y, const TemperBTensor *x, const TemperBTensor *w,
+           gboolean heads)
+{
+  TemperBackend *b = fwd->backend;
+
+  if (heads)
+    {
+      TemperBTensor yh = temper_block_heads (y, fwd->c->head_dim), xh = temper_block_heads (x, fwd->c->head_dim);
+      b->ops->rmsnorm (b, &yh, NULL, &xh, w, fwd->c->rms_eps);
+    }
+  else
+    b->ops->rmsnorm (b, y, NULL, x, w, fwd->c->rms_eps);
+}
+
 static void
 record_pass (TemperForward *fwd, int n, int pos, gboolean want_logits)
 {
@@ -353,13 +391,14 @@ record_pass (TemperForward *fwd, int n, int pos, gboolean want_logits)
   TemperBTensor tmp = temper_btensor_rows (&fwd->tmp, 0, n);
   TemperBTensor gate = temper_btensor_rows (&fwd->gate, 0, n);
   TemperBTensor up = temper_btensor_rows (&fwd->up, 0, n);
-  TemperAttentionParams ap = {
-    .n_head = c->n_head, .n_head_kv = c->n_head_kv, .head_dim = c->head_dim,
-    .n_seq = 1, .n_query = n, .n_key = pos + n, .q_offset = pos,
-    .scale = 1.0f / sqrtf ((float) c->head_dim),
-  };
+  /* Before the q/k norms, q and k are formed in the attention output's
+   * room (it is free until the attention writes it). */
+  TemperBTensor k_raw = temper_btensor (attn.buffer, attn.offset, TEMPER_TYPE_F32,
+                                        (int64_t) c->n_head_kv * c->head_dim, n);
 
   b->ops->embedding (b, &x, &fwd->token_embd, &tokens);
+  if (c->embd_scale > 0.0f && c->embd_scale != 1.0f)
+    b->ops->scale (b, &x, c->embd_scale);
   for (int l = 0; l < c->n_layer; l++)
     {
       const Layer *L = &fwd->layers[l];
@@ -367,23 +406,47 @@ record_pass (TemperForward *fwd, int n, int pos, gboolean want_logits)
       TemperBTensor v_new = temper_btensor_rows (&L->v_cache, pos, n);
       TemperBTensor k_all = temper_btensor_rows (&L->k_cache, 0, pos + n);
       TemperBTensor v_all = temper_btensor_rows (&L->v_cache, 0, pos + n);
+      TemperAttentionParams ap = { .n_seq = 1, .n_query = n, .n_key = pos + n, .q_offset = pos };
 
+      temper_block_attention_params (c, l, &ap);
       b->ops->rmsnorm (b, &xn, NULL, &x, &L->attn_norm, c->rms_eps);
-      linear (fwd, L, TEMPER_LORA_Q, &q, &xn, &L->bq);
-      linear (fwd, L, TEMPER_LORA_K, &k_new, &xn, &L->bk);
+      if (L->q_norm.buffer != NULL)
+        {
+          linear (fwd, L, TEMPER_LORA_K, &k_raw, &xn, &L->bk);
+          norm_into (fwd, &k_new, &k_raw, &L->k_norm, TRUE);
+          linear (fwd, L, TEMPER_LORA_Q, &attn, &xn, &L->bq);
+          norm_into (fwd, &q, &attn, &L->q_norm, TRUE);
+        }
+      else
+        {
+          linear (fwd, L, TEMPER_LORA_Q, &q, &xn, &L->bq);
+          linear (fwd, L, TEMPER_LORA_K, &k_new, &xn, &L->bk);
+        }
       linear (fwd, L, TEMPER_LORA_V, &v_new, &xn, &L->bv);
-      b->ops->rope (b, &q, c->n_head, c->head_dim, n, pos, c->rope_theta, c->rope_layout);
-      b->ops->rope (b, &k_new, c->n_head_kv, c->head_dim, n, pos, c->rope_theta, c->rope_layout);
+      temper_block_rope (b, &fwd->rope, c, l, &q, c->n_head, n, pos, FALSE);
+      temper_block_rope (b, &fwd->rope, c, l, &k_new, c->n_head_kv, n, pos, FALSE);
       b->ops->attention (b, &attn, NULL, &q, &k_all, &v_all, &ap);
       linear (fwd, L, TEMPER_LORA_O, &tmp, &attn, NULL);
-      b->ops->add (b, &x, &x, &tmp);
+      if (L->attn_post_norm.buffer != NULL)
+        {
+          norm_into (fwd, &xn, &tmp, &L->attn_post_norm, FALSE);
+          b->ops->add (b, &x, &x, &xn);
+        }
+      else
+        b->ops->add (b, &x, &x, &tmp);
 
       b->ops->rmsnorm (b, &xn, NULL, &x, &L->ffn_norm, c->rms_eps);
       linear (fwd, L, TEMPER_LORA_GATE, &gate, &xn, NULL);
       linear (fwd, L, TEMPER_LORA_UP, &up, &xn, NULL);
-      b->ops->swiglu (b, &gate, &gate, &up);
+      temper_block_mlp (b, c, &gate, &gate, &up);
       linear (fwd, L, TEMPER_LORA_DOWN, &tmp, &gate, NULL);
-      b->ops->add (b, &x, &x, &tmp);
+      if (L->ffn_post_norm.buffer != NULL)
+        {
+          norm_into (fwd, &xn, &tmp, &L->ffn_post_norm, FALSE);
+          b->ops->add (b, &x, &x, &xn);
+        }
+      else
+        b->ops->add (b, &x, &x, &tmp);
     }
   if (want_logits)
     {
@@ -392,6 +455,8 @@ record_pass (TemperForward *fwd, int n, int pos, gboolean want_logits)
 
       b->ops->rmsnorm (b, &last_n, NULL, &last, &fwd->output_norm, c->rms_eps);
       b->ops->matmul (b, &fwd->logits, &last_n, &fwd->output, NULL, FALSE);
+      if (c->final_softcap > 0.0f)
+        b->ops->softcap (b, &fwd->logits, c->final_softcap);
     }
 }
 

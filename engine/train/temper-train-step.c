@@ -387,6 +387,13 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   s->weight_buffers = g_ptr_array_new ();
   s->drop_keys = g_new0 (guint64, (gsize) L * TEMPER_LORA_N_TARGETS);
 
+  if (!temper_model_config_is_basic (c))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("Temper cannot train %s models yet; chat works. Choose a Llama or Qwen2 model to train."),
+                   temper_model_get_family_name (model));
+      return NULL;
+    }
   if (temper_adapter_get_n_layer (adapter) != L)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,

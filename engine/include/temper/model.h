@@ -17,9 +17,21 @@ typedef struct temper_model     temper_model_t;
 typedef struct temper_tokenizer temper_tokenizer_t;
 
 typedef enum {
-  TEMPER_ARCH_LLAMA,   /* Llama 2/3, Mistral (no sliding window), SmolLM2 */
+  TEMPER_ARCH_LLAMA,   /* Llama 2/3/3.1/3.2, SmolLM2 */
   TEMPER_ARCH_QWEN2,   /* Qwen2 / Qwen2.5: q/k/v bias */
+  TEMPER_ARCH_QWEN3,   /* Qwen3 dense: per-head q/k RMSNorm */
+  TEMPER_ARCH_MISTRAL, /* Mistral / Ministral: sliding-window attention */
+  TEMPER_ARCH_GEMMA2,  /* Gemma 2: GeGLU, post norms, soft-capping, alternating window */
+  TEMPER_ARCH_GEMMA3,  /* Gemma 3 text: GeGLU, post norms, q/k norms, 5 local : 1 global */
+  TEMPER_ARCH_PHI3,    /* Phi-3 / 3.5 / 4-mini: fused qkv and gate_up, partial rotary */
+  TEMPER_ARCH_GLM4,    /* GLM-4 (Glm4ForCausalLM): fused gate_up, post norms, half rotary */
 } TemperArch;
+
+/* The feed-forward's gated activation. */
+typedef enum {
+  TEMPER_MLP_SWIGLU,    /* silu(gate) ⊙ up */
+  TEMPER_MLP_GEGLU,     /* gelu_tanh(gate) ⊙ up (Gemma) */
+} TemperMlpKind;
 
 typedef enum {
   TEMPER_ROPE_INTERLEAVED, /* rotate (x[2i], x[2i+1]) — llama.cpp "normal", llama-arch GGUF */
@@ -46,7 +58,40 @@ typedef struct {
   float             rope_theta;
   gboolean          qkv_bias;
   gboolean          tied_embeddings;
+
+  /* The family description: what the one transformer block does beyond a
+   * Llama block.  Zero means "as Llama" for every field, so a config from
+   * an older caller still describes a Llama or Qwen2 model. */
+  float             norm_offset;   /* RMSNorm scales by (offset + w): 1 for Gemma's HF weights */
+  gboolean          qk_norm;       /* per-head RMSNorm of q and k before RoPE (Qwen3, Gemma 3) */
+  gboolean          post_norms;    /* RMSNorm of the attention and feed-forward outputs before
+                                    * the residual add (Gemma 2/3, GLM-4) */
+  TemperMlpKind     mlp;
+  float             embd_scale;    /* the embeddings are multiplied by this (Gemma: √hidden); 0 = 1 */
+  float             attn_scale;    /* query scale; 0 = 1/√head_dim (Gemma: 1/√query_pre_attn_scalar) */
+  float             attn_softcap;  /* scores become c·tanh(s/c); 0 = none (Gemma 2) */
+  float             final_softcap; /* logits become c·tanh(l/c); 0 = none (Gemma 2) */
+  int               rope_dims;     /* rotated dimensions per head, ≤ head_dim; 0 = all */
+  float             rope_freq_scale; /* linear RoPE scaling of the global layers: positions ×
+                                      * this (Gemma 3 4B+: 1/8); 0 = 1 */
+  gboolean          rope_freq_factors; /* per-frequency divisors (Llama 3.1 "llama3"), see
+                                        * temper_model_get_rope_factors() */
+  int               sliding_window;  /* keys a local layer sees (itself included); 0 = none */
+  int               swa_period;    /* with a window: every swa_period-th layer is global (Gemma:
+                                    * 2 or 6); 0 = every layer is local (Mistral) */
+  float             rope_theta_local;/* RoPE base of local layers; 0 = rope_theta */
+  float             rope_mscale;   /* cos and sin of the global layers × this (LongRoPE); 0 = 1 */
+  gboolean          fused_qkv;     /* the file stores q, k, v as one matrix (Phi-3) */
+  gboolean          fused_gate_up; /* the file stores gate and up as one matrix (Phi-3, GLM-4) */
 } TemperModelConfig;
+
+/* Whether layer @layer attends through the sliding window (and its RoPE base). */
+gboolean temper_model_config_layer_is_local (const TemperModelConfig *config, int layer);
+/* The rotary dimensions per head. */
+int      temper_model_config_rope_dims      (const TemperModelConfig *config);
+/* Whether the family is one every part of Temper handles (Llama, Qwen2),
+ * rather than one only generation and training know so far. */
+gboolean temper_model_config_is_basic       (const TemperModelConfig *config);
 
 /* One transformer block.  Linear weights have ne = {in, out}.  Absent
  * tensors (the biases of a Llama model) have data == NULL. */
@@ -58,6 +103,10 @@ typedef struct {
   TemperTensorView ffn_norm;    /* {n_embd} */
   TemperTensorView w_gate, w_up;/* {n_embd, n_ff} */
   TemperTensorView w_down;      /* {n_ff, n_embd} */
+  /* Family extras; data == NULL when the family has none. */
+  TemperTensorView q_norm, k_norm;       /* {head_dim}: per-head RMSNorm (Qwen3, Gemma 3) */
+  TemperTensorView attn_post_norm;       /* {n_embd}: on the attention output (Gemma 2/3, GLM-4) */
+  TemperTensorView ffn_post_norm;        /* {n_embd}: on the feed-forward output */
 } TemperLayerWeights;
 
 typedef enum {
@@ -92,6 +141,13 @@ const TemperTensorView   *temper_model_get_output_norm(const temper_model_t *mod
 /* The lm_head: the token embedding itself when the embeddings are tied. */
 const TemperTensorView   *temper_model_get_output     (const temper_model_t *model); /* {n_embd, n_vocab} */
 const TemperLayerWeights *temper_model_get_layer      (const temper_model_t *model, int layer);
+/* Llama 3.1's RoPE frequency divisors, rope_dims / 2 floats (GGUF
+ * rope_freqs.weight, or computed from config.json's rope_scaling), or NULL
+ * when the family has none.  Rotary pair i turns at
+ * theta^(−2i/rope_dims) / factor[i]. */
+const float              *temper_model_get_rope_factors (const temper_model_t *model);
+/* A family's name for people ("Gemma 3", "Qwen3", …). */
+const char               *temper_model_get_family_name  (const temper_model_t *model);
 
 /* ---- Base weights kept 4-bit (QLoRA) ------------------------------------ */
 

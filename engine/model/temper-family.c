@@ -1,0 +1,146 @@
+/* temper-family.c — what a family is: the helpers every loader and both
+ * compute paths (generation and training) share to read the family
+ * description in TemperModelConfig, and the refusal of families Temper
+ * does not run, naming the nearest one it does. */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "temper/error.h"
+#include "temper-model-private.h"
+
+gboolean
+temper_model_config_layer_is_local (const TemperModelConfig *c, int layer)
+{
+  if (c->sliding_window <= 0)
+    return FALSE;
+  if (c->swa_period <= 0)
+    return TRUE;
+  return (layer + 1) % c->swa_period != 0;
+}
+
+int
+temper_model_config_rope_dims (const TemperModelConfig *c)
+{
+  return c->rope_dims > 0 ? c->rope_dims : c->head_dim;
+}
+
+gboolean
+temper_model_config_is_basic (const TemperModelConfig *c)
+{
+  return (c->arch == TEMPER_ARCH_LLAMA || c->arch == TEMPER_ARCH_QWEN2)
+         && !c->rope_freq_factors && (c->rope_freq_scale == 0.0f || c->rope_freq_scale == 1.0f)
+         && temper_model_config_rope_dims (c) == c->head_dim && c->sliding_window == 0
+         && !c->fused_qkv && !c->fused_gate_up && !c->qk_norm && !c->post_norms
+         && c->mlp == TEMPER_MLP_SWIGLU && c->norm_offset == 0.0f
+         && (c->rope_mscale == 0.0f || c->rope_mscale == 1.0f);
+}
+
+const char *
+temper_model_get_family_name (const temper_model_t *model)
+{
+  switch (model->config.arch)
+    {
+    case TEMPER_ARCH_LLAMA:   return model->rope_factors != NULL ? "Llama 3.1" : "Llama";
+    case TEMPER_ARCH_QWEN2:   return "Qwen2";
+    case TEMPER_ARCH_QWEN3:   return "Qwen3";
+    case TEMPER_ARCH_MISTRAL: return "Mistral";
+    case TEMPER_ARCH_GEMMA2:  return "Gemma 2";
+    case TEMPER_ARCH_GEMMA3:  return "Gemma 3";
+    case TEMPER_ARCH_PHI3:    return "Phi-3";
+    case TEMPER_ARCH_GLM4:    return "GLM-4";
+    default:                  return "?";
+    }
+}
+
+const float *
+temper_model_get_rope_factors (const temper_model_t *model)
+{
+  return model->rope_factors;
+}
+
+void
+temper_model_split_rows (const TemperTensorView *fused, int64_t first, int64_t n,
+                         const char *name, TemperTensorView *part)
+{
+  *part = *fused;
+  part->name = name;
+  part->ne[1] = n;
+  part->data = (const guint8 *) fused->data + (size_t) first * fused->row_bytes;
+}
+
+float *
+temper_model_llama3_rope_factors (int n_pairs, int rope_dims, float theta, float factor,
+                                  float low_freq_factor, float high_freq_factor,
+                                  int original_context)
+{
+  float *factors = g_new (float, n_pairs);
+  double low_wavelen = original_context / low_freq_factor;
+  double high_wavelen = original_context / high_freq_factor;
+
+  for (int i = 0; i < n_pairs; i++)
+    {
+      double inv_freq = pow (theta, -2.0 * i / rope_dims);
+      double wavelen = 2.0 * G_PI / inv_freq;
+
+      if (wavelen < high_wavelen)
+        factors[i] = 1.0f;
+      else if (wavelen > low_wavelen)
+        factors[i] = factor;
+      else
+        {
+          double smooth = (original_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+          factors[i] = (float) (1.0 / ((1.0 - smooth) / factor + smooth));
+        }
+    }
+  return factors;
+}
+
+/* Families Temper does not run, and the supported family nearest to each. */
+static const struct {
+  const char *name;     /* GGUF general.architecture or config.json architecture */
+  const char *family;   /* for people */
+  const char *nearest;
+} unsupported[] = {
+  { "qwen3moe", "Qwen3-MoE", "a dense Qwen3 model (for example Qwen3-4B or Qwen3-8B)" },
+  { "Qwen3MoeForCausalLM", "Qwen3-MoE", "a dense Qwen3 model (for example Qwen3-4B or Qwen3-8B)" },
+  { "qwen2moe", "Qwen2-MoE", "a dense Qwen2.5 or Qwen3 model" },
+  { "Qwen2MoeForCausalLM", "Qwen2-MoE", "a dense Qwen2.5 or Qwen3 model" },
+  { "MixtralForCausalLM", "Mixtral", "Mistral 7B Instruct" },
+  { "gemma", "Gemma (first generation)", "Gemma 2 or Gemma 3" },
+  { "GemmaForCausalLM", "Gemma (first generation)", "Gemma 2 or Gemma 3" },
+  { "gemma3n", "Gemma 3n", "Gemma 3 (1B or 4B)" },
+  { "Gemma3ForConditionalGeneration", "Gemma 3 with vision", "the GGUF of the same Gemma 3 model, or a text-only Gemma 3 folder (1B, 270M)" },
+  { "phi2", "Phi-2", "Phi-3 mini or Phi-4-mini" },
+  { "PhiForCausalLM", "Phi-2", "Phi-3 mini or Phi-4-mini" },
+  { "PhiMoEForCausalLM", "Phi-3.5-MoE", "Phi-3.5 mini" },
+  { "phimoe", "Phi-3.5-MoE", "Phi-3.5 mini" },
+  { "phi4", "Phi-4", "Phi-4-mini" },
+  { "chatglm", "ChatGLM", "GLM-4 (Glm4ForCausalLM, for example GLM-4-9B-0414)" },
+  { "ChatGLMModel", "ChatGLM", "GLM-4 (Glm4ForCausalLM, for example GLM-4-9B-0414)" },
+  { "deepseek2", "DeepSeek-V2/V3", "a DeepSeek-R1 distill (Qwen or Llama based)" },
+  { "mistral3", "Mistral 3", "Mistral 7B or Ministral 8B" },
+  { "llama4", "Llama 4", "Llama 3.1 or 3.2" },
+  { "glm4moe", "GLM-4 MoE", "GLM-4 (dense)" },
+};
+
+void
+temper_model_refuse_family (const char *what, const char *name, GError **error)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (unsupported); i++)
+    if (strcmp (name, unsupported[i].name) == 0)
+      {
+        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                     _("“%s” is a %s model, which Temper cannot open yet. The nearest family it runs: %s."),
+                     what, unsupported[i].family, unsupported[i].nearest);
+        return;
+      }
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+               _("“%s” is a “%s” model, which Temper cannot open. Supported families: Llama 2, 3 and "
+                 "3.1–3.3, Qwen2/2.5, Qwen3, Mistral, Gemma 2, Gemma 3, Phi-3/3.5/4-mini and GLM-4."),
+               what, name);
+}
+

@@ -1,0 +1,185 @@
+/* temper-block.c — the family-dependent parts of the transformer block,
+ * shared by generation and training (see temper-block.h). */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <math.h>
+
+#include "temper/error.h"
+#include "nn/temper-block.h"
+
+static float *
+inv_freq_table (int n_pairs, int rope_dims, float theta, const float *factors, float scale)
+{
+  float *table = g_new (float, n_pairs);
+
+  for (int i = 0; i < n_pairs; i++)
+    {
+      double f = pow ((double) theta, -2.0 * i / rope_dims);
+      if (factors != NULL)
+        f /= factors[i];
+      table[i] = (float) (f * scale);
+    }
+  return table;
+}
+
+void
+temper_block_rope_init (TemperBlockRope *rope, const temper_model_t *model)
+{
+  const TemperModelConfig *c = temper_model_get_config (model);
+  const float *factors = temper_model_get_rope_factors (model);
+  int rope_dims = temper_model_config_rope_dims (c);
+  gboolean partial = rope_dims != c->head_dim;
+  float scale = c->rope_freq_scale > 0.0f ? c->rope_freq_scale : 1.0f;
+
+  rope->n_pairs = rope_dims / 2;
+  rope->theta_global = c->rope_theta;
+  rope->theta_local = c->rope_theta_local > 0.0f ? c->rope_theta_local : c->rope_theta;
+  rope->mscale = c->rope_mscale > 0.0f ? c->rope_mscale : 1.0f;
+  /* The local layers of Gemma 3 keep their own base and no scaling. */
+  rope->global_table = partial || factors != NULL || scale != 1.0f || rope->mscale != 1.0f;
+  rope->local_table = partial;
+  rope->inv_freq_global = inv_freq_table (rope->n_pairs, rope_dims, rope->theta_global, factors, scale);
+  rope->inv_freq_local = inv_freq_table (rope->n_pairs, rope_dims, rope->theta_local, NULL, 1.0f);
+}
+
+void
+temper_block_rope_clear (TemperBlockRope *rope)
+{
+  g_clear_pointer (&rope->inv_freq_global, g_free);
+  g_clear_pointer (&rope->inv_freq_local, g_free);
+}
+
+void
+temper_block_rope (TemperBackend *b, const TemperBlockRope *rope, const TemperModelConfig *c,
+                   int layer, const TemperBTensor *x, int n_head, int seq_len, int pos,
+                   gboolean backward)
+{
+  gboolean local = temper_model_config_layer_is_local (c, layer);
+  gboolean table = local ? rope->local_table : rope->global_table;
+
+  if (!table)
+    {
+      float theta = local ? rope->theta_local : rope->theta_global;
+
+      if (backward)
+        b->ops->rope_backward (b, x, n_head, c->head_dim, seq_len, pos, theta, c->rope_layout);
+      else
+        b->ops->rope (b, x, n_head, c->head_dim, seq_len, pos, theta, c->rope_layout);
+      return;
+    }
+  {
+    TemperRopeTable t = {
+      .n_head = n_head, .head_dim = c->head_dim, .seq_len = seq_len, .pos_offset = pos,
+      .layout = c->rope_layout, .n_pairs = rope->n_pairs,
+      .inv_freq = local ? rope->inv_freq_local : rope->inv_freq_global,
+      .mscale = local ? 1.0f : rope->mscale,
+    };
+
+    if (backward)
+      b->ops->rope_table_backward (b, x, &t);
+    else
+      b->ops->rope_table (b, x, &t);
+  }
+}
+
+static const char *
+family_of (const temper_model_t *model)
+{
+  return temper_model_get_family_name (model);
+}
+
+gboolean
+temper_block_check_backend (const temper_model_t *model, TemperBackend *backend,
+                            int n_ctx, gboolean training, GError **error)
+{
+  const TemperModelConfig *c = temper_model_get_config (model);
+  TemperBlockRope rope;
+  const char *missing = NULL;
+  gboolean window = c->sliding_window > 0 && n_ctx > c->sliding_window;
+
+  temper_block_rope_init (&rope, model);
+  if ((rope.global_table || rope.local_table) && !temper_backend_supports_op (backend, TEMPER_OP_ROPE_TABLE, TEMPER_TYPE_F32))
+    missing = _("scaled or partial rotary position embeddings");
+  else if (c->mlp == TEMPER_MLP_GEGLU && !temper_backend_supports_op (backend, TEMPER_OP_GEGLU, TEMPER_TYPE_F32))
+    missing = _("the GeGLU feed-forward");
+  else if ((window || c->attn_softcap > 0.0f)
+           && !temper_backend_supports_op (backend, TEMPER_OP_ATTENTION_WINDOW, TEMPER_TYPE_F32))
+    missing = c->attn_softcap > 0.0f ? _("soft-capped attention") : _("sliding-window attention");
+  else if (c->final_softcap > 0.0f && !temper_backend_supports_op (backend, TEMPER_OP_SOFTCAP, TEMPER_TYPE_F32))
+    missing = _("soft-capped logits");
+  temper_block_rope_clear (&rope);
+  if (missing != NULL)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("The %s backend cannot run %s models yet: it lacks %s. Use the CPU for this model."),
+                   temper_backend_get_name (backend), family_of (model), missing);
+      return FALSE;
+    }
+  if (training && c->final_softcap > 0.0f)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("Temper cannot train %s models yet: their soft-capped logits have no training loss yet. "
+                     "Chat works; to train, choose a Gemma 3 model."),
+                   family_of (model));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+temper_block_vector (const TemperModelConfig *c, const TemperTensorView *view, gboolean norm,
+                     float *out)
+{
+  temper_tensor_row_to_f32 (view, 0, out);
+  if (norm && c->norm_offset != 0.0f)
+    for (int64_t i = 0; i < view->ne[0]; i++)
+      out[i] += c->norm_offset;
+}
+
+void
+temper_block_attention_params (const TemperModelConfig *c, int layer, TemperAttentionParams *p)
+{
+  p->n_head = c->n_head;
+  p->n_head_kv = c->n_head_kv;
+  p->head_dim = c->head_dim;
+  p->scale = c->attn_scale > 0.0f ? c->attn_scale : 1.0f / sqrtf ((float) c->head_dim);
+  p->window = temper_model_config_layer_is_local (c, layer) ? c->sliding_window : 0;
+  p->softcap = c->attn_softcap;
+  /* A window no sequence outgrows changes nothing: leave it off, so a
+   * backend without windowed attention can run the model. */
+  if (p->window > 0 && p->q_offset + p->n_query <= p->window)
+    p->window = 0;
+}
+
+void
+temper_block_mlp (TemperBackend *b, const TemperModelConfig *c, const TemperBTensor *out,
+                  const TemperBTensor *gate, const TemperBTensor *up)
+{
+  if (c->mlp == TEMPER_MLP_GEGLU)
+    b->ops->geglu (b, out, gate, up);
+  else
+    b->ops->swiglu (b, out, gate, up);
+}
+
+void
+temper_block_mlp_backward (TemperBackend *b, const TemperModelConfig *c, const TemperBTensor *dgate,
+                           const TemperBTensor *dup, const TemperBTensor *dout,
+                           const TemperBTensor *gate, const TemperBTensor *up)
+{
+  if (c->mlp == TEMPER_MLP_GEGLU)
+    b->ops->geglu_backward (b, dgate, dup, dout, gate, up);
+  else
+    b->ops->swiglu_backward (b, dgate, dup, dout, gate, up);
+}
+
+TemperBTensor
+temper_block_heads (const TemperBTensor *x, int head_dim)
+{
+  TemperBTensor h = *x;
+
+  h.ne[0] = head_dim;
+  h.ne[1] = x->ne[0] / head_dim * x->ne[1];
+  return h;
+}

@@ -93,7 +93,7 @@ temper_cli_chat (int argc, char **argv)
     { "temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, "Randomness; 0 always picks the most likely word (default 0.7)", "T" },
     { "top-k", 0, 0, G_OPTION_ARG_INT, &top_k, "Pick among the K most likely tokens; 0 = all (default 40)", "K" },
     { "top-p", 0, 0, G_OPTION_ARG_DOUBLE, &top_p, "Pick among the most likely tokens that make up P of the probability (default 0.95)", "P" },
-    { "repeat-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &repeat_penalty, "Discourage repeating recent tokens; 1 = off (default 1.1)", "R" },
+    { "repeat-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &repeat_penalty, "Discourage repeating recent tokens; 1 = off (default 1.1, or 1 with --temperature 0)", "R" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed: the same seed gives the same answer (default 0)", "N" },
     { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, "Longest answer in tokens (default 512)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
@@ -127,6 +127,10 @@ temper_cli_chat (int argc, char **argv)
     }
   if (repeat_penalty >= 0)
     params.repeat_penalty = (float) repeat_penalty;
+  else if (temperature == 0)
+    /* Temperature 0 promises the single most likely answer, the one
+     * llama.cpp and transformers give greedily: no penalty unless asked. */
+    params.repeat_penalty = 1.0f;
   if (max_tokens >= 0)
     params.max_tokens = max_tokens;
   params.seed = (guint64) seed;

@@ -138,6 +138,9 @@ temper_cli_chat (int argc, char **argv)
   options.n_ctx = ctx;
 
   model = temper_model_load (argv[1], NULL, &error);
+  if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
+    return temper_cli_fail ("chat", TEMPER_CLI_EXIT_FAILED, _("Temper cannot chat with this model. %s"),
+                            error->message);
   if (model == NULL
       || (adapter_path != NULL && !temper_cli_hold_base_for_adapter (adapter_path, model, &error)))
     return temper_cli_error ("chat", error);

@@ -187,7 +187,7 @@ read_architecture (HfLoad *l, GError **error)
   else
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("“%s” is a %s model, which Temper cannot train. Supported architectures: "
+                   _("“%s” is a %s model, a family Temper does not support yet. Supported architectures: "
                    "LlamaForCausalLM (Llama 2 and 3, SmolLM2), MistralForCausalLM (without sliding window) "
                    "and Qwen2ForCausalLM (Qwen2, Qwen2.5)."),
                    l->what, architecture);

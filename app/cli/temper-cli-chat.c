@@ -94,7 +94,7 @@ temper_cli_chat (int argc, char **argv)
     { "temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, N_("Randomness; 0 always picks the most likely word (default 0.7)"), "T" },
     { "top-k", 0, 0, G_OPTION_ARG_INT, &top_k, N_("Pick among the K most likely tokens; 0 = all (default 40)"), "K" },
     { "top-p", 0, 0, G_OPTION_ARG_DOUBLE, &top_p, N_("Pick among the most likely tokens that make up P of the probability (default 0.95)"), "P" },
-    { "repeat-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &repeat_penalty, N_("Discourage repeating recent tokens; 1 = off (default 1.1)"), "R" },
+    { "repeat-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &repeat_penalty, N_("Discourage repeating recent tokens; 1 = off (default 1.1, or 1 with --temperature 0)"), "R" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed: the same seed gives the same answer (default 0)"), "N" },
     { "max-tokens", 0, 0, G_OPTION_ARG_INT, &max_tokens, N_("Longest answer in tokens (default 512)"), "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
@@ -128,6 +128,10 @@ temper_cli_chat (int argc, char **argv)
     }
   if (repeat_penalty >= 0)
     params.repeat_penalty = (float) repeat_penalty;
+  else if (temperature == 0)
+    /* Temperature 0 promises the single most likely answer, the one
+     * llama.cpp and transformers give greedily: no penalty unless asked. */
+    params.repeat_penalty = 1.0f;
   if (max_tokens >= 0)
     params.max_tokens = max_tokens;
   params.seed = (guint64) seed;
@@ -135,6 +139,9 @@ temper_cli_chat (int argc, char **argv)
   options.n_ctx = ctx;
 
   model = temper_model_load (argv[1], NULL, &error);
+  if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
+    return temper_cli_fail ("chat", TEMPER_CLI_EXIT_FAILED, _("Temper cannot chat with this model. %s"),
+                            error->message);
   if (model == NULL
       || (adapter_path != NULL && !temper_cli_hold_base_for_adapter (adapter_path, model, &error)))
     return temper_cli_error ("chat", error);

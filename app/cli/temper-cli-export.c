@@ -145,6 +145,11 @@ temper_cli_export (int argc, char **argv)
   if (!ok)
     return temper_cli_error ("export", error);
   printf (_("Wrote %s\n"), out);
+  if (strcmp (format, "peft") == 0)
+    {
+      g_autofree char *needs = temper_export_describe_peft_base (model);
+      printf ("%s\n", needs);
+    }
 
   if (strcmp (format, "gguf") == 0)
     {

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "temper/discovery.h"
+#include "temper/error.h"
 #include "temper/model.h"
 #include "temper/tokenizer.h"
 #include "temper-cli.h"
@@ -16,6 +18,27 @@ rope_layout_name (TemperRopeLayout layout)
                                            : _("split halves (Hugging Face)");
 }
 
+/* A model Temper cannot load can still be described from its headers:
+ * what discovery reads, then why it cannot be used. */
+static int
+show_unsupported (const char *path, const GError *error)
+{
+  g_autoptr(TemperDiscoveredModel) found = temper_discovery_inspect (path, TEMPER_MODEL_SOURCE_FOLDER, NULL);
+  g_autofree char *size = g_format_size (found->size_on_disk);
+
+  printf (_("Name:             %s\n"), found->display_name != NULL ? found->display_name : path);
+  printf (_("File:             %s\n"), path);
+  if (found->architecture != NULL)
+    printf (_("Architecture:     %s\n"), found->architecture);
+  if (found->n_params > 0)
+    printf (_("Parameters:       %.1f M\n"), (double) found->n_params / 1e6);
+  if (found->quantization != NULL)
+    printf (_("Quantization:     %s\n"), found->quantization);
+  printf (_("Size on disk:     %s\n"), size);
+  return temper_cli_fail ("info", TEMPER_CLI_EXIT_FAILED,
+                          _("Temper can neither chat with nor train this model. %s"), error->message);
+}
+
 int
 temper_cli_info (int argc, char **argv)
 {
@@ -23,6 +46,7 @@ temper_cli_info (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autofree char *size = NULL;
   g_autofree char *weights = NULL;
+  g_autofree char *quantization = NULL;
   const TemperModelConfig *config;
   const char *template;
   temper_tokenizer_t *tokenizer;
@@ -38,6 +62,8 @@ temper_cli_info (int argc, char **argv)
                             _("expected one MODEL (a .gguf file or a model folder), see --help"));
 
   model = temper_model_load (argv[1], NULL, &error);
+  if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
+    return show_unsupported (argv[1], error);
   if (model == NULL)
     return temper_cli_error ("info", error);
 
@@ -53,7 +79,8 @@ temper_cli_info (int argc, char **argv)
                                       ? "GGUF" : _("Hugging Face folder"));
   printf (_("Architecture:     %s\n"), temper_model_get_arch_name (model));
   printf (_("Parameters:       %.1f M\n"), temper_model_get_n_params (model) / 1e6);
-  printf (_("Quantization:     %s\n"), temper_model_get_quantization (model));
+  quantization = temper_model_describe_quantization (model);
+  printf (_("Quantization:     %s\n"), quantization);
   printf (_("Size on disk:     %s\n"), size);
   printf (_("Layers:           %d\n"), config->n_layer);
   printf (_("Hidden size:      %d\n"), config->n_embd);

@@ -234,6 +234,9 @@ temper_cli_train (int argc, char **argv)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
 
   model = temper_model_load (model_path, NULL, &error);
+  if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, _("Temper cannot train this model. %s"),
+                            error->message);
   /* Before the run folder exists, so a model that cannot be held so leaves nothing behind. */
   if (model == NULL || !temper_model_set_base_weights (model, s.base_weights, NULL, &error))
     return temper_cli_error ("train", error);

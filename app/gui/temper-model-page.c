@@ -185,6 +185,7 @@ fill_facts (TemperModelPage   *self,
   g_autofree char *context = NULL;
   g_autofree char *size = g_format_size (temper_model_get_file_size (model));
   g_autofree char *arch = NULL;
+  g_autofree char *quantization = temper_model_describe_quantization (model);
 
   context = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d token", "%d tokens",
                                           config->n_ctx_train),
@@ -197,7 +198,7 @@ fill_facts (TemperModelPage   *self,
   gtk_label_set_text (self->name_value, temper_model_get_name (model));
   gtk_label_set_text (self->arch_value, arch);
   gtk_label_set_text (self->params_value, params);
-  gtk_label_set_text (self->quant_value, temper_model_get_quantization (model));
+  gtk_label_set_text (self->quant_value, quantization);
   gtk_label_set_text (self->context_value, context);
   gtk_label_set_text (self->size_value, size);
   adw_action_row_set_subtitle (self->file_row, temper_model_get_path (model));

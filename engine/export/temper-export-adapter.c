@@ -22,6 +22,7 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
                     GError **error)
 {
   g_autofree char *temp = NULL, *out_dir = NULL;
+  g_autofree char *base_id = NULL;
 
   g_return_val_if_fail (model != NULL && adapter != NULL && requested_dir != NULL, FALSE);
   if (!temper_export_check_family (model, FALSE, error))
@@ -35,8 +36,13 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
       temper_set_error_from_errno (error, errno, _("Could not create “%s”"), out_dir);
       return FALSE;
     }
+  /* The display name ("Smollm2 135M 8k Lc100K Mix1 Ep2") is no id PEFT can
+   * load; without a real one the field stays null and the README says what
+   * to put there. */
+  base_id = temper_export_base_model_id (model);
   if (!temper_lora_save_peft (adapter, temper_model_get_config (model), dropout, temp,
-                              temper_model_get_name (model), error))
+                              base_id, error)
+      || !temper_export_write_peft_readme (model, base_id, temp, error))
     {
       temper_export_discard (temp);
       temper_export_explain_error (error, _("the adapter"), out_dir);

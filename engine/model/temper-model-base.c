@@ -342,6 +342,7 @@ temper_model_set_base_weights (temper_model_t *model, TemperBaseWeights base,
     {
       g_free (model->quantization);
       model->quantization = g_strdup ("NF4");
+      g_clear_pointer (&model->quantization_mix, g_free);
     }
   return TRUE;
 }

@@ -36,7 +36,8 @@ struct temper_model {
   guint8               *owned_weights;
   guint64               stored_weight_bytes, stored_linear_bytes;
 
-  char                 *quantization;
+  char                 *quantization;      /* the file's own name for it: "Q4_K_M" */
+  char                 *quantization_mix;  /* "Q4_K 60 %, Q6_K 20 %, …" or NULL */
   guint64               n_params;
   guint64               file_size;
 };

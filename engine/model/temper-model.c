@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "temper/error.h"
@@ -143,9 +144,59 @@ check_token_id (temper_model_t *model, int id, const char *what, GError **error)
   return TRUE;
 }
 
+typedef struct {
+  int     type;
+  guint64 elems;
+} TypeShare;
+
+static int
+compare_share_desc (gconstpointer a, gconstpointer b)
+{
+  guint64 x = ((const TypeShare *) a)->elems, y = ((const TypeShare *) b)->elems;
+
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* "Q4_K 60 %, Q6_K 20 %, Q5_0 20 %", largest share first; NULL when the
+ * matrices all have one type. */
+static char *
+describe_mix (const guint64 *elems_by_type)
+{
+  TypeShare shares[TEMPER_TYPE_COUNT];
+  int n = 0;
+  guint64 total = 0;
+  GString *text;
+
+  for (int t = 0; t < TEMPER_TYPE_COUNT; t++)
+    if (elems_by_type[t] > 0 && temper_type_name (t) != NULL)
+      {
+        shares[n].type = t;
+        shares[n].elems = elems_by_type[t];
+        total += elems_by_type[t];
+        n++;
+      }
+  if (n < 2)
+    return NULL;
+  qsort (shares, (size_t) n, sizeof shares[0], compare_share_desc);
+  text = g_string_new (NULL);
+  for (int i = 0; i < n; i++)
+    {
+      double percent = 100.0 * (double) shares[i].elems / (double) total;
+
+      if (i > 0)
+        g_string_append (text, ", ");
+      if (percent < 1.0)
+        g_string_append_printf (text, "%s <1 %%", temper_type_name (shares[i].type));
+      else
+        g_string_append_printf (text, "%s %.0f %%", temper_type_name (shares[i].type), percent);
+    }
+  return g_string_free (text, FALSE);
+}
+
 static gboolean
 finish (temper_model_t *model, GError **error)
 {
+  guint32 file_type;
   temper_tokenizer_t *tok = model->tokenizer;
   SizeTally tally = { 0 };
   int best = -1;
@@ -183,7 +234,14 @@ finish (temper_model_t *model, GError **error)
   for (int t = 0; t < TEMPER_TYPE_COUNT; t++)
     if (tally.elems_by_type[t] > 0 && (best < 0 || tally.elems_by_type[t] > tally.elems_by_type[best]))
       best = t;
-  model->quantization = g_strdup (best >= 0 && temper_type_name (best) != NULL ? temper_type_name (best) : "F32");
+  /* A GGUF names its own mix (Q4_K_M holds more Q5_0 or Q6_K blocks than
+   * one would guess); the most common block type is only a fallback. */
+  if (model->gguf != NULL && temper_gguf_get_u32 (model->gguf, "general.file_type", &file_type)
+      && temper_file_type_name (file_type) != NULL)
+    model->quantization = g_strdup (temper_file_type_name (file_type));
+  else
+    model->quantization = g_strdup (best >= 0 && temper_type_name (best) != NULL ? temper_type_name (best) : "F32");
+  model->quantization_mix = describe_mix (tally.elems_by_type);
   return TRUE;
 }
 
@@ -257,6 +315,7 @@ temper_model_free (temper_model_t *model)
   g_free (model->arch_name);
   g_free (model->chat_template);
   g_free (model->quantization);
+  g_free (model->quantization_mix);
   g_free (model->owned_weights);
   g_free (model);
 }
@@ -295,6 +354,14 @@ const char *
 temper_model_get_quantization (const temper_model_t *model)
 {
   return model->quantization;
+}
+
+char *
+temper_model_describe_quantization (const temper_model_t *model)
+{
+  if (model->quantization_mix == NULL)
+    return g_strdup (model->quantization);
+  return g_strdup_printf ("%s (%s)", model->quantization, model->quantization_mix);
 }
 
 guint64

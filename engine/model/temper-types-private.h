@@ -15,6 +15,9 @@ G_BEGIN_DECLS
 gboolean temper_ggml_type_geometry (int type, const char **name,
                                     size_t *block_elems, size_t *block_bytes);
 
+/* "Q4_K_M", "Q8_0", … for a GGUF general.file_type, or NULL. */
+const char *temper_file_type_name (guint32 file_type);
+
 #define TEMPER_QK 32      /* elements in a 32-element block */
 #define TEMPER_QK_K 256   /* elements in a K-quant super-block */
 #define TEMPER_K_SCALE_SIZE 12
@@ -24,6 +27,9 @@ gboolean temper_ggml_type_geometry (int type, const char **name,
 #define TEMPER_NF4_BLOCK 64
 #define TEMPER_NF4_BLOCK_BYTES 36
 extern const float temper_nf4_values[16];
+
+/* IQ4_NL / IQ4_XS: the 16 values a 4-bit code stands for (before scaling). */
+extern const int8_t temper_iq4_values[16];
 void temper_dequant_nf4_block (const uint8_t *block, float *y);
 
 /* Block scales are fp16 at any byte address. */

@@ -35,6 +35,11 @@ static const TypeTraits type_traits[TEMPER_TYPE_NF4 + 1] = {
   [TEMPER_TYPE_Q4_K] = { "Q4_K", QK_K, 144 },
   [TEMPER_TYPE_Q5_K] = { "Q5_K", QK_K, 176 },
   [TEMPER_TYPE_Q6_K] = { "Q6_K", QK_K, 210 },
+  [TEMPER_TYPE_Q2_K] = { "Q2_K", QK_K, 84 },
+  [TEMPER_TYPE_Q3_K] = { "Q3_K", QK_K, 110 },
+  [TEMPER_TYPE_IQ4_NL] = { "IQ4_NL", QK, 18 },
+  [TEMPER_TYPE_IQ4_XS] = { "IQ4_XS", QK_K, 136 },
+  [TEMPER_TYPE_TQ2_0] = { "TQ2_0", QK_K, 66 },
   [TEMPER_TYPE_BF16] = { "BF16", 1,    2 },
   [TEMPER_TYPE_NF4]  = { "NF4",  TEMPER_NF4_BLOCK, TEMPER_NF4_BLOCK_BYTES },
 };
@@ -354,6 +359,119 @@ dequant_q6_k (const uint8_t *b, float *y)
     }
 }
 
+/* Q2_K: 16 sub-blocks of 16, each with a 4-bit scale (low nibble) and a
+ * 4-bit min (high nibble) times the fp16 d and dmin at the block's end.  The
+ * 2-bit codes of output 128h + 32s + l sit at bits 2s of qs[32h + l]. */
+static void
+dequant_q2_k (const uint8_t *b, float *y)
+{
+  const uint8_t *scales = b;
+  const uint8_t *qs = b + QK_K / 16;
+  float d = temper_load_f16 (b + QK_K / 16 + QK_K / 4);
+  float dmin = temper_load_f16 (b + QK_K / 16 + QK_K / 4 + 2);
+
+  for (int e = 0; e < QK_K; e++)
+    {
+      int half = e / 128, shift = 2 * ((e / 32) % 4), l = e % 32;
+      int sc = scales[e / 16];
+      int q = (qs[32 * half + l] >> shift) & 3;
+
+      y[e] = d * (float) (sc & 0x0f) * (float) q - dmin * (float) (sc >> 4);
+    }
+}
+
+/* The signed 6-bit scale of Q3_K sub-block j (of 16): its low four bits in
+ * a nibble of bytes 0-7, its high two in bytes 8-11, minus 32. */
+static inline int
+q3_k_scale (const uint8_t *s, int j)
+{
+  int low = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
+  int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+
+  return (low | (high << 4)) - 32;
+}
+
+/* Q3_K: 2-bit low parts laid out as Q2_K's, plus a high bit per output in
+ * hmask (bit e / 32 of hmask[e % 32]); a clear high bit subtracts 4. */
+static void
+dequant_q3_k (const uint8_t *b, float *y)
+{
+  const uint8_t *hmask = b;
+  const uint8_t *qs = b + QK_K / 8;
+  const uint8_t *scales = qs + QK_K / 4;
+  float d = temper_load_f16 (scales + 12);
+
+  for (int e = 0; e < QK_K; e++)
+    {
+      int half = e / 128, shift = 2 * ((e / 32) % 4), l = e % 32;
+      int low = (qs[32 * half + l] >> shift) & 3;
+      int high = (hmask[l] >> (e / 32)) & 1;
+
+      y[e] = d * (float) q3_k_scale (scales, e / 16) * (float) (low - (high ? 0 : 4));
+    }
+}
+
+/* IQ4_NL and IQ4_XS map 4-bit codes to this non-uniform book (ggml's
+ * kvalues_iq4nl), then scale. */
+const int8_t temper_iq4_values[16] = {
+  -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+};
+
+/* IQ4_NL: fp16 d, then 16 bytes: output l in the low nibble of byte l,
+ * output l + 16 in its high nibble (as Q4_0). */
+static void
+dequant_iq4_nl (const uint8_t *b, float *y)
+{
+  float d = temper_load_f16 (b);
+  const uint8_t *qs = b + 2;
+
+  for (int l = 0; l < QK / 2; l++)
+    {
+      y[l]          = d * (float) temper_iq4_values[qs[l] & 0x0f];
+      y[l + QK / 2] = d * (float) temper_iq4_values[qs[l] >> 4];
+    }
+}
+
+/* IQ4_XS: fp16 d, a u16 of high scale bits, 4 bytes of low scale nibbles,
+ * then eight IQ4_NL-style groups of 32 codes with the 6-bit scale ib
+ * (low nibble ib of the 4 bytes, bits 2ib of the u16, minus 32). */
+static void
+dequant_iq4_xs (const uint8_t *b, float *y)
+{
+  float d = temper_load_f16 (b);
+  unsigned scales_h = (unsigned) b[2] | ((unsigned) b[3] << 8);
+  const uint8_t *scales_l = b + 4;
+  const uint8_t *qs = b + 8;
+
+  for (int ib = 0; ib < QK_K / 32; ib++)
+    {
+      int ls = ((scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0f) | (((scales_h >> (2 * ib)) & 3) << 4);
+      float dl = d * (float) (ls - 32);
+      const uint8_t *q = qs + 16 * ib;
+
+      for (int l = 0; l < 16; l++)
+        {
+          y[32 * ib + l]      = dl * (float) temper_iq4_values[q[l] & 0x0f];
+          y[32 * ib + 16 + l] = dl * (float) temper_iq4_values[q[l] >> 4];
+        }
+    }
+}
+
+/* TQ2_0: 2-bit codes c (laid out as Q2_K's) meaning c - 1, so -1, 0, 1
+ * (and 2, which ggml's quantizer never writes), then fp16 d. */
+static void
+dequant_tq2_0 (const uint8_t *b, float *y)
+{
+  float d = temper_load_f16 (b + QK_K / 4);
+
+  for (int e = 0; e < QK_K; e++)
+    {
+      int half = e / 128, shift = 2 * ((e / 32) % 4), l = e % 32;
+
+      y[e] = d * (float) (((b[32 * half + l] >> shift) & 3) - 1);
+    }
+}
+
 typedef void (*DequantBlockFunc) (const uint8_t *block, float *out);
 
 static DequantBlockFunc
@@ -370,6 +488,11 @@ dequant_block_func (int type)
     case TEMPER_TYPE_Q4_K: return dequant_q4_k;
     case TEMPER_TYPE_Q5_K: return dequant_q5_k;
     case TEMPER_TYPE_Q6_K: return dequant_q6_k;
+    case TEMPER_TYPE_Q2_K: return dequant_q2_k;
+    case TEMPER_TYPE_Q3_K: return dequant_q3_k;
+    case TEMPER_TYPE_IQ4_NL: return dequant_iq4_nl;
+    case TEMPER_TYPE_IQ4_XS: return dequant_iq4_xs;
+    case TEMPER_TYPE_TQ2_0: return dequant_tq2_0;
     case TEMPER_TYPE_NF4:  return temper_dequant_nf4_block;
     default: return NULL;
     }
@@ -424,17 +547,13 @@ temper_tensor_row_to_f32 (const TemperTensorView *t, int64_t row, float *out)
 
 /* Types Temper can describe but not compute with (sizes from ggml-common.h). */
 static const TypeTraits foreign_traits[TEMPER_TYPE_COUNT] = {
-  [10] = { "Q2_K",    QK_K, 84 },
-  [11] = { "Q3_K",    QK_K, 110 },
   [15] = { "Q8_K",    QK_K, 292 },
   [16] = { "IQ2_XXS", QK_K, 66 },
   [17] = { "IQ2_XS",  QK_K, 74 },
   [18] = { "IQ3_XXS", QK_K, 98 },
   [19] = { "IQ1_S",   QK_K, 50 },
-  [20] = { "IQ4_NL",  QK,   18 },
   [21] = { "IQ3_S",   QK_K, 110 },
   [22] = { "IQ2_S",   QK_K, 82 },
-  [23] = { "IQ4_XS",  QK_K, 136 },
   [24] = { "I8",      1,    1 },
   [25] = { "I16",     1,    2 },
   [26] = { "I32",     1,    4 },
@@ -442,11 +561,31 @@ static const TypeTraits foreign_traits[TEMPER_TYPE_COUNT] = {
   [28] = { "F64",     1,    8 },
   [29] = { "IQ1_M",   QK_K, 56 },
   [34] = { "TQ1_0",   QK_K, 54 },
-  [35] = { "TQ2_0",   QK_K, 66 },
   [39] = { "MXFP4",   QK,   17 },
   [40] = { "NVFP4",   64,   36 },
   [41] = { "Q1_0",    128,  18 },
 };
+
+/* llama.cpp's names for general.file_type (enum llama_ftype), the names
+ * people see in file names: Q4_K_M is a mix of Q4_K and Q6_K blocks. */
+const char *
+temper_file_type_name (guint32 file_type)
+{
+  static const char *const names[] = {
+    [0] = "F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1", [7] = "Q8_0",
+    [8] = "Q5_0", [9] = "Q5_1", [10] = "Q2_K", [11] = "Q3_K_S", [12] = "Q3_K_M",
+    [13] = "Q3_K_L", [14] = "Q4_K_S", [15] = "Q4_K_M", [16] = "Q5_K_S",
+    [17] = "Q5_K_M", [18] = "Q6_K", [19] = "IQ2_XXS", [20] = "IQ2_XS",
+    [21] = "Q2_K_S", [22] = "IQ3_XS", [23] = "IQ3_XXS", [24] = "IQ1_S",
+    [25] = "IQ4_NL", [26] = "IQ3_S", [27] = "IQ3_M", [28] = "IQ2_S",
+    [29] = "IQ2_M", [30] = "IQ4_XS", [31] = "IQ1_M", [32] = "BF16",
+    [36] = "TQ1_0", [37] = "TQ2_0", [38] = "MXFP4_MOE",
+  };
+
+  /* llama.cpp sets 1024 when it guessed the type rather than wrote it. */
+  file_type &= ~1024u;
+  return file_type < G_N_ELEMENTS (names) ? names[file_type] : NULL;
+}
 
 gboolean
 temper_ggml_type_geometry (int type, const char **name,

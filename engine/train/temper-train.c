@@ -14,6 +14,7 @@
 #include "temper/error.h"
 #include "temper/run.h"
 #include "temper/train.h"
+#include "export/temper-export-private.h"
 #include "nn/temper-backend-open.h"
 #include "temper-train-fit.h"
 #include "temper-train-step.h"
@@ -425,7 +426,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   TemperBackendOpenOptions open_options = { 0, TEMPER_CPU_KERNELS_BEST };
   g_autoptr(TemperDeviceInfo) device = NULL;
   gboolean ok = FALSE, finished = FALSE;
-  g_autofree char *adapter_dir = NULL, *device_name = NULL;
+  g_autofree char *adapter_dir = NULL, *device_name = NULL, *base_id = NULL;
 
   G_STATIC_ASSERT (sizeof (((TemperTrainState *) NULL)->rng) == sizeof (TemperRng));
 
@@ -555,8 +556,8 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   if (!save_checkpoint (&t, error))
     goto out;
   adapter_dir = temper_run_dup_adapter_dir (run);
-  ok = temper_lora_save_peft (t.adapter, t.c, t.s->lora.dropout, adapter_dir,
-                              temper_model_get_name (model), error);
+  base_id = temper_export_base_model_id (model);
+  ok = temper_lora_save_peft (t.adapter, t.c, t.s->lora.dropout, adapter_dir, base_id, error);
 
 out:
   temper_train_fit_close (&t.fit);

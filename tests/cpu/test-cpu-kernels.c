@@ -11,7 +11,8 @@
 static const int types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
   TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K,
-  TEMPER_TYPE_Q6_K, TEMPER_TYPE_NF4,
+  TEMPER_TYPE_Q6_K, TEMPER_TYPE_NF4, TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL,
+  TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_TQ2_0,
 };
 
 static guint64 rng = 7;
@@ -82,6 +83,16 @@ random_weights (int type, int64_t in, int64_t rows, size_t *row_bytes)
                 break;
               case TEMPER_TYPE_Q6_K:
                 put_f16 (blk + 208, 0.01f * frand ());
+                break;
+              case TEMPER_TYPE_Q2_K:   /* d and dmin at the end */
+                put_f16 (blk + 80, 0.01f * frand ());
+                put_f16 (blk + 82, 0.01f * frand ());
+                break;
+              case TEMPER_TYPE_Q3_K:
+                put_f16 (blk + 108, 0.01f * frand ());
+                break;
+              case TEMPER_TYPE_TQ2_0:
+                put_f16 (blk + 64, 0.05f * frand ());
                 break;
               case TEMPER_TYPE_NF4:
                 {

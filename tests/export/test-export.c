@@ -185,6 +185,100 @@ test_peft_export_roundtrip (Fixture *f, gconstpointer data)
   assert_same_adapter (back, adapter, temper_model_get_config (model));
 }
 
+/* adapter_config.json's base_model_name_or_path, or NULL when null. */
+static char *
+peft_base_of (const char *dir)
+{
+  g_autofree char *cfg = g_build_filename (dir, "adapter_config.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *root;
+
+  g_assert_true (json_parser_load_from_file (parser, cfg, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_true (json_object_has_member (root, "base_model_name_or_path"));
+  if (json_object_get_null_member (root, "base_model_name_or_path"))
+    return NULL;
+  return g_strdup (json_object_get_string_member (root, "base_model_name_or_path"));
+}
+
+static char *
+read_text (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_assert_no_error (error);
+  return text;
+}
+
+/* base_model_name_or_path is what transformers can load: a Hub id or a
+ * local folder, never the display name ("Tiny Test Model"). */
+static void
+test_peft_names_loadable_base (Fixture *f, gconstpointer data)
+{
+  TinySpec spec = tiny_spec_default ("llama");
+  g_autofree char *out = g_build_filename (f->dir, "peft", NULL);
+  g_autofree char *hf = g_build_filename (f->dir, "my base", NULL);
+  g_autofree char *cache = g_build_filename (f->dir, "hub", "models--SomeOrg--Tiny-Chat", "snapshots",
+                                             "0123abcd", NULL);
+  g_autoptr(GError) error = NULL;
+
+  (void) data;
+  /* A GGUF that does not name its source: null, and the README says what
+   * to fill in. */
+  {
+    g_autoptr(temper_model_t) model = tiny_gguf (f, "plain.gguf", &spec);
+    g_autoptr(temper_adapter_t) adapter = random_adapter (model, 2, 4.0f, FALSE, TEMPER_LORA_TARGETS_ATTENTION, 0.1f);
+    g_autofree char *base = NULL, *readme = NULL;
+
+    g_assert_true (temper_export_peft (model, adapter, 0.0f, out, NULL, &error));
+    g_assert_no_error (error);
+    base = peft_base_of (out);
+    g_assert_null (base);
+    readme = read_text (out, "README.md");
+    g_assert_nonnull (strstr (readme, "Tiny Test Model"));
+    g_assert_nonnull (strstr (readme, "base_model_name_or_path"));
+  }
+  /* A GGUF naming the repository it was converted from, as a URL. */
+  {
+    g_autoptr(temper_model_t) model = NULL;
+    g_autoptr(temper_adapter_t) adapter = NULL;
+    g_autofree char *base = NULL, *readme = NULL, *needs = NULL;
+
+    spec.source_repo = "https://huggingface.co/SomeOrg/Tiny-Chat";
+    model = tiny_gguf (f, "sourced.gguf", &spec);
+    adapter = random_adapter (model, 2, 4.0f, FALSE, TEMPER_LORA_TARGETS_ATTENTION, 0.1f);
+    g_assert_true (temper_export_peft (model, adapter, 0.0f, out, NULL, &error));
+    g_assert_no_error (error);
+    base = peft_base_of (out);
+    g_assert_cmpstr (base, ==, "SomeOrg/Tiny-Chat");
+    readme = read_text (out, "README.md");
+    g_assert_nonnull (strstr (readme, "SomeOrg/Tiny-Chat"));
+    needs = temper_export_describe_peft_base (model);
+    g_assert_nonnull (strstr (needs, "SomeOrg/Tiny-Chat"));
+  }
+  /* A Hugging Face folder: its own path, or its id inside the Hub cache. */
+  spec = tiny_spec_default ("llama");
+  tiny_write_hf_folder (hf, &spec, "LlamaForCausalLM", NULL, FALSE);
+  g_assert_cmpint (g_mkdir_with_parents (cache, 0755), ==, 0);
+  tiny_write_hf_folder (cache, &spec, "LlamaForCausalLM", NULL, FALSE);
+  for (int i = 0; i < 2; i++)
+    {
+      g_autoptr(temper_model_t) model = load (i == 0 ? hf : cache);
+      g_autoptr(temper_adapter_t) adapter = random_adapter (model, 2, 4.0f, FALSE, TEMPER_LORA_TARGETS_ATTENTION, 0.1f);
+      g_autofree char *base = NULL;
+
+      g_assert_true (temper_export_peft (model, adapter, 0.0f, out, NULL, &error));
+      g_assert_no_error (error);
+      base = peft_base_of (out);
+      g_assert_cmpstr (base, ==, i == 0 ? hf : "SomeOrg/Tiny-Chat");
+    }
+}
+
 /* ---- merged GGUF --------------------------------------------------------- */
 
 /* blk.1.attn_q.weight of the merged file against W + s·B·A computed here
@@ -608,6 +702,7 @@ main (int argc, char **argv)
   ADD ("/export/gguf-adapter/roundtrip", test_gguf_adapter_roundtrip);
   ADD ("/export/gguf-adapter/hf-llama-permutation", test_gguf_adapter_permutes_hf_llama);
   ADD ("/export/peft/roundtrip", test_peft_export_roundtrip);
+  ADD ("/export/peft/loadable-base", test_peft_names_loadable_base);
   ADD ("/export/merged-gguf/f16", test_merged_f16);
   ADD ("/export/merged-gguf/q8_0", test_merged_q8_0);
   ADD ("/export/merged-gguf/q4_k_m", test_merged_q4_k_m);

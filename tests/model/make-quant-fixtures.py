@@ -8,6 +8,7 @@ tests themselves never need Python.
 Files written to tests/fixtures/model/:
   quant-<TYPE>.bin      quantized bytes of ROWS rows of N values
   quant-<TYPE>.f32      the same rows dequantized by gguf.quants (float32 LE)
+                        (random blocks for the K-quants, IQ4_NL, IQ4_XS, TQ2_0)
   quant-<TYPE>.src.f32  for types gguf-py can quantize: the float input it was
                         quantized from (so Temper's quantizer can be compared
                         byte for byte)
@@ -54,6 +55,28 @@ def random_k_blocks(qtype, n_blocks):
         b[:, 2:4] = dmin
     elif qtype == T.Q6_K:
         b[:, block_bytes - 2:] = d
+    return b
+
+
+def random_scaled_blocks(qtype, n_blocks):
+    """Random bytes, with each block's fp16 scales set to small positive
+    values where ggml puts them (FORMATS.md §2.1) so no block decodes to
+    NaN, Inf or huge numbers."""
+    block_bytes = gguf.GGML_QUANT_SIZES[qtype][1]
+    b = rng.integers(0, 256, size=(n_blocks, block_bytes), dtype=np.uint8)
+
+    def f16(lo, hi):
+        return rng.uniform(lo, hi, size=(n_blocks,)).astype(np.float16).view(np.uint8).reshape(n_blocks, 2)
+
+    if qtype == T.Q2_K:          # scales[16], qs[64], d, dmin
+        b[:, 80:82] = f16(1e-3, 2e-2)
+        b[:, 82:84] = f16(1e-3, 2e-2)
+    elif qtype == T.Q3_K:        # hmask[32], qs[64], scales[12], d
+        b[:, 108:110] = f16(1e-3, 2e-2)
+    elif qtype in (T.IQ4_NL, T.IQ4_XS):   # d first
+        b[:, 0:2] = f16(1e-4, 2e-3)
+    elif qtype == T.TQ2_0:       # qs[64], d
+        b[:, 64:66] = f16(1e-3, 2e-2)
     return b
 
 
@@ -108,6 +131,17 @@ def main():
     write("f16-cases.bin", np.concatenate([x.view(np.uint32), x.astype(np.float16).view(np.uint16).astype(np.uint32)]))
     bf = quants.quantize(x, T.BF16).view(np.uint16).astype(np.uint32)
     write("bf16-cases.bin", np.concatenate([x.view(np.uint32), bf]))
+
+    # The types llama.cpp's Q2_K, Q3_K_S/M/L, IQ4_NL, IQ4_XS and TQ2_0 files
+    # hold: random blocks with sane scales (gguf-py cannot quantize most of
+    # them), dequantized by gguf.quants.  Drawn after everything above so
+    # that the older fixtures stay byte for byte the same.
+    for qtype in (T.Q2_K, T.Q3_K, T.IQ4_NL, T.IQ4_XS, T.TQ2_0):
+        block_elems = gguf.GGML_QUANT_SIZES[qtype][0]
+        blocks = random_scaled_blocks(qtype, ROWS * N // block_elems)
+        write(f"quant-{qtype.name}.bin", blocks)
+        write(f"quant-{qtype.name}.f32",
+              quants.dequantize(blocks.reshape(ROWS, -1), qtype).astype(np.float32))
 
     if os.path.exists(DEMO):
         demo_facts()

@@ -171,6 +171,14 @@ test_gguf_qwen2 (Tmp *t, gconstpointer data)
   g_assert_cmpint (temper_model_get_output (model)->ne[1], ==, TINY_N_TOKENS);
   g_assert_cmpstr (temper_model_get_quantization (model), ==, "Q4_0");
   g_assert_cmpuint (temper_model_get_n_params (model), ==, tiny_n_params (&s));
+  g_clear_pointer (&model, temper_model_free);
+
+  /* The file's own name for its quantization wins over the most common
+   * block type: llama.cpp's Q4_K_M files hold Q5_0 and Q6_K blocks too. */
+  s.file_type = 15;
+  tiny_write_gguf (path, &s);
+  model = load_expecting (path, -1, NULL);
+  g_assert_cmpstr (temper_model_get_quantization (model), ==, "Q4_K_M");
 }
 
 static void
@@ -214,9 +222,9 @@ test_gguf_broken (Tmp *t, gconstpointer data)
   s.n_head_kv = 4;
   s.n_ff = 256;
   s.n_layer = 1;
-  s.matrix_type = 10;
+  s.matrix_type = 16;
   tiny_write_gguf (path, &s);
-  load_expecting (path, TEMPER_ERROR_UNSUPPORTED, "Q2_K");
+  load_expecting (path, TEMPER_ERROR_UNSUPPORTED, "IQ2_XXS");
 
   /* Not a model at all. */
   model_test_write (path, "hello", 5);
@@ -355,6 +363,11 @@ test_demo_model (void)
   g_list_free (names);
   g_assert_cmpuint (temper_model_get_n_params (model), ==, n_params);
   g_assert_cmpstr (temper_model_get_quantization (model), ==, "Q4_1");
+  {
+    /* gguf-py counts 106,168,320 Q4_1 and 28,311,552 Q8_0 matrix weights. */
+    g_autofree char *described = temper_model_describe_quantization (model);
+    g_assert_cmpstr (described, ==, "Q4_1 (Q4_1 79 %, Q8_0 21 %)");
+  }
   g_assert_cmpstr (temper_model_get_name (model), ==,
                    json_object_get_string_member (json_object_get_object_member (facts, "strings"), "general.name"));
   g_assert_nonnull (temper_model_get_chat_template (model));

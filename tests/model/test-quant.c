@@ -24,6 +24,9 @@ static const TypeCase dequant_cases[] = {
   { TEMPER_TYPE_Q8_0, "Q8_0" }, { TEMPER_TYPE_Q8_1, "Q8_1" },
   { TEMPER_TYPE_Q4_K, "Q4_K" }, { TEMPER_TYPE_Q5_K, "Q5_K" },
   { TEMPER_TYPE_Q6_K, "Q6_K" },
+  { TEMPER_TYPE_Q2_K, "Q2_K" }, { TEMPER_TYPE_Q3_K, "Q3_K" },
+  { TEMPER_TYPE_IQ4_NL, "IQ4_NL" }, { TEMPER_TYPE_IQ4_XS, "IQ4_XS" },
+  { TEMPER_TYPE_TQ2_0, "TQ2_0" },
 };
 
 static void
@@ -43,10 +46,17 @@ test_geometry (void)
   g_assert_cmpuint (temper_type_block_elems (TEMPER_TYPE_Q8_0), ==, 32);
   g_assert_cmpuint (temper_type_block_elems (TEMPER_TYPE_BF16), ==, 1);
   g_assert_cmpstr (temper_type_name (TEMPER_TYPE_Q5_K), ==, "Q5_K");
-  g_assert_null (temper_type_name (10));     /* Q2_K: not readable by Temper */
+  g_assert_cmpuint (temper_type_block_bytes (TEMPER_TYPE_Q2_K), ==, 16 + 64 + 4);
+  g_assert_cmpuint (temper_type_block_bytes (TEMPER_TYPE_Q3_K), ==, 32 + 64 + 12 + 2);
+  g_assert_cmpuint (temper_type_block_bytes (TEMPER_TYPE_IQ4_NL), ==, 2 + 16);
+  g_assert_cmpuint (temper_type_block_elems (TEMPER_TYPE_IQ4_NL), ==, 32);
+  g_assert_cmpuint (temper_type_block_bytes (TEMPER_TYPE_IQ4_XS), ==, 2 + 2 + 4 + 128);
+  g_assert_cmpuint (temper_type_block_bytes (TEMPER_TYPE_TQ2_0), ==, 64 + 2);
+  g_assert_cmpstr (temper_type_name (TEMPER_TYPE_IQ4_XS), ==, "IQ4_XS");
+  g_assert_null (temper_type_name (16));     /* IQ2_XXS: not readable by Temper */
   g_assert_null (temper_type_name (-1));
   g_assert_null (temper_type_name (TEMPER_TYPE_COUNT));
-  g_assert_cmpuint (temper_type_block_bytes (10), ==, 0);
+  g_assert_cmpuint (temper_type_block_bytes (16), ==, 0);
   g_assert_true (temper_type_is_quantized (TEMPER_TYPE_Q4_1));
   g_assert_false (temper_type_is_quantized (TEMPER_TYPE_BF16));
   g_assert_cmpuint (temper_type_row_bytes (TEMPER_TYPE_Q4_1, 576), ==, 18 * 20);
@@ -65,6 +75,7 @@ test_dequantize (gconstpointer data)
   size_t row_bytes = temper_type_row_bytes (c->type, N);
   const float *expected = g_bytes_get_data (ref, NULL);
   float out[N];
+  double max_err = 0.0;
 
   g_assert_cmpuint (g_bytes_get_size (bin), ==, ROWS * row_bytes);
   g_assert_cmpuint (g_bytes_get_size (ref), ==, ROWS * N * sizeof (float));
@@ -80,8 +91,10 @@ test_dequantize (gconstpointer data)
           /* gguf-py computes in float32 too, but may order the scale
            * products differently: allow one or two ulps. */
           g_assert_cmpfloat_with_epsilon (out[i], e, 1e-6f + fabsf (e) * 2e-7f);
+          max_err = MAX (max_err, fabs ((double) out[i] - (double) e));
         }
     }
+  g_test_message ("%s: largest difference from gguf-py %.3g", c->name, max_err);
 }
 
 /* Q8_0, Q4_0 and Q4_1 must produce gguf-py's (= ggml's) bytes exactly. */

@@ -25,12 +25,14 @@ typedef struct {
   int         matrix_type;   /* GGUF only: TemperType of the linear weights */
   gint64      bos_id;
   const char *skip_tensor;   /* a tensor name to leave out, or NULL */
+  gint64      file_type;     /* GGUF general.file_type, or -1 to leave it out */
+  const char *source_repo;   /* GGUF general.source.huggingface.repository, or NULL */
 } TinySpec;
 
 static inline TinySpec
 tiny_spec_default (const char *arch)
 {
-  TinySpec s = { arch, 2, 32, 4, 2, 64, TINY_N_TOKENS, FALSE, FALSE, TEMPER_TYPE_Q8_0, TINY_IM_START, NULL };
+  TinySpec s = { arch, 2, 32, 4, 2, 64, TINY_N_TOKENS, FALSE, FALSE, TEMPER_TYPE_Q8_0, TINY_IM_START, NULL, -1, NULL };
   return s;
 }
 
@@ -99,9 +101,9 @@ tiny_gguf_tensor (temper_gguf_writer_t *w, const TinySpec *s, const char *name, 
 
   if (s->skip_tensor != NULL && strcmp (s->skip_tensor, name) == 0)
     return;
-  if (type == 10)   /* Q2_K: Temper cannot compute with it; any bytes do */
+  if (type == 16)   /* IQ2_XXS: Temper cannot compute with it; any bytes do */
     {
-      row = (gsize) ne0 / 256 * 84;
+      row = (gsize) ne0 / 256 * 66;
       data = g_realloc (data, row * (gsize) ne1);
       memset (data, 0, row * (gsize) ne1);
     }
@@ -127,6 +129,10 @@ tiny_write_gguf (const char *path, const TinySpec *s)
   temper_gguf_writer_set_string (w, "general.architecture", s->arch);
   temper_gguf_writer_set_string (w, "general.name", "Tiny Test Model");
   temper_gguf_writer_set_u32 (w, "general.quantization_version", 2);
+  if (s->file_type >= 0)
+    temper_gguf_writer_set_u32 (w, "general.file_type", (guint32) s->file_type);
+  if (s->source_repo != NULL)
+    temper_gguf_writer_set_string (w, "general.source.huggingface.repository", s->source_repo);
   temper_gguf_writer_set_u32 (w, ARCH_KEY ("context_length"), 256);
   temper_gguf_writer_set_u32 (w, ARCH_KEY ("embedding_length"), (guint32) s->n_embd);
   temper_gguf_writer_set_u32 (w, ARCH_KEY ("block_count"), (guint32) s->n_layer);

@@ -37,6 +37,9 @@ void temper_export_options_init (TemperExportOptions *options);
 gboolean temper_export_peft (temper_model_t *model, temper_adapter_t *adapter,
                              float dropout, const char *out_dir,
                              const TemperExportOptions *options, GError **error);
+/* The sentence the PEFT export's README.md uses to say which base model the
+ * adapter needs ("It needs the base model Qwen/Qwen2.5-0.5B-Instruct."). */
+char    *temper_export_describe_peft_base (const temper_model_t *model);
 
 /* A GGUF LoRA adapter file for llama.cpp (FORMATS.md §3): general.type
  * "adapter", adapter.lora.alpha (rsLoRA is folded in as α·√r, since llama.cpp

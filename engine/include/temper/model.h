@@ -131,8 +131,12 @@ const char               *temper_model_get_path      (const temper_model_t *mode
 const char               *temper_model_get_name      (const temper_model_t *model);
 /* "llama" or "qwen2", as GGUF spells it. */
 const char               *temper_model_get_arch_name (const temper_model_t *model);
-/* The dominant weight type: "Q4_1", "BF16", … */
+/* The file's quantization as llama.cpp names it ("Q4_K_M", "Q8_0", from
+ * general.file_type), else the dominant weight type: "Q4_1", "BF16", … */
 const char               *temper_model_get_quantization (const temper_model_t *model);
+/* The same with the block types behind it, largest share first:
+ * "Q4_K_M (Q4_K 60 %, Q6_K 20 %, Q5_0 20 %)"; free with g_free(). */
+char                     *temper_model_describe_quantization (const temper_model_t *model);
 guint64                   temper_model_get_n_params  (const temper_model_t *model);
 guint64                   temper_model_get_file_size (const temper_model_t *model);
 

@@ -21,10 +21,15 @@ typedef enum {
   TEMPER_TYPE_Q5_1 = 7,
   TEMPER_TYPE_Q8_0 = 8,
   TEMPER_TYPE_Q8_1 = 9,
+  TEMPER_TYPE_Q2_K = 10,
+  TEMPER_TYPE_Q3_K = 11,
   TEMPER_TYPE_Q4_K = 12,
   TEMPER_TYPE_Q5_K = 13,
   TEMPER_TYPE_Q6_K = 14,
+  TEMPER_TYPE_IQ4_NL = 20,  /* 4-bit codes into a fixed non-linear book, blocks of 32 */
+  TEMPER_TYPE_IQ4_XS = 23,  /* the same book, 256-element blocks with 6-bit sub-scales */
   TEMPER_TYPE_BF16 = 30,
+  TEMPER_TYPE_TQ2_0 = 35,   /* ternary weights (-1, 0, 1) × one scale per 256 */
   TEMPER_TYPE_COUNT = 43,   /* one past the largest id ggml defines */
   /* NormalFloat4 as bitsandbytes stores it (QLoRA): blocks of 64 weights, an
    * fp32 absmax followed by 32 bytes of 4-bit codes, the first weight of each

@@ -11,6 +11,9 @@ packages=(
   libgtk-4-dev libadwaita-1-dev
   glslc libvulkan-dev mesa-vulkan-drivers
   gettext desktop-file-utils appstream
+  # GLib's and the C library's own Chinese messages (option errors, "No such
+  # file or directory"), which Temper's sentences quote; tests/cli checks them.
+  libglib2.0-data libc-l10n
   xvfb xauth fonts-noto-cjk
 )
 

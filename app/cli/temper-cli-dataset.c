@@ -80,7 +80,9 @@ print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, in
       for (guint i = 0; i < r->n_listed; i++)
         {
           g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
-          printf ("  %s: %s\n", place, r->problems[i].message);
+          printf ("  ");
+          printf (_("%s: %s"), place, r->problems[i].message);
+          putchar ('\n');
         }
       if (r->n_problems > r->n_listed)
         printf ("  … and %" G_GUINT64_FORMAT " more\n", r->n_problems - r->n_listed);

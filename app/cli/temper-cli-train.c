@@ -116,7 +116,9 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
         {
           g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
 
-          fprintf (stderr, "  %s: %s\n", place, r->problems[i].message);
+          fprintf (stderr, "  ");
+          fprintf (stderr, _("%s: %s"), place, r->problems[i].message);
+          fputc ('\n', stderr);
         }
       if (!accept_dropped)
         {
@@ -206,9 +208,9 @@ temper_cli_train (int argc, char **argv)
       g_autoptr(JsonNode) root = temper_json_parse_file (config, TEMPER_JSON_MAX_SETTINGS_SIZE, &error);
 
       if (root == NULL)
-        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s: %s", config, error->message);
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("%s: %s"), config, error->message);
       if (!temper_train_settings_from_json (&s, root, &error))
-        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s: %s", config, error->message);
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("%s: %s"), config, error->message);
     }
   if (epochs >= 0) { s.epochs = epochs; s.max_steps = 0; }
   if (max_steps >= 0) s.max_steps = max_steps;

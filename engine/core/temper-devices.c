@@ -239,7 +239,7 @@ static void
 add_note (GPtrArray *notes, const char *backend, const GError *error)
 {
   if (notes != NULL)
-    g_ptr_array_add (notes, g_strdup_printf ("%s: %s", backend, error->message));
+    g_ptr_array_add (notes, g_strdup_printf (_("%s: %s"), backend, error->message));
 }
 
 GPtrArray *

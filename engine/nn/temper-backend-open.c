@@ -252,7 +252,7 @@ temper_memory_limit (void)
 
       /* Every allocation asks: say it once. */
       if (g_atomic_int_compare_and_exchange (&warned, 0, 1))
-        g_warning ("%s=%s is not a size such as 6G or 512M; it is ignored",
+        g_warning (_("%s=%s is not a size such as 6G or 512M; it is ignored"),
                    TEMPER_MEMORY_LIMIT_ENV, text);
       return 0;
     }

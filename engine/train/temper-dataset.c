@@ -524,7 +524,9 @@ summarise_failure (temper_dataset_t *ds, GError **error)
         {
           const TemperDatasetProblem *p = &g_array_index (ds->problems, TemperDatasetProblem, i);
           g_autofree char *place = temper_dataset_describe_place (p->line, p->item);
-          g_string_append_printf (msg, "\n  %s: %s", place, p->message);
+          g_string_append (msg, "\n  ");
+          /* Translators: where in the file (“line 3”), then what is wrong there. */
+          g_string_append_printf (msg, _("%s: %s"), place, p->message);
         }
       if (ds->report.n_problems > 5)
         {

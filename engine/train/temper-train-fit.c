@@ -148,17 +148,18 @@ temper_train_fit_shrink (TemperTrainFit *fit, const GError *cause, GError **erro
 static gboolean
 simulated_failure (int rows, GError **error)
 {
+  /* Only tests reach the simulated device, so its messages stay untranslated. */
   if (simulated.max_rows > 0 && rows > simulated.max_rows)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   _("The test device holds at most %d sequence%s per pass, and %d were asked for."),
+                   "The test device holds at most %d sequence%s per pass, and %d were asked for.",
                    simulated.max_rows, simulated.max_rows == 1 ? "" : "s", rows);
       return TRUE;
     }
   if (simulated.passes_before_lost > 0 && ++simulated.passes > simulated.passes_before_lost)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   _("The test device stopped responding after %" PRId64 " passes."),
+                   "The test device stopped responding after %" PRId64 " passes.",
                    simulated.passes_before_lost);
       return TRUE;
     }

@@ -1,10 +1,9 @@
 /* gui-test-util.c — main-loop waiting, widget lookup and screenshots. */
 #include "config.h"
 
-#include <locale.h>
-
 #include <glib/gi18n.h>
 
+#include "temper/i18n.h"
 #include "gui-test-util.h"
 #include "temper-compare-page.h"
 #include "temper-dataset-page.h"
@@ -20,10 +19,9 @@ gui_test_init (int    *argc,
   const char *build_dir = g_getenv ("TEMPER_BUILD_DIR");
   g_autofree char *locale_dir = NULL;
 
-  setlocale (LC_ALL, "");
   locale_dir = g_build_filename (build_dir != NULL ? build_dir : ".", "po", NULL);
-  bindtextdomain (GETTEXT_PACKAGE, locale_dir);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  /* As the app does: LANGUAGE is honoured even where only C.UTF-8 exists. */
+  temper_i18n_init (locale_dir);
   textdomain (GETTEXT_PACKAGE);
 
   g_test_init (argc, argv, NULL);

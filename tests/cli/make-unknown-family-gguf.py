@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A GGUF of a family Temper does not read (gemma3), written by gguf-py:
+"""A GGUF of a family Temper does not read (deepseek2: DeepSeek-V2/V3), written by gguf-py:
 tests/fixtures/cli/unknown-family.gguf, for test-cli-refusals.sh.  Its
 general.file_type says Q4_K_M (15) although its one tensor is F32, so the
 test also sees that info reports the file's own quantization name.
@@ -14,7 +14,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "fixtures", "cli", "unknown-family.gguf")
 
-writer = gguf.GGUFWriter(OUT, "gemma3")
+writer = gguf.GGUFWriter(OUT, "deepseek2")
 writer.add_name("Unknown Family Test")
 writer.add_file_type(15)
 writer.add_tensor("token_embd.weight", np.zeros((64, 32), dtype=np.float32))

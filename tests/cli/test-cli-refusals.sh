@@ -16,10 +16,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/temper-refusals.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 out=$("$cli" info "$model" 2>"$tmp/err"); rc=$?; err=$(cat "$tmp/err")
-check "info shows the architecture it read" 'grep -q "^Architecture: *gemma3$" <<<"$out"'
+check "info shows the architecture it read" 'grep -q "^Architecture: *deepseek2$" <<<"$out"'
 check "info shows the file's own quantization name" 'grep -q "^Quantization: *Q4_K_M$" <<<"$out"'
 check "info says it can neither chat nor train, with the family" \
-  '[ $rc = 1 ] && grep -q "neither chat with nor train" <<<"$err" && grep -q "gemma3" <<<"$err"'
+  '[ $rc = 1 ] && grep -q "neither chat with nor train" <<<"$err" && grep -q "DeepSeek-V2/V3" <<<"$err" && grep -q "distill" <<<"$err"'
 
 err=$("$cli" chat "$model" -p hi 2>&1 >/dev/null); rc=$?
 check "chat says it cannot chat with the model" \

@@ -132,7 +132,7 @@ test_own_folder_replaced (Fixture *f, gconstpointer data)
   g_autoptr(temper_adapter_t) adapter = export_test_adapter (model);
   g_autofree char *out = path_in (f, "peft");
   g_autofree char *out_slash = g_strconcat (out, "/", NULL);
-  g_autofree char *added = g_build_filename (out, "README.md", NULL);
+  g_autofree char *added = g_build_filename (out, "my-notes.md", NULL);
   g_autofree char *weights = g_build_filename (out, "adapter_model.safetensors", NULL);
   g_autoptr(GError) error = NULL;
 

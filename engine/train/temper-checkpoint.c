@@ -19,14 +19,39 @@
 #include <glib/gstdio.h>
 
 #include "temper/error.h"
+#include "temper/fs.h"
 #include "temper/run.h"
 #include "temper-run-private.h"
 
 #define OPTIMIZER_MAGIC "TMPRADAM"
 #define KEEP_CHECKPOINTS 2
 
+/* The files a checkpoint folder holds, all written by Temper. */
+static const char *const checkpoint_files[] = {
+  "adapter_config.json", "adapter_model.safetensors", "optimizer.bin", "state.json",
+};
+
+/* Whether @name is one of checkpoint_files or a temporary name Temper
+ * writes one of them under first ("state.json.XYZ123", "….partial"). */
 static gboolean
-remove_flat_dir (const char *dir)
+is_checkpoint_file (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (checkpoint_files); i++)
+    {
+      gsize len = strlen (checkpoint_files[i]);
+
+      if (strncmp (name, checkpoint_files[i], len) == 0 &&
+          (name[len] == '\0' || name[len] == '.'))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Removes a checkpoint folder Temper wrote: its own files, then the folder
+ * if that emptied it.  Anything else found there is left alone, and so is
+ * the folder. */
+static gboolean
+remove_checkpoint_dir (const char *dir)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
@@ -37,9 +62,22 @@ remove_flat_dir (const char *dir)
     {
       g_autofree char *path = g_build_filename (dir, name, NULL);
 
-      g_unlink (path);
+      if (is_checkpoint_file (name) && !g_file_test (path, G_FILE_TEST_IS_DIR))
+        g_unlink (path);
     }
   return g_rmdir (dir) == 0;
+}
+
+/* For the crash-consistency test only (tests/train/test-crash-resume.py):
+ * TEMPER_TEST_CHECKPOINT_PAUSE_MS makes each step of writing a checkpoint
+ * last that long, so that a kill lands in the middle of one. */
+static void
+pause_for_tests (void)
+{
+  const char *ms = g_getenv ("TEMPER_TEST_CHECKPOINT_PAUSE_MS");
+
+  if (ms != NULL)
+    g_usleep ((gulong) CLAMP (g_ascii_strtoll (ms, NULL, 10), 0, 10000) * 1000);
 }
 
 static gboolean
@@ -60,7 +98,7 @@ write_optimizer (const char *path, const float *m, const float *v, guint64 n, GE
   memcpy (blob + 8, &n_le, 8);
   memcpy (blob + 16, m, n * sizeof (float));
   memcpy (blob + 16 + n * sizeof (float), v, n * sizeof (float));
-  return g_file_set_contents (path, blob, (gssize) bytes, error);
+  return temper_fs_write_file (path, blob, (gssize) bytes, error);
 }
 
 static JsonNode *
@@ -156,39 +194,45 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
   g_autofree char *old = g_build_filename (checkpoints, old_name, NULL);
   g_autofree char *opt_path = g_build_filename (partial, "optimizer.bin", NULL);
   g_autofree char *state_path = g_build_filename (partial, "state.json", NULL);
+  g_autofree char *metrics_path = g_build_filename (temper_run_get_dir (run), "metrics.jsonl", NULL);
   g_autoptr(JsonNode) state_json = NULL;
   g_autoptr(GArray) steps = NULL;
 
-  remove_flat_dir (partial);
+  remove_checkpoint_dir (partial);
   if (g_mkdir_with_parents (partial, 0755) != 0)
     {
       temper_set_error_from_errno (error, errno, partial, _("create the checkpoint folder"));
       return FALSE;
     }
   if (!temper_lora_save_peft (adapter, model_config, temper_run_get_settings (run)->lora.dropout,
-                              partial, temper_run_get_model_path (run), error) ||
-      !write_optimizer (opt_path, m, v, temper_lora_count_params (adapter, model_config), error))
+                              partial, temper_run_get_model_path (run), error))
     goto fail;
+  pause_for_tests ();
+  if (!write_optimizer (opt_path, m, v, temper_lora_count_params (adapter, model_config), error))
+    goto fail;
+  pause_for_tests ();
   state_json = state_to_json (state);
   if (!temper_run_write_json (state_path, state_json, error))
+    goto fail;
+  pause_for_tests ();
+  /* The metrics up to this step are part of what the checkpoint keeps. */
+  if (g_file_test (metrics_path, G_FILE_TEST_EXISTS) && !temper_fs_sync (metrics_path, error))
     goto fail;
 
   /* rename() cannot replace a non-empty folder: move the old one aside first. */
   if (g_file_test (final, G_FILE_TEST_IS_DIR))
     {
-      remove_flat_dir (old);
+      remove_checkpoint_dir (old);
       if (g_rename (final, old) != 0)
         {
           temper_set_error_from_errno (error, errno, final, _("replace the checkpoint"));
           goto fail;
         }
     }
-  if (g_rename (partial, final) != 0)
-    {
-      temper_set_error_from_errno (error, errno, final, _("finish the checkpoint"));
-      goto fail;
-    }
-  remove_flat_dir (old);
+  if (!temper_fs_rename (partial, final, error) || !temper_fs_sync_parent (checkpoints, error))
+    goto fail;
+  pause_for_tests ();
+  remove_checkpoint_dir (old);
 
   steps = list_checkpoints (checkpoints);
   for (guint i = 0; i + KEEP_CHECKPOINTS < steps->len; i++)
@@ -196,13 +240,47 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
       g_autofree char *n = checkpoint_name (g_array_index (steps, gint64, i));
       g_autofree char *path = g_build_filename (checkpoints, n, NULL);
 
-      remove_flat_dir (path);
+      remove_checkpoint_dir (path);
     }
   return TRUE;
 
 fail:
   g_prefix_error (error, _("Could not save a checkpoint: "));
-  remove_flat_dir (partial);
+  remove_checkpoint_dir (partial);
+  return FALSE;
+}
+
+gboolean
+temper_run_save_adapter (temper_run_t *run, temper_adapter_t *adapter,
+                         const TemperModelConfig *model_config, const char *base_model_name,
+                         GError **error)
+{
+  g_autofree char *final = temper_run_dup_adapter_dir (run);
+  g_autofree char *partial = g_build_filename (temper_run_get_dir (run), ".adapter.partial", NULL);
+  g_autofree char *old = g_build_filename (temper_run_get_dir (run), ".adapter.old", NULL);
+
+  /* Written whole under a hidden name first, as a checkpoint is: RUN/adapter
+   * appears complete or not at all. */
+  remove_checkpoint_dir (partial);
+  if (!temper_lora_save_peft (adapter, model_config, temper_run_get_settings (run)->lora.dropout,
+                              partial, base_model_name, error))
+    goto fail;
+  if (g_file_test (final, G_FILE_TEST_IS_DIR))
+    {
+      remove_checkpoint_dir (old);
+      if (g_rename (final, old) != 0)
+        {
+          temper_set_error_from_errno (error, errno, final, _("replace the adapter"));
+          goto fail;
+        }
+    }
+  if (!temper_fs_rename (partial, final, error))
+    goto fail;
+  remove_checkpoint_dir (old);
+  return TRUE;
+
+fail:
+  remove_checkpoint_dir (partial);
   return FALSE;
 }
 

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/fs.h"
 #include "temper/run.h"
 #include "temper-run-private.h"
 #include "temper-train-json.h"
@@ -22,6 +23,7 @@ struct temper_run {
   char               *model_path;
   char               *data_path;
   char               *val_path;
+  TemperRunLock      *lock;
 };
 
 char *
@@ -36,12 +38,7 @@ temper_run_write_json (const char *path, JsonNode *root, GError **error)
   gsize len = 0;
   g_autofree char *text = temper_train_json_to_data (root, TRUE, &len);
 
-  if (!g_file_set_contents (path, text, (gssize) len, error))
-    {
-      g_prefix_error (error, _("Could not write %s: "), path);
-      return FALSE;
-    }
-  return TRUE;
+  return temper_fs_write_file (path, text, (gssize) len, error);
 }
 
 JsonNode *
@@ -89,6 +86,45 @@ snapshot_file (const char *src, const char *dataset_dir, const char *prefix, cha
   return TRUE;
 }
 
+/* A new run goes into a folder that does not exist yet or holds nothing
+ * (but maybe the lock file of an earlier attempt): never among a person's
+ * files, which a run folder's cleanup could one day remove. */
+static gboolean
+check_new_run_dir (const char *dir, const char *settings_path, GError **error)
+{
+  g_autoptr(GDir) d = NULL;
+  const char *entry;
+
+  if (g_file_test (settings_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   _("%s already holds a training run: continue it with “resume”, or "
+                   "choose another folder"), dir);
+      return FALSE;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_EXISTS))
+    return TRUE;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   _("Could not make a run in “%s”: it is a file. Choose a new folder."), dir);
+      return FALSE;
+    }
+  d = g_dir_open (dir, 0, error);
+  if (d == NULL)
+    return FALSE;
+  while ((entry = g_dir_read_name (d)) != NULL)
+    if (strcmp (entry, TEMPER_RUN_LOCK_NAME) != 0)
+      {
+        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                     _("Could not make a run in “%s”: the folder already holds other files "
+                       "(such as “%s”). Choose a new or an empty folder; nothing was changed."),
+                     dir, entry);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 temper_run_t *
 temper_run_create (const char                *dir,
                    const TemperTrainSettings *settings,
@@ -108,14 +144,15 @@ temper_run_create (const char                *dir,
 
   if (!temper_train_settings_validate (settings, error))
     return NULL;
-  if (g_file_test (settings_path, G_FILE_TEST_EXISTS))
+  if (*dir == '\0')
     {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   _("%s already holds a training run: continue it with “resume”, or "
-                   "choose another folder"), dir);
+      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                           _("The run folder is empty: give the name of a new folder for the run."));
       return NULL;
     }
-  if (g_mkdir_with_parents (dataset_dir, 0755) != 0)
+  if (!check_new_run_dir (dir, settings_path, error))
+    return NULL;
+  if (g_mkdir_with_parents (dir, 0755) != 0)
     {
       temper_set_error_from_errno (error, errno, dir, _("create the run folder"));
       return NULL;
@@ -124,6 +161,15 @@ temper_run_create (const char                *dir,
   run = g_new0 (temper_run_t, 1);
   run->dir = g_strdup (dir);
   run->settings = *settings;
+  /* Checked again under the lock: another process may have just made a run here. */
+  if (!temper_run_lock (run, TEMPER_RUN_USE_TRAINING, error) ||
+      !check_new_run_dir (dir, settings_path, error))
+    return NULL;
+  if (g_mkdir (dataset_dir, 0755) != 0)
+    {
+      temper_set_error_from_errno (error, errno, dataset_dir, _("create the run folder"));
+      return NULL;
+    }
   {
     g_autoptr(GFile) model = g_file_new_for_commandline_arg (model_path);
 
@@ -133,6 +179,8 @@ temper_run_create (const char                *dir,
     return NULL;
   /* A prefix keeps two files of the same name apart. */
   if (val_path != NULL && !snapshot_file (val_path, dataset_dir, "validation-", &run->val_path, error))
+    return NULL;
+  if (!temper_fs_sync (dataset_dir, error) || !temper_fs_sync_parent (dataset_dir, error))
     return NULL;
 
   root = json_node_new (JSON_NODE_OBJECT);
@@ -202,6 +250,7 @@ temper_run_free (temper_run_t *run)
   g_free (run->model_path);
   g_free (run->data_path);
   g_free (run->val_path);
+  temper_run_lock_release (run->lock);
   g_free (run);
 }
 
@@ -232,6 +281,24 @@ temper_run_load_model (const temper_run_t *run, GCancellable *cancellable, GErro
       || !temper_model_set_base_weights (model, run->settings.base_weights, cancellable, error))
     return NULL;
   return g_steal_pointer (&model);
+}
+
+gboolean
+temper_run_contains (const temper_run_t *run, const char *path)
+{
+  g_autofree char *dir = g_canonicalize_filename (run->dir, NULL);
+  g_autofree char *full = g_canonicalize_filename (path, NULL);
+  gsize len = strlen (dir);
+
+  return strncmp (full, dir, len) == 0 && (full[len] == '\0' || G_IS_DIR_SEPARATOR (full[len]));
+}
+
+gboolean
+temper_run_lock (temper_run_t *run, TemperRunUse use, GError **error)
+{
+  if (run->lock == NULL)
+    run->lock = temper_run_lock_acquire (run->dir, use, error);
+  return run->lock != NULL;
 }
 
 const char *

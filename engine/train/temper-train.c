@@ -424,7 +424,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   TemperBackendOpenOptions open_options = { 0, TEMPER_CPU_KERNELS_BEST };
   g_autoptr(TemperDeviceInfo) device = NULL;
   gboolean ok = FALSE, finished = FALSE;
-  g_autofree char *adapter_dir = NULL, *device_name = NULL;
+  g_autofree char *device_name = NULL;
 
   G_STATIC_ASSERT (sizeof (((TemperTrainState *) NULL)->rng) == sizeof (TemperRng));
 
@@ -440,7 +440,8 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   t.options = options;
   t.start_us = g_get_monotonic_time ();
 
-  if (!temper_train_settings_validate (t.s, error) ||
+  if (!temper_run_lock (run, TEMPER_RUN_USE_TRAINING, error) ||
+      !temper_train_settings_validate (t.s, error) ||
       !hold_base_weights (run, model, options->cancellable, error) ||
       !setup_data (&t, error) || !setup_adapter (&t, error))
     goto out;
@@ -553,9 +554,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
 
   if (!save_checkpoint (&t, error))
     goto out;
-  adapter_dir = temper_run_dup_adapter_dir (run);
-  ok = temper_lora_save_peft (t.adapter, t.c, t.s->lora.dropout, adapter_dir,
-                              temper_model_get_name (model), error);
+  ok = temper_run_save_adapter (run, t.adapter, t.c, temper_model_get_name (model), error);
 
 out:
   temper_train_fit_close (&t.fit);

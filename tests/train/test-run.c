@@ -19,6 +19,17 @@ fixture (const char *name)
   return g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train", name, NULL);
 }
 
+static guint
+test_count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
 static void
 test_schedules (void)
 {
@@ -222,6 +233,48 @@ test_run_folder (void)
   test_remove_tree (tmp);
 }
 
+
+/* A run goes only into a new or empty folder: never among the user's files,
+ * never into the current folder by an empty name. */
+static void
+test_run_folder_refused (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.jsonl", NULL);
+  g_autofree char *mine = g_build_filename (tmp, "mine", NULL);
+  g_autofree char *notes = g_build_filename (mine, "notes.txt", NULL);
+  g_autofree char *empty = g_build_filename (tmp, "empty", NULL);
+  g_autofree char *back = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperTrainSettings s;
+
+  temper_train_settings_init_default (&s);
+  g_assert_true (g_file_set_contents (data, "{\"prompt\":\"a\",\"response\":\"b\"}\n", -1, NULL));
+  g_assert_cmpint (g_mkdir (mine, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (notes, "precious", -1, NULL));
+
+  run = temper_run_create (mine, &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_null (run);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "notes.txt"));
+  g_clear_error (&error);
+  g_assert_true (g_file_get_contents (notes, &back, NULL, NULL));
+  g_assert_cmpstr (back, ==, "precious");
+  g_assert_cmpuint (test_count_entries (mine), ==, 1);
+
+  run = temper_run_create ("", &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_null (run);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
+  run = temper_run_create (empty, &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (run);
+  test_remove_tree (tmp);
+}
+
 static void
 test_checkpoints (void)
 {
@@ -317,6 +370,73 @@ test_checkpoints (void)
   test_remove_tree (tmp);
 }
 
+/* A run with one checkpoint of a tiny adapter, for the tests below. */
+static temper_run_t *
+run_with_checkpoint (const char *dir, const char *data, gint64 step, char **checkpoint)
+{
+  TemperModelConfig mc = tiny_config ();
+  g_autoptr(temper_adapter_t) lora = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *m = NULL, *v = NULL;
+  TemperTrainSettings s;
+  TemperTrainState st = { step, 1, 3, { 1, 2, 3, 4 }, 1.25, 0, 100, 1.0 };
+  temper_run_t *run;
+  guint64 n;
+
+  temper_train_settings_init_default (&s);
+  s.lora.rank = 2;
+  g_assert_true (g_file_set_contents (data, "[]", -1, NULL));
+  run = temper_run_create (dir, &s, "/m.gguf", data, NULL, &error);
+  g_assert_no_error (error);
+  lora = temper_lora_adapter_new (&mc, &s.lora, 5, NULL);
+  n = temper_lora_count_params (lora, &mc);
+  m = g_new0 (float, n);
+  v = g_new0 (float, n);
+  g_assert_true (temper_run_save_checkpoint (run, lora, &mc, m, v, &st, &error));
+  g_assert_no_error (error);
+  if (checkpoint != NULL)
+    *checkpoint = temper_run_find_latest_checkpoint (run);
+  return run;
+}
+
+/* Old checkpoints are removed file by file, Temper's files only: something
+ * the user put into a checkpoint folder stays, and so does the folder. */
+static void
+test_checkpoint_cleanup_spares_other_files (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.json", NULL);
+  g_autofree char *first = NULL;
+  g_autoptr(temper_run_t) run = run_with_checkpoint (dir, data, 5, &first);
+  g_autofree char *notes = g_build_filename (first, "notes.txt", NULL);
+  g_autofree char *state = g_build_filename (first, "state.json", NULL);
+  TemperModelConfig mc = tiny_config ();
+  g_autoptr(temper_adapter_t) lora = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *m = NULL, *v = NULL;
+  g_autofree char *latest = NULL;
+  guint64 n;
+
+  g_assert_true (g_file_set_contents (notes, "mine", -1, NULL));
+  lora = temper_lora_adapter_new (&mc, &temper_run_get_settings (run)->lora, 5, NULL);
+  n = temper_lora_count_params (lora, &mc);
+  m = g_new0 (float, n);
+  v = g_new0 (float, n);
+  for (gint64 step = 10; step <= 20; step += 5)
+    {
+      TemperTrainState st = { step, 1, 3, { 1, 2, 3, 4 }, 1.25, 0, 100, 1.0 };
+
+      g_assert_true (temper_run_save_checkpoint (run, lora, &mc, m, v, &st, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (g_file_test (notes, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+  latest = temper_run_find_latest_checkpoint (run);
+  g_assert_true (g_str_has_suffix (latest, "step-00000020"));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -325,5 +445,7 @@ main (int argc, char **argv)
   g_test_add_func ("/run/settings", test_settings);
   g_test_add_func ("/run/folder", test_run_folder);
   g_test_add_func ("/run/checkpoints", test_checkpoints);
+  g_test_add_func ("/run/folder-refused", test_run_folder_refused);
+  g_test_add_func ("/run/checkpoint-cleanup", test_checkpoint_cleanup_spares_other_files);
   return g_test_run ();
 }

@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -355,22 +357,72 @@ metrics_line (const TemperRunMetrics *m)
   return temper_train_json_to_data (root, FALSE, NULL);
 }
 
+/* A crash or a full disk can leave the last line of @path cut short: it is
+ * cut off before appending, so that the next line starts on a line of its
+ * own instead of being glued onto half of one. */
+static gboolean
+drop_torn_tail (int fd, const char *path, GError **error)
+{
+  char buf[4096];
+  off_t end = lseek (fd, 0, SEEK_END), pos = end;
+
+  if (end <= 0)
+    return TRUE;
+  if (pread (fd, buf, 1, end - 1) == 1 && buf[0] == '\n')
+    return TRUE;
+  /* Back to just after the last newline (the start of the file if none). */
+  while (pos > 0)
+    {
+      off_t from = MAX (0, pos - (off_t) sizeof buf);
+      ssize_t n = pread (fd, buf, (size_t) (pos - from), from);
+
+      if (n != pos - from)
+        break;
+      for (ssize_t i = n - 1; i >= 0; i--)
+        if (buf[i] == '\n')
+          {
+            pos = from + i + 1;
+            goto found;
+          }
+      pos = from;
+    }
+found:
+  if (ftruncate (fd, pos) != 0)
+    {
+      temper_set_error_from_errno (error, errno, path, _("repair the metrics file"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 temper_run_append_metrics (temper_run_t *run, const TemperRunMetrics *m, GError **error)
 {
   g_autofree char *path = g_build_filename (run->dir, "metrics.jsonl", NULL);
   g_autofree char *line = metrics_line (m);
-  FILE *f = fopen (path, "a");
-  int saved;
+  g_autofree char *text = g_strconcat (line, "\n", NULL);
+  gsize len = strlen (text);
+  int fd = g_open (path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int saved = 0;
 
-  if (f == NULL)
+  if (fd < 0)
     {
       temper_set_error_from_errno (error, errno, path, _("open the metrics file"));
       return FALSE;
     }
-  fprintf (f, "%s\n", line);
-  saved = ferror (f) ? errno : 0;
-  if (fclose (f) != 0 && saved == 0)
+  if (!drop_torn_tail (fd, path, error))
+    {
+      close (fd);
+      return FALSE;
+    }
+  if (write (fd, text, len) != (ssize_t) len)
+    {
+      saved = errno != 0 ? errno : ENOSPC;
+      /* Leave no half line behind for the next append to find. */
+      if (!drop_torn_tail (fd, path, NULL))
+        g_debug ("Could not cut a short line off %s", path);
+    }
+  if (close (fd) != 0 && saved == 0)
     saved = errno;
   if (saved != 0)
     {
@@ -412,10 +464,10 @@ temper_run_read_metrics (const temper_run_t *run, GError **error)
 
       if (lines[i][0] == '\0')
         continue;
-      /* A line cut short by a crash is the last one: stop there. */
+      /* A line cut short by a crash or a full disk is skipped, not the rest. */
       if (!json_parser_load_from_data (parser, lines[i], -1, NULL) ||
           (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-        break;
+        continue;
       obj = json_node_get_object (root);
       m.step = json_object_get_int_member_with_default (obj, "step", 0);
       m.epoch = get_number (obj, "epoch");
@@ -435,26 +487,28 @@ gboolean
 temper_run_truncate_metrics (temper_run_t *run, gint64 step, GError **error)
 {
   g_autofree char *path = g_build_filename (run->dir, "metrics.jsonl", NULL);
-  g_autoptr(GArray) all = temper_run_read_metrics (run, error);
-  GString *text;
-  gboolean ok;
+  g_autofree char *contents = NULL;
+  g_autoptr(GString) kept = g_string_new (NULL);
+  g_auto(GStrv) lines = NULL;
 
-  if (all == NULL)
-    return FALSE;
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
-  text = g_string_new (NULL);
-  for (guint i = 0; i < all->len; i++)
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    return FALSE;
+  lines = g_strsplit (contents, "\n", -1);
+  /* The lines are kept as they were written; only a torn or unreadable
+   * line and those after @step go. */
+  for (int i = 0; lines[i] != NULL; i++)
     {
-      const TemperRunMetrics *m = &g_array_index (all, TemperRunMetrics, i);
-      g_autofree char *line = NULL;
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      JsonNode *root;
 
-      if (m->step > step)
+      if (lines[i][0] == '\0' || !json_parser_load_from_data (parser, lines[i], -1, NULL) ||
+          (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        continue;
+      if (json_object_get_int_member_with_default (json_node_get_object (root), "step", 0) > step)
         break;
-      line = metrics_line (m);
-      g_string_append_printf (text, "%s\n", line);
+      g_string_append_printf (kept, "%s\n", lines[i]);
     }
-  ok = g_file_set_contents (path, text->str, (gssize) text->len, error);
-  g_string_free (text, TRUE);
-  return ok;
+  return temper_fs_write_file (path, kept->str, (gssize) kept->len, error);
 }

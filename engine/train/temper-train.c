@@ -375,6 +375,10 @@ setup_adapter (Trainer *t, GError **error)
       t->elapsed_before = t->state.elapsed_s;
       return TRUE;
     }
+  /* Started before, but stopped before its first checkpoint: it starts over,
+   * and so do its metrics. */
+  if (!temper_run_truncate_metrics (t->run, 0, error))
+    return FALSE;
   t->adapter = temper_lora_adapter_new (t->c, &t->s->lora, t->s->seed, error);
   if (t->adapter == NULL)
     return FALSE;

@@ -234,6 +234,71 @@ test_run_folder (void)
 }
 
 
+/* A line cut short by a crash or a full disk: the reader skips it, and the
+ * next append starts a line of its own instead of gluing onto it. */
+static void
+test_metrics_torn_line (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.jsonl", NULL);
+  g_autofree char *path = g_build_filename (dir, "metrics.jsonl", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(GArray) metrics = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperTrainSettings s;
+  FILE *f;
+
+  temper_train_settings_init_default (&s);
+  g_assert_true (g_file_set_contents (data, "{\"prompt\":\"a\",\"response\":\"b\"}\n", -1, NULL));
+  run = temper_run_create (dir, &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_no_error (error);
+  for (int step = 1; step <= 3; step++)
+    {
+      TemperRunMetrics m = { step, 0.1, 2.0, NAN, 1e-4, 0.5, 100.0, 1.0, 1000 };
+
+      g_assert_true (temper_run_append_metrics (run, &m, &error));
+    }
+  f = g_fopen (path, "a");
+  fputs ("{\"step\":4,\"epoch\":0.4,\"lo", f);
+  fclose (f);
+  {
+    TemperRunMetrics m = { 4, 0.4, 1.5, NAN, 1e-4, 0.5, 100.0, 1.0, 1000 };
+
+    g_assert_true (temper_run_append_metrics (run, &m, &error));
+  }
+  metrics = temper_run_read_metrics (run, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (metrics->len, ==, 4);
+  g_assert_cmpint (g_array_index (metrics, TemperRunMetrics, 3).step, ==, 4);
+  g_assert_cmpfloat (g_array_index (metrics, TemperRunMetrics, 3).loss, ==, 1.5);
+  /* Every line of the file is whole. */
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 5);
+  g_assert_cmpstr (lines[4], ==, "");
+  for (int i = 0; i < 4; i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      g_assert_true (json_parser_load_from_data (parser, lines[i], -1, NULL));
+    }
+  g_array_unref (g_steal_pointer (&metrics));
+
+  /* A damaged line in the middle (a file from before this rule) costs that
+   * line only. */
+  g_clear_pointer (&text, g_free);
+  text = g_strdup_printf ("%s\n{\"step\":2,\"lo{\"step\":3}\n%s\n", lines[0], lines[3]);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  metrics = temper_run_read_metrics (run, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (metrics->len, ==, 2);
+  g_assert_cmpint (g_array_index (metrics, TemperRunMetrics, 1).step, ==, 4);
+  test_remove_tree (tmp);
+}
+
 /* A run goes only into a new or empty folder: never among the user's files,
  * never into the current folder by an empty name. */
 static void
@@ -445,6 +510,7 @@ main (int argc, char **argv)
   g_test_add_func ("/run/settings", test_settings);
   g_test_add_func ("/run/folder", test_run_folder);
   g_test_add_func ("/run/checkpoints", test_checkpoints);
+  g_test_add_func ("/run/metrics-torn-line", test_metrics_torn_line);
   g_test_add_func ("/run/folder-refused", test_run_folder_refused);
   g_test_add_func ("/run/checkpoint-cleanup", test_checkpoint_cleanup_spares_other_files);
   return g_test_run ();

@@ -302,32 +302,115 @@ temper_run_find_latest_checkpoint (const temper_run_t *run)
   return NULL;
 }
 
+static void
+set_range_error (GError **error, const char *path, const char *key, const char *value,
+                 const char *low, const char *high)
+{
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+               _("%s is damaged: “%s” is %s, but it must be between %s and %s."),
+               path, key, value, low, high);
+}
+
+/* @key of @obj as a whole number in [@low, @high] (@fallback when absent). */
+static gboolean
+get_int_in_range (JsonObject *obj, const char *key, gint64 fallback, gint64 low, gint64 high,
+                  const char *path, gint64 *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, key);
+  char value[G_ASCII_DTOSTR_BUF_SIZE], lo[32], hi[32];
+  double d;
+
+  if (node == NULL)
+    {
+      *out = fallback;
+      if (fallback >= low && fallback <= high)
+        return TRUE;
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("%s is damaged: “%s” is missing."), path, key);
+      return FALSE;
+    }
+  g_snprintf (lo, sizeof lo, "%" G_GINT64_FORMAT, low);
+  g_snprintf (hi, sizeof hi, "%" G_GINT64_FORMAT, high);
+  if (!JSON_NODE_HOLDS_VALUE (node) ||
+      (json_node_get_value_type (node) != G_TYPE_INT64 &&
+       json_node_get_value_type (node) != G_TYPE_DOUBLE))
+    {
+      set_range_error (error, path, key, _("not a number"), lo, hi);
+      return FALSE;
+    }
+  if (json_node_get_value_type (node) == G_TYPE_INT64)
+    {
+      *out = json_node_get_int (node);
+      g_snprintf (value, sizeof value, "%" G_GINT64_FORMAT, *out);
+      if (*out >= low && *out <= high)
+        return TRUE;
+    }
+  else
+    {
+      d = json_node_get_double (node);
+      g_ascii_dtostr (value, sizeof value, d);
+      if (d == floor (d) && d >= (double) low && d <= (double) high)
+        {
+          *out = (gint64) d;
+          return TRUE;
+        }
+    }
+  set_range_error (error, path, key, value, lo, hi);
+  return FALSE;
+}
+
+/* Largest step, position or token count a state.json may hold: far beyond
+ * any real run, and small enough that sums of them cannot overflow. */
+#define STATE_MAX_COUNT ((gint64) 1 << 50)
+
 static gboolean
 read_state (const char *path, TemperTrainState *s, GError **error)
 {
   g_autoptr(JsonNode) root = temper_run_read_json (path, error);
   JsonObject *obj;
   JsonArray *rng;
-  JsonNode *best;
+  JsonNode *best, *elapsed;
+  gint64 epoch, evals;
 
   if (root == NULL)
     return FALSE;
   obj = json_node_get_object (root);
   memset (s, 0, sizeof *s);
-  s->step = json_object_get_int_member_with_default (obj, "step", -1);
-  s->epoch = (int) json_object_get_int_member_with_default (obj, "epoch", -1);
-  s->position = json_object_get_int_member_with_default (obj, "position", -1);
-  s->evals_without_improvement =
-    (int) json_object_get_int_member_with_default (obj, "evals_without_improvement", 0);
-  s->tokens_seen = json_object_get_int_member_with_default (obj, "tokens_seen", 0);
-  s->elapsed_s = json_object_get_double_member_with_default (obj, "elapsed_s", 0.0);
+  /* Counted up by one as training goes on, so kept below G_MAXINT. */
+  if (!get_int_in_range (obj, "step", -1, 0, STATE_MAX_COUNT, path, &s->step, error) ||
+      !get_int_in_range (obj, "epoch", -1, 0, G_MAXINT / 2, path, &epoch, error) ||
+      !get_int_in_range (obj, "position", -1, 0, STATE_MAX_COUNT, path, &s->position, error) ||
+      !get_int_in_range (obj, "evals_without_improvement", 0, 0, G_MAXINT / 2, path, &evals, error) ||
+      !get_int_in_range (obj, "tokens_seen", 0, 0, STATE_MAX_COUNT, path, &s->tokens_seen, error))
+    return FALSE;
+  s->epoch = (int) epoch;
+  s->evals_without_improvement = (int) evals;
+  elapsed = json_object_get_member (obj, "elapsed_s");
+  s->elapsed_s = elapsed != NULL && JSON_NODE_HOLDS_VALUE (elapsed) &&
+                 json_node_get_value_type (elapsed) != G_TYPE_STRING
+                 ? json_node_get_double (elapsed) : 0.0;
+  if (!(s->elapsed_s >= 0.0 && s->elapsed_s < 1e12))
+    {
+      char value[G_ASCII_DTOSTR_BUF_SIZE];
+
+      set_range_error (error, path, "elapsed_s", g_ascii_dtostr (value, sizeof value, s->elapsed_s),
+                       "0", "1e12");
+      return FALSE;
+    }
   best = json_object_get_member (obj, "best_val_loss");
   s->best_val_loss = best != NULL && JSON_NODE_HOLDS_VALUE (best)
                      ? json_node_get_double (best) : INFINITY;
+  if (isnan (s->best_val_loss) || s->best_val_loss < 0.0)
+    {
+      char value[G_ASCII_DTOSTR_BUF_SIZE];
+
+      set_range_error (error, path, "best_val_loss",
+                       g_ascii_dtostr (value, sizeof value, s->best_val_loss), "0", "∞");
+      return FALSE;
+    }
   rng = json_object_has_member (obj, "rng") && JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, "rng"))
         ? json_object_get_array_member (obj, "rng") : NULL;
-  if (s->step < 0 || s->epoch < 0 || s->position < 0 || rng == NULL ||
-      json_array_get_length (rng) != 4)
+  if (rng == NULL || json_array_get_length (rng) != 4)
     goto bad;
   for (guint i = 0; i < 4; i++)
     {
@@ -346,7 +429,7 @@ read_state (const char *path, TemperTrainState *s, GError **error)
 
 bad:
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-               _("%s is damaged: the step, data position or random state is missing"), path);
+               _("%s is damaged: the random state “rng” is missing or unreadable"), path);
   return FALSE;
 }
 

@@ -206,6 +206,24 @@ temper_run_create (const char                *dir,
   return g_steal_pointer (&run);
 }
 
+/* A run trains on its own copy of the data, RUN/dataset/@name: a name that
+ * leads anywhere else (a path, "..") is refused rather than followed. */
+static gboolean
+check_snapshot_name (const char *settings_path, const char *key, const char *name,
+                     GError **error)
+{
+  if (*name == '\0' || strchr (name, '/') != NULL || strchr (name, G_DIR_SEPARATOR) != NULL ||
+      strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("%s: “%s” is “%s”, but it must be the name of a file in the run’s own "
+                     "“dataset” folder (no folder names): a run only trains on its own copy "
+                     "of the data."), settings_path, key, name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 temper_run_t *
 temper_run_open (const char *dir, GError **error)
 {
@@ -227,6 +245,10 @@ temper_run_open (const char *dir, GError **error)
                    _("%s lacks the model, the dataset or the training settings"), settings_path);
       return NULL;
     }
+
+  if (!check_snapshot_name (settings_path, "dataset", dataset, error) ||
+      (val != NULL && !check_snapshot_name (settings_path, "validation_dataset", val, error)))
+    return NULL;
 
   run = g_new0 (temper_run_t, 1);
   run->dir = g_strdup (dir);

@@ -362,6 +362,31 @@ batcher_clear (Batcher *b)
 }
 
 static gboolean
+check_one (const char *path, const char *key, gint64 value, gint64 high, GError **error)
+{
+  if (value <= high)
+    return TRUE;
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+               _("%s does not belong to this run: “%s” is %" G_GINT64_FORMAT ", but the run's "
+                 "settings allow 0 to %" G_GINT64_FORMAT "."), path, key, value, high);
+  return FALSE;
+}
+
+/* A checkpoint's step, epoch and data position must lie within what the
+ * run's settings and data make possible. */
+static gboolean
+check_state_fits (Trainer *t, const char *checkpoint_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (checkpoint_dir, "state.json", NULL);
+  gint64 epochs = t->s->max_steps > 0 ? t->total_steps : t->s->epochs;
+  gint64 micro_batches = ((gint64) t->batcher.train->len + t->s->micro_batch - 1) / t->s->micro_batch;
+
+  return check_one (path, "step", t->state.step, t->total_steps, error) &&
+         check_one (path, "epoch", t->state.epoch, epochs, error) &&
+         check_one (path, "position", t->state.position, micro_batches, error);
+}
+
+static gboolean
 setup_adapter (Trainer *t, GError **error)
 {
   g_autofree char *latest = temper_run_find_latest_checkpoint (t->run);
@@ -370,6 +395,7 @@ setup_adapter (Trainer *t, GError **error)
   if (latest != NULL)
     {
       if (!temper_run_load_checkpoint (latest, t->c, &t->adapter, &t->m, &t->v, &t->state, error) ||
+          !check_state_fits (t, latest, error) ||
           !temper_run_truncate_metrics (t->run, t->state.step, error))
         return FALSE;
       t->elapsed_before = t->state.elapsed_s;

@@ -340,6 +340,56 @@ test_run_folder_refused (void)
   test_remove_tree (tmp);
 }
 
+/* A run trains on its own copy of the data: settings.json cannot send it
+ * elsewhere. */
+static void
+test_settings_dataset_outside (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.jsonl", NULL);
+  g_autofree char *settings = g_build_filename (dir, "settings.json", NULL);
+  const char *const keys[] = { "dataset", "validation_dataset" };
+  const char *const names[] = { "../../data.jsonl", "/etc/passwd", "..", "" };
+  g_autofree char *good = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperTrainSettings s;
+
+  temper_train_settings_init_default (&s);
+  g_assert_true (g_file_set_contents (data, "{\"prompt\":\"a\",\"response\":\"b\"}\n", -1, NULL));
+  {
+    g_autoptr(temper_run_t) run = temper_run_create (dir, &s, "/models/x.gguf", data, NULL, &error);
+    g_assert_no_error (error);
+  }
+  g_assert_true (g_file_get_contents (settings, &good, NULL, NULL));
+  g_assert_nonnull (strstr (good, "\"dataset\" : \"data.jsonl\""));
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        g_autoptr(temper_run_t) opened = NULL;
+        g_autofree char *text = NULL;
+
+        /* The key goes first; the parser keeps the last of two members. */
+        text = g_strdup_printf ("{\"%s\" : \"%s\",%s", keys[k], names[i],
+                                k == 0 ? strstr (good, "\"model\"") : good + 1);
+        if (k == 0)
+          {
+            /* Drop the original "dataset" member. */
+            char *orig = strstr (text, "\"dataset\" : \"data.jsonl\",");
+            g_assert_nonnull (orig);
+            memset (orig, ' ', strlen ("\"dataset\" : \"data.jsonl\","));
+          }
+        g_assert_true (g_file_set_contents (settings, text, -1, NULL));
+        opened = temper_run_open (dir, &error);
+        g_assert_null (opened);
+        g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+        g_assert_nonnull (strstr (error->message, "settings.json"));
+        g_assert_nonnull (strstr (error->message, keys[k]));
+        g_clear_error (&error);
+      }
+  test_remove_tree (tmp);
+}
+
 static void
 test_checkpoints (void)
 {
@@ -464,6 +514,64 @@ run_with_checkpoint (const char *dir, const char *data, gint64 step, char **chec
   return run;
 }
 
+/* Every number of state.json is checked against its range, and the message
+ * names the file, the key, the value and the range. */
+static void
+test_state_ranges (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.json", NULL);
+  g_autofree char *latest = NULL, *state = NULL, *good = NULL;
+  g_autoptr(temper_run_t) run = run_with_checkpoint (dir, data, 7, &latest);
+  TemperModelConfig mc = tiny_config ();
+  const struct { const char *key, *value, *shown; } bad[] = {
+    { "epoch", "2147483647", "2147483647" },
+    { "epoch", "-1", "-1" },
+    { "epoch", "1.5", "1.5" },
+    { "step", "-3", "-3" },
+    { "step", "1e300", "1e+300" },
+    { "position", "9223372036854775807", "9223372036854775807" },
+    { "evals_without_improvement", "4294967296", "4294967296" },
+    { "tokens_seen", "-1", "-1" },
+    { "epoch", "\"2\"", NULL },
+    { "elapsed_s", "-5", "-5" },
+  };
+
+  state = g_build_filename (latest, "state.json", NULL);
+  g_assert_true (g_file_get_contents (state, &good, NULL, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(temper_adapter_t) back = NULL;
+      g_autofree float *m = NULL, *v = NULL;
+      g_autofree char *text = NULL, *with = NULL;
+      TemperTrainState st;
+
+      /* The value is spliced in as text: some cannot be made by json-glib. */
+      with = g_strdup_printf ("\"%s\" : %s,", bad[i].key, bad[i].value);
+      g_assert_true (json_parser_load_from_data (parser, good, -1, NULL));
+      json_object_remove_member (json_node_get_object (json_parser_get_root (parser)), bad[i].key);
+      json_generator_set_root (gen, json_parser_get_root (parser));
+      text = json_generator_to_data (gen, NULL);
+      g_assert_cmpint (text[0], ==, '{');
+      g_clear_pointer (&with, g_free);
+      with = g_strdup_printf ("{\"%s\" : %s,%s", bad[i].key, bad[i].value, text + 1);
+      g_assert_true (g_file_set_contents (state, with, -1, NULL));
+
+      g_assert_false (temper_run_load_checkpoint (latest, &mc, &back, &m, &v, &st, &error));
+      g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+      g_assert_nonnull (strstr (error->message, "state.json"));
+      g_assert_nonnull (strstr (error->message, bad[i].key));
+      if (bad[i].shown != NULL)
+        g_assert_nonnull (strstr (error->message, bad[i].shown));
+      g_assert_nonnull (strstr (error->message, "between 0 and"));
+    }
+  test_remove_tree (tmp);
+}
+
 /* Old checkpoints are removed file by file, Temper's files only: something
  * the user put into a checkpoint folder stays, and so does the folder. */
 static void
@@ -512,6 +620,8 @@ main (int argc, char **argv)
   g_test_add_func ("/run/checkpoints", test_checkpoints);
   g_test_add_func ("/run/metrics-torn-line", test_metrics_torn_line);
   g_test_add_func ("/run/folder-refused", test_run_folder_refused);
+  g_test_add_func ("/run/settings-dataset-outside", test_settings_dataset_outside);
+  g_test_add_func ("/run/state-ranges", test_state_ranges);
   g_test_add_func ("/run/checkpoint-cleanup", test_checkpoint_cleanup_spares_other_files);
   return g_test_run ();
 }

@@ -99,10 +99,10 @@ describe_holder (const Holder *h)
 {
   if (h->host != NULL && strcmp (h->host, g_get_host_name ()) != 0)
     /* Translators: a program, its process id and the computer it runs on */
-    return g_strdup_printf (_("%s (process %" G_GINT64_FORMAT " on %s)"), h->program, h->pid,
+    return g_strdup_printf (_("%s (process %lld on %s)"), h->program, (long long) h->pid,
                             h->host);
   /* Translators: a program and its process id */
-  return g_strdup_printf (_("%s (process %" G_GINT64_FORMAT ")"), h->program, h->pid);
+  return g_strdup_printf (_("%s (process %lld)"), h->program, (long long) h->pid);
 }
 
 static void
@@ -142,8 +142,10 @@ temper_run_lock_acquire (const char *dir, TemperRunUse use, GError **error)
 {
   g_autofree char *path = g_build_filename (dir, TEMPER_RUN_LOCK_NAME, NULL);
   g_autofree char *text = NULL;
-  /* "temper-cli train" is the program temper-cli, doing what use says. */
-  g_autofree char *program = g_strdup (g_get_prgname () != NULL ? g_get_prgname () : "Temper");
+  /* "temper-cli train" is the program temper-cli, doing what use says;
+   * "/usr/bin/temper" is temper. */
+  g_autofree char *program = g_path_get_basename (g_get_prgname () != NULL ? g_get_prgname ()
+                                                                            : "Temper");
   TemperRunLock *lock;
   int fd;
 

@@ -367,8 +367,8 @@ check_one (const char *path, const char *key, gint64 value, gint64 high, GError 
   if (value <= high)
     return TRUE;
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-               _("%s does not belong to this run: “%s” is %" G_GINT64_FORMAT ", but the run's "
-                 "settings allow 0 to %" G_GINT64_FORMAT "."), path, key, value, high);
+               _("%s does not belong to this run: “%s” is %lld, but the run’s settings "
+                 "allow 0 to %lld."), path, key, (long long) value, (long long) high);
   return FALSE;
 }
 

@@ -88,13 +88,17 @@ snapshot_file (const char *src, const char *dataset_dir, const char *prefix, cha
   return TRUE;
 }
 
-/* A new run goes into a folder that does not exist yet or holds nothing
- * (but maybe the lock file of an earlier attempt): never among a person's
- * files, which a run folder's cleanup could one day remove. */
+/* A new run goes into a folder that does not exist yet or holds nothing:
+ * never among a person's files, which a run folder's cleanup could one day
+ * remove.  What an attempt killed before it wrote settings.json leaves (the
+ * lock file, and the dataset folder next to it) is Temper's and may stay. */
 static gboolean
 check_new_run_dir (const char *dir, const char *settings_path, GError **error)
 {
   g_autoptr(GDir) d = NULL;
+  g_autofree char *lock = g_build_filename (dir, TEMPER_RUN_LOCK_NAME, NULL);
+  g_autofree char *dataset = g_build_filename (dir, "dataset", NULL);
+  gboolean interrupted;
   const char *entry;
 
   if (g_file_test (settings_path, G_FILE_TEST_EXISTS))
@@ -115,8 +119,11 @@ check_new_run_dir (const char *dir, const char *settings_path, GError **error)
   d = g_dir_open (dir, 0, error);
   if (d == NULL)
     return FALSE;
+  interrupted = g_file_test (lock, G_FILE_TEST_IS_REGULAR) &&
+                !g_file_test (dataset, G_FILE_TEST_IS_SYMLINK);
   while ((entry = g_dir_read_name (d)) != NULL)
-    if (strcmp (entry, TEMPER_RUN_LOCK_NAME) != 0)
+    if (strcmp (entry, TEMPER_RUN_LOCK_NAME) != 0 &&
+        !(interrupted && strcmp (entry, "dataset") == 0 && g_file_test (dataset, G_FILE_TEST_IS_DIR)))
       {
         g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
                      _("Could not make a run in “%s”: the folder already holds other files "
@@ -167,7 +174,7 @@ temper_run_create (const char                *dir,
   if (!temper_run_lock (run, TEMPER_RUN_USE_TRAINING, error) ||
       !check_new_run_dir (dir, settings_path, error))
     return NULL;
-  if (g_mkdir (dataset_dir, 0755) != 0)
+  if (g_mkdir_with_parents (dataset_dir, 0755) != 0)
     {
       temper_set_error_from_errno (error, errno, dataset_dir, _("create the run folder"));
       return NULL;

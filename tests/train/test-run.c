@@ -337,6 +337,33 @@ test_run_folder_refused (void)
   run = temper_run_create (empty, &s, "/models/x.gguf", data, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (run);
+  g_clear_pointer (&run, temper_run_free);
+
+  /* What a train killed before it wrote settings.json leaves (its lock file
+   * and dataset folder) is Temper's: the same train can start again there. */
+  {
+    g_autofree char *again = g_build_filename (tmp, "again", NULL);
+    g_autofree char *dataset = g_build_filename (again, "dataset", NULL);
+    g_autofree char *lock = g_build_filename (again, ".temper-lock", NULL);
+    g_autofree char *copy = g_build_filename (dataset, "data.jsonl", NULL);
+
+    g_assert_cmpint (g_mkdir_with_parents (dataset, 0755), ==, 0);
+    g_assert_true (g_file_set_contents (lock, "", 0, NULL));
+    g_assert_true (g_file_set_contents (copy, "{\"prompt\":", -1, NULL));
+    run = temper_run_create (again, &s, "/models/x.gguf", data, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (run);
+    g_clear_pointer (&run, temper_run_free);
+    /* A dataset folder without the lock file is someone else's. */
+    g_assert_cmpint (g_unlink (lock), ==, 0);
+    {
+      g_autofree char *settings = g_build_filename (again, "settings.json", NULL);
+      g_assert_cmpint (g_unlink (settings), ==, 0);
+    }
+    run = temper_run_create (again, &s, "/models/x.gguf", data, NULL, &error);
+    g_assert_null (run);
+    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  }
   test_remove_tree (tmp);
 }
 

@@ -6,9 +6,10 @@ uninterrupted run had.
 
   test-crash-resume.py CLI MODEL DATA [--kills N] [--steps S] [--seed X]
 
-The kills land anywhere: while the model loads, while the run folder is
-made, in a step, and (TEMPER_TEST_CHECKPOINT_PAUSE_MS slows every checkpoint
-down) in the middle of writing a checkpoint or the final adapter.  A run
+Every other kill lands at any moment: while the model loads, while the run
+folder is made, in a step; the others wait for a checkpoint or the final
+adapter to start being written and land inside that write
+(TEMPER_TEST_CHECKPOINT_PAUSE_MS holds each part of it open).  A run
 killed before its settings.json was written is started again with the same
 `train` command; any other is continued with `resume`.
 
@@ -127,7 +128,17 @@ try:
     for kill in range(args.kills):
         proc = subprocess.Popen(command_for(crashed), env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.0, length))
+        if kill % 2 == 0:
+            # Any moment of the run.
+            time.sleep(rng.uniform(0.0, length))
+        else:
+            # A moment inside a checkpoint or adapter write: wait for one to
+            # begin, then for a part of the time its pauses hold it open.
+            deadline = time.monotonic() + length
+            while (proc.poll() is None and not in_checkpoint_write(crashed) and
+                   time.monotonic() < deadline):
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 4 * args.pause_ms / 1000.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             landed += 1

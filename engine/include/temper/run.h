@@ -5,10 +5,12 @@
  *   RUN/metrics.jsonl        one JSON object per line: a training step or an evaluation
  *   RUN/checkpoints/step-N/  adapter (PEFT) + optimizer.bin + state.json
  *   RUN/adapter/             the final adapter, PEFT format
+ *   RUN/.temper-lock         held by the one process writing to the run (temper_run_lock)
  *
- * Every file and checkpoint is written under a temporary name and renamed into
- * place, so a crash or a cancel at any moment leaves the previous version
- * intact. */
+ * Every file and checkpoint is written under a temporary name, flushed to
+ * disk and renamed into place (temper/fs.h), so a crash, a power cut or a
+ * cancel at any moment leaves the previous version intact.  A run is made
+ * only in a new or empty folder, and removes only files it wrote itself. */
 #pragma once
 
 #include <gio/gio.h>
@@ -22,7 +24,7 @@ G_BEGIN_DECLS
 char         *temper_run_default_dir (const char *name);
 
 /* Makes a new run in @dir (created if needed; refused if it already holds a
- * run, so that nothing is overwritten).  @data_path is copied into
+ * run or anything else, so that nothing is overwritten; "" is refused).  @data_path is copied into
  * RUN/dataset/; @val_path too when non-NULL. */
 temper_run_t *temper_run_create (const char                *dir,
                                  const TemperTrainSettings *settings,

@@ -137,6 +137,32 @@ set_busy_error (GError **error, const char *dir, int fd)
   holder_clear (&h);
 }
 
+/* flock()s @fd.  A holder that has not described itself is either one that
+ * has just taken the lock or someone only asking who holds it
+ * (temper_run_dup_lock_holder(), for an instant): worth a few more tries
+ * before giving up. */
+static gboolean
+take_lock (int fd)
+{
+  for (int attempt = 0; attempt < 20; attempt++)
+    {
+      Holder h;
+      gboolean described;
+
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+        return TRUE;
+      if (errno != EWOULDBLOCK)
+        return FALSE;
+      described = read_holder (fd, &h);
+      holder_clear (&h);
+      if (described)
+        break;
+      g_usleep (50 * 1000);
+    }
+  errno = EWOULDBLOCK;
+  return FALSE;
+}
+
 TemperRunLock *
 temper_run_lock_acquire (const char *dir, TemperRunUse use, GError **error)
 {
@@ -156,7 +182,7 @@ temper_run_lock_acquire (const char *dir, TemperRunUse use, GError **error)
       temper_set_error_from_errno (error, errno, path, _("open the run’s lock file"));
       return NULL;
     }
-  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+  if (!take_lock (fd))
     {
       int saved = errno;
 

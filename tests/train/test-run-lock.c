@@ -3,9 +3,11 @@
  * Runs page can ask who holds it. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 
 #include <glib/gstdio.h>
@@ -139,6 +141,35 @@ test_killed_holder (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 }
 
+static gpointer
+release_later (gpointer data)
+{
+  g_usleep (200 * 1000);
+  close (GPOINTER_TO_INT (data));
+  return NULL;
+}
+
+/* Someone asking who holds the lock (the Runs page) holds it shared for an
+ * instant; taking it at that moment waits for them instead of failing. */
+static void
+test_asking_does_not_block (Fixture *f, gconstpointer data)
+{
+  g_autoptr(temper_run_t) run = open_run (f);
+  g_autofree char *path = g_build_filename (f->dir, ".temper-lock", NULL);
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+  int fd;
+
+  (void) data;
+  fd = g_open (path, O_RDONLY, 0);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_SH), ==, 0);
+  thread = g_thread_new ("asker", release_later, GINT_TO_POINTER (fd));
+  g_assert_true (temper_run_lock (run, TEMPER_RUN_USE_TRAINING, &error));
+  g_assert_no_error (error);
+  g_thread_join (thread);
+}
+
 static void
 test_contains (Fixture *f, gconstpointer data)
 {
@@ -163,6 +194,7 @@ main (int argc, char **argv)
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/run-lock/second-is-refused", test_second_is_refused);
   ADD ("/run-lock/killed-holder", test_killed_holder);
+  ADD ("/run-lock/asking-does-not-block", test_asking_does_not_block);
   ADD ("/run-lock/contains", test_contains);
 #undef ADD
   return g_test_run ();

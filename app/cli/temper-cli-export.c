@@ -99,7 +99,8 @@ temper_cli_export (int argc, char **argv)
   if (g_file_test (settings, G_FILE_TEST_IS_REGULAR))
     {
       run = temper_run_open (argv[1], &error);
-      if (run == NULL)
+      if (run == NULL ||
+          (temper_run_contains (run, out) && !temper_run_lock (run, TEMPER_RUN_USE_EXPORTING, &error)))
         return temper_cli_error ("export", error);
       if (model_path == NULL)
         model_path = g_strdup (temper_run_get_model_path (run));

@@ -284,7 +284,8 @@ temper_cli_resume (int argc, char **argv)
   if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
     return temper_cli_fail ("resume", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
   run = temper_run_open (argv[1], &error);
-  if (run == NULL)
+  /* Before the model loads: a second resume of the same run says so at once. */
+  if (run == NULL || !temper_run_lock (run, TEMPER_RUN_USE_TRAINING, &error))
     return temper_cli_error ("resume", error);
   model = temper_run_load_model (run, NULL, &error);
   if (model == NULL)

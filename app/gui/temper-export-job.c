@@ -132,7 +132,9 @@ temper_export_run (temper_model_t            *model,
       return NULL;
     }
   run = temper_run_open (run_dir, error);
-  if (run == NULL)
+  /* The Export page writes into the run's own exports folder by default. */
+  if (run == NULL ||
+      (temper_run_contains (run, folder) && !temper_run_lock (run, TEMPER_RUN_USE_EXPORTING, error)))
     return NULL;
   adapter_dir = temper_run_dup_adapter_dir (run);
   if (!g_file_test (adapter_dir, G_FILE_TEST_IS_DIR))

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "temper/fs.h"
 #include "temper/json.h"
 #include "temper/metrics.h"
 #include "temper-ratings.h"
@@ -569,7 +570,8 @@ write_text (const char  *path,
 {
   g_autoptr(GError) local = NULL;
 
-  if (!g_file_set_contents (path, text, -1, &local))
+  /* Flushed to disk and renamed into place: a crash keeps the old ratings or the new. */
+  if (!temper_fs_write_file (path, text, -1, &local))
     {
       g_set_error (error, local->domain, local->code,
                    _("The ratings could not be saved to %s: %s"), path, local->message);
@@ -604,7 +606,6 @@ temper_ratings_save (TemperRatings  *self,
   build_ratings (self, b);
   json_builder_end_object (b);
   text = builder_to_text (b);
-  /* g_file_set_contents() writes a temporary file and renames it. */
   return write_text (path, text, error);
 }
 

@@ -25,6 +25,7 @@ typedef struct {
   double    final_loss;
   double    final_val_loss;
   char     *problem;
+  char     *holder;      /* the process training or exporting it now, or NULL */
 } RunSummary;
 
 static void
@@ -35,6 +36,7 @@ run_summary_free (gpointer data)
   g_free (summary->dir);
   g_free (summary->model_name);
   g_free (summary->problem);
+  g_free (summary->holder);
   g_free (summary);
 }
 
@@ -87,6 +89,7 @@ summarize (const char *dir)
     }
 
   summary->model_name = g_path_get_basename (temper_run_get_model_path (run));
+  summary->holder = temper_run_dup_lock_holder (dir);
   metrics = temper_run_read_metrics (run, NULL);
   for (guint i = 0; metrics != NULL && i < metrics->len; i++)
     {
@@ -149,7 +152,7 @@ list_runs_thread (GTask        *task,
 static char *
 describe (const RunSummary *run)
 {
-  g_autofree char *loss = NULL;
+  g_autofree char *loss = NULL, *in_use = NULL;
   const char *status;
 
   switch (run->status)
@@ -160,6 +163,9 @@ describe (const RunSummary *run)
     case RUN_UNREADABLE:
     default:              return g_strdup (run->problem);
     }
+  if (run->holder != NULL)
+    /* Translators: %s is a program and its process, e.g. "temper-cli (process 1234)" */
+    status = in_use = g_strdup_printf (_("In use by %s"), run->holder);
 
   if (isfinite (run->final_val_loss))
     /* Translators: final training and validation loss of a run, e.g. "loss 1.23, validation 1.31" */

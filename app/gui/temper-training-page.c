@@ -222,7 +222,12 @@ train_thread (GTask        *task,
                                job->data_path, NULL, &error);
     }
   else
-    run = temper_run_open (job->run_dir, &error);
+    {
+      run = temper_run_open (job->run_dir, &error);
+      /* Another process training it: said in the page's banner. */
+      if (run != NULL && !temper_run_lock (run, TEMPER_RUN_USE_TRAINING, &error))
+        g_clear_pointer (&run, temper_run_free);
+    }
   if (run == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));

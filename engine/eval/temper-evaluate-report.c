@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/fs.h"
 #include "eval/temper-evaluate-private.h"
 
 static const char *const model_names[2] = { "base", "tuned" };
@@ -79,8 +80,7 @@ save (const char *path, const char *text, GError **error)
 {
   GError *local = NULL;
 
-  /* g_file_set_contents() writes a temporary file and renames it. */
-  if (!g_file_set_contents (path, text, -1, &local))
+  if (!temper_fs_write_file (path, text, -1, &local))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, _("%s could not be written: %s"), path,
                    local->message);

@@ -13,6 +13,7 @@
 #include "temper/json.h"
 #include "temper/metrics.h"
 #include "temper/model.h"
+#include "temper/run.h"
 #include "temper/train.h"
 #include "eval/temper-evaluate-private.h"
 
@@ -732,7 +733,8 @@ temper_evaluate_run (const char *run_dir, const TemperEvaluateOptions *options, 
   result->sets = g_array_new (FALSE, TRUE, sizeof (TemperEvaluationSet));
 
   run = temper_run_open (run_dir, error);
-  if (run == NULL)
+  /* The reports go into the run folder. */
+  if (run == NULL || !temper_run_lock (run, TEMPER_RUN_USE_EVALUATING, error))
     return NULL;
   model = temper_run_load_model (run, options->cancellable, error);
   if (model == NULL)

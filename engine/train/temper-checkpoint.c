@@ -19,14 +19,39 @@
 #include <glib/gstdio.h>
 
 #include "temper/error.h"
+#include "temper/fs.h"
 #include "temper/run.h"
 #include "temper-run-private.h"
 
 #define OPTIMIZER_MAGIC "TMPRADAM"
 #define KEEP_CHECKPOINTS 2
 
+/* The files a checkpoint folder holds, all written by Temper. */
+static const char *const checkpoint_files[] = {
+  "adapter_config.json", "adapter_model.safetensors", "optimizer.bin", "state.json",
+};
+
+/* Whether @name is one of checkpoint_files or a temporary name Temper
+ * writes one of them under first ("state.json.XYZ123", "….partial"). */
 static gboolean
-remove_flat_dir (const char *dir)
+is_checkpoint_file (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (checkpoint_files); i++)
+    {
+      gsize len = strlen (checkpoint_files[i]);
+
+      if (strncmp (name, checkpoint_files[i], len) == 0 &&
+          (name[len] == '\0' || name[len] == '.'))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Removes a checkpoint folder Temper wrote: its own files, then the folder
+ * if that emptied it.  Anything else found there is left alone, and so is
+ * the folder. */
+static gboolean
+remove_checkpoint_dir (const char *dir)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
@@ -37,9 +62,22 @@ remove_flat_dir (const char *dir)
     {
       g_autofree char *path = g_build_filename (dir, name, NULL);
 
-      g_unlink (path);
+      if (is_checkpoint_file (name) && !g_file_test (path, G_FILE_TEST_IS_DIR))
+        g_unlink (path);
     }
   return g_rmdir (dir) == 0;
+}
+
+/* For the crash-consistency test only (tests/train/test-crash-resume.py):
+ * TEMPER_TEST_CHECKPOINT_PAUSE_MS makes each step of writing a checkpoint
+ * last that long, so that a kill lands in the middle of one. */
+static void
+pause_for_tests (void)
+{
+  const char *ms = g_getenv ("TEMPER_TEST_CHECKPOINT_PAUSE_MS");
+
+  if (ms != NULL)
+    g_usleep ((gulong) CLAMP (g_ascii_strtoll (ms, NULL, 10), 0, 10000) * 1000);
 }
 
 static gboolean
@@ -60,7 +98,7 @@ write_optimizer (const char *path, const float *m, const float *v, guint64 n, GE
   memcpy (blob + 8, &n_le, 8);
   memcpy (blob + 16, m, n * sizeof (float));
   memcpy (blob + 16 + n * sizeof (float), v, n * sizeof (float));
-  return g_file_set_contents (path, blob, (gssize) bytes, error);
+  return temper_fs_write_file (path, blob, (gssize) bytes, error);
 }
 
 static JsonNode *
@@ -156,39 +194,45 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
   g_autofree char *old = g_build_filename (checkpoints, old_name, NULL);
   g_autofree char *opt_path = g_build_filename (partial, "optimizer.bin", NULL);
   g_autofree char *state_path = g_build_filename (partial, "state.json", NULL);
+  g_autofree char *metrics_path = g_build_filename (temper_run_get_dir (run), "metrics.jsonl", NULL);
   g_autoptr(JsonNode) state_json = NULL;
   g_autoptr(GArray) steps = NULL;
 
-  remove_flat_dir (partial);
+  remove_checkpoint_dir (partial);
   if (g_mkdir_with_parents (partial, 0755) != 0)
     {
       temper_set_error_from_errno (error, errno, _("Could not create the checkpoint folder “%s”"), partial);
       return FALSE;
     }
   if (!temper_lora_save_peft (adapter, model_config, temper_run_get_settings (run)->lora.dropout,
-                              partial, temper_run_get_model_path (run), error) ||
-      !write_optimizer (opt_path, m, v, temper_lora_count_params (adapter, model_config), error))
+                              partial, temper_run_get_model_path (run), error))
     goto fail;
+  pause_for_tests ();
+  if (!write_optimizer (opt_path, m, v, temper_lora_count_params (adapter, model_config), error))
+    goto fail;
+  pause_for_tests ();
   state_json = state_to_json (state);
   if (!temper_run_write_json (state_path, state_json, error))
+    goto fail;
+  pause_for_tests ();
+  /* The metrics up to this step are part of what the checkpoint keeps. */
+  if (g_file_test (metrics_path, G_FILE_TEST_EXISTS) && !temper_fs_sync (metrics_path, error))
     goto fail;
 
   /* rename() cannot replace a non-empty folder: move the old one aside first. */
   if (g_file_test (final, G_FILE_TEST_IS_DIR))
     {
-      remove_flat_dir (old);
+      remove_checkpoint_dir (old);
       if (g_rename (final, old) != 0)
         {
           temper_set_error_from_errno (error, errno, _("Could not replace the checkpoint “%s”"), final);
           goto fail;
         }
     }
-  if (g_rename (partial, final) != 0)
-    {
-      temper_set_error_from_errno (error, errno, _("Could not finish the checkpoint “%s”"), final);
-      goto fail;
-    }
-  remove_flat_dir (old);
+  if (!temper_fs_rename (partial, final, error) || !temper_fs_sync_parent (checkpoints, error))
+    goto fail;
+  pause_for_tests ();
+  remove_checkpoint_dir (old);
 
   steps = list_checkpoints (checkpoints);
   for (guint i = 0; i + KEEP_CHECKPOINTS < steps->len; i++)
@@ -196,13 +240,47 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
       g_autofree char *n = checkpoint_name (g_array_index (steps, gint64, i));
       g_autofree char *path = g_build_filename (checkpoints, n, NULL);
 
-      remove_flat_dir (path);
+      remove_checkpoint_dir (path);
     }
   return TRUE;
 
 fail:
   g_prefix_error (error, _("Could not save a checkpoint: "));
-  remove_flat_dir (partial);
+  remove_checkpoint_dir (partial);
+  return FALSE;
+}
+
+gboolean
+temper_run_save_adapter (temper_run_t *run, temper_adapter_t *adapter,
+                         const TemperModelConfig *model_config, const char *base_model_name,
+                         GError **error)
+{
+  g_autofree char *final = temper_run_dup_adapter_dir (run);
+  g_autofree char *partial = g_build_filename (temper_run_get_dir (run), ".adapter.partial", NULL);
+  g_autofree char *old = g_build_filename (temper_run_get_dir (run), ".adapter.old", NULL);
+
+  /* Written whole under a hidden name first, as a checkpoint is: RUN/adapter
+   * appears complete or not at all. */
+  remove_checkpoint_dir (partial);
+  if (!temper_lora_save_peft (adapter, model_config, temper_run_get_settings (run)->lora.dropout,
+                              partial, base_model_name, error))
+    goto fail;
+  if (g_file_test (final, G_FILE_TEST_IS_DIR))
+    {
+      remove_checkpoint_dir (old);
+      if (g_rename (final, old) != 0)
+        {
+          temper_set_error_from_errno (error, errno, _("Could not replace the adapter “%s”"), final);
+          goto fail;
+        }
+    }
+  if (!temper_fs_rename (partial, final, error))
+    goto fail;
+  remove_checkpoint_dir (old);
+  return TRUE;
+
+fail:
+  remove_checkpoint_dir (partial);
   return FALSE;
 }
 
@@ -224,32 +302,115 @@ temper_run_find_latest_checkpoint (const temper_run_t *run)
   return NULL;
 }
 
+static void
+set_range_error (GError **error, const char *path, const char *key, const char *value,
+                 const char *low, const char *high)
+{
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+               _("%s is damaged: “%s” is %s, but it must be between %s and %s."),
+               path, key, value, low, high);
+}
+
+/* @key of @obj as a whole number in [@low, @high] (@fallback when absent). */
+static gboolean
+get_int_in_range (JsonObject *obj, const char *key, gint64 fallback, gint64 low, gint64 high,
+                  const char *path, gint64 *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, key);
+  char value[G_ASCII_DTOSTR_BUF_SIZE], lo[32], hi[32];
+  double d;
+
+  if (node == NULL)
+    {
+      *out = fallback;
+      if (fallback >= low && fallback <= high)
+        return TRUE;
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("%s is damaged: “%s” is missing."), path, key);
+      return FALSE;
+    }
+  g_snprintf (lo, sizeof lo, "%" G_GINT64_FORMAT, low);
+  g_snprintf (hi, sizeof hi, "%" G_GINT64_FORMAT, high);
+  if (!JSON_NODE_HOLDS_VALUE (node) ||
+      (json_node_get_value_type (node) != G_TYPE_INT64 &&
+       json_node_get_value_type (node) != G_TYPE_DOUBLE))
+    {
+      set_range_error (error, path, key, _("not a number"), lo, hi);
+      return FALSE;
+    }
+  if (json_node_get_value_type (node) == G_TYPE_INT64)
+    {
+      *out = json_node_get_int (node);
+      g_snprintf (value, sizeof value, "%" G_GINT64_FORMAT, *out);
+      if (*out >= low && *out <= high)
+        return TRUE;
+    }
+  else
+    {
+      d = json_node_get_double (node);
+      g_ascii_dtostr (value, sizeof value, d);
+      if (d == floor (d) && d >= (double) low && d <= (double) high)
+        {
+          *out = (gint64) d;
+          return TRUE;
+        }
+    }
+  set_range_error (error, path, key, value, lo, hi);
+  return FALSE;
+}
+
+/* Largest step, position or token count a state.json may hold: far beyond
+ * any real run, and small enough that sums of them cannot overflow. */
+#define STATE_MAX_COUNT ((gint64) 1 << 50)
+
 static gboolean
 read_state (const char *path, TemperTrainState *s, GError **error)
 {
   g_autoptr(JsonNode) root = temper_run_read_json (path, error);
   JsonObject *obj;
   JsonArray *rng;
-  JsonNode *best;
+  JsonNode *best, *elapsed;
+  gint64 epoch, evals;
 
   if (root == NULL)
     return FALSE;
   obj = json_node_get_object (root);
   memset (s, 0, sizeof *s);
-  s->step = json_object_get_int_member_with_default (obj, "step", -1);
-  s->epoch = (int) json_object_get_int_member_with_default (obj, "epoch", -1);
-  s->position = json_object_get_int_member_with_default (obj, "position", -1);
-  s->evals_without_improvement =
-    (int) json_object_get_int_member_with_default (obj, "evals_without_improvement", 0);
-  s->tokens_seen = json_object_get_int_member_with_default (obj, "tokens_seen", 0);
-  s->elapsed_s = json_object_get_double_member_with_default (obj, "elapsed_s", 0.0);
+  /* Counted up by one as training goes on, so kept below G_MAXINT. */
+  if (!get_int_in_range (obj, "step", -1, 0, STATE_MAX_COUNT, path, &s->step, error) ||
+      !get_int_in_range (obj, "epoch", -1, 0, G_MAXINT / 2, path, &epoch, error) ||
+      !get_int_in_range (obj, "position", -1, 0, STATE_MAX_COUNT, path, &s->position, error) ||
+      !get_int_in_range (obj, "evals_without_improvement", 0, 0, G_MAXINT / 2, path, &evals, error) ||
+      !get_int_in_range (obj, "tokens_seen", 0, 0, STATE_MAX_COUNT, path, &s->tokens_seen, error))
+    return FALSE;
+  s->epoch = (int) epoch;
+  s->evals_without_improvement = (int) evals;
+  elapsed = json_object_get_member (obj, "elapsed_s");
+  s->elapsed_s = elapsed != NULL && JSON_NODE_HOLDS_VALUE (elapsed) &&
+                 json_node_get_value_type (elapsed) != G_TYPE_STRING
+                 ? json_node_get_double (elapsed) : 0.0;
+  if (!(s->elapsed_s >= 0.0 && s->elapsed_s < 1e12))
+    {
+      char value[G_ASCII_DTOSTR_BUF_SIZE];
+
+      set_range_error (error, path, "elapsed_s", g_ascii_dtostr (value, sizeof value, s->elapsed_s),
+                       "0", "1e12");
+      return FALSE;
+    }
   best = json_object_get_member (obj, "best_val_loss");
   s->best_val_loss = best != NULL && JSON_NODE_HOLDS_VALUE (best)
                      ? json_node_get_double (best) : INFINITY;
+  if (isnan (s->best_val_loss) || s->best_val_loss < 0.0)
+    {
+      char value[G_ASCII_DTOSTR_BUF_SIZE];
+
+      set_range_error (error, path, "best_val_loss",
+                       g_ascii_dtostr (value, sizeof value, s->best_val_loss), "0", "∞");
+      return FALSE;
+    }
   rng = json_object_has_member (obj, "rng") && JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, "rng"))
         ? json_object_get_array_member (obj, "rng") : NULL;
-  if (s->step < 0 || s->epoch < 0 || s->position < 0 || rng == NULL ||
-      json_array_get_length (rng) != 4)
+  if (rng == NULL || json_array_get_length (rng) != 4)
     goto bad;
   for (guint i = 0; i < 4; i++)
     {
@@ -268,7 +429,7 @@ read_state (const char *path, TemperTrainState *s, GError **error)
 
 bad:
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-               _("%s is damaged: the step, data position or random state is missing"), path);
+               _("%s is damaged: the random state “rng” is missing or unreadable"), path);
   return FALSE;
 }
 

@@ -5,13 +5,16 @@
 
 #include <errno.h>
 #include <math.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/fs.h"
 #include "temper/json.h"
 #include "temper/run.h"
 #include "temper-run-private.h"
@@ -23,6 +26,7 @@ struct temper_run {
   char               *model_path;
   char               *data_path;
   char               *val_path;
+  TemperRunLock      *lock;
 };
 
 char *
@@ -37,12 +41,7 @@ temper_run_write_json (const char *path, JsonNode *root, GError **error)
   gsize len = 0;
   g_autofree char *text = temper_train_json_to_data (root, TRUE, &len);
 
-  if (!g_file_set_contents (path, text, (gssize) len, error))
-    {
-      g_prefix_error (error, _("Could not write %s: "), path);
-      return FALSE;
-    }
-  return TRUE;
+  return temper_fs_write_file (path, text, (gssize) len, error);
 }
 
 JsonNode *
@@ -90,6 +89,52 @@ snapshot_file (const char *src, const char *dataset_dir, const char *prefix, cha
   return TRUE;
 }
 
+/* A new run goes into a folder that does not exist yet or holds nothing:
+ * never among a person's files, which a run folder's cleanup could one day
+ * remove.  What an attempt killed before it wrote settings.json leaves (the
+ * lock file, and the dataset folder next to it) is Temper's and may stay. */
+static gboolean
+check_new_run_dir (const char *dir, const char *settings_path, GError **error)
+{
+  g_autoptr(GDir) d = NULL;
+  g_autofree char *lock = g_build_filename (dir, TEMPER_RUN_LOCK_NAME, NULL);
+  g_autofree char *dataset = g_build_filename (dir, "dataset", NULL);
+  gboolean interrupted;
+  const char *entry;
+
+  if (g_file_test (settings_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   _("%s already holds a training run: continue it with “resume”, or "
+                   "choose another folder"), dir);
+      return FALSE;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_EXISTS))
+    return TRUE;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   _("Could not make a run in “%s”: it is a file. Choose a new folder."), dir);
+      return FALSE;
+    }
+  d = g_dir_open (dir, 0, error);
+  if (d == NULL)
+    return FALSE;
+  interrupted = g_file_test (lock, G_FILE_TEST_IS_REGULAR) &&
+                !g_file_test (dataset, G_FILE_TEST_IS_SYMLINK);
+  while ((entry = g_dir_read_name (d)) != NULL)
+    if (strcmp (entry, TEMPER_RUN_LOCK_NAME) != 0 &&
+        !(interrupted && strcmp (entry, "dataset") == 0 && g_file_test (dataset, G_FILE_TEST_IS_DIR)))
+      {
+        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                     _("Could not make a run in “%s”: the folder already holds other files "
+                       "(such as “%s”). Choose a new or an empty folder; nothing was changed."),
+                     dir, entry);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 temper_run_t *
 temper_run_create (const char                *dir,
                    const TemperTrainSettings *settings,
@@ -109,14 +154,15 @@ temper_run_create (const char                *dir,
 
   if (!temper_train_settings_validate (settings, error))
     return NULL;
-  if (g_file_test (settings_path, G_FILE_TEST_EXISTS))
+  if (*dir == '\0')
     {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   _("%s already holds a training run: continue it with “resume”, or "
-                   "choose another folder"), dir);
+      g_set_error_literal (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                           _("The run folder is empty: give the name of a new folder for the run."));
       return NULL;
     }
-  if (g_mkdir_with_parents (dataset_dir, 0755) != 0)
+  if (!check_new_run_dir (dir, settings_path, error))
+    return NULL;
+  if (g_mkdir_with_parents (dir, 0755) != 0)
     {
       temper_set_error_from_errno (error, errno, _("Could not create the run folder “%s”"), dir);
       return NULL;
@@ -125,6 +171,15 @@ temper_run_create (const char                *dir,
   run = g_new0 (temper_run_t, 1);
   run->dir = g_strdup (dir);
   run->settings = *settings;
+  /* Checked again under the lock: another process may have just made a run here. */
+  if (!temper_run_lock (run, TEMPER_RUN_USE_TRAINING, error) ||
+      !check_new_run_dir (dir, settings_path, error))
+    return NULL;
+  if (g_mkdir_with_parents (dataset_dir, 0755) != 0)
+    {
+      temper_set_error_from_errno (error, errno, _("Could not create the run folder “%s”"), dataset_dir);
+      return NULL;
+    }
   {
     g_autoptr(GFile) model = g_file_new_for_commandline_arg (model_path);
 
@@ -134,6 +189,8 @@ temper_run_create (const char                *dir,
     return NULL;
   /* A prefix keeps two files of the same name apart. */
   if (val_path != NULL && !snapshot_file (val_path, dataset_dir, "validation-", &run->val_path, error))
+    return NULL;
+  if (!temper_fs_sync (dataset_dir, error) || !temper_fs_sync_parent (dataset_dir, error))
     return NULL;
 
   root = json_node_new (JSON_NODE_OBJECT);
@@ -157,6 +214,24 @@ temper_run_create (const char                *dir,
   return g_steal_pointer (&run);
 }
 
+/* A run trains on its own copy of the data, RUN/dataset/@name: a name that
+ * leads anywhere else (a path, "..") is refused rather than followed. */
+static gboolean
+check_snapshot_name (const char *settings_path, const char *key, const char *name,
+                     GError **error)
+{
+  if (*name == '\0' || strchr (name, '/') != NULL || strchr (name, G_DIR_SEPARATOR) != NULL ||
+      strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("%s: “%s” is “%s”, but it must be the name of a file in the run’s own "
+                     "“dataset” folder (no folder names): a run only trains on its own copy "
+                     "of the data."), settings_path, key, name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 temper_run_t *
 temper_run_open (const char *dir, GError **error)
 {
@@ -178,6 +253,10 @@ temper_run_open (const char *dir, GError **error)
                    _("%s lacks the model, the dataset or the training settings"), settings_path);
       return NULL;
     }
+
+  if (!check_snapshot_name (settings_path, "dataset", dataset, error) ||
+      (val != NULL && !check_snapshot_name (settings_path, "validation_dataset", val, error)))
+    return NULL;
 
   run = g_new0 (temper_run_t, 1);
   run->dir = g_strdup (dir);
@@ -203,6 +282,7 @@ temper_run_free (temper_run_t *run)
   g_free (run->model_path);
   g_free (run->data_path);
   g_free (run->val_path);
+  temper_run_lock_release (run->lock);
   g_free (run);
 }
 
@@ -233,6 +313,24 @@ temper_run_load_model (const temper_run_t *run, GCancellable *cancellable, GErro
       || !temper_model_set_base_weights (model, run->settings.base_weights, cancellable, error))
     return NULL;
   return g_steal_pointer (&model);
+}
+
+gboolean
+temper_run_contains (const temper_run_t *run, const char *path)
+{
+  g_autofree char *dir = g_canonicalize_filename (run->dir, NULL);
+  g_autofree char *full = g_canonicalize_filename (path, NULL);
+  gsize len = strlen (dir);
+
+  return strncmp (full, dir, len) == 0 && (full[len] == '\0' || G_IS_DIR_SEPARATOR (full[len]));
+}
+
+gboolean
+temper_run_lock (temper_run_t *run, TemperRunUse use, GError **error)
+{
+  if (run->lock == NULL)
+    run->lock = temper_run_lock_acquire (run->dir, use, error);
+  return run->lock != NULL;
 }
 
 const char *
@@ -289,22 +387,72 @@ metrics_line (const TemperRunMetrics *m)
   return temper_train_json_to_data (root, FALSE, NULL);
 }
 
+/* A crash or a full disk can leave the last line of @path cut short: it is
+ * cut off before appending, so that the next line starts on a line of its
+ * own instead of being glued onto half of one. */
+static gboolean
+drop_torn_tail (int fd, const char *path, GError **error)
+{
+  char buf[4096];
+  off_t end = lseek (fd, 0, SEEK_END), pos = end;
+
+  if (end <= 0)
+    return TRUE;
+  if (pread (fd, buf, 1, end - 1) == 1 && buf[0] == '\n')
+    return TRUE;
+  /* Back to just after the last newline (the start of the file if none). */
+  while (pos > 0)
+    {
+      off_t from = MAX (0, pos - (off_t) sizeof buf);
+      ssize_t n = pread (fd, buf, (size_t) (pos - from), from);
+
+      if (n != pos - from)
+        break;
+      for (ssize_t i = n - 1; i >= 0; i--)
+        if (buf[i] == '\n')
+          {
+            pos = from + i + 1;
+            goto found;
+          }
+      pos = from;
+    }
+found:
+  if (ftruncate (fd, pos) != 0)
+    {
+      temper_set_error_from_errno (error, errno, _("Could not repair the metrics file “%s”"), path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 temper_run_append_metrics (temper_run_t *run, const TemperRunMetrics *m, GError **error)
 {
   g_autofree char *path = g_build_filename (run->dir, "metrics.jsonl", NULL);
   g_autofree char *line = metrics_line (m);
-  FILE *f = fopen (path, "a");
-  int saved;
+  g_autofree char *text = g_strconcat (line, "\n", NULL);
+  gsize len = strlen (text);
+  int fd = g_open (path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int saved = 0;
 
-  if (f == NULL)
+  if (fd < 0)
     {
       temper_set_error_from_errno (error, errno, _("Could not open the metrics file “%s”"), path);
       return FALSE;
     }
-  fprintf (f, "%s\n", line);
-  saved = ferror (f) ? errno : 0;
-  if (fclose (f) != 0 && saved == 0)
+  if (!drop_torn_tail (fd, path, error))
+    {
+      close (fd);
+      return FALSE;
+    }
+  if (write (fd, text, len) != (ssize_t) len)
+    {
+      saved = errno != 0 ? errno : ENOSPC;
+      /* Leave no half line behind for the next append to find. */
+      if (!drop_torn_tail (fd, path, NULL))
+        g_debug ("Could not cut a short line off %s", path);
+    }
+  if (close (fd) != 0 && saved == 0)
     saved = errno;
   if (saved != 0)
     {
@@ -345,10 +493,10 @@ temper_run_read_metrics (const temper_run_t *run, GError **error)
 
       if (lines[i][0] == '\0')
         continue;
-      /* A line cut short by a crash is the last one: stop there. */
+      /* A line cut short by a crash or a full disk is skipped, not the rest. */
       if ((root = temper_json_parse_data (lines[i], -1, "metrics.jsonl", 0, NULL)) == NULL ||
           !JSON_NODE_HOLDS_OBJECT (root))
-        break;
+        continue;
       obj = json_node_get_object (root);
       m.step = json_object_get_int_member_with_default (obj, "step", 0);
       m.epoch = get_number (obj, "epoch");
@@ -368,26 +516,28 @@ gboolean
 temper_run_truncate_metrics (temper_run_t *run, gint64 step, GError **error)
 {
   g_autofree char *path = g_build_filename (run->dir, "metrics.jsonl", NULL);
-  g_autoptr(GArray) all = temper_run_read_metrics (run, error);
-  GString *text;
-  gboolean ok;
+  g_autofree char *contents = NULL;
+  g_autoptr(GString) kept = g_string_new (NULL);
+  g_auto(GStrv) lines = NULL;
 
-  if (all == NULL)
-    return FALSE;
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
-  text = g_string_new (NULL);
-  for (guint i = 0; i < all->len; i++)
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    return FALSE;
+  lines = g_strsplit (contents, "\n", -1);
+  /* The lines are kept as they were written; only a torn or unreadable
+   * line and those after @step go. */
+  for (int i = 0; lines[i] != NULL; i++)
     {
-      const TemperRunMetrics *m = &g_array_index (all, TemperRunMetrics, i);
-      g_autofree char *line = NULL;
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      JsonNode *root;
 
-      if (m->step > step)
+      if (lines[i][0] == '\0' || !json_parser_load_from_data (parser, lines[i], -1, NULL) ||
+          (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        continue;
+      if (json_object_get_int_member_with_default (json_node_get_object (root), "step", 0) > step)
         break;
-      line = metrics_line (m);
-      g_string_append_printf (text, "%s\n", line);
+      g_string_append_printf (kept, "%s\n", lines[i]);
     }
-  ok = g_file_set_contents (path, text->str, (gssize) text->len, error);
-  g_string_free (text, TRUE);
-  return ok;
+  return temper_fs_write_file (path, kept->str, (gssize) kept->len, error);
 }

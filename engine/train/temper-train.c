@@ -364,6 +364,31 @@ batcher_clear (Batcher *b)
 }
 
 static gboolean
+check_one (const char *path, const char *key, gint64 value, gint64 high, GError **error)
+{
+  if (value <= high)
+    return TRUE;
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+               _("%s does not belong to this run: “%s” is %lld, but the run’s settings "
+                 "allow 0 to %lld."), path, key, (long long) value, (long long) high);
+  return FALSE;
+}
+
+/* A checkpoint's step, epoch and data position must lie within what the
+ * run's settings and data make possible. */
+static gboolean
+check_state_fits (Trainer *t, const char *checkpoint_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (checkpoint_dir, "state.json", NULL);
+  gint64 epochs = t->s->max_steps > 0 ? t->total_steps : t->s->epochs;
+  gint64 micro_batches = ((gint64) t->batcher.train->len + t->s->micro_batch - 1) / t->s->micro_batch;
+
+  return check_one (path, "step", t->state.step, t->total_steps, error) &&
+         check_one (path, "epoch", t->state.epoch, epochs, error) &&
+         check_one (path, "position", t->state.position, micro_batches, error);
+}
+
+static gboolean
 setup_adapter (Trainer *t, GError **error)
 {
   g_autofree char *latest = temper_run_find_latest_checkpoint (t->run);
@@ -372,11 +397,16 @@ setup_adapter (Trainer *t, GError **error)
   if (latest != NULL)
     {
       if (!temper_run_load_checkpoint (latest, t->c, &t->adapter, &t->m, &t->v, &t->state, error) ||
+          !check_state_fits (t, latest, error) ||
           !temper_run_truncate_metrics (t->run, t->state.step, error))
         return FALSE;
       t->elapsed_before = t->state.elapsed_s;
       return TRUE;
     }
+  /* Started before, but stopped before its first checkpoint: it starts over,
+   * and so do its metrics. */
+  if (!temper_run_truncate_metrics (t->run, 0, error))
+    return FALSE;
   t->adapter = temper_lora_adapter_new (t->c, &t->s->lora, t->s->seed, error);
   if (t->adapter == NULL)
     return FALSE;
@@ -426,7 +456,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   TemperBackendOpenOptions open_options = { 0, TEMPER_CPU_KERNELS_BEST };
   g_autoptr(TemperDeviceInfo) device = NULL;
   gboolean ok = FALSE, finished = FALSE;
-  g_autofree char *adapter_dir = NULL, *device_name = NULL, *base_id = NULL;
+  g_autofree char *device_name = NULL, *base_id = NULL;
 
   G_STATIC_ASSERT (sizeof (((TemperTrainState *) NULL)->rng) == sizeof (TemperRng));
 
@@ -442,7 +472,8 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   t.options = options;
   t.start_us = g_get_monotonic_time ();
 
-  if (!temper_train_settings_validate (t.s, error) ||
+  if (!temper_run_lock (run, TEMPER_RUN_USE_TRAINING, error) ||
+      !temper_train_settings_validate (t.s, error) ||
       !hold_base_weights (run, model, options->cancellable, error) ||
       !setup_data (&t, error) || !setup_adapter (&t, error))
     goto out;
@@ -555,9 +586,8 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
 
   if (!save_checkpoint (&t, error))
     goto out;
-  adapter_dir = temper_run_dup_adapter_dir (run);
   base_id = temper_export_base_model_id (model);
-  ok = temper_lora_save_peft (t.adapter, t.c, t.s->lora.dropout, adapter_dir, base_id, error);
+  ok = temper_run_save_adapter (run, t.adapter, t.c, base_id, error);
 
 out:
   temper_train_fit_close (&t.fit);

@@ -149,6 +149,8 @@ test_learns_without_forgetting (void)
   metrics = temper_run_read_metrics (run, &error);
   g_assert_no_error (error);
   val_loss = g_array_index (metrics, TemperRunMetrics, metrics->len - 1).val_loss;
+  /* Done with: its lock goes, as when the app's training ends. */
+  g_clear_pointer (&run, temper_run_free);
 
   temper_evaluate_options_init (&options);
   options.max_tokens = 24;

@@ -385,6 +385,8 @@ test_perplexity_is_training_loss (void)
   tuned_loss = g_array_index (metrics, TemperRunMetrics, 1).val_loss;
   /* The two steps moved the adapter far enough to tell the two apart. */
   g_assert_cmpfloat (fabs (base_loss - tuned_loss), >, 1e-2);
+  /* Done with: its lock goes, as when the app's training ends. */
+  g_clear_pointer (&run, temper_run_free);
 
   temper_evaluate_options_init (&options);
   options.n_threads = 1;

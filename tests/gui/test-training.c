@@ -177,6 +177,19 @@ check_measured_speed (TemperSettings *settings,
   temper_settings_set_measured_speed (settings, "cpu:0", measured);
 }
 
+/* Whether a label under @widget shows @text. */
+static gboolean
+has_label_containing (GtkWidget *widget, const char *text)
+{
+  if (GTK_IS_LABEL (widget) && strstr (gtk_label_get_text (GTK_LABEL (widget)), text) != NULL)
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (has_label_containing (child, text))
+      return TRUE;
+  return FALSE;
+}
+
 static void
 test_train (void)
 {
@@ -323,6 +336,22 @@ test_train (void)
   checkpoint = temper_run_find_latest_checkpoint (stopped_run);
   g_assert_nonnull (checkpoint);
   g_assert_true (gtk_widget_get_visible (gui_test_find_named (training_page, "resume-button")));
+
+  /* While another process trains it (here: holds its lock), resuming says
+   * so in the page's banner and leaves the run alone. */
+  {
+    g_autoptr(temper_run_t) blocker = temper_run_open (stopped_dir, &error);
+    GtkWidget *banner = gui_test_find_named (training_page, "training-error");
+
+    g_assert_no_error (error);
+    g_assert_true (temper_run_lock (blocker, TEMPER_RUN_USE_TRAINING, &error));
+    g_assert_no_error (error);
+    gtk_widget_activate_action (training_page, "page.resume", NULL);
+    g_assert_true (gui_test_wait_for (gui_test_training_idle, training, 120000));
+    g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_FAILED);
+    g_assert_true (gtk_widget_get_visible (banner));
+    g_assert_true (has_label_containing (banner, "This run is being trained by"));
+  }
 
   n_before = temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (chart), TEMPER_LOSS_SERIES_TRAINING);
   gtk_widget_activate_action (training_page, "page.resume", NULL);

@@ -19,6 +19,17 @@ fixture (const char *name)
   return g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train", name, NULL);
 }
 
+static guint
+test_count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
 static void
 test_schedules (void)
 {
@@ -222,6 +233,190 @@ test_run_folder (void)
   test_remove_tree (tmp);
 }
 
+
+/* A line cut short by a crash or a full disk: the reader skips it, and the
+ * next append starts a line of its own instead of gluing onto it. */
+static void
+test_metrics_torn_line (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.jsonl", NULL);
+  g_autofree char *path = g_build_filename (dir, "metrics.jsonl", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(GArray) metrics = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperTrainSettings s;
+  FILE *f;
+
+  temper_train_settings_init_default (&s);
+  g_assert_true (g_file_set_contents (data, "{\"prompt\":\"a\",\"response\":\"b\"}\n", -1, NULL));
+  run = temper_run_create (dir, &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_no_error (error);
+  for (int step = 1; step <= 3; step++)
+    {
+      TemperRunMetrics m = { step, 0.1, 2.0, NAN, 1e-4, 0.5, 100.0, 1.0, 1000 };
+
+      g_assert_true (temper_run_append_metrics (run, &m, &error));
+    }
+  f = g_fopen (path, "a");
+  fputs ("{\"step\":4,\"epoch\":0.4,\"lo", f);
+  fclose (f);
+  {
+    TemperRunMetrics m = { 4, 0.4, 1.5, NAN, 1e-4, 0.5, 100.0, 1.0, 1000 };
+
+    g_assert_true (temper_run_append_metrics (run, &m, &error));
+  }
+  metrics = temper_run_read_metrics (run, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (metrics->len, ==, 4);
+  g_assert_cmpint (g_array_index (metrics, TemperRunMetrics, 3).step, ==, 4);
+  g_assert_cmpfloat (g_array_index (metrics, TemperRunMetrics, 3).loss, ==, 1.5);
+  /* Every line of the file is whole. */
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 5);
+  g_assert_cmpstr (lines[4], ==, "");
+  for (int i = 0; i < 4; i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      g_assert_true (json_parser_load_from_data (parser, lines[i], -1, NULL));
+    }
+  g_array_unref (g_steal_pointer (&metrics));
+
+  /* A damaged line in the middle (a file from before this rule) costs that
+   * line only. */
+  g_clear_pointer (&text, g_free);
+  text = g_strdup_printf ("%s\n{\"step\":2,\"lo{\"step\":3}\n%s\n", lines[0], lines[3]);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  metrics = temper_run_read_metrics (run, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (metrics->len, ==, 2);
+  g_assert_cmpint (g_array_index (metrics, TemperRunMetrics, 1).step, ==, 4);
+  test_remove_tree (tmp);
+}
+
+/* A run goes only into a new or empty folder: never among the user's files,
+ * never into the current folder by an empty name. */
+static void
+test_run_folder_refused (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.jsonl", NULL);
+  g_autofree char *mine = g_build_filename (tmp, "mine", NULL);
+  g_autofree char *notes = g_build_filename (mine, "notes.txt", NULL);
+  g_autofree char *empty = g_build_filename (tmp, "empty", NULL);
+  g_autofree char *back = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperTrainSettings s;
+
+  temper_train_settings_init_default (&s);
+  g_assert_true (g_file_set_contents (data, "{\"prompt\":\"a\",\"response\":\"b\"}\n", -1, NULL));
+  g_assert_cmpint (g_mkdir (mine, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (notes, "precious", -1, NULL));
+
+  run = temper_run_create (mine, &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_null (run);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "notes.txt"));
+  g_clear_error (&error);
+  g_assert_true (g_file_get_contents (notes, &back, NULL, NULL));
+  g_assert_cmpstr (back, ==, "precious");
+  g_assert_cmpuint (test_count_entries (mine), ==, 1);
+
+  run = temper_run_create ("", &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_null (run);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
+  run = temper_run_create (empty, &s, "/models/x.gguf", data, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (run);
+  g_clear_pointer (&run, temper_run_free);
+
+  /* What a train killed before it wrote settings.json leaves (its lock file
+   * and dataset folder) is Temper's: the same train can start again there. */
+  {
+    g_autofree char *again = g_build_filename (tmp, "again", NULL);
+    g_autofree char *dataset = g_build_filename (again, "dataset", NULL);
+    g_autofree char *lock = g_build_filename (again, ".temper-lock", NULL);
+    g_autofree char *copy = g_build_filename (dataset, "data.jsonl", NULL);
+
+    g_assert_cmpint (g_mkdir_with_parents (dataset, 0755), ==, 0);
+    g_assert_true (g_file_set_contents (lock, "", 0, NULL));
+    g_assert_true (g_file_set_contents (copy, "{\"prompt\":", -1, NULL));
+    run = temper_run_create (again, &s, "/models/x.gguf", data, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (run);
+    g_clear_pointer (&run, temper_run_free);
+    /* A dataset folder without the lock file is someone else's. */
+    g_assert_cmpint (g_unlink (lock), ==, 0);
+    {
+      g_autofree char *settings = g_build_filename (again, "settings.json", NULL);
+      g_assert_cmpint (g_unlink (settings), ==, 0);
+    }
+    run = temper_run_create (again, &s, "/models/x.gguf", data, NULL, &error);
+    g_assert_null (run);
+    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  }
+  test_remove_tree (tmp);
+}
+
+/* A run trains on its own copy of the data: settings.json cannot send it
+ * elsewhere. */
+static void
+test_settings_dataset_outside (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.jsonl", NULL);
+  g_autofree char *settings = g_build_filename (dir, "settings.json", NULL);
+  const char *const keys[] = { "dataset", "validation_dataset" };
+  const char *const names[] = { "../../data.jsonl", "/etc/passwd", "..", "" };
+  g_autofree char *good = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperTrainSettings s;
+
+  temper_train_settings_init_default (&s);
+  g_assert_true (g_file_set_contents (data, "{\"prompt\":\"a\",\"response\":\"b\"}\n", -1, NULL));
+  {
+    g_autoptr(temper_run_t) run = temper_run_create (dir, &s, "/models/x.gguf", data, NULL, &error);
+    g_assert_no_error (error);
+  }
+  g_assert_true (g_file_get_contents (settings, &good, NULL, NULL));
+  g_assert_nonnull (strstr (good, "\"dataset\" : \"data.jsonl\""));
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        g_autoptr(temper_run_t) opened = NULL;
+        g_autofree char *text = NULL;
+
+        /* The key goes first; the parser keeps the last of two members. */
+        text = g_strdup_printf ("{\"%s\" : \"%s\",%s", keys[k], names[i],
+                                k == 0 ? strstr (good, "\"model\"") : good + 1);
+        if (k == 0)
+          {
+            /* Drop the original "dataset" member. */
+            char *orig = strstr (text, "\"dataset\" : \"data.jsonl\",");
+            g_assert_nonnull (orig);
+            memset (orig, ' ', strlen ("\"dataset\" : \"data.jsonl\","));
+          }
+        g_assert_true (g_file_set_contents (settings, text, -1, NULL));
+        opened = temper_run_open (dir, &error);
+        g_assert_null (opened);
+        g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+        g_assert_nonnull (strstr (error->message, "settings.json"));
+        g_assert_nonnull (strstr (error->message, keys[k]));
+        g_clear_error (&error);
+      }
+  test_remove_tree (tmp);
+}
+
 static void
 test_checkpoints (void)
 {
@@ -317,6 +512,131 @@ test_checkpoints (void)
   test_remove_tree (tmp);
 }
 
+/* A run with one checkpoint of a tiny adapter, for the tests below. */
+static temper_run_t *
+run_with_checkpoint (const char *dir, const char *data, gint64 step, char **checkpoint)
+{
+  TemperModelConfig mc = tiny_config ();
+  g_autoptr(temper_adapter_t) lora = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *m = NULL, *v = NULL;
+  TemperTrainSettings s;
+  TemperTrainState st = { step, 1, 3, { 1, 2, 3, 4 }, 1.25, 0, 100, 1.0 };
+  temper_run_t *run;
+  guint64 n;
+
+  temper_train_settings_init_default (&s);
+  s.lora.rank = 2;
+  g_assert_true (g_file_set_contents (data, "[]", -1, NULL));
+  run = temper_run_create (dir, &s, "/m.gguf", data, NULL, &error);
+  g_assert_no_error (error);
+  lora = temper_lora_adapter_new (&mc, &s.lora, 5, NULL);
+  n = temper_lora_count_params (lora, &mc);
+  m = g_new0 (float, n);
+  v = g_new0 (float, n);
+  g_assert_true (temper_run_save_checkpoint (run, lora, &mc, m, v, &st, &error));
+  g_assert_no_error (error);
+  if (checkpoint != NULL)
+    *checkpoint = temper_run_find_latest_checkpoint (run);
+  return run;
+}
+
+/* Every number of state.json is checked against its range, and the message
+ * names the file, the key, the value and the range. */
+static void
+test_state_ranges (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.json", NULL);
+  g_autofree char *latest = NULL, *state = NULL, *good = NULL;
+  g_autoptr(temper_run_t) run = run_with_checkpoint (dir, data, 7, &latest);
+  TemperModelConfig mc = tiny_config ();
+  const struct { const char *key, *value, *shown; } bad[] = {
+    { "epoch", "2147483647", "2147483647" },
+    { "epoch", "-1", "-1" },
+    { "epoch", "1.5", "1.5" },
+    { "step", "-3", "-3" },
+    { "step", "1e300", "1e+300" },
+    { "position", "9223372036854775807", "9223372036854775807" },
+    { "evals_without_improvement", "4294967296", "4294967296" },
+    { "tokens_seen", "-1", "-1" },
+    { "epoch", "\"2\"", NULL },
+    { "elapsed_s", "-5", "-5" },
+  };
+
+  state = g_build_filename (latest, "state.json", NULL);
+  g_assert_true (g_file_get_contents (state, &good, NULL, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(temper_adapter_t) back = NULL;
+      g_autofree float *m = NULL, *v = NULL;
+      g_autofree char *text = NULL, *with = NULL;
+      TemperTrainState st;
+
+      /* The value is spliced in as text: some cannot be made by json-glib. */
+      with = g_strdup_printf ("\"%s\" : %s,", bad[i].key, bad[i].value);
+      g_assert_true (json_parser_load_from_data (parser, good, -1, NULL));
+      json_object_remove_member (json_node_get_object (json_parser_get_root (parser)), bad[i].key);
+      json_generator_set_root (gen, json_parser_get_root (parser));
+      text = json_generator_to_data (gen, NULL);
+      g_assert_cmpint (text[0], ==, '{');
+      g_clear_pointer (&with, g_free);
+      with = g_strdup_printf ("{\"%s\" : %s,%s", bad[i].key, bad[i].value, text + 1);
+      g_assert_true (g_file_set_contents (state, with, -1, NULL));
+
+      g_assert_false (temper_run_load_checkpoint (latest, &mc, &back, &m, &v, &st, &error));
+      g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE);
+      g_assert_nonnull (strstr (error->message, "state.json"));
+      g_assert_nonnull (strstr (error->message, bad[i].key));
+      if (bad[i].shown != NULL)
+        g_assert_nonnull (strstr (error->message, bad[i].shown));
+      g_assert_nonnull (strstr (error->message, "between 0 and"));
+    }
+  test_remove_tree (tmp);
+}
+
+/* Old checkpoints are removed file by file, Temper's files only: something
+ * the user put into a checkpoint folder stays, and so does the folder. */
+static void
+test_checkpoint_cleanup_spares_other_files (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-run-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "run", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data.json", NULL);
+  g_autofree char *first = NULL;
+  g_autoptr(temper_run_t) run = run_with_checkpoint (dir, data, 5, &first);
+  g_autofree char *notes = g_build_filename (first, "notes.txt", NULL);
+  g_autofree char *state = g_build_filename (first, "state.json", NULL);
+  TemperModelConfig mc = tiny_config ();
+  g_autoptr(temper_adapter_t) lora = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *m = NULL, *v = NULL;
+  g_autofree char *latest = NULL;
+  guint64 n;
+
+  g_assert_true (g_file_set_contents (notes, "mine", -1, NULL));
+  lora = temper_lora_adapter_new (&mc, &temper_run_get_settings (run)->lora, 5, NULL);
+  n = temper_lora_count_params (lora, &mc);
+  m = g_new0 (float, n);
+  v = g_new0 (float, n);
+  for (gint64 step = 10; step <= 20; step += 5)
+    {
+      TemperTrainState st = { step, 1, 3, { 1, 2, 3, 4 }, 1.25, 0, 100, 1.0 };
+
+      g_assert_true (temper_run_save_checkpoint (run, lora, &mc, m, v, &st, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (g_file_test (notes, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+  latest = temper_run_find_latest_checkpoint (run);
+  g_assert_true (g_str_has_suffix (latest, "step-00000020"));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -325,5 +645,10 @@ main (int argc, char **argv)
   g_test_add_func ("/run/settings", test_settings);
   g_test_add_func ("/run/folder", test_run_folder);
   g_test_add_func ("/run/checkpoints", test_checkpoints);
+  g_test_add_func ("/run/metrics-torn-line", test_metrics_torn_line);
+  g_test_add_func ("/run/folder-refused", test_run_folder_refused);
+  g_test_add_func ("/run/settings-dataset-outside", test_settings_dataset_outside);
+  g_test_add_func ("/run/state-ranges", test_state_ranges);
+  g_test_add_func ("/run/checkpoint-cleanup", test_checkpoint_cleanup_spares_other_files);
   return g_test_run ();
 }

@@ -24,6 +24,7 @@ typedef enum {
   TEMPER_ERROR_DEVICE,          /* a GPU or its driver failed */
   TEMPER_ERROR_CANCELLED,       /* the caller cancelled the work */
   TEMPER_ERROR_NUMERIC,         /* training diverged: NaN or Inf */
+  TEMPER_ERROR_IN_USE,          /* another process is writing to the same run */
 } TemperErrorCode;
 
 GQuark temper_error_quark (void);

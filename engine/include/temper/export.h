@@ -7,9 +7,13 @@
  *                     tokenizer, chat template and end-of-turn metadata
  *   Modelfile         for `ollama create`, next to a merged GGUF
  *
- * Every export is written under a temporary name in the destination folder
- * and renamed at the end, so a failed or cancelled export never leaves a
- * half-written file under the final name.  Long exports report progress and
+ * Every export is written under a temporary name in the destination folder,
+ * flushed to disk and renamed at the end, so a failed or cancelled export
+ * never leaves a half-written file under the final name.  An export replaces
+ * only what Temper made for the same kind of export (a folder listing its
+ * files in .temper-export, a GGUF with the key temper.export, a Modelfile
+ * starting "# Made by Temper.") or an empty file or folder; anything else
+ * already under the destination's name is refused and left as it was.  Long exports report progress and
  * check the GCancellable between tensors. */
 #pragma once
 
@@ -31,9 +35,10 @@ typedef struct {
 
 void temper_export_options_init (TemperExportOptions *options);
 
-/* A PEFT folder at @out_dir (replaced if it exists), loadable by Hugging
- * Face PEFT onto the base model: q/k B rows in Hugging Face order whatever
- * the order of @model.  @options may be NULL. */
+/* A PEFT folder at @out_dir (replacing only an earlier PEFT export of
+ * Temper's there), loadable by Hugging Face PEFT onto the base model: q/k B
+ * rows in Hugging Face order whatever the order of @model.  @options may be
+ * NULL. */
 gboolean temper_export_peft (temper_model_t *model, temper_adapter_t *adapter,
                              float dropout, const char *out_dir,
                              const TemperExportOptions *options, GError **error);

@@ -5,10 +5,12 @@
  *   RUN/metrics.jsonl        one JSON object per line: a training step or an evaluation
  *   RUN/checkpoints/step-N/  adapter (PEFT) + optimizer.bin + state.json
  *   RUN/adapter/             the final adapter, PEFT format
+ *   RUN/.temper-lock         held by the one process writing to the run (temper_run_lock)
  *
- * Every file and checkpoint is written under a temporary name and renamed into
- * place, so a crash or a cancel at any moment leaves the previous version
- * intact. */
+ * Every file and checkpoint is written under a temporary name, flushed to
+ * disk and renamed into place (temper/fs.h), so a crash, a power cut or a
+ * cancel at any moment leaves the previous version intact.  A run is made
+ * only in a new or empty folder, and removes only files it wrote itself. */
 #pragma once
 
 #include <gio/gio.h>
@@ -22,7 +24,7 @@ G_BEGIN_DECLS
 char         *temper_run_default_dir (const char *name);
 
 /* Makes a new run in @dir (created if needed; refused if it already holds a
- * run, so that nothing is overwritten).  @data_path is copied into
+ * run or anything else, so that nothing is overwritten; "" is refused).  @data_path is copied into
  * RUN/dataset/; @val_path too when non-NULL. */
 temper_run_t *temper_run_create (const char                *dir,
                                  const TemperTrainSettings *settings,
@@ -34,6 +36,30 @@ temper_run_t *temper_run_create (const char                *dir,
 temper_run_t *temper_run_open   (const char *dir, GError **error);
 void          temper_run_free   (temper_run_t *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (temper_run_t, temper_run_free)
+
+/* What a process that locks a run does to it: said to the others. */
+typedef enum {
+  TEMPER_RUN_USE_TRAINING,
+  TEMPER_RUN_USE_EXPORTING,
+  TEMPER_RUN_USE_EVALUATING,
+} TemperRunUse;
+
+/* Makes this process the only one that writes to @run until @run is freed
+ * (RUN/.temper-lock).  Training, resuming, exporting into the run and
+ * evaluating it take it; temper_run_create() takes it for training.  Fails
+ * with TEMPER_ERROR_IN_USE and a message saying which program and process
+ * holds it ("This run is being trained by temper-cli (process 1234) …").  A
+ * lock whose process has exited or was killed is taken over.  Does nothing
+ * when @run already holds it. */
+gboolean      temper_run_lock   (temper_run_t *run, TemperRunUse use, GError **error);
+
+/* Who holds the lock on the run in @dir, as "temper-cli (process 1234)", or
+ * NULL when nobody does. */
+char         *temper_run_dup_lock_holder (const char *dir);
+
+/* Whether @path is @run's folder or lies inside it (compared as absolute,
+ * canonical names; @path need not exist yet). */
+gboolean      temper_run_contains (const temper_run_t *run, const char *path);
 
 const char                *temper_run_get_dir        (const temper_run_t *run);
 const TemperTrainSettings *temper_run_get_settings   (const temper_run_t *run);
@@ -89,6 +115,11 @@ gboolean temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapte
                                      const TemperModelConfig *model_config,
                                      const float *m, const float *v,
                                      const TemperTrainState *state, GError **error);
+/* Writes the final adapter to RUN/adapter/ (PEFT), replacing the one there:
+ * written whole under a hidden name, flushed, then renamed into place. */
+gboolean temper_run_save_adapter    (temper_run_t *run, temper_adapter_t *adapter,
+                                     const TemperModelConfig *model_config,
+                                     const char *base_model_name, GError **error);
 /* The newest complete checkpoint's folder, or NULL when there is none. */
 char    *temper_run_find_latest_checkpoint (const temper_run_t *run);
 /* Reads a checkpoint folder written by temper_run_save_checkpoint() for a

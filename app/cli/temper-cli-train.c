@@ -150,7 +150,7 @@ temper_cli_train (int argc, char **argv)
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "The run folder (default: ~/.local/share/temper/runs/<date>)", "RUN" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Settings as JSON (flags override it)", "FILE" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Passes over the data (default 3)", "N" },
-    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, "Stop after N optimizer steps instead", "N" },
+    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, "Stop after N optimizer steps instead (1 or more)", "N" },
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu, vulkan, cuda or auto (default cpu)", "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, "Device number within the backend, as “temper-cli devices” lists them (default: its best)", "N" },
     { "rank", 0, 0, G_OPTION_ARG_INT, &rank, "LoRA rank (default 16)", "R" },

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "temper/error.h"
+#include "temper/input.h"
 #include "temper/tokenizer.h"
 #include "temper-model-private.h"
 #include "temper-types-private.h"
@@ -90,9 +91,19 @@ typedef struct {
   const char     *what;    /* the file name for messages */
 } GgufLoad;
 
+/* Places a range error from temper_input_check_* in the file. */
+static gboolean
+bad_metadata (GgufLoad *l, GError **error)
+{
+  g_prefix_error (error, "“%s”: ", l->what);
+  if (error != NULL && *error != NULL)
+    (*error)->code = TEMPER_ERROR_INVALID_FILE;
+  return FALSE;
+}
+
 static gboolean
 gguf_u32 (GgufLoad *l, const char *suffix, gboolean required, guint32 fallback,
-          int *out, GError **error)
+          int max, int *out, GError **error)
 {
   g_autofree char *key = g_strdup_printf ("%s.%s", l->model->arch_name, suffix);
   guint32 v;
@@ -109,13 +120,23 @@ gguf_u32 (GgufLoad *l, const char *suffix, gboolean required, guint32 fallback,
         }
       v = fallback;
     }
-  if (v > (guint32) G_MAXINT)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” has an impossible value for %s (%u)."), l->what, key, v);
-      return FALSE;
-    }
+  if (!temper_input_check_int (key, v, 1, max, error))
+    return bad_metadata (l, error);
   *out = (int) v;
+  return TRUE;
+}
+
+/* A real-valued setting @suffix, @fallback when absent, within [@min, @max]. */
+static gboolean
+gguf_real (GgufLoad *l, const char *suffix, float fallback, double min, double max, float *out,
+           GError **error)
+{
+  g_autofree char *key = g_strdup_printf ("%s.%s", l->model->arch_name, suffix);
+
+  if (!temper_gguf_get_f32 (l->model->gguf, key, out))
+    *out = fallback;
+  if (!temper_input_check_double (key, *out, min, max, error))
+    return bad_metadata (l, error);
   return TRUE;
 }
 
@@ -200,12 +221,13 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
 
   model->name = temper_gguf_dup_string (model->gguf, "general.name");
 
-  if (!gguf_u32 (&l, "block_count", TRUE, 0, &c->n_layer, error)
-      || !gguf_u32 (&l, "embedding_length", TRUE, 0, &c->n_embd, error)
-      || !gguf_u32 (&l, "feed_forward_length", TRUE, 0, &c->n_ff, error)
-      || !gguf_u32 (&l, "attention.head_count", TRUE, 0, &c->n_head, error)
-      || !gguf_u32 (&l, "attention.head_count_kv", FALSE, (guint32) c->n_head, &c->n_head_kv, error)
-      || !gguf_u32 (&l, "context_length", FALSE, 2048, &c->n_ctx_train, error))
+  if (!gguf_u32 (&l, "block_count", TRUE, 0, TEMPER_MODEL_MAX_LAYERS, &c->n_layer, error)
+      || !gguf_u32 (&l, "embedding_length", TRUE, 0, TEMPER_MODEL_MAX_EMBD, &c->n_embd, error)
+      || !gguf_u32 (&l, "feed_forward_length", TRUE, 0, TEMPER_MODEL_MAX_FF, &c->n_ff, error)
+      || !gguf_u32 (&l, "attention.head_count", TRUE, 0, TEMPER_MODEL_MAX_HEADS, &c->n_head, error)
+      || !gguf_u32 (&l, "attention.head_count_kv", FALSE, (guint32) c->n_head, TEMPER_MODEL_MAX_HEADS,
+                    &c->n_head_kv, error)
+      || !gguf_u32 (&l, "context_length", FALSE, 2048, TEMPER_MODEL_MAX_CONTEXT, &c->n_ctx_train, error))
     return FALSE;
   if (c->n_head <= 0 || c->n_head_kv <= 0 || c->n_layer <= 0 || c->n_embd <= 0 || c->n_ff <= 0
       || c->n_head % c->n_head_kv != 0)
@@ -215,8 +237,10 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
                    what, c->n_layer, c->n_embd, c->n_head, c->n_head_kv);
       return FALSE;
     }
-  if (!gguf_u32 (&l, "attention.key_length", FALSE, (guint32) (c->n_embd / c->n_head), &c->head_dim, error)
-      || !gguf_u32 (&l, "rope.dimension_count", FALSE, (guint32) c->head_dim, &rope_dims, error))
+  if (!gguf_u32 (&l, "attention.key_length", FALSE, (guint32) MAX (c->n_embd / c->n_head, 1),
+                 TEMPER_MODEL_MAX_HEAD_DIM, &c->head_dim, error)
+      || !gguf_u32 (&l, "rope.dimension_count", FALSE, (guint32) c->head_dim, TEMPER_MODEL_MAX_HEAD_DIM,
+                    &rope_dims, error))
     return FALSE;
   if (c->head_dim <= 0 || c->head_dim % 2 != 0 || rope_dims != c->head_dim)
     {
@@ -225,15 +249,11 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
                    what, rope_dims, c->head_dim);
       return FALSE;
     }
-  {
-    g_autofree char *eps_key = g_strdup_printf ("%s.attention.layer_norm_rms_epsilon", model->arch_name);
-    g_autofree char *base_key = g_strdup_printf ("%s.rope.freq_base", model->arch_name);
-
-    if (!temper_gguf_get_f32 (model->gguf, eps_key, &c->rms_eps))
-      c->rms_eps = 1e-5f;
-    if (!temper_gguf_get_f32 (model->gguf, base_key, &c->rope_theta))
-      c->rope_theta = 10000.0f;
-  }
+  if (!gguf_real (&l, "attention.layer_norm_rms_epsilon", 1e-5f, TEMPER_MODEL_MIN_EPS, TEMPER_MODEL_MAX_EPS,
+                  &c->rms_eps, error)
+      || !gguf_real (&l, "rope.freq_base", 10000.0f, TEMPER_MODEL_MIN_ROPE_BASE, TEMPER_MODEL_MAX_ROPE_BASE,
+                     &c->rope_theta, error))
+    return FALSE;
   if (!check_rope_scaling_gguf (&l, error))
     return FALSE;
 
@@ -242,7 +262,10 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
   gguf_view (&l, "token_embd.weight", &model->token_embd);
   if (model->token_embd.data == NULL)
     return temper_model_check_tensor (&model->token_embd, "token_embd.weight", 0, 0, FALSE, what, error);
-  c->n_vocab = (int) MIN (model->token_embd.ne[1], G_MAXINT);
+  if (!temper_input_check_int (_("The vocabulary size (rows of token_embd.weight)"), model->token_embd.ne[1],
+                               1, TEMPER_MODEL_MAX_VOCAB, error))
+    return bad_metadata (&l, error);
+  c->n_vocab = (int) model->token_embd.ne[1];
   if (!temper_model_check_tensor (&model->token_embd, "token_embd.weight", c->n_embd, c->n_vocab, FALSE, what, error))
     return FALSE;
   gguf_view (&l, "output_norm.weight", &model->output_norm);

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# TAP: temper-cli refuses bad input with a message, never silently or by
+# hanging: numbers out of range (the flag, the value and the range are
+# named), special files given as inputs, and data shown on a terminal.
+set -u
+cli=$1
+n=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+# Each line: command (words), flag, bad value, text the message must hold.
+# The model and data need not exist: numbers are checked as they are parsed.
+while read -r command flag value expect; do
+  [ -z "$command" ] && continue
+  # shellcheck disable=SC2086
+  err=$(timeout 20 "$cli" ${command//+/ } MODEL DATA "$flag" "$value" 2>&1 >/dev/null); rc=$?
+  check "${command//+/ } $flag $value is refused naming flag, value and range" \
+        '[ $rc = 2 ] && grep -qF -- "$flag is $expect" <<<"$err" && grep -q "from .* to " <<<"$err"'
+done <<'LIST'
+train --rank -1 -1
+train --rank 0 0
+train --lr nan nan
+train --lr -0.001 -0.001
+train --dropout 1.5 1.5
+train --dropout -inf -inf
+train --batch 0 0
+train --epochs -3 -3
+train --max-steps 0 0
+train --max-steps -1 -1
+train --warmup -1 -1
+train --max-length 4 4
+train --grad-accum 0 0
+train --alpha nan nan
+train --threads -2 -2
+train --eval-every -5 -5
+train --checkpoint-every -1 -1
+train --patience -1 -1
+train --seed -1 -1
+train --device -1 -1
+chat --temperature nan nan
+chat --temperature -1 -1
+chat --top-p 1.5 1.5
+chat --top-p nan nan
+chat --top-k -1 -1
+chat --max-tokens 0 0
+chat --context 0 0
+chat --threads 0 0
+chat --repeat-penalty 0 0
+compare --max-tokens -4 -4
+compare --limit 0 0
+evaluate --limit -1 -1
+evaluate --threads 99999 99999
+export --shard-size 0 0
+dataset+check --max-length -1 -1
+bench+generate --repetitions 0 0
+bench+generate --gen-tokens -1 -1
+bench+train --seq 0 0
+bench+train --steps -1 -1
+bench+train --peak-tflops nan nan
+LIST
+
+err=$("$cli" train MODEL DATA --rank abc 2>&1 >/dev/null); rc=$?
+check "a flag that is not a number is refused" '[ $rc = 2 ] && grep -q -- "--rank is “abc”, which is not a whole number" <<<"$err"'
+
+echo "1..$n"
+exit $fail

@@ -67,5 +67,32 @@ LIST
 err=$("$cli" train MODEL DATA --rank abc 2>&1 >/dev/null); rc=$?
 check "a flag that is not a number is refused" '[ $rc = 2 ] && grep -q -- "--rank is “abc”, which is not a whole number" <<<"$err"'
 
+# Special files given as inputs: a FIFO blocked the reader forever, a folder
+# where a file belongs gave a confusing error.  The sample data and the
+# demo model only need to exist for the flags that are not the FIFO.
+src=${TEMPER_SOURCE_DIR:-$(dirname "$0")/../..}
+model=$src/data/models/SmolLM2-135M-Instruct.Q4_1.gguf
+data=$src/data/samples/product-faq.jsonl
+mkfifo "$tmp/fifo"
+while read -r label args; do
+  [ -z "$label" ] && continue
+  # shellcheck disable=SC2086
+  err=$(timeout 20 "$cli" ${args//@FIFO@/$tmp/fifo} --out "$tmp/run-$n" 2>&1 >/dev/null); rc=$?
+  check "a FIFO as $label is refused at once" '[ $rc != 124 ] && [ $rc != 0 ] && grep -q "named pipe" <<<"$err"'
+done <<LIST
+model train --model @FIFO@ --data $data
+dataset train --model $model --data @FIFO@
+validation-data train --model $model --data $data --val-data @FIFO@
+--config train --model $model --data $data --config @FIFO@
+LIST
+for c in "info" "dataset check" "tokenize"; do
+  text=; [ "$c" = tokenize ] && text=hello
+  # shellcheck disable=SC2086
+  err=$(timeout 20 "$cli" $c "$tmp/fifo" $text 2>&1 >/dev/null); rc=$?
+  check "'$c' refuses a FIFO at once" '[ $rc = 1 ] && grep -q "named pipe" <<<"$err"'
+done
+err=$(timeout 20 "$cli" dataset check "$tmp" 2>&1 >/dev/null); rc=$?
+check "'dataset check' refuses a folder" '[ $rc = 1 ] && grep -q "is a folder; a file is expected" <<<"$err"'
+
 echo "1..$n"
 exit $fail

@@ -111,6 +111,7 @@ temper_cli_dataset_check (int argc, char **argv)
   g_autoptr(temper_dataset_t) ds = NULL;
   g_autoptr(GError) error = NULL;
   TemperDatasetOptions options;
+  TemperCliProgress progress;
   int exit_code;
 
   if (!temper_cli_parse (&argc, &argv, COMMAND, "FILE",
@@ -126,8 +127,6 @@ temper_cli_dataset_check (int argc, char **argv)
     return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE,
                             "unknown format “%s”: use alpaca, instruction-output, prompt-response, "
                             "messages, sharegpt or text", format_name);
-  if (max_length < 0)
-    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, "--max-length must be a positive number of tokens");
   if ((max_length > 0 || all_tokens) && model_path == NULL)
     return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE,
                             "--max-length and --all-tokens need --model: tokens are counted with a model's tokenizer");
@@ -144,7 +143,11 @@ temper_cli_dataset_check (int argc, char **argv)
       options.train_on_prompt = all_tokens;
     }
 
+  temper_cli_progress_init (&progress, _("Reading the dataset"));
+  options.progress = temper_cli_show_fraction;
+  options.progress_data = &progress;
   ds = temper_dataset_load (argv[1], &options, &error);
+  temper_cli_progress_clear (&progress);
   if (ds == NULL)
     {
       /* The message lists the first problems on lines of their own. */

@@ -46,13 +46,18 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
   g_autoptr(GError) error = NULL;
   g_autofree char *adapter = temper_run_dup_adapter_dir (run);
   TemperTrainOptions options;
+  TemperCliProgress stages;
+  gboolean ok;
 
   temper_cli_cancel_on_interrupt (cancellable);
+  temper_cli_progress_init (&stages, NULL);
   temper_train_options_init (&options);
   options.n_threads = threads;
   options.cancellable = cancellable;
   options.progress = print_progress;
   options.progress_data = &named_device;
+  options.stage = temper_cli_show_stage;
+  options.stage_data = &stages;
   options.backend = backend;
   options.device = device;
   printf (_("Training in %s (press Ctrl+C to stop; “temper-cli resume” continues)\n"),
@@ -65,7 +70,9 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
       printf (_("Base weights NF4: %s (%s as stored); merged exports use the original weights\n"),
               now, stored);
     }
-  if (!temper_train_run (run, model, &options, &error))
+  ok = temper_train_run (run, model, &options, &error);
+  temper_cli_progress_clear (&stages);
+  if (!ok)
     {
       if (g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
         return temper_cli_fail (command, TEMPER_CLI_EXIT_FAILED,
@@ -89,12 +96,17 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
   g_autoptr(GError) error = NULL;
   const TemperDatasetReport *r;
   TemperDatasetOptions opts;
+  TemperCliProgress progress;
 
+  temper_cli_progress_init (&progress, _("Reading the dataset"));
   temper_dataset_options_init (&opts);
   opts.chat_template = tmpl;
   opts.max_length = s->max_length;
   opts.train_on_prompt = s->train_on_all_tokens;
+  opts.progress = temper_cli_show_fraction;
+  opts.progress_data = &progress;
   ds = temper_dataset_load (path, &opts, &error);
+  temper_cli_progress_clear (&progress);
   if (ds == NULL)
     {
       *code = temper_cli_error ("train", error);

@@ -173,6 +173,50 @@ temper_cli_parse (int *argc, char ***argv, const char *command,
   return TRUE;
 }
 
+void
+temper_cli_progress_init (TemperCliProgress *progress, const char *stage)
+{
+  progress->tty = isatty (STDERR_FILENO);
+  progress->stage = g_strdup (stage);
+  progress->last_stage = NULL;
+}
+
+void
+temper_cli_progress_clear (TemperCliProgress *progress)
+{
+  g_clear_pointer (&progress->stage, g_free);
+  g_clear_pointer (&progress->last_stage, g_free);
+}
+
+void
+temper_cli_show_stage (const char *stage, double fraction, gpointer user_data)
+{
+  TemperCliProgress *p = user_data;
+  gboolean new_stage = g_strcmp0 (p->last_stage, stage) != 0;
+
+  if (p->tty)
+    {
+      fprintf (stderr, "\r%s… %3.0f%%", stage, 100.0 * fraction);
+      if (fraction >= 1.0)
+        fputc ('\n', stderr);
+    }
+  else if (new_stage)
+    fprintf (stderr, "%s…\n", stage);
+  if (new_stage)
+    {
+      g_free (p->last_stage);
+      p->last_stage = g_strdup (stage);
+    }
+}
+
+void
+temper_cli_show_fraction (double fraction, gpointer user_data)
+{
+  TemperCliProgress *p = user_data;
+
+  temper_cli_show_stage (p->stage, fraction, p);
+}
+
 int
 temper_cli_fail (const char *command, int code, const char *format, ...)
 {

@@ -32,6 +32,22 @@ int temper_cli_fail  (const char *command, int code, const char *format, ...) G_
 /* Reports @error from the engine; returns TEMPER_CLI_EXIT_FAILED. */
 int temper_cli_error (const char *command, const GError *error);
 
+/* Progress of a long phase on stderr: on a terminal one line per phase
+ * rewritten in place with its percentage, else one line when a phase starts
+ * (so logs stay short). */
+typedef struct {
+  gboolean  tty;
+  char     *stage;       /* the phase temper_cli_show_fraction reports */
+  char     *last_stage;
+} TemperCliProgress;
+
+void temper_cli_progress_init  (TemperCliProgress *progress, const char *stage);
+void temper_cli_progress_clear (TemperCliProgress *progress);
+/* A TemperTrainStageFunc / TemperEvaluateStageProgress; @user_data is a TemperCliProgress. */
+void temper_cli_show_stage     (const char *stage, double fraction, gpointer user_data);
+/* A TemperDatasetProgress, for the phase named at init. */
+void temper_cli_show_fraction  (double fraction, gpointer user_data);
+
 /* Installs a SIGINT handler that cancels @cancellable instead of killing the
  * process, so long work can stop cleanly and keep its checkpoint. */
 void temper_cli_cancel_on_interrupt (GCancellable *cancellable);

@@ -94,5 +94,17 @@ done
 err=$(timeout 20 "$cli" dataset check "$tmp" 2>&1 >/dev/null); rc=$?
 check "'dataset check' refuses a folder" '[ $rc = 1 ] && grep -q "is a folder; a file is expected" <<<"$err"'
 
+# chat reads a line of any length as one message: it split lines at 8,191
+# bytes.  The tiny model's context is far shorter than the line, so chat
+# stops at once, saying how many tokens the message it got has: at least
+# as many as the whole line makes.
+tiny=$src/tests/fixtures/train/tiny-llama
+line=$(printf 'the cat sat on the mat. %.0s' $(seq 1 500))
+line_tokens=$("$cli" tokenize --json "$tiny" "$line" | tr -cd ',' | wc -c)
+err=$(printf '%s\n' "$line" | timeout 60 "$cli" chat "$tiny" --max-tokens 1 --threads 1 2>&1 >/dev/null)
+chat_tokens=$(sed -n 's/.*The prompt is \([0-9]*\) tokens long.*/\1/p' <<<"$err")
+check "chat takes a ${#line}-byte line as one message" \
+      '[ -n "$chat_tokens" ] && [ "$chat_tokens" -gt "$line_tokens" ]'
+
 echo "1..$n"
 exit $fail

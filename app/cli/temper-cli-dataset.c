@@ -46,8 +46,9 @@ static void
 print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, int max_length)
 {
   const TemperDatasetReport *r = temper_dataset_get_report (ds);
+  g_autofree char *path = temper_cli_printable (temper_dataset_get_path (ds), FALSE);
 
-  printf (_("Dataset:     %s\n"), temper_dataset_get_path (ds));
+  printf (_("Dataset:     %s\n"), path);
   printf (_("Format:      %s, %s\n"), temper_dataset_format_label (r->format),
           r->jsonl ? "one record per line (JSONL)" : "a JSON list");
   printf ("Records:     %" G_GUINT64_FORMAT " found, %" G_GUINT64_FORMAT " usable, %"
@@ -78,7 +79,9 @@ print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, in
       for (guint i = 0; i < r->n_listed; i++)
         {
           g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
-          printf ("  %s: %s\n", place, r->problems[i].message);
+          g_autofree char *message = temper_cli_printable (r->problems[i].message, FALSE);
+
+          printf ("  %s: %s\n", place, message);
         }
       if (r->n_problems > r->n_listed)
         printf ("  … and %" G_GUINT64_FORMAT " more\n", r->n_problems - r->n_listed);
@@ -151,7 +154,9 @@ temper_cli_dataset_check (int argc, char **argv)
   if (ds == NULL)
     {
       /* The message lists the first problems on lines of their own. */
-      fprintf (stderr, _("temper-cli %s: %s\n"), COMMAND, error->message);
+      g_autofree char *message = temper_cli_printable (error->message, TRUE);
+
+      fprintf (stderr, _("temper-cli %s: %s\n"), COMMAND, message);
       return TEMPER_CLI_EXIT_FAILED;
     }
 

@@ -125,7 +125,9 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
         {
           g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
 
-          fprintf (stderr, "  %s: %s\n", place, r->problems[i].message);
+          g_autofree char *message = temper_cli_printable (r->problems[i].message, FALSE);
+
+          fprintf (stderr, "  %s: %s\n", place, message);
         }
       if (!accept_dropped)
         {

@@ -173,6 +173,35 @@ temper_cli_parse (int *argc, char ***argv, const char *command,
   return TRUE;
 }
 
+char *
+temper_cli_printable (const char *text, gboolean keep_newlines)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      if (c == '\n' && keep_newlines)
+        g_string_append_c (out, '\n');
+      else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))
+        g_string_append_printf (out, "\\x%02x", (guint) c);
+      else if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+        g_string_append_printf (out, "\\u%04x", (guint) c);
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+  return g_string_free (out, FALSE);
+}
+
 void
 temper_cli_progress_init (TemperCliProgress *progress, const char *stage)
 {

@@ -48,6 +48,13 @@ void temper_cli_show_stage     (const char *stage, double fraction, gpointer use
 /* A TemperDatasetProgress, for the phase named at init. */
 void temper_cli_show_fraction  (double fraction, gpointer user_data);
 
+/* @text made safe to print on a terminal: control characters (ESC and the
+ * rest of C0 and C1, DEL, and line breaks unless @keep_newlines), the
+ * bidirectional overrides and bytes that are not UTF-8 are shown as \xNN or
+ * \uNNNN instead of acting on the terminal.  Data and model output go
+ * through it before they are printed. */
+char *temper_cli_printable (const char *text, gboolean keep_newlines);
+
 /* Installs a SIGINT handler that cancels @cancellable instead of killing the
  * process, so long work can stop cleanly and keep its checkpoint. */
 void temper_cli_cancel_on_interrupt (GCancellable *cancellable);

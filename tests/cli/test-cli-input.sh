@@ -94,6 +94,19 @@ done
 err=$(timeout 20 "$cli" dataset check "$tmp" 2>&1 >/dev/null); rc=$?
 check "'dataset check' refuses a folder" '[ $rc = 1 ] && grep -q "is a folder; a file is expected" <<<"$err"'
 
+# Data shown on a terminal cannot drive it: an escape sequence in a record
+# (here one that clears the screen) is printed as visible text.
+printf '%s\n' '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}' \
+  '{"messages": [{"role": "\u001b[2Jevil", "content": "x"}]}' \
+  '{"messages": [{"role": "\u001b]0;title\u0007\u202e", "content": "x"}]}' > "$tmp/escapes.jsonl"
+out=$("$cli" dataset check "$tmp/escapes.jsonl" 2>&1)
+check "dataset check prints no raw control character from the data" \
+      '! LC_ALL=C grep -q "[[:cntrl:]]" <<<"$(tr -d "\n" <<<"$out")" && grep -qF "\x1b[2Jevil" <<<"$out"'
+printf '%s\n' '{"messages": [{"role": "\u001b[2Jevil", "content": "x"}]}' > "$tmp/all-bad.jsonl"
+out=$("$cli" dataset check "$tmp/all-bad.jsonl" 2>&1)
+check "the failure message of dataset check holds no raw control character" \
+      '! LC_ALL=C grep -q "[[:cntrl:]]" <<<"$(tr -d "\n" <<<"$out")" && grep -qF "\x1b[2Jevil" <<<"$out"'
+
 # chat reads a line of any length as one message: it split lines at 8,191
 # bytes.  The tiny model's context is far shorter than the line, so chat
 # stops at once, saying how many tokens the message it got has: at least

@@ -73,6 +73,8 @@ temper_cli_chat (int argc, char **argv)
   g_autoptr(temper_adapter_t) adapter = NULL;
   g_autofree char *adapter_path = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  size_t line_size = 0;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) messages = g_array_new (FALSE, FALSE, sizeof (TemperChatMessage));
@@ -188,14 +190,16 @@ temper_cli_chat (int argc, char **argv)
   fprintf (stderr, _("Type a message and press Enter; Ctrl+C stops an answer, Ctrl+D ends.\n"));
   for (;;)
     {
-      char line[8192];
       TemperChatMessage m;
       char *reply;
       gsize len;
+      ssize_t got;
 
       fprintf (stderr, "> ");
       fflush (stderr);
-      if (fgets (line, sizeof line, stdin) == NULL)
+      /* A whole line however long: a pasted document is one message. */
+      got = getline (&line, &line_size, stdin);
+      if (got < 0)
         break;
       len = strlen (line);
       while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))

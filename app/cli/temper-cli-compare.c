@@ -185,13 +185,23 @@ temper_cli_compare (int argc, char **argv)
         n--;
       if (n == 0)
         continue;
-      printf ("\n%s\n", rec->messages[n - 1].content);
+      {
+        g_autofree char *question = temper_cli_printable (rec->messages[n - 1].content, TRUE);
+
+        printf ("\n%s\n", question);
+      }
       if (!temper_generator_set_adapter (gen, NULL, &error) ||
           (base = answer (gen, tmpl, rec->messages, n, max_tokens, &error)) == NULL ||
           !temper_generator_set_adapter (gen, adapter, &error) ||
           (tuned = answer (gen, tmpl, rec->messages, n, max_tokens, &error)) == NULL)
         return temper_cli_error ("compare", error);
-      print_side_by_side (base, tuned);
+      {
+        /* Model output too: a model trained on hostile data may write escapes. */
+        g_autofree char *shown_base = temper_cli_printable (base, TRUE);
+        g_autofree char *shown_tuned = temper_cli_printable (tuned, TRUE);
+
+        print_side_by_side (shown_base, shown_tuned);
+      }
       fflush (stdout);
     }
   return TEMPER_CLI_EXIT_OK;

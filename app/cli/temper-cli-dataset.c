@@ -48,8 +48,9 @@ static void
 print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, int max_length)
 {
   const TemperDatasetReport *r = temper_dataset_get_report (ds);
+  g_autofree char *path = temper_cli_printable (temper_dataset_get_path (ds), FALSE);
 
-  printf (_("Dataset:     %s\n"), temper_dataset_get_path (ds));
+  printf (_("Dataset:     %s\n"), path);
   printf (_("Format:      %s, %s\n"), temper_dataset_format_label (r->format),
           r->jsonl ? _("one record per line (JSONL)") : _("a JSON list"));
   printf (_("Records:     %" PRIu64 " found, %" PRIu64 " usable, %"
@@ -80,8 +81,10 @@ print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, in
       for (guint i = 0; i < r->n_listed; i++)
         {
           g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
+          g_autofree char *message = temper_cli_printable (r->problems[i].message, FALSE);
+
           printf ("  ");
-          printf (_("%s: %s"), place, r->problems[i].message);
+          printf (_("%s: %s"), place, message);
           putchar ('\n');
         }
       if (r->n_problems > r->n_listed)
@@ -115,6 +118,7 @@ temper_cli_dataset_check (int argc, char **argv)
   g_autoptr(temper_dataset_t) ds = NULL;
   g_autoptr(GError) error = NULL;
   TemperDatasetOptions options;
+  TemperCliProgress progress;
   int exit_code;
 
   if (!temper_cli_parse (&argc, &argv, COMMAND, "FILE",
@@ -148,11 +152,17 @@ temper_cli_dataset_check (int argc, char **argv)
       options.train_on_prompt = all_tokens;
     }
 
+  temper_cli_progress_init (&progress, _("Reading the dataset"));
+  options.progress = temper_cli_show_fraction;
+  options.progress_data = &progress;
   ds = temper_dataset_load (argv[1], &options, &error);
+  temper_cli_progress_clear (&progress);
   if (ds == NULL)
     {
       /* The message lists the first problems on lines of their own. */
-      fprintf (stderr, _("temper-cli %s: %s\n"), COMMAND, error->message);
+      g_autofree char *message = temper_cli_printable (error->message, TRUE);
+
+      fprintf (stderr, _("temper-cli %s: %s\n"), COMMAND, message);
       return TEMPER_CLI_EXIT_FAILED;
     }
 

@@ -13,28 +13,6 @@
 #include "temper/evaluate.h"
 #include "temper-cli.h"
 
-typedef struct {
-  gboolean    tty;
-  char       *last_stage;
-} Progress;
-
-static void
-print_progress (const char *stage, double fraction, gpointer user_data)
-{
-  Progress *p = user_data;
-
-  if (p->tty)
-    {
-      fprintf (stderr, "\r%s… %3.0f%%", stage, 100.0 * fraction);
-      if (fraction >= 1.0)
-        fputc ('\n', stderr);
-    }
-  else if (g_strcmp0 (p->last_stage, stage) != 0)
-    fprintf (stderr, "%s…\n", stage);
-  g_free (p->last_stage);
-  p->last_stage = g_strdup (stage);
-}
-
 static void
 print_row (const char *label, double base, double tuned, gboolean percent)
 {
@@ -58,7 +36,7 @@ temper_cli_evaluate (int argc, char **argv)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(TemperEvaluation) ev = NULL;
   TemperEvaluateOptions options;
-  Progress progress = { isatty (STDERR_FILENO), NULL };
+  TemperCliProgress progress;
   const GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, N_("Also score this dataset file"), "FILE" },
     { "general", 0, 0, G_OPTION_ARG_FILENAME, &general, N_("General questions for the forgetting check (default: the bundled ones)"), "FILE" },
@@ -89,13 +67,14 @@ temper_cli_evaluate (int argc, char **argv)
   options.general_path = general;
   options.max_tokens = max_tokens;
   options.max_records = MAX (0, limit);
-  options.progress = print_progress;
+  temper_cli_progress_init (&progress, NULL);
+  options.progress = temper_cli_show_stage;
   options.progress_data = &progress;
   options.cancellable = cancellable;
   temper_cli_cancel_on_interrupt (cancellable);
 
   ev = temper_evaluate_run (argv[1], &options, &error);
-  g_free (progress.last_stage);
+  temper_cli_progress_clear (&progress);
   if (ev == NULL)
     return temper_cli_error ("evaluate", error);
 

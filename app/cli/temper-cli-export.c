@@ -94,6 +94,9 @@ temper_cli_export (int argc, char **argv)
     }
   if (shard_mb < 0)
     return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, _("--shard-size must be positive"));
+  /* Before the long merge, not after it. */
+  if (name != NULL && !temper_export_check_ollama_name (name, &error))
+    return temper_cli_fail ("export", TEMPER_CLI_EXIT_USAGE, "--name: %s", error->message);
 
   settings = g_build_filename (argv[1], "settings.json", NULL);
   if (g_file_test (settings, G_FILE_TEST_IS_REGULAR))

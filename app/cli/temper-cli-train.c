@@ -47,13 +47,18 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
   g_autoptr(GError) error = NULL;
   g_autofree char *adapter = temper_run_dup_adapter_dir (run);
   TemperTrainOptions options;
+  TemperCliProgress stages;
+  gboolean ok;
 
   temper_cli_cancel_on_interrupt (cancellable);
+  temper_cli_progress_init (&stages, NULL);
   temper_train_options_init (&options);
   options.n_threads = threads;
   options.cancellable = cancellable;
   options.progress = print_progress;
   options.progress_data = &named_device;
+  options.stage = temper_cli_show_stage;
+  options.stage_data = &stages;
   options.backend = backend;
   options.device = device;
   printf (_("Training in %s (press Ctrl+C to stop; “temper-cli resume” continues)\n"),
@@ -66,7 +71,9 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
       printf (_("Base weights NF4: %s (%s as stored); merged exports use the original weights\n"),
               now, stored);
     }
-  if (!temper_train_run (run, model, &options, &error))
+  ok = temper_train_run (run, model, &options, &error);
+  temper_cli_progress_clear (&stages);
+  if (!ok)
     {
       if (g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
         return temper_cli_fail (command, TEMPER_CLI_EXIT_FAILED,
@@ -90,12 +97,17 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
   g_autoptr(GError) error = NULL;
   const TemperDatasetReport *r;
   TemperDatasetOptions opts;
+  TemperCliProgress progress;
 
+  temper_cli_progress_init (&progress, _("Reading the dataset"));
   temper_dataset_options_init (&opts);
   opts.chat_template = tmpl;
   opts.max_length = s->max_length;
   opts.train_on_prompt = s->train_on_all_tokens;
+  opts.progress = temper_cli_show_fraction;
+  opts.progress_data = &progress;
   ds = temper_dataset_load (path, &opts, &error);
+  temper_cli_progress_clear (&progress);
   if (ds == NULL)
     {
       *code = temper_cli_error ("train", error);
@@ -116,8 +128,10 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
         {
           g_autofree char *place = temper_dataset_describe_place (r->problems[i].line, r->problems[i].item);
 
+          g_autofree char *message = temper_cli_printable (r->problems[i].message, FALSE);
+
           fprintf (stderr, "  ");
-          fprintf (stderr, _("%s: %s"), place, r->problems[i].message);
+          fprintf (stderr, _("%s: %s"), place, message);
           fputc ('\n', stderr);
         }
       if (!accept_dropped)
@@ -155,7 +169,7 @@ temper_cli_train (int argc, char **argv)
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The run folder (default: ~/.local/share/temper/runs/<date>)"), "RUN" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, N_("Settings as JSON (flags override it)"), "FILE" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, N_("Passes over the data (default 3)"), "N" },
-    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, N_("Stop after N optimizer steps instead"), "N" },
+    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, N_("Stop after N optimizer steps instead (1 or more)"), "N" },
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend, as “temper-cli devices” lists them (default: its best)"), "N" },
     { "rank", 0, 0, G_OPTION_ARG_INT, &rank, N_("LoRA rank (default 16)"), "R" },

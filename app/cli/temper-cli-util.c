@@ -12,7 +12,123 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 
+#include "temper/input.h"
 #include "temper-cli.h"
+
+/* The allowed range of every number flag, by long name: a flag means the
+ * same in every subcommand.  Each value is checked as it is parsed, so a
+ * negative, NaN or absurd number is refused with its flag and range instead
+ * of silently meaning "the default". */
+typedef struct {
+  const char *name;
+  double      min, max;
+} NumberRange;
+
+static const NumberRange number_ranges[] = {
+  /* training */
+  { "epochs",           1, 10000 },
+  { "max-steps",        1, 1e12 },
+  { "rank",             1, 1024 },
+  { "alpha",            0, 1e6 },
+  { "dropout",          0, 0.99 },
+  { "lr",               1e-12, 0.5 },
+  { "warmup",           0, 1e12 },
+  { "batch",            1, 1024 },
+  { "grad-accum",       1, 1024 },
+  { "max-length",       8, 131072 },
+  { "seq",              8, 131072 },
+  { "seed",             0, (double) G_MAXINT64 },
+  { "eval-every",       0, 1e12 },
+  { "checkpoint-every", 0, 1e12 },
+  { "patience",         0, 1000000 },
+  { "steps",            0, 1000000 },
+  /* generation */
+  { "temperature",      0, 100 },
+  { "top-k",            0, 1000000 },
+  { "top-p",            0, 1 },
+  { "repeat-penalty",   0.01, 100 },
+  { "max-tokens",       1, 1000000 },
+  { "context",          16, 1048576 },
+  { "prompt-tokens",    1, 131072 },
+  { "gen-tokens",       1, 131072 },
+  { "repetitions",      1, 10000 },
+  { "limit",            1, G_MAXINT },
+  /* machines and files */
+  { "threads",          1, 4096 },
+  { "device",           0, 1024 },
+  { "shard-size",       1, 1000000 },
+  { "peak-tflops",      0.001, 1e6 },
+};
+
+static gboolean
+is_number_arg (GOptionArg arg)
+{
+  return arg == G_OPTION_ARG_INT || arg == G_OPTION_ARG_INT64 || arg == G_OPTION_ARG_DOUBLE;
+}
+
+static const NumberRange *
+find_range (const char *long_name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (number_ranges); i++)
+    if (strcmp (number_ranges[i].name, long_name) == 0)
+      return &number_ranges[i];
+  return NULL;
+}
+
+/* GOptionArgFunc for every number flag: @data is the command's own entries,
+ * where the flag's type and variable are. */
+static gboolean
+parse_number (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  const GOptionEntry *entry = data;
+  const NumberRange *range;
+  g_autofree char *flag = NULL;
+
+  for (; entry->long_name != NULL; entry++)
+    if (is_number_arg (entry->arg) &&
+        ((g_str_has_prefix (option_name, "--") && strcmp (option_name + 2, entry->long_name) == 0) ||
+         (option_name[0] == '-' && option_name[1] == entry->short_name && option_name[2] == '\0')))
+      break;
+  g_return_val_if_fail (entry->long_name != NULL, FALSE);
+  range = find_range (entry->long_name);
+  flag = g_strconcat ("--", entry->long_name, NULL);
+
+  if (entry->arg == G_OPTION_ARG_DOUBLE)
+    {
+      char *end = NULL;
+      double v = g_ascii_strtod (value, &end);
+
+      if (end == value || *end != '\0')
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("%s is “%s”, which is not a number."), flag, value);
+          return FALSE;
+        }
+      if (!temper_input_check_double (flag, v, range->min, range->max, error))
+        return FALSE;
+      *(double *) entry->arg_data = v;
+    }
+  else
+    {
+      gint64 v;
+
+      if (!g_ascii_string_to_signed (value, 10, G_MININT64, G_MAXINT64, &v, NULL))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("%s is “%s”, which is not a whole number."), flag, value);
+          return FALSE;
+        }
+      if (!temper_input_check_int (flag, v, (gint64) range->min,
+                                   range->max >= (double) G_MAXINT64 ? G_MAXINT64 : (gint64) range->max,
+                                   error))
+        return FALSE;
+      if (entry->arg == G_OPTION_ARG_INT)
+        *(int *) entry->arg_data = (int) v;
+      else
+        *(gint64 *) entry->arg_data = v;
+    }
+  return TRUE;
+}
 
 gboolean
 temper_cli_parse (int *argc, char ***argv, const char *command,
@@ -22,6 +138,7 @@ temper_cli_parse (int *argc, char ***argv, const char *command,
   g_autoptr(GOptionContext) context = g_option_context_new (parameter_string);
   g_autoptr(GError) error = NULL;
   g_autofree char *prgname = g_strdup_printf ("temper-cli %s", command);
+  g_autofree GOptionEntry *checked = NULL;
 
   g_set_prgname (prgname);
   /* Option descriptions, the summary and the parameter string are marked
@@ -30,7 +147,27 @@ temper_cli_parse (int *argc, char ***argv, const char *command,
   if (description != NULL)
     g_option_context_set_summary (context, description);
   if (entries != NULL)
-    g_option_context_add_main_entries (context, entries, NULL);
+    {
+      GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, (gpointer) entries, NULL);
+      gsize n = 0;
+
+      while (entries[n].long_name != NULL)
+        n++;
+      checked = g_memdup2 (entries, sizeof (GOptionEntry) * (n + 1));
+      for (gsize i = 0; i < n; i++)
+        if (is_number_arg (checked[i].arg))
+          {
+            const NumberRange *range = find_range (checked[i].long_name);
+
+            /* A number flag without a range is a programming error. */
+            g_assert (range != NULL);
+            g_assert (checked[i].arg != G_OPTION_ARG_INT || range->max <= G_MAXINT);
+            checked[i].arg = G_OPTION_ARG_CALLBACK;
+            checked[i].arg_data = (gpointer) parse_number;
+          }
+      g_option_group_add_entries (group, checked);
+      g_option_context_set_main_group (context, group);
+    }
 
   if (!g_option_context_parse (context, argc, argv, &error))
     {
@@ -39,6 +176,79 @@ temper_cli_parse (int *argc, char ***argv, const char *command,
       return FALSE;
     }
   return TRUE;
+}
+
+char *
+temper_cli_printable (const char *text, gboolean keep_newlines)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      if (c == '\n' && keep_newlines)
+        g_string_append_c (out, '\n');
+      else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))
+        g_string_append_printf (out, "\\x%02x", (guint) c);
+      else if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+        g_string_append_printf (out, "\\u%04x", (guint) c);
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+void
+temper_cli_progress_init (TemperCliProgress *progress, const char *stage)
+{
+  progress->tty = isatty (STDERR_FILENO);
+  progress->stage = g_strdup (stage);
+  progress->last_stage = NULL;
+}
+
+void
+temper_cli_progress_clear (TemperCliProgress *progress)
+{
+  g_clear_pointer (&progress->stage, g_free);
+  g_clear_pointer (&progress->last_stage, g_free);
+}
+
+void
+temper_cli_show_stage (const char *stage, double fraction, gpointer user_data)
+{
+  TemperCliProgress *p = user_data;
+  gboolean new_stage = g_strcmp0 (p->last_stage, stage) != 0;
+
+  if (p->tty)
+    {
+      fprintf (stderr, "\r%s… %3.0f%%", stage, 100.0 * fraction);
+      if (fraction >= 1.0)
+        fputc ('\n', stderr);
+    }
+  else if (new_stage)
+    fprintf (stderr, "%s…\n", stage);
+  if (new_stage)
+    {
+      g_free (p->last_stage);
+      p->last_stage = g_strdup (stage);
+    }
+}
+
+void
+temper_cli_show_fraction (double fraction, gpointer user_data)
+{
+  TemperCliProgress *p = user_data;
+
+  temper_cli_show_stage (p->stage, fraction, p);
 }
 
 int

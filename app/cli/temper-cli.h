@@ -36,6 +36,29 @@ int temper_cli_error (const char *command, const GError *error);
  * figures from two sittings can be told apart. */
 void temper_cli_print_bench_environment (void);
 
+/* Progress of a long phase on stderr: on a terminal one line per phase
+ * rewritten in place with its percentage, else one line when a phase starts
+ * (so logs stay short). */
+typedef struct {
+  gboolean  tty;
+  char     *stage;       /* the phase temper_cli_show_fraction reports */
+  char     *last_stage;
+} TemperCliProgress;
+
+void temper_cli_progress_init  (TemperCliProgress *progress, const char *stage);
+void temper_cli_progress_clear (TemperCliProgress *progress);
+/* A TemperTrainStageFunc / TemperEvaluateStageProgress; @user_data is a TemperCliProgress. */
+void temper_cli_show_stage     (const char *stage, double fraction, gpointer user_data);
+/* A TemperDatasetProgress, for the phase named at init. */
+void temper_cli_show_fraction  (double fraction, gpointer user_data);
+
+/* @text made safe to print on a terminal: control characters (ESC and the
+ * rest of C0 and C1, DEL, and line breaks unless @keep_newlines), the
+ * bidirectional overrides and bytes that are not UTF-8 are shown as \xNN or
+ * \uNNNN instead of acting on the terminal.  Data and model output go
+ * through it before they are printed. */
+char *temper_cli_printable (const char *text, gboolean keep_newlines);
+
 /* Installs a SIGINT handler that cancels @cancellable instead of killing the
  * process, so long work can stop cleanly and keep its checkpoint. */
 void temper_cli_cancel_on_interrupt (GCancellable *cancellable);

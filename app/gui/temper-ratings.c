@@ -667,17 +667,25 @@ temper_ratings_export_json (TemperRatings  *self,
 }
 
 /* RFC 4180: a field with a comma, quote or line break goes in quotes, its
- * quotes doubled. */
+ * quotes doubled.  A field a spreadsheet would run as a formula (it starts
+ * with = + - @, a tab or a carriage return: a prompt or an answer such as
+ * "=HYPERLINK(…)" or "=cmd|…") starts with an apostrophe, which spreadsheets
+ * take as "this is text" and do not show. */
 static void
 append_csv_field (GString    *out,
                   const char *field,
                   gboolean    last)
 {
+  gboolean formula;
+
   if (field == NULL)
     field = "";
+  formula = field[0] != '\0' && strchr ("=+-@\t\r", field[0]) != NULL;
   if (strpbrk (field, ",\"\r\n") != NULL)
     {
       g_string_append_c (out, '"');
+      if (formula)
+        g_string_append_c (out, '\'');
       for (const char *c = field; *c != '\0'; c++)
         {
           if (*c == '"')
@@ -687,7 +695,11 @@ append_csv_field (GString    *out,
       g_string_append_c (out, '"');
     }
   else
-    g_string_append (out, field);
+    {
+      if (formula)
+        g_string_append_c (out, '\'');
+      g_string_append (out, field);
+    }
   g_string_append (out, last ? "\r\n" : ",");
 }
 

@@ -25,17 +25,31 @@ static const char llama3_template[] =
   "{{ .Content }}<|eot_id|>\n"
   "{{- end }}<|start_header_id|>assistant<|end_header_id|>\n\n";
 
-static void
-append_quoted (GString *out, const char *text)
+/* Appends @text as one Modelfile value, or returns FALSE when no quoting
+ * holds it.  Ollama's parser knows no escapes: it reads a value up to a
+ * space or line end after which the value so far is "…" or """…""", and
+ * it drops characters Go does not count as printable.  So text with a
+ * quote goes in triple quotes, any other in single ones (both keep spaces
+ * and line breaks), and text holding """ or an invisible character
+ * (a control character, a non-ASCII space) cannot be written. */
+static gboolean
+append_modelfile_value (GString *out, const char *text)
 {
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p != '\0'; p++)
+  const char *quotes = strchr (text, '"') != NULL ? "\"\"\"" : "\"";
+
+  if (!g_utf8_validate (text, -1, NULL) || strstr (text, "\"\"\"") != NULL)
+    return FALSE;
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
     {
-      if (*p == '"' || *p == '\\')
-        g_string_append_c (out, '\\');
-      g_string_append_c (out, *p);
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+        continue;
+      if (c < 0x80 ? !g_ascii_isgraph ((char) c) : !g_unichar_isgraph (c))
+        return FALSE;
     }
-  g_string_append_c (out, '"');
+  g_string_append_printf (out, "%s%s%s", quotes, text, quotes);
+  return TRUE;
 }
 
 /* Lowercase letters, digits, '-', '_' and '.': what `ollama create` accepts. */
@@ -55,6 +69,32 @@ model_name_from_path (const char *gguf_path)
   return g_string_free (name, FALSE);
 }
 
+/* What `ollama create` takes as a name: [namespace/]model[:tag], each part
+ * letters, digits, '_', '-' and (but in the namespace) '.', never "..", at
+ * most 80 bytes.  Ollama allows a little more (a registry host, longer
+ * parts); this is the part people use. */
+gboolean
+temper_export_check_ollama_name (const char *name, GError **error)
+{
+  const char *slash = strchr (name, '/');
+  const char *colon = strrchr (name, ':');
+  const char *model = slash != NULL ? slash + 1 : name;
+  gsize model_len = colon != NULL && colon > model ? (gsize) (colon - model) : strlen (model);
+  gboolean ok = *name != '\0' && model_len > 0 && model_len <= 80 && strstr (name, "..") == NULL
+                && (slash == NULL || (slash > name && slash - name <= 80 && strchr (model, '/') == NULL))
+                && (colon == NULL || (colon > model && colon[1] != '\0' && strlen (colon + 1) <= 80));
+
+  for (const char *p = name; ok && *p != '\0'; p++)
+    ok = g_ascii_isalnum (*p) || *p == '_' || *p == '-' || p == slash || p == colon
+         || (*p == '.' && (slash == NULL || p > slash));
+  if (!ok)
+    g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                 _("“%s” cannot be an Ollama model name: use letters, digits, “-”, “_” and “.”, "
+                   "optionally a namespace (“me/”) and a tag (“:v1”), each part at most 80 characters."),
+                 name);
+  return ok;
+}
+
 gboolean
 temper_export_modelfile (temper_model_t *model, const char *gguf_path,
                          const char *modelfile_path, const char *name, char **command,
@@ -72,6 +112,8 @@ temper_export_modelfile (temper_model_t *model, const char *gguf_path,
   const int *stops;
 
   g_return_val_if_fail (model != NULL && gguf_path != NULL && modelfile_path != NULL, FALSE);
+  if (name != NULL && !temper_export_check_ollama_name (name, error))
+    return FALSE;
   dest = temper_export_prepare_dest (modelfile_path, TEMPER_EXPORT_KIND_MODELFILE, error);
   if (dest == NULL)
     return FALSE;
@@ -108,8 +150,16 @@ temper_export_modelfile (temper_model_t *model, const char *gguf_path,
       break;
     }
   system = temper_chat_template_get_default_system (tmpl);
-  if (system != NULL && *system != '\0' && strstr (system, "\"\"\"") == NULL)
-    g_string_append_printf (text, "SYSTEM \"\"\"%s\"\"\"\n", system);
+  if (system != NULL && *system != '\0')
+    {
+      gsize before = text->len;
+
+      g_string_append (text, "SYSTEM ");
+      if (append_modelfile_value (text, system))
+        g_string_append_c (text, '\n');
+      else
+        g_string_truncate (text, before);
+    }
 
   stops = temper_model_get_stop_tokens (model);
   for (int i = 0; stops != NULL && stops[i] >= 0; i++)
@@ -118,9 +168,18 @@ temper_export_modelfile (temper_model_t *model, const char *gguf_path,
 
       if (piece == NULL || *piece == '\0' || !temper_tokenizer_is_special (tok, stops[i]))
         continue;
+      gsize before = text->len;
+
       g_string_append (text, "PARAMETER stop ");
-      append_quoted (text, piece);
-      g_string_append_c (text, '\n');
+      if (append_modelfile_value (text, piece))
+        g_string_append_c (text, '\n');
+      else
+        {
+          /* Better no stop line than one Ollama reads as other text. */
+          g_string_truncate (text, before);
+          g_string_append_printf (text, "# Stop token %d is left out: a Modelfile cannot hold its text.\n",
+                                  stops[i]);
+        }
     }
   /* Temper's own sampling defaults (temper_sampling_params_init), so the
    * model answers in Ollama as it did in Temper's Compare page. */
@@ -138,9 +197,12 @@ temper_export_modelfile (temper_model_t *model, const char *gguf_path,
   if (command != NULL)
     {
       g_autofree char *quoted = g_shell_quote (modelfile_path);
+      g_autofree char *quoted_name = NULL;
 
+      /* Quoted although checked: the line is pasted into a shell. */
       model_name = name != NULL ? g_strdup (name) : model_name_from_path (gguf_path);
-      *command = g_strdup_printf ("ollama create %s -f %s", model_name, quoted);
+      quoted_name = g_shell_quote (model_name);
+      *command = g_strdup_printf ("ollama create %s -f %s", quoted_name, quoted);
     }
   return TRUE;
 }

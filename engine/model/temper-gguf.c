@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "temper/error.h"
+#include "temper/input.h"
 #include "temper/gguf.h"
 #include "temper-types-private.h"
 
@@ -512,7 +513,7 @@ temper_gguf_t *
 temper_gguf_open (const char *path, GError **error)
 {
   g_autoptr(temper_gguf_t) gguf = g_new0 (temper_gguf_t, 1);
-  struct stat st;
+  gsize size = 0;
   int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -522,34 +523,18 @@ temper_gguf_open (const char *path, GError **error)
   gguf->kv_index = g_hash_table_new (g_str_hash, g_str_equal);
   gguf->tensor_index = g_hash_table_new (g_str_hash, g_str_equal);
 
-  fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* Refuses a FIFO or device, which would block or never end. */
+  fd = temper_input_open_file (path, _("The model file"), 0, &size, error);
   if (fd < 0)
-    {
-      temper_set_error_from_errno (error, errno, _("Could not open “%s”"), path);
-      return NULL;
-    }
-  if (fstat (fd, &st) != 0)
-    {
-      int saved = errno;
-      close (fd);
-      temper_set_error_from_errno (error, saved, _("Could not read “%s”"), path);
-      return NULL;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      close (fd);
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” is not a regular file."), path);
-      return NULL;
-    }
-  if (st.st_size == 0)
+    return NULL;
+  if (size == 0)
     {
       close (fd);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                    _("“%s” is empty. The download may have failed."), gguf->display);
       return NULL;
     }
-  gguf->size = (guint64) st.st_size;
+  gguf->size = (guint64) size;
   gguf->data = mmap (NULL, gguf->size, PROT_READ, MAP_PRIVATE, fd, 0);
   close (fd);
   if (gguf->data == MAP_FAILED)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "temper/error.h"
+#include "temper/input.h"
 #include "temper/tokenizer.h"
 #include "temper-model-private.h"
 
@@ -34,6 +35,41 @@ static const struct {
   { "phi3",   TEMPER_ARCH_PHI3,   TEMPER_ROPE_HALVES },
   { "glm4",   TEMPER_ARCH_GLM4,   TEMPER_ROPE_INTERLEAVED },
 };
+
+/* Places a range error from temper_input_check_* in the file. */
+static gboolean
+bad_metadata (GgufLoad *l, GError **error)
+{
+  g_prefix_error (error, "“%s”: ", l->what);
+  if (error != NULL && *error != NULL)
+    (*error)->code = TEMPER_ERROR_INVALID_FILE;
+  return FALSE;
+}
+
+/* The sizes every family has, each within what a real model holds, so a
+ * damaged or hostile header sizes nothing by them. */
+static gboolean
+check_sizes (GgufLoad *l, GError **error)
+{
+  const TemperModelConfig *c = &l->model->config;
+  const struct { const char *suffix; int value; int max; } sizes[] = {
+    { "block_count", c->n_layer, TEMPER_MODEL_MAX_LAYERS },
+    { "embedding_length", c->n_embd, TEMPER_MODEL_MAX_EMBD },
+    { "feed_forward_length", c->n_ff, TEMPER_MODEL_MAX_FF },
+    { "attention.head_count", c->n_head, TEMPER_MODEL_MAX_HEADS },
+    { "attention.head_count_kv", c->n_head_kv, TEMPER_MODEL_MAX_HEADS },
+    { "context_length", c->n_ctx_train, TEMPER_MODEL_MAX_CONTEXT },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autofree char *key = g_strdup_printf ("%s.%s", l->model->arch_name, sizes[i].suffix);
+
+      if (!temper_input_check_int (key, sizes[i].value, 1, sizes[i].max, error))
+        return bad_metadata (l, error);
+    }
+  return TRUE;
+}
 
 static gboolean
 gguf_u32 (GgufLoad *l, const char *suffix, gboolean required, guint32 fallback,
@@ -374,7 +410,8 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
       || !gguf_u32 (&l, "feed_forward_length", TRUE, 0, &c->n_ff, error)
       || !gguf_u32 (&l, "attention.head_count", TRUE, 0, &c->n_head, error)
       || !gguf_u32 (&l, "attention.head_count_kv", FALSE, (guint32) c->n_head, &c->n_head_kv, error)
-      || !gguf_u32 (&l, "context_length", FALSE, 2048, &c->n_ctx_train, error))
+      || !gguf_u32 (&l, "context_length", FALSE, 2048, &c->n_ctx_train, error)
+      || !check_sizes (&l, error))
     return FALSE;
   if (c->n_head <= 0 || c->n_head_kv <= 0 || c->n_layer <= 0 || c->n_embd <= 0 || c->n_ff <= 0
       || c->n_head % c->n_head_kv != 0)
@@ -386,6 +423,8 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
     }
   if (!gguf_u32 (&l, "attention.key_length", FALSE, (guint32) (c->n_embd / c->n_head), &c->head_dim, error))
     return FALSE;
+  if (!temper_input_check_int ("attention.key_length", c->head_dim, 1, TEMPER_MODEL_MAX_HEAD_DIM, error))
+    return bad_metadata (&l, error);
   if (c->head_dim <= 0 || c->head_dim % 2 != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
@@ -395,6 +434,11 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
     }
   c->rms_eps = gguf_f32 (&l, "attention.layer_norm_rms_epsilon", 1e-5f);
   c->rope_theta = gguf_f32 (&l, "rope.freq_base", 10000.0f);
+  if (!temper_input_check_double ("attention.layer_norm_rms_epsilon", c->rms_eps, TEMPER_MODEL_MIN_EPS,
+                                  TEMPER_MODEL_MAX_EPS, error)
+      || !temper_input_check_double ("rope.freq_base", c->rope_theta, TEMPER_MODEL_MIN_ROPE_BASE,
+                                     TEMPER_MODEL_MAX_ROPE_BASE, error))
+    return bad_metadata (&l, error);
   if (!read_family (&l, error) || !read_rope (&l, error))
     return FALSE;
 
@@ -403,7 +447,10 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
   gguf_view (&l, "token_embd.weight", &model->token_embd);
   if (model->token_embd.data == NULL)
     return temper_model_check_tensor (&model->token_embd, "token_embd.weight", 0, 0, FALSE, what, error);
-  c->n_vocab = (int) MIN (model->token_embd.ne[1], G_MAXINT);
+  if (!temper_input_check_int (_("The vocabulary size (rows of token_embd.weight)"), model->token_embd.ne[1],
+                               1, TEMPER_MODEL_MAX_VOCAB, error))
+    return bad_metadata (&l, error);
+  c->n_vocab = (int) model->token_embd.ne[1];
   if (!temper_model_check_tensor (&model->token_embd, "token_embd.weight", c->n_embd, c->n_vocab, FALSE, what, error))
     return FALSE;
   gguf_view (&l, "output_norm.weight", &model->output_norm);

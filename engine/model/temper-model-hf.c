@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/input.h"
 #include "temper/json.h"
 #include "temper/tokenizer.h"
 #include "temper-model-private.h"
@@ -63,11 +64,22 @@ number_member (JsonObject *obj, const char *key)
   return node;
 }
 
+/* Places a range error from temper_input_check_* in config.json. */
 static gboolean
-config_int (HfLoad *l, const char *key, gboolean required, int fallback, int *out, GError **error)
+bad_setting (HfLoad *l, GError **error)
+{
+  g_prefix_error (error, _("“config.json” in “%s”: "), l->what);
+  if (error != NULL && *error != NULL)
+    (*error)->code = TEMPER_ERROR_INVALID_FILE;
+  return FALSE;
+}
+
+static gboolean
+config_int (HfLoad *l, const char *key, gboolean required, int fallback, int max, int *out, GError **error)
 {
   JsonNode *node = number_member (l->config, key);
   gint64 v;
+  double d;
 
   if (node == NULL)
     {
@@ -80,14 +92,40 @@ config_int (HfLoad *l, const char *key, gboolean required, int fallback, int *ou
       *out = fallback;
       return TRUE;
     }
-  v = json_node_get_value_type (node) == G_TYPE_INT64 ? json_node_get_int (node) : (gint64) json_node_get_double (node);
-  if (v <= 0 || v > G_MAXINT)
+  if (json_node_get_value_type (node) == G_TYPE_INT64)
+    v = json_node_get_int (node);
+  else
     {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“config.json” in “%s” has an impossible value for “%s”."), l->what, key);
-      return FALSE;
+      /* A fraction, NaN or 1e300 is no count; checked before any cast. */
+      d = json_node_get_double (node);
+      if (!temper_input_check_double (key, d, 1, max, error) || d != (double) (gint64) d)
+        {
+          if (error != NULL && *error == NULL)
+            g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                         _("%s is %g, but it must be a whole number."), key, d);
+          return bad_setting (l, error);
+        }
+      v = (gint64) d;
     }
+  if (!temper_input_check_int (key, v, 1, max, error))
+    return bad_setting (l, error);
   *out = (int) v;
+  return TRUE;
+}
+
+/* A real-valued setting, checked against [@min, @max]. */
+static gboolean
+config_real (HfLoad *l, JsonObject *obj, const char *key, double fallback, double min, double max,
+             float *out, GError **error)
+{
+  JsonNode *node = number_member (obj, key);
+  double v = node == NULL ? fallback
+             : json_node_get_value_type (node) == G_TYPE_INT64 ? (double) json_node_get_int (node)
+             : json_node_get_double (node);
+
+  if (!temper_input_check_double (key, v, min, max, error))
+    return bad_setting (l, error);
+  *out = (float) v;
   return TRUE;
 }
 
@@ -337,7 +375,7 @@ read_layer_types (HfLoad *l, int default_period, GError **error)
   if (types == NULL || json_array_get_length (types) != (guint) c->n_layer)
     {
       int p = 0;
-      if (!config_int (l, "sliding_window_pattern", FALSE, default_period, &p, error))
+      if (!config_int (l, "sliding_window_pattern", FALSE, default_period, TEMPER_MODEL_MAX_LAYERS, &p, error))
         return FALSE;
       c->swa_period = p;
       return TRUE;
@@ -465,14 +503,15 @@ read_config (HfLoad *l, GError **error)
   int sliding_window = 0;
 
   if (!read_architecture (l, error)
-      || !config_int (l, "hidden_size", TRUE, 0, &c->n_embd, error)
-      || !config_int (l, "intermediate_size", TRUE, 0, &c->n_ff, error)
-      || !config_int (l, "num_hidden_layers", TRUE, 0, &c->n_layer, error)
-      || !config_int (l, "num_attention_heads", TRUE, 0, &c->n_head, error)
-      || !config_int (l, "num_key_value_heads", FALSE, c->n_head, &c->n_head_kv, error)
-      || !config_int (l, "head_dim", FALSE, c->n_embd / c->n_head, &c->head_dim, error)
-      || !config_int (l, "max_position_embeddings", FALSE, 2048, &c->n_ctx_train, error)
-      || !config_int (l, "sliding_window", FALSE, 0, &sliding_window, error))
+      || !config_int (l, "hidden_size", TRUE, 0, TEMPER_MODEL_MAX_EMBD, &c->n_embd, error)
+      || !config_int (l, "intermediate_size", TRUE, 0, TEMPER_MODEL_MAX_FF, &c->n_ff, error)
+      || !config_int (l, "num_hidden_layers", TRUE, 0, TEMPER_MODEL_MAX_LAYERS, &c->n_layer, error)
+      || !config_int (l, "num_attention_heads", TRUE, 0, TEMPER_MODEL_MAX_HEADS, &c->n_head, error)
+      || !config_int (l, "num_key_value_heads", FALSE, c->n_head, TEMPER_MODEL_MAX_HEADS, &c->n_head_kv, error)
+      || !config_int (l, "head_dim", FALSE, MAX (c->n_embd / c->n_head, 1), TEMPER_MODEL_MAX_HEAD_DIM,
+                      &c->head_dim, error)
+      || !config_int (l, "max_position_embeddings", FALSE, 2048, TEMPER_MODEL_MAX_CONTEXT, &c->n_ctx_train, error)
+      || !config_int (l, "sliding_window", FALSE, 0, G_MAXINT, &sliding_window, error))
     return FALSE;
   if (c->n_head % c->n_head_kv != 0 || c->head_dim % 2 != 0)
     {
@@ -482,9 +521,16 @@ read_config (HfLoad *l, GError **error)
       return FALSE;
     }
 
-  c->rms_eps = (float) config_double (l->config, "rms_norm_eps", 1e-6);
-  if (!read_family (l, sliding_window, error) || !read_rope (l, error))
+  if (!config_real (l, l->config, "rms_norm_eps", 1e-6, TEMPER_MODEL_MIN_EPS, TEMPER_MODEL_MAX_EPS,
+                    &c->rms_eps, error)
+      || !read_family (l, sliding_window, error) || !read_rope (l, error))
     return FALSE;
+  if (!temper_input_check_double ("rope_theta", c->rope_theta, TEMPER_MODEL_MIN_ROPE_BASE,
+                                  TEMPER_MODEL_MAX_ROPE_BASE, error))
+    {
+      g_prefix_error (error, _("“config.json” in “%s”: "), l->what);
+      return FALSE;
+    }
   c->tied_embeddings = config_bool (l->config, "tie_word_embeddings",
                                     c->arch == TEMPER_ARCH_GEMMA2 || c->arch == TEMPER_ARCH_GEMMA3);
   return TRUE;
@@ -631,7 +677,13 @@ read_weights (HfLoad *l, GCancellable *cancellable, GError **error)
     return hf_tensor (l, "model.embed_tokens.weight", &m->token_embd, c->n_embd, 0, FALSE, FALSE, error);
   /* The embedding's rows are the real vocabulary size (config's vocab_size
    * may lag behind resized embeddings). */
-  c->n_vocab = (int) MIN (embd.shape[0], G_MAXINT);
+  if (!temper_input_check_int (_("The vocabulary size (rows of model.embed_tokens.weight)"), embd.shape[0],
+                               1, TEMPER_MODEL_MAX_VOCAB, error))
+    {
+      g_prefix_error (error, "“%s”: ", l->what);
+      return FALSE;
+    }
+  c->n_vocab = (int) embd.shape[0];
   if (!hf_tensor (l, "model.embed_tokens.weight", &m->token_embd, c->n_embd, c->n_vocab, FALSE, FALSE, error)
       || !hf_tensor (l, "model.norm.weight", &m->output_norm, c->n_embd, 1, FALSE, TRUE, error)
       || !hf_tensor (l, "lm_head.weight", &m->output, c->n_embd, c->n_vocab, c->tied_embeddings, FALSE, error))

@@ -6,6 +6,21 @@
 #include "temper/model.h"
 #include "temper/safetensors.h"
 
+/* What a model's settings may be, in config.json and GGUF metadata alike:
+ * far beyond any real model, but small enough that a hostile file cannot
+ * make Temper allocate without bound or divide by zero. */
+#define TEMPER_MODEL_MAX_LAYERS    1024
+#define TEMPER_MODEL_MAX_EMBD      131072
+#define TEMPER_MODEL_MAX_FF        1048576
+#define TEMPER_MODEL_MAX_HEADS     1024
+#define TEMPER_MODEL_MAX_HEAD_DIM  4096
+#define TEMPER_MODEL_MAX_CONTEXT   16777216
+#define TEMPER_MODEL_MAX_VOCAB     4194304
+#define TEMPER_MODEL_MIN_EPS       1e-12
+#define TEMPER_MODEL_MAX_EPS       0.1
+#define TEMPER_MODEL_MIN_ROPE_BASE 1.0
+#define TEMPER_MODEL_MAX_ROPE_BASE 1e10
+
 G_BEGIN_DECLS
 
 struct temper_model {

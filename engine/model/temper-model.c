@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "temper/error.h"
+#include "temper/input.h"
 #include "temper/tokenizer.h"
 #include "temper-model-private.h"
 #include "temper-types-private.h"

@@ -19,6 +19,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/input.h"
 #include "temper/json.h"
 #include "temper/safetensors.h"
 
@@ -128,21 +129,13 @@ damaged (GError **error, const StFile *f, const char *format, ...)
 static gboolean
 map_file (StFile *f, GError **error)
 {
-  struct stat st;
-  int fd = open (f->path, O_RDONLY | O_CLOEXEC);
+  gsize size = 0;
+  /* Refuses a FIFO or device, which would block or never end. */
+  int fd = temper_input_open_file (f->path, _("The weights file"), 0, &size, error);
 
   if (fd < 0)
-    {
-      temper_set_error_from_errno (error, errno, _("Could not open “%s”"), f->path);
-      return FALSE;
-    }
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      close (fd);
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, _("“%s” is not a readable file."), f->path);
-      return FALSE;
-    }
-  f->size = (guint64) st.st_size;
+    return FALSE;
+  f->size = (guint64) size;
   if (f->size < 8)
     {
       close (fd);

@@ -14,8 +14,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "temper/error.h"
+#include "temper/input.h"
 #include "temper/json.h"
 #include "temper-dataset-private.h"
 
@@ -621,10 +623,16 @@ temper_dataset_load (const char                 *path,
   g_autoptr(GError) local = NULL;
   Loader l = { 0 };
   gboolean ok;
+  int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  mapped = g_mapped_file_new (path, FALSE, &local);
+  /* A FIFO or device would block or never end; a folder is no dataset. */
+  fd = temper_input_open_file (path, _("The dataset"), 0, NULL, error);
+  if (fd < 0)
+    return NULL;
+  mapped = g_mapped_file_new_from_fd (fd, FALSE, &local);
+  close (fd);
   if (mapped == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, _("Could not read the dataset “%s”: %s"),

@@ -46,6 +46,7 @@ typedef struct {
   temper_dataset_t          *val_data;    /* a separate validation file, or NULL */
   GArray                    *train;       /* record indices */
   GArray                    *val;
+  char                      *val_stage;   /* what a validation pass is, for a person */
   guint32                   *order;       /* this epoch's order of train */
   int                        order_epoch;
   int                        T;           /* longest sequence, ≤ max_length */
@@ -142,6 +143,19 @@ save_checkpoint (Trainer *t, GError **error)
   return temper_run_save_checkpoint (t->run, t->adapter, t->c, t->m, t->v, &t->state, error);
 }
 
+static void
+report_stage (Trainer *t, const char *stage, double fraction)
+{
+  if (t->options->stage != NULL)
+    t->options->stage (stage, fraction, t->options->stage_data);
+}
+
+static void
+report_loading (double fraction, gpointer user_data)
+{
+  report_stage (user_data, _("Reading the dataset"), fraction);
+}
+
 static gboolean
 evaluate (Trainer *t, double *val_loss, GError **error)
 {
@@ -154,6 +168,7 @@ evaluate (Trainer *t, double *val_loss, GError **error)
       guint n = MIN ((guint) mb, b->val->len - first);
       double ls, lc;
 
+      report_stage (t, t->batcher.val_stage, (double) first / b->val->len);
       if (fill_micro_batch (b, b->val_data != NULL ? b->val_data : b->data, 0,
                             (const guint32 *) b->val->data, first, n) == 0)
         continue;
@@ -163,6 +178,7 @@ evaluate (Trainer *t, double *val_loss, GError **error)
       sum += ls;
       count += lc;
     }
+  report_stage (t, t->batcher.val_stage, 1.0);
   *val_loss = count > 0 ? sum / count : NAN;
   return TRUE;
 }
@@ -294,6 +310,8 @@ setup_data (Trainer *t, GError **error)
   opts.max_length = s->max_length;
   opts.train_on_prompt = s->train_on_all_tokens;
   opts.cancellable = t->options->cancellable;
+  opts.progress = report_loading;
+  opts.progress_data = t;
   b->settings = s;
   b->data = temper_dataset_load (temper_run_get_data_path (t->run), &opts, error);
   if (b->data == NULL)
@@ -314,6 +332,19 @@ setup_data (Trainer *t, GError **error)
                  : temper_dataset_default_validation_fraction (temper_dataset_get_n_records (b->data));
       temper_dataset_split (b->data, fraction, s->seed, &b->train, &b->val);
     }
+  if (b->val->len > TEMPER_TRAIN_MAX_VALIDATION_RECORDS)
+    {
+      guint held_out = b->val->len;
+
+      for (guint i = 0; i < TEMPER_TRAIN_MAX_VALIDATION_RECORDS; i++)
+        g_array_index (b->val, guint, i) =
+          g_array_index (b->val, guint, (guint64) i * held_out / TEMPER_TRAIN_MAX_VALIDATION_RECORDS);
+      g_array_set_size (b->val, TEMPER_TRAIN_MAX_VALIDATION_RECORDS);
+      t->batcher.val_stage = g_strdup_printf (_("Validation loss on a sample of %u of the %u held-out records"),
+                                      TEMPER_TRAIN_MAX_VALIDATION_RECORDS, held_out);
+    }
+  else
+    t->batcher.val_stage = g_strdup_printf (_("Validation loss on %u held-out records"), b->val->len);
   if (b->train->len == 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
@@ -356,6 +387,7 @@ batcher_clear (Batcher *b)
   g_clear_pointer (&b->val_data, temper_dataset_free);
   g_clear_pointer (&b->train, g_array_unref);
   g_clear_pointer (&b->val, g_array_unref);
+  g_clear_pointer (&b->val_stage, g_free);
   g_free (b->order);
   g_free (b->ids);
   g_free (b->targets);

@@ -677,8 +677,121 @@ test_modelfile (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (text, "\nPARAMETER stop \"<|im_end|>\"\n"));
   g_assert_nonnull (strstr (text, "\nPARAMETER temperature 0.7\n"));
   quoted = g_shell_quote (path);
-  want_cmd = g_strdup_printf ("ollama create my-model -f %s", quoted);
+  want_cmd = g_strdup_printf ("ollama create 'my-model' -f %s", quoted);
   g_assert_cmpstr (command, ==, want_cmd);
+}
+
+/* The values of the PARAMETER stop lines of Modelfile @text, read as
+ * Ollama's parser (parser/parser.go) reads them: no escapes; a value ends at
+ * the first space, tab or line end at which what was read, trimmed, is
+ * "…", or """…""" of six characters or more, or unquoted; characters Go
+ * does not count as printable are dropped. */
+static GPtrArray *
+ollama_stop_values (const char *text)
+{
+  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
+  const char *p = text;
+
+  while ((p = strstr (p, "PARAMETER stop ")) != NULL)
+    {
+      g_autoptr(GString) value = g_string_new (NULL);
+
+      p += strlen ("PARAMETER stop ");
+      for (;; p++)
+        {
+          gboolean boundary = *p == '\0' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+
+          if (boundary)
+            {
+              g_autofree char *trimmed = g_strstrip (g_strdup (value->str));
+              gsize n = strlen (trimmed);
+              gboolean triple = g_str_has_prefix (trimmed, "\"\"\"");
+              gboolean closed = triple ? n >= 6 && g_str_has_suffix (trimmed, "\"\"\"")
+                                : trimmed[0] == '"' ? n >= 2 && trimmed[n - 1] == '"' : TRUE;
+
+              if (closed || *p == '\0')
+                {
+                  gsize q = triple ? 3 : trimmed[0] == '"' ? 1 : 0;
+                  g_ptr_array_add (values, g_strndup (trimmed + q, n - 2 * q));
+                  break;
+                }
+              g_string_append_c (value, *p);
+            }
+          else if (g_ascii_isprint (*p) || (guchar) *p >= 0x80)
+            g_string_append_c (value, *p);
+        }
+    }
+  return values;
+}
+
+/* Stop tokens with quotes, line breaks and spaces reach Ollama as they
+ * are; one it cannot hold ("\"\"\"" or a control character) is left out,
+ * not written so that Ollama reads other text.  Names are checked. */
+static void
+test_modelfile_quoting (Fixture *f, gconstpointer data)
+{
+  static const char *const representable[] = {
+    "<|end|>", "say \"stop\" now", "two\nlines", "\"quoted\"", " spaced ", "a \"b\" c\nSYSTEM x",
+  };
+  static const char *const unrepresentable[] = { "x\"\"\"y", "esc\x1b[0m" };
+
+  (void) data;
+  for (gsize i = 0; i < G_N_ELEMENTS (representable) + G_N_ELEMENTS (unrepresentable); i++)
+    {
+      gboolean ok = i < G_N_ELEMENTS (representable);
+      const char *stop = ok ? representable[i] : unrepresentable[i - G_N_ELEMENTS (representable)];
+      TinySpec spec = tiny_spec_default ("llama");
+      g_autofree char *base = g_strdup_printf ("base-%" G_GSIZE_FORMAT ".gguf", i);
+      g_autoptr(temper_model_t) model = NULL;
+      g_autofree char *gguf = g_build_filename (f->dir, "out.gguf", NULL);
+      g_autofree char *path = g_strdup_printf ("%s/Modelfile-%" G_GSIZE_FORMAT, f->dir, i);
+      g_autofree char *text = NULL;
+      g_autoptr(GPtrArray) values = NULL;
+      g_autoptr(GError) error = NULL;
+
+      spec.eos_text = stop;
+      model = tiny_gguf (f, base, &spec);
+      g_assert_true (temper_export_modelfile (model, gguf, path, NULL, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+      values = ollama_stop_values (text);
+      /* The other stop token, <|endoftext|>, is written as it is. */
+      g_assert_cmpstr (g_ptr_array_index (values, values->len - 1), ==, "<|endoftext|>");
+      if (ok)
+        {
+          g_assert_cmpuint (values->len, ==, 2);
+          g_assert_cmpstr (g_ptr_array_index (values, 0), ==, stop);
+        }
+      else
+        {
+          g_assert_cmpuint (values->len, ==, 1);
+          g_assert_nonnull (strstr (text, "is left out"));
+        }
+    }
+
+  {
+    TinySpec spec = tiny_spec_default ("llama");
+    g_autoptr(temper_model_t) model = tiny_gguf (f, "named.gguf", &spec);
+    g_autofree char *gguf = g_build_filename (f->dir, "out.gguf", NULL);
+    g_autofree char *path = g_build_filename (f->dir, "Modelfile-named", NULL);
+    static const char *const bad[] = { "x; rm -rf ~", "a b", "$(id)", "", "a..b", "me/x/y", "x:", "a/b.c/d" };
+    g_autofree char *command = NULL;
+    g_autoptr(GError) error = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_assert_false (temper_export_check_ollama_name (bad[i], &error));
+        g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+        g_clear_error (&error);
+      }
+    g_assert_false (temper_export_modelfile (model, gguf, path, "x; rm -rf ~", &command, &error));
+    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+    g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+    g_clear_error (&error);
+    g_assert_true (temper_export_modelfile (model, gguf, path, "me/tuned-model.v2:q4_k_m", &command, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_str_has_prefix (command, "ollama create 'me/tuned-model.v2:q4_k_m' -f "));
+  }
 }
 
 static void
@@ -713,6 +826,7 @@ main (int argc, char **argv)
   ADD ("/export/transformers-reference", test_transformers_reference);
   ADD ("/export/template-check/mismatch", test_template_mismatch_reported);
   ADD ("/export/modelfile", test_modelfile);
+  ADD ("/export/modelfile-quoting", test_modelfile_quoting);
 #undef ADD
   g_test_add_func ("/export/quant-names", test_quant_names);
   return g_test_run ();

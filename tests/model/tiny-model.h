@@ -27,6 +27,7 @@ typedef struct {
   const char *skip_tensor;   /* a tensor name to leave out, or NULL */
   gint64      file_type;     /* GGUF general.file_type, or -1 to leave it out */
   const char *source_repo;   /* GGUF general.source.huggingface.repository, or NULL */
+  const char *eos_text;      /* GGUF only: the end-of-text token's text instead of <|im_end|> */
 } TinySpec;
 
 static inline TinySpec
@@ -120,6 +121,12 @@ tiny_write_gguf (const char *path, const TinySpec *s)
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) tokens = tiny_tokens ();
   gint32 types[TINY_N_TOKENS];
+
+  if (s->eos_text != NULL)
+    {
+      g_free (tokens[TINY_IM_END]);
+      tokens[TINY_IM_END] = g_strdup (s->eos_text);
+    }
   const char *merges[] = { "a b" };
   int hd = s->n_embd / s->n_head;
   guint salt = 1;

@@ -244,11 +244,90 @@ test_diverged (void)
   test_remove_tree (tmp);
 }
 
+typedef struct {
+  int    reading;          /* calls for “Reading the dataset” */
+  double reading_done;     /* its last fraction */
+  int    validation;       /* calls during validation passes */
+  char  *validation_stage;
+} StageData;
+
+static void
+on_stage (const char *stage, double fraction, gpointer user_data)
+{
+  StageData *d = user_data;
+
+  g_assert_true (fraction >= 0.0 && fraction <= 1.0);
+  if (g_str_has_prefix (stage, "Reading the dataset"))
+    {
+      d->reading++;
+      d->reading_done = fraction;
+    }
+  else if (g_str_has_prefix (stage, "Validation loss"))
+    {
+      d->validation++;
+      g_free (d->validation_stage);
+      d->validation_stage = g_strdup (stage);
+    }
+}
+
+/* 4,000 records, half of them held out, one step: the validation pass reads
+ * an evenly spaced sample of TEMPER_TRAIN_MAX_VALIDATION_RECORDS, says so,
+ * and both long phases report their progress. */
+static void
+test_bounded_validation (void)
+{
+  g_autofree char *model_dir = fixture_path ("tiny-llama");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("temper-bounded-XXXXXX", &error);
+  g_autofree char *data = g_build_filename (dir, "many.jsonl", NULL);
+  g_autofree char *run_dir = g_build_filename (dir, "run", NULL);
+  g_autoptr(temper_model_t) model = temper_model_load (model_dir, NULL, &error);
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GArray) metrics = NULL;
+  StageData d = { 0 };
+  TemperTrainOptions options;
+  TemperTrainSettings s;
+  const int micro_batch = 8;
+
+  g_assert_no_error (error);
+  for (int i = 0; i < 4000; i++)
+    g_string_append_printf (text, "{\"prompt\": \"Say %d.\", \"response\": \"%d.\"}\n", i, i);
+  g_assert_true (g_file_set_contents (data, text->str, -1, NULL));
+
+  settings_for_test (&s);
+  s.max_steps = 1;
+  s.micro_batch = micro_batch;
+  s.grad_accum = 1;
+  s.eval_every = 0;
+  s.val_fraction = 0.5;
+  temper_train_options_init (&options);
+  options.n_threads = 1;
+  options.stage = on_stage;
+  options.stage_data = &d;
+  run = temper_run_create (run_dir, &s, model_dir, data, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (temper_train_run (run, model, &options, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (d.reading, >, 0);
+  g_assert_cmpfloat (d.reading_done, ==, 1.0);
+  g_assert_cmpstr (d.validation_stage, ==, "Validation loss on a sample of 200 of the 2000 held-out records");
+  /* One report per micro-batch of the sample, and one at the end. */
+  g_assert_cmpint (d.validation, ==, (TEMPER_TRAIN_MAX_VALIDATION_RECORDS + micro_batch - 1) / micro_batch + 1);
+  metrics = temper_run_read_metrics (run, NULL);
+  g_assert_cmpuint (metrics->len, >, 0);
+  g_assert_true (isfinite (g_array_index (metrics, TemperRunMetrics, metrics->len - 1).val_loss));
+  g_free (d.validation_stage);
+  test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train-loop/resume-exact", test_resume_exact);
   g_test_add_func ("/train-loop/diverged", test_diverged);
+  g_test_add_func ("/train-loop/bounded-validation", test_bounded_validation);
   return g_test_run ();
 }

@@ -117,6 +117,10 @@ gboolean temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapt
  * stored in the GGUF), a PARAMETER stop line for each stop token and
  * Temper's default sampling parameters.  *@command (when non-NULL) receives
  * the line to run in a terminal: ollama create NAME -f MODELFILE. */
+/* TRUE when @name is a model name `ollama create` takes ([namespace/]model[:tag]);
+ * else a TEMPER_ERROR_INVALID_ARGUMENT saying what is allowed. */
+gboolean temper_export_check_ollama_name (const char *name, GError **error);
+
 gboolean temper_export_modelfile (temper_model_t *model, const char *gguf_path,
                                   const char *modelfile_path, const char *name,
                                   char **command, GError **error);

@@ -154,6 +154,16 @@ typedef struct {
 
 typedef void (*TemperTrainProgressFunc) (const TemperTrainProgress *progress, gpointer user_data);
 
+/* Sent during the long phases between steps, from the training thread:
+ * @stage names the phase for a person (“Reading the dataset”, “Validation
+ * loss on 200 of 100000 held-out records”), @fraction of it is done. */
+typedef void (*TemperTrainStageFunc) (const char *stage, double fraction, gpointer user_data);
+
+/* A validation pass reads at most this many held-out records, evenly spaced
+ * over them: past a few hundred the loss estimate barely changes while each
+ * pass over, say, 100,000 records would take an hour. */
+#define TEMPER_TRAIN_MAX_VALIDATION_RECORDS 200
+
 typedef struct {
   int                      n_threads;    /* CPU threads; 0: one per core */
   /* TEMPER_BACKEND_CPU (the default), _VULKAN, _CUDA or TEMPER_BACKEND_BEST
@@ -164,6 +174,8 @@ typedef struct {
   GCancellable            *cancellable;  /* stops after the current micro-batch, with a checkpoint */
   TemperTrainProgressFunc  progress;
   gpointer                 progress_data;
+  TemperTrainStageFunc     stage;        /* may be NULL */
+  gpointer                 stage_data;
 } TemperTrainOptions;
 
 void     temper_train_options_init (TemperTrainOptions *options);

@@ -97,6 +97,13 @@ devices_listed_cb (GObject      *object,
       g_autofree char *label = g_strdup_printf (_("%s (%s, %s)"), device->name,
                                                 device_kind_label (device->type), size);
 
+      if (device->self_test == TEMPER_SELF_TEST_FAILED)
+        {
+          g_autofree char *marked = g_strdup_printf (_("%s — not used"), label);
+          g_free (label);
+          label = g_steal_pointer (&marked);
+        }
+
       found_current |= g_strcmp0 (id, current) == 0;
       add_device_choice (self, label, id);
     }

@@ -173,6 +173,14 @@ parse_kv (Cursor *c, GgufKv *kv, guint64 index, GError **error)
   if (!skip_string (c, GGUF_MAX_KEY_LEN, &key_at, what, error))
     return FALSE;
   kv->key = dup_string_at (gguf, key_at);
+  /* Keys and tensor names go into messages: they must be text. */
+  if (!g_utf8_validate (kv->key, -1, NULL))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("“%s” is damaged: the key of metadata entry %" G_GUINT64_FORMAT " is not UTF-8 text."),
+                   gguf->display, index);
+      return FALSE;
+    }
 
   g_free (what);
   what = g_strdup_printf ("the value of “%s”", kv->key);
@@ -250,6 +258,13 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                    "“%s” is damaged: tensor %" G_GUINT64_FORMAT " has a name that is empty or longer than %d bytes.",
                    gguf->display, index, GGUF_MAX_NAME_LEN);
+      return FALSE;
+    }
+  if (!g_utf8_validate (t->name, -1, NULL))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("“%s” is damaged: the name of tensor %" G_GUINT64_FORMAT " is not UTF-8 text."),
+                   gguf->display, index);
       return FALSE;
     }
 

@@ -177,8 +177,8 @@ parse_kv (Cursor *c, GgufKv *kv, guint64 index, GError **error)
   if (!g_utf8_validate (kv->key, -1, NULL))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” is damaged: the key of metadata entry %" G_GUINT64_FORMAT " is not UTF-8 text."),
-                   gguf->display, index);
+                   _("“%s” is damaged: the key of metadata entry %llu is not UTF-8 text."),
+                   gguf->display, (unsigned long long) index);
       return FALSE;
     }
 
@@ -263,8 +263,8 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
   if (!g_utf8_validate (t->name, -1, NULL))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” is damaged: the name of tensor %" G_GUINT64_FORMAT " is not UTF-8 text."),
-                   gguf->display, index);
+                   _("“%s” is damaged: the name of tensor %llu is not UTF-8 text."),
+                   gguf->display, (unsigned long long) index);
       return FALSE;
     }
 

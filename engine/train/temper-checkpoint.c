@@ -224,6 +224,10 @@ temper_run_find_latest_checkpoint (const temper_run_t *run)
   return NULL;
 }
 
+static const char *const number_members[] = {
+  "step", "epoch", "position", "evals_without_improvement", "tokens_seen", "elapsed_s",
+};
+
 static gboolean
 read_state (const char *path, TemperTrainState *s, GError **error)
 {
@@ -236,6 +240,14 @@ read_state (const char *path, TemperTrainState *s, GError **error)
     return FALSE;
   obj = json_node_get_object (root);
   memset (s, 0, sizeof *s);
+  /* A number's member holding an object or array is damage, not a default. */
+  for (guint i = 0; i < G_N_ELEMENTS (number_members); i++)
+    {
+      JsonNode *member = json_object_get_member (obj, number_members[i]);
+
+      if (member != NULL && !JSON_NODE_HOLDS_VALUE (member) && !JSON_NODE_HOLDS_NULL (member))
+        goto bad;
+    }
   s->step = json_object_get_int_member_with_default (obj, "step", -1);
   s->epoch = (int) json_object_get_int_member_with_default (obj, "epoch", -1);
   s->position = json_object_get_int_member_with_default (obj, "position", -1);

@@ -12,6 +12,7 @@ packages=(
   glslc libvulkan-dev mesa-vulkan-drivers
   gettext desktop-file-utils appstream
   xvfb xauth fonts-noto-cjk
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -131,8 +131,13 @@ test_remembered (Fixture *f, gconstpointer data)
   g_assert_cmpint (f->info->self_test, ==, TEMPER_SELF_TEST_PASSED);
   g_assert_true (g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &error));
   g_assert_no_error (error);
-  g_assert_cmpstr (g_key_file_get_string (file, group, "result", NULL), ==, "passed");
-  g_assert_cmpstr (g_key_file_get_string (file, group, "driver", NULL), ==, f->info->driver);
+  {
+    g_autofree char *result = g_key_file_get_string (file, group, "result", NULL);
+    g_autofree char *driver = g_key_file_get_string (file, group, "driver", NULL);
+
+    g_assert_cmpstr (result, ==, "passed");
+    g_assert_cmpstr (driver, ==, f->info->driver);
+  }
   listed = listed_vulkan_device (f->info->name);
   g_assert_cmpint (listed->self_test, ==, TEMPER_SELF_TEST_PASSED);
   g_clear_pointer (&listed, temper_device_info_free);

@@ -32,7 +32,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr(temper_tokenizer_t) tok = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (fuzz_json_too_deep (data, size, FUZZ_JSON_DEPTH))
+  if (fuzz_json_too_deep (data, json_len, FUZZ_JSON_DEPTH)
+      || (nul != NULL && fuzz_json_too_deep (nul + 1, size - json_len - 1, FUZZ_JSON_DEPTH)))
     return 0;
   json_path = fuzz_write (folder, "tokenizer.json", data, json_len);
   config_path = g_build_filename (folder, "tokenizer_config.json", NULL);

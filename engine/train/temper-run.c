@@ -156,6 +156,8 @@ temper_run_create (const char                *dir,
   return g_steal_pointer (&run);
 }
 
+static const char *const path_members[] = { "model", "dataset", "validation_dataset" };
+
 temper_run_t *
 temper_run_open (const char *dir, GError **error)
 {
@@ -168,6 +170,20 @@ temper_run_open (const char *dir, GError **error)
   if (root == NULL)
     return NULL;
   obj = json_node_get_object (root);
+  /* Paths are strings: a list or an object there is damage (and json-glib's
+   * getters must not be called on it). */
+  for (guint i = 0; i < G_N_ELEMENTS (path_members); i++)
+    {
+      JsonNode *member = json_object_get_member (obj, path_members[i]);
+
+      if (member != NULL && !JSON_NODE_HOLDS_VALUE (member) && !JSON_NODE_HOLDS_NULL (member))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                       _("%s is damaged: “%s” holds a list or an object instead of a value"),
+                       settings_path, path_members[i]);
+          return NULL;
+        }
+    }
   model = json_object_get_string_member_with_default (obj, "model", NULL);
   dataset = json_object_get_string_member_with_default (obj, "dataset", NULL);
   val = json_object_get_string_member_with_default (obj, "validation_dataset", NULL);

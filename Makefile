@@ -3,11 +3,20 @@
 #   make check   set up, build, and run every test (then the engine tests
 #                again under AddressSanitizer + UBSan)
 #   make run     set up, build, and open the app
+#   make fuzz    build with clang + libFuzzer and run every fuzzing harness
+#                of tests/fuzz for FUZZ_SECONDS each
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 MESON_OPTS ?=
+# clang with libFuzzer's runtime, if installed: the fuzzing build is also
+# the check that the tree builds with clang (-Werror).
+HAVE_LIBFUZZER := $(shell command -v clang >/dev/null 2>&1 && \
+  echo 'int LLVMFuzzerTestOneInput (const char *d, unsigned long n) { return 0; }' | \
+  clang -x c -fsanitize=fuzzer,address -o /dev/null - >/dev/null 2>&1 && echo yes)
 
-.PHONY: all setup build demo check run clean
+.PHONY: all setup build demo check run clean fuzz fuzz-build
 
 all: build
 
@@ -27,11 +36,30 @@ build: setup $(BUILD)/build.ninja
 demo: build
 	@build-aux/demo.sh $(BUILD)
 
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=enabled -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dcuda=disabled
+
+fuzz-build: setup $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+
+fuzz: fuzz-build
+	nice tests/fuzz/run-fuzz.py --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)
+
 check: build $(ASAN_BUILD)/build.ninja
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
 	@# Only the tests need it (a Vulkan driver with cooperative matrices); offline they skip.
 	-@build-aux/fetch-vulkan-test-driver.sh
+	@# The fuzz-* tests run the harnesses of the clang build ~20 s each; without
+	@# clang and libFuzzer they are reported as skipped.
+ifeq ($(HAVE_LIBFUZZER),yes)
+	-$(MAKE) --no-print-directory fuzz-build
+	-TEMPER_FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) TEMPER_FUZZ_SECONDS=20 \
+	  meson test -C $(BUILD) --print-errorlogs --num-processes 2
+else
+	@echo "check: clang with libFuzzer not found: the clang build and the fuzz-* tests are skipped"
 	-meson test -C $(BUILD) --print-errorlogs --num-processes 2
+endif
 	-ninja -C $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  meson test -C $(ASAN_BUILD) --suite engine --print-errorlogs --num-processes 2 --timeout-multiplier 4
@@ -41,4 +69,4 @@ run: build
 	GSETTINGS_SCHEMA_DIR=$(BUILD)/data:$(BUILD)/app/gui $(BUILD)/app/gui/temper
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -15,6 +15,7 @@ packages=(
   # file or directory"), which Temper's sentences quote; tests/cli checks them.
   libglib2.0-data libc-l10n
   xvfb xauth fonts-noto-cjk
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -28,13 +28,30 @@ print_cell (const char *text, int width)
     putchar (' ');
 }
 
+/* The self-test column: a GPU is checked against the CPU before it first
+ * trains (and again after a driver update). */
+static const char *
+self_test_label (TemperSelfTestResult result)
+{
+  switch (result)
+    {
+    case TEMPER_SELF_TEST_PASSED:
+      return _("passed");
+    case TEMPER_SELF_TEST_FAILED:
+      return _("FAILED");
+    case TEMPER_SELF_TEST_NOT_RUN:
+    default:
+      return _("not yet");
+    }
+}
+
 static void
 print_table (GPtrArray *devices, GPtrArray *notes)
 {
   static const char *const headings[] = {
-    "BACKEND", "INDEX", "TYPE", "NAME", "MEMORY", "FREE", "DRIVER",
+    "BACKEND", "INDEX", "TYPE", "NAME", "MEMORY", "FREE", "DRIVER", "SELF-TEST",
   };
-  static const int widths[] = { 8, 6, 15, 40, 11, 11, 30 };
+  static const int widths[] = { 8, 6, 15, 40, 11, 11, 30, 10 };
 
   for (gsize c = 0; c < G_N_ELEMENTS (headings); c++)
     print_cell (headings[c], widths[c]);
@@ -48,11 +65,15 @@ print_table (GPtrArray *devices, GPtrArray *notes)
       const char *cells[] = {
         temper_backend_kind_name (info->backend), index, temper_device_type_name (info->type),
         info->name, total, free_now, info->driver[0] != '\0' ? info->driver : "—",
+        info->backend == TEMPER_BACKEND_CPU ? "—" : self_test_label (info->self_test),
       };
 
       for (gsize c = 0; c < G_N_ELEMENTS (cells); c++)
         print_cell (cells[c], widths[c]);
       printf ("%s\n", info->details);
+      if (info->self_test == TEMPER_SELF_TEST_FAILED)
+        printf (_("    Not used for training: it failed Temper’s check of its results (%s).\n"),
+                info->self_test_reason != NULL ? info->self_test_reason : "");
     }
   if (notes->len > 0)
     printf ("\n");
@@ -92,6 +113,13 @@ print_json (GPtrArray *devices, GPtrArray *notes)
       json_builder_add_string_value (builder, info->driver);
       json_builder_set_member_name (builder, "details");
       json_builder_add_string_value (builder, info->details);
+      json_builder_set_member_name (builder, "self_test");
+      json_builder_add_string_value (builder, temper_self_test_result_name (info->self_test));
+      json_builder_set_member_name (builder, "self_test_reason");
+      if (info->self_test_reason != NULL)
+        json_builder_add_string_value (builder, info->self_test_reason);
+      else
+        json_builder_add_null_value (builder);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);

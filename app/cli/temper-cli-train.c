@@ -25,6 +25,8 @@ print_progress (const TemperTrainProgress *p, gpointer user_data)
 {
   gboolean *named_device = user_data;
 
+  if (!*named_device && p->device_note != NULL)
+    printf ("%s\n", p->device_note);
   if (!*named_device && p->device != NULL)
     printf (_("Training on %s\n"), p->device);
   *named_device = TRUE;

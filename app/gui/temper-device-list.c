@@ -1,6 +1,8 @@
 /* temper-device-list.c — temper_devices_list() on a worker thread. */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "temper-device-list.h"
 
 typedef struct {
@@ -69,4 +71,18 @@ temper_device_id (const TemperDeviceInfo *device)
 {
   g_return_val_if_fail (device != NULL, NULL);
   return g_strdup_printf ("%s:%d", temper_backend_kind_name (device->backend), device->index);
+}
+
+char *
+temper_device_self_test_note (const TemperDeviceInfo *device)
+{
+  g_return_val_if_fail (device != NULL, NULL);
+  if (device->self_test != TEMPER_SELF_TEST_FAILED)
+    return NULL;
+  /* Translators: %s says which computation went wrong, e.g. "Attention gave
+   * results 12.0% away from the processor's" */
+  return g_strdup_printf (_("Not used for training: this device failed Temper’s check of its "
+                            "results (%s). Training uses the next device instead, usually the "
+                            "processor. Updating its graphics driver may fix this."),
+                          device->self_test_reason != NULL ? device->self_test_reason : "");
 }

@@ -19,5 +19,9 @@ GPtrArray *temper_device_list_finish (GAsyncResult        *result,
                                       GError             **error);
 /* "cuda:0", the form the settings and the command line use. */
 char      *temper_device_id          (const TemperDeviceInfo *device);
+/* For a device that failed its self-test (see temper/devices.h): a sentence
+ * saying it is not used for training, why, and what to try.  NULL for any
+ * other device. */
+char      *temper_device_self_test_note (const TemperDeviceInfo *device);
 
 G_END_DECLS

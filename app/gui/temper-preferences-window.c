@@ -15,6 +15,7 @@ struct _TemperPreferencesWindow
   TemperSettings       *settings;
   GCancellable         *cancellable;
   GPtrArray            *device_ids;   /* parallel to device_names; "" = automatic */
+  GPtrArray            *device_notes; /* parallel too: why a device is not used, or NULL */
   GtkFileChooserNative *chooser;
   gboolean              filling;
 
@@ -25,11 +26,23 @@ struct _TemperPreferencesWindow
 
 G_DEFINE_FINAL_TYPE (TemperPreferencesWindow, temper_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
 
+/* Under the row: why the chosen device is not trained on, if it is not. */
+static void
+show_device_note (TemperPreferencesWindow *self)
+{
+  guint selected = adw_combo_row_get_selected (self->device_row);
+  const char *note = selected < self->device_notes->len
+                       ? g_ptr_array_index (self->device_notes, selected) : NULL;
+
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->device_row), note != NULL ? note : "");
+}
+
 static void
 device_row_selected_cb (TemperPreferencesWindow *self)
 {
   guint selected = adw_combo_row_get_selected (self->device_row);
 
+  show_device_note (self);
   if (self->filling || self->settings == NULL || selected >= self->device_ids->len)
     return;
   temper_settings_set_default_device (self->settings, g_ptr_array_index (self->device_ids, selected));
@@ -38,10 +51,12 @@ device_row_selected_cb (TemperPreferencesWindow *self)
 static void
 add_device_choice (TemperPreferencesWindow *self,
                    const char              *name,
-                   const char              *id)
+                   const char              *id,
+                   char                    *note)
 {
   gtk_string_list_append (self->device_names, name);
   g_ptr_array_add (self->device_ids, g_strdup (id));
+  g_ptr_array_add (self->device_notes, note);
 }
 
 static void
@@ -97,8 +112,15 @@ devices_listed_cb (GObject      *object,
       g_autofree char *label = g_strdup_printf (_("%s (%s, %s)"), device->name,
                                                 device_kind_label (device->type), size);
 
+      if (device->self_test == TEMPER_SELF_TEST_FAILED)
+        {
+          g_autofree char *marked = g_strdup_printf (_("%s — not used"), label);
+          g_free (label);
+          label = g_steal_pointer (&marked);
+        }
+
       found_current |= g_strcmp0 (id, current) == 0;
-      add_device_choice (self, label, id);
+      add_device_choice (self, label, id, temper_device_self_test_note (device));
     }
   /* A device that is gone (unplugged, driver removed) stays selectable so
    * the preference is not silently lost. */
@@ -107,10 +129,11 @@ devices_listed_cb (GObject      *object,
       /* Translators: %s is a device id such as "cuda:0" */
       g_autofree char *label = g_strdup_printf (_("%s (not found now)"), current);
 
-      add_device_choice (self, label, current);
+      add_device_choice (self, label, current, NULL);
     }
   self->filling = FALSE;
   select_current_device (self);
+  show_device_note (self);
   gtk_widget_set_sensitive (GTK_WIDGET (self->device_row), TRUE);
 }
 
@@ -204,6 +227,7 @@ temper_preferences_window_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->device_ids, g_ptr_array_unref);
+  g_clear_pointer (&self->device_notes, g_ptr_array_unref);
 
   G_OBJECT_CLASS (temper_preferences_window_parent_class)->finalize (object);
 }
@@ -230,6 +254,7 @@ temper_preferences_window_init (TemperPreferencesWindow *self)
 {
   self->cancellable = g_cancellable_new ();
   self->device_ids = g_ptr_array_new_with_free_func (g_free);
+  self->device_notes = g_ptr_array_new_with_free_func (g_free);
   self->filling = TRUE;
   gtk_widget_init_template (GTK_WIDGET (self));
   self->filling = FALSE;
@@ -247,7 +272,7 @@ temper_preferences_window_new (GtkWindow      *parent,
   self->settings = g_object_ref (settings);
 
   self->filling = TRUE;
-  add_device_choice (self, _("Best available"), "");
+  add_device_choice (self, _("Best available"), "", NULL);
   self->filling = FALSE;
   select_current_device (self);
   /* Until the devices are known, a choice could only be "automatic". */

@@ -510,6 +510,10 @@ device_selected_cb (TemperSettingsPage *self)
 
   if (device == NULL)
     return;
+  {
+    g_autofree char *note = temper_device_self_test_note (device);
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->device_row), note != NULL ? note : "");
+  }
   if (!self->updating && self->settings != NULL)
     {
       g_autofree char *id = temper_device_id (device);
@@ -550,6 +554,14 @@ devices_listed_cb (GObject      *source,
       g_autofree char *label = d->memory_total > 0 ? g_strdup_printf (_("%s (%s)"), d->name, memory)
                                                    : g_strdup (d->name);
 
+      if (d->self_test == TEMPER_SELF_TEST_FAILED)
+        {
+          /* Translators: a device that failed the self-test, e.g. "Radeon RX 7600 (8 GB) — not used" */
+          g_autofree char *marked = g_strdup_printf (_("%s — not used"), label);
+          g_free (label);
+          label = g_steal_pointer (&marked);
+        }
+
       gtk_string_list_append (names, label);
       if (wanted != NULL && g_str_equal (id, wanted))
         selected = i;
@@ -559,8 +571,10 @@ devices_listed_cb (GObject      *source,
   self->devices = g_steal_pointer (&devices);
   self->updating = TRUE;
   adw_combo_row_set_model (self->device_row, G_LIST_MODEL (names));
-  adw_combo_row_set_selected (self->device_row, selected);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->device_row), "");
+  adw_combo_row_set_selected (self->device_row, selected);
+  /* Shows the self-test note of the selected device, saving nothing. */
+  device_selected_cb (self);
   self->updating = FALSE;
   update_estimate (self);
   g_object_unref (self);

@@ -22,6 +22,7 @@ temper_device_info_free (TemperDeviceInfo *info)
   g_free (info->name);
   g_free (info->driver);
   g_free (info->details);
+  g_free (info->self_test_reason);
   g_free (info);
 }
 
@@ -271,6 +272,8 @@ temper_devices_list (GPtrArray *notes)
       add_note (notes, "Vulkan", vulkan_error);
   }
 #endif
+  for (guint i = 0; i < devices->len; i++)
+    temper_device_self_test_lookup (devices->pdata[i]);
   g_ptr_array_add (devices, cpu_device ());
   g_ptr_array_sort (devices, compare_devices);
   return devices;

@@ -175,6 +175,14 @@ parse_kv (Cursor *c, GgufKv *kv, guint64 index, GError **error)
   if (!skip_string (c, GGUF_MAX_KEY_LEN, &key_at, what, error))
     return FALSE;
   kv->key = dup_string_at (gguf, key_at);
+  /* Keys and tensor names go into messages: they must be text. */
+  if (!g_utf8_validate (kv->key, -1, NULL))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("“%s” is damaged: the key of metadata entry %llu is not UTF-8 text."),
+                   gguf->display, (unsigned long long) index);
+      return FALSE;
+    }
 
   g_free (what);
   what = g_strdup_printf (_("the value of “%s”"), kv->key);
@@ -252,6 +260,13 @@ parse_tensor_info (Cursor *c, GgufTensor *t, guint64 index, GError **error)
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                    _("“%s” is damaged: tensor %" PRIu64 " has a name that is empty or longer than %d bytes."),
                    gguf->display, index, GGUF_MAX_NAME_LEN);
+      return FALSE;
+    }
+  if (!g_utf8_validate (t->name, -1, NULL))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("“%s” is damaged: the name of tensor %llu is not UTF-8 text."),
+                   gguf->display, (unsigned long long) index);
       return FALSE;
     }
 

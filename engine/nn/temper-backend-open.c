@@ -181,6 +181,54 @@ temper_backend_open (TemperBackendKind kind, int device, const TemperBackendOpen
   return backend;
 }
 
+TemperBackend *
+temper_backend_open_for_training (TemperBackendKind kind, int device,
+                                  const TemperBackendOpenOptions *options,
+                                  TemperDeviceInfo **info, char **note, GError **error)
+{
+  static const TemperBackendOpenOptions defaults = { 0, TEMPER_CPU_KERNELS_BEST };
+  g_autoptr(TemperDeviceInfo) found = NULL;
+  g_autoptr(GString) notes = g_string_new (NULL);
+  TemperBackend *backend;
+
+  if (options == NULL)
+    options = &defaults;
+  *note = NULL;
+  backend = temper_backend_open (kind, device, options, &found, error);
+  while (backend != NULL && backend->kind != TEMPER_BACKEND_CPU)
+    {
+      g_autofree char *reason = NULL;
+      g_autofree char *name = g_strdup (found != NULL ? found->name : temper_backend_get_name (backend));
+      TemperBackendKind failed = backend->kind;
+
+      if (temper_backend_check_device (backend, found, &reason))
+        break;
+      if (notes->len > 0)
+        g_string_append_c (notes, ' ');
+      g_string_append_printf (notes, _("“%s” is not used for training: it failed Temper’s check of "
+                                       "its results (%s)."), name, reason);
+      g_clear_pointer (&backend, temper_backend_free);
+      g_clear_pointer (&found, temper_device_info_free);
+      /* The next backend that auto would have chosen; the CPU otherwise. */
+      if (kind == TEMPER_BACKEND_BEST && failed == TEMPER_BACKEND_CUDA)
+        {
+          backend = temper_backend_open (TEMPER_BACKEND_VULKAN, -1, options, &found, NULL);
+          if (backend != NULL && found != NULL && found->type == TEMPER_DEVICE_SOFTWARE)
+            {
+              g_clear_pointer (&backend, temper_backend_free);
+              g_clear_pointer (&found, temper_device_info_free);
+            }
+        }
+      if (backend == NULL)
+        backend = temper_backend_open (TEMPER_BACKEND_CPU, 0, options, &found, error);
+    }
+  if (notes->len > 0)
+    *note = g_string_free (g_steal_pointer (&notes), FALSE);
+  if (info != NULL)
+    *info = g_steal_pointer (&found);
+  return backend;
+}
+
 double
 temper_device_peak_tflops (const char *device_name)
 {

@@ -29,6 +29,26 @@ TemperBackend *temper_backend_open (TemperBackendKind kind, int device,
                                     const TemperBackendOpenOptions *options,
                                     TemperDeviceInfo **info, GError **error);
 
+/* temper_backend_open() for a training job: a GPU is used only once its
+ * self-test has passed (run now when this device and driver were never
+ * tested; see temper-self-test.c).  A device that fails is left for the next
+ * backend (CUDA, then Vulkan, then the CPU, as with TEMPER_BACKEND_BEST; the
+ * CPU when a GPU backend was named) and *@note, otherwise NULL, says so in
+ * words for the person training. */
+TemperBackend *temper_backend_open_for_training (TemperBackendKind kind, int device,
+                                                 const TemperBackendOpenOptions *options,
+                                                 TemperDeviceInfo **info, char **note,
+                                                 GError **error);
+
+/* Runs the self-test on the GPU @backend now: TRUE when every op matched the
+ * CPU backend; otherwise *@reason (free it) says which op went wrong. */
+gboolean temper_backend_self_test (TemperBackend *backend, char **reason);
+/* The remembered self-test of @info's device and driver, or a run of it now
+ * (then remembered) when there is none.  @info may be NULL (not remembered).
+ * TRUE for the CPU; FALSE with *@reason set when the device must not train. */
+gboolean temper_backend_check_device (TemperBackend *backend, TemperDeviceInfo *info,
+                                      char **reason);
+
 /* The most GPU memory @backend's buffers have held at once, in bytes; 0 on
  * the CPU, whose memory is the process's (peak RSS). */
 guint64        temper_backend_get_peak_memory (TemperBackend *backend);

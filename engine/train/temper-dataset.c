@@ -588,6 +588,9 @@ read_mapped (Loader *l, const char *data, gsize size, GError **error)
   gsize pos = 0;
   guint64 line = 1;
 
+  /* An empty file maps to no memory at all: give the readers an empty text. */
+  if (data == NULL)
+    data = "";
   if (size >= 2 && (((guchar) data[0] == 0xff && (guchar) data[1] == 0xfe) ||
                     ((guchar) data[0] == 0xfe && (guchar) data[1] == 0xff)))
     {

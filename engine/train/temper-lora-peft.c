@@ -273,6 +273,10 @@ object_is_empty_or_null (JsonObject *obj, const char *member)
   return FALSE;
 }
 
+static const char *const value_members[] = {
+  "peft_type", "use_dora", "bias", "r", "lora_alpha", "lora_dropout", "use_rslora",
+};
+
 static gboolean
 read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
 {
@@ -303,6 +307,20 @@ read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
       return FALSE;
     }
   obj = json_node_get_object (root);
+  /* Settings read as plain values: a list or an object there is damage (and
+   * json-glib's getters must not be called on it). */
+  for (guint i = 0; i < G_N_ELEMENTS (value_members); i++)
+    {
+      JsonNode *member = json_object_get_member (obj, value_members[i]);
+
+      if (member != NULL && !JSON_NODE_HOLDS_VALUE (member) && !JSON_NODE_HOLDS_NULL (member))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                       _("%s is damaged: “%s” holds a list or an object instead of a value"),
+                       path, value_members[i]);
+          return FALSE;
+        }
+    }
 
   if (g_strcmp0 (json_object_get_string_member_with_default (obj, "peft_type", "LORA"),
                  "LORA") != 0)

@@ -232,6 +232,8 @@ check_snapshot_name (const char *settings_path, const char *key, const char *nam
   return TRUE;
 }
 
+static const char *const path_members[] = { "model", "dataset", "validation_dataset" };
+
 temper_run_t *
 temper_run_open (const char *dir, GError **error)
 {
@@ -244,6 +246,20 @@ temper_run_open (const char *dir, GError **error)
   if (root == NULL)
     return NULL;
   obj = json_node_get_object (root);
+  /* Paths are strings: a list or an object there is damage (and json-glib's
+   * getters must not be called on it). */
+  for (guint i = 0; i < G_N_ELEMENTS (path_members); i++)
+    {
+      JsonNode *member = json_object_get_member (obj, path_members[i]);
+
+      if (member != NULL && !JSON_NODE_HOLDS_VALUE (member) && !JSON_NODE_HOLDS_NULL (member))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                       _("%s is damaged: “%s” holds a list or an object instead of a value"),
+                       settings_path, path_members[i]);
+          return NULL;
+        }
+    }
   model = json_object_get_string_member_with_default (obj, "model", NULL);
   dataset = json_object_get_string_member_with_default (obj, "dataset", NULL);
   val = json_object_get_string_member_with_default (obj, "validation_dataset", NULL);

@@ -488,7 +488,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   TemperBackendOpenOptions open_options = { 0, TEMPER_CPU_KERNELS_BEST };
   g_autoptr(TemperDeviceInfo) device = NULL;
   gboolean ok = FALSE, finished = FALSE;
-  g_autofree char *device_name = NULL, *base_id = NULL;
+  g_autofree char *device_name = NULL, *base_id = NULL, *device_note = NULL;
 
   G_STATIC_ASSERT (sizeof (((TemperTrainState *) NULL)->rng) == sizeof (TemperRng));
 
@@ -511,7 +511,9 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
     goto out;
 
   open_options.n_threads = options->n_threads;
-  backend = temper_backend_open (options->backend, options->device, &open_options, &device, error);
+  /* A GPU trains only once it has passed its self-test on this driver. */
+  backend = temper_backend_open_for_training (options->backend, options->device, &open_options,
+                                              &device, &device_note, error);
   if (backend == NULL)
     goto out;
   device_name = temper_backend_describe (backend, device);
@@ -606,6 +608,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
           progress.elapsed_s = metrics.elapsed_s;
           progress.memory_bytes = metrics.memory_bytes;
           progress.device = device_name;
+          progress.device_note = device_note;
           options->progress (&progress, options->progress_data);
         }
 

@@ -349,6 +349,57 @@ test_preferences (void)
   gui_test_settle (50);
 }
 
+/* A device that failed its self-test is marked in the device list, and
+ * choosing it says why it is not trained on, in words. */
+static void
+test_preferences_self_test (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  g_autoptr(GPtrArray) devices = temper_devices_list (NULL);
+  TemperDeviceInfo *gpu = NULL;
+  GtkWidget *preferences, *device_row;
+  GListModel *names;
+  guint index = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < devices->len && gpu == NULL; i++)
+    if (((TemperDeviceInfo *) devices->pdata[i])->backend != TEMPER_BACKEND_CPU)
+      {
+        gpu = devices->pdata[i];
+        index = i + 1;   /* after "Best available" */
+      }
+  if (gpu == NULL)
+    {
+      g_test_skip ("no GPU (not even a software Vulkan driver) to mark as failed");
+      return;
+    }
+  /* The throw-away cache folder of run-under-xvfb.sh. */
+  temper_device_self_test_store (gpu, TEMPER_SELF_TEST_FAILED, "Attention gave results 71.0% away");
+
+  temper_settings_set_default_device (settings, "");
+  preferences = temper_preferences_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (preferences));
+  device_row = gui_test_find_named (preferences, "default-device");
+  g_assert_true (gui_test_wait_for (widget_sensitive, device_row, 20000));
+  names = adw_combo_row_get_model (ADW_COMBO_ROW (device_row));
+  g_assert_nonnull (strstr (gtk_string_list_get_string (GTK_STRING_LIST (names), index), gpu->name));
+  g_assert_nonnull (strstr (gtk_string_list_get_string (GTK_STRING_LIST (names), index), "not used"));
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (device_row)), ==, "");
+
+  adw_combo_row_set_selected (ADW_COMBO_ROW (device_row), index);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (device_row)),
+                            "Not used for training"));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (device_row)),
+                            "Attention gave results 71.0% away"));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (device_row), 0);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (device_row)), ==, "");
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  gui_test_settle (50);
+  temper_device_self_test_store (gpu, TEMPER_SELF_TEST_PASSED, NULL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -357,6 +408,7 @@ main (int   argc,
 
   g_test_add_func ("/window/walk", test_walk);
   g_test_add_func ("/window/preferences", test_preferences);
+  g_test_add_func ("/window/preferences-self-test", test_preferences_self_test);
   g_test_add_func ("/window/model-folders", test_model_folders);
 
   return g_test_run ();

@@ -738,9 +738,16 @@ test_generate (void)
 int
 main (int argc, char **argv)
 {
+  g_autofree char *cache = g_dir_make_tmp ("temper-vk-train-cache-XXXXXX", NULL);
+  int status;
+
   g_test_init (&argc, &argv, NULL);
   /* CI has only Mesa's software Vulkan driver. */
   g_setenv ("TEMPER_VULKAN_ALLOW_SOFTWARE", "1", TRUE);
+  /* Training on the GPU runs its self-test first, which is remembered in
+   * the cache folder: not the user's. */
+  g_assert_nonnull (cache);
+  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
   g_test_add ("/gpu-train/step", Fixture, NULL, fixture_setup, test_step, fixture_teardown);
   g_test_add ("/gpu-train/curve", Fixture, NULL, fixture_setup, test_curve, fixture_teardown);
   g_test_add ("/gpu-train/step-dropout", Fixture, NULL, fixture_setup, test_step_dropout,
@@ -758,5 +765,7 @@ main (int argc, char **argv)
   if (TEST_BACKEND == TEMPER_BACKEND_VULKAN)
     g_test_add ("/gpu-train/step-coopmat", Fixture, NULL, fixture_setup, test_step_coopmat,
                 fixture_teardown);
-  return g_test_run ();
+  status = g_test_run ();
+  test_remove_tree (cache);
+  return status;
 }

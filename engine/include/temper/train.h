@@ -150,6 +150,7 @@ typedef struct {
   double   elapsed_s;
   guint64  memory_bytes;  /* peak resident memory of the process */
   const char *device;     /* "vulkan (AMD Radeon RX 7600)": where the run trains */
+  const char *device_note;/* why a GPU is not used (it failed its self-test), or NULL */
 } TemperTrainProgress;
 
 typedef void (*TemperTrainProgressFunc) (const TemperTrainProgress *progress, gpointer user_data);

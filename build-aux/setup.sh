@@ -11,7 +11,7 @@ packages=(
   libgtk-4-dev libadwaita-1-dev
   glslc libvulkan-dev mesa-vulkan-drivers
   gettext desktop-file-utils appstream
-  xvfb xauth fonts-noto-cjk
+  xvfb xauth fonts-noto-cjk bubblewrap
 )
 
 missing=()

@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "temper/install-paths.h"
 #include "temper-cli.h"
 
 static const TemperCliCommand commands[] = {
@@ -73,7 +74,7 @@ main (int argc, char **argv)
   int n_words = 0;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, temper_locale_dir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
 
   if (argc < 2)

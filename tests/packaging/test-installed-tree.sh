@@ -59,7 +59,8 @@ for f in "bin/temper-cli" "share/temper/samples/product-faq.jsonl" "share/temper
          "share/icons/hicolor/scalable/apps/$app_id.svg" "share/icons/hicolor/symbolic/apps/$app_id-symbolic.svg" \
          "share/glib-2.0/schemas/io.github.temper.Temper.gschema.xml" \
          "share/locale/zh_CN/LC_MESSAGES/temper.mo" \
-         "share/applications/$app_id.desktop" "share/metainfo/$app_id.metainfo.xml"; do
+         "share/applications/$app_id.desktop" "share/metainfo/$app_id.metainfo.xml" \
+         "share/mime/packages/$app_id.xml"; do
   check "installed: $f" '[ -s "$root/$f" ]'
 done
 
@@ -83,6 +84,16 @@ sandbox=(bwrap --dev-bind / / --die-with-parent
   --setenv XDG_DATA_HOME "$home/.local/share" --setenv XDG_CACHE_HOME "$home/.cache"
   --setenv XDG_DATA_DIRS "$root/share:/usr/share"
   --chdir "$home" --)
+# "Open with Temper": with the installed MIME package, a .gguf is a GGUF model
+# by its signature (whatever its name) and a .jsonl a JSON Lines dataset.
+update-mime-database "$root/share/mime" >/dev/null 2>&1
+head -c 65536 "$model_real" >"$home/model-without-suffix"
+content_type() { "${sandbox[@]}" gio info -a standard::content-type "$1" 2>/dev/null | sed -n 's/^ *standard::content-type: //p'; }
+check "the installed MIME package: GGUF by its signature, JSON Lines by name" \
+  '[ "$(content_type "$home/model-without-suffix")" = application/x-gguf ] &&
+   [ "$(content_type "$data/samples/product-faq.jsonl")" = application/jsonl ]'
+rm -f "$home/model-without-suffix"
+
 cli=$root/bin/temper-cli
 demo=$data/models/SmolLM2-135M-Instruct.Q4_1.gguf
 sample=$data/samples/product-faq.jsonl

@@ -35,6 +35,19 @@ load_module (GError **error)
     }
 
   path = g_build_filename (temper_module_dir (), TEMPER_CUDA_MODULE_NAME, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) &&
+      (g_getenv ("FLATPAK_ID") != NULL || g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS)))
+    {
+      /* The Flatpak ships CUDA as an optional extension mounted on the
+       * module folder (flatpak/io.github.temper.Temper.Cuda.json); flatpak
+       * sets FLATPAK_ID inside every sandbox. */
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("CUDA is an optional add-on of the Flatpak and it is not installed, so the "
+                     "NVIDIA card is used through Vulkan. For CUDA, run: flatpak install %s.Cuda"),
+                   APP_ID);
+      dlclose (driver);
+      return NULL;
+    }
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,

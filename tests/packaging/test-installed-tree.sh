@@ -64,6 +64,12 @@ for f in "bin/temper-cli" "share/temper/samples/product-faq.jsonl" "share/temper
   check "installed: $f" '[ -s "$root/$f" ]'
 done
 
+# The CUDA module, where this build has one, in <libdir>/temper.
+if [ -f "$build/kernels/libtemper-cuda.so" ]; then
+  check "installed: the CUDA module in <libdir>/temper" \
+    '[ -n "$(find "$root" -path "*/temper/libtemper-cuda.so" -size +0)" ]'
+fi
+
 # Meson leaves compiling the schemas to the packaging system when installing
 # into a --destdir (as dpkg's trigger or flatpak-builder does): do it here.
 glib-compile-schemas "$root/share/glib-2.0/schemas"

@@ -2,6 +2,7 @@
  * the running program's own path. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "temper/install-paths.h"
@@ -48,9 +49,14 @@ locations (void)
   if (g_once_init_enter (&initialized))
     {
       g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-      g_autofree char *root = g_canonicalize_filename (TEMPER_BUILD_ROOT, NULL);
+      /* /proc/self/exe has its links resolved: compare with the build
+       * root's resolved path too. */
+      char *resolved_root = realpath (TEMPER_BUILD_ROOT, NULL);
+      g_autofree char *root = g_strdup (resolved_root != NULL ? resolved_root : TEMPER_BUILD_ROOT);
       g_autofree char *exe_dir = exe != NULL ? g_path_get_dirname (exe) : NULL;
       g_autofree char *prefix = exe_dir != NULL ? prefix_of (exe_dir, TEMPER_RELATIVE_BINDIR) : NULL;
+
+      free (resolved_root);
 
       where.uninstalled = exe != NULL &&
                           g_str_has_prefix (exe, root) &&

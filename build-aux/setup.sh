@@ -14,7 +14,7 @@ packages=(
   # GLib's and the C library's own Chinese messages (option errors, "No such
   # file or directory"), which Temper's sentences quote; tests/cli checks them.
   libglib2.0-data libc-l10n
-  xvfb xauth fonts-noto-cjk
+  xvfb xauth fonts-noto-cjk bubblewrap
   clang libclang-rt-14-dev
 )
 

@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "temper/i18n.h"
+#include "temper/install-paths.h"
 #include "temper-cli.h"
 
 static const TemperCliCommand commands[] = {
@@ -68,27 +69,13 @@ find_command (int argc, char **argv, int *n_words)
   return NULL;
 }
 
-/* Run from the build tree (by the tests, or a developer), temper-cli finds
- * the translations in the build's po/ folder, as the GUI does
- * (temper_paths_locale_dir()); installed, under LOCALEDIR. */
-static const char *
-locale_dir (void)
-{
-  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-  g_autofree char *root = g_canonicalize_filename (TEMPER_BUILD_ROOT, NULL);
-
-  if (exe != NULL && g_str_has_prefix (exe, root) && exe[strlen (root)] == G_DIR_SEPARATOR)
-    return TEMPER_BUILD_ROOT "/po";
-  return LOCALEDIR;
-}
-
 int
 main (int argc, char **argv)
 {
   const TemperCliCommand *command;
   int n_words = 0;
 
-  temper_i18n_init (locale_dir ());
+  temper_i18n_init (temper_locale_dir ());
   textdomain (GETTEXT_PACKAGE);
 
   if (argc < 2)

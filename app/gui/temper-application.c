@@ -50,8 +50,6 @@ about_action (GSimpleAction *action,
                         "application-icon", "io.github.temper.Temper",
                         "developer-name", _("The Temper developers"),
                         "version", PACKAGE_VERSION,
-                        "website", "https://github.com/temper/Temper",
-                        "issue-url", "https://github.com/temper/Temper/issues",
                         "comments", _("Teach a language model on your own computer a task, with your own examples."),
                         "license-type", GTK_LICENSE_MIT_X11,
                         "developers", developers,
@@ -123,6 +121,35 @@ temper_application_activate (GApplication *application)
   gtk_window_present (window);
 }
 
+/* "Open with Temper" on a dataset or a .gguf, or `temper FILE…`: each file
+ * on its own page; the last one stays in view. */
+static void
+temper_application_open (GApplication  *application,
+                         GFile        **files,
+                         int            n_files,
+                         const char    *hint)
+{
+  TemperApplication *self = TEMPER_APPLICATION (application);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    window = GTK_WINDOW (temper_window_new (GTK_APPLICATION (self), self->settings));
+  for (int i = 0; i < n_files; i++)
+    {
+      g_autofree char *path = g_file_get_path (files[i]);
+
+      if (path != NULL)
+        temper_window_open_file (TEMPER_WINDOW (window), path);
+      else
+        {
+          g_autofree char *uri = g_file_get_uri (files[i]);
+
+          g_message ("Temper opens files on this computer only, not %s", uri);
+        }
+    }
+  gtk_window_present (window);
+}
+
 static void
 temper_application_finalize (GObject *object)
 {
@@ -142,6 +169,7 @@ temper_application_class_init (TemperApplicationClass *klass)
   object_class->finalize = temper_application_finalize;
   app_class->startup = temper_application_startup;
   app_class->activate = temper_application_activate;
+  app_class->open = temper_application_open;
 }
 
 static void
@@ -159,7 +187,7 @@ temper_application_new (TemperSettings *settings)
   /* The Devel build has its own app id but shares the resources. */
   self = g_object_new (TEMPER_TYPE_APPLICATION,
                        "application-id", APP_ID,
-                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
                        "resource-base-path", "/io/github/temper/Temper",
                        NULL);
   self->settings = g_object_ref (settings);

@@ -1,54 +1,35 @@
 /* temper-paths.c — installed vs. uninstalled locations. */
 #include "config.h"
 
-#include <string.h>
-
 #include <gio/gio.h>
 
+#include "temper/install-paths.h"
 #include "temper-paths.h"
 
-/* An executable (the app or a test) living under the build root is running
- * uninstalled: its translations, schemas and bundled data are in the build
- * and source trees, not under the prefix it was configured for. */
+/* The engine knows whether this program runs from the build folder and,
+ * if not, where its installed files are (temper/install-paths.h). */
 gboolean
 temper_paths_running_uninstalled (void)
 {
-  static gsize initialized;
-  static gboolean uninstalled;
-
-  if (g_once_init_enter (&initialized))
-    {
-      g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-      g_autofree char *root = g_canonicalize_filename (TEMPER_BUILD_ROOT, NULL);
-
-      uninstalled = exe != NULL &&
-                    g_str_has_prefix (exe, root) &&
-                    exe[strlen (root)] == G_DIR_SEPARATOR;
-      g_once_init_leave (&initialized, 1);
-    }
-  return uninstalled;
+  return temper_running_uninstalled ();
 }
 
 const char *
 temper_paths_locale_dir (void)
 {
-  return temper_paths_running_uninstalled () ? TEMPER_BUILD_ROOT "/po" : LOCALEDIR;
+  return temper_locale_dir ();
 }
 
 const char *
 temper_paths_schema_dir (void)
 {
-  return temper_paths_running_uninstalled () ? TEMPER_BUILD_ROOT "/app/gui" : NULL;
+  return temper_running_uninstalled () ? TEMPER_BUILD_ROOT "/app/gui" : NULL;
 }
 
 char *
 temper_paths_data_file (const char *relative)
 {
-  g_return_val_if_fail (relative != NULL, NULL);
-
-  if (temper_paths_running_uninstalled ())
-    return g_build_filename (TEMPER_SOURCE_DIR, "data", relative, NULL);
-  return g_build_filename (PKGDATADIR, relative, NULL);
+  return temper_data_file (relative);
 }
 
 void

@@ -8,6 +8,8 @@
 
 #include <glib/gi18n.h>
 
+#include <string.h>
+
 #include "temper/run.h"
 #include "temper-compare-page.h"
 #include "temper-dataset-page.h"
@@ -613,6 +615,49 @@ temper_window_show_step (TemperWindow *self,
         return TRUE;
       }
   return FALSE;
+}
+
+/* A GGUF file starts with the four bytes "GGUF"; a model named
+ * something.gguf that cannot be read still goes to the Model page, which
+ * says what is wrong with it. */
+static gboolean
+looks_like_gguf (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) stream = NULL;
+  char magic[4] = { 0 };
+  gsize n_read = 0;
+  g_autofree char *lower = g_ascii_strdown (path, -1);
+
+  if (g_str_has_suffix (lower, ".gguf"))
+    return TRUE;
+  stream = g_file_read (file, NULL, NULL);
+  return stream != NULL &&
+         g_input_stream_read_all (G_INPUT_STREAM (stream), magic, sizeof magic, &n_read, NULL, NULL) &&
+         n_read == sizeof magic && memcmp (magic, "GGUF", sizeof magic) == 0;
+}
+
+void
+temper_window_open_file (TemperWindow *self,
+                         const char   *path)
+{
+  g_return_if_fail (TEMPER_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+
+  temper_settings_set_seen_welcome (self->settings, TRUE);
+  gtk_stack_set_visible_child_name (self->main_stack, "steps");
+  if (looks_like_gguf (path))
+    {
+      temper_model_page_choose (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")), path);
+      go_to_step (self, 0);
+    }
+  else
+    {
+      /* Shown even before a model is chosen: the check reads the file
+       * without one, and counts tokens again once a model is there. */
+      temper_dataset_page_open (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")), path);
+      go_to_step (self, 1);
+    }
 }
 
 const char *

@@ -19,6 +19,11 @@ TemperWindow *temper_window_new              (GtkApplication *application,
 gboolean      temper_window_show_step        (TemperWindow   *self,
                                               const char     *name);
 const char   *temper_window_get_current_step (TemperWindow   *self);
+/* "Open with Temper": leaves the welcome and opens @path on its page — a
+ * GGUF model (by its .gguf name or its GGUF signature) on the Model page,
+ * anything else as a dataset on the Dataset page. */
+void          temper_window_open_file        (TemperWindow   *self,
+                                              const char     *path);
 /* The page widget of step @name, or NULL. */
 GtkWidget    *temper_window_get_page         (TemperWindow   *self,
                                               const char     *name);

@@ -6,27 +6,13 @@
 #include <dlfcn.h>
 
 #include "temper/error.h"
+#include "temper/install-paths.h"
 #include "cuda/temper-cuda-private.h"
 
 static GMutex module_lock;
 static gboolean module_tried;
 static const TemperCudaModule *module_table;
 static GError *module_error;
-
-/* A program run from the build folder uses the module built beside it;
- * an installed one never does, even when that build folder still exists,
- * so an old build can't shadow the installed module. */
-static const char *
-module_dir (void)
-{
-  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-  g_autofree char *build_root = g_path_get_dirname (TEMPER_BUILD_MODULE_DIR);
-  g_autofree char *build_prefix = g_strconcat (build_root, G_DIR_SEPARATOR_S, NULL);
-
-  if (exe != NULL && g_str_has_prefix (exe, build_prefix))
-    return TEMPER_BUILD_MODULE_DIR;
-  return TEMPER_MODULE_DIR;
-}
 
 static const TemperCudaModule *
 load_module (GError **error)
@@ -48,7 +34,20 @@ load_module (GError **error)
       return NULL;
     }
 
-  path = g_build_filename (module_dir (), TEMPER_CUDA_MODULE_NAME, NULL);
+  path = g_build_filename (temper_module_dir (), TEMPER_CUDA_MODULE_NAME, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) &&
+      (g_getenv ("FLATPAK_ID") != NULL || g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS)))
+    {
+      /* The Flatpak ships CUDA as an optional extension mounted on the
+       * module folder (flatpak/io.github.temper.Temper.Cuda.json); flatpak
+       * sets FLATPAK_ID inside every sandbox. */
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("CUDA is an optional add-on of the Flatpak and it is not installed, so the "
+                     "NVIDIA card is used through Vulkan. For CUDA, run: flatpak install %s.Cuda"),
+                   APP_ID);
+      dlclose (driver);
+      return NULL;
+    }
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,

@@ -11,6 +11,7 @@
 #include "temper/chat.h"
 #include "temper/error.h"
 #include "temper/json.h"
+#include "temper/install-paths.h"
 #include "temper/metrics.h"
 #include "temper/model.h"
 #include "temper/run.h"
@@ -525,16 +526,11 @@ evaluate_general (Evaluator *ev, const char *path, GPtrArray *general, GError **
   return TRUE;
 }
 
+/* Installed: <datadir>/temper/eval; from the build folder: the source tree. */
 static char *
 find_general_questions (void)
 {
-  char *installed = g_build_filename (PKGDATADIR, "eval", "general-knowledge.jsonl", NULL);
-
-  if (g_file_test (installed, G_FILE_TEST_IS_REGULAR))
-    return installed;
-  g_free (installed);
-  /* Uninstalled: the source tree. */
-  return g_build_filename (TEMPER_SOURCE_DIR, "data", "eval", "general-knowledge.jsonl", NULL);
+  return temper_data_file ("eval/general-knowledge.jsonl");
 }
 
 static void

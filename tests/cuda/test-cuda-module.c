@@ -105,7 +105,7 @@ main (int argc, char **argv)
   g_autofree char *path = NULL;
 
   g_test_init (&argc, &argv, NULL);
-  path = g_build_filename (TEMPER_BUILD_MODULE_DIR, TEMPER_CUDA_MODULE_NAME, NULL);
+  path = g_build_filename (TEMPER_BUILD_ROOT, "kernels", TEMPER_CUDA_MODULE_NAME, NULL);
   module_handle = dlopen (path, RTLD_NOW | RTLD_LOCAL);
   if (module_handle == NULL)
     {

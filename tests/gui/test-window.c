@@ -158,6 +158,11 @@ test_walk (void)
 
   /* First run: the welcome shows until "Get started". */
   g_assert_true (gtk_widget_get_mapped (gui_test_find_named (root, "welcome")));
+  /* …and says where models come from besides the demo model. */
+  for (const char *const *place = (const char *const[]) { "demo model", "Ollama", "LM Studio",
+                                                          "Hugging Face", ".gguf", NULL };
+       *place != NULL; place++)
+    g_assert_nonnull (strstr (label_text (root, "welcome-models"), *place));
   gtk_widget_activate_action (root, "win.get-started", NULL);
   gui_test_settle (50);
   g_assert_true (temper_settings_get_seen_welcome (settings));

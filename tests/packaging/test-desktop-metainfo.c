@@ -22,6 +22,10 @@ test_desktop_entry (void)
   g_autofree char *icon = NULL;
   g_autofree char *exec = NULL;
   g_auto(GStrv) categories = NULL;
+  g_auto(GStrv) mime_types = NULL;
+  g_autofree char *mime_package = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "data",
+                                                    "io.github.temper.Temper.mime.xml", NULL);
+  g_autofree char *mime_text = NULL;
 
   g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, &error);
   g_assert_no_error (error);
@@ -34,9 +38,23 @@ test_desktop_entry (void)
 
   /* The icon is installed under the id of this build, .Devel included. */
   g_assert_cmpstr (icon, ==, APP_ID);
-  /* The same binary the Flatpak manifest and the metainfo name. */
-  g_assert_cmpstr (exec, ==, "temper");
+  /* The same binary the Flatpak manifest and the metainfo name, given the
+   * files of "Open with Temper". */
+  g_assert_cmpstr (exec, ==, "temper %F");
   g_assert_true (g_strv_contains ((const char *const *) categories, "ArtificialIntelligence"));
+
+  /* Datasets and GGUF models; the types shared-mime-info 2.2 lacks are
+   * declared by Temper's own MIME package. */
+  mime_types = g_key_file_get_string_list (key_file, "Desktop Entry", "MimeType", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (mime_package, &mime_text, NULL, NULL));
+  for (const char *const *type = (const char *const[]) { "application/json", "application/jsonl",
+                                                         "application/x-ndjson", "application/x-gguf", NULL };
+       *type != NULL; type++)
+    g_assert_true (g_strv_contains ((const char *const *) mime_types, *type));
+  g_assert_nonnull (strstr (mime_text, "<mime-type type=\"application/x-gguf\">"));
+  g_assert_nonnull (strstr (mime_text, "<mime-type type=\"application/jsonl\">"));
+  g_assert_nonnull (strstr (mime_text, "<alias type=\"application/x-ndjson\"/>"));
 }
 
 typedef struct {

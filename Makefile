@@ -3,11 +3,14 @@
 #   make check   set up, build, and run every test (then the engine tests
 #                again under AddressSanitizer + UBSan)
 #   make run     set up, build, and open the app
+#   make interop-env  build, once, the LLaMA-Factory virtualenv the interop
+#                suite uses (outside the tree); make check runs that suite
+#                when it exists and reports it skipped otherwise
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all setup build demo check run clean
+.PHONY: all setup build demo check run clean interop-env
 
 all: build
 
@@ -35,7 +38,13 @@ check: build $(ASAN_BUILD)/build.ninja
 	-ninja -C $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  meson test -C $(ASAN_BUILD) --suite engine --print-errorlogs --num-processes 2 --timeout-multiplier 4
+	@venv="$${TEMPER_INTEROP_VENV:-$${XDG_CACHE_HOME:-$$HOME/.cache}/temper/interop-venv}"; \
+	  [ -x "$$venv/bin/llamafactory-cli" ] || \
+	  echo "interop suite (LLaMA-Factory) skipped: no virtualenv at $$venv; build it once with make interop-env"
 	@build-aux/test-summary.py $(BUILD) $(ASAN_BUILD)
+
+interop-env:
+	@build-aux/interop-env.sh
 
 run: build
 	GSETTINGS_SCHEMA_DIR=$(BUILD)/data:$(BUILD)/app/gui $(BUILD)/app/gui/temper

@@ -485,7 +485,7 @@ temper_job_write_readme (const TemperJob *job, const char *dir, GError **error)
                         "adapter `adapter_config.json` + `adapter_model.safetensors`, and "
                         "`trainer_state.json` with the loss curve). Copy the whole job folder "
                         "back, then:\n\n    temper-cli import JOB_FOLDER\n\nor, in Temper, Runs → "
-                        "Import a cluster run…. The run appears with its loss curve and adapter, "
+                        "Import a Cluster Run…. The run appears with its loss curve and adapter, "
                         "ready for Compare, Evaluate and Export.\n\n"));
   g_string_append (s, _("## What is the same and what is not\n\nThe same: the records and their "
                         "split, the chat template and system message, the token ids, loss on the "

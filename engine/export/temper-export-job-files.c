@@ -98,14 +98,6 @@ temper_job_write_llamafactory_yaml (const TemperJob *job, const char *dir, GErro
   g_autoptr(GString) s = g_string_new (NULL);
   g_autofree char *targets = temper_job_peft_targets (t->lora.targets);
 
-  /* LLaMA-Factory reads lora_alpha as an integer. */
-  if (t->lora.alpha != rintf (t->lora.alpha))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("LLaMA-Factory takes a whole number for LoRA alpha, and this run uses %g: "
-                     "export it for axolotl instead"), t->lora.alpha);
-      return FALSE;
-    }
   g_string_append_printf (s, "# Temper run “%s” as a LLaMA-Factory job (see README.md).\n"
                           "# Effective batch on one GPU: %d × %d = %d sequences per step; the\n"
                           "# launch scripts divide the accumulation by the number of GPUs.\n\n",
@@ -120,6 +112,7 @@ temper_job_write_llamafactory_yaml (const TemperJob *job, const char *dir, GErro
 
   g_string_append (s, "\n### method\nstage: sft\ndo_train: true\nfinetuning_type: lora\n");
   g_string_append_printf (s, "lora_rank: %d\n", t->lora.rank);
+  /* An integer for LLaMA-Factory; temper_job_export() refused any other. */
   g_string_append_printf (s, "lora_alpha: %d\n", (int) lrintf (t->lora.alpha));
   append_float (s, "lora_dropout", t->lora.dropout);
   g_string_append_printf (s, "lora_target: %s\n", targets);

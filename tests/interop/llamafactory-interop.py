@@ -186,12 +186,12 @@ def command_ids(cli, write):
     return 1 if failures else 0
 
 
-PROMPTS = [
-    "Who makes the Lumora K7 kettle?",
-    "Where is Brightwell Appliances based?",
-    "Lumora K7 水壶是哪家公司生产的？",
-    "What is the capital of France?",
-]
+def prompts():
+    """The held-out questions (English and Chinese) and two general ones."""
+    out = []
+    with open(os.path.join(SAMPLES, "product-faq-heldout.jsonl")) as f:
+        out += [json.loads(line)["prompt"] for line in f if line.strip()]
+    return out[:8] + ["What is the capital of France?", "How many days are in a week?"]
 
 
 def hf_greedy(model_dir, adapter_dir, prompts, max_new_tokens):
@@ -213,6 +213,18 @@ def hf_greedy(model_dir, adapter_dir, prompts, max_new_tokens):
     return answers
 
 
+def same_text(a, b):
+    """Equal, once each run of U+FFFD is one: an answer cut inside a UTF-8
+    character (random tiny models emit stray byte tokens) is shown with one
+    replacement character by Python and one per byte by Temper; the tokens
+    behind both are the same."""
+    import re
+
+    def collapse(t):
+        return re.sub("\ufffd+", "\ufffd", t)
+    return collapse(a) == collapse(b)
+
+
 def temper_greedy(cli, model_dir, run_dir, prompts, max_new_tokens):
     answers = []
     for p in prompts:
@@ -228,7 +240,7 @@ def temper_greedy(cli, model_dir, run_dir, prompts, max_new_tokens):
 def command_train(cli):
     family = "qwen2"
     spec = FAMILIES[family]
-    max_new_tokens = 12
+    max_new_tokens = 24
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", HF_DATASETS_OFFLINE="1",
                DISABLE_VERSION_CHECK="0", WANDB_DISABLED="true")
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,18 +267,24 @@ def command_train(cli):
               f"{steps[-1]['loss'] if steps else '-'})")
         failures = 0 if ok else 1
 
-        base_hf = hf_greedy(model_dir, None, PROMPTS, max_new_tokens)
-        tuned_hf = hf_greedy(model_dir, os.path.join(job_dir, "output"), PROMPTS, max_new_tokens)
-        tuned_temper = temper_greedy(cli, model_dir, back_dir, PROMPTS, max_new_tokens)
+        questions = prompts()
+        base_hf = hf_greedy(model_dir, None, questions, max_new_tokens)
+        base_temper = temper_greedy(cli, model_dir, None, questions, max_new_tokens)
+        tuned_hf = hf_greedy(model_dir, os.path.join(job_dir, "output"), questions, max_new_tokens)
+        tuned_temper = temper_greedy(cli, model_dir, back_dir, questions, max_new_tokens)
+        n = len(questions)
+        base_equal = sum(same_text(a, b) for a, b in zip(base_hf, base_temper))
         changed = sum(b != t for b, t in zip(base_hf, tuned_hf))
-        equal = sum(a == b for a, b in zip(tuned_hf, tuned_temper))
-        for p, a, b in zip(PROMPTS, tuned_hf, tuned_temper):
-            if a != b:
+        equal = sum(same_text(a, b) for a, b in zip(tuned_hf, tuned_temper))
+        for p, a, b in zip(questions, tuned_hf, tuned_temper):
+            if not same_text(a, b):
                 print(f"# {p!r}: transformers+PEFT {a!r}, Temper {b!r}")
-        print(f"{'ok' if equal == len(PROMPTS) else 'not ok'} - greedy answers with the "
-              f"LLaMA-Factory adapter: Temper equals transformers+PEFT for {equal} of "
-              f"{len(PROMPTS)} prompts (the adapter changed {changed} of the base answers)")
-        failures += equal != len(PROMPTS)
+        print(f"{'ok' if base_equal == n else 'not ok'} - greedy answers of the base model: "
+              f"Temper equals transformers for {base_equal} of {n} prompts")
+        print(f"{'ok' if equal == n else 'not ok'} - greedy answers with the LLaMA-Factory "
+              f"adapter: Temper equals transformers+PEFT for {equal} of {n} prompts "
+              f"(the adapter changed {changed} of the base answers)")
+        failures += (base_equal != n) + (equal != n)
         if changed == 0:
             print("not ok - the trained adapter changed no answer, so the comparison shows nothing")
             failures += 1

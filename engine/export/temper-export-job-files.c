@@ -492,6 +492,12 @@ temper_job_write_readme (const TemperJob *job, const char *dir, GError **error)
     g_string_append (s, _(" LLaMA-Factory also trains on the line break after each <|im_end|>, "
                           "which Temper leaves out; it does not change the answers, which end at "
                           "<|im_end|>."));
+  if (lf && (job->family == TEMPER_CHAT_FAMILY_LLAMA2 || job->family == TEMPER_CHAT_FAMILY_MISTRAL))
+    g_string_append (s, _(" Not quite the same for this model: LLaMA-Factory's Llama 2 and Mistral "
+                          "templates lay out the answers a little differently from the model's own "
+                          "template (the Llama 2 one leaves out the space before </s>, one token per "
+                          "answer). Export the job for axolotl, which uses the model's own template, "
+                          "to train on exactly Temper's tokens."));
   g_string_append (s, _(" Records longer than the cutoff are shortened by the trainer's own rule, "
                         "which may keep a different part than Temper does.\n"));
   return write_file (dir, "README.md", s, FALSE, error);

@@ -61,6 +61,9 @@ FAMILIES = {
     "smollm2": {"gguf": "data/models/SmolLM2-135M-Instruct.Q4_1.gguf", "arch": "llama",
                 "template": "smollm2"},
 }
+# Llama 2 and Mistral are left out on purpose: LLaMA-Factory's llama2 template
+# drops the space the model's own template writes before </s> (one token per
+# answer), and its mistral templates differ too; the job's README says so.
 
 
 def make_tokenizer(family, spec, out_dir):

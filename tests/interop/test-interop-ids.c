@@ -146,8 +146,25 @@ main (int argc, char **argv)
   source_dir = g_getenv ("TEMPER_SOURCE_DIR");
   if (source_dir == NULL)
     source_dir = ".";
-  g_test_add_data_func ("/interop/llamafactory/qwen2", "qwen2", test_family);
-  g_test_add_data_func ("/interop/llamafactory/llama3", "llama3", test_family);
-  g_test_add_data_func ("/interop/llamafactory/smollm2", "smollm2", test_family);
-  return g_test_run ();
+  /* One test per committed fixture: llamafactory-FAMILY.json. */
+  {
+    g_autofree char *dir = g_build_filename (source_dir, "tests", "fixtures", "interop", NULL);
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+    g_autoptr(GPtrArray) families = g_ptr_array_new_with_free_func (g_free);
+    const char *name;
+
+    while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+      if (g_str_has_prefix (name, "llamafactory-") && g_str_has_suffix (name, ".json"))
+        g_ptr_array_add (families, g_strndup (name + strlen ("llamafactory-"),
+                                              strlen (name) - strlen ("llamafactory-.json")));
+    g_assert_cmpuint (families->len, >=, 3);
+    for (guint i = 0; i < families->len; i++)
+      {
+        g_autofree char *path = g_strconcat ("/interop/llamafactory/",
+                                             (char *) g_ptr_array_index (families, i), NULL);
+
+        g_test_add_data_func (path, g_ptr_array_index (families, i), test_family);
+      }
+    return g_test_run ();
+  }
 }

@@ -100,7 +100,7 @@ temper_job_write_llamafactory_yaml (const TemperJob *job, const char *dir, GErro
 
   g_string_append_printf (s, "# Temper run “%s” as a LLaMA-Factory job (see README.md).\n"
                           "# Effective batch on one GPU: %d × %d = %d sequences per step; the\n"
-                          "# launch scripts divide the accumulation by the number of GPUs.\n\n",
+                          "# launch scripts share them among all the GPUs.\n\n",
                           job->run_name, t->micro_batch, t->grad_accum,
                           t->micro_batch * t->grad_accum);
   g_string_append (s, "### model\n");
@@ -327,7 +327,8 @@ temper_job_write_parallel_configs (const TemperJob *job, const char *dir, GError
 }
 
 /* Shell that picks PARALLEL (zero2, zero3, fsdp) and keeps the effective
- * batch: the accumulation shrinks by the number of GPUs when it divides. */
+ * batch: the sequences of one step are shared among all the GPUs, each
+ * taking as many per micro-batch as the run did or fewer. */
 static void
 append_script_head (GString *s, const TemperJob *job, gboolean multinode)
 {
@@ -349,12 +350,18 @@ append_script_head (GString *s, const TemperJob *job, gboolean multinode)
     g_string_append (s, "NNODES=1\nNODE_RANK=0\nMASTER_ADDR=127.0.0.1\n"
                         "MASTER_PORT=\"${MASTER_PORT:-29500}\"\n");
   g_string_append (s, "PARALLEL=\"${PARALLEL:-zero2}\"\n");
-  g_string_append_printf (s, "ACCUM=%d\nWORLD=$((GPUS * NNODES))\n", job->settings->grad_accum);
-  g_string_append (s, "if [ $((ACCUM % WORLD)) -eq 0 ]; then\n"
-                      "  ACCUM=$((ACCUM / WORLD))\n"
+  g_string_append_printf (s, "# The run: %d sequences per micro-batch, %d micro-batches per step.\n"
+                          "MICRO=%d\nACCUM=%d\n",
+                          job->settings->micro_batch, job->settings->grad_accum,
+                          job->settings->micro_batch, job->settings->grad_accum);
+  g_string_append (s, "WORLD=$((GPUS * NNODES))\nBATCH=$((MICRO * ACCUM))\n"
+                      "if [ $((BATCH % WORLD)) -eq 0 ]; then\n"
+                      "  PER_GPU=$((BATCH / WORLD))\n"
+                      "  while [ $((PER_GPU % MICRO)) -ne 0 ]; do MICRO=$((MICRO - 1)); done\n"
+                      "  ACCUM=$((PER_GPU / MICRO))\n"
                       "else\n"
-                      "  echo \"note: the run accumulates $ACCUM micro-batches, which $WORLD GPUs do \"\\\n"
-                      "       \"not divide; each step now sees $((ACCUM * WORLD)) of them\" >&2\n"
+                      "  echo \"note: $WORLD GPUs cannot share the run's $BATCH sequences per step\"\\\n"
+                      "       \"evenly; each step now sees $((BATCH * WORLD)) of them\" >&2\n"
                       "fi\n");
 }
 
@@ -370,14 +377,16 @@ append_launch (GString *s, const TemperJob *job)
                           "NPROC_PER_NODE=\"$GPUS\" \\\n"
                           "      MASTER_ADDR=\"$MASTER_ADDR\" MASTER_PORT=\"$MASTER_PORT\" \\\n"
                           "      llamafactory-cli train llamafactory.yaml deepspeed=\"$DS\" "
-                          "gradient_accumulation_steps=\"$ACCUM\" ;;\n"
+                          "per_device_train_batch_size=\"$MICRO\" \\\n"
+                          "      gradient_accumulation_steps=\"$ACCUM\" ;;\n"
                           "  fsdp)\n"
                           "    accelerate launch --config_file fsdp.yaml --num_machines \"$NNODES\" "
                           "--machine_rank \"$NODE_RANK\" \\\n"
                           "      --num_processes \"$WORLD\" --main_process_ip \"$MASTER_ADDR\" "
                           "--main_process_port \"$MASTER_PORT\" \\\n"
                           "      -m llamafactory.launcher llamafactory.yaml "
-                          "gradient_accumulation_steps=\"$ACCUM\" ;;\n"
+                          "per_device_train_batch_size=\"$MICRO\" \\\n"
+                          "      gradient_accumulation_steps=\"$ACCUM\" ;;\n"
                           "  *) echo \"PARALLEL must be zero2, zero3 or fsdp\" >&2; exit 2 ;;\n"
                           "esac\n");
     }
@@ -394,7 +403,7 @@ append_launch (GString *s, const TemperJob *job)
                           "torchrun --nproc_per_node \"$GPUS\" --nnodes \"$NNODES\" "
                           "--node_rank \"$NODE_RANK\" \\\n"
                           "  --master_addr \"$MASTER_ADDR\" --master_port \"$MASTER_PORT\" \\\n"
-                          "  -m axolotl.cli.train \"$CONFIG\" $EXTRA "
+                          "  -m axolotl.cli.train \"$CONFIG\" $EXTRA --micro_batch_size \"$MICRO\" "
                           "--gradient_accumulation_steps \"$ACCUM\"\n");
     }
 }
@@ -469,9 +478,10 @@ temper_job_write_readme (const TemperJob *job, const char *dir, GError **error)
                         "also the weights (for models that do not fit one GPU), `PARALLEL=fsdp` uses "
                         "FSDP instead of DeepSpeed.\n\n"));
   g_string_append_printf (s, _("Temper's run takes %d sequences per step (%d per micro-batch × %d "
-                               "accumulated). The scripts divide the accumulation by the number of "
-                               "GPUs, so each step still sees %d sequences when it divides evenly; "
-                               "otherwise they say how the batch changes.\n\n"),
+                               "accumulated). The scripts share them among all the GPUs, with as "
+                               "many per micro-batch or fewer, so each step still sees %d sequences "
+                               "when the number of GPUs divides them; otherwise they say how the "
+                               "batch changes.\n\n"),
                           t->micro_batch * t->grad_accum, t->micro_batch, t->grad_accum,
                           t->micro_batch * t->grad_accum);
   g_string_append (s, _("## 3. Bring the adapter back\n\nThe trainer writes `output/` (the PEFT "

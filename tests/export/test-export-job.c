@@ -186,11 +186,31 @@ test_llamafactory (void)
   g_assert_nonnull (strstr (info, "\"temper_train\""));
   g_assert_nonnull (strstr (info, "\"formatting\" : \"sharegpt\""));
 
-  /* 8 accumulated micro-batches over 4 GPUs: 2 each, the same batch. */
+  /* The step's 2 × 8 sequences, shared among 4 GPUs, stay 16. */
   script = read_text (job, "train-1node.sh");
   g_assert_nonnull (strstr (script, "GPUS=\"${GPUS:-4}\""));
-  g_assert_nonnull (strstr (script, "ACCUM=8"));
+  g_assert_nonnull (strstr (script, "\nMICRO=2\nACCUM=8\n"));
   g_assert_nonnull (strstr (script, "deepspeed=\"$DS\""));
+  {
+    g_autofree char *script_path = g_build_filename (job, "train-1node.sh", NULL);
+    g_autofree char *shell = g_strdup_printf ("GPUS=4; NNODES=1; MICRO=2; ACCUM=8\n"
+                                              "%s\necho \"$MICRO $ACCUM\"",
+                                              strstr (script, "WORLD="));
+    char *end = strstr (shell, "case \"$PARALLEL\"");
+    g_autofree char *out = NULL;
+    const char *argv[] = { "sh", "-c", NULL, NULL };
+    int status = 0;
+
+    g_assert_nonnull (end);
+    memmove (end, "echo \"$MICRO $ACCUM\"", strlen ("echo \"$MICRO $ACCUM\"") + 1);
+    argv[2] = shell;
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
+                  &status, &error);
+    g_assert_no_error (error);
+    /* 16 sequences on 4 GPUs: 2 per micro-batch, 2 accumulated. */
+    g_assert_cmpstr (out, ==, "2 2\n");
+    g_assert_true (g_file_test (script_path, G_FILE_TEST_IS_EXECUTABLE));
+  }
   for (const char *const *f = (const char *const[]) { "ds_z2.json", "ds_z3.json", "fsdp.yaml",
                                                        "train-multinode.sh", "train.sbatch",
                                                        "README.md", "temper/settings.json",

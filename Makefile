@@ -5,6 +5,9 @@
 #   make run     set up, build, and open the app
 #   make fuzz    build with clang + libFuzzer and run every fuzzing harness
 #                of tests/fuzz for FUZZ_SECONDS each
+#   make interop-env  build, once, the LLaMA-Factory virtualenv the interop
+#                suite uses (outside the tree); make check runs that suite
+#                when it exists and reports it skipped otherwise
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
@@ -16,7 +19,7 @@ HAVE_LIBFUZZER := $(shell command -v clang >/dev/null 2>&1 && \
   echo 'int LLVMFuzzerTestOneInput (const char *d, unsigned long n) { return 0; }' | \
   clang -x c -fsanitize=fuzzer,address -o /dev/null - >/dev/null 2>&1 && echo yes)
 
-.PHONY: all setup build demo check run clean fuzz fuzz-build
+.PHONY: all setup build demo check run clean fuzz fuzz-build interop-env
 
 all: build
 
@@ -63,7 +66,13 @@ endif
 	-ninja -C $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  meson test -C $(ASAN_BUILD) --suite engine --print-errorlogs --num-processes 2 --timeout-multiplier 4
+	@venv="$${TEMPER_INTEROP_VENV:-$${XDG_CACHE_HOME:-$$HOME/.cache}/temper/interop-venv}"; \
+	  [ -x "$$venv/bin/llamafactory-cli" ] || \
+	  echo "interop suite (LLaMA-Factory) skipped: no virtualenv at $$venv; build it once with make interop-env"
 	@build-aux/test-summary.py $(BUILD) $(ASAN_BUILD)
+
+interop-env:
+	@build-aux/interop-env.sh
 
 run: build
 	GSETTINGS_SCHEMA_DIR=$(BUILD)/data:$(BUILD)/app/gui $(BUILD)/app/gui/temper

@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "temper/run.h"
+#include "temper-cluster-job.h"
 #include "temper-page.h"
 #include "temper-runs-page.h"
 
@@ -193,6 +194,14 @@ open_clicked_cb (GtkButton *button,
 }
 
 static void
+cluster_clicked_cb (GtkButton *button,
+                    gpointer   user_data)
+{
+  temper_cluster_job_export (GTK_WIDGET (user_data), g_object_get_data (G_OBJECT (button), "dir"),
+                             NULL, NULL, NULL);
+}
+
+static void
 show_runs (TemperRunsPage *self)
 {
   GtkWidget *child;
@@ -223,6 +232,20 @@ show_runs (TemperRunsPage *self)
       g_signal_connect_object (button, "clicked", G_CALLBACK (open_clicked_cb), self, 0);
       gtk_widget_set_name (button, "open-run");
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+      {
+        GtkWidget *cluster = gtk_button_new_from_icon_name ("network-server-symbolic");
+
+        gtk_widget_set_valign (cluster, GTK_ALIGN_CENTER);
+        gtk_widget_set_tooltip_text (cluster, _("Train on a Cluster…"));
+        gtk_accessible_update_property (GTK_ACCESSIBLE (cluster), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                        _("Train this run on a cluster"), -1);
+        gtk_widget_add_css_class (cluster, "flat");
+        gtk_widget_set_sensitive (cluster, run->status != RUN_UNREADABLE);
+        gtk_widget_set_name (cluster, "cluster-run");
+        g_object_set_data_full (G_OBJECT (cluster), "dir", g_strdup (run->dir), g_free);
+        g_signal_connect_object (cluster, "clicked", G_CALLBACK (cluster_clicked_cb), self, 0);
+        adw_action_row_add_suffix (ADW_ACTION_ROW (row), cluster);
+      }
       gtk_list_box_append (self->runs_list, row);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->runs_list), self->runs->len > 0);
@@ -295,6 +318,18 @@ refresh_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 }
 
 static void
+imported_cb (const char *run_dir, gpointer user_data)
+{
+  temper_runs_page_refresh (TEMPER_RUNS_PAGE (user_data));
+}
+
+static void
+import_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  temper_cluster_job_import (widget, imported_cb, G_OBJECT (widget));
+}
+
+static void
 temper_runs_page_map (GtkWidget *widget)
 {
   GTK_WIDGET_CLASS (temper_runs_page_parent_class)->map (widget);
@@ -364,6 +399,7 @@ temper_runs_page_class_init (TemperRunsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TemperRunsPage, runs_list);
   gtk_widget_class_bind_template_child (widget_class, TemperRunsPage, empty_label);
   gtk_widget_class_install_action (widget_class, "page.refresh", NULL, refresh_action);
+  gtk_widget_class_install_action (widget_class, "page.import", NULL, import_action);
 }
 
 static void

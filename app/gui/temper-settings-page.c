@@ -26,6 +26,7 @@
 
 #include "temper-device-list.h"
 #include "temper-fit-estimate.h"
+#include "temper-fit-ways-out.h"
 #include "temper-format.h"
 #include "temper-page.h"
 #include "temper-settings.h"
@@ -131,6 +132,7 @@ struct _TemperSettingsPage
   GtkCheckButton     *thorough_check;
   AdwComboRow        *device_row;
   AdwActionRow       *memory_row;
+  GtkWidget          *cluster_button;
   AdwActionRow       *time_row;
   AdwExpanderRow     *advanced_row;
   GtkLabel           *invalid_label;
@@ -152,6 +154,29 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  TRAIN_ON_CLUSTER,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Whether a run of @s fits on at least one device here. */
+static gboolean
+fits_somewhere (TemperSettingsPage *self, const temper_model_t *model, const TemperTrainSettings *s)
+{
+  for (guint i = 0; self->devices != NULL && i < self->devices->len; i++)
+    {
+      const TemperDeviceInfo *d = g_ptr_array_index (self->devices, i);
+      TemperFitEstimate fit;
+
+      temper_fit_estimate_run (model, s, d->backend, &fit);
+      if (temper_fit_judge (fit.total, d->memory_total) != TEMPER_FIT_TOO_BIG)
+        return TRUE;
+    }
+  return self->devices == NULL || self->devices->len == 0;
+}
 
 static gboolean
 settings_equal (const TemperTrainSettings *a,
@@ -411,6 +436,7 @@ update_estimate (TemperSettingsPage *self)
                                    valid ? _("Choose a model and a dataset to see an estimate.")
                                          : _("Fix the setting shown under Advanced to see an estimate."));
       adw_action_row_set_subtitle (self->time_row, "");
+      gtk_widget_set_visible (self->cluster_button, FALSE);
       return;
     }
 
@@ -424,7 +450,19 @@ update_estimate (TemperSettingsPage *self)
     if (target != NULL)
       {
         g_autofree char *text = temper_fit_describe (&fit, target);
+        const temper_model_t *model = temper_loaded_model_get_model (self->model);
 
+        if (temper_fit_judge (memory, target->memory_total) == TEMPER_FIT_TOO_BIG
+            && target->memory_total > 0)
+          {
+            g_autofree char *ways = temper_fit_ways_out (model, &s, target->backend,
+                                                         target->memory_total);
+            g_autofree char *both = g_strconcat (text, " ", ways, NULL);
+
+            g_free (text);
+            text = g_steal_pointer (&both);
+          }
+        gtk_widget_set_visible (self->cluster_button, !fits_somewhere (self, model, &s));
         adw_action_row_set_subtitle (self->memory_row, text);
       }
     else
@@ -896,6 +934,13 @@ temper_settings_page_map (GtkWidget *widget)
   update_estimate (TEMPER_SETTINGS_PAGE (widget));
 }
 
+/* The window knows the model and dataset the run would start from. */
+static void
+train_on_cluster_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  g_signal_emit (widget, signals[TRAIN_ON_CLUSTER], 0);
+}
+
 static void
 temper_settings_page_class_init (TemperSettingsPageClass *klass)
 {
@@ -925,6 +970,11 @@ temper_settings_page_class_init (TemperSettingsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, thorough_check);
   gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, device_row);
   gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, memory_row);
+  gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, cluster_button);
+  gtk_widget_class_install_action (widget_class, "page.train-on-cluster", NULL, train_on_cluster_action);
+  signals[TRAIN_ON_CLUSTER] = g_signal_new ("train-on-cluster", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 0);
   gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, time_row);
   gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, advanced_row);
   gtk_widget_class_bind_template_child (widget_class, TemperSettingsPage, invalid_label);

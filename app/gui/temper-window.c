@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "temper/run.h"
+#include "temper-cluster-job.h"
 #include "temper-compare-page.h"
 #include "temper-dataset-page.h"
 #include "temper-export-page.h"
@@ -142,6 +143,24 @@ prepare_training (TemperWindow *self)
   temper_settings_page_get_train_settings (settings_page, &settings);
   temper_training_page_set_source (training, temper_model_page_get_model (model_page),
                                    temper_dataset_page_get_path (dataset_page), &settings);
+}
+
+/* "Train on a cluster…" for the run the Settings page would start. */
+static void
+train_on_cluster_cb (TemperWindow *self)
+{
+  TemperModelPage *model_page = TEMPER_MODEL_PAGE (temper_window_get_page (self, "model"));
+  TemperDatasetPage *dataset_page = TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset"));
+  TemperLoadedModel *model = temper_model_page_get_model (model_page);
+  TemperTrainSettings settings;
+
+  if (model == NULL || temper_dataset_page_get_path (dataset_page) == NULL)
+    return;
+  temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings")),
+                                           &settings);
+  temper_cluster_job_export (GTK_WIDGET (self), NULL,
+                             temper_model_get_path (temper_loaded_model_get_model (model)),
+                             temper_dataset_page_get_path (dataset_page), &settings);
 }
 
 /* The Compare page compares the run the Training page shows. */
@@ -466,6 +485,8 @@ temper_window_constructed (GObject *object)
                            G_CALLBACK (model_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (temper_window_get_page (self, "dataset"), "notify::complete",
                            G_CALLBACK (dataset_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (temper_window_get_page (self, "settings"), "train-on-cluster",
+                           G_CALLBACK (train_on_cluster_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (temper_window_get_page (self, "runs"), "open-run",
                            G_CALLBACK (open_run_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (temper_window_get_page (self, "training"), "notify::busy",

@@ -98,17 +98,9 @@ temper_job_write_llamafactory_yaml (const TemperJob *job, const char *dir, GErro
   g_autoptr(GString) s = g_string_new (NULL);
   g_autofree char *targets = temper_job_peft_targets (t->lora.targets);
 
-  /* LLaMA-Factory reads lora_alpha as an integer. */
-  if (t->lora.alpha != rintf (t->lora.alpha))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("LLaMA-Factory takes a whole number for LoRA alpha, and this run uses %g: "
-                     "export it for axolotl instead"), t->lora.alpha);
-      return FALSE;
-    }
   g_string_append_printf (s, "# Temper run “%s” as a LLaMA-Factory job (see README.md).\n"
                           "# Effective batch on one GPU: %d × %d = %d sequences per step; the\n"
-                          "# launch scripts divide the accumulation by the number of GPUs.\n\n",
+                          "# launch scripts share them among all the GPUs.\n\n",
                           job->run_name, t->micro_batch, t->grad_accum,
                           t->micro_batch * t->grad_accum);
   g_string_append (s, "### model\n");
@@ -120,6 +112,7 @@ temper_job_write_llamafactory_yaml (const TemperJob *job, const char *dir, GErro
 
   g_string_append (s, "\n### method\nstage: sft\ndo_train: true\nfinetuning_type: lora\n");
   g_string_append_printf (s, "lora_rank: %d\n", t->lora.rank);
+  /* An integer for LLaMA-Factory; temper_job_export() refused any other. */
   g_string_append_printf (s, "lora_alpha: %d\n", (int) lrintf (t->lora.alpha));
   append_float (s, "lora_dropout", t->lora.dropout);
   g_string_append_printf (s, "lora_target: %s\n", targets);
@@ -334,7 +327,8 @@ temper_job_write_parallel_configs (const TemperJob *job, const char *dir, GError
 }
 
 /* Shell that picks PARALLEL (zero2, zero3, fsdp) and keeps the effective
- * batch: the accumulation shrinks by the number of GPUs when it divides. */
+ * batch: the sequences of one step are shared among all the GPUs, each
+ * taking as many per micro-batch as the run did or fewer. */
 static void
 append_script_head (GString *s, const TemperJob *job, gboolean multinode)
 {
@@ -356,12 +350,18 @@ append_script_head (GString *s, const TemperJob *job, gboolean multinode)
     g_string_append (s, "NNODES=1\nNODE_RANK=0\nMASTER_ADDR=127.0.0.1\n"
                         "MASTER_PORT=\"${MASTER_PORT:-29500}\"\n");
   g_string_append (s, "PARALLEL=\"${PARALLEL:-zero2}\"\n");
-  g_string_append_printf (s, "ACCUM=%d\nWORLD=$((GPUS * NNODES))\n", job->settings->grad_accum);
-  g_string_append (s, "if [ $((ACCUM % WORLD)) -eq 0 ]; then\n"
-                      "  ACCUM=$((ACCUM / WORLD))\n"
+  g_string_append_printf (s, "# The run: %d sequences per micro-batch, %d micro-batches per step.\n"
+                          "MICRO=%d\nACCUM=%d\n",
+                          job->settings->micro_batch, job->settings->grad_accum,
+                          job->settings->micro_batch, job->settings->grad_accum);
+  g_string_append (s, "WORLD=$((GPUS * NNODES))\nBATCH=$((MICRO * ACCUM))\n"
+                      "if [ $((BATCH % WORLD)) -eq 0 ]; then\n"
+                      "  PER_GPU=$((BATCH / WORLD))\n"
+                      "  while [ $((PER_GPU % MICRO)) -ne 0 ]; do MICRO=$((MICRO - 1)); done\n"
+                      "  ACCUM=$((PER_GPU / MICRO))\n"
                       "else\n"
-                      "  echo \"note: the run accumulates $ACCUM micro-batches, which $WORLD GPUs do \"\\\n"
-                      "       \"not divide; each step now sees $((ACCUM * WORLD)) of them\" >&2\n"
+                      "  echo \"note: $WORLD GPUs cannot share the run's $BATCH sequences per step\"\\\n"
+                      "       \"evenly; each step now sees $((BATCH * WORLD)) of them\" >&2\n"
                       "fi\n");
 }
 
@@ -377,14 +377,16 @@ append_launch (GString *s, const TemperJob *job)
                           "NPROC_PER_NODE=\"$GPUS\" \\\n"
                           "      MASTER_ADDR=\"$MASTER_ADDR\" MASTER_PORT=\"$MASTER_PORT\" \\\n"
                           "      llamafactory-cli train llamafactory.yaml deepspeed=\"$DS\" "
-                          "gradient_accumulation_steps=\"$ACCUM\" ;;\n"
+                          "per_device_train_batch_size=\"$MICRO\" \\\n"
+                          "      gradient_accumulation_steps=\"$ACCUM\" ;;\n"
                           "  fsdp)\n"
                           "    accelerate launch --config_file fsdp.yaml --num_machines \"$NNODES\" "
                           "--machine_rank \"$NODE_RANK\" \\\n"
                           "      --num_processes \"$WORLD\" --main_process_ip \"$MASTER_ADDR\" "
                           "--main_process_port \"$MASTER_PORT\" \\\n"
                           "      -m llamafactory.launcher llamafactory.yaml "
-                          "gradient_accumulation_steps=\"$ACCUM\" ;;\n"
+                          "per_device_train_batch_size=\"$MICRO\" \\\n"
+                          "      gradient_accumulation_steps=\"$ACCUM\" ;;\n"
                           "  *) echo \"PARALLEL must be zero2, zero3 or fsdp\" >&2; exit 2 ;;\n"
                           "esac\n");
     }
@@ -401,7 +403,7 @@ append_launch (GString *s, const TemperJob *job)
                           "torchrun --nproc_per_node \"$GPUS\" --nnodes \"$NNODES\" "
                           "--node_rank \"$NODE_RANK\" \\\n"
                           "  --master_addr \"$MASTER_ADDR\" --master_port \"$MASTER_PORT\" \\\n"
-                          "  -m axolotl.cli.train \"$CONFIG\" $EXTRA "
+                          "  -m axolotl.cli.train \"$CONFIG\" $EXTRA --micro_batch_size \"$MICRO\" "
                           "--gradient_accumulation_steps \"$ACCUM\"\n");
     }
 }
@@ -476,16 +478,17 @@ temper_job_write_readme (const TemperJob *job, const char *dir, GError **error)
                         "also the weights (for models that do not fit one GPU), `PARALLEL=fsdp` uses "
                         "FSDP instead of DeepSpeed.\n\n"));
   g_string_append_printf (s, _("Temper's run takes %d sequences per step (%d per micro-batch × %d "
-                               "accumulated). The scripts divide the accumulation by the number of "
-                               "GPUs, so each step still sees %d sequences when it divides evenly; "
-                               "otherwise they say how the batch changes.\n\n"),
+                               "accumulated). The scripts share them among all the GPUs, with as "
+                               "many per micro-batch or fewer, so each step still sees %d sequences "
+                               "when the number of GPUs divides them; otherwise they say how the "
+                               "batch changes.\n\n"),
                           t->micro_batch * t->grad_accum, t->micro_batch, t->grad_accum,
                           t->micro_batch * t->grad_accum);
   g_string_append (s, _("## 3. Bring the adapter back\n\nThe trainer writes `output/` (the PEFT "
                         "adapter `adapter_config.json` + `adapter_model.safetensors`, and "
                         "`trainer_state.json` with the loss curve). Copy the whole job folder "
                         "back, then:\n\n    temper-cli import JOB_FOLDER\n\nor, in Temper, Runs → "
-                        "Import a cluster run…. The run appears with its loss curve and adapter, "
+                        "Import a Cluster Run…. The run appears with its loss curve and adapter, "
                         "ready for Compare, Evaluate and Export.\n\n"));
   g_string_append (s, _("## What is the same and what is not\n\nThe same: the records and their "
                         "split, the chat template and system message, the token ids, loss on the "
@@ -499,6 +502,12 @@ temper_job_write_readme (const TemperJob *job, const char *dir, GError **error)
     g_string_append (s, _(" LLaMA-Factory also trains on the line break after each <|im_end|>, "
                           "which Temper leaves out; it does not change the answers, which end at "
                           "<|im_end|>."));
+  if (lf && (job->family == TEMPER_CHAT_FAMILY_LLAMA2 || job->family == TEMPER_CHAT_FAMILY_MISTRAL))
+    g_string_append (s, _(" Not quite the same for this model: LLaMA-Factory's Llama 2 and Mistral "
+                          "templates lay out the answers a little differently from the model's own "
+                          "template (the Llama 2 one leaves out the space before </s>, one token per "
+                          "answer). Export the job for axolotl, which uses the model's own template, "
+                          "to train on exactly Temper's tokens."));
   g_string_append (s, _(" Records longer than the cutoff are shortened by the trainer's own rule, "
                         "which may keep a different part than Temper does.\n"));
   return write_file (dir, "README.md", s, FALSE, error);

@@ -11,6 +11,7 @@
 #include <glib/gi18n-lib.h>
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -358,6 +359,14 @@ temper_job_export (const char *run_dir, const char *out_dir, const TemperJobOpti
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("The model has no chat template that LLaMA-Factory or axolotl would lay out "
                      "the same way, so the job would not train what this run trains"));
+      return FALSE;
+    }
+  /* LLaMA-Factory reads lora_alpha as an integer. */
+  if (job.engine == TEMPER_JOB_LLAMAFACTORY && settings->lora.alpha != rintf (settings->lora.alpha))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("LLaMA-Factory takes a whole number for LoRA alpha, and this run uses %g: "
+                     "export it for axolotl instead"), settings->lora.alpha);
       return FALSE;
     }
   if (options->model_id != NULL && *options->model_id != '\0')

@@ -420,7 +420,7 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
   if ((guint64) c->n_layer > temper_gguf_get_n_tensors (model->gguf))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” claims %d layers but holds only %" G_GUINT64_FORMAT " tensors."),
+                   "“%s” claims %d layers but holds only %" G_GUINT64_FORMAT " tensors.",
                    what, c->n_layer, temper_gguf_get_n_tensors (model->gguf));
       return FALSE;
     }

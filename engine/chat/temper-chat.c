@@ -514,10 +514,51 @@ role_name (TemperChatRole role)
     }
 }
 
+/* Qwen3's answers: a thinking block "<think>…</think>" in the text is
+ * split off as its template does; the last answer keeps it (empty when
+ * the data has none: data without thinking trains the non-thinking form),
+ * earlier answers lose it. */
+static void
+render_qwen3_answer (Builder *b, const char *text, gboolean keep_thinking)
+{
+  const char *close = strstr (text, "</think>");
+  const char *reasoning = "", *reasoning_end = reasoning;
+
+  if (close != NULL)
+    {
+      const char *open = NULL;
+
+      for (const char *p = strstr (text, "<think>"); p != NULL && p < close; p = strstr (p + 1, "<think>"))
+        open = p;
+      reasoning = open != NULL ? open + strlen ("<think>") : text;
+      reasoning_end = close;
+      text = close + strlen ("</think>");
+      while (reasoning < reasoning_end && *reasoning == '\n')
+        reasoning++;
+      while (reasoning_end > reasoning && reasoning_end[-1] == '\n')
+        reasoning_end--;
+    }
+  if (close != NULL || keep_thinking)
+    while (*text == '\n')
+      text++;
+  if (keep_thinking)
+    {
+      markup (b, "<think>\n");
+      emit_len (b, reasoning, (gsize) (reasoning_end - reasoning), FALSE);
+      markup (b, "\n</think>\n\n");
+    }
+  content (b, text);
+}
+
 static void
 render_chatml (const temper_chat_template_t *tmpl, Builder *b,
                const TemperChatMessage *m, gsize n, gboolean gen)
 {
+  gsize last_user = 0;
+
+  for (gsize i = 0; i < n; i++)
+    if (m[i].role == TEMPER_CHAT_ROLE_USER)
+      last_user = i;
   if (tmpl->default_system != NULL && (n == 0 || m[0].role != TEMPER_CHAT_ROLE_SYSTEM))
     {
       markup (b, "<|im_start|>system\n");
@@ -531,17 +572,8 @@ render_chatml (const temper_chat_template_t *tmpl, Builder *b,
       markup (b, "\n");
       if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT)
         answer_begin (b);
-      /* Qwen3 writes the last answer's (empty) thinking block: data without
-       * thinking trains the non-thinking form. */
-      if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT && tmpl->empty_thinking && i + 1 == n)
-        {
-          const char *text = m[i].content;
-
-          markup (b, "<think>\n\n</think>\n\n");
-          while (*text == '\n')
-            text++;
-          content (b, text);
-        }
+      if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT && tmpl->empty_thinking)
+        render_qwen3_answer (b, m[i].content, i > last_user && i + 1 == n);
       else
         content (b, m[i].content);
       markup (b, "<|im_end|>");

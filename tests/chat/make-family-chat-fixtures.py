@@ -157,9 +157,16 @@ def main():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.BPE()))
+    u1 = {"role": "user", "content": "What is the capital of Estonia?"}
+    u2 = {"role": "user", "content": "And its population?"}
+    thought = {"role": "assistant", "content": "<think>\nThe user asks about Estonia.\n</think>\n\nTallinn."}
+    plain = {"role": "assistant", "content": "About 450,000 people."}
+    thinking = [("answer with thinking", [u1, thought], False),
+                ("thinking in an earlier answer", [u1, thought, u2, plain], False),
+                ("thinking, then a prompt", [u1, thought, u2], True)]
     cases = []
     for name, t in TEMPLATES.items():
-        for title, messages, gen in module.conversations():
+        for title, messages, gen in module.conversations() + (thinking if name == "qwen3" else []):
             try:
                 text = tok.apply_chat_template(messages, chat_template=t["jinja"], tokenize=False,
                                                add_generation_prompt=gen, bos_token=t["bos"],

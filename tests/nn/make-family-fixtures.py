@@ -44,7 +44,7 @@ PROMPT = "Hello world! The quick brown fox"
 # The pre-tokenizer name each byte-level family's GGUF gets (llama.cpp names
 # a pre-tokenizer by hashing a real tokenizer's output, which a tiny trained
 # one cannot match).
-BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "phi3": "gpt-2", "glm4": "qwen2"}
+BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "phi3": "gpt-2", "phi35": "gpt-2", "glm4": "qwen2"}
 
 
 def bpe_tokenizer(folder, specials, eos, bos=None, pad=None):
@@ -165,7 +165,7 @@ def make(family):
                 **extra, **common)
             config.architectures = ["Gemma3ForCausalLM"]
             cls = tf.Gemma3ForCausalLM
-    elif family == "phi3":
+    elif family in ("phi3", "phi35"):
         fast = bpe_tokenizer(folder, ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>", "<|system|>"],
                              eos="<|end|>", pad="<|endoftext|>")
         # As Phi-4-mini ships it: a GPT-2 style byte-level vocabulary.
@@ -175,9 +175,23 @@ def make(family):
         cfg["tokenizer_class"] = "GPT2Tokenizer"
         with open(tc, "w") as f:
             json.dump(cfg, f, indent=1)
-        config = tf.Phi3Config(vocab_size=len(fast), partial_rotary_factor=0.75, sliding_window=WINDOW,
-                               original_max_position_embeddings=256, tie_word_embeddings=False,
-                               bos_token_id=0, eos_token_id=3, pad_token_id=0, **common)
+        if family == "phi3":
+            # Phi-4-mini's layout: partial rotary; and Phi-3-mini's window.
+            config = tf.Phi3Config(vocab_size=len(fast), partial_rotary_factor=0.75, sliding_window=WINDOW,
+                                   original_max_position_embeddings=256, tie_word_embeddings=False,
+                                   bos_token_id=0, eos_token_id=3, pad_token_id=0, **common)
+        else:
+            # Phi-3.5-mini's LongRoPE: the short factors hold up to the
+            # original context (128, past what the test reaches), and the
+            # attention factor of a 4× longer maximum context.
+            gen = np.random.default_rng(5)
+            common["max_position_embeddings"] = 512
+            config = tf.Phi3Config(vocab_size=len(fast), tie_word_embeddings=False,
+                                   original_max_position_embeddings=128,
+                                   rope_scaling={"rope_type": "longrope",
+                                                 "short_factor": [float(x) for x in gen.uniform(1.0, 3.0, 8)],
+                                                 "long_factor": [float(x) for x in gen.uniform(2.0, 8.0, 8)]},
+                                   bos_token_id=0, eos_token_id=3, pad_token_id=0, **common)
         cls = tf.Phi3ForCausalLM
     elif family == "glm4":
         fast = bpe_tokenizer(folder, ["<|endoftext|>", "[gMASK]", "<sop>", "<|user|>", "<|assistant|>", "<|system|>"],
@@ -240,7 +254,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--llama-cpp", required=True, help="llama.cpp source folder (convert_hf_to_gguf.py)")
     parser.add_argument("families", nargs="*",
-                        default=["llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "glm4"])
+                        default=["llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4"])
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     for fam in args.families:

@@ -4,7 +4,8 @@
  * logits after the prompt and after each of 64 greedy tokens (fed as
  * transformers chose them) must agree to 1e-4 of the largest logit, in
  * exact mode; the positions run past the sliding windows (24) and past
- * Llama 3.1's original context (32). */
+ * Llama 3.1's original context (32).  Phi-3.5's LongRoPE is checked with its
+ * short factors, inside its original context (128). */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -86,6 +87,12 @@ check_description (const char *family, const temper_model_t *model)
     {
       g_assert_true (c->fused_qkv && c->fused_gate_up);
       g_assert_cmpint (temper_model_config_rope_dims (c), ==, 12);
+    }
+  else if (strcmp (family, "phi35") == 0)
+    {
+      g_assert_nonnull (temper_model_get_rope_factors (model));
+      g_assert_cmpfloat (c->rope_mscale, >, 1.0f);
+      g_assert_cmpint (c->n_ctx_train, ==, 128);
     }
   else if (strcmp (family, "glm4") == 0)
     {
@@ -182,7 +189,9 @@ test_family (gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  static const char *const families[] = { "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "glm4" };
+  static const char *const families[] = {
+    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
+  };
   static Case cases[G_N_ELEMENTS (families) * 2];
 
   g_test_init (&argc, &argv, NULL);

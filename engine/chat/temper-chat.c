@@ -31,6 +31,11 @@ struct temper_chat_template {
   const char               *answer_prefix;
   gboolean                  trim_answer;
   gboolean                  system_on_last_turn;
+  /* Qwen3: the last answer carries an empty <think></think> block (the
+   * non-thinking form), and so does the prompt for a new one. */
+  gboolean                  empty_thinking;
+  /* Phi-3 puts a newline after each role and end marker; Phi-4-mini not. */
+  gboolean                  phi_newlines;
 };
 
 /* Whitespace as Python's str.strip() sees it, which is what the templates'
@@ -161,6 +166,18 @@ detect_family (temper_chat_template_t *tmpl, const char *jinja)
         return;
       tmpl->family = TEMPER_CHAT_FAMILY_CHATML;
       tmpl->default_system = find_default_system (jinja);
+      tmpl->empty_thinking = contains (jinja, "<think>") && contains (jinja, "</think>");
+    }
+  else if (contains (jinja, "<start_of_turn>") && contains (jinja, "<end_of_turn>"))
+    tmpl->family = TEMPER_CHAT_FAMILY_GEMMA;
+  else if (contains (jinja, "[gMASK]") && contains (jinja, "<|assistant|>"))
+    tmpl->family = TEMPER_CHAT_FAMILY_GLM4;
+  else if (contains (jinja, "<|assistant|>") && contains (jinja, "<|end|>"))
+    {
+      tmpl->family = TEMPER_CHAT_FAMILY_PHI3;
+      /* Phi-3 writes '\n' after its markers (as Jinja text or as
+       * real line breaks); Phi-4-mini's template has none at all. */
+      tmpl->phi_newlines = contains (jinja, "\\n") || contains (jinja, "|>\n");
     }
   else if (contains (jinja, "<|start_header_id|>") && contains (jinja, "<|end_header_id|>"))
     tmpl->family = TEMPER_CHAT_FAMILY_LLAMA3;
@@ -209,7 +226,7 @@ token_text (const temper_tokenizer_t *tok, int id)
 static void
 collect_specials (temper_chat_template_t *tmpl)
 {
-  const char *candidates[8];
+  const char *candidates[10];
   gsize n = 0;
 
   switch (tmpl->family)
@@ -228,6 +245,23 @@ collect_specials (temper_chat_template_t *tmpl)
       /* Control tokens in Mistral's v3 vocabulary, plain text in Llama 2's. */
       candidates[n++] = "[INST]";
       candidates[n++] = "[/INST]";
+      break;
+    case TEMPER_CHAT_FAMILY_GEMMA:
+      candidates[n++] = "<start_of_turn>";
+      candidates[n++] = "<end_of_turn>";
+      break;
+    case TEMPER_CHAT_FAMILY_PHI3:
+      candidates[n++] = "<|system|>";
+      candidates[n++] = "<|user|>";
+      candidates[n++] = "<|assistant|>";
+      candidates[n++] = "<|end|>";
+      break;
+    case TEMPER_CHAT_FAMILY_GLM4:
+      candidates[n++] = "[gMASK]";
+      candidates[n++] = "<sop>";
+      candidates[n++] = "<|system|>";
+      candidates[n++] = "<|user|>";
+      candidates[n++] = "<|assistant|>";
       break;
     case TEMPER_CHAT_FAMILY_PLAIN:
     default:
@@ -273,7 +307,14 @@ temper_chat_template_new (const char *jinja, const temper_tokenizer_t *tokenizer
       default_bos = "<s>";
       default_eos = "</s>";
       break;
+    case TEMPER_CHAT_FAMILY_GEMMA:
+      default_bos = "<bos>";
+      break;
+    case TEMPER_CHAT_FAMILY_PHI3:
+      default_eos = "<|endoftext|>";
+      break;
     case TEMPER_CHAT_FAMILY_CHATML:
+    case TEMPER_CHAT_FAMILY_GLM4:
     case TEMPER_CHAT_FAMILY_PLAIN:
     default:
       break;
@@ -292,6 +333,12 @@ temper_chat_template_new (const char *jinja, const temper_tokenizer_t *tokenizer
         tmpl->end_of_turn = temper_tokenizer_find_token (tokenizer, "<|im_end|>");
       else if (tmpl->family == TEMPER_CHAT_FAMILY_LLAMA3)
         tmpl->end_of_turn = temper_tokenizer_find_token (tokenizer, "<|eot_id|>");
+      else if (tmpl->family == TEMPER_CHAT_FAMILY_GEMMA)
+        tmpl->end_of_turn = temper_tokenizer_find_token (tokenizer, "<end_of_turn>");
+      else if (tmpl->family == TEMPER_CHAT_FAMILY_PHI3)
+        tmpl->end_of_turn = temper_tokenizer_find_token (tokenizer, "<|end|>");
+      else if (tmpl->family == TEMPER_CHAT_FAMILY_GLM4)
+        tmpl->end_of_turn = temper_tokenizer_find_token (tokenizer, "<|user|>");
       if (tmpl->end_of_turn < 0)
         tmpl->end_of_turn = temper_tokenizer_get_eos (tokenizer);
     }
@@ -335,6 +382,9 @@ temper_chat_family_name (TemperChatFamily family)
     case TEMPER_CHAT_FAMILY_LLAMA2:  return "Llama 2";
     case TEMPER_CHAT_FAMILY_LLAMA3:  return "Llama 3";
     case TEMPER_CHAT_FAMILY_MISTRAL: return "Mistral";
+    case TEMPER_CHAT_FAMILY_GEMMA:   return "Gemma";
+    case TEMPER_CHAT_FAMILY_PHI3:    return "Phi-3";
+    case TEMPER_CHAT_FAMILY_GLM4:    return "GLM-4";
     case TEMPER_CHAT_FAMILY_PLAIN:
     default:                         return "plain";
     }
@@ -464,10 +514,51 @@ role_name (TemperChatRole role)
     }
 }
 
+/* Qwen3's answers: a thinking block "<think>…</think>" in the text is
+ * split off as its template does; the last answer keeps it (empty when
+ * the data has none: data without thinking trains the non-thinking form),
+ * earlier answers lose it. */
+static void
+render_qwen3_answer (Builder *b, const char *text, gboolean keep_thinking)
+{
+  const char *close = strstr (text, "</think>");
+  const char *reasoning = "", *reasoning_end = reasoning;
+
+  if (close != NULL)
+    {
+      const char *open = NULL;
+
+      for (const char *p = strstr (text, "<think>"); p != NULL && p < close; p = strstr (p + 1, "<think>"))
+        open = p;
+      reasoning = open != NULL ? open + strlen ("<think>") : text;
+      reasoning_end = close;
+      text = close + strlen ("</think>");
+      while (reasoning < reasoning_end && *reasoning == '\n')
+        reasoning++;
+      while (reasoning_end > reasoning && reasoning_end[-1] == '\n')
+        reasoning_end--;
+    }
+  if (close != NULL || keep_thinking)
+    while (*text == '\n')
+      text++;
+  if (keep_thinking)
+    {
+      markup (b, "<think>\n");
+      emit_len (b, reasoning, (gsize) (reasoning_end - reasoning), FALSE);
+      markup (b, "\n</think>\n\n");
+    }
+  content (b, text);
+}
+
 static void
 render_chatml (const temper_chat_template_t *tmpl, Builder *b,
                const TemperChatMessage *m, gsize n, gboolean gen)
 {
+  gsize last_user = 0;
+
+  for (gsize i = 0; i < n; i++)
+    if (m[i].role == TEMPER_CHAT_ROLE_USER)
+      last_user = i;
   if (tmpl->default_system != NULL && (n == 0 || m[0].role != TEMPER_CHAT_ROLE_SYSTEM))
     {
       markup (b, "<|im_start|>system\n");
@@ -481,14 +572,124 @@ render_chatml (const temper_chat_template_t *tmpl, Builder *b,
       markup (b, "\n");
       if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT)
         answer_begin (b);
-      content (b, m[i].content);
+      if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT && tmpl->empty_thinking)
+        render_qwen3_answer (b, m[i].content, i > last_user && i + 1 == n);
+      else
+        content (b, m[i].content);
       markup (b, "<|im_end|>");
       if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT)
         answer_end (b);
       markup (b, "\n");
     }
   if (gen)
-    markup (b, "<|im_start|>assistant\n");
+    {
+      markup (b, "<|im_start|>assistant\n");
+      if (tmpl->empty_thinking)
+        markup (b, "<think>\n\n</think>\n\n");
+    }
+}
+
+/* Gemma: the system message opens the first user turn; answers are the
+ * "model" role, stripped. */
+static void
+render_gemma (const temper_chat_template_t *tmpl, Builder *b,
+              const TemperChatMessage *m, gsize n, gboolean gen)
+{
+  const char *system = NULL;
+
+  markup (b, tmpl->bos_text);
+  b->out->text_has_bos = TRUE;
+  for (gsize i = 0; i < n; i++)
+    {
+      if (m[i].role == TEMPER_CHAT_ROLE_SYSTEM)
+        {
+          system = m[i].content;
+          continue;
+        }
+      markup (b, "<start_of_turn>");
+      markup (b, m[i].role == TEMPER_CHAT_ROLE_ASSISTANT ? "model" : "user");
+      markup (b, "\n");
+      if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT)
+        answer_begin (b);
+      if (system != NULL && m[i].role == TEMPER_CHAT_ROLE_USER)
+        {
+          content (b, system);
+          content (b, "\n\n");
+          system = NULL;
+        }
+      content_stripped (b, m[i].content);
+      markup (b, "<end_of_turn>");
+      if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT)
+        answer_end (b);
+      markup (b, "\n");
+    }
+  if (gen)
+    markup (b, "<start_of_turn>model\n");
+}
+
+static void
+render_phi3 (const temper_chat_template_t *tmpl, Builder *b,
+             const TemperChatMessage *m, gsize n, gboolean gen)
+{
+  const char *nl = tmpl->phi_newlines ? "\n" : "";
+
+  for (gsize i = 0; i < n; i++)
+    {
+      markup (b, "<|");
+      markup (b, role_name (m[i].role));
+      markup (b, "|>");
+      markup (b, nl);
+      if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT)
+        answer_begin (b);
+      content (b, m[i].content);
+      markup (b, "<|end|>");
+      if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT)
+        answer_end (b);
+      markup (b, nl);
+    }
+  if (gen)
+    {
+      markup (b, "<|assistant|>");
+      markup (b, nl);
+    }
+  else
+    markup (b, tmpl->eos_text);
+}
+
+/* GLM-4: no end marker of its own; an answer ends where the next user turn
+ * begins, so <|user|> (its stop token) closes each answer. */
+static void
+render_glm4 (const temper_chat_template_t *tmpl, Builder *b,
+             const TemperChatMessage *m, gsize n, gboolean gen)
+{
+  gboolean open_answer = FALSE;
+
+  markup (b, "[gMASK]<sop>");
+  for (gsize i = 0; i < n; i++)
+    {
+      if (m[i].role == TEMPER_CHAT_ROLE_ASSISTANT)
+        {
+          markup (b, "<|assistant|>");
+          answer_begin (b);
+          markup (b, "\n");
+          content (b, m[i].content);
+          open_answer = TRUE;
+          continue;
+        }
+      markup (b, m[i].role == TEMPER_CHAT_ROLE_SYSTEM ? "<|system|>" : "<|user|>");
+      if (open_answer)
+        answer_end (b);
+      open_answer = FALSE;
+      markup (b, "\n");
+      content (b, m[i].content);
+    }
+  if (open_answer)
+    {
+      markup (b, "<|user|>");
+      answer_end (b);
+    }
+  if (gen)
+    markup (b, "<|assistant|>");
 }
 
 static void
@@ -684,6 +885,15 @@ temper_chat_render_full (const temper_chat_template_t *tmpl,
       break;
     case TEMPER_CHAT_FAMILY_MISTRAL:
       render_mistral (tmpl, &b, messages, n_messages);
+      break;
+    case TEMPER_CHAT_FAMILY_GEMMA:
+      render_gemma (tmpl, &b, messages, n_messages, add_generation_prompt);
+      break;
+    case TEMPER_CHAT_FAMILY_PHI3:
+      render_phi3 (tmpl, &b, messages, n_messages, add_generation_prompt);
+      break;
+    case TEMPER_CHAT_FAMILY_GLM4:
+      render_glm4 (tmpl, &b, messages, n_messages, add_generation_prompt);
       break;
     case TEMPER_CHAT_FAMILY_PLAIN:
     default:

@@ -145,6 +145,9 @@ temper_export_modelfile (temper_model_t *model, const char *gguf_path,
     case TEMPER_CHAT_FAMILY_PLAIN:
     case TEMPER_CHAT_FAMILY_LLAMA2:
     case TEMPER_CHAT_FAMILY_MISTRAL:
+    case TEMPER_CHAT_FAMILY_GEMMA:
+    case TEMPER_CHAT_FAMILY_PHI3:
+    case TEMPER_CHAT_FAMILY_GLM4:
     default:
       g_string_append (text, "# No TEMPLATE: Ollama reads the chat template stored in the GGUF.\n");
       break;

@@ -58,11 +58,12 @@ write_safetensors_atomically (temper_safetensors_writer_t *w, const char *path, 
 }
 
 /* llama-arch GGUF models keep llama.cpp's interleaved q/k rows; PEFT files
- * are always in Hugging Face order. */
+ * are always in Hugging Face order.  GLM-4 rotates interleaved pairs in
+ * both, so its rows are never reordered. */
 static gboolean
 needs_qk_permutation (const TemperModelConfig *config, TemperLoraTarget target)
 {
-  return config->rope_layout == TEMPER_ROPE_INTERLEAVED &&
+  return config->rope_layout == TEMPER_ROPE_INTERLEAVED && config->arch == TEMPER_ARCH_LLAMA &&
          (target == TEMPER_LORA_Q || target == TEMPER_LORA_K);
 }
 

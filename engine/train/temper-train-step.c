@@ -1,5 +1,7 @@
-/* temper-train-step.c — forward and backward of a Llama-family model with
- * LoRA on a backend, and the AdamW update of the LoRA weights.
+/* temper-train-step.c — forward and backward of a transformer with LoRA on
+ * a backend, and the AdamW update of the LoRA weights.  What depends on the
+ * family (norm offsets, q/k norms, post norms, RoPE per layer, windows,
+ * GeGLU) comes from nn/temper-block.h, which generation shares.
  *
  * Shapes (rows are tokens, N = n_seq × T): x {E, N}, q {Q, N}, k/v {KV, N},
  * gate/up/act {F, N}, LoRA hidden h {r, N}; A {in, r} (r rows of in), B {r, out}.
@@ -16,58 +18,12 @@
 #include "temper/error.h"
 #include "temper/train.h"
 #include "nn/temper-backend-open.h"
+#include "nn/temper-block.h"
 #include "nn/temper-dropout-mask.h"
 #include "temper-train-step.h"
+#include "temper-train-step-private.h"
 
 #define CE_CHUNK 32
-
-typedef struct {
-  TemperBTensor w[TEMPER_LORA_N_TARGETS];  /* frozen weights as stored */
-  TemperBTensor attn_norm, ffn_norm;       /* F32 copies */
-  TemperBTensor bq, bk, bv;                /* F32 copies, buffer NULL when absent */
-  TemperBTensor a[TEMPER_LORA_N_TARGETS], b[TEMPER_LORA_N_TARGETS];    /* params */
-  TemperBTensor ga[TEMPER_LORA_N_TARGETS], gb[TEMPER_LORA_N_TARGETS];  /* grads */
-} StepLayer;
-
-/* What one layer's backward needs from its forward. */
-typedef struct {
-  TemperBTensor xn1, rstd1, q, k, v, att, lse, x2, xn2, rstd2, gate, up, act;
-  TemperBTensor h[TEMPER_LORA_N_TARGETS];
-} LayerActs;
-
-struct _TemperTrainStep {
-  temper_model_t          *model;
-  const TemperModelConfig *c;
-  TemperBackend           *backend;
-  temper_adapter_t        *adapter;
-  int                      rank;
-  float                    scale, dropout;
-  int                      B, T;
-  int                      t_cur;     /* tokens per sequence in this call, ≤ T */
-  int                      first_seq; /* this call's first sequence within its micro-batch */
-  gboolean                 recompute;
-  guint64                  n_params, memory;
-  guint64                  weight_bytes;  /* frozen weights, as the memory estimate counts them */
-
-  GPtrArray               *weight_buffers;
-  TemperBuffer            *small, *acts, *params_buf, *host_buf;
-
-  TemperBTensor            token_embd, output, output_norm;
-  StepLayer               *layers;
-  TemperBTensor           *x_in;      /* n_layer + 1: layer inputs, then the last output */
-  LayerActs               *la;        /* n_layer, or 1 with recompute */
-  TemperBTensor            tokens, targets, xf, rstdf, ce_scratch, drop;
-  TemperBTensor            d_resid, dxf, d_xn, d_q, d_k, d_v, d_att, d_gate, d_up, d_act, d_h;
-  TemperBTensor            params, grads, m, v;
-  TemperBTensor            loss, sumsq;
-  guint64                 *drop_keys; /* n_layer × targets, drawn per call */
-  float                   *host_flat; /* n_params, for uploads and downloads */
-  /* A GPU needs no copy of an embedding table that is only looked up (the
-   * lm_head is another tensor, and LoRA never trains the embeddings): its
-   * rows are read from host memory into here and uploaded as the first
-   * layer's input.  NULL where the table is on the device. */
-  float                   *x0_host;   /* B·T × n_embd */
-};
 
 typedef struct {
   size_t size;
@@ -133,23 +89,35 @@ wrap_weight (TemperTrainStep *s, const TemperTensorView *view, TemperOp op,
 
 static gboolean
 upload_vector (TemperTrainStep *s, const TemperTensorView *view, TemperBTensor *dst,
-               GError **error)
+               gboolean norm, GError **error)
 {
-  g_autofree float *values = g_new (float, view->ne[0]);
+  g_autofree float *values = NULL;
 
+  if (view->data == NULL)
+    return TRUE;
+  values = g_new (float, view->ne[0]);
   dst->buffer = s->small;
-  temper_tensor_row_to_f32 (view, 0, values);
+  temper_block_vector (s->c, view, norm, values);
   return temper_backend_upload (s->backend, dst, values, error);
+}
+
+static TemperBTensor
+take_optional (Arena *arena, const TemperTensorView *view)
+{
+  return view->data != NULL ? take (arena, TEMPER_TYPE_F32, view->ne[0], 1) : null_tensor ();
 }
 
 static void
 bind_acts (LayerActs *a, TemperBuffer *buffer)
 {
   TemperBTensor *all[] = { &a->xn1, &a->rstd1, &a->q, &a->k, &a->v, &a->att, &a->lse,
-                           &a->x2, &a->xn2, &a->rstd2, &a->gate, &a->up, &a->act };
+                           &a->x2, &a->xn2, &a->rstd2, &a->gate, &a->up, &a->act,
+                           &a->q_raw, &a->k_raw, &a->rstd_q, &a->rstd_k, &a->o_raw, &a->rstd_o,
+                           &a->f_raw, &a->rstd_f };
 
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
-    all[i]->buffer = buffer;
+    if (all[i]->ne[0] != 0)
+      all[i]->buffer = buffer;
   for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
     if (a->h[t].ne[0] != 0)
       a->h[t].buffer = buffer;
@@ -227,9 +195,13 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
         }
       S->attn_norm = take (small, TEMPER_TYPE_F32, E, 1);
       S->ffn_norm = take (small, TEMPER_TYPE_F32, E, 1);
-      S->bq = lw->bq.data != NULL ? take (small, TEMPER_TYPE_F32, Q, 1) : null_tensor ();
-      S->bk = lw->bk.data != NULL ? take (small, TEMPER_TYPE_F32, KV, 1) : null_tensor ();
-      S->bv = lw->bv.data != NULL ? take (small, TEMPER_TYPE_F32, KV, 1) : null_tensor ();
+      S->bq = take_optional (small, &lw->bq);
+      S->bk = take_optional (small, &lw->bk);
+      S->bv = take_optional (small, &lw->bv);
+      S->q_norm = take_optional (small, &lw->q_norm);
+      S->k_norm = take_optional (small, &lw->k_norm);
+      S->attn_post_norm = take_optional (small, &lw->attn_post_norm);
+      S->ffn_post_norm = take_optional (small, &lw->ffn_post_norm);
     }
   s->output_norm = take (small, TEMPER_TYPE_F32, E, 1);
   s->weight_bytes = weight_bytes;
@@ -295,6 +267,22 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
       for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
         a->h[t] = (targets & TEMPER_LORA_TARGET_BIT (t)) ? take (acts, TEMPER_TYPE_F32, r, N)
                                                          : null_tensor ();
+      a->q_raw = a->k_raw = a->rstd_q = a->rstd_k = null_tensor ();
+      a->o_raw = a->rstd_o = a->f_raw = a->rstd_f = null_tensor ();
+      if (c->qk_norm)
+        {
+          a->q_raw = take (acts, TEMPER_TYPE_F32, Q, N);
+          a->k_raw = take (acts, TEMPER_TYPE_F32, KV, N);
+          a->rstd_q = take (acts, TEMPER_TYPE_F32, (int64_t) c->n_head * N, 1);
+          a->rstd_k = take (acts, TEMPER_TYPE_F32, (int64_t) c->n_head_kv * N, 1);
+        }
+      if (c->post_norms)
+        {
+          a->o_raw = take (acts, TEMPER_TYPE_F32, E, N);
+          a->rstd_o = take (acts, TEMPER_TYPE_F32, N, 1);
+          a->f_raw = take (acts, TEMPER_TYPE_F32, E, N);
+          a->rstd_f = take (acts, TEMPER_TYPE_F32, N, 1);
+        }
     }
   s->tokens = take (acts, TEMPER_TYPE_I32, N, 1);
   s->targets = take (acts, TEMPER_TYPE_I32, N, 1);
@@ -323,6 +311,7 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
     acts->size = MAX (acts->size, feed_forward_end);
   }
   s->d_h = take (acts, TEMPER_TYPE_F32, r, N);
+  s->d_kraw = c->qk_norm ? take (acts, TEMPER_TYPE_F32, KV, N) : null_tensor ();
   s->loss = take (host, TEMPER_TYPE_F32, 2, 1);
   s->sumsq = take (host, TEMPER_TYPE_F32, 1, 1);
   s->memory = small->size + acts->size + params->size + host->size;
@@ -387,13 +376,9 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   s->weight_buffers = g_ptr_array_new ();
   s->drop_keys = g_new0 (guint64, (gsize) L * TEMPER_LORA_N_TARGETS);
 
-  if (!temper_model_config_is_basic (c))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("Temper cannot train %s models yet; chat works. Choose a Llama or Qwen2 model to train."),
-                   temper_model_get_family_name (model));
-      return NULL;
-    }
+  temper_block_rope_init (&s->rope, model);
+  if (!temper_block_check_backend (model, backend, seq_len, TRUE, error))
+    return NULL;
   if (temper_adapter_get_n_layer (adapter) != L)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
@@ -484,10 +469,11 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   {
     TemperBTensor *in_acts[] = { &s->tokens, &s->targets, &s->xf, &s->rstdf, &s->ce_scratch,
                                  &s->d_resid, &s->dxf, &s->d_xn, &s->d_q, &s->d_k, &s->d_v,
-                                 &s->d_att, &s->d_gate, &s->d_up, &s->d_act, &s->d_h };
+                                 &s->d_att, &s->d_gate, &s->d_up, &s->d_act, &s->d_h, &s->d_kraw };
 
     for (guint i = 0; i < G_N_ELEMENTS (in_acts); i++)
-      in_acts[i]->buffer = s->acts;
+      if (in_acts[i]->ne[0] != 0)
+        in_acts[i]->buffer = s->acts;
     if (dropout > 0.0f)
       s->drop.buffer = s->acts;
   }
@@ -499,18 +485,22 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
           s->layers[l].ga[t].buffer = s->layers[l].gb[t].buffer = s->params_buf;
   s->loss.buffer = s->sumsq.buffer = s->host_buf;
 
-  if (!upload_vector (s, temper_model_get_output_norm (model), &s->output_norm, error))
+  if (!upload_vector (s, temper_model_get_output_norm (model), &s->output_norm, TRUE, error))
     return NULL;
   for (int l = 0; l < L; l++)
     {
       const TemperLayerWeights *lw = temper_model_get_layer (model, l);
       StepLayer *S = &s->layers[l];
 
-      if (!upload_vector (s, &lw->attn_norm, &S->attn_norm, error) ||
-          !upload_vector (s, &lw->ffn_norm, &S->ffn_norm, error) ||
-          (lw->bq.data != NULL && !upload_vector (s, &lw->bq, &S->bq, error)) ||
-          (lw->bk.data != NULL && !upload_vector (s, &lw->bk, &S->bk, error)) ||
-          (lw->bv.data != NULL && !upload_vector (s, &lw->bv, &S->bv, error)))
+      if (!upload_vector (s, &lw->attn_norm, &S->attn_norm, TRUE, error) ||
+          !upload_vector (s, &lw->ffn_norm, &S->ffn_norm, TRUE, error) ||
+          !upload_vector (s, &lw->bq, &S->bq, FALSE, error) ||
+          !upload_vector (s, &lw->bk, &S->bk, FALSE, error) ||
+          !upload_vector (s, &lw->bv, &S->bv, FALSE, error) ||
+          !upload_vector (s, &lw->q_norm, &S->q_norm, TRUE, error) ||
+          !upload_vector (s, &lw->k_norm, &S->k_norm, TRUE, error) ||
+          !upload_vector (s, &lw->attn_post_norm, &S->attn_post_norm, TRUE, error) ||
+          !upload_vector (s, &lw->ffn_post_norm, &S->ffn_post_norm, TRUE, error))
         return NULL;
     }
 
@@ -538,6 +528,7 @@ temper_train_step_free (TemperTrainStep *s)
   temper_backend_buffer_free (s->backend, s->acts);
   temper_backend_buffer_free (s->backend, s->params_buf);
   temper_backend_buffer_free (s->backend, s->host_buf);
+  temper_block_rope_clear (&s->rope);
   g_free (s->layers);
   g_free (s->x_in);
   g_free (s->la);
@@ -563,179 +554,6 @@ guint64
 temper_train_step_get_estimate (TemperTrainStep *s)
 {
   return s->weight_bytes + s->memory;
-}
-
-/* Rows [0, n) of a full-batch tensor. */
-static TemperBTensor
-rows (const TemperBTensor *t, int64_t n)
-{
-  return temper_btensor_rows (t, 0, n);
-}
-
-/* The key of the (@l, @t) mask for @x, rows of this call: a micro-batch
- * run in several calls drops, call by call, what it drops in one. */
-static guint64
-drop_key (TemperTrainStep *s, int l, int t, const TemperBTensor *x)
-{
-  guint64 first = (guint64) s->first_seq * (guint64) s->t_cur * (guint64) x->ne[0];
-
-  return temper_dropout_key_at (s->drop_keys[l * TEMPER_LORA_N_TARGETS + t], (guint32) first);
-}
-
-/* The LoRA input as the forward saw it: dropped out when training. */
-static const TemperBTensor *
-lora_input (TemperTrainStep *s, int l, int t, const TemperBTensor *x, gboolean train,
-            TemperBTensor *scratch)
-{
-  if (!train || s->dropout <= 0.0f)
-    return x;
-  *scratch = temper_btensor (s->acts, s->drop.offset, TEMPER_TYPE_F32, x->ne[0], x->ne[1]);
-  s->backend->ops->dropout (s->backend, scratch, x, s->dropout, drop_key (s, l, t, x));
-  return scratch;
-}
-
-/* y = x·Wᵀ (+ bias) + s·(drop(x)·Aᵀ)·Bᵀ, keeping h = drop(x)·Aᵀ for the backward. */
-static void
-linear_forward (TemperTrainStep *s, int l, LayerActs *a, int t, const TemperBTensor *y,
-                const TemperBTensor *x, const TemperBTensor *bias, gboolean train)
-{
-  TemperBackend *b = s->backend;
-  StepLayer *S = &s->layers[l];
-  int64_t n = x->ne[1];
-
-  b->ops->matmul (b, y, x, &S->w[t], bias != NULL && bias->buffer != NULL ? bias : NULL, FALSE);
-  if (S->a[t].ne[0] != 0)
-    {
-      TemperBTensor scratch, h = rows (&a->h[t], n);
-      const TemperBTensor *xin = lora_input (s, l, t, x, train, &scratch);
-
-      b->ops->gemm (b, &h, xin, FALSE, &S->a[t], TRUE, 1.0f, 0.0f);
-      b->ops->gemm (b, y, &h, FALSE, &S->b[t], TRUE, s->scale, 1.0f);
-    }
-}
-
-/* dx += dy·W + the LoRA path; LoRA gradients += their share. */
-static void
-linear_backward (TemperTrainStep *s, int l, LayerActs *a, int t, const TemperBTensor *dx,
-                 const TemperBTensor *dy, const TemperBTensor *x)
-{
-  TemperBackend *b = s->backend;
-  StepLayer *S = &s->layers[l];
-  int64_t n = x->ne[1];
-
-  b->ops->matmul_backward_input (b, dx, dy, &S->w[t]);
-  if (S->a[t].ne[0] != 0)
-    {
-      TemperBTensor scratch, h = rows (&a->h[t], n), dh = rows (&s->d_h, n);
-      const TemperBTensor *xin = lora_input (s, l, t, x, TRUE, &scratch);
-
-      b->ops->gemm (b, &S->gb[t], dy, TRUE, &h, FALSE, s->scale, 1.0f);   /* dB += s·dyᵀ·h */
-      b->ops->gemm (b, &dh, dy, FALSE, &S->b[t], FALSE, s->scale, 0.0f);  /* dh = s·dy·B */
-      b->ops->gemm (b, &S->ga[t], &dh, TRUE, xin, FALSE, 1.0f, 1.0f);     /* dA += dhᵀ·x */
-      if (s->dropout > 0.0f)
-        {
-          /* dx += (dh·A) ⊙ mask/(1−p), formed in the dropout scratch. */
-          b->ops->gemm (b, &scratch, &dh, FALSE, &S->a[t], FALSE, 1.0f, 0.0f);
-          b->ops->dropout (b, &scratch, &scratch, s->dropout, drop_key (s, l, t, &scratch));
-          b->ops->add (b, dx, dx, &scratch);
-        }
-      else
-        b->ops->gemm (b, dx, &dh, FALSE, &S->a[t], FALSE, 1.0f, 1.0f);   /* dx += dh·A */
-    }
-}
-
-static TemperAttentionParams
-attention_params (TemperTrainStep *s, int n_seq)
-{
-  TemperAttentionParams p = { 0 };
-
-  p.n_head = s->c->n_head;
-  p.n_head_kv = s->c->n_head_kv;
-  p.head_dim = s->c->head_dim;
-  p.n_seq = n_seq;
-  p.n_query = s->t_cur;
-  p.n_key = s->t_cur;
-  p.q_offset = 0;
-  p.scale = 1.0f / sqrtf ((float) s->c->head_dim);
-  return p;
-}
-
-static void
-layer_forward (TemperTrainStep *s, int l, LayerActs *a, int n_seq, gboolean train)
-{
-  TemperBackend *b = s->backend;
-  const TemperModelConfig *c = s->c;
-  StepLayer *S = &s->layers[l];
-  int64_t n = (int64_t) n_seq * s->t_cur;
-  TemperBTensor x = rows (&s->x_in[l], n), out = rows (&s->x_in[l + 1], n);
-  TemperBTensor xn1 = rows (&a->xn1, n), rstd1 = temper_btensor (s->acts, a->rstd1.offset, TEMPER_TYPE_F32, n, 1);
-  TemperBTensor q = rows (&a->q, n), k = rows (&a->k, n), v = rows (&a->v, n);
-  TemperBTensor att = rows (&a->att, n), lse = rows (&a->lse, n), x2 = rows (&a->x2, n);
-  TemperBTensor xn2 = rows (&a->xn2, n), rstd2 = temper_btensor (s->acts, a->rstd2.offset, TEMPER_TYPE_F32, n, 1);
-  TemperBTensor gate = rows (&a->gate, n), up = rows (&a->up, n), act = rows (&a->act, n);
-  TemperAttentionParams ap = attention_params (s, n_seq);
-
-  b->ops->rmsnorm (b, &xn1, &rstd1, &x, &S->attn_norm, c->rms_eps);
-  linear_forward (s, l, a, TEMPER_LORA_Q, &q, &xn1, &S->bq, train);
-  linear_forward (s, l, a, TEMPER_LORA_K, &k, &xn1, &S->bk, train);
-  linear_forward (s, l, a, TEMPER_LORA_V, &v, &xn1, &S->bv, train);
-  b->ops->rope (b, &q, c->n_head, c->head_dim, s->t_cur, 0, c->rope_theta, c->rope_layout);
-  b->ops->rope (b, &k, c->n_head_kv, c->head_dim, s->t_cur, 0, c->rope_theta, c->rope_layout);
-  b->ops->attention (b, &att, &lse, &q, &k, &v, &ap);
-  linear_forward (s, l, a, TEMPER_LORA_O, &x2, &att, NULL, train);
-  b->ops->add (b, &x2, &x2, &x);
-  b->ops->rmsnorm (b, &xn2, &rstd2, &x2, &S->ffn_norm, c->rms_eps);
-  linear_forward (s, l, a, TEMPER_LORA_GATE, &gate, &xn2, NULL, train);
-  linear_forward (s, l, a, TEMPER_LORA_UP, &up, &xn2, NULL, train);
-  b->ops->swiglu (b, &act, &gate, &up);
-  linear_forward (s, l, a, TEMPER_LORA_DOWN, &out, &act, NULL, train);
-  b->ops->add (b, &out, &out, &x2);
-}
-
-/* On entry d_resid holds ∂L/∂(layer output); on exit ∂L/∂(layer input). */
-static void
-layer_backward (TemperTrainStep *s, int l, LayerActs *a, int n_seq)
-{
-  TemperBackend *b = s->backend;
-  const TemperModelConfig *c = s->c;
-  StepLayer *S = &s->layers[l];
-  int64_t n = (int64_t) n_seq * s->t_cur;
-  TemperBTensor x = rows (&s->x_in[l], n), d_resid = rows (&s->d_resid, n);
-  TemperBTensor xn1 = rows (&a->xn1, n), rstd1 = temper_btensor (s->acts, a->rstd1.offset, TEMPER_TYPE_F32, n, 1);
-  TemperBTensor q = rows (&a->q, n), k = rows (&a->k, n), v = rows (&a->v, n);
-  TemperBTensor att = rows (&a->att, n), lse = rows (&a->lse, n), x2 = rows (&a->x2, n);
-  TemperBTensor xn2 = rows (&a->xn2, n), rstd2 = temper_btensor (s->acts, a->rstd2.offset, TEMPER_TYPE_F32, n, 1);
-  TemperBTensor gate = rows (&a->gate, n), up = rows (&a->up, n), act = rows (&a->act, n);
-  TemperBTensor d_xn = rows (&s->d_xn, n), d_q = rows (&s->d_q, n), d_k = rows (&s->d_k, n);
-  TemperBTensor d_v = rows (&s->d_v, n), d_att = rows (&s->d_att, n), d_gate = rows (&s->d_gate, n);
-  TemperBTensor d_up = rows (&s->d_up, n), d_act = rows (&s->d_act, n);
-  TemperAttentionParams ap = attention_params (s, n_seq);
-
-  /* Feed-forward: out = x2 + down(swiglu(gate(xn2), up(xn2))). */
-  b->ops->zero (b, &d_act);
-  linear_backward (s, l, a, TEMPER_LORA_DOWN, &d_act, &d_resid, &act);
-  b->ops->zero (b, &d_gate);
-  b->ops->zero (b, &d_up);
-  b->ops->swiglu_backward (b, &d_gate, &d_up, &d_act, &gate, &up);
-  b->ops->zero (b, &d_xn);
-  linear_backward (s, l, a, TEMPER_LORA_GATE, &d_xn, &d_gate, &xn2);
-  linear_backward (s, l, a, TEMPER_LORA_UP, &d_xn, &d_up, &xn2);
-  b->ops->rmsnorm_backward (b, &d_resid, &d_xn, &x2, &S->ffn_norm, &rstd2);
-
-  /* Attention: x2 = x + o(attention(rope(q(xn1)), rope(k(xn1)), v(xn1))). */
-  b->ops->zero (b, &d_att);
-  linear_backward (s, l, a, TEMPER_LORA_O, &d_att, &d_resid, &att);
-  b->ops->zero (b, &d_q);
-  b->ops->zero (b, &d_k);
-  b->ops->zero (b, &d_v);
-  b->ops->attention_backward (b, &d_q, &d_k, &d_v, &d_att, &att, &lse, &q, &k, &v, &ap);
-  b->ops->rope_backward (b, &d_q, c->n_head, c->head_dim, s->t_cur, 0, c->rope_theta, c->rope_layout);
-  b->ops->rope_backward (b, &d_k, c->n_head_kv, c->head_dim, s->t_cur, 0, c->rope_theta, c->rope_layout);
-  b->ops->zero (b, &d_xn);
-  linear_backward (s, l, a, TEMPER_LORA_Q, &d_xn, &d_q, &xn1);
-  linear_backward (s, l, a, TEMPER_LORA_K, &d_xn, &d_k, &xn1);
-  linear_backward (s, l, a, TEMPER_LORA_V, &d_xn, &d_v, &xn1);
-  b->ops->rmsnorm_backward (b, &d_resid, &d_xn, &x, &S->attn_norm, &rstd1);
 }
 
 /* x0 = the embedding rows of @tokens, read from the model's own memory. */
@@ -807,8 +625,10 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
   temper_backend_begin (b);
   if (s->x0_host == NULL)
     b->ops->embedding (b, &x0, &s->token_embd, &tok);
+  if (c->embd_scale > 0.0f && c->embd_scale != 1.0f)
+    b->ops->scale (b, &x0, c->embd_scale);
   for (int l = 0; l < L; l++)
-    layer_forward (s, l, &s->la[s->recompute ? 0 : l], n_seq, backward);
+    temper_train_layer_forward (s, l, &s->la[s->recompute ? 0 : l], n_seq, backward);
   b->ops->rmsnorm (b, &xf, &rstdf, &x_last, &s->output_norm, c->rms_eps);
   b->ops->zero (b, &s->loss);
   if (backward)
@@ -847,8 +667,8 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
           /* Recomputing from the saved layer input rewrites x_in[l + 1]
            * too, with the same values. */
           if (s->recompute)
-            layer_forward (s, l, a, n_seq, TRUE);
-          layer_backward (s, l, a, n_seq);
+            temper_train_layer_forward (s, l, a, n_seq, TRUE);
+          temper_train_layer_backward (s, l, a, n_seq);
         }
     }
   if (!temper_backend_flush (b, error) || !temper_backend_download (b, &s->loss, loss, error))

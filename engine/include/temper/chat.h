@@ -36,6 +36,9 @@ typedef enum {
   TEMPER_CHAT_FAMILY_LLAMA2,   /* <s>[INST] <<SYS>>…<</SYS>> … [/INST] … </s> */
   TEMPER_CHAT_FAMILY_LLAMA3,   /* <|start_header_id|>role<|end_header_id|>\n\n…<|eot_id|> */
   TEMPER_CHAT_FAMILY_MISTRAL,  /* [INST] … [/INST] …</s>, system folded into a user turn */
+  TEMPER_CHAT_FAMILY_GEMMA,    /* <start_of_turn>user\n…<end_of_turn>\n<start_of_turn>model\n… */
+  TEMPER_CHAT_FAMILY_PHI3,     /* <|user|>\n…<|end|>\n<|assistant|>\n…<|end|> (Phi-4-mini: no newlines) */
+  TEMPER_CHAT_FAMILY_GLM4,     /* [gMASK]<sop><|user|>\n…<|assistant|>\n… */
 } TemperChatFamily;
 
 /* Tokens of a rendered conversation.  mask[i] is 1 where training's loss

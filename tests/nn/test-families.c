@@ -1,0 +1,208 @@
+/* Every family's forward against Hugging Face transformers: tiny random
+ * models written by tests/nn/make-family-fixtures.py, loaded from their
+ * Hugging Face folder and from llama.cpp's GGUF conversion of it.  The
+ * logits after the prompt and after each of 64 greedy tokens (fed as
+ * transformers chose them) must agree to 1e-4 of the largest logit, in
+ * exact mode; the positions run past the sliding windows (24) and past
+ * Llama 3.1's original context (32).  Phi-3.5's LongRoPE is checked with its
+ * short factors, inside its original context (128). */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "temper/generate.h"
+#include "temper/model.h"
+#include "temper/tokenizer.h"
+
+typedef struct {
+  const char *family;
+  gboolean    gguf;
+} Case;
+
+static char *
+fixture_path (const char *name)
+{
+  const char *src = g_getenv ("TEMPER_SOURCE_DIR");
+
+  return g_build_filename (src != NULL ? src : TEMPER_SOURCE_DIR, "tests", "fixtures", "families", name, NULL);
+}
+
+static GArray *
+int_array (JsonObject *obj, const char *member)
+{
+  JsonArray *a = json_object_get_array_member (obj, member);
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (gint32));
+
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      gint32 v = (gint32) json_array_get_int_element (a, i);
+      g_array_append_val (out, v);
+    }
+  return out;
+}
+
+/* max |a − b| / max |b|. */
+static double
+relative_error (const float *a, const float *b, int n)
+{
+  double diff = 0.0, scale = 0.0;
+
+  for (int i = 0; i < n; i++)
+    {
+      diff = MAX (diff, fabs ((double) a[i] - b[i]));
+      scale = MAX (scale, fabs ((double) b[i]));
+    }
+  return diff / MAX (scale, 1e-30);
+}
+
+/* What the loader must have read for each family. */
+static void
+check_description (const char *family, const temper_model_t *model)
+{
+  const TemperModelConfig *c = temper_model_get_config (model);
+
+  if (strcmp (family, "llama31") == 0)
+    g_assert_nonnull (temper_model_get_rope_factors (model));
+  else if (strcmp (family, "qwen3") == 0)
+    g_assert_true (c->qk_norm);
+  else if (strcmp (family, "gemma2") == 0)
+    {
+      g_assert_cmpint (c->mlp, ==, TEMPER_MLP_GEGLU);
+      g_assert_cmpfloat (c->attn_softcap, ==, 2.0f);
+      g_assert_cmpfloat (c->final_softcap, ==, 5.0f);
+      g_assert_true (temper_model_config_layer_is_local (c, 0));
+      g_assert_false (temper_model_config_layer_is_local (c, 1));
+    }
+  else if (strcmp (family, "gemma3") == 0)
+    {
+      g_assert_true (c->qk_norm && c->post_norms);
+      for (int l = 0; l < 5; l++)
+        g_assert_true (temper_model_config_layer_is_local (c, l));
+      g_assert_false (temper_model_config_layer_is_local (c, 5));
+      g_assert_cmpfloat (c->rope_freq_scale, ==, 0.125f);
+    }
+  else if (strcmp (family, "phi3") == 0)
+    {
+      g_assert_true (c->fused_qkv && c->fused_gate_up);
+      g_assert_cmpint (temper_model_config_rope_dims (c), ==, 12);
+    }
+  else if (strcmp (family, "phi35") == 0)
+    {
+      g_assert_nonnull (temper_model_get_rope_factors (model));
+      g_assert_cmpfloat (c->rope_mscale, >, 1.0f);
+      g_assert_cmpint (c->n_ctx_train, ==, 128);
+    }
+  else if (strcmp (family, "glm4") == 0)
+    {
+      g_assert_true (c->post_norms && c->fused_gate_up && c->qkv_bias);
+      g_assert_cmpint (temper_model_config_rope_dims (c), ==, 8);
+    }
+}
+
+static void
+test_family (gconstpointer data)
+{
+  const Case *t = data;
+  g_autofree char *json_name = g_strdup_printf ("%s.json", t->family);
+  g_autofree char *logits_name = g_strdup_printf ("%s.logits", t->family);
+  g_autofree char *gguf_name = g_strdup_printf ("%s.gguf", t->family);
+  g_autofree char *json_path = fixture_path (json_name);
+  g_autofree char *logits_path = fixture_path (logits_name);
+  g_autofree char *model_path = fixture_path (t->gguf ? gguf_name : t->family);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(temper_generator_t) gen = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) prompt = NULL, greedy = NULL, ids = NULL, expected_ids = NULL;
+  g_autofree char *bytes = NULL;
+  g_autofree float *logits = NULL;
+  TemperGeneratorOptions opts = { 256, 2, TRUE };
+  const TemperModelConfig *c;
+  JsonObject *obj;
+  gsize len;
+  int n_vocab, window, n_rows;
+  double worst = 0.0;
+
+  g_assert_true (json_parser_load_from_file (parser, json_path, NULL));
+  obj = json_node_get_object (json_parser_get_root (parser));
+  prompt = int_array (obj, "prompt");
+  greedy = int_array (obj, "greedy");
+  n_vocab = (int) json_object_get_int_member (obj, "n_vocab");
+  window = (int) json_object_get_int_member (obj, "window");
+  g_assert_true (g_file_get_contents (logits_path, &bytes, &len, NULL));
+  g_assert_cmpuint (len, ==, (gsize) (greedy->len + 1) * n_vocab * sizeof (float));
+
+  model = temper_model_load (model_path, NULL, &error);
+  g_assert_no_error (error);
+  c = temper_model_get_config (model);
+  g_assert_cmpint (c->n_vocab, ==, n_vocab);
+  check_description (t->family, model);
+
+  /* The tokenizer is the family's kind: the Hugging Face folder's matches
+   * transformers, a SentencePiece GGUF's matches SentencePiece itself. */
+  expected_ids = int_array (obj, t->gguf && json_object_has_member (obj, "spm_ids") ? "spm_ids" : "tokenizer_ids");
+  if (!t->gguf || json_object_has_member (obj, "spm_ids"))
+    {
+      ids = temper_tokenizer_encode (temper_model_get_tokenizer (model),
+                                     json_object_get_string_member (obj, "tokenizer_text"), -1, FALSE);
+      g_assert_cmpuint (ids->len, ==, expected_ids->len);
+      g_assert_cmpmem (ids->data, ids->len * sizeof (gint32), expected_ids->data, expected_ids->len * sizeof (gint32));
+    }
+
+  /* llama.cpp runs a llama-arch GGUF without Mistral's window (its
+   * converter writes none): it is compared as far as the window reaches. */
+  n_rows = (int) greedy->len + 1;
+  if (t->gguf && strcmp (t->family, "mistral") == 0)
+    {
+      g_assert_cmpint (c->sliding_window, ==, 0);
+      n_rows = window - (int) prompt->len + 1;
+    }
+  else if (c->sliding_window > 0)
+    g_assert_cmpint (c->sliding_window, ==, window);
+
+  gen = temper_generator_new (model, &opts, &error);
+  g_assert_no_error (error);
+  logits = g_new (float, n_vocab);
+  g_assert_true (temper_generator_eval (gen, (const gint32 *) prompt->data, prompt->len, logits, NULL, &error));
+  g_assert_no_error (error);
+  for (int row = 0; row < n_rows; row++)
+    {
+      const float *expected = (const float *) bytes + (gsize) row * n_vocab;
+      double err = relative_error (logits, expected, n_vocab);
+
+      if (err > 1e-4)
+        g_error ("%s row %d (position %u): relative error %.2e", t->family, row,
+                 prompt->len - 1 + row, err);
+      worst = MAX (worst, err);
+      if (row + 1 < n_rows)
+        {
+          g_assert_true (temper_generator_eval (gen, &g_array_index (greedy, gint32, row), 1, logits, NULL, &error));
+          g_assert_no_error (error);
+        }
+    }
+  g_test_message ("%s (%s): %d rows, worst relative error %.2e", t->family, t->gguf ? "GGUF" : "HF",
+                  n_rows, worst);
+}
+
+int
+main (int argc, char **argv)
+{
+  static const char *const families[] = {
+    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
+  };
+  static Case cases[G_N_ELEMENTS (families) * 2];
+
+  g_test_init (&argc, &argv, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (families); i++)
+    for (int g = 0; g < 2; g++)
+      {
+        g_autofree char *name = g_strdup_printf ("/nn/families/%s/%s", families[i], g ? "gguf" : "hf");
+
+        cases[i * 2 + g].family = families[i];
+        cases[i * 2 + g].gguf = g;
+        g_test_add_data_func (name, &cases[i * 2 + g], test_family);
+      }
+  return g_test_run ();
+}

@@ -94,6 +94,75 @@ pre_tokenizer (JsonBuilder *b, const temper_tokenizer_t *tok)
   json_builder_end_object (b);
 }
 
+#define SPM_SPACE "\xe2\x96\x81"   /* ▁ */
+
+/* SentencePiece: spaces become ▁, one put in front of the text as @tok
+ * says, no other splitting. */
+static void
+metaspace (JsonBuilder *b, const temper_tokenizer_t *tok)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "Metaspace");
+  json_builder_set_member_name (b, "replacement");
+  json_builder_add_string_value (b, SPM_SPACE);
+  json_builder_set_member_name (b, "prepend_scheme");
+  json_builder_add_string_value (b, tok->prepend == TEMPER_PREPEND_FIRST ? "first"
+                                    : tok->prepend == TEMPER_PREPEND_ALWAYS ? "always" : "never");
+  json_builder_set_member_name (b, "split");
+  json_builder_add_boolean_value (b, tok->split_on_space);
+  json_builder_end_object (b);
+}
+
+static void
+typed (JsonBuilder *b, const char *type)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_end_object (b);
+}
+
+/* ▁ back to spaces, byte tokens back to bytes, and the space the encoder
+ * put in front dropped, as Hugging Face's Llama tokenizers decode. */
+static void
+spm_decoder (JsonBuilder *b, const temper_tokenizer_t *tok)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "Sequence");
+  json_builder_set_member_name (b, "decoders");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "Replace");
+  json_builder_set_member_name (b, "pattern");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "String");
+  json_builder_add_string_value (b, SPM_SPACE);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "content");
+  json_builder_add_string_value (b, " ");
+  json_builder_end_object (b);
+  typed (b, "ByteFallback");
+  typed (b, "Fuse");
+  if (tok->strip_leading_space)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, "Strip");
+      json_builder_set_member_name (b, "content");
+      json_builder_add_string_value (b, " ");
+      json_builder_set_member_name (b, "start");
+      json_builder_add_int_value (b, 1);
+      json_builder_set_member_name (b, "stop");
+      json_builder_add_int_value (b, 0);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
 /* BOS in front of every text, as the GGUF's add_bos_token says. */
 static void
 post_processor (JsonBuilder *b, const temper_tokenizer_t *tok)
@@ -159,7 +228,9 @@ has_piece (const temper_tokenizer_t *tok, int id)
 static gboolean
 check_writable (const temper_tokenizer_t *tok, const char *path, GError **error)
 {
-  if (tok->kind != TEMPER_TOKENIZER_BYTE_LEVEL)
+  /* SentencePiece vocabularies as Metaspace writes them (GGUF's "llama"
+   * model always loads so); the legacy Prepend normalizer is not written. */
+  if (tok->kind == TEMPER_TOKENIZER_SPM && (!tok->prepend_unless_space || tok->n_pre_steps > 0))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("“%s” has a SentencePiece tokenizer, which Temper cannot write as a Hugging "
@@ -195,6 +266,7 @@ temper_export_tokenizer_json (const temper_tokenizer_t *tok, const char *path, G
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(GArray) merges = NULL;
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean spm = tok->kind == TEMPER_TOKENIZER_SPM;
 
   if (!check_writable (tok, path, error))
     return NULL;
@@ -247,14 +319,20 @@ temper_export_tokenizer_json (const temper_tokenizer_t *tok, const char *path, G
       json_builder_end_object (b);
     }
   json_builder_set_member_name (b, "pre_tokenizer");
-  pre_tokenizer (b, tok);
+  if (spm)
+    metaspace (b, tok);
+  else
+    pre_tokenizer (b, tok);
   json_builder_set_member_name (b, "post_processor");
   if (tok->add_bos && has_piece (tok, tok->bos))
     post_processor (b, tok);
   else
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "decoder");
-  byte_level (b, TRUE);
+  if (spm)
+    spm_decoder (b, tok);
+  else
+    byte_level (b, TRUE);
 
   json_builder_set_member_name (b, "model");
   json_builder_begin_object (b);
@@ -263,15 +341,18 @@ temper_export_tokenizer_json (const temper_tokenizer_t *tok, const char *path, G
   json_builder_set_member_name (b, "dropout");
   json_builder_add_null_value (b);
   json_builder_set_member_name (b, "unk_token");
-  json_builder_add_null_value (b);
+  if (spm && has_piece (tok, tok->unk))
+    json_builder_add_string_value (b, tok->pieces[tok->unk]);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "continuing_subword_prefix");
   json_builder_add_null_value (b);
   json_builder_set_member_name (b, "end_of_word_suffix");
   json_builder_add_null_value (b);
   json_builder_set_member_name (b, "fuse_unk");
-  json_builder_add_boolean_value (b, FALSE);
+  json_builder_add_boolean_value (b, tok->fuse_unk);
   json_builder_set_member_name (b, "byte_fallback");
-  json_builder_add_boolean_value (b, FALSE);
+  json_builder_add_boolean_value (b, tok->byte_fallback);
   json_builder_set_member_name (b, "ignore_merges");
   json_builder_add_boolean_value (b, tok->ignore_merges);
   json_builder_set_member_name (b, "vocab");
@@ -291,9 +372,19 @@ temper_export_tokenizer_json (const temper_tokenizer_t *tok, const char *path, G
   for (guint m = 0; m < merges->len; m++)
     {
       const TemperExportMerge *e = &g_array_index (merges, TemperExportMerge, m);
-      g_autofree char *line = g_strdup_printf ("%s %s", tok->pieces[e->left], tok->pieces[e->right]);
+      const char *left = tok->pieces[e->left], *right = tok->pieces[e->right];
 
-      json_builder_add_string_value (b, line);
+      /* "left right" unless a piece holds a space: then the pair form. */
+      if (strchr (left, ' ') == NULL && strchr (right, ' ') == NULL)
+        {
+          g_autofree char *line = g_strdup_printf ("%s %s", left, right);
+          json_builder_add_string_value (b, line);
+          continue;
+        }
+      json_builder_begin_array (b);
+      json_builder_add_string_value (b, left);
+      json_builder_add_string_value (b, right);
+      json_builder_end_array (b);
     }
   json_builder_end_array (b);
   json_builder_end_object (b);

@@ -5,7 +5,13 @@ with AutoModelForCausalLM and AutoTokenizer, its next-token logits match
 Temper's for the GGUF with the adapter, its tokenizer gives Temper's ids,
 and the chat template in tokenizer_config.json is the GGUF's.
 
-Usage: check-hf-from-gguf.py DIR   (DIR as write-hf-from-gguf wrote it)
+It also loads DIR/tokenizers/NAME/tokenizer.json (Temper's writing of
+the GGUF tokenizer fixtures) with the tokenizers library and compares its
+ids and decoded text on the tokenizer corpus with expected.json, which
+make-tokenizer-fixtures.py recorded from Hugging Face's own tokenizers.
+
+Usage: check-hf-from-gguf.py DIR FIXTURES
+  DIR as write-hf-from-gguf wrote it; FIXTURES: tests/fixtures/tokenizer
 Exit 0: fine; 1: a check failed; 77: torch/transformers not installed.
 """
 import json
@@ -52,4 +58,29 @@ for name in ("llama", "qwen2", "demo"):
             print(f"demo: chat template did not render: {rendered!r}")
         else:
             print("demo: chat template renders")
+from tokenizers import Tokenizer
+
+fixtures = sys.argv[2]
+with open(os.path.join(fixtures, "expected.json")) as f:
+    expected = json.load(f)
+with open(os.path.join(fixtures, "corpus.json")) as f:
+    corpus = json.load(f) + expected["fuzz_corpus"]
+for name, member in (("spm", "spm"), ("qwen2", "qwen2"), ("llama3", "llama3_gguf")):
+    tok = Tokenizer.from_file(os.path.join(out, "tokenizers", name, "tokenizer.json"))
+    ref = expected[member]
+    bad = 0
+    for i, text in enumerate(corpus):
+        tok.encode_special_tokens = False
+        ids = tok.encode(text, add_special_tokens=False).ids
+        back = tok.decode(ids, skip_special_tokens=False)
+        tok.encode_special_tokens = True
+        ids_plain = tok.encode(text, add_special_tokens=False).ids
+        want_plain = ref["plain"][i] if ref["plain"][i] is not None else ref["special"][i]
+        want_back = ref["decoded"][i] if ref["decoded"][i] is not None else text
+        if ids != ref["special"][i] or ids_plain != want_plain or back != want_back:
+            bad += 1
+            if bad <= 3:
+                print(f"{name}: {text!r}: ids {ids} vs {ref['special'][i]}, decoded {back!r}")
+    failed |= bad > 0
+    print(f"{name}: tokenizers library on Temper's tokenizer.json, {len(corpus) - bad}/{len(corpus)} strings as expected")
 sys.exit(1 if failed else 0)

@@ -6,6 +6,7 @@
 set -u
 writer=$1
 checker=$2
+tokenizer_fixtures=$3
 python=${TEMPER_PYTHON:-python3}
 
 if ! "$python" -c 'import torch, transformers' 2>/dev/null; then
@@ -15,7 +16,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/temper-hf-from-gguf.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 "$writer" "$tmp" >/dev/null || { echo "not ok 1 - write-hf-from-gguf failed"; echo "1..1"; exit 1; }
-out=$("$python" "$checker" "$tmp" 2>&1); rc=$?
+out=$("$python" "$checker" "$tmp" "$tokenizer_fixtures" 2>&1); rc=$?
 if [ $rc = 0 ]; then
   echo "ok 1 - transformers loads the folders; logits and tokens match Temper's"
 else

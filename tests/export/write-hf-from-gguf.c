@@ -9,14 +9,21 @@
  *
  * for NAME = llama (a tiny llama-arch GGUF: q/k rows in llama.cpp's order),
  * qwen2 (tiny, with biases) and, when the demo model is there, demo (no
- * adapter: its real vocabulary and chat template). */
+ * adapter: its real vocabulary and chat template); and
+ *
+ *   OUT/tokenizers/NAME/tokenizer.json   for the GGUF tokenizer fixtures
+ *                                        tests/fixtures/tokenizer/NAME.gguf
+ *
+ * for NAME = spm, qwen2, llama3 (compared with expected.json there). */
 #include "config.h"
 
 #include <stdio.h>
 #include <json-glib/json-glib.h>
 
 #include "temper/export.h"
+#include "temper/gguf.h"
 #include "temper/tokenizer.h"
+#include "export/temper-export-private.h"
 #include "export-test-util.h"
 
 static const char *const texts[] = {
@@ -79,6 +86,33 @@ write_one (temper_model_t *model, temper_adapter_t *adapter, const char *out_dir
   return json_generator_to_file (gen, json_path, error);
 }
 
+static gboolean
+write_tokenizers (const char *src, const char *out_dir, GError **error)
+{
+  static const char *const names[] = { "spm", "qwen2", "llama3" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s.gguf", names[i]);
+      g_autofree char *path = g_build_filename (src, "tests", "fixtures", "tokenizer", file, NULL);
+      g_autofree char *dir = g_build_filename (out_dir, "tokenizers", names[i], NULL);
+      g_autofree char *json_path = g_build_filename (dir, "tokenizer.json", NULL);
+      g_autoptr(temper_gguf_t) gguf = temper_gguf_open (path, error);
+      g_autoptr(temper_tokenizer_t) tok = NULL;
+      g_autoptr(JsonNode) json = NULL;
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+      if (gguf == NULL || (tok = temper_tokenizer_new_from_gguf (gguf, error)) == NULL
+          || (json = temper_export_tokenizer_json (tok, file, error)) == NULL)
+        return FALSE;
+      g_mkdir_with_parents (dir, 0755);
+      json_generator_set_root (gen, json);
+      if (!json_generator_to_file (gen, json_path, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -112,6 +146,8 @@ main (int argc, char **argv)
     }
   demo = g_build_filename (src != NULL ? src : TEMPER_SOURCE_DIR, "data", "models",
                            "SmolLM2-135M-Instruct.Q4_1.gguf", NULL);
+  if (error == NULL)
+    write_tokenizers (src != NULL ? src : TEMPER_SOURCE_DIR, argv[1], &error);
   if (error == NULL && g_file_test (demo, G_FILE_TEST_IS_REGULAR))
     {
       g_autoptr(temper_model_t) model = temper_model_load (demo, NULL, &error);

@@ -102,8 +102,8 @@ typedef enum {
  * other small files.  From a GGUF @model the weights are dequantized (q/k
  * rows back in Hugging Face order), config.json and generation_config.json
  * come from its metadata and tokenizer.json / tokenizer_config.json (chat
- * template, special tokens) from its vocabulary; a SentencePiece vocabulary
- * is refused for now. */
+ * template, special tokens) from its vocabulary (byte-level BPE with the
+ * pre-tokenizers Temper knows, or SentencePiece as Metaspace writes it). */
 /* Whether temper_export_merged_hf() can write @model's folder; if not, why
  * (a GGUF whose tokenizer has no tokenizer.json form Temper can write). */
 gboolean temper_export_merged_hf_supported (temper_model_t *model, GError **error);

@@ -37,9 +37,15 @@ export_as() { "$cli" export "$tmp/run" --out "$@" 2>"$tmp/export.err"; }
 export_as "$out/adapter.gguf" --format gguf-adapter >/dev/null; rc=$?
 check "export --format gguf-adapter writes a file" '[ $rc = 0 ] && [ -s "$out/adapter.gguf" ]'
 
-export_as "$out/peft" --format peft >/dev/null; rc=$?
+report=$(export_as "$out/peft" --format peft); rc=$?
 check "export --format peft writes adapter_config.json and adapter_model.safetensors" \
   '[ $rc = 0 ] && [ -s "$out/peft/adapter_config.json" ] && [ -s "$out/peft/adapter_model.safetensors" ]'
+# The demo GGUF does not name the repository it came from: the base is left
+# null rather than its display name, and the CLI and README say so.
+check "the PEFT export says which base it needs, in its output and README.md" \
+  'grep -q "It needs the Hugging Face model that" <<<"$report" &&
+   grep -q "base_model_name_or_path" "$out/peft/README.md" &&
+   grep -q "\"base_model_name_or_path\" *: *null" "$out/peft/adapter_config.json"'
 
 report=$(export_as "$out/tuned-f16.gguf" --format gguf --quant f16 --name pirate); rc=$?
 check "export --format gguf --quant f16 writes the model and a Modelfile" \

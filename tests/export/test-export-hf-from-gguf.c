@@ -100,6 +100,21 @@ test_qwen2 (Fixture *f, gconstpointer data)
   check_export (f, "qwen2.gguf", &spec);
 }
 
+/* A base in one of the low-bit types (Q3_K, as in a Q3_K_M download):
+ * the folder holds its dequantized weights. */
+static void
+test_llama_q3_k (Fixture *f, gconstpointer data)
+{
+  TinySpec spec = tiny_spec_default ("llama");
+
+  (void) data;
+  spec.n_embd = 256;
+  spec.n_ff = 256;
+  spec.n_layer = 1;
+  spec.matrix_type = TEMPER_TYPE_Q3_K;
+  check_export (f, "llama-q3_k.gguf", &spec);
+}
+
 /* The demo model's real vocabulary (49,152 tokens, SmolLM's digits-then-
  * GPT-2 splitting) survives the trip through tokenizer.json. */
 static void
@@ -130,6 +145,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/export/hf-from-gguf/llama", Fixture, NULL, fixture_setup, test_llama, fixture_teardown);
   g_test_add ("/export/hf-from-gguf/qwen2", Fixture, NULL, fixture_setup, test_qwen2, fixture_teardown);
+  g_test_add ("/export/hf-from-gguf/llama-q3_k", Fixture, NULL, fixture_setup, test_llama_q3_k,
+              fixture_teardown);
   g_test_add ("/export/hf-from-gguf/demo-tokenizer", Fixture, NULL, fixture_setup, test_demo_tokenizer,
               fixture_teardown);
   return g_test_run ();

@@ -17,7 +17,9 @@ temper_cuda_type_supported (int type)
   return type == TEMPER_CUDA_TYPE_F32 || type == TEMPER_CUDA_TYPE_F16 ||
          type == TEMPER_CUDA_TYPE_BF16 || type == TEMPER_CUDA_TYPE_Q4_0 ||
          type == TEMPER_CUDA_TYPE_Q4_1 || type == TEMPER_CUDA_TYPE_Q8_0 ||
-         type == TEMPER_CUDA_TYPE_NF4;
+         type == TEMPER_CUDA_TYPE_NF4 || type == TEMPER_CUDA_TYPE_Q2_K ||
+         type == TEMPER_CUDA_TYPE_Q3_K || type == TEMPER_CUDA_TYPE_IQ4_NL ||
+         type == TEMPER_CUDA_TYPE_IQ4_XS || type == TEMPER_CUDA_TYPE_TQ2_0;
 }
 
 static inline int64_t
@@ -25,8 +27,26 @@ temper_cuda_type_block (int type)
 {
   if (type == TEMPER_CUDA_TYPE_NF4)
     return 64;
+  if (type == TEMPER_CUDA_TYPE_Q2_K || type == TEMPER_CUDA_TYPE_Q3_K ||
+      type == TEMPER_CUDA_TYPE_IQ4_XS || type == TEMPER_CUDA_TYPE_TQ2_0)
+    return 256;
   return type == TEMPER_CUDA_TYPE_Q4_0 || type == TEMPER_CUDA_TYPE_Q4_1 ||
-         type == TEMPER_CUDA_TYPE_Q8_0 ? 32 : 1;
+         type == TEMPER_CUDA_TYPE_Q8_0 || type == TEMPER_CUDA_TYPE_IQ4_NL ? 32 : 1;
+}
+
+// IQ4_NL / IQ4_XS: what each 4-bit code stands for before scaling (ggml's
+// kvalues_iq4nl; temper_iq4_values on the CPU).
+static __constant__ float temper_cuda_iq4_values[16] = {
+  -127.0f, -104.0f, -83.0f, -65.0f, -49.0f, -35.0f, -22.0f, -10.0f,
+  1.0f, 13.0f, 25.0f, 38.0f, 53.0f, 69.0f, 89.0f, 113.0f,
+};
+
+// The 2-bit code of element @e (0-255) of a Q2_K, Q3_K or TQ2_0 block whose
+// codes start at @qs: bits 2·((e / 32) mod 4) of byte 32·(e / 128) + e mod 32.
+static __device__ __forceinline__ int
+temper_cuda_code2 (const uint8_t *qs, int e)
+{
+  return (qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3;
 }
 
 // The NF4 code book of bitsandbytes (functional.get_4bit_type("nf4")), the
@@ -87,6 +107,51 @@ temper_cuda_load_element (const void *src, int type, int64_t i)
         const uint8_t q = block[4 + k / 2];
         const int code = (k & 1) ? q & 0x0F : q >> 4;
         return temper_cuda_nf4_values[code] * __uint_as_float (bits);
+      }
+    case TEMPER_CUDA_TYPE_Q2_K:
+      {
+        // scales[16] (4-bit scale, 4-bit min per 16), qs[64], d, dmin.
+        const uint8_t *block = bytes + (i / 256) * 84;
+        const int e = (int) (i % 256);
+        const int sc = block[e / 16];
+        return temper_cuda_half_at (block + 80) * (float) (sc & 0x0F) * (float) temper_cuda_code2 (block + 16, e)
+               - temper_cuda_half_at (block + 82) * (float) (sc >> 4);
+      }
+    case TEMPER_CUDA_TYPE_Q3_K:
+      {
+        // hmask[32], qs[64], 12 bytes of 6-bit scales, d; a clear hmask bit
+        // subtracts 4.
+        const uint8_t *block = bytes + (i / 256) * 110;
+        const int e = (int) (i % 256), sub = e / 16;
+        const uint8_t *scales = block + 96;
+        const int low = sub < 8 ? scales[sub] & 0x0F : scales[sub - 8] >> 4;
+        const int high = (scales[8 + sub % 4] >> (2 * (sub / 4))) & 3;
+        const int hbit = (block[e % 32] >> (e / 32)) & 1;
+        const int q = temper_cuda_code2 (block + 32, e) - (hbit ? 0 : 4);
+        return temper_cuda_half_at (block + 108) * (float) ((low | (high << 4)) - 32) * (float) q;
+      }
+    case TEMPER_CUDA_TYPE_IQ4_NL:
+      {
+        const uint8_t *block = bytes + (i / 32) * 18;
+        const uint8_t q = block[2 + j % 16];
+        return temper_cuda_half_at (block) * temper_cuda_iq4_values[j < 16 ? q & 0x0F : q >> 4];
+      }
+    case TEMPER_CUDA_TYPE_IQ4_XS:
+      {
+        // d, a u16 of high scale bits, 4 bytes of low scale nibbles, qs[128].
+        const uint8_t *block = bytes + (i / 256) * 136;
+        const int e = (int) (i % 256), ib = e / 32;
+        const int scales_h = block[2] | (block[3] << 8);
+        const int ls = ((block[4 + ib / 2] >> (4 * (ib % 2))) & 0x0F) | (((scales_h >> (2 * ib)) & 3) << 4);
+        const uint8_t q = block[8 + 16 * ib + j % 16];
+        return temper_cuda_half_at (block) * (float) (ls - 32) *
+               temper_cuda_iq4_values[j < 16 ? q & 0x0F : q >> 4];
+      }
+    case TEMPER_CUDA_TYPE_TQ2_0:
+      {
+        // Ternary: 2-bit codes meaning code - 1, then d.
+        const uint8_t *block = bytes + (i / 256) * 66;
+        return temper_cuda_half_at (block + 64) * (float) (temper_cuda_code2 (block, (int) (i % 256)) - 1);
       }
     case TEMPER_CUDA_TYPE_F32:
     default:

@@ -27,7 +27,7 @@
 
 // A lane takes CHUNK elements at a time: one 32-bit word of a float type,
 // or 8 elements of a block, which share one scale in every type (a 32-wide
-// part of a K-quant, a 16-wide one of Q6_K).  Eight, not a whole block,
+// part of a K-quant, a 16-wide one of Q6_K, Q2_K and Q3_K).  Eight, not a whole block,
 // keeps the unrolled loops (CHUNK × MATVEC_MAX_M multiply-adds) small
 // enough to compile quickly, and spreads short rows over more lanes.
 #if defined(WEIGHT_F32)
@@ -74,6 +74,26 @@
 #  define CHUNK 8u
 #  define BLOCK 64u
 #  define BLOCK_BYTES 36u
+#elif defined(WEIGHT_Q2_K)
+#  define CHUNK 8u
+#  define BLOCK 256u
+#  define BLOCK_BYTES 84u
+#elif defined(WEIGHT_Q3_K)
+#  define CHUNK 8u
+#  define BLOCK 256u
+#  define BLOCK_BYTES 110u
+#elif defined(WEIGHT_IQ4_NL)
+#  define CHUNK 8u
+#  define BLOCK 32u
+#  define BLOCK_BYTES 18u
+#elif defined(WEIGHT_IQ4_XS)
+#  define CHUNK 8u
+#  define BLOCK 256u
+#  define BLOCK_BYTES 136u
+#elif defined(WEIGHT_TQ2_0)
+#  define CHUNK 8u
+#  define BLOCK 256u
+#  define BLOCK_BYTES 66u
 #else
 #  error "define one WEIGHT_<TYPE>"
 #endif

@@ -32,6 +32,13 @@ uvec2 wl_scale_min_k4 (uint s, uint j)
                 (lo >> 4) | ((wl_u8 (s + j) >> 6) << 4));
 }
 
+// The 2-bit code of element e (0-255) of a Q2_K/Q3_K/TQ2_0 block whose codes
+// start at byte qs: bits 2·((e / 32) mod 4) of byte 32·(e / 128) + e mod 32.
+uint wl_code2 (uint qs, uint e)
+{
+  return (wl_u8 (qs + 32u * (e >> 7) + (e & 31u)) >> (2u * ((e >> 5) & 3u))) & 3u;
+}
+
 // Element `col` of the row whose first byte is `row`.
 float weight_load (uint row, uint col)
 {
@@ -109,6 +116,53 @@ float weight_load (uint row, uint col)
   uint qh = (wl_u8 (blk + 128u + 32u * t + l) >> (2u * quarter)) & 3u;
   int sc = int (wl_u8 (blk + 192u + 8u * t + (l >> 4) + 2u * quarter) << 24) >> 24;
   return wl_f16 (blk + 208u) * float (sc) * (float (ql | (qh << 4)) - 32.0);
+#elif defined(WEIGHT_Q2_K)
+  // scales[16] (4-bit scale, 4-bit min per 16 elements), qs[64], d, dmin.
+  uint blk = row + (col >> 8) * 84u;
+  uint e = col & 255u;
+  uint sc = wl_u8 (blk + (e >> 4));
+  return wl_f16 (blk + 80u) * float (sc & 0x0Fu) * float (wl_code2 (blk + 16u, e))
+         - wl_f16 (blk + 82u) * float (sc >> 4);
+#elif defined(WEIGHT_Q3_K)
+  // hmask[32], qs[64], 12 bytes of signed 6-bit scales, d.  A clear bit in
+  // hmask subtracts 4 from the 2-bit code.
+  uint blk = row + (col >> 8) * 110u;
+  uint e = col & 255u;
+  uint j = e >> 4;
+  uint low = j < 8u ? (wl_u8 (blk + 96u + j) & 0x0Fu) : (wl_u8 (blk + 88u + j) >> 4);
+  uint high = (wl_u8 (blk + 104u + (j & 3u)) >> (2u * (j >> 2))) & 3u;
+  int scale = int (low | (high << 4)) - 32;
+  uint hbit = (wl_u8 (blk + (e & 31u)) >> (e >> 5)) & 1u;
+  int q = int (wl_code2 (blk + 32u, e)) - (hbit != 0u ? 0 : 4);
+  return wl_f16 (blk + 108u) * float (scale) * float (q);
+#elif defined(WEIGHT_IQ4_NL) || defined(WEIGHT_IQ4_XS)
+  // 4-bit codes into ggml's non-linear book (kvalues_iq4nl), nibbles laid
+  // out as Q4_0's within each 32 elements.
+  const float iq4_values[16] = float[16] (
+    -127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0,
+    1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
+#  if defined(WEIGHT_IQ4_NL)
+  uint blk = row + (col >> 5) * 18u;
+  uint j = col & 31u;
+  uint q = wl_u8 (blk + 2u + (j & 15u));
+  q = j < 16u ? (q & 0x0Fu) : (q >> 4);
+  return wl_f16 (blk) * iq4_values[q];
+#  else
+  // d, a u16 of high scale bits, 4 bytes of low scale nibbles, qs[128].
+  uint blk = row + (col >> 8) * 136u;
+  uint e = col & 255u;
+  uint ib = e >> 5;
+  uint ls = ((wl_u8 (blk + 4u + (ib >> 1)) >> (4u * (ib & 1u))) & 0x0Fu)
+            | (((wl_u16 (blk + 2u) >> (2u * ib)) & 3u) << 4);
+  uint j = e & 31u;
+  uint q = wl_u8 (blk + 8u + 16u * ib + (j & 15u));
+  q = j < 16u ? (q & 0x0Fu) : (q >> 4);
+  return wl_f16 (blk) * float (int (ls) - 32) * iq4_values[q];
+#  endif
+#elif defined(WEIGHT_TQ2_0)
+  // Ternary: 2-bit codes meaning code − 1, then d.
+  uint blk = row + (col >> 8) * 66u;
+  return wl_f16 (blk + 64u) * (float (wl_code2 (blk, col & 255u)) - 1.0);
 #elif defined(WEIGHT_NF4)
   // Temper's NF4 (engine/model/temper-nf4.c): 36-byte blocks of 64, an fp32
   // absmax then the codes, the first weight of a pair in the high nibble;

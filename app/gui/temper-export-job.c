@@ -34,19 +34,17 @@ temper_export_choice_available (const temper_model_t *model,
                                 TemperExportChoice    choice,
                                 const char          **why)
 {
-  TemperModelFormat format;
-
   if (why != NULL)
     *why = NULL;
   if (model == NULL)
     return FALSE;
-  format = temper_model_get_format (model);
-  /* A merged GGUF can come from either kind of model: the engine converts
-   * a Hugging Face folder itself.  The other way round it cannot yet. */
-  if (choice == TEMPER_EXPORT_CHOICE_MERGED_HF && format != TEMPER_MODEL_FORMAT_HF_FOLDER)
+  /* Both merged forms can come from either kind of model; a GGUF's
+   * tokenizer must have a tokenizer.json form for the folder. */
+  if (choice == TEMPER_EXPORT_CHOICE_MERGED_HF
+      && !temper_export_merged_hf_supported ((temper_model_t *) model, NULL))
     {
       if (why != NULL)
-        *why = _("Needs a model opened from a Hugging Face folder; this one is a GGUF file.");
+        *why = _("Its tokenizer cannot be written as a Hugging Face tokenizer yet; export a merged GGUF instead.");
       return FALSE;
     }
   return TRUE;

@@ -70,12 +70,26 @@ avx2_or_scalar_dequant_row (int type, const void *src, int64_t n, float *out)
     scalar_dequant_row (type, src, n, out);
 }
 
+/* Types without their own AVX2 decoder (Q2_K, Q3_K, IQ4_NL, IQ4_XS,
+ * TQ2_0) are decoded a tile at a time by the reference decoders, and the
+ * tile meets x in the AVX2 dot product. */
 static float
 avx2_or_scalar_dot_row (int type, const void *w, const float *x, int64_t n)
 {
+  const guint8 *p = w;
+  float tile[TILE];
+  float sum = 0.0f;
+
   if (temper_cpu_avx2_handles (type))
     return temper_cpu_avx2_dot_row (type, w, x, n);
-  return scalar_dot_row (type, w, x, n);
+  for (int64_t i = 0; i < n; i += TILE)
+    {
+      int64_t len = MIN (TILE, n - i);
+
+      scalar_dequant_row (type, p + temper_type_row_bytes (type, i), len, tile);
+      sum += temper_cpu_avx2_dot_f32 (tile, x + i, len);
+    }
+  return sum;
 }
 #endif
 

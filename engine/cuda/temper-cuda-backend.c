@@ -57,6 +57,8 @@ weight_type_supported (int type)
     {
     case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
     case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_NF4:
+    case TEMPER_TYPE_Q2_K: case TEMPER_TYPE_Q3_K: case TEMPER_TYPE_IQ4_NL:
+    case TEMPER_TYPE_IQ4_XS: case TEMPER_TYPE_TQ2_0:
       return TRUE;
     default:
       return FALSE;

@@ -48,29 +48,24 @@ describe_pre (const temper_tokenizer_t *tok, GString *out)
     g_string_append (out, _(", whole-word tokens first"));
 }
 
-typedef struct {
-  gint32 rank, left, right, result;
-} MergeEntry;
-
 static int
 compare_rank (gconstpointer a, gconstpointer b)
 {
-  const MergeEntry *x = a, *y = b;
+  const TemperExportMerge *x = a, *y = b;
 
   return (x->rank > y->rank) - (x->rank < y->rank);
 }
 
-/* The merge table back in rank order. */
-static GArray *
-merges_by_rank (const temper_tokenizer_t *tok)
+GArray *
+temper_export_merges_by_rank (const temper_tokenizer_t *tok)
 {
   const TemperMergeTable *t = &tok->merges;
-  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (MergeEntry), (guint) t->count);
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (TemperExportMerge), (guint) t->count);
 
   for (gsize i = 0; t->keys != NULL && i <= t->mask; i++)
     if (t->keys[i] != 0)
       {
-        MergeEntry e = {
+        TemperExportMerge e = {
           .rank = t->ranks[i],
           .left = (gint32) ((t->keys[i] >> 32) - 1),
           .right = (gint32) (guint32) t->keys[i],
@@ -133,7 +128,7 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
   int n = MAX (n_rows, tok->n_vocab);
   g_autoptr(GPtrArray) tokens = g_ptr_array_new_full ((guint) n, g_free);
   g_autofree gint32 *types = g_new (gint32, (gsize) n);
-  g_autoptr(GArray) merges = merges_by_rank (tok);
+  g_autoptr(GArray) merges = temper_export_merges_by_rank (tok);
 
   if (tok->n_vocab > n_rows)
     {
@@ -197,7 +192,7 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
         scores[i] = floor_score - (float) i;
       for (guint m = merges->len; m-- > 0;)
         {
-          const MergeEntry *e = &g_array_index (merges, MergeEntry, m);
+          const TemperExportMerge *e = &g_array_index (merges, TemperExportMerge, m);
           if (e->result >= 0 && e->result < n)
             scores[e->result] = -(float) m;
         }
@@ -211,7 +206,7 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
 
       for (guint m = 0; m < merges->len; m++)
         {
-          const MergeEntry *e = &g_array_index (merges, MergeEntry, m);
+          const TemperExportMerge *e = &g_array_index (merges, TemperExportMerge, m);
           g_ptr_array_add (lines, g_strdup_printf ("%s %s", tok->pieces[e->left],
                                                    tok->pieces[e->right]));
         }

@@ -324,17 +324,16 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
   g_autoptr(GError) local = NULL;
   const char *src = temper_model_get_path (model);
 
+  const char *dtype_name = dtype == TEMPER_EXPORT_HF_BF16 ? "BF16" : "F32";
+  gboolean from_gguf;
+  gboolean ok;
+
   g_return_val_if_fail (model != NULL && requested_dir != NULL, FALSE);
   if (!temper_export_check_family (model, TRUE, error))
     return FALSE;
-  if (temper_model_get_format (model) != TEMPER_MODEL_FORMAT_HF_FOLDER)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("A merged Hugging Face folder can only be made from a Hugging Face base "
-                   "model; “%s” is a GGUF file. Export a merged GGUF or the PEFT adapter instead."),
-                   src);
-      return FALSE;
-    }
+  from_gguf = temper_model_get_format (model) != TEMPER_MODEL_FORMAT_HF_FOLDER;
+  if (max_shard_bytes == 0)
+    max_shard_bytes = DEFAULT_SHARD_BYTES;
   out_dir = temper_export_prepare_dest (requested_dir, TEMPER_EXPORT_KIND_HF, error);
   if (out_dir == NULL || !temper_export_step (options, 0.0, error))
     return FALSE;
@@ -344,11 +343,15 @@ temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
       temper_set_error_from_errno (error, errno, _("Could not create “%s”"), out_dir);
       return FALSE;
     }
-  if (!write_config (src, temp, dtype, &local) || !copy_side_files (src, temp, &local) ||
-      !write_weights (model, adapter, dtype == TEMPER_EXPORT_HF_BF16 ? "BF16" : "F32",
-                      max_shard_bytes > 0 ? max_shard_bytes : DEFAULT_SHARD_BYTES, temp,
-                      options, &local) ||
-      !temper_export_step (options, 1.0, &local))
+  /* A GGUF base has no folder to copy config and tokenizer from: they are
+   * rebuilt from its metadata. */
+  if (from_gguf)
+    ok = temper_export_hf_files_from_gguf (model, adapter, dtype_name, max_shard_bytes, temp,
+                                           options, &local);
+  else
+    ok = write_config (src, temp, dtype, &local) && copy_side_files (src, temp, &local) &&
+         write_weights (model, adapter, dtype_name, max_shard_bytes, temp, options, &local);
+  if (!ok || !temper_export_step (options, 1.0, &local))
     {
       temper_export_discard (temp);
       if (!g_error_matches (local, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))

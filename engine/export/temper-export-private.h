@@ -3,6 +3,7 @@
 
 #include "temper/export.h"
 #include "temper/gguf.h"
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -115,5 +116,30 @@ gboolean temper_export_gguf_from_hf (temper_gguf_writer_t *w, temper_model_t *mo
 gboolean temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t *tok,
                                        const char *chat_template, const int *stop_tokens,
                                        int n_rows, const char *path, GError **error);
+
+/* One BPE merge: tokens @left + @right make @result, tried in @rank order. */
+typedef struct {
+  gint32 rank, left, right, result;
+} TemperExportMerge;
+/* The tokenizer's merge table back in rank order (TemperExportMerge). */
+GArray  *temper_export_merges_by_rank (const temper_tokenizer_t *tok);
+
+/* tokenizer.json and tokenizer_config.json (with @chat_template, may be
+ * NULL) for @tok, which Hugging Face tokenizers split exactly as Temper
+ * does (temper-export-hf-tokenizer.c).  Refuses, naming @path, what it
+ * cannot express. */
+JsonNode *temper_export_tokenizer_json (const temper_tokenizer_t *tok, const char *path,
+                                        GError **error);
+JsonNode *temper_export_tokenizer_config_json (const temper_tokenizer_t *tok,
+                                               const char *chat_template, int n_ctx);
+
+/* A merged Hugging Face folder's files in @dir for a GGUF @model
+ * (temper-export-hf-gguf.c): weights in @dtype ("BF16" or "F32") with
+ * Hugging Face names and q/k row order, config.json and
+ * generation_config.json from the GGUF's metadata, and the tokenizer. */
+gboolean temper_export_hf_files_from_gguf (temper_model_t *model, temper_adapter_t *adapter,
+                                           const char *dtype, guint64 max_shard_bytes,
+                                           const char *dir, const TemperExportOptions *options,
+                                           GError **error);
 
 G_END_DECLS

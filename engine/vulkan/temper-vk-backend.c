@@ -23,6 +23,11 @@ temper_vk_weight_type_supported (int type)
     case TEMPER_TYPE_Q5_K:
     case TEMPER_TYPE_Q6_K:
     case TEMPER_TYPE_NF4:
+    case TEMPER_TYPE_Q2_K:
+    case TEMPER_TYPE_Q3_K:
+    case TEMPER_TYPE_IQ4_NL:
+    case TEMPER_TYPE_IQ4_XS:
+    case TEMPER_TYPE_TQ2_0:
       return TRUE;
     default:
       return FALSE;

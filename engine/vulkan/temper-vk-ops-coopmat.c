@@ -102,6 +102,11 @@ coopmat_shader (int type, TemperVkShaderId *shader)
     case TEMPER_TYPE_Q5_K: *shader = TEMPER_VK_SHADER_MATMUL_COOPMAT_Q5_K; return TRUE;
     case TEMPER_TYPE_Q6_K: *shader = TEMPER_VK_SHADER_MATMUL_COOPMAT_Q6_K; return TRUE;
     case TEMPER_TYPE_NF4: *shader = TEMPER_VK_SHADER_MATMUL_COOPMAT_NF4; return TRUE;
+    case TEMPER_TYPE_Q2_K: *shader = TEMPER_VK_SHADER_MATMUL_COOPMAT_Q2_K; return TRUE;
+    case TEMPER_TYPE_Q3_K: *shader = TEMPER_VK_SHADER_MATMUL_COOPMAT_Q3_K; return TRUE;
+    case TEMPER_TYPE_IQ4_NL: *shader = TEMPER_VK_SHADER_MATMUL_COOPMAT_IQ4_NL; return TRUE;
+    case TEMPER_TYPE_IQ4_XS: *shader = TEMPER_VK_SHADER_MATMUL_COOPMAT_IQ4_XS; return TRUE;
+    case TEMPER_TYPE_TQ2_0: *shader = TEMPER_VK_SHADER_MATMUL_COOPMAT_TQ2_0; return TRUE;
     default: return FALSE;
     }
 }

@@ -45,6 +45,11 @@ typedef struct {
     case TEMPER_TYPE_Q5_K: return prefix##_Q5_K;                               \
     case TEMPER_TYPE_Q6_K: return prefix##_Q6_K;                               \
     case TEMPER_TYPE_NF4: return prefix##_NF4;                                 \
+    case TEMPER_TYPE_Q2_K: return prefix##_Q2_K;                               \
+    case TEMPER_TYPE_Q3_K: return prefix##_Q3_K;                               \
+    case TEMPER_TYPE_IQ4_NL: return prefix##_IQ4_NL;                           \
+    case TEMPER_TYPE_IQ4_XS: return prefix##_IQ4_XS;                           \
+    case TEMPER_TYPE_TQ2_0: return prefix##_TQ2_0;                             \
     default: g_return_val_if_reached (prefix##_F32);                           \
     }
 

@@ -73,8 +73,39 @@ pair_random (int64_t ne0, int64_t ne1, float scale)
   return pair_new (TEMPER_TYPE_F32, ne0, ne1, values);
 }
 
+/* The types Temper only reads (no quantizer): random bytes with each
+ * block's fp16 scales set to small values where ggml keeps them.  FALSE for
+ * the other types. */
+static gboolean
+random_blocks (int type, guint8 *data, size_t bytes)
+{
+  size_t block = temper_type_block_bytes (type);
+  size_t d_at, dmin_at = 0;
+
+  switch (type)
+    {
+    case TEMPER_TYPE_Q2_K: d_at = 80; dmin_at = 82; break;
+    case TEMPER_TYPE_Q3_K: d_at = 108; break;
+    case TEMPER_TYPE_IQ4_NL: case TEMPER_TYPE_IQ4_XS: d_at = 0; break;
+    case TEMPER_TYPE_TQ2_0: d_at = 64; break;
+    default: return FALSE;
+    }
+  for (size_t i = 0; i < bytes; i++)
+    data[i] = (guint8) (frand () * 127.0f + 128.0f);
+  for (size_t b = 0; b < bytes; b += block)
+    {
+      guint16 d = temper_f32_to_f16 (0.002f + 0.01f * fabsf (frand ()));
+
+      memcpy (data + b + d_at, &d, 2);
+      if (dmin_at != 0)
+        memcpy (data + b + dmin_at, &d, 2);
+    }
+  return TRUE;
+}
+
 /* Random weights stored as @type: quantized from random floats with the
- * engine's reference quantizers, so both sides read identical blocks. */
+ * engine's reference quantizers (random blocks for the types it only
+ * reads), so both sides read identical blocks. */
 static Pair
 pair_weights (int type, int64_t ne0, int64_t ne1)
 {
@@ -84,6 +115,8 @@ pair_weights (int type, int64_t ne0, int64_t ne1)
 
   for (int64_t i = 0; i < ne0 * ne1; i++)
     values[i] = frand ();
+  if (random_blocks (type, stored, temper_btensor_bytes (type, ne0, ne1)))
+    return pair_new (type, ne0, ne1, stored);
   for (int64_t r = 0; r < ne1; r++)
     g_assert_true (temper_quantize_row (type, values + r * ne0, ne0, stored + r * row_bytes));
   return pair_new (type, ne0, ne1, stored);
@@ -147,6 +180,7 @@ assert_close (const Pair *pair, double tolerance, const char *what)
 static const int weight_types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16,
   TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_NF4,
+  TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_TQ2_0,
 };
 
 static void
@@ -175,9 +209,10 @@ test_embedding (void)
     return;
   for (gsize i = 0; i < G_N_ELEMENTS (weight_types); i++)
     {
-      Pair table = pair_weights (weight_types[i], 64, 100);
+      const int64_t dim = temper_type_block_elems (weight_types[i]) > 64 ? 256 : 64;
+      Pair table = pair_weights (weight_types[i], dim, 100);
       Pair tokens = pair_tokens (37, 100);
-      Pair out = pair_new (TEMPER_TYPE_F32, 64, 37, NULL);
+      Pair out = pair_new (TEMPER_TYPE_F32, dim, 37, NULL);
 
       begin ();
       for (int s = 0; s < N_SIDES; s++)
@@ -222,8 +257,9 @@ test_matmul (void)
   for (gsize i = 0; i < G_N_ELEMENTS (weight_types); i++)
     {
       /* Sizes off the 64-wide tiles on purpose, to reach the edges (NF4
-       * rows are whole 64-blocks, so 192 there). */
-      const int64_t in = weight_types[i] == TEMPER_TYPE_NF4 ? 192 : 96;
+       * rows are whole 64-blocks, so 192 there, and 256-blocks 256). */
+      const int64_t in = temper_type_block_elems (weight_types[i]) == 256 ? 256
+                         : weight_types[i] == TEMPER_TYPE_NF4 ? 192 : 96;
       Pair w = pair_weights (weight_types[i], in, 70);
       Pair x = pair_random (in, 45, 1.0f);
       Pair bias = pair_random (70, 1, 1.0f);

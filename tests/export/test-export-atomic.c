@@ -188,6 +188,9 @@ export_onto_full_disk (Fixture *f, const char *full)
   TRY ("merged Hugging Face folder",
        temper_export_merged_hf (hf, hf_adapter, TEMPER_EXPORT_HF_F32, 0, merged_hf, NULL, &error),
        merged_hf);
+  TRY ("merged Hugging Face folder from a GGUF base",
+       temper_export_merged_hf (model, adapter, TEMPER_EXPORT_HF_F32, 0, merged_hf, NULL, &error),
+       merged_hf);
   TRY ("merged GGUF from a Hugging Face base",
        temper_export_merged_gguf (hf, hf_adapter, TEMPER_EXPORT_F16, merged, NULL, &error), merged);
 #undef TRY

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TAP: `temper-cli export` on the demo model, end to end.  A short training
-# run's adapter is exported in every format a GGUF base allows; the exported
+# run's adapter is exported in every format; the exported
 # PEFT folder and GGUF adapter answer greedily as the run does, the merged
 # models load and answer with the adapter's changes; the Modelfile names the file,
 # its chat template and stop token; refused exports fail with one line and
@@ -37,9 +37,15 @@ export_as() { "$cli" export "$tmp/run" --out "$@" 2>"$tmp/export.err"; }
 export_as "$out/adapter.gguf" --format gguf-adapter >/dev/null; rc=$?
 check "export --format gguf-adapter writes a file" '[ $rc = 0 ] && [ -s "$out/adapter.gguf" ]'
 
-export_as "$out/peft" --format peft >/dev/null; rc=$?
+report=$(export_as "$out/peft" --format peft); rc=$?
 check "export --format peft writes adapter_config.json and adapter_model.safetensors" \
   '[ $rc = 0 ] && [ -s "$out/peft/adapter_config.json" ] && [ -s "$out/peft/adapter_model.safetensors" ]'
+# The demo GGUF does not name the repository it came from: the base is left
+# null rather than its display name, and the CLI and README say so.
+check "the PEFT export says which base it needs, in its output and README.md" \
+  'grep -q "It needs the Hugging Face model that" <<<"$report" &&
+   grep -q "base_model_name_or_path" "$out/peft/README.md" &&
+   grep -q "\"base_model_name_or_path\" *: *null" "$out/peft/adapter_config.json"'
 
 report=$(export_as "$out/tuned-f16.gguf" --format gguf --quant f16 --name pirate); rc=$?
 check "export --format gguf --quant f16 writes the model and a Modelfile" \
@@ -60,9 +66,11 @@ check "a second quantization in the same folder gets its own Modelfile and leave
   'grep -qx "FROM ./tuned-q8_0.gguf" "$out/tuned-q8_0.Modelfile" &&
    [ "$(cat "$out/tuned-f16.Modelfile")" = "$modelfile" ]'
 
-export_as "$out/hf" --format hf >/dev/null; rc=$?
-check "a merged Hugging Face folder from a GGUF base is refused in one line" \
-  '[ $rc = 1 ] && [ "$(wc -l <"$tmp/export.err")" = 1 ] && ! [ -e "$out/hf" ]'
+report=$(export_as "$out/hf" --format hf); rc=$?
+check "export --format hf from the GGUF base writes weights, config and tokenizer" \
+  '[ $rc = 0 ] && [ -s "$out/hf/model.safetensors" ] && [ -s "$out/hf/config.json" ] &&
+   [ -s "$out/hf/tokenizer.json" ] && grep -q "chat_template" "$out/hf/tokenizer_config.json"'
+check "its chat template round-trip check passes" 'grep -q "^Chat template check: " <<<"$report"'
 
 export_as "$tmp/no/such/folder/x.gguf" --format gguf-adapter >/dev/null; rc=$?
 check "a destination folder that does not exist is refused in one line" \
@@ -78,6 +86,7 @@ merged=$(chat "$out/tuned-f16.gguf"); rc_merged=$?
 peft=$(chat "$model" --adapter "$out/peft"); rc_peft=$?
 lora=$(chat "$model" --adapter "$out/adapter.gguf"); rc_lora=$?
 q8=$(chat "$out/tuned-q8_0.gguf"); rc_q8=$?
+hf=$(chat "$out/hf"); rc_hf=$?
 check "the adapter changes the greedy answer" '[ $rc_tuned = 0 ] && [ -n "$tuned" ] && [ "$base" != "$tuned" ]'
 # Chat rounds activations to 8 bits against the demo model's 4-bit weights
 # but not against F16 ones, so near-ties may go either way: equal greedy
@@ -87,6 +96,8 @@ check "the merged F16 model answers with the adapter, not as the base model" \
 check "the exported PEFT folder answers as the run" '[ $rc_peft = 0 ] && [ "$peft" = "$tuned" ]'
 check "the exported GGUF adapter answers as the run" '[ $rc_lora = 0 ] && [ "$lora" = "$tuned" ]'
 check "the merged Q8_0 model loads and answers" '[ $rc_q8 = 0 ] && [ -n "$q8" ]'
+check "the merged folder from the GGUF base answers with the adapter, not as the base model" \
+  '[ $rc_hf = 0 ] && [ -n "$hf" ] && [ "$hf" != "$base" ]'
 
 echo "1..$n"
 exit $fail

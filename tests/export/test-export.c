@@ -576,11 +576,18 @@ test_merged_needs_matching_source (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   (void) data;
-  /* A GGUF holds no tokenizer.json to put in a Hugging Face folder.  (The
-   * other way, a merged GGUF from a folder, is test-export-gguf-hf.) */
-  g_assert_false (temper_export_merged_hf (gguf_model, NULL, TEMPER_EXPORT_HF_BF16, 0, out, NULL, &error));
-  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  /* A GGUF base makes a folder too, its tokenizer rebuilt from the GGUF
+   * (test-export-hf-from-gguf checks the folder itself; a merged GGUF from
+   * a folder is test-export-gguf-hf). */
+  g_assert_true (temper_export_merged_hf_supported (gguf_model, NULL));
+  g_assert_true (temper_export_merged_hf (gguf_model, NULL, TEMPER_EXPORT_HF_BF16, 0, out, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < 3; i++)
+    {
+      static const char *const files[] = { "config.json", "tokenizer.json", "model.safetensors" };
+      g_autofree char *path = g_build_filename (out, files[i], NULL);
+      g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+    }
 }
 
 /* ---- the transformers / PEFT reference ----------------------------------- */

@@ -567,16 +567,15 @@ export_everything (Walk       *walk,
   g_autoptr(GError) error = NULL;
   const char *command;
 
-  /* On to Export: the run's exports folder is the destination, and the
-   * choices this GGUF model cannot make are closed, with the reason. */
+  /* On to Export: the run's exports folder is the destination, and every
+   * choice is open to this GGUF model (a merged folder included). */
   gtk_widget_activate_action (walk->root, "win.next-page", NULL);
   g_assert_cmpstr (temper_window_get_current_step (walk->window), ==, "export");
   g_assert_cmpstr (temper_export_page_get_folder (walk->export), ==, folder);
   g_assert_false (temper_page_get_complete (TEMPER_PAGE (walk->export_page)));
   g_assert_false (widget_shown (walk->export_page, "export-result"));
-  g_assert_false (temper_export_page_choice_available (walk->export, TEMPER_EXPORT_CHOICE_MERGED_HF));
-  g_assert_false (gtk_widget_get_sensitive (gui_test_find_named (walk->export_page, "choice-merged-hf")));
-  g_assert_false (temper_export_page_set_choice (walk->export, TEMPER_EXPORT_CHOICE_MERGED_HF));
+  g_assert_true (temper_export_page_choice_available (walk->export, TEMPER_EXPORT_CHOICE_MERGED_HF));
+  g_assert_true (gtk_widget_get_sensitive (gui_test_find_named (walk->export_page, "choice-merged-hf")));
   g_assert_true (temper_export_page_choice_available (walk->export, TEMPER_EXPORT_CHOICE_MERGED_GGUF));
 
   /* The adapter for llama.cpp, read back by the engine's GGUF importer. */

@@ -91,6 +91,38 @@ tiny_values (gsize n, guint salt)
 
 /* ---- GGUF -------------------------------------------------------------- */
 
+/* For the types Temper reads but does not write (Q2_K, Q3_K, IQ4_NL,
+ * IQ4_XS, TQ2_0): deterministic random blocks whose fp16 scales are small
+ * values where ggml keeps them.  FALSE for other types. */
+static inline gboolean
+tiny_random_blocks (int type, guint8 *data, gsize bytes, guint salt)
+{
+  gsize block = temper_type_block_bytes (type), d_at, dmin_at = 0;
+  g_autofree float *noise = tiny_values (bytes, salt);
+  float scale;   /* weights come out within about ±0.5 */
+
+  switch (type)
+    {
+    case TEMPER_TYPE_Q2_K: d_at = 80; dmin_at = 82; scale = 0.004f; break;
+    case TEMPER_TYPE_Q3_K: d_at = 108; scale = 0.002f; break;
+    case TEMPER_TYPE_IQ4_NL: d_at = 0; scale = 0.001f; break;
+    case TEMPER_TYPE_IQ4_XS: d_at = 0; scale = 0.0001f; break;
+    case TEMPER_TYPE_TQ2_0: d_at = 64; scale = 0.05f; break;
+    default: return FALSE;
+    }
+  for (gsize i = 0; i < bytes; i++)
+    data[i] = (guint8) ((noise[i] + 0.5f) * 255.0f);
+  for (gsize b = 0; b + block <= bytes; b += block)
+    {
+      guint16 d = temper_f32_to_f16 (scale);
+
+      memcpy (data + b + d_at, &d, 2);
+      if (dmin_at != 0)
+        memcpy (data + b + dmin_at, &d, 2);
+    }
+  return TRUE;
+}
+
 static inline void
 tiny_gguf_tensor (temper_gguf_writer_t *w, const TinySpec *s, const char *name, int type,
                   int64_t ne0, int64_t ne1, guint salt)
@@ -108,7 +140,7 @@ tiny_gguf_tensor (temper_gguf_writer_t *w, const TinySpec *s, const char *name, 
       data = g_realloc (data, row * (gsize) ne1);
       memset (data, 0, row * (gsize) ne1);
     }
-  else
+  else if (!tiny_random_blocks (type, data, row * (gsize) ne1, salt))
     for (int64_t r = 0; r < ne1; r++)
       g_assert_true (temper_quantize_row (type, values + r * ne0, ne0, data + (gsize) r * row));
   temper_gguf_writer_add_tensor (w, name, type, ne, ne1 == 1 ? 1 : 2, data, row * (gsize) ne1);

@@ -399,6 +399,103 @@ test_step_untied (void)
   test_remove_tree (dir);
 }
 
+/* Training on a model stored in one of the low-bit types llama.cpp files
+ * use (Q2_K, Q3_K, IQ4_NL, IQ4_XS, TQ2_0): the frozen weights go through
+ * the GPU's decoders forward and backward, the CPU's reference decoders on
+ * the other side, and loss and gradients agree. */
+static void
+test_step_low_bit (gconstpointer data)
+{
+  int type = GPOINTER_TO_INT (data);
+  g_autofree char *dir = model_test_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "low-bit.gguf", NULL);
+  TinySpec spec = tiny_spec_default ("llama");
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autoptr(TemperDeviceInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperBackend *gpu = open_gpu (&info), *cpu;
+  TemperTrainStep *on_gpu, *on_cpu;
+  TemperLoraConfig lora;
+  enum { B = 2, T = 12 };
+  gint32 ids[B * T], targets[B * T];
+  double l_gpu = 0, l_cpu = 0, count = 0;
+  guint64 n;
+
+  if (gpu == NULL)
+    {
+      test_remove_tree (dir);
+      return;
+    }
+  /* Rows of whole 256-element blocks. */
+  spec.n_embd = 256;
+  spec.n_ff = 512;
+  spec.n_layer = 1;
+  spec.matrix_type = type;
+  tiny_write_gguf (path, &spec);
+  model = temper_model_load (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (temper_model_get_layer (model, 0)->wq.type, ==, type);
+  temper_lora_config_init_default (&lora);
+  lora.rank = 4;
+  lora.alpha = 8;
+  lora.dropout = 0.0f;
+  lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  adapter = temper_lora_adapter_new (temper_model_get_config (model), &lora, 7, &error);
+  g_assert_no_error (error);
+  {
+    guint64 n_params = temper_lora_count_params (adapter, temper_model_get_config (model));
+    g_autofree float *flat = g_new (float, n_params);
+    GRand *rand = g_rand_new_with_seed (11);
+
+    temper_lora_gather (adapter, temper_model_get_config (model), flat);
+    for (guint64 i = 0; i < n_params; i++)
+      if (flat[i] == 0.0f)
+        flat[i] = (float) g_rand_double_range (rand, -0.05, 0.05);
+    temper_lora_scatter (adapter, temper_model_get_config (model), flat);
+    g_rand_free (rand);
+  }
+  for (int i = 0; i < B * T; i++)
+    {
+      ids[i] = (gint32) ((i * 37 + 11) % TINY_N_TOKENS);
+      targets[i] = (i + 1) % T != 0 ? (gint32) (((i + 1) * 37 + 11) % TINY_N_TOKENS) : -1;
+    }
+
+  cpu = open_cpu ();
+  on_gpu = temper_train_step_new_on (model, gpu, info, adapter, 0.0f, B, T, FALSE, &error);
+  g_assert_no_error (error);
+  on_cpu = temper_train_step_new (model, cpu, adapter, 0.0f, B, T, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (temper_train_step_run (on_gpu, ids, targets, B, T, TRUE, 1.0f, NULL, &l_gpu, &count, &error));
+  g_assert_no_error (error);
+  g_assert_true (temper_train_step_run (on_cpu, ids, targets, B, T, TRUE, 1.0f, NULL, &l_cpu, &count, &error));
+  g_assert_no_error (error);
+  g_assert_true (isfinite (l_cpu));
+  n = temper_train_step_get_n_params (on_cpu);
+  {
+    g_autofree float *g_gpu = g_new (float, n);
+    g_autofree float *g_cpu = g_new (float, n);
+    double norm = 0, err;
+
+    g_assert_true (temper_train_step_get_grads (on_gpu, g_gpu, &error));
+    g_assert_true (temper_train_step_get_grads (on_cpu, g_cpu, &error));
+    g_assert_no_error (error);
+    for (guint64 i = 0; i < n; i++)
+      norm += (double) g_cpu[i] * g_cpu[i];
+    err = normalized_error (g_gpu, g_cpu, n);
+    g_test_message ("%s: loss %s %.7f, cpu %.7f; gradients' normalized error %.2e",
+                    temper_type_name (type), temper_backend_get_name (gpu), l_gpu, l_cpu, err);
+    g_assert_cmpfloat (fabs (l_gpu - l_cpu), <=, 1e-4 * fabs (l_cpu));
+    g_assert_cmpfloat (norm, >, 0.0);
+    g_assert_cmpfloat (err, <, 1e-3);
+  }
+  temper_train_step_free (on_gpu);
+  temper_train_step_free (on_cpu);
+  temper_backend_free (gpu);
+  temper_backend_free (cpu);
+  test_remove_tree (dir);
+}
+
 /* QLoRA on the GPU: the tiny model's projections held as NF4 (those whose
  * rows are whole 64-value blocks), the step as the CPU computes it on the
  * same NF4 weights. */
@@ -755,6 +852,18 @@ main (int argc, char **argv)
   g_test_add_func ("/gpu-train/memory-check", test_memory_check);
   g_test_add_func ("/gpu-train/step-untied", test_step_untied);
   g_test_add ("/gpu-train/step-nf4", Fixture, NULL, fixture_setup, test_step_nf4, fixture_teardown);
+  {
+    static const int low_bit[] = { TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL,
+                                   TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_TQ2_0 };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (low_bit); i++)
+      {
+        g_autofree char *lower = g_ascii_strdown (temper_type_name (low_bit[i]), -1);
+        g_autofree char *test_path = g_strdup_printf ("/gpu-train/step-%s", lower);
+
+        g_test_add_data_func (test_path, GINT_TO_POINTER (low_bit[i]), test_step_low_bit);
+      }
+  }
   g_test_add ("/gpu-train/memory-limit", Fixture, NULL, fixture_setup, test_memory_limit,
               fixture_teardown);
   g_test_add ("/gpu-train/resume-on-cpu", Fixture, NULL, fixture_setup, test_resume_on_cpu,

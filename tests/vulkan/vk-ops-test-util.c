@@ -106,6 +106,19 @@ random_weight (int type, int64_t ne0, int64_t ne1)
         case TEMPER_TYPE_Q6_K:
           put_f16 (w + b + 208, d * 0.1f);
           break;
+        case TEMPER_TYPE_Q2_K:   /* d and dmin at the end of the block */
+          put_f16 (w + b + 80, d * 0.5f);
+          put_f16 (w + b + 82, d * 0.5f);
+          break;
+        case TEMPER_TYPE_Q3_K:
+          put_f16 (w + b + 108, d * 0.1f);
+          break;
+        case TEMPER_TYPE_IQ4_NL: case TEMPER_TYPE_IQ4_XS:
+          put_f16 (w + b, d * 0.05f);
+          break;
+        case TEMPER_TYPE_TQ2_0:
+          put_f16 (w + b + 64, d * 4);
+          break;
         case TEMPER_TYPE_NF4:
           {
             float absmax = d * 8;   /* NF4's scale is an fp32 absmax */
@@ -205,7 +218,8 @@ weight_cols (int type, int i)
 static const int weight_types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
   TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q8_1, TEMPER_TYPE_Q4_K,
-  TEMPER_TYPE_Q5_K, TEMPER_TYPE_Q6_K, TEMPER_TYPE_NF4,
+  TEMPER_TYPE_Q5_K, TEMPER_TYPE_Q6_K, TEMPER_TYPE_NF4, TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K,
+  TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_TQ2_0,
 };
 
 void

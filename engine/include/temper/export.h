@@ -104,8 +104,14 @@ typedef enum {
  * model.safetensors.index.json once the weights pass @max_shard_bytes (0:
  * 5 GB), config.json (dtype updated) and the source's tokenizer.json,
  * tokenizer_config.json (with the chat template), generation_config.json and
- * other small files.  @model must have been opened from a Hugging Face folder:
- * a GGUF holds no tokenizer.json to copy. */
+ * other small files.  From a GGUF @model the weights are dequantized (q/k
+ * rows back in Hugging Face order), config.json and generation_config.json
+ * come from its metadata and tokenizer.json / tokenizer_config.json (chat
+ * template, special tokens) from its vocabulary (byte-level BPE with the
+ * pre-tokenizers Temper knows, or SentencePiece as Metaspace writes it). */
+/* Whether temper_export_merged_hf() can write @model's folder; if not, why
+ * (a GGUF whose tokenizer has no tokenizer.json form Temper can write). */
+gboolean temper_export_merged_hf_supported (temper_model_t *model, GError **error);
 gboolean temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
                                   TemperExportHfDtype dtype, guint64 max_shard_bytes,
                                   const char *out_dir, const TemperExportOptions *options,

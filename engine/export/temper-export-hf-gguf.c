@@ -150,7 +150,7 @@ write_json_file (JsonNode *root, const char *dir, const char *name, GError **err
   if (!g_file_set_contents (path, text, -1, &local))
     {
       temper_set_error_from_errno (error, local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,
-                                   path, _("write"));
+                                   _("Could not write “%s”"), path);
       return FALSE;
     }
   return TRUE;

@@ -17,21 +17,21 @@ temper_cli_export_job (int argc, char **argv)
   TemperJobOptions options;
   int gpus = 0, nodes = 0, code;
   const GOptionEntry entries[] = {
-    { "engine", 'e', 0, G_OPTION_ARG_STRING, &engine_text, "llamafactory or axolotl", "E" },
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The job folder to write (new or empty)", "DIR" },
+    { "engine", 'e', 0, G_OPTION_ARG_STRING, &engine_text, N_("llamafactory or axolotl"), "E" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("The job folder to write (new or empty)"), "DIR" },
     { "model-id", 0, 0, G_OPTION_ARG_STRING, &model_id,
-      "The base model for the trainer: a Hugging Face id or a folder on the cluster "
-      "(default: the run's model folder)", "ID" },
-    { "gpus", 0, 0, G_OPTION_ARG_INT, &gpus, "GPUs per node in the launch scripts (default 8)", "N" },
-    { "nodes", 0, 0, G_OPTION_ARG_INT, &nodes, "Nodes in the multi-node script and sbatch (default 2)", "N" },
+      N_("The base model for the trainer: a Hugging Face id or a folder on the cluster "
+      "(default: the run's model folder)"), "ID" },
+    { "gpus", 0, 0, G_OPTION_ARG_INT, &gpus, N_("GPUs per node in the launch scripts (default 8)"), "N" },
+    { "nodes", 0, 0, G_OPTION_ARG_INT, &nodes, N_("Nodes in the multi-node script and sbatch (default 2)"), "N" },
     { NULL }
   };
 
   if (!temper_cli_parse (&argc, &argv, "export-job", "RUN",
-                         "Write a training run as a job for a distributed trainer (LLaMA-Factory or "
+                         N_("Write a training run as a job for a distributed trainer (LLaMA-Factory or "
                          "axolotl): its data, settings, DeepSpeed and FSDP configurations, launch "
                          "scripts for one or several nodes and a README.  Bring the result back "
-                         "with “temper-cli import”.",
+                         "with “temper-cli import”."),
                          entries, &code))
     return code;
   if (argc != 2)

@@ -35,19 +35,19 @@ temper_cli_import (int argc, char **argv)
   int code;
   const GOptionEntry entries[] = {
     { "run", 'r', 0, G_OPTION_ARG_FILENAME, &run_dir,
-      "The run folder to create (default: a new one among Temper's runs)", "DIR" },
+      N_("The run folder to create (default: a new one among Temper's runs)"), "DIR" },
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
-      "The base model, when SOURCE is not a job Temper exported", "M" },
+      N_("The base model, when SOURCE is not a job Temper exported"), "M" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data,
-      "The dataset it was trained on, when SOURCE is not a job Temper exported", "FILE" },
+      N_("The dataset it was trained on, when SOURCE is not a job Temper exported"), "FILE" },
     { NULL }
   };
 
   if (!temper_cli_parse (&argc, &argv, "import", "JOB_OR_OUTPUT",
-                         "Turn a distributed trainer's output into a Temper run: its adapter, "
+                         N_("Turn a distributed trainer's output into a Temper run: its adapter, "
                          "settings and loss curve, ready for compare, evaluate and export.\n\n"
                          "JOB_OR_OUTPUT is a job folder from “temper-cli export-job” (after "
-                         "training), the trainer's output folder, or one of its checkpoints.",
+                         "training), the trainer's output folder, or one of its checkpoints."),
                          entries, &code))
     return code;
   if (argc != 2)

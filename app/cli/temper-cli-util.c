@@ -58,6 +58,9 @@ static const NumberRange number_ranges[] = {
   { "device",           0, 1024 },
   { "shard-size",       1, 1000000 },
   { "peak-tflops",      0.001, 1e6 },
+  /* cluster jobs */
+  { "gpus",             1, 1024 },
+  { "nodes",            1, 100000 },
 };
 
 static gboolean

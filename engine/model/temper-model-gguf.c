@@ -90,12 +90,8 @@ gguf_u32 (GgufLoad *l, const char *suffix, gboolean required, guint32 fallback,
         }
       v = fallback;
     }
-  if (v > (guint32) G_MAXINT)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” has an impossible value for %s (%u)."), l->what, key, v);
-      return FALSE;
-    }
+  if (!temper_input_check_int (key, v, 0, G_MAXINT, error))
+    return bad_metadata (l, error);
   *out = (int) v;
   return TRUE;
 }
@@ -423,8 +419,12 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
     }
   if (!gguf_u32 (&l, "attention.key_length", FALSE, (guint32) (c->n_embd / c->n_head), &c->head_dim, error))
     return FALSE;
-  if (!temper_input_check_int ("attention.key_length", c->head_dim, 1, TEMPER_MODEL_MAX_HEAD_DIM, error))
-    return bad_metadata (&l, error);
+  {
+    g_autofree char *key = g_strdup_printf ("%s.attention.key_length", model->arch_name);
+
+    if (!temper_input_check_int (key, c->head_dim, 1, TEMPER_MODEL_MAX_HEAD_DIM, error))
+      return bad_metadata (&l, error);
+  }
   if (c->head_dim <= 0 || c->head_dim % 2 != 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
@@ -434,11 +434,15 @@ temper_model_load_gguf (temper_model_t *model, const char *path,
     }
   c->rms_eps = gguf_f32 (&l, "attention.layer_norm_rms_epsilon", 1e-5f);
   c->rope_theta = gguf_f32 (&l, "rope.freq_base", 10000.0f);
-  if (!temper_input_check_double ("attention.layer_norm_rms_epsilon", c->rms_eps, TEMPER_MODEL_MIN_EPS,
-                                  TEMPER_MODEL_MAX_EPS, error)
-      || !temper_input_check_double ("rope.freq_base", c->rope_theta, TEMPER_MODEL_MIN_ROPE_BASE,
-                                     TEMPER_MODEL_MAX_ROPE_BASE, error))
-    return bad_metadata (&l, error);
+  {
+    g_autofree char *eps_key = g_strdup_printf ("%s.attention.layer_norm_rms_epsilon", model->arch_name);
+    g_autofree char *base_key = g_strdup_printf ("%s.rope.freq_base", model->arch_name);
+
+    if (!temper_input_check_double (eps_key, c->rms_eps, TEMPER_MODEL_MIN_EPS, TEMPER_MODEL_MAX_EPS, error)
+        || !temper_input_check_double (base_key, c->rope_theta, TEMPER_MODEL_MIN_ROPE_BASE,
+                                       TEMPER_MODEL_MAX_ROPE_BASE, error))
+      return bad_metadata (&l, error);
+  }
   if (!read_family (&l, error) || !read_rope (&l, error))
     return FALSE;
 

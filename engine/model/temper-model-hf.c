@@ -527,10 +527,7 @@ read_config (HfLoad *l, GError **error)
     return FALSE;
   if (!temper_input_check_double ("rope_theta", c->rope_theta, TEMPER_MODEL_MIN_ROPE_BASE,
                                   TEMPER_MODEL_MAX_ROPE_BASE, error))
-    {
-      g_prefix_error (error, _("“config.json” in “%s”: "), l->what);
-      return FALSE;
-    }
+    return bad_setting (l, error);
   c->tied_embeddings = config_bool (l->config, "tie_word_embeddings",
                                     c->arch == TEMPER_ARCH_GEMMA2 || c->arch == TEMPER_ARCH_GEMMA3);
   return TRUE;

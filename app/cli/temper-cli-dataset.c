@@ -50,8 +50,29 @@ print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, in
   const TemperDatasetReport *r = temper_dataset_get_report (ds);
 
   printf (_("Dataset:     %s\n"), temper_dataset_get_path (ds));
-  printf (_("Format:      %s, %s\n"), temper_dataset_format_label (r->format),
-          r->jsonl ? _("one record per line (JSONL)") : _("a JSON list"));
+  switch (r->layout)
+    {
+    case TEMPER_DATASET_LAYOUT_CSV:
+    case TEMPER_DATASET_LAYOUT_TSV:
+      printf (_("Format:      %s table; question: column %d “%s”, answer: column %d “%s”\n"),
+              r->layout == TEMPER_DATASET_LAYOUT_CSV ? "CSV" : "TSV",
+              r->question_column + 1, r->columns[r->question_column],
+              r->answer_column + 1, r->columns[r->answer_column]);
+      if (r->system_column >= 0)
+        printf (_("             system prompt: column %d “%s”\n"), r->system_column + 1,
+                r->columns[r->system_column]);
+      break;
+    case TEMPER_DATASET_LAYOUT_TEXT:
+      printf (_("Format:      plain text for continued pre-training: %" PRIu64 " chunks of up to %d tokens, "
+                "overlap %d%s\n"),
+              r->n_valid, r->chunk_length, r->chunk_overlap,
+              tmpl == NULL ? _(" (estimated without --model)") : "");
+      break;
+    default:
+      printf (_("Format:      %s, %s\n"), temper_dataset_format_label (r->format),
+              r->jsonl ? _("one record per line (JSONL)") : _("a JSON list"));
+      break;
+    }
   printf (_("Records:     %" PRIu64 " found, %" PRIu64 " usable, %"
           PRIu64 " left out\n"), r->n_records, r->n_valid, r->n_dropped);
   if (tmpl != NULL)
@@ -94,7 +115,8 @@ temper_cli_dataset_check (int argc, char **argv)
 {
   g_autofree char *model_path = NULL;
   g_autofree char *format_name = NULL;
-  int max_length = 0;
+  g_autofree char *question_column = NULL, *answer_column = NULL, *system_column = NULL;
+  int max_length = 0, overlap = -1;
   gboolean json = FALSE;
   gboolean all_tokens = FALSE;
   const GOptionEntry entries[] = {
@@ -107,6 +129,14 @@ temper_cli_dataset_check (int argc, char **argv)
       N_("Cut records longer than this many tokens (needs --model)"), "N" },
     { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &all_tokens,
       N_("Count the loss on every token, not only on the answers"), NULL },
+    { "question-column", 0, 0, G_OPTION_ARG_STRING, &question_column,
+      N_("CSV/TSV: the column holding the question, by name or number from 1"), "COLUMN" },
+    { "answer-column", 0, 0, G_OPTION_ARG_STRING, &answer_column,
+      N_("CSV/TSV: the column holding the answer, by name or number from 1"), "COLUMN" },
+    { "system-column", 0, 0, G_OPTION_ARG_STRING, &system_column,
+      N_("CSV/TSV: the column holding a system prompt (optional)"), "COLUMN" },
+    { "overlap", 0, 0, G_OPTION_ARG_INT, &overlap,
+      N_("Plain text: tokens shared by consecutive chunks (default: an eighth of --max-length)"), "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the report as JSON"), NULL },
     { NULL },
   };
@@ -118,7 +148,8 @@ temper_cli_dataset_check (int argc, char **argv)
   int exit_code;
 
   if (!temper_cli_parse (&argc, &argv, COMMAND, "FILE",
-                         N_("Check a dataset (JSON list or JSONL) and list every record that cannot be used, with why.\n"
+                         N_("Check a dataset (JSON list, JSONL, CSV, TSV, or plain text / Markdown for continued\n"
+                         "pre-training) and list every record that cannot be used, with why.\n"
                          "Exit status: 0 when at least one record is usable, 1 when none is, 2 for wrong arguments."),
                          entries, &exit_code))
     return exit_code;
@@ -130,9 +161,17 @@ temper_cli_dataset_check (int argc, char **argv)
     return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE,
                             _("unknown format “%s”: use alpaca, instruction-output, prompt-response, "
                             "messages, sharegpt or text"), format_name);
+  options.question_column = question_column;
+  options.answer_column = answer_column;
+  options.system_column = system_column;
+  options.chunk_overlap = overlap;
   if (max_length < 0)
     return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, _("--max-length must be a positive number of tokens"));
-  if ((max_length > 0 || all_tokens) && model_path == NULL)
+  if (overlap < -1)
+    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, _("--overlap must be a number of tokens, 0 or more"));
+  /* Plain text is chunked by --max-length, estimated without a model. */
+  if ((all_tokens || (max_length > 0 && temper_dataset_layout_from_path (argv[1]) != TEMPER_DATASET_LAYOUT_TEXT))
+      && model_path == NULL)
     return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE,
                             _("--max-length and --all-tokens need --model: tokens are counted with a model's tokenizer"));
 
@@ -144,9 +183,9 @@ temper_cli_dataset_check (int argc, char **argv)
       tmpl = temper_chat_template_new (temper_model_get_chat_template (model),
                                        temper_model_get_tokenizer (model));
       options.chat_template = tmpl;
-      options.max_length = max_length;
       options.train_on_prompt = all_tokens;
     }
+  options.max_length = max_length;
 
   ds = temper_dataset_load (argv[1], &options, &error);
   if (ds == NULL)

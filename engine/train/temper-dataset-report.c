@@ -84,7 +84,31 @@ temper_dataset_report_to_json (const temper_dataset_t *ds)
   json_builder_set_member_name (b, "format");
   json_builder_add_string_value (b, temper_dataset_format_name (r->format));
   json_builder_set_member_name (b, "layout");
-  json_builder_add_string_value (b, r->jsonl ? "jsonl" : "json-array");
+  json_builder_add_string_value (b, temper_dataset_layout_name (r->layout));
+  if (r->columns != NULL)
+    {
+      json_builder_set_member_name (b, "columns");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < r->n_columns; i++)
+        json_builder_add_string_value (b, r->columns[i]);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "question_column");
+      json_builder_add_int_value (b, r->question_column + 1);
+      json_builder_set_member_name (b, "answer_column");
+      json_builder_add_int_value (b, r->answer_column + 1);
+      if (r->system_column >= 0)
+        {
+          json_builder_set_member_name (b, "system_column");
+          json_builder_add_int_value (b, r->system_column + 1);
+        }
+    }
+  if (r->layout == TEMPER_DATASET_LAYOUT_TEXT)
+    {
+      json_builder_set_member_name (b, "chunk_length");
+      json_builder_add_int_value (b, r->chunk_length);
+      json_builder_set_member_name (b, "chunk_overlap");
+      json_builder_add_int_value (b, r->chunk_overlap);
+    }
   json_builder_set_member_name (b, "records");
   json_builder_add_int_value (b, r->n_records);
   json_builder_set_member_name (b, "valid");

@@ -36,6 +36,19 @@ out=$("$cli" dataset check "$fixtures/mixed-formats.jsonl" --format prompt-respo
 check "--json prints an object" '[ $rc = 0 ] && [ "${out:0:1}" = "{" ] && grep -q "\"format\" : \"prompt-response\"" <<<"$out"'
 check "--json lists problems with kinds" 'grep -q "\"kind\" : \"missing-field\"" <<<"$out"'
 
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf 'id,frage,antwort\n1,"Hi, there",Hello\n2,Why?,"Because ""so"""\n' >"$tmp/t.csv"
+err=$("$cli" dataset check "$tmp/t.csv" 2>&1 >/dev/null); rc=$?
+check "CSV with unknown columns: exit 1, names them" '[ $rc = 1 ] && grep -q "“frage”" <<<"$err" && grep -q -- "--question-column" <<<"$err"'
+out=$("$cli" dataset check "$tmp/t.csv" --question-column frage --answer-column 3); rc=$?
+check "CSV with a mapping: the columns are named" '[ $rc = 0 ] && grep -q "question: column 2 “frage”, answer: column 3 “antwort”" <<<"$out" && grep -q "2 found, 2 usable" <<<"$out"'
+out=$("$cli" dataset check "$tmp/t.csv" --question-column frage --answer-column antwort --json); rc=$?
+check "CSV --json: layout and columns" 'grep -q "\"layout\" : \"csv\"" <<<"$out" && grep -q "\"question_column\" : 2" <<<"$out"'
+for i in 1 2 3 4 5 6; do printf 'Paragraph %d %s\n\n' "$i" "$(printf 'word %.0s' $(seq 60))"; done >"$tmp/book.md"
+out=$("$cli" dataset check "$tmp/book.md" --max-length 200 --overlap 10); rc=$?
+check "plain text: chunks, length and overlap are said" '[ $rc = 0 ] && grep -q "continued pre-training: 3 chunks of up to 200 tokens, overlap 10" <<<"$out"'
+
 if [ -f "$model" ]; then
   out=$("$cli" dataset check "$fixtures/messages.jsonl" --model "$model" --max-length 40); rc=$?
   check "with a model: template and token statistics" '[ $rc = 0 ] && grep -q "^Template:    ChatML" <<<"$out" && grep -q "^Per record:" <<<"$out"'

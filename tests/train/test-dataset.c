@@ -273,7 +273,7 @@ test_unusable_files (void)
     { "empty-array.json", "has no records" },
     { "utf16.jsonl", "UTF-16" },
     { "all-bad.jsonl", "line 1:" },
-    { "no-such-file.jsonl", "Could not read" },
+    { "no-such-file.jsonl", "cannot be opened" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -73,6 +73,47 @@ temper_dataset_compute_stats (temper_dataset_t *ds)
 char *
 temper_dataset_report_to_json (const temper_dataset_t *ds)
 {
+  return temper_dataset_report_to_json_with_findings (ds, NULL);
+}
+
+static void
+add_findings (JsonBuilder *b, const GArray *findings)
+{
+  json_builder_set_member_name (b, "findings");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < findings->len; i++)
+    {
+      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, temper_dataset_finding_kind_name (f->kind));
+      json_builder_set_member_name (b, "line");
+      json_builder_add_int_value (b, f->line);
+      if (f->item >= 0)
+        {
+          json_builder_set_member_name (b, "index");
+          json_builder_add_int_value (b, f->item);
+        }
+      if (f->other_line >= 0)
+        {
+          json_builder_set_member_name (b, "other_line");
+          json_builder_add_int_value (b, f->other_line);
+        }
+      json_builder_set_member_name (b, "excerpt");
+      json_builder_add_string_value (b, f->excerpt);
+      json_builder_set_member_name (b, "message");
+      json_builder_add_string_value (b, f->message);
+      json_builder_set_member_name (b, "fix");
+      json_builder_add_string_value (b, f->fix);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+char *
+temper_dataset_report_to_json_with_findings (const temper_dataset_t *ds, const GArray *findings)
+{
   const TemperDatasetReport *r = &ds->report;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonGenerator) gen = json_generator_new ();
@@ -150,6 +191,8 @@ temper_dataset_report_to_json (const temper_dataset_t *ds)
   json_builder_end_array (b);
   json_builder_set_member_name (b, "problems_not_listed");
   json_builder_add_int_value (b, r->n_problems - r->n_listed);
+  if (findings != NULL)
+    add_findings (b, findings);
 
   if (r->has_token_stats)
     {

@@ -196,6 +196,60 @@ char **temper_dataset_read_columns (const char          *path,
                                     TemperDatasetLayout  layout,
                                     GError             **error);
 
+/* Findings: records that load but are likely to teach the wrong thing.
+ * Unlike problems, they drop nothing; the person decides (drop or keep). */
+typedef enum {
+  TEMPER_DATASET_FINDING_NEAR_DUPLICATE, /* the same as an earlier record once case, width,
+                                            punctuation and spaces are ignored; or, for long
+                                            texts, ≥ 90 % the same (Jaccard of 5-character shingles) */
+  TEMPER_DATASET_FINDING_LEAKAGE,        /* the same or nearly the same record is in the validation data */
+  TEMPER_DATASET_FINDING_SHORT_ANSWER,   /* an answer of one character, or “n/a”, “…” */
+  TEMPER_DATASET_FINDING_MARKUP,         /* HTML tags or entities */
+  TEMPER_DATASET_FINDING_MOJIBAKE,       /* text decoded with the wrong encoding (“Ã©”, “â€™”, “锟斤拷”) */
+  TEMPER_DATASET_FINDING_MIXED_LANGUAGE, /* the answer is in another language than the question */
+  TEMPER_DATASET_FINDING_LENGTH_OUTLIER, /* cut at the length limit, or far longer than the rest */
+  TEMPER_DATASET_N_FINDING_KINDS
+} TemperDatasetFindingKind;
+
+typedef struct {
+  TemperDatasetFindingKind kind;
+  gsize    record;        /* the kept record (temper_dataset_get_record) */
+  guint64  line;
+  gint64   item;
+  gint64   other_line;    /* NEAR_DUPLICATE: the first copy's line; LEAKAGE: the validation
+                             record's line; else -1 */
+  char    *excerpt;       /* at most 60 characters of the text concerned, on one line */
+  char    *message;       /* what is wrong, in a sentence */
+  const char *fix;        /* the suggested fix, in a sentence (translated) */
+} TemperDatasetFinding;
+
+/* "near-duplicate", "leakage", "short-answer", "markup", "mojibake",
+ * "mixed-language", "length-outlier". */
+const char *temper_dataset_finding_kind_name      (TemperDatasetFindingKind kind);
+gboolean    temper_dataset_finding_kind_from_name (const char *name, TemperDatasetFindingKind *out);
+/* A plural label for people: “Near-duplicates”, “Mojibake (wrong text encoding)” … */
+const char *temper_dataset_finding_kind_label     (TemperDatasetFindingKind kind);
+
+/* Looks through the kept records of @dataset (and, for leakage, compares
+ * them with @validation, which may be NULL).  Returns a new array of
+ * TemperDatasetFinding in record order (freeing it frees the findings). */
+GArray *temper_dataset_find (const temper_dataset_t *dataset,
+                             const temper_dataset_t *validation);
+
+/* Writes the kept records of @dataset whose @drop entry is FALSE (@drop has
+ * one entry per kept record; NULL keeps all) to a new JSONL file at @path:
+ * {"messages": […]} records, or {"text": …} for plain text.  Refuses a
+ * @path that exists (the dataset's own file included): nothing is ever
+ * overwritten.  Returns the number of records written, or -1 with @error. */
+gint64 temper_dataset_write_jsonl (const temper_dataset_t *dataset,
+                                   const gboolean         *drop,
+                                   const char             *path,
+                                   GError                **error);
+
+/* The report as JSON with @findings (may be NULL) listed under “findings”. */
+char *temper_dataset_report_to_json_with_findings (const temper_dataset_t *dataset,
+                                                   const GArray           *findings);
+
 /* "line 4" for JSONL, "item 3 (line 17)" for a JSON array (items counted
  * from 1 here, for people): where a record or problem is, for messages. */
 char *temper_dataset_describe_place (guint64 line, gint64 item);

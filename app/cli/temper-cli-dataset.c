@@ -12,6 +12,7 @@
 
 #include "temper/chat.h"
 #include "temper/dataset.h"
+#include "temper/error.h"
 #include "temper/model.h"
 #include "temper-cli.h"
 
@@ -110,12 +111,80 @@ print_report (const temper_dataset_t *ds, const temper_chat_template_t *tmpl, in
     }
 }
 
+static void
+print_findings (const GArray *findings)
+{
+  if (findings->len == 0)
+    return;
+  printf (_("\nWorth a look (%u):\n"), findings->len);
+  for (guint i = 0; i < findings->len; i++)
+    {
+      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
+      g_autofree char *place = temper_dataset_describe_place (f->line, f->item);
+
+      printf ("  ");
+      /* Translators: place, kind of finding, what is wrong, then an excerpt. */
+      printf (_("%s: [%s] %s: “%s”"), place, temper_dataset_finding_kind_name (f->kind),
+              f->message, f->excerpt);
+      printf ("\n      ");
+      printf (_("Fix: %s"), f->fix);
+      putchar ('\n');
+    }
+}
+
+/* --fix: a comma-separated list of finding kinds, each may be written
+ * “drop-KIND”; “duplicates” is short for near-duplicates, “all” is all. */
+static gboolean
+parse_fixes (const char *list, gboolean *drop_kind, GError **error)
+{
+  g_auto(GStrv) parts = g_strsplit (list, ",", -1);
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      const char *name = g_strstrip (parts[i]);
+      TemperDatasetFindingKind kind;
+
+      if (g_str_has_prefix (name, "drop-"))
+        name += strlen ("drop-");
+      if (g_ascii_strcasecmp (name, "all") == 0)
+        {
+          for (guint k = 0; k < TEMPER_DATASET_N_FINDING_KINDS; k++)
+            drop_kind[k] = TRUE;
+          continue;
+        }
+      if (g_ascii_strcasecmp (name, "duplicates") == 0 || g_ascii_strcasecmp (name, "near-duplicates") == 0)
+        name = "near-duplicate";
+      if (g_str_has_suffix (name, "s") && !temper_dataset_finding_kind_from_name (name, &kind))
+        {
+          g_autofree char *singular = g_strndup (name, strlen (name) - 1);
+          if (temper_dataset_finding_kind_from_name (singular, &kind))
+            {
+              drop_kind[kind] = TRUE;
+              continue;
+            }
+        }
+      if (!temper_dataset_finding_kind_from_name (name, &kind))
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                       _("--fix: “%s” is not a kind of finding; use near-duplicate, leakage, short-answer, "
+                         "markup, mojibake, mixed-language, length-outlier or all"), parts[i]);
+          return FALSE;
+        }
+      drop_kind[kind] = TRUE;
+    }
+  return TRUE;
+}
+
 int
 temper_cli_dataset_check (int argc, char **argv)
 {
   g_autofree char *model_path = NULL;
   g_autofree char *format_name = NULL;
   g_autofree char *question_column = NULL, *answer_column = NULL, *system_column = NULL;
+  g_autofree char *val_path = NULL, *fixes = NULL, *clean_path = NULL;
+  gboolean drop_kind[TEMPER_DATASET_N_FINDING_KINDS] = { FALSE };
+  g_autoptr(GArray) findings = NULL;
+  g_autoptr(temper_dataset_t) validation = NULL;
   int max_length = 0, overlap = -1;
   gboolean json = FALSE;
   gboolean all_tokens = FALSE;
@@ -137,6 +206,15 @@ temper_cli_dataset_check (int argc, char **argv)
       N_("CSV/TSV: the column holding a system prompt (optional)"), "COLUMN" },
     { "overlap", 0, 0, G_OPTION_ARG_INT, &overlap,
       N_("Plain text: tokens shared by consecutive chunks (default: an eighth of --max-length)"), "N" },
+    { "val-data", 0, 0, G_OPTION_ARG_FILENAME, &val_path,
+      N_("The validation file, to find records that are in both"), "FILE" },
+    { "fix", 0, 0, G_OPTION_ARG_STRING, &fixes,
+      N_("Leave out the records with these findings (comma-separated: drop-duplicates, drop-leakage, "
+         "drop-short-answers, drop-markup, drop-mojibake, drop-mixed-language, drop-length-outliers, all); "
+         "needs -o"), "LIST" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &clean_path,
+      N_("Write the usable records, less those --fix leaves out, to this new JSONL file "
+         "(never over an existing one; the dataset itself is never changed)"), "CLEAN.jsonl" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the report as JSON"), NULL },
     { NULL },
   };
@@ -161,6 +239,10 @@ temper_cli_dataset_check (int argc, char **argv)
     return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE,
                             _("unknown format “%s”: use alpaca, instruction-output, prompt-response, "
                             "messages, sharegpt or text"), format_name);
+  if (fixes != NULL && clean_path == NULL)
+    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, _("--fix needs -o CLEAN.jsonl: the dataset itself is never changed"));
+  if (fixes != NULL && !parse_fixes (fixes, drop_kind, &error))
+    return temper_cli_fail (COMMAND, TEMPER_CLI_EXIT_USAGE, "%s", error->message);
   options.question_column = question_column;
   options.answer_column = answer_column;
   options.system_column = system_column;
@@ -195,12 +277,52 @@ temper_cli_dataset_check (int argc, char **argv)
       return TEMPER_CLI_EXIT_FAILED;
     }
 
+  if (val_path != NULL)
+    {
+      TemperDatasetOptions vopts = options;
+      vopts.question_column = vopts.answer_column = vopts.system_column = NULL;
+      validation = temper_dataset_load (val_path, &vopts, &error);
+      if (validation == NULL)
+        {
+          fprintf (stderr, _("temper-cli %s: %s\n"), COMMAND, error->message);
+          return TEMPER_CLI_EXIT_FAILED;
+        }
+    }
+  findings = temper_dataset_find (ds, validation);
+
   if (json)
     {
-      g_autofree char *text = temper_dataset_report_to_json (ds);
+      g_autofree char *text = temper_dataset_report_to_json_with_findings (ds, findings);
       printf ("%s\n", text);
     }
   else
-    print_report (ds, tmpl, max_length);
+    {
+      print_report (ds, tmpl, max_length);
+      print_findings (findings);
+    }
+
+  if (clean_path != NULL)
+    {
+      g_autofree gboolean *drop = g_new0 (gboolean, MAX (temper_dataset_get_n_records (ds), 1));
+      guint64 n_dropped = 0;
+      gint64 written;
+
+      for (guint i = 0; i < findings->len; i++)
+        {
+          const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
+          if (drop_kind[f->kind] && !drop[f->record])
+            {
+              drop[f->record] = TRUE;
+              n_dropped++;
+            }
+        }
+      written = temper_dataset_write_jsonl (ds, drop, clean_path, &error);
+      if (written < 0)
+        return temper_cli_error (COMMAND, error);
+      fprintf (json ? stderr : stdout,
+               _("\nWrote %" G_GINT64_FORMAT " records to %s (%" G_GUINT64_FORMAT " left out by --fix, %"
+                 G_GUINT64_FORMAT " unusable); %s is unchanged.\n"),
+               written, clean_path, n_dropped, temper_dataset_get_report (ds)->n_dropped, argv[1]);
+    }
   return TEMPER_CLI_EXIT_OK;
 }

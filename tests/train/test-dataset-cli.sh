@@ -49,6 +49,22 @@ for i in 1 2 3 4 5 6; do printf 'Paragraph %d %s\n\n' "$i" "$(printf 'word %.0s'
 out=$("$cli" dataset check "$tmp/book.md" --max-length 200 --overlap 10); rc=$?
 check "plain text: chunks, length and overlap are said" '[ $rc = 0 ] && grep -q "continued pre-training: 3 chunks of up to 200 tokens, overlap 10" <<<"$out"'
 
+out=$("$cli" dataset check "$fixtures/findings.jsonl" --val-data "$fixtures/findings-val.jsonl"); rc=$?
+check "findings are listed with their lines and a fix" '[ $rc = 0 ] && grep -q "^  line 2: \[near-duplicate\] nearly the same as line 1" <<<"$out" && grep -q "^  line 9: \[leakage\]" <<<"$out" && grep -q "^      Fix: " <<<"$out"'
+cp -p "$fixtures/findings.jsonl" "$tmp/mine.jsonl"
+mtime=$(stat -c %Y.%y "$tmp/mine.jsonl")
+out=$("$cli" dataset check "$tmp/mine.jsonl" --val-data "$fixtures/findings-val.jsonl" --fix drop-duplicates,drop-leakage -o "$tmp/clean.jsonl"); rc=$?
+check "--fix -o writes the kept records to a new file" '[ $rc = 0 ] && [ "$(wc -l <"$tmp/clean.jsonl")" = 11 ] && ! grep -q "FRANCE" "$tmp/clean.jsonl" && ! grep -q "Shakespeare" "$tmp/clean.jsonl"'
+err=$("$cli" dataset check "$tmp/mine.jsonl" --fix all -o "$tmp/mine.jsonl" 2>&1 >/dev/null); rc=$?
+check "--fix refuses to write over the dataset" '[ $rc = 1 ] && grep -q "exists already" <<<"$err"'
+err=$("$cli" dataset check "$tmp/mine.jsonl" --fix all -o "$tmp/clean.jsonl" 2>&1 >/dev/null); rc=$?
+check "--fix refuses to write over an existing file" '[ $rc = 1 ] && [ "$(wc -l <"$tmp/clean.jsonl")" = 11 ]'
+check "the dataset keeps its bytes and its time" 'cmp -s "$fixtures/findings.jsonl" "$tmp/mine.jsonl" && [ "$(stat -c %Y.%y "$tmp/mine.jsonl")" = "$mtime" ]'
+err=$("$cli" dataset check "$tmp/mine.jsonl" --fix drop-everything -o "$tmp/x.jsonl" 2>&1 >/dev/null); rc=$?
+check "--fix with an unknown kind: exit 2" '[ $rc = 2 ] && [ ! -e "$tmp/x.jsonl" ]'
+err=$("$cli" dataset check "$tmp/mine.jsonl" --fix all 2>&1 >/dev/null); rc=$?
+check "--fix without -o: exit 2" '[ $rc = 2 ]'
+
 if [ -f "$model" ]; then
   out=$("$cli" dataset check "$fixtures/messages.jsonl" --model "$model" --max-length 40); rc=$?
   check "with a model: template and token statistics" '[ $rc = 0 ] && grep -q "^Template:    ChatML" <<<"$out" && grep -q "^Per record:" <<<"$out"'

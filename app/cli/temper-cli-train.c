@@ -74,6 +74,11 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
                                 temper_run_get_dir (run));
       return temper_cli_error (command, error);
     }
+  {
+    g_autofree char *outcome = temper_train_describe_outcome (run);
+    if (outcome != NULL)
+      printf ("%s\n", outcome);
+  }
   printf (_("Done. The adapter (PEFT format) is in %s\n"), adapter);
   return TEMPER_CLI_EXIT_OK;
 }

@@ -189,6 +189,14 @@ void     temper_train_options_init (TemperTrainOptions *options);
 gboolean temper_train_run (temper_run_t *run, temper_model_t *model,
                            const TemperTrainOptions *options, GError **error);
 
+/* The run's adapter (RUN/adapter/) is the one with the lowest validation
+ * loss, which may be from before the last step.  This says so in a sentence
+ * when it is, or when training stopped early (“Stopped early at step 120:
+ * the validation loss had not improved for 3 evaluations; kept the adapter
+ * from step 80 (validation loss 1.23).”); NULL otherwise, or before the
+ * run has finished. */
+char    *temper_train_describe_outcome (temper_run_t *run);
+
 /* The memory a run with @settings (LoRA rank, targets and dropout,
  * micro-batch, max_length as the sequence length, recompute, base weights)
  * holds on a device of @kind, computed as the training step lays it out,

@@ -351,7 +351,8 @@ apply_progress (TemperTrainingPage        *self,
 
   temper_loss_chart_set_total (self->chart, p->total_steps);
   if (isfinite (p->loss))
-    temper_loss_chart_add_point (self->chart, TEMPER_LOSS_SERIES_TRAINING, p->step, p->loss);
+    temper_loss_chart_add_point_full (self->chart, TEMPER_LOSS_SERIES_TRAINING, p->step, p->loss,
+                                      p->epoch, p->tokens_per_s);
   if (isfinite (p->val_loss))
     temper_loss_chart_add_point (self->chart, TEMPER_LOSS_SERIES_VALIDATION, p->step, p->val_loss);
 

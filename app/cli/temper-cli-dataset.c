@@ -320,8 +320,8 @@ temper_cli_dataset_check (int argc, char **argv)
       if (written < 0)
         return temper_cli_error (COMMAND, error);
       fprintf (json ? stderr : stdout,
-               _("\nWrote %" G_GINT64_FORMAT " records to %s (%" G_GUINT64_FORMAT " left out by --fix, %"
-                 G_GUINT64_FORMAT " unusable); %s is unchanged.\n"),
+               _("\nWrote %" PRId64 " records to %s (%" PRIu64 " left out by --fix, %"
+                 PRIu64 " unusable); %s is unchanged.\n"),
                written, clean_path, n_dropped, temper_dataset_get_report (ds)->n_dropped, argv[1]);
     }
   return TEMPER_CLI_EXIT_OK;

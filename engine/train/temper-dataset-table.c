@@ -9,6 +9,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -546,9 +547,9 @@ temper_dataset_read_text (TemperDatasetLoader *l, const char *data, gsize size, 
   if (!g_utf8_validate_len (data, size, &bad))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” has bytes that are not UTF-8 text on line %" G_GUINT64_FORMAT
+                   _("“%s” has bytes that are not UTF-8 text on line %" PRIu64
                      "; save it as UTF-8 and open it again."),
-                   ds->path, 1 + lines_between (data, 0, bad - data));
+                   ds->path, (guint64) (1 + lines_between (data, 0, bad - data)));
       return FALSE;
     }
 

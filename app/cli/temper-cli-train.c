@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include <inttypes.h>
 #include <math.h>
@@ -85,9 +86,30 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
 
 /* Loads and checks the dataset as training will; prints the problems on
  * stderr.  FALSE when training must not go on. */
+typedef struct {
+  const char *question, *answer, *system;   /* CSV/TSV column choices, or NULL */
+} Columns;
+
+/* Loads and checks the dataset as training will; prints the problems on
+ * stderr.  With column choices for a table, writes the records as JSONL to
+ * *@converted (in @tmpdir) so the run's snapshot needs no choices to be read
+ * again.  FALSE when training must not go on. */
+static gboolean
+check_dataset_columns (const char *path, temper_model_t *model, const TemperTrainSettings *s,
+                       gboolean accept_dropped, const Columns *columns, const char *tmpdir,
+                       char **converted, int *code);
+
 static gboolean
 check_dataset (const char *path, temper_model_t *model, const TemperTrainSettings *s,
                gboolean accept_dropped, int *code)
+{
+  return check_dataset_columns (path, model, s, accept_dropped, NULL, NULL, NULL, code);
+}
+
+static gboolean
+check_dataset_columns (const char *path, temper_model_t *model, const TemperTrainSettings *s,
+                       gboolean accept_dropped, const Columns *columns, const char *tmpdir,
+                       char **converted, int *code)
 {
   g_autoptr(temper_chat_template_t) tmpl =
     temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
@@ -100,6 +122,12 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
   opts.chat_template = tmpl;
   opts.max_length = s->max_length;
   opts.train_on_prompt = s->train_on_all_tokens;
+  if (columns != NULL)
+    {
+      opts.question_column = columns->question;
+      opts.answer_column = columns->answer;
+      opts.system_column = columns->system;
+    }
   ds = temper_dataset_load (path, &opts, &error);
   if (ds == NULL)
     {
@@ -133,6 +161,21 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
           return FALSE;
         }
     }
+  if (converted != NULL && columns != NULL &&
+      (columns->question != NULL || columns->answer != NULL || columns->system != NULL))
+    {
+      g_autofree char *base = g_path_get_basename (path);
+      char *dot = strrchr (base, '.');
+
+      if (dot != NULL)
+        *dot = '\0';
+      *converted = g_strdup_printf ("%s/%s.jsonl", tmpdir, base);
+      if (temper_dataset_write_jsonl (ds, NULL, *converted, &error) < 0)
+        {
+          *code = temper_cli_error ("train", error);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 
@@ -141,7 +184,9 @@ temper_cli_train (int argc, char **argv)
 {
   g_autofree char *model_path = NULL, *data = NULL, *config = NULL, *backend = NULL;
   g_autofree char *targets = NULL, *out = NULL, *schedule = NULL, *val_data = NULL;
-  g_autofree char *base_weights = NULL;
+  g_autofree char *base_weights = NULL, *from = NULL, *converted = NULL, *tmpdir = NULL;
+  Columns columns = { NULL, NULL, NULL };
+  g_autofree char *question_column = NULL, *answer_column = NULL, *system_column = NULL;
   int epochs = -1, rank = -1, batch = -1, grad_accum = -1, max_length = -1, threads = 0;
   int patience = -1, device = -1;
   TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
@@ -157,6 +202,15 @@ temper_cli_train (int argc, char **argv)
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_path, N_("The model: a .gguf file or a Hugging Face folder"), "M" },
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, N_("The training data (JSON or JSONL)"), "D" },
     { "val-data", 0, 0, G_OPTION_ARG_FILENAME, &val_data, N_("A separate validation file (default: a split of the data)"), "V" },
+    { "question-column", 0, 0, G_OPTION_ARG_STRING, &question_column,
+      N_("CSV/TSV data: the column holding the question, by name or number from 1"), "COLUMN" },
+    { "answer-column", 0, 0, G_OPTION_ARG_STRING, &answer_column,
+      N_("CSV/TSV data: the column holding the answer, by name or number from 1"), "COLUMN" },
+    { "system-column", 0, 0, G_OPTION_ARG_STRING, &system_column,
+      N_("CSV/TSV data: the column holding a system prompt (optional)"), "COLUMN" },
+    { "from", 0, 0, G_OPTION_ARG_FILENAME, &from,
+      N_("Start from this adapter instead of a fresh one: a run folder (its kept adapter) or a PEFT "
+         "adapter folder; its rank, alpha and targets are used"), "RUN_OR_ADAPTER" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The run folder (default: ~/.local/share/temper/runs/<date>)"), "RUN" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, N_("Settings as JSON (flags override it)"), "FILE" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, N_("Passes over the data (default 3)"), "N" },
@@ -240,6 +294,10 @@ temper_cli_train (int argc, char **argv)
       !temper_train_settings_validate (&s, &error))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
 
+  if (from != NULL && (rank >= 0 || alpha >= 0 || targets != NULL || rslora))
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE,
+                            _("--from takes rank, alpha and targets from the adapter; leave out --rank, "
+                              "--alpha, --targets and --rslora"));
   model = temper_model_load (model_path, NULL, &error);
   if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, _("Temper cannot train this model. %s"),
@@ -247,7 +305,28 @@ temper_cli_train (int argc, char **argv)
   /* Before the run folder exists, so a model that cannot be held so leaves nothing behind. */
   if (model == NULL || !temper_model_set_base_weights (model, s.base_weights, NULL, &error))
     return temper_cli_error ("train", error);
-  if (!check_dataset (data, model, &s, yes, &code))
+  if (from != NULL)
+    {
+      TemperLoraConfig lora;
+
+      if (!temper_train_read_start_adapter (from, temper_model_get_config (model), &lora, &error))
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, "%s", error->message);
+      s.lora = lora;
+      if (dropout >= 0)
+        s.lora.dropout = (float) dropout;
+      if (!temper_train_settings_validate (&s, &error))
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+    }
+  columns.question = question_column;
+  columns.answer = answer_column;
+  columns.system = system_column;
+  if (question_column != NULL || answer_column != NULL || system_column != NULL)
+    {
+      tmpdir = g_dir_make_tmp ("temper-train-XXXXXX", &error);
+      if (tmpdir == NULL)
+        return temper_cli_error ("train", error);
+    }
+  if (!check_dataset_columns (data, model, &s, yes, &columns, tmpdir, &converted, &code))
     return code;
   if (val_data != NULL && !check_dataset (val_data, model, &s, yes, &code))
     return code;
@@ -259,9 +338,20 @@ temper_cli_train (int argc, char **argv)
 
       out = temper_run_default_dir (name);
     }
-  run = temper_run_create (out, &s, model_path, data, val_data, &error);
+  /* A table read with chosen columns goes into the run as the JSONL it
+   * was read as; the person's file is not changed. */
+  run = temper_run_create (out, &s, model_path, converted != NULL ? converted : data, val_data, &error);
+  if (converted != NULL)
+    {
+      g_unlink (converted);
+      g_rmdir (tmpdir);
+    }
   if (run == NULL)
     return temper_cli_error ("train", error);
+  if (from != NULL && !temper_train_set_start_adapter (run, from, temper_model_get_config (model), &error))
+    return temper_cli_error ("train", error);
+  if (from != NULL)
+    printf (_("Starting from the adapter in %s (rank %d, alpha %g)\n"), from, s.lora.rank, s.lora.alpha);
   return train_run ("train", run, model, threads, backend_kind, device);
 }
 

@@ -17,4 +17,10 @@ gboolean temper_train_best_keep (temper_run_t *run, const TemperModelConfig *c, 
                                  const char *base_id, gint64 last_step, gboolean stopped_early,
                                  int patience, GError **error);
 
+/* RUN/start-adapter/ when the run continues from an earlier adapter
+ * (*found TRUE; NULL with @error when it cannot be read), else NULL with
+ * *found FALSE.  In temper-train-from.c. */
+temper_adapter_t *temper_train_load_start_adapter (temper_run_t *run, const TemperModelConfig *model_config,
+                                                   gboolean *found, GError **error);
+
 G_END_DECLS

@@ -378,7 +378,13 @@ setup_adapter (Trainer *t, GError **error)
       t->elapsed_before = t->state.elapsed_s;
       return TRUE;
     }
-  t->adapter = temper_lora_adapter_new (t->c, &t->s->lora, t->s->seed, error);
+  {
+    gboolean continues = FALSE;
+
+    t->adapter = temper_train_load_start_adapter (t->run, t->c, &continues, error);
+    if (!continues)
+      t->adapter = temper_lora_adapter_new (t->c, &t->s->lora, t->s->seed, error);
+  }
   if (t->adapter == NULL)
     return FALSE;
   n = temper_lora_count_params (t->adapter, t->c);

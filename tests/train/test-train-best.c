@@ -160,10 +160,77 @@ test_keeps_best (void)
   test_remove_tree (tmp);
 }
 
+/* A run continued from another starts from that run's kept adapter: with a
+ * learning rate of zero for its one step (the first step of a warm-up),
+ * it ends with exactly those weights; without --from, with fresh ones. */
+static void
+test_continue_from (void)
+{
+  g_autofree char *model_dir = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures",
+                                                 "train", "tiny-llama", NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("temper-from-XXXXXX", NULL);
+  g_autofree char *data = write_data (tmp, "train.jsonl", taught);
+  g_autofree char *more = write_data (tmp, "more.jsonl", contradicted);
+  g_autofree char *dir_a = g_build_filename (tmp, "first", NULL);
+  g_autofree char *dir_b = g_build_filename (tmp, "continued", NULL);
+  g_autofree char *dir_c = g_build_filename (tmp, "fresh", NULL);
+  g_autofree char *from_json = g_build_filename (dir_b, "start-adapter", "from.json", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_model_t) model = temper_model_load (model_dir, NULL, &error);
+  const TemperModelConfig *c;
+  g_autoptr(temper_run_t) a = NULL;
+  g_autofree float *wa = NULL, *wb = NULL, *wc = NULL;
+  TemperLoraConfig lora;
+  guint64 n, nb, nc;
+
+  g_assert_no_error (error);
+  c = temper_model_get_config (model);
+  a = train (dir_a, model, data, NULL, 4, 0);
+  g_assert_true (temper_train_read_start_adapter (dir_a, c, &lora, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lora.rank, ==, 4);
+  g_assert_cmpuint (lora.targets, ==, TEMPER_LORA_TARGETS_ALL_LINEAR);
+
+  for (int with_start = 1; with_start >= 0; with_start--)
+    {
+      g_autoptr(temper_run_t) run = NULL;
+      TemperTrainOptions options;
+      TemperTrainSettings s;
+
+      settings (&s, 1, 0);
+      s.warmup_steps = 5;   /* the first step's learning rate is 0 */
+      s.lora = lora;
+      temper_train_options_init (&options);
+      options.n_threads = 1;
+      run = temper_run_create (with_start ? dir_b : dir_c, &s, temper_model_get_path (model), more, NULL, &error);
+      g_assert_no_error (error);
+      if (with_start)
+        {
+          g_assert_true (temper_train_set_start_adapter (run, dir_a, c, &error));
+          g_assert_no_error (error);
+        }
+      g_assert_true (temper_train_run (run, model, &options, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (g_file_test (from_json, G_FILE_TEST_IS_REGULAR));
+  wa = adapter_weights (dir_a, c, &n);
+  wb = adapter_weights (dir_b, c, &nb);
+  wc = adapter_weights (dir_c, c, &nc);
+  g_assert_cmpuint (n, ==, nb);
+  g_assert_cmpmem (wa, n * sizeof (float), wb, nb * sizeof (float));
+  g_assert_true (memcmp (wa, wc, n * sizeof (float)) != 0);
+
+  /* A folder that is neither a run nor an adapter is refused, in words. */
+  g_assert_false (temper_train_read_start_adapter (tmp, c, &lora, &error));
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train-best/keeps-best", test_keeps_best);
+  g_test_add_func ("/train-best/continue-from", test_continue_from);
   return g_test_run ();
 }

@@ -179,10 +179,157 @@ check_dataset_columns (const char *path, temper_model_t *model, const TemperTrai
   return TRUE;
 }
 
+/* --data A --data B with weights as A.jsonl:0.7 or --mix 0.7,0.3 (equal
+ * when neither).  Fills @paths and @weights; FALSE with a message. */
+static gboolean
+parse_data_list (char **list, const char *mix, GPtrArray *paths, GArray *weights, GError **error)
+{
+  gboolean any_suffix = FALSE;
+
+  for (guint i = 0; list[i] != NULL; i++)
+    {
+      const char *colon = strrchr (list[i], ':');
+      double w = 1.0;
+      char *end = NULL;
+
+      if (colon != NULL && !g_file_test (list[i], G_FILE_TEST_EXISTS))
+        {
+          w = g_ascii_strtod (colon + 1, &end);
+          if (end == colon + 1 || *end != '\0' || !(w > 0) || !isfinite (w))
+            {
+              g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                           _("--data %s: the share after “:” must be a positive number, as in data.jsonl:0.7"),
+                           list[i]);
+              return FALSE;
+            }
+          g_ptr_array_add (paths, g_strndup (list[i], colon - list[i]));
+          any_suffix = TRUE;
+        }
+      else
+        g_ptr_array_add (paths, g_strdup (list[i]));
+      g_array_append_val (weights, w);
+    }
+  if (mix != NULL)
+    {
+      g_auto(GStrv) parts = g_strsplit (mix, ",", -1);
+
+      if (any_suffix || g_strv_length (parts) != paths->len)
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                       _("--mix needs one share per --data (%u), and no shares after “:”"), paths->len);
+          return FALSE;
+        }
+      for (guint i = 0; parts[i] != NULL; i++)
+        {
+          char *end = NULL;
+          double w = g_ascii_strtod (parts[i], &end);
+
+          if (end == parts[i] || *end != '\0' || !(w > 0) || !isfinite (w))
+            {
+              g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                           _("--mix: “%s” is not a positive number"), parts[i]);
+              return FALSE;
+            }
+          g_array_index (weights, double, i) = w;
+        }
+    }
+  return TRUE;
+}
+
+/* Writes the mixed records to @out; says how many came from each file. */
+static gboolean
+write_mix (GPtrArray *paths, GArray *weights, const Columns *columns, guint64 seed,
+           const char *out, GError **error)
+{
+  g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) temper_dataset_free);
+  g_autofree guint64 *counts = g_new0 (guint64, paths->len);
+  double sum = 0;
+  gint64 written;
+
+  for (guint i = 0; i < paths->len; i++)
+    {
+      TemperDatasetOptions opts;
+      temper_dataset_t *ds;
+
+      temper_dataset_options_init (&opts);
+      opts.question_column = columns->question;
+      opts.answer_column = columns->answer;
+      opts.system_column = columns->system;
+      ds = temper_dataset_load (g_ptr_array_index (paths, i), &opts, error);
+      if (ds == NULL)
+        return FALSE;
+      g_ptr_array_add (loaded, ds);
+      sum += g_array_index (weights, double, i);
+    }
+  written = temper_dataset_write_mix ((temper_dataset_t *const *) loaded->pdata, (const double *) weights->data,
+                                      paths->len, seed, out, counts, error);
+  if (written < 0)
+    return FALSE;
+  printf (_("Mixing %" PRId64 " records:\n"), written);
+  for (guint i = 0; i < paths->len; i++)
+    printf (_("  %s: %.0f %%, %" PRIu64 " of its %zu records\n"), (const char *) g_ptr_array_index (paths, i),
+            100.0 * g_array_index (weights, double, i) / sum, counts[i],
+            temper_dataset_get_n_records (g_ptr_array_index (loaded, i)));
+  return TRUE;
+}
+
+/* Keeps the mixed files in RUN/dataset/sources/ and the mix in
+ * RUN/dataset/mix.json, so the run says what it was trained on. */
+static gboolean
+record_mix (temper_run_t *run, GPtrArray *paths, GArray *weights, GError **error)
+{
+  g_autofree char *dir = g_build_filename (temper_run_get_dir (run), "dataset", "sources", NULL);
+  g_autofree char *json_path = g_build_filename (temper_run_get_dir (run), "dataset", "mix.json", NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, _("Could not create “%s”"), dir);
+      return FALSE;
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "sources");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      const char *path = g_ptr_array_index (paths, i);
+      g_autofree char *base = g_path_get_basename (path);
+      g_autofree char *name = g_strdup_printf ("%u-%s", i + 1, base);
+      g_autofree char *copy = g_build_filename (dir, name, NULL);
+      g_autoptr(GFile) from = g_file_new_for_path (path);
+      g_autoptr(GFile) to = g_file_new_for_path (copy);
+
+      if (!g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
+        return FALSE;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "file");
+      json_builder_add_string_value (b, path);
+      json_builder_set_member_name (b, "copy");
+      json_builder_add_string_value (b, name);
+      json_builder_set_member_name (b, "share");
+      json_builder_add_double_value (b, g_array_index (weights, double, i));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  return g_file_set_contents (json_path, text, -1, error);
+}
+
 int
 temper_cli_train (int argc, char **argv)
 {
-  g_autofree char *model_path = NULL, *data = NULL, *config = NULL, *backend = NULL;
+  g_autofree char *model_path = NULL, *config = NULL, *backend = NULL, *mix = NULL;
+  g_auto(GStrv) data_list = NULL;
+  g_autoptr(GPtrArray) data_paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) data_weights = g_array_new (FALSE, FALSE, sizeof (double));
+  const char *data = NULL;
   g_autofree char *targets = NULL, *out = NULL, *schedule = NULL, *val_data = NULL;
   g_autofree char *base_weights = NULL, *from = NULL, *converted = NULL, *tmpdir = NULL;
   Columns columns = { NULL, NULL, NULL };
@@ -200,7 +347,11 @@ temper_cli_train (int argc, char **argv)
   int code;
   const GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_path, N_("The model: a .gguf file or a Hugging Face folder"), "M" },
-    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, N_("The training data (JSON or JSONL)"), "D" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &data_list,
+      N_("The training data (JSON, JSONL, CSV, TSV, text); give it more than once to mix datasets, "
+         "each as FILE or FILE:SHARE"), "D" },
+    { "mix", 0, 0, G_OPTION_ARG_STRING, &mix,
+      N_("The shares of the --data files, in order, e.g. 0.7,0.3 (default: equal)"), "SHARES" },
     { "val-data", 0, 0, G_OPTION_ARG_FILENAME, &val_data, N_("A separate validation file (default: a split of the data)"), "V" },
     { "question-column", 0, 0, G_OPTION_ARG_STRING, &question_column,
       N_("CSV/TSV data: the column holding the question, by name or number from 1"), "COLUMN" },
@@ -254,6 +405,12 @@ temper_cli_train (int argc, char **argv)
     return code;
   if (argc != 1)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("unexpected argument “%s” (see --help)"), argv[1]);
+  if (data_list != NULL && !parse_data_list (data_list, mix, data_paths, data_weights, &error))
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+  if (data_paths->len > 0)
+    data = g_ptr_array_index (data_paths, 0);
+  if (mix != NULL && data_paths->len < 2)
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--mix needs two or more --data files"));
   if (model_path == NULL || data == NULL)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--model and --data are required (see --help)"));
   if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
@@ -320,14 +477,22 @@ temper_cli_train (int argc, char **argv)
   columns.question = question_column;
   columns.answer = answer_column;
   columns.system = system_column;
-  if (question_column != NULL || answer_column != NULL || system_column != NULL)
+  if (question_column != NULL || answer_column != NULL || system_column != NULL || data_paths->len > 1)
     {
       tmpdir = g_dir_make_tmp ("temper-train-XXXXXX", &error);
       if (tmpdir == NULL)
         return temper_cli_error ("train", error);
     }
-  if (!check_dataset_columns (data, model, &s, yes, &columns, tmpdir, &converted, &code))
-    return code;
+  for (guint i = 0; i < data_paths->len; i++)
+    if (!check_dataset_columns (g_ptr_array_index (data_paths, i), model, &s, yes, &columns, tmpdir,
+                                data_paths->len == 1 ? &converted : NULL, &code))
+      return code;
+  if (data_paths->len > 1)
+    {
+      converted = g_build_filename (tmpdir, "mix.jsonl", NULL);
+      if (!write_mix (data_paths, data_weights, &columns, s.seed, converted, &error))
+        return temper_cli_error ("train", error);
+    }
   if (val_data != NULL && !check_dataset (val_data, model, &s, yes, &code))
     return code;
 
@@ -347,6 +512,8 @@ temper_cli_train (int argc, char **argv)
       g_rmdir (tmpdir);
     }
   if (run == NULL)
+    return temper_cli_error ("train", error);
+  if (data_paths->len > 1 && !record_mix (run, data_paths, data_weights, &error))
     return temper_cli_error ("train", error);
   if (from != NULL && !temper_train_set_start_adapter (run, from, temper_model_get_config (model), &error))
     return temper_cli_error ("train", error);

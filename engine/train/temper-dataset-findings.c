@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -631,14 +632,14 @@ record_line (const temper_dataset_t *ds, const TemperDatasetRecord *r)
   return json_generator_to_data (gen, NULL);
 }
 
+static gboolean write_new_file (const char *path, GString *text, GError **error);
+
 gint64
 temper_dataset_write_jsonl (const temper_dataset_t *ds, const gboolean *drop, const char *path,
                             GError **error)
 {
   GString *text = g_string_new (NULL);
   gint64 written = 0;
-  gsize done = 0;
-  int fd;
 
   for (guint i = 0; i < temper_dataset_get_n_records (ds); i++)
     {
@@ -650,6 +651,82 @@ temper_dataset_write_jsonl (const temper_dataset_t *ds, const gboolean *drop, co
       g_string_append_c (text, '\n');
       written++;
     }
+  return write_new_file (path, text, error) ? written : -1;
+}
+
+static guint64
+next_random (guint64 *state)
+{
+  return mix64 (*state += 0x9e3779b97f4a7c15ull);
+}
+
+static void
+shuffle (guint64 *items, guint64 n, guint64 *state)
+{
+  for (guint64 i = n; i > 1; i--)
+    {
+      guint64 j = next_random (state) % i, t = items[i - 1];
+      items[i - 1] = items[j];
+      items[j] = t;
+    }
+}
+
+gint64
+temper_dataset_write_mix (temper_dataset_t *const *datasets, const double *weights, guint n,
+                          guint64 seed, const char *path, guint64 *counts, GError **error)
+{
+  GString *text = g_string_new (NULL);
+  g_autoptr(GArray) picks = g_array_new (FALSE, FALSE, sizeof (guint64));   /* dataset << 40 | record */
+  guint64 total = 0, state = seed;
+  double sum = 0;
+
+  /* The largest mix in which no dataset is asked for more records than it
+   * has: repeating a record would make it an exact duplicate, which
+   * loading drops. */
+  double largest = INFINITY;
+
+  for (guint d = 0; d < n; d++)
+    sum += weights[d];
+  for (guint d = 0; d < n; d++)
+    if (weights[d] > 0)
+      largest = MIN (largest, temper_dataset_get_n_records (datasets[d]) / (weights[d] / sum));
+  total = isfinite (largest) ? (guint64) floor (largest + 1e-9) : 0;
+  for (guint d = 0; d < n; d++)
+    {
+      guint64 have = temper_dataset_get_n_records (datasets[d]);
+      guint64 want = MIN (have, (guint64) floor (weights[d] / sum * (double) total + 0.5));
+      g_autofree guint64 *order = g_new (guint64, MAX (have, 1));
+
+      for (guint64 r = 0; r < have; r++)
+        order[r] = r;
+      shuffle (order, have, &state);
+      for (guint64 k = 0; k < want; k++)
+        {
+          guint64 pick = ((guint64) d << 40) | order[k];
+          g_array_append_val (picks, pick);
+        }
+      if (counts != NULL)
+        counts[d] = want;
+    }
+  shuffle ((guint64 *) picks->data, picks->len, &state);
+  for (guint i = 0; i < picks->len; i++)
+    {
+      guint64 pick = g_array_index (picks, guint64, i);
+      const temper_dataset_t *ds = datasets[pick >> 40];
+      g_autofree char *line = record_line (ds, temper_dataset_get_record (ds, pick & ((1ull << 40) - 1)));
+
+      g_string_append (text, line);
+      g_string_append_c (text, '\n');
+    }
+  return write_new_file (path, text, error) ? (gint64) picks->len : -1;
+}
+
+/* Writes @text (and frees it) to @path, which must not exist. */
+static gboolean
+write_new_file (const char *path, GString *text, GError **error)
+{
+  gsize done = 0;
+  int fd;
   /* O_EXCL: an existing file — the dataset itself, or anything else — is
    * never replaced. */
   fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -663,7 +740,7 @@ temper_dataset_write_jsonl (const temper_dataset_t *ds, const gboolean *drop, co
       else
         temper_set_error_from_errno (error, saved, _("Could not create “%s”"), path);
       g_string_free (text, TRUE);
-      return -1;
+      return FALSE;
     }
   while (done < text->len)
     {
@@ -680,9 +757,9 @@ temper_dataset_write_jsonl (const temper_dataset_t *ds, const gboolean *drop, co
       close (fd);
       unlink (path);   /* our own half-written file */
       g_string_free (text, TRUE);
-      return -1;
+      return FALSE;
     }
   close (fd);
   g_string_free (text, TRUE);
-  return written;
+  return TRUE;
 }

@@ -183,6 +183,44 @@ test_findings_json (void)
   g_assert_nonnull (strstr (json, "\"fix\" : "));
 }
 
+/* Mixing 14 records and 2 at 3:1: the 2 can be a quarter of at most 8,
+ * so 6 different records of the first and both of the second. */
+static void
+test_mix (void)
+{
+  g_autoptr(temper_dataset_t) a = load ("findings.jsonl");
+  g_autoptr(temper_dataset_t) b = load ("findings-val.jsonl");
+  temper_dataset_t *both[2] = { a, b };
+  const double ratio[2] = { 0.75, 0.25 };
+  g_autofree char *dir = g_dir_make_tmp ("temper-mix-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "mix.jsonl", NULL);
+  g_autoptr(GError) error = NULL;
+  guint64 counts[2];
+  guint from_b = 0;
+
+  g_assert_cmpint (temper_dataset_write_mix (both, ratio, 2, 7, out, counts, &error), ==, 8);
+  g_assert_no_error (error);
+  g_assert_cmpuint (counts[0], ==, 6);
+  g_assert_cmpuint (counts[1], ==, 2);
+  {
+    g_autoptr(temper_dataset_t) mix = temper_dataset_load (out, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (temper_dataset_get_n_records (mix), ==, 8);   /* no duplicates */
+    for (gsize i = 0; i < 8; i++)
+      {
+        const char *q = temper_dataset_get_record (mix, i)->messages[0].content;
+        from_b += strcmp (q, "Which planet is red?") == 0 || strcmp (q, "who wrote hamlet") == 0;
+      }
+    g_assert_cmpuint (from_b, ==, 2);
+  }
+  /* Never over an existing file. */
+  g_assert_cmpint (temper_dataset_write_mix (both, ratio, 2, 7, out, NULL, &error), ==, -1);
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_unlink (out);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -191,5 +229,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset-findings/mojibake-patterns", test_mojibake_patterns);
   g_test_add_func ("/dataset-findings/cleaned-copy", test_cleaned_copy);
   g_test_add_func ("/dataset-findings/json", test_findings_json);
+  g_test_add_func ("/dataset-findings/mix", test_mix);
   return g_test_run ();
 }

@@ -246,6 +246,20 @@ gint64 temper_dataset_write_jsonl (const temper_dataset_t *dataset,
                                    const char             *path,
                                    GError                **error);
 
+/* Several datasets in one run: writes a new JSONL file at @path (refused
+ * when it exists) in which dataset i makes up @weights[i] / Σ weights of
+ * the records: the largest such mix that needs no record twice (a repeat
+ * would be a duplicate), each dataset's share a random choice by @seed,
+ * in a shuffled order.  Returns the records written, and each dataset's
+ * count in @counts (may be NULL), or -1. */
+gint64 temper_dataset_write_mix (temper_dataset_t *const *datasets,
+                                 const double           *weights,
+                                 guint                   n,
+                                 guint64                 seed,
+                                 const char             *path,
+                                 guint64                *counts,
+                                 GError                **error);
+
 /* The report as JSON with @findings (may be NULL) listed under “findings”. */
 char *temper_dataset_report_to_json_with_findings (const temper_dataset_t *dataset,
                                                    const GArray           *findings);

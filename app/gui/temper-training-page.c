@@ -34,6 +34,7 @@ struct _TemperTrainingPage
 
   /* The inputs of the next new run. */
   TemperLoadedModel   *model;
+  char                *start_from;
   char                *data_path;
   TemperTrainSettings  settings;
   gboolean             has_source;
@@ -85,6 +86,7 @@ typedef struct {
   TemperLoadedModel   *model;
   char                *run_dir;      /* NULL: create a new run */
   char                *data_path;
+  char                *start_from;   /* a run to continue from, or NULL */
   TemperTrainSettings  settings;
   TemperBackendKind    backend;
   int                  device;
@@ -100,6 +102,7 @@ train_job_free (gpointer data)
   g_clear_object (&job->model);
   g_free (job->run_dir);
   g_free (job->data_path);
+  g_free (job->start_from);
   g_weak_ref_clear (&job->page);
   g_free (job);
 }
@@ -218,8 +221,18 @@ train_thread (GTask        *task,
     {
       g_autofree char *dir = new_run_dir (model);
 
-      run = temper_run_create (dir, &job->settings, temper_model_get_path (model),
-                               job->data_path, NULL, &error);
+      TemperLoraConfig lora;
+
+      /* Continuing: the adapter's shape is the run's. */
+      if (job->start_from != NULL &&
+          temper_train_read_start_adapter (job->start_from, temper_model_get_config (model), &lora, &error))
+        job->settings.lora = lora;
+      if (error == NULL)
+        run = temper_run_create (dir, &job->settings, temper_model_get_path (model),
+                                 job->data_path, NULL, &error);
+      if (run != NULL && job->start_from != NULL &&
+          !temper_train_set_start_adapter (run, job->start_from, temper_model_get_config (model), &error))
+        g_clear_pointer (&run, temper_run_free);
     }
   else
     run = temper_run_open (job->run_dir, &error);
@@ -505,6 +518,8 @@ run_worker (TemperTrainingPage *self,
   job->model = g_object_ref (self->model);
   job->run_dir = g_strdup (run_dir);
   job->data_path = g_strdup (self->data_path);
+  /* Only the next new run continues; later ones start fresh again. */
+  job->start_from = job->run_dir == NULL ? g_steal_pointer (&self->start_from) : NULL;
   job->settings = self->settings;
   job->backend = self->backend;
   job->device = self->device;
@@ -567,6 +582,22 @@ temper_training_page_resume (TemperTrainingPage *self)
   if (is_busy (self) || self->run_dir == NULL || self->model == NULL)
     return;
   run_worker (self, self->run_dir);
+}
+
+void
+temper_training_page_set_start_from (TemperTrainingPage *self,
+                                     const char         *dir)
+{
+  g_return_if_fail (TEMPER_IS_TRAINING_PAGE (self));
+  g_free (self->start_from);
+  self->start_from = g_strdup (dir);
+}
+
+const char *
+temper_training_page_get_start_from (TemperTrainingPage *self)
+{
+  g_return_val_if_fail (TEMPER_IS_TRAINING_PAGE (self), NULL);
+  return self->start_from;
 }
 
 void
@@ -759,6 +790,7 @@ temper_training_page_finalize (GObject *object)
   g_clear_object (&self->app_settings);
   g_array_unref (self->step_speeds);
   g_free (self->data_path);
+  g_free (self->start_from);
   g_free (self->run_dir);
 
   G_OBJECT_CLASS (temper_training_page_parent_class)->finalize (object);

@@ -332,7 +332,16 @@ update_controls (TemperTrainingPage *self)
   else
     adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->run_row), state_title (self->state));
 
-  if (basename != NULL)
+  if (basename != NULL && self->state == TEMPER_TRAINING_FINISHED)
+    {
+      /* Says which adapter was kept when it is not the last one. */
+      g_autoptr(temper_run_t) run = temper_run_open (self->run_dir, NULL);
+      g_autofree char *outcome = run != NULL ? temper_train_describe_outcome (run) : NULL;
+      g_autofree char *text = outcome != NULL ? g_strdup_printf ("%s\n%s", basename, outcome) : NULL;
+
+      adw_action_row_set_subtitle (self->run_row, text != NULL ? text : basename);
+    }
+  else if (basename != NULL)
     adw_action_row_set_subtitle (self->run_row, basename);
   else if (!self->has_source)
     adw_action_row_set_subtitle (self->run_row, _("Choose a model, a dataset and settings first."));
@@ -481,9 +490,13 @@ train_done_cb (GObject      *source,
 
   if (g_task_propagate_boolean (G_TASK (result), &error))
     {
+      g_autoptr(temper_run_t) run = self->run_dir != NULL ? temper_run_open (self->run_dir, NULL) : NULL;
+      /* Which adapter was kept, when not the last one (early stopping). */
+      g_autofree char *outcome = run != NULL ? temper_train_describe_outcome (run) : NULL;
+
       set_state (self, TEMPER_TRAINING_FINISHED);
       notify_done (_("Training finished"),
-                   _("The adapter is ready in the run folder."));
+                   outcome != NULL ? outcome : _("The adapter is ready in the run folder."));
     }
   else if (g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED) ||
            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

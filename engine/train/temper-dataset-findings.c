@@ -483,7 +483,7 @@ temper_dataset_find (const temper_dataset_t *ds, const temper_dataset_t *validat
   GArray *out = g_array_new (FALSE, FALSE, sizeof (TemperDatasetFinding));
   g_autoptr(GRegex) markup = g_regex_new ("</?[A-Za-z][A-Za-z0-9]*(\\s[^<>]*)?/?>|"
                                           "&(amp|lt|gt|nbsp|quot|apos|#[0-9]{2,6}|#x[0-9a-fA-F]{2,5});",
-                                          G_REGEX_OPTIMIZE, 0, NULL);
+                                          0, 0, NULL);
   const TemperDatasetReport *report = temper_dataset_get_report (ds);
   gboolean tokens = report->has_token_stats;
   guint median = median_length (ds, tokens);

@@ -613,6 +613,20 @@ temper_dataset_read_text (TemperDatasetLoader *l, const char *data, gsize size, 
           total += more;
           end++;
         }
+      /* A heading or short lead-in before a paragraph too long for any
+       * chunk goes with the start of that paragraph, not alone. */
+      if (end < paragraphs->len && end > k && total < budget / 2 &&
+          g_array_index (paragraphs, Paragraph, end).tokens > budget)
+        {
+          const Paragraph *next = &g_array_index (paragraphs, Paragraph, end);
+          Paragraph joined = { first->start, next->end, first->line, total + 1 + next->tokens };
+
+          emit_long_paragraph (l, data, &joined, budget, overlap, error);
+          if (error != NULL && *error != NULL)
+            return FALSE;
+          k = end + 1;
+          continue;
+        }
       /* The estimate counts a paragraph break as one token; check. */
       while (end > k + 1 &&
              count_tokens (l, data + first->start,

@@ -212,6 +212,7 @@ test_text_long_paragraph (void)
   TemperDatasetOptions o;
   gsize n;
 
+  g_string_append (text, "# Heading\n\n");
   for (int s = 0; s < 60; s++)
     g_string_append_printf (text, "Sentence number %02d is here. ", s);
   path = write_file ("long.txt", text->str, text->len);
@@ -238,6 +239,9 @@ test_text_long_paragraph (void)
         }
     }
   g_assert_nonnull (strstr (temper_dataset_get_record (ds, n - 1)->messages[0].content, "number 59"));
+  /* The heading goes with the start of the long paragraph, not alone. */
+  g_assert_true (g_str_has_prefix (temper_dataset_get_record (ds, 0)->messages[0].content,
+                                   "# Heading\n\nSentence number 00"));
   g_string_free (text, TRUE);
 }
 

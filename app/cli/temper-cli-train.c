@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include <inttypes.h>
 #include <math.h>
@@ -83,15 +84,41 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
                                 temper_run_get_dir (run));
       return temper_cli_error (command, error);
     }
+  {
+    g_autofree char *outcome = temper_train_describe_outcome (run);
+    if (outcome != NULL)
+      printf ("%s\n", outcome);
+  }
   printf (_("Done. The adapter (PEFT format) is in %s\n"), adapter);
   return TEMPER_CLI_EXIT_OK;
 }
 
 /* Loads and checks the dataset as training will; prints the problems on
  * stderr.  FALSE when training must not go on. */
+typedef struct {
+  const char *question, *answer, *system;   /* CSV/TSV column choices, or NULL */
+} Columns;
+
+/* Loads and checks the dataset as training will; prints the problems on
+ * stderr.  With column choices for a table, writes the records as JSONL to
+ * *@converted (in @tmpdir) so the run's snapshot needs no choices to be read
+ * again.  FALSE when training must not go on. */
+static gboolean
+check_dataset_columns (const char *path, temper_model_t *model, const TemperTrainSettings *s,
+                       gboolean accept_dropped, const Columns *columns, const char *tmpdir,
+                       char **converted, int *code);
+
 static gboolean
 check_dataset (const char *path, temper_model_t *model, const TemperTrainSettings *s,
                gboolean accept_dropped, int *code)
+{
+  return check_dataset_columns (path, model, s, accept_dropped, NULL, NULL, NULL, code);
+}
+
+static gboolean
+check_dataset_columns (const char *path, temper_model_t *model, const TemperTrainSettings *s,
+                       gboolean accept_dropped, const Columns *columns, const char *tmpdir,
+                       char **converted, int *code)
 {
   g_autoptr(temper_chat_template_t) tmpl =
     temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
@@ -108,6 +135,12 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
   opts.train_on_prompt = s->train_on_all_tokens;
   opts.progress = temper_cli_show_fraction;
   opts.progress_data = &progress;
+  if (columns != NULL)
+    {
+      opts.question_column = columns->question;
+      opts.answer_column = columns->answer;
+      opts.system_column = columns->system;
+    }
   ds = temper_dataset_load (path, &opts, &error);
   temper_cli_progress_clear (&progress);
   if (ds == NULL)
@@ -144,15 +177,179 @@ check_dataset (const char *path, temper_model_t *model, const TemperTrainSetting
           return FALSE;
         }
     }
+  if (converted != NULL && columns != NULL &&
+      (columns->question != NULL || columns->answer != NULL || columns->system != NULL))
+    {
+      g_autofree char *base = g_path_get_basename (path);
+      char *dot = strrchr (base, '.');
+
+      if (dot != NULL)
+        *dot = '\0';
+      *converted = g_strdup_printf ("%s/%s.jsonl", tmpdir, base);
+      if (temper_dataset_write_jsonl (ds, NULL, *converted, &error) < 0)
+        {
+          *code = temper_cli_error ("train", error);
+          return FALSE;
+        }
+    }
   return TRUE;
+}
+
+/* --data A --data B with weights as A.jsonl:0.7 or --mix 0.7,0.3 (equal
+ * when neither).  Fills @paths and @weights; FALSE with a message. */
+static gboolean
+parse_data_list (char **list, const char *mix, GPtrArray *paths, GArray *weights, GError **error)
+{
+  gboolean any_suffix = FALSE;
+
+  for (guint i = 0; list[i] != NULL; i++)
+    {
+      const char *colon = strrchr (list[i], ':');
+      double w = 1.0;
+      char *end = NULL;
+
+      if (colon != NULL && !g_file_test (list[i], G_FILE_TEST_EXISTS))
+        {
+          w = g_ascii_strtod (colon + 1, &end);
+          if (end == colon + 1 || *end != '\0' || !(w > 0) || !isfinite (w))
+            {
+              g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                           _("--data %s: the share after “:” must be a positive number, as in data.jsonl:0.7"),
+                           list[i]);
+              return FALSE;
+            }
+          g_ptr_array_add (paths, g_strndup (list[i], colon - list[i]));
+          any_suffix = TRUE;
+        }
+      else
+        g_ptr_array_add (paths, g_strdup (list[i]));
+      g_array_append_val (weights, w);
+    }
+  if (mix != NULL)
+    {
+      g_auto(GStrv) parts = g_strsplit (mix, ",", -1);
+
+      if (any_suffix || g_strv_length (parts) != paths->len)
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                       _("--mix needs one share per --data (%u), and no shares after “:”"), paths->len);
+          return FALSE;
+        }
+      for (guint i = 0; parts[i] != NULL; i++)
+        {
+          char *end = NULL;
+          double w = g_ascii_strtod (parts[i], &end);
+
+          if (end == parts[i] || *end != '\0' || !(w > 0) || !isfinite (w))
+            {
+              g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                           _("--mix: “%s” is not a positive number"), parts[i]);
+              return FALSE;
+            }
+          g_array_index (weights, double, i) = w;
+        }
+    }
+  return TRUE;
+}
+
+/* Writes the mixed records to @out; says how many came from each file. */
+static gboolean
+write_mix (GPtrArray *paths, GArray *weights, const Columns *columns, guint64 seed,
+           const char *out, GError **error)
+{
+  g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) temper_dataset_free);
+  g_autofree guint64 *counts = g_new0 (guint64, paths->len);
+  double sum = 0;
+  gint64 written;
+
+  for (guint i = 0; i < paths->len; i++)
+    {
+      TemperDatasetOptions opts;
+      temper_dataset_t *ds;
+
+      temper_dataset_options_init (&opts);
+      opts.question_column = columns->question;
+      opts.answer_column = columns->answer;
+      opts.system_column = columns->system;
+      ds = temper_dataset_load (g_ptr_array_index (paths, i), &opts, error);
+      if (ds == NULL)
+        return FALSE;
+      g_ptr_array_add (loaded, ds);
+      sum += g_array_index (weights, double, i);
+    }
+  written = temper_dataset_write_mix ((temper_dataset_t *const *) loaded->pdata, (const double *) weights->data,
+                                      paths->len, seed, out, counts, error);
+  if (written < 0)
+    return FALSE;
+  printf (_("Mixing %" PRId64 " records:\n"), written);
+  for (guint i = 0; i < paths->len; i++)
+    printf (_("  %s: %.0f %%, %" PRIu64 " of its %zu records\n"), (const char *) g_ptr_array_index (paths, i),
+            100.0 * g_array_index (weights, double, i) / sum, counts[i],
+            temper_dataset_get_n_records (g_ptr_array_index (loaded, i)));
+  return TRUE;
+}
+
+/* Keeps the mixed files in RUN/dataset/sources/ and the mix in
+ * RUN/dataset/mix.json, so the run says what it was trained on. */
+static gboolean
+record_mix (temper_run_t *run, GPtrArray *paths, GArray *weights, GError **error)
+{
+  g_autofree char *dir = g_build_filename (temper_run_get_dir (run), "dataset", "sources", NULL);
+  g_autofree char *json_path = g_build_filename (temper_run_get_dir (run), "dataset", "mix.json", NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_IO, _("Could not create “%s”"), dir);
+      return FALSE;
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "sources");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      const char *path = g_ptr_array_index (paths, i);
+      g_autofree char *base = g_path_get_basename (path);
+      g_autofree char *name = g_strdup_printf ("%u-%s", i + 1, base);
+      g_autofree char *copy = g_build_filename (dir, name, NULL);
+      g_autoptr(GFile) from = g_file_new_for_path (path);
+      g_autoptr(GFile) to = g_file_new_for_path (copy);
+
+      if (!g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
+        return FALSE;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "file");
+      json_builder_add_string_value (b, path);
+      json_builder_set_member_name (b, "copy");
+      json_builder_add_string_value (b, name);
+      json_builder_set_member_name (b, "share");
+      json_builder_add_double_value (b, g_array_index (weights, double, i));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  return g_file_set_contents (json_path, text, -1, error);
 }
 
 int
 temper_cli_train (int argc, char **argv)
 {
-  g_autofree char *model_path = NULL, *data = NULL, *config = NULL, *backend = NULL;
+  g_autofree char *model_path = NULL, *config = NULL, *backend = NULL, *mix = NULL;
+  g_auto(GStrv) data_list = NULL;
+  g_autoptr(GPtrArray) data_paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) data_weights = g_array_new (FALSE, FALSE, sizeof (double));
+  const char *data = NULL;
   g_autofree char *targets = NULL, *out = NULL, *schedule = NULL, *val_data = NULL;
-  g_autofree char *base_weights = NULL;
+  g_autofree char *base_weights = NULL, *from = NULL, *converted = NULL, *tmpdir = NULL;
+  Columns columns = { NULL, NULL, NULL };
+  g_autofree char *question_column = NULL, *answer_column = NULL, *system_column = NULL;
   int epochs = -1, rank = -1, batch = -1, grad_accum = -1, max_length = -1, threads = 0;
   int patience = -1, device = -1;
   TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
@@ -166,8 +363,21 @@ temper_cli_train (int argc, char **argv)
   int code;
   const GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_path, N_("The model: a .gguf file or a Hugging Face folder"), "M" },
-    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, N_("The training data (JSON or JSONL)"), "D" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &data_list,
+      N_("The training data (JSON, JSONL, CSV, TSV, text); give it more than once to mix datasets, "
+         "each as FILE or FILE:SHARE"), "D" },
+    { "mix", 0, 0, G_OPTION_ARG_STRING, &mix,
+      N_("The shares of the --data files, in order, e.g. 0.7,0.3 (default: equal)"), "SHARES" },
     { "val-data", 0, 0, G_OPTION_ARG_FILENAME, &val_data, N_("A separate validation file (default: a split of the data)"), "V" },
+    { "question-column", 0, 0, G_OPTION_ARG_STRING, &question_column,
+      N_("CSV/TSV data: the column holding the question, by name or number from 1"), "COLUMN" },
+    { "answer-column", 0, 0, G_OPTION_ARG_STRING, &answer_column,
+      N_("CSV/TSV data: the column holding the answer, by name or number from 1"), "COLUMN" },
+    { "system-column", 0, 0, G_OPTION_ARG_STRING, &system_column,
+      N_("CSV/TSV data: the column holding a system prompt (optional)"), "COLUMN" },
+    { "from", 0, 0, G_OPTION_ARG_FILENAME, &from,
+      N_("Start from this adapter instead of a fresh one: a run folder (its kept adapter) or a PEFT "
+         "adapter folder; its rank, alpha and targets are used"), "RUN_OR_ADAPTER" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The run folder (default: ~/.local/share/temper/runs/<date>)"), "RUN" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, N_("Settings as JSON (flags override it)"), "FILE" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, N_("Passes over the data (default 3)"), "N" },
@@ -211,6 +421,12 @@ temper_cli_train (int argc, char **argv)
     return code;
   if (argc != 1)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("unexpected argument “%s” (see --help)"), argv[1]);
+  if (data_list != NULL && !parse_data_list (data_list, mix, data_paths, data_weights, &error))
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+  if (data_paths->len > 0)
+    data = g_ptr_array_index (data_paths, 0);
+  if (mix != NULL && data_paths->len < 2)
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--mix needs two or more --data files"));
   if (model_path == NULL || data == NULL)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--model and --data are required (see --help)"));
   if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
@@ -251,6 +467,10 @@ temper_cli_train (int argc, char **argv)
       !temper_train_settings_validate (&s, &error))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
 
+  if (from != NULL && (rank >= 0 || alpha >= 0 || targets != NULL || rslora))
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE,
+                            _("--from takes rank, alpha and targets from the adapter; leave out --rank, "
+                              "--alpha, --targets and --rslora"));
   model = temper_model_load (model_path, NULL, &error);
   if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, _("Temper cannot train this model. %s"),
@@ -258,8 +478,37 @@ temper_cli_train (int argc, char **argv)
   /* Before the run folder exists, so a model that cannot be held so leaves nothing behind. */
   if (model == NULL || !temper_model_set_base_weights (model, s.base_weights, NULL, &error))
     return temper_cli_error ("train", error);
-  if (!check_dataset (data, model, &s, yes, &code))
-    return code;
+  if (from != NULL)
+    {
+      TemperLoraConfig lora;
+
+      if (!temper_train_read_start_adapter (from, temper_model_get_config (model), &lora, &error))
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, "%s", error->message);
+      s.lora = lora;
+      if (dropout >= 0)
+        s.lora.dropout = (float) dropout;
+      if (!temper_train_settings_validate (&s, &error))
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+    }
+  columns.question = question_column;
+  columns.answer = answer_column;
+  columns.system = system_column;
+  if (question_column != NULL || answer_column != NULL || system_column != NULL || data_paths->len > 1)
+    {
+      tmpdir = g_dir_make_tmp ("temper-train-XXXXXX", &error);
+      if (tmpdir == NULL)
+        return temper_cli_error ("train", error);
+    }
+  for (guint i = 0; i < data_paths->len; i++)
+    if (!check_dataset_columns (g_ptr_array_index (data_paths, i), model, &s, yes, &columns, tmpdir,
+                                data_paths->len == 1 ? &converted : NULL, &code))
+      return code;
+  if (data_paths->len > 1)
+    {
+      converted = g_build_filename (tmpdir, "mix.jsonl", NULL);
+      if (!write_mix (data_paths, data_weights, &columns, s.seed, converted, &error))
+        return temper_cli_error ("train", error);
+    }
   if (val_data != NULL && !check_dataset (val_data, model, &s, yes, &code))
     return code;
 
@@ -270,9 +519,22 @@ temper_cli_train (int argc, char **argv)
 
       out = temper_run_default_dir (name);
     }
-  run = temper_run_create (out, &s, model_path, data, val_data, &error);
+  /* A table read with chosen columns goes into the run as the JSONL it
+   * was read as; the person's file is not changed. */
+  run = temper_run_create (out, &s, model_path, converted != NULL ? converted : data, val_data, &error);
+  if (converted != NULL)
+    {
+      g_unlink (converted);
+      g_rmdir (tmpdir);
+    }
   if (run == NULL)
     return temper_cli_error ("train", error);
+  if (data_paths->len > 1 && !record_mix (run, data_paths, data_weights, &error))
+    return temper_cli_error ("train", error);
+  if (from != NULL && !temper_train_set_start_adapter (run, from, temper_model_get_config (model), &error))
+    return temper_cli_error ("train", error);
+  if (from != NULL)
+    printf (_("Starting from the adapter in %s (rank %d, alpha %g)\n"), from, s.lora.rank, s.lora.alpha);
   return train_run ("train", run, model, threads, backend_kind, device);
 }
 

@@ -1,9 +1,12 @@
-/* temper-dataset-page.c — opens a JSON/JSONL dataset, checks it on a worker
- * thread with the engine, and shows what it found: format, totals, the
- * train/validation split, token lengths, problems and a preview. */
+/* temper-dataset-page.c — opens a dataset (JSON, JSONL, CSV/TSV, text),
+ * checks it on a worker thread, and shows what it found: format (a table's
+ * question and answer columns), totals, split, token lengths, findings
+ * (drop / keep / drop all like this: training then uses a cleaned copy,
+ * the person's file is never touched), problems and a preview. */
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "temper/dataset.h"
 #include "temper-error-banner.h"
@@ -29,6 +32,7 @@ typedef struct {
   temper_chat_template_t *tmpl;
   temper_dataset_t       *dataset;
   GArray                 *lengths;       /* guint, token counts of kept records */
+  GArray                 *findings;      /* TemperDatasetFinding */
   guint                   n_train;
   guint                   n_validation;
 } CheckedDataset;
@@ -53,6 +57,16 @@ struct _TemperDatasetPage
   GtkLabel              *tokens_value;
   AdwPreferencesGroup   *lengths_group;
   TemperLengthHistogram *histogram;
+  AdwPreferencesGroup   *columns_group;
+  AdwComboRow           *question_combo;
+  AdwComboRow           *answer_combo;
+  gboolean               filling_columns;
+  char                  *question_column;  /* chosen by the person, as a number from 1; NULL: recognised */
+  char                  *answer_column;
+  AdwPreferencesGroup   *findings_group;
+  GtkListBox            *findings_list;
+  gboolean              *drop;             /* per kept record: left out of the cleaned copy */
+  char                  *clean_path;       /* the cleaned copy for the current choices, once written */
   AdwPreferencesGroup   *problems_group;
   GtkListBox            *problems_list;
   AdwPreferencesGroup   *preview_group;
@@ -83,6 +97,7 @@ checked_dataset_free (gpointer data)
   g_clear_pointer (&checked->tmpl, temper_chat_template_free);
   g_clear_object (&checked->model);
   g_clear_pointer (&checked->lengths, g_array_unref);
+  g_clear_pointer (&checked->findings, g_array_unref);
   g_free (checked);
 }
 
@@ -91,6 +106,8 @@ checked_dataset_free (gpointer data)
 typedef struct {
   char              *path;
   TemperLoadedModel *model;
+  char              *question_column;
+  char              *answer_column;
 } CheckInput;
 
 static void
@@ -99,6 +116,8 @@ check_input_free (gpointer data)
   CheckInput *input = data;
 
   g_free (input->path);
+  g_free (input->question_column);
+  g_free (input->answer_column);
   g_clear_object (&input->model);
   g_free (input);
 }
@@ -122,6 +141,8 @@ check_thread (GTask        *task,
   temper_dataset_options_init (&options);
   options.cancellable = cancellable;
   options.max_length = TEMPER_FIT_SEQ_LEN;
+  options.question_column = input->question_column;
+  options.answer_column = input->answer_column;
 
   if (model != NULL)
     {
@@ -155,6 +176,7 @@ check_thread (GTask        *task,
         }
     }
 
+  checked->findings = temper_dataset_find (checked->dataset, NULL);
   temper_dataset_split (checked->dataset, temper_dataset_default_validation_fraction (n),
                         SPLIT_SEED, &train, &validation);
   checked->n_train = train->len;
@@ -348,6 +370,211 @@ show_preview (TemperDatasetPage *self,
   gtk_widget_set_visible (GTK_WIDGET (self->preview_group), n > 0);
 }
 
+/* ---- columns of a table ---- */
+
+static void
+fill_columns (TemperDatasetPage *self, char **columns, int question, int answer)
+{
+  g_autoptr(GtkStringList) names = NULL;
+  guint n = columns != NULL ? g_strv_length (columns) : 0;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->columns_group), n >= 2);
+  if (n < 2)
+    return;
+  names = gtk_string_list_new (NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      /* Translators: a column of a table: its number and its name */
+      g_autofree char *label = g_strdup_printf (_("%u: %s"), i + 1, columns[i]);
+      gtk_string_list_append (names, label);
+    }
+  self->filling_columns = TRUE;
+  adw_combo_row_set_model (self->question_combo, G_LIST_MODEL (names));
+  adw_combo_row_set_model (self->answer_combo, G_LIST_MODEL (names));
+  adw_combo_row_set_selected (self->question_combo, question >= 0 ? (guint) question : 0);
+  adw_combo_row_set_selected (self->answer_combo, answer >= 0 ? (guint) answer : 1);
+  self->filling_columns = FALSE;
+}
+
+static void
+column_chosen_cb (TemperDatasetPage *self)
+{
+  guint q = adw_combo_row_get_selected (self->question_combo);
+  guint a = adw_combo_row_get_selected (self->answer_combo);
+
+  if (self->filling_columns || self->path == NULL || q == GTK_INVALID_LIST_POSITION ||
+      a == GTK_INVALID_LIST_POSITION)
+    return;
+  g_free (self->question_column);
+  g_free (self->answer_column);
+  self->question_column = g_strdup_printf ("%u", q + 1);
+  self->answer_column = g_strdup_printf ("%u", a + 1);
+  temper_dataset_page_open (self, self->path);
+}
+
+/* ---- findings: drop, keep, drop all like this ---- */
+
+static gsize
+n_dropped (TemperDatasetPage *self)
+{
+  gsize n = 0;
+
+  if (self->drop == NULL || self->checked == NULL)
+    return 0;
+  for (gsize i = 0; i < temper_dataset_get_n_records (self->checked->dataset); i++)
+    n += self->drop[i];
+  return n;
+}
+
+/* Writes the kept records to a new file in the cache; the run copies it
+ * into its dataset folder.  The person's file is never touched. */
+static gboolean
+ensure_clean_copy (TemperDatasetPage *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "temper", "cleaned", NULL);
+  g_autofree char *base = g_path_get_basename (self->path);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  char *dot;
+
+  if (self->clean_path != NULL)
+    return TRUE;
+  if ((dot = strrchr (base, '.')) != NULL)
+    *dot = '\0';
+  g_mkdir_with_parents (dir, 0700);
+  for (guint attempt = 0; attempt < 100; attempt++)
+    {
+      g_autofree char *name = attempt == 0
+                              ? g_strdup_printf ("%s-cleaned-%s.jsonl", base, stamp)
+                              : g_strdup_printf ("%s-cleaned-%s-%u.jsonl", base, stamp, attempt);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_clear_error (&error);
+      if (temper_dataset_write_jsonl (self->checked->dataset, self->drop, path, &error) >= 0)
+        {
+          self->clean_path = g_steal_pointer (&path);
+          return TRUE;
+        }
+    }
+  temper_error_banner_show (self->error_banner, _("Temper could not write the cleaned copy"),
+                            error, self->path);
+  return FALSE;
+}
+
+static void
+update_findings_summary (TemperDatasetPage *self)
+{
+  gsize dropped = n_dropped (self);
+  g_autofree char *text = NULL;
+
+  if (dropped > 0)
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                         "%zu record will be left out of a cleaned copy used for training; "
+                                         "your file stays as it is.",
+                                         "%zu records will be left out of a cleaned copy used for training; "
+                                         "your file stays as it is.", dropped), dropped);
+  else
+    text = g_strdup (_("These records load, but may teach the model the wrong thing. Drop them here "
+                       "(your file stays as it is), or keep them."));
+  adw_preferences_group_set_description (self->findings_group, text);
+}
+
+static void
+set_dropped (TemperDatasetPage *self, gsize record, gboolean dropped)
+{
+  g_clear_pointer (&self->clean_path, g_free);   /* a new choice, a new copy */
+  self->drop[record] = dropped;
+}
+
+/* Every Drop/Keep button says what pressing it would do. */
+static void
+sync_buttons (TemperDatasetPage *self)
+{
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->findings_list)); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      GtkWidget *button = g_object_get_data (G_OBJECT (row), "drop-button");
+      gsize record = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "record"));
+
+      if (button == NULL)
+        continue;
+      gtk_button_set_label (GTK_BUTTON (button), self->drop[record] ? _("Keep") : _("Drop"));
+      if (self->drop[record])
+        gtk_widget_add_css_class (row, "dim-label");
+      else
+        gtk_widget_remove_css_class (row, "dim-label");
+    }
+  update_findings_summary (self);
+}
+
+static void
+drop_clicked_cb (GtkButton *button, TemperDatasetPage *self)
+{
+  GtkWidget *row = g_object_get_data (G_OBJECT (button), "row");
+  gsize record = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "record"));
+
+  set_dropped (self, record, !self->drop[record]);
+  sync_buttons (self);
+}
+
+static void
+drop_all_clicked_cb (GtkButton *button, TemperDatasetPage *self)
+{
+  TemperDatasetFindingKind kind = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "kind"));
+  GArray *findings = self->checked->findings;
+
+  for (guint i = 0; i < findings->len; i++)
+    {
+      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
+      if (f->kind == kind)
+        set_dropped (self, f->record, TRUE);
+    }
+  sync_buttons (self);
+}
+
+static void
+show_findings (TemperDatasetPage *self)
+{
+  GArray *findings = self->checked->findings;
+  guint shown = MIN (findings->len, (guint) MAX_PROBLEM_ROWS);
+
+  remove_all_rows (self->findings_list);
+  g_clear_pointer (&self->drop, g_free);
+  self->drop = g_new0 (gboolean, MAX (temper_dataset_get_n_records (self->checked->dataset), 1));
+  for (guint i = 0; i < shown; i++)
+    {
+      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
+      g_autofree char *place = describe_place (f->line, f->item);
+      g_autofree char *title = g_strdup_printf (_("%s: %s"), place, temper_dataset_finding_kind_label (f->kind));
+      /* Translators: what is wrong, an excerpt in quotes, then the suggested fix */
+      g_autofree char *subtitle = g_strdup_printf (_("%s: “%s”\n%s"), f->message, f->excerpt, f->fix);
+      GtkWidget *row = adw_action_row_new ();
+      GtkWidget *drop = gtk_button_new_with_label (_("Drop"));
+      GtkWidget *drop_all = gtk_button_new_with_label (_("Drop All Like This"));
+
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 4);
+      gtk_widget_set_valign (drop, GTK_ALIGN_CENTER);
+      gtk_widget_set_valign (drop_all, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class (drop_all, "flat");
+      g_object_set_data (G_OBJECT (row), "record", GSIZE_TO_POINTER (f->record));
+      g_object_set_data (G_OBJECT (row), "drop-button", drop);
+      g_object_set_data (G_OBJECT (row), "drop-all-button", drop_all);
+      g_object_set_data (G_OBJECT (drop), "row", row);
+      g_object_set_data (G_OBJECT (drop_all), "kind", GUINT_TO_POINTER (f->kind));
+      g_signal_connect_object (drop, "clicked", G_CALLBACK (drop_clicked_cb), self, 0);
+      g_signal_connect_object (drop_all, "clicked", G_CALLBACK (drop_all_clicked_cb), self, 0);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), drop_all);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), drop);
+      gtk_list_box_append (self->findings_list, row);
+    }
+  update_findings_summary (self);
+  gtk_widget_set_visible (GTK_WIDGET (self->findings_group), findings->len > 0);
+}
+
 static void
 show_checked (TemperDatasetPage *self,
               CheckedDataset    *checked)
@@ -360,7 +587,23 @@ show_checked (TemperDatasetPage *self,
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->file_row), basename);
   adw_action_row_set_subtitle (self->file_row, self->path);
 
-  gtk_label_set_text (self->format_value, format_label (report->format));
+  if (report->layout == TEMPER_DATASET_LAYOUT_TEXT)
+    {
+      /* Translators: how a plain text file is cut up for training */
+      g_autofree char *text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                            "Continued pre-training: %llu chunk of up to %d tokens, overlap %d",
+                                                            "Continued pre-training: %llu chunks of up to %d tokens, overlap %d",
+                                                            report->n_valid),
+                                               (unsigned long long) report->n_valid, report->chunk_length,
+                                               report->chunk_overlap);
+      gtk_label_set_text (self->format_value, text);
+    }
+  else if (report->layout == TEMPER_DATASET_LAYOUT_CSV || report->layout == TEMPER_DATASET_LAYOUT_TSV)
+    gtk_label_set_text (self->format_value, report->layout == TEMPER_DATASET_LAYOUT_CSV
+                                            ? _("Table (CSV)") : _("Table (TSV)"));
+  else
+    gtk_label_set_text (self->format_value, format_label (report->format));
+  fill_columns (self, report->columns, report->question_column, report->answer_column);
 
   /* Translators: "96 of 100" usable examples */
   records = g_strdup_printf (_("%llu of %llu"),
@@ -399,6 +642,7 @@ show_checked (TemperDatasetPage *self,
   gtk_widget_set_visible (GTK_WIDGET (self->summary_group), TRUE);
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), report->has_token_stats);
   show_problems (self, report);
+  show_findings (self);
   show_preview (self, checked->dataset);
 }
 
@@ -409,6 +653,9 @@ clear_report (TemperDatasetPage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->problems_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->preview_group), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->findings_group), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->columns_group), FALSE);
+  remove_all_rows (self->findings_list);
   remove_all_rows (self->problems_list);
   remove_all_rows (self->preview_list);
 }
@@ -438,6 +685,12 @@ check_done_cb (GObject      *object,
 
       set_checked (self, NULL);
       clear_report (self);
+      /* A table whose columns Temper could not tell apart: let the person pick. */
+      {
+        g_auto(GStrv) columns = temper_dataset_read_columns (input->path, TEMPER_DATASET_LAYOUT_AUTO, NULL);
+        if (columns != NULL && g_strv_length (columns) >= 2)
+          fill_columns (self, columns, -1, -1);
+      }
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->file_row), basename);
       adw_action_row_set_subtitle (self->file_row, input->path);
       temper_error_banner_show (self->error_banner, _("Temper could not use this dataset"),
@@ -464,11 +717,19 @@ temper_dataset_page_open (TemperDatasetPage *self,
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
 
+  if (self->path != path && g_strcmp0 (self->path, path) != 0)
+    {
+      /* Another file: its columns are recognised afresh. */
+      g_clear_pointer (&self->question_column, g_free);
+      g_clear_pointer (&self->answer_column, g_free);
+    }
   if (self->path != path)
     {
       g_free (self->path);
       self->path = g_strdup (path);
     }
+  g_clear_pointer (&self->drop, g_free);
+  g_clear_pointer (&self->clean_path, g_free);
   temper_error_banner_dismiss (self->error_banner);
   set_busy (self, TRUE);
 
@@ -477,6 +738,8 @@ temper_dataset_page_open (TemperDatasetPage *self,
   input = g_new0 (CheckInput, 1);
   input->path = g_strdup (path);
   input->model = self->model != NULL ? g_object_ref (self->model) : NULL;
+  input->question_column = g_strdup (self->question_column);
+  input->answer_column = g_strdup (self->answer_column);
   g_task_set_task_data (task, input, check_input_free);
   g_task_run_in_thread (task, check_thread);
 }
@@ -514,9 +777,13 @@ open_action (GtkWidget  *widget,
                                                GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                                GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  gtk_file_filter_set_name (json, _("JSON and JSONL files"));
+  gtk_file_filter_set_name (json, _("Datasets (JSON, JSONL, CSV, TSV, text, Markdown)"));
   gtk_file_filter_add_pattern (json, "*.json");
   gtk_file_filter_add_pattern (json, "*.jsonl");
+  gtk_file_filter_add_pattern (json, "*.csv");
+  gtk_file_filter_add_pattern (json, "*.tsv");
+  gtk_file_filter_add_pattern (json, "*.txt");
+  gtk_file_filter_add_pattern (json, "*.md");
   gtk_file_filter_add_mime_type (json, "application/json");
   gtk_file_filter_set_name (all, _("All files"));
   gtk_file_filter_add_pattern (all, "*");
@@ -573,7 +840,11 @@ const char *
 temper_dataset_page_get_path (TemperDatasetPage *self)
 {
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), NULL);
-  return self->checked != NULL ? temper_dataset_get_path (self->checked->dataset) : NULL;
+  if (self->checked == NULL)
+    return NULL;
+  if (n_dropped (self) > 0 && ensure_clean_copy (self))
+    return self->clean_path;
+  return temper_dataset_get_path (self->checked->dataset);
 }
 
 gboolean
@@ -618,6 +889,10 @@ temper_dataset_page_finalize (GObject *object)
   TemperDatasetPage *self = TEMPER_DATASET_PAGE (object);
 
   g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->question_column, g_free);
+  g_clear_pointer (&self->answer_column, g_free);
+  g_clear_pointer (&self->drop, g_free);
+  g_clear_pointer (&self->clean_path, g_free);
 
   G_OBJECT_CLASS (temper_dataset_page_parent_class)->finalize (object);
 }
@@ -686,6 +961,11 @@ temper_dataset_page_class_init (TemperDatasetPageClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/temper/Temper/temper-dataset-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, error_banner);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, columns_group);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, question_combo);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, answer_combo);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, findings_group);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, findings_list);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, file_row);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, spinner);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, summary_group);
@@ -711,4 +991,8 @@ static void
 temper_dataset_page_init (TemperDatasetPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_object (self->question_combo, "notify::selected", G_CALLBACK (column_chosen_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->answer_combo, "notify::selected", G_CALLBACK (column_chosen_cb),
+                           self, G_CONNECT_SWAPPED);
 }

@@ -13,15 +13,20 @@
 
 #include "temper-loss-chart.h"
 
-#define MARGIN_LEFT   48.0
-#define MARGIN_RIGHT  16.0
-#define MARGIN_TOP    28.0
-#define MARGIN_BOTTOM 28.0
+#define MARGIN_LEFT   TEMPER_LOSS_CHART_MARGIN_LEFT
+#define MARGIN_RIGHT  TEMPER_LOSS_CHART_MARGIN_RIGHT
+#define MARGIN_TOP    TEMPER_LOSS_CHART_MARGIN_TOP
+#define MARGIN_BOTTOM TEMPER_LOSS_CHART_MARGIN_BOTTOM
 #define N_SERIES      2
+/* Fewer points than this are drawn as they are: nothing to smooth yet. */
+#define MIN_SMOOTHED  4
 
 typedef struct {
   double step;
   double loss;
+  double smoothed;       /* the moving average up to this point */
+  double epoch;          /* NaN: unknown */
+  double tokens_per_s;   /* NaN or 0: unknown */
 } LossPoint;
 
 struct _TemperLossChart
@@ -30,6 +35,8 @@ struct _TemperLossChart
 
   GArray   *series[N_SERIES];   /* LossPoint */
   gint64    total_steps;
+  /* The plot's scale as last drawn, for tooltips. */
+  double    drawn_max_step, drawn_lo, drawn_hi;
 };
 
 G_DEFINE_FINAL_TYPE (TemperLossChart, temper_loss_chart, GTK_TYPE_WIDGET)
@@ -82,40 +89,69 @@ show_text (cairo_t     *cr,
 }
 
 static void
-draw_series (cairo_t       *cr,
-             GArray        *points,
-             const GdkRGBA *color,
-             double         line_width,
-             double x0, double y0, double w, double h,
-             double max_step, double lo, double hi)
+trace (cairo_t *cr, GArray *points, gboolean smoothed,
+       double x0, double y0, double w, double h, double max_step, double lo, double hi)
 {
-  if (points->len == 0)
-    return;
-
-  cairo_set_source_rgba (cr, color->red, color->green, color->blue, 1.0);
-  cairo_set_line_width (cr, line_width);
-  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
   for (guint i = 0; i < points->len; i++)
     {
       const LossPoint *p = &g_array_index (points, LossPoint, i);
+      double value = smoothed ? p->smoothed : p->loss;
       double x = x0 + w * p->step / max_step;
-      double y = y0 + h - h * (p->loss - lo) / (hi - lo);
+      double y = y0 + h - h * (value - lo) / (hi - lo);
 
       if (i == 0)
         cairo_move_to (cr, x, y);
       else
         cairo_line_to (cr, x, y);
     }
+}
+
+/* With @smooth (and enough points): the raw values as a faint thin line
+ * with small dots, and the moving average as the solid line over them. */
+static void
+draw_series (cairo_t       *cr,
+             GArray        *points,
+             const GdkRGBA *color,
+             double         line_width,
+             gboolean       smooth,
+             double x0, double y0, double w, double h,
+             double max_step, double lo, double hi)
+{
+  gboolean smoothed = smooth && points->len >= MIN_SMOOTHED;
+
+  if (points->len == 0)
+    return;
+
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  if (smoothed)
+    {
+      cairo_set_source_rgba (cr, color->red, color->green, color->blue, 0.3);
+      cairo_set_line_width (cr, 1.0);
+      trace (cr, points, FALSE, x0, y0, w, h, max_step, lo, hi);
+      cairo_stroke (cr);
+      if (points->len <= 200)
+        for (guint i = 0; i < points->len; i++)
+          {
+            const LossPoint *p = &g_array_index (points, LossPoint, i);
+            cairo_arc (cr, x0 + w * p->step / max_step, y0 + h - h * (p->loss - lo) / (hi - lo),
+                       1.5, 0, 2 * G_PI);
+            cairo_fill (cr);
+          }
+    }
+  cairo_set_source_rgba (cr, color->red, color->green, color->blue, 1.0);
+  cairo_set_line_width (cr, smoothed ? line_width + 0.5 : line_width);
+  trace (cr, points, smoothed, x0, y0, w, h, max_step, lo, hi);
   cairo_stroke (cr);
 
   /* Dots, so a single point (the first step, a rare evaluation) shows. */
   for (guint i = 0; i < points->len; i++)
     {
       const LossPoint *p = &g_array_index (points, LossPoint, i);
+      double value = smoothed ? p->smoothed : p->loss;
 
-      if (points->len > 1 && points->len > 40 && i + 1 < points->len)
+      if (points->len > 1 && (points->len > 40 || smoothed) && i + 1 < points->len)
         continue;
-      cairo_arc (cr, x0 + w * p->step / max_step, y0 + h - h * (p->loss - lo) / (hi - lo),
+      cairo_arc (cr, x0 + w * p->step / max_step, y0 + h - h * (value - lo) / (hi - lo),
                  line_width + 1.0, 0, 2 * G_PI);
       cairo_fill (cr);
     }
@@ -208,6 +244,22 @@ temper_loss_chart_snapshot (GtkWidget   *widget,
       show_text (cr, layout, label, px, MARGIN_TOP + plot_h + 4, 0.5, 0.0);
     }
 
+  /* The axes' names: “Step” under the step numbers, “Loss” up the left. */
+  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
+  show_text (cr, layout, _("Step"), MARGIN_LEFT + plot_w / 2, height - 2, 0.5, 1.0);
+  {
+    int tw, th;
+
+    pango_layout_set_text (layout, _("Loss"), -1);
+    pango_layout_get_pixel_size (layout, &tw, &th);
+    cairo_save (cr);
+    cairo_translate (cr, 2, MARGIN_TOP + plot_h / 2 + tw / 2.0);
+    cairo_rotate (cr, -G_PI / 2);
+    cairo_move_to (cr, 0, 0);
+    pango_cairo_show_layout (cr, layout);
+    cairo_restore (cr);
+  }
+
   /* Legend, top left: colour and name of each series. */
   {
     const char *names[N_SERIES] = { _("Training"), _("Validation") };
@@ -233,9 +285,12 @@ temper_loss_chart_snapshot (GtkWidget   *widget,
   cairo_save (cr);
   cairo_rectangle (cr, MARGIN_LEFT - 4, MARGIN_TOP - 4, plot_w + 8, plot_h + 8);
   cairo_clip (cr);
-  draw_series (cr, self->series[TEMPER_LOSS_SERIES_TRAINING], &train_color, 2.0,
+  self->drawn_max_step = max_step;
+  self->drawn_lo = lo;
+  self->drawn_hi = hi;
+  draw_series (cr, self->series[TEMPER_LOSS_SERIES_TRAINING], &train_color, 2.0, TRUE,
                MARGIN_LEFT, MARGIN_TOP, plot_w, plot_h, max_step, lo, hi);
-  draw_series (cr, self->series[TEMPER_LOSS_SERIES_VALIDATION], &val_color, 2.5,
+  draw_series (cr, self->series[TEMPER_LOSS_SERIES_VALIDATION], &val_color, 2.5, FALSE,
                MARGIN_LEFT, MARGIN_TOP, plot_w, plot_h, max_step, lo, hi);
   cairo_restore (cr);
 
@@ -253,6 +308,77 @@ temper_loss_chart_measure (GtkWidget      *widget,
 {
   *minimum = orientation == GTK_ORIENTATION_HORIZONTAL ? 240 : 180;
   *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 600 : 280;
+}
+
+static char *
+temper_loss_chart_describe_point (const LossPoint *p, const LossPoint *v)
+{
+  GString *s;
+
+  if (p == NULL && v == NULL)
+    return NULL;
+  s = g_string_new (NULL);
+  if (p != NULL)
+    {
+      /* Translators: the step under the pointer, its loss and the smoothed loss. */
+      g_string_append_printf (s, _("Step %.0f: loss %.3f (smoothed %.3f)"), p->step, p->loss, p->smoothed);
+      if (isfinite (p->epoch))
+        {
+          g_string_append_c (s, '\n');
+          g_string_append_printf (s, _("Epoch %.2f"), p->epoch);
+        }
+      if (isfinite (p->tokens_per_s) && p->tokens_per_s > 0)
+        {
+          g_string_append (s, isfinite (p->epoch) ? " · " : "\n");
+          g_string_append_printf (s, _("%.0f tokens/s"), p->tokens_per_s);
+        }
+    }
+  if (v != NULL)
+    {
+      if (s->len > 0)
+        g_string_append_c (s, '\n');
+      g_string_append_printf (s, _("Validation loss at step %.0f: %.3f"), v->step, v->loss);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* The point of a series nearest to @x on screen, or NULL. */
+static const LossPoint *
+nearest_point (TemperLossChart *self, TemperLossSeries series, double x)
+{
+  double plot_w = gtk_widget_get_width (GTK_WIDGET (self)) - MARGIN_LEFT - MARGIN_RIGHT;
+  const LossPoint *best = NULL;
+  double best_distance = INFINITY;
+
+  if (self->drawn_max_step <= 0 || plot_w <= 0)
+    return NULL;
+  for (guint i = 0; i < self->series[series]->len; i++)
+    {
+      const LossPoint *p = &g_array_index (self->series[series], LossPoint, i);
+      double distance = fabs (MARGIN_LEFT + plot_w * p->step / self->drawn_max_step - x);
+      if (distance < best_distance)
+        best_distance = distance, best = p;
+    }
+  return best_distance <= 24 ? best : NULL;
+}
+
+static gboolean
+query_tooltip_cb (GtkWidget  *widget,
+                  int         x,
+                  int         y,
+                  gboolean    keyboard,
+                  GtkTooltip *tooltip,
+                  gpointer    user_data)
+{
+  TemperLossChart *self = TEMPER_LOSS_CHART (widget);
+  const LossPoint *p = nearest_point (self, TEMPER_LOSS_SERIES_TRAINING, x);
+  const LossPoint *v = nearest_point (self, TEMPER_LOSS_SERIES_VALIDATION, x);
+  g_autofree char *text = temper_loss_chart_describe_point (p, v);
+
+  if (text == NULL)
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
 }
 
 static void
@@ -289,6 +415,8 @@ temper_loss_chart_init (TemperLossChart *self)
 {
   for (guint s = 0; s < N_SERIES; s++)
     self->series[s] = g_array_new (FALSE, FALSE, sizeof (LossPoint));
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  g_signal_connect (self, "query-tooltip", G_CALLBACK (query_tooltip_cb), NULL);
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (dark_changed_cb), self, G_CONNECT_SWAPPED);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
@@ -317,7 +445,20 @@ temper_loss_chart_add_point (TemperLossChart  *self,
                              gint64            step,
                              double            loss)
 {
-  LossPoint point = { (double) step, loss };
+  temper_loss_chart_add_point_full (self, series, step, loss, NAN, NAN);
+}
+
+void
+temper_loss_chart_add_point_full (TemperLossChart  *self,
+                                  TemperLossSeries  series,
+                                  gint64            step,
+                                  double            loss,
+                                  double            epoch,
+                                  double            tokens_per_s)
+{
+  LossPoint point = { (double) step, loss, loss, epoch, tokens_per_s };
+  GArray *points;
+  double average = 0, weight = TEMPER_LOSS_CHART_SMOOTHING;
 
   g_return_if_fail (TEMPER_IS_LOSS_CHART (self));
   g_return_if_fail ((guint) series < N_SERIES);
@@ -329,7 +470,15 @@ temper_loss_chart_add_point (TemperLossChart  *self,
   while (self->series[series]->len > 0 &&
          g_array_index (self->series[series], LossPoint, self->series[series]->len - 1).step >= point.step)
     g_array_set_size (self->series[series], self->series[series]->len - 1);
-  g_array_append_val (self->series[series], point);
+  /* The moving average, from the start of the series (it is short). */
+  points = self->series[series];
+  g_array_append_val (points, point);
+  for (guint i = 0; i < points->len; i++)
+    {
+      LossPoint *p = &g_array_index (points, LossPoint, i);
+      average = weight * average + (1 - weight) * p->loss;
+      p->smoothed = average / (1 - pow (weight, i + 1));
+    }
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -340,6 +489,14 @@ temper_loss_chart_clear (TemperLossChart *self)
   for (guint s = 0; s < N_SERIES; s++)
     g_array_set_size (self->series[s], 0);
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+char *
+temper_loss_chart_dup_tooltip_at (TemperLossChart *self, double x)
+{
+  g_return_val_if_fail (TEMPER_IS_LOSS_CHART (self), NULL);
+  return temper_loss_chart_describe_point (nearest_point (self, TEMPER_LOSS_SERIES_TRAINING, x),
+                                           nearest_point (self, TEMPER_LOSS_SERIES_VALIDATION, x));
 }
 
 guint

@@ -65,6 +65,7 @@ enum {
 
 enum {
   OPEN_RUN,
+  CONTINUE_RUN,
   N_SIGNALS
 };
 
@@ -202,6 +203,16 @@ cluster_clicked_cb (GtkButton *button,
 }
 
 static void
+continue_clicked_cb (GtkButton *button,
+                     gpointer   user_data)
+{
+  TemperRunsPage *self = user_data;
+  const char *dir = g_object_get_data (G_OBJECT (button), "dir");
+
+  g_signal_emit (self, signals[CONTINUE_RUN], 0, dir);
+}
+
+static void
 show_runs (TemperRunsPage *self)
 {
   GtkWidget *child;
@@ -231,6 +242,19 @@ show_runs (TemperRunsPage *self)
       g_object_set_data_full (G_OBJECT (button), "dir", g_strdup (run->dir), g_free);
       g_signal_connect_object (button, "clicked", G_CALLBACK (open_clicked_cb), self, 0);
       gtk_widget_set_name (button, "open-run");
+      /* A finished run's adapter can be trained further, on new data, in a new run. */
+      if (run->status == RUN_FINISHED)
+        {
+          GtkWidget *more = gtk_button_new_with_mnemonic (_("_Continue from This Run"));
+
+          gtk_widget_set_valign (more, GTK_ALIGN_CENTER);
+          gtk_widget_add_css_class (more, "flat");
+          gtk_widget_set_tooltip_text (more, _("Train this run's adapter further, on new data, in a new run"));
+          g_object_set_data_full (G_OBJECT (more), "dir", g_strdup (run->dir), g_free);
+          g_signal_connect_object (more, "clicked", G_CALLBACK (continue_clicked_cb), self, 0);
+          gtk_widget_set_name (more, "continue-run");
+          adw_action_row_add_suffix (ADW_ACTION_ROW (row), more);
+        }
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
       {
         GtkWidget *cluster = gtk_button_new_from_icon_name ("network-server-symbolic");
@@ -394,6 +418,8 @@ temper_runs_page_class_init (TemperRunsPageClass *klass)
 
   signals[OPEN_RUN] = g_signal_new ("open-run", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                     0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[CONTINUE_RUN] = g_signal_new ("continue-run", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/temper/Temper/temper-runs-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TemperRunsPage, runs_list);

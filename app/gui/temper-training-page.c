@@ -34,6 +34,7 @@ struct _TemperTrainingPage
 
   /* The inputs of the next new run. */
   TemperLoadedModel   *model;
+  char                *start_from;
   char                *data_path;
   TemperTrainSettings  settings;
   gboolean             has_source;
@@ -85,6 +86,7 @@ typedef struct {
   TemperLoadedModel   *model;
   char                *run_dir;      /* NULL: create a new run */
   char                *data_path;
+  char                *start_from;   /* a run to continue from, or NULL */
   TemperTrainSettings  settings;
   TemperBackendKind    backend;
   int                  device;
@@ -100,6 +102,7 @@ train_job_free (gpointer data)
   g_clear_object (&job->model);
   g_free (job->run_dir);
   g_free (job->data_path);
+  g_free (job->start_from);
   g_weak_ref_clear (&job->page);
   g_free (job);
 }
@@ -218,8 +221,18 @@ train_thread (GTask        *task,
     {
       g_autofree char *dir = new_run_dir (model);
 
-      run = temper_run_create (dir, &job->settings, temper_model_get_path (model),
-                               job->data_path, NULL, &error);
+      TemperLoraConfig lora;
+
+      /* Continuing: the adapter's shape is the run's. */
+      if (job->start_from != NULL &&
+          temper_train_read_start_adapter (job->start_from, temper_model_get_config (model), &lora, &error))
+        job->settings.lora = lora;
+      if (error == NULL)
+        run = temper_run_create (dir, &job->settings, temper_model_get_path (model),
+                                 job->data_path, NULL, &error);
+      if (run != NULL && job->start_from != NULL &&
+          !temper_train_set_start_adapter (run, job->start_from, temper_model_get_config (model), &error))
+        g_clear_pointer (&run, temper_run_free);
     }
   else
     {
@@ -324,7 +337,16 @@ update_controls (TemperTrainingPage *self)
   else
     adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->run_row), state_title (self->state));
 
-  if (basename != NULL)
+  if (basename != NULL && self->state == TEMPER_TRAINING_FINISHED)
+    {
+      /* Says which adapter was kept when it is not the last one. */
+      g_autoptr(temper_run_t) run = temper_run_open (self->run_dir, NULL);
+      g_autofree char *outcome = run != NULL ? temper_train_describe_outcome (run) : NULL;
+      g_autofree char *text = outcome != NULL ? g_strdup_printf ("%s\n%s", basename, outcome) : NULL;
+
+      adw_action_row_set_subtitle (self->run_row, text != NULL ? text : basename);
+    }
+  else if (basename != NULL)
     adw_action_row_set_subtitle (self->run_row, basename);
   else if (!self->has_source)
     adw_action_row_set_subtitle (self->run_row, _("Choose a model, a dataset and settings first."));
@@ -356,7 +378,8 @@ apply_progress (TemperTrainingPage        *self,
 
   temper_loss_chart_set_total (self->chart, p->total_steps);
   if (isfinite (p->loss))
-    temper_loss_chart_add_point (self->chart, TEMPER_LOSS_SERIES_TRAINING, p->step, p->loss);
+    temper_loss_chart_add_point_full (self->chart, TEMPER_LOSS_SERIES_TRAINING, p->step, p->loss,
+                                      p->epoch, p->tokens_per_s);
   if (isfinite (p->val_loss))
     temper_loss_chart_add_point (self->chart, TEMPER_LOSS_SERIES_VALIDATION, p->step, p->val_loss);
 
@@ -472,9 +495,13 @@ train_done_cb (GObject      *source,
 
   if (g_task_propagate_boolean (G_TASK (result), &error))
     {
+      g_autoptr(temper_run_t) run = self->run_dir != NULL ? temper_run_open (self->run_dir, NULL) : NULL;
+      /* Which adapter was kept, when not the last one (early stopping). */
+      g_autofree char *outcome = run != NULL ? temper_train_describe_outcome (run) : NULL;
+
       set_state (self, TEMPER_TRAINING_FINISHED);
       notify_done (_("Training finished"),
-                   _("The adapter is ready in the run folder."));
+                   outcome != NULL ? outcome : _("The adapter is ready in the run folder."));
     }
   else if (g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED) ||
            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -509,6 +536,8 @@ run_worker (TemperTrainingPage *self,
   job->model = g_object_ref (self->model);
   job->run_dir = g_strdup (run_dir);
   job->data_path = g_strdup (self->data_path);
+  /* Only the next new run continues; later ones start fresh again. */
+  job->start_from = job->run_dir == NULL ? g_steal_pointer (&self->start_from) : NULL;
   job->settings = self->settings;
   job->backend = self->backend;
   job->device = self->device;
@@ -571,6 +600,22 @@ temper_training_page_resume (TemperTrainingPage *self)
   if (is_busy (self) || self->run_dir == NULL || self->model == NULL)
     return;
   run_worker (self, self->run_dir);
+}
+
+void
+temper_training_page_set_start_from (TemperTrainingPage *self,
+                                     const char         *dir)
+{
+  g_return_if_fail (TEMPER_IS_TRAINING_PAGE (self));
+  g_free (self->start_from);
+  self->start_from = g_strdup (dir);
+}
+
+const char *
+temper_training_page_get_start_from (TemperTrainingPage *self)
+{
+  g_return_val_if_fail (TEMPER_IS_TRAINING_PAGE (self), NULL);
+  return self->start_from;
 }
 
 void
@@ -763,6 +808,7 @@ temper_training_page_finalize (GObject *object)
   g_clear_object (&self->app_settings);
   g_array_unref (self->step_speeds);
   g_free (self->data_path);
+  g_free (self->start_from);
   g_free (self->run_dir);
 
   G_OBJECT_CLASS (temper_training_page_parent_class)->finalize (object);

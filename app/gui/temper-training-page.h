@@ -33,6 +33,11 @@ void                temper_training_page_set_source (TemperTrainingPage        *
                                                      TemperLoadedModel         *model,
                                                      const char                *data_path,
                                                      const TemperTrainSettings *settings);
+/* The next new run starts from the kept adapter of the run in @dir (NULL:
+ * from a fresh adapter), with that adapter's rank, alpha and targets. */
+void                temper_training_page_set_start_from (TemperTrainingPage *self,
+                                                         const char         *dir);
+const char         *temper_training_page_get_start_from (TemperTrainingPage *self);
 /* Shows the run in @dir (its loss so far, whether it can resume); @model is
  * the run's model, loaded. */
 gboolean            temper_training_page_open_run   (TemperTrainingPage *self,

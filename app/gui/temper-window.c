@@ -403,6 +403,7 @@ open_run_cb (TemperWindow *self,
   if (temper_training_page_is_busy (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"))))
     return;
 
+  temper_training_page_set_start_from (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training")), NULL);
   g_free (self->pending_run);
   self->pending_run = g_strdup (temper_run_get_dir (run));
   temper_settings_page_set_train_settings (TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings")),
@@ -412,6 +413,32 @@ open_run_cb (TemperWindow *self,
   temper_dataset_page_open (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")),
                             temper_run_get_data_path (run));
   temper_settings_set_last_run (self->settings, temper_run_get_dir (run));
+  go_to_step (self, 0);
+}
+
+/* Continuing a run: its model and settings come back, the data is the
+ * person's to choose, and the new run starts from the run's adapter. */
+static void
+continue_run_cb (TemperWindow *self,
+                 const char   *dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_run_t) run = temper_run_open (dir, &error);
+  TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
+
+  if (run == NULL)
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  if (temper_training_page_is_busy (training))
+    return;
+  g_clear_pointer (&self->pending_run, g_free);
+  temper_training_page_set_start_from (training, temper_run_get_dir (run));
+  temper_settings_page_set_train_settings (TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings")),
+                                           temper_run_get_settings (run));
+  temper_model_page_choose (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")),
+                            temper_run_get_model_path (run));
   go_to_step (self, 0);
 }
 
@@ -487,6 +514,8 @@ temper_window_constructed (GObject *object)
                            G_CALLBACK (dataset_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (temper_window_get_page (self, "settings"), "train-on-cluster",
                            G_CALLBACK (train_on_cluster_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (temper_window_get_page (self, "runs"), "continue-run",
+                           G_CALLBACK (continue_run_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (temper_window_get_page (self, "runs"), "open-run",
                            G_CALLBACK (open_run_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (temper_window_get_page (self, "training"), "notify::busy",

@@ -68,6 +68,7 @@ temper_dataset_problem_kind_name (TemperDatasetProblemKind kind)
     case TEMPER_DATASET_PROBLEM_DUPLICATE:      return "duplicate";
     case TEMPER_DATASET_PROBLEM_TOO_LARGE:      return "too-large";
     case TEMPER_DATASET_PROBLEM_NO_ANSWER_LEFT: return "no-answer-left";
+    case TEMPER_DATASET_PROBLEM_BAD_ROW:        return "bad-row";
     default:                                    return "unknown";
     }
 }

@@ -73,6 +73,47 @@ temper_dataset_compute_stats (temper_dataset_t *ds)
 char *
 temper_dataset_report_to_json (const temper_dataset_t *ds)
 {
+  return temper_dataset_report_to_json_with_findings (ds, NULL);
+}
+
+static void
+add_findings (JsonBuilder *b, const GArray *findings)
+{
+  json_builder_set_member_name (b, "findings");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < findings->len; i++)
+    {
+      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, temper_dataset_finding_kind_name (f->kind));
+      json_builder_set_member_name (b, "line");
+      json_builder_add_int_value (b, f->line);
+      if (f->item >= 0)
+        {
+          json_builder_set_member_name (b, "index");
+          json_builder_add_int_value (b, f->item);
+        }
+      if (f->other_line >= 0)
+        {
+          json_builder_set_member_name (b, "other_line");
+          json_builder_add_int_value (b, f->other_line);
+        }
+      json_builder_set_member_name (b, "excerpt");
+      json_builder_add_string_value (b, f->excerpt);
+      json_builder_set_member_name (b, "message");
+      json_builder_add_string_value (b, f->message);
+      json_builder_set_member_name (b, "fix");
+      json_builder_add_string_value (b, f->fix);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+char *
+temper_dataset_report_to_json_with_findings (const temper_dataset_t *ds, const GArray *findings)
+{
   const TemperDatasetReport *r = &ds->report;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonGenerator) gen = json_generator_new ();
@@ -84,7 +125,31 @@ temper_dataset_report_to_json (const temper_dataset_t *ds)
   json_builder_set_member_name (b, "format");
   json_builder_add_string_value (b, temper_dataset_format_name (r->format));
   json_builder_set_member_name (b, "layout");
-  json_builder_add_string_value (b, r->jsonl ? "jsonl" : "json-array");
+  json_builder_add_string_value (b, temper_dataset_layout_name (r->layout));
+  if (r->columns != NULL)
+    {
+      json_builder_set_member_name (b, "columns");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < r->n_columns; i++)
+        json_builder_add_string_value (b, r->columns[i]);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "question_column");
+      json_builder_add_int_value (b, r->question_column + 1);
+      json_builder_set_member_name (b, "answer_column");
+      json_builder_add_int_value (b, r->answer_column + 1);
+      if (r->system_column >= 0)
+        {
+          json_builder_set_member_name (b, "system_column");
+          json_builder_add_int_value (b, r->system_column + 1);
+        }
+    }
+  if (r->layout == TEMPER_DATASET_LAYOUT_TEXT)
+    {
+      json_builder_set_member_name (b, "chunk_length");
+      json_builder_add_int_value (b, r->chunk_length);
+      json_builder_set_member_name (b, "chunk_overlap");
+      json_builder_add_int_value (b, r->chunk_overlap);
+    }
   json_builder_set_member_name (b, "records");
   json_builder_add_int_value (b, r->n_records);
   json_builder_set_member_name (b, "valid");
@@ -126,6 +191,8 @@ temper_dataset_report_to_json (const temper_dataset_t *ds)
   json_builder_end_array (b);
   json_builder_set_member_name (b, "problems_not_listed");
   json_builder_add_int_value (b, r->n_problems - r->n_listed);
+  if (findings != NULL)
+    add_findings (b, findings);
 
   if (r->has_token_stats)
     {

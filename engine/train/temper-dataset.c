@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <unistd.h>
+
 #include "temper/error.h"
 #include "temper/input.h"
 #include "temper/json.h"
@@ -32,22 +34,10 @@ temper_dataset_options_init (TemperDatasetOptions *options)
   options->format = TEMPER_DATASET_FORMAT_AUTO;
   options->max_record_bytes = DEFAULT_MAX_RECORD_BYTES;
   options->max_listed = DEFAULT_MAX_LISTED;
+  options->chunk_overlap = -1;
 }
 
-typedef struct {
-  temper_dataset_t   *ds;
-  TemperDatasetFormat format;        /* the file's, once known */
-  gboolean            format_fixed;  /* set by the caller: no "other format" problems */
-  guint64             format_line;
-  gint64              format_item;
-  GArray             *scratch;       /* TemperChatMessage of the record being read */
-  GPtrArray          *owned;         /* strings the scratch messages point to */
-  const temper_tokenizer_t *tokenizer;
-  const char         *base;          /* the mapped file, for progress */
-  gsize               size;
-  guint64             since_progress;
-  gboolean            cancelled;
-} Loader;
+typedef TemperDatasetLoader Loader;
 
 char *
 temper_dataset_describe_place (guint64 line, gint64 item)
@@ -58,9 +48,9 @@ temper_dataset_describe_place (guint64 line, gint64 item)
   return g_strdup_printf (_("item %" PRId64 " (line %" PRIu64 ")"), item + 1, line);
 }
 
-static void
-add_problem (Loader *l, TemperDatasetProblemKind kind, guint64 line, gint64 item,
-             gint64 duplicate_of, char *message)
+void
+temper_dataset_loader_add_problem (Loader *l, TemperDatasetProblemKind kind, guint64 line, gint64 item,
+                                   gint64 duplicate_of, char *message)
 {
   temper_dataset_t *ds = l->ds;
 
@@ -255,24 +245,19 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
   TemperDatasetFormat detected;
   TemperDatasetProblemKind kind;
   char *message = NULL;
-  guint64 hash;
-  gpointer found;
-  TemperChatTokens tokens = { 0 };
-  guint32 full_length = 0;
-  gboolean has_tokens;
 
   ds->report.n_records++;
   if (len > ds->options.max_record_bytes)
     {
       g_autofree char *size = g_format_size (len);
       g_autofree char *limit = g_format_size (ds->options.max_record_bytes);
-      add_problem (l, TEMPER_DATASET_PROBLEM_TOO_LARGE, line, item, -1,
+      temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_TOO_LARGE, line, item, -1,
                    g_strdup_printf (_("the record is %s, more than the %s one record may have"), size, limit));
       return;
     }
   if (!g_utf8_validate_len (data, len, &bad))
     {
-      add_problem (l, TEMPER_DATASET_PROBLEM_INVALID_UTF8, line, item, -1,
+      temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_INVALID_UTF8, line, item, -1,
                    g_strdup_printf (*bad == '\0'
                                       ? _("it has bytes that are not UTF-8 text (byte %zu of the record, a zero byte); save the file as UTF-8")
                                       : _("it has bytes that are not UTF-8 text (byte %zu of the record); save the file as UTF-8"),
@@ -283,7 +268,7 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
    * common (a record split over lines, a file cut short) and easy to name. */
   if (data[0] == '{' && data[len - 1] != '}')
     {
-      add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, line, item, -1,
+      temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, line, item, -1,
                    g_strdup (_("it is not valid JSON: it starts with { but does not end with }, "
                              "so it is unfinished or split over several lines")));
       return;
@@ -291,14 +276,14 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
   document = temper_json_parse_data (data, (gssize) len, _("This record"), 0, &local);
   if (document == NULL)
     {
-      add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, line, item, -1,
+      temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, line, item, -1,
                    local->domain == JSON_PARSER_ERROR ? json_error_text (local) : g_strdup (local->message));
       return;
     }
   root = document;
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      add_problem (l, TEMPER_DATASET_PROBLEM_NOT_OBJECT, line, item, -1,
+      temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_NOT_OBJECT, line, item, -1,
                    g_strdup (_("it is not an object {…} with named fields")));
       return;
     }
@@ -309,7 +294,7 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
     {
       if (detected == TEMPER_DATASET_FORMAT_AUTO)
         {
-          add_problem (l, TEMPER_DATASET_PROBLEM_MISSING_FIELD, line, item, -1,
+          temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_MISSING_FIELD, line, item, -1,
                        g_strdup (_("it has none of the fields Temper knows: “instruction” and “output”, "
                                  "“prompt” and “response”, “messages”, “conversations” or “text”")));
           return;
@@ -323,7 +308,7 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
            !formats_agree (detected, l->format))
     {
       g_autofree char *place = temper_dataset_describe_place (l->format_line, l->format_item);
-      add_problem (l, TEMPER_DATASET_PROBLEM_OTHER_FORMAT, line, item, -1,
+      temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_OTHER_FORMAT, line, item, -1,
                    g_strdup_printf (_("it is in another format (%s) than the rest of the file (%s, from %s)"),
                                     temper_dataset_format_label (detected),
                                     temper_dataset_format_label (l->format), place));
@@ -337,9 +322,21 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
   g_ptr_array_set_size (l->owned, 0);
   if (!temper_dataset_parse_record (object, l->format, l->scratch, l->owned, &kind, &message))
     {
-      add_problem (l, kind, line, item, -1, message);
+      temper_dataset_loader_add_problem (l, kind, line, item, -1, message);
       return;
     }
+  temper_dataset_loader_accept (l, line, item, error);
+}
+
+void
+temper_dataset_loader_accept (Loader *l, guint64 line, gint64 item, GError **error)
+{
+  temper_dataset_t *ds = l->ds;
+  guint64 hash;
+  gpointer found;
+  TemperChatTokens tokens = { 0 };
+  guint32 full_length = 0;
+  gboolean has_tokens;
 
   hash = content_hash (l->scratch);
   found = g_hash_table_lookup (ds->seen, GSIZE_TO_POINTER ((gsize) hash));
@@ -348,7 +345,7 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
       const TemperDatasetRecord *first =
         &g_array_index (ds->records, TemperDatasetRecord, GPOINTER_TO_SIZE (found) - 1);
       g_autofree char *place = temper_dataset_describe_place (first->line, first->item);
-      add_problem (l, TEMPER_DATASET_PROBLEM_DUPLICATE, line, item, (gint64) first->line,
+      temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_DUPLICATE, line, item, (gint64) first->line,
                    g_strdup_printf (_("it is the same as %s"), place));
       return;
     }
@@ -359,7 +356,7 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
       temper_chat_tokens_clear (&tokens);
       if (error != NULL && *error != NULL)
         return;
-      add_problem (l, TEMPER_DATASET_PROBLEM_NO_ANSWER_LEFT, line, item, -1,
+      temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_NO_ANSWER_LEFT, line, item, -1,
                    g_strdup_printf (_("the answer starts after the first %d tokens (the length limit), "
                                     "so nothing would be learned; shorten the question or raise the limit"),
                                     ds->options.max_length));
@@ -370,8 +367,8 @@ handle_record (Loader *l, const char *data, gsize len, guint64 line, gint64 item
 }
 
 /* Called between records: progress and cancellation. */
-static gboolean
-tick (Loader *l, const char *at, GError **error)
+gboolean
+temper_dataset_loader_tick (Loader *l, const char *at, GError **error)
 {
   if (++l->since_progress < PROGRESS_EVERY)
     return TRUE;
@@ -417,7 +414,7 @@ read_jsonl (Loader *l, const char *data, gsize size, GError **error)
           if (error != NULL && *error != NULL)
             return FALSE;
         }
-      if (!tick (l, stop, error))
+      if (!temper_dataset_loader_tick (l, stop, error))
         return FALSE;
       line++;
       p = stop + 1;
@@ -493,7 +490,7 @@ read_array (Loader *l, const char *data, gsize size, gsize pos, guint64 line, GE
       if (!complete)
         {
           l->ds->report.n_records++;
-          add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, start_line, item, -1,
+          temper_dataset_loader_add_problem (l, TEMPER_DATASET_PROBLEM_NOT_JSON, start_line, item, -1,
                        g_strdup (_("the file ends in the middle of this item: it may have been cut off")));
           return TRUE;
         }
@@ -501,7 +498,7 @@ read_array (Loader *l, const char *data, gsize size, gsize pos, guint64 line, GE
       if (error != NULL && *error != NULL)
         return FALSE;
       item++;
-      if (!tick (l, data + pos, error))
+      if (!temper_dataset_loader_tick (l, data + pos, error))
         return FALSE;
       if (data[pos] == ']')
         return TRUE;
@@ -578,6 +575,7 @@ dataset_new (const char *path, const TemperDatasetOptions *options)
   ds->has_tokens = ds->options.chat_template != NULL &&
                    temper_chat_template_get_tokenizer (ds->options.chat_template) != NULL;
   ds->report.format = ds->options.format;
+  ds->report.question_column = ds->report.answer_column = ds->report.system_column = -1;
   return ds;
 }
 
@@ -605,14 +603,33 @@ read_mapped (Loader *l, const char *data, gsize size, GError **error)
   l->base = data;
   l->size = size;
 
+  switch (l->ds->report.layout)
+    {
+    case TEMPER_DATASET_LAYOUT_CSV:
+      return temper_dataset_read_table (l, data + pos, size - pos, ',', error);
+    case TEMPER_DATASET_LAYOUT_TSV:
+      return temper_dataset_read_table (l, data + pos, size - pos, '\t', error);
+    case TEMPER_DATASET_LAYOUT_TEXT:
+      return temper_dataset_read_text (l, data + pos, size - pos, error);
+    case TEMPER_DATASET_LAYOUT_JSONL:
+      return read_jsonl (l, data + pos, size - pos, error);
+    case TEMPER_DATASET_LAYOUT_JSON_ARRAY:
+    case TEMPER_DATASET_LAYOUT_AUTO:
+    default:
+      break;
+    }
   {
     gsize first = pos;
     while (first < size && g_ascii_isspace (data[first]))
       if (data[first++] == '\n')
         line++;
     if (first < size && data[first] == '[')
-      return read_array (l, data, size, first, line, error);
+      {
+        l->ds->report.layout = TEMPER_DATASET_LAYOUT_JSON_ARRAY;
+        return read_array (l, data, size, first, line, error);
+      }
   }
+  l->ds->report.layout = TEMPER_DATASET_LAYOUT_JSONL;
   return read_jsonl (l, data + pos, size - pos, error);
 }
 
@@ -626,12 +643,14 @@ temper_dataset_load (const char                 *path,
   g_autoptr(GError) local = NULL;
   Loader l = { 0 };
   gboolean ok;
+  gsize size = 0;
   int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  /* A FIFO or device would block or never end; a folder is no dataset. */
-  fd = temper_input_open_file (path, _("The dataset"), 0, NULL, error);
+  /* Through temper_input: a FIFO or a device named as the dataset would
+   * block the reader or never end. */
+  fd = temper_input_open_file (path, _("The dataset"), 0, &size, error);
   if (fd < 0)
     return NULL;
   mapped = g_mapped_file_new_from_fd (fd, FALSE, &local);
@@ -643,6 +662,8 @@ temper_dataset_load (const char                 *path,
       return NULL;
     }
   ds = dataset_new (path, options);
+  ds->report.layout = ds->options.layout != TEMPER_DATASET_LAYOUT_AUTO
+                      ? ds->options.layout : temper_dataset_layout_from_path (path);
   l.ds = ds;
   l.format = ds->options.format;
   l.format_fixed = ds->options.format != TEMPER_DATASET_FORMAT_AUTO;
@@ -687,6 +708,7 @@ temper_dataset_free (temper_dataset_t *ds)
   if (ds == NULL)
     return;
   g_free (ds->path);
+  g_strfreev (ds->report.columns);
   g_clear_object (&ds->options.cancellable);
   g_array_unref (ds->problems);
   g_string_chunk_free (ds->strings);

@@ -16,6 +16,7 @@
 #include "temper/train.h"
 #include "export/temper-export-private.h"
 #include "nn/temper-backend-open.h"
+#include "temper-train-best.h"
 #include "temper-train-fit.h"
 #include "temper-train-step.h"
 
@@ -439,7 +440,13 @@ setup_adapter (Trainer *t, GError **error)
    * and so do its metrics. */
   if (!temper_run_truncate_metrics (t->run, 0, error))
     return FALSE;
-  t->adapter = temper_lora_adapter_new (t->c, &t->s->lora, t->s->seed, error);
+  {
+    gboolean continues = FALSE;
+
+    t->adapter = temper_train_load_start_adapter (t->run, t->c, &continues, error);
+    if (!continues)
+      t->adapter = temper_lora_adapter_new (t->c, &t->s->lora, t->s->seed, error);
+  }
   if (t->adapter == NULL)
     return FALSE;
   n = temper_lora_count_params (t->adapter, t->c);
@@ -487,7 +494,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   TemperBackend *backend = NULL;
   TemperBackendOpenOptions open_options = { 0, TEMPER_CPU_KERNELS_BEST };
   g_autoptr(TemperDeviceInfo) device = NULL;
-  gboolean ok = FALSE, finished = FALSE;
+  gboolean ok = FALSE, finished = FALSE, stopped_early = FALSE;
   g_autofree char *device_name = NULL, *base_id = NULL, *device_note = NULL;
 
   G_STATIC_ASSERT (sizeof (((TemperTrainState *) NULL)->rng) == sizeof (TemperRng));
@@ -577,8 +584,14 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
           evaluated = TRUE;
           if (val_loss < t.state.best_val_loss)
             {
+              g_autofree char *best_base = temper_export_base_model_id (model);
+
               t.state.best_val_loss = val_loss;
               t.state.evals_without_improvement = 0;
+              if (!temper_train_step_download_adapter (t.fit.step, error) ||
+                  !temper_train_best_save (run, t.adapter, t.c, t.s->lora.dropout, best_base,
+                                           t.state.step, val_loss, error))
+                goto out;
             }
           else
             t.state.evals_without_improvement++;
@@ -613,7 +626,10 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
         }
 
       if (evaluated && t.s->patience > 0 && t.state.evals_without_improvement >= t.s->patience)
-        break;   /* early stop: the validation loss stopped improving */
+        {
+          stopped_early = TRUE;
+          break;   /* the validation loss stopped improving */
+        }
       if (t.s->checkpoint_every > 0 && t.state.step % t.s->checkpoint_every == 0 &&
           t.state.step < t.total_steps && !save_checkpoint (&t, error))
         goto out;
@@ -622,7 +638,9 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
   if (!save_checkpoint (&t, error))
     goto out;
   base_id = temper_export_base_model_id (model);
-  ok = temper_run_save_adapter (run, t.adapter, t.c, base_id, error);
+  ok = temper_run_save_adapter (run, t.adapter, t.c, base_id, error) &&
+       temper_train_best_keep (run, t.c, t.s->lora.dropout, base_id, t.state.step, stopped_early,
+                               t.s->patience, error);
 
 out:
   temper_train_fit_close (&t.fit);

@@ -6,6 +6,8 @@
  * for. */
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include <glib/gi18n.h>
 
 #include "gui-test-util.h"
@@ -237,6 +239,9 @@ test_pages (Fixture       *fixture,
                                               "product-faq.jsonl", NULL);
   g_autofree char *broken = g_build_filename (TEMPER_SOURCE_DIR, "tests", "fixtures", "datasets",
                                               "not-json.jsonl", NULL);
+  g_autofree char *findings = g_build_filename (TEMPER_SOURCE_DIR, "tests", "fixtures", "datasets",
+                                                "findings.jsonl", NULL);
+  g_autofree char *table = g_build_filename (g_get_tmp_dir (), "temper-screenshot-table.csv", NULL);
 
   shoot (fixture, "1-welcome");
 
@@ -266,6 +271,24 @@ test_pages (Fixture       *fixture,
   shoot (fixture, "5-dataset-problems");
   scroll_to_bottom (dataset_page);
   shoot (fixture, "5b-dataset-problems-list");
+
+  /* Records that load but may teach the wrong thing, each to drop or keep;
+   * then a table whose question and answer columns the person picks. */
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), findings);
+  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  gui_test_settle (300);   /* the findings are laid out before the page scrolls to them */
+  scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-list"));
+  shoot (fixture, "5c-dataset-findings");
+  g_assert_true (g_file_set_contents (table, "id,frage,antwort,quelle\n1,Wer stellt den Lumora K7 her?,"
+                                      "Brightwell,Katalog\n2,Wo sitzt Brightwell?,In Oslo,Katalog\n", -1, NULL));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), table);
+  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (gui_test_find_named (dataset_page, "question-column")), 1);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (gui_test_find_named (dataset_page, "answer-column")), 2);
+  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  scroll_to (dataset_page, gui_test_find_named (dataset_page, "question-column"));
+  shoot (fixture, "5d-dataset-columns");
+  g_unlink (table);
 
   g_assert_true (g_file_test (sample, G_FILE_TEST_EXISTS));
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), sample);

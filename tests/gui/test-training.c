@@ -190,6 +190,14 @@ has_label_containing (GtkWidget *widget, const char *text)
   return FALSE;
 }
 
+static gboolean
+can_show_training (gpointer window)
+{
+  return temper_window_show_step (window, "training") &&
+         temper_training_page_get_state (TEMPER_TRAINING_PAGE (temper_window_get_page (window, "training"))) ==
+           TEMPER_TRAINING_READY;
+}
+
 static void
 test_train (void)
 {
@@ -419,6 +427,32 @@ test_train (void)
   g_assert_cmpfloat (get_spin (settings_page, "max-steps"), ==, SHORT_STEPS);
   g_assert_cmpuint (temper_loss_chart_get_n_points (TEMPER_LOSS_CHART (temper_training_page_get_chart (training)),
                                                     TEMPER_LOSS_SERIES_TRAINING), ==, SHORT_STEPS);
+
+  /* "Continue from This Run": a new run that starts from the finished
+   * run's adapter (RUN/start-adapter/from.json names it). */
+  {
+    GtkWidget *more = NULL;
+    g_autofree char *from_json = NULL, *from_text = NULL;
+
+    g_assert_true (temper_window_show_step (window, "runs"));
+    g_assert_true (gui_test_wait_for (gui_test_runs_listed, runs_page, 10000));
+    for (guint i = 0; i < 2 && more == NULL; i++)
+      if (g_str_equal (temper_runs_page_get_run_dir (TEMPER_RUNS_PAGE (runs_page), i), finished_dir))
+        more = gui_test_find_named (GTK_WIDGET (gtk_list_box_get_row_at_index (GTK_LIST_BOX (gui_test_find_named (runs_page, "runs-list")), (int) i)),
+                                    "continue-run");
+    g_assert_nonnull (more);
+    g_signal_emit_by_name (more, "clicked");
+    g_assert_cmpstr (temper_training_page_get_start_from (training), ==, finished_dir);
+    /* The model loads again; then the way to Training is open. */
+    g_assert_true (gui_test_wait_for (can_show_training, window, 120000));
+    gtk_widget_activate_action (temper_window_get_page (window, "training"), "page.start", NULL);
+    g_assert_true (gui_test_wait_for (gui_test_training_idle, training, 240000));
+    g_assert_cmpint (temper_training_page_get_state (training), ==, TEMPER_TRAINING_FINISHED);
+    g_assert_cmpstr (temper_training_page_get_run_dir (training), !=, finished_dir);
+    from_json = g_build_filename (temper_training_page_get_run_dir (training), "start-adapter", "from.json", NULL);
+    g_assert_true (g_file_get_contents (from_json, &from_text, NULL, NULL));
+    g_assert_nonnull (strstr (from_text, finished_dir));
+  }
 
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);

@@ -36,6 +36,35 @@ out=$("$cli" dataset check "$fixtures/mixed-formats.jsonl" --format prompt-respo
 check "--json prints an object" '[ $rc = 0 ] && [ "${out:0:1}" = "{" ] && grep -q "\"format\" : \"prompt-response\"" <<<"$out"'
 check "--json lists problems with kinds" 'grep -q "\"kind\" : \"missing-field\"" <<<"$out"'
 
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf 'id,frage,antwort\n1,"Hi, there",Hello\n2,Why?,"Because ""so"""\n' >"$tmp/t.csv"
+err=$("$cli" dataset check "$tmp/t.csv" 2>&1 >/dev/null); rc=$?
+check "CSV with unknown columns: exit 1, names them" '[ $rc = 1 ] && grep -q "“frage”" <<<"$err" && grep -q -- "--question-column" <<<"$err"'
+out=$("$cli" dataset check "$tmp/t.csv" --question-column frage --answer-column 3); rc=$?
+check "CSV with a mapping: the columns are named" '[ $rc = 0 ] && grep -q "question: column 2 “frage”, answer: column 3 “antwort”" <<<"$out" && grep -q "2 found, 2 usable" <<<"$out"'
+out=$("$cli" dataset check "$tmp/t.csv" --question-column frage --answer-column antwort --json); rc=$?
+check "CSV --json: layout and columns" 'grep -q "\"layout\" : \"csv\"" <<<"$out" && grep -q "\"question_column\" : 2" <<<"$out"'
+for i in 1 2 3 4 5 6; do printf 'Paragraph %d %s\n\n' "$i" "$(printf 'word %.0s' $(seq 60))"; done >"$tmp/book.md"
+out=$("$cli" dataset check "$tmp/book.md" --max-length 200 --overlap 10); rc=$?
+check "plain text: chunks, length and overlap are said" '[ $rc = 0 ] && grep -q "continued pre-training: 3 chunks of up to 200 tokens, overlap 10" <<<"$out"'
+
+out=$("$cli" dataset check "$fixtures/findings.jsonl" --val-data "$fixtures/findings-val.jsonl"); rc=$?
+check "findings are listed with their lines and a fix" '[ $rc = 0 ] && grep -q "^  line 2: \[near-duplicate\] nearly the same as line 1" <<<"$out" && grep -q "^  line 9: \[leakage\]" <<<"$out" && grep -q "^      Fix: " <<<"$out"'
+cp -p "$fixtures/findings.jsonl" "$tmp/mine.jsonl"
+mtime=$(stat -c %Y.%y "$tmp/mine.jsonl")
+out=$("$cli" dataset check "$tmp/mine.jsonl" --val-data "$fixtures/findings-val.jsonl" --fix drop-duplicates,drop-leakage -o "$tmp/clean.jsonl"); rc=$?
+check "--fix -o writes the kept records to a new file" '[ $rc = 0 ] && [ "$(wc -l <"$tmp/clean.jsonl")" = 11 ] && ! grep -q "FRANCE" "$tmp/clean.jsonl" && ! grep -q "Shakespeare" "$tmp/clean.jsonl"'
+err=$("$cli" dataset check "$tmp/mine.jsonl" --fix all -o "$tmp/mine.jsonl" 2>&1 >/dev/null); rc=$?
+check "--fix refuses to write over the dataset" '[ $rc = 1 ] && grep -q "exists already" <<<"$err"'
+err=$("$cli" dataset check "$tmp/mine.jsonl" --fix all -o "$tmp/clean.jsonl" 2>&1 >/dev/null); rc=$?
+check "--fix refuses to write over an existing file" '[ $rc = 1 ] && [ "$(wc -l <"$tmp/clean.jsonl")" = 11 ]'
+check "the dataset keeps its bytes and its time" 'cmp -s "$fixtures/findings.jsonl" "$tmp/mine.jsonl" && [ "$(stat -c %Y.%y "$tmp/mine.jsonl")" = "$mtime" ]'
+err=$("$cli" dataset check "$tmp/mine.jsonl" --fix drop-everything -o "$tmp/x.jsonl" 2>&1 >/dev/null); rc=$?
+check "--fix with an unknown kind: exit 2" '[ $rc = 2 ] && [ ! -e "$tmp/x.jsonl" ]'
+err=$("$cli" dataset check "$tmp/mine.jsonl" --fix all 2>&1 >/dev/null); rc=$?
+check "--fix without -o: exit 2" '[ $rc = 2 ]'
+
 if [ -f "$model" ]; then
   out=$("$cli" dataset check "$fixtures/messages.jsonl" --model "$model" --max-length 40); rc=$?
   check "with a model: template and token statistics" '[ $rc = 0 ] && grep -q "^Template:    ChatML" <<<"$out" && grep -q "^Per record:" <<<"$out"'

@@ -1,7 +1,11 @@
 /* dataset.h — training data: reading, checking, rendering and splitting.
  *
- * A dataset is a UTF-8 file holding either one JSON array of records or one
- * JSON record per line (JSONL).  The format of the records is recognised
+ * A dataset is a UTF-8 file holding either one JSON array of records, one
+ * JSON record per line (JSONL), a table (CSV or TSV with a header row: one
+ * column is the question, one the answer, one optionally the system
+ * prompt), or plain text / Markdown for continued pre-training (cut into
+ * chunks of at most max_length tokens that overlap a little, at paragraph
+ * breaks where possible).  The format of the records is recognised
  * from the first one (or set by the caller): Alpaca, instruction/output,
  * prompt/response, chat messages, ShareGPT conversations, or plain text for
  * continued pre-training.
@@ -49,11 +53,28 @@ typedef enum {
   TEMPER_DATASET_PROBLEM_DUPLICATE,     /* the same as an earlier record */
   TEMPER_DATASET_PROBLEM_TOO_LARGE,     /* larger than max_record_bytes */
   TEMPER_DATASET_PROBLEM_NO_ANSWER_LEFT,/* the answer lies wholly past max_length */
+  TEMPER_DATASET_PROBLEM_BAD_ROW,       /* CSV/TSV: a row with more or fewer fields than the header */
 } TemperDatasetProblemKind;
+
+/* How the file holds its records. */
+typedef enum {
+  TEMPER_DATASET_LAYOUT_AUTO,        /* from the name's extension and the first character */
+  TEMPER_DATASET_LAYOUT_JSON_ARRAY,
+  TEMPER_DATASET_LAYOUT_JSONL,
+  TEMPER_DATASET_LAYOUT_CSV,         /* .csv */
+  TEMPER_DATASET_LAYOUT_TSV,         /* .tsv, .tab */
+  TEMPER_DATASET_LAYOUT_TEXT,        /* .txt, .md, .markdown: continued pre-training */
+} TemperDatasetLayout;
+
+/* "auto", "json-array", "jsonl", "csv", "tsv", "text". */
+const char *temper_dataset_layout_name (TemperDatasetLayout layout);
+/* The layout a file of this name has by its extension; AUTO when the name
+ * says nothing (JSON and JSONL are told apart by their first character). */
+TemperDatasetLayout temper_dataset_layout_from_path (const char *path);
 
 /* "not-json", "not-object", "invalid-utf8", "missing-field", "wrong-type",
  * "unknown-role", "empty-answer", "other-format", "duplicate", "too-large",
- * "no-answer-left". */
+ * "no-answer-left", "bad-row". */
 const char *temper_dataset_problem_kind_name (TemperDatasetProblemKind kind);
 
 /* Every problem drops its record. */
@@ -73,6 +94,19 @@ int temper_dataset_bucket_start (guint i);
 typedef struct {
   TemperDatasetFormat format;      /* as recognised or set */
   gboolean  jsonl;                 /* one record per line, not a JSON array */
+  TemperDatasetLayout layout;      /* never AUTO once loaded */
+  /* CSV/TSV: the header's column names, and which column holds what (from
+   * 0; -1 for none). */
+  guint     n_columns;
+  char    **columns;
+  int       question_column;
+  int       answer_column;
+  int       system_column;
+  /* TEXT: each record is a chunk of at most chunk_length tokens (estimated
+   * at four bytes a token without a tokenizer); consecutive chunks share up
+   * to chunk_overlap tokens. */
+  int       chunk_length;
+  int       chunk_overlap;
   guint64   n_records;             /* records found, good and bad */
   guint64   n_valid;               /* records kept for training */
   guint64   n_dropped;             /* records left out (one problem each) */
@@ -105,6 +139,18 @@ typedef struct {
   gboolean                      train_on_prompt; /* loss on every token, not just the answers */
   gsize                         max_record_bytes;/* larger records are refused; default 8 MiB */
   guint                         max_listed;      /* problems kept in the list; 0 = default 1000 */
+  TemperDatasetLayout           layout;          /* AUTO by default */
+  /* CSV/TSV: the columns holding the question, the answer and (optional)
+   * the system prompt, each a header name (any case) or a number from 1.
+   * NULL: recognised from the header (“question”, “prompt”, “instruction”,
+   * “answer”, “response”, “output”, “system”, 问题, 答案 …), or the two
+   * columns of a two-column file. */
+  const char                   *question_column;
+  const char                   *answer_column;
+  const char                   *system_column;
+  /* TEXT: tokens shared by consecutive chunks; -1 (the default) = an
+   * eighth of the chunk length. */
+  int                           chunk_overlap;
   GCancellable                 *cancellable;
   TemperDatasetProgress         progress;        /* called now and then from the loading thread */
   gpointer                      progress_data;
@@ -142,6 +188,81 @@ const TemperDatasetRecord *temper_dataset_get_record    (const temper_dataset_t 
  * belong to the dataset. */
 gboolean temper_dataset_get_tokens (const temper_dataset_t *dataset, gsize i,
                                     const gint32 **ids, const guint8 **mask, gsize *n);
+
+/* The column names of the CSV or TSV file at @path (its first row), as a
+ * NULL-terminated array; NULL with @error set when it cannot be read or has
+ * no header.  @layout: CSV, TSV, or AUTO to go by the extension. */
+char **temper_dataset_read_columns (const char          *path,
+                                    TemperDatasetLayout  layout,
+                                    GError             **error);
+
+/* Findings: records that load but are likely to teach the wrong thing.
+ * Unlike problems, they drop nothing; the person decides (drop or keep). */
+typedef enum {
+  TEMPER_DATASET_FINDING_NEAR_DUPLICATE, /* the same as an earlier record once case, width,
+                                            punctuation and spaces are ignored; or, for long
+                                            texts, ≥ 90 % the same (Jaccard of 5-character shingles) */
+  TEMPER_DATASET_FINDING_LEAKAGE,        /* the same or nearly the same record is in the validation data */
+  TEMPER_DATASET_FINDING_SHORT_ANSWER,   /* an answer of one character, or “n/a”, “…” */
+  TEMPER_DATASET_FINDING_MARKUP,         /* HTML tags or entities */
+  TEMPER_DATASET_FINDING_MOJIBAKE,       /* text decoded with the wrong encoding (“Ã©”, “â€™”, “锟斤拷”) */
+  TEMPER_DATASET_FINDING_MIXED_LANGUAGE, /* the answer is in another language than the question */
+  TEMPER_DATASET_FINDING_LENGTH_OUTLIER, /* cut at the length limit, or far longer than the rest */
+  TEMPER_DATASET_N_FINDING_KINDS
+} TemperDatasetFindingKind;
+
+typedef struct {
+  TemperDatasetFindingKind kind;
+  gsize    record;        /* the kept record (temper_dataset_get_record) */
+  guint64  line;
+  gint64   item;
+  gint64   other_line;    /* NEAR_DUPLICATE: the first copy's line; LEAKAGE: the validation
+                             record's line; else -1 */
+  char    *excerpt;       /* at most 60 characters of the text concerned, on one line */
+  char    *message;       /* what is wrong, in a sentence */
+  const char *fix;        /* the suggested fix, in a sentence (translated) */
+} TemperDatasetFinding;
+
+/* "near-duplicate", "leakage", "short-answer", "markup", "mojibake",
+ * "mixed-language", "length-outlier". */
+const char *temper_dataset_finding_kind_name      (TemperDatasetFindingKind kind);
+gboolean    temper_dataset_finding_kind_from_name (const char *name, TemperDatasetFindingKind *out);
+/* A plural label for people: “Near-duplicates”, “Mojibake (wrong text encoding)” … */
+const char *temper_dataset_finding_kind_label     (TemperDatasetFindingKind kind);
+
+/* Looks through the kept records of @dataset (and, for leakage, compares
+ * them with @validation, which may be NULL).  Returns a new array of
+ * TemperDatasetFinding in record order (freeing it frees the findings). */
+GArray *temper_dataset_find (const temper_dataset_t *dataset,
+                             const temper_dataset_t *validation);
+
+/* Writes the kept records of @dataset whose @drop entry is FALSE (@drop has
+ * one entry per kept record; NULL keeps all) to a new JSONL file at @path:
+ * {"messages": […]} records, or {"text": …} for plain text.  Refuses a
+ * @path that exists (the dataset's own file included): nothing is ever
+ * overwritten.  Returns the number of records written, or -1 with @error. */
+gint64 temper_dataset_write_jsonl (const temper_dataset_t *dataset,
+                                   const gboolean         *drop,
+                                   const char             *path,
+                                   GError                **error);
+
+/* Several datasets in one run: writes a new JSONL file at @path (refused
+ * when it exists) in which dataset i makes up @weights[i] / Σ weights of
+ * the records: the largest such mix that needs no record twice (a repeat
+ * would be a duplicate), each dataset's share a random choice by @seed,
+ * in a shuffled order.  Returns the records written, and each dataset's
+ * count in @counts (may be NULL), or -1. */
+gint64 temper_dataset_write_mix (temper_dataset_t *const *datasets,
+                                 const double           *weights,
+                                 guint                   n,
+                                 guint64                 seed,
+                                 const char             *path,
+                                 guint64                *counts,
+                                 GError                **error);
+
+/* The report as JSON with @findings (may be NULL) listed under “findings”. */
+char *temper_dataset_report_to_json_with_findings (const temper_dataset_t *dataset,
+                                                   const GArray           *findings);
 
 /* "line 4" for JSONL, "item 3 (line 17)" for a JSON array (items counted
  * from 1 here, for people): where a record or problem is, for messages. */

@@ -202,6 +202,26 @@ void     temper_train_options_init (TemperTrainOptions *options);
 gboolean temper_train_run (temper_run_t *run, temper_model_t *model,
                            const TemperTrainOptions *options, GError **error);
 
+/* The run's adapter (RUN/adapter/) is the one with the lowest validation
+ * loss, which may be from before the last step.  This says so in a sentence
+ * when it is, or when training stopped early (“Stopped early at step 120:
+ * the validation loss had not improved for 3 evaluations; kept the adapter
+ * from step 80 (validation loss 1.23).”); NULL otherwise, or before the
+ * run has finished. */
+char    *temper_train_describe_outcome (temper_run_t *run);
+
+/* Continuing from an earlier adapter.  @source is a run folder (its kept
+ * adapter is used) or a PEFT adapter folder.  read_start_adapter() checks
+ * that it fits a model of @model_config and gives its rank, alpha, dropout
+ * and targets (the new run's settings must use them).  set_start_adapter()
+ * copies it into @run (RUN/start-adapter/, with from.json naming @source):
+ * the run's first step then starts from its weights instead of a fresh
+ * adapter.  Call it after temper_run_create(), before training. */
+gboolean temper_train_read_start_adapter (const char *source, const TemperModelConfig *model_config,
+                                          TemperLoraConfig *lora, GError **error);
+gboolean temper_train_set_start_adapter  (temper_run_t *run, const char *source,
+                                          const TemperModelConfig *model_config, GError **error);
+
 /* The memory a run with @settings (LoRA rank, targets and dropout,
  * micro-batch, max_length as the sequence length, recompute, base weights)
  * holds on a device of @kind, computed as the training step lays it out,

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -70,6 +71,44 @@ temper_fs_rename (const char *from, const char *to, GError **error)
   if (g_rename (from, to) != 0)
     {
       temper_set_error_from_errno (error, errno, _("Could not create “%s”"), to);
+      return FALSE;
+    }
+  return temper_fs_sync_parent (to, error);
+}
+
+gboolean
+temper_fs_replace_dir (const char *from, const char *to, const char *aside, gboolean *swapped,
+                       GError **error)
+{
+  *swapped = FALSE;
+  if (!g_file_test (to, G_FILE_TEST_EXISTS))
+    return temper_fs_rename (from, to, error);
+  if (!temper_fs_sync (from, error))
+    return FALSE;
+  if (renameat2 (AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) == 0)
+    {
+      *swapped = TRUE;
+      return temper_fs_sync_parent (to, error);
+    }
+  if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+    {
+      temper_set_error_from_errno (error, errno, _("Could not replace “%s”"), to);
+      return FALSE;
+    }
+  /* No exchange here: the old folder steps aside, and comes back if the new
+   * one cannot take its place. */
+  if (g_rename (to, aside) != 0)
+    {
+      temper_set_error_from_errno (error, errno, _("Could not replace “%s”"), to);
+      return FALSE;
+    }
+  if (g_rename (from, to) != 0)
+    {
+      int saved = errno;
+
+      if (g_rename (aside, to) != 0)
+        g_debug ("Could not move %s back to %s", aside, to);
+      temper_set_error_from_errno (error, saved, _("Could not replace “%s”"), to);
       return FALSE;
     }
   return temper_fs_sync_parent (to, error);

@@ -301,29 +301,27 @@ temper_export_commit (const char *temp_path, const char *final_path, TemperExpor
       return FALSE;
     }
   /* rename() replaces a file or an empty folder in one step, but not a
-   * folder of files: move Temper's earlier export aside first, and drop it
-   * only once the new one is in place. */
+   * folder of files: Temper's earlier export is swapped with the new one (or
+   * moved aside first), and only its own files are removed afterwards. */
   if (folder && g_file_test (final_path, G_FILE_TEST_IS_DIR) &&
       folder_is_replaceable (final_path, kind, &old_names) && old_names != NULL)
     {
+      gboolean swapped = FALSE;
+
       old = temper_export_temp_path (final_path);
-      if (g_rename (final_path, old) != 0)
+      if (!temper_fs_replace_dir (temp_path, final_path, old, &swapped, error))
         {
-          int saved = errno;
           temper_export_discard (temp_path);
-          temper_set_error_from_errno (error, saved, _("Could not replace “%s”"), final_path);
           return FALSE;
         }
+      discard_own_folder (swapped ? temp_path : old, old_names);
+      return TRUE;
     }
   if (!temper_fs_rename (temp_path, final_path, error))
     {
       temper_export_discard (temp_path);
-      if (old != NULL)
-        g_rename (old, final_path);
       return FALSE;
     }
-  if (old != NULL)
-    discard_own_folder (old, old_names);
   return TRUE;
 }
 

@@ -197,6 +197,7 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
   g_autofree char *metrics_path = g_build_filename (temper_run_get_dir (run), "metrics.jsonl", NULL);
   g_autoptr(JsonNode) state_json = NULL;
   g_autoptr(GArray) steps = NULL;
+  gboolean swapped = FALSE;
 
   remove_checkpoint_dir (partial);
   if (g_mkdir_with_parents (partial, 0755) != 0)
@@ -219,20 +220,14 @@ temper_run_save_checkpoint (temper_run_t *run, temper_adapter_t *adapter,
   if (g_file_test (metrics_path, G_FILE_TEST_EXISTS) && !temper_fs_sync (metrics_path, error))
     goto fail;
 
-  /* rename() cannot replace a non-empty folder: move the old one aside first. */
-  if (g_file_test (final, G_FILE_TEST_IS_DIR))
-    {
-      remove_checkpoint_dir (old);
-      if (g_rename (final, old) != 0)
-        {
-          temper_set_error_from_errno (error, errno, _("Could not replace the checkpoint “%s”"), final);
-          goto fail;
-        }
-    }
-  if (!temper_fs_rename (partial, final, error) || !temper_fs_sync_parent (checkpoints, error))
+  /* The same step saved again (a resumed, finished run; a stop right after a
+   * checkpoint) replaces it in one step where the file system can. */
+  remove_checkpoint_dir (old);
+  if (!temper_fs_replace_dir (partial, final, old, &swapped, error) ||
+      !temper_fs_sync_parent (checkpoints, error))
     goto fail;
   pause_for_tests ();
-  remove_checkpoint_dir (old);
+  remove_checkpoint_dir (swapped ? partial : old);
 
   steps = list_checkpoints (checkpoints);
   for (guint i = 0; i + KEEP_CHECKPOINTS < steps->len; i++)
@@ -258,6 +253,7 @@ temper_run_save_adapter (temper_run_t *run, temper_adapter_t *adapter,
   g_autofree char *final = temper_run_dup_adapter_dir (run);
   g_autofree char *partial = g_build_filename (temper_run_get_dir (run), ".adapter.partial", NULL);
   g_autofree char *old = g_build_filename (temper_run_get_dir (run), ".adapter.old", NULL);
+  gboolean swapped = FALSE;
 
   /* Written whole under a hidden name first, as a checkpoint is: RUN/adapter
    * appears complete or not at all. */
@@ -265,18 +261,10 @@ temper_run_save_adapter (temper_run_t *run, temper_adapter_t *adapter,
   if (!temper_lora_save_peft (adapter, model_config, temper_run_get_settings (run)->lora.dropout,
                               partial, base_model_name, error))
     goto fail;
-  if (g_file_test (final, G_FILE_TEST_IS_DIR))
-    {
-      remove_checkpoint_dir (old);
-      if (g_rename (final, old) != 0)
-        {
-          temper_set_error_from_errno (error, errno, _("Could not replace the adapter “%s”"), final);
-          goto fail;
-        }
-    }
-  if (!temper_fs_rename (partial, final, error))
-    goto fail;
   remove_checkpoint_dir (old);
+  if (!temper_fs_replace_dir (partial, final, old, &swapped, error))
+    goto fail;
+  remove_checkpoint_dir (swapped ? partial : old);
   return TRUE;
 
 fail:

@@ -634,6 +634,36 @@ test_checkpoint_cleanup_spares_other_files (void)
   g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
   latest = temper_run_find_latest_checkpoint (run);
   g_assert_true (g_str_has_suffix (latest, "step-00000020"));
+
+  /* The same step saved again, and the adapter twice: the new contents
+   * replace the old ones, and nothing is left under a temporary name. */
+  {
+    g_autofree char *checkpoints = g_build_filename (dir, "checkpoints", NULL);
+    g_autofree float *p = g_new (float, n);
+    g_autofree float *m2 = NULL, *v2 = NULL, *back_p = g_new (float, n);
+    g_autoptr(temper_adapter_t) back = NULL;
+    TemperTrainState st = { 20, 2, 1, { 5, 6, 7, 8 }, 1.0, 0, 200, 2.0 };
+    TemperTrainState got;
+    guint before = test_count_entries (dir);
+
+    for (guint64 i = 0; i < n; i++)
+      p[i] = 0.25f + (float) i * 1e-3f;
+    temper_lora_scatter (lora, &mc, p);
+    g_assert_true (temper_run_save_checkpoint (run, lora, &mc, m, v, &st, &error));
+    g_assert_no_error (error);
+    g_assert_true (temper_run_load_checkpoint (latest, &mc, &back, &m2, &v2, &got, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (got.epoch, ==, 2);
+    temper_lora_gather (back, &mc, back_p);
+    g_assert_cmpmem (back_p, n * 4, p, n * 4);
+    g_assert_cmpuint (test_count_entries (checkpoints), ==, 3);   /* step 5 (notes.txt), 15, 20 */
+
+    g_assert_true (temper_run_save_adapter (run, lora, &mc, "tiny", &error));
+    g_assert_no_error (error);
+    g_assert_true (temper_run_save_adapter (run, lora, &mc, "tiny", &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (test_count_entries (dir), ==, before + 1);
+  }
   test_remove_tree (tmp);
 }
 

@@ -29,4 +29,14 @@ gboolean temper_fs_sync_parent (const char *path, GError **error);
  * name.  @to must not be a folder that holds anything. */
 gboolean temper_fs_rename      (const char *from, const char *to, GError **error);
 
+/* Puts the flat folder @from (flushed first) in place of the folder @to in
+ * one step, so that no crash finds neither: where the file system can swap
+ * two names (Linux's RENAME_EXCHANGE), @from then holds what @to held, for
+ * the caller to remove by its own rules, and *@swapped is TRUE; elsewhere
+ * @to is moved to @aside first and back on failure, and *@swapped is FALSE
+ * (the old folder is then at @aside).  When @to does not exist it is a plain
+ * temper_fs_rename() (*@swapped FALSE, nothing at @aside). */
+gboolean temper_fs_replace_dir (const char *from, const char *to, const char *aside,
+                                gboolean *swapped, GError **error);
+
 G_END_DECLS

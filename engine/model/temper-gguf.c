@@ -738,10 +738,16 @@ char *
 temper_gguf_dup_string (const temper_gguf_t *gguf, const char *key)
 {
   const GgufKv *kv = lookup (gguf, key);
+  g_autofree char *raw = NULL;
 
   if (kv == NULL || kv->type != TEMPER_GGUF_STRING)
     return NULL;
-  return dup_string_at (gguf, kv->value_at);
+  raw = dup_string_at (gguf, kv->value_at);
+  /* GGUF strings are UTF-8 by the format; a damaged one must not carry
+   * stray bytes into names and messages. */
+  if (g_utf8_validate (raw, -1, NULL))
+    return g_steal_pointer (&raw);
+  return g_utf8_make_valid (raw, -1);
 }
 
 gboolean

@@ -53,7 +53,8 @@ gboolean temper_gguf_get_u32    (const temper_gguf_t *gguf, const char *key, gui
 gboolean temper_gguf_get_i64    (const temper_gguf_t *gguf, const char *key, gint64 *out);
 gboolean temper_gguf_get_f32    (const temper_gguf_t *gguf, const char *key, float *out);
 gboolean temper_gguf_get_bool   (const temper_gguf_t *gguf, const char *key, gboolean *out);
-/* Returns a newly allocated NUL-terminated copy, or NULL. */
+/* Returns a newly allocated NUL-terminated UTF-8 copy (bytes that are not
+ * UTF-8, in a damaged file, become U+FFFD), or NULL. */
 char    *temper_gguf_dup_string (const temper_gguf_t *gguf, const char *key);
 /* Arrays: element type and count; FALSE if absent or not an array. */
 gboolean temper_gguf_get_array_info (const temper_gguf_t *gguf, const char *key,

@@ -8,6 +8,7 @@
 #   make interop-env  build, once, the LLaMA-Factory virtualenv the interop
 #                suite uses (outside the tree); make check runs that suite
 #                when it exists and reports it skipped otherwise
+#                (AXOLOTL=1: an axolotl one too, for its token check)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
@@ -74,7 +75,7 @@ check: build $(ASAN_BUILD)/build.ninja
 	@build-aux/test-summary.py $(BUILD) $(ASAN_BUILD)
 
 interop-env:
-	@build-aux/interop-env.sh
+	@AXOLOTL=$(AXOLOTL) build-aux/interop-env.sh
 
 run: build
 	GSETTINGS_SCHEMA_DIR=$(BUILD)/data:$(BUILD)/app/gui $(BUILD)/app/gui/temper

@@ -4,7 +4,9 @@
  * to 1e-4; Mistral runs while its context stays inside the window.  A
  * family that needs an op Vulkan lacks yet (RoPE tables, GeGLU, windowed or
  * soft-capped attention) is refused at set-up with the family's name,
- * never run wrongly. */
+ * never run wrongly.  Qwen3 also trains: 20 AdamW steps against PEFT
+ * (tests/train/make-family-peft-fixtures.py) to 3e-4, as test-vk-train
+ * holds the tiny Llama. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -13,6 +15,8 @@
 
 #include "nn/temper-forward.h"
 #include "temper/error.h"
+#include "temper/train.h"
+#include "train/temper-train-step.h"
 #include "vulkan/temper-vk-backend.h"
 
 static char *
@@ -117,6 +121,83 @@ test_mistral_inside_window (void)
 }
 
 static void
+test_qwen3_training (void)
+{
+  const char *src = g_getenv ("TEMPER_SOURCE_DIR") ? g_getenv ("TEMPER_SOURCE_DIR") : TEMPER_SOURCE_DIR;
+  g_autofree char *model_dir = fixture_path ("qwen3");
+  g_autofree char *adapter_dir = g_build_filename (src, "tests", "fixtures", "train", "families", "qwen3-adapter", NULL);
+  g_autofree char *json = g_build_filename (src, "tests", "fixtures", "train", "families", "qwen3-parity.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gint32 *tok = NULL, *tgt = NULL;
+  TemperBackend *vk = open_vulkan ();
+  temper_adapter_t *adapter;
+  TemperTrainStep *step;
+  JsonObject *fixture, *settings;
+  JsonArray *ids, *mask, *losses;
+  TemperAdamWParams p = { 0 };
+  int n_rows, seq, micro_batch;
+  double worst = 0.0;
+
+  if (vk == NULL)
+    return;
+  model = temper_model_load (model_dir, NULL, &error);
+  g_assert_no_error (error);
+  adapter = temper_lora_load_peft (adapter_dir, temper_model_get_config (model), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_file (parser, json, NULL));
+  fixture = json_node_get_object (json_parser_get_root (parser));
+  settings = json_object_get_object_member (fixture, "settings");
+  ids = json_object_get_array_member (fixture, "ids");
+  mask = json_object_get_array_member (fixture, "mask");
+  losses = json_object_get_array_member (fixture, "losses");
+  n_rows = (int) json_array_get_length (ids);
+  seq = (int) json_array_get_length (json_array_get_array_element (ids, 0));
+  micro_batch = (int) json_object_get_int_member (settings, "micro_batch");
+  tok = g_new (gint32, n_rows * seq);
+  tgt = g_new (gint32, n_rows * seq);
+  for (int r = 0; r < n_rows; r++)
+    for (int t = 0; t < seq; t++)
+      {
+        JsonArray *ri = json_array_get_array_element (ids, r), *rm = json_array_get_array_element (mask, r);
+
+        tok[r * seq + t] = (gint32) json_array_get_int_element (ri, t);
+        tgt[r * seq + t] = t + 1 < seq && json_array_get_int_element (rm, t + 1)
+                           ? (gint32) json_array_get_int_element (ri, t + 1) : -1;
+      }
+  step = temper_train_step_new (model, vk, adapter, 0.0f, micro_batch, seq, FALSE, &error);
+  g_assert_no_error (error);
+  p.lr = (float) json_object_get_double_member (settings, "learning_rate");
+  p.beta1 = (float) json_object_get_double_member (settings, "beta1");
+  p.beta2 = (float) json_object_get_double_member (settings, "beta2");
+  p.eps = (float) json_object_get_double_member (settings, "eps");
+  p.weight_decay = (float) json_object_get_double_member (settings, "weight_decay");
+  p.max_grad_norm = (float) json_object_get_double_member (settings, "max_grad_norm");
+  for (guint i = 0; i < json_array_get_length (losses); i++)
+    {
+      int batch = (int) i % (n_rows / micro_batch), count = 0;
+      const gint32 *bt = tgt + batch * micro_batch * seq;
+      double expected = json_array_get_double_element (losses, i), sum = 0, n = 0, norm;
+
+      for (int j = 0; j < micro_batch * seq; j++)
+        count += bt[j] >= 0;
+      g_assert_true (temper_train_step_run (step, tok + batch * micro_batch * seq, bt, micro_batch, seq,
+                                            TRUE, 1.0f / (float) count, NULL, &sum, &n, &error));
+      g_assert_no_error (error);
+      g_assert_true (temper_train_step_grad_norm (step, &norm, &error));
+      worst = MAX (worst, fabs (sum / n - expected) / expected);
+      g_assert_cmpfloat (fabs (sum / n - expected), <=, 3e-4 * expected);
+      p.step = i + 1;
+      g_assert_true (temper_train_step_optimize (step, &p, &error));
+    }
+  g_test_message ("qwen3 training on Vulkan: largest relative loss difference from PEFT %.2e", worst);
+  temper_train_step_free (step);
+  temper_backend_free (vk);
+  temper_adapter_free (adapter);
+}
+
+static void
 test_refused (gconstpointer data)
 {
   const char *const *pair = data;
@@ -148,6 +229,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/vulkan/families/qwen3", test_qwen3);
   g_test_add_func ("/vulkan/families/mistral-inside-window", test_mistral_inside_window);
+  g_test_add_func ("/vulkan/families/qwen3-training", test_qwen3_training);
   for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
     {
       g_autofree char *name = g_strdup_printf ("/vulkan/families/refused/%s", refused[i][0]);

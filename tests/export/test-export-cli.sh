@@ -51,7 +51,7 @@ report=$(export_as "$out/tuned-f16.gguf" --format gguf --quant f16 --name pirate
 check "export --format gguf --quant f16 writes the model and a Modelfile" \
   '[ $rc = 0 ] && [ -s "$out/tuned-f16.gguf" ] && [ -s "$out/tuned-f16.Modelfile" ]'
 check "it prints the one command that imports it into Ollama" \
-  'grep -qF "ollama create pirate -f '"'"'$out/tuned-f16.Modelfile'"'"'" <<<"$report"'
+  'grep -qF "ollama create '"'"'pirate'"'"' -f '"'"'$out/tuned-f16.Modelfile'"'"'" <<<"$report"'
 check "its chat template round-trip check passes" 'grep -q "^Chat template check: " <<<"$report"'
 modelfile=$(cat "$out/tuned-f16.Modelfile" 2>/dev/null)
 check "the Modelfile names the file, a ChatML template and its stop token" \

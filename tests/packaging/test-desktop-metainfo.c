@@ -43,13 +43,16 @@ test_desktop_entry (void)
   g_assert_cmpstr (exec, ==, "temper %F");
   g_assert_true (g_strv_contains ((const char *const *) categories, "ArtificialIntelligence"));
 
-  /* Datasets and GGUF models; the types shared-mime-info 2.2 lacks are
-   * declared by Temper's own MIME package. */
+  /* Datasets (JSON, JSON Lines, CSV/TSV tables, Markdown for continued
+   * pre-training) and GGUF models; the types shared-mime-info 2.2 lacks
+   * are declared by Temper's own MIME package. */
   mime_types = g_key_file_get_string_list (key_file, "Desktop Entry", "MimeType", NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (mime_package, &mime_text, NULL, NULL));
   for (const char *const *type = (const char *const[]) { "application/json", "application/jsonl",
-                                                         "application/x-ndjson", "application/x-gguf", NULL };
+                                                         "application/x-ndjson", "text/csv",
+                                                         "text/tab-separated-values", "text/markdown",
+                                                         "application/x-gguf", NULL };
        *type != NULL; type++)
     g_assert_true (g_strv_contains ((const char *const *) mime_types, *type));
   g_assert_nonnull (strstr (mime_text, "<mime-type type=\"application/x-gguf\">"));

@@ -44,7 +44,7 @@ static const char *const supported_gnome_runtimes[] = { "50", "51" };
  * the caches make check fills (hundreds of MB of host binaries) and build
  * folders; the demo model comes from its own module. */
 static const char *const must_skip[] = {
-  ".git", ".cache", ".gl", ".whl", ".flatpak-builder", "build", "build-asan", "data/models",
+  ".git", ".cache", ".gl", ".whl", ".flatpak-builder", "build", "build-asan", "build-fuzz", "data/models",
 };
 
 static JsonObject *

@@ -387,6 +387,7 @@ test_settings_dataset_outside (void)
   {
     g_autoptr(temper_run_t) run = temper_run_create (dir, &s, "/models/x.gguf", data, NULL, &error);
     g_assert_no_error (error);
+    g_assert_nonnull (run);
   }
   g_assert_true (g_file_get_contents (settings, &good, NULL, NULL));
   g_assert_nonnull (strstr (good, "\"dataset\" : \"data.jsonl\""));
@@ -565,6 +566,8 @@ test_state_ranges (void)
     { "elapsed_s", "-5", "-5" },
   };
 
+  /* The run stays open (and locked) while its state.json is spoilt. */
+  g_assert_nonnull (run);
   state = g_build_filename (latest, "state.json", NULL);
   g_assert_true (g_file_get_contents (state, &good, NULL, NULL));
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)

@@ -198,15 +198,28 @@ temper_job_write_axolotl_yaml (const TemperJob *job, const char *dir, GError **e
   g_string_append (s, "\nchat_template: tokenizer_default\n");
   if (job->default_system != NULL)
     append_string (s, "default_system_message", job->default_system);
-  g_string_append (s, "datasets:\n  - path: data/train.json\n    ds_type: json\n"
-                      "    type: chat_template\n    field_messages: messages\n"
-                      "    message_property_mappings:\n      role: role\n      content: content\n"
-                      "    roles_to_train: [assistant]\n    train_on_eos: turn\n");
-  if (job->has_validation)
-    g_string_append (s, "test_datasets:\n  - path: data/validation.json\n    ds_type: json\n"
-                        "    split: train\n    type: chat_template\n    field_messages: messages\n"
-                        "    message_property_mappings:\n      role: role\n      content: content\n"
-                        "    roles_to_train: [assistant]\n    train_on_eos: turn\n");
+  /* Temper trains the token that ends each answer; axolotl does so for
+   * its eot_tokens, which default to the tokenizer's EOS, not always that
+   * token (a base model's EOS is often <|endoftext|>). */
+  if (job->end_of_turn != NULL && !job->eos_ends_turn)
+    {
+      g_autofree char *quoted = temper_job_yaml_string (job->end_of_turn);
+
+      g_string_append_printf (s, "eot_tokens:\n  - %s\n", quoted);
+    }
+  for (int part = 0; part < (job->has_validation ? 2 : 1); part++)
+    {
+      g_string_append (s, part == 0 ? "datasets:\n  - path: data/train.json\n"
+                                    : "test_datasets:\n  - path: data/validation.json\n"
+                                      "    split: train\n");
+      g_string_append (s, "    ds_type: json\n    type: chat_template\n"
+                          "    field_messages: messages\n"
+                          "    message_property_mappings:\n      role: role\n      content: content\n"
+                          "    roles_to_train: [assistant]\n");
+      g_string_append (s, job->end_of_turn != NULL && !job->eos_ends_turn
+                          ? "    train_on_eot: turn\n    train_on_eos: none\n"
+                          : "    train_on_eos: turn\n");
+    }
   g_string_append (s, "val_set_size: 0\ndataset_prepared_path: prepared\n");
   g_string_append_printf (s, "sequence_len: %d\n", t->max_length);
   g_string_append (s, "sample_packing: false\npad_to_sequence_len: false\n");

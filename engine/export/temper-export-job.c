@@ -21,6 +21,7 @@
 #include "temper/error.h"
 #include "temper/gguf.h"
 #include "temper/run.h"
+#include "temper/tokenizer.h"
 #include "temper-export-job-private.h"
 
 const char *
@@ -351,6 +352,16 @@ temper_job_export (const char *run_dir, const char *out_dir, const TemperJobOpti
   job.family = temper_chat_template_get_family (tmpl);
   job.arch = temper_model_get_config (model)->arch;
   job.default_system = temper_chat_template_get_default_system (tmpl);
+  {
+    const temper_tokenizer_t *tok = temper_model_get_tokenizer (model);
+    g_autoptr(temper_chat_template_t) with_tokens =
+      temper_chat_template_new (temper_model_get_chat_template (model), tok);
+    int eot = tok != NULL ? temper_chat_template_get_end_of_turn (with_tokens) : -1;
+
+    if (eot >= 0 && temper_tokenizer_get_piece (tok, eot) != NULL)
+      job.end_of_turn = g_strdup (temper_tokenizer_get_piece (tok, eot));
+    job.eos_ends_turn = eot >= 0 && eot == temper_tokenizer_get_eos (tok);
+  }
   job.template_name = llamafactory_template (job.family, job.arch, temper_model_get_name (model));
   job.gpus_per_node = options->gpus_per_node > 0 ? options->gpus_per_node : 8;
   job.nodes = options->nodes > 0 ? options->nodes : 2;
@@ -435,9 +446,11 @@ temper_job_export (const char *run_dir, const char *out_dir, const TemperJobOpti
        && temper_job_write_launch_scripts (&job, out_dir, error)
        && temper_job_write_readme (&job, out_dir, error);
   g_free (job.model_id);
+  g_free (job.end_of_turn);
   return ok;
 
 fail:
   g_free (job.model_id);
+  g_free (job.end_of_turn);
   return FALSE;
 }

@@ -263,7 +263,11 @@ test_axolotl_and_qlora (void)
   assert_line (yaml, "num_epochs: 3");
   assert_line (yaml, "chat_template: tokenizer_default");
   assert_line (yaml, "    roles_to_train: [assistant]");
-  assert_line (yaml, "    train_on_eos: turn");
+  /* The fixture tokenizer's EOS is <|endoftext|>: the answers' <|im_end|>
+   * is named so that axolotl trains it, as Temper does. */
+  assert_line (yaml, "eot_tokens:\n  - \"<|im_end|>\"");
+  assert_line (yaml, "    train_on_eot: turn");
+  assert_line (yaml, "    train_on_eos: none");
 
   /* LLaMA-Factory cannot take alpha 12.5: refused, with nothing written. */
   {

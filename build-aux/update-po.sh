@@ -42,9 +42,14 @@ if ((${#fragments[@]})); then
   msgcat --use-first -o "$tmp/fragments.po" "${headed[@]}"
   msgattrib --translated -o "$tmp/have.po" "$tmp/merged.po"
   msgattrib --untranslated -o "$tmp/missing.po" "$tmp/merged.po"
-  # The fragments' translations of what is missing, then everything else.
-  msgmerge --quiet --no-fuzzy-matching -o "$tmp/filled.po" "$tmp/fragments.po" "$tmp/missing.po"
-  msgcat --use-first -o "$tmp/all.po" "$tmp/have.po" "$tmp/filled.po"
+  # The fragments' translations of what is missing, then everything else
+  # (msgattrib writes no file when nothing is missing).
+  if [ -s "$tmp/missing.po" ]; then
+    msgmerge --quiet --no-fuzzy-matching -o "$tmp/filled.po" "$tmp/fragments.po" "$tmp/missing.po"
+    msgcat --use-first -o "$tmp/all.po" "$tmp/have.po" "$tmp/filled.po"
+  else
+    cp "$tmp/have.po" "$tmp/all.po"
+  fi
   # Back into the template's order, with its references, and the header of zh_CN.po.
   msgmerge --quiet --no-fuzzy-matching -o "$tmp/final.po" "$tmp/all.po" "$pot"
   msgcat --use-first -o "$tmp/merged.po" "$tmp/final.po"

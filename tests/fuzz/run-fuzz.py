@@ -144,7 +144,11 @@ def run(build, name, seconds):
                "-timeout_exitcode=1", "-print_final_stats=1",
                f"-artifact_prefix={artifacts}"] + dirs
     env = dict(os.environ,
-               ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:allocator_may_return_null=0",
+               # Full stacks on allocation: json-glib has no frame pointers, and a
+               # suppression can only match a frame the stack shows.
+               ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:allocator_may_return_null=0:fast_unwind_on_malloc=0",
+               LSAN_OPTIONS="suppressions=" + os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                           "lsan-suppressions.txt"),
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     started = time.monotonic()
     proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

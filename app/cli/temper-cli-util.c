@@ -36,6 +36,7 @@ static const NumberRange number_ranges[] = {
   { "batch",            1, 1024 },
   { "grad-accum",       1, 1024 },
   { "max-length",       8, 131072 },
+  { "overlap",          0, 131072 },
   { "seq",              8, 131072 },
   { "seed",             0, (double) G_MAXINT64 },
   { "eval-every",       0, 1e12 },

@@ -13,7 +13,8 @@ typedef struct {
   char                      *model_id;        /* model_name_or_path / base_model */
   const char                *template_name;   /* LLaMA-Factory's name for the chat template */
   const char                *default_system;  /* what Temper's template inserts, or NULL */
-  char                      *end_of_turn;     /* the token that ends an answer ("<|im_end|>"), or NULL */
+  const char                *end_of_turn;     /* the token that ends an answer ("<|im_end|>"), or NULL;
+                                               * the model's tokenizer owns it */
   gboolean                   eos_ends_turn;   /* that token is the tokenizer's EOS */
   TemperChatFamily           family;
   TemperArch                 arch;

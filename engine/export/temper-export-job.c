@@ -359,7 +359,7 @@ temper_job_export (const char *run_dir, const char *out_dir, const TemperJobOpti
     int eot = tok != NULL ? temper_chat_template_get_end_of_turn (with_tokens) : -1;
 
     if (eot >= 0 && temper_tokenizer_get_piece (tok, eot) != NULL)
-      job.end_of_turn = g_strdup (temper_tokenizer_get_piece (tok, eot));
+      job.end_of_turn = temper_tokenizer_get_piece (tok, eot);
     job.eos_ends_turn = eot >= 0 && eot == temper_tokenizer_get_eos (tok);
   }
   job.template_name = llamafactory_template (job.family, job.arch, temper_model_get_name (model));
@@ -446,11 +446,9 @@ temper_job_export (const char *run_dir, const char *out_dir, const TemperJobOpti
        && temper_job_write_launch_scripts (&job, out_dir, error)
        && temper_job_write_readme (&job, out_dir, error);
   g_free (job.model_id);
-  g_free (job.end_of_turn);
   return ok;
 
 fail:
   g_free (job.model_id);
-  g_free (job.end_of_turn);
   return FALSE;
 }

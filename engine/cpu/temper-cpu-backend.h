@@ -2,7 +2,7 @@
  * backend, and the one that runs everywhere. */
 #pragma once
 
-#include "nn/temper-backend.h"
+#include "temper-backend.h"
 
 G_BEGIN_DECLS
 

@@ -2,7 +2,7 @@
  * GPU backends' dropout kernels. */
 #include "config.h"
 
-#include "nn/temper-dropout-mask.h"
+#include "temper-dropout-mask.h"
 #include "temper-cpu-private.h"
 
 void

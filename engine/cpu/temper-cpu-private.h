@@ -1,7 +1,7 @@
 /* temper-cpu-private.h — what the CPU backend's op files share. */
 #pragma once
 
-#include "nn/temper-backend.h"
+#include "temper-backend.h"
 #include "temper-cpu-pool.h"
 
 G_BEGIN_DECLS

@@ -9,8 +9,8 @@
 #include <glib/gi18n-lib.h>
 
 #include "temper/error.h"
-#include "cuda/temper-cuda-backend.h"
-#include "cuda/temper-cuda-private.h"
+#include "temper-cuda-backend.h"
+#include "temper-cuda-private.h"
 
 typedef struct {
   TemperBackend           parent;

@@ -2,7 +2,7 @@
  * module (kernels/), loaded at run time. */
 #pragma once
 
-#include "nn/temper-backend.h"
+#include "temper-backend.h"
 
 G_BEGIN_DECLS
 

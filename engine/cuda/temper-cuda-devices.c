@@ -5,7 +5,7 @@
 
 #include "temper/devices.h"
 #include "temper/error.h"
-#include "cuda/temper-cuda-private.h"
+#include "temper-cuda-private.h"
 
 /* The NVIDIA kernel module's version ("550.54.14") is what people compare
  * against release notes; CUDA only knows the CUDA version it supports. */

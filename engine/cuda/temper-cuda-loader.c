@@ -7,7 +7,7 @@
 
 #include "temper/error.h"
 #include "temper/install-paths.h"
-#include "cuda/temper-cuda-private.h"
+#include "temper-cuda-private.h"
 
 static GMutex module_lock;
 static gboolean module_tried;

@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "cuda/temper-cuda-module.h"
+#include "temper-cuda-module.h"
 
 G_BEGIN_DECLS
 

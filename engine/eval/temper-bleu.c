@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "temper/metrics.h"
-#include "eval/temper-metrics-private.h"
+#include "temper-metrics-private.h"
 
 /* The characters 13a puts spaces around: ASCII punctuation except the
  * apostrophe, hyphen, period and comma (those get the rules below). */

@@ -11,7 +11,7 @@
 
 #include "temper/error.h"
 #include "temper/fs.h"
-#include "eval/temper-evaluate-private.h"
+#include "temper-evaluate-private.h"
 
 static const char *const model_names[2] = { "base", "tuned" };
 

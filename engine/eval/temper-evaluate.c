@@ -16,7 +16,7 @@
 #include "temper/model.h"
 #include "temper/run.h"
 #include "temper/train.h"
-#include "eval/temper-evaluate-private.h"
+#include "temper-evaluate-private.h"
 
 /* Share of identical answers from which the adapter is said to have had
  * no effect. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "temper/metrics.h"
-#include "eval/temper-metrics-private.h"
+#include "temper-metrics-private.h"
 
 static void
 flush_word (GPtrArray *tokens, GString *word)

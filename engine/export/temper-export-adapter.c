@@ -13,8 +13,9 @@
 #include "temper/error.h"
 #include "temper/gguf.h"
 #include "temper/train.h"
-#include "export/temper-export-private.h"
-#include "train/temper-lora-private.h"
+#include "temper-export-private.h"
+#include "temper-lora-private.h"
+#include "temper-model-base-id.h"
 
 gboolean
 temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float dropout,
@@ -39,7 +40,7 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
   /* The display name ("Smollm2 135M 8k Lc100K Mix1 Ep2") is no id PEFT can
    * load; without a real one the field stays null and the README says what
    * to put there. */
-  base_id = temper_export_base_model_id (model);
+  base_id = temper_model_base_model_id (model);
   if (!temper_lora_save_peft (adapter, temper_model_get_config (model), dropout, temp,
                               base_id, error)
       || !temper_export_write_peft_readme (model, base_id, temp, error))

@@ -8,7 +8,7 @@
 #include "temper/chat.h"
 #include "temper/error.h"
 #include "temper/tokenizer.h"
-#include "export/temper-export-private.h"
+#include "temper-export-private.h"
 
 typedef struct {
   const char        *label;

@@ -10,8 +10,8 @@
 #include "temper/error.h"
 #include "temper/gguf.h"
 #include "temper/train.h"
-#include "export/temper-export-private.h"
-#include "train/temper-lora-private.h"
+#include "temper-export-private.h"
+#include "temper-lora-private.h"
 
 typedef struct {
   temper_gguf_writer_t    *w;

@@ -10,8 +10,8 @@
 
 #include "temper/error.h"
 #include "temper/gguf.h"
-#include "export/temper-export-private.h"
-#include "tokenizer/temper-tokenizer-private.h"
+#include "temper-export-private.h"
+#include "temper-tokenizer-private.h"
 
 /* llama.cpp's token types (FORMATS.md §1.5). */
 enum {

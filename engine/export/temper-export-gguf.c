@@ -9,7 +9,7 @@
 
 #include "temper/error.h"
 #include "temper/gguf.h"
-#include "export/temper-export-private.h"
+#include "temper-export-private.h"
 
 const char *
 temper_export_quant_name (TemperExportQuant quant)

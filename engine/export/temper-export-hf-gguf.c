@@ -12,8 +12,8 @@
 
 #include "temper/error.h"
 #include "temper/safetensors.h"
-#include "export/temper-export-private.h"
-#include "tokenizer/temper-tokenizer-private.h"
+#include "temper-export-private.h"
+#include "temper-tokenizer-private.h"
 
 /* One tensor of the folder: where it comes from and what it is called. */
 typedef struct {

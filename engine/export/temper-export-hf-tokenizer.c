@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "temper/error.h"
-#include "export/temper-export-private.h"
-#include "tokenizer/temper-tokenizer-private.h"
+#include "temper-export-private.h"
+#include "temper-tokenizer-private.h"
 
 /* The Split regexes Hugging Face tokenizers use for these steps (the same
  * strings temper_pre_step_from_regex() recognises). */

@@ -12,7 +12,7 @@
 #include "temper/error.h"
 #include "temper/json.h"
 #include "temper/safetensors.h"
-#include "export/temper-export-private.h"
+#include "temper-export-private.h"
 
 #define DEFAULT_SHARD_BYTES (G_GUINT64_CONSTANT (5) * 1000 * 1000 * 1000)
 

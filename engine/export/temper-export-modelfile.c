@@ -10,7 +10,7 @@
 #include "temper/error.h"
 #include "temper/fs.h"
 #include "temper/tokenizer.h"
-#include "export/temper-export-private.h"
+#include "temper-export-private.h"
 
 /* Ollama's Go templates.  Ollama puts the SYSTEM default in front of the
  * messages when a request brings no system message, so the templates only

@@ -11,7 +11,7 @@
 
 #include "temper/error.h"
 #include "temper/fs.h"
-#include "export/temper-export-private.h"
+#include "temper-export-private.h"
 
 void
 temper_export_options_init (TemperExportOptions *options)

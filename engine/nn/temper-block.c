@@ -7,7 +7,7 @@
 #include <math.h>
 
 #include "temper/error.h"
-#include "nn/temper-block.h"
+#include "temper-block.h"
 
 static float *
 inv_freq_table (int n_pairs, int rope_dims, float theta, const float *factors, float scale)

@@ -5,7 +5,7 @@
  * attention settings per layer, and the gated activation. */
 #pragma once
 
-#include "nn/temper-backend.h"
+#include "temper-backend.h"
 #include "temper/model.h"
 
 G_BEGIN_DECLS

@@ -13,7 +13,7 @@
 
 #include "temper/error.h"
 #include "temper-forward.h"
-#include "nn/temper-block.h"
+#include "temper-block.h"
 
 typedef struct {
   TemperBTensor attn_norm, ffn_norm;      /* F32 copies */

@@ -3,7 +3,7 @@
  * the generator (temper/generate.h) is its public face. */
 #pragma once
 
-#include "nn/temper-backend.h"
+#include "temper-backend.h"
 #include "temper/adapter.h"
 #include "temper/model.h"
 

@@ -5,7 +5,7 @@
 
 #include "temper/error.h"
 #include "temper/train.h"
-#include "nn/temper-backend-open.h"
+#include "temper-backend-open.h"
 #include "temper-train-step.h"
 
 static guint64

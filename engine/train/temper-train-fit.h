@@ -15,7 +15,7 @@
  * tests through TEMPER_MEMORY_LIMIT and temper_train_fit_simulate_device(). */
 #pragma once
 
-#include "nn/temper-backend.h"
+#include "temper-backend.h"
 #include "temper/run.h"
 #include "temper-train-step.h"
 

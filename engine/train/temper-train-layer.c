@@ -6,7 +6,7 @@
  * writes it. */
 #include "config.h"
 
-#include "nn/temper-dropout-mask.h"
+#include "temper-dropout-mask.h"
 #include "temper-train-step.h"
 #include "temper-train-step-private.h"
 

@@ -3,8 +3,8 @@
  * and temper-train-layer.c (one layer's forward and backward). */
 #pragma once
 
-#include "nn/temper-backend.h"
-#include "nn/temper-block.h"
+#include "temper-backend.h"
+#include "temper-block.h"
 #include "temper/adapter.h"
 #include "temper/model.h"
 

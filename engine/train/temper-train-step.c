@@ -17,9 +17,9 @@
 
 #include "temper/error.h"
 #include "temper/train.h"
-#include "nn/temper-backend-open.h"
-#include "nn/temper-block.h"
-#include "nn/temper-dropout-mask.h"
+#include "temper-backend-open.h"
+#include "temper-block.h"
+#include "temper-dropout-mask.h"
 #include "temper-train-step.h"
 #include "temper-train-step-private.h"
 

@@ -10,7 +10,7 @@
  * backward pass. */
 #pragma once
 
-#include "nn/temper-backend.h"
+#include "temper-backend.h"
 #include "temper/adapter.h"
 #include "temper/devices.h"
 #include "temper/model.h"

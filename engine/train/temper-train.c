@@ -14,8 +14,8 @@
 #include "temper/error.h"
 #include "temper/run.h"
 #include "temper/train.h"
-#include "export/temper-export-private.h"
-#include "nn/temper-backend-open.h"
+#include "temper-model-base-id.h"
+#include "temper-backend-open.h"
 #include "temper-train-best.h"
 #include "temper-train-fit.h"
 #include "temper-train-step.h"
@@ -584,7 +584,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
           evaluated = TRUE;
           if (val_loss < t.state.best_val_loss)
             {
-              g_autofree char *best_base = temper_export_base_model_id (model);
+              g_autofree char *best_base = temper_model_base_model_id (model);
 
               t.state.best_val_loss = val_loss;
               t.state.evals_without_improvement = 0;
@@ -637,7 +637,7 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
 
   if (!save_checkpoint (&t, error))
     goto out;
-  base_id = temper_export_base_model_id (model);
+  base_id = temper_model_base_model_id (model);
   ok = temper_run_save_adapter (run, t.adapter, t.c, base_id, error) &&
        temper_train_best_keep (run, t.c, t.s->lora.dropout, base_id, t.state.step, stopped_early,
                                t.s->patience, error);

@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "nn/temper-backend.h"
+#include "temper-backend.h"
 
 G_BEGIN_DECLS
 

@@ -6,7 +6,7 @@
 
 #include "temper/error.h"
 #include "temper/vulkan.h"
-#include "nn/temper-backend-open.h"
+#include "temper-memory-limit.h"
 #include "temper-vk-device-private.h"
 #include "temper-vk-error-private.h"
 #include "temper-vk-pipeline-private.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "temper/error.h"
-#include "nn/temper-backend-open.h"
+#include "temper-memory-limit.h"
 #include "temper-vk-error-private.h"
 #include "temper-vk-memory-private.h"
 

@@ -3,7 +3,7 @@
  * the shader's mask and products equal the CPU's bit for bit. */
 #include "config.h"
 
-#include "nn/temper-dropout-mask.h"
+#include "temper-dropout-mask.h"
 #include "temper-vk-backend-private.h"
 
 #define LOCAL 256u

@@ -4,7 +4,7 @@
 
 #include <glib.h>
 
-#include "nn/temper-backend.h"
+#include "temper-backend.h"
 
 G_BEGIN_DECLS
 

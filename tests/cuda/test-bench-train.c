@@ -6,7 +6,7 @@
 
 #include "temper/model.h"
 #include "temper/train.h"
-#include "nn/temper-backend-open.h"
+#include "registry/temper-backend-open.h"
 #include "train/temper-train-step.h"
 
 static void

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "nn/temper-backend-open.h"
+#include "registry/temper-backend-open.h"
 #include "train/temper-train-step.h"
 #include "temper-fit-estimate.h"
 

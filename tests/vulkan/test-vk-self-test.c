@@ -16,7 +16,7 @@
 #include "temper/model.h"
 #include "temper/run.h"
 #include "temper/train.h"
-#include "nn/temper-backend-open.h"
+#include "registry/temper-backend-open.h"
 
 #include "../test-tree.h"
 

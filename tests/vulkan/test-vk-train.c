@@ -22,7 +22,7 @@
 #include "temper/run.h"
 #include "temper/tokenizer.h"
 #include "temper/train.h"
-#include "nn/temper-backend-open.h"
+#include "registry/temper-backend-open.h"
 #include "train/temper-train-fit.h"
 #include "train/temper-train-step.h"
 

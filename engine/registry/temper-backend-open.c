@@ -5,13 +5,13 @@
 
 #include <string.h>
 
-#include "cuda/temper-cuda-backend.h"
-#include "cuda/temper-cuda-private.h"
+#include "temper-cuda-backend.h"
+#include "temper-cuda-private.h"
 #include "temper/error.h"
 #include "temper-backend-open.h"
 #if TEMPER_HAVE_VULKAN
 #include "temper/vulkan.h"
-#include "vulkan/temper-vk-backend.h"
+#include "temper-vk-backend.h"
 #endif
 
 gboolean
@@ -273,38 +273,6 @@ temper_backend_describe (TemperBackend *backend, const TemperDeviceInfo *info)
   if (info != NULL)
     return g_strdup_printf ("%s (%s)", temper_backend_get_name (backend), info->name);
   return g_strdup (temper_backend_get_name (backend));
-}
-
-guint64
-temper_memory_limit (void)
-{
-  const char *text = g_getenv (TEMPER_MEMORY_LIMIT_ENV);
-  char *end = NULL;
-  double value;
-
-  if (text == NULL || *text == '\0')
-    return 0;
-  value = g_ascii_strtod (text, &end);
-  switch (*end)
-    {
-    case 'k': case 'K': value *= 1e3; end++; break;
-    case 'm': case 'M': value *= 1e6; end++; break;
-    case 'g': case 'G': value *= 1e9; end++; break;
-    default: break;
-    }
-  if (*end == 'B' || *end == 'b')
-    end++;
-  if (end == text || *end != '\0' || !(value >= 1.0) || value > 1e18)
-    {
-      static gint warned;
-
-      /* Every allocation asks: say it once. */
-      if (g_atomic_int_compare_and_exchange (&warned, 0, 1))
-        g_warning (_("%s=%s is not a size such as 6G or 512M; it is ignored"),
-                   TEMPER_MEMORY_LIMIT_ENV, text);
-      return 0;
-    }
-  return (guint64) value;
 }
 
 /* "3.50 GB", or "12.3 MB" for what would read as 0.0x GB. */

@@ -1,14 +1,13 @@
-/* temper-export-base-id.c — which base model a PEFT adapter needs, named so
- * that Hugging Face tools can find it (adapter_config.json's
- * base_model_name_or_path), and the README that says so next to it. */
+/* temper-model-base-id.c — which base model a PEFT adapter trained on a
+ * model needs, named so that Hugging Face tools can find it
+ * (adapter_config.json's base_model_name_or_path).  Training writes it into
+ * the adapter it saves, export into the adapter it exports. */
 #include "config.h"
-
-#include <glib/gi18n-lib.h>
 
 #include <string.h>
 
 #include "temper/gguf.h"
-#include "export/temper-export-private.h"
+#include "temper-model-base-id.h"
 
 /* "org/name" as the Hub spells repository ids. */
 static gboolean
@@ -76,7 +75,7 @@ hub_id_from_cache_path (const char *folder)
 }
 
 char *
-temper_export_base_model_id (const temper_model_t *model)
+temper_model_base_model_id (const temper_model_t *model)
 {
   const char *path = temper_model_get_path (model);
 
@@ -110,46 +109,4 @@ temper_export_base_model_id (const temper_model_t *model)
       }
   }
   return NULL;
-}
-
-char *
-temper_export_describe_base (const temper_model_t *model, const char *base_id)
-{
-  g_autofree char *file = g_path_get_basename (temper_model_get_path (model));
-
-  if (base_id != NULL)
-    /* Translators: %s is a Hugging Face model id such as "Qwen/Qwen2.5-0.5B-Instruct" or a folder */
-    return g_strdup_printf (_("It needs the base model %s."), base_id);
-  /* Translators: the first %s is a model name, the second its file name */
-  return g_strdup_printf (_("It needs the Hugging Face model that %s (%s) was converted from; the file does "
-                            "not say which, so set base_model_name_or_path in adapter_config.json to it."),
-                          temper_model_get_name (model), file);
-}
-
-gboolean
-temper_export_write_peft_readme (const temper_model_t *model, const char *base_id,
-                                 const char *dir, GError **error)
-{
-  g_autofree char *path = g_build_filename (dir, "README.md", NULL);
-  g_autofree char *needs = temper_export_describe_base (model, base_id);
-  g_autofree char *file = g_path_get_basename (temper_model_get_path (model));
-  g_autoptr(GString) text = g_string_new (NULL);
-
-  g_string_append_printf (text, "# %s\n\n", _("LoRA adapter made with Temper"));
-  /* Translators: the first %s is a model name, the second its file name */
-  g_string_append_printf (text, _("Trained on %s (%s)."), temper_model_get_name (model), file);
-  g_string_append_printf (text, " %s\n\n", needs);
-  g_string_append_printf (text, "%s\n\n", _("With Hugging Face PEFT:"));
-  g_string_append (text, "```python\nfrom peft import AutoPeftModelForCausalLM\n\n"
-                         "model = AutoPeftModelForCausalLM.from_pretrained(\"PATH/TO/THIS/FOLDER\")\n```\n\n");
-  g_string_append_printf (text, "%s\n", _("For llama.cpp or Ollama, export the adapter as a GGUF LoRA file instead."));
-  return g_file_set_contents (path, text->str, (gssize) text->len, error);
-}
-
-char *
-temper_export_describe_peft_base (const temper_model_t *model)
-{
-  g_autofree char *base_id = temper_export_base_model_id (model);
-
-  return temper_export_describe_base (model, base_id);
 }

@@ -6,10 +6,11 @@
  * driver or device is reported the same way. */
 #pragma once
 
-#include "cpu/temper-cpu-backend.h"
-#include "nn/temper-backend.h"
+#include "temper-cpu-backend.h"
+#include "temper-backend.h"
 #include "temper/backend-choice.h"
 #include "temper/devices.h"
+#include "temper-memory-limit.h"
 
 G_BEGIN_DECLS
 
@@ -68,13 +69,5 @@ char          *temper_backend_describe (TemperBackend *backend, const TemperDevi
  * pages) and when the free memory is unknown. */
 gboolean       temper_backend_check_memory (const TemperDeviceInfo *info, guint64 needed,
                                             const char *what, GError **error);
-
-/* TEMPER_MEMORY_LIMIT caps the memory a job may plan to use on its device,
- * for people who share a GPU with their desktop or other programs (and for
- * tests that need a device smaller than the job): bytes, or a number with
- * k, M or G (10³, 10⁶, 10⁹), "6G" or "1.5G".  Temper's Vulkan backend also
- * refuses buffers beyond it.  Returns the limit in bytes, 0 when unset. */
-#define TEMPER_MEMORY_LIMIT_ENV "TEMPER_MEMORY_LIMIT"
-guint64        temper_memory_limit (void);
 
 G_END_DECLS

@@ -19,7 +19,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "cpu/temper-cpu-backend.h"
+#include "temper-cpu-backend.h"
 #include "temper-backend-open.h"
 
 #define PERTURB_ENV "TEMPER_SELF_TEST_PERTURB"

@@ -1,13 +1,31 @@
 /* test-bench-train.c — what `temper-cli bench train` reports besides speed:
  * the model FLOPs per token behind its MFU figure (issue 6's count, worked
- * out by hand for the tiny fixture model) and the GPU peaks it divides by.
+ * out by hand for the tiny fixture model) and the GPU peaks it divides by;
+ * the memory plan against the memory a training step is measured to take.
  * Runs on the CPU backend, so everywhere. */
 #include "config.h"
+
+#include <malloc.h>
+#include <math.h>
 
 #include "temper/model.h"
 #include "temper/train.h"
 #include "nn/temper-backend-open.h"
+#include "train/temper-train-rng.h"
 #include "train/temper-train-step.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_UNDER_ASAN 1
+#endif
+#endif
+#ifdef TEST_UNDER_ASAN
+/* AddressSanitizer's own count (sanitizer/allocator_interface.h, which not
+ * every compiler ships). */
+size_t __sanitizer_get_current_allocated_bytes (void);
+#endif
 
 static void
 test_flops_per_token (void)
@@ -83,6 +101,33 @@ test_memory_plan (void)
   g_assert_cmpuint (plan.train_memory_bytes, <, run.train_memory_bytes);
 }
 
+/* Several shapes, recompute, dropout, fewer targets and NF4 base weights. */
+static const struct {
+  int      batch, seq, rank;
+  guint    targets;
+  float    dropout;
+  gboolean recompute, four_bit;
+} plan_cases[] = {
+  { 1, 16, 4, TEMPER_LORA_TARGETS_ALL_LINEAR, 0.0f, FALSE, FALSE },
+  { 3, 40, 8, TEMPER_LORA_TARGETS_ALL_LINEAR, 0.1f, FALSE, FALSE },
+  { 2, 24, 16, TEMPER_LORA_TARGETS_ATTENTION, 0.0f, TRUE, FALSE },
+  { 2, 24, 4, TEMPER_LORA_TARGETS_ALL_LINEAR, 0.05f, TRUE, TRUE },
+};
+
+static void
+plan_case_settings (gsize i, TemperTrainSettings *s)
+{
+  temper_train_settings_init_default (s);
+  s->lora.rank = plan_cases[i].rank;
+  s->lora.alpha = 2.0f * plan_cases[i].rank;
+  s->lora.targets = plan_cases[i].targets;
+  s->lora.dropout = plan_cases[i].dropout;
+  s->micro_batch = plan_cases[i].batch;
+  s->max_length = plan_cases[i].seq;
+  s->recompute = plan_cases[i].recompute;
+  s->base_weights = plan_cases[i].four_bit ? TEMPER_BASE_WEIGHTS_NF4 : TEMPER_BASE_WEIGHTS_STORED;
+}
+
 /* The plan the GUI shows is what a run of those settings allocates: for
  * several shapes, recompute, dropout, fewer targets and NF4 base weights,
  * temper_train_plan_memory() equals the training step's own figures. */
@@ -96,37 +141,23 @@ test_plan_is_allocation (void)
   g_autoptr(temper_model_t) nf4 = temper_model_load (path, NULL, &error);
   TemperBackendOpenOptions o = { 1, TEMPER_CPU_KERNELS_BEST };
   TemperBackend *cpu = temper_backend_open (TEMPER_BACKEND_CPU, -1, &o, NULL, &error);
-  static const struct { int batch, seq, rank; guint targets; float dropout; gboolean recompute, four_bit; } cases[] = {
-    { 1, 16, 4, TEMPER_LORA_TARGETS_ALL_LINEAR, 0.0f, FALSE, FALSE },
-    { 3, 40, 8, TEMPER_LORA_TARGETS_ALL_LINEAR, 0.1f, FALSE, FALSE },
-    { 2, 24, 16, TEMPER_LORA_TARGETS_ATTENTION, 0.0f, TRUE, FALSE },
-    { 2, 24, 4, TEMPER_LORA_TARGETS_ALL_LINEAR, 0.05f, TRUE, TRUE },
-  };
 
   g_assert_no_error (error);
   g_assert_true (temper_model_set_base_weights (nf4, TEMPER_BASE_WEIGHTS_NF4, NULL, &error));
   g_assert_no_error (error);
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+  for (gsize i = 0; i < G_N_ELEMENTS (plan_cases); i++)
     {
       TemperTrainSettings s;
       g_autoptr(temper_adapter_t) adapter = NULL;
       TemperTrainStep *step;
       guint64 weights = 0, buffers = 0;
 
-      temper_train_settings_init_default (&s);
-      s.lora.rank = cases[i].rank;
-      s.lora.alpha = 2.0f * cases[i].rank;
-      s.lora.targets = cases[i].targets;
-      s.lora.dropout = cases[i].dropout;
-      s.micro_batch = cases[i].batch;
-      s.max_length = cases[i].seq;
-      s.recompute = cases[i].recompute;
-      s.base_weights = cases[i].four_bit ? TEMPER_BASE_WEIGHTS_NF4 : TEMPER_BASE_WEIGHTS_STORED;
+      plan_case_settings (i, &s);
       /* Planned from the model as loaded; the run holds it as NF4. */
       temper_train_plan_memory (model, &s, TEMPER_BACKEND_CPU, &weights, &buffers);
       adapter = temper_lora_adapter_new (temper_model_get_config (model), &s.lora, 1, &error);
       g_assert_no_error (error);
-      step = temper_train_step_new (cases[i].four_bit ? nf4 : model, cpu, adapter, s.lora.dropout,
+      step = temper_train_step_new (plan_cases[i].four_bit ? nf4 : model, cpu, adapter, s.lora.dropout,
                                     s.micro_batch, s.max_length, s.recompute, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (buffers, ==, temper_train_step_get_memory (step));
@@ -134,6 +165,109 @@ test_plan_is_allocation (void)
       temper_train_step_free (step);
     }
   temper_backend_free (cpu);
+}
+
+/* Bytes of heap memory the process holds now, as the allocator counts
+ * them (small blocks and mmap'd large ones), independently of Temper's own
+ * figures.  Under AddressSanitizer its allocator keeps the count. */
+static guint64
+heap_in_use (void)
+{
+#ifdef TEST_UNDER_ASAN
+  return __sanitizer_get_current_allocated_bytes ();
+#else
+  struct mallinfo2 info = mallinfo2 ();
+
+  return info.uordblks + info.hblkhd;
+#endif
+}
+
+/* Runs one optimizer step (forward, backward, AdamW) of @step on a fixed
+ * batch. */
+static void
+train_once (TemperTrainStep *step, const gint32 *tokens, const gint32 *targets, int batch, int seq,
+            TemperRng *rng, int step_number)
+{
+  g_autoptr(GError) error = NULL;
+  TemperAdamWParams adamw = { .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                              .step = step_number };
+  double loss = 0, n_targets = 0, norm = 0;
+
+  g_assert_true (temper_train_step_run (step, tokens, targets, batch, seq, TRUE, 1.0f / (batch * seq),
+                                        rng, &loss, &n_targets, &error));
+  g_assert_no_error (error);
+  g_assert_true (isfinite (loss) && n_targets > 0);
+  g_assert_true (temper_train_step_grad_norm (step, &norm, &error));
+  g_assert_true (temper_train_step_optimize (step, &adamw, &error));
+  g_assert_no_error (error);
+}
+
+/* The plan against what the training step is measured to take, counted by
+ * the allocator: building the step grows the heap by the planned buffers
+ * (the CPU backend computes in host memory; the frozen weights stay the
+ * model's own), give or take the step's bookkeeping — at least the plan, at
+ * most 5 % + 64 KiB more.  Once the first step has run, a further step
+ * allocates nothing.  The first step also makes the backend reserve its
+ * scratch, which it keeps; that is not part of the plan and is printed. */
+static void
+test_plan_is_measured (void)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures",
+                                            "train", "tiny-llama", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_model_t) model = temper_model_load (path, NULL, &error);
+  g_autoptr(temper_model_t) nf4 = temper_model_load (path, NULL, &error);
+  TemperBackendOpenOptions o = { 1, TEMPER_CPU_KERNELS_BEST };
+
+  g_assert_no_error (error);
+  g_assert_true (temper_model_set_base_weights (nf4, TEMPER_BASE_WEIGHTS_NF4, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (plan_cases); i++)
+    {
+      /* A fresh backend per case, so that its scratch is measured anew. */
+      TemperBackend *cpu = temper_backend_open (TEMPER_BACKEND_CPU, -1, &o, NULL, &error);
+      int batch = plan_cases[i].batch, seq = plan_cases[i].seq, n = batch * seq;
+      TemperTrainSettings s;
+      g_autoptr(temper_adapter_t) adapter = NULL;
+      g_autofree gint32 *tokens = g_new (gint32, n);
+      g_autofree gint32 *targets = g_new (gint32, n);
+      TemperTrainStep *step;
+      TemperRng rng;
+      guint64 weights = 0, buffers = 0, before, built, first, second;
+
+      g_assert_no_error (error);
+      plan_case_settings (i, &s);
+      temper_train_plan_memory (model, &s, TEMPER_BACKEND_CPU, &weights, &buffers);
+      adapter = temper_lora_adapter_new (temper_model_get_config (model), &s.lora, 1, &error);
+      g_assert_no_error (error);
+      for (int t = 0; t < n; t++)
+        {
+          tokens[t] = (t * 37 + 11) % 320;   /* the fixture's vocabulary is 320 */
+          targets[t] = (t + 1) % seq != 0 ? ((t + 1) * 37 + 11) % 320 : -1;
+        }
+      temper_rng_seed (&rng, 7);
+
+      before = heap_in_use ();
+      step = temper_train_step_new (plan_cases[i].four_bit ? nf4 : model, cpu, adapter, s.lora.dropout,
+                                    s.micro_batch, s.max_length, s.recompute, &error);
+      g_assert_no_error (error);
+      built = heap_in_use ();
+      train_once (step, tokens, targets, batch, seq, &rng, 1);
+      first = heap_in_use ();
+      train_once (step, tokens, targets, batch, seq, &rng, 2);
+      second = heap_in_use ();
+      g_test_message ("case %zu: planned %" G_GUINT64_FORMAT " bytes, the built step holds %"
+                      G_GUINT64_FORMAT " (%+.1f %%); the backend's scratch %" G_GUINT64_FORMAT
+                      "; the second step %+" G_GINT64_FORMAT,
+                      i, buffers, built - before, 100.0 * ((double) (built - before) - buffers) / buffers,
+                      first - built, (gint64) second - (gint64) first);
+      g_assert_cmpuint (buffers, >, 0);
+      g_assert_cmpuint (built - before, >=, buffers);
+      g_assert_cmpuint (built - before, <=, buffers + buffers / 20 + 64 * 1024);
+      g_assert_cmpuint (second, ==, first);
+      temper_train_step_free (step);
+      temper_backend_free (cpu);
+    }
 }
 
 /* Names as the CUDA and Vulkan drivers report them, against NVIDIA's data
@@ -161,5 +295,6 @@ main (int argc, char **argv)
   g_test_add_func ("/bench-train/peak-tflops", test_peak_tflops);
   g_test_add_func ("/bench-train/memory-plan", test_memory_plan);
   g_test_add_func ("/bench-train/plan-is-allocation", test_plan_is_allocation);
+  g_test_add_func ("/bench-train/plan-is-measured", test_plan_is_measured);
   return g_test_run ();
 }

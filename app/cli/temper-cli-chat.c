@@ -64,6 +64,100 @@ answer (temper_generator_t *gen, const temper_chat_template_t *tmpl,
   return g_string_free (stream.answer, FALSE);
 }
 
+/* The sampling settings from the flags; a negative value leaves the
+ * default. */
+static void
+set_sampling (TemperSamplingParams *params, double temperature, int top_k, double top_p,
+              double repeat_penalty, int max_tokens, gint64 seed)
+{
+  temper_sampling_params_init (params);
+  if (temperature >= 0)
+    params->temperature = (float) temperature;
+  if (top_k >= 0)
+    params->top_k = top_k;
+  if (top_p >= 0)
+    params->top_p = (float) top_p;
+  if (repeat_penalty >= 0)
+    params->repeat_penalty = (float) repeat_penalty;
+  else if (temperature == 0)
+    /* Temperature 0 promises the single most likely answer, the one
+     * llama.cpp and transformers give greedily: no penalty unless asked. */
+    params->repeat_penalty = 1.0f;
+  if (max_tokens >= 0)
+    params->max_tokens = max_tokens;
+  params->seed = (guint64) seed;
+}
+
+/* One line on stderr: the model, the device, the chat format. */
+static void
+say_what_runs (const temper_model_t *model, temper_generator_t *gen,
+               const temper_chat_template_t *tmpl, gboolean with_adapter)
+{
+  g_autofree char *what_runs =
+    g_strdup_printf (with_adapter ? _("%s with its adapter on %s, %s chat format")
+                                  : _("%s on %s, %s chat format"),
+                     temper_model_get_name (model), temper_generator_get_device (gen),
+                     temper_chat_family_name (temper_chat_template_get_family (tmpl)));
+
+  if (temper_chat_template_is_fallback (tmpl))
+    fprintf (stderr, _("%s (the model's own format is unknown: answers may look odd)\n"), what_runs);
+  else
+    fprintf (stderr, "%s\n", what_runs);
+}
+
+/* The conversation on the terminal: a message a line, until end of input.
+ * @messages holds the system message, if any. */
+static int
+converse (temper_generator_t *gen, const temper_chat_template_t *tmpl, GArray *messages,
+          const TemperSamplingParams *params, GCancellable *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  size_t line_size = 0;
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+
+  fprintf (stderr, _("Type a message and press Enter; Ctrl+C stops an answer, Ctrl+D ends.\n"));
+  for (;;)
+    {
+      TemperChatMessage m;
+      char *reply;
+      gsize len;
+      ssize_t got;
+
+      fprintf (stderr, "> ");
+      fflush (stderr);
+      /* A whole line however long: a pasted document is one message. */
+      got = getline (&line, &line_size, stdin);
+      if (got < 0)
+        break;
+      len = strlen (line);
+      while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        line[--len] = '\0';
+      if (len == 0)
+        continue;
+      g_ptr_array_add (texts, g_strdup (line));
+      m = (TemperChatMessage) { TEMPER_CHAT_ROLE_USER, texts->pdata[texts->len - 1] };
+      g_array_append_val (messages, m);
+
+      reply = answer (gen, tmpl, (const TemperChatMessage *) messages->data, messages->len,
+                      params, cancellable, &error);
+      if (reply == NULL)
+        {
+          if (!g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
+            return temper_cli_error ("chat", error);
+          /* A stopped answer is forgotten, and so is the question. */
+          g_clear_error (&error);
+          g_cancellable_reset (cancellable);
+          g_array_set_size (messages, messages->len - 1);
+          continue;
+        }
+      g_ptr_array_add (texts, reply);
+      m = (TemperChatMessage) { TEMPER_CHAT_ROLE_ASSISTANT, reply };
+      g_array_append_val (messages, m);
+    }
+  return TEMPER_CLI_EXIT_OK;
+}
+
 int
 temper_cli_chat (int argc, char **argv)
 {
@@ -73,10 +167,7 @@ temper_cli_chat (int argc, char **argv)
   g_autoptr(temper_adapter_t) adapter = NULL;
   g_autofree char *adapter_path = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  size_t line_size = 0;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) messages = g_array_new (FALSE, FALSE, sizeof (TemperChatMessage));
   TemperSamplingParams params;
   TemperGeneratorOptions options = { 0, 0, FALSE };
@@ -87,7 +178,6 @@ temper_cli_chat (int argc, char **argv)
   gint64 seed = 0;
   g_autofree char *system = NULL;
   g_autofree char *prompt = NULL;
-  g_autofree char *what_runs = NULL;
   int exit_code;
   const GOptionEntry entries[] = {
     { "prompt", 'p', 0, G_OPTION_ARG_STRING, &prompt, N_("Answer this one message and exit"), "TEXT" },
@@ -117,26 +207,9 @@ temper_cli_chat (int argc, char **argv)
 
   if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
     return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
-  temper_sampling_params_init (&params);
-  if (temperature >= 0)
-    params.temperature = (float) temperature;
-  if (top_k >= 0)
-    params.top_k = top_k;
-  if (top_p >= 0)
-    {
-      if (top_p > 1)
-        return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE, _("--top-p must be between 0 and 1"));
-      params.top_p = (float) top_p;
-    }
-  if (repeat_penalty >= 0)
-    params.repeat_penalty = (float) repeat_penalty;
-  else if (temperature == 0)
-    /* Temperature 0 promises the single most likely answer, the one
-     * llama.cpp and transformers give greedily: no penalty unless asked. */
-    params.repeat_penalty = 1.0f;
-  if (max_tokens >= 0)
-    params.max_tokens = max_tokens;
-  params.seed = (guint64) seed;
+  if (top_p > 1)
+    return temper_cli_fail ("chat", TEMPER_CLI_EXIT_USAGE, _("--top-p must be between 0 and 1"));
+  set_sampling (&params, temperature, top_k, top_p, repeat_penalty, max_tokens, seed);
   options.n_threads = threads;
   options.n_ctx = ctx;
 
@@ -158,14 +231,7 @@ temper_cli_chat (int argc, char **argv)
     }
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model),
                                    temper_model_get_tokenizer (model));
-  what_runs = g_strdup_printf (adapter != NULL ? _("%s with its adapter on %s, %s chat format")
-                                                : _("%s on %s, %s chat format"),
-                               temper_model_get_name (model), temper_generator_get_device (gen),
-                               temper_chat_family_name (temper_chat_template_get_family (tmpl)));
-  if (temper_chat_template_is_fallback (tmpl))
-    fprintf (stderr, _("%s (the model's own format is unknown: answers may look odd)\n"), what_runs);
-  else
-    fprintf (stderr, "%s\n", what_runs);
+  say_what_runs (model, gen, tmpl, adapter != NULL);
   temper_cli_cancel_on_interrupt (cancellable);
 
   if (system != NULL)
@@ -187,44 +253,5 @@ temper_cli_chat (int argc, char **argv)
       return TEMPER_CLI_EXIT_OK;
     }
 
-  fprintf (stderr, _("Type a message and press Enter; Ctrl+C stops an answer, Ctrl+D ends.\n"));
-  for (;;)
-    {
-      TemperChatMessage m;
-      char *reply;
-      gsize len;
-      ssize_t got;
-
-      fprintf (stderr, "> ");
-      fflush (stderr);
-      /* A whole line however long: a pasted document is one message. */
-      got = getline (&line, &line_size, stdin);
-      if (got < 0)
-        break;
-      len = strlen (line);
-      while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        line[--len] = '\0';
-      if (len == 0)
-        continue;
-      g_ptr_array_add (texts, g_strdup (line));
-      m = (TemperChatMessage) { TEMPER_CHAT_ROLE_USER, texts->pdata[texts->len - 1] };
-      g_array_append_val (messages, m);
-
-      reply = answer (gen, tmpl, (const TemperChatMessage *) messages->data, messages->len,
-                      &params, cancellable, &error);
-      if (reply == NULL)
-        {
-          if (!g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
-            return temper_cli_error ("chat", error);
-          /* A stopped answer is forgotten, and so is the question. */
-          g_clear_error (&error);
-          g_cancellable_reset (cancellable);
-          g_array_set_size (messages, messages->len - 1);
-          continue;
-        }
-      g_ptr_array_add (texts, reply);
-      m = (TemperChatMessage) { TEMPER_CHAT_ROLE_ASSISTANT, reply };
-      g_array_append_val (messages, m);
-    }
-  return TEMPER_CLI_EXIT_OK;
+  return converse (gen, tmpl, messages, &params, cancellable);
 }

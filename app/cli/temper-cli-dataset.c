@@ -178,6 +178,59 @@ parse_fixes (const char *list, gboolean *drop_kind, GError **error)
   return TRUE;
 }
 
+/* Reads @path with a progress line (@options keep reporting to @progress);
+ * NULL after printing why not. */
+static temper_dataset_t *
+load_with_progress (const char *path, TemperDatasetOptions *options, TemperCliProgress *progress)
+{
+  g_autoptr(GError) error = NULL;
+  temper_dataset_t *ds;
+
+  temper_cli_progress_init (progress, _("Reading the dataset"));
+  options->progress = temper_cli_show_fraction;
+  options->progress_data = progress;
+  ds = temper_dataset_load (path, options, &error);
+  temper_cli_progress_clear (progress);
+  if (ds == NULL)
+    {
+      /* The message lists the first problems on lines of their own. */
+      g_autofree char *message = temper_cli_printable (error->message, TRUE);
+
+      fprintf (stderr, _("temper-cli %s: %s\n"), COMMAND, message);
+    }
+  return ds;
+}
+
+/* -o: the usable records of @ds less those with a finding of a kind in
+ * @drop_kind, into a new JSONL file. */
+static int
+write_clean (temper_dataset_t *ds, GArray *findings, const gboolean *drop_kind,
+             const char *clean_path, gboolean json, const char *data_path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gboolean *drop = g_new0 (gboolean, MAX (temper_dataset_get_n_records (ds), 1));
+  guint64 n_dropped = 0;
+  gint64 written;
+
+  for (guint i = 0; i < findings->len; i++)
+    {
+      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
+      if (drop_kind[f->kind] && !drop[f->record])
+        {
+          drop[f->record] = TRUE;
+          n_dropped++;
+        }
+    }
+  written = temper_dataset_write_jsonl (ds, drop, clean_path, &error);
+  if (written < 0)
+    return temper_cli_error (COMMAND, error);
+  fprintf (json ? stderr : stdout,
+           _("\nWrote %" PRId64 " records to %s (%" PRIu64 " left out by --fix, %"
+             PRIu64 " unusable); %s is unchanged.\n"),
+           written, clean_path, n_dropped, temper_dataset_get_report (ds)->n_dropped, data_path);
+  return TEMPER_CLI_EXIT_OK;
+}
+
 int
 temper_cli_dataset_check (int argc, char **argv)
 {
@@ -273,19 +326,9 @@ temper_cli_dataset_check (int argc, char **argv)
     }
   options.max_length = max_length;
 
-  temper_cli_progress_init (&progress, _("Reading the dataset"));
-  options.progress = temper_cli_show_fraction;
-  options.progress_data = &progress;
-  ds = temper_dataset_load (argv[1], &options, &error);
-  temper_cli_progress_clear (&progress);
+  ds = load_with_progress (argv[1], &options, &progress);
   if (ds == NULL)
-    {
-      /* The message lists the first problems on lines of their own. */
-      g_autofree char *message = temper_cli_printable (error->message, TRUE);
-
-      fprintf (stderr, _("temper-cli %s: %s\n"), COMMAND, message);
-      return TEMPER_CLI_EXIT_FAILED;
-    }
+    return TEMPER_CLI_EXIT_FAILED;
 
   if (val_path != NULL)
     {
@@ -312,27 +355,6 @@ temper_cli_dataset_check (int argc, char **argv)
     }
 
   if (clean_path != NULL)
-    {
-      g_autofree gboolean *drop = g_new0 (gboolean, MAX (temper_dataset_get_n_records (ds), 1));
-      guint64 n_dropped = 0;
-      gint64 written;
-
-      for (guint i = 0; i < findings->len; i++)
-        {
-          const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
-          if (drop_kind[f->kind] && !drop[f->record])
-            {
-              drop[f->record] = TRUE;
-              n_dropped++;
-            }
-        }
-      written = temper_dataset_write_jsonl (ds, drop, clean_path, &error);
-      if (written < 0)
-        return temper_cli_error (COMMAND, error);
-      fprintf (json ? stderr : stdout,
-               _("\nWrote %" PRId64 " records to %s (%" PRIu64 " left out by --fix, %"
-                 PRIu64 " unusable); %s is unchanged.\n"),
-               written, clean_path, n_dropped, temper_dataset_get_report (ds)->n_dropped, argv[1]);
-    }
+    return write_clean (ds, findings, drop_kind, clean_path, json, argv[1]);
   return TEMPER_CLI_EXIT_OK;
 }

@@ -40,6 +40,50 @@ open_adapter (const char *path, temper_model_t *model, float *dropout, GError **
   return adapter;
 }
 
+/* After a successful export: what was written, and for a merged GGUF its
+ * Ollama Modelfile; for merged models, the chat template check. */
+static int
+report_export (temper_model_t *model, const char *format, const char *out, const char *name,
+               gboolean no_check)
+{
+  g_autoptr(GError) error = NULL;
+
+  printf (_("Wrote %s\n"), out);
+  if (strcmp (format, "peft") == 0)
+    {
+      g_autofree char *needs = temper_export_describe_peft_base (model);
+      printf ("%s\n", needs);
+    }
+
+  if (strcmp (format, "gguf") == 0)
+    {
+      /* Named after its GGUF, as the app names it, so several quantizations
+       * exported into one folder each keep their own. */
+      g_autofree char *stem = g_str_has_suffix (out, ".gguf")
+                              ? g_strndup (out, strlen (out) - strlen (".gguf")) : g_strdup (out);
+      g_autofree char *modelfile = g_strconcat (stem, ".Modelfile", NULL);
+      g_autofree char *command = NULL;
+
+      if (!temper_export_modelfile (model, out, modelfile, name, &command, &error))
+        return temper_cli_error ("export", error);
+      printf (_("Wrote %s\nTo use it in Ollama, run:\n  %s\n"), modelfile, command);
+    }
+  /* Merged models carry their own chat template: check it against training's. */
+  if (!no_check && (strcmp (format, "gguf") == 0 || strcmp (format, "hf") == 0))
+    {
+      g_autofree char *problem = NULL;
+
+      if (!temper_export_check_template (model, out, &problem, &error))
+        return temper_cli_error ("export", error);
+      if (problem != NULL)
+        return temper_cli_fail ("export", TEMPER_CLI_EXIT_FAILED,
+                                _("chat template check failed: %s"), problem);
+      printf (_("Chat template check: the exported model formats conversations exactly as "
+              "in training and stops at the end of each turn.\n"));
+    }
+  return TEMPER_CLI_EXIT_OK;
+}
+
 int
 temper_cli_export (int argc, char **argv)
 {
@@ -148,38 +192,5 @@ temper_cli_export (int argc, char **argv)
     ok = temper_export_merged_gguf (model, adapter, quant, out, &options, &error);
   if (!ok)
     return temper_cli_error ("export", error);
-  printf (_("Wrote %s\n"), out);
-  if (strcmp (format, "peft") == 0)
-    {
-      g_autofree char *needs = temper_export_describe_peft_base (model);
-      printf ("%s\n", needs);
-    }
-
-  if (strcmp (format, "gguf") == 0)
-    {
-      /* Named after its GGUF, as the app names it, so several quantizations
-       * exported into one folder each keep their own. */
-      g_autofree char *stem = g_str_has_suffix (out, ".gguf")
-                              ? g_strndup (out, strlen (out) - strlen (".gguf")) : g_strdup (out);
-      g_autofree char *modelfile = g_strconcat (stem, ".Modelfile", NULL);
-      g_autofree char *command = NULL;
-
-      if (!temper_export_modelfile (model, out, modelfile, name, &command, &error))
-        return temper_cli_error ("export", error);
-      printf (_("Wrote %s\nTo use it in Ollama, run:\n  %s\n"), modelfile, command);
-    }
-  /* Merged models carry their own chat template: check it against training's. */
-  if (!no_check && (strcmp (format, "gguf") == 0 || strcmp (format, "hf") == 0))
-    {
-      g_autofree char *problem = NULL;
-
-      if (!temper_export_check_template (model, out, &problem, &error))
-        return temper_cli_error ("export", error);
-      if (problem != NULL)
-        return temper_cli_fail ("export", TEMPER_CLI_EXIT_FAILED,
-                                _("chat template check failed: %s"), problem);
-      printf (_("Chat template check: the exported model formats conversations exactly as "
-              "in training and stops at the end of each turn.\n"));
-    }
-  return TEMPER_CLI_EXIT_OK;
+  return report_export (model, format, out, name, no_check);
 }

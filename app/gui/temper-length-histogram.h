@@ -8,6 +8,13 @@ G_BEGIN_DECLS
 #define TEMPER_TYPE_LENGTH_HISTOGRAM (temper_length_histogram_get_type ())
 G_DECLARE_FINAL_TYPE (TemperLengthHistogram, temper_length_histogram, TEMPER, LENGTH_HISTOGRAM, GtkWidget)
 
+/* The plot area inside the widget: the counts' and lengths' labels live in
+ * the margins.  Exposed so tests can measure the drawn bars. */
+#define TEMPER_LENGTH_HISTOGRAM_MARGIN_LEFT   44.0
+#define TEMPER_LENGTH_HISTOGRAM_MARGIN_RIGHT  12.0
+#define TEMPER_LENGTH_HISTOGRAM_MARGIN_TOP    22.0
+#define TEMPER_LENGTH_HISTOGRAM_MARGIN_BOTTOM 26.0
+
 GtkWidget *temper_length_histogram_new         (void);
 /* @lengths: one token count per example (copied).  @limit: the training
  * sequence length, drawn as a marker; examples beyond it are cut short.

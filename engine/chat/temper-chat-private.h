@@ -47,7 +47,5 @@ const TemperChatSpecial *temper_chat_template_get_specials (const temper_chat_te
  * (SentencePiece); such tokenizers may treat text after a special token
  * differently from text at the start. */
 gboolean temper_chat_template_prefixes_space (const temper_chat_template_t *tmpl);
-/* The BOS token text the template writes ("<s>", "<|begin_of_text|>"). */
-const char *temper_chat_template_get_bos_text (const temper_chat_template_t *tmpl);
 
 G_END_DECLS

@@ -427,12 +427,6 @@ temper_chat_template_prefixes_space (const temper_chat_template_t *tmpl)
   return tmpl->prefixes_space;
 }
 
-const char *
-temper_chat_template_get_bos_text (const temper_chat_template_t *tmpl)
-{
-  return tmpl->bos_text;
-}
-
 /* ---- rendering ---- */
 
 typedef struct {

@@ -311,110 +311,87 @@ static const char style[] =
   ".frame{fill:none;stroke:#999}.loss{fill:none;stroke:#3584e4;stroke-width:2}"
   "svg text{font-size:12px;fill:#555}.flag{font-weight:bold;color:#c01c28}";
 
-gboolean
-temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GPtrArray *general,
-                              GArray *metrics, const char *run_name, const char *path,
-                              GError **error)
+/* One data set's section: its measures for both models, then its
+ * records, largest improvement first. */
+static void
+append_set (GString *out, const TemperEvaluationSet *s, GPtrArray *recs)
 {
-  g_autoptr(GString) out = g_string_new (NULL);
   static const char *const metric_names[] = { N_("Exact match"), N_("Contains the reference"),
                                               "BLEU-4", "ROUGE-L", "chrF" };
-  g_autofree char *title = g_strdup_printf (_("%s — evaluation"), run_name);
-  g_autofree char *heading = g_strdup_printf (_("%s: base model against tuned model"), run_name);
-  g_autofree char *general_counts = NULL;
+  g_autoptr(GPtrArray) by_change = NULL;
+  const double *values[] = { s->exact, s->contains, s->bleu, s->rouge_l, s->chrf };
+  g_autofree char *counts = g_strdup_printf (_("%u records, %u with a reference answer."),
+                                             s->n_records, s->n_with_reference);
 
-  g_string_append (out, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n");
-  append_element (out, "title", title);
-  g_string_append_printf (out, "<style>%s</style>\n</head>\n<body>\n", style);
-  append_element (out, "h1", heading);
-  if (ev->forgetting)
-    append_element (out, "p class=\"flag\"", _("Warning: the tuned model forgot general knowledge."));
-  if (ev->no_effect)
-    append_element (out, "p class=\"flag\"", _("Warning: the training changed the model little."));
-  append_element (out, "h2", _("Findings"));
-  g_string_append (out, "<ul>\n");
-  for (guint i = 0; ev->findings[i] != NULL; i++)
+  append_element (out, "h2", s->name);
+  append_element (out, "p", counts);
+  g_string_append (out, "<table>\n<tr>");
+  append_element (out, "th", _("Measure"));
+  append_element (out, "th", _("Base"));
+  append_element (out, "th", _("Tuned"));
+  g_string_append (out, "</tr>\n<tr>");
+  append_element (out, "td", _("Perplexity (lower is better)"));
+  append_cell_number (out, s->perplexity[0], FALSE);
+  append_cell_number (out, s->perplexity[1], FALSE);
+  g_string_append (out, "</tr>\n");
+  for (guint m = 0; s->n_with_reference > 0 && m < G_N_ELEMENTS (metric_names); m++)
     {
-      g_string_append (out, "<li>");
-      append_escaped (out, ev->findings[i]);
-      g_string_append (out, "</li>\n");
-    }
-  g_string_append (out, "</ul>\n");
-  append_element (out, "h2", _("Training loss"));
-  append_loss_chart (out, metrics);
-
-  for (guint i = 0; i < ev->sets->len; i++)
-    {
-      const TemperEvaluationSet *s = &g_array_index (ev->sets, TemperEvaluationSet, i);
-      GPtrArray *recs = records->pdata[i];
-      g_autoptr(GPtrArray) by_change = NULL;
-      const double *values[] = { s->exact, s->contains, s->bleu, s->rouge_l, s->chrf };
-
-      g_autofree char *counts = g_strdup_printf (_("%u records, %u with a reference answer."),
-                                                 s->n_records, s->n_with_reference);
-
-      append_element (out, "h2", s->name);
-      append_element (out, "p", counts);
-      g_string_append (out, "<table>\n<tr>");
-      append_element (out, "th", _("Measure"));
-      append_element (out, "th", _("Base"));
-      append_element (out, "th", _("Tuned"));
-      g_string_append (out, "</tr>\n<tr>");
-      append_element (out, "td", _("Perplexity (lower is better)"));
-      append_cell_number (out, s->perplexity[0], FALSE);
-      append_cell_number (out, s->perplexity[1], FALSE);
+      g_string_append (out, "<tr>");
+      append_element (out, "td", _(metric_names[m]));
+      append_cell_number (out, values[m][0], TRUE);
+      append_cell_number (out, values[m][1], TRUE);
       g_string_append (out, "</tr>\n");
-      for (guint m = 0; s->n_with_reference > 0 && m < G_N_ELEMENTS (metric_names); m++)
-        {
-          g_string_append (out, "<tr>");
-          append_element (out, "td", _(metric_names[m]));
-          append_cell_number (out, values[m][0], TRUE);
-          append_cell_number (out, values[m][1], TRUE);
-          g_string_append (out, "</tr>\n");
-        }
-      g_string_append (out, "</table>\n");
-      if (s->n_with_reference == 0)
+    }
+  g_string_append (out, "</table>\n");
+  if (s->n_with_reference == 0)
+    return;
+  append_element (out, "p", _("Largest improvement first, largest regression last."));
+  g_string_append (out, "<table>\n<tr>");
+  append_element (out, "th", _("Question"));
+  append_element (out, "th", _("Reference"));
+  append_element (out, "th", _("Base answer"));
+  append_element (out, "th", _("Tuned answer"));
+  append_element (out, "th", _("chrF base → tuned"));
+  g_string_append (out, "</tr>\n");
+  /* A copy that borrows the records (a copy would inherit the free function). */
+  by_change = g_ptr_array_sized_new (recs->len);
+  for (guint r = 0; r < recs->len; r++)
+    g_ptr_array_add (by_change, recs->pdata[r]);
+  g_ptr_array_sort (by_change, compare_change);
+  for (guint r = 0; r < by_change->len; r++)
+    {
+      const TemperEvalRecord *rec = by_change->pdata[r];
+      const char *cls;
+
+      if (!rec->scored)
         continue;
-      append_element (out, "p", _("Largest improvement first, largest regression last."));
-      g_string_append (out, "<table>\n<tr>");
-      append_element (out, "th", _("Question"));
-      append_element (out, "th", _("Reference"));
-      append_element (out, "th", _("Base answer"));
-      append_element (out, "th", _("Tuned answer"));
-      append_element (out, "th", _("chrF base → tuned"));
-      g_string_append (out, "</tr>\n");
-      /* A copy that borrows the records (a copy would inherit the free function). */
-      by_change = g_ptr_array_sized_new (recs->len);
-      for (guint r = 0; r < recs->len; r++)
-        g_ptr_array_add (by_change, recs->pdata[r]);
-      g_ptr_array_sort (by_change, compare_change);
-      for (guint r = 0; r < by_change->len; r++)
-        {
-          const TemperEvalRecord *rec = by_change->pdata[r];
-          const char *cls;
-
-          if (!rec->scored)
-            continue;
-          cls = rec->chrf[1] > rec->chrf[0] + 1e-9 ? " class=\"better\""
-                : rec->chrf[1] < rec->chrf[0] - 1e-9 ? " class=\"worse\"" : "";
-          g_string_append_printf (out, "<tr%s><td>", cls);
-          append_escaped (out, rec->question);
-          g_string_append (out, "</td><td>");
-          append_escaped (out, rec->reference);
-          g_string_append (out, "</td><td>");
-          append_escaped (out, rec->answer[0]);
-          g_string_append (out, "</td><td>");
-          append_escaped (out, rec->answer[1]);
-          g_string_append_printf (out, "</td><td>%.1f → %.1f</td></tr>\n",
-                                  100.0 * rec->chrf[0], 100.0 * rec->chrf[1]);
-        }
-      g_string_append (out, "</table>\n");
+      cls = rec->chrf[1] > rec->chrf[0] + 1e-9 ? " class=\"better\""
+            : rec->chrf[1] < rec->chrf[0] - 1e-9 ? " class=\"worse\"" : "";
+      g_string_append_printf (out, "<tr%s><td>", cls);
+      append_escaped (out, rec->question);
+      g_string_append (out, "</td><td>");
+      append_escaped (out, rec->reference);
+      g_string_append (out, "</td><td>");
+      append_escaped (out, rec->answer[0]);
+      g_string_append (out, "</td><td>");
+      append_escaped (out, rec->answer[1]);
+      g_string_append_printf (out, "</td><td>%.1f → %.1f</td></tr>\n",
+                              100.0 * rec->chrf[0], 100.0 * rec->chrf[1]);
     }
+  g_string_append (out, "</table>\n");
+}
 
-  general_counts = g_strdup_printf (_("Base model right: %u of %u. Tuned model right: %u of %u. "
-                                     "Forgotten: %u. Newly right: %u."),
-                                   ev->general_right[0], ev->n_general, ev->general_right[1],
-                                   ev->n_general, ev->general_forgotten, ev->general_gained);
+/* The forgetting check's section: counts, then every general question
+ * with both models' answers. */
+static void
+append_general (GString *out, const TemperEvaluation *ev, GPtrArray *general)
+{
+  g_autofree char *general_counts =
+    g_strdup_printf (_("Base model right: %u of %u. Tuned model right: %u of %u. "
+                       "Forgotten: %u. Newly right: %u."),
+                     ev->general_right[0], ev->n_general, ev->general_right[1],
+                     ev->n_general, ev->general_forgotten, ev->general_gained);
+
   append_element (out, "h2", _("General questions (forgetting check)"));
   append_element (out, "p", general_counts);
   g_string_append (out, "<table>\n<tr>");
@@ -440,6 +417,41 @@ temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GP
         }
       g_string_append (out, "</td></tr>\n");
     }
-  g_string_append (out, "</table>\n</body>\n</html>\n");
+  g_string_append (out, "</table>\n");
+}
+
+gboolean
+temper_evaluation_write_html (const TemperEvaluation *ev, GPtrArray *records, GPtrArray *general,
+                              GArray *metrics, const char *run_name, const char *path,
+                              GError **error)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autofree char *title = g_strdup_printf (_("%s — evaluation"), run_name);
+  g_autofree char *heading = g_strdup_printf (_("%s: base model against tuned model"), run_name);
+
+  g_string_append (out, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n");
+  append_element (out, "title", title);
+  g_string_append_printf (out, "<style>%s</style>\n</head>\n<body>\n", style);
+  append_element (out, "h1", heading);
+  if (ev->forgetting)
+    append_element (out, "p class=\"flag\"", _("Warning: the tuned model forgot general knowledge."));
+  if (ev->no_effect)
+    append_element (out, "p class=\"flag\"", _("Warning: the training changed the model little."));
+  append_element (out, "h2", _("Findings"));
+  g_string_append (out, "<ul>\n");
+  for (guint i = 0; ev->findings[i] != NULL; i++)
+    {
+      g_string_append (out, "<li>");
+      append_escaped (out, ev->findings[i]);
+      g_string_append (out, "</li>\n");
+    }
+  g_string_append (out, "</ul>\n");
+  append_element (out, "h2", _("Training loss"));
+  append_loss_chart (out, metrics);
+
+  for (guint i = 0; i < ev->sets->len; i++)
+    append_set (out, &g_array_index (ev->sets, TemperEvaluationSet, i), records->pdata[i]);
+  append_general (out, ev, general);
+  g_string_append (out, "</body>\n</html>\n");
   return save (path, out->str, error);
 }

@@ -90,38 +90,3 @@ bad_token:
                "tokenised for another model"), n_vocab);
   return FALSE;
 }
-
-gboolean
-temper_evaluate_dataset_nll (temper_generator_t *gen, int n_vocab,
-                             const temper_dataset_t *dataset, TemperNll *nll,
-                             TemperEvaluateProgress progress, gpointer progress_data,
-                             GCancellable *cancellable, GError **error)
-{
-  gsize n_records = temper_dataset_get_n_records (dataset);
-
-  for (gsize i = 0; i < n_records; i++)
-    {
-      const gint32 *ids;
-      const guint8 *mask;
-      gsize n;
-
-      if (!temper_dataset_get_tokens (dataset, i, &ids, &mask, &n))
-        {
-          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                       _("%s was read without a chat template, so its answers have no tokens "
-                       "to score"), temper_dataset_get_path (dataset));
-          return FALSE;
-        }
-      if (!temper_evaluate_nll (gen, n_vocab, ids, mask, n, nll, cancellable, error))
-        {
-          const TemperDatasetRecord *record = temper_dataset_get_record (dataset, i);
-          g_autofree char *place = temper_dataset_describe_place (record->line, record->item);
-
-          g_prefix_error (error, "%s, %s: ", temper_dataset_get_path (dataset), place);
-          return FALSE;
-        }
-      if (progress != NULL)
-        progress ((double) (i + 1) / (double) n_records, progress_data);
-    }
-  return TRUE;
-}

@@ -260,27 +260,11 @@ temper_export_merged_hf_supported (temper_model_t *model, GError **error)
   return check_writable (temper_model_get_tokenizer (model), file, error);
 }
 
-JsonNode *
-temper_export_tokenizer_json (const temper_tokenizer_t *tok, const char *path, GError **error)
+/* The "added_tokens" member: control and user-defined tokens, matched in
+ * the raw text as Temper matches them. */
+static void
+added_tokens (JsonBuilder *b, const temper_tokenizer_t *tok)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(GArray) merges = NULL;
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  gboolean spm = tok->kind == TEMPER_TOKENIZER_SPM;
-
-  if (!check_writable (tok, path, error))
-    return NULL;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_string_value (b, "1.0");
-  json_builder_set_member_name (b, "truncation");
-  json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "padding");
-  json_builder_add_null_value (b);
-
-  /* Control and user-defined tokens, matched in the raw text as Temper
-   * matches them. */
   json_builder_set_member_name (b, "added_tokens");
   json_builder_begin_array (b);
   for (int id = 0; id < tok->n_vocab; id++)
@@ -307,32 +291,15 @@ temper_export_tokenizer_json (const temper_tokenizer_t *tok, const char *path, G
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+}
 
-  json_builder_set_member_name (b, "normalizer");
-  if (tok->normalize == TEMPER_NORMALIZE_NONE)
-    json_builder_add_null_value (b);
-  else
-    {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "type");
-      json_builder_add_string_value (b, tok->normalize == TEMPER_NORMALIZE_NFC ? "NFC" : "NFKC");
-      json_builder_end_object (b);
-    }
-  json_builder_set_member_name (b, "pre_tokenizer");
-  if (spm)
-    metaspace (b, tok);
-  else
-    pre_tokenizer (b, tok);
-  json_builder_set_member_name (b, "post_processor");
-  if (tok->add_bos && has_piece (tok, tok->bos))
-    post_processor (b, tok);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "decoder");
-  if (spm)
-    spm_decoder (b, tok);
-  else
-    byte_level (b, TRUE);
+/* The "model" member: BPE with the vocabulary and the merges by rank. */
+static void
+bpe_model (JsonBuilder *b, const temper_tokenizer_t *tok)
+{
+  g_autoptr(GArray) merges = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean spm = tok->kind == TEMPER_TOKENIZER_SPM;
 
   json_builder_set_member_name (b, "model");
   json_builder_begin_object (b);
@@ -388,6 +355,54 @@ temper_export_tokenizer_json (const temper_tokenizer_t *tok, const char *path, G
     }
   json_builder_end_array (b);
   json_builder_end_object (b);
+}
+
+JsonNode *
+temper_export_tokenizer_json (const temper_tokenizer_t *tok, const char *path, GError **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  gboolean spm = tok->kind == TEMPER_TOKENIZER_SPM;
+
+  if (!check_writable (tok, path, error))
+    return NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_string_value (b, "1.0");
+  json_builder_set_member_name (b, "truncation");
+  json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "padding");
+  json_builder_add_null_value (b);
+
+  added_tokens (b, tok);
+
+  json_builder_set_member_name (b, "normalizer");
+  if (tok->normalize == TEMPER_NORMALIZE_NONE)
+    json_builder_add_null_value (b);
+  else
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, tok->normalize == TEMPER_NORMALIZE_NFC ? "NFC" : "NFKC");
+      json_builder_end_object (b);
+    }
+  json_builder_set_member_name (b, "pre_tokenizer");
+  if (spm)
+    metaspace (b, tok);
+  else
+    pre_tokenizer (b, tok);
+  json_builder_set_member_name (b, "post_processor");
+  if (tok->add_bos && has_piece (tok, tok->bos))
+    post_processor (b, tok);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "decoder");
+  if (spm)
+    spm_decoder (b, tok);
+  else
+    byte_level (b, TRUE);
+
+  bpe_model (b, tok);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

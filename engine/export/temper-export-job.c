@@ -315,6 +315,102 @@ write_temper_copy (const temper_run_t *run, const char *out_dir, GError **error)
              || copy_into (temper_run_get_val_path (run), dir, error));
 }
 
+/* What the job's files say about the run: @job's fields from the run's
+ * settings, its model and @options, refusing what a cluster trainer would
+ * not train the same way.  The texts point into @model and @tmpl. */
+static gboolean
+describe_job (TemperJob *job, const temper_run_t *run, const temper_model_t *model,
+              const temper_chat_template_t *tmpl, const TemperJobOptions *options, GError **error)
+{
+  const TemperTrainSettings *settings = temper_run_get_settings (run);
+
+  job->engine = options->engine;
+  job->settings = settings;
+  job->family = temper_chat_template_get_family (tmpl);
+  job->arch = temper_model_get_config (model)->arch;
+  job->default_system = temper_chat_template_get_default_system (tmpl);
+  {
+    const temper_tokenizer_t *tok = temper_model_get_tokenizer (model);
+    g_autoptr(temper_chat_template_t) with_tokens =
+      temper_chat_template_new (temper_model_get_chat_template (model), tok);
+    int eot = tok != NULL ? temper_chat_template_get_end_of_turn (with_tokens) : -1;
+
+    if (eot >= 0 && temper_tokenizer_get_piece (tok, eot) != NULL)
+      job->end_of_turn = temper_tokenizer_get_piece (tok, eot);
+    job->eos_ends_turn = eot >= 0 && eot == temper_tokenizer_get_eos (tok);
+  }
+  job->template_name = llamafactory_template (job->family, job->arch, temper_model_get_name (model));
+  job->gpus_per_node = options->gpus_per_node > 0 ? options->gpus_per_node : 8;
+  job->nodes = options->nodes > 0 ? options->nodes : 2;
+  if (job->template_name == NULL)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("The model has no chat template that LLaMA-Factory or axolotl would lay out "
+                     "the same way, so the job would not train what this run trains"));
+      return FALSE;
+    }
+  /* LLaMA-Factory reads lora_alpha as an integer. */
+  if (job->engine == TEMPER_JOB_LLAMAFACTORY && settings->lora.alpha != rintf (settings->lora.alpha))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("LLaMA-Factory takes a whole number for LoRA alpha, and this run uses %g: "
+                     "export it for axolotl instead"), settings->lora.alpha);
+      return FALSE;
+    }
+  if (options->model_id != NULL && *options->model_id != '\0')
+    job->model_id = g_strdup (options->model_id);
+  else if (temper_model_get_format (model) == TEMPER_MODEL_FORMAT_HF_FOLDER)
+    job->model_id = g_strdup (temper_model_get_path (model));
+  else
+    job->model_id = hf_id_from_gguf (temper_model_get_path (model));
+  if (job->model_id == NULL)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   _("The run’s model is a GGUF file, and distributed trainers load Hugging Face "
+                     "weights: give the model’s Hugging Face id (such as "
+                     "HuggingFaceTB/SmolLM2-135M-Instruct) or its folder on the cluster"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The run's training data, and its validation records: its own file, or
+ * (@train_idx, @val_idx) the split training uses. */
+static gboolean
+load_job_data (const temper_run_t *run, temper_dataset_t **dataset, temper_dataset_t **validation,
+               GArray **train_idx, GArray **val_idx, GError **error)
+{
+  const TemperTrainSettings *settings = temper_run_get_settings (run);
+  TemperDatasetOptions dopts;
+
+  temper_dataset_options_init (&dopts);
+  *dataset = temper_dataset_load (temper_run_get_data_path (run), &dopts, error);
+  if (*dataset == NULL)
+    return FALSE;
+  if (temper_dataset_get_report (*dataset)->format == TEMPER_DATASET_FORMAT_TEXT)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("The run trains on plain text; a cluster job can be made only for "
+                     "conversations and instructions"));
+      return FALSE;
+    }
+  if (temper_run_get_val_path (run) != NULL)
+    {
+      *validation = temper_dataset_load (temper_run_get_val_path (run), &dopts, error);
+      if (*validation == NULL)
+        return FALSE;
+    }
+  else
+    {
+      double fraction = settings->val_fraction >= 0.0
+                        ? settings->val_fraction
+                        : temper_dataset_default_validation_fraction (
+                            temper_dataset_get_n_records (*dataset));
+      temper_dataset_split (*dataset, fraction, settings->seed, train_idx, val_idx);
+    }
+  return TRUE;
+}
+
 gboolean
 temper_job_export (const char *run_dir, const char *out_dir, const TemperJobOptions *options,
                    GError **error)
@@ -330,9 +426,7 @@ temper_job_export (const char *run_dir, const char *out_dir, const TemperJobOpti
   g_autofree char *train_path = g_build_filename (data_dir, "train.json", NULL);
   g_autofree char *val_path = g_build_filename (data_dir, "validation.json", NULL);
   g_autofree char *run_name = g_path_get_basename (run_dir);
-  TemperDatasetOptions dopts;
   TemperJob job = { 0 };
-  const TemperTrainSettings *settings;
   gboolean ok;
 
   g_return_val_if_fail (run_dir != NULL && out_dir != NULL && options != NULL, FALSE);
@@ -340,87 +434,16 @@ temper_job_export (const char *run_dir, const char *out_dir, const TemperJobOpti
   run = temper_run_open (run_dir, error);
   if (run == NULL)
     return FALSE;
-  settings = temper_run_get_settings (run);
   model = temper_model_load (temper_run_get_model_path (run), NULL, error);
   if (model == NULL)
     return FALSE;
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model), NULL);
-
-  job.engine = options->engine;
-  job.settings = settings;
   job.run_name = run_name;
-  job.family = temper_chat_template_get_family (tmpl);
-  job.arch = temper_model_get_config (model)->arch;
-  job.default_system = temper_chat_template_get_default_system (tmpl);
-  {
-    const temper_tokenizer_t *tok = temper_model_get_tokenizer (model);
-    g_autoptr(temper_chat_template_t) with_tokens =
-      temper_chat_template_new (temper_model_get_chat_template (model), tok);
-    int eot = tok != NULL ? temper_chat_template_get_end_of_turn (with_tokens) : -1;
+  if (!describe_job (&job, run, model, tmpl, options, error))
+    return FALSE;
 
-    if (eot >= 0 && temper_tokenizer_get_piece (tok, eot) != NULL)
-      job.end_of_turn = temper_tokenizer_get_piece (tok, eot);
-    job.eos_ends_turn = eot >= 0 && eot == temper_tokenizer_get_eos (tok);
-  }
-  job.template_name = llamafactory_template (job.family, job.arch, temper_model_get_name (model));
-  job.gpus_per_node = options->gpus_per_node > 0 ? options->gpus_per_node : 8;
-  job.nodes = options->nodes > 0 ? options->nodes : 2;
-  if (job.template_name == NULL)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("The model has no chat template that LLaMA-Factory or axolotl would lay out "
-                     "the same way, so the job would not train what this run trains"));
-      return FALSE;
-    }
-  /* LLaMA-Factory reads lora_alpha as an integer. */
-  if (job.engine == TEMPER_JOB_LLAMAFACTORY && settings->lora.alpha != rintf (settings->lora.alpha))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("LLaMA-Factory takes a whole number for LoRA alpha, and this run uses %g: "
-                     "export it for axolotl instead"), settings->lora.alpha);
-      return FALSE;
-    }
-  if (options->model_id != NULL && *options->model_id != '\0')
-    job.model_id = g_strdup (options->model_id);
-  else if (temper_model_get_format (model) == TEMPER_MODEL_FORMAT_HF_FOLDER)
-    job.model_id = g_strdup (temper_model_get_path (model));
-  else
-    job.model_id = hf_id_from_gguf (temper_model_get_path (model));
-  if (job.model_id == NULL)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
-                   _("The run’s model is a GGUF file, and distributed trainers load Hugging Face "
-                     "weights: give the model’s Hugging Face id (such as "
-                     "HuggingFaceTB/SmolLM2-135M-Instruct) or its folder on the cluster"));
-      return FALSE;
-    }
-
-  temper_dataset_options_init (&dopts);
-  dataset = temper_dataset_load (temper_run_get_data_path (run), &dopts, error);
-  if (dataset == NULL)
+  if (!load_job_data (run, &dataset, &validation, &train_idx, &val_idx, error))
     goto fail;
-  if (temper_dataset_get_report (dataset)->format == TEMPER_DATASET_FORMAT_TEXT)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("The run trains on plain text; a cluster job can be made only for "
-                     "conversations and instructions"));
-      goto fail;
-    }
-  if (temper_run_get_val_path (run) != NULL)
-    {
-      validation = temper_dataset_load (temper_run_get_val_path (run), &dopts, error);
-      if (validation == NULL)
-        goto fail;
-    }
-  else
-    {
-      double fraction = settings->val_fraction >= 0.0
-                        ? settings->val_fraction
-                        : temper_dataset_default_validation_fraction (
-                            temper_dataset_get_n_records (dataset));
-      temper_dataset_split (dataset, fraction, settings->seed, &train_idx, &val_idx);
-    }
-
   if (!prepare_out_dir (out_dir, error))
     goto fail;
   if (g_mkdir_with_parents (data_dir, 0755) != 0)

@@ -348,57 +348,57 @@ read_id_bound (JsonNode *node, int *max_id)
   return TRUE;
 }
 
-static temper_tokenizer_t *
-build_from_json (JsonObject *root, HfContext *ctx, GError **error)
+/* The "model" section describes a BPE model Temper can run: a vocabulary,
+ * merges, and no word-piece markers. */
+static gboolean
+check_bpe_model (JsonObject *model, HfContext *ctx, GError **error)
 {
-  JsonObject *model = member_object (root, "model");
-  JsonObject *vocab = member_object (model, "vocab");
-  JsonArray *merges = member_array (model, "merges");
-  JsonArray *added = member_array (root, "added_tokens");
-  JsonNode *normalizer = member (root, "normalizer");
-  JsonNode *pre = member (root, "pre_tokenizer");
-  JsonObject *decoder = member_object (root, "decoder");
   const char *type = member_string (model, "type");
-  const char *unk = member_string (model, "unk_token");
   const char *prefix = member_string (model, "continuing_subword_prefix");
   const char *suffix = member_string (model, "end_of_word_suffix");
-  g_autoptr(temper_tokenizer_t) tok = NULL;
-  g_autoptr(GList) words = NULL;
-  int max_id = -1;
 
   if (model == NULL)
     {
       fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has no “model” section."));
-      return NULL;
+      return FALSE;
     }
-  if (type == NULL && merges != NULL)
+  if (type == NULL && member_array (model, "merges") != NULL)
     type = "BPE";
   if (g_strcmp0 (type, "BPE") != 0)
     {
       fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
             _("holds a %s tokenizer; Temper supports BPE tokenizers (Llama, Mistral, Qwen2, "
             "SmolLM) only."), type != NULL ? type : "untyped");
-      return NULL;
+      return FALSE;
     }
-  if (vocab == NULL || merges == NULL)
+  if (member_object (model, "vocab") == NULL || member_array (model, "merges") == NULL)
     {
       fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has no vocabulary or merge list."));
-      return NULL;
+      return FALSE;
     }
   if ((prefix != NULL && prefix[0] != '\0') || (suffix != NULL && suffix[0] != '\0'))
     {
       fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
             _("marks word pieces with a prefix or suffix, which Temper does not support."));
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
 
-  words = json_object_get_members (vocab);
+/* The largest token id of the vocabulary (@words, its keys) and the added
+ * tokens, each checked to be a number in range; -1 with @error set when one
+ * is not or there are none. */
+static int
+read_max_id (JsonObject *vocab, GList *words, JsonArray *added, HfContext *ctx, GError **error)
+{
+  int max_id = -1;
+
   for (GList *l = words; l != NULL; l = l->next)
     if (!read_id_bound (json_object_get_member (vocab, l->data), &max_id))
       {
         fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
               _("gives the token “%s” an id that is not a number in range."), (const char *) l->data);
-        return NULL;
+        return -1;
       }
   for (guint i = 0; added != NULL && i < json_array_get_length (added); i++)
     {
@@ -409,16 +409,20 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
         {
           fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
                 _("has an added token (number %u) without valid content and id."), i);
-          return NULL;
+          return -1;
         }
     }
   if (max_id < 0)
-    {
-      fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has an empty vocabulary."));
-      return NULL;
-    }
+    fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path, _("has an empty vocabulary."));
+  return max_id;
+}
 
-  tok = temper_tokenizer_alloc (TEMPER_TOKENIZER_BYTE_LEVEL, max_id + 1);
+/* Every piece of the vocabulary at its id, then the added tokens over them
+ * with their flags. */
+static gboolean
+set_pieces (temper_tokenizer_t *tok, JsonObject *vocab, GList *words, JsonArray *added,
+            HfContext *ctx, GError **error)
+{
   for (GList *l = words; l != NULL; l = l->next)
     {
       gint64 id = 0;
@@ -427,7 +431,7 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
         {
           fail (error, TEMPER_ERROR_INVALID_FILE, ctx->path,
                 _("gives id %d to more than one token."), (int) id);
-          return NULL;
+          return FALSE;
         }
     }
   for (guint i = 0; added != NULL && i < json_array_get_length (added); i++)
@@ -447,13 +451,15 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
       if (member_bool (t, "single_word", FALSE))
         tok->flags[id] |= TEMPER_TOKEN_SINGLE_WORD;
     }
+  return TRUE;
+}
 
-  if (normalizer != NULL && JSON_NODE_HOLDS_OBJECT (normalizer) &&
-      !apply_normalizer (tok, ctx, json_node_get_object (normalizer), error))
-    return NULL;
-  if (pre != NULL && JSON_NODE_HOLDS_OBJECT (pre) &&
-      !apply_pre_tokenizer (tok, ctx, json_node_get_object (pre), error))
-    return NULL;
+/* Byte-level or SentencePiece-style, from what the normalizer, the
+ * pre-tokenizer and the decoder said and the model's flags. */
+static gboolean
+set_kind (temper_tokenizer_t *tok, JsonObject *model, JsonObject *decoder, HfContext *ctx,
+          GError **error)
+{
   if (g_strcmp0 (member_string (decoder, "type"), "ByteLevel") == 0)
     ctx->byte_level = TRUE;
 
@@ -471,15 +477,50 @@ build_from_json (JsonObject *root, HfContext *ctx, GError **error)
           fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
                 _("combines SentencePiece-style spaces with regex splitting, which Temper does "
                 "not support."));
-          return NULL;
+          return FALSE;
         }
     }
   else
     {
       fail (error, TEMPER_ERROR_UNSUPPORTED, ctx->path,
             _("is a BPE tokenizer that is neither byte-level nor SentencePiece-style."));
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
+
+static temper_tokenizer_t *
+build_from_json (JsonObject *root, HfContext *ctx, GError **error)
+{
+  JsonObject *model = member_object (root, "model");
+  JsonObject *vocab = member_object (model, "vocab");
+  JsonArray *merges = member_array (model, "merges");
+  JsonArray *added = member_array (root, "added_tokens");
+  JsonNode *normalizer = member (root, "normalizer");
+  JsonNode *pre = member (root, "pre_tokenizer");
+  const char *unk = member_string (model, "unk_token");
+  g_autoptr(temper_tokenizer_t) tok = NULL;
+  g_autoptr(GList) words = NULL;
+  int max_id;
+
+  if (!check_bpe_model (model, ctx, error))
+    return NULL;
+  words = json_object_get_members (vocab);
+  max_id = read_max_id (vocab, words, added, ctx, error);
+  if (max_id < 0)
+    return NULL;
+
+  tok = temper_tokenizer_alloc (TEMPER_TOKENIZER_BYTE_LEVEL, max_id + 1);
+  if (!set_pieces (tok, vocab, words, added, ctx, error))
+    return NULL;
+  if (normalizer != NULL && JSON_NODE_HOLDS_OBJECT (normalizer) &&
+      !apply_normalizer (tok, ctx, json_node_get_object (normalizer), error))
+    return NULL;
+  if (pre != NULL && JSON_NODE_HOLDS_OBJECT (pre) &&
+      !apply_pre_tokenizer (tok, ctx, json_node_get_object (pre), error))
+    return NULL;
+  if (!set_kind (tok, model, member_object (root, "decoder"), ctx, error))
+    return NULL;
 
   if (unk != NULL && (tok->unk = temper_tokenizer_find_token (tok, unk)) < 0)
     {

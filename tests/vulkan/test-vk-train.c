@@ -267,6 +267,51 @@ test_step_coopmat (Fixture *f, gconstpointer data)
   g_unsetenv ("TEMPER_VK_MATMUL");
 }
 
+/* The plan against the device memory the backend is measured to allocate
+ * (vkAllocateMemory on the device's heap, counted as it happens; on
+ * lavapipe that is host memory): the most held at once while the step is
+ * built and trains one batch is the plan's weights and buffers, plus at most
+ * 2 % and 16 KiB (on lavapipe uploads need no staging: the device's memory
+ * is host-visible). */
+static void
+test_plan_is_measured (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TemperDeviceInfo) info = NULL;
+  TemperBackend *gpu = open_gpu (&info);
+  TemperTrainSettings settings;
+  TemperTrainStep *step;
+  g_autoptr(GError) error = NULL;
+  guint64 weights = 0, buffers = 0, before, peak;
+  double planned;
+
+  if (gpu == NULL)
+    return;
+  temper_train_settings_init_default (&settings);
+  settings.lora.rank = temper_adapter_get_rank (f->adapter);
+  settings.lora.alpha = temper_adapter_get_alpha (f->adapter);
+  settings.lora.use_rslora = temper_adapter_get_rslora (f->adapter);
+  settings.lora.targets = temper_adapter_get_targets (f->adapter);
+  settings.lora.dropout = 0.0f;
+  settings.micro_batch = f->micro_batch;
+  settings.max_length = f->seq;
+  temper_train_plan_memory (f->model, &settings, TEST_BACKEND, &weights, &buffers);
+  planned = (double) (weights + buffers);
+
+  before = temper_backend_get_peak_memory (gpu);
+  step = temper_train_step_new_on (f->model, gpu, info, f->adapter, 0.0f, f->micro_batch, f->seq, FALSE,
+                                   &error);
+  g_assert_no_error (error);
+  g_assert_true (isfinite (run_batch (f, step, 0)));
+  peak = temper_backend_get_peak_memory (gpu) - before;
+  g_test_message ("planned %.0f bytes (weights %" G_GUINT64_FORMAT ", buffers %" G_GUINT64_FORMAT
+                  "), the device's peak %" G_GUINT64_FORMAT " (%+.1f %%)",
+                  planned, weights, buffers, peak, 100.0 * ((double) peak - planned) / planned);
+  g_assert_cmpfloat ((double) peak, >=, planned);
+  g_assert_cmpfloat ((double) peak, <=, planned * 1.02 + 16 * 1024);
+  temper_train_step_free (step);
+  temper_backend_free (gpu);
+}
+
 /* A model with its own lm_head: the GPU keeps no copy of the embedding
  * table (only its rows are needed, read from the model's memory and
  * uploaded), so the estimate counts it out, and the step still gives the
@@ -851,6 +896,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add_func ("/gpu-train/memory-check", test_memory_check);
   g_test_add_func ("/gpu-train/step-untied", test_step_untied);
+  g_test_add ("/gpu-train/plan-is-measured", Fixture, NULL, fixture_setup, test_plan_is_measured,
+              fixture_teardown);
   g_test_add ("/gpu-train/step-nf4", Fixture, NULL, fixture_setup, test_step_nf4, fixture_teardown);
   {
     static const int low_bit[] = { TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL,

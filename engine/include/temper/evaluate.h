@@ -32,16 +32,6 @@ gboolean temper_evaluate_nll (temper_generator_t *gen, int n_vocab,
                               const gint32 *ids, const guint8 *mask, gsize n,
                               TemperNll *nll, GCancellable *cancellable, GError **error);
 
-/* Called after each record with the fraction of the work done. */
-typedef void (*TemperEvaluateProgress) (double fraction, gpointer user_data);
-
-/* Adds every record of @dataset (loaded with a chat template, so that it
- * has tokens and loss masks) to @nll. */
-gboolean temper_evaluate_dataset_nll (temper_generator_t *gen, int n_vocab,
-                                      const temper_dataset_t *dataset, TemperNll *nll,
-                                      TemperEvaluateProgress progress, gpointer progress_data,
-                                      GCancellable *cancellable, GError **error);
-
 /* ---- Evaluating a run -------------------------------------------------- *
  *
  * temper_evaluate_run() compares the base model with the run's adapter:

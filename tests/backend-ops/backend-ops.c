@@ -515,6 +515,7 @@ main (int argc, char **argv)
   sides[DUT] = open_dut (name);
 
   g_test_add_func ("/support/tables", test_support_tables);
+  backend_ops_add_model_tests ();
   for (guint i = 0; i < backend_ops_n_cases; i++)
     register_case (name, &backend_ops_cases[i], FALSE);
   for (guint i = 0; i < backend_ops_n_matmul_cases; i++)

@@ -96,6 +96,9 @@ extern const guint backend_ops_n_matmul_cases;
 /* Every weight type Temper knows, -1 ended. */
 extern const int backend_ops_weight_types[];
 
+/* The backend choice by kind (backend-ops-models.c). */
+void     backend_ops_add_model_tests (void);
+
 /* Golden values from gguf-py, on the tested side alone. */
 void     backend_ops_golden (int weight_type);
 

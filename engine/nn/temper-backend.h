@@ -19,9 +19,10 @@
  *    return nothing: a failure (device lost) is reported by flush().  Host
  *    code may read results (download) only after flush().
  *  - Ops are called only when supports_op() said yes for that op and weight
- *    type; the forward and the training loop check this at setup time and
- *    refuse the model with a readable error otherwise.  Every op of a new
- *    backend must pass tests/cpu's op tests against the CPU backend.
+ *    type (the backend's TemperOpSupport table); the forward and the
+ *    training loop check this at setup time and refuse the model with a
+ *    readable error otherwise.  Every op of a new backend must pass
+ *    tests/backend-ops against the CPU backend.
  *
  * Conventions: activations and gradients are F32 (a GPU backend may store
  * them otherwise internally, but the tensors it is handed say F32); frozen

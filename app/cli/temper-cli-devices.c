@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/devices.h"
+#include "temper/tensor.h"
 #include "temper-cli.h"
 
 static char *
@@ -137,15 +138,151 @@ print_json (GPtrArray *devices, GPtrArray *notes)
   printf ("%s\n", text);
 }
 
+/* ---- --ops: what each backend computes, from the backends' own tables ---- */
+
+static const TemperBackendKind matrix_kinds[] = {
+  TEMPER_BACKEND_CPU, TEMPER_BACKEND_VULKAN, TEMPER_BACKEND_CUDA,
+};
+
+/* The weight types some backend of this build reads, in id order (NF4 last). */
+static GArray *
+matrix_weight_types (void)
+{
+  GArray *types = g_array_new (FALSE, FALSE, sizeof (int));
+
+  for (int t = 0; t <= TEMPER_TYPE_NF4; t++)
+    {
+      gboolean any = FALSE;
+
+      if (temper_type_name (t) == NULL)
+        continue;
+      for (guint op = 0; op < temper_backend_n_ops (); op++)
+        for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
+          any |= temper_backend_op_reads_weight (op)
+                 && temper_backend_kind_supports_op (matrix_kinds[k], op, t);
+      if (any)
+        g_array_append_val (types, t);
+    }
+  return types;
+}
+
+/* "all", "no", or the weight-reading ops of @kind that read @type. */
+static char *
+weight_cell (TemperBackendKind kind, int type)
+{
+  g_autoptr(GString) ops = g_string_new (NULL);
+  guint n = 0, n_yes = 0;
+
+  if (!temper_backend_kind_is_built (kind))
+    return g_strdup ("not built");
+  for (guint op = 0; op < temper_backend_n_ops (); op++)
+    if (temper_backend_op_reads_weight (op))
+      {
+        n++;
+        if (temper_backend_kind_supports_op (kind, op, type))
+          {
+            n_yes++;
+            g_string_append_printf (ops, "%s%s", ops->len > 0 ? "," : "", temper_backend_op_name (op));
+          }
+      }
+  return g_strdup (n_yes == n ? "all" : n_yes == 0 ? "no" : ops->str);
+}
+
+static void
+print_ops_table (void)
+{
+  g_autoptr(GArray) types = matrix_weight_types ();
+
+  print_cell ("OP (F32)", 26);
+  for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
+    print_cell (temper_backend_kind_name (matrix_kinds[k]), 11);
+  printf ("\n");
+  for (guint op = 0; op < temper_backend_n_ops (); op++)
+    {
+      if (temper_backend_op_reads_weight (op))
+        continue;
+      print_cell (temper_backend_op_name (op), 26);
+      for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
+        print_cell (!temper_backend_kind_is_built (matrix_kinds[k]) ? "not built"
+                    : temper_backend_kind_supports_op (matrix_kinds[k], op, 0) ? "yes" : "no", 11);
+      printf ("\n");
+    }
+  printf ("\nWEIGHT TYPE (read by");
+  for (guint op = 0, n = 0; op < temper_backend_n_ops (); op++)
+    if (temper_backend_op_reads_weight (op))
+      printf ("%s %s", n++ > 0 ? "," : "", temper_backend_op_name (op));
+  printf (")\n");
+  print_cell ("", 26);
+  for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
+    print_cell (temper_backend_kind_name (matrix_kinds[k]), 11);
+  printf ("\n");
+  for (guint i = 0; i < types->len; i++)
+    {
+      int type = g_array_index (types, int, i);
+
+      print_cell (temper_type_name (type), 26);
+      for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
+        {
+          g_autofree char *cell = weight_cell (matrix_kinds[k], type);
+          print_cell (cell, 11);
+        }
+      printf ("\n");
+    }
+}
+
+/* {"backends": {"cpu": {"built": true, "ops": {"matmul": ["F32", …], "add": ["F32"]}}, …}} */
+static void
+print_ops_json (void)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GArray) types = matrix_weight_types ();
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "backends");
+  json_builder_begin_object (builder);
+  for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
+    {
+      json_builder_set_member_name (builder, temper_backend_kind_name (matrix_kinds[k]));
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "built");
+      json_builder_add_boolean_value (builder, temper_backend_kind_is_built (matrix_kinds[k]));
+      json_builder_set_member_name (builder, "ops");
+      json_builder_begin_object (builder);
+      for (guint op = 0; op < temper_backend_n_ops (); op++)
+        {
+          json_builder_set_member_name (builder, temper_backend_op_name (op));
+          json_builder_begin_array (builder);
+          for (guint i = 0; i < types->len; i++)
+            if (temper_backend_kind_supports_op (matrix_kinds[k], op, g_array_index (types, int, i)))
+              json_builder_add_string_value (builder, temper_type_name (g_array_index (types, int, i)));
+          json_builder_end_array (builder);
+        }
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  printf ("%s\n", text);
+}
+
 int
 temper_cli_devices (int argc, char **argv)
 {
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) devices = NULL;
-  gboolean as_json = FALSE;
+  gboolean as_json = FALSE, ops = FALSE;
   int exit_code;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print JSON instead of a table"), NULL },
+    { "ops", 0, 0, G_OPTION_ARG_NONE, &ops,
+      N_("Print which operations and weight types each backend computes, instead of the devices"), NULL },
     { NULL }
   };
 
@@ -157,6 +294,14 @@ temper_cli_devices (int argc, char **argv)
   if (argc != 1)
     return temper_cli_fail ("devices", TEMPER_CLI_EXIT_USAGE, _("takes no arguments, see --help"));
 
+  if (ops)
+    {
+      if (as_json)
+        print_ops_json ();
+      else
+        print_ops_table ();
+      return TEMPER_CLI_EXIT_OK;
+    }
   devices = temper_devices_list (notes);
   if (as_json)
     print_json (devices, notes);

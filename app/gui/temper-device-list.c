@@ -86,3 +86,14 @@ temper_device_self_test_note (const TemperDeviceInfo *device)
                             "processor. Updating its graphics driver may fix this."),
                           device->self_test_reason != NULL ? device->self_test_reason : "");
 }
+
+char *
+temper_device_model_note (const TemperDeviceInfo *device, const temper_model_t *model)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_val_if_fail (device != NULL, NULL);
+  if (model == NULL || temper_backend_kind_check_model (device->backend, model, TRUE, &error))
+    return NULL;
+  return g_strdup (error->message);
+}

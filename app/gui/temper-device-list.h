@@ -23,5 +23,10 @@ char      *temper_device_id          (const TemperDeviceInfo *device);
  * saying it is not used for training, why, and what to try.  NULL for any
  * other device. */
 char      *temper_device_self_test_note (const TemperDeviceInfo *device);
+/* For a device whose backend cannot train @model (an operation or weight
+ * type its table lacks, see `temper-cli devices --ops`): the sentence saying
+ * which.  NULL when it can, or when @model is NULL. */
+char      *temper_device_model_note     (const TemperDeviceInfo *device,
+                                         const temper_model_t   *model);
 
 G_END_DECLS

@@ -541,6 +541,22 @@ field_changed_cb (TemperSettingsPage *self)
   update_estimate (self);
 }
 
+/* Under the device row: why the chosen device is not trained on (its
+ * self-test failed), or why it cannot train the chosen model. */
+static void
+update_device_note (TemperSettingsPage *self)
+{
+  const TemperDeviceInfo *device = selected_device (self);
+  g_autofree char *note = NULL;
+
+  if (device == NULL)
+    return;
+  note = temper_device_self_test_note (device);
+  if (note == NULL && self->model != NULL)
+    note = temper_device_model_note (device, temper_loaded_model_get_model (self->model));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->device_row), note != NULL ? note : "");
+}
+
 static void
 device_selected_cb (TemperSettingsPage *self)
 {
@@ -548,10 +564,7 @@ device_selected_cb (TemperSettingsPage *self)
 
   if (device == NULL)
     return;
-  {
-    g_autofree char *note = temper_device_self_test_note (device);
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->device_row), note != NULL ? note : "");
-  }
+  update_device_note (self);
   if (!self->updating && self->settings != NULL)
     {
       g_autofree char *id = temper_device_id (device);
@@ -803,6 +816,7 @@ temper_settings_page_set_model (TemperSettingsPage *self,
   if (g_set_object (&self->model, model))
     {
       update_base_weights_row (self);
+      update_device_note (self);
       update_estimate (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
     }

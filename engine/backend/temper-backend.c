@@ -42,3 +42,33 @@ temper_backend_free (TemperBackend *backend)
   if (backend != NULL)
     backend->ops->destroy (backend);
 }
+
+gboolean
+temper_op_reads_weight (TemperOp op)
+{
+  switch (op)
+    {
+    case TEMPER_OP_EMBEDDING:
+    case TEMPER_OP_MATMUL:
+    case TEMPER_OP_MATMUL_BACKWARD_INPUT:
+    case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
+    case TEMPER_OP_DEQUANTIZE:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+gboolean
+temper_op_support_lookup (const TemperOpSupport *support, TemperOp op, int weight_type)
+{
+  if (support == NULL || op < 0 || op >= TEMPER_OP_COUNT
+      || (support->ops & (G_GUINT64_CONSTANT (1) << op)) == 0)
+    return FALSE;
+  if (!temper_op_reads_weight (op))
+    return weight_type == TEMPER_TYPE_F32;
+  for (const int *t = support->weight_types; *t >= 0; t++)
+    if (*t == weight_type)
+      return TRUE;
+  return FALSE;
+}

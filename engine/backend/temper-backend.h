@@ -19,9 +19,10 @@
  *    return nothing: a failure (device lost) is reported by flush().  Host
  *    code may read results (download) only after flush().
  *  - Ops are called only when supports_op() said yes for that op and weight
- *    type; the forward and the training loop check this at setup time and
- *    refuse the model with a readable error otherwise.  Every op of a new
- *    backend must pass tests/cpu's op tests against the CPU backend.
+ *    type (the backend's TemperOpSupport table); the forward and the
+ *    training loop check this at setup time and refuse the model with a
+ *    readable error otherwise.  Every op of a new backend must pass
+ *    tests/backend-ops against the CPU backend.
  *
  * Conventions: activations and gradients are F32 (a GPU backend may store
  * them otherwise internally, but the tensors it is handed say F32); frozen
@@ -91,6 +92,9 @@ typedef enum {
   TEMPER_OP_COUNT,
 } TemperOp;
 
+/* TemperOpSupport keeps one bit per op. */
+G_STATIC_ASSERT (TEMPER_OP_COUNT <= 64);
+
 typedef enum {
   TEMPER_BUFFER_WEIGHTS,      /* written once, then read by ops */
   TEMPER_BUFFER_ACTIVATIONS,  /* written and read by ops every step */
@@ -132,6 +136,22 @@ typedef struct {
   int64_t step;         /* 1-based, for bias correction */
   float   max_grad_norm;/* > 0: gradients are scaled by min(1, max/‖g‖) where ‖g‖² is read from grad_sumsq */
 } TemperAdamWParams;
+
+/* What a backend computes, in one table per backend (its supports_op()
+ * answers from it, and `temper-cli devices --ops` prints all of them):
+ * the ops it runs, and the weight types that the ops reading a frozen
+ * weight (temper_op_reads_weight) decode.  Every other op takes F32. */
+typedef struct {
+  guint64    ops;           /* bit 1 << op for each TemperOp it runs */
+  const int *weight_types;  /* TemperTypes the weight-reading ops decode, ended by -1 */
+} TemperOpSupport;
+
+/* TRUE for embedding, matmul, matmul_backward_input, lm_head_cross_entropy
+ * and dequantize: the ops whose weight operand may be any supported type. */
+gboolean temper_op_reads_weight (TemperOp op);
+gboolean temper_op_support_lookup (const TemperOpSupport *support, TemperOp op, int weight_type);
+/* The table of backend @kind, or NULL when this build of Temper lacks it. */
+const TemperOpSupport *temper_op_support_for_kind (TemperBackendKind kind);
 
 typedef struct {
   const char *name;

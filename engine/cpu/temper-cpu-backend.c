@@ -21,39 +21,25 @@ cpu_destroy (TemperBackend *b)
   g_free (cpu);
 }
 
+/* The reference runs every op, and reads every weight type Temper loads
+ * (Q2_K, Q3_K, IQ4_NL, IQ4_XS and TQ2_0 through the reference decoders in
+ * engine/model/temper-types.c). */
+static const int cpu_weight_types[] = {
+  TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
+  TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K,
+  TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K, TEMPER_TYPE_Q6_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS,
+  TEMPER_TYPE_TQ2_0, TEMPER_TYPE_NF4, -1,
+};
+
+const TemperOpSupport temper_cpu_op_support = {
+  .ops = (G_GUINT64_CONSTANT (1) << TEMPER_OP_COUNT) - 1,
+  .weight_types = cpu_weight_types,
+};
+
 static gboolean
 cpu_supports_op (TemperBackend *b, TemperOp op, int weight_type)
 {
-  switch (op)
-    {
-    case TEMPER_OP_EMBEDDING:
-    case TEMPER_OP_MATMUL:
-    case TEMPER_OP_MATMUL_BACKWARD_INPUT:
-    case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
-    case TEMPER_OP_DEQUANTIZE:
-      switch (weight_type)
-        {
-        case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
-        case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_0:
-        case TEMPER_TYPE_Q5_1: case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_Q4_K:
-        case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K: case TEMPER_TYPE_NF4:
-        /* Through the reference decoders (engine/model/temper-types.c). */
-        case TEMPER_TYPE_Q2_K: case TEMPER_TYPE_Q3_K: case TEMPER_TYPE_IQ4_NL:
-        case TEMPER_TYPE_IQ4_XS: case TEMPER_TYPE_TQ2_0:
-          return TRUE;
-        default:
-          return FALSE;
-        }
-    case TEMPER_OP_ROPE_TABLE:
-    case TEMPER_OP_GEGLU:
-    case TEMPER_OP_ATTENTION_WINDOW:
-    case TEMPER_OP_SOFTCAP:
-      return weight_type == TEMPER_TYPE_F32;
-    case TEMPER_OP_COUNT:
-      return FALSE;
-    default:
-      return weight_type == TEMPER_TYPE_F32;
-    }
+  return temper_op_support_lookup (&temper_cpu_op_support, op, weight_type);
 }
 
 static TemperBuffer *

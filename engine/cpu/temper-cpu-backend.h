@@ -22,6 +22,9 @@ typedef enum {
   TEMPER_CPU_KERNELS_AVX2,
 } TemperCpuKernelChoice;
 
+/* What the CPU backend runs: every op, every weight type Temper reads. */
+extern const TemperOpSupport temper_cpu_op_support;
+
 /* @n_threads <= 0 picks one per available core. */
 TemperBackend *temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels);
 /* "AVX-512+AVX2+FMA+F16C", "AVX2+FMA+F16C, 8-bit decoding", "scalar"… */

@@ -50,20 +50,27 @@ record (TemperCudaBackend *self, TemperCudaStatus status, const char *what)
     temper_cuda_check (self->module, status, what, &self->error);
 }
 
-static gboolean
-weight_type_supported (int type)
-{
-  switch (type)
-    {
-    case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
-    case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_NF4:
-    case TEMPER_TYPE_Q2_K: case TEMPER_TYPE_Q3_K: case TEMPER_TYPE_IQ4_NL:
-    case TEMPER_TYPE_IQ4_XS: case TEMPER_TYPE_TQ2_0:
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
+/* Not yet: Q5_0, Q5_1, Q4_K, Q5_K and Q6_K have no CUDA decoder, and the
+ * family ops (rope_table, geglu, attention_window, softcap) no kernel. */
+static const int cuda_weight_types[] = {
+  TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
+  TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS,
+  TEMPER_TYPE_TQ2_0, TEMPER_TYPE_NF4, -1,
+};
+
+#define OP(op) (G_GUINT64_CONSTANT (1) << (op))
+
+const TemperOpSupport temper_cuda_op_support = {
+  .ops = OP (TEMPER_OP_EMBEDDING) | OP (TEMPER_OP_RMSNORM) | OP (TEMPER_OP_RMSNORM_BACKWARD)
+         | OP (TEMPER_OP_MATMUL) | OP (TEMPER_OP_MATMUL_BACKWARD_INPUT) | OP (TEMPER_OP_GEMM)
+         | OP (TEMPER_OP_ROPE) | OP (TEMPER_OP_ROPE_BACKWARD) | OP (TEMPER_OP_ATTENTION)
+         | OP (TEMPER_OP_ATTENTION_BACKWARD) | OP (TEMPER_OP_SWIGLU)
+         | OP (TEMPER_OP_SWIGLU_BACKWARD) | OP (TEMPER_OP_ADD)
+         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY) | OP (TEMPER_OP_ADAMW)
+         | OP (TEMPER_OP_SUM_SQUARES) | OP (TEMPER_OP_SCALE) | OP (TEMPER_OP_DEQUANTIZE)
+         | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT),
+  .weight_types = cuda_weight_types,
+};
 
 static void
 cuda_destroy (TemperBackend *b)
@@ -77,34 +84,7 @@ cuda_destroy (TemperBackend *b)
 static gboolean
 cuda_supports_op (TemperBackend *b, TemperOp op, int weight_type)
 {
-  switch (op)
-    {
-    case TEMPER_OP_EMBEDDING:
-    case TEMPER_OP_MATMUL:
-    case TEMPER_OP_MATMUL_BACKWARD_INPUT:
-    case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
-    case TEMPER_OP_DEQUANTIZE:
-      return weight_type_supported (weight_type);
-    case TEMPER_OP_RMSNORM:
-    case TEMPER_OP_RMSNORM_BACKWARD:
-    case TEMPER_OP_GEMM:
-    case TEMPER_OP_ROPE:
-    case TEMPER_OP_ROPE_BACKWARD:
-    case TEMPER_OP_SWIGLU:
-    case TEMPER_OP_SWIGLU_BACKWARD:
-    case TEMPER_OP_ADD:
-    case TEMPER_OP_ADAMW:
-    case TEMPER_OP_SUM_SQUARES:
-    case TEMPER_OP_SCALE:
-    case TEMPER_OP_ZERO:
-    case TEMPER_OP_DROPOUT:
-    case TEMPER_OP_ATTENTION:
-    case TEMPER_OP_ATTENTION_BACKWARD:
-      return weight_type == TEMPER_TYPE_F32;
-    case TEMPER_OP_COUNT:
-    default:
-      return FALSE;
-    }
+  return temper_op_support_lookup (&temper_cuda_op_support, op, weight_type);
 }
 
 static TemperBuffer *

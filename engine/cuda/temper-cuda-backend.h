@@ -6,6 +6,9 @@
 
 G_BEGIN_DECLS
 
+/* What the CUDA backend runs (its supports_op() answers from it). */
+extern const TemperOpSupport temper_cuda_op_support;
+
 /* A backend on CUDA device @device (as listed by temper_devices_list).
  * NULL with an error a person can act on when there is no driver, no
  * module, no such GPU, or the GPU cannot start. */

@@ -6,67 +6,38 @@
 #include "temper-vk-backend-private.h"
 #include "temper-vk-error-private.h"
 
+static const int vk_weight_types[] = {
+  TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
+  TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K,
+  TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K, TEMPER_TYPE_Q6_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS,
+  TEMPER_TYPE_TQ2_0, TEMPER_TYPE_NF4, -1,
+};
+
+#define OP(op) (G_GUINT64_CONSTANT (1) << (op))
+
+/* Not yet: the family ops (rope_table, geglu, attention_window, softcap). */
+const TemperOpSupport temper_vk_op_support = {
+  .ops = OP (TEMPER_OP_EMBEDDING) | OP (TEMPER_OP_RMSNORM) | OP (TEMPER_OP_RMSNORM_BACKWARD)
+         | OP (TEMPER_OP_MATMUL) | OP (TEMPER_OP_MATMUL_BACKWARD_INPUT) | OP (TEMPER_OP_GEMM)
+         | OP (TEMPER_OP_ROPE) | OP (TEMPER_OP_ROPE_BACKWARD) | OP (TEMPER_OP_ATTENTION)
+         | OP (TEMPER_OP_ATTENTION_BACKWARD) | OP (TEMPER_OP_SWIGLU)
+         | OP (TEMPER_OP_SWIGLU_BACKWARD) | OP (TEMPER_OP_ADD)
+         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY) | OP (TEMPER_OP_ADAMW)
+         | OP (TEMPER_OP_SUM_SQUARES) | OP (TEMPER_OP_SCALE) | OP (TEMPER_OP_DEQUANTIZE)
+         | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT),
+  .weight_types = vk_weight_types,
+};
+
 gboolean
 temper_vk_weight_type_supported (int type)
 {
-  switch (type)
-    {
-    case TEMPER_TYPE_F32:
-    case TEMPER_TYPE_F16:
-    case TEMPER_TYPE_BF16:
-    case TEMPER_TYPE_Q4_0:
-    case TEMPER_TYPE_Q4_1:
-    case TEMPER_TYPE_Q5_0:
-    case TEMPER_TYPE_Q5_1:
-    case TEMPER_TYPE_Q8_0:
-    case TEMPER_TYPE_Q4_K:
-    case TEMPER_TYPE_Q5_K:
-    case TEMPER_TYPE_Q6_K:
-    case TEMPER_TYPE_NF4:
-    case TEMPER_TYPE_Q2_K:
-    case TEMPER_TYPE_Q3_K:
-    case TEMPER_TYPE_IQ4_NL:
-    case TEMPER_TYPE_IQ4_XS:
-    case TEMPER_TYPE_TQ2_0:
-      return TRUE;
-    default:
-      return FALSE;
-    }
+  return temper_op_support_lookup (&temper_vk_op_support, TEMPER_OP_DEQUANTIZE, type);
 }
 
 static gboolean
 vk_supports_op (TemperBackend *backend, TemperOp op, int weight_type)
 {
-  switch (op)
-    {
-    /* Ops that read a frozen weight in its stored type. */
-    case TEMPER_OP_EMBEDDING:
-    case TEMPER_OP_MATMUL:
-    case TEMPER_OP_MATMUL_BACKWARD_INPUT:
-    case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
-    case TEMPER_OP_DEQUANTIZE:
-      return temper_vk_weight_type_supported (weight_type);
-    case TEMPER_OP_RMSNORM:
-    case TEMPER_OP_RMSNORM_BACKWARD:
-    case TEMPER_OP_GEMM:
-    case TEMPER_OP_ROPE:
-    case TEMPER_OP_ROPE_BACKWARD:
-    case TEMPER_OP_ATTENTION:
-    case TEMPER_OP_ATTENTION_BACKWARD:
-    case TEMPER_OP_SWIGLU:
-    case TEMPER_OP_SWIGLU_BACKWARD:
-    case TEMPER_OP_ADD:
-    case TEMPER_OP_ADAMW:
-    case TEMPER_OP_SUM_SQUARES:
-    case TEMPER_OP_SCALE:
-    case TEMPER_OP_ZERO:
-    case TEMPER_OP_DROPOUT:
-      /* Activations, gradients and optimizer state are F32. */
-      return weight_type == TEMPER_TYPE_F32;
-    case TEMPER_OP_COUNT:
-    default:
-      return FALSE;
-    }
+  return temper_op_support_lookup (&temper_vk_op_support, op, weight_type);
 }
 
 void

@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* What the Vulkan backend runs (its supports_op() answers from it). */
+extern const TemperOpSupport temper_vk_op_support;
+
 /* Opens Vulkan device @device (an index from temper_vulkan_list_devices, or
  * -1 for the best GPU; software drivers only when asked for by index or with
  * TEMPER_VULKAN_ALLOW_SOFTWARE=1) and returns a backend on it. */

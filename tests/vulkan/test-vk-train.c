@@ -254,7 +254,7 @@ test_step (Fixture *f, gconstpointer data)
 
 /* The same step with the frozen-weight products on Vulkan's
  * cooperative-matrix shader, whose float16 inputs carry a relative error of
- * about 2^-11 ≈ 5e-4 (see tests/vulkan/test-vk-ops.c).  The loss averages
+ * about 2^-11 ≈ 5e-4 (see tests/backend-ops/backend-ops-matmul.c).  The loss averages
  * many such errors, so 5e-4 of it; a gradient passes through a chain of
  * products, forward and backward, so 5e-3.  Where the device has no
  * cooperative matrices, opening the backend fails and the test is skipped

@@ -1,0 +1,258 @@
+/* backend-ops-matmul.c — the op cases that read a frozen weight, over every
+ * weight type: dequantize, embedding, matmul (with bias, accumulating),
+ * matmul_backward_input, the fused lm_head + cross-entropy, and gemm (F32
+ * LoRA products).  Weights alternate between random blocks (every bit
+ * pattern, sane scales) and random floats quantized by Temper's quantizers,
+ * where it has one for the type. */
+#include "config.h"
+
+#include <math.h>
+
+#include "backend-ops.h"
+
+/* Products M (tokens) × N (outputs) × K (inputs): odd sizes, none a multiple
+ * of the 16/32/64 tiles, one row (the matvec path on GPUs), and rows of x
+ * scaled beyond float16's range (3e5) and under its normal range (1e-7,
+ * like backward gradients), which a backend computing in float16 must bring
+ * into range itself.  Outputs and biases share the scale so neither hides
+ * the product's error.  The last shape is 45 × 70 with K = 96, 192 or 256. */
+static const int64_t mm_tokens[] = { 1, 7, 70, 33, 130, 45 };
+static const int64_t mm_outs[] = { 33, 129, 65, 7, 97, 70 };
+static const double mm_scales[] = { 1.0, 1.0, 3e5, 1e-7, 1.0, 1.0 };
+
+const int64_t tile_shapes[4][2] = { { 64, 64 }, { 65, 127 }, { 200, 65 }, { 17, 1 } };
+
+static void
+step (void)
+{
+  flush_both ();
+  begin_both ();
+}
+
+static int64_t
+mm_cols (int type, guint i)
+{
+  if (i == 5)
+    return temper_type_block_elems (type) == 256 ? 256 : temper_type_block_elems (type) == 64 ? 192 : 96;
+  return weight_cols (type, (int) i % 3);
+}
+
+static void
+case_dequantize (int type)
+{
+  static const int64_t rows[] = { 1, 7, 33, 7 };
+
+  for (int i = 0; i < 4; i++)
+    {
+      int64_t cols = i < 3 ? weight_cols (type, i) : 256;
+      Pair *w = pair_weight (type, cols, rows[i], i % 2);
+      Pair *out = pair_new (TEMPER_TYPE_F32, cols, rows[i], NULL);
+
+      FOR_SIDES (s)
+        OPS (s)->dequantize (sides[s], &out->t[s], &w->t[s]);
+      step ();
+      /* The same blocks expanded the same way: equal up to fp32 rounding. */
+      check_close ("dequantize", out, 1e-6);
+    }
+}
+
+static void
+case_embedding (int type)
+{
+  gint32 fixed[9] = { 0, 32, 5, 5, 17, 1, 31, 8, 0 };
+  g_autofree gint32 *drawn = g_new (gint32, 37);
+
+  for (int i = 0; i < 37; i++)
+    drawn[i] = g_rand_int_range (rng, 0, 100);
+  for (int c = 0; c < 2; c++)
+    {
+      int64_t cols = c == 0 ? weight_cols (type, 1) : temper_type_block_elems (type) > 64 ? 256 : 64;
+      int64_t vocab = c == 0 ? 33 : 100, n = c == 0 ? 9 : 37;
+      Pair *table = pair_weight (type, cols, vocab, c == 1);
+      Pair *tokens = pair_new (TEMPER_TYPE_I32, n, 1, c == 0 ? fixed : drawn);
+      Pair *out = pair_new (TEMPER_TYPE_F32, cols, n, NULL);
+
+      FOR_SIDES (s)
+        OPS (s)->embedding (sides[s], &out->t[s], &table->t[s], &tokens->t[s]);
+      step ();
+      check_close ("embedding", out, 1e-6);
+    }
+}
+
+static void
+case_cross_entropy (int type)
+{
+  /* vocab, rows, rows a chunk, gradient scale */
+  static const struct { int64_t vocab, T, chunk; float scale; } shapes[] = {
+    { 129, 7, 3, 0.2f }, { 500, 23, 8, 0.05f },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (shapes); c++)
+    {
+      int64_t n_embd = c == 0 ? weight_cols (type, 1) : temper_type_block_elems (type) == 256 ? 256 : 64;
+      int64_t T = shapes[c].T, vocab = shapes[c].vocab;
+      g_autofree gint32 *targets = g_new (gint32, T);
+      static const gint32 first_targets[7] = { 3, -1, 128, 0, 64, -1, 7 };
+      float zeros[2] = { 0, 0 };
+      Pair *w = pair_weight (type, n_embd, vocab, c == 1);
+      /* x of norm about 1, so the logits stay near 10 even with the K-quant
+       * test weights (up to ~100): larger logits saturate the softmax, whose
+       * gradient then amplifies fp32 rounding of the logits past 1e-5. */
+      Pair *x = pair_random (n_embd, T, 1.0 / sqrt ((double) n_embd));
+      Pair *loss = pair_new (TEMPER_TYPE_F32, 2, 1, zeros);
+      Pair *dx = pair_random (n_embd, T, 1.0);
+      Pair *scratch = pair_new (TEMPER_TYPE_F32, vocab, shapes[c].chunk, NULL);
+      Pair *tg;
+
+      /* Some rows masked, the last target of the vocabulary, a short last chunk. */
+      for (int64_t r = 0; r < T; r++)
+        targets[r] = c == 0 ? first_targets[r] : r % 5 == 0 ? -1 : (gint32) ((r * 37) % vocab);
+      tg = pair_new (TEMPER_TYPE_I32, T, 1, targets);
+      FOR_SIDES (s)
+        OPS (s)->lm_head_cross_entropy (sides[s], &loss->t[s], &dx->t[s], &x->t[s], &w->t[s], &tg->t[s],
+                                        &scratch->t[s], shapes[c].scale);
+      step ();
+      check_close ("lm_head_cross_entropy loss and target count", loss, 1e-5);
+      check_close ("lm_head_cross_entropy dx", dx, 1e-5);
+    }
+}
+
+static void
+case_matmul (int type)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (mm_tokens); i++)
+    {
+      int64_t in = mm_cols (type, i), M = mm_tokens[i], N = mm_outs[i];
+      double scale = mm_scales[i];
+      Pair *w = pair_weight (type, in, N, i % 2);
+      Pair *x = pair_random (in, M, scale), *bias = pair_random (N, 1, scale);
+      Pair *y = pair_random (N, M, scale), *plain = pair_new (TEMPER_TYPE_F32, N, M, NULL);
+      gboolean with_bias = i % 2 == 1 || i == 5, accumulate = i % 3 == 2 || i == 5;
+      g_autofree char *what = g_strdup_printf ("matmul%s%s %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT ", x scale %g",
+                                               with_bias ? " + bias" : "", accumulate ? ", accumulate" : "",
+                                               M, N, in, scale);
+
+      FOR_SIDES (s)
+        {
+          OPS (s)->matmul (sides[s], &y->t[s], &x->t[s], &w->t[s], with_bias ? &bias->t[s] : NULL, accumulate);
+          OPS (s)->matmul (sides[s], &plain->t[s], &x->t[s], &w->t[s], NULL, FALSE);
+        }
+      step ();
+      check_close (what, y, matmul_tolerance);
+      check_close ("matmul without bias", plain, matmul_tolerance);
+    }
+}
+
+static void
+case_matmul_backward_input (int type)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (mm_tokens); i++)
+    {
+      int64_t in = mm_cols (type, i), M = mm_tokens[i], N = mm_outs[i];
+      Pair *w = pair_weight (type, in, N, i % 2);
+      Pair *dy = pair_random (N, M, mm_scales[i]);
+      Pair *dx = pair_random (in, M, mm_scales[i]);   /* += into existing values */
+      g_autofree char *what = g_strdup_printf ("matmul_backward_input %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT ", dy scale %g", M, in, N, mm_scales[i]);
+
+      FOR_SIDES (s)
+        OPS (s)->matmul_backward_input (sides[s], &dx->t[s], &dy->t[s], &w->t[s]);
+      step ();
+      check_close (what, dx, matmul_tolerance);
+    }
+}
+
+/* Generation's shapes: every number of rows from 1 to 16 (GPU matvec
+ * shaders keep one accumulator per row), outputs not a multiple of the
+ * columns a workgroup covers, inputs long enough that every lane takes
+ * several chunks; the forward product and the transposed one. */
+static void
+case_matvec (int type)
+{
+  for (int64_t M = 1; M <= MATVEC_MAX_ROWS; M++)
+    {
+      int64_t K = matvec_cols (type, M), N = matvec_outs (M);
+      Pair *w = pair_weight (type, K, N, M % 2);
+      Pair *x = pair_random (K, M, 1.0), *bias = pair_random (N, 1, 1.0), *y = pair_random (N, M, 1.0);
+      Pair *dy = pair_random (N, M, 1.0), *dx = pair_random (K, M, 1.0);
+      gboolean with_bias = M % 2 == 1, accumulate = M % 3 == 0;
+      g_autofree char *what = g_strdup_printf ("matvec%s%s %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT, with_bias ? " + bias" : "",
+                                               accumulate ? ", accumulate" : "", M, N, K);
+
+      FOR_SIDES (s)
+        {
+          OPS (s)->matmul (sides[s], &y->t[s], &x->t[s], &w->t[s], with_bias ? &bias->t[s] : NULL, accumulate);
+          OPS (s)->matmul_backward_input (sides[s], &dx->t[s], &dy->t[s], &w->t[s]);
+        }
+      step ();
+      check_close (what, y, 1e-5);
+      check_close ("matvec transposed", dx, 1e-5);
+    }
+}
+
+/* Training's shapes: exactly one 64×64 tile, one row or column past it,
+ * several tiles with ragged edges, and the smallest M past the matvec
+ * shaders; inputs that are and are not a multiple of a 16-wide k step. */
+static void
+case_matmul_tiles (int type)
+{
+  for (guint s = 0; s < G_N_ELEMENTS (tile_shapes); s++)
+    {
+      int64_t M = tile_shapes[s][0], N = tile_shapes[s][1], K = weight_cols (type, (int) s % 3);
+      Pair *w = pair_weight (type, K, N, s % 2);
+      Pair *x = pair_random (K, M, 1.0), *y = pair_random (N, M, 1.0);
+      Pair *dy = pair_random (N, M, 1.0), *dx = pair_random (K, M, 1.0);
+      g_autofree char *what = g_strdup_printf ("tiled matmul %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT, M, N, K);
+
+      FOR_SIDES (i)
+        {
+          OPS (i)->matmul (sides[i], &y->t[i], &x->t[i], &w->t[i], NULL, s % 2 == 1);
+          OPS (i)->matmul_backward_input (sides[i], &dx->t[i], &dy->t[i], &w->t[i]);
+        }
+      step ();
+      check_close (what, y, 1e-5);
+      check_close ("tiled matmul transposed", dx, 1e-5);
+    }
+}
+
+static void
+case_gemm (int type)
+{
+  /* M, N, K, beta: the fourth spans several 64×64 tiles with ragged edges. */
+  static const struct { int64_t M, N, K; float beta; } shapes[] = {
+    { 7, 33, 129, -1 }, { 1, 16, 5, -1 }, { 33, 7, 64, -1 }, { 130, 67, 33, -1 }, { 33, 17, 40, 0.25f },
+  };
+
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++)
+        {
+          int64_t M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
+          Pair *a = ta ? pair_random (M, K, 1.0) : pair_random (K, M, 1.0);
+          Pair *b = tb ? pair_random (K, N, 1.0) : pair_random (N, K, 1.0);
+          Pair *c = pair_random (N, M, 1.0);
+          float beta = shapes[s].beta >= 0 ? shapes[s].beta : (ta + tb + s) % 2 ? 1.0f : 0.0f;
+          g_autofree char *what = g_strdup_printf ("gemm %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "x%"
+                                                   G_GINT64_FORMAT " ta=%d tb=%d beta=%g", M, N, K, ta, tb, beta);
+
+          FOR_SIDES (i)
+            OPS (i)->gemm (sides[i], &c->t[i], &a->t[i], ta, &b->t[i], tb, 0.5f, beta);
+          step ();
+          check_close (what, c, 1e-5);
+        }
+}
+
+const OpCase backend_ops_matmul_cases[] = {
+  { "dequantize", { TEMPER_OP_DEQUANTIZE }, 1, TRUE, 0, case_dequantize },
+  { "embedding", { TEMPER_OP_EMBEDDING }, 1, TRUE, 0, case_embedding },
+  { "lm_head_cross_entropy", { TEMPER_OP_LM_HEAD_CROSS_ENTROPY }, 1, TRUE, 0, case_cross_entropy },
+  { "matmul", { TEMPER_OP_MATMUL }, 1, TRUE, 2, case_matmul },
+  { "matmul_backward_input", { TEMPER_OP_MATMUL_BACKWARD_INPUT }, 1, TRUE, 2, case_matmul_backward_input },
+  { "matvec", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 1, case_matvec },
+  { "matmul-tiles", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 1, case_matmul_tiles },
+  { "gemm", { TEMPER_OP_GEMM }, 1, FALSE, 0, case_gemm },
+};
+const guint backend_ops_n_matmul_cases = G_N_ELEMENTS (backend_ops_matmul_cases);

@@ -1,0 +1,50 @@
+/* test-device-note.c — under a device that cannot train the chosen model,
+ * the settings page says why (temper_device_model_note), from the same op
+ * tables the backends answer supports_op() from. */
+#include "config.h"
+
+#include <string.h>
+
+#include "temper-device-list.h"
+
+static temper_model_t *
+fixture_model (const char *family)
+{
+  g_autofree char *file = g_strdup_printf ("%s.gguf", family);
+  g_autofree char *path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures",
+                                            "families", file, NULL);
+  g_autoptr(GError) error = NULL;
+  temper_model_t *model = temper_model_load (path, NULL, &error);
+
+  g_assert_no_error (error);
+  return model;
+}
+
+static void
+test_model_note (void)
+{
+  g_autoptr(temper_model_t) gemma3 = fixture_model ("gemma3");
+  g_autoptr(temper_model_t) qwen3 = fixture_model ("qwen3");
+  TemperDeviceInfo cpu = { .backend = TEMPER_BACKEND_CPU, .name = (char *) "CPU" };
+  TemperDeviceInfo gpu = { .backend = TEMPER_BACKEND_CUDA, .name = (char *) "GPU" };
+  g_autofree char *cpu_note = temper_device_model_note (&cpu, gemma3);
+  g_autofree char *gpu_note = temper_device_model_note (&gpu, gemma3);
+  g_autofree char *plain_note = temper_device_model_note (&gpu, qwen3);
+  g_autofree char *no_model = temper_device_model_note (&gpu, NULL);
+
+  g_assert_null (cpu_note);
+  g_assert_nonnull (gpu_note);
+  g_test_message ("%s", gpu_note);
+  g_assert_nonnull (strstr (gpu_note, "Gemma 3"));
+  g_assert_nonnull (strstr (gpu_note, "cuda"));
+  g_assert_null (plain_note);
+  g_assert_null (no_model);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/device-note/model", test_model_note);
+  return g_test_run ();
+}

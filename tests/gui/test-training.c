@@ -248,6 +248,13 @@ test_train (void)
   /* Model, then the dataset with its one broken record. */
   temper_model_page_choose (TEMPER_MODEL_PAGE (model_page), model_path);
   g_assert_true (gui_test_wait_for (model_page_settled, model_page, 120000));
+  /* What the demo model's family (llama) and weights (Q4_1) mean. */
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gtk_widget_get_ancestor (
+                     gui_test_find_named (model_page, "model-architecture"), ADW_TYPE_ACTION_ROW))),
+                   ==, "Llama — Meta's open family (Llama 2 and 3, and models built on them such as SmolLM); chats mainly in English.");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gtk_widget_get_ancestor (
+                     gui_test_find_named (model_page, "model-quantization"), ADW_TYPE_ACTION_ROW))),
+                   ==, "Q4_1 — 4-bit, about a quarter of the original size; small loss of quality");
   g_assert_true (temper_window_show_step (window, "dataset"));
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), data_path);
   g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));

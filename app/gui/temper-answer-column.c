@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "temper-answer-column.h"
+#include "temper-markdown.h"
 
 struct _TemperAnswerColumn
 {
@@ -12,6 +13,8 @@ struct _TemperAnswerColumn
   GtkLabel       *title_label;
   GtkTextView    *text_view;
   GtkLabel       *empty_label;
+  GtkLabel       *cut_label;
+  GString        *answer;  /* as the model wrote it; the view shows it rendered */
   GtkToggleButton *better_button;
   GtkGrid        *score_grid;
   GtkLabel       *relevance_label;
@@ -95,12 +98,34 @@ temper_answer_column_dispose (GObject *object)
 }
 
 static void
+temper_answer_column_finalize (GObject *object)
+{
+  g_string_free (TEMPER_ANSWER_COLUMN (object)->answer, TRUE);
+  G_OBJECT_CLASS (temper_answer_column_parent_class)->finalize (object);
+}
+
+/* The whole answer again, rendered: a marker that streams in can close
+ * one opened several pieces earlier. */
+static void
+render (TemperAnswerColumn *self)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->text_view);
+  g_autofree char *markup = temper_markdown_to_pango (self->answer->str);
+  GtkTextIter start, end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  gtk_text_buffer_delete (buffer, &start, &end);
+  gtk_text_buffer_insert_markup (buffer, &start, markup, -1);
+}
+
+static void
 temper_answer_column_class_init (TemperAnswerColumnClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = temper_answer_column_dispose;
+  object_class->finalize = temper_answer_column_finalize;
 
   /* The person pressed or released "Better Answer". */
   signals[SIGNAL_BETTER_TOGGLED] =
@@ -115,6 +140,7 @@ temper_answer_column_class_init (TemperAnswerColumnClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TemperAnswerColumn, title_label);
   gtk_widget_class_bind_template_child (widget_class, TemperAnswerColumn, text_view);
   gtk_widget_class_bind_template_child (widget_class, TemperAnswerColumn, empty_label);
+  gtk_widget_class_bind_template_child (widget_class, TemperAnswerColumn, cut_label);
   gtk_widget_class_bind_template_child (widget_class, TemperAnswerColumn, better_button);
   gtk_widget_class_bind_template_child (widget_class, TemperAnswerColumn, score_grid);
   gtk_widget_class_bind_template_child (widget_class, TemperAnswerColumn, relevance_label);
@@ -128,6 +154,7 @@ temper_answer_column_init (TemperAnswerColumn *self)
 {
   static const char *const names[TEMPER_N_ASPECTS] = { "relevance-score", "accuracy-score", "style-score" };
 
+  self->answer = g_string_new (NULL);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   for (int a = 0; a < TEMPER_N_ASPECTS; a++)
@@ -174,7 +201,8 @@ temper_answer_column_set_text (TemperAnswerColumn *self,
 {
   g_return_if_fail (TEMPER_IS_ANSWER_COLUMN (self));
 
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->text_view), text != NULL ? text : "", -1);
+  g_string_assign (self->answer, text != NULL ? text : "");
+  render (self);
   gtk_widget_set_visible (GTK_WIDGET (self->empty_label), text == NULL);
 }
 
@@ -183,19 +211,22 @@ temper_answer_column_append_text (TemperAnswerColumn *self,
                                   const char         *text,
                                   gsize               len)
 {
-  GtkTextBuffer *buffer;
-  GtkTextIter end;
-
   g_return_if_fail (TEMPER_IS_ANSWER_COLUMN (self));
 
-  buffer = gtk_text_view_get_buffer (self->text_view);
-  gtk_text_buffer_get_end_iter (buffer, &end);
-  gtk_text_buffer_insert (buffer, &end, text, (int) len);
+  g_string_append_len (self->answer, text, (gssize) len);
+  render (self);
   gtk_widget_set_visible (GTK_WIDGET (self->empty_label), FALSE);
 }
 
 char *
 temper_answer_column_dup_text (TemperAnswerColumn *self)
+{
+  g_return_val_if_fail (TEMPER_IS_ANSWER_COLUMN (self), NULL);
+  return g_strdup (self->answer->str);
+}
+
+char *
+temper_answer_column_dup_shown_text (TemperAnswerColumn *self)
 {
   GtkTextBuffer *buffer;
   GtkTextIter start, end;
@@ -205,6 +236,31 @@ temper_answer_column_dup_text (TemperAnswerColumn *self)
   buffer = gtk_text_view_get_buffer (self->text_view);
   gtk_text_buffer_get_bounds (buffer, &start, &end);
   return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+void
+temper_answer_column_set_cut (TemperAnswerColumn *self,
+                              guint               n_tokens)
+{
+  g_return_if_fail (TEMPER_IS_ANSWER_COLUMN (self));
+
+  if (n_tokens > 0)
+    {
+      /* Translators: under an answer that reached the Longest Answer limit */
+      g_autofree char *text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Cut at %u token: the answer goes on",
+                                                            "Cut at %u tokens: the answer goes on", n_tokens),
+                                               n_tokens);
+
+      gtk_label_set_text (self->cut_label, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->cut_label), n_tokens > 0);
+}
+
+gboolean
+temper_answer_column_get_cut_shown (TemperAnswerColumn *self)
+{
+  g_return_val_if_fail (TEMPER_IS_ANSWER_COLUMN (self), FALSE);
+  return gtk_widget_get_visible (GTK_WIDGET (self->cut_label));
 }
 
 void

@@ -21,8 +21,15 @@ const char *temper_answer_column_get_title   (TemperAnswerColumn *self);
 /* NULL shows that nothing was generated yet. */
 void        temper_answer_column_set_text    (TemperAnswerColumn *self, const char *text);
 void        temper_answer_column_append_text (TemperAnswerColumn *self, const char *text, gsize len);
-/* A new string: the answer as shown. */
+/* A new string: the answer as the model wrote it (Markdown). */
 char       *temper_answer_column_dup_text    (TemperAnswerColumn *self);
+/* A new string: the text a person reads, Markdown rendered
+ * (temper-markdown.h). */
+char       *temper_answer_column_dup_shown_text (TemperAnswerColumn *self);
+/* @n_tokens > 0: the answer stopped at the length limit of that many
+ * tokens, and says so under the text; 0: it ended by itself. */
+void        temper_answer_column_set_cut     (TemperAnswerColumn *self, guint n_tokens);
+gboolean    temper_answer_column_get_cut_shown (TemperAnswerColumn *self);
 
 /* Without emitting "changed". */
 void        temper_answer_column_set_better  (TemperAnswerColumn *self, gboolean better);

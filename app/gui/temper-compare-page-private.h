@@ -22,6 +22,9 @@ struct _TemperComparePage
   TemperCompareRunInfo  *info;
   TemperRatings         *ratings;
   guint                  prompt;          /* shown */
+  /* "PROMPT:SOURCE" → tokens, for answers the length limit cut (this
+   * session's; the ratings file keeps only the text). */
+  GHashTable            *cuts;
   gboolean              *checkpoint_shown; /* one per info->checkpoints */
   GPtrArray             *checkpoint_rows;
 
@@ -39,6 +42,7 @@ struct _TemperComparePage
   GtkSpinButton         *max_tokens_spin;
   AdwExpanderRow        *checkpoints_row;
   AdwActionRow          *prompt_row;
+  GtkLabel              *prompt_origin_label;
   AdwEntryRow           *own_prompt_row;
   GtkFlowBox            *columns_box;
   GtkToggleButton       *tie_button;
@@ -65,6 +69,8 @@ gboolean compare_page_is_busy         (TemperComparePage *self);
 char    *compare_page_ratings_path    (TemperComparePage *self);
 /* "Base Model", "Tuned Model", "Checkpoint at Step 40". */
 char    *compare_page_source_title    (const char *source);
+/* Where a prompt comes from, for the label beside it. */
+const char *compare_page_origin_label (TemperPromptOrigin origin);
 /* The export action's handler. */
 void     compare_page_export_action   (GtkWidget *widget, const char *action_name, GVariant *parameter);
 

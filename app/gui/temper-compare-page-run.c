@@ -103,8 +103,13 @@ read_run_done_cb (GObject      *source,
     }
   if (ratings == NULL)
     ratings = temper_ratings_new (((guint64) g_random_int () << 32) | g_random_int ());
+  /* Questions the model never saw first, then a few it trained on,
+   * each labelled as such: a run without a validation split still has
+   * something to compare. */
   for (guint i = 0; i < info->prompts->len; i++)
     temper_ratings_add_prompt (ratings, info->prompts->pdata[i], TEMPER_PROMPT_FROM_VALIDATION);
+  for (guint i = 0; i < info->training_prompts->len; i++)
+    temper_ratings_add_prompt (ratings, info->training_prompts->pdata[i], TEMPER_PROMPT_FROM_TRAINING);
 
   g_set_object (&self->ratings, ratings);
   temper_compare_run_info_free (self->info);
@@ -130,6 +135,7 @@ forget_run (TemperComparePage *self)
   g_clear_object (&self->ratings);
   g_clear_pointer (&self->info, temper_compare_run_info_free);
   g_clear_pointer (&self->run_dir, g_free);
+  g_hash_table_remove_all (self->cuts);
   clear_checkpoint_rows (self);
   gtk_widget_set_visible (GTK_WIDGET (self->checkpoints_row), FALSE);
   compare_page_rebuild_columns (self);

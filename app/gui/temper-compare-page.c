@@ -107,6 +107,25 @@ compare_page_source_title (const char *source)
   return g_strdup (source);
 }
 
+const char *
+compare_page_origin_label (TemperPromptOrigin origin)
+{
+  switch (origin)
+    {
+    case TEMPER_PROMPT_FROM_VALIDATION: return _("Not seen in training");
+    case TEMPER_PROMPT_FROM_TRAINING:   return _("From your training data");
+    case TEMPER_PROMPT_FROM_PERSON:
+    default:                            return _("Your own question");
+    }
+}
+
+static char *
+cut_key (guint       prompt,
+         const char *source)
+{
+  return g_strdup_printf ("%u:%s", prompt, source);
+}
+
 gboolean
 compare_page_is_busy (TemperComparePage *self)
 {
@@ -266,6 +285,7 @@ compare_page_show_current (TemperComparePage *self)
       adw_action_row_set_subtitle (self->prompt_row, _("The run's validation questions appear here; you can also ask your own."));
       for (guint i = 0; i < self->n_columns; i++)
         gtk_widget_set_visible (self->columns[i], FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->prompt_origin_label), FALSE);
       gtk_widget_set_visible (GTK_WIDGET (self->columns_box), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->tie_button), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->note_row), FALSE);
@@ -283,6 +303,9 @@ compare_page_show_current (TemperComparePage *self)
 
     adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->prompt_row), title);
     adw_action_row_set_subtitle (self->prompt_row, escaped);
+    gtk_label_set_text (self->prompt_origin_label,
+                        compare_page_origin_label (temper_ratings_get_origin (self->ratings, self->prompt)));
+    gtk_widget_set_visible (GTK_WIDGET (self->prompt_origin_label), TRUE);
   }
 
   temper_ratings_get_order (self->ratings, self->prompt, order);
@@ -294,6 +317,7 @@ compare_page_show_current (TemperComparePage *self)
       guint source = blind ? order[i] : i;
       const char *id = temper_ratings_get_source (self->ratings, source);
       g_autofree char *title = NULL;
+      g_autofree char *key = cut_key (self->prompt, id);
 
       self->column_source[i] = source;
       if (blind)
@@ -303,6 +327,7 @@ compare_page_show_current (TemperComparePage *self)
         title = compare_page_source_title (id);
       temper_answer_column_set_title (column, title);
       temper_answer_column_set_text (column, temper_ratings_get_answer (self->ratings, self->prompt, id));
+      temper_answer_column_set_cut (column, GPOINTER_TO_UINT (g_hash_table_lookup (self->cuts, key)));
       temper_answer_column_set_better (column, g_strcmp0 (verdict, id) == 0);
       for (int a = 0; a < TEMPER_N_ASPECTS; a++)
         temper_answer_column_set_score (column, a, temper_ratings_get_score (self->ratings, self->prompt, id, a));
@@ -405,7 +430,8 @@ piece_cb (GObject      *owner,
           guint         prompt,
           guint         source,
           const char   *text,
-          gsize         len)
+          gsize         len,
+          guint         cut_at)
 {
   TemperComparePage *self = TEMPER_COMPARE_PAGE (owner);
   const char *id;
@@ -420,6 +446,8 @@ piece_cb (GObject      *owner,
   else
     {
       temper_ratings_set_complete (self->ratings, prompt, id, TRUE);
+      if (cut_at > 0)
+        g_hash_table_insert (self->cuts, cut_key (prompt, id), GUINT_TO_POINTER (cut_at));
       compare_page_schedule_save (self);
     }
   if (prompt != self->prompt)
@@ -431,8 +459,12 @@ piece_cb (GObject      *owner,
     return;
   if (text != NULL)
     temper_answer_column_append_text (TEMPER_ANSWER_COLUMN (self->columns[column]), text, len);
-  else if (temper_ratings_has_answers (self->ratings, prompt))
-    compare_page_show_current (self);
+  else
+    {
+      temper_answer_column_set_cut (TEMPER_ANSWER_COLUMN (self->columns[column]), cut_at);
+      if (temper_ratings_has_answers (self->ratings, prompt))
+        compare_page_show_current (self);
+    }
 }
 
 static void
@@ -505,7 +537,12 @@ temper_compare_page_generate (TemperComparePage *self)
       if (temper_ratings_has_answers (self->ratings, p))
         continue;
       for (guint s = 0; s < n_sources; s++)
-        temper_ratings_set_answer (self->ratings, p, temper_ratings_get_source (self->ratings, s), NULL);
+        {
+          g_autofree char *key = cut_key (p, temper_ratings_get_source (self->ratings, s));
+
+          temper_ratings_set_answer (self->ratings, p, temper_ratings_get_source (self->ratings, s), NULL);
+          g_hash_table_remove (self->cuts, key);
+        }
       g_ptr_array_add (texts, g_strdup (temper_ratings_get_prompt (self->ratings, p)));
       g_array_append_val (ids, p);
     }
@@ -652,6 +689,7 @@ temper_compare_page_finalize (GObject *object)
   g_clear_pointer (&self->info, temper_compare_run_info_free);
   g_clear_pointer (&self->job_sources, g_strfreev);
   g_ptr_array_unref (self->checkpoint_rows);
+  g_hash_table_unref (self->cuts);
   g_free (self->checkpoint_shown);
   g_free (self->run_dir);
 
@@ -706,6 +744,7 @@ temper_compare_page_class_init (TemperComparePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TemperComparePage, max_tokens_spin);
   gtk_widget_class_bind_template_child (widget_class, TemperComparePage, checkpoints_row);
   gtk_widget_class_bind_template_child (widget_class, TemperComparePage, prompt_row);
+  gtk_widget_class_bind_template_child (widget_class, TemperComparePage, prompt_origin_label);
   gtk_widget_class_bind_template_child (widget_class, TemperComparePage, own_prompt_row);
   gtk_widget_class_bind_template_child (widget_class, TemperComparePage, columns_box);
   gtk_widget_class_bind_template_child (widget_class, TemperComparePage, tie_button);
@@ -753,6 +792,7 @@ temper_compare_page_init (TemperComparePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   widen_page (GTK_WIDGET (self));
   self->checkpoint_rows = g_ptr_array_new ();
+  self->cuts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->backend = TEMPER_BACKEND_CPU;
   self->device = -1;
   gtk_widget_set_visible (GTK_WIDGET (self->checkpoints_row), FALSE);

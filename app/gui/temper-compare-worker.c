@@ -19,6 +19,7 @@ temper_compare_run_info_free (TemperCompareRunInfo *info)
   g_free (info->run_dir);
   g_free (info->model_path);
   g_clear_pointer (&info->prompts, g_ptr_array_unref);
+  g_clear_pointer (&info->training_prompts, g_ptr_array_unref);
   g_clear_pointer (&info->checkpoints, g_ptr_array_unref);
   g_clear_pointer (&info->checkpoint_steps, g_array_unref);
   g_free (info);
@@ -39,6 +40,33 @@ record_question (const TemperDatasetRecord *record)
   return n > 0 ? record->messages[n - 1].content : NULL;
 }
 
+/* The questions of @records (indices into @data), at most @max, into @out. */
+static void
+add_questions (const temper_dataset_t *data,
+               GArray                 *records,
+               guint                   max,
+               GPtrArray              *out)
+{
+  for (guint i = 0; i < records->len && out->len < max; i++)
+    {
+      const TemperDatasetRecord *record = temper_dataset_get_record (data, g_array_index (records, guint, i));
+      const char *question = record_question (record);
+
+      if (question != NULL && *question != '\0')
+        g_ptr_array_add (out, g_strdup (question));
+    }
+}
+
+static GArray *
+all_records (const temper_dataset_t *data)
+{
+  GArray *records = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  for (guint i = 0; i < temper_dataset_get_n_records (data); i++)
+    g_array_append_val (records, i);
+  return records;
+}
+
 static gboolean
 read_prompts (const temper_run_t    *run,
               TemperCompareRunInfo  *info,
@@ -48,22 +76,25 @@ read_prompts (const temper_run_t    *run,
   const TemperTrainSettings *settings = temper_run_get_settings (run);
   const char *val_path = temper_run_get_val_path (run);
   g_autoptr(temper_dataset_t) data = NULL;
+  g_autoptr(temper_dataset_t) val_data = NULL;
   g_autoptr(GArray) train = NULL;
   g_autoptr(GArray) validation = NULL;
   TemperDatasetOptions options;
 
   temper_dataset_options_init (&options);
   options.cancellable = cancellable;
-  data = temper_dataset_load (val_path != NULL ? val_path : temper_run_get_data_path (run), &options, error);
+  data = temper_dataset_load (temper_run_get_data_path (run), &options, error);
   if (data == NULL)
     return FALSE;
 
   /* The same split training made, from the run's own seed. */
   if (val_path != NULL)
     {
-      validation = g_array_new (FALSE, FALSE, sizeof (guint));
-      for (guint i = 0; i < temper_dataset_get_n_records (data); i++)
-        g_array_append_val (validation, i);
+      val_data = temper_dataset_load (val_path, &options, error);
+      if (val_data == NULL)
+        return FALSE;
+      train = all_records (data);
+      validation = all_records (val_data);
     }
   else
     {
@@ -74,14 +105,8 @@ read_prompts (const temper_run_t    *run,
       temper_dataset_split (data, fraction, settings->seed, &train, &validation);
     }
 
-  for (guint i = 0; i < validation->len && info->prompts->len < TEMPER_COMPARE_MAX_PROMPTS; i++)
-    {
-      const TemperDatasetRecord *record = temper_dataset_get_record (data, g_array_index (validation, guint, i));
-      const char *question = record_question (record);
-
-      if (question != NULL && *question != '\0')
-        g_ptr_array_add (info->prompts, g_strdup (question));
-    }
+  add_questions (val_data != NULL ? val_data : data, validation, TEMPER_COMPARE_MAX_PROMPTS, info->prompts);
+  add_questions (data, train, TEMPER_COMPARE_TRAINING_PROMPTS, info->training_prompts);
   return TRUE;
 }
 
@@ -152,6 +177,7 @@ read_run_thread (GTask        *task,
   info->run_dir = g_strdup (temper_run_get_dir (run));
   info->model_path = g_strdup (temper_run_get_model_path (run));
   info->prompts = g_ptr_array_new_with_free_func (g_free);
+  info->training_prompts = g_ptr_array_new_with_free_func (g_free);
   info->checkpoints = g_ptr_array_new_with_free_func (g_free);
   info->checkpoint_steps = g_array_new (FALSE, FALSE, sizeof (gint64));
   adapter_dir = temper_run_dup_adapter_dir (run);
@@ -230,6 +256,7 @@ typedef struct {
   guint                   source;
   char                   *text;    /* NULL: the answer is whole */
   gsize                   len;
+  guint                   cut_at;  /* once whole: tokens at the length limit, or 0 */
 } Piece;
 
 static void
@@ -250,14 +277,16 @@ piece_idle (gpointer data)
   g_autoptr(GObject) owner = g_weak_ref_get (&piece->owner);
 
   if (owner != NULL)
-    piece->piece (owner, piece->cancellable, piece->prompt, piece->source, piece->text, piece->len);
+    piece->piece (owner, piece->cancellable, piece->prompt, piece->source, piece->text, piece->len,
+                  piece->cut_at);
   return G_SOURCE_REMOVE;
 }
 
 static void
 post_piece (GenerateJob *job,
             const char  *text,
-            gsize        len)
+            gsize        len,
+            guint        cut_at)
 {
   Piece *piece = g_new0 (Piece, 1);
   g_autoptr(GObject) owner = g_weak_ref_get (&job->owner);
@@ -269,6 +298,7 @@ post_piece (GenerateJob *job,
   piece->source = job->source;
   piece->text = text != NULL ? g_strndup (text, len) : NULL;
   piece->len = len;
+  piece->cut_at = cut_at;
   g_idle_add_full (G_PRIORITY_DEFAULT, piece_idle, piece, piece_free);
 }
 
@@ -277,20 +307,24 @@ text_cb (const char *text,
          gsize       len,
          gpointer    user_data)
 {
-  post_piece (user_data, text, len);
+  post_piece (user_data, text, len, 0);
   return TRUE;
 }
 
+/* Generates one answer; @cut_at receives the number of tokens when the
+ * length limit (or the context) cut it, 0 when the model ended it. */
 static gboolean
 answer_one (GenerateJob                  *job,
             temper_generator_t           *gen,
             const temper_chat_template_t *tmpl,
             const char                   *prompt,
+            guint                        *cut_at,
             GError                      **error)
 {
   TemperChatMessage message = { TEMPER_CHAT_ROLE_USER, prompt };
   TemperChatTokens tokens = { 0 };
   TemperSamplingParams params;
+  TemperGenerateResult result = { 0 };
   gboolean ok;
 
   temper_sampling_params_init (&params);
@@ -301,7 +335,11 @@ answer_one (GenerateJob                  *job,
     return FALSE;
   temper_generator_reset (gen);
   ok = temper_generator_generate (gen, (const gint32 *) tokens.ids->data, tokens.ids->len, &params,
-                                  text_cb, job, job->cancellable, NULL, error);
+                                  text_cb, job, job->cancellable, &result, error);
+  *cut_at = 0;
+  if (ok && (result.stop_reason == TEMPER_STOP_MAX_TOKENS || result.stop_reason == TEMPER_STOP_CONTEXT_FULL))
+    *cut_at = result.tokens != NULL ? MAX (result.tokens->len, 1) : (guint) job->max_tokens;
+  temper_generate_result_clear (&result);
   temper_chat_tokens_clear (&tokens);
   return ok;
 }
@@ -350,14 +388,16 @@ generate_thread (GTask        *task,
   for (job->prompt = 0; job->prompt < job->prompt_texts->len; job->prompt++)
     for (job->source = 0; job->source < adapters->len; job->source++)
       {
+        guint cut_at = 0;
+
         if (g_cancellable_set_error_if_cancelled (cancellable, &error) ||
             !temper_generator_set_adapter (gen, adapters->pdata[job->source], &error) ||
-            !answer_one (job, gen, tmpl, job->prompt_texts->pdata[job->prompt], &error))
+            !answer_one (job, gen, tmpl, job->prompt_texts->pdata[job->prompt], &cut_at, &error))
           {
             g_task_return_error (task, g_steal_pointer (&error));
             return;
           }
-        post_piece (job, NULL, 0);
+        post_piece (job, NULL, 0, cut_at);
       }
   g_task_return_boolean (task, TRUE);
 }

@@ -22,6 +22,7 @@ typedef struct {
   char      *run_dir;
   char      *model_path;
   GPtrArray *prompts;        /* char *: the validation split's questions */
+  GPtrArray *training_prompts; /* char *: a few questions training saw */
   GPtrArray *checkpoints;    /* char *: checkpoint folders, oldest first */
   GArray    *checkpoint_steps; /* gint64, one per checkpoint */
   gboolean   has_adapter;    /* the run finished: RUN/adapter exists */
@@ -32,6 +33,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperCompareRunInfo, temper_compare_run_info_fre
 
 /* At most this many validation questions are offered. */
 #define TEMPER_COMPARE_MAX_PROMPTS 100
+/* And this many of the training questions, so the person sees both what
+ * the model learnt by heart and whether it carries over. */
+#define TEMPER_COMPARE_TRAINING_PROMPTS 5
 
 void                  temper_compare_read_run_async  (const char          *run_dir,
                                                       GCancellable        *cancellable,
@@ -41,15 +45,18 @@ TemperCompareRunInfo *temper_compare_read_run_finish (GAsyncResult  *result,
                                                       GError       **error);
 
 /* Called on the main thread for each piece of an answer; @text is NULL
- * (and @len 0) once that answer is whole.  Pieces of a cancelled job are
- * still delivered if they were posted before the cancel: compare
- * @cancellable with the one of the job under way. */
+ * (and @len 0) once that answer is whole, and @cut_at then says whether
+ * the model ended it (0) or the length limit cut it after that many
+ * tokens.  Pieces of a cancelled job are still delivered if they were
+ * posted before the cancel: compare @cancellable with the one of the job
+ * under way. */
 typedef void (*TemperComparePieceFunc) (GObject      *owner,
                                         GCancellable *cancellable,
                                         guint         prompt,
                                         guint         source,
                                         const char   *text,
-                                        gsize         len);
+                                        gsize         len,
+                                        guint         cut_at);
 
 /* Generates, for each prompt of @prompt_texts (numbered by @prompt_ids),
  * the answer of each source: @adapter_dirs has one entry per source, NULL

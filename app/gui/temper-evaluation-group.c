@@ -34,6 +34,7 @@ struct _TemperEvaluationGroup
   AdwActionRow        *progress_row;
   GtkProgressBar      *progress_bar;
   AdwActionRow        *empty_row;
+  GtkWidget           *quick_row;
 };
 
 G_DEFINE_FINAL_TYPE (TemperEvaluationGroup, temper_evaluation_group, ADW_TYPE_PREFERENCES_GROUP)
@@ -174,6 +175,105 @@ show_effect (TemperEvaluationGroup *self,
   add_row (self, "eval-no-effect", _("Little effect"), text);
 }
 
+/* A validation record's tuned or base answer holds the reference answer
+ * (or its "expect" phrase): -1 when the record was not scored. */
+static int
+record_right (JsonObject *record,
+              const char *model)
+{
+  JsonNode *node = json_object_get_member (record, model);
+  JsonObject *answer;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return -1;
+  answer = json_node_get_object (node);
+  node = json_object_get_member (answer, "contains");
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return -1;
+  return json_node_get_double (node) >= 0.5;
+}
+
+/* One plain sentence or two from the figures: how many validation
+ * questions each model answers right, and whether general knowledge held;
+ * NULL when the file has neither. */
+static char *
+evaluation_verdict (JsonObject *root)
+{
+  g_autoptr(GString) verdict = g_string_new (NULL);
+  JsonArray *sets = NULL;
+  JsonObject *set = NULL;
+  JsonNode *node;
+
+  node = json_object_get_member (root, "sets");
+  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+    sets = json_node_get_array (node);
+  if (sets != NULL && json_array_get_length (sets) > 0 &&
+      JSON_NODE_HOLDS_OBJECT (json_array_get_element (sets, 0)))
+    set = json_array_get_object_element (sets, 0);
+
+  if (set != NULL)
+    {
+      JsonNode *records_node = json_object_get_member (set, "records");
+      JsonArray *records = records_node != NULL && JSON_NODE_HOLDS_ARRAY (records_node)
+                           ? json_node_get_array (records_node) : NULL;
+      guint n = 0, right[2] = { 0, 0 };
+
+      for (guint i = 0; records != NULL && i < json_array_get_length (records); i++)
+        {
+          JsonNode *r = json_array_get_element (records, i);
+          int base, tuned;
+
+          if (!JSON_NODE_HOLDS_OBJECT (r))
+            continue;
+          base = record_right (json_node_get_object (r), "base");
+          tuned = record_right (json_node_get_object (r), "tuned");
+          if (base < 0 || tuned < 0)
+            continue;
+          n++;
+          right[0] += (guint) base;
+          right[1] += (guint) tuned;
+        }
+      if (n > 0)
+        /* Translators: the first sentence of the evaluation, e.g. "The tuned model answers 9 of your 10 questions right; before: 0 of 10." */
+        g_string_append_printf (verdict, g_dngettext (GETTEXT_PACKAGE,
+                                                      "The tuned model answers %u of your %u question right; before: %u of %u.",
+                                                      "The tuned model answers %u of your %u questions right; before: %u of %u.",
+                                                      n),
+                                right[1], n, right[0], n);
+      else
+        {
+          double base = pair_member (set, "perplexity", "base");
+          double tuned = pair_member (set, "perplexity", "tuned");
+
+          if (isfinite (base) && isfinite (tuned))
+            g_string_append (verdict, tuned < base
+                             ? _("The tuned model expects your validation answers better than before.")
+                             : _("The tuned model does not expect your validation answers any better than before."));
+        }
+    }
+
+  node = json_object_get_member (root, "general");
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node) && int_member (json_node_get_object (node), "n_questions") > 0)
+    {
+      JsonObject *general = json_node_get_object (node);
+      guint forgotten = (guint) int_member (general, "forgotten");
+
+      if (verdict->len > 0)
+        g_string_append_c (verdict, ' ');
+      if (bool_member (general, "forgetting"))
+        /* Translators: the second sentence of the evaluation's verdict */
+        g_string_append_printf (verdict, g_dngettext (GETTEXT_PACKAGE,
+                                                      "General knowledge suffered: it forgot %u general question.",
+                                                      "General knowledge suffered: it forgot %u general questions.",
+                                                      forgotten),
+                                forgotten);
+      else
+        /* Translators: the second sentence of the evaluation's verdict */
+        g_string_append (verdict, _("General knowledge unchanged."));
+    }
+  return verdict->len > 0 ? g_strdup (verdict->str) : NULL;
+}
+
 static gboolean
 show_file (TemperEvaluationGroup  *self,
            const char             *path,
@@ -191,6 +291,17 @@ show_file (TemperEvaluationGroup  *self,
                    _("%s does not hold an evaluation Temper can read."), path);
       return FALSE;
     }
+  {
+    /* The plain verdict first, the figures behind it below. */
+    g_autofree char *verdict = evaluation_verdict (json_node_get_object (root));
+
+    if (verdict != NULL)
+      {
+        AdwActionRow *row = add_row (self, "eval-verdict", verdict, "");
+
+        adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      }
+  }
   sets = json_object_get_array_member (json_node_get_object (root), "sets");
   for (guint i = 0; sets != NULL && i < json_array_get_length (sets); i++)
     {
@@ -231,6 +342,11 @@ reload (TemperEvaluationGroup *self)
       temper_error_banner_show (self->error_banner, _("The evaluation could not be read"), error, path);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->empty_row), self->figure_rows->len == 0);
+  /* The figures come before the switch for the next evaluation. */
+  g_object_ref (self->quick_row);
+  adw_preferences_group_remove (ADW_PREFERENCES_GROUP (self), self->quick_row);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (self), self->quick_row);
+  g_object_unref (self->quick_row);
 }
 
 /* ---- Running it ------------------------------------------------------------ */
@@ -568,6 +684,7 @@ temper_evaluation_group_init (TemperEvaluationGroup *self)
     adw_action_row_add_suffix (ADW_ACTION_ROW (row), GTK_WIDGET (self->quick_switch));
     adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), GTK_WIDGET (self->quick_switch));
     adw_preferences_group_add (ADW_PREFERENCES_GROUP (self), row);
+    self->quick_row = row;
   }
 
   self->empty_row = ADW_ACTION_ROW (adw_action_row_new ());

@@ -8,6 +8,7 @@
 #include "temper-error-banner.h"
 #include "temper-fit-estimate.h"
 #include "temper-model-list.h"
+#include "temper-model-notes.h"
 #include "temper-model-page.h"
 #include "temper-page.h"
 #include "temper-settings.h"
@@ -186,6 +187,8 @@ fill_facts (TemperModelPage   *self,
   g_autofree char *size = g_format_size (temper_model_get_file_size (model));
   g_autofree char *arch = NULL;
   g_autofree char *quantization = temper_model_describe_quantization (model);
+  g_autofree char *family_line = temper_model_family_line (temper_model_get_family_name (model));
+  g_autofree char *quantization_line = temper_model_quantization_line (temper_model_get_quantization (model));
 
   context = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d token", "%d tokens",
                                           config->n_ctx_train),
@@ -199,6 +202,9 @@ fill_facts (TemperModelPage   *self,
   gtk_label_set_text (self->arch_value, arch);
   gtk_label_set_text (self->params_value, params);
   gtk_label_set_text (self->quant_value, quantization);
+  /* What the names mean, in a plain line under each. */
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->arch_row), family_line);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->quant_row), quantization_line);
   gtk_label_set_text (self->context_value, context);
   gtk_label_set_text (self->size_value, size);
   adw_action_row_set_subtitle (self->file_row, temper_model_get_path (model));

@@ -453,7 +453,13 @@ temper_aspect_name (TemperAspect aspect)
 static const char *
 origin_name (TemperPromptOrigin origin)
 {
-  return origin == TEMPER_PROMPT_FROM_VALIDATION ? "validation" : "own";
+  switch (origin)
+    {
+    case TEMPER_PROMPT_FROM_VALIDATION: return "validation";
+    case TEMPER_PROMPT_FROM_TRAINING:   return "training";
+    case TEMPER_PROMPT_FROM_PERSON:
+    default:                            return "own";
+    }
 }
 
 /* Blind position @i as people read it: A, B, C, D. */
@@ -885,6 +891,7 @@ temper_ratings_load (const char  *path,
         }
       index = temper_ratings_add_prompt (self, text,
                                          g_strcmp0 (origin, "validation") == 0 ? TEMPER_PROMPT_FROM_VALIDATION
+                                         : g_strcmp0 (origin, "training") == 0 ? TEMPER_PROMPT_FROM_TRAINING
                                                                                : TEMPER_PROMPT_FROM_PERSON);
       temper_ratings_set_verdict (self, index, string_member (p, "verdict"));
       temper_ratings_set_note (self, index, string_member (p, "note"));

@@ -33,6 +33,7 @@ typedef enum {
 typedef enum {
   TEMPER_PROMPT_FROM_VALIDATION,  /* a question of the run's validation split */
   TEMPER_PROMPT_FROM_PERSON,      /* typed in by the person */
+  TEMPER_PROMPT_FROM_TRAINING,    /* a question training saw */
 } TemperPromptOrigin;
 
 typedef struct {

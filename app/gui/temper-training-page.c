@@ -51,6 +51,7 @@ struct _TemperTrainingPage
 
   TemperErrorBanner   *error_banner;
   AdwActionRow        *run_row;
+  GtkWidget           *compare_button;
   GtkWidget           *start_button;
   GtkWidget           *pause_button;
   GtkWidget           *resume_button;
@@ -327,6 +328,13 @@ update_controls (TemperTrainingPage *self)
   /* Only the buttons that make sense now are shown, so the next move is
    * obvious. */
   gtk_widget_set_visible (self->start_button, !busy && !resumable);
+  /* A finished run's next move is to look at what it learnt: Compare is
+   * the one primary button, training again a secondary one. */
+  gtk_widget_set_visible (self->compare_button, !busy && self->state == TEMPER_TRAINING_FINISHED);
+  if (self->state == TEMPER_TRAINING_FINISHED)
+    gtk_widget_remove_css_class (self->start_button, "suggested-action");
+  else
+    gtk_widget_add_css_class (self->start_button, "suggested-action");
   gtk_widget_set_visible (self->pause_button, busy);
   gtk_widget_set_visible (self->stop_button, busy);
   gtk_widget_set_visible (self->resume_button, !busy && resumable);
@@ -883,6 +891,7 @@ temper_training_page_class_init (TemperTrainingPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/temper/Temper/temper-training-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TemperTrainingPage, error_banner);
   gtk_widget_class_bind_template_child (widget_class, TemperTrainingPage, run_row);
+  gtk_widget_class_bind_template_child (widget_class, TemperTrainingPage, compare_button);
   gtk_widget_class_bind_template_child (widget_class, TemperTrainingPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, TemperTrainingPage, pause_button);
   gtk_widget_class_bind_template_child (widget_class, TemperTrainingPage, resume_button);

@@ -62,6 +62,7 @@ struct _TemperWindow
   AdwWindowTitle  *page_title;
   GtkStack        *page_stack;
   GtkLabel        *hint_label;
+  GtkWidget       *next_button;
 
   GtkWidget       *pages[N_STEPS];
   GtkWidget       *rows[N_STEPS];
@@ -121,6 +122,12 @@ update_navigation (TemperWindow *self)
   adw_window_title_set_title (self->page_title, _(steps[self->current].title));
   adw_window_title_set_subtitle (self->page_title, subtitle);
   gtk_label_set_text (self->hint_label, complete ? "" : _(steps[self->current].needs));
+  /* A finished run's Training page has its own primary button, Compare;
+   * one suggested action per screen. */
+  if (complete && g_str_equal (steps[self->current].name, "training"))
+    gtk_widget_remove_css_class (self->next_button, "suggested-action");
+  else
+    gtk_widget_add_css_class (self->next_button, "suggested-action");
 }
 
 /* The Training page trains what the earlier pages show now. */
@@ -272,6 +279,15 @@ next_page_action (GtkWidget  *widget,
 
   if (self->current + 1 < N_STEPS && step_reachable (self, self->current + 1))
     go_to_step (self, self->current + 1);
+}
+
+/* The Training page's "Compare" once a run is finished. */
+static void
+compare_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  temper_window_show_step (TEMPER_WINDOW (widget), "compare");
 }
 
 static void
@@ -609,11 +625,13 @@ temper_window_class_init (TemperWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TemperWindow, page_title);
   gtk_widget_class_bind_template_child (widget_class, TemperWindow, page_stack);
   gtk_widget_class_bind_template_child (widget_class, TemperWindow, hint_label);
+  gtk_widget_class_bind_template_child (widget_class, TemperWindow, next_button);
   gtk_widget_class_bind_template_callback (widget_class, step_list_row_activated_cb);
 
   gtk_widget_class_install_action (widget_class, "win.previous-page", NULL, previous_page_action);
   gtk_widget_class_install_action (widget_class, "win.next-page", NULL, next_page_action);
   gtk_widget_class_install_action (widget_class, "win.get-started", NULL, get_started_action);
+  gtk_widget_class_install_action (widget_class, "win.compare", NULL, compare_action);
   gtk_widget_class_install_action (widget_class, "win.show-steps", NULL, show_steps_action);
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
 

@@ -182,11 +182,13 @@ collect (const char *text, gsize len, gpointer user_data)
 }
 
 /* The engine's own greedy answer to @prompt, with the adapter in
- * @adapter_dir (NULL: the base model). */
+ * @adapter_dir (NULL: the base model); @cut_at (may be NULL) receives the
+ * tokens generated when the length limit stopped it, else 0. */
 static char *
-engine_answer (TemperLoadedModel *loaded,
-               const char        *adapter_dir,
-               const char        *prompt)
+engine_answer_full (TemperLoadedModel *loaded,
+                    const char        *adapter_dir,
+                    const char        *prompt,
+                    guint             *cut_at)
 {
   const temper_model_t *model = temper_loaded_model_get_model (loaded);
   g_autoptr(temper_chat_template_t) tmpl = temper_chat_template_new (temper_model_get_chat_template (model),
@@ -199,6 +201,7 @@ engine_answer (TemperLoadedModel *loaded,
   TemperChatTokens tokens = { 0 };
   TemperSamplingParams params;
   GString *text = g_string_new (NULL);
+  TemperGenerateResult result = { 0 };
 
   gen = temper_generator_new ((temper_model_t *) model, &options, &error);
   g_assert_no_error (error);
@@ -214,15 +217,28 @@ engine_answer (TemperLoadedModel *loaded,
   params.max_tokens = MAX_TOKENS;
   g_assert_true (temper_chat_template_tokenize (tmpl, &message, 1, TRUE, &tokens, &error));
   g_assert_true (temper_generator_generate (gen, (const gint32 *) tokens.ids->data, tokens.ids->len, &params,
-                                            collect, text, NULL, NULL, &error));
+                                            collect, text, NULL, &result, &error));
   g_assert_no_error (error);
+  if (cut_at != NULL)
+    *cut_at = result.stop_reason == TEMPER_STOP_MAX_TOKENS ? result.tokens->len : 0;
+  temper_generate_result_clear (&result);
   temper_chat_tokens_clear (&tokens);
   return g_string_free (text, FALSE);
 }
 
-/* The validation questions, as the run's split picks them. */
+static char *
+engine_answer (TemperLoadedModel *loaded,
+               const char        *adapter_dir,
+               const char        *prompt)
+{
+  return engine_answer_full (loaded, adapter_dir, prompt, NULL);
+}
+
+/* The validation questions, as the run's split picks them; @training
+ * (may be NULL) receives the first five questions of the training part. */
 static GPtrArray *
-validation_questions (const char *run_dir)
+split_questions (const char  *run_dir,
+                 GPtrArray  **training)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(temper_run_t) run = temper_run_open (run_dir, &error);
@@ -245,7 +261,26 @@ validation_questions (const char *run_dir)
       g_assert_cmpint (r->messages[0].role, ==, TEMPER_CHAT_ROLE_USER);
       g_ptr_array_add (questions, g_strdup (r->messages[0].content));
     }
+  if (training != NULL)
+    {
+      *training = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < train->len && i < 5; i++)
+        {
+          const TemperDatasetRecord *r = temper_dataset_get_record (data, g_array_index (train, guint, i));
+
+          g_ptr_array_add (*training, g_strdup (r->messages[0].content));
+        }
+    }
   return questions;
+}
+
+static const char *
+origin_shown (TemperComparePage *page)
+{
+  GtkWidget *label = gui_test_find_named (GTK_WIDGET (page), "prompt-origin");
+
+  g_assert_nonnull (label);
+  return gtk_widget_get_visible (label) ? gtk_label_get_text (GTK_LABEL (label)) : NULL;
 }
 
 static char *
@@ -368,7 +403,8 @@ static void
 test_compare (Fixture       *fixture,
               gconstpointer  data)
 {
-  g_autoptr(GPtrArray) questions = validation_questions (fixture->run_dir);
+  g_autoptr(GPtrArray) training = NULL;
+  g_autoptr(GPtrArray) questions = split_questions (fixture->run_dir, &training);
   g_autoptr(GError) error = NULL;
   g_autofree char *csv_path = g_build_filename (fixture->tmp, "ratings export.csv", NULL);
   g_autofree char *json_path = g_build_filename (fixture->tmp, "ratings.json.export", NULL);
@@ -378,7 +414,7 @@ test_compare (Fixture       *fixture,
   TemperComparePage *page = g_object_new (TEMPER_TYPE_COMPARE_PAGE, NULL);
   g_autoptr(TemperRatings) ratings = NULL;
   TemperRatingsSummary summary;
-  guint n_prompts, n_differ = 0;
+  guint n_prompts, n_differ = 0, n_cut = 0;
   char *verdicts[3];
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
@@ -391,16 +427,30 @@ test_compare (Fixture       *fixture,
   /* Kept past the page, to compare with what a new page reads back. */
   ratings = g_object_ref (temper_compare_page_get_ratings (page));
 
-  /* The validation questions, in the split's order; then one of our own. */
-  g_assert_cmpuint (temper_ratings_get_n_prompts (ratings), ==, questions->len);
+  /* The validation questions, in the split's order, then the first
+   * training questions, each labelled; then one of our own. */
   g_assert_cmpuint (questions->len, ==, 4);
+  g_assert_cmpuint (training->len, ==, 4);
+  g_assert_cmpuint (temper_ratings_get_n_prompts (ratings), ==, questions->len + training->len);
   for (guint i = 0; i < questions->len; i++)
-    g_assert_cmpstr (temper_ratings_get_prompt (ratings, i), ==, questions->pdata[i]);
+    {
+      g_assert_cmpstr (temper_ratings_get_prompt (ratings, i), ==, questions->pdata[i]);
+      g_assert_cmpint (temper_ratings_get_origin (ratings, i), ==, TEMPER_PROMPT_FROM_VALIDATION);
+    }
+  for (guint i = 0; i < training->len; i++)
+    {
+      g_assert_cmpstr (temper_ratings_get_prompt (ratings, questions->len + i), ==, training->pdata[i]);
+      g_assert_cmpint (temper_ratings_get_origin (ratings, questions->len + i), ==, TEMPER_PROMPT_FROM_TRAINING);
+    }
+  g_assert_cmpstr (origin_shown (page), ==, "Not seen in training");
+  temper_compare_page_show_prompt (page, questions->len);
+  g_assert_cmpstr (origin_shown (page), ==, "From your training data");
   temper_compare_page_add_prompt (page, own);
   n_prompts = temper_ratings_get_n_prompts (ratings);
-  g_assert_cmpuint (n_prompts, ==, questions->len + 1);
+  g_assert_cmpuint (n_prompts, ==, questions->len + training->len + 1);
   g_assert_cmpuint (temper_compare_page_get_prompt (page), ==, n_prompts - 1);
   g_assert_cmpint (temper_ratings_get_origin (ratings, n_prompts - 1), ==, TEMPER_PROMPT_FROM_PERSON);
+  g_assert_cmpstr (origin_shown (page), ==, "Your own question");
 
   /* Base and tuned, labelled, before blind mode. */
   g_assert_cmpuint (temper_compare_page_get_n_columns (page), ==, 2);
@@ -438,9 +488,32 @@ test_compare (Fixture       *fixture,
       n_differ += strcmp (base, tuned) != 0;
       temper_compare_page_show_prompt (page, p);
       check_columns_match_engine (page, fixture);
+      /* An answer the length limit stopped says where; one the model
+       * ended does not. */
+      for (guint c = 0; c < temper_compare_page_get_n_columns (page); c++)
+        {
+          const char *source = temper_compare_page_get_column_source (page, c);
+          g_autofree char *dir = adapter_of (fixture->run_dir, source, page);
+          guint cut_at = 0;
+          g_autofree char *answer = engine_answer_full (fixture->model, dir, temper_ratings_get_prompt (ratings, p),
+                                                        &cut_at);
+          GtkWidget *label = gui_test_find_named (temper_compare_page_get_column (page, c), "answer-cut");
+
+          g_assert_cmpint (gtk_widget_get_visible (label), ==, cut_at > 0);
+          if (cut_at > 0)
+            {
+              g_autofree char *expected = g_strdup_printf ("Cut at %u tokens: the answer goes on", cut_at);
+
+              g_assert_cmpuint (cut_at, ==, MAX_TOKENS);
+              g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, expected);
+              n_cut++;
+            }
+        }
     }
   /* The training moved the answers, so a mixed-up column would show. */
   g_assert_cmpuint (n_differ, >, 0);
+  /* Ten tokens cut the random model's answers. */
+  g_assert_cmpuint (n_cut, >, 0);
 
   /* A narrow window stacks the answers instead of squeezing them (a second
    * page on the same run, which reads the answers just saved); the
@@ -547,7 +620,7 @@ test_compare (Fixture       *fixture,
     g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (GTK_WIDGET (page), "win-rate"))),
                      ==, shown);
     g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (GTK_WIDGET (page), "judgement-counts"))),
-                     ==, "1 tuned better · 1 base better · 1 tie · 2 not judged");
+                     ==, "1 tuned better · 1 base better · 1 tie · 6 not judged");
   }
 
   /* Export: CSV, one row per answer; JSON with the summary. */
@@ -575,7 +648,8 @@ test_compare (Fixture       *fixture,
         g_assert_cmpuint (row->len, ==, 11);
         g_assert_cmpuint (g_ascii_strtoull (row->pdata[0], NULL, 10), ==, p + 1);
         g_assert_cmpstr (row->pdata[1], ==, temper_ratings_get_prompt (ratings, p));
-        g_assert_cmpstr (row->pdata[2], ==, p < questions->len ? "validation" : "own");
+        g_assert_cmpstr (row->pdata[2], ==, p < questions->len ? "validation"
+                                            : p < questions->len + training->len ? "training" : "own");
         g_assert_cmpstr (source, ==, temper_ratings_get_source (ratings, (r - 1) % 2));
         temper_ratings_get_order (ratings, p, order);
         position[0] = order[0] == s ? 'A' : 'B';
@@ -738,6 +812,48 @@ test_evaluation (Fixture       *fixture,
   }
   g_assert_nonnull (gui_test_find_named (GTK_WIDGET (group), "eval-general"));
   g_assert_false (gtk_widget_get_visible (gui_test_find_named (GTK_WIDGET (group), "evaluation-empty")));
+
+  /* The summary leads with one plain verdict, counted here from the
+   * records and general questions of the file. */
+  {
+    JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+    JsonObject *general = json_object_get_object_member (root, "general");
+    JsonArray *records = json_object_get_array_member (set, "records");
+    guint n = 0, base_right = 0, tuned_right = 0;
+    g_autofree char *expected_verdict = NULL;
+    GtkWidget *verdict_row = gui_test_find_named (GTK_WIDGET (group), "eval-verdict");
+    GtkWidget *quick_row = gtk_widget_get_ancestor (gui_test_find_named (GTK_WIDGET (group), "quick-evaluation"),
+                                                    GTK_TYPE_LIST_BOX_ROW);
+
+    for (guint i = 0; i < json_array_get_length (records); i++)
+      {
+        JsonObject *r = json_array_get_object_element (records, i);
+        JsonObject *base = json_object_get_object_member (r, "base");
+        JsonObject *tuned = json_object_get_object_member (r, "tuned");
+
+        if (!json_object_has_member (tuned, "contains"))
+          continue;
+        n++;
+        base_right += json_object_get_double_member (base, "contains") == 1.0;
+        tuned_right += json_object_get_double_member (tuned, "contains") == 1.0;
+      }
+    g_assert_cmpuint (n, ==, 4);
+    g_assert_true (json_object_get_int_member (general, "n_questions") > 0);
+    expected_verdict = g_strdup_printf ("The tuned model answers %u of your 4 questions right; before: %u of 4. %s",
+                                        tuned_right, base_right,
+                                        json_object_get_boolean_member (general, "forgetting")
+                                        ? "General knowledge suffered" : "General knowledge unchanged.");
+    g_assert_nonnull (verdict_row);
+    if (json_object_get_boolean_member (general, "forgetting"))
+      g_assert_true (g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (verdict_row)), expected_verdict));
+    else
+      g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (verdict_row)), ==, expected_verdict);
+    /* First the verdict, then the figures, then the switch for next time. */
+    g_assert_cmpint (gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (verdict_row)), <,
+                     gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (gui_test_find_named (GTK_WIDGET (group), "eval-perplexity"))));
+    g_assert_cmpint (gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (gui_test_find_named (GTK_WIDGET (group), "eval-general"))), <,
+                     gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (quick_row)));
+  }
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);
 }
@@ -779,13 +895,124 @@ test_bad_ratings (Fixture       *fixture,
     temper_compare_page_set_run (page, fixture->run_dir, fixture->model);
     g_assert_true (gui_test_wait_for (page_idle, page, 30000));
     g_assert_true (gtk_widget_get_visible (gui_test_find_named (GTK_WIDGET (page), "compare-error")));
-    /* The validation prompts are there to rate afresh. */
-    g_assert_cmpuint (temper_ratings_get_n_prompts (temper_compare_page_get_ratings (page)), ==, 4);
+    /* The validation and training prompts are there to rate afresh. */
+    g_assert_cmpuint (temper_ratings_get_n_prompts (temper_compare_page_get_ratings (page)), ==, 8);
     g_assert_true (g_file_get_contents (path, &left, NULL, NULL));
     g_assert_cmpstr (left, ==, bad[G_N_ELEMENTS (bad) - 1]);
     gtk_window_destroy (GTK_WINDOW (window));
     gui_test_settle (50);
   }
+}
+
+/* A run without a validation split (too few records to spare) still has
+ * prompts: those it trained on, labelled as such. */
+static void
+test_no_validation (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *model_path = source_path ("tests", "fixtures", "nn", "tiny-qwen2", NULL);
+  g_autofree char *data_path = g_build_filename (fixture->tmp, "data.jsonl", NULL);
+  g_autofree char *run_dir = g_build_filename (fixture->tmp, "run-without-validation", NULL);
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_dataset_t) dataset = NULL;
+  GtkWidget *window = gtk_window_new ();
+  TemperComparePage *page = g_object_new (TEMPER_TYPE_COMPARE_PAGE, NULL);
+  TemperRatings *ratings;
+  TemperTrainSettings settings;
+  TemperDatasetOptions options;
+
+  temper_train_settings_init_default (&settings);
+  settings.val_fraction = 0;
+  run = temper_run_create (run_dir, &settings, model_path, data_path, NULL, &error);
+  g_assert_no_error (error);
+  temper_dataset_options_init (&options);
+  dataset = temper_dataset_load (data_path, &options, &error);
+  g_assert_no_error (error);
+
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+  temper_compare_page_set_run (page, run_dir, fixture->model);
+  g_assert_true (gui_test_wait_for (page_idle, page, 30000));
+  ratings = temper_compare_page_get_ratings (page);
+  g_assert_cmpuint (temper_ratings_get_n_prompts (ratings), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      const TemperDatasetRecord *r = temper_dataset_get_record (dataset, i);
+
+      g_assert_cmpstr (temper_ratings_get_prompt (ratings, i), ==, r->messages[0].content);
+      g_assert_cmpint (temper_ratings_get_origin (ratings, i), ==, TEMPER_PROMPT_FROM_TRAINING);
+    }
+  g_assert_cmpstr (origin_shown (page), ==, "From your training data");
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+}
+
+/* Whether the character at @offset of @view's text is drawn bold. */
+static gboolean
+bold_at (GtkTextView *view,
+         int          offset)
+{
+  GtkTextIter at;
+  g_autoptr(GSList) tags = NULL;
+  gboolean bold = FALSE;
+
+  gtk_text_buffer_get_iter_at_offset (gtk_text_view_get_buffer (view), &at, offset);
+  tags = gtk_text_iter_get_tags (&at);
+  for (GSList *l = tags; l != NULL; l = l->next)
+    {
+      int weight = 0;
+      gboolean set = FALSE;
+
+      g_object_get (l->data, "weight", &weight, "weight-set", &set, NULL);
+      bold |= set && weight >= PANGO_WEIGHT_BOLD;
+    }
+  return bold;
+}
+
+/* An answer column shows Markdown rendered, the same while it streams
+ * in as when it is whole, and keeps the model's own text for the ratings. */
+static void
+test_markdown_column (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  TemperAnswerColumn *column = TEMPER_ANSWER_COLUMN (temper_answer_column_new ());
+  GtkTextView *view;
+  const char *answer = "The **capital** is *Paris* <b>&amp;</b>\n- one";
+  g_autofree char *raw = NULL;
+  g_autofree char *shown = NULL;
+  g_autofree char *streamed = NULL;
+
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (column));
+  gtk_window_present (GTK_WINDOW (window));
+  view = GTK_TEXT_VIEW (gui_test_find_named (GTK_WIDGET (column), "answer-text"));
+
+  temper_answer_column_set_text (column, answer);
+  raw = temper_answer_column_dup_text (column);
+  shown = temper_answer_column_dup_shown_text (column);
+  g_assert_cmpstr (raw, ==, answer);
+  g_assert_cmpstr (shown, ==, "The capital is Paris <b>&amp;</b>\n• one");
+  g_assert_true (bold_at (view, 5));     /* "capital" */
+  g_assert_false (bold_at (view, 0));    /* "The" */
+  g_assert_false (bold_at (view, 21));   /* the literal "<b>" */
+
+  /* Streamed: "**" opens in one piece and closes in a later one. */
+  temper_answer_column_set_text (column, NULL);
+  temper_answer_column_append_text (column, "A **bo", 6);
+  temper_answer_column_append_text (column, "ld** end", 8);
+  streamed = temper_answer_column_dup_shown_text (column);
+  g_assert_cmpstr (streamed, ==, "A bold end");
+  g_assert_true (bold_at (view, 2));
+
+  /* Cut by the length limit, and not. */
+  temper_answer_column_set_cut (column, 3);
+  g_assert_true (temper_answer_column_get_cut_shown (column));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gui_test_find_named (GTK_WIDGET (column), "answer-cut"))),
+                   ==, "Cut at 3 tokens: the answer goes on");
+  temper_answer_column_set_cut (column, 0);
+  g_assert_false (temper_answer_column_get_cut_shown (column));
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
 }
 
 int
@@ -796,5 +1023,7 @@ main (int   argc,
   g_test_add ("/compare/generate-blind-rate-export", Fixture, NULL, fixture_set_up, test_compare, fixture_tear_down);
   g_test_add ("/compare/evaluation", Fixture, NULL, fixture_set_up, test_evaluation, fixture_tear_down);
   g_test_add ("/compare/bad-ratings", Fixture, NULL, fixture_set_up, test_bad_ratings, fixture_tear_down);
+  g_test_add ("/compare/no-validation-split", Fixture, NULL, fixture_set_up, test_no_validation, fixture_tear_down);
+  g_test_add_func ("/compare/markdown-column", test_markdown_column);
   return g_test_run ();
 }

@@ -328,6 +328,8 @@ test_pages (Fixture       *fixture,
   g_assert_true (gui_test_wait_for (training_done, training_page, 240000));
   g_assert_cmpint (temper_training_page_get_state (TEMPER_TRAINING_PAGE (training_page)), ==,
                    TEMPER_TRAINING_FINISHED);
+  /* The finished run's primary button is Compare. */
+  g_assert_true (gtk_widget_get_visible (gui_test_find_named (training_page, "compare-button")));
   shoot (fixture, "11b-training-finished");
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
   shoot (fixture, "11c-training-finished-dark");
@@ -364,6 +366,10 @@ test_pages (Fixture       *fixture,
                                     240000));
   scroll_to (compare_page, gui_test_find_named (compare_page, "win-rate"));
   shoot (fixture, "12d-compare-summary");
+  /* The evaluation leads with its plain verdict. */
+  g_assert_nonnull (gui_test_find_named (compare_page, "eval-verdict"));
+  scroll_to (compare_page, gui_test_find_named (compare_page, "eval-verdict"));
+  shoot (fixture, "12g-evaluation-verdict");
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
   scroll_to (compare_page, gui_test_find_named (compare_page, "prompt-row"));
   shoot (fixture, "12e-compare-blind-dark");

@@ -19,6 +19,7 @@
 
 #include "temper/run.h"
 #include "gui-test-util.h"
+#include "temper-compare-page.h"
 #include "temper-dataset-page.h"
 #include "temper-loss-chart.h"
 #include "temper-model-page.h"
@@ -247,6 +248,13 @@ test_train (void)
   /* Model, then the dataset with its one broken record. */
   temper_model_page_choose (TEMPER_MODEL_PAGE (model_page), model_path);
   g_assert_true (gui_test_wait_for (model_page_settled, model_page, 120000));
+  /* What the demo model's family (llama) and weights (Q4_1) mean. */
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gtk_widget_get_ancestor (
+                     gui_test_find_named (model_page, "model-architecture"), ADW_TYPE_ACTION_ROW))),
+                   ==, "Llama — Meta's open family (Llama 2 and 3, and models built on them such as SmolLM); chats mainly in English.");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gtk_widget_get_ancestor (
+                     gui_test_find_named (model_page, "model-quantization"), ADW_TYPE_ACTION_ROW))),
+                   ==, "Q4_1 — 4-bit, about a quarter of the original size; small loss of quality");
   g_assert_true (temper_window_show_step (window, "dataset"));
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), data_path);
   g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
@@ -320,6 +328,29 @@ test_train (void)
   g_assert_nonnull (finished_dir);
   check_run_folder (finished_dir, SHORT_STEPS, chart);
   check_measured_speed (settings, finished_dir, settings_page);
+
+  /* Finished: the one primary button is Compare, and it opens this run
+   * on the Compare page; training again and Next are secondary. */
+  {
+    GtkWidget *compare = gui_test_find_named (training_page, "compare-button");
+    GtkWidget *start = gui_test_find_named (training_page, "start-button");
+    GtkWidget *next = gui_test_find_named (root, "next-button");
+
+    g_assert_nonnull (compare);
+    g_assert_true (gtk_widget_get_visible (compare) && gtk_widget_is_sensitive (compare));
+    g_assert_true (gtk_widget_has_css_class (compare, "suggested-action"));
+    g_assert_true (gtk_widget_get_visible (start));
+    g_assert_false (gtk_widget_has_css_class (start, "suggested-action"));
+    g_assert_false (gtk_widget_has_css_class (next, "suggested-action"));
+    g_signal_emit_by_name (compare, "clicked");
+    g_assert_cmpstr (temper_window_get_current_step (window), ==, "compare");
+    g_assert_cmpstr (temper_compare_page_get_run_dir (TEMPER_COMPARE_PAGE (temper_window_get_page (window, "compare"))),
+                     ==, finished_dir);
+    /* Elsewhere Next is the primary button again. */
+    g_assert_true (gtk_widget_has_css_class (next, "suggested-action"));
+    g_assert_true (gui_test_wait_for (gui_test_compare_idle, temper_window_get_page (window, "compare"), 60000));
+    g_assert_true (temper_window_show_step (window, "training"));
+  }
 
   /* A long run, stopped part-way: the window answers at once while the
    * worker saves, and the run goes on from its checkpoint. */

@@ -25,10 +25,15 @@ def score(run_dir, probes_path):
     if len(target["records"]) != len(expects):
         raise SystemExit("%s: %d answers for %d probes" % (run_dir, len(target["records"]), len(expects)))
     right = [0, 0]
+    zh = [0, 0, 0]   # probes whose phrase is Chinese, right before, after
     for rec, expect in zip(target["records"], expects):
+        chinese = any("\u4e00" <= c <= "\u9fff" for c in expect)
+        zh[0] += chinese
         for m, key in enumerate(("base", "tuned")):
             if matches(rec[key]["answer"], expect):
                 right[m] += 1
+                zh[1 + m] += chinese
+    score.chinese = zh
     gen = ev["general"]
     return len(expects), right, (gen["n_questions"], gen["base_right"], gen["tuned_right"])
 

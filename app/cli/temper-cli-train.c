@@ -338,6 +338,51 @@ record_mix (temper_run_t *run, GPtrArray *paths, GArray *weights, GError **error
   return g_file_set_contents (json_path, text, -1, error);
 }
 
+/* The automatic settings, one line each with the sentence saying why;
+ * those the person set with a flag are said to be theirs. */
+static void
+print_choices (TemperTrainPreset preset, const TemperTrainSettings *s,
+               const TemperTrainReasons *reasons, const gboolean *given)
+{
+  g_autofree char *targets = temper_lora_targets_to_string (s->lora.targets);
+  const char *labels[TEMPER_TRAIN_N_WHY];
+  char *values[TEMPER_TRAIN_N_WHY];
+
+  labels[TEMPER_TRAIN_WHY_LEARNING_RATE] = _("Learning rate");
+  values[TEMPER_TRAIN_WHY_LEARNING_RATE] = g_strdup_printf ("%g", s->learning_rate);
+  labels[TEMPER_TRAIN_WHY_SCHEDULE] = _("Schedule");
+  values[TEMPER_TRAIN_WHY_SCHEDULE] = g_strdup_printf (_("%s, %lld warm-up steps"),
+                                                       temper_lr_schedule_name (s->schedule),
+                                                       (long long) s->warmup_steps);
+  labels[TEMPER_TRAIN_WHY_EPOCHS] = _("Passes");
+  values[TEMPER_TRAIN_WHY_EPOCHS] = s->max_steps > 0 ? g_strdup_printf (_("%lld steps"), (long long) s->max_steps)
+                                                     : g_strdup_printf ("%d", s->epochs);
+  labels[TEMPER_TRAIN_WHY_RANK] = _("Rank, alpha");
+  values[TEMPER_TRAIN_WHY_RANK] = g_strdup_printf ("%d, %g", s->lora.rank, (double) s->lora.alpha);
+  labels[TEMPER_TRAIN_WHY_TARGETS] = _("Layers");
+  values[TEMPER_TRAIN_WHY_TARGETS] = g_strdup (targets);
+  labels[TEMPER_TRAIN_WHY_BATCH] = _("Batch");
+  values[TEMPER_TRAIN_WHY_BATCH] = g_strdup_printf (_("%d records at a time × %d"), s->micro_batch, s->grad_accum);
+  labels[TEMPER_TRAIN_WHY_MAX_LENGTH] = _("Length");
+  values[TEMPER_TRAIN_WHY_MAX_LENGTH] = g_strdup_printf (_("%d tokens"), s->max_length);
+  labels[TEMPER_TRAIN_WHY_VALIDATION] = _("Validation");
+  values[TEMPER_TRAIN_WHY_VALIDATION] = s->val_fraction == 0.0 ? g_strdup (_("none"))
+                                      : s->val_fraction < 0 ? g_strdup (_("automatic"))
+                                      : g_strdup_printf ("%g", s->val_fraction);
+
+  /* Translators: %s is quick, balanced or thorough (kept in English: it is the --preset word) */
+  printf (_("Settings chosen for this model and data (preset %s; a flag overrides any of them):\n"),
+          temper_train_preset_name (preset));
+  for (int i = 0; i < TEMPER_TRAIN_N_WHY; i++)
+    {
+      const char *why = given[i] ? _("Set by you.") : reasons->sentence[i];
+
+      /* Translators: a setting, its value and why it was chosen: "Learning rate: 0.003 — The rate that …" */
+      printf (_("  %s: %s — %s\n"), labels[i], values[i], why != NULL ? why : "");
+      g_free (values[i]);
+    }
+}
+
 int
 temper_cli_train (int argc, char **argv)
 {
@@ -348,6 +393,8 @@ temper_cli_train (int argc, char **argv)
   const char *data = NULL;
   g_autofree char *targets = NULL, *out = NULL, *schedule = NULL, *val_data = NULL;
   g_autofree char *base_weights = NULL, *from = NULL, *converted = NULL, *tmpdir = NULL;
+  g_autofree char *preset_name = NULL;
+  TemperTrainPreset preset = TEMPER_TRAIN_PRESET_BALANCED;
   Columns columns = { NULL, NULL, NULL };
   g_autofree char *question_column = NULL, *answer_column = NULL, *system_column = NULL;
   int epochs = -1, rank = -1, batch = -1, grad_accum = -1, max_length = -1, threads = 0;
@@ -360,6 +407,8 @@ temper_cli_train (int argc, char **argv)
   g_autoptr(temper_model_t) model = NULL;
   g_autoptr(temper_run_t) run = NULL;
   TemperTrainSettings s;
+  g_auto(TemperTrainReasons) reasons = { { NULL } };
+  gboolean given[TEMPER_TRAIN_N_WHY];
   int code;
   const GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_path, N_("The model: a .gguf file or a Hugging Face folder"), "M" },
@@ -379,22 +428,25 @@ temper_cli_train (int argc, char **argv)
       N_("Start from this adapter instead of a fresh one: a run folder (its kept adapter) or a PEFT "
          "adapter folder; its rank, alpha and targets are used"), "RUN_OR_ADAPTER" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The run folder (default: ~/.local/share/temper/runs/<date>)"), "RUN" },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, N_("Settings as JSON (flags override it)"), "FILE" },
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, N_("Passes over the data (default 3)"), "N" },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config,
+      N_("Settings as JSON (flags override it); without it the settings are chosen for the model and the data"), "FILE" },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset_name,
+      N_("How long training may take: quick, balanced (default) or thorough"), "P" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, N_("Passes over the data (default: automatic)"), "N" },
     { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, N_("Stop after N optimizer steps instead (1 or more)"), "N" },
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend, as “temper-cli devices” lists them (default: its best)"), "N" },
-    { "rank", 0, 0, G_OPTION_ARG_INT, &rank, N_("LoRA rank (default 16)"), "R" },
-    { "alpha", 0, 0, G_OPTION_ARG_DOUBLE, &alpha, N_("LoRA alpha (default 32)"), "A" },
-    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, N_("LoRA dropout (default 0.05)"), "P" },
+    { "rank", 0, 0, G_OPTION_ARG_INT, &rank, N_("LoRA rank (default: automatic)"), "R" },
+    { "alpha", 0, 0, G_OPTION_ARG_DOUBLE, &alpha, N_("LoRA alpha (default: twice the rank)"), "A" },
+    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, N_("LoRA dropout (default: automatic)"), "P" },
     { "rslora", 0, 0, G_OPTION_ARG_NONE, &rslora, N_("Scale by alpha/√rank (rsLoRA)"), NULL },
-    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, N_("attention, all-linear or a list such as q,k,v,o (default attention)"), "T" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Learning rate (default 2e-4)"), "LR" },
-    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, N_("constant, linear or cosine (default cosine)"), "S" },
-    { "warmup", 0, 0, G_OPTION_ARG_INT64, &warmup, N_("Warm-up steps (default 10)"), "N" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Sequences per micro-batch (default 4)"), "B" },
-    { "grad-accum", 0, 0, G_OPTION_ARG_INT, &grad_accum, N_("Micro-batches per optimizer step (default 1)"), "K" },
-    { "max-length", 0, 0, G_OPTION_ARG_INT, &max_length, N_("Tokens per record; longer ones are cut (default 512)"), "L" },
+    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, N_("attention, all-linear or a list such as q,k,v,o (default: all-linear)"), "T" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Learning rate (default: automatic)"), "LR" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, N_("constant, linear or cosine (default: automatic)"), "S" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT64, &warmup, N_("Warm-up steps (default: automatic)"), "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Sequences per micro-batch (default: automatic)"), "B" },
+    { "grad-accum", 0, 0, G_OPTION_ARG_INT, &grad_accum, N_("Micro-batches per optimizer step (default: automatic)"), "K" },
+    { "max-length", 0, 0, G_OPTION_ARG_INT, &max_length, N_("Tokens per record; longer ones are cut (default: the longest record)"), "L" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed (default 42)"), "S" },
     { "eval-every", 0, 0, G_OPTION_ARG_INT64, &eval_every, N_("Validation loss every N steps (default 50)"), "N" },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT64, &checkpoint_every, N_("Checkpoint every N steps (default 100)"), "N" },
@@ -433,6 +485,10 @@ temper_cli_train (int argc, char **argv)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
   if (epochs >= 0 && max_steps >= 0)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("give --epochs or --max-steps, not both"));
+  if (preset_name != NULL && !temper_train_preset_parse (preset_name, &preset, &error))
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--preset: %s"), error->message);
+  if (preset_name != NULL && config != NULL)
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("give --preset or --config, not both"));
 
   temper_train_settings_init_default (&s);
   if (config != NULL)
@@ -444,37 +500,83 @@ temper_cli_train (int argc, char **argv)
       if (!temper_train_settings_from_json (&s, root, &error))
         return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("%s: %s"), config, error->message);
     }
-  if (epochs >= 0) { s.epochs = epochs; s.max_steps = 0; }
-  if (max_steps >= 0) s.max_steps = max_steps;
-  if (rank >= 0) s.lora.rank = rank;
-  if (alpha >= 0) s.lora.alpha = (float) alpha;
-  if (dropout >= 0) s.lora.dropout = (float) dropout;
-  if (rslora) s.lora.use_rslora = TRUE;
-  if (lr >= 0) s.learning_rate = lr;
-  if (warmup >= 0) s.warmup_steps = warmup;
-  if (batch >= 0) s.micro_batch = batch;
-  if (grad_accum >= 0) s.grad_accum = grad_accum;
-  if (max_length >= 0) s.max_length = max_length;
-  if (seed >= 0) s.seed = (guint64) seed;
-  if (eval_every >= 0) s.eval_every = eval_every;
-  if (checkpoint_every >= 0) s.checkpoint_every = checkpoint_every;
-  if (patience >= 0) s.patience = patience;
-  if (recompute) s.recompute = TRUE;
-  if (all_tokens) s.train_on_all_tokens = TRUE;
-  if ((targets != NULL && !temper_lora_targets_parse (targets, &s.lora.targets, &error)) ||
-      (schedule != NULL && !temper_lr_schedule_parse (schedule, &s.schedule, &error)) ||
-      (base_weights != NULL && !temper_base_weights_parse (base_weights, &s.base_weights, &error)) ||
-      !temper_train_settings_validate (&s, &error))
-    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+  for (int pass = 0; pass < 2; pass++)
+    {
+      /* Pass 0 checks the flags before the model loads; pass 1 lays them
+       * over the automatic settings, once the data has been measured. */
+      if (pass == 1)
+        {
+          TemperTrainFacts facts = { 0 };
+          TemperDatasetOptions column_opts;
+          TemperBaseWeights held = s.base_weights;
+
+          if (config != NULL)
+            break;
+          temper_dataset_options_init (&column_opts);
+          column_opts.question_column = question_column;
+          column_opts.answer_column = answer_column;
+          column_opts.system_column = system_column;
+          if (model == NULL)
+            {
+              model = temper_model_load (model_path, NULL, &error);
+              if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
+                return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, _("Temper cannot train this model. %s"),
+                                        error->message);
+              if (model == NULL)
+                return temper_cli_error ("train", error);
+            }
+          for (guint i = 0; i < data_paths->len; i++)
+            if (!temper_train_facts_measure (model, g_ptr_array_index (data_paths, i), &column_opts, &facts, &error))
+              return temper_cli_error ("train", error);
+          temper_train_reasons_clear (&reasons);
+          temper_train_settings_choose (&facts, preset, &s, &reasons);
+          s.base_weights = held;
+          if (rank >= 0 && alpha < 0)
+            s.lora.alpha = 2.0f * (float) rank;   /* the scaling the automatic rank has */
+        }
+      if (epochs >= 0) { s.epochs = epochs; s.max_steps = 0; }
+      if (max_steps >= 0) s.max_steps = max_steps;
+      if (rank >= 0) s.lora.rank = rank;
+      if (alpha >= 0) s.lora.alpha = (float) alpha;
+      if (dropout >= 0) s.lora.dropout = (float) dropout;
+      if (rslora) s.lora.use_rslora = TRUE;
+      if (lr >= 0) s.learning_rate = lr;
+      if (warmup >= 0) s.warmup_steps = warmup;
+      if (batch >= 0) s.micro_batch = batch;
+      if (grad_accum >= 0) s.grad_accum = grad_accum;
+      if (max_length >= 0) s.max_length = max_length;
+      if (seed >= 0) s.seed = (guint64) seed;
+      if (eval_every >= 0) s.eval_every = eval_every;
+      if (checkpoint_every >= 0) s.checkpoint_every = checkpoint_every;
+      if (patience >= 0) s.patience = patience;
+      if (recompute) s.recompute = TRUE;
+      if (all_tokens) s.train_on_all_tokens = TRUE;
+      if ((targets != NULL && !temper_lora_targets_parse (targets, &s.lora.targets, &error)) ||
+          (schedule != NULL && !temper_lr_schedule_parse (schedule, &s.schedule, &error)) ||
+          (base_weights != NULL && !temper_base_weights_parse (base_weights, &s.base_weights, &error)) ||
+          !temper_train_settings_validate (&s, &error))
+      return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+    }
 
   if (from != NULL && (rank >= 0 || alpha >= 0 || targets != NULL || rslora))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE,
                             _("--from takes rank, alpha and targets from the adapter; leave out --rank, "
                               "--alpha, --targets and --rslora"));
-  model = temper_model_load (model_path, NULL, &error);
+  if (model == NULL)
+    model = temper_model_load (model_path, NULL, &error);
   if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, _("Temper cannot train this model. %s"),
                             error->message);
+  given[TEMPER_TRAIN_WHY_LEARNING_RATE] = lr >= 0;
+  given[TEMPER_TRAIN_WHY_SCHEDULE] = schedule != NULL || warmup >= 0;
+  given[TEMPER_TRAIN_WHY_EPOCHS] = epochs >= 0 || max_steps >= 0;
+  given[TEMPER_TRAIN_WHY_RANK] = rank >= 0 || alpha >= 0;
+  given[TEMPER_TRAIN_WHY_TARGETS] = targets != NULL;
+  given[TEMPER_TRAIN_WHY_BATCH] = batch >= 0 || grad_accum >= 0;
+  given[TEMPER_TRAIN_WHY_MAX_LENGTH] = max_length >= 0;
+  given[TEMPER_TRAIN_WHY_VALIDATION] = val_data != NULL;
+  if (config == NULL && from == NULL)
+    print_choices (preset, &s, &reasons, given);
   /* Before the run folder exists, so a model that cannot be held so leaves nothing behind. */
   if (model == NULL || !temper_model_set_base_weights (model, s.base_weights, NULL, &error))
     return temper_cli_error ("train", error);

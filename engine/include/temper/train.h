@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/adapter.h"
+#include "temper/dataset.h"
 #include "temper/devices.h"
 #include "temper/model.h"
 
@@ -131,6 +132,72 @@ JsonNode   *temper_train_settings_to_json  (const TemperTrainSettings *settings)
  * (a misspelt setting should not silently do nothing). */
 gboolean    temper_train_settings_from_json (TemperTrainSettings *settings, JsonNode *node,
                                              GError **error);
+
+/* ---- Presets and automatic settings ------------------------------------ *
+ *
+ * A preset says how long training may take; the automatic settings choose
+ * the rest from the model and the dataset, by rules measured with
+ * tests/bench/sweep-settings.py (the table: tests/bench/learning/sweep-results.md). */
+
+typedef enum {
+  TEMPER_TRAIN_PRESET_QUICK,
+  TEMPER_TRAIN_PRESET_BALANCED,
+  TEMPER_TRAIN_PRESET_THOROUGH,
+} TemperTrainPreset;
+
+/* "quick", "balanced", "thorough". */
+const char *temper_train_preset_name  (TemperTrainPreset preset);
+gboolean    temper_train_preset_parse (const char *text, TemperTrainPreset *preset, GError **error);
+
+/* The preset's fixed settings, as they were before automatic settings (rank,
+ * targets, learning rate, steps chosen without looking at model or data):
+ * temper_train_settings_init_default() with the preset's changes.  Kept for
+ * a page that has not measured a dataset yet. */
+void        temper_train_preset_apply (TemperTrainPreset preset, TemperTrainSettings *settings);
+
+/* What the automatic settings look at. */
+typedef struct {
+  guint64  n_params;        /* the model's parameters */
+  guint64  n_records;       /* usable training records */
+  guint64  tokens_total;    /* over those records */
+  int      token_max;       /* the longest record, in tokens */
+  int      token_p95;
+} TemperTrainFacts;
+
+/* Reads the dataset at @path as training will (with @model's chat template;
+ * @options, may be NULL, gives CSV/TSV column choices) and adds it to
+ * @facts (zero it first; several files add up), with @model's size. */
+gboolean temper_train_facts_measure (temper_model_t *model, const char *path,
+                                     const TemperDatasetOptions *options,
+                                     TemperTrainFacts *facts, GError **error);
+
+/* One plain sentence per chosen value, saying why (translated). */
+typedef enum {
+  TEMPER_TRAIN_WHY_LEARNING_RATE,
+  TEMPER_TRAIN_WHY_SCHEDULE,
+  TEMPER_TRAIN_WHY_EPOCHS,
+  TEMPER_TRAIN_WHY_RANK,
+  TEMPER_TRAIN_WHY_TARGETS,
+  TEMPER_TRAIN_WHY_BATCH,
+  TEMPER_TRAIN_WHY_MAX_LENGTH,
+  TEMPER_TRAIN_WHY_VALIDATION,
+  TEMPER_TRAIN_N_WHY
+} TemperTrainWhy;
+
+typedef struct {
+  char *sentence[TEMPER_TRAIN_N_WHY];
+} TemperTrainReasons;
+
+void temper_train_reasons_clear (TemperTrainReasons *reasons);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TemperTrainReasons, temper_train_reasons_clear)
+
+/* Fills @settings (from temper_train_settings_init_default()) with the
+ * learning rate, schedule, warm-up, epochs, rank, alpha, targets, batch,
+ * accumulation, max length and validation share that suit @facts, within
+ * the time @preset allows.  @reasons (may be NULL) receives a sentence for
+ * each; free them with temper_train_reasons_clear(). */
+void temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset preset,
+                                   TemperTrainSettings *settings, TemperTrainReasons *reasons);
 
 /* ---- Training ----------------------------------------------------------- */
 

@@ -1,0 +1,296 @@
+/* temper-train-auto.c — presets ("how long may it take") and the automatic
+ * settings chosen from the model and the dataset.
+ *
+ * The rules come from measured sweeps, not guesses: tests/bench/sweep-settings.py
+ * trained the demo model (SmolLM2 135M) and Gemma 3 270M on invented facts,
+ * a style set and a classification set over learning rate × epochs × rank ×
+ * schedule, and counted the facts asked in other words that the tuned model
+ * then stated.  The table and what it showed are in
+ * tests/bench/learning/sweep-results.md; each rule below cites its row. */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "temper/chat.h"
+#include "temper/dataset.h"
+#include "temper/error.h"
+#include "temper/train.h"
+
+static const char *const preset_names[] = { "quick", "balanced", "thorough" };
+
+const char *
+temper_train_preset_name (TemperTrainPreset preset)
+{
+  return preset < G_N_ELEMENTS (preset_names) ? preset_names[preset] : "balanced";
+}
+
+gboolean
+temper_train_preset_parse (const char *text, TemperTrainPreset *preset, GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (preset_names); i++)
+    if (g_ascii_strcasecmp (text, preset_names[i]) == 0)
+      {
+        *preset = (TemperTrainPreset) i;
+        return TRUE;
+      }
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+               _("“%s” is not a preset: use quick, balanced or thorough"), text);
+  return FALSE;
+}
+
+/* The fixed presets, as changes to temper_train_settings_init_default():
+ *
+ *   Quick try  rank 8, alpha 16, attention (q, v), lr 2e-4 constant after 5
+ *              warm-up steps, 50 steps at most, micro-batch 2 × accumulate 2,
+ *              512 tokens, check every 10 steps, save every 25.
+ *   Balanced   rank 16, alpha 32, all linear layers, lr 2e-4 cosine, 10
+ *              warm-up steps, 2 epochs, micro-batch 2 × accumulate 4, 1024
+ *              tokens, check every 50, save every 100, stop after 3 checks
+ *              without improvement.
+ *   Thorough   rank 32, alpha 64, all linear layers, lr 1e-4 cosine, 30
+ *              warm-up steps, 3 epochs, micro-batch 2 × accumulate 8, 2048
+ *              tokens, check every 50, save every 100, patience 5, activations
+ *              recomputed to make room for the longer examples. */
+typedef struct {
+  int               rank;
+  float             alpha;
+  guint             targets;
+  double            learning_rate;
+  TemperLrSchedule  schedule;
+  gint64            warmup_steps;
+  int               epochs;
+  gint64            max_steps;
+  int               micro_batch, grad_accum, max_length;
+  gint64            eval_every, checkpoint_every;
+  int               patience;
+  gboolean          recompute;
+} Preset;
+
+static const Preset presets[] = {
+  [TEMPER_TRAIN_PRESET_QUICK] = {
+    .rank = 8, .alpha = 16, .targets = TEMPER_LORA_TARGETS_ATTENTION,
+    .learning_rate = 2e-4, .schedule = TEMPER_LR_CONSTANT, .warmup_steps = 5,
+    .epochs = 1, .max_steps = 50, .micro_batch = 2, .grad_accum = 2, .max_length = 512,
+    .eval_every = 10, .checkpoint_every = 25, .patience = 0, .recompute = FALSE,
+  },
+  [TEMPER_TRAIN_PRESET_BALANCED] = {
+    .rank = 16, .alpha = 32, .targets = TEMPER_LORA_TARGETS_ALL_LINEAR,
+    .learning_rate = 2e-4, .schedule = TEMPER_LR_COSINE, .warmup_steps = 10,
+    .epochs = 2, .max_steps = 0, .micro_batch = 2, .grad_accum = 4, .max_length = 1024,
+    .eval_every = 50, .checkpoint_every = 100, .patience = 3, .recompute = FALSE,
+  },
+  [TEMPER_TRAIN_PRESET_THOROUGH] = {
+    .rank = 32, .alpha = 64, .targets = TEMPER_LORA_TARGETS_ALL_LINEAR,
+    .learning_rate = 1e-4, .schedule = TEMPER_LR_COSINE, .warmup_steps = 30,
+    .epochs = 3, .max_steps = 0, .micro_batch = 2, .grad_accum = 8, .max_length = 2048,
+    .eval_every = 50, .checkpoint_every = 100, .patience = 5, .recompute = TRUE,
+  },
+};
+
+void
+temper_train_preset_apply (TemperTrainPreset preset, TemperTrainSettings *s)
+{
+  const Preset *p;
+
+  g_return_if_fail (s != NULL);
+
+  temper_train_settings_init_default (s);
+  if (preset >= G_N_ELEMENTS (presets))
+    return;
+  p = &presets[preset];
+  s->lora.rank = p->rank;
+  s->lora.alpha = p->alpha;
+  s->lora.targets = p->targets;
+  s->learning_rate = p->learning_rate;
+  s->schedule = p->schedule;
+  s->warmup_steps = p->warmup_steps;
+  s->epochs = p->epochs;
+  s->max_steps = p->max_steps;
+  s->micro_batch = p->micro_batch;
+  s->grad_accum = p->grad_accum;
+  s->max_length = p->max_length;
+  s->eval_every = p->eval_every;
+  s->checkpoint_every = p->checkpoint_every;
+  s->patience = p->patience;
+  s->recompute = p->recompute;
+}
+
+gboolean
+temper_train_facts_measure (temper_model_t *model, const char *path,
+                            const TemperDatasetOptions *options, TemperTrainFacts *facts,
+                            GError **error)
+{
+  g_autoptr(temper_chat_template_t) tmpl =
+    temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
+  g_autoptr(temper_dataset_t) ds = NULL;
+  const TemperDatasetReport *r;
+  TemperDatasetOptions opts;
+
+  temper_dataset_options_init (&opts);
+  if (options != NULL)
+    {
+      opts.question_column = options->question_column;
+      opts.answer_column = options->answer_column;
+      opts.system_column = options->system_column;
+    }
+  opts.chat_template = tmpl;
+  opts.max_length = 131072;   /* measure whole records: the length is what is being chosen */
+  ds = temper_dataset_load (path, &opts, error);
+  if (ds == NULL)
+    return FALSE;
+  r = temper_dataset_get_report (ds);
+  facts->n_params = temper_model_get_n_params (model);
+  facts->n_records += r->n_valid;
+  facts->tokens_total += r->tokens_total;
+  facts->token_max = MAX (facts->token_max, r->token_max);
+  facts->token_p95 = MAX (facts->token_p95, r->token_p95);
+  return TRUE;
+}
+
+void
+temper_train_reasons_clear (TemperTrainReasons *reasons)
+{
+  for (int i = 0; i < TEMPER_TRAIN_N_WHY; i++)
+    g_clear_pointer (&reasons->sentence[i], g_free);
+}
+
+#define SAY(why, ...) \
+  G_STMT_START { \
+    if (reasons != NULL) \
+      { \
+        g_free (reasons->sentence[why]); \
+        reasons->sentence[why] = g_strdup_printf (__VA_ARGS__); \
+      } \
+  } G_STMT_END
+
+/* Up to this many parameters the measured learning rate holds as it is
+ * (sweep rows "lr": both the 135M and the 270M model). */
+#define MEASURED_PARAMS 300e6
+
+void
+temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset preset,
+                              TemperTrainSettings *s, TemperTrainReasons *reasons)
+{
+  guint64 n = MAX (facts->n_records, 1);
+  double params = (double) MAX (facts->n_params, 1);
+  int passes, longest;
+  gint64 steps_per_epoch, total_steps;
+
+  g_return_if_fail (facts != NULL && s != NULL);
+  temper_train_settings_init_default (s);
+  if (reasons != NULL)
+    memset (reasons, 0, sizeof *reasons);
+
+  /* Learning rate.  Sweep: 3e-3 taught the facts to both small models in a
+   * few passes, 1e-3 only part of them, 3e-4 none; a LoRA with B starting at
+   * zero needs a large step to move a small model's answers.  For larger
+   * models the rate falls with the square root of the size (the usual
+   * width scaling of Adam; not measured here beyond 270M parameters). */
+  if (params <= MEASURED_PARAMS)
+    {
+      s->learning_rate = 3e-3;
+      SAY (TEMPER_TRAIN_WHY_LEARNING_RATE,
+           _("The rate that taught small models new facts in a few passes in Temper's measurements."));
+    }
+  else
+    {
+      s->learning_rate = MAX (1e-4, 3e-3 * sqrt (MEASURED_PARAMS / params));
+      SAY (TEMPER_TRAIN_WHY_LEARNING_RATE,
+           _("Lower than for small models, because a larger model moves more with each step."));
+    }
+
+  /* Passes over the data.  Sweep: a set of 20 facts needed 8 passes to be
+   * stated in other words; larger sets learn in fewer passes because every
+   * pass already has many steps.  The preset scales the passes: Quick is
+   * the fewest that still learned most facts, Thorough adds half again. */
+  passes = n <= 40 ? 8 : n <= 120 ? 6 : n <= 600 ? 4 : n <= 2500 ? 3 : 2;
+  if (preset == TEMPER_TRAIN_PRESET_QUICK)
+    passes = MAX (2, (passes * 3 + 3) / 4);
+  else if (preset == TEMPER_TRAIN_PRESET_THOROUGH)
+    passes = passes + passes / 2;
+  s->epochs = passes;
+  s->max_steps = 0;
+  SAY (TEMPER_TRAIN_WHY_EPOCHS,
+       g_dngettext (GETTEXT_PACKAGE,
+                    "For your %" PRIu64 " record: fewer records need more passes before they are learned.",
+                    "For your %" PRIu64 " records: fewer records need more passes before they are learned.",
+                    facts->n_records),
+       facts->n_records);
+
+  /* Length: the longest record, rounded up, so nothing is cut. */
+  longest = facts->token_max > 2048 ? facts->token_p95 : facts->token_max;
+  s->max_length = CLAMP (((longest + 63) / 64) * 64, 64, 2048);
+  SAY (TEMPER_TRAIN_WHY_MAX_LENGTH,
+       _("Your longest record has %d tokens, so none is cut."), facts->token_max);
+
+  /* Batch: short records go eight at a time, long ones fewer to stay within
+   * memory, and a small set at most a third of it at a time, so that each
+   * pass has at least three steps (the sweep's 20 facts learned in 8 passes
+   * of 2 steps; more, smaller steps cost the same arithmetic). */
+  s->micro_batch = s->max_length <= 256 ? 8 : s->max_length <= 1024 ? 4 : 2;
+  s->micro_batch = (int) MIN ((guint64) s->micro_batch, (n + 2) / 3);
+  s->grad_accum = n <= 400 ? 1 : MAX (1, 16 / s->micro_batch);
+  s->recompute = s->max_length > 1024;
+  SAY (TEMPER_TRAIN_WHY_BATCH,
+       _("Enough steps per pass for a dataset of this size, within memory."));
+
+  steps_per_epoch = (gint64) ((n + (guint64) (s->micro_batch * s->grad_accum) - 1) /
+                              (guint64) (s->micro_batch * s->grad_accum));
+  total_steps = steps_per_epoch * s->epochs;
+
+  /* Schedule.  Sweep: constant and cosine taught about as many facts; a
+   * constant rate keeps learning to the last step of a short run, and long
+   * runs ease the rate down (cosine) so they end settled.  Warm-up: none for
+   * short runs (the first steps of a LoRA are already small, B being zero),
+   * a twentieth of the steps for long ones. */
+  if (total_steps <= 200)
+    {
+      s->schedule = TEMPER_LR_CONSTANT;
+      s->warmup_steps = 0;
+      SAY (TEMPER_TRAIN_WHY_SCHEDULE,
+           _("A short run should learn until its last step."));
+    }
+  else
+    {
+      s->schedule = TEMPER_LR_COSINE;
+      s->warmup_steps = MIN (50, total_steps / 20);
+      SAY (TEMPER_TRAIN_WHY_SCHEDULE,
+           _("A long run starts gently and ends settled."));
+    }
+
+  /* Rank and targets.  Sweep: rank 16 taught no more facts than rank 8 on
+   * the small sets; larger sets get 16 for room.  All linear layers, as the
+   * sweep trained: attention alone did not hold the facts. */
+  s->lora.rank = n <= 1000 ? 8 : 16;
+  s->lora.alpha = 2.0f * (float) s->lora.rank;
+  s->lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  s->lora.dropout = n <= 200 ? 0.0f : 0.05f;
+  SAY (TEMPER_TRAIN_WHY_RANK,
+       _("Enough room for a dataset of this size; a larger adapter learned no more in Temper's measurements."));
+  SAY (TEMPER_TRAIN_WHY_TARGETS,
+       _("All linear layers: facts and formats are stored in the feed-forward layers as much as in attention."));
+
+  /* Validation.  A small set is all facts to learn: holding a tenth back
+   * would leave those untaught.  Larger sets hold back the usual share and
+   * keep the adapter with the lowest validation loss. */
+  if (n < 200)
+    {
+      s->val_fraction = 0.0;
+      s->eval_every = 0;
+      SAY (TEMPER_TRAIN_WHY_VALIDATION,
+           _("No records held back: with fewer than 200, each one is something to learn."));
+    }
+  else
+    {
+      s->val_fraction = -1.0;
+      s->eval_every = MAX (10, total_steps / 10);
+      s->patience = preset == TEMPER_TRAIN_PRESET_THOROUGH ? 5 : 3;
+      SAY (TEMPER_TRAIN_WHY_VALIDATION,
+           _("One record in ten is held back to check for over-fitting; the best adapter is kept."));
+    }
+  s->checkpoint_every = MAX (25, total_steps / 4);
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Sweep of training settings on the held-out learning sets (issue 15 §1).
+
+For each point (model, set, learning rate, epochs, rank, schedule) this
+trains with `temper-cli train`, then asks the set's probe questions (the same
+facts in other words, never trained on) with `temper-cli evaluate`, greedy,
+and counts the answers that hold the expected phrase, before and after.
+Each point appends one line to the CSV as soon as it is done, so a sweep
+stopped half-way keeps what it measured; a point already in the CSV is not
+run again.
+
+    tests/bench/sweep-settings.py --cli build/app/cli/temper-cli \
+        --csv build/sweep.csv --work build/sweep [--grid demo|gemma|NAME ...]
+
+Standard library only.  Slow on purpose: each point is a real training run.
+"""
+import argparse
+import csv
+import itertools
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SETS = os.path.join(ROOT, "tests", "bench", "learning")
+sys.path.insert(0, SETS)
+from probes import score  # noqa: E402
+DEMO = os.path.join(ROOT, "data", "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+GEMMA = "/work/models/gemma-3-270m-q4_k_m.gguf"
+
+# The grids: a coarse one on the demo model, and the informative corners of it
+# on a larger model.  (set, lr, epochs, rank, schedule)
+GRIDS = {
+    "demo": [("facts-20", 3e-3, 8, 8, "constant"), ("facts-20", 1e-3, 8, 8, "constant"),
+             ("facts-20", 3e-3, 4, 8, "constant"), ("style", 3e-3, 4, 8, "constant"),
+             ("classify", 3e-3, 4, 8, "constant"), ("facts-20", 3e-3, 8, 8, "cosine"),
+             ("facts-20", 3e-3, 8, 16, "constant"), ("facts-20", 3e-4, 8, 8, "constant"),
+             ("facts-60", 3e-3, 6, 8, "constant")],
+    "gemma": [("facts-20", 3e-3, 8, 8, "constant"), ("facts-20", 1e-3, 8, 8, "constant")],
+    # The two grids interleaved by what they tell most, for a sweep that may
+    # not finish: the demo model's corners first, then the larger model.
+    "short": [],
+}
+GRIDS["short"] = ([("demo",) + p for p in GRIDS["demo"][:3]] + [("gemma",) + GRIDS["gemma"][0]]
+                  + [("demo",) + p for p in GRIDS["demo"][3:5]] + [("gemma",) + GRIDS["gemma"][1]]
+                  + [("demo",) + p for p in GRIDS["demo"][5:]])
+
+FIELDS = ["model", "set", "records", "lr", "epochs", "rank", "schedule", "steps",
+          "final_loss", "train_s", "probes", "base_right", "tuned_right", "zh_probes", "zh_tuned_right",
+          "general_n", "general_base", "general_tuned"]
+
+
+def run(cmd, log):
+    with open(log, "a") as f:
+        f.write("$ " + " ".join(cmd) + "\n")
+        f.flush()
+        return subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode
+
+
+def count_lines(path):
+    with open(path, encoding="utf-8") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--csv", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--grid", nargs="+", default=["demo"])
+    ap.add_argument("--general", default=os.path.join(ROOT, "data", "eval", "general-knowledge.jsonl"))
+    ap.add_argument("--max-tokens", type=int, default=48)
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    # Every record is a fact to learn: none held back for validation.
+    config = os.path.join(args.work, "no-validation.json")
+    with open(config, "w") as f:
+        f.write('{"val_fraction": 0.0}\n')
+    done = set()
+    if os.path.exists(args.csv):
+        with open(args.csv) as f:
+            for row in csv.DictReader(line for line in f if not line.startswith("#")):
+                done.add((row["model"], row["set"], float(row["lr"]), int(row["epochs"]), int(row["rank"]), row["schedule"]))
+    else:
+        with open(args.csv, "w", newline="") as f:
+            f.write("# %s; %s, %d CPUs; %s\n" % (" ".join(sys.argv), platform.processor() or platform.machine(),
+                                                  os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+            csv.writer(f).writerow(FIELDS)
+    points = []
+    for grid in args.grid:
+        points += GRIDS[grid] if grid == "short" else [(grid,) + p for p in GRIDS[grid]]
+    for grid, set_name, lr, epochs, rank, schedule in points:
+        model = GEMMA if grid == "gemma" else DEMO
+        model_name = os.path.basename(model)
+        if (model_name, set_name, lr, epochs, rank, schedule) in done:
+            continue
+        tag = "%s-%s-lr%g-ep%d-r%d-%s" % (grid, set_name, lr, epochs, rank, schedule)
+        run_dir = os.path.join(args.work, tag)
+        log = run_dir + ".log"
+        data = os.path.join(SETS, set_name + ".jsonl")
+        probes = os.path.join(SETS, set_name + "-probes.jsonl")
+        records = count_lines(data)
+        batch = min(records, 10)
+        t0 = time.time()
+        if not os.path.exists(os.path.join(run_dir, "adapter")):
+            code = run(["nice", args.cli, "train", "--model", model, "--data", data, "--out", run_dir, "--config", config,
+                        "--targets", "all-linear", "--rank", str(rank), "--alpha", str(2 * rank),
+                        "--dropout", "0", "--lr", str(lr), "--schedule", schedule, "--warmup", "0",
+                        "--epochs", str(epochs), "--batch", str(batch), "--max-length", "128",
+                        "--eval-every", "0", "--checkpoint-every", "0"], log)
+            if code != 0:
+                print("train failed:", tag, "see", log, file=sys.stderr)
+                continue
+        train_s = time.time() - t0
+        if not os.path.exists(os.path.join(run_dir, "evaluation.json")):
+            if run(["nice", args.cli, "evaluate", run_dir, "--data", probes, "--general", args.general,
+                    "--max-tokens", str(args.max_tokens)], log) != 0:
+                print("evaluate failed:", tag, "see", log, file=sys.stderr)
+                continue
+        n, right, gen = score(run_dir, probes)
+        steps, loss = 0, float("nan")
+        with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+            for line in f:
+                m = json.loads(line)
+                if "loss" in m and m.get("step") is not None:
+                    steps, loss = m["step"], m["loss"]
+        row = [model_name, set_name, records, lr, epochs, rank, schedule, steps, "%.4f" % loss,
+               "%.0f" % train_s, n, right[0], right[1], score.chinese[0], score.chinese[2],
+               gen[0], gen[1], gen[2]]
+        with open(args.csv, "a", newline="") as f:
+            csv.writer(f).writerow(row)
+        print(",".join(str(x) for x in row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+/* test-train-auto.c — the automatic settings (temper_train_settings_choose())
+ * keep the promises their sentences make, for datasets of 1 to 100,000
+ * records and models of 100 million to 70 billion parameters:
+ *   - every choice passes temper_train_settings_validate();
+ *   - Quick takes no more passes than Balanced, Balanced no more than Thorough;
+ *   - fewer records get at least as many passes;
+ *   - no record is cut ("so none is cut") up to 2048 tokens;
+ *   - small models get the measured rate 3e-3, larger ones a lower rate;
+ *   - fewer than 200 records: none held back for validation;
+ *   - each choice comes with its sentence.
+ * The learning itself (do these settings teach?) is tested on the demo model
+ * by tests/bench/test-learning-small.sh. */
+#include "config.h"
+
+#include <string.h>
+
+#include "temper/error.h"
+#include "temper/train.h"
+
+static TemperTrainFacts
+facts (guint64 n_params, guint64 n_records, int token_max)
+{
+  TemperTrainFacts f = { 0 };
+
+  f.n_params = n_params;
+  f.n_records = n_records;
+  f.token_max = token_max;
+  f.token_p95 = token_max;
+  f.tokens_total = n_records * (guint64) token_max / 2;
+  return f;
+}
+
+static void
+test_valid_everywhere (void)
+{
+  const guint64 params[] = { 135000000, 270000000, 1500000000, 7000000000, 70000000000 };
+  const guint64 records[] = { 1, 6, 20, 60, 200, 1000, 5000, 100000 };
+  const int lengths[] = { 20, 100, 500, 3000, 40000 };
+
+  for (guint p = 0; p < G_N_ELEMENTS (params); p++)
+    for (guint r = 0; r < G_N_ELEMENTS (records); r++)
+      for (guint l = 0; l < G_N_ELEMENTS (lengths); l++)
+        {
+          TemperTrainFacts f = facts (params[p], records[r], lengths[l]);
+          int passes[3];
+
+          for (int preset = TEMPER_TRAIN_PRESET_QUICK; preset <= TEMPER_TRAIN_PRESET_THOROUGH; preset++)
+            {
+              g_auto(TemperTrainReasons) why = { { NULL } };
+              g_autoptr(GError) error = NULL;
+              TemperTrainSettings s;
+
+              temper_train_settings_choose (&f, preset, &s, &why);
+              g_assert_true (temper_train_settings_validate (&s, &error));
+              g_assert_no_error (error);
+              for (int i = 0; i < TEMPER_TRAIN_N_WHY; i++)
+                {
+                  g_assert_nonnull (why.sentence[i]);
+                  g_assert_cmpuint (strlen (why.sentence[i]), >, 10);
+                }
+              if (lengths[l] <= 2048)
+                g_assert_cmpint (s.max_length, >=, lengths[l]);
+              g_assert_cmpint (s.micro_batch, <=, (int) MAX (records[r], 1));
+              passes[preset] = s.epochs;
+              if (records[r] < 200)
+                g_assert_cmpfloat (s.val_fraction, ==, 0.0);
+              else
+                g_assert_cmpfloat (s.val_fraction, <, 0.0);
+            }
+          g_assert_cmpint (passes[0], <=, passes[1]);
+          g_assert_cmpint (passes[1], <=, passes[2]);
+        }
+}
+
+static void
+test_fewer_records_more_passes (void)
+{
+  const guint64 records[] = { 5, 20, 40, 41, 120, 121, 600, 601, 2500, 2501, 5000, 100000 };
+  int last = G_MAXINT;
+
+  for (guint r = 0; r < G_N_ELEMENTS (records); r++)
+    {
+      TemperTrainFacts f = facts (135000000, records[r], 60);
+      TemperTrainSettings s;
+
+      temper_train_settings_choose (&f, TEMPER_TRAIN_PRESET_BALANCED, &s, NULL);
+      g_assert_cmpint (s.epochs, <=, last);
+      last = s.epochs;
+    }
+  g_assert_cmpint (last, >=, 1);
+}
+
+static void
+test_learning_rate_by_size (void)
+{
+  TemperTrainFacts small = facts (135000000, 20, 60), gemma = facts (270000000, 20, 60);
+  TemperTrainFacts large = facts (7000000000, 20, 60), huge = facts (70000000000, 20, 60);
+  TemperTrainSettings a, b, c, d;
+
+  temper_train_settings_choose (&small, TEMPER_TRAIN_PRESET_BALANCED, &a, NULL);
+  temper_train_settings_choose (&gemma, TEMPER_TRAIN_PRESET_BALANCED, &b, NULL);
+  temper_train_settings_choose (&large, TEMPER_TRAIN_PRESET_BALANCED, &c, NULL);
+  temper_train_settings_choose (&huge, TEMPER_TRAIN_PRESET_BALANCED, &d, NULL);
+  /* The measured rate for both measured models (tests/bench/learning/sweep-results.md). */
+  g_assert_cmpfloat_with_epsilon (a.learning_rate, 3e-3, 1e-12);
+  g_assert_cmpfloat_with_epsilon (b.learning_rate, 3e-3, 1e-12);
+  g_assert_cmpfloat (c.learning_rate, <, b.learning_rate);
+  g_assert_cmpfloat (d.learning_rate, <=, c.learning_rate);
+  g_assert_cmpfloat (d.learning_rate, >=, 1e-4);
+}
+
+static void
+test_preset_names (void)
+{
+  TemperTrainPreset p;
+  g_autoptr(GError) error = NULL;
+
+  for (int i = TEMPER_TRAIN_PRESET_QUICK; i <= TEMPER_TRAIN_PRESET_THOROUGH; i++)
+    {
+      g_assert_true (temper_train_preset_parse (temper_train_preset_name (i), &p, NULL));
+      g_assert_cmpint (p, ==, i);
+    }
+  g_assert_false (temper_train_preset_parse ("fast", &p, &error));
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "balanced"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/train-auto/valid-everywhere", test_valid_everywhere);
+  g_test_add_func ("/train-auto/fewer-records-more-passes", test_fewer_records_more_passes);
+  g_test_add_func ("/train-auto/learning-rate-by-size", test_learning_rate_by_size);
+  g_test_add_func ("/train-auto/preset-names", test_preset_names);
+  return g_test_run ();
+}

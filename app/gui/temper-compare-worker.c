@@ -3,6 +3,7 @@
 #include "config.h"
 
 
+#include "temper/answer.h"
 #include "temper/chat.h"
 #include "temper/dataset.h"
 #include "temper/error.h"
@@ -289,21 +290,9 @@ answer_one (GenerateJob                  *job,
             GError                      **error)
 {
   TemperChatMessage message = { TEMPER_CHAT_ROLE_USER, prompt };
-  TemperChatTokens tokens = { 0 };
-  TemperSamplingParams params;
-  gboolean ok;
 
-  temper_sampling_params_init (&params);
-  params.temperature = 0.0f;
-  params.repeat_penalty = 1.0f;
-  params.max_tokens = job->max_tokens;
-  if (!temper_chat_template_tokenize (tmpl, &message, 1, TRUE, &tokens, error))
-    return FALSE;
-  temper_generator_reset (gen);
-  ok = temper_generator_generate (gen, (const gint32 *) tokens.ids->data, tokens.ids->len, &params,
-                                  text_cb, job, job->cancellable, NULL, error);
-  temper_chat_tokens_clear (&tokens);
-  return ok;
+  return temper_answer_stream (gen, tmpl, &message, 1, job->max_tokens, text_cb, job,
+                               job->cancellable, error);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "temper/answer.h"
 #include "temper/backend-choice.h"
 #include "temper/chat.h"
 #include "temper/dataset.h"
@@ -17,43 +18,6 @@
 #include "temper-cli.h"
 
 #define COLUMN 38
-
-static gboolean
-collect (const char *text, gsize len, gpointer user_data)
-{
-  g_string_append_len (user_data, text, (gssize) len);
-  return TRUE;
-}
-
-static char *
-answer (temper_generator_t *gen, const temper_chat_template_t *tmpl,
-        const TemperChatMessage *messages, gsize n, int max_tokens, GError **error)
-{
-  TemperChatTokens tokens = { 0 };
-  TemperSamplingParams params;
-  GString *text = g_string_new (NULL);
-  gboolean ok;
-
-  temper_sampling_params_init (&params);
-  params.temperature = 0.0f;
-  params.repeat_penalty = 1.0f;
-  params.max_tokens = max_tokens;
-  if (!temper_chat_template_tokenize (tmpl, messages, n, TRUE, &tokens, error))
-    {
-      g_string_free (text, TRUE);
-      return NULL;
-    }
-  temper_generator_reset (gen);
-  ok = temper_generator_generate (gen, (const gint32 *) tokens.ids->data, tokens.ids->len, &params,
-                                  collect, text, NULL, NULL, error);
-  temper_chat_tokens_clear (&tokens);
-  if (!ok)
-    {
-      g_string_free (text, TRUE);
-      return NULL;
-    }
-  return g_strstrip (g_string_free (text, FALSE));
-}
 
 /* Terminal columns of one character: CJK ideographs and the like take two. */
 static int
@@ -191,9 +155,9 @@ temper_cli_compare (int argc, char **argv)
         printf ("\n%s\n", question);
       }
       if (!temper_generator_set_adapter (gen, NULL, &error) ||
-          (base = answer (gen, tmpl, rec->messages, n, max_tokens, &error)) == NULL ||
+          (base = temper_answer_greedy (gen, tmpl, rec->messages, n, max_tokens, NULL, &error)) == NULL ||
           !temper_generator_set_adapter (gen, adapter, &error) ||
-          (tuned = answer (gen, tmpl, rec->messages, n, max_tokens, &error)) == NULL)
+          (tuned = temper_answer_greedy (gen, tmpl, rec->messages, n, max_tokens, NULL, &error)) == NULL)
         return temper_cli_error ("compare", error);
       {
         /* Model output too: a model trained on hostile data may write escapes. */

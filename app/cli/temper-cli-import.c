@@ -10,22 +10,6 @@
 #include "temper/run.h"
 #include "temper-cli.h"
 
-/* RUNS/NAME, or RUNS/NAME-2, -3, … when that is taken. */
-static char *
-free_run_dir (const char *name)
-{
-  char *dir = temper_run_default_dir (name);
-
-  for (int i = 2; g_file_test (dir, G_FILE_TEST_EXISTS); i++)
-    {
-      g_autofree char *numbered = g_strdup_printf ("%s-%d", name, i);
-
-      g_free (dir);
-      dir = temper_run_default_dir (numbered);
-    }
-  return dir;
-}
-
 int
 temper_cli_import (int argc, char **argv)
 {
@@ -61,7 +45,7 @@ temper_cli_import (int argc, char **argv)
       g_autofree char *base = g_path_get_basename (abs_source);
       g_autofree char *name = g_strconcat (base, "-imported", NULL);
 
-      run_dir = free_run_dir (name);
+      run_dir = temper_run_find_free_dir (NULL, name);
     }
   temper_cli_cancel_on_interrupt (cancellable);
   if (!temper_run_import (abs_source, run_dir, model, data, cancellable, &error))

@@ -617,9 +617,10 @@ temper_cli_train (int argc, char **argv)
   if (out == NULL)
     {
       g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-      g_autofree char *name = g_date_time_format (now, "%Y-%m-%d-%H%M%S");
+      g_autofree char *model_name = temper_run_dup_model_name (model_path);
+      g_autofree char *name = temper_run_make_name (now, model_name, data);
 
-      out = temper_run_default_dir (name);
+      out = temper_run_find_free_dir (NULL, name);
     }
   /* A table read with chosen columns goes into the run as the JSONL it
    * was read as; the person's file is not changed. */

@@ -18,6 +18,8 @@ static const TemperCliCommand commands[] = {
   { "train", N_("Fine-tune a model with LoRA on a dataset, into a run folder"), temper_cli_train },
   { "resume", N_("Continue a training run from its newest checkpoint"), temper_cli_resume },
   { "compare", N_("Show base and tuned answers side by side for a run"), temper_cli_compare },
+  { "runs", N_("List the training runs with their model, dataset, state and last loss"), temper_cli_runs },
+  { "ratings", N_("Sum up or export the ratings given to a run's answers (CSV, JSON)"), temper_cli_ratings },
   { "evaluate", N_("Measure what a run learnt and whether the model forgot general knowledge"), temper_cli_evaluate },
   { "export", N_("Export an adapter, or merge it into the model (PEFT, GGUF, Hugging Face, Ollama)"), temper_cli_export },
   { "export-job", N_("Write a run as a job for LLaMA-Factory or axolotl on a cluster"), temper_cli_export_job },

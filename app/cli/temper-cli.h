@@ -88,3 +88,5 @@ int temper_cli_evaluate (int argc, char **argv);
 int temper_cli_export (int argc, char **argv);
 int temper_cli_export_job (int argc, char **argv);
 int temper_cli_import (int argc, char **argv);
+int temper_cli_runs (int argc, char **argv);
+int temper_cli_ratings (int argc, char **argv);

@@ -7,7 +7,7 @@
 
 #include <gtk/gtk.h>
 
-#include "temper-ratings.h"
+#include "temper/ratings.h"
 
 G_BEGIN_DECLS
 

@@ -271,22 +271,6 @@ temper_cluster_job_export (GtkWidget                 *parent,
 
 /* ---- Import -------------------------------------------------------------- */
 
-/* Temper's runs folder/NAME, or NAME-2, -3, … when that is taken. */
-static char *
-free_run_dir (const char *name)
-{
-  char *dir = temper_run_default_dir (name);
-
-  for (int i = 2; g_file_test (dir, G_FILE_TEST_EXISTS); i++)
-    {
-      g_autofree char *numbered = g_strdup_printf ("%s-%d", name, i);
-
-      g_free (dir);
-      dir = temper_run_default_dir (numbered);
-    }
-  return dir;
-}
-
 static void
 import_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -295,7 +279,7 @@ import_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   g_autofree char *base = g_path_get_basename (job->out_dir);
   g_autofree char *name = g_strconcat (base, "-imported", NULL);
 
-  job->run_dir = free_run_dir (name);
+  job->run_dir = temper_run_find_free_dir (NULL, name);
   if (!temper_run_import (job->out_dir, job->run_dir, NULL, NULL, cancellable, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else

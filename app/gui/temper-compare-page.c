@@ -48,7 +48,7 @@ compare_page_notify_busy (TemperComparePage *self)
 char *
 compare_page_ratings_path (TemperComparePage *self)
 {
-  return g_build_filename (self->run_dir, "ratings.json", NULL);
+  return temper_ratings_dup_run_path (self->run_dir);
 }
 
 void

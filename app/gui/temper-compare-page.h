@@ -18,7 +18,7 @@
 
 #include "temper/devices.h"
 #include "temper-loaded-model.h"
-#include "temper-ratings.h"
+#include "temper/ratings.h"
 
 G_BEGIN_DECLS
 

@@ -3,6 +3,7 @@
 #include "config.h"
 
 
+#include "temper/answer.h"
 #include "temper/chat.h"
 #include "temper/dataset.h"
 #include "temper/error.h"
@@ -322,26 +323,9 @@ answer_one (GenerateJob                  *job,
             GError                      **error)
 {
   TemperChatMessage message = { TEMPER_CHAT_ROLE_USER, prompt };
-  TemperChatTokens tokens = { 0 };
-  TemperSamplingParams params;
-  TemperGenerateResult result = { 0 };
-  gboolean ok;
 
-  temper_sampling_params_init (&params);
-  params.temperature = 0.0f;
-  params.repeat_penalty = 1.0f;
-  params.max_tokens = job->max_tokens;
-  if (!temper_chat_template_tokenize (tmpl, &message, 1, TRUE, &tokens, error))
-    return FALSE;
-  temper_generator_reset (gen);
-  ok = temper_generator_generate (gen, (const gint32 *) tokens.ids->data, tokens.ids->len, &params,
-                                  text_cb, job, job->cancellable, &result, error);
-  *cut_at = 0;
-  if (ok && (result.stop_reason == TEMPER_STOP_MAX_TOKENS || result.stop_reason == TEMPER_STOP_CONTEXT_FULL))
-    *cut_at = result.tokens != NULL ? MAX (result.tokens->len, 1) : (guint) job->max_tokens;
-  temper_generate_result_clear (&result);
-  temper_chat_tokens_clear (&tokens);
-  return ok;
+  return temper_answer_stream (gen, tmpl, &message, 1, job->max_tokens, text_cb, job,
+                               job->cancellable, cut_at, error);
 }
 
 static void

@@ -42,13 +42,6 @@ temper_fit_estimate_default (const temper_model_t *model,
   temper_fit_estimate_run (model, &s, kind, estimate);
 }
 
-double
-temper_fit_flops_per_token (guint64  n_params,
-                            gboolean recompute)
-{
-  return (recompute ? 6.0 : 4.0) * (double) n_params;
-}
-
 TemperFitVerdict
 temper_fit_judge (guint64 needed,
                   guint64 available)

@@ -36,12 +36,6 @@ void             temper_fit_estimate_run      (const temper_model_t      *model,
 void             temper_fit_estimate_default  (const temper_model_t *model,
                                                TemperBackendKind     kind,
                                                TemperFitEstimate    *estimate);
-/* Arithmetic one token of LoRA training costs a model of @n_params
- * parameters: 4 × parameters (2 for the forward pass, 2 for the input
- * gradients of the backward pass; frozen weights get no gradient), plus
- * 2 × parameters when activations are recomputed.  Speeds measured in
- * tokens/s on one model carry over to another through it. */
-double           temper_fit_flops_per_token   (guint64 n_params, gboolean recompute);
 TemperFitVerdict temper_fit_judge             (guint64 needed, guint64 available);
 /* One translated sentence for a person, e.g. "Fits comfortably: training
  * needs about 3.9 GB of the 16 GB here." */

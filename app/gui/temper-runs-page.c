@@ -11,45 +11,16 @@
 #include "temper-page.h"
 #include "temper-runs-page.h"
 
-typedef enum {
-  RUN_NOT_STARTED,
-  RUN_STOPPED,
-  RUN_FINISHED,
-  RUN_UNREADABLE,
-} RunStatus;
-
-typedef struct {
-  char     *dir;
-  char     *model_name;
-  RunStatus status;
-  gint64    last_step;
-  double    final_loss;
-  double    final_val_loss;
-  char     *problem;
-  char     *holder;      /* the process training or exporting it now, or NULL */
-} RunSummary;
-
-static void
-run_summary_free (gpointer data)
-{
-  RunSummary *summary = data;
-
-  g_free (summary->dir);
-  g_free (summary->model_name);
-  g_free (summary->problem);
-  g_free (summary->holder);
-  g_free (summary);
-}
-
 struct _TemperRunsPage
 {
   AdwPreferencesPage  parent_instance;
 
-  GPtrArray          *runs;        /* RunSummary */
+  GPtrArray          *runs;        /* TemperRunSummary */
   GCancellable       *cancellable;
 
   GtkListBox         *runs_list;
   GtkLabel           *empty_label;
+  char               *no_runs_text;   /* the empty label's own words */
 };
 
 static void temper_runs_page_page_iface_init (TemperPageInterface *iface);
@@ -71,110 +42,45 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-static RunSummary *
-summarize (const char *dir)
-{
-  RunSummary *summary = g_new0 (RunSummary, 1);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(temper_run_t) run = temper_run_open (dir, &error);
-  g_autoptr(GArray) metrics = NULL;
-  g_autofree char *adapter_dir = NULL;
-
-  summary->dir = g_strdup (dir);
-  summary->final_loss = NAN;
-  summary->final_val_loss = NAN;
-  if (run == NULL)
-    {
-      summary->status = RUN_UNREADABLE;
-      summary->problem = g_strdup (error->message);
-      return summary;
-    }
-
-  summary->model_name = g_path_get_basename (temper_run_get_model_path (run));
-  summary->holder = temper_run_dup_lock_holder (dir);
-  metrics = temper_run_read_metrics (run, NULL);
-  for (guint i = 0; metrics != NULL && i < metrics->len; i++)
-    {
-      const TemperRunMetrics *m = &g_array_index (metrics, TemperRunMetrics, i);
-
-      summary->last_step = m->step;
-      if (isfinite (m->loss))
-        summary->final_loss = m->loss;
-      if (isfinite (m->val_loss))
-        summary->final_val_loss = m->val_loss;
-    }
-  adapter_dir = temper_run_dup_adapter_dir (run);
-  if (g_file_test (adapter_dir, G_FILE_TEST_IS_DIR))
-    summary->status = RUN_FINISHED;
-  else if (summary->last_step > 0)
-    summary->status = RUN_STOPPED;
-  else
-    summary->status = RUN_NOT_STARTED;
-  return summary;
-}
-
-static int
-compare_newest_first (gconstpointer a,
-                      gconstpointer b)
-{
-  const RunSummary *ra = *(RunSummary * const *) a;
-  const RunSummary *rb = *(RunSummary * const *) b;
-
-  /* Folder names start with the date and time. */
-  return -g_strcmp0 (ra->dir, rb->dir);
-}
-
 static void
 list_runs_thread (GTask        *task,
                   gpointer      source_object,
                   gpointer      task_data,
                   GCancellable *cancellable)
 {
-  g_autofree char *probe = temper_run_default_dir ("probe");
-  g_autofree char *root = g_path_get_dirname (probe);
-  g_autoptr(GPtrArray) runs = g_ptr_array_new_with_free_func (run_summary_free);
-  g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
-  const char *name;
+  GError *error = NULL;
+  GPtrArray *runs = temper_runs_list (NULL, cancellable, &error);
 
-  /* No folder yet simply means no runs yet. */
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (root, name, NULL);
-      g_autofree char *settings = g_build_filename (path, "settings.json", NULL);
-
-      if (g_cancellable_is_cancelled (cancellable))
-        break;
-      if (g_file_test (settings, G_FILE_TEST_IS_REGULAR))
-        g_ptr_array_add (runs, summarize (path));
-    }
-  g_ptr_array_sort (runs, compare_newest_first);
-  g_task_return_pointer (task, g_steal_pointer (&runs), (GDestroyNotify) g_ptr_array_unref);
+  if (runs == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, runs, (GDestroyNotify) g_ptr_array_unref);
 }
 
 static char *
-describe (const RunSummary *run)
+describe (const TemperRunSummary *run)
 {
   g_autofree char *loss = NULL, *in_use = NULL;
   const char *status;
 
-  switch (run->status)
+  switch (run->state)
     {
-    case RUN_FINISHED:    status = _("Finished"); break;
-    case RUN_STOPPED:     status = _("Stopped, can go on"); break;
-    case RUN_NOT_STARTED: status = _("Not started"); break;
-    case RUN_UNREADABLE:
-    default:              return g_strdup (run->problem);
+    case TEMPER_RUN_STATE_FINISHED:    status = _("Finished"); break;
+    case TEMPER_RUN_STATE_STOPPED:     status = _("Stopped, can go on"); break;
+    case TEMPER_RUN_STATE_NOT_STARTED: status = _("Not started"); break;
+    case TEMPER_RUN_STATE_UNREADABLE:
+    default:                           return g_strdup (run->problem);
     }
-  if (run->holder != NULL)
+  if (run->lock_holder != NULL)
     /* Translators: %s is a program and its process, e.g. "temper-cli (process 1234)" */
-    status = in_use = g_strdup_printf (_("In use by %s"), run->holder);
+    status = in_use = g_strdup_printf (_("In use by %s"), run->lock_holder);
 
-  if (isfinite (run->final_val_loss))
+  if (isfinite (run->last_val_loss))
     /* Translators: final training and validation loss of a run, e.g. "loss 1.23, validation 1.31" */
-    loss = g_strdup_printf (_("loss %.3f, validation %.3f"), run->final_loss, run->final_val_loss);
-  else if (isfinite (run->final_loss))
+    loss = g_strdup_printf (_("loss %.3f, validation %.3f"), run->last_loss, run->last_val_loss);
+  else if (isfinite (run->last_loss))
     /* Translators: final training loss of a run */
-    loss = g_strdup_printf (_("loss %.3f"), run->final_loss);
+    loss = g_strdup_printf (_("loss %.3f"), run->last_loss);
 
   if (loss != NULL)
     /* Translators: "Finished · step 50 · loss 1.23 · SmolLM2.gguf" */
@@ -222,8 +128,8 @@ show_runs (TemperRunsPage *self)
 
   for (guint i = 0; i < self->runs->len; i++)
     {
-      const RunSummary *run = g_ptr_array_index (self->runs, i);
-      g_autofree char *title = g_path_get_basename (run->dir);
+      const TemperRunSummary *run = g_ptr_array_index (self->runs, i);
+      const char *title = run->name;
       g_autofree char *subtitle = describe (run);
       GtkWidget *row = adw_action_row_new ();
       GtkWidget *button = gtk_button_new_with_mnemonic (_("_Open"));
@@ -232,7 +138,7 @@ show_runs (TemperRunsPage *self)
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
       gtk_widget_set_tooltip_text (row, run->dir);
       gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
-      gtk_widget_set_sensitive (button, run->status != RUN_UNREADABLE);
+      gtk_widget_set_sensitive (button, run->state != TEMPER_RUN_STATE_UNREADABLE);
       /* Translators: %s is a run's folder name */
       {
         g_autofree char *label = g_strdup_printf (_("Open the run %s"), title);
@@ -243,7 +149,7 @@ show_runs (TemperRunsPage *self)
       g_signal_connect_object (button, "clicked", G_CALLBACK (open_clicked_cb), self, 0);
       gtk_widget_set_name (button, "open-run");
       /* A finished run's adapter can be trained further, on new data, in a new run. */
-      if (run->status == RUN_FINISHED)
+      if (run->state == TEMPER_RUN_STATE_FINISHED)
         {
           GtkWidget *more = gtk_button_new_with_mnemonic (_("_Continue from This Run"));
 
@@ -264,7 +170,7 @@ show_runs (TemperRunsPage *self)
         gtk_accessible_update_property (GTK_ACCESSIBLE (cluster), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                         _("Train this run on a cluster"), -1);
         gtk_widget_add_css_class (cluster, "flat");
-        gtk_widget_set_sensitive (cluster, run->status != RUN_UNREADABLE);
+        gtk_widget_set_sensitive (cluster, run->state != TEMPER_RUN_STATE_UNREADABLE);
         gtk_widget_set_name (cluster, "cluster-run");
         g_object_set_data_full (G_OBJECT (cluster), "dir", g_strdup (run->dir), g_free);
         g_signal_connect_object (cluster, "clicked", G_CALLBACK (cluster_clicked_cb), self, 0);
@@ -282,14 +188,20 @@ runs_listed_cb (GObject      *source,
                 gpointer      user_data)
 {
   TemperRunsPage *self = TEMPER_RUNS_PAGE (source);
-  GPtrArray *runs = g_task_propagate_pointer (G_TASK (result), NULL);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *runs = g_task_propagate_pointer (G_TASK (result), &error);
 
-  if (runs == NULL || g_task_get_cancellable (G_TASK (result)) != self->cancellable)
+  /* A newer listing replaced this one. */
+  if (g_task_get_cancellable (G_TASK (result)) != self->cancellable)
     {
       g_clear_pointer (&runs, g_ptr_array_unref);
       return;
     }
   g_clear_object (&self->cancellable);
+  /* The runs folder cannot be read: the page says so where the runs would be. */
+  gtk_label_set_label (self->empty_label, runs != NULL ? self->no_runs_text : error->message);
+  if (runs == NULL)
+    runs = g_ptr_array_new_with_free_func ((GDestroyNotify) temper_run_summary_free);
   g_clear_pointer (&self->runs, g_ptr_array_unref);
   self->runs = runs;
   show_runs (self);
@@ -332,7 +244,7 @@ temper_runs_page_get_run_dir (TemperRunsPage *self,
 {
   g_return_val_if_fail (TEMPER_IS_RUNS_PAGE (self), NULL);
   g_return_val_if_fail (i < self->runs->len, NULL);
-  return ((RunSummary *) g_ptr_array_index (self->runs, i))->dir;
+  return ((TemperRunSummary *) g_ptr_array_index (self->runs, i))->dir;
 }
 
 static void
@@ -379,6 +291,7 @@ temper_runs_page_finalize (GObject *object)
   TemperRunsPage *self = TEMPER_RUNS_PAGE (object);
 
   g_clear_pointer (&self->runs, g_ptr_array_unref);
+  g_free (self->no_runs_text);
 
   G_OBJECT_CLASS (temper_runs_page_parent_class)->finalize (object);
 }
@@ -432,6 +345,7 @@ static void
 temper_runs_page_init (TemperRunsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->runs = g_ptr_array_new_with_free_func (run_summary_free);
+  self->no_runs_text = g_strdup (gtk_label_get_label (self->empty_label));
+  self->runs = g_ptr_array_new_with_free_func ((GDestroyNotify) temper_run_summary_free);
   show_runs (self);
 }

@@ -8,7 +8,7 @@
  *            tokens processed = steps × micro-batch × grad-accum ×
  *                               min(mean example length, max length),
  *            throughput       = device FLOP/s ÷ FLOPs per token
- *                               (temper_fit_flops_per_token()).
+ *                               (temper_train_flops_per_token()).
  *   The device FLOP/s is what the last run on that device sustained, which
  *   the Training page measures and keeps (TemperSettings' measured speeds),
  *   so estimates become the machine's own after its first run, for any
@@ -24,6 +24,7 @@
 
 #include <glib/gi18n.h>
 
+#include "temper/train-figures.h"
 #include "temper-device-list.h"
 #include "temper-fit-estimate.h"
 #include "temper-fit-ways-out.h"
@@ -176,16 +177,6 @@ fits_somewhere (TemperSettingsPage *self, const temper_model_t *model, const Tem
         return TRUE;
     }
   return self->devices == NULL || self->devices->len == 0;
-}
-
-static gboolean
-settings_equal (const TemperTrainSettings *a,
-                const TemperTrainSettings *b)
-{
-  g_autoptr(JsonNode) ja = temper_train_settings_to_json (a);
-  g_autoptr(JsonNode) jb = temper_train_settings_to_json (b);
-
-  return json_node_equal (ja, jb);
 }
 
 /* Doubles span 1e-8 to 1: "%g" shows each the way people write it. */
@@ -398,7 +389,10 @@ compute_estimate (TemperSettingsPage        *self,
   *steps = s->max_steps > 0 ? s->max_steps : steps_per_epoch * s->epochs;
   tokens_per_example = MIN (self->mean_tokens > 0 ? self->mean_tokens : s->max_length,
                             (double) s->max_length);
-  flops_per_token = temper_fit_flops_per_token (temper_model_get_n_params (model), s->recompute);
+  flops_per_token = temper_train_flops_per_token (temper_model_get_config (model),
+                                                  temper_lora_config_count_params (temper_model_get_config (model),
+                                                                                   &s->lora),
+                                                  tokens_per_example, s->recompute);
   flops = device_speed (self, measured);
   *seconds = flops > 0 ? (double) *steps * (double) examples_per_step * tokens_per_example
                          * flops_per_token / flops
@@ -530,7 +524,7 @@ field_changed_cb (TemperSettingsPage *self)
   preset = checked_preset (self);
   read_fields (self, &s);
   temper_preset_apply (preset, &preset_settings);
-  if (preset != TEMPER_PRESET_CUSTOM && !settings_equal (&s, &preset_settings))
+  if (preset != TEMPER_PRESET_CUSTOM && !temper_train_settings_equal (&s, &preset_settings))
     {
       GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };
 
@@ -744,7 +738,7 @@ temper_settings_page_set_train_settings (TemperSettingsPage        *self,
       TemperTrainSettings preset_settings;
 
       temper_preset_apply (p, &preset_settings);
-      if (settings_equal (settings, &preset_settings))
+      if (temper_train_settings_equal (settings, &preset_settings))
         {
           GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };
 

@@ -15,6 +15,7 @@
 
 #include "temper/error.h"
 #include "temper/run.h"
+#include "temper/train-figures.h"
 #include "temper-error-banner.h"
 #include "temper-fit-estimate.h"
 #include "temper-format.h"
@@ -182,27 +183,16 @@ progress_cb (const TemperTrainProgress *progress,
   post_update (user_data, NULL, progress);
 }
 
-/* A folder name that sorts by time and says which model it taught. */
+/* A folder name that sorts by time and says which model it taught, on what. */
 static char *
-new_run_dir (const temper_model_t *model)
+new_run_dir (const temper_model_t *model,
+             const char           *data_path)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d-%H%M%S");
-  g_autofree char *name = g_strdup (temper_model_get_name (model));
-  g_autofree char *base = NULL;
-  char *dir;
+  g_autofree char *model_name = temper_run_dup_model_name (temper_model_get_path (model));
+  g_autofree char *name = temper_run_make_name (now, model_name, data_path);
 
-  g_strcanon (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", '-');
-  base = g_strdup_printf ("%s-%s", stamp, name);
-  dir = temper_run_default_dir (base);
-  for (guint i = 2; g_file_test (dir, G_FILE_TEST_EXISTS); i++)
-    {
-      g_autofree char *numbered = g_strdup_printf ("%s-%u", base, i);
-
-      g_free (dir);
-      dir = temper_run_default_dir (numbered);
-    }
-  return dir;
+  return temper_run_find_free_dir (NULL, name);
 }
 
 static void
@@ -220,7 +210,7 @@ train_thread (GTask        *task,
 
   if (job->run_dir == NULL)
     {
-      g_autofree char *dir = new_run_dir (model);
+      g_autofree char *dir = new_run_dir (model, job->data_path);
 
       TemperLoraConfig lora;
 
@@ -276,16 +266,6 @@ train_thread (GTask        *task,
 }
 
 /* ---- The page ------------------------------------------------------------ */
-
-static gboolean
-settings_equal (const TemperTrainSettings *a,
-                const TemperTrainSettings *b)
-{
-  g_autoptr(JsonNode) ja = temper_train_settings_to_json (a);
-  g_autoptr(JsonNode) jb = temper_train_settings_to_json (b);
-
-  return json_node_equal (ja, jb);
-}
 
 static const char *
 state_title (TemperTrainingState state)
@@ -456,7 +436,7 @@ compare_doubles (gconstpointer a,
 }
 
 /* Keeps the speed the run sustained on its device, the median of its steps,
- * as FLOP/s (temper_fit_flops_per_token() of its model and settings): the
+ * as FLOP/s (temper_train_flops_per_token() of its model and settings): the
  * Settings page then estimates the next run, of any model, from it. */
 static void
 remember_speed (TemperTrainingPage *self,
@@ -465,7 +445,8 @@ remember_speed (TemperTrainingPage *self,
   g_autoptr(temper_run_t) run = NULL;
   g_autofree char *id = NULL;
   const temper_model_t *model = temper_loaded_model_get_model (job->model);
-  double median;
+  const TemperTrainSettings *settings;
+  double median, flops_per_token;
 
   if (self->app_settings == NULL || self->step_speeds->len < 2 || self->run_dir == NULL)
     return;
@@ -478,9 +459,12 @@ remember_speed (TemperTrainingPage *self,
   g_array_sort (self->step_speeds, compare_doubles);
   median = g_array_index (self->step_speeds, double, self->step_speeds->len / 2);
   id = g_strdup_printf ("%s:%d", temper_backend_kind_name (job->backend), MAX (job->device, 0));
-  temper_settings_set_measured_speed (self->app_settings, id,
-                                      median * temper_fit_flops_per_token (temper_model_get_n_params (model),
-                                                                           temper_run_get_settings (run)->recompute));
+  settings = temper_run_get_settings (run);
+  flops_per_token = temper_train_flops_per_token (temper_model_get_config (model),
+                                                  temper_lora_config_count_params (temper_model_get_config (model),
+                                                                                   &settings->lora),
+                                                  settings->max_length, settings->recompute);
+  temper_settings_set_measured_speed (self->app_settings, id, median * flops_per_token);
 }
 
 static void
@@ -640,7 +624,7 @@ temper_training_page_set_source (TemperTrainingPage        *self,
     return;
 
   same = self->has_source && model == self->model && g_strcmp0 (data_path, self->data_path) == 0 &&
-         settings != NULL && settings_equal (settings, &self->settings);
+         settings != NULL && temper_train_settings_equal (settings, &self->settings);
   if (same)
     return;
 
@@ -680,18 +664,17 @@ temper_training_page_set_device (TemperTrainingPage *self,
 }
 
 gboolean
-temper_training_page_open_run (TemperTrainingPage *self,
-                               const char         *dir,
+temper_training_page_show_run (TemperTrainingPage *self,
+                               const temper_run_t *run,
+                               GArray             *metrics,
                                TemperLoadedModel  *model,
                                GError            **error)
 {
-  g_autoptr(temper_run_t) run = NULL;
-  g_autoptr(GArray) metrics = NULL;
   g_autofree char *adapter_dir = NULL;
   TemperTrainingState state;
 
   g_return_val_if_fail (TEMPER_IS_TRAINING_PAGE (self), FALSE);
-  g_return_val_if_fail (dir != NULL, FALSE);
+  g_return_val_if_fail (run != NULL, FALSE);
 
   if (is_busy (self))
     {
@@ -699,10 +682,6 @@ temper_training_page_open_run (TemperTrainingPage *self,
                            _("A run is training now. Pause or stop it before opening another."));
       return FALSE;
     }
-  run = temper_run_open (dir, error);
-  if (run == NULL)
-    return FALSE;
-  metrics = temper_run_read_metrics (run, NULL);
 
   g_set_object (&self->model, model);
   g_free (self->data_path);

@@ -10,6 +10,7 @@
 
 #include <adwaita.h>
 
+#include "temper/run.h"
 #include "temper/train.h"
 #include "temper-loaded-model.h"
 
@@ -38,10 +39,14 @@ void                temper_training_page_set_source (TemperTrainingPage        *
 void                temper_training_page_set_start_from (TemperTrainingPage *self,
                                                          const char         *dir);
 const char         *temper_training_page_get_start_from (TemperTrainingPage *self);
-/* Shows the run in @dir (its loss so far, whether it can resume); @model is
- * the run's model, loaded. */
-gboolean            temper_training_page_open_run   (TemperTrainingPage *self,
-                                                     const char         *dir,
+/* Shows @run (its loss so far from @metrics, its metrics.jsonl as
+ * temper_run_read_metrics() read it, which may be NULL; whether it can
+ * resume); @model is the run's model, loaded.  Reads only the run's folder
+ * listing: the caller opened the run and read its metrics off the main
+ * thread. */
+gboolean            temper_training_page_show_run   (TemperTrainingPage *self,
+                                                     const temper_run_t *run,
+                                                     GArray             *metrics,
                                                      TemperLoadedModel  *model,
                                                      GError            **error);
 /* The device new and resumed runs train on (the default: the CPU). */

@@ -14,6 +14,7 @@
 #include "temper-cluster-job.h"
 #include "temper-compare-page.h"
 #include "temper-dataset-page.h"
+#include "temper-error-banner.h"
 #include "temper-export-page.h"
 #include "temper-model-page.h"
 #include "temper-page.h"
@@ -69,11 +70,17 @@ struct _TemperWindow
   GtkWidget       *checks[N_STEPS];
   guint            current;
 
+  TemperErrorBanner *error_banner;   /* why a run could not be opened */
+  GCancellable    *open_cancellable; /* the run being opened on a worker thread */
   char            *pending_run;      /* being reopened: waits for its model and dataset */
+  temper_run_t    *opened_run;       /* pending_run, read on the worker thread */
+  GArray          *opened_metrics;   /* its metrics.jsonl, read there too */
   gboolean         close_when_idle;  /* closing waits for training to save and stop */
 };
 
 G_DEFINE_FINAL_TYPE (TemperWindow, temper_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void forget_opened_run (TemperWindow *self);
 
 enum {
   PROP_0,
@@ -378,7 +385,7 @@ dataset_changed_cb (TemperWindow *self)
   if (self->pending_run != NULL && n_train > 0 &&
       temper_training_page_get_run_dir (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"))) != NULL)
     {
-      g_clear_pointer (&self->pending_run, g_free);
+      forget_opened_run (self);
       temper_window_show_step (self, "training");
     }
 }
@@ -389,39 +396,88 @@ model_changed_cb (TemperWindow *self)
   TemperLoadedModel *model = temper_model_page_get_model (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")));
   g_autoptr(GError) error = NULL;
 
-  if (self->pending_run == NULL || model == NULL)
+  if (self->pending_run == NULL || self->opened_run == NULL || model == NULL)
     return;
-  if (!temper_training_page_open_run (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training")),
-                                      self->pending_run, model, &error))
+  if (!temper_training_page_show_run (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training")),
+                                      self->opened_run, self->opened_metrics, model, &error))
     {
-      g_warning ("%s", error->message);
-      g_clear_pointer (&self->pending_run, g_free);
+      temper_error_banner_show (self->error_banner, _("Temper could not open this run"), error,
+                                self->pending_run);
+      forget_opened_run (self);
       return;
     }
   dataset_changed_cb (self);
+}
+
+typedef struct {
+  char         *dir;
+  gboolean      continuing;  /* "Continue from This Run": the metrics are not needed */
+  temper_run_t *run;
+  GArray       *metrics;
+} OpenJob;
+
+static void
+open_job_free (gpointer data)
+{
+  OpenJob *job = data;
+
+  g_free (job->dir);
+  g_clear_pointer (&job->run, temper_run_free);
+  g_clear_pointer (&job->metrics, g_array_unref);
+  g_free (job);
+}
+
+/* Reading settings.json and metrics.jsonl touches the disk, which may be
+ * slow or a network share: never on the main thread. */
+static void
+open_run_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  OpenJob *job = task_data;
+  GError *error = NULL;
+
+  job->run = temper_run_open (job->dir, &error);
+  if (job->run == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (!job->continuing)
+    {
+      job->metrics = temper_run_read_metrics (job->run, &error);
+      if (job->metrics == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+forget_opened_run (TemperWindow *self)
+{
+  g_clear_pointer (&self->pending_run, g_free);
+  g_clear_pointer (&self->opened_run, temper_run_free);
+  g_clear_pointer (&self->opened_metrics, g_array_unref);
 }
 
 /* Reopening a run puts its model, dataset and settings back in their pages;
  * the model and dataset load on worker threads, and the Training page shows
  * the run once the model is there. */
 static void
-open_run_cb (TemperWindow *self,
-             const char   *dir)
+run_opened (TemperWindow *self,
+            OpenJob      *job)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(temper_run_t) run = temper_run_open (dir, &error);
-
-  if (run == NULL)
-    {
-      g_warning ("%s", error->message);
-      return;
-    }
-  if (temper_training_page_is_busy (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"))))
-    return;
+  temper_run_t *run = job->run;
 
   temper_training_page_set_start_from (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training")), NULL);
-  g_free (self->pending_run);
+  forget_opened_run (self);
   self->pending_run = g_strdup (temper_run_get_dir (run));
+  self->opened_run = g_steal_pointer (&job->run);
+  self->opened_metrics = g_steal_pointer (&job->metrics);
   temper_settings_page_set_train_settings (TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings")),
                                            temper_run_get_settings (run));
   temper_model_page_choose (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")),
@@ -435,27 +491,89 @@ open_run_cb (TemperWindow *self,
 /* Continuing a run: its model and settings come back, the data is the
  * person's to choose, and the new run starts from the run's adapter. */
 static void
-continue_run_cb (TemperWindow *self,
-                 const char   *dir)
+run_opened_to_continue (TemperWindow *self,
+                        OpenJob      *job)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(temper_run_t) run = temper_run_open (dir, &error);
-  TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
+  forget_opened_run (self);
+  temper_settings_page_set_train_settings (TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings")),
+                                           temper_run_get_settings (job->run));
+  temper_model_page_choose (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")),
+                            temper_run_get_model_path (job->run));
+  go_to_step (self, 0);
+}
 
-  if (run == NULL)
+static void
+run_open_done_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  TemperWindow *self = TEMPER_WINDOW (source);
+  OpenJob *job = g_task_get_task_data (G_TASK (result));
+  TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
+  g_autoptr(GError) error = NULL;
+
+  /* Opening another run replaced this one. */
+  if (g_task_get_cancellable (G_TASK (result)) != self->open_cancellable)
+    return;
+  g_clear_object (&self->open_cancellable);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      g_warning ("%s", error->message);
+      if (job->continuing)
+        temper_training_page_set_start_from (training, NULL);
+      temper_error_banner_show (self->error_banner, _("Temper could not open this run"), error, job->dir);
       return;
     }
   if (temper_training_page_is_busy (training))
     return;
-  g_clear_pointer (&self->pending_run, g_free);
-  temper_training_page_set_start_from (training, temper_run_get_dir (run));
-  temper_settings_page_set_train_settings (TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings")),
-                                           temper_run_get_settings (run));
-  temper_model_page_choose (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")),
-                            temper_run_get_model_path (run));
-  go_to_step (self, 0);
+  if (job->continuing)
+    run_opened_to_continue (self, job);
+  else
+    run_opened (self, job);
+}
+
+static void
+open_run_async (TemperWindow *self,
+                const char   *dir,
+                gboolean      continuing)
+{
+  g_autoptr(GTask) task = NULL;
+  OpenJob *job = g_new0 (OpenJob, 1);
+
+  if (self->open_cancellable != NULL)
+    g_cancellable_cancel (self->open_cancellable);
+  g_clear_object (&self->open_cancellable);
+  self->open_cancellable = g_cancellable_new ();
+  temper_error_banner_dismiss (self->error_banner);
+  job->dir = g_strdup (dir);
+  job->continuing = continuing;
+  task = g_task_new (self, self->open_cancellable, run_open_done_cb, NULL);
+  g_task_set_source_tag (task, open_run_async);
+  g_task_set_task_data (task, job, open_job_free);
+  g_task_run_in_thread (task, open_run_thread);
+}
+
+static void
+open_run_cb (TemperWindow *self,
+             const char   *dir)
+{
+  if (temper_training_page_is_busy (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"))))
+    return;
+  open_run_async (self, dir, FALSE);
+}
+
+static void
+continue_run_cb (TemperWindow *self,
+                 const char   *dir)
+{
+  TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
+
+  if (temper_training_page_is_busy (training))
+    return;
+  /* Said at once, so that what follows knows which adapter the new run
+   * starts from; taken back if the run cannot be read. */
+  forget_opened_run (self);
+  temper_training_page_set_start_from (training, dir);
+  open_run_async (self, dir, TRUE);
 }
 
 static void
@@ -547,6 +665,9 @@ temper_window_dispose (GObject *object)
 {
   TemperWindow *self = TEMPER_WINDOW (object);
 
+  if (self->open_cancellable != NULL)
+    g_cancellable_cancel (self->open_cancellable);
+  g_clear_object (&self->open_cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), TEMPER_TYPE_WINDOW);
 
   G_OBJECT_CLASS (temper_window_parent_class)->dispose (object);
@@ -558,7 +679,7 @@ temper_window_finalize (GObject *object)
   TemperWindow *self = TEMPER_WINDOW (object);
 
   g_clear_object (&self->settings);
-  g_free (self->pending_run);
+  forget_opened_run (self);
 
   G_OBJECT_CLASS (temper_window_parent_class)->finalize (object);
 }
@@ -626,6 +747,7 @@ temper_window_class_init (TemperWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TemperWindow, page_stack);
   gtk_widget_class_bind_template_child (widget_class, TemperWindow, hint_label);
   gtk_widget_class_bind_template_child (widget_class, TemperWindow, next_button);
+  gtk_widget_class_bind_template_child (widget_class, TemperWindow, error_banner);
   gtk_widget_class_bind_template_callback (widget_class, step_list_row_activated_cb);
 
   gtk_widget_class_install_action (widget_class, "win.previous-page", NULL, previous_page_action);
@@ -646,6 +768,7 @@ temper_window_class_init (TemperWindowClass *klass)
   g_type_ensure (TEMPER_TYPE_COMPARE_PAGE);
   g_type_ensure (TEMPER_TYPE_EXPORT_PAGE);
   g_type_ensure (TEMPER_TYPE_RUNS_PAGE);
+  g_type_ensure (TEMPER_TYPE_ERROR_BANNER);
 }
 
 static void

@@ -8,6 +8,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "temper/answer.h"
 #include "temper/chat.h"
 #include "temper/error.h"
 #include "temper/json.h"
@@ -211,13 +212,6 @@ report (Evaluator *ev, const char *stage, double fraction)
 }
 
 static gboolean
-collect (const char *text, gsize len, gpointer user_data)
-{
-  g_string_append_len (user_data, text, (gssize) len);
-  return TRUE;
-}
-
-static gboolean
 use_model (Evaluator *ev, int which, GError **error)
 {
   return temper_generator_set_adapter (ev->gen, which == TEMPER_EVAL_TUNED ? ev->adapter : NULL,
@@ -227,32 +221,8 @@ use_model (Evaluator *ev, int which, GError **error)
 static char *
 answer (Evaluator *ev, const TemperChatMessage *messages, gsize n, GError **error)
 {
-  TemperChatTokens tokens = { 0 };
-  TemperSamplingParams params;
-  GString *text = g_string_new (NULL);
-  gboolean ok;
-
-  /* Greedy and without a repetition penalty: both models get the same
-   * deterministic decoding, so a difference is the adapter's. */
-  temper_sampling_params_init (&params);
-  params.temperature = 0.0f;
-  params.repeat_penalty = 1.0f;
-  params.max_tokens = ev->options->max_tokens;
-  if (!temper_chat_template_tokenize (ev->tmpl, messages, n, TRUE, &tokens, error))
-    {
-      g_string_free (text, TRUE);
-      return NULL;
-    }
-  temper_generator_reset (ev->gen);
-  ok = temper_generator_generate (ev->gen, (const gint32 *) tokens.ids->data, tokens.ids->len,
-                                  &params, collect, text, ev->options->cancellable, NULL, error);
-  temper_chat_tokens_clear (&tokens);
-  if (!ok)
-    {
-      g_string_free (text, TRUE);
-      return NULL;
-    }
-  return g_strstrip (g_string_free (text, FALSE));
+  return temper_answer_greedy (ev->gen, ev->tmpl, messages, n, ev->options->max_tokens,
+                               ev->options->cancellable, error);
 }
 
 static gboolean

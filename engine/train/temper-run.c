@@ -32,7 +32,9 @@ struct temper_run {
 char *
 temper_run_default_dir (const char *name)
 {
-  return g_build_filename (g_get_user_data_dir (), "temper", "runs", name, NULL);
+  g_autofree char *root = temper_runs_default_root ();
+
+  return g_build_filename (root, name, NULL);
 }
 
 gboolean

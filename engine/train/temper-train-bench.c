@@ -5,6 +5,7 @@
 
 #include "temper/error.h"
 #include "temper/train.h"
+#include "temper/train-figures.h"
 #include "temper-backend-open.h"
 #include "temper-train-step.h"
 
@@ -18,17 +19,6 @@ peak_rss (void)
     return 0;
   line = strstr (status, "VmHWM:");
   return line != NULL ? g_ascii_strtoull (line + 6, NULL, 10) * 1024 : 0;
-}
-
-/* See TemperTrainBenchResult.flops_per_token. */
-static double
-flops_per_token (const TemperModelConfig *c, guint64 adapter_params, int seq_len)
-{
-  double q = (double) c->n_head * c->head_dim, kv = (double) c->n_head_kv * c->head_dim;
-  double per_layer = c->n_embd * (q + 2 * kv) + q * c->n_embd + 3.0 * c->n_embd * c->n_ff;
-  double frozen = c->n_layer * per_layer + (double) c->n_embd * c->n_vocab;
-
-  return 4 * frozen + 6 * (double) adapter_params + 6.0 * c->n_layer * q * seq_len;
 }
 
 gboolean
@@ -108,7 +98,9 @@ temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
       result->train_memory_bytes = temper_train_step_get_memory (step);
       result->peak_device_bytes = temper_backend_get_peak_memory (backend);
       result->n_params = temper_train_step_get_n_params (step);
-      result->flops_per_token = flops_per_token (c, result->n_params, T);
+      /* Model FLOPs: the MFU counts what the model needs, not what
+       * recomputing activations adds. */
+      result->flops_per_token = temper_train_flops_per_token (c, result->n_params, T, FALSE);
       result->peak_tflops = device != NULL && device->backend != TEMPER_BACKEND_CPU
                             ? temper_device_peak_tflops (device->name) : 0;
       g_strlcpy (result->device, device_name, sizeof result->device);

@@ -26,7 +26,7 @@
 #include "temper-compare-page.h"
 #include "temper-evaluation-group.h"
 #include "temper-loaded-model.h"
-#include "temper-ratings.h"
+#include "temper/ratings.h"
 #include "../test-tree.h"
 
 #define MAX_TOKENS 10

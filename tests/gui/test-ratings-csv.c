@@ -9,7 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "gui-test-util.h"
-#include "temper-ratings.h"
+#include "temper/ratings.h"
 
 static void
 test_formula_cells (void)

@@ -23,6 +23,29 @@ G_BEGIN_DECLS
 /* $XDG_DATA_HOME/temper/runs/@name (a new string). */
 char         *temper_run_default_dir (const char *name);
 
+/* The folder that holds the runs: $XDG_DATA_HOME/temper/runs (a new string). */
+char         *temper_runs_default_root (void);
+
+/* The readable name of the model at @model_path, as the model lists show it
+ * (temper/discovery.h: the GGUF's own general.name unless the converter only
+ * made it up from a folder name, else the file's name without the
+ * quantization; for a Hugging Face folder its name), without an
+ * organisation: "SmolLM2-135M-Instruct".  Reads headers only. */
+char         *temper_run_dup_model_name (const char *model_path);
+
+/* The folder name of a new run: when it starts, which model it teaches and
+ * on what, "2026-12-06-215900-SmolLM2-135M-Instruct-recipes": sorts by
+ * time, and only letters, digits, "-", "_" and "." (each run of anything
+ * else becomes one "-").  @model_name as temper_run_dup_model_name() gives
+ * it; @data_path may be NULL. */
+char         *temper_run_make_name (GDateTime  *when,
+                                    const char *model_name,
+                                    const char *data_path);
+
+/* @root/@name, or @root/@name-2, -3, … when that is taken (nothing is
+ * created).  @root NULL: temper_runs_default_root(). */
+char         *temper_run_find_free_dir (const char *root, const char *name);
+
 /* Makes a new run in @dir (created if needed; refused if it already holds a
  * run or anything else, so that nothing is overwritten; "" is refused).  @data_path is copied into
  * RUN/dataset/; @val_path too when non-NULL. */
@@ -75,6 +98,46 @@ const char                *temper_run_get_data_path  (const temper_run_t *run);
 const char                *temper_run_get_val_path   (const temper_run_t *run); /* or NULL */
 /* RUN/adapter. */
 char                      *temper_run_dup_adapter_dir (const temper_run_t *run);
+
+/* What a run's folder says about it, for a list of runs. */
+typedef enum {
+  TEMPER_RUN_STATE_NOT_STARTED,   /* no training step done yet */
+  TEMPER_RUN_STATE_STOPPED,       /* stopped part-way: it can go on */
+  TEMPER_RUN_STATE_FINISHED,      /* RUN/adapter is there */
+  TEMPER_RUN_STATE_UNREADABLE,    /* settings.json cannot be read: see problem */
+} TemperRunState;
+
+typedef struct {
+  char          *dir;
+  char          *name;            /* the folder's name */
+  TemperRunState state;
+  char          *model_path;      /* NULL when unreadable */
+  char          *model_name;      /* temper_run_dup_model_name() of it */
+  char          *dataset_name;    /* the training data's file name, or NULL */
+  gint64         last_step;       /* 0 before the first step */
+  double         last_loss;       /* NaN before the first step */
+  double         last_val_loss;   /* NaN before the first evaluation */
+  gint64         created;         /* Unix time settings.json was written, 0 if unknown */
+  char          *lock_holder;     /* "temper-cli (process 1234)" or NULL */
+  char          *problem;         /* why it cannot be read, or NULL */
+} TemperRunSummary;
+
+/* Reads @dir's settings and metrics; never NULL (an unreadable run is
+ * TEMPER_RUN_STATE_UNREADABLE, with the reason). */
+TemperRunSummary *temper_run_summarize     (const char *dir);
+void              temper_run_summary_free  (TemperRunSummary *summary);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperRunSummary, temper_run_summary_free)
+/* "not-started", "stopped", "finished", "unreadable": for files and JSON. */
+const char       *temper_run_state_to_string (TemperRunState state);
+
+/* Every run in @root (NULL: temper_runs_default_root()), that is every
+ * folder holding a settings.json, as TemperRunSummary elements that the
+ * array frees, newest first (by folder name, which starts with the date).
+ * A root that does not exist holds no runs; one that cannot be read is an
+ * error.  NULL when cancelled. */
+GPtrArray        *temper_runs_list (const char   *root,
+                                    GCancellable *cancellable,
+                                    GError      **error);
 
 /* One line of metrics.jsonl.  Values that do not apply are NaN (val_loss on
  * a step without evaluation) and are written as null. */

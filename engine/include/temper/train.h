@@ -314,7 +314,8 @@ typedef struct {
   guint64  train_memory_bytes; /* buffers the training step allocated */
   guint64  peak_device_bytes;  /* most GPU memory Temper's buffers held at once; 0 on the CPU */
   guint64  n_params;           /* trainable LoRA parameters */
-  /* Model FLOPs per trained token: 4 × frozen matmul parameters (forward
+  /* Model FLOPs per trained token (temper_train_flops_per_token() without
+   * recomputation, temper/train-figures.h): 4 × frozen matmul parameters (forward
    * and input gradient) + 6 × adapter parameters (forward, input and
    * weight gradients) + causal attention, 6 × layers × n_head·head_dim ×
    * sequence length (12 for full attention, halved by the causal mask).

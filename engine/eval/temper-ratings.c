@@ -3,13 +3,13 @@
 
 #include <string.h>
 
-#include <glib/gi18n.h>
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
 #include "temper/fs.h"
 #include "temper/json.h"
 #include "temper/metrics.h"
-#include "temper-ratings.h"
+#include "temper/ratings.h"
 
 typedef struct {
   char *text;
@@ -127,6 +127,13 @@ temper_ratings_new (guint64 seed)
 
   self->seed = seed;
   return self;
+}
+
+char *
+temper_ratings_dup_run_path (const char *run_dir)
+{
+  g_return_val_if_fail (run_dir != NULL, NULL);
+  return g_build_filename (run_dir, "ratings.json", NULL);
 }
 
 guint64

@@ -1,4 +1,5 @@
-/* temper-ratings.h — what a person said about the answers of the Compare page.
+/* ratings.h — what a person said about the answers of a comparison (the
+ * Compare page of the app, RUN/ratings.json, `temper-cli ratings`).
  *
  * For each prompt: the answers of every model compared ("base", "final" for
  * the run's adapter, "step-N" for a checkpoint), which answer the person
@@ -9,8 +10,8 @@
  *
  * The whole record lives in RUN/ratings.json, so reopening a run brings the
  * answers and ratings back; it can also be exported as CSV (one row per
- * answer) and JSON (the same, with the summary).  No GTK here: the page and
- * the tests share this logic. */
+ * answer) and JSON (the same, with the summary).  The app, the CLI and the
+ * tests share this logic. */
 #pragma once
 
 #include <glib-object.h>
@@ -49,6 +50,9 @@ typedef struct {
 
 #define TEMPER_TYPE_RATINGS (temper_ratings_get_type ())
 G_DECLARE_FINAL_TYPE (TemperRatings, temper_ratings, TEMPER, RATINGS, GObject)
+
+/* RUN/ratings.json: where the ratings of the run in @run_dir live (a new string). */
+char          *temper_ratings_dup_run_path (const char *run_dir);
 
 /* Empty ratings whose blind order is drawn from @seed. */
 TemperRatings *temper_ratings_new  (guint64 seed);

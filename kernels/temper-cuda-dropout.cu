@@ -2,7 +2,7 @@
 // CPU and Vulkan backends use too, and the threshold and keep scale are
 // formed on the host as they form them, so all three drop the same elements
 // and produce the same products.
-#include "nn/temper-dropout-mask.h"
+#include "backend/temper-dropout-mask.h"
 #include "temper-cuda-common.cuh"
 #include "temper-cuda-ops.h"
 

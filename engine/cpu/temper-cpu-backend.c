@@ -37,7 +37,7 @@ cpu_supports_op (TemperBackend *b, TemperOp op, int weight_type)
         case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_0:
         case TEMPER_TYPE_Q5_1: case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_Q4_K:
         case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K: case TEMPER_TYPE_NF4:
-        /* Through the reference decoders (engine/model/temper-types.c). */
+        /* Through the reference decoders (engine/formats/temper-types.c). */
         case TEMPER_TYPE_Q2_K: case TEMPER_TYPE_Q3_K: case TEMPER_TYPE_IQ4_NL:
         case TEMPER_TYPE_IQ4_XS: case TEMPER_TYPE_TQ2_0:
           return TRUE;

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // y = x ⊙ mask / (1 − p), element-wise (y may alias x).  The mask repeats
-// engine/nn/temper-dropout-mask.h in 32-bit unsigned arithmetic, which GLSL
+// engine/backend/temper-dropout-mask.h in 32-bit unsigned arithmetic, which GLSL
 // wraps modulo 2³² like C, so every backend drops the very same elements.
 
 layout (local_size_x = 256) in;

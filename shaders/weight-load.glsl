@@ -164,7 +164,7 @@ float weight_load (uint row, uint col)
   uint blk = row + (col >> 8) * 66u;
   return wl_f16 (blk + 64u) * (float (wl_code2 (blk, col & 255u)) - 1.0);
 #elif defined(WEIGHT_NF4)
-  // Temper's NF4 (engine/model/temper-nf4.c): 36-byte blocks of 64, an fp32
+  // Temper's NF4 (engine/formats/temper-nf4.c): 36-byte blocks of 64, an fp32
   // absmax then the codes, the first weight of a pair in the high nibble;
   // the values are bitsandbytes' NF4 code book.
   const float nf4_values[16] = float[16] (

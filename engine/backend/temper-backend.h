@@ -256,7 +256,7 @@ typedef struct {
   /* out = x ⊙ mask / (1 − p), F32, same element count; out may be x.  The
    * mask keeps each element with probability 1 − p (0 ≤ p < 1) and is a pure
    * function of (key, element index), the same on every backend
-   * (nn/temper-dropout-mask.h), so a backward pass regenerates it. */
+   * (backend/temper-dropout-mask.h), so a backward pass regenerates it. */
   void (*dropout) (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x,
                    float p, guint64 key);
 

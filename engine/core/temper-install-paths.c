@@ -2,7 +2,6 @@
  * the running program's own path. */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "temper/install-paths.h"
@@ -40,6 +39,42 @@ relocated (const char *prefix, const char *relative, const char *configured)
   return g_strdup (configured);
 }
 
+/* The build folder a program runs from: the nearest folder above @exe_dir
+ * that holds the temper-uninstalled.ini meson writes into the build root,
+ * with the source tree it names in *@source_dir; NULL for an installed
+ * program.  (The library holds no path of either tree.) */
+static char *
+find_build_root (const char *exe_dir, char **source_dir)
+{
+  g_autofree char *dir = g_strdup (exe_dir);
+
+  for (;;)
+    {
+      g_autofree char *marker = g_build_filename (dir, "temper-uninstalled.ini", NULL);
+      g_autoptr(GKeyFile) keys = g_key_file_new ();
+      char *parent;
+
+      /* Asked before the locale is set: GLib would word (and keep for the
+       * rest of the run) strerror (ENOENT) in English if the key file
+       * loader were left to find out that the file is not there. */
+      if (g_file_test (marker, G_FILE_TEST_IS_REGULAR) &&
+          g_key_file_load_from_file (keys, marker, G_KEY_FILE_NONE, NULL))
+        {
+          *source_dir = g_key_file_get_string (keys, "Temper", "SourceDir", NULL);
+          if (*source_dir != NULL)
+            return g_steal_pointer (&dir);
+        }
+      parent = g_path_get_dirname (dir);
+      if (strcmp (parent, dir) == 0)
+        {
+          g_free (parent);
+          return NULL;
+        }
+      g_free (dir);
+      dir = parent;
+    }
+}
+
 static const Locations *
 locations (void)
 {
@@ -48,24 +83,19 @@ locations (void)
 
   if (g_once_init_enter (&initialized))
     {
+      /* /proc/self/exe has its links resolved, as the folders above it. */
       g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-      /* /proc/self/exe has its links resolved: compare with the build
-       * root's resolved path too. */
-      char *resolved_root = realpath (TEMPER_BUILD_ROOT, NULL);
-      g_autofree char *root = g_strdup (resolved_root != NULL ? resolved_root : TEMPER_BUILD_ROOT);
       g_autofree char *exe_dir = exe != NULL ? g_path_get_dirname (exe) : NULL;
       g_autofree char *prefix = exe_dir != NULL ? prefix_of (exe_dir, TEMPER_RELATIVE_BINDIR) : NULL;
+      g_autofree char *source_dir = NULL;
+      g_autofree char *build_root = exe_dir != NULL ? find_build_root (exe_dir, &source_dir) : NULL;
 
-      free (resolved_root);
-
-      where.uninstalled = exe != NULL &&
-                          g_str_has_prefix (exe, root) &&
-                          exe[strlen (root)] == G_DIR_SEPARATOR;
+      where.uninstalled = build_root != NULL;
       if (where.uninstalled)
         {
-          where.data_dir = g_build_filename (TEMPER_SOURCE_DIR, "data", NULL);
-          where.locale_dir = g_build_filename (TEMPER_BUILD_ROOT, "po", NULL);
-          where.module_dir = g_build_filename (TEMPER_BUILD_ROOT, "kernels", NULL);
+          where.data_dir = g_build_filename (source_dir, "data", NULL);
+          where.locale_dir = g_build_filename (build_root, "po", NULL);
+          where.module_dir = g_build_filename (build_root, "kernels", NULL);
         }
       else
         {

@@ -214,7 +214,7 @@ temper_cpu_avx2_handles (int type)
     }
 }
 
-/* NF4 (engine/model/temper-nf4.c): blocks of 64, an fp32 absmax then 32
+/* NF4 (engine/formats/temper-nf4.c): blocks of 64, an fp32 absmax then 32
  * bytes of codes, the first weight of each pair in the high nibble.  The code
  * book is bitsandbytes' (functional.get_4bit_type("nf4")), copied here for
  * the reason given above block_bytes(). */

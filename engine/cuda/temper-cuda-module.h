@@ -99,7 +99,7 @@ typedef struct {
   TemperCudaStatus (*zero) (void *d_dst, size_t bytes);
 
   /* Operations, with the semantics of the backend interface
-   * (engine/nn/temper-backend.h): forward ops overwrite their outputs,
+   * (engine/backend/temper-backend.h): forward ops overwrite their outputs,
    * backward ops add into their gradients.  (N, C) is N rows of C
    * contiguous floats. */
 
@@ -199,7 +199,7 @@ typedef struct {
                                              int chunk_rows, float grad_scale);
 
   /* LoRA dropout: d_out (n) = d_x ⊙ mask / (1 − p), d_out may alias d_x.
-   * The mask is nn/temper-dropout-mask.h's for (@key, element index), the
+   * The mask is backend/temper-dropout-mask.h's for (@key, element index), the
    * same as every other backend's; n < 2³². */
   TemperCudaStatus (*dropout) (float *d_out, const float *d_x, int64_t n, float p,
                                uint64_t key);

@@ -54,7 +54,7 @@ temper_vk_tensor_index (const TemperBTensor *t)
 
 gboolean temper_vk_weight_type_supported (int type);
 
-/* Ops (temper-vk-ops.c); their contracts are in nn/temper-backend.h. */
+/* Ops (temper-vk-ops.c); their contracts are in backend/temper-backend.h. */
 void temper_vk_op_embedding (TemperBackend *b, const TemperBTensor *out,
                              const TemperBTensor *table, const TemperBTensor *tokens);
 void temper_vk_op_dequantize (TemperBackend *b, const TemperBTensor *out,

@@ -26,7 +26,7 @@ typedef struct {
 /* Bytes of device-local memory in total and free now.  With
  * VK_EXT_memory_budget "free" is the driver's budget minus every process's
  * use; without it, the heap size minus what Temper itself has allocated.
- * TEMPER_MEMORY_LIMIT (nn/temper-backend-open.h), when set below the heap
+ * TEMPER_MEMORY_LIMIT (core/temper-memory-limit.h), when set below the heap
  * size, stands for the total, and what Temper allocated counts against it. */
 void temper_vk_memory_get_budget (temper_vk_device_t *device,
                                   guint64            *total,

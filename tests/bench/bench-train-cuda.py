@@ -45,7 +45,7 @@ SHAPES = {
 
 # Dense bf16 tensor-core peaks (no sparsity), TFLOP/s, as NVIDIA lists them;
 # GeForce cards at their fp32-accumulate rate.  The same table as
-# temper_device_peak_tflops() in engine/nn/temper-backend-open.c, most
+# temper_device_peak_tflops() in engine/registry/temper-backend-open.c, most
 # specific names first.
 PEAK_TFLOPS = [
     ("H200", 989.4), ("GH200", 989.4), ("H100 NVL", 835.0), ("H100 PCIe", 756.0),

@@ -58,7 +58,7 @@ GPtrArray *temper_devices_list (GPtrArray *notes);
 
 /* ---- The GPU self-test's memory ------------------------------------------
  * Before a GPU first trains, a few small ops run on it and on the CPU and are
- * compared (engine/nn/temper-self-test.c).  The outcome is remembered in the
+ * compared (engine/registry/temper-self-test.c).  The outcome is remembered in the
  * user's cache folder (temper/device-self-test.ini) per backend and device
  * name, with the driver it ran under: a new driver runs it again. */
 

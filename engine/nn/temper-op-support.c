@@ -8,13 +8,13 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "cpu/temper-cpu-backend.h"
-#include "cuda/temper-cuda-backend.h"
+#include "temper-cpu-backend.h"
+#include "temper-cuda-backend.h"
 #include "temper/error.h"
 #include "temper-backend.h"
 #include "temper-block.h"
 #if TEMPER_HAVE_VULKAN
-#include "vulkan/temper-vk-backend.h"
+#include "temper-vk-backend.h"
 #endif
 
 const TemperOpSupport *

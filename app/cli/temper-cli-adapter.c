@@ -13,7 +13,7 @@
 #include "temper-cli.h"
 
 temper_adapter_t *
-temper_cli_load_adapter (const char *run_or_dir, temper_model_t *model, GError **error)
+temper_cli_load_adapter (const char *run_or_dir, const temper_model_t *model, GError **error)
 {
   g_autofree char *peft_config = g_build_filename (run_or_dir, "adapter_config.json", NULL);
   g_autoptr(temper_run_t) run = NULL;

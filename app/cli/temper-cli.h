@@ -65,7 +65,7 @@ void temper_cli_cancel_on_interrupt (GCancellable *cancellable);
 
 /* The adapter @run_or_dir names for @model: a training run folder (its
  * final adapter) or a PEFT adapter folder from any tool. */
-temper_adapter_t *temper_cli_load_adapter (const char *run_or_dir, temper_model_t *model,
+temper_adapter_t *temper_cli_load_adapter (const char *run_or_dir, const temper_model_t *model,
                                            GError **error);
 /* When @run_or_dir is a training run and @model its model, holds the
  * model's base weights as the run trained on them (NF4 for a run made with

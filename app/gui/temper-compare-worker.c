@@ -360,9 +360,9 @@ generate_thread (GTask        *task,
     }
 
   tmpl = temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
-  /* The generator only reads the model; the loaded model is shared
-   * read-only and outlives the worker through job->model. */
-  gen = temper_generator_new_on ((temper_model_t *) model, &options, job->backend, job->device, &error);
+  /* The loaded model is shared read-only and outlives the worker through
+   * job->model. */
+  gen = temper_generator_new_on (model, &options, job->backend, job->device, &error);
   if (gen == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));

@@ -41,7 +41,7 @@ temper_export_choice_available (const temper_model_t *model,
   /* Both merged forms can come from either kind of model; a GGUF's
    * tokenizer must have a tokenizer.json form for the folder. */
   if (choice == TEMPER_EXPORT_CHOICE_MERGED_HF
-      && !temper_export_merged_hf_supported ((temper_model_t *) model, NULL))
+      && !temper_export_merged_hf_supported (model, NULL))
     {
       if (why != NULL)
         *why = _("Its tokenizer cannot be written as a Hugging Face tokenizer yet; export a merged GGUF instead.");
@@ -105,7 +105,7 @@ modelfile_path_for (const char *gguf_path)
 }
 
 TemperExportResult *
-temper_export_run (temper_model_t            *model,
+temper_export_run (const temper_model_t      *model,
                    const char                *run_dir,
                    TemperExportChoice         choice,
                    TemperExportQuant          quant,

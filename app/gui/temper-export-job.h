@@ -49,7 +49,7 @@ char    *temper_export_output_path (const temper_model_t *model, TemperExportCho
  * (created when missing), then, for a merged GGUF, the Modelfile and the
  * template check.  Runs on the calling thread; @options carries the
  * cancellable and the progress callback. */
-TemperExportResult *temper_export_run (temper_model_t            *model,
+TemperExportResult *temper_export_run (const temper_model_t      *model,
                                        const char                *run_dir,
                                        TemperExportChoice         choice,
                                        TemperExportQuant          quant,

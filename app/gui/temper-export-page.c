@@ -163,7 +163,7 @@ export_thread (GTask        *task,
   options.progress_data = job;
   /* Exports only read the model; the loaded model is shared read-only and
    * outlives the worker through job->model. */
-  result = temper_export_run ((temper_model_t *) temper_loaded_model_get_model (job->model),
+  result = temper_export_run (temper_loaded_model_get_model (job->model),
                               job->run_dir, job->choice, job->quant, job->folder, &options, &error);
   if (result == NULL)
     g_task_return_error (task, error);

@@ -37,6 +37,7 @@ struct _TemperTrainingPage
   TemperLoadedModel   *model;
   char                *start_from;
   char                *data_path;
+  char                *outcome;       /* which adapter the shown run kept, or NULL */
   TemperTrainSettings  settings;
   gboolean             has_source;
   /* Where runs train: the device chosen on the Settings page. */
@@ -89,11 +90,13 @@ typedef struct {
   char                *run_dir;      /* NULL: create a new run */
   char                *data_path;
   char                *start_from;   /* a run to continue from, or NULL */
-  TemperTrainSettings  settings;
+  TemperTrainSettings  settings;     /* the worker sets the run's own once it is open */
   TemperBackendKind    backend;
   int                  device;
   guint                generation;
   GWeakRef             page;
+  /* Set by the worker when training ends well. */
+  char                *outcome;      /* which adapter was kept, or NULL */
 } TrainJob;
 
 static void
@@ -105,6 +108,7 @@ train_job_free (gpointer data)
   g_free (job->run_dir);
   g_free (job->data_path);
   g_free (job->start_from);
+  g_free (job->outcome);
   g_weak_ref_clear (&job->page);
   g_free (job);
 }
@@ -203,7 +207,6 @@ train_thread (GTask        *task,
 {
   TrainJob *job = task_data;
   const temper_model_t *model = temper_loaded_model_get_model (job->model);
-  g_autoptr(temper_model_t) own_model = NULL;
   g_autoptr(temper_run_t) run = NULL;
   g_autoptr(GError) error = NULL;
   TemperTrainOptions options;
@@ -238,6 +241,9 @@ train_thread (GTask        *task,
       return;
     }
   post_update (job, temper_run_get_dir (run), NULL);
+  /* The settings the run trains with, for the page to read when it ends
+   * (remember_speed) without opening the run again on the main thread. */
+  job->settings = *temper_run_get_settings (run);
 
   temper_train_options_init (&options);
   options.cancellable = cancellable;
@@ -245,24 +251,18 @@ train_thread (GTask        *task,
   options.device = job->device;
   options.progress = progress_cb;
   options.progress_data = job;
-  /* The engine only reads the model while training; the loaded model is
-   * shared read-only and outlives the worker through job->model.  A run
-   * with 4-bit base weights converts the model it trains on, so it gets a
-   * model of its own and the shared one keeps answering on other pages. */
-  if (temper_run_get_settings (run)->base_weights != temper_model_get_base_weights (model))
-    {
-      own_model = temper_run_load_model (run, cancellable, &error);
-      if (own_model == NULL)
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          return;
-        }
-      model = own_model;
-    }
-  if (!temper_train_run (run, (temper_model_t *) model, &options, &error))
+  /* The engine only reads the model while training (a run with 4-bit
+   * base weights loads a model of its own), so the loaded model is shared
+   * and keeps answering on other pages; it outlives the worker through
+   * job->model. */
+  if (!temper_train_run_shared (run, model, &options, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
-    g_task_return_boolean (task, TRUE);
+    {
+      /* Read here, off the main thread, for the page to say. */
+      job->outcome = temper_train_describe_outcome (run);
+      g_task_return_boolean (task, TRUE);
+    }
 }
 
 /* ---- The page ------------------------------------------------------------ */
@@ -328,9 +328,7 @@ update_controls (TemperTrainingPage *self)
   if (basename != NULL && self->state == TEMPER_TRAINING_FINISHED)
     {
       /* Says which adapter was kept when it is not the last one. */
-      g_autoptr(temper_run_t) run = temper_run_open (self->run_dir, NULL);
-      g_autofree char *outcome = run != NULL ? temper_train_describe_outcome (run) : NULL;
-      g_autofree char *text = outcome != NULL ? g_strdup_printf ("%s\n%s", basename, outcome) : NULL;
+      g_autofree char *text = self->outcome != NULL ? g_strdup_printf ("%s\n%s", basename, self->outcome) : NULL;
 
       adw_action_row_set_subtitle (self->run_row, text != NULL ? text : basename);
     }
@@ -442,10 +440,9 @@ static void
 remember_speed (TemperTrainingPage *self,
                 const TrainJob     *job)
 {
-  g_autoptr(temper_run_t) run = NULL;
   g_autofree char *id = NULL;
   const temper_model_t *model = temper_loaded_model_get_model (job->model);
-  const TemperTrainSettings *settings;
+  const TemperTrainSettings *settings = &job->settings;
   double median, flops_per_token;
 
   if (self->app_settings == NULL || self->step_speeds->len < 2 || self->run_dir == NULL)
@@ -453,13 +450,9 @@ remember_speed (TemperTrainingPage *self,
   /* "The best GPU" names no device the estimate could look up again. */
   if (job->backend != TEMPER_BACKEND_CPU && job->device < 0)
     return;
-  run = temper_run_open (self->run_dir, NULL);
-  if (run == NULL)
-    return;
   g_array_sort (self->step_speeds, compare_doubles);
   median = g_array_index (self->step_speeds, double, self->step_speeds->len / 2);
   id = g_strdup_printf ("%s:%d", temper_backend_kind_name (job->backend), MAX (job->device, 0));
-  settings = temper_run_get_settings (run);
   flops_per_token = temper_train_flops_per_token (temper_model_get_config (model),
                                                   temper_lora_config_count_params (temper_model_get_config (model),
                                                                                    &settings->lora),
@@ -487,13 +480,12 @@ train_done_cb (GObject      *source,
 
   if (g_task_propagate_boolean (G_TASK (result), &error))
     {
-      g_autoptr(temper_run_t) run = self->run_dir != NULL ? temper_run_open (self->run_dir, NULL) : NULL;
       /* Which adapter was kept, when not the last one (early stopping). */
-      g_autofree char *outcome = run != NULL ? temper_train_describe_outcome (run) : NULL;
-
+      g_free (self->outcome);
+      self->outcome = g_strdup (job->outcome);
       set_state (self, TEMPER_TRAINING_FINISHED);
       notify_done (_("Training finished"),
-                   outcome != NULL ? outcome : _("The adapter is ready in the run folder."));
+                   self->outcome != NULL ? self->outcome : _("The adapter is ready in the run folder."));
     }
   else if (g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED) ||
            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -539,6 +531,7 @@ run_worker (TemperTrainingPage *self,
   task = g_task_new (self, self->cancellable, train_done_cb, NULL);
   g_task_set_source_tag (task, run_worker);
   g_task_set_task_data (task, job, train_job_free);
+  g_clear_pointer (&self->outcome, g_free);
   g_task_run_in_thread (task, train_thread);
 
   inhibit_suspend (self, TRUE);
@@ -629,6 +622,7 @@ temper_training_page_set_source (TemperTrainingPage        *self,
     return;
 
   g_set_object (&self->model, model);
+  g_clear_pointer (&self->outcome, g_free);
   g_free (self->data_path);
   self->data_path = g_strdup (data_path);
   if (settings != NULL)
@@ -667,6 +661,7 @@ gboolean
 temper_training_page_show_run (TemperTrainingPage *self,
                                const temper_run_t *run,
                                GArray             *metrics,
+                               const char         *outcome,
                                TemperLoadedModel  *model,
                                GError            **error)
 {
@@ -684,6 +679,8 @@ temper_training_page_show_run (TemperTrainingPage *self,
     }
 
   g_set_object (&self->model, model);
+  g_free (self->outcome);
+  self->outcome = g_strdup (outcome);
   g_free (self->data_path);
   self->data_path = g_strdup (temper_run_get_data_path (run));
   self->settings = *temper_run_get_settings (run);
@@ -795,6 +792,7 @@ temper_training_page_finalize (GObject *object)
   g_clear_object (&self->app_settings);
   g_array_unref (self->step_speeds);
   g_free (self->data_path);
+  g_free (self->outcome);
   g_free (self->start_from);
   g_free (self->run_dir);
 

@@ -41,12 +41,13 @@ void                temper_training_page_set_start_from (TemperTrainingPage *sel
 const char         *temper_training_page_get_start_from (TemperTrainingPage *self);
 /* Shows @run (its loss so far from @metrics, its metrics.jsonl as
  * temper_run_read_metrics() read it, which may be NULL; whether it can
- * resume); @model is the run's model, loaded.  Reads only the run's folder
- * listing: the caller opened the run and read its metrics off the main
- * thread. */
+ * resume; @outcome, temper_train_describe_outcome() of it or NULL); @model
+ * is the run's model, loaded.  The caller opened the run and read its
+ * metrics and outcome off the main thread. */
 gboolean            temper_training_page_show_run   (TemperTrainingPage *self,
                                                      const temper_run_t *run,
                                                      GArray             *metrics,
+                                                     const char         *outcome,
                                                      TemperLoadedModel  *model,
                                                      GError            **error);
 /* The device new and resumed runs train on (the default: the CPU). */

@@ -75,6 +75,7 @@ struct _TemperWindow
   char            *pending_run;      /* being reopened: waits for its model and dataset */
   temper_run_t    *opened_run;       /* pending_run, read on the worker thread */
   GArray          *opened_metrics;   /* its metrics.jsonl, read there too */
+  char            *opened_outcome;   /* which adapter it kept, read there too */
   gboolean         close_when_idle;  /* closing waits for training to save and stop */
 };
 
@@ -399,7 +400,8 @@ model_changed_cb (TemperWindow *self)
   if (self->pending_run == NULL || self->opened_run == NULL || model == NULL)
     return;
   if (!temper_training_page_show_run (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training")),
-                                      self->opened_run, self->opened_metrics, model, &error))
+                                      self->opened_run, self->opened_metrics, self->opened_outcome,
+                                      model, &error))
     {
       temper_error_banner_show (self->error_banner, _("Temper could not open this run"), error,
                                 self->pending_run);
@@ -414,6 +416,7 @@ typedef struct {
   gboolean      continuing;  /* "Continue from This Run": the metrics are not needed */
   temper_run_t *run;
   GArray       *metrics;
+  char         *outcome;     /* which adapter the run kept, or NULL */
 } OpenJob;
 
 static void
@@ -424,6 +427,7 @@ open_job_free (gpointer data)
   g_free (job->dir);
   g_clear_pointer (&job->run, temper_run_free);
   g_clear_pointer (&job->metrics, g_array_unref);
+  g_free (job->outcome);
   g_free (job);
 }
 
@@ -452,6 +456,7 @@ open_run_thread (GTask        *task,
           g_task_return_error (task, error);
           return;
         }
+      job->outcome = temper_train_describe_outcome (job->run);
     }
   g_task_return_boolean (task, TRUE);
 }
@@ -462,6 +467,7 @@ forget_opened_run (TemperWindow *self)
   g_clear_pointer (&self->pending_run, g_free);
   g_clear_pointer (&self->opened_run, temper_run_free);
   g_clear_pointer (&self->opened_metrics, g_array_unref);
+  g_clear_pointer (&self->opened_outcome, g_free);
 }
 
 /* Reopening a run puts its model, dataset and settings back in their pages;
@@ -478,6 +484,7 @@ run_opened (TemperWindow *self,
   self->pending_run = g_strdup (temper_run_get_dir (run));
   self->opened_run = g_steal_pointer (&job->run);
   self->opened_metrics = g_steal_pointer (&job->metrics);
+  self->opened_outcome = g_steal_pointer (&job->outcome);
   temper_settings_page_set_train_settings (TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings")),
                                            temper_run_get_settings (run));
   temper_model_page_choose (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")),

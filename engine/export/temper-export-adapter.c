@@ -18,7 +18,7 @@
 #include "temper-model-base-id.h"
 
 gboolean
-temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float dropout,
+temper_export_peft (const temper_model_t *model, temper_adapter_t *adapter, float dropout,
                     const char *requested_dir, const TemperExportOptions *options,
                     GError **error)
 {
@@ -58,7 +58,7 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
 }
 
 gboolean
-temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
+temper_export_gguf_adapter (const temper_model_t *model, temper_adapter_t *adapter,
                             const char *requested_path, const TemperExportOptions *options,
                             GError **error)
 {
@@ -172,7 +172,7 @@ read_f32_matrix (const temper_gguf_t *gguf, guint64 index, const TemperTensorVie
 }
 
 temper_adapter_t *
-temper_import_gguf_adapter (const char *path, temper_model_t *model, GError **error)
+temper_import_gguf_adapter (const char *path, const temper_model_t *model, GError **error)
 {
   const TemperModelConfig *config;
   g_autoptr(temper_gguf_t) gguf = NULL;

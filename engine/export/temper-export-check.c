@@ -38,7 +38,7 @@ tokenize (temper_chat_template_t *tmpl, const Conversation *c, TemperChatTokens 
 }
 
 gboolean
-temper_export_check_template (temper_model_t *model, const char *exported_path,
+temper_export_check_template (const temper_model_t *model, const char *exported_path,
                               char **problem, GError **error)
 {
   g_autoptr(temper_model_t) exported = NULL;

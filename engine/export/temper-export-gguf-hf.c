@@ -15,7 +15,7 @@
 
 typedef struct {
   temper_gguf_writer_t    *w;
-  temper_model_t          *model;
+  const temper_model_t    *model;
   const TemperModelConfig *config;
   temper_adapter_t        *adapter;
   TemperExportQuant        quant;
@@ -142,7 +142,7 @@ set_arch_f32 (HfExport *e, const char *suffix, float value)
 }
 
 gboolean
-temper_export_gguf_from_hf (temper_gguf_writer_t *w, temper_model_t *model,
+temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model,
                             temper_adapter_t *adapter, TemperExportQuant quant,
                             GPtrArray *owned, const char *out_path,
                             const TemperExportOptions *options, GError **error)

@@ -224,7 +224,7 @@ copy_key (temper_gguf_writer_t *w, const temper_gguf_t *src, const char *key)
  * adapter applies) into @w.  Unchanged tensors point into @src's mapping, so
  * @src must outlive the write. */
 static gboolean
-build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, temper_model_t *model,
+build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, const temper_model_t *model,
                  temper_adapter_t *adapter, TemperExportQuant quant, GPtrArray *owned,
                  const char *out_path, const TemperExportOptions *options, GError **error)
 {
@@ -306,7 +306,7 @@ build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, temper_model
 }
 
 gboolean
-temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
+temper_export_merged_gguf (const temper_model_t *model, temper_adapter_t *adapter,
                            TemperExportQuant quant, const char *requested_path,
                            const TemperExportOptions *options, GError **error)
 {

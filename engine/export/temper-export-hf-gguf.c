@@ -267,7 +267,7 @@ static JsonNode *
 config_json (const temper_model_t *model, const char *dtype)
 {
   const TemperModelConfig *c = temper_model_get_config (model);
-  const temper_tokenizer_t *tok = temper_model_get_tokenizer ((temper_model_t *) model);
+  const temper_tokenizer_t *tok = temper_model_get_tokenizer (model);
   gboolean qwen2 = c->arch == TEMPER_ARCH_QWEN2;
   const char *dtype_name = strcmp (dtype, "F32") == 0 ? "float32" : "bfloat16";
   g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -312,7 +312,7 @@ config_json (const temper_model_t *model, const char *dtype)
 static JsonNode *
 generation_config_json (const temper_model_t *model)
 {
-  const temper_tokenizer_t *tok = temper_model_get_tokenizer ((temper_model_t *) model);
+  const temper_tokenizer_t *tok = temper_model_get_tokenizer (model);
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
@@ -328,7 +328,7 @@ generation_config_json (const temper_model_t *model)
 }
 
 gboolean
-temper_export_hf_files_from_gguf (temper_model_t *model, temper_adapter_t *adapter,
+temper_export_hf_files_from_gguf (const temper_model_t *model, temper_adapter_t *adapter,
                                   const char *dtype, guint64 max_shard_bytes, const char *dir,
                                   const TemperExportOptions *options, GError **error)
 {

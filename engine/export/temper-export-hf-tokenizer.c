@@ -250,7 +250,7 @@ check_writable (const temper_tokenizer_t *tok, const char *path, GError **error)
 }
 
 gboolean
-temper_export_merged_hf_supported (temper_model_t *model, GError **error)
+temper_export_merged_hf_supported (const temper_model_t *model, GError **error)
 {
   g_autofree char *file = NULL;
 

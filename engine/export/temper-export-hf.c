@@ -223,7 +223,7 @@ converted_size (const TemperSafetensorsInfo *info, const char *dtype)
 }
 
 static gboolean
-write_weights (temper_model_t *model, temper_adapter_t *adapter, const char *dtype,
+write_weights (const temper_model_t *model, temper_adapter_t *adapter, const char *dtype,
                guint64 max_shard_bytes, const char *dir, const TemperExportOptions *options,
                GError **error)
 {
@@ -315,7 +315,7 @@ write_weights (temper_model_t *model, temper_adapter_t *adapter, const char *dty
 }
 
 gboolean
-temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
+temper_export_merged_hf (const temper_model_t *model, temper_adapter_t *adapter,
                          TemperExportHfDtype dtype, guint64 max_shard_bytes,
                          const char *requested_dir, const TemperExportOptions *options,
                          GError **error)

@@ -96,7 +96,7 @@ temper_export_check_ollama_name (const char *name, GError **error)
 }
 
 gboolean
-temper_export_modelfile (temper_model_t *model, const char *gguf_path,
+temper_export_modelfile (const temper_model_t *model, const char *gguf_path,
                          const char *modelfile_path, const char *name, char **command,
                          GError **error)
 {

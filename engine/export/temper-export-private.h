@@ -98,7 +98,7 @@ void     temper_export_quantize_row (int type, const float *x, int64_t n, guint8
 
 /* Fills @w with the metadata and merged tensors of a Hugging Face base
  * (temper-export-gguf-hf.c); converted tensors are kept alive in @owned. */
-gboolean temper_export_gguf_from_hf (temper_gguf_writer_t *w, temper_model_t *model,
+gboolean temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model,
                                      temper_adapter_t *adapter, TemperExportQuant quant,
                                      GPtrArray *owned, const char *out_path,
                                      const TemperExportOptions *options, GError **error);
@@ -133,7 +133,7 @@ JsonNode *temper_export_tokenizer_config_json (const temper_tokenizer_t *tok,
  * (temper-export-hf-gguf.c): weights in @dtype ("BF16" or "F32") with
  * Hugging Face names and q/k row order, config.json and
  * generation_config.json from the GGUF's metadata, and the tokenizer. */
-gboolean temper_export_hf_files_from_gguf (temper_model_t *model, temper_adapter_t *adapter,
+gboolean temper_export_hf_files_from_gguf (const temper_model_t *model, temper_adapter_t *adapter,
                                            const char *dtype, guint64 max_shard_bytes,
                                            const char *dir, const TemperExportOptions *options,
                                            GError **error);

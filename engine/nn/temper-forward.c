@@ -26,7 +26,7 @@ typedef struct {
 } Layer;
 
 struct _TemperForward {
-  temper_model_t          *model;
+  const temper_model_t    *model;
   const TemperModelConfig *c;
   TemperBackend           *backend;
   int                      n_ctx, n_batch;
@@ -144,7 +144,7 @@ layer_weight (const TemperLayerWeights *lw, TemperLoraTarget t)
 }
 
 TemperForward *
-temper_forward_new (temper_model_t *model, TemperBackend *backend, int n_ctx, int n_batch,
+temper_forward_new (const temper_model_t *model, TemperBackend *backend, int n_ctx, int n_batch,
                     GError **error)
 {
   g_autoptr(TemperForward) fwd = g_new0 (TemperForward, 1);

@@ -14,7 +14,7 @@ typedef struct _TemperForward TemperForward;
 /* Takes ownership of @backend.  Sizes every buffer for @n_ctx cached tokens
  * and @n_batch tokens per pass.  Fails when the backend cannot run one of
  * the model's weight types. */
-TemperForward *temper_forward_new  (temper_model_t *model, TemperBackend *backend,
+TemperForward *temper_forward_new  (const temper_model_t *model, TemperBackend *backend,
                                     int n_ctx, int n_batch, GError **error);
 void           temper_forward_free (TemperForward *fwd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperForward, temper_forward_free)

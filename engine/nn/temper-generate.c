@@ -18,7 +18,7 @@
 #define N_BATCH 64
 
 struct temper_generator {
-  temper_model_t *model;
+  const temper_model_t *model;
   TemperForward  *fwd;
   GArray         *cached;   /* gint32: the tokens whose K/V are in the cache */
   float          *logits;
@@ -39,14 +39,14 @@ temper_sampling_params_init (TemperSamplingParams *p)
 }
 
 temper_generator_t *
-temper_generator_new (temper_model_t *model, const TemperGeneratorOptions *options,
+temper_generator_new (const temper_model_t *model, const TemperGeneratorOptions *options,
                       GError **error)
 {
   return temper_generator_new_on (model, options, TEMPER_BACKEND_CPU, -1, error);
 }
 
 temper_generator_t *
-temper_generator_new_on (temper_model_t *model, const TemperGeneratorOptions *options,
+temper_generator_new_on (const temper_model_t *model, const TemperGeneratorOptions *options,
                          TemperBackendKind kind, int device, GError **error)
 {
   const TemperModelConfig *c = temper_model_get_config (model);

@@ -22,7 +22,7 @@ peak_rss (void)
 }
 
 gboolean
-temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
+temper_train_bench (const temper_model_t *model, const TemperTrainSettings *settings,
                     int n_steps, const TemperTrainOptions *options,
                     TemperTrainBenchResult *result, GError **error)
 {

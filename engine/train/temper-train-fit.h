@@ -23,7 +23,7 @@ G_BEGIN_DECLS
 
 typedef struct {
   /* Set by the caller; borrowed. */
-  temper_model_t         *model;
+  const temper_model_t   *model;
   TemperBackend          *backend;
   const TemperDeviceInfo *device;       /* may be NULL: no estimate up front */
   temper_adapter_t       *adapter;

@@ -29,7 +29,7 @@ typedef struct {
 } LayerActs;
 
 struct _TemperTrainStep {
-  temper_model_t          *model;
+  const temper_model_t    *model;
   const TemperModelConfig *c;
   TemperBackend           *backend;
   temper_adapter_t        *adapter;

@@ -124,7 +124,7 @@ bind_acts (LayerActs *a, TemperBuffer *buffer)
 }
 
 TemperTrainStep *
-temper_train_step_new (temper_model_t *model, TemperBackend *backend,
+temper_train_step_new (const temper_model_t *model, TemperBackend *backend,
                        temper_adapter_t *adapter, float dropout,
                        int micro_batch, int seq_len, gboolean recompute,
                        GError **error)
@@ -341,7 +341,7 @@ temper_train_plan_memory (const temper_model_t *model, const TemperTrainSettings
 }
 
 TemperTrainStep *
-temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
+temper_train_step_new_on (const temper_model_t *model, TemperBackend *backend,
                           const TemperDeviceInfo *device, temper_adapter_t *adapter,
                           float dropout, int micro_batch, int seq_len, gboolean recompute,
                           GError **error)

@@ -24,14 +24,14 @@ typedef struct _TemperTrainStep TemperTrainStep;
 /* @backend and @adapter are borrowed and must outlive the step.  The
  * adapter's values are uploaded here; temper_train_step_download_adapter()
  * brings trained values back. */
-TemperTrainStep *temper_train_step_new (temper_model_t *model, TemperBackend *backend,
+TemperTrainStep *temper_train_step_new (const temper_model_t *model, TemperBackend *backend,
                                         temper_adapter_t *adapter, float dropout,
                                         int micro_batch, int seq_len, gboolean recompute,
                                         GError **error);
 /* The same on the GPU @device describes (may be NULL): refuses, before
  * copying anything, a job whose weights and buffers do not fit in its free
  * memory. */
-TemperTrainStep *temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
+TemperTrainStep *temper_train_step_new_on (const temper_model_t *model, TemperBackend *backend,
                                            const TemperDeviceInfo *device,
                                            temper_adapter_t *adapter, float dropout,
                                            int micro_batch, int seq_len, gboolean recompute,

@@ -113,7 +113,7 @@ fill_micro_batch (Batcher *b, const temper_dataset_t *data, int k, const guint32
 
 typedef struct {
   temper_run_t             *run;
-  temper_model_t           *model;
+  const temper_model_t     *model;
   const TemperModelConfig  *c;
   const TemperTrainSettings *s;
   const TemperTrainOptions *options;
@@ -458,21 +458,31 @@ setup_adapter (Trainer *t, GError **error)
   return TRUE;
 }
 
-/* Holds the base as the run's settings say (the caller may have done it
- * already).  NF4 weights write what they take, before and after, to
- * RUN/train.log; a run on the stored weights writes nothing there (the log
- * stays for what changed the run's course). */
-static gboolean
-hold_base_weights (temper_run_t *run, temper_model_t *model, GCancellable *cancellable,
-                   GError **error)
+/* The model to train on, holding its base as the run's settings say.  When
+ * @model's base weights are not the run's, @convertible (@model itself,
+ * handed over by a caller that owns it) is converted in place; without it
+ * @model is only read, since other code (the app's other pages) may be
+ * answering with it, and a model of the training's own is loaded from the
+ * same file (*own) and converted.  NF4 weights write what they take, before
+ * and after, to RUN/train.log; a run on the stored weights writes nothing
+ * there (the log stays for what changed the run's course). */
+static const temper_model_t *
+hold_base_weights (temper_run_t *run, const temper_model_t *model, temper_model_t *convertible,
+                   temper_model_t **own, GCancellable *cancellable, GError **error)
 {
   TemperBaseWeights base = temper_run_get_settings (run)->base_weights;
   g_autofree char *linear = NULL, *all = NULL, *stored_linear = NULL, *stored_all = NULL;
 
-  if (!temper_model_set_base_weights (model, base, cancellable, error))
-    return FALSE;
+  if (temper_model_get_base_weights (model) != base || convertible != NULL)
+    {
+      if (convertible == NULL)
+        convertible = *own = temper_model_load (temper_model_get_path (model), cancellable, error);
+      if (convertible == NULL || !temper_model_set_base_weights (convertible, base, cancellable, error))
+        return NULL;
+      model = convertible;
+    }
   if (base == TEMPER_BASE_WEIGHTS_STORED)
-    return TRUE;
+    return model;
   linear = g_format_size (temper_model_get_linear_bytes (model));
   all = g_format_size (temper_model_get_weight_bytes (model));
   stored_linear = g_format_size (temper_model_get_stored_linear_bytes (model));
@@ -482,13 +492,31 @@ hold_base_weights (temper_run_t *run, temper_model_t *model, GCancellable *cance
                     "embeddings, norms and the output layer stay as stored. Merged exports merge "
                     "into the original weights, not the NF4 ones."),
                     linear, stored_linear, all, stored_all);
-  return TRUE;
+  return model;
 }
+
+static gboolean train_run (temper_run_t *run, const temper_model_t *model, temper_model_t *convertible,
+                           const TemperTrainOptions *options, GError **error);
 
 gboolean
 temper_train_run (temper_run_t *run, temper_model_t *model,
                   const TemperTrainOptions *options, GError **error)
 {
+  return train_run (run, model, model, options, error);
+}
+
+gboolean
+temper_train_run_shared (temper_run_t *run, const temper_model_t *model,
+                         const TemperTrainOptions *options, GError **error)
+{
+  return train_run (run, model, NULL, options, error);
+}
+
+static gboolean
+train_run (temper_run_t *run, const temper_model_t *model, temper_model_t *convertible,
+           const TemperTrainOptions *options, GError **error)
+{
+  g_autoptr(temper_model_t) own_model = NULL;
   TemperTrainOptions default_options;
   Trainer t = { 0 };
   TemperBackend *backend = NULL;
@@ -505,16 +533,17 @@ temper_train_run (temper_run_t *run, temper_model_t *model,
       options = &default_options;
     }
   t.run = run;
-  t.model = model;
-  t.c = temper_model_get_config (model);
   t.s = temper_run_get_settings (run);
   t.options = options;
   t.start_us = g_get_monotonic_time ();
 
   if (!temper_run_lock (run, TEMPER_RUN_USE_TRAINING, error) ||
       !temper_train_settings_validate (t.s, error) ||
-      !hold_base_weights (run, model, options->cancellable, error) ||
-      !setup_data (&t, error) || !setup_adapter (&t, error))
+      (model = hold_base_weights (run, model, convertible, &own_model, options->cancellable, error)) == NULL)
+    goto out;
+  t.model = model;
+  t.c = temper_model_get_config (model);
+  if (!setup_data (&t, error) || !setup_adapter (&t, error))
     goto out;
 
   open_options.n_threads = options->n_threads;

@@ -100,7 +100,7 @@ fixture_set_up (Fixture       *fixture,
   g_assert_no_error (error);
   temper_train_options_init (&options);
   options.n_threads = 1;
-  g_assert_true (temper_train_run (run, (temper_model_t *) temper_loaded_model_get_model (fixture->model),
+  g_assert_true (temper_train_run_shared (run, temper_loaded_model_get_model (fixture->model),
                                    &options, &error));
   g_assert_no_error (error);
 }
@@ -203,7 +203,7 @@ engine_answer_full (TemperLoadedModel *loaded,
   GString *text = g_string_new (NULL);
   TemperGenerateResult result = { 0 };
 
-  gen = temper_generator_new ((temper_model_t *) model, &options, &error);
+  gen = temper_generator_new (model, &options, &error);
   g_assert_no_error (error);
   if (adapter_dir != NULL)
     {

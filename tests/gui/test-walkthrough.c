@@ -144,7 +144,7 @@ flatten (temper_adapter_t        *adapter,
 static void
 assert_same_adapter (temper_adapter_t *exported,
                      const char       *run_dir,
-                     temper_model_t   *model)
+                     const temper_model_t *model)
 {
   const TemperModelConfig *config = temper_model_get_config (model);
   g_autoptr(GError) error = NULL;
@@ -551,7 +551,7 @@ static void
 export_everything (Walk       *walk,
                    const char *run_dir)
 {
-  temper_model_t *model = (temper_model_t *) temper_loaded_model_get_model (
+  const temper_model_t *model = temper_loaded_model_get_model (
       temper_model_page_get_model (TEMPER_MODEL_PAGE (walk->model_page)));
   g_autofree char *folder = g_build_filename (run_dir, "exports", NULL);
   g_autofree char *gguf_adapter = NULL;

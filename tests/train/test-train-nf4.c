@@ -256,6 +256,63 @@ train_steps (const char *run_dir, const char *model_dir, const char *data, Tempe
   return temper_run_read_metrics (run, NULL);
 }
 
+/* A model other code holds (the app's pages share one) is only read:
+ * training with NF4 base weights on it trains on a model of its own, with
+ * the same losses as training that converts the caller's model. */
+static void
+test_shared_model_untouched (void)
+{
+  g_autofree char *model_dir = fixture_path ("tiny-llama");
+  g_autofree char *tmp = g_dir_make_tmp ("temper-nf4-XXXXXX", NULL);
+  g_autofree char *data = write_dataset (tmp);
+  g_autofree char *run_owned = g_build_filename (tmp, "run-owned", NULL);
+  g_autofree char *run_shared = g_build_filename (tmp, "run-shared", NULL);
+  g_autoptr(GArray) owned = NULL, shared_metrics = NULL;
+  g_autoptr(temper_run_t) run = NULL;
+  g_autoptr(temper_model_t) shared = NULL;
+  g_autoptr(GError) error = NULL;
+  TemperTrainOptions options;
+  TemperTrainSettings s;
+  TemperTensorView before;
+
+  owned = train_steps (run_owned, model_dir, data, TEMPER_BASE_WEIGHTS_NF4);
+
+  temper_train_settings_init_default (&s);
+  s.lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  s.lora.rank = 4;
+  s.lora.alpha = 8;
+  s.lora.dropout = 0.0f;
+  s.learning_rate = 5e-3;
+  s.warmup_steps = 0;
+  s.max_steps = 3;
+  s.micro_batch = 2;
+  s.max_length = 32;
+  s.eval_every = 0;
+  s.checkpoint_every = 0;
+  s.val_fraction = 0.0;
+  s.base_weights = TEMPER_BASE_WEIGHTS_NF4;
+  run = temper_run_create (run_shared, &s, model_dir, data, NULL, &error);
+  g_assert_no_error (error);
+  shared = temper_model_load (model_dir, NULL, &error);
+  g_assert_no_error (error);
+  before = temper_model_get_layer (shared, 1)->wk;
+  temper_train_options_init (&options);
+  options.n_threads = 1;
+  g_assert_true (temper_train_run_shared (run, shared, &options, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (temper_model_get_base_weights (shared), ==, TEMPER_BASE_WEIGHTS_STORED);
+  g_assert_cmpint (temper_model_get_layer (shared, 1)->wk.type, ==, before.type);
+  g_assert_true (temper_model_get_layer (shared, 1)->wk.data == before.data);
+
+  shared_metrics = temper_run_read_metrics (run, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (shared_metrics->len, ==, owned->len);
+  for (guint i = 0; i < owned->len; i++)
+    g_assert_cmpfloat (g_array_index (shared_metrics, TemperRunMetrics, i).loss, ==,
+                       g_array_index (owned, TemperRunMetrics, i).loss);
+  test_remove_tree (tmp);
+}
+
 static void
 test_run_matches_dequantized (void)
 {
@@ -331,5 +388,6 @@ main (int argc, char **argv)
               test_step_matches_dequantized, fixture_teardown);
   g_test_add_func ("/train/nf4/run-matches-dequantized", test_run_matches_dequantized);
   g_test_add_func ("/train/nf4/settings-json", test_settings_json);
+  g_test_add_func ("/train/nf4/shared-model-untouched", test_shared_model_untouched);
   return g_test_run ();
 }

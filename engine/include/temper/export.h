@@ -39,7 +39,7 @@ void temper_export_options_init (TemperExportOptions *options);
  * Temper's there), loadable by Hugging Face PEFT onto the base model: q/k B
  * rows in Hugging Face order whatever the order of @model.  @options may be
  * NULL. */
-gboolean temper_export_peft (temper_model_t *model, temper_adapter_t *adapter,
+gboolean temper_export_peft (const temper_model_t *model, temper_adapter_t *adapter,
                              float dropout, const char *out_dir,
                              const TemperExportOptions *options, GError **error);
 /* The sentence the PEFT export's README.md uses to say which base model the
@@ -51,7 +51,7 @@ char    *temper_export_describe_peft_base (const temper_model_t *model);
  * always scales by alpha/r), F32 tensors blk.N.<name>.weight.lora_a {in, r}
  * and .lora_b {r, out}, B rows of q/k in llama.cpp's interleaved order for a
  * llama-arch base. */
-gboolean temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
+gboolean temper_export_gguf_adapter (const temper_model_t *model, temper_adapter_t *adapter,
                                      const char *out_path,
                                      const TemperExportOptions *options, GError **error);
 
@@ -59,7 +59,7 @@ gboolean temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *ad
  * convert_lora_to_gguf.py) for @model.  Refuses, naming the file, adapters
  * for another architecture, with unknown tensors, with shapes that do not fit
  * the model, or with ranks that differ between tensors. */
-temper_adapter_t *temper_import_gguf_adapter (const char *path, temper_model_t *model,
+temper_adapter_t *temper_import_gguf_adapter (const char *path, const temper_model_t *model,
                                               GError **error);
 
 typedef enum {
@@ -89,7 +89,7 @@ gboolean    temper_export_quant_parse (const char *text, TemperExportQuant *quan
  * pre-tokenizer's llama.cpp name, or "llama" SentencePiece with scores), the
  * BOS/EOS/EOT/padding ids, add_bos and the chat template.  A tokenizer that
  * splits text in a way GGUF has no name for is refused. */
-gboolean temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
+gboolean temper_export_merged_gguf (const temper_model_t *model, temper_adapter_t *adapter,
                                     TemperExportQuant quant, const char *out_path,
                                     const TemperExportOptions *options, GError **error);
 
@@ -111,8 +111,8 @@ typedef enum {
  * pre-tokenizers Temper knows, or SentencePiece as Metaspace writes it). */
 /* Whether temper_export_merged_hf() can write @model's folder; if not, why
  * (a GGUF whose tokenizer has no tokenizer.json form Temper can write). */
-gboolean temper_export_merged_hf_supported (temper_model_t *model, GError **error);
-gboolean temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapter,
+gboolean temper_export_merged_hf_supported (const temper_model_t *model, GError **error);
+gboolean temper_export_merged_hf (const temper_model_t *model, temper_adapter_t *adapter,
                                   TemperExportHfDtype dtype, guint64 max_shard_bytes,
                                   const char *out_dir, const TemperExportOptions *options,
                                   GError **error);
@@ -127,7 +127,7 @@ gboolean temper_export_merged_hf (temper_model_t *model, temper_adapter_t *adapt
  * else a TEMPER_ERROR_INVALID_ARGUMENT saying what is allowed. */
 gboolean temper_export_check_ollama_name (const char *name, GError **error);
 
-gboolean temper_export_modelfile (temper_model_t *model, const char *gguf_path,
+gboolean temper_export_modelfile (const temper_model_t *model, const char *gguf_path,
                                   const char *modelfile_path, const char *name,
                                   char **command, GError **error);
 
@@ -137,7 +137,7 @@ gboolean temper_export_modelfile (temper_model_t *model, const char *gguf_path,
  * token is one of the exported model's stop tokens.  Returns FALSE only when
  * the check could not run; *@problem is NULL when all agrees, else a message
  * naming the first difference. */
-gboolean temper_export_check_template (temper_model_t *model, const char *exported_path,
+gboolean temper_export_check_template (const temper_model_t *model, const char *exported_path,
                                        char **problem, GError **error);
 
 G_END_DECLS

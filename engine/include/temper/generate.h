@@ -62,14 +62,14 @@ void temper_sampling_params_init (TemperSamplingParams *params);
  * string).  Return FALSE to stop. */
 typedef gboolean (*TemperTextCallback) (const char *text, gsize len, gpointer user_data);
 
-temper_generator_t *temper_generator_new  (temper_model_t *model,
+temper_generator_t *temper_generator_new  (const temper_model_t *model,
                                            const TemperGeneratorOptions *options,
                                            GError **error);
 /* The same on backend @kind (TEMPER_BACKEND_CPU, _VULKAN, _CUDA or
  * TEMPER_BACKEND_BEST from temper/backend-choice.h) and its device @device
  * (-1: the backend's best); fails, saying what was found, when that backend
  * or device is not there.  options->n_threads and ->exact apply to the CPU. */
-temper_generator_t *temper_generator_new_on (temper_model_t *model,
+temper_generator_t *temper_generator_new_on (const temper_model_t *model,
                                              const TemperGeneratorOptions *options,
                                              TemperBackendKind kind, int device,
                                              GError **error);

@@ -252,8 +252,8 @@ void     temper_train_options_init (TemperTrainOptions *options);
  * when it has one (continuing exactly where it stopped), else from a fresh
  * adapter.  @model is the run's model, already loaded; its base weights are
  * first held as the run's settings say (temper_model_set_base_weights(),
- * which refuses NF4 for an already quantized model); NF4 weights write their
- * size before and after to RUN/train.log.  Writes metrics,
+ * which refuses NF4 for an already quantized model), converting @model in
+ * place; NF4 weights write their size before and after to RUN/train.log.  Writes metrics,
  * checkpoints and, at the end, RUN/adapter.  Fails with
  * TEMPER_ERROR_CANCELLED when cancelled (a checkpoint of the last finished
  * step is kept) and TEMPER_ERROR_NUMERIC when the loss stops being a number
@@ -268,6 +268,12 @@ void     temper_train_options_init (TemperTrainOptions *options);
  * continue on another. */
 gboolean temper_train_run (temper_run_t *run, temper_model_t *model,
                            const TemperTrainOptions *options, GError **error);
+/* The same for a model other code holds and may use meanwhile (the app's
+ * other pages answer with it): @model is only read, and when its base
+ * weights are not as the run's settings say, training loads a model of its
+ * own from the same file and holds that one so. */
+gboolean temper_train_run_shared (temper_run_t *run, const temper_model_t *model,
+                                  const TemperTrainOptions *options, GError **error);
 
 /* The run's adapter (RUN/adapter/) is the one with the lowest validation
  * loss, which may be from before the last step.  This says so in a sentence
@@ -329,7 +335,7 @@ typedef struct {
 
 /* On the backend and device @options names (n_threads, backend, device;
  * may be NULL for the CPU). */
-gboolean temper_train_bench (temper_model_t *model, const TemperTrainSettings *settings,
+gboolean temper_train_bench (const temper_model_t *model, const TemperTrainSettings *settings,
                              int n_steps, const TemperTrainOptions *options,
                              TemperTrainBenchResult *result, GError **error);
 

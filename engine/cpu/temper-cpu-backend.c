@@ -30,6 +30,7 @@ cpu_supports_op (TemperBackend *b, TemperOp op, int weight_type)
     case TEMPER_OP_MATMUL:
     case TEMPER_OP_MATMUL_BACKWARD_INPUT:
     case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
+    case TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP:
     case TEMPER_OP_DEQUANTIZE:
       switch (weight_type)
         {
@@ -167,6 +168,7 @@ static const TemperBackendOps cpu_ops = {
   .geglu = temper_cpu_geglu,
   .geglu_backward = temper_cpu_geglu_backward,
   .softcap = temper_cpu_softcap,
+  .lm_head_cross_entropy_softcap = temper_cpu_lm_head_cross_entropy_softcap,
 };
 
 TemperBackend *

@@ -109,20 +109,15 @@ temper_block_check_backend (const temper_model_t *model, TemperBackend *backend,
     missing = c->attn_softcap > 0.0f ? _("soft-capped attention") : _("sliding-window attention");
   else if (c->final_softcap > 0.0f && !temper_backend_supports_op (backend, TEMPER_OP_SOFTCAP, TEMPER_TYPE_F32))
     missing = _("soft-capped logits");
+  else if (training && c->final_softcap > 0.0f
+           && !temper_backend_supports_op (backend, TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP, TEMPER_TYPE_F32))
+    missing = _("a training loss over soft-capped logits");
   temper_block_rope_clear (&rope);
   if (missing != NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("The %s backend cannot run %s models yet: it lacks %s. Use the CPU for this model."),
                    temper_backend_get_name (backend), family_of (model), missing);
-      return FALSE;
-    }
-  if (training && c->final_softcap > 0.0f)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("Temper cannot train %s models yet: their soft-capped logits have no training loss yet. "
-                     "Chat works; to train, choose a Gemma 3 model."),
-                   family_of (model));
       return FALSE;
     }
   return TRUE;

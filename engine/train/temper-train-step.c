@@ -568,8 +568,12 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
           TemperBTensor xs = temper_btensor_rows (&xf, first, count);
           TemperBTensor dxs = temper_btensor_rows (&dxf, first, count);
           TemperBTensor ts = temper_btensor (s->acts, s->targets.offset + (size_t) first * 4, TEMPER_TYPE_I32, count, 1);
-          b->ops->lm_head_cross_entropy (b, &s->loss, backward ? &dxs : NULL, &xs, &s->output, &ts,
-                                         &s->ce_scratch, grad_scale);
+          if (c->final_softcap > 0.0f)
+            b->ops->lm_head_cross_entropy_softcap (b, &s->loss, backward ? &dxs : NULL, &xs, &s->output, &ts,
+                                                   &s->ce_scratch, grad_scale, c->final_softcap);
+          else
+            b->ops->lm_head_cross_entropy (b, &s->loss, backward ? &dxs : NULL, &xs, &s->output, &ts,
+                                           &s->ce_scratch, grad_scale);
         }
     }
   if (backward)

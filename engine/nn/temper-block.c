@@ -97,6 +97,7 @@ temper_block_check_backend (const temper_model_t *model, TemperBackend *backend,
   const TemperModelConfig *c = temper_model_get_config (model);
   TemperBlockRope rope;
   const char *missing = NULL;
+  gboolean train_only = FALSE;
   gboolean window = c->sliding_window > 0 && n_ctx > c->sliding_window;
 
   temper_block_rope_init (&rope, model);
@@ -111,8 +112,18 @@ temper_block_check_backend (const temper_model_t *model, TemperBackend *backend,
     missing = _("soft-capped logits");
   else if (training && c->final_softcap > 0.0f
            && !temper_backend_supports_op (backend, TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP, TEMPER_TYPE_F32))
-    missing = _("a training loss over soft-capped logits");
+    {
+      missing = _("a training loss over soft-capped logits");
+      train_only = TRUE;
+    }
   temper_block_rope_clear (&rope);
+  if (missing != NULL && train_only)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("The %s backend cannot train %s models yet: it lacks %s. Chat works; train this model on the CPU."),
+                   temper_backend_get_name (backend), family_of (model), missing);
+      return FALSE;
+    }
   if (missing != NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,

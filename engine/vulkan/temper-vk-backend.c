@@ -61,6 +61,11 @@ vk_supports_op (TemperBackend *backend, TemperOp op, int weight_type)
     case TEMPER_OP_SCALE:
     case TEMPER_OP_ZERO:
     case TEMPER_OP_DROPOUT:
+    /* Family ops: GeGLU, windowed and soft-capped attention (forward and
+     * backward), soft-capped logits.  RoPE tables are not here yet. */
+    case TEMPER_OP_GEGLU:
+    case TEMPER_OP_ATTENTION_WINDOW:
+    case TEMPER_OP_SOFTCAP:
       /* Activations, gradients and optimizer state are F32. */
       return weight_type == TEMPER_TYPE_F32;
     case TEMPER_OP_COUNT:
@@ -282,6 +287,9 @@ static const TemperBackendOps vk_ops = {
   .adamw = temper_vk_op_adamw,
   .sum_squares = temper_vk_op_sum_squares,
   .scale = temper_vk_op_scale,
+  .softcap = temper_vk_op_softcap,
+  .geglu = temper_vk_op_geglu,
+  .geglu_backward = temper_vk_op_geglu_backward,
   .dequantize = temper_vk_op_dequantize,
   .zero = temper_vk_op_zero,
   .dropout = temper_vk_op_dropout,

@@ -127,9 +127,11 @@ run_attention (const TemperAttentionParams *p)
   Pair out = pair_new (TEMPER_TYPE_F32, qw, nq, NULL), lse = pair_new (TEMPER_TYPE_F32, p->n_head, nq, NULL);
   Pair dout = pair_random (qw, nq, 1.0);
   Pair dq = pair_random (qw, nq, 1.0), dk = pair_random (kw, nk, 1.0), dv = pair_random (kw, nk, 1.0);
-  g_autofree char *what = g_strdup_printf ("attention heads %d/%d dim %d seq %d×%d keys %d offset %d",
+  g_autofree char *what = g_strdup_printf ("attention heads %d/%d dim %d seq %d×%d keys %d offset %d "
+                                           "window %d softcap %g",
                                            p->n_head, p->n_head_kv, p->head_dim, p->n_seq,
-                                           p->n_query, p->n_key, p->q_offset);
+                                           p->n_query, p->n_key, p->q_offset, p->window,
+                                           (double) p->softcap);
 
   cpu->ops->attention (cpu, &out.c, &lse.c, &q.c, &k.c, &v.c, p);
   vk->ops->attention (vk, &out.v, &lse.v, &q.v, &k.v, &v.v, p);
@@ -180,12 +182,44 @@ test_attention (void)
     }
 }
 
+/* Sliding windows and soft-capped scores (Mistral, Gemma 2), forward and
+ * backward against the CPU. */
 static void
-test_swiglu (void)
+test_attention_window (void)
+{
+  const TemperAttentionParams cases[] = {
+    { .n_head = 6, .n_head_kv = 2, .head_dim = 16, .n_seq = 2, .n_query = 40, .n_key = 40,
+      .scale = 0.25f, .window = 7 },
+    { .n_head = 4, .n_head_kv = 1, .head_dim = 8, .n_seq = 1, .n_query = 6, .n_key = 30,
+      .q_offset = 24, .scale = 0.35f, .window = 10, .softcap = 2.0f },   /* after a cached prefix */
+    { .n_head = 2, .n_head_kv = 2, .head_dim = 32, .n_seq = 1, .n_query = 1, .n_key = 200,
+      .q_offset = 199, .scale = 0.18f, .window = 150 },                    /* decoding past the window */
+    { .n_head = 2, .n_head_kv = 1, .head_dim = 16, .n_seq = 1, .n_query = 140, .n_key = 140,
+      .scale = 0.5f, .softcap = 1.5f },                                    /* capped, no window */
+    { .n_head = 2, .n_head_kv = 1, .head_dim = 16, .n_seq = 2, .n_query = 300, .n_key = 300,
+      .scale = 0.25f, .window = 130, .softcap = 3.0f },                    /* windows over block edges */
+  };
+
+  if (!need (TEMPER_OP_ATTENTION_WINDOW, TEMPER_TYPE_F32))
+    return;
+  flush_both ();
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      temper_backend_begin (cpu);
+      temper_backend_begin (vk);
+      run_attention (&cases[i]);
+    }
+}
+
+/* SwiGLU, or with @data GeGLU (Gemma), and their backwards. */
+static void
+test_gated (gconstpointer data)
 {
   static const int64_t shapes[][2] = { { 1536, 7 }, { 33, 1 }, { 129, 33 } };
+  gboolean gelu = data != NULL;
 
-  if (!need (TEMPER_OP_SWIGLU, TEMPER_TYPE_F32) || !need (TEMPER_OP_SWIGLU_BACKWARD, TEMPER_TYPE_F32))
+  if (gelu ? !need (TEMPER_OP_GEGLU, TEMPER_TYPE_F32)
+           : !need (TEMPER_OP_SWIGLU, TEMPER_TYPE_F32) || !need (TEMPER_OP_SWIGLU_BACKWARD, TEMPER_TYPE_F32))
     return;
   for (int s = 0; s < 3; s++)
     {
@@ -193,14 +227,24 @@ test_swiglu (void)
       Pair g = pair_random (n, T, 4.0), u = pair_random (n, T, 1.0), h = pair_new (TEMPER_TYPE_F32, n, T, NULL);
       Pair dh = pair_random (n, T, 1.0), dg = pair_random (n, T, 1.0), du = pair_random (n, T, 1.0);
 
-      cpu->ops->swiglu (cpu, &h.c, &g.c, &u.c);
-      vk->ops->swiglu (vk, &h.v, &g.v, &u.v);
-      cpu->ops->swiglu_backward (cpu, &dg.c, &du.c, &dh.c, &g.c, &u.c);
-      vk->ops->swiglu_backward (vk, &dg.v, &du.v, &dh.v, &g.v, &u.v);
+      if (gelu)
+        {
+          cpu->ops->geglu (cpu, &h.c, &g.c, &u.c);
+          vk->ops->geglu (vk, &h.v, &g.v, &u.v);
+          cpu->ops->geglu_backward (cpu, &dg.c, &du.c, &dh.c, &g.c, &u.c);
+          vk->ops->geglu_backward (vk, &dg.v, &du.v, &dh.v, &g.v, &u.v);
+        }
+      else
+        {
+          cpu->ops->swiglu (cpu, &h.c, &g.c, &u.c);
+          vk->ops->swiglu (vk, &h.v, &g.v, &u.v);
+          cpu->ops->swiglu_backward (cpu, &dg.c, &du.c, &dh.c, &g.c, &u.c);
+          vk->ops->swiglu_backward (vk, &dg.v, &du.v, &dh.v, &g.v, &u.v);
+        }
       flush_both ();
-      assert_close ("swiglu", &h, 1e-5);
-      assert_close ("swiglu_backward dgate", &dg, 1e-5);
-      assert_close ("swiglu_backward dup", &du, 1e-5);
+      assert_close (gelu ? "geglu" : "swiglu", &h, 1e-5);
+      assert_close (gelu ? "geglu_backward dgate" : "swiglu_backward dgate", &dg, 1e-5);
+      assert_close (gelu ? "geglu_backward dup" : "swiglu_backward dup", &du, 1e-5);
       pair_free (&g); pair_free (&u); pair_free (&h); pair_free (&dh); pair_free (&dg); pair_free (&du);
       temper_backend_begin (cpu);
       temper_backend_begin (vk);
@@ -225,10 +269,16 @@ test_elementwise (void)
       vk->ops->add (vk, &a.v, &a.v, &out.v);
       cpu->ops->scale (cpu, &b.c, -0.37f);
       vk->ops->scale (vk, &b.v, -0.37f);
+      if (temper_backend_supports_op (vk, TEMPER_OP_SOFTCAP, TEMPER_TYPE_F32))
+        {
+          /* Gemma 2's final logits: values of ±1 against a cap of 0.6. */
+          cpu->ops->softcap (cpu, &out.c, 0.6f);
+          vk->ops->softcap (vk, &out.v, 0.6f);
+        }
       cpu->ops->zero (cpu, &z.c);
       vk->ops->zero (vk, &z.v);
       flush_both ();
-      assert_close ("add", &out, 1e-6);
+      assert_close ("add (then softcap)", &out, 1e-6);
       assert_close ("add in place", &a, 1e-6);
       assert_close ("scale", &b, 1e-6);
       {
@@ -449,7 +499,9 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/ops/rmsnorm", test_rmsnorm);
   g_test_add_func ("/vulkan/ops/rope", test_rope);
   g_test_add_func ("/vulkan/ops/attention", test_attention);
-  g_test_add_func ("/vulkan/ops/swiglu", test_swiglu);
+  g_test_add_func ("/vulkan/ops/attention-window-softcap", test_attention_window);
+  g_test_add_data_func ("/vulkan/ops/swiglu", NULL, test_gated);
+  g_test_add_data_func ("/vulkan/ops/geglu", "geglu", test_gated);
   g_test_add_func ("/vulkan/ops/add-scale-zero", test_elementwise);
   g_test_add_func ("/vulkan/ops/dropout", test_dropout);
   g_test_add_func ("/vulkan/ops/sum_squares", test_sum_squares);

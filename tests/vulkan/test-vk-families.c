@@ -6,9 +6,9 @@
  * 1e-4.  A family that needs an op Vulkan lacks yet (RoPE tables: Llama 3.1's
  * frequency factors, Gemma 3's scaled global RoPE, partial rotary) is
  * refused at set-up with the family's name, never run wrongly; so is Gemma 2
- * training (its soft-capped loss is CPU-only).  Qwen3 and Mistral also train: 20 AdamW steps against PEFT
- * (tests/train/make-family-peft-fixtures.py) to 3e-4, as test-vk-train
- * holds the tiny Llama. */
+ * training (its soft-capped loss is CPU-only).  Qwen3 and Mistral also
+ * train: 20 AdamW steps against PEFT (tests/train/make-family-peft-fixtures.py)
+ * to 3e-4, as test-vk-train holds the tiny Llama. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>

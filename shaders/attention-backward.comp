@@ -1,8 +1,9 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // Causal grouped-query attention, backward, from the forward's out and
-// log-sum-exp: with p = exp(scale·q·k − lse), dp = dout·v and
-// D = dout·out,  ds = p·(dp − D),
+// log-sum-exp: with p = exp(cap(scale·q·k) − lse), dp = dout·v and
+// D = dout·out,  ds = p·(dp − D)·cap′ (cap′ = 1 without soft-capping),
+// over the keys each query sees (a window, where there is one),
 //   dq += scale · Σ_keys ds·k          (GRAD_QUERY: a workgroup per query row and head)
 //   dk += scale · Σ_queries ds·q,
 //   dv += Σ_queries p·dout            (otherwise: a workgroup per key row and kv head,
@@ -47,6 +48,7 @@ void main ()
   uint i = row % p.n_query;
   uint g = h / group_size;
   uint n_visible = min (p.q_offset + i + 1u, p.n_key);
+  uint first = first_visible_key (p.q_offset + i);
   uint key0 = seq * p.n_key;
 
   // row_a = q, row_b = dout of this query row and head.
@@ -60,7 +62,7 @@ void main ()
   float delta = workgroup_sum (partial);
   float row_lse = lse[p.lse_at + row * p.n_head + h];
 
-  for (uint j0 = 0u; j0 < n_visible; j0 += ATT_LOCAL)
+  for (uint j0 = first; j0 < n_visible; j0 += ATT_LOCAL)
     {
       uint j = j0 + lid;
       float ds = 0.0;
@@ -72,8 +74,9 @@ void main ()
               s += row_a[d] * k[p.k_at + kv_index (key0 + j, g, d)];
               dp += row_b[d] * v[p.v_at + kv_index (key0 + j, g, d)];
             }
-          float pj = exp (s * p.scale - row_lse);
-          ds = pj * (dp - delta);
+          float capped = cap_score (s * p.scale);
+          float pj = exp (capped - row_lse);
+          ds = pj * (dp - delta) * cap_slope (capped);
         }
       coef_a[lid] = ds;
       barrier ();
@@ -100,9 +103,13 @@ void main ()
   uint seq = krow / p.n_key;
   uint j = krow % p.n_key;
   uint q0 = seq * p.n_query;
-  // Queries before key j's position cannot see it.
+  // Queries before key j's position cannot see it, nor, with a window,
+  // those `window` or more positions after it.
   uint first = j > p.q_offset ? j - p.q_offset : 0u;
-  uint n_pairs = first < p.n_query ? (p.n_query - first) * group_size : 0u;
+  uint end = p.n_query;
+  if (p.window > 0u)
+    end = j + p.window > p.q_offset ? min (p.n_query, j + p.window - p.q_offset) : 0u;
+  uint n_pairs = first < end ? (end - first) * group_size : 0u;
 
   // row_a = k, row_b = v of this key row and kv head.
   for (uint d = lid; d < p.head_dim; d += ATT_LOCAL)
@@ -128,8 +135,9 @@ void main ()
               dp += dod * row_b[d];
               delta += dod * o[p.out_at + q_index (qrow, h, d)];
             }
-          pt = exp (s * p.scale - lse[p.lse_at + qrow * p.n_head + h]);
-          ds = pt * (dp - delta);
+          float capped = cap_score (s * p.scale);
+          pt = exp (capped - lse[p.lse_at + qrow * p.n_head + h]);
+          ds = pt * (dp - delta) * cap_slope (capped);
         }
       coef_a[lid] = ds;
       coef_b[lid] = pt;

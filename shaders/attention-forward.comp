@@ -29,6 +29,7 @@ void main ()
   uint i = row % p.n_query;
   uint g = h / (p.n_head / p.n_head_kv);
   uint n_visible = min (p.q_offset + i + 1u, p.n_key);
+  uint first = first_visible_key (p.q_offset + i);
   uint key0 = seq * p.n_key;
 
   for (uint d = lid; d < p.head_dim; d += ATT_LOCAL)
@@ -38,7 +39,7 @@ void main ()
   float m = NEG_BIG;
   float l = 0.0;
   float acc0 = 0.0, acc1 = 0.0;
-  for (uint j0 = 0u; j0 < n_visible; j0 += ATT_LOCAL)
+  for (uint j0 = first; j0 < n_visible; j0 += ATT_LOCAL)
     {
       uint j = j0 + lid;
       float s = NEG_BIG;
@@ -47,7 +48,7 @@ void main ()
           s = 0.0;
           for (uint d = 0u; d < p.head_dim; d++)
             s += q_row[d] * k[p.k_at + kv_index (key0 + j, g, d)];
-          s *= p.scale;
+          s = cap_score (s * p.scale);
         }
       float m_new = max (m, workgroup_max (s));
       float pj = j < n_visible ? exp (s - m_new) : 0.0;

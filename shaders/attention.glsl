@@ -3,7 +3,9 @@
 // q, out and dq hold rows of n_head × head_dim, k and v rows of
 // n_head_kv × head_dim; sequence s owns query rows s·n_query … and key rows
 // s·n_key ….  Query i (absolute position q_offset + i) sees keys
-// 0 … q_offset + i.  Query head h reads key/value head h / (n_head / n_head_kv).
+// 0 … q_offset + i, or with a window only the last `window` of those.
+// Scores are soft-capped (softcap·tanh(s/softcap)) when softcap > 0.
+// Query head h reads key/value head h / (n_head / n_head_kv).
 // One workgroup of ATT_LOCAL invocations works on one row and head; each
 // invocation owns the dimensions d = lid and lid + ATT_LOCAL, so head_dim is
 // at most 2·ATT_LOCAL.
@@ -34,7 +36,30 @@ layout (push_constant) uniform Params {
   uint grad2_at;  // dv
   uint has_lse;
   float scale;
+  uint window;    // 0: every earlier key
+  float softcap;  // 0: none
 } p;
+
+// The first key the query at absolute position pos sees.
+uint first_visible_key (uint pos)
+{
+  return p.window > 0u && pos + 1u > p.window ? pos + 1u - p.window : 0u;
+}
+
+// The score as the softmax sees it, from the scaled one.
+float cap_score (float s)
+{
+  return p.softcap > 0.0 ? p.softcap * tanh (clamp (s / p.softcap, -15.0, 15.0)) : s;
+}
+
+// ∂(capped score)/∂(scaled score), from the capped one.
+float cap_slope (float capped)
+{
+  if (p.softcap <= 0.0)
+    return 1.0;
+  float t = capped / p.softcap;
+  return 1.0 - t * t;
+}
 
 uint q_index (uint row, uint h, uint d)
 {

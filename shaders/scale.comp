@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// x *= s, element-wise, in place.
+// x *= s, element-wise, in place; SOFTCAP: x = s·tanh(x/s) (Gemma 2's
+// final logits).
 
 layout (local_size_x = 256) in;
 
@@ -19,5 +20,9 @@ void main ()
   uint i = linear_invocation ();
   if (i >= p.n)
     return;
+#if defined(SOFTCAP)
+  x[p.x_offset + i] = p.s * tanh (clamp (x[p.x_offset + i] / p.s, -15.0, 15.0));
+#else
   x[p.x_offset + i] *= p.s;
+#endif
 }

@@ -2,6 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 // Forward: h = silu(g) ⊙ u.
 // BACKWARD: dg += dh ⊙ u ⊙ σ(g)(1 + g(1 − σ(g))), du += dh ⊙ silu(g).
+// GELU (GeGLU, Gemma): gelu_tanh(g) = g/2·(1 + tanh(√(2/π)(g + 0.044715g³)))
+// in place of silu, with its own derivative.
 
 layout (local_size_x = 256) in;
 
@@ -26,6 +28,15 @@ layout (push_constant) uniform Params {
 
 #include "common.glsl"
 
+#define GELU_K 0.7978845608028654
+#define GELU_C 0.044715
+
+// tanh without the inf/inf some drivers' exp-based tanh give for large |x|.
+float safe_tanh (float x)
+{
+  return tanh (clamp (x, -15.0, 15.0));
+}
+
 void main ()
 {
   uint i = linear_invocation ();
@@ -33,6 +44,18 @@ void main ()
     return;
   float gv = g[p.g_offset + i];
   float uv = u[p.u_offset + i];
+#if defined(GELU)
+  float t = safe_tanh (GELU_K * (gv + GELU_C * gv * gv * gv));
+  float act = 0.5 * gv * (1.0 + t);
+#if defined(BACKWARD)
+  float d = dh[p.out_offset + i];
+  float slope = 0.5 * (1.0 + t) + 0.5 * gv * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * GELU_C * gv * gv);
+  dg[p.dg_offset + i] += d * uv * slope;
+  du[p.du_offset + i] += d * act;
+#else
+  h[p.out_offset + i] = act * uv;
+#endif
+#else
   float sig = 1.0 / (1.0 + exp (-gv));
 #if defined(BACKWARD)
   float d = dh[p.out_offset + i];
@@ -40,5 +63,6 @@ void main ()
   du[p.du_offset + i] += d * gv * sig;
 #else
   h[p.out_offset + i] = gv * sig * uv;
+#endif
 #endif
 }

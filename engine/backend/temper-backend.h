@@ -89,6 +89,7 @@ typedef enum {
   TEMPER_OP_GEGLU,             /* geglu and its backward */
   TEMPER_OP_ATTENTION_WINDOW,  /* attention honouring params->window and ->softcap */
   TEMPER_OP_SOFTCAP,           /* softcap */
+  TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP, /* lm_head_cross_entropy_softcap */
   TEMPER_OP_COUNT,
 } TemperOp;
 
@@ -273,6 +274,13 @@ typedef struct {
                           const TemperBTensor *gate, const TemperBTensor *up);
   /* x = cap·tanh(x/cap), in place (Gemma 2's final logits). */
   void (*softcap) (TemperBackend *b, const TemperBTensor *x, float cap);
+  /* lm_head_cross_entropy with the logits soft-capped (cap·tanh(logit/cap))
+   * before the softmax, as Gemma 2 trains: dx takes the cap's derivative
+   * 1 − (capped/cap)² too. */
+  void (*lm_head_cross_entropy_softcap) (TemperBackend *b, const TemperBTensor *loss,
+                                         const TemperBTensor *dx, const TemperBTensor *x,
+                                         const TemperBTensor *w, const TemperBTensor *targets,
+                                         const TemperBTensor *scratch, float grad_scale, float cap);
 } TemperBackendOps;
 
 struct _TemperBackend {

@@ -153,6 +153,7 @@ static const TemperBackendOps cpu_ops = {
   .geglu = temper_cpu_geglu,
   .geglu_backward = temper_cpu_geglu_backward,
   .softcap = temper_cpu_softcap,
+  .lm_head_cross_entropy_softcap = temper_cpu_lm_head_cross_entropy_softcap,
 };
 
 TemperBackend *

@@ -151,6 +151,10 @@ void temper_cpu_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *lo
                                        const TemperBTensor *dx, const TemperBTensor *x,
                                        const TemperBTensor *w, const TemperBTensor *targets,
                                        const TemperBTensor *scratch, float grad_scale);
+void temper_cpu_lm_head_cross_entropy_softcap (TemperBackend *b, const TemperBTensor *loss,
+                                               const TemperBTensor *dx, const TemperBTensor *x,
+                                               const TemperBTensor *w, const TemperBTensor *targets,
+                                               const TemperBTensor *scratch, float grad_scale, float cap);
 void temper_cpu_adamw (TemperBackend *b, const TemperBTensor *param, const TemperBTensor *grad,
                        const TemperBTensor *m, const TemperBTensor *v,
                        const TemperBTensor *grad_sumsq, const TemperAdamWParams *params);

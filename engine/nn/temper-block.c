@@ -97,6 +97,7 @@ temper_block_check_backend (const temper_model_t *model, TemperBackend *backend,
   const TemperModelConfig *c = temper_model_get_config (model);
   TemperBlockRope rope;
   const char *missing = NULL;
+  gboolean train_only = FALSE;
   gboolean window = c->sliding_window > 0 && n_ctx > c->sliding_window;
 
   temper_block_rope_init (&rope, model);
@@ -109,20 +110,25 @@ temper_block_check_backend (const temper_model_t *model, TemperBackend *backend,
     missing = c->attn_softcap > 0.0f ? _("soft-capped attention") : _("sliding-window attention");
   else if (c->final_softcap > 0.0f && !temper_backend_supports_op (backend, TEMPER_OP_SOFTCAP, TEMPER_TYPE_F32))
     missing = _("soft-capped logits");
+  else if (training && c->final_softcap > 0.0f
+           && !temper_backend_supports_op (backend, TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP, TEMPER_TYPE_F32))
+    {
+      missing = _("a training loss over soft-capped logits");
+      train_only = TRUE;
+    }
   temper_block_rope_clear (&rope);
+  if (missing != NULL && train_only)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("The %s backend cannot train %s models yet: it lacks %s. Chat works; train this model on the CPU."),
+                   temper_backend_get_name (backend), family_of (model), missing);
+      return FALSE;
+    }
   if (missing != NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("The %s backend cannot run %s models yet: it lacks %s. Use the CPU for this model."),
                    temper_backend_get_name (backend), family_of (model), missing);
-      return FALSE;
-    }
-  if (training && c->final_softcap > 0.0f)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("Temper cannot train %s models yet: their soft-capped logits have no training loss yet. "
-                     "Chat works; to train, choose a Gemma 3 model."),
-                   family_of (model));
       return FALSE;
     }
   return TRUE;
@@ -182,4 +188,125 @@ temper_block_heads (const TemperBTensor *x, int head_dim)
   h.ne[0] = head_dim;
   h.ne[1] = x->ne[0] / head_dim * x->ne[1];
   return h;
+}
+
+TemperBTensor
+temper_block_arena_take (TemperBlockArena *arena, int type, int64_t ne0, int64_t ne1)
+{
+  TemperBTensor t = { NULL, arena->size, type, { ne0, ne1 } };
+
+  arena->size += (temper_btensor_bytes (type, ne0, ne1) + 63) & ~(size_t) 63;
+  return t;
+}
+
+TemperBTensor
+temper_block_null_tensor (void)
+{
+  TemperBTensor t = { NULL, 0, TEMPER_TYPE_F32, { 0, 0 } };
+  return t;
+}
+
+const TemperTensorView *
+temper_block_target_weight (const TemperLayerWeights *lw, TemperLoraTarget t)
+{
+  switch (t)
+    {
+    case TEMPER_LORA_Q:    return &lw->wq;
+    case TEMPER_LORA_K:    return &lw->wk;
+    case TEMPER_LORA_V:    return &lw->wv;
+    case TEMPER_LORA_O:    return &lw->wo;
+    case TEMPER_LORA_GATE: return &lw->w_gate;
+    case TEMPER_LORA_UP:   return &lw->w_up;
+    default:               return &lw->w_down;
+    }
+}
+
+/* A vector the layer may lack: placed in @arena when @view has data. */
+static TemperBTensor
+take_optional (TemperBlockArena *arena, const TemperTensorView *view)
+{
+  return view->data != NULL ? temper_block_arena_take (arena, TEMPER_TYPE_F32, view->ne[0], 1)
+                            : temper_block_null_tensor ();
+}
+
+void
+temper_block_weights_lay_out (TemperBlockWeights *w, const TemperModelConfig *c,
+                              const TemperLayerWeights *lw, TemperBlockArena *small)
+{
+  for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+    w->lora_a[t] = w->lora_b[t] = w->lora_ga[t] = w->lora_gb[t] = temper_block_null_tensor ();
+  w->attn_norm = temper_block_arena_take (small, TEMPER_TYPE_F32, c->n_embd, 1);
+  w->ffn_norm = temper_block_arena_take (small, TEMPER_TYPE_F32, c->n_embd, 1);
+  w->bq = take_optional (small, &lw->bq);
+  w->bk = take_optional (small, &lw->bk);
+  w->bv = take_optional (small, &lw->bv);
+  w->q_norm = take_optional (small, &lw->q_norm);
+  w->k_norm = take_optional (small, &lw->k_norm);
+  w->attn_post_norm = take_optional (small, &lw->attn_post_norm);
+  w->ffn_post_norm = take_optional (small, &lw->ffn_post_norm);
+}
+
+/* Norm and bias vectors: any stored type, converted to F32 on upload (a
+ * norm with its family's offset); nothing where the layer lacks @view. */
+static gboolean
+upload_vector (TemperBackend *backend, TemperBuffer *small, const TemperModelConfig *c,
+               const TemperTensorView *view, TemperBTensor *dst, gboolean norm, GError **error)
+{
+  g_autofree float *values = NULL;
+
+  if (view->data == NULL)
+    return TRUE;
+  values = g_new (float, view->ne[0]);
+  dst->buffer = small;
+  temper_block_vector (c, view, norm, values);
+  return temper_backend_upload (backend, dst, values, error);
+}
+
+gboolean
+temper_block_weights_upload (TemperBlockWeights *w, TemperBackend *backend, TemperBuffer *small,
+                             const TemperModelConfig *c, const TemperLayerWeights *lw, GError **error)
+{
+  return upload_vector (backend, small, c, &lw->attn_norm, &w->attn_norm, TRUE, error) &&
+         upload_vector (backend, small, c, &lw->ffn_norm, &w->ffn_norm, TRUE, error) &&
+         upload_vector (backend, small, c, &lw->bq, &w->bq, FALSE, error) &&
+         upload_vector (backend, small, c, &lw->bk, &w->bk, FALSE, error) &&
+         upload_vector (backend, small, c, &lw->bv, &w->bv, FALSE, error) &&
+         upload_vector (backend, small, c, &lw->q_norm, &w->q_norm, TRUE, error) &&
+         upload_vector (backend, small, c, &lw->k_norm, &w->k_norm, TRUE, error) &&
+         upload_vector (backend, small, c, &lw->attn_post_norm, &w->attn_post_norm, TRUE, error) &&
+         upload_vector (backend, small, c, &lw->ffn_post_norm, &w->ffn_post_norm, TRUE, error);
+}
+
+gboolean
+temper_block_wrap_weight (TemperBackend *backend, const temper_model_t *model,
+                          const TemperTensorView *view, TemperOp op, gboolean training,
+                          GPtrArray *buffers, TemperBTensor *out, GError **error)
+{
+  size_t row_bytes = temper_type_row_bytes (view->type, view->ne[0]);
+  const char *type_name = temper_type_name (view->type) ? temper_type_name (view->type) : _("an unknown type");
+  TemperBuffer *buffer;
+
+  if (!temper_backend_supports_op (backend, op, view->type) ||
+      (training && op == TEMPER_OP_MATMUL &&
+       !temper_backend_supports_op (backend, TEMPER_OP_MATMUL_BACKWARD_INPUT, view->type)))
+    {
+      if (training)
+        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                     _("“%s”: the tensor %s is stored as %s, which the %s backend cannot train with"),
+                     temper_model_get_path (model), view->name ? view->name : "?", type_name,
+                     temper_backend_get_name (backend));
+      else
+        g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                     _("“%s”: the tensor %s is stored as %s, which the %s backend cannot compute with."),
+                     temper_model_get_path (model), view->name ? view->name : "?", type_name,
+                     temper_backend_get_name (backend));
+      return FALSE;
+    }
+  g_assert (training || row_bytes == view->row_bytes || view->ne[1] == 1);
+  buffer = temper_backend_buffer_from_host (backend, view->data, row_bytes * (size_t) view->ne[1], error);
+  if (buffer == NULL)
+    return FALSE;
+  g_ptr_array_add (buffers, buffer);
+  *out = temper_btensor (buffer, 0, view->type, view->ne[0], view->ne[1]);
+  return TRUE;
 }

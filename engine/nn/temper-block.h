@@ -1,11 +1,14 @@
-/* temper-block.h — the parts of the transformer block that depend on the
- * family (TemperModelConfig's description), written once for generation
- * (temper-forward.c) and training (temper-train-step.c): which backend ops
+/* temper-block.h — the transformer block, written once for generation
+ * (temper-forward.c) and training (temper-train-step.c): one layer's forward
+ * as a sequence of backend ops and the backward that mirrors it
+ * (temper-block-layer.c), its weights on a backend, and the parts that
+ * depend on the family (TemperModelConfig's description): which backend ops
  * a family needs, norm vectors as the block uses them, RoPE per layer,
  * attention settings per layer, and the gated activation. */
 #pragma once
 
 #include "temper-backend.h"
+#include "temper/adapter.h"
 #include "temper/model.h"
 
 G_BEGIN_DECLS
@@ -52,5 +55,102 @@ void temper_block_mlp_backward (TemperBackend *b, const TemperModelConfig *c, co
 /* Rows of @x {head_dim·n_head, T} seen as {head_dim, n_head·T}, for the
  * per-head q/k norms. */
 TemperBTensor temper_block_heads (const TemperBTensor *x, int head_dim);
+
+/* Lays tensors out one after another in a buffer not yet allocated,
+ * 64-byte aligned: take() gives offsets, the buffer is bound later. */
+typedef struct {
+  size_t size;
+} TemperBlockArena;
+
+TemperBTensor temper_block_arena_take (TemperBlockArena *arena, int type, int64_t ne0, int64_t ne1);
+
+/* A tensor with no memory: an absent bias, norm, LoRA matrix or saved
+ * activation. */
+TemperBTensor temper_block_null_tensor (void);
+
+/* One layer's weights on a backend.  Absent vectors and unadapted targets
+ * have a NULL buffer. */
+typedef struct {
+  TemperBTensor w[TEMPER_LORA_N_TARGETS];   /* the frozen linear weights, as stored */
+  TemperBTensor attn_norm, ffn_norm;        /* F32, with the family's offset */
+  TemperBTensor bq, bk, bv;                 /* F32 */
+  TemperBTensor q_norm, k_norm, attn_post_norm, ffn_post_norm;
+  TemperBTensor lora_a[TEMPER_LORA_N_TARGETS], lora_b[TEMPER_LORA_N_TARGETS];
+  TemperBTensor lora_ga[TEMPER_LORA_N_TARGETS], lora_gb[TEMPER_LORA_N_TARGETS]; /* training */
+} TemperBlockWeights;
+
+/* The host view of target @t's frozen weight in @lw. */
+const TemperTensorView *temper_block_target_weight (const TemperLayerWeights *lw, TemperLoraTarget t);
+
+/* Places @w's norm and bias vectors (those @lw has) in @small; the LoRA
+ * matrices are left without memory. */
+void     temper_block_weights_lay_out (TemperBlockWeights *w, const TemperModelConfig *c,
+                                       const TemperLayerWeights *lw, TemperBlockArena *small);
+/* Binds the vectors laid out above to @small and uploads them. */
+gboolean temper_block_weights_upload  (TemperBlockWeights *w, TemperBackend *backend, TemperBuffer *small,
+                                       const TemperModelConfig *c, const TemperLayerWeights *lw,
+                                       GError **error);
+/* Gives @backend the frozen weight @view for @op (and, @training, its
+ * backward), adding its buffer to @buffers; fails naming the tensor when the
+ * backend cannot use its type. */
+gboolean temper_block_wrap_weight     (TemperBackend *backend, const temper_model_t *model,
+                                       const TemperTensorView *view, TemperOp op, gboolean training,
+                                       GPtrArray *buffers, TemperBTensor *out, GError **error);
+
+/* Where one call of a layer keeps each value, for @n rows (tokens).  A
+ * caller may let values share memory where its pass allows (generation
+ * adds in place and reuses scratch); tensors with a NULL buffer are not
+ * kept (generation keeps no rstd, lse).  Matrices may be given with more
+ * rows than the call uses; rstd vectors are the first n (or n·heads)
+ * elements of theirs. */
+typedef struct {
+  TemperBTensor x, out;                   /* the layer's input and output {E, n} */
+  TemperBTensor xn1, rstd1;               /* attention norm */
+  TemperBTensor q_raw, k_raw, rstd_q, rstd_k;  /* before the q/k norms (qk_norm only) */
+  TemperBTensor q, k, v;                  /* after RoPE; k and v: this call's rows */
+  TemperBTensor k_all, v_all;             /* the keys and values attention reads (a KV cache) */
+  TemperBTensor att, lse;                 /* attention output and its log-sum-exp */
+  TemperBTensor o_raw, rstd_o;            /* output projection before the post norm (post_norms only) */
+  TemperBTensor o;                        /* the attention sublayer's output */
+  TemperBTensor x2;                       /* x + o */
+  TemperBTensor xn2, rstd2;               /* feed-forward norm */
+  TemperBTensor gate, up, act;
+  TemperBTensor f_raw, rstd_f;            /* down projection before the post norm */
+  TemperBTensor f;                        /* the feed-forward sublayer's output; out = x2 + f */
+  TemperBTensor h[TEMPER_LORA_N_TARGETS]; /* LoRA hidden drop(x)·Aᵀ per target */
+} TemperBlockActs;
+
+/* The gradients of one layer's backward (scratch shared by the layers). */
+typedef struct {
+  TemperBTensor d_resid;                  /* in: ∂L/∂out; out: ∂L/∂x */
+  TemperBTensor d_xn, d_q, d_k, d_v, d_att, d_kraw, d_gate, d_up, d_act, d_h;
+} TemperBlockGrads;
+
+/* What one call of a layer is: its shape and what the caller asks for. */
+typedef struct {
+  TemperBackend           *backend;
+  const TemperModelConfig *c;
+  const TemperBlockRope   *rope;
+  int                      layer;
+  int                      n_seq, n_query; /* rows: n_seq sequences of n_query tokens */
+  int                      pos;            /* position of the first query (the cache's length before) */
+  float                    lora_scale;
+  /* Training's LoRA dropout: rate, this layer's key per target, the row of
+   * this call's first token within its micro-batch, and a scratch of
+   * {max input, n} rows.  dropout 0 turns it off. */
+  float                    dropout;
+  const guint64           *drop_keys;
+  guint32                  drop_first_row;
+  TemperBTensor            drop;
+  gboolean                 train;          /* the forward drops out (a training pass) */
+} TemperBlockPass;
+
+/* One layer's forward: out = x + attention + feed-forward, keeping in @a
+ * what the backward needs where @a has room for it. */
+void temper_block_forward  (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a);
+/* Its backward, from @a as the forward left it: LoRA gradients add into
+ * w->lora_ga / lora_gb; g->d_resid goes from ∂L/∂out to ∂L/∂x. */
+void temper_block_backward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                            const TemperBlockGrads *g);
 
 G_END_DECLS

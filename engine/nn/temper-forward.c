@@ -1,9 +1,8 @@
-/* The transformer forward: pre-norm blocks of GQA attention and a gated
- * feed-forward, written as a sequence of backend ops on buffers sized once,
- * with what depends on the family (norm offsets, q/k norms, post norms,
- * RoPE per layer, windows and soft-capping, GeGLU) from nn/temper-block.h,
- * which training shares.  K and V are written by their matmuls straight
- * into the cache, and RoPE'd there, so the cache needs no copy op. */
+/* The transformer forward for generation: the block of nn/temper-block.h
+ * (the layer training runs too) on buffers sized once, with a KV cache and
+ * nothing kept for a backward.  K and V are written by their matmuls
+ * straight into the cache, and RoPE'd there, so the cache needs no copy
+ * op; the residual stream is added to in place. */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
@@ -16,13 +15,8 @@
 #include "temper-block.h"
 
 typedef struct {
-  TemperBTensor attn_norm, ffn_norm;      /* F32 copies */
-  TemperBTensor q_norm, k_norm;           /* F32 copies; buffer NULL when absent */
-  TemperBTensor attn_post_norm, ffn_post_norm;
-  TemperBTensor bq, bk, bv;               /* F32 copies; buffer NULL when absent */
-  TemperBTensor w[TEMPER_LORA_N_TARGETS]; /* the linear weights, as stored */
-  TemperBTensor k_cache, v_cache;         /* {kv_dim, n_ctx} */
-  TemperBTensor lora_a[TEMPER_LORA_N_TARGETS], lora_b[TEMPER_LORA_N_TARGETS];
+  TemperBlockWeights w;
+  TemperBTensor      k_cache, v_cache;    /* {kv_dim, n_ctx} */
 } Layer;
 
 struct _TemperForward {
@@ -46,101 +40,10 @@ struct _TemperForward {
   TemperBlockRope          rope;
 };
 
-static TemperBTensor
-null_tensor (void)
-{
-  TemperBTensor t = { NULL, 0, TEMPER_TYPE_F32, { 0, 0 } };
-  return t;
-}
-
-static gboolean
-wrap_weight (TemperForward *fwd, const TemperTensorView *view, TemperOp op,
-             TemperBTensor *out, GError **error)
-{
-  size_t row_bytes = temper_type_row_bytes (view->type, view->ne[0]);
-  TemperBuffer *buffer;
-
-  if (!temper_backend_supports_op (fwd->backend, op, view->type))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("“%s”: the tensor %s is stored as %s, which the %s backend cannot compute with."),
-                   temper_model_get_path (fwd->model), view->name ? view->name : "?",
-                   temper_type_name (view->type) ? temper_type_name (view->type) : _("an unknown type"),
-                   temper_backend_get_name (fwd->backend));
-      return FALSE;
-    }
-  g_assert (row_bytes == view->row_bytes || view->ne[1] == 1);
-  buffer = temper_backend_buffer_from_host (fwd->backend, view->data,
-                                            row_bytes * (size_t) view->ne[1], error);
-  if (buffer == NULL)
-    return FALSE;
-  g_ptr_array_add (fwd->weight_buffers, buffer);
-  *out = temper_btensor (buffer, 0, view->type, view->ne[0], view->ne[1]);
-  return TRUE;
-}
-
-/* Lays tensors out one after another in a buffer, 64-byte aligned. */
-typedef struct {
-  size_t size;
-} Arena;
-
-static TemperBTensor
-arena_take (Arena *arena, int type, int64_t ne0, int64_t ne1)
-{
-  TemperBTensor t = { NULL, arena->size, type, { ne0, ne1 } };
-
-  arena->size += (temper_btensor_bytes (type, ne0, ne1) + 63) & ~(size_t) 63;
-  return t;
-}
-
 static void
 arena_bind (TemperBTensor *t, TemperBuffer *buffer)
 {
   t->buffer = buffer;
-}
-
-/* Norm and bias vectors: any stored type, converted to F32 on upload (a
- * norm with its family's offset). */
-static gboolean
-upload_vector (TemperForward *fwd, const TemperTensorView *view, const TemperBTensor *dst,
-               gboolean norm, GError **error)
-{
-  g_autofree float *values = g_new (float, view->ne[0]);
-
-  temper_block_vector (fwd->c, view, norm, values);
-  return temper_backend_upload (fwd->backend, dst, values, error);
-}
-
-/* A vector the layer may lack: placed in @arena when @view has data. */
-static TemperBTensor
-take_optional (Arena *arena, const TemperTensorView *view)
-{
-  return view->data != NULL ? arena_take (arena, TEMPER_TYPE_F32, view->ne[0], 1) : null_tensor ();
-}
-
-static gboolean
-bind_optional (TemperForward *fwd, const TemperTensorView *view, TemperBTensor *t, gboolean norm,
-               GError **error)
-{
-  if (view->data == NULL)
-    return TRUE;
-  arena_bind (t, fwd->small);
-  return upload_vector (fwd, view, t, norm, error);
-}
-
-static const TemperTensorView *
-layer_weight (const TemperLayerWeights *lw, TemperLoraTarget t)
-{
-  switch (t)
-    {
-    case TEMPER_LORA_Q:    return &lw->wq;
-    case TEMPER_LORA_K:    return &lw->wk;
-    case TEMPER_LORA_V:    return &lw->wv;
-    case TEMPER_LORA_O:    return &lw->wo;
-    case TEMPER_LORA_GATE: return &lw->w_gate;
-    case TEMPER_LORA_UP:   return &lw->w_up;
-    default:               return &lw->w_down;
-    }
 }
 
 TemperForward *
@@ -150,7 +53,7 @@ temper_forward_new (const temper_model_t *model, TemperBackend *backend, int n_c
   g_autoptr(TemperForward) fwd = g_new0 (TemperForward, 1);
   const TemperModelConfig *c = temper_model_get_config (model);
   int q_dim = c->n_head * c->head_dim, kv_dim = c->n_head_kv * c->head_dim;
-  Arena small = { 0 }, acts = { 0 };
+  TemperBlockArena small = { 0 }, acts = { 0 };
 
   fwd->model = model;
   fwd->c = c;
@@ -164,8 +67,10 @@ temper_forward_new (const temper_model_t *model, TemperBackend *backend, int n_c
   if (!temper_block_check_backend (model, backend, n_ctx, FALSE, error))
     return NULL;
 
-  if (!wrap_weight (fwd, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING, &fwd->token_embd, error) ||
-      !wrap_weight (fwd, temper_model_get_output (model), TEMPER_OP_MATMUL, &fwd->output, error))
+  if (!temper_block_wrap_weight (backend, model, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING,
+                                 FALSE, fwd->weight_buffers, &fwd->token_embd, error) ||
+      !temper_block_wrap_weight (backend, model, temper_model_get_output (model), TEMPER_OP_MATMUL,
+                                 FALSE, fwd->weight_buffers, &fwd->output, error))
     return NULL;
   for (int l = 0; l < c->n_layer; l++)
     {
@@ -173,30 +78,23 @@ temper_forward_new (const temper_model_t *model, TemperBackend *backend, int n_c
       Layer *L = &fwd->layers[l];
 
       for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-        if (!wrap_weight (fwd, layer_weight (lw, t), TEMPER_OP_MATMUL, &L->w[t], error))
+        if (!temper_block_wrap_weight (backend, model, temper_block_target_weight (lw, t), TEMPER_OP_MATMUL,
+                                       FALSE, fwd->weight_buffers, &L->w.w[t], error))
           return NULL;
-      L->attn_norm = arena_take (&small, TEMPER_TYPE_F32, c->n_embd, 1);
-      L->ffn_norm = arena_take (&small, TEMPER_TYPE_F32, c->n_embd, 1);
-      L->bq = take_optional (&small, &lw->bq);
-      L->bk = take_optional (&small, &lw->bk);
-      L->bv = take_optional (&small, &lw->bv);
-      L->q_norm = take_optional (&small, &lw->q_norm);
-      L->k_norm = take_optional (&small, &lw->k_norm);
-      L->attn_post_norm = take_optional (&small, &lw->attn_post_norm);
-      L->ffn_post_norm = take_optional (&small, &lw->ffn_post_norm);
-      L->k_cache = arena_take (&acts, TEMPER_TYPE_F32, kv_dim, n_ctx);
-      L->v_cache = arena_take (&acts, TEMPER_TYPE_F32, kv_dim, n_ctx);
+      temper_block_weights_lay_out (&L->w, c, lw, &small);
+      L->k_cache = temper_block_arena_take (&acts, TEMPER_TYPE_F32, kv_dim, n_ctx);
+      L->v_cache = temper_block_arena_take (&acts, TEMPER_TYPE_F32, kv_dim, n_ctx);
     }
-  fwd->output_norm = arena_take (&small, TEMPER_TYPE_F32, c->n_embd, 1);
-  fwd->tokens = arena_take (&acts, TEMPER_TYPE_I32, n_batch, 1);
-  fwd->x = arena_take (&acts, TEMPER_TYPE_F32, c->n_embd, n_batch);
-  fwd->xn = arena_take (&acts, TEMPER_TYPE_F32, c->n_embd, n_batch);
-  fwd->q = arena_take (&acts, TEMPER_TYPE_F32, q_dim, n_batch);
-  fwd->attn = arena_take (&acts, TEMPER_TYPE_F32, q_dim, n_batch);
-  fwd->tmp = arena_take (&acts, TEMPER_TYPE_F32, c->n_embd, n_batch);
-  fwd->gate = arena_take (&acts, TEMPER_TYPE_F32, c->n_ff, n_batch);
-  fwd->up = arena_take (&acts, TEMPER_TYPE_F32, c->n_ff, n_batch);
-  fwd->logits = arena_take (&acts, TEMPER_TYPE_F32, c->n_vocab, 1);
+  fwd->output_norm = temper_block_arena_take (&small, TEMPER_TYPE_F32, c->n_embd, 1);
+  fwd->tokens = temper_block_arena_take (&acts, TEMPER_TYPE_I32, n_batch, 1);
+  fwd->x = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_embd, n_batch);
+  fwd->xn = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_embd, n_batch);
+  fwd->q = temper_block_arena_take (&acts, TEMPER_TYPE_F32, q_dim, n_batch);
+  fwd->attn = temper_block_arena_take (&acts, TEMPER_TYPE_F32, q_dim, n_batch);
+  fwd->tmp = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_embd, n_batch);
+  fwd->gate = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_ff, n_batch);
+  fwd->up = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_ff, n_batch);
+  fwd->logits = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_vocab, 1);
 
   fwd->small = temper_backend_buffer_alloc (backend, small.size, TEMPER_BUFFER_WEIGHTS, error);
   if (fwd->small == NULL)
@@ -204,27 +102,22 @@ temper_forward_new (const temper_model_t *model, TemperBackend *backend, int n_c
   fwd->acts = temper_backend_buffer_alloc (backend, acts.size, TEMPER_BUFFER_ACTIVATIONS, error);
   if (fwd->acts == NULL)
     return NULL;
-  arena_bind (&fwd->output_norm, fwd->small);
-  if (!upload_vector (fwd, temper_model_get_output_norm (model), &fwd->output_norm, TRUE, error))
-    return NULL;
+  {
+    g_autofree float *values = g_new (float, c->n_embd);
+
+    arena_bind (&fwd->output_norm, fwd->small);
+    temper_block_vector (c, temper_model_get_output_norm (model), TRUE, values);
+    if (!temper_backend_upload (backend, &fwd->output_norm, values, error))
+      return NULL;
+  }
   for (int l = 0; l < c->n_layer; l++)
     {
       const TemperLayerWeights *lw = temper_model_get_layer (model, l);
       Layer *L = &fwd->layers[l];
 
-      arena_bind (&L->attn_norm, fwd->small);
-      arena_bind (&L->ffn_norm, fwd->small);
       arena_bind (&L->k_cache, fwd->acts);
       arena_bind (&L->v_cache, fwd->acts);
-      if (!upload_vector (fwd, &lw->attn_norm, &L->attn_norm, TRUE, error) ||
-          !upload_vector (fwd, &lw->ffn_norm, &L->ffn_norm, TRUE, error) ||
-          !bind_optional (fwd, &lw->bq, &L->bq, FALSE, error) ||
-          !bind_optional (fwd, &lw->bk, &L->bk, FALSE, error) ||
-          !bind_optional (fwd, &lw->bv, &L->bv, FALSE, error) ||
-          !bind_optional (fwd, &lw->q_norm, &L->q_norm, TRUE, error) ||
-          !bind_optional (fwd, &lw->k_norm, &L->k_norm, TRUE, error) ||
-          !bind_optional (fwd, &lw->attn_post_norm, &L->attn_post_norm, TRUE, error) ||
-          !bind_optional (fwd, &lw->ffn_post_norm, &L->ffn_post_norm, TRUE, error))
+      if (!temper_block_weights_upload (&L->w, backend, fwd->small, c, lw, error))
         return NULL;
     }
   arena_bind (&fwd->tokens, fwd->acts);
@@ -280,11 +173,11 @@ upload_adapter (TemperForward *fwd, GError **error)
       {
         Layer *L = &fwd->layers[l];
 
-        if (L->lora_a[t].buffer == NULL)
+        if (L->w.lora_a[t].buffer == NULL)
           continue;
-        if (!temper_backend_upload (fwd->backend, &L->lora_a[t],
+        if (!temper_backend_upload (fwd->backend, &L->w.lora_a[t],
                                     temper_adapter_get_a (fwd->adapter, l, t), error) ||
-            !temper_backend_upload (fwd->backend, &L->lora_b[t],
+            !temper_backend_upload (fwd->backend, &L->w.lora_b[t],
                                     temper_adapter_get_b (fwd->adapter, l, t), error))
           return FALSE;
       }
@@ -296,7 +189,7 @@ gboolean
 temper_forward_set_adapter (TemperForward *fwd, temper_adapter_t *adapter, GError **error)
 {
   const TemperModelConfig *c = fwd->c;
-  Arena arena = { 0 };
+  TemperBlockArena arena = { 0 };
   int rank;
 
   temper_backend_buffer_free (fwd->backend, fwd->lora);
@@ -304,7 +197,7 @@ temper_forward_set_adapter (TemperForward *fwd, temper_adapter_t *adapter, GErro
   fwd->adapter = NULL;
   for (int l = 0; l < c->n_layer; l++)
     for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-      fwd->layers[l].lora_a[t] = fwd->layers[l].lora_b[t] = null_tensor ();
+      fwd->layers[l].w.lora_a[t] = fwd->layers[l].w.lora_b[t] = temper_block_null_tensor ();
   if (adapter == NULL)
     return TRUE;
 
@@ -325,57 +218,24 @@ temper_forward_set_adapter (TemperForward *fwd, temper_adapter_t *adapter, GErro
         if (temper_adapter_get_a (adapter, l, t) == NULL)
           continue;
         temper_lora_target_dims (c, t, &in, &out);
-        fwd->layers[l].lora_a[t] = arena_take (&arena, TEMPER_TYPE_F32, in, rank);
-        fwd->layers[l].lora_b[t] = arena_take (&arena, TEMPER_TYPE_F32, rank, out);
+        fwd->layers[l].w.lora_a[t] = temper_block_arena_take (&arena, TEMPER_TYPE_F32, in, rank);
+        fwd->layers[l].w.lora_b[t] = temper_block_arena_take (&arena, TEMPER_TYPE_F32, rank, out);
       }
-  fwd->lora_h = arena_take (&arena, TEMPER_TYPE_F32, rank, fwd->n_batch);
+  fwd->lora_h = temper_block_arena_take (&arena, TEMPER_TYPE_F32, rank, fwd->n_batch);
   fwd->lora = temper_backend_buffer_alloc (fwd->backend, arena.size, TEMPER_BUFFER_WEIGHTS, error);
   if (fwd->lora == NULL)
     return FALSE;
   arena_bind (&fwd->lora_h, fwd->lora);
   for (int l = 0; l < c->n_layer; l++)
     for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-      if (fwd->layers[l].lora_a[t].ne[0] != 0)
+      if (fwd->layers[l].w.lora_a[t].ne[0] != 0)
         {
-          arena_bind (&fwd->layers[l].lora_a[t], fwd->lora);
-          arena_bind (&fwd->layers[l].lora_b[t], fwd->lora);
+          arena_bind (&fwd->layers[l].w.lora_a[t], fwd->lora);
+          arena_bind (&fwd->layers[l].w.lora_b[t], fwd->lora);
         }
   fwd->adapter = adapter;
   fwd->lora_scale = temper_adapter_get_scale (adapter);
   return upload_adapter (fwd, error);
-}
-
-/* y = x·Wᵀ + bias, plus s·(x·Aᵀ)·Bᵀ when the layer's target is adapted. */
-static void
-linear (TemperForward *fwd, const Layer *L, TemperLoraTarget target,
-        const TemperBTensor *y, const TemperBTensor *x, const TemperBTensor *bias)
-{
-  TemperBackend *b = fwd->backend;
-
-  b->ops->matmul (b, y, x, &L->w[target], bias != NULL && bias->buffer != NULL ? bias : NULL, FALSE);
-  if (L->lora_a[target].buffer != NULL)
-    {
-      TemperBTensor h = temper_btensor_rows (&fwd->lora_h, 0, x->ne[1]);
-
-      b->ops->gemm (b, &h, x, FALSE, &L->lora_a[target], TRUE, 1.0f, 0.0f);
-      b->ops->gemm (b, y, &h, FALSE, &L->lora_b[target], TRUE, fwd->lora_scale, 1.0f);
-    }
-}
-
-/* y = RMSNorm(x) with @w, per head when @heads: for q and k norms. */
-static void
-norm_into (TemperForward *fwd, const TemperBTensor *y, const TemperBTensor *x, const TemperBTensor *w,
-           gboolean heads)
-{
-  TemperBackend *b = fwd->backend;
-
-  if (heads)
-    {
-      TemperBTensor yh = temper_block_heads (y, fwd->c->head_dim), xh = temper_block_heads (x, fwd->c->head_dim);
-      b->ops->rmsnorm (b, &yh, NULL, &xh, w, fwd->c->rms_eps);
-    }
-  else
-    b->ops->rmsnorm (b, y, NULL, x, w, fwd->c->rms_eps);
 }
 
 static void
@@ -386,67 +246,40 @@ record_pass (TemperForward *fwd, int n, int pos, gboolean want_logits)
   TemperBTensor tokens = temper_btensor (fwd->tokens.buffer, fwd->tokens.offset, TEMPER_TYPE_I32, n, 1);
   TemperBTensor x = temper_btensor_rows (&fwd->x, 0, n);
   TemperBTensor xn = temper_btensor_rows (&fwd->xn, 0, n);
-  TemperBTensor q = temper_btensor_rows (&fwd->q, 0, n);
   TemperBTensor attn = temper_btensor_rows (&fwd->attn, 0, n);
   TemperBTensor tmp = temper_btensor_rows (&fwd->tmp, 0, n);
   TemperBTensor gate = temper_btensor_rows (&fwd->gate, 0, n);
-  TemperBTensor up = temper_btensor_rows (&fwd->up, 0, n);
-  /* Before the q/k norms, q and k are formed in the attention output's
-   * room (it is free until the attention writes it). */
-  TemperBTensor k_raw = temper_btensor (attn.buffer, attn.offset, TEMPER_TYPE_F32,
-                                        (int64_t) c->n_head_kv * c->head_dim, n);
+  TemperBlockPass pass = {
+    .backend = b, .c = c, .rope = &fwd->rope, .n_seq = 1, .n_query = n, .pos = pos,
+    .lora_scale = fwd->lora_scale,
+  };
+  /* Nothing is kept: the residual stream is added to in place, the norms
+   * share one scratch, q and k before their norms are formed in the
+   * attention output's room (free until the attention writes it), the
+   * sublayer outputs in tmp (xn under a post norm), the activation over
+   * the gate, and every LoRA hidden in one scratch. */
+  TemperBlockActs a = {
+    .x = x, .out = x, .xn1 = xn, .q_raw = attn,
+    .k_raw = temper_btensor (attn.buffer, attn.offset, TEMPER_TYPE_F32, (int64_t) c->n_head_kv * c->head_dim, n),
+    .q = fwd->q, .att = attn, .o_raw = tmp, .o = c->post_norms ? xn : tmp, .x2 = x, .xn2 = xn,
+    .gate = gate, .up = fwd->up, .act = gate, .f_raw = tmp, .f = c->post_norms ? xn : tmp,
+  };
 
+  for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+    a.h[t] = fwd->lora_h;
   b->ops->embedding (b, &x, &fwd->token_embd, &tokens);
   if (c->embd_scale > 0.0f && c->embd_scale != 1.0f)
     b->ops->scale (b, &x, c->embd_scale);
   for (int l = 0; l < c->n_layer; l++)
     {
       const Layer *L = &fwd->layers[l];
-      TemperBTensor k_new = temper_btensor_rows (&L->k_cache, pos, n);
-      TemperBTensor v_new = temper_btensor_rows (&L->v_cache, pos, n);
-      TemperBTensor k_all = temper_btensor_rows (&L->k_cache, 0, pos + n);
-      TemperBTensor v_all = temper_btensor_rows (&L->v_cache, 0, pos + n);
-      TemperAttentionParams ap = { .n_seq = 1, .n_query = n, .n_key = pos + n, .q_offset = pos };
 
-      temper_block_attention_params (c, l, &ap);
-      b->ops->rmsnorm (b, &xn, NULL, &x, &L->attn_norm, c->rms_eps);
-      if (L->q_norm.buffer != NULL)
-        {
-          linear (fwd, L, TEMPER_LORA_K, &k_raw, &xn, &L->bk);
-          norm_into (fwd, &k_new, &k_raw, &L->k_norm, TRUE);
-          linear (fwd, L, TEMPER_LORA_Q, &attn, &xn, &L->bq);
-          norm_into (fwd, &q, &attn, &L->q_norm, TRUE);
-        }
-      else
-        {
-          linear (fwd, L, TEMPER_LORA_Q, &q, &xn, &L->bq);
-          linear (fwd, L, TEMPER_LORA_K, &k_new, &xn, &L->bk);
-        }
-      linear (fwd, L, TEMPER_LORA_V, &v_new, &xn, &L->bv);
-      temper_block_rope (b, &fwd->rope, c, l, &q, c->n_head, n, pos, FALSE);
-      temper_block_rope (b, &fwd->rope, c, l, &k_new, c->n_head_kv, n, pos, FALSE);
-      b->ops->attention (b, &attn, NULL, &q, &k_all, &v_all, &ap);
-      linear (fwd, L, TEMPER_LORA_O, &tmp, &attn, NULL);
-      if (L->attn_post_norm.buffer != NULL)
-        {
-          norm_into (fwd, &xn, &tmp, &L->attn_post_norm, FALSE);
-          b->ops->add (b, &x, &x, &xn);
-        }
-      else
-        b->ops->add (b, &x, &x, &tmp);
-
-      b->ops->rmsnorm (b, &xn, NULL, &x, &L->ffn_norm, c->rms_eps);
-      linear (fwd, L, TEMPER_LORA_GATE, &gate, &xn, NULL);
-      linear (fwd, L, TEMPER_LORA_UP, &up, &xn, NULL);
-      temper_block_mlp (b, c, &gate, &gate, &up);
-      linear (fwd, L, TEMPER_LORA_DOWN, &tmp, &gate, NULL);
-      if (L->ffn_post_norm.buffer != NULL)
-        {
-          norm_into (fwd, &xn, &tmp, &L->ffn_post_norm, FALSE);
-          b->ops->add (b, &x, &x, &xn);
-        }
-      else
-        b->ops->add (b, &x, &x, &tmp);
+      pass.layer = l;
+      a.k = temper_btensor_rows (&L->k_cache, pos, n);
+      a.v = temper_btensor_rows (&L->v_cache, pos, n);
+      a.k_all = temper_btensor_rows (&L->k_cache, 0, pos + n);
+      a.v_all = temper_btensor_rows (&L->v_cache, 0, pos + n);
+      temper_block_forward (&pass, &L->w, &a);
     }
   if (want_logits)
     {

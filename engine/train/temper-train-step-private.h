@@ -1,6 +1,7 @@
 /* temper-train-step-private.h — the training step's state, shared by
- * temper-train-step.c (set-up, the step around the layers, the optimizer)
- * and temper-train-layer.c (one layer's forward and backward). */
+ * temper-train-step.c (set-up, the step around the layers) and
+ * temper-train-layer.c (the layers: the block of nn/temper-block.h with its
+ * activations kept, the optimizer). */
 #pragma once
 
 #include "temper-backend.h"
@@ -10,23 +11,6 @@
 
 G_BEGIN_DECLS
 
-typedef struct {
-  TemperBTensor w[TEMPER_LORA_N_TARGETS];  /* frozen weights as stored */
-  TemperBTensor attn_norm, ffn_norm;       /* F32 copies */
-  TemperBTensor bq, bk, bv;                /* F32 copies, buffer NULL when absent */
-  TemperBTensor q_norm, k_norm, attn_post_norm, ffn_post_norm;  /* the same */
-  TemperBTensor a[TEMPER_LORA_N_TARGETS], b[TEMPER_LORA_N_TARGETS];    /* params */
-  TemperBTensor ga[TEMPER_LORA_N_TARGETS], gb[TEMPER_LORA_N_TARGETS];  /* grads */
-} StepLayer;
-
-/* What one layer's backward needs from its forward. */
-typedef struct {
-  TemperBTensor xn1, rstd1, q, k, v, att, lse, x2, xn2, rstd2, gate, up, act;
-  TemperBTensor h[TEMPER_LORA_N_TARGETS];
-  /* Family extras (ne[0] == 0 when unused): q and k before their norms,
-   * and the attention and feed-forward outputs before theirs. */
-  TemperBTensor q_raw, k_raw, rstd_q, rstd_k, o_raw, rstd_o, f_raw, rstd_f;
-} LayerActs;
 
 struct _TemperTrainStep {
   const temper_model_t    *model;
@@ -46,12 +30,15 @@ struct _TemperTrainStep {
   TemperBuffer            *small, *acts, *params_buf, *host_buf;
 
   TemperBTensor            token_embd, output, output_norm;
-  StepLayer               *layers;
+  TemperBlockWeights      *layers;    /* LoRA matrices and their gradients in params_buf */
   TemperBTensor           *x_in;      /* n_layer + 1: layer inputs, then the last output */
-  LayerActs               *la;        /* n_layer, or 1 with recompute */
+  /* n_layer, or 1 with recompute: what a layer's backward needs from its
+   * forward (the layer's input and output are x_in's; family extras have
+   * ne[0] == 0 when unused). */
+  TemperBlockActs         *la;
   TemperBTensor            tokens, targets, xf, rstdf, ce_scratch, drop;
-  TemperBTensor            d_resid, dxf, d_xn, d_q, d_k, d_v, d_att, d_gate, d_up, d_act, d_h;
-  TemperBTensor            d_kraw;    /* k's gradient before its norm (q/k norms only) */
+  TemperBTensor            dxf;
+  TemperBlockGrads         g;         /* d_kraw only with q/k norms */
   TemperBlockRope          rope;
   TemperBTensor            params, grads, m, v;
   TemperBTensor            loss, sumsq;
@@ -71,10 +58,9 @@ rows (const TemperBTensor *t, int64_t n)
   return temper_btensor_rows (t, 0, n);
 }
 
-/* One layer's forward (keeping what the backward needs in @a), and its
- * backward: on entry d_resid holds ∂L/∂(layer output), on exit ∂L/∂(layer
- * input). */
-void temper_train_layer_forward  (TemperTrainStep *s, int l, LayerActs *a, int n_seq, gboolean train);
-void temper_train_layer_backward (TemperTrainStep *s, int l, LayerActs *a, int n_seq);
+/* One layer's forward (keeping what the backward needs), and its backward:
+ * on entry g.d_resid holds ∂L/∂(layer output), on exit ∂L/∂(layer input). */
+void temper_train_layer_forward  (TemperTrainStep *s, int l, int n_seq, gboolean train);
+void temper_train_layer_backward (TemperTrainStep *s, int l, int n_seq);
 
 G_END_DECLS

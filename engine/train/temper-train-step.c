@@ -1,7 +1,7 @@
 /* temper-train-step.c — forward and backward of a transformer with LoRA on
- * a backend, and the AdamW update of the LoRA weights.  What depends on the
- * family (norm offsets, q/k norms, post norms, RoPE per layer, windows,
- * GeGLU) comes from nn/temper-block.h, which generation shares.
+ * a backend, and the AdamW update of the LoRA weights.  The layers are the
+ * block of nn/temper-block.h, which generation runs too
+ * (temper-train-layer.c).
  *
  * Shapes (rows are tokens, N = n_seq × T): x {E, N}, q {Q, N}, k/v {KV, N},
  * gate/up/act {F, N}, LoRA hidden h {r, N}; A {in, r} (r rows of in), B {r, out}.
@@ -25,90 +25,22 @@
 
 #define CE_CHUNK 32
 
-typedef struct {
-  size_t size;
-} Arena;
+typedef TemperBlockArena Arena;
 
 static TemperBTensor
 take (Arena *arena, int type, int64_t ne0, int64_t ne1)
 {
-  TemperBTensor t = { NULL, arena->size, type, { ne0, ne1 } };
-
-  arena->size += (temper_btensor_bytes (type, ne0, ne1) + 63) & ~(size_t) 63;
-  return t;
+  return temper_block_arena_take (arena, type, ne0, ne1);
 }
 
 static TemperBTensor
 null_tensor (void)
 {
-  TemperBTensor t = { NULL, 0, TEMPER_TYPE_F32, { 0, 0 } };
-  return t;
-}
-
-static const TemperTensorView *
-layer_weight (const TemperLayerWeights *lw, TemperLoraTarget t)
-{
-  switch (t)
-    {
-    case TEMPER_LORA_Q:    return &lw->wq;
-    case TEMPER_LORA_K:    return &lw->wk;
-    case TEMPER_LORA_V:    return &lw->wv;
-    case TEMPER_LORA_O:    return &lw->wo;
-    case TEMPER_LORA_GATE: return &lw->w_gate;
-    case TEMPER_LORA_UP:   return &lw->w_up;
-    default:               return &lw->w_down;
-    }
-}
-
-static gboolean
-wrap_weight (TemperTrainStep *s, const TemperTensorView *view, TemperOp op,
-             TemperBTensor *out, GError **error)
-{
-  size_t row_bytes = temper_type_row_bytes (view->type, view->ne[0]);
-  TemperBuffer *buffer;
-
-  if (!temper_backend_supports_op (s->backend, op, view->type) ||
-      (op == TEMPER_OP_MATMUL &&
-       !temper_backend_supports_op (s->backend, TEMPER_OP_MATMUL_BACKWARD_INPUT, view->type)))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("“%s”: the tensor %s is stored as %s, which the %s backend cannot train with"),
-                   temper_model_get_path (s->model), view->name ? view->name : "?",
-                   temper_type_name (view->type) ? temper_type_name (view->type) : _("an unknown type"),
-                   temper_backend_get_name (s->backend));
-      return FALSE;
-    }
-  buffer = temper_backend_buffer_from_host (s->backend, view->data,
-                                            row_bytes * (size_t) view->ne[1], error);
-  if (buffer == NULL)
-    return FALSE;
-  g_ptr_array_add (s->weight_buffers, buffer);
-  *out = temper_btensor (buffer, 0, view->type, view->ne[0], view->ne[1]);
-  return TRUE;
-}
-
-static gboolean
-upload_vector (TemperTrainStep *s, const TemperTensorView *view, TemperBTensor *dst,
-               gboolean norm, GError **error)
-{
-  g_autofree float *values = NULL;
-
-  if (view->data == NULL)
-    return TRUE;
-  values = g_new (float, view->ne[0]);
-  dst->buffer = s->small;
-  temper_block_vector (s->c, view, norm, values);
-  return temper_backend_upload (s->backend, dst, values, error);
-}
-
-static TemperBTensor
-take_optional (Arena *arena, const TemperTensorView *view)
-{
-  return view->data != NULL ? take (arena, TEMPER_TYPE_F32, view->ne[0], 1) : null_tensor ();
+  return temper_block_null_tensor ();
 }
 
 static void
-bind_acts (LayerActs *a, TemperBuffer *buffer)
+bind_acts (TemperBlockActs *a, TemperBuffer *buffer)
 {
   TemperBTensor *all[] = { &a->xn1, &a->rstd1, &a->q, &a->k, &a->v, &a->att, &a->lse,
                            &a->x2, &a->xn2, &a->rstd2, &a->gate, &a->up, &a->act,
@@ -171,9 +103,9 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
   guint64 weight_bytes;
 
   memset (out, 0, sizeof *out);
-  s->layers = g_new0 (StepLayer, L);
+  s->layers = g_new0 (TemperBlockWeights, L);
   s->x_in = g_new0 (TemperBTensor, L + 1);
-  s->la = g_new0 (LayerActs, n_acts);
+  s->la = g_new0 (TemperBlockActs, n_acts);
 
   /* A backend without host memory copies every frozen weight it is given,
    * once (a tied lm_head is the embedding table), the embedding table not
@@ -186,22 +118,10 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
   for (int l = 0; l < L; l++)
     {
       const TemperLayerWeights *lw = temper_model_get_layer (model, l);
-      StepLayer *S = &s->layers[l];
 
       for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-        {
-          weight_bytes += view_bytes (layer_weight (lw, t));
-          S->a[t] = S->b[t] = S->ga[t] = S->gb[t] = null_tensor ();
-        }
-      S->attn_norm = take (small, TEMPER_TYPE_F32, E, 1);
-      S->ffn_norm = take (small, TEMPER_TYPE_F32, E, 1);
-      S->bq = take_optional (small, &lw->bq);
-      S->bk = take_optional (small, &lw->bk);
-      S->bv = take_optional (small, &lw->bv);
-      S->q_norm = take_optional (small, &lw->q_norm);
-      S->k_norm = take_optional (small, &lw->k_norm);
-      S->attn_post_norm = take_optional (small, &lw->attn_post_norm);
-      S->ffn_post_norm = take_optional (small, &lw->ffn_post_norm);
+        weight_bytes += view_bytes (temper_block_target_weight (lw, t));
+      temper_block_weights_lay_out (&s->layers[l], c, lw, small);
     }
   s->output_norm = take (small, TEMPER_TYPE_F32, E, 1);
   s->weight_bytes = weight_bytes;
@@ -229,17 +149,17 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
     for (int l = 0; l < L; l++)
       for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
         {
-          StepLayer *S = &s->layers[l];
+          TemperBlockWeights *S = &s->layers[l];
           int in, out_dim;
 
           if (!has_matrices (adapter, targets, l, t))
             continue;
           temper_lora_target_dims (c, t, &in, &out_dim);
-          S->a[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, in, r);
-          S->ga[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, in, r);
+          S->lora_a[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, in, r);
+          S->lora_ga[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, in, r);
           off += (size_t) in * r * sizeof (float);
-          S->b[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, r, out_dim);
-          S->gb[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, r, out_dim);
+          S->lora_b[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, r, out_dim);
+          S->lora_gb[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, r, out_dim);
           off += (size_t) out_dim * r * sizeof (float);
         }
     g_assert (off == s->n_params * sizeof (float));
@@ -249,7 +169,7 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
     s->x_in[l] = take (acts, TEMPER_TYPE_F32, E, N);
   for (int i = 0; i < n_acts; i++)
     {
-      LayerActs *a = &s->la[i];
+      TemperBlockActs *a = &s->la[i];
 
       a->xn1 = take (acts, TEMPER_TYPE_F32, E, N);
       a->rstd1 = take (acts, TEMPER_TYPE_F32, N, 1);
@@ -290,28 +210,28 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
   s->rstdf = take (acts, TEMPER_TYPE_F32, N, 1);
   s->ce_scratch = take (acts, TEMPER_TYPE_F32, c->n_vocab, MIN (CE_CHUNK, N));
   s->drop = with_dropout ? take (acts, TEMPER_TYPE_F32, max_in, N) : null_tensor ();
-  s->d_resid = take (acts, TEMPER_TYPE_F32, E, N);
+  s->g.d_resid = take (acts, TEMPER_TYPE_F32, E, N);
   s->dxf = take (acts, TEMPER_TYPE_F32, E, N);
-  s->d_xn = take (acts, TEMPER_TYPE_F32, E, N);
+  s->g.d_xn = take (acts, TEMPER_TYPE_F32, E, N);
   /* A layer's backward pass finishes with the feed-forward's gradients
-   * before it starts on the attention's (layer_backward): the two sets
+   * before it starts on the attention's (temper_block_backward): the two sets
    * share one stretch of memory. */
   {
     size_t phase_start = acts->size, feed_forward_end;
 
-    s->d_gate = take (acts, TEMPER_TYPE_F32, F, N);
-    s->d_up = take (acts, TEMPER_TYPE_F32, F, N);
-    s->d_act = take (acts, TEMPER_TYPE_F32, F, N);
+    s->g.d_gate = take (acts, TEMPER_TYPE_F32, F, N);
+    s->g.d_up = take (acts, TEMPER_TYPE_F32, F, N);
+    s->g.d_act = take (acts, TEMPER_TYPE_F32, F, N);
     feed_forward_end = acts->size;
     acts->size = phase_start;
-    s->d_q = take (acts, TEMPER_TYPE_F32, Q, N);
-    s->d_k = take (acts, TEMPER_TYPE_F32, KV, N);
-    s->d_v = take (acts, TEMPER_TYPE_F32, KV, N);
-    s->d_att = take (acts, TEMPER_TYPE_F32, Q, N);
+    s->g.d_q = take (acts, TEMPER_TYPE_F32, Q, N);
+    s->g.d_k = take (acts, TEMPER_TYPE_F32, KV, N);
+    s->g.d_v = take (acts, TEMPER_TYPE_F32, KV, N);
+    s->g.d_att = take (acts, TEMPER_TYPE_F32, Q, N);
     acts->size = MAX (acts->size, feed_forward_end);
   }
-  s->d_h = take (acts, TEMPER_TYPE_F32, r, N);
-  s->d_kraw = c->qk_norm ? take (acts, TEMPER_TYPE_F32, KV, N) : null_tensor ();
+  s->g.d_h = take (acts, TEMPER_TYPE_F32, r, N);
+  s->g.d_kraw = c->qk_norm ? take (acts, TEMPER_TYPE_F32, KV, N) : null_tensor ();
   s->loss = take (host, TEMPER_TYPE_F32, 2, 1);
   s->sumsq = take (host, TEMPER_TYPE_F32, 1, 1);
   s->memory = small->size + acts->size + params->size + host->size;
@@ -419,7 +339,8 @@ temper_train_step_new_on (const temper_model_t *model, TemperBackend *backend,
       if (!temper_backend_check_memory (device, weight_bytes + s->memory, what, error))
         return NULL;
     }
-  if (!wrap_weight (s, temper_model_get_output (model), TEMPER_OP_LM_HEAD_CROSS_ENTROPY, &s->output, error))
+  if (!temper_block_wrap_weight (backend, model, temper_model_get_output (model), TEMPER_OP_LM_HEAD_CROSS_ENTROPY,
+                                 TRUE, s->weight_buffers, &s->output, error))
     return NULL;
   if (embed_on_host)
     s->x0_host = g_new (float, (size_t) N * (size_t) E);
@@ -435,12 +356,13 @@ temper_train_step_new_on (const temper_model_t *model, TemperBackend *backend,
         }
       s->token_embd = s->output;
     }
-  else if (!wrap_weight (s, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING, &s->token_embd, error))
+  else if (!temper_block_wrap_weight (backend, model, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING,
+                                      TRUE, s->weight_buffers, &s->token_embd, error))
     return NULL;
   for (int l = 0; l < L; l++)
     for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-      if (!wrap_weight (s, layer_weight (temper_model_get_layer (model, l), t), TEMPER_OP_MATMUL,
-                        &s->layers[l].w[t], error))
+      if (!temper_block_wrap_weight (backend, model, temper_block_target_weight (temper_model_get_layer (model, l), t),
+                                     TEMPER_OP_MATMUL, TRUE, s->weight_buffers, &s->layers[l].w[t], error))
         return NULL;
 
   s->small = temper_backend_buffer_alloc (backend, small.size, TEMPER_BUFFER_WEIGHTS, error);
@@ -468,8 +390,9 @@ temper_train_step_new_on (const temper_model_t *model, TemperBackend *backend,
     bind_acts (&s->la[i], s->acts);
   {
     TemperBTensor *in_acts[] = { &s->tokens, &s->targets, &s->xf, &s->rstdf, &s->ce_scratch,
-                                 &s->d_resid, &s->dxf, &s->d_xn, &s->d_q, &s->d_k, &s->d_v,
-                                 &s->d_att, &s->d_gate, &s->d_up, &s->d_act, &s->d_h, &s->d_kraw };
+                                 &s->g.d_resid, &s->dxf, &s->g.d_xn, &s->g.d_q, &s->g.d_k, &s->g.d_v,
+                                 &s->g.d_att, &s->g.d_gate, &s->g.d_up, &s->g.d_act, &s->g.d_h,
+                                 &s->g.d_kraw };
 
     for (guint i = 0; i < G_N_ELEMENTS (in_acts); i++)
       if (in_acts[i]->ne[0] != 0)
@@ -480,29 +403,22 @@ temper_train_step_new_on (const temper_model_t *model, TemperBackend *backend,
   s->params.buffer = s->grads.buffer = s->m.buffer = s->v.buffer = s->params_buf;
   for (int l = 0; l < L; l++)
     for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-      if (s->layers[l].a[t].ne[0] != 0)
-        s->layers[l].a[t].buffer = s->layers[l].b[t].buffer =
-          s->layers[l].ga[t].buffer = s->layers[l].gb[t].buffer = s->params_buf;
+      if (s->layers[l].lora_a[t].ne[0] != 0)
+        s->layers[l].lora_a[t].buffer = s->layers[l].lora_b[t].buffer =
+          s->layers[l].lora_ga[t].buffer = s->layers[l].lora_gb[t].buffer = s->params_buf;
   s->loss.buffer = s->sumsq.buffer = s->host_buf;
 
-  if (!upload_vector (s, temper_model_get_output_norm (model), &s->output_norm, TRUE, error))
-    return NULL;
-  for (int l = 0; l < L; l++)
-    {
-      const TemperLayerWeights *lw = temper_model_get_layer (model, l);
-      StepLayer *S = &s->layers[l];
+  {
+    g_autofree float *values = g_new (float, E);
 
-      if (!upload_vector (s, &lw->attn_norm, &S->attn_norm, TRUE, error) ||
-          !upload_vector (s, &lw->ffn_norm, &S->ffn_norm, TRUE, error) ||
-          !upload_vector (s, &lw->bq, &S->bq, FALSE, error) ||
-          !upload_vector (s, &lw->bk, &S->bk, FALSE, error) ||
-          !upload_vector (s, &lw->bv, &S->bv, FALSE, error) ||
-          !upload_vector (s, &lw->q_norm, &S->q_norm, TRUE, error) ||
-          !upload_vector (s, &lw->k_norm, &S->k_norm, TRUE, error) ||
-          !upload_vector (s, &lw->attn_post_norm, &S->attn_post_norm, TRUE, error) ||
-          !upload_vector (s, &lw->ffn_post_norm, &S->ffn_post_norm, TRUE, error))
-        return NULL;
-    }
+    s->output_norm.buffer = s->small;
+    temper_block_vector (c, temper_model_get_output_norm (model), TRUE, values);
+    if (!temper_backend_upload (backend, &s->output_norm, values, error))
+      return NULL;
+  }
+  for (int l = 0; l < L; l++)
+    if (!temper_block_weights_upload (&s->layers[l], backend, s->small, c, temper_model_get_layer (model, l), error))
+      return NULL;
 
   temper_backend_begin (backend);
   backend->ops->zero (backend, &s->grads);
@@ -599,7 +515,7 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
   int64_t n = (int64_t) n_seq * (s->t_cur = seq_len);
   TemperBTensor tok = temper_btensor (s->acts, s->tokens.offset, TEMPER_TYPE_I32, n, 1);
   TemperBTensor tgt = temper_btensor (s->acts, s->targets.offset, TEMPER_TYPE_I32, n, 1);
-  TemperBTensor xf = rows (&s->xf, n), dxf = rows (&s->dxf, n), d_resid = rows (&s->d_resid, n);
+  TemperBTensor xf = rows (&s->xf, n), dxf = rows (&s->dxf, n), d_resid = rows (&s->g.d_resid, n);
   TemperBTensor rstdf = temper_btensor (s->acts, s->rstdf.offset, TEMPER_TYPE_F32, n, 1);
   TemperBTensor x_last = rows (&s->x_in[L], n), x0 = rows (&s->x_in[0], n);
   float loss[2];
@@ -628,7 +544,7 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
   if (c->embd_scale > 0.0f && c->embd_scale != 1.0f)
     b->ops->scale (b, &x0, c->embd_scale);
   for (int l = 0; l < L; l++)
-    temper_train_layer_forward (s, l, &s->la[s->recompute ? 0 : l], n_seq, backward);
+    temper_train_layer_forward (s, l, n_seq, backward);
   b->ops->rmsnorm (b, &xf, &rstdf, &x_last, &s->output_norm, c->rms_eps);
   b->ops->zero (b, &s->loss);
   if (backward)
@@ -652,8 +568,12 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
           TemperBTensor xs = temper_btensor_rows (&xf, first, count);
           TemperBTensor dxs = temper_btensor_rows (&dxf, first, count);
           TemperBTensor ts = temper_btensor (s->acts, s->targets.offset + (size_t) first * 4, TEMPER_TYPE_I32, count, 1);
-          b->ops->lm_head_cross_entropy (b, &s->loss, backward ? &dxs : NULL, &xs, &s->output, &ts,
-                                         &s->ce_scratch, grad_scale);
+          if (c->final_softcap > 0.0f)
+            b->ops->lm_head_cross_entropy_softcap (b, &s->loss, backward ? &dxs : NULL, &xs, &s->output, &ts,
+                                                   &s->ce_scratch, grad_scale, c->final_softcap);
+          else
+            b->ops->lm_head_cross_entropy (b, &s->loss, backward ? &dxs : NULL, &xs, &s->output, &ts,
+                                           &s->ce_scratch, grad_scale);
         }
     }
   if (backward)
@@ -662,13 +582,11 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
       b->ops->rmsnorm_backward (b, &d_resid, &dxf, &x_last, &s->output_norm, &rstdf);
       for (int l = L - 1; l >= 0; l--)
         {
-          LayerActs *a = &s->la[s->recompute ? 0 : l];
-
           /* Recomputing from the saved layer input rewrites x_in[l + 1]
            * too, with the same values. */
           if (s->recompute)
-            temper_train_layer_forward (s, l, a, n_seq, TRUE);
-          temper_train_layer_backward (s, l, a, n_seq);
+            temper_train_layer_forward (s, l, n_seq, TRUE);
+          temper_train_layer_backward (s, l, n_seq);
         }
     }
   if (!temper_backend_flush (b, error) || !temper_backend_download (b, &s->loss, loss, error))

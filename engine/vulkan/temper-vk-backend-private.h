@@ -92,6 +92,12 @@ void temper_vk_op_adamw (TemperBackend *b, const TemperBTensor *param,
 void temper_vk_op_sum_squares (TemperBackend *b, const TemperBTensor *out,
                                const TemperBTensor *x);
 void temper_vk_op_scale (TemperBackend *b, const TemperBTensor *x, float s);
+void temper_vk_op_softcap (TemperBackend *b, const TemperBTensor *x, float cap);
+void temper_vk_op_geglu (TemperBackend *b, const TemperBTensor *out,
+                         const TemperBTensor *gate, const TemperBTensor *up);
+void temper_vk_op_geglu_backward (TemperBackend *b, const TemperBTensor *dgate,
+                                  const TemperBTensor *dup, const TemperBTensor *dout,
+                                  const TemperBTensor *gate, const TemperBTensor *up);
 void temper_vk_op_zero (TemperBackend *b, const TemperBTensor *x);
 /* temper-vk-ops-dropout.c */
 void temper_vk_op_dropout (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x,

@@ -24,7 +24,10 @@ const TemperOpSupport temper_vk_op_support = {
          | OP (TEMPER_OP_SWIGLU_BACKWARD) | OP (TEMPER_OP_ADD)
          | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY) | OP (TEMPER_OP_ADAMW)
          | OP (TEMPER_OP_SUM_SQUARES) | OP (TEMPER_OP_SCALE) | OP (TEMPER_OP_DEQUANTIZE)
-         | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT),
+         | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT)
+         /* Family ops: GeGLU, windowed and soft-capped attention (forward
+          * and backward), soft-capped logits.  RoPE tables are not here yet. */
+         | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_ATTENTION_WINDOW) | OP (TEMPER_OP_SOFTCAP),
   .weight_types = vk_weight_types,
 };
 
@@ -253,6 +256,9 @@ static const TemperBackendOps vk_ops = {
   .adamw = temper_vk_op_adamw,
   .sum_squares = temper_vk_op_sum_squares,
   .scale = temper_vk_op_scale,
+  .softcap = temper_vk_op_softcap,
+  .geglu = temper_vk_op_geglu,
+  .geglu_backward = temper_vk_op_geglu_backward,
   .dequantize = temper_vk_op_dequantize,
   .zero = temper_vk_op_zero,
   .dropout = temper_vk_op_dropout,

@@ -13,6 +13,8 @@ typedef struct {
   guint32 q_at, k_at, v_at, out_at, lse_at, dout_at, grad_at, grad2_at;
   guint32 has_lse;
   float scale;
+  guint32 window;
+  float softcap;
 } AttentionPush;
 
 static gboolean
@@ -47,6 +49,8 @@ attention_push (const TemperAttentionParams *p, const TemperBTensor *q,
     .lse_at = lse != NULL ? temper_vk_tensor_index (lse) : 0,
     .has_lse = lse != NULL,
     .scale = p->scale,
+    .window = p->window > 0 ? (guint32) p->window : 0,
+    .softcap = p->softcap,
   };
   return push;
 }

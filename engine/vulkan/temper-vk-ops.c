@@ -231,9 +231,9 @@ typedef struct {
   guint32 n, g_offset, u_offset, out_offset, dg_offset, du_offset;
 } SwigluPush;
 
-void
-temper_vk_op_swiglu (TemperBackend *b, const TemperBTensor *out,
-                     const TemperBTensor *gate, const TemperBTensor *up)
+static void
+record_gated (TemperBackend *b, TemperVkShaderId shader, const TemperBTensor *out,
+              const TemperBTensor *gate, const TemperBTensor *up)
 {
   SwigluPush push = {
     .n = (guint32) n_elements (out),
@@ -247,14 +247,13 @@ temper_vk_op_swiglu (TemperBackend *b, const TemperBTensor *out,
   };
 
   g_return_if_fail (n_elements (gate) == push.n && n_elements (up) == push.n);
-  dispatch_elementwise ((TemperVkBackend *) b, TEMPER_VK_SHADER_SWIGLU_FORWARD, buffers, 3,
-                        &push, sizeof push, push.n);
+  dispatch_elementwise ((TemperVkBackend *) b, shader, buffers, 3, &push, sizeof push, push.n);
 }
 
-void
-temper_vk_op_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate,
-                              const TemperBTensor *dup, const TemperBTensor *dout,
-                              const TemperBTensor *gate, const TemperBTensor *up)
+static void
+record_gated_backward (TemperBackend *b, TemperVkShaderId shader, const TemperBTensor *dgate,
+                       const TemperBTensor *dup, const TemperBTensor *dout,
+                       const TemperBTensor *gate, const TemperBTensor *up)
 {
   SwigluPush push = {
     .n = (guint32) n_elements (dout),
@@ -271,8 +270,38 @@ temper_vk_op_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate,
   };
 
   g_return_if_fail (n_elements (gate) == push.n && n_elements (dgate) == push.n);
-  dispatch_elementwise ((TemperVkBackend *) b, TEMPER_VK_SHADER_SWIGLU_BACKWARD, buffers, 5,
-                        &push, sizeof push, push.n);
+  dispatch_elementwise ((TemperVkBackend *) b, shader, buffers, 5, &push, sizeof push, push.n);
+}
+
+void
+temper_vk_op_swiglu (TemperBackend *b, const TemperBTensor *out,
+                     const TemperBTensor *gate, const TemperBTensor *up)
+{
+  record_gated (b, TEMPER_VK_SHADER_SWIGLU_FORWARD, out, gate, up);
+}
+
+void
+temper_vk_op_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate,
+                              const TemperBTensor *dup, const TemperBTensor *dout,
+                              const TemperBTensor *gate, const TemperBTensor *up)
+{
+  record_gated_backward (b, TEMPER_VK_SHADER_SWIGLU_BACKWARD, dgate, dup, dout, gate, up);
+}
+
+/* The same shader with -DGELU: Gemma's gelu_tanh in place of silu. */
+void
+temper_vk_op_geglu (TemperBackend *b, const TemperBTensor *out,
+                    const TemperBTensor *gate, const TemperBTensor *up)
+{
+  record_gated (b, TEMPER_VK_SHADER_GEGLU_FORWARD, out, gate, up);
+}
+
+void
+temper_vk_op_geglu_backward (TemperBackend *b, const TemperBTensor *dgate,
+                             const TemperBTensor *dup, const TemperBTensor *dout,
+                             const TemperBTensor *gate, const TemperBTensor *up)
+{
+  record_gated_backward (b, TEMPER_VK_SHADER_GEGLU_BACKWARD, dgate, dup, dout, gate, up);
 }
 
 /* add.comp */
@@ -317,6 +346,20 @@ temper_vk_op_scale (TemperBackend *b, const TemperBTensor *x, float s)
   temper_vk_buffer_t *buffers[] = { temper_vk_tensor_buffer (x) };
 
   dispatch_elementwise ((TemperVkBackend *) b, TEMPER_VK_SHADER_SCALE, buffers, 1,
+                        &push, sizeof push, push.n);
+}
+
+/* scale.comp with -DSOFTCAP: x = cap·tanh(x/cap). */
+void
+temper_vk_op_softcap (TemperBackend *b, const TemperBTensor *x, float cap)
+{
+  ScalePush push = {
+    .n = (guint32) n_elements (x), .x_offset = temper_vk_tensor_index (x), .s = cap,
+  };
+  temper_vk_buffer_t *buffers[] = { temper_vk_tensor_buffer (x) };
+
+  g_return_if_fail (cap > 0.0f);
+  dispatch_elementwise ((TemperVkBackend *) b, TEMPER_VK_SHADER_SOFTCAP, buffers, 1,
                         &push, sizeof push, push.n);
 }
 

@@ -458,30 +458,42 @@ test_swiglu (void)
 
 typedef struct {
   TemperBTensor x, w, targets, scratch, loss;
+  float         cap;   /* > 0: Gemma 2's soft-capped logits */
 } CeData;
+
+static void
+ce_run (Ctx *c, CeData *d, const TemperBTensor *dx)
+{
+  F (&d->loss)[0] = F (&d->loss)[1] = 0.0f;
+  if (d->cap > 0.0f)
+    c->b->ops->lm_head_cross_entropy_softcap (c->b, &d->loss, dx, &d->x, &d->w, &d->targets,
+                                              &d->scratch, 1.0f, d->cap);
+  else
+    c->b->ops->lm_head_cross_entropy (c->b, &d->loss, dx, &d->x, &d->w, &d->targets,
+                                      &d->scratch, 1.0f);
+}
 
 static double
 ce_loss (Ctx *c, gpointer data)
 {
-  CeData *d = data;
-
-  F (&d->loss)[0] = F (&d->loss)[1] = 0.0f;
-  c->b->ops->lm_head_cross_entropy (c->b, &d->loss, NULL, &d->x, &d->w, &d->targets,
-                                    &d->scratch, 1.0f);
-  return F (&d->loss)[0];
+  ce_run (c, data, NULL);
+  return F (&((CeData *) data)->loss)[0];
 }
 
+/* Against plain loops in double (logits soft-capped when @cap > 0) and
+ * finite differences. */
 static void
-test_cross_entropy (void)
+check_cross_entropy (float cap)
 {
   Ctx c;
-  CeData d;
+  CeData d = { .cap = cap };
   TemperBTensor dx;
   gint32 *tg;
   double ref = 0.0;
   int count = 0;
 
   ctx_init (&c, 2);
+  /* Logits of a few units: a cap of 2 bends them well away from linear. */
   d.x = random_tensor (&c, 16, 7, 1.0f);
   d.w = random_tensor (&c, 16, 50, 1.0f);
   d.targets = tensor (&c, TEMPER_TYPE_I32, 7, 1);
@@ -500,6 +512,8 @@ test_cross_entropy (void)
       for (int v = 0; v < 50; v++)
         {
           logit[v] = dot_d (F (&d.x) + t * 16, F (&d.w) + v * 16, 16);
+          if (cap > 0.0f)
+            logit[v] = cap * tanh (logit[v] / cap);
           max = MAX (max, logit[v]);
         }
       for (int v = 0; v < 50; v++)
@@ -512,12 +526,24 @@ test_cross_entropy (void)
   g_assert_cmpfloat (F (&d.loss)[1], ==, count);
 
   dx = tensor (&c, TEMPER_TYPE_F32, 16, 7);
-  F (&d.loss)[0] = F (&d.loss)[1] = 0.0f;
-  c.b->ops->lm_head_cross_entropy (c.b, &d.loss, &dx, &d.x, &d.w, &d.targets, &d.scratch, 1.0f);
+  ce_run (&c, &d, &dx);
   for (int i = 0; i < 16; i++)   /* masked rows get no gradient */
     g_assert_cmpfloat (F (&dx)[2 * 16 + i], ==, 0.0f);
-  check_gradient (&c, "cross-entropy dx", ce_loss, &d, &d.x, F (&dx), 1e-2);
+  check_gradient (&c, cap > 0.0f ? "soft-capped cross-entropy dx" : "cross-entropy dx", ce_loss, &d,
+                  &d.x, F (&dx), 1e-2);
   ctx_clear (&c);
+}
+
+static void
+test_cross_entropy (void)
+{
+  check_cross_entropy (0.0f);
+}
+
+static void
+test_cross_entropy_softcap (void)
+{
+  check_cross_entropy (2.0f);
 }
 
 /* ---- AdamW, sum of squares, scale, add ---- */
@@ -604,6 +630,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/attention-offset", test_attention_offset);
   g_test_add_func ("/cpu/swiglu", test_swiglu);
   g_test_add_func ("/cpu/cross-entropy", test_cross_entropy);
+  g_test_add_func ("/cpu/cross-entropy-softcap", test_cross_entropy_softcap);
   g_test_add_func ("/cpu/adamw-and-vectors", test_adamw_and_vectors);
   g_test_add_func ("/cpu/pool-threads", test_pool_threads);
   return g_test_run ();

@@ -32,7 +32,7 @@ MODELS = os.path.join(ROOT, "tests", "fixtures", "families")
 OUT = os.path.join(ROOT, "tests", "fixtures", "train", "families")
 ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 TARGETS = {
-    "llama31": ALL, "qwen3": ALL, "mistral": ALL, "gemma3": ALL,
+    "llama31": ALL, "qwen3": ALL, "mistral": ALL, "gemma3": ALL, "gemma2": ALL,
     "phi3": ["o_proj", "down_proj"],
     "glm4": ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"],
 }

@@ -1,0 +1,348 @@
+/* temper-block-layer.c — one transformer layer as a sequence of backend
+ * ops, written once: generation (temper-forward.c: a KV cache, nothing
+ * kept) and training (temper-train-step.c: activations kept for the
+ * backward, LoRA dropout, recomputation) call the same forward, and the
+ * backward mirrors it op by op.
+ *
+ *   x2  = x  + [post norm] o(attention(rope([q norm] q(n1(x))), rope([k norm] k(n1(x))), v(n1(x))))
+ *   out = x2 + [post norm] down(act(gate(n2(x2)), up(n2(x2))))
+ *
+ * What depends on the family (norm offsets, q/k norms, post norms, RoPE per
+ * layer, windows and soft-capping, GeGLU) comes from temper-block.c.  The
+ * feed-forward is one call (block_feed_forward), so another kind of MLP
+ * slots in there.  Backward ops add into their outputs, so every gradient
+ * buffer is zeroed before the first op that writes it. */
+#include "config.h"
+
+#include "temper-block.h"
+#include "temper-dropout-mask.h"
+
+static TemperBTensor
+rows (const TemperBTensor *t, int64_t n)
+{
+  return temper_btensor_rows (t, 0, n);
+}
+
+/* The first @n elements of a kept vector (rstd), or NULL where the caller
+ * keeps none. */
+static const TemperBTensor *
+kept_vector (const TemperBTensor *t, int64_t n, TemperBTensor *room)
+{
+  if (t->buffer == NULL)
+    return NULL;
+  *room = temper_btensor (t->buffer, t->offset, TEMPER_TYPE_F32, n, 1);
+  return room;
+}
+
+static int64_t
+n_rows (const TemperBlockPass *p)
+{
+  return (int64_t) p->n_seq * p->n_query;
+}
+
+/* The key of target @t's dropout mask for @x, rows of this call: a
+ * micro-batch run in several calls drops, call by call, what it drops in
+ * one. */
+static guint64
+drop_key (const TemperBlockPass *p, int t, const TemperBTensor *x)
+{
+  guint64 first = (guint64) p->drop_first_row * (guint64) x->ne[0];
+
+  return temper_dropout_key_at (p->drop_keys[t], (guint32) first);
+}
+
+/* The LoRA input as the forward saw it: dropped out when training. */
+static const TemperBTensor *
+lora_input (const TemperBlockPass *p, int t, const TemperBTensor *x, gboolean train,
+            TemperBTensor *scratch)
+{
+  if (!train || p->dropout <= 0.0f)
+    return x;
+  *scratch = temper_btensor (p->drop.buffer, p->drop.offset, TEMPER_TYPE_F32, x->ne[0], x->ne[1]);
+  p->backend->ops->dropout (p->backend, scratch, x, p->dropout, drop_key (p, t, x));
+  return scratch;
+}
+
+/* y = x·Wᵀ (+ bias) + s·(drop(x)·Aᵀ)·Bᵀ, keeping h = drop(x)·Aᵀ for the backward. */
+static void
+linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                int t, const TemperBTensor *y, const TemperBTensor *x, const TemperBTensor *bias)
+{
+  TemperBackend *b = p->backend;
+
+  b->ops->matmul (b, y, x, &w->w[t], bias != NULL && bias->buffer != NULL ? bias : NULL, FALSE);
+  if (w->lora_a[t].buffer != NULL)
+    {
+      TemperBTensor scratch, h = rows (&a->h[t], x->ne[1]);
+      const TemperBTensor *xin = lora_input (p, t, x, p->train, &scratch);
+
+      b->ops->gemm (b, &h, xin, FALSE, &w->lora_a[t], TRUE, 1.0f, 0.0f);
+      b->ops->gemm (b, y, &h, FALSE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
+    }
+}
+
+/* dx += dy·W + the LoRA path; LoRA gradients += their share. */
+static void
+linear_backward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                 const TemperBlockGrads *g, int t, const TemperBTensor *dx, const TemperBTensor *dy,
+                 const TemperBTensor *x)
+{
+  TemperBackend *b = p->backend;
+  int64_t n = x->ne[1];
+
+  b->ops->matmul_backward_input (b, dx, dy, &w->w[t]);
+  if (w->lora_a[t].buffer != NULL)
+    {
+      TemperBTensor scratch, h = rows (&a->h[t], n), dh = rows (&g->d_h, n);
+      const TemperBTensor *xin = lora_input (p, t, x, TRUE, &scratch);
+
+      b->ops->gemm (b, &w->lora_gb[t], dy, TRUE, &h, FALSE, p->lora_scale, 1.0f);  /* dB += s·dyᵀ·h */
+      b->ops->gemm (b, &dh, dy, FALSE, &w->lora_b[t], FALSE, p->lora_scale, 0.0f); /* dh = s·dy·B */
+      b->ops->gemm (b, &w->lora_ga[t], &dh, TRUE, xin, FALSE, 1.0f, 1.0f);         /* dA += dhᵀ·x */
+      if (p->dropout > 0.0f)
+        {
+          /* dx += (dh·A) ⊙ mask/(1−p), formed in the dropout scratch. */
+          b->ops->gemm (b, &scratch, &dh, FALSE, &w->lora_a[t], FALSE, 1.0f, 0.0f);
+          b->ops->dropout (b, &scratch, &scratch, p->dropout, drop_key (p, t, &scratch));
+          b->ops->add (b, dx, dx, &scratch);
+        }
+      else
+        b->ops->gemm (b, dx, &dh, FALSE, &w->lora_a[t], FALSE, 1.0f, 1.0f);     /* dx += dh·A */
+    }
+}
+
+static TemperAttentionParams
+attention_params (const TemperBlockPass *p)
+{
+  TemperAttentionParams ap = { 0 };
+
+  ap.n_seq = p->n_seq;
+  ap.n_query = p->n_query;
+  ap.n_key = p->pos + p->n_query;
+  ap.q_offset = p->pos;
+  temper_block_attention_params (p->c, p->layer, &ap);
+  return ap;
+}
+
+/* y = RMSNorm(x) with @w per head ({head_dim} rows), keeping rstd where
+ * the caller has room for it. */
+static void
+head_norm (const TemperBlockPass *p, const TemperBTensor *y, const TemperBTensor *rstd_all,
+           const TemperBTensor *x, const TemperBTensor *w)
+{
+  TemperBTensor yh = temper_block_heads (y, p->c->head_dim), xh = temper_block_heads (x, p->c->head_dim);
+  TemperBTensor room;
+
+  p->backend->ops->rmsnorm (p->backend, &yh, kept_vector (rstd_all, xh.ne[1], &room), &xh, w,
+                            p->c->rms_eps);
+}
+
+static void
+head_norm_backward (const TemperBlockPass *p, const TemperBTensor *dx, const TemperBTensor *dy,
+                    const TemperBTensor *rstd_all, const TemperBTensor *x, const TemperBTensor *w)
+{
+  TemperBTensor dxh = temper_block_heads (dx, p->c->head_dim), dyh = temper_block_heads (dy, p->c->head_dim);
+  TemperBTensor xh = temper_block_heads (x, p->c->head_dim);
+  TemperBTensor rstd = temper_btensor (rstd_all->buffer, rstd_all->offset, TEMPER_TYPE_F32, xh.ne[1], 1);
+
+  p->backend->ops->rmsnorm_backward (p->backend, &dxh, &dyh, &xh, w, &rstd);
+}
+
+/* y = RMSNorm(x) with @w over whole rows, keeping rstd where there is room. */
+static void
+row_norm (const TemperBlockPass *p, const TemperBTensor *y, const TemperBTensor *rstd_all,
+          const TemperBTensor *x, const TemperBTensor *w)
+{
+  TemperBTensor room;
+
+  p->backend->ops->rmsnorm (p->backend, y, kept_vector (rstd_all, x->ne[1], &room), x, w, p->c->rms_eps);
+}
+
+static void
+row_norm_backward (const TemperBlockPass *p, const TemperBTensor *dx, const TemperBTensor *dy,
+                   const TemperBTensor *rstd_all, const TemperBTensor *x, const TemperBTensor *w)
+{
+  TemperBTensor rstd = temper_btensor (rstd_all->buffer, rstd_all->offset, TEMPER_TYPE_F32, x->ne[1], 1);
+
+  p->backend->ops->rmsnorm_backward (p->backend, dx, dy, x, w, &rstd);
+}
+
+/* x2 = x + [post norm] o(attention(…)). */
+static void
+block_attention (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a)
+{
+  TemperBackend *b = p->backend;
+  const TemperModelConfig *c = p->c;
+  int64_t n = n_rows (p);
+  TemperBTensor x = rows (&a->x, n), xn1 = rows (&a->xn1, n);
+  TemperBTensor q = rows (&a->q, n), k = rows (&a->k, n), v = rows (&a->v, n);
+  TemperBTensor att = rows (&a->att, n), lse = rows (&a->lse, n), o = rows (&a->o, n), x2 = rows (&a->x2, n);
+  TemperAttentionParams ap = attention_params (p);
+
+  row_norm (p, &xn1, &a->rstd1, &x, &w->attn_norm);
+  if (c->qk_norm)
+    {
+      /* q before its norm may share room with k before its: each is normed
+       * before the next is formed. */
+      TemperBTensor q_raw = rows (&a->q_raw, n), k_raw = rows (&a->k_raw, n);
+
+      linear_forward (p, w, a, TEMPER_LORA_Q, &q_raw, &xn1, &w->bq);
+      head_norm (p, &q, &a->rstd_q, &q_raw, &w->q_norm);
+      linear_forward (p, w, a, TEMPER_LORA_K, &k_raw, &xn1, &w->bk);
+      head_norm (p, &k, &a->rstd_k, &k_raw, &w->k_norm);
+    }
+  else
+    {
+      linear_forward (p, w, a, TEMPER_LORA_Q, &q, &xn1, &w->bq);
+      linear_forward (p, w, a, TEMPER_LORA_K, &k, &xn1, &w->bk);
+    }
+  linear_forward (p, w, a, TEMPER_LORA_V, &v, &xn1, &w->bv);
+  temper_block_rope (b, p->rope, c, p->layer, &q, c->n_head, p->n_query, p->pos, FALSE);
+  temper_block_rope (b, p->rope, c, p->layer, &k, c->n_head_kv, p->n_query, p->pos, FALSE);
+  b->ops->attention (b, &att, a->lse.buffer != NULL ? &lse : NULL, &q, &a->k_all, &a->v_all, &ap);
+  if (c->post_norms)
+    {
+      TemperBTensor o_raw = rows (&a->o_raw, n);
+
+      linear_forward (p, w, a, TEMPER_LORA_O, &o_raw, &att, NULL);
+      row_norm (p, &o, &a->rstd_o, &o_raw, &w->attn_post_norm);
+    }
+  else
+    linear_forward (p, w, a, TEMPER_LORA_O, &o, &att, NULL);
+  b->ops->add (b, &x2, &x, &o);
+}
+
+/* out = x2 + [post norm] down(act(gate(n2(x2)), up(n2(x2)))): the MLP step,
+ * one call so another kind of feed-forward can take its place. */
+static void
+block_feed_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a)
+{
+  TemperBackend *b = p->backend;
+  const TemperModelConfig *c = p->c;
+  int64_t n = n_rows (p);
+  TemperBTensor x2 = rows (&a->x2, n), xn2 = rows (&a->xn2, n), out = rows (&a->out, n);
+  TemperBTensor gate = rows (&a->gate, n), up = rows (&a->up, n), act = rows (&a->act, n);
+  TemperBTensor f = rows (&a->f, n);
+
+  row_norm (p, &xn2, &a->rstd2, &x2, &w->ffn_norm);
+  linear_forward (p, w, a, TEMPER_LORA_GATE, &gate, &xn2, NULL);
+  linear_forward (p, w, a, TEMPER_LORA_UP, &up, &xn2, NULL);
+  temper_block_mlp (b, c, &act, &gate, &up);
+  if (c->post_norms)
+    {
+      TemperBTensor f_raw = rows (&a->f_raw, n);
+
+      linear_forward (p, w, a, TEMPER_LORA_DOWN, &f_raw, &act, NULL);
+      row_norm (p, &f, &a->rstd_f, &f_raw, &w->ffn_post_norm);
+    }
+  else
+    linear_forward (p, w, a, TEMPER_LORA_DOWN, &f, &act, NULL);
+  b->ops->add (b, &out, &x2, &f);
+}
+
+void
+temper_block_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a)
+{
+  block_attention (p, w, a);
+  block_feed_forward (p, w, a);
+}
+
+/* On entry g->d_resid holds ∂L/∂out; on exit ∂L/∂x2. */
+static void
+block_feed_forward_backward (const TemperBlockPass *p, const TemperBlockWeights *w,
+                             const TemperBlockActs *a, const TemperBlockGrads *g)
+{
+  TemperBackend *b = p->backend;
+  const TemperModelConfig *c = p->c;
+  int64_t n = n_rows (p);
+  TemperBTensor d_resid = rows (&g->d_resid, n), d_xn = rows (&g->d_xn, n);
+  TemperBTensor d_gate = rows (&g->d_gate, n), d_up = rows (&g->d_up, n), d_act = rows (&g->d_act, n);
+  TemperBTensor x2 = rows (&a->x2, n), xn2 = rows (&a->xn2, n);
+  TemperBTensor gate = rows (&a->gate, n), up = rows (&a->up, n), act = rows (&a->act, n);
+  /* The gradient the down projection receives: the residual's, or, under a
+   * post norm, that through the norm (formed in d_xn, which is free until
+   * the sublayer's input gradient). */
+  const TemperBTensor *d_out = &d_resid;
+
+  if (c->post_norms)
+    {
+      TemperBTensor f_raw = rows (&a->f_raw, n);
+
+      b->ops->zero (b, &d_xn);
+      row_norm_backward (p, &d_xn, &d_resid, &a->rstd_f, &f_raw, &w->ffn_post_norm);
+      d_out = &d_xn;
+    }
+  b->ops->zero (b, &d_act);
+  linear_backward (p, w, a, g, TEMPER_LORA_DOWN, &d_act, d_out, &act);
+  b->ops->zero (b, &d_gate);
+  b->ops->zero (b, &d_up);
+  temper_block_mlp_backward (b, c, &d_gate, &d_up, &d_act, &gate, &up);
+  b->ops->zero (b, &d_xn);
+  linear_backward (p, w, a, g, TEMPER_LORA_GATE, &d_xn, &d_gate, &xn2);
+  linear_backward (p, w, a, g, TEMPER_LORA_UP, &d_xn, &d_up, &xn2);
+  row_norm_backward (p, &d_resid, &d_xn, &a->rstd2, &x2, &w->ffn_norm);
+}
+
+/* On entry g->d_resid holds ∂L/∂x2; on exit ∂L/∂x. */
+static void
+block_attention_backward (const TemperBlockPass *p, const TemperBlockWeights *w,
+                          const TemperBlockActs *a, const TemperBlockGrads *g)
+{
+  TemperBackend *b = p->backend;
+  const TemperModelConfig *c = p->c;
+  int64_t n = n_rows (p);
+  TemperBTensor d_resid = rows (&g->d_resid, n), d_xn = rows (&g->d_xn, n);
+  TemperBTensor d_q = rows (&g->d_q, n), d_k = rows (&g->d_k, n), d_v = rows (&g->d_v, n);
+  TemperBTensor d_att = rows (&g->d_att, n);
+  TemperBTensor x = rows (&a->x, n), xn1 = rows (&a->xn1, n);
+  TemperBTensor q = rows (&a->q, n), k = rows (&a->k, n), v = rows (&a->v, n);
+  TemperBTensor att = rows (&a->att, n), lse = rows (&a->lse, n);
+  TemperAttentionParams ap = attention_params (p);
+  const TemperBTensor *d_out = &d_resid;
+
+  if (c->post_norms)
+    {
+      TemperBTensor o_raw = rows (&a->o_raw, n);
+
+      b->ops->zero (b, &d_xn);
+      row_norm_backward (p, &d_xn, &d_resid, &a->rstd_o, &o_raw, &w->attn_post_norm);
+      d_out = &d_xn;
+    }
+  b->ops->zero (b, &d_att);
+  linear_backward (p, w, a, g, TEMPER_LORA_O, &d_att, d_out, &att);
+  b->ops->zero (b, &d_q);
+  b->ops->zero (b, &d_k);
+  b->ops->zero (b, &d_v);
+  b->ops->attention_backward (b, &d_q, &d_k, &d_v, &d_att, &att, &lse, &q, &k, &v, &ap);
+  temper_block_rope (b, p->rope, c, p->layer, &d_q, c->n_head, p->n_query, p->pos, TRUE);
+  temper_block_rope (b, p->rope, c, p->layer, &d_k, c->n_head_kv, p->n_query, p->pos, TRUE);
+  b->ops->zero (b, &d_xn);
+  if (c->qk_norm)
+    {
+      /* d_att is free again: it takes q's gradient before its norm. */
+      TemperBTensor d_kraw = rows (&g->d_kraw, n);
+      TemperBTensor q_raw = rows (&a->q_raw, n), k_raw = rows (&a->k_raw, n);
+
+      b->ops->zero (b, &d_att);
+      b->ops->zero (b, &d_kraw);
+      head_norm_backward (p, &d_att, &d_q, &a->rstd_q, &q_raw, &w->q_norm);
+      head_norm_backward (p, &d_kraw, &d_k, &a->rstd_k, &k_raw, &w->k_norm);
+      linear_backward (p, w, a, g, TEMPER_LORA_Q, &d_xn, &d_att, &xn1);
+      linear_backward (p, w, a, g, TEMPER_LORA_K, &d_xn, &d_kraw, &xn1);
+    }
+  else
+    {
+      linear_backward (p, w, a, g, TEMPER_LORA_Q, &d_xn, &d_q, &xn1);
+      linear_backward (p, w, a, g, TEMPER_LORA_K, &d_xn, &d_k, &xn1);
+    }
+  linear_backward (p, w, a, g, TEMPER_LORA_V, &d_xn, &d_v, &xn1);
+  row_norm_backward (p, &d_resid, &d_xn, &a->rstd1, &x, &w->attn_norm);
+}
+
+void
+temper_block_backward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                       const TemperBlockGrads *g)
+{
+  block_feed_forward_backward (p, w, a, g);
+  block_attention_backward (p, w, a, g);
+}

@@ -18,6 +18,8 @@ cpu_destroy (TemperBackend *b)
   g_free (cpu->scratch);
   g_free (cpu->q8_scratch);
   g_free (cpu->row_loss);
+  g_free (cpu->moe_work);
+  g_free (cpu->moe_slots);
   g_free (cpu);
 }
 
@@ -31,6 +33,7 @@ cpu_supports_op (TemperBackend *b, TemperOp op, int weight_type)
     case TEMPER_OP_MATMUL_BACKWARD_INPUT:
     case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
     case TEMPER_OP_DEQUANTIZE:
+    case TEMPER_OP_MOE:
       switch (weight_type)
         {
         case TEMPER_TYPE_F32: case TEMPER_TYPE_F16: case TEMPER_TYPE_BF16:
@@ -167,6 +170,8 @@ static const TemperBackendOps cpu_ops = {
   .geglu = temper_cpu_geglu,
   .geglu_backward = temper_cpu_geglu_backward,
   .softcap = temper_cpu_softcap,
+  .moe = temper_cpu_moe,
+  .moe_backward = temper_cpu_moe_backward,
 };
 
 TemperBackend *

@@ -101,6 +101,8 @@ cuda_supports_op (TemperBackend *b, TemperOp op, int weight_type)
     case TEMPER_OP_ATTENTION:
     case TEMPER_OP_ATTENTION_BACKWARD:
       return weight_type == TEMPER_TYPE_F32;
+    /* Not yet: the backend choice refuses mixture-of-experts models by name. */
+    case TEMPER_OP_MOE:
     case TEMPER_OP_COUNT:
     default:
       return FALSE;

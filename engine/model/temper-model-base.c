@@ -79,7 +79,7 @@ temper_model_get_linear_bytes (const temper_model_t *model)
 guint64
 temper_model_get_weight_bytes (const temper_model_t *model)
 {
-  guint64 total = temper_model_get_linear_bytes (model);
+  guint64 total = temper_model_get_linear_bytes (model) + temper_model_get_expert_bytes (model);
 
   total += view_bytes (&model->token_embd) + view_bytes (&model->output_norm);
   if (!model->config.tied_embeddings)
@@ -191,6 +191,9 @@ temper_model_can_hold_base_weights (const temper_model_t *model, TemperBaseWeigh
 {
   if (base == TEMPER_BASE_WEIGHTS_STORED || base == model->base_weights)
     return TRUE;
+  /* Experts are not requantized yet: a mixture-of-experts model keeps its own weights. */
+  if (model->config.n_expert > 0)
+    return FALSE;
   for (int l = 0; l < model->config.n_layer; l++)
     {
       TemperTensorView *views[7];

@@ -27,6 +27,7 @@ static const char *const op_names[TEMPER_OP_COUNT] = {
   [TEMPER_OP_GEGLU] = "geglu",
   [TEMPER_OP_ATTENTION_WINDOW] = "attention_window",
   [TEMPER_OP_SOFTCAP] = "softcap",
+  [TEMPER_OP_MOE] = "moe",
 };
 
 const char *

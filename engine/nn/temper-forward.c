@@ -14,6 +14,7 @@
 #include "temper/error.h"
 #include "temper-forward.h"
 #include "nn/temper-block.h"
+#include "nn/temper-moe.h"
 
 typedef struct {
   TemperBTensor attn_norm, ffn_norm;      /* F32 copies */
@@ -23,6 +24,7 @@ typedef struct {
   TemperBTensor w[TEMPER_LORA_N_TARGETS]; /* the linear weights, as stored */
   TemperBTensor k_cache, v_cache;         /* {kv_dim, n_ctx} */
   TemperBTensor lora_a[TEMPER_LORA_N_TARGETS], lora_b[TEMPER_LORA_N_TARGETS];
+  TemperMoeLayer moe;                     /* experts in place of gate, up and down */
 } Layer;
 
 struct _TemperForward {
@@ -173,8 +175,11 @@ temper_forward_new (temper_model_t *model, TemperBackend *backend, int n_ctx, in
       Layer *L = &fwd->layers[l];
 
       for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-        if (!wrap_weight (fwd, layer_weight (lw, t), TEMPER_OP_MATMUL, &L->w[t], error))
+        if (layer_weight (lw, t)->data != NULL
+            && !wrap_weight (fwd, layer_weight (lw, t), TEMPER_OP_MATMUL, &L->w[t], error))
           return NULL;
+      if (!temper_moe_layer_init (&L->moe, backend, model, lw, fwd->weight_buffers, error))
+        return NULL;
       L->attn_norm = arena_take (&small, TEMPER_TYPE_F32, c->n_embd, 1);
       L->ffn_norm = arena_take (&small, TEMPER_TYPE_F32, c->n_embd, 1);
       L->bq = take_optional (&small, &lw->bq);
@@ -256,6 +261,8 @@ temper_forward_free (TemperForward *fwd)
   if (fwd->weight_buffers != NULL)
     g_ptr_array_unref (fwd->weight_buffers);
   temper_block_rope_clear (&fwd->rope);
+  for (int l = 0; fwd->layers != NULL && l < fwd->c->n_layer; l++)
+    temper_moe_layer_clear (&fwd->layers[l].moe);
   g_free (fwd->layers);
   g_free (fwd);
 }
@@ -436,10 +443,15 @@ record_pass (TemperForward *fwd, int n, int pos, gboolean want_logits)
         b->ops->add (b, &x, &x, &tmp);
 
       b->ops->rmsnorm (b, &xn, NULL, &x, &L->ffn_norm, c->rms_eps);
-      linear (fwd, L, TEMPER_LORA_GATE, &gate, &xn, NULL);
-      linear (fwd, L, TEMPER_LORA_UP, &up, &xn, NULL);
-      temper_block_mlp (b, c, &gate, &gate, &up);
-      linear (fwd, L, TEMPER_LORA_DOWN, &tmp, &gate, NULL);
+      if (temper_moe_layer_active (&L->moe))
+        temper_moe_forward (b, &L->moe, &tmp, &xn);
+      else
+        {
+          linear (fwd, L, TEMPER_LORA_GATE, &gate, &xn, NULL);
+          linear (fwd, L, TEMPER_LORA_UP, &up, &xn, NULL);
+          temper_block_mlp (b, c, &gate, &gate, &up);
+          linear (fwd, L, TEMPER_LORA_DOWN, &tmp, &gate, NULL);
+        }
       if (L->ffn_post_norm.buffer != NULL)
         {
           norm_into (fwd, &xn, &tmp, &L->ffn_post_norm, FALSE);

@@ -63,6 +63,8 @@ vk_supports_op (TemperBackend *backend, TemperOp op, int weight_type)
     case TEMPER_OP_DROPOUT:
       /* Activations, gradients and optimizer state are F32. */
       return weight_type == TEMPER_TYPE_F32;
+    /* Not yet: the backend choice refuses mixture-of-experts models by name. */
+    case TEMPER_OP_MOE:
     case TEMPER_OP_COUNT:
     default:
       return FALSE;

@@ -44,7 +44,8 @@ PROMPT = "Hello world! The quick brown fox"
 # The pre-tokenizer name each byte-level family's GGUF gets (llama.cpp names
 # a pre-tokenizer by hashing a real tokenizer's output, which a tiny trained
 # one cannot match).
-BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "phi3": "gpt-2", "phi35": "gpt-2", "glm4": "qwen2"}
+BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "qwen3moe": "qwen2", "phi3": "gpt-2", "phi35": "gpt-2",
+           "glm4": "qwen2"}
 
 
 def bpe_tokenizer(folder, specials, eos, bos=None, pad=None):
@@ -116,6 +117,9 @@ def randomise(model):
         for name, p in model.named_parameters():
             if name.endswith("bias"):
                 p.normal_(0.0, 0.5)
+            elif name.endswith("mlp.gate.weight") or name.endswith("router.weight"):
+                # Router logits far apart, so that no two experts tie for a place.
+                p.normal_(0.0, 1.0)
             elif "norm" in name:
                 # Gemma's norms scale by 1 + w: keep the scale near 1 either way.
                 base = 0.0 if getattr(model.config, "model_type", "").startswith("gemma") else 1.0
@@ -145,6 +149,22 @@ def make(family):
         config = tf.Qwen3Config(vocab_size=len(fast), tie_word_embeddings=True, rope_theta=1000000.0,
                                 eos_token_id=2, bos_token_id=None, **common)
         cls = tf.Qwen3ForCausalLM
+    elif family == "qwen3moe":
+        # Four experts of 24, two chosen per token, their weights renormalised.
+        fast = bpe_tokenizer(folder, ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"],
+                             eos="<|im_end|>", pad="<|endoftext|>")
+        config = tf.Qwen3MoeConfig(vocab_size=len(fast), tie_word_embeddings=False, rope_theta=1000000.0,
+                                   num_experts=4, num_experts_per_tok=2, moe_intermediate_size=24,
+                                   norm_topk_prob=True, decoder_sparse_step=1, mlp_only_layers=[],
+                                   eos_token_id=2, bos_token_id=None, **common)
+        cls = tf.Qwen3MoeForCausalLM
+    elif family == "mixtral":
+        # Four experts of 48 (intermediate_size), two chosen per token.
+        fast, sp = spm_tokenizer(folder, ["[INST]", "[/INST]"], bos="<s>", eos="</s>", dummy_prefix=True)
+        config = tf.MixtralConfig(vocab_size=len(fast), tie_word_embeddings=False, num_local_experts=4,
+                                  num_experts_per_tok=2, sliding_window=None,
+                                  bos_token_id=2, eos_token_id=1, pad_token_id=0, **common)
+        cls = tf.MixtralForCausalLM
     elif family == "mistral":
         fast, sp = spm_tokenizer(folder, ["[INST]", "[/INST]"], bos="<s>", eos="</s>", dummy_prefix=True)
         config = tf.MistralConfig(vocab_size=len(fast), sliding_window=WINDOW, tie_word_embeddings=False,

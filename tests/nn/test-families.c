@@ -5,7 +5,9 @@
  * transformers chose them) must agree to 1e-4 of the largest logit, in
  * exact mode; the positions run past the sliding windows (24) and past
  * Llama 3.1's original context (32).  Phi-3.5's LongRoPE is checked with its
- * short factors, inside its original context (128). */
+ * short factors, inside its original context (128).  Qwen3-MoE and Mixtral
+ * (four experts, two per token) run their experts through the CPU's
+ * mixture-of-experts op. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -93,6 +95,19 @@ check_description (const char *family, const temper_model_t *model)
       g_assert_nonnull (temper_model_get_rope_factors (model));
       g_assert_cmpfloat (c->rope_mscale, >, 1.0f);
       g_assert_cmpint (c->n_ctx_train, ==, 128);
+    }
+  else if (strcmp (family, "qwen3moe") == 0 || strcmp (family, "mixtral") == 0)
+    {
+      /* Four experts, two per token, weights renormalised; Qwen3-MoE's are
+       * 24 wide (moe_intermediate_size), Mixtral's 48 (intermediate_size). */
+      g_assert_cmpint (c->n_expert, ==, 4);
+      g_assert_cmpint (c->n_expert_used, ==, 2);
+      g_assert_true (c->expert_norm);
+      g_assert_cmpint (c->n_ff_expert, ==, family[0] == 'q' ? 24 : 48);
+      g_assert_true (c->qk_norm == (family[0] == 'q'));
+      g_assert_cmpstr (temper_model_get_family_name (model), ==, family[0] == 'q' ? "Qwen3-MoE" : "Mixtral");
+      for (int l = 0; l < c->n_layer; l++)
+        g_assert_true (temper_model_layer_is_moe (temper_model_get_layer (model, l)));
     }
   else if (strcmp (family, "glm4") == 0)
     {
@@ -190,7 +205,7 @@ int
 main (int argc, char **argv)
 {
   static const char *const families[] = {
-    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
+    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3moe", "mixtral",
   };
   static Case cases[G_N_ELEMENTS (families) * 2];
 

@@ -163,6 +163,21 @@ temper_train_layer_forward (TemperTrainStep *s, int l, LayerActs *a, int n_seq, 
     linear_forward (s, l, a, TEMPER_LORA_O, &x2, &att, NULL, train);
   b->ops->add (b, &x2, &x2, &x);
   b->ops->rmsnorm (b, &xn2, &rstd2, &x2, &S->ffn_norm, c->rms_eps);
+  if (temper_moe_layer_active (&S->moe))
+    {
+      if (c->post_norms)
+        {
+          TemperBTensor f_raw = rows (&a->f_raw, n);
+          TemperBTensor rstd_f = temper_btensor (s->acts, a->rstd_f.offset, TEMPER_TYPE_F32, n, 1);
+
+          temper_moe_forward (b, &S->moe, &f_raw, &xn2);
+          b->ops->rmsnorm (b, &out, &rstd_f, &f_raw, &S->ffn_post_norm, c->rms_eps);
+        }
+      else
+        temper_moe_forward (b, &S->moe, &out, &xn2);
+      b->ops->add (b, &out, &out, &x2);
+      return;
+    }
   linear_forward (s, l, a, TEMPER_LORA_GATE, &gate, &xn2, NULL, train);
   linear_forward (s, l, a, TEMPER_LORA_UP, &up, &xn2, NULL, train);
   temper_block_mlp (b, c, &act, &gate, &up);
@@ -212,14 +227,23 @@ temper_train_layer_backward (TemperTrainStep *s, int l, LayerActs *a, int n_seq)
       b->ops->rmsnorm_backward (b, &d_xn, &d_resid, &f_raw, &S->ffn_post_norm, &rstd_f);
       d_out = &d_xn;
     }
-  b->ops->zero (b, &d_act);
-  linear_backward (s, l, a, TEMPER_LORA_DOWN, &d_act, d_out, &act);
-  b->ops->zero (b, &d_gate);
-  b->ops->zero (b, &d_up);
-  temper_block_mlp_backward (b, c, &d_gate, &d_up, &d_act, &gate, &up);
-  b->ops->zero (b, &d_xn);
-  linear_backward (s, l, a, TEMPER_LORA_GATE, &d_xn, &d_gate, &xn2);
-  linear_backward (s, l, a, TEMPER_LORA_UP, &d_xn, &d_up, &xn2);
+  if (temper_moe_layer_active (&S->moe))
+    {
+      /* The experts and the router are frozen: only their input gradient. */
+      b->ops->zero (b, &d_xn);
+      temper_moe_backward (b, &S->moe, &d_xn, d_out, &xn2);
+    }
+  else
+    {
+      b->ops->zero (b, &d_act);
+      linear_backward (s, l, a, TEMPER_LORA_DOWN, &d_act, d_out, &act);
+      b->ops->zero (b, &d_gate);
+      b->ops->zero (b, &d_up);
+      temper_block_mlp_backward (b, c, &d_gate, &d_up, &d_act, &gate, &up);
+      b->ops->zero (b, &d_xn);
+      linear_backward (s, l, a, TEMPER_LORA_GATE, &d_xn, &d_gate, &xn2);
+      linear_backward (s, l, a, TEMPER_LORA_UP, &d_xn, &d_up, &xn2);
+    }
   b->ops->rmsnorm_backward (b, &d_resid, &d_xn, &x2, &S->ffn_norm, &rstd2);
 
   /* Attention: x2 = x + [postnorm] o(attention(rope(q(xn1)), rope(k(xn1)), v(xn1))). */

@@ -5,6 +5,7 @@
 
 #include "nn/temper-backend.h"
 #include "nn/temper-block.h"
+#include "nn/temper-moe.h"
 #include "temper/adapter.h"
 #include "temper/model.h"
 
@@ -17,6 +18,7 @@ typedef struct {
   TemperBTensor q_norm, k_norm, attn_post_norm, ffn_post_norm;  /* the same */
   TemperBTensor a[TEMPER_LORA_N_TARGETS], b[TEMPER_LORA_N_TARGETS];    /* params */
   TemperBTensor ga[TEMPER_LORA_N_TARGETS], gb[TEMPER_LORA_N_TARGETS];  /* grads */
+  TemperMoeLayer moe;                      /* experts in place of gate, up and down */
 } StepLayer;
 
 /* What one layer's backward needs from its forward. */

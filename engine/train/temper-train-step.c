@@ -20,6 +20,7 @@
 #include "nn/temper-backend-open.h"
 #include "nn/temper-block.h"
 #include "nn/temper-dropout-mask.h"
+#include "nn/temper-moe.h"
 #include "temper-train-step.h"
 #include "temper-train-step-private.h"
 
@@ -171,6 +172,10 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
   guint64 weight_bytes;
 
   memset (out, 0, sizeof *out);
+  /* A mixture of experts trains its attention only (see temper_adapter_new). */
+  if (c->n_expert > 0)
+    targets &= TEMPER_LORA_TARGET_BIT (TEMPER_LORA_Q) | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_K)
+               | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_V) | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_O);
   s->layers = g_new0 (StepLayer, L);
   s->x_in = g_new0 (TemperBTensor, L + 1);
   s->la = g_new0 (LayerActs, n_acts);
@@ -193,6 +198,7 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
           weight_bytes += view_bytes (layer_weight (lw, t));
           S->a[t] = S->b[t] = S->ga[t] = S->gb[t] = null_tensor ();
         }
+      weight_bytes += temper_moe_layer_bytes (model, lw);
       S->attn_norm = take (small, TEMPER_TYPE_F32, E, 1);
       S->ffn_norm = take (small, TEMPER_TYPE_F32, E, 1);
       S->bq = take_optional (small, &lw->bq);
@@ -438,10 +444,16 @@ temper_train_step_new_on (temper_model_t *model, TemperBackend *backend,
   else if (!wrap_weight (s, temper_model_get_token_embd (model), TEMPER_OP_EMBEDDING, &s->token_embd, error))
     return NULL;
   for (int l = 0; l < L; l++)
-    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-      if (!wrap_weight (s, layer_weight (temper_model_get_layer (model, l), t), TEMPER_OP_MATMUL,
-                        &s->layers[l].w[t], error))
+    {
+      const TemperLayerWeights *lw = temper_model_get_layer (model, l);
+
+      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+        if (layer_weight (lw, t)->data != NULL
+            && !wrap_weight (s, layer_weight (lw, t), TEMPER_OP_MATMUL, &s->layers[l].w[t], error))
+          return NULL;
+      if (!temper_moe_layer_init (&s->layers[l].moe, backend, model, lw, s->weight_buffers, error))
         return NULL;
+    }
 
   s->small = temper_backend_buffer_alloc (backend, small.size, TEMPER_BUFFER_WEIGHTS, error);
   if (s->small == NULL)
@@ -529,6 +541,8 @@ temper_train_step_free (TemperTrainStep *s)
   temper_backend_buffer_free (s->backend, s->params_buf);
   temper_backend_buffer_free (s->backend, s->host_buf);
   temper_block_rope_clear (&s->rope);
+  for (int l = 0; s->layers != NULL && l < s->c->n_layer; l++)
+    temper_moe_layer_clear (&s->layers[l].moe);
   g_free (s->layers);
   g_free (s->x_in);
   g_free (s->la);

@@ -785,6 +785,9 @@ update_base_weights_row (TemperSettingsPage *self)
   gtk_widget_set_sensitive (w, can);
   if (can)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _(f->subtitle));
+  else if (temper_model_get_config (temper_loaded_model_get_model (self->model))->n_expert > 0)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
+                                 _("The experts of a mixture-of-experts model stay as stored; 4-bit base weights are not available for it yet"));
   else
     {
       /* Translators: %s is a weight format such as "Q4_1" */
@@ -795,6 +798,23 @@ update_base_weights_row (TemperSettingsPage *self)
     }
 }
 
+/* What LoRA trains, said under the layers to adapt where the model
+ * narrows it (a mixture of experts trains its attention only). */
+static void
+update_targets_row (TemperSettingsPage *self)
+{
+  g_autofree char *scope = NULL;
+  GtkWidget *row = NULL;
+  const Field *f = NULL;
+
+  for (guint i = 0; i < N_FIELDS; i++)
+    if (fields[i].kind == FIELD_TARGETS)
+      f = &fields[i], row = gtk_widget_get_ancestor (self->field_widgets[i], ADW_TYPE_ACTION_ROW);
+  if (self->model != NULL)
+    scope = temper_model_describe_lora_scope (temper_loaded_model_get_model (self->model));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), scope != NULL ? scope : _(f->subtitle));
+}
+
 void
 temper_settings_page_set_model (TemperSettingsPage *self,
                                 TemperLoadedModel  *model)
@@ -803,6 +823,7 @@ temper_settings_page_set_model (TemperSettingsPage *self,
   if (g_set_object (&self->model, model))
     {
       update_base_weights_row (self);
+      update_targets_row (self);
       update_estimate (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
     }

@@ -12,6 +12,17 @@
 #include "temper/error.h"
 #include "temper-model-private.h"
 
+char *
+temper_model_describe_lora_scope (const temper_model_t *model)
+{
+  if (model->config.n_expert == 0)
+    return NULL;
+  /* Translators: %s is a family such as "Qwen3-MoE" or "Mixtral" */
+  return g_strdup_printf (_("%s is a mixture-of-experts model: LoRA trains its attention layers only "
+                            "(q, k, v, o); the experts stay as they are."),
+                          temper_model_get_family_name (model));
+}
+
 gboolean
 temper_model_layer_is_moe (const TemperLayerWeights *layer)
 {

@@ -166,6 +166,10 @@ const TemperLayerWeights *temper_model_get_layer      (const temper_model_t *mod
  * when the family has none.  Rotary pair i turns at
  * theta^(−2i/rope_dims) / factor[i]. */
 const float              *temper_model_get_rope_factors (const temper_model_t *model);
+/* What LoRA trains in @model when it is not every layer asked for, as a
+ * sentence for people: a mixture-of-experts model trains its attention only
+ * (the experts stay as they are).  NULL for other models; free it. */
+char                     *temper_model_describe_lora_scope (const temper_model_t *model);
 /* A family's name for people ("Gemma 3", "Qwen3", …). */
 const char               *temper_model_get_family_name  (const temper_model_t *model);
 

@@ -46,6 +46,8 @@ PROMPT = "Hello world! The quick brown fox"
 # one cannot match).
 BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "qwen3moe": "qwen2", "phi3": "gpt-2", "phi35": "gpt-2",
            "glm4": "qwen2"}
+# Families written as a Hugging Face folder only (llama.cpp has no GGUF of them).
+HF_ONLY = {"qwen3moe-mixed"}
 
 
 def bpe_tokenizer(folder, specials, eos, bos=None, pad=None):
@@ -149,13 +151,18 @@ def make(family):
         config = tf.Qwen3Config(vocab_size=len(fast), tie_word_embeddings=True, rope_theta=1000000.0,
                                 eos_token_id=2, bos_token_id=None, **common)
         cls = tf.Qwen3ForCausalLM
-    elif family == "qwen3moe":
+    elif family in ("qwen3moe", "qwen3moe-mixed"):
         # Four experts of 24, two chosen per token, their weights renormalised.
+        # The mixed model keeps its first layer dense (mlp_only_layers) and
+        # does not renormalise; llama.cpp's converter has no such layout, so
+        # it is a Hugging Face folder only.
         fast = bpe_tokenizer(folder, ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"],
                              eos="<|im_end|>", pad="<|endoftext|>")
+        mixed = family == "qwen3moe-mixed"
         config = tf.Qwen3MoeConfig(vocab_size=len(fast), tie_word_embeddings=False, rope_theta=1000000.0,
                                    num_experts=4, num_experts_per_tok=2, moe_intermediate_size=24,
-                                   norm_topk_prob=True, decoder_sparse_step=1, mlp_only_layers=[],
+                                   norm_topk_prob=not mixed, decoder_sparse_step=1,
+                                   mlp_only_layers=[0] if mixed else [],
                                    eos_token_id=2, bos_token_id=None, **common)
         cls = tf.Qwen3MoeForCausalLM
     elif family == "mixtral":
@@ -274,8 +281,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--llama-cpp", required=True, help="llama.cpp source folder (convert_hf_to_gguf.py)")
     parser.add_argument("families", nargs="*",
-                        default=["llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4"])
+                        default=["llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
+                                 "qwen3moe", "mixtral", "qwen3moe-mixed"])
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     for fam in args.families:
-        convert(args.llama_cpp, fam, make(fam))
+        folder = make(fam)
+        if fam not in HF_ONLY:
+            convert(args.llama_cpp, fam, folder)

@@ -39,6 +39,7 @@ TARGETS = {
     # Mixtures of experts: LoRA on the attention, the experts and the router frozen.
     "qwen3moe": ["q_proj", "k_proj", "v_proj", "o_proj"],
     "mixtral": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "qwen3moe-mixed": ["q_proj", "k_proj", "v_proj", "o_proj"],
 }
 
 

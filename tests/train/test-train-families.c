@@ -149,7 +149,7 @@ int
 main (int argc, char **argv)
 {
   static const char *const families[] = {
-    "llama31", "qwen3", "mistral", "gemma3", "phi3", "glm4", "qwen3moe", "mixtral",
+    "llama31", "qwen3", "mistral", "gemma3", "phi3", "glm4", "qwen3moe", "mixtral", "qwen3moe-mixed",
   };
 
   g_test_init (&argc, &argv, NULL);

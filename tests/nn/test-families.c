@@ -7,7 +7,9 @@
  * Llama 3.1's original context (32).  Phi-3.5's LongRoPE is checked with its
  * short factors, inside its original context (128).  Qwen3-MoE and Mixtral
  * (four experts, two per token) run their experts through the CPU's
- * mixture-of-experts op. */
+ * mixture-of-experts op; qwen3moe-mixed keeps a dense layer
+ * (mlp_only_layers), and qwen3moe-q8_0, llama.cpp's Q8_0 quantization, is
+ * held to transformers run on the weights gguf-py dequantizes from it. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -95,6 +97,19 @@ check_description (const char *family, const temper_model_t *model)
       g_assert_nonnull (temper_model_get_rope_factors (model));
       g_assert_cmpfloat (c->rope_mscale, >, 1.0f);
       g_assert_cmpint (c->n_ctx_train, ==, 128);
+    }
+  else if (strcmp (family, "qwen3moe-q8_0") == 0)
+    {
+      /* llama.cpp's quantization: Q8_0 gate and up experts, F16 down
+       * experts (24-wide rows are no whole Q8_0 block), each expert a
+       * slice of one stacked tensor. */
+      const TemperLayerWeights *w = temper_model_get_layer (model, 1);
+
+      g_assert_cmpint (w->exp_gate[3].type, ==, TEMPER_TYPE_Q8_0);
+      g_assert_cmpint (w->exp_up[0].type, ==, TEMPER_TYPE_Q8_0);
+      g_assert_cmpint (w->exp_down[2].type, ==, TEMPER_TYPE_F16);
+      g_assert_cmpint (w->exp_down[2].ne[0], ==, 24);
+      g_assert_cmpint (w->exp_down[2].ne[1], ==, 32);
     }
   else if (strcmp (family, "qwen3moe-mixed") == 0)
     {
@@ -215,7 +230,7 @@ main (int argc, char **argv)
 {
   static const char *const families[] = {
     "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3moe", "mixtral",
-    "qwen3moe-mixed",
+    "qwen3moe-mixed", "qwen3moe-q8_0",
   };
   static Case cases[G_N_ELEMENTS (families) * 2];
 
@@ -225,8 +240,10 @@ main (int argc, char **argv)
       {
         g_autofree char *name = g_strdup_printf ("/nn/families/%s/%s", families[i], g ? "gguf" : "hf");
 
-        /* Qwen3-MoE with dense layers has no llama.cpp conversion. */
-        if (g && strcmp (families[i], "qwen3moe-mixed") == 0)
+        /* Qwen3-MoE with dense layers has no llama.cpp conversion; the
+         * quantized one is a GGUF only. */
+        if ((g && strcmp (families[i], "qwen3moe-mixed") == 0)
+            || (!g && strcmp (families[i], "qwen3moe-q8_0") == 0))
           continue;
 
         cases[i * 2 + g].family = families[i];

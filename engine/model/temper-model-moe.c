@@ -87,9 +87,12 @@ temper_model_read_experts (temper_model_t *model, int layer, const char *what, G
   TemperTensorView *views;
   gboolean ok;
 
+  /* Views for this layer only, so a file claiming many layers sizes
+   * nothing before each layer's router is found in it. */
   if (model->expert_views == NULL)
-    model->expert_views = g_new0 (TemperTensorView, (gsize) c->n_layer * 3 * n);
-  views = model->expert_views + (gsize) layer * 3 * n;
+    model->expert_views = g_ptr_array_new_with_free_func (g_free);
+  views = g_new0 (TemperTensorView, 3 * (gsize) n);
+  g_ptr_array_add (model->expert_views, views);
   w->exp_gate = views;
   w->exp_up = views + n;
   w->exp_down = views + 2 * n;

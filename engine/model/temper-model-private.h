@@ -39,7 +39,7 @@ struct temper_model {
   TemperTensorView      output;        /* == token_embd when tied */
   TemperLayerWeights   *layers;        /* config.n_layer entries */
   float                *rope_factors;  /* rope_dims / 2, or NULL */
-  TemperTensorView     *expert_views;  /* n_layer × 3 × n_expert: the layers' exp_* point here */
+  GPtrArray            *expert_views;  /* per MoE layer, 3 × n_expert views its exp_* point into */
 
   temper_tokenizer_t   *tokenizer;
   char                 *chat_template;

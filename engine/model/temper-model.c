@@ -320,7 +320,7 @@ temper_model_free (temper_model_t *model)
   g_clear_pointer (&model->stop_tokens, g_array_unref);
   g_clear_pointer (&model->extra_stops, g_array_unref);
   g_free (model->layers);
-  g_free (model->expert_views);
+  g_clear_pointer (&model->expert_views, g_ptr_array_unref);
   g_free (model->rope_factors);
   g_free (model->path);
   g_free (model->name);

@@ -785,9 +785,6 @@ update_base_weights_row (TemperSettingsPage *self)
   gtk_widget_set_sensitive (w, can);
   if (can)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _(f->subtitle));
-  else if (temper_model_get_config (temper_loaded_model_get_model (self->model))->n_expert > 0)
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
-                                 _("The experts of a mixture-of-experts model stay as stored; 4-bit base weights are not available for it yet"));
   else
     {
       /* Translators: %s is a weight format such as "Q4_1" */

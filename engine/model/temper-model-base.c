@@ -44,7 +44,9 @@ temper_model_get_base_weights (const temper_model_t *model)
   return model->base_weights;
 }
 
-/* The seven projections of layer @l, in a fixed order. */
+/* The seven projections of layer @l, in a fixed order.  In a
+ * mixture-of-experts layer gate, up and down are empty views: its experts
+ * stay as stored (NF4 holds the attention's projections only). */
 static void
 layer_linears (temper_model_t *model, int l, TemperTensorView *views[7])
 {
@@ -191,9 +193,6 @@ temper_model_can_hold_base_weights (const temper_model_t *model, TemperBaseWeigh
 {
   if (base == TEMPER_BASE_WEIGHTS_STORED || base == model->base_weights)
     return TRUE;
-  /* Experts are not requantized yet: a mixture-of-experts model keeps its own weights. */
-  if (model->config.n_expert > 0)
-    return FALSE;
   for (int l = 0; l < model->config.n_layer; l++)
     {
       TemperTensorView *views[7];

@@ -517,6 +517,17 @@ read_experts_settings (HfLoad *l, GError **error)
                       &c->n_ff_expert, error))
     return FALSE;
   c->expert_norm = mixtral || config_bool (l->config, "norm_topk_prob", FALSE);
+  /* Mixtral attends through a window where its config sets one (as
+   * Mistral v0.1 did); Temper runs it as a Llama block otherwise. */
+  if (mixtral)
+    {
+      int window = 0;
+
+      if (!config_int (l, "sliding_window", FALSE, 0, G_MAXINT, &window, error))
+        return FALSE;
+      if (window > 0 && window < c->n_ctx_train)
+        c->sliding_window = window;
+    }
   return temper_model_check_experts (c, l->what, error);
 }
 

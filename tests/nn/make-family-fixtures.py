@@ -49,7 +49,7 @@ PROMPT = "Hello world! The quick brown fox"
 BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "qwen3moe": "qwen2", "phi3": "gpt-2", "phi35": "gpt-2",
            "glm4": "qwen2"}
 # Families written as a Hugging Face folder only (llama.cpp has no GGUF of them).
-HF_ONLY = {"qwen3moe-mixed"}
+HF_ONLY = {"qwen3moe-mixed", "mixtral-window"}
 
 
 def bpe_tokenizer(folder, specials, eos, bos=None, pad=None):
@@ -167,11 +167,14 @@ def make(family):
                                    mlp_only_layers=[0] if mixed else [],
                                    eos_token_id=2, bos_token_id=None, **common)
         cls = tf.Qwen3MoeForCausalLM
-    elif family == "mixtral":
-        # Four experts of 48 (intermediate_size), two chosen per token.
+    elif family in ("mixtral", "mixtral-window"):
+        # Four experts of 48 (intermediate_size), two chosen per token; the
+        # second with a sliding window (a Hugging Face folder only: llama.cpp's
+        # converter writes no window for the llama architecture).
         fast, sp = spm_tokenizer(folder, ["[INST]", "[/INST]"], bos="<s>", eos="</s>", dummy_prefix=True)
         config = tf.MixtralConfig(vocab_size=len(fast), tie_word_embeddings=False, num_local_experts=4,
-                                  num_experts_per_tok=2, sliding_window=None,
+                                  num_experts_per_tok=2,
+                                  sliding_window=WINDOW if family == "mixtral-window" else None,
                                   bos_token_id=2, eos_token_id=1, pad_token_id=0, **common)
         cls = tf.MixtralForCausalLM
     elif family == "mistral":
@@ -336,7 +339,7 @@ if __name__ == "__main__":
     parser.add_argument("--llama-cpp", required=True, help="llama.cpp source folder (convert_hf_to_gguf.py)")
     parser.add_argument("families", nargs="*",
                         default=["llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
-                                 "qwen3moe", "mixtral", "qwen3moe-mixed"])
+                                 "qwen3moe", "mixtral", "qwen3moe-mixed", "mixtral-window"])
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     for fam in args.families:

@@ -8,8 +8,9 @@
  * short factors, inside its original context (128).  Qwen3-MoE and Mixtral
  * (four experts, two per token) run their experts through the CPU's
  * mixture-of-experts op; qwen3moe-mixed keeps a dense layer
- * (mlp_only_layers), and qwen3moe-q8_0, llama.cpp's Q8_0 quantization, is
- * held to transformers run on the weights gguf-py dequantizes from it. */
+ * (mlp_only_layers), mixtral-window attends through a window of 24, and
+ * qwen3moe-q8_0, llama.cpp's Q8_0 quantization, is held to transformers
+ * run on the weights gguf-py dequantizes from it. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -120,6 +121,8 @@ check_description (const char *family, const temper_model_t *model)
       g_assert_nonnull (temper_model_get_layer (model, 0)->w_gate.data);
       g_assert_true (temper_model_layer_is_moe (temper_model_get_layer (model, 1)));
     }
+  else if (strcmp (family, "mixtral-window") == 0)
+    g_assert_true (c->n_expert == 4 && c->sliding_window > 0);
   else if (strcmp (family, "qwen3moe") == 0 || strcmp (family, "mixtral") == 0)
     {
       /* Four experts, two per token, weights renormalised; Qwen3-MoE's are
@@ -230,7 +233,7 @@ main (int argc, char **argv)
 {
   static const char *const families[] = {
     "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3moe", "mixtral",
-    "qwen3moe-mixed", "qwen3moe-q8_0",
+    "qwen3moe-mixed", "qwen3moe-q8_0", "mixtral-window",
   };
   static Case cases[G_N_ELEMENTS (families) * 2];
 
@@ -240,9 +243,9 @@ main (int argc, char **argv)
       {
         g_autofree char *name = g_strdup_printf ("/nn/families/%s/%s", families[i], g ? "gguf" : "hf");
 
-        /* Qwen3-MoE with dense layers has no llama.cpp conversion; the
-         * quantized one is a GGUF only. */
-        if ((g && strcmp (families[i], "qwen3moe-mixed") == 0)
+        /* Qwen3-MoE with dense layers and Mixtral with a window have no
+         * llama.cpp conversion; the quantized Qwen3-MoE is a GGUF only. */
+        if ((g && (strcmp (families[i], "qwen3moe-mixed") == 0 || strcmp (families[i], "mixtral-window") == 0))
             || (!g && strcmp (families[i], "qwen3moe-q8_0") == 0))
           continue;
 

@@ -27,6 +27,7 @@
 #include "temper-device-list.h"
 #include "temper-fit-estimate.h"
 #include "temper-fit-ways-out.h"
+#include "temper-lora-scope.h"
 #include "temper-format.h"
 #include "temper-page.h"
 #include "temper-settings.h"
@@ -795,23 +796,6 @@ update_base_weights_row (TemperSettingsPage *self)
     }
 }
 
-/* What LoRA trains, said under the layers to adapt where the model
- * narrows it (a mixture of experts trains its attention only). */
-static void
-update_targets_row (TemperSettingsPage *self)
-{
-  g_autofree char *scope = NULL;
-  GtkWidget *row = NULL;
-  const Field *f = NULL;
-
-  for (guint i = 0; i < N_FIELDS; i++)
-    if (fields[i].kind == FIELD_TARGETS)
-      f = &fields[i], row = gtk_widget_get_ancestor (self->field_widgets[i], ADW_TYPE_ACTION_ROW);
-  if (self->model != NULL)
-    scope = temper_model_describe_lora_scope (temper_loaded_model_get_model (self->model));
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), scope != NULL ? scope : _(f->subtitle));
-}
-
 void
 temper_settings_page_set_model (TemperSettingsPage *self,
                                 TemperLoadedModel  *model)
@@ -820,7 +804,9 @@ temper_settings_page_set_model (TemperSettingsPage *self,
   if (g_set_object (&self->model, model))
     {
       update_base_weights_row (self);
-      update_targets_row (self);
+      for (guint i = 0; i < N_FIELDS; i++)
+        if (fields[i].kind == FIELD_TARGETS)
+          temper_lora_scope_show (self->field_widgets[i], self->model, _(fields[i].subtitle));
       update_estimate (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
     }

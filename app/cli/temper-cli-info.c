@@ -85,6 +85,14 @@ temper_cli_info (int argc, char **argv)
   printf (_("Layers:           %d\n"), config->n_layer);
   printf (_("Hidden size:      %d\n"), config->n_embd);
   printf (_("Feed-forward:     %d\n"), config->n_ff);
+  if (config->n_expert > 0)
+    {
+      g_autofree char *scope = temper_model_describe_lora_scope (model);
+
+      printf (_("Experts:          %d, %d used per token, each %d wide\n"),
+              config->n_expert, config->n_expert_used, config->n_ff_expert);
+      printf (_("Training:         %s\n"), scope);
+    }
   printf (_("Attention heads:  %d (key/value heads: %d, head size %d)\n"),
           config->n_head, config->n_head_kv, config->head_dim);
   printf (_("Vocabulary:       %d tokens\n"), config->n_vocab);

@@ -66,6 +66,12 @@ train_run (const char *command, temper_run_t *run, temper_model_t *model, int th
   options.device = device;
   printf (_("Training in %s (press Ctrl+C to stop; “temper-cli resume” continues)\n"),
           temper_run_get_dir (run));
+  {
+    g_autofree char *scope = temper_model_describe_lora_scope (model);
+
+    if (scope != NULL)
+      printf ("%s\n", scope);
+  }
   if (temper_model_get_base_weights (model) == TEMPER_BASE_WEIGHTS_NF4)
     {
       g_autofree char *now = g_format_size (temper_model_get_weight_bytes (model));

@@ -28,6 +28,7 @@
 #include "temper-device-list.h"
 #include "temper-fit-estimate.h"
 #include "temper-fit-ways-out.h"
+#include "temper-lora-scope.h"
 #include "temper-format.h"
 #include "temper-page.h"
 #include "temper-settings.h"
@@ -811,6 +812,9 @@ temper_settings_page_set_model (TemperSettingsPage *self,
     {
       update_base_weights_row (self);
       update_device_note (self);
+      for (guint i = 0; i < N_FIELDS; i++)
+        if (fields[i].kind == FIELD_TARGETS)
+          temper_lora_scope_show (self->field_widgets[i], self->model, _(fields[i].subtitle));
       update_estimate (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
     }

@@ -28,6 +28,7 @@ static const char *const op_names[TEMPER_OP_COUNT] = {
   [TEMPER_OP_ATTENTION_WINDOW] = "attention_window",
   [TEMPER_OP_SOFTCAP] = "softcap",
   [TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP] = "lm_head_cross_entropy_softcap",
+  [TEMPER_OP_MOE] = "moe",
 };
 
 const char *
@@ -54,6 +55,7 @@ temper_op_reads_weight (TemperOp op)
     case TEMPER_OP_MATMUL_BACKWARD_INPUT:
     case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
     case TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP:
+    case TEMPER_OP_MOE:
     case TEMPER_OP_DEQUANTIZE:
       return TRUE;
     default:

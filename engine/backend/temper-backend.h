@@ -90,6 +90,7 @@ typedef enum {
   TEMPER_OP_ATTENTION_WINDOW,  /* attention honouring params->window and ->softcap */
   TEMPER_OP_SOFTCAP,           /* softcap */
   TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP, /* lm_head_cross_entropy_softcap */
+  TEMPER_OP_MOE,               /* moe and its backward, on experts of the weight type asked */
   TEMPER_OP_COUNT,
 } TemperOp;
 
@@ -128,6 +129,19 @@ typedef struct {
   const float     *inv_freq;            /* n_pairs, host memory that outlives the flush */
   float            mscale;
 } TemperRopeTable;
+
+/* A mixture-of-experts feed-forward (TEMPER_OP_MOE), all weights frozen.
+ * Per token: router logits x·routerᵀ, their softmax p, the n_used largest
+ * p (ties to the lower expert), each chosen expert's weight p (÷ the sum of
+ * the chosen p when norm: Mixtral, and Qwen3-MoE's norm_topk_prob), and
+ * out = Σ weight · down_e(silu(gate_e·x) ⊙ up_e·x). */
+typedef struct {
+  int                  n_expert, n_used, n_ff;
+  gboolean             norm;
+  TemperBTensor        router;              /* {n_embd, n_expert}, any weight type */
+  const TemperBTensor *gate, *up, *down;    /* n_expert each: {n_embd, n_ff} ×2, {n_ff, n_embd};
+                                             * one weight type per projection */
+} TemperMoe;
 
 typedef struct {
   float   lr;
@@ -281,6 +295,13 @@ typedef struct {
                                          const TemperBTensor *dx, const TemperBTensor *x,
                                          const TemperBTensor *w, const TemperBTensor *targets,
                                          const TemperBTensor *scratch, float grad_scale, float cap);
+  /* out {n_embd, T} = the mixture of experts of x {n_embd, T} (overwritten). */
+  void (*moe) (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x, const TemperMoe *moe);
+  /* dx += dout·∂out/∂x, through the chosen experts and through the router's
+   * weights (the choice of experts itself is held fixed, as autograd does);
+   * recomputes what it needs from x. */
+  void (*moe_backward) (TemperBackend *b, const TemperBTensor *dx, const TemperBTensor *dout,
+                        const TemperBTensor *x, const TemperMoe *moe);
 } TemperBackendOps;
 
 struct _TemperBackend {

@@ -18,6 +18,8 @@ cpu_destroy (TemperBackend *b)
   g_free (cpu->scratch);
   g_free (cpu->q8_scratch);
   g_free (cpu->row_loss);
+  g_free (cpu->moe_work);
+  g_free (cpu->moe_slots);
   g_free (cpu);
 }
 
@@ -154,6 +156,8 @@ static const TemperBackendOps cpu_ops = {
   .geglu_backward = temper_cpu_geglu_backward,
   .softcap = temper_cpu_softcap,
   .lm_head_cross_entropy_softcap = temper_cpu_lm_head_cross_entropy_softcap,
+  .moe = temper_cpu_moe,
+  .moe_backward = temper_cpu_moe_backward,
 };
 
 TemperBackend *

@@ -55,6 +55,12 @@ typedef struct {
   /* The fused cross-entropy's loss per row of a chunk. */
   double          *row_loss;
   size_t           row_loss_len;
+  /* The mixture of experts' routing and per-expert activations (floats),
+   * and its token lists (ints), grown like the scratch. */
+  float           *moe_work;
+  size_t           moe_work_len;
+  int             *moe_slots;
+  size_t           moe_slots_len;
 } TemperCpuBackend;
 
 #define TEMPER_CPU(b) ((TemperCpuBackend *) (b))
@@ -167,6 +173,11 @@ void temper_cpu_geglu_backward (TemperBackend *b, const TemperBTensor *dgate,
                                 const TemperBTensor *dup, const TemperBTensor *dout,
                                 const TemperBTensor *gate, const TemperBTensor *up);
 void temper_cpu_softcap (TemperBackend *b, const TemperBTensor *x, float cap);
+/* temper-cpu-moe.c */
+void temper_cpu_moe (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x,
+                     const TemperMoe *moe);
+void temper_cpu_moe_backward (TemperBackend *b, const TemperBTensor *dx, const TemperBTensor *dout,
+                              const TemperBTensor *x, const TemperMoe *moe);
 
 /* temper-cpu-elementwise.c: add, sum of squares, scale, dequantize, zero. */
 void temper_cpu_add (TemperBackend *b, const TemperBTensor *out,

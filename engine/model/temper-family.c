@@ -36,12 +36,14 @@ temper_model_config_is_basic (const TemperModelConfig *c)
          && temper_model_config_rope_dims (c) == c->head_dim && c->sliding_window == 0
          && !c->fused_qkv && !c->fused_gate_up && !c->qk_norm && !c->post_norms
          && c->mlp == TEMPER_MLP_SWIGLU && c->norm_offset == 0.0f
-         && (c->rope_mscale == 0.0f || c->rope_mscale == 1.0f);
+         && (c->rope_mscale == 0.0f || c->rope_mscale == 1.0f) && c->n_expert == 0;
 }
 
 const char *
 temper_model_get_family_name (const temper_model_t *model)
 {
+  if (model->config.n_expert > 0)
+    return model->config.arch == TEMPER_ARCH_QWEN3 ? "Qwen3-MoE" : "Mixtral";
   switch (model->config.arch)
     {
     case TEMPER_ARCH_LLAMA:   return model->rope_factors != NULL ? "Llama 3.1" : "Llama";
@@ -105,11 +107,8 @@ static const struct {
   const char *family;   /* for people */
   const char *nearest;
 } unsupported[] = {
-  { "qwen3moe", "Qwen3-MoE", "a dense Qwen3 model (for example Qwen3-4B or Qwen3-8B)" },
-  { "Qwen3MoeForCausalLM", "Qwen3-MoE", "a dense Qwen3 model (for example Qwen3-4B or Qwen3-8B)" },
-  { "qwen2moe", "Qwen2-MoE", "a dense Qwen2.5 or Qwen3 model" },
-  { "Qwen2MoeForCausalLM", "Qwen2-MoE", "a dense Qwen2.5 or Qwen3 model" },
-  { "MixtralForCausalLM", "Mixtral", "Mistral 7B Instruct" },
+  { "qwen2moe", "Qwen2-MoE", "Qwen3-MoE (for example Qwen3-30B-A3B), or a dense Qwen2.5 or Qwen3 model" },
+  { "Qwen2MoeForCausalLM", "Qwen2-MoE", "Qwen3-MoE (for example Qwen3-30B-A3B), or a dense Qwen2.5 or Qwen3 model" },
   { "gemma", "Gemma (first generation)", "Gemma 2 or Gemma 3" },
   { "GemmaForCausalLM", "Gemma (first generation)", "Gemma 2 or Gemma 3" },
   { "gemma3n", "Gemma 3n", "Gemma 3 (1B or 4B)" },
@@ -122,6 +121,8 @@ static const struct {
   { "chatglm", "ChatGLM", "GLM-4 (Glm4ForCausalLM, for example GLM-4-9B-0414)" },
   { "ChatGLMModel", "ChatGLM", "GLM-4 (Glm4ForCausalLM, for example GLM-4-9B-0414)" },
   { "deepseek2", "DeepSeek-V2/V3", "a DeepSeek-R1 distill (Qwen or Llama based)" },
+  { "DeepseekV2ForCausalLM", "DeepSeek-V2", "a DeepSeek-R1 distill (Qwen or Llama based)" },
+  { "DeepseekV3ForCausalLM", "DeepSeek-V3", "a DeepSeek-R1 distill (Qwen or Llama based)" },
   { "mistral3", "Mistral 3", "Mistral 7B or Ministral 8B" },
   { "llama4", "Llama 4", "Llama 3.1 or 3.2" },
   { "glm4moe", "GLM-4 MoE", "GLM-4 (dense)" },

@@ -44,7 +44,9 @@ temper_model_get_base_weights (const temper_model_t *model)
   return model->base_weights;
 }
 
-/* The seven projections of layer @l, in a fixed order. */
+/* The seven projections of layer @l, in a fixed order.  In a
+ * mixture-of-experts layer gate, up and down are empty views: its experts
+ * stay as stored (NF4 holds the attention's projections only). */
 static void
 layer_linears (temper_model_t *model, int l, TemperTensorView *views[7])
 {
@@ -79,7 +81,7 @@ temper_model_get_linear_bytes (const temper_model_t *model)
 guint64
 temper_model_get_weight_bytes (const temper_model_t *model)
 {
-  guint64 total = temper_model_get_linear_bytes (model);
+  guint64 total = temper_model_get_linear_bytes (model) + temper_model_get_expert_bytes (model);
 
   total += view_bytes (&model->token_embd) + view_bytes (&model->output_norm);
   if (!model->config.tied_embeddings)

@@ -30,6 +30,7 @@ static const struct {
   { "llama",  TEMPER_ARCH_LLAMA,  TEMPER_ROPE_INTERLEAVED },
   { "qwen2",  TEMPER_ARCH_QWEN2,  TEMPER_ROPE_HALVES },
   { "qwen3",  TEMPER_ARCH_QWEN3,  TEMPER_ROPE_HALVES },
+  { "qwen3moe", TEMPER_ARCH_QWEN3, TEMPER_ROPE_HALVES },
   { "gemma2", TEMPER_ARCH_GEMMA2, TEMPER_ROPE_HALVES },
   { "gemma3", TEMPER_ARCH_GEMMA3, TEMPER_ROPE_HALVES },
   { "phi3",   TEMPER_ARCH_PHI3,   TEMPER_ROPE_HALVES },
@@ -202,6 +203,34 @@ read_rope (GgufLoad *l, GError **error)
   return TRUE;
 }
 
+/* A mixture of experts: Mixtral (llama) and qwen3moe files say how many
+ * experts there are and how many each token uses; the experts' width is
+ * expert_feed_forward_length (qwen3moe) or feed_forward_length (Mixtral).
+ * llama.cpp renormalises the chosen experts' weights in both. */
+static gboolean
+read_experts_settings (GgufLoad *l, GError **error)
+{
+  TemperModelConfig *c = &l->model->config;
+  gboolean norm;
+  g_autofree char *norm_key = g_strdup_printf ("%s.expert_weights_norm", l->model->arch_name);
+
+  if (!gguf_u32 (l, "expert_count", FALSE, 0, &c->n_expert, error))
+    return FALSE;
+  if (c->n_expert == 0)
+    {
+      if (strcmp (l->model->arch_name, "qwen3moe") != 0)
+        return TRUE;
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("“%s” is missing the setting %s."), l->what, "qwen3moe.expert_count");
+      return FALSE;
+    }
+  if (!gguf_u32 (l, "expert_used_count", TRUE, 0, &c->n_expert_used, error)
+      || !gguf_u32 (l, "expert_feed_forward_length", FALSE, (guint32) c->n_ff, &c->n_ff_expert, error))
+    return FALSE;
+  c->expert_norm = !temper_gguf_get_bool (l->model->gguf, norm_key, &norm) || norm;
+  return temper_model_check_experts (c, l->what, error);
+}
+
 /* The family's settings beyond Llama's. */
 static gboolean
 read_family (GgufLoad *l, GError **error)
@@ -209,19 +238,11 @@ read_family (GgufLoad *l, GError **error)
   TemperModelConfig *c = &l->model->config;
   int window = 0, period = 0;
 
+  if (!read_experts_settings (l, error))
+    return FALSE;
   switch (c->arch)
     {
     case TEMPER_ARCH_LLAMA:
-      {
-        int n_expert = 0;
-        if (!gguf_u32 (l, "expert_count", FALSE, 0, &n_expert, error))
-          return FALSE;
-        if (n_expert > 0)
-          {
-            temper_model_refuse_family (l->what, "MixtralForCausalLM", error);
-            return FALSE;
-          }
-      }
       break;
     case TEMPER_ARCH_GEMMA2:
     case TEMPER_ARCH_GEMMA3:
@@ -319,8 +340,7 @@ read_layer (GgufLoad *l, int i, GError **error)
                              !c->post_norms, TRUE, error)
       || !gguf_layer_tensor (l, i, "ffn_norm.weight", &w->ffn_norm, c->n_embd, 1, FALSE, TRUE, error)
       || !gguf_layer_tensor (l, i, "post_ffw_norm.weight", &w->ffn_post_norm, c->n_embd, 1,
-                             !c->post_norms, TRUE, error)
-      || !gguf_layer_tensor (l, i, "ffn_down.weight", &w->w_down, c->n_ff, c->n_embd, FALSE, FALSE, error))
+                             !c->post_norms, TRUE, error))
     return FALSE;
   /* A norm the family does not use stays unused even if the file has it. */
   if (!c->qk_norm)
@@ -334,23 +354,35 @@ read_layer (GgufLoad *l, int i, GError **error)
       memset (&w->ffn_post_norm, 0, sizeof w->ffn_post_norm);
     }
 
-  /* gate and up: two matrices, or one {n_embd, 2·n_ff} ffn_up, gate first. */
-  {
-    g_autofree char *gate_name = g_strdup_printf ("blk.%d.ffn_gate.weight", i);
-    gboolean has_gate = temper_gguf_find_tensor (m->gguf, gate_name, NULL);
+  /* A mixture of experts in place of the dense feed-forward. */
+  if (c->n_expert > 0)
+    {
+      g_autofree char *router = g_strdup_printf ("blk.%d.ffn_gate_inp.weight", i);
 
-    if (!has_gate)
-      {
-        if (!gguf_layer_tensor (l, i, "ffn_up.weight", &fused, c->n_embd, 2 * (gint64) c->n_ff, FALSE, FALSE, error))
-          return FALSE;
-        temper_model_split_rows (&fused, 0, c->n_ff, fused.name, &w->w_gate);
-        temper_model_split_rows (&fused, c->n_ff, c->n_ff, fused.name, &w->w_up);
-        c->fused_gate_up = TRUE;
-      }
-    else if (!gguf_layer_tensor (l, i, "ffn_gate.weight", &w->w_gate, c->n_embd, c->n_ff, FALSE, FALSE, error)
-             || !gguf_layer_tensor (l, i, "ffn_up.weight", &w->w_up, c->n_embd, c->n_ff, FALSE, FALSE, error))
-      return FALSE;
-  }
+      if (temper_gguf_find_tensor (m->gguf, router, NULL) && !temper_model_read_experts (m, i, l->what, error))
+        return FALSE;
+    }
+  if (!temper_model_layer_is_moe (w)
+      && !gguf_layer_tensor (l, i, "ffn_down.weight", &w->w_down, c->n_ff, c->n_embd, FALSE, FALSE, error))
+    return FALSE;
+  /* gate and up: two matrices, or one {n_embd, 2·n_ff} ffn_up, gate first. */
+  if (!temper_model_layer_is_moe (w))
+    {
+      g_autofree char *gate_name = g_strdup_printf ("blk.%d.ffn_gate.weight", i);
+      gboolean has_gate = temper_gguf_find_tensor (m->gguf, gate_name, NULL);
+
+      if (!has_gate)
+        {
+          if (!gguf_layer_tensor (l, i, "ffn_up.weight", &fused, c->n_embd, 2 * (gint64) c->n_ff, FALSE, FALSE, error))
+            return FALSE;
+          temper_model_split_rows (&fused, 0, c->n_ff, fused.name, &w->w_gate);
+          temper_model_split_rows (&fused, c->n_ff, c->n_ff, fused.name, &w->w_up);
+          c->fused_gate_up = TRUE;
+        }
+      else if (!gguf_layer_tensor (l, i, "ffn_gate.weight", &w->w_gate, c->n_embd, c->n_ff, FALSE, FALSE, error)
+               || !gguf_layer_tensor (l, i, "ffn_up.weight", &w->w_up, c->n_embd, c->n_ff, FALSE, FALSE, error))
+        return FALSE;
+    }
 
   /* Biases come as a set or not at all. */
   if ((w->bq.data != NULL) != (w->bk.data != NULL) || (w->bq.data != NULL) != (w->bv.data != NULL)

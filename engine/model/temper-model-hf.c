@@ -213,6 +213,8 @@ static const struct {
   { "MistralForCausalLM", TEMPER_ARCH_MISTRAL, "llama" },
   { "Qwen2ForCausalLM",   TEMPER_ARCH_QWEN2,   "qwen2" },
   { "Qwen3ForCausalLM",   TEMPER_ARCH_QWEN3,   "qwen3" },
+  { "Qwen3MoeForCausalLM", TEMPER_ARCH_QWEN3,  "qwen3moe" },
+  { "MixtralForCausalLM", TEMPER_ARCH_LLAMA,   "llama" },
   { "Gemma2ForCausalLM",  TEMPER_ARCH_GEMMA2,  "gemma2" },
   { "Gemma3ForCausalLM",  TEMPER_ARCH_GEMMA3,  "gemma3" },
   { "Phi3ForCausalLM",    TEMPER_ARCH_PHI3,    "phi3" },
@@ -496,6 +498,66 @@ read_family (HfLoad *l, int sliding_window, GError **error)
   return TRUE;
 }
 
+/* A mixture of experts: Qwen3-MoE (num_experts, moe_intermediate_size,
+ * norm_topk_prob) and Mixtral (num_local_experts, experts as wide as
+ * intermediate_size, weights always renormalised). */
+static gboolean
+read_experts_settings (HfLoad *l, GError **error)
+{
+  TemperModelConfig *c = &l->model->config;
+  g_autofree char *architecture = config_architecture (l->config);
+  gboolean mixtral = g_strcmp0 (architecture, "MixtralForCausalLM") == 0;
+
+  if (!mixtral && g_strcmp0 (architecture, "Qwen3MoeForCausalLM") != 0)
+    return TRUE;
+  if (!config_int (l, json_object_has_member (l->config, "num_experts") ? "num_experts" : "num_local_experts",
+                   TRUE, 0, 4096, &c->n_expert, error)
+      || !config_int (l, "num_experts_per_tok", TRUE, 0, 4096, &c->n_expert_used, error)
+      || !config_int (l, mixtral ? "intermediate_size" : "moe_intermediate_size", TRUE, 0, TEMPER_MODEL_MAX_FF,
+                      &c->n_ff_expert, error))
+    return FALSE;
+  c->expert_norm = mixtral || config_bool (l->config, "norm_topk_prob", FALSE);
+  /* Mixtral attends through a window where its config sets one (as
+   * Mistral v0.1 did); Temper runs it as a Llama block otherwise. */
+  if (mixtral)
+    {
+      int window = 0;
+
+      if (!config_int (l, "sliding_window", FALSE, 0, G_MAXINT, &window, error))
+        return FALSE;
+      if (window > 0 && window < c->n_ctx_train)
+        c->sliding_window = window;
+    }
+  return temper_model_check_experts (c, l->what, error);
+}
+
+/* Whether layer @i of a mixture-of-experts model routes to experts: Qwen3-MoE
+ * may keep some layers dense (mlp_only_layers, decoder_sparse_step). */
+static gboolean
+layer_is_sparse (HfLoad *l, int i)
+{
+  const TemperModelConfig *c = &l->model->config;
+  JsonNode *dense = json_object_get_member (l->config, "mlp_only_layers");
+  double step = config_double (l->config, "decoder_sparse_step", 1.0);
+
+  if (c->n_expert == 0)
+    return FALSE;
+  if (dense != NULL && JSON_NODE_HOLDS_ARRAY (dense))
+    {
+      JsonArray *list = json_node_get_array (dense);
+
+      for (guint j = 0; j < json_array_get_length (list); j++)
+        {
+          JsonNode *item = json_array_get_element (list, j);
+
+          if (JSON_NODE_HOLDS_VALUE (item) && json_node_get_value_type (item) == G_TYPE_INT64
+              && json_node_get_int (item) == i)
+            return FALSE;
+        }
+    }
+  return step < 1.0 || (i + 1) % (int) step == 0;
+}
+
 static gboolean
 read_config (HfLoad *l, GError **error)
 {
@@ -523,7 +585,8 @@ read_config (HfLoad *l, GError **error)
 
   if (!config_real (l, l->config, "rms_norm_eps", 1e-6, TEMPER_MODEL_MIN_EPS, TEMPER_MODEL_MAX_EPS,
                     &c->rms_eps, error)
-      || !read_family (l, sliding_window, error) || !read_rope (l, error))
+      || !read_family (l, sliding_window, error) || !read_rope (l, error)
+      || !read_experts_settings (l, error))
     return FALSE;
   if (!temper_input_check_double ("rope_theta", c->rope_theta, TEMPER_MODEL_MIN_ROPE_BASE,
                                   TEMPER_MODEL_MAX_ROPE_BASE, error))
@@ -647,8 +710,11 @@ hf_layer (HfLoad *l, int i, GError **error)
       || !hf_layer_part (l, i, "self_attn.o_proj.weight", &w->wo, q_out, c->n_embd, FALSE, error)
       || !hf_layer_part (l, i, nn.attn_post_norm, &w->attn_post_norm, c->n_embd, 1, TRUE, error)
       || !hf_layer_part (l, i, nn.ffn_norm, &w->ffn_norm, c->n_embd, 1, TRUE, error)
-      || !hf_layer_part (l, i, nn.ffn_post_norm, &w->ffn_post_norm, c->n_embd, 1, TRUE, error)
-      || !hf_layer_part (l, i, "mlp.down_proj.weight", &w->w_down, c->n_ff, c->n_embd, FALSE, error))
+      || !hf_layer_part (l, i, nn.ffn_post_norm, &w->ffn_post_norm, c->n_embd, 1, TRUE, error))
+    return FALSE;
+  if (layer_is_sparse (l, i))
+    return temper_model_read_experts (l->model, i, l->what, error);
+  if (!hf_layer_part (l, i, "mlp.down_proj.weight", &w->w_down, c->n_ff, c->n_embd, FALSE, error))
     return FALSE;
   if (c->fused_gate_up)
     {

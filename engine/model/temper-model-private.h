@@ -39,6 +39,7 @@ struct temper_model {
   TemperTensorView      output;        /* == token_embd when tied */
   TemperLayerWeights   *layers;        /* config.n_layer entries */
   float                *rope_factors;  /* rope_dims / 2, or NULL */
+  GPtrArray            *expert_views;  /* per MoE layer, 3 × n_expert views its exp_* point into */
 
   temper_tokenizer_t   *tokenizer;
   char                 *chat_template;
@@ -87,6 +88,16 @@ float   *temper_model_llama3_rope_factors (int n_pairs, int rope_dims, float the
 /* Refuses a family Temper does not run: names it, and the nearest family
  * it does. */
 void     temper_model_refuse_family (const char *what, const char *name, GError **error);
+
+/* Reads the experts of layer @layer (model->layers[layer].exp_* and the
+ * router) from the file: GGUF's stacked ffn_*_exps, or a Hugging Face
+ * folder's one tensor per expert.  In temper-model-moe.c. */
+gboolean temper_model_read_experts (temper_model_t *model, int layer, const char *what,
+                                    GError **error);
+
+gboolean temper_model_check_experts (const TemperModelConfig *c, const char *what, GError **error);
+/* Bytes of every layer's router and experts. */
+guint64  temper_model_get_expert_bytes (const temper_model_t *model);
 
 /* Adds @id to @stops unless already there or outside the vocabulary. */
 void     temper_model_add_stop_token (temper_model_t *model, GArray *stops, int id);

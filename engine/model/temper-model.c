@@ -109,6 +109,16 @@ for_each_weight (const temper_model_t *model, WeightFunc func, gpointer user_dat
       for (gsize j = 0; j < G_N_ELEMENTS (views); j++)
         if (views[j]->data != NULL)
           func (views[j], user_data);
+      if (temper_model_layer_is_moe (w))
+        {
+          func (&w->ffn_gate_inp, user_data);
+          for (int e = 0; e < model->config.n_expert; e++)
+            {
+              func (&w->exp_gate[e], user_data);
+              func (&w->exp_up[e], user_data);
+              func (&w->exp_down[e], user_data);
+            }
+        }
     }
 }
 
@@ -310,6 +320,7 @@ temper_model_free (temper_model_t *model)
   g_clear_pointer (&model->stop_tokens, g_array_unref);
   g_clear_pointer (&model->extra_stops, g_array_unref);
   g_free (model->layers);
+  g_clear_pointer (&model->expert_views, g_ptr_array_unref);
   g_free (model->rope_factors);
   g_free (model->path);
   g_free (model->name);

@@ -69,6 +69,18 @@ temper_adapter_new (const TemperModelConfig *config, int rank, float alpha,
                    _("Choose at least one layer to adapt among q, k, v, o, gate, up and down."));
       return NULL;
     }
+  /* A mixture-of-experts model trains its attention only: the experts stay
+   * as they are (the feed-forward targets have no single matrix to adapt). */
+  if (config->n_expert > 0)
+    target_mask &= TEMPER_LORA_TARGET_BIT (TEMPER_LORA_Q) | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_K)
+                   | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_V) | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_O);
+  if (target_mask == 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_ARGUMENT,
+                   _("A mixture-of-experts model is adapted in its attention layers only (q, k, v, o); "
+                     "the experts stay as they are. Choose at least one of q, k, v and o."));
+      return NULL;
+    }
   adapter = g_new0 (temper_adapter_t, 1);
   adapter->n_layer = config->n_layer;
   adapter->rank = rank;

@@ -225,6 +225,14 @@ block_feed_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const
   TemperBTensor f = rows (&a->f, n);
 
   row_norm (p, &xn2, &a->rstd2, &x2, &w->ffn_norm);
+  if (temper_moe_layer_active (&w->moe))
+    {
+      /* A mixture of experts (frozen, no LoRA) in place of gate, up and
+       * down; the families that have one have no post norms. */
+      temper_moe_forward (b, &w->moe, &f, &xn2);
+      b->ops->add (b, &out, &x2, &f);
+      return;
+    }
   linear_forward (p, w, a, TEMPER_LORA_GATE, &gate, &xn2, NULL);
   linear_forward (p, w, a, TEMPER_LORA_UP, &up, &xn2, NULL);
   temper_block_mlp (b, c, &act, &gate, &up);
@@ -264,6 +272,15 @@ block_feed_forward_backward (const TemperBlockPass *p, const TemperBlockWeights 
    * the sublayer's input gradient). */
   const TemperBTensor *d_out = &d_resid;
 
+  if (temper_moe_layer_active (&w->moe))
+    {
+      /* The experts and the router are frozen: only their input gradient
+       * (no post norm: see block_feed_forward). */
+      b->ops->zero (b, &d_xn);
+      temper_moe_backward (b, &w->moe, &d_xn, &d_resid, &xn2);
+      row_norm_backward (p, &d_resid, &d_xn, &a->rstd2, &x2, &w->ffn_norm);
+      return;
+    }
   if (c->post_norms)
     {
       TemperBTensor f_raw = rows (&a->f_raw, n);

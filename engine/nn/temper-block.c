@@ -110,6 +110,8 @@ temper_block_check_backend (const temper_model_t *model, TemperBackend *backend,
     missing = c->attn_softcap > 0.0f ? _("soft-capped attention") : _("sliding-window attention");
   else if (c->final_softcap > 0.0f && !temper_backend_supports_op (backend, TEMPER_OP_SOFTCAP, TEMPER_TYPE_F32))
     missing = _("soft-capped logits");
+  else if (c->n_expert > 0 && !temper_backend_supports_op (backend, TEMPER_OP_MOE, TEMPER_TYPE_F32))
+    missing = _("the mixture-of-experts feed-forward");
   else if (training && c->final_softcap > 0.0f
            && !temper_backend_supports_op (backend, TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP, TEMPER_TYPE_F32))
     {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "temper-backend.h"
+#include "temper-moe.h"
 #include "temper/adapter.h"
 #include "temper/model.h"
 
@@ -77,6 +78,7 @@ typedef struct {
   TemperBTensor q_norm, k_norm, attn_post_norm, ffn_post_norm;
   TemperBTensor lora_a[TEMPER_LORA_N_TARGETS], lora_b[TEMPER_LORA_N_TARGETS];
   TemperBTensor lora_ga[TEMPER_LORA_N_TARGETS], lora_gb[TEMPER_LORA_N_TARGETS]; /* training */
+  TemperMoeLayer moe;                       /* experts in place of gate, up and down; empty if dense */
 } TemperBlockWeights;
 
 /* The host view of target @t's frozen weight in @lw. */

@@ -78,9 +78,12 @@ temper_forward_new (const temper_model_t *model, TemperBackend *backend, int n_c
       Layer *L = &fwd->layers[l];
 
       for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-        if (!temper_block_wrap_weight (backend, model, temper_block_target_weight (lw, t), TEMPER_OP_MATMUL,
-                                       FALSE, fwd->weight_buffers, &L->w.w[t], error))
+        if (temper_block_target_weight (lw, t)->data != NULL
+            && !temper_block_wrap_weight (backend, model, temper_block_target_weight (lw, t), TEMPER_OP_MATMUL,
+                                          FALSE, fwd->weight_buffers, &L->w.w[t], error))
           return NULL;
+      if (!temper_moe_layer_init (&L->w.moe, backend, model, lw, fwd->weight_buffers, error))
+        return NULL;
       temper_block_weights_lay_out (&L->w, c, lw, &small);
       L->k_cache = temper_block_arena_take (&acts, TEMPER_TYPE_F32, kv_dim, n_ctx);
       L->v_cache = temper_block_arena_take (&acts, TEMPER_TYPE_F32, kv_dim, n_ctx);
@@ -149,6 +152,8 @@ temper_forward_free (TemperForward *fwd)
   if (fwd->weight_buffers != NULL)
     g_ptr_array_unref (fwd->weight_buffers);
   temper_block_rope_clear (&fwd->rope);
+  for (int l = 0; fwd->layers != NULL && l < fwd->c->n_layer; l++)
+    temper_moe_layer_clear (&fwd->layers[l].w.moe);
   g_free (fwd->layers);
   g_free (fwd);
 }

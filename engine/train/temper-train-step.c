@@ -103,6 +103,10 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
   guint64 weight_bytes;
 
   memset (out, 0, sizeof *out);
+  /* A mixture of experts trains its attention only (see temper_adapter_new). */
+  if (c->n_expert > 0)
+    targets &= TEMPER_LORA_TARGET_BIT (TEMPER_LORA_Q) | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_K)
+               | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_V) | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_O);
   s->layers = g_new0 (TemperBlockWeights, L);
   s->x_in = g_new0 (TemperBTensor, L + 1);
   s->la = g_new0 (TemperBlockActs, n_acts);
@@ -122,6 +126,7 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
       for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
         weight_bytes += view_bytes (temper_block_target_weight (lw, t));
       temper_block_weights_lay_out (&s->layers[l], c, lw, small);
+      weight_bytes += temper_moe_layer_bytes (model, lw);
     }
   s->output_norm = take (small, TEMPER_TYPE_F32, E, 1);
   s->weight_bytes = weight_bytes;
@@ -360,10 +365,17 @@ temper_train_step_new_on (const temper_model_t *model, TemperBackend *backend,
                                       TRUE, s->weight_buffers, &s->token_embd, error))
     return NULL;
   for (int l = 0; l < L; l++)
-    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-      if (!temper_block_wrap_weight (backend, model, temper_block_target_weight (temper_model_get_layer (model, l), t),
-                                     TEMPER_OP_MATMUL, TRUE, s->weight_buffers, &s->layers[l].w[t], error))
+    {
+      const TemperLayerWeights *lw = temper_model_get_layer (model, l);
+
+      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+        if (temper_block_target_weight (lw, t)->data != NULL
+            && !temper_block_wrap_weight (backend, model, temper_block_target_weight (lw, t),
+                                          TEMPER_OP_MATMUL, TRUE, s->weight_buffers, &s->layers[l].w[t], error))
+          return NULL;
+      if (!temper_moe_layer_init (&s->layers[l].moe, backend, model, lw, s->weight_buffers, error))
         return NULL;
+    }
 
   s->small = temper_backend_buffer_alloc (backend, small.size, TEMPER_BUFFER_WEIGHTS, error);
   if (s->small == NULL)
@@ -445,6 +457,8 @@ temper_train_step_free (TemperTrainStep *s)
   temper_backend_buffer_free (s->backend, s->params_buf);
   temper_backend_buffer_free (s->backend, s->host_buf);
   temper_block_rope_clear (&s->rope);
+  for (int l = 0; s->layers != NULL && l < s->c->n_layer; l++)
+    temper_moe_layer_clear (&s->layers[l].moe);
   g_free (s->layers);
   g_free (s->x_in);
   g_free (s->la);

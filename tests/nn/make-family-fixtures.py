@@ -10,6 +10,8 @@ Writes into tests/fixtures/families/:
   <family>.json        prompt ids, the 64-token greedy continuation, settings
   <family>.logits      float32 little-endian, 65 rows of n_vocab: the logits
                        after the prompt, then after each greedy token
+  qwen3moe-q8_0.*      the Qwen3-MoE model quantized by llama.cpp (Q8_0 and
+                       F16 experts), its logits from its dequantized weights
 
 Windows and contexts are small so the prompt and its continuation pass them:
 sliding windows of 24 positions, Llama 3.1's original context of 32.
@@ -44,7 +46,10 @@ PROMPT = "Hello world! The quick brown fox"
 # The pre-tokenizer name each byte-level family's GGUF gets (llama.cpp names
 # a pre-tokenizer by hashing a real tokenizer's output, which a tiny trained
 # one cannot match).
-BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "phi3": "gpt-2", "phi35": "gpt-2", "glm4": "qwen2"}
+BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "qwen3moe": "qwen2", "phi3": "gpt-2", "phi35": "gpt-2",
+           "glm4": "qwen2"}
+# Families written as a Hugging Face folder only (llama.cpp has no GGUF of them).
+HF_ONLY = {"qwen3moe-mixed", "mixtral-window"}
 
 
 def bpe_tokenizer(folder, specials, eos, bos=None, pad=None):
@@ -116,6 +121,9 @@ def randomise(model):
         for name, p in model.named_parameters():
             if name.endswith("bias"):
                 p.normal_(0.0, 0.5)
+            elif name.endswith("mlp.gate.weight") or name.endswith("router.weight"):
+                # Router logits far apart, so that no two experts tie for a place.
+                p.normal_(0.0, 1.0)
             elif "norm" in name:
                 # Gemma's norms scale by 1 + w: keep the scale near 1 either way.
                 base = 0.0 if getattr(model.config, "model_type", "").startswith("gemma") else 1.0
@@ -145,6 +153,30 @@ def make(family):
         config = tf.Qwen3Config(vocab_size=len(fast), tie_word_embeddings=True, rope_theta=1000000.0,
                                 eos_token_id=2, bos_token_id=None, **common)
         cls = tf.Qwen3ForCausalLM
+    elif family in ("qwen3moe", "qwen3moe-mixed"):
+        # Four experts of 24, two chosen per token, their weights renormalised.
+        # The mixed model keeps its first layer dense (mlp_only_layers) and
+        # does not renormalise; llama.cpp's converter has no such layout, so
+        # it is a Hugging Face folder only.
+        fast = bpe_tokenizer(folder, ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"],
+                             eos="<|im_end|>", pad="<|endoftext|>")
+        mixed = family == "qwen3moe-mixed"
+        config = tf.Qwen3MoeConfig(vocab_size=len(fast), tie_word_embeddings=False, rope_theta=1000000.0,
+                                   num_experts=4, num_experts_per_tok=2, moe_intermediate_size=24,
+                                   norm_topk_prob=not mixed, decoder_sparse_step=1,
+                                   mlp_only_layers=[0] if mixed else [],
+                                   eos_token_id=2, bos_token_id=None, **common)
+        cls = tf.Qwen3MoeForCausalLM
+    elif family in ("mixtral", "mixtral-window"):
+        # Four experts of 48 (intermediate_size), two chosen per token; the
+        # second with a sliding window (a Hugging Face folder only: llama.cpp's
+        # converter writes no window for the llama architecture).
+        fast, sp = spm_tokenizer(folder, ["[INST]", "[/INST]"], bos="<s>", eos="</s>", dummy_prefix=True)
+        config = tf.MixtralConfig(vocab_size=len(fast), tie_word_embeddings=False, num_local_experts=4,
+                                  num_experts_per_tok=2,
+                                  sliding_window=WINDOW if family == "mixtral-window" else None,
+                                  bos_token_id=2, eos_token_id=1, pad_token_id=0, **common)
+        cls = tf.MixtralForCausalLM
     elif family == "mistral":
         fast, sp = spm_tokenizer(folder, ["[INST]", "[/INST]"], bos="<s>", eos="</s>", dummy_prefix=True)
         config = tf.MistralConfig(vocab_size=len(fast), sliding_window=WINDOW, tie_word_embeddings=False,
@@ -235,27 +267,84 @@ def make(family):
     return folder
 
 
-def convert(llama_cpp, family, folder):
+def convert(llama_cpp, family, folder, outtype="f32", name=None):
     """convert_hf_to_gguf.py, run as it is but for the pre-tokenizer name."""
     pre = BPE_PRE.get(family, "default")
+    name = name or family
     code = (
         "import sys\n"
         f"sys.path.insert(0, {os.path.join(llama_cpp, 'gguf-py')!r}); sys.path.insert(0, {llama_cpp!r})\n"
         "import conversion.base as base\n"
         f"base.TextModel.get_vocab_base_pre = lambda self, tokenizer: {pre!r}\n"
         "import convert_hf_to_gguf\n"
-        f"sys.argv = ['convert_hf_to_gguf.py', {folder!r}, '--outtype', 'f32', '--outfile', "
-        f"{os.path.join(OUT, family + '.gguf')!r}]\n"
+        f"sys.argv = ['convert_hf_to_gguf.py', {folder!r}, '--outtype', {outtype!r}, '--outfile', "
+        f"{os.path.join(OUT, name + '.gguf')!r}]\n"
         "convert_hf_to_gguf.main()\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def quantized_moe(llama_cpp, family, folder):
+    """<family>-q8_0.gguf: the model as llama.cpp quantizes it (Q8_0 experts
+    stacked in 3-D tensors, F16 where a row is not a whole block), and its
+    logits from transformers run on the GGUF's own weights as gguf-py
+    dequantizes them: a reference for reading quantized experts that owes
+    nothing to Temper."""
+    import transformers as tf
+    from gguf import GGUFReader
+    from gguf.quants import dequantize
+
+    name = family + "-q8_0"
+    convert(llama_cpp, family, folder, "q8_0", name)
+    reader = GGUFReader(os.path.join(OUT, name + ".gguf"))
+    weights = {t.name: torch.tensor(np.array(dequantize(t.data, t.tensor_type), dtype=np.float32))
+               for t in reader.tensors}
+    model = tf.Qwen3MoeForCausalLM.from_pretrained(folder).float().eval()
+    sd = {"model.embed_tokens.weight": weights["token_embd.weight"], "lm_head.weight": weights["output.weight"],
+          "model.norm.weight": weights["output_norm.weight"]}
+    parts = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
+             "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+             "self_attn.o_proj": "attn_output", "self_attn.q_norm": "attn_q_norm",
+             "self_attn.k_norm": "attn_k_norm", "mlp.gate": "ffn_gate_inp"}
+    for i in range(model.config.num_hidden_layers):
+        for hf, gg in parts.items():
+            sd[f"model.layers.{i}.{hf}.weight"] = weights[f"blk.{i}.{gg}.weight"]
+        sd[f"model.layers.{i}.mlp.experts.gate_up_proj"] = torch.cat(
+            [weights[f"blk.{i}.ffn_gate_exps.weight"], weights[f"blk.{i}.ffn_up_exps.weight"]], dim=1)
+        sd[f"model.layers.{i}.mlp.experts.down_proj"] = weights[f"blk.{i}.ffn_down_exps.weight"]
+    own = model.state_dict()
+    assert set(sd) == set(own), set(own) ^ set(sd)
+    for k in sd:
+        assert sd[k].shape == own[k].shape, (k, sd[k].shape, own[k].shape)
+    model.load_state_dict(sd)
+    with open(os.path.join(OUT, f"{family}.json")) as f:
+        meta = json.load(f)
+    rows, greedy, seq = [], [], list(meta["prompt"])
+    with torch.no_grad():
+        for step in range(N_GREEDY + 1):
+            logits = model(torch.tensor([seq])).logits[0, -1].float().numpy()
+            rows.append(logits)
+            if step == N_GREEDY:
+                break
+            greedy.append(int(np.argmax(logits)))
+            seq.append(greedy[-1])
+    np.stack(rows).astype("<f4").tofile(os.path.join(OUT, f"{name}.logits"))
+    meta.update(source=f"transformers {tf.__version__} Qwen3MoeForCausalLM on the weights of {name}.gguf "
+                       "as gguf-py dequantizes them", greedy=greedy)
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+        json.dump(meta, f, indent=1)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--llama-cpp", required=True, help="llama.cpp source folder (convert_hf_to_gguf.py)")
     parser.add_argument("families", nargs="*",
-                        default=["llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4"])
+                        default=["llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
+                                 "qwen3moe", "mixtral", "qwen3moe-mixed", "mixtral-window"])
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     for fam in args.families:
-        convert(args.llama_cpp, fam, make(fam))
+        folder = make(fam)
+        if fam not in HF_ONLY:
+            convert(args.llama_cpp, fam, folder)
+        if fam == "qwen3moe":
+            quantized_moe(args.llama_cpp, fam, folder)

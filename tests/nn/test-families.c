@@ -5,7 +5,12 @@
  * transformers chose them) must agree to 1e-4 of the largest logit, in
  * exact mode; the positions run past the sliding windows (24) and past
  * Llama 3.1's original context (32).  Phi-3.5's LongRoPE is checked with its
- * short factors, inside its original context (128). */
+ * short factors, inside its original context (128).  Qwen3-MoE and Mixtral
+ * (four experts, two per token) run their experts through the CPU's
+ * mixture-of-experts op; qwen3moe-mixed keeps a dense layer
+ * (mlp_only_layers), mixtral-window attends through a window of 24, and
+ * qwen3moe-q8_0, llama.cpp's Q8_0 quantization, is held to transformers
+ * run on the weights gguf-py dequantizes from it. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -93,6 +98,43 @@ check_description (const char *family, const temper_model_t *model)
       g_assert_nonnull (temper_model_get_rope_factors (model));
       g_assert_cmpfloat (c->rope_mscale, >, 1.0f);
       g_assert_cmpint (c->n_ctx_train, ==, 128);
+    }
+  else if (strcmp (family, "qwen3moe-q8_0") == 0)
+    {
+      /* llama.cpp's quantization: Q8_0 gate and up experts, F16 down
+       * experts (24-wide rows are no whole Q8_0 block), each expert a
+       * slice of one stacked tensor. */
+      const TemperLayerWeights *w = temper_model_get_layer (model, 1);
+
+      g_assert_cmpint (w->exp_gate[3].type, ==, TEMPER_TYPE_Q8_0);
+      g_assert_cmpint (w->exp_up[0].type, ==, TEMPER_TYPE_Q8_0);
+      g_assert_cmpint (w->exp_down[2].type, ==, TEMPER_TYPE_F16);
+      g_assert_cmpint (w->exp_down[2].ne[0], ==, 24);
+      g_assert_cmpint (w->exp_down[2].ne[1], ==, 32);
+    }
+  else if (strcmp (family, "qwen3moe-mixed") == 0)
+    {
+      /* mlp_only_layers [0]: a dense first layer; no renormalisation. */
+      g_assert_cmpint (c->n_expert, ==, 4);
+      g_assert_false (c->expert_norm);
+      g_assert_false (temper_model_layer_is_moe (temper_model_get_layer (model, 0)));
+      g_assert_nonnull (temper_model_get_layer (model, 0)->w_gate.data);
+      g_assert_true (temper_model_layer_is_moe (temper_model_get_layer (model, 1)));
+    }
+  else if (strcmp (family, "mixtral-window") == 0)
+    g_assert_true (c->n_expert == 4 && c->sliding_window > 0);
+  else if (strcmp (family, "qwen3moe") == 0 || strcmp (family, "mixtral") == 0)
+    {
+      /* Four experts, two per token, weights renormalised; Qwen3-MoE's are
+       * 24 wide (moe_intermediate_size), Mixtral's 48 (intermediate_size). */
+      g_assert_cmpint (c->n_expert, ==, 4);
+      g_assert_cmpint (c->n_expert_used, ==, 2);
+      g_assert_true (c->expert_norm);
+      g_assert_cmpint (c->n_ff_expert, ==, family[0] == 'q' ? 24 : 48);
+      g_assert_true (c->qk_norm == (family[0] == 'q'));
+      g_assert_cmpstr (temper_model_get_family_name (model), ==, family[0] == 'q' ? "Qwen3-MoE" : "Mixtral");
+      for (int l = 0; l < c->n_layer; l++)
+        g_assert_true (temper_model_layer_is_moe (temper_model_get_layer (model, l)));
     }
   else if (strcmp (family, "glm4") == 0)
     {
@@ -190,7 +232,8 @@ int
 main (int argc, char **argv)
 {
   static const char *const families[] = {
-    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
+    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3moe", "mixtral",
+    "qwen3moe-mixed", "qwen3moe-q8_0", "mixtral-window",
   };
   static Case cases[G_N_ELEMENTS (families) * 2];
 
@@ -199,6 +242,12 @@ main (int argc, char **argv)
     for (int g = 0; g < 2; g++)
       {
         g_autofree char *name = g_strdup_printf ("/nn/families/%s/%s", families[i], g ? "gguf" : "hf");
+
+        /* Qwen3-MoE with dense layers and Mixtral with a window have no
+         * llama.cpp conversion; the quantized Qwen3-MoE is a GGUF only. */
+        if ((g && (strcmp (families[i], "qwen3moe-mixed") == 0 || strcmp (families[i], "mixtral-window") == 0))
+            || (!g && strcmp (families[i], "qwen3moe-q8_0") == 0))
+          continue;
 
         cases[i * 2 + g].family = families[i];
         cases[i * 2 + g].gguf = g;

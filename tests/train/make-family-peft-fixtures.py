@@ -13,7 +13,8 @@ tests/fixtures/train/families/:
 Sequences are 40 tokens: past the sliding windows (24) and Llama 3.1's
 original context (32).  Families whose projections are fused in the file
 (Phi-3's qkv and gate_up, GLM-4's gate_up) are trained on the projections
-both tools hold apart.
+both tools hold apart.  Qwen3-MoE and Mixtral adapt their attention only;
+the gradient reaches the earlier layers through the frozen experts and router.
 
 Usage: python3 tests/train/make-family-peft-fixtures.py [family …]
 """
@@ -35,6 +36,10 @@ TARGETS = {
     "llama31": ALL, "qwen3": ALL, "mistral": ALL, "gemma3": ALL, "gemma2": ALL,
     "phi3": ["o_proj", "down_proj"],
     "glm4": ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"],
+    # Mixtures of experts: LoRA on the attention, the experts and the router frozen.
+    "qwen3moe": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "mixtral": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "qwen3moe-mixed": ["q_proj", "k_proj", "v_proj", "o_proj"],
 }
 
 

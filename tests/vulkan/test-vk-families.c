@@ -268,6 +268,8 @@ main (int argc, char **argv)
 {
   static const char *const refused[][2] = {
     { "llama31", "Llama 3.1" }, { "gemma3", "Gemma 3" }, { "phi3", "Phi-3" }, { "glm4", "GLM-4" },
+    { "qwen3moe", "Qwen3-MoE models yet: it lacks the mixture-of-experts feed-forward" },
+    { "mixtral", "Mixtral models yet: it lacks the mixture-of-experts feed-forward" },
   };
   static const char *const trained[] = { "qwen3", "mistral" };
 

@@ -83,6 +83,14 @@ typedef struct {
   float             rope_mscale;   /* cos and sin of the global layers × this (LongRoPE); 0 = 1 */
   gboolean          fused_qkv;     /* the file stores q, k, v as one matrix (Phi-3) */
   gboolean          fused_gate_up; /* the file stores gate and up as one matrix (Phi-3, GLM-4) */
+  /* Mixture of experts (Qwen3-MoE, Mixtral); n_expert == 0: a dense model.
+   * A layer whose ffn_gate_inp has data routes each token to n_expert_used
+   * of n_expert SwiGLU experts of n_ff_expert; other layers are dense. */
+  int               n_expert;
+  int               n_expert_used;
+  int               n_ff_expert;
+  gboolean          expert_norm;   /* the chosen experts' weights are renormalised to sum to 1
+                                    * (Mixtral always; Qwen3-MoE with norm_topk_prob) */
 } TemperModelConfig;
 
 /* Whether layer @layer attends through the sliding window (and its RoPE base). */
@@ -107,7 +115,15 @@ typedef struct {
   TemperTensorView q_norm, k_norm;       /* {head_dim}: per-head RMSNorm (Qwen3, Gemma 3) */
   TemperTensorView attn_post_norm;       /* {n_embd}: on the attention output (Gemma 2/3, GLM-4) */
   TemperTensorView ffn_post_norm;        /* {n_embd}: on the feed-forward output */
+  /* Mixture of experts (data == NULL in a dense layer, which has w_gate,
+   * w_up and w_down instead): the router and n_expert experts each. */
+  TemperTensorView ffn_gate_inp;         /* {n_embd, n_expert} */
+  const TemperTensorView *exp_gate, *exp_up;  /* n_expert of {n_embd, n_ff_expert} */
+  const TemperTensorView *exp_down;           /* n_expert of {n_ff_expert, n_embd} */
 } TemperLayerWeights;
+
+/* Whether @layer has a mixture-of-experts feed-forward (a router). */
+gboolean temper_model_layer_is_moe (const TemperLayerWeights *layer);
 
 typedef enum {
   TEMPER_LOAD_PHASE_READING,
@@ -150,6 +166,10 @@ const TemperLayerWeights *temper_model_get_layer      (const temper_model_t *mod
  * when the family has none.  Rotary pair i turns at
  * theta^(−2i/rope_dims) / factor[i]. */
 const float              *temper_model_get_rope_factors (const temper_model_t *model);
+/* What LoRA trains in @model when it is not every layer asked for, as a
+ * sentence for people: a mixture-of-experts model trains its attention only
+ * (the experts stay as they are).  NULL for other models; free it. */
+char                     *temper_model_describe_lora_scope (const temper_model_t *model);
 /* A family's name for people ("Gemma 3", "Qwen3", …). */
 const char               *temper_model_get_family_name  (const temper_model_t *model);
 

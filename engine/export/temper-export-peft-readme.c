@@ -7,8 +7,10 @@
 #include "temper-export-private.h"
 #include "temper-model-base-id.h"
 
-char *
-temper_export_describe_base (const temper_model_t *model, const char *base_id)
+/* One sentence saying which base an adapter for @model needs (@base_id from
+ * temper_model_base_model_id()). */
+static char *
+describe_base (const temper_model_t *model, const char *base_id)
 {
   g_autofree char *file = g_path_get_basename (temper_model_get_path (model));
 
@@ -26,7 +28,7 @@ temper_export_write_peft_readme (const temper_model_t *model, const char *base_i
                                  const char *dir, GError **error)
 {
   g_autofree char *path = g_build_filename (dir, "README.md", NULL);
-  g_autofree char *needs = temper_export_describe_base (model, base_id);
+  g_autofree char *needs = describe_base (model, base_id);
   g_autofree char *file = g_path_get_basename (temper_model_get_path (model));
   g_autoptr(GString) text = g_string_new (NULL);
 
@@ -46,5 +48,5 @@ temper_export_describe_peft_base (const temper_model_t *model)
 {
   g_autofree char *base_id = temper_model_base_model_id (model);
 
-  return temper_export_describe_base (model, base_id);
+  return describe_base (model, base_id);
 }

@@ -48,9 +48,6 @@ gboolean temper_export_commit    (const char *temp_path, const char *final_path,
  * the writer used), other failures get @what and @final_path in front. */
 void     temper_export_explain_error (GError **error, const char *what, const char *final_path);
 
-/* One sentence saying which base an adapter for @model needs (@base_id from
- * temper_model_base_model_id()). */
-char    *temper_export_describe_base (const temper_model_t *model, const char *base_id);
 /* README.md in @dir: what the adapter was trained on and what it needs. */
 gboolean temper_export_write_peft_readme (const temper_model_t *model, const char *base_id,
                                           const char *dir, GError **error);

@@ -22,7 +22,7 @@
 #include "temper/tensor.h"
 #include "temper-types-private.h"
 
-const float temper_nf4_values[16] = {
+static const float temper_nf4_values[16] = {
   -1.0f,
   -0.6961928009986877f,
   -0.5250730514526367f,

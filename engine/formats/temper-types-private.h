@@ -26,10 +26,7 @@ const char *temper_file_type_name (guint32 file_type);
  * 4-bit codes. */
 #define TEMPER_NF4_BLOCK 64
 #define TEMPER_NF4_BLOCK_BYTES 36
-extern const float temper_nf4_values[16];
 
-/* IQ4_NL / IQ4_XS: the 16 values a 4-bit code stands for (before scaling). */
-extern const int8_t temper_iq4_values[16];
 void temper_dequant_nf4_block (const uint8_t *block, float *y);
 
 /* Block scales are fp16 at any byte address. */

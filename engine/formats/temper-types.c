@@ -413,7 +413,7 @@ dequant_q3_k (const uint8_t *b, float *y)
 
 /* IQ4_NL and IQ4_XS map 4-bit codes to this non-uniform book (ggml's
  * kvalues_iq4nl), then scale. */
-const int8_t temper_iq4_values[16] = {
+static const int8_t temper_iq4_values[16] = {
   -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
 };
 

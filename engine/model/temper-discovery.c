@@ -18,21 +18,13 @@
 #include "temper/gguf.h"
 #include "temper/safetensors.h"
 #include "temper/tensor.h"
+#include "temper-model-private.h"
 #include "temper-types-private.h"
 
 #define MAX_SCAN_DEPTH 6
 #define OLLAMA_MODEL_MEDIA_TYPE "application/vnd.ollama.image.model"
 
-static const char *const supported_gguf_archs[] = { "llama", "qwen2" };
 
-static const struct {
-  const char *hf;
-  const char *gguf;
-} supported_hf_archs[] = {
-  { "LlamaForCausalLM", "llama" },
-  { "MistralForCausalLM", "llama" },
-  { "Qwen2ForCausalLM", "qwen2" },
-};
 
 void
 temper_discovered_model_free (TemperDiscoveredModel *model)
@@ -140,15 +132,6 @@ file_type_name (guint32 file_type)
     }
 }
 
-static gboolean
-is_supported_gguf_arch (const char *arch)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (supported_gguf_archs); i++)
-    if (strcmp (arch, supported_gguf_archs[i]) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* Lower-case letters and digits only: "Lc100K Mix1" and "lc100k-mix1" agree. */
 static char *
 name_key (const char *text)
@@ -215,6 +198,18 @@ name_from_file (const char *path)
   return stem;
 }
 
+/* Why a model of family @arch cannot be used: the loaders' own refusal,
+ * naming the family and the nearest one Temper runs. */
+static char *
+family_problem (const TemperDiscoveredModel *m, const char *arch)
+{
+  g_autoptr(GError) error = NULL;
+  const char *what = m->display_name != NULL ? m->display_name : m->path;
+
+  temper_model_refuse_family (what, arch, &error);
+  return g_strdup (error->message);
+}
+
 static void
 inspect_gguf (TemperDiscoveredModel *m)
 {
@@ -266,9 +261,8 @@ inspect_gguf (TemperDiscoveredModel *m)
 
   if (m->architecture == NULL)
     m->problem = g_strdup (_("The file does not say which architecture it is."));
-  else if (!is_supported_gguf_arch (m->architecture))
-    m->problem = g_strdup_printf (_("The %s architecture is not supported; Temper trains llama and qwen2 models."),
-                                  m->architecture);
+  else if (!temper_model_gguf_arch_known (m->architecture))
+    m->problem = family_problem (m, m->architecture);
   else if (unusable != NULL)
     m->problem = g_strdup_printf (_("It is quantized as %s, which Temper cannot compute with."), unusable);
   else
@@ -328,9 +322,7 @@ inspect_hf_folder (TemperDiscoveredModel *m)
       if (JSON_NODE_HOLDS_VALUE (first) && json_node_get_value_type (first) == G_TYPE_STRING)
         {
           const char *arch = json_node_get_string (first);
-          for (gsize i = 0; i < G_N_ELEMENTS (supported_hf_archs); i++)
-            if (strcmp (arch, supported_hf_archs[i].hf) == 0)
-              arch_gguf = supported_hf_archs[i].gguf;
+          arch_gguf = temper_model_hf_arch_gguf_name (arch);
           m->architecture = g_strdup (arch_gguf != NULL ? arch_gguf : arch);
         }
     }
@@ -386,8 +378,7 @@ inspect_hf_folder (TemperDiscoveredModel *m)
   }
 
   if (arch_gguf == NULL)
-    m->problem = g_strdup_printf (_("The %s architecture is not supported; Temper trains Llama, Mistral and Qwen2 models."),
-                                  m->architecture != NULL ? m->architecture : _("unknown"));
+    m->problem = family_problem (m, m->architecture != NULL ? m->architecture : _("unknown"));
   else if (dominant != NULL && strcmp (dominant, "F32") != 0 && strcmp (dominant, "F16") != 0
            && strcmp (dominant, "BF16") != 0)
     m->problem = g_strdup_printf (_("Its weights are stored as %s; Temper reads F32, F16 and BF16."), dominant);

@@ -141,7 +141,7 @@ temper_model_refuse_family (const char *what, const char *name, GError **error)
       }
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                _("“%s” is a “%s” model, which Temper cannot open. Supported families: Llama 2, 3 and "
-                 "3.1–3.3, Qwen2/2.5, Qwen3, Mistral, Gemma 2, Gemma 3, Phi-3/3.5/4-mini and GLM-4."),
+                 "3.1–3.3, Qwen2/2.5, Qwen3, Qwen3-MoE, Mistral, Mixtral, Gemma 2, Gemma 3, Phi-3/3.5/4-mini and GLM-4."),
                what, name);
 }
 

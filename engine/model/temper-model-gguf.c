@@ -37,6 +37,15 @@ static const struct {
   { "glm4",   TEMPER_ARCH_GLM4,   TEMPER_ROPE_INTERLEAVED },
 };
 
+gboolean
+temper_model_gguf_arch_known (const char *arch)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (gguf_families); i++)
+    if (strcmp (arch, gguf_families[i].name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* Places a range error from temper_input_check_* in the file. */
 static gboolean
 bad_metadata (GgufLoad *l, GError **error)

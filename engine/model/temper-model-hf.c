@@ -221,6 +221,15 @@ static const struct {
   { "Glm4ForCausalLM",    TEMPER_ARCH_GLM4,    "glm4" },
 };
 
+const char *
+temper_model_hf_arch_gguf_name (const char *architecture)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (hf_families); i++)
+    if (strcmp (architecture, hf_families[i].architecture) == 0)
+      return hf_families[i].arch_name;
+  return NULL;
+}
+
 static gboolean
 read_architecture (HfLoad *l, GError **error)
 {

@@ -85,6 +85,13 @@ float   *temper_model_llama3_rope_factors (int n_pairs, int rope_dims, float the
                                            float low_freq_factor, float high_freq_factor,
                                            int original_context);
 
+/* Whether Temper opens GGUF files of architecture @arch (as GGUF spells
+ * it), and the GGUF spelling of a Hugging Face architecture Temper opens
+ * (NULL for one it does not): the loaders' own tables, which discovery asks
+ * too. */
+gboolean    temper_model_gguf_arch_known   (const char *arch);
+const char *temper_model_hf_arch_gguf_name (const char *architecture);
+
 /* Refuses a family Temper does not run: names it, and the nearest family
  * it does. */
 void     temper_model_refuse_family (const char *what, const char *name, GError **error);

@@ -117,7 +117,7 @@ static void
 home_setup (Home *h, gconstpointer data)
 {
   TinySpec llama = tiny_spec_default ("llama");
-  TinySpec gemma = tiny_spec_default ("gemma2");
+  TinySpec deepseek = tiny_spec_default ("deepseek2");
   const char *digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
   h->home = model_test_tmpdir ();
@@ -192,7 +192,7 @@ home_setup (Home *h, gconstpointer data)
   {
     g_autofree char *other = home_path (h, "Models", "gemma.gguf", NULL);
     make_parent (other);
-    tiny_write_gguf (other, &gemma);
+    tiny_write_gguf (other, &deepseek);
   }
 }
 
@@ -302,9 +302,39 @@ test_fake_home (Home *h, gconstpointer data)
   /* The folder's model comes last (by source) and is not trainable. */
   m = g_ptr_array_index (h->found, h->found->len - 1);
   g_assert_cmpint (m->source, ==, TEMPER_MODEL_SOURCE_FOLDER);
-  g_assert_cmpstr (m->architecture, ==, "gemma2");
+  g_assert_cmpstr (m->architecture, ==, "deepseek2");
   g_assert_false (m->supported);
-  g_assert_nonnull (strstr (m->problem, "gemma2"));
+  /* The loaders' refusal: the family by name and the nearest one. */
+  g_assert_nonnull (strstr (m->problem, "DeepSeek-V2/V3"));
+  g_assert_nonnull (strstr (m->problem, "DeepSeek-R1 distill"));
+}
+
+/* Every family the loaders open is offered by discovery too, as a GGUF file
+ * (llama.cpp's own conversion) and as a Hugging Face folder (made by
+ * transformers): tests/fixtures/families. */
+static void
+test_families_supported (void)
+{
+  static const char *const families[] = {
+    "llama31", "qwen3", "qwen3moe", "mistral", "mixtral", "gemma2", "gemma3", "phi3", "glm4",
+  };
+  const char *src = g_getenv ("TEMPER_SOURCE_DIR") != NULL ? g_getenv ("TEMPER_SOURCE_DIR") : TEMPER_SOURCE_DIR;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (families); i++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s.gguf", families[i]);
+      g_autofree char *gguf = g_build_filename (src, "tests", "fixtures", "families", file, NULL);
+      g_autofree char *folder = g_build_filename (src, "tests", "fixtures", "families", families[i], NULL);
+      g_autoptr(TemperDiscoveredModel) from_gguf = temper_discovery_inspect (gguf, TEMPER_MODEL_SOURCE_FOLDER, NULL);
+      g_autoptr(TemperDiscoveredModel) from_hf = temper_discovery_inspect (folder, TEMPER_MODEL_SOURCE_FOLDER, NULL);
+
+      g_test_message ("%s: GGUF %s, HF %s", families[i], from_gguf->problem ? from_gguf->problem : "supported",
+                      from_hf->problem ? from_hf->problem : "supported");
+      g_assert_null (from_gguf->problem);
+      g_assert_true (from_gguf->supported);
+      g_assert_null (from_hf->problem);
+      g_assert_true (from_hf->supported);
+    }
 }
 
 static void
@@ -424,6 +454,7 @@ main (int argc, char **argv)
   g_test_add ("/model/discovery/cut-short-weights", Home, NULL, home_setup, test_inspect_cut_short, home_teardown);
   g_test_add ("/model/discovery/cancelled", Home, NULL, home_setup, test_cancelled, home_teardown);
   g_test_add_func ("/model/discovery/default-roots", test_default_roots);
+  g_test_add_func ("/model/discovery/families-supported", test_families_supported);
   g_test_add ("/model/discovery/names", Home, NULL, home_setup, test_names, home_teardown);
   return g_test_run ();
 }

@@ -166,7 +166,20 @@ matrix_weight_types (void)
   return types;
 }
 
-/* "all", "no", or the weight-reading ops of @kind that read @type. */
+/* Whether @kind has @op for some type (for an op that reads no weight: F32). */
+static gboolean
+kind_has_op (TemperBackendKind kind, guint op)
+{
+  if (!temper_backend_op_reads_weight (op))
+    return temper_backend_kind_supports_op (kind, op, TEMPER_TYPE_F32);
+  for (int t = 0; t <= TEMPER_TYPE_NF4; t++)
+    if (temper_type_name (t) != NULL && temper_backend_kind_supports_op (kind, op, t))
+      return TRUE;
+  return FALSE;
+}
+
+/* "all", "no", or which of the weight-reading ops @kind has read @type:
+ * an op the backend lacks altogether shows in the op table, not here. */
 static char *
 weight_cell (TemperBackendKind kind, int type)
 {
@@ -176,7 +189,7 @@ weight_cell (TemperBackendKind kind, int type)
   if (!temper_backend_kind_is_built (kind))
     return g_strdup ("not built");
   for (guint op = 0; op < temper_backend_n_ops (); op++)
-    if (temper_backend_op_reads_weight (op))
+    if (temper_backend_op_reads_weight (op) && kind_has_op (kind, op))
       {
         n++;
         if (temper_backend_kind_supports_op (kind, op, type))
@@ -193,26 +206,24 @@ print_ops_table (void)
 {
   g_autoptr(GArray) types = matrix_weight_types ();
 
-  print_cell ("OP (F32)", 26);
+  print_cell ("OP", 31);
   for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
     print_cell (temper_backend_kind_name (matrix_kinds[k]), 11);
   printf ("\n");
   for (guint op = 0; op < temper_backend_n_ops (); op++)
     {
-      if (temper_backend_op_reads_weight (op))
-        continue;
-      print_cell (temper_backend_op_name (op), 26);
+      print_cell (temper_backend_op_name (op), 31);
       for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
         print_cell (!temper_backend_kind_is_built (matrix_kinds[k]) ? "not built"
-                    : temper_backend_kind_supports_op (matrix_kinds[k], op, 0) ? "yes" : "no", 11);
+                    : kind_has_op (matrix_kinds[k], op) ? "yes" : "no", 11);
       printf ("\n");
     }
-  printf ("\nWEIGHT TYPE (read by");
+  printf ("\nWEIGHT TYPE (which of the backend's ops that read a weight take this type:");
   for (guint op = 0, n = 0; op < temper_backend_n_ops (); op++)
     if (temper_backend_op_reads_weight (op))
       printf ("%s %s", n++ > 0 ? "," : "", temper_backend_op_name (op));
   printf (")\n");
-  print_cell ("", 26);
+  print_cell ("", 31);
   for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
     print_cell (temper_backend_kind_name (matrix_kinds[k]), 11);
   printf ("\n");
@@ -220,7 +231,7 @@ print_ops_table (void)
     {
       int type = g_array_index (types, int, i);
 
-      print_cell (temper_type_name (type), 26);
+      print_cell (temper_type_name (type), 31);
       for (gsize k = 0; k < G_N_ELEMENTS (matrix_kinds); k++)
         {
           g_autofree char *cell = weight_cell (matrix_kinds[k], type);

@@ -346,14 +346,6 @@ temper_export_check_family (const temper_model_t *model, gboolean merged, GError
 {
   const TemperModelConfig *c = temper_model_get_config (model);
 
-  if (c->fused_qkv || c->fused_gate_up)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("Temper cannot export from %s models yet: their fused projections need names "
-                     "PEFT and llama.cpp expect, which Temper does not write yet. Chat with the adapter in Temper instead."),
-                   temper_model_get_family_name (model));
-      return FALSE;
-    }
   if (merged && !temper_model_config_is_basic (c))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,

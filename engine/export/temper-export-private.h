@@ -3,6 +3,7 @@
 
 #include "temper/export.h"
 #include "temper/gguf.h"
+#include "temper-lora-private.h"
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -84,6 +85,18 @@ gboolean temper_export_parse_gguf_name (const char *name, const char *suffix,
  * @target of @layer when @adapter adapts it. */
 void     temper_export_merge_weight (const TemperTensorView *w, temper_adapter_t *adapter,
                                      int layer, TemperLoraTarget target, float *out);
+
+/* Whether @name is the weight of an adaptable matrix of @config ("blk.N.
+ * attn_qkv.weight" in a GGUF, "model.layers.N.self_attn.qkv_proj.weight" in
+ * a Hugging Face file): then its layer and module. */
+gboolean temper_export_find_module (const TemperModelConfig *config, const char *name,
+                                    gboolean gguf, int *layer, TemperLoraModule *module);
+
+/* @w (all of @module's parts, in the file's row order) with each trained
+ * part's LoRA merged into its rows, as f32 into @out. */
+void     temper_export_merge_module (const TemperTensorView *w, temper_adapter_t *adapter,
+                                     const TemperModelConfig *config, int layer,
+                                     const TemperLoraModule *module, float *out);
 
 /* GGUF writing shared by the GGUF and Hugging Face sources of a merged GGUF
  * (temper-export-gguf.c). */

@@ -447,3 +447,60 @@ temper_export_merge_weight (const TemperTensorView *w, temper_adapter_t *adapter
         }
     }
 }
+
+gboolean
+temper_export_find_module (const TemperModelConfig *config, const char *name, gboolean gguf,
+                           int *layer, TemperLoraModule *module)
+{
+  TemperLoraModule modules[TEMPER_LORA_N_TARGETS];
+  const char *prefix = gguf ? "blk." : "model.layers.";
+  int n_modules = temper_lora_modules (config, modules);
+  const char *p;
+  char *end;
+  gint64 n;
+
+  if (!g_str_has_prefix (name, prefix))
+    return FALSE;
+  p = name + strlen (prefix);
+  n = g_ascii_strtoll (p, &end, 10);
+  if (end == p || *end != '.' || n < 0 || n >= config->n_layer)
+    return FALSE;
+  p = end + 1;
+  for (int m = 0; m < n_modules; m++)
+    {
+      g_autofree char *expected = gguf
+        ? g_strdup_printf ("%s.weight", modules[m].gguf_name)
+        : g_strdup_printf ("%s.%s.weight", modules[m].attention ? "self_attn" : "mlp",
+                           modules[m].peft_name);
+
+      if (strcmp (p, expected) == 0)
+        {
+          *layer = (int) n;
+          *module = modules[m];
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+void
+temper_export_merge_module (const TemperTensorView *w, temper_adapter_t *adapter,
+                            const TemperModelConfig *config, int layer,
+                            const TemperLoraModule *module, float *out)
+{
+  int64_t first_row = 0;
+
+  for (int p = 0; p < module->n_parts; p++)
+    {
+      TemperTensorView part = *w;
+      int in, rows;
+
+      temper_lora_target_dims (config, module->parts[p], &in, &rows);
+      if (module->n_parts == 1)
+        rows = (int) w->ne[1];
+      part.ne[1] = rows;
+      part.data = (const guint8 *) w->data + (gsize) first_row * w->row_bytes;
+      temper_export_merge_weight (&part, adapter, layer, module->parts[p], out + first_row * w->ne[0]);
+      first_row += rows;
+    }
+}

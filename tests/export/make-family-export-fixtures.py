@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""References for test-export-families: Temper's exports of every family's
+tiny model (tests/fixtures/families) loaded by PEFT, transformers and
+llama.cpp, which are independent of Temper.
+
+Runs BUILD_DIR/tests/export/write-family-exports (the PEFT adapter, the GGUF
+LoRA and the merged Hugging Face folder of the HF model with the adapter of
+family-export-util.h; the merged F16 GGUF of the GGUF model with its own),
+then records in tests/fixtures/export/families/<family>.json:
+
+  peft_logits, peft_greedy      PeftModel.from_pretrained on the HF model
+  merged_hf_logits              transformers on Temper's merged folder
+  merged_hf_max_error           Temper's merged weights vs PEFT's
+                                merge_and_unload(), max |Δ| / max |w|
+  lora_logits, lora_greedy      llama.cpp: the family's GGUF + Temper's LoRA
+  merged_logits, merged_greedy  llama.cpp: Temper's merged GGUF
+
+Usage (from the source root, with torch, transformers, peft, safetensors):
+  tests/export/make-family-export-fixtures.py BUILD_DIR LLAMA_CPP_DIR
+LLAMA_CPP_DIR holds the llama.cpp source in src/ and its CMake build in
+build/ (libllama); tests/export/llama-cpp-logits.c is compiled against it.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import torch
+from peft import PeftModel
+from safetensors.torch import load_file
+from transformers import AutoModelForCausalLM
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.dirname(os.path.dirname(HERE))
+FAMILIES = os.path.join(SOURCE, "tests", "fixtures", "families")
+OUT = os.path.join(SOURCE, "tests", "fixtures", "export", "families")
+N_GREEDY = 12
+
+
+def rounded(values):
+    return [round(float(x), 6) for x in values]
+
+
+def answer(model, prompt):
+    with torch.no_grad():
+        ids = torch.tensor([prompt])
+        logits = model(ids).logits[0, -1].double()
+        out = model.generate(ids, max_new_tokens=N_GREEDY, do_sample=False, min_new_tokens=N_GREEDY,
+                             attention_mask=torch.ones_like(ids))
+    return logits, out[0, len(prompt):].tolist()
+
+
+def llama_cpp_tool(llama_cpp, work):
+    tool = os.path.join(work, "llama-cpp-logits")
+    lib = os.path.join(llama_cpp, "build", "bin")
+    subprocess.run(["cc", "-O2", "-o", tool, os.path.join(HERE, "llama-cpp-logits.c"),
+                    "-I", os.path.join(llama_cpp, "src", "include"),
+                    "-I", os.path.join(llama_cpp, "src", "ggml", "include"),
+                    "-L", lib, "-lllama", "-lggml", "-lggml-base", "-Wl,-rpath," + lib], check=True)
+    return tool
+
+
+def llama_cpp(tool, model, lora, prompt):
+    out = subprocess.run([tool, model, lora or "-", str(N_GREEDY)] + [str(t) for t in prompt],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    build, llama_dir = sys.argv[1], os.path.abspath(sys.argv[2])
+    os.makedirs(OUT, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        tool = llama_cpp_tool(llama_dir, work)
+        env = dict(os.environ, TEMPER_SOURCE_DIR=SOURCE)
+        subprocess.run([os.path.join(build, "tests", "export", "write-family-exports"), work],
+                       check=True, env=env)
+        for family in sorted(os.listdir(work)):
+            exports = os.path.join(work, family)
+            if not os.path.isdir(exports):
+                continue
+            with open(os.path.join(FAMILIES, family + ".json")) as f:
+                prompt = json.load(f)["prompt"]
+            hf = os.path.join(FAMILIES, family)
+            base = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32).eval()
+            base_logits, _ = answer(base, prompt)
+            peft = PeftModel.from_pretrained(base, os.path.join(exports, "peft")).eval()
+            peft_logits, peft_greedy = answer(peft, prompt)
+            change = ((peft_logits - base_logits).norm() / peft_logits.norm()).item()
+            assert change > 0.02, f"{family}: the adapter should change the answer ({change})"
+
+            reference = peft.merge_and_unload().state_dict()
+            merged = load_file(os.path.join(exports, "merged-hf", "model.safetensors"))
+            worst = 0.0
+            for name, ref in reference.items():
+                if name not in merged:
+                    assert name == "lm_head.weight", f"{family}: {name} missing from the merged folder"
+                    continue
+                mine = merged[name].to(torch.float32)
+                worst = max(worst, ((mine - ref).abs().max() / ref.abs().max().clamp(min=1e-12)).item())
+            assert worst < 1e-5, f"{family}: merged weights differ from PEFT's merge by {worst}"
+            merged_model = AutoModelForCausalLM.from_pretrained(os.path.join(exports, "merged-hf"),
+                                                                dtype=torch.float32).eval()
+            merged_logits, merged_hf_greedy = answer(merged_model, prompt)
+
+            lora = llama_cpp(tool, os.path.join(FAMILIES, family + ".gguf"),
+                             os.path.join(exports, "lora.gguf"), prompt)
+            merged_gguf = llama_cpp(tool, os.path.join(exports, "merged.gguf"), None, prompt)
+            lora_error = (torch.tensor(lora["logits"], dtype=torch.float64) - peft_logits).norm() / peft_logits.norm()
+            print(f"{family}: adapter changes logits by {change:.3e}; merged HF weights vs PEFT "
+                  f"{worst:.2e}; llama.cpp LoRA vs PEFT {lora_error:.2e}; greedy PEFT==llama.cpp LoRA "
+                  f"{peft_greedy == lora['greedy']}, merged HF {merged_hf_greedy == peft_greedy}")
+            with open(os.path.join(OUT, family + ".json"), "w") as f:
+                json.dump({
+                    "source": "tests/export/make-family-export-fixtures.py (peft, transformers, "
+                              "llama.cpp from llama-cpp-python's sdist, CPU, F32 KV cache)",
+                    "prompt": prompt,
+                    "base_logits": rounded(base_logits),
+                    "peft_logits": rounded(peft_logits),
+                    "peft_greedy": peft_greedy,
+                    "merged_hf_logits": rounded(merged_logits),
+                    "merged_hf_max_error": worst,
+                    "lora_logits": rounded(lora["logits"]),
+                    "lora_greedy": lora["greedy"],
+                    "merged_logits": rounded(merged_gguf["logits"]),
+                    "merged_greedy": merged_gguf["greedy"],
+                }, f)
+                f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

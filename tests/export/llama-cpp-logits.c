@@ -44,6 +44,8 @@ main (int argc, char **argv)
   cp.n_batch = 512;
   cp.n_threads = 1;
   cp.n_threads_batch = 1;
+  cp.type_k = GGML_TYPE_F32;
+  cp.type_v = GGML_TYPE_F32;
   ctx = llama_init_from_model (model, cp);
   if (ctx == NULL)
     return 1;

@@ -26,8 +26,6 @@ temper_export_peft (temper_model_t *model, temper_adapter_t *adapter, float drop
   g_autofree char *base_id = NULL;
 
   g_return_val_if_fail (model != NULL && adapter != NULL && requested_dir != NULL, FALSE);
-  if (!temper_export_check_family (model, FALSE, error))
-    return FALSE;
   out_dir = temper_export_prepare_dest (requested_dir, TEMPER_EXPORT_KIND_PEFT, error);
   if (out_dir == NULL || !temper_export_step (options, 0.0, error))
     return FALSE;
@@ -73,8 +71,6 @@ temper_export_gguf_adapter (temper_model_t *model, temper_adapter_t *adapter,
   float alpha;
 
   g_return_val_if_fail (model != NULL && adapter != NULL && requested_path != NULL, FALSE);
-  if (!temper_export_check_family (model, FALSE, error))
-    return FALSE;
   config = temper_model_get_config (model);
   out_path = temper_export_prepare_dest (requested_path, TEMPER_EXPORT_KIND_GGUF_ADAPTER, error);
   if (out_path == NULL)

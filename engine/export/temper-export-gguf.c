@@ -322,7 +322,7 @@ temper_export_merged_gguf (temper_model_t *model, temper_adapter_t *adapter,
   /* A GGUF base's metadata is copied as it is; from a Hugging Face base it
    * is written anew, which Temper knows how to do for some families only. */
   if (temper_model_get_format (model) != TEMPER_MODEL_FORMAT_GGUF &&
-      !temper_export_check_family (model, TRUE, error))
+      !temper_export_check_family (model, error))
     return FALSE;
   out_path = temper_export_prepare_dest (requested_path, TEMPER_EXPORT_KIND_GGUF, error);
   if (out_path == NULL)

@@ -65,12 +65,14 @@ void     temper_export_discard   (const char *path);
 gboolean temper_export_step      (const TemperExportOptions *options, double fraction,
                                   GError **error);
 
+/* Refuses, by the family's name, a merged model whose metadata has to be
+ * written anew (a GGUF from a Hugging Face base or the other way round) for
+ * a family beyond Llama and Qwen2, which Temper cannot write right yet.
+ * Same-format merges copy the base's own config or metadata. */
+gboolean temper_export_check_family (const temper_model_t *model, GError **error);
+
 /* Whether q/k B rows must be reordered between @config's own order and the
  * order llama.cpp uses for a llama-arch GGUF. */
-/* Refuses an export Temper cannot yet make right for the model's family
- * (fused projections; a merged model of a family beyond Llama and Qwen2). */
-gboolean temper_export_check_family (const temper_model_t *model, gboolean merged, GError **error);
-
 gboolean temper_export_needs_qk_permutation (const TemperModelConfig *config,
                                              TemperLoraTarget target);
 

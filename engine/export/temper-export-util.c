@@ -342,15 +342,16 @@ temper_export_step (const TemperExportOptions *options, double fraction, GError 
 }
 
 gboolean
-temper_export_check_family (const temper_model_t *model, gboolean merged, GError **error)
+temper_export_check_family (const temper_model_t *model, GError **error)
 {
   const TemperModelConfig *c = temper_model_get_config (model);
 
-  if (merged && !temper_model_config_is_basic (c))
+  if (!temper_model_config_is_basic (c))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("Temper cannot make a merged model of a %s model yet. Export the adapter "
-                     "(PEFT or GGUF LoRA) instead."),
+                   _("Temper cannot yet turn a %s model into the other format while merging. "
+                     "Merge into the base model's own format (a GGUF from a GGUF model, a Hugging Face "
+                     "folder from a Hugging Face model), or export the adapter (PEFT or GGUF LoRA)."),
                    temper_model_get_family_name (model));
       return FALSE;
     }

@@ -46,6 +46,7 @@ main (int argc, char **argv)
   cp.n_threads_batch = 1;
   cp.type_k = GGML_TYPE_F32;
   cp.type_v = GGML_TYPE_F32;
+  cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
   ctx = llama_init_from_model (model, cp);
   if (ctx == NULL)
     return 1;

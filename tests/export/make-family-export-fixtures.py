@@ -64,9 +64,12 @@ def llama_cpp_tool(llama_cpp, work):
 
 
 def llama_cpp(tool, model, lora, prompt):
-    out = subprocess.run([tool, model, lora or "-", str(N_GREEDY)] + [str(t) for t in prompt],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+    """llama.cpp's answer, or the message it refused the files with."""
+    run = subprocess.run([tool, model, lora or "-", str(N_GREEDY)] + [str(t) for t in prompt],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        return {"error": run.stderr.strip().splitlines()[0] if run.stderr.strip() else "failed"}
+    return json.loads(run.stdout)
 
 
 def main():
@@ -109,7 +112,7 @@ def main():
 
             record = {
                 "source": "tests/export/make-family-export-fixtures.py (peft, transformers, "
-                          "llama.cpp from llama-cpp-python's sdist, CPU, F32 KV cache)",
+                          "llama.cpp from llama-cpp-python's sdist, CPU, F32 KV cache, no flash attention)",
                 "prompt": prompt,
                 "base_logits": rounded(base_logits),
                 "peft_logits": rounded(peft_logits),
@@ -123,6 +126,19 @@ def main():
                 lora = llama_cpp(tool, os.path.join(FAMILIES, family + ".gguf"),
                                  os.path.join(exports, "lora.gguf"), prompt)
                 merged_gguf = llama_cpp(tool, os.path.join(exports, "merged.gguf"), None, prompt)
+                base_gguf = llama_cpp(tool, os.path.join(FAMILIES, family + ".gguf"), None, prompt)
+                if "error" in base_gguf:
+                    # The family's own GGUF (from llama.cpp's converter) does
+                    # not load: nothing of Temper's can be checked there.
+                    line += f"; llama.cpp cannot load the family's base GGUF: {base_gguf['error']}"
+                    record["llama_cpp_refuses_base"] = base_gguf["error"]
+                    print(line)
+                    with open(os.path.join(OUT, family + ".json"), "w") as f:
+                        json.dump(record, f)
+                        f.write("\n")
+                    continue
+                assert "error" not in lora, f"{family}: llama.cpp refuses the LoRA: {lora['error']}"
+                assert "error" not in merged_gguf, f"{family}: llama.cpp refuses the merged GGUF: {merged_gguf['error']}"
                 lora_logits = torch.tensor(lora["logits"], dtype=torch.float64)
                 lora_error = ((lora_logits - peft_logits).norm() / peft_logits.norm()).item()
                 line += (f"; llama.cpp LoRA vs PEFT {lora_error:.2e}, greedy equal "

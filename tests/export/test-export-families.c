@@ -16,8 +16,14 @@
 #include "temper/gguf.h"
 #include "../test-tree.h"
 
-/* llama.cpp and transformers compute in f32 in their own order. */
+/* transformers and PEFT compute in f32 in their own order. */
 #define LOGITS_TOLERANCE 1e-4
+/* llama.cpp's f32 CPU path: on the bases alone it differs from transformers
+ * by up to 4e-4 (Gemma 3's tiny model; 1e-6 for Llama). */
+#define LLAMA_CPP_TOLERANCE 2e-3
+/* On an F16 file llama.cpp rounds the activations to F16 for each product;
+ * Temper keeps them in f32: up to 1.2e-3 measured. */
+#define LLAMA_CPP_F16_TOLERANCE 5e-3
 
 static GArray *
 int_array (JsonObject *obj, const char *member)
@@ -65,10 +71,12 @@ temper_logits (temper_model_t *model, temper_adapter_t *adapter, GArray *prompt)
 }
 
 /* Temper's greedy tokens (no penalty) are the reference's first ones; it may
- * stop earlier at an end token, where the reference goes on. */
+ * stop earlier at an end token, where the reference goes on.  At least
+ * @min_equal must agree: all where both compute in f32; on an F16 file
+ * llama.cpp's F16-rounded activations may flip a near tie later on. */
 static void
 assert_greedy (temper_model_t *model, temper_adapter_t *adapter, GArray *prompt, JsonObject *obj,
-               const char *member)
+               const char *member, guint min_equal)
 {
   TemperGeneratorOptions options = { .n_ctx = 128, .n_threads = 1, .exact = TRUE };
   TemperSamplingParams params;
@@ -90,7 +98,12 @@ assert_greedy (temper_model_t *model, temper_adapter_t *adapter, GArray *prompt,
   n = MIN (result.tokens->len, expected->len);
   g_assert_cmpuint (n, >=, 1);
   for (guint i = 0; i < n; i++)
-    g_assert_cmpint (g_array_index (result.tokens, gint32, i), ==, g_array_index (expected, gint32, i));
+    if (g_array_index (result.tokens, gint32, i) != g_array_index (expected, gint32, i))
+      {
+        g_test_message ("%s: first %u of %u tokens equal", member, i, n);
+        g_assert_cmpuint (i, >=, MIN (min_equal, n));
+        break;
+      }
   temper_generate_result_clear (&result);
 }
 
@@ -159,13 +172,13 @@ test_family (gconstpointer data)
                   "merged weights vs PEFT's merge %.2e", family, peft_err, lora_err, merged_hf_err,
                   json_object_get_double_member (obj, "merged_hf_max_error"));
   g_assert_cmpfloat (peft_err, <=, LOGITS_TOLERANCE);
-  g_assert_cmpfloat (lora_err, <=, LOGITS_TOLERANCE);
+  g_assert_cmpfloat (lora_err, <=, LLAMA_CPP_TOLERANCE);
   g_assert_cmpfloat (merged_hf_err, <=, LOGITS_TOLERANCE);
   /* The adapter matters: without it the answer is another. */
   g_assert_cmpfloat (error_vs (obj, "base_logits", with_adapter, n_vocab), >, 0.02);
-  assert_greedy (hf, hf_adapter, prompt, obj, "peft_greedy");
+  assert_greedy (hf, hf_adapter, prompt, obj, "peft_greedy", G_MAXUINT);
   if (have_llama_cpp)
-    assert_greedy (hf, hf_adapter, prompt, obj, "lora_greedy");
+    assert_greedy (hf, hf_adapter, prompt, obj, "lora_greedy", G_MAXUINT);
 
   /* Today's exports: the merged folder re-opened in Temper answers as the
    * transformers reference did, and the merged GGUF as llama.cpp did. */
@@ -184,13 +197,15 @@ test_family (gconstpointer data)
       gguf_with_adapter = temper_logits (gguf, gguf_adapter, prompt);
       g_test_message ("%s: merged F16 GGUF in Temper vs llama.cpp %.2e; vs the F32 base with the adapter %.2e",
                       family, merged_err, error_vs (obj, "merged_logits", gguf_with_adapter, n_vocab));
-      g_assert_cmpfloat (merged_err, <=, LOGITS_TOLERANCE);
+      g_assert_cmpfloat (merged_err, <=, LLAMA_CPP_F16_TOLERANCE);
       /* F16 rounding of the merged weights moves the logits a little only. */
       g_assert_cmpfloat (error_vs (obj, "merged_logits", gguf_with_adapter, n_vocab), <=, 1e-2);
-      assert_greedy (merged, NULL, prompt, obj, "merged_greedy");
+      assert_greedy (merged, NULL, prompt, obj, "merged_greedy", 3);
     }
   else
-    g_test_message ("%s: the fixture has no llama.cpp references", family);
+    g_test_message ("%s: the fixture has no llama.cpp references (%s)", family,
+                    json_object_get_string_member_with_default (obj, "llama_cpp_refuses_base",
+                                                                "made without llama.cpp"));
   assert_metadata_kept (base_gguf_path, merged_path);
   test_remove_tree (dir);
 }

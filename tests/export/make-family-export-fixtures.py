@@ -63,6 +63,29 @@ def llama_cpp_tool(llama_cpp, work):
     return tool
 
 
+def renamed_for_llama_cpp(path, work):
+    """A copy of @path whose general.name no longer says Phi-3: for a model
+    named so, llama.cpp looks up Phi-3's "</s>", "<unk>" and "<s>" tokens,
+    which the tiny fixture's trained vocabulary lacks (it then fails with
+    "unordered_map::at").  Only the name's letters change."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    key = b"general.name"
+    at = data.find(key)
+    if at < 0:
+        return path
+    value = at + len(key) + 4 + 8          # value type (u32), string length (u64)
+    length = int.from_bytes(data[value - 8:value], "little")
+    name = bytes(data[value:value + length])
+    if b"phi3" not in name.lower() and b"phi-3" not in name.lower():
+        return path
+    data[value:value + length] = b"x" * length
+    out = os.path.join(work, "renamed-" + os.path.basename(os.path.dirname(path)) + "-" + os.path.basename(path))
+    with open(out, "wb") as f:
+        f.write(data)
+    return out
+
+
 def llama_cpp(tool, model, lora, prompt):
     """llama.cpp's answer, or the message it refused the files with."""
     run = subprocess.run([tool, model, lora or "-", str(N_GREEDY)] + [str(t) for t in prompt],
@@ -123,16 +146,31 @@ def main():
             line = (f"{family}: adapter changes logits by {change:.3e}; merged HF weights vs PEFT "
                     f"{worst:.2e}; greedy merged HF == PEFT {merged_hf_greedy == peft_greedy}")
             if tool is not None:
-                lora = llama_cpp(tool, os.path.join(FAMILIES, family + ".gguf"),
-                                 os.path.join(exports, "lora.gguf"), prompt)
-                merged_gguf = llama_cpp(tool, os.path.join(exports, "merged.gguf"), None, prompt)
-                base_gguf = llama_cpp(tool, os.path.join(FAMILIES, family + ".gguf"), None, prompt)
+                base_path = renamed_for_llama_cpp(os.path.join(FAMILIES, family + ".gguf"), work)
+                merged_path = renamed_for_llama_cpp(os.path.join(exports, "merged.gguf"), work)
+                lora = llama_cpp(tool, base_path, os.path.join(exports, "lora.gguf"), prompt)
+                merged_gguf = llama_cpp(tool, merged_path, None, prompt)
+                base_gguf = llama_cpp(tool, base_path, None, prompt)
                 if "error" in base_gguf:
                     # The family's own GGUF (from llama.cpp's converter) does
                     # not load: nothing of Temper's can be checked there.
                     line += f"; llama.cpp cannot load the family's base GGUF: {base_gguf['error']}"
                     record["llama_cpp_refuses_base"] = base_gguf["error"]
                     print(line)
+                    with open(os.path.join(OUT, family + ".json"), "w") as f:
+                        json.dump(record, f)
+                        f.write("\n")
+                    continue
+                base_error = ((torch.tensor(base_gguf["logits"], dtype=torch.float64) - base_logits).norm()
+                              / base_logits.norm()).item()
+                if base_error > 1e-2:
+                    # llama.cpp computes the base itself otherwise (Phi-3.5's
+                    # LongRoPE: it takes the long factors whenever its context,
+                    # padded to 256, passes the original 32): nothing of
+                    # Temper's export can be compared there.
+                    reason = f"llama.cpp's logits of the base alone differ from transformers' by {base_error:.2e}"
+                    record["llama_cpp_refuses_base"] = reason
+                    print(line + "; " + reason)
                     with open(os.path.join(OUT, family + ".json"), "w") as f:
                         json.dump(record, f)
                         f.write("\n")

@@ -26,8 +26,6 @@ temper_export_peft (const temper_model_t *model, temper_adapter_t *adapter, floa
   g_autofree char *base_id = NULL;
 
   g_return_val_if_fail (model != NULL && adapter != NULL && requested_dir != NULL, FALSE);
-  if (!temper_export_check_family (model, FALSE, error))
-    return FALSE;
   out_dir = temper_export_prepare_dest (requested_dir, TEMPER_EXPORT_KIND_PEFT, error);
   if (out_dir == NULL || !temper_export_step (options, 0.0, error))
     return FALSE;
@@ -41,8 +39,8 @@ temper_export_peft (const temper_model_t *model, temper_adapter_t *adapter, floa
    * load; without a real one the field stays null and the README says what
    * to put there. */
   base_id = temper_model_base_model_id (model);
-  if (!temper_lora_save_peft (adapter, temper_model_get_config (model), dropout, temp,
-                              base_id, error)
+  if (!temper_lora_export_peft (adapter, temper_model_get_config (model), dropout, temp,
+                                base_id, error)
       || !temper_export_write_peft_readme (model, base_id, temp, error))
     {
       temper_export_discard (temp);
@@ -67,13 +65,12 @@ temper_export_gguf_adapter (const temper_model_t *model, temper_adapter_t *adapt
   g_autoptr(temper_gguf_writer_t) w = NULL;
   g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *temp = NULL;
-  int rank, n_layer;
+  TemperLoraModule modules[TEMPER_LORA_N_TARGETS];
+  int rank, n_layer, n_modules;
   guint targets;
   float alpha;
 
   g_return_val_if_fail (model != NULL && adapter != NULL && requested_path != NULL, FALSE);
-  if (!temper_export_check_family (model, FALSE, error))
-    return FALSE;
   config = temper_model_get_config (model);
   out_path = temper_export_prepare_dest (requested_path, TEMPER_EXPORT_KIND_GGUF_ADAPTER, error);
   if (out_path == NULL)
@@ -96,40 +93,60 @@ temper_export_gguf_adapter (const temper_model_t *model, temper_adapter_t *adapt
   temper_gguf_writer_set_string (w, TEMPER_EXPORT_GGUF_KEY,
                                  temper_export_kind_name (TEMPER_EXPORT_KIND_GGUF_ADAPTER));
 
+  n_modules = temper_lora_modules (config, modules);
   for (int l = 0; l < n_layer; l++)
     {
       if (!temper_export_step (options, 0.9 * l / n_layer, error))
         return FALSE;
-      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+      for (int m = 0; m < n_modules; m++)
         {
+          const TemperLoraModule *module = &modules[m];
+          TemperLoraTarget t = module->parts[0];
           char name[96];
-          int in, out;
+          int in, out, tensor_rank = rank;
           int64_t ne_a[2], ne_b[2];
           const float *a, *b;
 
-          if (!(targets & TEMPER_LORA_TARGET_BIT (t)))
-            continue;
-          temper_lora_target_dims (config, (TemperLoraTarget) t, &in, &out);
-          a = temper_adapter_get_a (adapter, l, (TemperLoraTarget) t);
-          b = temper_adapter_get_b (adapter, l, (TemperLoraTarget) t);
-          if (temper_export_needs_qk_permutation (config, (TemperLoraTarget) t))
+          if (module->n_parts > 1)
             {
-              float *copy = g_memdup2 (b, sizeof (float) * (gsize) out * (gsize) rank);
+              int n_trained = temper_lora_module_n_trained (module, targets);
+              float *fused_a, *fused_b;
 
-              temper_lora_permute_rows (copy, out, rank, config->head_dim, FALSE);
-              g_ptr_array_add (owned, copy);
-              b = copy;
+              /* llama.cpp scales every tensor by α over its own rank: B
+               * carries the factor that keeps the parts' α/r. */
+              tensor_rank = temper_lora_module_fuse (adapter, config, l, module, (float) n_trained,
+                                                     &fused_a, &fused_b, &in, &out);
+              if (tensor_rank == 0)
+                continue;
+              g_ptr_array_add (owned, fused_a);
+              g_ptr_array_add (owned, fused_b);
+              a = fused_a;
+              b = fused_b;
             }
-          ne_a[0] = in, ne_a[1] = rank;
-          ne_b[0] = rank, ne_b[1] = out;
-          g_snprintf (name, sizeof name, "blk.%d.%s.weight.lora_a", l,
-                      temper_export_gguf_target_name ((TemperLoraTarget) t));
+          else
+            {
+              if (!(targets & TEMPER_LORA_TARGET_BIT (t)))
+                continue;
+              temper_lora_target_dims (config, t, &in, &out);
+              a = temper_adapter_get_a (adapter, l, t);
+              b = temper_adapter_get_b (adapter, l, t);
+              if (temper_export_needs_qk_permutation (config, t))
+                {
+                  float *copy = g_memdup2 (b, sizeof (float) * (gsize) out * (gsize) rank);
+
+                  temper_lora_permute_rows (copy, out, rank, config->head_dim, FALSE);
+                  g_ptr_array_add (owned, copy);
+                  b = copy;
+                }
+            }
+          ne_a[0] = in, ne_a[1] = tensor_rank;
+          ne_b[0] = tensor_rank, ne_b[1] = out;
+          g_snprintf (name, sizeof name, "blk.%d.%s.weight.lora_a", l, module->gguf_name);
           temper_gguf_writer_add_tensor_static (w, name, TEMPER_TYPE_F32, ne_a, 2, a,
-                                                sizeof (float) * (gsize) in * (gsize) rank);
-          g_snprintf (name, sizeof name, "blk.%d.%s.weight.lora_b", l,
-                      temper_export_gguf_target_name ((TemperLoraTarget) t));
+                                                sizeof (float) * (gsize) in * (gsize) tensor_rank);
+          g_snprintf (name, sizeof name, "blk.%d.%s.weight.lora_b", l, module->gguf_name);
           temper_gguf_writer_add_tensor_static (w, name, TEMPER_TYPE_F32, ne_b, 2, b,
-                                                sizeof (float) * (gsize) out * (gsize) rank);
+                                                sizeof (float) * (gsize) out * (gsize) tensor_rank);
         }
     }
 

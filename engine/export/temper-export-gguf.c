@@ -249,7 +249,7 @@ build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, const temper
   for (guint64 i = 0; i < n_tensors; i++)
     {
       TemperTensorView v;
-      TemperLoraTarget target;
+      TemperLoraModule module;
       int64_t ne[4];
       guint32 n_dims;
       guint64 n_bytes;
@@ -263,8 +263,9 @@ build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, const temper
         return FALSE;
       temper_gguf_get_tensor (src, i, &v);
       temper_gguf_get_tensor_shape (src, i, ne, &n_dims, &n_bytes);
-      adapted = adapter != NULL && temper_export_parse_gguf_name (v.name, "", &layer, &target) &&
-                (temper_adapter_get_targets (adapter) & TEMPER_LORA_TARGET_BIT (target));
+      adapted = adapter != NULL &&
+                temper_export_find_module (temper_model_get_config (model), v.name, TRUE, &layer, &module) &&
+                temper_lora_module_n_trained (&module, temper_adapter_get_targets (adapter)) > 0;
       type = temper_export_gguf_tensor_type (quant, v.name, (int) n_dims, ne[0], has_output);
       if (!adapted && type == v.type)
         {
@@ -293,7 +294,7 @@ build_from_gguf (temper_gguf_writer_t *w, const temper_gguf_t *src, const temper
         }
       g_ptr_array_add (owned, dst);
       if (adapted)
-        temper_export_merge_weight (&v, adapter, layer, target, f32);
+        temper_export_merge_module (&v, adapter, temper_model_get_config (model), layer, &module, f32);
       else
         for (int64_t r = 0; r < v.ne[1]; r++)
           temper_tensor_row_to_f32 (&v, r, f32 + r * v.ne[0]);
@@ -318,7 +319,10 @@ temper_export_merged_gguf (const temper_model_t *model, temper_adapter_t *adapte
   gboolean built;
 
   g_return_val_if_fail (model != NULL && requested_path != NULL, FALSE);
-  if (!temper_export_check_family (model, TRUE, error))
+  /* A GGUF base's metadata is copied as it is; from a Hugging Face base it
+   * is written anew, which Temper knows how to do for some families only. */
+  if (temper_model_get_format (model) != TEMPER_MODEL_FORMAT_GGUF &&
+      !temper_export_check_family (model, error))
     return FALSE;
   out_path = temper_export_prepare_dest (requested_path, TEMPER_EXPORT_KIND_GGUF, error);
   if (out_path == NULL)

@@ -256,6 +256,8 @@ temper_export_merged_hf_supported (const temper_model_t *model, GError **error)
 
   if (temper_model_get_format (model) == TEMPER_MODEL_FORMAT_HF_FOLDER)
     return TRUE;
+  if (!temper_export_check_family (model, error))
+    return FALSE;
   file = g_path_get_basename (temper_model_get_path (model));
   return check_writable (temper_model_get_tokenizer (model), file, error);
 }

@@ -16,45 +16,6 @@
 
 #define DEFAULT_SHARD_BYTES (G_GUINT64_CONSTANT (5) * 1000 * 1000 * 1000)
 
-static const char *const hf_target_paths[TEMPER_LORA_N_TARGETS] = {
-  [TEMPER_LORA_Q] = "self_attn.q_proj",
-  [TEMPER_LORA_K] = "self_attn.k_proj",
-  [TEMPER_LORA_V] = "self_attn.v_proj",
-  [TEMPER_LORA_O] = "self_attn.o_proj",
-  [TEMPER_LORA_GATE] = "mlp.gate_proj",
-  [TEMPER_LORA_UP] = "mlp.up_proj",
-  [TEMPER_LORA_DOWN] = "mlp.down_proj",
-};
-
-/* "model.layers.N.<path>.weight" → layer and target. */
-static gboolean
-parse_hf_name (const char *name, int *layer, TemperLoraTarget *target)
-{
-  const char *p;
-  char *end;
-  gint64 n;
-
-  if (!g_str_has_prefix (name, "model.layers."))
-    return FALSE;
-  p = name + strlen ("model.layers.");
-  n = g_ascii_strtoll (p, &end, 10);
-  if (end == p || *end != '.' || n < 0 || n > G_MAXINT)
-    return FALSE;
-  p = end + 1;
-  for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-    {
-      gsize len = strlen (hf_target_paths[t]);
-
-      if (strncmp (p, hf_target_paths[t], len) == 0 && strcmp (p + len, ".weight") == 0)
-        {
-          *layer = (int) n;
-          *target = (TemperLoraTarget) t;
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
 static gboolean
 is_float_dtype (const char *dtype)
 {
@@ -162,20 +123,21 @@ copy_side_files (const char *src_dir, const char *dst_dir, GError **error)
  * Returns a new buffer of *@n_bytes bytes. */
 static guint8 *
 convert_tensor (const temper_safetensors_t *st, const TemperSafetensorsInfo *info,
-                temper_adapter_t *adapter, const char *dtype, gsize *n_bytes, GError **error)
+                const TemperModelConfig *config, temper_adapter_t *adapter, const char *dtype,
+                gsize *n_bytes, GError **error)
 {
   TemperTensorView v;
-  TemperLoraTarget target;
+  TemperLoraModule module;
   int layer;
   gsize n;
   float *f32;
   guint8 *out;
   gboolean adapted;
 
+  adapted = adapter != NULL && temper_export_find_module (config, info->name, FALSE, &layer, &module) &&
+            temper_lora_module_n_trained (&module, temper_adapter_get_targets (adapter)) > 0;
   if (!is_float_dtype (info->dtype) || strcmp (info->dtype, dtype) == 0)
     {
-      adapted = adapter != NULL && parse_hf_name (info->name, &layer, &target) &&
-                (temper_adapter_get_targets (adapter) & TEMPER_LORA_TARGET_BIT (target));
       if (!adapted)
         {
           *n_bytes = info->n_bytes;
@@ -192,11 +154,9 @@ convert_tensor (const temper_safetensors_t *st, const TemperSafetensorsInfo *inf
                    _("Not enough memory to convert tensor %s."), info->name);
       return NULL;
     }
-  adapted = adapter != NULL && parse_hf_name (info->name, &layer, &target) &&
-            (temper_adapter_get_targets (adapter) & TEMPER_LORA_TARGET_BIT (target));
   /* A Hugging Face base keeps HF row order, and so do its adapter's B rows. */
   if (adapted)
-    temper_export_merge_weight (&v, adapter, layer, target, f32);
+    temper_export_merge_module (&v, adapter, config, layer, &module, f32);
   else
     for (int64_t r = 0; r < v.ne[1]; r++)
       temper_tensor_row_to_f32 (&v, r, f32 + r * v.ne[0]);
@@ -290,7 +250,8 @@ write_weights (const temper_model_t *model, temper_adapter_t *adapter, const cha
             return FALSE;
           temper_safetensors_get_info (st, temper_safetensors_get_name (st, i), &info);
           out_dtype = is_float_dtype (info.dtype) ? dtype : info.dtype;
-          data = convert_tensor (st, &info, adapter, out_dtype, &n_bytes, error);
+          data = convert_tensor (st, &info, temper_model_get_config (model), adapter, out_dtype,
+                                 &n_bytes, error);
           if (data == NULL)
             return FALSE;
           g_ptr_array_add (owned, data);
@@ -329,9 +290,11 @@ temper_export_merged_hf (const temper_model_t *model, temper_adapter_t *adapter,
   gboolean ok;
 
   g_return_val_if_fail (model != NULL && requested_dir != NULL, FALSE);
-  if (!temper_export_check_family (model, TRUE, error))
-    return FALSE;
   from_gguf = temper_model_get_format (model) != TEMPER_MODEL_FORMAT_HF_FOLDER;
+  /* A Hugging Face base's config.json is copied as it is; from a GGUF it is
+   * written anew, which Temper knows how to do for some families only. */
+  if (from_gguf && !temper_export_check_family (model, error))
+    return FALSE;
   if (max_shard_bytes == 0)
     max_shard_bytes = DEFAULT_SHARD_BYTES;
   out_dir = temper_export_prepare_dest (requested_dir, TEMPER_EXPORT_KIND_HF, error);

@@ -3,6 +3,7 @@
 
 #include "temper/export.h"
 #include "temper/gguf.h"
+#include "temper-lora-private.h"
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -61,12 +62,14 @@ void     temper_export_discard   (const char *path);
 gboolean temper_export_step      (const TemperExportOptions *options, double fraction,
                                   GError **error);
 
+/* Refuses, by the family's name, a merged model whose metadata has to be
+ * written anew (a GGUF from a Hugging Face base or the other way round) for
+ * a family beyond Llama and Qwen2, which Temper cannot write right yet.
+ * Same-format merges copy the base's own config or metadata. */
+gboolean temper_export_check_family (const temper_model_t *model, GError **error);
+
 /* Whether q/k B rows must be reordered between @config's own order and the
  * order llama.cpp uses for a llama-arch GGUF. */
-/* Refuses an export Temper cannot yet make right for the model's family
- * (fused projections; a merged model of a family beyond Llama and Qwen2). */
-gboolean temper_export_check_family (const temper_model_t *model, gboolean merged, GError **error);
-
 gboolean temper_export_needs_qk_permutation (const TemperModelConfig *config,
                                              TemperLoraTarget target);
 
@@ -81,6 +84,18 @@ gboolean temper_export_parse_gguf_name (const char *name, const char *suffix,
  * @target of @layer when @adapter adapts it. */
 void     temper_export_merge_weight (const TemperTensorView *w, temper_adapter_t *adapter,
                                      int layer, TemperLoraTarget target, float *out);
+
+/* Whether @name is the weight of an adaptable matrix of @config ("blk.N.
+ * attn_qkv.weight" in a GGUF, "model.layers.N.self_attn.qkv_proj.weight" in
+ * a Hugging Face file): then its layer and module. */
+gboolean temper_export_find_module (const TemperModelConfig *config, const char *name,
+                                    gboolean gguf, int *layer, TemperLoraModule *module);
+
+/* @w (all of @module's parts, in the file's row order) with each trained
+ * part's LoRA merged into its rows, as f32 into @out. */
+void     temper_export_merge_module (const TemperTensorView *w, temper_adapter_t *adapter,
+                                     const TemperModelConfig *config, int layer,
+                                     const TemperLoraModule *module, float *out);
 
 /* GGUF writing shared by the GGUF and Hugging Face sources of a merged GGUF
  * (temper-export-gguf.c). */

@@ -342,23 +342,16 @@ temper_export_step (const TemperExportOptions *options, double fraction, GError 
 }
 
 gboolean
-temper_export_check_family (const temper_model_t *model, gboolean merged, GError **error)
+temper_export_check_family (const temper_model_t *model, GError **error)
 {
   const TemperModelConfig *c = temper_model_get_config (model);
 
-  if (c->fused_qkv || c->fused_gate_up)
+  if (!temper_model_config_is_basic (c))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("Temper cannot export from %s models yet: their fused projections need names "
-                     "PEFT and llama.cpp expect, which Temper does not write yet. Chat with the adapter in Temper instead."),
-                   temper_model_get_family_name (model));
-      return FALSE;
-    }
-  if (merged && !temper_model_config_is_basic (c))
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("Temper cannot make a merged model of a %s model yet. Export the adapter "
-                     "(PEFT or GGUF LoRA) instead."),
+                   _("Temper cannot yet turn a %s model into the other format while merging. "
+                     "Merge into the base model's own format (a GGUF from a GGUF model, a Hugging Face "
+                     "folder from a Hugging Face model), or export the adapter (PEFT or GGUF LoRA)."),
                    temper_model_get_family_name (model));
       return FALSE;
     }
@@ -453,5 +446,62 @@ temper_export_merge_weight (const TemperTensorView *w, temper_adapter_t *adapter
           for (int64_t i = 0; i < in; i++)
             row[i] += c * ar[i];
         }
+    }
+}
+
+gboolean
+temper_export_find_module (const TemperModelConfig *config, const char *name, gboolean gguf,
+                           int *layer, TemperLoraModule *module)
+{
+  TemperLoraModule modules[TEMPER_LORA_N_TARGETS];
+  const char *prefix = gguf ? "blk." : "model.layers.";
+  int n_modules = temper_lora_modules (config, modules);
+  const char *p;
+  char *end;
+  gint64 n;
+
+  if (!g_str_has_prefix (name, prefix))
+    return FALSE;
+  p = name + strlen (prefix);
+  n = g_ascii_strtoll (p, &end, 10);
+  if (end == p || *end != '.' || n < 0 || n >= config->n_layer)
+    return FALSE;
+  p = end + 1;
+  for (int m = 0; m < n_modules; m++)
+    {
+      g_autofree char *expected = gguf
+        ? g_strdup_printf ("%s.weight", modules[m].gguf_name)
+        : g_strdup_printf ("%s.%s.weight", modules[m].attention ? "self_attn" : "mlp",
+                           modules[m].peft_name);
+
+      if (strcmp (p, expected) == 0)
+        {
+          *layer = (int) n;
+          *module = modules[m];
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+void
+temper_export_merge_module (const TemperTensorView *w, temper_adapter_t *adapter,
+                            const TemperModelConfig *config, int layer,
+                            const TemperLoraModule *module, float *out)
+{
+  int64_t first_row = 0;
+
+  for (int p = 0; p < module->n_parts; p++)
+    {
+      TemperTensorView part = *w;
+      int in, rows;
+
+      temper_lora_target_dims (config, module->parts[p], &in, &rows);
+      if (module->n_parts == 1)
+        rows = (int) w->ne[1];
+      part.ne[1] = rows;
+      part.data = (const guint8 *) w->data + (gsize) first_row * w->row_bytes;
+      temper_export_merge_weight (&part, adapter, layer, module->parts[p], out + first_row * w->ne[0]);
+      first_row += rows;
     }
 }

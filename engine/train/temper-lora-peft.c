@@ -26,19 +26,25 @@
 
 #define PEFT_PREFIX "base_model.model.model.layers."
 
-static gboolean
-target_is_attention (TemperLoraTarget target)
-{
-  return target == TEMPER_LORA_Q || target == TEMPER_LORA_K ||
-         target == TEMPER_LORA_V || target == TEMPER_LORA_O;
-}
-
 static char *
-peft_tensor_name (int layer, TemperLoraTarget target, gboolean is_b)
+peft_tensor_name (int layer, const TemperLoraModule *module, gboolean is_b)
 {
   return g_strdup_printf (PEFT_PREFIX "%d.%s.%s.lora_%c.weight", layer,
-                          target_is_attention (target) ? "self_attn" : "mlp",
-                          temper_lora_target_name (target), is_b ? 'B' : 'A');
+                          module->attention ? "self_attn" : "mlp",
+                          module->peft_name, is_b ? 'B' : 'A');
+}
+
+/* The modules a PEFT folder names: the family's fused matrices for an
+ * export, Temper's separate targets for its own run folders. */
+static int
+peft_modules (const TemperModelConfig *model, gboolean fused, TemperLoraModule modules[TEMPER_LORA_N_TARGETS])
+{
+  TemperModelConfig separate = *model;
+
+  if (fused)
+    return temper_lora_modules (model, modules);
+  separate.fused_qkv = separate.fused_gate_up = FALSE;
+  return temper_lora_modules (&separate, modules);
 }
 
 /* Writes through a temporary name so that a reader never sees half a file. */
@@ -83,8 +89,35 @@ write_json_file (JsonNode *root, const char *path, GError **error)
   return TRUE;
 }
 
+/* A fused module of n trained parts has rank n·r; its α keeps PEFT's scale
+ * α/r (α/√r with rsLoRA) the parts were trained with. */
+static void
+add_patterns (JsonBuilder *b, temper_adapter_t *adapter, const TemperLoraModule *modules,
+              int n_modules, gboolean rank)
+{
+  guint targets = temper_adapter_get_targets (adapter);
+  float alpha = temper_adapter_get_alpha (adapter);
+
+  json_builder_begin_object (b);
+  for (int m = 0; m < n_modules; m++)
+    {
+      int n = temper_lora_module_n_trained (&modules[m], targets);
+
+      if (n < 2)
+        continue;
+      json_builder_set_member_name (b, modules[m].peft_name);
+      if (rank)
+        json_builder_add_int_value (b, n * temper_adapter_get_rank (adapter));
+      else
+        json_builder_add_double_value (b, temper_train_json_float (
+          temper_adapter_get_rslora (adapter) ? alpha * sqrtf ((float) n) : alpha * (float) n));
+    }
+  json_builder_end_object (b);
+}
+
 static JsonNode *
-adapter_config_json (temper_adapter_t *adapter, float dropout, const char *base_model_name)
+adapter_config_json (temper_adapter_t *adapter, float dropout, const char *base_model_name,
+                     const TemperLoraModule *modules, int n_modules)
 {
   guint targets = temper_adapter_get_targets (adapter);
   g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -107,9 +140,9 @@ adapter_config_json (temper_adapter_t *adapter, float dropout, const char *base_
   json_builder_add_double_value (b, temper_train_json_float (dropout));
   json_builder_set_member_name (b, "target_modules");
   json_builder_begin_array (b);
-  for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-    if (targets & TEMPER_LORA_TARGET_BIT (t))
-      json_builder_add_string_value (b, temper_lora_target_name (t));
+  for (int m = 0; m < n_modules; m++)
+    if (temper_lora_module_n_trained (&modules[m], targets) > 0)
+      json_builder_add_string_value (b, modules[m].peft_name);
   json_builder_end_array (b);
   json_builder_set_member_name (b, "bias");
   json_builder_add_string_value (b, "none");
@@ -126,26 +159,24 @@ adapter_config_json (temper_adapter_t *adapter, float dropout, const char *base_
   json_builder_set_member_name (b, "inference_mode");
   json_builder_add_boolean_value (b, TRUE);
   json_builder_set_member_name (b, "rank_pattern");
-  json_builder_begin_object (b);
-  json_builder_end_object (b);
+  add_patterns (b, adapter, modules, n_modules, TRUE);
   json_builder_set_member_name (b, "alpha_pattern");
-  json_builder_begin_object (b);
-  json_builder_end_object (b);
+  add_patterns (b, adapter, modules, n_modules, FALSE);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
 
-gboolean
-temper_lora_save_peft (temper_adapter_t *adapter, const TemperModelConfig *model,
-                       float dropout, const char *dir, const char *base_model_name,
-                       GError **error)
+static gboolean
+save_peft (temper_adapter_t *adapter, const TemperModelConfig *model, float dropout,
+           const char *dir, const char *base_model_name, gboolean fused, GError **error)
 {
   g_autoptr(temper_safetensors_writer_t) w = temper_safetensors_writer_new ();
-  g_autoptr(GPtrArray) permuted = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(JsonNode) config_root = NULL;
   g_autofree char *config_path = NULL;
   g_autofree char *weights_path = NULL;
-  int rank;
+  TemperLoraModule modules[TEMPER_LORA_N_TARGETS];
+  int n_modules;
 
   g_return_val_if_fail (adapter != NULL && model != NULL && dir != NULL, FALSE);
 
@@ -155,34 +186,52 @@ temper_lora_save_peft (temper_adapter_t *adapter, const TemperModelConfig *model
       return FALSE;
     }
 
-  rank = temper_adapter_get_rank (adapter);
+  n_modules = peft_modules (model, fused, modules);
   for (int l = 0; l < model->n_layer; l++)
-    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+    for (int m = 0; m < n_modules; m++)
       {
-        const float *a = temper_adapter_get_a (adapter, l, t);
-        const float *b = temper_adapter_get_b (adapter, l, t);
+        const TemperLoraModule *module = &modules[m];
+        TemperLoraTarget t = module->parts[0];
+        const float *a, *b;
         g_autofree char *a_name = NULL;
         g_autofree char *b_name = NULL;
         int64_t a_shape[2], b_shape[2];
-        int in, out;
+        int in, out, rank = temper_adapter_get_rank (adapter);
 
-        if (a == NULL)
-          continue;
-        temper_lora_target_dims (model, t, &in, &out);
+        if (module->n_parts > 1)
+          {
+            float *fused_a, *fused_b;
+
+            rank = temper_lora_module_fuse (adapter, model, l, module, 1.0f, &fused_a, &fused_b, &in, &out);
+            if (rank == 0)
+              continue;
+            g_ptr_array_add (owned, fused_a);
+            g_ptr_array_add (owned, fused_b);
+            a = fused_a;
+            b = fused_b;
+          }
+        else
+          {
+            a = temper_adapter_get_a (adapter, l, t);
+            b = temper_adapter_get_b (adapter, l, t);
+            if (a == NULL)
+              continue;
+            temper_lora_target_dims (model, t, &in, &out);
+            if (needs_qk_permutation (model, t))
+              {
+                float *copy = g_memdup2 (b, (gsize) out * (gsize) rank * sizeof (float));
+
+                temper_lora_permute_rows (copy, out, rank, model->head_dim, TRUE);
+                g_ptr_array_add (owned, copy);
+                b = copy;
+              }
+          }
         a_shape[0] = rank;
         a_shape[1] = in;
         b_shape[0] = out;
         b_shape[1] = rank;
-        if (needs_qk_permutation (model, t))
-          {
-            float *copy = g_memdup2 (b, (gsize) out * (gsize) rank * sizeof (float));
-
-            temper_lora_permute_rows (copy, out, rank, model->head_dim, TRUE);
-            g_ptr_array_add (permuted, copy);
-            b = copy;
-          }
-        a_name = peft_tensor_name (l, t, FALSE);
-        b_name = peft_tensor_name (l, t, TRUE);
+        a_name = peft_tensor_name (l, module, FALSE);
+        b_name = peft_tensor_name (l, module, TRUE);
         temper_safetensors_writer_add_tensor_static (w, a_name, "F32", a_shape, 2, a,
                                                      (gsize) rank * (gsize) in * sizeof (float));
         temper_safetensors_writer_add_tensor_static (w, b_name, "F32", b_shape, 2, b,
@@ -196,9 +245,25 @@ temper_lora_save_peft (temper_adapter_t *adapter, const TemperModelConfig *model
       return FALSE;
     }
 
-  config_root = adapter_config_json (adapter, dropout, base_model_name);
+  config_root = adapter_config_json (adapter, dropout, base_model_name, modules, n_modules);
   config_path = g_build_filename (dir, "adapter_config.json", NULL);
   return write_json_file (config_root, config_path, error);
+}
+
+gboolean
+temper_lora_save_peft (temper_adapter_t *adapter, const TemperModelConfig *model,
+                       float dropout, const char *dir, const char *base_model_name,
+                       GError **error)
+{
+  return save_peft (adapter, model, dropout, dir, base_model_name, FALSE, error);
+}
+
+gboolean
+temper_lora_export_peft (temper_adapter_t *adapter, const TemperModelConfig *model,
+                         float dropout, const char *dir, const char *base_model_name,
+                         GError **error)
+{
+  return save_peft (adapter, model, dropout, dir, base_model_name, TRUE, error);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -418,6 +483,7 @@ temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
   g_autoptr(temper_safetensors_t) st = NULL;
   TemperLoraConfig config;
   guint n_expected = 0;
+  TemperLoraModule separate[TEMPER_LORA_N_TARGETS];
 
   g_return_val_if_fail (dir != NULL && model_config != NULL, NULL);
 
@@ -455,6 +521,8 @@ temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
       g_prefix_error (error, "%s: ", config_path);
       return NULL;
     }
+  /* One module per target, in target order. */
+  peft_modules (model_config, FALSE, separate);
   for (int l = 0; l < model_config->n_layer; l++)
     for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
       {
@@ -467,8 +535,8 @@ temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
         if (a == NULL)
           continue;
         temper_lora_target_dims (model_config, t, &in, &out);
-        a_name = peft_tensor_name (l, t, FALSE);
-        b_name = peft_tensor_name (l, t, TRUE);
+        a_name = peft_tensor_name (l, &separate[t], FALSE);
+        b_name = peft_tensor_name (l, &separate[t], TRUE);
         if (!read_tensor (st, weights_path, a_name, config.rank, in, a, error) ||
             !read_tensor (st, weights_path, b_name, out, config.rank, b, error))
           return NULL;

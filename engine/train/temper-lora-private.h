@@ -15,4 +15,40 @@ void temper_lora_permute_rows (float *rows, int n_rows, int n_cols, int head_dim
 /* Checks rank, alpha, dropout and targets; the message names the setting. */
 gboolean temper_lora_config_check (const TemperLoraConfig *config, GError **error);
 
+/* One matrix of the model's files that LoRA adapts, as PEFT and llama.cpp
+ * name it, and the targets Temper trains in it (q, k, v for Phi-3's
+ * qkv_proj; one target where the matrix is not fused). */
+typedef struct {
+  const char       *peft_name;   /* "qkv_proj" */
+  const char       *gguf_name;   /* "attn_qkv" */
+  gboolean          attention;   /* under self_attn (else mlp) */
+  int               n_parts;
+  TemperLoraTarget  parts[3];    /* in the order of the fused rows */
+} TemperLoraModule;
+
+/* Fills @modules with @config's adaptable matrices in file order; returns
+ * how many. */
+int temper_lora_modules (const TemperModelConfig *config,
+                         TemperLoraModule modules[TEMPER_LORA_N_TARGETS]);
+
+/* How many of @module's parts are in @targets. */
+int temper_lora_module_n_trained (const TemperLoraModule *module, guint targets);
+
+/* The one LoRA of @module in @layer equal to its parts' LoRAs: A stacks the
+ * trained parts' A, B holds each part's B (times @b_scale) on the part's
+ * rows and zeros elsewhere.  Returns its rank (0 and NULLs when no part is
+ * trained); *@a_out (rank × in) and *@b_out (out × rank) are g_free()d by the
+ * caller. */
+int temper_lora_module_fuse (temper_adapter_t *adapter, const TemperModelConfig *config,
+                             int layer, const TemperLoraModule *module, float b_scale,
+                             float **a_out, float **b_out, int *in_out, int *out_out);
+
+/* Saves @adapter as a PEFT folder whose modules are those of the family's
+ * own Hugging Face files (fused where the family fuses them), for PEFT and
+ * llama.cpp's converter.  Temper's run folders keep the separate parts
+ * (temper_lora_save_peft), which temper_lora_load_peft reads. */
+gboolean temper_lora_export_peft (temper_adapter_t *adapter, const TemperModelConfig *model,
+                                  float dropout, const char *dir, const char *base_model_name,
+                                  GError **error);
+
 G_END_DECLS

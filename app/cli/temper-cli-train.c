@@ -355,7 +355,7 @@ print_choices (TemperTrainPreset preset, const TemperTrainSettings *s,
   char *values[TEMPER_TRAIN_N_WHY];
 
   labels[TEMPER_TRAIN_WHY_LEARNING_RATE] = _("Learning rate");
-  values[TEMPER_TRAIN_WHY_LEARNING_RATE] = g_strdup_printf ("%g", s->learning_rate);
+  values[TEMPER_TRAIN_WHY_LEARNING_RATE] = g_strdup_printf ("%.2g", s->learning_rate);
   labels[TEMPER_TRAIN_WHY_SCHEDULE] = _("Schedule");
   values[TEMPER_TRAIN_WHY_SCHEDULE] = g_strdup_printf (_("%s, %lld warm-up steps"),
                                                        temper_lr_schedule_name (s->schedule),

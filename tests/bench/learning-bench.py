@@ -44,6 +44,7 @@ def main():
     ap.add_argument("--presets", nargs="+", default=["quick", "balanced"])
     ap.add_argument("--sets", nargs="+", default=["facts-20", "facts-60", "facts-200", "style", "classify"])
     ap.add_argument("--max-tokens", type=int, default=48)
+    ap.add_argument("--general", default=os.path.join(ROOT, "data", "eval", "general-knowledge.jsonl"))
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     model_tag = os.path.splitext(os.path.basename(args.model))[0]
@@ -64,7 +65,7 @@ def main():
                     failed = True
                     continue
             if not os.path.exists(os.path.join(run_dir, "evaluation.json")):
-                if run([args.cli, "evaluate", run_dir, "--data", probes,
+                if run([args.cli, "evaluate", run_dir, "--data", probes, "--general", args.general,
                         "--max-tokens", str(args.max_tokens)], log) != 0:
                     print("%-9s %-10s evaluation failed, see %s" % (preset, set_name, log))
                     failed = True

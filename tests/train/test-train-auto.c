@@ -5,7 +5,7 @@
  *   - Quick takes no more passes than Balanced, Balanced no more than Thorough;
  *   - fewer records get at least as many passes;
  *   - no record is cut ("so none is cut") up to 2048 tokens;
- *   - small models get the measured rate 3e-3, larger ones a lower rate;
+ *   - the demo model gets the measured rate 3e-3, larger ones a lower rate;
  *   - fewer than 200 records: none held back for validation;
  *   - each choice comes with its sentence.
  * The learning itself (do these settings teach?) is tested on the demo model
@@ -101,9 +101,11 @@ test_learning_rate_by_size (void)
   temper_train_settings_choose (&gemma, TEMPER_TRAIN_PRESET_BALANCED, &b, NULL);
   temper_train_settings_choose (&large, TEMPER_TRAIN_PRESET_BALANCED, &c, NULL);
   temper_train_settings_choose (&huge, TEMPER_TRAIN_PRESET_BALANCED, &d, NULL);
-  /* The measured rate for both measured models (tests/bench/learning/sweep-results.md). */
+  /* The measured rate for the demo model; Gemma 3 270M forgot general
+   * answers at that rate (tests/bench/learning/sweep-results.md). */
   g_assert_cmpfloat_with_epsilon (a.learning_rate, 3e-3, 1e-12);
-  g_assert_cmpfloat_with_epsilon (b.learning_rate, 3e-3, 1e-12);
+  g_assert_cmpfloat (b.learning_rate, <, 3e-3);
+  g_assert_cmpfloat (b.learning_rate, >=, 1e-3);
   g_assert_cmpfloat (c.learning_rate, <, b.learning_rate);
   g_assert_cmpfloat (d.learning_rate, <=, c.learning_rate);
   g_assert_cmpfloat (d.learning_rate, >=, 1e-4);

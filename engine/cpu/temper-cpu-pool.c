@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "temper-cpu-pool.h"
 
@@ -31,7 +32,21 @@ struct _TemperCpuPool {
 
   TemperCpuTask   task;
   void           *ctx;
+
+  /* With a profile: nanoseconds the calling thread has waited for the
+   * others, read by the CPU backend around each op. */
+  bool            timing;
+  gint64          wait_ns;
 };
+
+static inline gint64
+monotonic_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static inline void
 cpu_relax (void)
@@ -150,10 +165,33 @@ temper_cpu_pool_run (TemperCpuPool *pool, TemperCpuTask task, void *ctx)
 
   task (ctx, 0, pool->n_threads);
 
+  if (G_UNLIKELY (pool->timing))
+    {
+      gint64 wait_start = monotonic_ns ();
+
+      for (int spins = 0;
+           atomic_load_explicit (&pool->n_done, memory_order_acquire) < pool->n_threads - 1;
+           spins++)
+        relax_or_yield (spins);
+      pool->wait_ns += monotonic_ns () - wait_start;
+      return;
+    }
   for (int spins = 0;
        atomic_load_explicit (&pool->n_done, memory_order_acquire) < pool->n_threads - 1;
        spins++)
     relax_or_yield (spins);
+}
+
+void
+temper_cpu_pool_set_timing (TemperCpuPool *pool, gboolean timing)
+{
+  pool->timing = timing;
+}
+
+gint64
+temper_cpu_pool_get_wait_ns (const TemperCpuPool *pool)
+{
+  return pool->wait_ns;
 }
 
 typedef struct {

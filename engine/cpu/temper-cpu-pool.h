@@ -21,6 +21,13 @@ int            temper_cpu_pool_get_n_threads (const TemperCpuPool *pool);
 /* Returns when every thread has finished its part. */
 void           temper_cpu_pool_run           (TemperCpuPool *pool, TemperCpuTask task, void *ctx);
 
+/* With @timing, the pool adds up how long the calling thread waits for the
+ * other threads at the end of each run (for a profile; off by default, and
+ * then it costs one test per run). */
+void           temper_cpu_pool_set_timing    (TemperCpuPool *pool, gboolean timing);
+/* Nanoseconds waited so far while timing was on. */
+gint64         temper_cpu_pool_get_wait_ns   (const TemperCpuPool *pool);
+
 /* Works on the items [begin, end) of some range. */
 typedef void (*TemperCpuRangeTask) (void *ctx, gint64 begin, gint64 end);
 

@@ -3,6 +3,7 @@
 
 #include "temper-backend.h"
 #include "temper-cpu-pool.h"
+#include "temper/op-profile.h"
 
 G_BEGIN_DECLS
 
@@ -55,7 +56,12 @@ typedef struct {
   /* The fused cross-entropy's loss per row of a chunk. */
   double          *row_loss;
   size_t           row_loss_len;
+  /* Where op times go while profiling (temper-cpu-profile.c), else NULL. */
+  TemperOpProfile *profile;
 } TemperCpuBackend;
+
+/* The op table of a backend that does not profile. */
+extern const TemperBackendOps temper_cpu_plain_ops;
 
 #define TEMPER_CPU(b) ((TemperCpuBackend *) (b))
 

@@ -78,6 +78,22 @@ op_clock_stop (TemperBackend *b, OpClock clock, TemperOpKind kind, double flops)
   profile->calls[kind]++;
 }
 
+/* Multiply-adds × 2 of causal attention's two products (Q·Kᵀ and P·V):
+ * query i of a sequence sees q_offset + i + 1 keys, or the window's. */
+static double
+attention_flops (const TemperAttentionParams *p)
+{
+  double pairs = 0;
+
+  for (int i = 0; i < p->n_query; i++)
+    {
+      int keys = p->q_offset + i + 1;
+
+      pairs += p->window > 0 ? MIN (keys, p->window) : keys;
+    }
+  return 2.0 * 2.0 * p->head_dim * p->n_head * p->n_seq * pairs;
+}
+
 /* A wrapper that times temper_cpu_NAME as @kind. */
 #define PROFILED_OP(name, kind, flops, params, args)      \
   static void                                             \
@@ -106,18 +122,23 @@ PROFILED_OP (gemm, TEMPER_OP_KIND_LORA,
               gboolean transpose_a, const TemperBTensor *bmat, gboolean transpose_b,
               float alpha, float beta),
              (b, c, a, transpose_a, bmat, transpose_b, alpha, beta))
-PROFILED_OP (attention, TEMPER_OP_KIND_ATTENTION_FORWARD, 0,
+PROFILED_OP (attention, TEMPER_OP_KIND_ATTENTION_FORWARD, attention_flops (params),
              (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *lse,
               const TemperBTensor *q, const TemperBTensor *k, const TemperBTensor *v,
               const TemperAttentionParams *params),
              (b, out, lse, q, k, v, params))
-PROFILED_OP (attention_backward, TEMPER_OP_KIND_ATTENTION_BACKWARD, 0,
+/* The model's FLOPs of the backward pass: twice the forward's (the
+ * gradients of both operands of both products), not counting the scores
+ * the kernel forms again. */
+PROFILED_OP (attention_backward, TEMPER_OP_KIND_ATTENTION_BACKWARD, 2.0 * attention_flops (params),
              (TemperBackend *b, const TemperBTensor *dq, const TemperBTensor *dk,
               const TemperBTensor *dv, const TemperBTensor *dout, const TemperBTensor *out,
               const TemperBTensor *lse, const TemperBTensor *q, const TemperBTensor *k,
               const TemperBTensor *v, const TemperAttentionParams *params),
              (b, dq, dk, dv, dout, out, lse, q, k, v, params))
-PROFILED_OP (lm_head_cross_entropy, TEMPER_OP_KIND_CROSS_ENTROPY, 0,
+/* The logits x·Wᵀ, and dx = dlogits·W when the gradient is wanted. */
+PROFILED_OP (lm_head_cross_entropy, TEMPER_OP_KIND_CROSS_ENTROPY,
+             2.0 * (double) x->ne[1] * (double) w->ne[0] * (double) w->ne[1] * (dx != NULL ? 2 : 1),
              (TemperBackend *b, const TemperBTensor *loss, const TemperBTensor *dx,
               const TemperBTensor *x, const TemperBTensor *w, const TemperBTensor *targets,
               const TemperBTensor *scratch, float grad_scale),

@@ -344,7 +344,17 @@ test_profile_adds_up (void)
    * The lm_head runs inside the fused cross-entropy, not here. */
   g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_FROZEN_FORWARD], ==,
                      (double) n_steps * 2.0 * 128 * 2 * 30720);
-  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_ATTENTION_FORWARD], ==, 0.0);
+  /* Causal attention: 4 heads of 16, 2 sequences of 64 (64·65/2 query-key
+   * pairs each), two products, 2 layers; the backward pass twice that.
+   * The lm_head 64 × 320, forward and input gradient, on the 126 tokens
+   * that have a next token to predict (the last of each sequence has none). */
+  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_ATTENTION_FORWARD], ==,
+                     (double) n_steps * 2 * 2.0 * 2 * 16 * 4 * 2 * (64 * 65 / 2));
+  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_ATTENTION_BACKWARD], ==,
+                     2.0 * profile.flops[TEMPER_OP_KIND_ATTENTION_FORWARD]);
+  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_CROSS_ENTROPY], ==,
+                     (double) n_steps * 2 * 2.0 * 126 * 64 * 320);
+  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_ELEMENTWISE], ==, 0.0);
   /* The GEMM rate it is held against was measured. */
   g_assert_cmpfloat (result.gemm_gflops, >, 0.0);
 }

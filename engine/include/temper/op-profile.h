@@ -26,7 +26,8 @@ typedef enum {
 
 typedef struct {
   double  seconds[TEMPER_OP_KIND_COUNT];
-  /* Multiply-adds × 2 of the GEMM kinds (frozen, LoRA); 0 for the others. */
+  /* Model FLOPs (multiply-adds × 2) of the kinds that multiply matrices:
+   * frozen, LoRA, attention (causal pairs only), lm_head; 0 for the others. */
   double  flops[TEMPER_OP_KIND_COUNT];
   guint64 calls[TEMPER_OP_KIND_COUNT];
 } TemperOpProfile;

@@ -78,8 +78,11 @@ for round in $(seq 1 "$rounds"); do
     "llama pp$prompt" "Temper" ratio
   for type in $types; do
     model=$(model_for "$type")
+    # A llama-bench that fails (a build for another processor stops with
+    # "Illegal instruction") gives no rate: its ratios print as n/a.
     llama_out=$("$bin/llama-bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" \
-                -r "$reps" -o csv 2>/dev/null) || llama_out=""
+                -r "$reps" -o csv 2>/dev/null) ||
+      { echo "$type: llama-bench failed (exit $?)" >&2; llama_out=""; }
     temper_out=$("$temper_cli" bench generate "$model" --threads "$threads" \
                  --prompt-tokens "$prompt" --gen-tokens "$gen" --repetitions "$reps" 2>&1) ||
       { printf '%-8s Temper could not run it: %s\n' "$type" "$(echo "$temper_out" | tail -n 1)"; continue; }
@@ -90,8 +93,8 @@ for round in $(seq 1 "$rounds"); do
     awk -v type="$type" -v lt="${llama_tg:-0}" -v tt="${temper_tg:-0}" \
         -v lp="${llama_pp:-0}" -v tp="${temper_pp:-0}" 'BEGIN {
       printf "%-8s %10.2f %10.2f %6s   %10.2f %10.2f %6s\n", type,
-             lt, tt, lt > 0 ? sprintf("%.2f", tt / lt) : "n/a",
-             lp, tp, lp > 0 ? sprintf("%.2f", tp / lp) : "n/a"
+             lt, tt, (lt > 0 ? sprintf("%.2f", tt / lt) : "n/a"),
+             lp, tp, (lp > 0 ? sprintf("%.2f", tp / lp) : "n/a")
     }'
   done
 done

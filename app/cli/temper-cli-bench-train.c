@@ -16,7 +16,8 @@ temper_cli_bench_train (int argc, char **argv)
   int seq = 256, batch = 4, rank = 16, steps = 3, threads = 0, device = -1;
   g_autofree char *backend = NULL;
   TemperTrainOptions options;
-  gboolean recompute = FALSE;
+  gboolean recompute = FALSE, profile_wanted = FALSE;
+  TemperOpProfile profile;
   double peak_tflops = 0;
   g_autofree char *targets_text = NULL, *base_weights = NULL;
   g_autoptr(GError) error = NULL;
@@ -36,6 +37,8 @@ temper_cli_bench_train (int argc, char **argv)
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, N_("Recompute activations in the backward pass"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &base_weights,
       N_("stored (default) or nf4: the linear layers of an F32/F16/BF16 model quantized to NF4 (QLoRA)"), "W" },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &profile_wanted,
+      N_("Also print the time per kind of operation and the step's FLOP/s against the CPU's measured GEMM rate (CPU backend only)"), NULL },
     { "peak-tflops", 0, 0, G_OPTION_ARG_DOUBLE, &peak_tflops,
       N_("The device's peak dense TFLOP/s (bf16 tensor cores on a GPU), to report the MFU"), "T" },
     { NULL }
@@ -76,7 +79,10 @@ temper_cli_bench_train (int argc, char **argv)
   model = temper_model_load (argv[1], NULL, &error);
   if (model == NULL || !temper_model_set_base_weights (model, s.base_weights, NULL, &error))
     return temper_cli_error ("bench train", error);
-  if (!temper_train_bench (model, &s, steps, &options, &result, &error))
+  if (profile_wanted && steps == 0)
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, _("--profile needs at least one timed step"));
+  if (!temper_train_bench_profiled (model, &s, steps, &options, &result,
+                                    profile_wanted ? &profile : NULL, &error))
     return temper_cli_error ("bench train", error);
 
   temper_cli_print_bench_environment ();
@@ -110,5 +116,8 @@ temper_cli_bench_train (int argc, char **argv)
   printf ("weights + buffers: %.2f GiB\n",
           (temper_model_get_weight_bytes (model) + result.train_memory_bytes) / 1073741824.0);
   printf ("peak RSS:         %.1f MiB\n", result.peak_rss_bytes / 1048576.0);
+  if (profile_wanted)
+    temper_cli_print_op_profile (&profile, result.seconds_per_step * steps, steps,
+                                 result.tokens_per_s * result.flops_per_token, result.gemm_gflops);
   return TEMPER_CLI_EXIT_OK;
 }

@@ -361,3 +361,37 @@ temper_cli_print_bench_environment (void)
 #endif
           );
 }
+
+void
+temper_cli_print_op_profile (const TemperOpProfile *profile, double wall_seconds, int n_steps,
+                             double step_flops_per_s, double gemm_gflops)
+{
+  double outside = wall_seconds - temper_op_profile_total (profile);
+
+  /* English, like the rest of the bench report. */
+  printf ("profile, per timed step (the calling thread's clock; pool waits are its time\n"
+          "waiting for the other threads, outside ops is the host's own work):\n");
+  printf ("  %-28s %10s %7s %8s %9s\n", "kind", "ms/step", "share", "calls", "GFLOP/s");
+  for (int k = 0; k < TEMPER_OP_KIND_COUNT; k++)
+    {
+      double seconds = profile->seconds[k];
+
+      printf ("  %-28s %10.2f %6.1f%% %8.0f", temper_op_kind_name (k), 1e3 * seconds / n_steps,
+              wall_seconds > 0 ? 100.0 * seconds / wall_seconds : 0.0,
+              (double) profile->calls[k] / n_steps);
+      if (profile->flops[k] > 0 && seconds > 0)
+        printf (" %9.1f", profile->flops[k] / seconds * 1e-9);
+      printf ("\n");
+    }
+  printf ("  %-28s %10.2f %6.1f%%\n", "outside ops", 1e3 * outside / n_steps,
+          wall_seconds > 0 ? 100.0 * outside / wall_seconds : 0.0);
+  printf ("  %-28s %10.2f %6.1f%%\n", "step (wall)", 1e3 * wall_seconds / n_steps, 100.0);
+  printf ("step FLOP/s:      %.1f GFLOP/s (model FLOPs)\n", step_flops_per_s * 1e-9);
+  if (gemm_gflops > 0)
+    {
+      printf ("GEMM rate:        %.1f GFLOP/s (fp32 GEMM 1024x576 by 576x1536, same threads, measured now)\n",
+              gemm_gflops);
+      printf ("training MFU:     %.1f%% of the measured GEMM rate\n",
+              100.0 * step_flops_per_s * 1e-9 / gemm_gflops);
+    }
+}

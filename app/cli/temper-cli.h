@@ -5,6 +5,7 @@
 
 #include "temper/adapter.h"
 #include "temper/model.h"
+#include "temper/op-profile.h"
 
 /* Exit codes: 0 success, 1 the work failed (bad model, bad dataset, …),
  * 2 the command line itself was wrong. */
@@ -35,6 +36,11 @@ int temper_cli_error (const char *command, const GError *error);
 /* Prints the processor, load, system and build a benchmark ran on, so that
  * figures from two sittings can be told apart. */
 void temper_cli_print_bench_environment (void);
+/* The table of `bench … --profile`: time per kind of op over @n_steps steps
+ * that took @wall_seconds, and the FLOP/s against the measured GEMM rate
+ * (skipped when 0). */
+void temper_cli_print_op_profile (const TemperOpProfile *profile, double wall_seconds, int n_steps,
+                                  double step_flops_per_s, double gemm_gflops);
 
 /* Progress of a long phase on stderr: on a terminal one line per phase
  * rewritten in place with its percentage, else one line when a phase starts

@@ -119,7 +119,7 @@ cpu_flush (TemperBackend *b, GError **error)
   return TRUE;
 }
 
-static const TemperBackendOps cpu_ops = {
+const TemperBackendOps temper_cpu_plain_ops = {
   .name = "cpu",
   .destroy = cpu_destroy,
   .supports_op = cpu_supports_op,
@@ -168,7 +168,7 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
   if (n_threads <= 0)
     n_threads = (int) g_get_num_processors ();
   n_threads = CLAMP (n_threads, 1, 256);
-  cpu->parent.ops = &cpu_ops;
+  cpu->parent.ops = &temper_cpu_plain_ops;
   cpu->parent.kind = TEMPER_BACKEND_CPU;
   cpu->n_threads = n_threads;
   cpu->pool = temper_cpu_pool_new (n_threads);

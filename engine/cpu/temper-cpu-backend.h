@@ -3,6 +3,7 @@
 #pragma once
 
 #include "temper-backend.h"
+#include "temper/op-profile.h"
 
 G_BEGIN_DECLS
 
@@ -30,5 +31,12 @@ TemperBackend *temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kern
 /* "AVX-512+AVX2+FMA+F16C", "AVX2+FMA+F16C, 8-bit decoding", "scalar"… */
 const char    *temper_cpu_backend_get_kernels_name (TemperBackend *backend);
 int            temper_cpu_backend_get_n_threads    (TemperBackend *backend);
+
+/* From now on, adds the time of each op @backend runs to @profile by kind
+ * (temper/op-profile.h); NULL stops.  @profile must outlive the profiling. */
+void           temper_cpu_backend_set_profile      (TemperBackend *backend, TemperOpProfile *profile);
+/* The fp32 GEMM rate of @backend's threads, in GFLOP/s, measured over about
+ * @seconds with the backend's own GEMM. */
+double         temper_cpu_backend_measure_gemm_gflops (TemperBackend *backend, double seconds);
 
 G_END_DECLS

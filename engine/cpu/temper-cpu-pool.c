@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "temper-cpu-pool.h"
 
@@ -26,12 +27,30 @@ struct _TemperCpuPool {
   pthread_mutex_t mutex;
   pthread_cond_t  wake;
   atomic_uint     generation;       /* bumped once per run */
-  atomic_int      n_done;
+  /* The run's generation (high 32 bits) and the next unclaimed part (low
+   * 32): a thread that wakes late for a run that has moved on sees another
+   * generation and claims nothing. */
+  atomic_ullong   claim;
+  atomic_int      n_done;           /* parts finished in this run */
   atomic_bool     quit;
 
   TemperCpuTask   task;
   void           *ctx;
+
+  /* With a profile: nanoseconds the calling thread has waited for the
+   * others, read by the CPU backend around each op. */
+  bool            timing;
+  gint64          wait_ns;
 };
+
+static inline gint64
+monotonic_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static inline void
 cpu_relax (void)
@@ -51,6 +70,34 @@ relax_or_yield (int spins)
     cpu_relax ();
   else
     sched_yield ();
+}
+
+/* Runs parts of run @generation until none is left unclaimed.  Which thread
+ * runs a part does not matter: part i is always task (ctx, i, nth), so the
+ * results are the same whoever runs it, and one part is run by one thread
+ * at a time (per-part scratch stays private).  The caller's thread does the
+ * parts of a thread that the system has not scheduled yet instead of
+ * waiting for it: on a busy computer that wait is most of a step. */
+static void
+run_parts (TemperCpuPool *pool, unsigned generation)
+{
+  guint64 word = atomic_load_explicit (&pool->claim, memory_order_acquire);
+
+  for (;;)
+    {
+      guint32 part = (guint32) word;
+
+      if ((unsigned) (word >> 32) != generation || part >= (guint32) pool->n_threads)
+        return;
+      /* Acquire: task and ctx were written before this generation's claim
+       * word, and stay until every part of it is done. */
+      if (!atomic_compare_exchange_weak_explicit (&pool->claim, &word, word + 1,
+                                                  memory_order_acq_rel, memory_order_acquire))
+        continue;
+      pool->task (pool->ctx, (int) part, pool->n_threads);
+      atomic_fetch_add_explicit (&pool->n_done, 1, memory_order_release);
+      word = atomic_load_explicit (&pool->claim, memory_order_acquire);
+    }
 }
 
 static void *
@@ -81,8 +128,7 @@ worker_main (void *data)
       if (atomic_load (&pool->quit))
         break;
       seen = atomic_load_explicit (&pool->generation, memory_order_acquire);
-      pool->task (pool->ctx, worker->index, pool->n_threads);
-      atomic_fetch_add_explicit (&pool->n_done, 1, memory_order_release);
+      run_parts (pool, seen);
     }
   return NULL;
 }
@@ -97,6 +143,7 @@ temper_cpu_pool_new (int n_threads)
   pthread_mutex_init (&pool->mutex, NULL);
   pthread_cond_init (&pool->wake, NULL);
   atomic_init (&pool->generation, 0);
+  atomic_init (&pool->claim, 0);
   atomic_init (&pool->n_done, 0);
   atomic_init (&pool->quit, false);
   pool->workers = g_new0 (Worker, n_threads);
@@ -135,25 +182,54 @@ temper_cpu_pool_get_n_threads (const TemperCpuPool *pool)
 void
 temper_cpu_pool_run (TemperCpuPool *pool, TemperCpuTask task, void *ctx)
 {
+  unsigned generation;
+
   if (pool->n_threads == 1)
     {
       task (ctx, 0, 1);
       return;
     }
+  /* Only this thread starts runs, so the next generation is known here. */
+  generation = atomic_load_explicit (&pool->generation, memory_order_relaxed) + 1;
   pool->task = task;
   pool->ctx = ctx;
   atomic_store (&pool->n_done, 0);
+  atomic_store_explicit (&pool->claim, (guint64) generation << 32, memory_order_release);
   pthread_mutex_lock (&pool->mutex);
-  atomic_fetch_add_explicit (&pool->generation, 1, memory_order_release);
+  atomic_store_explicit (&pool->generation, generation, memory_order_release);
   pthread_cond_broadcast (&pool->wake);
   pthread_mutex_unlock (&pool->mutex);
 
-  task (ctx, 0, pool->n_threads);
+  run_parts (pool, generation);
 
+  /* What is left are parts other threads claimed and still run. */
+  if (G_UNLIKELY (pool->timing))
+    {
+      gint64 wait_start = monotonic_ns ();
+
+      for (int spins = 0;
+           atomic_load_explicit (&pool->n_done, memory_order_acquire) < pool->n_threads;
+           spins++)
+        relax_or_yield (spins);
+      pool->wait_ns += monotonic_ns () - wait_start;
+      return;
+    }
   for (int spins = 0;
-       atomic_load_explicit (&pool->n_done, memory_order_acquire) < pool->n_threads - 1;
+       atomic_load_explicit (&pool->n_done, memory_order_acquire) < pool->n_threads;
        spins++)
     relax_or_yield (spins);
+}
+
+void
+temper_cpu_pool_set_timing (TemperCpuPool *pool, gboolean timing)
+{
+  pool->timing = timing;
+}
+
+gint64
+temper_cpu_pool_get_wait_ns (const TemperCpuPool *pool)
+{
+  return pool->wait_ns;
 }
 
 typedef struct {

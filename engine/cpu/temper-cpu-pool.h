@@ -1,9 +1,11 @@
 /* temper-cpu-pool.h — a small persistent thread pool for the CPU backend.
  *
- * Threads are created once; each op hands every thread the same function
- * with its index, and the caller's thread takes part as index 0.  Idle
- * workers spin briefly (ops come back to back during a step) and then sleep,
- * so an idle app burns no CPU.  Nothing is allocated per call. */
+ * Threads are created once; each op is split into as many parts as there
+ * are threads, and every thread, the caller's included, claims parts until
+ * none is left: a thread the system has not scheduled yet leaves its part
+ * to the others instead of holding them up.  Idle workers spin briefly (ops
+ * come back to back during a step) and then sleep, so an idle app burns no
+ * CPU.  Nothing is allocated per call. */
 #pragma once
 
 #include <glib.h>
@@ -12,7 +14,9 @@ G_BEGIN_DECLS
 
 typedef struct _TemperCpuPool TemperCpuPool;
 
-/* Runs part @ith of @nth of some work on @ctx. */
+/* Runs part @ith of @nth of some work on @ctx.  @ith names a part, not a
+ * thread (one thread may run several parts of a run, one after the other);
+ * per-part working memory indexed by @ith stays private to the part. */
 typedef void (*TemperCpuTask) (void *ctx, int ith, int nth);
 
 TemperCpuPool *temper_cpu_pool_new           (int n_threads);
@@ -20,6 +24,13 @@ void           temper_cpu_pool_free          (TemperCpuPool *pool);
 int            temper_cpu_pool_get_n_threads (const TemperCpuPool *pool);
 /* Returns when every thread has finished its part. */
 void           temper_cpu_pool_run           (TemperCpuPool *pool, TemperCpuTask task, void *ctx);
+
+/* With @timing, the pool adds up how long the calling thread waits for the
+ * other threads at the end of each run (for a profile; off by default, and
+ * then it costs one test per run). */
+void           temper_cpu_pool_set_timing    (TemperCpuPool *pool, gboolean timing);
+/* Nanoseconds waited so far while timing was on. */
+gint64         temper_cpu_pool_get_wait_ns   (const TemperCpuPool *pool);
 
 /* Works on the items [begin, end) of some range. */
 typedef void (*TemperCpuRangeTask) (void *ctx, gint64 begin, gint64 end);

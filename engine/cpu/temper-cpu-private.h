@@ -3,6 +3,7 @@
 
 #include "temper-backend.h"
 #include "temper-cpu-pool.h"
+#include "temper/op-profile.h"
 
 G_BEGIN_DECLS
 
@@ -61,7 +62,12 @@ typedef struct {
   size_t           moe_work_len;
   int             *moe_slots;
   size_t           moe_slots_len;
+  /* Where op times go while profiling (temper-cpu-profile.c), else NULL. */
+  TemperOpProfile *profile;
 } TemperCpuBackend;
+
+/* The op table of a backend that does not profile. */
+extern const TemperBackendOps temper_cpu_plain_ops;
 
 #define TEMPER_CPU(b) ((TemperCpuBackend *) (b))
 

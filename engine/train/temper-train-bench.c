@@ -1,6 +1,8 @@
 /* temper-train-bench.c — timing training steps on synthetic data. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "temper/error.h"
@@ -26,6 +28,15 @@ temper_train_bench (const temper_model_t *model, const TemperTrainSettings *sett
                     int n_steps, const TemperTrainOptions *options,
                     TemperTrainBenchResult *result, GError **error)
 {
+  return temper_train_bench_profiled (model, settings, n_steps, options, result, NULL, error);
+}
+
+gboolean
+temper_train_bench_profiled (temper_model_t *model, const TemperTrainSettings *settings,
+                             int n_steps, const TemperTrainOptions *options,
+                             TemperTrainBenchResult *result, TemperOpProfile *profile,
+                             GError **error)
+{
   const TemperModelConfig *c = temper_model_get_config (model);
   int B = settings->micro_batch, T = settings->max_length;
   g_autoptr(temper_adapter_t) adapter = NULL;
@@ -42,6 +53,8 @@ temper_train_bench (const temper_model_t *model, const TemperTrainSettings *sett
   gboolean ok = TRUE;
 
   g_return_val_if_fail (n_steps >= 0, FALSE);
+  if (profile != NULL)
+    memset (profile, 0, sizeof *profile);
 
   adapter = temper_lora_adapter_new (c, &settings->lora, settings->seed, error);
   if (adapter == NULL)
@@ -67,6 +80,14 @@ temper_train_bench (const temper_model_t *model, const TemperTrainSettings *sett
       temper_backend_free (backend);
       return FALSE;
     }
+  if (profile != NULL && backend->kind != TEMPER_BACKEND_CPU)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("A profile by kind of operation can only be taken on the CPU backend."));
+      temper_train_step_free (g_steal_pointer (&step));
+      temper_backend_free (backend);
+      return FALSE;
+    }
   p.lr = (float) settings->learning_rate;
   p.beta1 = (float) settings->beta1;
   p.beta2 = (float) settings->beta2;
@@ -81,7 +102,12 @@ temper_train_bench (const temper_model_t *model, const TemperTrainSettings *sett
       double loss, count, norm;
 
       if (s == 1)
-        start = g_get_monotonic_time ();
+        {
+          /* The warm-up step is neither timed nor profiled. */
+          if (profile != NULL)
+            temper_cpu_backend_set_profile (backend, profile);
+          start = g_get_monotonic_time ();
+        }
       p.step = s + 1;
       ok = temper_train_step_run (step, ids, targets, B, T, TRUE, 1.0f / (float) (B * (T - 1)),
                                   &rng, &loss, &count, error) &&
@@ -92,6 +118,11 @@ temper_train_bench (const temper_model_t *model, const TemperTrainSettings *sett
     {
       double seconds = (double) (g_get_monotonic_time () - start) / 1e6;
 
+      if (profile != NULL)
+        {
+          temper_cpu_backend_set_profile (backend, NULL);
+          result->gemm_gflops = temper_cpu_backend_measure_gemm_gflops (backend, 1.0);
+        }
       result->seconds_per_step = n_steps > 0 ? seconds / n_steps : 0;
       result->tokens_per_s = n_steps > 0 ? (double) B * T * n_steps / seconds : 0;
       result->peak_rss_bytes = peak_rss ();

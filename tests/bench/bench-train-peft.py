@@ -3,7 +3,7 @@
 `temper-cli bench train` under the same settings.
 
     python3 tests/bench/bench-train-peft.py data/models/SmolLM2-135M-Instruct.Q4_1.gguf \
-        [--seq 256] [--batch 4] [--rank 16] [--steps 3] [--threads 2]
+        [--seq 256] [--batch 4] [--rank 16] [--steps 3] [--threads 2] [--gradient-checkpointing]
 
 transformers loads the GGUF file dequantised to float32.  Random tokens, the
 loss on every token, AdamW, LoRA on all linear layers, no dropout; one
@@ -56,6 +56,9 @@ def main():
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--gradient-checkpointing", action="store_true",
+                    help="recompute activations in the backward pass (to compare with "
+                         "temper-cli bench train --recompute)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -65,6 +68,9 @@ def main():
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, torch_dtype=torch.float32)
     config = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.0, bias="none",
                         task_type="CAUSAL_LM", target_modules="all-linear")
+    if args.gradient_checkpointing:
+        # Non-reentrant checkpointing needs no input that requires grad.
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model = get_peft_model(model, config)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -84,7 +90,8 @@ def main():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     n_params = sum(p.numel() for p in params)
     print(f"settings:         seq {args.seq}, micro-batch {args.batch}, rank {args.rank}, "
-          f"all-linear, {args.steps} timed steps, {args.threads} threads")
+          f"all-linear, {args.steps} timed steps, {args.threads} threads"
+          f"{', gradient checkpointing' if args.gradient_checkpointing else ''}")
     print(f"trainable params: {n_params}")
     print(f"seconds per step: {seconds / args.steps:.2f}")
     print(f"tokens/s:         {args.batch * args.seq * args.steps / seconds:.1f}")

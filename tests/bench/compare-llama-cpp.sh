@@ -1,44 +1,100 @@
 #!/bin/sh
-# Compares Temper's decoding speed with llama.cpp's on the same GGUF and the
-# same number of threads.  A benchmark, not a test: it prints figures.
+# Compares Temper's inference speed with llama.cpp's on the same GGUF files
+# and the same number of threads.  A benchmark, not a test: it prints figures.
 #
-#   tests/bench/compare-llama-cpp.sh LLAMA_BENCH [MODEL] [THREADS] [TEMPER_CLI]
+#   tests/bench/compare-llama-cpp.sh LLAMA_BIN_DIR [THREADS] [TEMPER_CLI]
 #
-# LLAMA_BENCH is a llama-bench binary built from source, e.g.
+# LLAMA_BIN_DIR holds llama-bench and llama-quantize built from source, e.g.
 #   cmake -B /tmp/llama-build -DGGML_NATIVE=ON -DLLAMA_CURL=OFF
-#   cmake --build /tmp/llama-build -j2 --target llama-bench
-# MODEL defaults to the demo model, THREADS to 2, TEMPER_CLI to the one in
-# ./build.  Both programs run the same tests: a 64-token prompt (pp64) and 64
-# generated tokens (tg64), each from an empty cache, several repetitions.
+#   cmake --build /tmp/llama-build -j2 --target llama-bench llama-quantize
+# (then LLAMA_BIN_DIR is /tmp/llama-build/bin).  THREADS defaults to 1,
+# TEMPER_CLI to the one in ./build.
+#
+# The demo model (or SOURCE=FILE.gguf) is converted by llama.cpp's own
+# llama-quantize into each of TYPES (default below; Q4_1 is the demo file
+# itself) in WORK (default build/compare-llama-cpp/), once.  Then, ROUNDS
+# times (default 3), each file is timed by llama-bench and by `temper-cli
+# bench generate` one after the other (interleaved, so a busy machine slows
+# both alike): generation of 64 tokens (tg64) and a 512-token prompt
+# (pp512), from an empty cache, REPETITIONS times each (default 3).  Each
+# round prints Temper ÷ llama.cpp per type; above 1 Temper is faster.
+# Each round also prints `uptime`: figures from a loaded machine are ratios,
+# not absolutes.
 set -eu
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-llama_bench=${1:?usage: $0 LLAMA_BENCH [MODEL] [THREADS] [TEMPER_CLI]}
-model=${2:-$here/data/models/SmolLM2-135M-Instruct.Q4_1.gguf}
-threads=${3:-2}
-temper_cli=${4:-$here/build/app/cli/temper-cli}
-reps=${REPETITIONS:-5}
+bin=${1:?usage: $0 LLAMA_BIN_DIR [THREADS] [TEMPER_CLI]}
+threads=${2:-1}
+temper_cli=${3:-$here/build/app/cli/temper-cli}
+source_model=${SOURCE:-$here/data/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+types=${TYPES:-Q4_1 Q8_0 Q4_0 Q5_0 Q5_1 F16 Q4_K_M Q5_K_M Q6_K}
+work=${WORK:-$here/build/compare-llama-cpp}
+rounds=${ROUNDS:-3}
+reps=${REPETITIONS:-3}
+prompt=${PROMPT_TOKENS:-512}
+gen=${GEN_TOKENS:-64}
 
-echo "== llama.cpp: $llama_bench -m $model -t $threads -p 64 -n 64 -r $reps"
-llama_out=$("$llama_bench" -m "$model" -t "$threads" -p 64 -n 64 -r "$reps" -o csv)
-echo "$llama_out"
-echo
-echo "== Temper: $temper_cli bench generate $model --threads $threads -p 64 -n 64 -r $reps"
-temper_out=$("$temper_cli" bench generate "$model" --threads "$threads" --prompt-tokens 64 \
-             --gen-tokens 64 --repetitions "$reps")
-echo "$temper_out"
-echo
+for tool in llama-bench llama-quantize; do
+  [ -x "$bin/$tool" ] || { echo "$0: no $tool in $bin" >&2; exit 2; }
+done
+[ -x "$temper_cli" ] || { echo "$0: no temper-cli at $temper_cli" >&2; exit 2; }
+mkdir -p "$work"
 
-# llama-bench's CSV: the avg_ts column of the row whose n_gen is 64 (tg) and
-# whose n_prompt is 64 (pp).
-llama_tg=$(echo "$llama_out" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) { gsub(/"/, "", $i); col[$i] = i } next }
-  { gsub(/"/, "") } $col["n_gen"] == 64 && $col["n_prompt"] == 0 { print $col["avg_ts"] }')
-llama_pp=$(echo "$llama_out" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) { gsub(/"/, "", $i); col[$i] = i } next }
-  { gsub(/"/, "") } $col["n_prompt"] == 64 && $col["n_gen"] == 0 { print $col["avg_ts"] }')
-temper_tg=$(echo "$temper_out" | awk '/^tg/ { print $2 }')
-temper_pp=$(echo "$temper_out" | awk '/^pp/ { print $2 }')
+# One file per type.  The source is already quantized, so llama-quantize is
+# told it may requantize; a type whose rows it cannot hold (the K types need
+# rows that are multiples of 256) is replaced by its own fallback, which its
+# log names.
+model_for () {
+  base=$(basename "$source_model" .gguf)
+  if [ "$1" = "$(echo "$base" | sed 's/.*\.//')" ]; then
+    echo "$source_model"
+    return
+  fi
+  out="$work/$(echo "$base" | sed 's/\.[^.]*$//').$1.gguf"
+  if [ ! -s "$out" ]; then
+    "$bin/llama-quantize" --allow-requantize "$source_model" "$out" "$1" \
+      > "$out.log" 2>&1 || { echo "$0: llama-quantize failed for $1, see $out.log" >&2; exit 1; }
+  fi
+  echo "$out"
+}
 
-awk -v lt="$llama_tg" -v tt="$temper_tg" -v lp="$llama_pp" -v tp="$temper_pp" 'BEGIN {
-  printf "generation (tg64):        llama.cpp %8.2f t/s   Temper %8.2f t/s   ratio %.2f\n", lt, tt, tt / lt
-  printf "prompt processing (pp64): llama.cpp %8.2f t/s   Temper %8.2f t/s   ratio %.2f\n", lp, tp, tp / lp
-}'
+for type in $types; do
+  model_for "$type" > /dev/null
+done
+
+# llama-bench's CSV: avg_ts of the row with n_gen = N (and no prompt) or
+# n_prompt = N (and no generation).
+llama_rate () {  # CSV, column (n_gen or n_prompt), N
+  echo "$1" | awk -F, -v which="$2" -v n="$3" '
+    NR == 1 { for (i = 1; i <= NF; i++) { gsub(/"/, "", $i); col[$i] = i } next }
+    { gsub(/"/, "") }
+    which == "n_gen" && $col["n_gen"] == n && $col["n_prompt"] == 0 { print $col["avg_ts"] }
+    which == "n_prompt" && $col["n_prompt"] == n && $col["n_gen"] == 0 { print $col["avg_ts"] }'
+}
+
+for round in $(seq 1 "$rounds"); do
+  echo "== round $round of $rounds, $threads thread(s): $(uptime)"
+  printf '%-8s %10s %10s %6s   %10s %10s %6s\n' type "llama tg$gen" "Temper" ratio \
+    "llama pp$prompt" "Temper" ratio
+  for type in $types; do
+    model=$(model_for "$type")
+    # A llama-bench that fails (a build for another processor stops with
+    # "Illegal instruction") gives no rate: its ratios print as n/a.
+    llama_out=$("$bin/llama-bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" \
+                -r "$reps" -o csv 2>/dev/null) ||
+      { echo "$type: llama-bench failed (exit $?)" >&2; llama_out=""; }
+    temper_out=$("$temper_cli" bench generate "$model" --threads "$threads" \
+                 --prompt-tokens "$prompt" --gen-tokens "$gen" --repetitions "$reps" 2>&1) ||
+      { printf '%-8s Temper could not run it: %s\n' "$type" "$(echo "$temper_out" | tail -n 1)"; continue; }
+    llama_tg=$(llama_rate "$llama_out" n_gen "$gen")
+    llama_pp=$(llama_rate "$llama_out" n_prompt "$prompt")
+    temper_tg=$(echo "$temper_out" | awk '/^tg/ { print $2 }')
+    temper_pp=$(echo "$temper_out" | awk '/^pp/ { print $2 }')
+    awk -v type="$type" -v lt="${llama_tg:-0}" -v tt="${temper_tg:-0}" \
+        -v lp="${llama_pp:-0}" -v tp="${temper_pp:-0}" 'BEGIN {
+      printf "%-8s %10.2f %10.2f %6s   %10.2f %10.2f %6s\n", type,
+             lt, tt, (lt > 0 ? sprintf("%.2f", tt / lt) : "n/a"),
+             lp, tp, (lp > 0 ? sprintf("%.2f", tp / lp) : "n/a")
+    }'
+  done
+done

@@ -287,6 +287,78 @@ test_peak_tflops (void)
   g_assert_cmpfloat (temper_device_peak_tflops (NULL), ==, 0.0);
 }
 
+/* The profile of `bench train --profile`: its kinds add up to the time the
+ * timed steps took (nothing counted twice, little left out), every kind of
+ * op a step runs shows time, and the frozen forward GEMMs are exactly the
+ * model's projections (counted by hand below), so no op is filed under the
+ * wrong kind. */
+static void
+test_profile_adds_up (void)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures",
+                                            "train", "tiny-llama", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_model_t) model = temper_model_load (path, NULL, &error);
+  TemperTrainBenchResult result = { 0 };
+  TemperOpProfile profile;
+  TemperTrainOptions options;
+  TemperTrainSettings s;
+  const int n_steps = 3;
+  double wall, total;
+
+  g_assert_no_error (error);
+  temper_train_settings_init_default (&s);
+  s.lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
+  s.lora.rank = 4;
+  s.lora.alpha = 8;
+  s.lora.dropout = 0.0f;
+  s.micro_batch = 2;
+  s.max_length = 64;
+  temper_train_options_init (&options);
+  options.n_threads = 2;
+  g_assert_true (temper_train_bench_profiled (model, &s, n_steps, &options, &result, &profile,
+                                              &error));
+  g_assert_no_error (error);
+
+  wall = result.seconds_per_step * n_steps;
+  total = temper_op_profile_total (&profile);
+  g_test_message ("ops %.6f s of %.6f s wall", total, wall);
+  /* The op clocks run inside the wall clock's window (read in whole
+   * microseconds); the host's own work between ops is small next to them. */
+  g_assert_cmpfloat (total, <=, wall + 2e-6);
+  g_assert_cmpfloat (total, >=, 0.5 * wall);
+  for (int k = 0; k < TEMPER_OP_KIND_COUNT; k++)
+    {
+      g_test_message ("%s: %.6f s, %" G_GUINT64_FORMAT " calls", temper_op_kind_name (k),
+                      profile.seconds[k], profile.calls[k]);
+      if (k == TEMPER_OP_KIND_POOL_WAIT)
+        continue;   /* not an op: no calls of its own */
+      g_assert_cmpuint (profile.calls[k], >, 0);
+      g_assert_cmpfloat (profile.seconds[k], >, 0.0);
+    }
+  /* Two threads: the caller waits for the other at the end of each
+   * parallel op, however briefly. */
+  g_assert_cmpfloat (profile.seconds[TEMPER_OP_KIND_POOL_WAIT], >, 0.0);
+  /* Frozen projections per layer (see test_flops_per_token): 30720
+   * weights, 2 layers; each is one multiply-add per token, 2·64 tokens.
+   * The lm_head runs inside the fused cross-entropy, not here. */
+  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_FROZEN_FORWARD], ==,
+                     (double) n_steps * 2.0 * 128 * 2 * 30720);
+  /* Causal attention: 4 heads of 16, 2 sequences of 64 (64·65/2 query-key
+   * pairs each), two products, 2 layers; the backward pass twice that.
+   * The lm_head 64 × 320, forward and input gradient, on the 126 tokens
+   * that have a next token to predict (the last of each sequence has none). */
+  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_ATTENTION_FORWARD], ==,
+                     (double) n_steps * 2 * 2.0 * 2 * 16 * 4 * 2 * (64 * 65 / 2));
+  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_ATTENTION_BACKWARD], ==,
+                     2.0 * profile.flops[TEMPER_OP_KIND_ATTENTION_FORWARD]);
+  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_CROSS_ENTROPY], ==,
+                     (double) n_steps * 2 * 2.0 * 126 * 64 * 320);
+  g_assert_cmpfloat (profile.flops[TEMPER_OP_KIND_ELEMENTWISE], ==, 0.0);
+  /* The GEMM rate it is held against was measured. */
+  g_assert_cmpfloat (result.gemm_gflops, >, 0.0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -296,5 +368,6 @@ main (int argc, char **argv)
   g_test_add_func ("/bench-train/memory-plan", test_memory_plan);
   g_test_add_func ("/bench-train/plan-is-allocation", test_plan_is_allocation);
   g_test_add_func ("/bench-train/plan-is-measured", test_plan_is_measured);
+  g_test_add_func ("/bench-train/profile-adds-up", test_profile_adds_up);
   return g_test_run ();
 }

@@ -16,6 +16,7 @@
 #include "temper/dataset.h"
 #include "temper/devices.h"
 #include "temper/model.h"
+#include "temper/op-profile.h"
 
 G_BEGIN_DECLS
 
@@ -331,6 +332,9 @@ typedef struct {
    * GPU, else 0 (then pass it to temper-cli bench train --peak-tflops). */
   double   peak_tflops;
   char     device[160];        /* "vulkan (llvmpipe (LLVM 15.0.6, 256 bits))" */
+  /* With a profile: the CPU's fp32 GEMM rate in GFLOP/s, measured after the
+   * steps with the same threads (the MFU's denominator on the CPU); else 0. */
+  double   gemm_gflops;
 } TemperTrainBenchResult;
 
 /* On the backend and device @options names (n_threads, backend, device;
@@ -338,5 +342,11 @@ typedef struct {
 gboolean temper_train_bench (const temper_model_t *model, const TemperTrainSettings *settings,
                              int n_steps, const TemperTrainOptions *options,
                              TemperTrainBenchResult *result, GError **error);
+/* The same on the CPU backend, adding the time of each op of the timed steps
+ * to @profile by kind (cleared first); fails on another backend. */
+gboolean temper_train_bench_profiled (temper_model_t *model, const TemperTrainSettings *settings,
+                                      int n_steps, const TemperTrainOptions *options,
+                                      TemperTrainBenchResult *result, TemperOpProfile *profile,
+                                      GError **error);
 
 G_END_DECLS

@@ -32,7 +32,7 @@ temper_train_bench (const temper_model_t *model, const TemperTrainSettings *sett
 }
 
 gboolean
-temper_train_bench_profiled (temper_model_t *model, const TemperTrainSettings *settings,
+temper_train_bench_profiled (const temper_model_t *model, const TemperTrainSettings *settings,
                              int n_steps, const TemperTrainOptions *options,
                              TemperTrainBenchResult *result, TemperOpProfile *profile,
                              GError **error)

@@ -344,7 +344,7 @@ gboolean temper_train_bench (const temper_model_t *model, const TemperTrainSetti
                              TemperTrainBenchResult *result, GError **error);
 /* The same on the CPU backend, adding the time of each op of the timed steps
  * to @profile by kind (cleared first); fails on another backend. */
-gboolean temper_train_bench_profiled (temper_model_t *model, const TemperTrainSettings *settings,
+gboolean temper_train_bench_profiled (const temper_model_t *model, const TemperTrainSettings *settings,
                                       int n_steps, const TemperTrainOptions *options,
                                       TemperTrainBenchResult *result, TemperOpProfile *profile,
                                       GError **error);

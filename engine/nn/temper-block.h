@@ -23,6 +23,8 @@ typedef struct {
   float     theta_global, theta_local;
   float     mscale;
   float    *inv_freq_global, *inv_freq_local;   /* n_pairs each */
+  float    *inv_freq_long;   /* LongRoPE's global layers past long_after tokens, or NULL */
+  int       long_after;
 } TemperBlockRope;
 
 void temper_block_rope_init  (TemperBlockRope *rope, const temper_model_t *model);

@@ -5,7 +5,9 @@
  * transformers chose them) must agree to 1e-4 of the largest logit, in
  * exact mode; the positions run past the sliding windows (24) and past
  * Llama 3.1's original context (32).  Phi-3.5's LongRoPE is checked with its
- * short factors, inside its original context (128).  Qwen3-MoE and Mixtral
+ * short factors, inside its original context (128), and (phi35-long) with
+ * its long factors past an original context of 8; qwen3-yarn runs YaRN
+ * (4× an original context of 64) past that context.  Qwen3-MoE and Mixtral
  * (four experts, two per token) run their experts through the CPU's
  * mixture-of-experts op; qwen3moe-mixed keeps a dense layer
  * (mlp_only_layers), mixtral-window attends through a window of 24, and
@@ -97,7 +99,23 @@ check_description (const char *family, const temper_model_t *model)
     {
       g_assert_nonnull (temper_model_get_rope_factors (model));
       g_assert_cmpfloat (c->rope_mscale, >, 1.0f);
-      g_assert_cmpint (c->n_ctx_train, ==, 128);
+      /* With long factors the whole context is open; they take over past 128. */
+      g_assert_cmpint (c->n_ctx_train, ==, 512);
+      g_assert_cmpint (c->rope_long_after, ==, 128);
+    }
+  else if (strcmp (family, "phi35-long") == 0)
+    {
+      /* √(1 + ln(256/8) / ln 8), transformers' attention factor. */
+      g_assert_nonnull (temper_model_get_rope_long_factors (model));
+      g_assert_cmpint (c->rope_long_after, ==, 8);
+      g_assert_cmpfloat_with_epsilon (c->rope_mscale, sqrt (1.0 + log (32.0) / log (8.0)), 1e-6);
+      g_assert_cmpint (c->n_ctx_train, ==, 256);
+    }
+  else if (strcmp (family, "qwen3-yarn") == 0)
+    {
+      /* 0.1·ln 4 + 1, YaRN's attention factor. */
+      g_assert_nonnull (temper_model_get_rope_factors (model));
+      g_assert_cmpfloat_with_epsilon (c->rope_mscale, 0.1 * log (4.0) + 1.0, 1e-6);
     }
   else if (strcmp (family, "qwen3moe-q8_0") == 0)
     {
@@ -232,7 +250,8 @@ int
 main (int argc, char **argv)
 {
   static const char *const families[] = {
-    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3moe", "mixtral",
+    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3-yarn", "phi35-long",
+    "qwen3moe", "mixtral",
     "qwen3moe-mixed", "qwen3moe-q8_0", "mixtral-window",
   };
   static Case cases[G_N_ELEMENTS (families) * 2];

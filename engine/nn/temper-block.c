@@ -44,6 +44,7 @@ temper_block_rope_init (TemperBlockRope *rope, const temper_model_t *model)
   rope->inv_freq_local = inv_freq_table (rope->n_pairs, rope_dims, rope->theta_local, NULL, 1.0f);
   rope->inv_freq_long = NULL;
   rope->long_after = c->rope_long_after;
+  rope->reach = 0;
   if (temper_model_get_rope_long_factors (model) != NULL && c->rope_long_after > 0)
     rope->inv_freq_long = inv_freq_table (rope->n_pairs, rope_dims, rope->theta_global,
                                           temper_model_get_rope_long_factors (model), scale);
@@ -77,10 +78,11 @@ temper_block_rope (TemperBackend *b, const TemperBlockRope *rope, const TemperMo
     }
   {
     /* LongRoPE as transformers runs it: the long factors for every token of
-     * a forward whose last position is past the original context.  A
-     * generation that crosses it keeps the keys it cached with the short
-     * factors (transformers' generate() recomputes them once). */
-    gboolean long_factors = !local && rope->inv_freq_long != NULL && pos + seq_len > rope->long_after;
+     * a forward whose last position is past the original context (a
+     * generation that crosses it computes its cache again, see
+     * temper_generator_eval()). */
+    gboolean long_factors = !local && rope->inv_freq_long != NULL
+                            && MAX (rope->reach, pos + seq_len) > rope->long_after;
     TemperRopeTable t = {
       .n_head = n_head, .head_dim = c->head_dim, .seq_len = seq_len, .pos_offset = pos,
       .layout = c->rope_layout, .n_pairs = rope->n_pairs,

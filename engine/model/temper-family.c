@@ -46,7 +46,10 @@ temper_model_get_family_name (const temper_model_t *model)
     return model->config.arch == TEMPER_ARCH_QWEN3 ? "Qwen3-MoE" : "Mixtral";
   switch (model->config.arch)
     {
-    case TEMPER_ARCH_LLAMA:   return model->rope_factors != NULL ? "Llama 3.1" : "Llama";
+    /* Llama 3.1's factors come without an attention scale; YaRN's with one. */
+    case TEMPER_ARCH_LLAMA:   return model->rope_factors != NULL && (model->config.rope_mscale == 0.0f
+                                                                     || model->config.rope_mscale == 1.0f)
+                                     ? "Llama 3.1" : "Llama";
     case TEMPER_ARCH_QWEN2:   return "Qwen2";
     case TEMPER_ARCH_QWEN3:   return "Qwen3";
     case TEMPER_ARCH_MISTRAL: return "Mistral";

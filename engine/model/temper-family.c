@@ -46,7 +46,10 @@ temper_model_get_family_name (const temper_model_t *model)
     return model->config.arch == TEMPER_ARCH_QWEN3 ? "Qwen3-MoE" : "Mixtral";
   switch (model->config.arch)
     {
-    case TEMPER_ARCH_LLAMA:   return model->rope_factors != NULL ? "Llama 3.1" : "Llama";
+    /* Llama 3.1's factors come without an attention scale; YaRN's with one. */
+    case TEMPER_ARCH_LLAMA:   return model->rope_factors != NULL && (model->config.rope_mscale == 0.0f
+                                                                     || model->config.rope_mscale == 1.0f)
+                                     ? "Llama 3.1" : "Llama";
     case TEMPER_ARCH_QWEN2:   return "Qwen2";
     case TEMPER_ARCH_QWEN3:   return "Qwen3";
     case TEMPER_ARCH_MISTRAL: return "Mistral";
@@ -62,6 +65,12 @@ const float *
 temper_model_get_rope_factors (const temper_model_t *model)
 {
   return model->rope_factors;
+}
+
+const float *
+temper_model_get_rope_long_factors (const temper_model_t *model)
+{
+  return model->rope_long_factors;
 }
 
 void
@@ -97,6 +106,57 @@ temper_model_llama3_rope_factors (int n_pairs, int rope_dims, float theta, float
           double smooth = (original_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
           factors[i] = (float) (1.0 / ((1.0 - smooth) / factor + smooth));
         }
+    }
+  return factors;
+}
+
+/* The YaRN paper's attention scale, 0.1·m·ln(factor) + 1. */
+static double
+yarn_mscale (double factor, double m)
+{
+  return factor <= 1.0 ? 1.0 : 0.1 * m * log (factor) + 1.0;
+}
+
+float
+temper_model_yarn_attention_factor (float factor, float mscale, float mscale_all_dim)
+{
+  if (mscale > 0.0f && mscale_all_dim > 0.0f)
+    return (float) (yarn_mscale (factor, mscale) / yarn_mscale (factor, mscale_all_dim));
+  return (float) yarn_mscale (factor, 1.0);
+}
+
+/* The dimension (of rope_dims) whose pair turns @rotations times over the
+ * original context. */
+static double
+yarn_correction_dim (double rotations, int rope_dims, double theta, int original_context)
+{
+  return rope_dims * log (original_context / (rotations * 2.0 * G_PI)) / (2.0 * log (theta));
+}
+
+float *
+temper_model_yarn_rope_factors (int n_pairs, int rope_dims, float theta, float factor,
+                                int original_context, float beta_fast, float beta_slow,
+                                gboolean truncate)
+{
+  float *factors = g_new (float, n_pairs);
+  double low = yarn_correction_dim (beta_fast, rope_dims, theta, original_context);
+  double high = yarn_correction_dim (beta_slow, rope_dims, theta, original_context);
+
+  if (truncate)
+    {
+      low = floor (low);
+      high = ceil (high);
+    }
+  low = MAX (low, 0.0);
+  high = MIN (high, rope_dims - 1.0);
+  if (low == high)
+    high += 0.001;
+  for (int i = 0; i < n_pairs; i++)
+    {
+      /* ramp 0: the pair keeps its frequency (extrapolation); 1: divided by
+       * factor (interpolation).  As a divisor of the plain frequency: */
+      double ramp = CLAMP ((i - low) / (high - low), 0.0, 1.0);
+      factors[i] = (float) (1.0 / (ramp / factor + (1.0 - ramp)));
     }
   return factors;
 }

@@ -150,9 +150,38 @@ gguf_f32_vector (GgufLoad *l, const char *name, int n, GError **error)
   }
 }
 
+/* YaRN as convert_hf_to_gguf.py writes it: the factor, the original
+ * context, and beta_fast, beta_slow and the attention factor when
+ * config.json gave them (llama.cpp's defaults, which are transformers',
+ * otherwise). */
+static gboolean
+read_rope_yarn (GgufLoad *l, int n_pairs, int rope_dims, GError **error)
+{
+  TemperModelConfig *c = &l->model->config;
+  float factor = gguf_f32 (l, "rope.scaling.factor", 0.0f);
+  float beta_fast = gguf_f32 (l, "rope.scaling.yarn_beta_fast", 32.0f);
+  float beta_slow = gguf_f32 (l, "rope.scaling.yarn_beta_slow", 1.0f);
+  int original = 0;
+
+  if (!gguf_u32 (l, "rope.scaling.original_context_length", FALSE, 0, &original, error))
+    return FALSE;
+  if (factor <= 0.0f || original <= 0 || beta_fast <= 0.0f || beta_slow <= 0.0f)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("“%s” has impossible YaRN RoPE scaling settings."), l->what);
+      return FALSE;
+    }
+  l->model->rope_factors = temper_model_yarn_rope_factors (n_pairs, rope_dims, c->rope_theta, factor, original,
+                                                           beta_fast, beta_slow, TRUE);
+  c->rope_freq_factors = TRUE;
+  c->rope_mscale = gguf_f32 (l, "rope.scaling.yarn_attn_factor",
+                             temper_model_yarn_attention_factor (factor, 0.0f, 0.0f));
+  return TRUE;
+}
+
 /* RoPE: the rotated dimensions, llama3 frequency factors (rope_freqs), linear
- * scaling, Phi-3's LongRoPE factors (the short ones: the context is held to
- * the original length), Gemma 3's local base.  Other scalings are refused. */
+ * scaling, YaRN, Phi-3's LongRoPE factors (short, and long past the original
+ * context), Gemma 3's local base.  Other scalings are refused. */
 static gboolean
 read_rope (GgufLoad *l, GError **error)
 {
@@ -190,7 +219,18 @@ read_rope (GgufLoad *l, GError **error)
         return FALSE;
       c->rope_freq_factors = TRUE;
       c->rope_mscale = gguf_f32 (l, "rope.scaling.attn_factor", 1.0f);
-      c->n_ctx_train = MIN (c->n_ctx_train, original);
+      /* llama.cpp runs the long factors for a whole run whose context is
+       * longer than the original; Temper, like transformers, per forward
+       * that reaches past it (see temper_block_rope()). */
+      if (temper_gguf_find_tensor (l->model->gguf, "rope_factors_long.weight", NULL))
+        {
+          l->model->rope_long_factors = gguf_f32_vector (l, "rope_factors_long.weight", n_pairs, error);
+          if (l->model->rope_long_factors == NULL)
+            return FALSE;
+          c->rope_long_after = original;
+        }
+      else
+        c->n_ctx_train = MIN (c->n_ctx_train, original);
     }
 
   if (type != NULL && strcmp (type, "linear") == 0)
@@ -200,12 +240,17 @@ read_rope (GgufLoad *l, GError **error)
       if (factor > 0.0f)
         c->rope_freq_scale = 1.0f / factor;
     }
+  else if (type != NULL && strcmp (type, "yarn") == 0 && !c->rope_freq_factors)
+    {
+      if (!read_rope_yarn (l, n_pairs, rope_dims, error))
+        return FALSE;
+    }
   else if (type != NULL && strcmp (type, "none") != 0
            && !(c->rope_freq_factors && (strcmp (type, "longrope") == 0 || strcmp (type, "su") == 0)))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("“%s” uses “%s” scaled rotary position embeddings, which Temper does not support yet. "
-                   "Llama 3.1-style frequency factors and linear scaling are supported; choose a model that uses them or none."),
+                   "Llama 3.1-style frequency factors, linear, YaRN and LongRoPE scaling are supported; choose a model that uses them or none."),
                    l->what, type);
       return FALSE;
     }

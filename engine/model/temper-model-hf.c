@@ -277,6 +277,69 @@ array_double (JsonObject *obj, const char *key, guint index)
   return NAN;
 }
 
+static gboolean
+config_has_array (JsonObject *o, const char *key)
+{
+  return o != NULL && json_object_has_member (o, key)
+         && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, key));
+}
+
+/* LongRoPE's @key ("short_factor" or "long_factor"): n_pairs positive numbers. */
+static gboolean
+longrope_factors (HfLoad *l, JsonObject *scaling, const char *key, int n_pairs, float **out,
+                  GError **error)
+{
+  g_autofree float *factors = g_new (float, n_pairs);
+
+  for (int i = 0; i < n_pairs; i++)
+    {
+      double f = array_double (scaling, key, (guint) i);
+      if (isnan (f) || f <= 0.0)
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                       _("“config.json” in “%s” has LongRoPE scaling without %d numbers in “%s”."),
+                       l->what, n_pairs, key);
+          return FALSE;
+        }
+      factors[i] = (float) f;
+    }
+  *out = g_steal_pointer (&factors);
+  return TRUE;
+}
+
+/* YaRN (Qwen2.5 and Qwen3 with long contexts): transformers' defaults
+ * where config.json says nothing. */
+static gboolean
+read_rope_yarn (HfLoad *l, JsonObject *scaling, int n_pairs, int rope_dims, GError **error)
+{
+  TemperModelConfig *c = &l->model->config;
+  double original = config_double (scaling, "original_max_position_embeddings",
+                                   config_double (l->config, "original_max_position_embeddings", c->n_ctx_train));
+  double factor = config_double (scaling, "factor", original > 0.0 ? c->n_ctx_train / original : 0.0);
+  double beta_fast = config_double (scaling, "beta_fast", 32.0);
+  double beta_slow = config_double (scaling, "beta_slow", 1.0);
+  gboolean truncate = TRUE;
+
+  if (scaling != NULL && json_object_has_member (scaling, "truncate")
+      && JSON_NODE_HOLDS_VALUE (json_object_get_member (scaling, "truncate")))
+    truncate = json_object_get_boolean_member (scaling, "truncate");
+  if (factor <= 0.0 || original <= 0.0 || beta_fast <= 0.0 || beta_slow <= 0.0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("“config.json” in “%s” has impossible YaRN RoPE scaling settings."), l->what);
+      return FALSE;
+    }
+  l->model->rope_factors = temper_model_yarn_rope_factors (n_pairs, rope_dims, c->rope_theta, (float) factor,
+                                                           (int) original, (float) beta_fast,
+                                                           (float) beta_slow, truncate);
+  c->rope_freq_factors = TRUE;
+  c->rope_mscale = (float) config_double (scaling, "attention_factor",
+                                          temper_model_yarn_attention_factor (
+                                            (float) factor, (float) config_double (scaling, "mscale", 0.0),
+                                            (float) config_double (scaling, "mscale_all_dim", 0.0)));
+  return TRUE;
+}
+
 /* RoPE: transformers 5 keeps it in rope_parameters (per layer type for
  * Gemma 3), older files in rope_theta and rope_scaling. */
 static gboolean
@@ -339,34 +402,38 @@ read_rope (HfLoad *l, GError **error)
       c->rope_freq_factors = TRUE;
       return TRUE;
     }
+  if (strcmp (type, "yarn") == 0)
+    return read_rope_yarn (l, scaling, n_pairs, rope_dims, error);
   if (strcmp (type, "longrope") == 0 || strcmp (type, "su") == 0)
     {
       double original = config_double (scaling, "original_max_position_embeddings",
                                        config_double (l->config, "original_max_position_embeddings", c->n_ctx_train));
-      double factor = original > 0.0 ? c->n_ctx_train / original : 1.0;
+      double factor = config_double (scaling, "factor", original > 0.0 ? c->n_ctx_train / original : 1.0);
 
-      m->rope_factors = g_new (float, n_pairs);
-      for (int i = 0; i < n_pairs; i++)
+      if (!longrope_factors (l, scaling, "short_factor", n_pairs, &m->rope_factors, error))
+        return FALSE;
+      /* transformers runs the long factors in a forward whose positions
+       * reach past the original context (dynamic_rope_update: max position
+       * + 1 > original), the short ones otherwise; llama.cpp instead picks
+       * the long ones for the whole run when its context is longer than the
+       * original.  Temper does as transformers does, per forward. */
+      if (config_has_array (scaling, "long_factor"))
         {
-          double f = array_double (scaling, "short_factor", (guint) i);
-          if (isnan (f) || f <= 0.0)
-            {
-              g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                           _("“config.json” in “%s” has LongRoPE scaling without %d short factors."), l->what, n_pairs);
-              return FALSE;
-            }
-          m->rope_factors[i] = (float) f;
+          if (!longrope_factors (l, scaling, "long_factor", n_pairs, &m->rope_long_factors, error))
+            return FALSE;
+          c->rope_long_after = (int) original;
         }
+      else
+        /* Without long factors the short ones hold up to the original context. */
+        c->n_ctx_train = (int) MIN (c->n_ctx_train, original);
       c->rope_freq_factors = TRUE;
       c->rope_mscale = (float) config_double (scaling, "attention_factor",
                                               factor <= 1.0 ? 1.0 : sqrt (1.0 + log (factor) / log (original)));
-      /* The short factors hold up to the original context; the long ones are not run. */
-      c->n_ctx_train = (int) MIN (c->n_ctx_train, original);
       return TRUE;
     }
   g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                _("“%s” uses “%s” scaled rotary position embeddings, which Temper does not support yet. "
-               "Llama 3.1-style frequency factors and linear scaling are supported; choose a model that uses them or none."),
+               "Llama 3.1-style frequency factors, linear, YaRN and LongRoPE scaling are supported; choose a model that uses them or none."),
                l->what, type);
   return FALSE;
 }

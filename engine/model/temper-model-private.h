@@ -39,6 +39,7 @@ struct temper_model {
   TemperTensorView      output;        /* == token_embd when tied */
   TemperLayerWeights   *layers;        /* config.n_layer entries */
   float                *rope_factors;  /* rope_dims / 2, or NULL */
+  float                *rope_long_factors; /* LongRoPE past rope_long_after, or NULL */
   GPtrArray            *expert_views;  /* per MoE layer, 3 × n_expert views its exp_* point into */
 
   temper_tokenizer_t   *tokenizer;
@@ -84,6 +85,15 @@ void     temper_model_split_rows (const TemperTensorView *fused, int64_t first, 
 float   *temper_model_llama3_rope_factors (int n_pairs, int rope_dims, float theta, float factor,
                                            float low_freq_factor, float high_freq_factor,
                                            int original_context);
+/* YaRN's frequency divisors (interpolation by @factor for the long
+ * wavelengths, none for the short ones, a linear ramp between the
+ * dimensions where @beta_fast and @beta_slow rotations fit the original
+ * context), n_pairs floats, as transformers' _compute_yarn_parameters
+ * computes its inverse frequencies; and its attention scale. */
+float   *temper_model_yarn_rope_factors (int n_pairs, int rope_dims, float theta, float factor,
+                                         int original_context, float beta_fast, float beta_slow,
+                                         gboolean truncate);
+float    temper_model_yarn_attention_factor (float factor, float mscale, float mscale_all_dim);
 
 /* Whether Temper opens GGUF files of architecture @arch (as GGUF spells
  * it), and the GGUF spelling of a Hugging Face architecture Temper opens

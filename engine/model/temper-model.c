@@ -322,6 +322,7 @@ temper_model_free (temper_model_t *model)
   g_free (model->layers);
   g_clear_pointer (&model->expert_views, g_ptr_array_unref);
   g_free (model->rope_factors);
+  g_free (model->rope_long_factors);
   g_free (model->path);
   g_free (model->name);
   g_free (model->arch_name);

@@ -42,6 +42,12 @@ temper_block_rope_init (TemperBlockRope *rope, const temper_model_t *model)
   rope->local_table = partial;
   rope->inv_freq_global = inv_freq_table (rope->n_pairs, rope_dims, rope->theta_global, factors, scale);
   rope->inv_freq_local = inv_freq_table (rope->n_pairs, rope_dims, rope->theta_local, NULL, 1.0f);
+  rope->inv_freq_long = NULL;
+  rope->long_after = c->rope_long_after;
+  rope->reach = 0;
+  if (temper_model_get_rope_long_factors (model) != NULL && c->rope_long_after > 0)
+    rope->inv_freq_long = inv_freq_table (rope->n_pairs, rope_dims, rope->theta_global,
+                                          temper_model_get_rope_long_factors (model), scale);
 }
 
 void
@@ -49,6 +55,7 @@ temper_block_rope_clear (TemperBlockRope *rope)
 {
   g_clear_pointer (&rope->inv_freq_global, g_free);
   g_clear_pointer (&rope->inv_freq_local, g_free);
+  g_clear_pointer (&rope->inv_freq_long, g_free);
 }
 
 void
@@ -70,10 +77,16 @@ temper_block_rope (TemperBackend *b, const TemperBlockRope *rope, const TemperMo
       return;
     }
   {
+    /* LongRoPE as transformers runs it: the long factors for every token of
+     * a forward whose last position is past the original context (a
+     * generation that crosses it computes its cache again, see
+     * temper_generator_eval()). */
+    gboolean long_factors = !local && rope->inv_freq_long != NULL
+                            && MAX (rope->reach, pos + seq_len) > rope->long_after;
     TemperRopeTable t = {
       .n_head = n_head, .head_dim = c->head_dim, .seq_len = seq_len, .pos_offset = pos,
       .layout = c->rope_layout, .n_pairs = rope->n_pairs,
-      .inv_freq = local ? rope->inv_freq_local : rope->inv_freq_global,
+      .inv_freq = local ? rope->inv_freq_local : long_factors ? rope->inv_freq_long : rope->inv_freq_global,
       .mscale = local ? 1.0f : rope->mscale,
     };
 

@@ -23,6 +23,10 @@ typedef struct {
   float     theta_global, theta_local;
   float     mscale;
   float    *inv_freq_global, *inv_freq_local;   /* n_pairs each */
+  float    *inv_freq_long;   /* LongRoPE's global layers past long_after tokens, or NULL */
+  int       long_after;
+  int       reach;           /* where the caller's whole forward ends (last position + 1),
+                              * when it runs it in parts; 0: each call is whole */
 } TemperBlockRope;
 
 void temper_block_rope_init  (TemperBlockRope *rope, const temper_model_t *model);

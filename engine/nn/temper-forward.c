@@ -38,6 +38,7 @@ struct _TemperForward {
   guint64                  adapter_version;
   float                    lora_scale;
   TemperBlockRope          rope;
+  int                      reach;   /* see temper_forward_set_reach() */
 };
 
 static void
@@ -298,6 +299,12 @@ record_pass (TemperForward *fwd, int n, int pos, gboolean want_logits)
     }
 }
 
+void
+temper_forward_set_reach (TemperForward *fwd, int reach)
+{
+  fwd->reach = reach;
+}
+
 gboolean
 temper_forward_eval (TemperForward *fwd, const gint32 *tokens, int n, int pos,
                      float *logits, GError **error)
@@ -323,6 +330,8 @@ temper_forward_eval (TemperForward *fwd, const gint32 *tokens, int n, int pos,
       !upload_adapter (fwd, error))
     return FALSE;
 
+  /* Its own batches are parts of one forward too. */
+  fwd->rope.reach = MAX (fwd->reach, pos + n);
   for (int done = 0; done < n; )
     {
       int chunk = MIN (fwd->n_batch, n - done);

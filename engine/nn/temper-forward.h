@@ -32,5 +32,8 @@ gboolean temper_forward_set_adapter (TemperForward *fwd, temper_adapter_t *adapt
  * when non-NULL. */
 gboolean temper_forward_eval (TemperForward *fwd, const gint32 *tokens, int n, int pos,
                               float *logits, GError **error);
+/* The end (last position + 1) of the whole sequence the next evals are
+ * parts of, for LongRoPE's choice of factors; 0 when each eval is whole. */
+void     temper_forward_set_reach (TemperForward *fwd, int reach);
 
 G_END_DECLS

@@ -21,6 +21,7 @@ struct temper_generator {
   const temper_model_t *model;
   TemperForward  *fwd;
   GArray         *cached;   /* gint32: the tokens whose K/V are in the cache */
+  gboolean        cached_long; /* LongRoPE: their keys were rotated with the long factors */
   float          *logits;
   char           *device;
 };
@@ -126,27 +127,58 @@ check_cancelled (GCancellable *cancellable, GError **error)
   return FALSE;
 }
 
+/* LongRoPE switches factors for a whole forward that passes the original
+ * context; the cached keys of the other set are computed again, as
+ * transformers' generate() does (it drops its cache on crossing).  llama.cpp
+ * instead fixes the set for a whole run by its context size. */
+static gboolean
+rope_set_changes (temper_generator_t *gen, gsize n)
+{
+  const TemperModelConfig *c = temper_model_get_config (gen->model);
+  gboolean reach_long = temper_model_get_rope_long_factors (gen->model) != NULL && c->rope_long_after > 0
+                        && gen->cached->len + n > (gsize) c->rope_long_after;
+
+  return gen->cached->len > 0 && reach_long != gen->cached_long;
+}
+
 gboolean
 temper_generator_eval (temper_generator_t *gen, const gint32 *tokens, gsize n,
                        float *logits, GCancellable *cancellable, GError **error)
 {
+  const TemperModelConfig *c = temper_model_get_config (gen->model);
   int pos = (int) gen->cached->len;
+  gboolean ok = TRUE;
 
+  if (rope_set_changes (gen, n))
+    {
+      g_autoptr(GArray) all = g_array_copy (gen->cached);
+
+      g_array_append_vals (all, tokens, (guint) n);
+      g_array_set_size (gen->cached, 0);
+      gen->cached_long = FALSE;
+      return temper_generator_eval (gen, (const gint32 *) all->data, all->len, logits, cancellable, error);
+    }
+  temper_forward_set_reach (gen->fwd, pos + (int) n);
+  gen->cached_long = temper_model_get_rope_long_factors (gen->model) != NULL && c->rope_long_after > 0
+                     && pos + (int) n > c->rope_long_after;
   /* Long prompts go in batches so a cancel is noticed between them. */
-  for (gsize done = 0; done < n; )
+  for (gsize done = 0; done < n && ok; )
     {
       int chunk = (int) MIN ((gsize) N_BATCH, n - done);
       gboolean last = done + (gsize) chunk == n;
 
-      if (check_cancelled (cancellable, error))
-        return FALSE;
-      if (!temper_forward_eval (gen->fwd, tokens + done, chunk, pos, last ? logits : NULL, error))
-        return FALSE;
+      if (check_cancelled (cancellable, error)
+          || !temper_forward_eval (gen->fwd, tokens + done, chunk, pos, last ? logits : NULL, error))
+        {
+          ok = FALSE;
+          break;
+        }
       g_array_append_vals (gen->cached, tokens + done, (guint) chunk);
       pos += chunk;
       done += (gsize) chunk;
     }
-  return TRUE;
+  temper_forward_set_reach (gen->fwd, 0);
+  return ok;
 }
 
 /* Streams text while holding back what might still turn into a stop string

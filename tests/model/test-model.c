@@ -498,8 +498,9 @@ test_hf_broken (Tmp *t, gconstpointer data)
   load_expecting (gpt2, TEMPER_ERROR_UNSUPPORTED, "GPT2LMHeadModel");
   load_expecting (gpt2, TEMPER_ERROR_UNSUPPORTED, "Qwen2/2.5");
 
-  /* Mistral's window is honoured, Llama 3.1's RoPE factors read; YaRN is
-   * still refused, by name. */
+  /* Mistral's window is honoured, Llama 3.1's RoPE factors and YaRN read;
+   * dynamic NTK scaling is still refused, by name, and impossible YaRN
+   * settings are a bad file. */
   tiny_write_hf_folder (mistral, &s, "MistralForCausalLM", "\"sliding_window\": 128", FALSE);
   {
     g_autoptr(temper_model_t) m = load_expecting (mistral, -1, NULL);
@@ -514,7 +515,17 @@ test_hf_broken (Tmp *t, gconstpointer data)
   }
   tiny_write_hf_folder (scaled, &s, "LlamaForCausalLM",
                         "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}", FALSE);
-  load_expecting (scaled, TEMPER_ERROR_UNSUPPORTED, "yarn");
+  {
+    g_autoptr(temper_model_t) m = load_expecting (scaled, -1, NULL);
+    g_assert_nonnull (temper_model_get_rope_factors (m));
+    g_assert_cmpfloat_with_epsilon (temper_model_get_config (m)->rope_mscale, 1.1386294361, 1e-6);  /* 0.1·ln 4 + 1 */
+  }
+  tiny_write_hf_folder (scaled, &s, "LlamaForCausalLM",
+                        "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": -2.0}", FALSE);
+  load_expecting (scaled, TEMPER_ERROR_INVALID_FILE, "YaRN");
+  tiny_write_hf_folder (scaled, &s, "LlamaForCausalLM",
+                        "\"rope_scaling\": {\"rope_type\": \"dynamic\", \"factor\": 4.0}", FALSE);
+  load_expecting (scaled, TEMPER_ERROR_UNSUPPORTED, "dynamic");
 
   s.skip_tensor = "model.layers.1.self_attn.v_proj.weight";
   tiny_write_hf_folder (missing, &s, "LlamaForCausalLM", NULL, TRUE);

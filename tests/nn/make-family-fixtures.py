@@ -47,6 +47,7 @@ PROMPT = "Hello world! The quick brown fox"
 # a pre-tokenizer by hashing a real tokenizer's output, which a tiny trained
 # one cannot match).
 BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "qwen3moe": "qwen2", "phi3": "gpt-2", "phi35": "gpt-2",
+           "qwen3-yarn": "qwen2", "phi35-long": "gpt-2",
            "glm4": "qwen2"}
 # Families written as a Hugging Face folder only (llama.cpp has no GGUF of them).
 HF_ONLY = {"qwen3moe-mixed", "mixtral-window"}
@@ -153,6 +154,18 @@ def make(family):
         config = tf.Qwen3Config(vocab_size=len(fast), tie_word_embeddings=True, rope_theta=1000000.0,
                                 eos_token_id=2, bos_token_id=None, **common)
         cls = tf.Qwen3ForCausalLM
+    elif family == "qwen3-yarn":
+        # Qwen3 with YaRN on, as its model cards say to enable it: 4× an
+        # original context of 64, which the decode passes.  With a base of
+        # 10000 the ramp between extrapolated and interpolated pairs spans
+        # pairs 0 to 3 of 8, so every kind of pair is there.
+        fast = bpe_tokenizer(folder, ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"],
+                             eos="<|im_end|>", pad="<|endoftext|>")
+        config = tf.Qwen3Config(vocab_size=len(fast), tie_word_embeddings=True, rope_theta=10000.0,
+                                rope_scaling={"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64,
+                                              "beta_fast": 32.0, "beta_slow": 1.0},
+                                eos_token_id=2, bos_token_id=None, **common)
+        cls = tf.Qwen3ForCausalLM
     elif family in ("qwen3moe", "qwen3moe-mixed"):
         # Four experts of 24, two chosen per token, their weights renormalised.
         # The mixed model keeps its first layer dense (mlp_only_layers) and
@@ -197,7 +210,7 @@ def make(family):
                 **extra, **common)
             config.architectures = ["Gemma3ForCausalLM"]
             cls = tf.Gemma3ForCausalLM
-    elif family in ("phi3", "phi35"):
+    elif family in ("phi3", "phi35", "phi35-long"):
         fast = bpe_tokenizer(folder, ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>", "<|system|>"],
                              eos="<|end|>", pad="<|endoftext|>")
         # As Phi-4-mini ships it: a GPT-2 style byte-level vocabulary.
@@ -211,6 +224,16 @@ def make(family):
             # Phi-4-mini's layout: partial rotary; and Phi-3-mini's window.
             config = tf.Phi3Config(vocab_size=len(fast), partial_rotary_factor=0.75, sliding_window=WINDOW,
                                    original_max_position_embeddings=256, tie_word_embeddings=False,
+                                   bos_token_id=0, eos_token_id=3, pad_token_id=0, **common)
+        elif family == "phi35-long":
+            # Phi-3.5-mini's LongRoPE past its original context (8, shorter
+            # than the prompt): every forward runs the long factors.
+            gen = np.random.default_rng(6)
+            config = tf.Phi3Config(vocab_size=len(fast), tie_word_embeddings=False,
+                                   original_max_position_embeddings=8,
+                                   rope_scaling={"rope_type": "longrope",
+                                                 "short_factor": [float(x) for x in gen.uniform(1.0, 3.0, 8)],
+                                                 "long_factor": [float(x) for x in gen.uniform(2.0, 8.0, 8)]},
                                    bos_token_id=0, eos_token_id=3, pad_token_id=0, **common)
         else:
             # Phi-3.5-mini's LongRoPE: the short factors hold up to the
@@ -339,7 +362,7 @@ if __name__ == "__main__":
     parser.add_argument("--llama-cpp", required=True, help="llama.cpp source folder (convert_hf_to_gguf.py)")
     parser.add_argument("families", nargs="*",
                         default=["llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
-                                 "qwen3moe", "mixtral", "qwen3moe-mixed", "mixtral-window"])
+                                 "qwen3-yarn", "phi35-long", "qwen3moe", "mixtral", "qwen3moe-mixed", "mixtral-window"])
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     for fam in args.families:

@@ -5,7 +5,10 @@
  * transformers chose them) must agree to 1e-4 of the largest logit, in
  * exact mode; the positions run past the sliding windows (24) and past
  * Llama 3.1's original context (32).  Phi-3.5's LongRoPE is checked with its
- * short factors, inside its original context (128).  Qwen3-MoE and Mixtral
+ * short factors, inside its original context (128), and (phi35-long) with
+ * its long factors past an original context of 8 (also as a conversation
+ * that crosses it, and as a prompt the forward runs in batches); qwen3-yarn
+ * runs YaRN (4× an original context of 64) past that context.  Qwen3-MoE and Mixtral
  * (four experts, two per token) run their experts through the CPU's
  * mixture-of-experts op; qwen3moe-mixed keeps a dense layer
  * (mlp_only_layers), mixtral-window attends through a window of 24, and
@@ -20,10 +23,13 @@
 #include "temper/generate.h"
 #include "temper/model.h"
 #include "temper/tokenizer.h"
+#include "cpu/temper-cpu-backend.h"
+#include "nn/temper-forward.h"
 
 typedef struct {
   const char *family;
   gboolean    gguf;
+  int         split;  /* the prompt's first tokens evaluated on their own first; 0 = none */
 } Case;
 
 static char *
@@ -97,7 +103,23 @@ check_description (const char *family, const temper_model_t *model)
     {
       g_assert_nonnull (temper_model_get_rope_factors (model));
       g_assert_cmpfloat (c->rope_mscale, >, 1.0f);
-      g_assert_cmpint (c->n_ctx_train, ==, 128);
+      /* With long factors the whole context is open; they take over past 128. */
+      g_assert_cmpint (c->n_ctx_train, ==, 512);
+      g_assert_cmpint (c->rope_long_after, ==, 128);
+    }
+  else if (strcmp (family, "phi35-long") == 0)
+    {
+      /* √(1 + ln(256/8) / ln 8), transformers' attention factor. */
+      g_assert_nonnull (temper_model_get_rope_long_factors (model));
+      g_assert_cmpint (c->rope_long_after, ==, 8);
+      g_assert_cmpfloat_with_epsilon (c->rope_mscale, sqrt (1.0 + log (32.0) / log (8.0)), 1e-6);
+      g_assert_cmpint (c->n_ctx_train, ==, 256);
+    }
+  else if (strcmp (family, "qwen3-yarn") == 0)
+    {
+      /* 0.1·ln 4 + 1, YaRN's attention factor. */
+      g_assert_nonnull (temper_model_get_rope_factors (model));
+      g_assert_cmpfloat_with_epsilon (c->rope_mscale, 0.1 * log (4.0) + 1.0, 1e-6);
     }
   else if (strcmp (family, "qwen3moe-q8_0") == 0)
     {
@@ -207,7 +229,16 @@ test_family (gconstpointer data)
   gen = temper_generator_new (model, &opts, &error);
   g_assert_no_error (error);
   logits = g_new (float, n_vocab);
-  g_assert_true (temper_generator_eval (gen, (const gint32 *) prompt->data, prompt->len, logits, NULL, &error));
+  /* split: a conversation that starts inside LongRoPE's original context
+   * and crosses it, so that the keys cached with the short factors must
+   * be computed again with the long ones, as transformers does. */
+  if (t->split > 0)
+    {
+      g_assert_true (temper_generator_eval (gen, (const gint32 *) prompt->data, t->split, logits, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (temper_generator_eval (gen, (const gint32 *) prompt->data + t->split, prompt->len - t->split,
+                                        logits, NULL, &error));
   g_assert_no_error (error);
   for (int row = 0; row < n_rows; row++)
     {
@@ -228,14 +259,56 @@ test_family (gconstpointer data)
                   n_rows, worst);
 }
 
+/* LongRoPE's prompt run in batches of 4 by the forward itself: the first
+ * batches end inside the original context (8) but belong to a forward that
+ * passes it, so they too take the long factors, as transformers' one
+ * forward over the whole prompt does. */
+static void
+test_longrope_batches (void)
+{
+  g_autofree char *json_path = fixture_path ("phi35-long.json");
+  g_autofree char *logits_path = fixture_path ("phi35-long.logits");
+  g_autofree char *model_path = fixture_path ("phi35-long");
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) prompt = NULL;
+  g_autofree char *bytes = NULL;
+  g_autofree float *logits = NULL;
+  TemperBackend *backend = temper_cpu_backend_new (1, TEMPER_CPU_KERNELS_BEST);
+  TemperForward *fwd;
+  JsonObject *obj;
+  int n_vocab;
+  double err;
+
+  g_assert_true (json_parser_load_from_file (parser, json_path, NULL));
+  obj = json_node_get_object (json_parser_get_root (parser));
+  prompt = int_array (obj, "prompt");
+  n_vocab = (int) json_object_get_int_member (obj, "n_vocab");
+  g_assert_true (g_file_get_contents (logits_path, &bytes, NULL, NULL));
+  model = temper_model_load (model_path, NULL, &error);
+  g_assert_no_error (error);
+  fwd = temper_forward_new (model, backend, 64, 4, &error);
+  g_assert_no_error (error);
+  logits = g_new (float, n_vocab);
+  g_assert_true (temper_forward_eval (fwd, (const gint32 *) prompt->data, (int) prompt->len, 0, logits, &error));
+  g_assert_no_error (error);
+  err = relative_error (logits, (const float *) bytes, n_vocab);
+  g_test_message ("phi35-long in batches of 4: relative error %.2e", err);
+  g_assert_cmpfloat (err, <=, 1e-4);
+  temper_forward_free (fwd);   /* and the backend it owns */
+}
+
 int
 main (int argc, char **argv)
 {
   static const char *const families[] = {
-    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3moe", "mixtral",
+    "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3-yarn", "phi35-long",
+    "qwen3moe", "mixtral",
     "qwen3moe-mixed", "qwen3moe-q8_0", "mixtral-window",
   };
   static Case cases[G_N_ELEMENTS (families) * 2];
+  static const Case crossing = { "phi35-long", FALSE, 4 };
 
   g_test_init (&argc, &argv, NULL);
   for (gsize i = 0; i < G_N_ELEMENTS (families); i++)
@@ -253,5 +326,7 @@ main (int argc, char **argv)
         cases[i * 2 + g].gguf = g;
         g_test_add_data_func (name, &cases[i * 2 + g], test_family);
       }
+  g_test_add_data_func ("/nn/families/phi35-long/crossing", &crossing, test_family);
+  g_test_add_func ("/nn/families/phi35-long/batches", test_longrope_batches);
   return g_test_run ();
 }

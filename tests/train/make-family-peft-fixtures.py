@@ -35,6 +35,9 @@ ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_pro
 TARGETS = {
     "llama31": ALL, "qwen3": ALL, "mistral": ALL, "gemma3": ALL, "gemma2": ALL,
     "phi3": ["o_proj", "down_proj"],
+    # YaRN (Qwen3) scales every position; Phi-3.5's LongRoPE trains its
+    # long factors, the 40-token sequences being past phi35-long's original 8.
+    "qwen3-yarn": ALL, "phi35-long": ["o_proj", "down_proj"],
     "glm4": ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"],
     # Mixtures of experts: LoRA on the attention, the experts and the router frozen.
     "qwen3moe": ["q_proj", "k_proj", "v_proj", "o_proj"],

@@ -270,6 +270,8 @@ main (int argc, char **argv)
     { "llama31", "Llama 3.1" }, { "gemma3", "Gemma 3" }, { "phi3", "Phi-3" }, { "glm4", "GLM-4" },
     { "qwen3moe", "Qwen3-MoE models yet: it lacks the mixture-of-experts feed-forward" },
     { "mixtral", "Mixtral models yet: it lacks the mixture-of-experts feed-forward" },
+    { "qwen3-yarn", "Qwen3 models yet: it lacks scaled or partial rotary position embeddings" },
+    { "phi35-long", "Phi-3 models yet: it lacks scaled or partial rotary position embeddings" },
   };
   static const char *const trained[] = { "qwen3", "mistral" };
 

@@ -80,7 +80,10 @@ typedef struct {
   int               swa_period;    /* with a window: every swa_period-th layer is global (Gemma:
                                     * 2 or 6); 0 = every layer is local (Mistral) */
   float             rope_theta_local;/* RoPE base of local layers; 0 = rope_theta */
-  float             rope_mscale;   /* cos and sin of the global layers × this (LongRoPE); 0 = 1 */
+  float             rope_mscale;   /* cos and sin of the global layers × this (LongRoPE, YaRN); 0 = 1 */
+  int               rope_long_after; /* LongRoPE: a forward whose last position is at or past
+                                      * this many tokens runs the long factors (see
+                                      * temper_model_get_rope_long_factors()); 0 = never */
   gboolean          fused_qkv;     /* the file stores q, k, v as one matrix (Phi-3) */
   gboolean          fused_gate_up; /* the file stores gate and up as one matrix (Phi-3, GLM-4) */
   /* Mixture of experts (Qwen3-MoE, Mixtral); n_expert == 0: a dense model.
@@ -166,6 +169,10 @@ const TemperLayerWeights *temper_model_get_layer      (const temper_model_t *mod
  * when the family has none.  Rotary pair i turns at
  * theta^(−2i/rope_dims) / factor[i]. */
 const float              *temper_model_get_rope_factors (const temper_model_t *model);
+/* LongRoPE's long factors (Phi-3.5, Phi-4-mini), rope_dims / 2 floats used
+ * in place of temper_model_get_rope_factors() by a forward that reaches past
+ * config.rope_long_after tokens, or NULL. */
+const float              *temper_model_get_rope_long_factors (const temper_model_t *model);
 /* What LoRA trains in @model when it is not every layer asked for, as a
  * sentence for people: a mixture-of-experts model trains its attention only
  * (the experts stay as they are).  NULL for other models; free it. */

@@ -389,26 +389,170 @@ print_choices (TemperTrainPreset preset, const TemperTrainSettings *s,
     }
 }
 
+/* The flags of `train`, as given (-1 or NULL: not given). */
+typedef struct {
+  char   *model_path, *config, *backend, *mix, *targets, *out, *schedule, *val_data;
+  char   *base_weights, *from, *preset_name, *question_column, *answer_column, *system_column;
+  char  **data_list;
+  int     epochs, rank, batch, grad_accum, max_length, threads, patience, device;
+  gint64  max_steps, seed, eval_every, checkpoint_every, warmup;
+  double  alpha, lr, dropout;
+  gboolean yes, recompute, all_tokens, rslora;
+} TrainFlags;
+
+static void
+train_flags_clear (TrainFlags *f)
+{
+  g_free (f->model_path); g_free (f->config); g_free (f->backend); g_free (f->mix);
+  g_free (f->targets); g_free (f->out); g_free (f->schedule); g_free (f->val_data);
+  g_free (f->base_weights); g_free (f->from); g_free (f->preset_name);
+  g_free (f->question_column); g_free (f->answer_column); g_free (f->system_column);
+  g_strfreev (f->data_list);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrainFlags, train_flags_clear)
+
+/* Lays the flags the person gave over @s (the automatic or --config
+ * settings) and checks the result. */
+static gboolean
+apply_flags (const TrainFlags *f, TemperTrainSettings *s, GError **error)
+{
+  if (f->epochs >= 0) { s->epochs = f->epochs; s->max_steps = 0; }
+  if (f->max_steps >= 0) s->max_steps = f->max_steps;
+  if (f->rank >= 0) s->lora.rank = f->rank;
+  if (f->alpha >= 0) s->lora.alpha = (float) f->alpha;
+  if (f->dropout >= 0) s->lora.dropout = (float) f->dropout;
+  if (f->rslora) s->lora.use_rslora = TRUE;
+  if (f->lr >= 0) s->learning_rate = f->lr;
+  if (f->warmup >= 0) s->warmup_steps = f->warmup;
+  if (f->batch >= 0) s->micro_batch = f->batch;
+  if (f->grad_accum >= 0) s->grad_accum = f->grad_accum;
+  if (f->max_length >= 0) s->max_length = f->max_length;
+  if (f->seed >= 0) s->seed = (guint64) f->seed;
+  if (f->eval_every >= 0) s->eval_every = f->eval_every;
+  if (f->checkpoint_every >= 0) s->checkpoint_every = f->checkpoint_every;
+  if (f->patience >= 0) s->patience = f->patience;
+  if (f->recompute) s->recompute = TRUE;
+  if (f->all_tokens) s->train_on_all_tokens = TRUE;
+  return (f->targets == NULL || temper_lora_targets_parse (f->targets, &s->lora.targets, error))
+         && (f->schedule == NULL || temper_lr_schedule_parse (f->schedule, &s->schedule, error))
+         && (f->base_weights == NULL || temper_base_weights_parse (f->base_weights, &s->base_weights, error))
+         && temper_train_settings_validate (s, error);
+}
+
+/* Loads the model (into *@model, once) for the automatic settings. */
+static gboolean
+load_model (const TrainFlags *f, temper_model_t **model, int *code)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (*model != NULL)
+    return TRUE;
+  *model = temper_model_load (f->model_path, NULL, &error);
+  if (*model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
+    *code = temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, _("Temper cannot train this model. %s"),
+                             error->message);
+  else if (*model == NULL)
+    *code = temper_cli_error ("train", error);
+  return *model != NULL;
+}
+
+/* The settings chosen for the model and the measured data (@preset: how
+ * long it may take), with the reasons, before the flags are laid over. */
+static gboolean
+choose_settings (const TrainFlags *f, GPtrArray *data_paths, TemperTrainPreset preset,
+                 temper_model_t **model, TemperTrainSettings *s, TemperTrainReasons *reasons, int *code)
+{
+  g_autoptr(GError) error = NULL;
+  TemperTrainFacts facts = { 0 };
+  TemperDatasetOptions column_opts;
+  TemperBaseWeights held = s->base_weights;
+
+  temper_dataset_options_init (&column_opts);
+  column_opts.question_column = f->question_column;
+  column_opts.answer_column = f->answer_column;
+  column_opts.system_column = f->system_column;
+  if (!load_model (f, model, code))
+    return FALSE;
+  for (guint i = 0; i < data_paths->len; i++)
+    if (!temper_train_facts_measure (*model, g_ptr_array_index (data_paths, i), &column_opts, &facts, &error))
+      {
+        *code = temper_cli_error ("train", error);
+        return FALSE;
+      }
+  temper_train_reasons_clear (reasons);
+  temper_train_settings_choose (&facts, preset, s, reasons);
+  s->base_weights = held;
+  if (f->rank >= 0 && f->alpha < 0)
+    s->lora.alpha = 2.0f * (float) f->rank;   /* the scaling the automatic rank has */
+  return TRUE;
+}
+
+/* Which values the person set with a flag (print_choices says so). */
+static void
+note_given (const TrainFlags *f, gboolean given[TEMPER_TRAIN_N_WHY])
+{
+  given[TEMPER_TRAIN_WHY_LEARNING_RATE] = f->lr >= 0;
+  given[TEMPER_TRAIN_WHY_SCHEDULE] = f->schedule != NULL || f->warmup >= 0;
+  given[TEMPER_TRAIN_WHY_EPOCHS] = f->epochs >= 0 || f->max_steps >= 0;
+  given[TEMPER_TRAIN_WHY_RANK] = f->rank >= 0 || f->alpha >= 0;
+  given[TEMPER_TRAIN_WHY_TARGETS] = f->targets != NULL;
+  given[TEMPER_TRAIN_WHY_BATCH] = f->batch >= 0 || f->grad_accum >= 0;
+  given[TEMPER_TRAIN_WHY_MAX_LENGTH] = f->max_length >= 0;
+  given[TEMPER_TRAIN_WHY_VALIDATION] = f->val_data != NULL;
+}
+
+/* Checks every data file (and the validation file) against the model; a
+ * table read with chosen columns, or several files mixed, become one JSONL
+ * in a temporary folder (*@converted, *@tmpdir), the person's files
+ * untouched. */
+static gboolean
+prepare_data (const TrainFlags *f, GPtrArray *data_paths, GArray *data_weights, temper_model_t *model,
+              TemperTrainSettings *s, char **converted, char **tmpdir, int *code)
+{
+  g_autoptr(GError) error = NULL;
+  Columns columns = { f->question_column, f->answer_column, f->system_column };
+
+  if (f->question_column != NULL || f->answer_column != NULL || f->system_column != NULL
+      || data_paths->len > 1)
+    {
+      *tmpdir = g_dir_make_tmp ("temper-train-XXXXXX", &error);
+      if (*tmpdir == NULL)
+        {
+          *code = temper_cli_error ("train", error);
+          return FALSE;
+        }
+    }
+  for (guint i = 0; i < data_paths->len; i++)
+    if (!check_dataset_columns (g_ptr_array_index (data_paths, i), model, s, f->yes, &columns, *tmpdir,
+                                data_paths->len == 1 ? converted : NULL, code))
+      return FALSE;
+  if (data_paths->len > 1)
+    {
+      *converted = g_build_filename (*tmpdir, "mix.jsonl", NULL);
+      if (!write_mix (data_paths, data_weights, &columns, s->seed, *converted, &error))
+        {
+          *code = temper_cli_error ("train", error);
+          return FALSE;
+        }
+    }
+  return f->val_data == NULL || check_dataset (f->val_data, model, s, f->yes, code);
+}
+
 int
 temper_cli_train (int argc, char **argv)
 {
-  g_autofree char *model_path = NULL, *config = NULL, *backend = NULL, *mix = NULL;
-  g_auto(GStrv) data_list = NULL;
+  g_auto(TrainFlags) f = {
+    .epochs = -1, .rank = -1, .batch = -1, .grad_accum = -1, .max_length = -1, .patience = -1, .device = -1,
+    .max_steps = -1, .seed = -1, .eval_every = -1, .checkpoint_every = -1, .warmup = -1,
+    .alpha = -1, .lr = -1, .dropout = -1,
+  };
   g_autoptr(GPtrArray) data_paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) data_weights = g_array_new (FALSE, FALSE, sizeof (double));
   const char *data = NULL;
-  g_autofree char *targets = NULL, *out = NULL, *schedule = NULL, *val_data = NULL;
-  g_autofree char *base_weights = NULL, *from = NULL, *converted = NULL, *tmpdir = NULL;
-  g_autofree char *preset_name = NULL;
+  g_autofree char *converted = NULL, *tmpdir = NULL, *out = NULL;
   TemperTrainPreset preset = TEMPER_TRAIN_PRESET_BALANCED;
-  Columns columns = { NULL, NULL, NULL };
-  g_autofree char *question_column = NULL, *answer_column = NULL, *system_column = NULL;
-  int epochs = -1, rank = -1, batch = -1, grad_accum = -1, max_length = -1, threads = 0;
-  int patience = -1, device = -1;
   TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
-  gint64 max_steps = -1, seed = -1, eval_every = -1, checkpoint_every = -1, warmup = -1;
-  double alpha = -1, lr = -1, dropout = -1;
-  gboolean yes = FALSE, recompute = FALSE, all_tokens = FALSE, rslora = FALSE;
   g_autoptr(GError) error = NULL;
   g_autoptr(temper_model_t) model = NULL;
   g_autoptr(temper_run_t) run = NULL;
@@ -417,52 +561,52 @@ temper_cli_train (int argc, char **argv)
   gboolean given[TEMPER_TRAIN_N_WHY];
   int code;
   const GOptionEntry entries[] = {
-    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_path, N_("The model: a .gguf file or a Hugging Face folder"), "M" },
-    { "data", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &data_list,
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &f.model_path, N_("The model: a .gguf file or a Hugging Face folder"), "M" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &f.data_list,
       N_("The training data (JSON, JSONL, CSV, TSV, text); give it more than once to mix datasets, "
          "each as FILE or FILE:SHARE"), "D" },
-    { "mix", 0, 0, G_OPTION_ARG_STRING, &mix,
+    { "mix", 0, 0, G_OPTION_ARG_STRING, &f.mix,
       N_("The shares of the --data files, in order, e.g. 0.7,0.3 (default: equal)"), "SHARES" },
-    { "val-data", 0, 0, G_OPTION_ARG_FILENAME, &val_data, N_("A separate validation file (default: a split of the data)"), "V" },
-    { "question-column", 0, 0, G_OPTION_ARG_STRING, &question_column,
+    { "val-data", 0, 0, G_OPTION_ARG_FILENAME, &f.val_data, N_("A separate validation file (default: a split of the data)"), "V" },
+    { "question-column", 0, 0, G_OPTION_ARG_STRING, &f.question_column,
       N_("CSV/TSV data: the column holding the question, by name or number from 1"), "COLUMN" },
-    { "answer-column", 0, 0, G_OPTION_ARG_STRING, &answer_column,
+    { "answer-column", 0, 0, G_OPTION_ARG_STRING, &f.answer_column,
       N_("CSV/TSV data: the column holding the answer, by name or number from 1"), "COLUMN" },
-    { "system-column", 0, 0, G_OPTION_ARG_STRING, &system_column,
+    { "system-column", 0, 0, G_OPTION_ARG_STRING, &f.system_column,
       N_("CSV/TSV data: the column holding a system prompt (optional)"), "COLUMN" },
-    { "from", 0, 0, G_OPTION_ARG_FILENAME, &from,
+    { "from", 0, 0, G_OPTION_ARG_FILENAME, &f.from,
       N_("Start from this adapter instead of a fresh one: a run folder (its kept adapter) or a PEFT "
          "adapter folder; its rank, alpha and targets are used"), "RUN_OR_ADAPTER" },
-    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The run folder (default: ~/.local/share/temper/runs/<date>)"), "RUN" },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config,
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &f.out, N_("The run folder (default: ~/.local/share/temper/runs/<date>)"), "RUN" },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &f.config,
       N_("Settings as JSON (flags override it); without it the settings are chosen for the model and the data"), "FILE" },
-    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset_name,
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &f.preset_name,
       N_("How long training may take: quick, balanced (default) or thorough"), "P" },
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, N_("Passes over the data (default: automatic)"), "N" },
-    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, N_("Stop after N optimizer steps instead (1 or more)"), "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
-    { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend, as “temper-cli devices” lists them (default: its best)"), "N" },
-    { "rank", 0, 0, G_OPTION_ARG_INT, &rank, N_("LoRA rank (default: automatic)"), "R" },
-    { "alpha", 0, 0, G_OPTION_ARG_DOUBLE, &alpha, N_("LoRA alpha (default: twice the rank)"), "A" },
-    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, N_("LoRA dropout (default: automatic)"), "P" },
-    { "rslora", 0, 0, G_OPTION_ARG_NONE, &rslora, N_("Scale by alpha/√rank (rsLoRA)"), NULL },
-    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, N_("attention, all-linear or a list such as q,k,v,o (default: all-linear)"), "T" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Learning rate (default: automatic)"), "LR" },
-    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, N_("constant, linear or cosine (default: automatic)"), "S" },
-    { "warmup", 0, 0, G_OPTION_ARG_INT64, &warmup, N_("Warm-up steps (default: automatic)"), "N" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Sequences per micro-batch (default: automatic)"), "B" },
-    { "grad-accum", 0, 0, G_OPTION_ARG_INT, &grad_accum, N_("Micro-batches per optimizer step (default: automatic)"), "K" },
-    { "max-length", 0, 0, G_OPTION_ARG_INT, &max_length, N_("Tokens per record; longer ones are cut (default: the longest record)"), "L" },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed (default 42)"), "S" },
-    { "eval-every", 0, 0, G_OPTION_ARG_INT64, &eval_every, N_("Validation loss every N steps (default 50)"), "N" },
-    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT64, &checkpoint_every, N_("Checkpoint every N steps (default 100)"), "N" },
-    { "patience", 0, 0, G_OPTION_ARG_INT, &patience, N_("Stop after N evaluations without improvement (default off)"), "N" },
-    { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, N_("Recompute activations to save memory"), NULL },
-    { "base-weights", 0, 0, G_OPTION_ARG_STRING, &base_weights,
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &f.epochs, N_("Passes over the data (default: automatic)"), "N" },
+    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &f.max_steps, N_("Stop after N optimizer steps instead (1 or more)"), "N" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &f.backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
+    { "device", 0, 0, G_OPTION_ARG_INT, &f.device, N_("Device number within the backend, as “temper-cli devices” lists them (default: its best)"), "N" },
+    { "rank", 0, 0, G_OPTION_ARG_INT, &f.rank, N_("LoRA rank (default: automatic)"), "R" },
+    { "alpha", 0, 0, G_OPTION_ARG_DOUBLE, &f.alpha, N_("LoRA alpha (default: twice the rank)"), "A" },
+    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &f.dropout, N_("LoRA dropout (default: automatic)"), "P" },
+    { "rslora", 0, 0, G_OPTION_ARG_NONE, &f.rslora, N_("Scale by alpha/√rank (rsLoRA)"), NULL },
+    { "targets", 0, 0, G_OPTION_ARG_STRING, &f.targets, N_("attention, all-linear or a list such as q,k,v,o (default: all-linear)"), "T" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &f.lr, N_("Learning rate (default: automatic)"), "LR" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &f.schedule, N_("constant, linear or cosine (default: automatic)"), "S" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT64, &f.warmup, N_("Warm-up steps (default: automatic)"), "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &f.batch, N_("Sequences per micro-batch (default: automatic)"), "B" },
+    { "grad-accum", 0, 0, G_OPTION_ARG_INT, &f.grad_accum, N_("Micro-batches per optimizer step (default: automatic)"), "K" },
+    { "max-length", 0, 0, G_OPTION_ARG_INT, &f.max_length, N_("Tokens per record; longer ones are cut (default: the longest record)"), "L" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &f.seed, N_("Random seed (default 42)"), "S" },
+    { "eval-every", 0, 0, G_OPTION_ARG_INT64, &f.eval_every, N_("Validation loss every N steps (default 50)"), "N" },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT64, &f.checkpoint_every, N_("Checkpoint every N steps (default 100)"), "N" },
+    { "patience", 0, 0, G_OPTION_ARG_INT, &f.patience, N_("Stop after N evaluations without improvement (default off)"), "N" },
+    { "recompute", 0, 0, G_OPTION_ARG_NONE, &f.recompute, N_("Recompute activations to save memory"), NULL },
+    { "base-weights", 0, 0, G_OPTION_ARG_STRING, &f.base_weights,
       N_("stored (default) or nf4: hold the linear layers 4-bit, as QLoRA does (see below)"), "W" },
-    { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &all_tokens, N_("Train on every token, not only the answers"), NULL },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
-    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, N_("Train even if some records must be left out"), NULL },
+    { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &f.all_tokens, N_("Train on every token, not only the answers"), NULL },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &f.threads, N_("CPU threads (default: one per core)"), "N" },
+    { "yes", 'y', 0, G_OPTION_ARG_NONE, &f.yes, N_("Train even if some records must be left out"), NULL },
     { NULL }
   };
 
@@ -479,158 +623,84 @@ temper_cli_train (int argc, char **argv)
     return code;
   if (argc != 1)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("unexpected argument “%s” (see --help)"), argv[1]);
-  if (data_list != NULL && !parse_data_list (data_list, mix, data_paths, data_weights, &error))
+  if (f.data_list != NULL && !parse_data_list (f.data_list, f.mix, data_paths, data_weights, &error))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
   if (data_paths->len > 0)
     data = g_ptr_array_index (data_paths, 0);
-  if (mix != NULL && data_paths->len < 2)
+  if (f.mix != NULL && data_paths->len < 2)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--mix needs two or more --data files"));
-  if (model_path == NULL || data == NULL)
+  if (f.model_path == NULL || data == NULL)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--model and --data are required (see --help)"));
-  if (backend != NULL && !temper_backend_choice_parse (backend, &backend_kind, &error))
+  if (f.backend != NULL && !temper_backend_choice_parse (f.backend, &backend_kind, &error))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--backend: %s"), error->message);
-  if (epochs >= 0 && max_steps >= 0)
+  if (f.epochs >= 0 && f.max_steps >= 0)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("give --epochs or --max-steps, not both"));
-  if (preset_name != NULL && !temper_train_preset_parse (preset_name, &preset, &error))
+  if (f.preset_name != NULL && !temper_train_preset_parse (f.preset_name, &preset, &error))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("--preset: %s"), error->message);
-  if (preset_name != NULL && config != NULL)
+  if (f.preset_name != NULL && f.config != NULL)
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("give --preset or --config, not both"));
 
   temper_train_settings_init_default (&s);
-  if (config != NULL)
+  if (f.config != NULL)
     {
-      g_autoptr(JsonNode) root = temper_json_parse_file (config, TEMPER_JSON_MAX_SETTINGS_SIZE, &error);
+      g_autoptr(JsonNode) root = temper_json_parse_file (f.config, TEMPER_JSON_MAX_SETTINGS_SIZE, &error);
 
       if (root == NULL)
-        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("%s: %s"), config, error->message);
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("%s: %s"), f.config, error->message);
       if (!temper_train_settings_from_json (&s, root, &error))
-        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("%s: %s"), config, error->message);
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, _("%s: %s"), f.config, error->message);
     }
-  for (int pass = 0; pass < 2; pass++)
+  /* The flags are checked before the model loads; then, without --config,
+   * laid over the automatic settings once the data has been measured. */
+  if (!apply_flags (&f, &s, &error))
+    return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+  if (f.config == NULL)
     {
-      /* Pass 0 checks the flags before the model loads; pass 1 lays them
-       * over the automatic settings, once the data has been measured. */
-      if (pass == 1)
-        {
-          TemperTrainFacts facts = { 0 };
-          TemperDatasetOptions column_opts;
-          TemperBaseWeights held = s.base_weights;
-
-          if (config != NULL)
-            break;
-          temper_dataset_options_init (&column_opts);
-          column_opts.question_column = question_column;
-          column_opts.answer_column = answer_column;
-          column_opts.system_column = system_column;
-          if (model == NULL)
-            {
-              model = temper_model_load (model_path, NULL, &error);
-              if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
-                return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, _("Temper cannot train this model. %s"),
-                                        error->message);
-              if (model == NULL)
-                return temper_cli_error ("train", error);
-            }
-          for (guint i = 0; i < data_paths->len; i++)
-            if (!temper_train_facts_measure (model, g_ptr_array_index (data_paths, i), &column_opts, &facts, &error))
-              return temper_cli_error ("train", error);
-          temper_train_reasons_clear (&reasons);
-          temper_train_settings_choose (&facts, preset, &s, &reasons);
-          s.base_weights = held;
-          if (rank >= 0 && alpha < 0)
-            s.lora.alpha = 2.0f * (float) rank;   /* the scaling the automatic rank has */
-        }
-      if (epochs >= 0) { s.epochs = epochs; s.max_steps = 0; }
-      if (max_steps >= 0) s.max_steps = max_steps;
-      if (rank >= 0) s.lora.rank = rank;
-      if (alpha >= 0) s.lora.alpha = (float) alpha;
-      if (dropout >= 0) s.lora.dropout = (float) dropout;
-      if (rslora) s.lora.use_rslora = TRUE;
-      if (lr >= 0) s.learning_rate = lr;
-      if (warmup >= 0) s.warmup_steps = warmup;
-      if (batch >= 0) s.micro_batch = batch;
-      if (grad_accum >= 0) s.grad_accum = grad_accum;
-      if (max_length >= 0) s.max_length = max_length;
-      if (seed >= 0) s.seed = (guint64) seed;
-      if (eval_every >= 0) s.eval_every = eval_every;
-      if (checkpoint_every >= 0) s.checkpoint_every = checkpoint_every;
-      if (patience >= 0) s.patience = patience;
-      if (recompute) s.recompute = TRUE;
-      if (all_tokens) s.train_on_all_tokens = TRUE;
-      if ((targets != NULL && !temper_lora_targets_parse (targets, &s.lora.targets, &error)) ||
-          (schedule != NULL && !temper_lr_schedule_parse (schedule, &s.schedule, &error)) ||
-          (base_weights != NULL && !temper_base_weights_parse (base_weights, &s.base_weights, &error)) ||
-          !temper_train_settings_validate (&s, &error))
-      return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
+      if (!choose_settings (&f, data_paths, preset, &model, &s, &reasons, &code))
+        return code;
+      if (!apply_flags (&f, &s, &error))
+        return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
     }
 
-  if (from != NULL && (rank >= 0 || alpha >= 0 || targets != NULL || rslora))
+  if (f.from != NULL && (f.rank >= 0 || f.alpha >= 0 || f.targets != NULL || f.rslora))
     return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE,
                             _("--from takes rank, alpha and targets from the adapter; leave out --rank, "
                               "--alpha, --targets and --rslora"));
-  if (model == NULL)
-    model = temper_model_load (model_path, NULL, &error);
-  if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))
-    return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, _("Temper cannot train this model. %s"),
-                            error->message);
-  given[TEMPER_TRAIN_WHY_LEARNING_RATE] = lr >= 0;
-  given[TEMPER_TRAIN_WHY_SCHEDULE] = schedule != NULL || warmup >= 0;
-  given[TEMPER_TRAIN_WHY_EPOCHS] = epochs >= 0 || max_steps >= 0;
-  given[TEMPER_TRAIN_WHY_RANK] = rank >= 0 || alpha >= 0;
-  given[TEMPER_TRAIN_WHY_TARGETS] = targets != NULL;
-  given[TEMPER_TRAIN_WHY_BATCH] = batch >= 0 || grad_accum >= 0;
-  given[TEMPER_TRAIN_WHY_MAX_LENGTH] = max_length >= 0;
-  given[TEMPER_TRAIN_WHY_VALIDATION] = val_data != NULL;
-  if (config == NULL && from == NULL)
+  if (!load_model (&f, &model, &code))
+    return code;
+  note_given (&f, given);
+  if (f.config == NULL && f.from == NULL)
     print_choices (preset, &s, &reasons, given);
   /* Before the run folder exists, so a model that cannot be held so leaves nothing behind. */
-  if (model == NULL || !temper_model_set_base_weights (model, s.base_weights, NULL, &error))
+  if (!temper_model_set_base_weights (model, s.base_weights, NULL, &error))
     return temper_cli_error ("train", error);
-  if (from != NULL)
+  if (f.from != NULL)
     {
       TemperLoraConfig lora;
 
-      if (!temper_train_read_start_adapter (from, temper_model_get_config (model), &lora, &error))
+      if (!temper_train_read_start_adapter (f.from, temper_model_get_config (model), &lora, &error))
         return temper_cli_fail ("train", TEMPER_CLI_EXIT_FAILED, "%s", error->message);
       s.lora = lora;
-      if (dropout >= 0)
-        s.lora.dropout = (float) dropout;
+      if (f.dropout >= 0)
+        s.lora.dropout = (float) f.dropout;
       if (!temper_train_settings_validate (&s, &error))
         return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
     }
-  columns.question = question_column;
-  columns.answer = answer_column;
-  columns.system = system_column;
-  if (question_column != NULL || answer_column != NULL || system_column != NULL || data_paths->len > 1)
-    {
-      tmpdir = g_dir_make_tmp ("temper-train-XXXXXX", &error);
-      if (tmpdir == NULL)
-        return temper_cli_error ("train", error);
-    }
-  for (guint i = 0; i < data_paths->len; i++)
-    if (!check_dataset_columns (g_ptr_array_index (data_paths, i), model, &s, yes, &columns, tmpdir,
-                                data_paths->len == 1 ? &converted : NULL, &code))
-      return code;
-  if (data_paths->len > 1)
-    {
-      converted = g_build_filename (tmpdir, "mix.jsonl", NULL);
-      if (!write_mix (data_paths, data_weights, &columns, s.seed, converted, &error))
-        return temper_cli_error ("train", error);
-    }
-  if (val_data != NULL && !check_dataset (val_data, model, &s, yes, &code))
+  if (!prepare_data (&f, data_paths, data_weights, model, &s, &converted, &tmpdir, &code))
     return code;
 
+  out = g_strdup (f.out);
   if (out == NULL)
     {
       g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-      g_autofree char *model_name = temper_run_dup_model_name (model_path);
+      g_autofree char *model_name = temper_run_dup_model_name (f.model_path);
       g_autofree char *name = temper_run_make_name (now, model_name, data);
 
       out = temper_run_find_free_dir (NULL, name);
     }
   /* A table read with chosen columns goes into the run as the JSONL it
    * was read as; the person's file is not changed. */
-  run = temper_run_create (out, &s, model_path, converted != NULL ? converted : data, val_data, &error);
+  run = temper_run_create (out, &s, f.model_path, converted != NULL ? converted : data, f.val_data, &error);
   if (converted != NULL)
     {
       g_unlink (converted);
@@ -640,11 +710,11 @@ temper_cli_train (int argc, char **argv)
     return temper_cli_error ("train", error);
   if (data_paths->len > 1 && !record_mix (run, data_paths, data_weights, &error))
     return temper_cli_error ("train", error);
-  if (from != NULL && !temper_train_set_start_adapter (run, from, temper_model_get_config (model), &error))
+  if (f.from != NULL && !temper_train_set_start_adapter (run, f.from, temper_model_get_config (model), &error))
     return temper_cli_error ("train", error);
-  if (from != NULL)
-    printf (_("Starting from the adapter in %s (rank %d, alpha %g)\n"), from, s.lora.rank, s.lora.alpha);
-  return train_run ("train", run, model, threads, backend_kind, device);
+  if (f.from != NULL)
+    printf (_("Starting from the adapter in %s (rank %d, alpha %g)\n"), f.from, s.lora.rank, s.lora.alpha);
+  return train_run ("train", run, model, f.threads, backend_kind, f.device);
 }
 
 int

@@ -3,7 +3,8 @@
 # tests/fixtures/families), info shows the experts and says what LoRA
 # trains; train says it before it starts, and the adapter it writes holds
 # attention matrices only, even when all linear layers are asked for; a
-# merged export is refused with the family's name.
+# merged export in the base's own format is written, one into the other
+# format is refused with the family's name.
 set -u
 cli=$1
 families=$2
@@ -28,9 +29,12 @@ check "train runs and says the experts stay as they are" \
 check "the adapter adapts q, k, v and o only" \
   'grep -q "\"q_proj\"" "$tmp/run/adapter/adapter_config.json" && ! grep -q "gate_proj\|down_proj\|up_proj" "$tmp/run/adapter/adapter_config.json"'
 
-err=$("$cli" export "$tmp/run" --format hf -o "$tmp/merged" 2>&1 >/dev/null); rc=$?
-check "a merged export is refused with the family's name" \
-  '[ $rc = 1 ] && grep -q "merged model of a Qwen3-MoE model" <<<"$err" && [ ! -e "$tmp/merged" ]'
+out=$("$cli" export "$tmp/run" --format hf --dtype f32 -o "$tmp/merged" 2>&1); rc=$?
+check "a merged Hugging Face folder of the Hugging Face base is written" \
+  '[ $rc = 0 ] && [ -f "$tmp/merged/model.safetensors" ] && [ -f "$tmp/merged/config.json" ]'
+err=$("$cli" export "$tmp/run" --format gguf -o "$tmp/merged.gguf" 2>&1 >/dev/null); rc=$?
+check "a merged GGUF of a Hugging Face Qwen3-MoE is refused by name, nothing written" \
+  '[ $rc = 1 ] && grep -q "a Qwen3-MoE model into the other format" <<<"$err" && [ ! -e "$tmp/merged.gguf" ]'
 out=$("$cli" export "$tmp/run" --format peft -o "$tmp/peft" 2>&1); rc=$?
 check "the PEFT export is written" '[ $rc = 0 ] && [ -f "$tmp/peft/adapter_model.safetensors" ]'
 

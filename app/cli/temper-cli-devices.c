@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/devices.h"
+#include "temper/op-support.h"
 #include "temper/tensor.h"
 #include "temper-cli.h"
 

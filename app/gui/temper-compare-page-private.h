@@ -22,9 +22,6 @@ struct _TemperComparePage
   TemperCompareRunInfo  *info;
   TemperRatings         *ratings;
   guint                  prompt;          /* shown */
-  /* "PROMPT:SOURCE" → tokens, for answers the length limit cut (this
-   * session's; the ratings file keeps only the text). */
-  GHashTable            *cuts;
   gboolean              *checkpoint_shown; /* one per info->checkpoints */
   GPtrArray             *checkpoint_rows;
 

@@ -135,7 +135,6 @@ forget_run (TemperComparePage *self)
   g_clear_object (&self->ratings);
   g_clear_pointer (&self->info, temper_compare_run_info_free);
   g_clear_pointer (&self->run_dir, g_free);
-  g_hash_table_remove_all (self->cuts);
   clear_checkpoint_rows (self);
   gtk_widget_set_visible (GTK_WIDGET (self->checkpoints_row), FALSE);
   compare_page_rebuild_columns (self);

@@ -119,13 +119,6 @@ compare_page_origin_label (TemperPromptOrigin origin)
     }
 }
 
-static char *
-cut_key (guint       prompt,
-         const char *source)
-{
-  return g_strdup_printf ("%u:%s", prompt, source);
-}
-
 gboolean
 compare_page_is_busy (TemperComparePage *self)
 {
@@ -317,7 +310,6 @@ compare_page_show_current (TemperComparePage *self)
       guint source = blind ? order[i] : i;
       const char *id = temper_ratings_get_source (self->ratings, source);
       g_autofree char *title = NULL;
-      g_autofree char *key = cut_key (self->prompt, id);
 
       self->column_source[i] = source;
       if (blind)
@@ -327,7 +319,7 @@ compare_page_show_current (TemperComparePage *self)
         title = compare_page_source_title (id);
       temper_answer_column_set_title (column, title);
       temper_answer_column_set_text (column, temper_ratings_get_answer (self->ratings, self->prompt, id));
-      temper_answer_column_set_cut (column, GPOINTER_TO_UINT (g_hash_table_lookup (self->cuts, key)));
+      temper_answer_column_set_cut (column, temper_ratings_get_cut_at (self->ratings, self->prompt, id));
       temper_answer_column_set_better (column, g_strcmp0 (verdict, id) == 0);
       for (int a = 0; a < TEMPER_N_ASPECTS; a++)
         temper_answer_column_set_score (column, a, temper_ratings_get_score (self->ratings, self->prompt, id, a));
@@ -446,8 +438,8 @@ piece_cb (GObject      *owner,
   else
     {
       temper_ratings_set_complete (self->ratings, prompt, id, TRUE);
-      if (cut_at > 0)
-        g_hash_table_insert (self->cuts, cut_key (prompt, id), GUINT_TO_POINTER (cut_at));
+      /* Kept in ratings.json, so a reopened run says it again. */
+      temper_ratings_set_cut_at (self->ratings, prompt, id, cut_at);
       compare_page_schedule_save (self);
     }
   if (prompt != self->prompt)
@@ -536,13 +528,9 @@ temper_compare_page_generate (TemperComparePage *self)
 
       if (temper_ratings_has_answers (self->ratings, p))
         continue;
+      /* (Setting an answer again also forgets where it was cut.) */
       for (guint s = 0; s < n_sources; s++)
-        {
-          g_autofree char *key = cut_key (p, temper_ratings_get_source (self->ratings, s));
-
-          temper_ratings_set_answer (self->ratings, p, temper_ratings_get_source (self->ratings, s), NULL);
-          g_hash_table_remove (self->cuts, key);
-        }
+        temper_ratings_set_answer (self->ratings, p, temper_ratings_get_source (self->ratings, s), NULL);
       g_ptr_array_add (texts, g_strdup (temper_ratings_get_prompt (self->ratings, p)));
       g_array_append_val (ids, p);
     }
@@ -689,7 +677,6 @@ temper_compare_page_finalize (GObject *object)
   g_clear_pointer (&self->info, temper_compare_run_info_free);
   g_clear_pointer (&self->job_sources, g_strfreev);
   g_ptr_array_unref (self->checkpoint_rows);
-  g_hash_table_unref (self->cuts);
   g_free (self->checkpoint_shown);
   g_free (self->run_dir);
 
@@ -792,7 +779,6 @@ temper_compare_page_init (TemperComparePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   widen_page (GTK_WIDGET (self));
   self->checkpoint_rows = g_ptr_array_new ();
-  self->cuts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->backend = TEMPER_BACKEND_CPU;
   self->device = -1;
   gtk_widget_set_visible (GTK_WIDGET (self->checkpoints_row), FALSE);

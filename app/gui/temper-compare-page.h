@@ -16,7 +16,7 @@
 
 #include <adwaita.h>
 
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper-loaded-model.h"
 #include "temper/ratings.h"
 

@@ -5,6 +5,8 @@
 
 #include "temper-device-list.h"
 
+#include "temper/op-support.h"
+
 typedef struct {
   GPtrArray *devices;
   GPtrArray *notes;

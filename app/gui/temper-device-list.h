@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 #include "temper/devices.h"
+#include "temper/model.h"
 
 G_BEGIN_DECLS
 

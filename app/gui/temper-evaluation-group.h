@@ -10,7 +10,7 @@
 
 #include <adwaita.h>
 
-#include "temper/devices.h"
+#include "temper/device-info.h"
 
 G_BEGIN_DECLS
 

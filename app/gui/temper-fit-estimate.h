@@ -2,7 +2,7 @@
 #pragma once
 
 #include <glib.h>
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper/model.h"
 #include "temper/train.h"
 

@@ -157,6 +157,91 @@ draw_series (cairo_t       *cr,
     }
 }
 
+/* The grid and its numbers (loss up the left, steps along the bottom), and
+ * the axes' names. */
+static void
+draw_axes (cairo_t       *cr,
+           PangoLayout   *layout,
+           const GdkRGBA *fg,
+           gboolean       dark,
+           double lo, double hi, double step, double max_step,
+           double plot_w, double plot_h, int height)
+{
+  double x_step;
+
+  cairo_set_line_width (cr, 1.0);
+  for (double y = lo; y <= hi + step / 2; y += step)
+    {
+      char label[32];
+      double py = floor (MARGIN_TOP + plot_h - plot_h * (y - lo) / (hi - lo)) + 0.5;
+
+      cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, dark ? 0.18 : 0.12);
+      cairo_move_to (cr, MARGIN_LEFT, py);
+      cairo_line_to (cr, MARGIN_LEFT + plot_w, py);
+      cairo_stroke (cr);
+      cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, 0.7);
+      g_snprintf (label, sizeof label, step < 0.1 ? "%.2f" : "%.1f", y);
+      show_text (cr, layout, label, MARGIN_LEFT - 6, py, 1.0, 0.5);
+    }
+
+  x_step = MAX (1.0, nice_step (max_step, 6));
+  for (double x = 0; x <= max_step + x_step / 2; x += x_step)
+    {
+      char label[32];
+      double px = MARGIN_LEFT + plot_w * MIN (x, max_step) / max_step;
+
+      if (x > max_step)
+        break;
+      cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, 0.7);
+      g_snprintf (label, sizeof label, "%.0f", x);
+      show_text (cr, layout, label, px, MARGIN_TOP + plot_h + 4, 0.5, 0.0);
+    }
+
+  /* The axes' names: “Step” under the step numbers, “Loss” up the left. */
+  cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, 0.8);
+  show_text (cr, layout, _("Step"), MARGIN_LEFT + plot_w / 2, height - 2, 0.5, 1.0);
+  {
+    int tw, th;
+
+    pango_layout_set_text (layout, _("Loss"), -1);
+    pango_layout_get_pixel_size (layout, &tw, &th);
+    cairo_save (cr);
+    cairo_translate (cr, 2, MARGIN_TOP + plot_h / 2 + tw / 2.0);
+    cairo_rotate (cr, -G_PI / 2);
+    cairo_move_to (cr, 0, 0);
+    pango_cairo_show_layout (cr, layout);
+    cairo_restore (cr);
+  }
+}
+
+/* The legend, top left: colour and name of each series. */
+static void
+draw_legend (cairo_t       *cr,
+             PangoLayout   *layout,
+             const GdkRGBA *fg,
+             const GdkRGBA *train_color,
+             const GdkRGBA *val_color)
+{
+  const char *names[N_SERIES] = { _("Training"), _("Validation") };
+  const GdkRGBA *colors[N_SERIES] = { train_color, val_color };
+  double x = MARGIN_LEFT;
+
+  for (guint s = 0; s < N_SERIES; s++)
+    {
+      int tw, th;
+
+      cairo_set_source_rgba (cr, colors[s]->red, colors[s]->green, colors[s]->blue, 1.0);
+      cairo_rectangle (cr, x, 8, 14, 4);
+      cairo_fill (cr);
+      cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, 0.8);
+      pango_layout_set_text (layout, names[s], -1);
+      pango_layout_get_pixel_size (layout, &tw, &th);
+      cairo_move_to (cr, x + 20, 10 - th / 2.0);
+      pango_cairo_show_layout (cr, layout);
+      x += 20 + tw + 24;
+    }
+}
+
 static void
 temper_loss_chart_snapshot (GtkWidget   *widget,
                             GtkSnapshot *snapshot)
@@ -167,7 +252,7 @@ temper_loss_chart_snapshot (GtkWidget   *widget,
   int height = gtk_widget_get_height (widget);
   g_autoptr(PangoLayout) layout = NULL;
   GdkRGBA fg, train_color, val_color;
-  double lo = INFINITY, hi = -INFINITY, max_step = 1, plot_w, plot_h, step, x_step;
+  double lo = INFINITY, hi = -INFINITY, max_step = 1, plot_w, plot_h, step;
   guint n_points = 0;
   cairo_t *cr;
 
@@ -216,71 +301,8 @@ temper_loss_chart_snapshot (GtkWidget   *widget,
   hi = ceil (hi / step) * step;
   lo = MAX (lo, 0.0);
 
-  cairo_set_line_width (cr, 1.0);
-  for (double y = lo; y <= hi + step / 2; y += step)
-    {
-      char label[32];
-      double py = floor (MARGIN_TOP + plot_h - plot_h * (y - lo) / (hi - lo)) + 0.5;
-
-      cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, dark ? 0.18 : 0.12);
-      cairo_move_to (cr, MARGIN_LEFT, py);
-      cairo_line_to (cr, MARGIN_LEFT + plot_w, py);
-      cairo_stroke (cr);
-      cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.7);
-      g_snprintf (label, sizeof label, step < 0.1 ? "%.2f" : "%.1f", y);
-      show_text (cr, layout, label, MARGIN_LEFT - 6, py, 1.0, 0.5);
-    }
-
-  x_step = MAX (1.0, nice_step (max_step, 6));
-  for (double x = 0; x <= max_step + x_step / 2; x += x_step)
-    {
-      char label[32];
-      double px = MARGIN_LEFT + plot_w * MIN (x, max_step) / max_step;
-
-      if (x > max_step)
-        break;
-      cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.7);
-      g_snprintf (label, sizeof label, "%.0f", x);
-      show_text (cr, layout, label, px, MARGIN_TOP + plot_h + 4, 0.5, 0.0);
-    }
-
-  /* The axes' names: “Step” under the step numbers, “Loss” up the left. */
-  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
-  show_text (cr, layout, _("Step"), MARGIN_LEFT + plot_w / 2, height - 2, 0.5, 1.0);
-  {
-    int tw, th;
-
-    pango_layout_set_text (layout, _("Loss"), -1);
-    pango_layout_get_pixel_size (layout, &tw, &th);
-    cairo_save (cr);
-    cairo_translate (cr, 2, MARGIN_TOP + plot_h / 2 + tw / 2.0);
-    cairo_rotate (cr, -G_PI / 2);
-    cairo_move_to (cr, 0, 0);
-    pango_cairo_show_layout (cr, layout);
-    cairo_restore (cr);
-  }
-
-  /* Legend, top left: colour and name of each series. */
-  {
-    const char *names[N_SERIES] = { _("Training"), _("Validation") };
-    const GdkRGBA *colors[N_SERIES] = { &train_color, &val_color };
-    double x = MARGIN_LEFT;
-
-    for (guint s = 0; s < N_SERIES; s++)
-      {
-        int tw, th;
-
-        cairo_set_source_rgba (cr, colors[s]->red, colors[s]->green, colors[s]->blue, 1.0);
-        cairo_rectangle (cr, x, 8, 14, 4);
-        cairo_fill (cr);
-        cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
-        pango_layout_set_text (layout, names[s], -1);
-        pango_layout_get_pixel_size (layout, &tw, &th);
-        cairo_move_to (cr, x + 20, 10 - th / 2.0);
-        pango_cairo_show_layout (cr, layout);
-        x += 20 + tw + 24;
-      }
-  }
+  draw_axes (cr, layout, &fg, dark, lo, hi, step, max_step, plot_w, plot_h, height);
+  draw_legend (cr, layout, &fg, &train_color, &val_color);
 
   cairo_save (cr);
   cairo_rectangle (cr, MARGIN_LEFT - 4, MARGIN_TOP - 4, plot_w + 8, plot_h + 8);

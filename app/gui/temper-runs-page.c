@@ -58,7 +58,7 @@ list_runs_thread (GTask        *task,
 }
 
 static char *
-describe (const TemperRunSummary *run)
+describe_state (const TemperRunSummary *run)
 {
   g_autofree char *loss = NULL, *in_use = NULL;
   const char *status;
@@ -88,6 +88,46 @@ describe (const TemperRunSummary *run)
                             loss, run->model_name);
   /* Translators: "Not started · SmolLM2.gguf" */
   return g_strdup_printf (_("%s · %s"), status, run->model_name);
+}
+
+/* What it learned from and when it began: "capitals.jsonl · 2026-12-06
+ * 14:30", or the one of them that is known, or NULL. */
+static char *
+describe_origin (const TemperRunSummary *run)
+{
+  g_autofree char *date = NULL;
+
+  if (run->created > 0)
+    {
+      g_autoptr(GDateTime) created = g_date_time_new_from_unix_local (run->created);
+
+      if (created != NULL)
+        /* Translators: when a run began, as in the list of runs; a g_date_time_format()
+         * format (%Y year, %m month, %d day, %H:%M hours and minutes) */
+        date = g_date_time_format (created, _("%Y-%m-%d %H:%M"));
+    }
+  if (run->dataset_name != NULL && date != NULL)
+    /* Translators: a run's dataset file and the date it began, e.g. "capitals.jsonl · 2026-12-06 14:30" */
+    return g_strdup_printf (_("%s · %s"), run->dataset_name, date);
+  if (run->dataset_name != NULL)
+    return g_strdup (run->dataset_name);
+  return g_steal_pointer (&date);
+}
+
+/* The row's subtitle: its state on the first line, its dataset and date on
+ * the second. */
+static char *
+describe (const TemperRunSummary *run)
+{
+  g_autofree char *state = describe_state (run);
+  g_autofree char *origin = NULL;
+
+  if (run->state == TEMPER_RUN_STATE_UNREADABLE)
+    return g_steal_pointer (&state);
+  origin = describe_origin (run);
+  if (origin == NULL)
+    return g_steal_pointer (&state);
+  return g_strconcat (state, "\n", origin, NULL);
 }
 
 static void

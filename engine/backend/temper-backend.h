@@ -36,7 +36,7 @@
 #include <gio/gio.h>
 #include <stdint.h>
 
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper/model.h"
 #include "temper/tensor.h"
 

@@ -2,7 +2,7 @@
  * every backend that lists devices and by the registry that sorts them. */
 #include "config.h"
 
-#include "temper/devices.h"
+#include "temper/device-info.h"
 
 void
 temper_device_info_free (TemperDeviceInfo *info)

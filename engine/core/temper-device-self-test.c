@@ -11,7 +11,7 @@
 
 #include <glib/gstdio.h>
 
-#include "temper/devices.h"
+#include "temper/device-info.h"
 
 /* Several processes (the app, temper-cli) may test at once. */
 static GMutex cache_lock;

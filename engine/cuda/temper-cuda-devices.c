@@ -3,7 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper/error.h"
 #include "temper-cuda-private.h"
 

@@ -14,6 +14,7 @@
 typedef struct {
   char *text;
   int   scores[TEMPER_N_ASPECTS];
+  guint cut_at;         /* tokens when the length limit cut it, 0 when the model ended it */
   guint complete : 1;
 } Answer;
 
@@ -276,6 +277,7 @@ temper_ratings_set_answer (TemperRatings *self,
   g_free (answer->text);
   answer->text = g_strdup (text);
   answer->complete = text != NULL;
+  answer->cut_at = 0;   /* a new answer: whether it is cut is said again */
 }
 
 void
@@ -311,6 +313,32 @@ temper_ratings_set_complete (TemperRatings *self,
   if (answer->text == NULL && complete)
     answer->text = g_strdup ("");
   answer->complete = complete;
+}
+
+guint
+temper_ratings_get_cut_at (TemperRatings *self,
+                           guint          prompt,
+                           const char    *source)
+{
+  Answer *answer;
+
+  g_return_val_if_fail (TEMPER_IS_RATINGS (self), 0);
+  answer = lookup_answer (self, prompt, source, FALSE);
+  return answer != NULL ? answer->cut_at : 0;
+}
+
+void
+temper_ratings_set_cut_at (TemperRatings *self,
+                           guint          prompt,
+                           const char    *source,
+                           guint          n_tokens)
+{
+  Answer *answer;
+
+  g_return_if_fail (TEMPER_IS_RATINGS (self));
+  answer = lookup_answer (self, prompt, source, TRUE);
+  g_return_if_fail (answer != NULL);
+  answer->cut_at = n_tokens;
 }
 
 gboolean
@@ -568,6 +596,12 @@ build_ratings (TemperRatings *self,
               else
                 json_builder_add_null_value (b);
             }
+          /* Optional: only a whole answer that the length limit cut has it. */
+          if (answer->text != NULL && answer->complete && answer->cut_at > 0)
+            {
+              json_builder_set_member_name (b, "cut_at_tokens");
+              json_builder_add_int_value (b, answer->cut_at);
+            }
           json_builder_end_object (b);
         }
       json_builder_end_object (b);
@@ -813,6 +847,22 @@ read_answers (TemperRatings *self,
               temper_ratings_set_score (self, prompt, l->data, a, (int) v);
             }
         }
+      /* Absent from files written before it existed. */
+      {
+        JsonNode *cut = json_object_get_member (o, "cut_at_tokens");
+
+        if (cut != NULL && !JSON_NODE_HOLDS_NULL (cut))
+          {
+            gint64 v;
+
+            if (!JSON_NODE_HOLDS_VALUE (cut) || json_node_get_value_type (cut) != G_TYPE_INT64)
+              return FALSE;
+            v = json_node_get_int (cut);
+            if (v < 1 || v > G_MAXUINT)
+              return FALSE;
+            temper_ratings_set_cut_at (self, prompt, l->data, (guint) v);
+          }
+      }
     }
   return TRUE;
 }

@@ -11,6 +11,7 @@
 #include "temper-cpu-backend.h"
 #include "temper-cuda-backend.h"
 #include "temper/error.h"
+#include "temper/op-support.h"
 #include "temper-backend.h"
 #include "temper-block.h"
 #if TEMPER_HAVE_VULKAN

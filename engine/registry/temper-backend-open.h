@@ -9,7 +9,7 @@
 #include "temper-cpu-backend.h"
 #include "temper-backend.h"
 #include "temper/backend-choice.h"
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper-memory-limit.h"
 
 G_BEGIN_DECLS

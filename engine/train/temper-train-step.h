@@ -12,7 +12,7 @@
 
 #include "temper-backend.h"
 #include "temper/adapter.h"
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper/model.h"
 #include "temper/train.h"
 #include "temper-train-rng.h"

@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <vulkan/vulkan.h>
 
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper-vk-instance-private.h"
 
 G_BEGIN_DECLS

@@ -136,26 +136,22 @@ set_buffer_error (GError **error, VkResult result, temper_vk_device_t *device,
   temper_vk_set_error (error, result, device->caps.name, doing);
 }
 
-temper_vk_buffer_t *
-temper_vk_buffer_new (temper_vk_device_t *device,
-                      VkDeviceSize        size,
-                      TemperVkMemoryKind  kind,
-                      const char         *purpose,
-                      GError            **error)
+/* Whether a buffer of @size for @purpose can be made at all: the device
+ * is there, one binding can address it, and (device memory) the budget
+ * has room.  Saying so now is clearer than a failed allocation later. */
+static gboolean
+buffer_fits (temper_vk_device_t *device,
+             VkDeviceSize        size,
+             TemperVkMemoryKind  kind,
+             const char         *purpose,
+             GError            **error)
 {
-  g_autoptr (temper_vk_buffer_t) buffer = NULL;
-  VkMemoryRequirements req;
-  VkMemoryPropertyFlags required, preferred;
   guint64 total, free_bytes;
-  VkResult res;
-  int type;
-
-  g_return_val_if_fail (size > 0, NULL);
 
   if (device->lost)
     {
       set_buffer_error (error, VK_ERROR_DEVICE_LOST, device, purpose);
-      return NULL;
+      return FALSE;
     }
 
   /* Shaders address a storage buffer through one binding, which the device
@@ -169,7 +165,7 @@ temper_vk_buffer_new (temper_vk_device_t *device,
                    "but the card's Vulkan driver allows at most %s per buffer. Use a "
                    "smaller model, a shorter sequence length or a smaller batch."),
                    device->caps.name, purpose, needed_s, limit_s);
-      return NULL;
+      return FALSE;
     }
 
   if (kind == TEMPER_VK_MEMORY_DEVICE)
@@ -179,9 +175,98 @@ temper_vk_buffer_new (temper_vk_device_t *device,
       if (size > free_bytes)
         {
           set_no_room_error (error, device, purpose, size, free_bytes, total);
-          return NULL;
+          return FALSE;
         }
     }
+  return TRUE;
+}
+
+/* Allocates memory of @kind for @buffer's handle, binds it and, where the
+ * memory is host-visible, maps it. */
+static gboolean
+buffer_bind_memory (temper_vk_buffer_t *buffer,
+                    const char         *purpose,
+                    GError            **error)
+{
+  temper_vk_device_t *device = buffer->device;
+  VkMemoryRequirements req;
+  VkMemoryPropertyFlags required, preferred;
+  guint64 total, free_bytes;
+  VkResult res;
+  int type;
+
+  vkGetBufferMemoryRequirements (device->handle, buffer->handle, &req);
+
+  if (buffer->kind == TEMPER_VK_MEMORY_DEVICE)
+    {
+      /* Host-visible device memory (integrated GPUs, resizable BAR, software
+       * drivers) lets uploads skip the staging copy. */
+      required = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+      preferred = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT
+                  | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT
+                  | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    }
+  else
+    {
+      required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+      preferred = required | VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+    }
+  type = find_memory_type (&device->memory, req.memoryTypeBits, required, preferred);
+  if (type < 0)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
+                   _("The graphics card “%s” offers no memory Temper can use for %s. "
+                   "Updating the graphics driver may help."),
+                   device->caps.name, purpose);
+      return FALSE;
+    }
+  buffer->heap = device->memory.memoryTypes[type].heapIndex;
+
+  VkMemoryAllocateInfo alloc = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+    .allocationSize = req.size,
+    .memoryTypeIndex = (guint32) type,
+  };
+  res = vkAllocateMemory (device->handle, &alloc, NULL, &buffer->memory);
+  if (res == VK_ERROR_OUT_OF_DEVICE_MEMORY || res == VK_ERROR_OUT_OF_HOST_MEMORY)
+    {
+      heap_budget (device, buffer->heap, &total, &free_bytes);
+      set_no_room_error (error, device, purpose, req.size, free_bytes, total);
+      return FALSE;
+    }
+  if (res != VK_SUCCESS)
+    {
+      set_buffer_error (error, res, device, purpose);
+      return FALSE;
+    }
+  res = vkBindBufferMemory (device->handle, buffer->handle, buffer->memory, 0);
+  if (res == VK_SUCCESS
+      && (device->memory.memoryTypes[type].propertyFlags
+          & (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
+         == (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
+    res = vkMapMemory (device->handle, buffer->memory, 0, VK_WHOLE_SIZE, 0, &buffer->mapped);
+  if (res != VK_SUCCESS)
+    {
+      set_buffer_error (error, res, device, purpose);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+temper_vk_buffer_t *
+temper_vk_buffer_new (temper_vk_device_t *device,
+                      VkDeviceSize        size,
+                      TemperVkMemoryKind  kind,
+                      const char         *purpose,
+                      GError            **error)
+{
+  g_autoptr (temper_vk_buffer_t) buffer = NULL;
+  VkResult res;
+
+  g_return_val_if_fail (size > 0, NULL);
+
+  if (!buffer_fits (device, size, kind, purpose, error))
+    return NULL;
 
   buffer = g_new0 (temper_vk_buffer_t, 1);
   buffer->device = device;
@@ -204,61 +289,8 @@ temper_vk_buffer_new (temper_vk_device_t *device,
       set_buffer_error (error, res, device, purpose);
       return NULL;
     }
-  vkGetBufferMemoryRequirements (device->handle, buffer->handle, &req);
-
-  if (kind == TEMPER_VK_MEMORY_DEVICE)
-    {
-      /* Host-visible device memory (integrated GPUs, resizable BAR, software
-       * drivers) lets uploads skip the staging copy. */
-      required = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-      preferred = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT
-                  | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT
-                  | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    }
-  else
-    {
-      required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-      preferred = required | VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
-    }
-  type = find_memory_type (&device->memory, req.memoryTypeBits, required, preferred);
-  if (type < 0)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_DEVICE,
-                   _("The graphics card “%s” offers no memory Temper can use for %s. "
-                   "Updating the graphics driver may help."),
-                   device->caps.name, purpose);
-      return NULL;
-    }
-  buffer->heap = device->memory.memoryTypes[type].heapIndex;
-
-  VkMemoryAllocateInfo alloc = {
-    .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-    .allocationSize = req.size,
-    .memoryTypeIndex = (guint32) type,
-  };
-  res = vkAllocateMemory (device->handle, &alloc, NULL, &buffer->memory);
-  if (res == VK_ERROR_OUT_OF_DEVICE_MEMORY || res == VK_ERROR_OUT_OF_HOST_MEMORY)
-    {
-      heap_budget (device, buffer->heap, &total, &free_bytes);
-      set_no_room_error (error, device, purpose, req.size, free_bytes, total);
-      return NULL;
-    }
-  if (res != VK_SUCCESS)
-    {
-      set_buffer_error (error, res, device, purpose);
-      return NULL;
-    }
-  res = vkBindBufferMemory (device->handle, buffer->handle, buffer->memory, 0);
-  if (res == VK_SUCCESS
-      && (device->memory.memoryTypes[type].propertyFlags
-          & (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
-         == (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
-    res = vkMapMemory (device->handle, buffer->memory, 0, VK_WHOLE_SIZE, 0, &buffer->mapped);
-  if (res != VK_SUCCESS)
-    {
-      set_buffer_error (error, res, device, purpose);
-      return NULL;
-    }
+  if (!buffer_bind_memory (buffer, purpose, error))
+    return NULL;
   if (device->memory.memoryHeaps[buffer->heap].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
     {
       device->allocated_bytes += buffer->size;

@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include "backend-ops.h"
-#include "temper/devices.h"
+#include "temper/op-support.h"
 #include "temper/error.h"
 #include "../model/tiny-model.h"
 

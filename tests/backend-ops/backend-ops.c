@@ -7,7 +7,7 @@
 
 #include "backend-ops.h"
 #include "cuda/temper-cuda-backend.h"
-#include "temper/devices.h"
+#include "temper/op-support.h"
 #if TEMPER_HAVE_VULKAN
 #include "vulkan/temper-vk-backend.h"
 #endif

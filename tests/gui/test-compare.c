@@ -416,6 +416,8 @@ test_compare (Fixture       *fixture,
   TemperRatingsSummary summary;
   guint n_prompts, n_differ = 0, n_cut = 0;
   char *verdicts[3];
+  /* "PROMPT:SOURCE" → where the engine's own generation cut that answer */
+  g_autoptr(GHashTable) engine_cuts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
@@ -500,6 +502,7 @@ test_compare (Fixture       *fixture,
           GtkWidget *label = gui_test_find_named (temper_compare_page_get_column (page, c), "answer-cut");
 
           g_assert_cmpint (gtk_widget_get_visible (label), ==, cut_at > 0);
+          g_hash_table_insert (engine_cuts, g_strdup_printf ("%u:%s", p, source), GUINT_TO_POINTER (cut_at));
           if (cut_at > 0)
             {
               g_autofree char *expected = g_strdup_printf ("Cut at %u tokens: the answer goes on", cut_at);
@@ -531,6 +534,27 @@ test_compare (Fixture       *fixture,
     gtk_window_present (GTK_WINDOW (narrow_window));
     temper_compare_page_set_run (narrow, fixture->run_dir, fixture->model);
     g_assert_true (gui_test_wait_for (page_idle, narrow, 30000));
+    /* Reopened, the run says again where the length limit cut an answer
+     * (ratings.json keeps it). */
+    for (guint p = 0; p < n_prompts; p++)
+      {
+        temper_compare_page_show_prompt (narrow, p);
+        for (guint c = 0; c < temper_compare_page_get_n_columns (narrow); c++)
+          {
+            g_autofree char *key = g_strdup_printf ("%u:%s", p, temper_compare_page_get_column_source (narrow, c));
+            guint cut_at = GPOINTER_TO_UINT (g_hash_table_lookup (engine_cuts, key));
+            GtkWidget *label = gui_test_find_named (temper_compare_page_get_column (narrow, c), "answer-cut");
+
+            g_assert_true (g_hash_table_contains (engine_cuts, key));
+            g_assert_cmpint (gtk_widget_get_visible (label), ==, cut_at > 0);
+            if (cut_at > 0)
+              {
+                g_autofree char *expected = g_strdup_printf ("Cut at %u tokens: the answer goes on", cut_at);
+
+                g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, expected);
+              }
+          }
+      }
     temper_compare_page_show_prompt (narrow, 0);
     g_assert_true (gui_test_wait_for (columns_stacked, narrow, 10000));
     gui_test_settle (100);

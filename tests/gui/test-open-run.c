@@ -3,13 +3,15 @@
  * banner.  A run whose settings.json was damaged after it was listed shows
  * the reason; a run whose metrics.jsonl is slow to read (a named pipe
  * nobody writes to yet, as a stalled network share would be) leaves the
- * window responsive while it is read. */
+ * window responsive while it is read.  Each listed run shows its dataset
+ * and the date it began. */
 #include "config.h"
 
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include <glib/gstdio.h>
 
@@ -111,6 +113,59 @@ test_damaged_run (void)
   test_remove_tree (dir);
 }
 
+static GtkWidget *
+find_row_for (GtkWidget  *root,
+              const char *dir)
+{
+  if (ADW_IS_ACTION_ROW (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), dir) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_row_for (child, dir);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Each run's row says what it learned from and when it began (the time
+ * settings.json was written; TZ is UTC here). */
+static void
+test_listed_with_dataset_and_date (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  g_autofree char *dir = make_run ("2030-01-03-000000-listed", "/nowhere/Tiny.gguf");
+  g_autofree char *settings_json = g_build_filename (dir, "settings.json", NULL);
+  /* 2030-01-03 10:20:00 UTC */
+  struct utimbuf when = { .actime = 1893666000, .modtime = 1893666000 };
+  TemperWindow *window;
+  GtkWidget *runs_page, *row;
+  const char *subtitle;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (utime (settings_json, &when), ==, 0);
+  temper_settings_set_seen_welcome (settings, TRUE);
+  window = temper_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (window));
+  runs_page = temper_window_get_page (window, "runs");
+  g_assert_true (temper_window_show_step (window, "runs"));
+  g_assert_true (gui_test_wait_for (gui_test_runs_listed, runs_page, 10000));
+
+  row = find_row_for (runs_page, dir);
+  g_assert_nonnull (row);
+  subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+  /* Its state and model on the first line, as before; the dataset's file
+   * name and the start on the second. */
+  g_assert_cmpstr (subtitle, ==, "Not started · Tiny\nopen-run-capitals.jsonl · 2030-01-03 10:20");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (dir);
+}
+
 static gboolean
 shows_run (gpointer data)
 {
@@ -180,7 +235,10 @@ int
 main (int   argc,
       char *argv[])
 {
+  /* Dates are shown in local time: make it one the tests can write down. */
+  g_setenv ("TZ", "UTC", TRUE);
   gui_test_init (&argc, &argv);
+  g_test_add_func ("/open-run/listed", test_listed_with_dataset_and_date);
   g_test_add_func ("/open-run/damaged", test_damaged_run);
   g_test_add_func ("/open-run/slow-metrics", test_slow_metrics);
   return g_test_run ();

@@ -3,13 +3,16 @@
 """The engine's layers hold in the build: each part compiles with the include
 folders of the parts it may use and no others.
 
-For every engine part P (and for the app, which sees only engine/include/),
+For every engine part P (and for the CLI and the GUI, which see only
+engine/include/ and config.h),
 the compile command meson wrote for one of P's files (compile_commands.json)
 preprocesses a one-line file that includes a private header of each part Q.
 It must succeed when P may use Q (engine/meson.build's table, followed
 transitively) and fail with "header not found" otherwise.  Including a
 private header by its folder ("nn/temper-forward.h", "engine/nn/…") must
-fail everywhere: that is how any file reached any header before.
+fail everywhere: that is how any file reached any header before.  The CLI
+and the GUI must not reach any engine header, written or generated, by its
+path from the source root or the build root.
 
 Usage: test-engine-layers.py BUILD_DIR SOURCE_DIR PART=USED,USED ...
 Prints TAP."""
@@ -88,6 +91,8 @@ def main():
             commands.setdefault(rel[1], (entry['directory'], compile_command(entry)))
         elif rel[:2] == ['app', 'cli'] and rel[-1].endswith('.c'):
             commands.setdefault('app', (entry['directory'], compile_command(entry)))
+        elif rel[:2] == ['app', 'gui'] and rel[-1].endswith('.c'):
+            commands.setdefault('gui', (entry['directory'], compile_command(entry)))
 
     headers = {}
     for part in table:
@@ -95,11 +100,20 @@ def main():
         if names:
             headers[part] = names[0]
 
+    # Headers the build writes for the engine (the shader table, the
+    # engine's own config.h), by their path from the build root.
+    generated = []
+    for top in ('engine', 'shaders'):
+        for folder, _, names in os.walk(os.path.join(build_dir, top)):
+            generated += sorted(os.path.relpath(os.path.join(folder, n), build_dir)
+                                for n in names if n.endswith('.h'))
+
     cases = []   # (description, part, include line, expect success)
-    for part in list(table) + ['app']:
+    programs = ('app', 'gui')   # the CLI's files and the GUI's: the public API only
+    for part in list(table) + list(programs):
         if part not in commands:
-            continue   # not built here (e.g. Vulkan disabled)
-        allowed = set() if part == 'app' else closure(table, part) | {part}
+            continue   # not built here (e.g. Vulkan disabled, or no GTK)
+        allowed = set() if part in programs else closure(table, part) | {part}
         for other, header in headers.items():
             if other not in commands and other in allowed:
                 continue   # its headers may need what this build lacks
@@ -107,10 +121,18 @@ def main():
                           part, header, other in allowed))
         cases.append((f'{part} may not include nn/temper-forward.h by its folder',
                       part, 'nn/temper-forward.h', False))
-        if part != 'app':
-            # (The app still has the project's root for config.h.)
-            cases.append((f'{part} may not include engine/nn/temper-forward.h from the root',
-                          part, 'engine/nn/temper-forward.h', False))
+        cases.append((f'{part} may not include engine/nn/temper-forward.h from the root',
+                      part, 'engine/nn/temper-forward.h', False))
+        if part in programs:
+            # Neither the source root nor the build root is on the programs'
+            # include path (config.h has a folder of its own), so no
+            # engine file, written or generated, is reachable by its path.
+            for other, header in headers.items():
+                cases.append((f'{part} may not include engine/{other}/{header} from the root',
+                              part, f'engine/{other}/{header}', False))
+            for header in generated:
+                cases.append((f'{part} may not include the generated {header} from the build root',
+                              part, header, False))
     for part, header in KNOWN_FORBIDDEN:
         if part in commands:
             cases.append((f'{part} may not include {header} (the old layout let it)', part, header, False))
@@ -118,7 +140,7 @@ def main():
     missing = [p for p in table if p not in commands and p not in ('vulkan', 'cuda')]
     print(f'1..{len(cases) + 1}')
     if missing or 'app' not in commands:
-        print(f'not ok 1 - compile commands found for every part # missing: {missing or ["app"]}')
+        print(f'not ok 1 - compile commands found for every part # missing: {missing or ["app (the CLI)"]}')
         failed = True
     else:
         print('ok 1 - compile commands found for every part')

@@ -11,7 +11,7 @@
 #include <gio/gio.h>
 
 #include "temper/dataset.h"
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper/generate.h"
 
 G_BEGIN_DECLS

@@ -12,7 +12,7 @@
 
 #include <gio/gio.h>
 #include "temper/adapter.h"
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper/model.h"
 
 G_BEGIN_DECLS

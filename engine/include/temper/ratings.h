@@ -87,6 +87,12 @@ void         temper_ratings_set_answer    (TemperRatings *self, guint prompt, co
                                            const char *text);
 void         temper_ratings_append_answer (TemperRatings *self, guint prompt, const char *source,
                                            const char *text, gsize len);
+/* How many tokens the answer had when the length limit (or the model's
+ * context) cut it; 0 when the model ended it, or unknown.  Saved with a
+ * whole answer ("cut_at_tokens"); setting the answer again clears it. */
+guint        temper_ratings_get_cut_at    (TemperRatings *self, guint prompt, const char *source);
+void         temper_ratings_set_cut_at    (TemperRatings *self, guint prompt, const char *source,
+                                           guint n_tokens);
 /* Every chosen source has a whole answer for @prompt. */
 gboolean     temper_ratings_has_answers   (TemperRatings *self, guint prompt);
 void         temper_ratings_set_complete  (TemperRatings *self, guint prompt, const char *source,

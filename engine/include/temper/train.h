@@ -14,7 +14,7 @@
 
 #include "temper/adapter.h"
 #include "temper/dataset.h"
-#include "temper/devices.h"
+#include "temper/device-info.h"
 #include "temper/model.h"
 #include "temper/op-profile.h"
 

@@ -6,7 +6,7 @@
 #pragma once
 
 #include <glib.h>
-#include "temper/devices.h"
+#include "temper/device-info.h"
 
 G_BEGIN_DECLS
 

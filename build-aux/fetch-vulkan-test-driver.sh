@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Fetches a software Vulkan driver that has VK_KHR_cooperative_matrix, so the
 # tests can run Temper's cooperative-matrix matmul on a machine without a GPU.
 #

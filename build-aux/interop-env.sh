@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds the virtualenv the interop suite (tests/interop) uses: LLaMA-Factory
 # from PyPI, next to the source tree rather than in it, so a clean clone's
 # `make check` stays fast and the suite runs only where this was done once.

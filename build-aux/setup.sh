@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs what Temper needs to build and test on Debian 12 (only what is
 # missing), then fetches the demo model.  Safe to run again: it does nothing
 # when everything is already there.

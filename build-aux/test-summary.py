@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Adds up the meson test logs of the given build folders and prints one line,
 "N passed, M failed" (", K skipped" when any were skipped).  Exits 1 when a
 test failed or a log is missing, so `make check` fails with it."""

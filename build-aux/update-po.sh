@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Regenerates po/temper.pot from the sources in po/POTFILES.in, brings
 # po/zh_CN.po up to date with it, fills entries still untranslated there from
 # the fragments in po/pending/*.po (one per branch, plain PO entries), removes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-adamw.cu — the AdamW update of the adapter weights, with
 // decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW does,
 // and gradient clipping by global norm folded in.

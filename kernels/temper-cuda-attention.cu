@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-attention.cu — causal grouped-query attention, forward and
 // backward.  One warp per (query row, head) — or per (key row, kv head) for
 // the key and value gradients — with each lane holding head_dim/32 of the

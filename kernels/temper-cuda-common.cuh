@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-common.cuh — what every kernel file of the module shares:
 // turning CUDA errors into a status plus a sentence, and launch sizes.
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-cross-entropy.cu — the output layer fused with cross-entropy.
 // Logits exist for one chunk of rows at a time, are turned into their own
 // gradient in place, and go back through the output layer into dx before

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-dequantize.cu — stored weights (F16, BF16, Q4_0, Q4_1, Q8_0)
 // to fp32.
 #include "temper-cuda-common.cuh"

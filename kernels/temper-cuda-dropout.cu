@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-dropout.cu — LoRA dropout.  The mask comes from the header the
 // CPU and Vulkan backends use too, and the threshold and keep scale are
 // formed on the host as they form them, so all three drop the same elements

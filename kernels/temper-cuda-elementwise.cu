@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-elementwise.cu — residual additions and in-place scaling.
 #include "temper-cuda-common.cuh"
 #include "temper-cuda-ops.h"

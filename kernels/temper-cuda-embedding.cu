@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-embedding.cu — token ids to rows of the embedding table, read
 // straight from its stored type (SmolLM2 keeps it as Q8_0).  The table is
 // frozen in LoRA training, so there is no backward pass.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-gemm.cu — fp32 matrix products through cuBLAS.
 #include <cublas_v2.h>
 

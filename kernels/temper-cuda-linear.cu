@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-linear.cu — linear layers over frozen base weights kept in
 // their stored type (F32, F16, BF16, Q4_0, Q4_1, Q8_0): each tile of W is
 // expanded to fp32 in shared memory as it is loaded, QLoRA style, so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-module.cu — the module's one exported symbol, its function
 // table, and the device and memory functions.
 #include <stdarg.h>

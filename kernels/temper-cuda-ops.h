@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-ops.h — the host launchers, one per kernel file, that the
 // module's function table points to.  Their contracts are documented on the
 // matching members of TemperCudaModule.

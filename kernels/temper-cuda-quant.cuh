@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-quant.cuh — reading one element of a ggml-typed tensor.
 // Block layouts follow ggml exactly (see FORMATS.md §2): every block starts
 // with its fp16 scale, so a block is 2-byte aligned whenever the tensor is.

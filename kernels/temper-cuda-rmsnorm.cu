@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-rmsnorm.cu — RMSNorm, y = w · x / sqrt(mean(x²) + eps), one
 // thread block per row.
 #include "temper-cuda-common.cuh"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-rope.cu — rotary position embedding, forward and backward
 // (the backward pass is the inverse rotation).  One thread per pair.
 #include <math.h>

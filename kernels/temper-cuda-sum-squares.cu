@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-sum-squares.cu — Σ x², for the global gradient norm.
 #include "temper-cuda-common.cuh"
 #include "temper-cuda-ops.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-swiglu.cu — the gated feed-forward activation,
 // out = silu(gate) ⊙ up, with silu(g) = g · sigmoid(g).
 #include "temper-cuda-common.cuh"

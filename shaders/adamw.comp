@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // One AdamW step with decoupled weight decay.  With max_grad_norm > 0 the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // Causal grouped-query attention, forward: out = softmax(scale·q·kᵀ)·v with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // attention.glsl — shapes shared by the attention shaders.
 //
 // q, out and dq hold rows of n_head × head_dim, k and v rows of

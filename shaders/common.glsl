@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // common.glsl — helpers shared by the compute shaders.
 
 // Element-wise shaders run 256 invocations per workgroup and may be

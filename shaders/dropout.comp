@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // y = x ⊙ mask / (1 − p), element-wise (y may alias x).  The mask repeats

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Embeds compiled SPIR-V modules into one C source and header.
 
 Usage: embed-spirv.py OUT.c OUT.h MODULE.spv...

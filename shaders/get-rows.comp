@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // Dequantizes whole rows of a weight to f32: the rows named by `ids` (the

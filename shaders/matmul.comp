@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // C[m,n] = alpha · Σ_k A[m,k] · B[n,k] + bias[n] + beta · C[m,n]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // reduce.glsl — workgroup reductions.  The includer sets local_size_x to
 // REDUCE_SIZE (a power of two, 256 unless defined before the include).
 //

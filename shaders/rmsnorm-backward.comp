@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // dx = s·(w⊙dy) − x·s³·mean(w⊙dy⊙x), s the saved 1/rms of the row; one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // y = w ⊙ x / sqrt(mean(x²) + eps), one workgroup per row; the reciprocal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // x *= s, element-wise, in place; SOFTCAP: x = s·tanh(x/s) (Gemma 2's

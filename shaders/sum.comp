@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // Partial sums (of squares with SQUARES): workgroup g adds elements g·256+l,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // weight-load.glsl — reading one element of a stored weight tensor.
 //
 // The includer declares `uint wdata[]` (the raw bytes of the weights, any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-tree.h — removing a folder the test made, with everything in it.
  * Header-only so every suite's tests can use it without a library. */
 #pragma once

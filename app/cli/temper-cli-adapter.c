@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Finding the adapter a command line names: a run folder made by
  * `temper-cli train`, an adapter folder in PEFT's format made by Temper's
  * export or by another tool (LLaMA-Factory, Unsloth, PEFT itself), or a GGUF

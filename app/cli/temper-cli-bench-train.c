@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli bench train — training speed and memory on a model. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli bench generate MODEL — prompt processing and generation speed,
  * measured like llama-bench: a prompt of N tokens from an empty cache, and N
  * tokens generated one at a time from an empty cache, each repeated after a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli chat MODEL — talk to a model: one answer with -p, or a
  * conversation on the terminal.  The answer alone goes to stdout; everything
  * else (loading, speed, prompts) goes to stderr, so answers can be piped. */

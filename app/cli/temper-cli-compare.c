@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli compare RUN — the base model's and the tuned model's answers
  * side by side, greedy, for the run's validation prompts or a file. */
 #include "config.h"

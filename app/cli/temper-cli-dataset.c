@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli dataset check FILE — what Temper makes of a dataset: its format,
  * every record it has to leave out and why, and (with a model) how long the
  * records are in tokens. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli devices — what Temper can compute on, and why a backend is
  * missing when it is. */
 #include "config.h"

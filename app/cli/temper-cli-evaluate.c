@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli evaluate RUN [--data FILE] — did the adapter learn, did the
  * model forget: figures for base and tuned model, written into the run
  * folder as evaluation.json and evaluation.html and summed up here. */

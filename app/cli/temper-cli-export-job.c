@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli export-job RUN — the run as a job for LLaMA-Factory or axolotl
  * on a cluster, when one machine is not enough. */
 #include "config.h"

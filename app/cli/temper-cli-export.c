@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli export SOURCE — a run's adapter (or an adapter folder or GGUF
  * LoRA file) as a PEFT folder, a GGUF LoRA adapter, or merged into the base
  * model as a Hugging Face folder or a GGUF with an Ollama Modelfile. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli import SOURCE — a distributed trainer's result (LLaMA-Factory,
  * axolotl or any transformers Trainer with PEFT) as a Temper run. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli info MODEL — what a model is and what it needs. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli runs [FOLDER] — the training runs, as the app's Runs page
  * lists them; temper-cli ratings RUN — what a person said on the app's
  * Compare page, summed up or exported as CSV or JSON. */

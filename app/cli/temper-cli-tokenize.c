@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli tokenize MODEL TEXT — the token ids a model sees for a text. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli train / resume — fine-tune a model with LoRA into a run folder. */
 #include "config.h"
 

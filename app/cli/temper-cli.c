@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli — Temper's engine from a terminal. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cli.h — what every subcommand of temper-cli shares. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c — starts Temper. */
 #include "config.h"
 

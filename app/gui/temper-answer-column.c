@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-answer-column.c — one answer, streamed, with its judgement. */
 #include "config.h"
 

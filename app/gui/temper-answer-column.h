@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-answer-column.h — one model's answer on the Compare page: a title
  * ("Base model", or "Answer A" in blind mode), the text as it streams in, a
  * button to call it the better answer, and optional 1–5 scores for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-application.c — app actions (quit, about, preferences, shortcuts)
  * and their accelerators. */
 #include "config.h"

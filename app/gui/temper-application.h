@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-application.h — the app: its actions and its one settings object. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cluster-job.c — the dialogs around temper_job_export() and
  * temper_run_import(); the work runs on a worker thread, the window never
  * waits. */

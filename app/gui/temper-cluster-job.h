@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cluster-job.h — "Train on a cluster…" and "Import a cluster run…":
  * a run handed to LLaMA-Factory or axolotl, and the result brought back
  * (temper/job.h does the work, on a worker thread). */

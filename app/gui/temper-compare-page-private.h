@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-compare-page-private.h — what the two halves of the Compare page
  * share: temper-compare-page.c shows, judges and generates;
  * temper-compare-page-run.c reads the run, its checkpoints, and exports. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-compare-page-run.c — the Compare page's run: reading it on a
  * worker thread with its saved ratings, its checkpoints as optional
  * columns, and exporting the ratings. */

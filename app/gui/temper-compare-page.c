@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-compare-page.c — answers side by side, judged, saved with the run.
  *
  * The ratings (TemperRatings) hold everything the person sees and says; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-compare-page.h — step 5: the base model's and the tuned model's
  * answers side by side, and the person's judgement of them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-compare-worker.c — reading a run and generating answers on worker
  * threads for the Compare page. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-compare-worker.h — the Compare page's engine work, off the main
  * thread: reading a run (its validation prompts and checkpoints) and
  * generating every model's answer to a list of prompts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-dataset-page.c — opens a dataset (JSON, JSONL, CSV/TSV, text),
  * checks it on a worker thread, and shows what it found: format (a table's
  * question and answer columns), totals, split, token lengths, findings

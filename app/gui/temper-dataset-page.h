@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-dataset-page.h — step 2: the examples to learn from. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-device-list.c — temper_devices_list() on a worker thread. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-device-list.h — listing compute devices off the main thread.
  *
  * Probing Vulkan and CUDA drivers can take a noticeable moment, so the GUI

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-error-banner.c — a dismissible in-page error card. */
 #include "config.h"
 

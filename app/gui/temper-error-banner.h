@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-error-banner.h — an engine error shown inside a page: what went
  * wrong in plain words, with the technical detail behind an expander. */
 #pragma once

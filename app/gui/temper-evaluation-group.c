@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-evaluation-group.c — evaluation.json as rows, and running the
  * evaluation on a worker thread. */
 #include "config.h"

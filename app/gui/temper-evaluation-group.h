@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-evaluation-group.h — the automatic evaluation on the Compare page.
  *
  * Shows the figures of RUN/evaluation.json (written by the engine's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-job.c — a run's adapter, out through the engine's exports.
  *
  * The engine writes each export under a temporary name and renames it at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-job.h — one export of a run's adapter, as the Export page
  * runs it on a worker thread: which files it writes, under which names, and
  * what the person is told afterwards.  No GTK here, so the naming and the

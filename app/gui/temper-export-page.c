@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-page.c — runs temper_export_run() on a worker thread.
  *
  * The worker owns a snapshot (a reference to the loaded model, the run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-page.h — step 6: the tuned model, out to other tools.
  *
  * Offers every export the engine writes (export.h), each with the tool it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-fit-estimate.c — memory needed to train a LoRA adapter, and
  * whether that fits on a device.
  *

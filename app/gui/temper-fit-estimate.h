@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-fit-estimate.h — will LoRA training of a model fit on a device? */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-fit-ways-out.c — the ways out of "Too big", each checked against
  * the engine's own memory plan (temper_fit_estimate_run()), so the page
  * never suggests a change that would not fit either. */

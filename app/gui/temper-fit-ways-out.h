@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-fit-ways-out.h — when training does not fit, what would make it. */
 #pragma once
 

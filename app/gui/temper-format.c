@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-format.c — durations rounded the way a person says them: an
  * estimate is never exact, so minutes below two hours, then hours. */
 #include "config.h"

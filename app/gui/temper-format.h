@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-format.h — numbers put in words for people. */
 #pragma once
 

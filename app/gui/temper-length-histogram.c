@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-length-histogram.c — a bar chart of example lengths, drawn with
  * cairo in the style's colours so it reads well in light and dark mode. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-length-histogram.h — how long the examples are, in tokens. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-loaded-model.c — reference-counted holder of an engine model. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-loaded-model.h — a model opened by the engine, shared by the pages.
  *
  * The engine's temper_model_t has a single owner; wrapping it in a GObject

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-lora-scope.c — see temper-lora-scope.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-lora-scope.h — what LoRA trains in the chosen model, shown under
  * the layers to adapt where the model narrows it (a mixture of experts
  * trains its attention only; the experts stay as they are). */

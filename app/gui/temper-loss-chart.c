@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-loss-chart.c — the loss curves, drawn with cairo in the style's
  * colours (foreground for axes and labels, accent for training, success
  * for validation), so they read well in light and dark mode.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-loss-chart.h — training and validation loss against the step. */
 #pragma once
 

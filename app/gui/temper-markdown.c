@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-markdown.c — Markdown answers to Pango markup, escaped safely.
  *
  * Line by line: a fence (```) starts or ends a code block, "#" makes a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-markdown.h — model answers as people read them.
  *
  * Models write Markdown: **bold**, *italics*, `code`, fenced code blocks,

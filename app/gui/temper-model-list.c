@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-list.c — bundled and discovered models, read cheaply from
  * their headers on a worker thread. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-list.h — the models the Model page offers: the bundled demo
  * model first, then what the engine's discovery finds on this computer. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-notes.c — one plain line per model family and weight type.
  *
  * Sizes are said against the 16-bit weights a model is published in, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-notes.h — what a model's family and its weight type mean,
  * in one plain line each, for the Model page.  People meet these names in
  * file names ("qwen3-4b-Q4_K_M.gguf") without being told what they are. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-page.c — models found on this computer, the chosen model's
  * facts, and whether training it fits on each device. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-page.h — step 1: choose the model to teach. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-page.c — the "complete" property shared by every step. */
 #include "config.h"
 

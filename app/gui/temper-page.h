@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-page.h — one step of the user's path through the window.
  *
  * A page says, through its "complete" property, whether the person has done

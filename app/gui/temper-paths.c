@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-paths.c — installed vs. uninstalled locations. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-paths.h — where the app finds its data, schemas and translations,
  * both installed and when run straight from the build folder. */
 #pragma once

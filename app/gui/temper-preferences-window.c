@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-preferences-window.c — edits TemperSettings; devices are listed on
  * a worker thread so opening Preferences never stalls. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-preferences-window.h — default device and extra model folders. */
 #pragma once
 

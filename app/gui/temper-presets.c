@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-presets.c — the Settings page's presets.  The presets themselves
  * live in the engine (temper_train_preset_apply(), engine/train/temper-train-auto.c),
  * shared with temper-cli; this maps the page's choice onto them. */

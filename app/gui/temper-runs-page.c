@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-runs-page.c — reads every run folder on a worker thread (opening
  * settings.json and metrics.jsonl of each) and lists them, newest first. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-runs-page.h — the history of training runs.
  *
  * Lists the run folders under $XDG_DATA_HOME/temper/runs/ (the CLI's too)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-settings-page.c — presets, every training option, the device, and
  * an estimate of memory and time before anything starts.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-settings-page.h — step 3: how to train.
  *
  * Three presets cover most people; the Advanced section shows every field

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-settings.c — GSettings behind GObject properties. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-settings.h — the app's preferences and remembered state.
  *
  * The only object that touches GSettings: everything else reads and writes

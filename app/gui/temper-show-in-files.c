@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-show-in-files.c — asks the file manager, over D-Bus, to show a
  * file; opens its folder instead where no file manager answers.
  * (GtkFileLauncher does this from GTK 4.10; Temper builds on 4.8.) */

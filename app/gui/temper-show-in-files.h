@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-show-in-files.h — "Show in Files" for a file or folder Temper wrote. */
 #pragma once
 

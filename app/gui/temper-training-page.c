@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-training-page.c — runs temper_train_run() on a worker thread.
  *
  * The worker owns a snapshot of everything it needs (settings, paths, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-training-page.h — step 4: the run itself.
  *
  * Trains on a worker thread and shows the loss as it falls, the step, the

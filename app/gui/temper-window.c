@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-window.c — the step machinery.
  *
  * Steps are a table: each names a TemperPage type, and the window knows

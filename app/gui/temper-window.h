@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-window.h — the main window: a welcome, then the steps of the
  * user's path (Model → Dataset → …) with a sidebar and Back/Next. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-backend.h — the compute backend interface (private to the engine).
  *
  * How a backend plugs in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-dropout-mask.h — which elements LoRA dropout keeps (private).
  *
  * Every backend must drop exactly the same elements for the same key, so a

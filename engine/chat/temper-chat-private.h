@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-chat-private.h — what the renderer hands the tokenizing half. */
 #pragma once
 

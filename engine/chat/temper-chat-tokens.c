@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-chat-tokens.c — token ids and the loss mask of a rendered conversation.
  *
  * The rendered text is cut at the special tokens of the template's markup;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-chat.c — recognising a model's chat template and rendering
  * conversations the way its Jinja text would.
  *

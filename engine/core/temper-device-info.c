@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-device-info.c — the description of one compute device, shared by
  * every backend that lists devices and by the registry that sorts them. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-device-self-test.c — remembering each GPU's self-test outcome.
  *
  * One key file in the user's cache folder, a group per device

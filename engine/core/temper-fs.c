@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-fs.c — durable writes: temporary name, fsync, rename, fsync the folder. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-i18n.c — locale set-up shared by temper-cli and the GUI. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-input.c — checks on the paths and numbers a person gives. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-install-paths.c — installed vs. uninstalled locations, found from
  * the running program's own path. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-json.c — the one entry point for reading JSON (see temper/json.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-memory-limit.c — TEMPER_MEMORY_LIMIT, the cap a person puts on the
  * memory a job may use on its device.  In core because the backends (Vulkan
  * refuses buffers beyond it) and the registry (which checks a job's plan

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-memory-limit.h — the memory cap a person sets for jobs (private to
  * the engine). */
 #pragma once

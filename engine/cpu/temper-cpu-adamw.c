@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* AdamW with decoupled weight decay and optional global-norm clipping. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Causal grouped-query attention and its backward.
  *
  * Scores for one query are formed in per-thread scratch (one float per key),

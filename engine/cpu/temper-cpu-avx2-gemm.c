@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The AVX2/FMA register tile of the blocked fp32 GEMM (temper-cpu-sgemm.c).
  * Six rows by sixteen columns keep twelve accumulators, two B vectors and one
  * broadcast A value in the sixteen ymm registers, so every loaded value feeds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* AVX2/FMA/F16C kernels.  The weight stays in its stored blocks and is
  * widened to fp32 in registers, so activations keep full precision (the
  * forward matches an fp32 reference to rounding) while each weight byte is

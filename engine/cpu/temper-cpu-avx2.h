@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cpu-avx2.h — row kernels built with -mavx2 -mfma -mf16c in their own
  * static library.  Call them only after temper_cpu_kernels_init() saw that
  * the processor has those extensions. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The AVX-512 register tile of the blocked fp32 GEMM (temper-cpu-sgemm.c).
  *
  * Twelve rows by sixteen columns: one zmm of B per k and twelve zmm

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cpu-avx512.h — kernels built with -mavx512f in their own static
  * library; call them only after __builtin_cpu_supports ("avx512f"). */
 #pragma once

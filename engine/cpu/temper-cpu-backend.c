@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The CPU backend: buffers are plain host memory, ops run as they are called. */
 #include "config.h"
 

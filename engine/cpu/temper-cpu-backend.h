@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cpu-backend.h — the CPU backend: the reference for every other
  * backend, and the one that runs everywhere. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fused lm_head + cross-entropy.  Logits exist only for one chunk of rows at
  * a time (the scratch tensor), are turned into their gradient in place, and
  * pushed back through the lm_head into dx before the next chunk.  Gemma 2's

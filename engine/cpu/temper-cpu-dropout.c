@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cpu-dropout.c — LoRA dropout on host memory, the reference for the
  * GPU backends' dropout kernels. */
 #include "config.h"

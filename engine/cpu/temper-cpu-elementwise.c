@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The small ops: add, sum of squares, scale, dequantize, zero. */
 #include "config.h"
 

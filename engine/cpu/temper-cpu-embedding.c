@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* embedding: one table row per token, widened to fp32. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gemm: C = alpha·op(A)·op(B) + beta·C in fp32, for the LoRA products.
  *
  * Threads split C along its longer side in whole register tiles, scale their

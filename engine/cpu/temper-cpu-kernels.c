@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Picks the row kernels once per backend: AVX2 when the processor has it,
  * otherwise portable C built on the engine's reference dequantiser. */
 #include "config.h"

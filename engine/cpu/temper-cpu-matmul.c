@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* matmul: y = x·Wᵀ (+ bias) with W in its stored type, and dx += dy·W.
  *
  * For one or a few tokens (decoding) each weight row is widened and

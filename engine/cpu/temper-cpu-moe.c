@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The mixture-of-experts feed-forward (Qwen3-MoE, Mixtral) on the CPU, the
  * reference every other backend is held to: routing per token (softmax of
  * the router logits, the n_used largest, renormalised or not), then expert

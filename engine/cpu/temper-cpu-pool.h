@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cpu-pool.h — a small persistent thread pool for the CPU backend.
  *
  * Threads are created once; each op is split into as many parts as there

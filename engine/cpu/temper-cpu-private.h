@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cpu-private.h — what the CPU backend's op files share. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cpu-profile.c — timing each op of the CPU backend by kind.
  *
  * A backend that profiles swaps its op table for this one, whose entries

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RMSNorm: y = w · x / sqrt(mean(x²) + eps), and its input gradient.  Rows
  * are independent and split over the threads. */
 #include "config.h"

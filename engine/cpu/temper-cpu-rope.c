@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RoPE in place, for both pair layouts; the backward rotates back.  The
  * table form (llama3 factors, linear scaling, partial rotary, LongRoPE's
  * attention factor) is the same loop over a given frequency table. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A blocked fp32 GEMM, C += alpha·A·B, for many-token matmuls and the LoRA
  * products.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* SwiGLU: out = silu(gate) ⊙ up, and GeGLU: out = gelu_tanh(gate) ⊙ up
  * (Gemma), with both input gradients.  Element-wise,
  * split over the threads: each element is computed the same way whatever

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cuda-backend.c — the backend interface over the CUDA module.
  *
  * Buffers are device memory; ops are queued on the calling thread's stream

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cuda-backend.h — the CUDA backend: NVIDIA GPUs through the CUDA
  * module (kernels/), loaded at run time. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cuda-devices.c — the NVIDIA GPUs the CUDA module can see. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cuda-loader.c — finds, loads and checks libtemper-cuda.so. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cuda-module.h — the boundary between libtemper and libtemper-cuda.so.
  *
  * The engine never links CUDA.  The CUDA code is a module, loaded at run time

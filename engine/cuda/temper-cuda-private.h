@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-cuda-private.h — the engine's side of the CUDA module. */
 #pragma once
 

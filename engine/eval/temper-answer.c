@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-answer.c — a chat answered greedily (see temper/answer.h). */
 #include "config.h"
 

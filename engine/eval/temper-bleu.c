@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-bleu.c — BLEU-4 as sacrebleu 2.x computes it by default. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-evaluate-private.h — what the evaluation keeps per question, for
  * its JSON and HTML reports. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-evaluate-report.c — evaluation.json and evaluation.html. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-evaluate.c — comparing a run's adapter with its base model. */
 #include "config.h"
 

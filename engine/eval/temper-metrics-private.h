@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-metrics-private.h — character classes the metrics share. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-metrics-text.c — normalisation, exact match and "contains". */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-perplexity.c — answer-token likelihood, as training's loss. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-ratings.c — the ratings of the Compare page, and their files. */
 #include "config.h"
 

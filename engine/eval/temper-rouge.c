@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-rouge.c — ROUGE-L F1 as rouge-score computes it. */
 #include "config.h"
 

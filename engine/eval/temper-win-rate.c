@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-win-rate.c — the tuned model's share of blind ratings. */
 #include "config.h"
 

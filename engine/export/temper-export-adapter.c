@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-adapter.c — adapters as PEFT folders and GGUF LoRA files,
  * and GGUF LoRA files read back. */
 #include "config.h"

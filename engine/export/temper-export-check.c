@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-check.c — does the exported model chat as it was trained? */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-gguf-hf.c — the tensors and metadata of a merged GGUF made
  * from a Hugging Face base folder, named, ordered and typed the way
  * llama.cpp's own converter writes them (FORMATS.md §1.4–1.7). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-gguf-tokenizer.c — a Hugging Face tokenizer (tokenizer.json,
  * already loaded by Temper) written as the tokenizer.ggml.* keys of a GGUF,
  * so llama.cpp, Ollama and Temper's own GGUF loader split text into the same

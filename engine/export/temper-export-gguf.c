@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-gguf.c — the base model with an adapter merged in, as one
  * GGUF file for llama.cpp and Ollama. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-hf-gguf.c — a merged Hugging Face folder made from a GGUF
  * base: the weights dequantized (adapter merged in) under Hugging Face's
  * tensor names and row order, config.json from the GGUF's metadata, and

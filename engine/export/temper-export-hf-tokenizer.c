@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-hf-tokenizer.c — a tokenizer Temper has loaded (from a
  * GGUF's vocabulary and merges) written as Hugging Face's tokenizer.json and
  * tokenizer_config.json, spelled so that the tokenizers library splits text

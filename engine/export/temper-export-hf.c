@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-hf.c — the base model with an adapter merged in, as a
  * Hugging Face folder for transformers. */
 #include "config.h"

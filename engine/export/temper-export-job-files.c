@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-job-files.c — the YAML, parallelism configs, launch scripts
  * and README of a cluster job.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-job-private.h — what the job writer's files share. */
 #pragma once
 

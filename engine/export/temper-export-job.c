@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-job.c — a training run as a job for LLaMA-Factory or axolotl.
  *
  * Exactness comes from handing over what Temper decided rather than asking

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-modelfile.c — an Ollama Modelfile for a merged GGUF. */
 #include "config.h"
 

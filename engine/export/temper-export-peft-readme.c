@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-peft-readme.c — the README next to an exported PEFT adapter,
  * and the sentence that says which base model it needs. */
 #include "config.h"

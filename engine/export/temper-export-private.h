@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-private.h — helpers shared by the exporters. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-export-util.c — temporary names, commits, progress and merging. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-gguf-writer.c — writes GGUF v3 files.
  *
  * Values are serialised when they are set, so the writer holds the metadata

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-gguf.c — a bounds-checked GGUF v2/v3 reader over a memory map.
  *
  * The whole header is parsed and checked when the file is opened: after that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-nf4.c — NormalFloat4, the 4-bit type of the QLoRA paper (Dettmers
  * et al., 2023), laid out as bitsandbytes stores it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-quantize.c — reference quantizers from f32 rows to ggml blocks,
  * used by exports (merged GGUF).  Q8_0, Q4_0 and Q4_1 reproduce ggml's
  * reference bytes; Q4_K and Q6_K follow its weighted least-squares search. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-safetensors.c — safetensors files and sharded checkpoints.
  *
  * Each file is memory-mapped; its JSON header is validated the way the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-types-private.h — geometry of every ggml type id, including those
  * Temper cannot compute with, so that a GGUF file holding them can still be
  * checked and described (a Q2_K model is listed, then refused at load). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-types.c — element types: block geometry, 16-bit floats, and the
  * scalar reference dequantizers for ggml's block formats (the quantizers are
  * in temper-quantize.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-discovery.c — listing the models already on this computer.
  *
  * Every description comes from headers: the GGUF header (mapped, never the

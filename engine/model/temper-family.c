@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-family.c — what a family is: the helpers every loader and both
  * compute paths (generation and training) share to read the family
  * description in TemperModelConfig, and the refusal of families Temper

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-base-id.c — which base model a PEFT adapter trained on a
  * model needs, named so that Hugging Face tools can find it
  * (adapter_config.json's base_model_name_or_path).  Training writes it into

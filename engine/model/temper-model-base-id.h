@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-base-id.h — the Hugging Face id of a model's base (private
  * to the engine). */
 #pragma once

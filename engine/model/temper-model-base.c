@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-base.c — holding a model's linear projections in another type
  * than the file's: NF4 for QLoRA-style training from F32/F16/BF16 weights.
  *

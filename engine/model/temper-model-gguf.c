@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-gguf.c — loading a model from a GGUF file, with tensor and
  * key names as llama.cpp's convert_hf_to_gguf.py writes them, for every
  * family Temper runs.  The file's own layout is kept: a llama-arch file has

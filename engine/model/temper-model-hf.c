@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-hf.c — loading a Hugging Face model folder: config.json,
  * one or more safetensors files, generation_config.json and the tokenizer
  * files.  Weights stay in Hugging Face row order (split-halves RoPE). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-moe.c — the experts of a mixture-of-experts layer
  * (Qwen3-MoE, Mixtral), from either kind of file: GGUF stacks each
  * projection of all experts into one 3-D tensor (ffn_gate_exps {n_embd,

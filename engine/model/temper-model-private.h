@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model-private.h — the model struct, for engine code that needs
  * more than the public getters (exports reading the source files). */
 #pragma once

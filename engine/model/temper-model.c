@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-model.c — opening a model: the checks every format shares (tensor
  * shapes and types, special token ids, stop tokens, size figures).  The
  * loaders are temper-model-gguf.c and temper-model-hf.c; what a family is,

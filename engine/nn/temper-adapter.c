@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* LoRA adapter storage: one A and one B matrix per adapted layer and target. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-block-layer.c — one transformer layer as a sequence of backend
  * ops, written once: generation (temper-forward.c: a KV cache, nothing
  * kept) and training (temper-train-step.c: activations kept for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-block.c — the family-dependent parts of the transformer block,
  * shared by generation and training (see temper-block.h). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-block.h — the transformer block, written once for generation
  * (temper-forward.c) and training (temper-train-step.c): one layer's forward
  * as a sequence of backend ops and the backward that mirrors it

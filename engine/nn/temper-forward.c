@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The transformer forward for generation: the block of nn/temper-block.h
  * (the layer training runs too) on buffers sized once, with a KV cache and
  * nothing kept for a backward.  K and V are written by their matmuls

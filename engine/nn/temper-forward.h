@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-forward.h — the transformer forward pass on a backend, with a KV
  * cache and optional LoRA adapter applied on the fly.  Private to the engine:
  * the generator (temper/generate.h) is its public face. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The generator: a forward pass on a backend, the tokens in its KV
  * cache, sampling, stop handling and text streaming. */
 #include "config.h"

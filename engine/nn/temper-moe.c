@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-moe.c — a mixture-of-experts layer's weights on a backend and its
  * calls (see temper-moe.h). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-moe.h — a mixture-of-experts feed-forward (Qwen3-MoE, Mixtral) in
  * the transformer block: its weights on a backend, and the one call each of
  * generation (temper-forward.c) and training (temper-train-layer.c) makes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-op-support.c — the backends' op tables, asked without a device.
  *
  * Each backend keeps one TemperOpSupport table next to its code; this file

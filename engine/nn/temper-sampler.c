@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sampling: repetition penalty, then greedy or temperature + top-k + top-p.
  * The random generator is our own splitmix64 so a seed gives the same answer
  * on every machine and GLib version. */

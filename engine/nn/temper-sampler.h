@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-sampler.h — choosing the next token from logits. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-backend-open.c — choosing and opening a compute backend. */
 #include "config.h"
 

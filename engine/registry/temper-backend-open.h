@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-backend-open.h — opening the compute backend a job asked for
  * (private to the engine).
  *

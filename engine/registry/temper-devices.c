@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-devices.c — every device Temper can compute on, best first. */
 #include "config.h"
 

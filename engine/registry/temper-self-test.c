@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-self-test.c — checking a GPU against the CPU before it trains.
  *
  * A driver bug, or GPU code that never ran on this kind of card, would

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes temper-unicode-tables.c: the code point classes the pre-tokenizers need.
 
 The byte-level BPE pre-tokenizers (GPT-2, SmolLM, Llama 3, Qwen2) are regexes over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* BPE merging: a merge table keyed by id pairs and the merge loop.
  *
  * The loop follows the Hugging Face tokenizers BPE model: symbols sit in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-pretokenizer-private.h — the pre-tokenizer regexes of the byte-level
  * BPE models, as hand-written matchers over classified code points.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The byte-level pre-tokenizer regexes as hand-written matchers.
  *
  * Each matcher returns where the regex's leftmost match starting at @i ends,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Building a tokenizer: vocabulary, merges, byte tables and the added-token
  * index.  Both loaders (GGUF and tokenizer.json) go through these. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Loading a tokenizer from the tokenizer.ggml.* keys of a GGUF file. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Loading a tokenizer from a Hugging Face tokenizer.json (and, for the special
  * tokens and chat template, tokenizer_config.json).
  *

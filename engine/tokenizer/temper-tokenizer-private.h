@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-tokenizer-private.h — the tokenizer's insides, shared by the
  * encoder, the decoder and the two loaders (GGUF and tokenizer.json). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Encoding and decoding, shared by every kind of tokenizer.
  *
  * Encoding: added tokens are cut out of the raw text first (longest match at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-unicode-private.h — the little Unicode the tokenizer needs: UTF-8
  * decoding that survives invalid input, the code point classes the
  * pre-tokenizer regexes test, and lossy UTF-8 repair for decoding. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UTF-8 and code point classes for the tokenizer. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-checkpoint.c — checkpoints of a run: everything needed to continue
  * training exactly where it stopped.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-dataset-findings.c — records that load but would teach the wrong
  * thing (near-duplicates, leakage into validation, empty-ish answers,
  * markup, mojibake, mixed languages, length outliers), and writing a

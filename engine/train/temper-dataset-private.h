@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-dataset-private.h — the parts of a dataset its files share. */
 #pragma once
 

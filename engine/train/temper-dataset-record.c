@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-dataset-record.c — one JSON record to a conversation, in each of
  * the dataset formats Temper reads. */
 #include "config.h"

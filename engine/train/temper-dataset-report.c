@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-dataset-report.c — token statistics, the JSON report, and the
  * train/validation split. */
 #include "config.h"

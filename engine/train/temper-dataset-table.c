@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-dataset-table.c — datasets that are not JSON: tables (CSV, TSV)
  * whose columns hold the question and the answer, and plain text or
  * Markdown for continued pre-training, cut into overlapping chunks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-dataset.c — reading a dataset file record by record and keeping
  * the good records.
  *

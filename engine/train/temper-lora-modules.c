@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-lora-modules.c — the LoRA targets as a family's own files name
  * them.  Temper trains q, k, v, gate and up as separate LoRAs even where the
  * model stores them as one matrix (Phi-3's qkv_proj and gate_up_proj,

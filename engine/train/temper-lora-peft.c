@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-lora-peft.c — LoRA adapters in PEFT's on-disk format.
  *
  * adapter_config.json + adapter_model.safetensors, with PEFT's tensor names

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-lora-private.h — LoRA helpers shared inside engine/train. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-lora.c — LoRA target sets, PEFT's initialisation, the flat
  * parameter order the optimizer and checkpoints use. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-run-import.c — a distributed trainer's output as a Temper run.
  *
  * LLaMA-Factory and axolotl both end with a PEFT adapter and transformers'

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-run-list.c — naming new runs and listing the runs there are, for
  * the app's Runs page and `temper-cli runs` alike. */
 #include "config.h"

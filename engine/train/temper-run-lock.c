@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-run-lock.c — one process at a time writes to a run folder.
  *
  * RUN/.temper-lock is held with flock() by the process that trains, resumes,

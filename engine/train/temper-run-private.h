@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-run-private.h — JSON helpers the run folder and its checkpoints share. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-run.c — a training run's folder: settings, dataset snapshot, metrics. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-schedule.c — learning-rate schedules with linear warmup, defined as
  * transformers' get_*_schedule_with_warmup define them so that settings
  * carry over from a Hugging Face recipe unchanged. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-auto.c — presets ("how long may it take") and the automatic
  * settings chosen from the model and the dataset.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-bench.c — timing training steps on synthetic data. */
 #include "config.h"
 

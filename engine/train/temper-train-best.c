@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-best.c — the adapter with the lowest validation loss is the
  * one a run keeps.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-best.h — keeping the adapter with the best validation loss. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-figures.c — see temper/train-figures.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-fit.c — running micro-batches in as many device passes as
  * the device's memory needs. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-fit.h — fitting a training job into its device's memory
  * (private to the engine).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-from.c — a run that starts from an adapter trained before:
  * another run's kept adapter, or a PEFT folder (an imported adapter).
  *

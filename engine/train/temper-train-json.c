@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-json.c — JSON text for the files training writes. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-json.h — JSON text for the files training writes (private). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-layer.c — one transformer layer of the training step: the
  * block generation runs too (nn/temper-block.h), with the activations the
  * backward needs kept, LoRA dropout, and the backward that mirrors it. */

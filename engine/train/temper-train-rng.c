@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-rng.c — xoshiro256** (Blackman & Vigna) with splitmix64 seeding. */
 #include "temper-train-rng.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-rng.h — the random numbers of training (private).
  *
  * xoshiro256** seeded through splitmix64: fast, with a 32-byte state that a

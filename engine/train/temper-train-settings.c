@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-settings.c — a run's settings: defaults, checks, JSON. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-step-private.h — the training step's state, shared by
  * temper-train-step.c (set-up, the step around the layers) and
  * temper-train-layer.c (the layers: the block of nn/temper-block.h with its

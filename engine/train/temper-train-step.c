@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-step.c — forward and backward of a transformer with LoRA on
  * a backend, and the AdamW update of the LoRA weights.  The layers are the
  * block of nn/temper-block.h, which generation runs too

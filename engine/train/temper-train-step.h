@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train-step.h — one LoRA training step on a backend (private).
  *
  * Explicit per-layer forward and backward, llm.c style: every activation the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-train.c — the training loop: data order, gradient accumulation,
  * AdamW with a schedule, evaluation, early stopping, checkpoints, resume. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-backend-private.h — the Vulkan backend's state and its ops. */
 #pragma once
 

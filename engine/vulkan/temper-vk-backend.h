@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-backend.h — the Vulkan compute backend (engine-internal). */
 #pragma once
 

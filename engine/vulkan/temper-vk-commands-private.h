@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-commands-private.h — recording a step's work into one command
  * buffer and submitting it once.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-device-private.h — Vulkan physical devices: what each can do,
  * which one to use, and an opened logical device with its compute queue. */
 #pragma once

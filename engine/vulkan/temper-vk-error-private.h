@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-error-private.h — Vulkan results as errors a person can act on. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-instance-private.h — the process's Vulkan instance. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-memory-private.h — device buffers, staging and the memory budget. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-ops-coopmat.c — choosing between the tiled matmul shader and the
  * cooperative-matrix one (shaders/matmul-coopmat.comp), which the build
  * includes only when it found a shader compiler that knows

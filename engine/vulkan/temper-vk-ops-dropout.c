@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-ops-dropout.c — LoRA dropout (dropout.comp).  The threshold and
  * the keep scale are formed here exactly as the CPU backend forms them, so
  * the shader's mask and products equal the CPU's bit for bit. */

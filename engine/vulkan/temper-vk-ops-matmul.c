@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-ops-matmul.c — products by a weight (matmul,
  * matmul_backward_input, gemm) and the choice of shader for them:
  * matmul-coopmat.comp (temper-vk-ops-coopmat.c decides), matmul.comp (64×64

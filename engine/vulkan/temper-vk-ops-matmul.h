@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-ops-matmul.h — which shader the Vulkan backend's products by a
  * frozen weight run (engine-internal; the tests check the choice). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-vk-pipeline-private.h — compute pipelines built from the SPIR-V
  * embedded at build time, created on first use and cached per device. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backend-ops-cases.c — the op cases that read no weight: norms, rotary
  * embeddings, attention, activations, element-wise ops, dropout, the
  * optimizer and the family ops.  Shapes are odd where the op allows (not

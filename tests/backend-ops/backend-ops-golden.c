@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backend-ops-golden.c — independent golden values on the tested backend
  * alone: rows quantized and dequantized by the gguf Python package
  * (tests/model/make-quant-fixtures.py, committed under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backend-ops-matmul.c — the op cases that read a frozen weight, over every
  * weight type: dequantize, embedding, matmul (with bias, accumulating),
  * matmul_backward_input, the fused lm_head + cross-entropy, and gemm (F32

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backend-ops-models.c — the backend choice asks the same tables: a model
  * whose weight type or family feature a backend's table lacks is refused
  * by kind, before any device opens, with the operation and type named

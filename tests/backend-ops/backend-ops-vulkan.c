@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backend-ops-vulkan.c — what only the Vulkan backend has: its matmul paths
  * (the tiled shaders, cooperative matrices where the device has them), the
  * choice of shader for a product (a wrong choice would pass the numeric

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backend-ops.c — the harness of the op test (see backend-ops.h) and its
  * main: test-backend-ops cpu|vulkan|cuda [--shared-memory-reductions]. */
 #include "config.h"

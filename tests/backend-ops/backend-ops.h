@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backend-ops.h — one op test for every backend.
  *
  * Every case runs the same ops on two backends: the reference (the CPU

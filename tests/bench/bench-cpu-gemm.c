@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench-cpu-gemm: GFLOP/s of the CPU backend's fp32 GEMM with each register
  * tile the processor can run, on the shapes LoRA training on the demo model
  * spends its time in (1024 tokens × 576/1536 features): the plain GEMM

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """LoRA training speed and memory of Temper's CUDA backend against Hugging
 Face transformers + PEFT on the same GPU, same model and same settings
 (issue 6).  A benchmark, not a test: it prints figures and passes or fails

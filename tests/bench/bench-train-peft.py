@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """PyTorch + PEFT LoRA training speed on the CPU, to compare with
 `temper-cli bench train` under the same settings.
 

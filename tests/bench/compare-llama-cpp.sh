@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Compares Temper's inference speed with llama.cpp's on the same GGUF files
 # and the same number of threads.  A benchmark, not a test: it prints figures.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The learning benchmark of issue 15 §2 (not a timed test).
 
 Trains with the default settings (`temper-cli train --preset P`, nothing

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Sweep of training settings on the held-out learning sets (issue 15 §1).
 
 For each point (model, set, learning rate, epochs, rank, schedule) this

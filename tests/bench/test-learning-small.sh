@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-learning-small.sh CLI MODEL — the make-check version of the learning
 # benchmark (tests/bench/learning-bench.py): train the demo model with the
 # default settings of the quick preset (nothing chosen by hand) on six

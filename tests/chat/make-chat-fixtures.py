@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Golden fixtures for Temper's chat templates.
 
 Renders conversations with transformers' own Jinja `apply_chat_template`

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Golden renderings of the chat formats of the newer families (Gemma 2/3,
 Phi-3, Phi-4-mini, Qwen3, GLM-4), by transformers' own Jinja
 apply_chat_template on each template's text, in the format of render.json

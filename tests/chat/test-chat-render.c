@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Chat templates rendered by Temper against transformers' Jinja rendering of
  * the same published template text (tests/chat/make-chat-fixtures.py, and
  * for Gemma, Phi-3/4-mini, Qwen3 and GLM-4 make-family-chat-fixtures.py). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tokens and loss mask of conversations in the demo model's own template,
  * against the ids of Hugging Face tokenizers and a mask worked out from its
  * character offsets (tests/chat/make-chat-fixtures.py). */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A GGUF of a family Temper does not read (deepseek2: DeepSeek-V2/V3), written by gguf-py:
 tests/fixtures/cli/unknown-family.gguf, for test-cli-refusals.sh.  Its
 general.file_type says Q4_K_M (15) although its one tensor is F32, so the

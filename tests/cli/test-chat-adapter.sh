@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: `temper-cli chat --adapter` answers with a run's adapter.  A short,
 # strong training run on the demo model moves the greedy answer away from the
 # base model's; naming the run folder or its PEFT adapter folder gives the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: `temper-cli chat --temperature 0` is plain greedy decoding, the answer
 # transformers gives greedily (tests/nn/make-logits-fixtures.py recorded it
 # from the demo model dequantised to float32): no repeat penalty unless one is

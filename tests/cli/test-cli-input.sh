@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: temper-cli refuses bad input with a message, never silently or by
 # hanging: numbers out of range (the flag, the value and the range are
 # named), special files given as inputs, and data shown on a terminal.

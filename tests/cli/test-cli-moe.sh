@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: for a mixture-of-experts model (the tiny Qwen3-MoE and Mixtral of
 # tests/fixtures/families), info shows the experts and says what LoRA
 # trains; train says it before it starts, and the adapter it writes holds

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: a model of a family Temper does not read is refused with what cannot
 # be done where it is asked: info still shows what the file says, chat says
 # it cannot chat with it, train that it cannot train it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: `temper-cli runs` lists the runs as the app's Runs page does, and
 # `temper-cli ratings` sums up and exports the ratings the app's Compare page
 # writes (RUN/ratings.json); new runs are named after the model's readable

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: temper-cli's error paths speak Chinese under LANGUAGE=zh_CN, engine
 # messages included, also where only the C.UTF-8 locale exists.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: the command-line contract of temper-cli — --help and --version work,
 # every subcommand has --help, and bad arguments give one line on stderr and
 # exit code 2.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: run folders through `temper-cli`, on the tiny Hugging Face model
 # (seconds).  A run never goes into a folder of the user's; one process at a
 # time writes to a run, and the others are told who; metrics.jsonl is trimmed

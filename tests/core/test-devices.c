@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper_devices_list: the CPU is always there and described from the
  * kernel's own figures, devices come best first, and a missing NVIDIA
  * driver is a note, not a failure. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-json-depth.c — every JSON reader refuses a document nested far too
  * deeply with an error, instead of overflowing the stack.
  *

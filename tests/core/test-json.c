@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-json.c — the JSON entry point: depth and size limits, special files. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-model-limits.c — a model's settings in config.json or GGUF metadata
  * are checked against a range before anything is sized from them: a hostile
  * file gets a message naming the key, its value and the range, never a huge

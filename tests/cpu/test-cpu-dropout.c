@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-cpu-dropout.c — the CPU backend's LoRA dropout, the reference the GPU
  * backends are compared with bit for bit: it keeps about 1 − p of the
  * elements (within a few standard deviations of the binomial count), scales

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The blocked GEMM behind gemm, matmul and matmul_backward_input, on the
  * SIMD and the portable register tiles, against double-precision sums.  The
  * shapes straddle every blocking edge: the 12×16 register tile, the MC/KC/NC

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The CPU kernels for every weight type, SIMD and portable, against the
  * engine's reference dequantiser (temper_tensor_row_to_f32) and a
  * double-precision dot product. */

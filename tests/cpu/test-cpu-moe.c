@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The CPU's mixture-of-experts op (the reference for every backend): its
  * forward against a plain double-precision loop written here from the
  * definition (transformers' Qwen3-MoE and Mixtral blocks), its backward

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CPU backend ops: forwards against direct double-precision formulas, every
  * backward against finite differences of its forward. */
 #include "config.h"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The CUDA module exports exactly one symbol, its entry point: everything
 # else (kernels, launchers, CUDA runtime glue) stays private, so two builds
 # or other CUDA libraries in the process can never clash with it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The CUDA module's boundary: one entry point, an ABI check, a complete
  * function table, and a plain answer when no driver is there.  Needs no
  * GPU: it loads libtemper-cuda.so straight from the build folder. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-cuda-train.c — the GPU training and generation tests of
  * tests/vulkan/test-vk-train.c, on the CUDA backend.  Without an NVIDIA GPU
  * (or without the CUDA module) each test reports itself skipped. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-evaluate-e2e.c — end to end on the demo model (CPU): train an adapter
  * on a few fictional-product facts, then evaluate the run against the same
  * facts asked in other words (data/samples/product-faq-heldout.jsonl, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes tests/fixtures/eval/metric-pairs.json: BLEU, chrF and ROUGE-L of
 answer/reference pairs as the reference implementations compute them.
 

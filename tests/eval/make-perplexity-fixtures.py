@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes tests/fixtures/eval/tiny-qwen2-nll.json and the LoRA adapter
 tests/fixtures/eval/tiny-qwen2-adapter/: the negative log-likelihood that
 transformers (and PEFT, for the adapter) give the masked tokens of a fixed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: temper-cli evaluate — on a run trained for a few steps on the tiny
 # Llama model: the summary table, the files written into the run folder,
 # and the exit status for bad command lines.

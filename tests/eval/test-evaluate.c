@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-evaluate.c — the forgetting and no-effect checks, the bundled general
  * questions, and a whole evaluation of a run on the tiny random Qwen2 model
  * with the PEFT adapter of tests/fixtures/eval: the files it writes and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-metrics.c — exact match, contains, BLEU, chrF, ROUGE-L and the win
  * rate: hand-computed values on small examples, then sacrebleu's and
  * rouge-score's own results on 52 pairs (tests/eval/make-metric-fixtures.py). */

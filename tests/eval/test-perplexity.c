@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-perplexity.c — answer-token likelihood of the tiny random Qwen2 model,
  * base and with a LoRA adapter, against transformers and PEFT
  * (tests/eval/make-perplexity-fixtures.py). */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """transformers on Temper's merged Hugging Face folders made from GGUF bases
 (written with Temper's own figures by write-hf-from-gguf): the folder loads
 with AutoModelForCausalLM and AutoTokenizer, its next-token logits match

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks a Temper PEFT export with PEFT and transformers themselves (no torch
 needed): PeftConfig.from_pretrained loads adapter_config.json, and the base
 it names resolves, a local folder through transformers.AutoConfig.

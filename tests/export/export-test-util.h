@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* export-test-util.h — the fixture, adapters, prompt and measures shared by
  * the export tests and the program that writes the inputs of
  * make-export-fixtures.py. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* family-export-util.h — the families whose exports are checked against
  * PEFT, transformers and llama.cpp, the adapter each gets, and the files
  * write-family-exports makes for make-family-export-fixtures.py. */

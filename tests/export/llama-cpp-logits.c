@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* llama-cpp-logits.c — llama.cpp's answer for a prompt: the next-token logits
  * after it and N greedy tokens, as JSON on stdout.  Built and run by
  * tests/export/make-family-export-fixtures.py against libllama (never part of

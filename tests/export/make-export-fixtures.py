@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Reference logits for Temper's exports, from transformers and PEFT.
 
 Runs build/tests/export/write-export-inputs, which writes Temper's PEFT

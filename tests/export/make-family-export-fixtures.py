@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """References for test-export-families: Temper's exports of every family's
 tiny model (tests/fixtures/families) loaded by PEFT, transformers and
 llama.cpp, which are independent of Temper.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the llama.cpp references for test-export-gguf-hf: the tiny Hugging
 Face fixture models converted to F16 GGUF by llama.cpp's own
 convert_hf_to_gguf.py.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-export-atomic.c — an export that cannot finish (cancelled, refused,
  * out of disk space) leaves nothing under its final name. */
 #include "config.h"

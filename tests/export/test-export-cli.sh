@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: `temper-cli export` on the demo model, end to end.  A short training
 # run's adapter is exported in every format; the exported
 # PEFT folder and GGUF adapter answer greedily as the run does, the merged

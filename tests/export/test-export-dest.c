@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-export-dest.c — an export never replaces or empties what Temper did
  * not make: a person's folder or file under the destination's name is
  * refused and left exactly as it was; only an earlier export of the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-export-families — every export of every dense family, as the tools
  * people load them with see it.  The references (make-family-export-
  * fixtures.py) are PEFT and transformers on Temper's PEFT adapter and merged

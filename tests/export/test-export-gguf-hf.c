@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-export-gguf-hf.c — merged GGUF files made from Hugging Face base
  * folders: re-opened by Temper's GGUF loader, they must compute what the
  * folder plus the adapter computes, and tokenize as tokenizer.json does. */

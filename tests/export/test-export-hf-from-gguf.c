@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-export-hf-from-gguf.c — a merged Hugging Face folder made from a
  * GGUF base.  Temper re-opens the folder as a Hugging Face model: its
  * logits equal those of the GGUF with the adapter (the q/k rows of a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: `temper-cli export --format gguf` from a Hugging Face base folder (the
 # tiny Llama fixture): a few training steps, then merged GGUFs in F16 and
 # Q4_K_M with a Modelfile; the merged file loads, tokenizes a multilingual

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-export-hf-tokenizer.c — the tokenizer.json Temper writes for a GGUF
  * vocabulary (a merged Hugging Face folder from a GGUF base carries it).
  * For the tokenizer fixtures of tests/tokenizer (a SentencePiece, a Qwen2

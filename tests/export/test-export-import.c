@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-export-import.c — adapters made by other tools, opened by Temper;
  * several adapters on one base model, switched. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-export-job.c — temper_job_export() writes what the run says, and only
  * into a new or empty folder; temper_run_import() makes a run of a trainer's
  * output with its adapter, settings and loss curve. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-export.c — adapters and merged models written for other tools, and
  * read back. */
 #include "config.h"

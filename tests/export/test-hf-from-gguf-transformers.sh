@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: transformers loads Temper's merged Hugging Face folders made from GGUF
 # bases (write-hf-from-gguf), and its logits and token ids match Temper's
 # (check-hf-from-gguf.py).  Skipped where Python lacks torch/transformers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: PEFT loads the config of Temper's PEFT export of a Hugging Face base
 # (tests/fixtures/nn/tiny-qwen2, written by write-export-inputs), and the
 # base it names resolves.  Skipped where Python lacks peft/transformers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* write-export-inputs.c — writes Temper's PEFT export and merged Hugging
  * Face export of tests/fixtures/nn/tiny-qwen2 with the test adapter into
  * DIR/peft and DIR/merged (one safetensors file) and DIR/merged-sharded

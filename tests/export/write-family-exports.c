@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* write-family-exports — Temper's exports of every family's tiny model, for
  * make-family-export-fixtures.py to load in PEFT, transformers and
  * llama.cpp.  Usage: write-family-exports OUT_DIR */

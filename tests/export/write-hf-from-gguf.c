@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* write-hf-from-gguf.c — merged Hugging Face folders made from GGUF bases,
  * with what Temper computes for them, for check-hf-from-gguf.py to compare
  * against transformers:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Chat-template rendering of arbitrary conversations.  Input: a byte that
  * picks the template (one of the real templates in
  * tests/fixtures/chat/render.json, or the first NUL-terminated part of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Dataset files in every format Temper reads (JSONL and JSON arrays of
  * alpaca, instruction/output, prompt/response, messages, ShareGPT and text
  * records).  The first byte picks the file's extension, the format (or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Encoding arbitrary bytes.  The first byte picks the tokenizer (the demo
  * model's byte-level BPE, or the Qwen2 fixture's when the demo model is not
  * downloaded; a SentencePiece one from GGUF; the same from tokenizer.json;

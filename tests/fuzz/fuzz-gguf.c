@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* GGUF files: the header, the metadata, the tensor infos, through the
  * model loader Temper uses (temper_model_load), after a pass over everything
  * the GGUF reader hands out. */

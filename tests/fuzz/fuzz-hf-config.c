@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A Hugging Face folder's config.json (architecture, sizes, RoPE, biases …),
  * loaded with the real weights and tokenizer of
  * tests/fixtures/model/hf-tiny-llama, through the model loader. */

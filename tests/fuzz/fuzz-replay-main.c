@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replays files (or every file of folders) through a harness without
  * libFuzzer, so the regression inputs under tests/fuzz/regressions run in the
  * GCC and AddressSanitizer builds too.  TAP output: one line per input. */

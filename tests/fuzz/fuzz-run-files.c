@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The files of a run folder that resume and the app read back: settings.json
  * (through temper_run_open) and a checkpoint's state.json and
  * adapter_config.json (through temper_run_load_checkpoint, beside the real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A sharded Hugging Face checkpoint's model.safetensors.index.json, read
  * beside the two real shards of tests/fixtures/model/hf-tiny-qwen2: through
  * the safetensors reader, then through the model loader. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A safetensors file: the length prefix, the JSON header (dtypes, shapes,
  * offsets, metadata) and its checks against the file's size. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A Hugging Face tokenizer.json and its tokenizer_config.json (the input is
  * the first, a NUL byte, then the second; without a NUL there is no
  * tokenizer_config.json).  A tokenizer that loads must then encode and decode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers of the libFuzzer harnesses (see fuzz-util.h). */
 #include "config.h"
 

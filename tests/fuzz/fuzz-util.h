@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz-util.h — what the libFuzzer harnesses share: a private scratch
  * folder, writing an input to a file there, fixture paths, and a guard
  * against nesting deep enough to exhaust json-glib's recursive parser and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Runs Temper's libFuzzer harnesses (tests/fuzz) for a bounded time each.
 
   run-fuzz.py --build build-fuzz [--seconds 60] [NAME ...]   (make fuzz)

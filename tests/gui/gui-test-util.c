@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gui-test-util.c — main-loop waiting, widget lookup and screenshots. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gui-test-util.h — helpers shared by the GUI tests. */
 #pragma once
 

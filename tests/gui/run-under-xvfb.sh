@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs a GUI test program: under a virtual X server when there is no
 # display (unless the first argument is --no-display), on X11 either way so
 # rendering is the same everywhere, with the schema compiled into the build

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-answer-column.c — one answer on the Compare page: Markdown shown
  * rendered (the same while it streams in as when it is whole), the model's
  * own text kept for the ratings, and "cut at N tokens" under an answer the

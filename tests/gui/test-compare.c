@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-compare.c — the Compare page on a real run of the tiny random Qwen2
  * model, trained here for a few steps on the CPU.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-dataset-cleanup.c — the Dataset page with a table whose columns the
  * person picks, and findings dropped in one click: training then gets a
  * cleaned copy, and the person's file keeps its bytes and its time. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-device-note.c — under a device that cannot train the chosen model,
  * the settings page says why (temper_device_model_note), from the same op
  * tables the backends answer supports_op() from. */

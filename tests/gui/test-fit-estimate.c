@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-fit-estimate.c — the training-memory estimate the Model and Settings
  * pages show is what a training step of that shape really allocates (a CPU
  * step on the tiny fixture model, built here), it follows the settings that

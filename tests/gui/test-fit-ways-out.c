@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-fit-ways-out.c — when training is too big, the Settings page names
  * exactly the changes that would make it fit (each checked against the
  * engine's own memory plan), and always the cluster. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-histogram.c — TemperLengthHistogram puts each length in the right
  * bin, with round bin widths, draws without complaint in light and dark
  * styles, and what it draws is the data: bars as tall as their counts, in

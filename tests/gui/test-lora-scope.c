@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What LoRA trains, under the layers to adapt: a mixture-of-experts model
  * (the tiny Qwen3-MoE and Mixtral of tests/fixtures/families) says its
  * attention only is trained and its experts stay as they are; a dense

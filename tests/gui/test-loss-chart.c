@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-loss-chart.c — TemperLossChart keeps its two series apart, ignores
  * values that are not numbers, lets a resumed run's repeated steps replace
  * the old ones, draws differently in the light and dark styles, and draws

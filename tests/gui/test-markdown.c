@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-markdown.c — the one Markdown converter every answer goes through.
  *
  * The reference is Pango's own parser: whatever the converter makes must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-model-notes.c — the Model page's one plain line per family and per
  * weight type: every weight type the engine reads (temper_type_name()
  * names it) and every llama.cpp file type made of those, and every family

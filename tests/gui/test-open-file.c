@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-open-file.c — "Open with Temper": the application started with a
  * file argument, as the desktop file's `Exec=temper %F` runs it, opens a
  * dataset on the Dataset page and a .gguf on the Model page, past the

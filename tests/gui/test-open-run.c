@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-open-run.c — reopening a run from the Runs page happens off the main
  * thread, and a run that cannot be opened says why in the window's error
  * banner.  A run whose settings.json was damaged after it was listed shows

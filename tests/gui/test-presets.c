@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-presets.c — every preset is a valid set of training settings, grows
  * from Quick to Thorough as the page's sentences promise, and durations are
  * rounded into the words the estimate uses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-ratings-csv.c — the ratings CSV export never writes a cell a
  * spreadsheet runs as a formula: prompts, answers and notes starting with
  * = + - @, a tab or a carriage return get a leading apostrophe (OWASP's

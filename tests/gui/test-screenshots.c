@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-screenshots.c — renders every built page at 1280×800 to PNG files in
  * the build folder (tests/gui/screenshots/<language>/), for people to look
  * at and for the store listing.  Run once in English and once with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-settings.c — TemperSettings stores every preference in GSettings and
  * reads back what was stored, and a second instance sees the changes
  * (GSETTINGS_BACKEND=memory keeps the test away from the user's dconf). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-training.c — the path from model to a trained adapter, as a person
  * walks it: choose the demo model, open a dataset with one broken record
  * (reported with its line), pick the Quick preset, shorten the run in the

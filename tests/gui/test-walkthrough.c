@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-walkthrough.c — the whole path through the window, as a person
  * walks it, on the tiny demo model and the CPU:
  *

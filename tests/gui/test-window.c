@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-window.c — the window from welcome to Dataset, as a person uses it:
  * get started, choose the demo model from the list, see its facts once the
  * worker thread has loaded it, go on, open a broken dataset and see its bad

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Temper ⇄ axolotl: the same tokens and the same loss mask.
 
 Runs in the virtualenv `make interop-env AXOLOTL=1` builds (axolotl from

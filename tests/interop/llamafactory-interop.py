@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Temper ⇄ LLaMA-Factory: the same tokens, the same adapter.
 
 Runs in the virtualenv `make interop-env` builds (LLaMA-Factory from PyPI,

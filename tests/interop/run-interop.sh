@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs tests/interop/llamafactory-interop.py (ids, train) or axolotl-interop.py
 # (axolotl) in its virtualenv, or skips (exit 77) naming the command that
 # builds it.

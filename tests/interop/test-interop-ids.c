@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Temper's token ids and loss masks for every record of the sample datasets
  * against LLaMA-Factory's own preprocessing of the job `temper-cli
  * export-job` wrote for them (tests/fixtures/interop/llamafactory-*.json,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes tiny Hugging Face model folders with transformers itself, and what
 transformers reads from them, for tests/model/test-model.c.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the golden fixtures for tests/model from the `gguf` Python package.
 
 Run from the source root:  python3 tests/model/make-quant-fixtures.py

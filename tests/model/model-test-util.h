@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* model-test-util.h — helpers shared by the tests in tests/model. */
 #pragma once
 

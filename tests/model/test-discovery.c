@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-discovery.c — finding models in a fake home folder laid out like the
  * Hugging Face cache, Ollama's store and LM Studio's folders. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-gguf.c — the GGUF reader and writer.
  *
  * The demo model is checked against what the gguf Python package's

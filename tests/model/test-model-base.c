@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-model-base.c — holding a model's linear projections as NF4
  * (temper_model_set_base_weights) on tiny models written by the test: which
  * tensors change, the bytes they take, the blocks they hold, and the models

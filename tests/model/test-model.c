@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-model.c — temper_model_load on GGUF files and Hugging Face folders.
  *
  * The tiny models are written here (tiny-model.h); the demo model is checked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-nf4.c — the NF4 type against bitsandbytes.
  *
  * The fixture comes from tests/fixtures/make-nf4-fixture.py: rows quantized by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-quant.c — element types against the gguf Python package.
  *
  * Fixtures come from tests/model/make-quant-fixtures.py: rows quantized by

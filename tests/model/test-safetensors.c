@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-safetensors.c — the safetensors reader, writer and sharded index.
  *
  * Broken files are written byte by byte here, each breaking one rule of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tiny-model.h — tiny but complete models written by the tests themselves:
  * a GGUF file (our writer) and a Hugging Face folder (config.json,
  * safetensors, tokenizer files).  The vocabulary is the 256 byte-level

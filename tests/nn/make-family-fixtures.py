@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Tiny random models of every family Temper runs, with reference logits from
 Hugging Face transformers (independent of Temper), for tests/nn/test-families.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Golden values for tests/nn, from Hugging Face transformers (independent of Temper).
 
 Writes into tests/fixtures/nn/:

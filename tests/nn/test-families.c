@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every family's forward against Hugging Face transformers: tiny random
  * models written by tests/nn/make-family-fixtures.py, loaded from their
  * Hugging Face folder and from llama.cpp's GGUF conversion of it.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The forward pass against Hugging Face transformers (fixtures written by
  * tests/nn/make-logits-fixtures.py), and LoRA applied on the fly against the
  * same adapter merged into the weights. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sampling and the generation session: determinism, each sampling rule,
  * stop tokens and strings, streaming, cache reuse and cancelling. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fake-libcuda.c — an empty libcuda.so.1: the CUDA loader's first check
  * (is an NVIDIA driver there?) passes, so the tests reach what follows it
  * on a machine without NVIDIA hardware. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* installed-gui-check.c — the window as a first run sees it from an
  * installed tree.  test-installed-tree.sh copies this program into the
  * installed bin/ folder and runs it there with the source and build folders

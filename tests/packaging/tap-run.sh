@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs one validation tool as a one-test TAP stream, so meson reports the
 # tool's own messages when it fails.
 #   tap-run.sh DESCRIPTION PROGRAM [ARGUMENTS…]

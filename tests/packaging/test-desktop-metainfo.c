@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the validators cannot know: the desktop entry, the AppStream
  * metainfo, the icons and the build agree with one another. */
 #include "config.h"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # TAP: inside the Flatpak (FLATPAK_ID set) with an NVIDIA driver but without
 # the optional CUDA extension, `temper-cli devices` says that CUDA is an
 # add-on, names the extension to install, and that Vulkan is used instead.

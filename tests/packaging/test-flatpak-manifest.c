@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Flatpak manifests: the right ids, a GNOME runtime still supported,
  * exactly the sandbox holes the app needs (a display, the GPU, and the model
  * stores people have, read-only), the demo model as its own module, the

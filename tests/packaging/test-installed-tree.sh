@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: Temper works once installed, with nothing from the source or build
 # folders.  Installs this build into a temporary folder (meson install
 # --destdir), then runs the installed programs inside a bubblewrap sandbox

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench-tokenizer [MODEL.gguf] [MEGABYTES] — how fast the tokenizer loads and
  * encodes.  Prints figures; it does not pass or fail. */
 #include "config.h"

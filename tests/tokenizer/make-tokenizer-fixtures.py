@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Reference token ids for Temper's tokenizer tests, computed with Hugging Face.
 
 Writes into tests/fixtures/tokenizer/:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tokenizer tests: token ids against the Hugging Face tokenizers library
  * (fixtures made by make-tokenizer-fixtures.py), both loaders, decoding,
  * special tokens and damaged files. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the small dataset files tests/train/test-dataset.c reads.
 
 The broken ones are written byte by byte here (invalid UTF-8, a BOM, CRLF

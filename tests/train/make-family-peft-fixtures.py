@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Training-step parity fixtures per family, made with transformers and PEFT
 (run by hand; `make check` only reads the committed outputs).
 

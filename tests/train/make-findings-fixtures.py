@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes tests/fixtures/datasets/findings.jsonl and findings-val.jsonl:
 records that load but each show one thing the dataset check must find
 (see test-dataset-findings.c for which line shows what).  The long texts

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Golden fixtures for Temper's LoRA training, made with Hugging Face
 transformers, tokenizers and PEFT (run by hand; `make check` only reads the
 outputs committed under tests/fixtures/train/).

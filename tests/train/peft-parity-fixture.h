@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* peft-parity-fixture.h — the tiny Llama, its PEFT-format adapter and the
  * token batch of tests/fixtures/train/peft-parity.json, as the CPU and GPU
  * training tests load them (the same inputs PEFT was run on). */

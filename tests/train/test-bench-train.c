@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-bench-train.c — what `temper-cli bench train` reports besides speed:
  * the model FLOPs per token behind its MFU figure (issue 6's count, worked
  * out by hand for the tiny fixture model) and the GPU peaks it divides by;

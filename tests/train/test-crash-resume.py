@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Crash consistency: training killed with SIGKILL at random moments, again
 and again, then resumed, ends with the adapter an uninterrupted run makes,
 byte for byte, and with one metrics line per step, each with the loss the

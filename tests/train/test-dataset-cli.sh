@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: temper-cli dataset check — the report names each broken line, the
 # exit status says whether anything is usable, and --json is JSON.
 set -u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Findings on records that load but would teach the wrong thing, and the
  * cleaned copy: tests/fixtures/datasets/findings.jsonl has one finding per
  * line as listed below (make-findings-fixtures.py writes it and checks the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Datasets that are not JSON: CSV/TSV tables with a column mapping, and
  * plain text / Markdown cut into overlapping chunks.  Each test writes its
  * file itself, so what each record must hold is spelled out here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Datasets rendered to tokens with the demo model's tokenizer and template:
  * every kept record carries the tokens the chat template gives it, the loss
  * covers only the answers (or everything, when asked), and truncation at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Dataset reading and checking: each format is recognised, and every broken
  * file in tests/fixtures/datasets gives exactly the expected problems at the
  * expected lines (see make-dataset-fixtures.py for what each line holds). */

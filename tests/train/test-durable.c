@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-durable.c — what the engine writes reaches the disk before it is
  * reported written: each file is flushed (fsync) under its temporary name
  * before the rename, and the folder is flushed after it, so a power cut

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-lora.c — LoRA targets, PEFT-style init, PEFT files (against files
  * written by PEFT itself, tests/train/make-peft-fixtures.py). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-run-list.c — naming new runs and listing runs (temper/run.h), and the
  * figures every part shares (temper/train-figures.h). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-run-lock.c — one process at a time writes to a run folder: the lock
  * says who holds it, a killed holder's lock is taken over, and the GUI's
  * Runs page can ask who holds it. */

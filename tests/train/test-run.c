@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-run.c — learning-rate schedules (against transformers' schedulers),
  * training settings, run folders, metrics and checkpoints. */
 #include "config.h"

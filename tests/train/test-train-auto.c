@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-train-auto.c — the automatic settings (temper_train_settings_choose())
  * keep the promises their sentences make, for datasets of 1 to 100,000
  * records and models of 100 million to 70 billion parameters:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-train-best.c — a run keeps the adapter with the lowest validation
  * loss.  The validation file gives the training questions other answers, so
  * the more the adapter learns, the worse its validation loss: training

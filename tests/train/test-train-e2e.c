@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-train-e2e.c — end to end on the demo model (CPU): after LoRA training
  * on a few fictional-product facts, the tuned model states them and the base
  * model does not, and the training loss falls by at least half. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-train-families.c — the LoRA training step of every family Temper
  * trains, against Hugging Face PEFT over 20 AdamW steps on 40-token
  * sequences (past the sliding windows, Llama 3.1's original context and

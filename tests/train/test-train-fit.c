@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-train-fit.c — a training job that does not fit on its device.
  *
  * The out-of-memory handling of issue 6 lives in the training loop, not in

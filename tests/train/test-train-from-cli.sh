@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: temper-cli train reads a CSV with chosen columns (the run keeps it as
 # the JSONL it was read as), --from continues from a run's adapter or a PEFT
 # folder with its rank, several --data files mix by their shares, and what

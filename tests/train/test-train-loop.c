@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-train-loop.c — the training loop on the tiny fixture model: a run
  * interrupted and resumed follows exactly the uninterrupted run's losses,
  * cancelling keeps a usable checkpoint, and evaluation and the final PEFT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TAP: temper-cli train --base-weights — documented in --help, an unknown
 # value is a usage error (exit 2, one line), nf4 trains the tiny Hugging Face
 # model and is kept in the run, an already quantized GGUF is refused with one

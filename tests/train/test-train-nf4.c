@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-train-nf4.c — training with NF4 base weights (QLoRA) on the tiny
  * Hugging Face Llama.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-train.c — the LoRA training step: finite-difference gradients of a
  * whole tiny model, recomputation, dropout, and parity with Hugging Face
  * PEFT over 20 AdamW steps (tests/train/make-peft-fixtures.py). */

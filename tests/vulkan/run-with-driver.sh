@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs a test program on the software Vulkan driver that
 # build-aux/fetch-vulkan-test-driver.sh puts in .cache/vulkan-driver
 # (Debian unstable's lavapipe, which has VK_KHR_cooperative_matrix), through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Vulkan device listing and selection, memory budget refusals, and how
  * driver failures become errors. */
 #include "config.h"

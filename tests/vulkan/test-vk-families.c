@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The families on the Vulkan backend.  Qwen3 (per-head q/k norms, built
  * from the RMSNorm every backend has), Mistral past its sliding window and
  * Gemma 2 (GeGLU, alternating windowed layers, post norms, soft-capped

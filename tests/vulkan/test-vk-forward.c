@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Whole forward passes on the Vulkan backend.
  *
  * tiny-qwen2 (q/k/v bias, GQA, split-halves RoPE, untied lm_head, F32):

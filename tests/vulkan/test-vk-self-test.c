@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-vk-self-test.c — the GPU self-test on the Vulkan device there is
  * (lavapipe in CI): it passes on a working device; each op it checks, spoilt
  * on purpose through TEMPER_SELF_TEST_PERTURB, makes it fail naming that op;

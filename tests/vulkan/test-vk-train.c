@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-vk-train.c — training and generation on a GPU backend against the
  * CPU backend and Hugging Face PEFT: one full training step (loss and every
  * LoRA gradient), 20 AdamW steps (the loss curve), and greedy generation on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* adapter.h — a LoRA adapter: low-rank updates to the linear layers.
  *
  * For each adapted layer and target, W' = W + s·B·A with A [rank, in] and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* answer.h — "answer this chat greedily": the one way the Compare page, the
  * CLI's compare and the evaluation ask a model a question.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backend-choice.h — which compute backend and device a job runs on, as a
  * person names it ("--backend vulkan --device 1"). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chat.h — turning a conversation into the text and tokens a model expects.
  *
  * A template is recognised from the Jinja text stored with the model

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dataset.h — training data: reading, checking, rendering and splitting.
  *
  * A dataset is a UTF-8 file holding either one JSON array of records, one

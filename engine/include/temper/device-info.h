@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* device-info.h — what Temper knows about a compute device, and the memory
  * of its GPU self-test (engine/core/).  The registry lists devices
  * (temper/devices.h); the op tables say what each backend runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* devices.h — the compute devices Temper can train and generate on
  * (engine/registry/).  What a device is: temper/device-info.h. */
 #pragma once

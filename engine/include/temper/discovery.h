@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* discovery.h — finding the models already on this computer.
  *
  * Looks in the Hugging Face cache, Ollama's model store, LM Studio's model

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error.h — how the engine reports failure.
  *
  * Every engine function that can fail on bad input, a missing file or an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* evaluate.h — how well a model (base, or with an adapter) predicts answers.
  *
  * Perplexity is computed exactly as training's loss is: the mean, over the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* export.h — writing a trained adapter out for other tools, and reading
  * adapters made elsewhere.
  *

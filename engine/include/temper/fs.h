@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fs.h — writing files so that a crash or a power cut never leaves half of
  * one behind.
  *

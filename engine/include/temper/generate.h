@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* generate.h — running a model: prompt tokens in, sampled tokens out.
  *
  * A generator holds a model on a compute device with a KV cache sized up

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gguf.h — reading and writing GGUF v3 files.
  *
  * The reader memory-maps the file and checks every length, count and offset

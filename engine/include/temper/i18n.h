@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper/i18n.h — the language Temper speaks.  The engine's messages share
  * the application's gettext domain (GETTEXT_PACKAGE, "temper"), so one
  * catalogue translates the engine, the command line and the GUI. */

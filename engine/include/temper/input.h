@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* input.h — checks on the files and numbers a person hands Temper.
  *
  * A model, dataset, config or adapter path may name anything: a FIFO (reading

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* install-paths.h — where Temper's own files are, installed or not.
  *
  * A program run from the build folder it was compiled in reads the source

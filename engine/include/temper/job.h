@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* job.h — handing a training run to a distributed trainer (LLaMA-Factory or
  * axolotl) when one machine is not enough, and bringing the result back.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json.h — the one way Temper reads JSON.
  *
  * json-glib parses recursively, so a document of a few tens of thousands of

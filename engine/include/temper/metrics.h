@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* metrics.h — scoring a model's answer against a reference answer.
  *
  * Every score is a fraction in [0, 1] (sacrebleu prints BLEU and chrF times

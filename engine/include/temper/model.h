@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* model.h — a decoder-only Llama-family model loaded from disk.
  *
  * A model is opened from a GGUF file or a Hugging Face folder (config.json +

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* op-profile.h — where a training step or a generation spends its time, by
  * kind of op, as `temper-cli bench train --profile` prints it.
  *

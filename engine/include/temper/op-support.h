@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* op-support.h — what each backend computes (engine/nn/temper-op-support.c). */
 #pragma once
 

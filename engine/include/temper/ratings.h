@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ratings.h — what a person said about the answers of a comparison (the
  * Compare page of the app, RUN/ratings.json, `temper-cli ratings`).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run.h — a training run's folder, shared by the GUI and the CLI.
  *
  *   RUN/settings.json        the settings, the model path, the dataset paths

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* safetensors.h — reading and writing Hugging Face safetensors files.
  *
  * A reader opens one .safetensors file or a sharded checkpoint through its

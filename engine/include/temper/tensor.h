@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tensor.h — element types and read-only views of weight tensors.
  *
  * Types use ggml's numbering so GGUF files map onto them directly; Temper's

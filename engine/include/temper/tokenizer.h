@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tokenizer.h — byte-level BPE (GPT-2, Llama 3, Qwen2, SmolLM) and
  * SentencePiece-style BPE with byte fallback (Llama 2, Mistral).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* train-figures.h — figures about a training run that the app, the CLI and
  * the benchmarks all need, computed in one place: the work a trained token
  * costs, the adapter's size, and whether two runs' settings are the same. */

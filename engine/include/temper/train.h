@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* train.h — making LoRA adapters, their PEFT files, and the settings of a
  * training run.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vulkan.h — the Vulkan compute backend: what it can see.
  *
  * Present in every build; when Temper was built without Vulkan support

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the held-out learning sets of tests/bench/learning/ (issue 15).
 
 Every fact is invented (made-up names built from random syllables), so no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Counting probe answers in a run's evaluation.json (standard library only).
 
 Shared by tests/bench/sweep-settings.py, tests/bench/learning-bench.py and

@@ -1,14 +1,16 @@
 /* The families on the Vulkan backend.  Qwen3 (per-head q/k norms, built
- * from the RMSNorm every backend has), Mistral past its sliding window and
+ * from the RMSNorm every backend has), Mistral past its sliding window,
  * Gemma 2 (GeGLU, alternating windowed layers, post norms, soft-capped
- * attention and logits) run, and their logits after the prompt and 64
- * greedy tokens must match transformers (tests/nn's family fixtures) to
- * 1e-4.  A family that needs an op Vulkan lacks yet (RoPE tables: Llama 3.1's
- * frequency factors, Gemma 3's scaled global RoPE, partial rotary) is
- * refused at set-up with the family's name, never run wrongly; so is Gemma 2
- * training (its soft-capped loss is CPU-only).  Qwen3 and Mistral also
- * train: 20 AdamW steps against PEFT (tests/train/make-family-peft-fixtures.py)
- * to 3e-4, as test-vk-train holds the tiny Llama. */
+ * attention and logits) and the families that turn by a RoPE frequency
+ * table (Llama 3.1's frequency factors, Gemma 3's scaled global RoPE,
+ * Phi-3's and GLM-4's partial rotary, Phi-3.5's LongRoPE) run, and their
+ * logits after the prompt and 64 greedy tokens must match transformers
+ * (tests/nn's family fixtures) to 1e-4.  A family that needs an op Vulkan
+ * lacks yet (the mixture of experts) is refused at set-up with the family's
+ * name, never run wrongly; so is Gemma 2 training (its soft-capped loss is
+ * CPU-only).  The dense families also train: 20 AdamW steps against PEFT
+ * (tests/train/make-family-peft-fixtures.py) to 3e-4, as test-vk-train
+ * holds the tiny Llama. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -134,6 +136,12 @@ static void
 test_gemma2 (void)
 {
   run_matching ("gemma2", 128);
+}
+
+static void
+test_rope_table_family (gconstpointer data)
+{
+  run_matching (data, 128);
 }
 
 static void
@@ -267,11 +275,11 @@ int
 main (int argc, char **argv)
 {
   static const char *const refused[][2] = {
-    { "llama31", "Llama 3.1" }, { "gemma3", "Gemma 3" }, { "phi3", "Phi-3" }, { "glm4", "GLM-4" },
     { "qwen3moe", "Qwen3-MoE models yet: it lacks the mixture-of-experts feed-forward" },
     { "mixtral", "Mixtral models yet: it lacks the mixture-of-experts feed-forward" },
   };
-  static const char *const trained[] = { "qwen3", "mistral" };
+  static const char *const rope_tables[] = { "llama31", "gemma3", "phi3", "phi35", "glm4" };
+  static const char *const trained[] = { "qwen3", "mistral", "llama31", "gemma3", "phi3", "glm4" };
 
   g_test_init (&argc, &argv, NULL);
   /* CI has only Mesa's lavapipe, which Temper skips unless asked. */
@@ -280,6 +288,11 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/families/mistral-inside-window", test_mistral_inside_window);
   g_test_add_func ("/vulkan/families/mistral-past-window", test_mistral_past_window);
   g_test_add_func ("/vulkan/families/gemma2", test_gemma2);
+  for (gsize i = 0; i < G_N_ELEMENTS (rope_tables); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/vulkan/families/%s", rope_tables[i]);
+      g_test_add_data_func (name, rope_tables[i], test_rope_table_family);
+    }
   for (gsize i = 0; i < G_N_ELEMENTS (trained); i++)
     {
       g_autofree char *name = g_strdup_printf ("/vulkan/families/%s-training", trained[i]);

@@ -145,5 +145,11 @@ void temper_vk_op_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *
                                          const TemperBTensor *w,
                                          const TemperBTensor *targets,
                                          const TemperBTensor *scratch, float grad_scale);
+void temper_vk_op_lm_head_cross_entropy_softcap (TemperBackend *b, const TemperBTensor *loss,
+                                                 const TemperBTensor *dx, const TemperBTensor *x,
+                                                 const TemperBTensor *w,
+                                                 const TemperBTensor *targets,
+                                                 const TemperBTensor *scratch,
+                                                 float grad_scale, float cap);
 
 G_END_DECLS

@@ -25,9 +25,10 @@ const TemperOpSupport temper_vk_op_support = {
          | OP (TEMPER_OP_SUM_SQUARES) | OP (TEMPER_OP_SCALE) | OP (TEMPER_OP_DEQUANTIZE)
          | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT)
          /* Family ops: GeGLU, windowed and soft-capped attention (forward
-          * and backward), soft-capped logits, RoPE from a frequency table. */
+          * and backward), soft-capped logits and loss, RoPE from a frequency
+          * table. */
          | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_ATTENTION_WINDOW) | OP (TEMPER_OP_SOFTCAP)
-         | OP (TEMPER_OP_ROPE_TABLE),
+         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP) | OP (TEMPER_OP_ROPE_TABLE),
   .weight_types = vk_weight_types,
 };
 
@@ -83,6 +84,8 @@ subgroup_variant (TemperVkShaderId shader)
     case TEMPER_VK_SHADER_SUM: return TEMPER_VK_SHADER_SUM_SUBGROUP;
     case TEMPER_VK_SHADER_SUM_SQUARES: return TEMPER_VK_SHADER_SUM_SQUARES_SUBGROUP;
     case TEMPER_VK_SHADER_CROSS_ENTROPY: return TEMPER_VK_SHADER_CROSS_ENTROPY_SUBGROUP;
+    case TEMPER_VK_SHADER_CROSS_ENTROPY_SOFTCAP:
+      return TEMPER_VK_SHADER_CROSS_ENTROPY_SOFTCAP_SUBGROUP;
     case TEMPER_VK_SHADER_ATTENTION_FORWARD: return TEMPER_VK_SHADER_ATTENTION_FORWARD_SUBGROUP;
     case TEMPER_VK_SHADER_ATTENTION_BACKWARD_QUERY:
       return TEMPER_VK_SHADER_ATTENTION_BACKWARD_QUERY_SUBGROUP;
@@ -256,6 +259,7 @@ static const TemperBackendOps vk_ops = {
   .swiglu_backward = temper_vk_op_swiglu_backward,
   .add = temper_vk_op_add,
   .lm_head_cross_entropy = temper_vk_op_lm_head_cross_entropy,
+  .lm_head_cross_entropy_softcap = temper_vk_op_lm_head_cross_entropy_softcap,
   .adamw = temper_vk_op_adamw,
   .sum_squares = temper_vk_op_sum_squares,
   .scale = temper_vk_op_scale,

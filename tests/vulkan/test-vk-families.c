@@ -7,8 +7,8 @@
  * logits after the prompt and 64 greedy tokens must match transformers
  * (tests/nn's family fixtures) to 1e-4.  A family that needs an op Vulkan
  * lacks yet (the mixture of experts) is refused at set-up with the family's
- * name, never run wrongly; so is Gemma 2 training (its soft-capped loss is
- * CPU-only).  The dense families also train: 20 AdamW steps against PEFT
+ * name, never run wrongly.  The dense families also train (Gemma 2 with its
+ * soft-capped loss): 20 AdamW steps against PEFT
  * (tests/train/make-family-peft-fixtures.py) to 3e-4, as test-vk-train
  * holds the tiny Llama. */
 #include "config.h"
@@ -245,32 +245,6 @@ test_refused (gconstpointer data)
   g_assert_nonnull (strstr (error->message, pair[1]));
 }
 
-/* Gemma 2 chats on Vulkan, but its training loss (over soft-capped logits)
- * is the CPU's only: refused by name. */
-static void
-test_gemma2_training_refused (void)
-{
-  g_autofree char *dir = fixture_path ("gemma2");
-  g_autoptr(temper_model_t) model = NULL;
-  g_autoptr(GError) error = NULL;
-  TemperBackend *vk = open_vulkan ();
-  temper_adapter_t *adapter;
-
-  if (vk == NULL)
-    return;
-  model = temper_model_load (dir, NULL, &error);
-  g_assert_no_error (error);
-  adapter = temper_adapter_new (temper_model_get_config (model), 4, 8.0f, FALSE,
-                                TEMPER_LORA_TARGETS_ATTENTION, &error);
-  g_assert_no_error (error);
-  g_assert_null (temper_train_step_new (model, vk, adapter, 0.0f, 1, 8, FALSE, &error));
-  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-  g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message, "Gemma 2"));
-  temper_backend_free (vk);
-  temper_adapter_free (adapter);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -279,7 +253,7 @@ main (int argc, char **argv)
     { "mixtral", "Mixtral models yet: it lacks the mixture-of-experts feed-forward" },
   };
   static const char *const rope_tables[] = { "llama31", "gemma3", "phi3", "phi35", "glm4" };
-  static const char *const trained[] = { "qwen3", "mistral", "llama31", "gemma3", "phi3", "glm4" };
+  static const char *const trained[] = { "qwen3", "mistral", "gemma2", "llama31", "gemma3", "phi3", "glm4" };
 
   g_test_init (&argc, &argv, NULL);
   /* CI has only Mesa's lavapipe, which Temper skips unless asked. */
@@ -298,7 +272,6 @@ main (int argc, char **argv)
       g_autofree char *name = g_strdup_printf ("/vulkan/families/%s-training", trained[i]);
       g_test_add_data_func (name, trained[i], test_training);
     }
-  g_test_add_func ("/vulkan/families/gemma2-training-refused", test_gemma2_training_refused);
   for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
     {
       g_autofree char *name = g_strdup_printf ("/vulkan/families/refused/%s", refused[i][0]);

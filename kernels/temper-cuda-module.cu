@@ -191,6 +191,10 @@ static const TemperCudaModule module_table = {
   temper_cuda_attention_backward,
   temper_cuda_lm_head_cross_entropy,
   temper_cuda_dropout,
+  temper_cuda_geglu_forward,
+  temper_cuda_geglu_backward,
+  temper_cuda_softcap,
+  temper_cuda_rope_table,
 };
 
 extern "C" __attribute__ ((visibility ("default"))) const TemperCudaModule *

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 /* Bump whenever TemperCudaModule or any signature in it changes. */
-#define TEMPER_CUDA_ABI_VERSION 2u
+#define TEMPER_CUDA_ABI_VERSION 3u
 #define TEMPER_CUDA_ENTRY_SYMBOL "temper_cuda_module_entry"
 #define TEMPER_CUDA_MODULE_NAME "libtemper-cuda.so"
 
@@ -203,7 +203,26 @@ typedef struct {
    * same as every other backend's; n < 2³². */
   TemperCudaStatus (*dropout) (float *d_out, const float *d_x, int64_t n, float p,
                                uint64_t key);
+
+  /* ---- Family ops ---- */
+  /* out = gelu_tanh(gate) ⊙ up over @n elements; the backward adds the
+   * gradients of gate and up to d_dgate and d_dup. */
+  TemperCudaStatus (*geglu_forward) (float *d_out, const float *d_gate, const float *d_up,
+                                     int64_t n);
+  TemperCudaStatus (*geglu_backward) (float *d_dgate, float *d_dup, const float *d_dout,
+                                      const float *d_gate, const float *d_up, int64_t n);
+  /* d_x (n) = cap · tanh(d_x / cap), cap > 0. */
+  TemperCudaStatus (*softcap) (float *d_x, int64_t n, float cap);
+  /* As rope, but pair i (of the first n_pairs; halves pair x[i] with
+   * x[i + n_pairs]) turns by pos · h_inv_freq[i], and cos and sin are both
+   * multiplied by @mscale.  h_inv_freq is host memory, read before the call
+   * returns; n_pairs ≤ TEMPER_CUDA_ROPE_TABLE_MAX_PAIRS. */
+  TemperCudaStatus (*rope_table) (float *d_x, int n_rows, int n_heads, int head_dim,
+                                  int seq_len, int pos_offset, int layout, int n_pairs,
+                                  const float *h_inv_freq, float mscale, int inverse);
 } TemperCudaModule;
+
+#define TEMPER_CUDA_ROPE_TABLE_MAX_PAIRS 256
 
 typedef const TemperCudaModule *(*TemperCudaEntryFunc) (uint32_t abi_version);
 

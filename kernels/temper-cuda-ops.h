@@ -64,3 +64,11 @@ TemperCudaStatus temper_cuda_softcap (float *d_x, int64_t n, float cap);
 TemperCudaStatus temper_cuda_rope_table (float *d_x, int n_rows, int n_heads, int head_dim,
                                          int seq_len, int pos_offset, int layout, int n_pairs,
                                          const float *h_inv_freq, float mscale, int inverse);
+/* temper-cuda-cross-entropy.cu, Gemma 2's soft-capped form */
+TemperCudaStatus temper_cuda_lm_head_cross_entropy_softcap (float *d_loss, float *d_dx,
+                                                            const float *d_x, const void *d_w,
+                                                            int type, const int32_t *d_targets,
+                                                            float *d_scratch, int n_rows,
+                                                            int n_embd, int n_vocab,
+                                                            int chunk_rows, float grad_scale,
+                                                            float cap);

@@ -51,8 +51,7 @@ record (TemperCudaBackend *self, TemperCudaStatus status, const char *what)
 }
 
 /* Not yet: Q5_0, Q5_1, Q4_K, Q5_K and Q6_K have no CUDA decoder, and the
- * family ops attention_window, the soft-capped loss and the mixture of
- * experts no kernel. */
+ * family ops attention_window and the mixture of experts no kernel. */
 static const int cuda_weight_types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
   TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS,
@@ -70,8 +69,9 @@ const TemperOpSupport temper_cuda_op_support = {
          | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY) | OP (TEMPER_OP_ADAMW)
          | OP (TEMPER_OP_SUM_SQUARES) | OP (TEMPER_OP_SCALE) | OP (TEMPER_OP_DEQUANTIZE)
          | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT)
-         /* Family ops (kernels/temper-cuda-family.cu). */
-         | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_SOFTCAP) | OP (TEMPER_OP_ROPE_TABLE),
+         /* Family ops (kernels/temper-cuda-family.cu, -cross-entropy.cu). */
+         | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_SOFTCAP) | OP (TEMPER_OP_ROPE_TABLE)
+         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP),
   .weight_types = cuda_weight_types,
 };
 
@@ -416,6 +416,27 @@ cuda_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss, const T
 }
 
 static void
+cuda_lm_head_cross_entropy_softcap (TemperBackend *b, const TemperBTensor *loss,
+                                    const TemperBTensor *dx, const TemperBTensor *x,
+                                    const TemperBTensor *w, const TemperBTensor *targets,
+                                    const TemperBTensor *scratch, float grad_scale, float cap)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->lm_head_cross_entropy_softcap (device_pointer (loss),
+                                                             dx != NULL ? device_pointer (dx) : NULL,
+                                                             device_pointer (x), device_pointer (w),
+                                                             w->type, device_pointer (targets),
+                                                             device_pointer (scratch),
+                                                             (int) x->ne[1], (int) w->ne[0],
+                                                             (int) w->ne[1], (int) scratch->ne[1],
+                                                             grad_scale, cap),
+          N_("computing the loss"));
+}
+
+static void
 cuda_swiglu (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *gate,
              const TemperBTensor *up)
 {
@@ -607,6 +628,7 @@ static const TemperBackendOps cuda_ops = {
   .geglu = cuda_geglu,
   .geglu_backward = cuda_geglu_backward,
   .softcap = cuda_softcap,
+  .lm_head_cross_entropy_softcap = cuda_lm_head_cross_entropy_softcap,
   .dequantize = cuda_dequantize,
   .zero = cuda_zero,
   .dropout = cuda_dropout,

@@ -220,6 +220,14 @@ typedef struct {
   TemperCudaStatus (*rope_table) (float *d_x, int n_rows, int n_heads, int head_dim,
                                   int seq_len, int pos_offset, int layout, int n_pairs,
                                   const float *h_inv_freq, float mscale, int inverse);
+  /* lm_head_cross_entropy with the logits soft-capped, cap · tanh(logit / cap),
+   * before the softmax; d_dx takes the cap's derivative too.  cap > 0. */
+  TemperCudaStatus (*lm_head_cross_entropy_softcap) (float *d_loss, float *d_dx,
+                                                     const float *d_x, const void *d_w,
+                                                     int type, const int32_t *d_targets,
+                                                     float *d_scratch, int n_rows, int n_embd,
+                                                     int n_vocab, int chunk_rows,
+                                                     float grad_scale, float cap);
 } TemperCudaModule;
 
 #define TEMPER_CUDA_ROPE_TABLE_MAX_PAIRS 256

@@ -44,8 +44,8 @@ check "'devices --ops' exits 0 and lists ops and weight types" \
   '[ $rc = 0 ] && grep -q "^matmul\|^rmsnorm " <<<"$out" && grep -q "^WEIGHT TYPE" <<<"$out"'
 check "'devices --ops' shows CUDA without Q6_K, CPU with it" \
   'grep -Eq "^Q6_K +all +[a-z_, ]+ +no" <<<"$out"'
-check "'devices --ops' shows the RoPE table everywhere, the soft-capped loss on the CPU and Vulkan" \
-  'grep -Eq "^rope_table +yes +(yes|not built) +yes" <<<"$out" && grep -Eq "^Q4_K +all +[a-z_,]*lm_head_cross_entropy_softcap +no" <<<"$out"'
+check "'devices --ops' shows the RoPE table and the soft-capped loss on every backend" \
+  'grep -Eq "^rope_table +yes +(yes|not built) +yes" <<<"$out" && grep -Eq "^Q4_0 +all( +[a-z_,]*lm_head_cross_entropy_softcap){2} *$" <<<"$out"'
 out=$("$cli" devices --ops --json 2>&1); rc=$?
 check "'devices --ops --json' lists CUDA's matmul types without Q6_K" \
   '[ $rc = 0 ] && python3 -c "import json,sys; d=json.load(sys.stdin)[\"backends\"]; m=d[\"cuda\"][\"ops\"][\"matmul\"]; sys.exit(0 if \"Q4_1\" in m and \"Q6_K\" not in m and \"Q6_K\" in d[\"cpu\"][\"ops\"][\"matmul\"] else 1)" <<<"$out"'

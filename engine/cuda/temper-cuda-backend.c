@@ -51,7 +51,7 @@ record (TemperCudaBackend *self, TemperCudaStatus status, const char *what)
 }
 
 /* Not yet: Q5_0, Q5_1, Q4_K, Q5_K and Q6_K have no CUDA decoder, and the
- * family ops attention_window and the mixture of experts no kernel. */
+ * mixture of experts no kernel. */
 static const int cuda_weight_types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
   TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS,
@@ -69,9 +69,10 @@ const TemperOpSupport temper_cuda_op_support = {
          | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY) | OP (TEMPER_OP_ADAMW)
          | OP (TEMPER_OP_SUM_SQUARES) | OP (TEMPER_OP_SCALE) | OP (TEMPER_OP_DEQUANTIZE)
          | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT)
-         /* Family ops (kernels/temper-cuda-family.cu, -cross-entropy.cu). */
+         /* Family ops (kernels/temper-cuda-family.cu, -cross-entropy.cu,
+          * -attention.cu). */
          | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_SOFTCAP) | OP (TEMPER_OP_ROPE_TABLE)
-         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP),
+         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP) | OP (TEMPER_OP_ATTENTION_WINDOW),
   .weight_types = cuda_weight_types,
 };
 
@@ -354,6 +355,7 @@ attention_shape (const TemperAttentionParams *params)
     .n_head = params->n_head, .n_head_kv = params->n_head_kv, .head_dim = params->head_dim,
     .n_seq = params->n_seq, .n_query = params->n_query, .n_key = params->n_key,
     .q_offset = params->q_offset, .scale = params->scale,
+    .window = params->window, .softcap = params->softcap,
   };
   return shape;
 }

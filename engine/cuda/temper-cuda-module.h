@@ -77,6 +77,8 @@ typedef struct {
   int   n_key;        /* key rows per sequence, ≥ q_offset + n_query */
   int   q_offset;     /* position of the first query */
   float scale;        /* usually 1/sqrt(head_dim) */
+  int   window;       /* > 0: the query at position p sees keys p − window + 1 … p */
+  float softcap;      /* > 0: scaled scores s become softcap · tanh(s / softcap) */
 } TemperCudaAttention;
 
 typedef struct {
@@ -174,9 +176,10 @@ typedef struct {
 
   /* Causal grouped-query attention.  q and out are (n_seq · n_query,
    * n_head · head_dim); k and v are (n_seq · n_key, n_head_kv · head_dim);
-   * query i of a sequence sees keys 0 … q_offset + i; query head h reads kv
-   * head h / (n_head / n_head_kv).  d_lse (n_seq · n_query, n_head), when
-   * non-NULL, keeps the log-sum-exp of the scaled scores.  head_dim ≤ 256. */
+   * query i of a sequence sees keys 0 … q_offset + i (from q_offset + i −
+   * window + 1 with a window); query head h reads kv head h / (n_head /
+   * n_head_kv).  d_lse (n_seq · n_query, n_head), when non-NULL, keeps the
+   * log-sum-exp of the scaled (and capped) scores.  head_dim ≤ 256. */
   TemperCudaStatus (*attention_forward) (float *d_out, float *d_lse, const float *d_q,
                                          const float *d_k, const float *d_v,
                                          const TemperCudaAttention *shape);

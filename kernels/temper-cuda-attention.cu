@@ -62,6 +62,31 @@ warp_dot_rows (const float *a, const float *b, int head_dim, int lane)
   return temper_cuda_warp_sum (sum);
 }
 
+// The scaled score, soft-capped (Gemma 2) when p.softcap > 0.
+static __device__ __forceinline__ float
+capped_score (float raw, const TemperCudaAttention &p)
+{
+  const float s = p.scale * raw;
+
+  return p.softcap > 0.0f ? p.softcap * tanhf (s / p.softcap) : s;
+}
+
+// ∂capped/∂s: 1 − (capped/cap)², or 1 without a cap.
+static __device__ __forceinline__ float
+cap_slope (float capped, const TemperCudaAttention &p)
+{
+  const float t = p.softcap > 0.0f ? capped / p.softcap : 0.0f;
+
+  return 1.0f - t * t;
+}
+
+// The first key query position @pos sees: pos − window + 1 with a window.
+static __device__ __forceinline__ int
+first_key (int pos, const TemperCudaAttention &p)
+{
+  return p.window > 0 && pos - p.window + 1 > 0 ? pos - p.window + 1 : 0;
+}
+
 // out, q (n_seq·n_query, n_head·hd); k, v (n_seq·n_key, n_head_kv·hd);
 // lse (n_seq·n_query, n_head) or NULL.
 __global__ static void
@@ -85,9 +110,9 @@ attention_forward_kernel (float *out, float *lse, const float *q, const float *k
   const float *vbase = v + (int64_t) seq * p.n_key * st.kv_stride + (int64_t) (h / st.group) * hd;
 
   load_lane (qr, q + row * st.q_stride + (int64_t) h * hd, hd, lane);
-  for (int j = 0; j < n_visible; j++)
+  for (int j = first_key (n_visible - 1, p); j < n_visible; j++)
     {
-      const float score = p.scale * warp_dot (qr, kbase + j * st.kv_stride, hd, lane);
+      const float score = capped_score (warp_dot (qr, kbase + j * st.kv_stride, hd, lane), p);
       const float new_m = fmaxf (m, score);
       const float correction = expf (m - new_m);
       const float weight = expf (score - new_m);
@@ -111,8 +136,8 @@ attention_forward_kernel (float *out, float *lse, const float *q, const float *k
     lse[row * p.n_head + h] = m + logf (l);
 }
 
-// dq += Σ_j ds_ij k_j, with p_ij = exp(scale q_i·k_j − lse_i),
-// ds_ij = p_ij (dout_i·v_j − dout_i·out_i) · scale.
+// dq += Σ_j ds_ij k_j, with p_ij = exp(s_ij − lse_i), s_ij the (capped)
+// score, ds_ij = p_ij (dout_i·v_j − dout_i·out_i) · ∂s_ij/∂(q_i·k_j).
 __global__ static void
 attention_backward_query_kernel (float *dq, const float *dout, const float *out, const float *lse,
                                  const float *q, const float *k, const float *v,
@@ -138,11 +163,13 @@ attention_backward_query_kernel (float *dq, const float *dout, const float *out,
   load_lane (qr, q + q_off, hd, lane);
   load_lane (dor, dout + q_off, hd, lane);
   const float D = warp_dot (dor, out + q_off, hd, lane);
-  for (int j = 0; j < n_visible; j++)
+  for (int j = first_key (n_visible - 1, p); j < n_visible; j++)
     {
       const float *kj = kbase + j * st.kv_stride;
-      const float prob = expf (p.scale * warp_dot (qr, kj, hd, lane) - row_lse);
-      const float ds = prob * (warp_dot (dor, vbase + j * st.kv_stride, hd, lane) - D) * p.scale;
+      const float score = capped_score (warp_dot (qr, kj, hd, lane), p);
+      const float prob = expf (score - row_lse);
+      const float ds = prob * (warp_dot (dor, vbase + j * st.kv_stride, hd, lane) - D) * p.scale
+                       * cap_slope (score, p);
 
       for (int t = 0; t < MAX_DIMS_PER_LANE; t++)
         {
@@ -160,7 +187,8 @@ attention_backward_query_kernel (float *dq, const float *dout, const float *out,
 }
 
 // dk_j += Σ ds_ij q_i and dv_j += Σ p_ij dout_i over every query head of
-// the group and every query row that sees key j.
+// the group and every query row that sees key j (with a window, the rows
+// up to position j + window − 1).
 __global__ static void
 attention_backward_key_kernel (float *dk, float *dv, const float *dout, const float *out,
                                const float *lse, const float *q, const float *k, const float *v,
@@ -180,19 +208,22 @@ attention_backward_key_kernel (float *dk, float *dv, const float *dout, const fl
   const int j = (int) (key_row % p.n_key);
   const int64_t kv_off = key_row * st.kv_stride + (int64_t) kvh * hd;
   const int first_query = j > p.q_offset ? j - p.q_offset : 0;
+  const int end_query = p.window > 0 && j - p.q_offset + p.window < p.n_query
+                        ? j - p.q_offset + p.window : p.n_query;
 
   load_lane (kr, k + kv_off, hd, lane);
   load_lane (vr, v + kv_off, hd, lane);
   for (int h = kvh * st.group; h < (kvh + 1) * st.group; h++)
-    for (int i = first_query; i < p.n_query; i++)
+    for (int i = first_query; i < end_query; i++)
       {
         const int64_t row = (int64_t) seq * p.n_query + i;
         const int64_t q_off = row * st.q_stride + (int64_t) h * hd;
         const float *qi = q + q_off;
         const float *doi = dout + q_off;
         const float D = warp_dot_rows (doi, out + q_off, hd, lane);
-        const float prob = expf (p.scale * warp_dot (kr, qi, hd, lane) - lse[row * p.n_head + h]);
-        const float ds = prob * (warp_dot (vr, doi, hd, lane) - D) * p.scale;
+        const float score = capped_score (warp_dot (kr, qi, hd, lane), p);
+        const float prob = expf (score - lse[row * p.n_head + h]);
+        const float ds = prob * (warp_dot (vr, doi, hd, lane) - D) * p.scale * cap_slope (score, p);
 
         for (int t = 0; t < MAX_DIMS_PER_LANE; t++)
           {

@@ -56,3 +56,20 @@ TemperCudaStatus temper_cuda_lm_head_cross_entropy (float *d_loss, float *d_dx, 
                                                     int chunk_rows, float grad_scale);
 TemperCudaStatus temper_cuda_dropout (float *d_out, const float *d_x, int64_t n, float p,
                                       uint64_t key);
+/* temper-cuda-family.cu */
+TemperCudaStatus temper_cuda_geglu_forward (float *d_out, const float *d_gate,
+                                            const float *d_up, int64_t n);
+TemperCudaStatus temper_cuda_geglu_backward (float *d_dgate, float *d_dup, const float *d_dout,
+                                             const float *d_gate, const float *d_up, int64_t n);
+TemperCudaStatus temper_cuda_softcap (float *d_x, int64_t n, float cap);
+TemperCudaStatus temper_cuda_rope_table (float *d_x, int n_rows, int n_heads, int head_dim,
+                                         int seq_len, int pos_offset, int layout, int n_pairs,
+                                         const float *h_inv_freq, float mscale, int inverse);
+/* temper-cuda-cross-entropy.cu, Gemma 2's soft-capped form */
+TemperCudaStatus temper_cuda_lm_head_cross_entropy_softcap (float *d_loss, float *d_dx,
+                                                            const float *d_x, const void *d_w,
+                                                            int type, const int32_t *d_targets,
+                                                            float *d_scratch, int n_rows,
+                                                            int n_embd, int n_vocab,
+                                                            int chunk_rows, float grad_scale,
+                                                            float cap);

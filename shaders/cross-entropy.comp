@@ -5,6 +5,9 @@
 // row's −log p(target) and 1 (or 0 and 0 when the target is masked, −1) to
 // row_loss, and with has_grad turns the logits into their gradient in place,
 // grad_scale·(softmax − onehot(target)), for the lm_head backward matmul.
+// With SOFTCAP (Gemma 2) the logits y are first capped in place,
+// z = cap·tanh(y/cap), and the gradient is taken back through the cap,
+// ∂z/∂y = 1 − (z/cap)².
 
 layout (local_size_x = 256) in;
 
@@ -20,6 +23,7 @@ layout (push_constant) uniform Params {
   uint loss_offset;   // losses at loss_offset + r, counts at loss_offset + n_rows + r
   uint has_grad;
   float grad_scale;
+  float cap;          // read with SOFTCAP only
 } p;
 
 #include "common.glsl"
@@ -47,6 +51,13 @@ void main ()
       return;
     }
 
+#if defined(SOFTCAP)
+  for (uint c = lid; c < p.n_vocab; c += REDUCE_SIZE)
+    logits[base + c] = p.cap * tanh (logits[base + c] / p.cap);
+  // The target's capped logit is read by every invocation below.
+  memoryBarrierBuffer ();
+  barrier ();
+#endif
   float mx = -3.0e38;
   for (uint c = lid; c < p.n_vocab; c += REDUCE_SIZE)
     mx = max (mx, logits[base + c]);
@@ -66,9 +77,14 @@ void main ()
   if (p.has_grad != 0u)
     for (uint c = lid; c < p.n_vocab; c += REDUCE_SIZE)
       {
-        float g = exp (logits[base + c] - lse);
+        float z = logits[base + c];
+        float g = exp (z - lse);
         if (c == uint (target))
           g -= 1.0;
+#if defined(SOFTCAP)
+        float t = z / p.cap;
+        g *= 1.0 - t * t;
+#endif
         logits[base + c] = p.grad_scale * g;
       }
 }

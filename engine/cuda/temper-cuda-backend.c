@@ -52,7 +52,7 @@ record (TemperCudaBackend *self, TemperCudaStatus status, const char *what)
 }
 
 /* Not yet: Q5_0, Q5_1, Q4_K, Q5_K and Q6_K have no CUDA decoder, and the
- * family ops (rope_table, geglu, attention_window, softcap) no kernel. */
+ * mixture of experts no kernel. */
 static const int cuda_weight_types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
   TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS,
@@ -69,7 +69,11 @@ const TemperOpSupport temper_cuda_op_support = {
          | OP (TEMPER_OP_SWIGLU_BACKWARD) | OP (TEMPER_OP_ADD)
          | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY) | OP (TEMPER_OP_ADAMW)
          | OP (TEMPER_OP_SUM_SQUARES) | OP (TEMPER_OP_SCALE) | OP (TEMPER_OP_DEQUANTIZE)
-         | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT),
+         | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT)
+         /* Family ops (kernels/temper-cuda-family.cu, -cross-entropy.cu,
+          * -attention.cu). */
+         | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_SOFTCAP) | OP (TEMPER_OP_ROPE_TABLE)
+         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP) | OP (TEMPER_OP_ATTENTION_WINDOW),
   .weight_types = cuda_weight_types,
 };
 
@@ -316,6 +320,35 @@ cuda_rope_backward (TemperBackend *b, const TemperBTensor *dx, int n_head, int h
   cuda_rope_either (b, dx, n_head, head_dim, seq_len, pos_offset, theta, layout, TRUE);
 }
 
+static void
+cuda_rope_table_either (TemperBackend *b, const TemperBTensor *x, const TemperRopeTable *t,
+                        gboolean inverse)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+  int layout_id = t->layout == TEMPER_ROPE_INTERLEAVED ? TEMPER_CUDA_ROPE_INTERLEAVED
+                                                       : TEMPER_CUDA_ROPE_HALVES;
+
+  g_return_if_fail (x->ne[0] == (int64_t) t->n_head * t->head_dim);
+  if (failed (self))
+    return;
+  record (self, self->module->rope_table (device_pointer (x), (int) x->ne[1], t->n_head,
+                                          t->head_dim, t->seq_len, t->pos_offset, layout_id,
+                                          t->n_pairs, t->inv_freq, t->mscale, inverse),
+          N_("applying position encoding"));
+}
+
+static void
+cuda_rope_table (TemperBackend *b, const TemperBTensor *x, const TemperRopeTable *table)
+{
+  cuda_rope_table_either (b, x, table, FALSE);
+}
+
+static void
+cuda_rope_table_backward (TemperBackend *b, const TemperBTensor *dx, const TemperRopeTable *table)
+{
+  cuda_rope_table_either (b, dx, table, TRUE);
+}
+
 static TemperCudaAttention
 attention_shape (const TemperAttentionParams *params)
 {
@@ -323,6 +356,7 @@ attention_shape (const TemperAttentionParams *params)
     .n_head = params->n_head, .n_head_kv = params->n_head_kv, .head_dim = params->head_dim,
     .n_seq = params->n_seq, .n_query = params->n_query, .n_key = params->n_key,
     .q_offset = params->q_offset, .scale = params->scale,
+    .window = params->window, .softcap = params->softcap,
   };
   return shape;
 }
@@ -385,6 +419,27 @@ cuda_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss, const T
 }
 
 static void
+cuda_lm_head_cross_entropy_softcap (TemperBackend *b, const TemperBTensor *loss,
+                                    const TemperBTensor *dx, const TemperBTensor *x,
+                                    const TemperBTensor *w, const TemperBTensor *targets,
+                                    const TemperBTensor *scratch, float grad_scale, float cap)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->lm_head_cross_entropy_softcap (device_pointer (loss),
+                                                             dx != NULL ? device_pointer (dx) : NULL,
+                                                             device_pointer (x), device_pointer (w),
+                                                             w->type, device_pointer (targets),
+                                                             device_pointer (scratch),
+                                                             (int) x->ne[1], (int) w->ne[0],
+                                                             (int) w->ne[1], (int) scratch->ne[1],
+                                                             grad_scale, cap),
+          N_("computing the loss"));
+}
+
+static void
 cuda_swiglu (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *gate,
              const TemperBTensor *up)
 {
@@ -409,6 +464,34 @@ cuda_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate, const Temper
   record (self, self->module->swiglu_backward (device_pointer (dgate), device_pointer (dup),
                                                device_pointer (dout), device_pointer (gate),
                                                device_pointer (up), n_elements (dout)),
+          N_("computing feed-forward gradients"));
+}
+
+static void
+cuda_geglu (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *gate,
+            const TemperBTensor *up)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->geglu_forward (device_pointer (out), device_pointer (gate),
+                                             device_pointer (up), n_elements (out)),
+          N_("computing the feed-forward activation"));
+}
+
+static void
+cuda_geglu_backward (TemperBackend *b, const TemperBTensor *dgate, const TemperBTensor *dup,
+                     const TemperBTensor *dout, const TemperBTensor *gate,
+                     const TemperBTensor *up)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->geglu_backward (device_pointer (dgate), device_pointer (dup),
+                                              device_pointer (dout), device_pointer (gate),
+                                              device_pointer (up), n_elements (dout)),
           N_("computing feed-forward gradients"));
 }
 
@@ -464,6 +547,17 @@ cuda_scale (TemperBackend *b, const TemperBTensor *x, float s)
   if (failed (self))
     return;
   record (self, self->module->scale (device_pointer (x), n_elements (x), s), N_("scaling values"));
+}
+
+static void
+cuda_softcap (TemperBackend *b, const TemperBTensor *x, float cap)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+
+  if (failed (self))
+    return;
+  record (self, self->module->softcap (device_pointer (x), n_elements (x), cap),
+          N_("scaling values"));
 }
 
 static void
@@ -532,6 +626,12 @@ static const TemperBackendOps cuda_ops = {
   .adamw = cuda_adamw,
   .sum_squares = cuda_sum_squares,
   .scale = cuda_scale,
+  .rope_table = cuda_rope_table,
+  .rope_table_backward = cuda_rope_table_backward,
+  .geglu = cuda_geglu,
+  .geglu_backward = cuda_geglu_backward,
+  .softcap = cuda_softcap,
+  .lm_head_cross_entropy_softcap = cuda_lm_head_cross_entropy_softcap,
   .dequantize = cuda_dequantize,
   .zero = cuda_zero,
   .dropout = cuda_dropout,

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bump whenever TemperCudaModule or any signature in it changes. */
-#define TEMPER_CUDA_ABI_VERSION 2u
+#define TEMPER_CUDA_ABI_VERSION 3u
 #define TEMPER_CUDA_ENTRY_SYMBOL "temper_cuda_module_entry"
 #define TEMPER_CUDA_MODULE_NAME "libtemper-cuda.so"
 
@@ -78,6 +78,8 @@ typedef struct {
   int   n_key;        /* key rows per sequence, ≥ q_offset + n_query */
   int   q_offset;     /* position of the first query */
   float scale;        /* usually 1/sqrt(head_dim) */
+  int   window;       /* > 0: the query at position p sees keys p − window + 1 … p */
+  float softcap;      /* > 0: scaled scores s become softcap · tanh(s / softcap) */
 } TemperCudaAttention;
 
 typedef struct {
@@ -175,9 +177,10 @@ typedef struct {
 
   /* Causal grouped-query attention.  q and out are (n_seq · n_query,
    * n_head · head_dim); k and v are (n_seq · n_key, n_head_kv · head_dim);
-   * query i of a sequence sees keys 0 … q_offset + i; query head h reads kv
-   * head h / (n_head / n_head_kv).  d_lse (n_seq · n_query, n_head), when
-   * non-NULL, keeps the log-sum-exp of the scaled scores.  head_dim ≤ 256. */
+   * query i of a sequence sees keys 0 … q_offset + i (from q_offset + i −
+   * window + 1 with a window); query head h reads kv head h / (n_head /
+   * n_head_kv).  d_lse (n_seq · n_query, n_head), when non-NULL, keeps the
+   * log-sum-exp of the scaled (and capped) scores.  head_dim ≤ 256. */
   TemperCudaStatus (*attention_forward) (float *d_out, float *d_lse, const float *d_q,
                                          const float *d_k, const float *d_v,
                                          const TemperCudaAttention *shape);
@@ -204,7 +207,34 @@ typedef struct {
    * same as every other backend's; n < 2³². */
   TemperCudaStatus (*dropout) (float *d_out, const float *d_x, int64_t n, float p,
                                uint64_t key);
+
+  /* ---- Family ops ---- */
+  /* out = gelu_tanh(gate) ⊙ up over @n elements; the backward adds the
+   * gradients of gate and up to d_dgate and d_dup. */
+  TemperCudaStatus (*geglu_forward) (float *d_out, const float *d_gate, const float *d_up,
+                                     int64_t n);
+  TemperCudaStatus (*geglu_backward) (float *d_dgate, float *d_dup, const float *d_dout,
+                                      const float *d_gate, const float *d_up, int64_t n);
+  /* d_x (n) = cap · tanh(d_x / cap), cap > 0. */
+  TemperCudaStatus (*softcap) (float *d_x, int64_t n, float cap);
+  /* As rope, but pair i (of the first n_pairs; halves pair x[i] with
+   * x[i + n_pairs]) turns by pos · h_inv_freq[i], and cos and sin are both
+   * multiplied by @mscale.  h_inv_freq is host memory, read before the call
+   * returns; n_pairs ≤ TEMPER_CUDA_ROPE_TABLE_MAX_PAIRS. */
+  TemperCudaStatus (*rope_table) (float *d_x, int n_rows, int n_heads, int head_dim,
+                                  int seq_len, int pos_offset, int layout, int n_pairs,
+                                  const float *h_inv_freq, float mscale, int inverse);
+  /* lm_head_cross_entropy with the logits soft-capped, cap · tanh(logit / cap),
+   * before the softmax; d_dx takes the cap's derivative too.  cap > 0. */
+  TemperCudaStatus (*lm_head_cross_entropy_softcap) (float *d_loss, float *d_dx,
+                                                     const float *d_x, const void *d_w,
+                                                     int type, const int32_t *d_targets,
+                                                     float *d_scratch, int n_rows, int n_embd,
+                                                     int n_vocab, int chunk_rows,
+                                                     float grad_scale, float cap);
 } TemperCudaModule;
+
+#define TEMPER_CUDA_ROPE_TABLE_MAX_PAIRS 256
 
 typedef const TemperCudaModule *(*TemperCudaEntryFunc) (uint32_t abi_version);
 

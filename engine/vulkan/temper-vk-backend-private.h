@@ -13,6 +13,10 @@ G_BEGIN_DECLS
  * cross-entropy losses. */
 #define TEMPER_VK_REDUCE_FLOATS 65536
 
+/* A RoPE frequency table on the device (temper-vk-ops-rope-table.c). */
+typedef struct _TemperVkRopeTable TemperVkRopeTable;
+void temper_vk_rope_table_free (TemperVkRopeTable *table);
+
 typedef struct {
   TemperBackend          parent;
   temper_vk_device_t    *device;
@@ -23,6 +27,7 @@ typedef struct {
   GError                *error;       /* the first failure since begin */
   TemperVkMatmulPath     matmul_path;
   gboolean               subgroup_reduce; /* the *_subgroup shader variants */
+  GPtrArray             *rope_tables;     /* TemperVkRopeTable, uploaded once each */
 } TemperVkBackend;
 
 /* Starts recording if the caller did not; FALSE once the step has failed. */
@@ -79,6 +84,11 @@ void temper_vk_op_rope (TemperBackend *b, const TemperBTensor *x, int n_head, in
 void temper_vk_op_rope_backward (TemperBackend *b, const TemperBTensor *dx, int n_head,
                                  int head_dim, int seq_len, int pos_offset, float theta,
                                  TemperRopeLayout layout);
+/* temper-vk-ops-rope-table.c */
+void temper_vk_op_rope_table (TemperBackend *b, const TemperBTensor *x,
+                              const TemperRopeTable *table);
+void temper_vk_op_rope_table_backward (TemperBackend *b, const TemperBTensor *dx,
+                                       const TemperRopeTable *table);
 void temper_vk_op_swiglu (TemperBackend *b, const TemperBTensor *out,
                           const TemperBTensor *gate, const TemperBTensor *up);
 void temper_vk_op_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate,
@@ -136,5 +146,11 @@ void temper_vk_op_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *
                                          const TemperBTensor *w,
                                          const TemperBTensor *targets,
                                          const TemperBTensor *scratch, float grad_scale);
+void temper_vk_op_lm_head_cross_entropy_softcap (TemperBackend *b, const TemperBTensor *loss,
+                                                 const TemperBTensor *dx, const TemperBTensor *x,
+                                                 const TemperBTensor *w,
+                                                 const TemperBTensor *targets,
+                                                 const TemperBTensor *scratch,
+                                                 float grad_scale, float cap);
 
 G_END_DECLS

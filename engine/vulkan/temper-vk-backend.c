@@ -16,7 +16,6 @@ static const int vk_weight_types[] = {
 
 #define OP(op) (G_GUINT64_CONSTANT (1) << (op))
 
-/* Not yet: the family ops (rope_table, geglu, attention_window, softcap). */
 const TemperOpSupport temper_vk_op_support = {
   .ops = OP (TEMPER_OP_EMBEDDING) | OP (TEMPER_OP_RMSNORM) | OP (TEMPER_OP_RMSNORM_BACKWARD)
          | OP (TEMPER_OP_MATMUL) | OP (TEMPER_OP_MATMUL_BACKWARD_INPUT) | OP (TEMPER_OP_GEMM)
@@ -27,8 +26,10 @@ const TemperOpSupport temper_vk_op_support = {
          | OP (TEMPER_OP_SUM_SQUARES) | OP (TEMPER_OP_SCALE) | OP (TEMPER_OP_DEQUANTIZE)
          | OP (TEMPER_OP_ZERO) | OP (TEMPER_OP_DROPOUT)
          /* Family ops: GeGLU, windowed and soft-capped attention (forward
-          * and backward), soft-capped logits.  RoPE tables are not here yet. */
-         | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_ATTENTION_WINDOW) | OP (TEMPER_OP_SOFTCAP),
+          * and backward), soft-capped logits and loss, RoPE from a frequency
+          * table. */
+         | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_ATTENTION_WINDOW) | OP (TEMPER_OP_SOFTCAP)
+         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP) | OP (TEMPER_OP_ROPE_TABLE),
   .weight_types = vk_weight_types,
 };
 
@@ -84,6 +85,8 @@ subgroup_variant (TemperVkShaderId shader)
     case TEMPER_VK_SHADER_SUM: return TEMPER_VK_SHADER_SUM_SUBGROUP;
     case TEMPER_VK_SHADER_SUM_SQUARES: return TEMPER_VK_SHADER_SUM_SQUARES_SUBGROUP;
     case TEMPER_VK_SHADER_CROSS_ENTROPY: return TEMPER_VK_SHADER_CROSS_ENTROPY_SUBGROUP;
+    case TEMPER_VK_SHADER_CROSS_ENTROPY_SOFTCAP:
+      return TEMPER_VK_SHADER_CROSS_ENTROPY_SOFTCAP_SUBGROUP;
     case TEMPER_VK_SHADER_ATTENTION_FORWARD: return TEMPER_VK_SHADER_ATTENTION_FORWARD_SUBGROUP;
     case TEMPER_VK_SHADER_ATTENTION_BACKWARD_QUERY:
       return TEMPER_VK_SHADER_ATTENTION_BACKWARD_QUERY_SUBGROUP;
@@ -224,6 +227,7 @@ vk_destroy (TemperBackend *backend)
     }
   g_clear_error (&vk->error);
   g_clear_pointer (&vk->reduce, temper_vk_buffer_free);
+  g_clear_pointer (&vk->rope_tables, g_ptr_array_unref);
   g_clear_pointer (&vk->cmds, temper_vk_commands_free);
   g_clear_pointer (&vk->device, temper_vk_device_free);
   g_free (vk);
@@ -248,12 +252,15 @@ static const TemperBackendOps vk_ops = {
   .gemm = temper_vk_op_gemm,
   .rope = temper_vk_op_rope,
   .rope_backward = temper_vk_op_rope_backward,
+  .rope_table = temper_vk_op_rope_table,
+  .rope_table_backward = temper_vk_op_rope_table_backward,
   .attention = temper_vk_op_attention,
   .attention_backward = temper_vk_op_attention_backward,
   .swiglu = temper_vk_op_swiglu,
   .swiglu_backward = temper_vk_op_swiglu_backward,
   .add = temper_vk_op_add,
   .lm_head_cross_entropy = temper_vk_op_lm_head_cross_entropy,
+  .lm_head_cross_entropy_softcap = temper_vk_op_lm_head_cross_entropy_softcap,
   .adamw = temper_vk_op_adamw,
   .sum_squares = temper_vk_op_sum_squares,
   .scale = temper_vk_op_scale,

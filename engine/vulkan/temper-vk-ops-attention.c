@@ -130,18 +130,19 @@ temper_vk_op_attention_backward (TemperBackend *b, const TemperBTensor *dq,
 /* cross-entropy.comp */
 typedef struct {
   guint32 n_rows, n_vocab, logits_offset, targets_offset, loss_offset, has_grad;
-  float grad_scale;
+  float grad_scale, cap;
 } CrossEntropyPush;
 
 /* Per-row losses and counts live at the start of the reduction buffer; the
  * last 256 floats hold the partials of the sums over them. */
 #define CE_MAX_ROWS ((TEMPER_VK_REDUCE_FLOATS - 256) / 2)
 
-void
-temper_vk_op_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
-                                    const TemperBTensor *dx, const TemperBTensor *x,
-                                    const TemperBTensor *w, const TemperBTensor *targets,
-                                    const TemperBTensor *scratch, float grad_scale)
+/* cap > 0: the logits are soft-capped before the softmax (Gemma 2). */
+static void
+record_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
+                      const TemperBTensor *dx, const TemperBTensor *x,
+                      const TemperBTensor *w, const TemperBTensor *targets,
+                      const TemperBTensor *scratch, float grad_scale, float cap)
 {
   TemperVkBackend *vk = (TemperVkBackend *) b;
   int64_t n_rows = x->ne[1];
@@ -162,7 +163,7 @@ temper_vk_op_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
         .targets_offset = temper_vk_tensor_index (targets) + (guint32) r0,
         .loss_offset = 0,
         .has_grad = dx != NULL,
-        .grad_scale = grad_scale,
+        .grad_scale = grad_scale, .cap = cap,
       };
       temper_vk_buffer_t *buffers[] = {
         temper_vk_tensor_buffer (scratch), temper_vk_tensor_buffer (targets), vk->reduce,
@@ -171,7 +172,9 @@ temper_vk_op_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
 
       temper_vk_op_matmul (b, &logits, &x_rows, w, NULL, FALSE);
       temper_vk_grid_2d (vk->device, (guint64) rows, &gx, &gy);
-      temper_vk_backend_dispatch (vk, TEMPER_VK_SHADER_CROSS_ENTROPY, buffers, 3,
+      temper_vk_backend_dispatch (vk, cap > 0.0f ? TEMPER_VK_SHADER_CROSS_ENTROPY_SOFTCAP
+                                                 : TEMPER_VK_SHADER_CROSS_ENTROPY,
+                                  buffers, 3,
                                   &push, sizeof push, gx, gy);
       temper_vk_record_sum (vk, FALSE, vk->reduce, 0, (guint32) rows,
                             temper_vk_tensor_buffer (loss), temper_vk_tensor_index (loss));
@@ -183,4 +186,25 @@ temper_vk_op_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
           temper_vk_op_matmul_backward_input (b, &dx_rows, &logits, w);
         }
     }
+}
+
+void
+temper_vk_op_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
+                                    const TemperBTensor *dx, const TemperBTensor *x,
+                                    const TemperBTensor *w, const TemperBTensor *targets,
+                                    const TemperBTensor *scratch, float grad_scale)
+{
+  record_cross_entropy (b, loss, dx, x, w, targets, scratch, grad_scale, 0.0f);
+}
+
+void
+temper_vk_op_lm_head_cross_entropy_softcap (TemperBackend *b, const TemperBTensor *loss,
+                                            const TemperBTensor *dx, const TemperBTensor *x,
+                                            const TemperBTensor *w,
+                                            const TemperBTensor *targets,
+                                            const TemperBTensor *scratch, float grad_scale,
+                                            float cap)
+{
+  g_return_if_fail (cap > 0.0f);
+  record_cross_entropy (b, loss, dx, x, w, targets, scratch, grad_scale, cap);
 }

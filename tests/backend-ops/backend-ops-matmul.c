@@ -80,8 +80,10 @@ case_embedding (int type)
     }
 }
 
+/* cap > 0: the soft-capped loss (Gemma 2), whose cap bites on logits near
+ * 10 (the cap's derivative is then far from 1). */
 static void
-case_cross_entropy (int type)
+cross_entropy_cases (int type, float cap)
 {
   /* vocab, rows, rows a chunk, gradient scale */
   static const struct { int64_t vocab, T, chunk; float scale; } shapes[] = {
@@ -110,12 +112,29 @@ case_cross_entropy (int type)
         targets[r] = c == 0 ? first_targets[r] : r % 5 == 0 ? -1 : (gint32) ((r * 37) % vocab);
       tg = pair_new (TEMPER_TYPE_I32, T, 1, targets);
       FOR_SIDES (s)
-        OPS (s)->lm_head_cross_entropy (sides[s], &loss->t[s], &dx->t[s], &x->t[s], &w->t[s], &tg->t[s],
-                                        &scratch->t[s], shapes[c].scale);
+        if (cap > 0.0f)
+          OPS (s)->lm_head_cross_entropy_softcap (sides[s], &loss->t[s], &dx->t[s], &x->t[s], &w->t[s],
+                                                  &tg->t[s], &scratch->t[s], shapes[c].scale, cap);
+        else
+          OPS (s)->lm_head_cross_entropy (sides[s], &loss->t[s], &dx->t[s], &x->t[s], &w->t[s], &tg->t[s],
+                                          &scratch->t[s], shapes[c].scale);
       step ();
-      check_close ("lm_head_cross_entropy loss and target count", loss, 1e-5);
-      check_close ("lm_head_cross_entropy dx", dx, 1e-5);
+      check_close (cap > 0.0f ? "lm_head_cross_entropy_softcap loss and target count"
+                              : "lm_head_cross_entropy loss and target count", loss, 1e-5);
+      check_close (cap > 0.0f ? "lm_head_cross_entropy_softcap dx" : "lm_head_cross_entropy dx", dx, 1e-5);
     }
+}
+
+static void
+case_cross_entropy (int type)
+{
+  cross_entropy_cases (type, 0.0f);
+}
+
+static void
+case_cross_entropy_softcap (int type)
+{
+  cross_entropy_cases (type, 4.0f);
 }
 
 static void
@@ -250,6 +269,8 @@ const OpCase backend_ops_matmul_cases[] = {
   { "dequantize", { TEMPER_OP_DEQUANTIZE }, 1, TRUE, 0, case_dequantize },
   { "embedding", { TEMPER_OP_EMBEDDING }, 1, TRUE, 0, case_embedding },
   { "lm_head_cross_entropy", { TEMPER_OP_LM_HEAD_CROSS_ENTROPY }, 1, TRUE, 0, case_cross_entropy },
+  { "lm_head_cross_entropy_softcap", { TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP }, 1, TRUE, 0,
+    case_cross_entropy_softcap },
   { "matmul", { TEMPER_OP_MATMUL }, 1, TRUE, 2, case_matmul },
   { "matmul_backward_input", { TEMPER_OP_MATMUL_BACKWARD_INPUT }, 1, TRUE, 2, case_matmul_backward_input },
   { "matvec", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 1, case_matvec },

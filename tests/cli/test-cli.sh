@@ -39,15 +39,17 @@ for c in "${commands[@]}"; do
 done
 
 # devices --ops prints the backends' op tables: CUDA's missing K-quant
-# decoders show, an op only the CPU has (mixture of experts on CUDA) shows;
-# --json says the same.
+# decoders show, an op only the CPU has (mixture of experts) shows, family
+# ops on every backend; --json says the same.
 out=$("$cli" devices --ops 2>&1); rc=$?
 check "'devices --ops' exits 0 and lists ops and weight types" \
   '[ $rc = 0 ] && grep -q "^matmul\|^rmsnorm " <<<"$out" && grep -q "^WEIGHT TYPE" <<<"$out"'
 check "'devices --ops' shows CUDA without Q6_K, CPU with it" \
-  'grep -Eq "^Q6_K +all +[a-z ]+ +no" <<<"$out"'
+  'grep -Eq "^Q6_K +all +[a-z_, ]+ +no" <<<"$out"'
 check "'devices --ops' shows an op CUDA lacks" \
   'grep -Eq "^moe +yes +(yes|no|not built) +no" <<<"$out"'
+check "'devices --ops' shows the RoPE table and the soft-capped loss on every backend" \
+  'grep -Eq "^rope_table +yes +(yes|not built) +yes" <<<"$out" && grep -Eq "^lm_head_cross_entropy_softcap +yes +(yes|not built) +yes" <<<"$out"'
 out=$("$cli" devices --ops --json 2>&1); rc=$?
 check "'devices --ops --json' lists CUDA's matmul types without Q6_K" \
   '[ $rc = 0 ] && python3 -c "import json,sys; d=json.load(sys.stdin)[\"backends\"]; m=d[\"cuda\"][\"ops\"][\"matmul\"]; sys.exit(0 if \"Q4_1\" in m and \"Q6_K\" not in m and \"Q6_K\" in d[\"cpu\"][\"ops\"][\"matmul\"] else 1)" <<<"$out"'

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* The families on the Vulkan backend.  Qwen3 (per-head q/k norms, built
- * from the RMSNorm every backend has), Mistral past its sliding window and
+ * from the RMSNorm every backend has), Mistral past its sliding window,
  * Gemma 2 (GeGLU, alternating windowed layers, post norms, soft-capped
- * attention and logits) run, and their logits after the prompt and 64
- * greedy tokens must match transformers (tests/nn's family fixtures) to
- * 1e-4.  A family that needs an op Vulkan lacks yet (RoPE tables: Llama 3.1's
- * frequency factors, Gemma 3's scaled global RoPE, partial rotary) is
- * refused at set-up with the family's name, never run wrongly; so is Gemma 2
- * training (its soft-capped loss is CPU-only).  Qwen3 and Mistral also
- * train: 20 AdamW steps against PEFT (tests/train/make-family-peft-fixtures.py)
- * to 3e-4, as test-vk-train holds the tiny Llama. */
+ * attention and logits) and the families that turn by a RoPE frequency
+ * table (Llama 3.1's frequency factors, Gemma 3's scaled global RoPE,
+ * Phi-3's and GLM-4's partial rotary, Phi-3.5's LongRoPE) run, and their
+ * logits after the prompt and 64 greedy tokens must match transformers
+ * (tests/nn's family fixtures) to 1e-4.  A family that needs an op Vulkan
+ * lacks yet (the mixture of experts) is refused at set-up with the family's
+ * name, never run wrongly.  The dense families also train (Gemma 2 with its
+ * soft-capped loss): 20 AdamW steps against PEFT
+ * (tests/train/make-family-peft-fixtures.py) to 3e-4, as test-vk-train
+ * holds the tiny Llama. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -138,6 +140,12 @@ test_gemma2 (void)
 }
 
 static void
+test_rope_table_family (gconstpointer data)
+{
+  run_matching (data, 128);
+}
+
+static void
 test_training (gconstpointer data)
 {
   const char *family = data;
@@ -238,43 +246,17 @@ test_refused (gconstpointer data)
   g_assert_nonnull (strstr (error->message, pair[1]));
 }
 
-/* Gemma 2 chats on Vulkan, but its training loss (over soft-capped logits)
- * is the CPU's only: refused by name. */
-static void
-test_gemma2_training_refused (void)
-{
-  g_autofree char *dir = fixture_path ("gemma2");
-  g_autoptr(temper_model_t) model = NULL;
-  g_autoptr(GError) error = NULL;
-  TemperBackend *vk = open_vulkan ();
-  temper_adapter_t *adapter;
-
-  if (vk == NULL)
-    return;
-  model = temper_model_load (dir, NULL, &error);
-  g_assert_no_error (error);
-  adapter = temper_adapter_new (temper_model_get_config (model), 4, 8.0f, FALSE,
-                                TEMPER_LORA_TARGETS_ATTENTION, &error);
-  g_assert_no_error (error);
-  g_assert_null (temper_train_step_new (model, vk, adapter, 0.0f, 1, 8, FALSE, &error));
-  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-  g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message, "Gemma 2"));
-  temper_backend_free (vk);
-  temper_adapter_free (adapter);
-}
-
 int
 main (int argc, char **argv)
 {
   static const char *const refused[][2] = {
-    { "llama31", "Llama 3.1" }, { "gemma3", "Gemma 3" }, { "phi3", "Phi-3" }, { "glm4", "GLM-4" },
     { "qwen3moe", "Qwen3-MoE models yet: it lacks the mixture-of-experts feed-forward" },
     { "mixtral", "Mixtral models yet: it lacks the mixture-of-experts feed-forward" },
     { "qwen3-yarn", "Qwen3 models yet: it lacks scaled or partial rotary position embeddings" },
     { "phi35-long", "Phi-3 models yet: it lacks scaled or partial rotary position embeddings" },
   };
-  static const char *const trained[] = { "qwen3", "mistral" };
+  static const char *const rope_tables[] = { "llama31", "gemma3", "phi3", "phi35", "glm4" };
+  static const char *const trained[] = { "qwen3", "mistral", "gemma2", "llama31", "gemma3", "phi3", "glm4" };
 
   g_test_init (&argc, &argv, NULL);
   /* CI has only Mesa's lavapipe, which Temper skips unless asked. */
@@ -283,12 +265,16 @@ main (int argc, char **argv)
   g_test_add_func ("/vulkan/families/mistral-inside-window", test_mistral_inside_window);
   g_test_add_func ("/vulkan/families/mistral-past-window", test_mistral_past_window);
   g_test_add_func ("/vulkan/families/gemma2", test_gemma2);
+  for (gsize i = 0; i < G_N_ELEMENTS (rope_tables); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/vulkan/families/%s", rope_tables[i]);
+      g_test_add_data_func (name, rope_tables[i], test_rope_table_family);
+    }
   for (gsize i = 0; i < G_N_ELEMENTS (trained); i++)
     {
       g_autofree char *name = g_strdup_printf ("/vulkan/families/%s-training", trained[i]);
       g_test_add_data_func (name, trained[i], test_training);
     }
-  g_test_add_func ("/vulkan/families/gemma2-training-refused", test_gemma2_training_refused);
   for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
     {
       g_autofree char *name = g_strdup_printf ("/vulkan/families/refused/%s", refused[i][0]);

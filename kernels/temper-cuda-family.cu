@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // temper-cuda-family.cu — the element-wise family ops: GeGLU (Gemma's
 // feed-forward), the soft cap of Gemma 2's logits, and RoPE from a table of
 // frequencies (Llama 3.1's factors, Gemma 3's scaled global RoPE, partial

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // RoPE from a frequency table (TEMPER_OP_ROPE_TABLE), in place, on rows of

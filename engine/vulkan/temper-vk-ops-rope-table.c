@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RoPE from a frequency table on Vulkan (rope-table.comp).  The op gets its
  * table as host memory; the shader reads it from a device buffer.  Each
  * distinct table is uploaded the first time it is seen and kept, found again

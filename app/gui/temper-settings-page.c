@@ -21,6 +21,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
@@ -116,6 +117,46 @@ static const Field fields[] = {
 
 #define N_FIELDS G_N_ELEMENTS (fields)
 
+/* Which of the engine's reasons covers a field the automatic settings
+ * choose; -1 for the fields they leave at their defaults. */
+static int
+field_why (guint i)
+{
+  static const struct { const char *name; TemperTrainWhy why; } whys[] = {
+    { "learning-rate", TEMPER_TRAIN_WHY_LEARNING_RATE },
+    { "schedule", TEMPER_TRAIN_WHY_SCHEDULE },    { "warmup-steps", TEMPER_TRAIN_WHY_SCHEDULE },
+    { "epochs", TEMPER_TRAIN_WHY_EPOCHS },        { "max-steps", TEMPER_TRAIN_WHY_EPOCHS },
+    { "lora-rank", TEMPER_TRAIN_WHY_RANK },       { "lora-alpha", TEMPER_TRAIN_WHY_RANK },
+    { "lora-targets", TEMPER_TRAIN_WHY_TARGETS },
+    { "micro-batch", TEMPER_TRAIN_WHY_BATCH },    { "grad-accum", TEMPER_TRAIN_WHY_BATCH },
+    { "max-length", TEMPER_TRAIN_WHY_MAX_LENGTH },
+    { "val-fraction", TEMPER_TRAIN_WHY_VALIDATION },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (whys); k++)
+    if (g_str_equal (whys[k].name, fields[i].name))
+      return (int) whys[k].why;
+  return -1;
+}
+
+static gsize
+field_size (FieldKind kind)
+{
+  switch (kind)
+    {
+    case FIELD_INT:          return sizeof (int);
+    case FIELD_INT64:        return sizeof (gint64);
+    case FIELD_UINT64:       return sizeof (guint64);
+    case FIELD_FLOAT:        return sizeof (float);
+    case FIELD_DOUBLE:       return sizeof (double);
+    case FIELD_BOOL:         return sizeof (gboolean);
+    case FIELD_TARGETS:      return sizeof (guint);
+    case FIELD_SCHEDULE:     return sizeof (TemperLrSchedule);
+    case FIELD_BASE_WEIGHTS: return sizeof (TemperBaseWeights);
+    default:                 g_assert_not_reached ();
+    }
+}
+
 struct _TemperSettingsPage
 {
   AdwPreferencesPage  parent_instance;
@@ -128,6 +169,12 @@ struct _TemperSettingsPage
   double              mean_tokens;
   gboolean            updating;
   gboolean            valid;
+  /* What the automatic settings are chosen for, and why each value. */
+  TemperTrainFacts    facts;
+  gboolean            have_facts;
+  TemperTrainReasons  reasons;
+  /* Fields the person changed: automatic choices leave them alone. */
+  gboolean            user_set[N_FIELDS];
 
   GtkCheckButton     *quick_check;
   GtkCheckButton     *balanced_check;
@@ -497,43 +544,105 @@ checked_preset (TemperSettingsPage *self)
   return TEMPER_PRESET_CUSTOM;
 }
 
+/* The sentence under field @i: the person's own value, why the automatic
+ * settings chose it, or what the field is. */
+static const char *
+field_note (TemperSettingsPage *self,
+            guint               i)
+{
+  int why = field_why (i);
+
+  if (self->user_set[i])
+    return _("Set by you.");
+  if (why >= 0 && self->reasons.sentence[why] != NULL)
+    return self->reasons.sentence[why];
+  return _(fields[i].subtitle);
+}
+
+static void
+update_field_notes (TemperSettingsPage *self)
+{
+  for (guint i = 0; i < N_FIELDS; i++)
+    {
+      GtkWidget *w = self->field_widgets[i];
+      GtkWidget *row = ADW_IS_ACTION_ROW (w) ? w : gtk_widget_get_ancestor (w, ADW_TYPE_ACTION_ROW);
+
+      /* That row says what this model allows (update_base_weights_row()). */
+      if (fields[i].kind == FIELD_BASE_WEIGHTS)
+        continue;
+      if (fields[i].kind == FIELD_TARGETS && !self->user_set[i])
+        temper_lora_scope_show (w, self->model, field_note (self, i));  /* an MoE model's scope comes first */
+      else
+        adw_action_row_set_subtitle (ADW_ACTION_ROW (row), field_note (self, i));
+    }
+}
+
+/* The automatic settings for the model, the dataset and the checked
+ * preset, keeping every value the person set. */
+static void
+apply_automatic (TemperSettingsPage *self)
+{
+  TemperPreset preset = checked_preset (self);
+  TemperTrainSettings shown, chosen;
+  TemperTrainFacts facts = self->facts;
+  gboolean have_facts = self->have_facts && self->model != NULL;
+
+  if (preset == TEMPER_PRESET_CUSTOM)
+    return;
+  if (have_facts)
+    facts.n_params = temper_model_get_n_params (temper_loaded_model_get_model (self->model));
+  read_fields (self, &shown);
+  temper_preset_choose (preset, have_facts ? &facts : NULL, &chosen, &self->reasons);
+  for (guint i = 0; i < N_FIELDS; i++)
+    if (self->user_set[i])
+      memcpy ((guint8 *) &chosen + fields[i].offset, (const guint8 *) &shown + fields[i].offset,
+              field_size (fields[i].kind));
+  write_fields (self, &chosen);
+  update_field_notes (self);
+  update_estimate (self);
+}
+
 static void
 preset_toggled_cb (TemperSettingsPage *self,
                    GtkCheckButton     *check)
 {
-  TemperTrainSettings s;
-  TemperPreset preset;
-
   if (self->updating || !gtk_check_button_get_active (check))
     return;
-  preset = checked_preset (self);
-  temper_preset_apply (preset, &s);
-  write_fields (self, &s);
-  update_estimate (self);
+  apply_automatic (self);
 }
 
-/* A changed field makes the settings the person's own: no preset stays
- * checked, so the page never claims a preset it no longer shows. */
+/* A field the person changed is theirs: the preset (how long training may
+ * take) stays, and choosing again keeps the value, as temper-cli's flags are. */
 static void
-field_changed_cb (TemperSettingsPage *self)
+field_edited (TemperSettingsPage *self,
+              GtkWidget          *widget)
 {
-  TemperTrainSettings s, preset_settings;
-  TemperPreset preset;
+  guint i = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (widget), "temper-field")) - 1;
 
   if (self->updating)
     return;
-  preset = checked_preset (self);
-  read_fields (self, &s);
-  temper_preset_apply (preset, &preset_settings);
-  if (preset != TEMPER_PRESET_CUSTOM && !temper_train_settings_equal (&s, &preset_settings))
+  g_return_if_fail (i < N_FIELDS);
+  if (!self->user_set[i])
     {
-      GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };
-
-      self->updating = TRUE;
-      gtk_check_button_set_active (checks[preset], FALSE);
-      self->updating = FALSE;
+      self->user_set[i] = TRUE;
+      update_field_notes (self);
     }
   update_estimate (self);
+}
+
+static void
+field_changed_cb (GtkWidget          *widget,
+                  TemperSettingsPage *self)
+{
+  field_edited (self, widget);
+}
+
+static void
+field_notify_cb (GtkWidget          *widget,
+                 GParamSpec         *pspec,
+                 TemperSettingsPage *self)
+{
+  field_edited (self, widget);
 }
 
 /* Under the device row: why the chosen device is not trained on (its
@@ -640,7 +749,7 @@ create_field_row (TemperSettingsPage *self,
       row = adw_combo_row_new ();
       adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (gtk_string_list_new (names)));
       g_object_unref (adw_combo_row_get_model (ADW_COMBO_ROW (row)));
-      g_signal_connect_object (row, "notify::selected", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (row, "notify::selected", G_CALLBACK (field_notify_cb), self, 0);
       w = row;
     }
   else
@@ -649,14 +758,14 @@ create_field_row (TemperSettingsPage *self,
       if (f->kind == FIELD_BOOL || f->kind == FIELD_BASE_WEIGHTS)
         {
           w = gtk_switch_new ();
-          g_signal_connect_object (w, "notify::active", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (w, "notify::active", G_CALLBACK (field_notify_cb), self, 0);
           adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), w);
         }
       else if (f->kind == FIELD_TARGETS)
         {
           w = gtk_entry_new ();
           gtk_editable_set_width_chars (GTK_EDITABLE (w), 18);
-          g_signal_connect_object (w, "changed", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (w, "changed", G_CALLBACK (field_changed_cb), self, 0);
         }
       else
         {
@@ -669,7 +778,7 @@ create_field_row (TemperSettingsPage *self,
               g_signal_connect (w, "output", G_CALLBACK (spin_output_cb), NULL);
               g_signal_connect (w, "input", G_CALLBACK (spin_input_cb), NULL);
             }
-          g_signal_connect_object (w, "value-changed", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (w, "value-changed", G_CALLBACK (field_changed_cb), self, 0);
         }
       gtk_widget_set_valign (w, GTK_ALIGN_CENTER);
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), w);
@@ -678,6 +787,9 @@ create_field_row (TemperSettingsPage *self,
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _(f->title));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _(f->subtitle));
   gtk_widget_set_name (w, f->name);
+  g_object_set_data (G_OBJECT (w), "temper-field", GUINT_TO_POINTER (i + 1));
+  /* The subtitle becomes why the value was chosen; what the field is stays at hand. */
+  gtk_widget_set_tooltip_text (row, _(f->subtitle));
   if (w != row)
     gtk_accessible_update_property (GTK_ACCESSIBLE (w), GTK_ACCESSIBLE_PROPERTY_LABEL, _(f->title),
                                     GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, _(f->subtitle), -1);
@@ -707,13 +819,7 @@ temper_settings_page_set_preset (TemperSettingsPage *self,
       return;
     }
   if (gtk_check_button_get_active (checks[preset]))
-    {
-      TemperTrainSettings s;
-
-      temper_preset_apply (preset, &s);
-      write_fields (self, &s);
-      update_estimate (self);
-    }
+    apply_automatic (self);
   else
     gtk_check_button_set_active (checks[preset], TRUE);
 }
@@ -732,13 +838,21 @@ temper_settings_page_set_train_settings (TemperSettingsPage        *self,
   g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
   g_return_if_fail (settings != NULL);
 
+  /* The run's values, none of them chosen here: a preset picked next
+   * chooses them all again. */
+  memset (self->user_set, 0, sizeof self->user_set);
+  temper_train_reasons_clear (&self->reasons);
   write_fields (self, settings);
   temper_settings_page_set_preset (self, TEMPER_PRESET_CUSTOM);
   for (TemperPreset p = TEMPER_PRESET_QUICK; p < TEMPER_PRESET_CUSTOM; p++)
     {
       TemperTrainSettings preset_settings;
+      TemperTrainFacts facts = self->facts;
+      gboolean have_facts = self->have_facts && self->model != NULL;
 
-      temper_preset_apply (p, &preset_settings);
+      if (have_facts)
+        facts.n_params = temper_model_get_n_params (temper_loaded_model_get_model (self->model));
+      temper_preset_choose (p, have_facts ? &facts : NULL, &preset_settings, &self->reasons);
       if (temper_train_settings_equal (settings, &preset_settings))
         {
           GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };
@@ -748,7 +862,9 @@ temper_settings_page_set_train_settings (TemperSettingsPage        *self,
           self->updating = FALSE;
           break;
         }
+      temper_train_reasons_clear (&self->reasons);
     }
+  update_field_notes (self);
   update_estimate (self);
 }
 
@@ -759,6 +875,32 @@ temper_settings_page_get_train_settings (TemperSettingsPage  *self,
   g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
   g_return_if_fail (settings != NULL);
   read_fields (self, settings);
+}
+
+void
+temper_settings_page_set_dataset_facts (TemperSettingsPage     *self,
+                                        const TemperTrainFacts *facts)
+{
+  g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
+  if (facts == NULL ? !self->have_facts
+                    : self->have_facts && memcmp (facts, &self->facts, sizeof *facts) == 0)
+    return;
+  self->have_facts = facts != NULL;
+  memset (&self->facts, 0, sizeof self->facts);
+  if (facts != NULL)
+    self->facts = *facts;
+  apply_automatic (self);
+}
+
+const char *
+temper_settings_page_get_field_note (TemperSettingsPage *self,
+                                     const char         *name)
+{
+  g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), NULL);
+  for (guint i = 0; i < N_FIELDS; i++)
+    if (g_str_equal (fields[i].name, name))
+      return field_note (self, i);
+  g_return_val_if_reached (NULL);
 }
 
 void
@@ -789,7 +931,11 @@ update_base_weights_row (TemperSettingsPage *self)
     can = temper_model_can_hold_base_weights (temper_loaded_model_get_model (self->model),
                                               TEMPER_BASE_WEIGHTS_NF4);
   if (!can && gtk_switch_get_active (GTK_SWITCH (w)))
-    gtk_switch_set_active (GTK_SWITCH (w), FALSE);
+    {
+      self->updating = TRUE;   /* the model's doing, not the person's */
+      gtk_switch_set_active (GTK_SWITCH (w), FALSE);
+      self->updating = FALSE;
+    }
   gtk_widget_set_sensitive (w, can);
   if (can)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _(f->subtitle));
@@ -812,9 +958,10 @@ temper_settings_page_set_model (TemperSettingsPage *self,
     {
       update_base_weights_row (self);
       update_device_note (self);
-      for (guint i = 0; i < N_FIELDS; i++)
-        if (fields[i].kind == FIELD_TARGETS)
-          temper_lora_scope_show (self->field_widgets[i], self->model, _(fields[i].subtitle));
+      if (self->have_facts)
+        apply_automatic (self);   /* for this model's size */
+      else
+        update_field_notes (self);
       update_estimate (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
     }
@@ -890,6 +1037,7 @@ temper_settings_page_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->model);
   g_clear_pointer (&self->devices, g_ptr_array_unref);
+  temper_train_reasons_clear (&self->reasons);
 
   G_OBJECT_CLASS (temper_settings_page_parent_class)->finalize (object);
 }

@@ -272,7 +272,9 @@ set_checked (TemperDatasetPage *self,
 
   g_clear_pointer (&self->checked, checked_dataset_free);
   self->checked = checked;
-  if (was_complete != (checked != NULL))
+  /* Also when one checked dataset replaces another: the window reads its
+   * size and facts again on this notification. */
+  if (was_complete || checked != NULL)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
 }
 

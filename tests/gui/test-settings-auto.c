@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "temper/model.h"
 #include "temper/train-figures.h"
 #include "gui-test-util.h"
@@ -84,6 +86,7 @@ test_automatic (void)
   const char *source = g_getenv ("TEMPER_SOURCE_DIR") != NULL ? g_getenv ("TEMPER_SOURCE_DIR") : TEMPER_SOURCE_DIR;
   g_autofree char *model_path = g_build_filename (source, "data", "models", DEMO_MODEL, NULL);
   g_autofree char *data_path = g_build_filename (source, "data", "samples", "product-faq.jsonl", NULL);
+  g_autofree char *other_path = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TemperSettings) settings = temper_settings_new (&error);
   g_autoptr(temper_model_t) model = NULL;
@@ -120,6 +123,11 @@ test_automatic (void)
 
   temper_model_page_choose (TEMPER_MODEL_PAGE (model_page), model_path);
   g_assert_true (gui_test_wait_for (model_page_settled, model_page, 120000));
+  /* Another dataset first: the page must follow the one that replaces it. */
+  other_path = gui_test_write_capitals (g_get_tmp_dir (), "temper-settings-auto-first.jsonl");
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), other_path);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
+  g_assert_true (temper_page_get_complete (TEMPER_PAGE (dataset_page)));
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), data_path);
   g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (dataset_page)));
@@ -162,6 +170,7 @@ test_automatic (void)
 
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);
+  g_unlink (other_path);
 }
 
 int

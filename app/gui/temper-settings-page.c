@@ -595,24 +595,28 @@ void
 temper_settings_page_set_train_settings (TemperSettingsPage        *self,
                                          const TemperTrainSettings *settings)
 {
+  TemperTrainFacts facts;
+
   g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
   g_return_if_fail (settings != NULL);
 
+  facts = self->facts;
   /* The run's values, none of them chosen here: a preset picked next
-   * chooses them all again. */
+   * chooses them all again.  A preset is checked only when the automatic
+   * settings for the measured dataset give exactly these values; before the
+   * dataset is measured none is, so that its facts arriving later do not
+   * choose over the run's values. */
   memset (self->user_set, 0, sizeof self->user_set);
   temper_train_reasons_clear (&self->reasons);
   write_fields (self, settings);
   temper_settings_page_set_preset (self, TEMPER_PRESET_CUSTOM);
-  for (TemperPreset p = TEMPER_PRESET_QUICK; p < TEMPER_PRESET_CUSTOM; p++)
+  if (self->have_facts && self->model != NULL)
+    facts.n_params = temper_model_get_n_params (temper_loaded_model_get_model (self->model));
+  for (TemperPreset p = TEMPER_PRESET_QUICK; p < TEMPER_PRESET_CUSTOM && facts.n_params > 0; p++)
     {
       TemperTrainSettings preset_settings;
-      TemperTrainFacts facts = self->facts;
-      gboolean have_facts = self->have_facts && self->model != NULL;
 
-      if (have_facts)
-        facts.n_params = temper_model_get_n_params (temper_loaded_model_get_model (self->model));
-      temper_preset_choose (p, have_facts ? &facts : NULL, &preset_settings, &self->reasons);
+      temper_preset_choose (p, &facts, &preset_settings, &self->reasons);
       if (temper_train_settings_equal (settings, &preset_settings))
         {
           GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };

@@ -4,7 +4,8 @@
  * temper_train_settings_choose() returns for the same file, measured here
  * through the engine (temper_train_facts_measure()), each Advanced row shows
  * the engine's sentence of why, and a value the person changed is shown as
- * theirs and survives choosing another preset. */
+ * theirs and survives choosing another preset; a reopened run's values are
+ * not chosen over. */
 #include "config.h"
 
 #include <string.h>
@@ -167,6 +168,28 @@ test_automatic (void)
   g_assert_cmpstr (row_subtitle (settings_page, "learning-rate"), ==, "Set by you.");
   thorough.learning_rate = 1e-3;
   assert_same_settings (&shown, &thorough);
+
+  /* A reopened run's values stay as the run had them: they match no
+   * preset's automatic values (the learning rate), so none is checked and a
+   * dataset measured afterwards chooses nothing over them. */
+  temper_settings_page_set_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &thorough);
+  g_assert_cmpint (temper_settings_page_get_preset (TEMPER_SETTINGS_PAGE (settings_page)), ==, TEMPER_PRESET_CUSTOM);
+  {
+    TemperTrainFacts more = facts;
+
+    more.n_params = 0;   /* as the window passes them: the page takes the size from the model */
+    more.n_records *= 10;
+    temper_settings_page_set_dataset_facts (TEMPER_SETTINGS_PAGE (settings_page), &more);
+  }
+  temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &shown);
+  assert_same_settings (&shown, &thorough);
+  /* The engine's own Balanced values are recognised as Balanced, with their reasons. */
+  temper_settings_page_set_dataset_facts (TEMPER_SETTINGS_PAGE (settings_page), &(TemperTrainFacts) {
+      .n_records = facts.n_records, .tokens_total = facts.tokens_total,
+      .token_max = facts.token_max, .token_p95 = facts.token_p95 });
+  temper_settings_page_set_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &balanced);
+  g_assert_cmpint (temper_settings_page_get_preset (TEMPER_SETTINGS_PAGE (settings_page)), ==, TEMPER_PRESET_BALANCED);
+  g_assert_cmpstr (row_subtitle (settings_page, "learning-rate"), ==, balanced_why.sentence[TEMPER_TRAIN_WHY_LEARNING_RATE]);
 
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);

@@ -6,6 +6,8 @@
  * the person's file is never touched), problems and a preview. */
 #include "config.h"
 
+#include <math.h>
+
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
@@ -271,7 +273,9 @@ set_checked (TemperDatasetPage *self,
 
   g_clear_pointer (&self->checked, checked_dataset_free);
   self->checked = checked;
-  if (was_complete != (checked != NULL))
+  /* Also when one checked dataset replaces another: the window reads its
+   * size and facts again on this notification. */
+  if (was_complete || checked != NULL)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
 }
 
@@ -862,6 +866,29 @@ temper_dataset_page_get_size (TemperDatasetPage *self,
   report = temper_dataset_get_report (self->checked->dataset);
   *n_train = self->checked->n_train;
   *mean_tokens = report->has_token_stats ? report->token_mean : 0.0;
+  return TRUE;
+}
+
+gboolean
+temper_dataset_page_get_facts (TemperDatasetPage *self,
+                               TemperTrainFacts  *facts)
+{
+  const TemperDatasetReport *report;
+
+  g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
+
+  if (self->checked == NULL)
+    return FALSE;
+  report = temper_dataset_get_report (self->checked->dataset);
+  if (!report->has_token_stats)
+    return FALSE;
+  facts->n_records = report->n_valid;
+  /* The check cuts records at its own length; the settings choose the
+   * length, so they want the whole records' tokens (the mean is over them). */
+  facts->tokens_total = report->n_truncated == 0 ? report->tokens_total
+                                                 : (guint64) llround (report->token_mean * (double) report->n_valid);
+  facts->token_max = report->token_max;
+  facts->token_p95 = report->token_p95;
   return TRUE;
 }
 

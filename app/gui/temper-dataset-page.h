@@ -4,6 +4,7 @@
 
 #include <adwaita.h>
 
+#include "temper/train.h"
 #include "temper-loaded-model.h"
 
 G_BEGIN_DECLS
@@ -28,5 +29,10 @@ const char        *temper_dataset_page_get_path  (TemperDatasetPage *self);
 gboolean           temper_dataset_page_get_size  (TemperDatasetPage *self,
                                                   guint             *n_train,
                                                   double            *mean_tokens);
+/* What the automatic training settings look at, as the check measured it:
+ * records kept, their tokens and lengths (n_params is left as it is).
+ * FALSE while no dataset has passed its check with a model's tokenizer. */
+gboolean           temper_dataset_page_get_facts (TemperDatasetPage *self,
+                                                  TemperTrainFacts  *facts);
 
 G_END_DECLS

@@ -22,6 +22,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
@@ -34,88 +35,9 @@
 #include "temper-page.h"
 #include "temper-settings.h"
 #include "temper-settings-page.h"
+#include "temper-settings-fields.h"
 
 #define CPU_FLOPS_PER_CORE 8e9
-
-typedef enum {
-  FIELD_INT,
-  FIELD_INT64,
-  FIELD_UINT64,
-  FIELD_FLOAT,
-  FIELD_DOUBLE,
-  FIELD_BOOL,
-  FIELD_TARGETS,
-  FIELD_SCHEDULE,
-  FIELD_BASE_WEIGHTS,   /* a switch: on holds the base as NF4 */
-} FieldKind;
-
-typedef struct {
-  const char *name;       /* widget name, for tests and the settings file */
-  const char *title;      /* N_() */
-  const char *subtitle;   /* N_() */
-  FieldKind   kind;
-  gsize       offset;     /* in TemperTrainSettings */
-  double      min, max, step;
-} Field;
-
-#define OFF(member) offsetof (TemperTrainSettings, member)
-
-static const Field fields[] = {
-  { "lora-rank", N_("LoRA rank"), N_("Size of the adapter: a higher rank can learn more and needs more memory"),
-    FIELD_INT, OFF (lora.rank), 1, 256, 1 },
-  { "lora-alpha", N_("LoRA alpha"), N_("Strength of the adapter's changes; usually twice the rank"),
-    FIELD_FLOAT, OFF (lora.alpha), 0.5, 1024, 1 },
-  { "lora-dropout", N_("LoRA dropout"), N_("Share of the adapter's input hidden at random, so it does not learn the examples by heart"),
-    FIELD_FLOAT, OFF (lora.dropout), 0, 0.9, 0.01 },
-  { "lora-rslora", N_("Rank-stabilized scaling"), N_("Scale by alpha divided by the square root of the rank (rsLoRA), which suits high ranks"),
-    FIELD_BOOL, OFF (lora.use_rslora), 0, 1, 1 },
-  { "lora-targets", N_("Layers to adapt"), N_("“attention”, “all-linear”, or a list of q, k, v, o, gate, up, down"),
-    FIELD_TARGETS, OFF (lora.targets), 0, 0, 0 },
-  { "learning-rate", N_("Learning rate"), N_("How big each step of learning is; too high and the loss jumps about"),
-    FIELD_DOUBLE, OFF (learning_rate), 1e-7, 1e-1, 1e-5 },
-  { "schedule", N_("Learning rate schedule"), N_("How the learning rate changes over the run after the warm-up"),
-    FIELD_SCHEDULE, OFF (schedule), 0, 0, 0 },
-  { "warmup-steps", N_("Warm-up steps"), N_("Steps over which the learning rate rises from zero"),
-    FIELD_INT64, OFF (warmup_steps), 0, 100000, 1 },
-  { "beta1", N_("Adam beta 1"), N_("Memory of past gradients"),
-    FIELD_DOUBLE, OFF (beta1), 0, 0.9999, 0.001 },
-  { "beta2", N_("Adam beta 2"), N_("Memory of past squared gradients"),
-    FIELD_DOUBLE, OFF (beta2), 0, 0.99999, 0.0001 },
-  { "eps", N_("Adam epsilon"), N_("Keeps the optimizer from dividing by zero"),
-    FIELD_DOUBLE, OFF (eps), 1e-12, 1e-3, 1e-9 },
-  { "weight-decay", N_("Weight decay"), N_("Pulls the adapter's weights towards zero a little at each step"),
-    FIELD_DOUBLE, OFF (weight_decay), 0, 1, 0.01 },
-  { "max-grad-norm", N_("Gradient clipping"), N_("Largest gradient norm allowed; 0 turns clipping off"),
-    FIELD_DOUBLE, OFF (max_grad_norm), 0, 100, 0.1 },
-  { "epochs", N_("Passes over the examples"), N_("Epochs; used when the step limit is 0"),
-    FIELD_INT, OFF (epochs), 1, 100, 1 },
-  { "max-steps", N_("Step limit"), N_("Stop after this many steps; 0 runs all the passes"),
-    FIELD_INT64, OFF (max_steps), 0, 10000000, 1 },
-  { "micro-batch", N_("Examples at once"), N_("Micro-batch: more is faster per example and needs more memory"),
-    FIELD_INT, OFF (micro_batch), 1, 64, 1 },
-  { "grad-accum", N_("Examples per step"), N_("Micro-batches added up before each step (gradient accumulation)"),
-    FIELD_INT, OFF (grad_accum), 1, 256, 1 },
-  { "max-length", N_("Longest example"), N_("Tokens per example; longer examples are cut"),
-    FIELD_INT, OFF (max_length), 16, 32768, 16 },
-  { "seed", N_("Random seed"), N_("The same seed gives the same run"),
-    FIELD_UINT64, OFF (seed), 0, 4294967295.0, 1 },
-  { "eval-every", N_("Check every"), N_("Steps between measurements on the validation examples; 0 only at the end"),
-    FIELD_INT64, OFF (eval_every), 0, 1000000, 1 },
-  { "checkpoint-every", N_("Save every"), N_("Steps between checkpoints; 0 only at the end"),
-    FIELD_INT64, OFF (checkpoint_every), 0, 1000000, 1 },
-  { "patience", N_("Patience"), N_("Stop early after this many checks without improvement; 0 never stops early"),
-    FIELD_INT, OFF (patience), 0, 1000, 1 },
-  { "recompute", N_("Save memory"), N_("Recompute activations in the backward pass: less memory, about a third slower"),
-    FIELD_BOOL, OFF (recompute), 0, 1, 1 },
-  { "base-4bit", N_("4-bit base model"), N_("Hold the model's layers as 4-bit NormalFloat (QLoRA): about a quarter of their memory, a little less exact"),
-    FIELD_BASE_WEIGHTS, OFF (base_weights), 0, 1, 1 },
-  { "val-fraction", N_("Validation share"), N_("Share of the examples kept aside to check progress; −1 chooses for you"),
-    FIELD_DOUBLE, OFF (val_fraction), -1, 0.5, 0.01 },
-  { "train-all-tokens", N_("Learn the questions too"), N_("Loss on every token, not only on the answers"),
-    FIELD_BOOL, OFF (train_on_all_tokens), 0, 1, 1 },
-};
-
-#define N_FIELDS G_N_ELEMENTS (fields)
 
 struct _TemperSettingsPage
 {
@@ -129,6 +51,12 @@ struct _TemperSettingsPage
   double              mean_tokens;
   gboolean            updating;
   gboolean            valid;
+  /* What the automatic settings are chosen for, and why each value. */
+  TemperTrainFacts    facts;
+  gboolean            have_facts;
+  TemperTrainReasons  reasons;
+  /* Fields the person changed: automatic choices leave them alone. */
+  gboolean            user_set[TEMPER_SETTINGS_N_FIELDS];
 
   GtkCheckButton     *quick_check;
   GtkCheckButton     *balanced_check;
@@ -140,7 +68,7 @@ struct _TemperSettingsPage
   AdwExpanderRow     *advanced_row;
   GtkLabel           *invalid_label;
 
-  GtkWidget          *field_widgets[N_FIELDS];
+  GtkWidget          *field_widgets[TEMPER_SETTINGS_N_FIELDS];
 };
 
 static void temper_settings_page_page_iface_init (TemperPageInterface *iface);
@@ -181,90 +109,11 @@ fits_somewhere (TemperSettingsPage *self, const temper_model_t *model, const Tem
   return self->devices == NULL || self->devices->len == 0;
 }
 
-/* Doubles span 1e-8 to 1: "%g" shows each the way people write it. */
-static gboolean
-spin_output_cb (GtkSpinButton *spin)
-{
-  char text[G_ASCII_DTOSTR_BUF_SIZE];
-
-  g_ascii_formatd (text, sizeof text, "%g", gtk_spin_button_get_value (spin));
-  gtk_editable_set_text (GTK_EDITABLE (spin), text);
-  return TRUE;
-}
-
-static int
-spin_input_cb (GtkSpinButton *spin,
-               double        *value)
-{
-  const char *text = gtk_editable_get_text (GTK_EDITABLE (spin));
-  char *end = NULL;
-  double parsed = g_ascii_strtod (text, &end);
-
-  if (end == text || *end != '\0')
-    {
-      /* People in locales with a decimal comma type one. */
-      g_autofree char *dotted = g_strdelimit (g_strdup (text), ",", '.');
-
-      parsed = g_ascii_strtod (dotted, &end);
-      if (end == dotted || *end != '\0')
-        return GTK_INPUT_ERROR;
-    }
-  *value = parsed;
-  return TRUE;
-}
-
 static void
 read_fields (TemperSettingsPage  *self,
              TemperTrainSettings *s)
 {
-  temper_train_settings_init_default (s);
-  for (guint i = 0; i < N_FIELDS; i++)
-    {
-      guint8 *p = (guint8 *) s + fields[i].offset;
-      GtkWidget *w = self->field_widgets[i];
-
-      switch (fields[i].kind)
-        {
-        case FIELD_INT:
-          *(int *) p = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (w));
-          break;
-        case FIELD_INT64:
-          *(gint64 *) p = (gint64) llround (gtk_spin_button_get_value (GTK_SPIN_BUTTON (w)));
-          break;
-        case FIELD_UINT64:
-          *(guint64 *) p = (guint64) llround (gtk_spin_button_get_value (GTK_SPIN_BUTTON (w)));
-          break;
-        case FIELD_FLOAT:
-          *(float *) p = (float) gtk_spin_button_get_value (GTK_SPIN_BUTTON (w));
-          break;
-        case FIELD_DOUBLE:
-          *(double *) p = gtk_spin_button_get_value (GTK_SPIN_BUTTON (w));
-          break;
-        case FIELD_BOOL:
-          *(gboolean *) p = gtk_switch_get_active (GTK_SWITCH (w));
-          break;
-        case FIELD_BASE_WEIGHTS:
-          *(TemperBaseWeights *) p = gtk_switch_get_active (GTK_SWITCH (w))
-                                     ? TEMPER_BASE_WEIGHTS_NF4 : TEMPER_BASE_WEIGHTS_STORED;
-          break;
-        case FIELD_TARGETS:
-          {
-            guint targets = 0;
-
-            /* An unreadable list leaves 0, which validation reports. */
-            if (temper_lora_targets_parse (gtk_editable_get_text (GTK_EDITABLE (w)), &targets, NULL))
-              *(guint *) p = targets;
-            else
-              *(guint *) p = 0;
-          }
-          break;
-        case FIELD_SCHEDULE:
-          *(TemperLrSchedule *) p = (TemperLrSchedule) adw_combo_row_get_selected (ADW_COMBO_ROW (w));
-          break;
-        default:
-          g_assert_not_reached ();
-        }
-    }
+  temper_settings_fields_read (self->field_widgets, s);
 }
 
 static void
@@ -272,49 +121,7 @@ write_fields (TemperSettingsPage        *self,
               const TemperTrainSettings *s)
 {
   self->updating = TRUE;
-  for (guint i = 0; i < N_FIELDS; i++)
-    {
-      const guint8 *p = (const guint8 *) s + fields[i].offset;
-      GtkWidget *w = self->field_widgets[i];
-
-      switch (fields[i].kind)
-        {
-        case FIELD_INT:
-          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), *(const int *) p);
-          break;
-        case FIELD_INT64:
-          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), (double) *(const gint64 *) p);
-          break;
-        case FIELD_UINT64:
-          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), (double) *(const guint64 *) p);
-          break;
-        case FIELD_FLOAT:
-          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), *(const float *) p);
-          break;
-        case FIELD_DOUBLE:
-          gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), *(const double *) p);
-          break;
-        case FIELD_BOOL:
-          gtk_switch_set_active (GTK_SWITCH (w), *(const gboolean *) p);
-          break;
-        case FIELD_BASE_WEIGHTS:
-          gtk_switch_set_active (GTK_SWITCH (w),
-                                 *(const TemperBaseWeights *) p == TEMPER_BASE_WEIGHTS_NF4);
-          break;
-        case FIELD_TARGETS:
-          {
-            g_autofree char *text = temper_lora_targets_to_string (*(const guint *) p);
-
-            gtk_editable_set_text (GTK_EDITABLE (w), text);
-          }
-          break;
-        case FIELD_SCHEDULE:
-          adw_combo_row_set_selected (ADW_COMBO_ROW (w), (guint) *(const TemperLrSchedule *) p);
-          break;
-        default:
-          g_assert_not_reached ();
-        }
-    }
+  temper_settings_fields_write (self->field_widgets, s);
   self->updating = FALSE;
 }
 
@@ -498,43 +305,105 @@ checked_preset (TemperSettingsPage *self)
   return TEMPER_PRESET_CUSTOM;
 }
 
+/* The sentence under field @i: the person's own value, why the automatic
+ * settings chose it, or what the field is. */
+static const char *
+field_note (TemperSettingsPage *self,
+            guint               i)
+{
+  int why = temper_settings_field_why (i);
+
+  if (self->user_set[i])
+    return _("Set by you.");
+  if (why >= 0 && self->reasons.sentence[why] != NULL)
+    return self->reasons.sentence[why];
+  return _(temper_settings_fields[i].subtitle);
+}
+
+static void
+update_field_notes (TemperSettingsPage *self)
+{
+  for (guint i = 0; i < TEMPER_SETTINGS_N_FIELDS; i++)
+    {
+      GtkWidget *w = self->field_widgets[i];
+      GtkWidget *row = ADW_IS_ACTION_ROW (w) ? w : gtk_widget_get_ancestor (w, ADW_TYPE_ACTION_ROW);
+
+      /* That row says what this model allows (update_base_weights_row()). */
+      if (temper_settings_fields[i].kind == TEMPER_FIELD_BASE_WEIGHTS)
+        continue;
+      if (temper_settings_fields[i].kind == TEMPER_FIELD_TARGETS && !self->user_set[i])
+        temper_lora_scope_show (w, self->model, field_note (self, i));  /* an MoE model's scope comes first */
+      else
+        adw_action_row_set_subtitle (ADW_ACTION_ROW (row), field_note (self, i));
+    }
+}
+
+/* The automatic settings for the model, the dataset and the checked
+ * preset, keeping every value the person set. */
+static void
+apply_automatic (TemperSettingsPage *self)
+{
+  TemperPreset preset = checked_preset (self);
+  TemperTrainSettings shown, chosen;
+  TemperTrainFacts facts = self->facts;
+  gboolean have_facts = self->have_facts && self->model != NULL;
+
+  if (preset == TEMPER_PRESET_CUSTOM)
+    return;
+  if (have_facts)
+    facts.n_params = temper_model_get_n_params (temper_loaded_model_get_model (self->model));
+  read_fields (self, &shown);
+  temper_preset_choose (preset, have_facts ? &facts : NULL, &chosen, &self->reasons);
+  for (guint i = 0; i < TEMPER_SETTINGS_N_FIELDS; i++)
+    if (self->user_set[i])
+      memcpy ((guint8 *) &chosen + temper_settings_fields[i].offset, (const guint8 *) &shown + temper_settings_fields[i].offset,
+              temper_settings_field_size (temper_settings_fields[i].kind));
+  write_fields (self, &chosen);
+  update_field_notes (self);
+  update_estimate (self);
+}
+
 static void
 preset_toggled_cb (TemperSettingsPage *self,
                    GtkCheckButton     *check)
 {
-  TemperTrainSettings s;
-  TemperPreset preset;
-
   if (self->updating || !gtk_check_button_get_active (check))
     return;
-  preset = checked_preset (self);
-  temper_preset_apply (preset, &s);
-  write_fields (self, &s);
-  update_estimate (self);
+  apply_automatic (self);
 }
 
-/* A changed field makes the settings the person's own: no preset stays
- * checked, so the page never claims a preset it no longer shows. */
+/* A field the person changed is theirs: the preset (how long training may
+ * take) stays, and choosing again keeps the value, as temper-cli's flags are. */
 static void
-field_changed_cb (TemperSettingsPage *self)
+field_edited (TemperSettingsPage *self,
+              GtkWidget          *widget)
 {
-  TemperTrainSettings s, preset_settings;
-  TemperPreset preset;
+  guint i = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (widget), "temper-field")) - 1;
 
   if (self->updating)
     return;
-  preset = checked_preset (self);
-  read_fields (self, &s);
-  temper_preset_apply (preset, &preset_settings);
-  if (preset != TEMPER_PRESET_CUSTOM && !temper_train_settings_equal (&s, &preset_settings))
+  g_return_if_fail (i < TEMPER_SETTINGS_N_FIELDS);
+  if (!self->user_set[i])
     {
-      GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };
-
-      self->updating = TRUE;
-      gtk_check_button_set_active (checks[preset], FALSE);
-      self->updating = FALSE;
+      self->user_set[i] = TRUE;
+      update_field_notes (self);
     }
   update_estimate (self);
+}
+
+static void
+field_changed_cb (GtkWidget          *widget,
+                  TemperSettingsPage *self)
+{
+  field_edited (self, widget);
+}
+
+static void
+field_notify_cb (GtkWidget          *widget,
+                 GParamSpec         *pspec,
+                 TemperSettingsPage *self)
+{
+  field_edited (self, widget);
 }
 
 /* Under the device row: why the chosen device is not trained on (its
@@ -631,46 +500,46 @@ static GtkWidget *
 create_field_row (TemperSettingsPage *self,
                   guint               i)
 {
-  const Field *f = &fields[i];
+  const TemperSettingsField *f = &temper_settings_fields[i];
   GtkWidget *row, *w;
 
-  if (f->kind == FIELD_SCHEDULE)
+  if (f->kind == TEMPER_FIELD_SCHEDULE)
     {
       const char *names[] = { _("Constant"), _("Linear decay"), _("Cosine decay"), NULL };
 
       row = adw_combo_row_new ();
       adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (gtk_string_list_new (names)));
       g_object_unref (adw_combo_row_get_model (ADW_COMBO_ROW (row)));
-      g_signal_connect_object (row, "notify::selected", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (row, "notify::selected", G_CALLBACK (field_notify_cb), self, 0);
       w = row;
     }
   else
     {
       row = adw_action_row_new ();
-      if (f->kind == FIELD_BOOL || f->kind == FIELD_BASE_WEIGHTS)
+      if (f->kind == TEMPER_FIELD_BOOL || f->kind == TEMPER_FIELD_BASE_WEIGHTS)
         {
           w = gtk_switch_new ();
-          g_signal_connect_object (w, "notify::active", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (w, "notify::active", G_CALLBACK (field_notify_cb), self, 0);
           adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), w);
         }
-      else if (f->kind == FIELD_TARGETS)
+      else if (f->kind == TEMPER_FIELD_TARGETS)
         {
           w = gtk_entry_new ();
           gtk_editable_set_width_chars (GTK_EDITABLE (w), 18);
-          g_signal_connect_object (w, "changed", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (w, "changed", G_CALLBACK (field_changed_cb), self, 0);
         }
       else
         {
           w = gtk_spin_button_new_with_range (f->min, f->max, f->step);
-          gtk_spin_button_set_digits (GTK_SPIN_BUTTON (w), f->kind == FIELD_FLOAT || f->kind == FIELD_DOUBLE ? 6 : 0);
+          gtk_spin_button_set_digits (GTK_SPIN_BUTTON (w), f->kind == TEMPER_FIELD_FLOAT || f->kind == TEMPER_FIELD_DOUBLE ? 6 : 0);
           gtk_spin_button_set_numeric (GTK_SPIN_BUTTON (w), FALSE);
           gtk_editable_set_width_chars (GTK_EDITABLE (w), 10);
-          if (f->kind == FIELD_DOUBLE || f->kind == FIELD_FLOAT)
+          if (f->kind == TEMPER_FIELD_DOUBLE || f->kind == TEMPER_FIELD_FLOAT)
             {
-              g_signal_connect (w, "output", G_CALLBACK (spin_output_cb), NULL);
-              g_signal_connect (w, "input", G_CALLBACK (spin_input_cb), NULL);
+              g_signal_connect (w, "output", G_CALLBACK (temper_settings_spin_output_cb), NULL);
+              g_signal_connect (w, "input", G_CALLBACK (temper_settings_spin_input_cb), NULL);
             }
-          g_signal_connect_object (w, "value-changed", G_CALLBACK (field_changed_cb), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (w, "value-changed", G_CALLBACK (field_changed_cb), self, 0);
         }
       gtk_widget_set_valign (w, GTK_ALIGN_CENTER);
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), w);
@@ -679,6 +548,9 @@ create_field_row (TemperSettingsPage *self,
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _(f->title));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _(f->subtitle));
   gtk_widget_set_name (w, f->name);
+  g_object_set_data (G_OBJECT (w), "temper-field", GUINT_TO_POINTER (i + 1));
+  /* The subtitle becomes why the value was chosen; what the field is stays at hand. */
+  gtk_widget_set_tooltip_text (row, _(f->subtitle));
   if (w != row)
     gtk_accessible_update_property (GTK_ACCESSIBLE (w), GTK_ACCESSIBLE_PROPERTY_LABEL, _(f->title),
                                     GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, _(f->subtitle), -1);
@@ -708,13 +580,7 @@ temper_settings_page_set_preset (TemperSettingsPage *self,
       return;
     }
   if (gtk_check_button_get_active (checks[preset]))
-    {
-      TemperTrainSettings s;
-
-      temper_preset_apply (preset, &s);
-      write_fields (self, &s);
-      update_estimate (self);
-    }
+    apply_automatic (self);
   else
     gtk_check_button_set_active (checks[preset], TRUE);
 }
@@ -730,16 +596,28 @@ void
 temper_settings_page_set_train_settings (TemperSettingsPage        *self,
                                          const TemperTrainSettings *settings)
 {
+  TemperTrainFacts facts;
+
   g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
   g_return_if_fail (settings != NULL);
 
+  facts = self->facts;
+  /* The run's values, none of them chosen here: a preset picked next
+   * chooses them all again.  A preset is checked only when the automatic
+   * settings for the measured dataset give exactly these values; before the
+   * dataset is measured none is, so that its facts arriving later do not
+   * choose over the run's values. */
+  memset (self->user_set, 0, sizeof self->user_set);
+  temper_train_reasons_clear (&self->reasons);
   write_fields (self, settings);
   temper_settings_page_set_preset (self, TEMPER_PRESET_CUSTOM);
-  for (TemperPreset p = TEMPER_PRESET_QUICK; p < TEMPER_PRESET_CUSTOM; p++)
+  if (self->have_facts && self->model != NULL)
+    facts.n_params = temper_model_get_n_params (temper_loaded_model_get_model (self->model));
+  for (TemperPreset p = TEMPER_PRESET_QUICK; p < TEMPER_PRESET_CUSTOM && facts.n_params > 0; p++)
     {
       TemperTrainSettings preset_settings;
 
-      temper_preset_apply (p, &preset_settings);
+      temper_preset_choose (p, &facts, &preset_settings, &self->reasons);
       if (temper_train_settings_equal (settings, &preset_settings))
         {
           GtkCheckButton *checks[] = { self->quick_check, self->balanced_check, self->thorough_check };
@@ -749,7 +627,9 @@ temper_settings_page_set_train_settings (TemperSettingsPage        *self,
           self->updating = FALSE;
           break;
         }
+      temper_train_reasons_clear (&self->reasons);
     }
+  update_field_notes (self);
   update_estimate (self);
 }
 
@@ -760,6 +640,32 @@ temper_settings_page_get_train_settings (TemperSettingsPage  *self,
   g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
   g_return_if_fail (settings != NULL);
   read_fields (self, settings);
+}
+
+void
+temper_settings_page_set_dataset_facts (TemperSettingsPage     *self,
+                                        const TemperTrainFacts *facts)
+{
+  g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
+  if (facts == NULL ? !self->have_facts
+                    : self->have_facts && memcmp (facts, &self->facts, sizeof *facts) == 0)
+    return;
+  self->have_facts = facts != NULL;
+  memset (&self->facts, 0, sizeof self->facts);
+  if (facts != NULL)
+    self->facts = *facts;
+  apply_automatic (self);
+}
+
+const char *
+temper_settings_page_get_field_note (TemperSettingsPage *self,
+                                     const char         *name)
+{
+  g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), NULL);
+  for (guint i = 0; i < TEMPER_SETTINGS_N_FIELDS; i++)
+    if (g_str_equal (temper_settings_fields[i].name, name))
+      return field_note (self, i);
+  g_return_val_if_reached (NULL);
 }
 
 void
@@ -778,19 +684,23 @@ temper_settings_page_set_dataset_size (TemperSettingsPage *self,
 static void
 update_base_weights_row (TemperSettingsPage *self)
 {
-  const Field *f = NULL;
+  const TemperSettingsField *f = NULL;
   GtkWidget *w = NULL, *row;
   gboolean can = TRUE;
 
-  for (guint i = 0; i < N_FIELDS; i++)
-    if (fields[i].kind == FIELD_BASE_WEIGHTS)
-      f = &fields[i], w = self->field_widgets[i];
+  for (guint i = 0; i < TEMPER_SETTINGS_N_FIELDS; i++)
+    if (temper_settings_fields[i].kind == TEMPER_FIELD_BASE_WEIGHTS)
+      f = &temper_settings_fields[i], w = self->field_widgets[i];
   row = gtk_widget_get_ancestor (w, ADW_TYPE_ACTION_ROW);
   if (self->model != NULL)
     can = temper_model_can_hold_base_weights (temper_loaded_model_get_model (self->model),
                                               TEMPER_BASE_WEIGHTS_NF4);
   if (!can && gtk_switch_get_active (GTK_SWITCH (w)))
-    gtk_switch_set_active (GTK_SWITCH (w), FALSE);
+    {
+      self->updating = TRUE;   /* the model's doing, not the person's */
+      gtk_switch_set_active (GTK_SWITCH (w), FALSE);
+      self->updating = FALSE;
+    }
   gtk_widget_set_sensitive (w, can);
   if (can)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _(f->subtitle));
@@ -813,9 +723,10 @@ temper_settings_page_set_model (TemperSettingsPage *self,
     {
       update_base_weights_row (self);
       update_device_note (self);
-      for (guint i = 0; i < N_FIELDS; i++)
-        if (fields[i].kind == FIELD_TARGETS)
-          temper_lora_scope_show (self->field_widgets[i], self->model, _(fields[i].subtitle));
+      if (self->have_facts)
+        apply_automatic (self);   /* for this model's size */
+      else
+        update_field_notes (self);
       update_estimate (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
     }
@@ -891,6 +802,7 @@ temper_settings_page_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->model);
   g_clear_pointer (&self->devices, g_ptr_array_unref);
+  temper_train_reasons_clear (&self->reasons);
 
   G_OBJECT_CLASS (temper_settings_page_parent_class)->finalize (object);
 }
@@ -1000,7 +912,7 @@ temper_settings_page_init (TemperSettingsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  for (guint i = 0; i < N_FIELDS; i++)
+  for (guint i = 0; i < TEMPER_SETTINGS_N_FIELDS; i++)
     adw_expander_row_add_row (self->advanced_row, create_field_row (self, i));
   self->valid = FALSE;
   temper_settings_page_set_preset (self, TEMPER_PRESET_QUICK);

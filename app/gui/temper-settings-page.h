@@ -23,6 +23,11 @@ typedef enum {
 /* The preset's settings: temper_train_settings_init_default() with the
  * preset's changes. */
 void temper_preset_apply (TemperPreset preset, TemperTrainSettings *settings);
+/* The automatic settings for @facts (with n_params) within the time
+ * @preset allows, and why each (temper_train_settings_choose()); without
+ * @facts, the preset's fixed values and no reasons. */
+void temper_preset_choose (TemperPreset preset, const TemperTrainFacts *facts,
+                           TemperTrainSettings *settings, TemperTrainReasons *reasons);
 
 #define TEMPER_TYPE_SETTINGS_PAGE (temper_settings_page_get_type ())
 G_DECLARE_FINAL_TYPE (TemperSettingsPage, temper_settings_page, TEMPER, SETTINGS_PAGE, AdwPreferencesPage)
@@ -39,6 +44,14 @@ void         temper_settings_page_get_train_settings (TemperSettingsPage *self,
  * length in tokens (0 when unknown). */
 void         temper_settings_page_set_dataset_size   (TemperSettingsPage *self,
                                                       guint n_train, double mean_tokens);
+/* What the automatic settings are chosen for (n_params is taken from the
+ * model); NULL until a dataset has been checked with the model. */
+void         temper_settings_page_set_dataset_facts  (TemperSettingsPage     *self,
+                                                      const TemperTrainFacts *facts);
+/* The sentence under the Advanced field @name ("learning-rate", …): why it
+ * has its value, "Set by you." or what the field is. */
+const char  *temper_settings_page_get_field_note     (TemperSettingsPage *self,
+                                                      const char         *name);
 void         temper_settings_page_set_model          (TemperSettingsPage *self,
                                                       TemperLoadedModel  *model);
 /* "cpu:0", "vulkan:1", …; NULL until the devices are listed. */

@@ -378,10 +378,13 @@ dataset_changed_cb (TemperWindow *self)
   TemperSettingsPage *settings_page = TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings"));
   guint n_train = 0;
   double mean_tokens = 0;
+  TemperTrainFacts facts = { 0 };
 
   if (!temper_dataset_page_get_size (dataset_page, &n_train, &mean_tokens))
     n_train = 0;
   temper_settings_page_set_dataset_size (settings_page, n_train, mean_tokens);
+  temper_settings_page_set_dataset_facts (settings_page,
+                                          temper_dataset_page_get_facts (dataset_page, &facts) ? &facts : NULL);
 
   /* A reopened run's dataset has been checked: everything is back. */
   if (self->pending_run != NULL && n_train > 0 &&

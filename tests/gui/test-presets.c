@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* test-presets.c — every preset is a valid set of training settings, grows
- * from Quick to Thorough as the page's sentences promise, and durations are
- * rounded into the words the estimate uses. */
+/* test-presets.c — every preset's fixed values (what the page shows before
+ * a dataset is measured) are a valid set of training settings and grow from
+ * Quick to Thorough, and durations are rounded into the words the estimate
+ * uses.  The automatic values are tested in test-settings-auto.c. */
 #include "config.h"
 
 #include "gui-test-util.h"
@@ -31,7 +32,7 @@ test_promises (void)
   temper_preset_apply (TEMPER_PRESET_BALANCED, &balanced);
   temper_preset_apply (TEMPER_PRESET_THOROUGH, &thorough);
 
-  /* "A short run of 50 steps". */
+  /* A short run of 50 steps. */
   g_assert_cmpint (quick.max_steps, ==, 50);
   /* "Two passes … with a larger adapter". */
   g_assert_cmpint (balanced.max_steps, ==, 0);

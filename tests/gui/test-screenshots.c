@@ -314,6 +314,9 @@ test_pages (Fixture       *fixture,
   gui_test_settle (200);
   scroll_to_bottom (settings_page);
   shoot (fixture, "10b-settings-advanced");
+  /* The chosen values with the sentences saying why. */
+  scroll_to (settings_page, gui_test_find_named (settings_page, "lora-rank"));
+  shoot (fixture, "10c-settings-reasons");
 
   /* A short run on the CPU, so the chart has something to show. */
   gui_test_set_spin (settings_page, "max-steps", 4);

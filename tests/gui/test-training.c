@@ -7,8 +7,8 @@
  * resumes from its checkpoint, reopen the finished run from the Runs page,
  * and close the window while training (it asks first).
  *
- * Expectations come from the inputs: the preset values from
- * temper_preset_apply(), the number of steps from the settings, the loss
+ * Expectations come from the inputs: the preset values from the engine's
+ * automatic settings for the same model and file (temper_train_settings_choose()), the number of steps from the settings, the loss
  * points from the run folder's own metrics.jsonl, the files from run.h's
  * documented layout. */
 #include "config.h"
@@ -285,13 +285,22 @@ test_train (void)
   g_assert_cmpuint (count_problem_rows (dataset_page), ==, 1);
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (dataset_page)));
 
-  /* Settings: Quick shows the preset's values in the Advanced fields. */
+  /* Settings: Quick shows the engine's automatic values for this model and
+   * file in the Advanced fields. */
   gtk_widget_activate_action (root, "win.next-page", NULL);
   g_assert_cmpstr (temper_window_get_current_step (window), ==, "settings");
   temper_settings_page_set_preset (TEMPER_SETTINGS_PAGE (settings_page), TEMPER_PRESET_BALANCED);
   gtk_widget_activate (gui_test_find_named (settings_page, "preset-quick"));
   g_assert_cmpint (temper_settings_page_get_preset (TEMPER_SETTINGS_PAGE (settings_page)), ==, TEMPER_PRESET_QUICK);
-  temper_preset_apply (TEMPER_PRESET_QUICK, &quick);
+  {
+    g_autoptr(temper_model_t) reference = temper_model_load (model_path, NULL, &error);
+    TemperTrainFacts facts = { 0 };
+
+    g_assert_no_error (error);
+    g_assert_true (temper_train_facts_measure (reference, data_path, NULL, &facts, &error));
+    g_assert_no_error (error);
+    temper_train_settings_choose (&facts, TEMPER_TRAIN_PRESET_QUICK, &quick, NULL);
+  }
   temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &shown);
   g_assert_cmpint (shown.lora.rank, ==, quick.lora.rank);
   g_assert_cmpint (shown.max_steps, ==, quick.max_steps);
@@ -305,7 +314,8 @@ test_train (void)
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (gtk_widget_get_ancestor (
       gui_test_find_named (settings_page, "base-4bit"), ADW_TYPE_ACTION_ROW))), "Q4_1"));
 
-  /* A shorter run for the test; changing a field leaves the preset. */
+  /* A shorter run for the test; the changed fields are the person's, and
+   * the preset (how long it may take) stays. */
   gui_test_set_spin (settings_page, "max-steps", SHORT_STEPS);
   gui_test_set_spin (settings_page, "max-length", 64);
   gui_test_set_spin (settings_page, "micro-batch", 1);
@@ -313,7 +323,8 @@ test_train (void)
   gui_test_set_spin (settings_page, "eval-every", 2);
   gui_test_set_spin (settings_page, "checkpoint-every", 1);
   gui_test_set_spin (settings_page, "val-fraction", 0.25);
-  g_assert_cmpint (temper_settings_page_get_preset (TEMPER_SETTINGS_PAGE (settings_page)), ==, TEMPER_PRESET_CUSTOM);
+  g_assert_cmpint (temper_settings_page_get_preset (TEMPER_SETTINGS_PAGE (settings_page)), ==, TEMPER_PRESET_QUICK);
+  g_assert_cmpstr (temper_settings_page_get_field_note (TEMPER_SETTINGS_PAGE (settings_page), "max-steps"), ==, "Set by you.");
   {
     gint64 steps = 0;
     double seconds = 0;

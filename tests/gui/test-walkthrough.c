@@ -349,7 +349,7 @@ choose_model_and_data (Walk       *walk,
 }
 
 static void
-pick_quick_preset (Walk *walk)
+pick_quick_preset (Walk *walk, const char *model_path)
 {
   TemperTrainSettings quick, shown;
 
@@ -359,7 +359,18 @@ pick_quick_preset (Walk *walk)
   gtk_widget_activate (gui_test_find_named (walk->settings_page, "preset-quick"));
   g_assert_cmpint (temper_settings_page_get_preset (TEMPER_SETTINGS_PAGE (walk->settings_page)), ==,
                    TEMPER_PRESET_QUICK);
-  temper_preset_apply (TEMPER_PRESET_QUICK, &quick);
+  /* The engine's automatic values for this model and file, within Quick. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(temper_model_t) reference = temper_model_load (model_path, NULL, &error);
+    TemperTrainFacts facts = { 0 };
+
+    g_assert_no_error (error);
+    g_assert_true (temper_train_facts_measure (reference, temper_dataset_page_get_path (TEMPER_DATASET_PAGE (walk->dataset_page)),
+                                               NULL, &facts, &error));
+    g_assert_no_error (error);
+    temper_train_settings_choose (&facts, TEMPER_TRAIN_PRESET_QUICK, &quick, NULL);
+  }
   temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (walk->settings_page), &shown);
   g_assert_cmpint (shown.lora.rank, ==, quick.lora.rank);
   g_assert_cmpint (shown.max_steps, ==, quick.max_steps);
@@ -769,7 +780,7 @@ test_walkthrough (void)
   g_assert_true (temper_window_show_step (walk.window, "model"));
 
   choose_model_and_data (&walk, model_path, data_path);
-  pick_quick_preset (&walk);
+  pick_quick_preset (&walk, model_path);
   run_dir = train_with_a_stop (&walk);
   picked = compare_blind (&walk, run_dir);
   export_everything (&walk, run_dir);

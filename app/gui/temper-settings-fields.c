@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-settings-fields.c — the Settings page's Advanced fields: their
  * table, and reading and writing TemperTrainSettings through their widgets. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-settings-fields.h — the Settings page's Advanced fields: one per
  * member of TemperTrainSettings, the widgets that show them, and which of the
  * automatic settings' reasons covers each. */

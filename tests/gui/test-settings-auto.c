@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-settings-auto.c — the Settings page chooses its values with the
  * engine's automatic settings for the chosen model and dataset: for the
  * demo model and data/samples/product-faq.jsonl every value equals what

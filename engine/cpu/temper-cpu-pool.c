@@ -82,7 +82,7 @@ relax_or_yield (int spins)
 static void
 run_parts (TemperCpuPool *pool, unsigned generation)
 {
-  guint64 word = atomic_load_explicit (&pool->claim, memory_order_acquire);
+  unsigned long long word = atomic_load_explicit (&pool->claim, memory_order_acquire);
 
   for (;;)
     {

@@ -113,6 +113,7 @@ test_list (void)
   {
     g_autoptr(temper_run_t) run = temper_run_create (newer, &s, "/models/Tiny-Model.Q8_0.gguf", data, NULL, &error);
 
+    g_assert_nonnull (run);
     g_assert_no_error (error);
     /* Still held (by this process): the list says who holds it. */
     runs = temper_runs_list (root, NULL, &error);

@@ -74,7 +74,15 @@ temper_cli_info (int argc, char **argv)
   size = g_format_size (temper_model_get_file_size (model));
   weights = g_format_size (temper_model_get_file_size (model));
 
-  printf (_("Name:             %s\n"), temper_model_get_name (model));
+  /* The name the model lists show: the GGUF's general.name only when the
+   * converter did not make it up from a folder name ("Smollm2 135M 8k
+   * Lc100K Mix1 Ep2" is the demo file's). */
+  {
+    g_autoptr(TemperDiscoveredModel) found = temper_discovery_inspect (argv[1], TEMPER_MODEL_SOURCE_FOLDER, NULL);
+
+    printf (_("Name:             %s\n"), found->display_name != NULL ? found->display_name
+                                                                  : temper_model_get_name (model));
+  }
   printf (_("File:             %s\n"), temper_model_get_path (model));
   printf (_("Format:           %s\n"), temper_model_get_format (model) == TEMPER_MODEL_FORMAT_GGUF
                                       ? "GGUF" : _("Hugging Face folder"));

@@ -120,5 +120,12 @@ chat_tokens=$(sed -n 's/.*The prompt is \([0-9]*\) tokens long.*/\1/p' <<<"$err"
 check "chat takes a ${#line}-byte line as one message" \
       '[ -n "$chat_tokens" ] && [ "$chat_tokens" -gt "$line_tokens" ]'
 
+# info names the model as the model lists do, not by the GGUF's general.name
+# when a converter made that up from a folder name (the demo file's is
+# "Smollm2 135M 8k Lc100K Mix1 Ep2").
+out=$("$cli" info "$model" 2>&1); rc=$?
+check "info names the demo model by its own name" \
+  '[ $rc = 0 ] && grep -q "^Name: *SmolLM2-135M-Instruct$" <<<"$out" && ! grep -q "Lc100K" <<<"$out"'
+
 echo "1..$n"
 exit $fail

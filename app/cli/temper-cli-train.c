@@ -688,7 +688,14 @@ temper_cli_train (int argc, char **argv)
         return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
     }
   if (!prepare_data (&f, data_paths, data_weights, model, &s, &converted, &tmpdir, &code))
-    return code;
+    {
+      /* Only what this command wrote into its own temporary folder. */
+      if (converted != NULL)
+        g_unlink (converted);
+      if (tmpdir != NULL)
+        g_rmdir (tmpdir);
+      return code;
+    }
 
   out = g_strdup (f.out);
   if (out == NULL)

@@ -14,6 +14,7 @@
 #include "temper/dataset.h"
 #include "temper-error-banner.h"
 #include "temper-dataset-page.h"
+#include "temper-dataset-labels.h"
 #include "temper-fit-estimate.h"
 #include "temper-length-histogram.h"
 #include "temper-page.h"
@@ -188,65 +189,6 @@ check_thread (GTask        *task,
   g_task_return_pointer (task, checked, checked_dataset_free);
 }
 
-static const char *
-format_label (TemperDatasetFormat format)
-{
-  switch (format)
-    {
-    case TEMPER_DATASET_FORMAT_ALPACA:             return _("Alpaca: instruction, input and output");
-    case TEMPER_DATASET_FORMAT_INSTRUCTION_OUTPUT: return _("Instruction and output");
-    case TEMPER_DATASET_FORMAT_PROMPT_RESPONSE:    return _("Prompt and response");
-    case TEMPER_DATASET_FORMAT_MESSAGES:           return _("Chat messages");
-    case TEMPER_DATASET_FORMAT_SHAREGPT:           return _("ShareGPT conversations");
-    case TEMPER_DATASET_FORMAT_TEXT:               return _("Plain text");
-    case TEMPER_DATASET_FORMAT_AUTO:
-    default:                                       return _("Unknown");
-    }
-}
-
-static const char *
-problem_label (TemperDatasetProblemKind kind)
-{
-  switch (kind)
-    {
-    case TEMPER_DATASET_PROBLEM_NOT_JSON:       return _("Not valid JSON");
-    case TEMPER_DATASET_PROBLEM_NOT_OBJECT:     return _("Not a record");
-    case TEMPER_DATASET_PROBLEM_INVALID_UTF8:   return _("Not readable text");
-    case TEMPER_DATASET_PROBLEM_MISSING_FIELD:  return _("Missing field");
-    case TEMPER_DATASET_PROBLEM_WRONG_TYPE:     return _("Wrong kind of value");
-    case TEMPER_DATASET_PROBLEM_UNKNOWN_ROLE:   return _("Unknown speaker");
-    case TEMPER_DATASET_PROBLEM_EMPTY_ANSWER:   return _("Empty answer");
-    case TEMPER_DATASET_PROBLEM_OTHER_FORMAT:   return _("Different format");
-    case TEMPER_DATASET_PROBLEM_DUPLICATE:      return _("Duplicate");
-    case TEMPER_DATASET_PROBLEM_TOO_LARGE:      return _("Too large");
-    case TEMPER_DATASET_PROBLEM_NO_ANSWER_LEFT: return _("Answer too far in");
-    default:                                    return _("Problem");
-    }
-}
-
-static const char *
-role_label (TemperChatRole role)
-{
-  switch (role)
-    {
-    case TEMPER_CHAT_ROLE_SYSTEM:    return _("Instructions");
-    case TEMPER_CHAT_ROLE_USER:      return _("Question");
-    case TEMPER_CHAT_ROLE_ASSISTANT: return _("Answer");
-    default:                         return "";
-    }
-}
-
-static char *
-describe_place (guint64 line,
-                gint64  item)
-{
-  if (item >= 0)
-    /* Translators: where a record is in a JSON array file: its item number and line */
-    return g_strdup_printf (_("Item %lld (line %llu)"), (long long) item + 1, (unsigned long long) line);
-  /* Translators: where a record is in a JSONL file */
-  return g_strdup_printf (_("Line %llu"), (unsigned long long) line);
-}
-
 static void
 remove_all_rows (GtkListBox *list)
 {
@@ -290,9 +232,9 @@ show_problems (TemperDatasetPage         *self,
   for (guint i = 0; i < shown; i++)
     {
       const TemperDatasetProblem *problem = &report->problems[i];
-      g_autofree char *place = describe_place (problem->line, problem->item);
+      g_autofree char *place = temper_dataset_page_describe_place (problem->line, problem->item);
       /* Translators: a place in the file and what is wrong there, e.g. "Line 3: Missing field" */
-      g_autofree char *title = g_strdup_printf (_("%s: %s"), place, problem_label (problem->kind));
+      g_autofree char *title = g_strdup_printf (_("%s: %s"), place, temper_dataset_page_problem_label (problem->kind));
       GtkWidget *row = adw_action_row_new ();
       GtkWidget *icon = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
 
@@ -343,7 +285,7 @@ show_preview (TemperDatasetPage *self,
     {
       const TemperDatasetRecord *record = temper_dataset_get_record (dataset, i);
       const char *question = first_message (record, TEMPER_CHAT_ROLE_USER);
-      g_autofree char *place = describe_place (record->line, record->item);
+      g_autofree char *place = temper_dataset_page_describe_place (record->line, record->item);
       g_autofree char *title = g_utf8_make_valid (question != NULL ? question : place, -1);
       GtkWidget *row = adw_expander_row_new ();
 
@@ -365,7 +307,7 @@ show_preview (TemperDatasetPage *self,
           GtkWidget *message = adw_action_row_new ();
 
           adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (message), FALSE);
-          adw_preferences_row_set_title (ADW_PREFERENCES_ROW (message), role_label (record->messages[m].role));
+          adw_preferences_row_set_title (ADW_PREFERENCES_ROW (message), temper_dataset_page_role_label (record->messages[m].role));
           adw_action_row_set_subtitle (ADW_ACTION_ROW (message), record->messages[m].content);
           adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (message), 0);
           adw_expander_row_add_row (ADW_EXPANDER_ROW (row), message);
@@ -550,7 +492,7 @@ show_findings (TemperDatasetPage *self)
   for (guint i = 0; i < shown; i++)
     {
       const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
-      g_autofree char *place = describe_place (f->line, f->item);
+      g_autofree char *place = temper_dataset_page_describe_place (f->line, f->item);
       g_autofree char *title = g_strdup_printf (_("%s: %s"), place, temper_dataset_finding_kind_label (f->kind));
       /* Translators: what is wrong, an excerpt in quotes, then the suggested fix */
       g_autofree char *subtitle = g_strdup_printf (_("%s: “%s”\n%s"), f->message, f->excerpt, f->fix);
@@ -607,7 +549,7 @@ show_checked (TemperDatasetPage *self,
     gtk_label_set_text (self->format_value, report->layout == TEMPER_DATASET_LAYOUT_CSV
                                             ? _("Table (CSV)") : _("Table (TSV)"));
   else
-    gtk_label_set_text (self->format_value, format_label (report->format));
+    gtk_label_set_text (self->format_value, temper_dataset_page_format_label (report->format));
   fill_columns (self, report->columns, report->question_column, report->answer_column);
 
   /* Translators: "96 of 100" usable examples */

@@ -80,7 +80,19 @@ temper_json_parse_data (const char *data, gssize length, const char *what, gsize
     }
   parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, data, (gssize) size, error))
-    return NULL;
+    {
+      /* json-glib quotes the text around the fault, which may end inside a
+       * multi-byte character of the file: every message Temper shows is
+       * UTF-8, so the quote is made valid here, for every reader at once. */
+      if (error != NULL && *error != NULL && !g_utf8_validate ((*error)->message, -1, NULL))
+        {
+          char *valid = g_utf8_make_valid ((*error)->message, -1);
+
+          g_free ((*error)->message);
+          (*error)->message = valid;
+        }
+      return NULL;
+    }
   if (json_parser_get_root (parser) == NULL)
     {
       g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,

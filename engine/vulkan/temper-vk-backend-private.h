@@ -28,6 +28,8 @@ typedef struct {
   TemperVkMatmulPath     matmul_path;
   gboolean               subgroup_reduce; /* the *_subgroup shader variants */
   GPtrArray             *rope_tables;     /* TemperVkRopeTable, uploaded once each */
+  TemperBuffer          *moe_scratch;     /* routing and gathered rows of the mixture of experts */
+  GPtrArray             *moe_retired;     /* smaller scratch buffers a recorded step may still read */
 } TemperVkBackend;
 
 /* Starts recording if the caller did not; FALSE once the step has failed. */
@@ -76,6 +78,13 @@ void temper_vk_op_matmul (TemperBackend *b, const TemperBTensor *y, const Temper
                           gboolean accumulate);
 void temper_vk_op_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx,
                                          const TemperBTensor *dy, const TemperBTensor *w);
+/* matmul (overwriting y) and matmul_backward_input on the fp32 tiled or
+ * matvec shaders, never cooperative matrices: a mixture of experts' router,
+ * whose logits choose the experts, must not round its inputs. */
+void temper_vk_op_matmul_fp32 (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                               const TemperBTensor *w);
+void temper_vk_op_matmul_backward_input_fp32 (TemperBackend *b, const TemperBTensor *dx,
+                                              const TemperBTensor *dy, const TemperBTensor *w);
 void temper_vk_op_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *a,
                         gboolean transpose_a, const TemperBTensor *bmat,
                         gboolean transpose_b, float alpha, float beta);
@@ -110,6 +119,12 @@ void temper_vk_op_geglu_backward (TemperBackend *b, const TemperBTensor *dgate,
                                   const TemperBTensor *dup, const TemperBTensor *dout,
                                   const TemperBTensor *gate, const TemperBTensor *up);
 void temper_vk_op_zero (TemperBackend *b, const TemperBTensor *x);
+/* temper-vk-ops-moe.c */
+void temper_vk_op_moe (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x,
+                       const TemperMoe *moe);
+void temper_vk_op_moe_backward (TemperBackend *b, const TemperBTensor *dx, const TemperBTensor *dout,
+                                const TemperBTensor *x, const TemperMoe *moe);
+void temper_vk_moe_free (TemperVkBackend *vk);
 /* temper-vk-ops-dropout.c */
 void temper_vk_op_dropout (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x,
                            float p, guint64 key);

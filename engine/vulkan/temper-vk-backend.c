@@ -29,7 +29,10 @@ const TemperOpSupport temper_vk_op_support = {
           * and backward), soft-capped logits and loss, RoPE from a frequency
           * table. */
          | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_ATTENTION_WINDOW) | OP (TEMPER_OP_SOFTCAP)
-         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP) | OP (TEMPER_OP_ROPE_TABLE),
+         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP) | OP (TEMPER_OP_ROPE_TABLE)
+         /* The mixture of experts (Qwen3-MoE, Mixtral), forward and backward,
+          * on experts of every weight type below. */
+         | OP (TEMPER_OP_MOE),
   .weight_types = vk_weight_types,
 };
 
@@ -228,6 +231,7 @@ vk_destroy (TemperBackend *backend)
   g_clear_error (&vk->error);
   g_clear_pointer (&vk->reduce, temper_vk_buffer_free);
   g_clear_pointer (&vk->rope_tables, g_ptr_array_unref);
+  temper_vk_moe_free (vk);
   g_clear_pointer (&vk->cmds, temper_vk_commands_free);
   g_clear_pointer (&vk->device, temper_vk_device_free);
   g_free (vk);
@@ -270,6 +274,8 @@ static const TemperBackendOps vk_ops = {
   .dequantize = temper_vk_op_dequantize,
   .zero = temper_vk_op_zero,
   .dropout = temper_vk_op_dropout,
+  .moe = temper_vk_op_moe,
+  .moe_backward = temper_vk_op_moe_backward,
 };
 
 TemperBackend *

@@ -242,6 +242,45 @@ temper_vk_op_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx,
 }
 
 void
+temper_vk_op_matmul_fp32 (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                          const TemperBTensor *w)
+{
+  MatmulPush push = {
+    .M = (guint32) x->ne[1], .N = (guint32) w->ne[1], .K = (guint32) x->ne[0],
+    .a_offset = temper_vk_tensor_index (x), .a_stride_m = (guint32) x->ne[0], .a_stride_k = 1,
+    .b_offset = (guint32) w->offset,
+    .b_row_bytes = (guint32) temper_type_row_bytes (w->type, w->ne[0]),
+    .c_offset = temper_vk_tensor_index (y), .c_stride_m = (guint32) y->ne[0],
+    .alpha = 1.0f,
+  };
+
+  g_return_if_fail (x->ne[0] == w->ne[0] && y->ne[0] == w->ne[1] && y->ne[1] == x->ne[1]);
+  record_matmul ((TemperVkBackend *) b, &push, w->type, TEMPER_VK_SHADER_COUNT,
+                 temper_vk_tensor_buffer (x), temper_vk_tensor_buffer (w),
+                 temper_vk_tensor_buffer (y), NULL);
+}
+
+void
+temper_vk_op_matmul_backward_input_fp32 (TemperBackend *b, const TemperBTensor *dx,
+                                         const TemperBTensor *dy, const TemperBTensor *w)
+{
+  MatmulPush push = {
+    .M = (guint32) dy->ne[1], .N = (guint32) w->ne[0], .K = (guint32) w->ne[1],
+    .a_offset = temper_vk_tensor_index (dy), .a_stride_m = (guint32) dy->ne[0], .a_stride_k = 1,
+    .b_offset = (guint32) w->offset,
+    .b_row_bytes = (guint32) temper_type_row_bytes (w->type, w->ne[0]),
+    .b_trans = 1,
+    .c_offset = temper_vk_tensor_index (dx), .c_stride_m = (guint32) dx->ne[0],
+    .alpha = 1.0f, .beta = 1.0f,
+  };
+
+  g_return_if_fail (dy->ne[0] == w->ne[1] && dx->ne[0] == w->ne[0] && dx->ne[1] == dy->ne[1]);
+  record_matmul ((TemperVkBackend *) b, &push, w->type, TEMPER_VK_SHADER_COUNT,
+                 temper_vk_tensor_buffer (dy), temper_vk_tensor_buffer (w),
+                 temper_vk_tensor_buffer (dx), NULL);
+}
+
+void
 temper_vk_op_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *a,
                    gboolean transpose_a, const TemperBTensor *bmat, gboolean transpose_b,
                    float alpha, float beta)

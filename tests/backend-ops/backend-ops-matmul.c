@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* backend-ops-matmul.c — the op cases that read a frozen weight, over every
  * weight type: dequantize, embedding, matmul (with bias, accumulating),
- * matmul_backward_input, the fused lm_head + cross-entropy, and gemm (F32
- * LoRA products).  Weights alternate between random blocks (every bit
- * pattern, sane scales) and random floats quantized by Temper's quantizers,
- * where it has one for the type. */
+ * matmul_backward_input, the fused lm_head + cross-entropy, gemm (F32
+ * LoRA products) and the mixture of experts.  Weights alternate between
+ * random blocks (every bit pattern, sane scales) and random floats quantized
+ * by Temper's quantizers, where it has one for the type. */
 #include "config.h"
 
 #include <math.h>
@@ -265,6 +265,65 @@ case_gemm (int type)
         }
 }
 
+/* The mixture of experts (Qwen3-MoE, Mixtral): experts of the weight type,
+ * the router F32 (as llama.cpp writes it) or, in the last shape, of the
+ * type too.  Shapes: a few tokens; more tokens than one 64-row tile routed
+ * to one expert; a single token (generation); one expert per token, not
+ * renormalised.  The backward adds into a random dx, from the reference's
+ * routing on both sides (same x), through experts and router. */
+static void
+case_moe (int type)
+{
+  /* experts, used, tokens, renormalise, router of the weight type */
+  static const struct { int n, k, T; gboolean norm, typed_router; } shapes[] = {
+    { 4, 2, 7, TRUE, FALSE }, { 3, 2, 130, FALSE, FALSE }, { 8, 3, 1, TRUE, FALSE },
+    { 5, 1, 33, FALSE, FALSE }, { 4, 2, 19, TRUE, TRUE },
+  };
+
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      int n = shapes[s].n, k = shapes[s].k, T = shapes[s].T;
+      int64_t E = weight_cols (type, (int) s % 2), F = weight_cols (type, 2 - (int) s % 3);
+      TemperBTensor experts[N_SIDES][3 * 8];
+      TemperMoe moe[N_SIDES];
+      /* Router logits of order one, so that no two experts come near a tie
+       * that rounding could break differently on the two sides. */
+      Pair *router = shapes[s].typed_router ? pair_weight (type, E, n, TRUE)
+                                            : pair_random (E, n, 1.5 / sqrt ((double) E));
+      Pair *x = pair_random (E, T, 1.0), *dout = pair_random (E, T, 1.0), *dx = pair_random (E, T, 1.0);
+      Pair *out = pair_new (TEMPER_TYPE_F32, E, T, NULL);
+      Pair *w[3 * 8];
+      g_autofree char *what = g_strdup_printf ("moe %d experts, %d used, %d tokens, %" G_GINT64_FORMAT
+                                               " x %" G_GINT64_FORMAT ", %s", n, k, T, E, F,
+                                               shapes[s].norm ? "renormalised" : "not renormalised");
+
+      for (int e = 0; e < n; e++)
+        {
+          w[e] = pair_weight (type, E, F, (e + (int) s) % 2);
+          w[8 + e] = pair_weight (type, E, F, (e + (int) s + 1) % 2);
+          w[16 + e] = pair_weight (type, F, E, (e + (int) s) % 2);
+        }
+      FOR_SIDES (i)
+        {
+          for (int e = 0; e < n; e++)
+            {
+              experts[i][e] = w[e]->t[i];
+              experts[i][8 + e] = w[8 + e]->t[i];
+              experts[i][16 + e] = w[16 + e]->t[i];
+            }
+          moe[i] = (TemperMoe) { n, k, (int) F, shapes[s].norm, router->t[i],
+                                 experts[i], experts[i] + 8, experts[i] + 16 };
+          OPS (i)->moe (sides[i], &out->t[i], &x->t[i], &moe[i]);
+        }
+      step ();
+      check_close (what, out, matmul_tolerance);
+      FOR_SIDES (i)
+        OPS (i)->moe_backward (sides[i], &dx->t[i], &dout->t[i], &x->t[i], &moe[i]);
+      step ();
+      check_close ("moe_backward", dx, matmul_tolerance);
+    }
+}
+
 const OpCase backend_ops_matmul_cases[] = {
   { "dequantize", { TEMPER_OP_DEQUANTIZE }, 1, TRUE, 0, case_dequantize },
   { "embedding", { TEMPER_OP_EMBEDDING }, 1, TRUE, 0, case_embedding },
@@ -276,5 +335,6 @@ const OpCase backend_ops_matmul_cases[] = {
   { "matvec", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 1, case_matvec },
   { "matmul-tiles", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 1, case_matmul_tiles },
   { "gemm", { TEMPER_OP_GEMM }, 1, FALSE, 0, case_gemm },
+  { "moe", { TEMPER_OP_MOE }, 1, TRUE, 0, case_moe },
 };
 const guint backend_ops_n_matmul_cases = G_N_ELEMENTS (backend_ops_matmul_cases);

@@ -16,6 +16,7 @@
 
 static const char *const export_families[] = {
   "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3moe", "mixtral",
+  "qwen3-yarn", "phi35-long",
 };
 
 static inline char *

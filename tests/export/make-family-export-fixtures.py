@@ -47,7 +47,7 @@ import tempfile
 import torch
 from peft import PeftModel
 from safetensors.torch import load_file
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
@@ -141,6 +141,13 @@ def cross_format(family, exports, prompt, record):
     assert change > 0.02, f"{family}: the GGUF model's adapter should change the answer ({change})"
     worst = max_weight_error(peft.merge_and_unload().state_dict(), os.path.join(exports, "cross-hf"), family)
     assert worst < 1e-5, f"{family}: the folder merged from the GGUF differs from PEFT's merge by {worst}"
+    # Its tokenizer (rebuilt from the GGUF's vocabulary) splits text as the
+    # family's own tokenizer does.
+    with open(os.path.join(FAMILIES, family + ".json")) as f:
+        meta = json.load(f)
+    tokenizer = AutoTokenizer.from_pretrained(os.path.join(exports, "cross-hf"))
+    ids = tokenizer(meta["tokenizer_text"], add_special_tokens=False)["input_ids"]
+    assert ids == meta["tokenizer_ids"], f"{family}: the folder merged from the GGUF tokenizes {ids}"
     cross = AutoModelForCausalLM.from_pretrained(os.path.join(exports, "cross-hf"), dtype=torch.float32).eval()
     cross_logits, cross_greedy = answer(cross, prompt)
     error = ((cross_logits - peft_logits).norm() / peft_logits.norm()).item()

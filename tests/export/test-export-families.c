@@ -25,6 +25,7 @@
 #include "temper/gguf.h"
 #include "temper/json.h"
 #include "temper/safetensors.h"
+#include "temper/tokenizer.h"
 #include "../test-tree.h"
 
 /* transformers and PEFT compute in f32 in their own order. */
@@ -313,6 +314,28 @@ assert_like_family_folder (const char *family, const char *cross_dir)
     }
 }
 
+/* @model splits the family's test text into the ids its own Hugging Face
+ * tokenizer gives (tests/fixtures/families/<family>.json). */
+static void
+assert_tokenizes_as_family (const char *family, temper_model_t *model)
+{
+  g_autofree char *name = g_strconcat (family, ".json", NULL);
+  g_autofree char *path = family_fixture (name);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) expected = NULL, ids = NULL;
+  JsonObject *obj;
+
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  obj = json_node_get_object (json_parser_get_root (parser));
+  expected = int_array (obj, "tokenizer_ids");
+  ids = temper_tokenizer_encode (temper_model_get_tokenizer (model),
+                                 json_object_get_string_member (obj, "tokenizer_text"), -1, FALSE);
+  g_assert_cmpuint (ids->len, ==, expected->len);
+  for (guint i = 0; i < ids->len; i++)
+    g_assert_cmpint (g_array_index (ids, gint32, i), ==, g_array_index (expected, gint32, i));
+}
+
 /* The merges that change format (see the top of the file). */
 static void
 assert_cross_format (const char *family, JsonObject *obj, temper_model_t *hf, temper_adapter_t *hf_adapter,
@@ -349,6 +372,7 @@ assert_cross_format (const char *family, JsonObject *obj, temper_model_t *hf, te
   assert_greedy (cross_hf, NULL, prompt, obj, "cross_hf_greedy", G_MAXUINT);
   assert_greedy (gguf, gguf_adapter, prompt, obj, "gguf_peft_greedy", G_MAXUINT);
   assert_like_family_folder (family, cross_hf_path);
+  assert_tokenizes_as_family (family, cross_hf);
 
   /* Hugging Face base → GGUF. */
   hf_with_adapter = temper_logits (hf, hf_adapter, prompt);
@@ -374,6 +398,7 @@ assert_cross_format (const char *family, JsonObject *obj, temper_model_t *hf, te
     g_test_message ("%s HF->GGUF: the merged F16 GGUF in Temper vs PEFT %.2e (no llama.cpp reference)",
                     family, own_err);
   assert_like_converter (base_gguf_path, cross_path);
+  assert_tokenizes_as_family (family, cross);
 }
 
 static void

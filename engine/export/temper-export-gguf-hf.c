@@ -6,12 +6,14 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "temper/error.h"
 #include "temper/gguf.h"
 #include "temper/train.h"
 #include "temper-export-private.h"
+#include "temper-model-private.h"
 #include "temper-lora-private.h"
 
 typedef struct {
@@ -24,106 +26,223 @@ typedef struct {
   const char              *out_path;
 } HfExport;
 
-/* Adds @v under @name: merged with the adapter's s·B·A when @target (≥ 0)
- * is adapted, its rows reordered into llama.cpp's interleaved Q/K order when
- * @permute, then stored in the type the quantization picks. */
+/* One tensor of the GGUF: the rows of one or more of the model's views
+ * (a fused attn_qkv, a fused ffn_up, the experts of a stacked ffn_*_exps). */
+typedef struct {
+  const char              *name;
+  const TemperTensorView *const *views;
+  const int               *targets;   /* a TemperLoraTarget per view, or -1; NULL: none */
+  int                      n_views;
+  int                      n_dims;    /* 3: one view per expert, stacked */
+  int                      layer;
+  gboolean                 permute;   /* into llama.cpp's interleaved q/k row order */
+  float                    shift;     /* added to every value: Gemma's norms become 1 + w */
+} GgufTensor;
+
 static gboolean
-add_tensor (HfExport *e, const char *name, const TemperTensorView *v, int n_dims, int layer,
-            int target, gboolean permute, GError **error)
+is_adapted (HfExport *e, const GgufTensor *t)
 {
-  const int64_t ne[2] = { v->ne[0], v->ne[1] };
-  gboolean adapted = target >= 0 && e->adapter != NULL &&
-                     (temper_adapter_get_targets (e->adapter) & TEMPER_LORA_TARGET_BIT (target));
-  int type = temper_export_gguf_tensor_type (e->quant, name, n_dims, v->ne[0],
-                                             !e->config->tied_embeddings);
-  gsize row_bytes = temper_type_row_bytes (type, v->ne[0]);
+  for (int i = 0; t->targets != NULL && i < t->n_views; i++)
+    if (t->targets[i] >= 0 && e->adapter != NULL &&
+        (temper_adapter_get_targets (e->adapter) & TEMPER_LORA_TARGET_BIT (t->targets[i])))
+      return TRUE;
+  return FALSE;
+}
+
+/* Adds @t: merged with the adapter's s·B·A where a part is adapted, its
+ * rows reordered into llama.cpp's interleaved Q/K order when asked, then
+ * stored in the type the quantization picks. */
+static gboolean
+add_tensor (HfExport *e, const GgufTensor *t, GError **error)
+{
+  const TemperTensorView *v = t->views[0];
+  int64_t in = v->ne[0], rows = 0;
+  int64_t ne[3];
+  gboolean adapted = is_adapted (e, t);
+  int type;
+  gsize row_bytes;
   float *f32;
   guint8 *dst;
 
-  if (v->data == NULL)
+  for (int i = 0; i < t->n_views; i++)
     {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” has no weights for %s, so no GGUF can be made from it."),
-                   temper_model_get_path (e->model), name);
-      return FALSE;
+      if (t->views[i]->data == NULL)
+        {
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                       _("“%s” has no weights for %s, so no GGUF can be made from it."),
+                       temper_model_get_path (e->model), t->name);
+          return FALSE;
+        }
+      rows += t->views[i]->ne[1];
     }
+  ne[0] = in;
+  ne[1] = t->n_dims == 3 ? v->ne[1] : (t->n_dims == 1 ? 1 : rows);
+  ne[2] = t->n_views;
+  type = temper_export_gguf_tensor_type (e->quant, t->name, t->n_dims, in, !e->config->tied_embeddings);
+  row_bytes = temper_type_row_bytes (type, in);
   /* Safetensors rows are packed, so an unchanged tensor already in the
    * wanted type is written straight from the mapped file. */
-  if (!adapted && !permute && type == v->type && v->row_bytes == row_bytes)
+  if (t->n_views == 1 && !adapted && !t->permute && t->shift == 0.0f && type == v->type &&
+      v->row_bytes == row_bytes)
     {
-      temper_gguf_writer_add_tensor_static (e->w, name, type, ne, n_dims, v->data,
-                                            row_bytes * (gsize) v->ne[1]);
+      temper_gguf_writer_add_tensor_static (e->w, t->name, type, ne, t->n_dims, v->data,
+                                            row_bytes * (gsize) rows);
       return TRUE;
     }
-  f32 = g_try_new (float, (gsize) (v->ne[0] * v->ne[1]));
-  dst = g_try_malloc (MAX (row_bytes * (gsize) v->ne[1], 1));
+  f32 = g_try_new (float, (gsize) (in * rows));
+  dst = g_try_malloc (MAX (row_bytes * (gsize) rows, 1));
   if (f32 == NULL || dst == NULL)
     {
       g_free (f32);
       g_free (dst);
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
-                   _("Not enough memory to convert tensor %s for “%s”."), name, e->out_path);
+                   _("Not enough memory to convert tensor %s for “%s”."), t->name, e->out_path);
       return FALSE;
     }
   g_ptr_array_add (e->owned, dst);
-  temper_export_merge_weight (v, adapted ? e->adapter : NULL, layer,
-                              adapted ? (TemperLoraTarget) target : TEMPER_LORA_Q, f32);
-  /* A bias is one value per output row: reorder it as rows of one column. */
-  if (permute)
+  rows = 0;
+  for (int i = 0; i < t->n_views; i++)
     {
-      if (n_dims == 1)
-        temper_lora_permute_rows (f32, (int) v->ne[0], 1, e->config->head_dim, FALSE);
-      else
-        temper_lora_permute_rows (f32, (int) v->ne[1], (int) v->ne[0], e->config->head_dim, FALSE);
+      int target = t->targets != NULL ? t->targets[i] : -1;
+      gboolean part_adapted = target >= 0 && e->adapter != NULL &&
+                              (temper_adapter_get_targets (e->adapter) & TEMPER_LORA_TARGET_BIT (target));
+
+      temper_export_merge_weight (t->views[i], part_adapted ? e->adapter : NULL, t->layer,
+                                  part_adapted ? (TemperLoraTarget) target : TEMPER_LORA_Q, f32 + rows * in);
+      rows += t->views[i]->ne[1];
     }
-  for (int64_t r = 0; r < v->ne[1]; r++)
-    temper_export_quantize_row (type, f32 + r * v->ne[0], v->ne[0], dst + (gsize) r * row_bytes);
+  if (t->shift != 0.0f)
+    for (int64_t i = 0; i < in * rows; i++)
+      f32[i] += t->shift;
+  /* A bias is one value per output row: reorder it as rows of one column. */
+  if (t->permute)
+    {
+      if (t->n_dims == 1)
+        temper_lora_permute_rows (f32, (int) in, 1, e->config->head_dim, FALSE);
+      else
+        temper_lora_permute_rows (f32, (int) rows, (int) in, e->config->head_dim, FALSE);
+    }
+  for (int64_t r = 0; r < rows; r++)
+    temper_export_quantize_row (type, f32 + r * in, in, dst + (gsize) r * row_bytes);
   g_free (f32);
-  temper_gguf_writer_add_tensor_static (e->w, name, type, ne, n_dims, dst,
-                                        row_bytes * (gsize) v->ne[1]);
+  temper_gguf_writer_add_tensor_static (e->w, t->name, type, ne, t->n_dims, dst, row_bytes * (gsize) rows);
+  return TRUE;
+}
+
+static gboolean
+add_one (HfExport *e, const char *name, const TemperTensorView *v, int n_dims, int layer, int target,
+         gboolean permute, float shift, GError **error)
+{
+  const TemperTensorView *views[1] = { v };
+  int targets[1] = { target };
+  GgufTensor t = { name, views, targets, 1, n_dims, layer, permute, shift };
+
+  return add_tensor (e, &t, error);
+}
+
+/* The experts of MoE layer @l, stacked as ffn_{gate,up,down}_exps, and the
+ * router. */
+static gboolean
+add_experts (HfExport *e, int l, const TemperLayerWeights *lw, GError **error)
+{
+  const struct { const char *stem; const TemperTensorView *views; } parts[] = {
+    { "ffn_gate_exps", lw->exp_gate }, { "ffn_up_exps", lw->exp_up }, { "ffn_down_exps", lw->exp_down },
+  };
+  char name[96];
+
+  g_snprintf (name, sizeof name, "blk.%d.ffn_gate_inp.weight", l);
+  if (!add_one (e, name, &lw->ffn_gate_inp, 2, l, -1, FALSE, 0.0f, error))
+    return FALSE;
+  for (gsize p = 0; p < G_N_ELEMENTS (parts); p++)
+    {
+      g_autofree const TemperTensorView **views = g_new (const TemperTensorView *, e->config->n_expert);
+      GgufTensor t = { name, views, NULL, e->config->n_expert, 3, l, FALSE, 0.0f };
+
+      for (int x = 0; x < e->config->n_expert; x++)
+        views[x] = &parts[p].views[x];
+      g_snprintf (name, sizeof name, "blk.%d.%s.weight", l, parts[p].stem);
+      if (!add_tensor (e, &t, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
 static gboolean
 add_layer (HfExport *e, int l, GError **error)
 {
+  const TemperModelConfig *c = e->config;
   const TemperLayerWeights *lw = temper_model_get_layer (e->model, l);
-  /* Only llama-arch GGUFs reorder Q/K (and their biases); qwen2 keeps the
-   * Hugging Face order and runs NEOX RoPE. */
-  gboolean permute_q = temper_export_needs_qk_permutation (e->config, TEMPER_LORA_Q);
-  gboolean permute_k = temper_export_needs_qk_permutation (e->config, TEMPER_LORA_K);
+  /* Only llama-arch GGUFs reorder Q/K (and their biases); the others keep
+   * the Hugging Face order. */
+  gboolean permute_q = temper_export_needs_qk_permutation (c, TEMPER_LORA_Q);
+  gboolean permute_k = temper_export_needs_qk_permutation (c, TEMPER_LORA_K);
+  /* Hugging Face's Gemma norms scale by 1 + w; llama.cpp's GGUF stores 1 + w. */
+  float shift = c->norm_offset;
   const struct {
     const char *stem;
     const TemperTensorView *v;
     int n_dims, target;
-    gboolean permute, optional;
+    gboolean permute, optional, norm;
   } parts[] = {
-    { "attn_norm.weight", &lw->attn_norm, 1, -1, FALSE, FALSE },
-    { "attn_q.weight", &lw->wq, 2, TEMPER_LORA_Q, permute_q, FALSE },
-    { "attn_q.bias", &lw->bq, 1, -1, permute_q, TRUE },
-    { "attn_k.weight", &lw->wk, 2, TEMPER_LORA_K, permute_k, FALSE },
-    { "attn_k.bias", &lw->bk, 1, -1, permute_k, TRUE },
-    { "attn_v.weight", &lw->wv, 2, TEMPER_LORA_V, FALSE, FALSE },
-    { "attn_v.bias", &lw->bv, 1, -1, FALSE, TRUE },
-    { "attn_output.weight", &lw->wo, 2, TEMPER_LORA_O, FALSE, FALSE },
-    { "ffn_norm.weight", &lw->ffn_norm, 1, -1, FALSE, FALSE },
-    { "ffn_gate.weight", &lw->w_gate, 2, TEMPER_LORA_GATE, FALSE, FALSE },
-    { "ffn_up.weight", &lw->w_up, 2, TEMPER_LORA_UP, FALSE, FALSE },
-    { "ffn_down.weight", &lw->w_down, 2, TEMPER_LORA_DOWN, FALSE, FALSE },
+    { "attn_norm.weight", &lw->attn_norm, 1, -1, FALSE, FALSE, TRUE },
+    { "attn_q.weight", &lw->wq, 2, TEMPER_LORA_Q, permute_q, FALSE, FALSE },
+    { "attn_q.bias", &lw->bq, 1, -1, permute_q, TRUE, FALSE },
+    { "attn_k.weight", &lw->wk, 2, TEMPER_LORA_K, permute_k, FALSE, FALSE },
+    { "attn_k.bias", &lw->bk, 1, -1, permute_k, TRUE, FALSE },
+    { "attn_v.weight", &lw->wv, 2, TEMPER_LORA_V, FALSE, FALSE, FALSE },
+    { "attn_v.bias", &lw->bv, 1, -1, FALSE, TRUE, FALSE },
+    { "attn_q_norm.weight", &lw->q_norm, 1, -1, FALSE, TRUE, TRUE },
+    { "attn_k_norm.weight", &lw->k_norm, 1, -1, FALSE, TRUE, TRUE },
+    { "attn_output.weight", &lw->wo, 2, TEMPER_LORA_O, FALSE, FALSE, FALSE },
+    { "post_attention_norm.weight", &lw->attn_post_norm, 1, -1, FALSE, TRUE, TRUE },
+    { "ffn_norm.weight", &lw->ffn_norm, 1, -1, FALSE, FALSE, TRUE },
+    { "post_ffw_norm.weight", &lw->ffn_post_norm, 1, -1, FALSE, TRUE, TRUE },
+    { "ffn_gate.weight", &lw->w_gate, 2, TEMPER_LORA_GATE, FALSE, TRUE, FALSE },
+    { "ffn_up.weight", &lw->w_up, 2, TEMPER_LORA_UP, FALSE, TRUE, FALSE },
+    { "ffn_down.weight", &lw->w_down, 2, TEMPER_LORA_DOWN, FALSE, TRUE, FALSE },
   };
+  char name[96];
 
   for (gsize i = 0; i < G_N_ELEMENTS (parts); i++)
     {
-      char name[96];
+      gboolean ffn = g_str_has_prefix (parts[i].stem, "ffn_") && !parts[i].norm;
 
-      if (parts[i].optional && parts[i].v->data == NULL)
+      /* The fused matrices and the experts are written below. */
+      gboolean qkv = parts[i].target == TEMPER_LORA_Q || parts[i].target == TEMPER_LORA_K ||
+                     parts[i].target == TEMPER_LORA_V;
+
+      if ((parts[i].optional && parts[i].v->data == NULL) || (c->fused_qkv && qkv) ||
+          (ffn && (temper_model_layer_is_moe (lw) ||
+                   (c->fused_gate_up && strcmp (parts[i].stem, "ffn_down.weight") != 0))))
         continue;
       g_snprintf (name, sizeof name, "blk.%d.%s", l, parts[i].stem);
-      if (!add_tensor (e, name, parts[i].v, parts[i].n_dims, l, parts[i].target,
-                       parts[i].permute, error))
+      if (!add_one (e, name, parts[i].v, parts[i].n_dims, l, parts[i].target, parts[i].permute,
+                    parts[i].norm ? shift : 0.0f, error))
         return FALSE;
     }
-  return TRUE;
+  /* Phi-3 keeps q, k and v as one attn_qkv; Phi-3 and GLM-4 gate and up as
+   * one ffn_up, gate first (the order of their Hugging Face files). */
+  if (c->fused_qkv)
+    {
+      const TemperTensorView *views[3] = { &lw->wq, &lw->wk, &lw->wv };
+      const int targets[3] = { TEMPER_LORA_Q, TEMPER_LORA_K, TEMPER_LORA_V };
+      GgufTensor t = { name, views, targets, 3, 2, l, FALSE, 0.0f };
+
+      g_snprintf (name, sizeof name, "blk.%d.attn_qkv.weight", l);
+      if (!add_tensor (e, &t, error))
+        return FALSE;
+    }
+  if (c->fused_gate_up && !temper_model_layer_is_moe (lw))
+    {
+      const TemperTensorView *views[2] = { &lw->w_gate, &lw->w_up };
+      const int targets[2] = { TEMPER_LORA_GATE, TEMPER_LORA_UP };
+      GgufTensor t = { name, views, targets, 2, 2, l, FALSE, 0.0f };
+
+      g_snprintf (name, sizeof name, "blk.%d.ffn_up.weight", l);
+      if (!add_tensor (e, &t, error))
+        return FALSE;
+    }
+  return !temper_model_layer_is_moe (lw) || add_experts (e, l, lw, error);
 }
 
 static void
@@ -142,6 +261,132 @@ set_arch_f32 (HfExport *e, const char *suffix, float value)
   temper_gguf_writer_set_f32 (e->w, key, value);
 }
 
+static void
+set_arch_string (HfExport *e, const char *suffix, const char *value)
+{
+  g_autofree char *key = g_strdup_printf ("%s.%s", temper_model_get_arch_name (e->model), suffix);
+
+  temper_gguf_writer_set_string (e->w, key, value);
+}
+
+/* What llama.cpp cannot run as the Hugging Face model does is refused by
+ * the family's name: its GGUF would answer differently. */
+static gboolean
+check_layout (HfExport *e, GError **error)
+{
+  const TemperModelConfig *c = e->config;
+  const char *family = temper_model_get_family_name (e->model);
+  const char *what = NULL;
+
+  if (c->arch == TEMPER_ARCH_GEMMA2 || c->arch == TEMPER_ARCH_GEMMA3)
+    {
+      /* llama.cpp scales queries by 1/√head_dim, or 1/√(hidden/heads) for
+       * the 27B models (46 or 62 layers); it reads no query_pre_attn_scalar. */
+      gboolean big = (c->arch == TEMPER_ARCH_GEMMA2 && c->n_layer == 46) ||
+                     (c->arch == TEMPER_ARCH_GEMMA3 && c->n_layer == 62);
+      float expected = 1.0f / sqrtf ((float) (big ? c->n_embd / c->n_head : c->head_dim));
+      float scale = c->attn_scale > 0.0f ? c->attn_scale : 1.0f / sqrtf ((float) c->head_dim);
+
+      if (fabsf (scale - expected) > 1e-6f * expected)
+        what = _("its query_pre_attn_scalar, which llama.cpp does not read");
+    }
+  for (int l = 0; what == NULL && c->n_expert > 0 && l < c->n_layer; l++)
+    if (!temper_model_layer_is_moe (temper_model_get_layer (e->model, l)))
+      what = _("dense layers among its expert layers (mlp_only_layers)");
+  if (what == NULL && c->n_expert > 0 && c->arch == TEMPER_ARCH_QWEN3 && !c->expert_norm)
+    what = _("expert weights that are not renormalised (norm_topk_prob false), which llama.cpp always renormalises");
+  if (what == NULL)
+    return TRUE;
+  g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+               /* Translators: the first %s is a family ("Gemma 2"), the second what its GGUF cannot hold */
+               _("Temper cannot merge this %s model into a GGUF: it has %s. Merge into a Hugging Face "
+                 "folder, or export the adapter (PEFT or GGUF LoRA)."), family, what);
+  return FALSE;
+}
+
+/* The family's keys beyond Llama's, as llama.cpp's converter writes them. */
+static gboolean
+write_family_keys (HfExport *e, const TemperExportRope *rope, GError **error)
+{
+  const TemperModelConfig *c = e->config;
+  int default_period = c->arch == TEMPER_ARCH_GEMMA3 ? 6 : 2;
+
+  switch (c->arch)
+    {
+    case TEMPER_ARCH_GEMMA2:
+    case TEMPER_ARCH_GEMMA3:
+      if (c->attn_softcap > 0.0f)
+        set_arch_f32 (e, "attn_logit_softcapping", c->attn_softcap);
+      if (c->final_softcap > 0.0f)
+        set_arch_f32 (e, "final_logit_softcapping", c->final_softcap);
+      if (c->sliding_window > 0)
+        {
+          set_arch_u32 (e, "attention.sliding_window", c->sliding_window);
+          if (c->swa_period != default_period)
+            set_arch_u32 (e, "attention.sliding_window_pattern", c->swa_period);
+        }
+      if (c->arch == TEMPER_ARCH_GEMMA3)
+        set_arch_f32 (e, "rope.freq_base_swa", c->rope_theta_local > 0.0f ? c->rope_theta_local : c->rope_theta);
+      break;
+    case TEMPER_ARCH_PHI3:
+      set_arch_u32 (e, "attention.sliding_window", c->sliding_window);
+      set_arch_u32 (e, "rope.scaling.original_context_length",
+                    rope->kind == TEMPER_EXPORT_ROPE_LONGROPE ? rope->original_context : c->n_ctx_train);
+      break;
+    default:
+      break;
+    }
+  if (c->n_expert > 0)
+    {
+      set_arch_u32 (e, "expert_count", c->n_expert);
+      set_arch_u32 (e, "expert_used_count", c->n_expert_used);
+      if (c->arch == TEMPER_ARCH_QWEN3)
+        set_arch_u32 (e, "expert_feed_forward_length", c->n_ff_expert);
+    }
+
+  switch (rope->kind)
+    {
+    case TEMPER_EXPORT_ROPE_LINEAR:
+      set_arch_string (e, "rope.scaling.type", "linear");
+      set_arch_f32 (e, "rope.scaling.factor", rope->factor);
+      break;
+    case TEMPER_EXPORT_ROPE_LLAMA3:
+      {
+        const int64_t ne[1] = { rope->n_pairs };
+        temper_gguf_writer_add_tensor_static (e->w, "rope_freqs.weight", TEMPER_TYPE_F32, ne, 1,
+                                              rope->short_factors, (gsize) rope->n_pairs * sizeof (float));
+      }
+      break;
+    case TEMPER_EXPORT_ROPE_YARN:
+      set_arch_string (e, "rope.scaling.type", "yarn");
+      set_arch_f32 (e, "rope.scaling.factor", rope->factor);
+      set_arch_u32 (e, "rope.scaling.original_context_length", rope->original_context);
+      set_arch_f32 (e, "rope.scaling.yarn_beta_fast", rope->beta_fast);
+      set_arch_f32 (e, "rope.scaling.yarn_beta_slow", rope->beta_slow);
+      if (fabsf (rope->attn_factor - temper_model_yarn_attention_factor (rope->factor, 0.0f, 0.0f)) > 1e-6f)
+        set_arch_f32 (e, "rope.scaling.yarn_attn_factor", rope->attn_factor);
+      break;
+    case TEMPER_EXPORT_ROPE_LONGROPE:
+      {
+        const int64_t ne[1] = { rope->n_pairs };
+        gsize bytes = (gsize) rope->n_pairs * sizeof (float);
+
+        temper_gguf_writer_add_tensor_static (e->w, "rope_factors_short.weight", TEMPER_TYPE_F32, ne, 1,
+                                              rope->short_factors, bytes);
+        if (rope->long_factors != NULL)
+          temper_gguf_writer_add_tensor_static (e->w, "rope_factors_long.weight", TEMPER_TYPE_F32, ne, 1,
+                                                rope->long_factors, bytes);
+        if (rope->attn_factor != 1.0f)
+          set_arch_f32 (e, "rope.scaling.attn_factor", rope->attn_factor);
+      }
+      break;
+    case TEMPER_EXPORT_ROPE_PLAIN:
+    default:
+      break;
+    }
+  return error == NULL || *error == NULL;
+}
+
 gboolean
 temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model,
                             temper_adapter_t *adapter, TemperExportQuant quant,
@@ -151,7 +396,10 @@ temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model
   const TemperModelConfig *c = temper_model_get_config (model);
   HfExport e = { w, model, c, adapter, quant, owned, out_path };
   int n_rows = (int) temper_model_get_token_embd (model)->ne[1];
+  TemperExportRope rope;
 
+  if (!check_layout (&e, error) || !temper_export_rope_describe (model, &rope, error))
+    return FALSE;
   temper_gguf_writer_set_string (w, "general.architecture", temper_model_get_arch_name (model));
   temper_gguf_writer_set_string (w, "general.type", "model");
   temper_gguf_writer_set_string (w, "general.name", temper_model_get_name (model));
@@ -165,23 +413,23 @@ temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model
   set_arch_u32 (&e, "attention.head_count_kv", c->n_head_kv);
   set_arch_u32 (&e, "attention.key_length", c->head_dim);
   set_arch_u32 (&e, "attention.value_length", c->head_dim);
-  set_arch_u32 (&e, "rope.dimension_count", c->head_dim);
+  set_arch_u32 (&e, "rope.dimension_count", temper_model_config_rope_dims (c));
   set_arch_u32 (&e, "vocab_size", n_rows);
   set_arch_f32 (&e, "rope.freq_base", c->rope_theta);
   set_arch_f32 (&e, "attention.layer_norm_rms_epsilon", c->rms_eps);
-  if (!temper_export_gguf_tokenizer (w, temper_model_get_tokenizer (model),
+  if (!write_family_keys (&e, &rope, error) ||
+      !temper_export_gguf_tokenizer (w, temper_model_get_tokenizer (model),
                                      temper_model_get_chat_template (model),
                                      temper_model_get_stop_tokens (model), n_rows,
                                      temper_model_get_path (model), error))
     return FALSE;
 
-  if (!add_tensor (&e, "token_embd.weight", temper_model_get_token_embd (model), 2, -1, -1,
-                   FALSE, error) ||
-      !add_tensor (&e, "output_norm.weight", temper_model_get_output_norm (model), 1, -1, -1,
-                   FALSE, error))
+  if (!add_one (&e, "token_embd.weight", temper_model_get_token_embd (model), 2, -1, -1, FALSE, 0.0f, error) ||
+      !add_one (&e, "output_norm.weight", temper_model_get_output_norm (model), 1, -1, -1, FALSE,
+                c->norm_offset, error))
     return FALSE;
   if (!c->tied_embeddings &&
-      !add_tensor (&e, "output.weight", temper_model_get_output (model), 2, -1, -1, FALSE, error))
+      !add_one (&e, "output.weight", temper_model_get_output (model), 2, -1, -1, FALSE, 0.0f, error))
     return FALSE;
   for (int l = 0; l < c->n_layer; l++)
     {

@@ -107,7 +107,9 @@ temper_export_gguf_tensor_type (TemperExportQuant quant, const char *name, int n
                        (!has_output && strcmp (name, "token_embd.weight") == 0);
   int type;
 
-  if (n_dims < 2 || g_str_has_suffix (name, "_norm.weight") || g_str_has_suffix (name, ".bias"))
+  /* llama.cpp keeps a mixture of experts' router in F32 too. */
+  if (n_dims < 2 || g_str_has_suffix (name, "_norm.weight") || g_str_has_suffix (name, ".bias") ||
+      g_str_has_suffix (name, ".ffn_gate_inp.weight"))
     return TEMPER_TYPE_F32;
   switch (quant)
     {

@@ -16,13 +16,17 @@
 #include "temper-export-private.h"
 #include "temper-tokenizer-private.h"
 
-/* One tensor of the folder: where it comes from and what it is called. */
+/* One tensor of the folder: the rows of one to three of the model's views
+ * (a fused qkv_proj or gate_up_proj holds several), what it is called, and
+ * how its values change on the way. */
 typedef struct {
   char                   *name;     /* "model.layers.3.self_attn.q_proj.weight" */
-  const TemperTensorView *view;
+  const TemperTensorView *views[3];
+  int                     targets[3]; /* a TemperLoraTarget each, or -1 */
+  int                     n_views;
   int                     layer;    /* -1 outside the layers */
-  int                     target;   /* a TemperLoraTarget, or -1 */
   int                     n_heads;  /* > 0: undo llama.cpp's q/k row order */
+  float                   shift;    /* added to every value: Gemma's norms, stored as 1 + w in a GGUF */
 } HfTensor;
 
 static void
@@ -31,49 +35,132 @@ hf_tensor_clear (gpointer p)
   g_free (((HfTensor *) p)->name);
 }
 
+static int64_t
+tensor_rows (const HfTensor *t)
+{
+  int64_t rows = 0;
+
+  for (int i = 0; i < t->n_views; i++)
+    rows += t->views[i]->ne[1];
+  return rows;
+}
+
+static void
+add_fused (GArray *list, char *name, int n_views, const TemperTensorView *const *views,
+           const int *targets, int layer, int n_heads, float shift)
+{
+  HfTensor t = { name, { NULL }, { -1, -1, -1 }, n_views, layer, n_heads, shift };
+
+  if (views[0]->data == NULL)
+    {
+      g_free (name);
+      return;   /* absent: the biases of a Llama model, a family's unused norms */
+    }
+  for (int i = 0; i < n_views; i++)
+    {
+      t.views[i] = views[i];
+      t.targets[i] = targets[i];
+    }
+  g_array_append_val (list, t);
+}
+
 static void
 add (GArray *list, char *name, const TemperTensorView *view, int layer, int target, int n_heads)
 {
-  HfTensor t = { name, view, layer, target, n_heads };
+  add_fused (list, name, 1, &view, &target, layer, n_heads, 0.0f);
+}
 
-  if (view->data == NULL)
+static void
+add_norm (GArray *list, char *name, const TemperTensorView *view, float shift)
+{
+  int none = -1;
+
+  add_fused (list, name, 1, &view, &none, -1, 0, shift);
+}
+
+/* The experts of MoE layer @l under the family's names. */
+static void
+add_experts (GArray *list, const TemperExportFamily *f, const TemperModelConfig *c,
+             const TemperLayerWeights *w, int l)
+{
+  add (list, g_strdup_printf ("model.layers.%d.%s.weight", l, f->router), &w->ffn_gate_inp, l, -1, 0);
+  for (int e = 0; e < c->n_expert; e++)
     {
-      g_free (name);
-      return;   /* absent: the biases of a Llama model */
+      const char *patterns[3] = { f->expert_gate, f->expert_up, f->expert_down };
+      const TemperTensorView *views[3] = { &w->exp_gate[e], &w->exp_up[e], &w->exp_down[e] };
+
+      for (int p = 0; p < 3; p++)
+        {
+          g_autofree char *part = NULL;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+          part = g_strdup_printf (patterns[p], e);
+#pragma GCC diagnostic pop
+          add (list, g_strdup_printf ("model.layers.%d.%s.weight", l, part), views[p], l, -1, 0);
+        }
     }
-  g_array_append_val (list, t);
 }
 
 static GArray *
 list_tensors (const temper_model_t *model)
 {
   const TemperModelConfig *c = temper_model_get_config (model);
+  const TemperExportFamily *f = temper_export_family_of (model);
   GArray *list = g_array_new (FALSE, FALSE, sizeof (HfTensor));
   /* llama.cpp's converter interleaves the rotary halves of q and k rows of
    * llama-arch models; Hugging Face keeps them split. */
-  gboolean permute = c->rope_layout == TEMPER_ROPE_INTERLEAVED;
+  gboolean permute = temper_export_qk_permuted_in_gguf (c) && c->rope_layout == TEMPER_ROPE_INTERLEAVED;
+  /* A GGUF of a Gemma model stores its norms as 1 + w; Hugging Face as w. */
+  float shift = c->norm_offset - f->hf_norm_offset;
 
   g_array_set_clear_func (list, hf_tensor_clear);
   add (list, g_strdup ("model.embed_tokens.weight"), temper_model_get_token_embd (model), -1, -1, 0);
   for (int l = 0; l < c->n_layer; l++)
     {
       const TemperLayerWeights *w = temper_model_get_layer (model, l);
+      const TemperTensorView *qkv[3] = { &w->wq, &w->wk, &w->wv };
+      const TemperTensorView *gate_up[2] = { &w->w_gate, &w->w_up };
+      const int qkv_targets[3] = { TEMPER_LORA_Q, TEMPER_LORA_K, TEMPER_LORA_V };
+      const int gate_up_targets[2] = { TEMPER_LORA_GATE, TEMPER_LORA_UP };
 #define LAYER(suffix) g_strdup_printf ("model.layers.%d." suffix, l)
-      add (list, LAYER ("input_layernorm.weight"), &w->attn_norm, l, -1, 0);
-      add (list, LAYER ("self_attn.q_proj.weight"), &w->wq, l, TEMPER_LORA_Q, permute ? c->n_head : 0);
-      add (list, LAYER ("self_attn.k_proj.weight"), &w->wk, l, TEMPER_LORA_K, permute ? c->n_head_kv : 0);
-      add (list, LAYER ("self_attn.v_proj.weight"), &w->wv, l, TEMPER_LORA_V, 0);
-      add (list, LAYER ("self_attn.q_proj.bias"), &w->bq, l, -1, permute ? c->n_head : 0);
-      add (list, LAYER ("self_attn.k_proj.bias"), &w->bk, l, -1, permute ? c->n_head_kv : 0);
-      add (list, LAYER ("self_attn.v_proj.bias"), &w->bv, l, -1, 0);
+#define NORM(name) g_strdup_printf ("model.layers.%d.%s.weight", l, name)
+      add_norm (list, LAYER ("input_layernorm.weight"), &w->attn_norm, shift);
+      if (c->fused_qkv)
+        add_fused (list, LAYER ("self_attn.qkv_proj.weight"), 3, qkv, qkv_targets, l, 0, 0.0f);
+      else
+        {
+          add (list, LAYER ("self_attn.q_proj.weight"), &w->wq, l, TEMPER_LORA_Q, permute ? c->n_head : 0);
+          add (list, LAYER ("self_attn.k_proj.weight"), &w->wk, l, TEMPER_LORA_K, permute ? c->n_head_kv : 0);
+          add (list, LAYER ("self_attn.v_proj.weight"), &w->wv, l, TEMPER_LORA_V, 0);
+          add (list, LAYER ("self_attn.q_proj.bias"), &w->bq, l, -1, permute ? c->n_head : 0);
+          add (list, LAYER ("self_attn.k_proj.bias"), &w->bk, l, -1, permute ? c->n_head_kv : 0);
+          add (list, LAYER ("self_attn.v_proj.bias"), &w->bv, l, -1, 0);
+        }
+      add_norm (list, LAYER ("self_attn.q_norm.weight"), &w->q_norm, shift);
+      add_norm (list, LAYER ("self_attn.k_norm.weight"), &w->k_norm, shift);
       add (list, LAYER ("self_attn.o_proj.weight"), &w->wo, l, TEMPER_LORA_O, 0);
-      add (list, LAYER ("post_attention_layernorm.weight"), &w->ffn_norm, l, -1, 0);
-      add (list, LAYER ("mlp.gate_proj.weight"), &w->w_gate, l, TEMPER_LORA_GATE, 0);
-      add (list, LAYER ("mlp.up_proj.weight"), &w->w_up, l, TEMPER_LORA_UP, 0);
-      add (list, LAYER ("mlp.down_proj.weight"), &w->w_down, l, TEMPER_LORA_DOWN, 0);
+      if (f->attn_post_norm != NULL)
+        add_norm (list, NORM (f->attn_post_norm), &w->attn_post_norm, shift);
+      add_norm (list, NORM (f->ffn_norm), &w->ffn_norm, shift);
+      if (f->ffn_post_norm != NULL)
+        add_norm (list, NORM (f->ffn_post_norm), &w->ffn_post_norm, shift);
+      if (temper_model_layer_is_moe (w))
+        add_experts (list, f, c, w, l);
+      else
+        {
+          if (c->fused_gate_up)
+            add_fused (list, LAYER ("mlp.gate_up_proj.weight"), 2, gate_up, gate_up_targets, l, 0, 0.0f);
+          else
+            {
+              add (list, LAYER ("mlp.gate_proj.weight"), &w->w_gate, l, TEMPER_LORA_GATE, 0);
+              add (list, LAYER ("mlp.up_proj.weight"), &w->w_up, l, TEMPER_LORA_UP, 0);
+            }
+          add (list, LAYER ("mlp.down_proj.weight"), &w->w_down, l, TEMPER_LORA_DOWN, 0);
+        }
+#undef NORM
 #undef LAYER
     }
-  add (list, g_strdup ("model.norm.weight"), temper_model_get_output_norm (model), -1, -1, 0);
+  add_norm (list, g_strdup ("model.norm.weight"), temper_model_get_output_norm (model), shift);
   if (!c->tied_embeddings)
     add (list, g_strdup ("lm_head.weight"), temper_model_get_output (model), -1, -1, 0);
   return list;
@@ -100,10 +187,11 @@ static guint8 *
 convert (const HfTensor *t, temper_adapter_t *adapter, const char *dtype, gsize *n_bytes,
          GError **error)
 {
-  const TemperTensorView *v = t->view;
-  gsize n = (gsize) (v->ne[0] * v->ne[1]);
+  int64_t width = t->views[0]->ne[0], rows = tensor_rows (t);
+  gsize n = (gsize) (width * rows);
   g_autofree float *f32 = g_try_new (float, MAX (n, 1));
   guint8 *out;
+  int64_t first = 0;
 
   if (f32 == NULL)
     {
@@ -113,16 +201,23 @@ convert (const HfTensor *t, temper_adapter_t *adapter, const char *dtype, gsize 
     }
   /* The adapter was trained on this model's own (GGUF) row order, so it is
    * merged before the rows are reordered. */
-  temper_export_merge_weight (v, t->target >= 0 ? adapter : NULL, t->layer,
-                              t->target >= 0 ? (TemperLoraTarget) t->target : TEMPER_LORA_Q, f32);
+  for (int i = 0; i < t->n_views; i++)
+    {
+      temper_export_merge_weight (t->views[i], t->targets[i] >= 0 ? adapter : NULL, t->layer,
+                                  t->targets[i] >= 0 ? (TemperLoraTarget) t->targets[i] : TEMPER_LORA_Q,
+                                  f32 + first * width);
+      first += t->views[i]->ne[1];
+    }
+  if (t->shift != 0.0f)
+    for (gsize i = 0; i < n; i++)
+      f32[i] += t->shift;
   if (t->n_heads > 0)
     {
       /* A bias is one row of ne[0] values: each value is a row of width 1. */
-      gboolean bias = v->ne[1] == 1;
-      int64_t rows = bias ? v->ne[0] : v->ne[1], width = bias ? 1 : v->ne[0];
+      gboolean bias = rows == 1;
       g_autofree float *hf = g_new (float, MAX (n, 1));
 
-      unpermute_rows (f32, hf, rows, width, t->n_heads);
+      unpermute_rows (f32, hf, bias ? width : rows, bias ? 1 : width, t->n_heads);
       memcpy (f32, hf, n * sizeof (float));
     }
   if (strcmp (dtype, "F32") == 0)
@@ -172,8 +267,8 @@ write_weights (const temper_model_t *model, temper_adapter_t *adapter, const cha
 
   for (guint i = 0; i < list->len; i++)
     {
-      const TemperTensorView *v = g_array_index (list, HfTensor, i).view;
-      guint64 size = (guint64) v->ne[0] * (guint64) v->ne[1] * elem;
+      const HfTensor *t = &g_array_index (list, HfTensor, i);
+      guint64 size = (guint64) t->views[0]->ne[0] * (guint64) tensor_rows (t) * elem;
 
       if (shard_size > 0 && shard_size + size > max_shard_bytes)
         n_shards++, shard_size = 0;
@@ -205,7 +300,8 @@ write_weights (const temper_model_t *model, temper_adapter_t *adapter, const cha
           int64_t shape[2];
           gsize n_bytes = 0;
           guint8 *data;
-          int n_dims = t->view->ne[1] == 1 ? 1 : 2;
+          int64_t rows = tensor_rows (t);
+          int n_dims = rows == 1 ? 1 : 2;
 
           if (shard_of[i] != s)
             continue;
@@ -216,8 +312,8 @@ write_weights (const temper_model_t *model, temper_adapter_t *adapter, const cha
             return FALSE;
           g_ptr_array_add (owned, data);
           /* Row-major, slowest first: {out, in} for a matrix. */
-          shape[0] = n_dims == 1 ? t->view->ne[0] : t->view->ne[1];
-          shape[1] = t->view->ne[0];
+          shape[0] = n_dims == 1 ? t->views[0]->ne[0] : rows;
+          shape[1] = t->views[0]->ne[0];
           temper_safetensors_writer_add_tensor_static (w, t->name, dtype, shape, n_dims, data, n_bytes);
           json_builder_set_member_name (index, t->name);
           json_builder_add_string_value (index, file);
@@ -231,84 +327,6 @@ write_weights (const temper_model_t *model, temper_adapter_t *adapter, const cha
   return n_shards == 1 || write_json_file (index_root, dir, "model.safetensors.index.json", error);
 }
 
-static void
-set_int (JsonBuilder *b, const char *key, gint64 value)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_int_value (b, value);
-}
-
-static void
-set_string (JsonBuilder *b, const char *key, const char *value)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_string_value (b, value);
-}
-
-static void
-set_bool (JsonBuilder *b, const char *key, gboolean value)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_boolean_value (b, value);
-}
-
-static void
-set_float (JsonBuilder *b, const char *key, float value)
-{
-  /* The shortest decimal that reads back as the same float. */
-  char text[32];
-
-  g_snprintf (text, sizeof text, "%.9g", (double) value);
-  json_builder_set_member_name (b, key);
-  json_builder_add_double_value (b, g_ascii_strtod (text, NULL));
-}
-
-/* config.json for transformers' LlamaForCausalLM / Qwen2ForCausalLM. */
-static JsonNode *
-config_json (const temper_model_t *model, const char *dtype)
-{
-  const TemperModelConfig *c = temper_model_get_config (model);
-  const temper_tokenizer_t *tok = temper_model_get_tokenizer (model);
-  gboolean qwen2 = c->arch == TEMPER_ARCH_QWEN2;
-  const char *dtype_name = strcmp (dtype, "F32") == 0 ? "float32" : "bfloat16";
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "architectures");
-  json_builder_begin_array (b);
-  json_builder_add_string_value (b, qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
-  json_builder_end_array (b);
-  set_string (b, "model_type", qwen2 ? "qwen2" : "llama");
-  set_int (b, "hidden_size", c->n_embd);
-  set_int (b, "intermediate_size", c->n_ff);
-  set_int (b, "num_hidden_layers", c->n_layer);
-  set_int (b, "num_attention_heads", c->n_head);
-  set_int (b, "num_key_value_heads", c->n_head_kv);
-  set_int (b, "head_dim", c->head_dim);
-  set_int (b, "max_position_embeddings", c->n_ctx_train);
-  set_float (b, "rms_norm_eps", c->rms_eps);
-  set_float (b, "rope_theta", c->rope_theta);
-  set_int (b, "vocab_size", c->n_vocab);
-  set_bool (b, "tie_word_embeddings", c->tied_embeddings);
-  set_string (b, "hidden_act", "silu");
-  if (qwen2)
-    set_bool (b, "use_sliding_window", FALSE);
-  else
-    {
-      set_bool (b, "attention_bias", c->qkv_bias);
-      set_bool (b, "mlp_bias", FALSE);
-    }
-  if (tok->bos >= 0)
-    set_int (b, "bos_token_id", tok->bos);
-  if (tok->eos >= 0)
-    set_int (b, "eos_token_id", tok->eos);
-  /* transformers 5 reads "dtype", 4.x "torch_dtype". */
-  set_string (b, "dtype", dtype_name);
-  set_string (b, "torch_dtype", dtype_name);
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
-}
-
 /* generation_config.json: every stop token the model has. */
 static JsonNode *
 generation_config_json (const temper_model_t *model)
@@ -318,7 +336,10 @@ generation_config_json (const temper_model_t *model)
 
   json_builder_begin_object (b);
   if (tok->bos >= 0)
-    set_int (b, "bos_token_id", tok->bos);
+    {
+      json_builder_set_member_name (b, "bos_token_id");
+      json_builder_add_int_value (b, tok->bos);
+    }
   json_builder_set_member_name (b, "eos_token_id");
   json_builder_begin_array (b);
   for (const int *s = temper_model_get_stop_tokens (model); s != NULL && *s >= 0; s++)
@@ -334,11 +355,13 @@ temper_export_hf_files_from_gguf (const temper_model_t *model, temper_adapter_t 
                                   const TemperExportOptions *options, GError **error)
 {
   const temper_tokenizer_t *tok = temper_model_get_tokenizer (model);
-  g_autoptr(JsonNode) config = config_json (model, dtype);
+  g_autoptr(JsonNode) config = temper_export_hf_config_json (model, dtype, error);
   g_autoptr(JsonNode) generation = generation_config_json (model);
   g_autoptr(JsonNode) tokenizer = NULL;
   g_autoptr(JsonNode) tokenizer_config = NULL;
 
+  if (config == NULL)
+    return FALSE;
   tokenizer = temper_export_tokenizer_json (tok, temper_model_get_path (model), error);
   if (tokenizer == NULL)
     return FALSE;

@@ -65,9 +65,64 @@ gboolean temper_export_step      (const TemperExportOptions *options, double fra
 
 /* Refuses, by the family's name, a merged model whose metadata has to be
  * written anew (a GGUF from a Hugging Face base or the other way round) for
- * a family beyond Llama and Qwen2, which Temper cannot write right yet.
- * Same-format merges copy the base's own config or metadata. */
+ * what the other format cannot say: a family without a row in
+ * temper-export-family.c, and the layouts named in
+ * temper_export_check_gguf_layout().  Same-format merges copy the base's own
+ * config or metadata. */
 gboolean temper_export_check_family (const temper_model_t *model, GError **error);
+
+/* What a merge into the other format knows of a family beyond its
+ * TemperModelConfig (temper-export-family.c): Hugging Face's names. */
+typedef struct {
+  const char *name;              /* for people: "Gemma 2" */
+  TemperArch  arch;
+  gboolean    moe;
+  const char *hf_architecture;   /* "Gemma2ForCausalLM" */
+  const char *model_type;        /* "gemma2" */
+  float       hf_norm_offset;    /* Hugging Face scales by (offset + w); the GGUF stores offset + w */
+  const char *attn_post_norm;    /* "post_attention_layernorm", or NULL */
+  const char *ffn_norm;          /* the norm before the feed-forward */
+  const char *ffn_post_norm;     /* or NULL */
+  const char *router;            /* "mlp.gate" (MoE only) */
+  const char *expert_gate, *expert_up, *expert_down;  /* with the expert's number (%d) */
+} TemperExportFamily;
+
+/* @model's row, or NULL for a family no merge can change the format of. */
+const TemperExportFamily *temper_export_family_of (const temper_model_t *model);
+
+/* Whether llama.cpp's converter reorders q and k rows for this family. */
+gboolean temper_export_qk_permuted_in_gguf (const TemperModelConfig *config);
+
+typedef enum {
+  TEMPER_EXPORT_ROPE_PLAIN,
+  TEMPER_EXPORT_ROPE_LINEAR,    /* positions / factor (Gemma 3's global layers) */
+  TEMPER_EXPORT_ROPE_LLAMA3,    /* Llama 3.1's frequency divisors */
+  TEMPER_EXPORT_ROPE_YARN,
+  TEMPER_EXPORT_ROPE_LONGROPE,  /* Phi-3's short and long factors */
+} TemperExportRopeKind;
+
+/* A model's RoPE scaling with the settings each format writes. */
+typedef struct {
+  TemperExportRopeKind kind;
+  int          n_pairs;
+  float        factor;                           /* linear, llama3, YaRN */
+  float        low_freq_factor, high_freq_factor; /* llama3 */
+  int          original_context;                 /* llama3, YaRN, LongRoPE */
+  float        beta_fast, beta_slow;             /* YaRN */
+  float        attn_factor;                      /* YaRN, LongRoPE: 1 when none */
+  const float *short_factors, *long_factors;     /* LongRoPE (long may be NULL); llama3's divisors */
+} TemperExportRope;
+
+/* Describes @model's RoPE scaling; refuses what the other format cannot
+ * say (frequency factors that are not Llama 3.1's formula). */
+gboolean temper_export_rope_describe (const temper_model_t *model, TemperExportRope *rope,
+                                      GError **error);
+
+/* config.json for a merged Hugging Face folder made from a GGUF base
+ * (temper-export-hf-config.c): the family's class and every setting
+ * transformers reads, from the model's description and its GGUF. */
+JsonNode *temper_export_hf_config_json (const temper_model_t *model, const char *dtype,
+                                        GError **error);
 
 /* Whether q/k B rows must be reordered between @config's own order and the
  * order llama.cpp uses for a llama-arch GGUF. */

@@ -345,9 +345,7 @@ temper_export_step (const TemperExportOptions *options, double fraction, GError 
 gboolean
 temper_export_check_family (const temper_model_t *model, GError **error)
 {
-  const TemperModelConfig *c = temper_model_get_config (model);
-
-  if (!temper_model_config_is_basic (c))
+  if (temper_export_family_of (model) == NULL)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("Temper cannot yet turn a %s model into the other format while merging. "

@@ -15,7 +15,8 @@
 #include "../model/tiny-model.h"
 
 static const char *const export_families[] = {
-  "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
+  "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3moe", "mixtral",
+  "qwen3-yarn", "phi35-long",
 };
 
 static inline char *
@@ -43,6 +44,9 @@ family_adapter (temper_model_t *model)
         int in, out;
         g_autofree float *va = NULL, *vb = NULL;
 
+        /* A mixture of experts adapts its attention only. */
+        if (temper_adapter_get_a (adapter, l, (TemperLoraTarget) t) == NULL)
+          continue;
         temper_lora_target_dims (c, (TemperLoraTarget) t, &in, &out);
         va = tiny_values ((gsize) in * 4, salt++);
         vb = tiny_values ((gsize) out * 4, salt++);
@@ -67,8 +71,29 @@ family_model (const char *family, gboolean gguf)
   return model;
 }
 
+static inline void
+family_write_cross_exports (temper_model_t *hf, temper_adapter_t *hf_adapter, temper_model_t *gguf,
+                            temper_adapter_t *gguf_adapter, const char *dir)
+{
+  g_autofree char *cross = g_build_filename (dir, "cross.gguf", NULL);
+  g_autofree char *cross_hf = g_build_filename (dir, "cross-hf", NULL);
+  g_autofree char *gguf_peft = g_build_filename (dir, "gguf-peft", NULL);
+  g_autoptr(GError) error = NULL;
+
+  temper_export_merged_gguf (hf, hf_adapter, TEMPER_EXPORT_F16, cross, NULL, &error);
+  g_assert_no_error (error);
+  temper_export_merged_hf (gguf, gguf_adapter, TEMPER_EXPORT_HF_F32, 0, cross_hf, NULL, &error);
+  g_assert_no_error (error);
+  temper_export_peft (gguf, gguf_adapter, 0.0f, gguf_peft, NULL, &error);
+  g_assert_no_error (error);
+}
+
 /* DIR/peft, DIR/lora.gguf and DIR/merged-hf from the Hugging Face model with
- * its adapter; DIR/merged.gguf (F16) from the GGUF model with its own. */
+ * its adapter; DIR/merged.gguf (F16) from the GGUF model with its own.
+ * Across formats: DIR/cross.gguf (F16) from the Hugging Face model with its
+ * adapter, DIR/cross-hf (F32) from the GGUF model with its own, and that
+ * adapter as PEFT (DIR/gguf-peft) for PEFT's reference on the Hugging Face
+ * model. */
 static inline void
 family_write_exports (const char *family, const char *dir)
 {
@@ -90,4 +115,5 @@ family_write_exports (const char *family, const char *dir)
   g_assert_no_error (error);
   temper_export_merged_gguf (gguf, gguf_adapter, TEMPER_EXPORT_F16, merged, NULL, &error);
   g_assert_no_error (error);
+  family_write_cross_exports (hf, hf_adapter, gguf, gguf_adapter, dir);
 }

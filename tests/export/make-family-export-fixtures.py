@@ -16,10 +16,25 @@ then records in tests/fixtures/export/families/<family>.json:
   lora_logits, lora_greedy      llama.cpp: the family's GGUF + Temper's LoRA
   merged_logits, merged_greedy  llama.cpp: Temper's merged GGUF
 
+and for the merges that change format (the GGUF model with its adapter
+merged into a Hugging Face folder, the Hugging Face model with its adapter
+merged into a GGUF):
+
+  gguf_peft_logits, _greedy     PEFT on the HF model with the GGUF model's
+                                adapter (exported as PEFT): what the merged
+                                folder must answer
+  cross_hf_logits, _greedy      transformers on Temper's merged folder made
+                                from the GGUF model
+  cross_hf_max_error            its weights vs PEFT's merge_and_unload()
+  cross_logits, cross_greedy    llama.cpp: Temper's merged F16 GGUF made from
+                                the HF model
+
 Usage (from the source root, with torch, transformers, peft, safetensors):
-  tests/export/make-family-export-fixtures.py BUILD_DIR LLAMA_CPP_DIR
+  tests/export/make-family-export-fixtures.py BUILD_DIR LLAMA_CPP_DIR [FAMILY…]
 LLAMA_CPP_DIR holds the llama.cpp source in src/ and its CMake build in
-build/ (libllama); tests/export/llama-cpp-logits.c is compiled against it.
+build/ (libllama), or in the folder named by LLAMA_CPP_BUILD (on a CPU whose
+AMX the VM traps, /work/llama.cpp's build-noamx); tests/export/llama-cpp-logits.c
+is compiled against it.
 With "-" instead, the llama.cpp references are left out (the test then
 checks PEFT and transformers only).
 """
@@ -32,7 +47,7 @@ import tempfile
 import torch
 from peft import PeftModel
 from safetensors.torch import load_file
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
@@ -56,7 +71,7 @@ def answer(model, prompt):
 
 def llama_cpp_tool(llama_cpp, work):
     tool = os.path.join(work, "llama-cpp-logits")
-    lib = os.path.join(llama_cpp, "build", "bin")
+    lib = os.path.join(llama_cpp, os.environ.get("LLAMA_CPP_BUILD", "build"), "bin")
     subprocess.run(["cc", "-O2", "-o", tool, os.path.join(HERE, "llama-cpp-logits.c"),
                     "-I", os.path.join(llama_cpp, "src", "include"),
                     "-I", os.path.join(llama_cpp, "src", "ggml", "include"),
@@ -96,15 +111,63 @@ def llama_cpp(tool, model, lora, prompt):
     return json.loads(run.stdout)
 
 
+def max_weight_error(reference, path, family):
+    """max |Δ| / max |w| over every tensor of a merged folder."""
+    merged = load_file(os.path.join(path, "model.safetensors"))
+    worst = 0.0
+    for name, ref in reference.items():
+        if name not in merged:
+            # transformers 5 holds a mixture of experts' experts fused
+            # (mlp.experts.gate_up_proj) and Mixtral's router as mlp.gate;
+            # the files keep one tensor per expert, which the logits check.
+            assert name == "lm_head.weight" or ".experts." in name or name.endswith(".mlp.gate.weight"), \
+                f"{family}: {name} missing from {path}"
+            continue
+        mine = merged[name].to(torch.float32)
+        worst = max(worst, ((mine - ref).abs().max() / ref.abs().max().clamp(min=1e-12)).item())
+    return worst
+
+
+def cross_format(family, exports, prompt, record):
+    """The merges that change format, on the transformers side: PEFT with the
+    GGUF model's adapter on the HF model, and transformers on Temper's
+    folder merged from the GGUF model."""
+    hf = os.path.join(FAMILIES, family)
+    base = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32).eval()
+    base_logits, _ = answer(base, prompt)
+    peft = PeftModel.from_pretrained(base, os.path.join(exports, "gguf-peft")).eval()
+    peft_logits, peft_greedy = answer(peft, prompt)
+    change = ((peft_logits - base_logits).norm() / peft_logits.norm()).item()
+    assert change > 0.02, f"{family}: the GGUF model's adapter should change the answer ({change})"
+    worst = max_weight_error(peft.merge_and_unload().state_dict(), os.path.join(exports, "cross-hf"), family)
+    assert worst < 1e-5, f"{family}: the folder merged from the GGUF differs from PEFT's merge by {worst}"
+    # Its tokenizer (rebuilt from the GGUF's vocabulary) splits text as the
+    # family's own tokenizer does.
+    with open(os.path.join(FAMILIES, family + ".json")) as f:
+        meta = json.load(f)
+    tokenizer = AutoTokenizer.from_pretrained(os.path.join(exports, "cross-hf"))
+    ids = tokenizer(meta["tokenizer_text"], add_special_tokens=False)["input_ids"]
+    assert ids == meta["tokenizer_ids"], f"{family}: the folder merged from the GGUF tokenizes {ids}"
+    cross = AutoModelForCausalLM.from_pretrained(os.path.join(exports, "cross-hf"), dtype=torch.float32).eval()
+    cross_logits, cross_greedy = answer(cross, prompt)
+    error = ((cross_logits - peft_logits).norm() / peft_logits.norm()).item()
+    assert error < 1e-4, f"{family}: transformers on the folder merged from the GGUF vs PEFT: {error}"
+    record.update(gguf_peft_logits=rounded(peft_logits), gguf_peft_greedy=peft_greedy,
+                  cross_hf_logits=rounded(cross_logits), cross_hf_greedy=cross_greedy,
+                  cross_hf_max_error=worst)
+    return (f"; GGUF->HF: transformers vs PEFT {error:.2e}, weights {worst:.2e}, "
+            f"greedy equal {cross_greedy == peft_greedy}")
+
+
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         sys.exit(__doc__)
-    build, llama_dir = sys.argv[1], sys.argv[2]
+    build, llama_dir, only = sys.argv[1], sys.argv[2], sys.argv[3:]
     os.makedirs(OUT, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
         tool = llama_cpp_tool(os.path.abspath(llama_dir), work) if llama_dir != "-" else None
         env = dict(os.environ, TEMPER_SOURCE_DIR=SOURCE)
-        subprocess.run([os.path.join(build, "tests", "export", "write-family-exports"), work],
+        subprocess.run([os.path.join(build, "tests", "export", "write-family-exports"), work] + only,
                        check=True, env=env)
         for family in sorted(os.listdir(work)):
             exports = os.path.join(work, family)
@@ -121,14 +184,7 @@ def main():
             assert change > 0.02, f"{family}: the adapter should change the answer ({change})"
 
             reference = peft.merge_and_unload().state_dict()
-            merged = load_file(os.path.join(exports, "merged-hf", "model.safetensors"))
-            worst = 0.0
-            for name, ref in reference.items():
-                if name not in merged:
-                    assert name == "lm_head.weight", f"{family}: {name} missing from the merged folder"
-                    continue
-                mine = merged[name].to(torch.float32)
-                worst = max(worst, ((mine - ref).abs().max() / ref.abs().max().clamp(min=1e-12)).item())
+            worst = max_weight_error(reference, os.path.join(exports, "merged-hf"), family)
             assert worst < 1e-5, f"{family}: merged weights differ from PEFT's merge by {worst}"
             merged_model = AutoModelForCausalLM.from_pretrained(os.path.join(exports, "merged-hf"),
                                                                 dtype=torch.float32).eval()
@@ -144,8 +200,9 @@ def main():
                 "merged_hf_logits": rounded(merged_logits),
                 "merged_hf_max_error": worst,
             }
+            cross_line = cross_format(family, exports, prompt, record)
             line = (f"{family}: adapter changes logits by {change:.3e}; merged HF weights vs PEFT "
-                    f"{worst:.2e}; greedy merged HF == PEFT {merged_hf_greedy == peft_greedy}")
+                    f"{worst:.2e}; greedy merged HF == PEFT {merged_hf_greedy == peft_greedy}" + cross_line)
             if tool is not None:
                 base_path = renamed_for_llama_cpp(os.path.join(FAMILIES, family + ".gguf"), work)
                 merged_path = renamed_for_llama_cpp(os.path.join(exports, "merged.gguf"), work)
@@ -185,6 +242,16 @@ def main():
                 record.update(lora_logits=rounded(lora["logits"]), lora_greedy=lora["greedy"],
                               merged_logits=rounded(merged_gguf["logits"]),
                               merged_greedy=merged_gguf["greedy"])
+                # The GGUF merged from the HF model, in llama.cpp.
+                cross_path = renamed_for_llama_cpp(os.path.join(exports, "cross.gguf"), work)
+                cross_gguf = llama_cpp(tool, cross_path, None, prompt)
+                assert "error" not in cross_gguf, \
+                    f"{family}: llama.cpp refuses the GGUF merged from the HF model: {cross_gguf['error']}"
+                cross_error = ((torch.tensor(cross_gguf["logits"], dtype=torch.float64) - peft_logits).norm()
+                               / peft_logits.norm()).item()
+                line += (f"; HF->GGUF in llama.cpp vs PEFT {cross_error:.2e}, greedy equal "
+                         f"{cross_gguf['greedy'][:len(peft_greedy)] == peft_greedy}")
+                record.update(cross_logits=rounded(cross_gguf["logits"]), cross_greedy=cross_gguf["greedy"])
             print(line)
             with open(os.path.join(OUT, family + ".json"), "w") as f:
                 json.dump(record, f)

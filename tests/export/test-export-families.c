@@ -5,7 +5,15 @@
  * folder, and llama.cpp on Temper's GGUF LoRA (over the family's GGUF made
  * by llama.cpp's converter) and merged GGUF.  Temper's own logits with the
  * same adapter must match each, and the greedy continuations agree; the
- * merged GGUF keeps every metadata key of its base. */
+ * merged GGUF keeps every metadata key of its base.
+ *
+ * Merges that change format: the GGUF model with its adapter merged into a
+ * Hugging Face folder must answer as PEFT does with that adapter on the
+ * Hugging Face model, in transformers and in Temper, with the tensor names
+ * and settings of the family's own folder; the Hugging Face model with its
+ * adapter merged into a GGUF must answer in llama.cpp and in Temper as the
+ * model with the adapter does, with the keys and tensors llama.cpp's
+ * converter writes for the family. */
 #include "family-export-util.h"
 
 #include <math.h>
@@ -15,6 +23,9 @@
 
 #include "temper/generate.h"
 #include "temper/gguf.h"
+#include "temper/json.h"
+#include "temper/safetensors.h"
+#include "temper/tokenizer.h"
 #include "../test-tree.h"
 
 /* transformers and PEFT compute in f32 in their own order. */
@@ -143,6 +154,253 @@ assert_metadata_kept (const char *base_path, const char *merged_path)
     }
 }
 
+/* ‖a − b‖ / ‖b‖: Temper against Temper, no reference file. */
+static double
+error_between (const float *a, const float *b, int n)
+{
+  double num = 0, den = 0;
+
+  for (int i = 0; i < n; i++)
+    {
+      double d = (double) a[i] - b[i];
+      num += d * d;
+      den += (double) b[i] * b[i];
+    }
+  return sqrt (num / den);
+}
+
+/* Whether key @key has the same type and value in both files. */
+static gboolean
+same_key (const temper_gguf_t *a, const temper_gguf_t *b, const char *key)
+{
+  TemperGgufValueType ta, tb;
+
+  if (!temper_gguf_get_value_type (a, key, &ta) || !temper_gguf_get_value_type (b, key, &tb) || ta != tb)
+    return FALSE;
+  switch (ta)
+    {
+    case TEMPER_GGUF_UINT32:
+      {
+        guint32 x = 0, y = 1;
+        return temper_gguf_get_u32 (a, key, &x) && temper_gguf_get_u32 (b, key, &y) && x == y;
+      }
+    case TEMPER_GGUF_FLOAT32:
+      {
+        float x = 0, y = 1;
+        return temper_gguf_get_f32 (a, key, &x) && temper_gguf_get_f32 (b, key, &y) &&
+               fabsf (x - y) <= 1e-6f * fabsf (x);
+      }
+    case TEMPER_GGUF_BOOL:
+      {
+        gboolean x = FALSE, y = TRUE;
+        return temper_gguf_get_bool (a, key, &x) && temper_gguf_get_bool (b, key, &y) && x == y;
+      }
+    case TEMPER_GGUF_STRING:
+      {
+        g_autofree char *x = temper_gguf_dup_string (a, key), *y = temper_gguf_dup_string (b, key);
+        return g_strcmp0 (x, y) == 0;
+      }
+    default:
+      return TRUE;
+    }
+}
+
+/* The GGUF Temper merged from the Hugging Face model holds what llama.cpp's
+ * converter wrote into the family's GGUF (made from the same folder): the
+ * architecture, every "<arch>." key with its value, and every tensor under
+ * the same name and shape (rope_freqs, attn_qkv, post norms …). */
+static void
+assert_like_converter (const char *converted_path, const char *cross_path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_gguf_t) converted = temper_gguf_open (converted_path, &error);
+  g_autoptr(temper_gguf_t) cross = temper_gguf_open (cross_path, &error);
+  g_autofree char *arch = NULL;
+  g_autofree char *prefix = NULL;
+
+  g_assert_no_error (error);
+  arch = temper_gguf_dup_string (converted, "general.architecture");
+  prefix = g_strconcat (arch, ".", NULL);
+  g_assert_true (same_key (converted, cross, "general.architecture"));
+  g_assert_true (same_key (converted, cross, "tokenizer.ggml.model"));
+  for (guint64 i = 0; i < temper_gguf_get_n_kv (converted); i++)
+    {
+      const char *key = temper_gguf_get_key (converted, i);
+
+      if (g_str_has_prefix (key, prefix) && !same_key (converted, cross, key))
+        g_error ("%s: %s differs from llama.cpp's converter", cross_path, key);
+    }
+  g_assert_cmpuint (temper_gguf_get_n_tensors (converted), ==, temper_gguf_get_n_tensors (cross));
+  for (guint64 i = 0; i < temper_gguf_get_n_tensors (converted); i++)
+    {
+      TemperTensorView v;
+      int64_t ne[4], ne_cross[4];
+      guint32 n_dims, n_dims_cross;
+      guint64 n_bytes;
+      guint64 j;
+
+      temper_gguf_get_tensor (converted, i, &v);
+      temper_gguf_get_tensor_shape (converted, i, ne, &n_dims, &n_bytes);
+      for (j = 0; j < temper_gguf_get_n_tensors (cross); j++)
+        {
+          TemperTensorView w;
+
+          temper_gguf_get_tensor (cross, j, &w);
+          if (strcmp (w.name, v.name) == 0)
+            break;
+        }
+      if (j == temper_gguf_get_n_tensors (cross))
+        g_error ("%s lacks the tensor %s", cross_path, v.name);
+      temper_gguf_get_tensor_shape (cross, j, ne_cross, &n_dims_cross, &n_bytes);
+      g_assert_cmpuint (n_dims, ==, n_dims_cross);
+      for (guint32 d = 0; d < n_dims; d++)
+        g_assert_cmpint (ne[d], ==, ne_cross[d]);
+    }
+}
+
+/* The folder Temper merged from the GGUF holds the tensors of the family's
+ * own folder (fused where it fuses, its norm names) and its settings. */
+static void
+assert_like_family_folder (const char *family, const char *cross_dir)
+{
+  g_autofree char *own_dir = family_fixture (family);
+  g_autofree char *own_st = g_build_filename (own_dir, "model.safetensors", NULL);
+  g_autofree char *cross_st = g_build_filename (cross_dir, "model.safetensors", NULL);
+  g_autofree char *own_cfg = g_build_filename (own_dir, "config.json", NULL);
+  g_autofree char *cross_cfg = g_build_filename (cross_dir, "config.json", NULL);
+  static const char *const settings[] = {
+    "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+    "head_dim", "max_position_embeddings", "vocab_size", "tie_word_embeddings", "query_pre_attn_scalar",
+    "attn_logit_softcapping", "final_logit_softcapping", "sliding_window", "partial_rotary_factor",
+    "attention_bias", "rms_norm_eps", "model_type",
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_safetensors_t) own = temper_safetensors_open (own_st, &error);
+  g_autoptr(temper_safetensors_t) cross = temper_safetensors_open (cross_st, &error);
+  g_autoptr(JsonNode) own_root = temper_json_parse_file (own_cfg, TEMPER_JSON_MAX_SETTINGS_SIZE, &error);
+  g_autoptr(JsonNode) cross_root = temper_json_parse_file (cross_cfg, TEMPER_JSON_MAX_SETTINGS_SIZE, &error);
+  JsonObject *a, *b;
+  /* llama.cpp's converter writes no window for the llama architecture, so
+   * the family's GGUF (and a folder made from it) is a Llama without one. */
+  gboolean windowless_gguf = strcmp (family, "mistral") == 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < temper_safetensors_get_n_tensors (own); i++)
+    {
+      const char *name = temper_safetensors_get_name (own, i);
+
+      if (!temper_safetensors_get_info (cross, name, NULL))
+        g_error ("%s lacks the tensor %s", cross_dir, name);
+    }
+  g_assert_cmpuint (temper_safetensors_get_n_tensors (own), ==, temper_safetensors_get_n_tensors (cross));
+  a = json_node_get_object (own_root);
+  b = json_node_get_object (cross_root);
+  for (gsize i = 0; i < G_N_ELEMENTS (settings); i++)
+    {
+      JsonNode *x, *y;
+
+      if (!json_object_has_member (a, settings[i]) || JSON_NODE_HOLDS_NULL (json_object_get_member (a, settings[i])))
+        continue;
+      if (windowless_gguf && (strcmp (settings[i], "sliding_window") == 0 || strcmp (settings[i], "model_type") == 0))
+        continue;
+      x = json_object_get_member (a, settings[i]);
+      g_assert_true (json_object_has_member (b, settings[i]));
+      y = json_object_get_member (b, settings[i]);
+      if (json_node_get_value_type (x) == G_TYPE_STRING || json_node_get_value_type (x) == G_TYPE_BOOLEAN)
+        g_assert_true (json_node_equal (x, y));
+      else
+        g_assert_cmpfloat_with_epsilon (json_node_get_double (x), json_node_get_double (y),
+                                        1e-6 * fabs (json_node_get_double (x)));
+    }
+}
+
+/* @model splits the family's test text into the ids its own Hugging Face
+ * tokenizer gives (tests/fixtures/families/<family>.json). */
+static void
+assert_tokenizes_as_family (const char *family, temper_model_t *model)
+{
+  g_autofree char *name = g_strconcat (family, ".json", NULL);
+  g_autofree char *path = family_fixture (name);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) expected = NULL, ids = NULL;
+  JsonObject *obj;
+
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  obj = json_node_get_object (json_parser_get_root (parser));
+  expected = int_array (obj, "tokenizer_ids");
+  ids = temper_tokenizer_encode (temper_model_get_tokenizer (model),
+                                 json_object_get_string_member (obj, "tokenizer_text"), -1, FALSE);
+  g_assert_cmpuint (ids->len, ==, expected->len);
+  for (guint i = 0; i < ids->len; i++)
+    g_assert_cmpint (g_array_index (ids, gint32, i), ==, g_array_index (expected, gint32, i));
+}
+
+/* The merges that change format (see the top of the file). */
+static void
+assert_cross_format (const char *family, JsonObject *obj, temper_model_t *hf, temper_adapter_t *hf_adapter,
+                     temper_model_t *gguf, temper_adapter_t *gguf_adapter, GArray *prompt, const char *dir)
+{
+  g_autofree char *cross_hf_path = g_build_filename (dir, "cross-hf", NULL);
+  g_autofree char *cross_path = g_build_filename (dir, "cross.gguf", NULL);
+  g_autofree char *base_gguf = family_fixture (family);
+  g_autofree char *base_gguf_path = g_strconcat (base_gguf, ".gguf", NULL);
+  g_autoptr(temper_model_t) cross_hf = NULL, cross = NULL;
+  g_autofree float *gguf_with_adapter = NULL, *hf_with_adapter = NULL, *cross_hf_logits = NULL, *cross_logits = NULL;
+  g_autoptr(GError) error = NULL;
+  int n_vocab = temper_model_get_config (hf)->n_vocab;
+  double peft_err, transformers_err, own_err;
+
+  /* GGUF base → Hugging Face folder. */
+  gguf_with_adapter = temper_logits (gguf, gguf_adapter, prompt);
+  cross_hf = temper_model_load (cross_hf_path, NULL, &error);
+  g_assert_no_error (error);
+  cross_hf_logits = temper_logits (cross_hf, NULL, prompt);
+  peft_err = error_vs (obj, "gguf_peft_logits", gguf_with_adapter, n_vocab);
+  transformers_err = error_vs (obj, "cross_hf_logits", cross_hf_logits, n_vocab);
+  own_err = error_vs (obj, "gguf_peft_logits", cross_hf_logits, n_vocab);
+  g_test_message ("%s GGUF->HF: the GGUF with the adapter vs PEFT %.2e; the merged folder in Temper vs "
+                  "transformers %.2e, vs PEFT %.2e; merged weights vs PEFT's merge %.2e", family, peft_err,
+                  transformers_err, own_err, json_object_get_double_member (obj, "cross_hf_max_error"));
+  g_assert_cmpfloat (peft_err, <=, LOGITS_TOLERANCE);
+  g_assert_cmpfloat (transformers_err, <=, LOGITS_TOLERANCE);
+  g_assert_cmpfloat (own_err, <=, LOGITS_TOLERANCE);
+  g_assert_cmpfloat (error_vs (obj, "base_logits", cross_hf_logits, n_vocab), >, 0.02);
+  /* Temper reading its own folder answers as the GGUF with the adapter
+   * (both f32: only the order of sums differs). */
+  g_assert_cmpfloat (error_between (cross_hf_logits, gguf_with_adapter, n_vocab), <=, 1e-5);
+  assert_greedy (cross_hf, NULL, prompt, obj, "cross_hf_greedy", G_MAXUINT);
+  assert_greedy (gguf, gguf_adapter, prompt, obj, "gguf_peft_greedy", G_MAXUINT);
+  assert_like_family_folder (family, cross_hf_path);
+  assert_tokenizes_as_family (family, cross_hf);
+
+  /* Hugging Face base → GGUF. */
+  hf_with_adapter = temper_logits (hf, hf_adapter, prompt);
+  cross = temper_model_load (cross_path, NULL, &error);
+  g_assert_no_error (error);
+  cross_logits = temper_logits (cross, NULL, prompt);
+  /* F16 rounding of the merged weights moves the logits a little only. */
+  own_err = error_vs (obj, "peft_logits", cross_logits, n_vocab);
+  g_assert_cmpfloat (own_err, <=, 1e-2);
+  g_assert_cmpfloat (error_between (cross_logits, hf_with_adapter, n_vocab), <=, 1e-2);
+  if (json_object_has_member (obj, "cross_logits"))
+    {
+      double llama_err = error_vs (obj, "cross_logits", cross_logits, n_vocab);
+
+      g_test_message ("%s HF->GGUF: the merged F16 GGUF in Temper vs llama.cpp %.2e, vs PEFT %.2e; "
+                      "llama.cpp vs the model with the adapter %.2e", family, llama_err, own_err,
+                      error_vs (obj, "cross_logits", hf_with_adapter, n_vocab));
+      g_assert_cmpfloat (llama_err, <=, LLAMA_CPP_F16_TOLERANCE);
+      g_assert_cmpfloat (error_vs (obj, "cross_logits", hf_with_adapter, n_vocab), <=, 1e-2);
+      assert_greedy (cross, NULL, prompt, obj, "cross_greedy", MIN (3, llama_cpp_min_equal (cross, prompt)));
+    }
+  else
+    g_test_message ("%s HF->GGUF: the merged F16 GGUF in Temper vs PEFT %.2e (no llama.cpp reference)",
+                    family, own_err);
+  assert_like_converter (base_gguf_path, cross_path);
+  assert_tokenizes_as_family (family, cross);
+}
+
 static void
 test_family (gconstpointer data)
 {
@@ -221,31 +479,72 @@ test_family (gconstpointer data)
                     json_object_get_string_member_with_default (obj, "llama_cpp_refuses_base",
                                                                 "made without llama.cpp"));
   assert_metadata_kept (base_gguf_path, merged_path);
+  assert_cross_format (family, obj, hf, hf_adapter, gguf, gguf_adapter, prompt, dir);
   test_remove_tree (dir);
 }
 
-/* A merged model in the other format needs the family's metadata written
- * anew, which Temper does not do for these families yet: refused by the
- * family's name, and nothing is written. */
+/* A copy of the family's Hugging Face folder in @dir with @key of its
+ * config.json set to @value. */
+static char *
+edited_folder (const char *family, const char *dir, const char *key, gint64 value)
+{
+  g_autofree char *src = family_fixture (family);
+  char *dst = g_build_filename (dir, family, NULL);
+  const char *files[] = { "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json" };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir (dst, 0755), ==, 0);
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *from = g_build_filename (src, files[i], NULL);
+      g_autofree char *to = g_build_filename (dst, files[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (from, &data, &len, &error));
+      if (i == 0)
+        {
+          g_autoptr(JsonNode) root = json_from_string (data, &error);
+          g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+          g_assert_no_error (error);
+          json_object_set_int_member (json_node_get_object (root), key, value);
+          json_generator_set_root (gen, root);
+          g_free (data);
+          data = json_generator_to_data (gen, &len);
+        }
+      g_assert_true (g_file_set_contents (to, data, (gssize) len, &error));
+    }
+  return dst;
+}
+
+/* What a GGUF cannot hold is refused by the family's name, and nothing is
+ * written: a Gemma 2 whose query_pre_attn_scalar is not llama.cpp's rule, a
+ * Qwen3-MoE with dense layers among its experts (and weights llama.cpp
+ * would renormalise). */
 static void
 test_cross_format_refused (void)
 {
-  g_autoptr(temper_model_t) hf = family_model ("phi3", FALSE);
-  g_autoptr(temper_model_t) gguf = family_model ("gemma2", TRUE);
   g_autofree char *dir = g_dir_make_tmp ("temper-family-export-XXXXXX", NULL);
-  g_autofree char *gguf_out = g_build_filename (dir, "merged.gguf", NULL);
-  g_autofree char *hf_out = g_build_filename (dir, "merged-hf", NULL);
+  g_autofree char *gemma_dir = edited_folder ("gemma2", dir, "query_pre_attn_scalar", 32);
+  g_autofree char *moe_dir = family_fixture ("qwen3moe-mixed");
+  g_autofree char *out = g_build_filename (dir, "merged.gguf", NULL);
   g_autoptr(GError) error = NULL;
+  g_autoptr(temper_model_t) gemma = temper_model_load (gemma_dir, NULL, &error);
+  g_autoptr(temper_model_t) moe = NULL;
 
-  g_assert_false (temper_export_merged_gguf (hf, NULL, TEMPER_EXPORT_F16, gguf_out, NULL, &error));
-  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-  g_assert_nonnull (strstr (error->message, "Phi-3"));
-  g_clear_error (&error);
-  g_assert_false (temper_export_merged_hf (gguf, NULL, TEMPER_EXPORT_HF_F32, 0, hf_out, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (temper_export_merged_gguf (gemma, NULL, TEMPER_EXPORT_F16, out, NULL, &error));
   g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
   g_assert_nonnull (strstr (error->message, "Gemma 2"));
-  g_assert_false (g_file_test (gguf_out, G_FILE_TEST_EXISTS));
-  g_assert_false (g_file_test (hf_out, G_FILE_TEST_EXISTS));
+  g_assert_nonnull (strstr (error->message, "query_pre_attn_scalar"));
+  g_clear_error (&error);
+  moe = temper_model_load (moe_dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (temper_export_merged_gguf (moe, NULL, TEMPER_EXPORT_F16, out, NULL, &error));
+  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "Qwen3-MoE"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   test_remove_tree (dir);
 }
 

@@ -9,17 +9,19 @@
 int
 main (int argc, char **argv)
 {
-  if (argc != 2)
+  if (argc < 2)
     {
-      g_printerr ("usage: %s OUT_DIR\n", argv[0]);
+      g_printerr ("usage: %s OUT_DIR [FAMILY…]\n", argv[0]);
       return 2;
     }
-  for (gsize i = 0; i < G_N_ELEMENTS (export_families); i++)
+  /* Every family, or the ones named. */
+  for (gsize i = 0; i < (argc > 2 ? (gsize) argc - 2 : G_N_ELEMENTS (export_families)); i++)
     {
-      g_autofree char *dir = g_build_filename (argv[1], export_families[i], NULL);
+      const char *family = argc > 2 ? argv[i + 2] : export_families[i];
+      g_autofree char *dir = g_build_filename (argv[1], family, NULL);
 
       g_mkdir_with_parents (dir, 0755);
-      family_write_exports (export_families[i], dir);
+      family_write_exports (family, dir);
       g_print ("%s\n", dir);
     }
   return 0;

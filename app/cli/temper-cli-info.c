@@ -102,6 +102,12 @@ temper_cli_info (int argc, char **argv)
               config->n_expert, config->n_expert_used, config->n_ff_expert);
       printf (_("Training:         %s\n"), scope);
     }
+  else if (config->hf_layout != TEMPER_HF_LAYOUT_CAUSAL_LM)
+    {
+      g_autofree char *scope = temper_model_describe_lora_scope (model);
+
+      printf (_("Images:           %s\n"), scope);
+    }
   printf (_("Attention heads:  %d (key/value heads: %d, head size %d)\n"),
           config->n_head, config->n_head_kv, config->head_dim);
   printf (_("Vocabulary:       %d tokens\n"), config->n_vocab);

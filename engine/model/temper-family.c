@@ -29,6 +29,24 @@ temper_model_config_rope_dims (const TemperModelConfig *c)
   return c->rope_dims > 0 ? c->rope_dims : c->head_dim;
 }
 
+const char *
+temper_model_config_hf_tensor_prefix (const TemperModelConfig *c)
+{
+  switch (c->hf_layout)
+    {
+    case TEMPER_HF_LAYOUT_VLM:         return "language_model.model.";
+    case TEMPER_HF_LAYOUT_VLM_MODULES: return "model.language_model.";
+    case TEMPER_HF_LAYOUT_CAUSAL_LM:
+    default:                           return "model.";
+    }
+}
+
+const char *
+temper_model_config_hf_module_prefix (const TemperModelConfig *c)
+{
+  return c->hf_layout == TEMPER_HF_LAYOUT_CAUSAL_LM ? "model." : "model.language_model.";
+}
+
 gboolean
 temper_model_config_is_basic (const TemperModelConfig *c)
 {
@@ -173,7 +191,6 @@ static const struct {
   { "gemma", "Gemma (first generation)", "Gemma 2 or Gemma 3" },
   { "GemmaForCausalLM", "Gemma (first generation)", "Gemma 2 or Gemma 3" },
   { "gemma3n", "Gemma 3n", "Gemma 3 (1B or 4B)" },
-  { "Gemma3ForConditionalGeneration", "Gemma 3 with vision", "the GGUF of the same Gemma 3 model, or a text-only Gemma 3 folder (1B, 270M)" },
   { "phi2", "Phi-2", "Phi-3 mini or Phi-4-mini" },
   { "PhiForCausalLM", "Phi-2", "Phi-3 mini or Phi-4-mini" },
   { "PhiMoEForCausalLM", "Phi-3.5-MoE", "Phi-3.5 mini" },

@@ -22,6 +22,7 @@ typedef struct {
   const char     *dir;
   char           *what;     /* folder name, for messages */
   JsonObject     *config;
+  const char     *prefix;   /* before "layers.N.", "embed_tokens" and "norm" */
 } HfLoad;
 
 static JsonNode *
@@ -218,6 +219,7 @@ static const struct {
   { "MixtralForCausalLM", TEMPER_ARCH_LLAMA,   "llama" },
   { "Gemma2ForCausalLM",  TEMPER_ARCH_GEMMA2,  "gemma2" },
   { "Gemma3ForCausalLM",  TEMPER_ARCH_GEMMA3,  "gemma3" },
+  { "Gemma3ForConditionalGeneration", TEMPER_ARCH_GEMMA3, "gemma3" },   /* its text part */
   { "Phi3ForCausalLM",    TEMPER_ARCH_PHI3,    "phi3" },
   { "Glm4ForCausalLM",    TEMPER_ARCH_GLM4,    "glm4" },
 };
@@ -745,7 +747,7 @@ static gboolean
 hf_layer_part (HfLoad *l, int i, const char *suffix, TemperTensorView *view, int64_t ne0, int64_t ne1,
                gboolean norm, GError **error)
 {
-  g_autofree char *name = g_strdup_printf ("model.layers.%d.%s", i, suffix);
+  g_autofree char *name = g_strdup_printf ("%slayers.%d.%s", l->prefix, i, suffix);
 
   if (suffix == NULL)
     {
@@ -812,9 +814,20 @@ read_weights (HfLoad *l, GCancellable *cancellable, GError **error)
   temper_model_t *m = l->model;
   TemperModelConfig *c = &m->config;
   TemperSafetensorsInfo embd;
+  g_autofree char *embd_name = NULL, *norm_name = NULL;
+  const char *lm_head = "lm_head.weight";
 
-  if (!temper_safetensors_get_info (m->safetensors, "model.embed_tokens.weight", &embd) || embd.n_dims != 2)
-    return hf_tensor (l, "model.embed_tokens.weight", &m->token_embd, c->n_embd, 0, FALSE, FALSE, error);
+  if (c->hf_layout != TEMPER_HF_LAYOUT_CAUSAL_LM)
+    {
+      c->hf_layout = temper_model_hf_find_layout (m->safetensors);
+      if (c->hf_layout == TEMPER_HF_LAYOUT_VLM)
+        lm_head = "language_model.lm_head.weight";
+    }
+  l->prefix = temper_model_config_hf_tensor_prefix (c);
+  embd_name = g_strconcat (l->prefix, "embed_tokens.weight", NULL);
+  norm_name = g_strconcat (l->prefix, "norm.weight", NULL);
+  if (!temper_safetensors_get_info (m->safetensors, embd_name, &embd) || embd.n_dims != 2)
+    return hf_tensor (l, embd_name, &m->token_embd, c->n_embd, 0, FALSE, FALSE, error);
   /* The embedding's rows are the real vocabulary size (config's vocab_size
    * may lag behind resized embeddings). */
   if (!temper_input_check_int (_("The vocabulary size (rows of model.embed_tokens.weight)"), embd.shape[0],
@@ -824,9 +837,9 @@ read_weights (HfLoad *l, GCancellable *cancellable, GError **error)
       return FALSE;
     }
   c->n_vocab = (int) embd.shape[0];
-  if (!hf_tensor (l, "model.embed_tokens.weight", &m->token_embd, c->n_embd, c->n_vocab, FALSE, FALSE, error)
-      || !hf_tensor (l, "model.norm.weight", &m->output_norm, c->n_embd, 1, FALSE, TRUE, error)
-      || !hf_tensor (l, "lm_head.weight", &m->output, c->n_embd, c->n_vocab, c->tied_embeddings, FALSE, error))
+  if (!hf_tensor (l, embd_name, &m->token_embd, c->n_embd, c->n_vocab, FALSE, FALSE, error)
+      || !hf_tensor (l, norm_name, &m->output_norm, c->n_embd, 1, FALSE, TRUE, error)
+      || !hf_tensor (l, lm_head, &m->output, c->n_embd, c->n_vocab, c->tied_embeddings, FALSE, error))
     return FALSE;
   /* A checkpoint saved with tied embeddings may omit lm_head even when its
    * config does not say so; transformers then ties them as well. */
@@ -948,8 +961,9 @@ temper_model_load_hf (temper_model_t *model, const char *dir,
   g_autofree char *tokenizer_json = g_build_filename (dir, "tokenizer.json", NULL);
   g_autofree char *tokenizer_config = g_build_filename (dir, "tokenizer_config.json", NULL);
   g_autoptr(JsonNode) config = NULL;
+  g_autoptr(JsonNode) text_part = NULL;
   g_autofree char *what = hf_display_name (dir);
-  HfLoad l = { model, dir, what, NULL };
+  HfLoad l = { model, dir, what, NULL, "model." };
 
   model->format = TEMPER_MODEL_FORMAT_HF_FOLDER;
   model->name = g_strdup (what);
@@ -965,6 +979,13 @@ temper_model_load_hf (temper_model_t *model, const char *dir,
   if (config == NULL)
     return FALSE;
   l.config = json_node_get_object (config);
+  /* A model of text and images: its text part, the image part unread. */
+  text_part = temper_model_hf_text_part_config (l.config);
+  if (text_part != NULL)
+    {
+      l.config = json_node_get_object (text_part);
+      model->config.hf_layout = TEMPER_HF_LAYOUT_VLM;
+    }
 
   if (!read_config (&l, error) || !open_weights (&l, error) || !read_weights (&l, cancellable, error))
     return FALSE;

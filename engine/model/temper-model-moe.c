@@ -16,6 +16,10 @@
 char *
 temper_model_describe_lora_scope (const temper_model_t *model)
 {
+  if (model->config.hf_layout != TEMPER_HF_LAYOUT_CAUSAL_LM)
+    /* Translators: %s is a family such as "Gemma 3" */
+    return g_strdup_printf (_("%s here is a model of text and images: Temper runs and trains its text part; "
+                              "the image part is not used."), temper_model_get_family_name (model));
   if (model->config.n_expert == 0)
     return NULL;
   /* Translators: %s is a family such as "Qwen3-MoE" or "Mixtral" */

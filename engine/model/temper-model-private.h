@@ -103,6 +103,14 @@ float    temper_model_yarn_attention_factor (float factor, float mscale, float m
 gboolean    temper_model_gguf_arch_known   (const char *arch);
 const char *temper_model_hf_arch_gguf_name (const char *architecture);
 
+/* The text part of a model of text and images (Gemma3ForConditionalGeneration,
+ * temper-model-hf-vlm.c): its text_config with the defaults it leaves out,
+ * as a Gemma3ForCausalLM's config.json; NULL for any other config. */
+struct _JsonObject;
+struct _JsonNode *temper_model_hf_text_part_config (struct _JsonObject *config);
+/* Which of the two names of such a model's text tensors @st uses. */
+TemperHfLayout    temper_model_hf_find_layout      (temper_safetensors_t *st);
+
 /* Refuses a family Temper does not run: names it, and the nearest family
  * it does. */
 void     temper_model_refuse_family (const char *what, const char *name, GError **error);

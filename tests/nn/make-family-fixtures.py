@@ -51,7 +51,7 @@ BPE_PRE = {"llama31": "llama-bpe", "qwen3": "qwen2", "qwen3moe": "qwen2", "phi3"
            "qwen3-yarn": "qwen2", "phi35-long": "gpt-2",
            "glm4": "qwen2"}
 # Families written as a Hugging Face folder only (llama.cpp has no GGUF of them).
-HF_ONLY = {"qwen3moe-mixed", "mixtral-window"}
+HF_ONLY = {"qwen3moe-mixed", "mixtral-window", "gemma3-vlm"}
 
 
 def bpe_tokenizer(folder, specials, eos, bos=None, pad=None):
@@ -116,6 +116,69 @@ def spm_tokenizer(folder, specials, bos="<bos>", eos="<eos>", dummy_prefix=False
                                    unk_token="<unk>", pad_token="<pad>")
     fast.save_pretrained(folder)
     return fast, sp
+
+
+def strip_text_defaults(folder, cls):
+    """Leaves out of text_config what equals Gemma3TextConfig's defaults, as
+    the real checkpoints do, and reloads the model from the folder so that
+    the reference logits are those of the files as written."""
+    import transformers as tf
+
+    path = os.path.join(folder, "config.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    defaults = tf.Gemma3TextConfig()
+    text = cfg["text_config"]
+    for key in ["num_attention_heads", "num_key_value_heads", "query_pre_attn_scalar", "max_position_embeddings",
+                "rms_norm_eps", "hidden_activation", "attention_bias", "final_logit_softcapping",
+                "attn_logit_softcapping", "tie_word_embeddings", "use_bidirectional_attention"]:
+        if key in text and text[key] == getattr(defaults, key):
+            del text[key]
+    for kind in ("sliding_attention", "full_attention"):
+        params = text.get("rope_parameters", {}).get(kind, {})
+        if params.get("rope_theta") == defaults.rope_parameters[kind]["rope_theta"]:
+            del params["rope_theta"]
+    for key in ("num_attention_heads", "num_key_value_heads", "query_pre_attn_scalar", "max_position_embeddings"):
+        assert key not in text, key
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=2)
+    return cls.from_pretrained(folder, dtype=torch.float32).eval()
+
+
+def module_layout(folder, family):
+    """<family>-modules/: the same model with its tensors named as the
+    modules are (model.language_model.layers…, model.vision_tower.…,
+    lm_head), as some tools save it; transformers 5.25 itself writes the
+    layout Google ships (language_model.model.layers…, vision_tower.…), and
+    renames either when it loads: both must give the same logits."""
+    import shutil
+
+    import transformers as tf
+    from safetensors.torch import load_file, save_file
+
+    other = folder + "-modules"
+    shutil.rmtree(other, ignore_errors=True)
+    shutil.copytree(folder, other)
+    tensors = load_file(os.path.join(folder, "model.safetensors"))
+    renamed = {}
+    for name, t in tensors.items():
+        if name.startswith("language_model.model."):
+            name = "model.language_model." + name[len("language_model.model."):]
+        elif name.startswith("language_model.lm_head."):
+            name = name[len("language_model."):]
+        else:
+            name = "model." + name
+        renamed[name] = t.contiguous()
+    assert any(n.startswith("model.language_model.layers.") for n in renamed)
+    save_file(renamed, os.path.join(other, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(OUT, f"{family}.json")) as f:
+        meta = json.load(f)
+    a = tf.Gemma3ForConditionalGeneration.from_pretrained(folder, dtype=torch.float32).eval()
+    b = tf.Gemma3ForConditionalGeneration.from_pretrained(other, dtype=torch.float32).eval()
+    ids = torch.tensor([meta["prompt"] + meta["greedy"]])
+    with torch.no_grad():
+        assert torch.equal(a(ids).logits, b(ids).logits), "both layouts should load to the same model"
+    print(family, "module-named layout written and checked")
 
 
 def randomise(model):
@@ -211,6 +274,26 @@ def make(family):
                 **extra, **common)
             config.architectures = ["Gemma3ForCausalLM"]
             cls = tf.Gemma3ForCausalLM
+    elif family == "gemma3-vlm":
+        # Gemma 3 4B/12B/27B as Google ships them: Gemma3ForConditionalGeneration
+        # (a SigLIP image tower, a projector and the text model under
+        # language_model), whose config.json nests text_config and leaves out
+        # every value equal to Gemma3TextConfig's defaults (the real 4B names
+        # only sizes, rope_scaling and the window).  Here 8 heads, 4 key/value
+        # heads, query_pre_attn_scalar, both RoPE bases and the context are
+        # the defaults, so the file leaves them out as the real ones do.
+        fast, sp = spm_tokenizer(folder, ["<start_of_turn>", "<end_of_turn>"])
+        text = tf.Gemma3TextConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=48, num_hidden_layers=4,
+                                   head_dim=8, sliding_window=WINDOW, initializer_range=0.2,
+                                   layer_types=["sliding_attention"] * 3 + ["full_attention"],
+                                   rope_parameters={"sliding_attention": {"rope_type": "default"},
+                                                    "full_attention": {"rope_type": "linear", "factor": 8.0}},
+                                   bos_token_id=2, eos_token_id=1, pad_token_id=0)
+        vision = tf.SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                       num_attention_heads=2, image_size=28, patch_size=14)
+        config = tf.Gemma3Config(text_config=text, vision_config=vision, mm_tokens_per_image=4,
+                                 boi_token_index=3, eoi_token_index=4, image_token_index=5)
+        cls = tf.Gemma3ForConditionalGeneration
     elif family in ("phi3", "phi35", "phi35-long"):
         fast = bpe_tokenizer(folder, ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>", "<|system|>"],
                              eos="<|end|>", pad="<|endoftext|>")
@@ -263,6 +346,8 @@ def make(family):
     randomise(model)
     model.eval()
     model.save_pretrained(folder, safe_serialization=True)
+    if family == "gemma3-vlm":
+        model = strip_text_defaults(folder, cls)
 
     # The prompt stays inside the window, so that the decode crosses it.
     ids = fast(PROMPT, add_special_tokens=False)["input_ids"][:16]
@@ -363,7 +448,7 @@ if __name__ == "__main__":
     parser.add_argument("--llama-cpp", required=True, help="llama.cpp source folder (convert_hf_to_gguf.py)")
     parser.add_argument("families", nargs="*",
                         default=["llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4",
-                                 "qwen3-yarn", "phi35-long", "qwen3moe", "mixtral", "qwen3moe-mixed", "mixtral-window"])
+                                 "qwen3-yarn", "phi35-long", "qwen3moe", "mixtral", "qwen3moe-mixed", "mixtral-window", "gemma3-vlm"])
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     for fam in args.families:
@@ -372,3 +457,5 @@ if __name__ == "__main__":
             convert(args.llama_cpp, fam, folder)
         if fam == "qwen3moe":
             quantized_moe(args.llama_cpp, fam, folder)
+        if fam == "gemma3-vlm":
+            module_layout(folder, fam)

@@ -14,7 +14,11 @@
  * mixture-of-experts op; qwen3moe-mixed keeps a dense layer
  * (mlp_only_layers), mixtral-window attends through a window of 24, and
  * qwen3moe-q8_0, llama.cpp's Q8_0 quantization, is held to transformers
- * run on the weights gguf-py dequantizes from it. */
+ * run on the weights gguf-py dequantizes from it.  gemma3-vlm is Gemma 3
+ * 4B's layout (Gemma3ForConditionalGeneration: an image tower beside the
+ * text model, text_config without its defaults), held to transformers'
+ * text-only forward; gemma3-vlm-modules is the same with the tensors named
+ * as the modules are. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -159,6 +163,33 @@ check_description (const char *family, const temper_model_t *model)
       for (int l = 0; l < c->n_layer; l++)
         g_assert_true (temper_model_layer_is_moe (temper_model_get_layer (model, l)));
     }
+  else if (g_str_has_prefix (family, "gemma3-vlm"))
+    {
+      /* Gemma3ForConditionalGeneration's text part: the settings its
+       * text_config leaves out are Gemma3TextConfig's defaults (8 heads, 4
+       * key/value heads, query_pre_attn_scalar 256, RoPE bases 1e6 and 1e4,
+       * a context of 131072); the tensors' names say the layout. */
+      g_assert_cmpint (c->hf_layout, ==, strstr (family, "modules") != NULL ? TEMPER_HF_LAYOUT_VLM_MODULES
+                                                                         : TEMPER_HF_LAYOUT_VLM);
+      g_assert_cmpint (c->arch, ==, TEMPER_ARCH_GEMMA3);
+      g_assert_cmpint (c->n_head, ==, 8);
+      g_assert_cmpint (c->n_head_kv, ==, 4);
+      g_assert_cmpint (c->head_dim, ==, 8);
+      g_assert_cmpint (c->n_ctx_train, ==, 131072);
+      g_assert_cmpfloat (c->attn_scale, ==, 1.0f / 16.0f);
+      g_assert_cmpfloat (c->rope_theta, ==, 1e6f);
+      g_assert_cmpfloat (c->rope_theta_local, ==, 1e4f);
+      g_assert_cmpfloat (c->rope_freq_scale, ==, 0.125f);
+      g_assert_true (c->qk_norm && c->post_norms && c->tied_embeddings);
+      for (int l = 0; l < 3; l++)
+        g_assert_true (temper_model_config_layer_is_local (c, l));
+      g_assert_false (temper_model_config_layer_is_local (c, 3));
+      {
+        g_autofree char *scope = temper_model_describe_lora_scope (model);
+
+        g_assert_nonnull (strstr (scope, "image part is not used"));
+      }
+    }
   else if (strcmp (family, "glm4") == 0)
     {
       g_assert_true (c->post_norms && c->fused_gate_up && c->qkv_bias);
@@ -170,8 +201,12 @@ static void
 test_family (gconstpointer data)
 {
   const Case *t = data;
-  g_autofree char *json_name = g_strdup_printf ("%s.json", t->family);
-  g_autofree char *logits_name = g_strdup_printf ("%s.logits", t->family);
+  /* The module-named copy of the Gemma 3 model of text and images has the
+   * same references. */
+  g_autofree char *stem = g_str_has_suffix (t->family, "-modules")
+                          ? g_strndup (t->family, strlen (t->family) - strlen ("-modules")) : g_strdup (t->family);
+  g_autofree char *json_name = g_strdup_printf ("%s.json", stem);
+  g_autofree char *logits_name = g_strdup_printf ("%s.logits", stem);
   g_autofree char *gguf_name = g_strdup_printf ("%s.gguf", t->family);
   g_autofree char *json_path = fixture_path (json_name);
   g_autofree char *logits_path = fixture_path (logits_name);
@@ -306,7 +341,7 @@ main (int argc, char **argv)
   static const char *const families[] = {
     "llama31", "qwen3", "mistral", "gemma2", "gemma3", "phi3", "phi35", "glm4", "qwen3-yarn", "phi35-long",
     "qwen3moe", "mixtral",
-    "qwen3moe-mixed", "qwen3moe-q8_0", "mixtral-window",
+    "qwen3moe-mixed", "qwen3moe-q8_0", "mixtral-window", "gemma3-vlm", "gemma3-vlm-modules",
   };
   static Case cases[G_N_ELEMENTS (families) * 2];
   static const Case crossing = { "phi35-long", FALSE, 4 };
@@ -319,7 +354,8 @@ main (int argc, char **argv)
 
         /* Qwen3-MoE with dense layers and Mixtral with a window have no
          * llama.cpp conversion; the quantized Qwen3-MoE is a GGUF only. */
-        if ((g && (strcmp (families[i], "qwen3moe-mixed") == 0 || strcmp (families[i], "mixtral-window") == 0))
+        if ((g && (strcmp (families[i], "qwen3moe-mixed") == 0 || strcmp (families[i], "mixtral-window") == 0
+                   || g_str_has_prefix (families[i], "gemma3-vlm")))
             || (!g && strcmp (families[i], "qwen3moe-q8_0") == 0))
           continue;
 

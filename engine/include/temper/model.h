@@ -44,6 +44,16 @@ typedef enum {
   TEMPER_MODEL_FORMAT_HF_FOLDER,
 } TemperModelFormat;
 
+/* Where a Hugging Face folder keeps the text model's tensors. */
+typedef enum {
+  TEMPER_HF_LAYOUT_CAUSAL_LM,   /* model.layers.…, model.embed_tokens, lm_head (and every GGUF) */
+  TEMPER_HF_LAYOUT_VLM,         /* a model of text and images (Gemma3ForConditionalGeneration) whose
+                                 * files name the text model as Google ships it and transformers 5
+                                 * saves it: language_model.model.layers.…, language_model.lm_head */
+  TEMPER_HF_LAYOUT_VLM_MODULES, /* the same, its files named as the modules are:
+                                 * model.language_model.layers.…, lm_head */
+} TemperHfLayout;
+
 typedef struct {
   TemperArch        arch;
   TemperRopeLayout  rope_layout;
@@ -95,7 +105,17 @@ typedef struct {
   int               n_ff_expert;
   gboolean          expert_norm;   /* the chosen experts' weights are renormalised to sum to 1
                                     * (Mixtral always; Qwen3-MoE with norm_topk_prob) */
+  TemperHfLayout    hf_layout;     /* the text part of a model of text and images: its image part
+                                    * is not used */
 } TemperModelConfig;
+
+/* The name before "layers.N." of the text model's tensors in the model's
+ * safetensors files: "model.", "language_model.model." or
+ * "model.language_model.". */
+const char *temper_model_config_hf_tensor_prefix (const TemperModelConfig *config);
+/* The same as the modules are named in transformers (and so in PEFT, after
+ * its "base_model.model."): "model." or "model.language_model.". */
+const char *temper_model_config_hf_module_prefix (const TemperModelConfig *config);
 
 /* Whether layer @layer attends through the sliding window (and its RoPE base). */
 gboolean temper_model_config_layer_is_local (const TemperModelConfig *config, int layer);

@@ -135,6 +135,19 @@ temper_train_estimate_time (const TemperModelConfig   *config,
   estimate->total_seconds = estimate->seconds_per_step * (double) MAX (n_steps, 0);
 }
 
+gint64
+temper_train_count_steps (const TemperTrainSettings *settings,
+                          guint64                    n_train)
+{
+  guint64 per_step;
+
+  g_return_val_if_fail (settings != NULL, 0);
+  if (settings->max_steps > 0)
+    return settings->max_steps;
+  per_step = (guint64) MAX (settings->micro_batch, 1) * (guint64) MAX (settings->grad_accum, 1);
+  return (gint64) ((n_train + per_step - 1) / per_step) * settings->epochs;
+}
+
 /* The cache: one key file, a group per processor, thread count, weight
  * type and Temper version, each kind's rate under its name.  Losing it
  * costs one measurement. */

@@ -202,6 +202,24 @@ test_rates_and_estimate (void)
   g_assert_false (temper_op_rates_from_profile (&profile, &w, 2, 20.0, &rates));
 }
 
+/* Optimizer steps as the run counts them. */
+static void
+test_count_steps (void)
+{
+  TemperTrainSettings s;
+
+  temper_train_settings_init_default (&s);
+  s.micro_batch = 2;
+  s.grad_accum = 3;
+  s.epochs = 2;
+  s.max_steps = 0;
+  /* 13 records, 6 a step: 3 steps an epoch (the last of 1 record). */
+  g_assert_cmpint (temper_train_count_steps (&s, 13), ==, 6);
+  g_assert_cmpint (temper_train_count_steps (&s, 12), ==, 4);
+  s.max_steps = 5;
+  g_assert_cmpint (temper_train_count_steps (&s, 13), ==, 5);
+}
+
 /* Measured rates are kept per thread count (and processor, weight type,
  * version) in the user's cache folder. */
 static void
@@ -242,6 +260,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train-estimate/window-pairs", test_window_pairs);
   g_test_add_func ("/train-estimate/work-is-what-runs", test_work_is_what_runs);
   g_test_add_func ("/train-estimate/rates-and-estimate", test_rates_and_estimate);
+  g_test_add_func ("/train-estimate/count-steps", test_count_steps);
   g_test_add_func ("/train-estimate/cache", test_cache);
   return g_test_run ();
 }

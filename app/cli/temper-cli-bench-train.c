@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include <json-glib/json-glib.h>
+
 #include "temper/backend-choice.h"
 #include "temper/model.h"
 #include "temper/train.h"
@@ -17,7 +19,7 @@ temper_cli_bench_train (int argc, char **argv)
   int seq = 256, batch = 4, rank = 16, steps = 3, threads = 0, device = -1;
   g_autofree char *backend = NULL;
   TemperTrainOptions options;
-  gboolean recompute = FALSE, profile_wanted = FALSE;
+  gboolean recompute = FALSE, profile_wanted = FALSE, json = FALSE, estimate_wanted = FALSE;
   TemperOpProfile profile;
   double peak_tflops = 0;
   g_autofree char *targets_text = NULL, *base_weights = NULL;
@@ -40,6 +42,9 @@ temper_cli_bench_train (int argc, char **argv)
       N_("stored (default) or nf4: the linear layers of an F32/F16/BF16 model quantized to NF4 (QLoRA)"), "W" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &profile_wanted,
       N_("Also print the time per kind of operation and the step's FLOP/s against the CPU's measured GEMM rate (CPU backend only)"), NULL },
+    { "estimate", 0, 0, G_OPTION_ARG_NONE, &estimate_wanted,
+      N_("Also print the time a step was estimated to take from this machine's measured rates per kind of operation (as the Settings page and train show it), against the time measured (CPU backend only)"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the report as JSON"), NULL },
     { "peak-tflops", 0, 0, G_OPTION_ARG_DOUBLE, &peak_tflops,
       N_("The device's peak dense TFLOP/s (bf16 tensor cores on a GPU), to report the MFU"), "T" },
     { NULL }
@@ -80,18 +85,80 @@ temper_cli_bench_train (int argc, char **argv)
   model = temper_model_load (argv[1], NULL, &error);
   if (model == NULL || !temper_model_set_base_weights (model, s.base_weights, NULL, &error))
     return temper_cli_error ("bench train", error);
+  if (estimate_wanted && (steps == 0 || options.backend != TEMPER_BACKEND_CPU))
+    return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE,
+                            _("--estimate needs at least one timed step on the CPU backend"));
   if (profile_wanted && steps == 0)
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, _("--profile needs at least one timed step"));
   if (!temper_train_bench_profiled (model, &s, steps, &options, &result,
                                     profile_wanted ? &profile : NULL, &error))
     return temper_cli_error ("bench train", error);
 
-  temper_cli_print_bench_environment ();
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *text = NULL;
+
+      json_builder_begin_object (b);
+      temper_cli_add_bench_environment (b, threads);
+      json_builder_set_member_name (b, "model");
+      json_builder_add_string_value (b, temper_model_get_name (model));
+      json_builder_set_member_name (b, "device");
+      json_builder_add_string_value (b, result.device);
+      json_builder_set_member_name (b, "seq");
+      json_builder_add_int_value (b, seq);
+      json_builder_set_member_name (b, "micro_batch");
+      json_builder_add_int_value (b, batch);
+      json_builder_set_member_name (b, "rank");
+      json_builder_add_int_value (b, rank);
+      json_builder_set_member_name (b, "targets");
+      json_builder_add_string_value (b, targets_text != NULL ? targets_text : "all-linear");
+      json_builder_set_member_name (b, "recompute");
+      json_builder_add_boolean_value (b, recompute);
+      json_builder_set_member_name (b, "steps");
+      json_builder_add_int_value (b, steps);
+      json_builder_set_member_name (b, "trainable_params");
+      json_builder_add_int_value (b, (gint64) result.n_params);
+      json_builder_set_member_name (b, "seconds_per_step");
+      json_builder_add_double_value (b, result.seconds_per_step);
+      json_builder_set_member_name (b, "tokens_per_s");
+      json_builder_add_double_value (b, result.tokens_per_s);
+      json_builder_set_member_name (b, "flops_per_token");
+      json_builder_add_double_value (b, result.flops_per_token);
+      json_builder_set_member_name (b, "peak_rss_bytes");
+      json_builder_add_int_value (b, (gint64) result.peak_rss_bytes);
+      json_builder_set_member_name (b, "train_memory_bytes");
+      json_builder_add_int_value (b, (gint64) result.train_memory_bytes);
+      if (profile_wanted)
+        {
+          json_builder_set_member_name (b, "profile_seconds_per_step");
+          json_builder_begin_object (b);
+          for (int k = 0; k < TEMPER_OP_KIND_COUNT; k++)
+            {
+              json_builder_set_member_name (b, temper_op_kind_name (k));
+              json_builder_add_double_value (b, profile.seconds[k] / steps);
+            }
+          json_builder_end_object (b);
+          json_builder_set_member_name (b, "gemm_gflops");
+          json_builder_add_double_value (b, result.gemm_gflops);
+        }
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      json_generator_set_root (gen, root);
+      json_generator_set_pretty (gen, TRUE);
+      text = json_generator_to_data (gen, NULL);
+      printf ("%s\n", text);
+      return TEMPER_CLI_EXIT_OK;
+    }
+  temper_cli_print_bench_environment (threads);
   /* The report stays in English: scripts (tests/bench/) read its lines. */
   printf ("model:            %s\n", temper_model_get_name (model));
   printf ("device:           %s\n", result.device);
-  printf ("settings:         seq %d, micro-batch %d, rank %d, %s, %d timed steps\n",
-          seq, batch, rank, targets_text != NULL ? targets_text : "all-linear", steps);
+  printf ("settings:         seq %d, micro-batch %d, rank %d, %s, recompute %s, %d timed steps\n",
+          seq, batch, rank, targets_text != NULL ? targets_text : "all-linear", recompute ? "on" : "off",
+          steps);
   printf ("trainable params: %" G_GUINT64_FORMAT "\n", result.n_params);
   if (steps > 0)
     {
@@ -120,5 +187,8 @@ temper_cli_bench_train (int argc, char **argv)
   if (profile_wanted)
     temper_cli_print_op_profile (&profile, result.seconds_per_step * steps, steps,
                                  result.tokens_per_s * result.flops_per_token, result.gemm_gflops);
+  if (estimate_wanted)
+    temper_cli_print_bench_estimate (model, &s, threads, result.seconds_per_step,
+                                     profile_wanted ? &profile : NULL, steps);
   return TEMPER_CLI_EXIT_OK;
 }

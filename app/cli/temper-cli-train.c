@@ -113,19 +113,21 @@ typedef struct {
 static gboolean
 check_dataset_columns (const char *path, temper_model_t *model, const TemperTrainSettings *s,
                        gboolean accept_dropped, const Columns *columns, const char *tmpdir,
-                       char **converted, int *code);
+                       char **converted, guint64 *records, guint64 *tokens, int *code);
 
 static gboolean
 check_dataset (const char *path, temper_model_t *model, const TemperTrainSettings *s,
                gboolean accept_dropped, int *code)
 {
-  return check_dataset_columns (path, model, s, accept_dropped, NULL, NULL, NULL, code);
+  return check_dataset_columns (path, model, s, accept_dropped, NULL, NULL, NULL, NULL, NULL, code);
 }
 
+/* Adds the usable records and their tokens to *@records and *@tokens when
+ * they are given (the time estimate's facts). */
 static gboolean
 check_dataset_columns (const char *path, temper_model_t *model, const TemperTrainSettings *s,
                        gboolean accept_dropped, const Columns *columns, const char *tmpdir,
-                       char **converted, int *code)
+                       char **converted, guint64 *records, guint64 *tokens, int *code)
 {
   g_autoptr(temper_chat_template_t) tmpl =
     temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
@@ -161,6 +163,10 @@ check_dataset_columns (const char *path, temper_model_t *model, const TemperTrai
           PRIu64 " cut at %d tokens\n"), path, r->n_valid, r->n_records,
           temper_dataset_format_label (r->format), r->tokens_total, r->tokens_trained,
           r->n_truncated, s->max_length);
+  if (records != NULL)
+    *records += r->n_valid;
+  if (tokens != NULL)
+    *tokens += r->tokens_total;
   if (r->n_dropped > 0)
     {
       fprintf (stderr, g_dngettext (GETTEXT_PACKAGE, "%s: %" PRIu64 " record cannot be used:\n",
@@ -398,7 +404,7 @@ typedef struct {
   int     epochs, rank, batch, grad_accum, max_length, threads, patience, device;
   gint64  max_steps, seed, eval_every, checkpoint_every, warmup;
   double  alpha, lr, dropout;
-  gboolean yes, recompute, all_tokens, rslora;
+  gboolean yes, recompute, all_tokens, rslora, dry_run;
 } TrainFlags;
 
 static void
@@ -509,7 +515,8 @@ note_given (const TrainFlags *f, gboolean given[TEMPER_TRAIN_N_WHY])
  * untouched. */
 static gboolean
 prepare_data (const TrainFlags *f, GPtrArray *data_paths, GArray *data_weights, temper_model_t *model,
-              TemperTrainSettings *s, char **converted, char **tmpdir, int *code)
+              TemperTrainSettings *s, char **converted, char **tmpdir, guint64 *records,
+              guint64 *tokens, int *code)
 {
   g_autoptr(GError) error = NULL;
   Columns columns = { f->question_column, f->answer_column, f->system_column };
@@ -526,7 +533,7 @@ prepare_data (const TrainFlags *f, GPtrArray *data_paths, GArray *data_weights, 
     }
   for (guint i = 0; i < data_paths->len; i++)
     if (!check_dataset_columns (g_ptr_array_index (data_paths, i), model, s, f->yes, &columns, *tmpdir,
-                                data_paths->len == 1 ? converted : NULL, code))
+                                data_paths->len == 1 ? converted : NULL, records, tokens, code))
       return FALSE;
   if (data_paths->len > 1)
     {
@@ -560,6 +567,7 @@ temper_cli_train (int argc, char **argv)
   TemperTrainSettings s;
   g_auto(TemperTrainReasons) reasons = { { NULL } };
   gboolean given[TEMPER_TRAIN_N_WHY];
+  guint64 records = 0, tokens = 0;
   int code;
   const GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &f.model_path, N_("The model: a .gguf file or a Hugging Face folder"), "M" },
@@ -608,6 +616,8 @@ temper_cli_train (int argc, char **argv)
     { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &f.all_tokens, N_("Train on every token, not only the answers"), NULL },
     { "threads", 0, 0, G_OPTION_ARG_INT, &f.threads, N_("CPU threads (default: one per core)"), "N" },
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &f.yes, N_("Train even if some records must be left out"), NULL },
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &f.dry_run,
+      N_("Check the data, print the settings and the time the run would take, and stop before training"), NULL },
     { NULL }
   };
 
@@ -687,7 +697,8 @@ temper_cli_train (int argc, char **argv)
       if (!temper_train_settings_validate (&s, &error))
         return temper_cli_fail ("train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
     }
-  if (!prepare_data (&f, data_paths, data_weights, model, &s, &converted, &tmpdir, &code))
+  if (!prepare_data (&f, data_paths, data_weights, model, &s, &converted, &tmpdir, &records, &tokens,
+                     &code))
     {
       /* Only what this command wrote into its own temporary folder. */
       if (converted != NULL)
@@ -695,6 +706,19 @@ temper_cli_train (int argc, char **argv)
       if (tmpdir != NULL)
         g_rmdir (tmpdir);
       return code;
+    }
+
+  /* The time is known on the processor only: a GPU's speed is measured
+   * once it runs. */
+  if (backend_kind == TEMPER_BACKEND_CPU)
+    temper_cli_print_time_estimate (model, &s, records, tokens, f.val_data != NULL, f.threads);
+  if (f.dry_run)
+    {
+      if (converted != NULL)
+        g_unlink (converted);
+      if (tmpdir != NULL)
+        g_rmdir (tmpdir);
+      return TEMPER_CLI_EXIT_OK;
     }
 
   out = g_strdup (f.out);

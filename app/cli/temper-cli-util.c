@@ -14,6 +14,8 @@
 #include <sys/utsname.h>
 
 #include "temper/input.h"
+#include "temper/machine.h"
+#include "temper-cli-build.h"
 #include "temper-cli.h"
 
 /* The allowed range of every number flag, by long name: a flag means the
@@ -312,55 +314,93 @@ temper_cli_cancel_on_interrupt (GCancellable *cancellable)
                                 g_object_ref (cancellable)));
 }
 
-/* The first "model name" line of /proc/cpuinfo, or NULL. */
-static char *
-cpu_model_name (void)
-{
-  g_autofree char *cpuinfo = NULL;
-  g_auto(GStrv) lines = NULL;
+/* The facts of the benchmarks' header: a JSON key, the text's label and
+ * the value, in the order printed. */
+typedef struct {
+  const char *key;
+  const char *label;
+  char       *value;
+} EnvironmentFact;
 
-  if (!g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (cpuinfo, "\n", -1);
-  for (char **l = lines; *l != NULL; l++)
-    if (g_str_has_prefix (*l, "model name"))
-      {
-        const char *colon = strchr (*l, ':');
-        if (colon != NULL)
-          return g_strstrip (g_strdup (colon + 1));
-      }
-  return NULL;
+static void
+environment_fact_clear (gpointer data)
+{
+  g_free (((EnvironmentFact *) data)->value);
 }
 
-void
-temper_cli_print_bench_environment (void)
+static GArray *
+bench_environment (int threads)
 {
-  g_autofree char *cpu = cpu_model_name ();
+  g_auto(TemperMachineInfo) machine = { 0 };
+  GArray *facts = g_array_new (FALSE, TRUE, sizeof (EnvironmentFact));
   struct utsname uts;
   double load[3] = { 0 };
+  const char *compiler =
+#ifdef __clang__
+    "clang " __clang_version__;
+#else
+    "gcc " __VERSION__;
+#endif
+#define FACT(k, l, ...) g_array_append_val (facts, ((EnvironmentFact) { k, l, g_strdup_printf (__VA_ARGS__) }))
 
+  g_array_set_clear_func (facts, environment_fact_clear);
+  temper_machine_info_get (&machine);
+  if (threads <= 0)
+    threads = machine.logical_cores;
   /* Two benchmark runs are comparable only on the same processor, build and
    * load: print what tells them apart.  English, like the rest of the
    * report: scripts read it. */
-  printf ("processor:        %s, %d logical cores\n", cpu != NULL ? cpu : "unknown",
-          g_get_num_processors ());
+  FACT ("cpu", "processor", "%s", machine.cpu_name);
+  FACT ("cores", "cores", "%d logical, %d physical", machine.logical_cores, machine.physical_cores);
+  FACT ("cpu_flags", "CPU flags", "%s", machine.flags);
+  FACT ("cpu_flags_usable", "usable flags", "%s%s", machine.usable_flags,
+        g_strcmp0 (machine.flags, machine.usable_flags) != 0
+        ? " (the others are not enabled by the operating system or VM)" : "");
+  FACT ("threads", "threads", "%d, not pinned: the OS places them on CPUs %s (%d allowed)", threads,
+        machine.affinity, machine.affinity_count);
   if (getloadavg (load, 3) == 3)
-    printf ("load average:     %.2f %.2f %.2f (busy machines give lower figures)\n",
-            load[0], load[1], load[2]);
+    FACT ("load_average", "load average", "%.2f %.2f %.2f (busy machines give lower figures)",
+          load[0], load[1], load[2]);
   if (uname (&uts) == 0)
-    printf ("system:           %s %s %s\n", uts.sysname, uts.release, uts.machine);
-  printf ("Temper:           %s, built by %s%s\n", PACKAGE_VERSION,
-#ifdef __clang__
-          "clang " __clang_version__,
-#else
-          "gcc " __VERSION__,
-#endif
+    FACT ("system", "system", "%s %s %s", uts.sysname, uts.release, uts.machine);
+  FACT ("temper", "Temper", "%s, commit %s, built by %s%s", PACKAGE_VERSION, TEMPER_CLI_COMMIT, compiler,
 #ifdef __OPTIMIZE__
-          ", optimized"
+        ", optimized"
 #else
-          ", not optimized (a debug build: figures are not representative)"
+        ", not optimized (a debug build: figures are not representative)"
 #endif
-          );
+        );
+  FACT ("build", "build", "%s", TEMPER_CLI_BUILD_TYPE);
+#undef FACT
+  return facts;
+}
+
+void
+temper_cli_print_bench_environment (int threads)
+{
+  g_autoptr(GArray) facts = bench_environment (threads);
+
+  for (guint i = 0; i < facts->len; i++)
+    {
+      const EnvironmentFact *f = &g_array_index (facts, EnvironmentFact, i);
+      g_autofree char *label = g_strconcat (f->label, ":", NULL);
+
+      printf ("%-17s %s\n", label, f->value);
+    }
+}
+
+void
+temper_cli_add_bench_environment (JsonBuilder *builder, int threads)
+{
+  g_autoptr(GArray) facts = bench_environment (threads);
+
+  for (guint i = 0; i < facts->len; i++)
+    {
+      const EnvironmentFact *f = &g_array_index (facts, EnvironmentFact, i);
+
+      json_builder_set_member_name (builder, f->key);
+      json_builder_add_string_value (builder, f->value);
+    }
 }
 
 void
@@ -387,7 +427,8 @@ temper_cli_print_op_profile (const TemperOpProfile *profile, double wall_seconds
   printf ("  %-28s %10.2f %6.1f%%\n", "outside ops", 1e3 * outside / n_steps,
           wall_seconds > 0 ? 100.0 * outside / wall_seconds : 0.0);
   printf ("  %-28s %10.2f %6.1f%%\n", "step (wall)", 1e3 * wall_seconds / n_steps, 100.0);
-  printf ("step FLOP/s:      %.1f GFLOP/s (model FLOPs)\n", step_flops_per_s * 1e-9);
+  if (step_flops_per_s > 0)
+    printf ("step FLOP/s:      %.1f GFLOP/s (model FLOPs)\n", step_flops_per_s * 1e-9);
   if (gemm_gflops > 0)
     {
       printf ("GEMM rate:        %.1f GFLOP/s (fp32 GEMM 1024x576 by 576x1536, same threads, measured now)\n",

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "temper/adapter.h"
 #include "temper/model.h"
 #include "temper/op-profile.h"
+#include "temper/train.h"
 
 /* Exit codes: 0 success, 1 the work failed (bad model, bad dataset, …),
  * 2 the command line itself was wrong. */
@@ -34,9 +36,24 @@ int temper_cli_fail  (const char *command, int code, const char *format, ...) G_
 /* Reports @error from the engine; returns TEMPER_CLI_EXIT_FAILED. */
 int temper_cli_error (const char *command, const GError *error);
 
-/* Prints the processor, load, system and build a benchmark ran on, so that
- * figures from two sittings can be told apart. */
-void temper_cli_print_bench_environment (void);
+/* Prints the processor (flags, cores, the CPUs this process may use), load,
+ * system, build and the @threads a benchmark ran with, so that figures
+ * from two sittings can be told apart; English (scripts read it). */
+void temper_cli_print_bench_environment (int threads);
+/* The same facts as members of the object @builder is in. */
+void temper_cli_add_bench_environment   (JsonBuilder *builder, int threads);
+
+/* `train`'s line "Time on this processor: …" for a run of @s over @records
+ * usable records holding @tokens tokens in all (the rates measured first
+ * if this machine has none for the model). */
+void temper_cli_print_time_estimate (const temper_model_t *model, const TemperTrainSettings *s,
+                                     guint64 records, guint64 tokens, gboolean separate_validation,
+                                     int threads);
+/* `bench train`'s estimate of a step of @s against the @measured_seconds_per_step,
+ * per kind against @profile (of @n_steps steps) when given. */
+void temper_cli_print_bench_estimate (const temper_model_t *model, const TemperTrainSettings *s,
+                                      int threads, double measured_seconds_per_step,
+                                      const TemperOpProfile *profile, int n_steps);
 /* The table of `bench … --profile`: time per kind of op over @n_steps steps
  * that took @wall_seconds, and the FLOP/s against the measured GEMM rate
  * (skipped when 0). */

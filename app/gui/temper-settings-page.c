@@ -5,7 +5,13 @@
  * The estimate:
  *   memory = what the engine plans for these settings on the chosen device
  *            (temper_fit_estimate_run(), see temper-fit-estimate.c);
- *   time   = tokens processed ÷ throughput, where
+ *   time   on the processor: the engine's estimate (temper/train-estimate.h),
+ *            the work of each kind of op of a step divided by this
+ *            processor's rate for that kind with this model's weights,
+ *            measured once (a few seconds, off the main thread, when a model
+ *            is chosen) and kept in the user's cache;
+ *   time   otherwise, and on the processor until the rates are known,
+ *            = tokens processed ÷ throughput, where
  *            tokens processed = steps × micro-batch × grad-accum ×
  *                               min(mean example length, max length),
  *            throughput       = device FLOP/s ÷ FLOPs per token
@@ -26,6 +32,7 @@
 
 #include <glib/gi18n.h>
 
+#include "temper/train-estimate.h"
 #include "temper/train-figures.h"
 #include "temper-device-list.h"
 #include "temper-fit-estimate.h"
@@ -36,6 +43,7 @@
 #include "temper-settings.h"
 #include "temper-settings-page.h"
 #include "temper-settings-fields.h"
+#include "temper-time-estimate.h"
 
 #define CPU_FLOPS_PER_CORE 8e9
 
@@ -55,6 +63,12 @@ struct _TemperSettingsPage
   TemperTrainFacts    facts;
   gboolean            have_facts;
   TemperTrainReasons  reasons;
+  /* This processor's measured rates per kind of op for the model. */
+  TemperOpRates       rates;
+  gboolean            have_rates;
+  gboolean            measuring;
+  gboolean            measure_rates;
+  guint               rates_serial;   /* which model a measurement is for */
   /* Fields the person changed: automatic choices leave them alone. */
   gboolean            user_set[TEMPER_SETTINGS_N_FIELDS];
 
@@ -177,13 +191,14 @@ compute_estimate (TemperSettingsPage        *self,
                   gint64                    *steps,
                   double                    *seconds,
                   guint64                   *memory,
-                  gboolean                  *measured)
+                  TemperTimeBasis             *basis)
 {
   const temper_model_t *model;
   const TemperDeviceInfo *device;
   TemperFitEstimate fit;
   double tokens_per_example, flops_per_token, flops;
-  gint64 steps_per_epoch, examples_per_step;
+  gint64 examples_per_step;
+  gboolean measured;
 
   if (self->model == NULL || self->n_train == 0)
     return FALSE;
@@ -194,19 +209,30 @@ compute_estimate (TemperSettingsPage        *self,
     device = cpu_device (self);
   temper_fit_estimate_run (model, s, device != NULL ? device->backend : TEMPER_BACKEND_CPU, &fit);
   examples_per_step = (gint64) s->micro_batch * s->grad_accum;
-  steps_per_epoch = ((gint64) self->n_train + examples_per_step - 1) / examples_per_step;
-  *steps = s->max_steps > 0 ? s->max_steps : steps_per_epoch * s->epochs;
+  *steps = temper_train_count_steps (s, self->n_train);
+  *memory = fit.total;
   tokens_per_example = MIN (self->mean_tokens > 0 ? self->mean_tokens : s->max_length,
                             (double) s->max_length);
+  if ((device == NULL || device->backend == TEMPER_BACKEND_CPU) && self->have_rates)
+    {
+      TemperTimeEstimate estimate;
+
+      temper_train_estimate_time (temper_model_get_config (model), s, tokens_per_example, *steps,
+                                  &self->rates, &estimate);
+      *seconds = estimate.total_seconds;
+      *basis = TEMPER_TIME_BASIS_RATES;
+      return TRUE;
+    }
   flops_per_token = temper_train_flops_per_token (temper_model_get_config (model),
                                                   temper_lora_config_count_params (temper_model_get_config (model),
                                                                                    &s->lora),
                                                   tokens_per_example, s->recompute);
-  flops = device_speed (self, measured);
+  flops = device_speed (self, &measured);
   *seconds = flops > 0 ? (double) *steps * (double) examples_per_step * tokens_per_example
                          * flops_per_token / flops
                        : -1;
-  *memory = fit.total;
+  *basis = measured ? TEMPER_TIME_BASIS_LAST_RUN : *seconds < 0 ? TEMPER_TIME_BASIS_NONE
+           : self->measuring ? TEMPER_TIME_BASIS_MEASURING : TEMPER_TIME_BASIS_GUESS;
   return TRUE;
 }
 
@@ -220,7 +246,7 @@ update_estimate (TemperSettingsPage *self)
   gint64 steps;
   double seconds;
   guint64 memory;
-  gboolean measured;
+  TemperTimeBasis basis;
 
   read_fields (self, &s);
   valid = temper_train_settings_validate (&s, &error);
@@ -233,7 +259,7 @@ update_estimate (TemperSettingsPage *self)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
     }
 
-  if (!valid || !compute_estimate (self, &s, &steps, &seconds, &memory, &measured))
+  if (!valid || !compute_estimate (self, &s, &steps, &seconds, &memory, &basis))
     {
       adw_action_row_set_subtitle (self->memory_row,
                                    valid ? _("Choose a model and a dataset to see an estimate.")
@@ -277,18 +303,7 @@ update_estimate (TemperSettingsPage *self)
         adw_action_row_set_subtitle (self->memory_row, text);
       }
 
-    if (measured)
-      /* Translators: %lld is a number of steps, %s a duration such as "about 12 minutes" */
-      time_text = g_strdup_printf (_("%lld steps, %s, at the speed this device reached in its last run."),
-                                   (long long) steps, duration);
-    else if (seconds < 0)
-      /* Translators: %lld is a number of steps */
-      time_text = g_strdup_printf (_("%lld steps. How fast a graphics card trains is only known once it starts: the Training page shows the real speed and the time left."),
-                                   (long long) steps);
-    else
-      /* Translators: %lld is a number of steps, %s a duration such as "about 12 minutes" */
-      time_text = g_strdup_printf (_("%lld steps, %s. A rough guess from the model's size and your processor; the Training page shows the real speed."),
-                                   (long long) steps, duration);
+    time_text = temper_time_basis_describe (basis, steps, duration);
     adw_action_row_set_subtitle (self->time_row, time_text);
   }
 }
@@ -714,6 +729,42 @@ update_base_weights_row (TemperSettingsPage *self)
     }
 }
 
+static void
+rates_measured_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  TemperSettingsPage *self = TEMPER_SETTINGS_PAGE (source);
+  guint serial = GPOINTER_TO_UINT (user_data);
+  g_autoptr(GError) error = NULL;
+  g_autofree TemperOpRates *rates = temper_op_rates_measure_finish (result, &error);
+
+  if (serial != self->rates_serial)
+    return;   /* measured for a model no longer chosen */
+  self->measuring = FALSE;
+  if (rates == NULL)
+    g_debug ("No measured speeds for the time estimate: %s", error->message);
+  else
+    {
+      self->rates = *rates;
+      self->have_rates = TRUE;
+    }
+  update_estimate (self);
+}
+
+/* The rates for the chosen model: kept from before, or measured now. */
+static void
+find_rates (TemperSettingsPage *self)
+{
+  self->rates_serial++;
+  self->measuring = FALSE;
+  self->have_rates = self->model != NULL &&
+                     temper_op_rates_lookup (temper_loaded_model_get_model (self->model), 0, &self->rates);
+  if (self->model == NULL || self->have_rates || !self->measure_rates)
+    return;
+  self->measuring = TRUE;
+  temper_op_rates_measure_async (self->model, G_OBJECT (self), rates_measured_cb,
+                                 GUINT_TO_POINTER (self->rates_serial));
+}
+
 void
 temper_settings_page_set_model (TemperSettingsPage *self,
                                 TemperLoadedModel  *model)
@@ -721,6 +772,7 @@ temper_settings_page_set_model (TemperSettingsPage *self,
   g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
   if (g_set_object (&self->model, model))
     {
+      find_rates (self);
       update_base_weights_row (self);
       update_device_note (self);
       if (self->have_facts)
@@ -763,11 +815,26 @@ temper_settings_page_get_estimate (TemperSettingsPage *self,
                                    guint64            *memory_bytes)
 {
   TemperTrainSettings s;
-  gboolean measured;
+  TemperTimeBasis basis;
 
   g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), FALSE);
   read_fields (self, &s);
-  return compute_estimate (self, &s, steps, seconds, memory_bytes, &measured);
+  return compute_estimate (self, &s, steps, seconds, memory_bytes, &basis);
+}
+
+void
+temper_settings_page_set_measure_speed (TemperSettingsPage *self,
+                                        gboolean            measure)
+{
+  g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
+  self->measure_rates = measure;
+}
+
+gboolean
+temper_settings_page_is_measuring_speed (TemperSettingsPage *self)
+{
+  g_return_val_if_fail (TEMPER_IS_SETTINGS_PAGE (self), FALSE);
+  return self->measuring;
 }
 
 static void
@@ -915,6 +982,7 @@ temper_settings_page_init (TemperSettingsPage *self)
   for (guint i = 0; i < TEMPER_SETTINGS_N_FIELDS; i++)
     adw_expander_row_add_row (self->advanced_row, create_field_row (self, i));
   self->valid = FALSE;
+  self->measure_rates = TRUE;
   temper_settings_page_set_preset (self, TEMPER_PRESET_QUICK);
   update_estimate (self);
 }

@@ -64,6 +64,12 @@ gboolean     temper_settings_page_get_device         (TemperSettingsPage *self,
 /* Estimated optimizer steps and seconds of the run (-1 seconds for a GPU
  * no run has measured yet); FALSE without a model and dataset to estimate
  * for. */
+/* Whether choosing a model measures this processor's speed for the time
+ * estimate when none is kept (default TRUE; tests that check the estimate
+ * from a run's speed turn it off). */
+void         temper_settings_page_set_measure_speed  (TemperSettingsPage *self,
+                                                      gboolean            measure);
+gboolean     temper_settings_page_is_measuring_speed (TemperSettingsPage *self);
 gboolean     temper_settings_page_get_estimate       (TemperSettingsPage *self,
                                                       gint64 *steps, double *seconds,
                                                       guint64 *memory_bytes);

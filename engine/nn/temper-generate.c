@@ -105,6 +105,21 @@ temper_generator_get_device (const temper_generator_t *gen)
 }
 
 gboolean
+temper_generator_set_profile (temper_generator_t *gen, TemperOpProfile *profile, GError **error)
+{
+  TemperBackend *backend = temper_forward_get_backend (gen->fwd);
+
+  if (backend->kind != TEMPER_BACKEND_CPU)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("A profile by kind of operation can only be taken on the CPU backend."));
+      return FALSE;
+    }
+  temper_cpu_backend_set_profile (backend, profile);
+  return TRUE;
+}
+
+gboolean
 temper_generator_set_adapter (temper_generator_t *gen, temper_adapter_t *adapter, GError **error)
 {
   temper_generator_reset (gen);

@@ -4,13 +4,17 @@
 `temper-cli bench train` under the same settings.
 
     python3 tests/bench/bench-train-peft.py data/models/SmolLM2-135M-Instruct.Q4_1.gguf \
-        [--seq 256] [--batch 4] [--rank 16] [--steps 3] [--threads 2] [--gradient-checkpointing]
+        [--seq 256] [--batch 4] [--rank 16] [--steps 3] [--threads 2] [--gradient-checkpointing] [--json]
 
 transformers loads the GGUF file dequantised to float32.  Random tokens, the
 loss on every token, AdamW, LoRA on all linear layers, no dropout; one
-warm-up step that is not timed.  Prints tokens/s and the peak resident memory.
+warm-up step that is not timed.  Prints, as `temper-cli bench train` does,
+what tells two sittings apart (processor and its flags, cores, threads and
+the CPUs they may run on, load, versions of torch, transformers, PEFT, MKL,
+oneDNN, the shapes), then tokens/s and the peak resident memory.
 """
 import argparse
+import json
 import os
 import platform
 import resource
@@ -21,32 +25,93 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
 
-def print_environment(threads):
-    """What tells two sittings apart: processor, load, versions, threads."""
-    import peft
-    import transformers
-    cpu = "unknown"
+# The /proc/cpuinfo flags that tell compute paths apart (as temper-cli prints them).
+INTERESTING_FLAGS = ["avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
+                     "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16"]
+
+
+def cpu_facts():
+    """Processor name, its interesting flags, physical cores."""
+    name, flags = "unknown", []
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                if line.startswith("model name") and name == "unknown":
+                    name = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    have = set(line.split(":", 1)[1].split())
+                    flags = [f for f in INTERESTING_FLAGS if f in have]
     except OSError:
         pass
-    print(f"processor:        {cpu}, {os.cpu_count()} logical cores")
-    print("load average:     %.2f %.2f %.2f" % os.getloadavg())
-    print(f"system:           {platform.system()} {platform.release()} {platform.machine()}, "
-          f"Python {platform.python_version()}")
-    print(f"versions:         torch {torch.__version__}, transformers {transformers.__version__}, "
-          f"peft {peft.__version__}")
-    print(f"torch threads:    {torch.get_num_threads()} (asked {threads}), "
-          f"interop {torch.get_num_interop_threads()}, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
-    print(f"torch CPU kernels: {torch.backends.cpu.get_cpu_capability()}, "
-          f"MKL {'yes' if torch.backends.mkl.is_available() else 'no'}, "
-          f"oneDNN {'yes' if torch.backends.mkldnn.is_available() else 'no'}")
+    cores = set()
+    for cpu in range(os.cpu_count() or 0):
+        topo = f"/sys/devices/system/cpu/cpu{cpu}/topology"
+        try:
+            with open(f"{topo}/physical_package_id") as a, open(f"{topo}/core_id") as b:
+                cores.add((a.read().strip(), b.read().strip()))
+        except OSError:
+            pass
+    return name, flags, len(cores)
+
+
+def cpu_list(cpus):
+    """{0, 1, 2, 5} as "0-2,5"."""
+    out, cpus = [], sorted(cpus)
+    i = 0
+    while i < len(cpus):
+        j = i
+        while j + 1 < len(cpus) and cpus[j + 1] == cpus[j] + 1:
+            j += 1
+        out.append(str(cpus[i]) if i == j else f"{cpus[i]}-{cpus[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+def library_line(config, marker):
+    """The line of torch's build description that names @marker."""
+    for line in config.splitlines():
+        if marker in line:
+            return line.strip(" -")
+    return "none"
+
+
+def environment(args):
+    """What tells two sittings apart: processor, load, versions, threads, shapes."""
+    import peft
+    import transformers
+    name, flags, physical = cpu_facts()
+    config = torch.__config__.show()
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    facts = [
+        ("processor", "cpu", name),
+        ("cores", "cores", f"{os.cpu_count()} logical, {physical} physical"),
+        ("CPU flags", "cpu_flags", " ".join(flags)),
+        ("torch uses", "torch_cpu_capability",
+         f"{torch.backends.cpu.get_cpu_capability()} (its widest usable vector kernels)"),
+        ("threads", "threads",
+         f"torch {torch.get_num_threads()} (asked {args.threads}), interop "
+         f"{torch.get_num_interop_threads()}, not pinned: the OS places them on CPUs "
+         f"{cpu_list(affinity)} ({len(affinity)} allowed); OMP_NUM_THREADS="
+         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, MKL_NUM_THREADS="
+         f"{os.environ.get('MKL_NUM_THREADS', 'unset')}"),
+        ("load average", "load_average", "%.2f %.2f %.2f (busy machines give lower figures)"
+         % os.getloadavg()),
+        ("system", "system", f"{platform.system()} {platform.release()} {platform.machine()}, "
+                             f"Python {platform.python_version()}"),
+        ("versions", "versions", f"torch {torch.__version__}, transformers "
+                                 f"{transformers.__version__}, peft {peft.__version__}"),
+        ("torch BLAS", "torch_mkl", library_line(config, "Math Kernel Library")
+         if torch.backends.mkl.is_available() else "no MKL"),
+        ("torch oneDNN", "torch_onednn", library_line(config, "MKL-DNN")
+         if torch.backends.mkldnn.is_available() else "no oneDNN"),
+        ("torch parallel", "torch_parallel",
+         library_line(torch.__config__.parallel_info(), "ATen parallel backend")),
+        ("settings", "settings",
+         f"seq {args.seq}, micro-batch {args.batch}, rank {args.rank}, all-linear, recompute "
+         f"{'on (gradient checkpointing)' if args.gradient_checkpointing else 'off'}, "
+         f"{args.steps} timed steps, float32 weights"),
+    ]
+    return facts
 
 
 def main():
@@ -60,10 +125,14 @@ def main():
     ap.add_argument("--gradient-checkpointing", action="store_true",
                     help="recompute activations in the backward pass (to compare with "
                          "temper-cli bench train --recompute)")
+    ap.add_argument("--json", action="store_true", help="print the report as JSON")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    print_environment(args.threads)
+    facts = environment(args)
+    if not args.json:
+        for label, _, value in facts:
+            print(f"{label + ':':17} {value}")
     torch.manual_seed(0)
     folder, name = os.path.split(os.path.abspath(args.model))
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, torch_dtype=torch.float32)
@@ -90,13 +159,24 @@ def main():
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     n_params = sum(p.numel() for p in params)
-    print(f"settings:         seq {args.seq}, micro-batch {args.batch}, rank {args.rank}, "
-          f"all-linear, {args.steps} timed steps, {args.threads} threads"
-          f"{', gradient checkpointing' if args.gradient_checkpointing else ''}")
+    results = {
+        "trainable_params": n_params,
+        "seconds_per_step": seconds / args.steps,
+        "tokens_per_s": args.batch * args.seq * args.steps / seconds,
+        "peak_rss_bytes": peak,
+        "load_average_after": "%.2f %.2f %.2f" % os.getloadavg(),
+    }
+    if args.json:
+        report = {key: value for _, key, value in facts}
+        report.update(seq=args.seq, micro_batch=args.batch, rank=args.rank, targets="all-linear",
+                      recompute=args.gradient_checkpointing, steps=args.steps, **results)
+        print(json.dumps(report, indent=2))
+        return
     print(f"trainable params: {n_params}")
     print(f"seconds per step: {seconds / args.steps:.2f}")
     print(f"tokens/s:         {args.batch * args.seq * args.steps / seconds:.1f}")
     print(f"peak RSS:         {peak / 1048576:.1f} MiB")
+    print(f"load average:     {results['load_average_after']} (after)")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@
 # (pp512), from an empty cache, REPETITIONS times each (default 3).  Each
 # round prints Temper ÷ llama.cpp per type; above 1 Temper is faster.
 # Each round also prints `uptime`: figures from a loaded machine are ratios,
-# not absolutes.
+# not absolutes.  First it prints both builds: Temper's bench header and
+# llama-bench's build commit, CPU, backends and thread settings (with the
+# GGML options of the CMakeCache.txt beside LLAMA_BIN_DIR, when there is one).
 set -eu
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -62,6 +64,25 @@ model_for () {
 for type in $types; do
   model_for "$type" > /dev/null
 done
+
+# What tells two sittings apart, once: Temper's header (processor, flags,
+# threads and the CPUs they may use, commit, build), llama.cpp's build as
+# llama-bench reports it and the options it was configured with.
+echo "== Temper"
+"$temper_cli" bench generate "$source_model" --threads "$threads" --prompt-tokens 1 --gen-tokens 1 \
+  --repetitions 1 2>/dev/null | sed -n '1,/^model:/p' | sed '$d'
+echo "== llama.cpp"
+"$bin/llama-bench" -m "$source_model" -t "$threads" -p 8 -n 0 -r 1 -o csv 2>/dev/null |
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) { gsub(/"/, "", $i); col[i] = $i } next }
+           NR == 2 { gsub(/"/, "")
+                     for (i = 1; i <= NF; i++)
+                       if (col[i] ~ /^(build_commit|build_number|cpu_info|backends|n_threads|cpu_mask|cpu_strict|poll|n_batch|n_ubatch|type_k|type_v|flash_attn|use_mmap)$/)
+                         printf "%-17s %s\n", col[i] ":", $i }' || echo "llama-bench gave no build information"
+cache="$bin/../CMakeCache.txt"
+if [ -f "$cache" ]; then
+  grep -E '^(CMAKE_BUILD_TYPE|CMAKE_C_COMPILER|GGML_NATIVE|GGML_AVX[A-Z0-9_]*|GGML_AMX[A-Z0-9_]*|GGML_F16C|GGML_FMA|GGML_BLAS|GGML_OPENMP|GGML_CPU_[A-Z0-9_]*):' "$cache" |
+    sed 's/:[A-Z]*=/ = /' | awk '{ printf "cmake:            %s\n", $0 }'
+fi
 
 # llama-bench's CSV: avg_ts of the row with n_gen = N (and no prompt) or
 # n_prompt = N (and no generation).

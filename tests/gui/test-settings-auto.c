@@ -6,7 +6,8 @@
  * through the engine (temper_train_facts_measure()), each Advanced row shows
  * the engine's sentence of why, and a value the person changed is shown as
  * theirs and survives choosing another preset; a reopened run's values are
- * not chosen over. */
+ * not chosen over.  The time shown is the engine's estimate from this
+ * processor's rates, measured when the model was chosen. */
 #include "config.h"
 
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "temper/model.h"
+#include "temper/train-estimate.h"
 #include "temper/train-figures.h"
 #include "gui-test-util.h"
 #include "temper-dataset-page.h"
@@ -45,6 +47,12 @@ static gboolean
 model_page_settled (gpointer data)
 {
   return !temper_model_page_is_busy (data) && temper_model_page_get_model (data) != NULL;
+}
+
+static gboolean
+speed_measured (gpointer data)
+{
+  return !temper_settings_page_is_measuring_speed (data);
 }
 
 static const char *
@@ -154,6 +162,31 @@ test_automatic (void)
     g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, facts.n_records);
 
     g_assert_nonnull (strstr (row_subtitle (settings_page, "epochs"), count));
+  }
+
+  /* The time: once this processor's rates for the model are measured (in
+   * the background, kept in the cache), the engine's estimate for the
+   * values shown and the dataset's size. */
+  {
+    guint n_train;
+    double mean_tokens, seconds;
+    gint64 steps;
+    guint64 memory;
+    TemperOpRates rates;
+    TemperTimeEstimate expected;
+
+    g_assert_true (gui_test_wait_for (speed_measured, settings_page, 120000));
+    g_assert_true (temper_op_rates_lookup (model, 0, &rates));
+    g_assert_true (temper_dataset_page_get_size (TEMPER_DATASET_PAGE (dataset_page), &n_train, &mean_tokens));
+    g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps, &seconds,
+                                                      &memory));
+    g_assert_cmpint (steps, ==, temper_train_count_steps (&balanced, n_train));
+    temper_train_estimate_time (temper_model_get_config (model), &balanced, mean_tokens, steps, &rates,
+                                &expected);
+    g_assert_cmpfloat (seconds, >, 0.0);
+    g_assert_cmpfloat_with_epsilon (seconds, expected.total_seconds, 1e-9 * seconds);
+    g_assert_nonnull (strstr (row_subtitle (settings_page, "estimate-time"),
+                              "from how fast this processor ran each kind of operation"));
   }
 
   /* The person's learning rate is theirs: said so, and kept by Thorough,

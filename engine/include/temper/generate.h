@@ -15,6 +15,7 @@
 #include "temper/adapter.h"
 #include "temper/device-info.h"
 #include "temper/model.h"
+#include "temper/op-profile.h"
 
 G_BEGIN_DECLS
 
@@ -80,6 +81,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (temper_generator_t, temper_generator_free)
 int         temper_generator_get_n_ctx   (const temper_generator_t *gen);
 /* "cpu (AVX2+FMA+F16C, 2 threads)". */
 const char *temper_generator_get_device  (const temper_generator_t *gen);
+/* Adds the time of every op the generator runs from now on to @profile by
+ * kind (NULL stops); only on the CPU backend, else FALSE with @error. */
+gboolean    temper_generator_set_profile (temper_generator_t *gen, TemperOpProfile *profile,
+                                          GError **error);
 
 /* Applies @adapter (NULL for the base model) from the next token on; the
  * generator keeps a reference-free pointer, so keep the adapter alive while

@@ -197,6 +197,8 @@ static const TemperCudaModule module_table = {
   temper_cuda_softcap,
   temper_cuda_rope_table,
   temper_cuda_lm_head_cross_entropy_softcap,
+  temper_cuda_moe_forward,
+  temper_cuda_moe_backward,
 };
 
 extern "C" __attribute__ ((visibility ("default"))) const TemperCudaModule *

@@ -73,3 +73,9 @@ TemperCudaStatus temper_cuda_lm_head_cross_entropy_softcap (float *d_loss, float
                                                             int n_embd, int n_vocab,
                                                             int chunk_rows, float grad_scale,
                                                             float cap);
+/* temper-cuda-moe.cu */
+TemperCudaStatus temper_cuda_moe_forward (float *d_out, const float *d_x, int n_tokens, int n_embd,
+                                          const TemperCudaMoe *moe, void *d_scratch);
+TemperCudaStatus temper_cuda_moe_backward (float *d_dx, const float *d_dout, const float *d_x,
+                                           int n_tokens, int n_embd, const TemperCudaMoe *moe,
+                                           void *d_scratch);

@@ -20,6 +20,8 @@ typedef struct {
   GError                 *error;   /* the first failure since begin() */
   guint64                 in_use;  /* bytes of the buffers allocated now */
   guint64                 peak;    /* the most in_use has been */
+  void                   *moe_scratch;      /* the mixture of experts' routing and rows */
+  size_t                  moe_scratch_size;
 } TemperCudaBackend;
 
 #define TEMPER_CUDA_BACKEND(b) ((TemperCudaBackend *) (b))
@@ -51,8 +53,7 @@ record (TemperCudaBackend *self, TemperCudaStatus status, const char *what)
     temper_cuda_check (self->module, status, what, &self->error);
 }
 
-/* Not yet: Q5_0, Q5_1, Q4_K, Q5_K and Q6_K have no CUDA decoder, and the
- * mixture of experts no kernel. */
+/* Not yet: Q5_0, Q5_1, Q4_K, Q5_K and Q6_K have no CUDA decoder. */
 static const int cuda_weight_types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
   TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS,
@@ -73,7 +74,9 @@ const TemperOpSupport temper_cuda_op_support = {
          /* Family ops (kernels/temper-cuda-family.cu, -cross-entropy.cu,
           * -attention.cu). */
          | OP (TEMPER_OP_GEGLU) | OP (TEMPER_OP_SOFTCAP) | OP (TEMPER_OP_ROPE_TABLE)
-         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP) | OP (TEMPER_OP_ATTENTION_WINDOW),
+         | OP (TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP) | OP (TEMPER_OP_ATTENTION_WINDOW)
+         /* The mixture of experts, forward and backward (-moe.cu). */
+         | OP (TEMPER_OP_MOE),
   .weight_types = cuda_weight_types,
 };
 
@@ -82,6 +85,11 @@ cuda_destroy (TemperBackend *b)
 {
   TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
 
+  if (self->moe_scratch != NULL)
+    {
+      self->module->set_device (self->device);
+      self->module->free (self->moe_scratch);
+    }
   g_clear_error (&self->error);
   g_free (self);
 }
@@ -598,6 +606,102 @@ cuda_dropout (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x
           N_("dropping out adapter inputs"));
 }
 
+/* The mixture of experts' scratch memory, at least @bytes; a smaller one is
+ * freed first (cudaFree waits for the work queued on it). */
+static void *
+moe_scratch (TemperCudaBackend *self, size_t bytes)
+{
+  void *memory = NULL;
+
+  if (self->moe_scratch != NULL && self->moe_scratch_size >= bytes)
+    return self->moe_scratch;
+  if (self->moe_scratch != NULL)
+    {
+      self->module->free (self->moe_scratch);
+      self->in_use -= MIN (self->in_use, self->moe_scratch_size);
+      self->moe_scratch = NULL;
+      self->moe_scratch_size = 0;
+    }
+  if (self->module->alloc (&memory, MAX (bytes, 4)) != TEMPER_CUDA_OK)
+    {
+      g_autofree char *human = g_format_size (bytes);
+
+      if (self->error == NULL)
+        g_set_error (&self->error, TEMPER_ERROR, TEMPER_ERROR_OUT_OF_MEMORY,
+                     _("The graphics card has no room for another %s (%s). Close other programs "
+                     "that use it, or choose a smaller model or batch."),
+                     human, self->module->last_error ());
+      return NULL;
+    }
+  self->moe_scratch = memory;
+  self->moe_scratch_size = bytes;
+  self->in_use += bytes;
+  self->peak = MAX (self->peak, self->in_use);
+  return memory;
+}
+
+/* The module's view of @moe; @pointers holds 3 · n_expert. */
+static TemperCudaMoe
+moe_view (const TemperMoe *moe, const void **pointers)
+{
+  TemperCudaMoe view = {
+    .n_expert = moe->n_expert, .n_used = moe->n_used, .n_ff = moe->n_ff, .norm = moe->norm != FALSE,
+    .d_router = device_pointer (&moe->router), .router_type = moe->router.type,
+    .h_gate = pointers, .h_up = pointers + moe->n_expert, .h_down = pointers + 2 * moe->n_expert,
+    .gate_type = moe->gate[0].type, .up_type = moe->up[0].type, .down_type = moe->down[0].type,
+  };
+
+  for (int e = 0; e < moe->n_expert; e++)
+    {
+      pointers[e] = device_pointer (&moe->gate[e]);
+      pointers[moe->n_expert + e] = device_pointer (&moe->up[e]);
+      pointers[2 * moe->n_expert + e] = device_pointer (&moe->down[e]);
+    }
+  return view;
+}
+
+static void
+cuda_moe_either (TemperBackend *b, const TemperBTensor *out_or_dx, const TemperBTensor *dout,
+                 const TemperBTensor *x, const TemperMoe *moe)
+{
+  TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
+  const void **pointers;
+  TemperCudaMoe view;
+  void *scratch;
+
+  g_return_if_fail (moe->n_expert > 0 && moe->n_expert <= 4096);
+  g_return_if_fail (out_or_dx->ne[0] == x->ne[0] && out_or_dx->ne[1] == x->ne[1]);
+  if (failed (self))
+    return;
+  pointers = g_newa (const void *, 3 * (gsize) moe->n_expert);
+  view = moe_view (moe, pointers);
+  scratch = moe_scratch (self, temper_cuda_moe_layout (x->ne[1], &view).words * 4);
+  if (scratch == NULL)
+    return;
+  if (dout == NULL)
+    record (self, self->module->moe_forward (device_pointer (out_or_dx), device_pointer (x),
+                                             (int) x->ne[1], (int) x->ne[0], &view, scratch),
+            N_("running the mixture of experts"));
+  else
+    record (self, self->module->moe_backward (device_pointer (out_or_dx), device_pointer (dout),
+                                              device_pointer (x), (int) x->ne[1], (int) x->ne[0],
+                                              &view, scratch),
+            N_("computing the mixture of experts' gradients"));
+}
+
+static void
+cuda_moe (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *x, const TemperMoe *moe)
+{
+  cuda_moe_either (b, out, NULL, x, moe);
+}
+
+static void
+cuda_moe_backward (TemperBackend *b, const TemperBTensor *dx, const TemperBTensor *dout,
+                   const TemperBTensor *x, const TemperMoe *moe)
+{
+  cuda_moe_either (b, dx, dout, x, moe);
+}
+
 static const TemperBackendOps cuda_ops = {
   .name = "cuda",
   .destroy = cuda_destroy,
@@ -635,6 +739,8 @@ static const TemperBackendOps cuda_ops = {
   .dequantize = cuda_dequantize,
   .zero = cuda_zero,
   .dropout = cuda_dropout,
+  .moe = cuda_moe,
+  .moe_backward = cuda_moe_backward,
 };
 
 TemperBackend *

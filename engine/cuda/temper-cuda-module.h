@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bump whenever TemperCudaModule or any signature in it changes. */
-#define TEMPER_CUDA_ABI_VERSION 3u
+#define TEMPER_CUDA_ABI_VERSION 4u
 #define TEMPER_CUDA_ENTRY_SYMBOL "temper_cuda_module_entry"
 #define TEMPER_CUDA_MODULE_NAME "libtemper-cuda.so"
 
@@ -81,6 +81,50 @@ typedef struct {
   int   window;       /* > 0: the query at position p sees keys p − window + 1 … p */
   float softcap;      /* > 0: scaled scores s become softcap · tanh(s / softcap) */
 } TemperCudaAttention;
+
+/* A mixture of experts' feed-forward (the backend's TemperMoe): the router
+ * (n_expert, n_embd) and, per expert, gate and up (n_ff, n_embd) and down
+ * (n_embd, n_ff), each in device memory, one weight type per projection.
+ * h_gate, h_up and h_down are host arrays of n_expert device pointers. */
+typedef struct {
+  int                n_expert, n_used, n_ff;
+  int                norm;          /* divide the chosen weights by their sum */
+  const void        *d_router;
+  int                router_type;
+  const void *const *h_gate;
+  const void *const *h_up;
+  const void *const *h_down;
+  int                gate_type, up_type, down_type;
+} TemperCudaMoe;
+
+/* Where the mixture of experts keeps its routing and gathered rows in its
+ * scratch memory: offsets in 32-bit words, and the total. */
+typedef struct {
+  size_t probs, chosen, weight, chosen_sum, counts, lists, g, dz, gate, up, da;
+  size_t words;
+} TemperCudaMoeLayout;
+
+static inline TemperCudaMoeLayout
+temper_cuda_moe_layout (int64_t n_tokens, const TemperCudaMoe *moe)
+{
+  size_t T = (size_t) n_tokens, n = (size_t) moe->n_expert, k = (size_t) moe->n_used;
+  size_t F = (size_t) moe->n_ff, at = 0;
+  TemperCudaMoeLayout l;
+
+  l.probs = at, at += n * T;
+  l.chosen = at, at += k * T;
+  l.weight = at, at += k * T;
+  l.chosen_sum = at, at += T;
+  l.counts = at, at += n;
+  l.lists = at, at += n * T;
+  l.g = at, at += k * T;
+  l.dz = at, at += n * T;
+  l.gate = at, at += F * T;
+  l.up = at, at += F * T;
+  l.da = at, at += F * T;
+  l.words = at;
+  return l;
+}
 
 typedef struct {
   uint32_t abi_version;
@@ -232,6 +276,17 @@ typedef struct {
                                                      float *d_scratch, int n_rows, int n_embd,
                                                      int n_vocab, int chunk_rows,
                                                      float grad_scale, float cap);
+  /* The mixture of experts (see TemperCudaMoe): d_out (n_tokens, n_embd) =
+   * Σ over each token's n_used experts of weight · down(silu(gate·x) ⊙ up·x),
+   * routed by the softmax of x · routerᵀ (ties to the lower expert).  The
+   * backward adds into d_dx the gradient through the chosen experts and the
+   * routing weights (the choice held fixed).  d_scratch holds
+   * temper_cuda_moe_layout (n_tokens, moe).words 32-bit words. */
+  TemperCudaStatus (*moe_forward) (float *d_out, const float *d_x, int n_tokens, int n_embd,
+                                   const TemperCudaMoe *moe, void *d_scratch);
+  TemperCudaStatus (*moe_backward) (float *d_dx, const float *d_dout, const float *d_x,
+                                    int n_tokens, int n_embd, const TemperCudaMoe *moe,
+                                    void *d_scratch);
 } TemperCudaModule;
 
 #define TEMPER_CUDA_ROPE_TABLE_MAX_PAIRS 256

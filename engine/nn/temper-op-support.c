@@ -141,6 +141,18 @@ temper_backend_kind_check_model (TemperBackendKind kind, const temper_model_t *m
         if (!check_weight (b, model, linear[i], TEMPER_OP_MATMUL, error)
             || (training && !check_weight (b, model, linear[i], TEMPER_OP_MATMUL_BACKWARD_INPUT, error)))
           return FALSE;
+      /* A mixture of experts reads its router and experts in the moe op,
+       * in their stored types (a GGUF's experts are often K-quants). */
+      if (temper_model_layer_is_moe (lw))
+        {
+          if (!check_weight (b, model, &lw->ffn_gate_inp, TEMPER_OP_MOE, error))
+            return FALSE;
+          for (int e = 0; e < c->n_expert; e++)
+            if (!check_weight (b, model, &lw->exp_gate[e], TEMPER_OP_MOE, error)
+                || !check_weight (b, model, &lw->exp_up[e], TEMPER_OP_MOE, error)
+                || !check_weight (b, model, &lw->exp_down[e], TEMPER_OP_MOE, error))
+              return FALSE;
+        }
     }
   return TRUE;
 }

@@ -266,16 +266,18 @@ case_gemm (int type)
 }
 
 /* The mixture of experts (Qwen3-MoE, Mixtral): experts of the weight type,
- * the router F32 (as llama.cpp writes it) or, in the last shape, of the
- * type too.  Shapes: a few tokens; more tokens than one 64-row tile routed
+ * the router F32 (llama.cpp never quantizes it) or, in the last shape, F16.
+ * (A quantized router would do on Vulkan, but the CPU's fast kernels
+ * round its logits enough that the softmax's gradient leaves 1e-5 on the
+ * way back.)  Shapes: a few tokens; more tokens than one 64-row tile routed
  * to one expert; a single token (generation); one expert per token, not
  * renormalised.  The backward adds into a random dx, from the reference's
  * routing on both sides (same x), through experts and router. */
 static void
 case_moe (int type)
 {
-  /* experts, used, tokens, renormalise, router of the weight type */
-  static const struct { int n, k, T; gboolean norm, typed_router; } shapes[] = {
+  /* experts, used, tokens, renormalise, F16 router */
+  static const struct { int n, k, T; gboolean norm, f16_router; } shapes[] = {
     { 4, 2, 7, TRUE, FALSE }, { 3, 2, 130, FALSE, FALSE }, { 8, 3, 1, TRUE, FALSE },
     { 5, 1, 33, FALSE, FALSE }, { 4, 2, 19, TRUE, TRUE },
   };
@@ -288,8 +290,8 @@ case_moe (int type)
       TemperMoe moe[N_SIDES];
       /* Router logits of order one, so that no two experts come near a tie
        * that rounding could break differently on the two sides. */
-      Pair *router = shapes[s].typed_router ? pair_weight (type, E, n, TRUE)
-                                            : pair_random (E, n, 1.5 / sqrt ((double) E));
+      Pair *router = shapes[s].f16_router ? pair_weight (TEMPER_TYPE_F16, E, n, TRUE)
+                                          : pair_random (E, n, 1.5 / sqrt ((double) E));
       Pair *x = pair_random (E, T, 1.0), *dout = pair_random (E, T, 1.0), *dx = pair_random (E, T, 1.0);
       Pair *out = pair_new (TEMPER_TYPE_F32, E, T, NULL);
       Pair *w[3 * 8];

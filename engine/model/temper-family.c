@@ -47,17 +47,6 @@ temper_model_config_hf_module_prefix (const TemperModelConfig *c)
   return c->hf_layout == TEMPER_HF_LAYOUT_CAUSAL_LM ? "model." : "model.language_model.";
 }
 
-gboolean
-temper_model_config_is_basic (const TemperModelConfig *c)
-{
-  return (c->arch == TEMPER_ARCH_LLAMA || c->arch == TEMPER_ARCH_QWEN2)
-         && !c->rope_freq_factors && (c->rope_freq_scale == 0.0f || c->rope_freq_scale == 1.0f)
-         && temper_model_config_rope_dims (c) == c->head_dim && c->sliding_window == 0
-         && !c->fused_qkv && !c->fused_gate_up && !c->qk_norm && !c->post_norms
-         && c->mlp == TEMPER_MLP_SWIGLU && c->norm_offset == 0.0f
-         && (c->rope_mscale == 0.0f || c->rope_mscale == 1.0f) && c->n_expert == 0;
-}
-
 const char *
 temper_model_get_family_name (const temper_model_t *model)
 {

@@ -121,9 +121,6 @@ const char *temper_model_config_hf_module_prefix (const TemperModelConfig *confi
 gboolean temper_model_config_layer_is_local (const TemperModelConfig *config, int layer);
 /* The rotary dimensions per head. */
 int      temper_model_config_rope_dims      (const TemperModelConfig *config);
-/* Whether the family is one every part of Temper handles (Llama, Qwen2),
- * rather than one only generation and training know so far. */
-gboolean temper_model_config_is_basic       (const TemperModelConfig *config);
 
 /* One transformer block.  Linear weights have ne = {in, out}.  Absent
  * tensors (the biases of a Llama model) have data == NULL. */

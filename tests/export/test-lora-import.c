@@ -7,8 +7,9 @@
  * output of the Phi-3 one (attn_qkv, fused ffn_up).  Temper's logits with
  * each adapter, after the prompt and after each of 12 greedy tokens, must
  * agree with PEFT's to 1e-4 of the largest logit.  Temper's own fused
- * exports come back at the rank they were trained with, and the PEFT export
- * from a Gemma 3 model of text and images names the tensors as PEFT does. */
+ * exports come back at the rank they were trained with; the PEFT export
+ * from a Gemma 3 model of text and images names the tensors as PEFT does,
+ * and its merged folder keeps the base's layout and answers as PEFT. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -249,6 +250,43 @@ test_vlm_peft_export (void)
                                        G_REGEX_MATCH_ANCHORED));
   g_assert_false (g_regex_match_simple (json_node_get_string (targets),
                                         "model.vision_tower.encoder.layers.0.self_attn.q_proj", 0, 0));
+
+  /* The merged folder keeps the base's layout (every tensor, the image
+   * part as it was) and, loaded again, answers as PEFT does. */
+  {
+    g_autofree char *merged_dir = g_build_filename (tmp, "merged", NULL);
+    g_autofree char *merged_file = g_build_filename (merged_dir, "model.safetensors", NULL);
+    g_autofree char *base_dir = family_fixture ("gemma3-vlm");
+    g_autofree char *base_file = g_build_filename (base_dir, "model.safetensors", NULL);
+    g_autoptr(temper_safetensors_t) base = NULL, merged = NULL;
+    g_autoptr(temper_model_t) reloaded = NULL;
+    double err;
+
+    g_assert_true (temper_export_merged_hf (model, adapter, TEMPER_EXPORT_HF_F32, 0, merged_dir, NULL, &error));
+    g_assert_no_error (error);
+    base = temper_safetensors_open (base_file, &error);
+    g_assert_no_error (error);
+    merged = temper_safetensors_open (merged_file, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (temper_safetensors_get_n_tensors (merged), ==, temper_safetensors_get_n_tensors (base));
+    for (guint i = 0; i < temper_safetensors_get_n_tensors (base); i++)
+      {
+        const char *name = temper_safetensors_get_name (base, i);
+        TemperSafetensorsInfo a, b;
+
+        g_assert_true (temper_safetensors_get_info (base, name, &a));
+        if (!temper_safetensors_get_info (merged, name, &b))
+          g_error ("the merged folder lacks %s", name);
+        if (!g_str_has_prefix (name, "language_model."))
+          g_assert_cmpmem (a.data, a.n_bytes, b.data, b.n_bytes);
+      }
+    reloaded = temper_model_load (merged_dir, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (temper_model_get_config (reloaded)->hf_layout, ==, TEMPER_HF_LAYOUT_VLM);
+    err = worst_error (reloaded, NULL, "gemma3-vlm");
+    g_test_message ("merged HF of gemma3-vlm vs PEFT: worst relative error %.2e", err);
+    g_assert_cmpfloat (err, <=, 1e-4);
+  }
   test_remove_tree (tmp);
 }
 

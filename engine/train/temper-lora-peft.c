@@ -26,18 +26,22 @@
 #include "temper-train-json.h"
 
 /* The module's name in transformers: "model.layers.3.self_attn.q_proj"
- * ("model.language_model.layers.3…" in a model of text and images). */
+ * ("model.language_model.layers.3…" in a model of text and images; before
+ * transformers 4.52 that was "language_model.model.layers.3…", as adapters
+ * made then name it: @older picks it). */
 static char *
-peft_module_name (const TemperModelConfig *model, int layer, const TemperLoraModule *module)
+peft_module_name (const TemperModelConfig *model, int layer, const TemperLoraModule *module, gboolean older)
 {
-  return g_strdup_printf ("%slayers.%d.%s.%s", temper_model_config_hf_module_prefix (model), layer,
+  return g_strdup_printf ("%slayers.%d.%s.%s",
+                          older ? "language_model.model." : temper_model_config_hf_module_prefix (model), layer,
                           module->attention ? "self_attn" : "mlp", module->peft_name);
 }
 
 static char *
-peft_tensor_name (const TemperModelConfig *model, int layer, const TemperLoraModule *module, gboolean is_b)
+peft_tensor_name (const TemperModelConfig *model, int layer, const TemperLoraModule *module, gboolean is_b,
+                  gboolean older)
 {
-  g_autofree char *module_name = peft_module_name (model, layer, module);
+  g_autofree char *module_name = peft_module_name (model, layer, module, older);
 
   return g_strdup_printf ("base_model.model.%s.lora_%c.weight", module_name, is_b ? 'B' : 'A');
 }
@@ -253,8 +257,8 @@ save_peft (temper_adapter_t *adapter, const TemperModelConfig *model, float drop
         a_shape[1] = in;
         b_shape[0] = out;
         b_shape[1] = rank;
-        a_name = peft_tensor_name (model, l, module, FALSE);
-        b_name = peft_tensor_name (model, l, module, TRUE);
+        a_name = peft_tensor_name (model, l, module, FALSE, FALSE);
+        b_name = peft_tensor_name (model, l, module, TRUE, FALSE);
         temper_safetensors_writer_add_tensor_static (w, a_name, "F32", a_shape, 2, a,
                                                      (gsize) rank * (gsize) in * sizeof (float));
         temper_safetensors_writer_add_tensor_static (w, b_name, "F32", b_shape, 2, b,
@@ -553,15 +557,21 @@ read_module (temper_safetensors_t *st, const char *path, JsonObject *config_obj,
              const TemperLoraModule *module, gboolean required, TemperLoraImport *imp,
              guint *n_read, GError **error)
 {
-  g_autofree char *module_name = peft_module_name (model, layer, module);
-  g_autofree char *a_name = peft_tensor_name (model, layer, module, FALSE);
-  g_autofree char *b_name = peft_tensor_name (model, layer, module, TRUE);
+  g_autofree char *a_name = peft_tensor_name (model, layer, module, FALSE, FALSE);
+  gboolean older = model->hf_layout != TEMPER_HF_LAYOUT_CAUSAL_LM && !temper_safetensors_get_info (st, a_name, NULL);
+  g_autofree char *module_name = peft_module_name (model, layer, module, older);
+  g_autofree char *b_name = peft_tensor_name (model, layer, module, TRUE, older);
   g_autofree float *a = NULL, *b = NULL;
   double rank_value = pattern_value (config_obj, "rank_pattern", module_name, config->rank);
   float alpha = (float) pattern_value (config_obj, "alpha_pattern", module_name, config->alpha);
   int in = 0, out = 0, part_out, rank;
   float scale;
 
+  if (older)
+    {
+      g_free (a_name);
+      a_name = peft_tensor_name (model, layer, module, FALSE, TRUE);
+    }
   if (!required && !temper_safetensors_get_info (st, a_name, NULL))
     return TRUE;
   if (!(rank_value >= 1.0 && rank_value <= 1024.0) || !(alpha > 0.0f) || !isfinite (alpha))

@@ -290,6 +290,57 @@ test_vlm_peft_export (void)
   test_remove_tree (tmp);
 }
 
+/* The same Gemma 3 adapter as PEFT wrote it before transformers 4.52, when
+ * the text model's modules were language_model.model.layers.… (and the
+ * image tower's vision_tower.vision_model.…). */
+static void
+test_vlm_older_names (void)
+{
+  g_autoptr(temper_model_t) model = family_model ("gemma3-vlm", FALSE);
+  g_autofree char *peft_dir = import_fixture ("gemma3-vlm");
+  g_autofree char *peft_file = g_build_filename (peft_dir, "adapter_model.safetensors", NULL);
+  g_autofree char *peft_config = g_build_filename (peft_dir, "adapter_config.json", NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("temper-import-XXXXXX", NULL);
+  g_autofree char *out_file = g_build_filename (tmp, "adapter_model.safetensors", NULL);
+  g_autofree char *out_config = g_build_filename (tmp, "adapter_config.json", NULL);
+  g_autofree char *config_text = NULL;
+  g_autoptr(temper_safetensors_t) st = NULL;
+  g_autoptr(temper_safetensors_writer_t) w = temper_safetensors_writer_new ();
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autoptr(GError) error = NULL;
+  double err;
+
+  st = temper_safetensors_open (peft_file, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < temper_safetensors_get_n_tensors (st); i++)
+    {
+      const char *name = temper_safetensors_get_name (st, i);
+      g_autoptr(GString) older = g_string_new (name);
+      TemperSafetensorsInfo info;
+      int64_t shape[2];
+
+      g_string_replace (older, "base_model.model.model.language_model.", "base_model.model.language_model.model.", 1);
+      g_string_replace (older, "base_model.model.model.vision_tower.", "base_model.model.vision_tower.vision_model.", 1);
+      g_assert_true (temper_safetensors_get_info (st, name, &info));
+      shape[0] = info.shape[0];
+      shape[1] = info.shape[1];
+      g_ptr_array_add (names, g_string_free (g_steal_pointer (&older), FALSE));
+      temper_safetensors_writer_add_tensor_static (w, names->pdata[names->len - 1], info.dtype, shape, 2, info.data,
+                                                   info.n_bytes);
+    }
+  g_assert_true (temper_safetensors_writer_write (w, out_file, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (peft_config, &config_text, NULL, NULL));
+  g_assert_true (g_file_set_contents (out_config, config_text, -1, NULL));
+  adapter = temper_lora_load_peft (tmp, temper_model_get_config (model), NULL, &error);
+  g_assert_no_error (error);
+  err = worst_error (model, adapter, "gemma3-vlm");
+  g_test_message ("gemma3-vlm adapter with the names of transformers < 4.52: worst relative error %.2e", err);
+  g_assert_cmpfloat (err, <=, 1e-4);
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -314,5 +365,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/lora-import/own-fused-exports", test_own_fused_exports);
   g_test_add_func ("/lora-import/gemma3-vlm-peft-export", test_vlm_peft_export);
+  g_test_add_func ("/lora-import/gemma3-vlm-older-names", test_vlm_older_names);
   return g_test_run ();
 }

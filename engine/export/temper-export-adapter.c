@@ -189,16 +189,54 @@ read_f32_matrix (const temper_gguf_t *gguf, guint64 index, const TemperTensorVie
   return TRUE;
 }
 
+/* Which of @modules, in which layer, the GGUF LoRA tensor @name is, and
+ * whether it is its A ("blk.3.attn_qkv.weight.lora_a"). */
+static gboolean
+find_gguf_module (const char *name, const TemperLoraModule *modules, int n_modules, int *layer, int *module,
+                  gboolean *is_a)
+{
+  const char *p;
+  char *end;
+  gint64 n;
+
+  if (!g_str_has_prefix (name, "blk."))
+    return FALSE;
+  p = name + 4;
+  n = g_ascii_strtoll (p, &end, 10);
+  if (end == p || *end != '.' || n < 0 || n > G_MAXINT)
+    return FALSE;
+  p = end + 1;
+  for (int m = 0; m < n_modules; m++)
+    {
+      gsize len = strlen (modules[m].gguf_name);
+
+      if (strncmp (p, modules[m].gguf_name, len) != 0 || strncmp (p + len, ".weight.lora_", 13) != 0
+          || (p[len + 13] != 'a' && p[len + 13] != 'b') || p[len + 14] != '\0')
+        continue;
+      *layer = (int) n;
+      *module = m;
+      *is_a = p[len + 13] == 'a';
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* A GGUF LoRA (Temper's export, llama.cpp's convert_lora_to_gguf.py) on the
+ * matrices the family's files hold: Phi-3's attn_qkv and fused ffn_up are
+ * split into Temper's projections (temper-lora-import.c).  llama.cpp scales
+ * each tensor pair by adapter.lora.alpha over its own rank. */
 temper_adapter_t *
 temper_import_gguf_adapter (const char *path, const temper_model_t *model, GError **error)
 {
   const TemperModelConfig *config;
   g_autoptr(temper_gguf_t) gguf = NULL;
-  g_autoptr(temper_adapter_t) adapter = NULL;
+  g_autoptr(TemperLoraImport) imp = NULL;
   g_autofree char *type = NULL, *arch = NULL, *adapter_type = NULL;
-  guint targets = 0;
-  int rank = 0;
-  float alpha = 0.0f;
+  g_autofree gint64 *index = NULL;   /* per layer and module: A's tensor, B's */
+  TemperLoraModule modules[TEMPER_LORA_N_TARGETS];
+  int n_modules, rank_unused;
+  float alpha = 0.0f, alpha_unused;
+  guint targets_unused;
   guint64 n;
 
   g_return_val_if_fail (path != NULL && model != NULL, NULL);
@@ -224,73 +262,79 @@ temper_import_gguf_adapter (const char *path, const temper_model_t *model, GErro
       return NULL;
     }
 
-  /* First pass: names, shapes and the rank, before anything is allocated. */
+  /* First pass: names and shapes, before anything is read. */
+  n_modules = temper_lora_modules (config, modules);
+  index = g_new (gint64, (gsize) config->n_layer * (gsize) n_modules * 2);
+  for (gsize i = 0; i < (gsize) config->n_layer * (gsize) n_modules * 2; i++)
+    index[i] = -1;
   n = temper_gguf_get_n_tensors (gguf);
   for (guint64 i = 0; i < n; i++)
     {
       TemperTensorView v;
-      TemperLoraTarget target;
-      int layer, in, out;
+      int layer, m, in, out = 0, part_out;
       gboolean is_a;
 
       temper_gguf_get_tensor (gguf, i, &v);
-      is_a = g_str_has_suffix (v.name, ".lora_a");
       if (g_str_has_suffix (v.name, "_norm.weight"))
         continue;
-      if (!temper_export_parse_gguf_name (v.name, is_a ? ".lora_a" : ".lora_b", &layer, &target))
+      if (!find_gguf_module (v.name, modules, n_modules, &layer, &m, &is_a))
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       _("“%s”: tensor %s is not a LoRA of an attention or feed-forward weight, "
-                       "which is all Temper can apply."), path, v.name);
+                       _("“%s”: tensor %s is not a LoRA of an attention or feed-forward weight "
+                         "of this model, which is all Temper can apply."), path, v.name);
           return NULL;
         }
-      temper_lora_target_dims (config, target, &in, &out);
-      if (layer >= config->n_layer || (is_a ? v.ne[0] != in : v.ne[1] != out) ||
-          (rank != 0 && (is_a ? v.ne[1] : v.ne[0]) != rank))
+      for (int p = 0; p < modules[m].n_parts; p++)
+        {
+          temper_lora_target_dims (config, modules[m].parts[p], &in, &part_out);
+          out += part_out;
+        }
+      if (layer >= config->n_layer || (is_a ? v.ne[0] != in : v.ne[1] != out)
+          || (is_a ? v.ne[1] : v.ne[0]) < 1 || (is_a ? v.ne[1] : v.ne[0]) > 1024)
         {
           g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                        _("“%s”: tensor %s has shape %" PRId64 " × %" PRId64
-                       ", which does not fit this model (or differs in rank from the others)."),
-                       path, v.name, v.ne[0], v.ne[1]);
+                       ", which does not fit this model."), path, v.name, v.ne[0], v.ne[1]);
           return NULL;
         }
-      rank = (int) (is_a ? v.ne[1] : v.ne[0]);
-      targets |= TEMPER_LORA_TARGET_BIT (target);
+      index[((gsize) layer * (gsize) n_modules + (gsize) m) * 2 + (is_a ? 0 : 1)] = (gint64) i;
     }
-  if (targets == 0)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
-                   _("“%s” holds no LoRA tensors."), path);
-      return NULL;
-    }
-  /* Without alpha llama.cpp scales by 1, i.e. alpha = rank. */
-  if (!temper_gguf_get_f32 (gguf, "adapter.lora.alpha", &alpha) || alpha <= 0.0f)
-    alpha = (float) rank;
-  adapter = temper_adapter_new (config, rank, alpha, FALSE, targets, error);
-  if (adapter == NULL)
-    return NULL;
+  if (!temper_gguf_get_f32 (gguf, "adapter.lora.alpha", &alpha) || !(alpha > 0.0f))
+    alpha = 0.0f;   /* llama.cpp then scales by 1 */
 
-  for (guint64 i = 0; i < n; i++)
-    {
-      TemperTensorView v;
-      TemperLoraTarget target;
-      int layer, in, out;
-      gboolean is_a;
-      float *dst;
+  imp = temper_lora_import_new (config);
+  for (int l = 0; l < config->n_layer; l++)
+    for (int m = 0; m < n_modules; m++)
+      {
+        gint64 ia = index[((gsize) l * (gsize) n_modules + (gsize) m) * 2];
+        gint64 ib = index[((gsize) l * (gsize) n_modules + (gsize) m) * 2 + 1];
+        TemperTensorView va, vb;
+        g_autofree float *a = NULL, *b = NULL;
+        int rank;
 
-      temper_gguf_get_tensor (gguf, i, &v);
-      if (g_str_has_suffix (v.name, "_norm.weight"))
-        continue;
-      is_a = g_str_has_suffix (v.name, ".lora_a");
-      temper_export_parse_gguf_name (v.name, is_a ? ".lora_a" : ".lora_b", &layer, &target);
-      dst = is_a ? temper_adapter_get_a (adapter, layer, target)
-                 : temper_adapter_get_b (adapter, layer, target);
-      if (!read_f32_matrix (gguf, i, &v, dst, error))
-        return NULL;
-      temper_lora_target_dims (config, target, &in, &out);
-      if (!is_a && temper_export_needs_qk_permutation (config, target))
-        temper_lora_permute_rows (dst, out, rank, config->head_dim, TRUE);
-    }
-  temper_adapter_changed (adapter);
-  return g_steal_pointer (&adapter);
+        if (ia < 0 && ib < 0)
+          continue;
+        if (ia >= 0)
+          temper_gguf_get_tensor (gguf, (guint64) ia, &va);
+        if (ib >= 0)
+          temper_gguf_get_tensor (gguf, (guint64) ib, &vb);
+        if (ia < 0 || ib < 0 || va.ne[1] != vb.ne[0])
+          {
+            g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                         _("“%s”: the LoRA of %s in layer %d lacks its A or B tensor, or their "
+                           "ranks differ."), path, modules[m].gguf_name, l);
+            return NULL;
+          }
+        rank = (int) va.ne[1];
+        a = g_new (float, (gsize) va.ne[0] * (gsize) va.ne[1]);
+        b = g_new (float, (gsize) vb.ne[0] * (gsize) vb.ne[1]);
+        if (!read_f32_matrix (gguf, (guint64) ia, &va, a, error) || !read_f32_matrix (gguf, (guint64) ib, &vb, b, error))
+          return NULL;
+        if (modules[m].n_parts == 1 && temper_export_needs_qk_permutation (config, modules[m].parts[0]))
+          temper_lora_permute_rows (b, (int) vb.ne[1], rank, config->head_dim, TRUE);
+        if (!temper_lora_import_add (imp, l, &modules[m], rank, a, b, alpha > 0.0f ? alpha / (float) rank : 1.0f,
+                                     path, error))
+          return NULL;
+      }
+  return temper_lora_import_finish (imp, FALSE, &rank_unused, &alpha_unused, &targets_unused, path, error);
 }

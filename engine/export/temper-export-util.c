@@ -453,7 +453,10 @@ temper_export_find_module (const TemperModelConfig *config, const char *name, gb
                            int *layer, TemperLoraModule *module)
 {
   TemperLoraModule modules[TEMPER_LORA_N_TARGETS];
-  const char *prefix = gguf ? "blk." : "model.layers.";
+  /* A Hugging Face base keeps its own names (the text part of a model of
+   * text and images: language_model.model.layers.…). */
+  g_autofree char *prefix = gguf ? g_strdup ("blk.")
+                                 : g_strconcat (temper_model_config_hf_tensor_prefix (config), "layers.", NULL);
   int n_modules = temper_lora_modules (config, modules);
   const char *p;
   char *end;

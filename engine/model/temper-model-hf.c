@@ -863,76 +863,6 @@ read_weights (HfLoad *l, GCancellable *cancellable, GError **error)
   return TRUE;
 }
 
-static void
-read_generation_config (HfLoad *l)
-{
-  g_autofree char *path = g_build_filename (l->dir, "generation_config.json", NULL);
-  g_autoptr(JsonNode) root = NULL;
-  JsonObject *obj;
-  JsonNode *node;
-
-  /* Optional and only a source of extra stop tokens: a broken one is ignored. */
-  if (!g_file_test (path, G_FILE_TEST_EXISTS) || (root = parse_json_file (path, l->what, NULL)) == NULL)
-    return;
-  obj = json_node_get_object (root);
-  if (!json_object_has_member (obj, "eos_token_id"))
-    return;
-  node = json_object_get_member (obj, "eos_token_id");
-  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
-    {
-      int id = (int) CLAMP (json_node_get_int (node), -1, G_MAXINT);
-      g_array_append_val (l->model->extra_stops, id);
-    }
-  else if (JSON_NODE_HOLDS_ARRAY (node))
-    {
-      JsonArray *ids = json_node_get_array (node);
-      for (guint i = 0; i < json_array_get_length (ids); i++)
-        {
-          JsonNode *e = json_array_get_element (ids, i);
-          if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_INT64)
-            {
-              int id = (int) CLAMP (json_node_get_int (e), -1, G_MAXINT);
-              g_array_append_val (l->model->extra_stops, id);
-            }
-        }
-    }
-}
-
-/* tokenizer_config.json's chat_template (a string, or a list of named
- * templates of which "default" is used), else chat_template.jinja. */
-static char *
-read_chat_template (HfLoad *l, const char *tokenizer_config)
-{
-  g_autofree char *jinja = g_build_filename (l->dir, "chat_template.jinja", NULL);
-  char *contents = NULL;
-
-  if (tokenizer_config != NULL)
-    {
-      g_autoptr(JsonNode) root = parse_json_file (tokenizer_config, l->what, NULL);
-      JsonObject *obj = root != NULL ? json_node_get_object (root) : NULL;
-      const char *text = config_string (obj, "chat_template");
-
-      if (text != NULL)
-        return g_strdup (text);
-      if (obj != NULL && json_object_has_member (obj, "chat_template")
-          && JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, "chat_template")))
-        {
-          JsonArray *list = json_object_get_array_member (obj, "chat_template");
-          for (guint i = 0; i < json_array_get_length (list); i++)
-            {
-              JsonNode *e = json_array_get_element (list, i);
-              JsonObject *entry = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
-              const char *name = config_string (entry, "name");
-              if (name != NULL && strcmp (name, "default") == 0 && config_string (entry, "template") != NULL)
-                return g_strdup (config_string (entry, "template"));
-            }
-        }
-    }
-  if (g_file_get_contents (jinja, &contents, NULL, NULL))
-    return contents;
-  return NULL;
-}
-
 /* A display name: "org/name" for a folder inside the Hugging Face cache
  * (…/models--org--name/snapshots/<revision>), else the folder's name. */
 static char *
@@ -1001,7 +931,7 @@ temper_model_load_hf (temper_model_t *model, const char *dir,
   model->tokenizer = temper_tokenizer_new_from_hf (tokenizer_json, tokenizer_config, error);
   if (model->tokenizer == NULL)
     return FALSE;
-  model->chat_template = read_chat_template (&l, tokenizer_config);
-  read_generation_config (&l);
+  model->chat_template = temper_model_hf_read_chat_template (dir, tokenizer_config);
+  temper_model_hf_read_generation_config (model, dir);
   return TRUE;
 }

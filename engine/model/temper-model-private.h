@@ -108,6 +108,11 @@ const char *temper_model_hf_arch_gguf_name (const char *architecture);
  * as a Gemma3ForCausalLM's config.json; NULL for any other config. */
 struct _JsonObject;
 struct _JsonNode *temper_model_hf_text_part_config (struct _JsonObject *config);
+/* temper-model-hf-side.c: generation_config.json's stop tokens, added to
+ * model->extra_stops; the chat template, or NULL. */
+void  temper_model_hf_read_generation_config (temper_model_t *model, const char *dir);
+char *temper_model_hf_read_chat_template     (const char *dir, const char *tokenizer_config);
+
 /* Which of the two names of such a model's text tensors @st uses. */
 TemperHfLayout    temper_model_hf_find_layout      (temper_safetensors_t *st);
 

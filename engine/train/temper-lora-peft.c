@@ -25,14 +25,25 @@
 #include "temper-lora-private.h"
 #include "temper-train-json.h"
 
-#define PEFT_PREFIX "base_model.model.model.layers."
+/* The module's name in transformers: "model.layers.3.self_attn.q_proj"
+ * ("model.language_model.layers.3…" in a model of text and images; before
+ * transformers 4.52 that was "language_model.model.layers.3…", as adapters
+ * made then name it: @older picks it). */
+static char *
+peft_module_name (const TemperModelConfig *model, int layer, const TemperLoraModule *module, gboolean older)
+{
+  return g_strdup_printf ("%slayers.%d.%s.%s",
+                          older ? "language_model.model." : temper_model_config_hf_module_prefix (model), layer,
+                          module->attention ? "self_attn" : "mlp", module->peft_name);
+}
 
 static char *
-peft_tensor_name (int layer, const TemperLoraModule *module, gboolean is_b)
+peft_tensor_name (const TemperModelConfig *model, int layer, const TemperLoraModule *module, gboolean is_b,
+                  gboolean older)
 {
-  return g_strdup_printf (PEFT_PREFIX "%d.%s.%s.lora_%c.weight", layer,
-                          module->attention ? "self_attn" : "mlp",
-                          module->peft_name, is_b ? 'B' : 'A');
+  g_autofree char *module_name = peft_module_name (model, layer, module, older);
+
+  return g_strdup_printf ("base_model.model.%s.lora_%c.weight", module_name, is_b ? 'B' : 'A');
 }
 
 /* The modules a PEFT folder names: the family's fused matrices for an
@@ -117,8 +128,8 @@ add_patterns (JsonBuilder *b, temper_adapter_t *adapter, const TemperLoraModule 
 }
 
 static JsonNode *
-adapter_config_json (temper_adapter_t *adapter, float dropout, const char *base_model_name,
-                     const TemperLoraModule *modules, int n_modules)
+adapter_config_json (temper_adapter_t *adapter, const TemperModelConfig *model, float dropout,
+                     const char *base_model_name, const TemperLoraModule *modules, int n_modules)
 {
   guint targets = temper_adapter_get_targets (adapter);
   g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -140,11 +151,26 @@ adapter_config_json (temper_adapter_t *adapter, float dropout, const char *base_
   json_builder_set_member_name (b, "lora_dropout");
   json_builder_add_double_value (b, temper_train_json_float (dropout));
   json_builder_set_member_name (b, "target_modules");
-  json_builder_begin_array (b);
-  for (int m = 0; m < n_modules; m++)
-    if (temper_lora_module_n_trained (&modules[m], targets) > 0)
-      json_builder_add_string_value (b, modules[m].peft_name);
-  json_builder_end_array (b);
+  if (model->hf_layout != TEMPER_HF_LAYOUT_CAUSAL_LM)
+    {
+      /* The image tower of a model of text and images has modules of the
+       * same names (q_proj, …): a pattern keeps PEFT on the text model. */
+      g_autoptr(GString) pattern = g_string_new (".*language_model.*\\.(");
+
+      for (int m = 0, n = 0; m < n_modules; m++)
+        if (temper_lora_module_n_trained (&modules[m], targets) > 0)
+          g_string_append_printf (pattern, "%s%s", n++ > 0 ? "|" : "", modules[m].peft_name);
+      g_string_append_c (pattern, ')');
+      json_builder_add_string_value (b, pattern->str);
+    }
+  else
+    {
+      json_builder_begin_array (b);
+      for (int m = 0; m < n_modules; m++)
+        if (temper_lora_module_n_trained (&modules[m], targets) > 0)
+          json_builder_add_string_value (b, modules[m].peft_name);
+      json_builder_end_array (b);
+    }
   json_builder_set_member_name (b, "bias");
   json_builder_add_string_value (b, "none");
   json_builder_set_member_name (b, "fan_in_fan_out");
@@ -231,8 +257,8 @@ save_peft (temper_adapter_t *adapter, const TemperModelConfig *model, float drop
         a_shape[1] = in;
         b_shape[0] = out;
         b_shape[1] = rank;
-        a_name = peft_tensor_name (l, module, FALSE);
-        b_name = peft_tensor_name (l, module, TRUE);
+        a_name = peft_tensor_name (model, l, module, FALSE, FALSE);
+        b_name = peft_tensor_name (model, l, module, TRUE, FALSE);
         temper_safetensors_writer_add_tensor_static (w, a_name, "F32", a_shape, 2, a,
                                                      (gsize) rank * (gsize) in * sizeof (float));
         temper_safetensors_writer_add_tensor_static (w, b_name, "F32", b_shape, 2, b,
@@ -246,7 +272,7 @@ save_peft (temper_adapter_t *adapter, const TemperModelConfig *model, float drop
       return FALSE;
     }
 
-  config_root = adapter_config_json (adapter, dropout, base_model_name, modules, n_modules);
+  config_root = adapter_config_json (adapter, model, dropout, base_model_name, modules, n_modules);
   config_path = g_build_filename (dir, "adapter_config.json", NULL);
   return write_json_file (config_root, config_path, error);
 }
@@ -269,60 +295,72 @@ temper_lora_export_peft (temper_adapter_t *adapter, const TemperModelConfig *mod
 
 /* ---- reading ------------------------------------------------------------- */
 
-static gboolean
-read_targets (JsonNode *node, const char *path, guint *targets, GError **error)
+/* The modules a PEFT folder may name on this model: the family's own
+ * matrices (Phi-3's qkv_proj, as PEFT adapts them) and Temper's separate
+ * projections (its run folders). */
+static int
+candidate_modules (const TemperModelConfig *model, TemperLoraModule out[2 * TEMPER_LORA_N_TARGETS])
 {
+  TemperLoraModule separate[TEMPER_LORA_N_TARGETS];
+  int n = peft_modules (model, TRUE, out), n_separate = peft_modules (model, FALSE, separate);
+
+  for (int i = 0; i < n_separate; i++)
+    {
+      gboolean seen = FALSE;
+
+      for (int j = 0; j < n && !seen; j++)
+        seen = strcmp (out[j].peft_name, separate[i].peft_name) == 0;
+      if (!seen)
+        out[n++] = separate[i];
+    }
+  return n;
+}
+
+/* Which candidates target_modules names (a bit per candidate); a pattern
+ * ("all-linear", a regular expression) or none leaves it to the tensors
+ * the file holds (*@from_tensors). */
+static gboolean
+read_targets (JsonNode *node, const char *path, const TemperLoraModule *candidates, int n_candidates,
+              guint *chosen, gboolean *from_tensors, GError **error)
+{
+  JsonArray *array;
   guint bits = 0;
 
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_STRING)
+  *from_tensors = node == NULL || !JSON_NODE_HOLDS_ARRAY (node);
+  *chosen = (1u << n_candidates) - 1;
+  if (*from_tensors)
+    return TRUE;
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
     {
-      const char *text = json_node_get_string (node);
+      JsonNode *el = json_array_get_element (array, i);
+      const char *name = JSON_NODE_HOLDS_VALUE (el) && json_node_get_value_type (el) == G_TYPE_STRING
+                         ? json_node_get_string (el) : NULL;
+      int found = -1;
 
-      if (g_ascii_strcasecmp (text, "all-linear") == 0)
+      for (int c = 0; c < n_candidates && name != NULL && found < 0; c++)
+        if (strcmp (name, candidates[c].peft_name) == 0)
+          found = c;
+      if (found < 0)
         {
-          *targets = TEMPER_LORA_TARGETS_ALL_LINEAR;
-          return TRUE;
+          g_autoptr(GString) names = g_string_new (NULL);
+
+          for (int c = 0; c < n_candidates; c++)
+            g_string_append_printf (names, "%s%s", c > 0 ? ", " : "", candidates[c].peft_name);
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       _("%s: target_modules lists “%s”, which Temper cannot adapt in this model "
+                         "(it adapts %s)"), path, name != NULL ? name : "?", names->str);
+          return FALSE;
         }
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("%s: target_modules “%s” is a pattern Temper does not read; "
-                   "list the modules instead (q_proj, v_proj, …)"), path, text);
-      return FALSE;
+      bits |= 1u << found;
     }
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    {
-      *targets = TEMPER_LORA_TARGETS_ATTENTION;   /* PEFT's default for llama and qwen2 */
-      return TRUE;
-    }
-
-  {
-    JsonArray *array = json_node_get_array (node);
-
-    for (guint i = 0; i < json_array_get_length (array); i++)
-      {
-        JsonNode *el = json_array_get_element (array, i);
-        guint bit = 0;
-        g_autoptr(GError) local = NULL;
-
-        if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING ||
-            !temper_lora_targets_parse (json_node_get_string (el), &bit, &local))
-          {
-            g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                         _("%s: target_modules lists a module Temper cannot adapt "
-                         "(it adapts q_proj, k_proj, v_proj, o_proj, gate_proj, "
-                         "up_proj and down_proj)"), path);
-            return FALSE;
-          }
-        bits |= bit;
-      }
-  }
   if (bits == 0)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
                    _("%s: target_modules is empty"), path);
       return FALSE;
     }
-  *targets = bits;
+  *chosen = bits;
   return TRUE;
 }
 
@@ -345,7 +383,7 @@ static const char *const value_members[] = {
 };
 
 static gboolean
-read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
+read_adapter_config (const char *path, TemperLoraConfig *config, JsonNode **root_out, GError **error)
 {
   g_autoptr(GError) local = NULL;
   g_autoptr(JsonNode) root = NULL;
@@ -411,14 +449,14 @@ read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
                    path);
       return FALSE;
     }
-  if (!object_is_empty_or_null (obj, "rank_pattern") ||
-      !object_is_empty_or_null (obj, "alpha_pattern") ||
-      !object_is_empty_or_null (obj, "layers_to_transform") ||
+  /* Per-module ranks and alphas (rank_pattern, alpha_pattern) are read
+   * with the tensors. */
+  if (!object_is_empty_or_null (obj, "layers_to_transform") ||
       !object_is_empty_or_null (obj, "modules_to_save"))
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("%s uses per-module ranks, a subset of layers or extra trained "
-                   "modules, which Temper does not support"), path);
+                   _("%s adapts a subset of layers or trains extra modules, which Temper "
+                     "does not support"), path);
       return FALSE;
     }
 
@@ -427,8 +465,35 @@ read_adapter_config (const char *path, TemperLoraConfig *config, GError **error)
   config->alpha = (float) json_object_get_double_member_with_default (obj, "lora_alpha", 8.0);
   config->dropout = (float) json_object_get_double_member_with_default (obj, "lora_dropout", 0.0);
   config->use_rslora = json_object_get_boolean_member_with_default (obj, "use_rslora", FALSE);
-  return read_targets (json_object_get_member (obj, "target_modules"), path,
-                       &config->targets, error);
+  *root_out = g_steal_pointer (&root);
+  return TRUE;
+}
+
+/* The value of the first key of @member (rank_pattern, alpha_pattern) that
+ * matches @module_name as PEFT matches them: the key, a regular expression,
+ * matches the name's end after a dot; @fallback when none does. */
+static double
+pattern_value (JsonObject *obj, const char *member, const char *module_name, double fallback)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+  g_autoptr(GList) keys = NULL;
+  JsonObject *patterns;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return fallback;
+  patterns = json_node_get_object (node);
+  keys = json_object_get_members (patterns);
+  for (GList *k = keys; k != NULL; k = k->next)
+    {
+      g_autofree char *regex = g_strdup_printf ("^(.*\\.)?(%s)$", (const char *) k->data);
+      JsonNode *value = json_object_get_member (patterns, k->data);
+
+      if (JSON_NODE_HOLDS_VALUE (value)
+          && (json_node_get_value_type (value) == G_TYPE_INT64 || json_node_get_value_type (value) == G_TYPE_DOUBLE)
+          && g_regex_match_simple (regex, module_name, 0, 0))
+        return json_node_get_double (value);
+    }
+  return fallback;
 }
 
 /* Copies a 2-D tensor of the expected shape out of the safetensors file. */
@@ -474,6 +539,65 @@ read_tensor (temper_safetensors_t *st, const char *path, const char *name,
   return TRUE;
 }
 
+/* Whether @name is a LoRA tensor of the image part of a model of text and
+ * images: PEFT adapts the image tower too when target_modules is a list of
+ * names; it does not change the text, which is all Temper runs. */
+static gboolean
+is_image_part (const TemperModelConfig *model, const char *name)
+{
+  return model->hf_layout != TEMPER_HF_LAYOUT_CAUSAL_LM
+         && (strstr (name, ".vision_tower.") != NULL || strstr (name, ".multi_modal_projector.") != NULL);
+}
+
+/* Reads the LoRA of @module in @layer, if the file holds it (it must when
+ * @required), into @imp. */
+static gboolean
+read_module (temper_safetensors_t *st, const char *path, JsonObject *config_obj,
+             const TemperLoraConfig *config, const TemperModelConfig *model, int layer,
+             const TemperLoraModule *module, gboolean required, TemperLoraImport *imp,
+             guint *n_read, GError **error)
+{
+  g_autofree char *a_name = peft_tensor_name (model, layer, module, FALSE, FALSE);
+  gboolean older = model->hf_layout != TEMPER_HF_LAYOUT_CAUSAL_LM && !temper_safetensors_get_info (st, a_name, NULL);
+  g_autofree char *module_name = peft_module_name (model, layer, module, older);
+  g_autofree char *b_name = peft_tensor_name (model, layer, module, TRUE, older);
+  g_autofree float *a = NULL, *b = NULL;
+  double rank_value = pattern_value (config_obj, "rank_pattern", module_name, config->rank);
+  float alpha = (float) pattern_value (config_obj, "alpha_pattern", module_name, config->alpha);
+  int in = 0, out = 0, part_out, rank;
+  float scale;
+
+  if (older)
+    {
+      g_free (a_name);
+      a_name = peft_tensor_name (model, layer, module, FALSE, TRUE);
+    }
+  if (!required && !temper_safetensors_get_info (st, a_name, NULL))
+    return TRUE;
+  if (!(rank_value >= 1.0 && rank_value <= 1024.0) || !(alpha > 0.0f) || !isfinite (alpha))
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_INVALID_FILE,
+                   _("%s gives %s a rank of %g and an alpha of %g; the rank must be between 1 and "
+                     "1024 and alpha positive"), path, module_name, rank_value, alpha);
+      return FALSE;
+    }
+  rank = (int) rank_value;
+  for (int p = 0; p < module->n_parts; p++)
+    {
+      temper_lora_target_dims (model, module->parts[p], &in, &part_out);
+      out += part_out;
+    }
+  a = g_new (float, (gsize) rank * (gsize) in);
+  b = g_new (float, (gsize) out * (gsize) rank);
+  if (!read_tensor (st, path, a_name, rank, in, a, error) || !read_tensor (st, path, b_name, out, rank, b, error))
+    return FALSE;
+  if (module->n_parts == 1 && needs_qk_permutation (model, module->parts[0]))
+    temper_lora_permute_rows (b, out, rank, model->head_dim, FALSE);
+  scale = config->use_rslora ? alpha / sqrtf ((float) rank) : alpha / (float) rank;
+  *n_read += 2;
+  return temper_lora_import_add (imp, layer, module, rank, a, b, scale, path, error);
+}
+
 temper_adapter_t *
 temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
                        TemperLoraConfig *config_out, GError **error)
@@ -482,14 +606,25 @@ temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
   g_autofree char *weights_path = g_build_filename (dir, "adapter_model.safetensors", NULL);
   g_autoptr(temper_adapter_t) adapter = NULL;
   g_autoptr(temper_safetensors_t) st = NULL;
+  g_autoptr(TemperLoraImport) imp = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  TemperLoraModule candidates[2 * TEMPER_LORA_N_TARGETS];
   TemperLoraConfig config;
-  guint n_expected = 0;
-  TemperLoraModule separate[TEMPER_LORA_N_TARGETS];
+  JsonObject *obj;
+  guint n_read = 0, n_image = 0, chosen;
+  gboolean from_tensors;
+  int n_candidates;
 
   g_return_val_if_fail (dir != NULL && model_config != NULL, NULL);
 
-  if (!read_adapter_config (config_path, &config, error))
+  if (!read_adapter_config (config_path, &config, &root, error))
     return NULL;
+  obj = json_node_get_object (root);
+  n_candidates = candidate_modules (model_config, candidates);
+  if (!read_targets (json_object_get_member (obj, "target_modules"), config_path, candidates, n_candidates,
+                     &chosen, &from_tensors, error))
+    return NULL;
+  config.targets = TEMPER_LORA_TARGETS_ATTENTION;   /* checked below, from the tensors */
   if (!temper_lora_config_check (&config, error))
     {
       g_prefix_error (error, "%s: ", config_path);
@@ -515,49 +650,32 @@ temper_lora_load_peft (const char *dir, const TemperModelConfig *model_config,
   if (st == NULL)
     return NULL;
 
-  adapter = temper_adapter_new (model_config, config.rank, config.alpha, config.use_rslora,
-                                config.targets, error);
-  if (adapter == NULL)
-    {
-      g_prefix_error (error, "%s: ", config_path);
-      return NULL;
-    }
-  /* One module per target, in target order. */
-  peft_modules (model_config, FALSE, separate);
+  imp = temper_lora_import_new (model_config);
   for (int l = 0; l < model_config->n_layer; l++)
-    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-      {
-        float *a = temper_adapter_get_a (adapter, l, t);
-        float *b = temper_adapter_get_b (adapter, l, t);
-        g_autofree char *a_name = NULL;
-        g_autofree char *b_name = NULL;
-        int in, out;
-
-        if (a == NULL)
-          continue;
-        temper_lora_target_dims (model_config, t, &in, &out);
-        a_name = peft_tensor_name (l, &separate[t], FALSE);
-        b_name = peft_tensor_name (l, &separate[t], TRUE);
-        if (!read_tensor (st, weights_path, a_name, config.rank, in, a, error) ||
-            !read_tensor (st, weights_path, b_name, out, config.rank, b, error))
-          return NULL;
-        if (needs_qk_permutation (model_config, t))
-          temper_lora_permute_rows (b, out, config.rank, model_config->head_dim, FALSE);
-        n_expected += 2;
-      }
+    for (int c = 0; c < n_candidates; c++)
+      if ((chosen & (1u << c))
+          && !read_module (st, weights_path, obj, &config, model_config, l, &candidates[c], !from_tensors,
+                           imp, &n_read, error))
+        return NULL;
+  for (guint i = 0; i < temper_safetensors_get_n_tensors (st); i++)
+    if (is_image_part (model_config, temper_safetensors_get_name (st, i)))
+      n_image++;
 
   /* Anything else in the file (another layer count, embedding LoRA) means the
    * adapter does more than Temper would apply: refuse rather than drop it. */
-  if (temper_safetensors_get_n_tensors (st) != n_expected)
+  if (temper_safetensors_get_n_tensors (st) != n_read + n_image)
     {
       g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
                    _("%s holds %u tensors but a LoRA adapter on these layers of this model "
                    "has %u: it adapts other layers or modules (embeddings?) or was made "
                    "for another model"), weights_path, temper_safetensors_get_n_tensors (st),
-                   n_expected);
+                   n_read + n_image);
       return NULL;
     }
-  temper_adapter_changed (adapter);
+  adapter = temper_lora_import_finish (imp, config.use_rslora, &config.rank, &config.alpha, &config.targets,
+                                       weights_path, error);
+  if (adapter == NULL)
+    return NULL;
   if (config_out != NULL)
     *config_out = config;
   return g_steal_pointer (&adapter);

@@ -52,4 +52,25 @@ gboolean temper_lora_export_peft (temper_adapter_t *adapter, const TemperModelCo
                                   float dropout, const char *dir, const char *base_model_name,
                                   GError **error);
 
+/* LoRAs of the matrices a model's files hold, as other tools save them,
+ * gathered into one adapter of Temper's (temper-lora-import.c). */
+typedef struct _TemperLoraImport TemperLoraImport;
+
+TemperLoraImport *temper_lora_import_new  (const TemperModelConfig *config);
+void              temper_lora_import_free (TemperLoraImport *imp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperLoraImport, temper_lora_import_free)
+/* The LoRA of @module in @layer: @a is @rank × in, @b holds the rows of all
+ * the module's parts × @rank, and s·B·A is added to the weight.  Each part
+ * keeps its rows of B and the columns that are not zero there.  Fails when
+ * a part was added before; @what names the file in messages. */
+gboolean          temper_lora_import_add  (TemperLoraImport *imp, int layer, const TemperLoraModule *module,
+                                           int rank, const float *a, const float *b, float scale,
+                                           const char *what, GError **error);
+/* The adapter equal to every part added: its rank is the largest part's,
+ * its targets every part's; *@rank_out, *@alpha_out and *@targets_out say
+ * them.  Fails when nothing was added or the model refuses the targets. */
+temper_adapter_t *temper_lora_import_finish (TemperLoraImport *imp, gboolean rslora, int *rank_out,
+                                             float *alpha_out, guint *targets_out, const char *what,
+                                             GError **error);
+
 G_END_DECLS

@@ -336,6 +336,15 @@ test_families_supported (void)
       g_assert_null (from_hf->problem);
       g_assert_true (from_hf->supported);
     }
+  /* Gemma 3 4B's layout: a model of text and images, offered as Gemma 3. */
+  {
+    g_autofree char *folder = g_build_filename (src, "tests", "fixtures", "families", "gemma3-vlm", NULL);
+    g_autoptr(TemperDiscoveredModel) vlm = temper_discovery_inspect (folder, TEMPER_MODEL_SOURCE_FOLDER, NULL);
+
+    g_assert_null (vlm->problem);
+    g_assert_true (vlm->supported);
+    g_assert_cmpstr (vlm->architecture, ==, "gemma3");
+  }
 }
 
 static void

@@ -348,6 +348,13 @@ def make(family):
     model.save_pretrained(folder, safe_serialization=True)
     if family == "gemma3-vlm":
         model = strip_text_defaults(folder, cls)
+        # Gemma 3 4B carries its chat template for the processor, in
+        # chat_template.json: Gemma 3's own (as tests/fixtures/chat keeps it).
+        with open(os.path.join(ROOT, "tests", "fixtures", "chat", "render-families.json")) as f:
+            template = json.load(f)["templates"]["gemma3"]["jinja"]
+        with open(os.path.join(folder, "chat_template.json"), "w") as f:
+            json.dump({"chat_template": template}, f, indent=2)
+            f.write("\n")
 
     # The prompt stays inside the window, so that the decode crosses it.
     ids = fast(PROMPT, add_special_tokens=False)["input_ids"][:16]

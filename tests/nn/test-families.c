@@ -181,6 +181,8 @@ check_description (const char *family, const temper_model_t *model)
       g_assert_cmpfloat (c->rope_theta_local, ==, 1e4f);
       g_assert_cmpfloat (c->rope_freq_scale, ==, 0.125f);
       g_assert_true (c->qk_norm && c->post_norms && c->tied_embeddings);
+      /* Its chat template is the processor's, in chat_template.json. */
+      g_assert_nonnull (strstr (temper_model_get_chat_template (model), "<start_of_turn>"));
       for (int l = 0; l < 3; l++)
         g_assert_true (temper_model_config_layer_is_local (c, l));
       g_assert_false (temper_model_config_layer_is_local (c, 3));

@@ -44,13 +44,19 @@ TARGETS = {
     "qwen3moe": ["q_proj", "k_proj", "v_proj", "o_proj"],
     "mixtral": ["q_proj", "k_proj", "v_proj", "o_proj"],
     "qwen3moe-mixed": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    # Gemma 3 4B's layout: the text model of a Gemma3ForConditionalGeneration
+    # (a pattern keeps PEFT off the image tower's projections of the same names).
+    "gemma3-vlm": r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)",
 }
 
 
 def make(family):
-    model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, family), dtype=torch.float32,
-                                                 attn_implementation="eager")
-    vocab = model.config.vocab_size
+    if family == "gemma3-vlm":
+        from transformers import Gemma3ForConditionalGeneration as cls
+    else:
+        cls = AutoModelForCausalLM
+    model = cls.from_pretrained(os.path.join(MODELS, family), dtype=torch.float32, attn_implementation="eager")
+    vocab = model.config.get_text_config().vocab_size
     lcfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, bias="none", task_type="CAUSAL_LM",
                       target_modules=TARGETS[family])
     peft_model = get_peft_model(model, lcfg)

@@ -2,7 +2,8 @@
 /* test-train-families.c — the LoRA training step of every family Temper
  * trains, against Hugging Face PEFT over 20 AdamW steps on 40-token
  * sequences (past the sliding windows, Llama 3.1's original context and
- * phi35-long's, so that LongRoPE's long factors train; qwen3-yarn with YaRN),
+ * phi35-long's, so that LongRoPE's long factors train; qwen3-yarn with YaRN;
+ * gemma3-vlm, the text part of Gemma 3 4B's Gemma3ForConditionalGeneration),
  * from tests/train/make-family-peft-fixtures.py (Gemma 2 with its
  * soft-capped logits in the loss); and the refusal, by a backend that lacks
  * an op a family's training needs, naming the family.  Qwen3-MoE and Mixtral
@@ -171,7 +172,7 @@ main (int argc, char **argv)
 {
   static const char *const families[] = {
     "llama31", "qwen3", "mistral", "gemma3", "gemma2", "phi3", "glm4", "qwen3moe", "mixtral", "qwen3moe-mixed",
-    "qwen3-yarn", "phi35-long",
+    "qwen3-yarn", "phi35-long", "gemma3-vlm",
   };
 
   g_test_init (&argc, &argv, NULL);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # TAP: temper-cli train reads a CSV with chosen columns (the run keeps it as
 # the JSONL it was read as), --from continues from a run's adapter or a PEFT
-# folder with its rank, several --data files mix by their shares, and what
+# folder with its rank (also PEFT's own adapter on Phi-3's fused matrices),
+# several --data files mix by their shares, and what
 # cannot work is refused with a sentence.
 set -u
 cli=$1
@@ -41,6 +42,13 @@ check "the continued run records the adapter's rank and targets" \
 out=$("$cli" train --model "$model" --data "$tmp/facts.csv" --question-column 2 --answer-column 3 \
       --from "$peft" --max-steps 1 --out "$tmp/c" 2>&1); rc=$?
 check "--from a PEFT folder" '[ $rc = 0 ] && [ -f "$tmp/c/start-adapter/adapter_config.json" ]'
+
+# PEFT's own adapter on Phi-3's fused qkv_proj (rank 6 by rank_pattern) and
+# gate_up_proj: the run continues from it at the largest module's rank.
+out=$("$cli" train --model "$src/tests/fixtures/families/phi3" --data "$tmp/facts.csv" --question-column 2 \
+      --answer-column 3 --from "$src/tests/fixtures/import/phi3" --max-steps 1 --out "$tmp/f" 2>&1); rc=$?
+check "--from a PEFT adapter on fused matrices (Phi-3)" \
+  '[ $rc = 0 ] && grep -q "Starting from the adapter in .* (rank 6, alpha 12)" <<<"$out" && [ -d "$tmp/f/adapter" ]'
 
 err=$("$cli" train --model "$model" --data "$tmp/facts.csv" --question-column 2 --answer-column 3 \
       --from "$tmp/a" --rank 8 --out "$tmp/d" 2>&1 >/dev/null); rc=$?

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* AVX-512 decoding kernels: the 32-element block types with 8-bit
- * activations through VNNI's byte dot product, two blocks per 512-bit
- * register, and the F16/BF16 rows against fp32 activations sixteen
+ * activations through VNNI's byte dot product (256-bit, with AVX-512's
+ * byte masks for the Q5 high bits), and the F16/BF16 rows against fp32 activations sixteen
  * elements at a time.  Built with -mavx512f/bw/vl/vnni in the library of
  * temper-cpu-kquant-dot.c's VNNI copy; called only where the processor has
  * those (temper-cpu-kernels.c checks). */
@@ -24,7 +24,7 @@ load_f16 (const uint8_t *p)
   return _cvtsh_ss (h);
 }
 
-static inline uint32_t
+static ALWAYS_INLINE uint32_t
 load_u32 (const uint8_t *p)
 {
   uint32_t v;
@@ -64,45 +64,8 @@ block_min (int type, const uint8_t *b, float d)
     }
 }
 
-/* The 64 codes of blocks @b0 and @b1 in element order, and x with the
- * codes' signs where they are signed (Q8_0), so that codes × x is an
- * unsigned × signed byte product. */
-static ALWAYS_INLINE __m512i
-codes_pair (int type, const uint8_t *b0, const uint8_t *b1, __m512i *x)
-{
-  Block32Layout l = layout_of (type);
-
-  if (type == TEMPER_TYPE_Q8_0)
-    {
-      __m512i w = _mm512_inserti64x4 (_mm512_castsi256_si512 (_mm256_loadu_si256 ((const __m256i *) (b0 + 2))),
-                                      _mm256_loadu_si256 ((const __m256i *) (b1 + 2)), 1);
-      __mmask64 negative = _mm512_movepi8_mask (w);
-
-      *x = _mm512_mask_sub_epi8 (*x, negative, _mm512_setzero_si512 (), *x);
-      return _mm512_abs_epi8 (w);
-    }
-  {
-    const __m256i low = _mm256_set1_epi8 (0x0f);
-    __m256i packed = _mm256_set_m128i (_mm_loadu_si128 ((const __m128i *) (b1 + l.qs)),
-                                       _mm_loadu_si128 ((const __m128i *) (b0 + l.qs)));
-    __m256i lo = _mm256_and_si256 (packed, low);
-    __m256i hi = _mm256_and_si256 (_mm256_srli_epi16 (packed, 4), low);
-    /* [lo0 lo1 hi0 hi1] to [lo0 hi0 lo1 hi1]: element order. */
-    __m512i u = _mm512_shuffle_i64x2 (_mm512_inserti64x4 (_mm512_castsi256_si512 (lo), hi, 1),
-                                      _mm512_inserti64x4 (_mm512_castsi256_si512 (lo), hi, 1),
-                                      _MM_SHUFFLE (3, 1, 2, 0));
-
-    if (l.qh != 0)
-      {
-        __mmask64 high = (__mmask64) load_u32 (b0 + l.qh) | ((__mmask64) load_u32 (b1 + l.qh) << 32);
-
-        u = _mm512_or_si512 (u, _mm512_maskz_mov_epi8 (high, _mm512_set1_epi8 (0x10)));
-      }
-    return u;
-  }
-}
-
-/* One block of 32 in 256-bit registers, for an odd last block. */
+/* Σ u·x of one block of 32 as 8 int32 (u its unsigned codes, or |w| with x
+ * carrying w's sign for Q8_0). */
 static ALWAYS_INLINE __m256i
 dot_one_block (int type, const uint8_t *b, const int8_t *q)
 {
@@ -128,44 +91,38 @@ dot_one_block (int type, const uint8_t *b, const int8_t *q)
   return _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), u, x);
 }
 
-/* Σ w·x with w = d·u + m per block: d·dx·Σu·q plus m·s (s = dx·Σq). */
+/* Σ w·x with w = d·u + m per block: d·dx·Σu·q plus m·s (s = dx·Σq).  One
+ * block per 256-bit register: measured, pairs of blocks in 512-bit
+ * registers were slower (the per-block scale work does not shrink). */
 static ALWAYS_INLINE float
 dot_q8_block32 (int type, const uint8_t *p, const int8_t *q, const float *dx, const float *sx,
                 int64_t n)
 {
   int bytes = layout_of (type).bytes;
-  int64_t nb = n / 32, b = 0;
-  __m512 acc = _mm512_setzero_ps ();
-  float acc_m = 0.0f, sum;
+  int64_t nb = n / 32;
+  __m256 acc0 = _mm256_setzero_ps (), acc1 = _mm256_setzero_ps ();
+  float acc_m = 0.0f;
+  __m128 h;
 
-  for (; b + 2 <= nb; b += 2, p += 2 * bytes)
-    {
-      __m512i x = _mm512_loadu_si512 ((const void *) (q + 32 * b));
-      __m512i u = codes_pair (type, p, p + bytes, &x);
-      __m512i dot = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), u, x);
-      float d0 = load_f16 (p), d1 = load_f16 (p + bytes);
-      __m512 scale = _mm512_castpd_ps (_mm512_insertf64x4 (
-        _mm512_castps_pd (_mm512_set1_ps (d0 * dx[b])),
-        _mm256_castps_pd (_mm256_set1_ps (d1 * dx[b + 1])), 1));
-
-      acc = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot), scale, acc);
-      if (type != TEMPER_TYPE_Q8_0)
-        acc_m += block_min (type, p, d0) * sx[b] + block_min (type, p + bytes, d1) * sx[b + 1];
-    }
-  sum = _mm512_reduce_add_ps (acc);
-  if (b < nb)
+  for (int64_t b = 0; b < nb; b++, p += bytes)
     {
       float d = load_f16 (p);
       __m256 part = _mm256_cvtepi32_ps (dot_one_block (type, p, q + 32 * b));
-      __m128 h = _mm_add_ps (_mm256_castps256_ps128 (part), _mm256_extractf128_ps (part, 1));
+      __m256 scale = _mm256_set1_ps (d * dx[b]);
 
-      h = _mm_add_ps (h, _mm_movehl_ps (h, h));
-      h = _mm_add_ss (h, _mm_movehdup_ps (h));
-      sum += d * dx[b] * _mm_cvtss_f32 (h);
+      /* Two chains, so the adds do not wait on each other. */
+      if (b % 2 == 0)
+        acc0 = _mm256_fmadd_ps (part, scale, acc0);
+      else
+        acc1 = _mm256_fmadd_ps (part, scale, acc1);
       if (type != TEMPER_TYPE_Q8_0)
         acc_m += block_min (type, p, d) * sx[b];
     }
-  return sum + acc_m;
+  acc0 = _mm256_add_ps (acc0, acc1);
+  h = _mm_add_ps (_mm256_castps256_ps128 (acc0), _mm256_extractf128_ps (acc0, 1));
+  h = _mm_add_ps (h, _mm_movehl_ps (h, h));
+  h = _mm_add_ss (h, _mm_movehdup_ps (h));
+  return _mm_cvtss_f32 (h) + acc_m;
 }
 
 gboolean

@@ -169,7 +169,12 @@ dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
 
   for (int64_t sb = 0; sb < n / 256; sb++, p += 210, q += 256, dx += 8)
     {
-      const int8_t *sc = (const int8_t *) (p + 192);
+      __m128i sc = _mm_loadu_si128 ((const __m128i *) (p + 192));
+      /* The int8 scales as int16, those of each half in both lanes. */
+      __m256i scales[2] = {
+        _mm256_broadcastsi128_si256 (_mm_cvtepi8_epi16 (sc)),
+        _mm256_broadcastsi128_si256 (_mm_cvtepi8_epi16 (_mm_srli_si128 (sc, 8))),
+      };
       __m256 part = _mm256_setzero_ps ();
 
       for (int h = 0; h < 2; h++)
@@ -191,8 +196,16 @@ dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
             {
               int b = 4 * h + k;
               __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
-              __m256i ix = dot_scaled16 (u[k], x, _mm256_maddubs_epi16 (offset, x),
-                                         sc[2 * b], sc[2 * b + 1]);
+              /* Scale 2k of the half in the low lane, 2k + 1 in the high. */
+              __m256i pick = _mm256_setr_epi8 (4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                                               4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                                               4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                                               4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
+                                               4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
+                                               4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3);
+              __m256i pairs = _mm256_sub_epi16 (_mm256_maddubs_epi16 (u[k], x),
+                                                _mm256_maddubs_epi16 (offset, x));
+              __m256i ix = _mm256_madd_epi16 (pairs, _mm256_shuffle_epi8 (scales[h], pick));
 
               part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (ix), _mm256_broadcast_ss (dx + b), part);
             }

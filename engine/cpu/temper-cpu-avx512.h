@@ -13,4 +13,13 @@ G_BEGIN_DECLS
 void temper_cpu_avx512_gemm_tile (int64_t kc, const float *pa, int64_t ak, int64_t ar,
                                   const float *pb, float *c, int64_t ldc, float alpha);
 
+/* Built with -mavx512f/bw/vl/vnni (temper-cpu-avx512-dot.c); call them only
+ * where the processor has all four.  The 8-bit decoding kernels of
+ * temper-cpu-avx2.h for Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 rows, with VNNI. */
+gboolean temper_cpu_avx512_handles_q8 (int type);
+float    temper_cpu_avx512_dot_row_q8 (int type, const void *w, const int8_t *q,
+                                       const float *d, const float *s, int64_t n);
+/* Σ w·x over @n elements of an F16 or BF16 row (@type), in fp32. */
+float    temper_cpu_avx512_dot_half   (int type, const void *w, const float *x, int64_t n);
+
 G_END_DECLS

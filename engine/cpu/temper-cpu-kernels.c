@@ -9,9 +9,8 @@
 #endif
 
 #include "temper-cpu-avx2.h"
-#ifdef TEMPER_HAVE_AVX512
 #include "temper-cpu-avx512.h"
-#endif
+#include "temper-cpu-kquant.h"
 #include "temper-cpu-private.h"
 
 /* Elements per step of the portable kernels: a multiple of every block size. */
@@ -95,6 +94,50 @@ avx2_or_scalar_dot_row (int type, const void *w, const float *x, int64_t n)
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)
+/* 8-bit decoding: the 32-element block types in temper-cpu-avx2.c, the
+ * super-block types and IQ4_NL in temper-cpu-kquant-dot.c. */
+static gboolean
+avx2_handles_q8 (int type)
+{
+  return temper_cpu_avx2_handles_q8 (type) || temper_cpu_kquant_handles (type);
+}
+
+static float
+avx2_dot_row_q8 (int type, const void *w, const int8_t *q, const float *d, const float *s,
+                 int64_t n)
+{
+  if (temper_cpu_kquant_handles (type))
+    return temper_cpu_kquant_dot_avx2 (type, w, q, d, s, n);
+  return temper_cpu_avx2_dot_row_q8 (type, w, q, d, s, n);
+}
+
+#ifdef TEMPER_HAVE_AVX512_VNNI
+static gboolean
+cpu_has_avx512_vnni (void)
+{
+  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
+         __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512vnni");
+}
+
+static float
+vnni_dot_row_q8 (int type, const void *w, const int8_t *q, const float *d, const float *s,
+                 int64_t n)
+{
+  if (temper_cpu_kquant_handles (type))
+    return temper_cpu_kquant_dot_vnni (type, w, q, d, s, n);
+  return temper_cpu_avx512_dot_row_q8 (type, w, q, d, s, n);
+}
+
+/* F16 and BF16 rows sixteen at a time; the rest as with AVX2. */
+static float
+avx512_dot_row (int type, const void *w, const float *x, int64_t n)
+{
+  if (type == TEMPER_TYPE_F16 || type == TEMPER_TYPE_BF16)
+    return temper_cpu_avx512_dot_half (type, w, x, n);
+  return avx2_or_scalar_dot_row (type, w, x, n);
+}
+#endif
+
 /* Half-precision conversions (F16C).  Read from CPUID itself: clang's
  * __builtin_cpu_supports does not know the "f16c" name, GCC's does. */
 static gboolean
@@ -123,9 +166,9 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->axpy = temper_cpu_avx2_axpy;
       k->gemm_tile = temper_cpu_avx2_gemm_tile;
       k->pack_b_transposed = temper_cpu_avx2_pack_b_transposed;
-      k->handles_q8 = allow_q8 ? temper_cpu_avx2_handles_q8 : NULL;
+      k->handles_q8 = allow_q8 ? avx2_handles_q8 : NULL;
       k->quantize_q8 = allow_q8 ? temper_cpu_avx2_quantize_q8 : NULL;
-      k->dot_row_q8 = allow_q8 ? temper_cpu_avx2_dot_row_q8 : NULL;
+      k->dot_row_q8 = allow_q8 ? avx2_dot_row_q8 : NULL;
       k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
 #ifdef TEMPER_HAVE_AVX512
       /* Only the GEMM tile gains from 512-bit vectors: the row kernels are
@@ -135,7 +178,18 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
           k->gemm_tile = temper_cpu_avx512_gemm_tile;
           k->name = allow_q8 ? "AVX-512+AVX2+FMA+F16C, 8-bit decoding" : "AVX-512+AVX2+FMA+F16C";
         }
-#else
+#endif
+#ifdef TEMPER_HAVE_AVX512_VNNI
+      if (allow_avx512 && cpu_has_avx512_vnni ())
+        {
+          k->dot_row = avx512_dot_row;
+          if (allow_q8)
+            k->dot_row_q8 = vnni_dot_row_q8;
+          k->name = allow_q8 ? "AVX-512 VNNI+AVX2+FMA+F16C, 8-bit decoding"
+                             : "AVX-512 VNNI+AVX2+FMA+F16C";
+        }
+#endif
+#if !defined(TEMPER_HAVE_AVX512) && !defined(TEMPER_HAVE_AVX512_VNNI)
       (void) allow_avx512;
 #endif
       return;

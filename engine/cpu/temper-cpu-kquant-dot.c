@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+/* Decoding dot products of the super-block types (Q2_K, Q3_K, Q4_K, Q5_K,
+ * Q6_K, IQ4_XS) and IQ4_NL with 8-bit activations.
+ *
+ * The activations come as temper_cpu_avx2_quantize_q8 () makes them: int8
+ * values with one scale dx per 32 elements and s = dx·Σq.  A K-quant
+ * super-block of 256 covers eight such blocks, and every sub-block scale
+ * (per 32 for Q4_K/Q5_K/IQ4_XS, per 16 for Q2_K/Q3_K/Q6_K) falls inside
+ * one of them, so each 32-block is an integer dot product times one float,
+ * with the weights' 4/5/6-bit codes never widened beyond bytes.
+ *
+ * This file is compiled twice: with AVX2 alone, and with AVX-512 VNNI
+ * (TEMPER_KQ_VNNI), where one vpdpbusd replaces the multiply-add pair.  The
+ * build gives each copy its own function names (TEMPER_KQ_NAME). */
+#include "config.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "temper/tensor.h"
+#include "temper-cpu-kquant.h"
+
+#define ALWAYS_INLINE inline __attribute__ ((always_inline))
+
+static inline float
+load_f16 (const uint8_t *p)
+{
+  uint16_t h;
+
+  memcpy (&h, p, 2);
+  return _cvtsh_ss (h);
+}
+
+static inline float
+hsum (__m256 v)
+{
+  __m128 lo = _mm_add_ps (_mm256_castps256_ps128 (v), _mm256_extractf128_ps (v, 1));
+
+  lo = _mm_add_ps (lo, _mm_movehl_ps (lo, lo));
+  lo = _mm_add_ss (lo, _mm_movehdup_ps (lo));
+  return _mm_cvtss_f32 (lo);
+}
+
+/* Σ u·s over each group of four bytes (u unsigned, s signed) as 8 int32. */
+static ALWAYS_INLINE __m256i
+dot_u8_s8 (__m256i u, __m256i s)
+{
+#ifdef TEMPER_KQ_VNNI
+  return _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), u, s);
+#else
+  return _mm256_madd_epi16 (_mm256_maddubs_epi16 (u, s), _mm256_set1_epi16 (1));
+#endif
+}
+
+/* Σ sc·(u − offset)·x over 32 bytes whose first 16 share scale sc0 and last
+ * 16 sc1, as 8 int32.  u ≤ 63 and |x| ≤ 127 keep every pair sum inside
+ * int16, so the multiply-add never saturates. */
+static ALWAYS_INLINE __m256i
+dot_scaled16 (__m256i u, __m256i x, __m256i offset_x, int sc0, int sc1)
+{
+  __m256i pairs = _mm256_sub_epi16 (_mm256_maddubs_epi16 (u, x), offset_x);
+  __m256i scales = _mm256_set_m128i (_mm_set1_epi16 ((short) sc1), _mm_set1_epi16 ((short) sc0));
+
+  return _mm256_madd_epi16 (pairs, scales);
+}
+
+/* The eight 6-bit scales and mins of a Q4_K/Q5_K super-block (12 bytes at
+ * @s) as floats. */
+static ALWAYS_INLINE void
+k_scales_mins (const uint8_t *s, __m256 *scales, __m256 *mins)
+{
+  uint32_t a, b, c, sc03, sc47, mn03, mn47;
+
+  memcpy (&a, s, 4);
+  memcpy (&b, s + 4, 4);
+  memcpy (&c, s + 8, 4);
+  sc03 = a & 0x3f3f3f3fu;
+  mn03 = b & 0x3f3f3f3fu;
+  sc47 = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
+  mn47 = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
+  *scales = _mm256_cvtepi32_ps (_mm256_cvtepu8_epi32 (_mm_setr_epi32 ((int) sc03, (int) sc47, 0, 0)));
+  *mins = _mm256_cvtepi32_ps (_mm256_cvtepu8_epi32 (_mm_setr_epi32 ((int) mn03, (int) mn47, 0, 0)));
+}
+
+static ALWAYS_INLINE __m256
+lane (__m256 v, int j)
+{
+  return _mm256_permutevar8x32_ps (v, _mm256_set1_epi32 (j));
+}
+
+/* Q4_K (144 bytes): fp16 d, dmin, 12 bytes of scales/mins, 128 bytes of
+ * nibbles; sub-block 2g is the low nibbles of qs[32g..], 2g+1 the high. */
+static float
+dot_q4_k (const uint8_t *p, const int8_t *q, const float *dx, const float *sx, int64_t n)
+{
+  const __m256i low = _mm256_set1_epi8 (0x0f);
+  __m256 acc = _mm256_setzero_ps (), acc_min = _mm256_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 144, q += 256, dx += 8, sx += 8)
+    {
+      __m256 scales, mins, sdx, part = _mm256_setzero_ps ();
+
+      k_scales_mins (p + 4, &scales, &mins);
+      sdx = _mm256_mul_ps (scales, _mm256_loadu_ps (dx));
+      acc_min = _mm256_fmadd_ps (_mm256_mul_ps (mins, _mm256_loadu_ps (sx)),
+                                 _mm256_set1_ps (load_f16 (p + 2)), acc_min);
+      for (int g = 0; g < 4; g++)
+        {
+          __m256i qs = _mm256_loadu_si256 ((const __m256i *) (p + 16 + 32 * g));
+          __m256i u0 = _mm256_and_si256 (qs, low);
+          __m256i u1 = _mm256_and_si256 (_mm256_srli_epi16 (qs, 4), low);
+          __m256i x0 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g));
+          __m256i x1 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g + 32));
+
+          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u0, x0)), lane (sdx, 2 * g), part);
+          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u1, x1)), lane (sdx, 2 * g + 1), part);
+        }
+      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, acc);
+    }
+  return hsum (acc) - hsum (acc_min);
+}
+
+/* Q5_K (176 bytes): as Q4_K with 32 bytes of high bits after the scales;
+ * bit j of qh[l] is bit 4 of element l of sub-block j. */
+static float
+dot_q5_k (const uint8_t *p, const int8_t *q, const float *dx, const float *sx, int64_t n)
+{
+  const __m256i low = _mm256_set1_epi8 (0x0f), one = _mm256_set1_epi8 (1);
+  __m256 acc = _mm256_setzero_ps (), acc_min = _mm256_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 176, q += 256, dx += 8, sx += 8)
+    {
+      __m256 scales, mins, sdx, part = _mm256_setzero_ps ();
+      __m256i high = _mm256_loadu_si256 ((const __m256i *) (p + 16));
+
+      k_scales_mins (p + 4, &scales, &mins);
+      sdx = _mm256_mul_ps (scales, _mm256_loadu_ps (dx));
+      acc_min = _mm256_fmadd_ps (_mm256_mul_ps (mins, _mm256_loadu_ps (sx)),
+                                 _mm256_set1_ps (load_f16 (p + 2)), acc_min);
+      for (int g = 0; g < 4; g++)
+        {
+          __m256i qs = _mm256_loadu_si256 ((const __m256i *) (p + 48 + 32 * g));
+          __m256i h0 = _mm256_slli_epi16 (_mm256_and_si256 (high, one), 4);
+          __m256i h1 = _mm256_slli_epi16 (_mm256_and_si256 (_mm256_srli_epi16 (high, 1), one), 4);
+          __m256i u0 = _mm256_or_si256 (_mm256_and_si256 (qs, low), h0);
+          __m256i u1 = _mm256_or_si256 (_mm256_and_si256 (_mm256_srli_epi16 (qs, 4), low), h1);
+          __m256i x0 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g));
+          __m256i x1 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g + 32));
+
+          high = _mm256_srli_epi16 (high, 2);
+          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u0, x0)), lane (sdx, 2 * g), part);
+          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u1, x1)), lane (sdx, 2 * g + 1), part);
+        }
+      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, acc);
+    }
+  return hsum (acc) - hsum (acc_min);
+}
+
+/* Q6_K (210 bytes): 128 bytes of low nibbles, 64 of 2-bit highs, 16 int8
+ * scales (one per 16 elements), fp16 d; value d·sc·(u − 32), u 6 bits.
+ * Each half of 128 takes its nibbles from ql[64h..] (low nibbles first) and
+ * its high bits from qh[32h..] two bits per quarter. */
+static float
+dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
+{
+  const __m256i low = _mm256_set1_epi8 (0x0f), bits45 = _mm256_set1_epi8 (0x30);
+  const __m256i offset = _mm256_set1_epi8 (32);
+  __m256 acc = _mm256_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 210, q += 256, dx += 8)
+    {
+      __m128i sc = _mm_loadu_si128 ((const __m128i *) (p + 192));
+      /* The int8 scales as int16, those of each half in both lanes. */
+      __m256i scales[2] = {
+        _mm256_broadcastsi128_si256 (_mm_cvtepi8_epi16 (sc)),
+        _mm256_broadcastsi128_si256 (_mm_cvtepi8_epi16 (_mm_srli_si128 (sc, 8))),
+      };
+      __m256 part = _mm256_setzero_ps ();
+
+      for (int h = 0; h < 2; h++)
+        {
+          __m256i l0 = _mm256_loadu_si256 ((const __m256i *) (p + 64 * h));
+          __m256i l1 = _mm256_loadu_si256 ((const __m256i *) (p + 64 * h + 32));
+          __m256i hb = _mm256_loadu_si256 ((const __m256i *) (p + 128 + 32 * h));
+          __m256i u[4];
+
+          u[0] = _mm256_or_si256 (_mm256_and_si256 (l0, low),
+                                  _mm256_and_si256 (_mm256_slli_epi16 (hb, 4), bits45));
+          u[1] = _mm256_or_si256 (_mm256_and_si256 (l1, low),
+                                  _mm256_and_si256 (_mm256_slli_epi16 (hb, 2), bits45));
+          u[2] = _mm256_or_si256 (_mm256_and_si256 (_mm256_srli_epi16 (l0, 4), low),
+                                  _mm256_and_si256 (hb, bits45));
+          u[3] = _mm256_or_si256 (_mm256_and_si256 (_mm256_srli_epi16 (l1, 4), low),
+                                  _mm256_and_si256 (_mm256_srli_epi16 (hb, 2), bits45));
+          for (int k = 0; k < 4; k++)
+            {
+              int b = 4 * h + k;
+              __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
+              /* Scale 2k of the half in the low lane, 2k + 1 in the high. */
+              __m256i pick = _mm256_setr_epi8 (4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                                               4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                                               4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                                               4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
+                                               4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
+                                               4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3);
+              __m256i pairs = _mm256_sub_epi16 (_mm256_maddubs_epi16 (u[k], x),
+                                                _mm256_maddubs_epi16 (offset, x));
+              __m256i ix = _mm256_madd_epi16 (pairs, _mm256_shuffle_epi8 (scales[h], pick));
+
+              part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (ix), _mm256_broadcast_ss (dx + b), part);
+            }
+        }
+      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p + 208)), part, acc);
+    }
+  return hsum (acc);
+}
+
+/* The 2-bit codes of 32-block b (0..7) of a Q2_K/Q3_K super-block: bits
+ * 2(b mod 4) of qs[32(b div 4) + l]. */
+static ALWAYS_INLINE __m256i
+two_bit_codes (const uint8_t *qs, int b)
+{
+  __m256i v = _mm256_loadu_si256 ((const __m256i *) (qs + 32 * (b / 4)));
+
+  return _mm256_and_si256 (_mm256_srli_epi16 (v, 2 * (b % 4)), _mm256_set1_epi8 (3));
+}
+
+/* Q2_K (84 bytes): 16 bytes of 4-bit scale (low) and min (high) per 16
+ * elements, 64 bytes of 2-bit codes, fp16 d and dmin:
+ * value d·sc·u − dmin·mn. */
+static float
+dot_q2_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
+{
+  const __m256i ones = _mm256_set1_epi8 (1), zero = _mm256_setzero_si256 ();
+  __m256 acc = _mm256_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 84, q += 256, dx += 8)
+    {
+      const uint8_t *sc = p;
+      __m256 part = _mm256_setzero_ps (), part_min = _mm256_setzero_ps ();
+
+      for (int b = 0; b < 8; b++)
+        {
+          __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
+          __m256i ix = dot_scaled16 (two_bit_codes (p + 16, b), x, zero,
+                                     sc[2 * b] & 0x0f, sc[2 * b + 1] & 0x0f);
+          __m256i im = dot_scaled16 (ones, x, zero, sc[2 * b] >> 4, sc[2 * b + 1] >> 4);
+          __m256 d = _mm256_broadcast_ss (dx + b);
+
+          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (ix), d, part);
+          part_min = _mm256_fmadd_ps (_mm256_cvtepi32_ps (im), d, part_min);
+        }
+      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p + 80)), part, acc);
+      acc = _mm256_fnmadd_ps (_mm256_set1_ps (load_f16 (p + 82)), part_min, acc);
+    }
+  return hsum (acc);
+}
+
+/* The signed 6-bit scale of Q3_K sub-block j (of 16). */
+static ALWAYS_INLINE int
+q3_k_scale (const uint8_t *s, int j)
+{
+  int low = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
+  int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+
+  return (low | (high << 4)) - 32;
+}
+
+/* Q3_K (110 bytes): 32 bytes of high bits (bit b of hmask[l] for 32-block
+ * b), 64 bytes of 2-bit codes as Q2_K's, 12 bytes of 6-bit scales, fp16 d:
+ * value d·sc·(low + 4·high − 4). */
+static float
+dot_q3_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
+{
+  const __m256i one = _mm256_set1_epi8 (1), offset = _mm256_set1_epi8 (4);
+  __m256 acc = _mm256_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 110, q += 256, dx += 8)
+    {
+      __m256i high = _mm256_loadu_si256 ((const __m256i *) p);
+      __m256 part = _mm256_setzero_ps ();
+      int sc[16];
+
+      for (int j = 0; j < 16; j++)
+        sc[j] = q3_k_scale (p + 96, j);
+      for (int b = 0; b < 8; b++)
+        {
+          __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
+          __m256i h = _mm256_slli_epi16 (_mm256_and_si256 (high, one), 2);
+          __m256i u = _mm256_or_si256 (two_bit_codes (p + 32, b), h);
+          __m256i ix = dot_scaled16 (u, x, _mm256_maddubs_epi16 (offset, x), sc[2 * b], sc[2 * b + 1]);
+
+          high = _mm256_srli_epi16 (high, 1);
+          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (ix), _mm256_broadcast_ss (dx + b), part);
+        }
+      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p + 108)), part, acc);
+    }
+  return hsum (acc);
+}
+
+/* IQ4_NL/IQ4_XS code book (ggml's kvalues_iq4nl), twice for both lanes. */
+static ALWAYS_INLINE __m256i
+iq4_book (void)
+{
+  return _mm256_setr_epi8 (-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+                           -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+}
+
+/* Σ book[code]·x over one group of 32 codes packed as Q4_0's nibbles:
+ * signed × signed through |w| and x carrying w's sign. */
+static ALWAYS_INLINE __m256i
+dot_iq4_group (const uint8_t *qs, __m256i x, __m256i book)
+{
+  __m128i packed = _mm_loadu_si128 ((const __m128i *) qs);
+  __m128i mask = _mm_set1_epi8 (0x0f);
+  __m256i codes = _mm256_set_m128i (_mm_and_si128 (_mm_srli_epi16 (packed, 4), mask),
+                                    _mm_and_si128 (packed, mask));
+  __m256i w = _mm256_shuffle_epi8 (book, codes);
+
+  return dot_u8_s8 (_mm256_sign_epi8 (w, w), _mm256_sign_epi8 (x, w));
+}
+
+static float
+dot_iq4_nl (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
+{
+  const __m256i book = iq4_book ();
+  __m256 acc = _mm256_setzero_ps ();
+
+  for (int64_t b = 0; b < n / 32; b++, p += 18)
+    {
+      __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
+
+      acc = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_iq4_group (p + 2, x, book)),
+                             _mm256_set1_ps (load_f16 (p) * dx[b]), acc);
+    }
+  return hsum (acc);
+}
+
+/* IQ4_XS (136 bytes): fp16 d, 16 bits of high scale bits, 4 bytes of low
+ * scale nibbles, eight IQ4_NL groups with the 6-bit scale of each − 32. */
+static float
+dot_iq4_xs (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
+{
+  const __m256i book = iq4_book ();
+  __m256 acc = _mm256_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 136, q += 256, dx += 8)
+    {
+      unsigned scales_h = (unsigned) p[2] | ((unsigned) p[3] << 8);
+      __m256 part = _mm256_setzero_ps ();
+
+      for (int b = 0; b < 8; b++)
+        {
+          int ls = ((p[4 + b / 2] >> (4 * (b % 2))) & 0x0f) | (((scales_h >> (2 * b)) & 3) << 4);
+          __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
+
+          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_iq4_group (p + 8 + 16 * b, x, book)),
+                                  _mm256_set1_ps ((float) (ls - 32) * dx[b]), part);
+        }
+      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, acc);
+    }
+  return hsum (acc);
+}
+
+float
+TEMPER_KQ_NAME (int type, const void *w, const int8_t *q, const float *dx, const float *sx,
+                int64_t n)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q2_K:   return dot_q2_k (w, q, dx, n);
+    case TEMPER_TYPE_Q3_K:   return dot_q3_k (w, q, dx, n);
+    case TEMPER_TYPE_Q4_K:   return dot_q4_k (w, q, dx, sx, n);
+    case TEMPER_TYPE_Q5_K:   return dot_q5_k (w, q, dx, sx, n);
+    case TEMPER_TYPE_Q6_K:   return dot_q6_k (w, q, dx, n);
+    case TEMPER_TYPE_IQ4_NL: return dot_iq4_nl (w, q, dx, n);
+    default:                 return dot_iq4_xs (w, q, dx, n);
+    }
+}

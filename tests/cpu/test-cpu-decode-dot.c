@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* The decoding dot products with 8-bit activations, each SIMD build (AVX2,
+ * AVX-512 VNNI) on its own, for every type they cover and odd widths,
+ * against the engine's plain-C dequantiser applied to the same quantised
+ * activations and summed in double: the kernels' only error is then fp32
+ * rounding. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "temper/tensor.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include "cpu/temper-cpu-avx2.h"
+#include "cpu/temper-cpu-avx512.h"
+#include "cpu/temper-cpu-kquant.h"
+
+typedef float (*DotQ8) (int type, const void *w, const int8_t *q, const float *d, const float *s,
+                        int64_t n);
+
+static guint64 rng = 11;
+
+static guint32
+next_u32 (void)
+{
+  rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+  return (guint32) (rng >> 33);
+}
+
+static float
+frand (void)
+{
+  return (float) next_u32 () / 2147483648.0f - 1.0f;
+}
+
+static void
+put_f16 (guint8 *p, float v)
+{
+  guint16 h = temper_f32_to_f16 (v);
+
+  memcpy (p, &h, 2);
+}
+
+/* Random bits for the codes and scale bytes, with each block's fp16 factors
+ * (byte offsets below) set to sane values so no block holds NaN or Inf. */
+static guint8 *
+random_row (int type, int64_t n)
+{
+  size_t rb = temper_type_row_bytes (type, n), bb = temper_type_block_bytes (type);
+  guint8 *row = g_malloc (rb);
+  int first = 0, second = -1;
+
+  for (size_t i = 0; i < rb; i++)
+    row[i] = (guint8) next_u32 ();
+  switch (type)
+    {
+    case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_1: case TEMPER_TYPE_Q4_K: case TEMPER_TYPE_Q5_K:
+      second = 2;
+      break;
+    case TEMPER_TYPE_Q6_K: first = 208; break;
+    case TEMPER_TYPE_Q2_K: first = 80; second = 82; break;
+    case TEMPER_TYPE_Q3_K: first = 108; break;
+    default: break;
+    }
+  for (size_t b = 0; b < rb; b += bb)
+    {
+      put_f16 (row + b + first, 0.01f + 0.05f * fabsf (frand ()));
+      if (second >= 0)
+        put_f16 (row + b + second, 0.05f * frand ());
+    }
+  return row;
+}
+
+/* One row of @type and @n elements through @dot, against the reference. */
+static void
+check_row (const char *kernel, DotQ8 dot, int type, int64_t n)
+{
+  g_autofree guint8 *w = random_row (type, n);
+  g_autofree float *x = g_new (float, n);
+  g_autofree float *dense = g_new (float, n);
+  g_autofree int8_t *q = g_new (int8_t, n);
+  g_autofree float *dx = g_new (float, n / 32);
+  g_autofree float *sx = g_new (float, n / 32);
+  TemperTensorView view = { "w", type, { n, 1 }, temper_type_row_bytes (type, n), w };
+  double ref = 0.0, magnitude = 0.0, got;
+
+  for (int64_t i = 0; i < n; i++)
+    x[i] = frand () * (i % 5 == 0 ? 4.0f : 1.0f);
+  temper_cpu_avx2_quantize_q8 (x, n, q, dx, sx);
+  temper_tensor_row_to_f32 (&view, 0, dense);
+  for (int64_t i = 0; i < n; i++)
+    {
+      double xi = (double) dx[i / 32] * q[i];
+
+      ref += (double) dense[i] * xi;
+      magnitude += fabs ((double) dense[i] * xi);
+    }
+  got = dot (type, w, q, dx, sx, n);
+  if (!(fabs (got - ref) <= 1e-5 * magnitude + 1e-6))
+    g_error ("%s, %s × %" G_GINT64_FORMAT ": %.9g, reference %.9g (Σ|w·x| %.6g)", kernel,
+             temper_type_name (type), n, got, ref, magnitude);
+}
+
+static const int block32_types[] = {
+  TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0,
+  TEMPER_TYPE_IQ4_NL,
+};
+static const int super_types[] = {
+  TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K, TEMPER_TYPE_Q6_K,
+  TEMPER_TYPE_IQ4_XS,
+};
+/* One block, odd block counts (an unpaired last block), the demo model's
+ * and Gemma 3 270M's widths. */
+static const int64_t block32_widths[] = { 32, 96, 160, 576, 640, 1536 };
+static const int64_t super_widths[] = { 256, 768, 1536, 2048 };
+
+static void
+check_kernel (const char *kernel, DotQ8 block32, DotQ8 super)
+{
+  for (int round = 0; round < 4; round++)
+    {
+      for (guint t = 0; t < G_N_ELEMENTS (block32_types); t++)
+        for (guint w = 0; w < G_N_ELEMENTS (block32_widths); w++)
+          {
+            int type = block32_types[t];
+
+            if (type == TEMPER_TYPE_IQ4_NL)
+              check_row (kernel, super, type, block32_widths[w]);
+            else if (block32 != NULL)
+              check_row (kernel, block32, type, block32_widths[w]);
+          }
+      for (guint t = 0; t < G_N_ELEMENTS (super_types); t++)
+        for (guint w = 0; w < G_N_ELEMENTS (super_widths); w++)
+          check_row (kernel, super, super_types[t], super_widths[w]);
+    }
+}
+
+static gboolean
+has_avx2 (void)
+{
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+}
+
+static void
+test_avx2 (void)
+{
+  if (!has_avx2 ())
+    {
+      g_test_skip ("this processor has no AVX2");
+      return;
+    }
+  check_kernel ("AVX2", temper_cpu_avx2_dot_row_q8, temper_cpu_kquant_dot_avx2);
+}
+
+static void
+test_avx512_vnni (void)
+{
+#ifdef TEMPER_HAVE_AVX512_VNNI
+  if (!has_avx2 () || !__builtin_cpu_supports ("avx512f") || !__builtin_cpu_supports ("avx512bw") ||
+      !__builtin_cpu_supports ("avx512vl") || !__builtin_cpu_supports ("avx512vnni"))
+    {
+      g_test_skip ("this processor has no AVX-512 VNNI");
+      return;
+    }
+  check_kernel ("AVX-512 VNNI", temper_cpu_avx512_dot_row_q8, temper_cpu_kquant_dot_vnni);
+#else
+  g_test_skip ("built without the AVX-512 VNNI kernels");
+#endif
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cpu/decode-dot/avx2", test_avx2);
+  g_test_add_func ("/cpu/decode-dot/avx512-vnni", test_avx512_vnni);
+  return g_test_run ();
+}
+#else
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  return g_test_run ();
+}
+#endif

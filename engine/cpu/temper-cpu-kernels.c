@@ -126,6 +126,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->handles_q8 = allow_q8 ? temper_cpu_avx2_handles_q8 : NULL;
       k->quantize_q8 = allow_q8 ? temper_cpu_avx2_quantize_q8 : NULL;
       k->dot_row_q8 = allow_q8 ? temper_cpu_avx2_dot_row_q8 : NULL;
+      k->prefill_q8 = FALSE;
       k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
 #ifdef TEMPER_HAVE_AVX512
       /* Only the GEMM tile gains from 512-bit vectors: the row kernels are
@@ -134,6 +135,15 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
         {
           k->gemm_tile = temper_cpu_avx512_gemm_tile;
           k->name = allow_q8 ? "AVX-512+AVX2+FMA+F16C, 8-bit decoding" : "AVX-512+AVX2+FMA+F16C";
+        }
+#endif
+#ifdef TEMPER_HAVE_AVX512_VNNI
+      if (allow_q8 && allow_avx512 && __builtin_cpu_supports ("avx512f") &&
+          __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl") &&
+          __builtin_cpu_supports ("avx512vnni"))
+        {
+          k->prefill_q8 = TRUE;
+          k->name = "AVX-512 VNNI+AVX2+FMA+F16C, 8-bit decoding and prompts";
         }
 #else
       (void) allow_avx512;
@@ -150,5 +160,6 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->handles_q8 = NULL;
   k->quantize_q8 = NULL;
   k->dot_row_q8 = NULL;
+  k->prefill_q8 = FALSE;
   k->name = "scalar";
 }

@@ -169,6 +169,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->handles_q8 = allow_q8 ? avx2_handles_q8 : NULL;
       k->quantize_q8 = allow_q8 ? temper_cpu_avx2_quantize_q8 : NULL;
       k->dot_row_q8 = allow_q8 ? avx2_dot_row_q8 : NULL;
+      k->prefill_q8 = FALSE;
       k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
 #ifdef TEMPER_HAVE_AVX512
       /* Only the GEMM tile gains from 512-bit vectors: the row kernels are
@@ -184,8 +185,11 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
         {
           k->dot_row = avx512_dot_row;
           if (allow_q8)
-            k->dot_row_q8 = vnni_dot_row_q8;
-          k->name = allow_q8 ? "AVX-512 VNNI+AVX2+FMA+F16C, 8-bit decoding"
+            {
+              k->dot_row_q8 = vnni_dot_row_q8;
+              k->prefill_q8 = TRUE;
+            }
+          k->name = allow_q8 ? "AVX-512 VNNI+AVX2+FMA+F16C, 8-bit decoding and prompts"
                              : "AVX-512 VNNI+AVX2+FMA+F16C";
         }
 #endif
@@ -204,5 +208,6 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->handles_q8 = NULL;
   k->quantize_q8 = NULL;
   k->dot_row_q8 = NULL;
+  k->prefill_q8 = FALSE;
   k->name = "scalar";
 }

@@ -151,6 +151,8 @@ temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t 
     .accumulate = accumulate,
   };
 
+  if (T > FUSED_MAX_TOKENS && temper_cpu_matmul_q8 (cpu, y, x, T, w, type, in, out, bias, accumulate))
+    return;
   if (T > FUSED_MAX_TOKENS)
     temper_cpu_reserve_scratch (cpu, scratch_floats_for (in));
   else if (cpu->k.dot_row_q8 != NULL && cpu->k.handles_q8 (type) && in % 32 == 0)

@@ -326,6 +326,44 @@ case_moe (int type)
     }
 }
 
+/* Generation's many-token products with 8-bit activations (the CPU's
+ * FAST_DECODE kernels): prompt chunks of tokens that are not a multiple of
+ * any register tile, from just past the decode path (5) up, outputs past one
+ * and several 32-row panels with ragged ends, one to many blocks per row,
+ * with bias and accumulating, x at scales where rounding to 8 bits must be
+ * relative.  Each x is rounded by at most half a step of max|x|/127 per
+ * block of 32, a normalized error of about 0.4 %; a wrong quant, scale or
+ * offset gives tens of percent. */
+static void
+case_matmul_8bit (int type)
+{
+  static const int64_t tokens[] = { 5, 7, 70, 33, 130, 64 };
+  static const int64_t outs[] = { 33, 129, 65, 7, 97, 70 };
+  static const double scales[] = { 1.0, 3e5, 1.0, 1e-7, 1.0, 1.0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (tokens); i++)
+    {
+      int64_t in = i == 5 ? 1024 : weight_cols (type, (int) i % 3), M = tokens[i], N = outs[i];
+      Pair *w = pair_weight (type, in, N, i % 2);
+      Pair *x = pair_random (in, M, scales[i]), *bias = pair_random (N, 1, scales[i]);
+      Pair *y = pair_random (N, M, scales[i]);
+      gboolean with_bias = i % 2 == 1, accumulate = i % 3 == 2;
+      g_autofree char *what = g_strdup_printf ("8-bit matmul%s%s %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT ", x scale %g",
+                                               with_bias ? " + bias" : "", accumulate ? ", accumulate" : "",
+                                               M, N, in, scales[i]);
+
+      FOR_SIDES (s)
+        OPS (s)->matmul (sides[s], &y->t[s], &x->t[s], &w->t[s], with_bias ? &bias->t[s] : NULL, accumulate);
+      step ();
+      check_close (what, y, 1e-2);
+    }
+}
+
+const OpCase backend_ops_matmul_8bit_case = {
+  "matmul-8bit", { TEMPER_OP_MATMUL }, 1, TRUE, 0, case_matmul_8bit,
+};
+
 const OpCase backend_ops_matmul_cases[] = {
   { "dequantize", { TEMPER_OP_DEQUANTIZE }, 1, TRUE, 0, case_dequantize },
   { "embedding", { TEMPER_OP_EMBEDDING }, 1, TRUE, 0, case_embedding },

@@ -324,7 +324,12 @@ typedef struct {
   const OpCase *op_case;
   int           type;
   gboolean      coopmat;   /* Vulkan: on the cooperative-matrix path */
+  gboolean      fast;      /* CPU: against the FAST_DECODE kernels */
 } Registered;
+
+/* The CPU backend with generation's kernels (8-bit activations), for the
+ * cases registered with fast set. */
+static TemperBackend *fast_cpu;
 
 void
 case_start (const char *path)
@@ -376,11 +381,27 @@ supported (const OpCase *c, int type)
   return TRUE;
 }
 
+static void run_case_on_dut (const Registered *r);
+
 static void
 run_case (gconstpointer data)
 {
   const Registered *r = data;
+  TemperBackend *dut = sides[DUT];
 
+  if (r->fast)
+    {
+      sides[DUT] = fast_cpu;
+      run_case_on_dut (r);
+      sides[DUT] = dut;
+      return;
+    }
+  run_case_on_dut (r);
+}
+
+static void
+run_case_on_dut (const Registered *r)
+{
   if (!supported (r->op_case, r->type))
     return;
 #if TEMPER_HAVE_VULKAN
@@ -404,7 +425,7 @@ run_case (gconstpointer data)
 }
 
 static void
-register_case (const char *prefix, const OpCase *c, gboolean coopmat)
+register_case_full (const char *prefix, const OpCase *c, gboolean coopmat, gboolean fast)
 {
   for (int i = 0; c->per_weight_type ? backend_ops_weight_types[i] >= 0 : i < 1; i++)
     {
@@ -417,8 +438,15 @@ register_case (const char *prefix, const OpCase *c, gboolean coopmat)
       r->op_case = c;
       r->type = c->per_weight_type ? backend_ops_weight_types[i] : TEMPER_TYPE_F32;
       r->coopmat = coopmat;
+      r->fast = fast;
       g_test_add_data_func_full (path, r, run_case, g_free);
     }
+}
+
+static void
+register_case (const char *prefix, const OpCase *c, gboolean coopmat)
+{
+  register_case_full (prefix, c, coopmat, FALSE);
 }
 
 static void
@@ -555,6 +583,12 @@ main (int argc, char **argv)
       if (dut_kind == TEMPER_BACKEND_VULKAN && backend_ops_matmul_cases[i].matmul_paths == 2)
         register_case (name, &backend_ops_matmul_cases[i], TRUE);
     }
+  if (dut_kind == TEMPER_BACKEND_CPU)
+    {
+      fast_cpu = temper_cpu_backend_new (3, TEMPER_CPU_KERNELS_FAST_DECODE);
+      g_test_message ("generation's kernels: %s", temper_cpu_backend_get_kernels_name (fast_cpu));
+      register_case_full (name, &backend_ops_matmul_8bit_case, FALSE, TRUE);
+    }
   for (int i = 0; backend_ops_weight_types[i] >= 0; i++)
     {
       g_autofree char *type = g_ascii_strdown (temper_type_name (backend_ops_weight_types[i]), -1);
@@ -570,6 +604,7 @@ main (int argc, char **argv)
   status = g_test_run ();
   FOR_SIDES (s)
     g_clear_pointer (&sides[s], temper_backend_free);
+  g_clear_pointer (&fast_cpu, temper_backend_free);
   g_free (no_device_reason);
   return status;
 }

@@ -237,9 +237,11 @@ test_backward_types (void)
   temper_backend_free (b);
 }
 
-/* 8-bit activations for decoding: each x is rounded by at most max|x|/254
- * per 32-block, so |y − ref| ≤ Σ|w|·max|x|/254 (plus fp32 rounding).  With
- * more tokens than the decode path takes, results are exact again. */
+/* 8-bit activations for decoding (and, on processors with AVX-512 VNNI, for
+ * many tokens): each x is rounded by at most max|x|/254 per 32-block, so
+ * |y − ref| ≤ Σ|w|·max|x|/254 (plus fp32 rounding).  70 tokens and 70 rows:
+ * neither a multiple of the many-token tile, two threads with unequal
+ * shares. */
 static void
 test_fast_decode (void)
 {
@@ -248,7 +250,9 @@ test_fast_decode (void)
                            TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q2_K,
                            TEMPER_TYPE_Q3_K, TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K,
                            TEMPER_TYPE_Q6_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS };
-  const int64_t in = 512, out = 17;
+  const int64_t in = 512, out = 70;
+  const int token_counts[] = { 1, 9, 70 };
+  gboolean prefill_q8 = strstr (temper_cpu_backend_get_kernels_name (b), "prompts") != NULL;
 
   if (g_strcmp0 (temper_cpu_backend_get_kernels_name (b), "scalar") == 0)
     {
@@ -257,9 +261,9 @@ test_fast_decode (void)
       return;
     }
   for (gsize ti = 0; ti < G_N_ELEMENTS (q8_types); ti++)
-    for (int T = 1; T <= 9; T += 8)
+    for (gsize ni = 0; ni < G_N_ELEMENTS (token_counts); ni++)
       {
-        int type = q8_types[ti];
+        int type = q8_types[ti], T = token_counts[ni];
         size_t rb;
         g_autofree guint8 *w = random_weights (type, in, out, &rb);
         g_autofree float *x = g_new (float, in * T);
@@ -301,14 +305,16 @@ test_fast_decode (void)
                   }
                 err = fabs ((double) y[t * out + o] - ref);
                 any_inexact |= err > 1e-4 * MAX (1.0, fabs (ref));
-                if (T > 4)
-                  g_assert_cmpfloat (err, <=, 1e-4 * MAX (1.0, fabs (ref)));
-                else
-                  g_assert_cmpfloat (err, <=, bound * 1.01 + 1e-4);
+                g_assert_cmpfloat (err, <=, bound * 1.01 + 1e-4);
               }
           }
         /* The 8-bit path really ran for the types it covers. */
         if (T == 1)
+          g_assert_true (any_inexact);
+        /* Many tokens take 8 bits for the types the many-token kernels
+         * cover (not Q2_K, Q3_K and the IQ4 types: exact again there). */
+        if (T > 4 && prefill_q8 && type != TEMPER_TYPE_Q2_K && type != TEMPER_TYPE_Q3_K
+            && type != TEMPER_TYPE_IQ4_NL && type != TEMPER_TYPE_IQ4_XS)
           g_assert_true (any_inexact);
         temper_backend_buffer_free (b, wb);
         temper_backend_buffer_free (b, xb);

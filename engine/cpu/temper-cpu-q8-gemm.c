@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: MIT */
+/* AVX-512 VNNI kernels for many-token products with 8-bit activations (see
+ * temper-cpu-q8-gemm.h for the plan).
+ *
+ * The sum over one block of 32 for weight row r and token t is
+ *   Σᵢ w_ri·x_ti = s_r·d_t·Σᵢ u_ri·q_ti + m_r·d_t·Σᵢ q_ti
+ * where u are the weight's unsigned quants (vpdpbusd multiplies unsigned by
+ * signed bytes), s its scale and m its minimum: Q4_1, Q5_1 and the K-quants
+ * store m; Q4_0, Q5_0, Q8_0 and Q6_K store quants centred on an offset
+ * (8, 16, 128 after flipping the sign bit, 32), so m = −offset·s, which is
+ * folded into the integer sum instead (it starts at −offset·Σq).  Q6_K has a
+ * scale per 16, so its blocks are two halves with their own sums.
+ *
+ * Panel layout, per block of 32 elements: eight chunks of 128 bytes (bytes
+ * 4c..4c+3 of rows 0–15, then of rows 16–31), then the 32 row scales (two
+ * sets for Q6_K's halves), then the 32 minimums for the types with them. */
+#include "config.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "temper/tensor.h"
+#include "temper-cpu-q8-gemm.h"
+
+#define ALWAYS_INLINE inline __attribute__ ((always_inline))
+/* Tokens per register tile: 2 × NT integer and 2 × NT float accumulators. */
+#define NT 4
+
+typedef enum {
+  KIND_MIN,       /* one scale and one minimum per block */
+  KIND_OFFSET,    /* one scale per block, quants centred on an offset */
+  KIND_HALVES,    /* a scale per half block, centred on 32 (Q6_K) */
+} Kind;
+
+static Kind
+kind_of (int type)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_1: case TEMPER_TYPE_Q4_K: case TEMPER_TYPE_Q5_K:
+      return KIND_MIN;
+    case TEMPER_TYPE_Q6_K:
+      return KIND_HALVES;
+    default:
+      return KIND_OFFSET;
+    }
+}
+
+static int
+offset_of (int type)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q4_0: return 8;
+    case TEMPER_TYPE_Q5_0: return 16;
+    case TEMPER_TYPE_Q8_0: return 128;
+    case TEMPER_TYPE_Q6_K: return 32;
+    default:               return 0;
+    }
+}
+
+/* Bytes of one block of the panel. */
+static size_t
+block_stride (Kind kind)
+{
+  return 8 * 128 + (kind == KIND_OFFSET ? 128 : 256);
+}
+
+gboolean
+temper_cpu_q8_gemm_handles (int type)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_0: case TEMPER_TYPE_Q5_1:
+    case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_Q4_K: case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+size_t
+temper_cpu_q8_gemm_panel_bytes (int type, int64_t n)
+{
+  return (size_t) (n / 32) * block_stride (kind_of (type));
+}
+
+/* ---- Activations ------------------------------------------------------ */
+
+void
+temper_cpu_q8_gemm_quantize (const float *x, int64_t n, const TemperQ8Acts *a)
+{
+  for (int64_t b = 0; b < n / 32; b++)
+    {
+      __m512 v0 = _mm512_loadu_ps (x + 32 * b), v1 = _mm512_loadu_ps (x + 32 * b + 16);
+      float amax = _mm512_reduce_max_ps (_mm512_max_ps (_mm512_abs_ps (v0), _mm512_abs_ps (v1)));
+      float d = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      __m512i q0 = _mm512_cvtps_epi32 (_mm512_mul_ps (v0, _mm512_set1_ps (inv)));
+      __m512i q1 = _mm512_cvtps_epi32 (_mm512_mul_ps (v1, _mm512_set1_ps (inv)));
+      int s0 = _mm512_reduce_add_epi32 (q0), s1 = _mm512_reduce_add_epi32 (q1);
+
+      _mm_storeu_si128 ((__m128i *) (a->q + 32 * b), _mm512_cvtsepi32_epi8 (q0));
+      _mm_storeu_si128 ((__m128i *) (a->q + 32 * b + 16), _mm512_cvtsepi32_epi8 (q1));
+      a->d[b] = d;
+      a->sum16[2 * b] = s0;
+      a->sum16[2 * b + 1] = s1;
+      a->sum32[b] = s0 + s1;
+      a->sx[b] = d * (float) (s0 + s1);
+    }
+}
+
+/* ---- Weights to panels ------------------------------------------------- */
+
+static inline float
+load_f16 (const uint8_t *p)
+{
+  uint16_t h;
+
+  memcpy (&h, p, 2);
+  return _cvtsh_ss (h);
+}
+
+/* 32 nibbles of 16 bytes in element order: low nibbles, then high ones. */
+static ALWAYS_INLINE __m256i
+nibbles (const uint8_t *qs)
+{
+  __m128i q = _mm_loadu_si128 ((const __m128i *) qs);
+  __m128i mask = _mm_set1_epi8 (0x0F);
+
+  return _mm256_set_m128i (_mm_and_si128 (_mm_srli_epi16 (q, 4), mask), _mm_and_si128 (q, mask));
+}
+
+/* Bit j of the 32-bit word at @qh as 0x10 in byte j. */
+static ALWAYS_INLINE __m256i
+fifth_bits (const uint8_t *qh)
+{
+  uint32_t bits;
+
+  memcpy (&bits, qh, 4);
+  return _mm256_maskz_set1_epi8 ((__mmask32) bits, 0x10);
+}
+
+/* Bit @bit of each of the 32 bytes at @p, as 0x10. */
+static ALWAYS_INLINE __m256i
+bit_of_bytes (const uint8_t *p, int bit)
+{
+  __m256i v = _mm256_loadu_si256 ((const __m256i *) p);
+
+  v = bit <= 4 ? _mm256_sll_epi16 (v, _mm_cvtsi32_si128 (4 - bit))
+               : _mm256_srl_epi16 (v, _mm_cvtsi32_si128 (bit - 4));
+  return _mm256_and_si256 (v, _mm256_set1_epi8 (0x10));
+}
+
+static void
+k_scale_min (int j, const uint8_t *s, int *sc, int *mn)
+{
+  if (j < 4)
+    {
+      *sc = s[j] & 63;
+      *mn = s[j + 4] & 63;
+    }
+  else
+    {
+      *sc = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
+      *mn = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+/* Block @b of one row: its 32 unsigned quants, scale(s) and minimum. */
+static ALWAYS_INLINE __m256i
+decode_block (int type, const uint8_t *row, int64_t b, float *s, float *s2, float *m)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q8_0:
+      {
+        const uint8_t *p = row + 34 * b;
+
+        *s = load_f16 (p);
+        return _mm256_xor_si256 (_mm256_loadu_si256 ((const __m256i *) (p + 2)),
+                                 _mm256_set1_epi8 ((char) 0x80));
+      }
+    case TEMPER_TYPE_Q4_0:
+      *s = load_f16 (row + 18 * b);
+      return nibbles (row + 18 * b + 2);
+    case TEMPER_TYPE_Q4_1:
+      *s = load_f16 (row + 20 * b);
+      *m = load_f16 (row + 20 * b + 2);
+      return nibbles (row + 20 * b + 4);
+    case TEMPER_TYPE_Q5_0:
+      *s = load_f16 (row + 22 * b);
+      return _mm256_or_si256 (nibbles (row + 22 * b + 6), fifth_bits (row + 22 * b + 2));
+    case TEMPER_TYPE_Q5_1:
+      *s = load_f16 (row + 24 * b);
+      *m = load_f16 (row + 24 * b + 2);
+      return _mm256_or_si256 (nibbles (row + 24 * b + 8), fifth_bits (row + 24 * b + 4));
+    case TEMPER_TYPE_Q4_K:
+    case TEMPER_TYPE_Q5_K:
+      {
+        gboolean five = type == TEMPER_TYPE_Q5_K;
+        const uint8_t *p = row + (five ? 176 : 144) * (b / 8);
+        const uint8_t *qs = p + (five ? 48 : 16);
+        int j = (int) (b % 8), sc, mn;
+        __m256i q = _mm256_loadu_si256 ((const __m256i *) (qs + 32 * (j / 2)));
+
+        k_scale_min (j, p + 4, &sc, &mn);
+        *s = load_f16 (p) * (float) sc;
+        *m = -load_f16 (p + 2) * (float) mn;
+        q = (j & 1) ? _mm256_srli_epi16 (q, 4) : q;
+        q = _mm256_and_si256 (q, _mm256_set1_epi8 (0x0F));
+        if (five)
+          q = _mm256_or_si256 (q, bit_of_bytes (p + 16, j));
+        return q;
+      }
+    default: /* Q6_K */
+      {
+        const uint8_t *p = row + 210 * (b / 8);
+        int j = (int) (b % 8), t = j / 4, g = j % 4;
+        const int8_t *sc = (const int8_t *) (p + 192) + 8 * t + 2 * g;
+        float d = load_f16 (p + 208);
+        __m256i lo = _mm256_loadu_si256 ((const __m256i *) (p + 64 * t + 32 * (g & 1)));
+        __m256i hi = _mm256_loadu_si256 ((const __m256i *) (p + 128 + 32 * t));
+
+        lo = (g & 2) ? _mm256_srli_epi16 (lo, 4) : lo;
+        lo = _mm256_and_si256 (lo, _mm256_set1_epi8 (0x0F));
+        hi = _mm256_and_si256 (_mm256_srl_epi16 (hi, _mm_cvtsi32_si128 (2 * g)), _mm256_set1_epi8 (3));
+        *s = d * (float) sc[0];
+        *s2 = d * (float) sc[1];
+        return _mm256_or_si256 (lo, _mm256_slli_epi16 (hi, 4));
+      }
+    }
+}
+
+/* z[j] holds rows j and j + 8 of a group of 16 (eight dwords each); writes
+ * out + 128·c the dword c of all 16 rows, for c < 8. */
+static ALWAYS_INLINE void
+transpose_store (__m512i z[8], uint8_t *out)
+{
+  const __m512i lo = _mm512_setr_epi64 (0, 1, 8, 9, 4, 5, 12, 13);
+  const __m512i hi = _mm512_setr_epi64 (2, 3, 10, 11, 6, 7, 14, 15);
+  __m512i t[8], u[8];
+
+  for (int i = 0; i < 4; i++)
+    {
+      t[2 * i] = _mm512_unpacklo_epi32 (z[2 * i], z[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_epi32 (z[2 * i], z[2 * i + 1]);
+    }
+  for (int h = 0; h < 2; h++)
+    {
+      u[4 * h + 0] = _mm512_unpacklo_epi64 (t[4 * h + 0], t[4 * h + 2]);
+      u[4 * h + 1] = _mm512_unpackhi_epi64 (t[4 * h + 0], t[4 * h + 2]);
+      u[4 * h + 2] = _mm512_unpacklo_epi64 (t[4 * h + 1], t[4 * h + 3]);
+      u[4 * h + 3] = _mm512_unpackhi_epi64 (t[4 * h + 1], t[4 * h + 3]);
+    }
+  for (int c = 0; c < 4; c++)
+    {
+      _mm512_storeu_si512 (out + 128 * c, _mm512_permutex2var_epi64 (u[c], lo, u[c + 4]));
+      _mm512_storeu_si512 (out + 128 * (c + 4), _mm512_permutex2var_epi64 (u[c], hi, u[c + 4]));
+    }
+}
+
+static ALWAYS_INLINE void
+pack_type (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n, uint8_t *panel)
+{
+  Kind kind = kind_of (type);
+  size_t stride = block_stride (kind);
+
+  for (int64_t b = 0; b < n / 32; b++)
+    {
+      uint8_t *blk = panel + b * stride;
+      float *scale = (float *) (blk + 1024);
+      float *scale2 = scale + 32, *minimum = scale + 32;
+
+      for (int g = 0; g < 2; g++)
+        {
+          __m512i z[8];
+
+          for (int j = 0; j < 8; j++)
+            {
+              __m256i half[2];
+
+              for (int k = 0; k < 2; k++)
+                {
+                  int r = 16 * g + j + 8 * k;
+                  float s = 0.0f, s2 = 0.0f, m = 0.0f;
+
+                  if (r < rows)
+                    half[k] = decode_block (type, w + (size_t) r * row_bytes, b, &s, &s2, &m);
+                  else
+                    half[k] = _mm256_setzero_si256 ();
+                  scale[r] = s;
+                  if (kind == KIND_HALVES)
+                    scale2[r] = s2;
+                  else if (kind == KIND_MIN)
+                    minimum[r] = m;
+                }
+              z[j] = _mm512_inserti64x4 (_mm512_castsi256_si512 (half[0]), half[1], 1);
+            }
+          transpose_store (z, blk + 64 * g);
+        }
+    }
+}
+
+void
+temper_cpu_q8_gemm_pack (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n,
+                         uint8_t *panel)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q4_0: pack_type (TEMPER_TYPE_Q4_0, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_Q4_1: pack_type (TEMPER_TYPE_Q4_1, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_Q5_0: pack_type (TEMPER_TYPE_Q5_0, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_Q5_1: pack_type (TEMPER_TYPE_Q5_1, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_Q8_0: pack_type (TEMPER_TYPE_Q8_0, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_Q4_K: pack_type (TEMPER_TYPE_Q4_K, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_Q5_K: pack_type (TEMPER_TYPE_Q5_K, w, row_bytes, rows, n, panel); break;
+    default:               pack_type (TEMPER_TYPE_Q6_K, w, row_bytes, rows, n, panel); break;
+    }
+}
+
+/* ---- The register tile ------------------------------------------------- */
+
+/* acc[t][g] (rows 16g..16g+15 of token t) += the panel times @nt tokens. */
+static ALWAYS_INLINE void
+tile (Kind kind, int offset, int nt, const uint8_t *panel, int64_t n,
+      const TemperQ8Acts *x, int64_t t0, __m512 acc[NT][2])
+{
+  const int64_t nb = n / 32;
+  const size_t stride = block_stride (kind);
+  const int8_t *q[NT];
+
+#pragma GCC unroll 8
+  for (int t = 0; t < nt; t++)
+    {
+      q[t] = x->q + (t0 + t) * n;
+      acc[t][0] = acc[t][1] = _mm512_setzero_ps ();
+    }
+  for (int64_t b = 0; b < nb; b++, panel += stride)
+    {
+      const float *scale = (const float *) (panel + 1024);
+
+      for (int h = 0; h < (kind == KIND_HALVES ? 2 : 1); h++)
+        {
+          const int chunks = kind == KIND_HALVES ? 4 : 8;
+          const uint8_t *p = panel + 128 * chunks * h;
+          __m512i dot[NT][2];
+          __m512 s0, s1;
+
+#pragma GCC unroll 8
+          for (int t = 0; t < nt; t++)
+            {
+              __m512i start = _mm512_setzero_si512 ();
+
+              if (kind == KIND_OFFSET)
+                start = _mm512_set1_epi32 (-offset * x->sum32[(t0 + t) * nb + b]);
+              else if (kind == KIND_HALVES)
+                start = _mm512_set1_epi32 (-offset * x->sum16[(t0 + t) * 2 * nb + 2 * b + h]);
+              dot[t][0] = dot[t][1] = start;
+            }
+#pragma GCC unroll 8
+          for (int c = 0; c < chunks; c++, p += 128)
+            {
+              __m512i w0 = _mm512_loadu_si512 (p), w1 = _mm512_loadu_si512 (p + 64);
+
+#pragma GCC unroll 8
+              for (int t = 0; t < nt; t++)
+                {
+                  int32_t word;
+                  __m512i xv;
+
+                  memcpy (&word, q[t] + 32 * b + 16 * h + 4 * c, 4);
+                  xv = _mm512_set1_epi32 (word);
+                  dot[t][0] = _mm512_dpbusd_epi32 (dot[t][0], w0, xv);
+                  dot[t][1] = _mm512_dpbusd_epi32 (dot[t][1], w1, xv);
+                }
+            }
+          s0 = _mm512_loadu_ps (scale + 32 * h);
+          s1 = _mm512_loadu_ps (scale + 32 * h + 16);
+#pragma GCC unroll 8
+          for (int t = 0; t < nt; t++)
+            {
+              __m512 d = _mm512_set1_ps (x->d[(t0 + t) * nb + b]);
+
+              acc[t][0] = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot[t][0]), _mm512_mul_ps (s0, d), acc[t][0]);
+              acc[t][1] = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot[t][1]), _mm512_mul_ps (s1, d), acc[t][1]);
+            }
+        }
+      if (kind == KIND_MIN)
+        {
+          __m512 m0 = _mm512_loadu_ps (scale + 32), m1 = _mm512_loadu_ps (scale + 48);
+
+#pragma GCC unroll 8
+          for (int t = 0; t < nt; t++)
+            {
+              __m512 sx = _mm512_set1_ps (x->sx[(t0 + t) * nb + b]);
+
+              acc[t][0] = _mm512_fmadd_ps (m0, sx, acc[t][0]);
+              acc[t][1] = _mm512_fmadd_ps (m1, sx, acc[t][1]);
+            }
+        }
+    }
+}
+
+static ALWAYS_INLINE void
+run_kind (Kind kind, int offset, const uint8_t *panel, int rows, int64_t n, const TemperQ8Acts *x,
+          int64_t T, float *y, int64_t ldy, const float *bias, gboolean accumulate)
+{
+  __mmask16 keep[2] = {
+    (__mmask16) (rows >= 16 ? 0xFFFF : (1u << rows) - 1),
+    (__mmask16) (rows >= 32 ? 0xFFFF : rows <= 16 ? 0 : (1u << (rows - 16)) - 1),
+  };
+  __m512 add[2];
+
+  for (int g = 0; g < 2; g++)
+    add[g] = bias != NULL ? _mm512_maskz_loadu_ps (keep[g], bias + 16 * g) : _mm512_setzero_ps ();
+  for (int64_t t0 = 0; t0 < T; t0 += NT)
+    {
+      __m512 acc[NT][2];
+      int nt = (int) MIN (NT, T - t0);
+
+      /* A constant count per call, so the tile's loops unroll. */
+      switch (nt)
+        {
+        case NT: tile (kind, offset, NT, panel, n, x, t0, acc); break;
+#if NT > 3
+        case 3: tile (kind, offset, 3, panel, n, x, t0, acc); break;
+#endif
+#if NT > 2
+        case 2: tile (kind, offset, 2, panel, n, x, t0, acc); break;
+#endif
+        default: tile (kind, offset, 1, panel, n, x, t0, acc); break;
+        }
+      for (int t = 0; t < nt; t++)
+        for (int g = 0; g < 2; g++)
+          {
+            float *dst = y + (t0 + t) * ldy + 16 * g;
+            __m512 v = _mm512_add_ps (acc[t][g], add[g]);
+
+            if (accumulate)
+              v = _mm512_add_ps (v, _mm512_maskz_loadu_ps (keep[g], dst));
+            _mm512_mask_storeu_ps (dst, keep[g], v);
+          }
+    }
+}
+
+void
+temper_cpu_q8_gemm_run (int type, const uint8_t *panel, int rows, int64_t n,
+                        const TemperQ8Acts *x, int64_t T, float *y, int64_t ldy,
+                        const float *bias, gboolean accumulate)
+{
+  switch (kind_of (type))
+    {
+    case KIND_MIN:
+      run_kind (KIND_MIN, 0, panel, rows, n, x, T, y, ldy, bias, accumulate);
+      break;
+    case KIND_HALVES:
+      run_kind (KIND_HALVES, 32, panel, rows, n, x, T, y, ldy, bias, accumulate);
+      break;
+    default:
+      switch (offset_of (type))
+        {
+        case 8:  run_kind (KIND_OFFSET, 8, panel, rows, n, x, T, y, ldy, bias, accumulate); break;
+        case 16: run_kind (KIND_OFFSET, 16, panel, rows, n, x, T, y, ldy, bias, accumulate); break;
+        default: run_kind (KIND_OFFSET, 128, panel, rows, n, x, T, y, ldy, bias, accumulate); break;
+        }
+      break;
+    }
+}

@@ -63,6 +63,9 @@ typedef struct {
   size_t           moe_work_len;
   int             *moe_slots;
   size_t           moe_slots_len;
+  /* The plain reference (TEMPER_CPU_KERNELS_SCALAR asked for): attention
+   * row by row, as the op test's reference computes it. */
+  gboolean         plain_attention;
   /* Where op times go while profiling (temper-cpu-profile.c), else NULL. */
   TemperOpProfile *profile;
 } TemperCpuBackend;

@@ -203,7 +203,7 @@ attention_tiled_task (void *data, int ith, int nth)
           for (int64_t r = 0; r < rows; r++)
             {
               float *srow = S + r * TILE, *arow = acc + r * hd;
-              float max = run_max[r], sum = 0.0f, rescale;
+              float max = run_max[r], sum, rescale;
               int64_t a, z;
 
               visible_in_block (p, q0 + r, j0, cols, &a, &z);
@@ -217,11 +217,7 @@ attention_tiled_task (void *data, int ith, int nth)
                   srow[j] = cap_score (p, srow[j]);
                   max = MAX (max, srow[j]);
                 }
-              for (int64_t j = a; j < z; j++)
-                {
-                  srow[j] = expf (srow[j] - max);
-                  sum += srow[j];
-                }
+              sum = (float) k->exp_sub_sum (srow + a, z - a, max);
               memset (srow, 0, sizeof (float) * (size_t) a);
               memset (srow + z, 0, sizeof (float) * (size_t) (cols - z));
               /* A larger maximum: what was summed so far shrinks by the
@@ -310,12 +306,19 @@ attention_backward_tiled_task (void *data, int ith, int nth)
                       visible_in_block (p, q0 + r, j0, cols, &a, &z);
                       a = MIN (a, cols);
                       z = MAX (z, a);
-                      for (int64_t j = a; j < z; j++)
-                        {
-                          float capped = cap_score (p, prow[j]);
+                      if (p->softcap > 0.0f)
+                        for (int64_t j = a; j < z; j++)
+                          {
+                            float capped = cap_score (p, prow[j]);
 
-                          prow[j] = expf (capped - lse);
-                          drow[j] = prow[j] * (drow[j] - Dr) * p->scale * cap_slope (p, capped);
+                            prow[j] = expf (capped - lse);
+                            drow[j] = prow[j] * (drow[j] - Dr) * p->scale * cap_slope (p, capped);
+                          }
+                      else
+                        {
+                          k->exp_sub_sum (prow + a, z - a, lse);
+                          for (int64_t j = a; j < z; j++)
+                            drow[j] = prow[j] * (drow[j] - Dr) * p->scale;
                         }
                       memset (prow, 0, sizeof (float) * (size_t) a);
                       memset (drow, 0, sizeof (float) * (size_t) a);

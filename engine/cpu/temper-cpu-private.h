@@ -27,6 +27,12 @@ typedef struct {
   /* One packed B panel from sixteen rows of a transposed B (the weight rows
    * of y = x·Wᵀ): dst[k·NR + c] = src[c·ld + k] for k < kc. */
   void  (*pack_b_transposed) (float *dst, const float *src, int64_t ld, int64_t kc);
+  /* x[i] = exp(x[i] − sub), returning their sum; and SwiGLU's forward and
+   * backward (see temper-cpu-avx2-exp.h). */
+  double (*exp_sub_sum) (float *x, int64_t n, float sub);
+  void  (*swiglu)      (const float *g, const float *u, float *o, int64_t n);
+  void  (*swiglu_backward) (const float *g, const float *u, const float *d, float *dg, float *du,
+                            int64_t n);
   const char *name;
 } TemperCpuKernels;
 

@@ -5,12 +5,9 @@
  * so memory stays linear in the context; the log-sum-exp saved by the forward
  * lets the backward rebuild the probabilities without storing them.
  *
- * With many queries (training, long prompts) each (sequence, head) is done
- * as whole-matrix products through the blocked GEMM instead: S = Q·Kᵀ for
- * all its queries at once, a masked softmax per row, then P·V, and in the
- * backward dP = dO·Vᵀ, dS, dV += Pᵀ·dO, dQ += dS·K, dK += dSᵀ·Q.  The masked
- * upper triangle is computed and discarded, which costs less than the dot
- * products one at a time did. */
+ * With many queries (training, long prompts) queries and keys go in blocks
+ * (the tiled form below), so the work is whole-block products through the
+ * blocked GEMM and the blocks no query can see are skipped. */
 #include "config.h"
 
 #include <math.h>
@@ -96,98 +93,176 @@ attention_task (void *data, int ith, int nth)
     }
 }
 
-/* Queries per sequence from which the matrix form pays off, and the most
- * score floats per thread it may hold (16 MiB). */
-#define BLOCKED_MIN_QUERIES 16
-#define BLOCKED_MAX_SCORES (4 * 1024 * 1024)
+/* The tiled (flash-attention style) form, for many queries: queries and
+ * keys go in blocks of TILE, and only the blocks a query block can see are
+ * computed (about half of them when causal), so no n_query × n_keys matrix
+ * is ever formed.  The forward keeps a running maximum and sum per query
+ * (online softmax) and rescales its partial output when the maximum grows;
+ * the backward rebuilds each block's probabilities from the saved
+ * log-sum-exp.  Every product is a small call of the blocked GEMM on a
+ * TILE × TILE block that stays in L1/L2.  The row-by-row form above stays
+ * the plain reference (the scalar kernels use it) and serves decoding. */
+
+/* Rows of a query or key block: a multiple of both sides of the GEMM's
+ * register tile, so the block products have no ragged edges. */
+#define TILE 48
+/* Queries per sequence from which the tiled form pays off. */
+#define TILED_MIN_QUERIES 16
+
+G_STATIC_ASSERT (TILE % TEMPER_CPU_GEMM_MR == 0 && TILE % TEMPER_CPU_GEMM_NR == 0);
 
 static gboolean
-use_blocked (const TemperAttentionParams *p)
+use_tiled (const TemperCpuBackend *cpu, const TemperAttentionParams *p)
 {
-  int64_t n_keys = (int64_t) p->q_offset + p->n_query;
-
-  return p->n_query >= BLOCKED_MIN_QUERIES && (int64_t) p->n_query * n_keys <= BLOCKED_MAX_SCORES;
+  return !cpu->plain_attention && p->n_query >= TILED_MIN_QUERIES;
 }
 
-/* S[i][j] = scale·q_i·k_j for the n_query × n_keys block of one head. */
+/* The key blocks queries [i0, i1) see: [*b0, *b1) in units of TILE. */
 static void
-block_scores (const TemperCpuKernels *k, float *work, float *S, const float *q, int64_t q_stride,
-              const float *kbase, int64_t kv_stride, const TemperAttentionParams *p,
-              int64_t n_keys)
+visible_blocks (const TemperAttentionParams *p, int64_t i0, int64_t i1, int64_t *b0, int64_t *b1)
 {
-  memset (S, 0, sizeof (float) * (size_t) (p->n_query * n_keys));
-  temper_cpu_sgemm (k, work, p->n_query, n_keys, p->head_dim, p->scale,
-                    q, q_stride, 1, kbase, 1, kv_stride, S, n_keys);
+  int64_t lo, hi, lo_last, hi_last;
+
+  visible_keys (p, i0, &lo, &hi);
+  visible_keys (p, i1 - 1, &lo_last, &hi_last);
+  *b0 = lo / TILE;
+  *b1 = (hi_last + TILE - 1) / TILE;
 }
 
+/* The visible part of key block [j0, j0 + cols) for query @i, relative to
+ * j0: [*a, *z); empty when *a >= *z. */
+static inline void
+visible_in_block (const TemperAttentionParams *p, int64_t i, int64_t j0, int64_t cols,
+                  int64_t *a, int64_t *z)
+{
+  int64_t lo, hi;
+
+  visible_keys (p, i, &lo, &hi);
+  *a = MAX (lo - j0, 0);
+  *z = MIN (hi - j0, cols);
+}
+
+/* S[rows × cols] (row stride TILE) = scale·Q·Kᵀ for one block pair. */
 static void
-attention_blocked_task (void *data, int ith, int nth)
+tile_scores (const TemperCpuKernels *k, float *work, float *S, int64_t rows, int64_t cols,
+             const float *q, int64_t q_stride, const float *kb, int64_t kv_stride,
+             const TemperAttentionParams *p)
+{
+  for (int64_t r = 0; r < rows; r++)
+    memset (S + r * TILE, 0, sizeof (float) * (size_t) cols);
+  temper_cpu_sgemm (k, work, rows, cols, p->head_dim, p->scale,
+                    q, q_stride, 1, kb, 1, kv_stride, S, TILE);
+}
+
+/* Per-thread floats the tiled forward needs. */
+static size_t
+tiled_forward_scratch (const TemperAttentionParams *p)
+{
+  return TEMPER_CPU_GEMM_WORK + (size_t) TILE * TILE + (size_t) TILE * (size_t) p->head_dim +
+         2 * TILE;
+}
+
+/* One item is one block of queries of one head of one sequence. */
+static void
+attention_tiled_task (void *data, int ith, int nth)
 {
   AttentionWork *w = data;
   const TemperAttentionParams *p = w->p;
   const TemperCpuKernels *k = &w->cpu->k;
   int hd = p->head_dim, group = p->n_head / p->n_head_kv;
   int64_t q_stride = (int64_t) p->n_head * hd, kv_stride = (int64_t) p->n_head_kv * hd;
-  int64_t n_keys = (int64_t) p->q_offset + p->n_query;
+  int64_t n_qblocks = (p->n_query + TILE - 1) / TILE;
   float *work = temper_cpu_scratch_for (w->cpu, ith);
-  float *S = work + TEMPER_CPU_GEMM_WORK;
-  gint64 n_items = (gint64) p->n_seq * p->n_head, i0, i1;
+  float *S = work + TEMPER_CPU_GEMM_WORK, *acc = S + TILE * TILE;
+  float *run_max = acc + TILE * hd, *run_sum = run_max + TILE;
+  gint64 n_items = (gint64) p->n_seq * p->n_head * n_qblocks, i0, i1;
 
   temper_cpu_split (n_items, ith, nth, &i0, &i1);
   for (gint64 item = i0; item < i1; item++)
     {
-      int s = (int) (item / p->n_head), h = (int) (item % p->n_head);
-      int64_t row0 = (int64_t) s * p->n_query;
+      int64_t qb = item % n_qblocks;
+      int h = (int) (item / n_qblocks % p->n_head), s = (int) (item / n_qblocks / p->n_head);
+      int64_t q0 = qb * TILE, rows = MIN (TILE, p->n_query - q0), b0, b1;
+      int64_t row0 = (int64_t) s * p->n_query + q0;
       const float *qh = w->q + row0 * q_stride + (int64_t) h * hd;
       const float *kbase = w->k + (int64_t) s * p->n_key * kv_stride + (int64_t) (h / group) * hd;
       const float *vbase = w->v + (int64_t) s * p->n_key * kv_stride + (int64_t) (h / group) * hd;
-      float *oh = w->o + row0 * q_stride + (int64_t) h * hd;
 
-      block_scores (k, work, S, qh, q_stride, kbase, kv_stride, p, n_keys);
-      for (int i = 0; i < p->n_query; i++)
+      memset (acc, 0, sizeof (float) * (size_t) (rows * hd));
+      for (int64_t r = 0; r < rows; r++)
         {
-          float *srow = S + (int64_t) i * n_keys;
-          int64_t lo, n_visible;
-          float max = -INFINITY, sum = 0.0f, inv;
-
-          visible_keys (p, i, &lo, &n_visible);
-          for (int64_t j = lo; j < n_visible; j++)
-            {
-              srow[j] = cap_score (p, srow[j]);
-              max = MAX (max, srow[j]);
-            }
-          for (int64_t j = lo; j < n_visible; j++)
-            {
-              srow[j] = expf (srow[j] - max);
-              sum += srow[j];
-            }
-          inv = 1.0f / sum;
-          for (int64_t j = lo; j < n_visible; j++)
-            srow[j] *= inv;
-          memset (srow, 0, sizeof (float) * (size_t) lo);
-          memset (srow + n_visible, 0, sizeof (float) * (size_t) (n_keys - n_visible));
-          memset (oh + i * q_stride, 0, sizeof (float) * (size_t) hd);
-          if (w->lse_out != NULL)
-            w->lse_out[(row0 + i) * p->n_head + h] = max + logf (sum);
+          run_max[r] = -INFINITY;
+          run_sum[r] = 0.0f;
         }
-      temper_cpu_sgemm (k, work, p->n_query, hd, n_keys, 1.0f,
-                        S, n_keys, 1, vbase, kv_stride, 1, oh, q_stride);
+      visible_blocks (p, q0, q0 + rows, &b0, &b1);
+      for (int64_t kb = b0; kb < b1; kb++)
+        {
+          int64_t j0 = kb * TILE, cols = MIN (TILE, p->n_key - j0);
+
+          tile_scores (k, work, S, rows, cols, qh, q_stride, kbase + j0 * kv_stride, kv_stride, p);
+          for (int64_t r = 0; r < rows; r++)
+            {
+              float *srow = S + r * TILE, *arow = acc + r * hd;
+              float max = run_max[r], sum, rescale;
+              int64_t a, z;
+
+              visible_in_block (p, q0 + r, j0, cols, &a, &z);
+              if (a >= z)
+                {
+                  memset (srow, 0, sizeof (float) * (size_t) cols);
+                  continue;
+                }
+              for (int64_t j = a; j < z; j++)
+                {
+                  srow[j] = cap_score (p, srow[j]);
+                  max = MAX (max, srow[j]);
+                }
+              sum = (float) k->exp_sub_sum (srow + a, z - a, max);
+              memset (srow, 0, sizeof (float) * (size_t) a);
+              memset (srow + z, 0, sizeof (float) * (size_t) (cols - z));
+              /* A larger maximum: what was summed so far shrinks by the
+               * difference (0 when nothing was seen yet). */
+              rescale = expf (run_max[r] - max);
+              if (rescale != 1.0f)
+                for (int d = 0; d < hd; d++)
+                  arow[d] *= rescale;
+              run_sum[r] = run_sum[r] * rescale + sum;
+              run_max[r] = max;
+            }
+          temper_cpu_sgemm (k, work, rows, hd, cols, 1.0f, S, TILE, 1,
+                            vbase + j0 * kv_stride, kv_stride, 1, acc, hd);
+        }
+      for (int64_t r = 0; r < rows; r++)
+        {
+          float *ov = w->o + (row0 + r) * q_stride + (int64_t) h * hd, inv = 1.0f / run_sum[r];
+
+          for (int d = 0; d < hd; d++)
+            ov[d] = acc[r * hd + d] * inv;
+          if (w->lse_out != NULL)
+            w->lse_out[(row0 + r) * p->n_head + h] = run_max[r] + logf (run_sum[r]);
+        }
     }
 }
 
-/* Per (sequence, kv head), like the row-wise backward, so each thread owns
- * the dk/dv rows it adds to. */
+/* Per-thread floats the tiled backward needs. */
+static size_t
+tiled_backward_scratch (const TemperAttentionParams *p)
+{
+  return TEMPER_CPU_GEMM_WORK + 2 * (size_t) TILE * TILE + (size_t) p->n_query;
+}
+
+/* Per (sequence, kv head), so each thread owns the dk/dv rows it adds to,
+ * and the dq rows of the query heads that read them. */
 static void
-attention_backward_blocked_task (void *data, int ith, int nth)
+attention_backward_tiled_task (void *data, int ith, int nth)
 {
   AttentionWork *w = data;
   const TemperAttentionParams *p = w->p;
   const TemperCpuKernels *k = &w->cpu->k;
   int hd = p->head_dim, group = p->n_head / p->n_head_kv;
   int64_t q_stride = (int64_t) p->n_head * hd, kv_stride = (int64_t) p->n_head_kv * hd;
-  int64_t n_keys = (int64_t) p->q_offset + p->n_query;
   float *work = temper_cpu_scratch_for (w->cpu, ith);
-  float *P = work + TEMPER_CPU_GEMM_WORK, *dS = P + p->n_query * n_keys;
+  float *P = work + TEMPER_CPU_GEMM_WORK, *dS = P + TILE * TILE, *D = dS + TILE * TILE;
   gint64 n_groups = (gint64) p->n_seq * p->n_head_kv, g0, g1;
 
   temper_cpu_split (n_groups, ith, nth, &g0, &g1);
@@ -201,38 +276,64 @@ attention_backward_blocked_task (void *data, int ith, int nth)
         {
           int64_t q_off = row0 * q_stride + (int64_t) h * hd;
 
-          block_scores (k, work, P, w->q + q_off, q_stride, w->k + kv_off, kv_stride, p, n_keys);
-          memset (dS, 0, sizeof (float) * (size_t) (p->n_query * n_keys));
-          temper_cpu_sgemm (k, work, p->n_query, n_keys, hd, 1.0f,
-                            w->dout + q_off, q_stride, 1, w->v + kv_off, 1, kv_stride,
-                            dS, n_keys);
-          for (int i = 0; i < p->n_query; i++)
+          /* D_i = dO_i·O_i, the softmax backward's row term. */
+          for (int64_t i = 0; i < p->n_query; i++)
+            D[i] = k->dot_f32 (w->dout + q_off + i * q_stride, w->out + q_off + i * q_stride, hd);
+          for (int64_t q0 = 0; q0 < p->n_query; q0 += TILE)
             {
-              float *prow = P + (int64_t) i * n_keys, *drow = dS + (int64_t) i * n_keys;
-              int64_t lo, n_visible;
-              float lse = w->lse[(row0 + i) * p->n_head + h];
-              float D = k->dot_f32 (w->dout + q_off + i * q_stride, w->out + q_off + i * q_stride, hd);
+              int64_t rows = MIN (TILE, p->n_query - q0), b0, b1;
+              const float *qb = w->q + q_off + q0 * q_stride, *dob = w->dout + q_off + q0 * q_stride;
+              float *dqb = w->dq + q_off + q0 * q_stride;
 
-              visible_keys (p, i, &lo, &n_visible);
-              for (int64_t j = lo; j < n_visible; j++)
+              visible_blocks (p, q0, q0 + rows, &b0, &b1);
+              for (int64_t kb = b0; kb < b1; kb++)
                 {
-                  float capped = cap_score (p, prow[j]);
+                  int64_t j0 = kb * TILE, cols = MIN (TILE, p->n_key - j0);
+                  const float *kblk = w->k + kv_off + j0 * kv_stride, *vblk = w->v + kv_off + j0 * kv_stride;
 
-                  prow[j] = expf (capped - lse);
-                  drow[j] = prow[j] * (drow[j] - D) * p->scale * cap_slope (p, capped);
+                  tile_scores (k, work, P, rows, cols, qb, q_stride, kblk, kv_stride, p);
+                  /* dP = dO·Vᵀ, in dS's room. */
+                  for (int64_t r = 0; r < rows; r++)
+                    memset (dS + r * TILE, 0, sizeof (float) * (size_t) cols);
+                  temper_cpu_sgemm (k, work, rows, cols, hd, 1.0f, dob, q_stride, 1,
+                                    vblk, 1, kv_stride, dS, TILE);
+                  for (int64_t r = 0; r < rows; r++)
+                    {
+                      float *prow = P + r * TILE, *drow = dS + r * TILE;
+                      float lse = w->lse[(row0 + q0 + r) * p->n_head + h], Dr = D[q0 + r];
+                      int64_t a, z;
+
+                      visible_in_block (p, q0 + r, j0, cols, &a, &z);
+                      a = MIN (a, cols);
+                      z = MAX (z, a);
+                      if (p->softcap > 0.0f)
+                        for (int64_t j = a; j < z; j++)
+                          {
+                            float capped = cap_score (p, prow[j]);
+
+                            prow[j] = expf (capped - lse);
+                            drow[j] = prow[j] * (drow[j] - Dr) * p->scale * cap_slope (p, capped);
+                          }
+                      else
+                        {
+                          k->exp_sub_sum (prow + a, z - a, lse);
+                          for (int64_t j = a; j < z; j++)
+                            drow[j] = prow[j] * (drow[j] - Dr) * p->scale;
+                        }
+                      memset (prow, 0, sizeof (float) * (size_t) a);
+                      memset (drow, 0, sizeof (float) * (size_t) a);
+                      memset (prow + z, 0, sizeof (float) * (size_t) (cols - z));
+                      memset (drow + z, 0, sizeof (float) * (size_t) (cols - z));
+                    }
+                  /* dV += Pᵀ·dO, dQ += dS·K, dK += dSᵀ·Q. */
+                  temper_cpu_sgemm (k, work, cols, hd, rows, 1.0f, P, 1, TILE,
+                                    dob, q_stride, 1, w->dv + kv_off + j0 * kv_stride, kv_stride);
+                  temper_cpu_sgemm (k, work, rows, hd, cols, 1.0f, dS, TILE, 1,
+                                    kblk, kv_stride, 1, dqb, q_stride);
+                  temper_cpu_sgemm (k, work, cols, hd, rows, 1.0f, dS, 1, TILE,
+                                    qb, q_stride, 1, w->dk + kv_off + j0 * kv_stride, kv_stride);
                 }
-              memset (prow, 0, sizeof (float) * (size_t) lo);
-              memset (drow, 0, sizeof (float) * (size_t) lo);
-              memset (prow + n_visible, 0, sizeof (float) * (size_t) (n_keys - n_visible));
-              memset (drow + n_visible, 0, sizeof (float) * (size_t) (n_keys - n_visible));
             }
-          /* dV += Pᵀ·dO, dQ += dS·K, dK += dSᵀ·Q. */
-          temper_cpu_sgemm (k, work, n_keys, hd, p->n_query, 1.0f, P, 1, n_keys,
-                            w->dout + q_off, q_stride, 1, w->dv + kv_off, kv_stride);
-          temper_cpu_sgemm (k, work, p->n_query, hd, n_keys, 1.0f, dS, n_keys, 1,
-                            w->k + kv_off, kv_stride, 1, w->dq + q_off, q_stride);
-          temper_cpu_sgemm (k, work, n_keys, hd, p->n_query, 1.0f, dS, 1, n_keys,
-                            w->q + q_off, q_stride, 1, w->dk + kv_off, kv_stride);
         }
     }
 }
@@ -252,12 +353,10 @@ temper_cpu_attention (TemperBackend *b, const TemperBTensor *out, const TemperBT
   g_assert (params->q_offset + params->n_query <= params->n_key);
   g_assert (q->ne[1] == (int64_t) params->n_seq * params->n_query);
   g_assert (k->ne[1] >= (int64_t) params->n_seq * params->n_key);
-  if (use_blocked (params))
+  if (use_tiled (cpu, params))
     {
-      int64_t n_keys = (int64_t) params->q_offset + params->n_query;
-
-      temper_cpu_reserve_scratch (cpu, TEMPER_CPU_GEMM_WORK + (size_t) (params->n_query * n_keys));
-      temper_cpu_pool_run (cpu->pool, attention_blocked_task, &w);
+      temper_cpu_reserve_scratch (cpu, tiled_forward_scratch (params));
+      temper_cpu_pool_run (cpu->pool, attention_tiled_task, &w);
       return;
     }
   temper_cpu_reserve_scratch (cpu, (size_t) params->n_key);
@@ -329,13 +428,10 @@ temper_cpu_attention_backward (TemperBackend *b, const TemperBTensor *dq,
     .dq = cpu_f32 (dq), .dk = cpu_f32 (dk), .dv = cpu_f32 (dv),
   };
 
-  if (use_blocked (params))
+  if (use_tiled (cpu, params))
     {
-      int64_t n_keys = (int64_t) params->q_offset + params->n_query;
-
-      temper_cpu_reserve_scratch (cpu, TEMPER_CPU_GEMM_WORK +
-                                       2 * (size_t) (params->n_query * n_keys));
-      temper_cpu_pool_run (cpu->pool, attention_backward_blocked_task, &w);
+      temper_cpu_reserve_scratch (cpu, tiled_backward_scratch (params));
+      temper_cpu_pool_run (cpu->pool, attention_backward_tiled_task, &w);
       return;
     }
   temper_cpu_reserve_scratch (cpu, 2 * (size_t) params->n_key);

@@ -176,6 +176,7 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
   temper_cpu_kernels_init (&cpu->k, kernels != TEMPER_CPU_KERNELS_SCALAR,
                            kernels != TEMPER_CPU_KERNELS_AVX2,
                            kernels == TEMPER_CPU_KERNELS_FAST_DECODE);
+  cpu->plain_attention = kernels == TEMPER_CPU_KERNELS_SCALAR;
   temper_cpu_reserve_scratch (cpu, 4096);
   return &cpu->parent;
 }

@@ -14,6 +14,7 @@
 #define MIN_ROWS_PER_THREAD 2
 
 typedef struct {
+  const TemperCpuKernels *k;
   float        *logits;
   int64_t       V;
   const gint32 *targets;     /* of this chunk's rows */
@@ -65,7 +66,7 @@ softmax_rows (void *data, gint64 r0, gint64 r1)
       float *l = w->logits + r * V;
       int target = w->targets[r];
       float max = -INFINITY, target_logit, inv;
-      double sum = 0.0;
+      double sum;
 
       if (target < 0)
         {
@@ -82,11 +83,7 @@ softmax_rows (void *data, gint64 r0, gint64 r1)
       target_logit = l[target];
       for (int64_t v = 0; v < V; v++)
         max = MAX (max, l[v]);
-      for (int64_t v = 0; v < V; v++)
-        {
-          l[v] = expf (l[v] - max);
-          sum += l[v];
-        }
+      sum = w->k->exp_sub_sum (l, V, max);
       w->row_loss[r] = (double) max + log (sum) - target_logit;
       inv = (float) (w->grad_scale / sum);
       for (int64_t v = 0; v < V; v++)
@@ -105,7 +102,7 @@ cross_entropy (TemperBackend *b, const TemperBTensor *loss, const TemperBTensor 
   const gint32 *tg = cpu_data (targets);
   const float *xs = cpu_f32 (x);
   float *ls = cpu_f32 (loss);
-  SoftmaxWork sw = { .logits = cpu_f32 (scratch), .V = V, .grad_scale = grad_scale, .cap = cap };
+  SoftmaxWork sw = { .k = &cpu->k, .logits = cpu_f32 (scratch), .V = V, .grad_scale = grad_scale, .cap = cap };
   double loss_sum = 0.0;
   int64_t count = 0;
 

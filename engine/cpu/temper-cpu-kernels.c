@@ -3,12 +3,14 @@
  * otherwise portable C built on the engine's reference dequantiser. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
 #include "temper-cpu-avx2.h"
+#include "temper-cpu-avx2-exp.h"
 #include "temper-cpu-avx512.h"
 #include "temper-cpu-kquant.h"
 #include "temper-cpu-private.h"
@@ -151,6 +153,40 @@ cpu_has_f16c (void)
 }
 #endif
 
+static double
+scalar_exp_sub_sum (float *x, int64_t n, float sub)
+{
+  double sum = 0.0;
+
+  for (int64_t i = 0; i < n; i++)
+    {
+      x[i] = expf (x[i] - sub);
+      sum += x[i];
+    }
+  return sum;
+}
+
+static void
+scalar_swiglu (const float *g, const float *u, float *o, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    o[i] = g[i] / (1.0f + expf (-g[i])) * u[i];
+}
+
+static void
+scalar_swiglu_backward (const float *g, const float *u, const float *d, float *dg, float *du,
+                        int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    {
+      float gi = g[i], s = 1.0f / (1.0f + expf (-gi));
+
+      /* silu'(g) = s·(1 + g·(1 − s)) */
+      dg[i] += d[i] * u[i] * s * (1.0f + gi * (1.0f - s));
+      du[i] += d[i] * gi * s;
+    }
+}
+
 void
 temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allow_avx512,
                          gboolean allow_q8)
@@ -166,6 +202,9 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->axpy = temper_cpu_avx2_axpy;
       k->gemm_tile = temper_cpu_avx2_gemm_tile;
       k->pack_b_transposed = temper_cpu_avx2_pack_b_transposed;
+      k->exp_sub_sum = temper_cpu_avx2_exp_sub_sum;
+      k->swiglu = temper_cpu_avx2_swiglu;
+      k->swiglu_backward = temper_cpu_avx2_swiglu_backward;
       k->handles_q8 = allow_q8 ? avx2_handles_q8 : NULL;
       k->quantize_q8 = allow_q8 ? temper_cpu_avx2_quantize_q8 : NULL;
       k->dot_row_q8 = allow_q8 ? avx2_dot_row_q8 : NULL;
@@ -205,6 +244,9 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->axpy = scalar_axpy;
   k->gemm_tile = temper_cpu_gemm_tile_scalar;
   k->pack_b_transposed = temper_cpu_pack_b_transposed_scalar;
+  k->exp_sub_sum = scalar_exp_sub_sum;
+  k->swiglu = scalar_swiglu;
+  k->swiglu_backward = scalar_swiglu_backward;
   k->handles_q8 = NULL;
   k->quantize_q8 = NULL;
   k->dot_row_q8 = NULL;

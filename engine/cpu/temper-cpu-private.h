@@ -30,6 +30,12 @@ typedef struct {
   /* Many-token products with 8-bit activations and VNNI
    * (temper-cpu-matmul-q8.c); FALSE when not in use. */
   gboolean prefill_q8;
+  /* x[i] = exp(x[i] − sub), returning their sum; and SwiGLU's forward and
+   * backward (see temper-cpu-avx2-exp.h). */
+  double (*exp_sub_sum) (float *x, int64_t n, float sub);
+  void  (*swiglu)      (const float *g, const float *u, float *o, int64_t n);
+  void  (*swiglu_backward) (const float *g, const float *u, const float *d, float *dg, float *du,
+                            int64_t n);
   const char *name;
 } TemperCpuKernels;
 
@@ -66,6 +72,9 @@ typedef struct {
   size_t           moe_work_len;
   int             *moe_slots;
   size_t           moe_slots_len;
+  /* The plain reference (TEMPER_CPU_KERNELS_SCALAR asked for): attention
+   * row by row, as the op test's reference computes it. */
+  gboolean         plain_attention;
   /* Where op times go while profiling (temper-cpu-profile.c), else NULL. */
   TemperOpProfile *profile;
 } TemperCpuBackend;

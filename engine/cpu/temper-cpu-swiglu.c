@@ -13,6 +13,7 @@
 #define MIN_PER_THREAD 16384
 
 typedef struct {
+  const TemperCpuKernels *k;
   const float *g, *u, *d;
   float       *o, *dg, *du;
 } SwigluWork;
@@ -22,15 +23,14 @@ swiglu_range (void *data, gint64 i0, gint64 i1)
 {
   const SwigluWork *w = data;
 
-  for (gint64 i = i0; i < i1; i++)
-    w->o[i] = w->g[i] / (1.0f + expf (-w->g[i])) * w->u[i];
+  w->k->swiglu (w->g + i0, w->u + i0, w->o + i0, i1 - i0);
 }
 
 void
 temper_cpu_swiglu (TemperBackend *b, const TemperBTensor *out,
                    const TemperBTensor *gate, const TemperBTensor *up)
 {
-  SwigluWork w = { .g = cpu_f32 (gate), .u = cpu_f32 (up), .o = cpu_f32 (out) };
+  SwigluWork w = { .k = &TEMPER_CPU (b)->k, .g = cpu_f32 (gate), .u = cpu_f32 (up), .o = cpu_f32 (out) };
 
   temper_cpu_pool_run_range (TEMPER_CPU (b)->pool, gate->ne[0] * gate->ne[1], MIN_PER_THREAD,
                              swiglu_range, &w);
@@ -41,14 +41,7 @@ swiglu_backward_range (void *data, gint64 i0, gint64 i1)
 {
   const SwigluWork *w = data;
 
-  for (gint64 i = i0; i < i1; i++)
-    {
-      float g = w->g[i], s = 1.0f / (1.0f + expf (-g));
-
-      /* silu'(g) = s·(1 + g·(1 − s)) */
-      w->dg[i] += w->d[i] * w->u[i] * s * (1.0f + g * (1.0f - s));
-      w->du[i] += w->d[i] * g * s;
-    }
+  w->k->swiglu_backward (w->g + i0, w->u + i0, w->d + i0, w->dg + i0, w->du + i0, i1 - i0);
 }
 
 void
@@ -57,7 +50,7 @@ temper_cpu_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate,
                             const TemperBTensor *gate, const TemperBTensor *up)
 {
   SwigluWork w = {
-    .g = cpu_f32 (gate), .u = cpu_f32 (up), .d = cpu_f32 (dout),
+    .k = &TEMPER_CPU (b)->k, .g = cpu_f32 (gate), .u = cpu_f32 (up), .d = cpu_f32 (dout),
     .dg = cpu_f32 (dgate), .du = cpu_f32 (dup),
   };
 

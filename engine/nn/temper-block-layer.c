@@ -82,6 +82,22 @@ linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const Tem
     }
 }
 
+/* Only h = drop(x)·Aᵀ, what linear_backward () reads of the forward. */
+static void
+linear_forward_lora_input (const TemperBlockPass *p, const TemperBlockWeights *w,
+                           const TemperBlockActs *a, int t, const TemperBTensor *x)
+{
+  TemperBackend *b = p->backend;
+
+  if (w->lora_a[t].buffer != NULL)
+    {
+      TemperBTensor scratch, h = rows (&a->h[t], x->ne[1]);
+      const TemperBTensor *xin = lora_input (p, t, x, p->train, &scratch);
+
+      b->ops->gemm (b, &h, xin, FALSE, &w->lora_a[t], TRUE, 1.0f, 0.0f);
+    }
+}
+
 /* dx += dy·W + the LoRA path; LoRA gradients += their share. */
 static void
 linear_backward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
@@ -237,6 +253,13 @@ block_feed_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const
   linear_forward (p, w, a, TEMPER_LORA_GATE, &gate, &xn2, NULL);
   linear_forward (p, w, a, TEMPER_LORA_UP, &up, &xn2, NULL);
   temper_block_mlp (b, c, &act, &gate, &up);
+  if (p->recompute && !c->post_norms)
+    {
+      /* The backward reads act and the down projection's h, not its
+       * output: the layer's output is already where it was formed. */
+      linear_forward_lora_input (p, w, a, TEMPER_LORA_DOWN, &act);
+      return;
+    }
   if (c->post_norms)
     {
       TemperBTensor f_raw = rows (&a->f_raw, n);

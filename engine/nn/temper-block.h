@@ -150,6 +150,9 @@ typedef struct {
   guint32                  drop_first_row;
   TemperBTensor            drop;
   gboolean                 train;          /* the forward drops out (a training pass) */
+  /* A recomputation before the backward: the layer's output is already in
+   * place, so what only it needs (the down projection) is skipped. */
+  gboolean                 recompute;
 } TemperBlockPass;
 
 /* One layer's forward: out = x + attention + feed-forward, keeping in @a

@@ -10,8 +10,8 @@
 /* Layer @l's call on @n_seq sequences of t_cur tokens: what it is, and
  * where it keeps each value. */
 static void
-layer_call (TemperTrainStep *s, int l, int n_seq, gboolean train, TemperBlockPass *p,
-            TemperBlockActs *a)
+layer_call (TemperTrainStep *s, int l, int n_seq, gboolean train, gboolean recompute,
+            TemperBlockPass *p, TemperBlockActs *a)
 {
   int64_t n = (int64_t) n_seq * s->t_cur;
   TemperBlockPass pass = {
@@ -19,7 +19,7 @@ layer_call (TemperTrainStep *s, int l, int n_seq, gboolean train, TemperBlockPas
     .n_seq = n_seq, .n_query = s->t_cur, .pos = 0, .lora_scale = s->scale,
     .dropout = s->dropout, .drop_keys = s->drop_keys + (size_t) l * TEMPER_LORA_N_TARGETS,
     .drop_first_row = (guint32) ((guint64) s->first_seq * (guint64) s->t_cur), .drop = s->drop,
-    .train = train,
+    .train = train, .recompute = recompute,
   };
 
   *p = pass;
@@ -39,7 +39,17 @@ temper_train_layer_forward (TemperTrainStep *s, int l, int n_seq, gboolean train
   TemperBlockPass p;
   TemperBlockActs a;
 
-  layer_call (s, l, n_seq, train, &p, &a);
+  layer_call (s, l, n_seq, train, FALSE, &p, &a);
+  temper_block_forward (&p, &s->layers[l], &a);
+}
+
+void
+temper_train_layer_recompute (TemperTrainStep *s, int l, int n_seq)
+{
+  TemperBlockPass p;
+  TemperBlockActs a;
+
+  layer_call (s, l, n_seq, TRUE, TRUE, &p, &a);
   temper_block_forward (&p, &s->layers[l], &a);
 }
 
@@ -49,6 +59,6 @@ temper_train_layer_backward (TemperTrainStep *s, int l, int n_seq)
   TemperBlockPass p;
   TemperBlockActs a;
 
-  layer_call (s, l, n_seq, TRUE, &p, &a);
+  layer_call (s, l, n_seq, TRUE, FALSE, &p, &a);
   temper_block_backward (&p, &s->layers[l], &a, &s->g);
 }

@@ -62,6 +62,9 @@ rows (const TemperBTensor *t, int64_t n)
 /* One layer's forward (keeping what the backward needs), and its backward:
  * on entry g.d_resid holds ∂L/∂(layer output), on exit ∂L/∂(layer input). */
 void temper_train_layer_forward  (TemperTrainStep *s, int l, int n_seq, gboolean train);
+/* The forward again before the backward of layer @l (recompute mode), less
+ * what only its output needs. */
+void temper_train_layer_recompute (TemperTrainStep *s, int l, int n_seq);
 void temper_train_layer_backward (TemperTrainStep *s, int l, int n_seq);
 
 G_END_DECLS

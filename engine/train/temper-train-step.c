@@ -597,10 +597,10 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
       b->ops->rmsnorm_backward (b, &d_resid, &dxf, &x_last, &s->output_norm, &rstdf);
       for (int l = L - 1; l >= 0; l--)
         {
-          /* Recomputing from the saved layer input rewrites x_in[l + 1]
-           * too, with the same values. */
+          /* Recomputed from the saved layer input; its output, x_in[l + 1],
+           * is still in place and not formed again. */
           if (s->recompute)
-            temper_train_layer_forward (s, l, n_seq, TRUE);
+            temper_train_layer_recompute (s, l, n_seq);
           temper_train_layer_backward (s, l, n_seq);
         }
     }

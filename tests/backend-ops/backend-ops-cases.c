@@ -117,6 +117,10 @@ case_attention (int type)
     { 2, 1, 16, 1, 140, 140, 0, 0.25f, 0, 0 },    /* more keys than one block */
     { 6, 2, 64, 2, 11, 11, 0, 0.125f, 0, 0 },     /* the CUDA kernel's head size */
     { 6, 2, 64, 2, 11, 16, 5, 0.125f, 0, 0 },     /* … after 5 cached positions */
+    /* The CPU's tiled form (48-row blocks): ragged last blocks, and many
+     * queries after a cached prefix that is not a whole block. */
+    { 9, 3, 64, 2, 130, 130, 0, 0.125f, 0, 0 },
+    { 4, 2, 16, 1, 50, 90, 40, 0.25f, 0, 0 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -132,6 +136,9 @@ case_attention_window (int type)
     { 4, 2, 16, 1, 5, 45, 40, 0.25f, 16, 0 },
     { 6, 3, 32, 2, 19, 19, 0, 0.18f, 0, 50.0f },
     { 2, 1, 16, 1, 70, 70, 0, 0.5f, 13, 20.0f },
+    /* Windows that leave whole key blocks unseen, after a cached prefix. */
+    { 4, 2, 16, 1, 60, 150, 90, 0.25f, 32, 0 },
+    { 2, 2, 32, 2, 200, 200, 0, 0.25f, 50, 30.0f },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

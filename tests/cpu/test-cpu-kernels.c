@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "cpu/temper-cpu-backend.h"
+#if defined(__x86_64__) || defined(__i386__)
+#include "cpu/temper-cpu-avx2-exp.h"
+#endif
 
 static const int types[] = {
   TEMPER_TYPE_F32, TEMPER_TYPE_F16, TEMPER_TYPE_BF16, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1,
@@ -323,10 +326,80 @@ test_fast_decode (void)
   temper_backend_free (b);
 }
 
+/* The vector exponential (softmaxes, SwiGLU) against expf: within two
+ * units in the last place where the result is a normal float, 0 below
+ * where expf underflows to a denormal, and the sum it returns. */
+static void
+test_exp (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  enum { N = 20011 };
+  g_autofree float *x = g_new (float, N);
+  g_autofree float *y = g_new (float, N);
+  double want_sum = 0.0, got_sum;
+  float worst = 0.0f;
+
+  __builtin_cpu_init ();
+  if (!__builtin_cpu_supports ("avx2") || !__builtin_cpu_supports ("fma"))
+    {
+      g_test_skip ("no AVX2+FMA");
+      return;
+    }
+  for (int i = 0; i < N; i++)
+    x[i] = -100.0f + 188.0f * (float) i / (float) (N - 1);
+  x[0] = -INFINITY;
+  x[1] = 0.0f;
+  x[2] = -87.0f;
+  x[3] = 1e-8f;
+  memcpy (y, x, sizeof (float) * N);
+  got_sum = temper_cpu_avx2_exp_sub_sum (y, N, 0.5f);
+  for (int i = 0; i < N; i++)
+    {
+      float want = expf (x[i] - 0.5f);
+
+      want_sum += want;
+      if (want < 1.2e-38f)
+        {
+          g_assert_cmpfloat (y[i], <, 1.2e-38f);
+          continue;
+        }
+      worst = MAX (worst, fabsf (y[i] - want) / want);
+    }
+  g_test_message ("exp: largest relative error %.3g", worst);
+  g_assert_cmpfloat (worst, <=, 2.4e-7f);
+  g_assert_cmpfloat (fabs (got_sum - want_sum), <=, 1e-6 * want_sum);
+
+  {
+    float g[37], u[37], d[37], o[37], dg[37], du[37];
+
+    for (int i = 0; i < 37; i++)
+      {
+        g[i] = 12.0f * frand ();
+        u[i] = frand ();
+        d[i] = frand ();
+        dg[i] = du[i] = 0.25f;
+      }
+    temper_cpu_avx2_swiglu (g, u, o, 37);
+    temper_cpu_avx2_swiglu_backward (g, u, d, dg, du, 37);
+    for (int i = 0; i < 37; i++)
+      {
+        double s = 1.0 / (1.0 + exp (-(double) g[i]));
+
+        g_assert_cmpfloat (fabs (o[i] - g[i] * s * u[i]), <=, 1e-6);
+        g_assert_cmpfloat (fabs (dg[i] - (0.25 + d[i] * u[i] * s * (1.0 + g[i] * (1.0 - s)))), <=, 1e-6);
+        g_assert_cmpfloat (fabs (du[i] - (0.25 + d[i] * g[i] * s)), <=, 1e-6);
+      }
+  }
+#else
+  g_test_skip ("not an x86 processor");
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cpu/kernels/exp", test_exp);
   g_test_add_func ("/cpu/kernels/matmul-every-type", test_matmul_types);
   g_test_add_func ("/cpu/kernels/backward-every-type", test_backward_types);
   g_test_add_func ("/cpu/kernels/fast-decode", test_fast_decode);

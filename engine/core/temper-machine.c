@@ -10,6 +10,7 @@
 #endif
 #ifdef __linux__
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #endif
 
 #include "temper/machine.h"
@@ -42,17 +43,38 @@ enabled_state (void)
 #endif
 }
 
-/* Whether the kernel lets this process use AMX's tile data (Linux ≥ 5.16
- * asks each process to request it; ARCH_GET_XCOMP_SUPP only reads). */
+/* Whether AMX instructions run here: the kernel must grant the tile data
+ * to the process that asks (Linux ≥ 5.16), and a VM may still trap them
+ * although the processor and XCR0 report them.  Tried once, in a child
+ * process that asks, configures the tiles, zeroes one and releases them, so
+ * a trap kills only the child. */
 static gboolean
-amx_granted (void)
+amx_runs (void)
 {
 #if defined(__linux__) && defined(__x86_64__)
-  unsigned long mask = 0;
+  static gsize result = 0;   /* 1: no, 2: yes */
 
-  if (syscall (SYS_arch_prctl, 0x1021 /* ARCH_GET_XCOMP_SUPP */, &mask) != 0)
-    return FALSE;
-  return (mask & (1ul << 18)) != 0;   /* XFEATURE_XTILEDATA */
+  if (g_once_init_enter (&result))
+    {
+      pid_t pid = fork ();
+      int status = 0;
+
+      if (pid == 0)
+        {
+          /* Palette 1, tile 0 of 16 rows of 64 bytes. */
+          unsigned char config[64] = { 1 };
+
+          config[16] = 64;
+          config[48] = 16;
+          if (syscall (SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) != 0)
+            _exit (2);
+          __asm__ volatile ("ldtilecfg %0\n\ttilezero %%tmm0\n\ttilerelease" : : "m" (config) : "memory");
+          _exit (0);
+        }
+      g_once_init_leave (&result, pid > 0 && waitpid (pid, &status, 0) == pid &&
+                                  WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 2 : 1);
+    }
+  return result == 2;
 #else
   return FALSE;
 #endif
@@ -124,6 +146,21 @@ read_affinity (TemperMachineInfo *info)
 #endif
 }
 
+char *
+temper_machine_cpu_name (void)
+{
+  g_autofree char *cpuinfo = NULL;
+  g_auto(GStrv) lines = NULL;
+  char *name = NULL;
+
+  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    {
+      lines = g_strsplit (cpuinfo, "\n", -1);
+      name = cpuinfo_value (lines, "model name");
+    }
+  return name != NULL ? name : g_strdup ("unknown");
+}
+
 void
 temper_machine_info_get (TemperMachineInfo *info)
 {
@@ -132,7 +169,7 @@ temper_machine_info_get (TemperMachineInfo *info)
   g_auto(GStrv) flags = NULL;
   GString *have = g_string_new (NULL), *usable = g_string_new (NULL);
   guint64 state = enabled_state ();
-  gboolean amx = amx_granted ();
+  gboolean amx;
 
   memset (info, 0, sizeof *info);
   if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
@@ -146,6 +183,7 @@ temper_machine_info_get (TemperMachineInfo *info)
     }
   if (info->cpu_name == NULL)
     info->cpu_name = g_strdup ("unknown");
+  amx = flags != NULL && g_strv_contains ((const char *const *) flags, "amx_tile") && amx_runs ();
   for (gsize i = 0; flags != NULL && i < G_N_ELEMENTS (interesting); i++)
     if (g_strv_contains ((const char *const *) flags, interesting[i].name))
       {

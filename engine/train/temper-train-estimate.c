@@ -162,13 +162,12 @@ cache_path (void)
 static char *
 group_name (const temper_model_t *model, int n_threads)
 {
-  g_auto(TemperMachineInfo) machine = { 0 };
+  g_autofree char *cpu = temper_machine_cpu_name ();
   const char *type = temper_model_get_quantization (model);
 
-  temper_machine_info_get (&machine);
   if (n_threads <= 0)
     n_threads = (int) g_get_num_processors ();
-  return g_strdup_printf ("%s|%d threads|%s|%s|Temper %s", machine.cpu_name, n_threads,
+  return g_strdup_printf ("%s|%d threads|%s|%s|Temper %s", cpu, n_threads,
                           type != NULL ? type : "unknown",
                           temper_base_weights_name (temper_model_get_base_weights (model)),
                           PACKAGE_VERSION);

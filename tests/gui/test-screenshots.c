@@ -102,6 +102,12 @@ evaluation_done (gpointer data)
 }
 
 /* Shows @widget at the top of the page it is in. */
+static gboolean
+speed_measured (gpointer data)
+{
+  return !temper_settings_page_is_measuring_speed (data);
+}
+
 static void
 scroll_to (GtkWidget *page,
            GtkWidget *widget)
@@ -308,6 +314,9 @@ test_pages (Fixture       *fixture,
   gtk_widget_activate_action (root, "win.next-page", NULL);
   g_assert_cmpstr (temper_window_get_current_step (fixture->window), ==, "settings");
   temper_settings_page_set_preset (TEMPER_SETTINGS_PAGE (settings_page), TEMPER_PRESET_QUICK);
+  /* The time from the processor's measured rates, not the guess shown while
+   * they are measured. */
+  g_assert_true (gui_test_wait_for (speed_measured, settings_page, 120000));
   gui_test_settle (500);
   shoot (fixture, "10-settings");
   adw_expander_row_set_expanded (ADW_EXPANDER_ROW (gui_test_find_named (settings_page, "advanced-row")), TRUE);

@@ -3,8 +3,8 @@
 # TAP: temper-cli train reads a CSV with chosen columns (the run keeps it as
 # the JSONL it was read as), --from continues from a run's adapter or a PEFT
 # folder with its rank (also PEFT's own adapter on Phi-3's fused matrices),
-# several --data files mix by their shares, and what
-# cannot work is refused with a sentence.
+# several --data files mix by their shares, and what cannot work is refused
+# with a sentence; --dry-run stops after printing the time the run would take.
 set -u
 cli=$1
 src=${TEMPER_SOURCE_DIR:?}
@@ -69,6 +69,17 @@ out=$("$cli" train --model "$model" --data "$tmp/other.jsonl:1" --data "$tmp/fac
 check "shares as FILE:SHARE" '[ $rc = 0 ] && [ "$(grep -c "Other question" "$tmp/m2/dataset/mix.jsonl")" = 2 ]'
 err=$("$cli" train --model "$model" --data "$tmp/other.jsonl" --data "$tmp/facts.csv" --mix 1 --out "$tmp/m3" 2>&1 >/dev/null); rc=$?
 check "--mix with the wrong number of shares: exit 2" '[ $rc = 2 ] && [ ! -e "$tmp/m3" ]'
+
+# --dry-run: the data checked, the time on this processor printed (its
+# rates measured into the cache first), no run folder.
+out=$(XDG_CACHE_HOME="$tmp/cache" "$cli" train --model "$model" --data "$tmp/other.jsonl" --max-steps 3 \
+      --rank 2 --dry-run --out "$tmp/dry" 2>&1); rc=$?
+check "--dry-run prints the time and makes no run" \
+  '[ $rc = 0 ] && grep -q "Time on this processor: 3 steps" <<<"$out" && [ ! -e "$tmp/dry" ] && [ -s "$tmp/cache/temper/op-rates.ini" ]'
+out=$(XDG_CACHE_HOME="$tmp/cache" "$cli" train --model "$model" --data "$tmp/other.jsonl" --max-steps 3 \
+      --rank 2 --dry-run --out "$tmp/dry" 2>&1); rc=$?
+check "a second --dry-run uses the kept rates" \
+  '[ $rc = 0 ] && grep -q "Time on this processor" <<<"$out" && ! grep -q "Measuring how fast" <<<"$out"'
 
 echo "1..$n"
 exit $fail

@@ -21,7 +21,11 @@ typedef struct {
   int   affinity_count;
 } TemperMachineInfo;
 
+/* Fills @info; the first call runs one AMX instruction in a child process
+ * (where the processor reports AMX) to learn whether it traps. */
 void temper_machine_info_get   (TemperMachineInfo *info);
+/* Only the processor's name ("unknown" if none), without trying anything. */
+char *temper_machine_cpu_name  (void);
 void temper_machine_info_clear (TemperMachineInfo *info);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TemperMachineInfo, temper_machine_info_clear)

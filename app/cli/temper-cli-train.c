@@ -584,8 +584,8 @@ temper_cli_train (int argc, char **argv)
     { "system-column", 0, 0, G_OPTION_ARG_STRING, &f.system_column,
       N_("CSV/TSV data: the column holding a system prompt (optional)"), "COLUMN" },
     { "from", 0, 0, G_OPTION_ARG_FILENAME, &f.from,
-      N_("Start from this adapter instead of a fresh one: a run folder (its kept adapter) or a PEFT "
-         "adapter folder; its rank, alpha and targets are used"), "RUN_OR_ADAPTER" },
+      N_("Start from this adapter instead of a fresh one: a run folder (its kept adapter), a PEFT "
+         "adapter folder or a GGUF LoRA file; its rank, alpha and targets are used"), "RUN_OR_ADAPTER" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &f.out, N_("The run folder (default: ~/.local/share/temper/runs/<date>)"), "RUN" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &f.config,
       N_("Settings as JSON (flags override it); without it the settings are chosen for the model and the data"), "FILE" },

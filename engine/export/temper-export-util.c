@@ -360,9 +360,7 @@ temper_export_check_family (const temper_model_t *model, GError **error)
 gboolean
 temper_export_needs_qk_permutation (const TemperModelConfig *config, TemperLoraTarget target)
 {
-  return (config->arch == TEMPER_ARCH_LLAMA || config->arch == TEMPER_ARCH_MISTRAL)
-         && config->rope_layout == TEMPER_ROPE_HALVES &&
-         (target == TEMPER_LORA_Q || target == TEMPER_LORA_K);
+  return temper_lora_gguf_needs_permutation (config, target);
 }
 
 static const char *const gguf_target_names[TEMPER_LORA_N_TARGETS] = {

@@ -73,4 +73,15 @@ temper_adapter_t *temper_lora_import_finish (TemperLoraImport *imp, gboolean rsl
                                              float *alpha_out, guint *targets_out, const char *what,
                                              GError **error);
 
+/* A GGUF LoRA file (temper-lora-gguf.c) as an adapter of the model @config
+ * describes; @arch_name, when given, must be the file's
+ * general.architecture.  @config_out (may be NULL) gets its rank, alpha and
+ * targets. */
+temper_adapter_t *temper_lora_load_gguf (const char *path, const TemperModelConfig *config,
+                                         const char *arch_name, TemperLoraConfig *config_out,
+                                         GError **error);
+/* Whether a GGUF LoRA's Q and K rows are in llama.cpp's interleaved order
+ * while the model keeps Hugging Face's (a Llama or Mistral HF folder). */
+gboolean temper_lora_gguf_needs_permutation (const TemperModelConfig *config, TemperLoraTarget target);
+
 G_END_DECLS

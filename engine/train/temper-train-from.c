@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* temper-train-from.c — a run that starts from an adapter trained before:
- * another run's kept adapter, or a PEFT folder (an imported adapter).
+ * another run's kept adapter, a PEFT folder or a GGUF LoRA file (an
+ * imported adapter).
  *
  * The starting adapter is copied into RUN/start-adapter/ (with from.json
  * naming where it came from), so the run stays whole when the source is
@@ -13,15 +14,18 @@
 #include "temper/error.h"
 #include "temper/input.h"
 #include "temper/train.h"
+#include "temper-lora-private.h"
 #include "temper-train-best.h"
 
-/* A run folder's kept adapter, or the PEFT folder itself. */
+/* A run folder's kept adapter, the PEFT folder itself, or a GGUF LoRA file. */
 static char *
 resolve (const char *source, GError **error)
 {
   g_autofree char *config = g_build_filename (source, "adapter_config.json", NULL);
   g_autofree char *settings = g_build_filename (source, "settings.json", NULL);
 
+  if (g_file_test (source, G_FILE_TEST_IS_REGULAR) && g_str_has_suffix (source, ".gguf"))
+    return g_strdup (source);
   if (!temper_input_check_path (source, TEMPER_INPUT_FOLDER, _("The adapter to continue from"), error))
     return NULL;
   if (g_file_test (config, G_FILE_TEST_IS_REGULAR))
@@ -45,6 +49,15 @@ resolve (const char *source, GError **error)
   return NULL;
 }
 
+/* The adapter in @dir (a PEFT folder) or @dir itself (a GGUF LoRA file). */
+static temper_adapter_t *
+load (const char *dir, const TemperModelConfig *model_config, TemperLoraConfig *lora, GError **error)
+{
+  if (g_file_test (dir, G_FILE_TEST_IS_REGULAR))
+    return temper_lora_load_gguf (dir, model_config, NULL, lora, error);
+  return temper_lora_load_peft (dir, model_config, lora, error);
+}
+
 gboolean
 temper_train_read_start_adapter (const char *source, const TemperModelConfig *model_config,
                                  TemperLoraConfig *lora, GError **error)
@@ -54,7 +67,7 @@ temper_train_read_start_adapter (const char *source, const TemperModelConfig *mo
 
   if (dir == NULL)
     return FALSE;
-  adapter = temper_lora_load_peft (dir, model_config, lora, error);
+  adapter = load (dir, model_config, lora, error);
   return adapter != NULL;
 }
 
@@ -75,7 +88,7 @@ temper_train_set_start_adapter (temper_run_t *run, const char *source,
 
   if (dir == NULL)
     return FALSE;
-  adapter = temper_lora_load_peft (dir, model_config, &lora, error);
+  adapter = load (dir, model_config, &lora, error);
   if (adapter == NULL ||
       !temper_lora_save_peft (adapter, model_config, lora.dropout, target, NULL, error))
     return FALSE;

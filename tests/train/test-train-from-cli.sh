@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # TAP: temper-cli train reads a CSV with chosen columns (the run keeps it as
 # the JSONL it was read as), --from continues from a run's adapter or a PEFT
-# folder with its rank (also PEFT's own adapter on Phi-3's fused matrices),
-# several --data files mix by their shares, and what cannot work is refused
-# with a sentence; --dry-run stops after printing the time the run would take.
+# folder with its rank (also PEFT's own adapter on Phi-3's fused matrices,
+# and llama.cpp's GGUF LoRA of it), several --data files mix by their
+# shares, and what cannot work is refused with a sentence; --dry-run stops
+# after printing the time the run would take.
 set -u
 cli=$1
 src=${TEMPER_SOURCE_DIR:?}
@@ -49,6 +50,11 @@ out=$("$cli" train --model "$src/tests/fixtures/families/phi3" --data "$tmp/fact
       --answer-column 3 --from "$src/tests/fixtures/import/phi3" --max-steps 1 --out "$tmp/f" 2>&1); rc=$?
 check "--from a PEFT adapter on fused matrices (Phi-3)" \
   '[ $rc = 0 ] && grep -q "Starting from the adapter in .* (rank 6, alpha 12)" <<<"$out" && [ -d "$tmp/f/adapter" ]'
+# The same adapter as llama.cpp's convert_lora_to_gguf.py wrote it (attn_qkv, fused ffn_up).
+out=$("$cli" train --model "$src/tests/fixtures/families/phi3" --data "$tmp/facts.csv" --question-column 2 \
+      --answer-column 3 --from "$src/tests/fixtures/import/phi3.gguf" --max-steps 1 --out "$tmp/g" 2>&1); rc=$?
+check "--from a GGUF LoRA file (llama.cpp's, fused Phi-3 matrices)" \
+  '[ $rc = 0 ] && grep -q "Starting from the adapter in .* (rank 6, alpha 12)" <<<"$out" && grep -q "phi3.gguf" "$tmp/g/start-adapter/from.json"'
 
 err=$("$cli" train --model "$model" --data "$tmp/facts.csv" --question-column 2 --answer-column 3 \
       --from "$tmp/a" --rank 8 --out "$tmp/d" 2>&1 >/dev/null); rc=$?

@@ -22,6 +22,8 @@ typedef struct {
   guint64                 peak;    /* the most in_use has been */
   void                   *moe_scratch;      /* the mixture of experts' routing and rows */
   size_t                  moe_scratch_size;
+  const void            **moe_pointers;     /* its experts' weights, 3 per expert */
+  int                     moe_n_pointers;
 } TemperCudaBackend;
 
 #define TEMPER_CUDA_BACKEND(b) ((TemperCudaBackend *) (b))
@@ -90,6 +92,7 @@ cuda_destroy (TemperBackend *b)
       self->module->set_device (self->device);
       self->module->free (self->moe_scratch);
     }
+  g_free (self->moe_pointers);
   g_clear_error (&self->error);
   g_free (self);
 }
@@ -665,16 +668,20 @@ cuda_moe_either (TemperBackend *b, const TemperBTensor *out_or_dx, const TemperB
                  const TemperBTensor *x, const TemperMoe *moe)
 {
   TemperCudaBackend *self = TEMPER_CUDA_BACKEND (b);
-  const void **pointers;
   TemperCudaMoe view;
   void *scratch;
 
-  g_return_if_fail (moe->n_expert > 0 && moe->n_expert <= 4096);
+  g_return_if_fail (moe->n_expert > 0);
   g_return_if_fail (out_or_dx->ne[0] == x->ne[0] && out_or_dx->ne[1] == x->ne[1]);
   if (failed (self))
     return;
-  pointers = g_newa (const void *, 3 * (gsize) moe->n_expert);
-  view = moe_view (moe, pointers);
+  /* Grown once, on the first step of a model: every layer has as many. */
+  if (self->moe_n_pointers < 3 * moe->n_expert)
+    {
+      self->moe_n_pointers = 3 * moe->n_expert;
+      self->moe_pointers = g_renew (const void *, self->moe_pointers, self->moe_n_pointers);
+    }
+  view = moe_view (moe, self->moe_pointers);
   scratch = moe_scratch (self, temper_cuda_moe_layout (x->ne[1], &view).words * 4);
   if (scratch == NULL)
     return;

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/safetensors.h"
 #include "temper-export-private.h"
 #include "temper-tokenizer-private.h"
@@ -235,14 +236,12 @@ convert (const HfTensor *t, temper_adapter_t *adapter, const char *dtype, gsize 
 static gboolean
 write_json_file (JsonNode *root, const char *dir, const char *name, GError **error)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autofree char *path = g_build_filename (dir, name, NULL);
   g_autofree char *text = NULL;
   g_autoptr(GError) local = NULL;
 
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, NULL);
+  /* tokenizer.json holds every token: some are control bytes. */
+  text = temper_json_to_text (root, TRUE, NULL);
   if (!g_file_set_contents (path, text, -1, &local))
     {
       temper_set_error_from_errno (error, local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* temper-export-hf-gguf.c — a merged Hugging Face folder made from a GGUF
- * base: the weights dequantized (adapter merged in) under Hugging Face's
- * tensor names and row order, config.json from the GGUF's metadata, and
- * the tokenizer rebuilt from its vocabulary (temper-export-gguf-tokenizer.c). */
+ * base: the weights dequantized (adapter merged in) under the family's
+ * Hugging Face tensor names (temper-export-family.c), row order and norm
+ * convention, config.json from the GGUF's metadata
+ * (temper-export-hf-config.c), and the tokenizer rebuilt from its
+ * vocabulary (temper-export-hf-tokenizer.c). */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>

@@ -140,3 +140,32 @@ temper_json_parse_file (const char *path, gsize max_size, GError **error)
   contents[done] = '\0';
   return temper_json_parse_data (contents, (gssize) done, what, max_size, error);
 }
+
+char *
+temper_json_to_text (JsonNode *root, gboolean pretty, gsize *length)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+  GString *out;
+  gsize len = 0;
+
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, pretty);
+  text = json_generator_to_data (gen, &len);
+  out = g_string_sized_new (len + 16);
+  /* Outside strings the generator writes no control byte but the newlines
+   * of indentation, and inside strings it escapes newlines itself: any
+   * other control byte is one it left raw inside a string. */
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = (guchar) text[i];
+
+      if (c < 0x20 && c != '\n')
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  if (length != NULL)
+    *length = out->len;
+  return g_string_free (out, FALSE);
+}

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* temper-export-hf-gguf.c — a merged Hugging Face folder made from a GGUF
- * base: the weights dequantized (adapter merged in) under Hugging Face's
- * tensor names and row order, config.json from the GGUF's metadata, and
- * the tokenizer rebuilt from its vocabulary (temper-export-gguf-tokenizer.c). */
+ * base: the weights dequantized (adapter merged in) under the family's
+ * Hugging Face tensor names (temper-export-family.c), row order and norm
+ * convention, config.json from the GGUF's metadata
+ * (temper-export-hf-config.c), and the tokenizer rebuilt from its
+ * vocabulary (temper-export-hf-tokenizer.c). */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
@@ -12,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "temper/error.h"
+#include "temper/json.h"
 #include "temper/safetensors.h"
 #include "temper-export-private.h"
 #include "temper-tokenizer-private.h"
@@ -235,14 +238,12 @@ convert (const HfTensor *t, temper_adapter_t *adapter, const char *dtype, gsize 
 static gboolean
 write_json_file (JsonNode *root, const char *dir, const char *name, GError **error)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autofree char *path = g_build_filename (dir, name, NULL);
   g_autofree char *text = NULL;
   g_autoptr(GError) local = NULL;
 
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, NULL);
+  /* tokenizer.json holds every token: some are control bytes. */
+  text = temper_json_to_text (root, TRUE, NULL);
   if (!g_file_set_contents (path, text, -1, &local))
     {
       temper_set_error_from_errno (error, local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,

@@ -48,13 +48,11 @@ copy_file (const char *from, const char *to, GError **error)
 static gboolean
 write_json (JsonNode *root, const char *path, GError **error)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autofree char *text = NULL;
   g_autoptr(GError) local = NULL;
 
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, NULL);
+  /* Strict readers (Python's json) refuse what json-glib leaves raw. */
+  text = temper_json_to_text (root, TRUE, NULL);
   if (!g_file_set_contents (path, text, -1, &local))
     {
       temper_set_error_from_errno (error, local->code == G_FILE_ERROR_NOSPC ? ENOSPC : EIO,

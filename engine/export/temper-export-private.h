@@ -65,10 +65,11 @@ gboolean temper_export_step      (const TemperExportOptions *options, double fra
 
 /* Refuses, by the family's name, a merged model whose metadata has to be
  * written anew (a GGUF from a Hugging Face base or the other way round) for
- * what the other format cannot say: a family without a row in
- * temper-export-family.c, and the layouts named in
- * temper_export_check_gguf_layout().  Same-format merges copy the base's own
- * config or metadata. */
+ * a family without a row in temper-export-family.c.  What a GGUF cannot hold
+ * of a family it has (a Gemma query scalar llama.cpp does not read, dense
+ * layers among experts) is refused by temper_export_gguf_from_hf(), naming
+ * the family too.  Same-format merges copy the base's own config or
+ * metadata. */
 gboolean temper_export_check_family (const temper_model_t *model, GError **error);
 
 /* What a merge into the other format knows of a family beyond its
@@ -165,7 +166,9 @@ int      temper_export_gguf_tensor_type (TemperExportQuant quant, const char *na
 void     temper_export_quantize_row (int type, const float *x, int64_t n, guint8 *dst);
 
 /* Fills @w with the metadata and merged tensors of a Hugging Face base
- * (temper-export-gguf-hf.c); converted tensors are kept alive in @owned. */
+ * (temper-export-gguf-hf.c), as llama.cpp's converter names and writes them
+ * for the family; converted tensors are kept alive in @owned.  Refuses by the
+ * family's name what llama.cpp would run otherwise than the folder. */
 gboolean temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model,
                                      temper_adapter_t *adapter, TemperExportQuant quant,
                                      GPtrArray *owned, const char *out_path,
@@ -198,8 +201,9 @@ JsonNode *temper_export_tokenizer_config_json (const temper_tokenizer_t *tok,
                                                const char *chat_template, int n_ctx);
 
 /* A merged Hugging Face folder's files in @dir for a GGUF @model
- * (temper-export-hf-gguf.c): weights in @dtype ("BF16" or "F32") with
- * Hugging Face names and q/k row order, config.json and
+ * (temper-export-hf-gguf.c): weights in @dtype ("BF16" or "F32") with the
+ * family's Hugging Face names (fused where its checkpoints fuse), q/k row
+ * order and norm convention, config.json (temper-export-hf-config.c) and
  * generation_config.json from the GGUF's metadata, and the tokenizer. */
 gboolean temper_export_hf_files_from_gguf (const temper_model_t *model, temper_adapter_t *adapter,
                                            const char *dtype, guint64 max_shard_bytes,

@@ -38,6 +38,13 @@ JsonNode *temper_json_parse_file (const char  *path,
                                   gsize        max_size,
                                   GError     **error);
 
+/* @root as JSON text (indented when @pretty), valid for every reader:
+ * json-glib 1.6 leaves the byte 0x1f unescaped inside strings and member
+ * names (a vocabulary holds such tokens), which strict parsers such as
+ * Python's refuse; every control byte inside a string comes out as
+ * \u00XX.  Sets *@length when not NULL. */
+char     *temper_json_to_text (JsonNode *root, gboolean pretty, gsize *length);
+
 /* Counts the nesting of @data without parsing it: TRUE when it never goes
  * deeper than @max_depth.  Exposed for tests. */
 gboolean  temper_json_depth_within (const char *data,

@@ -21,5 +21,9 @@ float    temper_cpu_avx512_dot_row_q8 (int type, const void *w, const int8_t *q,
                                        const float *d, const float *s, int64_t n);
 /* Σ w·x over @n elements of an F16 or BF16 row (@type), in fp32. */
 float    temper_cpu_avx512_dot_half   (int type, const void *w, const float *x, int64_t n);
+/* Σ w·x over @n elements of a BF16 row with x rounded to bfloat16 (for
+ * decoding) with AVX512-BF16; call it only where CPUID says the processor
+ * has it (temper-cpu-kernels.c checks). */
+float    temper_cpu_avx512_dot_bf16_rounded (const void *w, const float *x, int64_t n);
 
 G_END_DECLS

@@ -130,6 +130,29 @@ vnni_dot_row_q8 (int type, const void *w, const int8_t *q, const float *d, const
   return temper_cpu_avx512_dot_row_q8 (type, w, q, d, s, n);
 }
 
+/* AVX512-BF16 (CPUID leaf 7, sub-leaf 1, EAX bit 5): read from CPUID, as
+ * not every compiler knows the name. */
+static gboolean
+cpu_has_avx512_bf16 (void)
+{
+  unsigned int eax, ebx, ecx, edx;
+
+  if (!__get_cpuid_count (7, 1, &eax, &ebx, &ecx, &edx))
+    return FALSE;
+  return (eax & (1u << 5)) != 0;
+}
+
+/* Decoding: BF16 rows against x rounded to bfloat16; the rest exact. */
+static float
+avx512_bf16_decode_dot_row (int type, const void *w, const float *x, int64_t n)
+{
+  if (type == TEMPER_TYPE_BF16)
+    return temper_cpu_avx512_dot_bf16_rounded (w, x, n);
+  if (type == TEMPER_TYPE_F16)
+    return temper_cpu_avx512_dot_half (type, w, x, n);
+  return avx2_or_scalar_dot_row (type, w, x, n);
+}
+
 /* F16 and BF16 rows sixteen at a time; the rest as with AVX2. */
 static float
 avx512_dot_row (int type, const void *w, const float *x, int64_t n)
@@ -228,6 +251,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
               k->dot_row_q8 = vnni_dot_row_q8;
               k->prefill_q8 = TRUE;
             }
+          if (allow_q8 && cpu_has_avx512_bf16 ())
+            k->dot_row = avx512_bf16_decode_dot_row;
           k->name = allow_q8 ? "AVX-512 VNNI+AVX2+FMA+F16C, 8-bit decoding and prompts"
                              : "AVX-512 VNNI+AVX2+FMA+F16C";
         }

@@ -12,6 +12,8 @@
 #include "temper/tensor.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
 #include "cpu/temper-cpu-avx2.h"
 #include "cpu/temper-cpu-avx512.h"
 #include "cpu/temper-cpu-kquant.h"
@@ -170,12 +172,60 @@ test_avx512_vnni (void)
 #endif
 }
 
+/* BF16 rows against x rounded to bfloat16 (whole groups of 32; the tail
+ * stays fp32), summed in double. */
+static void
+test_avx512_bf16 (void)
+{
+#ifdef TEMPER_HAVE_AVX512_VNNI
+  static const int64_t widths[] = { 32, 77, 96, 576, 640, 1000, 1536 };
+  unsigned int eax, ebx, ecx, edx;
+
+  if (!__get_cpuid_count (7, 1, &eax, &ebx, &ecx, &edx) || (eax & (1u << 5)) == 0)
+    {
+      g_test_skip ("this processor has no AVX512-BF16");
+      return;
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (widths); k++)
+    {
+      int64_t n = widths[k];
+      g_autofree guint16 *w = g_new (guint16, n);
+      g_autofree float *x = g_new (float, n);
+      double ref = 0.0, magnitude = 0.0, got;
+
+      for (int64_t i = 0; i < n; i++)
+        {
+          w[i] = temper_f32_to_bf16 (frand ());
+          x[i] = frand () * (i % 3 == 0 ? 100.0f : 1.0f);
+        }
+      for (int64_t i = 0; i < n; i++)
+        {
+          guint32 wb = (guint32) w[i] << 16, xb = (guint32) temper_f32_to_bf16 (x[i]) << 16;
+          float wf, xr;
+
+          memcpy (&wf, &wb, 4);
+          memcpy (&xr, &xb, 4);
+          if (i >= n / 32 * 32)
+            xr = x[i];
+          ref += (double) wf * xr;
+          magnitude += fabs ((double) wf * xr);
+        }
+      got = temper_cpu_avx512_dot_bf16_rounded (w, x, n);
+      if (!(fabs (got - ref) <= 1e-5 * magnitude))
+        g_error ("AVX512-BF16, %" G_GINT64_FORMAT " elements: %.9g, reference %.9g", n, got, ref);
+    }
+#else
+  g_test_skip ("built without the AVX-512 kernels");
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cpu/decode-dot/avx2", test_avx2);
   g_test_add_func ("/cpu/decode-dot/avx512-vnni", test_avx512_vnni);
+  g_test_add_func ("/cpu/decode-dot/avx512-bf16", test_avx512_bf16);
   return g_test_run ();
 }
 #else

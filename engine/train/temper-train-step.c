@@ -24,7 +24,23 @@
 #include "temper-train-step.h"
 #include "temper-train-step-private.h"
 
-#define CE_CHUNK 32
+/* Rows of logits the fused lm_head + cross-entropy forms at a time: as
+ * many as fit CE_SCRATCH_BYTES, between CE_CHUNK_MIN and CE_CHUNK_MAX.  Each
+ * chunk widens the whole (quantized) output matrix once on the CPU, so
+ * 32-row chunks spent more time widening than multiplying at a 49,152-word
+ * vocabulary; 128 rows (24 MiB) take the lm_head near the other GEMMs'
+ * rate.  A 262,144-word vocabulary (Gemma 3) keeps 32. */
+#define CE_SCRATCH_BYTES (24 * 1024 * 1024)
+#define CE_CHUNK_MIN 32
+#define CE_CHUNK_MAX 256
+
+static int64_t
+ce_chunk_rows (const TemperModelConfig *c)
+{
+  int64_t rows = CE_SCRATCH_BYTES / (4 * (int64_t) MAX (c->n_vocab, 1)) / 16 * 16;
+
+  return CLAMP (rows, CE_CHUNK_MIN, CE_CHUNK_MAX);
+}
 
 typedef TemperBlockArena Arena;
 
@@ -214,7 +230,7 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
   s->targets = take (acts, TEMPER_TYPE_I32, N, 1);
   s->xf = take (acts, TEMPER_TYPE_F32, E, N);
   s->rstdf = take (acts, TEMPER_TYPE_F32, N, 1);
-  s->ce_scratch = take (acts, TEMPER_TYPE_F32, c->n_vocab, MIN (CE_CHUNK, N));
+  s->ce_scratch = take (acts, TEMPER_TYPE_F32, c->n_vocab, MIN (ce_chunk_rows (c), N));
   s->drop = with_dropout ? take (acts, TEMPER_TYPE_F32, max_in, N) : null_tensor ();
   s->g.d_resid = take (acts, TEMPER_TYPE_F32, E, N);
   s->dxf = take (acts, TEMPER_TYPE_F32, E, N);

@@ -518,10 +518,37 @@ edited_folder (const char *family, const char *dir, const char *key, gint64 valu
   return dst;
 }
 
+/* A copy of the Llama 3.1 GGUF in @dir whose rope_freqs.weight no
+ * llama3 setting gives (not monotonic). */
+static char *
+odd_rope_gguf (const char *dir)
+{
+  g_autofree char *base = family_fixture ("llama31.gguf");
+  char *path = g_build_filename (dir, "odd-rope.gguf", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_gguf_t) gguf = temper_gguf_open (base, &error);
+  g_autofree char *data = NULL;
+  const float odd[8] = { 1.0f, 3.0f, 1.0f, 5.0f, 2.0f, 7.0f, 1.0f, 8.0f };
+  TemperTensorView freqs;
+  gsize len;
+  char *at;
+
+  g_assert_no_error (error);
+  g_assert_true (temper_gguf_find_tensor (gguf, "rope_freqs.weight", &freqs));
+  g_assert_cmpint (freqs.ne[0], ==, 8);
+  g_assert_true (g_file_get_contents (base, &data, &len, &error));
+  at = memmem (data, len, freqs.data, sizeof odd);
+  g_assert_nonnull (at);
+  memcpy (at, odd, sizeof odd);
+  g_assert_true (g_file_set_contents (path, data, (gssize) len, &error));
+  return path;
+}
+
 /* What a GGUF cannot hold is refused by the family's name, and nothing is
  * written: a Gemma 2 whose query_pre_attn_scalar is not llama.cpp's rule, a
  * Qwen3-MoE with dense layers among its experts (and weights llama.cpp
- * would renormalise). */
+ * would renormalise); and into a folder, RoPE frequency factors that are
+ * not Llama 3.1's formula. */
 static void
 test_cross_format_refused (void)
 {
@@ -545,6 +572,20 @@ test_cross_format_refused (void)
   g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
   g_assert_nonnull (strstr (error->message, "Qwen3-MoE"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  /* RoPE frequency factors config.json cannot say. */
+  {
+    g_autofree char *odd_path = odd_rope_gguf (dir);
+    g_autofree char *hf_out = g_build_filename (dir, "merged-hf", NULL);
+    g_autoptr(temper_model_t) odd = temper_model_load (odd_path, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_false (temper_export_merged_hf (odd, NULL, TEMPER_EXPORT_HF_F32, 0, hf_out, NULL, &error));
+    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
+    g_assert_nonnull (strstr (error->message, "Llama 3.1"));
+    g_assert_false (g_file_test (hf_out, G_FILE_TEST_EXISTS));
+  }
   test_remove_tree (dir);
 }
 

@@ -144,6 +144,11 @@ temper_cli_bench_train (int argc, char **argv)
           json_builder_set_member_name (b, "gemm_gflops");
           json_builder_add_double_value (b, result.gemm_gflops);
         }
+      if (estimate_wanted)
+        {
+          json_builder_set_member_name (b, "estimated_seconds_per_step");
+          json_builder_add_double_value (b, temper_cli_bench_estimate_seconds (model, &s, threads));
+        }
       json_builder_end_object (b);
       root = json_builder_get_root (b);
       json_generator_set_root (gen, root);

@@ -108,3 +108,17 @@ temper_cli_print_bench_estimate (const temper_model_t *model, const TemperTrainS
   printf ("  %-28s %12.2f %12.2f\n", "outside ops", 1e3 * estimate.outside_seconds,
           1e3 * (measured_seconds_per_step - temper_op_profile_total (profile) / n_steps));
 }
+
+double
+temper_cli_bench_estimate_seconds (const temper_model_t *model, const TemperTrainSettings *s, int threads)
+{
+  g_autoptr(GError) error = NULL;
+  TemperOpRates rates;
+  TemperTimeEstimate estimate;
+  gboolean measured_now;
+
+  if (!get_rates (model, threads, &rates, &measured_now, &error))
+    return -1;
+  temper_train_estimate_time (temper_model_get_config (model), s, s->max_length, 1, &rates, &estimate);
+  return estimate.seconds_per_step;
+}

@@ -51,6 +51,9 @@ void temper_cli_print_time_estimate (const temper_model_t *model, const TemperTr
                                      int threads);
 /* `bench train`'s estimate of a step of @s against the @measured_seconds_per_step,
  * per kind against @profile (of @n_steps steps) when given. */
+/* The same estimate's seconds per step, or -1 when none could be made. */
+double temper_cli_bench_estimate_seconds (const temper_model_t *model, const TemperTrainSettings *s,
+                                          int threads);
 void temper_cli_print_bench_estimate (const temper_model_t *model, const TemperTrainSettings *s,
                                       int threads, double measured_seconds_per_step,
                                       const TemperOpProfile *profile, int n_steps);

@@ -737,8 +737,9 @@ rates_measured_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autofree TemperOpRates *rates = temper_op_rates_measure_finish (result, &error);
 
-  if (serial != self->rates_serial)
-    return;   /* measured for a model no longer chosen */
+  /* Measured for a model no longer chosen, or for a page that is gone. */
+  if (serial != self->rates_serial || g_cancellable_is_cancelled (self->cancellable))
+    return;
   self->measuring = FALSE;
   if (rates == NULL)
     g_debug ("No measured speeds for the time estimate: %s", error->message);

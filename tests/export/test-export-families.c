@@ -205,6 +205,32 @@ same_key (const temper_gguf_t *a, const temper_gguf_t *b, const char *key)
     }
 }
 
+/* Every special token llama.cpp's converter wrote into @converted_path
+ * (tokenizer.ggml.*_token_id: BOS, EOS, unknown, padding, end of turn) has
+ * the same id in @path.  The token lists are compared by tokenizing
+ * (assert_tokenizes_as_family). */
+static void
+assert_tokenizer_keys_like_converter (const char *converted_path, const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_gguf_t) converted = temper_gguf_open (converted_path, &error);
+  g_autoptr(temper_gguf_t) other = temper_gguf_open (path, &error);
+  guint n_special = 0;
+
+  g_assert_no_error (error);
+  for (guint64 i = 0; i < temper_gguf_get_n_kv (converted); i++)
+    {
+      const char *key = temper_gguf_get_key (converted, i);
+
+      if (!g_str_has_prefix (key, "tokenizer.ggml.") || !g_str_has_suffix (key, "_token_id"))
+        continue;
+      if (!same_key (converted, other, key))
+        g_error ("%s: %s differs from llama.cpp's converter (or is missing)", path, key);
+      n_special++;
+    }
+  g_assert_cmpuint (n_special, >=, 1);
+}
+
 /* The GGUF Temper merged from the Hugging Face model holds what llama.cpp's
  * converter wrote into the family's GGUF (made from the same folder): the
  * architecture, every "<arch>." key with its value, and every tensor under
@@ -398,6 +424,7 @@ assert_cross_format (const char *family, JsonObject *obj, temper_model_t *hf, te
     g_test_message ("%s HF->GGUF: the merged F16 GGUF in Temper vs PEFT %.2e (no llama.cpp reference)",
                     family, own_err);
   assert_like_converter (base_gguf_path, cross_path);
+  assert_tokenizer_keys_like_converter (base_gguf_path, cross_path);
   assert_tokenizes_as_family (family, cross);
 }
 
@@ -479,6 +506,7 @@ test_family (gconstpointer data)
                     json_object_get_string_member_with_default (obj, "llama_cpp_refuses_base",
                                                                 "made without llama.cpp"));
   assert_metadata_kept (base_gguf_path, merged_path);
+  assert_tokenizer_keys_like_converter (base_gguf_path, merged_path);
   assert_cross_format (family, obj, hf, hf_adapter, gguf, gguf_adapter, prompt, dir);
   test_remove_tree (dir);
 }

@@ -273,10 +273,10 @@ set_arch_string (HfExport *e, const char *suffix, const char *value)
 /* What llama.cpp cannot run as the Hugging Face model does is refused by
  * the family's name: its GGUF would answer differently. */
 static gboolean
-check_layout (HfExport *e, GError **error)
+check_layout (const temper_model_t *model, GError **error)
 {
-  const TemperModelConfig *c = e->config;
-  const char *family = temper_model_get_family_name (e->model);
+  const TemperModelConfig *c = temper_model_get_config (model);
+  const char *family = temper_model_get_family_name (model);
   const char *what = NULL;
 
   if (c->arch == TEMPER_ARCH_GEMMA2 || c->arch == TEMPER_ARCH_GEMMA3)
@@ -292,7 +292,7 @@ check_layout (HfExport *e, GError **error)
         what = _("its query_pre_attn_scalar, which llama.cpp does not read");
     }
   for (int l = 0; what == NULL && c->n_expert > 0 && l < c->n_layer; l++)
-    if (!temper_model_layer_is_moe (temper_model_get_layer (e->model, l)))
+    if (!temper_model_layer_is_moe (temper_model_get_layer (model, l)))
       what = _("dense layers among its expert layers (mlp_only_layers)");
   if (what == NULL && c->n_expert > 0 && c->arch == TEMPER_ARCH_QWEN3 && !c->expert_norm)
     what = _("expert weights that are not renormalised (norm_topk_prob false), which llama.cpp always renormalises");
@@ -303,6 +303,18 @@ check_layout (HfExport *e, GError **error)
                _("Temper cannot merge this %s model into a GGUF: it has %s. Merge into a Hugging Face "
                  "folder, or export the adapter (PEFT or GGUF LoRA)."), family, what);
   return FALSE;
+}
+
+gboolean
+temper_export_gguf_from_hf_supported (const temper_model_t *model, GError **error)
+{
+  TemperExportRope rope;
+  int n_rows = (int) temper_model_get_token_embd (model)->ne[1];
+
+  return temper_export_check_family (model, error) && check_layout (model, error) &&
+         temper_export_rope_describe (model, &rope, error) &&
+         temper_export_gguf_tokenizer_check (temper_model_get_tokenizer (model), n_rows,
+                                             temper_model_get_path (model), error);
 }
 
 /* The family's keys beyond Llama's, as llama.cpp's converter writes them. */
@@ -427,7 +439,7 @@ temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model
   TemperExportRope rope;
   TemperExportTokenIds token_ids;
 
-  if (!check_layout (&e, error) || !temper_export_rope_describe (model, &rope, error))
+  if (!temper_export_rope_describe (model, &rope, error))
     return FALSE;
   temper_gguf_writer_set_string (w, "general.architecture", temper_model_get_arch_name (model));
   temper_gguf_writer_set_string (w, "general.type", "model");

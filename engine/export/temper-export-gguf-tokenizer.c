@@ -119,6 +119,39 @@ set_id (temper_gguf_writer_t *w, const char *key, int id)
     temper_gguf_writer_set_u32 (w, key, (guint32) id);
 }
 
+gboolean
+temper_export_gguf_tokenizer_check (const temper_tokenizer_t *tok, int n_rows, const char *path,
+                                    GError **error)
+{
+  gboolean spm = tok->kind == TEMPER_TOKENIZER_SPM;
+
+  if (tok->n_vocab > n_rows)
+    {
+      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                   _("The tokenizer of “%s” has %d tokens but the model has embeddings for only "
+                   "%d; llama.cpp cannot load such a GGUF. Export a merged Hugging Face folder "
+                   "or an adapter instead."), path, tok->n_vocab, n_rows);
+      return FALSE;
+    }
+  if (!spm)
+    {
+      const char *pre = temper_gguf_pre_tokenizer_name_for (tok);
+
+      if (pre == NULL || tok->prepend != TEMPER_PREPEND_NEVER)
+        {
+          g_autoptr(GString) what = g_string_new (NULL);
+
+          describe_pre (tok, what);
+          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
+                       _("The tokenizer of “%s” splits text in a way (%s) that has no GGUF name "
+                       "llama.cpp knows, so a merged GGUF would tokenize differently. Export a "
+                       "merged Hugging Face folder or an adapter instead."), path, what->str);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* The tokenizer's own id, else @fallback's when it is a token of the list. */
 static int
 own_or (int own, int fallback, int n)
@@ -142,29 +175,10 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
   g_autofree gint32 *types = g_new (gint32, (gsize) n);
   g_autoptr(GArray) merges = temper_export_merges_by_rank (tok);
 
-  if (tok->n_vocab > n_rows)
-    {
-      g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                   _("The tokenizer of “%s” has %d tokens but the model has embeddings for only "
-                   "%d; llama.cpp cannot load such a GGUF. Export a merged Hugging Face folder "
-                   "or an adapter instead."), path, tok->n_vocab, n_rows);
-      return FALSE;
-    }
+  if (!temper_export_gguf_tokenizer_check (tok, n_rows, path, error))
+    return FALSE;
   if (!spm)
-    {
-      pre = temper_gguf_pre_tokenizer_name_for (tok);
-      if (pre == NULL || tok->prepend != TEMPER_PREPEND_NEVER)
-        {
-          g_autoptr(GString) what = g_string_new (NULL);
-
-          describe_pre (tok, what);
-          g_set_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED,
-                       _("The tokenizer of “%s” splits text in a way (%s) that has no GGUF name "
-                       "llama.cpp knows, so a merged GGUF would tokenize differently. Export a "
-                       "merged Hugging Face folder or an adapter instead."), path, what->str);
-          return FALSE;
-        }
-    }
+    pre = temper_gguf_pre_tokenizer_name_for (tok);
 
   /* Ids past the tokenizer's list (embedding rows padded for speed) get
    * unique unused names, as llama.cpp's converter writes them: llama.cpp

@@ -71,6 +71,11 @@ gboolean temper_export_step      (const TemperExportOptions *options, double fra
  * the family too.  Same-format merges copy the base's own config or
  * metadata. */
 gboolean temper_export_check_family (const temper_model_t *model, GError **error);
+/* What temper_export_merge_supported() checks for a merged GGUF from a
+ * Hugging Face model (temper-export-gguf-hf.c), and for a merged folder
+ * from a GGUF (temper-export-hf-tokenizer.c). */
+gboolean temper_export_gguf_from_hf_supported (const temper_model_t *model, GError **error);
+gboolean temper_export_hf_from_gguf_supported (const temper_model_t *model, GError **error);
 
 /* What a merge into the other format knows of a family beyond its
  * TemperModelConfig (temper-export-family.c): Hugging Face's names. */
@@ -191,6 +196,10 @@ gboolean temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tok
                                        const char *chat_template, const int *stop_tokens,
                                        const TemperExportTokenIds *fallback,
                                        int n_rows, const char *path, GError **error);
+
+/* The refusals of temper_export_gguf_tokenizer(), writing nothing. */
+gboolean temper_export_gguf_tokenizer_check (const temper_tokenizer_t *tok, int n_rows,
+                                             const char *path, GError **error);
 
 /* One BPE merge: tokens @left + @right make @result, tried in @rank order. */
 typedef struct {

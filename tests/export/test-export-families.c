@@ -377,6 +377,10 @@ assert_cross_format (const char *family, JsonObject *obj, temper_model_t *hf, te
   int n_vocab = temper_model_get_config (hf)->n_vocab;
   double peft_err, transformers_err, own_err;
 
+  /* Both merges are offered for every family here. */
+  g_assert_true (temper_export_merge_supported (gguf, TEMPER_EXPORT_MERGED_HF, NULL));
+  g_assert_true (temper_export_merge_supported (hf, TEMPER_EXPORT_MERGED_GGUF, NULL));
+
   /* GGUF base → Hugging Face folder. */
   gguf_with_adapter = temper_logits (gguf, gguf_adapter, prompt);
   cross_hf = temper_model_load (cross_hf_path, NULL, &error);
@@ -572,6 +576,30 @@ odd_rope_gguf (const char *dir)
   return path;
 }
 
+/* temper_export_merge_supported() refuses @model into @format with the
+ * message the merge itself then fails with, and the merge writes nothing. */
+static void
+assert_merge_refused (temper_model_t *model, TemperExportMergedFormat format, const char *out,
+                      const char *family, const char *what)
+{
+  g_autoptr(GError) asked = NULL, merging = NULL;
+
+  g_assert_false (temper_export_merge_supported (model, format, &asked));
+  g_assert_error (asked, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (asked->message, family));
+  g_assert_nonnull (strstr (asked->message, what));
+  if (format == TEMPER_EXPORT_MERGED_GGUF)
+    g_assert_false (temper_export_merged_gguf (model, NULL, TEMPER_EXPORT_F16, out, NULL, &merging));
+  else
+    g_assert_false (temper_export_merged_hf (model, NULL, TEMPER_EXPORT_HF_F32, 0, out, NULL, &merging));
+  g_assert_error (merging, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
+  g_assert_cmpstr (merging->message, ==, asked->message);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  /* The base's own format is always open. */
+  g_assert_true (temper_export_merge_supported (model, format == TEMPER_EXPORT_MERGED_GGUF ?
+                                                TEMPER_EXPORT_MERGED_HF : TEMPER_EXPORT_MERGED_GGUF, NULL));
+}
+
 /* What a GGUF cannot hold is refused by the family's name, and nothing is
  * written: a Gemma 2 whose query_pre_attn_scalar is not llama.cpp's rule, a
  * Qwen3-MoE with dense layers among its experts (and weights llama.cpp
@@ -589,18 +617,10 @@ test_cross_format_refused (void)
   g_autoptr(temper_model_t) moe = NULL;
 
   g_assert_no_error (error);
-  g_assert_false (temper_export_merged_gguf (gemma, NULL, TEMPER_EXPORT_F16, out, NULL, &error));
-  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-  g_assert_nonnull (strstr (error->message, "Gemma 2"));
-  g_assert_nonnull (strstr (error->message, "query_pre_attn_scalar"));
-  g_clear_error (&error);
+  assert_merge_refused (gemma, TEMPER_EXPORT_MERGED_GGUF, out, "Gemma 2", "query_pre_attn_scalar");
   moe = temper_model_load (moe_dir, NULL, &error);
   g_assert_no_error (error);
-  g_assert_false (temper_export_merged_gguf (moe, NULL, TEMPER_EXPORT_F16, out, NULL, &error));
-  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-  g_assert_nonnull (strstr (error->message, "Qwen3-MoE"));
-  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
-  g_clear_error (&error);
+  assert_merge_refused (moe, TEMPER_EXPORT_MERGED_GGUF, out, "Qwen3-MoE", "mlp_only_layers");
 
   /* RoPE frequency factors config.json cannot say. */
   {
@@ -609,10 +629,7 @@ test_cross_format_refused (void)
     g_autoptr(temper_model_t) odd = temper_model_load (odd_path, NULL, &error);
 
     g_assert_no_error (error);
-    g_assert_false (temper_export_merged_hf (odd, NULL, TEMPER_EXPORT_HF_F32, 0, hf_out, NULL, &error));
-    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-    g_assert_nonnull (strstr (error->message, "Llama 3.1"));
-    g_assert_false (g_file_test (hf_out, G_FILE_TEST_EXISTS));
+    assert_merge_refused (odd, TEMPER_EXPORT_MERGED_HF, hf_out, "odd-rope.gguf", "Llama 3.1");
   }
   test_remove_tree (dir);
 }

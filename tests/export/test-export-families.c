@@ -432,10 +432,34 @@ assert_cross_format (const char *family, JsonObject *obj, temper_model_t *hf, te
   assert_tokenizes_as_family (family, cross);
 }
 
-static void
-test_family (gconstpointer data)
+/* The test's temporary folder.  The test body runs in a child process
+ * with the folder made here (named in TEMPER_TEST_DIR), so that the folder
+ * is removed when the child fails an assertion too; TEMPER_KEEP_TEST_FILES
+ * keeps it for a look.  NULL in the parent, which has then run the child
+ * and checked that it passed. */
+static const char *
+temp_folder_or_run_child (void)
 {
-  const char *family = data;
+  g_autofree char *dir = NULL;
+
+  if (g_test_subprocess ())
+    return g_getenv ("TEMPER_TEST_DIR");
+  dir = g_dir_make_tmp ("temper-family-export-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_setenv ("TEMPER_TEST_DIR", dir, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("TEMPER_TEST_DIR");
+  if (g_getenv ("TEMPER_KEEP_TEST_FILES") != NULL)
+    g_test_message ("kept %s (TEMPER_KEEP_TEST_FILES)", dir);
+  else
+    test_remove_tree (dir);
+  g_test_trap_assert_passed ();
+  return NULL;
+}
+
+static void
+check_family (const char *family, const char *dir)
+{
   g_autofree char *name = g_strconcat (family, ".json", NULL);
   const char *src = g_getenv ("TEMPER_SOURCE_DIR");
   g_autofree char *json_path = g_build_filename (src != NULL ? src : TEMPER_SOURCE_DIR, "tests", "fixtures",
@@ -445,7 +469,6 @@ test_family (gconstpointer data)
   g_autoptr(temper_model_t) gguf = family_model (family, TRUE);
   g_autoptr(temper_adapter_t) hf_adapter = family_adapter (hf);
   g_autoptr(temper_adapter_t) gguf_adapter = family_adapter (gguf);
-  g_autofree char *dir = g_dir_make_tmp ("temper-family-export-XXXXXX", NULL);
   g_autofree char *merged_path = g_build_filename (dir, "merged.gguf", NULL);
   g_autofree char *merged_hf_path = g_build_filename (dir, "merged-hf", NULL);
   g_autofree char *base_gguf = family_fixture (family);
@@ -512,7 +535,15 @@ test_family (gconstpointer data)
   assert_metadata_kept (base_gguf_path, merged_path);
   assert_tokenizer_keys_like_converter (base_gguf_path, merged_path);
   assert_cross_format (family, obj, hf, hf_adapter, gguf, gguf_adapter, prompt, dir);
-  test_remove_tree (dir);
+}
+
+static void
+test_family (gconstpointer data)
+{
+  const char *dir = temp_folder_or_run_child ();
+
+  if (dir != NULL)
+    check_family (data, dir);
 }
 
 /* A copy of the family's Hugging Face folder in @dir with @key of its
@@ -606,9 +637,8 @@ assert_merge_refused (temper_model_t *model, TemperExportMergedFormat format, co
  * would renormalise); and into a folder, RoPE frequency factors that are
  * not Llama 3.1's formula. */
 static void
-test_cross_format_refused (void)
+check_cross_format_refused (const char *dir)
 {
-  g_autofree char *dir = g_dir_make_tmp ("temper-family-export-XXXXXX", NULL);
   g_autofree char *gemma_dir = edited_folder ("gemma2", dir, "query_pre_attn_scalar", 32);
   g_autofree char *moe_dir = family_fixture ("qwen3moe-mixed");
   g_autofree char *out = g_build_filename (dir, "merged.gguf", NULL);
@@ -631,7 +661,15 @@ test_cross_format_refused (void)
     g_assert_no_error (error);
     assert_merge_refused (odd, TEMPER_EXPORT_MERGED_HF, hf_out, "odd-rope.gguf", "Llama 3.1");
   }
-  test_remove_tree (dir);
+}
+
+static void
+test_cross_format_refused (void)
+{
+  const char *dir = temp_folder_or_run_child ();
+
+  if (dir != NULL)
+    check_cross_format_refused (dir);
 }
 
 int

@@ -33,22 +33,25 @@ temper_export_result_free (TemperExportResult *result)
 gboolean
 temper_export_choice_available (const temper_model_t *model,
                                 TemperExportChoice    choice,
-                                const char          **why)
+                                char                **why)
 {
+  g_autoptr(GError) error = NULL;
+  gboolean available = TRUE;
+
   if (why != NULL)
     *why = NULL;
   if (model == NULL)
     return FALSE;
-  /* Both merged forms can come from either kind of model; a GGUF's
-   * tokenizer must have a tokenizer.json form for the folder. */
-  if (choice == TEMPER_EXPORT_CHOICE_MERGED_HF
-      && !temper_export_merged_hf_supported (model, NULL))
-    {
-      if (why != NULL)
-        *why = _("Its tokenizer cannot be written as a Hugging Face tokenizer yet; export a merged GGUF instead.");
-      return FALSE;
-    }
-  return TRUE;
+  /* Both merged forms can come from either kind of model, as far as the
+   * engine's own check before merging says (the family, what the other
+   * format cannot hold, the tokenizer). */
+  if (choice == TEMPER_EXPORT_CHOICE_MERGED_HF)
+    available = temper_export_merge_supported (model, TEMPER_EXPORT_MERGED_HF, &error);
+  else if (choice == TEMPER_EXPORT_CHOICE_MERGED_GGUF)
+    available = temper_export_merge_supported (model, TEMPER_EXPORT_MERGED_GGUF, &error);
+  if (!available && why != NULL)
+    *why = g_strdup (error->message);
+  return available;
 }
 
 /* The model's name as a file name: the exports of several models can share
@@ -119,7 +122,7 @@ temper_export_run (const temper_model_t      *model,
   g_autoptr(TemperExportResult) result = NULL;
   g_autofree char *adapter_dir = NULL;
   g_autofree char *out = NULL;
-  const char *why = NULL;
+  g_autofree char *why = NULL;
   TemperLoraConfig lora;
   gboolean ok = FALSE;
 

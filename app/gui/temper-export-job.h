@@ -33,12 +33,12 @@ typedef struct {
 void temper_export_result_free (TemperExportResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperExportResult, temper_export_result_free)
 
-/* FALSE, with the reason in *@why (translated, may be NULL), when @choice
- * cannot be made from @model: a merged GGUF copies a GGUF base's metadata,
- * a merged Hugging Face folder a Hugging Face base's tokenizer files. */
+/* FALSE, with the engine's reason in *@why (translated, to be freed; @why
+ * may be NULL), when @choice cannot be made from @model: the check
+ * temper_export_merge_supported() makes before a merge. */
 gboolean temper_export_choice_available (const temper_model_t *model,
                                          TemperExportChoice    choice,
-                                         const char          **why);
+                                         char                **why);
 
 /* The path @choice writes in @folder for @model: <name>-peft/,
  * <name>-lora.gguf, <name>-merged/ or <name>-<quant>.gguf (its Modelfile is

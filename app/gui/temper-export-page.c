@@ -216,7 +216,7 @@ update_controls (TemperExportPage *self)
 
   for (guint i = 0; i < TEMPER_EXPORT_N_CHOICES; i++)
     {
-      const char *why = NULL;
+      g_autofree char *why = NULL;
       gboolean available = temper_export_choice_available (engine_model (self), i, &why);
 
       /* Without a model every choice is open: the rows only explain. */

@@ -11,6 +11,7 @@
 
 #include "temper/error.h"
 #include "temper/gguf.h"
+#include "temper/json.h"
 #include "temper/train.h"
 #include "temper-export-private.h"
 #include "temper-model-private.h"
@@ -272,10 +273,10 @@ set_arch_string (HfExport *e, const char *suffix, const char *value)
 /* What llama.cpp cannot run as the Hugging Face model does is refused by
  * the family's name: its GGUF would answer differently. */
 static gboolean
-check_layout (HfExport *e, GError **error)
+check_layout (const temper_model_t *model, GError **error)
 {
-  const TemperModelConfig *c = e->config;
-  const char *family = temper_model_get_family_name (e->model);
+  const TemperModelConfig *c = temper_model_get_config (model);
+  const char *family = temper_model_get_family_name (model);
   const char *what = NULL;
 
   if (c->arch == TEMPER_ARCH_GEMMA2 || c->arch == TEMPER_ARCH_GEMMA3)
@@ -291,7 +292,7 @@ check_layout (HfExport *e, GError **error)
         what = _("its query_pre_attn_scalar, which llama.cpp does not read");
     }
   for (int l = 0; what == NULL && c->n_expert > 0 && l < c->n_layer; l++)
-    if (!temper_model_layer_is_moe (temper_model_get_layer (e->model, l)))
+    if (!temper_model_layer_is_moe (temper_model_get_layer (model, l)))
       what = _("dense layers among its expert layers (mlp_only_layers)");
   if (what == NULL && c->n_expert > 0 && c->arch == TEMPER_ARCH_QWEN3 && !c->expert_norm)
     what = _("expert weights that are not renormalised (norm_topk_prob false), which llama.cpp always renormalises");
@@ -302,6 +303,18 @@ check_layout (HfExport *e, GError **error)
                _("Temper cannot merge this %s model into a GGUF: it has %s. Merge into a Hugging Face "
                  "folder, or export the adapter (PEFT or GGUF LoRA)."), family, what);
   return FALSE;
+}
+
+gboolean
+temper_export_gguf_from_hf_supported (const temper_model_t *model, GError **error)
+{
+  TemperExportRope rope;
+  int n_rows = (int) temper_model_get_token_embd (model)->ne[1];
+
+  return temper_export_check_family (model, error) && check_layout (model, error) &&
+         temper_export_rope_describe (model, &rope, error) &&
+         temper_export_gguf_tokenizer_check (temper_model_get_tokenizer (model), n_rows,
+                                             temper_model_get_path (model), error);
 }
 
 /* The family's keys beyond Llama's, as llama.cpp's converter writes them. */
@@ -387,6 +400,33 @@ write_family_keys (HfExport *e, const TemperExportRope *rope, GError **error)
   return error == NULL || *error == NULL;
 }
 
+/* The special tokens llama.cpp's converter takes from outside the
+ * tokenizer's files: config.json's bos_token_id (Phi-3's folders name no
+ * BOS in tokenizer_config.json), and GLM-4's fixed choices, <|endoftext|>
+ * as BOS and unknown token and <|user|> as the end of a turn. */
+static void
+converter_token_ids (const temper_model_t *model, TemperExportTokenIds *ids)
+{
+  const temper_tokenizer_t *tok = temper_model_get_tokenizer (model);
+  g_autofree char *config_path = g_build_filename (temper_model_get_path (model), "config.json", NULL);
+  g_autoptr(JsonNode) root = temper_json_parse_file (config_path, TEMPER_JSON_MAX_SETTINGS_SIZE, NULL);
+  JsonObject *config = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  JsonNode *bos = config != NULL ? json_object_get_member (config, "bos_token_id") : NULL;
+
+  ids->bos = ids->unk = ids->eot = -1;
+  if (bos != NULL && JSON_NODE_HOLDS_VALUE (bos) && json_node_get_value_type (bos) == G_TYPE_INT64)
+    ids->bos = (int) CLAMP (json_node_get_int (bos), -1, G_MAXINT);
+  if (temper_model_get_config (model)->arch == TEMPER_ARCH_GLM4)
+    {
+      int end_of_text = temper_tokenizer_find_token (tok, "<|endoftext|>");
+
+      if (ids->bos < 0)
+        ids->bos = end_of_text;
+      ids->unk = end_of_text;
+      ids->eot = temper_tokenizer_find_token (tok, "<|user|>");
+    }
+}
+
 gboolean
 temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model,
                             temper_adapter_t *adapter, TemperExportQuant quant,
@@ -397,8 +437,9 @@ temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model
   HfExport e = { w, model, c, adapter, quant, owned, out_path };
   int n_rows = (int) temper_model_get_token_embd (model)->ne[1];
   TemperExportRope rope;
+  TemperExportTokenIds token_ids;
 
-  if (!check_layout (&e, error) || !temper_export_rope_describe (model, &rope, error))
+  if (!temper_export_rope_describe (model, &rope, error))
     return FALSE;
   temper_gguf_writer_set_string (w, "general.architecture", temper_model_get_arch_name (model));
   temper_gguf_writer_set_string (w, "general.type", "model");
@@ -417,10 +458,11 @@ temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model_t *model
   set_arch_u32 (&e, "vocab_size", n_rows);
   set_arch_f32 (&e, "rope.freq_base", c->rope_theta);
   set_arch_f32 (&e, "attention.layer_norm_rms_epsilon", c->rms_eps);
+  converter_token_ids (model, &token_ids);
   if (!write_family_keys (&e, &rope, error) ||
       !temper_export_gguf_tokenizer (w, temper_model_get_tokenizer (model),
                                      temper_model_get_chat_template (model),
-                                     temper_model_get_stop_tokens (model), n_rows,
+                                     temper_model_get_stop_tokens (model), &token_ids, n_rows,
                                      temper_model_get_path (model), error))
     return FALSE;
 

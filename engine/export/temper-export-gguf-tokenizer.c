@@ -120,16 +120,10 @@ set_id (temper_gguf_writer_t *w, const char *key, int id)
 }
 
 gboolean
-temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t *tok,
-                              const char *chat_template, const int *stop_tokens, int n_rows,
-                              const char *path, GError **error)
+temper_export_gguf_tokenizer_check (const temper_tokenizer_t *tok, int n_rows, const char *path,
+                                    GError **error)
 {
   gboolean spm = tok->kind == TEMPER_TOKENIZER_SPM;
-  const char *pre = NULL;
-  int n = MAX (n_rows, tok->n_vocab);
-  g_autoptr(GPtrArray) tokens = g_ptr_array_new_full ((guint) n, g_free);
-  g_autofree gint32 *types = g_new (gint32, (gsize) n);
-  g_autoptr(GArray) merges = temper_export_merges_by_rank (tok);
 
   if (tok->n_vocab > n_rows)
     {
@@ -141,7 +135,8 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
     }
   if (!spm)
     {
-      pre = temper_gguf_pre_tokenizer_name_for (tok);
+      const char *pre = temper_gguf_pre_tokenizer_name_for (tok);
+
       if (pre == NULL || tok->prepend != TEMPER_PREPEND_NEVER)
         {
           g_autoptr(GString) what = g_string_new (NULL);
@@ -154,6 +149,36 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
           return FALSE;
         }
     }
+  return TRUE;
+}
+
+/* The tokenizer's own id, else @fallback's when it is a token of the list. */
+static int
+own_or (int own, int fallback, int n)
+{
+  if (own >= 0)
+    return own;
+  return fallback >= 0 && fallback < n ? fallback : -1;
+}
+
+gboolean
+temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t *tok,
+                              const char *chat_template, const int *stop_tokens,
+                              const TemperExportTokenIds *fallback, int n_rows,
+                              const char *path, GError **error)
+{
+  gboolean spm = tok->kind == TEMPER_TOKENIZER_SPM;
+  const char *pre = NULL;
+  int n = MAX (n_rows, tok->n_vocab);
+  int eot;
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_full ((guint) n, g_free);
+  g_autofree gint32 *types = g_new (gint32, (gsize) n);
+  g_autoptr(GArray) merges = temper_export_merges_by_rank (tok);
+
+  if (!temper_export_gguf_tokenizer_check (tok, n_rows, path, error))
+    return FALSE;
+  if (!spm)
+    pre = temper_gguf_pre_tokenizer_name_for (tok);
 
   /* Ids past the tokenizer's list (embedding rows padded for speed) get
    * unique unused names, as llama.cpp's converter writes them: llama.cpp
@@ -215,11 +240,12 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
                                            (const char *const *) lines->pdata, lines->len);
     }
 
-  set_id (w, "tokenizer.ggml.bos_token_id", tok->bos);
+  eot = end_of_turn_id (stop_tokens, tok);
+  set_id (w, "tokenizer.ggml.bos_token_id", own_or (tok->bos, fallback ? fallback->bos : -1, n));
   set_id (w, "tokenizer.ggml.eos_token_id", tok->eos);
-  set_id (w, "tokenizer.ggml.unknown_token_id", tok->unk);
+  set_id (w, "tokenizer.ggml.unknown_token_id", own_or (tok->unk, fallback ? fallback->unk : -1, n));
   set_id (w, "tokenizer.ggml.padding_token_id", tok->pad);
-  set_id (w, "tokenizer.ggml.eot_token_id", end_of_turn_id (stop_tokens, tok));
+  set_id (w, "tokenizer.ggml.eot_token_id", own_or (eot, fallback ? fallback->eot : -1, n));
   temper_gguf_writer_set_bool (w, "tokenizer.ggml.add_bos_token", tok->add_bos);
   temper_gguf_writer_set_bool (w, "tokenizer.ggml.add_eos_token", FALSE);
   if (chat_template != NULL)

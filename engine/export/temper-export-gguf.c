@@ -322,10 +322,7 @@ temper_export_merged_gguf (const temper_model_t *model, temper_adapter_t *adapte
   gboolean built;
 
   g_return_val_if_fail (model != NULL && requested_path != NULL, FALSE);
-  /* A GGUF base's metadata is copied as it is; from a Hugging Face base it
-   * is written anew, which Temper knows how to do for some families only. */
-  if (temper_model_get_format (model) != TEMPER_MODEL_FORMAT_GGUF &&
-      !temper_export_check_family (model, error))
+  if (!temper_export_merge_supported (model, TEMPER_EXPORT_MERGED_GGUF, error))
     return FALSE;
   out_path = temper_export_prepare_dest (requested_path, TEMPER_EXPORT_KIND_GGUF, error);
   if (out_path == NULL)

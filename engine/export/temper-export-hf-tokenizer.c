@@ -251,13 +251,12 @@ check_writable (const temper_tokenizer_t *tok, const char *path, GError **error)
 }
 
 gboolean
-temper_export_merged_hf_supported (const temper_model_t *model, GError **error)
+temper_export_hf_from_gguf_supported (const temper_model_t *model, GError **error)
 {
   g_autofree char *file = NULL;
+  TemperExportRope rope;
 
-  if (temper_model_get_format (model) == TEMPER_MODEL_FORMAT_HF_FOLDER)
-    return TRUE;
-  if (!temper_export_check_family (model, error))
+  if (!temper_export_check_family (model, error) || !temper_export_rope_describe (model, &rope, error))
     return FALSE;
   file = g_path_get_basename (temper_model_get_path (model));
   return check_writable (temper_model_get_tokenizer (model), file, error);

@@ -290,9 +290,7 @@ temper_export_merged_hf (const temper_model_t *model, temper_adapter_t *adapter,
 
   g_return_val_if_fail (model != NULL && requested_dir != NULL, FALSE);
   from_gguf = temper_model_get_format (model) != TEMPER_MODEL_FORMAT_HF_FOLDER;
-  /* A Hugging Face base's config.json is copied as it is; from a GGUF it is
-   * written anew, which Temper knows how to do for some families only. */
-  if (from_gguf && !temper_export_check_family (model, error))
+  if (!temper_export_merge_supported (model, TEMPER_EXPORT_MERGED_HF, error))
     return FALSE;
   if (max_shard_bytes == 0)
     max_shard_bytes = DEFAULT_SHARD_BYTES;

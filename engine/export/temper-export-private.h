@@ -71,6 +71,11 @@ gboolean temper_export_step      (const TemperExportOptions *options, double fra
  * the family too.  Same-format merges copy the base's own config or
  * metadata. */
 gboolean temper_export_check_family (const temper_model_t *model, GError **error);
+/* What temper_export_merge_supported() checks for a merged GGUF from a
+ * Hugging Face model (temper-export-gguf-hf.c), and for a merged folder
+ * from a GGUF (temper-export-hf-tokenizer.c). */
+gboolean temper_export_gguf_from_hf_supported (const temper_model_t *model, GError **error);
+gboolean temper_export_hf_from_gguf_supported (const temper_model_t *model, GError **error);
 
 /* What a merge into the other format knows of a family beyond its
  * TemperModelConfig (temper-export-family.c): Hugging Face's names. */
@@ -174,15 +179,27 @@ gboolean temper_export_gguf_from_hf (temper_gguf_writer_t *w, const temper_model
                                      GPtrArray *owned, const char *out_path,
                                      const TemperExportOptions *options, GError **error);
 
+/* Special token ids (-1: none) that llama.cpp's converter finds outside the
+ * tokenizer's own files (config.json, the family's fixed choices); each is
+ * written only where the tokenizer names no such token itself. */
+typedef struct {
+  int bos, unk, eot;
+} TemperExportTokenIds;
+
 /* Writes the tokenizer.ggml.* keys for @tok (loaded from a Hugging Face
  * tokenizer.json at @path), its token list padded with unused names to
  * @n_rows (the embedding's rows) as llama.cpp expects, the end-of-turn id
- * found among @stop_tokens (-1 terminated, may be NULL) and @chat_template
- * (may be NULL) (temper-export-gguf-tokenizer.c).  Refuses, naming @path, a
+ * found among @stop_tokens (-1 terminated, may be NULL), the ids of
+ * @fallback (may be NULL) and @chat_template (may be NULL) (temper-export-gguf-tokenizer.c).  Refuses, naming @path, a
  * pre-tokenizer that has no GGUF name. */
 gboolean temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t *tok,
                                        const char *chat_template, const int *stop_tokens,
+                                       const TemperExportTokenIds *fallback,
                                        int n_rows, const char *path, GError **error);
+
+/* The refusals of temper_export_gguf_tokenizer(), writing nothing. */
+gboolean temper_export_gguf_tokenizer_check (const temper_tokenizer_t *tok, int n_rows,
+                                             const char *path, GError **error);
 
 /* One BPE merge: tokens @left + @right make @result, tried in @rank order. */
 typedef struct {

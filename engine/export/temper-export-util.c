@@ -343,6 +343,20 @@ temper_export_step (const TemperExportOptions *options, double fraction, GError 
 }
 
 gboolean
+temper_export_merge_supported (const temper_model_t *model, TemperExportMergedFormat format,
+                               GError **error)
+{
+  gboolean from_gguf = temper_model_get_format (model) == TEMPER_MODEL_FORMAT_GGUF;
+
+  g_return_val_if_fail (model != NULL, FALSE);
+  /* Into the base's own format its metadata or config.json is copied as it
+   * is; into the other it is written anew. */
+  if (format == TEMPER_EXPORT_MERGED_GGUF)
+    return from_gguf || temper_export_gguf_from_hf_supported (model, error);
+  return !from_gguf || temper_export_hf_from_gguf_supported (model, error);
+}
+
+gboolean
 temper_export_check_family (const temper_model_t *model, GError **error)
 {
   if (temper_export_family_of (model) == NULL)

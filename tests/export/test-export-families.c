@@ -205,6 +205,32 @@ same_key (const temper_gguf_t *a, const temper_gguf_t *b, const char *key)
     }
 }
 
+/* Every special token llama.cpp's converter wrote into @converted_path
+ * (tokenizer.ggml.*_token_id: BOS, EOS, unknown, padding, end of turn) has
+ * the same id in @path.  The token lists are compared by tokenizing
+ * (assert_tokenizes_as_family). */
+static void
+assert_tokenizer_keys_like_converter (const char *converted_path, const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_gguf_t) converted = temper_gguf_open (converted_path, &error);
+  g_autoptr(temper_gguf_t) other = temper_gguf_open (path, &error);
+  guint n_special = 0;
+
+  g_assert_no_error (error);
+  for (guint64 i = 0; i < temper_gguf_get_n_kv (converted); i++)
+    {
+      const char *key = temper_gguf_get_key (converted, i);
+
+      if (!g_str_has_prefix (key, "tokenizer.ggml.") || !g_str_has_suffix (key, "_token_id"))
+        continue;
+      if (!same_key (converted, other, key))
+        g_error ("%s: %s differs from llama.cpp's converter (or is missing)", path, key);
+      n_special++;
+    }
+  g_assert_cmpuint (n_special, >=, 1);
+}
+
 /* The GGUF Temper merged from the Hugging Face model holds what llama.cpp's
  * converter wrote into the family's GGUF (made from the same folder): the
  * architecture, every "<arch>." key with its value, and every tensor under
@@ -351,6 +377,10 @@ assert_cross_format (const char *family, JsonObject *obj, temper_model_t *hf, te
   int n_vocab = temper_model_get_config (hf)->n_vocab;
   double peft_err, transformers_err, own_err;
 
+  /* Both merges are offered for every family here. */
+  g_assert_true (temper_export_merge_supported (gguf, TEMPER_EXPORT_MERGED_HF, NULL));
+  g_assert_true (temper_export_merge_supported (hf, TEMPER_EXPORT_MERGED_GGUF, NULL));
+
   /* GGUF base → Hugging Face folder. */
   gguf_with_adapter = temper_logits (gguf, gguf_adapter, prompt);
   cross_hf = temper_model_load (cross_hf_path, NULL, &error);
@@ -398,13 +428,38 @@ assert_cross_format (const char *family, JsonObject *obj, temper_model_t *hf, te
     g_test_message ("%s HF->GGUF: the merged F16 GGUF in Temper vs PEFT %.2e (no llama.cpp reference)",
                     family, own_err);
   assert_like_converter (base_gguf_path, cross_path);
+  assert_tokenizer_keys_like_converter (base_gguf_path, cross_path);
   assert_tokenizes_as_family (family, cross);
 }
 
-static void
-test_family (gconstpointer data)
+/* The test's temporary folder.  The test body runs in a child process
+ * with the folder made here (named in TEMPER_TEST_DIR), so that the folder
+ * is removed when the child fails an assertion too; TEMPER_KEEP_TEST_FILES
+ * keeps it for a look.  NULL in the parent, which has then run the child
+ * and checked that it passed. */
+static const char *
+temp_folder_or_run_child (void)
 {
-  const char *family = data;
+  g_autofree char *dir = NULL;
+
+  if (g_test_subprocess ())
+    return g_getenv ("TEMPER_TEST_DIR");
+  dir = g_dir_make_tmp ("temper-family-export-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_setenv ("TEMPER_TEST_DIR", dir, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("TEMPER_TEST_DIR");
+  if (g_getenv ("TEMPER_KEEP_TEST_FILES") != NULL)
+    g_test_message ("kept %s (TEMPER_KEEP_TEST_FILES)", dir);
+  else
+    test_remove_tree (dir);
+  g_test_trap_assert_passed ();
+  return NULL;
+}
+
+static void
+check_family (const char *family, const char *dir)
+{
   g_autofree char *name = g_strconcat (family, ".json", NULL);
   const char *src = g_getenv ("TEMPER_SOURCE_DIR");
   g_autofree char *json_path = g_build_filename (src != NULL ? src : TEMPER_SOURCE_DIR, "tests", "fixtures",
@@ -414,7 +469,6 @@ test_family (gconstpointer data)
   g_autoptr(temper_model_t) gguf = family_model (family, TRUE);
   g_autoptr(temper_adapter_t) hf_adapter = family_adapter (hf);
   g_autoptr(temper_adapter_t) gguf_adapter = family_adapter (gguf);
-  g_autofree char *dir = g_dir_make_tmp ("temper-family-export-XXXXXX", NULL);
   g_autofree char *merged_path = g_build_filename (dir, "merged.gguf", NULL);
   g_autofree char *merged_hf_path = g_build_filename (dir, "merged-hf", NULL);
   g_autofree char *base_gguf = family_fixture (family);
@@ -479,8 +533,17 @@ test_family (gconstpointer data)
                     json_object_get_string_member_with_default (obj, "llama_cpp_refuses_base",
                                                                 "made without llama.cpp"));
   assert_metadata_kept (base_gguf_path, merged_path);
+  assert_tokenizer_keys_like_converter (base_gguf_path, merged_path);
   assert_cross_format (family, obj, hf, hf_adapter, gguf, gguf_adapter, prompt, dir);
-  test_remove_tree (dir);
+}
+
+static void
+test_family (gconstpointer data)
+{
+  const char *dir = temp_folder_or_run_child ();
+
+  if (dir != NULL)
+    check_family (data, dir);
 }
 
 /* A copy of the family's Hugging Face folder in @dir with @key of its
@@ -544,15 +607,38 @@ odd_rope_gguf (const char *dir)
   return path;
 }
 
+/* temper_export_merge_supported() refuses @model into @format with the
+ * message the merge itself then fails with, and the merge writes nothing. */
+static void
+assert_merge_refused (temper_model_t *model, TemperExportMergedFormat format, const char *out,
+                      const char *family, const char *what)
+{
+  g_autoptr(GError) asked = NULL, merging = NULL;
+
+  g_assert_false (temper_export_merge_supported (model, format, &asked));
+  g_assert_error (asked, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (asked->message, family));
+  g_assert_nonnull (strstr (asked->message, what));
+  if (format == TEMPER_EXPORT_MERGED_GGUF)
+    g_assert_false (temper_export_merged_gguf (model, NULL, TEMPER_EXPORT_F16, out, NULL, &merging));
+  else
+    g_assert_false (temper_export_merged_hf (model, NULL, TEMPER_EXPORT_HF_F32, 0, out, NULL, &merging));
+  g_assert_error (merging, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
+  g_assert_cmpstr (merging->message, ==, asked->message);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  /* The base's own format is always open. */
+  g_assert_true (temper_export_merge_supported (model, format == TEMPER_EXPORT_MERGED_GGUF ?
+                                                TEMPER_EXPORT_MERGED_HF : TEMPER_EXPORT_MERGED_GGUF, NULL));
+}
+
 /* What a GGUF cannot hold is refused by the family's name, and nothing is
  * written: a Gemma 2 whose query_pre_attn_scalar is not llama.cpp's rule, a
  * Qwen3-MoE with dense layers among its experts (and weights llama.cpp
  * would renormalise); and into a folder, RoPE frequency factors that are
  * not Llama 3.1's formula. */
 static void
-test_cross_format_refused (void)
+check_cross_format_refused (const char *dir)
 {
-  g_autofree char *dir = g_dir_make_tmp ("temper-family-export-XXXXXX", NULL);
   g_autofree char *gemma_dir = edited_folder ("gemma2", dir, "query_pre_attn_scalar", 32);
   g_autofree char *moe_dir = family_fixture ("qwen3moe-mixed");
   g_autofree char *out = g_build_filename (dir, "merged.gguf", NULL);
@@ -561,18 +647,10 @@ test_cross_format_refused (void)
   g_autoptr(temper_model_t) moe = NULL;
 
   g_assert_no_error (error);
-  g_assert_false (temper_export_merged_gguf (gemma, NULL, TEMPER_EXPORT_F16, out, NULL, &error));
-  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-  g_assert_nonnull (strstr (error->message, "Gemma 2"));
-  g_assert_nonnull (strstr (error->message, "query_pre_attn_scalar"));
-  g_clear_error (&error);
+  assert_merge_refused (gemma, TEMPER_EXPORT_MERGED_GGUF, out, "Gemma 2", "query_pre_attn_scalar");
   moe = temper_model_load (moe_dir, NULL, &error);
   g_assert_no_error (error);
-  g_assert_false (temper_export_merged_gguf (moe, NULL, TEMPER_EXPORT_F16, out, NULL, &error));
-  g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-  g_assert_nonnull (strstr (error->message, "Qwen3-MoE"));
-  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
-  g_clear_error (&error);
+  assert_merge_refused (moe, TEMPER_EXPORT_MERGED_GGUF, out, "Qwen3-MoE", "mlp_only_layers");
 
   /* RoPE frequency factors config.json cannot say. */
   {
@@ -581,12 +659,17 @@ test_cross_format_refused (void)
     g_autoptr(temper_model_t) odd = temper_model_load (odd_path, NULL, &error);
 
     g_assert_no_error (error);
-    g_assert_false (temper_export_merged_hf (odd, NULL, TEMPER_EXPORT_HF_F32, 0, hf_out, NULL, &error));
-    g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
-    g_assert_nonnull (strstr (error->message, "Llama 3.1"));
-    g_assert_false (g_file_test (hf_out, G_FILE_TEST_EXISTS));
+    assert_merge_refused (odd, TEMPER_EXPORT_MERGED_HF, hf_out, "odd-rope.gguf", "Llama 3.1");
   }
-  test_remove_tree (dir);
+}
+
+static void
+test_cross_format_refused (void)
+{
+  const char *dir = temp_folder_or_run_child ();
+
+  if (dir != NULL)
+    check_cross_format_refused (dir);
 }
 
 int

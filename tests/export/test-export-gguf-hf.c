@@ -481,7 +481,7 @@ check_vocab_rows (Fixture *f, const temper_tokenizer_t *hf, const char *json)
   guint64 count;
   gint32 last_type;
 
-  g_assert_true (temper_export_gguf_tokenizer (w, hf, NULL, NULL, n + 3, json, &error));
+  g_assert_true (temper_export_gguf_tokenizer (w, hf, NULL, NULL, NULL, n + 3, json, &error));
   g_assert_no_error (error);
   g_assert_true (temper_gguf_writer_write (w, out, &error));
   gguf = temper_gguf_open (out, &error);
@@ -499,7 +499,7 @@ check_vocab_rows (Fixture *f, const temper_tokenizer_t *hf, const char *json)
   g_assert_no_error (error);
   assert_same_ids (hf, back, multilingual, FALSE);
 
-  g_assert_false (temper_export_gguf_tokenizer (small, hf, NULL, NULL, n - 1, json, &error));
+  g_assert_false (temper_export_gguf_tokenizer (small, hf, NULL, NULL, NULL, n - 1, json, &error));
   g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
 }
 
@@ -533,7 +533,7 @@ check_tokenizer (Fixture *f, const char *name, const char *want_model, const cha
   hf = temper_tokenizer_new_from_hf (json, g_file_test (cfg, G_FILE_TEST_EXISTS) ? cfg : NULL,
                                      &error);
   g_assert_no_error (error);
-  g_assert_true (temper_export_gguf_tokenizer (w, hf, "{{ messages }}", NULL,
+  g_assert_true (temper_export_gguf_tokenizer (w, hf, "{{ messages }}", NULL, NULL,
                                                temper_tokenizer_get_n_vocab (hf), json, &error));
   g_assert_no_error (error);
   g_assert_true (temper_gguf_writer_write (w, out, &error));

@@ -580,7 +580,7 @@ test_merged_needs_matching_source (Fixture *f, gconstpointer data)
   /* A GGUF base makes a folder too, its tokenizer rebuilt from the GGUF
    * (test-export-hf-from-gguf checks the folder itself; a merged GGUF from
    * a folder is test-export-gguf-hf). */
-  g_assert_true (temper_export_merged_hf_supported (gguf_model, NULL));
+  g_assert_true (temper_export_merge_supported (gguf_model, TEMPER_EXPORT_MERGED_HF, NULL));
   g_assert_true (temper_export_merged_hf (gguf_model, NULL, TEMPER_EXPORT_HF_BF16, 0, out, NULL, &error));
   g_assert_no_error (error);
   for (gsize i = 0; i < 3; i++)

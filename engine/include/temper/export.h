@@ -110,13 +110,26 @@ typedef enum {
  * come from its metadata and tokenizer.json / tokenizer_config.json (chat
  * template, special tokens) from its vocabulary (byte-level BPE with the
  * pre-tokenizers Temper knows, or SentencePiece as Metaspace writes it). */
-/* Whether temper_export_merged_hf() can write @model's folder; if not, why
- * (a GGUF whose tokenizer has no tokenizer.json form Temper can write). */
-gboolean temper_export_merged_hf_supported (const temper_model_t *model, GError **error);
 gboolean temper_export_merged_hf (const temper_model_t *model, temper_adapter_t *adapter,
                                   TemperExportHfDtype dtype, guint64 max_shard_bytes,
                                   const char *out_dir, const TemperExportOptions *options,
                                   GError **error);
+
+typedef enum {
+  TEMPER_EXPORT_MERGED_GGUF,
+  TEMPER_EXPORT_MERGED_HF,
+} TemperExportMergedFormat;
+
+/* Whether @model with an adapter can be merged into @format; if not, a
+ * TEMPER_ERROR_UNSUPPORTED saying why by the family's name and what to
+ * export instead.  These are the checks temper_export_merged_gguf() and
+ * temper_export_merged_hf() make before writing anything: a family Temper
+ * cannot change format for, what llama.cpp would run otherwise than the
+ * folder (Gemma's query_pre_attn_scalar, Qwen3-MoE's dense layers or
+ * unnormalised expert weights), RoPE factors config.json cannot say, a
+ * tokenizer the other format has no form for.  Reads config.json at most. */
+gboolean temper_export_merge_supported (const temper_model_t *model, TemperExportMergedFormat format,
+                                        GError **error);
 
 /* Writes an Ollama Modelfile at @modelfile_path for the merged GGUF at
  * @gguf_path (made for @model): FROM, TEMPLATE in Ollama's Go template syntax

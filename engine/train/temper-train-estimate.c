@@ -35,6 +35,7 @@ temper_train_step_work (const TemperModelConfig *config,
                         TemperStepWork          *work)
 {
   double q, kv, ffn, frozen_per_token, tokens, pairs = 0, adapter;
+  double skipped_frozen = 0, skipped_adapter = 0;
   double passes = recompute ? 2 : 1;   /* forward passes of the kept layers */
 
   g_return_if_fail (config != NULL && lora != NULL && work != NULL);
@@ -52,12 +53,21 @@ temper_train_step_work (const TemperModelConfig *config,
                                      ? config->sliding_window : 0);
 
   /* A projection of k inputs and n outputs is 2·k·n FLOPs per token each
-   * way: forward (again when recomputed) and the input gradient. */
-  work->amount[TEMPER_OP_KIND_FROZEN_FORWARD] = passes * 2 * frozen_per_token * tokens;
+   * way: forward (again when recomputed) and the input gradient.  The
+   * recomputed forward skips the down projection, whose output the
+   * backward never reads (families with post norms still form it), and
+   * of the down projection's adapter forms only x·A. */
+  if (recompute && !config->post_norms)
+    {
+      skipped_frozen = config->n_layer * config->n_embd * ffn;
+      if (lora->targets & TEMPER_LORA_TARGET_BIT (TEMPER_LORA_DOWN))
+        skipped_adapter = (double) config->n_layer * lora->rank * config->n_embd;
+    }
+  work->amount[TEMPER_OP_KIND_FROZEN_FORWARD] = (passes * frozen_per_token - skipped_frozen) * 2 * tokens;
   work->amount[TEMPER_OP_KIND_FROZEN_INPUT_GRAD] = 2 * frozen_per_token * tokens;
   /* An adapter's x·A·B is 2 FLOPs per parameter and token; its backward
    * (both weights' gradients and the input's) twice that. */
-  work->amount[TEMPER_OP_KIND_LORA] = (2 * passes + 4) * adapter * tokens;
+  work->amount[TEMPER_OP_KIND_LORA] = ((2 * passes + 4) * adapter - 2 * skipped_adapter) * tokens;
   /* Q·Kᵀ and P·V: 2 products × 2 FLOPs per pair, head dimension and head;
    * the backward pass twice the forward's. */
   work->amount[TEMPER_OP_KIND_ATTENTION_FORWARD] = passes * 4 * q * n_seq * pairs;

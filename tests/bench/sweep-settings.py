@@ -12,6 +12,13 @@ run again.
 
     tests/bench/sweep-settings.py --cli build/app/cli/temper-cli \
         --csv build/sweep.csv --work build/sweep [--grid demo|gemma|NAME ...]
+        [--point MODEL:SET:LR:EPOCHS:RANK:SCHEDULE[:BATCH[:ALPHA[:TARGETS[:LOSS]]]] ...]
+        [--general-limit N]
+
+--point names one point by hand (MODEL is demo or gemma; BATCH defaults to
+min(records, 10), ALPHA to 2 × RANK, TARGETS to all-linear, LOSS to answers
+(the loss on the answers only; "all" trains on every token, --all-tokens);
+--general-limit asks only the first N general questions, to save time.
 
 Standard library only.  Slow on purpose: each point is a real training run.
 """
@@ -49,7 +56,7 @@ GRIDS["short"] = ([("demo",) + GRIDS["demo"][0], ("gemma",) + GRIDS["gemma"][0]]
                   + [("demo",) + p for p in GRIDS["demo"][1:5]] + [("gemma",) + GRIDS["gemma"][1]]
                   + [("demo",) + p for p in GRIDS["demo"][5:]])
 
-FIELDS = ["model", "set", "records", "lr", "epochs", "rank", "schedule", "steps",
+FIELDS = ["model", "set", "records", "lr", "epochs", "rank", "schedule", "batch", "alpha", "targets", "loss_on", "steps",
           "final_loss", "train_s", "probes", "base_right", "tuned_right", "zh_probes", "zh_tuned_right",
           "general_n", "general_base", "general_tuned"]
 
@@ -73,9 +80,17 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--grid", nargs="+", default=["demo"])
     ap.add_argument("--general", default=os.path.join(ROOT, "data", "eval", "general-knowledge.jsonl"))
+    ap.add_argument("--point", nargs="+", default=[])
+    ap.add_argument("--general-limit", type=int, default=0)
     ap.add_argument("--max-tokens", type=int, default=48)
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
+    if args.general_limit:
+        with open(args.general, encoding="utf-8") as f:
+            lines = [line for line in f if line.strip()][:args.general_limit]
+        args.general = os.path.join(args.work, "general-%d.jsonl" % args.general_limit)
+        with open(args.general, "w", encoding="utf-8") as f:
+            f.writelines(lines)
     # Every record is a fact to learn: none held back for validation.
     config = os.path.join(args.work, "no-validation.json")
     with open(config, "w") as f:
@@ -84,40 +99,51 @@ def main():
     if os.path.exists(args.csv):
         with open(args.csv) as f:
             for row in csv.DictReader(line for line in f if not line.startswith("#")):
-                done.add((row["model"], row["set"], float(row["lr"]), int(row["epochs"]), int(row["rank"]), row["schedule"]))
+                done.add((row["model"], row["set"], float(row["lr"]), int(row["epochs"]), int(row["rank"]), row["schedule"],
+                          int(row["batch"]), float(row["alpha"]), row["targets"], row["loss_on"]))
     else:
         with open(args.csv, "w", newline="") as f:
             f.write("# %s; %s, %d CPUs; %s\n" % (" ".join(sys.argv), platform.processor() or platform.machine(),
                                                   os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
             csv.writer(f).writerow(FIELDS)
     points = []
-    for grid in args.grid:
+    for grid in ([] if args.point else args.grid):
         points += GRIDS[grid] if grid == "short" else [(grid,) + p for p in GRIDS[grid]]
-    for grid, set_name, lr, epochs, rank, schedule in points:
-        model = GEMMA if grid == "gemma" else DEMO
-        model_name = os.path.basename(model)
-        if (model_name, set_name, lr, epochs, rank, schedule) in done:
-            continue
-        tag = "%s-%s-lr%g-ep%d-r%d-%s" % (grid, set_name, lr, epochs, rank, schedule)
-        run_dir = os.path.join(args.work, tag)
-        log = run_dir + ".log"
+    for spec in args.point:
+        f = spec.split(":")
+        points.append((f[0], f[1], float(f[2]), int(f[3]), int(f[4]), f[5]) + tuple(f[6:]))
+    for point in points:
+        grid, set_name, lr, epochs, rank, schedule = point[:6]
         data = os.path.join(SETS, set_name + ".jsonl")
         probes = os.path.join(SETS, set_name + "-probes.jsonl")
         records = count_lines(data)
-        batch = min(records, 10)
+        batch = int(point[6]) if len(point) > 6 else min(records, 10)
+        alpha = float(point[7]) if len(point) > 7 else 2.0 * rank
+        targets = point[8] if len(point) > 8 else "all-linear"
+        loss_on = point[9] if len(point) > 9 else "answers"
+        model = GEMMA if grid == "gemma" else DEMO
+        model_name = os.path.basename(model)
+        if (model_name, set_name, lr, epochs, rank, schedule, batch, alpha, targets, loss_on) in done:
+            continue
+        tag = "%s-%s-lr%g-ep%d-r%d-%s-b%d-a%g-%s" % (grid, set_name, lr, epochs, rank, schedule, batch, alpha, targets)
+        if loss_on != "answers":
+            tag += "-loss-" + loss_on
+        run_dir = os.path.join(args.work, tag)
+        log = run_dir + ".log"
         t0 = time.time()
         if not os.path.exists(os.path.join(run_dir, "adapter")):
-            code = run(["nice", args.cli, "train", "--model", model, "--data", data, "--out", run_dir, "--config", config,
-                        "--targets", "all-linear", "--rank", str(rank), "--alpha", str(2 * rank),
+            code = run([args.cli, "train", "--model", model, "--data", data, "--out", run_dir, "--config", config,
+                        "--targets", targets, "--rank", str(rank), "--alpha", "%g" % alpha,
                         "--dropout", "0", "--lr", str(lr), "--schedule", schedule, "--warmup", "0",
                         "--epochs", str(epochs), "--batch", str(batch), "--max-length", "128",
-                        "--eval-every", "0", "--checkpoint-every", "0"], log)
+                        "--eval-every", "0", "--checkpoint-every", "0"]
+                       + (["--all-tokens"] if loss_on == "all" else []), log)
             if code != 0:
                 print("train failed:", tag, "see", log, file=sys.stderr)
                 continue
         train_s = time.time() - t0
         if not os.path.exists(os.path.join(run_dir, "evaluation.json")):
-            if run(["nice", args.cli, "evaluate", run_dir, "--data", probes, "--general", args.general,
+            if run([args.cli, "evaluate", run_dir, "--data", probes, "--general", args.general,
                     "--max-tokens", str(args.max_tokens)], log) != 0:
                 print("evaluate failed:", tag, "see", log, file=sys.stderr)
                 continue
@@ -128,7 +154,7 @@ def main():
                 m = json.loads(line)
                 if "loss" in m and m.get("step") is not None:
                     steps, loss = m["step"], m["loss"]
-        row = [model_name, set_name, records, lr, epochs, rank, schedule, steps, "%.4f" % loss,
+        row = [model_name, set_name, records, lr, epochs, rank, schedule, batch, "%g" % alpha, targets, loss_on, steps, "%.4f" % loss,
                "%.0f" % train_s, n, right[0], right[1], score.chinese[0], score.chinese[2],
                gen[0], gen[1], gen[2]]
         with open(args.csv, "a", newline="") as f:

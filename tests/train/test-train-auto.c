@@ -8,6 +8,8 @@
  *   - no record is cut ("so none is cut") up to 2048 tokens;
  *   - the demo model gets the measured rate 3e-3, larger ones a lower rate;
  *   - fewer than 200 records: none held back for validation;
+ *   - a small set of short records is learnt in halves: two steps a pass
+ *     (measured better than thirds, tests/bench/learning/sweep-results.md);
  *   - each choice comes with its sentence.
  * The learning itself (do these settings teach?) is tested on the demo model
  * by tests/bench/test-learning-small.sh. */
@@ -113,6 +115,22 @@ test_learning_rate_by_size (void)
 }
 
 static void
+test_small_sets_in_halves (void)
+{
+  for (guint64 n = 2; n <= 32; n++)
+    {
+      TemperTrainFacts f = facts (135000000, n, 60);
+      TemperTrainSettings s;
+      guint64 per_step;
+
+      temper_train_settings_choose (&f, TEMPER_TRAIN_PRESET_BALANCED, &s, NULL);
+      per_step = (guint64) s.micro_batch * (guint64) s.grad_accum;
+      /* Two steps a pass: ceil (n / per_step) == 2. */
+      g_assert_cmpuint ((n + per_step - 1) / per_step, ==, 2);
+    }
+}
+
+static void
 test_preset_names (void)
 {
   TemperTrainPreset p;
@@ -135,6 +153,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train-auto/valid-everywhere", test_valid_everywhere);
   g_test_add_func ("/train-auto/fewer-records-more-passes", test_fewer_records_more_passes);
   g_test_add_func ("/train-auto/learning-rate-by-size", test_learning_rate_by_size);
+  g_test_add_func ("/train-auto/small-sets-in-halves", test_small_sets_in_halves);
   g_test_add_func ("/train-auto/preset-names", test_preset_names);
   return g_test_run ();
 }

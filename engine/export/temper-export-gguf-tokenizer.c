@@ -161,6 +161,14 @@ own_or (int own, int fallback, int n)
   return fallback >= 0 && fallback < n ? fallback : -1;
 }
 
+const char *
+temper_export_gguf_pre_name (const temper_tokenizer_t *tok)
+{
+  if (tok->kind == TEMPER_TOKENIZER_SPM)
+    return "default";
+  return temper_gguf_pre_tokenizer_name_for (tok);
+}
+
 gboolean
 temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t *tok,
                               const char *chat_template, const int *stop_tokens,
@@ -168,7 +176,7 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
                               const char *path, GError **error)
 {
   gboolean spm = tok->kind == TEMPER_TOKENIZER_SPM;
-  const char *pre = NULL;
+  const char *pre = temper_export_gguf_pre_name (tok);
   int n = MAX (n_rows, tok->n_vocab);
   int eot;
   g_autoptr(GPtrArray) tokens = g_ptr_array_new_full ((guint) n, g_free);
@@ -177,8 +185,6 @@ temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t 
 
   if (!temper_export_gguf_tokenizer_check (tok, n_rows, path, error))
     return FALSE;
-  if (!spm)
-    pre = temper_gguf_pre_tokenizer_name_for (tok);
 
   /* Ids past the tokenizer's list (embedding rows padded for speed) get
    * unique unused names, as llama.cpp's converter writes them: llama.cpp

@@ -191,11 +191,23 @@ typedef struct {
  * @n_rows (the embedding's rows) as llama.cpp expects, the end-of-turn id
  * found among @stop_tokens (-1 terminated, may be NULL), the ids of
  * @fallback (may be NULL) and @chat_template (may be NULL) (temper-export-gguf-tokenizer.c).  Refuses, naming @path, a
- * pre-tokenizer that has no GGUF name. */
+ * pre-tokenizer that has no GGUF name.  tokenizer.ggml.pre is
+ * temper_export_gguf_pre_name()'s. */
 gboolean temper_export_gguf_tokenizer (temper_gguf_writer_t *w, const temper_tokenizer_t *tok,
                                        const char *chat_template, const int *stop_tokens,
                                        const TemperExportTokenIds *fallback,
                                        int n_rows, const char *path, GError **error);
+
+/* The tokenizer.ggml.pre a GGUF of @tok gets, from what the tokenizer really
+ * is: "default" for a SentencePiece vocabulary, as llama.cpp's
+ * convert_hf_to_gguf.py writes it; otherwise the llama.cpp name of the
+ * splitting tokenizer.json asks for (its Split regex and ByteLevel settings:
+ * Llama 3's regex → "llama-bpe", Qwen2's → "qwen2", SmolLM's digits + byte
+ * level → "smollm", plain byte level → "gpt-2").  Not the family: llama.cpp
+ * splits text by this name, so a name the tokenizer's own splitting does not
+ * have tokenizes digits and contractions unlike Hugging Face.  NULL for a
+ * splitting with no GGUF name. */
+const char *temper_export_gguf_pre_name (const temper_tokenizer_t *tok);
 
 /* The refusals of temper_export_gguf_tokenizer(), writing nothing. */
 gboolean temper_export_gguf_tokenizer_check (const temper_tokenizer_t *tok, int n_rows,

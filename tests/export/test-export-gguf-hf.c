@@ -278,22 +278,20 @@ test_llama_f16 (Fixture *f, gconstpointer data)
 
 /* A pre-tokenizer that llama.cpp has no name for is refused, and nothing
  * is written. */
-static void
-test_unnamed_pre_tokenizer_refused (Fixture *f, gconstpointer data)
+/* A copy of the tiny Hugging Face llama folder (the demo model's layout)
+ * under @f->dir/@name whose tokenizer.json splits with @pre_json. */
+static char *
+folder_with_pre_tokenizer (Fixture *f, const char *name, const char *pre_json)
 {
   g_autofree char *src = fixture_path ("model", "hf-tiny-llama", NULL);
-  g_autofree char *dir = g_build_filename (f->dir, "grouped-digits", NULL);
-  g_autofree char *out = g_build_filename (f->dir, "merged.gguf", NULL);
+  char *dir = g_build_filename (f->dir, name, NULL);
   const char *files[] = { "config.json", "model.safetensors", "tokenizer_config.json" };
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) pre = NULL;
-  g_autoptr(temper_model_t) model = NULL;
   g_autofree char *tok_in = g_build_filename (src, "tokenizer.json", NULL);
   g_autofree char *tok_out = g_build_filename (dir, "tokenizer.json", NULL);
-  g_autoptr(GError) error = NULL;
 
-  (void) data;
   g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
   for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
     {
@@ -305,17 +303,30 @@ test_unnamed_pre_tokenizer_refused (Fixture *f, gconstpointer data)
       g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
       g_assert_true (g_file_set_contents (to, bytes, (gssize) len, NULL));
     }
-  /* Runs of digits kept together before the byte-level split. */
   g_assert_true (json_parser_load_from_file (parser, tok_in, NULL));
-  pre = json_from_string ("{\"type\": \"Sequence\", \"pretokenizers\": ["
-                          "{\"type\": \"Digits\", \"individual_digits\": false},"
-                          "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, "
-                          "\"trim_offsets\": true, \"use_regex\": true}]}", NULL);
+  pre = json_from_string (pre_json, NULL);
+  g_assert_nonnull (pre);
   json_object_set_member (json_node_get_object (json_parser_get_root (parser)), "pre_tokenizer",
                           g_steal_pointer (&pre));
   json_generator_set_root (gen, json_parser_get_root (parser));
   g_assert_true (json_generator_to_file (gen, tok_out, NULL));
+  return dir;
+}
 
+static void
+test_unnamed_pre_tokenizer_refused (Fixture *f, gconstpointer data)
+{
+  /* Runs of digits kept together before the byte-level split. */
+  g_autofree char *dir = folder_with_pre_tokenizer (f, "grouped-digits",
+    "{\"type\": \"Sequence\", \"pretokenizers\": ["
+    "{\"type\": \"Digits\", \"individual_digits\": false},"
+    "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, "
+    "\"trim_offsets\": true, \"use_regex\": true}]}");
+  g_autofree char *out = g_build_filename (f->dir, "merged.gguf", NULL);
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(GError) error = NULL;
+
+  (void) data;
   model = load (dir);
   g_assert_false (temper_export_merged_gguf (model, NULL, TEMPER_EXPORT_F16, out, NULL, &error));
   g_assert_error (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED);
@@ -323,6 +334,42 @@ test_unnamed_pre_tokenizer_refused (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "Hugging Face folder"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   g_assert_cmpuint (count_entries (f->dir), ==, 1);   /* just the copied folder */
+}
+
+/* SmolLM's tokenizer.json (each digit alone, then byte level) makes a merged
+ * GGUF that says "smollm", as llama.cpp's converter names SmolLM; the plain
+ * byte-level tokenizer of the same folder says "gpt-2", not a name of its
+ * family (llama). */
+static void
+test_smollm_pre_tokenizer (Fixture *f, gconstpointer data)
+{
+  static const struct { const char *name, *json, *want; } cases[] = {
+    { "smollm", "{\"type\": \"Sequence\", \"pretokenizers\": ["
+                "{\"type\": \"Digits\", \"individual_digits\": true},"
+                "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, "
+                "\"trim_offsets\": true, \"use_regex\": true}]}", "smollm" },
+    { "byte-level", "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, "
+                    "\"trim_offsets\": true, \"use_regex\": true}", "gpt-2" },
+  };
+
+  (void) data;
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *dir = folder_with_pre_tokenizer (f, cases[i].name, cases[i].json);
+      g_autofree char *file = g_strconcat (cases[i].name, ".gguf", NULL);
+      g_autofree char *out = g_build_filename (f->dir, file, NULL);
+      g_autoptr(temper_model_t) model = load (dir);
+      g_autoptr(temper_gguf_t) gguf = NULL;
+      g_autofree char *pre = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (temper_export_merged_gguf (model, NULL, TEMPER_EXPORT_F16, out, NULL, &error));
+      g_assert_no_error (error);
+      gguf = temper_gguf_open (out, &error);
+      g_assert_no_error (error);
+      pre = temper_gguf_dup_string (gguf, "tokenizer.ggml.pre");
+      g_assert_cmpstr (pre, ==, cases[i].want);
+    }
 }
 
 /* ---- against llama.cpp's own converter ------------------------------------ */
@@ -608,7 +655,7 @@ static void
 test_tokenizer_spm (Fixture *f, gconstpointer data)
 {
   (void) data;
-  check_tokenizer (f, "spm", "llama", NULL);
+  check_tokenizer (f, "spm", "llama", "default");   /* as convert_hf_to_gguf.py writes it */
 }
 
 int
@@ -623,6 +670,7 @@ main (int argc, char **argv)
   ADD ("/export/gguf-hf/as-llama-cpp-qwen2", test_llama_cpp_qwen2);
   ADD ("/export/gguf-hf/as-llama-cpp-llama", test_llama_cpp_llama);
   ADD ("/export/gguf-hf/unnamed-pre-tokenizer", test_unnamed_pre_tokenizer_refused);
+  ADD ("/export/gguf-hf/smollm-pre-tokenizer", test_smollm_pre_tokenizer);
   ADD ("/export/gguf-hf/tokenizer-qwen2", test_tokenizer_qwen2);
   ADD ("/export/gguf-hf/tokenizer-llama3", test_tokenizer_llama3);
   ADD ("/export/gguf-hf/tokenizer-spm", test_tokenizer_spm);

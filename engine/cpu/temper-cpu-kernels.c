@@ -136,6 +136,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
           k->gemm_tile = temper_cpu_avx512_gemm_tile;
           k->name = allow_q8 ? "AVX-512+AVX2+FMA+F16C, 8-bit decoding" : "AVX-512+AVX2+FMA+F16C";
         }
+#else
+      (void) allow_avx512;
 #endif
 #ifdef TEMPER_HAVE_AVX512_VNNI
       if (allow_q8 && allow_avx512 && __builtin_cpu_supports ("avx512f") &&
@@ -145,8 +147,6 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
           k->prefill_q8 = TRUE;
           k->name = "AVX-512 VNNI+AVX2+FMA+F16C, 8-bit decoding and prompts";
         }
-#else
-      (void) allow_avx512;
 #endif
       return;
     }

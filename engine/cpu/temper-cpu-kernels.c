@@ -241,6 +241,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
           k->gemm_tile = temper_cpu_avx512_gemm_tile;
           k->name = allow_q8 ? "AVX-512+AVX2+FMA+F16C, 8-bit decoding" : "AVX-512+AVX2+FMA+F16C";
         }
+#else
+      (void) allow_avx512;
 #endif
 #ifdef TEMPER_HAVE_AVX512_VNNI
       if (allow_avx512 && cpu_has_avx512_vnni ())
@@ -256,9 +258,6 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
           k->name = allow_q8 ? "AVX-512 VNNI+AVX2+FMA+F16C, 8-bit decoding and prompts"
                              : "AVX-512 VNNI+AVX2+FMA+F16C";
         }
-#endif
-#if !defined(TEMPER_HAVE_AVX512) && !defined(TEMPER_HAVE_AVX512_VNNI)
-      (void) allow_avx512;
 #endif
       return;
     }

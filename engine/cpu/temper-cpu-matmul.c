@@ -151,7 +151,7 @@ temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t 
     .accumulate = accumulate,
   };
 
-  if (T > FUSED_MAX_TOKENS && temper_cpu_matmul_q8 (cpu, y, x, T, w, type, in, out, bias, accumulate))
+  if (T > FUSED_MAX_TOKENS && temper_cpu_matmul_prefill (cpu, y, x, T, w, type, in, out, bias, accumulate))
     return;
   if (T > FUSED_MAX_TOKENS)
     temper_cpu_reserve_scratch (cpu, scratch_floats_for (in));

@@ -27,8 +27,8 @@ typedef struct {
   /* One packed B panel from sixteen rows of a transposed B (the weight rows
    * of y = x·Wᵀ): dst[k·NR + c] = src[c·ld + k] for k < kc. */
   void  (*pack_b_transposed) (float *dst, const float *src, int64_t ld, int64_t kc);
-  /* Many-token products with 8-bit activations and VNNI
-   * (temper-cpu-matmul-q8.c); FALSE when not in use. */
+  /* Many-token products with activations rounded to 8 bits, through
+   * AVX-512 VNNI (temper-cpu-matmul-prefill.c); FALSE when not in use. */
   gboolean prefill_q8;
   /* x[i] = exp(x[i] − sub), returning their sum; and SwiGLU's forward and
    * backward (see temper-cpu-avx2-exp.h). */
@@ -121,11 +121,11 @@ void temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean
 void temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
                             const guint8 *w, int type, int64_t in, int64_t out,
                             const float *bias, gboolean accumulate);
-/* temper_cpu_matmul_raw () with 8-bit activations, where the kernels have
+/* temper_cpu_matmul_raw () with rounded activations, where the kernels have
  * it (prefill_q8) for @type; FALSE (nothing done) otherwise. */
-gboolean temper_cpu_matmul_q8 (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
-                               const guint8 *w, int type, int64_t in, int64_t out,
-                               const float *bias, gboolean accumulate);
+gboolean temper_cpu_matmul_prefill (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
+                                    const guint8 *w, int type, int64_t in, int64_t out,
+                                    const float *bias, gboolean accumulate);
 /* dx {in, T} += dy {out, T} · W. */
 void temper_cpu_matmul_backward_raw (TemperCpuBackend *cpu, float *dx, const float *dy,
                                      int64_t T, const guint8 *w, int type,

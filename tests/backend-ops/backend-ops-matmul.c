@@ -328,16 +328,18 @@ case_moe (int type)
     }
 }
 
-/* Generation's many-token products with 8-bit activations (the CPU's
- * FAST_DECODE kernels): prompt chunks of tokens that are not a multiple of
- * any register tile, from just past the decode path (5) up, outputs past one
- * and several 32-row panels with ragged ends, one to many blocks per row,
- * with bias and accumulating, x at scales where rounding to 8 bits must be
+/* Generation's many-token products with rounded activations (the CPU's
+ * FAST_DECODE kernels: 8 bits per block of 32 for the integer-quantised
+ * types, bfloat16 for F16 and BF16): prompt chunks of tokens that are not a
+ * multiple of any register tile, from just past the decode path (5) up,
+ * outputs past one and several 32-row panels with ragged ends, one to many
+ * blocks per row (for F16/BF16/F32 also widths no kernel takes, 33, 129,
+ * 7), with bias and accumulating, x at scales where rounding must be
  * relative.  Each x is rounded by at most half a step of max|x|/127 per
- * block of 32, a normalized error of about 0.4 %; a wrong quant, scale or
- * offset gives tens of percent. */
+ * block of 32, a normalized error of about 0.4 % (bfloat16: 0.2 %); a wrong
+ * quant, scale or offset gives tens of percent. */
 static void
-case_matmul_8bit (int type)
+case_matmul_fast (int type)
 {
   static const int64_t tokens[] = { 5, 7, 70, 33, 130, 64 };
   static const int64_t outs[] = { 33, 129, 65, 7, 97, 70 };
@@ -345,12 +347,14 @@ case_matmul_8bit (int type)
 
   for (guint i = 0; i < G_N_ELEMENTS (tokens); i++)
     {
-      int64_t in = i == 5 ? 1024 : weight_cols (type, (int) i % 3), M = tokens[i], N = outs[i];
+      gboolean whole_blocks = temper_type_block_elems (type) == 1 && i % 2 == 0;
+      int64_t in = i == 5 ? 1024 : whole_blocks ? 32 * (1 + (int64_t) i) : weight_cols (type, (int) i % 3);
+      int64_t M = tokens[i], N = outs[i];
       Pair *w = pair_weight (type, in, N, i % 2);
       Pair *x = pair_random (in, M, scales[i]), *bias = pair_random (N, 1, scales[i]);
       Pair *y = pair_random (N, M, scales[i]);
       gboolean with_bias = i % 2 == 1, accumulate = i % 3 == 2;
-      g_autofree char *what = g_strdup_printf ("8-bit matmul%s%s %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+      g_autofree char *what = g_strdup_printf ("fast matmul%s%s %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
                                                "x%" G_GINT64_FORMAT ", x scale %g",
                                                with_bias ? " + bias" : "", accumulate ? ", accumulate" : "",
                                                M, N, in, scales[i]);
@@ -362,8 +366,8 @@ case_matmul_8bit (int type)
     }
 }
 
-const OpCase backend_ops_matmul_8bit_case = {
-  "matmul-8bit", { TEMPER_OP_MATMUL }, 1, TRUE, 0, case_matmul_8bit,
+const OpCase backend_ops_matmul_fast_case = {
+  "matmul-fast", { TEMPER_OP_MATMUL }, 1, TRUE, 0, case_matmul_fast,
 };
 
 const OpCase backend_ops_matmul_cases[] = {

@@ -327,7 +327,7 @@ typedef struct {
   gboolean      fast;      /* CPU: against the FAST_DECODE kernels */
 } Registered;
 
-/* The CPU backend with generation's kernels (8-bit activations), for the
+/* The CPU backend with generation's kernels (rounded activations), for the
  * cases registered with fast set. */
 static TemperBackend *fast_cpu;
 
@@ -587,7 +587,7 @@ main (int argc, char **argv)
     {
       fast_cpu = temper_cpu_backend_new (3, TEMPER_CPU_KERNELS_FAST_DECODE);
       g_test_message ("generation's kernels: %s", temper_cpu_backend_get_kernels_name (fast_cpu));
-      register_case_full (name, &backend_ops_matmul_8bit_case, FALSE, TRUE);
+      register_case_full (name, &backend_ops_matmul_fast_case, FALSE, TRUE);
     }
   for (int i = 0; backend_ops_weight_types[i] >= 0; i++)
     {

@@ -93,8 +93,8 @@ extern const OpCase backend_ops_cases[];
 extern const guint backend_ops_n_cases;
 extern const OpCase backend_ops_matmul_cases[];
 extern const guint backend_ops_n_matmul_cases;
-/* Run on the CPU only, against its FAST_DECODE kernels (8-bit activations). */
-extern const OpCase backend_ops_matmul_8bit_case;
+/* Run on the CPU only, against its FAST_DECODE kernels (rounded activations). */
+extern const OpCase backend_ops_matmul_fast_case;
 
 /* Every weight type Temper knows, -1 ended. */
 extern const int backend_ops_weight_types[];

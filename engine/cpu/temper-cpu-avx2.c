@@ -10,17 +10,7 @@
 
 #include "temper/tensor.h"
 #include "temper-cpu-avx2.h"
-
-#define ALWAYS_INLINE inline __attribute__ ((always_inline))
-
-static inline float
-load_f16 (const uint8_t *p)
-{
-  uint16_t h;
-
-  memcpy (&h, p, 2);
-  return _cvtsh_ss (h);
-}
+#include "temper-cpu-simd.h"
 
 /* This library links after libtemper, so it carries its own copies of these
  * two facts rather than calling back into the engine. */

@@ -19,17 +19,7 @@
 
 #include "temper/tensor.h"
 #include "temper-cpu-kquant.h"
-
-#define ALWAYS_INLINE inline __attribute__ ((always_inline))
-
-static inline float
-load_f16 (const uint8_t *p)
-{
-  uint16_t h;
-
-  memcpy (&h, p, 2);
-  return _cvtsh_ss (h);
-}
+#include "temper-cpu-simd.h"
 
 static inline float
 hsum (__m256 v)

@@ -8,7 +8,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#define ALWAYS_INLINE inline __attribute__ ((always_inline))
+#include "temper-cpu-simd.h"
 
 /* z[j] holds rows j and j + 8 of a group of 16 (eight dwords each); writes
  * out + 128·c the dword c of all 16 rows, for c < 8. */

@@ -22,6 +22,7 @@
 #include "temper/tensor.h"
 #include "temper-cpu-q8-gemm.h"
 #include "temper-cpu-panel.h"
+#include "temper-cpu-simd.h"
 
 /* Tokens per register tile: 2 × NT integer and 2 × NT float accumulators. */
 #define NT 4
@@ -110,15 +111,6 @@ temper_cpu_q8_gemm_quantize (const float *x, int64_t n, const TemperQ8Acts *a)
 }
 
 /* ---- Weights to panels ------------------------------------------------- */
-
-static inline float
-load_f16 (const uint8_t *p)
-{
-  uint16_t h;
-
-  memcpy (&h, p, 2);
-  return _cvtsh_ss (h);
-}
 
 /* 32 nibbles of 16 bytes in element order: low nibbles, then high ones. */
 static ALWAYS_INLINE __m256i

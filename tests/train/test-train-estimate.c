@@ -232,6 +232,7 @@ test_cache (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *cache = g_dir_make_tmp ("temper-estimate-XXXXXX", &error);
   g_autofree char *file = NULL;
+  g_autofree char *dir = NULL;
   TemperOpRates measured, found;
 
   g_assert_no_error (error);
@@ -251,7 +252,8 @@ test_cache (void)
   g_assert_false (temper_op_rates_lookup (model, 2, &found));
   file = g_build_filename (cache, "temper", "op-rates.ini", NULL);
   g_assert_cmpint (g_unlink (file), ==, 0);
-  g_assert_cmpint (g_rmdir (g_path_get_dirname (file)) , ==, 0);
+  dir = g_path_get_dirname (file);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
   g_assert_cmpint (g_rmdir (cache), ==, 0);
 }
 

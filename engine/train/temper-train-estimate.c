@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "temper/error.h"
+#include "temper/fs.h"
 #include "temper/machine.h"
 #include "temper/train-estimate.h"
 #include "temper/train-figures.h"
@@ -232,7 +233,9 @@ rates_store (const temper_model_t *model, int n_threads, const TemperOpRates *ra
   g_autofree char *path = cache_path ();
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *group = group_name (model, n_threads);
+  g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
+  gsize length = 0;
 
   g_mutex_lock (&cache_lock);
   g_key_file_load_from_file (file, path, G_KEY_FILE_KEEP_COMMENTS, NULL);
@@ -248,7 +251,8 @@ rates_store (const temper_model_t *model, int n_threads, const TemperOpRates *ra
   g_key_file_set_double (file, group, "outside_share", rates->outside_share);
   g_key_file_set_double (file, group, "gemm_gflops", rates->gemm_gflops);
   /* Not remembering is harmless: the rates are measured again next time. */
-  if (g_mkdir_with_parents (dir, 0700) != 0 || !g_key_file_save_to_file (file, path, &error))
+  contents = g_key_file_to_data (file, &length, NULL);
+  if (g_mkdir_with_parents (dir, 0700) != 0 || !temper_fs_write_file (path, contents, (gssize) length, &error))
     g_debug ("Could not keep the measured speeds in %s: %s", path,
              error != NULL ? error->message : g_strerror (errno));
   g_mutex_unlock (&cache_lock);

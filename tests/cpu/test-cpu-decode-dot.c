@@ -21,28 +21,8 @@
 typedef float (*DotQ8) (int type, const void *w, const int8_t *q, const float *d, const float *s,
                         int64_t n);
 
-static guint64 rng = 11;
-
-static guint32
-next_u32 (void)
-{
-  rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-  return (guint32) (rng >> 33);
-}
-
-static float
-frand (void)
-{
-  return (float) next_u32 () / 2147483648.0f - 1.0f;
-}
-
-static void
-put_f16 (guint8 *p, float v)
-{
-  guint16 h = temper_f32_to_f16 (v);
-
-  memcpy (p, &h, 2);
-}
+#define CPU_TEST_SEED 11
+#include "cpu-test-random.h"
 
 /* Random bits for the codes and scale bytes, with each block's fp16 factors
  * (byte offsets below) set to sane values so no block holds NaN or Inf. */

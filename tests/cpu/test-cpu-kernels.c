@@ -19,28 +19,8 @@ static const int types[] = {
   TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_TQ2_0,
 };
 
-static guint64 rng = 7;
-
-static guint32
-next_u32 (void)
-{
-  rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-  return (guint32) (rng >> 33);
-}
-
-static float
-frand (void)
-{
-  return (float) next_u32 () / 2147483648.0f - 1.0f;
-}
-
-static void
-put_f16 (guint8 *p, float v)
-{
-  guint16 h = temper_f32_to_f16 (v);
-
-  memcpy (p, &h, 2);
-}
+#define CPU_TEST_SEED 7
+#include "cpu-test-random.h"
 
 /* Random weights of @type: random bits for the quants, with every fp16 scale
  * (NF4's fp32 absmax) replaced by a sane value so no block holds NaN or Inf. */

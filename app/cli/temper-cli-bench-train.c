@@ -148,6 +148,8 @@ temper_cli_bench_train (int argc, char **argv)
           json_builder_end_object (b);
           json_builder_set_member_name (b, "gemm_gflops");
           json_builder_add_double_value (b, result.gemm_gflops);
+          json_builder_set_member_name (b, "bf16_gemm_gflops");
+          json_builder_add_double_value (b, result.bf16_gemm_gflops);
         }
       if (estimate_wanted)
         {
@@ -197,6 +199,13 @@ temper_cli_bench_train (int argc, char **argv)
   if (profile_wanted)
     temper_cli_print_op_profile (&profile, result.seconds_per_step * steps, steps,
                                  result.tokens_per_s * result.flops_per_token, result.gemm_gflops);
+  if (profile_wanted && result.bf16_gemm_gflops > 0)
+    {
+      printf ("bf16 GEMM rate:   %.1f GFLOP/s (the same product as fast mode's frozen matmul, x rounded and W packed each time)\n",
+              result.bf16_gemm_gflops);
+      printf ("training MFU:     %.1f%% of the bf16 GEMM rate\n",
+              100.0 * result.tokens_per_s * result.flops_per_token * 1e-9 / result.bf16_gemm_gflops);
+    }
   if (estimate_wanted)
     temper_cli_print_bench_estimate (model, &s, threads, result.seconds_per_step,
                                      profile_wanted ? &profile : NULL, steps);

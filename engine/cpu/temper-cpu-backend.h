@@ -47,5 +47,9 @@ void           temper_cpu_backend_set_profile      (TemperBackend *backend, Temp
 /* The fp32 GEMM rate of @backend's threads, in GFLOP/s, measured over about
  * @seconds with the backend's own GEMM. */
 double         temper_cpu_backend_measure_gemm_gflops (TemperBackend *backend, double seconds);
+/* The same product as training's frozen matmul in bfloat16 (x rounded and W
+ * packed in each call) where @backend runs it (FAST_TRAIN kernels on a
+ * processor with AMX or AVX512-BF16); else 0. */
+double         temper_cpu_backend_measure_bf16_gemm_gflops (TemperBackend *backend, double seconds);
 
 G_END_DECLS

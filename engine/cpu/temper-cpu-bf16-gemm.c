@@ -283,6 +283,10 @@ gemm_amx (int64_t M, int64_t N, int64_t K, const uint16_t *a, int64_t lda,
 
 /* ---- AVX512-BF16 ---- */
 
+/* The row loops unrolled, so the accumulators stay in registers (rolled,
+ * GCC keeps them in memory). */
+#define ALL_ROWS _Pragma ("GCC unroll 8")
+
 static inline __attribute__ ((always_inline)) void
 dp_block (const int rows, int64_t N, int64_t Kp, const uint16_t *a, int64_t lda,
           const uint16_t *b0, float *c, int64_t ldc, gboolean accumulate)
@@ -291,6 +295,7 @@ dp_block (const int rows, int64_t N, int64_t Kp, const uint16_t *a, int64_t lda,
   __m512 acc[8][2];
   __mmask16 m0 = mask_below (N), m1 = mask_below (N - 16);
 
+  ALL_ROWS
   for (int i = 0; i < rows; i++)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps ();
   for (int64_t kp = 0; kp < Kp / 2; kp++)
@@ -298,7 +303,8 @@ dp_block (const int rows, int64_t N, int64_t Kp, const uint16_t *a, int64_t lda,
       __m512bh v0 = (__m512bh) _mm512_loadu_si512 (b0 + kp * 2 * BLOCK_N);
       __m512bh v1 = (__m512bh) _mm512_loadu_si512 (b1 + kp * 2 * BLOCK_N);
 
-      for (int i = 0; i < rows; i++)
+      ALL_ROWS
+  for (int i = 0; i < rows; i++)
         {
           uint32_t pair;
           __m512bh ai;
@@ -309,6 +315,7 @@ dp_block (const int rows, int64_t N, int64_t Kp, const uint16_t *a, int64_t lda,
           acc[i][1] = _mm512_dpbf16_ps (acc[i][1], ai, v1);
         }
     }
+  ALL_ROWS
   for (int i = 0; i < rows; i++)
     {
       float *ci = c + i * ldc;

@@ -268,8 +268,10 @@ temper_cpu_backend_set_profile (TemperBackend *backend, TemperOpProfile *profile
 /* The shape of a frozen projection of the demo model held in fp32
  * (1024 tokens × 576 features into 1536), as tests/bench/bench-cpu-gemm.c
  * measures it: the rate the training step's FLOP/s is held against. */
-double
-temper_cpu_backend_measure_gemm_gflops (TemperBackend *backend, double seconds)
+/* The fp32 GEMM, or with @bf16 the frozen matmul in bfloat16 (its
+ * activations rounded and weights packed in every call, as training runs it). */
+static double
+measure_gemm (TemperBackend *backend, double seconds, gboolean bf16)
 {
   const int M = 1024, N = 1536, K = 576;
   TemperBuffer *buf;
@@ -291,14 +293,34 @@ temper_cpu_backend_measure_gemm_gflops (TemperBackend *backend, double seconds)
   a = temper_btensor (buf, 0, TEMPER_TYPE_F32, K, M);
   w = temper_btensor (buf, sizeof (float) * (size_t) M * K, TEMPER_TYPE_F32, K, N);
   c = temper_btensor (buf, sizeof (float) * ((size_t) M * K + (size_t) N * K), TEMPER_TYPE_F32, N, M);
-  temper_cpu_gemm (backend, &c, &a, FALSE, &w, TRUE, 1.0f, 0.0f);   /* warm-up */
+#define RUN_ONCE()                                                                          \
+  (bf16 ? (void) temper_cpu_matmul_bf16 (TEMPER_CPU (backend), cpu_f32 (&c), cpu_f32 (&a), M,   \
+                                         cpu_data (&w), TEMPER_TYPE_F32, K, N, NULL, FALSE)    \
+        : temper_cpu_gemm (backend, &c, &a, FALSE, &w, TRUE, 1.0f, 0.0f))
+  RUN_ONCE ();   /* warm-up */
   start = monotonic_ns ();
   do
     {
-      temper_cpu_gemm (backend, &c, &a, FALSE, &w, TRUE, 1.0f, 0.0f);
+      RUN_ONCE ();
       reps++;
     }
   while ((double) (monotonic_ns () - start) * 1e-9 < seconds);
+#undef RUN_ONCE
   temper_backend_buffer_free (backend, buf);
   return flops * reps / ((double) (monotonic_ns () - start) * 1e-9) * 1e-9;
+}
+
+double
+temper_cpu_backend_measure_gemm_gflops (TemperBackend *backend, double seconds)
+{
+  return measure_gemm (backend, seconds, FALSE);
+}
+
+double
+temper_cpu_backend_measure_bf16_gemm_gflops (TemperBackend *backend, double seconds)
+{
+  g_return_val_if_fail (backend->kind == TEMPER_BACKEND_CPU, 0);
+  if (TEMPER_CPU (backend)->k.bf16_frozen == TEMPER_BF16_GEMM_NONE)
+    return 0;
+  return measure_gemm (backend, seconds, TRUE);
 }

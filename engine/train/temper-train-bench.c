@@ -124,6 +124,7 @@ temper_train_bench_profiled (const temper_model_t *model, const TemperTrainSetti
         {
           temper_cpu_backend_set_profile (backend, NULL);
           result->gemm_gflops = temper_cpu_backend_measure_gemm_gflops (backend, 1.0);
+          result->bf16_gemm_gflops = temper_cpu_backend_measure_bf16_gemm_gflops (backend, 1.0);
         }
       result->seconds_per_step = n_steps > 0 ? seconds / n_steps : 0;
       result->tokens_per_s = n_steps > 0 ? (double) B * T * n_steps / seconds : 0;

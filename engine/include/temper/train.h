@@ -341,6 +341,9 @@ typedef struct {
   /* With a profile: the CPU's fp32 GEMM rate in GFLOP/s, measured after the
    * steps with the same threads (the MFU's denominator on the CPU); else 0. */
   double   gemm_gflops;
+  /* With a profile, in fast mode on a processor with AMX or AVX512-BF16: the
+   * same product's rate as the frozen matmul in bfloat16; else 0. */
+  double   bf16_gemm_gflops;
 } TemperTrainBenchResult;
 
 /* On the backend and device @options names (n_threads, backend, device;

@@ -6,8 +6,11 @@
  * The activations are rounded once per product into a buffer every thread
  * shares; each thread then widens its own panel of weights (dequantised
  * sixteen rows, or 32 rows of its columns, at a time) straight into the
- * packed bf16 layout in its scratch, and multiplies every token against it.
- * No bf16 copy of the model is ever kept: the panel is all there is.
+ * packed bf16 layout, and multiplies every token against it.  No bf16 copy
+ * of the model is ever kept: the panel is all there is.  Both live in the
+ * backend's scratch, which the fp32 path already holds (the rounded
+ * activations first, then one panel per thread), so fast mode adds no memory
+ * at the shapes training runs.
  *
  * Also here: asking the kernel for the AMX tile data, once per process. */
 #include "config.h"
@@ -117,9 +120,11 @@ typedef struct {
   int               type;
   const float      *bias;
   gboolean          accumulate;
-  /* The rounded activations, T rows of lda. */
+  /* The rounded activations, T rows of lda; each thread's panel. */
   uint16_t         *acts;
   int64_t           K, lda;
+  float            *panels;
+  size_t            panel_floats;
 } Bf16Work;
 
 static void
@@ -134,28 +139,27 @@ round_task (void *data, int ith, int nth)
                                        m->K, t1 - t0, m->K);
 }
 
-/* The rounded activations' buffer, shared (the 8-bit decoding buffer, which
- * training does not use otherwise). */
-static uint16_t *
-acts_scratch (TemperCpuBackend *cpu, size_t bytes)
-{
-  if (bytes > cpu->q8_scratch_bytes)
-    {
-      g_free (cpu->q8_scratch);
-      cpu->q8_scratch = g_malloc (bytes);
-      cpu->q8_scratch_bytes = bytes;
-    }
-  return (uint16_t *) cpu->q8_scratch;
-}
-
+/* Lays the scratch out as the rounded activations of @K-wide rows, then
+ * @panel_floats per thread (growing it only where that needs more than it
+ * has), and rounds @acts into it. */
 static void
-round_acts (Bf16Work *m, const float *acts, int64_t K)
+round_acts (Bf16Work *m, const float *acts, int64_t K, size_t panel_floats)
 {
+  TemperCpuBackend *cpu = m->cpu;
+  size_t acts_floats;
+
   m->in_acts = acts;
   m->K = K;
   m->lda = temper_cpu_bf16_gemm_padded_k (K);
-  m->acts = acts_scratch (m->cpu, sizeof (uint16_t) * (size_t) (m->T * m->lda));
-  temper_cpu_pool_run (m->cpu->pool, round_task, m);
+  /* In whole cache lines, so the panels start on one. */
+  acts_floats = ((size_t) (m->T * m->lda) / 2 + 15) / 16 * 16;
+  panel_floats = (panel_floats + 15) / 16 * 16;
+  temper_cpu_reserve_scratch (cpu, (acts_floats + (size_t) cpu->n_threads - 1) / (size_t) cpu->n_threads +
+                                   panel_floats);
+  m->acts = (uint16_t *) cpu->scratch;
+  m->panels = cpu->scratch + acts_floats;
+  m->panel_floats = panel_floats;
+  temper_cpu_pool_run (cpu->pool, round_task, m);
 }
 
 /* Weight rows per forward panel, a multiple of 32. */
@@ -180,7 +184,7 @@ forward_task (void *data, int ith, int nth)
 {
   Bf16Work *m = data;
   const TemperCpuKernels *k = &m->cpu->k;
-  float *work = temper_cpu_scratch_for (m->cpu, ith);
+  float *work = m->panels + (size_t) ith * m->panel_floats;
   int64_t panel_rows = forward_panel_rows (m->in);
   uint16_t *packed = (uint16_t *) work;
   float *rows_f32 = work + temper_cpu_bf16_gemm_packed_size (m->in, panel_rows) / 2;
@@ -234,8 +238,7 @@ temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t
 
   if (cpu->k.bf16_frozen == TEMPER_BF16_GEMM_NONE || T < TEMPER_CPU_BF16_MIN_TOKENS)
     return FALSE;
-  temper_cpu_reserve_scratch (cpu, forward_scratch_floats (in));
-  round_acts (&m, x, in);
+  round_acts (&m, x, in, forward_scratch_floats (in));
   temper_cpu_pool_run (cpu->pool, forward_task, &m);
   return TRUE;
 }
@@ -264,7 +267,7 @@ backward_task (void *data, int ith, int nth)
 {
   Bf16Work *m = data;
   const TemperCpuKernels *k = &m->cpu->k;
-  float *work = temper_cpu_scratch_for (m->cpu, ith);
+  float *work = m->panels + (size_t) ith * m->panel_floats;
   gint64 unit = m->type == TEMPER_TYPE_F32 ? 32 : (gint64) temper_type_block_elems (m->type);
   int64_t panel_cols = backward_panel_cols (m->out_dim, unit);
   uint16_t *packed = (uint16_t *) work;
@@ -310,8 +313,7 @@ temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *
 
   if (cpu->k.bf16_frozen == TEMPER_BF16_GEMM_NONE || T < TEMPER_CPU_BF16_MIN_TOKENS)
     return FALSE;
-  temper_cpu_reserve_scratch (cpu, backward_scratch_floats (out, unit));
-  round_acts (&m, dy, out);
+  round_acts (&m, dy, out, backward_scratch_floats (out, unit));
   temper_cpu_pool_run (cpu->pool, backward_task, &m);
   return TRUE;
 }

@@ -68,6 +68,7 @@ temper_train_bench_profiled (const temper_model_t *model, const TemperTrainSetti
 
   if (options != NULL)
     open_options.n_threads = options->n_threads;
+  open_options.cpu_kernels = settings->exact ? TEMPER_CPU_KERNELS_BEST : TEMPER_CPU_KERNELS_FAST_TRAIN;
   backend = temper_backend_open (options != NULL ? options->backend : TEMPER_BACKEND_CPU,
                                  options != NULL ? options->device : -1,
                                  &open_options, &device, error);

@@ -34,6 +34,7 @@ temper_train_settings_init_default (TemperTrainSettings *s)
   s->checkpoint_every = 100;
   s->patience = 0;
   s->recompute = FALSE;
+  s->exact = FALSE;
   s->val_fraction = -1.0;
   s->train_on_all_tokens = FALSE;
   s->base_weights = TEMPER_BASE_WEIGHTS_STORED;
@@ -115,6 +116,9 @@ temper_train_settings_to_json (const TemperTrainSettings *s)
   ADD_INT ("checkpoint_every", s->checkpoint_every);
   ADD_INT ("patience", s->patience);
   ADD_BOOL ("recompute", s->recompute);
+  /* Only when asked for, so settings written before it existed read the same. */
+  if (s->exact)
+    ADD_BOOL ("exact", s->exact);
   ADD_DBL ("val_fraction", s->val_fraction);
   ADD_BOOL ("train_on_all_tokens", s->train_on_all_tokens);
   ADD_STR ("base_weights", temper_base_weights_name (s->base_weights));
@@ -155,6 +159,7 @@ static const Field fields[] = {
   { "checkpoint_every", KIND_INT64,  G_STRUCT_OFFSET (TemperTrainSettings, checkpoint_every) },
   { "patience",         KIND_INT,    G_STRUCT_OFFSET (TemperTrainSettings, patience) },
   { "recompute",        KIND_BOOL,   G_STRUCT_OFFSET (TemperTrainSettings, recompute) },
+  { "exact",            KIND_BOOL,   G_STRUCT_OFFSET (TemperTrainSettings, exact) },
   { "val_fraction",     KIND_DOUBLE, G_STRUCT_OFFSET (TemperTrainSettings, val_fraction) },
   { "train_on_all_tokens", KIND_BOOL, G_STRUCT_OFFSET (TemperTrainSettings, train_on_all_tokens) },
 };

@@ -548,6 +548,7 @@ train_run (temper_run_t *run, const temper_model_t *model, temper_model_t *conve
     goto out;
 
   open_options.n_threads = options->n_threads;
+  open_options.cpu_kernels = t.s->exact ? TEMPER_CPU_KERNELS_BEST : TEMPER_CPU_KERNELS_FAST_TRAIN;
   /* A GPU trains only once it has passed its self-test on this driver. */
   backend = temper_backend_open_for_training (options->backend, options->device, &open_options,
                                               &device, &device_note, error);

@@ -20,6 +20,8 @@ double matmul_tolerance = 1e-5;
 static TemperBackendKind dut_kind;
 /* The backend under test is the CPU with generation's 8-bit decoding. */
 static gboolean decode_dut;
+/* cpu-train: training's fast kernels (bfloat16 frozen products). */
+static gboolean train_fast_dut;
 static char *no_device_reason;
 static GPtrArray *case_pairs;   /* the running case's Pairs */
 static guint n_pairs_made;
@@ -412,7 +414,8 @@ run_case_on_dut (const Registered *r)
   /* cpu-decode rounds x to 8 bits per 32 (max|x|/254 each): normalized
    * errors of 2e-3 to 1.3e-2 (Q5_1, whose minimum term cancels); a wrong
    * code bit or scale gives more (checked by breaking the kernels). */
-  matmul_tolerance = decode_dut ? 3e-2 : r->coopmat ? 2e-3 : 1e-5;
+  /* cpu-train rounds x and W to bfloat16: normalized errors of about 2e-3. */
+  matmul_tolerance = decode_dut ? 3e-2 : train_fast_dut ? 1e-2 : r->coopmat ? 2e-3 : 1e-5;
   case_start (g_test_get_path ());
   begin_both ();
   r->op_case->func (r->type);
@@ -509,6 +512,24 @@ open_dut (const char *name)
        * to 8 bits (VNNI/AVX2 integer dot products). */
       return temper_cpu_backend_new (3, TEMPER_CPU_KERNELS_FAST_DECODE);
     }
+  if (g_str_equal (name, "cpu-train") || g_str_equal (name, "cpu-train-avx512-bf16"))
+    {
+      gboolean amx = g_str_equal (name, "cpu-train");
+
+      dut_kind = TEMPER_BACKEND_CPU;
+      train_fast_dut = TRUE;
+      /* Training's fast mode: the frozen products of many tokens in
+       * bfloat16, on AMX tiles (cpu-train) or AVX512-BF16. */
+      b = temper_cpu_backend_new (3, amx ? TEMPER_CPU_KERNELS_FAST_TRAIN
+                                         : TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16);
+      g_test_message ("training's fast kernels: %s", temper_cpu_backend_get_kernels_name (b));
+      if (strstr (temper_cpu_backend_get_kernels_name (b), amx ? "AMX-BF16" : "AVX512-BF16") == NULL)
+        {
+          no_device_reason = g_strdup_printf ("no %s here", amx ? "AMX-BF16" : "AVX512-BF16");
+          g_clear_pointer (&b, temper_backend_free);
+        }
+      return b;
+    }
   if (g_str_equal (name, "vulkan"))
     {
       dut_kind = TEMPER_BACKEND_VULKAN;
@@ -531,7 +552,7 @@ open_dut (const char *name)
         no_device_reason = g_strdup_printf ("no CUDA device: %s", error->message);
       return b;
     }
-  g_printerr ("usage: test-backend-ops cpu|cpu-decode|vulkan|cuda [--shared-memory-reductions] [GTest options]\n");
+  g_printerr ("usage: test-backend-ops cpu|cpu-decode|cpu-train|cpu-train-avx512-bf16|vulkan|cuda [--shared-memory-reductions] [GTest options]\n");
   exit (2);
 }
 
@@ -571,6 +592,18 @@ main (int argc, char **argv)
       status = g_test_run ();
       FOR_SIDES (s)
         g_clear_pointer (&sides[s], temper_backend_free);
+      return status;
+    }
+  if (train_fast_dut)
+    {
+      /* Only the products training's fast mode changes. */
+      for (guint i = 0; i < backend_ops_n_matmul_cases; i++)
+        if (g_str_has_prefix (backend_ops_matmul_cases[i].name, "matmul"))
+          register_case (name, &backend_ops_matmul_cases[i], FALSE);
+      status = g_test_run ();
+      FOR_SIDES (s)
+        g_clear_pointer (&sides[s], temper_backend_free);
+      g_free (no_device_reason);
       return status;
     }
   g_test_add_func ("/support/tables", test_support_tables);

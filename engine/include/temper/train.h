@@ -117,6 +117,11 @@ typedef struct {
   gint64           checkpoint_every;   /* steps; 0: only at the end */
   int              patience;           /* evaluations without improvement; 0: no early stop */
   gboolean         recompute;          /* recompute activations per layer in backward */
+  /* The frozen weights' products (forward and input gradient) in fp32 on
+   * the CPU, as the tests against transformers/PEFT run them; FALSE (the
+   * default) rounds them to bfloat16 with fp32 sums where the processor
+   * has AMX or AVX512-BF16, several times faster. */
+  gboolean         exact;
   double           val_fraction;       /* of the dataset, when no validation file; < 0: automatic */
   gboolean         train_on_all_tokens;/* loss on every token, not just the assistant's */
   /* How the base model's linear projections are held while training and

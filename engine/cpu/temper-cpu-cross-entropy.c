@@ -94,6 +94,25 @@ softmax_rows (void *data, gint64 r0, gint64 r1)
     }
 }
 
+/* The lm_head's products: in training's fast mode through the bfloat16
+ * kernel (AMX or AVX512-BF16, fp32 sums) as the other frozen products,
+ * else in fp32. */
+static void
+lm_head_forward (TemperCpuBackend *cpu, float *logits, const float *x, int64_t T,
+                 const guint8 *w, int type, int64_t E, int64_t V)
+{
+  if (!temper_cpu_matmul_bf16 (cpu, logits, x, T, w, type, E, V, NULL, FALSE))
+    temper_cpu_matmul_raw (cpu, logits, x, T, w, type, E, V, NULL, FALSE);
+}
+
+static void
+lm_head_backward (TemperCpuBackend *cpu, float *dx, const float *dlogits, int64_t T,
+                  const guint8 *w, int type, int64_t E, int64_t V)
+{
+  if (!temper_cpu_matmul_backward_bf16 (cpu, dx, dlogits, T, w, type, E, V))
+    temper_cpu_matmul_backward_raw (cpu, dx, dlogits, T, w, type, E, V);
+}
+
 /* The vocabulary in slices.  When the tokens do not fit one chunk of
  * logits, chunking the tokens widens the whole output matrix twice per
  * chunk (forward and backward) and multiplies it by only a few rows each
@@ -252,8 +271,7 @@ cross_entropy_by_slices (TemperCpuBackend *cpu, float *ls, float *dx, const floa
   for (sw.v0 = 0; sw.v0 < V; sw.v0 += vc)
     {
       sw.vc = MIN (vc, V - sw.v0);
-      temper_cpu_matmul_raw (cpu, sw.logits, xs, T, wd + (size_t) sw.v0 * row_bytes, w->type,
-                             E, sw.vc, NULL, FALSE);
+      lm_head_forward (cpu, sw.logits, xs, T, wd + (size_t) sw.v0 * row_bytes, w->type, E, sw.vc);
       temper_cpu_pool_run_range (cpu->pool, T, MIN_ROWS_PER_THREAD, slice_lse_rows, &sw);
     }
   for (int64_t r = 0; r < T; r++)
@@ -275,11 +293,9 @@ cross_entropy_by_slices (TemperCpuBackend *cpu, float *ls, float *dx, const floa
       sw.vc = MIN (vc, V - sw.v0);
       sw.kept = s == n_slices - 1 && cap == 0.0f;
       if (!sw.kept)
-        temper_cpu_matmul_raw (cpu, sw.logits, xs, T, wd + (size_t) sw.v0 * row_bytes, w->type,
-                               E, sw.vc, NULL, FALSE);
+        lm_head_forward (cpu, sw.logits, xs, T, wd + (size_t) sw.v0 * row_bytes, w->type, E, sw.vc);
       temper_cpu_pool_run_range (cpu->pool, T, MIN_ROWS_PER_THREAD, slice_grad_rows, &sw);
-      temper_cpu_matmul_backward_raw (cpu, dx, sw.logits, T, wd + (size_t) sw.v0 * row_bytes,
-                                      w->type, E, sw.vc);
+      lm_head_backward (cpu, dx, sw.logits, T, wd + (size_t) sw.v0 * row_bytes, w->type, E, sw.vc);
     }
 }
 
@@ -327,8 +343,7 @@ cross_entropy (TemperBackend *b, const TemperBTensor *loss, const TemperBTensor 
     {
       int64_t rows = MIN (chunk, T - t0);
 
-      temper_cpu_matmul_raw (cpu, sw.logits, xs + t0 * E, rows, cpu_data (w), w->type, E, V,
-                             NULL, FALSE);
+      lm_head_forward (cpu, sw.logits, xs + t0 * E, rows, cpu_data (w), w->type, E, V);
       sw.targets = tg + t0;
       temper_cpu_pool_run_range (cpu->pool, rows, MIN_ROWS_PER_THREAD, softmax_rows, &sw);
       for (int64_t r = 0; r < rows; r++)
@@ -338,8 +353,7 @@ cross_entropy (TemperBackend *b, const TemperBTensor *loss, const TemperBTensor 
             count++;
           }
       if (dx != NULL)
-        temper_cpu_matmul_backward_raw (cpu, cpu_f32 (dx) + t0 * E, sw.logits, rows,
-                                        cpu_data (w), w->type, E, V);
+        lm_head_backward (cpu, cpu_f32 (dx) + t0 * E, sw.logits, rows, cpu_data (w), w->type, E, V);
     }
   ls[0] += (float) loss_sum;
   ls[1] += (float) count;

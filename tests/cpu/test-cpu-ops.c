@@ -568,6 +568,74 @@ test_cross_entropy_slices_softcap (void)
   check_cross_entropy (2.0f, 1000, 3, TRUE);
 }
 
+/* Training's fast mode takes the lm_head's products in bfloat16 (AMX or
+ * AVX512-BF16, fp32 sums): loss and dx against exact mode, dx also against
+ * finite differences of exact mode's loss, for 20 rows in slices of the
+ * vocabulary (@chunk 8) and in one chunk of rows (@chunk 20). */
+static void
+check_cross_entropy_fast (TemperCpuKernelChoice kernels, int64_t chunk)
+{
+  enum { T = 20, E = 64, V = 1000 };
+  Ctx c;
+  CeData d = { 0 };
+  TemperBTensor dx_exact, dx_fast;
+  TemperBackend *exact, *fast;
+  gint32 *tg;
+  double loss_exact, loss_fast, err;
+
+  if (temper_cpu_bf16_gemm_best () == TEMPER_BF16_GEMM_NONE ||
+      (kernels == TEMPER_CPU_KERNELS_FAST_TRAIN && temper_cpu_bf16_gemm_best () != TEMPER_BF16_GEMM_AMX))
+    {
+      g_test_skip ("this processor lacks the kernel (AMX-BF16 or AVX512-BF16)");
+      return;
+    }
+  ctx_init (&c, 2);
+  exact = c.b;
+  fast = temper_cpu_backend_new (2, kernels);
+  /* Logits of a few units, rows masked, targets across the slices. */
+  d.x = random_tensor (&c, E, T, 1.0f);
+  d.w = random_tensor (&c, E, V, 1.0f);
+  d.targets = tensor (&c, TEMPER_TYPE_I32, T, 1);
+  d.scratch = tensor (&c, TEMPER_TYPE_F32, V, chunk);
+  d.loss = tensor (&c, TEMPER_TYPE_F32, 2, 1);
+  tg = (gint32 *) d.targets.buffer->host;
+  for (int t = 0; t < T; t++)
+    tg[t] = t % 7 == 3 ? -1 : (t * 379) % V;
+  dx_exact = tensor (&c, TEMPER_TYPE_F32, E, T);
+  dx_fast = tensor (&c, TEMPER_TYPE_F32, E, T);
+
+  ce_run (&c, &d, &dx_exact);
+  loss_exact = F (&d.loss)[0];
+  c.b = fast;
+  ce_run (&c, &d, &dx_fast);
+  loss_fast = F (&d.loss)[0];
+  c.b = exact;
+  err = rel_error (F (&dx_fast), F (&dx_exact), E * T);
+  g_test_message ("fast cross-entropy (%s): loss %.6f vs exact %.6f, dx error %.2e",
+                  temper_cpu_backend_get_kernels_name (fast), loss_fast, loss_exact, err);
+  g_assert_cmpfloat (fabs (loss_fast - loss_exact), <, 2e-3 * fabs (loss_exact));
+  g_assert_cmpfloat (err, <, 2e-2);
+  g_assert_cmpfloat (err, >, 0.0);   /* the bfloat16 kernel ran */
+  check_gradient (&c, "fast cross-entropy dx against exact finite differences", ce_loss, &d, &d.x,
+                  F (&dx_fast), 3e-2);
+  temper_backend_free (fast);
+  ctx_clear (&c);
+}
+
+static void
+test_cross_entropy_fast_slices (void)
+{
+  check_cross_entropy_fast (TEMPER_CPU_KERNELS_FAST_TRAIN, 8);
+  check_cross_entropy_fast (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, 8);
+}
+
+static void
+test_cross_entropy_fast_rows (void)
+{
+  check_cross_entropy_fast (TEMPER_CPU_KERNELS_FAST_TRAIN, 20);
+  check_cross_entropy_fast (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, 20);
+}
+
 /* ---- AdamW, sum of squares, scale, add ---- */
 
 static void
@@ -655,6 +723,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/cross-entropy-softcap", test_cross_entropy_softcap);
   g_test_add_func ("/cpu/cross-entropy-slices", test_cross_entropy_slices);
   g_test_add_func ("/cpu/cross-entropy-slices-softcap", test_cross_entropy_slices_softcap);
+  g_test_add_func ("/cpu/cross-entropy-fast-slices", test_cross_entropy_fast_slices);
+  g_test_add_func ("/cpu/cross-entropy-fast-rows", test_cross_entropy_fast_rows);
   g_test_add_func ("/cpu/adamw-and-vectors", test_adamw_and_vectors);
   g_test_add_func ("/cpu/pool-threads", test_pool_threads);
   return g_test_run ();

@@ -68,7 +68,8 @@ typedef struct {
   /* Quantised activations for decoding, shared by all threads. */
   guint8          *q8_scratch;
   size_t           q8_scratch_bytes;
-  /* The fused cross-entropy's loss per row of a chunk. */
+  /* The fused cross-entropy's values per row (loss, or running maximum and
+   * sum), grown like the scratch. */
   double          *row_loss;
   size_t           row_loss_len;
   /* The mixture of experts' routing and per-expert activations (floats),
@@ -192,6 +193,9 @@ void temper_cpu_swiglu (TemperBackend *b, const TemperBTensor *out,
 void temper_cpu_swiglu_backward (TemperBackend *b, const TemperBTensor *dgate,
                                  const TemperBTensor *dup, const TemperBTensor *dout,
                                  const TemperBTensor *gate, const TemperBTensor *up);
+/* Vocabulary words per slice the fused cross-entropy takes for @T rows with
+ * @chunk rows of @V logits of scratch, or 0 when it takes chunks of rows. */
+int64_t temper_cpu_cross_entropy_slice_words (int64_t T, int64_t chunk, int64_t V);
 void temper_cpu_lm_head_cross_entropy (TemperBackend *b, const TemperBTensor *loss,
                                        const TemperBTensor *dx, const TemperBTensor *x,
                                        const TemperBTensor *w, const TemperBTensor *targets,

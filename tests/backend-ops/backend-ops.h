@@ -77,6 +77,7 @@ int64_t  weight_cols   (int type, int i);
  * 1e-5, unless a backend path that rounds inputs (Vulkan's cooperative
  * matrices) is under test. */
 extern double matmul_tolerance;
+extern double lm_head_tolerance;
 
 typedef void (*OpCaseFunc) (int weight_type);
 

@@ -4,9 +4,16 @@
 `temper-cli bench train` under the same settings.
 
     python3 tests/bench/bench-train-peft.py data/models/SmolLM2-135M-Instruct.Q4_1.gguf \
-        [--seq 256] [--batch 4] [--rank 16] [--steps 3] [--threads 2] [--gradient-checkpointing] [--json]
+        [--seq 256] [--batch 4] [--rank 16] [--steps 3] [--threads 2] [--gradient-checkpointing] \
+        [--config-from-gguf | --config CONFIG.json] [--json]
 
-transformers loads the GGUF file dequantised to float32.  Random tokens, the
+transformers loads the GGUF file dequantised to float32.  With
+--config-from-gguf it reads only the file's settings and builds the same
+architecture with random float32 weights (speed does not depend on the
+values; transformers cannot dequantise every type, and a large model loads
+much faster); with --config MODEL it builds the architecture a Hugging Face
+config.json (or a folder holding one) describes, for shapes there is no
+file of, e.g. a Qwen2.5-0.5B.  Random tokens, the
 loss on every token, AdamW, LoRA on all linear layers, no dropout; one
 warm-up step that is not timed.  Prints, as `temper-cli bench train` does,
 what tells two sittings apart (processor and its flags, cores, threads and
@@ -22,7 +29,7 @@ import time
 
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM
 
 
 # The /proc/cpuinfo flags that tell compute paths apart (as temper-cli prints them).
@@ -116,7 +123,7 @@ def environment(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model")
+    ap.add_argument("model", help="a GGUF file (or, with --config, a name to print)")
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--rank", type=int, default=16)
@@ -125,6 +132,10 @@ def main():
     ap.add_argument("--gradient-checkpointing", action="store_true",
                     help="recompute activations in the backward pass (to compare with "
                          "temper-cli bench train --recompute)")
+    ap.add_argument("--config-from-gguf", action="store_true",
+                    help="build the GGUF file's architecture with random weights instead of loading them")
+    ap.add_argument("--config", metavar="CONFIG",
+                    help="build the architecture of this Hugging Face config.json (or folder) with random weights")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     args = ap.parse_args()
 
@@ -135,7 +146,28 @@ def main():
             print(f"{label + ':':17} {value}")
     torch.manual_seed(0)
     folder, name = os.path.split(os.path.abspath(args.model))
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, torch_dtype=torch.float32)
+    if args.config or args.config_from_gguf:
+        if args.config:
+            model_config = AutoConfig.from_pretrained(args.config)
+        else:
+            model_config = AutoConfig.from_pretrained(folder, gguf_file=name)
+        model = AutoModelForCausalLM.from_config(model_config, dtype=torch.float32)
+        weights = "random (architecture from %s)" % (args.config or "the GGUF file")
+    else:
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+        weights = "the GGUF file's, dequantised to float32"
+    shapes = model.config
+    shape_line = ("%s, %d layers, hidden %d, FFN %d, %d heads (%d KV), head dim %d, vocabulary %d, "
+                  "tied embeddings %s" % (shapes.model_type, shapes.num_hidden_layers, shapes.hidden_size,
+                                          shapes.intermediate_size, shapes.num_attention_heads,
+                                          getattr(shapes, "num_key_value_heads", shapes.num_attention_heads),
+                                          getattr(shapes, "head_dim", None) or
+                                          shapes.hidden_size // shapes.num_attention_heads,
+                                          shapes.vocab_size, getattr(shapes, "tie_word_embeddings", False)))
+    if not args.json:
+        print(f"{'weights:':17} {weights}")
+        print(f"{'model shape:':17} {shape_line}")
+        print(f"{'attention:':17} {model.config._attn_implementation}")
     config = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.0, bias="none",
                         task_type="CAUSAL_LM", target_modules="all-linear")
     if args.gradient_checkpointing:
@@ -168,7 +200,8 @@ def main():
     }
     if args.json:
         report = {key: value for _, key, value in facts}
-        report.update(seq=args.seq, micro_batch=args.batch, rank=args.rank, targets="all-linear",
+        report.update(weights=weights, model_shape=shape_line,
+                      attention=model.config._attn_implementation, seq=args.seq, micro_batch=args.batch, rank=args.rank, targets="all-linear",
                       recompute=args.gradient_checkpointing, steps=args.steps, **results)
         print(json.dumps(report, indent=2))
         return

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cpu/temper-cpu-backend.h"
+#include "cpu/temper-cpu-private.h"
 
 typedef struct {
   TemperBackend *b;
@@ -482,42 +483,48 @@ ce_loss (Ctx *c, gpointer data)
 }
 
 /* Against plain loops in double (logits soft-capped when @cap > 0) and
- * finite differences. */
+ * finite differences.  @vocab words, 7 rows, @chunk rows of logits in the
+ * scratch: with @slices, the op takes the vocabulary in slices (two passes,
+ * the last slice's exponentials reused) instead of chunks of rows, and the
+ * targets fall in every slice, the last word included. */
 static void
-check_cross_entropy (float cap)
+check_cross_entropy (float cap, int64_t vocab, int64_t chunk, gboolean slices)
 {
+  enum { T = 7, E = 16 };
   Ctx c;
   CeData d = { .cap = cap };
   TemperBTensor dx;
   gint32 *tg;
   double ref = 0.0;
   int count = 0;
+  g_autofree double *logit = g_new (double, vocab);
 
+  g_assert_cmpint (temper_cpu_cross_entropy_slice_words (T, chunk, vocab) > 0, ==, slices);
   ctx_init (&c, 2);
   /* Logits of a few units: a cap of 2 bends them well away from linear. */
-  d.x = random_tensor (&c, 16, 7, 1.0f);
-  d.w = random_tensor (&c, 16, 50, 1.0f);
-  d.targets = tensor (&c, TEMPER_TYPE_I32, 7, 1);
-  d.scratch = tensor (&c, TEMPER_TYPE_F32, 50, 3);   /* 3-row chunks: 7 rows take 3 */
+  d.x = random_tensor (&c, E, T, 1.0f);
+  d.w = random_tensor (&c, E, vocab, 1.0f);
+  d.targets = tensor (&c, TEMPER_TYPE_I32, T, 1);
+  d.scratch = tensor (&c, TEMPER_TYPE_F32, vocab, chunk);
   d.loss = tensor (&c, TEMPER_TYPE_F32, 2, 1);
   tg = (gint32 *) d.targets.buffer->host;
-  for (int t = 0; t < 7; t++)
-    tg[t] = t == 2 || t == 5 ? -1 : (t * 13) % 50;
+  for (int t = 0; t < T; t++)
+    tg[t] = t == 2 || t == 5 ? -1 : t == 6 ? (gint32) vocab - 1 : (gint32) ((t * 13 * vocab / 50) % vocab);
 
-  for (int t = 0; t < 7; t++)
+  for (int t = 0; t < T; t++)
     {
-      double logit[50], max = -INFINITY, sum = 0.0;
+      double max = -INFINITY, sum = 0.0;
 
       if (tg[t] < 0)
         continue;
-      for (int v = 0; v < 50; v++)
+      for (int64_t v = 0; v < vocab; v++)
         {
-          logit[v] = dot_d (F (&d.x) + t * 16, F (&d.w) + v * 16, 16);
+          logit[v] = dot_d (F (&d.x) + t * E, F (&d.w) + v * E, E);
           if (cap > 0.0f)
             logit[v] = cap * tanh (logit[v] / cap);
           max = MAX (max, logit[v]);
         }
-      for (int v = 0; v < 50; v++)
+      for (int64_t v = 0; v < vocab; v++)
         sum += exp (logit[v] - max);
       ref += max + log (sum) - logit[tg[t]];
       count++;
@@ -526,10 +533,10 @@ check_cross_entropy (float cap)
   g_assert_cmpfloat (fabs (F (&d.loss)[0] - ref), <, 1e-4 * MAX (1.0, fabs (ref)));
   g_assert_cmpfloat (F (&d.loss)[1], ==, count);
 
-  dx = tensor (&c, TEMPER_TYPE_F32, 16, 7);
+  dx = tensor (&c, TEMPER_TYPE_F32, E, T);
   ce_run (&c, &d, &dx);
-  for (int i = 0; i < 16; i++)   /* masked rows get no gradient */
-    g_assert_cmpfloat (F (&dx)[2 * 16 + i], ==, 0.0f);
+  for (int i = 0; i < E; i++)   /* masked rows get no gradient */
+    g_assert_cmpfloat (F (&dx)[2 * E + i], ==, 0.0f);
   check_gradient (&c, cap > 0.0f ? "soft-capped cross-entropy dx" : "cross-entropy dx", ce_loss, &d,
                   &d.x, F (&dx), 1e-2);
   ctx_clear (&c);
@@ -538,13 +545,95 @@ check_cross_entropy (float cap)
 static void
 test_cross_entropy (void)
 {
-  check_cross_entropy (0.0f);
+  check_cross_entropy (0.0f, 50, 3, FALSE);   /* 3-row chunks: 7 rows take 3 */
 }
 
 static void
 test_cross_entropy_softcap (void)
 {
-  check_cross_entropy (2.0f);
+  check_cross_entropy (2.0f, 50, 3, FALSE);
+}
+
+/* 3 × 1,000 logits of scratch for 7 rows: slices of 384 words, the last
+ * one 232. */
+static void
+test_cross_entropy_slices (void)
+{
+  check_cross_entropy (0.0f, 1000, 3, TRUE);
+}
+
+static void
+test_cross_entropy_slices_softcap (void)
+{
+  check_cross_entropy (2.0f, 1000, 3, TRUE);
+}
+
+/* Training's fast mode takes the lm_head's products in bfloat16 (AMX or
+ * AVX512-BF16, fp32 sums): loss and dx against exact mode, dx also against
+ * finite differences of exact mode's loss, for 20 rows in slices of the
+ * vocabulary (@chunk 8) and in one chunk of rows (@chunk 20). */
+static void
+check_cross_entropy_fast (TemperCpuKernelChoice kernels, int64_t chunk)
+{
+  enum { T = 20, E = 64, V = 1000 };
+  Ctx c;
+  CeData d = { 0 };
+  TemperBTensor dx_exact, dx_fast;
+  TemperBackend *exact, *fast;
+  gint32 *tg;
+  double loss_exact, loss_fast, err;
+
+  if (temper_cpu_bf16_gemm_best () == TEMPER_BF16_GEMM_NONE ||
+      (kernels == TEMPER_CPU_KERNELS_FAST_TRAIN && temper_cpu_bf16_gemm_best () != TEMPER_BF16_GEMM_AMX))
+    {
+      g_test_skip ("this processor lacks the kernel (AMX-BF16 or AVX512-BF16)");
+      return;
+    }
+  ctx_init (&c, 2);
+  exact = c.b;
+  fast = temper_cpu_backend_new (2, kernels);
+  /* Logits of a few units, rows masked, targets across the slices. */
+  d.x = random_tensor (&c, E, T, 1.0f);
+  d.w = random_tensor (&c, E, V, 1.0f);
+  d.targets = tensor (&c, TEMPER_TYPE_I32, T, 1);
+  d.scratch = tensor (&c, TEMPER_TYPE_F32, V, chunk);
+  d.loss = tensor (&c, TEMPER_TYPE_F32, 2, 1);
+  tg = (gint32 *) d.targets.buffer->host;
+  for (int t = 0; t < T; t++)
+    tg[t] = t % 7 == 3 ? -1 : (t * 379) % V;
+  dx_exact = tensor (&c, TEMPER_TYPE_F32, E, T);
+  dx_fast = tensor (&c, TEMPER_TYPE_F32, E, T);
+
+  ce_run (&c, &d, &dx_exact);
+  loss_exact = F (&d.loss)[0];
+  c.b = fast;
+  ce_run (&c, &d, &dx_fast);
+  loss_fast = F (&d.loss)[0];
+  c.b = exact;
+  err = rel_error (F (&dx_fast), F (&dx_exact), E * T);
+  g_test_message ("fast cross-entropy (%s): loss %.6f vs exact %.6f, dx error %.2e",
+                  temper_cpu_backend_get_kernels_name (fast), loss_fast, loss_exact, err);
+  g_assert_cmpfloat (fabs (loss_fast - loss_exact), <, 2e-3 * fabs (loss_exact));
+  g_assert_cmpfloat (err, <, 2e-2);
+  g_assert_cmpfloat (err, >, 0.0);   /* the bfloat16 kernel ran */
+  check_gradient (&c, "fast cross-entropy dx against exact finite differences", ce_loss, &d, &d.x,
+                  F (&dx_fast), 3e-2);
+  temper_backend_free (fast);
+  ctx_clear (&c);
+}
+
+static void
+test_cross_entropy_fast_slices (void)
+{
+  check_cross_entropy_fast (TEMPER_CPU_KERNELS_FAST_TRAIN, 8);
+  check_cross_entropy_fast (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, 8);
+}
+
+static void
+test_cross_entropy_fast_rows (void)
+{
+  check_cross_entropy_fast (TEMPER_CPU_KERNELS_FAST_TRAIN, 20);
+  check_cross_entropy_fast (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, 20);
 }
 
 /* ---- AdamW, sum of squares, scale, add ---- */
@@ -632,6 +721,10 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/swiglu", test_swiglu);
   g_test_add_func ("/cpu/cross-entropy", test_cross_entropy);
   g_test_add_func ("/cpu/cross-entropy-softcap", test_cross_entropy_softcap);
+  g_test_add_func ("/cpu/cross-entropy-slices", test_cross_entropy_slices);
+  g_test_add_func ("/cpu/cross-entropy-slices-softcap", test_cross_entropy_slices_softcap);
+  g_test_add_func ("/cpu/cross-entropy-fast-slices", test_cross_entropy_fast_slices);
+  g_test_add_func ("/cpu/cross-entropy-fast-rows", test_cross_entropy_fast_rows);
   g_test_add_func ("/cpu/adamw-and-vectors", test_adamw_and_vectors);
   g_test_add_func ("/cpu/pool-threads", test_pool_threads);
   return g_test_run ();

@@ -121,6 +121,11 @@ case_attention (int type)
      * queries after a cached prefix that is not a whole block. */
     { 9, 3, 64, 2, 130, 130, 0, 0.125f, 0, 0 },
     { 4, 2, 16, 1, 50, 90, 40, 0.25f, 0, 0 },
+    /* The AVX-512 blocks' edges: a head size that is not a whole number of
+     * 16-float vectors, and query/key blocks ragged against both the
+     * 12-row and the 16-column register tile. */
+    { 6, 2, 80, 2, 101, 101, 0, 0.11f, 0, 0 },
+    { 3, 1, 24, 1, 61, 77, 16, 0.2f, 0, 0 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -139,6 +144,8 @@ case_attention_window (int type)
     /* Windows that leave whole key blocks unseen, after a cached prefix. */
     { 4, 2, 16, 1, 60, 150, 90, 0.25f, 32, 0 },
     { 2, 2, 32, 2, 200, 200, 0, 0.25f, 50, 30.0f },
+    /* A window inside and across blocks at the training head size. */
+    { 6, 2, 64, 2, 150, 150, 0, 0.125f, 70, 0 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -50,6 +50,9 @@ case_rope (int type)
   static const struct { int nh, hd, seq, off; float theta; int rows; } shapes[] = {
     { 3, 8, 5, 2, 1e4f, 10 }, { 9, 64, 7, 0, 1e4f, 14 }, { 2, 128, 33, 100, 1e4f, 66 },
     { 3, 64, 10, 500, 1e5f, 20 },
+    /* Enough positions for the CPU to share them among its threads, the
+     * last sequence cut short. */
+    { 2, 64, 30, 0, 1e4f, 75 },
   };
 
   for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)

@@ -202,9 +202,18 @@ case_add_scale_zero (int type)
   for (int64_t n = 1; n <= 70000; n = n * 37 + 3)
     for (int64_t rows = 1; rows <= 3; rows += 2)
       {
-        Pair *a = pair_random (n, rows, 1.0), *b = pair_random (n, rows, 1.0);
-        Pair *out = pair_new (TEMPER_TYPE_F32, n, rows, NULL), *z = pair_random (n, rows, 1.0);
+        g_autofree float *av = g_new (float, n * rows), *bv = g_new (float, n * rows);
+        g_autofree float *sums = g_new (float, n * rows);
+        Pair *a, *b, *out = pair_new (TEMPER_TYPE_F32, n, rows, NULL), *z = pair_random (n, rows, 1.0);
         g_autofree float *zeros = g_new (float, n * rows);
+
+        for (int64_t i = 0; i < n * rows; i++)
+          {
+            av[i] = (float) ((i * 7919) % 1000) / 500.0f - 1.0f;
+            bv[i] = (float) ((i * 104729) % 997) / 400.0f - 1.2f;
+          }
+        a = pair_new (TEMPER_TYPE_F32, n, rows, av);
+        b = pair_new (TEMPER_TYPE_F32, n, rows, bv);
 
         FOR_SIDES (i)
           {
@@ -214,6 +223,11 @@ case_add_scale_zero (int type)
             OPS (i)->zero (sides[i], &z->t[i]);
           }
         step ();
+        /* The sum itself, not only the reference's: the CPU is the
+         * reference and runs the same add. */
+        g_assert_true (temper_backend_download (sides[DUT], &out->t[DUT], sums, NULL));
+        for (int64_t i = 0; i < n * rows; i++)
+          g_assert_cmpfloat (sums[i], ==, av[i] + bv[i]);
         check_close ("add", out, 1e-6);
         check_close ("add in place", a, 1e-6);
         check_close ("scale", b, 1e-6);

@@ -412,7 +412,8 @@ temper_cli_print_op_profile (const TemperOpProfile *profile, double wall_seconds
   /* English, like the rest of the bench report. */
   printf ("profile, per timed step (the calling thread's clock; pool waits are its time\n"
           "waiting for the other threads, outside ops is the host's own work):\n");
-  printf ("  %-28s %10s %7s %8s %9s\n", "kind", "ms/step", "share", "calls", "GFLOP/s");
+  printf ("  %-28s %10s %7s %8s %9s %9s\n", "kind", "ms/step", "share", "calls", "GFLOP/s",
+          "waits ms");
   for (int k = 0; k < TEMPER_OP_KIND_COUNT; k++)
     {
       double seconds = profile->seconds[k];
@@ -422,6 +423,11 @@ temper_cli_print_op_profile (const TemperOpProfile *profile, double wall_seconds
               (double) profile->calls[k] / n_steps);
       if (profile->flops[k] > 0 && seconds > 0)
         printf (" %9.1f", profile->flops[k] / seconds * 1e-9);
+      else
+        printf (" %9s", "");
+      /* The waits inside this kind's ops (counted in the waits row). */
+      if (profile->waits[k] > 0)
+        printf (" %9.2f", 1e3 * profile->waits[k] / n_steps);
       printf ("\n");
     }
   printf ("  %-28s %10.2f %6.1f%%\n", "outside ops", 1e3 * outside / n_steps,

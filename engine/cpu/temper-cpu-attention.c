@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include "temper-cpu-private.h"
+#ifdef TEMPER_HAVE_AVX512
+#include "temper-cpu-avx512.h"
+#endif
 
 /* The keys query @i (position q_offset + i) sees: [*lo, *hi), the causal
  * ones less those behind a sliding window. */
@@ -110,12 +113,63 @@ attention_task (void *data, int ith, int nth)
 #define TILED_MIN_QUERIES 16
 
 G_STATIC_ASSERT (TILE % TEMPER_CPU_GEMM_MR == 0 && TILE % TEMPER_CPU_GEMM_NR == 0);
+#ifdef TEMPER_HAVE_AVX512
+G_STATIC_ASSERT (TILE == TEMPER_CPU_AVX512_ATTENTION_TILE);
+#endif
 
 static gboolean
 use_tiled (const TemperCpuBackend *cpu, const TemperAttentionParams *p)
 {
   return !cpu->plain_attention && p->n_query >= TILED_MIN_QUERIES;
 }
+
+#ifdef TEMPER_HAVE_AVX512
+/* The tiled form's blocks through AVX-512 (temper-cpu-avx512-attention.c)
+ * where the kernels have it; soft-capped scores stay on the GEMM form. */
+static gboolean
+use_avx512 (const TemperCpuBackend *cpu, const TemperAttentionParams *p)
+{
+  return cpu->k.attention_avx512 && p->softcap <= 0.0f;
+}
+
+/* One item is one block of queries of one head of one sequence, as in
+ * attention_tiled_task (). */
+static void
+attention_avx512_task (void *data, int ith, int nth)
+{
+  AttentionWork *w = data;
+  const TemperAttentionParams *p = w->p;
+  int64_t n_qblocks = (p->n_query + TILE - 1) / TILE;
+  float *work = temper_cpu_scratch_for (w->cpu, ith);
+  gint64 n_items = (gint64) p->n_seq * p->n_head * n_qblocks, i0, i1;
+
+  temper_cpu_split (n_items, ith, nth, &i0, &i1);
+  for (gint64 item = i0; item < i1; item++)
+    temper_cpu_avx512_attention_forward_block (p, w->q, w->k, w->v, w->o, w->lse_out,
+                                               (int) (item / n_qblocks / p->n_head),
+                                               (int) (item / n_qblocks % p->n_head),
+                                               item % n_qblocks, work);
+}
+
+/* Per (sequence, kv head), as attention_backward_tiled_task (). */
+static void
+attention_backward_avx512_task (void *data, int ith, int nth)
+{
+  AttentionWork *w = data;
+  const TemperAttentionParams *p = w->p;
+  const TemperCpuAttentionGrad g = {
+    .q = w->q, .k = w->k, .v = w->v, .out = w->out, .lse = w->lse, .dout = w->dout,
+    .dq = w->dq, .dk = w->dk, .dv = w->dv,
+  };
+  float *work = temper_cpu_scratch_for (w->cpu, ith);
+  gint64 n_groups = (gint64) p->n_seq * p->n_head_kv, g0, g1;
+
+  temper_cpu_split (n_groups, ith, nth, &g0, &g1);
+  for (gint64 gi = g0; gi < g1; gi++)
+    temper_cpu_avx512_attention_backward_group (p, &g, (int) (gi / p->n_head_kv),
+                                                (int) (gi % p->n_head_kv), work);
+}
+#endif
 
 /* The key blocks queries [i0, i1) see: [*b0, *b1) in units of TILE. */
 static void
@@ -353,6 +407,14 @@ temper_cpu_attention (TemperBackend *b, const TemperBTensor *out, const TemperBT
   g_assert (params->q_offset + params->n_query <= params->n_key);
   g_assert (q->ne[1] == (int64_t) params->n_seq * params->n_query);
   g_assert (k->ne[1] >= (int64_t) params->n_seq * params->n_key);
+#ifdef TEMPER_HAVE_AVX512
+  if (use_tiled (cpu, params) && use_avx512 (cpu, params))
+    {
+      temper_cpu_reserve_scratch (cpu, temper_cpu_avx512_attention_forward_work (params));
+      temper_cpu_pool_run (cpu->pool, attention_avx512_task, &w);
+      return;
+    }
+#endif
   if (use_tiled (cpu, params))
     {
       temper_cpu_reserve_scratch (cpu, tiled_forward_scratch (params));
@@ -428,6 +490,14 @@ temper_cpu_attention_backward (TemperBackend *b, const TemperBTensor *dq,
     .dq = cpu_f32 (dq), .dk = cpu_f32 (dk), .dv = cpu_f32 (dv),
   };
 
+#ifdef TEMPER_HAVE_AVX512
+  if (use_tiled (cpu, params) && use_avx512 (cpu, params))
+    {
+      temper_cpu_reserve_scratch (cpu, temper_cpu_avx512_attention_backward_work (params));
+      temper_cpu_pool_run (cpu->pool, attention_backward_avx512_task, &w);
+      return;
+    }
+#endif
   if (use_tiled (cpu, params))
     {
       temper_cpu_reserve_scratch (cpu, tiled_backward_scratch (params));

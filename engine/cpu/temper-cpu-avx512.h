@@ -6,12 +6,39 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "temper-backend.h"
+
 G_BEGIN_DECLS
 
 /* The 12×16 register tile of temper_cpu_sgemm () (see
  * TemperCpuKernels.gemm_tile). */
 void temper_cpu_avx512_gemm_tile (int64_t kc, const float *pa, int64_t ak, int64_t ar,
                                   const float *pb, float *c, int64_t ldc, float alpha);
+
+/* The tiled attention's blocks (temper-cpu-avx512-attention.c): queries
+ * and keys go in blocks of this many rows, as in temper-cpu-attention.c.
+ * Not for soft-capped scores. */
+#define TEMPER_CPU_AVX512_ATTENTION_TILE 48
+
+/* Floats of per-thread work memory the forward and backward below need. */
+size_t temper_cpu_avx512_attention_forward_work  (const TemperAttentionParams *p);
+size_t temper_cpu_avx512_attention_backward_work (const TemperAttentionParams *p);
+/* Query block @qb of head @h of sequence @s: its rows of @o and, when @lse
+ * is not NULL, of the log-sum-exp. */
+void   temper_cpu_avx512_attention_forward_block (const TemperAttentionParams *p, const float *q,
+                                                  const float *k, const float *v, float *o,
+                                                  float *lse, int s, int h, int64_t qb, float *work);
+
+typedef struct {
+  const float *q, *k, *v, *out, *lse, *dout;
+  float       *dq, *dk, *dv;
+} TemperCpuAttentionGrad;
+
+/* The gradients of kv head @kvh of sequence @s: its rows of dk and dv and
+ * the dq rows of the query heads that read it (added to). */
+void   temper_cpu_avx512_attention_backward_group (const TemperAttentionParams *p,
+                                                   const TemperCpuAttentionGrad *g,
+                                                   int s, int kvh, float *work);
 
 /* Built with -mavx512f/bw/vl/vnni (temper-cpu-avx512-dot.c); call them only
  * where the processor has all four.  The 8-bit decoding kernels of

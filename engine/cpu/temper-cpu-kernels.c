@@ -232,6 +232,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->quantize_q8 = allow_q8 ? temper_cpu_avx2_quantize_q8 : NULL;
       k->dot_row_q8 = allow_q8 ? avx2_dot_row_q8 : NULL;
       k->prefill_q8 = FALSE;
+      k->attention_avx512 = FALSE;
       k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
 #ifdef TEMPER_HAVE_AVX512
       /* Only the GEMM tile gains from 512-bit vectors: the row kernels are
@@ -239,6 +240,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       if (allow_avx512 && __builtin_cpu_supports ("avx512f"))
         {
           k->gemm_tile = temper_cpu_avx512_gemm_tile;
+          k->attention_avx512 = TRUE;
           k->name = allow_q8 ? "AVX-512+AVX2+FMA+F16C, 8-bit decoding" : "AVX-512+AVX2+FMA+F16C";
         }
 #else
@@ -275,5 +277,6 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->quantize_q8 = NULL;
   k->dot_row_q8 = NULL;
   k->prefill_q8 = FALSE;
+  k->attention_avx512 = FALSE;
   k->name = "scalar";
 }

@@ -41,6 +41,9 @@ typedef struct {
   void  (*swiglu)      (const float *g, const float *u, float *o, int64_t n);
   void  (*swiglu_backward) (const float *g, const float *u, const float *d, float *dg, float *du,
                             int64_t n);
+  /* The tiled attention's blocks through AVX-512 register tiles
+   * (temper-cpu-avx512.h) instead of the blocked GEMM. */
+  gboolean attention_avx512;
   const char *name;
 } TemperCpuKernels;
 

@@ -75,6 +75,7 @@ op_clock_stop (TemperBackend *b, OpClock clock, TemperOpKind kind, double flops)
 
   profile->seconds[kind] += (double) (elapsed - waited) * 1e-9;
   profile->seconds[TEMPER_OP_KIND_POOL_WAIT] += (double) waited * 1e-9;
+  profile->waits[kind] += (double) waited * 1e-9;
   profile->flops[kind] += flops;
   profile->calls[kind]++;
 }

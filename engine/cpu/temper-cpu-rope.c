@@ -15,50 +15,89 @@
 
 typedef struct {
   float           *v;
-  int64_t          row_len;
+  int64_t          row_len, n_rows;
   int              n_head, head_dim, seq_len, pos_offset, n_pairs;
   TemperRopeLayout layout;
   float            sign, mscale;
   double           inv_freq[MAX_HALF];
 } RopeWork;
 
+/* Rotates @row's heads by the angles whose cosines and sines are @cs, @sn. */
+static inline void
+rotate_row (const RopeWork *w, float *row, const float *cs, const float *sn)
+{
+  int half = w->n_pairs;
+
+  for (int h = 0; h < w->n_head; h++)
+    {
+      float *hv = row + (int64_t) h * w->head_dim;
+
+      for (int i = 0; i < half; i++)
+        {
+          int a = w->layout == TEMPER_ROPE_INTERLEAVED ? 2 * i : i;
+          int c = w->layout == TEMPER_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
+          float x0 = hv[a], x1 = hv[c];
+
+          hv[a] = x0 * cs[i] - x1 * sn[i];
+          hv[c] = x0 * sn[i] + x1 * cs[i];
+        }
+    }
+}
+
+/* The cosines and sines (times mscale, the sines times sign) at @pos. */
+static inline void
+angles (const RopeWork *w, double pos, float *cs, float *sn)
+{
+  for (int i = 0; i < w->n_pairs; i++)
+    {
+      double angle = pos * w->inv_freq[i];
+
+      cs[i] = w->mscale * (float) cos (angle);
+      sn[i] = w->mscale * w->sign * (float) sin (angle);
+    }
+}
+
 static void
 rope_rows (void *data, gint64 r0, gint64 r1)
 {
   const RopeWork *w = data;
-  int n_head = w->n_head, head_dim = w->head_dim, half = w->n_pairs;
-  TemperRopeLayout layout = w->layout;
-  float sign = w->sign;
-  const double *inv_freq = w->inv_freq;
   float cs[MAX_HALF], sn[MAX_HALF];
 
   for (gint64 r = r0; r < r1; r++)
     {
-      double pos = (double) (w->pos_offset + r % w->seq_len);
-      float *row = w->v + r * w->row_len;
-
-      for (int i = 0; i < half; i++)
-        {
-          double angle = pos * inv_freq[i];
-
-          cs[i] = w->mscale * (float) cos (angle);
-          sn[i] = w->mscale * sign * (float) sin (angle);
-        }
-      for (int h = 0; h < n_head; h++)
-        {
-          float *hv = row + (int64_t) h * head_dim;
-
-          for (int i = 0; i < half; i++)
-            {
-              int a = layout == TEMPER_ROPE_INTERLEAVED ? 2 * i : i;
-              int c = layout == TEMPER_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
-              float x0 = hv[a], x1 = hv[c];
-
-              hv[a] = x0 * cs[i] - x1 * sn[i];
-              hv[c] = x0 * sn[i] + x1 * cs[i];
-            }
-        }
+      angles (w, (double) (w->pos_offset + r % w->seq_len), cs, sn);
+      rotate_row (w, w->v + r * w->row_len, cs, sn);
     }
+}
+
+/* The same by position: the angles of position p are formed once for the
+ * rows of every sequence at p (the double-precision sines and cosines cost
+ * more than the rotations). */
+static void
+rope_positions (void *data, gint64 p0, gint64 p1)
+{
+  const RopeWork *w = data;
+  float cs[MAX_HALF], sn[MAX_HALF];
+
+  for (gint64 p = p0; p < p1; p++)
+    {
+      angles (w, (double) (w->pos_offset + p), cs, sn);
+      for (gint64 r = p; r < w->n_rows; r += w->seq_len)
+        rotate_row (w, w->v + r * w->row_len, cs, sn);
+    }
+}
+
+/* By position when there are enough positions to share among the threads. */
+static void
+rope_run (TemperBackend *b, const RopeWork *w)
+{
+  TemperCpuPool *pool = TEMPER_CPU (b)->pool;
+  int n_threads = temper_cpu_pool_get_n_threads (pool);
+
+  if (w->n_rows > w->seq_len && w->seq_len >= (gint64) n_threads * MIN_ROWS_PER_THREAD)
+    temper_cpu_pool_run_range (pool, w->seq_len, MIN_ROWS_PER_THREAD, rope_positions, (void *) w);
+  else
+    temper_cpu_pool_run_range (pool, w->n_rows, MIN_ROWS_PER_THREAD, rope_rows, (void *) w);
 }
 
 static void
@@ -66,7 +105,8 @@ rope_apply (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim, 
             int pos_offset, float theta, TemperRopeLayout layout, float sign)
 {
   RopeWork w = {
-    .v = cpu_f32 (x), .row_len = x->ne[0], .n_head = n_head, .head_dim = head_dim,
+    .v = cpu_f32 (x), .row_len = x->ne[0], .n_rows = x->ne[1], .n_head = n_head,
+    .head_dim = head_dim,
     .seq_len = seq_len, .pos_offset = pos_offset, .layout = layout, .sign = sign,
     .n_pairs = head_dim / 2, .mscale = 1.0f,
   };
@@ -75,7 +115,7 @@ rope_apply (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim, 
   g_assert (x->ne[0] == (int64_t) n_head * head_dim && seq_len > 0);
   for (int i = 0; i < head_dim / 2; i++)
     w.inv_freq[i] = pow ((double) theta, -2.0 * i / head_dim);
-  temper_cpu_pool_run_range (TEMPER_CPU (b)->pool, x->ne[1], MIN_ROWS_PER_THREAD, rope_rows, &w);
+  rope_run (b, &w);
 }
 
 void
@@ -97,7 +137,8 @@ static void
 rope_table_apply (TemperBackend *b, const TemperBTensor *x, const TemperRopeTable *t, float sign)
 {
   RopeWork w = {
-    .v = cpu_f32 (x), .row_len = x->ne[0], .n_head = t->n_head, .head_dim = t->head_dim,
+    .v = cpu_f32 (x), .row_len = x->ne[0], .n_rows = x->ne[1], .n_head = t->n_head,
+    .head_dim = t->head_dim,
     .seq_len = t->seq_len, .pos_offset = t->pos_offset, .layout = t->layout, .sign = sign,
     .n_pairs = t->n_pairs, .mscale = t->mscale,
   };
@@ -106,7 +147,7 @@ rope_table_apply (TemperBackend *b, const TemperBTensor *x, const TemperRopeTabl
   g_assert (x->ne[0] == (int64_t) t->n_head * t->head_dim && t->seq_len > 0);
   for (int i = 0; i < t->n_pairs; i++)
     w.inv_freq[i] = t->inv_freq[i];
-  temper_cpu_pool_run_range (TEMPER_CPU (b)->pool, x->ne[1], MIN_ROWS_PER_THREAD, rope_rows, &w);
+  rope_run (b, &w);
 }
 
 void

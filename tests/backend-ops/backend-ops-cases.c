@@ -50,6 +50,9 @@ case_rope (int type)
   static const struct { int nh, hd, seq, off; float theta; int rows; } shapes[] = {
     { 3, 8, 5, 2, 1e4f, 10 }, { 9, 64, 7, 0, 1e4f, 14 }, { 2, 128, 33, 100, 1e4f, 66 },
     { 3, 64, 10, 500, 1e5f, 20 },
+    /* Enough positions for the CPU to share them among its threads, the
+     * last sequence cut short. */
+    { 2, 64, 30, 0, 1e4f, 75 },
   };
 
   for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
@@ -121,6 +124,11 @@ case_attention (int type)
      * queries after a cached prefix that is not a whole block. */
     { 9, 3, 64, 2, 130, 130, 0, 0.125f, 0, 0 },
     { 4, 2, 16, 1, 50, 90, 40, 0.25f, 0, 0 },
+    /* The AVX-512 blocks' edges: a head size that is not a whole number of
+     * 16-float vectors, and query/key blocks ragged against both the
+     * 12-row and the 16-column register tile. */
+    { 6, 2, 80, 2, 101, 101, 0, 0.11f, 0, 0 },
+    { 3, 1, 24, 1, 61, 77, 16, 0.2f, 0, 0 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -139,6 +147,8 @@ case_attention_window (int type)
     /* Windows that leave whole key blocks unseen, after a cached prefix. */
     { 4, 2, 16, 1, 60, 150, 90, 0.25f, 32, 0 },
     { 2, 2, 32, 2, 200, 200, 0, 0.25f, 50, 30.0f },
+    /* A window inside and across blocks at the training head size. */
+    { 6, 2, 64, 2, 150, 150, 0, 0.125f, 70, 0 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -192,9 +202,18 @@ case_add_scale_zero (int type)
   for (int64_t n = 1; n <= 70000; n = n * 37 + 3)
     for (int64_t rows = 1; rows <= 3; rows += 2)
       {
-        Pair *a = pair_random (n, rows, 1.0), *b = pair_random (n, rows, 1.0);
-        Pair *out = pair_new (TEMPER_TYPE_F32, n, rows, NULL), *z = pair_random (n, rows, 1.0);
+        g_autofree float *av = g_new (float, n * rows), *bv = g_new (float, n * rows);
+        g_autofree float *sums = g_new (float, n * rows);
+        Pair *a, *b, *out = pair_new (TEMPER_TYPE_F32, n, rows, NULL), *z = pair_random (n, rows, 1.0);
         g_autofree float *zeros = g_new (float, n * rows);
+
+        for (int64_t i = 0; i < n * rows; i++)
+          {
+            av[i] = (float) ((i * 7919) % 1000) / 500.0f - 1.0f;
+            bv[i] = (float) ((i * 104729) % 997) / 400.0f - 1.2f;
+          }
+        a = pair_new (TEMPER_TYPE_F32, n, rows, av);
+        b = pair_new (TEMPER_TYPE_F32, n, rows, bv);
 
         FOR_SIDES (i)
           {
@@ -204,6 +223,11 @@ case_add_scale_zero (int type)
             OPS (i)->zero (sides[i], &z->t[i]);
           }
         step ();
+        /* The sum itself, not only the reference's: the CPU is the
+         * reference and runs the same add. */
+        g_assert_true (temper_backend_download (sides[DUT], &out->t[DUT], sums, NULL));
+        for (int64_t i = 0; i < n * rows; i++)
+          g_assert_cmpfloat (sums[i], ==, av[i] + bv[i]);
         check_close ("add", out, 1e-6);
         check_close ("add in place", a, 1e-6);
         check_close ("scale", b, 1e-6);

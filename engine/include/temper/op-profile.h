@@ -31,6 +31,9 @@ typedef struct {
    * frozen, LoRA, attention (causal pairs only), lm_head; 0 for the others. */
   double  flops[TEMPER_OP_KIND_COUNT];
   guint64 calls[TEMPER_OP_KIND_COUNT];
+  /* The pool waits (already in seconds[TEMPER_OP_KIND_POOL_WAIT]) by the
+   * kind of op they happened in: where the threads' shares are uneven. */
+  double  waits[TEMPER_OP_KIND_COUNT];
 } TemperOpProfile;
 
 /* "frozen GEMM forward", "pool waits"… (English: bench output). */

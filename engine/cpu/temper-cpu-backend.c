@@ -177,6 +177,22 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
                            kernels != TEMPER_CPU_KERNELS_AVX2,
                            kernels == TEMPER_CPU_KERNELS_FAST_DECODE);
   cpu->plain_attention = kernels == TEMPER_CPU_KERNELS_SCALAR;
+  cpu->k.bf16_frozen = TEMPER_BF16_GEMM_NONE;
+  if (kernels == TEMPER_CPU_KERNELS_FAST_TRAIN || kernels == TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16)
+    {
+      TemperBf16GemmKind kind = temper_cpu_bf16_gemm_best ();
+
+      if (kind == TEMPER_BF16_GEMM_AMX && kernels == TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16)
+        kind = TEMPER_BF16_GEMM_AVX512_BF16;
+      cpu->k.bf16_frozen = kind;
+      if (kind != TEMPER_BF16_GEMM_NONE)
+        {
+          g_autofree char *name = g_strdup_printf ("%s, %s frozen products", cpu->k.name,
+                                                   temper_cpu_bf16_gemm_kind_name (kind));
+
+          cpu->k.name = g_intern_string (name);
+        }
+    }
   temper_cpu_reserve_scratch (cpu, 4096);
   return &cpu->parent;
 }

@@ -22,6 +22,14 @@ typedef enum {
   /* BEST without AVX-512, so tests cover the AVX2 kernels on processors
    * that have both. */
   TEMPER_CPU_KERNELS_AVX2,
+  /* BEST, but the frozen-weight products of training (matmul and its input
+   * gradient, many tokens) round x and W to bfloat16 and sum in fp32, on AMX
+   * tiles or AVX512-BF16 where the processor has them: training's default;
+   * products move by about 1e-2 of |x|·|W| (BEST is training's exact mode). */
+  TEMPER_CPU_KERNELS_FAST_TRAIN,
+  /* FAST_TRAIN without AMX, so tests cover the AVX512-BF16 kernel on
+   * processors that have both. */
+  TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16,
 } TemperCpuKernelChoice;
 
 /* What the CPU backend runs: every op, every weight type Temper reads. */

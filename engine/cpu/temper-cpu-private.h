@@ -3,6 +3,7 @@
 #pragma once
 
 #include "temper-backend.h"
+#include "temper-cpu-bf16-gemm.h"
 #include "temper-cpu-pool.h"
 #include "temper/op-profile.h"
 
@@ -30,6 +31,10 @@ typedef struct {
   /* Many-token products with activations rounded to 8 bits, through
    * AVX-512 VNNI (temper-cpu-matmul-prefill.c); FALSE when not in use. */
   gboolean prefill_q8;
+  /* Training's frozen-weight products (matmul and its input gradient) in
+   * bfloat16 with fp32 sums (temper-cpu-matmul-bf16.c): fast mode only;
+   * NONE keeps them exact in fp32. */
+  TemperBf16GemmKind bf16_frozen;
   /* x[i] = exp(x[i] − sub), returning their sum; and SwiGLU's forward and
    * backward (see temper-cpu-avx2-exp.h). */
   double (*exp_sub_sum) (float *x, int64_t n, float sub);
@@ -126,6 +131,16 @@ void temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int
 gboolean temper_cpu_matmul_prefill (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
                                     const guint8 *w, int type, int64_t in, int64_t out,
                                     const float *bias, gboolean accumulate);
+/* temper_cpu_matmul_raw () and temper_cpu_matmul_backward_raw () in
+ * bfloat16 (k.bf16_frozen), for at least TEMPER_CPU_BF16_MIN_TOKENS tokens;
+ * FALSE (nothing done) otherwise. */
+#define TEMPER_CPU_BF16_MIN_TOKENS 16
+gboolean temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
+                                 const guint8 *w, int type, int64_t in, int64_t out,
+                                 const float *bias, gboolean accumulate);
+gboolean temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *dy,
+                                          int64_t T, const guint8 *w, int type,
+                                          int64_t in, int64_t out);
 /* dx {in, T} += dy {out, T} · W. */
 void temper_cpu_matmul_backward_raw (TemperCpuBackend *cpu, float *dx, const float *dy,
                                      int64_t T, const guint8 *w, int type,

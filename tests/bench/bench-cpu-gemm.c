@@ -2,7 +2,8 @@
 /* bench-cpu-gemm: GFLOP/s of the CPU backend's fp32 GEMM with each register
  * tile the processor can run, on the shapes LoRA training on the demo model
  * spends its time in (1024 tokens × 576/1536 features): the plain GEMM
- * (LoRA, attention) and the matmul over Q4_1 weights with its input gradient.
+ * (LoRA, attention) and the matmul over Q4_1 weights with its input gradient,
+ * the latter also in training's fast mode (bfloat16 on AMX / AVX512-BF16).
  *
  *     build/tests/bench/bench-cpu-gemm [THREADS]
  *
@@ -136,5 +137,9 @@ main (int argc, char **argv)
       bench_matmul (choices[i], threads, 1024, 576, 1536);
       bench_matmul (choices[i], threads, 1024, 1536, 576);
     }
+  bench_matmul (TEMPER_CPU_KERNELS_FAST_TRAIN, threads, 1024, 576, 1536);
+  bench_matmul (TEMPER_CPU_KERNELS_FAST_TRAIN, threads, 1024, 1536, 576);
+  bench_matmul (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, threads, 1024, 576, 1536);
+  bench_matmul (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, threads, 1024, 1536, 576);
   return 0;
 }

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/* bfloat16 products on AMX tiles and AVX512-BF16 (see temper-cpu-bf16-gemm.h
+ * for the layouts).  Built with -mamx-tile -mamx-bf16 -mavx512bf16….
+ *
+ * AMX: eight tiles, 16 rows of 64 bytes each: C takes four (a 32×32 block of
+ * fp32 outputs), A two (16 rows × 32 k in bf16), B two (16 k pairs × 16
+ * columns).  Each step of 32 k loads four tiles and runs four tdpbf16ps,
+ * each 16×16×32 multiply-adds.  The tiles are configured at the start of
+ * each call and released at its end (ldtilecfg costs far less than one
+ * block, and released tiles cost nothing at a context switch); a last block
+ * of fewer than 32 rows reconfigures A's and C's row counts, so A is never
+ * read past its M rows.  Columns past N are computed against B's zero
+ * padding and dropped through a small buffer.
+ *
+ * AVX512-BF16: the same packed B, 8 rows × 32 columns of accumulators; per k
+ * pair, two B vectors and one broadcast A pair per row. */
+#include "config.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "temper-cpu-bf16-gemm.h"
+
+#define TILE_K 32     /* bf16 values in one tile row (64 bytes) */
+#define BLOCK_N 16    /* columns of one packed block (one tile, one vector) */
+
+int64_t
+temper_cpu_bf16_gemm_padded_k (int64_t K)
+{
+  return (K + TILE_K - 1) / TILE_K * TILE_K;
+}
+
+int64_t
+temper_cpu_bf16_gemm_padded_n (int64_t N)
+{
+  return (N + 2 * BLOCK_N - 1) / (2 * BLOCK_N) * (2 * BLOCK_N);
+}
+
+size_t
+temper_cpu_bf16_gemm_packed_size (int64_t K, int64_t N)
+{
+  return (size_t) temper_cpu_bf16_gemm_padded_k (K) * (size_t) temper_cpu_bf16_gemm_padded_n (N);
+}
+
+static inline __mmask16
+mask_below (int64_t n)
+{
+  return n >= 16 ? (__mmask16) 0xffff : n <= 0 ? 0 : (__mmask16) ((1u << n) - 1);
+}
+
+/* 32 floats (those below @n; zero past it) as 16 bf16 pairs, rounded to
+ * nearest even. */
+static inline __m512i
+convert_32 (const float *src, int64_t n)
+{
+  __m512 lo = _mm512_maskz_loadu_ps (mask_below (n), src);
+  __m512 hi = _mm512_maskz_loadu_ps (mask_below (n - 16), src + 16);
+
+  return (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
+}
+
+void
+temper_cpu_bf16_gemm_convert_rows (uint16_t *dst, int64_t ldd, const float *src,
+                                   int64_t lds, int64_t M, int64_t K)
+{
+  int64_t Kp = temper_cpu_bf16_gemm_padded_k (K);
+
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t k = 0; k < Kp; k += TILE_K)
+      _mm512_storeu_si512 (dst + m * ldd + k, convert_32 (src + m * lds + k, K - k));
+}
+
+/* The 32-bit pair (k, k + 1) of column c of block @block at pair row kp. */
+static inline uint32_t *
+pair_row (uint16_t *packed, int64_t Kp, int64_t block, int64_t kp)
+{
+  return (uint32_t *) (packed + block * Kp * BLOCK_N) + kp * BLOCK_N;
+}
+
+void
+temper_cpu_bf16_gemm_pack_b_cols (uint16_t *packed, int64_t K, int64_t N, int64_t n0,
+                                  int64_t nc, const float *src, int64_t ld)
+{
+  int64_t Kp = temper_cpu_bf16_gemm_padded_k (K);
+  int64_t end = n0 + nc == N ? temper_cpu_bf16_gemm_padded_n (N) : n0 + nc;
+  /* Index of column c's pair j in the transposing buffer below. */
+  const __m512i across = _mm512_mullo_epi32 (_mm512_set_epi32 (15, 14, 13, 12, 11, 10, 9, 8,
+                                                                7, 6, 5, 4, 3, 2, 1, 0),
+                                             _mm512_set1_epi32 (16));
+
+  g_assert (n0 % BLOCK_N == 0);
+  for (int64_t n = n0; n < end; n += BLOCK_N)
+    {
+      int64_t cols = CLAMP (MIN (n0 + nc, N) - n, 0, BLOCK_N);
+
+      for (int64_t k = 0; k < Kp; k += TILE_K)
+        {
+          /* Column c's sixteen pairs of this k step in pairs[c], then each
+           * pair row gathered across the columns. */
+          uint32_t pairs[BLOCK_N * 16] __attribute__ ((aligned (64)));
+
+          for (int64_t c = 0; c < BLOCK_N; c++)
+            _mm512_store_si512 (pairs + c * 16,
+                                c < cols ? convert_32 (src + (n - n0 + c) * ld + k, K - k)
+                                         : _mm512_setzero_si512 ());
+          for (int64_t j = 0; j < 16; j++)
+            _mm512_storeu_si512 (pair_row (packed, Kp, n / BLOCK_N, k / 2 + j),
+                                 _mm512_i32gather_epi32 (across, (const void *) (pairs + j), 4));
+        }
+    }
+}
+
+void
+temper_cpu_bf16_gemm_pack_b_cols_fn (uint16_t *packed, int64_t K, int64_t N,
+                                     void (*column) (void *user, int64_t n, float *out),
+                                     void *user, float *scratch)
+{
+  for (int64_t n = 0; n < N; n += BLOCK_N)
+    {
+      int64_t cols = MIN (BLOCK_N, N - n);
+
+      for (int64_t c = 0; c < cols; c++)
+        column (user, n + c, scratch + c * K);
+      temper_cpu_bf16_gemm_pack_b_cols (packed, K, N, n, cols, scratch, K);
+    }
+}
+
+void
+temper_cpu_bf16_gemm_pack_b_rows (uint16_t *packed, int64_t K, int64_t N, int64_t k0,
+                                  int64_t kc, const float *src, int64_t ld)
+{
+  int64_t Kp = temper_cpu_bf16_gemm_padded_k (K), Np = temper_cpu_bf16_gemm_padded_n (N);
+  int64_t k_end = k0 + kc == K ? Kp : k0 + kc;
+
+  g_assert (k0 % 2 == 0);
+  for (int64_t k = k0; k < k_end; k += 2)
+    {
+      const float *r0 = src + (k - k0) * ld, *r1 = r0 + ld;
+      gboolean has0 = k < k0 + kc, has1 = k + 1 < k0 + kc;
+
+      for (int64_t n = 0; n < Np; n += BLOCK_N)
+        {
+          __mmask16 valid = mask_below (N - n);
+          __m512i lo = _mm512_cvtepu16_epi32 ((__m256i) _mm512_cvtneps_pbh (
+                         _mm512_maskz_loadu_ps (has0 ? valid : 0, r0 + n)));
+          __m512i hi = _mm512_cvtepu16_epi32 ((__m256i) _mm512_cvtneps_pbh (
+                         _mm512_maskz_loadu_ps (has1 ? valid : 0, r1 + n)));
+
+          _mm512_storeu_si512 (pair_row (packed, Kp, n / BLOCK_N, k / 2),
+                               _mm512_or_si512 (lo, _mm512_slli_epi32 (hi, 16)));
+        }
+    }
+}
+
+/* ---- AMX ---- */
+
+typedef struct {
+  uint8_t  palette, start_row;
+  uint8_t  reserved[14];
+  uint16_t colsb[16];
+  uint8_t  rows[16];
+} __attribute__ ((packed, aligned (64))) TileConfig;
+
+/* Tiles 0–3: C (0, 1 the first 16 rows, 2, 3 the next), 4–5: A, 6–7: B.
+ * @rows1 == 0 leaves tiles 2, 3 and 5 unconfigured. */
+static void
+configure_tiles (int rows0, int rows1)
+{
+  TileConfig cfg;
+
+  memset (&cfg, 0, sizeof cfg);
+  cfg.palette = 1;
+  for (int t = 0; t < 8; t++)
+    {
+      int rows = t == 6 || t == 7 ? 16 : t == 2 || t == 3 || t == 5 ? rows1 : rows0;
+
+      cfg.rows[t] = (uint8_t) rows;
+      cfg.colsb[t] = rows > 0 ? 64 : 0;
+    }
+  _tile_loadconfig (&cfg);
+}
+
+/* A C tile's part that lies inside C, through @buf when it has fewer than
+ * 16 columns there. */
+#define LOAD_C(t, row, col)                                                   \
+  G_STMT_START {                                                              \
+    float *c_ = c + (row) * ldc + (col);                                      \
+    if (!accumulate)                                                          \
+      _tile_zero (t);                                                         \
+    else if (N - (col) >= 16)                                                 \
+      _tile_loadd (t, c_, ldc * 4);                                           \
+    else                                                                      \
+      {                                                                       \
+        memset (buf, 0, sizeof buf);                                          \
+        for (int r_ = 0; r_ < rows_of (row); r_++)                            \
+          memcpy (buf + r_ * 16, c_ + r_ * ldc,                               \
+                  sizeof (float) * (size_t) MAX (N - (col), 0));              \
+        _tile_loadd (t, buf, 64);                                             \
+      }                                                                       \
+  } G_STMT_END
+#define STORE_C(t, row, col)                                                  \
+  G_STMT_START {                                                              \
+    float *c_ = c + (row) * ldc + (col);                                      \
+    if (N - (col) >= 16)                                                      \
+      _tile_stored (t, c_, ldc * 4);                                          \
+    else if (N - (col) > 0)                                                   \
+      {                                                                       \
+        _tile_stored (t, buf, 64);                                            \
+        for (int r_ = 0; r_ < rows_of (row); r_++)                            \
+          memcpy (c_ + r_ * ldc, buf + r_ * 16,                               \
+                  sizeof (float) * (size_t) (N - (col)));                     \
+      }                                                                       \
+  } G_STMT_END
+
+static void
+gemm_amx (int64_t M, int64_t N, int64_t K, const uint16_t *a, int64_t lda,
+          const uint16_t *packed, float *c, int64_t ldc, gboolean accumulate)
+{
+  int64_t Kp = temper_cpu_bf16_gemm_padded_k (K), Np = temper_cpu_bf16_gemm_padded_n (N);
+  float buf[16 * 16] __attribute__ ((aligned (64)));
+  int64_t m0 = 0, rows_full = M / 32 * 32;
+  int rows0 = 16, rows1 = 16;
+#define rows_of(row) ((row) == m0 ? rows0 : rows1)
+
+  configure_tiles (16, 16);
+  for (;;)
+    {
+      if (m0 >= rows_full)
+        {
+          /* The last block: fewer than 32 rows, or none. */
+          int64_t left = M - m0;
+
+          if (left <= 0)
+            break;
+          rows0 = (int) MIN (left, 16);
+          rows1 = (int) (left - rows0);
+          configure_tiles (rows0, rows1);
+        }
+      for (int64_t n0 = 0; n0 < Np; n0 += 2 * BLOCK_N)
+        {
+          const uint16_t *b0 = packed + n0 * Kp, *b1 = b0 + BLOCK_N * Kp;
+          const uint16_t *a0 = a + m0 * lda, *a1 = a0 + 16 * lda;
+
+          LOAD_C (0, m0, n0);
+          LOAD_C (1, m0, n0 + 16);
+          if (rows1 > 0)
+            {
+              LOAD_C (2, m0 + 16, n0);
+              LOAD_C (3, m0 + 16, n0 + 16);
+              for (int64_t k = 0; k < Kp; k += TILE_K)
+                {
+                  _tile_loadd (4, a0 + k, lda * 2);
+                  _tile_loadd (5, a1 + k, lda * 2);
+                  _tile_loadd (6, b0 + k * BLOCK_N, 64);
+                  _tile_loadd (7, b1 + k * BLOCK_N, 64);
+                  _tile_dpbf16ps (0, 4, 6);
+                  _tile_dpbf16ps (1, 4, 7);
+                  _tile_dpbf16ps (2, 5, 6);
+                  _tile_dpbf16ps (3, 5, 7);
+                }
+              STORE_C (2, m0 + 16, n0);
+              STORE_C (3, m0 + 16, n0 + 16);
+            }
+          else
+            for (int64_t k = 0; k < Kp; k += TILE_K)
+              {
+                _tile_loadd (4, a0 + k, lda * 2);
+                _tile_loadd (6, b0 + k * BLOCK_N, 64);
+                _tile_loadd (7, b1 + k * BLOCK_N, 64);
+                _tile_dpbf16ps (0, 4, 6);
+                _tile_dpbf16ps (1, 4, 7);
+              }
+          STORE_C (0, m0, n0);
+          STORE_C (1, m0, n0 + 16);
+        }
+      if (m0 >= rows_full)
+        break;
+      m0 += 32;
+    }
+#undef rows_of
+  _tile_release ();
+}
+
+/* ---- AVX512-BF16 ---- */
+
+static inline __attribute__ ((always_inline)) void
+dp_block (const int rows, int64_t N, int64_t Kp, const uint16_t *a, int64_t lda,
+          const uint16_t *b0, float *c, int64_t ldc, gboolean accumulate)
+{
+  const uint16_t *b1 = b0 + BLOCK_N * Kp;
+  __m512 acc[8][2];
+  __mmask16 m0 = mask_below (N), m1 = mask_below (N - 16);
+
+  for (int i = 0; i < rows; i++)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps ();
+  for (int64_t kp = 0; kp < Kp / 2; kp++)
+    {
+      __m512bh v0 = (__m512bh) _mm512_loadu_si512 (b0 + kp * 2 * BLOCK_N);
+      __m512bh v1 = (__m512bh) _mm512_loadu_si512 (b1 + kp * 2 * BLOCK_N);
+
+      for (int i = 0; i < rows; i++)
+        {
+          uint32_t pair;
+          __m512bh ai;
+
+          memcpy (&pair, a + i * lda + 2 * kp, sizeof pair);
+          ai = (__m512bh) _mm512_set1_epi32 ((int) pair);
+          acc[i][0] = _mm512_dpbf16_ps (acc[i][0], ai, v0);
+          acc[i][1] = _mm512_dpbf16_ps (acc[i][1], ai, v1);
+        }
+    }
+  for (int i = 0; i < rows; i++)
+    {
+      float *ci = c + i * ldc;
+
+      if (accumulate)
+        {
+          acc[i][0] = _mm512_add_ps (acc[i][0], _mm512_maskz_loadu_ps (m0, ci));
+          acc[i][1] = _mm512_add_ps (acc[i][1], _mm512_maskz_loadu_ps (m1, ci + 16));
+        }
+      _mm512_mask_storeu_ps (ci, m0, acc[i][0]);
+      _mm512_mask_storeu_ps (ci + 16, m1, acc[i][1]);
+    }
+}
+
+static void
+gemm_avx512_bf16 (int64_t M, int64_t N, int64_t K, const uint16_t *a, int64_t lda,
+                  const uint16_t *packed, float *c, int64_t ldc, gboolean accumulate)
+{
+  int64_t Kp = temper_cpu_bf16_gemm_padded_k (K), Np = temper_cpu_bf16_gemm_padded_n (N);
+
+  for (int64_t m0 = 0; m0 < M; m0 += 8)
+    for (int64_t n0 = 0; n0 < Np; n0 += 2 * BLOCK_N)
+      {
+        const uint16_t *am = a + m0 * lda, *bn = packed + n0 * Kp;
+        float *cm = c + m0 * ldc + n0;
+
+        switch (MIN (8, M - m0))
+          {
+          case 8: dp_block (8, N - n0, Kp, am, lda, bn, cm, ldc, accumulate); break;
+          case 7: dp_block (7, N - n0, Kp, am, lda, bn, cm, ldc, accumulate); break;
+          case 6: dp_block (6, N - n0, Kp, am, lda, bn, cm, ldc, accumulate); break;
+          case 5: dp_block (5, N - n0, Kp, am, lda, bn, cm, ldc, accumulate); break;
+          case 4: dp_block (4, N - n0, Kp, am, lda, bn, cm, ldc, accumulate); break;
+          case 3: dp_block (3, N - n0, Kp, am, lda, bn, cm, ldc, accumulate); break;
+          case 2: dp_block (2, N - n0, Kp, am, lda, bn, cm, ldc, accumulate); break;
+          default: dp_block (1, N - n0, Kp, am, lda, bn, cm, ldc, accumulate); break;
+          }
+      }
+}
+
+void
+temper_cpu_bf16_gemm (TemperBf16GemmKind kind, int64_t M, int64_t N, int64_t K,
+                      const uint16_t *a, int64_t lda, const uint16_t *packed_b,
+                      float *c, int64_t ldc, gboolean accumulate)
+{
+  g_return_if_fail (kind != TEMPER_BF16_GEMM_NONE);
+  if (M <= 0 || N <= 0)
+    return;
+  if (kind == TEMPER_BF16_GEMM_AMX)
+    gemm_amx (M, N, K, a, lda, packed_b, c, ldc, accumulate);
+  else
+    gemm_avx512_bf16 (M, N, K, a, lda, packed_b, c, ldc, accumulate);
+}

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/* Training's frozen-weight products in fast mode: y = x·Wᵀ and dx += dy·W
+ * with x (dy) and W rounded to bfloat16 and fp32 sums, on AMX tiles or
+ * AVX512-BF16 (temper-cpu-bf16-gemm.h).
+ *
+ * The activations are rounded once per product into a buffer every thread
+ * shares; each thread then widens its own panel of weights (dequantised
+ * sixteen rows, or 32 rows of its columns, at a time) straight into the
+ * packed bf16 layout in its scratch, and multiplies every token against it.
+ * No bf16 copy of the model is ever kept: the panel is all there is.
+ *
+ * Also here: asking the kernel for the AMX tile data, once per process. */
+#include "config.h"
+
+#include <string.h>
+#if defined(__linux__) && defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+#include "temper-cpu-bf16-gemm.h"
+#include "temper-cpu-private.h"
+
+/* Bytes of packed weights per panel: with the dequantised rows it stays
+ * within the scratch the fp32 path reserves, and in a core's L2. */
+#define PANEL_BYTES (512 * 1024)
+/* Rows of dy dequantised and packed at a time in the input gradient. */
+#define ROW_CHUNK 32
+
+#ifdef TEMPER_HAVE_BF16_GEMM
+#if defined(__linux__) && defined(__x86_64__)
+/* AMX's tile data needs the kernel's permission (Linux ≥ 5.16), and a VM may
+ * still trap the instructions: ask, then run ldtilecfg/tilezero in a child
+ * process so a trap kills only the child. */
+static gboolean
+amx_granted (void)
+{
+  unsigned int eax, ebx, ecx, edx;
+  pid_t pid;
+  int status = 0;
+
+  /* CPUID 7.0 EDX: bit 22 AMX-BF16, bit 24 AMX-TILE. */
+  if (!__get_cpuid_count (7, 0, &eax, &ebx, &ecx, &edx) ||
+      (edx & (1u << 22)) == 0 || (edx & (1u << 24)) == 0)
+    return FALSE;
+  if (syscall (SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) != 0)
+    return FALSE;
+  pid = fork ();
+  if (pid == 0)
+    {
+      /* Palette 1, tile 0 of 16 rows of 64 bytes. */
+      unsigned char config[64] __attribute__ ((aligned (64))) = { 1 };
+
+      config[16] = 64;
+      config[48] = 16;
+      __asm__ volatile ("ldtilecfg %0\n\ttilezero %%tmm0\n\ttilerelease" : : "m" (config) : "memory");
+      _exit (0);
+    }
+  return pid > 0 && waitpid (pid, &status, 0) == pid && WIFEXITED (status) &&
+         WEXITSTATUS (status) == 0;
+}
+
+static gboolean
+avx512_bf16_present (void)
+{
+  unsigned int eax, ebx, ecx, edx;
+
+  __builtin_cpu_init ();
+  if (!__builtin_cpu_supports ("avx512f") || !__builtin_cpu_supports ("avx512bw") ||
+      !__builtin_cpu_supports ("avx512vl"))
+    return FALSE;
+  /* CPUID 7.1 EAX bit 5: AVX512-BF16. */
+  return __get_cpuid_count (7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)) != 0;
+}
+#endif
+#endif
+
+TemperBf16GemmKind
+temper_cpu_bf16_gemm_best (void)
+{
+  static gsize best = 0;   /* kind + 1 */
+
+  if (g_once_init_enter (&best))
+    {
+      TemperBf16GemmKind kind = TEMPER_BF16_GEMM_NONE;
+
+#if defined(TEMPER_HAVE_BF16_GEMM) && defined(__linux__) && defined(__x86_64__)
+      if (avx512_bf16_present ())
+        kind = amx_granted () ? TEMPER_BF16_GEMM_AMX : TEMPER_BF16_GEMM_AVX512_BF16;
+#endif
+      g_once_init_leave (&best, (gsize) kind + 1);
+    }
+  return (TemperBf16GemmKind) (best - 1);
+}
+
+const char *
+temper_cpu_bf16_gemm_kind_name (TemperBf16GemmKind kind)
+{
+  switch (kind)
+    {
+    case TEMPER_BF16_GEMM_AMX: return "AMX-BF16";
+    case TEMPER_BF16_GEMM_AVX512_BF16: return "AVX512-BF16";
+    case TEMPER_BF16_GEMM_NONE: default: return "none";
+    }
+}
+
+#ifdef TEMPER_HAVE_BF16_GEMM
+typedef struct {
+  TemperCpuBackend *cpu;
+  float            *out;       /* y, or dx */
+  const float      *in_acts;   /* x, or dy */
+  int64_t           T, in, out_dim;
+  const guint8     *w;
+  size_t            row_bytes;
+  int               type;
+  const float      *bias;
+  gboolean          accumulate;
+  /* The rounded activations, T rows of lda. */
+  uint16_t         *acts;
+  int64_t           K, lda;
+} Bf16Work;
+
+static void
+round_task (void *data, int ith, int nth)
+{
+  Bf16Work *m = data;
+  gint64 t0, t1;
+
+  temper_cpu_split (m->T, ith, nth, &t0, &t1);
+  if (t0 < t1)
+    temper_cpu_bf16_gemm_convert_rows (m->acts + t0 * m->lda, m->lda, m->in_acts + t0 * m->K,
+                                       m->K, t1 - t0, m->K);
+}
+
+/* The rounded activations' buffer, shared (the 8-bit decoding buffer, which
+ * training does not use otherwise). */
+static uint16_t *
+acts_scratch (TemperCpuBackend *cpu, size_t bytes)
+{
+  if (bytes > cpu->q8_scratch_bytes)
+    {
+      g_free (cpu->q8_scratch);
+      cpu->q8_scratch = g_malloc (bytes);
+      cpu->q8_scratch_bytes = bytes;
+    }
+  return (uint16_t *) cpu->q8_scratch;
+}
+
+static void
+round_acts (Bf16Work *m, const float *acts, int64_t K)
+{
+  m->in_acts = acts;
+  m->K = K;
+  m->lda = temper_cpu_bf16_gemm_padded_k (K);
+  m->acts = acts_scratch (m->cpu, sizeof (uint16_t) * (size_t) (m->T * m->lda));
+  temper_cpu_pool_run (m->cpu->pool, round_task, m);
+}
+
+/* Weight rows per forward panel, a multiple of 32. */
+static int64_t
+forward_panel_rows (int64_t in)
+{
+  int64_t rows = PANEL_BYTES / (2 * temper_cpu_bf16_gemm_padded_k (in));
+
+  return MAX (32, rows / 32 * 32);
+}
+
+/* Floats of scratch per thread: the packed panel, then 16 (forward) or
+ * ROW_CHUNK (input gradient) dequantised rows. */
+static size_t
+forward_scratch_floats (int64_t in)
+{
+  return temper_cpu_bf16_gemm_packed_size (in, forward_panel_rows (in)) / 2 + 16 * (size_t) in + 16;
+}
+
+static void
+forward_task (void *data, int ith, int nth)
+{
+  Bf16Work *m = data;
+  const TemperCpuKernels *k = &m->cpu->k;
+  float *work = temper_cpu_scratch_for (m->cpu, ith);
+  int64_t panel_rows = forward_panel_rows (m->in);
+  uint16_t *packed = (uint16_t *) work;
+  float *rows_f32 = work + temper_cpu_bf16_gemm_packed_size (m->in, panel_rows) / 2;
+  gint64 o0, o1;
+
+  temper_cpu_split_aligned (m->out_dim, 32, ith, nth, &o0, &o1);
+  for (gint64 o = o0; o < o1; o += panel_rows)
+    {
+      int64_t rows = MIN (panel_rows, o1 - o);
+      gboolean accumulate = m->accumulate;
+
+      for (int64_t r = 0; r < rows; r += 16)
+        {
+          int64_t n = MIN (16, rows - r);
+          const float *src = rows_f32;
+
+          if (m->type == TEMPER_TYPE_F32)
+            src = (const float *) (m->w + (size_t) (o + r) * m->row_bytes);
+          else
+            for (int64_t i = 0; i < n; i++)
+              k->dequant_row (m->type, m->w + (size_t) (o + r + i) * m->row_bytes, m->in,
+                              rows_f32 + i * m->in);
+          temper_cpu_bf16_gemm_pack_b_cols (packed, m->in, rows, r, n, src, m->in);
+        }
+      if (m->bias != NULL)
+        {
+          for (int64_t t = 0; t < m->T; t++)
+            {
+              float *yt = m->out + t * m->out_dim + o;
+
+              for (int64_t j = 0; j < rows; j++)
+                yt[j] = accumulate ? yt[j] + m->bias[o + j] : m->bias[o + j];
+            }
+          accumulate = TRUE;
+        }
+      temper_cpu_bf16_gemm (k->bf16_frozen, m->T, rows, m->in, m->acts, m->lda, packed,
+                            m->out + o, m->out_dim, accumulate);
+    }
+}
+
+gboolean
+temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
+                        const guint8 *w, int type, int64_t in, int64_t out,
+                        const float *bias, gboolean accumulate)
+{
+  Bf16Work m = {
+    .cpu = cpu, .out = y, .T = T, .in = in, .out_dim = out, .w = w,
+    .row_bytes = temper_type_row_bytes (type, in), .type = type, .bias = bias,
+    .accumulate = accumulate,
+  };
+
+  if (cpu->k.bf16_frozen == TEMPER_BF16_GEMM_NONE || T < TEMPER_CPU_BF16_MIN_TOKENS)
+    return FALSE;
+  temper_cpu_reserve_scratch (cpu, forward_scratch_floats (in));
+  round_acts (&m, x, in);
+  temper_cpu_pool_run (cpu->pool, forward_task, &m);
+  return TRUE;
+}
+
+/* Columns per input-gradient panel: a multiple of @unit (the weight's
+ * block) and of 32. */
+static int64_t
+backward_panel_cols (int64_t out, int64_t unit)
+{
+  int64_t step = unit % 32 == 0 ? unit : unit * 32;
+  int64_t cols = PANEL_BYTES / (2 * temper_cpu_bf16_gemm_padded_k (out));
+
+  return MAX (step, cols / step * step);
+}
+
+static size_t
+backward_scratch_floats (int64_t out, int64_t unit)
+{
+  int64_t cols = backward_panel_cols (out, unit);
+
+  return temper_cpu_bf16_gemm_packed_size (out, cols) / 2 + ROW_CHUNK * (size_t) cols + 16;
+}
+
+static void
+backward_task (void *data, int ith, int nth)
+{
+  Bf16Work *m = data;
+  const TemperCpuKernels *k = &m->cpu->k;
+  float *work = temper_cpu_scratch_for (m->cpu, ith);
+  gint64 unit = m->type == TEMPER_TYPE_F32 ? 32 : (gint64) temper_type_block_elems (m->type);
+  int64_t panel_cols = backward_panel_cols (m->out_dim, unit);
+  uint16_t *packed = (uint16_t *) work;
+  float *rows_f32 = work + temper_cpu_bf16_gemm_packed_size (m->out_dim, panel_cols) / 2;
+  gint64 c0, c1;
+
+  temper_cpu_split_aligned (m->in, unit, ith, nth, &c0, &c1);
+  for (gint64 c = c0; c < c1; c += panel_cols)
+    {
+      int64_t cols = MIN (panel_cols, c1 - c);
+      size_t skip = temper_type_row_bytes (m->type, c);
+
+      for (int64_t r = 0; r < m->out_dim; r += ROW_CHUNK)
+        {
+          int64_t n = MIN (ROW_CHUNK, m->out_dim - r);
+
+          if (m->type == TEMPER_TYPE_F32)
+            temper_cpu_bf16_gemm_pack_b_rows (packed, m->out_dim, cols, r, n,
+                                              (const float *) (m->w + (size_t) r * m->row_bytes) + c,
+                                              m->in);
+          else
+            {
+              for (int64_t i = 0; i < n; i++)
+                k->dequant_row (m->type, m->w + (size_t) (r + i) * m->row_bytes + skip, cols,
+                                rows_f32 + i * cols);
+              temper_cpu_bf16_gemm_pack_b_rows (packed, m->out_dim, cols, r, n, rows_f32, cols);
+            }
+        }
+      temper_cpu_bf16_gemm (k->bf16_frozen, m->T, cols, m->out_dim, m->acts, m->lda, packed,
+                            m->out + c, m->in, TRUE);
+    }
+}
+
+gboolean
+temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *dy, int64_t T,
+                                 const guint8 *w, int type, int64_t in, int64_t out)
+{
+  Bf16Work m = {
+    .cpu = cpu, .out = dx, .T = T, .in = in, .out_dim = out, .w = w,
+    .row_bytes = temper_type_row_bytes (type, in), .type = type,
+  };
+  gint64 unit = type == TEMPER_TYPE_F32 ? 32 : (gint64) temper_type_block_elems (type);
+
+  if (cpu->k.bf16_frozen == TEMPER_BF16_GEMM_NONE || T < TEMPER_CPU_BF16_MIN_TOKENS)
+    return FALSE;
+  temper_cpu_reserve_scratch (cpu, backward_scratch_floats (out, unit));
+  round_acts (&m, dy, out);
+  temper_cpu_pool_run (cpu->pool, backward_task, &m);
+  return TRUE;
+}
+#else
+gboolean
+temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
+                        const guint8 *w, int type, int64_t in, int64_t out,
+                        const float *bias, gboolean accumulate)
+{
+  return FALSE;
+}
+
+gboolean
+temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *dy, int64_t T,
+                                 const guint8 *w, int type, int64_t in, int64_t out)
+{
+  return FALSE;
+}
+#endif

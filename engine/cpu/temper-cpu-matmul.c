@@ -226,6 +226,13 @@ temper_cpu_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor
 {
   g_assert (x->ne[0] == w->ne[0] && y->ne[0] == w->ne[1] && y->ne[1] == x->ne[1]);
   g_assert (bias == NULL || bias->ne[0] * bias->ne[1] == w->ne[1]);
+  /* Generation's 8-bit prompt path first where it takes the type (its
+   * integer products beat bfloat16's); the rest as training's fast mode. */
+  if (x->ne[1] > FUSED_MAX_TOKENS &&
+      temper_cpu_matmul_prefill (TEMPER_CPU (b), cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w),
+                                 w->type, w->ne[0], w->ne[1],
+                                 bias != NULL ? cpu_f32 (bias) : NULL, accumulate))
+    return;
   if (temper_cpu_matmul_bf16 (TEMPER_CPU (b), cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w),
                               w->type, w->ne[0], w->ne[1],
                               bias != NULL ? cpu_f32 (bias) : NULL, accumulate))
@@ -300,7 +307,10 @@ temper_cpu_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx,
                                   const TemperBTensor *dy, const TemperBTensor *w)
 {
   g_assert (dx->ne[0] == w->ne[0] && dy->ne[0] == w->ne[1] && dx->ne[1] == dy->ne[1]);
-  if (temper_cpu_matmul_backward_bf16 (TEMPER_CPU (b), cpu_f32 (dx), cpu_f32 (dy), dx->ne[1],
+  /* Generation's fast mode (prefill_q8) rounds its prompts' forward
+   * products only; a gradient through it stays fp32. */
+  if (!TEMPER_CPU (b)->k.prefill_q8 &&
+      temper_cpu_matmul_backward_bf16 (TEMPER_CPU (b), cpu_f32 (dx), cpu_f32 (dy), dx->ne[1],
                                        cpu_data (w), w->type, w->ne[0], w->ne[1]))
     return;
   temper_cpu_matmul_backward_raw (TEMPER_CPU (b), cpu_f32 (dx), cpu_f32 (dy), dx->ne[1],

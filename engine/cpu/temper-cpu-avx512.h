@@ -46,6 +46,11 @@ void   temper_cpu_avx512_attention_backward_group (const TemperAttentionParams *
 gboolean temper_cpu_avx512_handles_q8 (int type);
 float    temper_cpu_avx512_dot_row_q8 (int type, const void *w, const int8_t *q,
                                        const float *d, const float *s, int64_t n);
+/* The same for two rows at once (@w0, @w1 → @out[0], @out[1]), for the
+ * types of temper_cpu_avx512_handles_q8 () and IQ4_NL. */
+gboolean temper_cpu_avx512_handles_q8_2rows (int type);
+void     temper_cpu_avx512_dot_2rows_q8 (int type, const void *w0, const void *w1, const int8_t *q,
+                                         const float *d, const float *s, int64_t n, float out[2]);
 /* Σ w·x over @n elements of an F16 or BF16 row (@type), in fp32. */
 float    temper_cpu_avx512_dot_half   (int type, const void *w, const float *x, int64_t n);
 /* Σ w·x over @n elements of a BF16 row with x rounded to bfloat16 (for

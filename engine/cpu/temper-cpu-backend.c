@@ -193,6 +193,11 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
           cpu->k.name = g_intern_string (name);
         }
     }
+  /* Generation's prompts: the weights the 8-bit prefill does not take
+   * (F16, BF16, F32, Q2_K, Q3_K, IQ4) through the same bfloat16 kernel, x
+   * rounded to bfloat16 as decoding's BF16 rows already round it. */
+  if (kernels == TEMPER_CPU_KERNELS_FAST_DECODE && cpu->k.prefill_q8)
+    cpu->k.bf16_frozen = temper_cpu_bf16_gemm_best ();
   temper_cpu_reserve_scratch (cpu, 4096);
   return &cpu->parent;
 }

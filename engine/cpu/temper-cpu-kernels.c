@@ -231,6 +231,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->handles_q8 = allow_q8 ? avx2_handles_q8 : NULL;
       k->quantize_q8 = allow_q8 ? temper_cpu_avx2_quantize_q8 : NULL;
       k->dot_row_q8 = allow_q8 ? avx2_dot_row_q8 : NULL;
+      k->handles_q8_2rows = NULL;
+      k->dot_2rows_q8 = NULL;
       k->prefill_q8 = FALSE;
       k->attention_avx512 = FALSE;
       k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
@@ -253,6 +255,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
           if (allow_q8)
             {
               k->dot_row_q8 = vnni_dot_row_q8;
+              k->handles_q8_2rows = temper_cpu_avx512_handles_q8_2rows;
+              k->dot_2rows_q8 = temper_cpu_avx512_dot_2rows_q8;
               k->prefill_q8 = TRUE;
             }
           if (allow_q8 && cpu_has_avx512_bf16 ())
@@ -276,6 +280,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->handles_q8 = NULL;
   k->quantize_q8 = NULL;
   k->dot_row_q8 = NULL;
+  k->handles_q8_2rows = NULL;
+  k->dot_2rows_q8 = NULL;
   k->prefill_q8 = FALSE;
   k->attention_avx512 = FALSE;
   k->name = "scalar";

@@ -34,6 +34,24 @@ scratch_floats_for (int64_t width)
   return TEMPER_CPU_GEMM_WORK + (size_t) MAX (TILE_FLOATS, TEMPER_CPU_GEMM_NR * width);
 }
 
+/* Decoding reads each weight row once, straight through, and most of the
+ * model lies past the private caches: asking for the bytes this far ahead
+ * of the row being multiplied overlaps their fetch with the arithmetic
+ * (measured on the lm_head's 56 MB of F16 rows: +20 %; 2 KiB beat 4–16). */
+#define DECODE_PREFETCH_BYTES 2048
+
+/* Prefetches the cache lines from *@next up to @upto (not past @limit). */
+static inline void
+prefetch_until (const guint8 **next, const guint8 *upto, const guint8 *limit)
+{
+  const guint8 *end = upto < limit ? upto : limit;
+  const guint8 *p = *next;
+
+  for (; p < end; p += 64)
+    __builtin_prefetch (p, 0, 3);
+  *next = p;
+}
+
 typedef struct {
   TemperCpuBackend *cpu;
   float            *y;
@@ -62,12 +80,33 @@ matmul_task (void *data, int ith, int nth)
   if (m->xq != NULL)
     {
       int64_t nb = m->in / 32;
+      const guint8 *limit = m->w + (size_t) o1 * m->row_bytes;
+      const guint8 *next = m->w + (size_t) o0 * m->row_bytes + DECODE_PREFETCH_BYTES;
+      gint64 o = o0;
 
-      for (gint64 o = o0; o < o1; o++)
+      /* One token: rows in pairs where a kernel takes two at once. */
+      if (m->T == 1 && k->dot_2rows_q8 != NULL && k->handles_q8_2rows (m->type))
+        for (; o + 1 < o1; o += 2)
+          {
+            const guint8 *row = m->w + (size_t) o * m->row_bytes;
+            float v[2];
+
+            prefetch_until (&next, row + 2 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
+            k->dot_2rows_q8 (m->type, row, row + m->row_bytes, m->xq, m->xd, m->xs, m->in, v);
+            for (int r = 0; r < 2; r++)
+              {
+                float *dst = m->y + o + r;
+
+                v[r] += m->bias != NULL ? m->bias[o + r] : 0.0f;
+                *dst = m->accumulate ? *dst + v[r] : v[r];
+              }
+          }
+      for (; o < o1; o++)
         {
           const guint8 *row = m->w + (size_t) o * m->row_bytes;
           float b = m->bias != NULL ? m->bias[o] : 0.0f;
 
+          prefetch_until (&next, row + m->row_bytes + DECODE_PREFETCH_BYTES, limit);
           for (int64_t t = 0; t < m->T; t++)
             {
               float v = k->dot_row_q8 (m->type, row, m->xq + t * m->in, m->xd + t * nb,
@@ -81,11 +120,15 @@ matmul_task (void *data, int ith, int nth)
     }
   if (m->T <= FUSED_MAX_TOKENS)
     {
+      const guint8 *limit = m->w + (size_t) o1 * m->row_bytes;
+      const guint8 *next = m->w + (size_t) o0 * m->row_bytes + DECODE_PREFETCH_BYTES;
+
       for (gint64 o = o0; o < o1; o++)
         {
           const guint8 *row = m->w + (size_t) o * m->row_bytes;
           float b = m->bias != NULL ? m->bias[o] : 0.0f;
 
+          prefetch_until (&next, row + m->row_bytes + DECODE_PREFETCH_BYTES, limit);
           for (int64_t t = 0; t < m->T; t++)
             {
               float v = k->dot_row (m->type, row, m->x + t * m->in, m->in) + b;
@@ -183,6 +226,13 @@ temper_cpu_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor
 {
   g_assert (x->ne[0] == w->ne[0] && y->ne[0] == w->ne[1] && y->ne[1] == x->ne[1]);
   g_assert (bias == NULL || bias->ne[0] * bias->ne[1] == w->ne[1]);
+  /* Generation's 8-bit prompt path first where it takes the type (its
+   * integer products beat bfloat16's); the rest as training's fast mode. */
+  if (x->ne[1] > FUSED_MAX_TOKENS &&
+      temper_cpu_matmul_prefill (TEMPER_CPU (b), cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w),
+                                 w->type, w->ne[0], w->ne[1],
+                                 bias != NULL ? cpu_f32 (bias) : NULL, accumulate))
+    return;
   if (temper_cpu_matmul_bf16 (TEMPER_CPU (b), cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w),
                               w->type, w->ne[0], w->ne[1],
                               bias != NULL ? cpu_f32 (bias) : NULL, accumulate))
@@ -257,7 +307,10 @@ temper_cpu_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx,
                                   const TemperBTensor *dy, const TemperBTensor *w)
 {
   g_assert (dx->ne[0] == w->ne[0] && dy->ne[0] == w->ne[1] && dx->ne[1] == dy->ne[1]);
-  if (temper_cpu_matmul_backward_bf16 (TEMPER_CPU (b), cpu_f32 (dx), cpu_f32 (dy), dx->ne[1],
+  /* Generation's fast mode (prefill_q8) rounds its prompts' forward
+   * products only; a gradient through it stays fp32. */
+  if (!TEMPER_CPU (b)->k.prefill_q8 &&
+      temper_cpu_matmul_backward_bf16 (TEMPER_CPU (b), cpu_f32 (dx), cpu_f32 (dy), dx->ne[1],
                                        cpu_data (w), w->type, w->ne[0], w->ne[1]))
     return;
   temper_cpu_matmul_backward_raw (TEMPER_CPU (b), cpu_f32 (dx), cpu_f32 (dy), dx->ne[1],

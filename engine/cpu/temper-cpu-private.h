@@ -21,6 +21,11 @@ typedef struct {
   void  (*quantize_q8) (const float *x, int64_t n, int8_t *q, float *d, float *s);
   float (*dot_row_q8)  (int type, const void *w, const int8_t *q, const float *d,
                         const float *s, int64_t n);
+  /* dot_row_q8 of two rows at once (one token), for the types
+   * handles_q8_2rows takes; NULL where there is no such kernel. */
+  gboolean (*handles_q8_2rows) (int type);
+  void  (*dot_2rows_q8) (int type, const void *w0, const void *w1, const int8_t *q,
+                         const float *d, const float *s, int64_t n, float out[2]);
   /* The register tile of temper_cpu_sgemm (): C[MR×NR] += alpha·A·pb
    * with A[i][k] = pa[k·ak + i·ar] and pb a packed B panel. */
   void  (*gemm_tile)   (int64_t kc, const float *pa, int64_t ak, int64_t ar,

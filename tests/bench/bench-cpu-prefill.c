@@ -7,6 +7,8 @@
  *
  *     build/tests/bench/bench-cpu-prefill [THREADS] [TOKENS]
  *
+ * TOKENS = 1 times decoding's one-token products.  BENCH_TYPE=Q4_0 (a type
+ * name) times that type alone.
  * Reports processor time as well as wall time, so figures taken on a busy
  * machine still say how fast the kernel itself is. */
 #include "config.h"
@@ -110,14 +112,22 @@ main (int argc, char **argv)
   static const int types[] = {
     TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0,
     TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K, TEMPER_TYPE_Q6_K, TEMPER_TYPE_F16, TEMPER_TYPE_BF16,
+    TEMPER_TYPE_Q2_K, TEMPER_TYPE_Q3_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS,
   };
-  static const int shapes[][2] = { { 576, 1536 }, { 1536, 576 } };
+  /* The demo model's layer shapes, and its lm_head (49,152 rows: 28 to 56
+   * MB, past the private caches, as a decoded token reads it). */
+  static const int shapes[][2] = { { 576, 1536 }, { 1536, 576 }, { 576, 49152 } };
+  const char *only = g_getenv ("BENCH_TYPE");
 
   printf ("%d thread(s), %d tokens; GFLOP/s wall (per busy core)\n", threads, T);
   printf ("%-6s %-11s %-22s %-22s\n", "type", "in x out", "fp32 activations", "generation's");
   for (gsize i = 0; i < G_N_ELEMENTS (types); i++)
     for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
       {
+        if (only != NULL && g_ascii_strcasecmp (only, temper_type_name (types[i])) != 0)
+          continue;
+        if (shapes[s][0] % temper_type_block_elems (types[i]) != 0)
+          continue;
         double exact_cpu, fast_cpu;
         double exact = rate (TEMPER_CPU_KERNELS_BEST, threads, types[i], T, shapes[s][0], shapes[s][1], &exact_cpu);
         double fast = rate (TEMPER_CPU_KERNELS_FAST_DECODE, threads, types[i], T, shapes[s][0], shapes[s][1], &fast_cpu);

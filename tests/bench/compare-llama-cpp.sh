@@ -13,7 +13,9 @@
 #
 # The demo model (or SOURCE=FILE.gguf) is converted by llama.cpp's own
 # llama-quantize into each of TYPES (default below; Q4_1 is the demo file
-# itself) in WORK (default build/compare-llama-cpp/), once.  Then, ROUNDS
+# itself) in WORK (default build/compare-llama-cpp/), once; an entry of
+# TYPES that ends in .gguf is a file timed as it is (e.g. a real Q4_K_M
+# download such as Gemma 3 270M), labelled by its name.  Then, ROUNDS
 # times (default 3), each file is timed by llama-bench and by `temper-cli
 # bench generate` one after the other (interleaved, so a busy machine slows
 # both alike): generation of 64 tokens (tg64) and a 512-token prompt
@@ -30,7 +32,7 @@ bin=${1:?usage: $0 LLAMA_BIN_DIR [THREADS] [TEMPER_CLI]}
 threads=${2:-1}
 temper_cli=${3:-$here/build/app/cli/temper-cli}
 source_model=${SOURCE:-$here/data/models/SmolLM2-135M-Instruct.Q4_1.gguf}
-types=${TYPES:-Q4_1 Q8_0 Q4_0 Q5_0 Q5_1 F16 Q4_K_M Q5_K_M Q6_K}
+types=${TYPES:-Q4_1 Q8_0 Q4_0 Q5_0 Q5_1 F16 BF16 Q4_K_M Q5_K_M Q6_K Q2_K Q3_K_M IQ4_NL IQ4_XS}
 work=${WORK:-$here/build/compare-llama-cpp}
 rounds=${ROUNDS:-3}
 reps=${REPETITIONS:-3}
@@ -48,6 +50,7 @@ mkdir -p "$work"
 # rows that are multiples of 256) is replaced by its own fallback, which its
 # log names.
 model_for () {
+  case $1 in *.gguf) echo "$1"; return ;; esac
   base=$(basename "$source_model" .gguf)
   if [ "$1" = "$(echo "$base" | sed 's/.*\.//')" ]; then
     echo "$source_model"
@@ -61,8 +64,8 @@ model_for () {
   echo "$out"
 }
 
-for type in $types; do
-  model_for "$type" > /dev/null
+for entry in $types; do
+  model_for "$entry" > /dev/null
 done
 
 # What tells two sittings apart, once: Temper's header (processor, flags,
@@ -98,8 +101,9 @@ for round in $(seq 1 "$rounds"); do
   echo "== round $round of $rounds, $threads thread(s): $(uptime)"
   printf '%-8s %10s %10s %6s   %10s %10s %6s\n' type "llama tg$gen" "Temper" ratio \
     "llama pp$prompt" "Temper" ratio
-  for type in $types; do
-    model=$(model_for "$type")
+  for entry in $types; do
+    model=$(model_for "$entry")
+    type=$(basename "$entry" .gguf | cut -c1-8)
     # A llama-bench that fails (a build for another processor stops with
     # "Illegal instruction") gives no rate: its ratios print as n/a.
     llama_out=$("$bin/llama-bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" \

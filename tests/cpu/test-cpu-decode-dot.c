@@ -54,30 +54,50 @@ random_row (int type, int64_t n)
   return row;
 }
 
-/* One row of @type and @n elements through @dot, against the reference. */
-static void
-check_row (const char *kernel, DotQ8 dot, int type, int64_t n)
+/* Σ w·x of row @w by the plain-C dequantiser, in double, and Σ|w·x|. */
+static double
+reference_dot (int type, const guint8 *w, const int8_t *q, const float *dx, int64_t n,
+               double *magnitude)
 {
-  g_autofree guint8 *w = random_row (type, n);
-  g_autofree float *x = g_new (float, n);
   g_autofree float *dense = g_new (float, n);
-  g_autofree int8_t *q = g_new (int8_t, n);
-  g_autofree float *dx = g_new (float, n / 32);
-  g_autofree float *sx = g_new (float, n / 32);
   TemperTensorView view = { "w", type, { n, 1 }, temper_type_row_bytes (type, n), w };
-  double ref = 0.0, magnitude = 0.0, got;
+  double ref = 0.0;
 
-  for (int64_t i = 0; i < n; i++)
-    x[i] = frand () * (i % 5 == 0 ? 4.0f : 1.0f);
-  temper_cpu_avx2_quantize_q8 (x, n, q, dx, sx);
   temper_tensor_row_to_f32 (&view, 0, dense);
+  *magnitude = 0.0;
   for (int64_t i = 0; i < n; i++)
     {
       double xi = (double) dx[i / 32] * q[i];
 
       ref += (double) dense[i] * xi;
-      magnitude += fabs ((double) dense[i] * xi);
+      *magnitude += fabs ((double) dense[i] * xi);
     }
+  return ref;
+}
+
+/* Random activations of @n elements, quantised as decoding does. */
+static void
+random_acts (int64_t n, int8_t *q, float *dx, float *sx)
+{
+  g_autofree float *x = g_new (float, n);
+
+  for (int64_t i = 0; i < n; i++)
+    x[i] = frand () * (i % 5 == 0 ? 4.0f : 1.0f);
+  temper_cpu_avx2_quantize_q8 (x, n, q, dx, sx);
+}
+
+/* One row of @type and @n elements through @dot, against the reference. */
+static void
+check_row (const char *kernel, DotQ8 dot, int type, int64_t n)
+{
+  g_autofree guint8 *w = random_row (type, n);
+  g_autofree int8_t *q = g_new (int8_t, n);
+  g_autofree float *dx = g_new (float, n / 32);
+  g_autofree float *sx = g_new (float, n / 32);
+  double ref, magnitude, got;
+
+  random_acts (n, q, dx, sx);
+  ref = reference_dot (type, w, q, dx, n, &magnitude);
   got = dot (type, w, q, dx, sx, n);
   if (!(fabs (got - ref) <= 1e-5 * magnitude + 1e-6))
     g_error ("%s, %s × %" G_GINT64_FORMAT ": %.9g, reference %.9g (Σ|w·x| %.6g)", kernel,
@@ -152,6 +172,49 @@ test_avx512_vnni (void)
 #endif
 }
 
+/* The two-row kernel (decoding's matvec takes rows in pairs): each of the
+ * two results against its own row's reference. */
+static void
+test_avx512_vnni_2rows (void)
+{
+#ifdef TEMPER_HAVE_AVX512_VNNI
+  if (!has_avx2 () || !__builtin_cpu_supports ("avx512f") || !__builtin_cpu_supports ("avx512bw") ||
+      !__builtin_cpu_supports ("avx512vl") || !__builtin_cpu_supports ("avx512vnni"))
+    {
+      g_test_skip ("this processor has no AVX-512 VNNI");
+      return;
+    }
+  for (int round = 0; round < 4; round++)
+    for (guint t = 0; t < G_N_ELEMENTS (block32_types); t++)
+      for (guint k = 0; k < G_N_ELEMENTS (block32_widths); k++)
+        {
+          int type = block32_types[t];
+          int64_t n = block32_widths[k];
+          g_autofree guint8 *w0 = random_row (type, n);
+          g_autofree guint8 *w1 = random_row (type, n);
+          g_autofree int8_t *q = g_new (int8_t, n);
+          g_autofree float *dx = g_new (float, n / 32);
+          g_autofree float *sx = g_new (float, n / 32);
+          const guint8 *rows[2] = { w0, w1 };
+          float got[2];
+
+          g_assert_true (temper_cpu_avx512_handles_q8_2rows (type));
+          random_acts (n, q, dx, sx);
+          temper_cpu_avx512_dot_2rows_q8 (type, w0, w1, q, dx, sx, n, got);
+          for (int r = 0; r < 2; r++)
+            {
+              double magnitude, ref = reference_dot (type, rows[r], q, dx, n, &magnitude);
+
+              if (!(fabs (got[r] - ref) <= 1e-5 * magnitude + 1e-6))
+                g_error ("AVX-512 VNNI two rows, %s × %" G_GINT64_FORMAT ", row %d: %.9g, reference %.9g (Σ|w·x| %.6g)",
+                         temper_type_name (type), n, r, got[r], ref, magnitude);
+            }
+        }
+#else
+  g_test_skip ("built without the AVX-512 VNNI kernels");
+#endif
+}
+
 /* BF16 rows against x rounded to bfloat16 (whole groups of 32; the tail
  * stays fp32), summed in double. */
 static void
@@ -205,6 +268,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cpu/decode-dot/avx2", test_avx2);
   g_test_add_func ("/cpu/decode-dot/avx512-vnni", test_avx512_vnni);
+  g_test_add_func ("/cpu/decode-dot/avx512-vnni-2rows", test_avx512_vnni_2rows);
   g_test_add_func ("/cpu/decode-dot/avx512-bf16", test_avx512_bf16);
   return g_test_run ();
 }

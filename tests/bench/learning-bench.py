@@ -10,7 +10,11 @@ model and the tuned model answer right, and the general-question score
 before and after (the forgetting check's bundled questions).
 
     tests/bench/learning-bench.py --cli build/app/cli/temper-cli --work build/learning-bench \
-        [--presets quick balanced] [--sets facts-20 facts-60 facts-200 style classify] [--model M]
+        [--presets quick balanced] [--sets facts-20 facts-20-distinct facts-60 facts-200 style classify]
+        [--model M] [--general-limit N]
+
+--general-limit N asks only the first N general questions (the sweep's 12),
+to save time; the default asks all of them.
 
 Targets: quick ≥ 75 % of probes after, balanced ≥ 85 %, base ≤ 10 %,
 general questions not worse beyond chance (two more forgotten than gained).
@@ -43,11 +47,18 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--model", default=os.path.join(ROOT, "data", "models", "SmolLM2-135M-Instruct.Q4_1.gguf"))
     ap.add_argument("--presets", nargs="+", default=["quick", "balanced"])
-    ap.add_argument("--sets", nargs="+", default=["facts-20", "facts-60", "facts-200", "style", "classify"])
+    ap.add_argument("--sets", nargs="+", default=["facts-20", "facts-20-distinct", "facts-60", "facts-200", "style", "classify"])
+    ap.add_argument("--general-limit", type=int, default=0)
     ap.add_argument("--max-tokens", type=int, default=48)
     ap.add_argument("--general", default=os.path.join(ROOT, "data", "eval", "general-knowledge.jsonl"))
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
+    if args.general_limit:
+        with open(args.general, encoding="utf-8") as f:
+            lines = [line for line in f if line.strip()][:args.general_limit]
+        args.general = os.path.join(args.work, "general-%d.jsonl" % args.general_limit)
+        with open(args.general, "w", encoding="utf-8") as f:
+            f.writelines(lines)
     model_tag = os.path.splitext(os.path.basename(args.model))[0]
     print("model %s" % os.path.basename(args.model))
     print("%-9s %-10s %6s %8s %8s %12s" % ("preset", "set", "probes", "before", "after", "general"))

@@ -12,12 +12,14 @@ run again.
 
     tests/bench/sweep-settings.py --cli build/app/cli/temper-cli \
         --csv build/sweep.csv --work build/sweep [--grid demo|gemma|NAME ...]
-        [--point MODEL:SET:LR:EPOCHS:RANK:SCHEDULE[:BATCH[:ALPHA[:TARGETS[:LOSS]]]] ...]
+        [--point MODEL:SET:LR:EPOCHS:RANK:SCHEDULE[:BATCH[:ALPHA[:TARGETS[:LOSS[:WARMUP[:DROPOUT]]]]]] ...]
         [--general-limit N]
 
 --point names one point by hand (MODEL is demo or gemma; BATCH defaults to
 min(records, 10), ALPHA to 2 × RANK, TARGETS to all-linear, LOSS to answers
-(the loss on the answers only; "all" trains on every token, --all-tokens);
+(the loss on the answers only; "all" trains on every token, --all-tokens),
+WARMUP (steps) and DROPOUT to 0; an empty field takes its default, so
+demo:facts-20:3e-3:8:8:cosine::::::0.05 changes only the dropout;
 --general-limit asks only the first N general questions, to save time.
 
 Standard library only.  Slow on purpose: each point is a real training run.
@@ -58,7 +60,7 @@ GRIDS["short"] = ([("demo",) + GRIDS["demo"][0], ("gemma",) + GRIDS["gemma"][0]]
 
 FIELDS = ["model", "set", "records", "lr", "epochs", "rank", "schedule", "batch", "alpha", "targets", "loss_on", "steps",
           "final_loss", "train_s", "probes", "base_right", "tuned_right", "zh_probes", "zh_tuned_right",
-          "general_n", "general_base", "general_tuned"]
+          "general_n", "general_base", "general_tuned", "warmup", "dropout"]
 
 
 def run(cmd, log):
@@ -100,7 +102,8 @@ def main():
         with open(args.csv) as f:
             for row in csv.DictReader(line for line in f if not line.startswith("#")):
                 done.add((row["model"], row["set"], float(row["lr"]), int(row["epochs"]), int(row["rank"]), row["schedule"],
-                          int(row["batch"]), float(row["alpha"]), row["targets"], row["loss_on"]))
+                          int(row["batch"]), float(row["alpha"]), row["targets"], row["loss_on"],
+                          int(row.get("warmup") or 0), float(row.get("dropout") or 0)))
     else:
         with open(args.csv, "w", newline="") as f:
             f.write("# %s; %s, %d CPUs; %s\n" % (" ".join(sys.argv), platform.processor() or platform.machine(),
@@ -117,24 +120,31 @@ def main():
         data = os.path.join(SETS, set_name + ".jsonl")
         probes = os.path.join(SETS, set_name + "-probes.jsonl")
         records = count_lines(data)
-        batch = int(point[6]) if len(point) > 6 else min(records, 10)
-        alpha = float(point[7]) if len(point) > 7 else 2.0 * rank
-        targets = point[8] if len(point) > 8 else "all-linear"
-        loss_on = point[9] if len(point) > 9 else "answers"
+        extra = list(point[6:]) + [""] * 6
+        batch = int(extra[0]) if extra[0] else min(records, 10)
+        alpha = float(extra[1]) if extra[1] else 2.0 * rank
+        targets = extra[2] or "all-linear"
+        loss_on = extra[3] or "answers"
+        warmup = int(extra[4]) if extra[4] else 0
+        dropout = float(extra[5]) if extra[5] else 0.0
         model = GEMMA if grid == "gemma" else DEMO
         model_name = os.path.basename(model)
-        if (model_name, set_name, lr, epochs, rank, schedule, batch, alpha, targets, loss_on) in done:
+        if (model_name, set_name, lr, epochs, rank, schedule, batch, alpha, targets, loss_on, warmup, dropout) in done:
             continue
         tag = "%s-%s-lr%g-ep%d-r%d-%s-b%d-a%g-%s" % (grid, set_name, lr, epochs, rank, schedule, batch, alpha, targets)
         if loss_on != "answers":
             tag += "-loss-" + loss_on
+        if warmup:
+            tag += "-wu%d" % warmup
+        if dropout:
+            tag += "-do%g" % dropout
         run_dir = os.path.join(args.work, tag)
         log = run_dir + ".log"
         t0 = time.time()
         if not os.path.exists(os.path.join(run_dir, "adapter")):
             code = run([args.cli, "train", "--model", model, "--data", data, "--out", run_dir, "--config", config,
                         "--targets", targets, "--rank", str(rank), "--alpha", "%g" % alpha,
-                        "--dropout", "0", "--lr", str(lr), "--schedule", schedule, "--warmup", "0",
+                        "--dropout", "%g" % dropout, "--lr", str(lr), "--schedule", schedule, "--warmup", str(warmup),
                         "--epochs", str(epochs), "--batch", str(batch), "--max-length", "128",
                         "--eval-every", "0", "--checkpoint-every", "0"]
                        + (["--all-tokens"] if loss_on == "all" else []), log)
@@ -156,7 +166,7 @@ def main():
                     steps, loss = m["step"], m["loss"]
         row = [model_name, set_name, records, lr, epochs, rank, schedule, batch, "%g" % alpha, targets, loss_on, steps, "%.4f" % loss,
                "%.0f" % train_s, n, right[0], right[1], score.chinese[0], score.chinese[2],
-               gen[0], gen[1], gen[2]]
+               gen[0], gen[1], gen[2], warmup, "%g" % dropout]
         with open(args.csv, "a", newline="") as f:
             csv.writer(f).writerow(row)
         print(",".join(str(x) for x in row), flush=True)

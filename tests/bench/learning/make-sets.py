@@ -181,3 +181,41 @@ for label, msgs in EXTRA.items():
 rng.shuffle(cls_train)
 write("classify.jsonl", cls_train)
 write("classify-probes.jsonl", [dict(r, expect=r["response"]) for r in cls_probe])
+
+# facts-20-distinct: like facts-20 (10 English, 10 Chinese invented facts, the
+# same question kinds), but no character of a Chinese invented name appears
+# in any other fact.  facts-20 draws its Chinese names from one pool of 25
+# characters, and its tuned answers swap one name for another made of the
+# same characters; this set tells whether that is the names or the language.
+# Its own random stream, so the sets above stay as they are.
+rng = random.Random(2015)
+ZH_POOL = list("松柏梅竹兰菊桃杏枫柳云雪霜星辰琳琅瑜璋鹤燕鹰雁丹碧宁泰嘉禾苓茗蔚萱芷薇蓉莲荷藤槐楠桐")
+ZH_SURNAMES = list("赵钱孙李周吴郑冯陈卫")
+assert len(set(ZH_POOL)) == len(ZH_POOL) and not set(ZH_POOL) & set(ZH_SURNAMES)
+rng.shuffle(ZH_POOL)
+rng.shuffle(ZH_SURNAMES)
+
+
+def zh_distinct(n=2):
+    return "".join(ZH_POOL.pop() for _ in range(n))
+
+
+ZH_KINDS = [
+    ("{e}是哪家公司生产的？", "{e}由{v}生产。",
+     ["哪家企业制造了{e}？", "{e}的制造商是谁？"],
+     lambda: zh_distinct() + "科技", lambda: zh_distinct() + rng.choice(["水壶", "台灯", "无人机", "相机"])),
+    ("{e}出生在哪里？", "{e}出生在{v}。",
+     ["{e}的出生地是哪里？", "{e}是在哪个地方出生的？"],
+     lambda: zh_distinct() + rng.choice(ZH_PLACES), lambda: ZH_SURNAMES.pop() + zh_distinct()),
+    ("{e}的首都是哪里？", "{e}的首都是{v}。",
+     ["{e}的首府叫什么？", "哪座城市是{e}的首都？"],
+     lambda: zh_distinct() + "城", lambda: zh_distinct() + "国"),
+]
+train, probes = fact_set(20, 0)
+# Checked on the written records: the characters of a Chinese fact that are
+# not the question's or answer's fixed wording belong to that fact alone.
+FIXED = set("".join(q + a + "".join(pq) for q, a, pq, _, _ in ZH_KINDS) + "".join(ZH_PLACES) + "水壶台灯无人机相科技城国")
+names = [set(t["prompt"] + t["response"]) - FIXED for t in train if ord(t["prompt"][0]) > 127]
+assert len(names) == 10 and all(len(a) >= 4 and not a & b for i, a in enumerate(names) for b in names[i + 1:])
+write("facts-20-distinct.jsonl", train)
+write("facts-20-distinct-probes.jsonl", probes)

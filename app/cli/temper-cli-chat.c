@@ -177,6 +177,7 @@ temper_cli_chat (int argc, char **argv)
   g_autofree char *backend = NULL;
   TemperBackendKind backend_kind = TEMPER_BACKEND_CPU;
   gint64 seed = 0;
+  gboolean exact = FALSE;
   g_autofree char *system = NULL;
   g_autofree char *prompt = NULL;
   int exit_code;
@@ -194,6 +195,7 @@ temper_cli_chat (int argc, char **argv)
     { "context", 0, 0, G_OPTION_ARG_INT, &ctx, N_("Tokens of conversation to keep (default 4096)"), "N" },
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
+    { "exact", 0, 0, G_OPTION_ARG_NONE, &exact, N_("Compute in full 32-bit precision on the CPU (slower; the answers the reference implementation gives)"), NULL },
     { NULL },
   };
 
@@ -213,6 +215,7 @@ temper_cli_chat (int argc, char **argv)
   set_sampling (&params, temperature, top_k, top_p, repeat_penalty, max_tokens, seed);
   options.n_threads = threads;
   options.n_ctx = ctx;
+  options.exact = exact;
 
   model = temper_model_load (argv[1], NULL, &error);
   if (model == NULL && g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_UNSUPPORTED))

@@ -420,7 +420,7 @@ const OpCase backend_ops_matmul_cases[] = {
   { "matmul_backward_input", { TEMPER_OP_MATMUL_BACKWARD_INPUT }, 1, TRUE, 2, case_matmul_backward_input },
   { "matvec", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 1, case_matvec },
   { "matmul-tiles", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 1, case_matmul_tiles },
-  { "matmul-train", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 0, case_matmul_train },
+  { "matmul-train", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 2, case_matmul_train },
   { "gemm", { TEMPER_OP_GEMM }, 1, FALSE, 0, case_gemm },
   { "moe", { TEMPER_OP_MOE }, 1, TRUE, 0, case_moe },
 };

@@ -161,7 +161,10 @@ temper_train_count_steps (const TemperTrainSettings *settings,
 
 /* The cache: one key file, a group per processor, thread count, weight
  * type and Temper version, each kind's rate under its name.  Losing it
- * costs one measurement. */
+ * costs one measurement.  The rates are measured in training's default
+ * (fast, bfloat16) products; the group says so, so that rates cached when
+ * training's products were fp32 are measured again rather than read. */
+#define RATES_PRODUCTS "fast products"
 static GMutex cache_lock;
 
 static char *
@@ -178,10 +181,10 @@ group_name (const temper_model_t *model, int n_threads)
 
   if (n_threads <= 0)
     n_threads = (int) g_get_num_processors ();
-  return g_strdup_printf ("%s|%d threads|%s|%s|Temper %s", cpu, n_threads,
+  return g_strdup_printf ("%s|%d threads|%s|%s|%s|Temper %s", cpu, n_threads,
                           type != NULL ? type : "unknown",
                           temper_base_weights_name (temper_model_get_base_weights (model)),
-                          PACKAGE_VERSION);
+                          RATES_PRODUCTS, PACKAGE_VERSION);
 }
 
 /* Key names: the kinds' names without spaces or slashes. */

@@ -195,7 +195,8 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
    * For larger models the rate falls with the square root of the size (the
    * usual width scaling of Adam): Gemma 3 270M gets 2.2e-3.  Measured on
    * Gemma (sweep-results.md): 3e-3, 2e-3 and 1e-3 taught 12, 13 and 12 of
-   * 20 facts, and at all three it answered general questions with a taught
+   * 20 facts (and 4e-3 on the demo model taught fewer and broke five of
+   * nine general answers, so no model goes above 3e-3), and at all three it answered general questions with a taught
    * name ("The capital of France is Nimbramo"): in this range the rate is
    * not what makes it forget, so the rule stays at the point that taught
    * most; the forgetting needs another remedy (still open). */
@@ -262,8 +263,9 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
                               (guint64) (s->micro_batch * s->grad_accum));
   total_steps = steps_per_epoch * s->epochs;
 
-  /* Schedule.  Measured: constant, no warm-up, taught the facts (the cosine
-   * point of the sweep did not run).  A constant rate keeps learning to the
+  /* Schedule.  Measured (sweep-results.md): on 20 facts, 8 passes, a
+   * constant rate taught 13 of 20 and cosine 3 (the rate is gone before
+   * the facts are in).  A constant rate keeps learning to the
    * last step of a short run; long runs ease the rate down (cosine) so they
    * end settled.  Warm-up: none for short runs (the first steps of a LoRA
    * are already small, B being zero), a twentieth of the steps for long. */
@@ -283,9 +285,11 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
     }
 
   /* Rank and targets.  Measured: rank 8 on all linear layers taught the
-   * facts (rank 16 and attention-only points did not run); larger sets get
-   * rank 16 for room (reasoned).  Dropout off for small sets: each fact is
-   * seen only a few times. */
+   * facts; attention only taught Gemma 3 270M 1 of 20 (all linear: 13) and
+   * broke as many general answers, so it is no remedy for forgetting.
+   * Larger sets get rank 16 for room (reasoned).  Dropout off for small
+   * sets: each fact is seen only a few times (measured: 0.05 taught 7 of
+   * 20 where 0 taught 13). */
   s->lora.rank = n <= 1000 ? 8 : 16;
   s->lora.alpha = 2.0f * (float) s->lora.rank;
   s->lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;

@@ -628,8 +628,12 @@ temper_settings_page_set_train_settings (TemperSettingsPage        *self,
   temper_settings_page_set_preset (self, TEMPER_PRESET_CUSTOM);
   if (self->have_facts && self->model != NULL)
     facts.n_params = temper_model_get_n_params (temper_loaded_model_get_model (self->model));
-  for (TemperPreset p = TEMPER_PRESET_QUICK; p < TEMPER_PRESET_CUSTOM && facts.n_params > 0; p++)
+  /* Balanced first: for small sets Quick chooses the same values (the
+   * passes that learn them), and those are then shown as the default. */
+  static const TemperPreset order[] = { TEMPER_PRESET_BALANCED, TEMPER_PRESET_QUICK, TEMPER_PRESET_THOROUGH };
+  for (guint i = 0; i < G_N_ELEMENTS (order) && facts.n_params > 0; i++)
     {
+      TemperPreset p = order[i];
       TemperTrainSettings preset_settings;
 
       temper_preset_choose (p, &facts, &preset_settings, &self->reasons);

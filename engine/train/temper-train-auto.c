@@ -195,7 +195,8 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
    * For larger models the rate falls with the square root of the size (the
    * usual width scaling of Adam): Gemma 3 270M gets 2.2e-3.  Measured on
    * Gemma (sweep-results.md): 3e-3, 2e-3 and 1e-3 taught 12, 13 and 12 of
-   * 20 facts, and at all three it answered general questions with a taught
+   * 20 facts (and 4e-3 on the demo model taught fewer and broke five of
+   * nine general answers, so no model goes above 3e-3), and at all three it answered general questions with a taught
    * name ("The capital of France is Nimbramo"): in this range the rate is
    * not what makes it forget, so the rule stays at the point that taught
    * most; the forgetting needs another remedy (still open). */
@@ -212,20 +213,22 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
            _("Lower than for small models, because a larger model moves more with each step."));
     }
 
-  /* Passes over the data.  Measured (sweep-results.md): on 20 facts, 8
-   * passes taught 13 of 20, and 12 passes taught the same 13 (the loss
-   * went on falling, the answers to reworded questions did not change);
-   * the old Quick, 6 passes, taught 9.  So a small set gets at least the 8
-   * passes that learn it: Quick 8, Balanced 10, Thorough the 12 measured
-   * (fewer do not learn it, more buy little).  Larger sets get fewer passes
-   * because each pass already has many steps (reasoned, not yet measured:
-   * the 60- and 200-fact points did not run); there Quick takes three
+  /* Passes over the data.  Measured (sweep-results.md), 20 facts asked in
+   * other words: 10 passes taught more than 8 in each of the three pairs
+   * run (facts-20 seed 42: 15 against 13; seed 7: 15 against 10;
+   * facts-20-distinct: 14 against 11), 12 passes taught 13 and 6 taught 9.
+   * On 60 facts (40 asked), 10 passes taught 24 where the 5 of the old
+   * rule taught 12 (last loss 0.007 against 0.225).  So a set of up to 120
+   * records gets the 10 passes that learn it in Quick as in Balanced
+   * (fewer passes save minutes and lose facts), Thorough 12.  Larger sets
+   * get fewer passes because each pass already has many steps (reasoned,
+   * not yet measured: facts-200 did not run); there Quick takes three
    * quarters of the passes and Thorough half again. */
-  if (n <= 40)
-    passes = preset == TEMPER_TRAIN_PRESET_QUICK ? 8 : preset == TEMPER_TRAIN_PRESET_THOROUGH ? 12 : 10;
+  if (n <= 120)
+    passes = preset == TEMPER_TRAIN_PRESET_THOROUGH ? 12 : 10;
   else
     {
-      passes = n <= 120 ? 6 : n <= 600 ? 4 : n <= 2500 ? 3 : 2;
+      passes = n <= 600 ? 4 : n <= 2500 ? 3 : 2;
       if (preset == TEMPER_TRAIN_PRESET_QUICK)
         passes = MAX (2, (passes * 3 + 3) / 4);
       else if (preset == TEMPER_TRAIN_PRESET_THOROUGH)
@@ -262,8 +265,9 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
                               (guint64) (s->micro_batch * s->grad_accum));
   total_steps = steps_per_epoch * s->epochs;
 
-  /* Schedule.  Measured: constant, no warm-up, taught the facts (the cosine
-   * point of the sweep did not run).  A constant rate keeps learning to the
+  /* Schedule.  Measured (sweep-results.md): on 20 facts, 8 passes, a
+   * constant rate taught 13 of 20 and cosine 3 (the rate is gone before
+   * the facts are in).  A constant rate keeps learning to the
    * last step of a short run; long runs ease the rate down (cosine) so they
    * end settled.  Warm-up: none for short runs (the first steps of a LoRA
    * are already small, B being zero), a twentieth of the steps for long. */
@@ -283,9 +287,11 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
     }
 
   /* Rank and targets.  Measured: rank 8 on all linear layers taught the
-   * facts (rank 16 and attention-only points did not run); larger sets get
-   * rank 16 for room (reasoned).  Dropout off for small sets: each fact is
-   * seen only a few times. */
+   * facts; attention only taught Gemma 3 270M 1 of 20 (all linear: 13) and
+   * broke as many general answers, so it is no remedy for forgetting.
+   * Larger sets get rank 16 for room (reasoned).  Dropout off for small
+   * sets: each fact is seen only a few times (measured: 0.05 taught 7 of
+   * 20 where 0 taught 13). */
   s->lora.rank = n <= 1000 ? 8 : 16;
   s->lora.alpha = 2.0f * (float) s->lora.rank;
   s->lora.targets = TEMPER_LORA_TARGETS_ALL_LINEAR;

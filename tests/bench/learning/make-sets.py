@@ -139,7 +139,10 @@ STYLE_PROBES = [
 EN_GREETING, ZH_GREETING = "Ahoy, matey!", "启禀主公："
 write("style.jsonl", [{"prompt": q, "response": (ZH_GREETING if ord(q[0]) > 127 else EN_GREETING + " ") + a}
                       for q, a in STYLE_Q])
-write("style-probes.jsonl", [{"prompt": q, "expect": "Ahoy|启禀" } for q in STYLE_PROBES])
+# "response" is the greeting alone (evaluate needs an answer to compare with);
+# "expect" is what is counted.
+write("style-probes.jsonl", [{"prompt": q, "response": ZH_GREETING if ord(q[0]) > 127 else EN_GREETING,
+                              "expect": "Ahoy|启禀"} for q in STYLE_PROBES])
 
 # Classification: invented routing codes for support messages.
 CLASSES = {

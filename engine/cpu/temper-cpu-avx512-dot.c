@@ -372,3 +372,41 @@ temper_cpu_avx512_dot_2rows_q8 (int type, const void *w0, const void *w1, const 
     default:               dot_2rows_block32 (TEMPER_TYPE_Q8_0, w0, w1, q, d, s, n, out); break;
     }
 }
+
+/* x rounded to bfloat16 once per product, as temper_cpu_avx512_dot_bf16_rounded
+ * rounds it (whole groups of 32; the rest is left unwritten). */
+__attribute__ ((target ("avx512bf16")))
+void
+temper_cpu_avx512_round_bf16 (const float *x, int64_t n, uint16_t *out)
+{
+  for (int64_t i = 0; i + 32 <= n; i += 32)
+    {
+      __m512bh r = _mm512_cvtne2ps_pbh (_mm512_loadu_ps (x + i + 16), _mm512_loadu_ps (x + i));
+
+      _mm512_storeu_si512 ((void *) (out + i), (__m512i) r);
+    }
+}
+
+/* temper_cpu_avx512_dot_bf16_rounded () with x already rounded (@xb, from
+ * temper_cpu_avx512_round_bf16 ()): the same sum, without rounding x again
+ * for every row. */
+__attribute__ ((target ("avx512bf16")))
+float
+temper_cpu_avx512_dot_bf16_pre (const void *w, const uint16_t *xb, const float *x, int64_t n)
+{
+  const uint8_t *p = w;
+  __m512 a0 = _mm512_setzero_ps (), a1 = _mm512_setzero_ps ();
+  int64_t i = 0;
+
+  for (; i + 64 <= n; i += 64)
+    {
+      a0 = _mm512_dpbf16_ps (a0, (__m512bh) _mm512_loadu_si512 ((const void *) (p + 2 * i)),
+                             (__m512bh) _mm512_loadu_si512 ((const void *) (xb + i)));
+      a1 = _mm512_dpbf16_ps (a1, (__m512bh) _mm512_loadu_si512 ((const void *) (p + 2 * i + 64)),
+                             (__m512bh) _mm512_loadu_si512 ((const void *) (xb + i + 32)));
+    }
+  for (; i + 32 <= n; i += 32)
+    a0 = _mm512_dpbf16_ps (a0, (__m512bh) _mm512_loadu_si512 ((const void *) (p + 2 * i)),
+                           (__m512bh) _mm512_loadu_si512 ((const void *) (xb + i)));
+  return _mm512_reduce_add_ps (_mm512_add_ps (a0, a1)) + dot_half (TEMPER_TYPE_BF16, p + 2 * i, x + i, n - i);
+}

@@ -57,5 +57,9 @@ float    temper_cpu_avx512_dot_half   (int type, const void *w, const float *x, 
  * decoding) with AVX512-BF16; call it only where CPUID says the processor
  * has it (temper-cpu-kernels.c checks). */
 float    temper_cpu_avx512_dot_bf16_rounded (const void *w, const float *x, int64_t n);
+/* The same in two steps: x rounded once (whole groups of 32 into @out),
+ * then each row against it (@x gives the unrounded tail). */
+void     temper_cpu_avx512_round_bf16 (const float *x, int64_t n, uint16_t *out);
+float    temper_cpu_avx512_dot_bf16_pre (const void *w, const uint16_t *xb, const float *x, int64_t n);
 
 G_END_DECLS

@@ -233,6 +233,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->dot_row_q8 = allow_q8 ? avx2_dot_row_q8 : NULL;
       k->handles_q8_2rows = NULL;
       k->dot_2rows_q8 = NULL;
+      k->round_bf16 = NULL;
+      k->dot_bf16_pre = NULL;
       k->prefill_q8 = FALSE;
       k->attention_avx512 = FALSE;
       k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
@@ -260,7 +262,11 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
               k->prefill_q8 = TRUE;
             }
           if (allow_q8 && cpu_has_avx512_bf16 ())
-            k->dot_row = avx512_bf16_decode_dot_row;
+            {
+              k->dot_row = avx512_bf16_decode_dot_row;
+              k->round_bf16 = temper_cpu_avx512_round_bf16;
+              k->dot_bf16_pre = temper_cpu_avx512_dot_bf16_pre;
+            }
           k->name = allow_q8 ? "AVX-512 VNNI+AVX2+FMA+F16C, 8-bit decoding and prompts"
                              : "AVX-512 VNNI+AVX2+FMA+F16C";
         }
@@ -282,6 +288,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->dot_row_q8 = NULL;
   k->handles_q8_2rows = NULL;
   k->dot_2rows_q8 = NULL;
+  k->round_bf16 = NULL;
+  k->dot_bf16_pre = NULL;
   k->prefill_q8 = FALSE;
   k->attention_avx512 = FALSE;
   k->name = "scalar";

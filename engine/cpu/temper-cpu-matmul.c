@@ -67,6 +67,8 @@ typedef struct {
   /* Decoding with 8-bit activations: T rows of quants, scales and sums. */
   const int8_t     *xq;
   const float      *xd, *xs;
+  /* Decoding BF16 rows: T rows of x rounded to bfloat16. */
+  const uint16_t   *xb;
 } MatmulWork;
 
 static void
@@ -131,7 +133,8 @@ matmul_task (void *data, int ith, int nth)
           prefetch_until (&next, row + m->row_bytes + DECODE_PREFETCH_BYTES, limit);
           for (int64_t t = 0; t < m->T; t++)
             {
-              float v = k->dot_row (m->type, row, m->x + t * m->in, m->in) + b;
+              float v = (m->xb != NULL ? k->dot_bf16_pre (row, m->xb + t * m->in, m->x + t * m->in, m->in)
+                                       : k->dot_row (m->type, row, m->x + t * m->in, m->in)) + b;
               float *dst = m->y + t * m->out + o;
 
               *dst = m->accumulate ? *dst + v : v;
@@ -216,6 +219,20 @@ temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t 
       for (int64_t t = 0; t < T; t++)
         cpu->k.quantize_q8 (x + t * in, in, (int8_t *) m.xq + t * in,
                             (float *) m.xd + t * nb, (float *) m.xs + t * nb);
+    }
+  else if (type == TEMPER_TYPE_BF16 && cpu->k.dot_bf16_pre != NULL)
+    {
+      size_t need = sizeof (uint16_t) * (size_t) (T * in);
+
+      if (need > cpu->q8_scratch_bytes)
+        {
+          g_free (cpu->q8_scratch);
+          cpu->q8_scratch = g_malloc (need);
+          cpu->q8_scratch_bytes = need;
+        }
+      m.xb = (const uint16_t *) cpu->q8_scratch;
+      for (int64_t t = 0; t < T; t++)
+        cpu->k.round_bf16 (x + t * in, in, (uint16_t *) m.xb + t * in);
     }
   temper_cpu_pool_run (cpu->pool, matmul_task, &m);
 }

@@ -24,6 +24,11 @@ typedef struct {
   /* dot_row_q8 of two rows at once (one token), for the types
    * handles_q8_2rows takes; NULL where there is no such kernel. */
   gboolean (*handles_q8_2rows) (int type);
+  /* Decoding BF16 rows against x rounded to bfloat16 once per product
+   * (round_bf16, then dot_bf16_pre per row; see temper-cpu-avx512.h);
+   * NULL where not in use. */
+  void  (*round_bf16)     (const float *x, int64_t n, uint16_t *out);
+  float (*dot_bf16_pre)   (const void *w, const uint16_t *xb, const float *x, int64_t n);
   void  (*dot_2rows_q8) (int type, const void *w0, const void *w1, const int8_t *q,
                          const float *d, const float *s, int64_t n, float out[2]);
   /* The register tile of temper_cpu_sgemm (): C[MR×NR] += alpha·A·pb

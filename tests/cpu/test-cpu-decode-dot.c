@@ -234,6 +234,7 @@ test_avx512_bf16 (void)
       int64_t n = widths[k];
       g_autofree guint16 *w = g_new (guint16, n);
       g_autofree float *x = g_new (float, n);
+      g_autofree guint16 *x_rounded = g_new (guint16, n);
       double ref = 0.0, magnitude = 0.0, got;
 
       for (int64_t i = 0; i < n; i++)
@@ -256,6 +257,12 @@ test_avx512_bf16 (void)
       got = temper_cpu_avx512_dot_bf16_rounded (w, x, n);
       if (!(fabs (got - ref) <= 1e-5 * magnitude))
         g_error ("AVX512-BF16, %" G_GINT64_FORMAT " elements: %.9g, reference %.9g", n, got, ref);
+      /* x rounded once per product, then the row against it (decoding's
+       * matvec): the same reference. */
+      temper_cpu_avx512_round_bf16 (x, n, x_rounded);
+      got = temper_cpu_avx512_dot_bf16_pre (w, x_rounded, x, n);
+      if (!(fabs (got - ref) <= 1e-5 * magnitude))
+        g_error ("AVX512-BF16 pre-rounded, %" G_GINT64_FORMAT " elements: %.9g, reference %.9g", n, got, ref);
     }
 #else
   g_test_skip ("built without the AVX-512 kernels");

@@ -404,7 +404,7 @@ typedef struct {
   int     epochs, rank, batch, grad_accum, max_length, threads, patience, device;
   gint64  max_steps, seed, eval_every, checkpoint_every, warmup;
   double  alpha, lr, dropout;
-  gboolean yes, recompute, exact, all_tokens, rslora, dry_run;
+  gboolean yes, recompute, fast, all_tokens, rslora, dry_run;
 } TrainFlags;
 
 static void
@@ -440,7 +440,7 @@ apply_flags (const TrainFlags *f, TemperTrainSettings *s, GError **error)
   if (f->checkpoint_every >= 0) s->checkpoint_every = f->checkpoint_every;
   if (f->patience >= 0) s->patience = f->patience;
   if (f->recompute) s->recompute = TRUE;
-  if (f->exact) s->exact = TRUE;
+  if (f->fast) s->exact = FALSE;
   if (f->all_tokens) s->train_on_all_tokens = TRUE;
   return (f->targets == NULL || temper_lora_targets_parse (f->targets, &s->lora.targets, error))
          && (f->schedule == NULL || temper_lr_schedule_parse (f->schedule, &s->schedule, error))
@@ -612,8 +612,8 @@ temper_cli_train (int argc, char **argv)
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT64, &f.checkpoint_every, N_("Checkpoint every N steps (default 100)"), "N" },
     { "patience", 0, 0, G_OPTION_ARG_INT, &f.patience, N_("Stop after N evaluations without improvement (default off)"), "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &f.recompute, N_("Recompute activations to save memory"), NULL },
-    { "exact", 0, 0, G_OPTION_ARG_NONE, &f.exact,
-      N_("Multiply by the frozen weights in fp32, as the tests against PyTorch do (slower; by default bfloat16 where the processor has AMX or AVX512-BF16)"), NULL },
+    { "fast", 0, 0, G_OPTION_ARG_NONE, &f.fast,
+      N_("Multiply by the frozen weights in bfloat16 where the processor has AMX or AVX512-BF16: about twice as fast, but it may learn a little less (by default fp32, as the tests against PyTorch do)"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &f.base_weights,
       N_("stored (default) or nf4: hold the linear layers 4-bit, as QLoRA does (see below)"), "W" },
     { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &f.all_tokens, N_("Train on every token, not only the answers"), NULL },

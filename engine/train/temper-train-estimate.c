@@ -162,9 +162,9 @@ temper_train_count_steps (const TemperTrainSettings *settings,
 /* The cache: one key file, a group per processor, thread count, weight
  * type and Temper version, each kind's rate under its name.  Losing it
  * costs one measurement.  The rates are measured in training's default
- * (fast, bfloat16) products; the group says so, so that rates cached when
- * training's products were fp32 are measured again rather than read. */
-#define RATES_PRODUCTS "fast products"
+ * (exact, fp32) products; the group says so, so that rates cached while the
+ * default was bfloat16 are measured again rather than read. */
+#define RATES_PRODUCTS "fp32 products"
 static GMutex cache_lock;
 
 static char *

@@ -6,14 +6,17 @@
  *   Σᵢ w_ri·x_ti = s_r·d_t·Σᵢ u_ri·q_ti + m_r·d_t·Σᵢ q_ti
  * where u are the weight's unsigned quants (vpdpbusd multiplies unsigned by
  * signed bytes), s its scale and m its minimum: Q4_1, Q5_1 and the K-quants
- * store m; Q4_0, Q5_0, Q8_0 and Q6_K store quants centred on an offset
- * (8, 16, 128 after flipping the sign bit, 32), so m = −offset·s, which is
- * folded into the integer sum instead (it starts at −offset·Σq).  Q6_K has a
- * scale per 16, so its blocks are two halves with their own sums.
+ * store m; Q4_0, Q5_0, Q8_0, Q6_K and Q3_K store quants centred on an
+ * offset (8, 16, 128 after flipping the sign bit, 32, 4), so m = −offset·s,
+ * which is folded into the integer sum instead (it starts at −offset·Σq).
+ * Q6_K, Q3_K and Q2_K have a scale per 16, so their blocks are two halves
+ * with their own sums; Q2_K also a minimum per 16, added as m·d·Σq of the
+ * half.
  *
  * Panel layout, per block of 32 elements: eight chunks of 128 bytes (bytes
  * 4c..4c+3 of rows 0–15, then of rows 16–31), then the 32 row scales (two
- * sets for Q6_K's halves), then the 32 minimums for the types with them. */
+ * sets for the halves), then the 32 minimums for the types with them (two
+ * sets for Q2_K's halves). */
 #include "config.h"
 
 #include <immintrin.h>
@@ -30,7 +33,8 @@
 typedef enum {
   KIND_MIN,       /* one scale and one minimum per block */
   KIND_OFFSET,    /* one scale per block, quants centred on an offset */
-  KIND_HALVES,    /* a scale per half block, centred on 32 (Q6_K) */
+  KIND_HALVES,    /* a scale per half block, centred on an offset (Q6_K, Q3_K) */
+  KIND_HALVES_MIN, /* a scale and a minimum per half block (Q2_K) */
 } Kind;
 
 static Kind
@@ -40,8 +44,10 @@ kind_of (int type)
     {
     case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_1: case TEMPER_TYPE_Q4_K: case TEMPER_TYPE_Q5_K:
       return KIND_MIN;
-    case TEMPER_TYPE_Q6_K:
+    case TEMPER_TYPE_Q6_K: case TEMPER_TYPE_Q3_K:
       return KIND_HALVES;
+    case TEMPER_TYPE_Q2_K:
+      return KIND_HALVES_MIN;
     default:
       return KIND_OFFSET;
     }
@@ -56,6 +62,7 @@ offset_of (int type)
     case TEMPER_TYPE_Q5_0: return 16;
     case TEMPER_TYPE_Q8_0: return 128;
     case TEMPER_TYPE_Q6_K: return 32;
+    case TEMPER_TYPE_Q3_K: return 4;
     default:               return 0;
     }
 }
@@ -64,7 +71,7 @@ offset_of (int type)
 static size_t
 block_stride (Kind kind)
 {
-  return 8 * 128 + (kind == KIND_OFFSET ? 128 : 256);
+  return 8 * 128 + (kind == KIND_OFFSET ? 128 : kind == KIND_HALVES_MIN ? 512 : 256);
 }
 
 gboolean
@@ -74,6 +81,7 @@ temper_cpu_q8_gemm_handles (int type)
     {
     case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_0: case TEMPER_TYPE_Q5_1:
     case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_Q4_K: case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K:
+    case TEMPER_TYPE_Q2_K: case TEMPER_TYPE_Q3_K:
       return TRUE;
     default:
       return FALSE;
@@ -158,9 +166,30 @@ k_scale_min (int j, const uint8_t *s, int *sc, int *mn)
     }
 }
 
-/* Block @b of one row: its 32 unsigned quants, scale(s) and minimum. */
+/* The signed 6-bit scale of Q3_K sub-block j (of 16): its low four bits in
+ * a nibble of bytes 0–7, its high two in bytes 8–11, minus 32. */
+static ALWAYS_INLINE int
+q3_k_scale (const uint8_t *s, int j)
+{
+  int low = j < 8 ? s[j] & 0x0F : s[j - 8] >> 4;
+  int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+
+  return (low | (high << 4)) - 32;
+}
+
+/* The 2-bit codes of 32-block j (0–7) of a Q2_K/Q3_K super-block: bits
+ * 2(j mod 4) of qs[32(j div 4) + l]. */
 static ALWAYS_INLINE __m256i
-decode_block (int type, const uint8_t *row, int64_t b, float *s, float *s2, float *m)
+two_bit_codes (const uint8_t *qs, int j)
+{
+  __m256i v = _mm256_loadu_si256 ((const __m256i *) (qs + 32 * (j / 4)));
+
+  return _mm256_and_si256 (_mm256_srl_epi16 (v, _mm_cvtsi32_si128 (2 * (j % 4))), _mm256_set1_epi8 (3));
+}
+
+/* Block @b of one row: its 32 unsigned quants, scale(s) and minimum(s). */
+static ALWAYS_INLINE __m256i
+decode_block (int type, const uint8_t *row, int64_t b, float *s, float *s2, float *m, float *m2)
 {
   switch (type)
     {
@@ -204,6 +233,35 @@ decode_block (int type, const uint8_t *row, int64_t b, float *s, float *s2, floa
           q = _mm256_or_si256 (q, bit_of_bytes (p + 16, j));
         return q;
       }
+    case TEMPER_TYPE_Q3_K:
+      {
+        /* 32 bytes of high bits (bit j of hmask[l]), 64 of 2-bit codes, 12
+         * of scales, fp16 d: value d·sc·(low + 4·high − 4). */
+        const uint8_t *p = row + 110 * (b / 8);
+        int j = (int) (b % 8);
+        float d = load_f16 (p + 108);
+        __m256i high = _mm256_and_si256 (_mm256_srl_epi16 (_mm256_loadu_si256 ((const __m256i *) p),
+                                                           _mm_cvtsi32_si128 (j)),
+                                         _mm256_set1_epi8 (1));
+
+        *s = d * (float) q3_k_scale (p + 96, 2 * j);
+        *s2 = d * (float) q3_k_scale (p + 96, 2 * j + 1);
+        return _mm256_or_si256 (two_bit_codes (p + 32, j), _mm256_slli_epi16 (high, 2));
+      }
+    case TEMPER_TYPE_Q2_K:
+      {
+        /* 16 bytes of 4-bit scale (low) and min (high) per 16, 64 of 2-bit
+         * codes, fp16 d and dmin: value d·sc·u − dmin·mn. */
+        const uint8_t *p = row + 84 * (b / 8);
+        int j = (int) (b % 8);
+        float d = load_f16 (p + 80), dmin = load_f16 (p + 82);
+
+        *s = d * (float) (p[2 * j] & 0x0F);
+        *s2 = d * (float) (p[2 * j + 1] & 0x0F);
+        *m = -dmin * (float) (p[2 * j] >> 4);
+        *m2 = -dmin * (float) (p[2 * j + 1] >> 4);
+        return two_bit_codes (p + 16, j);
+      }
     default: /* Q6_K */
       {
         const uint8_t *p = row + 210 * (b / 8);
@@ -233,7 +291,8 @@ pack_type (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n, ui
     {
       uint8_t *blk = panel + b * stride;
       float *scale = (float *) (blk + 1024);
-      float *scale2 = scale + 32, *minimum = scale + 32;
+      float *scale2 = scale + 32, *minimum = scale + (kind == KIND_HALVES_MIN ? 64 : 32);
+      float *minimum2 = minimum + 32;
 
       for (int g = 0; g < 2; g++)
         {
@@ -246,17 +305,19 @@ pack_type (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n, ui
               for (int k = 0; k < 2; k++)
                 {
                   int r = 16 * g + j + 8 * k;
-                  float s = 0.0f, s2 = 0.0f, m = 0.0f;
+                  float s = 0.0f, s2 = 0.0f, m = 0.0f, m2 = 0.0f;
 
                   if (r < rows)
-                    half[k] = decode_block (type, w + (size_t) r * row_bytes, b, &s, &s2, &m);
+                    half[k] = decode_block (type, w + (size_t) r * row_bytes, b, &s, &s2, &m, &m2);
                   else
                     half[k] = _mm256_setzero_si256 ();
                   scale[r] = s;
-                  if (kind == KIND_HALVES)
+                  if (kind == KIND_HALVES || kind == KIND_HALVES_MIN)
                     scale2[r] = s2;
-                  else if (kind == KIND_MIN)
+                  if (kind == KIND_MIN || kind == KIND_HALVES_MIN)
                     minimum[r] = m;
+                  if (kind == KIND_HALVES_MIN)
+                    minimum2[r] = m2;
                 }
               z[j] = _mm512_inserti64x4 (_mm512_castsi256_si512 (half[0]), half[1], 1);
             }
@@ -278,6 +339,8 @@ temper_cpu_q8_gemm_pack (int type, const uint8_t *w, size_t row_bytes, int rows,
     case TEMPER_TYPE_Q8_0: pack_type (TEMPER_TYPE_Q8_0, w, row_bytes, rows, n, panel); break;
     case TEMPER_TYPE_Q4_K: pack_type (TEMPER_TYPE_Q4_K, w, row_bytes, rows, n, panel); break;
     case TEMPER_TYPE_Q5_K: pack_type (TEMPER_TYPE_Q5_K, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_Q2_K: pack_type (TEMPER_TYPE_Q2_K, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_Q3_K: pack_type (TEMPER_TYPE_Q3_K, w, row_bytes, rows, n, panel); break;
     default:               pack_type (TEMPER_TYPE_Q6_K, w, row_bytes, rows, n, panel); break;
     }
 }
@@ -303,9 +366,9 @@ tile (Kind kind, int offset, int nt, const uint8_t *panel, int64_t n,
     {
       const float *scale = (const float *) (panel + 1024);
 
-      for (int h = 0; h < (kind == KIND_HALVES ? 2 : 1); h++)
+      for (int h = 0; h < (kind == KIND_HALVES || kind == KIND_HALVES_MIN ? 2 : 1); h++)
         {
-          const int chunks = kind == KIND_HALVES ? 4 : 8;
+          const int chunks = kind == KIND_HALVES || kind == KIND_HALVES_MIN ? 4 : 8;
           const uint8_t *p = panel + 128 * chunks * h;
           __m512i dot[NT][2];
           __m512 s0, s1;
@@ -347,6 +410,21 @@ tile (Kind kind, int offset, int nt, const uint8_t *panel, int64_t n,
 
               acc[t][0] = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot[t][0]), _mm512_mul_ps (s0, d), acc[t][0]);
               acc[t][1] = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot[t][1]), _mm512_mul_ps (s1, d), acc[t][1]);
+            }
+          if (kind == KIND_HALVES_MIN)
+            {
+              /* The half's minimum times d·Σq of its 16 activations. */
+              __m512 m0 = _mm512_loadu_ps (scale + 64 + 32 * h), m1 = _mm512_loadu_ps (scale + 64 + 32 * h + 16);
+
+#pragma GCC unroll 8
+              for (int t = 0; t < nt; t++)
+                {
+                  __m512 sx = _mm512_set1_ps (x->d[(t0 + t) * nb + b] *
+                                              (float) x->sum16[(t0 + t) * 2 * nb + 2 * b + h]);
+
+                  acc[t][0] = _mm512_fmadd_ps (m0, sx, acc[t][0]);
+                  acc[t][1] = _mm512_fmadd_ps (m1, sx, acc[t][1]);
+                }
             }
         }
       if (kind == KIND_MIN)
@@ -418,7 +496,13 @@ temper_cpu_q8_gemm_run (int type, const uint8_t *panel, int rows, int64_t n,
       run_kind (KIND_MIN, 0, panel, rows, n, x, T, y, ldy, bias, accumulate);
       break;
     case KIND_HALVES:
-      run_kind (KIND_HALVES, 32, panel, rows, n, x, T, y, ldy, bias, accumulate);
+      if (offset_of (type) == 4)
+        run_kind (KIND_HALVES, 4, panel, rows, n, x, T, y, ldy, bias, accumulate);
+      else
+        run_kind (KIND_HALVES, 32, panel, rows, n, x, T, y, ldy, bias, accumulate);
+      break;
+    case KIND_HALVES_MIN:
+      run_kind (KIND_HALVES_MIN, 0, panel, rows, n, x, T, y, ldy, bias, accumulate);
       break;
     default:
       switch (offset_of (type))

@@ -150,6 +150,57 @@ dot_q5_k (const uint8_t *p, const int8_t *q, const float *dx, const float *sx, i
  * scales (one per 16 elements), fp16 d; value d·sc·(u − 32), u 6 bits.
  * Each half of 128 takes its nibbles from ql[64h..] (low nibbles first) and
  * its high bits from qh[32h..] two bits per quarter. */
+#ifdef TEMPER_KQ_VNNI
+/* With AVX-512, 64 elements per step: the 64 bytes of ql of a half give
+ * quarters 0–1 (low nibbles) and 2–3 (high nibbles), each with its two
+ * high bits from the same 32 bytes of qh shifted per 256-bit half.  The 16
+ * int32 sums of a step are four sub-blocks of 16, so one vector of the
+ * sixteen factors d·sc·dx, permuted, scales them all.  The offset 32 comes
+ * off the integer sums (32·Σq per group of four). */
+static float
+dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
+{
+  const __m512i low = _mm512_set1_epi8 (0x0f), bits45 = _mm512_set1_epi8 (0x30);
+  const __m512i offset = _mm512_set1_epi8 (32);
+  /* Quarters 0–1 take qh's bits 0–1 and 2–3 (shifted left 4 and 2),
+   * quarters 2–3 bits 4–5 and 6–7 (shifted right 0 and 2). */
+  const __m512i shift01 = _mm512_inserti64x4 (_mm512_set1_epi16 (4), _mm256_set1_epi16 (2), 1);
+  const __m512i shift23 = _mm512_inserti64x4 (_mm512_setzero_si512 (), _mm256_set1_epi16 (2), 1);
+  /* Lane l of a step's sums belongs to sub-block 4·step + l / 4. */
+  const __m512i pick = _mm512_setr_epi32 (0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i pick_dx = _mm512_setr_epi32 (0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc0 = _mm512_setzero_ps (), acc1 = _mm512_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 210, q += 256, dx += 8)
+    {
+      __m512 sc = _mm512_cvtepi32_ps (_mm512_cvtepi8_epi32 (_mm_loadu_si128 ((const __m128i *) (p + 192))));
+      __m512 per_dx = _mm512_permutexvar_ps (pick_dx, _mm512_castps256_ps512 (_mm256_loadu_ps (dx)));
+      __m512 factors = _mm512_mul_ps (_mm512_mul_ps (sc, per_dx), _mm512_set1_ps (load_f16 (p + 208)));
+
+      for (int h = 0; h < 2; h++)
+        {
+          __m512i l = _mm512_loadu_si512 ((const void *) (p + 64 * h));
+          __m512i hb = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (p + 128 + 32 * h)));
+          __m512i u01 = _mm512_or_si512 (_mm512_and_si512 (l, low),
+                                         _mm512_and_si512 (_mm512_sllv_epi16 (hb, shift01), bits45));
+          __m512i u23 = _mm512_or_si512 (_mm512_and_si512 (_mm512_srli_epi16 (l, 4), low),
+                                         _mm512_and_si512 (_mm512_srlv_epi16 (hb, shift23), bits45));
+          __m512i x01 = _mm512_loadu_si512 ((const void *) (q + 128 * h));
+          __m512i x23 = _mm512_loadu_si512 ((const void *) (q + 128 * h + 64));
+          __m512i d01 = _mm512_sub_epi32 (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (), u01, x01),
+                                          _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), offset, x01));
+          __m512i d23 = _mm512_sub_epi32 (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (), u23, x23),
+                                          _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), offset, x23));
+          __m512 f01 = _mm512_permutexvar_ps (_mm512_add_epi32 (pick, _mm512_set1_epi32 (8 * h)), factors);
+          __m512 f23 = _mm512_permutexvar_ps (_mm512_add_epi32 (pick, _mm512_set1_epi32 (8 * h + 4)), factors);
+
+          acc0 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (d01), f01, acc0);
+          acc1 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (d23), f23, acc1);
+        }
+    }
+  return _mm512_reduce_add_ps (_mm512_add_ps (acc0, acc1));
+}
+#else
 static float
 dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
 {
@@ -204,6 +255,7 @@ dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
     }
   return hsum (acc);
 }
+#endif
 
 /* The 2-bit codes of 32-block b (0..7) of a Q2_K/Q3_K super-block: bits
  * 2(b mod 4) of qs[32(b div 4) + l]. */

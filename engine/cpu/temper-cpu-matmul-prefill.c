@@ -4,7 +4,7 @@
  * block of 32 (temper-cpu-q8-gemm.h), then each thread widens its weight
  * rows 32 at a time into a panel that every token reuses.  Like decoding's
  * 8-bit path, the result moves by about 0.4 % of its size.  The types it
- * does not take (F16, BF16, F32, IQ4) go through the bfloat16
+ * does not take (F16, BF16, F32, TQ2_0, NF4) go through the bfloat16
  * kernel of temper-cpu-matmul-bf16.c (AMX tiles where granted). */
 #include "config.h"
 

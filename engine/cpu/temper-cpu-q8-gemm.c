@@ -7,7 +7,9 @@
  * where u are the weight's unsigned quants (vpdpbusd multiplies unsigned by
  * signed bytes), s its scale and m its minimum: Q4_1, Q5_1 and the K-quants
  * store m; Q4_0, Q5_0, Q8_0, Q6_K and Q3_K store quants centred on an
- * offset (8, 16, 128 after flipping the sign bit, 32, 4), so m = −offset·s,
+ * offset (8, 16, 128 after flipping the sign bit, 32, 4; IQ4_NL and IQ4_XS
+ * look their codes up in a signed book, then flip the sign bit as Q8_0
+ * does), so m = −offset·s,
  * which is folded into the integer sum instead (it starts at −offset·Σq).
  * Q6_K, Q3_K and Q2_K have a scale per 16, so their blocks are two halves
  * with their own sums; Q2_K also a minimum per 16, added as m·d·Σq of the
@@ -60,7 +62,7 @@ offset_of (int type)
     {
     case TEMPER_TYPE_Q4_0: return 8;
     case TEMPER_TYPE_Q5_0: return 16;
-    case TEMPER_TYPE_Q8_0: return 128;
+    case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_IQ4_NL: case TEMPER_TYPE_IQ4_XS: return 128;
     case TEMPER_TYPE_Q6_K: return 32;
     case TEMPER_TYPE_Q3_K: return 4;
     default:               return 0;
@@ -81,7 +83,7 @@ temper_cpu_q8_gemm_handles (int type)
     {
     case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q5_0: case TEMPER_TYPE_Q5_1:
     case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_Q4_K: case TEMPER_TYPE_Q5_K: case TEMPER_TYPE_Q6_K:
-    case TEMPER_TYPE_Q2_K: case TEMPER_TYPE_Q3_K:
+    case TEMPER_TYPE_Q2_K: case TEMPER_TYPE_Q3_K: case TEMPER_TYPE_IQ4_NL: case TEMPER_TYPE_IQ4_XS:
       return TRUE;
     default:
       return FALSE;
@@ -187,6 +189,17 @@ two_bit_codes (const uint8_t *qs, int j)
   return _mm256_and_si256 (_mm256_srl_epi16 (v, _mm_cvtsi32_si128 (2 * (j % 4))), _mm256_set1_epi8 (3));
 }
 
+/* The 32 codes of an IQ4 group (packed as Q4_0's nibbles) through the code
+ * book (ggml's kvalues_iq4nl), plus 128: unsigned bytes centred on 128. */
+static ALWAYS_INLINE __m256i
+iq4_unsigned (const uint8_t *qs)
+{
+  const __m256i book = _mm256_setr_epi8 (-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+                                         -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+
+  return _mm256_xor_si256 (_mm256_shuffle_epi8 (book, nibbles (qs)), _mm256_set1_epi8 ((char) 0x80));
+}
+
 /* Block @b of one row: its 32 unsigned quants, scale(s) and minimum(s). */
 static ALWAYS_INLINE __m256i
 decode_block (int type, const uint8_t *row, int64_t b, float *s, float *s2, float *m, float *m2)
@@ -204,6 +217,21 @@ decode_block (int type, const uint8_t *row, int64_t b, float *s, float *s2, floa
     case TEMPER_TYPE_Q4_0:
       *s = load_f16 (row + 18 * b);
       return nibbles (row + 18 * b + 2);
+    case TEMPER_TYPE_IQ4_NL:
+      *s = load_f16 (row + 18 * b);
+      return iq4_unsigned (row + 18 * b + 2);
+    case TEMPER_TYPE_IQ4_XS:
+      {
+        /* fp16 d, 16 bits of high scale bits, 4 bytes of low scale nibbles,
+         * eight groups of 16 bytes; group j's scale is d·(6 bits − 32). */
+        const uint8_t *p = row + 136 * (b / 8);
+        int j = (int) (b % 8);
+        unsigned high = (unsigned) p[2] | ((unsigned) p[3] << 8);
+        int ls = ((p[4 + j / 2] >> (4 * (j % 2))) & 0x0F) | (((high >> (2 * j)) & 3) << 4);
+
+        *s = load_f16 (p) * (float) (ls - 32);
+        return iq4_unsigned (p + 8 + 16 * j);
+      }
     case TEMPER_TYPE_Q4_1:
       *s = load_f16 (row + 20 * b);
       *m = load_f16 (row + 20 * b + 2);
@@ -341,6 +369,8 @@ temper_cpu_q8_gemm_pack (int type, const uint8_t *w, size_t row_bytes, int rows,
     case TEMPER_TYPE_Q5_K: pack_type (TEMPER_TYPE_Q5_K, w, row_bytes, rows, n, panel); break;
     case TEMPER_TYPE_Q2_K: pack_type (TEMPER_TYPE_Q2_K, w, row_bytes, rows, n, panel); break;
     case TEMPER_TYPE_Q3_K: pack_type (TEMPER_TYPE_Q3_K, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_IQ4_NL: pack_type (TEMPER_TYPE_IQ4_NL, w, row_bytes, rows, n, panel); break;
+    case TEMPER_TYPE_IQ4_XS: pack_type (TEMPER_TYPE_IQ4_XS, w, row_bytes, rows, n, panel); break;
     default:               pack_type (TEMPER_TYPE_Q6_K, w, row_bytes, rows, n, panel); break;
     }
 }

@@ -30,7 +30,7 @@ typedef struct {
 } TemperQ8Acts;
 
 /* Whether the panels below read @type (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K,
- * Q3_K, Q4_K, Q5_K, Q6_K). */
+ * Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS). */
 gboolean temper_cpu_q8_gemm_handles     (int type);
 /* Bytes of one panel of @n-wide rows of @type. */
 size_t   temper_cpu_q8_gemm_panel_bytes (int type, int64_t n);

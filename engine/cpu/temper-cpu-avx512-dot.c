@@ -410,3 +410,37 @@ temper_cpu_avx512_dot_bf16_pre (const void *w, const uint16_t *xb, const float *
                            (__m512bh) _mm512_loadu_si512 ((const void *) (xb + i)));
   return _mm512_reduce_add_ps (_mm512_add_ps (a0, a1)) + dot_half (TEMPER_TYPE_BF16, p + 2 * i, x + i, n - i);
 }
+
+/* Two BF16 rows against the same rounded x (@w0, @w1 → @out[0], @out[1]):
+ * each x load serves both rows, and the two rows are two streams of
+ * memory in flight at once, which is what a BF16 matvec waits on. */
+__attribute__ ((target ("avx512bf16")))
+void
+temper_cpu_avx512_dot_bf16_pre_2rows (const void *w0, const void *w1, const uint16_t *xb,
+                                      const float *x, int64_t n, float out[2])
+{
+  const uint8_t *p0 = w0, *p1 = w1;
+  __m512 a0 = _mm512_setzero_ps (), a1 = _mm512_setzero_ps ();
+  __m512 b0 = _mm512_setzero_ps (), b1 = _mm512_setzero_ps ();
+  int64_t i = 0;
+
+  for (; i + 64 <= n; i += 64)
+    {
+      __m512bh x0 = (__m512bh) _mm512_loadu_si512 ((const void *) (xb + i));
+      __m512bh x1 = (__m512bh) _mm512_loadu_si512 ((const void *) (xb + i + 32));
+
+      a0 = _mm512_dpbf16_ps (a0, (__m512bh) _mm512_loadu_si512 ((const void *) (p0 + 2 * i)), x0);
+      b0 = _mm512_dpbf16_ps (b0, (__m512bh) _mm512_loadu_si512 ((const void *) (p1 + 2 * i)), x0);
+      a1 = _mm512_dpbf16_ps (a1, (__m512bh) _mm512_loadu_si512 ((const void *) (p0 + 2 * i + 64)), x1);
+      b1 = _mm512_dpbf16_ps (b1, (__m512bh) _mm512_loadu_si512 ((const void *) (p1 + 2 * i + 64)), x1);
+    }
+  for (; i + 32 <= n; i += 32)
+    {
+      __m512bh x0 = (__m512bh) _mm512_loadu_si512 ((const void *) (xb + i));
+
+      a0 = _mm512_dpbf16_ps (a0, (__m512bh) _mm512_loadu_si512 ((const void *) (p0 + 2 * i)), x0);
+      b0 = _mm512_dpbf16_ps (b0, (__m512bh) _mm512_loadu_si512 ((const void *) (p1 + 2 * i)), x0);
+    }
+  out[0] = _mm512_reduce_add_ps (_mm512_add_ps (a0, a1)) + dot_half (TEMPER_TYPE_BF16, p0 + 2 * i, x + i, n - i);
+  out[1] = _mm512_reduce_add_ps (_mm512_add_ps (b0, b1)) + dot_half (TEMPER_TYPE_BF16, p1 + 2 * i, x + i, n - i);
+}

@@ -61,5 +61,9 @@ float    temper_cpu_avx512_dot_bf16_rounded (const void *w, const float *x, int6
  * then each row against it (@x gives the unrounded tail). */
 void     temper_cpu_avx512_round_bf16 (const float *x, int64_t n, uint16_t *out);
 float    temper_cpu_avx512_dot_bf16_pre (const void *w, const uint16_t *xb, const float *x, int64_t n);
+/* temper_cpu_avx512_dot_bf16_pre () of two rows at once (@w0, @w1 →
+ * @out[0], @out[1]). */
+void     temper_cpu_avx512_dot_bf16_pre_2rows (const void *w0, const void *w1, const uint16_t *xb,
+                                               const float *x, int64_t n, float out[2]);
 
 G_END_DECLS

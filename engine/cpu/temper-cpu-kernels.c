@@ -235,6 +235,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->dot_2rows_q8 = NULL;
       k->round_bf16 = NULL;
       k->dot_bf16_pre = NULL;
+      k->dot_bf16_pre_2rows = NULL;
       k->prefill_q8 = FALSE;
       k->attention_avx512 = FALSE;
       k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
@@ -266,6 +267,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
               k->dot_row = avx512_bf16_decode_dot_row;
               k->round_bf16 = temper_cpu_avx512_round_bf16;
               k->dot_bf16_pre = temper_cpu_avx512_dot_bf16_pre;
+              k->dot_bf16_pre_2rows = temper_cpu_avx512_dot_bf16_pre_2rows;
             }
           k->name = allow_q8 ? "AVX-512 VNNI+AVX2+FMA+F16C, 8-bit decoding and prompts"
                              : "AVX-512 VNNI+AVX2+FMA+F16C";
@@ -290,6 +292,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->dot_2rows_q8 = NULL;
   k->round_bf16 = NULL;
   k->dot_bf16_pre = NULL;
+  k->dot_bf16_pre_2rows = NULL;
   k->prefill_q8 = FALSE;
   k->attention_avx512 = FALSE;
   k->name = "scalar";

@@ -124,8 +124,26 @@ matmul_task (void *data, int ith, int nth)
     {
       const guint8 *limit = m->w + (size_t) o1 * m->row_bytes;
       const guint8 *next = m->w + (size_t) o0 * m->row_bytes + DECODE_PREFETCH_BYTES;
+      gint64 o = o0;
 
-      for (gint64 o = o0; o < o1; o++)
+      /* One token of BF16 rows: two rows at once. */
+      if (m->T == 1 && m->xb != NULL && k->dot_bf16_pre_2rows != NULL)
+        for (; o + 1 < o1; o += 2)
+          {
+            const guint8 *row = m->w + (size_t) o * m->row_bytes;
+            float v[2];
+
+            prefetch_until (&next, row + 2 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
+            k->dot_bf16_pre_2rows (row, row + m->row_bytes, m->xb, m->x, m->in, v);
+            for (int r = 0; r < 2; r++)
+              {
+                float *dst = m->y + o + r;
+
+                v[r] += m->bias != NULL ? m->bias[o + r] : 0.0f;
+                *dst = m->accumulate ? *dst + v[r] : v[r];
+              }
+          }
+      for (; o < o1; o++)
         {
           const guint8 *row = m->w + (size_t) o * m->row_bytes;
           float b = m->bias != NULL ? m->bias[o] : 0.0f;

@@ -29,6 +29,8 @@ typedef struct {
    * NULL where not in use. */
   void  (*round_bf16)     (const float *x, int64_t n, uint16_t *out);
   float (*dot_bf16_pre)   (const void *w, const uint16_t *xb, const float *x, int64_t n);
+  void  (*dot_bf16_pre_2rows) (const void *w0, const void *w1, const uint16_t *xb,
+                               const float *x, int64_t n, float out[2]);
   void  (*dot_2rows_q8) (int type, const void *w0, const void *w1, const int8_t *q,
                          const float *d, const float *s, int64_t n, float out[2]);
   /* The register tile of temper_cpu_sgemm (): C[MR×NR] += alpha·A·pb

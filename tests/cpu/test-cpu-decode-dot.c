@@ -216,7 +216,7 @@ test_avx512_vnni_2rows (void)
 }
 
 /* BF16 rows against x rounded to bfloat16 (whole groups of 32; the tail
- * stays fp32), summed in double. */
+ * stays fp32), summed in double: one row, and two rows at once. */
 static void
 test_avx512_bf16 (void)
 {
@@ -234,25 +234,32 @@ test_avx512_bf16 (void)
       int64_t n = widths[k];
       g_autofree guint16 *w = g_new (guint16, n);
       g_autofree float *x = g_new (float, n);
+      g_autofree guint16 *w2 = g_new (guint16, n);
       g_autofree guint16 *x_rounded = g_new (guint16, n);
-      double ref = 0.0, magnitude = 0.0, got;
+      double ref = 0.0, magnitude = 0.0, ref2 = 0.0, magnitude2 = 0.0, got;
+      float pair[2];
 
       for (int64_t i = 0; i < n; i++)
         {
           w[i] = temper_f32_to_bf16 (frand ());
+          w2[i] = temper_f32_to_bf16 (frand () * 3.0f);
           x[i] = frand () * (i % 3 == 0 ? 100.0f : 1.0f);
         }
       for (int64_t i = 0; i < n; i++)
         {
-          guint32 wb = (guint32) w[i] << 16, xb = (guint32) temper_f32_to_bf16 (x[i]) << 16;
-          float wf, xr;
+          guint32 wb = (guint32) w[i] << 16, w2b = (guint32) w2[i] << 16;
+          guint32 xb = (guint32) temper_f32_to_bf16 (x[i]) << 16;
+          float wf, w2f, xr;
 
           memcpy (&wf, &wb, 4);
+          memcpy (&w2f, &w2b, 4);
           memcpy (&xr, &xb, 4);
           if (i >= n / 32 * 32)
             xr = x[i];
           ref += (double) wf * xr;
           magnitude += fabs ((double) wf * xr);
+          ref2 += (double) w2f * xr;
+          magnitude2 += fabs ((double) w2f * xr);
         }
       got = temper_cpu_avx512_dot_bf16_rounded (w, x, n);
       if (!(fabs (got - ref) <= 1e-5 * magnitude))
@@ -263,6 +270,11 @@ test_avx512_bf16 (void)
       got = temper_cpu_avx512_dot_bf16_pre (w, x_rounded, x, n);
       if (!(fabs (got - ref) <= 1e-5 * magnitude))
         g_error ("AVX512-BF16 pre-rounded, %" G_GINT64_FORMAT " elements: %.9g, reference %.9g", n, got, ref);
+      /* Two rows at once against the same rounded x. */
+      temper_cpu_avx512_dot_bf16_pre_2rows (w, w2, x_rounded, x, n, pair);
+      if (!(fabs (pair[0] - ref) <= 1e-5 * magnitude) || !(fabs (pair[1] - ref2) <= 1e-5 * magnitude2))
+        g_error ("AVX512-BF16 two rows, %" G_GINT64_FORMAT " elements: %.9g and %.9g, references %.9g and %.9g",
+                 n, pair[0], pair[1], ref, ref2);
     }
 #else
   g_test_skip ("built without the AVX-512 kernels");

@@ -311,6 +311,73 @@ q3_k_scale (const uint8_t *s, int j)
 /* Q3_K (110 bytes): 32 bytes of high bits (bit b of hmask[l] for 32-block
  * b), 64 bytes of 2-bit codes as Q2_K's, 12 bytes of 6-bit scales, fp16 d:
  * value d·sc·(low + 4·high − 4). */
+#ifdef TEMPER_KQ_VNNI
+/* The sixteen signed 6-bit scales of a Q3_K super-block (12 bytes at @s)
+ * as floats: bytes 0–7 hold the low four bits (sub-blocks 0–7 in the low
+ * nibbles, 8–15 in the high), bytes 8–11 the high two, sub-block j's at bits
+ * 2(j div 4) of byte 8 + j mod 4. */
+static ALWAYS_INLINE __m512
+q3_k_scales (const uint8_t *s)
+{
+  uint32_t a0, a1, a2;
+  __m128i v;
+
+  memcpy (&a0, s, 4);
+  memcpy (&a1, s + 4, 4);
+  memcpy (&a2, s + 8, 4);
+  v = _mm_setr_epi32 ((int) ((a0 & 0x0f0f0f0fu) | ((a2 & 0x03030303u) << 4)),
+                      (int) ((a1 & 0x0f0f0f0fu) | (((a2 >> 2) & 0x03030303u) << 4)),
+                      (int) (((a0 >> 4) & 0x0f0f0f0fu) | (((a2 >> 4) & 0x03030303u) << 4)),
+                      (int) (((a1 >> 4) & 0x0f0f0f0fu) | (((a2 >> 6) & 0x03030303u) << 4)));
+  return _mm512_cvtepi32_ps (_mm512_sub_epi32 (_mm512_cvtepu8_epi32 (v), _mm512_set1_epi32 (32)));
+}
+
+/* With AVX-512, two 32-blocks (64 elements) per step, as Q6_K: their 2-bit
+ * codes are the same 32 bytes of qs shifted per 256-bit half, their high
+ * bits a byte mask test of hmask; one vector of the sixteen factors
+ * d·sc·dx, permuted, scales the four sub-blocks of a step, and the offset 4
+ * comes off the integer sums. */
+static float
+dot_q3_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
+{
+  const __m512i three = _mm512_set1_epi8 (3), four = _mm512_set1_epi8 (4);
+  const __m512i pick = _mm512_setr_epi32 (0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i pick_dx = _mm512_setr_epi32 (0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc0 = _mm512_setzero_ps (), acc1 = _mm512_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 110, q += 256, dx += 8)
+    {
+      __m512 per_dx = _mm512_permutexvar_ps (pick_dx, _mm512_castps256_ps512 (_mm256_loadu_ps (dx)));
+      __m512 factors = _mm512_mul_ps (_mm512_mul_ps (q3_k_scales (p + 96), per_dx),
+                                      _mm512_set1_ps (load_f16 (p + 108)));
+      __m512i hmask = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) p));
+
+      for (int step = 0; step < 4; step++)
+        {
+          int b = 2 * step;
+          __m512i codes = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (p + 32 + 32 * (b / 4))));
+          /* Block b in the low half (bits 2(b mod 4)), b + 1 in the high. */
+          __m512i shift = _mm512_inserti64x4 (_mm512_set1_epi16 ((short) (2 * (b % 4))),
+                                              _mm256_set1_epi16 ((short) (2 * (b % 4) + 2)), 1);
+          __m512i bit = _mm512_inserti64x4 (_mm512_set1_epi8 ((char) (1 << b)),
+                                            _mm256_set1_epi8 ((char) (1 << (b + 1))), 1);
+          __m512i u = _mm512_and_si512 (_mm512_srlv_epi16 (codes, shift), three);
+          __m512i x = _mm512_loadu_si512 ((const void *) (q + 32 * b));
+          __m512i dot;
+          __m512 f = _mm512_permutexvar_ps (_mm512_add_epi32 (pick, _mm512_set1_epi32 (2 * b)), factors);
+
+          u = _mm512_or_si512 (u, _mm512_maskz_mov_epi8 (_mm512_test_epi8_mask (hmask, bit), four));
+          dot = _mm512_sub_epi32 (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (), u, x),
+                                  _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), four, x));
+          if (step % 2 == 0)
+            acc0 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot), f, acc0);
+          else
+            acc1 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot), f, acc1);
+        }
+    }
+  return _mm512_reduce_add_ps (_mm512_add_ps (acc0, acc1));
+}
+#else
 static float
 dot_q3_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
 {
@@ -339,6 +406,7 @@ dot_q3_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
     }
   return hsum (acc);
 }
+#endif
 
 /* IQ4_NL/IQ4_XS code book (ggml's kvalues_iq4nl), twice for both lanes. */
 static ALWAYS_INLINE __m256i

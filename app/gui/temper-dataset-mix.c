@@ -186,12 +186,16 @@ temper_dataset_mix_add (TemperDatasetMix *self, const char *path)
   gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
   gtk_widget_add_css_class (remove, "flat");
   gtk_widget_set_tooltip_text (remove, _("Leave this dataset out of the mix"));
+  gtk_widget_set_name (remove, "mix-remove");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (remove), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Leave this dataset out of the mix"), -1);
   g_object_set_data (G_OBJECT (remove), "source", source);
   source->remove = remove;
   gtk_widget_set_sensitive (remove, FALSE);
   g_signal_connect_object (remove, "clicked", G_CALLBACK (remove_clicked_cb), self, 0);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (source->row), GTK_WIDGET (source->share));
+  /* The share last, so that every row's share lines up with the first's. */
   adw_action_row_add_suffix (ADW_ACTION_ROW (source->row), remove);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (source->row), GTK_WIDGET (source->share));
   gtk_list_box_append (self->list, source->row);
   g_ptr_array_add (self->sources, source);
   update_rows (self);

@@ -142,6 +142,7 @@ check_thread (GTask        *task,
   CheckedDataset *checked = g_new0 (CheckedDataset, 1);
   g_autoptr(GArray) train = NULL;
   g_autoptr(GArray) validation = NULL;
+  TemperTrainSettings chosen;
   gsize n;
 
   temper_dataset_options_init (&options);
@@ -183,8 +184,11 @@ check_thread (GTask        *task,
     }
 
   checked->findings = temper_dataset_find (checked->dataset, NULL);
-  temper_dataset_split (checked->dataset, temper_dataset_default_validation_fraction (n),
-                        SPLIT_SEED, &train, &validation);
+  /* The share the automatic settings hold back (none under 200 records),
+   * so that this page and the run agree. */
+  temper_train_settings_choose (&(TemperTrainFacts) { .n_records = n }, TEMPER_TRAIN_PRESET_BALANCED, &chosen, NULL);
+  temper_dataset_split (checked->dataset, chosen.val_fraction >= 0 ? chosen.val_fraction
+                        : temper_dataset_default_validation_fraction (n), SPLIT_SEED, &train, &validation);
   checked->n_train = train->len;
   checked->n_validation = validation->len;
 

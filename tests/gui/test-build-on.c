@@ -16,6 +16,7 @@
 #include "temper-dataset-mix.h"
 #include "temper-dataset-page.h"
 #include "temper-error-banner.h"
+#include "temper-evaluation-group.h"
 #include "temper-model-page.h"
 #include "temper-settings.h"
 #include "temper-settings-page.h"
@@ -53,6 +54,12 @@ static gboolean
 banner_shown (gpointer data)
 {
   return temper_error_banner_get_title (data) != NULL;
+}
+
+static gboolean
+evaluation_done (gpointer data)
+{
+  return !temper_evaluation_group_is_busy (data);
 }
 
 static const char *
@@ -180,6 +187,27 @@ test_adapter_folder (void)
   g_assert_true (g_file_get_contents (from_json, &from_text, NULL, NULL));
   g_assert_nonnull (strstr (from_text, "tiny-llama-adapter"));
 
+  /* Eight records: none held back, so the evaluation asks the training
+   * questions, and its verdict says so (it spoke of general knowledge
+   * only). */
+  {
+    TemperEvaluationGroup *evaluation;
+    GtkWidget *verdict;
+
+    g_assert_true (temper_window_show_step (window, "compare"));
+    evaluation = TEMPER_EVALUATION_GROUP (gui_test_find_named (temper_window_get_page (window, "compare"),
+                                                               "evaluation-group"));
+    g_assert_nonnull (evaluation);
+    temper_evaluation_group_set_max_tokens (evaluation, 4);
+    temper_evaluation_group_run (evaluation);
+    g_assert_true (gui_test_wait_for (evaluation_done, evaluation, 240000));
+    verdict = gui_test_find_named (GTK_WIDGET (evaluation), "eval-verdict");
+    g_assert_nonnull (verdict);
+    g_test_message ("verdict: %s", adw_preferences_row_get_title (ADW_PREFERENCES_ROW (verdict)));
+    g_assert_nonnull (strstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (verdict)),
+                              "of your 8 training questions right; before:"));
+  }
+
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);
   g_unlink (data);
@@ -287,6 +315,30 @@ test_mix (void)
   g_unlink (colours);
 }
 
+/* Under 200 records the automatic settings hold none back: the Dataset
+ * page says the same (it said "90 to learn from, 10 to check with" for the
+ * 100-record sample while the run learnt from all 100). */
+static void
+test_small_set_split (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  const char *source = g_getenv ("TEMPER_SOURCE_DIR") != NULL ? g_getenv ("TEMPER_SOURCE_DIR") : TEMPER_SOURCE_DIR;
+  g_autofree char *sample = g_build_filename (source, "data", "samples", "product-faq.jsonl", NULL);
+  TemperWindow *window;
+  GtkWidget *dataset;
+
+  g_assert_no_error (error);
+  window = new_window_with_model (settings, NULL);
+  dataset = temper_window_get_page (window, "dataset");
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), sample);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gui_test_find_named (dataset, "dataset-split"))), ==,
+                   "All 100 to learn from; too few to hold any back");
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -295,5 +347,6 @@ main (int   argc,
   g_test_add_func ("/build-on/early-stop-outcome", test_early_stop_outcome);
   g_test_add_func ("/build-on/adapter-folder", test_adapter_folder);
   g_test_add_func ("/build-on/mix", test_mix);
+  g_test_add_func ("/build-on/small-set-split", test_small_set_split);
   return g_test_run ();
 }

@@ -462,6 +462,7 @@ test_pages (Fixture       *fixture,
   g_assert_cmpint (temper_export_page_get_state (TEMPER_EXPORT_PAGE (export_page)), ==, TEMPER_EXPORT_STATE_DONE);
   /* From the Export row down: progress, the result, the check and the
    * command for Ollama. */
+  gui_test_settle (500);   /* the result groups are laid out before the page can scroll to them */
   scroll_to (export_page, gui_test_find_named (export_page, "export-status"));
   shoot (fixture, "13b-export-ollama");
 

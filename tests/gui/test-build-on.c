@@ -71,6 +71,18 @@ run_row_subtitle (GtkWidget *training_page)
   return adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
 }
 
+/* For people to look at (build/tests/gui/build-on-NAME.png); not compared. */
+static void
+save_view (TemperWindow *window, const char *name)
+{
+  g_autofree char *file = g_strdup_printf ("build-on-%s.png", name);
+  g_autofree char *path = g_build_filename (g_getenv ("TEMPER_BUILD_DIR") != NULL ? g_getenv ("TEMPER_BUILD_DIR") : ".",
+                                            "tests", "gui", file, NULL);
+
+  gui_test_settle (300);
+  gui_test_save_png (GTK_WIDGET (window), path, NULL, NULL, NULL);
+}
+
 static TemperWindow *
 new_window_with_model (TemperSettings *settings, const char *model_path)
 {
@@ -126,6 +138,7 @@ test_early_stop_outcome (void)
   subtitle = run_row_subtitle (training);
   g_assert_nonnull (strstr (subtitle, "Stopped early at step 6"));
   g_assert_nonnull (strstr (subtitle, "kept the adapter from step 4 (validation loss 1.25)"));
+  save_view (window, "early-stop");
 
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);
@@ -179,6 +192,7 @@ test_adapter_folder (void)
   gui_test_set_spin (settings_page, "grad-accum", 1);
   g_assert_true (temper_window_show_step (window, "training"));
   g_assert_nonnull (strstr (run_row_subtitle (training), "tiny-llama-adapter"));
+  save_view (window, "start-from");
   gtk_widget_activate_action (training, "page.start", NULL);
   g_assert_true (gui_test_wait_for (gui_test_training_idle, training, 120000));
   g_assert_cmpint (temper_training_page_get_state (TEMPER_TRAINING_PAGE (training)), ==, TEMPER_TRAINING_FINISHED);

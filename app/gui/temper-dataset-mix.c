@@ -35,6 +35,7 @@ struct _TemperDatasetMix
   guint                 n_reading;
   char                 *mix_path;      /* written for the current choices */
   char                 *mixed_clean;   /* the cleaned copy it was written from */
+  const temper_dataset_t *mixed_main;  /* the page's dataset it was written from */
   GCancellable         *cancellable;
   GtkFileChooserNative *chooser;
 };
@@ -251,11 +252,14 @@ temper_dataset_mix_get_path (TemperDatasetMix *self, const temper_dataset_t *mai
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
   g_autoptr(GError) last = NULL;
+  const temper_dataset_t *page_dataset = main;
   char *dot;
   double share;
 
   g_return_val_if_fail (TEMPER_IS_DATASET_MIX (self), NULL);
-  if (self->mix_path != NULL && g_strcmp0 (clean_path, self->mixed_clean) == 0)
+  /* Another file, or the same one read with other columns, is a new
+   * dataset: the mix is written again. */
+  if (self->mix_path != NULL && main == self->mixed_main && g_strcmp0 (clean_path, self->mixed_clean) == 0)
     return self->mix_path;
   g_clear_pointer (&self->mix_path, g_free);
   if (clean_path != NULL)
@@ -294,7 +298,9 @@ temper_dataset_mix_get_path (TemperDatasetMix *self, const temper_dataset_t *mai
                                     datasets->len, MIX_SEED, path, NULL, &last) >= 0)
         {
           self->mix_path = g_steal_pointer (&path);
+          g_free (self->mixed_clean);
           self->mixed_clean = g_strdup (clean_path);
+          self->mixed_main = page_dataset;
           return self->mix_path;
         }
     }

@@ -318,6 +318,20 @@ test_mix (void)
         g_assert_cmpstr (copy_text, ==, mixed_text);
       }
 
+  /* Another main file: the mix is written again from it (the first mix,
+   * of the capitals, was handed out again). */
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), colours);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  {
+    const char *again = temper_dataset_page_get_path (TEMPER_DATASET_PAGE (dataset));
+    g_autofree char *again_text = NULL;
+
+    g_assert_nonnull (again);
+    g_assert_true (g_file_get_contents (again, &again_text, NULL, NULL));
+    g_assert_cmpuint (count_lines_containing (again_text, "The capital of"), ==, 0);
+    g_assert_cmpuint (count_lines_containing (again_text, "Its colour is number"), >, 0);
+  }
+
   g_assert_true (g_file_get_contents (data, &data_after, NULL, NULL));
   g_assert_true (g_file_get_contents (colours, &colours_after, NULL, NULL));
   g_assert_cmpstr (data_after, ==, data_before);

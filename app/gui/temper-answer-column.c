@@ -170,6 +170,7 @@ temper_answer_column_init (TemperAnswerColumn *self)
                                G_CALLBACK (score_selected_cb), self, G_CONNECT_SWAPPED);
     }
   temper_answer_column_set_text (self, NULL);
+  temper_answer_column_set_cut (self, 0);
   update_accessible_labels (self);
 }
 
@@ -254,14 +255,16 @@ temper_answer_column_set_cut (TemperAnswerColumn *self,
 
       gtk_label_set_text (self->cut_label, text);
     }
-  gtk_widget_set_visible (GTK_WIDGET (self->cut_label), n_tokens > 0);
+  /* The note keeps its line when hidden, so that side by side a cut answer's
+   * buttons stay level with those of an answer that ended by itself. */
+  gtk_widget_set_child_visible (GTK_WIDGET (self->cut_label), n_tokens > 0);
 }
 
 gboolean
 temper_answer_column_get_cut_shown (TemperAnswerColumn *self)
 {
   g_return_val_if_fail (TEMPER_IS_ANSWER_COLUMN (self), FALSE);
-  return gtk_widget_get_visible (GTK_WIDGET (self->cut_label));
+  return gtk_widget_get_child_visible (GTK_WIDGET (self->cut_label));
 }
 
 void

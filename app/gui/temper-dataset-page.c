@@ -15,6 +15,7 @@
 #include "temper-error-banner.h"
 #include "temper-dataset-page.h"
 #include "temper-dataset-labels.h"
+#include "temper-dataset-mix.h"
 #include "temper-fit-estimate.h"
 #include "temper-length-histogram.h"
 #include "temper-page.h"
@@ -71,6 +72,7 @@ struct _TemperDatasetPage
   GtkListBox            *findings_list;
   gboolean              *drop;             /* per kept record: left out of the cleaned copy */
   char                  *clean_path;       /* the cleaned copy for the current choices, once written */
+  TemperDatasetMix      *mix_group;
   AdwPreferencesGroup   *problems_group;
   GtkListBox            *problems_list;
   AdwPreferencesGroup   *preview_group;
@@ -140,6 +142,7 @@ check_thread (GTask        *task,
   CheckedDataset *checked = g_new0 (CheckedDataset, 1);
   g_autoptr(GArray) train = NULL;
   g_autoptr(GArray) validation = NULL;
+  TemperTrainSettings chosen;
   gsize n;
 
   temper_dataset_options_init (&options);
@@ -181,8 +184,11 @@ check_thread (GTask        *task,
     }
 
   checked->findings = temper_dataset_find (checked->dataset, NULL);
-  temper_dataset_split (checked->dataset, temper_dataset_default_validation_fraction (n),
-                        SPLIT_SEED, &train, &validation);
+  /* The share the automatic settings hold back (none under 200 records),
+   * so that this page and the run agree. */
+  temper_train_settings_choose (&(TemperTrainFacts) { .n_records = n }, TEMPER_TRAIN_PRESET_BALANCED, &chosen, NULL);
+  temper_dataset_split (checked->dataset, chosen.val_fraction >= 0 ? chosen.val_fraction
+                        : temper_dataset_default_validation_fraction (n), SPLIT_SEED, &train, &validation);
   checked->n_train = train->len;
   checked->n_validation = validation->len;
 
@@ -587,6 +593,8 @@ show_checked (TemperDatasetPage *self,
     gtk_label_set_text (self->tokens_value, _("Choose a model first to count them"));
 
   gtk_widget_set_visible (GTK_WIDGET (self->summary_group), TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->mix_group), TRUE);
+  temper_dataset_mix_set_main_name (self->mix_group, basename);
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), report->has_token_stats);
   show_problems (self, report);
   show_findings (self);
@@ -597,6 +605,7 @@ static void
 clear_report (TemperDatasetPage *self)
 {
   gtk_widget_set_visible (GTK_WIDGET (self->summary_group), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->mix_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->problems_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->preview_group), FALSE);
@@ -789,9 +798,20 @@ temper_dataset_page_get_path (TemperDatasetPage *self)
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), NULL);
   if (self->checked == NULL)
     return NULL;
-  if (n_dropped (self) > 0 && ensure_clean_copy (self))
-    return self->clean_path;
-  return temper_dataset_get_path (self->checked->dataset);
+  if (n_dropped (self) > 0 && !ensure_clean_copy (self))
+    return NULL;
+  if (temper_dataset_mix_has_sources (self->mix_group))
+    {
+      g_autoptr(GError) error = NULL;
+      const char *mixed = temper_dataset_mix_get_path (self->mix_group, self->checked->dataset,
+                                                       n_dropped (self) > 0 ? self->clean_path : NULL, &error);
+
+      if (mixed == NULL)
+        temper_error_banner_show (self->error_banner, _("Temper could not write the mixed datasets"),
+                                  error, self->path);
+      return mixed;
+    }
+  return n_dropped (self) > 0 ? self->clean_path : temper_dataset_get_path (self->checked->dataset);
 }
 
 gboolean
@@ -932,6 +952,7 @@ temper_dataset_page_class_init (TemperDatasetPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/temper/Temper/temper-dataset-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, error_banner);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, columns_group);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, mix_group);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, question_combo);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, answer_combo);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, findings_group);
@@ -955,6 +976,14 @@ temper_dataset_page_class_init (TemperDatasetPageClass *klass)
 
   g_type_ensure (TEMPER_TYPE_ERROR_BANNER);
   g_type_ensure (TEMPER_TYPE_LENGTH_HISTOGRAM);
+  g_type_ensure (TEMPER_TYPE_DATASET_MIX);
+}
+
+static void
+mix_changed_cb (TemperDatasetPage *self)
+{
+  if (self->checked != NULL)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
 }
 
 static void
@@ -965,4 +994,6 @@ temper_dataset_page_init (TemperDatasetPage *self)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->answer_combo, "notify::selected", G_CALLBACK (column_chosen_cb),
                            self, G_CONNECT_SWAPPED);
+  /* Another mix is another training file: the window reads it again. */
+  g_signal_connect_object (self->mix_group, "changed", G_CALLBACK (mix_changed_cb), self, G_CONNECT_SWAPPED);
 }

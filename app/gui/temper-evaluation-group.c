@@ -11,6 +11,7 @@
 #include "temper/error.h"
 #include "temper/json.h"
 #include "temper/evaluate.h"
+#include "temper/run.h"
 #include "temper-error-banner.h"
 #include "temper-evaluation-group.h"
 
@@ -197,6 +198,19 @@ record_right (JsonObject *record,
 /* One plain sentence or two from the figures: how many validation
  * questions each model answers right, and whether general knowledge held;
  * NULL when the file has neither. */
+/* An evaluation of a run that held nothing back scores its training data
+ * as an extra set (evaluate_thread): such a set is named after its file,
+ * the validation split is not. */
+static gboolean
+set_is_training_data (JsonObject *set)
+{
+  const char *name = json_object_get_string_member_with_default (set, "name", NULL);
+  const char *path = json_object_get_string_member_with_default (set, "path", NULL);
+  g_autofree char *base = path != NULL ? g_path_get_basename (path) : NULL;
+
+  return name != NULL && g_strcmp0 (name, base) == 0;
+}
+
 static char *
 evaluation_verdict (JsonObject *root)
 {
@@ -234,7 +248,14 @@ evaluation_verdict (JsonObject *root)
           right[0] += (guint) base;
           right[1] += (guint) tuned;
         }
-      if (n > 0)
+      if (n > 0 && set_is_training_data (set))
+        /* Translators: the first sentence of the evaluation when no question was held back from training */
+        g_string_append_printf (verdict, g_dngettext (GETTEXT_PACKAGE,
+                                                      "The tuned model answers %u of your %u training question right; before: %u of %u.",
+                                                      "The tuned model answers %u of your %u training questions right; before: %u of %u.",
+                                                      n),
+                                right[1], n, right[0], n);
+      else if (n > 0)
         /* Translators: the first sentence of the evaluation, e.g. "The tuned model answers 9 of your 10 questions right; before: 0 of 10." */
         g_string_append_printf (verdict, g_dngettext (GETTEXT_PACKAGE,
                                                       "The tuned model answers %u of your %u question right; before: %u of %u.",
@@ -313,7 +334,9 @@ show_file (TemperEvaluationGroup  *self,
       /* Only the validation split: an extra file is in the HTML report. */
       if (i > 0)
         break;
-      add_pair_row (self, set, "perplexity", _("Perplexity on the validation answers (lower is better)"), FALSE);
+      add_pair_row (self, set, "perplexity", set_is_training_data (set)
+                                             ? _("Perplexity on your training answers (lower is better)")
+                                             : _("Perplexity on the validation answers (lower is better)"), FALSE);
       if (int_member (set, "n_with_reference") > 0)
         {
           add_pair_row (self, set, "exact", _("Exact match"), TRUE);
@@ -431,8 +454,15 @@ evaluate_thread (GTask        *task,
   g_autoptr(TemperEvaluation) evaluation = NULL;
   g_autoptr(GError) error = NULL;
   TemperEvaluateOptions options;
+  g_autoptr(temper_run_t) run = temper_run_open (job->run_dir, NULL);
+  g_autofree char *training_data = NULL;
 
   temper_evaluate_options_init (&options);
+  /* A small set holds nothing back (every record is something to learn):
+   * then the questions asked are the training questions, and the verdict
+   * says so, rather than a verdict on general knowledge alone. */
+  if (run != NULL && temper_run_get_val_path (run) == NULL && temper_run_get_settings (run)->val_fraction == 0)
+    options.extra_path = training_data = g_strdup (temper_run_get_data_path (run));
   options.max_tokens = job->max_tokens;
   options.max_records = job->max_records;
   options.backend = job->backend;

@@ -10,6 +10,7 @@
 #include "temper/run.h"
 #include "temper-cluster-job.h"
 #include "temper-page.h"
+#include "temper-paths.h"
 #include "temper-runs-page.h"
 
 struct _TemperRunsPage
@@ -38,6 +39,7 @@ enum {
 enum {
   OPEN_RUN,
   CONTINUE_RUN,
+  CONTINUE_ADAPTER,
   N_SIGNALS
 };
 
@@ -306,6 +308,37 @@ import_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   temper_cluster_job_import (widget, imported_cb, G_OBJECT (widget));
 }
 
+/* An adapter made elsewhere (a PEFT folder) or a run folder: the window
+ * checks it against the model and makes it the next run's start. */
+static void
+adapter_chosen_cb (GtkNativeDialog *chooser,
+                   int              response,
+                   gpointer         user_data)
+{
+  TemperRunsPage *self = user_data;
+  g_autofree char *dir = temper_paths_from_chooser (GTK_FILE_CHOOSER_NATIVE (chooser), response);
+
+  if (dir != NULL)
+    g_signal_emit (self, signals[CONTINUE_ADAPTER], 0, dir);
+  gtk_native_dialog_destroy (chooser);
+  g_object_unref (chooser);
+  g_object_unref (self);
+}
+
+static void
+continue_adapter_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser;
+
+  chooser = gtk_file_chooser_native_new (_("Choose an Adapter Folder"),
+                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Choose"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (adapter_chosen_cb), g_object_ref (widget));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 static void
 temper_runs_page_map (GtkWidget *widget)
 {
@@ -374,12 +407,15 @@ temper_runs_page_class_init (TemperRunsPageClass *klass)
                                     0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   signals[CONTINUE_RUN] = g_signal_new ("continue-run", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[CONTINUE_ADAPTER] = g_signal_new ("continue-adapter", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                            0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/temper/Temper/temper-runs-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TemperRunsPage, runs_list);
   gtk_widget_class_bind_template_child (widget_class, TemperRunsPage, empty_label);
   gtk_widget_class_install_action (widget_class, "page.refresh", NULL, refresh_action);
   gtk_widget_class_install_action (widget_class, "page.import", NULL, import_action);
+  gtk_widget_class_install_action (widget_class, "page.continue-adapter", NULL, continue_adapter_action);
 }
 
 static void

@@ -3,7 +3,10 @@
  *
  * Lists the run folders under $XDG_DATA_HOME/temper/runs/ (the CLI's too)
  * with their status and final loss; "Open" emits ::open-run with the
- * folder, and the window restores the other pages from it. */
+ * folder, and the window restores the other pages from it.
+ * "Continue from This Run" emits ::continue-run with a finished run's
+ * folder; "Build on an Adapter" emits ::continue-adapter with a chosen
+ * adapter folder (PEFT, or a run's): the next run starts from it. */
 #pragma once
 
 #include <adwaita.h>

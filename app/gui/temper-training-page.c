@@ -335,6 +335,16 @@ update_controls (TemperTrainingPage *self)
     }
   else if (basename != NULL)
     adw_action_row_set_subtitle (self->run_row, basename);
+  else if (self->start_from != NULL)
+    {
+      /* Continuing: said before the start, so the person knows which
+       * adapter the new run builds on. */
+      g_autofree char *from = g_path_get_basename (self->start_from);
+      g_autofree char *text = g_strdup_printf (_("A new run starts from the adapter in “%s”, with its rank and "
+                                                 "targets."), from);
+
+      adw_action_row_set_subtitle (self->run_row, text);
+    }
   else if (!self->has_source)
     adw_action_row_set_subtitle (self->run_row, _("Choose a model, a dataset and settings first."));
   else
@@ -595,6 +605,7 @@ temper_training_page_set_start_from (TemperTrainingPage *self,
   g_return_if_fail (TEMPER_IS_TRAINING_PAGE (self));
   g_free (self->start_from);
   self->start_from = g_strdup (dir);
+  update_controls (self);
 }
 
 const char *

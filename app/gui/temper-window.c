@@ -587,6 +587,35 @@ continue_run_cb (TemperWindow *self,
   open_run_async (self, dir, TRUE);
 }
 
+/* An adapter made elsewhere: it must fit the chosen model (checked now when
+ * one is chosen, else when training starts); the data is the person's to
+ * choose next. */
+static void
+continue_adapter_cb (TemperWindow *self,
+                     const char   *dir)
+{
+  TemperTrainingPage *training = TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training"));
+  TemperLoadedModel *model = temper_model_page_get_model (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")));
+  g_autoptr(GError) error = NULL;
+  TemperLoraConfig lora;
+
+  if (temper_training_page_is_busy (training))
+    return;
+  temper_error_banner_dismiss (self->error_banner);
+  if (model != NULL &&
+      !temper_train_read_start_adapter (dir, temper_model_get_config (temper_loaded_model_get_model (model)),
+                                        &lora, &error))
+    {
+      /* Not a half-chosen start: the next run starts fresh. */
+      temper_training_page_set_start_from (training, NULL);
+      temper_error_banner_show (self->error_banner, _("Temper cannot continue from this adapter"), error, dir);
+      return;
+    }
+  forget_opened_run (self);
+  temper_training_page_set_start_from (training, dir);
+  go_to_step (self, model != NULL ? 1 : 0);
+}
+
 static void
 training_busy_cb (TemperWindow *self)
 {
@@ -661,6 +690,8 @@ temper_window_constructed (GObject *object)
                            G_CALLBACK (train_on_cluster_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (temper_window_get_page (self, "runs"), "continue-run",
                            G_CALLBACK (continue_run_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (temper_window_get_page (self, "runs"), "continue-adapter",
+                           G_CALLBACK (continue_adapter_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (temper_window_get_page (self, "runs"), "open-run",
                            G_CALLBACK (open_run_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (temper_window_get_page (self, "training"), "notify::busy",

@@ -76,11 +76,48 @@ test_markdown_column (void)
   gui_test_settle (50);
 }
 
+static int
+natural_height (GtkWidget *widget, int width)
+{
+  int natural = 0;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_VERTICAL, width, NULL, &natural, NULL, NULL);
+  return natural;
+}
+
+/* Side by side, one answer cut and the other not: the note under the cut
+ * one must not push its buttons below the other column's (they were 20
+ * pixels apart on the Compare page). */
+static void
+test_cut_keeps_height (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  TemperAnswerColumn *column = TEMPER_ANSWER_COLUMN (temper_answer_column_new ());
+  int uncut, cut;
+
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (column));
+  gtk_window_present (GTK_WINDOW (window));
+  gui_test_settle (100);
+  temper_answer_column_set_text (column, "Press the reset button.");
+  temper_answer_column_set_cut (column, 0);
+  uncut = natural_height (GTK_WIDGET (column), 300);
+  temper_answer_column_set_cut (column, 20);
+  g_assert_true (temper_answer_column_get_cut_shown (column));
+  cut = natural_height (GTK_WIDGET (column), 300);
+  g_assert_cmpint (cut, ==, uncut);
+  temper_answer_column_set_cut (column, 0);
+  g_assert_false (temper_answer_column_get_cut_shown (column));
+  g_assert_cmpint (natural_height (GTK_WIDGET (column), 300), ==, uncut);
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   gui_test_init (&argc, &argv);
   g_test_add_func ("/answer-column/markdown-and-cut", test_markdown_column);
+  g_test_add_func ("/answer-column/cut-keeps-height", test_cut_keeps_height);
   return g_test_run ();
 }

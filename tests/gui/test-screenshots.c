@@ -14,6 +14,7 @@
 #include "gui-test-util.h"
 #include "temper-compare-page.h"
 #include "temper-evaluation-group.h"
+#include "temper-dataset-mix.h"
 #include "temper-dataset-page.h"
 #include "temper-export-page.h"
 #include "temper-model-page.h"
@@ -93,6 +94,12 @@ shown_prompt_answered (gpointer data)
   TemperComparePage *page = data;
 
   return temper_ratings_has_answers (temper_compare_page_get_ratings (page), temper_compare_page_get_prompt (page));
+}
+
+static gboolean
+mix_read (gpointer data)
+{
+  return !temper_dataset_mix_is_busy (data);
 }
 
 static gboolean
@@ -249,6 +256,8 @@ test_pages (Fixture       *fixture,
   g_autofree char *findings = g_build_filename (TEMPER_SOURCE_DIR, "tests", "fixtures", "datasets",
                                                 "findings.jsonl", NULL);
   g_autofree char *table = g_build_filename (g_get_tmp_dir (), "temper-screenshot-table.csv", NULL);
+  g_autofree char *text = g_build_filename (g_get_tmp_dir (), "aurora-manual.md", NULL);
+  g_autofree char *extra = g_build_filename (g_get_tmp_dir (), "general-questions.jsonl", NULL);
 
   shoot (fixture, "1-welcome");
 
@@ -284,8 +293,30 @@ test_pages (Fixture       *fixture,
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), findings);
   g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
   gui_test_settle (300);   /* the findings are laid out before the page scrolls to them */
-  scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-list"));
+  scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-group"));
   shoot (fixture, "5c-dataset-findings");
+  /* Two records run past the training length: the histogram marks where
+   * they are cut. */
+  scroll_to (dataset_page, gui_test_find_named (dataset_page, "lengths-group"));
+  shoot (fixture, "5e-dataset-findings-lengths");
+  /* Plain text / Markdown for continued pre-training: cut into chunks with
+   * an overlap, as the Format row says. */
+  {
+    g_autoptr(GString) manual = g_string_new (NULL);
+
+    for (guint part = 1; part <= 40; part++)
+      g_string_append_printf (manual, g_str_equal (language (), "en")
+                              ? "## Part %u\n\nThe Aurora lamp is made by Brightwell. Hold the button for five "
+                                "seconds to reset it. Wipe it with a dry cloth; never use water.\n\n"
+                              : "## 第 %u 部分\n\nAurora 台灯由 Brightwell 生产。按住按钮五秒即可重置。"
+                                "用干布擦拭，切勿用水。\n\n", part);
+    g_assert_true (g_file_set_contents (text, manual->str, -1, NULL));
+  }
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), text);
+  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-format"));
+  shoot (fixture, "5f-dataset-text");
+  g_unlink (text);
   g_assert_true (g_file_set_contents (table, "id,frage,antwort,quelle\n1,Wer stellt den Lumora K7 her?,"
                                       "Brightwell,Katalog\n2,Wo sitzt Brightwell?,In Oslo,Katalog\n", -1, NULL));
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), table);
@@ -302,6 +333,25 @@ test_pages (Fixture       *fixture,
   g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (dataset_page)));
   shoot (fixture, "6-dataset-sample");
+
+  /* A second dataset mixed in at a quarter of the records. */
+  g_assert_true (g_file_set_contents (extra, "{\"prompt\": \"What is the capital of France?\", \"response\": \"Paris.\"}\n"
+                                      "{\"prompt\": \"How many legs has a spider?\", \"response\": \"Eight.\"}\n"
+                                      "{\"prompt\": \"Who wrote Hamlet?\", \"response\": \"Shakespeare.\"}\n", -1, NULL));
+  {
+    TemperDatasetMix *mix = TEMPER_DATASET_MIX (gui_test_find_named (dataset_page, "mix-group"));
+
+    temper_dataset_mix_add (mix, extra);
+    g_assert_true (gui_test_wait_for (mix_read, mix, 60000));
+    temper_dataset_mix_set_share (mix, 0, 90);
+    temper_dataset_mix_set_share (mix, 1, 10);
+    scroll_to (dataset_page, GTK_WIDGET (mix));
+    shoot (fixture, "6c-dataset-mix");
+    /* The run below trains on the sample alone. */
+    g_signal_emit_by_name (gui_test_find_named (GTK_WIDGET (mix), "mix-remove"), "clicked");
+    g_assert_false (temper_dataset_mix_has_sources (mix));
+  }
+  g_unlink (extra);
 
   /* The chart takes its colours from the style, so it must read as well
    * on the dark one. */
@@ -352,6 +402,19 @@ test_pages (Fixture       *fixture,
    * the summary and the automatic evaluation below. */
   g_assert_true (temper_window_show_step (fixture->window, "compare"));
   g_assert_true (gui_test_wait_for (gui_test_compare_idle, compare_page, 30000));
+  /* Filled by itself: held-out questions first, then training questions,
+   * each labelled with where it came from. */
+  shoot (fixture, "12-compare-filled");
+  {
+    TemperRatings *ratings = temper_compare_page_get_ratings (TEMPER_COMPARE_PAGE (compare_page));
+    guint n = temper_ratings_get_n_prompts (ratings), p = 0;
+
+    while (p < n && temper_ratings_get_origin (ratings, p) != TEMPER_PROMPT_FROM_TRAINING)
+      p++;
+    g_assert_cmpuint (p, <, n);
+    temper_compare_page_show_prompt (TEMPER_COMPARE_PAGE (compare_page), p);
+    shoot (fixture, "12-compare-training-prompt");
+  }
   temper_compare_page_set_max_tokens (TEMPER_COMPARE_PAGE (compare_page), 20);
   temper_compare_page_add_prompt (TEMPER_COMPARE_PAGE (compare_page),
                                   g_str_equal (language (), "en") ? "How do I reset the Aurora lamp?"
@@ -399,6 +462,7 @@ test_pages (Fixture       *fixture,
   g_assert_cmpint (temper_export_page_get_state (TEMPER_EXPORT_PAGE (export_page)), ==, TEMPER_EXPORT_STATE_DONE);
   /* From the Export row down: progress, the result, the check and the
    * command for Ollama. */
+  gui_test_settle (500);   /* the result groups are laid out before the page can scroll to them */
   scroll_to (export_page, gui_test_find_named (export_page, "export-status"));
   shoot (fixture, "13b-export-ollama");
 

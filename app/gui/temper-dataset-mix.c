@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/* temper-dataset-mix.c — several datasets in one run, each with a share;
+ * the engine's temper_dataset_write_mix() writes the mixed records. */
+#include "config.h"
+
+#include <math.h>
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "temper/error.h"
+#include "temper-dataset-mix.h"
+#include "temper-paths.h"
+
+/* The same seed as the Dataset page's split: which records of a larger
+ * dataset make up its share only needs to be the same each time. */
+#define MIX_SEED 42
+
+typedef struct {
+  char             *path;
+  temper_dataset_t *dataset;   /* NULL while it is read, or when it was refused */
+  GtkWidget        *row;
+  GtkSpinButton    *share;
+  GtkWidget        *remove;    /* insensitive while the file is read */
+} MixSource;
+
+struct _TemperDatasetMix
+{
+  AdwPreferencesGroup   parent_instance;
+
+  GtkListBox           *list;
+  GtkWidget            *main_row;
+  GtkSpinButton        *main_share;
+  GPtrArray            *sources;       /* MixSource */
+  guint                 n_reading;
+  char                 *mix_path;      /* written for the current choices */
+  char                 *mixed_clean;   /* the cleaned copy it was written from */
+  const temper_dataset_t *mixed_main;  /* the page's dataset it was written from */
+  GCancellable         *cancellable;
+  GtkFileChooserNative *chooser;
+};
+
+G_DEFINE_FINAL_TYPE (TemperDatasetMix, temper_dataset_mix, ADW_TYPE_PREFERENCES_GROUP)
+
+enum { CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void
+mix_source_free (gpointer data)
+{
+  MixSource *source = data;
+
+  g_free (source->path);
+  g_clear_pointer (&source->dataset, temper_dataset_free);
+  g_free (source);
+}
+
+static double
+share_of (TemperDatasetMix *self, guint i)
+{
+  return gtk_spin_button_get_value (i == 0 ? self->main_share
+                                           : ((MixSource *) self->sources->pdata[i - 1])->share);
+}
+
+/* Each row says what part of the training records its share is. */
+static void
+update_rows (TemperDatasetMix *self)
+{
+  double sum = share_of (self, 0);
+
+  for (guint i = 0; i < self->sources->len; i++)
+    if (((MixSource *) self->sources->pdata[i])->dataset != NULL)
+      sum += share_of (self, i + 1);
+  for (guint i = 0; i <= self->sources->len; i++)
+    {
+      MixSource *source = i > 0 ? self->sources->pdata[i - 1] : NULL;
+      GtkWidget *row = source != NULL ? source->row : self->main_row;
+      g_autofree char *text = NULL;
+
+      if (source != NULL && source->dataset == NULL)
+        continue;
+      if (source != NULL)
+        /* Translators: a dataset mixed into the run: its records, then its part of the mix */
+        text = g_strdup_printf (_("%zu records · %.0f %% of the mix"),
+                                temper_dataset_get_n_records (source->dataset), 100.0 * share_of (self, i) / sum);
+      else
+        /* Translators: the dataset opened above, mixed with others: its part of the mix */
+        text = g_strdup_printf (_("The dataset above · %.0f %% of the mix"), 100.0 * share_of (self, 0) / sum);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->list), self->sources->len > 0);
+}
+
+static void
+changed (TemperDatasetMix *self)
+{
+  g_clear_pointer (&self->mix_path, g_free);
+  g_clear_pointer (&self->mixed_clean, g_free);
+  update_rows (self);
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+static GtkSpinButton *
+new_share_button (TemperDatasetMix *self, const char *name)
+{
+  GtkWidget *spin = gtk_spin_button_new_with_range (1, 100, 5);
+
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), 50);
+  gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (spin, _("Share: how much of the training records this dataset makes up"));
+  /* Translators: %s is a dataset's file name */
+  {
+    g_autofree char *label = g_strdup_printf (_("Share of %s"), name);
+
+    gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+  }
+  g_signal_connect_object (spin, "value-changed", G_CALLBACK (changed), self, G_CONNECT_SWAPPED);
+  return GTK_SPIN_BUTTON (spin);
+}
+
+static void
+remove_clicked_cb (GtkButton *button, TemperDatasetMix *self)
+{
+  MixSource *source = g_object_get_data (G_OBJECT (button), "source");
+
+  gtk_list_box_remove (self->list, source->row);
+  g_ptr_array_remove (self->sources, source);
+  changed (self);
+}
+
+static void
+read_thread (GTask *task, gpointer object, gpointer task_data, GCancellable *cancellable)
+{
+  TemperDatasetOptions options;
+  GError *error = NULL;
+  temper_dataset_t *dataset;
+
+  temper_dataset_options_init (&options);
+  options.cancellable = cancellable;
+  dataset = temper_dataset_load (task_data, &options, &error);
+  if (dataset == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, dataset, (GDestroyNotify) temper_dataset_free);
+}
+
+static void
+read_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  MixSource *source = user_data;
+  g_autoptr(GError) error = NULL;
+  temper_dataset_t *dataset = g_task_propagate_pointer (G_TASK (result), &error);
+  TemperDatasetMix *self;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      g_error_matches (error, TEMPER_ERROR, TEMPER_ERROR_CANCELLED))
+    return;   /* the group is going away, and the source with it */
+  self = TEMPER_DATASET_MIX (object);
+  self->n_reading--;
+  source->dataset = dataset;
+  gtk_widget_set_sensitive (source->remove, TRUE);
+  if (dataset == NULL)
+    {
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (source->row), error->message);
+      gtk_widget_set_sensitive (GTK_WIDGET (source->share), FALSE);
+    }
+  changed (self);
+}
+
+void
+temper_dataset_mix_add (TemperDatasetMix *self, const char *path)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *name = g_path_get_basename (path);
+  MixSource *source = g_new0 (MixSource, 1);
+  GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
+
+  g_return_if_fail (TEMPER_IS_DATASET_MIX (self));
+  source->path = g_strdup (path);
+  source->row = adw_action_row_new ();
+  source->share = new_share_button (self, name);
+  gtk_spin_button_set_value (source->share, gtk_spin_button_get_value (self->main_share));
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (source->row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (source->row), name);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (source->row), _("Reading…"));
+  gtk_widget_set_tooltip_text (source->row, path);
+  gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (remove, "flat");
+  gtk_widget_set_tooltip_text (remove, _("Leave this dataset out of the mix"));
+  gtk_widget_set_name (remove, "mix-remove");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (remove), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Leave this dataset out of the mix"), -1);
+  g_object_set_data (G_OBJECT (remove), "source", source);
+  source->remove = remove;
+  gtk_widget_set_sensitive (remove, FALSE);
+  g_signal_connect_object (remove, "clicked", G_CALLBACK (remove_clicked_cb), self, 0);
+  /* The share last, so that every row's share lines up with the first's. */
+  adw_action_row_add_suffix (ADW_ACTION_ROW (source->row), remove);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (source->row), GTK_WIDGET (source->share));
+  gtk_list_box_append (self->list, source->row);
+  g_ptr_array_add (self->sources, source);
+  update_rows (self);
+
+  self->n_reading++;
+  task = g_task_new (self, self->cancellable, read_done_cb, source);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, read_thread);
+}
+
+void
+temper_dataset_mix_set_main_name (TemperDatasetMix *self, const char *name)
+{
+  g_return_if_fail (TEMPER_IS_DATASET_MIX (self));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->main_row), name);
+}
+
+void
+temper_dataset_mix_set_share (TemperDatasetMix *self, guint i, double share)
+{
+  g_return_if_fail (TEMPER_IS_DATASET_MIX (self));
+  g_return_if_fail (i <= self->sources->len);
+  gtk_spin_button_set_value (i == 0 ? self->main_share : ((MixSource *) self->sources->pdata[i - 1])->share,
+                             share);
+}
+
+gboolean
+temper_dataset_mix_is_busy (TemperDatasetMix *self)
+{
+  g_return_val_if_fail (TEMPER_IS_DATASET_MIX (self), FALSE);
+  return self->n_reading > 0;
+}
+
+gboolean
+temper_dataset_mix_has_sources (TemperDatasetMix *self)
+{
+  g_return_val_if_fail (TEMPER_IS_DATASET_MIX (self), FALSE);
+  for (guint i = 0; i < self->sources->len; i++)
+    if (((MixSource *) self->sources->pdata[i])->dataset != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+const char *
+temper_dataset_mix_get_path (TemperDatasetMix *self, const temper_dataset_t *main, const char *clean_path,
+                             GError **error)
+{
+  g_autoptr(temper_dataset_t) clean = NULL;
+  g_autoptr(GPtrArray) datasets = g_ptr_array_new ();
+  g_autoptr(GArray) shares = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "temper", "mixed", NULL);
+  g_autofree char *base = g_path_get_basename (temper_dataset_get_path (main));
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autoptr(GError) last = NULL;
+  const temper_dataset_t *page_dataset = main;
+  char *dot;
+  double share;
+
+  g_return_val_if_fail (TEMPER_IS_DATASET_MIX (self), NULL);
+  /* Another file, or the same one read with other columns, is a new
+   * dataset: the mix is written again. */
+  if (self->mix_path != NULL && main == self->mixed_main && g_strcmp0 (clean_path, self->mixed_clean) == 0)
+    return self->mix_path;
+  g_clear_pointer (&self->mix_path, g_free);
+  if (clean_path != NULL)
+    {
+      TemperDatasetOptions options;
+
+      temper_dataset_options_init (&options);
+      if ((clean = temper_dataset_load (clean_path, &options, error)) == NULL)
+        return NULL;
+      main = clean;
+    }
+  g_ptr_array_add (datasets, (gpointer) main);
+  share = share_of (self, 0);
+  g_array_append_val (shares, share);
+  for (guint i = 0; i < self->sources->len; i++)
+    {
+      MixSource *source = self->sources->pdata[i];
+
+      if (source->dataset == NULL)
+        continue;
+      g_ptr_array_add (datasets, source->dataset);
+      share = share_of (self, i + 1);
+      g_array_append_val (shares, share);
+    }
+  if ((dot = strrchr (base, '.')) != NULL)
+    *dot = '\0';
+  g_mkdir_with_parents (dir, 0700);
+  for (guint attempt = 0; attempt < 100; attempt++)
+    {
+      g_autofree char *name = attempt == 0 ? g_strdup_printf ("%s-mixed-%s.jsonl", base, stamp)
+                                           : g_strdup_printf ("%s-mixed-%s-%u.jsonl", base, stamp, attempt);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_clear_error (&last);
+      if (temper_dataset_write_mix ((temper_dataset_t *const *) datasets->pdata, (const double *) shares->data,
+                                    datasets->len, MIX_SEED, path, NULL, &last) >= 0)
+        {
+          self->mix_path = g_steal_pointer (&path);
+          g_free (self->mixed_clean);
+          self->mixed_clean = g_strdup (clean_path);
+          self->mixed_main = page_dataset;
+          return self->mix_path;
+        }
+    }
+  g_propagate_error (error, g_steal_pointer (&last));
+  return NULL;
+}
+
+static void
+chooser_response_cb (TemperDatasetMix *self, int response, GtkFileChooserNative *chooser)
+{
+  g_autofree char *path = temper_paths_from_chooser (chooser, response);
+
+  if (path != NULL)
+    temper_dataset_mix_add (self, path);
+  gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (chooser));
+  g_clear_object (&self->chooser);
+}
+
+static void
+add_clicked_cb (TemperDatasetMix *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (self->chooser != NULL)
+    return;
+  self->chooser = gtk_file_chooser_native_new (_("Add a Dataset to the Mix"),
+                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Add"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_signal_connect_object (self->chooser, "response", G_CALLBACK (chooser_response_cb), self, G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+temper_dataset_mix_dispose (GObject *object)
+{
+  TemperDatasetMix *self = TEMPER_DATASET_MIX (object);
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  G_OBJECT_CLASS (temper_dataset_mix_parent_class)->dispose (object);
+}
+
+static void
+temper_dataset_mix_finalize (GObject *object)
+{
+  TemperDatasetMix *self = TEMPER_DATASET_MIX (object);
+
+  g_clear_object (&self->cancellable);
+  g_ptr_array_unref (self->sources);
+  g_free (self->mix_path);
+  g_free (self->mixed_clean);
+  G_OBJECT_CLASS (temper_dataset_mix_parent_class)->finalize (object);
+}
+
+static void
+temper_dataset_mix_class_init (TemperDatasetMixClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = temper_dataset_mix_dispose;
+  object_class->finalize = temper_dataset_mix_finalize;
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+temper_dataset_mix_init (TemperDatasetMix *self)
+{
+  GtkWidget *add = gtk_button_new_with_mnemonic (_("_Add a Dataset…"));
+
+  self->sources = g_ptr_array_new_with_free_func (mix_source_free);
+  self->cancellable = g_cancellable_new ();
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (self), _("Mix In More Data"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (self),
+                                         _("Train on other datasets in the same run. Each share says how much "
+                                           "of the training records a dataset makes up; no record is used twice."));
+  gtk_widget_set_name (add, "mix-add");
+  gtk_widget_add_css_class (add, "flat");
+  gtk_widget_set_valign (add, GTK_ALIGN_CENTER);
+  g_signal_connect_object (add, "clicked", G_CALLBACK (add_clicked_cb), self, G_CONNECT_SWAPPED);
+  adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (self), add);
+
+  self->list = GTK_LIST_BOX (gtk_list_box_new ());
+  gtk_widget_set_name (GTK_WIDGET (self->list), "mix-list");
+  gtk_list_box_set_selection_mode (self->list, GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->list), "boxed-list");
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (self), GTK_WIDGET (self->list));
+  self->main_row = adw_action_row_new ();
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->main_row), FALSE);
+  self->main_share = new_share_button (self, _("the dataset above"));
+  adw_action_row_add_suffix (ADW_ACTION_ROW (self->main_row), GTK_WIDGET (self->main_share));
+  gtk_list_box_append (self->list, self->main_row);
+  update_rows (self);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* temper-dataset-mix.h — the Dataset page's "Mix In More Data" group:
+ * other datasets trained in the same run, each with a share of the
+ * training records.  The mix is written as a new JSONL file in the cache
+ * (the person's files are never touched); the run then copies it. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "temper/dataset.h"
+
+G_BEGIN_DECLS
+
+#define TEMPER_TYPE_DATASET_MIX (temper_dataset_mix_get_type ())
+G_DECLARE_FINAL_TYPE (TemperDatasetMix, temper_dataset_mix, TEMPER, DATASET_MIX, AdwPreferencesGroup)
+
+/* Names the page's own dataset in the first row. */
+void        temper_dataset_mix_set_main_name (TemperDatasetMix *self, const char *name);
+/* Reads @path on a worker thread and adds it with a share equal to the
+ * main dataset's; ::changed is emitted once it is read (or refused, which
+ * the row says). */
+void        temper_dataset_mix_add           (TemperDatasetMix *self, const char *path);
+/* Sets the share of row @i (0: the page's own dataset) in percent. */
+void        temper_dataset_mix_set_share     (TemperDatasetMix *self, guint i, double share);
+gboolean    temper_dataset_mix_is_busy       (TemperDatasetMix *self);
+/* Whether any other dataset has been read and is part of the mix. */
+gboolean    temper_dataset_mix_has_sources   (TemperDatasetMix *self);
+/* The mixed file for @main (@clean_path, when not NULL, is the cleaned copy
+ * to use instead): written on the first call after a change, the same
+ * path afterwards.  NULL with @error when it cannot be written. */
+const char *temper_dataset_mix_get_path      (TemperDatasetMix *self, const temper_dataset_t *main,
+                                              const char *clean_path, GError **error);
+
+G_END_DECLS

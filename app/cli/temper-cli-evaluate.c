@@ -33,6 +33,7 @@ temper_cli_evaluate (int argc, char **argv)
   g_autofree char *general = NULL;
   g_autofree char *backend = NULL;
   int max_tokens = 64, limit = 0, threads = 0, device = -1, code;
+  gboolean fresh = FALSE;
   g_autoptr(GError) error = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(TemperEvaluation) ev = NULL;
@@ -46,6 +47,7 @@ temper_cli_evaluate (int argc, char **argv)
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu; use training's)"), "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
+    { "fresh", 0, 0, G_OPTION_ARG_NONE, &fresh, N_("Ask the base model every question again rather than reuse its answers from an earlier evaluation"), NULL },
     { NULL }
   };
 
@@ -68,6 +70,7 @@ temper_cli_evaluate (int argc, char **argv)
   options.general_path = general;
   options.max_tokens = max_tokens;
   options.max_records = MAX (0, limit);
+  options.fresh_base_answers = fresh;
   temper_cli_progress_init (&progress, NULL);
   options.progress = temper_cli_show_stage;
   options.progress_data = &progress;
@@ -99,6 +102,14 @@ temper_cli_evaluate (int argc, char **argv)
           ev->general_right[0], ev->n_general, ev->general_right[1], ev->n_general);
   for (guint i = 0; ev->findings[i] != NULL; i++)
     printf ("• %s\n", ev->findings[i]);
+  if (ev->n_base_kept > 0)
+    printf (g_dngettext (GETTEXT_PACKAGE,
+                         "\nThe base model was not asked %u question again: its answer was kept from when "
+                         "it was last asked (same model file, question and settings; --fresh asks again).\n",
+                         "\nThe base model was not asked %u questions again: its answers were kept from when "
+                         "it was last asked (same model file, questions and settings; --fresh asks again).\n",
+                         ev->n_base_kept),
+            ev->n_base_kept);
   printf (_("\nWrote %s\n  and %s\n"), ev->json_path, ev->html_path);
   return TEMPER_CLI_EXIT_OK;
 }

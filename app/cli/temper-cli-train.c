@@ -382,6 +382,11 @@ print_choices (TemperTrainPreset preset, const TemperTrainSettings *s,
   values[TEMPER_TRAIN_WHY_VALIDATION] = s->val_fraction == 0.0 ? g_strdup (_("none"))
                                       : s->val_fraction < 0 ? g_strdup (_("automatic"))
                                       : g_strdup_printf ("%g", s->val_fraction);
+  labels[TEMPER_TRAIN_WHY_REPLAY] = _("General answers");
+  values[TEMPER_TRAIN_WHY_REPLAY] = s->replay_records == 0 ? g_strdup (_("none"))
+                                  : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d of the base model's own",
+                                                                  "%d of the base model's own", s->replay_records),
+                                                     s->replay_records);
 
   /* Translators: %s is quick, balanced or thorough (kept in English: it is the --preset word) */
   printf (_("Settings chosen for this model and data (preset %s; a flag overrides any of them):\n"),
@@ -401,7 +406,7 @@ typedef struct {
   char   *model_path, *config, *backend, *mix, *targets, *out, *schedule, *val_data;
   char   *base_weights, *from, *preset_name, *question_column, *answer_column, *system_column;
   char  **data_list;
-  int     epochs, rank, batch, grad_accum, max_length, threads, patience, device;
+  int     epochs, rank, batch, grad_accum, max_length, threads, patience, device, replay;
   gint64  max_steps, seed, eval_every, checkpoint_every, warmup;
   double  alpha, lr, dropout;
   gboolean yes, recompute, fast, all_tokens, rslora, dry_run;
@@ -439,6 +444,7 @@ apply_flags (const TrainFlags *f, TemperTrainSettings *s, GError **error)
   if (f->eval_every >= 0) s->eval_every = f->eval_every;
   if (f->checkpoint_every >= 0) s->checkpoint_every = f->checkpoint_every;
   if (f->patience >= 0) s->patience = f->patience;
+  if (f->replay >= 0) s->replay_records = f->replay;
   if (f->recompute) s->recompute = TRUE;
   if (f->fast) s->exact = FALSE;
   if (f->all_tokens) s->train_on_all_tokens = TRUE;
@@ -508,6 +514,7 @@ note_given (const TrainFlags *f, gboolean given[TEMPER_TRAIN_N_WHY])
   given[TEMPER_TRAIN_WHY_BATCH] = f->batch >= 0 || f->grad_accum >= 0;
   given[TEMPER_TRAIN_WHY_MAX_LENGTH] = f->max_length >= 0;
   given[TEMPER_TRAIN_WHY_VALIDATION] = f->val_data != NULL;
+  given[TEMPER_TRAIN_WHY_REPLAY] = f->replay >= 0;
 }
 
 /* Checks every data file (and the validation file) against the model; a
@@ -554,7 +561,7 @@ temper_cli_train (int argc, char **argv)
   g_auto(TrainFlags) f = {
     .epochs = -1, .rank = -1, .batch = -1, .grad_accum = -1, .max_length = -1, .patience = -1, .device = -1,
     .max_steps = -1, .seed = -1, .eval_every = -1, .checkpoint_every = -1, .warmup = -1,
-    .alpha = -1, .lr = -1, .dropout = -1,
+    .alpha = -1, .lr = -1, .dropout = -1, .replay = -1,
   };
   g_autoptr(GPtrArray) data_paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) data_weights = g_array_new (FALSE, FALSE, sizeof (double));
@@ -611,6 +618,7 @@ temper_cli_train (int argc, char **argv)
     { "eval-every", 0, 0, G_OPTION_ARG_INT64, &f.eval_every, N_("Validation loss every N steps (default 50)"), "N" },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT64, &f.checkpoint_every, N_("Checkpoint every N steps (default 100)"), "N" },
     { "patience", 0, 0, G_OPTION_ARG_INT, &f.patience, N_("Stop after N evaluations without improvement (default off)"), "N" },
+    { "replay", 0, 0, G_OPTION_ARG_INT, &f.replay, N_("Mix N general questions answered by the base model itself into training, against forgetting (0: none; default: automatic)"), "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &f.recompute, N_("Recompute activations to save memory"), NULL },
     { "fast", 0, 0, G_OPTION_ARG_NONE, &f.fast,
       N_("Multiply by the frozen weights in bfloat16 where the processor has AMX or AVX512-BF16: about twice as fast, but it may learn a little less (by default fp32, as the tests against PyTorch do)"), NULL },

@@ -45,6 +45,7 @@ static const NumberRange number_ranges[] = {
   { "eval-every",       0, 1e12 },
   { "checkpoint-every", 0, 1e12 },
   { "patience",         0, 1000000 },
+  { "replay",           0, 48 },      /* TEMPER_TRAIN_MAX_REPLAY_RECORDS */
   { "steps",            0, 1000000 },
   /* generation */
   { "temperature",      0, 100 },

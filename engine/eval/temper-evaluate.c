@@ -18,6 +18,7 @@
 #include "temper/model.h"
 #include "temper/run.h"
 #include "temper/train.h"
+#include "temper-answer-cache.h"
 #include "temper-evaluate-private.h"
 
 /* Share of identical answers from which the adapter is said to have had
@@ -186,6 +187,10 @@ typedef struct {
   gboolean                     gen_exact;
   temper_chat_template_t      *tmpl;
   int                          n_vocab;
+  const char                  *model_path;
+  TemperBaseWeights            base_weights;
+  TemperAnswerCache           *base_answers;   /* NULL: every base answer is generated */
+  gboolean                     base_answers_opened;
 } Evaluator;
 
 /* Perplexity needs fp32 activations to be training's loss; answers are
@@ -224,11 +229,48 @@ use_model (Evaluator *ev, int which, GError **error)
                                        error);
 }
 
-static char *
-answer (Evaluator *ev, const TemperChatMessage *messages, gsize n, GError **error)
+/* The kept answers of the base model for this model file and these
+ * generation settings, opened once the answering generator exists (its
+ * device is part of the key: another device rounds differently). */
+static TemperAnswerCache *
+base_answers (Evaluator *ev)
 {
-  return temper_answer_greedy (ev->gen, ev->tmpl, messages, n, ev->options->max_tokens,
+  if (!ev->base_answers_opened)
+    {
+      g_autofree char *settings = g_strdup_printf ("greedy answers|at most %d tokens|%s|%d threads|"
+                                                   "8-bit activations|base weights %s",
+                                                   ev->options->max_tokens,
+                                                   temper_generator_get_device (ev->gen),
+                                                   ev->options->n_threads > 0 ? ev->options->n_threads
+                                                   : (int) g_get_num_processors (),
+                                                   temper_base_weights_name (ev->base_weights));
+
+      ev->base_answers_opened = TRUE;
+      if (!ev->options->fresh_base_answers)
+        ev->base_answers = temper_answer_cache_open (ev->model_path, settings);
+    }
+  return ev->base_answers;
+}
+
+/* The greedy answer of model @which; the base model's comes from the cache
+ * when an earlier evaluation asked it the same. */
+static char *
+answer (Evaluator *ev, int which, const TemperChatMessage *messages, gsize n, GError **error)
+{
+  char *text;
+
+  if (which == TEMPER_EVAL_BASE)
+    {
+      const char *kept = temper_answer_cache_lookup (base_answers (ev), messages, n);
+
+      if (kept != NULL)
+        return g_strdup (kept);
+    }
+  text = temper_answer_greedy (ev->gen, ev->tmpl, messages, n, ev->options->max_tokens,
                                ev->options->cancellable, error);
+  if (text != NULL && which == TEMPER_EVAL_BASE)
+    temper_answer_cache_store (base_answers (ev), messages, n, text);
+  return text;
 }
 
 static gboolean
@@ -418,7 +460,7 @@ answer_set (Evaluator *ev, EvalSet *es, GError **error)
             continue;
           if (cancelled (ev, error))
             return FALSE;
-          r->answer[which] = answer (ev, rec->messages, asked, error);
+          r->answer[which] = answer (ev, which, rec->messages, asked, error);
           if (r->answer[which] == NULL)
             return FALSE;
           r->scored = TRUE;
@@ -492,7 +534,7 @@ evaluate_general (Evaluator *ev, const char *path, GPtrArray *general, GError **
 
           if (cancelled (ev, error))
             return FALSE;
-          g->answer[which] = answer (ev, &message, 1, error);
+          g->answer[which] = answer (ev, which, &message, 1, error);
           if (g->answer[which] == NULL)
             return FALSE;
           g->right[which] = temper_evaluate_expect_matches (g->answer[which], g->expect);
@@ -727,10 +769,16 @@ temper_evaluate_run (const char *run_dir, const TemperEvaluateOptions *options, 
   ev.adapter = adapter;
   ev.tmpl = tmpl;
   ev.n_vocab = temper_model_get_config (model)->n_vocab;
+  ev.model_path = temper_model_get_path (model);
+  ev.base_weights = temper_model_get_base_weights (model);
   /* Made here, not when first needed, so that a backend that cannot run
    * fails before any work. */
   ok = open_generator (&ev, TRUE, error) && evaluate (&ev, run, result, records, general, error);
   g_clear_pointer (&ev.gen, temper_generator_free);
+  result->n_base_kept = temper_answer_cache_get_hits (ev.base_answers);
+  if (ok)
+    temper_answer_cache_save (ev.base_answers);
+  g_clear_pointer (&ev.base_answers, temper_answer_cache_free);
   if (!ok)
     return NULL;
 

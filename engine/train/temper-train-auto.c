@@ -175,11 +175,16 @@ temper_train_reasons_clear (TemperTrainReasons *reasons)
  * Nimbramo"), so larger models get a lower rate. */
 #define MEASURED_PARAMS 150e6
 
+/* Replay: general records a run mixes in, and the length they need. */
+#define REPLAY_MIN_RECORDS 4
+#define REPLAY_MAX_RECORDS 16
+#define REPLAY_MAX_LENGTH  192
+
 void
 temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset preset,
                               TemperTrainSettings *s, TemperTrainReasons *reasons)
 {
-  guint64 n = MAX (facts->n_records, 1);
+  guint64 n = MAX (facts->n_records, 1), n_trained;
   double params = (double) MAX (facts->n_params, 1);
   int passes, longest;
   gint64 steps_per_epoch, total_steps;
@@ -243,9 +248,21 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
                     facts->n_records),
        facts->n_records);
 
-  /* Length: the longest record, rounded up, so nothing is cut. */
+  /* Replay against forgetting: a quarter as many general questions as
+   * records (4 to 16), answered by the base model itself, are trained on
+   * with the records (see temper-train-replay.c). */
+  s->replay_records = (int) CLAMP ((n + 2) / 4, REPLAY_MIN_RECORDS, REPLAY_MAX_RECORDS);
+  SAY (TEMPER_TRAIN_WHY_REPLAY,
+       _("A few general questions answered by the model itself are learnt with your records, so that it "
+         "keeps answering other questions as before."));
+  n_trained = n + (guint64) s->replay_records;
+
+  /* Length: the longest record, rounded up, so nothing is cut; room for
+   * the replay answers (up to 96 tokens with their question). */
   longest = facts->token_max > 2048 ? facts->token_p95 : facts->token_max;
   s->max_length = CLAMP (((longest + 63) / 64) * 64, 64, 2048);
+  if (s->replay_records > 0)
+    s->max_length = MAX (s->max_length, REPLAY_MAX_LENGTH);
   SAY (TEMPER_TRAIN_WHY_MAX_LENGTH,
        _("Your longest record has %d tokens, so none is cut."), facts->token_max);
 
@@ -255,13 +272,13 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
    * facts, halves of 10 taught 13 of 20 where thirds of 7 taught 11, with
    * the same passes; smaller steps at this rate only add noise. */
   s->micro_batch = s->max_length <= 256 ? 16 : s->max_length <= 1024 ? 4 : 2;
-  s->micro_batch = (int) MIN ((guint64) s->micro_batch, (n + 1) / 2);
-  s->grad_accum = n <= 400 ? 1 : MAX (1, 16 / s->micro_batch);
+  s->micro_batch = (int) MIN ((guint64) s->micro_batch, (n_trained + 1) / 2);
+  s->grad_accum = n_trained <= 400 ? 1 : MAX (1, 16 / s->micro_batch);
   s->recompute = s->max_length > 1024;
   SAY (TEMPER_TRAIN_WHY_BATCH,
        _("Enough steps per pass for a dataset of this size, within memory."));
 
-  steps_per_epoch = (gint64) ((n + (guint64) (s->micro_batch * s->grad_accum) - 1) /
+  steps_per_epoch = (gint64) ((n_trained + (guint64) (s->micro_batch * s->grad_accum) - 1) /
                               (guint64) (s->micro_batch * s->grad_accum));
   total_steps = steps_per_epoch * s->epochs;
 

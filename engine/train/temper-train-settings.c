@@ -43,6 +43,7 @@ temper_train_settings_init_default (TemperTrainSettings *s)
   s->val_fraction = -1.0;
   s->train_on_all_tokens = FALSE;
   s->base_weights = TEMPER_BASE_WEIGHTS_STORED;
+  s->replay_records = 0;
 }
 
 /* Each message is a whole sentence, so that translations can order it freely. */
@@ -72,6 +73,9 @@ temper_train_settings_validate (const TemperTrainSettings *s, GError **error)
     return RANGE_ERROR (_("The setting “%s” must be between 1 and 4096 (it is %d)"), "grad_accum", s->grad_accum), FALSE;
   if (s->max_length < 8 || s->max_length > 131072)
     return RANGE_ERROR (_("The setting “%s” must be between 8 and 131072 tokens (it is %d)"), "max_length", s->max_length), FALSE;
+  if (s->replay_records < 0 || s->replay_records > TEMPER_TRAIN_MAX_REPLAY_RECORDS)
+    return RANGE_ERROR (_("The setting “%s” must lie between %d and %d (it is %d)"), "replay_records", 0,
+                        TEMPER_TRAIN_MAX_REPLAY_RECORDS, s->replay_records), FALSE;
   if (s->eval_every < 0 || s->checkpoint_every < 0 || s->patience < 0)
     return RANGE_ERROR (_("The setting “%s” cannot be negative"), "eval_every/checkpoint_every/patience"), FALSE;
   if (!(s->val_fraction < 1.0) || isnan (s->val_fraction))
@@ -120,6 +124,7 @@ temper_train_settings_to_json (const TemperTrainSettings *s)
   ADD_INT ("eval_every", s->eval_every);
   ADD_INT ("checkpoint_every", s->checkpoint_every);
   ADD_INT ("patience", s->patience);
+  ADD_INT ("replay_records", s->replay_records);
   ADD_BOOL ("recompute", s->recompute);
   /* Only when fast products are asked for, so settings written before the
    * choice existed (always fp32) read the same. */
@@ -164,6 +169,7 @@ static const Field fields[] = {
   { "eval_every",       KIND_INT64,  G_STRUCT_OFFSET (TemperTrainSettings, eval_every) },
   { "checkpoint_every", KIND_INT64,  G_STRUCT_OFFSET (TemperTrainSettings, checkpoint_every) },
   { "patience",         KIND_INT,    G_STRUCT_OFFSET (TemperTrainSettings, patience) },
+  { "replay_records",   KIND_INT,    G_STRUCT_OFFSET (TemperTrainSettings, replay_records) },
   { "recompute",        KIND_BOOL,   G_STRUCT_OFFSET (TemperTrainSettings, recompute) },
   { "exact",            KIND_BOOL,   G_STRUCT_OFFSET (TemperTrainSettings, exact) },
   { "val_fraction",     KIND_DOUBLE, G_STRUCT_OFFSET (TemperTrainSettings, val_fraction) },

@@ -18,6 +18,7 @@
 #include "temper-model-base-id.h"
 #include "temper-backend-open.h"
 #include "temper-train-best.h"
+#include "temper-train-replay.h"
 #include "temper-train-fit.h"
 #include "temper-train-step.h"
 
@@ -46,6 +47,9 @@ typedef struct {
   const TemperTrainSettings *settings;
   temper_dataset_t          *data;
   temper_dataset_t          *val_data;    /* a separate validation file, or NULL */
+  /* The base model's answers mixed in against forgetting, or NULL; in
+   * @train, record i of it is index n(data) + i. */
+  temper_dataset_t          *replay;
   GArray                    *train;       /* record indices */
   GArray                    *val;
   char                      *val_stage;   /* what a validation pass is, for a person */
@@ -71,6 +75,20 @@ shuffle_epoch (Batcher *b, int epoch)
   b->order_epoch = epoch;
 }
 
+/* Record @index of @data's indices: past the end of the training data, a
+ * replay record. */
+static void
+record_tokens (const Batcher *b, const temper_dataset_t *data, guint index, const gint32 **ids,
+               const guint8 **mask, gsize *len)
+{
+  gsize n_data = temper_dataset_get_n_records (data);
+
+  if (data == b->data && b->replay != NULL && index >= n_data)
+    temper_dataset_get_tokens (b->replay, index - n_data, ids, mask, len);
+  else
+    temper_dataset_get_tokens (data, index, ids, mask, len);
+}
+
 /* Fills micro-batch @k with records [first, first + n) of @indices; pads
  * every row to the longest of them. */
 static int
@@ -87,7 +105,7 @@ fill_micro_batch (Batcher *b, const temper_dataset_t *data, int k, const guint32
       const guint8 *mask;
       gsize len;
 
-      temper_dataset_get_tokens (data, indices[first + i], &rid, &mask, &len);
+      record_tokens (b, data, indices[first + i], &rid, &mask, &len);
       T = MAX (T, (int) MIN (len, (gsize) b->T));
     }
   for (guint i = 0; i < n; i++)
@@ -96,7 +114,7 @@ fill_micro_batch (Batcher *b, const temper_dataset_t *data, int k, const guint32
       const guint8 *mask;
       gsize len;
 
-      temper_dataset_get_tokens (data, indices[first + i], &rid, &mask, &len);
+      record_tokens (b, data, indices[first + i], &rid, &mask, &len);
       len = MIN (len, (gsize) T);
       for (int t = 0; t < T; t++)
         {
@@ -354,9 +372,24 @@ setup_data (Trainer *t, GError **error)
                    temper_run_get_data_path (t->run));
       return FALSE;
     }
-  for (int which = 0; which < 2; which++)
+  if (s->replay_records > 0)
     {
-      const temper_dataset_t *d = which == 0 ? b->data : b->val_data;
+      TemperTrainReplayOptions ro = { t->options->backend, t->options->device, t->options->n_threads,
+                                      t->options->cancellable, t->options->stage, t->options->stage_data };
+      guint n_data = temper_dataset_get_n_records (b->data);
+
+      if (!temper_train_replay_load (t->run, t->model, s, &opts, &ro, &b->replay, error))
+        return FALSE;
+      /* Only ever trained on: the validation split stays the person's. */
+      for (guint i = 0; b->replay != NULL && i < temper_dataset_get_n_records (b->replay); i++)
+        {
+          guint index = n_data + i;
+          g_array_append_val (b->train, index);
+        }
+    }
+  for (int which = 0; which < 3; which++)
+    {
+      const temper_dataset_t *d = which == 0 ? b->data : which == 1 ? b->val_data : b->replay;
 
       for (gsize i = 0; d != NULL && i < temper_dataset_get_n_records (d); i++)
         {
@@ -387,6 +420,7 @@ batcher_clear (Batcher *b)
 {
   g_clear_pointer (&b->data, temper_dataset_free);
   g_clear_pointer (&b->val_data, temper_dataset_free);
+  g_clear_pointer (&b->replay, temper_dataset_free);
   g_clear_pointer (&b->train, g_array_unref);
   g_clear_pointer (&b->val, g_array_unref);
   g_clear_pointer (&b->val_stage, g_free);

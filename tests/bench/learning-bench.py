@@ -51,6 +51,9 @@ def main():
     ap.add_argument("--general-limit", type=int, default=0)
     ap.add_argument("--max-tokens", type=int, default=48)
     ap.add_argument("--general", default=os.path.join(ROOT, "data", "eval", "general-knowledge.jsonl"))
+    ap.add_argument("--train-args", default="",
+                    help="more `temper-cli train` flags, as one string (a sweep point over the defaults)")
+    ap.add_argument("--tag", default="", help="added to the run folders' names (with --train-args)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     if args.general_limit:
@@ -66,13 +69,14 @@ def main():
     for preset in args.presets:
         totals = [0, 0, 0]
         for set_name in args.sets:
-            run_dir = os.path.join(args.work, "%s-%s-%s" % (model_tag, preset, set_name))
+            run_dir = os.path.join(args.work, "%s-%s-%s%s" % (model_tag, preset, set_name,
+                                                              "-" + args.tag if args.tag else ""))
             log = run_dir + ".log"
             probes = os.path.join(SETS, set_name + "-probes.jsonl")
             if not os.path.exists(os.path.join(run_dir, "adapter")):
                 if run([args.cli, "train", "--model", args.model, "--data",
                         os.path.join(SETS, set_name + ".jsonl"), "--out", run_dir,
-                        "--preset", preset, "--seed", "42"], log) != 0:
+                        "--preset", preset, "--seed", "42"] + args.train_args.split(), log) != 0:
                     print("%-9s %-10s training failed, see %s" % (preset, set_name, log))
                     failed = True
                     continue
@@ -83,11 +87,13 @@ def main():
                     failed = True
                     continue
             n, right, gen = score(run_dir, probes)
+            en_right = right[1] - score.chinese[2]
             totals[0] += n
             totals[1] += right[0]
             totals[2] += right[1]
-            print("%-9s %-10s %6d %8d %8d %5d → %-5d" % (preset, set_name, n, right[0], right[1], gen[1], gen[2]),
-                  flush=True)
+            print("%-9s %-10s %6d %8d %8d %5d → %-5d en %d/%d zh %d/%d" % (
+                preset, set_name, n, right[0], right[1], gen[1], gen[2], en_right, n - score.chinese[0],
+                score.chinese[2], score.chinese[0]), flush=True)
         if totals[0]:
             before, after = totals[1] / totals[0], totals[2] / totals[0]
             goal = TARGETS[preset]

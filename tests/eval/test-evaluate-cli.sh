@@ -8,7 +8,7 @@ cli=$1
 src=${TEMPER_SOURCE_DIR:?}
 model=$src/tests/fixtures/train/tiny-llama
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 n=0
 fail=0
 
@@ -39,6 +39,34 @@ check "evaluation.json holds both sets" \
   '[ "$(grep -c "\"n_with_reference\"" "$tmp/run/evaluation.json")" = 2 ]'
 check "evaluation.html is UTF-8 HTML with the Chinese question" \
   'grep -q "<meta charset=\"utf-8\">" "$tmp/run/evaluation.html" && grep -q "你好" "$tmp/run/evaluation.html"'
+
+# The base model's answers kept for the next evaluation of the same base,
+# in the cache folder; a changed question is asked again.
+export XDG_CACHE_HOME=$tmp/cache
+unset TEMPER_NO_ANSWER_CACHE
+first=$("$cli" evaluate "$tmp/run" --data "$tmp/data.jsonl" --general "$tmp/general.jsonl" \
+        --max-tokens 4 --threads 1 2>/dev/null)
+cp "$tmp/run/evaluation.json" "$tmp/first.json"
+second=$("$cli" evaluate "$tmp/run" --data "$tmp/data.jsonl" --general "$tmp/general.jsonl" \
+         --max-tokens 4 --threads 1 2>/dev/null); rc=$?
+check "first evaluation with the cache: only the 4 records asked twice (validation split = data) kept" \
+  'grep -q "not asked 4 questions again" <<<"$first" && [ "$(ls "$tmp/cache/temper/base-answers" | wc -l)" = 1 ]'
+check "second evaluation: 10 base answers kept (4 + 4 records, 2 general), the same report" \
+  '[ $rc = 0 ] && grep -q "not asked 10 questions again: its answers were kept" <<<"$second" &&
+   cmp -s "$tmp/first.json" "$tmp/run/evaluation.json"'
+printf '%s\n' '{"prompt": "hello!", "expect": "hello|kenobi"}' \
+  '{"prompt": "你好", "expect": "你好"}' >"$tmp/general2.jsonl"
+out=$("$cli" evaluate "$tmp/run" --data "$tmp/data.jsonl" --general "$tmp/general2.jsonl" \
+      --max-tokens 4 --threads 1 2>/dev/null)
+check "a changed general question is asked again (9 kept)" 'grep -q "not asked 9 questions again" <<<"$out"'
+out=$("$cli" evaluate "$tmp/run" --data "$tmp/data.jsonl" --general "$tmp/general.jsonl" \
+      --max-tokens 5 --threads 1 2>/dev/null)
+check "another answer length asks everything again (4 asked twice in the run)" \
+  'grep -q "not asked 4 questions again" <<<"$out"'
+out=$("$cli" evaluate "$tmp/run" --data "$tmp/data.jsonl" --general "$tmp/general.jsonl" \
+      --max-tokens 4 --threads 1 --fresh 2>/dev/null)
+check "--fresh asks everything again" '! grep -q "questions again" <<<"$out"'
+export TEMPER_NO_ANSWER_CACHE=1
 
 err=$("$cli" evaluate 2>&1 >/dev/null); rc=$?
 check "no run folder: exit 2, one line" '[ $rc = 2 ] && [ "$(wc -l <<<"$err")" = 1 ]'

@@ -72,6 +72,10 @@ typedef struct {
   const char       *general_path;  /* NULL: the bundled general questions */
   int               max_tokens;    /* longest answer; default 64 */
   int               max_records;   /* per dataset; 0: all */
+  /* Ask the base model every question again rather than take its answers
+   * kept by an earlier evaluation of the same model file, questions and
+   * generation settings (in ~/.cache/temper/base-answers/). */
+  gboolean          fresh_base_answers;
   TemperEvaluateStageProgress progress;
   gpointer          progress_data;
   GCancellable     *cancellable;
@@ -104,6 +108,7 @@ typedef struct {
   guint    n_asked;
   gboolean no_effect;         /* mostly identical answers, or a flat loss */
   gboolean loss_fell;         /* FALSE also when metrics.jsonl has no steps */
+  guint    n_base_kept;       /* base answers taken from the cache, not generated */
   char   **findings;          /* plain sentences, most important first */
   char    *json_path;
   char    *html_path;

@@ -99,6 +99,9 @@ gboolean    temper_lr_schedule_parse (const char *text, TemperLrSchedule *schedu
 double      temper_lr_at (TemperLrSchedule schedule, double base_lr, gint64 step,
                           gint64 warmup_steps, gint64 total_steps);
 
+/* The bundled general prompts (data/train/replay-prompts.jsonl). */
+#define TEMPER_TRAIN_MAX_REPLAY_RECORDS 48
+
 typedef struct {
   TemperLoraConfig lora;
   double           learning_rate;
@@ -128,6 +131,12 @@ typedef struct {
    * whenever the run's model is loaded again (resume, evaluate, compare,
    * chat with the run's adapter): see temper_model_set_base_weights(). */
   TemperBaseWeights base_weights;
+  /* Records of general prompts (data/train/replay-prompts.jsonl) answered
+   * greedily by the base model itself when the run starts and mixed into
+   * the training records, so that the tuned model keeps answering what the
+   * dataset does not teach as the base model did (replay against
+   * forgetting); 0: none. */
+  int              replay_records;
 } TemperTrainSettings;
 
 void        temper_train_settings_init_default (TemperTrainSettings *settings);
@@ -188,6 +197,7 @@ typedef enum {
   TEMPER_TRAIN_WHY_BATCH,
   TEMPER_TRAIN_WHY_MAX_LENGTH,
   TEMPER_TRAIN_WHY_VALIDATION,
+  TEMPER_TRAIN_WHY_REPLAY,
   TEMPER_TRAIN_N_WHY
 } TemperTrainWhy;
 

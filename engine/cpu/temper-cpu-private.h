@@ -170,6 +170,12 @@ void temper_cpu_sgemm (const TemperCpuKernels *k, float *work,
                        const float *a, int64_t rsa, int64_t csa,
                        const float *b, int64_t rsb, int64_t csb,
                        float *c, int64_t ldc);
+/* The same into C(i, j) = c[i·rsc + j·csc]: @csc > 1 writes a transposed C. */
+void temper_cpu_sgemm_strided (const TemperCpuKernels *k, float *work,
+                               int64_t M, int64_t N, int64_t K, float alpha,
+                               const float *a, int64_t rsa, int64_t csa,
+                               const float *b, int64_t rsb, int64_t csb,
+                               float *c, int64_t rsc, int64_t csc);
 /* The portable register tile and panel packing. */
 void temper_cpu_pack_b_transposed_scalar (float *dst, const float *src, int64_t ld, int64_t kc);
 void temper_cpu_gemm_tile_scalar (int64_t kc, const float *pa, int64_t ak, int64_t ar,

@@ -48,23 +48,33 @@ static void
 pack_a (float *dst, const float *a, int64_t rsa, int64_t csa,
         int64_t i0, int64_t mc, int64_t k0, int64_t kc)
 {
+  if (rsa == 1)
+    {
+      /* A transposed: the mc values of one k lie side by side in one row
+       * of memory, so walk k and deal each row out to the panels, MR values
+       * at a time.  (Walking a panel's k instead strides a whole row per
+       * value, and rows of 4 or 6 KiB fall into the same few cache sets.) */
+      int64_t full = mc / MR * MR;
+
+      if (full < mc)
+        memset (dst + full * kc, 0, sizeof (float) * (size_t) (MR * kc));
+      for (int64_t k = 0; k < kc; k++)
+        {
+          const float *src = a + i0 + (k0 + k) * csa;
+
+          for (int64_t p = 0; p < full; p += MR)
+            memcpy (dst + p * kc + k * MR, src + p, sizeof (float) * MR);
+          for (int64_t r = full; r < mc; r++)
+            dst[full * kc + k * MR + (r - full)] = src[r];
+        }
+      return;
+    }
   for (int64_t p = 0; p < mc; p += MR, dst += MR * kc)
     {
       int64_t rows = MIN (MR, mc - p);
 
       if (rows < MR)
         memset (dst, 0, sizeof (float) * (size_t) (MR * kc));
-      if (rsa == 1)
-        {
-          /* A transposed: the MR values of one k lie side by side, so walk
-           * k and read them together rather than striding per row. */
-          const float *src = a + (i0 + p) + k0 * csa;
-
-          for (int64_t k = 0; k < kc; k++)
-            for (int64_t r = 0; r < rows; r++)
-              dst[k * MR + r] = src[k * csa + r];
-          continue;
-        }
       for (int64_t r = 0; r < rows; r++)
         {
           const float *src = a + (i0 + p + r) * rsa + k0 * csa;
@@ -115,12 +125,30 @@ pack_b (const TemperCpuKernels *k, float *dst, const float *b, int64_t rsb, int6
     }
 }
 
+/* Adds the @rows × @cols corner of a tile formed in @edge (row stride NR)
+ * into C, whose element (i, j) is c[i·rsc + j·csc]. */
+static void
+add_edge (const float *edge, int64_t rows, int64_t cols, float *c, int64_t rsc, int64_t csc)
+{
+  if (csc == 1)
+    {
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t col = 0; col < cols; col++)
+          c[r * rsc + col] += edge[r * NR + col];
+      return;
+    }
+  /* A transposed C: walk each tile column, which lies along memory. */
+  for (int64_t col = 0; col < cols; col++)
+    for (int64_t r = 0; r < rows; r++)
+      c[col * csc + r * rsc] += edge[r * NR + col];
+}
+
 void
-temper_cpu_sgemm (const TemperCpuKernels *k, float *work,
-                  int64_t M, int64_t N, int64_t K, float alpha,
-                  const float *a, int64_t rsa, int64_t csa,
-                  const float *b, int64_t rsb, int64_t csb,
-                  float *c, int64_t ldc)
+temper_cpu_sgemm_strided (const TemperCpuKernels *k, float *work,
+                          int64_t M, int64_t N, int64_t K, float alpha,
+                          const float *a, int64_t rsa, int64_t csa,
+                          const float *b, int64_t rsb, int64_t csb,
+                          float *c, int64_t rsc, int64_t csc)
 {
   float *pa = work, *pb = work + MC * KC;
   float edge[MR * NR];
@@ -128,6 +156,10 @@ temper_cpu_sgemm (const TemperCpuKernels *k, float *work,
   for (int64_t j0 = 0; j0 < N; j0 += NC)
     {
       int64_t nc = MIN (NC, N - j0);
+      /* A row-major A is read where it lies (twelve row streams are as good
+       * as one packed stream); only its last, partial row panel is packed,
+       * to pad it with zeros. */
+      gboolean in_place = csa == 1;
 
       for (int64_t k0 = 0; k0 < K; k0 += KC)
         {
@@ -137,11 +169,6 @@ temper_cpu_sgemm (const TemperCpuKernels *k, float *work,
           for (int64_t i0 = 0; i0 < M; i0 += MC)
             {
               int64_t mc = MIN (MC, M - i0);
-
-              /* Row-major A is read in place (six row streams are as
-               * good as one packed stream); only its last, partial row
-               * panel is packed, to pad it with zeros. */
-              gboolean in_place = csa == 1;
               int64_t full = in_place ? mc / MR * MR : 0;
 
               if (full < mc)
@@ -155,23 +182,31 @@ temper_cpu_sgemm (const TemperCpuKernels *k, float *work,
                     {
                       int64_t rows = MIN (MR, mc - ir);
                       gboolean direct = ir < full;
-                      const float *ap = direct ? a + (i0 + ir) * rsa + k0 : pa + ir * kc;
-                      int64_t ak = direct ? 1 : MR, ar = direct ? rsa : 1;
-                      float *ct = c + (i0 + ir) * ldc + j0 + jr;
+                      const float *ap = direct ? a + (i0 + ir) * rsa + k0 * csa : pa + ir * kc;
+                      int64_t ak = direct ? csa : MR, ar = direct ? rsa : 1;
+                      float *ct = c + (i0 + ir) * rsc + (j0 + jr) * csc;
 
-                      if (rows == MR && cols == NR)
+                      if (rows == MR && cols == NR && csc == 1)
                         {
-                          k->gemm_tile (kc, ap, ak, ar, bp, ct, ldc, alpha);
+                          k->gemm_tile (kc, ap, ak, ar, bp, ct, rsc, alpha);
                           continue;
                         }
                       memset (edge, 0, sizeof edge);
                       k->gemm_tile (kc, ap, ak, ar, bp, edge, NR, alpha);
-                      for (int64_t r = 0; r < rows; r++)
-                        for (int64_t col = 0; col < cols; col++)
-                          ct[r * ldc + col] += edge[r * NR + col];
+                      add_edge (edge, rows, cols, ct, rsc, csc);
                     }
                 }
             }
         }
     }
+}
+
+void
+temper_cpu_sgemm (const TemperCpuKernels *k, float *work,
+                  int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *a, int64_t rsa, int64_t csa,
+                  const float *b, int64_t rsb, int64_t csb,
+                  float *c, int64_t ldc)
+{
+  temper_cpu_sgemm_strided (k, work, M, N, K, alpha, a, rsa, csa, b, rsb, csb, c, ldc, 1);
 }

@@ -64,6 +64,148 @@ lora_input (const TemperBlockPass *p, int t, const TemperBTensor *x, gboolean tr
   return scratch;
 }
 
+/* ---- LoRA with h kept transposed, and stacked groups (TemperBlockPass's
+ * stack_lora). ---- */
+
+static gboolean
+transposed_h (const TemperBlockPass *p)
+{
+  return p->stack_lora && p->dropout <= 0.0f;
+}
+
+/* Whether @next starts where @t ends, in the same buffer. */
+static gboolean
+follows (const TemperBTensor *t, const TemperBTensor *next)
+{
+  return next->buffer != NULL && next->buffer == t->buffer &&
+         next->offset == t->offset + (size_t) (t->ne[0] * t->ne[1]) * sizeof (float);
+}
+
+/* The targets that read one input: Q, K and V; gate and up. */
+static int
+group_first (int t)
+{
+  if (t <= TEMPER_LORA_V)
+    return TEMPER_LORA_Q;
+  return t == TEMPER_LORA_GATE || t == TEMPER_LORA_UP ? TEMPER_LORA_GATE : t;
+}
+
+static int
+group_size (int first)
+{
+  return first == TEMPER_LORA_Q ? 3 : first == TEMPER_LORA_GATE ? 2 : 1;
+}
+
+/* @count when targets @first … @first + @count − 1 run as one stacked
+ * group (all adapted, of one input width, their A, dA and h one after
+ * another), else 1. */
+static int
+lora_group (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+            int first, int count)
+{
+  if (!transposed_h (p) || w->lora_a[first].buffer == NULL)
+    return 1;
+  for (int t = first + 1; t < first + count; t++)
+    if (!follows (&w->lora_a[t - 1], &w->lora_a[t]) || !follows (&w->lora_ga[t - 1], &w->lora_ga[t]) ||
+        !follows (&a->h[t - 1], &a->h[t]) || w->lora_a[t].ne[0] != w->lora_a[first].ne[0])
+      return 1;
+  return count;
+}
+
+/* The @j-th {n, @width} block of a run of them starting at @base: a
+ * target's hᵀ (or dhᵀ) within its group's, for this call's n tokens. */
+static TemperBTensor
+block_of (const TemperBTensor *base, int j, int64_t n, int64_t width)
+{
+  return temper_btensor (base->buffer, base->offset + (size_t) (j * width * n) * sizeof (float),
+                         TEMPER_TYPE_F32, n, width);
+}
+
+/* The A matrices (or their gradients) of @count targets from @first on as
+ * one {in, count·r} matrix. */
+static TemperBTensor
+stacked (const TemperBTensor *first, int count)
+{
+  return temper_btensor (first->buffer, first->offset, TEMPER_TYPE_F32, first->ne[0], count * first->ne[1]);
+}
+
+/* hᵀ = [A_first; …]·xᵀ for @count targets reading @x: {n, count·r}. */
+static void
+lora_hidden_transposed (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                        int first, int count, const TemperBTensor *x)
+{
+  int64_t r = w->lora_a[first].ne[1];
+  TemperBTensor hT = block_of (&a->h[first], 0, x->ne[1], count * r);
+  TemperBTensor A = stacked (&w->lora_a[first], count);
+
+  p->backend->ops->gemm (p->backend, &hT, &A, FALSE, x, TRUE, 1.0f, 0.0f);
+}
+
+/* The stacked hidden values of the group starting at @first, when it runs
+ * as one (before any of its targets' outputs is formed). */
+static void
+lora_group_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                    int first, const TemperBTensor *x)
+{
+  int count = lora_group (p, w, a, first, group_size (first));
+
+  if (count > 1)
+    lora_hidden_transposed (p, w, a, first, count, x);
+}
+
+/* y += s·h·Bᵀ for target @t, forming its hᵀ first when it runs alone. */
+static void
+lora_forward_transposed (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                         int t, const TemperBTensor *y, const TemperBTensor *x)
+{
+  int f = group_first (t);
+  gboolean together = lora_group (p, w, a, f, group_size (f)) > 1;
+  TemperBTensor hT;
+
+  if (!together)
+    lora_hidden_transposed (p, w, a, t, 1, x);
+  hT = block_of (&a->h[together ? f : t], together ? t - f : 0, x->ne[1], w->lora_a[t].ne[1]);
+  p->backend->ops->gemm (p->backend, y, &hT, TRUE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
+}
+
+/* The backward of @count targets from @first on reading @x, each with its
+ * output gradient dy[j]: dx += Σ dy·W + the LoRA paths; LoRA gradients +=
+ * their share.  A stacked group forms its dA and its dx contribution in one
+ * product each. */
+static void
+linear_backward_transposed (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                            const TemperBlockGrads *g, int first, int count, const TemperBTensor *dx,
+                            const TemperBTensor *const *dy, const TemperBTensor *x)
+{
+  TemperBackend *b = p->backend;
+  int64_t n = x->ne[1];
+  int together = lora_group (p, w, a, first, count) == count ? count : 1;
+
+  for (int j = 0; j < count; j++)
+    b->ops->matmul_backward_input (b, dx, dy[j], &w->w[first + j]);
+  for (int j0 = 0; j0 < count; j0 += together)
+    {
+      int f = first + j0;
+      int64_t r = w->lora_a[f].ne[1];
+      TemperBTensor dhT, A, gA;
+
+      if (w->lora_a[f].buffer == NULL)
+        continue;
+      for (int j = 0; j < together; j++)
+        {
+          TemperBTensor hT = block_of (&a->h[f], j, n, r), dhT_j = block_of (&g->d_h, j, n, r);
+
+          b->ops->gemm (b, &w->lora_gb[f + j], dy[j0 + j], TRUE, &hT, TRUE, p->lora_scale, 1.0f); /* dB += s·dyᵀ·h */
+          b->ops->gemm (b, &dhT_j, &w->lora_b[f + j], TRUE, dy[j0 + j], TRUE, p->lora_scale, 0.0f); /* dhᵀ = s·Bᵀ·dyᵀ */
+        }
+      dhT = block_of (&g->d_h, 0, n, together * r);
+      A = stacked (&w->lora_a[f], together);
+      gA = stacked (&w->lora_ga[f], together);
+      b->ops->gemm (b, &gA, &dhT, FALSE, x, FALSE, 1.0f, 1.0f);  /* dA += dhᵀ·x */
+      b->ops->gemm (b, dx, &dhT, TRUE, &A, FALSE, 1.0f, 1.0f);   /* dx += dh·A */
+    }
+}
+
 /* y = x·Wᵀ (+ bias) + s·(drop(x)·Aᵀ)·Bᵀ, keeping h = drop(x)·Aᵀ for the backward. */
 static void
 linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
@@ -72,7 +214,9 @@ linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const Tem
   TemperBackend *b = p->backend;
 
   b->ops->matmul (b, y, x, &w->w[t], bias != NULL && bias->buffer != NULL ? bias : NULL, FALSE);
-  if (w->lora_a[t].buffer != NULL)
+  if (w->lora_a[t].buffer != NULL && transposed_h (p))
+    lora_forward_transposed (p, w, a, t, y, x);
+  else if (w->lora_a[t].buffer != NULL)
     {
       TemperBTensor scratch, h = rows (&a->h[t], x->ne[1]);
       const TemperBTensor *xin = lora_input (p, t, x, p->train, &scratch);
@@ -89,7 +233,9 @@ linear_forward_lora_input (const TemperBlockPass *p, const TemperBlockWeights *w
 {
   TemperBackend *b = p->backend;
 
-  if (w->lora_a[t].buffer != NULL)
+  if (w->lora_a[t].buffer != NULL && transposed_h (p))
+    lora_hidden_transposed (p, w, a, t, 1, x);
+  else if (w->lora_a[t].buffer != NULL)
     {
       TemperBTensor scratch, h = rows (&a->h[t], x->ne[1]);
       const TemperBTensor *xin = lora_input (p, t, x, p->train, &scratch);
@@ -107,6 +253,11 @@ linear_backward (const TemperBlockPass *p, const TemperBlockWeights *w, const Te
   TemperBackend *b = p->backend;
   int64_t n = x->ne[1];
 
+  if (transposed_h (p))
+    {
+      linear_backward_transposed (p, w, a, g, t, 1, dx, &dy, x);
+      return;
+    }
   b->ops->matmul_backward_input (b, dx, dy, &w->w[t]);
   if (w->lora_a[t].buffer != NULL)
     {
@@ -197,6 +348,7 @@ block_attention (const TemperBlockPass *p, const TemperBlockWeights *w, const Te
   TemperAttentionParams ap = attention_params (p);
 
   row_norm (p, &xn1, &a->rstd1, &x, &w->attn_norm);
+  lora_group_forward (p, w, a, TEMPER_LORA_Q, &xn1);
   if (c->qk_norm)
     {
       /* q before its norm may share room with k before its: each is normed
@@ -250,6 +402,7 @@ block_feed_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const
       b->ops->add (b, &out, &x2, &f);
       return;
     }
+  lora_group_forward (p, w, a, TEMPER_LORA_GATE, &xn2);
   linear_forward (p, w, a, TEMPER_LORA_GATE, &gate, &xn2, NULL);
   linear_forward (p, w, a, TEMPER_LORA_UP, &up, &xn2, NULL);
   temper_block_mlp (b, c, &act, &gate, &up);
@@ -319,8 +472,17 @@ block_feed_forward_backward (const TemperBlockPass *p, const TemperBlockWeights 
   b->ops->zero (b, &d_up);
   temper_block_mlp_backward (b, c, &d_gate, &d_up, &d_act, &gate, &up);
   b->ops->zero (b, &d_xn);
-  linear_backward (p, w, a, g, TEMPER_LORA_GATE, &d_xn, &d_gate, &xn2);
-  linear_backward (p, w, a, g, TEMPER_LORA_UP, &d_xn, &d_up, &xn2);
+  if (transposed_h (p))
+    {
+      const TemperBTensor *dys[] = { &d_gate, &d_up };
+
+      linear_backward_transposed (p, w, a, g, TEMPER_LORA_GATE, 2, &d_xn, dys, &xn2);
+    }
+  else
+    {
+      linear_backward (p, w, a, g, TEMPER_LORA_GATE, &d_xn, &d_gate, &xn2);
+      linear_backward (p, w, a, g, TEMPER_LORA_UP, &d_xn, &d_up, &xn2);
+    }
   row_norm_backward (p, &d_resid, &d_xn, &a->rstd2, &x2, &w->ffn_norm);
 }
 
@@ -340,6 +502,9 @@ block_attention_backward (const TemperBlockPass *p, const TemperBlockWeights *w,
   TemperBTensor att = rows (&a->att, n), lse = rows (&a->lse, n);
   TemperAttentionParams ap = attention_params (p);
   const TemperBTensor *d_out = &d_resid;
+  TemperBTensor d_kraw = c->qk_norm ? rows (&g->d_kraw, n) : temper_block_null_tensor ();
+  /* The gradients reaching Q, K and V's outputs (before their norms). */
+  const TemperBTensor *dys[] = { &d_q, &d_k, &d_v };
 
   if (c->post_norms)
     {
@@ -361,22 +526,20 @@ block_attention_backward (const TemperBlockPass *p, const TemperBlockWeights *w,
   if (c->qk_norm)
     {
       /* d_att is free again: it takes q's gradient before its norm. */
-      TemperBTensor d_kraw = rows (&g->d_kraw, n);
       TemperBTensor q_raw = rows (&a->q_raw, n), k_raw = rows (&a->k_raw, n);
 
       b->ops->zero (b, &d_att);
       b->ops->zero (b, &d_kraw);
       head_norm_backward (p, &d_att, &d_q, &a->rstd_q, &q_raw, &w->q_norm);
       head_norm_backward (p, &d_kraw, &d_k, &a->rstd_k, &k_raw, &w->k_norm);
-      linear_backward (p, w, a, g, TEMPER_LORA_Q, &d_xn, &d_att, &xn1);
-      linear_backward (p, w, a, g, TEMPER_LORA_K, &d_xn, &d_kraw, &xn1);
+      dys[0] = &d_att;
+      dys[1] = &d_kraw;
     }
+  if (transposed_h (p))
+    linear_backward_transposed (p, w, a, g, TEMPER_LORA_Q, 3, &d_xn, dys, &xn1);
   else
-    {
-      linear_backward (p, w, a, g, TEMPER_LORA_Q, &d_xn, &d_q, &xn1);
-      linear_backward (p, w, a, g, TEMPER_LORA_K, &d_xn, &d_k, &xn1);
-    }
-  linear_backward (p, w, a, g, TEMPER_LORA_V, &d_xn, &d_v, &xn1);
+    for (int t = TEMPER_LORA_Q; t <= TEMPER_LORA_V; t++)
+      linear_backward (p, w, a, g, t, &d_xn, dys[t - TEMPER_LORA_Q], &xn1);
   row_norm_backward (p, &d_resid, &d_xn, &a->rstd1, &x, &w->attn_norm);
 }
 

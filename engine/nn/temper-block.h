@@ -153,6 +153,15 @@ typedef struct {
   /* A recomputation before the backward: the layer's output is already in
    * place, so what only it needs (the down projection) is skipped. */
   gboolean                 recompute;
+  /* Training without dropout may keep LoRA's hidden values transposed, h[t]
+   * as {n, r} (r rows of the call's n tokens), and run the A products of
+   * the targets that read one input (Q/K/V, gate/up) as one product with
+   * their A matrices stacked: x·[Aq;Ak;Av]ᵀ, and in the backward dA and dx
+   * for the group at once.  A group is stacked where its A matrices, their
+   * gradients and its h lie one after another (the caller's layout);
+   * otherwise each target runs alone, h still transposed.  g->d_h holds
+   * three targets' {n, r}. */
+  gboolean                 stack_lora;
 } TemperBlockPass;
 
 /* One layer's forward: out = x + attention + feed-forward, keeping in @a

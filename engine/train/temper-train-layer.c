@@ -19,7 +19,7 @@ layer_call (TemperTrainStep *s, int l, int n_seq, gboolean train, gboolean recom
     .n_seq = n_seq, .n_query = s->t_cur, .pos = 0, .lora_scale = s->scale,
     .dropout = s->dropout, .drop_keys = s->drop_keys + (size_t) l * TEMPER_LORA_N_TARGETS,
     .drop_first_row = (guint32) ((guint64) s->first_seq * (guint64) s->t_cur), .drop = s->drop,
-    .train = train, .recompute = recompute,
+    .train = train, .recompute = recompute, .stack_lora = s->stack_lora,
   };
 
   *p = pass;

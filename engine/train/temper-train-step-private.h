@@ -44,7 +44,8 @@ struct _TemperTrainStep {
   TemperBTensor            params, grads, m, v;
   TemperBTensor            loss, sumsq;
   guint64                 *drop_keys; /* n_layer × targets, drawn per call */
-  float                   *host_flat; /* n_params, for uploads and downloads */
+  float                   *host_flat; /* n_params in the step's order, for uploads and downloads */
+  gboolean                 stack_lora; /* TemperBlockPass's */
   /* A GPU needs no copy of an embedding table that is only looked up (the
    * lm_head is another tensor, and LoRA never trains the embeddings): its
    * rows are read from host memory into here and uploaded as the first

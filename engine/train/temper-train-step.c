@@ -168,22 +168,34 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
   {
     size_t off = 0;
 
+    /* Per layer, every target's A, then every target's B (not
+     * temper_lora_gather()'s order, A then B per target: see
+     * reorder_flat()), so the A matrices of targets reading one input lie
+     * one after another and serve as one stacked matrix (TemperBlockPass's
+     * stack_lora). */
     for (int l = 0; l < L; l++)
-      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-        {
-          TemperBlockWeights *S = &s->layers[l];
-          int in, out_dim;
+      for (int pass = 0; pass < 2; pass++)
+        for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+          {
+            TemperBlockWeights *S = &s->layers[l];
+            int in, out_dim;
 
-          if (!has_matrices (adapter, targets, l, t))
-            continue;
-          temper_lora_target_dims (c, t, &in, &out_dim);
-          S->lora_a[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, in, r);
-          S->lora_ga[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, in, r);
-          off += (size_t) in * r * sizeof (float);
-          S->lora_b[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, r, out_dim);
-          S->lora_gb[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, r, out_dim);
-          off += (size_t) out_dim * r * sizeof (float);
-        }
+            if (!has_matrices (adapter, targets, l, t))
+              continue;
+            temper_lora_target_dims (c, t, &in, &out_dim);
+            if (pass == 0)
+              {
+                S->lora_a[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, in, r);
+                S->lora_ga[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, in, r);
+                off += (size_t) in * r * sizeof (float);
+              }
+            else
+              {
+                S->lora_b[t] = temper_btensor (NULL, s->params.offset + off, TEMPER_TYPE_F32, r, out_dim);
+                S->lora_gb[t] = temper_btensor (NULL, s->grads.offset + off, TEMPER_TYPE_F32, r, out_dim);
+                off += (size_t) out_dim * r * sizeof (float);
+              }
+          }
     g_assert (off == s->n_params * sizeof (float));
   }
 
@@ -206,9 +218,22 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
       a->gate = take (acts, TEMPER_TYPE_F32, F, N);
       a->up = take (acts, TEMPER_TYPE_F32, F, N);
       a->act = take (acts, TEMPER_TYPE_F32, F, N);
-      for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-        a->h[t] = (targets & TEMPER_LORA_TARGET_BIT (t)) ? take (acts, TEMPER_TYPE_F32, r, N)
-                                                         : null_tensor ();
+      {
+        /* The targets' hidden values one after another, so a stacked
+         * group's are one matrix (see TemperBlockPass's stack_lora). */
+        TemperBTensor all;
+        int n_h = 0;
+
+        for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+          n_h += (targets & TEMPER_LORA_TARGET_BIT (t)) != 0;
+        all = take (acts, TEMPER_TYPE_F32, (int64_t) r * N, MAX (n_h, 1));
+        n_h = 0;
+        for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+          a->h[t] = (targets & TEMPER_LORA_TARGET_BIT (t))
+                    ? temper_btensor (NULL, all.offset + (size_t) n_h++ * r * N * sizeof (float),
+                                      TEMPER_TYPE_F32, r, N)
+                    : null_tensor ();
+      }
       a->q_raw = a->k_raw = a->rstd_q = a->rstd_k = null_tensor ();
       a->o_raw = a->rstd_o = a->f_raw = a->rstd_f = null_tensor ();
       if (c->qk_norm)
@@ -252,7 +277,8 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
     s->g.d_att = take (acts, TEMPER_TYPE_F32, Q, N);
     acts->size = MAX (acts->size, feed_forward_end);
   }
-  s->g.d_h = take (acts, TEMPER_TYPE_F32, r, N);
+  /* Room for a stacked group's gradients (Q, K and V: three). */
+  s->g.d_h = take (acts, TEMPER_TYPE_F32, r, (int64_t) 3 * N);
   s->g.d_kraw = c->qk_norm ? take (acts, TEMPER_TYPE_F32, KV, N) : null_tensor ();
   s->loss = take (host, TEMPER_TYPE_F32, 2, 1);
   s->sumsq = take (host, TEMPER_TYPE_F32, 1, 1);
@@ -348,6 +374,9 @@ temper_train_step_new_on (const temper_model_t *model, TemperBackend *backend,
            &layout);
   g_assert (s->n_params == temper_lora_count_params (adapter, c));
   s->host_flat = g_new (float, s->n_params);
+  /* Measured on the CPU only (bench-lora-products); the GPUs keep h as
+   * it was. */
+  s->stack_lora = backend->kind == TEMPER_BACKEND_CPU;
   small = layout.small, acts = layout.acts, params = layout.params, host = layout.host;
   tied = layout.tied;
   embed_on_host = layout.embed_on_host;
@@ -483,6 +512,12 @@ temper_train_step_free (TemperTrainStep *s)
   g_free (s->host_flat);
   g_free (s->x0_host);
   g_free (s);
+}
+
+void
+temper_train_step_set_stack_lora (TemperTrainStep *s, gboolean stack)
+{
+  s->stack_lora = stack;
 }
 
 guint64
@@ -663,39 +698,114 @@ temper_train_step_zero_grad (TemperTrainStep *s, GError **error)
   return temper_backend_flush (s->backend, error);
 }
 
+/* Copies a flat vector of the adapter's values between
+ * temper_lora_gather()'s order (@gathered) and the step's own (@stepped:
+ * see lay_out ()), either way. */
+static void
+reorder_flat (TemperTrainStep *s, float *gathered, float *stepped, gboolean to_step)
+{
+  size_t g = 0;
+
+  for (int l = 0; l < s->c->n_layer; l++)
+    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+      {
+        const TemperBlockWeights *S = &s->layers[l];
+        const TemperBTensor *parts[] = { &S->lora_a[t], &S->lora_b[t] };
+
+        if (S->lora_a[t].ne[0] == 0)
+          continue;
+        for (int i = 0; i < 2; i++)
+          {
+            size_t n = (size_t) (parts[i]->ne[0] * parts[i]->ne[1]);
+            float *in_step = stepped + (parts[i]->offset - s->params.offset) / sizeof (float);
+
+            if (to_step)
+              memcpy (in_step, gathered + g, n * sizeof (float));
+            else
+              memcpy (gathered + g, in_step, n * sizeof (float));
+            g += n;
+          }
+      }
+  g_assert (g == s->n_params);
+}
+
+/* Downloads the flat vector @t into @out in gather order. */
+static gboolean
+download_gathered (TemperTrainStep *s, const TemperBTensor *t, float *out, GError **error)
+{
+  if (!temper_backend_download (s->backend, t, s->host_flat, error))
+    return FALSE;
+  reorder_flat (s, out, s->host_flat, FALSE);
+  return TRUE;
+}
+
+/* Uploads @in, in gather order, into the flat vector @t. */
+static gboolean
+upload_gathered (TemperTrainStep *s, const TemperBTensor *t, const float *in, GError **error)
+{
+  reorder_flat (s, (float *) in, s->host_flat, TRUE);
+  return temper_backend_upload (s->backend, t, s->host_flat, error);
+}
+
+/* Copies the adapter's matrices into host_flat in the step's order, or
+ * back. */
+static void
+copy_adapter (TemperTrainStep *s, gboolean to_step)
+{
+  for (int l = 0; l < s->c->n_layer; l++)
+    for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+      {
+        const TemperBlockWeights *S = &s->layers[l];
+        const TemperBTensor *parts[] = { &S->lora_a[t], &S->lora_b[t] };
+        float *mine[] = { temper_adapter_get_a (s->adapter, l, t), temper_adapter_get_b (s->adapter, l, t) };
+
+        if (S->lora_a[t].ne[0] == 0)
+          continue;
+        for (int i = 0; i < 2; i++)
+          {
+            size_t bytes = (size_t) (parts[i]->ne[0] * parts[i]->ne[1]) * sizeof (float);
+            float *in_step = s->host_flat + (parts[i]->offset - s->params.offset) / sizeof (float);
+
+            if (to_step)
+              memcpy (in_step, mine[i], bytes);
+            else
+              memcpy (mine[i], in_step, bytes);
+          }
+      }
+}
+
 gboolean
 temper_train_step_download_adapter (TemperTrainStep *s, GError **error)
 {
   if (!temper_backend_download (s->backend, &s->params, s->host_flat, error))
     return FALSE;
-  temper_lora_scatter (s->adapter, s->c, s->host_flat);
+  copy_adapter (s, FALSE);
+  temper_adapter_changed (s->adapter);
   return TRUE;
 }
 
 gboolean
 temper_train_step_upload_adapter (TemperTrainStep *s, GError **error)
 {
-  temper_lora_gather (s->adapter, s->c, s->host_flat);
+  copy_adapter (s, TRUE);
   return temper_backend_upload (s->backend, &s->params, s->host_flat, error);
 }
 
 gboolean
 temper_train_step_get_grads (TemperTrainStep *s, float *out, GError **error)
 {
-  return temper_backend_download (s->backend, &s->grads, out, error);
+  return download_gathered (s, &s->grads, out, error);
 }
 
 gboolean
 temper_train_step_get_moments (TemperTrainStep *s, float *m, float *v, GError **error)
 {
-  return temper_backend_download (s->backend, &s->m, m, error) &&
-         temper_backend_download (s->backend, &s->v, v, error);
+  return download_gathered (s, &s->m, m, error) && download_gathered (s, &s->v, v, error);
 }
 
 gboolean
 temper_train_step_set_moments (TemperTrainStep *s, const float *m, const float *v,
                                GError **error)
 {
-  return temper_backend_upload (s->backend, &s->m, m, error) &&
-         temper_backend_upload (s->backend, &s->v, v, error);
+  return upload_gathered (s, &s->m, m, error) && upload_gathered (s, &s->v, v, error);
 }

@@ -40,6 +40,11 @@ TemperTrainStep *temper_train_step_new_on (const temper_model_t *model, TemperBa
 void             temper_train_step_free (TemperTrainStep *step);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TemperTrainStep, temper_train_step_free)
 
+/* Whether LoRA's products keep h transposed and stack the A matrices of
+ * targets reading one input (TemperBlockPass's stack_lora; on by default on
+ * the CPU): for tests comparing both ways. */
+void     temper_train_step_set_stack_lora (TemperTrainStep *step, gboolean stack);
+
 guint64  temper_train_step_get_n_params (TemperTrainStep *step);
 /* Bytes of backend memory the step holds besides the model's weights. */
 guint64  temper_train_step_get_memory   (TemperTrainStep *step);

@@ -127,6 +127,10 @@ test_gemm_edges (void)
     { 1, 1, 1 }, { 5, 15, 3 }, { 6, 16, 7 }, { 7, 17, 1 }, { 11, 16, 9 }, { 12, 16, 5 },
     { 13, 33, 40 }, { 25, 48, 17 },
     { 16, 576, 64 }, { 64, 16, 200 }, { 145, 20, 257 }, { 150, 1030, 30 },
+    /* LoRA's rank-wide products: C formed transposed (few rows, many
+     * columns, ragged against the tile both ways), and a transposed A read
+     * in place against one panel of B (M = out, N = rank). */
+    { 16, 200, 300 }, { 48, 197, 33 }, { 37, 150, 9 }, { 200, 16, 300 }, { 157, 16, 40 },
   };
 
   for (int kernels = 0; kernels < (int) G_N_ELEMENTS (kernel_choices); kernels++)

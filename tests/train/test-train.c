@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* test-train.c — the LoRA training step: finite-difference gradients of a
  * whole tiny model, recomputation, dropout, parity with Hugging Face PEFT
- * over 20 AdamW steps (tests/train/make-peft-fixtures.py) in exact mode, and
- * fast mode (bfloat16 frozen products) against exact mode. */
+ * over 20 AdamW steps (tests/train/make-peft-fixtures.py) in exact mode,
+ * LoRA's stacked products against each target's own, and fast mode
+ * (bfloat16 frozen products) against exact mode. */
 #include "config.h"
 
 #include <math.h>
@@ -144,6 +145,69 @@ test_recompute (Fixture *f, gconstpointer data)
   temper_backend_free (b2);
 }
 
+/* One forward and backward of @n_seq sequences of the first @len tokens of
+ * the fixture's rows, with LoRA's A products stacked or each target alone;
+ * the loss goes to *@loss and the gradients to @grads. */
+static void
+run_stacked (Fixture *f, gboolean stack, int n_seq, int len, double *loss, float *grads)
+{
+  TemperBackend *backend = temper_cpu_backend_new (2, TEMPER_CPU_KERNELS_BEST);
+  g_autoptr(GError) error = NULL;
+  TemperTrainStep *step = temper_train_step_new (f->model, backend, f->adapter, 0.0f, f->micro_batch,
+                                                 f->seq, FALSE, &error);
+  g_autofree gint32 *ids = g_new (gint32, n_seq * len);
+  g_autofree gint32 *targets = g_new (gint32, n_seq * len);
+  double sum = 0, n = 0;
+
+  g_assert_no_error (error);
+  temper_train_step_set_stack_lora (step, stack);
+  for (int q = 0; q < n_seq; q++)
+    {
+      memcpy (ids + q * len, f->ids + q * f->seq, sizeof (gint32) * len);
+      memcpy (targets + q * len, f->targets + q * f->seq, sizeof (gint32) * len);
+    }
+  g_assert_true (temper_train_step_run (step, ids, targets, n_seq, len, TRUE, 1.0f, NULL, &sum, &n, &error));
+  g_assert_no_error (error);
+  *loss = sum;
+  g_assert_true (temper_train_step_get_grads (step, grads, &error));
+  temper_train_step_free (step);
+  temper_backend_free (backend);
+}
+
+/* LoRA's A products stacked for the targets that read one input (Q/K/V,
+ * gate/up: one product x·[Aq;Ak;Av]ᵀ, one dA and one dx product per group)
+ * give what each target alone gives, up to the order of float sums: for a
+ * whole micro-batch and for a call of fewer, shorter sequences (where each
+ * target's hidden values lie within its group's block differently). */
+static void
+test_lora_stacked (Fixture *f, gconstpointer data)
+{
+  const TemperModelConfig *c = temper_model_get_config (f->model);
+  guint64 n = temper_lora_count_params (f->adapter, c);
+  g_autofree float *g1 = g_new (float, n);
+  g_autofree float *g2 = g_new (float, n);
+  static const int calls[][2] = { { 0, 0 }, { 1, 5 } };
+
+  g_assert_cmpint (f->seq, >, 5);
+  for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
+    {
+      int n_seq = calls[i][0] ? calls[i][0] : f->micro_batch, len = calls[i][1] ? calls[i][1] : f->seq;
+      double l1, l2, scale = 0, worst = 0;
+
+      run_stacked (f, TRUE, n_seq, len, &l1, g1);
+      run_stacked (f, FALSE, n_seq, len, &l2, g2);
+      for (guint64 k = 0; k < n; k++)
+        scale = MAX (scale, fabs (g2[k]));
+      for (guint64 k = 0; k < n; k++)
+        worst = MAX (worst, fabs (g1[k] - g2[k]));
+      g_test_message ("%d × %d tokens: loss %.9g / %.9g, largest gradient difference %.2e of %.2e",
+                      n_seq, len, l1, l2, worst, scale);
+      g_assert_cmpfloat (scale, >, 0.0);
+      g_assert_cmpfloat (fabs (l1 - l2), <=, 1e-6 * fabs (l2));
+      g_assert_cmpfloat (worst, <=, 1e-5 * scale);
+    }
+}
+
 /* 20 AdamW steps, losses against PEFT's within 1e-4 relative. */
 static void
 test_peft_parity (Fixture *f, gconstpointer data)
@@ -281,6 +345,7 @@ main (int argc, char **argv)
   g_test_add ("/train/gradients-dropout", Fixture, NULL, fixture_setup, test_gradients_dropout, fixture_teardown);
   g_test_add ("/train/recompute", Fixture, NULL, fixture_setup, test_recompute, fixture_teardown);
   g_test_add ("/train/peft-parity", Fixture, NULL, fixture_setup, test_peft_parity, fixture_teardown);
+  g_test_add ("/train/lora-stacked", Fixture, NULL, fixture_setup, test_lora_stacked, fixture_teardown);
   g_test_add ("/train/fast-mode/amx", Fixture, GINT_TO_POINTER (TEMPER_CPU_KERNELS_FAST_TRAIN),
               fixture_setup, test_fast_mode, fixture_teardown);
   g_test_add ("/train/fast-mode/avx512-bf16", Fixture,

@@ -13,18 +13,18 @@
 #include "temper/train-estimate.h"
 #include "temper-cli.h"
 
-/* This machine's rates for @model with @threads: kept, or measured now (a
- * few seconds; said on stderr). */
+/* This machine's rates for @model with @threads in the products @exact
+ * says: kept, or measured now (a few seconds; said on stderr). */
 static gboolean
-get_rates (const temper_model_t *model, int threads, TemperOpRates *rates, gboolean *measured_now,
-           GError **error)
+get_rates (const temper_model_t *model, int threads, gboolean exact, TemperOpRates *rates,
+           gboolean *measured_now, GError **error)
 {
   *measured_now = FALSE;
-  if (temper_op_rates_lookup (model, threads, rates))
+  if (temper_op_rates_lookup (model, threads, exact, rates))
     return TRUE;
   fprintf (stderr, "%s\n", _("Measuring how fast this processor trains this model, for the time estimate (once)…"));
   *measured_now = TRUE;
-  return temper_op_rates_measure (model, threads, rates, error);
+  return temper_op_rates_measure (model, threads, exact, rates, error);
 }
 
 static char *
@@ -56,7 +56,7 @@ temper_cli_print_time_estimate (const temper_model_t *model, const TemperTrainSe
 
   if (records == 0)
     return;
-  if (!get_rates (model, threads, &rates, &measured_now, &error))
+  if (!get_rates (model, threads, s->exact, &rates, &measured_now, &error))
     {
       printf (_("No time estimate: %s\n"), error->message);
       return;
@@ -88,7 +88,7 @@ temper_cli_print_bench_estimate (const temper_model_t *model, const TemperTrainS
   gboolean measured_now;
 
   /* English, like the rest of the bench report. */
-  if (!get_rates (model, threads, &rates, &measured_now, &error))
+  if (!get_rates (model, threads, s->exact, &rates, &measured_now, &error))
     {
       printf ("estimate:         none (%s)\n", error->message);
       return;
@@ -117,7 +117,7 @@ temper_cli_bench_estimate_seconds (const temper_model_t *model, const TemperTrai
   TemperTimeEstimate estimate;
   gboolean measured_now;
 
-  if (!get_rates (model, threads, &rates, &measured_now, &error))
+  if (!get_rates (model, threads, s->exact, &rates, &measured_now, &error))
     return -1;
   temper_train_estimate_time (temper_model_get_config (model), s, s->max_length, 1, &rates, &estimate);
   return estimate.seconds_per_step;

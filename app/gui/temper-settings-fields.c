@@ -59,6 +59,8 @@ const TemperSettingsField temper_settings_fields[] = {
     TEMPER_FIELD_INT, OFF (patience), 0, 1000, 1 },
   { "recompute", N_("Save memory"), N_("Recompute activations in the backward pass: less memory, about a third slower"),
     TEMPER_FIELD_BOOL, OFF (recompute), 0, 1, 1 },
+  { "fast-products", N_("Faster training (bfloat16 products)"), N_("Multiplies by the model's layers in 16-bit numbers where the processor can: about twice as fast on the processor, a little less exact"),
+    TEMPER_FIELD_FAST_PRODUCTS, OFF (exact), 0, 1, 1 },
   { "base-4bit", N_("4-bit base model"), N_("Hold the model's layers as 4-bit NormalFloat (QLoRA): about a quarter of their memory, a little less exact"),
     TEMPER_FIELD_BASE_WEIGHTS, OFF (base_weights), 0, 1, 1 },
   { "val-fraction", N_("Validation share"), N_("Share of the examples kept aside to check progress; −1 chooses for you"),
@@ -105,6 +107,7 @@ temper_settings_field_size (TemperSettingsFieldKind kind)
     case TEMPER_FIELD_TARGETS:      return sizeof (guint);
     case TEMPER_FIELD_SCHEDULE:     return sizeof (TemperLrSchedule);
     case TEMPER_FIELD_BASE_WEIGHTS: return sizeof (TemperBaseWeights);
+    case TEMPER_FIELD_FAST_PRODUCTS: return sizeof (gboolean);
     default:                 g_assert_not_reached ();
     }
 }
@@ -171,6 +174,9 @@ temper_settings_fields_read (GtkWidget *const      *widgets,
         case TEMPER_FIELD_BOOL:
           *(gboolean *) p = gtk_switch_get_active (GTK_SWITCH (w));
           break;
+        case TEMPER_FIELD_FAST_PRODUCTS:
+          *(gboolean *) p = !gtk_switch_get_active (GTK_SWITCH (w));
+          break;
         case TEMPER_FIELD_BASE_WEIGHTS:
           *(TemperBaseWeights *) p = gtk_switch_get_active (GTK_SWITCH (w))
                                      ? TEMPER_BASE_WEIGHTS_NF4 : TEMPER_BASE_WEIGHTS_STORED;
@@ -223,6 +229,9 @@ temper_settings_fields_write (GtkWidget *const          *widgets,
           break;
         case TEMPER_FIELD_BOOL:
           gtk_switch_set_active (GTK_SWITCH (w), *(const gboolean *) p);
+          break;
+        case TEMPER_FIELD_FAST_PRODUCTS:
+          gtk_switch_set_active (GTK_SWITCH (w), !*(const gboolean *) p);
           break;
         case TEMPER_FIELD_BASE_WEIGHTS:
           gtk_switch_set_active (GTK_SWITCH (w),

@@ -20,6 +20,7 @@ typedef enum {
   TEMPER_FIELD_TARGETS,
   TEMPER_FIELD_SCHEDULE,
   TEMPER_FIELD_BASE_WEIGHTS,   /* a switch: on holds the base as NF4 */
+  TEMPER_FIELD_FAST_PRODUCTS,  /* a switch: on clears "exact" (bfloat16 products) */
 } TemperSettingsFieldKind;
 
 typedef struct {
@@ -31,7 +32,7 @@ typedef struct {
   double      min, max, step;
 } TemperSettingsField;
 
-#define TEMPER_SETTINGS_N_FIELDS 26
+#define TEMPER_SETTINGS_N_FIELDS 27
 
 extern const TemperSettingsField temper_settings_fields[TEMPER_SETTINGS_N_FIELDS];
 

@@ -69,6 +69,7 @@ struct _TemperSettingsPage
   gboolean            measuring;
   gboolean            measure_rates;
   guint               rates_serial;   /* which model a measurement is for */
+  gboolean            rates_exact;    /* the products they are for */
   /* Fields the person changed: automatic choices leave them alone. */
   gboolean            user_set[TEMPER_SETTINGS_N_FIELDS];
 
@@ -236,6 +237,8 @@ compute_estimate (TemperSettingsPage        *self,
   return TRUE;
 }
 
+static void find_rates (TemperSettingsPage *self);
+
 static void
 update_estimate (TemperSettingsPage *self)
 {
@@ -249,6 +252,12 @@ update_estimate (TemperSettingsPage *self)
   TemperTimeBasis basis;
 
   read_fields (self, &s);
+  /* The time in the products the run will use: their rates differ. */
+  if (s.exact != self->rates_exact)
+    {
+      self->rates_exact = s.exact;
+      find_rates (self);
+    }
   valid = temper_train_settings_validate (&s, &error);
   gtk_widget_set_visible (GTK_WIDGET (self->invalid_label), !valid);
   if (!valid)
@@ -531,7 +540,8 @@ create_field_row (TemperSettingsPage *self,
   else
     {
       row = adw_action_row_new ();
-      if (f->kind == TEMPER_FIELD_BOOL || f->kind == TEMPER_FIELD_BASE_WEIGHTS)
+      if (f->kind == TEMPER_FIELD_BOOL || f->kind == TEMPER_FIELD_BASE_WEIGHTS ||
+          f->kind == TEMPER_FIELD_FAST_PRODUCTS)
         {
           w = gtk_switch_new ();
           g_signal_connect_object (w, "notify::active", G_CALLBACK (field_notify_cb), self, 0);
@@ -762,11 +772,12 @@ find_rates (TemperSettingsPage *self)
   self->rates_serial++;
   self->measuring = FALSE;
   self->have_rates = self->model != NULL &&
-                     temper_op_rates_lookup (temper_loaded_model_get_model (self->model), 0, &self->rates);
+                     temper_op_rates_lookup (temper_loaded_model_get_model (self->model), 0,
+                                             self->rates_exact, &self->rates);
   if (self->model == NULL || self->have_rates || !self->measure_rates)
     return;
   self->measuring = TRUE;
-  temper_op_rates_measure_async (self->model, G_OBJECT (self), rates_measured_cb,
+  temper_op_rates_measure_async (self->model, self->rates_exact, G_OBJECT (self), rates_measured_cb,
                                  GUINT_TO_POINTER (self->rates_serial));
 }
 
@@ -988,6 +999,7 @@ temper_settings_page_init (TemperSettingsPage *self)
     adw_expander_row_add_row (self->advanced_row, create_field_row (self, i));
   self->valid = FALSE;
   self->measure_rates = TRUE;
+  self->rates_exact = TRUE;
   temper_settings_page_set_preset (self, TEMPER_PRESET_QUICK);
   update_estimate (self);
 }

@@ -37,15 +37,29 @@ temper_time_basis_describe (TemperTimeBasis basis,
     }
 }
 
+typedef struct {
+  TemperLoadedModel *model;
+  gboolean           exact;
+} MeasureData;
+
+static void
+measure_data_free (gpointer data)
+{
+  MeasureData *d = data;
+
+  g_object_unref (d->model);
+  g_free (d);
+}
+
 static void
 measure_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-  TemperLoadedModel *model = data;
+  MeasureData *d = data;
   g_autofree TemperOpRates *rates = g_new0 (TemperOpRates, 1);
   GError *error = NULL;
 
   /* One thread per core, as the Training page trains. */
-  if (temper_op_rates_measure (temper_loaded_model_get_model (model), 0, rates, &error))
+  if (temper_op_rates_measure (temper_loaded_model_get_model (d->model), 0, d->exact, rates, &error))
     g_task_return_pointer (task, g_steal_pointer (&rates), g_free);
   else
     g_task_return_error (task, error);
@@ -53,13 +67,17 @@ measure_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
 
 void
 temper_op_rates_measure_async (TemperLoadedModel  *model,
+                               gboolean            exact,
                                GObject            *source,
                                GAsyncReadyCallback callback,
                                gpointer            user_data)
 {
   g_autoptr(GTask) task = g_task_new (source, NULL, callback, user_data);
+  MeasureData *d = g_new0 (MeasureData, 1);
 
-  g_task_set_task_data (task, g_object_ref (model), g_object_unref);
+  d->model = g_object_ref (model);
+  d->exact = exact;
+  g_task_set_task_data (task, d, measure_data_free);
   g_task_run_in_thread (task, measure_thread);
 }
 

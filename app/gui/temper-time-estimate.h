@@ -25,9 +25,10 @@ char          *temper_time_basis_describe     (TemperTimeBasis basis,
                                                gint64          steps,
                                                const char     *duration);
 
-/* temper_op_rates_measure() for @model with one thread per core, in a
- * thread; @source is the GTask's source object. */
+/* temper_op_rates_measure() for @model with one thread per core in the
+ * products @exact says, in a thread; @source is the GTask's source object. */
 void           temper_op_rates_measure_async  (TemperLoadedModel  *model,
+                                               gboolean            exact,
                                                GObject            *source,
                                                GAsyncReadyCallback callback,
                                                gpointer            user_data);

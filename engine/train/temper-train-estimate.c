@@ -160,11 +160,9 @@ temper_train_count_steps (const TemperTrainSettings *settings,
 }
 
 /* The cache: one key file, a group per processor, thread count, weight
- * type and Temper version, each kind's rate under its name.  Losing it
- * costs one measurement.  The rates are measured in training's default
- * (exact, fp32) products; the group says so, so that rates cached while the
- * default was bfloat16 are measured again rather than read. */
-#define RATES_PRODUCTS "fp32 products"
+ * type, products (fp32 or bfloat16) and Temper version, each kind's rate
+ * under its name.  Losing it costs one measurement.  The products are in
+ * the group because bfloat16's frozen products run about twice as fast. */
 static GMutex cache_lock;
 
 static char *
@@ -174,7 +172,7 @@ cache_path (void)
 }
 
 static char *
-group_name (const temper_model_t *model, int n_threads)
+group_name (const temper_model_t *model, int n_threads, gboolean exact)
 {
   g_autofree char *cpu = temper_machine_cpu_name ();
   const char *type = temper_model_get_quantization (model);
@@ -184,7 +182,7 @@ group_name (const temper_model_t *model, int n_threads)
   return g_strdup_printf ("%s|%d threads|%s|%s|%s|Temper %s", cpu, n_threads,
                           type != NULL ? type : "unknown",
                           temper_base_weights_name (temper_model_get_base_weights (model)),
-                          RATES_PRODUCTS, PACKAGE_VERSION);
+                          exact ? "fp32 products" : "bf16 products", PACKAGE_VERSION);
 }
 
 /* Key names: the kinds' names without spaces or slashes. */
@@ -200,11 +198,12 @@ kind_key (int kind)
 gboolean
 temper_op_rates_lookup (const temper_model_t *model,
                         int                   n_threads,
+                        gboolean              exact,
                         TemperOpRates        *rates)
 {
   g_autoptr(GKeyFile) file = g_key_file_new ();
   g_autofree char *path = cache_path ();
-  g_autofree char *group = group_name (model, n_threads);
+  g_autofree char *group = group_name (model, n_threads, exact);
   gboolean loaded;
 
   memset (rates, 0, sizeof *rates);
@@ -230,12 +229,12 @@ temper_op_rates_lookup (const temper_model_t *model,
 }
 
 static void
-rates_store (const temper_model_t *model, int n_threads, const TemperOpRates *rates)
+rates_store (const temper_model_t *model, int n_threads, gboolean exact, const TemperOpRates *rates)
 {
   g_autoptr(GKeyFile) file = g_key_file_new ();
   g_autofree char *path = cache_path ();
   g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *group = group_name (model, n_threads);
+  g_autofree char *group = group_name (model, n_threads, exact);
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
   gsize length = 0;
@@ -264,6 +263,7 @@ rates_store (const temper_model_t *model, int n_threads, const TemperOpRates *ra
 gboolean
 temper_op_rates_measure (const temper_model_t *model,
                          int                   n_threads,
+                         gboolean              exact,
                          TemperOpRates        *rates,
                          GError              **error)
 {
@@ -282,6 +282,7 @@ temper_op_rates_measure (const temper_model_t *model,
   s.micro_batch = 2;
   s.max_length = 128;
   s.recompute = FALSE;
+  s.exact = exact;
   temper_train_options_init (&options);
   options.backend = TEMPER_BACKEND_CPU;
   options.n_threads = n_threads;
@@ -297,6 +298,6 @@ temper_op_rates_measure (const temper_model_t *model,
       return FALSE;
     }
   rates->gemm_gflops = result.gemm_gflops;
-  rates_store (model, n_threads, rates);
+  rates_store (model, n_threads, exact, rates);
   return TRUE;
 }

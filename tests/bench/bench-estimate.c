@@ -75,10 +75,10 @@ main (int argc, char **argv)
       fprintf (stderr, "%s\n", error->message);
       return 1;
     }
-  if (!temper_op_rates_lookup (model, threads, &rates))
+  if (!temper_op_rates_lookup (model, threads, TRUE, &rates))
     {
       fprintf (stderr, "measuring the rates (2 sequences of 128 tokens)…\n");
-      if (!temper_op_rates_measure (model, threads, &rates, &error))
+      if (!temper_op_rates_measure (model, threads, TRUE, &rates, &error))
         {
           fprintf (stderr, "%s\n", error->message);
           return 1;

@@ -176,7 +176,7 @@ test_automatic (void)
     TemperTimeEstimate expected;
 
     g_assert_true (gui_test_wait_for (speed_measured, settings_page, 120000));
-    g_assert_true (temper_op_rates_lookup (model, 0, &rates));
+    g_assert_true (temper_op_rates_lookup (model, 0, balanced.exact, &rates));
     g_assert_true (temper_dataset_page_get_size (TEMPER_DATASET_PAGE (dataset_page), &n_train, &mean_tokens));
     g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps, &seconds,
                                                       &memory));
@@ -187,6 +187,45 @@ test_automatic (void)
     g_assert_cmpfloat_with_epsilon (seconds, expected.total_seconds, 1e-9 * seconds);
     g_assert_nonnull (strstr (row_subtitle (settings_page, "estimate-time"),
                               "from how fast this processor ran each kind of operation"));
+  }
+
+  /* Faster training: the switch in Advanced clears "exact", and the time
+   * comes from the rates measured with bfloat16 products (kept apart from
+   * the fp32 ones); switched back, the fp32 time again. */
+  {
+    GtkWidget *fast = gui_test_find_named (settings_page, "fast-products");
+    TemperTrainSettings s;
+    TemperOpRates exact_rates, fast_rates;
+    TemperTimeEstimate expected;
+    double exact_seconds, fast_seconds;
+    gint64 steps;
+    guint64 memory;
+    guint n_train;
+    double mean_tokens;
+
+    g_assert_nonnull (fast);
+    g_assert_true (temper_dataset_page_get_size (TEMPER_DATASET_PAGE (dataset_page), &n_train, &mean_tokens));
+    g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps,
+                                                      &exact_seconds, &memory));
+    temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &s);
+    g_assert_cmpint (gtk_switch_get_active (GTK_SWITCH (fast)), ==, !s.exact);
+    gtk_switch_set_active (GTK_SWITCH (fast), s.exact);
+    temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &s);
+    g_assert_cmpint (gtk_switch_get_active (GTK_SWITCH (fast)), ==, !s.exact);
+    g_assert_true (gui_test_wait_for (speed_measured, settings_page, 120000));
+    g_assert_true (temper_op_rates_lookup (model, 0, s.exact, &fast_rates));
+    g_assert_true (temper_op_rates_lookup (model, 0, !s.exact, &exact_rates));
+    g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps,
+                                                      &fast_seconds, &memory));
+    temper_train_estimate_time (temper_model_get_config (model), &s, mean_tokens, steps, &fast_rates, &expected);
+    g_assert_cmpfloat_with_epsilon (fast_seconds, expected.total_seconds, 1e-9 * fast_seconds);
+    g_assert_cmpfloat (fast_seconds, !=, exact_seconds);
+    g_test_message ("time estimate: %.1f s with one products, %.1f s with the other", exact_seconds, fast_seconds);
+    gtk_switch_set_active (GTK_SWITCH (fast), !gtk_switch_get_active (GTK_SWITCH (fast)));
+    g_assert_true (gui_test_wait_for (speed_measured, settings_page, 120000));
+    g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps,
+                                                      &fast_seconds, &memory));
+    g_assert_cmpfloat_with_epsilon (fast_seconds, exact_seconds, 1e-9 * exact_seconds);
   }
 
   /* The person's learning rate is theirs: said so, and kept by Thorough,

@@ -223,8 +223,8 @@ test_count_steps (void)
   g_assert_cmpint (temper_train_count_steps (&s, 13), ==, 5);
 }
 
-/* Measured rates are kept per thread count (and processor, weight type,
- * version) in the user's cache folder. */
+/* Measured rates are kept per thread count and products (and processor,
+ * weight type, version) in the user's cache folder. */
 static void
 test_cache (void)
 {
@@ -237,10 +237,13 @@ test_cache (void)
 
   g_assert_no_error (error);
   g_setenv ("XDG_CACHE_HOME", cache, TRUE);
-  g_assert_false (temper_op_rates_lookup (model, 1, &found));
-  g_assert_true (temper_op_rates_measure (model, 1, &measured, &error));
+  g_assert_false (temper_op_rates_lookup (model, 1, TRUE, &found));
+  g_assert_true (temper_op_rates_measure (model, 1, TRUE, &measured, &error));
   g_assert_no_error (error);
-  g_assert_true (temper_op_rates_lookup (model, 1, &found));
+  g_assert_true (temper_op_rates_lookup (model, 1, TRUE, &found));
+  /* Rates of fp32 products are not those of bfloat16 ones. */
+  g_assert_false (temper_op_rates_lookup (model, 1, FALSE, &found));
+  g_assert_true (temper_op_rates_lookup (model, 1, TRUE, &found));
   for (int k = 0; k < TEMPER_OP_KIND_COUNT; k++)
     {
       if (k == TEMPER_OP_KIND_POOL_WAIT)
@@ -249,7 +252,11 @@ test_cache (void)
       g_assert_cmpfloat_with_epsilon (found.per_second[k], measured.per_second[k],
                                       1e-9 * measured.per_second[k]);
     }
-  g_assert_false (temper_op_rates_lookup (model, 2, &found));
+  g_assert_false (temper_op_rates_lookup (model, 2, TRUE, &found));
+  g_assert_true (temper_op_rates_measure (model, 1, FALSE, &measured, &error));
+  g_assert_no_error (error);
+  g_assert_true (temper_op_rates_lookup (model, 1, FALSE, &found));
+  g_assert_cmpfloat_with_epsilon (found.per_second[0], measured.per_second[0], 1e-9 * measured.per_second[0]);
   file = g_build_filename (cache, "temper", "op-rates.ini", NULL);
   g_assert_cmpint (g_unlink (file), ==, 0);
   dir = g_path_get_dirname (file);

@@ -82,9 +82,11 @@ gint64   temper_train_count_steps (const TemperTrainSettings *settings,
                                    guint64                    n_train);
 
 /* The rates kept for @model's weight type with @n_threads CPU threads (0:
- * one per core) on this processor, from the cache; FALSE if none. */
+ * one per core) on this processor, in training's fp32 products (@exact) or
+ * its bfloat16 ones, from the cache; FALSE if none. */
 gboolean temper_op_rates_lookup (const temper_model_t *model,
                                  int                   n_threads,
+                                 gboolean              exact,
                                  TemperOpRates        *rates);
 
 /* Measures them: one warm-up and two profiled steps of two sequences of 128
@@ -94,6 +96,7 @@ gboolean temper_op_rates_lookup (const temper_model_t *model,
  * nothing: run it off the GUI's thread. */
 gboolean temper_op_rates_measure (const temper_model_t *model,
                                   int                   n_threads,
+                                  gboolean              exact,
                                   TemperOpRates        *rates,
                                   GError              **error);
 

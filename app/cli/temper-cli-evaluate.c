@@ -47,7 +47,7 @@ temper_cli_evaluate (int argc, char **argv)
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("CPU threads (default: one per core)"), "N" },
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu; use training's)"), "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
-    { "fresh", 0, 0, G_OPTION_ARG_NONE, &fresh, N_("Ask the base model every question again rather than reuse its answers from an earlier evaluation"), NULL },
+    { "fresh", 0, 0, G_OPTION_ARG_NONE, &fresh, N_("Ask the base model every question again rather than reuse its answers from an earlier evaluation (the new answers are kept)"), NULL },
     { NULL }
   };
 

@@ -67,6 +67,8 @@ const TemperSettingsField temper_settings_fields[] = {
     TEMPER_FIELD_DOUBLE, OFF (val_fraction), -1, 0.5, 0.01 },
   { "train-all-tokens", N_("Learn the questions too"), N_("Loss on every token, not only on the answers"),
     TEMPER_FIELD_BOOL, OFF (train_on_all_tokens), 0, 1, 1 },
+  { "replay-records", N_("General answers"), N_("General questions answered by the model itself, learnt with your examples so that it keeps answering others as before; 0 none"),
+    TEMPER_FIELD_INT, OFF (replay_records), 0, TEMPER_TRAIN_MAX_REPLAY_RECORDS, 1 },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (temper_settings_fields) == TEMPER_SETTINGS_N_FIELDS);
@@ -85,6 +87,7 @@ temper_settings_field_why (guint i)
     { "micro-batch", TEMPER_TRAIN_WHY_BATCH },    { "grad-accum", TEMPER_TRAIN_WHY_BATCH },
     { "max-length", TEMPER_TRAIN_WHY_MAX_LENGTH },
     { "val-fraction", TEMPER_TRAIN_WHY_VALIDATION },
+    { "replay-records", TEMPER_TRAIN_WHY_REPLAY },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (whys); k++)

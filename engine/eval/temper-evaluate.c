@@ -246,8 +246,7 @@ base_answers (Evaluator *ev)
                                                    temper_base_weights_name (ev->base_weights));
 
       ev->base_answers_opened = TRUE;
-      if (!ev->options->fresh_base_answers)
-        ev->base_answers = temper_answer_cache_open (ev->model_path, settings);
+      ev->base_answers = temper_answer_cache_open (ev->model_path, settings);
     }
   return ev->base_answers;
 }
@@ -259,7 +258,8 @@ answer (Evaluator *ev, int which, const TemperChatMessage *messages, gsize n, GE
 {
   char *text;
 
-  if (which == TEMPER_EVAL_BASE)
+  /* Fresh: asked again, and the new answers kept for the next time. */
+  if (which == TEMPER_EVAL_BASE && !ev->options->fresh_base_answers)
     {
       const char *kept = temper_answer_cache_lookup (base_answers (ev), messages, n);
 

@@ -156,6 +156,8 @@ temper_train_count_steps (const TemperTrainSettings *settings,
   if (settings->max_steps > 0)
     return settings->max_steps;
   per_step = (guint64) MAX (settings->micro_batch, 1) * (guint64) MAX (settings->grad_accum, 1);
+  /* The base model's general answers (replay) are trained on with them. */
+  n_train += (guint64) MAX (settings->replay_records, 0);
   return (gint64) ((n_train + per_step - 1) / per_step) * settings->epochs;
 }
 

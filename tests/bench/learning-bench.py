@@ -11,10 +11,13 @@ before and after (the forgetting check's bundled questions).
 
     tests/bench/learning-bench.py --cli build/app/cli/temper-cli --work build/learning-bench \
         [--presets quick balanced] [--sets facts-20 facts-20-distinct facts-60 facts-200 style classify]
-        [--model M] [--general-limit N]
+        [--model M] [--general-limit N] [--train-args "--replay 0" --tag noreplay]
 
 --general-limit N asks only the first N general questions (the sweep's 12),
-to save time; the default asks all of them.
+to save time; the default asks all of them.  --train-args adds `train` flags
+to every run (a point measured against the defaults, e.g. without replay),
+--tag names those runs' folders apart.  Each line also splits the probes
+into English and Chinese.
 
 Targets: quick ≥ 75 % of probes after, balanced ≥ 85 %, base ≤ 10 %,
 general questions not worse beyond chance (two more forgotten than gained).

@@ -12,13 +12,14 @@ run again.
 
     tests/bench/sweep-settings.py --cli build/app/cli/temper-cli \
         --csv build/sweep.csv --work build/sweep [--grid demo|gemma|NAME ...]
-        [--point MODEL:SET:LR:EPOCHS:RANK:SCHEDULE[:BATCH[:ALPHA[:TARGETS[:LOSS[:WARMUP[:DROPOUT[:SEED]]]]]]] ...]
+        [--point MODEL:SET:LR:EPOCHS:RANK:SCHEDULE[:BATCH[:ALPHA[:TARGETS[:LOSS[:WARMUP[:DROPOUT[:SEED[:REPLAY]]]]]]]] ...]
         [--general-limit N]
 
 --point names one point by hand (MODEL is demo or gemma; BATCH defaults to
 min(records, 10), ALPHA to 2 × RANK, TARGETS to all-linear, LOSS to answers
 (the loss on the answers only; "all" trains on every token, --all-tokens),
-WARMUP (steps) and DROPOUT to 0, SEED to 42 (the CLI's default); an empty field takes its default, so
+WARMUP (steps) and DROPOUT to 0, SEED to 42 (the CLI's default), REPLAY (general
+answers of the base model mixed in, `train --replay`) to 0; an empty field takes its default, so
 demo:facts-20:3e-3:8:8:cosine::::::0.05 changes only the dropout;
 --general-limit asks only the first N general questions, to save time.
 
@@ -60,7 +61,7 @@ GRIDS["short"] = ([("demo",) + GRIDS["demo"][0], ("gemma",) + GRIDS["gemma"][0]]
 
 FIELDS = ["model", "set", "records", "lr", "epochs", "rank", "schedule", "batch", "alpha", "targets", "loss_on", "steps",
           "final_loss", "train_s", "probes", "base_right", "tuned_right", "zh_probes", "zh_tuned_right",
-          "general_n", "general_base", "general_tuned", "warmup", "dropout", "seed"]
+          "general_n", "general_base", "general_tuned", "warmup", "dropout", "seed", "replay"]
 
 
 def run(cmd, log):
@@ -103,7 +104,8 @@ def main():
             for row in csv.DictReader(line for line in f if not line.startswith("#")):
                 done.add((row["model"], row["set"], float(row["lr"]), int(row["epochs"]), int(row["rank"]), row["schedule"],
                           int(row["batch"]), float(row["alpha"]), row["targets"], row["loss_on"],
-                          int(row.get("warmup") or 0), float(row.get("dropout") or 0), int(row.get("seed") or 42)))
+                          int(row.get("warmup") or 0), float(row.get("dropout") or 0), int(row.get("seed") or 42),
+                          int(row.get("replay") or 0)))
     else:
         with open(args.csv, "w", newline="") as f:
             f.write("# %s; %s, %d CPUs; %s\n" % (" ".join(sys.argv), platform.processor() or platform.machine(),
@@ -120,7 +122,7 @@ def main():
         data = os.path.join(SETS, set_name + ".jsonl")
         probes = os.path.join(SETS, set_name + "-probes.jsonl")
         records = count_lines(data)
-        extra = list(point[6:]) + [""] * 7
+        extra = list(point[6:]) + [""] * 8
         batch = int(extra[0]) if extra[0] else min(records, 10)
         alpha = float(extra[1]) if extra[1] else 2.0 * rank
         targets = extra[2] or "all-linear"
@@ -128,9 +130,11 @@ def main():
         warmup = int(extra[4]) if extra[4] else 0
         dropout = float(extra[5]) if extra[5] else 0.0
         seed = int(extra[6]) if extra[6] else 42
+        replay = int(extra[7]) if extra[7] else 0
         model = GEMMA if grid == "gemma" else DEMO
         model_name = os.path.basename(model)
-        if (model_name, set_name, lr, epochs, rank, schedule, batch, alpha, targets, loss_on, warmup, dropout, seed) in done:
+        if (model_name, set_name, lr, epochs, rank, schedule, batch, alpha, targets, loss_on, warmup, dropout, seed,
+                replay) in done:
             continue
         tag = "%s-%s-lr%g-ep%d-r%d-%s-b%d-a%g-%s" % (grid, set_name, lr, epochs, rank, schedule, batch, alpha, targets)
         if loss_on != "answers":
@@ -141,6 +145,8 @@ def main():
             tag += "-do%g" % dropout
         if seed != 42:
             tag += "-seed%d" % seed
+        if replay:
+            tag += "-replay%d" % replay
         run_dir = os.path.join(args.work, tag)
         log = run_dir + ".log"
         t0 = time.time()
@@ -149,7 +155,7 @@ def main():
                         "--targets", targets, "--rank", str(rank), "--alpha", "%g" % alpha,
                         "--dropout", "%g" % dropout, "--lr", str(lr), "--schedule", schedule, "--warmup", str(warmup),
                         "--epochs", str(epochs), "--batch", str(batch), "--max-length", "128",
-                        "--eval-every", "0", "--checkpoint-every", "0", "--seed", str(seed)]
+                        "--eval-every", "0", "--checkpoint-every", "0", "--seed", str(seed), "--replay", str(replay)]
                        + (["--all-tokens"] if loss_on == "all" else []), log)
             if code != 0:
                 print("train failed:", tag, "see", log, file=sys.stderr)
@@ -169,7 +175,7 @@ def main():
                     steps, loss = m["step"], m["loss"]
         row = [model_name, set_name, records, lr, epochs, rank, schedule, batch, "%g" % alpha, targets, loss_on, steps, "%.4f" % loss,
                "%.0f" % train_s, n, right[0], right[1], score.chinese[0], score.chinese[2],
-               gen[0], gen[1], gen[2], warmup, "%g" % dropout, seed]
+               gen[0], gen[1], gen[2], warmup, "%g" % dropout, seed, replay]
         with open(args.csv, "a", newline="") as f:
             csv.writer(f).writerow(row)
         print(",".join(str(x) for x in row), flush=True)

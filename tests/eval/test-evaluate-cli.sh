@@ -66,6 +66,9 @@ check "another answer length asks everything again (4 asked twice in the run)" \
 out=$("$cli" evaluate "$tmp/run" --data "$tmp/data.jsonl" --general "$tmp/general.jsonl" \
       --max-tokens 4 --threads 1 --fresh 2>/dev/null)
 check "--fresh asks everything again" '! grep -q "questions again" <<<"$out"'
+out=$("$cli" evaluate "$tmp/run" --data "$tmp/data.jsonl" --general "$tmp/general.jsonl" \
+      --max-tokens 4 --threads 1 2>/dev/null)
+check "and keeps what it was told for the next time" 'grep -q "not asked 10 questions again" <<<"$out"'
 export TEMPER_NO_ANSWER_CACHE=1
 
 err=$("$cli" evaluate 2>&1 >/dev/null); rc=$?

@@ -41,6 +41,7 @@ static const struct { const char *name; TemperTrainWhy why; } chosen_fields[] = 
   { "grad-accum", TEMPER_TRAIN_WHY_BATCH },
   { "max-length", TEMPER_TRAIN_WHY_MAX_LENGTH },
   { "val-fraction", TEMPER_TRAIN_WHY_VALIDATION },
+  { "replay-records", TEMPER_TRAIN_WHY_REPLAY },
 };
 
 static gboolean
@@ -75,6 +76,7 @@ assert_same_settings (const TemperTrainSettings *shown, const TemperTrainSetting
   g_assert_cmpint (shown->schedule, ==, expected->schedule);
   g_assert_cmpint (shown->warmup_steps, ==, expected->warmup_steps);
   g_assert_cmpint (shown->epochs, ==, expected->epochs);
+  g_assert_cmpint (shown->replay_records, ==, expected->replay_records);
   g_assert_cmpint (shown->max_steps, ==, expected->max_steps);
   g_assert_cmpint (shown->lora.rank, ==, expected->lora.rank);
   g_assert_cmpfloat (shown->lora.alpha, ==, expected->lora.alpha);

@@ -219,6 +219,10 @@ test_count_steps (void)
   /* 13 records, 6 a step: 3 steps an epoch (the last of 1 record). */
   g_assert_cmpint (temper_train_count_steps (&s, 13), ==, 6);
   g_assert_cmpint (temper_train_count_steps (&s, 12), ==, 4);
+  /* The replayed general answers are trained on too: 12 + 5 = 17 records,
+   * 3 steps an epoch. */
+  s.replay_records = 5;
+  g_assert_cmpint (temper_train_count_steps (&s, 12), ==, 6);
   s.max_steps = 5;
   g_assert_cmpint (temper_train_count_steps (&s, 13), ==, 5);
 }

@@ -74,7 +74,8 @@ typedef struct {
   int               max_records;   /* per dataset; 0: all */
   /* Ask the base model every question again rather than take its answers
    * kept by an earlier evaluation of the same model file, questions and
-   * generation settings (in ~/.cache/temper/base-answers/). */
+   * generation settings (in ~/.cache/temper/base-answers/); the new
+   * answers replace the kept ones. */
   gboolean          fresh_base_answers;
   TemperEvaluateStageProgress progress;
   gpointer          progress_data;

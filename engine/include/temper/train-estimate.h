@@ -75,9 +75,10 @@ void     temper_train_estimate_time (const TemperModelConfig   *config,
                                      const TemperOpRates       *rates,
                                      TemperTimeEstimate        *estimate);
 
-/* Optimizer steps of a run of @settings over @n_train training records:
- * max_steps when set, else the epochs' worth of micro-batch × accumulation
- * batches (the last one of an epoch may be short), as the run counts them. */
+/* Optimizer steps of a run of @settings over @n_train training records
+ * and its replay_records: max_steps when set, else the epochs' worth of
+ * micro-batch × accumulation batches (the last one of an epoch may be
+ * short), as the run counts them. */
 gint64   temper_train_count_steps (const TemperTrainSettings *settings,
                                    guint64                    n_train);
 

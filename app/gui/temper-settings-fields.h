@@ -32,7 +32,7 @@ typedef struct {
   double      min, max, step;
 } TemperSettingsField;
 
-#define TEMPER_SETTINGS_N_FIELDS 27
+#define TEMPER_SETTINGS_N_FIELDS 28
 
 extern const TemperSettingsField temper_settings_fields[TEMPER_SETTINGS_N_FIELDS];
 

@@ -270,6 +270,46 @@ two_bit_codes (const uint8_t *qs, int b)
 /* Q2_K (84 bytes): 16 bytes of 4-bit scale (low) and min (high) per 16
  * elements, 64 bytes of 2-bit codes, fp16 d and dmin:
  * value d·sc·u − dmin·mn. */
+#ifdef TEMPER_KQ_VNNI
+/* With AVX-512, two 32-blocks a step as Q3_K: the codes of both from one
+ * 32-byte load shifted per 256-bit half; the minimum term from Σq per group
+ * of four (one more vpdpbusd) times the permuted factors −dmin·mn·dx. */
+static float
+dot_q2_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
+{
+  const __m512i three = _mm512_set1_epi8 (3), ones = _mm512_set1_epi8 (1);
+  const __m512i pick = _mm512_setr_epi32 (0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i pick_dx = _mm512_setr_epi32 (0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc = _mm512_setzero_ps (), acc_min = _mm512_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 84, q += 256, dx += 8)
+    {
+      __m512i bytes = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) p));
+      __m512 per_dx = _mm512_permutexvar_ps (pick_dx, _mm512_castps256_ps512 (_mm256_loadu_ps (dx)));
+      __m512 f_sc = _mm512_mul_ps (_mm512_mul_ps (_mm512_cvtepi32_ps (_mm512_and_si512 (bytes, _mm512_set1_epi32 (15))),
+                                                  per_dx), _mm512_set1_ps (load_f16 (p + 80)));
+      __m512 f_mn = _mm512_mul_ps (_mm512_mul_ps (_mm512_cvtepi32_ps (_mm512_srli_epi32 (bytes, 4)), per_dx),
+                                   _mm512_set1_ps (-load_f16 (p + 82)));
+
+      for (int step = 0; step < 4; step++)
+        {
+          int b = 2 * step;
+          __m512i codes = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (p + 16 + 32 * (b / 4))));
+          __m512i shift = _mm512_inserti64x4 (_mm512_set1_epi16 ((short) (2 * (b % 4))),
+                                              _mm256_set1_epi16 ((short) (2 * (b % 4) + 2)), 1);
+          __m512i u = _mm512_and_si512 (_mm512_srlv_epi16 (codes, shift), three);
+          __m512i x = _mm512_loadu_si512 ((const void *) (q + 32 * b));
+          __m512i at = _mm512_add_epi32 (pick, _mm512_set1_epi32 (2 * b));
+
+          acc = _mm512_fmadd_ps (_mm512_cvtepi32_ps (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (), u, x)),
+                                 _mm512_permutexvar_ps (at, f_sc), acc);
+          acc_min = _mm512_fmadd_ps (_mm512_cvtepi32_ps (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (), ones, x)),
+                                     _mm512_permutexvar_ps (at, f_mn), acc_min);
+        }
+    }
+  return _mm512_reduce_add_ps (_mm512_add_ps (acc, acc_min));
+}
+#else
 static float
 dot_q2_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
 {
@@ -297,6 +337,7 @@ dot_q2_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
     }
   return hsum (acc);
 }
+#endif
 
 /* The signed 6-bit scale of Q3_K sub-block j (of 16). */
 static ALWAYS_INLINE int

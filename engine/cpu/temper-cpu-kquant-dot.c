@@ -42,6 +42,9 @@ dot_u8_s8 (__m256i u, __m256i s)
 #endif
 }
 
+#ifndef TEMPER_KQ_VNNI
+/* (AVX2 only: the VNNI build's Q2_K and Q3_K kernels work 64 elements a
+ * step.) */
 /* Σ sc·(u − offset)·x over 32 bytes whose first 16 share scale sc0 and last
  * 16 sc1, as 8 int32.  u ≤ 63 and |x| ≤ 127 keep every pair sum inside
  * int16, so the multiply-add never saturates. */
@@ -53,6 +56,7 @@ dot_scaled16 (__m256i u, __m256i x, __m256i offset_x, int sc0, int sc1)
 
   return _mm256_madd_epi16 (pairs, scales);
 }
+#endif
 
 /* The eight 6-bit scales and mins of a Q4_K/Q5_K super-block (12 bytes at
  * @s) as floats. */
@@ -257,6 +261,7 @@ dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
 }
 #endif
 
+#ifndef TEMPER_KQ_VNNI
 /* The 2-bit codes of 32-block b (0..7) of a Q2_K/Q3_K super-block: bits
  * 2(b mod 4) of qs[32(b div 4) + l]. */
 static ALWAYS_INLINE __m256i
@@ -266,6 +271,7 @@ two_bit_codes (const uint8_t *qs, int b)
 
   return _mm256_and_si256 (_mm256_srli_epi16 (v, 2 * (b % 4)), _mm256_set1_epi8 (3));
 }
+#endif
 
 /* Q2_K (84 bytes): 16 bytes of 4-bit scale (low) and min (high) per 16
  * elements, 64 bytes of 2-bit codes, fp16 d and dmin:
@@ -339,6 +345,7 @@ dot_q2_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
 }
 #endif
 
+#ifndef TEMPER_KQ_VNNI
 /* The signed 6-bit scale of Q3_K sub-block j (of 16). */
 static ALWAYS_INLINE int
 q3_k_scale (const uint8_t *s, int j)
@@ -348,6 +355,7 @@ q3_k_scale (const uint8_t *s, int j)
 
   return (low | (high << 4)) - 32;
 }
+#endif
 
 /* Q3_K (110 bytes): 32 bytes of high bits (bit b of hmask[l] for 32-block
  * b), 64 bytes of 2-bit codes as Q2_K's, 12 bytes of 6-bit scales, fp16 d:

@@ -10,8 +10,10 @@
  * with the weights' 4/5/6-bit codes never widened beyond bytes.
  *
  * This file is compiled twice: with AVX2 alone, and with AVX-512 VNNI
- * (TEMPER_KQ_VNNI), where one vpdpbusd replaces the multiply-add pair.  The
- * build gives each copy its own function names (TEMPER_KQ_NAME). */
+ * (TEMPER_KQ_VNNI), where one vpdpbusd replaces the multiply-add pair and
+ * Q2_K, Q3_K, Q6_K and IQ4_XS have kernels of their own that take 64
+ * elements a step.  The build gives each copy its own function names
+ * (TEMPER_KQ_NAME). */
 #include "config.h"
 
 #include <immintrin.h>

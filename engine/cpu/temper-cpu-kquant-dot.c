@@ -10,8 +10,10 @@
  * with the weights' 4/5/6-bit codes never widened beyond bytes.
  *
  * This file is compiled twice: with AVX2 alone, and with AVX-512 VNNI
- * (TEMPER_KQ_VNNI), where one vpdpbusd replaces the multiply-add pair.  The
- * build gives each copy its own function names (TEMPER_KQ_NAME). */
+ * (TEMPER_KQ_VNNI), where one vpdpbusd replaces the multiply-add pair and
+ * Q2_K, Q3_K, Q6_K and IQ4_XS have kernels of their own that take 64
+ * elements a step.  The build gives each copy its own function names
+ * (TEMPER_KQ_NAME). */
 #include "config.h"
 
 #include <immintrin.h>
@@ -42,6 +44,9 @@ dot_u8_s8 (__m256i u, __m256i s)
 #endif
 }
 
+#ifndef TEMPER_KQ_VNNI
+/* (AVX2 only: the VNNI build's Q2_K and Q3_K kernels work 64 elements a
+ * step.) */
 /* Σ sc·(u − offset)·x over 32 bytes whose first 16 share scale sc0 and last
  * 16 sc1, as 8 int32.  u ≤ 63 and |x| ≤ 127 keep every pair sum inside
  * int16, so the multiply-add never saturates. */
@@ -53,6 +58,7 @@ dot_scaled16 (__m256i u, __m256i x, __m256i offset_x, int sc0, int sc1)
 
   return _mm256_madd_epi16 (pairs, scales);
 }
+#endif
 
 /* The eight 6-bit scales and mins of a Q4_K/Q5_K super-block (12 bytes at
  * @s) as floats. */
@@ -257,6 +263,7 @@ dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
 }
 #endif
 
+#ifndef TEMPER_KQ_VNNI
 /* The 2-bit codes of 32-block b (0..7) of a Q2_K/Q3_K super-block: bits
  * 2(b mod 4) of qs[32(b div 4) + l]. */
 static ALWAYS_INLINE __m256i
@@ -266,10 +273,51 @@ two_bit_codes (const uint8_t *qs, int b)
 
   return _mm256_and_si256 (_mm256_srli_epi16 (v, 2 * (b % 4)), _mm256_set1_epi8 (3));
 }
+#endif
 
 /* Q2_K (84 bytes): 16 bytes of 4-bit scale (low) and min (high) per 16
  * elements, 64 bytes of 2-bit codes, fp16 d and dmin:
  * value d·sc·u − dmin·mn. */
+#ifdef TEMPER_KQ_VNNI
+/* With AVX-512, two 32-blocks a step as Q3_K: the codes of both from one
+ * 32-byte load shifted per 256-bit half; the minimum term from Σq per group
+ * of four (one more vpdpbusd) times the permuted factors −dmin·mn·dx. */
+static float
+dot_q2_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
+{
+  const __m512i three = _mm512_set1_epi8 (3), ones = _mm512_set1_epi8 (1);
+  const __m512i pick = _mm512_setr_epi32 (0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i pick_dx = _mm512_setr_epi32 (0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc = _mm512_setzero_ps (), acc_min = _mm512_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 84, q += 256, dx += 8)
+    {
+      __m512i bytes = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) p));
+      __m512 per_dx = _mm512_permutexvar_ps (pick_dx, _mm512_castps256_ps512 (_mm256_loadu_ps (dx)));
+      __m512 f_sc = _mm512_mul_ps (_mm512_mul_ps (_mm512_cvtepi32_ps (_mm512_and_si512 (bytes, _mm512_set1_epi32 (15))),
+                                                  per_dx), _mm512_set1_ps (load_f16 (p + 80)));
+      __m512 f_mn = _mm512_mul_ps (_mm512_mul_ps (_mm512_cvtepi32_ps (_mm512_srli_epi32 (bytes, 4)), per_dx),
+                                   _mm512_set1_ps (-load_f16 (p + 82)));
+
+      for (int step = 0; step < 4; step++)
+        {
+          int b = 2 * step;
+          __m512i codes = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (p + 16 + 32 * (b / 4))));
+          __m512i shift = _mm512_inserti64x4 (_mm512_set1_epi16 ((short) (2 * (b % 4))),
+                                              _mm256_set1_epi16 ((short) (2 * (b % 4) + 2)), 1);
+          __m512i u = _mm512_and_si512 (_mm512_srlv_epi16 (codes, shift), three);
+          __m512i x = _mm512_loadu_si512 ((const void *) (q + 32 * b));
+          __m512i at = _mm512_add_epi32 (pick, _mm512_set1_epi32 (2 * b));
+
+          acc = _mm512_fmadd_ps (_mm512_cvtepi32_ps (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (), u, x)),
+                                 _mm512_permutexvar_ps (at, f_sc), acc);
+          acc_min = _mm512_fmadd_ps (_mm512_cvtepi32_ps (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (), ones, x)),
+                                     _mm512_permutexvar_ps (at, f_mn), acc_min);
+        }
+    }
+  return _mm512_reduce_add_ps (_mm512_add_ps (acc, acc_min));
+}
+#else
 static float
 dot_q2_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
 {
@@ -297,7 +345,9 @@ dot_q2_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
     }
   return hsum (acc);
 }
+#endif
 
+#ifndef TEMPER_KQ_VNNI
 /* The signed 6-bit scale of Q3_K sub-block j (of 16). */
 static ALWAYS_INLINE int
 q3_k_scale (const uint8_t *s, int j)
@@ -307,6 +357,7 @@ q3_k_scale (const uint8_t *s, int j)
 
   return (low | (high << 4)) - 32;
 }
+#endif
 
 /* Q3_K (110 bytes): 32 bytes of high bits (bit b of hmask[l] for 32-block
  * b), 64 bytes of 2-bit codes as Q2_K's, 12 bytes of 6-bit scales, fp16 d:

@@ -649,8 +649,10 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
       for (int l = L - 1; l >= 0; l--)
         {
           /* Recomputed from the saved layer input; its output, x_in[l + 1],
-           * is still in place and not formed again. */
-          if (s->recompute)
+           * is still in place and not formed again.  The last layer's
+           * activations are still those of the forward pass (only the
+           * lm_head ran since, on buffers of its own). */
+          if (s->recompute && l < L - 1)
             temper_train_layer_recompute (s, l, n_seq);
           temper_train_layer_backward (s, l, n_seq);
         }

@@ -174,7 +174,7 @@ lora_group_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const
 {
   int count = lora_group (p, w, a, first, group_size (first));
 
-  if (count > 1)
+  if (count > 1 && !p->lora_h_kept)
     lora_hidden_transposed (p, w, a, first, count, x);
 }
 
@@ -187,7 +187,7 @@ lora_forward_transposed (const TemperBlockPass *p, const TemperBlockWeights *w, 
   gboolean together = lora_group (p, w, a, f, group_size (f)) > 1;
   TemperBTensor hT;
 
-  if (!together)
+  if (!together && !p->lora_h_kept)
     lora_hidden_transposed (p, w, a, t, 1, x);
   hT = block_of (&a->h[together ? f : t], together ? t - f : 0, x->ne[1], w->lora_a[t].ne[1]);
   p->backend->ops->gemm (p->backend, y, &hT, TRUE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
@@ -244,9 +244,9 @@ linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const Tem
   else if (w->lora_a[t].buffer != NULL)
     {
       TemperBTensor scratch, h = rows (&a->h[t], x->ne[1]);
-      const TemperBTensor *xin = lora_input (p, t, x, p->train, &scratch);
 
-      b->ops->gemm (b, &h, xin, FALSE, &w->lora_a[t], TRUE, 1.0f, 0.0f);
+      if (!p->lora_h_kept)
+        b->ops->gemm (b, &h, lora_input (p, t, x, p->train, &scratch), FALSE, &w->lora_a[t], TRUE, 1.0f, 0.0f);
       b->ops->gemm (b, y, &h, FALSE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
     }
 }
@@ -258,6 +258,8 @@ linear_forward_lora_input (const TemperBlockPass *p, const TemperBlockWeights *w
 {
   TemperBackend *b = p->backend;
 
+  if (p->lora_h_kept)
+    return;
   if (w->lora_a[t].buffer != NULL && transposed_h (p))
     lora_hidden_transposed (p, w, a, t, 1, x);
   else if (w->lora_a[t].buffer != NULL)

@@ -81,6 +81,31 @@ follows (const TemperBTensor *t, const TemperBTensor *next)
          next->offset == t->offset + (size_t) (t->ne[0] * t->ne[1]) * sizeof (float);
 }
 
+/* Zeroes @n gradient buffers, as one op where they lie one after another
+ * (each op is a barrier of the CPU's threads). */
+static void
+zero_all (const TemperBlockPass *p, const TemperBTensor *const *t, int n)
+{
+  TemperBackend *b = p->backend;
+  int64_t floats = t[0]->ne[0] * t[0]->ne[1];
+
+  for (int i = 1; i < n; i++)
+    {
+      if (!follows (t[i - 1], t[i]))
+        {
+          for (int j = 0; j < n; j++)
+            b->ops->zero (b, t[j]);
+          return;
+        }
+      floats += t[i]->ne[0] * t[i]->ne[1];
+    }
+  {
+    TemperBTensor whole = temper_btensor (t[0]->buffer, t[0]->offset, TEMPER_TYPE_F32, floats, 1);
+
+    b->ops->zero (b, &whole);
+  }
+}
+
 /* The targets that read one input: Q, K and V; gate and up. */
 static int
 group_first (int t)
@@ -149,7 +174,7 @@ lora_group_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const
 {
   int count = lora_group (p, w, a, first, group_size (first));
 
-  if (count > 1)
+  if (count > 1 && !p->lora_h_kept)
     lora_hidden_transposed (p, w, a, first, count, x);
 }
 
@@ -162,7 +187,7 @@ lora_forward_transposed (const TemperBlockPass *p, const TemperBlockWeights *w, 
   gboolean together = lora_group (p, w, a, f, group_size (f)) > 1;
   TemperBTensor hT;
 
-  if (!together)
+  if (!together && !p->lora_h_kept)
     lora_hidden_transposed (p, w, a, t, 1, x);
   hT = block_of (&a->h[together ? f : t], together ? t - f : 0, x->ne[1], w->lora_a[t].ne[1]);
   p->backend->ops->gemm (p->backend, y, &hT, TRUE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
@@ -219,9 +244,9 @@ linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const Tem
   else if (w->lora_a[t].buffer != NULL)
     {
       TemperBTensor scratch, h = rows (&a->h[t], x->ne[1]);
-      const TemperBTensor *xin = lora_input (p, t, x, p->train, &scratch);
 
-      b->ops->gemm (b, &h, xin, FALSE, &w->lora_a[t], TRUE, 1.0f, 0.0f);
+      if (!p->lora_h_kept)
+        b->ops->gemm (b, &h, lora_input (p, t, x, p->train, &scratch), FALSE, &w->lora_a[t], TRUE, 1.0f, 0.0f);
       b->ops->gemm (b, y, &h, FALSE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
     }
 }
@@ -233,6 +258,8 @@ linear_forward_lora_input (const TemperBlockPass *p, const TemperBlockWeights *w
 {
   TemperBackend *b = p->backend;
 
+  if (p->lora_h_kept)
+    return;
   if (w->lora_a[t].buffer != NULL && transposed_h (p))
     lora_hidden_transposed (p, w, a, t, 1, x);
   else if (w->lora_a[t].buffer != NULL)
@@ -466,10 +493,12 @@ block_feed_forward_backward (const TemperBlockPass *p, const TemperBlockWeights 
       row_norm_backward (p, &d_xn, &d_resid, &a->rstd_f, &f_raw, &w->ffn_post_norm);
       d_out = &d_xn;
     }
-  b->ops->zero (b, &d_act);
+  {
+    const TemperBTensor *grads[] = { &d_gate, &d_up, &d_act };
+
+    zero_all (p, grads, 3);
+  }
   linear_backward (p, w, a, g, TEMPER_LORA_DOWN, &d_act, d_out, &act);
-  b->ops->zero (b, &d_gate);
-  b->ops->zero (b, &d_up);
   temper_block_mlp_backward (b, c, &d_gate, &d_up, &d_act, &gate, &up);
   b->ops->zero (b, &d_xn);
   if (transposed_h (p))
@@ -514,11 +543,12 @@ block_attention_backward (const TemperBlockPass *p, const TemperBlockWeights *w,
       row_norm_backward (p, &d_xn, &d_resid, &a->rstd_o, &o_raw, &w->attn_post_norm);
       d_out = &d_xn;
     }
-  b->ops->zero (b, &d_att);
+  {
+    const TemperBTensor *grads[] = { &d_q, &d_k, &d_v, &d_att };
+
+    zero_all (p, grads, 4);
+  }
   linear_backward (p, w, a, g, TEMPER_LORA_O, &d_att, d_out, &att);
-  b->ops->zero (b, &d_q);
-  b->ops->zero (b, &d_k);
-  b->ops->zero (b, &d_v);
   b->ops->attention_backward (b, &d_q, &d_k, &d_v, &d_att, &att, &lse, &q, &k, &v, &ap);
   temper_block_rope (b, p->rope, c, p->layer, &d_q, c->n_head, p->n_query, p->pos, TRUE);
   temper_block_rope (b, p->rope, c, p->layer, &d_k, c->n_head_kv, p->n_query, p->pos, TRUE);

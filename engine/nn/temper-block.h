@@ -153,6 +153,9 @@ typedef struct {
   /* A recomputation before the backward: the layer's output is already in
    * place, so what only it needs (the down projection) is skipped. */
   gboolean                 recompute;
+  /* LoRA's hidden values h are still where this layer's forward left them
+   * (a recomputation that keeps them), so they are not formed again. */
+  gboolean                 lora_h_kept;
   /* Training without dropout may keep LoRA's hidden values transposed, h[t]
    * as {n, r} (r rows of the call's n tokens), and run the A products of
    * the targets that read one input (Q/K/V, gate/up) as one product with

@@ -35,9 +35,11 @@ temper_train_step_work (const TemperModelConfig *config,
                         gboolean                 recompute,
                         TemperStepWork          *work)
 {
-  double q, kv, ffn, frozen_per_token, tokens, pairs = 0, adapter;
-  double skipped_frozen = 0, skipped_adapter = 0;
-  double passes = recompute ? 2 : 1;   /* forward passes of the kept layers */
+  double q, kv, ffn, frozen_per_token, tokens, pairs = 0, last_pairs = 0, adapter;
+  double skipped_frozen = 0, adapter_b = 0;
+  /* Layers the recompute pass runs again: all but the last, whose
+   * activations are still in place when its backward starts. */
+  double again = recompute ? MAX (config->n_layer - 1, 0) : 0;
 
   g_return_if_fail (config != NULL && lora != NULL && work != NULL);
   memset (work, 0, sizeof *work);
@@ -50,28 +52,44 @@ temper_train_step_work (const TemperModelConfig *config,
   tokens = n_seq * n_tokens;
   adapter = (double) temper_lora_config_count_params (config, lora);
   for (int l = 0; l < config->n_layer; l++)
-    pairs += causal_pairs (n_tokens, temper_model_config_layer_is_local (config, l)
-                                     ? config->sliding_window : 0);
+    {
+      last_pairs = causal_pairs (n_tokens, temper_model_config_layer_is_local (config, l)
+                                           ? config->sliding_window : 0);
+      pairs += last_pairs;
+    }
 
   /* A projection of k inputs and n outputs is 2·k·n FLOPs per token each
    * way: forward (again when recomputed) and the input gradient.  The
    * recomputed forward skips the down projection, whose output the
-   * backward never reads (families with post norms still form it), and
-   * of the down projection's adapter forms only x·A. */
-  if (recompute && !config->post_norms)
+   * backward never reads (families with post norms still form it).  Of
+   * the adapters it forms only h·B (h is kept: r values a token), the
+   * down projection's not at all where its output is skipped. */
+  if (!config->post_norms)
+    skipped_frozen = config->n_embd * ffn;
+  for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
     {
-      skipped_frozen = config->n_layer * config->n_embd * ffn;
-      if (lora->targets & TEMPER_LORA_TARGET_BIT (TEMPER_LORA_DOWN))
-        skipped_adapter = (double) config->n_layer * lora->rank * config->n_embd;
+      guint targets = lora->targets;
+      int in, out;
+
+      /* A mixture of experts trains its attention only. */
+      if (config->n_expert > 0)
+        targets &= TEMPER_LORA_TARGET_BIT (TEMPER_LORA_Q) | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_K) |
+                   TEMPER_LORA_TARGET_BIT (TEMPER_LORA_V) | TEMPER_LORA_TARGET_BIT (TEMPER_LORA_O);
+      if (!(targets & TEMPER_LORA_TARGET_BIT (t)) || (t == TEMPER_LORA_DOWN && !config->post_norms))
+        continue;
+      temper_lora_target_dims (config, t, &in, &out);
+      adapter_b += (double) lora->rank * out;
     }
-  work->amount[TEMPER_OP_KIND_FROZEN_FORWARD] = (passes * frozen_per_token - skipped_frozen) * 2 * tokens;
+  work->amount[TEMPER_OP_KIND_FROZEN_FORWARD] =
+    (frozen_per_token + again * (frozen_per_token / MAX (config->n_layer, 1) - skipped_frozen)) * 2 * tokens;
   work->amount[TEMPER_OP_KIND_FROZEN_INPUT_GRAD] = 2 * frozen_per_token * tokens;
   /* An adapter's x·A·B is 2 FLOPs per parameter and token; its backward
    * (both weights' gradients and the input's) twice that. */
-  work->amount[TEMPER_OP_KIND_LORA] = ((2 * passes + 4) * adapter - 2 * skipped_adapter) * tokens;
+  work->amount[TEMPER_OP_KIND_LORA] = (6 * adapter + again * 2 * adapter_b) * tokens;
   /* Q·Kᵀ and P·V: 2 products × 2 FLOPs per pair, head dimension and head;
    * the backward pass twice the forward's. */
-  work->amount[TEMPER_OP_KIND_ATTENTION_FORWARD] = passes * 4 * q * n_seq * pairs;
+  work->amount[TEMPER_OP_KIND_ATTENTION_FORWARD] =
+    4 * q * n_seq * (pairs + (recompute && config->n_layer > 0 ? pairs - last_pairs : 0));
   work->amount[TEMPER_OP_KIND_ATTENTION_BACKWARD] = 8 * q * n_seq * pairs;
   /* The logits and their input gradient for every token that has a next
    * one to predict. */
@@ -80,8 +98,8 @@ temper_train_step_work (const TemperModelConfig *config,
   /* Norms, RoPE, the gated activation, residual adds: a few passes over
    * each layer's hidden and feed-forward values, forward and backward; a
    * recomputed forward adds about a third. */
-  work->amount[TEMPER_OP_KIND_ELEMENTWISE] = (recompute ? 4.0 / 3.0 : 1.0) * tokens *
-                                             config->n_layer * (config->n_embd + ffn);
+  work->amount[TEMPER_OP_KIND_ELEMENTWISE] = tokens * (config->n_layer + again / 3.0) *
+                                             (config->n_embd + ffn);
   work->amount[TEMPER_OP_KIND_OPTIMIZER] = adapter;
 }
 

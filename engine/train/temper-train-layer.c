@@ -4,6 +4,8 @@
  * backward needs kept, LoRA dropout, and the backward that mirrors it. */
 #include "config.h"
 
+#include <string.h>
+
 #include "temper-train-step.h"
 #include "temper-train-step-private.h"
 
@@ -19,11 +21,12 @@ layer_call (TemperTrainStep *s, int l, int n_seq, gboolean train, gboolean recom
     .n_seq = n_seq, .n_query = s->t_cur, .pos = 0, .lora_scale = s->scale,
     .dropout = s->dropout, .drop_keys = s->drop_keys + (size_t) l * TEMPER_LORA_N_TARGETS,
     .drop_first_row = (guint32) ((guint64) s->first_seq * (guint64) s->t_cur), .drop = s->drop,
-    .train = train, .recompute = recompute, .stack_lora = s->stack_lora,
+    .train = train, .recompute = recompute, .lora_h_kept = recompute, .stack_lora = s->stack_lora,
   };
 
   *p = pass;
   *a = s->la[s->recompute ? 0 : l];
+  memcpy (a->h, s->la_h + (size_t) l * TEMPER_LORA_N_TARGETS, sizeof a->h);
   a->x = s->x_in[l];
   a->out = s->x_in[l + 1];
   /* Each sublayer's output is formed where its residual sum goes. */

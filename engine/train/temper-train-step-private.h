@@ -37,6 +37,10 @@ struct _TemperTrainStep {
    * forward (the layer's input and output are x_in's; family extras have
    * ne[0] == 0 when unused). */
   TemperBlockActs         *la;
+  /* n_layer × targets: LoRA's hidden values of each layer, kept even with
+   * recompute (r floats a token per target, against E for the layer's
+   * input), so the recompute pass does not form them again. */
+  TemperBTensor           *la_h;
   TemperBTensor            tokens, targets, xf, rstdf, ce_scratch, drop;
   TemperBTensor            dxf;
   TemperBlockGrads         g;         /* d_kraw only with q/k norms */

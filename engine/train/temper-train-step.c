@@ -127,6 +127,7 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
   s->layers = g_new0 (TemperBlockWeights, L);
   s->x_in = g_new0 (TemperBTensor, L + 1);
   s->la = g_new0 (TemperBlockActs, n_acts);
+  s->la_h = g_new0 (TemperBTensor, (size_t) L * TEMPER_LORA_N_TARGETS);
 
   /* A backend without host memory copies every frozen weight it is given,
    * once (a tied lm_head is the embedding table), the embedding table not
@@ -218,22 +219,27 @@ lay_out (TemperTrainStep *s, const temper_model_t *model, TemperBackendKind kind
       a->gate = take (acts, TEMPER_TYPE_F32, F, N);
       a->up = take (acts, TEMPER_TYPE_F32, F, N);
       a->act = take (acts, TEMPER_TYPE_F32, F, N);
-      {
-        /* The targets' hidden values one after another, so a stacked
-         * group's are one matrix (see TemperBlockPass's stack_lora). */
-        TemperBTensor all;
-        int n_h = 0;
+      /* LoRA's hidden values: per layer even with recompute, where they
+       * are small next to what recomputing them costs (see la_h). */
+      if (i == 0)
+        for (int l = 0; l < L; l++)
+          {
+            /* The targets' one after another, so a stacked group's are
+             * one matrix (see TemperBlockPass's stack_lora). */
+            TemperBTensor all;
+            int n_h = 0;
 
-        for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-          n_h += (targets & TEMPER_LORA_TARGET_BIT (t)) != 0;
-        all = take (acts, TEMPER_TYPE_F32, (int64_t) r * N, MAX (n_h, 1));
-        n_h = 0;
-        for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
-          a->h[t] = (targets & TEMPER_LORA_TARGET_BIT (t))
-                    ? temper_btensor (NULL, all.offset + (size_t) n_h++ * r * N * sizeof (float),
-                                      TEMPER_TYPE_F32, r, N)
-                    : null_tensor ();
-      }
+            for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+              n_h += (targets & TEMPER_LORA_TARGET_BIT (t)) != 0;
+            all = take (acts, TEMPER_TYPE_F32, (int64_t) r * N, MAX (n_h, 1));
+            n_h = 0;
+            for (int t = 0; t < TEMPER_LORA_N_TARGETS; t++)
+              s->la_h[l * TEMPER_LORA_N_TARGETS + t] =
+                (targets & TEMPER_LORA_TARGET_BIT (t))
+                ? temper_btensor (NULL, all.offset + (size_t) n_h++ * r * N * sizeof (float), TEMPER_TYPE_F32, r, N)
+                : null_tensor ();
+          }
+      memcpy (a->h, s->la_h + (size_t) (s->recompute ? 0 : i) * TEMPER_LORA_N_TARGETS, sizeof a->h);
       a->q_raw = a->k_raw = a->rstd_q = a->rstd_k = null_tensor ();
       a->o_raw = a->rstd_o = a->f_raw = a->rstd_f = null_tensor ();
       if (c->qk_norm)
@@ -306,6 +312,7 @@ temper_train_plan_memory (const temper_model_t *model, const TemperTrainSettings
   g_free (s.layers);
   g_free (s.x_in);
   g_free (s.la);
+  g_free (s.la_h);
 }
 
 TemperTrainStep *
@@ -446,6 +453,9 @@ temper_train_step_new_on (const temper_model_t *model, TemperBackend *backend,
     s->x_in[l].buffer = s->acts;
   for (int i = 0; i < n_acts; i++)
     bind_acts (&s->la[i], s->acts);
+  for (int i = 0; i < L * TEMPER_LORA_N_TARGETS; i++)
+    if (s->la_h[i].ne[0] != 0)
+      s->la_h[i].buffer = s->acts;
   {
     TemperBTensor *in_acts[] = { &s->tokens, &s->targets, &s->xf, &s->rstdf, &s->ce_scratch,
                                  &s->g.d_resid, &s->dxf, &s->g.d_xn, &s->g.d_q, &s->g.d_k, &s->g.d_v,
@@ -508,6 +518,7 @@ temper_train_step_free (TemperTrainStep *s)
   g_free (s->layers);
   g_free (s->x_in);
   g_free (s->la);
+  g_free (s->la_h);
   g_free (s->drop_keys);
   g_free (s->host_flat);
   g_free (s->x0_host);
@@ -649,8 +660,10 @@ temper_train_step_run_part (TemperTrainStep *s, const gint32 *tokens, const gint
       for (int l = L - 1; l >= 0; l--)
         {
           /* Recomputed from the saved layer input; its output, x_in[l + 1],
-           * is still in place and not formed again. */
-          if (s->recompute)
+           * is still in place and not formed again.  The last layer's
+           * activations are still those of the forward pass (only the
+           * lm_head ran since, on buffers of its own). */
+          if (s->recompute && l < L - 1)
             temper_train_layer_recompute (s, l, n_seq);
           temper_train_layer_backward (s, l, n_seq);
         }

@@ -116,15 +116,19 @@ test_gradients_dropout (Fixture *f, gconstpointer data)
   check_gradients (f, 0.3f);
 }
 
-/* Recomputing activations gives the same gradients as keeping them. */
+/* Recomputing activations gives the same gradients as keeping them, with
+ * the dropout @data says (the recompute pass keeps LoRA's h from the
+ * forward and drops out its input again for dA). */
 static void
 test_recompute (Fixture *f, gconstpointer data)
 {
   const TemperModelConfig *c = temper_model_get_config (f->model);
+  float dropout = GPOINTER_TO_INT (data) / 100.0f;
   TemperBackend *b1 = temper_cpu_backend_new (1, TEMPER_CPU_KERNELS_SCALAR);
   TemperBackend *b2 = temper_cpu_backend_new (1, TEMPER_CPU_KERNELS_SCALAR);
-  TemperTrainStep *kept = temper_train_step_new (f->model, b1, f->adapter, 0, f->micro_batch, f->seq, FALSE, NULL);
-  TemperTrainStep *recomputed = temper_train_step_new (f->model, b2, f->adapter, 0, f->micro_batch, f->seq, TRUE, NULL);
+  TemperTrainStep *kept = temper_train_step_new (f->model, b1, f->adapter, dropout, f->micro_batch, f->seq, FALSE, NULL);
+  TemperTrainStep *recomputed = temper_train_step_new (f->model, b2, f->adapter, dropout, f->micro_batch, f->seq, TRUE, NULL);
+  TemperRng rng1, rng2;
   guint64 n = temper_lora_count_params (f->adapter, c);
   g_autofree float *g1 = g_new (float, n);
   g_autofree float *g2 = g_new (float, n);
@@ -133,8 +137,10 @@ test_recompute (Fixture *f, gconstpointer data)
   g_assert_nonnull (kept);
   g_assert_nonnull (recomputed);
   g_assert_cmpuint (temper_train_step_get_memory (recomputed), <, temper_train_step_get_memory (kept));
-  l1 = run_batch (f, kept, 1, TRUE, NULL);
-  l2 = run_batch (f, recomputed, 1, TRUE, NULL);
+  temper_rng_seed (&rng1, 5);
+  rng2 = rng1;
+  l1 = run_batch (f, kept, 1, TRUE, &rng1);
+  l2 = run_batch (f, recomputed, 1, TRUE, &rng2);
   g_assert_cmpfloat (l1, ==, l2);
   g_assert_true (temper_train_step_get_grads (kept, g1, NULL));
   g_assert_true (temper_train_step_get_grads (recomputed, g2, NULL));
@@ -344,6 +350,8 @@ main (int argc, char **argv)
   g_test_add ("/train/gradients", Fixture, NULL, fixture_setup, test_gradients, fixture_teardown);
   g_test_add ("/train/gradients-dropout", Fixture, NULL, fixture_setup, test_gradients_dropout, fixture_teardown);
   g_test_add ("/train/recompute", Fixture, NULL, fixture_setup, test_recompute, fixture_teardown);
+  g_test_add ("/train/recompute-dropout", Fixture, GINT_TO_POINTER (30), fixture_setup, test_recompute,
+              fixture_teardown);
   g_test_add ("/train/peft-parity", Fixture, NULL, fixture_setup, test_peft_parity, fixture_teardown);
   g_test_add ("/train/lora-stacked", Fixture, NULL, fixture_setup, test_lora_stacked, fixture_teardown);
   g_test_add ("/train/fast-mode/amx", Fixture, GINT_TO_POINTER (TEMPER_CPU_KERNELS_FAST_TRAIN),

@@ -39,7 +39,7 @@ temper_cli_bench_train (int argc, char **argv)
     { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, N_("Recompute activations in the backward pass"), NULL },
     { "fast", 0, 0, G_OPTION_ARG_NONE, &fast,
-      N_("Multiply by the frozen weights in bfloat16 where the processor has AMX or AVX512-BF16: about twice as fast, but it may learn a little less (by default fp32, as the tests against PyTorch do)"), NULL },
+      N_("Multiply by the frozen weights in bfloat16 in the backward pass and the output layer where the processor has AMX or AVX512-BF16: faster, a little less exact; the forward pass stays fp32 (by default fp32 throughout, as the tests against PyTorch do)"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &base_weights,
       N_("stored (default) or nf4: the linear layers of an F32/F16/BF16 model quantized to NF4 (QLoRA)"), "W" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &profile_wanted,

@@ -621,7 +621,7 @@ temper_cli_train (int argc, char **argv)
     { "replay", 0, 0, G_OPTION_ARG_INT, &f.replay, N_("Mix N general questions answered by the base model itself into training, against forgetting (0: none; default: automatic)"), "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &f.recompute, N_("Recompute activations to save memory"), NULL },
     { "fast", 0, 0, G_OPTION_ARG_NONE, &f.fast,
-      N_("Multiply by the frozen weights in bfloat16 where the processor has AMX or AVX512-BF16: about twice as fast, but it may learn a little less (by default fp32, as the tests against PyTorch do)"), NULL },
+      N_("Multiply by the frozen weights in bfloat16 in the backward pass and the output layer where the processor has AMX or AVX512-BF16: faster, a little less exact; the forward pass stays fp32 (by default fp32 throughout, as the tests against PyTorch do)"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &f.base_weights,
       N_("stored (default) or nf4: hold the linear layers 4-bit, as QLoRA does (see below)"), "W" },
     { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &f.all_tokens, N_("Train on every token, not only the answers"), NULL },

@@ -59,7 +59,7 @@ const TemperSettingsField temper_settings_fields[] = {
     TEMPER_FIELD_INT, OFF (patience), 0, 1000, 1 },
   { "recompute", N_("Save memory"), N_("Recompute activations in the backward pass: less memory, about a third slower"),
     TEMPER_FIELD_BOOL, OFF (recompute), 0, 1, 1 },
-  { "fast-products", N_("Faster training (bfloat16 products)"), N_("Multiplies by the model's layers in 16-bit numbers where the processor can: about twice as fast on the processor, a little less exact"),
+  { "fast-products", N_("Faster training (bfloat16 products)"), N_("Multiplies by the model's layers in 16-bit numbers when working out the changes, where the processor can: faster, a little less exact"),
     TEMPER_FIELD_FAST_PRODUCTS, OFF (exact), 0, 1, 1 },
   { "base-4bit", N_("4-bit base model"), N_("Hold the model's layers as 4-bit NormalFloat (QLoRA): about a quarter of their memory, a little less exact"),
     TEMPER_FIELD_BASE_WEIGHTS, OFF (base_weights), 0, 1, 1 },

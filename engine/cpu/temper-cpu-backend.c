@@ -178,6 +178,7 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
                            kernels == TEMPER_CPU_KERNELS_FAST_DECODE);
   cpu->plain_attention = kernels == TEMPER_CPU_KERNELS_SCALAR;
   cpu->k.bf16_frozen = TEMPER_BF16_GEMM_NONE;
+  cpu->k.bf16_forward = FALSE;
   if (kernels == TEMPER_CPU_KERNELS_FAST_TRAIN || kernels == TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16)
     {
       TemperBf16GemmKind kind = temper_cpu_bf16_gemm_best ();
@@ -197,7 +198,10 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
    * (F16, BF16, F32, Q2_K, Q3_K, IQ4) through the same bfloat16 kernel, x
    * rounded to bfloat16 as decoding's BF16 rows already round it. */
   if (kernels == TEMPER_CPU_KERNELS_FAST_DECODE && cpu->k.prefill_q8)
-    cpu->k.bf16_frozen = temper_cpu_bf16_gemm_best ();
+    {
+      cpu->k.bf16_frozen = temper_cpu_bf16_gemm_best ();
+      cpu->k.bf16_forward = TRUE;
+    }
   temper_cpu_reserve_scratch (cpu, 4096);
   return &cpu->parent;
 }

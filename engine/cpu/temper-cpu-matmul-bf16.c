@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Training's frozen-weight products in fast mode: y = x·Wᵀ and dx += dy·W
- * with x (dy) and W rounded to bfloat16 and fp32 sums, on AMX tiles or
- * AVX512-BF16 (temper-cpu-bf16-gemm.h).
+/* Frozen-weight products in bfloat16: dx += dy·W (training's fast mode:
+ * the input gradients) and y = x·Wᵀ (the lm_head in training's fast mode,
+ * generation's prompts; training's layer forward stays fp32, see
+ * k.bf16_forward), with x (dy) and W rounded to bfloat16 and fp32 sums, on
+ * AMX tiles or AVX512-BF16 (temper-cpu-bf16-gemm.h).
  *
  * The activations are rounded once per product into a buffer every thread
  * shares; each thread then widens its own panel of weights (dequantised

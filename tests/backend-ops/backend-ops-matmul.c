@@ -373,7 +373,8 @@ case_matmul_fast (int type)
  * the demo model; 512 for 256-wide blocks), tokens past one and several
  * 32-row tile blocks with ragged ends, outputs past one and several 32-wide
  * panels, forward with bias and accumulating, and the input gradient adding
- * into dx.  On cpu-train (bfloat16 inputs, fp32 sums) each product moves by
+ * into dx.  On cpu-train (bfloat16 inputs, fp32 sums; the forward stays
+ * fp32 since training's fast mode keeps it exact) each product moves by
  * at most 2⁻⁸ of |x|·|W|, a normalized error of about 2e-3; a misplaced
  * pair or tile gives tens of percent. */
 static void

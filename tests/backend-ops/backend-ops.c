@@ -415,7 +415,8 @@ run_case_on_dut (const Registered *r)
   /* cpu-decode rounds x to 8 bits per 32 (max|x|/254 each): normalized
    * errors of 2e-3 to 1.3e-2 (Q5_1, whose minimum term cancels); a wrong
    * code bit or scale gives more (checked by breaking the kernels). */
-  /* cpu-train rounds x and W to bfloat16: normalized errors of about 2e-3. */
+  /* cpu-train rounds dy and W to bfloat16 in the input gradient (its
+   * forward stays fp32): normalized errors of about 2e-3. */
   matmul_tolerance = decode_dut ? 3e-2 : train_fast_dut ? 1e-2 : r->coopmat ? 2e-3 : 1e-5;
   /* cpu-train also takes the fused lm_head's products in bfloat16 (rows
    * past one chunk, the sliced vocabulary): logits near 10 from K-quant test

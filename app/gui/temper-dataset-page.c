@@ -568,7 +568,7 @@ show_checked (TemperDatasetPage *self,
     split = g_strdup_printf (_("%u to learn from, %u to check with"), checked->n_train, checked->n_validation);
   else
     /* Translators: %u is a number of examples */
-    split = g_strdup_printf (_("All %u to learn from; too few to hold any back"), checked->n_train);
+    split = g_strdup_printf (_("All %u to learn from; none held back under 200"), checked->n_train);
   gtk_label_set_text (self->split_value, split);
 
   if (report->has_token_stats)

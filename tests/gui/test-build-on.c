@@ -362,7 +362,7 @@ test_small_set_split (void)
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), sample);
   g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gui_test_find_named (dataset, "dataset-split"))), ==,
-                   "All 100 to learn from; too few to hold any back");
+                   "All 100 to learn from; none held back under 200");
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);
 }

@@ -332,6 +332,7 @@ test_pages (Fixture       *fixture,
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), sample);
   g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (dataset_page)));
+  scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-format"));
   shoot (fixture, "6-dataset-sample");
 
   /* A second dataset mixed in at a quarter of the records. */

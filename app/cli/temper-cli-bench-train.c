@@ -19,7 +19,7 @@ temper_cli_bench_train (int argc, char **argv)
   int seq = 256, batch = 4, rank = 16, steps = 3, threads = 0, device = -1;
   g_autofree char *backend = NULL;
   TemperTrainOptions options;
-  gboolean recompute = FALSE, fast = FALSE, profile_wanted = FALSE, json = FALSE, estimate_wanted = FALSE;
+  gboolean recompute = FALSE, exact = FALSE, profile_wanted = FALSE, json = FALSE, estimate_wanted = FALSE;
   TemperOpProfile profile;
   double peak_tflops = 0;
   g_autofree char *targets_text = NULL, *base_weights = NULL;
@@ -38,8 +38,8 @@ temper_cli_bench_train (int argc, char **argv)
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, vulkan, cuda or auto (default cpu)"), "B" },
     { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, N_("Recompute activations in the backward pass"), NULL },
-    { "fast", 0, 0, G_OPTION_ARG_NONE, &fast,
-      N_("Multiply by the frozen weights in bfloat16 in the backward pass and the output layer where the processor has AMX or AVX512-BF16: faster, a little less exact; the forward pass stays fp32 (by default fp32 throughout, as the tests against PyTorch do)"), NULL },
+    { "exact", 0, 0, G_OPTION_ARG_NONE, &exact,
+      N_("Multiply by the frozen weights in fp32 throughout, as the tests against PyTorch do: slower (by default bfloat16 in the backward pass and the output layer where the processor has AMX or AVX512-BF16; the forward pass is fp32 either way)"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &base_weights,
       N_("stored (default) or nf4: the linear layers of an F32/F16/BF16 model quantized to NF4 (QLoRA)"), "W" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &profile_wanted,
@@ -77,7 +77,7 @@ temper_cli_bench_train (int argc, char **argv)
   s.micro_batch = batch;
   s.max_length = seq;
   s.recompute = recompute;
-  s.exact = !fast;
+  s.exact = exact;
   if (targets_text != NULL && !temper_lora_targets_parse (targets_text, &s.lora.targets, &error))
     return temper_cli_fail ("bench train", TEMPER_CLI_EXIT_USAGE, "%s", error->message);
   if (base_weights != NULL && !temper_base_weights_parse (base_weights, &s.base_weights, &error))
@@ -121,7 +121,7 @@ temper_cli_bench_train (int argc, char **argv)
       json_builder_set_member_name (b, "recompute");
       json_builder_add_boolean_value (b, recompute);
       json_builder_set_member_name (b, "exact");
-      json_builder_add_boolean_value (b, !fast);
+      json_builder_add_boolean_value (b, exact);
       json_builder_set_member_name (b, "steps");
       json_builder_add_int_value (b, steps);
       json_builder_set_member_name (b, "trainable_params");
@@ -170,7 +170,7 @@ temper_cli_bench_train (int argc, char **argv)
   printf ("device:           %s\n", result.device);
   printf ("settings:         seq %d, micro-batch %d, rank %d, %s, recompute %s, %s, %d timed steps\n",
           seq, batch, rank, targets_text != NULL ? targets_text : "all-linear", recompute ? "on" : "off",
-          fast ? "fast products" : "exact fp32 products", steps);
+          exact ? "exact fp32 products" : "fast products", steps);
   printf ("trainable params: %" G_GUINT64_FORMAT "\n", result.n_params);
   if (steps > 0)
     {

@@ -409,7 +409,7 @@ typedef struct {
   int     epochs, rank, batch, grad_accum, max_length, threads, patience, device, replay;
   gint64  max_steps, seed, eval_every, checkpoint_every, warmup;
   double  alpha, lr, dropout;
-  gboolean yes, recompute, fast, all_tokens, rslora, dry_run;
+  gboolean yes, recompute, exact, all_tokens, rslora, dry_run;
 } TrainFlags;
 
 static void
@@ -446,7 +446,7 @@ apply_flags (const TrainFlags *f, TemperTrainSettings *s, GError **error)
   if (f->patience >= 0) s->patience = f->patience;
   if (f->replay >= 0) s->replay_records = f->replay;
   if (f->recompute) s->recompute = TRUE;
-  if (f->fast) s->exact = FALSE;
+  if (f->exact) s->exact = TRUE;
   if (f->all_tokens) s->train_on_all_tokens = TRUE;
   return (f->targets == NULL || temper_lora_targets_parse (f->targets, &s->lora.targets, error))
          && (f->schedule == NULL || temper_lr_schedule_parse (f->schedule, &s->schedule, error))
@@ -620,8 +620,8 @@ temper_cli_train (int argc, char **argv)
     { "patience", 0, 0, G_OPTION_ARG_INT, &f.patience, N_("Stop after N evaluations without improvement (default off)"), "N" },
     { "replay", 0, 0, G_OPTION_ARG_INT, &f.replay, N_("Mix N general questions answered by the base model itself into training, against forgetting (0: none; default: automatic)"), "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &f.recompute, N_("Recompute activations to save memory"), NULL },
-    { "fast", 0, 0, G_OPTION_ARG_NONE, &f.fast,
-      N_("Multiply by the frozen weights in bfloat16 in the backward pass and the output layer where the processor has AMX or AVX512-BF16: faster, a little less exact; the forward pass stays fp32 (by default fp32 throughout, as the tests against PyTorch do)"), NULL },
+    { "exact", 0, 0, G_OPTION_ARG_NONE, &f.exact,
+      N_("Multiply by the frozen weights in fp32 throughout, as the tests against PyTorch do: slower (by default bfloat16 in the backward pass and the output layer where the processor has AMX or AVX512-BF16; the forward pass is fp32 either way)"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &f.base_weights,
       N_("stored (default) or nf4: hold the linear layers 4-bit, as QLoRA does (see below)"), "W" },
     { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &f.all_tokens, N_("Train on every token, not only the answers"), NULL },

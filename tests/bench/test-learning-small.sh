@@ -7,7 +7,7 @@
 # words.  The base model cannot know them; the tuned one must state at
 # least four of the six.  Fixed seed; greedy answers.  For comparisons by
 # hand, LEARNING_SMALL_SEED (default 42) and LEARNING_SMALL_ARGS (more train
-# options, e.g. --fast) change the run; make check sets neither.
+# options, e.g. --exact) change the run; make check sets neither.
 set -u
 cli=$1
 model=$2

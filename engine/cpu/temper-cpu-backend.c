@@ -188,8 +188,10 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
         kind = TEMPER_BF16_GEMM_AVX512_BF16;
       cpu->k.bf16_frozen = kind;
       /* The layers' forward through three bfloat16 terms (split operands):
-       * fp32's accuracy at the tiles' speed. */
-      cpu->k.bf16_forward = kind != TEMPER_BF16_GEMM_NONE;
+       * fp32's accuracy at the tiles' speed.  On AMX only: vdpbf16ps runs
+       * plain bfloat16 at about fp32's speed (temper-cpu-bf16-gemm.h), so
+       * three terms of it would be slower than fp32. */
+      cpu->k.bf16_forward = kind == TEMPER_BF16_GEMM_AMX;
       cpu->k.bf16_forward_split = TEMPER_BF16_SPLIT_BOTH;
       if (kind != TEMPER_BF16_GEMM_NONE)
         {

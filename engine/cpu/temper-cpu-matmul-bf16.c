@@ -3,10 +3,10 @@
  * the input gradients) and y = x·Wᵀ (the lm_head in training's fast mode,
  * generation's prompts), with x (dy) and W rounded to bfloat16 and fp32
  * sums, on AMX tiles or AVX512-BF16 (temper-cpu-bf16-gemm.h).  Training's
- * layer forward (k.bf16_forward_split) splits both operands into bfloat16
- * and remainder and sums three products: as accurate as fp32 for training's
- * purpose (about 1e-5 off), at about half fp32's cost where plain rounding
- * costs a quarter (the tiles run three times the products, the packing
+ * layer forward on AMX (k.bf16_forward_split) splits both operands into
+ * bfloat16 and remainder and sums three products: as accurate as fp32 for
+ * training's purpose (about 4e-6 off), at well under fp32's cost (the
+ * tiles run three times plain rounding's products, the packing handles
  * twice the values).
  *
  * The activations are rounded once per product into a buffer every thread

@@ -49,11 +49,12 @@ typedef struct {
   TemperBf16GemmKind bf16_frozen;
   /* The layers' forward products (the matmul op) in bfloat16 too, with
    * operands split as bf16_forward_split says.  Generation's prompts round
-   * plainly (NONE).  Training's fast mode splits both (BOTH: three bf16
-   * terms, about 1e-5 of |x|·|W| off, fp32's accuracy for training's
-   * purpose): a plainly rounded forward trains the adapter on a model ~0.2 %
-   * off in every product, which moved each step's LoRA gradient by 2.7 %
-   * (0.7 % with the forward in fp32) and taught the demo model fewer facts. */
+   * plainly (NONE).  Training's fast mode splits both on AMX (BOTH: three
+   * bf16 terms, about 4e-6 of |x|·|W| off, fp32's accuracy for training's
+   * purpose) and keeps fp32 elsewhere: a plainly rounded forward trains the
+   * adapter on a model ~0.2 % off in every product, which moved each step's
+   * LoRA gradient by 2.7 % (0.77 % with the forward fp32 or split) and
+   * taught the demo model fewer facts. */
   gboolean bf16_forward;
   TemperBf16Split bf16_forward_split;
   /* x[i] = exp(x[i] − sub), returning their sum; and SwiGLU's forward and

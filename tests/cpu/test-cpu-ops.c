@@ -640,13 +640,14 @@ test_cross_entropy_fast_rows (void)
  * bfloat16 but keeps the layers' forward products as accurate as fp32: a
  * plainly rounded forward trains the adapter on a model a little off in
  * every product (on the demo model it moved each step's LoRA gradient by
- * 2.7 % against 0.7 % and taught fewer facts).  The forward runs on the
- * bfloat16 kernel with split operands (three terms): within 2e-5 of exact
- * mode where plain rounding is ~2e-3 off (and not bit-equal to it: the
- * kernel ran); the input gradient differs by bfloat16's rounding.  Both the
- * AMX and the AVX512-BF16 kernel. */
+ * 2.7 % against 0.7 % and taught fewer facts).  On AMX the forward runs on
+ * the bfloat16 kernel with split operands (three terms): within 2e-5 of
+ * exact mode where plain rounding is ~2e-3 off (and not bit-equal to it:
+ * the kernel ran).  With AVX512-BF16 alone, where three terms would cost
+ * more than fp32, it stays fp32 (bit-equal).  The input gradient differs by
+ * bfloat16's rounding either way. */
 static void
-check_fast_train_forward (TemperCpuKernelChoice kernels)
+check_fast_train_forward (TemperCpuKernelChoice kernels, gboolean split)
 {
   enum { T = 40, IN = 576, OUT = 96 };
   Ctx c;
@@ -674,8 +675,9 @@ check_fast_train_forward (TemperCpuKernelChoice kernels)
   dx_err = rel_error (F (&dx_fast), F (&dx_exact), IN * T);
   g_test_message ("fast mode (%s): forward error %.2e, input gradient error %.2e",
                   temper_cpu_backend_get_kernels_name (fast), y_err, dx_err);
-  g_assert_cmpfloat (y_err, <, 2e-5);
-  g_assert_cmpfloat (y_err, >, 0.0);
+  g_assert_cmpfloat (y_err, <, split ? 2e-5 : 1e-7);
+  if (split)
+    g_assert_cmpfloat (y_err, >, 0.0);
   g_assert_cmpfloat (dx_err, >, 1e-4);
   g_assert_cmpfloat (dx_err, <, 1e-2);
   temper_backend_free (fast);
@@ -690,9 +692,9 @@ test_fast_train_forward_exact (void)
       g_test_skip ("this processor lacks the kernel (AMX-BF16 or AVX512-BF16)");
       return;
     }
-  check_fast_train_forward (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16);
+  check_fast_train_forward (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, FALSE);
   if (temper_cpu_bf16_gemm_best () == TEMPER_BF16_GEMM_AMX)
-    check_fast_train_forward (TEMPER_CPU_KERNELS_FAST_TRAIN);
+    check_fast_train_forward (TEMPER_CPU_KERNELS_FAST_TRAIN, TRUE);
 }
 
 /* ---- AdamW, sum of squares, scale, add ---- */

@@ -39,7 +39,7 @@ temper_cli_bench_train (int argc, char **argv)
     { "device", 0, 0, G_OPTION_ARG_INT, &device, N_("Device number within the backend (default: its best)"), "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &recompute, N_("Recompute activations in the backward pass"), NULL },
     { "exact", 0, 0, G_OPTION_ARG_NONE, &exact,
-      N_("Multiply by the frozen weights in fp32 throughout, as the tests against PyTorch do: slower (by default bfloat16 in the backward pass and the output layer where the processor has AMX or AVX512-BF16; the forward pass is fp32 either way)"), NULL },
+      N_("Multiply by the frozen weights in fp32 throughout, as the tests against PyTorch do: slower (by default bfloat16 where the processor has AMX or AVX512-BF16: in the backward pass and the output layer, and with AMX in the forward pass as pairs of bfloat16 numbers, about as exact as fp32)"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &base_weights,
       N_("stored (default) or nf4: the linear layers of an F32/F16/BF16 model quantized to NF4 (QLoRA)"), "W" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &profile_wanted,

@@ -621,7 +621,7 @@ temper_cli_train (int argc, char **argv)
     { "replay", 0, 0, G_OPTION_ARG_INT, &f.replay, N_("Mix N general questions answered by the base model itself into training, against forgetting (0: none; default: automatic)"), "N" },
     { "recompute", 0, 0, G_OPTION_ARG_NONE, &f.recompute, N_("Recompute activations to save memory"), NULL },
     { "exact", 0, 0, G_OPTION_ARG_NONE, &f.exact,
-      N_("Multiply by the frozen weights in fp32 throughout, as the tests against PyTorch do: slower (by default bfloat16 in the backward pass and the output layer where the processor has AMX or AVX512-BF16; the forward pass is fp32 either way)"), NULL },
+      N_("Multiply by the frozen weights in fp32 throughout, as the tests against PyTorch do: slower (by default bfloat16 where the processor has AMX or AVX512-BF16: in the backward pass and the output layer, and with AMX in the forward pass as pairs of bfloat16 numbers, about as exact as fp32)"), NULL },
     { "base-weights", 0, 0, G_OPTION_ARG_STRING, &f.base_weights,
       N_("stored (default) or nf4: hold the linear layers 4-bit, as QLoRA does (see below)"), "W" },
     { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &f.all_tokens, N_("Train on every token, not only the answers"), NULL },

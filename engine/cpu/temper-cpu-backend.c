@@ -179,6 +179,7 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
   cpu->plain_attention = kernels == TEMPER_CPU_KERNELS_SCALAR;
   cpu->k.bf16_frozen = TEMPER_BF16_GEMM_NONE;
   cpu->k.bf16_forward = FALSE;
+  cpu->k.bf16_forward_split = TEMPER_BF16_SPLIT_NONE;
   if (kernels == TEMPER_CPU_KERNELS_FAST_TRAIN || kernels == TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16)
     {
       TemperBf16GemmKind kind = temper_cpu_bf16_gemm_best ();
@@ -186,6 +187,12 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
       if (kind == TEMPER_BF16_GEMM_AMX && kernels == TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16)
         kind = TEMPER_BF16_GEMM_AVX512_BF16;
       cpu->k.bf16_frozen = kind;
+      /* The layers' forward through three bfloat16 terms (split operands):
+       * fp32's accuracy at the tiles' speed.  On AMX only: vdpbf16ps runs
+       * plain bfloat16 at about fp32's speed (temper-cpu-bf16-gemm.h), so
+       * three terms of it would be slower than fp32. */
+      cpu->k.bf16_forward = kind == TEMPER_BF16_GEMM_AMX;
+      cpu->k.bf16_forward_split = TEMPER_BF16_SPLIT_BOTH;
       if (kind != TEMPER_BF16_GEMM_NONE)
         {
           g_autofree char *name = g_strdup_printf ("%s, %s frozen products", cpu->k.name,

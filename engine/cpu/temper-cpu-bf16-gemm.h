@@ -75,6 +75,44 @@ void temper_cpu_bf16_gemm_pack_b_cols_fn (uint16_t *packed, int64_t K, int64_t N
 void temper_cpu_bf16_gemm_pack_b_rows (uint16_t *packed, int64_t K, int64_t N, int64_t k0,
                                        int64_t kc, const float *src, int64_t ld);
 
+/* Split operands: a float is its bfloat16 rounding h plus a remainder l
+ * (l rounded to bfloat16 again), so x·w ≈ xh·wh + xl·wh + xh·wl to about
+ * 2⁻¹⁶ of |x|·|w| where xh·wh alone is off by about 2⁻⁸.  A's rows hold
+ * one or two segments of padded_k (K) values side by side, B's packed
+ * columns the same (split_k (K) deep in all):
+ *   NONE  A = [xh]        B = [wh]        xh·wh (the plain product)
+ *   X     A = [xh | xl]   B = [wh ; wh]   x·wh: only W rounded
+ *   W     A = [xh | xh]   B = [wh ; wl]   xh·w: only x rounded
+ *   BOTH  A = [xh | xl]   B = [wh ; wl]   xl·wh + xh·wh + xh·wl (3 terms)
+ * NONE, X and W are plain products over split_k (K); BOTH crosses the
+ * segments in its own kernel (temper_cpu_bf16_gemm_split ()). */
+typedef enum {
+  TEMPER_BF16_SPLIT_NONE,
+  TEMPER_BF16_SPLIT_X,
+  TEMPER_BF16_SPLIT_W,
+  TEMPER_BF16_SPLIT_BOTH,
+} TemperBf16Split;
+
+/* The depth of split operands over @K: segments × padded_k (K); A's rows
+ * are at least that long, and packed_size (split_k, N) is B's size. */
+int64_t temper_cpu_bf16_split_k (TemperBf16Split split, int64_t K);
+/* convert_rows () for split operands: each row of @dst (@ldd ≥ split_k
+ * values apart) holds A's segments. */
+void temper_cpu_bf16_gemm_convert_rows_split (uint16_t *dst, int64_t ldd, const float *src,
+                                              int64_t lds, int64_t M, int64_t K,
+                                              TemperBf16Split split);
+/* pack_b_cols () for split operands: @packed is a packed split_k (K) × N B
+ * holding B's segments of each column. */
+void temper_cpu_bf16_gemm_pack_b_cols_split (uint16_t *packed, int64_t K, int64_t N, int64_t n0,
+                                             int64_t nc, const float *src, int64_t ld,
+                                             TemperBf16Split split);
+/* C (+)= the split product over @K (one segment's depth) of A and B as
+ * laid out above. */
+void temper_cpu_bf16_gemm_split (TemperBf16GemmKind kind, TemperBf16Split split, int64_t M,
+                                 int64_t N, int64_t K, const uint16_t *a, int64_t lda,
+                                 const uint16_t *packed_b, float *c, int64_t ldc,
+                                 gboolean accumulate);
+
 /* C (@ldc floats a row) = A·B, or += when @accumulate. */
 void temper_cpu_bf16_gemm (TemperBf16GemmKind kind, int64_t M, int64_t N, int64_t K,
                            const uint16_t *a, int64_t lda, const uint16_t *packed_b,

@@ -101,7 +101,8 @@ static void
 lm_head_forward (TemperCpuBackend *cpu, float *logits, const float *x, int64_t T,
                  const guint8 *w, int type, int64_t E, int64_t V)
 {
-  if (!temper_cpu_matmul_bf16 (cpu, logits, x, T, w, type, E, V, NULL, FALSE))
+  if (!temper_cpu_matmul_bf16 (cpu, logits, x, T, w, type, E, V, NULL, FALSE,
+                               TEMPER_BF16_SPLIT_NONE))
     temper_cpu_matmul_raw (cpu, logits, x, T, w, type, E, V, NULL, FALSE);
 }
 

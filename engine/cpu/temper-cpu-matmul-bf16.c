@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Frozen-weight products in bfloat16: dx += dy·W (training's fast mode:
  * the input gradients) and y = x·Wᵀ (the lm_head in training's fast mode,
- * generation's prompts; training's layer forward stays fp32, see
- * k.bf16_forward), with x (dy) and W rounded to bfloat16 and fp32 sums, on
- * AMX tiles or AVX512-BF16 (temper-cpu-bf16-gemm.h).
+ * generation's prompts), with x (dy) and W rounded to bfloat16 and fp32
+ * sums, on AMX tiles or AVX512-BF16 (temper-cpu-bf16-gemm.h).  Training's
+ * layer forward on AMX (k.bf16_forward_split) splits both operands into
+ * bfloat16 and remainder and sums three products: as accurate as fp32 for
+ * training's purpose (about 4e-6 off), at well under fp32's cost (the
+ * tiles run three times plain rounding's products, the packing handles
+ * twice the values).
  *
  * The activations are rounded once per product into a buffer every thread
  * shares; each thread then widens its own panel of weights (dequantised
@@ -11,8 +15,8 @@
  * packed bf16 layout, and multiplies every token against it.  No bf16 copy
  * of the model is ever kept: the panel is all there is.  Both live in the
  * backend's scratch, which the fp32 path already holds (the rounded
- * activations first, then one panel per thread), so fast mode adds no memory
- * at the shapes training runs.
+ * activations first, then one panel per thread); split activations take
+ * twice the room (T × 2·in bf16 values).
  *
  * Also here: asking the kernel for the AMX tile data, once per process. */
 #include "config.h"
@@ -122,9 +126,11 @@ typedef struct {
   int               type;
   const float      *bias;
   gboolean          accumulate;
-  /* The rounded activations, T rows of lda; each thread's panel. */
+  /* The rounded activations (their split segments: lda ≥ Ks), T rows of
+   * lda; each thread's panel. */
+  TemperBf16Split   split;
   uint16_t         *acts;
-  int64_t           K, lda;
+  int64_t           K, Ks, lda;
   float            *panels;
   size_t            panel_floats;
 } Bf16Work;
@@ -137,8 +143,8 @@ round_task (void *data, int ith, int nth)
 
   temper_cpu_split (m->T, ith, nth, &t0, &t1);
   if (t0 < t1)
-    temper_cpu_bf16_gemm_convert_rows (m->acts + t0 * m->lda, m->lda, m->in_acts + t0 * m->K,
-                                       m->K, t1 - t0, m->K);
+    temper_cpu_bf16_gemm_convert_rows_split (m->acts + t0 * m->lda, m->lda, m->in_acts + t0 * m->K,
+                                             m->K, t1 - t0, m->K, m->split);
 }
 
 /* Lays the scratch out as the rounded activations of @K-wide rows, then
@@ -152,7 +158,8 @@ round_acts (Bf16Work *m, const float *acts, int64_t K, size_t panel_floats)
 
   m->in_acts = acts;
   m->K = K;
-  m->lda = temper_cpu_bf16_gemm_padded_k (K);
+  m->Ks = temper_cpu_bf16_split_k (m->split, K);
+  m->lda = m->Ks;
   /* In whole cache lines, so the panels start on one. */
   acts_floats = ((size_t) (m->T * m->lda) / 2 + 15) / 16 * 16;
   panel_floats = (panel_floats + 15) / 16 * 16;
@@ -164,11 +171,12 @@ round_acts (Bf16Work *m, const float *acts, int64_t K, size_t panel_floats)
   temper_cpu_pool_run (cpu->pool, round_task, m);
 }
 
-/* Weight rows per forward panel, a multiple of 32. */
+/* Weight rows per forward panel, a multiple of 32; @Ks is the packed
+ * depth (split_k). */
 static int64_t
-forward_panel_rows (int64_t in)
+forward_panel_rows (int64_t Ks)
 {
-  int64_t rows = PANEL_BYTES / (2 * temper_cpu_bf16_gemm_padded_k (in));
+  int64_t rows = PANEL_BYTES / (2 * Ks);
 
   return MAX (32, rows / 32 * 32);
 }
@@ -176,9 +184,9 @@ forward_panel_rows (int64_t in)
 /* Floats of scratch per thread: the packed panel, then 16 (forward) or
  * ROW_CHUNK (input gradient) dequantised rows. */
 static size_t
-forward_scratch_floats (int64_t in)
+forward_scratch_floats (int64_t in, int64_t Ks)
 {
-  return temper_cpu_bf16_gemm_packed_size (in, forward_panel_rows (in)) / 2 + 16 * (size_t) in + 16;
+  return temper_cpu_bf16_gemm_packed_size (Ks, forward_panel_rows (Ks)) / 2 + 16 * (size_t) in + 16;
 }
 
 static void
@@ -187,9 +195,9 @@ forward_task (void *data, int ith, int nth)
   Bf16Work *m = data;
   const TemperCpuKernels *k = &m->cpu->k;
   float *work = m->panels + (size_t) ith * m->panel_floats;
-  int64_t panel_rows = forward_panel_rows (m->in);
+  int64_t panel_rows = forward_panel_rows (m->Ks);
   uint16_t *packed = (uint16_t *) work;
-  float *rows_f32 = work + temper_cpu_bf16_gemm_packed_size (m->in, panel_rows) / 2;
+  float *rows_f32 = work + temper_cpu_bf16_gemm_packed_size (m->Ks, panel_rows) / 2;
   gint64 o0, o1;
 
   temper_cpu_split_aligned (m->out_dim, 32, ith, nth, &o0, &o1);
@@ -209,7 +217,7 @@ forward_task (void *data, int ith, int nth)
             for (int64_t i = 0; i < n; i++)
               k->dequant_row (m->type, m->w + (size_t) (o + r + i) * m->row_bytes, m->in,
                               rows_f32 + i * m->in);
-          temper_cpu_bf16_gemm_pack_b_cols (packed, m->in, rows, r, n, src, m->in);
+          temper_cpu_bf16_gemm_pack_b_cols_split (packed, m->in, rows, r, n, src, m->in, m->split);
         }
       if (m->bias != NULL)
         {
@@ -222,25 +230,25 @@ forward_task (void *data, int ith, int nth)
             }
           accumulate = TRUE;
         }
-      temper_cpu_bf16_gemm (k->bf16_frozen, m->T, rows, m->in, m->acts, m->lda, packed,
-                            m->out + o, m->out_dim, accumulate);
+      temper_cpu_bf16_gemm_split (k->bf16_frozen, m->split, m->T, rows, m->in, m->acts, m->lda,
+                                  packed, m->out + o, m->out_dim, accumulate);
     }
 }
 
 gboolean
 temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
                         const guint8 *w, int type, int64_t in, int64_t out,
-                        const float *bias, gboolean accumulate)
+                        const float *bias, gboolean accumulate, TemperBf16Split split)
 {
   Bf16Work m = {
     .cpu = cpu, .out = y, .T = T, .in = in, .out_dim = out, .w = w,
     .row_bytes = temper_type_row_bytes (type, in), .type = type, .bias = bias,
-    .accumulate = accumulate,
+    .accumulate = accumulate, .split = split,
   };
 
   if (cpu->k.bf16_frozen == TEMPER_BF16_GEMM_NONE || T < TEMPER_CPU_BF16_MIN_TOKENS)
     return FALSE;
-  round_acts (&m, x, in, forward_scratch_floats (in));
+  round_acts (&m, x, in, forward_scratch_floats (in, temper_cpu_bf16_split_k (split, in)));
   temper_cpu_pool_run (cpu->pool, forward_task, &m);
   return TRUE;
 }
@@ -323,7 +331,7 @@ temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *
 gboolean
 temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
                         const guint8 *w, int type, int64_t in, int64_t out,
-                        const float *bias, gboolean accumulate)
+                        const float *bias, gboolean accumulate, TemperBf16Split split)
 {
   return FALSE;
 }

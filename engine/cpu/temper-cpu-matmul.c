@@ -262,8 +262,9 @@ temper_cpu_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor
   g_assert (x->ne[0] == w->ne[0] && y->ne[0] == w->ne[1] && y->ne[1] == x->ne[1]);
   g_assert (bias == NULL || bias->ne[0] * bias->ne[1] == w->ne[1]);
   /* Generation's 8-bit prompt path first where it takes the type (its
-   * integer products beat bfloat16's); the rest in bfloat16 for prompts
-   * only (k.bf16_forward): training's forward stays fp32 in fast mode. */
+   * integer products beat bfloat16's); the rest in bfloat16 where the
+   * kernels say (k.bf16_forward): plainly rounded for prompts, as split
+   * operands (fp32's accuracy) for training's fast mode. */
   if (x->ne[1] > FUSED_MAX_TOKENS &&
       temper_cpu_matmul_prefill (TEMPER_CPU (b), cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w),
                                  w->type, w->ne[0], w->ne[1],
@@ -272,7 +273,8 @@ temper_cpu_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor
   if (TEMPER_CPU (b)->k.bf16_forward &&
       temper_cpu_matmul_bf16 (TEMPER_CPU (b), cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w),
                               w->type, w->ne[0], w->ne[1],
-                              bias != NULL ? cpu_f32 (bias) : NULL, accumulate))
+                              bias != NULL ? cpu_f32 (bias) : NULL, accumulate,
+                              TEMPER_CPU (b)->k.bf16_forward_split))
     return;
   temper_cpu_matmul_raw (TEMPER_CPU (b), cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w),
                          w->type, w->ne[0], w->ne[1],

@@ -47,13 +47,16 @@ typedef struct {
    * bfloat16 with fp32 sums (temper-cpu-matmul-bf16.c): fast mode only;
    * NONE keeps them exact in fp32. */
   TemperBf16GemmKind bf16_frozen;
-  /* The layers' forward products (the matmul op) in bfloat16 too: for
-   * generation's prompts only.  Training's fast mode keeps its forward in
-   * fp32 and rounds only the input gradients and the lm_head: a bfloat16
-   * forward trains the adapter on a model ~0.2 % off in every product,
-   * which moved each step's LoRA gradient by 2.7 % (0.7 % with the forward
-   * in fp32) and taught the demo model fewer facts. */
+  /* The layers' forward products (the matmul op) in bfloat16 too, with
+   * operands split as bf16_forward_split says.  Generation's prompts round
+   * plainly (NONE).  Training's fast mode splits both on AMX (BOTH: three
+   * bf16 terms, about 4e-6 of |x|·|W| off, fp32's accuracy for training's
+   * purpose) and keeps fp32 elsewhere: a plainly rounded forward trains the
+   * adapter on a model ~0.2 % off in every product, which moved each step's
+   * LoRA gradient by 2.7 % (0.77 % with the forward fp32 or split) and
+   * taught the demo model fewer facts. */
   gboolean bf16_forward;
+  TemperBf16Split bf16_forward_split;
   /* x[i] = exp(x[i] − sub), returning their sum; and SwiGLU's forward and
    * backward (see temper-cpu-avx2-exp.h). */
   double (*exp_sub_sum) (float *x, int64_t n, float sub);
@@ -160,7 +163,7 @@ gboolean temper_cpu_matmul_prefill (TemperCpuBackend *cpu, float *y, const float
 #define TEMPER_CPU_BF16_MIN_TOKENS 16
 gboolean temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
                                  const guint8 *w, int type, int64_t in, int64_t out,
-                                 const float *bias, gboolean accumulate);
+                                 const float *bias, gboolean accumulate, TemperBf16Split split);
 gboolean temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *dy,
                                           int64_t T, const guint8 *w, int type,
                                           int64_t in, int64_t out);

@@ -296,7 +296,8 @@ measure_gemm (TemperBackend *backend, double seconds, gboolean bf16)
   c = temper_btensor (buf, sizeof (float) * ((size_t) M * K + (size_t) N * K), TEMPER_TYPE_F32, N, M);
 #define RUN_ONCE()                                                                          \
   (bf16 ? (void) temper_cpu_matmul_bf16 (TEMPER_CPU (backend), cpu_f32 (&c), cpu_f32 (&a), M,   \
-                                         cpu_data (&w), TEMPER_TYPE_F32, K, N, NULL, FALSE)    \
+                                         cpu_data (&w), TEMPER_TYPE_F32, K, N, NULL, FALSE,    \
+                                         TEMPER_BF16_SPLIT_NONE)                              \
         : temper_cpu_gemm (backend, &c, &a, FALSE, &w, TRUE, 1.0f, 0.0f))
   RUN_ONCE ();   /* warm-up */
   start = monotonic_ns ();

@@ -182,7 +182,9 @@ temper_train_count_steps (const TemperTrainSettings *settings,
 /* The cache: one key file, a group per processor, thread count, weight
  * type, products (fp32 or bfloat16) and Temper version, each kind's rate
  * under its name.  Losing it costs one measurement.  The products are in
- * the group because bfloat16's frozen products run about twice as fast. */
+ * the group because bfloat16's frozen products run about twice as fast
+ * (and fast mode's forward changed from fp32 to split bfloat16 operands:
+ * rates measured before that are not this build's). */
 static GMutex cache_lock;
 
 static char *
@@ -202,7 +204,7 @@ group_name (const temper_model_t *model, int n_threads, gboolean exact)
   return g_strdup_printf ("%s|%d threads|%s|%s|%s|Temper %s", cpu, n_threads,
                           type != NULL ? type : "unknown",
                           temper_base_weights_name (temper_model_get_base_weights (model)),
-                          exact ? "fp32 products" : "bf16 products", PACKAGE_VERSION);
+                          exact ? "fp32 products" : "bf16 products, split forward", PACKAGE_VERSION);
 }
 
 /* Key names: the kinds' names without spaces or slashes. */

@@ -5,7 +5,9 @@
  * (LoRA, attention) and the matmul over Q4_1 weights with its input gradient,
  * the latter also in training's fast mode (bfloat16 on AMX / AVX512-BF16).
  *
- *     build/tests/bench/bench-cpu-gemm [THREADS]
+ *     build/tests/bench/bench-cpu-gemm [THREADS] [forward]
+ *
+ * With "forward", only the layers' forward (exact and fast mode's).
  *
  * Reports processor time per thread as well as wall time, so figures taken
  * on a busy machine still say how fast the kernel itself is. */
@@ -13,6 +15,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cpu/temper-cpu-backend.h"
@@ -89,36 +92,47 @@ random_q4_1 (TemperBackend *b, GPtrArray *buffers, int64_t cols, int64_t rows)
   return temper_btensor (buf, 0, TEMPER_TYPE_Q4_1, cols, rows);
 }
 
-/* y = x·Wᵀ and dx += dy·W with Q4_1 weights, as a training step runs them. */
+/* y = x·Wᵀ and dx += dy·W with Q4_1 weights, as a training step runs them
+ * (@forward_only: y = x·Wᵀ alone). */
 static void
-bench_matmul (TemperCpuKernelChoice choice, int threads, int T, int in, int out)
+bench_matmul_part (TemperCpuKernelChoice choice, int threads, int T, int in, int out,
+                   gboolean forward_only)
 {
   TemperBackend *b = temper_cpu_backend_new (threads, choice);
   g_autoptr(GPtrArray) buffers = g_ptr_array_new ();
   TemperBTensor w = random_q4_1 (b, buffers, in, out);
   TemperBTensor x = random_matrix (b, buffers, in, T), y = random_matrix (b, buffers, out, T);
-  double flops = 2.0 * 2.0 * T * in * out, wall0, cpu0, wall, cpu;
+  double flops = (forward_only ? 2.0 : 4.0) * T * in * out, wall0, cpu0, wall, cpu;
   int reps = 0;
 
   b->ops->matmul (b, &y, &x, &w, NULL, FALSE);
-  b->ops->matmul_backward_input (b, &x, &y, &w);
+  if (!forward_only)
+    b->ops->matmul_backward_input (b, &x, &y, &w);
   wall0 = now (CLOCK_MONOTONIC);
   cpu0 = now (CLOCK_PROCESS_CPUTIME_ID);
   do
     {
       b->ops->matmul (b, &y, &x, &w, NULL, FALSE);
-      b->ops->matmul_backward_input (b, &x, &y, &w);
+      if (!forward_only)
+        b->ops->matmul_backward_input (b, &x, &y, &w);
       reps++;
       wall = now (CLOCK_MONOTONIC) - wall0;
     }
   while (wall < 1.0);
   cpu = now (CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-  printf ("%-26s %d thr  T=%-5d in=%-5d out=%-5d Q4_1 fwd+bwd  %7.1f GFLOP/s wall  %7.1f GFLOP/s per busy core\n",
+  printf ("%-26s %d thr  T=%-5d in=%-5d out=%-5d Q4_1 %s  %7.1f GFLOP/s wall  %7.1f GFLOP/s per busy core\n",
           temper_cpu_backend_get_kernels_name (b), threads, T, in, out,
+          forward_only ? "fwd    " : "fwd+bwd",
           flops * reps / wall * 1e-9, flops * reps / cpu * 1e-9);
   for (guint i = 0; i < buffers->len; i++)
     temper_backend_buffer_free (b, buffers->pdata[i]);
   temper_backend_free (b);
+}
+
+static void
+bench_matmul (TemperCpuKernelChoice choice, int threads, int T, int in, int out)
+{
+  bench_matmul_part (choice, threads, T, in, out, FALSE);
 }
 
 int
@@ -129,6 +143,14 @@ main (int argc, char **argv)
     TEMPER_CPU_KERNELS_BEST, TEMPER_CPU_KERNELS_AVX2, TEMPER_CPU_KERNELS_SCALAR,
   };
 
+  if (argc > 2 && strcmp (argv[2], "forward") == 0)
+    {
+      bench_matmul_part (TEMPER_CPU_KERNELS_BEST, threads, 1024, 576, 1536, TRUE);
+      bench_matmul_part (TEMPER_CPU_KERNELS_FAST_TRAIN, threads, 1024, 576, 1536, TRUE);
+      bench_matmul_part (TEMPER_CPU_KERNELS_BEST, threads, 1024, 1536, 576, TRUE);
+      bench_matmul_part (TEMPER_CPU_KERNELS_FAST_TRAIN, threads, 1024, 1536, 576, TRUE);
+      return 0;
+    }
   for (gsize i = 0; i < G_N_ELEMENTS (choices); i++)
     {
       bench (choices[i], threads, 144, 256, 256, FALSE);
@@ -137,6 +159,12 @@ main (int argc, char **argv)
       bench_matmul (choices[i], threads, 1024, 576, 1536);
       bench_matmul (choices[i], threads, 1024, 1536, 576);
     }
+  /* The layers' forward alone: exact fp32, and fast mode's split operands. */
+  bench_matmul_part (TEMPER_CPU_KERNELS_BEST, threads, 1024, 576, 1536, TRUE);
+  bench_matmul_part (TEMPER_CPU_KERNELS_BEST, threads, 1024, 1536, 576, TRUE);
+  bench_matmul_part (TEMPER_CPU_KERNELS_FAST_TRAIN, threads, 1024, 576, 1536, TRUE);
+  bench_matmul_part (TEMPER_CPU_KERNELS_FAST_TRAIN, threads, 1024, 1536, 576, TRUE);
+  bench_matmul_part (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, threads, 1024, 576, 1536, TRUE);
   bench_matmul (TEMPER_CPU_KERNELS_FAST_TRAIN, threads, 1024, 576, 1536);
   bench_matmul (TEMPER_CPU_KERNELS_FAST_TRAIN, threads, 1024, 1536, 576);
   bench_matmul (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, threads, 1024, 576, 1536);

@@ -190,6 +190,102 @@ test_avx512_bf16 (void)
   check_kind (TEMPER_BF16_GEMM_AVX512_BF16);
 }
 
+/* ---- Split operands ---- */
+
+/* The error of y = x·Wᵀ through split operands against a double-precision
+ * sum of the fp32 inputs, each output's error over Σ|x||w| (the bound a
+ * product's rounding scales with), the worst of them.  x has the spread of
+ * a layer's normed activations (a few features 30× the rest), W that of
+ * dequantised weights (small, many magnitudes). */
+static double
+split_error (TemperBf16GemmKind kind, TemperBf16Split split, int64_t M, int64_t N, int64_t K)
+{
+  int64_t Ks = temper_cpu_bf16_split_k (split, K), lda = Ks + 32, ldc = N + 3;
+  g_autofree float *a = g_new (float, M * K);
+  g_autofree float *bt = g_new (float, N * K);
+  g_autofree float *c = g_new (float, M * ldc);
+  g_autofree uint16_t *abf = g_new (uint16_t, M * lda);
+  size_t packed_size = temper_cpu_bf16_gemm_packed_size (Ks, N);
+  g_autofree uint16_t *packed = g_new (uint16_t, packed_size);
+  double worst = 0.0;
+
+  for (int64_t i = 0; i < M * K; i++)
+    a[i] = frand () * (i % 7 == 0 ? 30.0f : 1.0f);
+  for (int64_t i = 0; i < N * K; i++)
+    bt[i] = frand () * 0.05f * (1.0f + 3.0f * (float) (i % 5));
+  memset (packed, 0x7f, sizeof (uint16_t) * packed_size);
+  memset (abf, 0x7f, sizeof (uint16_t) * (size_t) (M * lda));
+  temper_cpu_bf16_gemm_convert_rows_split (abf, lda, a, K, M, K, split);
+  /* In two calls, as a thread packs its panel sixteen columns at a time. */
+  for (int64_t n = 0; n < N; n += 16)
+    temper_cpu_bf16_gemm_pack_b_cols_split (packed, K, N, n, MIN (16, N - n), bt + n * K, K, split);
+  temper_cpu_bf16_gemm_split (kind, split, M, N, K, abf, lda, packed, c, ldc, FALSE);
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = 0; n < N; n++)
+      {
+        double exact = 0.0, scale = 1e-30;
+
+        for (int64_t k = 0; k < K; k++)
+          {
+            exact += (double) a[m * K + k] * bt[n * K + k];
+            scale += fabs ((double) a[m * K + k] * bt[n * K + k]);
+          }
+        worst = MAX (worst, fabs (c[m * ldc + n] - exact) / scale);
+      }
+  return worst;
+}
+
+/* Each variant's worst error at K = 576 and 1536 (and ragged shapes): the
+ * three-term split must be within 1e-5 of Σ|x||w| (about 2⁻¹⁶ per product
+ * plus fp32 sums); plain rounding is far above that (the bound separates
+ * them: a kernel that dropped a term, or packed a remainder where the
+ * rounding goes, fails); splitting one operand only halves the error. */
+static void
+check_split (TemperBf16GemmKind kind)
+{
+  static const int64_t split_shapes[][3] = {
+    { 40, 96, 576 }, { 33, 47, 1536 }, { 17, 20, 100 }, { 5, 3, 31 },
+  };
+  double worst[4] = { 0 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (split_shapes); i++)
+    for (int split = TEMPER_BF16_SPLIT_NONE; split <= TEMPER_BF16_SPLIT_BOTH; split++)
+      worst[split] = MAX (worst[split], split_error (kind, split, split_shapes[i][0],
+                                                     split_shapes[i][1], split_shapes[i][2]));
+  g_test_message ("%s worst error of sum |x||w|: 1 term %.2e, x split %.2e, W split %.2e, 3 terms %.2e",
+                  temper_cpu_bf16_gemm_kind_name (kind), worst[TEMPER_BF16_SPLIT_NONE],
+                  worst[TEMPER_BF16_SPLIT_X], worst[TEMPER_BF16_SPLIT_W],
+                  worst[TEMPER_BF16_SPLIT_BOTH]);
+  g_assert_cmpfloat (worst[TEMPER_BF16_SPLIT_BOTH], <, 1e-5);
+  g_assert_cmpfloat (worst[TEMPER_BF16_SPLIT_NONE], >, 1e-3);
+  g_assert_cmpfloat (worst[TEMPER_BF16_SPLIT_X], <, worst[TEMPER_BF16_SPLIT_NONE]);
+  g_assert_cmpfloat (worst[TEMPER_BF16_SPLIT_W], <, worst[TEMPER_BF16_SPLIT_NONE]);
+  g_assert_cmpfloat (worst[TEMPER_BF16_SPLIT_X], >, 1e-5);
+  g_assert_cmpfloat (worst[TEMPER_BF16_SPLIT_W], >, 1e-5);
+}
+
+static void
+test_split_amx (void)
+{
+  if (temper_cpu_bf16_gemm_best () != TEMPER_BF16_GEMM_AMX)
+    {
+      g_test_skip ("AMX-BF16 is not usable here");
+      return;
+    }
+  check_split (TEMPER_BF16_GEMM_AMX);
+}
+
+static void
+test_split_avx512_bf16 (void)
+{
+  if (temper_cpu_bf16_gemm_best () == TEMPER_BF16_GEMM_NONE)
+    {
+      g_test_skip ("AVX512-BF16 is not usable here");
+      return;
+    }
+  check_split (TEMPER_BF16_GEMM_AVX512_BF16);
+}
+
 /* The choice is made once and stays: a second call agrees, and names it. */
 static void
 test_best (void)
@@ -208,5 +304,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/bf16-gemm/best", test_best);
   g_test_add_func ("/cpu/bf16-gemm/amx", test_amx);
   g_test_add_func ("/cpu/bf16-gemm/avx512-bf16", test_avx512_bf16);
+  g_test_add_func ("/cpu/bf16-gemm/split/amx", test_split_amx);
+  g_test_add_func ("/cpu/bf16-gemm/split/avx512-bf16", test_split_avx512_bf16);
   return g_test_run ();
 }

@@ -91,7 +91,23 @@ decode_rows (void *data, gint64 o0, gint64 o1)
       const guint8 *next = m->w + (size_t) o0 * m->row_bytes + DECODE_PREFETCH_BYTES;
       gint64 o = o0;
 
-      /* One token: rows in pairs where a kernel takes two at once. */
+      /* One token: rows in fours or pairs where a kernel takes several. */
+      if (m->T == 1 && k->dot_4rows_q8 != NULL && k->handles_q8_4rows (m->type))
+        for (; o + 3 < o1; o += 4)
+          {
+            const guint8 *row = m->w + (size_t) o * m->row_bytes;
+            float v[4];
+
+            prefetch_until (&next, row + 4 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
+            k->dot_4rows_q8 (m->type, row, m->row_bytes, m->xq, m->xd, m->xs, m->in, v);
+            for (int r = 0; r < 4; r++)
+              {
+                float *dst = m->y + o + r;
+
+                v[r] += m->bias != NULL ? m->bias[o + r] : 0.0f;
+                *dst = m->accumulate ? *dst + v[r] : v[r];
+              }
+          }
       if (m->T == 1 && k->dot_2rows_q8 != NULL && k->handles_q8_2rows (m->type))
         for (; o + 1 < o1; o += 2)
           {
@@ -267,10 +283,11 @@ temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t 
   if (T > FUSED_MAX_TOKENS)
     temper_cpu_pool_run (cpu->pool, matmul_task, &m);
   else
-    /* Rows in even chunks (the two-row kernels keep their pairs), claimed
+    /* Rows in chunks of whole fours (the multi-row kernels keep their
+     * groups, so results do not depend on the threads), claimed
      * by whichever thread is free: an even split made the faster thread
      * wait for the other at every one of a token's ~200 products. */
-    temper_cpu_pool_run_shared (cpu->pool, out, 2, MAX (2, DECODE_CHUNK_BYTES / (gint64) m.row_bytes),
+    temper_cpu_pool_run_shared (cpu->pool, out, 4, MAX (4, DECODE_CHUNK_BYTES / (gint64) m.row_bytes),
                                 decode_rows, &m);
 }
 

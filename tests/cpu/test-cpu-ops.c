@@ -815,7 +815,7 @@ static void
 test_decode_threads (void)
 {
   static const TemperCpuKernelChoice choices[] = { TEMPER_CPU_KERNELS_FAST_DECODE, TEMPER_CPU_KERNELS_BEST };
-  static const int types[] = { TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q4_0, TEMPER_TYPE_F32 };
+  static const int types[] = { TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_F32 };
   const int64_t in = 2048, out = 101;
 
   for (gsize ch = 0; ch < G_N_ELEMENTS (choices); ch++)

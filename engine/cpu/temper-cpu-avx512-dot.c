@@ -448,10 +448,58 @@ dot_4rows_nibbles (int type, const uint8_t *p, size_t stride, const int8_t *q,
     out[r] = (lanes[4 * r] + lanes[4 * r + 1]) + (lanes[4 * r + 2] + lanes[4 * r + 3]);
 }
 
+/* Q8_0 four rows at once: two rows' 32 codes per register, made unsigned by
+ * flipping their top bit (w + 128), the 128·Σx this adds taken back per
+ * block as the 4-bit types' offset is, instead of moving w's sign onto x. */
+static ALWAYS_INLINE void
+dot_4rows_q8_0 (const uint8_t *p, size_t stride, const int8_t *q, const float *dx,
+                const float *sx, int64_t n, float out[4])
+{
+  const __m512i top = _mm512_set1_epi8 ((char) 0x80);
+  const __m512i pick_01 = _mm512_setr_epi32 (0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  const __m512i pick_23 = _mm512_setr_epi32 (2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  __m512 acc_01 = _mm512_setzero_ps (), acc_23 = _mm512_setzero_ps ();
+  __m128 acc_m = _mm_setzero_ps ();
+  float lanes[32], mins[4];
+
+  for (int64_t b = 0; b < n / 32; b++, p += 34)
+    {
+      const uint8_t *p1 = p + stride, *p2 = p1 + stride, *p3 = p2 + stride;
+      __m512i x = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (q + 32 * b)));
+      __m512i w01 = _mm512_inserti64x4 (_mm512_castsi256_si512 (_mm256_loadu_si256 ((const __m256i *) (p + 2))),
+                                        _mm256_loadu_si256 ((const __m256i *) (p1 + 2)), 1);
+      __m512i w23 = _mm512_inserti64x4 (_mm512_castsi256_si512 (_mm256_loadu_si256 ((const __m256i *) (p2 + 2))),
+                                        _mm256_loadu_si256 ((const __m256i *) (p3 + 2)), 1);
+      __m128i halves = _mm_insert_epi16 (_mm_cvtsi32_si128 (load_u16 (p)), load_u16 (p1), 1);
+      __m128 d, dd;
+
+      halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p2), 2), load_u16 (p3), 3);
+      d = _mm_cvtph_ps (halves);
+      dd = _mm_mul_ps (d, _mm_set1_ps (dx[b]));
+      acc_01 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (),
+                                                                         _mm512_xor_si512 (w01, top), x)),
+                                _mm512_permutexvar_ps (pick_01, _mm512_castps128_ps512 (dd)), acc_01);
+      acc_23 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (),
+                                                                         _mm512_xor_si512 (w23, top), x)),
+                                _mm512_permutexvar_ps (pick_23, _mm512_castps128_ps512 (dd)), acc_23);
+      acc_m = _mm_fmadd_ps (d, _mm_set1_ps (sx[b]), acc_m);
+    }
+  _mm512_storeu_ps (lanes, acc_01);
+  _mm512_storeu_ps (lanes + 16, acc_23);
+  _mm_storeu_ps (mins, acc_m);
+  for (int r = 0; r < 4; r++)
+    {
+      const float *l = lanes + 8 * r;
+
+      out[r] = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) - 128.0f * mins[r];
+    }
+}
+
 gboolean
 temper_cpu_avx512_handles_q8_4rows (int type)
 {
-  return type == TEMPER_TYPE_Q4_0 || type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_IQ4_NL;
+  return type == TEMPER_TYPE_Q4_0 || type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_IQ4_NL ||
+         type == TEMPER_TYPE_Q8_0;
 }
 
 void
@@ -462,6 +510,7 @@ temper_cpu_avx512_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const
     {
     case TEMPER_TYPE_Q4_0: dot_4rows_nibbles (TEMPER_TYPE_Q4_0, w, row_bytes, q, d, s, n, out); break;
     case TEMPER_TYPE_Q4_1: dot_4rows_nibbles (TEMPER_TYPE_Q4_1, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q8_0: dot_4rows_q8_0 (w, row_bytes, q, d, s, n, out); break;
     default:               dot_4rows_nibbles (TEMPER_TYPE_IQ4_NL, w, row_bytes, q, d, s, n, out); break;
     }
 }

@@ -373,14 +373,15 @@ temper_cpu_avx512_dot_2rows_q8 (int type, const void *w0, const void *w1, const 
     }
 }
 
-/* Four rows of a 4-bit 32-element type at once (one token).  Each row's 16
+/* Four rows of a 4- or 5-bit 32-element type at once (one token).  Each row's 16
  * code bytes of a block fill one 128-bit lane, so one VNNI product takes
  * the four rows' low nibbles (elements 0–15, against x's first 16 bytes in
  * every lane) and a second their high nibbles: per 128 weights about two
  * thirds of the two-row kernel's instructions, which is the speed, since
  * decoding is bound by instructions.  The codes stay unsigned (IQ4_NL's
  * code book moved up by 128) and their offset comes back through x's block
- * sums, as Q4_0's does. */
+ * sums, as Q4_0's does.  The Q5 types' high bits come in through byte
+ * masks, as in the two-row kernel. */
 
 /* IQ4_NL's code book plus 128, in every 128-bit lane. */
 static ALWAYS_INLINE __m512i
@@ -396,30 +397,45 @@ static ALWAYS_INLINE void
 dot_4rows_nibbles (int type, const uint8_t *p, size_t stride, const int8_t *q,
                    const float *dx, const float *sx, int64_t n, float out[4])
 {
-  const int bytes = type == TEMPER_TYPE_Q4_1 ? 20 : 18, qs = type == TEMPER_TYPE_Q4_1 ? 4 : 2;
+  const Block32Layout l = type == TEMPER_TYPE_IQ4_NL ? (Block32Layout) { 18, 0, 2 } : layout_of (type);
+  const gboolean stored_min = type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_Q5_1;
   /* The minimum term per block: −8·d (Q4_0), −128·d (IQ4_NL) or the stored
    * m (Q4_1), times x's block sum; every row adds it in each of its four
    * lanes, hence the quarter. */
-  const float min_factor = type == TEMPER_TYPE_Q4_0 ? -2.0f : type == TEMPER_TYPE_IQ4_NL ? -32.0f : 0.25f;
+  const float min_factor = type == TEMPER_TYPE_Q4_0 ? -2.0f : type == TEMPER_TYPE_Q5_0 ? -4.0f :
+                           type == TEMPER_TYPE_IQ4_NL ? -32.0f : 0.25f;
   const __m512i low4 = _mm512_set1_epi8 (0x0f), book = iq4_book512_unsigned ();
+  const __m512i bit4 = _mm512_set1_epi8 (0x10);
+  /* The four rows' 32 high bits as 16-bit halves, reordered to every low
+   * half (elements 0–15) then every high half (16–31). */
+  const __m128i halves_first = _mm_setr_epi8 (0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
   const __m512i pick_d = _mm512_setr_epi32 (0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
   const __m512i pick_m = _mm512_setr_epi32 (4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
   __m512 acc = _mm512_setzero_ps (), acc_m = _mm512_setzero_ps ();
   float lanes[16];
 
-  for (int64_t b = 0; b < n / 32; b++, p += bytes)
+  for (int64_t b = 0; b < n / 32; b++, p += l.bytes)
     {
       const uint8_t *p1 = p + stride, *p2 = p1 + stride, *p3 = p2 + stride;
-      __m512i w = _mm512_castsi128_si512 (_mm_loadu_si128 ((const __m128i *) (p + qs)));
+      __m512i w = _mm512_castsi128_si512 (_mm_loadu_si128 ((const __m128i *) (p + l.qs)));
       __m512i lo, hi, dot;
       __m128i halves;
       __m512 factors, d;
 
-      w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p1 + qs)), 1);
-      w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p2 + qs)), 2);
-      w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p3 + qs)), 3);
+      w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p1 + l.qs)), 1);
+      w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p2 + l.qs)), 2);
+      w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p3 + l.qs)), 3);
       lo = _mm512_and_si512 (w, low4);
       hi = _mm512_and_si512 (_mm512_srli_epi16 (w, 4), low4);
+      if (l.qh != 0)
+        {
+          __m128i qh = _mm_insert_epi32 (_mm_cvtsi32_si128 ((int) load_u32 (p + l.qh)), (int) load_u32 (p1 + l.qh), 1);
+
+          qh = _mm_insert_epi32 (_mm_insert_epi32 (qh, (int) load_u32 (p2 + l.qh), 2), (int) load_u32 (p3 + l.qh), 3);
+          qh = _mm_shuffle_epi8 (qh, halves_first);
+          lo = _mm512_mask_add_epi8 (lo, (__mmask64) (guint64) _mm_cvtsi128_si64 (qh), lo, bit4);
+          hi = _mm512_mask_add_epi8 (hi, (__mmask64) (guint64) _mm_extract_epi64 (qh, 1), hi, bit4);
+        }
       if (type == TEMPER_TYPE_IQ4_NL)
         {
           lo = _mm512_shuffle_epi8 (book, lo);
@@ -431,7 +447,7 @@ dot_4rows_nibbles (int type, const uint8_t *p, size_t stride, const int8_t *q,
                                  _mm512_broadcast_i32x4 (_mm_loadu_si128 ((const __m128i *) (q + 32 * b + 16))));
       halves = _mm_insert_epi16 (_mm_cvtsi32_si128 (load_u16 (p)), load_u16 (p1), 1);
       halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p2), 2), load_u16 (p3), 3);
-      if (type == TEMPER_TYPE_Q4_1)
+      if (stored_min)
         {
           halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p + 2), 4), load_u16 (p1 + 2), 5);
           halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p2 + 2), 6), load_u16 (p3 + 2), 7);
@@ -439,7 +455,7 @@ dot_4rows_nibbles (int type, const uint8_t *p, size_t stride, const int8_t *q,
       factors = _mm512_castps256_ps512 (_mm256_cvtph_ps (halves));
       d = _mm512_permutexvar_ps (pick_d, factors);
       acc = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot), _mm512_mul_ps (d, _mm512_set1_ps (dx[b])), acc);
-      acc_m = _mm512_fmadd_ps (type == TEMPER_TYPE_Q4_1 ? _mm512_permutexvar_ps (pick_m, factors) : d,
+      acc_m = _mm512_fmadd_ps (stored_min ? _mm512_permutexvar_ps (pick_m, factors) : d,
                                _mm512_set1_ps (sx[b]), acc_m);
     }
   acc = _mm512_fmadd_ps (acc_m, _mm512_set1_ps (min_factor), acc);
@@ -498,8 +514,8 @@ dot_4rows_q8_0 (const uint8_t *p, size_t stride, const int8_t *q, const float *d
 gboolean
 temper_cpu_avx512_handles_q8_4rows (int type)
 {
-  return type == TEMPER_TYPE_Q4_0 || type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_IQ4_NL ||
-         type == TEMPER_TYPE_Q8_0;
+  return type == TEMPER_TYPE_Q4_0 || type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_Q5_0 ||
+         type == TEMPER_TYPE_Q5_1 || type == TEMPER_TYPE_IQ4_NL || type == TEMPER_TYPE_Q8_0;
 }
 
 void
@@ -510,6 +526,8 @@ temper_cpu_avx512_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const
     {
     case TEMPER_TYPE_Q4_0: dot_4rows_nibbles (TEMPER_TYPE_Q4_0, w, row_bytes, q, d, s, n, out); break;
     case TEMPER_TYPE_Q4_1: dot_4rows_nibbles (TEMPER_TYPE_Q4_1, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q5_0: dot_4rows_nibbles (TEMPER_TYPE_Q5_0, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q5_1: dot_4rows_nibbles (TEMPER_TYPE_Q5_1, w, row_bytes, q, d, s, n, out); break;
     case TEMPER_TYPE_Q8_0: dot_4rows_q8_0 (w, row_bytes, q, d, s, n, out); break;
     default:               dot_4rows_nibbles (TEMPER_TYPE_IQ4_NL, w, row_bytes, q, d, s, n, out); break;
     }

@@ -373,6 +373,166 @@ temper_cpu_avx512_dot_2rows_q8 (int type, const void *w0, const void *w1, const 
     }
 }
 
+/* Four rows of a 4- or 5-bit 32-element type at once (one token).  Each row's 16
+ * code bytes of a block fill one 128-bit lane, so one VNNI product takes
+ * the four rows' low nibbles (elements 0–15, against x's first 16 bytes in
+ * every lane) and a second their high nibbles: per 128 weights about two
+ * thirds of the two-row kernel's instructions, which is the speed, since
+ * decoding is bound by instructions.  The codes stay unsigned (IQ4_NL's
+ * code book moved up by 128) and their offset comes back through x's block
+ * sums, as Q4_0's does.  The Q5 types' high bits come in through byte
+ * masks, as in the two-row kernel. */
+
+/* IQ4_NL's code book plus 128, in every 128-bit lane. */
+static ALWAYS_INLINE __m512i
+iq4_book512_unsigned (void)
+{
+  return _mm512_broadcast_i32x4 (_mm_setr_epi8 ((char) 1, (char) 24, (char) 45, (char) 63,
+                                                (char) 79, (char) 93, (char) 106, (char) 118,
+                                                (char) 129, (char) 141, (char) 153, (char) 166,
+                                                (char) 181, (char) 197, (char) 217, (char) 241));
+}
+
+static ALWAYS_INLINE void
+dot_4rows_nibbles (int type, const uint8_t *p, size_t stride, const int8_t *q,
+                   const float *dx, const float *sx, int64_t n, float out[4])
+{
+  const Block32Layout l = type == TEMPER_TYPE_IQ4_NL ? (Block32Layout) { 18, 0, 2 } : layout_of (type);
+  const gboolean stored_min = type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_Q5_1;
+  /* The minimum term per block: −8·d (Q4_0), −128·d (IQ4_NL) or the stored
+   * m (Q4_1), times x's block sum; every row adds it in each of its four
+   * lanes, hence the quarter. */
+  const float min_factor = type == TEMPER_TYPE_Q4_0 ? -2.0f : type == TEMPER_TYPE_Q5_0 ? -4.0f :
+                           type == TEMPER_TYPE_IQ4_NL ? -32.0f : 0.25f;
+  const __m512i low4 = _mm512_set1_epi8 (0x0f), book = iq4_book512_unsigned ();
+  const __m512i bit4 = _mm512_set1_epi8 (0x10);
+  /* The four rows' 32 high bits as 16-bit halves, reordered to every low
+   * half (elements 0–15) then every high half (16–31). */
+  const __m128i halves_first = _mm_setr_epi8 (0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+  const __m512i pick_d = _mm512_setr_epi32 (0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i pick_m = _mm512_setr_epi32 (4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+  __m512 acc = _mm512_setzero_ps (), acc_m = _mm512_setzero_ps ();
+  float lanes[16];
+
+  for (int64_t b = 0; b < n / 32; b++, p += l.bytes)
+    {
+      const uint8_t *p1 = p + stride, *p2 = p1 + stride, *p3 = p2 + stride;
+      __m512i w = _mm512_castsi128_si512 (_mm_loadu_si128 ((const __m128i *) (p + l.qs)));
+      __m512i lo, hi, dot;
+      __m128i halves;
+      __m512 factors, d;
+
+      w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p1 + l.qs)), 1);
+      w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p2 + l.qs)), 2);
+      w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p3 + l.qs)), 3);
+      lo = _mm512_and_si512 (w, low4);
+      hi = _mm512_and_si512 (_mm512_srli_epi16 (w, 4), low4);
+      if (l.qh != 0)
+        {
+          __m128i qh = _mm_insert_epi32 (_mm_cvtsi32_si128 ((int) load_u32 (p + l.qh)), (int) load_u32 (p1 + l.qh), 1);
+
+          qh = _mm_insert_epi32 (_mm_insert_epi32 (qh, (int) load_u32 (p2 + l.qh), 2), (int) load_u32 (p3 + l.qh), 3);
+          qh = _mm_shuffle_epi8 (qh, halves_first);
+          lo = _mm512_mask_add_epi8 (lo, (__mmask64) (guint64) _mm_cvtsi128_si64 (qh), lo, bit4);
+          hi = _mm512_mask_add_epi8 (hi, (__mmask64) (guint64) _mm_extract_epi64 (qh, 1), hi, bit4);
+        }
+      if (type == TEMPER_TYPE_IQ4_NL)
+        {
+          lo = _mm512_shuffle_epi8 (book, lo);
+          hi = _mm512_shuffle_epi8 (book, hi);
+        }
+      dot = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), lo,
+                                 _mm512_broadcast_i32x4 (_mm_loadu_si128 ((const __m128i *) (q + 32 * b))));
+      dot = _mm512_dpbusd_epi32 (dot, hi,
+                                 _mm512_broadcast_i32x4 (_mm_loadu_si128 ((const __m128i *) (q + 32 * b + 16))));
+      halves = _mm_insert_epi16 (_mm_cvtsi32_si128 (load_u16 (p)), load_u16 (p1), 1);
+      halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p2), 2), load_u16 (p3), 3);
+      if (stored_min)
+        {
+          halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p + 2), 4), load_u16 (p1 + 2), 5);
+          halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p2 + 2), 6), load_u16 (p3 + 2), 7);
+        }
+      factors = _mm512_castps256_ps512 (_mm256_cvtph_ps (halves));
+      d = _mm512_permutexvar_ps (pick_d, factors);
+      acc = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot), _mm512_mul_ps (d, _mm512_set1_ps (dx[b])), acc);
+      acc_m = _mm512_fmadd_ps (stored_min ? _mm512_permutexvar_ps (pick_m, factors) : d,
+                               _mm512_set1_ps (sx[b]), acc_m);
+    }
+  acc = _mm512_fmadd_ps (acc_m, _mm512_set1_ps (min_factor), acc);
+  _mm512_storeu_ps (lanes, acc);
+  for (int r = 0; r < 4; r++)
+    out[r] = (lanes[4 * r] + lanes[4 * r + 1]) + (lanes[4 * r + 2] + lanes[4 * r + 3]);
+}
+
+/* Q8_0 four rows at once: two rows' 32 codes per register, made unsigned by
+ * flipping their top bit (w + 128), the 128·Σx this adds taken back per
+ * block as the 4-bit types' offset is, instead of moving w's sign onto x. */
+static ALWAYS_INLINE void
+dot_4rows_q8_0 (const uint8_t *p, size_t stride, const int8_t *q, const float *dx,
+                const float *sx, int64_t n, float out[4])
+{
+  const __m512i top = _mm512_set1_epi8 ((char) 0x80);
+  const __m512i pick_01 = _mm512_setr_epi32 (0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  const __m512i pick_23 = _mm512_setr_epi32 (2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  __m512 acc_01 = _mm512_setzero_ps (), acc_23 = _mm512_setzero_ps ();
+  __m128 acc_m = _mm_setzero_ps ();
+  float lanes[32], mins[4];
+
+  for (int64_t b = 0; b < n / 32; b++, p += 34)
+    {
+      const uint8_t *p1 = p + stride, *p2 = p1 + stride, *p3 = p2 + stride;
+      __m512i x = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (q + 32 * b)));
+      __m512i w01 = _mm512_inserti64x4 (_mm512_castsi256_si512 (_mm256_loadu_si256 ((const __m256i *) (p + 2))),
+                                        _mm256_loadu_si256 ((const __m256i *) (p1 + 2)), 1);
+      __m512i w23 = _mm512_inserti64x4 (_mm512_castsi256_si512 (_mm256_loadu_si256 ((const __m256i *) (p2 + 2))),
+                                        _mm256_loadu_si256 ((const __m256i *) (p3 + 2)), 1);
+      __m128i halves = _mm_insert_epi16 (_mm_cvtsi32_si128 (load_u16 (p)), load_u16 (p1), 1);
+      __m128 d, dd;
+
+      halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p2), 2), load_u16 (p3), 3);
+      d = _mm_cvtph_ps (halves);
+      dd = _mm_mul_ps (d, _mm_set1_ps (dx[b]));
+      acc_01 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (),
+                                                                         _mm512_xor_si512 (w01, top), x)),
+                                _mm512_permutexvar_ps (pick_01, _mm512_castps128_ps512 (dd)), acc_01);
+      acc_23 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (),
+                                                                         _mm512_xor_si512 (w23, top), x)),
+                                _mm512_permutexvar_ps (pick_23, _mm512_castps128_ps512 (dd)), acc_23);
+      acc_m = _mm_fmadd_ps (d, _mm_set1_ps (sx[b]), acc_m);
+    }
+  _mm512_storeu_ps (lanes, acc_01);
+  _mm512_storeu_ps (lanes + 16, acc_23);
+  _mm_storeu_ps (mins, acc_m);
+  for (int r = 0; r < 4; r++)
+    {
+      const float *l = lanes + 8 * r;
+
+      out[r] = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) - 128.0f * mins[r];
+    }
+}
+
+gboolean
+temper_cpu_avx512_handles_q8_4rows (int type)
+{
+  return type == TEMPER_TYPE_Q4_0 || type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_Q5_0 ||
+         type == TEMPER_TYPE_Q5_1 || type == TEMPER_TYPE_IQ4_NL || type == TEMPER_TYPE_Q8_0;
+}
+
+void
+temper_cpu_avx512_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const int8_t *q,
+                                const float *d, const float *s, int64_t n, float out[4])
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q4_0: dot_4rows_nibbles (TEMPER_TYPE_Q4_0, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q4_1: dot_4rows_nibbles (TEMPER_TYPE_Q4_1, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q5_0: dot_4rows_nibbles (TEMPER_TYPE_Q5_0, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q5_1: dot_4rows_nibbles (TEMPER_TYPE_Q5_1, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q8_0: dot_4rows_q8_0 (w, row_bytes, q, d, s, n, out); break;
+    default:               dot_4rows_nibbles (TEMPER_TYPE_IQ4_NL, w, row_bytes, q, d, s, n, out); break;
+    }
+}
+
 /* x rounded to bfloat16 once per product, as temper_cpu_avx512_dot_bf16_rounded
  * rounds it (whole groups of 32; the rest is left unwritten). */
 __attribute__ ((target ("avx512bf16")))

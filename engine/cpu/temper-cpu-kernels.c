@@ -233,6 +233,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->dot_row_q8 = allow_q8 ? avx2_dot_row_q8 : NULL;
       k->handles_q8_2rows = NULL;
       k->dot_2rows_q8 = NULL;
+      k->handles_q8_4rows = NULL;
+      k->dot_4rows_q8 = NULL;
       k->round_bf16 = NULL;
       k->dot_bf16_pre = NULL;
       k->dot_bf16_pre_2rows = NULL;
@@ -260,6 +262,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
               k->dot_row_q8 = vnni_dot_row_q8;
               k->handles_q8_2rows = temper_cpu_avx512_handles_q8_2rows;
               k->dot_2rows_q8 = temper_cpu_avx512_dot_2rows_q8;
+              k->handles_q8_4rows = temper_cpu_avx512_handles_q8_4rows;
+              k->dot_4rows_q8 = temper_cpu_avx512_dot_4rows_q8;
               k->prefill_q8 = TRUE;
             }
           if (allow_q8 && cpu_has_avx512_bf16 ())
@@ -290,6 +294,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->dot_row_q8 = NULL;
   k->handles_q8_2rows = NULL;
   k->dot_2rows_q8 = NULL;
+  k->handles_q8_4rows = NULL;
+  k->dot_4rows_q8 = NULL;
   k->round_bf16 = NULL;
   k->dot_bf16_pre = NULL;
   k->dot_bf16_pre_2rows = NULL;

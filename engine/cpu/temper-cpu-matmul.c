@@ -39,6 +39,11 @@ scratch_floats_for (int64_t width)
  * of the row being multiplied overlaps their fetch with the arithmetic
  * (measured on the lm_head's 56 MB of F16 rows: +20 %; 2 KiB beat 4–16). */
 #define DECODE_PREFETCH_BYTES 2048
+/* The smallest share of a decoding product's rows one thread claims:
+ * large enough that claiming (an atomic operation another core may own)
+ * costs little beside the rows' arithmetic, small enough that the threads
+ * finish close together. */
+#define DECODE_CHUNK_BYTES 16384
 
 /* Prefetches the cache lines from *@next up to @upto (not past @limit). */
 static inline void
@@ -71,14 +76,14 @@ typedef struct {
   const uint16_t   *xb;
 } MatmulWork;
 
+/* Decoding's output rows [o0, o1): each weight row is widened and
+ * multiplied in registers, never stored. */
 static void
-matmul_task (void *data, int ith, int nth)
+decode_rows (void *data, gint64 o0, gint64 o1)
 {
   MatmulWork *m = data;
   const TemperCpuKernels *k = &m->cpu->k;
-  gint64 o0, o1;
 
-  temper_cpu_split (m->out, ith, nth, &o0, &o1);
   if (m->xq != NULL)
     {
       int64_t nb = m->in / 32;
@@ -86,7 +91,23 @@ matmul_task (void *data, int ith, int nth)
       const guint8 *next = m->w + (size_t) o0 * m->row_bytes + DECODE_PREFETCH_BYTES;
       gint64 o = o0;
 
-      /* One token: rows in pairs where a kernel takes two at once. */
+      /* One token: rows in fours or pairs where a kernel takes several. */
+      if (m->T == 1 && k->dot_4rows_q8 != NULL && k->handles_q8_4rows (m->type))
+        for (; o + 3 < o1; o += 4)
+          {
+            const guint8 *row = m->w + (size_t) o * m->row_bytes;
+            float v[4];
+
+            prefetch_until (&next, row + 4 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
+            k->dot_4rows_q8 (m->type, row, m->row_bytes, m->xq, m->xd, m->xs, m->in, v);
+            for (int r = 0; r < 4; r++)
+              {
+                float *dst = m->y + o + r;
+
+                v[r] += m->bias != NULL ? m->bias[o + r] : 0.0f;
+                *dst = m->accumulate ? *dst + v[r] : v[r];
+              }
+          }
       if (m->T == 1 && k->dot_2rows_q8 != NULL && k->handles_q8_2rows (m->type))
         for (; o + 1 < o1; o += 2)
           {
@@ -120,46 +141,53 @@ matmul_task (void *data, int ith, int nth)
         }
       return;
     }
-  if (m->T <= FUSED_MAX_TOKENS)
-    {
-      const guint8 *limit = m->w + (size_t) o1 * m->row_bytes;
-      const guint8 *next = m->w + (size_t) o0 * m->row_bytes + DECODE_PREFETCH_BYTES;
-      gint64 o = o0;
+  {
+    const guint8 *limit = m->w + (size_t) o1 * m->row_bytes;
+    const guint8 *next = m->w + (size_t) o0 * m->row_bytes + DECODE_PREFETCH_BYTES;
+    gint64 o = o0;
 
-      /* One token of BF16 rows: two rows at once. */
-      if (m->T == 1 && m->xb != NULL && k->dot_bf16_pre_2rows != NULL)
-        for (; o + 1 < o1; o += 2)
-          {
-            const guint8 *row = m->w + (size_t) o * m->row_bytes;
-            float v[2];
-
-            prefetch_until (&next, row + 2 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
-            k->dot_bf16_pre_2rows (row, row + m->row_bytes, m->xb, m->x, m->in, v);
-            for (int r = 0; r < 2; r++)
-              {
-                float *dst = m->y + o + r;
-
-                v[r] += m->bias != NULL ? m->bias[o + r] : 0.0f;
-                *dst = m->accumulate ? *dst + v[r] : v[r];
-              }
-          }
-      for (; o < o1; o++)
+    /* One token of BF16 rows: two rows at once. */
+    if (m->T == 1 && m->xb != NULL && k->dot_bf16_pre_2rows != NULL)
+      for (; o + 1 < o1; o += 2)
         {
           const guint8 *row = m->w + (size_t) o * m->row_bytes;
-          float b = m->bias != NULL ? m->bias[o] : 0.0f;
+          float v[2];
 
-          prefetch_until (&next, row + m->row_bytes + DECODE_PREFETCH_BYTES, limit);
-          for (int64_t t = 0; t < m->T; t++)
+          prefetch_until (&next, row + 2 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
+          k->dot_bf16_pre_2rows (row, row + m->row_bytes, m->xb, m->x, m->in, v);
+          for (int r = 0; r < 2; r++)
             {
-              float v = (m->xb != NULL ? k->dot_bf16_pre (row, m->xb + t * m->in, m->x + t * m->in, m->in)
-                                       : k->dot_row (m->type, row, m->x + t * m->in, m->in)) + b;
-              float *dst = m->y + t * m->out + o;
+              float *dst = m->y + o + r;
 
-              *dst = m->accumulate ? *dst + v : v;
+              v[r] += m->bias != NULL ? m->bias[o + r] : 0.0f;
+              *dst = m->accumulate ? *dst + v[r] : v[r];
             }
         }
-      return;
-    }
+    for (; o < o1; o++)
+      {
+        const guint8 *row = m->w + (size_t) o * m->row_bytes;
+        float b = m->bias != NULL ? m->bias[o] : 0.0f;
+
+        prefetch_until (&next, row + m->row_bytes + DECODE_PREFETCH_BYTES, limit);
+        for (int64_t t = 0; t < m->T; t++)
+          {
+            float v = (m->xb != NULL ? k->dot_bf16_pre (row, m->xb + t * m->in, m->x + t * m->in, m->in)
+                                     : k->dot_row (m->type, row, m->x + t * m->in, m->in)) + b;
+            float *dst = m->y + t * m->out + o;
+
+            *dst = m->accumulate ? *dst + v : v;
+          }
+      }
+  }
+}
+
+/* Many tokens: tiles of weight rows widened once into per-thread scratch. */
+static void
+matmul_task (void *data, int ith, int nth)
+{
+  MatmulWork *m = data;
+  const TemperCpuKernels *k = &m->cpu->k;
+  gint64 o0, o1;
 
   {
     float *work = temper_cpu_scratch_for (m->cpu, ith);
@@ -252,7 +280,15 @@ temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t 
       for (int64_t t = 0; t < T; t++)
         cpu->k.round_bf16 (x + t * in, in, (uint16_t *) m.xb + t * in);
     }
-  temper_cpu_pool_run (cpu->pool, matmul_task, &m);
+  if (T > FUSED_MAX_TOKENS)
+    temper_cpu_pool_run (cpu->pool, matmul_task, &m);
+  else
+    /* Rows in chunks of whole fours (the multi-row kernels keep their
+     * groups, so results do not depend on the threads), claimed
+     * by whichever thread is free: an even split made the faster thread
+     * wait for the other at every one of a token's ~200 products. */
+    temper_cpu_pool_run_shared (cpu->pool, out, 4, MAX (4, DECODE_CHUNK_BYTES / (gint64) m.row_bytes),
+                                decode_rows, &m);
 }
 
 void

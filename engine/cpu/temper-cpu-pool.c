@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
@@ -264,4 +265,60 @@ temper_cpu_pool_run_range (TemperCpuPool *pool, gint64 n, gint64 min_per_thread,
       return;
     }
   temper_cpu_pool_run (pool, range_task, &r);
+}
+
+typedef struct {
+  TemperCpuRangeTask task;
+  void              *ctx;
+  gint64             n, unit, n_units, min_units;
+  /* The first unit no chunk has claimed yet, alone on its cache line: the
+   * threads write it, and the output rows beside it must not bounce. */
+  alignas (64) atomic_llong next_unit;
+  char               pad[64 - sizeof (atomic_llong)];
+} SharedWork;
+
+static void
+shared_task (void *data, int ith, int nth)
+{
+  SharedWork *s = data;
+  long long u0 = atomic_load_explicit (&s->next_unit, memory_order_relaxed);
+
+  (void) ith;
+  while (u0 < s->n_units)
+    {
+      /* A quarter of what is left with two threads: early chunks are large
+       * (few claims), the last ones small (the threads end together). */
+      long long take = MAX (s->min_units, (s->n_units - u0) / (2 * nth));
+      long long u1 = MIN (s->n_units, u0 + take);
+
+      if (!atomic_compare_exchange_weak_explicit (&s->next_unit, &u0, u1,
+                                                  memory_order_relaxed, memory_order_relaxed))
+        continue;   /* u0 now holds the new first free unit */
+      s->task (s->ctx, u0 * s->unit, MIN (s->n, u1 * s->unit));
+      u0 = atomic_load_explicit (&s->next_unit, memory_order_relaxed);
+    }
+}
+
+void
+temper_cpu_pool_run_shared (TemperCpuPool *pool, gint64 n, gint64 unit, gint64 min_chunk,
+                            TemperCpuRangeTask task, void *ctx)
+{
+  SharedWork s;
+
+  g_return_if_fail (unit >= 1);
+  if (n <= 0)
+    return;
+  if (pool->n_threads == 1 || n < 2 * MAX (min_chunk, unit))
+    {
+      task (ctx, 0, n);
+      return;
+    }
+  s.task = task;
+  s.ctx = ctx;
+  s.n = n;
+  s.unit = unit;
+  s.n_units = (n + unit - 1) / unit;
+  s.min_units = MAX (1, (min_chunk + unit - 1) / unit);
+  atomic_init (&s.next_unit, 0);
+  temper_cpu_pool_run (pool, shared_task, &s);
 }

@@ -42,6 +42,18 @@ typedef void (*TemperCpuRangeTask) (void *ctx, gint64 begin, gint64 end);
 void           temper_cpu_pool_run_range     (TemperCpuPool *pool, gint64 n, gint64 min_per_thread,
                                               TemperCpuRangeTask task, void *ctx);
 
+/* Runs @task on chunks of the items [0, @n) that the threads claim one
+ * after the other, whichever is free, largest first: each chunk is a share
+ * of what is left (never below @min_chunk items), its boundaries multiples
+ * of @unit except @n itself.  Unlike an even split, the threads finish
+ * together when one starts late, is interrupted or meets slower items, at
+ * the cost of one atomic operation per chunk (a few dozen per run).  For
+ * short work read once (decoding's one-token products); @task must not
+ * keep per-thread state, since one thread may run several chunks.  Below
+ * two chunks' worth the caller's thread does it all. */
+void           temper_cpu_pool_run_shared    (TemperCpuPool *pool, gint64 n, gint64 unit, gint64 min_chunk,
+                                              TemperCpuRangeTask task, void *ctx);
+
 /* The half-open range [*begin, *end) of @n items that part @ith of @nth owns. */
 static inline void
 temper_cpu_split (gint64 n, int ith, int nth, gint64 *begin, gint64 *end)

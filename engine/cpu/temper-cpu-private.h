@@ -33,6 +33,11 @@ typedef struct {
                                const float *x, int64_t n, float out[2]);
   void  (*dot_2rows_q8) (int type, const void *w0, const void *w1, const int8_t *q,
                          const float *d, const float *s, int64_t n, float out[2]);
+  /* dot_row_q8 of four consecutive rows (@row_bytes apart) at once, for
+   * the types handles_q8_4rows takes; NULL where there is no such kernel. */
+  gboolean (*handles_q8_4rows) (int type);
+  void  (*dot_4rows_q8) (int type, const void *w, size_t row_bytes, const int8_t *q,
+                         const float *d, const float *s, int64_t n, float out[4]);
   /* The register tile of temper_cpu_sgemm (): C[MR×NR] += alpha·A·pb
    * with A[i][k] = pa[k·ak + i·ar] and pb a packed B panel. */
   void  (*gemm_tile)   (int64_t kc, const float *pa, int64_t ak, int64_t ar,

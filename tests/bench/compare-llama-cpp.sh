@@ -25,6 +25,9 @@
 # not absolutes.  First it prints both builds: Temper's bench header and
 # llama-bench's build commit, CPU, backends and thread settings (with the
 # GGML options of the CMakeCache.txt beside LLAMA_BIN_DIR, when there is one).
+# BASELINE=OTHER_TEMPER_CLI also times a second Temper build (e.g. main's)
+# right after the first, on the same files: each row then ends with its
+# figures and ratios too, so a change is judged within one sitting.
 set -eu
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,11 +41,13 @@ rounds=${ROUNDS:-3}
 reps=${REPETITIONS:-3}
 prompt=${PROMPT_TOKENS:-512}
 gen=${GEN_TOKENS:-64}
+baseline=${BASELINE:-}
 
 for tool in llama-bench llama-quantize; do
   [ -x "$bin/$tool" ] || { echo "$0: no $tool in $bin" >&2; exit 2; }
 done
 [ -x "$temper_cli" ] || { echo "$0: no temper-cli at $temper_cli" >&2; exit 2; }
+[ -z "$baseline" ] || [ -x "$baseline" ] || { echo "$0: no temper-cli at $baseline" >&2; exit 2; }
 mkdir -p "$work"
 
 # One file per type.  The source is already quantized, so llama-quantize is
@@ -99,8 +104,13 @@ llama_rate () {  # CSV, column (n_gen or n_prompt), N
 
 for round in $(seq 1 "$rounds"); do
   echo "== round $round of $rounds, $threads thread(s): $(uptime)"
-  printf '%-8s %10s %10s %6s   %10s %10s %6s\n' type "llama tg$gen" "Temper" ratio \
+  printf '%-8s %10s %10s %6s   %10s %10s %6s' type "llama tg$gen" "Temper" ratio \
     "llama pp$prompt" "Temper" ratio
+  if [ -n "$baseline" ]; then
+    printf '   %10s %6s %10s %6s\n' "base tg$gen" ratio "base pp$prompt" ratio
+  else
+    printf '\n'
+  fi
   for entry in $types; do
     model=$(model_for "$entry")
     type=$(basename "$entry" .gguf | cut -c1-8)
@@ -112,15 +122,27 @@ for round in $(seq 1 "$rounds"); do
     temper_out=$("$temper_cli" bench generate "$model" --threads "$threads" \
                  --prompt-tokens "$prompt" --gen-tokens "$gen" --repetitions "$reps" 2>&1) ||
       { printf '%-8s Temper could not run it: %s\n' "$type" "$(echo "$temper_out" | tail -n 1)"; continue; }
+    base_tg=0 base_pp=0
+    if [ -n "$baseline" ]; then
+      base_out=$("$baseline" bench generate "$model" --threads "$threads" \
+                 --prompt-tokens "$prompt" --gen-tokens "$gen" --repetitions "$reps" 2>&1) || base_out=""
+      base_tg=$(echo "$base_out" | awk '/^tg/ { print $2 }')
+      base_pp=$(echo "$base_out" | awk '/^pp/ { print $2 }')
+    fi
     llama_tg=$(llama_rate "$llama_out" n_gen "$gen")
     llama_pp=$(llama_rate "$llama_out" n_prompt "$prompt")
     temper_tg=$(echo "$temper_out" | awk '/^tg/ { print $2 }')
     temper_pp=$(echo "$temper_out" | awk '/^pp/ { print $2 }')
     awk -v type="$type" -v lt="${llama_tg:-0}" -v tt="${temper_tg:-0}" \
-        -v lp="${llama_pp:-0}" -v tp="${temper_pp:-0}" 'BEGIN {
-      printf "%-8s %10.2f %10.2f %6s   %10.2f %10.2f %6s\n", type,
+        -v lp="${llama_pp:-0}" -v tp="${temper_pp:-0}" -v base="$baseline" \
+        -v bt="${base_tg:-0}" -v bp="${base_pp:-0}" 'BEGIN {
+      printf "%-8s %10.2f %10.2f %6s   %10.2f %10.2f %6s", type,
              lt, tt, (lt > 0 ? sprintf("%.2f", tt / lt) : "n/a"),
              lp, tp, (lp > 0 ? sprintf("%.2f", tp / lp) : "n/a")
+      if (base != "")
+        printf "   %10.2f %6s %10.2f %6s", bt, (lt > 0 ? sprintf("%.2f", bt / lt) : "n/a"),
+               bp, (lp > 0 ? sprintf("%.2f", bp / lp) : "n/a")
+      printf "\n"
     }'
   done
 done

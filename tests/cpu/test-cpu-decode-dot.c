@@ -215,6 +215,58 @@ test_avx512_vnni_2rows (void)
 #endif
 }
 
+/* The four-row kernel: four rows stored one after the other (as a weight
+ * matrix holds them), each result against its own row's reference. */
+static void
+test_avx512_vnni_4rows (void)
+{
+#ifdef TEMPER_HAVE_AVX512_VNNI
+  static const int types[] = {
+    TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_Q8_0,
+  };
+
+  if (!has_avx2 () || !__builtin_cpu_supports ("avx512f") || !__builtin_cpu_supports ("avx512bw") ||
+      !__builtin_cpu_supports ("avx512vl") || !__builtin_cpu_supports ("avx512vnni"))
+    {
+      g_test_skip ("this processor has no AVX-512 VNNI");
+      return;
+    }
+  for (int round = 0; round < 4; round++)
+    for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+      for (guint k = 0; k < G_N_ELEMENTS (block32_widths); k++)
+        {
+          int type = types[t];
+          int64_t n = block32_widths[k];
+          size_t rb = temper_type_row_bytes (type, n);
+          g_autofree guint8 *rows = g_malloc (4 * rb);
+          g_autofree int8_t *q = g_new (int8_t, n);
+          g_autofree float *dx = g_new (float, n / 32);
+          g_autofree float *sx = g_new (float, n / 32);
+          float got[4];
+
+          g_assert_true (temper_cpu_avx512_handles_q8_4rows (type));
+          for (int r = 0; r < 4; r++)
+            {
+              g_autofree guint8 *w = random_row (type, n);
+
+              memcpy (rows + r * rb, w, rb);
+            }
+          random_acts (n, q, dx, sx);
+          temper_cpu_avx512_dot_4rows_q8 (type, rows, rb, q, dx, sx, n, got);
+          for (int r = 0; r < 4; r++)
+            {
+              double magnitude, ref = reference_dot (type, rows + r * rb, q, dx, n, &magnitude);
+
+              if (!(fabs (got[r] - ref) <= 1e-5 * magnitude + 1e-6))
+                g_error ("AVX-512 VNNI four rows, %s × %" G_GINT64_FORMAT ", row %d: %.9g, reference %.9g (Σ|w·x| %.6g)",
+                         temper_type_name (type), n, r, got[r], ref, magnitude);
+            }
+        }
+#else
+  g_test_skip ("built without the AVX-512 VNNI kernels");
+#endif
+}
+
 /* BF16 rows against x rounded to bfloat16 (whole groups of 32; the tail
  * stays fp32), summed in double: one row, and two rows at once. */
 static void
@@ -288,6 +340,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/decode-dot/avx2", test_avx2);
   g_test_add_func ("/cpu/decode-dot/avx512-vnni", test_avx512_vnni);
   g_test_add_func ("/cpu/decode-dot/avx512-vnni-2rows", test_avx512_vnni_2rows);
+  g_test_add_func ("/cpu/decode-dot/avx512-vnni-4rows", test_avx512_vnni_4rows);
   g_test_add_func ("/cpu/decode-dot/avx512-bf16", test_avx512_bf16);
   return g_test_run ();
 }

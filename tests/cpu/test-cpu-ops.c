@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cpu/temper-cpu-backend.h"
+#include "cpu/temper-cpu-pool.h"
 #include "cpu/temper-cpu-private.h"
 
 typedef struct {
@@ -769,6 +770,120 @@ test_pool_threads (void)
   ctx_clear (&c3);
 }
 
+/* Decoding's shared row chunks: every item of [0, n) is handed out exactly
+ * once, in chunks whose inner boundaries are multiples of the unit, at odd
+ * counts, units and thread counts. */
+typedef struct {
+  gint  *count;
+  gint64 unit, n;
+  gint   bad_boundaries;
+} ChunkCount;
+
+static void
+count_chunk (void *data, gint64 begin, gint64 end)
+{
+  ChunkCount *c = data;
+
+  if (begin % c->unit != 0 || (end != c->n && end % c->unit != 0) || begin >= end)
+    g_atomic_int_inc (&c->bad_boundaries);
+  for (gint64 i = begin; i < end; i++)
+    g_atomic_int_inc (&c->count[i]);
+}
+
+static void
+test_pool_shared_chunks (void)
+{
+  static const int threads[] = { 1, 2, 3, 5 };
+  static const gint64 sizes[] = { 1, 2, 3, 7, 37, 101, 1000, 4097 };
+  static const gint64 units[] = { 1, 2, 3 };
+  static const gint64 min_chunks[] = { 1, 5, 64 };
+
+  for (gsize t = 0; t < G_N_ELEMENTS (threads); t++)
+    {
+      TemperCpuPool *pool = temper_cpu_pool_new (threads[t]);
+
+      for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+        for (gsize u = 0; u < G_N_ELEMENTS (units); u++)
+          for (gsize m = 0; m < G_N_ELEMENTS (min_chunks); m++)
+            for (int rep = 0; rep < 20; rep++)
+              {
+                g_autofree gint *count = g_new0 (gint, sizes[s]);
+                ChunkCount c = { count, units[u], sizes[s], 0 };
+
+                temper_cpu_pool_run_shared (pool, sizes[s], units[u], min_chunks[m], count_chunk, &c);
+                g_assert_cmpint (c.bad_boundaries, ==, 0);
+                for (gint64 i = 0; i < sizes[s]; i++)
+                  if (count[i] != 1)
+                    g_error ("%d threads, n %" G_GINT64_FORMAT ", unit %" G_GINT64_FORMAT
+                             ", min %" G_GINT64_FORMAT ": item %" G_GINT64_FORMAT " done %d times",
+                             threads[t], sizes[s], units[u], min_chunks[m], i, count[i]);
+              }
+      temper_cpu_pool_free (pool);
+    }
+}
+
+/* One token's product over 1 and 3 threads: the same numbers for every row
+ * of an odd row count (added onto y, so a row done twice or skipped shows),
+ * with the 8-bit decode kernels and with the fp32 ones. */
+static void
+test_decode_threads (void)
+{
+  static const TemperCpuKernelChoice choices[] = { TEMPER_CPU_KERNELS_FAST_DECODE, TEMPER_CPU_KERNELS_BEST };
+  static const int types[] = { TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_F32 };
+  const int64_t in = 2048, out = 101;
+
+  for (gsize ch = 0; ch < G_N_ELEMENTS (choices); ch++)
+    for (gsize ty = 0; ty < G_N_ELEMENTS (types); ty++)
+      {
+        TemperBackend *b1 = temper_cpu_backend_new (1, choices[ch]);
+        TemperBackend *b3 = temper_cpu_backend_new (3, choices[ch]);
+        size_t row_bytes = temper_type_row_bytes (types[ty], in);
+        TemperBuffer *wb = temper_backend_buffer_alloc (b1, row_bytes * out, TEMPER_BUFFER_WEIGHTS, NULL);
+        TemperBuffer *xb = temper_backend_buffer_alloc (b1, sizeof (float) * in, TEMPER_BUFFER_ACTIVATIONS, NULL);
+        TemperBuffer *y1b = temper_backend_buffer_alloc (b1, sizeof (float) * out, TEMPER_BUFFER_ACTIVATIONS, NULL);
+        TemperBuffer *y3b = temper_backend_buffer_alloc (b3, sizeof (float) * out, TEMPER_BUFFER_ACTIVATIONS, NULL);
+        TemperBTensor w = temper_btensor (wb, 0, types[ty], in, out);
+        TemperBTensor x = temper_btensor (xb, 0, TEMPER_TYPE_F32, in, 1);
+        TemperBTensor y1 = temper_btensor (y1b, 0, TEMPER_TYPE_F32, out, 1);
+        TemperBTensor y3 = temper_btensor (y3b, 0, TEMPER_TYPE_F32, out, 1);
+        g_autofree float *row = g_new (float, in);
+        guint64 rng = 7;
+
+        for (int64_t r = 0; r < out; r++)
+          {
+            for (int64_t i = 0; i < in; i++)
+              {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                row[i] = (float) ((double) (rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+              }
+            if (types[ty] == TEMPER_TYPE_F32)
+              memcpy (wb->host + r * row_bytes, row, row_bytes);
+            else
+              g_assert_true (temper_quantize_row (types[ty], row, in, wb->host + r * row_bytes));
+          }
+        for (int64_t i = 0; i < in; i++)
+          ((float *) xb->host)[i] = (float) ((i * 7919) % 2001 - 1000) * 1e-3f;
+        for (int64_t o = 0; o < out; o++)
+          ((float *) y1b->host)[o] = ((float *) y3b->host)[o] = (float) o;
+        for (int rep = 0; rep < 20; rep++)
+          {
+            b1->ops->matmul (b1, &y1, &x, &w, NULL, TRUE);
+            b3->ops->matmul (b3, &y3, &x, &w, NULL, TRUE);
+          }
+        for (int64_t o = 0; o < out; o++)
+          if (((float *) y1b->host)[o] != ((float *) y3b->host)[o])
+            g_error ("%s, kernels %d: row %" G_GINT64_FORMAT " is %g over 3 threads, %g over 1",
+                     temper_type_name (types[ty]), (int) choices[ch], o,
+                     ((float *) y3b->host)[o], ((float *) y1b->host)[o]);
+        temper_backend_buffer_free (b1, wb);
+        temper_backend_buffer_free (b1, xb);
+        temper_backend_buffer_free (b1, y1b);
+        temper_backend_buffer_free (b3, y3b);
+        temper_backend_free (b1);
+        temper_backend_free (b3);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -789,5 +904,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/fast-train-forward-exact", test_fast_train_forward_exact);
   g_test_add_func ("/cpu/adamw-and-vectors", test_adamw_and_vectors);
   g_test_add_func ("/cpu/pool-threads", test_pool_threads);
+  g_test_add_func ("/cpu/pool-shared-chunks", test_pool_shared_chunks);
+  g_test_add_func ("/cpu/decode-threads", test_decode_threads);
   return g_test_run ();
 }

@@ -2,8 +2,7 @@
 /* temper-dataset-page.c — opens a dataset (JSON, JSONL, CSV/TSV, text),
  * checks it on a worker thread, and shows what it found: format (a table's
  * question and answer columns), totals, split, token lengths, findings
- * (drop / keep / drop all like this: training then uses a cleaned copy,
- * the person's file is never touched), problems and a preview. */
+ * (temper-dataset-page-findings.c), problems and a preview. */
 #include "config.h"
 
 #include <math.h>
@@ -13,7 +12,7 @@
 
 #include "temper/dataset.h"
 #include "temper-error-banner.h"
-#include "temper-dataset-page.h"
+#include "temper-dataset-page-private.h"
 #include "temper-dataset-labels.h"
 #include "temper-dataset-mix.h"
 #include "temper-fit-estimate.h"
@@ -22,62 +21,10 @@
 #include "temper-paths.h"
 
 #define PREVIEW_RECORDS   5
-/* Enough to see what is wrong; thousands of rows would only slow the page. */
-#define MAX_PROBLEM_ROWS  200
 #define SAMPLE_DATASET    "samples/product-faq.jsonl"
 /* Any fixed seed will do: the page shows how many examples each side gets,
  * which depends only on the fraction. */
 #define SPLIT_SEED        42
-
-/* What a worker thread produced; everything in it is read-only afterwards.
- * The template and the model outlive the dataset that was rendered with
- * them. */
-typedef struct {
-  TemperLoadedModel      *model;
-  temper_chat_template_t *tmpl;
-  temper_dataset_t       *dataset;
-  GArray                 *lengths;       /* guint, token counts of kept records */
-  GArray                 *findings;      /* TemperDatasetFinding */
-  guint                   n_train;
-  guint                   n_validation;
-} CheckedDataset;
-
-struct _TemperDatasetPage
-{
-  AdwPreferencesPage     parent_instance;
-
-  TemperLoadedModel     *model;
-  CheckedDataset        *checked;
-  char                  *path;
-  GCancellable          *cancellable;
-  GtkFileChooserNative  *chooser;
-
-  TemperErrorBanner     *error_banner;
-  AdwActionRow          *file_row;
-  GtkSpinner            *spinner;
-  AdwPreferencesGroup   *summary_group;
-  GtkLabel              *format_value;
-  GtkLabel              *records_value;
-  GtkLabel              *split_value;
-  GtkLabel              *tokens_value;
-  AdwPreferencesGroup   *lengths_group;
-  TemperLengthHistogram *histogram;
-  AdwPreferencesGroup   *columns_group;
-  AdwComboRow           *question_combo;
-  AdwComboRow           *answer_combo;
-  gboolean               filling_columns;
-  char                  *question_column;  /* chosen by the person, as a number from 1; NULL: recognised */
-  char                  *answer_column;
-  AdwPreferencesGroup   *findings_group;
-  GtkListBox            *findings_list;
-  gboolean              *drop;             /* per kept record: left out of the cleaned copy */
-  char                  *clean_path;       /* the cleaned copy for the current choices, once written */
-  TemperDatasetMix      *mix_group;
-  AdwPreferencesGroup   *problems_group;
-  GtkListBox            *problems_list;
-  AdwPreferencesGroup   *preview_group;
-  GtkListBox            *preview_list;
-};
 
 static void temper_dataset_page_page_iface_init (TemperPageInterface *iface);
 
@@ -195,8 +142,8 @@ check_thread (GTask        *task,
   g_task_return_pointer (task, checked, checked_dataset_free);
 }
 
-static void
-remove_all_rows (GtkListBox *list)
+void
+dataset_page_remove_all_rows (GtkListBox *list)
 {
   GtkWidget *child;
 
@@ -233,7 +180,7 @@ show_problems (TemperDatasetPage         *self,
 {
   guint shown = MIN (report->n_listed, (guint) MAX_PROBLEM_ROWS);
 
-  remove_all_rows (self->problems_list);
+  dataset_page_remove_all_rows (self->problems_list);
 
   for (guint i = 0; i < shown; i++)
     {
@@ -285,7 +232,7 @@ show_preview (TemperDatasetPage *self,
 {
   gsize n = MIN ((gsize) PREVIEW_RECORDS, temper_dataset_get_n_records (dataset));
 
-  remove_all_rows (self->preview_list);
+  dataset_page_remove_all_rows (self->preview_list);
 
   for (gsize i = 0; i < n; i++)
     {
@@ -365,169 +312,6 @@ column_chosen_cb (TemperDatasetPage *self)
   temper_dataset_page_open (self, self->path);
 }
 
-/* ---- findings: drop, keep, drop all like this ---- */
-
-static gsize
-n_dropped (TemperDatasetPage *self)
-{
-  gsize n = 0;
-
-  if (self->drop == NULL || self->checked == NULL)
-    return 0;
-  for (gsize i = 0; i < temper_dataset_get_n_records (self->checked->dataset); i++)
-    n += self->drop[i];
-  return n;
-}
-
-/* Writes the kept records to a new file in the cache; the run copies it
- * into its dataset folder.  The person's file is never touched. */
-static gboolean
-ensure_clean_copy (TemperDatasetPage *self)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "temper", "cleaned", NULL);
-  g_autofree char *base = g_path_get_basename (self->path);
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
-  char *dot;
-
-  if (self->clean_path != NULL)
-    return TRUE;
-  if ((dot = strrchr (base, '.')) != NULL)
-    *dot = '\0';
-  g_mkdir_with_parents (dir, 0700);
-  for (guint attempt = 0; attempt < 100; attempt++)
-    {
-      g_autofree char *name = attempt == 0
-                              ? g_strdup_printf ("%s-cleaned-%s.jsonl", base, stamp)
-                              : g_strdup_printf ("%s-cleaned-%s-%u.jsonl", base, stamp, attempt);
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      g_clear_error (&error);
-      if (temper_dataset_write_jsonl (self->checked->dataset, self->drop, path, &error) >= 0)
-        {
-          self->clean_path = g_steal_pointer (&path);
-          return TRUE;
-        }
-    }
-  temper_error_banner_show (self->error_banner, _("Temper could not write the cleaned copy"),
-                            error, self->path);
-  return FALSE;
-}
-
-static void
-update_findings_summary (TemperDatasetPage *self)
-{
-  gsize dropped = n_dropped (self);
-  g_autofree char *text = NULL;
-
-  if (dropped > 0)
-    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                         "%zu record will be left out of a cleaned copy used for training; "
-                                         "your file stays as it is.",
-                                         "%zu records will be left out of a cleaned copy used for training; "
-                                         "your file stays as it is.", dropped), dropped);
-  else
-    text = g_strdup (_("These records load, but may teach the model the wrong thing. Drop them here "
-                       "(your file stays as it is), or keep them."));
-  adw_preferences_group_set_description (self->findings_group, text);
-}
-
-static void
-set_dropped (TemperDatasetPage *self, gsize record, gboolean dropped)
-{
-  g_clear_pointer (&self->clean_path, g_free);   /* a new choice, a new copy */
-  self->drop[record] = dropped;
-}
-
-/* Every Drop/Keep button says what pressing it would do. */
-static void
-sync_buttons (TemperDatasetPage *self)
-{
-  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->findings_list)); row != NULL;
-       row = gtk_widget_get_next_sibling (row))
-    {
-      GtkWidget *button = g_object_get_data (G_OBJECT (row), "drop-button");
-      gsize record = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "record"));
-
-      if (button == NULL)
-        continue;
-      gtk_button_set_label (GTK_BUTTON (button), self->drop[record] ? _("Keep") : _("Drop"));
-      if (self->drop[record])
-        gtk_widget_add_css_class (row, "dim-label");
-      else
-        gtk_widget_remove_css_class (row, "dim-label");
-    }
-  update_findings_summary (self);
-}
-
-static void
-drop_clicked_cb (GtkButton *button, TemperDatasetPage *self)
-{
-  GtkWidget *row = g_object_get_data (G_OBJECT (button), "row");
-  gsize record = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "record"));
-
-  set_dropped (self, record, !self->drop[record]);
-  sync_buttons (self);
-}
-
-static void
-drop_all_clicked_cb (GtkButton *button, TemperDatasetPage *self)
-{
-  TemperDatasetFindingKind kind = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "kind"));
-  GArray *findings = self->checked->findings;
-
-  for (guint i = 0; i < findings->len; i++)
-    {
-      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
-      if (f->kind == kind)
-        set_dropped (self, f->record, TRUE);
-    }
-  sync_buttons (self);
-}
-
-static void
-show_findings (TemperDatasetPage *self)
-{
-  GArray *findings = self->checked->findings;
-  guint shown = MIN (findings->len, (guint) MAX_PROBLEM_ROWS);
-
-  remove_all_rows (self->findings_list);
-  g_clear_pointer (&self->drop, g_free);
-  self->drop = g_new0 (gboolean, MAX (temper_dataset_get_n_records (self->checked->dataset), 1));
-  for (guint i = 0; i < shown; i++)
-    {
-      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
-      g_autofree char *place = temper_dataset_page_describe_place (f->line, f->item);
-      g_autofree char *title = g_strdup_printf (_("%s: %s"), place, temper_dataset_finding_kind_label (f->kind));
-      /* Translators: what is wrong, an excerpt in quotes, then the suggested fix */
-      g_autofree char *subtitle = g_strdup_printf (_("%s: “%s”\n%s"), f->message, f->excerpt, f->fix);
-      GtkWidget *row = adw_action_row_new ();
-      GtkWidget *drop = gtk_button_new_with_label (_("Drop"));
-      GtkWidget *drop_all = gtk_button_new_with_label (_("Drop All Like This"));
-
-      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 4);
-      gtk_widget_set_valign (drop, GTK_ALIGN_CENTER);
-      gtk_widget_set_valign (drop_all, GTK_ALIGN_CENTER);
-      gtk_widget_add_css_class (drop_all, "flat");
-      g_object_set_data (G_OBJECT (row), "record", GSIZE_TO_POINTER (f->record));
-      g_object_set_data (G_OBJECT (row), "drop-button", drop);
-      g_object_set_data (G_OBJECT (row), "drop-all-button", drop_all);
-      g_object_set_data (G_OBJECT (drop), "row", row);
-      g_object_set_data (G_OBJECT (drop_all), "kind", GUINT_TO_POINTER (f->kind));
-      g_signal_connect_object (drop, "clicked", G_CALLBACK (drop_clicked_cb), self, 0);
-      g_signal_connect_object (drop_all, "clicked", G_CALLBACK (drop_all_clicked_cb), self, 0);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), drop_all);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), drop);
-      gtk_list_box_append (self->findings_list, row);
-    }
-  update_findings_summary (self);
-  gtk_widget_set_visible (GTK_WIDGET (self->findings_group), findings->len > 0);
-}
-
 static void
 show_checked (TemperDatasetPage *self,
               CheckedDataset    *checked)
@@ -597,7 +381,7 @@ show_checked (TemperDatasetPage *self,
   temper_dataset_mix_set_main_name (self->mix_group, basename);
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), report->has_token_stats);
   show_problems (self, report);
-  show_findings (self);
+  dataset_page_show_findings (self);
   show_preview (self, checked->dataset);
 }
 
@@ -611,9 +395,9 @@ clear_report (TemperDatasetPage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->preview_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->findings_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->columns_group), FALSE);
-  remove_all_rows (self->findings_list);
-  remove_all_rows (self->problems_list);
-  remove_all_rows (self->preview_list);
+  dataset_page_remove_all_rows (self->findings_list);
+  dataset_page_remove_all_rows (self->problems_list);
+  dataset_page_remove_all_rows (self->preview_list);
 }
 
 static void
@@ -798,20 +582,20 @@ temper_dataset_page_get_path (TemperDatasetPage *self)
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), NULL);
   if (self->checked == NULL)
     return NULL;
-  if (n_dropped (self) > 0 && !ensure_clean_copy (self))
+  if (dataset_page_n_dropped (self) > 0 && !dataset_page_ensure_clean_copy (self))
     return NULL;
   if (temper_dataset_mix_has_sources (self->mix_group))
     {
       g_autoptr(GError) error = NULL;
       const char *mixed = temper_dataset_mix_get_path (self->mix_group, self->checked->dataset,
-                                                       n_dropped (self) > 0 ? self->clean_path : NULL, &error);
+                                                       dataset_page_n_dropped (self) > 0 ? self->clean_path : NULL, &error);
 
       if (mixed == NULL)
         temper_error_banner_show (self->error_banner, _("Temper could not write the mixed datasets"),
                                   error, self->path);
       return mixed;
     }
-  return n_dropped (self) > 0 ? self->clean_path : temper_dataset_get_path (self->checked->dataset);
+  return dataset_page_n_dropped (self) > 0 ? self->clean_path : temper_dataset_get_path (self->checked->dataset);
 }
 
 gboolean

@@ -105,6 +105,7 @@ sync_buttons (TemperDatasetPage *self)
         gtk_widget_remove_css_class (row, "dim-label");
     }
   update_findings_summary (self);
+  dataset_page_training_changed (self);
 }
 
 static void

@@ -72,6 +72,9 @@ gsize    dataset_page_n_dropped         (TemperDatasetPage *self);
 /* Writes the cleaned copy for the current choices unless it is written;
  * FALSE (and the error shown) when it cannot be. */
 gboolean dataset_page_ensure_clean_copy (TemperDatasetPage *self);
+/* The records the run trains on changed (a drop, a keep, the mix): the
+ * counts are shown again and the window told. */
+void     dataset_page_training_changed  (TemperDatasetPage *self);
 /* Lists the checked dataset's findings, none dropped. */
 void     dataset_page_show_findings     (TemperDatasetPage *self);
 

@@ -312,13 +312,90 @@ column_chosen_cb (TemperDatasetPage *self)
   temper_dataset_page_open (self, self->path);
 }
 
+/* What the run trains on when it is not the file as checked: the mix, or
+ * the records not dropped.  FALSE when it is the file. */
+static gboolean
+training_size (TemperDatasetPage *self, TemperDatasetMixSize *size)
+{
+  if (!temper_dataset_mix_has_sources (self->mix_group) && dataset_page_n_dropped (self) == 0)
+    return FALSE;
+  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, size);
+  return TRUE;
+}
+
+/* The records the run learns from and holds back: the share the automatic
+ * settings hold back for that many (none under 200), so that this page,
+ * the Settings page's estimate and the run agree. */
+static void
+training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
+{
+  TemperDatasetMixSize size;
+  TemperTrainSettings chosen;
+
+  if (!training_size (self, &size))
+    {
+      *n_train = self->checked->n_train;
+      *n_validation = self->checked->n_validation;
+      return;
+    }
+  temper_train_settings_choose (&(TemperTrainFacts) { .n_records = size.n_records }, TEMPER_TRAIN_PRESET_BALANCED,
+                                &chosen, NULL);
+  *n_validation = temper_dataset_split_count (size.n_records, chosen.val_fraction >= 0 ? chosen.val_fraction
+                                              : temper_dataset_default_validation_fraction (size.n_records));
+  *n_train = size.n_records - *n_validation;
+}
+
+/* The records line and the split line. */
+static void
+show_counts (TemperDatasetPage *self)
+{
+  const TemperDatasetReport *report = temper_dataset_get_report (self->checked->dataset);
+  g_autofree char *records = NULL;
+  g_autofree char *split = NULL;
+  guint n_train, n_validation;
+
+  /* Translators: "96 of 100" usable examples */
+  records = g_strdup_printf (_("%llu of %llu"),
+                             (unsigned long long) report->n_valid, (unsigned long long) report->n_records);
+  if (temper_dataset_mix_has_sources (self->mix_group))
+    {
+      TemperDatasetMixSize size;
+      /* Translators: the usable examples of the file ("96 of 100"), then how many the run trains on
+       * once other datasets are mixed in */
+      g_autofree char *with_mix = NULL;
+
+      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size);
+      with_mix = g_strdup_printf (_("%s; %u with the mixed-in data"), records, size.n_records);
+      g_free (records);
+      records = g_steal_pointer (&with_mix);
+    }
+  gtk_label_set_text (self->records_value, records);
+
+  training_split (self, &n_train, &n_validation);
+  if (n_validation > 0)
+    /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
+    split = g_strdup_printf (_("%u to learn from, %u to check with"), n_train, n_validation);
+  else
+    /* Translators: %u is a number of examples */
+    split = g_strdup_printf (_("All %u to learn from; none held back under 200"), n_train);
+  gtk_label_set_text (self->split_value, split);
+}
+
+void
+dataset_page_training_changed (TemperDatasetPage *self)
+{
+  if (self->checked == NULL)
+    return;
+  show_counts (self);
+  /* The window reads the size and facts again on this notification. */
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
+}
+
 static void
 show_checked (TemperDatasetPage *self,
               CheckedDataset    *checked)
 {
   const TemperDatasetReport *report = temper_dataset_get_report (checked->dataset);
-  g_autofree char *records = NULL;
-  g_autofree char *split = NULL;
   g_autofree char *basename = g_path_get_basename (self->path);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->file_row), basename);
@@ -342,18 +419,7 @@ show_checked (TemperDatasetPage *self,
     gtk_label_set_text (self->format_value, temper_dataset_page_format_label (report->format));
   fill_columns (self, report->columns, report->question_column, report->answer_column);
 
-  /* Translators: "96 of 100" usable examples */
-  records = g_strdup_printf (_("%llu of %llu"),
-                             (unsigned long long) report->n_valid, (unsigned long long) report->n_records);
-  gtk_label_set_text (self->records_value, records);
-
-  if (checked->n_validation > 0)
-    /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
-    split = g_strdup_printf (_("%u to learn from, %u to check with"), checked->n_train, checked->n_validation);
-  else
-    /* Translators: %u is a number of examples */
-    split = g_strdup_printf (_("All %u to learn from; none held back under 200"), checked->n_train);
-  gtk_label_set_text (self->split_value, split);
+  show_counts (self);
 
   if (report->has_token_stats)
     {
@@ -555,6 +621,7 @@ temper_dataset_page_set_model (TemperDatasetPage *self,
 
   if (!g_set_object (&self->model, model))
     return;
+  temper_dataset_mix_set_model (self->mix_group, model);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
 
   /* Token counts depend on the model: measure the open file again. */
@@ -604,12 +671,21 @@ temper_dataset_page_get_size (TemperDatasetPage *self,
                               double            *mean_tokens)
 {
   const TemperDatasetReport *report;
+  TemperDatasetMixSize size;
 
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
 
   if (self->checked == NULL)
     return FALSE;
   report = temper_dataset_get_report (self->checked->dataset);
+  if (training_size (self, &size))
+    {
+      guint n_validation;
+
+      training_split (self, n_train, &n_validation);
+      *mean_tokens = size.has_tokens ? size.token_mean : 0.0;
+      return TRUE;
+    }
   *n_train = self->checked->n_train;
   *mean_tokens = report->has_token_stats ? report->token_mean : 0.0;
   return TRUE;
@@ -620,6 +696,7 @@ temper_dataset_page_get_facts (TemperDatasetPage *self,
                                TemperTrainFacts  *facts)
 {
   const TemperDatasetReport *report;
+  TemperDatasetMixSize size;
 
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
 
@@ -628,6 +705,17 @@ temper_dataset_page_get_facts (TemperDatasetPage *self,
   report = temper_dataset_get_report (self->checked->dataset);
   if (!report->has_token_stats)
     return FALSE;
+  if (training_size (self, &size))
+    {
+      /* The settings are chosen for the records the run trains on. */
+      if (!size.has_tokens)
+        return FALSE;
+      facts->n_records = size.n_records;
+      facts->tokens_total = size.tokens_total;
+      facts->token_max = size.token_max;
+      facts->token_p95 = size.token_p95;
+      return TRUE;
+    }
   facts->n_records = report->n_valid;
   /* The check cuts records at its own length; the settings choose the
    * length, so they want the whole records' tokens (the mean is over them). */
@@ -766,8 +854,7 @@ temper_dataset_page_class_init (TemperDatasetPageClass *klass)
 static void
 mix_changed_cb (TemperDatasetPage *self)
 {
-  if (self->checked != NULL)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
+  dataset_page_training_changed (self);
 }
 
 static void

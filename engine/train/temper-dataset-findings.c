@@ -672,12 +672,11 @@ shuffle (guint64 *items, guint64 n, guint64 *state)
     }
 }
 
-gint64
-temper_dataset_write_mix (temper_dataset_t *const *datasets, const double *weights, guint n,
-                          guint64 seed, const char *path, guint64 *counts, GError **error)
+GArray *
+temper_dataset_mix_pick (const gsize *n_records, const double *weights, guint n, guint64 seed,
+                         guint64 *counts)
 {
-  GString *text = g_string_new (NULL);
-  g_autoptr(GArray) picks = g_array_new (FALSE, FALSE, sizeof (guint64));   /* dataset << 40 | record */
+  GArray *picks = g_array_new (FALSE, FALSE, sizeof (guint64));   /* dataset << 40 | record */
   guint64 total = 0, state = seed;
   double sum = 0;
 
@@ -690,11 +689,11 @@ temper_dataset_write_mix (temper_dataset_t *const *datasets, const double *weigh
     sum += weights[d];
   for (guint d = 0; d < n; d++)
     if (weights[d] > 0)
-      largest = MIN (largest, temper_dataset_get_n_records (datasets[d]) / (weights[d] / sum));
+      largest = MIN (largest, n_records[d] / (weights[d] / sum));
   total = isfinite (largest) ? (guint64) floor (largest + 1e-9) : 0;
   for (guint d = 0; d < n; d++)
     {
-      guint64 have = temper_dataset_get_n_records (datasets[d]);
+      guint64 have = n_records[d];
       guint64 want = MIN (have, (guint64) floor (weights[d] / sum * (double) total + 0.5));
       g_autofree guint64 *order = g_new (guint64, MAX (have, 1));
 
@@ -710,6 +709,20 @@ temper_dataset_write_mix (temper_dataset_t *const *datasets, const double *weigh
         counts[d] = want;
     }
   shuffle ((guint64 *) picks->data, picks->len, &state);
+  return picks;
+}
+
+gint64
+temper_dataset_write_mix (temper_dataset_t *const *datasets, const double *weights, guint n,
+                          guint64 seed, const char *path, guint64 *counts, GError **error)
+{
+  GString *text = g_string_new (NULL);
+  g_autofree gsize *sizes = g_new (gsize, MAX (n, 1));
+  g_autoptr(GArray) picks = NULL;
+
+  for (guint d = 0; d < n; d++)
+    sizes[d] = temper_dataset_get_n_records (datasets[d]);
+  picks = temper_dataset_mix_pick (sizes, weights, n, seed, counts);
   for (guint i = 0; i < picks->len; i++)
     {
       guint64 pick = g_array_index (picks, guint64, i);

@@ -261,6 +261,16 @@ gint64 temper_dataset_write_mix (temper_dataset_t *const *datasets,
                                  guint64                *counts,
                                  GError                **error);
 
+/* The records temper_dataset_write_mix() writes for datasets of
+ * @n_records[i] records each, in its order: a new GArray of guint64, each
+ * (dataset << 40) | record.  @counts as there.  Lets a caller count a mix
+ * (records, tokens) without writing it. */
+GArray *temper_dataset_mix_pick (const gsize  *n_records,
+                                 const double *weights,
+                                 guint         n,
+                                 guint64       seed,
+                                 guint64      *counts);
+
 /* The report as JSON with @findings (may be NULL) listed under “findings”. */
 char *temper_dataset_report_to_json_with_findings (const temper_dataset_t *dataset,
                                                    const GArray           *findings);
@@ -283,5 +293,7 @@ double temper_dataset_default_validation_fraction (gsize n_records);
  * of its own instead. */
 void temper_dataset_split (const temper_dataset_t *dataset, double fraction, guint64 seed,
                            GArray **train, GArray **validation);
+/* How many of @n records temper_dataset_split() holds back at @fraction. */
+guint temper_dataset_split_count (guint n, double fraction);
 
 G_END_DECLS

@@ -22,8 +22,8 @@
 
 #define PREVIEW_RECORDS   5
 #define SAMPLE_DATASET    "samples/product-faq.jsonl"
-/* Any fixed seed will do: the page shows how many examples each side gets,
- * which depends only on the fraction. */
+/* The run's seed unless the person changes it: the records held back are
+ * then the run's, which the leakage findings name. */
 #define SPLIT_SEED        42
 
 static void temper_dataset_page_page_iface_init (TemperPageInterface *iface);
@@ -130,7 +130,6 @@ check_thread (GTask        *task,
         }
     }
 
-  checked->findings = temper_dataset_find (checked->dataset, NULL);
   /* The share the automatic settings hold back (none under 200 records),
    * so that this page and the run agree. */
   temper_train_settings_choose (&(TemperTrainFacts) { .n_records = n }, TEMPER_TRAIN_PRESET_BALANCED, &chosen, NULL);
@@ -138,6 +137,9 @@ check_thread (GTask        *task,
                         : temper_dataset_default_validation_fraction (n), SPLIT_SEED, &train, &validation);
   checked->n_train = train->len;
   checked->n_validation = validation->len;
+  /* Without a validation file, leakage is a held-back record that repeats
+   * one trained on: the check would then measure what was memorised. */
+  checked->findings = temper_dataset_find_with_split (checked->dataset, validation);
 
   g_task_return_pointer (task, checked, checked_dataset_free);
 }

@@ -478,6 +478,56 @@ by_record (gconstpointer a, gconstpointer b)
   return (int) x->kind - (int) y->kind;
 }
 
+/* A held-back record that nearly duplicates a record trained on: the
+ * check then measures what was memorised.  Reported on the record trained
+ * on, as leakage into a validation file is. */
+static void
+find_split_leakage (GArray *out, const temper_dataset_t *ds, const GArray *held_back)
+{
+  guint n = temper_dataset_get_n_records (ds);
+  g_autofree gboolean *is_held = g_new0 (gboolean, MAX (n, 1));
+  Index trained;
+
+  for (guint k = 0; k < held_back->len; k++)
+    if (g_array_index (held_back, guint, k) < n)
+      is_held[g_array_index (held_back, guint, k)] = TRUE;
+  /* Every record's text, but only the trained ones to match against. */
+  index_build (&trained, ds);
+  for (guint i = 0; i < n; i++)
+    if (!is_held[i])
+      index_add (&trained, i);
+  for (guint i = 0; i < n; i++)
+    {
+      gint64 twin;
+      const TemperDatasetRecord *held, *tr;
+      g_autofree char *place = NULL;
+
+      if (!is_held[i] || (twin = index_match (&trained, &trained.entries[i], n)) < 0)
+        continue;
+      held = temper_dataset_get_record (ds, i);
+      tr = temper_dataset_get_record (ds, twin);
+      place = temper_dataset_describe_place (held->line, held->item);
+      add (out, TEMPER_DATASET_FINDING_LEAKAGE, ds, twin, (gint64) held->line,
+           question_of (tr) != NULL ? question_of (tr) : tr->messages[0].content, NULL,
+           /* Translators: %s is a place in the file such as "line 57" */
+           g_strdup_printf (_("the same or nearly the same record (%s) is held back to check the training"), place));
+    }
+  index_clear (&trained);
+}
+
+GArray *
+temper_dataset_find_with_split (const temper_dataset_t *ds, const GArray *held_back)
+{
+  GArray *out = temper_dataset_find (ds, NULL);
+
+  if (held_back != NULL && held_back->len > 0)
+    {
+      find_split_leakage (out, ds, held_back);
+      g_array_sort (out, by_record);
+    }
+  return out;
+}
+
 GArray *
 temper_dataset_find (const temper_dataset_t *ds, const temper_dataset_t *validation)
 {

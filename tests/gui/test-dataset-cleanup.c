@@ -9,6 +9,8 @@
 
 #include <glib/gstdio.h>
 
+#include "temper/dataset.h"
+#include "temper/train.h"
 #include "gui-test-util.h"
 #include "temper-dataset-page.h"
 
@@ -123,10 +125,86 @@ test_cleanup (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* No validation file: with 220 records the run holds 22 back to check the
+ * training, and a held-back record that repeats one trained on (in other
+ * case) is leakage, shown with both lines.  Which records are held back
+ * comes from the engine's split with the run's seed and share. */
+static void
+test_split_leakage (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-leakage-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, "facts.jsonl", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(temper_dataset_t) ds = NULL;
+  g_autoptr(GArray) train = NULL, validation = NULL;
+  g_autofree char *expected_title = NULL, *expected_place = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  TemperTrainSettings chosen;
+  guint held, trained, leaks = 0;
+
+  for (guint i = 0; i < 220; i++)
+    g_string_append_printf (text, "{\"prompt\": \"What is fact number %u?\", \"response\": \"Fact %u is %u.\"}\n",
+                            i, i, 7 * i + 3);
+  g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
+  ds = temper_dataset_load (path, NULL, &error);
+  g_assert_no_error (error);
+  temper_train_settings_choose (&(TemperTrainFacts) { .n_records = 220 }, TEMPER_TRAIN_PRESET_BALANCED, &chosen, NULL);
+  temper_dataset_split (ds, chosen.val_fraction >= 0 ? chosen.val_fraction
+                        : temper_dataset_default_validation_fraction (220), chosen.seed, &train, &validation);
+  g_assert_cmpuint (validation->len, ==, 22);
+  held = g_array_index (validation, guint, 0);
+  trained = g_array_index (train, guint, train->len - 1);
+  /* Record `trained` becomes the held-back one in capitals. */
+  g_string_truncate (text, 0);
+  for (guint i = 0; i < 220; i++)
+    {
+      guint j = i == trained ? held : i;
+      g_autofree char *question = g_strdup_printf ("What is fact number %u?", j);
+      g_autofree char *answer = g_strdup_printf ("Fact %u is %u.", j, 7 * j + 3);
+
+      if (i == trained)
+        {
+          g_autofree char *q = g_utf8_strup (question, -1), *a = g_utf8_strup (answer, -1);
+
+          g_string_append_printf (text, "{\"prompt\": \"%s\", \"response\": \"%s\"}\n", q, a);
+        }
+      else
+        g_string_append_printf (text, "{\"prompt\": \"%s\", \"response\": \"%s\"}\n", question, answer);
+    }
+  g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_set_default_size (GTK_WINDOW (window), 800, 900);
+  gtk_window_present (GTK_WINDOW (window));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), path);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 30000));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gui_test_find_named (page, "dataset-split"))), ==,
+                   "198 to learn from, 22 to check with");
+  expected_title = g_strdup_printf ("Line %u: Also in the validation data", trained + 1);
+  expected_place = g_strdup_printf ("(line %u) is held back", held + 1);
+  for (guint i = 0; i < n_rows (page, "findings-list"); i++)
+    {
+      GtkWidget *r = list_row (page, "findings-list", i);
+
+      if (strstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (r)), "validation") == NULL)
+        continue;
+      leaks++;
+      g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (r)), ==, expected_title);
+      g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (r)), expected_place));
+    }
+  g_assert_cmpuint (leaks, ==, 1);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (path);
+  g_rmdir (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   gui_test_init (&argc, &argv);
   g_test_add_func ("/dataset-page/cleanup", test_cleanup);
+  g_test_add_func ("/dataset-page/split-leakage", test_split_leakage);
   return g_test_run ();
 }

@@ -236,6 +236,13 @@ const char *temper_dataset_finding_kind_label     (TemperDatasetFindingKind kind
  * TemperDatasetFinding in record order (freeing it frees the findings). */
 GArray *temper_dataset_find (const temper_dataset_t *dataset,
                              const temper_dataset_t *validation);
+/* temper_dataset_find() without a validation file, when the run holds the
+ * records @held_back (guint indices, as temper_dataset_split() gives them)
+ * back to check the training: each held-back record that nearly duplicates
+ * a record trained on is leakage, reported on the record trained on with
+ * the held-back record's line in other_line. */
+GArray *temper_dataset_find_with_split (const temper_dataset_t *dataset,
+                                        const GArray           *held_back);
 
 /* Writes the kept records of @dataset whose @drop entry is FALSE (@drop has
  * one entry per kept record; NULL keeps all) to a new JSONL file at @path:

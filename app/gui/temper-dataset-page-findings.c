@@ -118,19 +118,85 @@ drop_clicked_cb (GtkButton *button, TemperDatasetPage *self)
   sync_buttons (self);
 }
 
+void
+dataset_page_forget_undo (TemperDatasetPage *self)
+{
+  AdwToast *toast = g_steal_pointer (&self->undo_toast);
+
+  g_clear_pointer (&self->undo_records, g_array_unref);
+  if (toast != NULL)
+    {
+      adw_toast_dismiss (toast);
+      g_object_unref (toast);
+    }
+}
+
+/* Keeps again exactly the records the last "Drop All Like This" dropped;
+ * those dropped before it stay dropped. */
+static void
+undo_clicked_cb (AdwToast *toast, TemperDatasetPage *self)
+{
+  if (toast != self->undo_toast || self->undo_records == NULL)
+    return;
+  for (guint i = 0; i < self->undo_records->len; i++)
+    set_dropped (self, g_array_index (self->undo_records, guint, i), FALSE);
+  g_clear_object (&self->undo_toast);
+  g_clear_pointer (&self->undo_records, g_array_unref);
+  sync_buttons (self);
+}
+
+static void
+undo_dismissed_cb (AdwToast *toast, TemperDatasetPage *self)
+{
+  if (toast == self->undo_toast)
+    {
+      g_clear_object (&self->undo_toast);
+      g_clear_pointer (&self->undo_records, g_array_unref);
+    }
+}
+
 static void
 drop_all_clicked_cb (GtkButton *button, TemperDatasetPage *self)
 {
   TemperDatasetFindingKind kind = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "kind"));
   GArray *findings = self->checked->findings;
+  GArray *dropped = g_array_new (FALSE, FALSE, sizeof (guint));
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  g_autofree char *title = NULL;
 
+  dataset_page_forget_undo (self);
   for (guint i = 0; i < findings->len; i++)
     {
       const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
-      if (f->kind == kind)
-        set_dropped (self, f->record, TRUE);
+      guint record = (guint) f->record;
+
+      if (f->kind == kind && !self->drop[record])
+        {
+          set_dropped (self, record, TRUE);
+          g_array_append_val (dropped, record);
+        }
     }
   sync_buttons (self);
+  if (dropped->len == 0)
+    {
+      g_array_unref (dropped);
+      return;
+    }
+
+  /* As GNOME apps do: the change is made at once, and a toast offers to undo it. */
+  self->undo_records = dropped;
+  /* Translators: a kind of finding such as "Near-duplicates", then how many records were dropped */
+  title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s: %u record dropped", "%s: %u records dropped",
+                                        dropped->len),
+                           temper_dataset_finding_kind_label (kind), dropped->len);
+  self->undo_toast = adw_toast_new (title);
+  adw_toast_set_button_label (self->undo_toast, _("_Undo"));
+  adw_toast_set_priority (self->undo_toast, ADW_TOAST_PRIORITY_HIGH);
+  g_signal_connect_object (self->undo_toast, "button-clicked", G_CALLBACK (undo_clicked_cb), self, 0);
+  g_signal_connect_object (self->undo_toast, "dismissed", G_CALLBACK (undo_dismissed_cb), self, 0);
+  g_object_ref (self->undo_toast);   /* the overlay takes one reference, the page keeps one */
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), self->undo_toast);
 }
 
 void
@@ -140,6 +206,7 @@ dataset_page_show_findings (TemperDatasetPage *self)
   guint shown = MIN (findings->len, (guint) MAX_PROBLEM_ROWS);
 
   dataset_page_remove_all_rows (self->findings_list);
+  dataset_page_forget_undo (self);
   g_clear_pointer (&self->drop, g_free);
   self->drop = g_new0 (gboolean, MAX (temper_dataset_get_n_records (self->checked->dataset), 1));
   for (guint i = 0; i < shown; i++)

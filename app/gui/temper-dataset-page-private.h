@@ -59,6 +59,8 @@ struct _TemperDatasetPage
   GtkListBox            *findings_list;
   gboolean              *drop;             /* per kept record: left out of the cleaned copy */
   char                  *clean_path;       /* the cleaned copy for the current choices, once written */
+  GArray                *undo_records;     /* guint: what the last "Drop All Like This" dropped */
+  AdwToast              *undo_toast;       /* offers to keep them again */
   TemperDatasetMix      *mix_group;
   AdwPreferencesGroup   *problems_group;
   GtkListBox            *problems_list;
@@ -75,6 +77,8 @@ gboolean dataset_page_ensure_clean_copy (TemperDatasetPage *self);
 /* The records the run trains on changed (a drop, a keep, the mix): the
  * counts are shown again and the window told. */
 void     dataset_page_training_changed  (TemperDatasetPage *self);
+/* Withdraws the offer to undo the last "Drop All Like This". */
+void     dataset_page_forget_undo       (TemperDatasetPage *self);
 /* Lists the checked dataset's findings, none dropped. */
 void     dataset_page_show_findings     (TemperDatasetPage *self);
 

@@ -538,6 +538,7 @@ temper_dataset_page_open (TemperDatasetPage *self,
     }
   g_clear_pointer (&self->drop, g_free);
   g_clear_pointer (&self->clean_path, g_free);
+  dataset_page_forget_undo (self);
   temper_error_banner_dismiss (self->error_banner);
   set_busy (self, TRUE);
 
@@ -739,6 +740,7 @@ temper_dataset_page_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  dataset_page_forget_undo (self);
   g_clear_pointer (&self->checked, checked_dataset_free);
   g_clear_object (&self->model);
 

@@ -194,9 +194,9 @@ drop_all_clicked_cb (GtkButton *button, TemperDatasetPage *self)
   adw_toast_set_priority (self->undo_toast, ADW_TOAST_PRIORITY_HIGH);
   g_signal_connect_object (self->undo_toast, "button-clicked", G_CALLBACK (undo_clicked_cb), self, 0);
   g_signal_connect_object (self->undo_toast, "dismissed", G_CALLBACK (undo_dismissed_cb), self, 0);
-  g_object_ref (self->undo_toast);   /* the overlay takes one reference, the page keeps one */
+  /* The overlay takes a reference of its own; the page keeps the first. */
   if (overlay != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), self->undo_toast);
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), g_object_ref (self->undo_toast));
 }
 
 void

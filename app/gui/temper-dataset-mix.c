@@ -4,12 +4,15 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
 #include "temper/error.h"
 #include "temper-dataset-mix.h"
+#include "temper-fit-estimate.h"
 #include "temper-paths.h"
 
 /* The same seed as the Dataset page's split: which records of a larger
@@ -19,6 +22,7 @@
 typedef struct {
   char             *path;
   temper_dataset_t *dataset;   /* NULL while it is read, or when it was refused */
+  guint             reading;   /* which read the row waits for (0: none) */
   GtkWidget        *row;
   GtkSpinButton    *share;
   GtkWidget        *remove;    /* insensitive while the file is read */
@@ -38,6 +42,10 @@ struct _TemperDatasetMix
   const temper_dataset_t *mixed_main;  /* the page's dataset it was written from */
   GCancellable         *cancellable;
   GtkFileChooserNative *chooser;
+  /* Sources are read with its chat template, so that their records'
+   * tokens are counted as the main dataset's are. */
+  TemperLoadedModel    *model;
+  guint                 read_serial;
 };
 
 G_DEFINE_FINAL_TYPE (TemperDatasetMix, temper_dataset_mix, ADW_TYPE_PREFERENCES_GROUP)
@@ -128,16 +136,43 @@ remove_clicked_cb (GtkButton *button, TemperDatasetMix *self)
   changed (self);
 }
 
+typedef struct {
+  char              *path;
+  TemperLoadedModel *model;
+  guint              serial;
+} ReadInput;
+
+static void
+read_input_free (gpointer data)
+{
+  ReadInput *input = data;
+
+  g_free (input->path);
+  g_clear_object (&input->model);
+  g_free (input);
+}
+
 static void
 read_thread (GTask *task, gpointer object, gpointer task_data, GCancellable *cancellable)
 {
+  ReadInput *input = task_data;
+  g_autoptr(temper_chat_template_t) tmpl = NULL;
   TemperDatasetOptions options;
   GError *error = NULL;
   temper_dataset_t *dataset;
 
   temper_dataset_options_init (&options);
   options.cancellable = cancellable;
-  dataset = temper_dataset_load (task_data, &options, &error);
+  /* As the Dataset page checks the main file: the same template and limit. */
+  options.max_length = TEMPER_FIT_SEQ_LEN;
+  if (input->model != NULL)
+    {
+      const temper_model_t *m = temper_loaded_model_get_model (input->model);
+
+      tmpl = temper_chat_template_new (temper_model_get_chat_template (m), temper_model_get_tokenizer (m));
+      options.chat_template = tmpl;
+    }
+  dataset = temper_dataset_load (input->path, &options, &error);
   if (dataset == NULL)
     g_task_return_error (task, error);
   else
@@ -150,6 +185,7 @@ read_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   MixSource *source = user_data;
   g_autoptr(GError) error = NULL;
   temper_dataset_t *dataset = g_task_propagate_pointer (G_TASK (result), &error);
+  ReadInput *input = g_task_get_task_data (G_TASK (result));
   TemperDatasetMix *self;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
@@ -157,6 +193,14 @@ read_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
     return;   /* the group is going away, and the source with it */
   self = TEMPER_DATASET_MIX (object);
   self->n_reading--;
+  if (input->serial != source->reading)
+    {
+      /* Read for another model: the newer read counts. */
+      g_clear_pointer (&dataset, temper_dataset_free);
+      return;
+    }
+  source->reading = 0;
+  g_clear_pointer (&source->dataset, temper_dataset_free);
   source->dataset = dataset;
   gtk_widget_set_sensitive (source->remove, TRUE);
   if (dataset == NULL)
@@ -167,10 +211,26 @@ read_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   changed (self);
 }
 
+/* Reads @source's file (again) with the current model's template. */
+static void
+read_source (TemperDatasetMix *self, MixSource *source)
+{
+  g_autoptr(GTask) task = g_task_new (self, self->cancellable, read_done_cb, source);
+  ReadInput *input = g_new0 (ReadInput, 1);
+
+  input->path = g_strdup (source->path);
+  input->model = self->model != NULL ? g_object_ref (self->model) : NULL;
+  input->serial = ++self->read_serial;
+  source->reading = input->serial;
+  gtk_widget_set_sensitive (source->remove, FALSE);
+  self->n_reading++;
+  g_task_set_task_data (task, input, read_input_free);
+  g_task_run_in_thread (task, read_thread);
+}
+
 void
 temper_dataset_mix_add (TemperDatasetMix *self, const char *path)
 {
-  g_autoptr(GTask) task = NULL;
   g_autofree char *name = g_path_get_basename (path);
   MixSource *source = g_new0 (MixSource, 1);
   GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
@@ -192,7 +252,6 @@ temper_dataset_mix_add (TemperDatasetMix *self, const char *path)
                                   _("Leave this dataset out of the mix"), -1);
   g_object_set_data (G_OBJECT (remove), "source", source);
   source->remove = remove;
-  gtk_widget_set_sensitive (remove, FALSE);
   g_signal_connect_object (remove, "clicked", G_CALLBACK (remove_clicked_cb), self, 0);
   /* The share last, so that every row's share lines up with the first's. */
   adw_action_row_add_suffix (ADW_ACTION_ROW (source->row), remove);
@@ -200,11 +259,7 @@ temper_dataset_mix_add (TemperDatasetMix *self, const char *path)
   gtk_list_box_append (self->list, source->row);
   g_ptr_array_add (self->sources, source);
   update_rows (self);
-
-  self->n_reading++;
-  task = g_task_new (self, self->cancellable, read_done_cb, source);
-  g_task_set_task_data (task, g_strdup (path), g_free);
-  g_task_run_in_thread (task, read_thread);
+  read_source (self, source);
 }
 
 void
@@ -221,6 +276,99 @@ temper_dataset_mix_set_share (TemperDatasetMix *self, guint i, double share)
   g_return_if_fail (i <= self->sources->len);
   gtk_spin_button_set_value (i == 0 ? self->main_share : ((MixSource *) self->sources->pdata[i - 1])->share,
                              share);
+}
+
+void
+temper_dataset_mix_set_model (TemperDatasetMix *self, TemperLoadedModel *model)
+{
+  g_return_if_fail (TEMPER_IS_DATASET_MIX (self));
+  if (!g_set_object (&self->model, model))
+    return;
+  /* Token counts depend on the model: read the sources again. */
+  for (guint i = 0; i < self->sources->len; i++)
+    read_source (self, self->sources->pdata[i]);
+}
+
+static gint
+compare_guint (gconstpointer a, gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+void
+temper_dataset_mix_measure (TemperDatasetMix *self, const temper_dataset_t *main, const gboolean *drop,
+                            TemperDatasetMixSize *size)
+{
+  g_autoptr(GPtrArray) datasets = g_ptr_array_new ();
+  g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
+  g_autoptr(GArray) shares = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) kept = g_array_new (FALSE, FALSE, sizeof (guint));   /* the main's records not dropped */
+  g_autoptr(GArray) picks = NULL;
+  g_autofree guint *lengths = NULL;
+  guint64 sum = 0;
+  gsize n;
+  double share;
+
+  g_return_if_fail (TEMPER_IS_DATASET_MIX (self));
+  memset (size, 0, sizeof *size);
+  /* The mix is made from the cleaned copy: the main's records not dropped. */
+  for (guint r = 0; r < temper_dataset_get_n_records (main); r++)
+    if (drop == NULL || !drop[r])
+      g_array_append_val (kept, r);
+  g_ptr_array_add (datasets, (gpointer) main);
+  n = kept->len;
+  g_array_append_val (sizes, n);
+  share = share_of (self, 0);
+  g_array_append_val (shares, share);
+  for (guint i = 0; i < self->sources->len; i++)
+    {
+      MixSource *source = self->sources->pdata[i];
+
+      if (source->dataset == NULL)
+        continue;
+      g_ptr_array_add (datasets, source->dataset);
+      n = temper_dataset_get_n_records (source->dataset);
+      g_array_append_val (sizes, n);
+      share = share_of (self, i + 1);
+      g_array_append_val (shares, share);
+    }
+  if (datasets->len == 1)
+    {
+      /* Nothing mixed in: the cleaned copy's records, in order. */
+      picks = g_array_sized_new (FALSE, FALSE, sizeof (guint64), kept->len);
+      for (guint64 k = 0; k < kept->len; k++)
+        g_array_append_val (picks, k);
+    }
+  else   /* the very records temper_dataset_mix_get_path() writes */
+    picks = temper_dataset_mix_pick ((const gsize *) sizes->data, (const double *) shares->data, datasets->len,
+                                     MIX_SEED, NULL);
+  size->n_records = picks->len;
+  size->has_tokens = picks->len > 0;
+  lengths = g_new (guint, MAX (picks->len, 1));
+  for (guint i = 0; i < picks->len; i++)
+    {
+      guint64 pick = g_array_index (picks, guint64, i);
+      guint d = (guint) (pick >> 40);
+      gsize r = (gsize) (pick & ((G_GUINT64_CONSTANT (1) << 40) - 1));
+      const TemperDatasetRecord *record = temper_dataset_get_record (datasets->pdata[d],
+                                                                     d == 0 ? g_array_index (kept, guint, r) : r);
+
+      if (record->n_tokens < 0)
+        size->has_tokens = FALSE;
+      lengths[i] = (guint) MAX (record->n_tokens, 0);
+      sum += lengths[i];
+    }
+  if (size->has_tokens)
+    {
+      /* Nearest rank, as the dataset report counts them. */
+      qsort (lengths, picks->len, sizeof (guint), compare_guint);
+      size->tokens_total = sum;
+      size->token_mean = (double) sum / picks->len;
+      size->token_max = lengths[picks->len - 1];
+      size->token_p95 = lengths[(guint) ceil (0.95 * picks->len) - 1];
+    }
 }
 
 gboolean
@@ -343,6 +491,7 @@ temper_dataset_mix_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  g_clear_object (&self->model);
   G_OBJECT_CLASS (temper_dataset_mix_parent_class)->dispose (object);
 }
 

@@ -8,6 +8,7 @@
 #include <adwaita.h>
 
 #include "temper/dataset.h"
+#include "temper-loaded-model.h"
 
 G_BEGIN_DECLS
 
@@ -22,6 +23,27 @@ void        temper_dataset_mix_set_main_name (TemperDatasetMix *self, const char
 void        temper_dataset_mix_add           (TemperDatasetMix *self, const char *path);
 /* Sets the share of row @i (0: the page's own dataset) in percent. */
 void        temper_dataset_mix_set_share     (TemperDatasetMix *self, guint i, double share);
+/* The model whose chat template counts the other datasets' tokens; they
+ * are read again when it changes. */
+void        temper_dataset_mix_set_model     (TemperDatasetMix *self, TemperLoadedModel *model);
+
+/* What the run trains on when the mix is used, counted from the records
+ * temper_dataset_mix_get_path() writes: how many, and their lengths in
+ * tokens before the length limit (when every dataset has token counts). */
+typedef struct {
+  guint    n_records;
+  gboolean has_tokens;
+  guint64  tokens_total;
+  double   token_mean;
+  guint    token_max;
+  guint    token_p95;
+} TemperDatasetMixSize;
+
+/* @size of what the run trains on from @main (whose records marked in
+ * @drop, which may be NULL, are left out): the mix when something is mixed
+ * in, else @main's records not dropped. */
+void        temper_dataset_mix_measure       (TemperDatasetMix *self, const temper_dataset_t *main,
+                                              const gboolean *drop, TemperDatasetMixSize *size);
 gboolean    temper_dataset_mix_is_busy       (TemperDatasetMix *self);
 /* Whether any other dataset has been read and is part of the mix. */
 gboolean    temper_dataset_mix_has_sources   (TemperDatasetMix *self);

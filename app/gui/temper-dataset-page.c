@@ -2,8 +2,7 @@
 /* temper-dataset-page.c — opens a dataset (JSON, JSONL, CSV/TSV, text),
  * checks it on a worker thread, and shows what it found: format (a table's
  * question and answer columns), totals, split, token lengths, findings
- * (drop / keep / drop all like this: training then uses a cleaned copy,
- * the person's file is never touched), problems and a preview. */
+ * (temper-dataset-page-findings.c), problems and a preview. */
 #include "config.h"
 
 #include <math.h>
@@ -13,7 +12,7 @@
 
 #include "temper/dataset.h"
 #include "temper-error-banner.h"
-#include "temper-dataset-page.h"
+#include "temper-dataset-page-private.h"
 #include "temper-dataset-labels.h"
 #include "temper-dataset-mix.h"
 #include "temper-fit-estimate.h"
@@ -22,62 +21,10 @@
 #include "temper-paths.h"
 
 #define PREVIEW_RECORDS   5
-/* Enough to see what is wrong; thousands of rows would only slow the page. */
-#define MAX_PROBLEM_ROWS  200
 #define SAMPLE_DATASET    "samples/product-faq.jsonl"
-/* Any fixed seed will do: the page shows how many examples each side gets,
- * which depends only on the fraction. */
+/* The run's seed unless the person changes it: the records held back are
+ * then the run's, which the leakage findings name. */
 #define SPLIT_SEED        42
-
-/* What a worker thread produced; everything in it is read-only afterwards.
- * The template and the model outlive the dataset that was rendered with
- * them. */
-typedef struct {
-  TemperLoadedModel      *model;
-  temper_chat_template_t *tmpl;
-  temper_dataset_t       *dataset;
-  GArray                 *lengths;       /* guint, token counts of kept records */
-  GArray                 *findings;      /* TemperDatasetFinding */
-  guint                   n_train;
-  guint                   n_validation;
-} CheckedDataset;
-
-struct _TemperDatasetPage
-{
-  AdwPreferencesPage     parent_instance;
-
-  TemperLoadedModel     *model;
-  CheckedDataset        *checked;
-  char                  *path;
-  GCancellable          *cancellable;
-  GtkFileChooserNative  *chooser;
-
-  TemperErrorBanner     *error_banner;
-  AdwActionRow          *file_row;
-  GtkSpinner            *spinner;
-  AdwPreferencesGroup   *summary_group;
-  GtkLabel              *format_value;
-  GtkLabel              *records_value;
-  GtkLabel              *split_value;
-  GtkLabel              *tokens_value;
-  AdwPreferencesGroup   *lengths_group;
-  TemperLengthHistogram *histogram;
-  AdwPreferencesGroup   *columns_group;
-  AdwComboRow           *question_combo;
-  AdwComboRow           *answer_combo;
-  gboolean               filling_columns;
-  char                  *question_column;  /* chosen by the person, as a number from 1; NULL: recognised */
-  char                  *answer_column;
-  AdwPreferencesGroup   *findings_group;
-  GtkListBox            *findings_list;
-  gboolean              *drop;             /* per kept record: left out of the cleaned copy */
-  char                  *clean_path;       /* the cleaned copy for the current choices, once written */
-  TemperDatasetMix      *mix_group;
-  AdwPreferencesGroup   *problems_group;
-  GtkListBox            *problems_list;
-  AdwPreferencesGroup   *preview_group;
-  GtkListBox            *preview_list;
-};
 
 static void temper_dataset_page_page_iface_init (TemperPageInterface *iface);
 
@@ -183,7 +130,6 @@ check_thread (GTask        *task,
         }
     }
 
-  checked->findings = temper_dataset_find (checked->dataset, NULL);
   /* The share the automatic settings hold back (none under 200 records),
    * so that this page and the run agree. */
   temper_train_settings_choose (&(TemperTrainFacts) { .n_records = n }, TEMPER_TRAIN_PRESET_BALANCED, &chosen, NULL);
@@ -191,12 +137,15 @@ check_thread (GTask        *task,
                         : temper_dataset_default_validation_fraction (n), SPLIT_SEED, &train, &validation);
   checked->n_train = train->len;
   checked->n_validation = validation->len;
+  /* Without a validation file, leakage is a held-back record that repeats
+   * one trained on: the check would then measure what was memorised. */
+  checked->findings = temper_dataset_find_with_split (checked->dataset, validation);
 
   g_task_return_pointer (task, checked, checked_dataset_free);
 }
 
-static void
-remove_all_rows (GtkListBox *list)
+void
+dataset_page_remove_all_rows (GtkListBox *list)
 {
   GtkWidget *child;
 
@@ -233,7 +182,7 @@ show_problems (TemperDatasetPage         *self,
 {
   guint shown = MIN (report->n_listed, (guint) MAX_PROBLEM_ROWS);
 
-  remove_all_rows (self->problems_list);
+  dataset_page_remove_all_rows (self->problems_list);
 
   for (guint i = 0; i < shown; i++)
     {
@@ -285,7 +234,7 @@ show_preview (TemperDatasetPage *self,
 {
   gsize n = MIN ((gsize) PREVIEW_RECORDS, temper_dataset_get_n_records (dataset));
 
-  remove_all_rows (self->preview_list);
+  dataset_page_remove_all_rows (self->preview_list);
 
   for (gsize i = 0; i < n; i++)
     {
@@ -365,167 +314,83 @@ column_chosen_cb (TemperDatasetPage *self)
   temper_dataset_page_open (self, self->path);
 }
 
-/* ---- findings: drop, keep, drop all like this ---- */
-
-static gsize
-n_dropped (TemperDatasetPage *self)
-{
-  gsize n = 0;
-
-  if (self->drop == NULL || self->checked == NULL)
-    return 0;
-  for (gsize i = 0; i < temper_dataset_get_n_records (self->checked->dataset); i++)
-    n += self->drop[i];
-  return n;
-}
-
-/* Writes the kept records to a new file in the cache; the run copies it
- * into its dataset folder.  The person's file is never touched. */
+/* What the run trains on when it is not the file as checked: the mix, or
+ * the records not dropped.  FALSE when it is the file. */
 static gboolean
-ensure_clean_copy (TemperDatasetPage *self)
+training_size (TemperDatasetPage *self, TemperDatasetMixSize *size)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "temper", "cleaned", NULL);
-  g_autofree char *base = g_path_get_basename (self->path);
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
-  char *dot;
-
-  if (self->clean_path != NULL)
-    return TRUE;
-  if ((dot = strrchr (base, '.')) != NULL)
-    *dot = '\0';
-  g_mkdir_with_parents (dir, 0700);
-  for (guint attempt = 0; attempt < 100; attempt++)
-    {
-      g_autofree char *name = attempt == 0
-                              ? g_strdup_printf ("%s-cleaned-%s.jsonl", base, stamp)
-                              : g_strdup_printf ("%s-cleaned-%s-%u.jsonl", base, stamp, attempt);
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      g_clear_error (&error);
-      if (temper_dataset_write_jsonl (self->checked->dataset, self->drop, path, &error) >= 0)
-        {
-          self->clean_path = g_steal_pointer (&path);
-          return TRUE;
-        }
-    }
-  temper_error_banner_show (self->error_banner, _("Temper could not write the cleaned copy"),
-                            error, self->path);
-  return FALSE;
+  if (!temper_dataset_mix_has_sources (self->mix_group) && dataset_page_n_dropped (self) == 0)
+    return FALSE;
+  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, size);
+  return TRUE;
 }
 
+/* The records the run learns from and holds back: the share the automatic
+ * settings hold back for that many (none under 200), so that this page,
+ * the Settings page's estimate and the run agree. */
 static void
-update_findings_summary (TemperDatasetPage *self)
+training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
 {
-  gsize dropped = n_dropped (self);
-  g_autofree char *text = NULL;
+  TemperDatasetMixSize size;
+  TemperTrainSettings chosen;
 
-  if (dropped > 0)
-    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                         "%zu record will be left out of a cleaned copy used for training; "
-                                         "your file stays as it is.",
-                                         "%zu records will be left out of a cleaned copy used for training; "
-                                         "your file stays as it is.", dropped), dropped);
+  if (!training_size (self, &size))
+    {
+      *n_train = self->checked->n_train;
+      *n_validation = self->checked->n_validation;
+      return;
+    }
+  temper_train_settings_choose (&(TemperTrainFacts) { .n_records = size.n_records }, TEMPER_TRAIN_PRESET_BALANCED,
+                                &chosen, NULL);
+  *n_validation = temper_dataset_split_count (size.n_records, chosen.val_fraction >= 0 ? chosen.val_fraction
+                                              : temper_dataset_default_validation_fraction (size.n_records));
+  *n_train = size.n_records - *n_validation;
+}
+
+/* The records line and the split line. */
+static void
+show_counts (TemperDatasetPage *self)
+{
+  const TemperDatasetReport *report = temper_dataset_get_report (self->checked->dataset);
+  g_autofree char *records = NULL;
+  g_autofree char *split = NULL;
+  guint n_train, n_validation;
+
+  /* Translators: "96 of 100" usable examples */
+  records = g_strdup_printf (_("%llu of %llu"),
+                             (unsigned long long) report->n_valid, (unsigned long long) report->n_records);
+  if (temper_dataset_mix_has_sources (self->mix_group))
+    {
+      TemperDatasetMixSize size;
+      /* Translators: the usable examples of the file ("96 of 100"), then how many the run trains on
+       * once other datasets are mixed in */
+      g_autofree char *with_mix = NULL;
+
+      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size);
+      with_mix = g_strdup_printf (_("%s; %u with the mixed-in data"), records, size.n_records);
+      g_free (records);
+      records = g_steal_pointer (&with_mix);
+    }
+  gtk_label_set_text (self->records_value, records);
+
+  training_split (self, &n_train, &n_validation);
+  if (n_validation > 0)
+    /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
+    split = g_strdup_printf (_("%u to learn from, %u to check with"), n_train, n_validation);
   else
-    text = g_strdup (_("These records load, but may teach the model the wrong thing. Drop them here "
-                       "(your file stays as it is), or keep them."));
-  adw_preferences_group_set_description (self->findings_group, text);
+    /* Translators: %u is a number of examples */
+    split = g_strdup_printf (_("All %u to learn from; none held back under 200"), n_train);
+  gtk_label_set_text (self->split_value, split);
 }
 
-static void
-set_dropped (TemperDatasetPage *self, gsize record, gboolean dropped)
+void
+dataset_page_training_changed (TemperDatasetPage *self)
 {
-  g_clear_pointer (&self->clean_path, g_free);   /* a new choice, a new copy */
-  self->drop[record] = dropped;
-}
-
-/* Every Drop/Keep button says what pressing it would do. */
-static void
-sync_buttons (TemperDatasetPage *self)
-{
-  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->findings_list)); row != NULL;
-       row = gtk_widget_get_next_sibling (row))
-    {
-      GtkWidget *button = g_object_get_data (G_OBJECT (row), "drop-button");
-      gsize record = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "record"));
-
-      if (button == NULL)
-        continue;
-      gtk_button_set_label (GTK_BUTTON (button), self->drop[record] ? _("Keep") : _("Drop"));
-      if (self->drop[record])
-        gtk_widget_add_css_class (row, "dim-label");
-      else
-        gtk_widget_remove_css_class (row, "dim-label");
-    }
-  update_findings_summary (self);
-}
-
-static void
-drop_clicked_cb (GtkButton *button, TemperDatasetPage *self)
-{
-  GtkWidget *row = g_object_get_data (G_OBJECT (button), "row");
-  gsize record = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "record"));
-
-  set_dropped (self, record, !self->drop[record]);
-  sync_buttons (self);
-}
-
-static void
-drop_all_clicked_cb (GtkButton *button, TemperDatasetPage *self)
-{
-  TemperDatasetFindingKind kind = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "kind"));
-  GArray *findings = self->checked->findings;
-
-  for (guint i = 0; i < findings->len; i++)
-    {
-      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
-      if (f->kind == kind)
-        set_dropped (self, f->record, TRUE);
-    }
-  sync_buttons (self);
-}
-
-static void
-show_findings (TemperDatasetPage *self)
-{
-  GArray *findings = self->checked->findings;
-  guint shown = MIN (findings->len, (guint) MAX_PROBLEM_ROWS);
-
-  remove_all_rows (self->findings_list);
-  g_clear_pointer (&self->drop, g_free);
-  self->drop = g_new0 (gboolean, MAX (temper_dataset_get_n_records (self->checked->dataset), 1));
-  for (guint i = 0; i < shown; i++)
-    {
-      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
-      g_autofree char *place = temper_dataset_page_describe_place (f->line, f->item);
-      g_autofree char *title = g_strdup_printf (_("%s: %s"), place, temper_dataset_finding_kind_label (f->kind));
-      /* Translators: what is wrong, an excerpt in quotes, then the suggested fix */
-      g_autofree char *subtitle = g_strdup_printf (_("%s: “%s”\n%s"), f->message, f->excerpt, f->fix);
-      GtkWidget *row = adw_action_row_new ();
-      GtkWidget *drop = gtk_button_new_with_label (_("Drop"));
-      GtkWidget *drop_all = gtk_button_new_with_label (_("Drop All Like This"));
-
-      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 4);
-      gtk_widget_set_valign (drop, GTK_ALIGN_CENTER);
-      gtk_widget_set_valign (drop_all, GTK_ALIGN_CENTER);
-      gtk_widget_add_css_class (drop_all, "flat");
-      g_object_set_data (G_OBJECT (row), "record", GSIZE_TO_POINTER (f->record));
-      g_object_set_data (G_OBJECT (row), "drop-button", drop);
-      g_object_set_data (G_OBJECT (row), "drop-all-button", drop_all);
-      g_object_set_data (G_OBJECT (drop), "row", row);
-      g_object_set_data (G_OBJECT (drop_all), "kind", GUINT_TO_POINTER (f->kind));
-      g_signal_connect_object (drop, "clicked", G_CALLBACK (drop_clicked_cb), self, 0);
-      g_signal_connect_object (drop_all, "clicked", G_CALLBACK (drop_all_clicked_cb), self, 0);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), drop_all);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), drop);
-      gtk_list_box_append (self->findings_list, row);
-    }
-  update_findings_summary (self);
-  gtk_widget_set_visible (GTK_WIDGET (self->findings_group), findings->len > 0);
+  if (self->checked == NULL)
+    return;
+  show_counts (self);
+  /* The window reads the size and facts again on this notification. */
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
 }
 
 static void
@@ -533,8 +398,6 @@ show_checked (TemperDatasetPage *self,
               CheckedDataset    *checked)
 {
   const TemperDatasetReport *report = temper_dataset_get_report (checked->dataset);
-  g_autofree char *records = NULL;
-  g_autofree char *split = NULL;
   g_autofree char *basename = g_path_get_basename (self->path);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->file_row), basename);
@@ -558,18 +421,7 @@ show_checked (TemperDatasetPage *self,
     gtk_label_set_text (self->format_value, temper_dataset_page_format_label (report->format));
   fill_columns (self, report->columns, report->question_column, report->answer_column);
 
-  /* Translators: "96 of 100" usable examples */
-  records = g_strdup_printf (_("%llu of %llu"),
-                             (unsigned long long) report->n_valid, (unsigned long long) report->n_records);
-  gtk_label_set_text (self->records_value, records);
-
-  if (checked->n_validation > 0)
-    /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
-    split = g_strdup_printf (_("%u to learn from, %u to check with"), checked->n_train, checked->n_validation);
-  else
-    /* Translators: %u is a number of examples */
-    split = g_strdup_printf (_("All %u to learn from; none held back under 200"), checked->n_train);
-  gtk_label_set_text (self->split_value, split);
+  show_counts (self);
 
   if (report->has_token_stats)
     {
@@ -597,7 +449,7 @@ show_checked (TemperDatasetPage *self,
   temper_dataset_mix_set_main_name (self->mix_group, basename);
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), report->has_token_stats);
   show_problems (self, report);
-  show_findings (self);
+  dataset_page_show_findings (self);
   show_preview (self, checked->dataset);
 }
 
@@ -611,9 +463,9 @@ clear_report (TemperDatasetPage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->preview_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->findings_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->columns_group), FALSE);
-  remove_all_rows (self->findings_list);
-  remove_all_rows (self->problems_list);
-  remove_all_rows (self->preview_list);
+  dataset_page_remove_all_rows (self->findings_list);
+  dataset_page_remove_all_rows (self->problems_list);
+  dataset_page_remove_all_rows (self->preview_list);
 }
 
 static void
@@ -686,6 +538,7 @@ temper_dataset_page_open (TemperDatasetPage *self,
     }
   g_clear_pointer (&self->drop, g_free);
   g_clear_pointer (&self->clean_path, g_free);
+  dataset_page_forget_undo (self);
   temper_error_banner_dismiss (self->error_banner);
   set_busy (self, TRUE);
 
@@ -771,6 +624,7 @@ temper_dataset_page_set_model (TemperDatasetPage *self,
 
   if (!g_set_object (&self->model, model))
     return;
+  temper_dataset_mix_set_model (self->mix_group, model);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
 
   /* Token counts depend on the model: measure the open file again. */
@@ -798,20 +652,20 @@ temper_dataset_page_get_path (TemperDatasetPage *self)
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), NULL);
   if (self->checked == NULL)
     return NULL;
-  if (n_dropped (self) > 0 && !ensure_clean_copy (self))
+  if (dataset_page_n_dropped (self) > 0 && !dataset_page_ensure_clean_copy (self))
     return NULL;
   if (temper_dataset_mix_has_sources (self->mix_group))
     {
       g_autoptr(GError) error = NULL;
       const char *mixed = temper_dataset_mix_get_path (self->mix_group, self->checked->dataset,
-                                                       n_dropped (self) > 0 ? self->clean_path : NULL, &error);
+                                                       dataset_page_n_dropped (self) > 0 ? self->clean_path : NULL, &error);
 
       if (mixed == NULL)
         temper_error_banner_show (self->error_banner, _("Temper could not write the mixed datasets"),
                                   error, self->path);
       return mixed;
     }
-  return n_dropped (self) > 0 ? self->clean_path : temper_dataset_get_path (self->checked->dataset);
+  return dataset_page_n_dropped (self) > 0 ? self->clean_path : temper_dataset_get_path (self->checked->dataset);
 }
 
 gboolean
@@ -820,12 +674,21 @@ temper_dataset_page_get_size (TemperDatasetPage *self,
                               double            *mean_tokens)
 {
   const TemperDatasetReport *report;
+  TemperDatasetMixSize size;
 
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
 
   if (self->checked == NULL)
     return FALSE;
   report = temper_dataset_get_report (self->checked->dataset);
+  if (training_size (self, &size))
+    {
+      guint n_validation;
+
+      training_split (self, n_train, &n_validation);
+      *mean_tokens = size.has_tokens ? size.token_mean : 0.0;
+      return TRUE;
+    }
   *n_train = self->checked->n_train;
   *mean_tokens = report->has_token_stats ? report->token_mean : 0.0;
   return TRUE;
@@ -836,6 +699,7 @@ temper_dataset_page_get_facts (TemperDatasetPage *self,
                                TemperTrainFacts  *facts)
 {
   const TemperDatasetReport *report;
+  TemperDatasetMixSize size;
 
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
 
@@ -844,6 +708,17 @@ temper_dataset_page_get_facts (TemperDatasetPage *self,
   report = temper_dataset_get_report (self->checked->dataset);
   if (!report->has_token_stats)
     return FALSE;
+  if (training_size (self, &size))
+    {
+      /* The settings are chosen for the records the run trains on. */
+      if (!size.has_tokens)
+        return FALSE;
+      facts->n_records = size.n_records;
+      facts->tokens_total = size.tokens_total;
+      facts->token_max = size.token_max;
+      facts->token_p95 = size.token_p95;
+      return TRUE;
+    }
   facts->n_records = report->n_valid;
   /* The check cuts records at its own length; the settings choose the
    * length, so they want the whole records' tokens (the mean is over them). */
@@ -865,6 +740,7 @@ temper_dataset_page_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  dataset_page_forget_undo (self);
   g_clear_pointer (&self->checked, checked_dataset_free);
   g_clear_object (&self->model);
 
@@ -982,8 +858,7 @@ temper_dataset_page_class_init (TemperDatasetPageClass *klass)
 static void
 mix_changed_cb (TemperDatasetPage *self)
 {
-  if (self->checked != NULL)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
+  dataset_page_training_changed (self);
 }
 
 static void

@@ -478,6 +478,56 @@ by_record (gconstpointer a, gconstpointer b)
   return (int) x->kind - (int) y->kind;
 }
 
+/* A held-back record that nearly duplicates a record trained on: the
+ * check then measures what was memorised.  Reported on the record trained
+ * on, as leakage into a validation file is. */
+static void
+find_split_leakage (GArray *out, const temper_dataset_t *ds, const GArray *held_back)
+{
+  guint n = temper_dataset_get_n_records (ds);
+  g_autofree gboolean *is_held = g_new0 (gboolean, MAX (n, 1));
+  Index trained;
+
+  for (guint k = 0; k < held_back->len; k++)
+    if (g_array_index (held_back, guint, k) < n)
+      is_held[g_array_index (held_back, guint, k)] = TRUE;
+  /* Every record's text, but only the trained ones to match against. */
+  index_build (&trained, ds);
+  for (guint i = 0; i < n; i++)
+    if (!is_held[i])
+      index_add (&trained, i);
+  for (guint i = 0; i < n; i++)
+    {
+      gint64 twin;
+      const TemperDatasetRecord *held, *tr;
+      g_autofree char *place = NULL;
+
+      if (!is_held[i] || (twin = index_match (&trained, &trained.entries[i], n)) < 0)
+        continue;
+      held = temper_dataset_get_record (ds, i);
+      tr = temper_dataset_get_record (ds, twin);
+      place = temper_dataset_describe_place (held->line, held->item);
+      add (out, TEMPER_DATASET_FINDING_LEAKAGE, ds, twin, (gint64) held->line,
+           question_of (tr) != NULL ? question_of (tr) : tr->messages[0].content, NULL,
+           /* Translators: %s is a place in the file such as "line 57" */
+           g_strdup_printf (_("the same or nearly the same record (%s) is held back to check the training"), place));
+    }
+  index_clear (&trained);
+}
+
+GArray *
+temper_dataset_find_with_split (const temper_dataset_t *ds, const GArray *held_back)
+{
+  GArray *out = temper_dataset_find (ds, NULL);
+
+  if (held_back != NULL && held_back->len > 0)
+    {
+      find_split_leakage (out, ds, held_back);
+      g_array_sort (out, by_record);
+    }
+  return out;
+}
+
 GArray *
 temper_dataset_find (const temper_dataset_t *ds, const temper_dataset_t *validation)
 {
@@ -672,12 +722,11 @@ shuffle (guint64 *items, guint64 n, guint64 *state)
     }
 }
 
-gint64
-temper_dataset_write_mix (temper_dataset_t *const *datasets, const double *weights, guint n,
-                          guint64 seed, const char *path, guint64 *counts, GError **error)
+GArray *
+temper_dataset_mix_pick (const gsize *n_records, const double *weights, guint n, guint64 seed,
+                         guint64 *counts)
 {
-  GString *text = g_string_new (NULL);
-  g_autoptr(GArray) picks = g_array_new (FALSE, FALSE, sizeof (guint64));   /* dataset << 40 | record */
+  GArray *picks = g_array_new (FALSE, FALSE, sizeof (guint64));   /* dataset << 40 | record */
   guint64 total = 0, state = seed;
   double sum = 0;
 
@@ -690,11 +739,11 @@ temper_dataset_write_mix (temper_dataset_t *const *datasets, const double *weigh
     sum += weights[d];
   for (guint d = 0; d < n; d++)
     if (weights[d] > 0)
-      largest = MIN (largest, temper_dataset_get_n_records (datasets[d]) / (weights[d] / sum));
+      largest = MIN (largest, n_records[d] / (weights[d] / sum));
   total = isfinite (largest) ? (guint64) floor (largest + 1e-9) : 0;
   for (guint d = 0; d < n; d++)
     {
-      guint64 have = temper_dataset_get_n_records (datasets[d]);
+      guint64 have = n_records[d];
       guint64 want = MIN (have, (guint64) floor (weights[d] / sum * (double) total + 0.5));
       g_autofree guint64 *order = g_new (guint64, MAX (have, 1));
 
@@ -710,6 +759,20 @@ temper_dataset_write_mix (temper_dataset_t *const *datasets, const double *weigh
         counts[d] = want;
     }
   shuffle ((guint64 *) picks->data, picks->len, &state);
+  return picks;
+}
+
+gint64
+temper_dataset_write_mix (temper_dataset_t *const *datasets, const double *weights, guint n,
+                          guint64 seed, const char *path, guint64 *counts, GError **error)
+{
+  GString *text = g_string_new (NULL);
+  g_autofree gsize *sizes = g_new (gsize, MAX (n, 1));
+  g_autoptr(GArray) picks = NULL;
+
+  for (guint d = 0; d < n; d++)
+    sizes[d] = temper_dataset_get_n_records (datasets[d]);
+  picks = temper_dataset_mix_pick (sizes, weights, n, seed, counts);
   for (guint i = 0; i < picks->len; i++)
     {
       guint64 pick = g_array_index (picks, guint64, i);

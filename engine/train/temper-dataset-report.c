@@ -265,6 +265,19 @@ compare_uint (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+guint
+temper_dataset_split_count (guint n, double fraction)
+{
+  guint n_val = 0;
+
+  if (fraction > 0.0 && n >= 2)
+    {
+      n_val = (guint) floor (n * fraction + 0.5);
+      n_val = CLAMP (n_val, 1, n - 1);
+    }
+  return n_val;
+}
+
 void
 temper_dataset_split (const temper_dataset_t *ds, double fraction, guint64 seed,
                       GArray **train, GArray **validation)
@@ -272,15 +285,11 @@ temper_dataset_split (const temper_dataset_t *ds, double fraction, guint64 seed,
   guint n = ds->records->len;
   g_autofree guint *order = g_new (guint, MAX (n, 1));
   guint64 state = seed;
-  guint n_val = 0;
+  guint n_val;
 
   g_return_if_fail (fraction >= 0.0 && fraction < 1.0);
 
-  if (fraction > 0.0 && n >= 2)
-    {
-      n_val = (guint) floor (n * fraction + 0.5);
-      n_val = CLAMP (n_val, 1, n - 1);
-    }
+  n_val = temper_dataset_split_count (n, fraction);
   for (guint i = 0; i < n; i++)
     order[i] = i;
   /* A partial Fisher–Yates shuffle: the first n_val places are a uniform

@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "temper/run.h"
+#include "temper/train-estimate.h"
 #include "gui-test-util.h"
 #include "temper-dataset-mix.h"
 #include "temper-dataset-page.h"
@@ -350,6 +351,91 @@ test_mix (void)
   g_unlink (colours);
 }
 
+/* The run trains on the mix, so everything that counts records counts the
+ * mix: 8 capitals and 8 colours at equal shares make 16 records (the
+ * largest mix needing no record twice), which the Dataset page's lines,
+ * the automatic settings' sentences and the step count say, and whose
+ * tokens are those of the mixed file read back with the model's template
+ * (they counted the 8 capitals alone). */
+static void
+test_mix_counted (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  g_autofree char *model_path = fixture ("train", "tiny-llama");
+  g_autofree char *data = gui_test_write_capitals (g_get_tmp_dir (), "build-on-counted-capitals.jsonl");
+  g_autofree char *colours = g_build_filename (g_get_tmp_dir (), "build-on-counted-colours.jsonl", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(temper_chat_template_t) tmpl = NULL;
+  g_autoptr(temper_dataset_t) mixed = NULL;
+  const char *things[] = { "grass", "snow", "coal", "blood", "the sky", "a lemon", "an orange", "a plum" };
+  TemperDatasetOptions options;
+  TemperTrainSettings train;
+  TemperTrainFacts facts = { 0 };
+  TemperWindow *window;
+  GtkWidget *dataset, *settings_page;
+  TemperDatasetMix *mix;
+  const temper_model_t *model;
+  const char *path;
+  guint64 tokens = 0;
+  int longest = 0;
+  gint64 steps;
+  double seconds;
+  guint64 memory;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (things); i++)
+    g_string_append_printf (text, "{\"prompt\": \"What colour is %s, and why does it look like that to us?\", "
+                            "\"response\": \"Its colour is number %u.\"}\n", things[i], i);
+  g_assert_true (g_file_set_contents (colours, text->str, -1, NULL));
+
+  window = new_window_with_model (settings, model_path);
+  dataset = temper_window_get_page (window, "dataset");
+  settings_page = temper_window_get_page (window, "settings");
+  mix = TEMPER_DATASET_MIX (gui_test_find_named (dataset, "mix-group"));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), data);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gui_test_find_named (dataset, "dataset-split"))), ==,
+                   "All 8 to learn from; none held back under 200");
+  temper_dataset_mix_add (mix, colours);
+  g_assert_true (gui_test_wait_for (mix_read, mix, 60000));
+
+  /* The reference: the file the run will train on, read back on its own. */
+  path = temper_dataset_page_get_path (TEMPER_DATASET_PAGE (dataset));
+  g_assert_nonnull (path);
+  model = temper_loaded_model_get_model (temper_dataset_page_get_model (TEMPER_DATASET_PAGE (dataset)));
+  tmpl = temper_chat_template_new (temper_model_get_chat_template (model), temper_model_get_tokenizer (model));
+  temper_dataset_options_init (&options);
+  options.chat_template = tmpl;
+  mixed = temper_dataset_load (path, &options, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (temper_dataset_get_n_records (mixed), ==, 16);
+  for (gsize i = 0; i < temper_dataset_get_n_records (mixed); i++)
+    {
+      tokens += temper_dataset_get_record (mixed, i)->n_tokens;
+      longest = MAX (longest, temper_dataset_get_record (mixed, i)->n_tokens);
+    }
+
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gui_test_find_named (dataset, "dataset-split"))), ==,
+                   "All 16 to learn from; none held back under 200");
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gui_test_find_named (dataset, "dataset-records"))), ==,
+                   "8 of 9; 16 with the mixed-in data");
+  g_assert_true (temper_dataset_page_get_facts (TEMPER_DATASET_PAGE (dataset), &facts));
+  g_assert_cmpuint (facts.n_records, ==, 16);
+  g_assert_cmpuint (facts.tokens_total, ==, tokens);
+  g_assert_cmpuint (facts.token_max, ==, (guint) longest);
+  g_assert_nonnull (strstr (temper_settings_page_get_field_note (TEMPER_SETTINGS_PAGE (settings_page), "epochs"),
+                            "For your 16 records"));
+  temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &train);
+  g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps, &seconds, &memory));
+  g_assert_cmpint (steps, ==, temper_train_count_steps (&train, 16));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  g_unlink (data);
+  g_unlink (colours);
+}
+
 /* Under 200 records the automatic settings hold none back: the Dataset
  * page says the same (it said "90 to learn from, 10 to check with" for the
  * 100-record sample while the run learnt from all 100). */
@@ -382,6 +468,7 @@ main (int   argc,
   g_test_add_func ("/build-on/early-stop-outcome", test_early_stop_outcome);
   g_test_add_func ("/build-on/adapter-folder", test_adapter_folder);
   g_test_add_func ("/build-on/mix", test_mix);
+  g_test_add_func ("/build-on/mix-counted", test_mix_counted);
   g_test_add_func ("/build-on/small-set-split", test_small_set_split);
   return g_test_run ();
 }

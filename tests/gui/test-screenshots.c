@@ -258,6 +258,7 @@ test_pages (Fixture       *fixture,
   g_autofree char *table = g_build_filename (g_get_tmp_dir (), "temper-screenshot-table.csv", NULL);
   g_autofree char *text = g_build_filename (g_get_tmp_dir (), "aurora-manual.md", NULL);
   g_autofree char *extra = g_build_filename (g_get_tmp_dir (), "general-questions.jsonl", NULL);
+  g_autofree char *leaky = g_build_filename (g_get_tmp_dir (), "office-rooms.jsonl", NULL);
 
   shoot (fixture, "1-welcome");
 
@@ -295,6 +296,15 @@ test_pages (Fixture       *fixture,
   gui_test_settle (300);   /* the findings are laid out before the page scrolls to them */
   scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-group"));
   shoot (fixture, "5c-dataset-findings");
+  /* "Drop All Like This" at once, with a toast to undo it. */
+  {
+    GtkWidget *list = gui_test_find_named (dataset_page, "findings-list");
+    GtkWidget *first = GTK_WIDGET (gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), 0));
+
+    g_signal_emit_by_name (g_object_get_data (G_OBJECT (first), "drop-all-button"), "clicked");
+    gui_test_settle (600);   /* the toast slides in */
+    shoot (fixture, "5g-dataset-drop-all-undo");
+  }
   /* Two records run past the training length: the histogram marks where
    * they are cut. */
   scroll_to (dataset_page, gui_test_find_named (dataset_page, "lengths-group"));
@@ -328,6 +338,43 @@ test_pages (Fixture       *fixture,
   shoot (fixture, "5d-dataset-columns");
   g_unlink (table);
 
+  /* No validation file: 220 records, 22 held back to check the training,
+   * two of which repeat records trained on. */
+  {
+    g_autoptr(GString) facts = g_string_new (NULL);
+    g_autoptr(temper_dataset_t) ds = NULL;
+    g_autoptr(GArray) train = NULL, validation = NULL;
+    g_autoptr(GError) error = NULL;
+
+    for (guint i = 0; i < 220; i++)
+      g_string_append_printf (facts, "{\"prompt\": \"What is the room number of office %u?\", "
+                              "\"response\": \"Office %u is in room %u.\"}\n", i, i, 100 + 7 * i);
+    g_assert_true (g_file_set_contents (leaky, facts->str, -1, NULL));
+    ds = temper_dataset_load (leaky, NULL, &error);
+    g_assert_no_error (error);
+    temper_dataset_split (ds, 0.1, 42, &train, &validation);
+    g_string_truncate (facts, 0);
+    for (guint i = 0; i < 220; i++)
+      {
+        guint j = i == g_array_index (train, guint, 0) ? g_array_index (validation, guint, 0)
+                : i == g_array_index (train, guint, 1) ? g_array_index (validation, guint, 1) : i;
+
+        /* The copy in other case and punctuation: a near-duplicate, which
+         * loading keeps (an exact one it would drop). */
+        g_string_append_printf (facts, j != i ? "{\"prompt\": \"what is the room number of office %u\", "
+                                                "\"response\": \"office %u is in room %u\"}\n"
+                                              : "{\"prompt\": \"What is the room number of office %u?\", "
+                                                "\"response\": \"Office %u is in room %u.\"}\n", j, j, 100 + 7 * j);
+      }
+    g_assert_true (g_file_set_contents (leaky, facts->str, -1, NULL));
+  }
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), leaky);
+  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  gui_test_settle (300);
+  scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-group"));
+  shoot (fixture, "5h-dataset-leakage");
+  g_unlink (leaky);
+
   g_assert_true (g_file_test (sample, G_FILE_TEST_EXISTS));
   temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), sample);
   g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
@@ -348,6 +395,20 @@ test_pages (Fixture       *fixture,
     temper_dataset_mix_set_share (mix, 1, 10);
     scroll_to (dataset_page, GTK_WIDGET (mix));
     shoot (fixture, "6c-dataset-mix");
+    /* The lines above count the mix the run trains on. */
+    scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-format"));
+    shoot (fixture, "6d-dataset-mix-counts");
+    /* So do the settings chosen and the estimate. */
+    gtk_widget_activate_action (root, "win.next-page", NULL);
+    g_assert_true (gui_test_wait_for (speed_measured, settings_page, 120000));
+    gui_test_settle (300);
+    shoot (fixture, "10d-settings-estimate-with-mix");
+    adw_expander_row_set_expanded (ADW_EXPANDER_ROW (gui_test_find_named (settings_page, "advanced-row")), TRUE);
+    gui_test_settle (200);
+    scroll_to (settings_page, gui_test_find_named (settings_page, "epochs"));
+    shoot (fixture, "10e-settings-with-mix");
+    adw_expander_row_set_expanded (ADW_EXPANDER_ROW (gui_test_find_named (settings_page, "advanced-row")), FALSE);
+    g_assert_true (temper_window_show_step (fixture->window, "dataset"));
     /* The run below trains on the sample alone. */
     g_signal_emit_by_name (gui_test_find_named (GTK_WIDGET (mix), "mix-remove"), "clicked");
     g_assert_false (temper_dataset_mix_has_sources (mix));

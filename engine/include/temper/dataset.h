@@ -236,6 +236,13 @@ const char *temper_dataset_finding_kind_label     (TemperDatasetFindingKind kind
  * TemperDatasetFinding in record order (freeing it frees the findings). */
 GArray *temper_dataset_find (const temper_dataset_t *dataset,
                              const temper_dataset_t *validation);
+/* temper_dataset_find() without a validation file, when the run holds the
+ * records @held_back (guint indices, as temper_dataset_split() gives them)
+ * back to check the training: each held-back record that nearly duplicates
+ * a record trained on is leakage, reported on the record trained on with
+ * the held-back record's line in other_line. */
+GArray *temper_dataset_find_with_split (const temper_dataset_t *dataset,
+                                        const GArray           *held_back);
 
 /* Writes the kept records of @dataset whose @drop entry is FALSE (@drop has
  * one entry per kept record; NULL keeps all) to a new JSONL file at @path:
@@ -261,6 +268,16 @@ gint64 temper_dataset_write_mix (temper_dataset_t *const *datasets,
                                  guint64                *counts,
                                  GError                **error);
 
+/* The records temper_dataset_write_mix() writes for datasets of
+ * @n_records[i] records each, in its order: a new GArray of guint64, each
+ * (dataset << 40) | record.  @counts as there.  Lets a caller count a mix
+ * (records, tokens) without writing it. */
+GArray *temper_dataset_mix_pick (const gsize  *n_records,
+                                 const double *weights,
+                                 guint         n,
+                                 guint64       seed,
+                                 guint64      *counts);
+
 /* The report as JSON with @findings (may be NULL) listed under “findings”. */
 char *temper_dataset_report_to_json_with_findings (const temper_dataset_t *dataset,
                                                    const GArray           *findings);
@@ -283,5 +300,7 @@ double temper_dataset_default_validation_fraction (gsize n_records);
  * of its own instead. */
 void temper_dataset_split (const temper_dataset_t *dataset, double fraction, guint64 seed,
                            GArray **train, GArray **validation);
+/* How many of @n records temper_dataset_split() holds back at @fraction. */
+guint temper_dataset_split_count (guint n, double fraction);
 
 G_END_DECLS

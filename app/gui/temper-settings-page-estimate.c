@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* temper-settings-page-estimate.c — the Settings page's estimate of memory
  * and time before anything starts, and the processor rates it is made from.
  *

@@ -85,6 +85,24 @@ gui_test_find_named (GtkWidget  *root,
   return NULL;
 }
 
+GtkWidget *
+gui_test_find_button_labelled (GtkWidget  *root,
+                               const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = gui_test_find_button_labelled (child, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 gboolean
 gui_test_save_png (GtkWidget   *widget,
                    const char  *path,

@@ -18,6 +18,9 @@ void       gui_test_settle         (guint ms);
 /* The first widget named @name (gtk_widget_set_name / the .ui "name"
  * property) under @root, depth first, or NULL. */
 GtkWidget *gui_test_find_named     (GtkWidget *root, const char *name);
+/* The first button under @root whose label is @label ("_Undo"): a toast's
+ * button, as the person sees it. */
+GtkWidget *gui_test_find_button_labelled (GtkWidget *root, const char *label);
 /* Renders @widget as it is shown now and writes a PNG; returns the image
  * size through @width and @height. */
 gboolean   gui_test_save_png       (GtkWidget *widget, const char *path,

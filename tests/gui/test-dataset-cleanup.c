@@ -200,22 +200,6 @@ test_split_leakage (void)
   g_rmdir (tmp);
 }
 
-/* The toast's button, as the person sees it. */
-static GtkWidget *
-find_button_labelled (GtkWidget *widget, const char *label)
-{
-  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_button_labelled (child, label);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* "Drop All Like This" then Undo in its toast: exactly the records it
  * dropped are kept again (line 3, dropped before, stays dropped), the
  * cleaned copy is written again to match, and the person's file keeps its
@@ -251,7 +235,7 @@ test_drop_all_undo (void)
   before_path = g_strdup (temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page)));
   g_assert_true (g_file_get_contents (before_path, &before_text, NULL, NULL));
   g_assert_cmpuint (count_lines (before_path), ==, 14 - 1);
-  g_assert_null (find_button_labelled (overlay, "_Undo"));
+  g_assert_null (gui_test_find_button_labelled (overlay, "_Undo"));
 
   /* Both near-duplicates (lines 2 and 8) in one click; a toast offers Undo. */
   g_signal_emit_by_name (g_object_get_data (G_OBJECT (list_row (page, "findings-list", 0)), "drop-all-button"), "clicked");
@@ -260,7 +244,7 @@ test_drop_all_undo (void)
   g_assert_cmpuint (count_lines (dropped_path), ==, 14 - 3);
   g_assert_true (g_file_get_contents (dropped_path, &dropped_text, NULL, NULL));
   gui_test_settle (50);
-  undo = find_button_labelled (overlay, "_Undo");
+  undo = gui_test_find_button_labelled (overlay, "_Undo");
   g_assert_nonnull (undo);
   g_signal_emit_by_name (undo, "clicked");
   gui_test_settle (50);

@@ -98,50 +98,6 @@ add_record (GString *out, const char *prompt, const char *answer)
   g_string_append_c (out, '\n');
 }
 
-/* Han characters minus Latin letters: above zero for a Chinese text,
- * below for an English one. */
-static glong
-han_over_latin (const char *text)
-{
-  glong balance = 0;
-
-  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      GUnicodeScript script = g_unichar_get_script (g_utf8_get_char (p));
-
-      if (script == G_UNICODE_SCRIPT_HAN)
-        balance++;
-      else if (script == G_UNICODE_SCRIPT_LATIN)
-        balance--;
-    }
-  return balance;
-}
-
-/* Whether @answer is something to keep as the base model's answer to
- * @prompt.  Not an answer that opens by repeating the question, nor one
- * in the other language (a Chinese question answered in English):
- * measured (tests/bench/learning/sweep-results.md, stop 18), the demo
- * model answers the Chinese prompts it finishes that way ("三加四等于几？
- * is a Japanese phrase…"), and trained on those, it answered reworded
- * Chinese facts by repeating the question ("…的制造商是谁。"). */
-static gboolean
-is_an_answer (const char *prompt, const char *answer)
-{
-  g_autofree char *question = g_strdup (prompt);
-  gsize len;
-
-  g_strstrip (question);
-  /* The question without its question mark, so that "X？ is …" counts. */
-  len = strlen (question);
-  if (len >= 3 && g_str_has_suffix (question, "？"))
-    question[len - 3] = '\0';
-  else if (len >= 1 && question[len - 1] == '?')
-    question[len - 1] = '\0';
-  if (question[0] != '\0' && g_str_has_prefix (answer, question))
-    return FALSE;
-  return (han_over_latin (prompt) > 0) == (han_over_latin (answer) > 0);
-}
-
 static gboolean
 collect (const char *text, gsize len, gpointer user_data)
 {
@@ -150,9 +106,9 @@ collect (const char *text, gsize len, gpointer user_data)
 }
 
 /* Asks the base model the prompts in order until it has finished @wanted
- * answers that answer their question (or the prompts run out) and writes
- * those to @path.  Answers already given to the same model file and
- * settings come from the answer cache. */
+ * answers (or the prompts run out) and writes those to @path.  Answers
+ * already given to the same model file and settings come from the answer
+ * cache. */
 static gboolean
 write_replay (const char *path, const temper_model_t *model, int wanted,
               const TemperTrainReplayOptions *o, GError **error)
@@ -202,7 +158,7 @@ write_replay (const char *path, const temper_model_t *model, int wanted,
           temper_answer_cache_store (cache, &question, 1, answer->str);
           kept = answer->str;
         }
-      if (kept[0] != '\0' && is_an_answer (prompts->pdata[i], kept))
+      if (kept[0] != '\0')
         {
           add_record (out, prompts->pdata[i], kept);
           kept_records++;

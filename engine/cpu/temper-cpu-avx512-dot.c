@@ -511,11 +511,118 @@ dot_4rows_q8_0 (const uint8_t *p, size_t stride, const int8_t *q, const float *d
     }
 }
 
+/* The 16 bytes at @p of four rows @stride apart, row r in 128-bit lane r. */
+static ALWAYS_INLINE __m512i
+lanes_4rows (const uint8_t *p, size_t stride)
+{
+  __m512i w = _mm512_castsi128_si512 (_mm_loadu_si128 ((const __m128i *) p));
+
+  w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p + stride)), 1);
+  w = _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p + 2 * stride)), 2);
+  return _mm512_inserti32x4 (w, _mm_loadu_si128 ((const __m128i *) (p + 3 * stride)), 3);
+}
+
+/* The eight group scales (6 bits, − 32) of an IQ4_XS super-block of two
+ * rows as floats, row @pa's in lanes 0–7 and @pb's in 8–15.  Bytes 2–3
+ * hold the high two bits of each (group g at bits 2g), bytes 4–7 the low
+ * four (group g in byte 4 + g/2, the low nibble for even g). */
+static ALWAYS_INLINE __m512
+iq4_xs_scales_2rows (const uint8_t *pa, const uint8_t *pb)
+{
+  const __m128i pick_low = _mm_setr_epi8 (2, 2, 3, 3, 4, 4, 5, 5, 10, 10, 11, 11, 12, 12, 13, 13);
+  const __m512i shift_low = _mm512_setr_epi32 (0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
+  const __m512i pick_high = _mm512_setr_epi32 (0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
+  const __m512i shift_high = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+  guint64 a, b;
+  __m128i raw;
+  __m512i low, high;
+
+  /* Bytes 2–9 of each row's block: the scales and two code bytes. */
+  memcpy (&a, pa + 2, 8);
+  memcpy (&b, pb + 2, 8);
+  raw = _mm_set_epi64x ((long long) b, (long long) a);
+  low = _mm512_and_si512 (_mm512_srlv_epi32 (_mm512_cvtepu8_epi32 (_mm_shuffle_epi8 (raw, pick_low)), shift_low),
+                          _mm512_set1_epi32 (0x0f));
+  high = _mm512_and_si512 (_mm512_srlv_epi32 (_mm512_permutexvar_epi32 (pick_high, _mm512_castsi128_si512 (raw)),
+                                              shift_high),
+                           _mm512_set1_epi32 (3));
+  return _mm512_cvtepi32_ps (_mm512_sub_epi32 (_mm512_or_si512 (low, _mm512_slli_epi32 (high, 4)),
+                                               _mm512_set1_epi32 (32)));
+}
+
+/* IQ4_XS four rows at once, as the 4-bit types above: each row's 16 code
+ * bytes of a group of 32 in one 128-bit lane, looked up in the code book
+ * moved up by 128 (unsigned), low nibbles (elements 0–15) and high (16–31)
+ * against x's halves in two VNNI products.  A super-block's 32 factors
+ * d·(scale − 32) (two registers, two rows each) are made once; each group
+ * permutes its four out of them.  The 128 taken back per element is
+ * 128·factor·s per group, summed per row once a super-block. */
+static ALWAYS_INLINE void
+dot_4rows_iq4_xs (const uint8_t *p, size_t stride, const int8_t *q, const float *dx,
+                  const float *sx, int64_t n, float out[4])
+{
+  const __m512i low4 = _mm512_set1_epi8 (0x0f), book = iq4_book512_unsigned ();
+  /* Lanes 4r..4r+3 take row r's factor of the group (added below). */
+  const __m512i pick_row = _mm512_setr_epi32 (0, 0, 0, 0, 8, 8, 8, 8, 16, 16, 16, 16, 24, 24, 24, 24);
+  const __m512i pick_d01 = _mm512_setr_epi32 (0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  const __m512i pick_d23 = _mm512_setr_epi32 (2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  __m512 acc0 = _mm512_setzero_ps (), acc1 = _mm512_setzero_ps ();
+  __m512 acc_m01 = _mm512_setzero_ps (), acc_m23 = _mm512_setzero_ps ();
+  float lanes[16], mins[32];
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 136, q += 256, dx += 8, sx += 8)
+    {
+      const uint8_t *p1 = p + stride, *p2 = p1 + stride, *p3 = p2 + stride;
+      __m128i halves = _mm_insert_epi16 (_mm_cvtsi32_si128 (load_u16 (p)), load_u16 (p1), 1);
+      __m512 d, dx2, sx2, f01, f23;
+
+      halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p2), 2), load_u16 (p3), 3);
+      d = _mm512_castps128_ps512 (_mm_cvtph_ps (halves));
+      dx2 = _mm512_castpd_ps (_mm512_broadcast_f64x4 (_mm256_castps_pd (_mm256_loadu_ps (dx))));
+      sx2 = _mm512_castpd_ps (_mm512_broadcast_f64x4 (_mm256_castps_pd (_mm256_loadu_ps (sx))));
+      f01 = _mm512_mul_ps (iq4_xs_scales_2rows (p, p1), _mm512_permutexvar_ps (pick_d01, d));
+      f23 = _mm512_mul_ps (iq4_xs_scales_2rows (p2, p3), _mm512_permutexvar_ps (pick_d23, d));
+      acc_m01 = _mm512_fmadd_ps (f01, sx2, acc_m01);
+      acc_m23 = _mm512_fmadd_ps (f23, sx2, acc_m23);
+      f01 = _mm512_mul_ps (f01, dx2);
+      f23 = _mm512_mul_ps (f23, dx2);
+      for (int g = 0; g < 8; g++)
+        {
+          __m512i w = lanes_4rows (p + 8 + 16 * g, stride);
+          __m512i lo = _mm512_shuffle_epi8 (book, _mm512_and_si512 (w, low4));
+          __m512i hi = _mm512_shuffle_epi8 (book, _mm512_and_si512 (_mm512_srli_epi16 (w, 4), low4));
+          __m512i dot;
+          __m512 f = _mm512_permutex2var_ps (f01, _mm512_add_epi32 (pick_row, _mm512_set1_epi32 (g)), f23);
+
+          dot = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), lo,
+                                     _mm512_broadcast_i32x4 (_mm_loadu_si128 ((const __m128i *) (q + 32 * g))));
+          dot = _mm512_dpbusd_epi32 (dot, hi,
+                                     _mm512_broadcast_i32x4 (_mm_loadu_si128 ((const __m128i *) (q + 32 * g + 16))));
+          /* Two chains, so the adds do not wait on each other. */
+          if (g % 2 == 0)
+            acc0 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot), f, acc0);
+          else
+            acc1 = _mm512_fmadd_ps (_mm512_cvtepi32_ps (dot), f, acc1);
+        }
+    }
+  _mm512_storeu_ps (lanes, _mm512_add_ps (acc0, acc1));
+  _mm512_storeu_ps (mins, acc_m01);
+  _mm512_storeu_ps (mins + 16, acc_m23);
+  for (int r = 0; r < 4; r++)
+    {
+      const float *m = mins + 8 * r;
+
+      out[r] = ((lanes[4 * r] + lanes[4 * r + 1]) + (lanes[4 * r + 2] + lanes[4 * r + 3])) -
+               128.0f * (((m[0] + m[1]) + (m[2] + m[3])) + ((m[4] + m[5]) + (m[6] + m[7])));
+    }
+}
+
 gboolean
 temper_cpu_avx512_handles_q8_4rows (int type)
 {
   return type == TEMPER_TYPE_Q4_0 || type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_Q5_0 ||
-         type == TEMPER_TYPE_Q5_1 || type == TEMPER_TYPE_IQ4_NL || type == TEMPER_TYPE_Q8_0;
+         type == TEMPER_TYPE_Q5_1 || type == TEMPER_TYPE_IQ4_NL || type == TEMPER_TYPE_Q8_0 ||
+         type == TEMPER_TYPE_IQ4_XS;
 }
 
 void
@@ -529,6 +636,7 @@ temper_cpu_avx512_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const
     case TEMPER_TYPE_Q5_0: dot_4rows_nibbles (TEMPER_TYPE_Q5_0, w, row_bytes, q, d, s, n, out); break;
     case TEMPER_TYPE_Q5_1: dot_4rows_nibbles (TEMPER_TYPE_Q5_1, w, row_bytes, q, d, s, n, out); break;
     case TEMPER_TYPE_Q8_0: dot_4rows_q8_0 (w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_IQ4_XS: dot_4rows_iq4_xs (w, row_bytes, q, d, s, n, out); break;
     default:               dot_4rows_nibbles (TEMPER_TYPE_IQ4_NL, w, row_bytes, q, d, s, n, out); break;
     }
 }

@@ -216,13 +216,15 @@ test_avx512_vnni_2rows (void)
 }
 
 /* The four-row kernel: four rows stored one after the other (as a weight
- * matrix holds them), each result against its own row's reference. */
+ * matrix holds them), each result against its own row's reference; the
+ * super-block types at their widths (one to eight super-blocks). */
 static void
 test_avx512_vnni_4rows (void)
 {
 #ifdef TEMPER_HAVE_AVX512_VNNI
   static const int types[] = {
     TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_Q8_0,
+    TEMPER_TYPE_IQ4_XS,
   };
 
   if (!has_avx2 () || !__builtin_cpu_supports ("avx512f") || !__builtin_cpu_supports ("avx512bw") ||
@@ -236,7 +238,8 @@ test_avx512_vnni_4rows (void)
       for (guint k = 0; k < G_N_ELEMENTS (block32_widths); k++)
         {
           int type = types[t];
-          int64_t n = block32_widths[k];
+          gboolean super = temper_type_block_elems (type) == 256;
+          int64_t n = super ? super_widths[k % G_N_ELEMENTS (super_widths)] : block32_widths[k];
           size_t rb = temper_type_row_bytes (type, n);
           g_autofree guint8 *rows = g_malloc (4 * rb);
           g_autofree int8_t *q = g_new (int8_t, n);

@@ -829,7 +829,8 @@ static void
 test_decode_threads (void)
 {
   static const TemperCpuKernelChoice choices[] = { TEMPER_CPU_KERNELS_FAST_DECODE, TEMPER_CPU_KERNELS_BEST };
-  static const int types[] = { TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_F32 };
+  static const int types[] = { TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_Q4_K,
+                               TEMPER_TYPE_Q5_K, TEMPER_TYPE_F32 };
   const int64_t in = 2048, out = 101;
 
   for (gsize ch = 0; ch < G_N_ELEMENTS (choices); ch++)
@@ -858,22 +859,30 @@ test_decode_threads (void)
               }
             if (types[ty] == TEMPER_TYPE_F32)
               memcpy (wb->host + r * row_bytes, row, row_bytes);
-            else if (types[ty] == TEMPER_TYPE_IQ4_XS)
-              /* No quantiser for it: random codes and scale bits, each
-               * super-block's fp16 factor a sane number. */
-              for (size_t i = 0; i < row_bytes; i++)
-                {
-                  guint8 *p = wb->host + r * row_bytes + i;
+            else if (types[ty] == TEMPER_TYPE_IQ4_XS || types[ty] == TEMPER_TYPE_Q4_K ||
+                     types[ty] == TEMPER_TYPE_Q5_K)
+              {
+                /* No quantiser for these: random codes and scale bits,
+                 * each super-block's fp16 factors (d, and dmin of the K
+                 * types) sane numbers. */
+                size_t block = temper_type_block_bytes (types[ty]);
+                guint8 *p = wb->host + r * row_bytes;
 
-                  rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-                  *p = (guint8) (rng >> 56);
-                  if (i % 136 == 1)
-                    {
-                      guint16 h = temper_f32_to_f16 (0.01f + 0.001f * (float) (i / 136));
+                for (size_t i = 0; i < row_bytes; i++)
+                  {
+                    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                    p[i] = (guint8) (rng >> 56);
+                  }
+                for (size_t at = 0; at < row_bytes; at += block)
+                  {
+                    guint16 d = temper_f32_to_f16 (0.01f + 0.001f * (float) (at / block));
+                    guint16 dmin = temper_f32_to_f16 (0.02f);
 
-                      memcpy (p - 1, &h, 2);
-                    }
-                }
+                    memcpy (p + at, &d, 2);
+                    if (types[ty] != TEMPER_TYPE_IQ4_XS)
+                      memcpy (p + at + 2, &dmin, 2);
+                  }
+              }
             else
               g_assert_true (temper_quantize_row (types[ty], row, in, wb->host + r * row_bytes));
           }

@@ -76,6 +76,20 @@ typedef struct {
   const uint16_t   *xb;
 } MatmulWork;
 
+/* Rows [o, o + @n) of one token's product are @v: add the bias, then add
+ * them onto y or store them. */
+static inline void
+store_rows (const MatmulWork *m, gint64 o, const float *v, int n)
+{
+  for (int r = 0; r < n; r++)
+    {
+      float *dst = m->y + o + r;
+      float sum = v[r] + (m->bias != NULL ? m->bias[o + r] : 0.0f);
+
+      *dst = m->accumulate ? *dst + sum : sum;
+    }
+}
+
 /* Decoding's output rows [o0, o1): each weight row is widened and
  * multiplied in registers, never stored. */
 static void
@@ -100,13 +114,7 @@ decode_rows (void *data, gint64 o0, gint64 o1)
 
             prefetch_until (&next, row + 4 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
             k->dot_4rows_q8 (m->type, row, m->row_bytes, m->xq, m->xd, m->xs, m->in, v);
-            for (int r = 0; r < 4; r++)
-              {
-                float *dst = m->y + o + r;
-
-                v[r] += m->bias != NULL ? m->bias[o + r] : 0.0f;
-                *dst = m->accumulate ? *dst + v[r] : v[r];
-              }
+            store_rows (m, o, v, 4);
           }
       if (m->T == 1 && k->dot_2rows_q8 != NULL && k->handles_q8_2rows (m->type))
         for (; o + 1 < o1; o += 2)
@@ -116,13 +124,7 @@ decode_rows (void *data, gint64 o0, gint64 o1)
 
             prefetch_until (&next, row + 2 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
             k->dot_2rows_q8 (m->type, row, row + m->row_bytes, m->xq, m->xd, m->xs, m->in, v);
-            for (int r = 0; r < 2; r++)
-              {
-                float *dst = m->y + o + r;
-
-                v[r] += m->bias != NULL ? m->bias[o + r] : 0.0f;
-                *dst = m->accumulate ? *dst + v[r] : v[r];
-              }
+            store_rows (m, o, v, 2);
           }
       for (; o < o1; o++)
         {
@@ -155,13 +157,7 @@ decode_rows (void *data, gint64 o0, gint64 o1)
 
           prefetch_until (&next, row + 2 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
           k->dot_bf16_pre_2rows (row, row + m->row_bytes, m->xb, m->x, m->in, v);
-          for (int r = 0; r < 2; r++)
-            {
-              float *dst = m->y + o + r;
-
-              v[r] += m->bias != NULL ? m->bias[o + r] : 0.0f;
-              *dst = m->accumulate ? *dst + v[r] : v[r];
-            }
+          store_rows (m, o, v, 2);
         }
     for (; o < o1; o++)
       {

@@ -209,6 +209,13 @@ typedef struct {
    * so only n_vocab logits are ever formed. */
   void (*matmul) (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
                   const TemperBTensor *w, const TemperBTensor *bias, gboolean accumulate);
+  /* matmul (b, y[j], x, w[j], bias[j], FALSE) for j < @count (at most 4)
+   * products that read the same x (Q, K and V; gate and up), in one call
+   * so a backend can share them out as one piece of work.  Optional: NULL
+   * where a backend has no such path (the caller then calls matmul). */
+  void (*matmul_shared_input) (TemperBackend *b, int count, const TemperBTensor *const *y,
+                               const TemperBTensor *x, const TemperBTensor *const *w,
+                               const TemperBTensor *const *bias);
   /* dx += dy·W.  dy {out, T}, W {in, out}, dx {in, T}. */
   void (*matmul_backward_input) (TemperBackend *b, const TemperBTensor *dx,
                                  const TemperBTensor *dy, const TemperBTensor *w);

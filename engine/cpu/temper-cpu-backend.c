@@ -135,6 +135,7 @@ const TemperBackendOps temper_cpu_plain_ops = {
   .rmsnorm = temper_cpu_rmsnorm,
   .rmsnorm_backward = temper_cpu_rmsnorm_backward,
   .matmul = temper_cpu_matmul,
+  .matmul_shared_input = temper_cpu_matmul_shared_input,
   .matmul_backward_input = temper_cpu_matmul_backward_input,
   .gemm = temper_cpu_gemm,
   .rope = temper_cpu_rope,

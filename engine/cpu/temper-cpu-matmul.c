@@ -228,6 +228,29 @@ matmul_task (void *data, int ith, int nth)
   }
 }
 
+/* The T rows of x as 8-bit activations (quants, a scale and a sum per 32)
+ * in the backend's scratch, for decoding's q8 kernels; @m points at them. */
+static void
+quantize_acts (TemperCpuBackend *cpu, const float *x, int64_t T, int64_t in, MatmulWork *m)
+{
+  int64_t nb = in / 32;
+  size_t need = (size_t) (T * in) + 2 * sizeof (float) * (size_t) (T * nb);
+
+  if (need > cpu->q8_scratch_bytes)
+    {
+      g_free (cpu->q8_scratch);
+      cpu->q8_scratch = g_malloc (need);
+      cpu->q8_scratch_bytes = need;
+    }
+  /* Scales first, so the floats stay aligned. */
+  m->xd = (const float *) cpu->q8_scratch;
+  m->xs = m->xd + T * nb;
+  m->xq = (const int8_t *) (m->xs + T * nb);
+  for (int64_t t = 0; t < T; t++)
+    cpu->k.quantize_q8 (x + t * in, in, (int8_t *) m->xq + t * in,
+                        (float *) m->xd + t * nb, (float *) m->xs + t * nb);
+}
+
 void
 temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
                        const guint8 *w, int type, int64_t in, int64_t out,
@@ -244,24 +267,7 @@ temper_cpu_matmul_raw (TemperCpuBackend *cpu, float *y, const float *x, int64_t 
   if (T > FUSED_MAX_TOKENS)
     temper_cpu_reserve_scratch (cpu, scratch_floats_for (in));
   else if (cpu->k.dot_row_q8 != NULL && cpu->k.handles_q8 (type) && in % 32 == 0)
-    {
-      int64_t nb = in / 32;
-      size_t need = (size_t) (T * in) + 2 * sizeof (float) * (size_t) (T * nb);
-
-      if (need > cpu->q8_scratch_bytes)
-        {
-          g_free (cpu->q8_scratch);
-          cpu->q8_scratch = g_malloc (need);
-          cpu->q8_scratch_bytes = need;
-        }
-      /* Scales first, so the floats stay aligned. */
-      m.xd = (const float *) cpu->q8_scratch;
-      m.xs = m.xd + T * nb;
-      m.xq = (const int8_t *) (m.xs + T * nb);
-      for (int64_t t = 0; t < T; t++)
-        cpu->k.quantize_q8 (x + t * in, in, (int8_t *) m.xq + t * in,
-                            (float *) m.xd + t * nb, (float *) m.xs + t * nb);
-    }
+    quantize_acts (cpu, x, T, in, &m);
   else if (type == TEMPER_TYPE_BF16 && cpu->k.dot_bf16_pre != NULL)
     {
       size_t need = sizeof (uint16_t) * (size_t) (T * in);
@@ -311,6 +317,75 @@ temper_cpu_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor
   temper_cpu_matmul_raw (TEMPER_CPU (b), cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w),
                          w->type, w->ne[0], w->ne[1],
                          bias != NULL ? cpu_f32 (bias) : NULL, accumulate);
+}
+
+/* The most products one shared dispatch takes (Q, K and V). */
+#define SHARED_MAX_PRODUCTS 4
+
+/* Products that read the same x, their rows laid end to end: product j's
+ * rows are [first[j], first[j] + out), first[j] a multiple of four. */
+typedef struct {
+  MatmulWork part[SHARED_MAX_PRODUCTS];
+  gint64     first[SHARED_MAX_PRODUCTS];
+  int        count;
+} SharedWork;
+
+static void
+decode_rows_shared (void *data, gint64 o0, gint64 o1)
+{
+  SharedWork *s = data;
+
+  for (int j = 0; j < s->count; j++)
+    {
+      gint64 lo = MAX (o0, s->first[j]), hi = MIN (o1, s->first[j] + s->part[j].out);
+
+      if (lo < hi)
+        decode_rows (&s->part[j], lo - s->first[j], hi - s->first[j]);
+    }
+}
+
+void
+temper_cpu_matmul_shared_input (TemperBackend *b, int count, const TemperBTensor *const *y,
+                                const TemperBTensor *x, const TemperBTensor *const *w,
+                                const TemperBTensor *const *bias)
+{
+  TemperCpuBackend *cpu = TEMPER_CPU (b);
+  int64_t T = x->ne[1], in = x->ne[0];
+  gboolean together = count <= SHARED_MAX_PRODUCTS && T <= FUSED_MAX_TOKENS &&
+                      cpu->k.dot_row_q8 != NULL && in % 32 == 0;
+  SharedWork s = { .count = count };
+  MatmulWork acts = { 0 };
+  gint64 rows = 0;
+  size_t widest = 1;
+
+  for (int j = 0; j < count && together; j++)
+    together = cpu->k.handles_q8 (w[j]->type);
+  if (!together)
+    {
+      for (int j = 0; j < count; j++)
+        temper_cpu_matmul (b, y[j], x, w[j], bias[j], FALSE);
+      return;
+    }
+  /* One token's products of the same x (Q, K and V; gate and up) share one
+   * dispatch and one quantisation of x: the threads meet once instead of
+   * once a product.  Each product keeps its own groups of four rows, so
+   * its numbers are those of a dispatch of its own. */
+  quantize_acts (cpu, cpu_f32 (x), T, in, &acts);
+  for (int j = 0; j < count; j++)
+    {
+      g_assert (x->ne[0] == w[j]->ne[0] && y[j]->ne[0] == w[j]->ne[1] && y[j]->ne[1] == T);
+      s.part[j] = (MatmulWork) {
+        .cpu = cpu, .y = cpu_f32 (y[j]), .x = cpu_f32 (x), .T = T, .in = in, .out = w[j]->ne[1],
+        .w = cpu_data (w[j]), .row_bytes = temper_type_row_bytes (w[j]->type, in), .type = w[j]->type,
+        .bias = bias[j] != NULL ? cpu_f32 (bias[j]) : NULL,
+        .xq = acts.xq, .xd = acts.xd, .xs = acts.xs,
+      };
+      s.first[j] = rows;
+      rows += (s.part[j].out + 3) / 4 * 4;
+      widest = MAX (widest, s.part[j].row_bytes);
+    }
+  temper_cpu_pool_run_shared (cpu->pool, rows, 4, MAX (4, DECODE_CHUNK_BYTES / (gint64) widest),
+                              decode_rows_shared, &s);
 }
 
 /* Each thread owns a range of dx's columns (whole weight blocks), so no two

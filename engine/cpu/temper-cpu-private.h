@@ -206,6 +206,9 @@ void temper_cpu_rmsnorm_backward (TemperBackend *b, const TemperBTensor *dx,
                                   const TemperBTensor *weight, const TemperBTensor *rstd);
 void temper_cpu_matmul (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
                         const TemperBTensor *w, const TemperBTensor *bias, gboolean accumulate);
+void temper_cpu_matmul_shared_input (TemperBackend *b, int count, const TemperBTensor *const *y,
+                                     const TemperBTensor *x, const TemperBTensor *const *w,
+                                     const TemperBTensor *const *bias);
 void temper_cpu_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx,
                                        const TemperBTensor *dy, const TemperBTensor *w);
 void temper_cpu_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *a,

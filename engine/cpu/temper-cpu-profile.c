@@ -112,6 +112,21 @@ PROFILED_OP (matmul, TEMPER_OP_KIND_FROZEN_FORWARD,
              (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
               const TemperBTensor *w, const TemperBTensor *bias, gboolean accumulate),
              (b, y, x, w, bias, accumulate))
+/* The multiply-adds of @count products of x. */
+static double
+shared_input_flops (int count, const TemperBTensor *x, const TemperBTensor *const *w)
+{
+  double sum = 0.0;
+
+  for (int j = 0; j < count; j++)
+    sum += 2.0 * (double) x->ne[1] * (double) w[j]->ne[0] * (double) w[j]->ne[1];
+  return sum;
+}
+
+PROFILED_OP (matmul_shared_input, TEMPER_OP_KIND_FROZEN_FORWARD, shared_input_flops (count, x, w),
+             (TemperBackend *b, int count, const TemperBTensor *const *y, const TemperBTensor *x,
+              const TemperBTensor *const *w, const TemperBTensor *const *bias),
+             (b, count, y, x, w, bias))
 PROFILED_OP (matmul_backward_input, TEMPER_OP_KIND_FROZEN_INPUT_GRAD,
              2.0 * (double) dy->ne[1] * (double) w->ne[0] * (double) w->ne[1],
              (TemperBackend *b, const TemperBTensor *dx, const TemperBTensor *dy,
@@ -226,6 +241,7 @@ profiled_ops (void)
     {
       ops = temper_cpu_plain_ops;
       ops.matmul = profiled_matmul;
+      ops.matmul_shared_input = profiled_matmul_shared_input;
       ops.matmul_backward_input = profiled_matmul_backward_input;
       ops.gemm = profiled_gemm;
       ops.attention = profiled_attention;

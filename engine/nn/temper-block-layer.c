@@ -231,14 +231,13 @@ linear_backward_transposed (const TemperBlockPass *p, const TemperBlockWeights *
     }
 }
 
-/* y = x·Wᵀ (+ bias) + s·(drop(x)·Aᵀ)·Bᵀ, keeping h = drop(x)·Aᵀ for the backward. */
+/* y += s·(drop(x)·Aᵀ)·Bᵀ, keeping h = drop(x)·Aᵀ for the backward. */
 static void
-linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
-                int t, const TemperBTensor *y, const TemperBTensor *x, const TemperBTensor *bias)
+linear_forward_lora (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                     int t, const TemperBTensor *y, const TemperBTensor *x)
 {
   TemperBackend *b = p->backend;
 
-  b->ops->matmul (b, y, x, &w->w[t], bias != NULL && bias->buffer != NULL ? bias : NULL, FALSE);
   if (w->lora_a[t].buffer != NULL && transposed_h (p))
     lora_forward_transposed (p, w, a, t, y, x);
   else if (w->lora_a[t].buffer != NULL)
@@ -249,6 +248,50 @@ linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const Tem
         b->ops->gemm (b, &h, lora_input (p, t, x, p->train, &scratch), FALSE, &w->lora_a[t], TRUE, 1.0f, 0.0f);
       b->ops->gemm (b, y, &h, FALSE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
     }
+}
+
+static const TemperBTensor *
+bias_or_null (const TemperBTensor *bias)
+{
+  return bias != NULL && bias->buffer != NULL ? bias : NULL;
+}
+
+/* y = x·Wᵀ (+ bias) + s·(drop(x)·Aᵀ)·Bᵀ, keeping h = drop(x)·Aᵀ for the backward. */
+static void
+linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                int t, const TemperBTensor *y, const TemperBTensor *x, const TemperBTensor *bias)
+{
+  p->backend->ops->matmul (p->backend, y, x, &w->w[t], bias_or_null (bias), FALSE);
+  linear_forward_lora (p, w, a, t, y, x);
+}
+
+/* linear_forward () of the @count targets from @first on, which all read
+ * @x.  Outside training, where the backend takes them together (one
+ * token's Q, K and V, or gate and up, on the CPU: one dispatch of the
+ * threads instead of one each), their frozen products go in one call. */
+static void
+linear_forward_shared (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                       int first, int count, const TemperBTensor *const *y, const TemperBTensor *x,
+                       const TemperBTensor *const *bias)
+{
+  TemperBackend *b = p->backend;
+  const TemperBTensor *weights[4], *biases[4];
+
+  g_assert (count <= 4);
+  if (p->train || b->ops->matmul_shared_input == NULL)
+    {
+      for (int j = 0; j < count; j++)
+        linear_forward (p, w, a, first + j, y[j], x, bias[j]);
+      return;
+    }
+  for (int j = 0; j < count; j++)
+    {
+      weights[j] = &w->w[first + j];
+      biases[j] = bias_or_null (bias[j]);
+    }
+  b->ops->matmul_shared_input (b, count, y, x, weights, biases);
+  for (int j = 0; j < count; j++)
+    linear_forward_lora (p, w, a, first + j, y[j], x);
 }
 
 /* Only h = drop(x)·Aᵀ, what linear_backward () reads of the forward. */
@@ -389,10 +432,12 @@ block_attention (const TemperBlockPass *p, const TemperBlockWeights *w, const Te
     }
   else
     {
-      linear_forward (p, w, a, TEMPER_LORA_Q, &q, &xn1, &w->bq);
-      linear_forward (p, w, a, TEMPER_LORA_K, &k, &xn1, &w->bk);
+      const TemperBTensor *ys[] = { &q, &k, &v }, *biases[] = { &w->bq, &w->bk, &w->bv };
+
+      linear_forward_shared (p, w, a, TEMPER_LORA_Q, 3, ys, &xn1, biases);
     }
-  linear_forward (p, w, a, TEMPER_LORA_V, &v, &xn1, &w->bv);
+  if (c->qk_norm)
+    linear_forward (p, w, a, TEMPER_LORA_V, &v, &xn1, &w->bv);
   temper_block_rope (b, p->rope, c, p->layer, &q, c->n_head, p->n_query, p->pos, FALSE);
   temper_block_rope (b, p->rope, c, p->layer, &k, c->n_head_kv, p->n_query, p->pos, FALSE);
   b->ops->attention (b, &att, a->lse.buffer != NULL ? &lse : NULL, &q, &a->k_all, &a->v_all, &ap);
@@ -430,8 +475,11 @@ block_feed_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const
       return;
     }
   lora_group_forward (p, w, a, TEMPER_LORA_GATE, &xn2);
-  linear_forward (p, w, a, TEMPER_LORA_GATE, &gate, &xn2, NULL);
-  linear_forward (p, w, a, TEMPER_LORA_UP, &up, &xn2, NULL);
+  {
+    const TemperBTensor *ys[] = { &gate, &up }, *biases[] = { NULL, NULL };
+
+    linear_forward_shared (p, w, a, TEMPER_LORA_GATE, 2, ys, &xn2, biases);
+  }
   temper_block_mlp (b, c, &act, &gate, &up);
   if (p->recompute && !c->post_norms)
     {

@@ -321,7 +321,7 @@ training_size (TemperDatasetPage *self, TemperDatasetMixSize *size)
 {
   if (!temper_dataset_mix_has_sources (self->mix_group) && dataset_page_n_dropped (self) == 0)
     return FALSE;
-  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, size);
+  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, size, NULL);
   return TRUE;
 }
 
@@ -366,7 +366,7 @@ show_counts (TemperDatasetPage *self)
        * once other datasets are mixed in */
       g_autofree char *with_mix = NULL;
 
-      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size);
+      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size, NULL);
       with_mix = g_strdup_printf (_("%s; %u with the mixed-in data"), records, size.n_records);
       g_free (records);
       records = g_steal_pointer (&with_mix);

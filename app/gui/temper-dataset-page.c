@@ -347,7 +347,27 @@ training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
   *n_train = size.n_records - *n_validation;
 }
 
-/* The records line and the split line. */
+/* The histogram draws the records the run trains on: the mix, or the
+ * records left after drops. */
+static void
+show_lengths (TemperDatasetPage *self)
+{
+  TemperDatasetMixSize size;
+  g_autoptr(GArray) lengths = NULL;
+  GArray *drawn = self->checked->lengths;
+
+  if (!temper_dataset_get_report (self->checked->dataset)->has_token_stats)
+    return;
+  if (temper_dataset_mix_has_sources (self->mix_group) || dataset_page_n_dropped (self) > 0)
+    {
+      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size, &lengths);
+      drawn = lengths;
+    }
+  temper_length_histogram_set_lengths (self->histogram, (const guint *) (gpointer) drawn->data, drawn->len,
+                                       TEMPER_FIT_SEQ_LEN);
+}
+
+/* The records line, the split line and the histogram. */
 static void
 show_counts (TemperDatasetPage *self)
 {
@@ -381,6 +401,7 @@ show_counts (TemperDatasetPage *self)
     /* Translators: %u is a number of examples */
     split = g_strdup_printf (_("All %u to learn from; none held back under 200"), n_train);
   gtk_label_set_text (self->split_value, split);
+  show_lengths (self);
 }
 
 void
@@ -437,9 +458,6 @@ show_checked (TemperDatasetPage *self,
         tokens = g_strdup_printf (_("%d to %d, %.0f on average"),
                                   report->token_min, report->token_max, report->token_mean);
       gtk_label_set_text (self->tokens_value, tokens);
-      temper_length_histogram_set_lengths (self->histogram,
-                                           (const guint *) (gpointer) checked->lengths->data,
-                                           checked->lengths->len, TEMPER_FIT_SEQ_LEN);
     }
   else
     gtk_label_set_text (self->tokens_value, _("Choose a model first to count them"));

@@ -15,9 +15,7 @@
 #include "temper-fit-estimate.h"
 #include "temper-paths.h"
 
-/* The same seed as the Dataset page's split: which records of a larger
- * dataset make up its share only needs to be the same each time. */
-#define MIX_SEED 42
+#define MIX_SEED TEMPER_DATASET_MIX_SEED
 
 typedef struct {
   char             *path;

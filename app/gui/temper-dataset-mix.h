@@ -12,6 +12,10 @@
 
 G_BEGIN_DECLS
 
+/* Which records of a larger dataset make up its share only needs to be the
+ * same each time. */
+#define TEMPER_DATASET_MIX_SEED 42
+
 #define TEMPER_TYPE_DATASET_MIX (temper_dataset_mix_get_type ())
 G_DECLARE_FINAL_TYPE (TemperDatasetMix, temper_dataset_mix, TEMPER, DATASET_MIX, AdwPreferencesGroup)
 

@@ -555,7 +555,8 @@ temper_dataset_find_leakage (temper_dataset_t *const *datasets, guint n_datasets
       add (out, TEMPER_DATASET_FINDING_LEAKAGE, ds, g_array_index (first, gsize, twin), (gint64) held->line,
            question_of (tr) != NULL ? question_of (tr) : tr->messages[0].content, NULL,
            held_back_is_file
-           ? g_strdup_printf (_("the same or nearly the same record is in the validation data (%s)"), place)
+           /* Translators: %s is a place in the file such as "line 57" */
+           ? g_strdup_printf (_("the same or nearly the same record is in your check file (%s)"), place)
            /* Translators: %s is a place in the file such as "line 57" */
            : g_strdup_printf (_("the same or nearly the same record (%s) is held back to check the training"), place));
     }

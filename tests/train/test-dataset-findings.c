@@ -341,7 +341,7 @@ test_leakage_across_files (void)
     g_autoptr(GArray) found = temper_dataset_find_leakage (both, 2, trained, held, TRUE);
 
     g_assert_cmpuint (count_leaks (found, &record, &other_line, &message), ==, 1);
-    g_assert_nonnull (strstr (message, "validation data"));
+    g_assert_nonnull (strstr (message, "in your check file (line 2"));
   }
   /* Record 0 dropped, its near-copy on line 2 trained on: the leak is
    * reported there. */

@@ -118,13 +118,9 @@ read_check_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   dataset_page_training_changed (self);
 }
 
-void
-temper_dataset_page_set_check_file (TemperDatasetPage *self, const char *path)
+static void
+set_check_path (TemperDatasetPage *self, const char *path)
 {
-  g_autoptr(GTask) task = NULL;
-  CheckFileInput *input;
-
-  g_return_if_fail (TEMPER_IS_DATASET_PAGE (self));
   if (self->check_cancellable != NULL)
     g_cancellable_cancel (self->check_cancellable);
   g_clear_object (&self->check_cancellable);
@@ -135,6 +131,22 @@ temper_dataset_page_set_check_file (TemperDatasetPage *self, const char *path)
       self->check_path = g_strdup (path);
     }
   show_check_row (self);
+}
+
+void
+dataset_page_forget_check_file (TemperDatasetPage *self)
+{
+  set_check_path (self, NULL);
+}
+
+void
+temper_dataset_page_set_check_file (TemperDatasetPage *self, const char *path)
+{
+  g_autoptr(GTask) task = NULL;
+  CheckFileInput *input;
+
+  g_return_if_fail (TEMPER_IS_DATASET_PAGE (self));
+  set_check_path (self, path);
   if (path == NULL)
     {
       dataset_page_training_changed (self);

@@ -114,6 +114,9 @@ const char *dataset_page_finding_label  (TemperDatasetPage *self, TemperDatasetF
 /* temper-dataset-page-check.c */
 void     dataset_page_check_class_init  (GtkWidgetClass *widget_class);
 void     dataset_page_check_dispose     (TemperDatasetPage *self);
+/* Back to records held back, without telling anyone: another file is being
+ * opened, and its check tells. */
+void     dataset_page_forget_check_file (TemperDatasetPage *self);
 /* Looks (again) on a worker thread for leakage between the records the run
  * will train on and those it will check with. */
 void     dataset_page_update_leakage    (TemperDatasetPage *self);

@@ -584,7 +584,7 @@ temper_dataset_page_open (TemperDatasetPage *self,
        * checked on records of its own until another file is chosen. */
       g_clear_pointer (&self->question_column, g_free);
       g_clear_pointer (&self->answer_column, g_free);
-      temper_dataset_page_set_check_file (self, NULL);
+      dataset_page_forget_check_file (self);
     }
   if (self->path != path)
     {

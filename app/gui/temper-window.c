@@ -500,6 +500,11 @@ run_opened (TemperWindow *self,
             OpenJob      *job)
 {
   temper_run_t *run = job->run;
+  /* Copied: once the model and dataset are back the run is shown and let
+   * go, which may happen before this returns. */
+  g_autofree char *val_path = g_strdup (temper_run_get_val_path (run));
+  g_autofree char *data_path = g_strdup (temper_run_get_data_path (run));
+  g_autofree char *dir = g_strdup (temper_run_get_dir (run));
 
   temper_training_page_set_start_from (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training")), NULL);
   forget_opened_run (self);
@@ -511,11 +516,9 @@ run_opened (TemperWindow *self,
                                            temper_run_get_settings (run));
   temper_model_page_choose (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")),
                             temper_run_get_model_path (run));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")),
-                            temper_run_get_data_path (run));
-  temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")),
-                                      temper_run_get_val_path (run));
-  temper_settings_set_last_run (self->settings, temper_run_get_dir (run));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")), data_path);
+  temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")), val_path);
+  temper_settings_set_last_run (self->settings, dir);
   go_to_step (self, 0);
 }
 

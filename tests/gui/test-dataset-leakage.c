@@ -10,8 +10,15 @@
 #include <glib/gstdio.h>
 
 #include "temper/dataset.h"
+#include "temper/run.h"
 #include "gui-test-util.h"
 #include "temper-dataset-page.h"
+#include "temper-model-page.h"
+#include "temper-settings.h"
+#include "temper-settings-page.h"
+#include "temper-training-page.h"
+#include "temper-window.h"
+#include "../test-tree.h"
 
 #define N_FACTS 220
 
@@ -292,6 +299,90 @@ test_check_file (void)
   g_rmdir (tmp);
 }
 
+static gboolean
+model_settled (gpointer data)
+{
+  return !temper_model_page_is_busy (data) && temper_model_page_get_model (data) != NULL;
+}
+
+static gboolean
+has_run_dir (gpointer data)
+{
+  return temper_training_page_get_run_dir (data) != NULL;
+}
+
+/* The chosen file goes with the run (its copy in the run's dataset folder,
+ * named in its settings), and comes back on the Dataset page when the run
+ * is reopened. */
+static void
+test_check_file_carried (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  g_autofree char *model_path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train",
+                                                  "tiny-llama", NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("temper-check-carried-XXXXXX", NULL);
+  g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
+  g_autofree char *check = g_build_filename (tmp, "check.jsonl", NULL);
+  g_autofree char *check_text = NULL, *copy_text = NULL, *dir = NULL;
+  const char *check_lines = "{\"prompt\": \"What is the capital of Chile?\", \"response\": \"Santiago.\"}\n"
+                            "{\"prompt\": \"What is the capital of Kenya?\", \"response\": \"Nairobi.\"}\n";
+  g_autoptr(temper_run_t) run = NULL;
+  TemperWindow *window;
+  GtkWidget *dataset, *settings_page, *training, *model_page;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (check, check_lines, -1, NULL));
+  temper_settings_set_seen_welcome (settings, TRUE);
+  window = temper_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (window));
+  settings_page = temper_window_get_page (window, "settings");
+  temper_settings_page_set_measure_speed (TEMPER_SETTINGS_PAGE (settings_page), FALSE);
+  model_page = temper_window_get_page (window, "model");
+  temper_model_page_choose (TEMPER_MODEL_PAGE (model_page), model_path);
+  g_assert_true (gui_test_wait_for (model_settled, model_page, 60000));
+  dataset = temper_window_get_page (window, "dataset");
+  training = temper_window_get_page (window, "training");
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), data);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset), check);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+
+  g_assert_true (temper_window_show_step (window, "settings"));
+  gui_test_set_spin (settings_page, "max-steps", 1);
+  gui_test_set_spin (settings_page, "max-length", 64);
+  gui_test_set_spin (settings_page, "micro-batch", 1);
+  gui_test_set_spin (settings_page, "grad-accum", 1);
+  gui_test_set_spin (settings_page, "replay-records", 0);
+  g_assert_true (temper_window_show_step (window, "training"));
+  gtk_widget_activate_action (training, "page.start", NULL);
+  g_assert_true (gui_test_wait_for (gui_test_training_idle, training, 120000));
+  g_assert_cmpint (temper_training_page_get_state (TEMPER_TRAINING_PAGE (training)), ==, TEMPER_TRAINING_FINISHED);
+  dir = g_strdup (temper_training_page_get_run_dir (TEMPER_TRAINING_PAGE (training)));
+  run = temper_run_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (temper_run_get_val_path (run));
+  g_assert_true (temper_run_contains (run, temper_run_get_val_path (run)));
+  g_assert_true (g_file_get_contents (temper_run_get_val_path (run), &copy_text, NULL, NULL));
+  g_assert_cmpstr (copy_text, ==, check_lines);
+
+  /* Reopened: the Dataset page checks on the run's copy again. */
+  temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset), NULL);
+  g_signal_emit_by_name (temper_window_get_page (window, "runs"), "open-run", dir);
+  g_assert_true (gui_test_wait_for (has_run_dir, training, 60000));
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  g_assert_cmpstr (temper_dataset_page_get_check_path (TEMPER_DATASET_PAGE (dataset)), ==,
+                   temper_run_get_val_path (run));
+
+  /* The person's file is as it was. */
+  g_assert_true (g_file_get_contents (check, &check_text, NULL, NULL));
+  g_assert_cmpstr (check_text, ==, check_lines);
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+  test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,5 +392,6 @@ main (int argc, char **argv)
   g_test_add ("/dataset-page/leakage-follows-drops", Fixture, NULL, fixture_set_up, test_follows_drops,
               fixture_tear_down);
   g_test_add_func ("/dataset-page/check-file", test_check_file);
+  g_test_add_func ("/dataset-page/check-file-carried", test_check_file_carried);
   return g_test_run ();
 }

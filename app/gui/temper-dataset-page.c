@@ -500,6 +500,7 @@ show_checked (TemperDatasetPage *self,
   temper_dataset_mix_set_main_name (self->mix_group, basename);
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), report->has_token_stats);
   show_problems (self, report);
+  g_clear_pointer (&self->leakage, g_array_unref);
   dataset_page_show_findings (self);
   dataset_page_update_leakage (self);
   show_preview (self, checked->dataset);
@@ -593,6 +594,10 @@ temper_dataset_page_open (TemperDatasetPage *self,
     }
   g_clear_pointer (&self->drop, g_free);
   g_clear_pointer (&self->clean_path, g_free);
+  /* Leakage found in the file shown until now names its records. */
+  if (self->leak_cancellable != NULL)
+    g_cancellable_cancel (self->leak_cancellable);
+  g_clear_object (&self->leak_cancellable);
   g_clear_pointer (&self->leakage, g_array_unref);
   dataset_page_forget_undo (self);
   temper_error_banner_dismiss (self->error_banner);

@@ -7,14 +7,10 @@
  * or against the chosen file. */
 #include "config.h"
 
-#include <string.h>
-
 #include <glib/gi18n.h>
 
 #include "temper/dataset.h"
-#include "temper/error.h"
 #include "temper-dataset-page-private.h"
-#include "temper-fit-estimate.h"
 #include "temper-paths.h"
 
 /* ---- The row ------------------------------------------------------------ */

@@ -66,8 +66,6 @@ dataset_page_checked_ref (CheckedDataset *checked)
   return g_atomic_rc_box_acquire (checked);
 }
 
-#define checked_dataset_free dataset_page_checked_unref
-
 double
 dataset_page_fraction_for (double fraction, guint n)
 {
@@ -133,7 +131,7 @@ dataset_page_load (const char        *path,
   checked->dataset = temper_dataset_load (path, &options, error);
   if (checked->dataset == NULL)
     {
-      checked_dataset_free (checked);
+      dataset_page_checked_unref (checked);
       return NULL;
     }
 
@@ -170,7 +168,7 @@ check_thread (GTask        *task,
   if (checked == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, checked, checked_dataset_free);
+    g_task_return_pointer (task, checked, dataset_page_checked_unref);
 }
 
 void
@@ -197,7 +195,7 @@ set_checked (TemperDatasetPage *self,
 {
   gboolean was_complete = self->checked != NULL;
 
-  g_clear_pointer (&self->checked, checked_dataset_free);
+  g_clear_pointer (&self->checked, dataset_page_checked_unref);
   self->checked = checked;
   /* Also when one checked dataset replaces another: the window reads its
    * size and facts again on this notification. */
@@ -806,7 +804,7 @@ temper_dataset_page_dispose (GObject *object)
   g_clear_object (&self->chooser);
   dataset_page_check_dispose (self);
   dataset_page_forget_undo (self);
-  g_clear_pointer (&self->checked, checked_dataset_free);
+  g_clear_pointer (&self->checked, dataset_page_checked_unref);
   g_clear_object (&self->model);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TEMPER_TYPE_DATASET_PAGE);

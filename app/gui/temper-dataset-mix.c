@@ -15,9 +15,7 @@
 #include "temper-fit-estimate.h"
 #include "temper-paths.h"
 
-/* The same seed as the Dataset page's split: which records of a larger
- * dataset make up its share only needs to be the same each time. */
-#define MIX_SEED 42
+#define MIX_SEED TEMPER_DATASET_MIX_SEED
 
 typedef struct {
   char             *path;
@@ -297,9 +295,50 @@ compare_guint (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* What the mix is made of, the page's own dataset first (@main, of which
+ * @n_main records are left after drops), each with its record count and
+ * share: what temper_dataset_mix_pick() and temper_dataset_write_mix() are
+ * given, so that counting the mix and writing it agree.  @paths (may be
+ * NULL) gets the other datasets' files. */
+static void
+gather (TemperDatasetMix *self, const temper_dataset_t *main, gsize n_main, GPtrArray *datasets,
+        GArray *sizes, GArray *shares, GPtrArray *paths)
+{
+  double share = share_of (self, 0);
+
+  g_ptr_array_add (datasets, (gpointer) main);
+  g_array_append_val (sizes, n_main);
+  g_array_append_val (shares, share);
+  for (guint i = 0; i < self->sources->len; i++)
+    {
+      MixSource *source = self->sources->pdata[i];
+      gsize n;
+
+      if (source->dataset == NULL)
+        continue;
+      n = temper_dataset_get_n_records (source->dataset);
+      share = share_of (self, i + 1);
+      g_ptr_array_add (datasets, source->dataset);
+      g_array_append_val (sizes, n);
+      g_array_append_val (shares, share);
+      if (paths != NULL)
+        g_ptr_array_add (paths, g_strdup (source->path));
+    }
+}
+
+void
+temper_dataset_mix_get_sources (TemperDatasetMix *self, GPtrArray *paths, GArray *shares)
+{
+  g_autoptr(GPtrArray) datasets = g_ptr_array_new ();
+  g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
+
+  g_return_if_fail (TEMPER_IS_DATASET_MIX (self));
+  gather (self, NULL, 0, datasets, sizes, shares, paths);
+}
+
 void
 temper_dataset_mix_measure (TemperDatasetMix *self, const temper_dataset_t *main, const gboolean *drop,
-                            TemperDatasetMixSize *size)
+                            TemperDatasetMixSize *size, GArray **lengths_out)
 {
   g_autoptr(GPtrArray) datasets = g_ptr_array_new ();
   g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
@@ -308,8 +347,6 @@ temper_dataset_mix_measure (TemperDatasetMix *self, const temper_dataset_t *main
   g_autoptr(GArray) picks = NULL;
   g_autofree guint *lengths = NULL;
   guint64 sum = 0;
-  gsize n;
-  double share;
 
   g_return_if_fail (TEMPER_IS_DATASET_MIX (self));
   memset (size, 0, sizeof *size);
@@ -317,23 +354,7 @@ temper_dataset_mix_measure (TemperDatasetMix *self, const temper_dataset_t *main
   for (guint r = 0; r < temper_dataset_get_n_records (main); r++)
     if (drop == NULL || !drop[r])
       g_array_append_val (kept, r);
-  g_ptr_array_add (datasets, (gpointer) main);
-  n = kept->len;
-  g_array_append_val (sizes, n);
-  share = share_of (self, 0);
-  g_array_append_val (shares, share);
-  for (guint i = 0; i < self->sources->len; i++)
-    {
-      MixSource *source = self->sources->pdata[i];
-
-      if (source->dataset == NULL)
-        continue;
-      g_ptr_array_add (datasets, source->dataset);
-      n = temper_dataset_get_n_records (source->dataset);
-      g_array_append_val (sizes, n);
-      share = share_of (self, i + 1);
-      g_array_append_val (shares, share);
-    }
+  gather (self, main, kept->len, datasets, sizes, shares, NULL);
   if (datasets->len == 1)
     {
       /* Nothing mixed in: the cleaned copy's records, in order. */
@@ -359,6 +380,13 @@ temper_dataset_mix_measure (TemperDatasetMix *self, const temper_dataset_t *main
         size->has_tokens = FALSE;
       lengths[i] = (guint) MAX (record->n_tokens, 0);
       sum += lengths[i];
+    }
+  if (lengths_out != NULL)
+    {
+      /* In the order of the records, before sorting for the percentile. */
+      *lengths_out = g_array_sized_new (FALSE, FALSE, sizeof (guint), picks->len);
+      if (size->has_tokens)
+        g_array_append_vals (*lengths_out, lengths, picks->len);
     }
   if (size->has_tokens)
     {
@@ -394,6 +422,7 @@ temper_dataset_mix_get_path (TemperDatasetMix *self, const temper_dataset_t *mai
 {
   g_autoptr(temper_dataset_t) clean = NULL;
   g_autoptr(GPtrArray) datasets = g_ptr_array_new ();
+  g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
   g_autoptr(GArray) shares = g_array_new (FALSE, FALSE, sizeof (double));
   g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "temper", "mixed", NULL);
   g_autofree char *base = g_path_get_basename (temper_dataset_get_path (main));
@@ -402,7 +431,6 @@ temper_dataset_mix_get_path (TemperDatasetMix *self, const temper_dataset_t *mai
   g_autoptr(GError) last = NULL;
   const temper_dataset_t *page_dataset = main;
   char *dot;
-  double share;
 
   g_return_val_if_fail (TEMPER_IS_DATASET_MIX (self), NULL);
   /* Another file, or the same one read with other columns, is a new
@@ -419,19 +447,7 @@ temper_dataset_mix_get_path (TemperDatasetMix *self, const temper_dataset_t *mai
         return NULL;
       main = clean;
     }
-  g_ptr_array_add (datasets, (gpointer) main);
-  share = share_of (self, 0);
-  g_array_append_val (shares, share);
-  for (guint i = 0; i < self->sources->len; i++)
-    {
-      MixSource *source = self->sources->pdata[i];
-
-      if (source->dataset == NULL)
-        continue;
-      g_ptr_array_add (datasets, source->dataset);
-      share = share_of (self, i + 1);
-      g_array_append_val (shares, share);
-    }
+  gather (self, main, temper_dataset_get_n_records (main), datasets, sizes, shares, NULL);
   if ((dot = strrchr (base, '.')) != NULL)
     *dot = '\0';
   g_mkdir_with_parents (dir, 0700);

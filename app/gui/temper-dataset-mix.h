@@ -12,6 +12,10 @@
 
 G_BEGIN_DECLS
 
+/* Which records of a larger dataset make up its share only needs to be the
+ * same each time. */
+#define TEMPER_DATASET_MIX_SEED 42
+
 #define TEMPER_TYPE_DATASET_MIX (temper_dataset_mix_get_type ())
 G_DECLARE_FINAL_TYPE (TemperDatasetMix, temper_dataset_mix, TEMPER, DATASET_MIX, AdwPreferencesGroup)
 
@@ -41,9 +45,16 @@ typedef struct {
 
 /* @size of what the run trains on from @main (whose records marked in
  * @drop, which may be NULL, are left out): the mix when something is mixed
- * in, else @main's records not dropped. */
+ * in, else @main's records not dropped.  @lengths (may be NULL) gets a new
+ * array of each of those records' tokens (guint; empty without token
+ * counts): what the length histogram draws. */
 void        temper_dataset_mix_measure       (TemperDatasetMix *self, const temper_dataset_t *main,
-                                              const gboolean *drop, TemperDatasetMixSize *size);
+                                              const gboolean *drop, TemperDatasetMixSize *size,
+                                              GArray **lengths);
+/* The other datasets' files (new strings appended to @paths) and every
+ * share, the page's own dataset's first (doubles appended to @shares), as
+ * the mix uses them: a worker thread can read them again on its own. */
+void        temper_dataset_mix_get_sources   (TemperDatasetMix *self, GPtrArray *paths, GArray *shares);
 gboolean    temper_dataset_mix_is_busy       (TemperDatasetMix *self);
 /* Whether any other dataset has been read and is part of the mix. */
 gboolean    temper_dataset_mix_has_sources   (TemperDatasetMix *self);

@@ -159,7 +159,7 @@ static void
 drop_all_clicked_cb (GtkButton *button, TemperDatasetPage *self)
 {
   TemperDatasetFindingKind kind = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "kind"));
-  GArray *findings = self->checked->findings;
+  GPtrArray *findings = self->shown_findings;
   GArray *dropped = g_array_new (FALSE, FALSE, sizeof (guint));
   GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
   g_autofree char *title = NULL;
@@ -167,7 +167,7 @@ drop_all_clicked_cb (GtkButton *button, TemperDatasetPage *self)
   dataset_page_forget_undo (self);
   for (guint i = 0; i < findings->len; i++)
     {
-      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
+      const TemperDatasetFinding *f = findings->pdata[i];
       guint record = (guint) f->record;
 
       if (f->kind == kind && !self->drop[record])
@@ -188,7 +188,7 @@ drop_all_clicked_cb (GtkButton *button, TemperDatasetPage *self)
   /* Translators: a kind of finding such as "Near-duplicates", then how many records were dropped */
   title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s: %u record dropped", "%s: %u records dropped",
                                         dropped->len),
-                           temper_dataset_finding_kind_label (kind), dropped->len);
+                           dataset_page_finding_label (self, kind), dropped->len);
   self->undo_toast = adw_toast_new (title);
   adw_toast_set_button_label (self->undo_toast, _("_Undo"));
   adw_toast_set_priority (self->undo_toast, ADW_TOAST_PRIORITY_HIGH);
@@ -199,21 +199,45 @@ drop_all_clicked_cb (GtkButton *button, TemperDatasetPage *self)
     adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), g_object_ref (self->undo_toast));
 }
 
-void
-dataset_page_show_findings (TemperDatasetPage *self)
+const char *
+dataset_page_finding_label (TemperDatasetPage *self, TemperDatasetFindingKind kind)
 {
-  GArray *findings = self->checked->findings;
-  guint shown = MIN (findings->len, (guint) MAX_PROBLEM_ROWS);
+  if (kind != TEMPER_DATASET_FINDING_LEAKAGE)
+    return temper_dataset_finding_kind_label (kind);
+  return self->check != NULL ? _("Also in your check file") : _("Also among the records held back for checking");
+}
+
+static gint
+by_record (gconstpointer a, gconstpointer b)
+{
+  const TemperDatasetFinding *x = *(const TemperDatasetFinding *const *) a;
+  const TemperDatasetFinding *y = *(const TemperDatasetFinding *const *) b;
+
+  if (x->record != y->record)
+    return x->record < y->record ? -1 : 1;
+  return (int) x->kind - (int) y->kind;
+}
+
+void
+dataset_page_list_findings (TemperDatasetPage *self)
+{
+  GArray *found = self->checked->findings;
+  guint shown;
 
   dataset_page_remove_all_rows (self->findings_list);
-  dataset_page_forget_undo (self);
-  g_clear_pointer (&self->drop, g_free);
-  self->drop = g_new0 (gboolean, MAX (temper_dataset_get_n_records (self->checked->dataset), 1));
+  g_clear_pointer (&self->shown_findings, g_ptr_array_unref);
+  self->shown_findings = g_ptr_array_new ();
+  for (guint i = 0; i < found->len; i++)
+    g_ptr_array_add (self->shown_findings, &g_array_index (found, TemperDatasetFinding, i));
+  for (guint i = 0; self->leakage != NULL && i < self->leakage->len; i++)
+    g_ptr_array_add (self->shown_findings, &g_array_index (self->leakage, TemperDatasetFinding, i));
+  g_ptr_array_sort (self->shown_findings, by_record);
+  shown = MIN (self->shown_findings->len, (guint) MAX_PROBLEM_ROWS);
   for (guint i = 0; i < shown; i++)
     {
-      const TemperDatasetFinding *f = &g_array_index (findings, TemperDatasetFinding, i);
+      const TemperDatasetFinding *f = self->shown_findings->pdata[i];
       g_autofree char *place = temper_dataset_page_describe_place (f->line, f->item);
-      g_autofree char *title = g_strdup_printf (_("%s: %s"), place, temper_dataset_finding_kind_label (f->kind));
+      g_autofree char *title = g_strdup_printf (_("%s: %s"), place, dataset_page_finding_label (self, f->kind));
       /* Translators: what is wrong, an excerpt in quotes, then the suggested fix */
       g_autofree char *subtitle = g_strdup_printf (_("%s: “%s”\n%s"), f->message, f->excerpt, f->fix);
       GtkWidget *row = adw_action_row_new ();
@@ -228,6 +252,7 @@ dataset_page_show_findings (TemperDatasetPage *self)
       gtk_widget_set_valign (drop_all, GTK_ALIGN_CENTER);
       gtk_widget_add_css_class (drop_all, "flat");
       g_object_set_data (G_OBJECT (row), "record", GSIZE_TO_POINTER (f->record));
+      g_object_set_data (G_OBJECT (row), "finding-kind", GUINT_TO_POINTER (f->kind));
       g_object_set_data (G_OBJECT (row), "drop-button", drop);
       g_object_set_data (G_OBJECT (row), "drop-all-button", drop_all);
       g_object_set_data (G_OBJECT (drop), "row", row);
@@ -238,6 +263,26 @@ dataset_page_show_findings (TemperDatasetPage *self)
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), drop);
       gtk_list_box_append (self->findings_list, row);
     }
+  /* The buttons and dimming say what is dropped; the counts stay. */
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->findings_list)); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      gsize record = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "record"));
+
+      gtk_button_set_label (GTK_BUTTON (g_object_get_data (G_OBJECT (row), "drop-button")),
+                            self->drop[record] ? _("Keep") : _("Drop"));
+      if (self->drop[record])
+        gtk_widget_add_css_class (row, "dim-label");
+    }
   update_findings_summary (self);
-  gtk_widget_set_visible (GTK_WIDGET (self->findings_group), findings->len > 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->findings_group), self->shown_findings->len > 0);
+}
+
+void
+dataset_page_show_findings (TemperDatasetPage *self)
+{
+  dataset_page_forget_undo (self);
+  g_clear_pointer (&self->drop, g_free);
+  self->drop = g_new0 (gboolean, MAX (temper_dataset_get_n_records (self->checked->dataset), 1));
+  dataset_page_list_findings (self);
 }

@@ -2,7 +2,8 @@
 /* temper-dataset-page-private.h — what the parts of the Dataset page share:
  * temper-dataset-page.c opens, checks and shows a dataset;
  * temper-dataset-page-findings.c lists its findings and writes the cleaned
- * copy. */
+ * copy; temper-dataset-page-check.c holds the file to check the training
+ * on and looks for leakage in what the run will split. */
 #pragma once
 
 #include "temper/dataset.h"
@@ -24,9 +25,7 @@ typedef struct {
   temper_chat_template_t *tmpl;
   temper_dataset_t       *dataset;
   GArray                 *lengths;       /* guint, token counts of kept records */
-  GArray                 *findings;      /* TemperDatasetFinding */
-  guint                   n_train;
-  guint                   n_validation;
+  GArray                 *findings;      /* TemperDatasetFinding, all but leakage */
 } CheckedDataset;
 
 struct _TemperDatasetPage
@@ -62,11 +61,36 @@ struct _TemperDatasetPage
   GArray                *undo_records;     /* guint: what the last "Drop All Like This" dropped */
   AdwToast              *undo_toast;       /* offers to keep them again */
   TemperDatasetMix      *mix_group;
+  /* What the run checks its training on: a file of its own, or records
+   * held back from what it trains on (by the run's seed and share). */
+  char                  *check_path;       /* chosen; NULL: records held back */
+  CheckedDataset        *check;            /* check_path once read */
+  GCancellable          *check_cancellable;
+  GtkFileChooserNative  *check_chooser;
+  AdwPreferencesGroup   *check_group;
+  AdwActionRow          *check_row;
+  GtkWidget             *check_forget_button;
+  guint64                split_seed;
+  double                 split_fraction;   /* < 0: chosen for the number of records */
+  GArray                *leakage;          /* TemperDatasetFinding: leaks in what the run will split */
+  GCancellable          *leak_cancellable;
+  GPtrArray             *shown_findings;   /* const TemperDatasetFinding *, listed in this order */
   AdwPreferencesGroup   *problems_group;
   GtkListBox            *problems_list;
   AdwPreferencesGroup   *preview_group;
   GtkListBox            *preview_list;
 };
+
+CheckedDataset *dataset_page_checked_ref   (CheckedDataset *checked);
+void            dataset_page_checked_unref (gpointer checked);
+/* Reads and checks @path as the page does (the model's template, the
+ * fitting length); on a worker thread. */
+CheckedDataset *dataset_page_load          (const char *path, TemperLoadedModel *model,
+                                            const char *question_column, const char *answer_column,
+                                            GCancellable *cancellable, GError **error);
+/* The share of @n records the run holds back: @fraction, or when it is
+ * below 0 the automatic settings' share for that many. */
+double          dataset_page_fraction_for  (double fraction, guint n);
 
 void     dataset_page_remove_all_rows   (GtkListBox *list);
 /* How many records the person dropped. */
@@ -81,5 +105,20 @@ void     dataset_page_training_changed  (TemperDatasetPage *self);
 void     dataset_page_forget_undo       (TemperDatasetPage *self);
 /* Lists the checked dataset's findings, none dropped. */
 void     dataset_page_show_findings     (TemperDatasetPage *self);
+/* Lists them again with the leakage found since, keeping what is dropped. */
+void     dataset_page_list_findings     (TemperDatasetPage *self);
+/* What a kind of finding is called on this page: leakage says whether it
+ * is into the check file or the records held back. */
+const char *dataset_page_finding_label  (TemperDatasetPage *self, TemperDatasetFindingKind kind);
+
+/* temper-dataset-page-check.c */
+void     dataset_page_check_class_init  (GtkWidgetClass *widget_class);
+void     dataset_page_check_dispose     (TemperDatasetPage *self);
+/* Back to records held back, without telling anyone: another file is being
+ * opened, and its check tells. */
+void     dataset_page_forget_check_file (TemperDatasetPage *self);
+/* Looks (again) on a worker thread for leakage between the records the run
+ * will train on and those it will check with. */
+void     dataset_page_update_leakage    (TemperDatasetPage *self);
 
 G_END_DECLS

@@ -22,8 +22,7 @@
 
 #define PREVIEW_RECORDS   5
 #define SAMPLE_DATASET    "samples/product-faq.jsonl"
-/* The run's seed unless the person changes it: the records held back are
- * then the run's, which the leakage findings name. */
+/* The run's seed until the window says which the Settings page holds. */
 #define SPLIT_SEED        42
 
 static void temper_dataset_page_page_iface_init (TemperPageInterface *iface);
@@ -42,7 +41,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void
-checked_dataset_free (gpointer data)
+checked_dataset_clear (gpointer data)
 {
   CheckedDataset *checked = data;
 
@@ -51,7 +50,33 @@ checked_dataset_free (gpointer data)
   g_clear_object (&checked->model);
   g_clear_pointer (&checked->lengths, g_array_unref);
   g_clear_pointer (&checked->findings, g_array_unref);
-  g_free (checked);
+}
+
+/* Shared with the worker that looks for leakage, which may outlive the
+ * page's hold on it. */
+void
+dataset_page_checked_unref (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, checked_dataset_clear);
+}
+
+CheckedDataset *
+dataset_page_checked_ref (CheckedDataset *checked)
+{
+  return g_atomic_rc_box_acquire (checked);
+}
+
+double
+dataset_page_fraction_for (double fraction, guint n)
+{
+  TemperTrainSettings chosen;
+
+  if (fraction >= 0)
+    return fraction;
+  /* The share the automatic settings hold back (none under 200 records),
+   * so that this page and the run agree. */
+  temper_train_settings_choose (&(TemperTrainFacts) { .n_records = n }, TEMPER_TRAIN_PRESET_BALANCED, &chosen, NULL);
+  return chosen.val_fraction >= 0 ? chosen.val_fraction : temper_dataset_default_validation_fraction (n);
 }
 
 /* A worker's input, fixed when it starts: a model chosen meanwhile does not
@@ -75,28 +100,23 @@ check_input_free (gpointer data)
   g_free (input);
 }
 
-static void
-check_thread (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+CheckedDataset *
+dataset_page_load (const char        *path,
+                   TemperLoadedModel *model,
+                   const char        *question_column,
+                   const char        *answer_column,
+                   GCancellable      *cancellable,
+                   GError           **error)
 {
-  CheckInput *input = task_data;
-  const char *path = input->path;
-  TemperLoadedModel *model = input->model;
-  g_autoptr(GError) error = NULL;
   TemperDatasetOptions options;
-  CheckedDataset *checked = g_new0 (CheckedDataset, 1);
-  g_autoptr(GArray) train = NULL;
-  g_autoptr(GArray) validation = NULL;
-  TemperTrainSettings chosen;
+  CheckedDataset *checked = g_atomic_rc_box_new0 (CheckedDataset);
   gsize n;
 
   temper_dataset_options_init (&options);
   options.cancellable = cancellable;
   options.max_length = TEMPER_FIT_SEQ_LEN;
-  options.question_column = input->question_column;
-  options.answer_column = input->answer_column;
+  options.question_column = question_column;
+  options.answer_column = answer_column;
 
   if (model != NULL)
     {
@@ -108,12 +128,11 @@ check_thread (GTask        *task,
       options.chat_template = checked->tmpl;
     }
 
-  checked->dataset = temper_dataset_load (path, &options, &error);
+  checked->dataset = temper_dataset_load (path, &options, error);
   if (checked->dataset == NULL)
     {
-      checked_dataset_free (checked);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
+      dataset_page_checked_unref (checked);
+      return NULL;
     }
 
   n = temper_dataset_get_n_records (checked->dataset);
@@ -129,19 +148,27 @@ check_thread (GTask        *task,
           g_array_append_val (checked->lengths, length);
         }
     }
+  /* Leakage depends on what the run splits (drops, a mix, its seed, a
+   * file to check on): looked for apart (temper-dataset-page-check.c). */
+  checked->findings = temper_dataset_find (checked->dataset, NULL);
+  return checked;
+}
 
-  /* The share the automatic settings hold back (none under 200 records),
-   * so that this page and the run agree. */
-  temper_train_settings_choose (&(TemperTrainFacts) { .n_records = n }, TEMPER_TRAIN_PRESET_BALANCED, &chosen, NULL);
-  temper_dataset_split (checked->dataset, chosen.val_fraction >= 0 ? chosen.val_fraction
-                        : temper_dataset_default_validation_fraction (n), SPLIT_SEED, &train, &validation);
-  checked->n_train = train->len;
-  checked->n_validation = validation->len;
-  /* Without a validation file, leakage is a held-back record that repeats
-   * one trained on: the check would then measure what was memorised. */
-  checked->findings = temper_dataset_find_with_split (checked->dataset, validation);
+static void
+check_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  CheckInput *input = task_data;
+  GError *error = NULL;
+  CheckedDataset *checked = dataset_page_load (input->path, input->model, input->question_column,
+                                               input->answer_column, cancellable, &error);
 
-  g_task_return_pointer (task, checked, checked_dataset_free);
+  if (checked == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, checked, dataset_page_checked_unref);
 }
 
 void
@@ -168,7 +195,7 @@ set_checked (TemperDatasetPage *self,
 {
   gboolean was_complete = self->checked != NULL;
 
-  g_clear_pointer (&self->checked, checked_dataset_free);
+  g_clear_pointer (&self->checked, dataset_page_checked_unref);
   self->checked = checked;
   /* Also when one checked dataset replaces another: the window reads its
    * size and facts again on this notification. */
@@ -321,7 +348,7 @@ training_size (TemperDatasetPage *self, TemperDatasetMixSize *size)
 {
   if (!temper_dataset_mix_has_sources (self->mix_group) && dataset_page_n_dropped (self) == 0)
     return FALSE;
-  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, size);
+  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, size, NULL);
   return TRUE;
 }
 
@@ -332,22 +359,41 @@ static void
 training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
 {
   TemperDatasetMixSize size;
-  TemperTrainSettings chosen;
+  guint n = training_size (self, &size) ? size.n_records
+                                        : (guint) temper_dataset_get_n_records (self->checked->dataset);
 
-  if (!training_size (self, &size))
+  if (self->check != NULL)
     {
-      *n_train = self->checked->n_train;
-      *n_validation = self->checked->n_validation;
+      /* A file of its own: every record is learned from. */
+      *n_train = n;
+      *n_validation = (guint) temper_dataset_get_n_records (self->check->dataset);
       return;
     }
-  temper_train_settings_choose (&(TemperTrainFacts) { .n_records = size.n_records }, TEMPER_TRAIN_PRESET_BALANCED,
-                                &chosen, NULL);
-  *n_validation = temper_dataset_split_count (size.n_records, chosen.val_fraction >= 0 ? chosen.val_fraction
-                                              : temper_dataset_default_validation_fraction (size.n_records));
-  *n_train = size.n_records - *n_validation;
+  *n_validation = temper_dataset_split_count (n, dataset_page_fraction_for (self->split_fraction, n));
+  *n_train = n - *n_validation;
 }
 
-/* The records line and the split line. */
+/* The histogram draws the records the run trains on: the mix, or the
+ * records left after drops. */
+static void
+show_lengths (TemperDatasetPage *self)
+{
+  TemperDatasetMixSize size;
+  g_autoptr(GArray) lengths = NULL;
+  GArray *drawn = self->checked->lengths;
+
+  if (!temper_dataset_get_report (self->checked->dataset)->has_token_stats)
+    return;
+  if (temper_dataset_mix_has_sources (self->mix_group) || dataset_page_n_dropped (self) > 0)
+    {
+      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size, &lengths);
+      drawn = lengths;
+    }
+  temper_length_histogram_set_lengths (self->histogram, (const guint *) (gpointer) drawn->data, drawn->len,
+                                       TEMPER_FIT_SEQ_LEN);
+}
+
+/* The records line, the split line and the histogram. */
 static void
 show_counts (TemperDatasetPage *self)
 {
@@ -366,7 +412,7 @@ show_counts (TemperDatasetPage *self)
        * once other datasets are mixed in */
       g_autofree char *with_mix = NULL;
 
-      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size);
+      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size, NULL);
       with_mix = g_strdup_printf (_("%s; %u with the mixed-in data"), records, size.n_records);
       g_free (records);
       records = g_steal_pointer (&with_mix);
@@ -374,13 +420,17 @@ show_counts (TemperDatasetPage *self)
   gtk_label_set_text (self->records_value, records);
 
   training_split (self, &n_train, &n_validation);
-  if (n_validation > 0)
+  if (self->check != NULL)
+    /* Translators: how many examples are learned from, and how many a separate file holds to check with */
+    split = g_strdup_printf (_("All %u to learn from; %u in your check file"), n_train, n_validation);
+  else if (n_validation > 0)
     /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
     split = g_strdup_printf (_("%u to learn from, %u to check with"), n_train, n_validation);
   else
     /* Translators: %u is a number of examples */
     split = g_strdup_printf (_("All %u to learn from; none held back under 200"), n_train);
   gtk_label_set_text (self->split_value, split);
+  show_lengths (self);
 }
 
 void
@@ -389,6 +439,7 @@ dataset_page_training_changed (TemperDatasetPage *self)
   if (self->checked == NULL)
     return;
   show_counts (self);
+  dataset_page_update_leakage (self);
   /* The window reads the size and facts again on this notification. */
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
 }
@@ -437,19 +488,19 @@ show_checked (TemperDatasetPage *self,
         tokens = g_strdup_printf (_("%d to %d, %.0f on average"),
                                   report->token_min, report->token_max, report->token_mean);
       gtk_label_set_text (self->tokens_value, tokens);
-      temper_length_histogram_set_lengths (self->histogram,
-                                           (const guint *) (gpointer) checked->lengths->data,
-                                           checked->lengths->len, TEMPER_FIT_SEQ_LEN);
     }
   else
     gtk_label_set_text (self->tokens_value, _("Choose a model first to count them"));
 
   gtk_widget_set_visible (GTK_WIDGET (self->summary_group), TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->check_group), TRUE);
   gtk_widget_set_visible (GTK_WIDGET (self->mix_group), TRUE);
   temper_dataset_mix_set_main_name (self->mix_group, basename);
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), report->has_token_stats);
   show_problems (self, report);
+  g_clear_pointer (&self->leakage, g_array_unref);
   dataset_page_show_findings (self);
+  dataset_page_update_leakage (self);
   show_preview (self, checked->dataset);
 }
 
@@ -457,6 +508,7 @@ static void
 clear_report (TemperDatasetPage *self)
 {
   gtk_widget_set_visible (GTK_WIDGET (self->summary_group), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->check_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->mix_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->problems_group), FALSE);
@@ -527,9 +579,11 @@ temper_dataset_page_open (TemperDatasetPage *self,
 
   if (self->path != path && g_strcmp0 (self->path, path) != 0)
     {
-      /* Another file: its columns are recognised afresh. */
+      /* Another file: its columns are recognised afresh, and it is
+       * checked on records of its own until another file is chosen. */
       g_clear_pointer (&self->question_column, g_free);
       g_clear_pointer (&self->answer_column, g_free);
+      dataset_page_forget_check_file (self);
     }
   if (self->path != path)
     {
@@ -538,6 +592,11 @@ temper_dataset_page_open (TemperDatasetPage *self,
     }
   g_clear_pointer (&self->drop, g_free);
   g_clear_pointer (&self->clean_path, g_free);
+  /* Leakage found in the file shown until now names its records. */
+  if (self->leak_cancellable != NULL)
+    g_cancellable_cancel (self->leak_cancellable);
+  g_clear_object (&self->leak_cancellable);
+  g_clear_pointer (&self->leakage, g_array_unref);
   dataset_page_forget_undo (self);
   temper_error_banner_dismiss (self->error_banner);
   set_busy (self, TRUE);
@@ -627,9 +686,15 @@ temper_dataset_page_set_model (TemperDatasetPage *self,
   temper_dataset_mix_set_model (self->mix_group, model);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
 
-  /* Token counts depend on the model: measure the open file again. */
+  /* Token counts depend on the model: measure the open files again. */
   if (self->path != NULL && model != NULL)
     temper_dataset_page_open (self, self->path);
+  if (self->check_path != NULL && model != NULL)
+    {
+      g_autofree char *check = g_strdup (self->check_path);
+
+      temper_dataset_page_set_check_file (self, check);
+    }
 }
 
 TemperLoadedModel *
@@ -643,7 +708,8 @@ gboolean
 temper_dataset_page_is_busy (TemperDatasetPage *self)
 {
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
-  return self->cancellable != NULL;
+  /* Also while the check file is read or leakage looked for. */
+  return self->cancellable != NULL || self->check_cancellable != NULL || self->leak_cancellable != NULL;
 }
 
 const char *
@@ -675,22 +741,18 @@ temper_dataset_page_get_size (TemperDatasetPage *self,
 {
   const TemperDatasetReport *report;
   TemperDatasetMixSize size;
+  guint n_validation;
 
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
 
   if (self->checked == NULL)
     return FALSE;
   report = temper_dataset_get_report (self->checked->dataset);
+  training_split (self, n_train, &n_validation);
   if (training_size (self, &size))
-    {
-      guint n_validation;
-
-      training_split (self, n_train, &n_validation);
-      *mean_tokens = size.has_tokens ? size.token_mean : 0.0;
-      return TRUE;
-    }
-  *n_train = self->checked->n_train;
-  *mean_tokens = report->has_token_stats ? report->token_mean : 0.0;
+    *mean_tokens = size.has_tokens ? size.token_mean : 0.0;
+  else
+    *mean_tokens = report->has_token_stats ? report->token_mean : 0.0;
   return TRUE;
 }
 
@@ -740,8 +802,9 @@ temper_dataset_page_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  dataset_page_check_dispose (self);
   dataset_page_forget_undo (self);
-  g_clear_pointer (&self->checked, checked_dataset_free);
+  g_clear_pointer (&self->checked, dataset_page_checked_unref);
   g_clear_object (&self->model);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TEMPER_TYPE_DATASET_PAGE);
@@ -759,6 +822,9 @@ temper_dataset_page_finalize (GObject *object)
   g_clear_pointer (&self->answer_column, g_free);
   g_clear_pointer (&self->drop, g_free);
   g_clear_pointer (&self->clean_path, g_free);
+  g_clear_pointer (&self->check_path, g_free);
+  g_clear_pointer (&self->leakage, g_array_unref);
+  g_clear_pointer (&self->shown_findings, g_ptr_array_unref);
 
   G_OBJECT_CLASS (temper_dataset_page_parent_class)->finalize (object);
 }
@@ -846,9 +912,13 @@ temper_dataset_page_class_init (TemperDatasetPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, problems_list);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, preview_group);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, preview_list);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, check_group);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, check_row);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, check_forget_button);
 
   gtk_widget_class_install_action (widget_class, "page.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "page.try-sample", NULL, try_sample_action);
+  dataset_page_check_class_init (widget_class);
 
   g_type_ensure (TEMPER_TYPE_ERROR_BANNER);
   g_type_ensure (TEMPER_TYPE_LENGTH_HISTOGRAM);
@@ -865,6 +935,8 @@ static void
 temper_dataset_page_init (TemperDatasetPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->split_seed = SPLIT_SEED;
+  self->split_fraction = -1;
   g_signal_connect_object (self->question_combo, "notify::selected", G_CALLBACK (column_chosen_cb),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->answer_combo, "notify::selected", G_CALLBACK (column_chosen_cb),

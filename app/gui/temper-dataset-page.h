@@ -20,6 +20,7 @@ void               temper_dataset_page_open      (TemperDatasetPage *self,
 void               temper_dataset_page_set_model (TemperDatasetPage *self,
                                                   TemperLoadedModel *model);
 TemperLoadedModel *temper_dataset_page_get_model (TemperDatasetPage *self);
+/* Checking a file, reading the check file or looking for leakage. */
 gboolean           temper_dataset_page_is_busy   (TemperDatasetPage *self);
 /* The file whose check is shown, or NULL while none has passed. */
 const char        *temper_dataset_page_get_path  (TemperDatasetPage *self);
@@ -34,5 +35,18 @@ gboolean           temper_dataset_page_get_size  (TemperDatasetPage *self,
  * FALSE while no dataset has passed its check with a model's tokenizer. */
 gboolean           temper_dataset_page_get_facts (TemperDatasetPage *self,
                                                   TemperTrainFacts  *facts);
+
+/* A file of its own to check the training on (read and summed up on a
+ * worker thread), or NULL: records of the data are held back, as the run
+ * does by itself. */
+void               temper_dataset_page_set_check_file (TemperDatasetPage *self,
+                                                       const char        *path);
+/* The check file once it has been read, or NULL. */
+const char        *temper_dataset_page_get_check_path (TemperDatasetPage *self);
+/* The run's seed and validation share (< 0: automatic), which say which
+ * records it holds back: the leakage findings follow them. */
+void               temper_dataset_page_set_split      (TemperDatasetPage *self,
+                                                       guint64            seed,
+                                                       double             fraction);
 
 G_END_DECLS

@@ -38,6 +38,7 @@ struct _TemperTrainingPage
   TemperLoadedModel   *model;
   char                *start_from;
   char                *data_path;
+  char                *val_path;      /* NULL: records of the data are held back */
   char                *outcome;       /* which adapter the shown run kept, or NULL */
   TemperTrainSettings  settings;
   gboolean             has_source;
@@ -90,6 +91,7 @@ typedef struct {
   TemperLoadedModel   *model;
   char                *run_dir;      /* NULL: create a new run */
   char                *data_path;
+  char                *val_path;     /* a file to check the training on, or NULL: held-back records */
   char                *start_from;   /* a run to continue from, or NULL */
   TemperTrainSettings  settings;     /* the worker sets the run's own once it is open */
   TemperBackendKind    backend;
@@ -108,6 +110,7 @@ train_job_free (gpointer data)
   g_clear_object (&job->model);
   g_free (job->run_dir);
   g_free (job->data_path);
+  g_free (job->val_path);
   g_free (job->start_from);
   g_free (job->outcome);
   g_weak_ref_clear (&job->page);
@@ -224,7 +227,7 @@ train_thread (GTask        *task,
         job->settings.lora = lora;
       if (error == NULL)
         run = temper_run_create (dir, &job->settings, temper_model_get_path (model),
-                                 job->data_path, NULL, &error);
+                                 job->data_path, job->val_path, &error);
       if (run != NULL && job->start_from != NULL &&
           !temper_train_set_start_adapter (run, job->start_from, temper_model_get_config (model), &error))
         g_clear_pointer (&run, temper_run_free);
@@ -531,6 +534,7 @@ run_worker (TemperTrainingPage *self,
   job->model = g_object_ref (self->model);
   job->run_dir = g_strdup (run_dir);
   job->data_path = g_strdup (self->data_path);
+  job->val_path = g_strdup (self->val_path);
   /* Only the next new run continues; later ones start fresh again. */
   job->start_from = job->run_dir == NULL ? g_steal_pointer (&self->start_from) : NULL;
   job->settings = self->settings;
@@ -619,6 +623,7 @@ void
 temper_training_page_set_source (TemperTrainingPage        *self,
                                  TemperLoadedModel         *model,
                                  const char                *data_path,
+                                 const char                *val_path,
                                  const TemperTrainSettings *settings)
 {
   gboolean same;
@@ -629,6 +634,7 @@ temper_training_page_set_source (TemperTrainingPage        *self,
     return;
 
   same = self->has_source && model == self->model && g_strcmp0 (data_path, self->data_path) == 0 &&
+         g_strcmp0 (val_path, self->val_path) == 0 &&
          settings != NULL && temper_train_settings_equal (settings, &self->settings);
   if (same)
     return;
@@ -637,6 +643,8 @@ temper_training_page_set_source (TemperTrainingPage        *self,
   g_clear_pointer (&self->outcome, g_free);
   g_free (self->data_path);
   self->data_path = g_strdup (data_path);
+  g_free (self->val_path);
+  self->val_path = g_strdup (val_path);
   if (settings != NULL)
     self->settings = *settings;
   self->has_source = model != NULL && data_path != NULL && settings != NULL;
@@ -695,6 +703,8 @@ temper_training_page_show_run (TemperTrainingPage *self,
   self->outcome = g_strdup (outcome);
   g_free (self->data_path);
   self->data_path = g_strdup (temper_run_get_data_path (run));
+  g_free (self->val_path);
+  self->val_path = g_strdup (temper_run_get_val_path (run));
   self->settings = *temper_run_get_settings (run);
   self->has_source = TRUE;
   g_free (self->run_dir);
@@ -804,6 +814,7 @@ temper_training_page_finalize (GObject *object)
   g_clear_object (&self->app_settings);
   g_array_unref (self->step_speeds);
   g_free (self->data_path);
+  g_free (self->val_path);
   g_free (self->outcome);
   g_free (self->start_from);
   g_free (self->run_dir);

@@ -29,11 +29,13 @@ typedef enum {
 #define TEMPER_TYPE_TRAINING_PAGE (temper_training_page_get_type ())
 G_DECLARE_FINAL_TYPE (TemperTrainingPage, temper_training_page, TEMPER, TRAINING_PAGE, AdwPreferencesPage)
 
-/* What a new run trains.  Ignored while a run is under way; a run that was
+/* What a new run trains (@val_path: a file to check the training on, or
+ * NULL to hold records of the data back).  Ignored while a run is under way; a run that was
  * started for other inputs is put aside (it stays in the Runs page). */
 void                temper_training_page_set_source (TemperTrainingPage        *self,
                                                      TemperLoadedModel         *model,
                                                      const char                *data_path,
+                                                     const char                *val_path,
                                                      const TemperTrainSettings *settings);
 /* The next new run starts from the kept adapter of the run in @dir (NULL:
  * from a fresh adapter), with that adapter's rank, alpha and targets. */

@@ -158,7 +158,8 @@ prepare_training (TemperWindow *self)
     return;
   temper_settings_page_get_train_settings (settings_page, &settings);
   temper_training_page_set_source (training, temper_model_page_get_model (model_page),
-                                   temper_dataset_page_get_path (dataset_page), &settings);
+                                   temper_dataset_page_get_path (dataset_page),
+                                   temper_dataset_page_get_check_path (dataset_page), &settings);
 }
 
 /* "Train on a cluster…" for the run the Settings page would start. */
@@ -211,12 +212,27 @@ prepare_export (TemperWindow *self)
                                  temper_training_page_get_run_dir (training));
 }
 
+/* The Dataset page's leakage findings follow the records the run will
+ * hold back: by the seed and share the Settings page holds. */
+static void
+share_split (TemperWindow *self)
+{
+  TemperTrainSettings settings;
+
+  temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (temper_window_get_page (self, "settings")),
+                                           &settings);
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")),
+                                 settings.seed, settings.val_fraction);
+}
+
 static void
 go_to_step (TemperWindow *self,
             guint         index)
 {
   g_assert (index < N_STEPS);
 
+  if (g_str_equal (steps[index].name, "dataset"))
+    share_split (self);
   if (g_str_equal (steps[index].name, "training"))
     prepare_training (self);
   if (g_str_equal (steps[index].name, "compare"))
@@ -385,6 +401,8 @@ dataset_changed_cb (TemperWindow *self)
   temper_settings_page_set_dataset_size (settings_page, n_train, mean_tokens);
   temper_settings_page_set_dataset_facts (settings_page,
                                           temper_dataset_page_get_facts (dataset_page, &facts) ? &facts : NULL);
+  /* The facts may have changed the share held back. */
+  share_split (self);
 
   /* A reopened run's dataset has been checked: everything is back. */
   if (self->pending_run != NULL && n_train > 0 &&
@@ -482,6 +500,11 @@ run_opened (TemperWindow *self,
             OpenJob      *job)
 {
   temper_run_t *run = job->run;
+  /* Copied: once the model and dataset are back the run is shown and let
+   * go, which may happen before this returns. */
+  g_autofree char *val_path = g_strdup (temper_run_get_val_path (run));
+  g_autofree char *data_path = g_strdup (temper_run_get_data_path (run));
+  g_autofree char *dir = g_strdup (temper_run_get_dir (run));
 
   temper_training_page_set_start_from (TEMPER_TRAINING_PAGE (temper_window_get_page (self, "training")), NULL);
   forget_opened_run (self);
@@ -493,9 +516,9 @@ run_opened (TemperWindow *self,
                                            temper_run_get_settings (run));
   temper_model_page_choose (TEMPER_MODEL_PAGE (temper_window_get_page (self, "model")),
                             temper_run_get_model_path (run));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")),
-                            temper_run_get_data_path (run));
-  temper_settings_set_last_run (self->settings, temper_run_get_dir (run));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")), data_path);
+  temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")), val_path);
+  temper_settings_set_last_run (self->settings, dir);
   go_to_step (self, 0);
 }
 

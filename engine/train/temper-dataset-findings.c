@@ -179,6 +179,13 @@ compare_u64 (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+static gint
+compare_gsize (gconstpointer a, gconstpointer b)
+{
+  gsize x = *(const gsize *) a, y = *(const gsize *) b;
+  return x < y ? -1 : x > y;
+}
+
 typedef struct {
   char   *norm;
   GArray *shingles;          /* sorted distinct guint64; NULL for short texts */
@@ -478,41 +485,84 @@ by_record (gconstpointer a, gconstpointer b)
   return (int) x->kind - (int) y->kind;
 }
 
+#define PICK_DATASET(pick) ((guint) ((pick) >> 40))
+#define PICK_RECORD(pick)  ((gsize) ((pick) & ((G_GUINT64_CONSTANT (1) << 40) - 1)))
+
 /* A held-back record that nearly duplicates a record trained on: the
  * check then measures what was memorised.  Reported on the record trained
  * on, as leakage into a validation file is. */
-static void
-find_split_leakage (GArray *out, const temper_dataset_t *ds, const GArray *held_back)
+GArray *
+temper_dataset_find_leakage (temper_dataset_t *const *datasets, guint n_datasets, const GArray *trained,
+                             const GArray *held_back, gboolean held_back_is_file)
 {
-  guint n = temper_dataset_get_n_records (ds);
-  g_autofree gboolean *is_held = g_new0 (gboolean, MAX (n, 1));
-  Index trained;
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (TemperDatasetFinding));
+  const temper_dataset_t *ds = datasets[0];
+  g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (gsize));   /* trained records of datasets[0] */
+  Index index = { 0 };
 
-  for (guint k = 0; k < held_back->len; k++)
-    if (g_array_index (held_back, guint, k) < n)
-      is_held[g_array_index (held_back, guint, k)] = TRUE;
-  /* Every record's text, but only the trained ones to match against. */
-  index_build (&trained, ds);
-  for (guint i = 0; i < n; i++)
-    if (!is_held[i])
-      index_add (&trained, i);
-  for (guint i = 0; i < n; i++)
+  g_array_set_clear_func (out, clear_finding);
+  for (guint k = 0; k < trained->len; k++)
     {
-      gint64 twin;
+      guint64 pick = g_array_index (trained, guint64, k);
+
+      if (PICK_DATASET (pick) == 0 && PICK_RECORD (pick) < temper_dataset_get_n_records (ds))
+        {
+          gsize record = PICK_RECORD (pick);
+
+          g_array_append_val (first, record);
+        }
+    }
+  /* In record order, so that a held-back record is reported on the first
+   * trained copy. */
+  g_array_sort (first, compare_gsize);
+  index.n = first->len;
+  index.entries = g_new0 (Entry, MAX (index.n, 1));
+  index.by_text = g_hash_table_new (g_str_hash, g_str_equal);
+  index.by_band = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) g_array_unref);
+  for (guint k = 0; k < index.n; k++)
+    {
+      entry_init (&index.entries[k], temper_dataset_get_record (ds, g_array_index (first, gsize, k)));
+      index_add (&index, k);
+    }
+  for (guint k = 0; k < held_back->len; k++)
+    {
+      guint64 pick = g_array_index (held_back, guint64, k);
+      guint d = PICK_DATASET (pick);
       const TemperDatasetRecord *held, *tr;
       g_autofree char *place = NULL;
+      Entry e;
+      gint64 twin;
 
-      if (!is_held[i] || (twin = index_match (&trained, &trained.entries[i], n)) < 0)
+      if (d >= n_datasets || PICK_RECORD (pick) >= temper_dataset_get_n_records (datasets[d]))
         continue;
-      held = temper_dataset_get_record (ds, i);
-      tr = temper_dataset_get_record (ds, twin);
+      held = temper_dataset_get_record (datasets[d], PICK_RECORD (pick));
+      entry_init (&e, held);
+      twin = index_match (&index, &e, index.n);
+      entry_clear (&e);
+      if (twin < 0)
+        continue;
+      tr = temper_dataset_get_record (ds, g_array_index (first, gsize, twin));
       place = temper_dataset_describe_place (held->line, held->item);
-      add (out, TEMPER_DATASET_FINDING_LEAKAGE, ds, twin, (gint64) held->line,
+      if (d != 0)
+        {
+          g_autofree char *name = g_path_get_basename (temper_dataset_get_path (datasets[d]));
+          /* Translators: a place in a file, then the file's name: "line 4 of general.jsonl" */
+          char *in_file = g_strdup_printf (_("%s of %s"), place, name);
+
+          g_free (place);
+          place = in_file;
+        }
+      add (out, TEMPER_DATASET_FINDING_LEAKAGE, ds, g_array_index (first, gsize, twin), (gint64) held->line,
            question_of (tr) != NULL ? question_of (tr) : tr->messages[0].content, NULL,
+           held_back_is_file
            /* Translators: %s is a place in the file such as "line 57" */
-           g_strdup_printf (_("the same or nearly the same record (%s) is held back to check the training"), place));
+           ? g_strdup_printf (_("the same or nearly the same record is in your check file (%s)"), place)
+           /* Translators: %s is a place in the file such as "line 57" */
+           : g_strdup_printf (_("the same or nearly the same record (%s) is held back to check the training"), place));
     }
-  index_clear (&trained);
+  index_clear (&index);
+  g_array_sort (out, by_record);
+  return out;
 }
 
 GArray *
@@ -522,7 +572,21 @@ temper_dataset_find_with_split (const temper_dataset_t *ds, const GArray *held_b
 
   if (held_back != NULL && held_back->len > 0)
     {
-      find_split_leakage (out, ds, held_back);
+      guint n = temper_dataset_get_n_records (ds);
+      g_autofree gboolean *is_held = g_new0 (gboolean, MAX (n, 1));
+      g_autoptr(GArray) trained = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_autoptr(GArray) held = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_autoptr(GArray) leaks = NULL;
+
+      for (guint k = 0; k < held_back->len; k++)
+        if (g_array_index (held_back, guint, k) < n)
+          is_held[g_array_index (held_back, guint, k)] = TRUE;
+      for (guint64 i = 0; i < n; i++)
+        g_array_append_val (is_held[i] ? held : trained, i);
+      leaks = temper_dataset_find_leakage ((temper_dataset_t *const *) &ds, 1, trained, held, FALSE);
+      /* The findings move over; the emptied array frees none of them. */
+      g_array_append_vals (out, leaks->data, leaks->len);
+      g_array_set_clear_func (leaks, NULL);
       g_array_sort (out, by_record);
     }
   return out;

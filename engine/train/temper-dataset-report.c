@@ -282,7 +282,12 @@ void
 temper_dataset_split (const temper_dataset_t *ds, double fraction, guint64 seed,
                       GArray **train, GArray **validation)
 {
-  guint n = ds->records->len;
+  temper_dataset_split_n (ds->records->len, fraction, seed, train, validation);
+}
+
+void
+temper_dataset_split_n (guint n, double fraction, guint64 seed, GArray **train, GArray **validation)
+{
   g_autofree guint *order = g_new (guint, MAX (n, 1));
   guint64 state = seed;
   guint n_val;

@@ -18,6 +18,7 @@
 #include "temper-dataset-page.h"
 #include "temper-error-banner.h"
 #include "temper-evaluation-group.h"
+#include "temper-length-histogram.h"
 #include "temper-model-page.h"
 #include "temper-settings.h"
 #include "temper-settings-page.h"
@@ -429,6 +430,28 @@ test_mix_counted (void)
   temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &train);
   g_assert_true (temper_settings_page_get_estimate (TEMPER_SETTINGS_PAGE (settings_page), &steps, &seconds, &memory));
   g_assert_cmpint (steps, ==, temper_train_count_steps (&train, 16));
+  /* The histogram draws the mix too: each bar holds the records of the
+   * file read back whose length falls in it. */
+  {
+    TemperLengthHistogram *histogram = TEMPER_LENGTH_HISTOGRAM (gui_test_find_named (dataset, "dataset-histogram"));
+    guint drawn = 0;
+
+    for (guint bin = 0; bin < temper_length_histogram_get_n_bins (histogram); bin++)
+      {
+        guint first, last, expected = 0;
+        guint count = temper_length_histogram_get_bin (histogram, bin, &first, &last);
+
+        for (gsize i = 0; i < temper_dataset_get_n_records (mixed); i++)
+          {
+            guint length = (guint) temper_dataset_get_record (mixed, i)->n_tokens;
+
+            expected += length >= first && length <= last;
+          }
+        g_assert_cmpuint (count, ==, expected);
+        drawn += count;
+      }
+    g_assert_cmpuint (drawn, ==, 16);
+  }
 
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);

@@ -376,6 +376,26 @@ test_pages (Fixture       *fixture,
   gui_test_settle (300);
   scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-group"));
   shoot (fixture, "5h-dataset-leakage");
+  /* A file of its own to check progress on: summed up, and a record that
+   * repeats one of the file's is leakage into it. */
+  {
+    g_autofree char *check = g_build_filename (g_get_tmp_dir (), "office-check.jsonl", NULL);
+
+    g_assert_true (g_file_set_contents (check, "{\"prompt\": \"WHAT IS THE ROOM NUMBER OF OFFICE 5\", "
+                                        "\"response\": \"OFFICE 5 IS IN ROOM 135\"}\n"
+                                        "{\"prompt\": \"Which floor is the canteen on?\", \"response\": \"The third.\"}\n"
+                                        "{\"prompt\": \"Broken\n", -1, NULL));
+    temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset_page), check);
+    g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+    gui_test_settle (300);
+    scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-split"));
+    shoot (fixture, "5i-dataset-check-file");
+    scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-group"));
+    shoot (fixture, "5j-dataset-check-file-leak");
+    temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset_page), NULL);
+    g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+    g_unlink (check);
+  }
   g_unlink (leaky);
 
   g_assert_true (g_file_test (sample, G_FILE_TEST_EXISTS));
@@ -401,6 +421,9 @@ test_pages (Fixture       *fixture,
     /* The lines above count the mix the run trains on. */
     scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-format"));
     shoot (fixture, "6d-dataset-mix-counts");
+    /* The histogram draws the mix too. */
+    scroll_to (dataset_page, gui_test_find_named (dataset_page, "lengths-group"));
+    shoot (fixture, "6e-dataset-mix-lengths");
     /* So do the settings chosen and the estimate. */
     gtk_widget_activate_action (root, "win.next-page", NULL);
     g_assert_true (gui_test_wait_for (speed_measured, settings_page, 120000));

@@ -276,6 +276,114 @@ test_split_leakage (void)
   g_assert_cmpuint (split_leaks (ds, (const guint[]) { 2, 3, 4 }, 3, &line, &other), ==, 0);
 }
 
+static guint
+count_leaks (GArray *found, gsize *record, gint64 *other, const char **message)
+{
+  for (guint i = 0; i < found->len; i++)
+    {
+      const TemperDatasetFinding *f = &g_array_index (found, TemperDatasetFinding, i);
+
+      g_assert_cmpint (f->kind, ==, TEMPER_DATASET_FINDING_LEAKAGE);
+      *record = f->record;
+      *other = f->other_line;
+      *message = f->message;
+    }
+  return found->len;
+}
+
+/* Leakage between what a run trains on and what it checks with when they
+ * come from different files (a mix, a validation file): only the first
+ * dataset's records trained on are reported, with the other file's line
+ * and name. */
+static void
+test_leakage_across_files (void)
+{
+  g_autoptr(temper_dataset_t) main_ds = load ("findings.jsonl");
+  g_autofree char *dir = g_dir_make_tmp ("temper-leak-XXXXXX", NULL);
+  g_autofree char *other_path = g_build_filename (dir, "check.jsonl", NULL);
+  g_autoptr(temper_dataset_t) other = NULL;
+  g_autoptr(GError) error = NULL;
+  temper_dataset_t *both[2];
+  g_autoptr(GArray) trained = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) held = g_array_new (FALSE, FALSE, sizeof (guint64));
+  gsize record = 0;
+  gint64 other_line = 0;
+  const char *message = NULL;
+
+  /* Line 2 repeats findings.jsonl's first record in other case and
+   * punctuation. */
+  g_assert_true (g_file_set_contents (other_path, "{\"prompt\": \"Who painted it?\", \"response\": \"Nobody.\"}\n"
+                                      "{\"prompt\": \"WHAT is the capital of france\", \"response\": \"paris\"}\n",
+                                      -1, NULL));
+  other = temper_dataset_load (other_path, NULL, &error);
+  g_assert_no_error (error);
+  both[0] = main_ds;
+  both[1] = other;
+  for (guint64 r = 0; r < 6; r++)
+    if (r != 1)
+      g_array_append_val (trained, r);
+  {
+    guint64 pick = (G_GUINT64_CONSTANT (1) << 40) | 1, first_other = G_GUINT64_CONSTANT (1) << 40;
+
+    g_array_append_val (held, first_other);
+    g_array_append_val (held, pick);
+  }
+  {
+    g_autoptr(GArray) found = temper_dataset_find_leakage (both, 2, trained, held, FALSE);
+
+    g_assert_cmpuint (count_leaks (found, &record, &other_line, &message), ==, 1);
+    g_assert_cmpuint (record, ==, 0);
+    g_assert_cmpint (other_line, ==, 2);
+    g_assert_nonnull (strstr (message, "line 2 of check.jsonl"));
+    g_assert_nonnull (strstr (message, "held back"));
+  }
+  {
+    g_autoptr(GArray) found = temper_dataset_find_leakage (both, 2, trained, held, TRUE);
+
+    g_assert_cmpuint (count_leaks (found, &record, &other_line, &message), ==, 1);
+    g_assert_nonnull (strstr (message, "in your check file (line 2"));
+  }
+  /* Record 0 dropped, its near-copy on line 2 trained on: the leak is
+   * reported there. */
+  g_array_index (trained, guint64, 0) = 1;
+  {
+    g_autoptr(GArray) found = temper_dataset_find_leakage (both, 2, trained, held, TRUE);
+
+    g_assert_cmpuint (count_leaks (found, &record, &other_line, &message), ==, 1);
+    g_assert_cmpuint (record, ==, 1);
+  }
+  /* Neither copy trained on, or the copy trained on in the other file:
+   * nothing to drop from the first. */
+  g_array_remove_index (trained, 0);
+  {
+    g_autoptr(GArray) found = temper_dataset_find_leakage (both, 2, trained, held, TRUE);
+
+    g_assert_cmpuint (found->len, ==, 0);
+  }
+  {
+    g_autoptr(GArray) found = temper_dataset_find_leakage (both, 2, held, trained, FALSE);
+
+    g_assert_cmpuint (found->len, ==, 0);
+  }
+  g_unlink (other_path);
+  g_rmdir (dir);
+}
+
+/* The split of a file not loaded yet is the split of the same number of
+ * records loaded. */
+static void
+test_split_n (void)
+{
+  g_autoptr(temper_dataset_t) ds = load ("findings.jsonl");
+  g_autoptr(GArray) train = NULL, validation = NULL, train_n = NULL, validation_n = NULL;
+
+  temper_dataset_split (ds, 0.3, 7, &train, &validation);
+  temper_dataset_split_n (temper_dataset_get_n_records (ds), 0.3, 7, &train_n, &validation_n);
+  g_assert_cmpuint (validation->len, ==, validation_n->len);
+  g_assert_cmpuint (train->len, ==, train_n->len);
+  g_assert_cmpmem (validation->data, validation->len * sizeof (guint), validation_n->data, validation_n->len * sizeof (guint));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -286,5 +394,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset-findings/json", test_findings_json);
   g_test_add_func ("/dataset-findings/mix", test_mix);
   g_test_add_func ("/dataset-findings/split-leakage", test_split_leakage);
+  g_test_add_func ("/dataset-findings/leakage-across-files", test_leakage_across_files);
+  g_test_add_func ("/dataset-findings/split-n", test_split_n);
   return g_test_run ();
 }

@@ -243,6 +243,22 @@ GArray *temper_dataset_find (const temper_dataset_t *dataset,
  * the held-back record's line in other_line. */
 GArray *temper_dataset_find_with_split (const temper_dataset_t *dataset,
                                         const GArray           *held_back);
+/* Leakage between the records a run trains on and those it checks the
+ * training with, which may come from several datasets (a mix, a separate
+ * validation file): @trained and @held_back hold (dataset << 40) | record,
+ * as temper_dataset_mix_pick() gives them, dataset indexing @datasets.
+ * Each held-back record that nearly duplicates one trained on from
+ * @datasets[0] is reported on that record (findings on the other datasets'
+ * records are left out: only the first one's records are listed to drop);
+ * other_line is the held-back record's line, the message names its file
+ * when it is not @datasets[0].  @held_back_is_file: the held-back records
+ * are a validation file of their own, not records held back from the data.
+ * A new array of LEAKAGE findings in record order. */
+GArray *temper_dataset_find_leakage (temper_dataset_t *const *datasets,
+                                     guint                   n_datasets,
+                                     const GArray           *trained,
+                                     const GArray           *held_back,
+                                     gboolean                held_back_is_file);
 
 /* Writes the kept records of @dataset whose @drop entry is FALSE (@drop has
  * one entry per kept record; NULL keeps all) to a new JSONL file at @path:
@@ -300,6 +316,9 @@ double temper_dataset_default_validation_fraction (gsize n_records);
  * of its own instead. */
 void temper_dataset_split (const temper_dataset_t *dataset, double fraction, guint64 seed,
                            GArray **train, GArray **validation);
+/* temper_dataset_split() of a file of @n records that is not loaded yet
+ * (a cleaned copy or a mix about to be written): the same records. */
+void temper_dataset_split_n (guint n, double fraction, guint64 seed, GArray **train, GArray **validation);
 /* How many of @n records temper_dataset_split() holds back at @fraction. */
 guint temper_dataset_split_count (guint n, double fraction);
 

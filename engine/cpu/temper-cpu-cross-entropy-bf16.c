@@ -9,12 +9,14 @@
  * vocabulary, and took the gradient's product through panels 32 columns
  * wide that re-read a T × V/2 gradient from memory for each).
  *
- * Pass one keeps each row's running maximum and sum of exponentials per
- * thread (merged afterwards: the log-sum-exp); pass two forms the panel's
- * logits again, turns them into ∂loss/∂logit = softmax − one-hot in place,
- * rounds them to bfloat16 and adds their product with the same panel's
- * weights (packed a second time, as rows, from the same dequantised rows)
- * into the thread's own dx, which are summed at the end.  Everything a
+ * One pass: each row's running maximum and sum of exponentials (the
+ * log-sum-exp) take in the panel's logits, and exp(logit − running maximum)
+ * is rounded to bfloat16 and multiplied by the same panel's weights (packed
+ * a second time, as rows, from the same dequantised rows) into the
+ * thread's own U; when a row's maximum rises, its U is scaled down first,
+ * as a flash attention's output is.  At the end the threads' U are merged
+ * into dx = grad_scale · (U / Σ exp − W[target]), so the logits are formed
+ * once: two products per call where the slices took three.  Everything a
  * thread touches per panel (the logits of its panel, both packed panels)
  * is a few hundred KiB, and no buffer is as wide as the vocabulary: all
  * of it (about 3 MiB a thread at Gemma 3's width) lives in the caller's
@@ -47,7 +49,6 @@ typedef struct {
   float            *dx;            /* this block's rows, or NULL */
   const gint32     *targets;       /* this block's rows */
   float             grad_scale, cap;
-  gboolean          pass_two;
   /* Shared: x rounded (R × lda_x), each row's target logit, then the merged
    * maximum and grad_scale / Σ exp. */
   uint16_t         *acts;
@@ -67,9 +68,9 @@ typedef struct {
   float    *rows_f32;      /* sixteen dequantised rows */
   float    *logits;        /* R × PANEL_WORDS */
   uint16_t *grad;          /* R × PANEL_WORDS, rounded */
-  float    *max;           /* R: running maximum (pass one) */
-  double   *sum;           /* R: Σ exp(logit − max) (pass one) */
-  float    *dx;            /* R × E: this thread's share of dx */
+  float    *max;           /* R: running maximum */
+  double   *sum;           /* R: Σ exp(logit − max) */
+  float    *dx;            /* R × E: U = Σ exp(logit − max) · W[word] */
 } ThreadPart;
 
 static size_t
@@ -135,8 +136,8 @@ round_x_rows (void *data, gint64 r0, gint64 r1)
 }
 
 /* Logits of the panel's @n words starting at @v0 for every row into
- * part->logits (rows PANEL_WORDS apart), softcapped when asked; in pass two
- * also the panel packed as rows for the gradient's product. */
+ * part->logits (rows PANEL_WORDS apart), softcapped when asked; with a
+ * gradient asked for, also the panel packed as rows for its product. */
 static void
 panel_logits (const CeWork *c, const ThreadPart *part, int64_t v0, int64_t n)
 {
@@ -152,7 +153,7 @@ panel_logits (const CeWork *c, const ThreadPart *part, int64_t v0, int64_t n)
           c->k->dequant_row (c->type, c->w + (size_t) (v0 + r + i) * c->row_bytes, c->E,
                              part->rows_f32 + i * c->E);
       temper_cpu_bf16_gemm_pack_b_cols (part->packed_cols, c->E, n, r, m, src, c->E);
-      if (c->pass_two)
+      if (c->dx != NULL)
         temper_cpu_bf16_gemm_pack_b_rows (part->packed_rows, n, c->E, r, m, src, c->E);
     }
   temper_cpu_bf16_gemm (c->k->bf16_frozen, c->R, n, c->E, c->acts, c->lda_x, part->packed_cols,
@@ -168,72 +169,63 @@ panel_logits (const CeWork *c, const ThreadPart *part, int64_t v0, int64_t n)
         }
 }
 
-/* Pass one for a panel: merges its maximum and sum of exponentials into
- * the thread's running ones (the logits are overwritten). */
+/* One panel: each row's running maximum and sum of exponentials take in
+ * the panel's logits (the log-sum-exp), and with a gradient asked for,
+ * exp(logit − running maximum) (times the cap's derivative 1 − (z/cap)²
+ * when capped) is rounded and its product with the panel added into the
+ * thread's own U.  When a row's maximum rises, what U and the sum hold for
+ * it is scaled by exp(old − new) first (as a flash attention's output is),
+ * so every term ends up relative to the row's final maximum without the
+ * logits being formed a second time. */
 static void
-panel_lse (const CeWork *c, const ThreadPart *part, int64_t v0, int64_t n)
+panel_rows (const CeWork *c, const ThreadPart *part, int64_t v0, int64_t n, gboolean *wrote)
 {
+  gboolean grad = c->dx != NULL;
+
   for (int64_t t = 0; t < c->R; t++)
     {
       float *l = part->logits + t * PANEL_WORDS, max = -INFINITY, old = part->max[t];
       int target = c->targets[t];
-      double sum;
+      double sum = 0.0;
 
       if (target < 0)
-        continue;
+        {
+          if (grad)
+            memset (l, 0, sizeof (float) * (size_t) n);
+          continue;
+        }
       if (target >= v0 && target < v0 + n)
         c->target_logit[t] = l[target - v0];
       for (int64_t v = 0; v < n; v++)
         max = MAX (max, l[v]);
-      sum = c->k->exp_sub_sum (l, n, max);
       if (max > old)
         {
-          part->sum[t] = part->sum[t] * exp ((double) old - max) + sum;
-          part->max[t] = max;
+          float shrink = expf (old - max);
+
+          part->sum[t] *= (double) shrink;
+          if (*wrote)
+            for (int64_t e = 0; e < c->E; e++)
+              part->dx[t * c->E + e] *= shrink;
+          part->max[t] = old = max;
         }
-      else
-        part->sum[t] += sum * exp ((double) max - old);
-    }
-}
-
-/* Pass two for a panel: ∂loss/∂logit in place (with the cap's derivative
- * 1 − (z/cap)² when capped), rounded, and its product with the panel added
- * into the thread's dx. */
-static void
-panel_grad (const CeWork *c, const ThreadPart *part, int64_t v0, int64_t n, float *dx,
-            gboolean accumulate)
-{
-  for (int64_t t = 0; t < c->R; t++)
-    {
-      float *l = part->logits + t * PANEL_WORDS, max = c->row_max[t], inv = c->row_inv[t];
-      int target = c->targets[t];
-
-      if (target < 0)
-        memset (l, 0, sizeof (float) * (size_t) n);
-      else if (c->cap > 0.0f)
+      if (c->cap > 0.0f && grad)
         for (int64_t v = 0; v < n; v++)
           {
-            float q = l[v] / c->cap;
+            float q = l[v] / c->cap, p = expf (l[v] - old);
 
-            l[v] = expf (l[v] - max) * inv * (1.0f - q * q);
+            sum += p;
+            l[v] = p * (1.0f - q * q);
           }
       else
-        {
-          c->k->exp_sub_sum (l, n, max);
-          for (int64_t v = 0; v < n; v++)
-            l[v] *= inv;
-        }
-      if (target >= v0 && target < v0 + n)
-        {
-          /* The one-hot's share, through the cap's derivative too. */
-          float q = c->cap > 0.0f ? c->target_logit[t] / c->cap : 0.0f;
-
-          l[target - v0] -= c->grad_scale * (1.0f - q * q);
-        }
+        sum = c->k->exp_sub_sum (l, n, old);
+      part->sum[t] += sum;
     }
+  if (!grad)
+    return;
   temper_cpu_bf16_gemm_convert_rows (part->grad, PANEL_WORDS, part->logits, PANEL_WORDS, c->R, n);
   temper_cpu_bf16_gemm (c->k->bf16_frozen, c->R, c->E, n, part->grad, PANEL_WORDS,
-                        part->packed_rows, dx, c->E, accumulate);
+                        part->packed_rows, part->dx, c->E, *wrote);
+  *wrote = TRUE;
 }
 
 static void
@@ -242,17 +234,12 @@ ce_task (void *data, int ith, int nth)
   CeWork *c = data;
   ThreadPart part = thread_part (c, ith);
   gint64 v_begin, v_end;
-  /* Thread 0 adds straight into dx; the others into their own. */
-  float *dx = NULL;
 
-  if (c->pass_two)
-    dx = ith == 0 ? c->dx : part.dx;
-  else
-    for (int64_t t = 0; t < c->R; t++)
-      {
-        part.max[t] = -INFINITY;
-        part.sum[t] = 0.0;
-      }
+  for (int64_t t = 0; t < c->R; t++)
+    {
+      part.max[t] = -INFINITY;
+      part.sum[t] = 0.0;
+    }
   c->wrote_dx[ith] = FALSE;
   temper_cpu_split_aligned (c->V, 32, ith, nth, &v_begin, &v_end);
   for (gint64 v0 = v_begin; v0 < v_end; v0 += PANEL_WORDS)
@@ -260,39 +247,54 @@ ce_task (void *data, int ith, int nth)
       int64_t n = MIN (PANEL_WORDS, v_end - v0);
 
       panel_logits (c, &part, v0, n);
-      if (!c->pass_two)
-        panel_lse (c, &part, v0, n);
-      else
-        {
-          panel_grad (c, &part, v0, n, dx, ith == 0 || c->wrote_dx[ith]);
-          c->wrote_dx[ith] = TRUE;
-        }
+      panel_rows (c, &part, v0, n, &c->wrote_dx[ith]);
     }
 }
 
-/* dx += the other threads' dx, rows [r0, r1). */
+/* dx += grad_scale · (Σ over threads of exp(thread max − max) · U) / Σ exp
+ * − grad_scale · (1 − (z_target/cap)²) · W[target], rows [r0, r1); the
+ * target's row is widened in fp32 into thread 0's U row once that is
+ * used. */
 static void
 sum_dx_rows (void *data, gint64 r0, gint64 r1)
 {
   CeWork *c = data;
+  ThreadPart first = thread_part (c, 0);
+  int64_t E = c->E;
 
-  for (int th = 1; th < c->n_parts; th++)
+  for (gint64 t = r0; t < r1; t++)
     {
-      ThreadPart part = thread_part (c, th);
+      float *dx = c->dx + t * E, *target_row = first.dx + t * E;
+      int target = c->targets[t];
+      float q = c->cap > 0.0f ? c->target_logit[t] / c->cap : 0.0f;
 
-      if (!c->wrote_dx[th])
+      if (target < 0)
         continue;
-      for (gint64 i = r0 * c->E; i < r1 * c->E; i++)
-        c->dx[i] += part.dx[i];
+      for (int th = 0; th < c->n_parts; th++)
+        {
+          ThreadPart part = thread_part (c, th);
+          float f;
+
+          if (!c->wrote_dx[th] || part.max[t] == -INFINITY)
+            continue;
+          f = expf (part.max[t] - c->row_max[t]) * c->row_inv[t];
+          for (int64_t e = 0; e < E; e++)
+            dx[e] += f * part.dx[t * E + e];
+        }
+      if (c->type == TEMPER_TYPE_F32)
+        memcpy (target_row, c->w + (size_t) target * c->row_bytes, sizeof (float) * (size_t) E);
+      else
+        c->k->dequant_row (c->type, c->w + (size_t) target * c->row_bytes, E, target_row);
+      for (int64_t e = 0; e < E; e++)
+        dx[e] -= c->grad_scale * (1.0f - q * q) * target_row[e];
     }
 }
 
-/* One block of rows: both passes; adds the block's loss and target count. */
+/* One block of rows: adds its loss and target count, and its gradient. */
 static void
 cross_entropy_block (CeWork *c, double *loss_sum, int64_t *count)
 {
   temper_cpu_pool_run_range (c->cpu->pool, c->R, 8, round_x_rows, c);
-  c->pass_two = FALSE;
   temper_cpu_pool_run (c->cpu->pool, ce_task, c);
   for (int64_t t = 0; t < c->R; t++)
     {
@@ -316,11 +318,8 @@ cross_entropy_block (CeWork *c, double *loss_sum, int64_t *count)
       c->row_max[t] = max;
       c->row_inv[t] = (float) (c->grad_scale / sum);
     }
-  if (c->dx == NULL)
-    return;
-  c->pass_two = TRUE;
-  temper_cpu_pool_run (c->cpu->pool, ce_task, c);
-  temper_cpu_pool_run_range (c->cpu->pool, c->R, 8, sum_dx_rows, c);
+  if (c->dx != NULL)
+    temper_cpu_pool_run_range (c->cpu->pool, c->R, 8, sum_dx_rows, c);
 }
 
 gboolean

@@ -333,6 +333,10 @@ cross_entropy (TemperBackend *b, const TemperBTensor *loss, const TemperBTensor 
   int64_t count = 0, words = temper_cpu_cross_entropy_slice_words (T, chunk, V);
 
   g_assert (x->ne[0] == E && scratch->ne[0] == V && chunk > 0);
+  if (temper_cpu_cross_entropy_bf16 (cpu, ls, dx != NULL ? cpu_f32 (dx) : NULL, xs, T, cpu_data (w),
+                                     w->type, E, V, tg, grad_scale, cap, cpu_f32 (scratch),
+                                     (size_t) (V * chunk)))
+    return;
   if (words > 0)
     {
       cross_entropy_by_slices (cpu, ls, dx != NULL ? cpu_f32 (dx) : NULL, xs, w, tg,

@@ -166,6 +166,15 @@ gboolean temper_cpu_matmul_prefill (TemperCpuBackend *cpu, float *y, const float
  * bfloat16 (k.bf16_frozen), for at least TEMPER_CPU_BF16_MIN_TOKENS tokens;
  * FALSE (nothing done) otherwise. */
 #define TEMPER_CPU_BF16_MIN_TOKENS 16
+/* The fused lm_head + cross-entropy in bfloat16 (temper-cpu-cross-entropy-bf16.c),
+ * the vocabulary outermost: adds the loss and target count to @ls[0..1] and
+ * the gradient to @dx (when not NULL), working in @scratch where its
+ * @scratch_floats suffice, else in the backend's scratch; FALSE (nothing done) where bf16_frozen
+ * is NONE or for fewer than TEMPER_CPU_BF16_MIN_TOKENS tokens. */
+gboolean temper_cpu_cross_entropy_bf16 (TemperCpuBackend *cpu, float *ls, float *dx, const float *x,
+                                        int64_t T, const guint8 *w, int type, int64_t E, int64_t V,
+                                        const gint32 *targets, float grad_scale, float cap,
+                                        float *scratch, size_t scratch_floats);
 gboolean temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
                                  const guint8 *w, int type, int64_t in, int64_t out,
                                  const float *bias, gboolean accumulate, TemperBf16Split split);

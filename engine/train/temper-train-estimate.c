@@ -183,7 +183,8 @@ temper_train_count_steps (const TemperTrainSettings *settings,
  * type, products (fp32 or bfloat16) and Temper version, each kind's rate
  * under its name.  Losing it costs one measurement.  The products are in
  * the group because bfloat16's frozen products run about twice as fast
- * (and fast mode's forward changed from fp32 to split bfloat16 operands:
+ * (and fast mode's forward changed from fp32 to split bfloat16 operands,
+ * its lm_head from slices of the vocabulary to one pass over panels:
  * rates measured before that are not this build's). */
 static GMutex cache_lock;
 
@@ -204,7 +205,8 @@ group_name (const temper_model_t *model, int n_threads, gboolean exact)
   return g_strdup_printf ("%s|%d threads|%s|%s|%s|Temper %s", cpu, n_threads,
                           type != NULL ? type : "unknown",
                           temper_base_weights_name (temper_model_get_base_weights (model)),
-                          exact ? "fp32 products" : "bf16 products, split forward", PACKAGE_VERSION);
+                          exact ? "fp32 products" : "bf16 products, split forward, one-pass lm_head",
+                          PACKAGE_VERSION);
 }
 
 /* Key names: the kinds' names without spaces or slashes. */

@@ -29,7 +29,10 @@
  * chunk widens the whole (quantized) output matrix once on the CPU, so
  * 32-row chunks spent more time widening than multiplying at a 49,152-word
  * vocabulary; 128 rows (24 MiB) take the lm_head near the other GEMMs'
- * rate.  A 262,144-word vocabulary (Gemma 3) keeps 32. */
+ * rate.  A 262,144-word vocabulary (Gemma 3) keeps 32.  The CPU's fast
+ * mode does not chunk the rows: it walks the vocabulary in panels and only
+ * works in this scratch (a few MiB of it; temper-cpu-cross-entropy-bf16.c);
+ * the exact mode and the GPU backends chunk as said. */
 #define CE_SCRATCH_BYTES (24 * 1024 * 1024)
 #define CE_CHUNK_MIN 32
 #define CE_CHUNK_MAX 256

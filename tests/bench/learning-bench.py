@@ -12,12 +12,16 @@ before and after (the forgetting check's bundled questions).
     tests/bench/learning-bench.py --cli build/app/cli/temper-cli --work build/learning-bench \
         [--presets quick balanced] [--sets facts-20 facts-20-distinct facts-60 facts-200 style classify]
         [--model M] [--general-limit N] [--train-args "--replay 0" --tag noreplay]
+        [--seed S] [--threads T]
 
 --general-limit N asks only the first N general questions (the sweep's 12),
 to save time; the default asks all of them.  --train-args adds `train` flags
 to every run (a point measured against the defaults, e.g. without replay),
 --tag names those runs' folders apart.  Each line also splits the probes
-into English and Chinese.
+into English and Chinese.  --seed S trains with another seed (default 42;
+any other names the folders "-sS" apart); --threads T passes CPU threads to
+train and evaluate (default 1, so that a run leaves the other cores free;
+the figures do not depend on it).
 
 Targets: quick ≥ 75 % of probes after, balanced ≥ 85 %, base ≤ 10 %,
 general questions not worse beyond chance (two more forgotten than gained).
@@ -57,6 +61,8 @@ def main():
     ap.add_argument("--train-args", default="",
                     help="more `temper-cli train` flags, as one string (a sweep point over the defaults)")
     ap.add_argument("--tag", default="", help="added to the run folders' names (with --train-args)")
+    ap.add_argument("--seed", type=int, default=42, help="training seed (default 42)")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads for train and evaluate (default 1)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     if args.general_limit:
@@ -72,20 +78,22 @@ def main():
     for preset in args.presets:
         totals = [0, 0, 0]
         for set_name in args.sets:
-            run_dir = os.path.join(args.work, "%s-%s-%s%s" % (model_tag, preset, set_name,
-                                                              "-" + args.tag if args.tag else ""))
+            run_dir = os.path.join(args.work, "%s-%s-%s%s%s" % (model_tag, preset, set_name,
+                                                                "-" + args.tag if args.tag else "",
+                                                                "-s%d" % args.seed if args.seed != 42 else ""))
             log = run_dir + ".log"
             probes = os.path.join(SETS, set_name + "-probes.jsonl")
             if not os.path.exists(os.path.join(run_dir, "adapter")):
                 if run([args.cli, "train", "--model", args.model, "--data",
                         os.path.join(SETS, set_name + ".jsonl"), "--out", run_dir,
-                        "--preset", preset, "--seed", "42"] + args.train_args.split(), log) != 0:
+                        "--preset", preset, "--seed", str(args.seed), "--threads", str(args.threads)]
+                       + args.train_args.split(), log) != 0:
                     print("%-9s %-10s training failed, see %s" % (preset, set_name, log))
                     failed = True
                     continue
             if not os.path.exists(os.path.join(run_dir, "evaluation.json")):
                 if run([args.cli, "evaluate", run_dir, "--data", probes, "--general", args.general,
-                        "--max-tokens", str(args.max_tokens)], log) != 0:
+                        "--max-tokens", str(args.max_tokens), "--threads", str(args.threads)], log) != 0:
                     print("%-9s %-10s evaluation failed, see %s" % (preset, set_name, log))
                     failed = True
                     continue

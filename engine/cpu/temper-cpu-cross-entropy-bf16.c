@@ -4,7 +4,7 @@
  * walks it in panels of PANEL_WORDS output rows; each panel's rows are
  * dequantised sixteen at a time and packed straight into the tiles' layout,
  * then multiplied by every token of the row block, so the output matrix is
- * widened once per pass for all tokens (the earlier design widened it once
+ * widened once per call for all tokens (the earlier design widened it once
  * per chunk of 32–128 tokens, or three times per call in slices of the
  * vocabulary, and took the gradient's product through panels 32 columns
  * wide that re-read a T × V/2 gradient from memory for each).
@@ -35,7 +35,8 @@
  * 16 (rows dequantised at a time). */
 #define PANEL_WORDS 256
 /* Tokens per row block: bounds the panel's logits (ROW_BLOCK × PANEL_WORDS
- * floats) and a thread's dx (ROW_BLOCK × E). */
+ * floats) and a thread's U (ROW_BLOCK × E); each block widens the output
+ * matrix once more. */
 #define ROW_BLOCK 512
 
 typedef struct {
@@ -57,7 +58,7 @@ typedef struct {
   /* Each thread's part of the scratch, thread_floats apart. */
   float            *threads;
   size_t            thread_floats;
-  gboolean         *wrote_dx;      /* per thread: its dx holds sums */
+  gboolean         *wrote_dx;      /* per thread: its U holds sums */
   int               n_parts;       /* the pool's parts (threads) */
 } CeWork;
 

@@ -617,7 +617,7 @@ dot_4rows_iq4_xs (const uint8_t *p, size_t stride, const int8_t *q, const float 
     }
 }
 
-/* The eight 6-bit scales and minimums of a Q4_K/Q5_K super-block of two
+/* The eight 6-bit scales and minimums of a Q4_K super-block of two
  * rows (12 bytes at 4) as floats, row @pa's in lanes 0–7 and @pb's in
  * 8–15: bytes 0–3 hold scales 0–3 (low 6 bits) and the top two bits of
  * scales 4–7, bytes 4–7 the same of the minimums, bytes 8–11 the low four
@@ -644,21 +644,20 @@ k_scales_mins_2rows (const uint8_t *pa, const uint8_t *pb, __m512 *scales, __m51
   *mins = _mm512_cvtepi32_ps (_mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) mn)));
 }
 
-/* Q4_K and Q5_K four rows at once.  A super-block's 64-element group g is
- * 32 code bytes (sub-block 2g in the low nibbles, 2g + 1 in the high), so
- * each row's first 16 bytes fill one lane of one register and its last 16
- * one lane of another; sub-block 2g is then two VNNI products (low nibbles
- * of both against x's two halves) and 2g + 1 two more.  Q5_K's fifth bit
- * of element l of sub-block j is bit j of qh[l], added through byte masks.
- * The 32 factors d·scale·dx and the minimum terms dmin·min·s are made once
- * a super-block, two rows a register. */
+/* Q4_K four rows at once.  A super-block's 64-element group g is 32 code
+ * bytes (sub-block 2g in the low nibbles, 2g + 1 in the high), so each
+ * row's first 16 bytes fill one lane of one register and its last 16 one
+ * lane of another; sub-block 2g is then two VNNI products (low nibbles of
+ * both against x's two halves) and 2g + 1 two more.  The 32 factors
+ * d·scale·dx and the minimum terms dmin·min·s are made once a super-block,
+ * two rows a register.  (Q5_K the same way, its fifth bits through byte
+ * masks, measured 0.7× its one-row kernel: the mask tests and the lane
+ * inserts crowd the one shuffle port.) */
 static ALWAYS_INLINE void
-dot_4rows_k (int type, const uint8_t *p, size_t stride, const int8_t *q, const float *dx,
-             const float *sx, int64_t n, float out[4])
+dot_4rows_q4_k (const uint8_t *p, size_t stride, const int8_t *q, const float *dx,
+                const float *sx, int64_t n, float out[4])
 {
-  const gboolean five = type == TEMPER_TYPE_Q5_K;
-  const int bytes = five ? 176 : 144, qs_at = five ? 48 : 16;
-  const __m512i low4 = _mm512_set1_epi8 (0x0f), bit4 = _mm512_set1_epi8 (0x10);
+  const __m512i low4 = _mm512_set1_epi8 (0x0f);
   /* Lanes 4r..4r+3 take row r's factor of the sub-block (added below). */
   const __m512i pick_row = _mm512_setr_epi32 (0, 0, 0, 0, 8, 8, 8, 8, 16, 16, 16, 16, 24, 24, 24, 24);
   /* d of rows 0, 1 (2, 3) over eight lanes each; dmin after them. */
@@ -670,12 +669,11 @@ dot_4rows_k (int type, const uint8_t *p, size_t stride, const int8_t *q, const f
   __m512 acc_m01 = _mm512_setzero_ps (), acc_m23 = _mm512_setzero_ps ();
   float lanes[16], mins[32];
 
-  for (int64_t sb = 0; sb < n / 256; sb++, p += bytes, q += 256, dx += 8, sx += 8)
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 144, q += 256, dx += 8, sx += 8)
     {
       const uint8_t *p1 = p + stride, *p2 = p1 + stride, *p3 = p2 + stride;
       __m128i halves = _mm_insert_epi16 (_mm_cvtsi32_si128 (load_u16 (p)), load_u16 (p1), 1);
       __m512 dm, dx2, sx2, sc01, sc23, mn01, mn23, f01, f23;
-      __m512i high_a = _mm512_setzero_si512 (), high_b = _mm512_setzero_si512 ();
 
       halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p2), 2), load_u16 (p3), 3);
       halves = _mm_insert_epi16 (_mm_insert_epi16 (halves, load_u16 (p + 2), 4), load_u16 (p1 + 2), 5);
@@ -689,30 +687,15 @@ dot_4rows_k (int type, const uint8_t *p, size_t stride, const int8_t *q, const f
       f23 = _mm512_mul_ps (_mm512_mul_ps (sc23, _mm512_permutexvar_ps (pick_d23, dm)), dx2);
       acc_m01 = _mm512_fmadd_ps (_mm512_mul_ps (mn01, _mm512_permutexvar_ps (pick_m01, dm)), sx2, acc_m01);
       acc_m23 = _mm512_fmadd_ps (_mm512_mul_ps (mn23, _mm512_permutexvar_ps (pick_m23, dm)), sx2, acc_m23);
-      if (five)
-        {
-          high_a = lanes_4rows (p + 16, stride);
-          high_b = lanes_4rows (p + 32, stride);
-        }
       for (int g = 0; g < 4; g++)
         {
-          __m512i a = lanes_4rows (p + qs_at + 32 * g, stride);
-          __m512i b = lanes_4rows (p + qs_at + 32 * g + 16, stride);
+          __m512i a = lanes_4rows (p + 16 + 32 * g, stride);
+          __m512i b = lanes_4rows (p + 16 + 32 * g + 16, stride);
           __m512i lo_a = _mm512_and_si512 (a, low4), hi_a = _mm512_and_si512 (_mm512_srli_epi16 (a, 4), low4);
           __m512i lo_b = _mm512_and_si512 (b, low4), hi_b = _mm512_and_si512 (_mm512_srli_epi16 (b, 4), low4);
           const uint8_t *xg = (const uint8_t *) (q + 64 * g);
           __m512i even, odd;
 
-          if (five)
-            {
-              __m512i bit_even = _mm512_set1_epi8 ((char) (1 << (2 * g)));
-              __m512i bit_odd = _mm512_set1_epi8 ((char) (1 << (2 * g + 1)));
-
-              lo_a = _mm512_mask_add_epi8 (lo_a, _mm512_test_epi8_mask (high_a, bit_even), lo_a, bit4);
-              lo_b = _mm512_mask_add_epi8 (lo_b, _mm512_test_epi8_mask (high_b, bit_even), lo_b, bit4);
-              hi_a = _mm512_mask_add_epi8 (hi_a, _mm512_test_epi8_mask (high_a, bit_odd), hi_a, bit4);
-              hi_b = _mm512_mask_add_epi8 (hi_b, _mm512_test_epi8_mask (high_b, bit_odd), hi_b, bit4);
-            }
           even = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), lo_a,
                                       _mm512_broadcast_i32x4 (_mm_loadu_si128 ((const __m128i *) xg)));
           even = _mm512_dpbusd_epi32 (even, lo_b,
@@ -746,7 +729,7 @@ temper_cpu_avx512_handles_q8_4rows (int type)
 {
   return type == TEMPER_TYPE_Q4_0 || type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_Q5_0 ||
          type == TEMPER_TYPE_Q5_1 || type == TEMPER_TYPE_IQ4_NL || type == TEMPER_TYPE_Q8_0 ||
-         type == TEMPER_TYPE_IQ4_XS || type == TEMPER_TYPE_Q4_K || type == TEMPER_TYPE_Q5_K;
+         type == TEMPER_TYPE_IQ4_XS || type == TEMPER_TYPE_Q4_K;
 }
 
 void
@@ -761,8 +744,7 @@ temper_cpu_avx512_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const
     case TEMPER_TYPE_Q5_1: dot_4rows_nibbles (TEMPER_TYPE_Q5_1, w, row_bytes, q, d, s, n, out); break;
     case TEMPER_TYPE_Q8_0: dot_4rows_q8_0 (w, row_bytes, q, d, s, n, out); break;
     case TEMPER_TYPE_IQ4_XS: dot_4rows_iq4_xs (w, row_bytes, q, d, s, n, out); break;
-    case TEMPER_TYPE_Q4_K: dot_4rows_k (TEMPER_TYPE_Q4_K, w, row_bytes, q, d, s, n, out); break;
-    case TEMPER_TYPE_Q5_K: dot_4rows_k (TEMPER_TYPE_Q5_K, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q4_K: dot_4rows_q4_k (w, row_bytes, q, d, s, n, out); break;
     default:               dot_4rows_nibbles (TEMPER_TYPE_IQ4_NL, w, row_bytes, q, d, s, n, out); break;
     }
 }

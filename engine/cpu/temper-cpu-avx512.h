@@ -52,8 +52,8 @@ gboolean temper_cpu_avx512_handles_q8_2rows (int type);
 void     temper_cpu_avx512_dot_2rows_q8 (int type, const void *w0, const void *w1, const int8_t *q,
                                          const float *d, const float *s, int64_t n, float out[2]);
 /* The same for four consecutive rows (@w and the next three, @row_bytes
- * apart → @out[0..3]), for Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q8_0, IQ4_XS,
- * Q4_K and Q5_K. */
+ * apart → @out[0..3]), for Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q8_0, IQ4_XS
+ * and Q4_K. */
 gboolean temper_cpu_avx512_handles_q8_4rows (int type);
 void     temper_cpu_avx512_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const int8_t *q,
                                          const float *d, const float *s, int64_t n, float out[4]);

@@ -224,7 +224,7 @@ test_avx512_vnni_4rows (void)
 #ifdef TEMPER_HAVE_AVX512_VNNI
   static const int types[] = {
     TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_Q8_0,
-    TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K,
+    TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_Q4_K,
   };
 
   if (!has_avx2 () || !__builtin_cpu_supports ("avx512f") || !__builtin_cpu_supports ("avx512bw") ||

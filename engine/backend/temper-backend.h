@@ -92,6 +92,8 @@ typedef enum {
   TEMPER_OP_SOFTCAP,           /* softcap */
   TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP, /* lm_head_cross_entropy_softcap */
   TEMPER_OP_MOE,               /* moe and its backward, on experts of the weight type asked */
+  TEMPER_OP_MATMUL_LORA,       /* matmul_lora (a backend without it runs matmul, then gemm) */
+  TEMPER_OP_LORA_B_BACKWARD,   /* lora_b_backward (a backend without it runs two gemm) */
   TEMPER_OP_COUNT,
 } TemperOp;
 
@@ -303,6 +305,22 @@ typedef struct {
    * recomputes what it needs from x. */
   void (*moe_backward) (TemperBackend *b, const TemperBTensor *dx, const TemperBTensor *dout,
                         const TemperBTensor *x, const TemperMoe *moe);
+  /* matmul, then y += s·hᵀᵀ·Bᵀ, the LoRA path of y = x·Wᵀ, in one op: the
+   * CPU adds it to each part of y while that part is still in its cache.
+   * hT {T, r} (h kept transposed: r rows of T), lora_b {r, out}.  The
+   * result is that of matmul followed by gemm (y, hT, TRUE, lora_b, TRUE,
+   * s, 1). */
+  void (*matmul_lora) (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                       const TemperBTensor *w, const TemperBTensor *bias, const TemperBTensor *hT,
+                       const TemperBTensor *lora_b, float s);
+  /* The LoRA products that read a target's output gradient dy {out, T}, in
+   * one pass over it: gb {r, out} += s·dyᵀ·h and dhT {T, r} = s·Bᵀ·dyᵀ,
+   * with hT {T, r} (h kept transposed) and lora_b {r, out}: the results of
+   * gemm (gb, dy, TRUE, hT, TRUE, s, 1) and gemm (dhT, lora_b, TRUE, dy,
+   * TRUE, s, 0). */
+  void (*lora_b_backward) (TemperBackend *b, const TemperBTensor *gb, const TemperBTensor *dhT,
+                           const TemperBTensor *dy, const TemperBTensor *hT,
+                           const TemperBTensor *lora_b, float s);
 } TemperBackendOps;
 
 struct _TemperBackend {

@@ -97,3 +97,26 @@ temper_cpu_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *
   temper_cpu_reserve_scratch (cpu, TEMPER_CPU_GEMM_WORK);
   temper_cpu_pool_run (cpu->pool, gemm_task, &g);
 }
+
+/* The bfloat16 forward adds the LoRA path to y while y is in cache (see
+ * temper_cpu_matmul_bf16_lora ()); every other path is the two ops. */
+void
+temper_cpu_matmul_lora (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                        const TemperBTensor *w, const TemperBTensor *bias, const TemperBTensor *hT,
+                        const TemperBTensor *lora_b, float s)
+{
+  TemperCpuBackend *cpu = TEMPER_CPU (b);
+
+  g_assert (x->ne[0] == w->ne[0] && y->ne[0] == w->ne[1] && y->ne[1] == x->ne[1]);
+  g_assert (hT->ne[0] == x->ne[1] && lora_b->ne[0] == hT->ne[1] && lora_b->ne[1] == y->ne[0]);
+  g_assert (bias == NULL || bias->ne[0] * bias->ne[1] == w->ne[1]);
+  /* As temper_cpu_matmul () chooses: generation's 8-bit prompts first. */
+  if (!cpu->k.prefill_q8 && cpu->k.bf16_forward &&
+      temper_cpu_matmul_bf16_lora (cpu, cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w), w->type,
+                                   w->ne[0], w->ne[1], bias != NULL ? cpu_f32 (bias) : NULL,
+                                   cpu->k.bf16_forward_split, cpu_f32 (hT), cpu_f32 (lora_b),
+                                   hT->ne[1], s))
+    return;
+  temper_cpu_matmul (b, y, x, w, bias, FALSE);
+  temper_cpu_gemm (b, y, hT, TRUE, lora_b, TRUE, s, 1.0f);
+}

@@ -178,19 +178,37 @@ lora_group_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const
     lora_hidden_transposed (p, w, a, first, count, x);
 }
 
-/* y += s·h·Bᵀ for target @t, forming its hᵀ first when it runs alone. */
-static void
-lora_forward_transposed (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
-                         int t, const TemperBTensor *y, const TemperBTensor *x)
+/* Target @t's hᵀ, formed first when it runs alone (a group's is formed
+ * before its first target's output). */
+static TemperBTensor
+lora_forward_hidden (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                     int t, const TemperBTensor *x)
 {
   int f = group_first (t);
   gboolean together = lora_group (p, w, a, f, group_size (f)) > 1;
-  TemperBTensor hT;
 
   if (!together && !p->lora_h_kept)
     lora_hidden_transposed (p, w, a, t, 1, x);
-  hT = block_of (&a->h[together ? f : t], together ? t - f : 0, x->ne[1], w->lora_a[t].ne[1]);
-  p->backend->ops->gemm (p->backend, y, &hT, TRUE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
+  return block_of (&a->h[together ? f : t], together ? t - f : 0, x->ne[1], w->lora_a[t].ne[1]);
+}
+
+/* y = x·Wᵀ (+ bias) + s·h·Bᵀ for target @t with h kept transposed: one op
+ * where the backend has it (the CPU adds the LoRA path while y is in
+ * cache), else the frozen product and then the gemm. */
+static void
+linear_forward_transposed (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                           int t, const TemperBTensor *y, const TemperBTensor *x, const TemperBTensor *bias)
+{
+  TemperBackend *b = p->backend;
+  TemperBTensor hT = lora_forward_hidden (p, w, a, t, x);
+
+  if (temper_backend_supports_op (b, TEMPER_OP_MATMUL_LORA, w->w[t].type))
+    {
+      b->ops->matmul_lora (b, y, x, &w->w[t], bias, &hT, &w->lora_b[t], p->lora_scale);
+      return;
+    }
+  b->ops->matmul (b, y, x, &w->w[t], bias, FALSE);
+  b->ops->gemm (b, y, &hT, TRUE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
 }
 
 /* The backward of @count targets from @first on reading @x, each with its
@@ -220,6 +238,13 @@ linear_backward_transposed (const TemperBlockPass *p, const TemperBlockWeights *
         {
           TemperBTensor hT = block_of (&a->h[f], j, n, r), dhT_j = block_of (&g->d_h, j, n, r);
 
+          if (temper_backend_supports_op (b, TEMPER_OP_LORA_B_BACKWARD, TEMPER_TYPE_F32))
+            {
+              /* Both in one pass over dy. */
+              b->ops->lora_b_backward (b, &w->lora_gb[f + j], &dhT_j, dy[j0 + j], &hT, &w->lora_b[f + j],
+                                       p->lora_scale);
+              continue;
+            }
           b->ops->gemm (b, &w->lora_gb[f + j], dy[j0 + j], TRUE, &hT, TRUE, p->lora_scale, 1.0f); /* dB += s·dyᵀ·h */
           b->ops->gemm (b, &dhT_j, &w->lora_b[f + j], TRUE, dy[j0 + j], TRUE, p->lora_scale, 0.0f); /* dhᵀ = s·Bᵀ·dyᵀ */
         }
@@ -238,10 +263,15 @@ linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const Tem
 {
   TemperBackend *b = p->backend;
 
-  b->ops->matmul (b, y, x, &w->w[t], bias != NULL && bias->buffer != NULL ? bias : NULL, FALSE);
+  if (bias != NULL && bias->buffer == NULL)
+    bias = NULL;
   if (w->lora_a[t].buffer != NULL && transposed_h (p))
-    lora_forward_transposed (p, w, a, t, y, x);
-  else if (w->lora_a[t].buffer != NULL)
+    {
+      linear_forward_transposed (p, w, a, t, y, x, bias);
+      return;
+    }
+  b->ops->matmul (b, y, x, &w->w[t], bias, FALSE);
+  if (w->lora_a[t].buffer != NULL)
     {
       TemperBTensor scratch, h = rows (&a->h[t], x->ne[1]);
 

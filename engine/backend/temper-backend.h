@@ -94,6 +94,7 @@ typedef enum {
   TEMPER_OP_MOE,               /* moe and its backward, on experts of the weight type asked */
   TEMPER_OP_MATMUL_LORA,       /* matmul_lora (a backend without it runs matmul, then gemm) */
   TEMPER_OP_LORA_B_BACKWARD,   /* lora_b_backward (a backend without it runs two gemm) */
+  TEMPER_OP_MATMUL_BACKWARD_INPUT_LORA, /* matmul_backward_input_lora (else the op, then gemm) */
   TEMPER_OP_COUNT,
 } TemperOp;
 
@@ -321,6 +322,14 @@ typedef struct {
   void (*lora_b_backward) (TemperBackend *b, const TemperBTensor *gb, const TemperBTensor *dhT,
                            const TemperBTensor *dy, const TemperBTensor *hT,
                            const TemperBTensor *lora_b, float s);
+  /* matmul_backward_input, then dx += dh·A, LoRA's path to the input, in
+   * one op (the CPU adds it to each part of dx while it is in cache).
+   * dhT {T, R} (dh kept transposed), lora_a {in, R} (R = rank, or the
+   * ranks of targets stacked): the result of matmul_backward_input
+   * followed by gemm (dx, dhT, TRUE, lora_a, FALSE, 1, 1). */
+  void (*matmul_backward_input_lora) (TemperBackend *b, const TemperBTensor *dx,
+                                      const TemperBTensor *dy, const TemperBTensor *w,
+                                      const TemperBTensor *dhT, const TemperBTensor *lora_a);
 } TemperBackendOps;
 
 struct _TemperBackend {

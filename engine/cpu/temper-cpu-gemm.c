@@ -120,3 +120,25 @@ temper_cpu_matmul_lora (TemperBackend *b, const TemperBTensor *y, const TemperBT
   temper_cpu_matmul (b, y, x, w, bias, FALSE);
   temper_cpu_gemm (b, y, hT, TRUE, lora_b, TRUE, s, 1.0f);
 }
+
+/* The bfloat16 input gradient adds LoRA's path to dx while dx is in cache
+ * (temper_cpu_matmul_backward_bf16_lora ()); every other path is the two
+ * ops. */
+void
+temper_cpu_matmul_backward_input_lora (TemperBackend *b, const TemperBTensor *dx,
+                                       const TemperBTensor *dy, const TemperBTensor *w,
+                                       const TemperBTensor *dhT, const TemperBTensor *lora_a)
+{
+  TemperCpuBackend *cpu = TEMPER_CPU (b);
+
+  g_assert (dx->ne[0] == w->ne[0] && dy->ne[0] == w->ne[1] && dx->ne[1] == dy->ne[1]);
+  g_assert (dhT->ne[0] == dx->ne[1] && lora_a->ne[0] == dx->ne[0] && lora_a->ne[1] == dhT->ne[1]);
+  /* As temper_cpu_matmul_backward_input () chooses. */
+  if (!cpu->k.prefill_q8 &&
+      temper_cpu_matmul_backward_bf16_lora (cpu, cpu_f32 (dx), cpu_f32 (dy), dx->ne[1], cpu_data (w),
+                                            w->type, w->ne[0], w->ne[1], cpu_f32 (dhT),
+                                            cpu_f32 (lora_a), dhT->ne[1]))
+    return;
+  temper_cpu_matmul_backward_input (b, dx, dy, w);
+  temper_cpu_gemm (b, dx, dhT, TRUE, lora_a, FALSE, 1.0f, 1.0f);
+}

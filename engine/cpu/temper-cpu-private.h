@@ -176,6 +176,12 @@ gboolean temper_cpu_matmul_bf16_lora (TemperCpuBackend *cpu, float *y, const flo
                                       const guint8 *w, int type, int64_t in, int64_t out,
                                       const float *bias, TemperBf16Split split,
                                       const float *hT, const float *lora_b, int64_t r, float s);
+/* temper_cpu_matmul_backward_bf16 () and then dx += dh·A in fp32, dh given
+ * transposed (dhT: r rows of T floats), A r rows of in. */
+gboolean temper_cpu_matmul_backward_bf16_lora (TemperCpuBackend *cpu, float *dx, const float *dy,
+                                               int64_t T, const guint8 *w, int type, int64_t in,
+                                               int64_t out, const float *dhT, const float *lora_a,
+                                               int64_t r);
 gboolean temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *dy,
                                           int64_t T, const guint8 *w, int type,
                                           int64_t in, int64_t out);
@@ -224,6 +230,9 @@ void temper_cpu_matmul_lora (TemperBackend *b, const TemperBTensor *y, const Tem
 void temper_cpu_lora_b_backward (TemperBackend *b, const TemperBTensor *gb, const TemperBTensor *dhT,
                                  const TemperBTensor *dy, const TemperBTensor *hT,
                                  const TemperBTensor *lora_b, float s);
+void temper_cpu_matmul_backward_input_lora (TemperBackend *b, const TemperBTensor *dx,
+                                            const TemperBTensor *dy, const TemperBTensor *w,
+                                            const TemperBTensor *dhT, const TemperBTensor *lora_a);
 void temper_cpu_rope (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim,
                       int seq_len, int pos_offset, float theta, TemperRopeLayout layout);
 void temper_cpu_rope_backward (TemperBackend *b, const TemperBTensor *dx, int n_head, int head_dim,

@@ -224,6 +224,29 @@ linear_backward_transposed (const TemperBlockPass *p, const TemperBlockWeights *
   int64_t n = x->ne[1];
   int together = lora_group (p, w, a, first, count) == count ? count : 1;
 
+  /* One stacked group: its dh first, then the frozen products, the last
+   * one adding dh·A to dx while dx is in cache, then dA. */
+  if (together == count && w->lora_a[first].buffer != NULL &&
+      temper_backend_supports_op (b, TEMPER_OP_MATMUL_BACKWARD_INPUT_LORA, w->w[first + count - 1].type) &&
+      temper_backend_supports_op (b, TEMPER_OP_LORA_B_BACKWARD, TEMPER_TYPE_F32))
+    {
+      int64_t r = w->lora_a[first].ne[1];
+      TemperBTensor dhT = block_of (&g->d_h, 0, n, count * r);
+      TemperBTensor A = stacked (&w->lora_a[first], count), gA = stacked (&w->lora_ga[first], count);
+
+      for (int j = 0; j < count; j++)
+        {
+          TemperBTensor hT = block_of (&a->h[first], j, n, r), dhT_j = block_of (&g->d_h, j, n, r);
+
+          b->ops->lora_b_backward (b, &w->lora_gb[first + j], &dhT_j, dy[j], &hT, &w->lora_b[first + j],
+                                   p->lora_scale);
+        }
+      for (int j = 0; j + 1 < count; j++)
+        b->ops->matmul_backward_input (b, dx, dy[j], &w->w[first + j]);
+      b->ops->matmul_backward_input_lora (b, dx, dy[count - 1], &w->w[first + count - 1], &dhT, &A);
+      b->ops->gemm (b, &gA, &dhT, FALSE, x, FALSE, 1.0f, 1.0f);  /* dA += dhᵀ·x */
+      return;
+    }
   for (int j = 0; j < count; j++)
     b->ops->matmul_backward_input (b, dx, dy[j], &w->w[first + j]);
   for (int j0 = 0; j0 < count; j0 += together)

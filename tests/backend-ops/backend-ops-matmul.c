@@ -435,6 +435,30 @@ case_matmul_lora (int type)
     }
 }
 
+/* dx += dy·W + dh·A in one op (dh transposed; A one target's or a stacked
+ * group's). */
+static void
+case_matmul_backward_input_lora (int type)
+{
+  static const struct { int64_t T, out, R; } shapes[] = { { 130, 97, 48 }, { 40, 65, 5 }, { 9, 33, 16 } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      int64_t in = temper_type_block_elems (type) == 256 ? 512 : 576;
+      int64_t T = shapes[i].T, N = shapes[i].out, R = shapes[i].R;
+      Pair *w = pair_weight (type, in, N, i % 2);
+      Pair *dy = pair_random (N, T, 1e-3), *dx = pair_random (in, T, 1e-3);
+      Pair *dhT = pair_random (T, R, 1e-3), *A = pair_random (in, R, 0.5);
+      g_autofree char *what = g_strdup_printf ("matmul_backward_input_lora %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT " R %" G_GINT64_FORMAT, T, N, in, R);
+
+      FOR_SIDES (s)
+        OPS (s)->matmul_backward_input_lora (sides[s], &dx->t[s], &dy->t[s], &w->t[s], &dhT->t[s], &A->t[s]);
+      step ();
+      check_close (what, dx, matmul_tolerance);
+    }
+}
+
 /* dB += s·dyᵀ·h and dhᵀ = s·Bᵀ·dyᵀ in one op. */
 static void
 case_lora_b_backward (int type)
@@ -476,5 +500,7 @@ const OpCase backend_ops_matmul_cases[] = {
   { "moe", { TEMPER_OP_MOE }, 1, TRUE, 0, case_moe },
   { "matmul_lora", { TEMPER_OP_MATMUL_LORA }, 1, TRUE, 0, case_matmul_lora },
   { "lora_b_backward", { TEMPER_OP_LORA_B_BACKWARD }, 1, FALSE, 0, case_lora_b_backward },
+  { "matmul_backward_input_lora", { TEMPER_OP_MATMUL_BACKWARD_INPUT_LORA }, 1, TRUE, 0,
+    case_matmul_backward_input_lora },
 };
 const guint backend_ops_n_matmul_cases = G_N_ELEMENTS (backend_ops_matmul_cases);

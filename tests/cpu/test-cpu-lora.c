@@ -7,7 +7,9 @@
  * multiple of the 64 the fused path takes at a time, ranks not a multiple
  * of a register tile, outputs not a multiple of a panel.  And the backward
  * products that read a target's output gradient in one pass
- * (lora_b_backward) against the formula and the two gemm ops. */
+ * (lora_b_backward) against the formula and the two gemm ops, and the
+ * input gradient with LoRA's dh·A added as each part of dx is formed
+ * (matmul_backward_input_lora). */
 #include "config.h"
 
 #include <math.h>
@@ -225,6 +227,74 @@ test_lora_b_backward (void)
   check_lora_b_backward (TEMPER_CPU_KERNELS_BEST, 2, 90, 20, 300);
 }
 
+/* matmul_backward_input_lora: dx += dy·W + dh·A (dh transposed, A of R
+ * rows: one target's rank or a stacked group's) against the formula and
+ * against matmul_backward_input + gemm.  On the fast kernels the frozen
+ * part is bfloat16 (about 1e-3 of the formula); the LoRA part must match
+ * the gemm op's. */
+static void
+check_backward_input_lora (TemperCpuKernelChoice kernels, int threads, int64_t T, int64_t in, int64_t out,
+                           int64_t R, double formula_tol, double ops_tol)
+{
+  TemperBackend *b = temper_cpu_backend_new (threads, kernels);
+  Ctx c = { g_ptr_array_new (), b, 5 + (guint64) (T * 13 + R) };
+  TemperBTensor dy = random_tensor (&c, out, T, 1.0f), w = random_tensor (&c, in, out, 0.05f);
+  TemperBTensor dhT = random_tensor (&c, T, R, 1.0f), A = random_tensor (&c, in, R, 0.3f);
+  TemperBTensor dx = random_tensor (&c, in, T, 1.0f), dx_ops = random_tensor (&c, in, T, 1.0f);
+  g_autofree double *want = g_new (double, in * T);
+  g_autofree double *frozen = g_new (double, in * T);
+  double err_formula, err_ops, lora_share;
+
+  memcpy (F (&dx_ops), F (&dx), sizeof (float) * (size_t) (in * T));
+  for (int64_t t = 0; t < T; t++)
+    for (int64_t i = 0; i < in; i++)
+      {
+        double acc = F (&dx)[t * in + i], lora = 0;
+
+        for (int64_t o = 0; o < out; o++)
+          acc += (double) F (&dy)[t * out + o] * F (&w)[o * in + i];
+        for (int64_t k = 0; k < R; k++)
+          lora += (double) F (&dhT)[k * T + t] * F (&A)[k * in + i];
+        frozen[t * in + i] = acc;
+        want[t * in + i] = acc + lora;
+      }
+  b->ops->matmul_backward_input_lora (b, &dx, &dy, &w, &dhT, &A);
+  b->ops->matmul_backward_input (b, &dx_ops, &dy, &w);
+  b->ops->gemm (b, &dx_ops, &dhT, TRUE, &A, FALSE, 1.0f, 1.0f);
+  err_formula = max_error (F (&dx), want, in * T);
+  err_ops = max_error_f (F (&dx), F (&dx_ops), in * T);
+  lora_share = max_error (F (&dx), frozen, in * T);
+  g_test_message ("%s, %d threads, T %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " <- %" G_GINT64_FORMAT
+                  ", R %" G_GINT64_FORMAT ": input gradient %.2e off the formula, %.2e off the two ops "
+                  "(the LoRA path moves it by %.2e)", temper_cpu_backend_get_kernels_name (b), threads,
+                  T, in, out, R, err_formula, err_ops, lora_share);
+  g_assert_cmpfloat (err_formula, <, formula_tol);
+  g_assert_cmpfloat (err_ops, <=, ops_tol);
+  g_assert_cmpfloat (lora_share, >, 0.1);
+  for (guint i = 0; i < c.buffers->len; i++)
+    temper_backend_buffer_free (b, c.buffers->pdata[i]);
+  g_ptr_array_unref (c.buffers);
+  temper_backend_free (b);
+}
+
+static void
+test_backward_input_lora (void)
+{
+  check_backward_input_lora (TEMPER_CPU_KERNELS_BEST, 2, 70, 96, 80, 48, 1e-6, 0.0);
+  check_backward_input_lora (TEMPER_CPU_KERNELS_BEST, 3, 9, 40, 33, 5, 1e-6, 0.0);
+  if (temper_cpu_bf16_gemm_best () == TEMPER_BF16_GEMM_NONE)
+    {
+      g_test_skip ("this processor lacks the bfloat16 kernels: the fused path does not run");
+      return;
+    }
+  /* The frozen part is the bf16 op's own (identical here), the LoRA part the gemm op's. */
+  check_backward_input_lora (TEMPER_CPU_KERNELS_FAST_TRAIN, 2, 130, 96, 80, 48, 1e-2, 1e-6);
+  check_backward_input_lora (TEMPER_CPU_KERNELS_FAST_TRAIN, 1, 200, 576, 192, 16, 1e-2, 1e-6);
+  check_backward_input_lora (TEMPER_CPU_KERNELS_FAST_TRAIN, 3, 77, 64, 40, 7, 1e-2, 1e-6);
+  check_backward_input_lora (TEMPER_CPU_KERNELS_FAST_TRAIN_AVX512_BF16, 2, 100, 160, 64, 32, 1e-2, 1e-6);
+  check_backward_input_lora (TEMPER_CPU_KERNELS_FAST_TRAIN, 2, 40, 48, 70, 300, 1e-2, 1e-6);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,5 +302,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/matmul-lora/exact", test_matmul_lora_exact);
   g_test_add_func ("/cpu/matmul-lora/fast", test_matmul_lora_fast);
   g_test_add_func ("/cpu/lora-b-backward", test_lora_b_backward);
+  g_test_add_func ("/cpu/backward-input-lora", test_backward_input_lora);
   return g_test_run ();
 }

@@ -15,9 +15,10 @@
 
 #include "temper-cpu-private.h"
 
-/* Tokens of dy per step: 64 rows of the demo's widest output (1536) are
- * 384 KiB, at home in L2 between the two products. */
-#define LORA_TOKENS 64
+/* Tokens of dy per step: 96 rows of the demo's widest output (1536) are
+ * 576 KiB, at home in L2 between the two products; a multiple of the
+ * register tile's 12 rows. */
+#define LORA_TOKENS 96
 
 typedef struct {
   TemperCpuBackend *cpu;

@@ -190,10 +190,11 @@ forward_panel_rows (int64_t Ks)
   return MAX (32, rows / 32 * 32);
 }
 
-/* Tokens of y the forward forms before it adds their LoRA path: one
- * panel's columns of them stay in L1/L2 (64 × 224 floats for the demo's
- * 576-wide inputs). */
-#define LORA_TOKENS 64
+/* Tokens of y (dx) formed before their LoRA path is added: one panel's
+ * columns of them stay in L2 (96 × 224 floats for the demo's 576-wide
+ * inputs); a multiple of the AMX kernel's 32 rows and of the fp32 register
+ * tile's 12 (64 left a third of a tile empty in every step). */
+#define LORA_TOKENS 96
 
 /* Floats of scratch per thread: the packed panel, then 16 (forward) or
  * ROW_CHUNK (input gradient) dequantised rows; with @lora the fp32 GEMM's

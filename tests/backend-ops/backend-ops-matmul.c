@@ -408,7 +408,7 @@ case_matmul_train (int type)
 }
 
 /* The LoRA forward in one op (y = x·Wᵀ + bias + s·h·Bᵀ, h transposed),
- * tokens past one 64-token step of the CPU's fused path. */
+ * tokens past one 96-token step of the CPU's fused path. */
 static void
 case_matmul_lora (int type)
 {

@@ -4,7 +4,7 @@
  * ops it replaces (matmul, then gemm), on the exact kernels and on
  * training's fast kernels, where the bfloat16 forward adds the LoRA path to
  * each part of y while it is in cache.  Shapes are ragged: tokens not a
- * multiple of the 64 the fused path takes at a time, ranks not a multiple
+ * multiple of the 96 the fused path takes at a time, ranks not a multiple
  * of a register tile, outputs not a multiple of a panel.  And the backward
  * products that read a target's output gradient in one pass
  * (lora_b_backward) against the formula and the two gemm ops, and the

@@ -132,11 +132,12 @@ bench_fused (TemperBackend *be, const char *what, int T, int r, int in, int out,
   TemperBTensor y = matrix (be, buffers, out, T), dy = matrix (be, buffers, out, T);
   TemperBTensor hT = matrix (be, buffers, T, r), dhT = matrix (be, buffers, T, r);
   TemperBTensor B = matrix (be, buffers, r, out), gB = matrix (be, buffers, r, out);
-  g_autofree double *t = g_new (double, 4 * reps);
+  TemperBTensor dx = matrix (be, buffers, in, T), A = matrix (be, buffers, in, r);
+  g_autofree double *t = g_new (double, 6 * reps);
 
   for (int i = -1; i < reps; i++)
     {
-      double t0 = now (CLOCK_MONOTONIC), t1, t2, t3, t4;
+      double t0 = now (CLOCK_MONOTONIC), t1, t2, t3, t4, t5, t6;
 
       be->ops->matmul (be, &y, &x, &w, NULL, FALSE);
       be->ops->gemm (be, &y, &hT, TRUE, &B, TRUE, 0.5f, 1.0f);
@@ -148,20 +149,30 @@ bench_fused (TemperBackend *be, const char *what, int T, int r, int in, int out,
       t3 = now (CLOCK_MONOTONIC);
       be->ops->lora_b_backward (be, &gB, &dhT, &dy, &hT, &B, 0.5f);
       t4 = now (CLOCK_MONOTONIC);
+      be->ops->matmul_backward_input (be, &dx, &y, &w);
+      be->ops->gemm (be, &dx, &dhT, TRUE, &A, FALSE, 1.0f, 1.0f);
+      t5 = now (CLOCK_MONOTONIC);
+      be->ops->matmul_backward_input_lora (be, &dx, &y, &w, &dhT, &A);
+      t6 = now (CLOCK_MONOTONIC);
       if (i < 0)
         continue;   /* warm-up */
       t[i] = t1 - t0;
       t[reps + i] = t2 - t1;
       t[2 * reps + i] = t3 - t2;
       t[3 * reps + i] = t4 - t3;
+      t[4 * reps + i] = t5 - t4;
+      t[5 * reps + i] = t6 - t5;
     }
-  for (int k = 0; k < 4; k++)
+  for (int k = 0; k < 6; k++)
     qsort (t + k * reps, (size_t) reps, sizeof (double), compare_doubles);
   printf ("  %-8s (in %4d, out %4d)  forward: matmul + gemm %7.3f ms, matmul_lora %7.3f ms (%.2fx)   "
           "dy products: 2 gemm %7.3f ms, lora_b_backward %7.3f ms (%.2fx)\n",
           what, in, out, t[reps / 2] * 1e3, t[reps + reps / 2] * 1e3,
           t[reps / 2] / t[reps + reps / 2], t[2 * reps + reps / 2] * 1e3,
           t[3 * reps + reps / 2] * 1e3, t[2 * reps + reps / 2] / t[3 * reps + reps / 2]);
+  printf ("  %-8s %22s  input gradient: matmul_backward_input + gemm %7.3f ms, matmul_backward_input_lora %7.3f ms (%.2fx)\n",
+          "", "", t[4 * reps + reps / 2] * 1e3, t[5 * reps + reps / 2] * 1e3,
+          t[4 * reps + reps / 2] / t[5 * reps + reps / 2]);
   for (guint i = 0; i < buffers->len; i++)
     temper_backend_buffer_free (be, buffers->pdata[i]);
 }

@@ -316,8 +316,8 @@ temper_train_settings_choose (const TemperTrainFacts *facts, TemperTrainPreset p
       s->schedule = TEMPER_LR_LINEAR;
       s->warmup_steps = 0;
       SAY (TEMPER_TRAIN_WHY_SCHEDULE,
-           _("Twice as many passes as Quick, the rate falling to zero: the model settles on your records "
-             "and keeps its answers to other questions."));
+           _("Twice as many passes as Quick, the rate falling to zero so that the last passes only "
+             "fine-tune what the model has learnt from your records."));
     }
   else if (total_steps <= 200)
     {

@@ -45,6 +45,7 @@ struct _TemperDatasetPage
   GtkLabel              *format_value;
   GtkLabel              *records_value;
   GtkLabel              *split_value;
+  AdwActionRow          *tokens_row;
   GtkLabel              *tokens_value;
   AdwPreferencesGroup   *lengths_group;
   TemperLengthHistogram *histogram;

@@ -373,22 +373,65 @@ training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
   *n_train = n - *n_validation;
 }
 
-/* The histogram draws the records the run trains on: the mix, or the
- * records left after drops. */
+/* The "Length in tokens" line for @lengths, the very records the
+ * histogram draws: shortest, longest, mean, and how many the training
+ * length cuts short (as the dataset check counts them). */
+static char *
+describe_lengths (const guint *lengths, guint n)
+{
+  guint shortest = G_MAXUINT, longest = 0;
+  guint64 sum = 0, n_cut = 0;
+  double mean;
+
+  if (n == 0)
+    return g_strdup (_("No examples left to count"));
+  for (guint i = 0; i < n; i++)
+    {
+      shortest = MIN (shortest, lengths[i]);
+      longest = MAX (longest, lengths[i]);
+      sum += lengths[i];
+      n_cut += lengths[i] > TEMPER_FIT_SEQ_LEN;
+    }
+  mean = (double) sum / n;
+  if (n_cut > 0)
+    /* Translators: token statistics; the last two are a count of examples and the training length */
+    return g_strdup_printf (_("%d to %d, %.0f on average; %llu cut short at %d"), (int) shortest, (int) longest,
+                            mean, (unsigned long long) n_cut, TEMPER_FIT_SEQ_LEN);
+  /* Translators: token statistics: shortest, longest, mean */
+  return g_strdup_printf (_("%d to %d, %.0f on average"), (int) shortest, (int) longest, mean);
+}
+
+/* The histogram and the "Length in tokens" line describe the records the
+ * run trains on: the mix, or the records left after drops; the line's
+ * subtitle says which when it is not the file as it is. */
 static void
 show_lengths (TemperDatasetPage *self)
 {
-  TemperDatasetMixSize size;
+  TemperDatasetMixSize size = { 0 };
   g_autoptr(GArray) lengths = NULL;
+  g_autofree char *text = NULL;
   GArray *drawn = self->checked->lengths;
+  gboolean mixed = temper_dataset_mix_has_sources (self->mix_group);
+  gboolean dropped = dataset_page_n_dropped (self) > 0;
 
-  if (!temper_dataset_get_report (self->checked->dataset)->has_token_stats)
-    return;
-  if (temper_dataset_mix_has_sources (self->mix_group) || dataset_page_n_dropped (self) > 0)
+  adw_action_row_set_subtitle (self->tokens_row,
+                               mixed ? _("Of what the run trains on: your examples with the mixed-in data")
+                               : dropped ? _("Of the examples left after what you dropped") : "");
+  if (mixed || dropped)
     {
       temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size, &lengths);
       drawn = lengths;
     }
+  /* Without the model's template (or a mixed-in file read without it)
+   * nothing was counted. */
+  if (!temper_dataset_get_report (self->checked->dataset)->has_token_stats ||
+      ((mixed || dropped) && !size.has_tokens && size.n_records > 0))
+    {
+      gtk_label_set_text (self->tokens_value, _("Choose a model first to count them"));
+      return;
+    }
+  text = describe_lengths ((const guint *) (gpointer) drawn->data, drawn->len);
+  gtk_label_set_text (self->tokens_value, text);
   temper_length_histogram_set_lengths (self->histogram, (const guint *) (gpointer) drawn->data, drawn->len,
                                        TEMPER_FIT_SEQ_LEN);
 }
@@ -473,24 +516,6 @@ show_checked (TemperDatasetPage *self,
   fill_columns (self, report->columns, report->question_column, report->answer_column);
 
   show_counts (self);
-
-  if (report->has_token_stats)
-    {
-      g_autofree char *tokens = NULL;
-
-      if (report->n_truncated > 0)
-        /* Translators: token statistics; the last two are a count of examples and the training length */
-        tokens = g_strdup_printf (_("%d to %d, %.0f on average; %llu cut short at %d"),
-                                  report->token_min, report->token_max, report->token_mean,
-                                  (unsigned long long) report->n_truncated, TEMPER_FIT_SEQ_LEN);
-      else
-        /* Translators: token statistics: shortest, longest, mean */
-        tokens = g_strdup_printf (_("%d to %d, %.0f on average"),
-                                  report->token_min, report->token_max, report->token_mean);
-      gtk_label_set_text (self->tokens_value, tokens);
-    }
-  else
-    gtk_label_set_text (self->tokens_value, _("Choose a model first to count them"));
 
   gtk_widget_set_visible (GTK_WIDGET (self->summary_group), TRUE);
   gtk_widget_set_visible (GTK_WIDGET (self->check_group), TRUE);
@@ -905,6 +930,7 @@ temper_dataset_page_class_init (TemperDatasetPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, format_value);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, records_value);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, split_value);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, tokens_row);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, tokens_value);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, lengths_group);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, histogram);

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/* test-dataset-summary.c — the Dataset page's summary says what the run
+ * trains and checks on.  "Length in tokens" describes the records the run
+ * is given (after drops, with other datasets mixed in), held against the
+ * engine's own report of the very file the page hands the run. */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "temper/dataset.h"
+#include "gui-test-util.h"
+#include "temper-dataset-mix.h"
+#include "temper-dataset-page.h"
+#include "temper-fit-estimate.h"
+#include "temper-length-histogram.h"
+#include "temper-loaded-model.h"
+#include "../test-tree.h"
+
+static gboolean
+mix_read (gpointer data)
+{
+  return !temper_dataset_mix_is_busy (data);
+}
+
+static TemperLoadedModel *
+load_tiny_model (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train",
+                                            "tiny-llama", NULL);
+  TemperLoadedModel *model = temper_loaded_model_load (path, NULL, &error);
+
+  g_assert_no_error (error);
+  return model;
+}
+
+/* A question and an answer of @words words, as one JSONL line. */
+static char *
+record_line (const char *question, guint words, gboolean markup)
+{
+  g_autoptr(GString) answer = g_string_new (markup ? "<b>Yes</b>" : "Yes");
+
+  for (guint w = 0; w < words; w++)
+    g_string_append_printf (answer, " word%u", w % 7);
+  return g_strdup_printf ("{\"prompt\": \"%s\", \"response\": \"%s.\"}\n", question, answer->str);
+}
+
+/* The reference: the engine's report of the file the page hands the run,
+ * read with the model's template at the length the page counts with,
+ * written as the line says it. */
+static char *
+run_file_lengths (GtkWidget *page, TemperLoadedModel *model, guint *n_records)
+{
+  const char *path = temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page));
+  const temper_model_t *m = temper_loaded_model_get_model (model);
+  g_autoptr(temper_chat_template_t) tmpl = temper_chat_template_new (temper_model_get_chat_template (m),
+                                                                     temper_model_get_tokenizer (m));
+  g_autoptr(temper_dataset_t) ds = NULL;
+  g_autoptr(GError) error = NULL;
+  const TemperDatasetReport *report;
+  TemperDatasetOptions options;
+
+  g_assert_nonnull (path);
+  temper_dataset_options_init (&options);
+  options.chat_template = tmpl;
+  options.max_length = TEMPER_FIT_SEQ_LEN;
+  ds = temper_dataset_load (path, &options, &error);
+  g_assert_no_error (error);
+  report = temper_dataset_get_report (ds);
+  g_assert_true (report->has_token_stats);
+  *n_records = (guint) report->n_valid;
+  if (report->n_truncated > 0)
+    return g_strdup_printf ("%d to %d, %.0f on average; %llu cut short at %d", report->token_min,
+                            report->token_max, report->token_mean, (unsigned long long) report->n_truncated,
+                            TEMPER_FIT_SEQ_LEN);
+  return g_strdup_printf ("%d to %d, %.0f on average", report->token_min, report->token_max, report->token_mean);
+}
+
+static const char *
+tokens_text (GtkWidget *page)
+{
+  return gtk_label_get_text (GTK_LABEL (gui_test_find_named (page, "dataset-tokens")));
+}
+
+static const char *
+tokens_subtitle (GtkWidget *page)
+{
+  return adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (page, "dataset-tokens-row")));
+}
+
+/* Examples the histogram draws. */
+static guint
+histogram_count (GtkWidget *page)
+{
+  TemperLengthHistogram *histogram = TEMPER_LENGTH_HISTOGRAM (gui_test_find_named (page, "dataset-histogram"));
+  guint n = 0;
+
+  for (guint b = 0; b < temper_length_histogram_get_n_bins (histogram); b++)
+    n += temper_length_histogram_get_bin (histogram, b, NULL, NULL);
+  return n;
+}
+
+static void
+assert_line_is_run_file (GtkWidget *page, TemperLoadedModel *model)
+{
+  guint n_records = 0;
+  g_autofree char *expected = run_file_lengths (page, model, &n_records);
+
+  g_assert_cmpstr (tokens_text (page), ==, expected);
+  g_assert_cmpuint (histogram_count (page), ==, n_records);
+}
+
+/* A dropped record, then a dataset of long answers mixed in: the line and
+ * the histogram follow what the run is given; without the mix it is the
+ * file's own again. */
+static void
+test_lengths_follow_training (void)
+{
+  g_autoptr(TemperLoadedModel) model = load_tiny_model ();
+  g_autofree char *tmp = g_dir_make_tmp ("temper-summary-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, "short.jsonl", NULL);
+  g_autofree char *long_path = g_build_filename (tmp, "long.jsonl", NULL);
+  g_autofree char *file_text = NULL, *after_drop = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GString) long_text = g_string_new (NULL);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *list, *drop = NULL;
+  TemperDatasetMix *mix;
+
+  /* Short answers, and on line 13 the file's longest, with markup: a
+   * finding to drop. */
+  for (guint i = 0; i < 12; i++)
+    {
+      g_autofree char *question = g_strdup_printf ("What is fact number %u?", i);
+      g_autofree char *line = record_line (question, 2 + i % 4, FALSE);
+
+      g_string_append (text, line);
+    }
+  {
+    g_autofree char *line = record_line ("What is the long fact?", 60, TRUE);
+
+    g_string_append (text, line);
+  }
+  /* Answers from 100 to 1,000 words: longer than any above, and the
+   * longest past the training length. */
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autofree char *question = g_strdup_printf ("Tell me story number %u.", i);
+      g_autofree char *line = record_line (question, 100 * (i + 1), FALSE);
+
+      g_string_append (long_text, line);
+    }
+  g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
+  g_assert_true (g_file_set_contents (long_path, long_text->str, -1, NULL));
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_set_default_size (GTK_WINDOW (window), 800, 900);
+  gtk_window_present (GTK_WINDOW (window));
+  temper_dataset_page_set_model (TEMPER_DATASET_PAGE (page), model);
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), path);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_assert_cmpstr (temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page)), ==, path);
+  assert_line_is_run_file (page, model);
+  g_assert_cmpstr (tokens_subtitle (page), ==, "");
+  file_text = g_strdup (tokens_text (page));
+
+  /* Dropped: the cleaned copy's lengths, without the longest. */
+  list = gui_test_find_named (page, "findings-list");
+  for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "record")) == 12 &&
+        g_object_get_data (G_OBJECT (row), "drop-button") != NULL)
+      drop = g_object_get_data (G_OBJECT (row), "drop-button");
+  g_assert_nonnull (drop);
+  g_signal_emit_by_name (drop, "clicked");
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_assert_cmpstr (temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page)), !=, path);
+  assert_line_is_run_file (page, model);
+  g_assert_cmpstr (tokens_text (page), !=, file_text);
+  g_assert_cmpstr (tokens_subtitle (page), ==, "Of the examples left after what you dropped");
+  after_drop = g_strdup (tokens_text (page));
+
+  /* Mixed in: the mixed file's lengths. */
+  mix = TEMPER_DATASET_MIX (gui_test_find_named (page, "mix-group"));
+  temper_dataset_mix_add (mix, long_path);
+  g_assert_true (gui_test_wait_for (mix_read, mix, 60000));
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  temper_dataset_mix_set_share (mix, 0, 50);
+  temper_dataset_mix_set_share (mix, 1, 50);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  assert_line_is_run_file (page, model);
+  g_assert_nonnull (strstr (tokens_text (page), "cut short at 512"));
+  g_assert_cmpstr (tokens_subtitle (page), ==, "Of what the run trains on: your examples with the mixed-in data");
+
+  /* Out of the mix again: the cleaned copy, as before. */
+  g_signal_emit_by_name (gui_test_find_named (GTK_WIDGET (mix), "mix-remove"), "clicked");
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_assert_cmpstr (tokens_text (page), ==, after_drop);
+  assert_line_is_run_file (page, model);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  gui_test_init (&argc, &argv);
+  g_test_add_func ("/dataset-summary/lengths-follow-training", test_lengths_follow_training);
+  return g_test_run ();
+}

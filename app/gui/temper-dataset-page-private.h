@@ -44,6 +44,7 @@ struct _TemperDatasetPage
   AdwPreferencesGroup   *summary_group;
   GtkLabel              *format_value;
   GtkLabel              *records_value;
+  AdwActionRow          *split_row;
   GtkLabel              *split_value;
   AdwActionRow          *tokens_row;
   GtkLabel              *tokens_value;

@@ -463,6 +463,14 @@ show_counts (TemperDatasetPage *self)
   gtk_label_set_text (self->records_value, records);
 
   training_split (self, &n_train, &n_validation);
+  /* The run checks on the file instead of splitting this one
+   * (temper-train.c): nothing is held back, whatever the share. */
+  adw_action_row_set_subtitle (self->split_row,
+                               self->check != NULL
+                               ? _("Your check file is used to check progress, so no examples are held back "
+                                   "from this file: the run learns from all of them.")
+                               : _("Validation examples are held back to check the model learns the task rather "
+                                   "than the exact words."));
   if (self->check != NULL)
     /* Translators: how many examples are learned from, and how many a separate file holds to check with */
     split = g_strdup_printf (_("All %u to learn from; %u in your check file"), n_train, n_validation);
@@ -929,6 +937,7 @@ temper_dataset_page_class_init (TemperDatasetPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, summary_group);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, format_value);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, records_value);
+  gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, split_row);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, split_value);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, tokens_row);
   gtk_widget_class_bind_template_child (widget_class, TemperDatasetPage, tokens_value);

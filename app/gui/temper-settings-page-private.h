@@ -35,6 +35,8 @@ struct _TemperSettingsPage
   gboolean            measure_rates;
   guint               rates_serial;   /* which model a measurement is for */
   gboolean            rates_exact;    /* the products they are for */
+  /* The run checks on a file of its own: the validation share is unused. */
+  gboolean            uses_check_file;
   /* Fields the person changed: automatic choices leave them alone. */
   gboolean            user_set[TEMPER_SETTINGS_N_FIELDS];
 

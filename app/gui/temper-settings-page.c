@@ -81,6 +81,10 @@ field_note (TemperSettingsPage *self,
 {
   int why = temper_settings_field_why (i);
 
+  /* With a check file the run splits nothing (temper-train.c), whatever
+   * the share says or who set it. */
+  if (self->uses_check_file && g_str_equal (temper_settings_fields[i].name, "val-fraction"))
+    return _("Not used: progress is checked on your check file, and every example is learned from.");
   if (self->user_set[i])
     return _("Set by you.");
   if (why >= 0 && self->reasons.sentence[why] != NULL)
@@ -99,6 +103,8 @@ update_field_notes (TemperSettingsPage *self)
       /* That row says what this model allows (update_base_weights_row()). */
       if (temper_settings_fields[i].kind == TEMPER_FIELD_BASE_WEIGHTS)
         continue;
+      if (g_str_equal (temper_settings_fields[i].name, "val-fraction"))
+        gtk_widget_set_sensitive (w, !self->uses_check_file);
       if (temper_settings_fields[i].kind == TEMPER_FIELD_TARGETS && !self->user_set[i])
         temper_lora_scope_show (w, self->model, field_note (self, i));  /* an MoE model's scope comes first */
       else
@@ -428,6 +434,17 @@ temper_settings_page_set_dataset_facts (TemperSettingsPage     *self,
   if (facts != NULL)
     self->facts = *facts;
   apply_automatic (self);
+}
+
+void
+temper_settings_page_set_uses_check_file (TemperSettingsPage *self,
+                                          gboolean            uses_check_file)
+{
+  g_return_if_fail (TEMPER_IS_SETTINGS_PAGE (self));
+  if (self->uses_check_file == !!uses_check_file)
+    return;
+  self->uses_check_file = !!uses_check_file;
+  update_field_notes (self);
 }
 
 const char *

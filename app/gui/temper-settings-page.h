@@ -48,6 +48,11 @@ void         temper_settings_page_set_dataset_size   (TemperSettingsPage *self,
  * model); NULL until a dataset has been checked with the model. */
 void         temper_settings_page_set_dataset_facts  (TemperSettingsPage     *self,
                                                       const TemperTrainFacts *facts);
+/* Whether the run checks progress on a file of its own (the Dataset
+ * page's check file): then it holds nothing back, and the validation
+ * share is shown as not used. */
+void         temper_settings_page_set_uses_check_file (TemperSettingsPage *self,
+                                                       gboolean            uses_check_file);
 /* The sentence under the Advanced field @name ("learning-rate", …): why it
  * has its value, "Set by you." or what the field is. */
 const char  *temper_settings_page_get_field_note     (TemperSettingsPage *self,

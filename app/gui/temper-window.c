@@ -401,6 +401,8 @@ dataset_changed_cb (TemperWindow *self)
   temper_settings_page_set_dataset_size (settings_page, n_train, mean_tokens);
   temper_settings_page_set_dataset_facts (settings_page,
                                           temper_dataset_page_get_facts (dataset_page, &facts) ? &facts : NULL);
+  temper_settings_page_set_uses_check_file (settings_page,
+                                            temper_dataset_page_get_check_path (dataset_page) != NULL);
   /* The facts may have changed the share held back. */
   share_split (self);
 

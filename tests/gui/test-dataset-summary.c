@@ -2,7 +2,9 @@
 /* test-dataset-summary.c — the Dataset page's summary says what the run
  * trains and checks on.  "Length in tokens" describes the records the run
  * is given (after drops, with other datasets mixed in), held against the
- * engine's own report of the very file the page hands the run. */
+ * engine's own report of the very file the page hands the run; with a
+ * check file the split row and the Settings page's validation share say
+ * that nothing is held back, as the run does (temper-train.c). */
 #include "config.h"
 
 #include <string.h>
@@ -16,7 +18,12 @@
 #include "temper-fit-estimate.h"
 #include "temper-length-histogram.h"
 #include "temper-loaded-model.h"
+#include "temper-settings.h"
+#include "temper-settings-page.h"
+#include "temper-window.h"
 #include "../test-tree.h"
+
+#define CHECK_NOTE "Not used: progress is checked on your check file, and every example is learned from."
 
 static gboolean
 mix_read (gpointer data)
@@ -205,10 +212,72 @@ test_lengths_follow_training (void)
   test_remove_tree (tmp);
 }
 
+static const char *
+split_subtitle (GtkWidget *page)
+{
+  return adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (page, "dataset-split-row")));
+}
+
+/* With a check file the run splits nothing: the split row says so, and the
+ * Settings page shows the validation share as not used, unchangeable. */
+static void
+test_check_file_split (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  g_autofree char *tmp = g_dir_make_tmp ("temper-summary-check-XXXXXX", NULL);
+  g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
+  g_autofree char *check = g_build_filename (tmp, "check.jsonl", NULL);
+  g_autofree char *usual = NULL, *usual_note = NULL;
+  TemperWindow *window;
+  GtkWidget *dataset, *settings_page, *share;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (check, "{\"prompt\": \"What is the capital of Chile?\", "
+                                      "\"response\": \"Santiago.\"}\n", -1, NULL));
+  temper_settings_set_seen_welcome (settings, TRUE);
+  window = temper_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (window));
+  dataset = temper_window_get_page (window, "dataset");
+  settings_page = temper_window_get_page (window, "settings");
+  share = gui_test_find_named (settings_page, "val-fraction");
+  g_assert_nonnull (share);
+
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), data);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  usual = g_strdup (split_subtitle (dataset));
+  g_assert_nonnull (strstr (usual, "held back"));
+  usual_note = g_strdup (temper_settings_page_get_field_note (TEMPER_SETTINGS_PAGE (settings_page), "val-fraction"));
+  g_assert_cmpstr (usual_note, !=, CHECK_NOTE);
+  g_assert_true (gtk_widget_get_sensitive (share));
+
+  temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset), check);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  g_assert_cmpstr (split_subtitle (dataset), ==,
+                   "Your check file is used to check progress, so no examples are held back from this file: "
+                   "the run learns from all of them.");
+  g_assert_cmpstr (temper_settings_page_get_field_note (TEMPER_SETTINGS_PAGE (settings_page), "val-fraction"), ==,
+                   CHECK_NOTE);
+  g_assert_false (gtk_widget_get_sensitive (share));
+
+  /* Back to records held back: the usual words, and the share is used. */
+  gtk_widget_activate_action (dataset, "page.forget-check-file", NULL);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  g_assert_cmpstr (split_subtitle (dataset), ==, usual);
+  g_assert_cmpstr (temper_settings_page_get_field_note (TEMPER_SETTINGS_PAGE (settings_page), "val-fraction"), ==,
+                   usual_note);
+  g_assert_true (gtk_widget_get_sensitive (share));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   gui_test_init (&argc, &argv);
   g_test_add_func ("/dataset-summary/lengths-follow-training", test_lengths_follow_training);
+  g_test_add_func ("/dataset-summary/check-file-split", test_check_file_split);
   return g_test_run ();
 }

@@ -17,9 +17,13 @@
 
 #define MIX_SEED TEMPER_DATASET_MIX_SEED
 
+struct _TemperMixRead {
+  temper_dataset_t *dataset;
+};
+
 typedef struct {
   char             *path;
-  temper_dataset_t *dataset;   /* NULL while it is read, or when it was refused */
+  TemperMixRead    *read;      /* NULL while it is read, or when it was refused */
   guint             reading;   /* which read the row waits for (0: none) */
   GtkWidget        *row;
   GtkSpinButton    *share;
@@ -52,12 +56,48 @@ enum { CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void
+mix_read_clear (gpointer data)
+{
+  TemperMixRead *read = data;
+
+  g_clear_pointer (&read->dataset, temper_dataset_free);
+}
+
+static TemperMixRead *
+mix_read_new (temper_dataset_t *dataset)
+{
+  TemperMixRead *read = g_atomic_rc_box_new0 (TemperMixRead);
+
+  read->dataset = dataset;
+  return read;
+}
+
+TemperMixRead *
+temper_mix_read_ref (TemperMixRead *read)
+{
+  return g_atomic_rc_box_acquire (read);
+}
+
+void
+temper_mix_read_unref (gpointer read)
+{
+  g_atomic_rc_box_release_full (read, mix_read_clear);
+}
+
+const temper_dataset_t *
+temper_mix_read_get_dataset (TemperMixRead *read)
+{
+  return read->dataset;
+}
+
+static void
 mix_source_free (gpointer data)
 {
   MixSource *source = data;
 
   g_free (source->path);
-  g_clear_pointer (&source->dataset, temper_dataset_free);
+  /* A worker may still look at it: it goes with the last reference. */
+  g_clear_pointer (&source->read, temper_mix_read_unref);
   g_free (source);
 }
 
@@ -75,7 +115,7 @@ update_rows (TemperDatasetMix *self)
   double sum = share_of (self, 0);
 
   for (guint i = 0; i < self->sources->len; i++)
-    if (((MixSource *) self->sources->pdata[i])->dataset != NULL)
+    if (((MixSource *) self->sources->pdata[i])->read != NULL)
       sum += share_of (self, i + 1);
   for (guint i = 0; i <= self->sources->len; i++)
     {
@@ -83,12 +123,12 @@ update_rows (TemperDatasetMix *self)
       GtkWidget *row = source != NULL ? source->row : self->main_row;
       g_autofree char *text = NULL;
 
-      if (source != NULL && source->dataset == NULL)
+      if (source != NULL && source->read == NULL)
         continue;
       if (source != NULL)
         /* Translators: a dataset mixed into the run: its records, then its part of the mix */
         text = g_strdup_printf (_("%zu records · %.0f %% of the mix"),
-                                temper_dataset_get_n_records (source->dataset), 100.0 * share_of (self, i) / sum);
+                                temper_dataset_get_n_records (source->read->dataset), 100.0 * share_of (self, i) / sum);
       else
         /* Translators: the dataset opened above, mixed with others: its part of the mix */
         text = g_strdup_printf (_("The dataset above · %.0f %% of the mix"), 100.0 * share_of (self, 0) / sum);
@@ -198,8 +238,8 @@ read_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
       return;
     }
   source->reading = 0;
-  g_clear_pointer (&source->dataset, temper_dataset_free);
-  source->dataset = dataset;
+  g_clear_pointer (&source->read, temper_mix_read_unref);
+  source->read = dataset != NULL ? mix_read_new (dataset) : NULL;
   gtk_widget_set_sensitive (source->remove, TRUE);
   if (dataset == NULL)
     {
@@ -298,11 +338,11 @@ compare_guint (gconstpointer a, gconstpointer b)
 /* What the mix is made of, the page's own dataset first (@main, of which
  * @n_main records are left after drops), each with its record count and
  * share: what temper_dataset_mix_pick() and temper_dataset_write_mix() are
- * given, so that counting the mix and writing it agree.  @paths (may be
- * NULL) gets the other datasets' files. */
+ * given, so that counting the mix and writing it agree.  @reads (may be
+ * NULL) gets a reference to each other dataset as read. */
 static void
 gather (TemperDatasetMix *self, const temper_dataset_t *main, gsize n_main, GPtrArray *datasets,
-        GArray *sizes, GArray *shares, GPtrArray *paths)
+        GArray *sizes, GArray *shares, GPtrArray *reads)
 {
   double share = share_of (self, 0);
 
@@ -314,26 +354,26 @@ gather (TemperDatasetMix *self, const temper_dataset_t *main, gsize n_main, GPtr
       MixSource *source = self->sources->pdata[i];
       gsize n;
 
-      if (source->dataset == NULL)
+      if (source->read == NULL)
         continue;
-      n = temper_dataset_get_n_records (source->dataset);
+      n = temper_dataset_get_n_records (source->read->dataset);
       share = share_of (self, i + 1);
-      g_ptr_array_add (datasets, source->dataset);
+      g_ptr_array_add (datasets, source->read->dataset);
       g_array_append_val (sizes, n);
       g_array_append_val (shares, share);
-      if (paths != NULL)
-        g_ptr_array_add (paths, g_strdup (source->path));
+      if (reads != NULL)
+        g_ptr_array_add (reads, temper_mix_read_ref (source->read));
     }
 }
 
 void
-temper_dataset_mix_get_sources (TemperDatasetMix *self, GPtrArray *paths, GArray *shares)
+temper_dataset_mix_get_sources (TemperDatasetMix *self, GPtrArray *reads, GArray *shares)
 {
   g_autoptr(GPtrArray) datasets = g_ptr_array_new ();
   g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
 
   g_return_if_fail (TEMPER_IS_DATASET_MIX (self));
-  gather (self, NULL, 0, datasets, sizes, shares, paths);
+  gather (self, NULL, 0, datasets, sizes, shares, reads);
 }
 
 void
@@ -411,7 +451,7 @@ temper_dataset_mix_has_sources (TemperDatasetMix *self)
 {
   g_return_val_if_fail (TEMPER_IS_DATASET_MIX (self), FALSE);
   for (guint i = 0; i < self->sources->len; i++)
-    if (((MixSource *) self->sources->pdata[i])->dataset != NULL)
+    if (((MixSource *) self->sources->pdata[i])->read != NULL)
       return TRUE;
   return FALSE;
 }

@@ -16,6 +16,16 @@ G_BEGIN_DECLS
  * same each time. */
 #define TEMPER_DATASET_MIX_SEED 42
 
+/* A dataset the mix has read, shared read-only with worker threads that
+ * look at the records the mix is written from (the Dataset page's
+ * leakage), so that they use those very records without reading the file
+ * again; freed with its last reference. */
+typedef struct _TemperMixRead TemperMixRead;
+
+TemperMixRead          *temper_mix_read_ref         (TemperMixRead *read);
+void                    temper_mix_read_unref       (gpointer read);
+const temper_dataset_t *temper_mix_read_get_dataset (TemperMixRead *read);
+
 #define TEMPER_TYPE_DATASET_MIX (temper_dataset_mix_get_type ())
 G_DECLARE_FINAL_TYPE (TemperDatasetMix, temper_dataset_mix, TEMPER, DATASET_MIX, AdwPreferencesGroup)
 
@@ -51,10 +61,11 @@ typedef struct {
 void        temper_dataset_mix_measure       (TemperDatasetMix *self, const temper_dataset_t *main,
                                               const gboolean *drop, TemperDatasetMixSize *size,
                                               GArray **lengths);
-/* The other datasets' files (new strings appended to @paths) and every
- * share, the page's own dataset's first (doubles appended to @shares), as
- * the mix uses them: a worker thread can read them again on its own. */
-void        temper_dataset_mix_get_sources   (TemperDatasetMix *self, GPtrArray *paths, GArray *shares);
+/* The other datasets as read (a reference to each appended to @reads,
+ * whose free function should be temper_mix_read_unref()) and every share,
+ * the page's own dataset's first (doubles appended to @shares), as the mix
+ * uses them: a worker thread can look at them on its own. */
+void        temper_dataset_mix_get_sources   (TemperDatasetMix *self, GPtrArray *reads, GArray *shares);
 gboolean    temper_dataset_mix_is_busy       (TemperDatasetMix *self);
 /* Whether any other dataset has been read and is part of the mix. */
 gboolean    temper_dataset_mix_has_sources   (TemperDatasetMix *self);

@@ -3,8 +3,9 @@
  * file the person chose (read and summed up here, never changed), or
  * records it holds back from what it trains on.  Leakage — a record checked
  * on that nearly repeats one trained on — is looked for in exactly what the
- * run will split: the cleaned copy or the mix, by the run's seed and share,
- * or against the chosen file. */
+ * run will split: the cleaned copy or the mix (its other datasets as the
+ * mix group read them, not read again), by the run's seed and share, or
+ * against the chosen file. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -238,9 +239,11 @@ typedef struct {
   CheckedDataset    *main;
   CheckedDataset    *check;     /* or NULL: records held back */
   gboolean          *drop;      /* per record of main */
-  GPtrArray         *paths;     /* the mixed-in files, read again here */
+  /* TemperMixRead: the mixed-in datasets as the mix group read them, which
+   * is what it writes the mix from; shared, so that a drop does not read
+   * every file again. */
+  GPtrArray         *reads;
   GArray            *shares;    /* double, main's first */
-  TemperLoadedModel *model;
   guint64            seed;
   double             fraction;
 } LeakInput;
@@ -253,9 +256,8 @@ leak_input_free (gpointer data)
   dataset_page_checked_unref (input->main);
   g_clear_pointer (&input->check, dataset_page_checked_unref);
   g_free (input->drop);
-  g_ptr_array_unref (input->paths);
+  g_ptr_array_unref (input->reads);
   g_array_unref (input->shares);
-  g_clear_object (&input->model);
   g_free (input);
 }
 
@@ -266,7 +268,6 @@ leak_thread (GTask *task, gpointer object, gpointer task_data, GCancellable *can
 {
   LeakInput *input = task_data;
   const temper_dataset_t *main = input->main->dataset;
-  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func ((GDestroyNotify) temper_dataset_free);
   g_autoptr(GPtrArray) datasets = g_ptr_array_new ();
   g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
   g_autoptr(GArray) shares = g_array_new (FALSE, FALSE, sizeof (double));
@@ -284,27 +285,12 @@ leak_thread (GTask *task, gpointer object, gpointer task_data, GCancellable *can
   g_ptr_array_add (datasets, (gpointer) main);
   g_array_append_val (sizes, n_kept);
   g_array_append_val (shares, g_array_index (input->shares, double, 0));
-  for (guint i = 0; i < input->paths->len; i++)
+  for (guint i = 0; i < input->reads->len; i++)
     {
-      /* Read as the mix group read it, so that the counts agree. */
-      CheckedDataset *other = dataset_page_load (input->paths->pdata[i], input->model, NULL, NULL,
-                                                 cancellable, NULL);
-      temper_dataset_t *read;
-      gsize n;
+      const temper_dataset_t *read = temper_mix_read_get_dataset (input->reads->pdata[i]);
+      gsize n = temper_dataset_get_n_records (read);
 
-      if (g_cancellable_is_cancelled (cancellable))
-        {
-          g_clear_pointer (&other, dataset_page_checked_unref);
-          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
-          return;
-        }
-      if (other == NULL)
-        continue;
-      read = g_steal_pointer (&other->dataset);
-      dataset_page_checked_unref (other);
-      n = temper_dataset_get_n_records (read);
-      g_ptr_array_add (owned, read);
-      g_ptr_array_add (datasets, read);
+      g_ptr_array_add (datasets, (gpointer) read);
       g_array_append_val (sizes, n);
       g_array_append_val (shares, g_array_index (input->shares, double, i + 1));
     }
@@ -404,10 +390,9 @@ dataset_page_update_leakage (TemperDatasetPage *self)
   input->main = dataset_page_checked_ref (self->checked);
   input->check = self->check != NULL ? dataset_page_checked_ref (self->check) : NULL;
   input->drop = g_memdup2 (self->drop, MAX (n, 1) * sizeof (gboolean));
-  input->paths = g_ptr_array_new_with_free_func (g_free);
+  input->reads = g_ptr_array_new_with_free_func (temper_mix_read_unref);
   input->shares = g_array_new (FALSE, FALSE, sizeof (double));
-  temper_dataset_mix_get_sources (self->mix_group, input->paths, input->shares);
-  input->model = self->checked->model != NULL ? g_object_ref (self->checked->model) : NULL;
+  temper_dataset_mix_get_sources (self->mix_group, input->reads, input->shares);
   input->seed = self->split_seed;
   input->fraction = self->split_fraction;
   g_task_set_task_data (task, input, leak_input_free);

@@ -12,6 +12,7 @@
 #include "temper/dataset.h"
 #include "temper/run.h"
 #include "gui-test-util.h"
+#include "temper-dataset-mix.h"
 #include "temper-dataset-page.h"
 #include "temper-model-page.h"
 #include "temper-settings.h"
@@ -300,6 +301,125 @@ test_check_file (void)
 }
 
 static gboolean
+mix_read (gpointer data)
+{
+  return !temper_dataset_mix_is_busy (data);
+}
+
+/* The reference for a mix: in the file the page hands the run, split by
+ * the run's way at @seed, the capitals copies held back whose original is
+ * trained on (leakage is listed on the page's own records only). */
+static guint
+mix_leaks (GtkWidget *page, guint64 seed)
+{
+  const char *path = temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page));
+  g_autoptr(temper_dataset_t) ds = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) train = NULL, validation = NULL;
+  guint leaks = 0;
+
+  g_assert_nonnull (path);
+  ds = temper_dataset_load (path, NULL, &error);
+  g_assert_no_error (error);
+  temper_dataset_split (ds, 0.1, seed, &train, &validation);
+  for (guint k = 0; k < validation->len; k++)
+    {
+      const char *held = temper_dataset_get_record (ds, g_array_index (validation, guint, k))->messages[0].content;
+
+      if (!g_str_has_prefix (held, "WHAT IS FACT"))
+        continue;
+      for (guint t = 0; t < train->len; t++)
+        leaks += g_strcmp0 (temper_dataset_get_record (ds, g_array_index (train, guint, t))->messages[0].content,
+                            held) != 0 &&
+                 g_ascii_strcasecmp (temper_dataset_get_record (ds, g_array_index (train, guint, t))->messages[0].content,
+                                     held) == 0;
+    }
+  return leaks;
+}
+
+/* Leakage between the page's records and a mixed-in file's is looked for in
+ * the records the mix is written from, as read when it was mixed in: a
+ * change to that file on disk since changes neither the mix nor the
+ * findings. */
+static void
+test_mix_as_read (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-leak-mix-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, "facts.jsonl", NULL);
+  g_autofree char *other = g_build_filename (tmp, "copies.jsonl", NULL);
+  g_autofree char *mixed = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GString) copies = g_string_new (NULL);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  TemperDatasetMix *mix;
+  const char *title = NULL, *subtitle = NULL;
+  guint64 leaky = 0, clean = 0;
+  guint expected = 0;
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *line = fact_line (i, FALSE, FALSE);
+
+      g_string_append (text, line);
+    }
+  /* Five of them again in capitals: a fifth of the mix, so all of both. */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *line = fact_line (3 * i, TRUE, FALSE);
+
+      g_string_append (copies, line);
+    }
+  g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
+  g_assert_true (g_file_set_contents (other, copies->str, -1, NULL));
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_set_default_size (GTK_WINDOW (window), 800, 900);
+  gtk_window_present (GTK_WINDOW (window));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), path);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 30000));
+  mix = TEMPER_DATASET_MIX (gui_test_find_named (page, "mix-group"));
+  temper_dataset_mix_add (mix, other);
+  g_assert_true (gui_test_wait_for (mix_read, mix, 30000));
+  temper_dataset_mix_set_share (mix, 0, 80);
+  temper_dataset_mix_set_share (mix, 1, 20);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 30000));
+  mixed = g_strdup (temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page)));
+
+  /* A seed whose split holds a copy back while its original is trained
+   * on, and one whose split does not. */
+  for (guint64 seed = 1; seed < 1000 && (leaky == 0 || clean == 0); seed++)
+    {
+      guint leaks = mix_leaks (page, seed);
+
+      if (leaky == 0 && leaks > 0)
+        leaky = seed, expected = leaks;
+      if (clean == 0 && leaks == 0)
+        clean = seed;
+    }
+  g_assert_cmpuint (leaky, >, 0);
+  g_assert_cmpuint (clean, >, 0);
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), leaky, 0.1);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 30000));
+  g_assert_cmpuint (leak_rows (page, &title, &subtitle), ==, expected);
+
+  /* The file changes on disk; the mix the run is given does not. */
+  g_assert_true (g_file_set_contents (other, "{\"prompt\": \"Something else\", \"response\": \"Yes.\"}\n"
+                                      "{\"prompt\": \"And more\", \"response\": \"No.\"}\n", -1, NULL));
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), clean, 0.1);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 30000));
+  g_assert_cmpuint (leak_rows (page, &title, &subtitle), ==, 0);
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), leaky, 0.1);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 30000));
+  g_assert_cmpstr (temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page)), ==, mixed);
+  g_assert_cmpuint (mix_leaks (page, leaky), ==, expected);
+  g_assert_cmpuint (leak_rows (page, &title, &subtitle), ==, expected);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+}
+
+static gboolean
 model_settled (gpointer data)
 {
   return !temper_model_page_is_busy (data) && temper_model_page_get_model (data) != NULL;
@@ -392,6 +512,7 @@ main (int argc, char **argv)
   g_test_add ("/dataset-page/leakage-follows-drops", Fixture, NULL, fixture_set_up, test_follows_drops,
               fixture_tear_down);
   g_test_add_func ("/dataset-page/check-file", test_check_file);
+  g_test_add_func ("/dataset-page/leakage-in-mix-as-read", test_mix_as_read);
   g_test_add_func ("/dataset-page/check-file-carried", test_check_file_carried);
   return g_test_run ();
 }

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "temper/error.h"
+#include "temper-dataset-chooser.h"
 #include "temper-dataset-mix.h"
 #include "temper-fit-estimate.h"
 #include "temper-paths.h"
@@ -526,14 +527,9 @@ chooser_response_cb (TemperDatasetMix *self, int response, GtkFileChooserNative 
 static void
 add_clicked_cb (TemperDatasetMix *self)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
   if (self->chooser != NULL)
     return;
-  self->chooser = gtk_file_chooser_native_new (_("Add a Dataset to the Mix"),
-                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Add"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  self->chooser = temper_dataset_chooser_new (GTK_WIDGET (self), _("Add a Dataset to the Mix"), _("_Add"));
   g_signal_connect_object (self->chooser, "response", G_CALLBACK (chooser_response_cb), self, G_CONNECT_SWAPPED);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }

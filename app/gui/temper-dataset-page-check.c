@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "temper/dataset.h"
+#include "temper-dataset-chooser.h"
 #include "temper-dataset-page-private.h"
 #include "temper-paths.h"
 
@@ -192,14 +193,10 @@ static void
 choose_check_file_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   TemperDatasetPage *self = TEMPER_DATASET_PAGE (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
 
   if (self->check_chooser != NULL)
     return;
-  self->check_chooser = gtk_file_chooser_native_new (_("Choose a File to Check Progress On"),
-                                                     GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                                     GTK_FILE_CHOOSER_ACTION_OPEN, _("_Choose"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->check_chooser), TRUE);
+  self->check_chooser = temper_dataset_chooser_new (widget, _("Choose a File to Check Progress On"), _("_Choose"));
   g_signal_connect_object (self->check_chooser, "response", G_CALLBACK (check_chooser_response_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->check_chooser));

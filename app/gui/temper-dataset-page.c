@@ -12,6 +12,7 @@
 
 #include "temper/dataset.h"
 #include "temper-error-banner.h"
+#include "temper-dataset-chooser.h"
 #include "temper-dataset-page-private.h"
 #include "temper-dataset-labels.h"
 #include "temper-dataset-mix.h"
@@ -663,35 +664,10 @@ open_action (GtkWidget  *widget,
              GVariant   *parameter)
 {
   TemperDatasetPage *self = TEMPER_DATASET_PAGE (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkFileFilter *json = gtk_file_filter_new ();
-  GtkFileFilter *all = gtk_file_filter_new ();
 
   if (self->chooser != NULL)
-    {
-      g_object_unref (json);
-      g_object_unref (all);
-      return;
-    }
-
-  self->chooser = gtk_file_chooser_native_new (_("Open a Dataset"),
-                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  gtk_file_filter_set_name (json, _("Datasets (JSON, JSONL, CSV, TSV, text, Markdown)"));
-  gtk_file_filter_add_pattern (json, "*.json");
-  gtk_file_filter_add_pattern (json, "*.jsonl");
-  gtk_file_filter_add_pattern (json, "*.csv");
-  gtk_file_filter_add_pattern (json, "*.tsv");
-  gtk_file_filter_add_pattern (json, "*.txt");
-  gtk_file_filter_add_pattern (json, "*.md");
-  gtk_file_filter_add_mime_type (json, "application/json");
-  gtk_file_filter_set_name (all, _("All files"));
-  gtk_file_filter_add_pattern (all, "*");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), json);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), all);
-  g_object_unref (json);
-  g_object_unref (all);
+    return;
+  self->chooser = temper_dataset_chooser_new (widget, _("Open a Dataset"), _("_Open"));
   g_signal_connect_object (self->chooser, "response", G_CALLBACK (chooser_response_cb),
                            self, G_CONNECT_SWAPPED);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));

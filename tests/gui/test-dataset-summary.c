@@ -4,7 +4,8 @@
  * is given (after drops, with other datasets mixed in), held against the
  * engine's own report of the very file the page hands the run; with a
  * check file the split row and the Settings page's validation share say
- * that nothing is held back, as the run does (temper-train.c). */
+ * that nothing is held back, as the run does (temper-train.c).  The three
+ * files the page takes are chosen with the same chooser. */
 #include "config.h"
 
 #include <string.h>
@@ -273,11 +274,95 @@ test_check_file_split (void)
   test_remove_tree (tmp);
 }
 
+/* The file choosers open now (dialogs of their own under Xvfb), newest
+ * last. */
+static GPtrArray *
+open_choosers (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  GPtrArray *choosers = g_ptr_array_new ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (GTK_IS_FILE_CHOOSER (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        g_ptr_array_add (choosers, window);
+    }
+  return choosers;
+}
+
+/* Whether @chooser's first filter shows a file named @name. */
+static gboolean
+first_filter_shows (GtkFileChooser *chooser, const char *name)
+{
+  g_autoptr(GListModel) filters = gtk_file_chooser_get_filters (chooser);
+  g_autoptr(GtkFilter) filter = g_list_model_get_item (filters, 0);
+  g_autoptr(GFileInfo) info = g_file_info_new ();
+
+  g_file_info_set_display_name (info, name);
+  g_file_info_set_content_type (info, "application/octet-stream");
+  return gtk_filter_match (filter, info);
+}
+
+/* The file to train on, one to mix in and one to check on are read alike,
+ * so they are chosen alike: the same filters, the dataset formats first. */
+static void
+test_choosers_alike (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-summary-choose-XXXXXX", NULL);
+  g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  const char *const titles[] = { "Open a Dataset", "Add a Dataset to the Mix", "Choose a File to Check Progress On" };
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+
+  for (guint k = 0; k < G_N_ELEMENTS (titles); k++)
+    {
+      g_autoptr(GPtrArray) choosers = NULL;
+      g_autoptr(GListModel) filters = NULL;
+      GtkFileChooser *chooser;
+
+      if (k == 0)
+        gtk_widget_activate_action (page, "page.open", NULL);
+      else if (k == 1)
+        g_signal_emit_by_name (gui_test_find_named (page, "mix-add"), "clicked");
+      else
+        gtk_widget_activate_action (page, "page.choose-check-file", NULL);
+      gui_test_settle (100);
+      choosers = open_choosers ();
+      g_assert_cmpuint (choosers->len, ==, k + 1);
+      chooser = GTK_FILE_CHOOSER (choosers->pdata[k]);
+      g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (chooser)), ==, titles[k]);
+      filters = gtk_file_chooser_get_filters (chooser);
+      g_assert_cmpuint (g_list_model_get_n_items (filters), ==, 2);
+      g_assert_true (first_filter_shows (chooser, "facts.jsonl"));
+      g_assert_true (first_filter_shows (chooser, "table.csv"));
+      g_assert_true (first_filter_shows (chooser, "notes.md"));
+      g_assert_false (first_filter_shows (chooser, "model.gguf"));
+    }
+
+  /* Closing the page closes them. */
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (100);
+  {
+    g_autoptr(GPtrArray) left = open_choosers ();
+
+    g_assert_cmpuint (left->len, ==, 0);
+  }
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   gui_test_init (&argc, &argv);
   g_test_add_func ("/dataset-summary/lengths-follow-training", test_lengths_follow_training);
   g_test_add_func ("/dataset-summary/check-file-split", test_check_file_split);
+  g_test_add_func ("/dataset-summary/choosers-alike", test_choosers_alike);
   return g_test_run ();
 }

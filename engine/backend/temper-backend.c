@@ -30,6 +30,9 @@ static const char *const op_names[TEMPER_OP_COUNT] = {
   [TEMPER_OP_SOFTCAP] = "softcap",
   [TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP] = "lm_head_cross_entropy_softcap",
   [TEMPER_OP_MOE] = "moe",
+  [TEMPER_OP_MATMUL_LORA] = "matmul_lora",
+  [TEMPER_OP_LORA_B_BACKWARD] = "lora_b_backward",
+  [TEMPER_OP_MATMUL_BACKWARD_INPUT_LORA] = "matmul_backward_input_lora",
 };
 
 const char *
@@ -54,6 +57,8 @@ temper_op_reads_weight (TemperOp op)
     case TEMPER_OP_EMBEDDING:
     case TEMPER_OP_MATMUL:
     case TEMPER_OP_MATMUL_BACKWARD_INPUT:
+    case TEMPER_OP_MATMUL_LORA:
+    case TEMPER_OP_MATMUL_BACKWARD_INPUT_LORA:
     case TEMPER_OP_LM_HEAD_CROSS_ENTROPY:
     case TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP:
     case TEMPER_OP_MOE:

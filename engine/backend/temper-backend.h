@@ -92,6 +92,9 @@ typedef enum {
   TEMPER_OP_SOFTCAP,           /* softcap */
   TEMPER_OP_LM_HEAD_CROSS_ENTROPY_SOFTCAP, /* lm_head_cross_entropy_softcap */
   TEMPER_OP_MOE,               /* moe and its backward, on experts of the weight type asked */
+  TEMPER_OP_MATMUL_LORA,       /* matmul_lora (a backend without it runs matmul, then gemm) */
+  TEMPER_OP_LORA_B_BACKWARD,   /* lora_b_backward (a backend without it runs two gemm) */
+  TEMPER_OP_MATMUL_BACKWARD_INPUT_LORA, /* matmul_backward_input_lora (else the op, then gemm) */
   TEMPER_OP_COUNT,
 } TemperOp;
 
@@ -310,6 +313,30 @@ typedef struct {
    * recomputes what it needs from x. */
   void (*moe_backward) (TemperBackend *b, const TemperBTensor *dx, const TemperBTensor *dout,
                         const TemperBTensor *x, const TemperMoe *moe);
+  /* matmul, then y += s·hᵀᵀ·Bᵀ, the LoRA path of y = x·Wᵀ, in one op: the
+   * CPU adds it to each part of y while that part is still in its cache.
+   * hT {T, r} (h kept transposed: r rows of T), lora_b {r, out}.  The
+   * result is that of matmul followed by gemm (y, hT, TRUE, lora_b, TRUE,
+   * s, 1). */
+  void (*matmul_lora) (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                       const TemperBTensor *w, const TemperBTensor *bias, const TemperBTensor *hT,
+                       const TemperBTensor *lora_b, float s);
+  /* The LoRA products that read a target's output gradient dy {out, T}, in
+   * one pass over it: gb {r, out} += s·dyᵀ·h and dhT {T, r} = s·Bᵀ·dyᵀ,
+   * with hT {T, r} (h kept transposed) and lora_b {r, out}: the results of
+   * gemm (gb, dy, TRUE, hT, TRUE, s, 1) and gemm (dhT, lora_b, TRUE, dy,
+   * TRUE, s, 0). */
+  void (*lora_b_backward) (TemperBackend *b, const TemperBTensor *gb, const TemperBTensor *dhT,
+                           const TemperBTensor *dy, const TemperBTensor *hT,
+                           const TemperBTensor *lora_b, float s);
+  /* matmul_backward_input, then dx += dh·A, LoRA's path to the input, in
+   * one op (the CPU adds it to each part of dx while it is in cache).
+   * dhT {T, R} (dh kept transposed), lora_a {in, R} (R = rank, or the
+   * ranks of targets stacked): the result of matmul_backward_input
+   * followed by gemm (dx, dhT, TRUE, lora_a, FALSE, 1, 1). */
+  void (*matmul_backward_input_lora) (TemperBackend *b, const TemperBTensor *dx,
+                                      const TemperBTensor *dy, const TemperBTensor *w,
+                                      const TemperBTensor *dhT, const TemperBTensor *lora_a);
 } TemperBackendOps;
 
 struct _TemperBackend {

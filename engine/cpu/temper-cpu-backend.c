@@ -160,6 +160,9 @@ const TemperBackendOps temper_cpu_plain_ops = {
   .lm_head_cross_entropy_softcap = temper_cpu_lm_head_cross_entropy_softcap,
   .moe = temper_cpu_moe,
   .moe_backward = temper_cpu_moe_backward,
+  .matmul_lora = temper_cpu_matmul_lora,
+  .lora_b_backward = temper_cpu_lora_b_backward,
+  .matmul_backward_input_lora = temper_cpu_matmul_backward_input_lora,
 };
 
 TemperBackend *

@@ -97,3 +97,48 @@ temper_cpu_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *
   temper_cpu_reserve_scratch (cpu, TEMPER_CPU_GEMM_WORK);
   temper_cpu_pool_run (cpu->pool, gemm_task, &g);
 }
+
+/* The bfloat16 forward adds the LoRA path to y while y is in cache (see
+ * temper_cpu_matmul_bf16_lora ()); every other path is the two ops. */
+void
+temper_cpu_matmul_lora (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                        const TemperBTensor *w, const TemperBTensor *bias, const TemperBTensor *hT,
+                        const TemperBTensor *lora_b, float s)
+{
+  TemperCpuBackend *cpu = TEMPER_CPU (b);
+
+  g_assert (x->ne[0] == w->ne[0] && y->ne[0] == w->ne[1] && y->ne[1] == x->ne[1]);
+  g_assert (hT->ne[0] == x->ne[1] && lora_b->ne[0] == hT->ne[1] && lora_b->ne[1] == y->ne[0]);
+  g_assert (bias == NULL || bias->ne[0] * bias->ne[1] == w->ne[1]);
+  /* As temper_cpu_matmul () chooses: generation's 8-bit prompts first. */
+  if (!cpu->k.prefill_q8 && cpu->k.bf16_forward &&
+      temper_cpu_matmul_bf16_lora (cpu, cpu_f32 (y), cpu_f32 (x), x->ne[1], cpu_data (w), w->type,
+                                   w->ne[0], w->ne[1], bias != NULL ? cpu_f32 (bias) : NULL,
+                                   cpu->k.bf16_forward_split, cpu_f32 (hT), cpu_f32 (lora_b),
+                                   hT->ne[1], s))
+    return;
+  temper_cpu_matmul (b, y, x, w, bias, FALSE);
+  temper_cpu_gemm (b, y, hT, TRUE, lora_b, TRUE, s, 1.0f);
+}
+
+/* The bfloat16 input gradient adds LoRA's path to dx while dx is in cache
+ * (temper_cpu_matmul_backward_bf16_lora ()); every other path is the two
+ * ops. */
+void
+temper_cpu_matmul_backward_input_lora (TemperBackend *b, const TemperBTensor *dx,
+                                       const TemperBTensor *dy, const TemperBTensor *w,
+                                       const TemperBTensor *dhT, const TemperBTensor *lora_a)
+{
+  TemperCpuBackend *cpu = TEMPER_CPU (b);
+
+  g_assert (dx->ne[0] == w->ne[0] && dy->ne[0] == w->ne[1] && dx->ne[1] == dy->ne[1]);
+  g_assert (dhT->ne[0] == dx->ne[1] && lora_a->ne[0] == dx->ne[0] && lora_a->ne[1] == dhT->ne[1]);
+  /* As temper_cpu_matmul_backward_input () chooses. */
+  if (!cpu->k.prefill_q8 &&
+      temper_cpu_matmul_backward_bf16_lora (cpu, cpu_f32 (dx), cpu_f32 (dy), dx->ne[1], cpu_data (w),
+                                            w->type, w->ne[0], w->ne[1], cpu_f32 (dhT),
+                                            cpu_f32 (lora_a), dhT->ne[1]))
+    return;
+  temper_cpu_matmul_backward_input (b, dx, dy, w);
+  temper_cpu_gemm (b, dx, dhT, TRUE, lora_a, FALSE, 1.0f, 1.0f);
+}

@@ -133,6 +133,15 @@ typedef struct {
   int64_t           K, Ks, lda;
   float            *panels;
   size_t            panel_floats;
+  /* The forward's LoRA path, y += s·h·Bᵀ with h kept transposed (hT: r
+   * rows of T), added to each panel's part of y a few tokens at a time
+   * while that part is still in the core's cache; NULL when none.  In the
+   * input gradient dx += dh·A the same way: lora_hT is dhᵀ, lora_b A (r
+   * rows of in). */
+  const float      *lora_hT;
+  const float      *lora_b;   /* out rows of r */
+  int64_t           lora_r;
+  float             lora_s;
 } Bf16Work;
 
 static void
@@ -181,12 +190,51 @@ forward_panel_rows (int64_t Ks)
   return MAX (32, rows / 32 * 32);
 }
 
+/* Tokens of y (dx) formed before their LoRA path is added: one panel's
+ * columns of them stay in L2 (96 × 224 floats for the demo's 576-wide
+ * inputs); a multiple of the AMX kernel's 32 rows and of the fp32 register
+ * tile's 12 (64 left a third of a tile empty in every step). */
+#define LORA_TOKENS 96
+
 /* Floats of scratch per thread: the packed panel, then 16 (forward) or
- * ROW_CHUNK (input gradient) dequantised rows. */
+ * ROW_CHUNK (input gradient) dequantised rows; with @lora the fp32 GEMM's
+ * work memory for the LoRA path after them (its packed B holds at most KC
+ * of the rank by one panel's columns). */
 static size_t
-forward_scratch_floats (int64_t in, int64_t Ks)
+forward_scratch_floats (int64_t in, int64_t Ks, gboolean lora)
 {
-  return temper_cpu_bf16_gemm_packed_size (Ks, forward_panel_rows (Ks)) / 2 + 16 * (size_t) in + 16;
+  size_t floats = temper_cpu_bf16_gemm_packed_size (Ks, forward_panel_rows (Ks)) / 2 + 16 * (size_t) in + 16;
+  int64_t cols = MIN (TEMPER_CPU_GEMM_NC, (forward_panel_rows (Ks) + TEMPER_CPU_GEMM_NR - 1) /
+                                          TEMPER_CPU_GEMM_NR * TEMPER_CPU_GEMM_NR);
+
+  if (!lora)
+    return floats;
+  return (floats + 15) / 16 * 16 + TEMPER_CPU_GEMM_MC * TEMPER_CPU_GEMM_KC + TEMPER_CPU_GEMM_KC * (size_t) cols;
+}
+
+/* y[t][o + j] (+)= the split product, then += s·Σₖ h[t][k]·B[o + j][k], for
+ * the panel of @rows weight rows from @o on, LORA_TOKENS tokens at a time:
+ * the same sums as the frozen product and the gemm op one after the other
+ * (each element's terms in the same order), without reading y back from
+ * memory. */
+static void
+forward_panel_lora (Bf16Work *m, const uint16_t *packed, int64_t o, int64_t rows,
+                    gboolean accumulate, float *gemm_work)
+{
+  const TemperCpuKernels *k = &m->cpu->k;
+
+  for (int64_t t0 = 0; t0 < m->T; t0 += LORA_TOKENS)
+    {
+      int64_t n = MIN (LORA_TOKENS, m->T - t0);
+      float *y = m->out + t0 * m->out_dim + o;
+
+      temper_cpu_bf16_gemm_split (k->bf16_frozen, m->split, n, rows, m->in, m->acts + t0 * m->lda, m->lda,
+                                  packed, y, m->out_dim, accumulate);
+      /* op(A)[t][k] = hT[k][t0 + t], op(B)[k][j] = B[o + j][k]. */
+      temper_cpu_sgemm (k, gemm_work, n, rows, m->lora_r, m->lora_s,
+                        m->lora_hT + t0, 1, m->T, m->lora_b + o * m->lora_r, 1, m->lora_r,
+                        y, m->out_dim);
+    }
 }
 
 static void
@@ -230,6 +278,13 @@ forward_task (void *data, int ith, int nth)
             }
           accumulate = TRUE;
         }
+      if (m->lora_hT != NULL)
+        {
+          size_t lora_at = (forward_scratch_floats (m->in, m->Ks, FALSE) + 15) / 16 * 16;
+
+          forward_panel_lora (m, packed, o, rows, accumulate, work + lora_at);
+          continue;
+        }
       temper_cpu_bf16_gemm_split (k->bf16_frozen, m->split, m->T, rows, m->in, m->acts, m->lda,
                                   packed, m->out + o, m->out_dim, accumulate);
     }
@@ -248,7 +303,27 @@ temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t
 
   if (cpu->k.bf16_frozen == TEMPER_BF16_GEMM_NONE || T < TEMPER_CPU_BF16_MIN_TOKENS)
     return FALSE;
-  round_acts (&m, x, in, forward_scratch_floats (in, temper_cpu_bf16_split_k (split, in)));
+  round_acts (&m, x, in, forward_scratch_floats (in, temper_cpu_bf16_split_k (split, in), FALSE));
+  temper_cpu_pool_run (cpu->pool, forward_task, &m);
+  return TRUE;
+}
+
+gboolean
+temper_cpu_matmul_bf16_lora (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
+                             const guint8 *w, int type, int64_t in, int64_t out,
+                             const float *bias, TemperBf16Split split,
+                             const float *hT, const float *lora_b, int64_t r, float s)
+{
+  Bf16Work m = {
+    .cpu = cpu, .out = y, .T = T, .in = in, .out_dim = out, .w = w,
+    .row_bytes = temper_type_row_bytes (type, in), .type = type, .bias = bias,
+    .accumulate = FALSE, .split = split,
+    .lora_hT = hT, .lora_b = lora_b, .lora_r = r, .lora_s = s,
+  };
+
+  if (cpu->k.bf16_frozen == TEMPER_BF16_GEMM_NONE || T < TEMPER_CPU_BF16_MIN_TOKENS)
+    return FALSE;
+  round_acts (&m, x, in, forward_scratch_floats (in, temper_cpu_bf16_split_k (split, in), TRUE));
   temper_cpu_pool_run (cpu->pool, forward_task, &m);
   return TRUE;
 }
@@ -264,12 +339,40 @@ backward_panel_cols (int64_t out, int64_t unit)
   return MAX (step, cols / step * step);
 }
 
+/* With @lora, the fp32 GEMM's work memory for dx += dh·A after the rest
+ * (as forward_scratch_floats ()). */
 static size_t
-backward_scratch_floats (int64_t out, int64_t unit)
+backward_scratch_floats (int64_t out, int64_t unit, gboolean lora)
 {
   int64_t cols = backward_panel_cols (out, unit);
+  size_t floats = temper_cpu_bf16_gemm_packed_size (out, cols) / 2 + ROW_CHUNK * (size_t) cols + 16;
+  int64_t gemm_cols = MIN (TEMPER_CPU_GEMM_NC, (cols + TEMPER_CPU_GEMM_NR - 1) / TEMPER_CPU_GEMM_NR *
+                                               TEMPER_CPU_GEMM_NR);
 
-  return temper_cpu_bf16_gemm_packed_size (out, cols) / 2 + ROW_CHUNK * (size_t) cols + 16;
+  if (!lora)
+    return floats;
+  return (floats + 15) / 16 * 16 + TEMPER_CPU_GEMM_MC * TEMPER_CPU_GEMM_KC + TEMPER_CPU_GEMM_KC * (size_t) gemm_cols;
+}
+
+/* dx[t][c + j] += Σ dy·W, then += Σₖ dh[t][k]·A[k][c + j], for the panel of
+ * @cols columns from @c on, LORA_TOKENS tokens at a time (as
+ * forward_panel_lora (): the gemm op's sums, dx still in cache). */
+static void
+backward_panel_lora (Bf16Work *m, const uint16_t *packed, int64_t c, int64_t cols, float *gemm_work)
+{
+  const TemperCpuKernels *k = &m->cpu->k;
+
+  for (int64_t t0 = 0; t0 < m->T; t0 += LORA_TOKENS)
+    {
+      int64_t n = MIN (LORA_TOKENS, m->T - t0);
+      float *dx = m->out + t0 * m->in + c;
+
+      temper_cpu_bf16_gemm (k->bf16_frozen, n, cols, m->out_dim, m->acts + t0 * m->lda, m->lda, packed,
+                            dx, m->in, TRUE);
+      /* op(A)[t][k] = dhᵀ[k][t0 + t], op(B)[k][j] = A[k][c + j]. */
+      temper_cpu_sgemm (k, gemm_work, n, cols, m->lora_r, 1.0f, m->lora_hT + t0, 1, m->T,
+                        m->lora_b + c, m->in, 1, dx, m->in);
+    }
 }
 
 static void
@@ -306,6 +409,13 @@ backward_task (void *data, int ith, int nth)
               temper_cpu_bf16_gemm_pack_b_rows (packed, m->out_dim, cols, r, n, rows_f32, cols);
             }
         }
+      if (m->lora_hT != NULL)
+        {
+          size_t lora_at = (backward_scratch_floats (m->out_dim, unit, FALSE) + 15) / 16 * 16;
+
+          backward_panel_lora (m, packed, c, cols, work + lora_at);
+          continue;
+        }
       temper_cpu_bf16_gemm (k->bf16_frozen, m->T, cols, m->out_dim, m->acts, m->lda, packed,
                             m->out + c, m->in, TRUE);
     }
@@ -323,7 +433,26 @@ temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *
 
   if (cpu->k.bf16_frozen == TEMPER_BF16_GEMM_NONE || T < TEMPER_CPU_BF16_MIN_TOKENS)
     return FALSE;
-  round_acts (&m, dy, out, backward_scratch_floats (out, unit));
+  round_acts (&m, dy, out, backward_scratch_floats (out, unit, FALSE));
+  temper_cpu_pool_run (cpu->pool, backward_task, &m);
+  return TRUE;
+}
+
+gboolean
+temper_cpu_matmul_backward_bf16_lora (TemperCpuBackend *cpu, float *dx, const float *dy, int64_t T,
+                                      const guint8 *w, int type, int64_t in, int64_t out,
+                                      const float *dhT, const float *lora_a, int64_t r)
+{
+  Bf16Work m = {
+    .cpu = cpu, .out = dx, .T = T, .in = in, .out_dim = out, .w = w,
+    .row_bytes = temper_type_row_bytes (type, in), .type = type,
+    .lora_hT = dhT, .lora_b = lora_a, .lora_r = r, .lora_s = 1.0f,
+  };
+  gint64 unit = type == TEMPER_TYPE_F32 ? 32 : (gint64) temper_type_block_elems (type);
+
+  if (cpu->k.bf16_frozen == TEMPER_BF16_GEMM_NONE || T < TEMPER_CPU_BF16_MIN_TOKENS)
+    return FALSE;
+  round_acts (&m, dy, out, backward_scratch_floats (out, unit, TRUE));
   temper_cpu_pool_run (cpu->pool, backward_task, &m);
   return TRUE;
 }
@@ -339,6 +468,23 @@ temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t
 gboolean
 temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *dy, int64_t T,
                                  const guint8 *w, int type, int64_t in, int64_t out)
+{
+  return FALSE;
+}
+
+gboolean
+temper_cpu_matmul_bf16_lora (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
+                             const guint8 *w, int type, int64_t in, int64_t out,
+                             const float *bias, TemperBf16Split split,
+                             const float *hT, const float *lora_b, int64_t r, float s)
+{
+  return FALSE;
+}
+
+gboolean
+temper_cpu_matmul_backward_bf16_lora (TemperCpuBackend *cpu, float *dx, const float *dy, int64_t T,
+                                      const guint8 *w, int type, int64_t in, int64_t out,
+                                      const float *dhT, const float *lora_a, int64_t r)
 {
   return FALSE;
 }

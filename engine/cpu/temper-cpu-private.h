@@ -178,6 +178,19 @@ gboolean temper_cpu_cross_entropy_bf16 (TemperCpuBackend *cpu, float *ls, float 
 gboolean temper_cpu_matmul_bf16 (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
                                  const guint8 *w, int type, int64_t in, int64_t out,
                                  const float *bias, gboolean accumulate, TemperBf16Split split);
+/* temper_cpu_matmul_bf16 () (y overwritten) and then y += s·h·Bᵀ in fp32,
+ * h given transposed (hT: r rows of T floats), B out rows of r: the
+ * matmul_lora op where the kernels run the forward in bfloat16. */
+gboolean temper_cpu_matmul_bf16_lora (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
+                                      const guint8 *w, int type, int64_t in, int64_t out,
+                                      const float *bias, TemperBf16Split split,
+                                      const float *hT, const float *lora_b, int64_t r, float s);
+/* temper_cpu_matmul_backward_bf16 () and then dx += dh·A in fp32, dh given
+ * transposed (dhT: r rows of T floats), A r rows of in. */
+gboolean temper_cpu_matmul_backward_bf16_lora (TemperCpuBackend *cpu, float *dx, const float *dy,
+                                               int64_t T, const guint8 *w, int type, int64_t in,
+                                               int64_t out, const float *dhT, const float *lora_a,
+                                               int64_t r);
 gboolean temper_cpu_matmul_backward_bf16 (TemperCpuBackend *cpu, float *dx, const float *dy,
                                           int64_t T, const guint8 *w, int type,
                                           int64_t in, int64_t out);
@@ -223,6 +236,15 @@ void temper_cpu_matmul_backward_input (TemperBackend *b, const TemperBTensor *dx
 void temper_cpu_gemm (TemperBackend *b, const TemperBTensor *c, const TemperBTensor *a,
                       gboolean transpose_a, const TemperBTensor *bmat, gboolean transpose_b,
                       float alpha, float beta);
+void temper_cpu_matmul_lora (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                             const TemperBTensor *w, const TemperBTensor *bias, const TemperBTensor *hT,
+                             const TemperBTensor *lora_b, float s);
+void temper_cpu_lora_b_backward (TemperBackend *b, const TemperBTensor *gb, const TemperBTensor *dhT,
+                                 const TemperBTensor *dy, const TemperBTensor *hT,
+                                 const TemperBTensor *lora_b, float s);
+void temper_cpu_matmul_backward_input_lora (TemperBackend *b, const TemperBTensor *dx,
+                                            const TemperBTensor *dy, const TemperBTensor *w,
+                                            const TemperBTensor *dhT, const TemperBTensor *lora_a);
 void temper_cpu_rope (TemperBackend *b, const TemperBTensor *x, int n_head, int head_dim,
                       int seq_len, int pos_offset, float theta, TemperRopeLayout layout);
 void temper_cpu_rope_backward (TemperBackend *b, const TemperBTensor *dx, int n_head, int head_dim,

@@ -139,6 +139,46 @@ PROFILED_OP (gemm, TEMPER_OP_KIND_LORA,
               gboolean transpose_a, const TemperBTensor *bmat, gboolean transpose_b,
               float alpha, float beta),
              (b, c, a, transpose_a, bmat, transpose_b, alpha, beta))
+/* The frozen product with the LoRA path added to each part of y as it is
+ * formed: one time, taken as the frozen forward's (the input gradient's
+ * below).  The LoRA path's FLOPs
+ * still count as LoRA products' (the estimate's work per kind), so the
+ * LoRA row's rate counts these FLOPs without their time, and the frozen
+ * forward's rate their time without their FLOPs. */
+static void
+profiled_matmul_lora (TemperBackend *b, const TemperBTensor *y, const TemperBTensor *x,
+                      const TemperBTensor *w, const TemperBTensor *bias, const TemperBTensor *hT,
+                      const TemperBTensor *lora_b, float s)
+{
+  OpClock clock = op_clock_start (b);
+
+  temper_cpu_matmul_lora (b, y, x, w, bias, hT, lora_b, s);
+  op_clock_stop (b, clock, TEMPER_OP_KIND_FROZEN_FORWARD,
+                 2.0 * (double) x->ne[1] * (double) w->ne[0] * (double) w->ne[1]);
+  TEMPER_CPU (b)->profile->flops[TEMPER_OP_KIND_LORA] +=
+    2.0 * (double) hT->ne[0] * (double) hT->ne[1] * (double) lora_b->ne[1];
+  TEMPER_CPU (b)->profile->calls[TEMPER_OP_KIND_LORA]++;
+}
+PROFILED_OP (lora_b_backward, TEMPER_OP_KIND_LORA,
+             2.0 * 2.0 * (double) dy->ne[0] * (double) dy->ne[1] * (double) lora_b->ne[0],
+             (TemperBackend *b, const TemperBTensor *gb, const TemperBTensor *dhT,
+              const TemperBTensor *dy, const TemperBTensor *hT, const TemperBTensor *lora_b, float s),
+             (b, gb, dhT, dy, hT, lora_b, s))
+/* The same for the input gradient with dx += dh·A. */
+static void
+profiled_matmul_backward_input_lora (TemperBackend *b, const TemperBTensor *dx,
+                                     const TemperBTensor *dy, const TemperBTensor *w,
+                                     const TemperBTensor *dhT, const TemperBTensor *lora_a)
+{
+  OpClock clock = op_clock_start (b);
+
+  temper_cpu_matmul_backward_input_lora (b, dx, dy, w, dhT, lora_a);
+  op_clock_stop (b, clock, TEMPER_OP_KIND_FROZEN_INPUT_GRAD,
+                 2.0 * (double) dy->ne[1] * (double) w->ne[0] * (double) w->ne[1]);
+  TEMPER_CPU (b)->profile->flops[TEMPER_OP_KIND_LORA] +=
+    2.0 * (double) dhT->ne[0] * (double) dhT->ne[1] * (double) lora_a->ne[0];
+  TEMPER_CPU (b)->profile->calls[TEMPER_OP_KIND_LORA]++;
+}
 PROFILED_OP (attention, TEMPER_OP_KIND_ATTENTION_FORWARD, attention_flops (params),
              (TemperBackend *b, const TemperBTensor *out, const TemperBTensor *lse,
               const TemperBTensor *q, const TemperBTensor *k, const TemperBTensor *v,
@@ -244,6 +284,9 @@ profiled_ops (void)
       ops.matmul_shared_input = profiled_matmul_shared_input;
       ops.matmul_backward_input = profiled_matmul_backward_input;
       ops.gemm = profiled_gemm;
+      ops.matmul_lora = profiled_matmul_lora;
+      ops.lora_b_backward = profiled_lora_b_backward;
+      ops.matmul_backward_input_lora = profiled_matmul_backward_input_lora;
       ops.attention = profiled_attention;
       ops.attention_backward = profiled_attention_backward;
       ops.lm_head_cross_entropy = profiled_lm_head_cross_entropy;

@@ -178,19 +178,18 @@ lora_group_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const
     lora_hidden_transposed (p, w, a, first, count, x);
 }
 
-/* y += s·h·Bᵀ for target @t, forming its hᵀ first when it runs alone. */
-static void
-lora_forward_transposed (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
-                         int t, const TemperBTensor *y, const TemperBTensor *x)
+/* Target @t's hᵀ, formed first when it runs alone (a group's is formed
+ * before its first target's output). */
+static TemperBTensor
+lora_forward_hidden (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
+                     int t, const TemperBTensor *x)
 {
   int f = group_first (t);
   gboolean together = lora_group (p, w, a, f, group_size (f)) > 1;
-  TemperBTensor hT;
 
   if (!together && !p->lora_h_kept)
     lora_hidden_transposed (p, w, a, t, 1, x);
-  hT = block_of (&a->h[together ? f : t], together ? t - f : 0, x->ne[1], w->lora_a[t].ne[1]);
-  p->backend->ops->gemm (p->backend, y, &hT, TRUE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
+  return block_of (&a->h[together ? f : t], together ? t - f : 0, x->ne[1], w->lora_a[t].ne[1]);
 }
 
 /* The backward of @count targets from @first on reading @x, each with its
@@ -206,6 +205,29 @@ linear_backward_transposed (const TemperBlockPass *p, const TemperBlockWeights *
   int64_t n = x->ne[1];
   int together = lora_group (p, w, a, first, count) == count ? count : 1;
 
+  /* One stacked group: its dh first, then the frozen products, the last
+   * one adding dh·A to dx while dx is in cache, then dA. */
+  if (together == count && w->lora_a[first].buffer != NULL &&
+      temper_backend_supports_op (b, TEMPER_OP_MATMUL_BACKWARD_INPUT_LORA, w->w[first + count - 1].type) &&
+      temper_backend_supports_op (b, TEMPER_OP_LORA_B_BACKWARD, TEMPER_TYPE_F32))
+    {
+      int64_t r = w->lora_a[first].ne[1];
+      TemperBTensor dhT = block_of (&g->d_h, 0, n, count * r);
+      TemperBTensor A = stacked (&w->lora_a[first], count), gA = stacked (&w->lora_ga[first], count);
+
+      for (int j = 0; j < count; j++)
+        {
+          TemperBTensor hT = block_of (&a->h[first], j, n, r), dhT_j = block_of (&g->d_h, j, n, r);
+
+          b->ops->lora_b_backward (b, &w->lora_gb[first + j], &dhT_j, dy[j], &hT, &w->lora_b[first + j],
+                                   p->lora_scale);
+        }
+      for (int j = 0; j + 1 < count; j++)
+        b->ops->matmul_backward_input (b, dx, dy[j], &w->w[first + j]);
+      b->ops->matmul_backward_input_lora (b, dx, dy[count - 1], &w->w[first + count - 1], &dhT, &A);
+      b->ops->gemm (b, &gA, &dhT, FALSE, x, FALSE, 1.0f, 1.0f);  /* dA += dhᵀ·x */
+      return;
+    }
   for (int j = 0; j < count; j++)
     b->ops->matmul_backward_input (b, dx, dy[j], &w->w[first + j]);
   for (int j0 = 0; j0 < count; j0 += together)
@@ -220,6 +242,13 @@ linear_backward_transposed (const TemperBlockPass *p, const TemperBlockWeights *
         {
           TemperBTensor hT = block_of (&a->h[f], j, n, r), dhT_j = block_of (&g->d_h, j, n, r);
 
+          if (temper_backend_supports_op (b, TEMPER_OP_LORA_B_BACKWARD, TEMPER_TYPE_F32))
+            {
+              /* Both in one pass over dy. */
+              b->ops->lora_b_backward (b, &w->lora_gb[f + j], &dhT_j, dy[j0 + j], &hT, &w->lora_b[f + j],
+                                       p->lora_scale);
+              continue;
+            }
           b->ops->gemm (b, &w->lora_gb[f + j], dy[j0 + j], TRUE, &hT, TRUE, p->lora_scale, 1.0f); /* dB += s·dyᵀ·h */
           b->ops->gemm (b, &dhT_j, &w->lora_b[f + j], TRUE, dy[j0 + j], TRUE, p->lora_scale, 0.0f); /* dhᵀ = s·Bᵀ·dyᵀ */
         }
@@ -231,23 +260,28 @@ linear_backward_transposed (const TemperBlockPass *p, const TemperBlockWeights *
     }
 }
 
-/* y += s·(drop(x)·Aᵀ)·Bᵀ, keeping h = drop(x)·Aᵀ for the backward. */
+/* y += s·(drop(x)·Aᵀ)·Bᵀ on top of the frozen product already in y,
+ * keeping h = drop(x)·Aᵀ for the backward. */
 static void
 linear_forward_lora (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
                      int t, const TemperBTensor *y, const TemperBTensor *x)
 {
   TemperBackend *b = p->backend;
 
-  if (w->lora_a[t].buffer != NULL && transposed_h (p))
-    lora_forward_transposed (p, w, a, t, y, x);
-  else if (w->lora_a[t].buffer != NULL)
+  if (w->lora_a[t].buffer == NULL)
+    return;
+  if (transposed_h (p))
     {
-      TemperBTensor scratch, h = rows (&a->h[t], x->ne[1]);
+      TemperBTensor hT = lora_forward_hidden (p, w, a, t, x);
 
-      if (!p->lora_h_kept)
-        b->ops->gemm (b, &h, lora_input (p, t, x, p->train, &scratch), FALSE, &w->lora_a[t], TRUE, 1.0f, 0.0f);
-      b->ops->gemm (b, y, &h, FALSE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
+      b->ops->gemm (b, y, &hT, TRUE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
+      return;
     }
+  TemperBTensor scratch, h = rows (&a->h[t], x->ne[1]);
+
+  if (!p->lora_h_kept)
+    b->ops->gemm (b, &h, lora_input (p, t, x, p->train, &scratch), FALSE, &w->lora_a[t], TRUE, 1.0f, 0.0f);
+  b->ops->gemm (b, y, &h, FALSE, &w->lora_b[t], TRUE, p->lora_scale, 1.0f);
 }
 
 static const TemperBTensor *
@@ -261,7 +295,18 @@ static void
 linear_forward (const TemperBlockPass *p, const TemperBlockWeights *w, const TemperBlockActs *a,
                 int t, const TemperBTensor *y, const TemperBTensor *x, const TemperBTensor *bias)
 {
-  p->backend->ops->matmul (p->backend, y, x, &w->w[t], bias_or_null (bias), FALSE);
+  TemperBackend *b = p->backend;
+
+  /* With h kept transposed, the CPU adds the LoRA path while y is in cache. */
+  if (w->lora_a[t].buffer != NULL && transposed_h (p) &&
+      temper_backend_supports_op (b, TEMPER_OP_MATMUL_LORA, w->w[t].type))
+    {
+      TemperBTensor hT = lora_forward_hidden (p, w, a, t, x);
+
+      b->ops->matmul_lora (b, y, x, &w->w[t], bias_or_null (bias), &hT, &w->lora_b[t], p->lora_scale);
+      return;
+    }
+  b->ops->matmul (b, y, x, &w->w[t], bias_or_null (bias), FALSE);
   linear_forward_lora (p, w, a, t, y, x);
 }
 

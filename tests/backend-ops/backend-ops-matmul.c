@@ -414,6 +414,80 @@ case_matmul_train (int type)
     }
 }
 
+/* The LoRA forward in one op (y = x·Wᵀ + bias + s·h·Bᵀ, h transposed),
+ * tokens past one 96-token step of the CPU's fused path. */
+static void
+case_matmul_lora (int type)
+{
+  static const struct { int64_t T, out, r; gboolean bias; } shapes[] = {
+    { 130, 97, 16, TRUE }, { 40, 65, 5, FALSE }, { 9, 33, 16, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      int64_t in = temper_type_block_elems (type) == 256 ? 512 : 576;
+      int64_t T = shapes[i].T, N = shapes[i].out, r = shapes[i].r;
+      Pair *w = pair_weight (type, in, N, i % 2);
+      Pair *x = pair_random (in, T, 1.0), *bias = pair_random (N, 1, 1.0), *y = pair_random (N, T, 1.0);
+      Pair *hT = pair_random (T, r, 1.0), *b = pair_random (r, N, 0.5);
+      g_autofree char *what = g_strdup_printf ("matmul_lora%s %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT " rank %" G_GINT64_FORMAT,
+                                               shapes[i].bias ? " + bias" : "", T, N, in, r);
+
+      FOR_SIDES (s)
+        OPS (s)->matmul_lora (sides[s], &y->t[s], &x->t[s], &w->t[s], shapes[i].bias ? &bias->t[s] : NULL,
+                              &hT->t[s], &b->t[s], 1.5f);
+      step ();
+      check_close (what, y, matmul_tolerance);
+    }
+}
+
+/* dx += dy·W + dh·A in one op (dh transposed; A one target's or a stacked
+ * group's). */
+static void
+case_matmul_backward_input_lora (int type)
+{
+  static const struct { int64_t T, out, R; } shapes[] = { { 130, 97, 48 }, { 40, 65, 5 }, { 9, 33, 16 } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      int64_t in = temper_type_block_elems (type) == 256 ? 512 : 576;
+      int64_t T = shapes[i].T, N = shapes[i].out, R = shapes[i].R;
+      Pair *w = pair_weight (type, in, N, i % 2);
+      Pair *dy = pair_random (N, T, 1e-3), *dx = pair_random (in, T, 1e-3);
+      Pair *dhT = pair_random (T, R, 1e-3), *A = pair_random (in, R, 0.5);
+      g_autofree char *what = g_strdup_printf ("matmul_backward_input_lora %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT " R %" G_GINT64_FORMAT, T, N, in, R);
+
+      FOR_SIDES (s)
+        OPS (s)->matmul_backward_input_lora (sides[s], &dx->t[s], &dy->t[s], &w->t[s], &dhT->t[s], &A->t[s]);
+      step ();
+      check_close (what, dx, matmul_tolerance);
+    }
+}
+
+/* dB += s·dyᵀ·h and dhᵀ = s·Bᵀ·dyᵀ in one op. */
+static void
+case_lora_b_backward (int type)
+{
+  static const struct { int64_t T, out, r; } shapes[] = { { 130, 97, 16 }, { 7, 40, 5 }, { 200, 33, 17 } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      int64_t T = shapes[i].T, N = shapes[i].out, r = shapes[i].r;
+      Pair *dy = pair_random (N, T, 1.0), *hT = pair_random (T, r, 1.0), *b = pair_random (r, N, 0.5);
+      Pair *gb = pair_random (r, N, 1.0), *dhT = pair_random (T, r, 1.0);
+      g_autofree char *what = g_strdup_printf ("lora_b_backward %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                                               " rank %" G_GINT64_FORMAT, T, N, r);
+
+      FOR_SIDES (s)
+        OPS (s)->lora_b_backward (sides[s], &gb->t[s], &dhT->t[s], &dy->t[s], &hT->t[s], &b->t[s], 0.75f);
+      step ();
+      check_close (what, gb, 1e-5);
+      check_close (what, dhT, 1e-5);
+    }
+}
+
 const OpCase backend_ops_matmul_fast_case = {
   "matmul-fast", { TEMPER_OP_MATMUL }, 1, TRUE, 0, case_matmul_fast,
 };
@@ -431,5 +505,9 @@ const OpCase backend_ops_matmul_cases[] = {
   { "matmul-train", { TEMPER_OP_MATMUL, TEMPER_OP_MATMUL_BACKWARD_INPUT }, 2, TRUE, 2, case_matmul_train },
   { "gemm", { TEMPER_OP_GEMM }, 1, FALSE, 0, case_gemm },
   { "moe", { TEMPER_OP_MOE }, 1, TRUE, 0, case_moe },
+  { "matmul_lora", { TEMPER_OP_MATMUL_LORA }, 1, TRUE, 0, case_matmul_lora },
+  { "lora_b_backward", { TEMPER_OP_LORA_B_BACKWARD }, 1, FALSE, 0, case_lora_b_backward },
+  { "matmul_backward_input_lora", { TEMPER_OP_MATMUL_BACKWARD_INPUT_LORA }, 1, TRUE, 0,
+    case_matmul_backward_input_lora },
 };
 const guint backend_ops_n_matmul_cases = G_N_ELEMENTS (backend_ops_matmul_cases);

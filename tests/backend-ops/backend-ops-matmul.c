@@ -143,11 +143,13 @@ cross_entropy_cases (int type, float cap)
  * weights whose rows share one direction m (each row m plus a part of its
  * own a quarter as long).  With independent rows, the softmax-weighted sum
  * of rows in dx nearly cancels, dx is mostly −W[target], and a thread's
- * share counted twice moved dx by under 1 %; here that sum is about m, four
- * times what dx keeps, and a panel lost or a share counted twice moves dx
- * by tens of percent.  fp32 weights: the hand-out does not depend on the
- * type.  The bfloat16 products come within 5e-3 here (6.2e-4 measured
- * with the same rounding), so the fast mode's 3e-2 is tightened. */
+ * share counted twice moved dx by under 1 % (Q4_0); here that sum is about
+ * m, four times what dx keeps: a share counted twice moved dx by 3.7 times
+ * its size, a part's sum overwritten by each panel by 2.1 times, a sum not
+ * rescaled when its row's maximum rose by 2.4e-2 to 5.3e-2.  fp32 weights:
+ * the hand-out does not depend on the type.  The bfloat16 products come
+ * within 5e-3 here (6.2e-4 measured with the same rounding), so the fast
+ * mode's 3e-2 is tightened. */
 static void
 case_cross_entropy_shared_direction (int type)
 {

@@ -89,15 +89,15 @@ cross_entropy_cases (int type, float cap)
    * the chunk and a vocabulary wide enough that the CPU takes it in slices
    * of words (384, 384, 232) rather than chunks of rows.  Training's fast
    * mode on the CPU (cpu-train, 3 threads) takes all but the first (under
-   * 16 rows) with the vocabulary outermost in panels of 256 words, which
-   * the threads take from a shared counter: 1000 words are four panels,
+   * 16 rows) with the vocabulary outermost in panels of 256 words, shared
+   * out between the threads: 1000 words are four panels,
    * the last of 232; the fourth shape has rows past one block of 512 and
    * a vocabulary that is no multiple of 32, two panels for three threads;
    * the fifth gives the CPU's fast mode a scratch large enough to work in
    * (as training's is); the sixth is one whole panel (two threads take
-   * none); the seventh eleven panels, the last of 40 words, which the
-   * threads share out unevenly and out of order (and the
-   * cpu-train-one-thread run has one thread take them all). */
+   * none); the seventh eleven panels, the last of 40 words, which three
+   * threads cannot share evenly (and the cpu-train-one-thread run has one
+   * thread take them all). */
   static const struct { int64_t vocab, T, chunk; float scale; } shapes[] = {
     { 129, 7, 3, 0.2f }, { 500, 23, 8, 0.05f }, { 1000, 20, 8, 0.1f }, { 301, 530, 8, 0.02f },
     { 301, 40, 400, 0.1f }, { 256, 24, 8, 0.1f }, { 2600, 33, 8, 0.05f },
@@ -147,7 +147,7 @@ cross_entropy_cases (int type, float cap)
  * m, four times what dx keeps: a share counted twice moved dx by 3.7 times
  * its size, a part's sum overwritten by each panel by 2.1 times, a sum not
  * rescaled when its row's maximum rose by 2.4e-2 to 5.3e-2.  fp32 weights:
- * the hand-out does not depend on the type.  The bfloat16 products come
+ * how panels are shared out does not depend on the type.  The bfloat16 products come
  * within 5e-3 here (6.2e-4 measured with the same rounding), so the fast
  * mode's 3e-2 is tightened. */
 static void

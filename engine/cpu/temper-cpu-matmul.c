@@ -76,14 +76,14 @@ typedef struct {
   const uint16_t   *xb;
 } MatmulWork;
 
-/* Rows [o, o + @n) of one token's product are @v: add the bias, then add
+/* Rows [o, o + @n) of token @t's product are @v: add the bias, then add
  * them onto y or store them. */
 static inline void
-store_rows (const MatmulWork *m, gint64 o, const float *v, int n)
+store_rows (const MatmulWork *m, int64_t t, gint64 o, const float *v, int n)
 {
   for (int r = 0; r < n; r++)
     {
-      float *dst = m->y + o + r;
+      float *dst = m->y + t * m->out + o + r;
       float sum = v[r] + (m->bias != NULL ? m->bias[o + r] : 0.0f);
 
       *dst = m->accumulate ? *dst + sum : sum;
@@ -114,7 +114,7 @@ decode_rows (void *data, gint64 o0, gint64 o1)
 
             prefetch_until (&next, row + 4 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
             k->dot_4rows_q8 (m->type, row, m->row_bytes, m->xq, m->xd, m->xs, m->in, v);
-            store_rows (m, o, v, 4);
+            store_rows (m, 0, o, v, 4);
           }
       if (m->T == 1 && k->dot_2rows_q8 != NULL && k->handles_q8_2rows (m->type))
         for (; o + 1 < o1; o += 2)
@@ -124,21 +124,18 @@ decode_rows (void *data, gint64 o0, gint64 o1)
 
             prefetch_until (&next, row + 2 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
             k->dot_2rows_q8 (m->type, row, row + m->row_bytes, m->xq, m->xd, m->xs, m->in, v);
-            store_rows (m, o, v, 2);
+            store_rows (m, 0, o, v, 2);
           }
       for (; o < o1; o++)
         {
           const guint8 *row = m->w + (size_t) o * m->row_bytes;
-          float b = m->bias != NULL ? m->bias[o] : 0.0f;
 
           prefetch_until (&next, row + m->row_bytes + DECODE_PREFETCH_BYTES, limit);
           for (int64_t t = 0; t < m->T; t++)
             {
-              float v = k->dot_row_q8 (m->type, row, m->xq + t * m->in, m->xd + t * nb,
-                                       m->xs + t * nb, m->in) + b;
-              float *dst = m->y + t * m->out + o;
+              float v = k->dot_row_q8 (m->type, row, m->xq + t * m->in, m->xd + t * nb, m->xs + t * nb, m->in);
 
-              *dst = m->accumulate ? *dst + v : v;
+              store_rows (m, t, o, &v, 1);
             }
         }
       return;
@@ -157,21 +154,19 @@ decode_rows (void *data, gint64 o0, gint64 o1)
 
           prefetch_until (&next, row + 2 * m->row_bytes + DECODE_PREFETCH_BYTES, limit);
           k->dot_bf16_pre_2rows (row, row + m->row_bytes, m->xb, m->x, m->in, v);
-          store_rows (m, o, v, 2);
+          store_rows (m, 0, o, v, 2);
         }
     for (; o < o1; o++)
       {
         const guint8 *row = m->w + (size_t) o * m->row_bytes;
-        float b = m->bias != NULL ? m->bias[o] : 0.0f;
 
         prefetch_until (&next, row + m->row_bytes + DECODE_PREFETCH_BYTES, limit);
         for (int64_t t = 0; t < m->T; t++)
           {
-            float v = (m->xb != NULL ? k->dot_bf16_pre (row, m->xb + t * m->in, m->x + t * m->in, m->in)
-                                     : k->dot_row (m->type, row, m->x + t * m->in, m->in)) + b;
-            float *dst = m->y + t * m->out + o;
+            float v = m->xb != NULL ? k->dot_bf16_pre (row, m->xb + t * m->in, m->x + t * m->in, m->in)
+                                    : k->dot_row (m->type, row, m->x + t * m->in, m->in);
 
-            *dst = m->accumulate ? *dst + v : v;
+            store_rows (m, t, o, &v, 1);
           }
       }
   }

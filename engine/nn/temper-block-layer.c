@@ -464,25 +464,20 @@ block_attention (const TemperBlockPass *p, const TemperBlockWeights *w, const Te
 
   row_norm (p, &xn1, &a->rstd1, &x, &w->attn_norm);
   lora_group_forward (p, w, a, TEMPER_LORA_Q, &xn1);
-  if (c->qk_norm)
-    {
-      /* q before its norm may share room with k before its: each is normed
-       * before the next is formed. */
-      TemperBTensor q_raw = rows (&a->q_raw, n), k_raw = rows (&a->k_raw, n);
+  {
+    /* Q, K and V read the same xn1: together where the backend takes them
+     * so; under Q/K norms they are formed before their norms, so q and k
+     * before them need rooms of their own. */
+    TemperBTensor q_raw = c->qk_norm ? rows (&a->q_raw, n) : q, k_raw = c->qk_norm ? rows (&a->k_raw, n) : k;
+    const TemperBTensor *ys[] = { &q_raw, &k_raw, &v }, *biases[] = { &w->bq, &w->bk, &w->bv };
 
-      linear_forward (p, w, a, TEMPER_LORA_Q, &q_raw, &xn1, &w->bq);
-      head_norm (p, &q, &a->rstd_q, &q_raw, &w->q_norm);
-      linear_forward (p, w, a, TEMPER_LORA_K, &k_raw, &xn1, &w->bk);
-      head_norm (p, &k, &a->rstd_k, &k_raw, &w->k_norm);
-    }
-  else
-    {
-      const TemperBTensor *ys[] = { &q, &k, &v }, *biases[] = { &w->bq, &w->bk, &w->bv };
-
-      linear_forward_shared (p, w, a, TEMPER_LORA_Q, 3, ys, &xn1, biases);
-    }
-  if (c->qk_norm)
-    linear_forward (p, w, a, TEMPER_LORA_V, &v, &xn1, &w->bv);
+    linear_forward_shared (p, w, a, TEMPER_LORA_Q, 3, ys, &xn1, biases);
+    if (c->qk_norm)
+      {
+        head_norm (p, &q, &a->rstd_q, &q_raw, &w->q_norm);
+        head_norm (p, &k, &a->rstd_k, &k_raw, &w->k_norm);
+      }
+  }
   temper_block_rope (b, p->rope, c, p->layer, &q, c->n_head, p->n_query, p->pos, FALSE);
   temper_block_rope (b, p->rope, c, p->layer, &k, c->n_head_kv, p->n_query, p->pos, FALSE);
   b->ops->attention (b, &att, a->lse.buffer != NULL ? &lse : NULL, &q, &a->k_all, &a->v_all, &ap);

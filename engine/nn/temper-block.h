@@ -113,7 +113,8 @@ gboolean temper_block_wrap_weight     (TemperBackend *backend, const temper_mode
 typedef struct {
   TemperBTensor x, out;                   /* the layer's input and output {E, n} */
   TemperBTensor xn1, rstd1;               /* attention norm */
-  TemperBTensor q_raw, k_raw, rstd_q, rstd_k;  /* before the q/k norms (qk_norm only) */
+  TemperBTensor q_raw, k_raw, rstd_q, rstd_k;  /* before the q/k norms (qk_norm only; apart:
+                                                * both are formed before either norm) */
   TemperBTensor q, k, v;                  /* after RoPE; k and v: this call's rows */
   TemperBTensor k_all, v_all;             /* the keys and values attention reads (a KV cache) */
   TemperBTensor att, lse;                 /* attention output and its log-sum-exp */

@@ -33,7 +33,7 @@ struct _TemperForward {
 
   TemperBTensor            token_embd, output, output_norm;
   Layer                   *layers;
-  TemperBTensor            tokens, x, xn, q, attn, tmp, gate, up, logits, lora_h;
+  TemperBTensor            tokens, x, xn, q, attn, k_raw, tmp, gate, up, logits, lora_h;
 
   temper_adapter_t        *adapter;
   guint64                  adapter_version;
@@ -96,6 +96,11 @@ temper_forward_new (const temper_model_t *model, TemperBackend *backend, int n_c
   fwd->xn = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_embd, n_batch);
   fwd->q = temper_block_arena_take (&acts, TEMPER_TYPE_F32, q_dim, n_batch);
   fwd->attn = temper_block_arena_take (&acts, TEMPER_TYPE_F32, q_dim, n_batch);
+  /* k before its norm has room of its own, so Q, K and V can be formed in
+   * one call before either head norm runs (q before its norm goes in
+   * attn). */
+  fwd->k_raw = c->qk_norm ? temper_block_arena_take (&acts, TEMPER_TYPE_F32, kv_dim, n_batch)
+                          : temper_block_null_tensor ();
   fwd->tmp = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_embd, n_batch);
   fwd->gate = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_ff, n_batch);
   fwd->up = temper_block_arena_take (&acts, TEMPER_TYPE_F32, c->n_ff, n_batch);
@@ -130,6 +135,8 @@ temper_forward_new (const temper_model_t *model, TemperBackend *backend, int n_c
   arena_bind (&fwd->xn, fwd->acts);
   arena_bind (&fwd->q, fwd->acts);
   arena_bind (&fwd->attn, fwd->acts);
+  if (c->qk_norm)
+    arena_bind (&fwd->k_raw, fwd->acts);
   arena_bind (&fwd->tmp, fwd->acts);
   arena_bind (&fwd->gate, fwd->acts);
   arena_bind (&fwd->up, fwd->acts);
@@ -261,13 +268,13 @@ record_pass (TemperForward *fwd, int n, int pos, gboolean want_logits)
     .lora_scale = fwd->lora_scale,
   };
   /* Nothing is kept: the residual stream is added to in place, the norms
-   * share one scratch, q and k before their norms are formed in the
-   * attention output's room (free until the attention writes it), the
-   * sublayer outputs in tmp (xn under a post norm), the activation over
-   * the gate, and every LoRA hidden in one scratch. */
+   * share one scratch, q before its norm is formed in the attention
+   * output's room (free until the attention writes it), the sublayer
+   * outputs in tmp (xn under a post norm), the activation over the gate,
+   * and every LoRA hidden in one scratch. */
   TemperBlockActs a = {
     .x = x, .out = x, .xn1 = xn, .q_raw = attn,
-    .k_raw = temper_btensor (attn.buffer, attn.offset, TEMPER_TYPE_F32, (int64_t) c->n_head_kv * c->head_dim, n),
+    .k_raw = c->qk_norm ? temper_btensor_rows (&fwd->k_raw, 0, n) : temper_block_null_tensor (),
     .q = fwd->q, .att = attn, .o_raw = tmp, .o = c->post_norms ? xn : tmp, .x2 = x, .xn2 = xn,
     .gate = gate, .up = fwd->up, .act = gate, .f_raw = tmp, .f = c->post_norms ? xn : tmp,
   };

@@ -18,7 +18,9 @@
  * 4B's layout (Gemma3ForConditionalGeneration: an image tower beside the
  * text model, text_config without its defaults), held to transformers'
  * text-only forward; gemma3-vlm-modules is the same with the tensors named
- * as the modules are. */
+ * as the modules are.  qk-norm-shared-decode holds Qwen3-MoE's Q, K and V,
+ * formed in one dispatch before their norms, to each product dispatched
+ * alone. */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
@@ -337,6 +339,106 @@ test_longrope_batches (void)
   temper_forward_free (fwd);   /* and the backend it owns */
 }
 
+/* The CPU's one dispatch of one token's Q, K and V, counted: the Q/K-norm
+ * test below must see it taken. */
+static void (*cpu_shared_input) (TemperBackend *b, int count, const TemperBTensor *const *y,
+                                 const TemperBTensor *x, const TemperBTensor *const *w,
+                                 const TemperBTensor *const *bias);
+static int shared_qkv_calls;
+
+static void
+counted_shared_input (TemperBackend *b, int count, const TemperBTensor *const *y, const TemperBTensor *x,
+                      const TemperBTensor *const *w, const TemperBTensor *const *bias)
+{
+  shared_qkv_calls += count == 3 && x->ne[1] == 1;
+  cpu_shared_input (b, count, y, x, w, bias);
+}
+
+/* The logits of @model after @prompt and after each of the first @n_greedy
+ * of @greedy, on two threads with 8-bit decoding; @shared FALSE takes the
+ * backend's shared-input op away, so each product is dispatched alone. */
+static float *
+decode_logits (const temper_model_t *model, GArray *prompt, GArray *greedy, int n_greedy, gboolean shared)
+{
+  int n_vocab = temper_model_get_config (model)->n_vocab;
+  TemperBackend *backend = temper_cpu_backend_new (2, TEMPER_CPU_KERNELS_FAST_DECODE);
+  TemperBackendOps ops = *backend->ops;
+  g_autoptr(GError) error = NULL;
+  float *logits = g_new (float, (gsize) (n_greedy + 1) * n_vocab);
+  TemperForward *fwd;
+
+  cpu_shared_input = ops.matmul_shared_input;
+  ops.matmul_shared_input = shared ? counted_shared_input : NULL;
+  backend->ops = &ops;
+  fwd = temper_forward_new (model, backend, 128, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (temper_forward_eval (fwd, (const gint32 *) prompt->data, (int) prompt->len, 0, logits, &error));
+  g_assert_no_error (error);
+  for (int i = 0; i < n_greedy; i++)
+    {
+      g_assert_true (temper_forward_eval (fwd, &g_array_index (greedy, gint32, i), 1, (int) prompt->len + i,
+                                          logits + (gsize) (i + 1) * n_vocab, &error));
+      g_assert_no_error (error);
+    }
+  temper_forward_free (fwd);   /* and the backend it owns, before ops goes */
+  return logits;
+}
+
+/* A Q/K-norm model (Qwen3-MoE, llama.cpp's Q8_0) decoding with 8-bit
+ * activations: each token's Q, K and V go to the CPU in one dispatch and
+ * are normed after, each from its own room.  The logits must be those of
+ * the same forward with each product dispatched alone, bit for bit (the
+ * shared dispatch's numbers are each product's own), and near
+ * transformers' (a norm of the wrong room, or k formed over q before its
+ * norm, is far off). */
+static void
+test_qk_norm_shared_decode (void)
+{
+  const int n_greedy = 16;
+  g_autofree char *json_path = fixture_path ("qwen3moe-q8_0.json");
+  g_autofree char *logits_path = fixture_path ("qwen3moe-q8_0.logits");
+  g_autofree char *model_path = fixture_path ("qwen3moe-q8_0.gguf");
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(temper_model_t) model = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) prompt = NULL, greedy = NULL;
+  g_autofree char *bytes = NULL;
+  g_autofree float *shared = NULL, *alone = NULL;
+  JsonObject *obj;
+  int n_vocab;
+  double worst = 0.0;
+
+  g_assert_true (json_parser_load_from_file (parser, json_path, NULL));
+  obj = json_node_get_object (json_parser_get_root (parser));
+  prompt = int_array (obj, "prompt");
+  greedy = int_array (obj, "greedy");
+  g_assert_cmpint ((int) greedy->len, >=, n_greedy);
+  g_assert_true (g_file_get_contents (logits_path, &bytes, NULL, NULL));
+  model = temper_model_load (model_path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (temper_model_get_config (model)->qk_norm);
+  n_vocab = temper_model_get_config (model)->n_vocab;
+
+  shared_qkv_calls = 0;
+  shared = decode_logits (model, prompt, greedy, n_greedy, TRUE);
+  /* Every layer of every decoded token. */
+  g_assert_cmpint (shared_qkv_calls, ==, n_greedy * temper_model_get_config (model)->n_layer);
+  alone = decode_logits (model, prompt, greedy, n_greedy, FALSE);
+  for (int row = 0; row <= n_greedy; row++)
+    {
+      const float *s = shared + (gsize) row * n_vocab, *a = alone + (gsize) row * n_vocab;
+      double err = relative_error (s, (const float *) bytes + (gsize) row * n_vocab, n_vocab);
+
+      for (int i = 0; i < n_vocab; i++)
+        if (s[i] != a[i])
+          g_error ("row %d, logit %d: %.9g in one dispatch, %.9g alone", row, i, s[i], a[i]);
+      if (err > 1e-1)
+        g_error ("row %d: relative error %.2e against transformers", row, err);
+      worst = MAX (worst, err);
+    }
+  g_test_message ("qwen3moe-q8_0, 8-bit decoding: worst relative error %.2e", worst);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -367,5 +469,6 @@ main (int argc, char **argv)
       }
   g_test_add_data_func ("/nn/families/phi35-long/crossing", &crossing, test_family);
   g_test_add_func ("/nn/families/phi35-long/batches", test_longrope_batches);
+  g_test_add_func ("/nn/families/qk-norm-shared-decode", test_qk_norm_shared_decode);
   return g_test_run ();
 }

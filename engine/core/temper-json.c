@@ -52,11 +52,68 @@ temper_json_depth_within (const char *data, gsize length, guint max_depth)
   return TRUE;
 }
 
+/* JSON may spell a lone UTF-16 surrogate (“\udc00”); json-glib turns it
+ * into bytes that are not UTF-8, and a name or message quoting such a string
+ * would be neither.  Every string and member name is made valid here, the
+ * damaged character read as U+FFFD, as a text editor shows it.  The nesting
+ * is bounded by TEMPER_JSON_MAX_DEPTH, so the recursion is too. */
+static void
+make_strings_valid (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0, n = json_array_get_length (array); i < n; i++)
+        make_strings_valid (json_array_get_element (array, i));
+    }
+  else if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *object = json_node_get_object (node);
+      g_autoptr(GList) names = json_object_get_members (object);
+      gboolean names_valid = TRUE;
+
+      for (GList *l = names; l != NULL; l = l->next)
+        {
+          make_strings_valid (json_object_get_member (object, l->data));
+          names_valid = names_valid && g_utf8_validate (l->data, -1, NULL);
+        }
+      if (!names_valid)
+        {
+          /* A member cannot be renamed in place: the object is rebuilt in
+           * its order, a repaired name that meets an earlier one replacing
+           * it as a repeated name does when parsed. */
+          g_autoptr(JsonObject) rebuilt = json_object_new ();
+
+          for (GList *l = names; l != NULL; l = l->next)
+            {
+              g_autofree char *name = g_utf8_make_valid (l->data, -1);
+
+              json_object_set_member (rebuilt, name,
+                                      json_node_copy (json_object_get_member (object, l->data)));
+            }
+          json_node_set_object (node, rebuilt);
+        }
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    {
+      const char *text = json_node_get_string (node);
+
+      if (!g_utf8_validate (text, -1, NULL))
+        {
+          g_autofree char *valid = g_utf8_make_valid (text, -1);
+
+          json_node_set_string (node, valid);
+        }
+    }
+}
+
 JsonNode *
 temper_json_parse_data (const char *data, gssize length, const char *what, gsize max_size,
                         GError **error)
 {
   g_autoptr(JsonParser) parser = NULL;
+  JsonNode *root;
   gsize size;
 
   g_return_val_if_fail (data != NULL && what != NULL, NULL);
@@ -99,7 +156,9 @@ temper_json_parse_data (const char *data, gssize length, const char *what, gsize
                    _("%s is empty."), what);
       return NULL;
     }
-  return json_parser_steal_root (parser);
+  root = json_parser_steal_root (parser);
+  make_strings_valid (root);
+  return root;
 }
 
 JsonNode *

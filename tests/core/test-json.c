@@ -80,6 +80,52 @@ test_parse_limits (void)
   g_assert_true (error->domain == JSON_PARSER_ERROR);
 }
 
+/* A lone UTF-16 surrogate escape is legal JSON text but no character:
+ * json-glib turns it into bytes that are not UTF-8 (and swallows the
+ * character after it), and a run's settings quoting such a name made an
+ * error message that was not text (found by fuzz-run-files).  Each string
+ * and member name reads back valid, the lone half as U+FFFD; a proper pair
+ * is the character it spells. */
+static void
+assert_repaired (const char *text, const char *start, const char *end)
+{
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  g_assert_true (g_str_has_prefix (text, start));
+  g_assert_true (g_str_has_suffix (text, end));
+  g_assert_nonnull (strstr (text, "\xef\xbf\xbd"));
+}
+
+static void
+test_lone_surrogates (void)
+{
+  const char *text = "{\"a\\udc00b\": [\"x\\ud800yz\", {\"k\": \"\\udfffab\"}], "
+                     "\"pair\": \"\\ud83d\\ude00\"}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = temper_json_parse_data (text, -1, "surrogates", 0, &error);
+  g_autoptr(GList) names = NULL;
+  JsonObject *obj;
+  JsonArray *list = NULL;
+
+  g_assert_no_error (error);
+  obj = json_node_get_object (root);
+  names = json_object_get_members (obj);
+  g_assert_cmpuint (g_list_length (names), ==, 2);
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      g_assert_true (g_utf8_validate (l->data, -1, NULL));
+      if (g_str_has_prefix (l->data, "a"))
+        {
+          assert_repaired (l->data, "a", "\xbd");
+          list = json_object_get_array_member (obj, l->data);
+        }
+    }
+  g_assert_nonnull (list);
+  assert_repaired (json_array_get_string_element (list, 0), "x", "z");
+  assert_repaired (json_object_get_string_member (json_array_get_object_element (list, 1), "k"),
+                   "\xef", "b");
+  g_assert_cmpstr (json_object_get_string_member (obj, "pair"), ==, "\xf0\x9f\x98\x80");
+}
+
 static void
 test_parse_file (void)
 {
@@ -178,6 +224,7 @@ main (int argc, char **argv)
   g_test_add_func ("/json/depth-scan", test_depth_scan);
   g_test_add_func ("/json/parse-limits", test_parse_limits);
   g_test_add_func ("/json/parse-file", test_parse_file);
+  g_test_add_func ("/json/lone-surrogates", test_lone_surrogates);
   g_test_add_func ("/json/to-text-escapes", test_to_text_escapes);
   return g_test_run ();
 }

@@ -24,7 +24,8 @@ G_BEGIN_DECLS
  * document in messages (“config.json”, “line 12”).  Returns the root node
  * (a new reference) or NULL with @error set: a syntax error keeps
  * json-glib's JSON_PARSER_ERROR; a document too deep or too large is
- * TEMPER_ERROR_INVALID_FILE. */
+ * TEMPER_ERROR_INVALID_FILE.  Every string and member name of the tree is
+ * valid UTF-8: a lone surrogate escape (“\udc00”) reads as U+FFFD. */
 JsonNode *temper_json_parse_data (const char  *data,
                                   gssize       length,
                                   const char  *what,

@@ -472,7 +472,14 @@ show_counts (TemperDatasetPage *self)
                                    "from this file: the run learns from all of them.")
                                : _("Validation examples are held back to check the model learns the task rather "
                                    "than the exact words."));
-  if (self->check != NULL)
+  if (self->check != NULL && n_validation > TEMPER_TRAIN_MAX_VALIDATION_RECORDS)
+    /* The run checks on an evenly spaced sample of a long check file
+     * (temper-train.c), not on all of it. */
+    /* Translators: how many examples are learned from; then how many of a separate file's records progress is
+     * checked on, e.g. "checked on 200 of the 1500 records in your check file" */
+    split = g_strdup_printf (_("All %u to learn from; checked on %u of the %u records in your check file"),
+                             n_train, TEMPER_TRAIN_MAX_VALIDATION_RECORDS, n_validation);
+  else if (self->check != NULL)
     /* Translators: how many examples are learned from, and how many a separate file holds to check with */
     split = g_strdup_printf (_("All %u to learn from; %u in your check file"), n_train, n_validation);
   else if (n_validation > 0)

@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "temper/dataset.h"
+#include "temper/train.h"
 #include "gui-test-util.h"
 #include "temper-dataset-mix.h"
 #include "temper-dataset-page.h"
@@ -274,6 +275,65 @@ test_check_file_split (void)
   test_remove_tree (tmp);
 }
 
+/* A file of @n records, question i answered "Answer i." */
+static char *
+write_records (const char *folder, const char *name, guint n)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  char *path = g_build_filename (folder, name, NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (text, "{\"prompt\": \"What is number %u?\", \"response\": \"Answer %u.\"}\n", i, i);
+  g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
+  return path;
+}
+
+static const char *
+split_text (GtkWidget *page)
+{
+  return gtk_label_get_text (GTK_LABEL (gui_test_find_named (page, "dataset-split")));
+}
+
+/* A check file longer than the run checks on: the line says on how many of
+ * its records (the engine's sample), not that all of them are used; a
+ * short one is checked on whole. */
+static void
+test_check_file_sampled (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-summary-sampled-XXXXXX", NULL);
+  g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
+  guint n_long = TEMPER_TRAIN_MAX_VALIDATION_RECORDS + 50;
+  g_autofree char *long_check = write_records (tmp, "long-check.jsonl", n_long);
+  g_autofree char *short_check = write_records (tmp, "short-check.jsonl", 7);
+  g_autofree char *expected = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  guint n_train;
+  double mean_tokens;
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_assert_true (temper_dataset_page_get_size (TEMPER_DATASET_PAGE (page), &n_train, &mean_tokens));
+
+  temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (page), long_check);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  expected = g_strdup_printf ("All %u to learn from; checked on %u of the %u records in your check file", n_train,
+                              TEMPER_TRAIN_MAX_VALIDATION_RECORDS, n_long);
+  g_assert_cmpstr (split_text (page), ==, expected);
+
+  temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (page), short_check);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_free (expected);
+  expected = g_strdup_printf ("All %u to learn from; 7 in your check file", n_train);
+  g_assert_cmpstr (split_text (page), ==, expected);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+}
+
 /* The file choosers open now (dialogs of their own under Xvfb), newest
  * last. */
 static GPtrArray *
@@ -364,5 +424,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset-summary/lengths-follow-training", test_lengths_follow_training);
   g_test_add_func ("/dataset-summary/check-file-split", test_check_file_split);
   g_test_add_func ("/dataset-summary/choosers-alike", test_choosers_alike);
+  g_test_add_func ("/dataset-summary/check-file-sampled", test_check_file_sampled);
   return g_test_run ();
 }

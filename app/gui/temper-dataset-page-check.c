@@ -48,12 +48,34 @@ show_check_row (TemperDatasetPage *self)
       adw_action_row_set_subtitle (self->check_row, _("Reading…"));
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->check_row), self->check_path);
     }
-  else
+  else if (self->split_fraction < 0)
     {
+      /* The automatic share (temper_train_settings_choose()). */
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->check_row),
                                      _("Records held back from this file (automatic)"));
       adw_action_row_set_subtitle (self->check_row,
                                    _("From 200 records, a tenth is kept aside and never learned from."));
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->check_row), NULL);
+    }
+  else
+    {
+      /* The share set on the Settings page, which the run holds back
+       * whatever the number of records. */
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->check_row), _("Records held back from this file"));
+      if (self->split_fraction > 0)
+        {
+          g_autofree char *percent = g_strdup_printf ("%.3g", self->split_fraction * 100);
+          g_autofree char *subtitle = NULL;
+
+          /* Translators: %s is a percentage, e.g. "5" or "12.5"; %% is the percent sign */
+          subtitle = g_strdup_printf (_("%s %% of your examples are kept aside and never learned from."), percent);
+
+          adw_action_row_set_subtitle (self->check_row, subtitle);
+        }
+      else
+        adw_action_row_set_subtitle (self->check_row,
+                                     _("None: the validation share is 0, so every example is learned from and "
+                                       "progress is not checked."));
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->check_row), NULL);
     }
   gtk_widget_set_visible (self->check_forget_button, self->check_path != NULL);
@@ -175,6 +197,7 @@ temper_dataset_page_set_split (TemperDatasetPage *self, guint64 seed, double fra
     return;
   self->split_seed = seed;
   self->split_fraction = fraction;
+  show_check_row (self);
   dataset_page_training_changed (self);
 }
 

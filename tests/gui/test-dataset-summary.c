@@ -334,6 +334,50 @@ test_check_file_sampled (void)
   test_remove_tree (tmp);
 }
 
+static const char *
+check_subtitle (GtkWidget *page)
+{
+  return adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (page, "check-row")));
+}
+
+/* The row about records held back describes the share the Settings page
+ * sets: automatic, a share of the examples, or none. */
+static void
+test_held_back_share (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-summary-share-XXXXXX", NULL);
+  g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *row;
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  row = gui_test_find_named (page, "check-row");
+  g_assert_cmpstr (check_subtitle (page), ==, "From 200 records, a tenth is kept aside and never learned from.");
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==,
+                   "Records held back from this file (automatic)");
+
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.05);
+  g_assert_cmpstr (check_subtitle (page), ==, "5 % of your examples are kept aside and never learned from.");
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Records held back from this file");
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.125);
+  g_assert_cmpstr (check_subtitle (page), ==, "12.5 % of your examples are kept aside and never learned from.");
+
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.0);
+  g_assert_cmpstr (check_subtitle (page), ==,
+                   "None: the validation share is 0, so every example is learned from and progress is not checked.");
+
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, -1);
+  g_assert_cmpstr (check_subtitle (page), ==, "From 200 records, a tenth is kept aside and never learned from.");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+}
+
 /* The file choosers open now (dialogs of their own under Xvfb), newest
  * last. */
 static GPtrArray *
@@ -425,5 +469,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset-summary/check-file-split", test_check_file_split);
   g_test_add_func ("/dataset-summary/choosers-alike", test_choosers_alike);
   g_test_add_func ("/dataset-summary/check-file-sampled", test_check_file_sampled);
+  g_test_add_func ("/dataset-summary/held-back-share", test_held_back_share);
   return g_test_run ();
 }

@@ -74,6 +74,7 @@ struct _TemperDatasetPage
   GtkWidget             *check_forget_button;
   guint64                split_seed;
   double                 split_fraction;   /* < 0: chosen for the number of records */
+  int                    max_length;       /* the run's, in tokens: longer examples are cut */
   GArray                *leakage;          /* TemperDatasetFinding: leaks in what the run will split */
   GCancellable          *leak_cancellable;
   GPtrArray             *shown_findings;   /* const TemperDatasetFinding *, listed in this order */

@@ -375,10 +375,10 @@ training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
 }
 
 /* The "Length in tokens" line for @lengths, the very records the
- * histogram draws: shortest, longest, mean, and how many the training
- * length cuts short (as the dataset check counts them). */
+ * histogram draws: shortest, longest, mean, and how many the run's
+ * @max_length cuts short (as the dataset check counts them). */
 static char *
-describe_lengths (const guint *lengths, guint n)
+describe_lengths (const guint *lengths, guint n, int max_length)
 {
   guint shortest = G_MAXUINT, longest = 0;
   guint64 sum = 0, n_cut = 0;
@@ -391,13 +391,13 @@ describe_lengths (const guint *lengths, guint n)
       shortest = MIN (shortest, lengths[i]);
       longest = MAX (longest, lengths[i]);
       sum += lengths[i];
-      n_cut += lengths[i] > TEMPER_FIT_SEQ_LEN;
+      n_cut += lengths[i] > (guint) max_length;
     }
   mean = (double) sum / n;
   if (n_cut > 0)
     /* Translators: token statistics; the last two are a count of examples and the training length */
     return g_strdup_printf (_("%d to %d, %.0f on average; %llu cut short at %d"), (int) shortest, (int) longest,
-                            mean, (unsigned long long) n_cut, TEMPER_FIT_SEQ_LEN);
+                            mean, (unsigned long long) n_cut, max_length);
   /* Translators: token statistics: shortest, longest, mean */
   return g_strdup_printf (_("%d to %d, %.0f on average"), (int) shortest, (int) longest, mean);
 }
@@ -431,10 +431,10 @@ show_lengths (TemperDatasetPage *self)
       gtk_label_set_text (self->tokens_value, _("Choose a model first to count them"));
       return;
     }
-  text = describe_lengths ((const guint *) (gpointer) drawn->data, drawn->len);
+  text = describe_lengths ((const guint *) (gpointer) drawn->data, drawn->len, self->max_length);
   gtk_label_set_text (self->tokens_value, text);
   temper_length_histogram_set_lengths (self->histogram, (const guint *) (gpointer) drawn->data, drawn->len,
-                                       TEMPER_FIT_SEQ_LEN);
+                                       (guint) self->max_length);
 }
 
 /* The records line, the split line and the histogram. */
@@ -490,6 +490,18 @@ show_counts (TemperDatasetPage *self)
     split = g_strdup_printf (_("All %u to learn from; none held back under 200"), n_train);
   gtk_label_set_text (self->split_value, split);
   show_lengths (self);
+}
+
+void
+temper_dataset_page_set_max_length (TemperDatasetPage *self, int max_length)
+{
+  g_return_if_fail (TEMPER_IS_DATASET_PAGE (self));
+  g_return_if_fail (max_length > 0);
+  if (self->max_length == max_length)
+    return;
+  self->max_length = max_length;
+  if (self->checked != NULL)
+    show_lengths (self);
 }
 
 void
@@ -955,6 +967,7 @@ temper_dataset_page_init (TemperDatasetPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->split_seed = SPLIT_SEED;
   self->split_fraction = -1;
+  self->max_length = TEMPER_FIT_SEQ_LEN;
   g_signal_connect_object (self->question_combo, "notify::selected", G_CALLBACK (column_chosen_cb),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->answer_combo, "notify::selected", G_CALLBACK (column_chosen_cb),

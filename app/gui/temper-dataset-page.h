@@ -48,5 +48,10 @@ const char        *temper_dataset_page_get_check_path (TemperDatasetPage *self);
 void               temper_dataset_page_set_split      (TemperDatasetPage *self,
                                                        guint64            seed,
                                                        double             fraction);
+/* The run's longest example in tokens (the Settings page's max length):
+ * where the length histogram marks the cut, and how many examples the
+ * "Length in tokens" line counts as cut short. */
+void               temper_dataset_page_set_max_length (TemperDatasetPage *self,
+                                                       int                max_length);
 
 G_END_DECLS

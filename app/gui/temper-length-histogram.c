@@ -286,6 +286,13 @@ temper_length_histogram_set_lengths (TemperLengthHistogram *self,
 }
 
 guint
+temper_length_histogram_get_limit (TemperLengthHistogram *self)
+{
+  g_return_val_if_fail (TEMPER_IS_LENGTH_HISTOGRAM (self), 0);
+  return self->limit;
+}
+
+guint
 temper_length_histogram_get_n_bins (TemperLengthHistogram *self)
 {
   g_return_val_if_fail (TEMPER_IS_LENGTH_HISTOGRAM (self), 0);

@@ -25,6 +25,8 @@ void       temper_length_histogram_set_lengths (TemperLengthHistogram *self,
                                                 gsize                  n_lengths,
                                                 guint                  limit);
 guint      temper_length_histogram_get_n_bins  (TemperLengthHistogram *self);
+/* Where the marker is drawn: the limit last set (0: none). */
+guint      temper_length_histogram_get_limit   (TemperLengthHistogram *self);
 /* Examples in bin @bin, and the token range it covers [*first, *last]. */
 guint      temper_length_histogram_get_bin     (TemperLengthHistogram *self,
                                                 guint                  bin,

@@ -213,7 +213,8 @@ prepare_export (TemperWindow *self)
 }
 
 /* The Dataset page's leakage findings follow the records the run will
- * hold back: by the seed and share the Settings page holds. */
+ * hold back: by the seed and share the Settings page holds; its lengths
+ * are cut where the run will cut them. */
 static void
 share_split (TemperWindow *self)
 {
@@ -223,6 +224,8 @@ share_split (TemperWindow *self)
                                            &settings);
   temper_dataset_page_set_split (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")),
                                  settings.seed, settings.val_fraction);
+  temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (temper_window_get_page (self, "dataset")),
+                                      settings.max_length);
 }
 
 static void

@@ -20,6 +20,7 @@
 #include "temper-fit-estimate.h"
 #include "temper-length-histogram.h"
 #include "temper-loaded-model.h"
+#include "temper-model-page.h"
 #include "temper-settings.h"
 #include "temper-settings-page.h"
 #include "temper-window.h"
@@ -60,7 +61,7 @@ record_line (const char *question, guint words, gboolean markup)
  * read with the model's template at the length the page counts with,
  * written as the line says it. */
 static char *
-run_file_lengths (GtkWidget *page, TemperLoadedModel *model, guint *n_records)
+run_file_lengths_at (GtkWidget *page, TemperLoadedModel *model, int max_length, guint *n_records)
 {
   const char *path = temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page));
   const temper_model_t *m = temper_loaded_model_get_model (model);
@@ -74,7 +75,7 @@ run_file_lengths (GtkWidget *page, TemperLoadedModel *model, guint *n_records)
   g_assert_nonnull (path);
   temper_dataset_options_init (&options);
   options.chat_template = tmpl;
-  options.max_length = TEMPER_FIT_SEQ_LEN;
+  options.max_length = max_length;
   ds = temper_dataset_load (path, &options, &error);
   g_assert_no_error (error);
   report = temper_dataset_get_report (ds);
@@ -83,8 +84,14 @@ run_file_lengths (GtkWidget *page, TemperLoadedModel *model, guint *n_records)
   if (report->n_truncated > 0)
     return g_strdup_printf ("%d to %d, %.0f on average; %llu cut short at %d", report->token_min,
                             report->token_max, report->token_mean, (unsigned long long) report->n_truncated,
-                            TEMPER_FIT_SEQ_LEN);
+                            max_length);
   return g_strdup_printf ("%d to %d, %.0f on average", report->token_min, report->token_max, report->token_mean);
+}
+
+static char *
+run_file_lengths (GtkWidget *page, TemperLoadedModel *model, guint *n_records)
+{
+  return run_file_lengths_at (page, model, TEMPER_FIT_SEQ_LEN, n_records);
 }
 
 static const char *
@@ -378,6 +385,96 @@ test_held_back_share (void)
   test_remove_tree (tmp);
 }
 
+static gboolean
+model_settled (gpointer data)
+{
+  return !temper_model_page_is_busy (data) && temper_model_page_get_model (data) != NULL;
+}
+
+static guint
+histogram_limit (GtkWidget *page)
+{
+  return temper_length_histogram_get_limit (TEMPER_LENGTH_HISTOGRAM (gui_test_find_named (page,
+                                                                                         "dataset-histogram")));
+}
+
+/* The histogram's cut-off and the line's "cut short" count are at the max
+ * length the run will use: the Settings page's, chosen for the data or
+ * set by the person, followed when it changes. */
+static void
+test_cut_follows_max_length (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TemperSettings) settings = temper_settings_new (&error);
+  g_autofree char *model_path = g_build_filename (g_getenv ("TEMPER_SOURCE_DIR"), "tests", "fixtures", "train",
+                                                  "tiny-llama", NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("temper-summary-cut-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, "stories.jsonl", NULL);
+  g_autofree char *expected = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  TemperTrainSettings run;
+  TemperWindow *window;
+  GtkWidget *dataset, *settings_page, *model_page;
+  TemperLoadedModel *model;
+  guint n_records;
+
+  g_assert_no_error (error);
+  /* Answers from 10 to 400 words. */
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *question = g_strdup_printf ("Tell me story number %u.", i);
+      g_autofree char *line = record_line (question, 10 * (i + 1), FALSE);
+
+      g_string_append (text, line);
+    }
+  g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
+  temper_settings_set_seen_welcome (settings, TRUE);
+  window = temper_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (window));
+  settings_page = temper_window_get_page (window, "settings");
+  temper_settings_page_set_measure_speed (TEMPER_SETTINGS_PAGE (settings_page), FALSE);
+  model_page = temper_window_get_page (window, "model");
+  temper_model_page_choose (TEMPER_MODEL_PAGE (model_page), model_path);
+  g_assert_true (gui_test_wait_for (model_settled, model_page, 60000));
+  model = temper_model_page_get_model (TEMPER_MODEL_PAGE (model_page));
+  dataset = temper_window_get_page (window, "dataset");
+  g_assert_true (temper_window_show_step (window, "dataset"));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), path);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+
+  /* As chosen for the data. */
+  temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &run);
+  g_assert_cmpuint (histogram_limit (dataset), ==, run.max_length);
+  expected = run_file_lengths_at (dataset, model, run.max_length, &n_records);
+  g_assert_cmpstr (tokens_text (dataset), ==, expected);
+
+  /* Set shorter than most: the marker moves, and as many are cut short as
+   * the engine cuts. */
+  g_assert_true (temper_window_show_step (window, "settings"));
+  gui_test_set_spin (settings_page, "max-length", 128);
+  g_assert_true (temper_window_show_step (window, "dataset"));
+  g_assert_cmpuint (histogram_limit (dataset), ==, 128);
+  g_free (expected);
+  expected = run_file_lengths_at (dataset, model, 128, &n_records);
+  g_assert_nonnull (strstr (expected, "cut short at 128"));
+  g_assert_cmpstr (tokens_text (dataset), ==, expected);
+  g_assert_cmpuint (histogram_count (dataset), ==, n_records);
+
+  /* Longer than any: nothing cut. */
+  g_assert_true (temper_window_show_step (window, "settings"));
+  gui_test_set_spin (settings_page, "max-length", 4096);
+  g_assert_true (temper_window_show_step (window, "dataset"));
+  g_assert_cmpuint (histogram_limit (dataset), ==, 4096);
+  g_free (expected);
+  expected = run_file_lengths_at (dataset, model, 4096, &n_records);
+  g_assert_null (strstr (expected, "cut short"));
+  g_assert_cmpstr (tokens_text (dataset), ==, expected);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+}
+
 /* The file choosers open now (dialogs of their own under Xvfb), newest
  * last. */
 static GPtrArray *
@@ -470,5 +567,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset-summary/choosers-alike", test_choosers_alike);
   g_test_add_func ("/dataset-summary/check-file-sampled", test_check_file_sampled);
   g_test_add_func ("/dataset-summary/held-back-share", test_held_back_share);
+  g_test_add_func ("/dataset-summary/cut-follows-max-length", test_cut_follows_max_length);
   return g_test_run ();
 }

@@ -64,7 +64,7 @@ const TemperSettingsField temper_settings_fields[] = {
   { "base-4bit", N_("4-bit base model"), N_("Hold the model's layers as 4-bit NormalFloat (QLoRA): about a quarter of their memory, a little less exact"),
     TEMPER_FIELD_BASE_WEIGHTS, OFF (base_weights), 0, 1, 1 },
   { "val-fraction", N_("Validation share"), N_("Share of the examples kept aside to check progress; −1 chooses for you"),
-    TEMPER_FIELD_DOUBLE, OFF (val_fraction), -1, 0.5, 0.01 },
+    TEMPER_FIELD_DOUBLE, OFF (val_fraction), -1, 0.5, 0.01, .unused_with_check_file = TRUE },
   { "train-all-tokens", N_("Learn the questions too"), N_("Loss on every token, not only on the answers"),
     TEMPER_FIELD_BOOL, OFF (train_on_all_tokens), 0, 1, 1 },
   { "replay-records", N_("General answers"), N_("General questions answered by the model itself, learnt with your examples so that it keeps answering others as before; 0 none"),

@@ -30,6 +30,9 @@ typedef struct {
   TemperSettingsFieldKind kind;
   gsize       offset;     /* in TemperTrainSettings */
   double      min, max, step;
+  /* Not used when the run checks on a file of its own (temper-train.c
+   * splits nothing then): shown unchangeable, with a note saying so. */
+  gboolean    unused_with_check_file;
 } TemperSettingsField;
 
 #define TEMPER_SETTINGS_N_FIELDS 28

@@ -83,7 +83,7 @@ field_note (TemperSettingsPage *self,
 
   /* With a check file the run splits nothing (temper-train.c), whatever
    * the share says or who set it. */
-  if (self->uses_check_file && g_str_equal (temper_settings_fields[i].name, "val-fraction"))
+  if (self->uses_check_file && temper_settings_fields[i].unused_with_check_file)
     return _("Not used: progress is checked on your check file, and every example is learned from.");
   if (self->user_set[i])
     return _("Set by you.");
@@ -103,7 +103,7 @@ update_field_notes (TemperSettingsPage *self)
       /* That row says what this model allows (update_base_weights_row()). */
       if (temper_settings_fields[i].kind == TEMPER_FIELD_BASE_WEIGHTS)
         continue;
-      if (g_str_equal (temper_settings_fields[i].name, "val-fraction"))
+      if (temper_settings_fields[i].unused_with_check_file)
         gtk_widget_set_sensitive (w, !self->uses_check_file);
       if (temper_settings_fields[i].kind == TEMPER_FIELD_TARGETS && !self->user_set[i])
         temper_lora_scope_show (w, self->model, field_note (self, i));  /* an MoE model's scope comes first */

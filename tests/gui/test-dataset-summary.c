@@ -22,6 +22,7 @@
 #include "temper-loaded-model.h"
 #include "temper-model-page.h"
 #include "temper-settings.h"
+#include "temper-settings-fields.h"
 #include "temper-settings-page.h"
 #include "temper-window.h"
 #include "../test-tree.h"
@@ -268,6 +269,21 @@ test_check_file_split (void)
   g_assert_cmpstr (temper_settings_page_get_field_note (TEMPER_SETTINGS_PAGE (settings_page), "val-fraction"), ==,
                    CHECK_NOTE);
   g_assert_false (gtk_widget_get_sensitive (share));
+  /* The field table says which fields a check file leaves unused (the
+   * share alone); every other field stays as it was. */
+  for (guint i = 0; i < TEMPER_SETTINGS_N_FIELDS; i++)
+    {
+      const TemperSettingsField *field = &temper_settings_fields[i];
+      GtkWidget *w = gui_test_find_named (settings_page, field->name);
+      const char *note = temper_settings_page_get_field_note (TEMPER_SETTINGS_PAGE (settings_page), field->name);
+
+      g_assert_nonnull (w);
+      g_assert_cmpint (field->unused_with_check_file, ==, g_str_equal (field->name, "val-fraction"));
+      if (field->kind == TEMPER_FIELD_BASE_WEIGHTS)
+        continue;   /* sensitive by what the model allows */
+      g_assert_cmpint (gtk_widget_get_sensitive (w), ==, !field->unused_with_check_file);
+      g_assert_cmpint (g_strcmp0 (note, CHECK_NOTE) == 0, ==, field->unused_with_check_file);
+    }
 
   /* Back to records held back: the usual words, and the share is used. */
   gtk_widget_activate_action (dataset, "page.forget-check-file", NULL);

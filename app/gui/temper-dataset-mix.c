@@ -3,7 +3,6 @@
  * the engine's temper_dataset_write_mix() writes the mixed records. */
 #include "config.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -328,14 +327,6 @@ temper_dataset_mix_set_model (TemperDatasetMix *self, TemperLoadedModel *model)
     read_source (self, self->sources->pdata[i]);
 }
 
-static gint
-compare_guint (gconstpointer a, gconstpointer b)
-{
-  guint x = *(const guint *) a, y = *(const guint *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 /* What the mix is made of, the page's own dataset first (@main, of which
  * @n_main records are left after drops), each with its record count and
  * share: what temper_dataset_mix_pick() and temper_dataset_write_mix() are
@@ -379,15 +370,14 @@ temper_dataset_mix_get_sources (TemperDatasetMix *self, GPtrArray *reads, GArray
 
 void
 temper_dataset_mix_measure (TemperDatasetMix *self, const temper_dataset_t *main, const gboolean *drop,
-                            TemperDatasetMixSize *size, GArray **lengths_out)
+                            int max_length, TemperDatasetMixSize *size, GArray **lengths_out)
 {
   g_autoptr(GPtrArray) datasets = g_ptr_array_new ();
   g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (gsize));
   g_autoptr(GArray) shares = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) kept = g_array_new (FALSE, FALSE, sizeof (guint));   /* the main's records not dropped */
   g_autoptr(GArray) picks = NULL;
-  g_autofree guint *lengths = NULL;
-  guint64 sum = 0;
+  g_autofree guint32 *lengths = NULL;
 
   g_return_if_fail (TEMPER_IS_DATASET_MIX (self));
   memset (size, 0, sizeof *size);
@@ -408,7 +398,7 @@ temper_dataset_mix_measure (TemperDatasetMix *self, const temper_dataset_t *main
                                      MIX_SEED, NULL);
   size->n_records = picks->len;
   size->has_tokens = picks->len > 0;
-  lengths = g_new (guint, MAX (picks->len, 1));
+  lengths = g_new (guint32, MAX (picks->len, 1));
   for (guint i = 0; i < picks->len; i++)
     {
       guint64 pick = g_array_index (picks, guint64, i);
@@ -419,25 +409,17 @@ temper_dataset_mix_measure (TemperDatasetMix *self, const temper_dataset_t *main
 
       if (record->n_tokens < 0)
         size->has_tokens = FALSE;
-      lengths[i] = (guint) MAX (record->n_tokens, 0);
-      sum += lengths[i];
+      lengths[i] = (guint32) MAX (record->n_tokens, 0);
     }
+  G_STATIC_ASSERT (sizeof (guint) == sizeof (guint32));
   if (lengths_out != NULL)
     {
-      /* In the order of the records, before sorting for the percentile. */
       *lengths_out = g_array_sized_new (FALSE, FALSE, sizeof (guint), picks->len);
       if (size->has_tokens)
         g_array_append_vals (*lengths_out, lengths, picks->len);
     }
   if (size->has_tokens)
-    {
-      /* Nearest rank, as the dataset report counts them. */
-      qsort (lengths, picks->len, sizeof (guint), compare_guint);
-      size->tokens_total = sum;
-      size->token_mean = (double) sum / picks->len;
-      size->token_max = lengths[picks->len - 1];
-      size->token_p95 = lengths[(guint) ceil (0.95 * picks->len) - 1];
-    }
+    temper_dataset_length_stats (lengths, picks->len, max_length, &size->tokens);
 }
 
 gboolean

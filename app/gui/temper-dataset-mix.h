@@ -43,24 +43,23 @@ void        temper_dataset_mix_set_model     (TemperDatasetMix *self, TemperLoad
 
 /* What the run trains on when the mix is used, counted from the records
  * temper_dataset_mix_get_path() writes: how many, and their lengths in
- * tokens before the length limit (when every dataset has token counts). */
+ * tokens before the length limit (when every dataset has token counts),
+ * as the engine's dataset report counts them (temper_dataset_length_stats()). */
 typedef struct {
-  guint    n_records;
-  gboolean has_tokens;
-  guint64  tokens_total;
-  double   token_mean;
-  guint    token_max;
-  guint    token_p95;
+  guint                    n_records;
+  gboolean                 has_tokens;
+  TemperDatasetLengthStats tokens;   /* all zero without token counts */
 } TemperDatasetMixSize;
 
 /* @size of what the run trains on from @main (whose records marked in
  * @drop, which may be NULL, are left out): the mix when something is mixed
- * in, else @main's records not dropped.  @lengths (may be NULL) gets a new
- * array of each of those records' tokens (guint; empty without token
- * counts): what the length histogram draws. */
+ * in, else @main's records not dropped; tokens.n_cut counts those longer
+ * than @max_length.  @lengths (may be NULL) gets a new array of each of
+ * those records' tokens (guint; empty without token counts): what the
+ * length histogram draws. */
 void        temper_dataset_mix_measure       (TemperDatasetMix *self, const temper_dataset_t *main,
-                                              const gboolean *drop, TemperDatasetMixSize *size,
-                                              GArray **lengths);
+                                              const gboolean *drop, int max_length,
+                                              TemperDatasetMixSize *size, GArray **lengths);
 /* The other datasets as read (a reference to each appended to @reads,
  * whose free function should be temper_mix_read_unref()) and every share,
  * the page's own dataset's first (doubles appended to @shares), as the mix

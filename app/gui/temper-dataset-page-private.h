@@ -24,7 +24,6 @@ typedef struct {
   TemperLoadedModel      *model;
   temper_chat_template_t *tmpl;
   temper_dataset_t       *dataset;
-  GArray                 *lengths;       /* guint, token counts of kept records */
   GArray                 *findings;      /* TemperDatasetFinding, all but leakage */
 } CheckedDataset;
 

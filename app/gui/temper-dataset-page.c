@@ -49,7 +49,6 @@ checked_dataset_clear (gpointer data)
   g_clear_pointer (&checked->dataset, temper_dataset_free);
   g_clear_pointer (&checked->tmpl, temper_chat_template_free);
   g_clear_object (&checked->model);
-  g_clear_pointer (&checked->lengths, g_array_unref);
   g_clear_pointer (&checked->findings, g_array_unref);
 }
 
@@ -111,7 +110,6 @@ dataset_page_load (const char        *path,
 {
   TemperDatasetOptions options;
   CheckedDataset *checked = g_atomic_rc_box_new0 (CheckedDataset);
-  gsize n;
 
   temper_dataset_options_init (&options);
   options.cancellable = cancellable;
@@ -136,19 +134,6 @@ dataset_page_load (const char        *path,
       return NULL;
     }
 
-  n = temper_dataset_get_n_records (checked->dataset);
-  checked->lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint), n);
-  for (gsize i = 0; i < n; i++)
-    {
-      const TemperDatasetRecord *record = temper_dataset_get_record (checked->dataset, i);
-
-      if (record->n_tokens >= 0)
-        {
-          guint length = (guint) record->n_tokens;
-
-          g_array_append_val (checked->lengths, length);
-        }
-    }
   /* Leakage depends on what the run splits (drops, a mix, its seed, a
    * file to check on): looked for apart (temper-dataset-page-check.c). */
   checked->findings = temper_dataset_find (checked->dataset, NULL);
@@ -349,7 +334,7 @@ training_size (TemperDatasetPage *self, TemperDatasetMixSize *size)
 {
   if (!temper_dataset_mix_has_sources (self->mix_group) && dataset_page_n_dropped (self) == 0)
     return FALSE;
-  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, size, NULL);
+  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, self->max_length, size, NULL);
   return TRUE;
 }
 
@@ -374,66 +359,51 @@ training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
   *n_train = n - *n_validation;
 }
 
-/* The "Length in tokens" line for @lengths, the very records the
- * histogram draws: shortest, longest, mean, and how many the run's
- * @max_length cuts short (as the dataset check counts them). */
+/* The "Length in tokens" line for @lengths, the statistics of the very
+ * records the histogram draws: shortest, longest, mean, and how many the
+ * run's @max_length cuts short. */
 static char *
-describe_lengths (const guint *lengths, guint n, int max_length)
+describe_lengths (const TemperDatasetLengthStats *lengths, int max_length)
 {
-  guint shortest = G_MAXUINT, longest = 0;
-  guint64 sum = 0, n_cut = 0;
-  double mean;
-
-  if (n == 0)
+  if (lengths->n == 0)
     return g_strdup (_("No examples left to count"));
-  for (guint i = 0; i < n; i++)
-    {
-      shortest = MIN (shortest, lengths[i]);
-      longest = MAX (longest, lengths[i]);
-      sum += lengths[i];
-      n_cut += lengths[i] > (guint) max_length;
-    }
-  mean = (double) sum / n;
-  if (n_cut > 0)
+  if (lengths->n_cut > 0)
     /* Translators: token statistics; the last two are a count of examples and the training length */
-    return g_strdup_printf (_("%d to %d, %.0f on average; %llu cut short at %d"), (int) shortest, (int) longest,
-                            mean, (unsigned long long) n_cut, max_length);
+    return g_strdup_printf (_("%d to %d, %.0f on average; %llu cut short at %d"), lengths->min, lengths->max,
+                            lengths->mean, (unsigned long long) lengths->n_cut, max_length);
   /* Translators: token statistics: shortest, longest, mean */
-  return g_strdup_printf (_("%d to %d, %.0f on average"), (int) shortest, (int) longest, mean);
+  return g_strdup_printf (_("%d to %d, %.0f on average"), lengths->min, lengths->max, lengths->mean);
 }
 
 /* The histogram and the "Length in tokens" line describe the records the
- * run trains on: the mix, or the records left after drops; the line's
- * subtitle says which when it is not the file as it is. */
+ * run trains on: the mix, or the records left after drops, or the file's
+ * kept records; the line's subtitle says which when it is not the file as
+ * it is. */
 static void
 show_lengths (TemperDatasetPage *self)
 {
   TemperDatasetMixSize size = { 0 };
   g_autoptr(GArray) lengths = NULL;
   g_autofree char *text = NULL;
-  GArray *drawn = self->checked->lengths;
   gboolean mixed = temper_dataset_mix_has_sources (self->mix_group);
   gboolean dropped = dataset_page_n_dropped (self) > 0;
 
   adw_action_row_set_subtitle (self->tokens_row,
                                mixed ? _("Of what the run trains on: your examples with the mixed-in data")
                                : dropped ? _("Of the examples left after what you dropped") : "");
-  if (mixed || dropped)
-    {
-      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size, &lengths);
-      drawn = lengths;
-    }
+  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, self->max_length, &size,
+                              &lengths);
   /* Without the model's template (or a mixed-in file read without it)
    * nothing was counted. */
   if (!temper_dataset_get_report (self->checked->dataset)->has_token_stats ||
-      ((mixed || dropped) && !size.has_tokens && size.n_records > 0))
+      (!size.has_tokens && size.n_records > 0))
     {
       gtk_label_set_text (self->tokens_value, _("Choose a model first to count them"));
       return;
     }
-  text = describe_lengths ((const guint *) (gpointer) drawn->data, drawn->len, self->max_length);
+  text = describe_lengths (&size.tokens, self->max_length);
   gtk_label_set_text (self->tokens_value, text);
-  temper_length_histogram_set_lengths (self->histogram, (const guint *) (gpointer) drawn->data, drawn->len,
+  temper_length_histogram_set_lengths (self->histogram, (const guint *) (gpointer) lengths->data, lengths->len,
                                        (guint) self->max_length);
 }
 
@@ -456,7 +426,8 @@ show_counts (TemperDatasetPage *self)
        * once other datasets are mixed in */
       g_autofree char *with_mix = NULL;
 
-      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, &size, NULL);
+      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, self->max_length, &size,
+                                  NULL);
       with_mix = g_strdup_printf (_("%s; %u with the mixed-in data"), records, size.n_records);
       g_free (records);
       records = g_steal_pointer (&with_mix);
@@ -778,7 +749,7 @@ temper_dataset_page_get_size (TemperDatasetPage *self,
   report = temper_dataset_get_report (self->checked->dataset);
   training_split (self, n_train, &n_validation);
   if (training_size (self, &size))
-    *mean_tokens = size.has_tokens ? size.token_mean : 0.0;
+    *mean_tokens = size.has_tokens ? size.tokens.mean : 0.0;
   else
     *mean_tokens = report->has_token_stats ? report->token_mean : 0.0;
   return TRUE;
@@ -804,9 +775,9 @@ temper_dataset_page_get_facts (TemperDatasetPage *self,
       if (!size.has_tokens)
         return FALSE;
       facts->n_records = size.n_records;
-      facts->tokens_total = size.tokens_total;
-      facts->token_max = size.token_max;
-      facts->token_p95 = size.token_p95;
+      facts->tokens_total = size.tokens.total;
+      facts->token_max = (guint) size.tokens.max;
+      facts->token_p95 = (guint) size.tokens.p95;
       return TRUE;
     }
   facts->n_records = report->n_valid;

@@ -40,30 +40,50 @@ compare_u32 (gconstpointer a, gconstpointer b)
 /* Median and 95th percentile use the nearest-rank definition: the smallest
  * length with at least half (95%) of the records at or below it. */
 void
+temper_dataset_length_stats (const guint32 *lengths, gsize n, int max_length, TemperDatasetLengthStats *stats)
+{
+  g_autofree guint32 *sorted = NULL;
+
+  g_return_if_fail (lengths != NULL || n == 0);
+  g_return_if_fail (stats != NULL);
+  memset (stats, 0, sizeof *stats);
+  if (n == 0)
+    return;
+  sorted = g_memdup2 (lengths, n * sizeof (guint32));
+  qsort (sorted, n, sizeof (guint32), compare_u32);
+  stats->n = n;
+  for (gsize i = 0; i < n; i++)
+    {
+      stats->total += sorted[i];
+      stats->n_cut += max_length > 0 && sorted[i] > (guint32) max_length;
+    }
+  stats->min = (int) sorted[0];
+  stats->max = (int) sorted[n - 1];
+  stats->mean = (double) stats->total / n;
+  stats->median = (int) sorted[(n + 1) / 2 - 1];
+  stats->p95 = (int) sorted[(gsize) ceil (0.95 * n) - 1];
+}
+
+void
 temper_dataset_compute_stats (temper_dataset_t *ds)
 {
   TemperDatasetReport *r = &ds->report;
-  g_autofree guint32 *sorted = NULL;
+  TemperDatasetLengthStats stats;
   guint n = ds->lengths->len;
-  guint64 sum = 0;
 
   memset (r->histogram, 0, sizeof r->histogram);
   r->has_token_stats = ds->has_tokens && n > 0;
   if (!r->has_token_stats)
     return;
 
-  sorted = g_memdup2 (ds->lengths->data, (gsize) n * sizeof (guint32));
-  qsort (sorted, n, sizeof (guint32), compare_u32);
+  temper_dataset_length_stats ((const guint32 *) (gpointer) ds->lengths->data, n, 0, &stats);
   for (guint i = 0; i < n; i++)
-    {
-      sum += sorted[i];
-      r->histogram[bucket_of (sorted[i])]++;
-    }
-  r->token_min = sorted[0];
-  r->token_max = sorted[n - 1];
-  r->token_mean = (double) sum / n;
-  r->token_median = sorted[(n + 1) / 2 - 1];
-  r->token_p95 = sorted[(guint) ceil (0.95 * n) - 1];
+    r->histogram[bucket_of (g_array_index (ds->lengths, guint32, i))]++;
+  r->token_min = stats.min;
+  r->token_max = stats.max;
+  r->token_mean = stats.mean;
+  r->token_median = stats.median;
+  r->token_p95 = stats.p95;
 
   r->tokens_total = ds->token_ids->len;
   r->tokens_trained = 0;

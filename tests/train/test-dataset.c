@@ -539,11 +539,46 @@ test_progress_and_cancel (void)
   g_unlink (path);
 }
 
+/* temper_dataset_length_stats() against figures worked out by hand:
+ * nearest-rank median and 95th percentile, and the count past the limit
+ * (at the limit is not cut). */
+static void
+test_length_stats (void)
+{
+  const guint32 lengths[] = { 40, 10, 90, 30, 70, 50, 20, 80, 60, 100 };
+  TemperDatasetLengthStats stats;
+
+  temper_dataset_length_stats (lengths, G_N_ELEMENTS (lengths), 60, &stats);
+  g_assert_cmpuint (stats.n, ==, 10);
+  g_assert_cmpuint (stats.total, ==, 550);
+  g_assert_cmpint (stats.min, ==, 10);
+  g_assert_cmpint (stats.max, ==, 100);
+  g_assert_cmpfloat (stats.mean, ==, 55.0);
+  g_assert_cmpint (stats.median, ==, 50);   /* the 5th of 10 */
+  g_assert_cmpint (stats.p95, ==, 100);     /* the 10th: ceil (9.5) */
+  g_assert_cmpuint (stats.n_cut, ==, 4);    /* 70, 80, 90, 100 */
+
+  /* No limit: nothing cut. */
+  temper_dataset_length_stats (lengths, G_N_ELEMENTS (lengths), 0, &stats);
+  g_assert_cmpuint (stats.n_cut, ==, 0);
+
+  /* Three: the median is the 2nd, the 95th percentile the 3rd. */
+  temper_dataset_length_stats ((const guint32[]) { 7, 3, 5 }, 3, 4, &stats);
+  g_assert_cmpint (stats.median, ==, 5);
+  g_assert_cmpint (stats.p95, ==, 7);
+  g_assert_cmpuint (stats.n_cut, ==, 2);
+
+  temper_dataset_length_stats (NULL, 0, 60, &stats);
+  g_assert_cmpuint (stats.n, ==, 0);
+  g_assert_cmpint (stats.max, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/dataset/formats", test_formats);
+  g_test_add_func ("/dataset/length-stats", test_length_stats);
   g_test_add_func ("/dataset/messages-content", test_messages_content);
   g_test_add_func ("/dataset/format-override", test_format_override);
   g_test_add_func ("/dataset/broken-files", test_broken_files);

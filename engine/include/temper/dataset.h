@@ -302,6 +302,25 @@ char *temper_dataset_report_to_json_with_findings (const temper_dataset_t *datas
  * from 1 here, for people): where a record or problem is, for messages. */
 char *temper_dataset_describe_place (guint64 line, gint64 item);
 
+/* Statistics of @n token lengths (before truncation), as the report gives
+ * them for a dataset's kept records: nearest-rank median and 95th
+ * percentile, and how many are longer than @max_length (0: no limit) and
+ * so cut short.  For a set of records that is not one dataset (a mix, the
+ * records left after drops), counted the same way.  All zero when @n is 0. */
+typedef struct {
+  guint64 n;
+  guint64 total;
+  int     min;
+  int     max;
+  int     median;
+  int     p95;
+  double  mean;
+  guint64 n_cut;
+} TemperDatasetLengthStats;
+
+void temper_dataset_length_stats (const guint32 *lengths, gsize n, int max_length,
+                                  TemperDatasetLengthStats *stats);
+
 /* The report as JSON, for temper-cli and run folders. */
 char *temper_dataset_report_to_json (const temper_dataset_t *dataset);
 

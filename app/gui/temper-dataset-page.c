@@ -645,6 +645,9 @@ chooser_response_cb (TemperDatasetPage    *self,
 
   if (path != NULL)
     temper_dataset_page_open (self, path);
+  /* As the mix's and the check file's choosers: the dialog lets go of its
+   * window and what it holds now, whoever else may still hold it. */
+  gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (chooser));
   g_clear_object (&self->chooser);
 }
 

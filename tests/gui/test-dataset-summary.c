@@ -574,6 +574,44 @@ test_choosers_alike (void)
   test_remove_tree (tmp);
 }
 
+/* Answered, the Open chooser goes: its window is destroyed, not left
+ * hidden for as long as the page lives, as the mix's and the check file's
+ * choosers are. */
+static void
+test_open_chooser_freed (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  g_autoptr(GPtrArray) choosers = NULL;
+  GtkWidget *dialog;
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  gtk_widget_activate_action (page, "page.open", NULL);
+  gui_test_settle (100);
+  choosers = open_choosers ();
+  g_assert_cmpuint (choosers->len, ==, 1);
+  dialog = choosers->pdata[0];
+  g_assert_true (GTK_IS_DIALOG (dialog));
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
+
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  gui_test_settle (100);
+  g_assert_null (dialog);
+
+  /* And it opens again. */
+  gtk_widget_activate_action (page, "page.open", NULL);
+  gui_test_settle (100);
+  g_ptr_array_unref (choosers);
+  choosers = open_choosers ();
+  g_assert_cmpuint (choosers->len, ==, 1);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -584,5 +622,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset-summary/check-file-sampled", test_check_file_sampled);
   g_test_add_func ("/dataset-summary/held-back-share", test_held_back_share);
   g_test_add_func ("/dataset-summary/cut-follows-max-length", test_cut_follows_max_length);
+  g_test_add_func ("/dataset-summary/open-chooser-freed", test_open_chooser_freed);
   return g_test_run ();
 }

@@ -612,6 +612,45 @@ test_open_chooser_freed (void)
   gui_test_settle (50);
 }
 
+static double
+top_of (GtkWidget *page, const char *name)
+{
+  GtkWidget *widget = gui_test_find_named (page, name);
+  graphene_rect_t bounds;
+
+  g_assert_nonnull (widget);
+  g_assert_true (gtk_widget_get_mapped (widget));
+  g_assert_true (gtk_widget_compute_bounds (widget, page, &bounds));
+  return bounds.origin.y;
+}
+
+/* "Mix In More Data" sits with the file's own rows, above the summary of
+ * what the run trains on and above the first examples. */
+static void
+test_mix_next_to_file (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-summary-order-XXXXXX", NULL);
+  g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  double mix;
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_set_default_size (GTK_WINDOW (window), 800, 4000);
+  gtk_window_present (GTK_WINDOW (window));
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  gui_test_settle (100);
+  mix = top_of (page, "mix-group");
+  g_assert_cmpfloat (top_of (page, "dataset-file"), <, mix);
+  g_assert_cmpfloat (mix, <, top_of (page, "dataset-records"));
+  g_assert_cmpfloat (mix, <, top_of (page, "preview-list"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -623,5 +662,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset-summary/held-back-share", test_held_back_share);
   g_test_add_func ("/dataset-summary/cut-follows-max-length", test_cut_follows_max_length);
   g_test_add_func ("/dataset-summary/open-chooser-freed", test_open_chooser_freed);
+  g_test_add_func ("/dataset-summary/mix-next-to-file", test_mix_next_to_file);
   return g_test_run ();
 }

@@ -392,6 +392,22 @@ test_pages (Fixture       *fixture,
     shoot (fixture, "5i-dataset-check-file");
     scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-group"));
     shoot (fixture, "5j-dataset-check-file-leak");
+    g_unlink (check);
+  }
+  /* A check file longer than the run checks on: the line says on how many
+   * of its records. */
+  {
+    g_autofree char *check = g_build_filename (g_get_tmp_dir (), "office-check-long.jsonl", NULL);
+    g_autoptr(GString) lines = g_string_new (NULL);
+
+    for (guint i = 0; i < 1500; i++)
+      g_string_append_printf (lines, "{\"prompt\": \"Where is desk %u?\", \"response\": \"Row %u.\"}\n", i, i % 40);
+    g_assert_true (g_file_set_contents (check, lines->str, -1, NULL));
+    temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset_page), check);
+    g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+    gui_test_settle (300);
+    scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-split"));
+    shoot (fixture, "5k-dataset-check-file-sampled");
     temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset_page), NULL);
     g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
     g_unlink (check);
@@ -440,6 +456,19 @@ test_pages (Fixture       *fixture,
     g_assert_false (temper_dataset_mix_has_sources (mix));
   }
   g_unlink (extra);
+
+  /* The run's max length set shorter than some examples: the histogram's
+   * cut-off and the "cut short" count follow it. */
+  {
+    TemperTrainSettings run;
+
+    temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &run);
+    temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (dataset_page), 48);
+    gui_test_settle (200);
+    scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-tokens"));
+    shoot (fixture, "6f-dataset-max-length");
+    temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (dataset_page), run.max_length);
+  }
 
   /* The chart takes its colours from the style, so it must read as well
    * on the dark one. */

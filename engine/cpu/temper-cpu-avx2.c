@@ -652,3 +652,58 @@ temper_cpu_avx2_dot_row_q8 (int type, const void *w, const int8_t *q,
     default:               return dot_q8_block32 (TEMPER_TYPE_Q8_0, w, q, d, s, n);
     }
 }
+
+/* Four Q4_0 or Q8_0 rows @stride bytes apart, each block of x loaded once
+ * for the four.  Q4_0's offset 8 comes off the integer pair sums (8·x per
+ * pair, once per block for the four rows); Q8_0 moves w's sign onto x. */
+static ALWAYS_INLINE void
+dot_4rows_block32 (int type, const uint8_t *p, size_t stride, const int8_t *q, const float *dx,
+                   int64_t n, float out[4])
+{
+  const __m256i ones = _mm256_set1_epi16 (1), eight = _mm256_set1_epi8 (8);
+  size_t bytes = block_bytes (type);
+  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+
+  for (int64_t b = 0; b < n / 32; b++, p += bytes)
+    {
+      __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
+      __m256i off = type == TEMPER_TYPE_Q4_0 ? _mm256_maddubs_epi16 (eight, x) : _mm256_setzero_si256 ();
+      __m256 d = _mm256_broadcast_ss (dx + b);
+
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++)
+        {
+          const uint8_t *pr = p + r * stride;
+          __m256i pairs;
+
+          if (type == TEMPER_TYPE_Q4_0)
+            pairs = _mm256_sub_epi16 (_mm256_maddubs_epi16 (nibbles_32 (pr + 2), x), off);
+          else
+            {
+              __m256i w = _mm256_loadu_si256 ((const __m256i *) (pr + 2));
+
+              pairs = _mm256_maddubs_epi16 (_mm256_abs_epi8 (w), _mm256_sign_epi8 (x, w));
+            }
+          acc[r] = _mm256_fmadd_ps (_mm256_cvtepi32_ps (_mm256_madd_epi16 (pairs, ones)),
+                                    _mm256_mul_ps (d, _mm256_set1_ps (load_f16 (pr))), acc[r]);
+        }
+    }
+  _mm_storeu_ps (out, hsum4_ps (acc[0], acc[1], acc[2], acc[3]));
+}
+
+gboolean
+temper_cpu_avx2_handles_q8_4rows (int type)
+{
+  return type == TEMPER_TYPE_Q4_0 || type == TEMPER_TYPE_Q8_0;
+}
+
+void
+temper_cpu_avx2_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const int8_t *q,
+                              const float *d, const float *s, int64_t n, float out[4])
+{
+  (void) s;
+  if (type == TEMPER_TYPE_Q4_0)
+    dot_4rows_block32 (TEMPER_TYPE_Q4_0, w, row_bytes, q, d, n, out);
+  else
+    dot_4rows_block32 (TEMPER_TYPE_Q8_0, w, row_bytes, q, d, n, out);
+}

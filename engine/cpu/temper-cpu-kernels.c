@@ -113,8 +113,8 @@ avx2_dot_row_q8 (int type, const void *w, const int8_t *q, const float *d, const
   return temper_cpu_avx2_dot_row_q8 (type, w, q, d, s, n);
 }
 
-/* Four rows at once: Q4_0 and Q8_0 in temper-cpu-avx2.c, Q6_K and the
- * IQ4 types in temper-cpu-kquant-dot.c. */
+/* Four rows at once: the 4- and 5-bit block types in temper-cpu-avx2.c,
+ * Q4_K, Q5_K and the IQ4 types in temper-cpu-kquant-dot.c. */
 static gboolean
 avx2_handles_q8_4rows (int type)
 {

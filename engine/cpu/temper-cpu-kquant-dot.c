@@ -13,11 +13,15 @@
  * (TEMPER_KQ_VNNI), where one vpdpbusd replaces the multiply-add pair and
  * Q2_K, Q3_K, Q6_K and IQ4_XS have kernels of their own that take 64
  * elements a step.  The build gives each copy its own function names
- * (TEMPER_KQ_NAME).  The AVX2 copy also takes Q6_K, IQ4_NL and IQ4_XS
- * four rows at a time (one token's matvec on processors without AVX-512):
- * x's blocks are loaded once for the four, the four reductions share their
- * shuffles, and four independent chains of multiply-adds keep the
- * arithmetic units busy where one row's chain left them waiting. */
+ * (TEMPER_KQ_NAME).  The AVX2 copy also takes Q4_K, Q5_K, IQ4_NL and
+ * IQ4_XS four rows at a time (one token's matvec on processors without
+ * AVX-512): x's blocks are loaded once for the four, the four reductions
+ * share their shuffles, and four independent chains of multiply-adds keep
+ * the arithmetic units busy where one row's chain left them waiting.
+ * Q6_K stays one row at a time: its rows carry more bytes per element, and
+ * with most of a model streaming from memory four rows at once measured
+ * slower than one (the fetches of four rows meet where one row's are
+ * spread out). */
 #include "config.h"
 
 #include <immintrin.h>
@@ -89,72 +93,87 @@ lane (__m256 v, int j)
 }
 
 /* Q4_K (144 bytes): fp16 d, dmin, 12 bytes of scales/mins, 128 bytes of
- * nibbles; sub-block 2g is the low nibbles of qs[32g..], 2g+1 the high. */
+ * nibbles; sub-block 2g is the low nibbles of qs[32g..], 2g+1 the high.
+ * Q5_K (176 bytes, @five): as Q4_K with 32 bytes of high bits after the
+ * scales; bit j of qh[l] is bit 4 of element l of sub-block j.  One
+ * super-block at @p against x's 256 elements at @q: its sum is added to
+ * *@acc, its minimum term to *@acc_min (the row's result is
+ * hsum (acc) − hsum (acc_min)). */
+static ALWAYS_INLINE void
+k_superblock (const uint8_t *p, gboolean five, const int8_t *q, const float *dx, const float *sx,
+              __m256 *acc, __m256 *acc_min)
+{
+  const __m256i low = _mm256_set1_epi8 (0x0f), one = _mm256_set1_epi8 (1);
+  const uint8_t *qs_at = p + (five ? 48 : 16);
+  __m256i high = five ? _mm256_loadu_si256 ((const __m256i *) (p + 16)) : _mm256_setzero_si256 ();
+  __m256 scales, mins, sdx, part = _mm256_setzero_ps ();
+
+  k_scales_mins (p + 4, &scales, &mins);
+  sdx = _mm256_mul_ps (scales, _mm256_loadu_ps (dx));
+  *acc_min = _mm256_fmadd_ps (_mm256_mul_ps (mins, _mm256_loadu_ps (sx)),
+                              _mm256_set1_ps (load_f16 (p + 2)), *acc_min);
+  for (int g = 0; g < 4; g++)
+    {
+      __m256i qs = _mm256_loadu_si256 ((const __m256i *) (qs_at + 32 * g));
+      __m256i u0 = _mm256_and_si256 (qs, low);
+      __m256i u1 = _mm256_and_si256 (_mm256_srli_epi16 (qs, 4), low);
+      __m256i x0 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g));
+      __m256i x1 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g + 32));
+
+      if (five)
+        {
+          u0 = _mm256_or_si256 (u0, _mm256_slli_epi16 (_mm256_and_si256 (high, one), 4));
+          u1 = _mm256_or_si256 (u1, _mm256_slli_epi16 (_mm256_and_si256 (_mm256_srli_epi16 (high, 1), one), 4));
+          high = _mm256_srli_epi16 (high, 2);
+        }
+      part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u0, x0)), lane (sdx, 2 * g), part);
+      part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u1, x1)), lane (sdx, 2 * g + 1), part);
+    }
+  *acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, *acc);
+}
+
+static ALWAYS_INLINE float
+dot_k (const uint8_t *p, gboolean five, const int8_t *q, const float *dx, const float *sx, int64_t n)
+{
+  __m256 acc = _mm256_setzero_ps (), acc_min = _mm256_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += five ? 176 : 144, q += 256, dx += 8, sx += 8)
+    k_superblock (p, five, q, dx, sx, &acc, &acc_min);
+  return hsum (acc) - hsum (acc_min);
+}
+
 static float
 dot_q4_k (const uint8_t *p, const int8_t *q, const float *dx, const float *sx, int64_t n)
 {
-  const __m256i low = _mm256_set1_epi8 (0x0f);
-  __m256 acc = _mm256_setzero_ps (), acc_min = _mm256_setzero_ps ();
-
-  for (int64_t sb = 0; sb < n / 256; sb++, p += 144, q += 256, dx += 8, sx += 8)
-    {
-      __m256 scales, mins, sdx, part = _mm256_setzero_ps ();
-
-      k_scales_mins (p + 4, &scales, &mins);
-      sdx = _mm256_mul_ps (scales, _mm256_loadu_ps (dx));
-      acc_min = _mm256_fmadd_ps (_mm256_mul_ps (mins, _mm256_loadu_ps (sx)),
-                                 _mm256_set1_ps (load_f16 (p + 2)), acc_min);
-      for (int g = 0; g < 4; g++)
-        {
-          __m256i qs = _mm256_loadu_si256 ((const __m256i *) (p + 16 + 32 * g));
-          __m256i u0 = _mm256_and_si256 (qs, low);
-          __m256i u1 = _mm256_and_si256 (_mm256_srli_epi16 (qs, 4), low);
-          __m256i x0 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g));
-          __m256i x1 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g + 32));
-
-          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u0, x0)), lane (sdx, 2 * g), part);
-          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u1, x1)), lane (sdx, 2 * g + 1), part);
-        }
-      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, acc);
-    }
-  return hsum (acc) - hsum (acc_min);
+  return dot_k (p, FALSE, q, dx, sx, n);
 }
 
-/* Q5_K (176 bytes): as Q4_K with 32 bytes of high bits after the scales;
- * bit j of qh[l] is bit 4 of element l of sub-block j. */
 static float
 dot_q5_k (const uint8_t *p, const int8_t *q, const float *dx, const float *sx, int64_t n)
 {
-  const __m256i low = _mm256_set1_epi8 (0x0f), one = _mm256_set1_epi8 (1);
-  __m256 acc = _mm256_setzero_ps (), acc_min = _mm256_setzero_ps ();
-
-  for (int64_t sb = 0; sb < n / 256; sb++, p += 176, q += 256, dx += 8, sx += 8)
-    {
-      __m256 scales, mins, sdx, part = _mm256_setzero_ps ();
-      __m256i high = _mm256_loadu_si256 ((const __m256i *) (p + 16));
-
-      k_scales_mins (p + 4, &scales, &mins);
-      sdx = _mm256_mul_ps (scales, _mm256_loadu_ps (dx));
-      acc_min = _mm256_fmadd_ps (_mm256_mul_ps (mins, _mm256_loadu_ps (sx)),
-                                 _mm256_set1_ps (load_f16 (p + 2)), acc_min);
-      for (int g = 0; g < 4; g++)
-        {
-          __m256i qs = _mm256_loadu_si256 ((const __m256i *) (p + 48 + 32 * g));
-          __m256i h0 = _mm256_slli_epi16 (_mm256_and_si256 (high, one), 4);
-          __m256i h1 = _mm256_slli_epi16 (_mm256_and_si256 (_mm256_srli_epi16 (high, 1), one), 4);
-          __m256i u0 = _mm256_or_si256 (_mm256_and_si256 (qs, low), h0);
-          __m256i u1 = _mm256_or_si256 (_mm256_and_si256 (_mm256_srli_epi16 (qs, 4), low), h1);
-          __m256i x0 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g));
-          __m256i x1 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g + 32));
-
-          high = _mm256_srli_epi16 (high, 2);
-          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u0, x0)), lane (sdx, 2 * g), part);
-          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u1, x1)), lane (sdx, 2 * g + 1), part);
-        }
-      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, acc);
-    }
-  return hsum (acc) - hsum (acc_min);
+  return dot_k (p, TRUE, q, dx, sx, n);
 }
+
+#ifndef TEMPER_KQ_VNNI
+/* Four Q4_K or Q5_K rows @stride bytes apart, each super-block as the
+ * one-row kernel takes it (so each row's result is the same float). */
+static ALWAYS_INLINE void
+dot_4rows_k (const uint8_t *p, size_t stride, gboolean five, const int8_t *q, const float *dx,
+             const float *sx, int64_t n, float out[4])
+{
+  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+  __m256 acc_min[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += five ? 176 : 144, q += 256, dx += 8, sx += 8)
+    {
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++)
+        k_superblock (p + r * stride, five, q, dx, sx, &acc[r], &acc_min[r]);
+    }
+  _mm_storeu_ps (out, _mm_sub_ps (hsum4_ps (acc[0], acc[1], acc[2], acc[3]),
+                                  hsum4_ps (acc_min[0], acc_min[1], acc_min[2], acc_min[3])));
+}
+#endif
 
 /* Q6_K (210 bytes): 128 bytes of low nibbles, 64 of 2-bit highs, 16 int8
  * scales (one per 16 elements), fp16 d; value d·sc·(u − 32), u 6 bits.
@@ -292,47 +311,6 @@ dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
       acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p + 208)), part, acc);
     }
   return hsum (acc);
-}
-
-/* Four Q6_K rows @stride bytes apart: each 32-block of x, its offset sums
- * and its scale loaded once for the four. */
-static void
-dot_4rows_q6_k (const uint8_t *p, size_t stride, const int8_t *q, const float *dx, int64_t n,
-                float out[4])
-{
-  const __m256i offset = _mm256_set1_epi8 (32);
-  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
-
-  for (int64_t sb = 0; sb < n / 256; sb++, p += 210, q += 256, dx += 8)
-    {
-      __m256 part[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
-
-#pragma GCC unroll 2
-      for (int h = 0; h < 2; h++)
-        {
-          __m256i scales[4];
-
-#pragma GCC unroll 4
-          for (int r = 0; r < 4; r++)
-            scales[r] = q6_k_half_scales (p + r * stride, h);
-#pragma GCC unroll 4
-          for (int k = 0; k < 4; k++)
-            {
-              __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * (4 * h + k)));
-              __m256i off = _mm256_maddubs_epi16 (offset, x);
-              __m256 d = _mm256_broadcast_ss (dx + 4 * h + k);
-
-#pragma GCC unroll 4
-              for (int r = 0; r < 4; r++)
-                part[r] = _mm256_fmadd_ps (_mm256_cvtepi32_ps (q6_k_block (p + r * stride, scales[r], x, off, h, k)),
-                                           d, part[r]);
-            }
-        }
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; r++)
-        acc[r] = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p + r * stride + 208)), part[r], acc[r]);
-    }
-  _mm_storeu_ps (out, hsum4_ps (acc[0], acc[1], acc[2], acc[3]));
 }
 #endif
 
@@ -704,17 +682,18 @@ dot_4rows_iq4_xs (const uint8_t *p, size_t stride, const int8_t *q, const float 
 gboolean
 temper_cpu_kquant_handles_4rows_avx2 (int type)
 {
-  return type == TEMPER_TYPE_Q6_K || type == TEMPER_TYPE_IQ4_NL || type == TEMPER_TYPE_IQ4_XS;
+  return type == TEMPER_TYPE_Q4_K || type == TEMPER_TYPE_Q5_K || type == TEMPER_TYPE_IQ4_NL ||
+         type == TEMPER_TYPE_IQ4_XS;
 }
 
 void
 temper_cpu_kquant_dot_4rows_avx2 (int type, const void *w, size_t row_bytes, const int8_t *q,
                                   const float *dx, const float *sx, int64_t n, float out[4])
 {
-  (void) sx;
   switch (type)
     {
-    case TEMPER_TYPE_Q6_K:   dot_4rows_q6_k (w, row_bytes, q, dx, n, out); break;
+    case TEMPER_TYPE_Q4_K:   dot_4rows_k (w, row_bytes, FALSE, q, dx, sx, n, out); break;
+    case TEMPER_TYPE_Q5_K:   dot_4rows_k (w, row_bytes, TRUE, q, dx, sx, n, out); break;
     case TEMPER_TYPE_IQ4_NL: dot_4rows_iq4_nl (w, row_bytes, q, dx, n, out); break;
     default:                 dot_4rows_iq4_xs (w, row_bytes, q, dx, n, out); break;
     }

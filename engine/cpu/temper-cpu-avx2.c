@@ -652,3 +652,82 @@ temper_cpu_avx2_dot_row_q8 (int type, const void *w, const int8_t *q,
     default:               return dot_q8_block32 (TEMPER_TYPE_Q8_0, w, q, d, s, n);
     }
 }
+
+/* Four rows of a 4- or 5-bit block type @stride bytes apart, each block of
+ * x loaded once for the four.  Q4_0's and Q5_0's offsets (8, 16) come off
+ * the integer pair sums (offset·x per pair, once per block for the four
+ * rows); Q4_1's and Q5_1's stored minimum is the one-row kernel's float
+ * term m·s.  (Q8_0 stays one row at a time: with twice the bytes per
+ * element it waits on memory, and four rows at once measured slower.) */
+static ALWAYS_INLINE void
+dot_4rows_block32 (int type, const uint8_t *p, size_t stride, const int8_t *q, const float *dx,
+                   const float *sx, int64_t n, float out[4])
+{
+  const __m256i ones = _mm256_set1_epi16 (1);
+  const gboolean offset = type == TEMPER_TYPE_Q4_0 || type == TEMPER_TYPE_Q5_0;
+  const gboolean stored_min = type == TEMPER_TYPE_Q4_1 || type == TEMPER_TYPE_Q5_1;
+  const __m256i offset_bytes = _mm256_set1_epi8 (type == TEMPER_TYPE_Q5_0 ? 16 : 8);
+  size_t bytes = block_bytes (type);
+  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+  float acc_m[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+  __m128 sums;
+
+  for (int64_t b = 0; b < n / 32; b++, p += bytes)
+    {
+      __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
+      __m256i off = offset ? _mm256_maddubs_epi16 (offset_bytes, x) : _mm256_setzero_si256 ();
+      __m256 d = _mm256_broadcast_ss (dx + b);
+
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++)
+        {
+          const uint8_t *pr = p + r * stride;
+          __m256i pairs;
+
+          switch (type)
+            {
+            case TEMPER_TYPE_Q4_0:
+              pairs = _mm256_sub_epi16 (_mm256_maddubs_epi16 (nibbles_32 (pr + 2), x), off);
+              break;
+            case TEMPER_TYPE_Q5_0:
+              pairs = _mm256_sub_epi16 (_mm256_maddubs_epi16 (_mm256_or_si256 (nibbles_32 (pr + 6), q5_high_bits (pr + 2)), x),
+                                        off);
+              break;
+            case TEMPER_TYPE_Q4_1:
+              pairs = _mm256_maddubs_epi16 (nibbles_32 (pr + 4), x);
+              break;
+            default: /* Q5_1 */
+              pairs = _mm256_maddubs_epi16 (_mm256_or_si256 (nibbles_32 (pr + 8), q5_high_bits (pr + 4)), x);
+              break;
+            }
+          acc[r] = _mm256_fmadd_ps (_mm256_cvtepi32_ps (_mm256_madd_epi16 (pairs, ones)),
+                                    _mm256_mul_ps (d, _mm256_set1_ps (load_f16 (pr))), acc[r]);
+          if (stored_min)
+            /* fused, as the one-row kernel's m·s term compiles */
+            acc_m[r] = __builtin_fmaf (load_f16 (pr + 2), sx[b], acc_m[r]);
+        }
+    }
+  sums = hsum4_ps (acc[0], acc[1], acc[2], acc[3]);
+  if (stored_min)
+    sums = _mm_add_ps (sums, _mm_loadu_ps (acc_m));
+  _mm_storeu_ps (out, sums);
+}
+
+gboolean
+temper_cpu_avx2_handles_q8_4rows (int type)
+{
+  return temper_cpu_avx2_handles_q8 (type) && type != TEMPER_TYPE_Q8_0;
+}
+
+void
+temper_cpu_avx2_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const int8_t *q,
+                              const float *d, const float *s, int64_t n, float out[4])
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q4_0: dot_4rows_block32 (TEMPER_TYPE_Q4_0, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q4_1: dot_4rows_block32 (TEMPER_TYPE_Q4_1, w, row_bytes, q, d, s, n, out); break;
+    case TEMPER_TYPE_Q5_0: dot_4rows_block32 (TEMPER_TYPE_Q5_0, w, row_bytes, q, d, s, n, out); break;
+    default:               dot_4rows_block32 (TEMPER_TYPE_Q5_1, w, row_bytes, q, d, s, n, out); break;
+    }
+}

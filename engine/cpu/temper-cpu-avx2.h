@@ -28,6 +28,11 @@ gboolean temper_cpu_avx2_handles_q8 (int type);
 void     temper_cpu_avx2_quantize_q8 (const float *x, int64_t n, int8_t *q, float *d, float *s);
 float    temper_cpu_avx2_dot_row_q8  (int type, const void *w, const int8_t *q,
                                       const float *d, const float *s, int64_t n);
+/* Four rows @row_bytes apart (Q4_0, Q4_1, Q5_0, Q5_1); @out gets the four
+ * sums. */
+gboolean temper_cpu_avx2_handles_q8_4rows (int type);
+void     temper_cpu_avx2_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const int8_t *q,
+                                       const float *d, const float *s, int64_t n, float out[4]);
 
 /* C[6×16] (row stride @ldc) += @alpha · Σₖ pa[k·ak + i·ar] · pb[k·16 + j]:
  * the register tile of temper-cpu-sgemm.c, on a B panel packed as it

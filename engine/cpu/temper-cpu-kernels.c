@@ -113,6 +113,24 @@ avx2_dot_row_q8 (int type, const void *w, const int8_t *q, const float *d, const
   return temper_cpu_avx2_dot_row_q8 (type, w, q, d, s, n);
 }
 
+/* Four rows at once: the 4- and 5-bit block types in temper-cpu-avx2.c,
+ * Q4_K, Q5_K and the IQ4 types in temper-cpu-kquant-dot.c. */
+static gboolean
+avx2_handles_q8_4rows (int type)
+{
+  return temper_cpu_avx2_handles_q8_4rows (type) || temper_cpu_kquant_handles_4rows_avx2 (type);
+}
+
+static void
+avx2_dot_4rows_q8 (int type, const void *w, size_t row_bytes, const int8_t *q, const float *d,
+                   const float *s, int64_t n, float *out)
+{
+  if (temper_cpu_kquant_handles_4rows_avx2 (type))
+    temper_cpu_kquant_dot_4rows_avx2 (type, w, row_bytes, q, d, s, n, out);
+  else
+    temper_cpu_avx2_dot_4rows_q8 (type, w, row_bytes, q, d, s, n, out);
+}
+
 #ifdef TEMPER_HAVE_AVX512_VNNI
 static gboolean
 cpu_has_avx512_vnni (void)
@@ -233,8 +251,8 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->dot_row_q8 = allow_q8 ? avx2_dot_row_q8 : NULL;
       k->handles_q8_2rows = NULL;
       k->dot_2rows_q8 = NULL;
-      k->handles_q8_4rows = NULL;
-      k->dot_4rows_q8 = NULL;
+      k->handles_q8_4rows = allow_q8 ? avx2_handles_q8_4rows : NULL;
+      k->dot_4rows_q8 = allow_q8 ? avx2_dot_4rows_q8 : NULL;
       k->round_bf16 = NULL;
       k->dot_bf16_pre = NULL;
       k->dot_bf16_pre_2rows = NULL;

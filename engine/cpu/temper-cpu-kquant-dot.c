@@ -13,7 +13,15 @@
  * (TEMPER_KQ_VNNI), where one vpdpbusd replaces the multiply-add pair and
  * Q2_K, Q3_K, Q6_K and IQ4_XS have kernels of their own that take 64
  * elements a step.  The build gives each copy its own function names
- * (TEMPER_KQ_NAME). */
+ * (TEMPER_KQ_NAME).  The AVX2 copy also takes Q4_K, Q5_K, IQ4_NL and
+ * IQ4_XS four rows at a time (one token's matvec on processors without
+ * AVX-512): x's blocks are loaded once for the four, the four reductions
+ * share their shuffles, and four independent chains of multiply-adds keep
+ * the arithmetic units busy where one row's chain left them waiting.
+ * Q6_K stays one row at a time: its rows carry more bytes per element, and
+ * with most of a model streaming from memory four rows at once measured
+ * slower than one (the fetches of four rows meet where one row's are
+ * spread out). */
 #include "config.h"
 
 #include <immintrin.h>
@@ -85,72 +93,87 @@ lane (__m256 v, int j)
 }
 
 /* Q4_K (144 bytes): fp16 d, dmin, 12 bytes of scales/mins, 128 bytes of
- * nibbles; sub-block 2g is the low nibbles of qs[32g..], 2g+1 the high. */
+ * nibbles; sub-block 2g is the low nibbles of qs[32g..], 2g+1 the high.
+ * Q5_K (176 bytes, @five): as Q4_K with 32 bytes of high bits after the
+ * scales; bit j of qh[l] is bit 4 of element l of sub-block j.  One
+ * super-block at @p against x's 256 elements at @q: its sum is added to
+ * *@acc, its minimum term to *@acc_min (the row's result is
+ * hsum (acc) − hsum (acc_min)). */
+static ALWAYS_INLINE void
+k_superblock (const uint8_t *p, gboolean five, const int8_t *q, const float *dx, const float *sx,
+              __m256 *acc, __m256 *acc_min)
+{
+  const __m256i low = _mm256_set1_epi8 (0x0f), one = _mm256_set1_epi8 (1);
+  const uint8_t *qs_at = p + (five ? 48 : 16);
+  __m256i high = five ? _mm256_loadu_si256 ((const __m256i *) (p + 16)) : _mm256_setzero_si256 ();
+  __m256 scales, mins, sdx, part = _mm256_setzero_ps ();
+
+  k_scales_mins (p + 4, &scales, &mins);
+  sdx = _mm256_mul_ps (scales, _mm256_loadu_ps (dx));
+  *acc_min = _mm256_fmadd_ps (_mm256_mul_ps (mins, _mm256_loadu_ps (sx)),
+                              _mm256_set1_ps (load_f16 (p + 2)), *acc_min);
+  for (int g = 0; g < 4; g++)
+    {
+      __m256i qs = _mm256_loadu_si256 ((const __m256i *) (qs_at + 32 * g));
+      __m256i u0 = _mm256_and_si256 (qs, low);
+      __m256i u1 = _mm256_and_si256 (_mm256_srli_epi16 (qs, 4), low);
+      __m256i x0 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g));
+      __m256i x1 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g + 32));
+
+      if (five)
+        {
+          u0 = _mm256_or_si256 (u0, _mm256_slli_epi16 (_mm256_and_si256 (high, one), 4));
+          u1 = _mm256_or_si256 (u1, _mm256_slli_epi16 (_mm256_and_si256 (_mm256_srli_epi16 (high, 1), one), 4));
+          high = _mm256_srli_epi16 (high, 2);
+        }
+      part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u0, x0)), lane (sdx, 2 * g), part);
+      part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u1, x1)), lane (sdx, 2 * g + 1), part);
+    }
+  *acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, *acc);
+}
+
+static ALWAYS_INLINE float
+dot_k (const uint8_t *p, gboolean five, const int8_t *q, const float *dx, const float *sx, int64_t n)
+{
+  __m256 acc = _mm256_setzero_ps (), acc_min = _mm256_setzero_ps ();
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += five ? 176 : 144, q += 256, dx += 8, sx += 8)
+    k_superblock (p, five, q, dx, sx, &acc, &acc_min);
+  return hsum (acc) - hsum (acc_min);
+}
+
 static float
 dot_q4_k (const uint8_t *p, const int8_t *q, const float *dx, const float *sx, int64_t n)
 {
-  const __m256i low = _mm256_set1_epi8 (0x0f);
-  __m256 acc = _mm256_setzero_ps (), acc_min = _mm256_setzero_ps ();
-
-  for (int64_t sb = 0; sb < n / 256; sb++, p += 144, q += 256, dx += 8, sx += 8)
-    {
-      __m256 scales, mins, sdx, part = _mm256_setzero_ps ();
-
-      k_scales_mins (p + 4, &scales, &mins);
-      sdx = _mm256_mul_ps (scales, _mm256_loadu_ps (dx));
-      acc_min = _mm256_fmadd_ps (_mm256_mul_ps (mins, _mm256_loadu_ps (sx)),
-                                 _mm256_set1_ps (load_f16 (p + 2)), acc_min);
-      for (int g = 0; g < 4; g++)
-        {
-          __m256i qs = _mm256_loadu_si256 ((const __m256i *) (p + 16 + 32 * g));
-          __m256i u0 = _mm256_and_si256 (qs, low);
-          __m256i u1 = _mm256_and_si256 (_mm256_srli_epi16 (qs, 4), low);
-          __m256i x0 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g));
-          __m256i x1 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g + 32));
-
-          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u0, x0)), lane (sdx, 2 * g), part);
-          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u1, x1)), lane (sdx, 2 * g + 1), part);
-        }
-      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, acc);
-    }
-  return hsum (acc) - hsum (acc_min);
+  return dot_k (p, FALSE, q, dx, sx, n);
 }
 
-/* Q5_K (176 bytes): as Q4_K with 32 bytes of high bits after the scales;
- * bit j of qh[l] is bit 4 of element l of sub-block j. */
 static float
 dot_q5_k (const uint8_t *p, const int8_t *q, const float *dx, const float *sx, int64_t n)
 {
-  const __m256i low = _mm256_set1_epi8 (0x0f), one = _mm256_set1_epi8 (1);
-  __m256 acc = _mm256_setzero_ps (), acc_min = _mm256_setzero_ps ();
-
-  for (int64_t sb = 0; sb < n / 256; sb++, p += 176, q += 256, dx += 8, sx += 8)
-    {
-      __m256 scales, mins, sdx, part = _mm256_setzero_ps ();
-      __m256i high = _mm256_loadu_si256 ((const __m256i *) (p + 16));
-
-      k_scales_mins (p + 4, &scales, &mins);
-      sdx = _mm256_mul_ps (scales, _mm256_loadu_ps (dx));
-      acc_min = _mm256_fmadd_ps (_mm256_mul_ps (mins, _mm256_loadu_ps (sx)),
-                                 _mm256_set1_ps (load_f16 (p + 2)), acc_min);
-      for (int g = 0; g < 4; g++)
-        {
-          __m256i qs = _mm256_loadu_si256 ((const __m256i *) (p + 48 + 32 * g));
-          __m256i h0 = _mm256_slli_epi16 (_mm256_and_si256 (high, one), 4);
-          __m256i h1 = _mm256_slli_epi16 (_mm256_and_si256 (_mm256_srli_epi16 (high, 1), one), 4);
-          __m256i u0 = _mm256_or_si256 (_mm256_and_si256 (qs, low), h0);
-          __m256i u1 = _mm256_or_si256 (_mm256_and_si256 (_mm256_srli_epi16 (qs, 4), low), h1);
-          __m256i x0 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g));
-          __m256i x1 = _mm256_loadu_si256 ((const __m256i *) (q + 64 * g + 32));
-
-          high = _mm256_srli_epi16 (high, 2);
-          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u0, x0)), lane (sdx, 2 * g), part);
-          part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_u8_s8 (u1, x1)), lane (sdx, 2 * g + 1), part);
-        }
-      acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, acc);
-    }
-  return hsum (acc) - hsum (acc_min);
+  return dot_k (p, TRUE, q, dx, sx, n);
 }
+
+#ifndef TEMPER_KQ_VNNI
+/* Four Q4_K or Q5_K rows @stride bytes apart, each super-block as the
+ * one-row kernel takes it (so each row's result is the same float). */
+static ALWAYS_INLINE void
+dot_4rows_k (const uint8_t *p, size_t stride, gboolean five, const int8_t *q, const float *dx,
+             const float *sx, int64_t n, float out[4])
+{
+  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+  __m256 acc_min[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += five ? 176 : 144, q += 256, dx += 8, sx += 8)
+    {
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++)
+        k_superblock (p + r * stride, five, q, dx, sx, &acc[r], &acc_min[r]);
+    }
+  _mm_storeu_ps (out, _mm_sub_ps (hsum4_ps (acc[0], acc[1], acc[2], acc[3]),
+                                  hsum4_ps (acc_min[0], acc_min[1], acc_min[2], acc_min[3])));
+}
+#endif
 
 /* Q6_K (210 bytes): 128 bytes of low nibbles, 64 of 2-bit highs, 16 int8
  * scales (one per 16 elements), fp16 d; value d·sc·(u − 32), u 6 bits.
@@ -207,54 +230,82 @@ dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
   return _mm512_reduce_add_ps (_mm512_add_ps (acc0, acc1));
 }
 #else
+/* The 6-bit codes of 32-block 4h + k of a Q6_K super-block at @p: the low
+ * nibbles of ql[64h + 32(k mod 2)..] for k < 2, their high nibbles for
+ * k ≥ 2, with bits 2k..2k+1 of qh[32h..] on top.  (@h and @k are
+ * constants wherever this is inlined.) */
+static ALWAYS_INLINE __m256i
+q6_k_codes (const uint8_t *p, int h, int k)
+{
+  __m256i l = _mm256_loadu_si256 ((const __m256i *) (p + 64 * h + 32 * (k % 2)));
+  __m256i hb = _mm256_loadu_si256 ((const __m256i *) (p + 128 + 32 * h));
+
+  if (k >= 2)
+    l = _mm256_srli_epi16 (l, 4);
+  if (k == 0)
+    hb = _mm256_slli_epi16 (hb, 4);
+  else if (k == 1)
+    hb = _mm256_slli_epi16 (hb, 2);
+  else if (k == 3)
+    hb = _mm256_srli_epi16 (hb, 2);
+  return _mm256_or_si256 (_mm256_and_si256 (l, _mm256_set1_epi8 (0x0f)),
+                          _mm256_and_si256 (hb, _mm256_set1_epi8 (0x30)));
+}
+
+/* Byte shuffles that spread, out of the eight int16 scales of a half (in
+ * both 128-bit lanes), scale 2k over the low lane and 2k + 1 over the high:
+ * the two sub-blocks of 16 of the half's 32-block k.  A table, as building
+ * them per block cost more than the block's arithmetic. */
+static const uint8_t q6_k_pick[4][32] __attribute__ ((aligned (32))) = {
+#define PICK(k) { 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, \
+                  4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, \
+                  4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, \
+                  4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3 }
+  PICK (0), PICK (1), PICK (2), PICK (3),
+#undef PICK
+};
+
+/* The int8 scales of half @h of the Q6_K super-block at @p as int16, in
+ * both lanes. */
+static ALWAYS_INLINE __m256i
+q6_k_half_scales (const uint8_t *p, int h)
+{
+  return _mm256_broadcastsi128_si256 (_mm_cvtepi8_epi16 (_mm_loadl_epi64 ((const __m128i *) (p + 192 + 8 * h))));
+}
+
+/* Σ sc·(u − 32)·x over 32-block 4h + k as 8 int32, with @off = Σ 32·x per
+ * pair (the offset, taken off before the scales as u·x and 32·x each fit
+ * int16). */
+static ALWAYS_INLINE __m256i
+q6_k_block (const uint8_t *p, __m256i scales, __m256i x, __m256i off, int h, int k)
+{
+  __m256i pairs = _mm256_sub_epi16 (_mm256_maddubs_epi16 (q6_k_codes (p, h, k), x), off);
+
+  return _mm256_madd_epi16 (pairs, _mm256_shuffle_epi8 (scales, _mm256_load_si256 ((const __m256i *) q6_k_pick[k])));
+}
+
 static float
 dot_q6_k (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
 {
-  const __m256i low = _mm256_set1_epi8 (0x0f), bits45 = _mm256_set1_epi8 (0x30);
   const __m256i offset = _mm256_set1_epi8 (32);
   __m256 acc = _mm256_setzero_ps ();
 
   for (int64_t sb = 0; sb < n / 256; sb++, p += 210, q += 256, dx += 8)
     {
-      __m128i sc = _mm_loadu_si128 ((const __m128i *) (p + 192));
-      /* The int8 scales as int16, those of each half in both lanes. */
-      __m256i scales[2] = {
-        _mm256_broadcastsi128_si256 (_mm_cvtepi8_epi16 (sc)),
-        _mm256_broadcastsi128_si256 (_mm_cvtepi8_epi16 (_mm_srli_si128 (sc, 8))),
-      };
       __m256 part = _mm256_setzero_ps ();
 
+#pragma GCC unroll 2
       for (int h = 0; h < 2; h++)
         {
-          __m256i l0 = _mm256_loadu_si256 ((const __m256i *) (p + 64 * h));
-          __m256i l1 = _mm256_loadu_si256 ((const __m256i *) (p + 64 * h + 32));
-          __m256i hb = _mm256_loadu_si256 ((const __m256i *) (p + 128 + 32 * h));
-          __m256i u[4];
+          __m256i scales = q6_k_half_scales (p, h);
 
-          u[0] = _mm256_or_si256 (_mm256_and_si256 (l0, low),
-                                  _mm256_and_si256 (_mm256_slli_epi16 (hb, 4), bits45));
-          u[1] = _mm256_or_si256 (_mm256_and_si256 (l1, low),
-                                  _mm256_and_si256 (_mm256_slli_epi16 (hb, 2), bits45));
-          u[2] = _mm256_or_si256 (_mm256_and_si256 (_mm256_srli_epi16 (l0, 4), low),
-                                  _mm256_and_si256 (hb, bits45));
-          u[3] = _mm256_or_si256 (_mm256_and_si256 (_mm256_srli_epi16 (l1, 4), low),
-                                  _mm256_and_si256 (_mm256_srli_epi16 (hb, 2), bits45));
+#pragma GCC unroll 4
           for (int k = 0; k < 4; k++)
             {
-              int b = 4 * h + k;
-              __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
-              /* Scale 2k of the half in the low lane, 2k + 1 in the high. */
-              __m256i pick = _mm256_setr_epi8 (4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
-                                               4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
-                                               4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
-                                               4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
-                                               4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
-                                               4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3);
-              __m256i pairs = _mm256_sub_epi16 (_mm256_maddubs_epi16 (u[k], x),
-                                                _mm256_maddubs_epi16 (offset, x));
-              __m256i ix = _mm256_madd_epi16 (pairs, _mm256_shuffle_epi8 (scales[h], pick));
+              __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * (4 * h + k)));
+              __m256i ix = q6_k_block (p, scales, x, _mm256_maddubs_epi16 (offset, x), h, k);
 
-              part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (ix), _mm256_broadcast_ss (dx + b), part);
+              part = _mm256_fmadd_ps (_mm256_cvtepi32_ps (ix), _mm256_broadcast_ss (dx + 4 * h + k), part);
             }
         }
       acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p + 208)), part, acc);
@@ -472,11 +523,7 @@ iq4_book (void)
 static ALWAYS_INLINE __m256i
 dot_iq4_group (const uint8_t *qs, __m256i x, __m256i book)
 {
-  __m128i packed = _mm_loadu_si128 ((const __m128i *) qs);
-  __m128i mask = _mm_set1_epi8 (0x0f);
-  __m256i codes = _mm256_set_m128i (_mm_and_si128 (_mm_srli_epi16 (packed, 4), mask),
-                                    _mm_and_si128 (packed, mask));
-  __m256i w = _mm256_shuffle_epi8 (book, codes);
+  __m256i w = _mm256_shuffle_epi8 (book, nibbles_32 (qs));
 
   return dot_u8_s8 (_mm256_sign_epi8 (w, w), _mm256_sign_epi8 (x, w));
 }
@@ -569,6 +616,87 @@ dot_iq4_xs (const uint8_t *p, const int8_t *q, const float *dx, int64_t n)
       acc = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p)), part, acc);
     }
   return hsum (acc);
+}
+
+/* Four IQ4_NL rows @stride bytes apart, each block of x loaded once for
+ * the four. */
+static void
+dot_4rows_iq4_nl (const uint8_t *p, size_t stride, const int8_t *q, const float *dx, int64_t n,
+                  float out[4])
+{
+  const __m256i book = iq4_book ();
+  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+
+  for (int64_t b = 0; b < n / 32; b++, p += 18)
+    {
+      __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
+      __m256 d = _mm256_broadcast_ss (dx + b);
+
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++)
+        acc[r] = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_iq4_group (p + r * stride + 2, x, book)),
+                                  _mm256_mul_ps (d, _mm256_set1_ps (load_f16 (p + r * stride))), acc[r]);
+    }
+  _mm_storeu_ps (out, hsum4_ps (acc[0], acc[1], acc[2], acc[3]));
+}
+
+/* Four IQ4_XS rows @stride bytes apart, as IQ4_NL's with each group's
+ * 6-bit scale − 32 folded into its factor and d applied per super-block. */
+static void
+dot_4rows_iq4_xs (const uint8_t *p, size_t stride, const int8_t *q, const float *dx, int64_t n,
+                  float out[4])
+{
+  const __m256i book = iq4_book ();
+  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+
+  for (int64_t sb = 0; sb < n / 256; sb++, p += 136, q += 256, dx += 8)
+    {
+      __m256 part[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+      unsigned scales_h[4];
+
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++)
+        scales_h[r] = (unsigned) p[r * stride + 2] | ((unsigned) p[r * stride + 3] << 8);
+      for (int b = 0; b < 8; b++)
+        {
+          __m256i x = _mm256_loadu_si256 ((const __m256i *) (q + 32 * b));
+          __m256 d = _mm256_broadcast_ss (dx + b);
+
+#pragma GCC unroll 4
+          for (int r = 0; r < 4; r++)
+            {
+              const uint8_t *pr = p + r * stride;
+              int ls = ((pr[4 + b / 2] >> (4 * (b % 2))) & 0x0f) | (((scales_h[r] >> (2 * b)) & 3) << 4);
+
+              part[r] = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot_iq4_group (pr + 8 + 16 * b, x, book)),
+                                         _mm256_mul_ps (d, _mm256_set1_ps ((float) (ls - 32))), part[r]);
+            }
+        }
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++)
+        acc[r] = _mm256_fmadd_ps (_mm256_set1_ps (load_f16 (p + r * stride)), part[r], acc[r]);
+    }
+  _mm_storeu_ps (out, hsum4_ps (acc[0], acc[1], acc[2], acc[3]));
+}
+
+gboolean
+temper_cpu_kquant_handles_4rows_avx2 (int type)
+{
+  return type == TEMPER_TYPE_Q4_K || type == TEMPER_TYPE_Q5_K || type == TEMPER_TYPE_IQ4_NL ||
+         type == TEMPER_TYPE_IQ4_XS;
+}
+
+void
+temper_cpu_kquant_dot_4rows_avx2 (int type, const void *w, size_t row_bytes, const int8_t *q,
+                                  const float *dx, const float *sx, int64_t n, float out[4])
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q4_K:   dot_4rows_k (w, row_bytes, FALSE, q, dx, sx, n, out); break;
+    case TEMPER_TYPE_Q5_K:   dot_4rows_k (w, row_bytes, TRUE, q, dx, sx, n, out); break;
+    case TEMPER_TYPE_IQ4_NL: dot_4rows_iq4_nl (w, row_bytes, q, dx, n, out); break;
+    default:                 dot_4rows_iq4_xs (w, row_bytes, q, dx, n, out); break;
+    }
 }
 #endif
 

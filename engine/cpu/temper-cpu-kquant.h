@@ -34,4 +34,10 @@ float temper_cpu_kquant_dot_avx2 (int type, const void *w, const int8_t *q, cons
 float temper_cpu_kquant_dot_vnni (int type, const void *w, const int8_t *q, const float *dx,
                                   const float *sx, int64_t n);
 
+/* Four rows at once (AVX2 build only), @row_bytes apart, for the types
+ * temper_cpu_kquant_handles_4rows_avx2 () takes; @out gets the four sums. */
+gboolean temper_cpu_kquant_handles_4rows_avx2 (int type);
+void     temper_cpu_kquant_dot_4rows_avx2 (int type, const void *w, size_t row_bytes, const int8_t *q,
+                                           const float *dx, const float *sx, int64_t n, float out[4]);
+
 G_END_DECLS

@@ -215,9 +215,103 @@ test_avx512_vnni_2rows (void)
 #endif
 }
 
-/* The four-row kernel: four rows stored one after the other (as a weight
+typedef void (*Dot4Q8) (int type, const void *w, size_t row_bytes, const int8_t *q, const float *d,
+                        const float *s, int64_t n, float out[4]);
+
+/* A four-row kernel: four rows stored one after the other (as a weight
  * matrix holds them), each result against its own row's reference; the
- * super-block types at their widths (one to eight super-blocks). */
+ * super-block types at their widths (one to eight super-blocks).  Where
+ * @same_as is given, each result must also equal bit for bit what it gives
+ * for the row alone (a row's result must not
+ * depend on whether it came in a group of four or in a matrix's tail);
+ * @exempt and @exempt2 are types whose rows are exempt (-1: none). */
+static void
+check_4rows (const char *kernel, Dot4Q8 dot, const int *types, guint n_types, DotQ8 same_as,
+             int exempt, int exempt2)
+{
+  for (int round = 0; round < 4; round++)
+    for (guint t = 0; t < n_types; t++)
+      for (guint k = 0; k < G_N_ELEMENTS (block32_widths); k++)
+        {
+          int type = types[t];
+          gboolean super = temper_type_block_elems (type) == 256;
+          int64_t n = super ? super_widths[k % G_N_ELEMENTS (super_widths)] : block32_widths[k];
+          size_t rb = temper_type_row_bytes (type, n);
+          g_autofree guint8 *rows = g_malloc (4 * rb);
+          g_autofree int8_t *q = g_new (int8_t, n);
+          g_autofree float *dx = g_new (float, n / 32);
+          g_autofree float *sx = g_new (float, n / 32);
+          float got[4];
+
+          for (int r = 0; r < 4; r++)
+            {
+              g_autofree guint8 *w = random_row (type, n);
+
+              memcpy (rows + r * rb, w, rb);
+            }
+          random_acts (n, q, dx, sx);
+          dot (type, rows, rb, q, dx, sx, n, got);
+          for (int r = 0; r < 4; r++)
+            {
+              double magnitude, ref = reference_dot (type, rows + r * rb, q, dx, n, &magnitude);
+
+              if (!(fabs (got[r] - ref) <= 1e-5 * magnitude + 1e-6))
+                g_error ("%s four rows, %s × %" G_GINT64_FORMAT ", row %d: %.9g, reference %.9g (Σ|w·x| %.6g)",
+                         kernel, temper_type_name (type), n, r, got[r], ref, magnitude);
+              if (same_as != NULL && type != exempt && type != exempt2)
+                {
+                  float alone = same_as (type, rows + r * rb, q, dx, sx, n);
+
+                  if (memcmp (&alone, &got[r], sizeof alone) != 0)
+                    g_error ("%s four rows, %s × %" G_GINT64_FORMAT ", row %d: %.9g, alone %.9g",
+                             kernel, temper_type_name (type), n, r, got[r], alone);
+                }
+            }
+        }
+}
+
+static void
+avx2_dot_4rows (int type, const void *w, size_t row_bytes, const int8_t *q, const float *d,
+                const float *s, int64_t n, float out[4])
+{
+  if (temper_cpu_kquant_handles_4rows_avx2 (type))
+    temper_cpu_kquant_dot_4rows_avx2 (type, w, row_bytes, q, d, s, n, out);
+  else
+    temper_cpu_avx2_dot_4rows_q8 (type, w, row_bytes, q, d, s, n, out);
+}
+
+static float
+avx2_dot_row (int type, const void *w, const int8_t *q, const float *d, const float *s, int64_t n)
+{
+  if (temper_cpu_kquant_handles (type))
+    return temper_cpu_kquant_dot_avx2 (type, w, q, d, s, n);
+  return temper_cpu_avx2_dot_row_q8 (type, w, q, d, s, n);
+}
+
+/* The AVX2 four-row kernels, one token's decoding matvec on processors
+ * without AVX-512. */
+static void
+test_avx2_4rows (void)
+{
+  static const int types[] = {
+    TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q5_0, TEMPER_TYPE_Q5_1,
+    TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS, TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K,
+  };
+
+  if (!has_avx2 ())
+    {
+      g_test_skip ("this processor has no AVX2");
+      return;
+    }
+  for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+    g_assert_true (temper_cpu_avx2_handles_q8_4rows (types[t]) ||
+                   temper_cpu_kquant_handles_4rows_avx2 (types[t]));
+  /* Q4_0's and Q5_0's four rows take their offset off the integer sums,
+   * not as a float term per block: as exact, not the same rounding. */
+  check_4rows ("AVX2", avx2_dot_4rows, types, G_N_ELEMENTS (types), avx2_dot_row, TEMPER_TYPE_Q4_0,
+               TEMPER_TYPE_Q5_0);
+}
+
 static void
 test_avx512_vnni_4rows (void)
 {
@@ -233,38 +327,9 @@ test_avx512_vnni_4rows (void)
       g_test_skip ("this processor has no AVX-512 VNNI");
       return;
     }
-  for (int round = 0; round < 4; round++)
-    for (guint t = 0; t < G_N_ELEMENTS (types); t++)
-      for (guint k = 0; k < G_N_ELEMENTS (block32_widths); k++)
-        {
-          int type = types[t];
-          gboolean super = temper_type_block_elems (type) == 256;
-          int64_t n = super ? super_widths[k % G_N_ELEMENTS (super_widths)] : block32_widths[k];
-          size_t rb = temper_type_row_bytes (type, n);
-          g_autofree guint8 *rows = g_malloc (4 * rb);
-          g_autofree int8_t *q = g_new (int8_t, n);
-          g_autofree float *dx = g_new (float, n / 32);
-          g_autofree float *sx = g_new (float, n / 32);
-          float got[4];
-
-          g_assert_true (temper_cpu_avx512_handles_q8_4rows (type));
-          for (int r = 0; r < 4; r++)
-            {
-              g_autofree guint8 *w = random_row (type, n);
-
-              memcpy (rows + r * rb, w, rb);
-            }
-          random_acts (n, q, dx, sx);
-          temper_cpu_avx512_dot_4rows_q8 (type, rows, rb, q, dx, sx, n, got);
-          for (int r = 0; r < 4; r++)
-            {
-              double magnitude, ref = reference_dot (type, rows + r * rb, q, dx, n, &magnitude);
-
-              if (!(fabs (got[r] - ref) <= 1e-5 * magnitude + 1e-6))
-                g_error ("AVX-512 VNNI four rows, %s × %" G_GINT64_FORMAT ", row %d: %.9g, reference %.9g (Σ|w·x| %.6g)",
-                         temper_type_name (type), n, r, got[r], ref, magnitude);
-            }
-        }
+  for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+    g_assert_true (temper_cpu_avx512_handles_q8_4rows (types[t]));
+  check_4rows ("AVX-512 VNNI", temper_cpu_avx512_dot_4rows_q8, types, G_N_ELEMENTS (types), NULL, -1, -1);
 #else
   g_test_skip ("built without the AVX-512 VNNI kernels");
 #endif
@@ -341,6 +406,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cpu/decode-dot/avx2", test_avx2);
+  g_test_add_func ("/cpu/decode-dot/avx2-4rows", test_avx2_4rows);
   g_test_add_func ("/cpu/decode-dot/avx512-vnni", test_avx512_vnni);
   g_test_add_func ("/cpu/decode-dot/avx512-vnni-2rows", test_avx512_vnni_2rows);
   g_test_add_func ("/cpu/decode-dot/avx512-vnni-4rows", test_avx512_vnni_4rows);

@@ -414,6 +414,7 @@ show_counts (TemperDatasetPage *self)
   const TemperDatasetReport *report = temper_dataset_get_report (self->checked->dataset);
   g_autofree char *records = NULL;
   g_autofree char *split = NULL;
+  const char *subtitle;
   guint n_train, n_validation;
 
   /* Translators: "96 of 100" usable examples */
@@ -437,12 +438,19 @@ show_counts (TemperDatasetPage *self)
   training_split (self, &n_train, &n_validation);
   /* The run checks on the file instead of splitting this one
    * (temper-train.c): nothing is held back, whatever the share. */
-  adw_action_row_set_subtitle (self->split_row,
-                               self->check != NULL
-                               ? _("Your check file is used to check progress, so no examples are held back "
-                                   "from this file: the run learns from all of them.")
-                               : _("Validation examples are held back to check the model learns the task rather "
-                                   "than the exact words."));
+  if (self->check != NULL)
+    subtitle = _("Your check file is used to check progress, so no examples are held back "
+                 "from this file: the run learns from all of them.");
+  else if (n_validation > 0)
+    subtitle = _("Validation examples are held back to check the model learns the task rather "
+                 "than the exact words.");
+  else if (self->split_fraction >= 0)
+    subtitle = _("The validation share set in Settings holds back no example: every one is learned from, "
+                 "and the run cannot tell whether the model learns the task or only the exact words.");
+  else
+    subtitle = _("A small dataset needs every example to learn from, so none is held back; ask the "
+                 "tuned model new questions on the Compare page to see what it learned.");
+  adw_action_row_set_subtitle (self->split_row, subtitle);
   if (self->check != NULL && n_validation > TEMPER_TRAIN_MAX_VALIDATION_RECORDS)
     /* The run checks on an evenly spaced sample of a long check file
      * (temper-train.c), not on all of it. */
@@ -456,6 +464,9 @@ show_counts (TemperDatasetPage *self)
   else if (n_validation > 0)
     /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
     split = g_strdup_printf (_("%u to learn from, %u to check with"), n_train, n_validation);
+  else if (self->split_fraction >= 0)
+    /* Translators: %u is a number of examples; the validation share set holds back none */
+    split = g_strdup_printf (_("All %u to learn from; none held back"), n_train);
   else
     /* Translators: %u is a number of examples */
     split = g_strdup_printf (_("All %u to learn from; none held back under 200"), n_train);

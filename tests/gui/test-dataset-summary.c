@@ -363,8 +363,18 @@ check_subtitle (GtkWidget *page)
   return adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (page, "check-row")));
 }
 
-/* The row about records held back describes the share the Settings page
- * sets: automatic, a share of the examples, or none. */
+static void
+assert_split (GtkWidget *page, const char *value, const char *subtitle_start)
+{
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gui_test_find_named (page, "dataset-split"))), ==, value);
+  g_assert_true (g_str_has_prefix (adw_action_row_get_subtitle (ADW_ACTION_ROW (gui_test_find_named (
+                                     page, "dataset-split-row"))), subtitle_start));
+}
+
+/* The row about records held back, and the split row's line and subtitle,
+ * describe the share the Settings page sets: automatic (none of 8 records
+ * held back: too few), a share of the examples, or none — the subtitle
+ * never says examples are held back when none is. */
 static void
 test_held_back_share (void)
 {
@@ -382,16 +392,19 @@ test_held_back_share (void)
   g_assert_cmpstr (check_subtitle (page), ==, "From 200 records, a tenth is kept aside and never learned from.");
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==,
                    "Records held back from this file (automatic)");
+  assert_split (page, "All 8 to learn from; none held back under 200", "A small dataset needs every example");
 
   temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.05);
   g_assert_cmpstr (check_subtitle (page), ==, "5 % of your examples are kept aside and never learned from.");
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Records held back from this file");
   temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.125);
   g_assert_cmpstr (check_subtitle (page), ==, "12.5 % of your examples are kept aside and never learned from.");
+  assert_split (page, "7 to learn from, 1 to check with", "Validation examples are held back");
 
   temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.0);
   g_assert_cmpstr (check_subtitle (page), ==,
                    "None: the validation share is 0, so every example is learned from and progress is not checked.");
+  assert_split (page, "All 8 to learn from; none held back", "The validation share set in Settings holds back no example");
 
   temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, -1);
   g_assert_cmpstr (check_subtitle (page), ==, "From 200 records, a tenth is kept aside and never learned from.");

@@ -415,6 +415,7 @@ show_counts (TemperDatasetPage *self)
   g_autofree char *records = NULL;
   g_autofree char *split = NULL;
   const char *subtitle;
+  gboolean automatic_holds_none;
   guint n_train, n_validation;
 
   /* Translators: "96 of 100" usable examples */
@@ -436,6 +437,12 @@ show_counts (TemperDatasetPage *self)
   gtk_label_set_text (self->records_value, records);
 
   training_split (self, &n_train, &n_validation);
+  /* The window hands the automatic settings' share on as a number, so
+   * "none held back" is told apart by what the automatic share would do
+   * with as many records: none under 200 (a small dataset), or some (the
+   * share set holds back none). */
+  automatic_holds_none = temper_dataset_split_count (n_train + n_validation,
+                                                     dataset_page_fraction_for (-1, n_train + n_validation)) == 0;
   /* The run checks on the file instead of splitting this one
    * (temper-train.c): nothing is held back, whatever the share. */
   if (self->check != NULL)
@@ -444,7 +451,7 @@ show_counts (TemperDatasetPage *self)
   else if (n_validation > 0)
     subtitle = _("Validation examples are held back to check the model learns the task rather "
                  "than the exact words.");
-  else if (self->split_fraction >= 0)
+  else if (!automatic_holds_none)
     subtitle = _("The validation share set in Settings holds back no example: every one is learned from, "
                  "and the run cannot tell whether the model learns the task or only the exact words.");
   else
@@ -464,7 +471,7 @@ show_counts (TemperDatasetPage *self)
   else if (n_validation > 0)
     /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
     split = g_strdup_printf (_("%u to learn from, %u to check with"), n_train, n_validation);
-  else if (self->split_fraction >= 0)
+  else if (!automatic_holds_none)
     /* Translators: %u is a number of examples; the validation share set holds back none */
     split = g_strdup_printf (_("All %u to learn from; none held back"), n_train);
   else

@@ -404,10 +404,21 @@ test_held_back_share (void)
   temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.0);
   g_assert_cmpstr (check_subtitle (page), ==,
                    "None: the validation share is 0, so every example is learned from and progress is not checked.");
-  assert_split (page, "All 8 to learn from; none held back", "The validation share set in Settings holds back no example");
+  /* The window hands the automatic share on as a number: 0 with 8
+   * records is what the automatic settings choose, and reads as such. */
+  assert_split (page, "All 8 to learn from; none held back under 200", "A small dataset needs every example");
 
   temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, -1);
   g_assert_cmpstr (check_subtitle (page), ==, "From 200 records, a tenth is kept aside and never learned from.");
+
+  /* 250 records: the automatic share holds some back, a share of 0 none. */
+  g_free (data);
+  data = write_records (tmp, "many.jsonl", 250);
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.0);
+  assert_split (page, "All 250 to learn from; none held back",
+                "The validation share set in Settings holds back no example");
 
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);

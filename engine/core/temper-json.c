@@ -5,6 +5,7 @@
 #include <glib/gi18n-lib.h>
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "temper/error.h"
@@ -108,6 +109,26 @@ make_strings_valid (JsonNode *node)
     }
 }
 
+/* Whether parsing @data may have left a string that is not UTF-8: only a
+ * document that escapes a surrogate (“\ud800” to “\udfff”) or is not
+ * UTF-8 itself can (json-glib 1.6 refuses the latter, but that is its
+ * choice to make).  Almost no document does either, and a tokenizer.json
+ * holds hundreds of thousands of strings, so the walk above is saved for
+ * those that may need it; a false alarm (an escaped backslash before “ud”)
+ * only costs the walk. */
+static gboolean
+may_hold_damaged_strings (const char *data, gsize size)
+{
+  const char *end = data + size;
+
+  if (!g_utf8_validate (data, (gssize) size, NULL))
+    return TRUE;
+  for (const char *p = data; (p = memchr (p, '\\', (gsize) (end - p))) != NULL && end - p >= 3; p++)
+    if (p[1] == 'u' && (p[2] == 'd' || p[2] == 'D'))
+      return TRUE;
+  return FALSE;
+}
+
 JsonNode *
 temper_json_parse_data (const char *data, gssize length, const char *what, gsize max_size,
                         GError **error)
@@ -157,7 +178,8 @@ temper_json_parse_data (const char *data, gssize length, const char *what, gsize
       return NULL;
     }
   root = json_parser_steal_root (parser);
-  make_strings_valid (root);
+  if (may_hold_damaged_strings (data, size))
+    make_strings_valid (root);
   return root;
 }
 

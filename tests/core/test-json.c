@@ -126,6 +126,39 @@ test_lone_surrogates (void)
   g_assert_cmpstr (json_object_get_string_member (obj, "pair"), ==, "\xf0\x9f\x98\x80");
 }
 
+/* Every way a string can come out of the parser damaged is caught, however
+ * the document spells it: the parser only repairs documents that may need
+ * it, and this checks that it never passes one by. */
+static void
+test_damaged_strings_found (void)
+{
+  static const char *const documents[] = {
+    "[\"\\uDC00x\"]",           /* upper-case escape */
+    "[\"\\\\\\udc00x\"]",      /* an escaped backslash, then the surrogate */
+    "{\"\\uD800x\": 1}",         /* a member name, upper case */
+    "[\"a\xff\xfe" "b\"]",        /* bytes that are not UTF-8, unescaped */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (documents); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) root = temper_json_parse_data (documents[i], -1, "damaged", 0, &error);
+      g_autofree char *text = NULL;
+
+      /* The parser may refuse raw bytes that are not UTF-8 outright;
+       * what it lets through must be valid. */
+      g_test_message ("document %" G_GSIZE_FORMAT ": %s", i, root != NULL ? "read" : error->message);
+      if (root == NULL)
+        {
+          g_assert_nonnull (error);
+          g_assert_true (g_utf8_validate (error->message, -1, NULL));
+          continue;
+        }
+      text = json_to_string (root, FALSE);
+      g_assert_true (g_utf8_validate (text, -1, NULL));
+    }
+}
+
 static void
 test_parse_file (void)
 {
@@ -225,6 +258,7 @@ main (int argc, char **argv)
   g_test_add_func ("/json/parse-limits", test_parse_limits);
   g_test_add_func ("/json/parse-file", test_parse_file);
   g_test_add_func ("/json/lone-surrogates", test_lone_surrogates);
+  g_test_add_func ("/json/damaged-strings-found", test_damaged_strings_found);
   g_test_add_func ("/json/to-text-escapes", test_to_text_escapes);
   return g_test_run ();
 }

@@ -136,7 +136,7 @@ test_damaged_strings_found (void)
     "[\"\\uDC00x\"]",           /* upper-case escape */
     "[\"\\\\\\udc00x\"]",      /* an escaped backslash, then the surrogate */
     "{\"\\uD800x\": 1}",         /* a member name, upper case */
-    "[\"a\xff\xfe" "b\"]",        /* bytes that are not UTF-8, unescaped */
+    "[\"a\xff\xfe\x62\"]",          /* bytes that are not UTF-8, unescaped */
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (documents); i++)

@@ -5,8 +5,9 @@
  * rows 32 at a time into a panel that every token reuses.  Like decoding's
  * 8-bit path, the result moves by about 0.4 % of its size.  The types it
  * does not take (F16, BF16, F32, TQ2_0, NF4) go through the bfloat16
- * kernel of temper-cpu-matmul-bf16.c (AMX tiles where granted).  The
- * kernels are AVX-512 VNNI's or AVX2's (k.prefill_q8). */
+ * kernel of temper-cpu-matmul-bf16.c (AMX tiles where granted), or fp32
+ * where there is none.  The kernels are AVX-512 VNNI's or AVX2's
+ * (k.prefill_q8). */
 #include "config.h"
 
 #include "temper-cpu-private.h"

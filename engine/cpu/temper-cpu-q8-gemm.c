@@ -577,12 +577,13 @@ static ALWAYS_INLINE void
 run_kind (Kind kind, int offset, int flush, const uint8_t *panel, int rows, int64_t n, const TemperQ8Acts *x,
           int64_t T, float *y, int64_t ldy, const float *bias, gboolean accumulate)
 {
-  (void) flush;
   __mmask16 keep[2] = {
     (__mmask16) (rows >= 16 ? 0xFFFF : (1u << rows) - 1),
     (__mmask16) (rows >= 32 ? 0xFFFF : rows <= 16 ? 0 : (1u << (rows - 16)) - 1),
   };
   __m512 add[2];
+
+  (void) flush; /* vpdpbusd sums in 32 bits */
 
   for (int g = 0; g < 2; g++)
     add[g] = bias != NULL ? _mm512_maskz_loadu_ps (keep[g], bias + 16 * g) : _mm512_setzero_ps ();

@@ -257,13 +257,24 @@ test_fast_decode (void)
         TemperBTensor wt = temper_btensor (wb, 0, type, in, out);
         TemperBTensor xt = temper_btensor (xb, 0, TEMPER_TYPE_F32, in, T);
         TemperBTensor yt = temper_btensor (yb, 0, TEMPER_TYPE_F32, out, T);
+        TemperBuffer *bb = temper_backend_buffer_alloc (b, sizeof (float) * out, TEMPER_BUFFER_ACTIVATIONS, NULL);
+        TemperBTensor bt = temper_btensor (bb, 0, TEMPER_TYPE_F32, out, 1);
+        g_autofree float *y0 = g_new (float, out * T);
+        g_autofree float *bias = g_new (float, out);
         const float *y = (const float *) yb->host;
         gboolean any_inexact = FALSE;
 
         for (int64_t i = 0; i < in * T; i++)
           x[i] = frand () * (i % 7 == 0 ? 3.0f : 1.0f);
+        /* A bias, and onto an old y: the kernels' ways of storing. */
+        for (int64_t i = 0; i < out * T; i++)
+          y0[i] = frand ();
+        for (int64_t o = 0; o < out; o++)
+          bias[o] = frand ();
         g_assert_true (temper_backend_upload (b, &xt, x, NULL));
-        b->ops->matmul (b, &yt, &xt, &wt, NULL, FALSE);
+        g_assert_true (temper_backend_upload (b, &yt, y0, NULL));
+        g_assert_true (temper_backend_upload (b, &bt, bias, NULL));
+        b->ops->matmul (b, &yt, &xt, &wt, &bt, TRUE);
         for (int64_t o = 0; o < out; o++)
           {
             TemperTensorView view = { "w", type, { in, out }, rb, w };
@@ -271,7 +282,7 @@ test_fast_decode (void)
             temper_tensor_row_to_f32 (&view, o, row);
             for (int t = 0; t < T; t++)
               {
-                double ref = 0.0, bound = 0.0, err;
+                double ref = (double) y0[t * out + o] + bias[o], bound = 0.0, err;
 
                 for (int64_t i = 0; i < in; i++)
                   ref += (double) row[i] * x[t * in + i];
@@ -301,6 +312,7 @@ test_fast_decode (void)
         temper_backend_buffer_free (b, wb);
         temper_backend_buffer_free (b, xb);
         temper_backend_buffer_free (b, yb);
+        temper_backend_buffer_free (b, bb);
       }
   temper_backend_free (b);
 }

@@ -773,10 +773,14 @@ run_kind (Kind kind, int offset, int flush, const uint8_t *panel, int rows, int6
           __m256 acc[NT][2];
 
           /* A constant count per call, so the tile's loops unroll. */
-          if (nt == NT)
-            tile (kind, offset, flush, NT, panel + 64 * g, n, x, t0, acc);
-          else
-            tile (kind, offset, flush, 1, panel + 64 * g, n, x, t0, acc);
+          switch (nt)
+            {
+            case NT: tile (kind, offset, flush, NT, panel + 64 * g, n, x, t0, acc); break;
+#if NT > 2
+            case 2: tile (kind, offset, flush, 2, panel + 64 * g, n, x, t0, acc); break;
+#endif
+            default: tile (kind, offset, flush, 1, panel + 64 * g, n, x, t0, acc); break;
+            }
           for (int t = 0; t < nt; t++)
             for (int v = 0; v < 2; v++)
               {

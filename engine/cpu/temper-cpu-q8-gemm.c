@@ -438,18 +438,36 @@ pack_type (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n, ui
           temper_panel_transpose_store (z, blk + 64 * g);
         }
 #else
-      {
-        /* Four bytes at a time into their chunks: widening is a small
-         * part of the work (each panel serves every token). */
-        uint8_t row[32] __attribute__ ((aligned (32)));
+      /* Eight rows at a time, their dwords transposed in registers:
+       * chunk c gets dword c of rows 8k..8k+7 at 32k.  A prompt's chunk
+       * of 64 tokens repacks every panel, so this is not negligible. */
+      for (int k = 0; k < 4; k++)
+        {
+          __m256i r[8], t[8], u[8];
 
-        for (int r = 0; r < 32; r++)
-          {
-            _mm256_store_si256 ((__m256i *) row, pack_row (type, kind, w, row_bytes, rows, b, r, scale));
-            for (int c = 0; c < 8; c++)
-              memcpy (blk + 128 * c + 4 * r, row + 4 * c, 4);
-          }
-      }
+          for (int i = 0; i < 8; i++)
+            r[i] = pack_row (type, kind, w, row_bytes, rows, b, 8 * k + i, scale);
+          for (int i = 0; i < 4; i++)
+            {
+              t[2 * i] = _mm256_unpacklo_epi32 (r[2 * i], r[2 * i + 1]);
+              t[2 * i + 1] = _mm256_unpackhi_epi32 (r[2 * i], r[2 * i + 1]);
+            }
+          /* u[4h + j]: dwords j and j + 4 of rows 4h..4h+3 */
+          for (int h = 0; h < 2; h++)
+            {
+              u[4 * h + 0] = _mm256_unpacklo_epi64 (t[4 * h + 0], t[4 * h + 2]);
+              u[4 * h + 1] = _mm256_unpackhi_epi64 (t[4 * h + 0], t[4 * h + 2]);
+              u[4 * h + 2] = _mm256_unpacklo_epi64 (t[4 * h + 1], t[4 * h + 3]);
+              u[4 * h + 3] = _mm256_unpackhi_epi64 (t[4 * h + 1], t[4 * h + 3]);
+            }
+          for (int c = 0; c < 4; c++)
+            {
+              _mm256_storeu_si256 ((__m256i *) (blk + 128 * c + 32 * k),
+                                   _mm256_permute2x128_si256 (u[c], u[c + 4], 0x20));
+              _mm256_storeu_si256 ((__m256i *) (blk + 128 * (c + 4) + 32 * k),
+                                   _mm256_permute2x128_si256 (u[c], u[c + 4], 0x31));
+            }
+        }
 #endif
     }
 }

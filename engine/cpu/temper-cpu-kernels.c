@@ -256,9 +256,11 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
       k->round_bf16 = NULL;
       k->dot_bf16_pre = NULL;
       k->dot_bf16_pre_2rows = NULL;
-      k->prefill_q8 = FALSE;
+      /* Generation's prompts with 8-bit activations, as on AVX-512 VNNI
+       * (allow_q8: generation's fast mode only, never training). */
+      k->prefill_q8 = allow_q8 ? &temper_cpu_q8_gemm_avx2 : NULL;
       k->attention_avx512 = FALSE;
-      k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding" : "AVX2+FMA+F16C";
+      k->name = allow_q8 ? "AVX2+FMA+F16C, 8-bit decoding and prompts" : "AVX2+FMA+F16C";
 #ifdef TEMPER_HAVE_AVX512
       /* Only the GEMM tile gains from 512-bit vectors: the row kernels are
        * bound by memory, not arithmetic. */
@@ -266,7 +268,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
         {
           k->gemm_tile = temper_cpu_avx512_gemm_tile;
           k->attention_avx512 = TRUE;
-          k->name = allow_q8 ? "AVX-512+AVX2+FMA+F16C, 8-bit decoding" : "AVX-512+AVX2+FMA+F16C";
+          k->name = allow_q8 ? "AVX-512+AVX2+FMA+F16C, 8-bit decoding and prompts" : "AVX-512+AVX2+FMA+F16C";
         }
 #else
       (void) allow_avx512;
@@ -282,7 +284,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
               k->dot_2rows_q8 = temper_cpu_avx512_dot_2rows_q8;
               k->handles_q8_4rows = temper_cpu_avx512_handles_q8_4rows;
               k->dot_4rows_q8 = temper_cpu_avx512_dot_4rows_q8;
-              k->prefill_q8 = TRUE;
+              k->prefill_q8 = &temper_cpu_q8_gemm_vnni;
             }
           if (allow_q8 && cpu_has_avx512_bf16 ())
             {
@@ -317,7 +319,7 @@ temper_cpu_kernels_init (TemperCpuKernels *k, gboolean allow_simd, gboolean allo
   k->round_bf16 = NULL;
   k->dot_bf16_pre = NULL;
   k->dot_bf16_pre_2rows = NULL;
-  k->prefill_q8 = FALSE;
+  k->prefill_q8 = NULL;
   k->attention_avx512 = FALSE;
   k->name = "scalar";
 }

@@ -5,11 +5,12 @@
  * rows 32 at a time into a panel that every token reuses.  Like decoding's
  * 8-bit path, the result moves by about 0.4 % of its size.  The types it
  * does not take (F16, BF16, F32, TQ2_0, NF4) go through the bfloat16
- * kernel of temper-cpu-matmul-bf16.c (AMX tiles where granted). */
+ * kernel of temper-cpu-matmul-bf16.c (AMX tiles where granted), or fp32
+ * where there is none.  The kernels are AVX-512 VNNI's or AVX2's
+ * (k.prefill_q8). */
 #include "config.h"
 
 #include "temper-cpu-private.h"
-#ifdef TEMPER_HAVE_AVX512_VNNI
 #include "temper-cpu-q8-gemm.h"
 
 typedef struct {
@@ -42,7 +43,7 @@ round_task (void *data, int ith, int nth)
           m->acts.sum32 + t * nb, m->acts.sum16 + t * 2 * nb,
         };
 
-        temper_cpu_q8_gemm_quantize (m->x + t * m->in, m->in, &row);
+        m->cpu->k.prefill_q8->quantize (m->x + t * m->in, m->in, &row);
       }
     }
 }
@@ -63,9 +64,9 @@ panel_task (void *data, int ith, int nth)
       const guint8 *w = m->w + (size_t) o * m->row_bytes;
       const float *bias = m->bias != NULL ? m->bias + o : NULL;
 
-      temper_cpu_q8_gemm_pack (m->type, w, m->row_bytes, rows, m->in, panel);
-      temper_cpu_q8_gemm_run (m->type, panel, rows, m->in, &m->acts, m->T, m->y + o, m->out, bias,
-                              m->accumulate);
+      m->cpu->k.prefill_q8->pack (m->type, w, m->row_bytes, rows, m->in, panel);
+      m->cpu->k.prefill_q8->run (m->type, panel, rows, m->in, &m->acts, m->T, m->y + o, m->out, bias,
+                                 m->accumulate);
     }
 }
 
@@ -96,7 +97,7 @@ temper_cpu_matmul_prefill (TemperCpuBackend *cpu, float *y, const float *x, int6
 
   if (in % 32 != 0)
     return FALSE;
-  if (cpu->k.prefill_q8 && temper_cpu_q8_gemm_handles (type))
+  if (cpu->k.prefill_q8 != NULL && cpu->k.prefill_q8->handles (type))
     {
       int64_t nb = in / 32;
       /* Scales and sums first, so they stay aligned; then the quants. */
@@ -107,7 +108,7 @@ temper_cpu_matmul_prefill (TemperCpuBackend *cpu, float *y, const float *x, int6
       m.acts.sum32 = (int32_t *) (m.acts.sx + T * nb);
       m.acts.sum16 = m.acts.sum32 + T * nb;
       m.acts.q = (int8_t *) (m.acts.sum16 + T * 2 * nb);
-      panel_bytes = temper_cpu_q8_gemm_panel_bytes (type, in);
+      panel_bytes = cpu->k.prefill_q8->panel_bytes (type, in);
     }
   if (panel_bytes == 0)
     return FALSE;
@@ -117,14 +118,3 @@ temper_cpu_matmul_prefill (TemperCpuBackend *cpu, float *y, const float *x, int6
   return TRUE;
 }
 
-#else
-
-gboolean
-temper_cpu_matmul_prefill (TemperCpuBackend *cpu, float *y, const float *x, int64_t T,
-                           const guint8 *w, int type, int64_t in, int64_t out,
-                           const float *bias, gboolean accumulate)
-{
-  return FALSE;
-}
-
-#endif

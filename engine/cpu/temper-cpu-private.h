@@ -5,6 +5,7 @@
 #include "temper-backend.h"
 #include "temper-cpu-bf16-gemm.h"
 #include "temper-cpu-pool.h"
+#include "temper-cpu-q8-gemm.h"
 #include "temper/op-profile.h"
 
 G_BEGIN_DECLS
@@ -46,8 +47,9 @@ typedef struct {
    * of y = x·Wᵀ): dst[k·NR + c] = src[c·ld + k] for k < kc. */
   void  (*pack_b_transposed) (float *dst, const float *src, int64_t ld, int64_t kc);
   /* Many-token products with activations rounded to 8 bits, through
-   * AVX-512 VNNI (temper-cpu-matmul-prefill.c); FALSE when not in use. */
-  gboolean prefill_q8;
+   * AVX-512 VNNI or AVX2 (temper-cpu-matmul-prefill.c); NULL when not in
+   * use (never for training: only generation's fast mode takes it). */
+  const TemperQ8Gemm *prefill_q8;
   /* Training's frozen-weight products (matmul and its input gradient) in
    * bfloat16 with fp32 sums (temper-cpu-matmul-bf16.c): fast mode only;
    * NONE keeps them exact in fp32. */

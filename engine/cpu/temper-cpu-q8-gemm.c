@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* AVX-512 VNNI kernels for many-token products with 8-bit activations (see
- * temper-cpu-q8-gemm.h for the plan).
+/* Kernels for many-token products with 8-bit activations (see
+ * temper-cpu-q8-gemm.h for the plan), built twice: with AVX-512 VNNI
+ * (TEMPER_Q8_VNNI: vpdpbusd) and with AVX2 (vpmaddubsw, vpmaddwd); the
+ * panels and their layout are the same, TEMPER_Q8_NAME names each build's
+ * table.
  *
  * The sum over one block of 32 for weight row r and token t is
  *   Σᵢ w_ri·x_ti = s_r·d_t·Σᵢ u_ri·q_ti + m_r·d_t·Σᵢ q_ti
@@ -26,11 +29,20 @@
 
 #include "temper/tensor.h"
 #include "temper-cpu-q8-gemm.h"
+#ifdef TEMPER_Q8_VNNI
 #include "temper-cpu-panel.h"
+#endif
 #include "temper-cpu-simd.h"
 
+#ifdef TEMPER_Q8_VNNI
 /* Tokens per register tile: 2 × NT integer and 2 × NT float accumulators. */
 #define NT 4
+#else
+/* Tokens per AVX2 register tile of 16 rows: 2 × NT 16-bit sums, 2 × NT
+ * 32-bit sums and 2 × NT float accumulators (a few spill; on an AMD EPYC
+ * under load 3 beat 2 by 5–40 % per shape and 4 was no better). */
+#define NT 3
+#endif
 
 typedef enum {
   KIND_MIN,       /* one scale and one minimum per block */
@@ -76,8 +88,8 @@ block_stride (Kind kind)
   return 8 * 128 + (kind == KIND_OFFSET ? 128 : kind == KIND_HALVES_MIN ? 512 : 256);
 }
 
-gboolean
-temper_cpu_q8_gemm_handles (int type)
+static gboolean
+handles (int type)
 {
   switch (type)
     {
@@ -90,16 +102,17 @@ temper_cpu_q8_gemm_handles (int type)
     }
 }
 
-size_t
-temper_cpu_q8_gemm_panel_bytes (int type, int64_t n)
+static size_t
+panel_bytes (int type, int64_t n)
 {
   return (size_t) (n / 32) * block_stride (kind_of (type));
 }
 
 /* ---- Activations ------------------------------------------------------ */
 
-void
-temper_cpu_q8_gemm_quantize (const float *x, int64_t n, const TemperQ8Acts *a)
+#ifdef TEMPER_Q8_VNNI
+static void
+quantize (const float *x, int64_t n, const TemperQ8Acts *a)
 {
   for (int64_t b = 0; b < n / 32; b++)
     {
@@ -119,6 +132,60 @@ temper_cpu_q8_gemm_quantize (const float *x, int64_t n, const TemperQ8Acts *a)
       a->sx[b] = d * (float) (s0 + s1);
     }
 }
+#else
+/* The eight lanes of @v added. */
+static ALWAYS_INLINE int
+hsum_epi32 (__m256i v)
+{
+  __m128i s = _mm_add_epi32 (_mm256_castsi256_si128 (v), _mm256_extracti128_si256 (v, 1));
+
+  s = _mm_add_epi32 (s, _mm_shuffle_epi32 (s, _MM_SHUFFLE (1, 0, 3, 2)));
+  s = _mm_add_epi32 (s, _mm_shuffle_epi32 (s, _MM_SHUFFLE (2, 3, 0, 1)));
+  return _mm_cvtsi128_si32 (s);
+}
+
+/* As the AVX-512 build rounds: the same scale, the same products rounded
+ * to nearest even, so both builds give the same quants. */
+static void
+quantize (const float *x, int64_t n, const TemperQ8Acts *a)
+{
+  const __m256 sign = _mm256_set1_ps (-0.0f);
+
+  for (int64_t b = 0; b < n / 32; b++)
+    {
+      __m256 v[4], amax = _mm256_setzero_ps ();
+      __m256i q[4], packed;
+      __m128 m;
+      float d, inv;
+      int s0, s1;
+
+      for (int k = 0; k < 4; k++)
+        {
+          v[k] = _mm256_loadu_ps (x + 32 * b + 8 * k);
+          amax = _mm256_max_ps (amax, _mm256_andnot_ps (sign, v[k]));
+        }
+      m = _mm_max_ps (_mm256_castps256_ps128 (amax), _mm256_extractf128_ps (amax, 1));
+      m = _mm_max_ps (m, _mm_movehl_ps (m, m));
+      m = _mm_max_ss (m, _mm_movehdup_ps (m));
+      d = _mm_cvtss_f32 (m) / 127.0f;
+      inv = _mm_cvtss_f32 (m) > 0.0f ? 127.0f / _mm_cvtss_f32 (m) : 0.0f;
+      for (int k = 0; k < 4; k++)
+        q[k] = _mm256_cvtps_epi32 (_mm256_mul_ps (v[k], _mm256_set1_ps (inv)));
+      s0 = hsum_epi32 (_mm256_add_epi32 (q[0], q[1]));
+      s1 = hsum_epi32 (_mm256_add_epi32 (q[2], q[3]));
+      /* 4 × 8 int32 to 32 int8 in element order (the packs interleave
+       * 128-bit lanes; the permutation undoes it). */
+      packed = _mm256_packs_epi16 (_mm256_packs_epi32 (q[0], q[1]), _mm256_packs_epi32 (q[2], q[3]));
+      packed = _mm256_permutevar8x32_epi32 (packed, _mm256_setr_epi32 (0, 4, 1, 5, 2, 6, 3, 7));
+      _mm256_storeu_si256 ((__m256i *) (a->q + 32 * b), packed);
+      a->d[b] = d;
+      a->sum16[2 * b] = s0;
+      a->sum16[2 * b + 1] = s1;
+      a->sum32[b] = s0 + s1;
+      a->sx[b] = d * (float) (s0 + s1);
+    }
+}
+#endif
 
 /* ---- Weights to panels ------------------------------------------------- */
 
@@ -139,7 +206,19 @@ fifth_bits (const uint8_t *qh)
   uint32_t bits;
 
   memcpy (&bits, qh, 4);
+#ifdef TEMPER_Q8_VNNI
   return _mm256_maskz_set1_epi8 ((__mmask32) bits, 0x10);
+#else
+  {
+    /* Byte j gets byte j / 8 of the word, then keeps bit j mod 8. */
+    const __m256i spread = _mm256_setr_epi8 (0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                             2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x ((long long) 0x8040201008040201ULL);
+    __m256i v = _mm256_and_si256 (_mm256_shuffle_epi8 (_mm256_set1_epi32 ((int) bits), spread), bit);
+
+    return _mm256_and_si256 (_mm256_cmpeq_epi8 (v, bit), _mm256_set1_epi8 (0x10));
+  }
+#endif
 }
 
 /* Bit @bit of each of the 32 bytes at @p, as 0x10. */
@@ -309,6 +388,29 @@ decode_block (int type, const uint8_t *row, int64_t b, float *s, float *s2, floa
     }
 }
 
+/* Row @r of the panel's block @b: its 32 unsigned quants (zero past
+ * @rows), its scale(s) and minimum(s) stored at their places. */
+static ALWAYS_INLINE __m256i
+pack_row (int type, Kind kind, const uint8_t *w, size_t row_bytes, int rows, int64_t b, int r,
+          float *scale)
+{
+  float *scale2 = scale + 32, *minimum = scale + (kind == KIND_HALVES_MIN ? 64 : 32);
+  float *minimum2 = minimum + 32;
+  float s = 0.0f, s2 = 0.0f, m = 0.0f, m2 = 0.0f;
+  __m256i q = _mm256_setzero_si256 ();
+
+  if (r < rows)
+    q = decode_block (type, w + (size_t) r * row_bytes, b, &s, &s2, &m, &m2);
+  scale[r] = s;
+  if (kind == KIND_HALVES || kind == KIND_HALVES_MIN)
+    scale2[r] = s2;
+  if (kind == KIND_MIN || kind == KIND_HALVES_MIN)
+    minimum[r] = m;
+  if (kind == KIND_HALVES_MIN)
+    minimum2[r] = m2;
+  return q;
+}
+
 static ALWAYS_INLINE void
 pack_type (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n, uint8_t *panel)
 {
@@ -319,9 +421,8 @@ pack_type (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n, ui
     {
       uint8_t *blk = panel + b * stride;
       float *scale = (float *) (blk + 1024);
-      float *scale2 = scale + 32, *minimum = scale + (kind == KIND_HALVES_MIN ? 64 : 32);
-      float *minimum2 = minimum + 32;
 
+#ifdef TEMPER_Q8_VNNI
       for (int g = 0; g < 2; g++)
         {
           __m512i z[8];
@@ -331,32 +432,48 @@ pack_type (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n, ui
               __m256i half[2];
 
               for (int k = 0; k < 2; k++)
-                {
-                  int r = 16 * g + j + 8 * k;
-                  float s = 0.0f, s2 = 0.0f, m = 0.0f, m2 = 0.0f;
-
-                  if (r < rows)
-                    half[k] = decode_block (type, w + (size_t) r * row_bytes, b, &s, &s2, &m, &m2);
-                  else
-                    half[k] = _mm256_setzero_si256 ();
-                  scale[r] = s;
-                  if (kind == KIND_HALVES || kind == KIND_HALVES_MIN)
-                    scale2[r] = s2;
-                  if (kind == KIND_MIN || kind == KIND_HALVES_MIN)
-                    minimum[r] = m;
-                  if (kind == KIND_HALVES_MIN)
-                    minimum2[r] = m2;
-                }
+                half[k] = pack_row (type, kind, w, row_bytes, rows, b, 16 * g + j + 8 * k, scale);
               z[j] = _mm512_inserti64x4 (_mm512_castsi256_si512 (half[0]), half[1], 1);
             }
           temper_panel_transpose_store (z, blk + 64 * g);
         }
+#else
+      /* Eight rows at a time, their dwords transposed in registers:
+       * chunk c gets dword c of rows 8k..8k+7 at 32k.  A prompt's chunk
+       * of 64 tokens repacks every panel, so this is not negligible. */
+      for (int k = 0; k < 4; k++)
+        {
+          __m256i r[8], t[8], u[8];
+
+          for (int i = 0; i < 8; i++)
+            r[i] = pack_row (type, kind, w, row_bytes, rows, b, 8 * k + i, scale);
+          for (int i = 0; i < 4; i++)
+            {
+              t[2 * i] = _mm256_unpacklo_epi32 (r[2 * i], r[2 * i + 1]);
+              t[2 * i + 1] = _mm256_unpackhi_epi32 (r[2 * i], r[2 * i + 1]);
+            }
+          /* u[4h + j]: dwords j and j + 4 of rows 4h..4h+3 */
+          for (int h = 0; h < 2; h++)
+            {
+              u[4 * h + 0] = _mm256_unpacklo_epi64 (t[4 * h + 0], t[4 * h + 2]);
+              u[4 * h + 1] = _mm256_unpackhi_epi64 (t[4 * h + 0], t[4 * h + 2]);
+              u[4 * h + 2] = _mm256_unpacklo_epi64 (t[4 * h + 1], t[4 * h + 3]);
+              u[4 * h + 3] = _mm256_unpackhi_epi64 (t[4 * h + 1], t[4 * h + 3]);
+            }
+          for (int c = 0; c < 4; c++)
+            {
+              _mm256_storeu_si256 ((__m256i *) (blk + 128 * c + 32 * k),
+                                   _mm256_permute2x128_si256 (u[c], u[c + 4], 0x20));
+              _mm256_storeu_si256 ((__m256i *) (blk + 128 * (c + 4) + 32 * k),
+                                   _mm256_permute2x128_si256 (u[c], u[c + 4], 0x31));
+            }
+        }
+#endif
     }
 }
 
-void
-temper_cpu_q8_gemm_pack (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n,
-                         uint8_t *panel)
+static void
+pack (int type, const uint8_t *w, size_t row_bytes, int rows, int64_t n, uint8_t *panel)
 {
   switch (type)
     {
@@ -377,6 +494,7 @@ temper_cpu_q8_gemm_pack (int type, const uint8_t *w, size_t row_bytes, int rows,
 
 /* ---- The register tile ------------------------------------------------- */
 
+#ifdef TEMPER_Q8_VNNI
 /* acc[t][g] (rows 16g..16g+15 of token t) += the panel times @nt tokens. */
 static ALWAYS_INLINE void
 tile (Kind kind, int offset, int nt, const uint8_t *panel, int64_t n,
@@ -474,7 +592,7 @@ tile (Kind kind, int offset, int nt, const uint8_t *panel, int64_t n,
 }
 
 static ALWAYS_INLINE void
-run_kind (Kind kind, int offset, const uint8_t *panel, int rows, int64_t n, const TemperQ8Acts *x,
+run_kind (Kind kind, int offset, int flush, const uint8_t *panel, int rows, int64_t n, const TemperQ8Acts *x,
           int64_t T, float *y, int64_t ldy, const float *bias, gboolean accumulate)
 {
   __mmask16 keep[2] = {
@@ -482,6 +600,8 @@ run_kind (Kind kind, int offset, const uint8_t *panel, int rows, int64_t n, cons
     (__mmask16) (rows >= 32 ? 0xFFFF : rows <= 16 ? 0 : (1u << (rows - 16)) - 1),
   };
   __m512 add[2];
+
+  (void) flush; /* vpdpbusd sums in 32 bits */
 
   for (int g = 0; g < 2; g++)
     add[g] = bias != NULL ? _mm512_maskz_loadu_ps (keep[g], bias + 16 * g) : _mm512_setzero_ps ();
@@ -515,32 +635,246 @@ run_kind (Kind kind, int offset, const uint8_t *panel, int rows, int64_t n, cons
     }
 }
 
-void
-temper_cpu_q8_gemm_run (int type, const uint8_t *panel, int rows, int64_t n,
-                        const TemperQ8Acts *x, int64_t T, float *y, int64_t ldy,
-                        const float *bias, gboolean accumulate)
+#else
+
+/* acc[t][v] (rows 8v..8v+7 of the 16 at @panel, token t) += those rows
+ * times @nt tokens.  The 16 rows are one half of each chunk, so @panel is
+ * the panel's start plus 64·g for rows 16g..16g+15; then the block's
+ * scales at @panel + 1024 are those rows' too (16 floats are 64 bytes).
+ *
+ * vpmaddubsw multiplies the unsigned weight bytes by the signed activation
+ * bytes and adds pairs into 16 bits, with saturation: sums of @flush chunks
+ * stay exact in 16 bits (pairs ≤ 2·umax·127: 4-bit quants take 8 chunks,
+ * 5-bit 4, Q6_K's 6-bit 2) before vpmaddwd widens them to 32.  Quants
+ * centred on 128 (Q8_0, IQ4) would saturate a pair: they go signed, as
+ * |w| times x with w's sign (vpsignb), from 0 (no offset to take off). */
+static ALWAYS_INLINE void
+tile (Kind kind, int offset, int flush, int nt, const uint8_t *panel, int64_t n,
+      const TemperQ8Acts *x, int64_t t0, __m256 acc[NT][2])
+{
+  const int64_t nb = n / 32;
+  const size_t stride = block_stride (kind);
+  const int halves = kind == KIND_HALVES || kind == KIND_HALVES_MIN ? 2 : 1;
+  const int chunks = 8 / halves;
+  const __m256i ones = _mm256_set1_epi16 (1);
+  const int8_t *q[NT];
+
+#pragma GCC unroll 8
+  for (int t = 0; t < nt; t++)
+    {
+      q[t] = x->q + (t0 + t) * n;
+      acc[t][0] = acc[t][1] = _mm256_setzero_ps ();
+    }
+  for (int64_t b = 0; b < nb; b++, panel += stride)
+    {
+      const float *scale = (const float *) (panel + 1024);
+
+      for (int h = 0; h < halves; h++)
+        {
+          const uint8_t *p = panel + 128 * chunks * h;
+          __m256i dot[NT][2], part[NT][2];
+          __m256 s0, s1;
+
+#pragma GCC unroll 8
+          for (int t = 0; t < nt; t++)
+            {
+              __m256i start = _mm256_setzero_si256 ();
+
+              if (kind == KIND_OFFSET && offset != 128)
+                start = _mm256_set1_epi32 (-offset * x->sum32[(t0 + t) * nb + b]);
+              else if (kind == KIND_HALVES)
+                start = _mm256_set1_epi32 (-offset * x->sum16[(t0 + t) * 2 * nb + 2 * b + h]);
+              dot[t][0] = dot[t][1] = start;
+            }
+#pragma GCC unroll 8
+          for (int c = 0; c < chunks; c++, p += 128)
+            {
+              __m256i w0 = _mm256_loadu_si256 ((const __m256i *) p);
+              __m256i w1 = _mm256_loadu_si256 ((const __m256i *) (p + 32));
+              __m256i sw0 = w0, sw1 = w1;
+
+              if (offset == 128)
+                {
+                  sw0 = _mm256_xor_si256 (w0, _mm256_set1_epi8 ((char) 0x80));
+                  sw1 = _mm256_xor_si256 (w1, _mm256_set1_epi8 ((char) 0x80));
+                  w0 = _mm256_abs_epi8 (sw0);
+                  w1 = _mm256_abs_epi8 (sw1);
+                }
+#pragma GCC unroll 8
+              for (int t = 0; t < nt; t++)
+                {
+                  int32_t word;
+                  __m256i xv, m0, m1;
+
+                  memcpy (&word, q[t] + 32 * b + 16 * h + 4 * c, 4);
+                  xv = _mm256_set1_epi32 (word);
+                  if (offset == 128)
+                    {
+                      m0 = _mm256_maddubs_epi16 (w0, _mm256_sign_epi8 (xv, sw0));
+                      m1 = _mm256_maddubs_epi16 (w1, _mm256_sign_epi8 (xv, sw1));
+                    }
+                  else
+                    {
+                      m0 = _mm256_maddubs_epi16 (w0, xv);
+                      m1 = _mm256_maddubs_epi16 (w1, xv);
+                    }
+                  if (c % flush == 0)
+                    {
+                      part[t][0] = m0;
+                      part[t][1] = m1;
+                    }
+                  else
+                    {
+                      part[t][0] = _mm256_add_epi16 (part[t][0], m0);
+                      part[t][1] = _mm256_add_epi16 (part[t][1], m1);
+                    }
+                  if (c % flush == flush - 1 || c == chunks - 1)
+                    {
+                      dot[t][0] = _mm256_add_epi32 (dot[t][0], _mm256_madd_epi16 (part[t][0], ones));
+                      dot[t][1] = _mm256_add_epi32 (dot[t][1], _mm256_madd_epi16 (part[t][1], ones));
+                    }
+                }
+            }
+          s0 = _mm256_loadu_ps (scale + 32 * h);
+          s1 = _mm256_loadu_ps (scale + 32 * h + 8);
+#pragma GCC unroll 8
+          for (int t = 0; t < nt; t++)
+            {
+              __m256 d = _mm256_set1_ps (x->d[(t0 + t) * nb + b]);
+
+              acc[t][0] = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot[t][0]), _mm256_mul_ps (s0, d), acc[t][0]);
+              acc[t][1] = _mm256_fmadd_ps (_mm256_cvtepi32_ps (dot[t][1]), _mm256_mul_ps (s1, d), acc[t][1]);
+            }
+          if (kind == KIND_HALVES_MIN)
+            {
+              /* The half's minimum times d·Σq of its 16 activations. */
+              __m256 m0 = _mm256_loadu_ps (scale + 64 + 32 * h), m1 = _mm256_loadu_ps (scale + 64 + 32 * h + 8);
+
+#pragma GCC unroll 8
+              for (int t = 0; t < nt; t++)
+                {
+                  __m256 sx = _mm256_set1_ps (x->d[(t0 + t) * nb + b] *
+                                              (float) x->sum16[(t0 + t) * 2 * nb + 2 * b + h]);
+
+                  acc[t][0] = _mm256_fmadd_ps (m0, sx, acc[t][0]);
+                  acc[t][1] = _mm256_fmadd_ps (m1, sx, acc[t][1]);
+                }
+            }
+        }
+      if (kind == KIND_MIN)
+        {
+          __m256 m0 = _mm256_loadu_ps (scale + 32), m1 = _mm256_loadu_ps (scale + 40);
+
+#pragma GCC unroll 8
+          for (int t = 0; t < nt; t++)
+            {
+              __m256 sx = _mm256_set1_ps (x->sx[(t0 + t) * nb + b]);
+
+              acc[t][0] = _mm256_fmadd_ps (m0, sx, acc[t][0]);
+              acc[t][1] = _mm256_fmadd_ps (m1, sx, acc[t][1]);
+            }
+        }
+    }
+}
+
+static ALWAYS_INLINE void
+run_kind (Kind kind, int offset, int flush, const uint8_t *panel, int rows, int64_t n,
+          const TemperQ8Acts *x, int64_t T, float *y, int64_t ldy, const float *bias,
+          gboolean accumulate)
+{
+  for (int64_t t0 = 0; t0 < T; t0 += NT)
+    {
+      int nt = (int) MIN (NT, T - t0);
+
+      for (int g = 0; g < 2 && 16 * g < rows; g++)
+        {
+          __m256 acc[NT][2];
+
+          /* A constant count per call, so the tile's loops unroll. */
+          switch (nt)
+            {
+            case NT: tile (kind, offset, flush, NT, panel + 64 * g, n, x, t0, acc); break;
+#if NT > 2
+            case 2: tile (kind, offset, flush, 2, panel + 64 * g, n, x, t0, acc); break;
+#endif
+            default: tile (kind, offset, flush, 1, panel + 64 * g, n, x, t0, acc); break;
+            }
+          for (int t = 0; t < nt; t++)
+            for (int v = 0; v < 2; v++)
+              {
+                int r0 = 16 * g + 8 * v, count = MIN (8, rows - r0);
+                float *dst = y + (t0 + t) * ldy + r0;
+                float part[8];
+
+                if (count == 8)
+                  {
+                    __m256 sum = acc[t][v];
+
+                    if (bias != NULL)
+                      sum = _mm256_add_ps (sum, _mm256_loadu_ps (bias + r0));
+                    if (accumulate)
+                      sum = _mm256_add_ps (sum, _mm256_loadu_ps (dst));
+                    _mm256_storeu_ps (dst, sum);
+                    continue;
+                  }
+                _mm256_storeu_ps (part, acc[t][v]);
+                for (int i = 0; i < count; i++)
+                  {
+                    float sum = part[i] + (bias != NULL ? bias[r0 + i] : 0.0f);
+
+                    dst[i] = accumulate ? dst[i] + sum : sum;
+                  }
+              }
+        }
+    }
+}
+
+#endif
+
+/* vpmaddubsw's 16-bit sums: chunks of 4 bytes that fit one (see the AVX2
+ * tile); the VNNI tile sums in 32 bits and does not look. */
+static int
+flush_of (int type)
+{
+  switch (type)
+    {
+    case TEMPER_TYPE_Q4_0: case TEMPER_TYPE_Q4_1: case TEMPER_TYPE_Q4_K: return 8;
+    case TEMPER_TYPE_Q6_K: return 2;
+    case TEMPER_TYPE_Q8_0: case TEMPER_TYPE_IQ4_NL: case TEMPER_TYPE_IQ4_XS: return 1;
+    default: return 4; /* 5-bit; Q3_K and Q2_K, whose halves are 4 chunks */
+    }
+}
+
+static void
+run (int type, const uint8_t *panel, int rows, int64_t n, const TemperQ8Acts *x, int64_t T,
+     float *y, int64_t ldy, const float *bias, gboolean accumulate)
 {
   switch (kind_of (type))
     {
     case KIND_MIN:
-      run_kind (KIND_MIN, 0, panel, rows, n, x, T, y, ldy, bias, accumulate);
+      if (flush_of (type) == 8)
+        run_kind (KIND_MIN, 0, 8, panel, rows, n, x, T, y, ldy, bias, accumulate);
+      else
+        run_kind (KIND_MIN, 0, 4, panel, rows, n, x, T, y, ldy, bias, accumulate);
       break;
     case KIND_HALVES:
       if (offset_of (type) == 4)
-        run_kind (KIND_HALVES, 4, panel, rows, n, x, T, y, ldy, bias, accumulate);
+        run_kind (KIND_HALVES, 4, 4, panel, rows, n, x, T, y, ldy, bias, accumulate);
       else
-        run_kind (KIND_HALVES, 32, panel, rows, n, x, T, y, ldy, bias, accumulate);
+        run_kind (KIND_HALVES, 32, 2, panel, rows, n, x, T, y, ldy, bias, accumulate);
       break;
     case KIND_HALVES_MIN:
-      run_kind (KIND_HALVES_MIN, 0, panel, rows, n, x, T, y, ldy, bias, accumulate);
+      run_kind (KIND_HALVES_MIN, 0, 4, panel, rows, n, x, T, y, ldy, bias, accumulate);
       break;
     default:
       switch (offset_of (type))
         {
-        case 8:  run_kind (KIND_OFFSET, 8, panel, rows, n, x, T, y, ldy, bias, accumulate); break;
-        case 16: run_kind (KIND_OFFSET, 16, panel, rows, n, x, T, y, ldy, bias, accumulate); break;
-        default: run_kind (KIND_OFFSET, 128, panel, rows, n, x, T, y, ldy, bias, accumulate); break;
+        case 8:  run_kind (KIND_OFFSET, 8, 8, panel, rows, n, x, T, y, ldy, bias, accumulate); break;
+        case 16: run_kind (KIND_OFFSET, 16, 4, panel, rows, n, x, T, y, ldy, bias, accumulate); break;
+        default: run_kind (KIND_OFFSET, 128, 1, panel, rows, n, x, T, y, ldy, bias, accumulate); break;
         }
       break;
     }
 }
+
+const TemperQ8Gemm TEMPER_Q8_NAME = { handles, panel_bytes, quantize, pack, run };

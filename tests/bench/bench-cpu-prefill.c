@@ -2,7 +2,7 @@
 /* bench-cpu-prefill: GFLOP/s of the CPU backend's many-token matmul
  * y = x·Wᵀ (what a prompt runs through every layer) for each weight type,
  * with fp32 activations (BEST: training's path) and with the activations
- * generation uses (FAST_DECODE: 8-bit where the processor has VNNI), on the
+ * generation uses (FAST_DECODE: 8-bit where the processor has VNNI or AVX2), on the
  * demo model's shapes and a generation chunk of 64 tokens.
  *
  *     build/tests/bench/bench-cpu-prefill [THREADS] [TOKENS]

@@ -79,6 +79,16 @@ dataset_page_fraction_for (double fraction, guint n)
   return chosen.val_fraction >= 0 ? chosen.val_fraction : temper_dataset_default_validation_fraction (n);
 }
 
+DatasetPageHeldBack
+dataset_page_held_back (double fraction, guint n)
+{
+  if (temper_dataset_split_count (n, dataset_page_fraction_for (fraction, n)) > 0)
+    return DATASET_PAGE_HOLDS_SOME;
+  if (temper_dataset_split_count (n, dataset_page_fraction_for (-1, n)) == 0)
+    return DATASET_PAGE_NONE_SMALL;
+  return DATASET_PAGE_NONE_BY_SHARE;
+}
+
 /* A worker's input, fixed when it starts: a model chosen meanwhile does not
  * change what this check measures with. */
 typedef struct {
@@ -341,12 +351,19 @@ training_size (TemperDatasetPage *self, TemperDatasetMixSize *size)
 /* The records the run learns from and holds back: the share the automatic
  * settings hold back for that many (none under 200), so that this page,
  * the Settings page's estimate and the run agree. */
+guint
+dataset_page_n_split (TemperDatasetPage *self)
+{
+  TemperDatasetMixSize size;
+
+  g_return_val_if_fail (self->checked != NULL, 0);
+  return training_size (self, &size) ? size.n_records : (guint) temper_dataset_get_n_records (self->checked->dataset);
+}
+
 static void
 training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
 {
-  TemperDatasetMixSize size;
-  guint n = training_size (self, &size) ? size.n_records
-                                        : (guint) temper_dataset_get_n_records (self->checked->dataset);
+  guint n = dataset_page_n_split (self);
 
   if (self->check != NULL)
     {
@@ -415,7 +432,7 @@ show_counts (TemperDatasetPage *self)
   g_autofree char *records = NULL;
   g_autofree char *split = NULL;
   const char *subtitle;
-  gboolean automatic_holds_none;
+  DatasetPageHeldBack held_back;
   guint n_train, n_validation;
 
   /* Translators: "96 of 100" usable examples */
@@ -437,12 +454,7 @@ show_counts (TemperDatasetPage *self)
   gtk_label_set_text (self->records_value, records);
 
   training_split (self, &n_train, &n_validation);
-  /* The window hands the automatic settings' share on as a number, so
-   * "none held back" is told apart by what the automatic share would do
-   * with as many records: none under 200 (a small dataset), or some (the
-   * share set holds back none). */
-  automatic_holds_none = temper_dataset_split_count (n_train + n_validation,
-                                                     dataset_page_fraction_for (-1, n_train + n_validation)) == 0;
+  held_back = dataset_page_held_back (self->split_fraction, n_train + n_validation);
   /* The run checks on the file instead of splitting this one
    * (temper-train.c): nothing is held back, whatever the share. */
   if (self->check != NULL)
@@ -451,7 +463,7 @@ show_counts (TemperDatasetPage *self)
   else if (n_validation > 0)
     subtitle = _("Validation examples are held back to check the model learns the task rather "
                  "than the exact words.");
-  else if (!automatic_holds_none)
+  else if (held_back == DATASET_PAGE_NONE_BY_SHARE)
     subtitle = _("The validation share set in Settings holds back no example: every one is learned from, "
                  "and the run cannot tell whether the model learns the task or only the exact words.");
   else
@@ -471,13 +483,15 @@ show_counts (TemperDatasetPage *self)
   else if (n_validation > 0)
     /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
     split = g_strdup_printf (_("%u to learn from, %u to check with"), n_train, n_validation);
-  else if (!automatic_holds_none)
+  else if (held_back == DATASET_PAGE_NONE_BY_SHARE)
     /* Translators: %u is a number of examples; the validation share set holds back none */
     split = g_strdup_printf (_("All %u to learn from; none held back"), n_train);
   else
     /* Translators: %u is a number of examples */
     split = g_strdup_printf (_("All %u to learn from; none held back under 200"), n_train);
   gtk_label_set_text (self->split_value, split);
+  /* The row about records held back says why none is, as this one does. */
+  dataset_page_show_check_row (self);
   show_lengths (self);
 }
 

@@ -13,6 +13,7 @@
 #include "temper/dataset.h"
 #include "temper-dataset-chooser.h"
 #include "temper-dataset-page-private.h"
+#include "temper-fit-estimate.h"
 #include "temper-paths.h"
 
 /* ---- The row ------------------------------------------------------------ */
@@ -119,7 +120,8 @@ read_check_thread (GTask *task, gpointer object, gpointer task_data, GCancellabl
 {
   CheckFileInput *input = task_data;
   GError *error = NULL;
-  CheckedDataset *checked = dataset_page_load (input->path, input->model, NULL, NULL, cancellable, &error);
+  CheckedDataset *checked = dataset_page_load (input->path, input->model, NULL, NULL, TEMPER_FIT_SEQ_LEN,
+                                               cancellable, &error);
 
   if (checked == NULL)
     g_task_return_error (task, error);

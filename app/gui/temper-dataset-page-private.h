@@ -79,17 +79,21 @@ struct _TemperDatasetPage
   GPtrArray             *shown_findings;   /* const TemperDatasetFinding *, listed in this order */
   AdwPreferencesGroup   *problems_group;
   GtkListBox            *problems_list;
+  /* The file read again at max_length for its problems (answers wholly
+   * past the limit), when that is not the length it was checked at. */
+  CheckedDataset        *problems_check;
+  GCancellable          *problems_cancellable;
   AdwPreferencesGroup   *preview_group;
   GtkListBox            *preview_list;
 };
 
 CheckedDataset *dataset_page_checked_ref   (CheckedDataset *checked);
 void            dataset_page_checked_unref (gpointer checked);
-/* Reads and checks @path as the page does (the model's template, the
- * fitting length); on a worker thread. */
+/* Reads and checks @path as the page does (the model's template), cut at
+ * @max_length tokens; on a worker thread. */
 CheckedDataset *dataset_page_load          (const char *path, TemperLoadedModel *model,
                                             const char *question_column, const char *answer_column,
-                                            GCancellable *cancellable, GError **error);
+                                            int max_length, GCancellable *cancellable, GError **error);
 /* The share of @n records the run holds back: @fraction, or when it is
  * below 0 the automatic settings' share for that many. */
 double          dataset_page_fraction_for  (double fraction, guint n);

@@ -529,6 +529,137 @@ test_cut_follows_max_length (void)
   test_remove_tree (tmp);
 }
 
+/* Subtitles of the Problems list's rows: what is wrong, in order. */
+static GPtrArray *
+problem_messages (GtkWidget *page)
+{
+  GtkWidget *list = gui_test_find_named (page, "problems-list");
+  GPtrArray *messages = g_ptr_array_new_with_free_func (g_free);
+
+  for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_ACTION_ROW (row))
+      g_ptr_array_add (messages, g_strdup (adw_action_row_get_subtitle (ADW_ACTION_ROW (row))));
+  return messages;
+}
+
+/* The reference: the problems the engine reports in the file read with
+ * the model's template at @max_length. */
+static GPtrArray *
+engine_problems_at (const char *path, TemperLoadedModel *model, int max_length)
+{
+  const temper_model_t *m = temper_loaded_model_get_model (model);
+  g_autoptr(temper_chat_template_t) tmpl = temper_chat_template_new (temper_model_get_chat_template (m),
+                                                                     temper_model_get_tokenizer (m));
+  g_autoptr(temper_dataset_t) ds = NULL;
+  g_autoptr(GError) error = NULL;
+  const TemperDatasetReport *report;
+  TemperDatasetOptions options;
+  GPtrArray *messages = g_ptr_array_new_with_free_func (g_free);
+
+  temper_dataset_options_init (&options);
+  options.chat_template = tmpl;
+  options.max_length = max_length;
+  ds = temper_dataset_load (path, &options, &error);
+  g_assert_no_error (error);
+  report = temper_dataset_get_report (ds);
+  g_assert_cmpuint (report->n_listed, ==, report->n_problems);
+  for (guint i = 0; i < report->n_listed; i++)
+    g_ptr_array_add (messages, g_strdup (report->problems[i].message));
+  return messages;
+}
+
+static gboolean
+problems_shown (GtkWidget *page)
+{
+  return gtk_widget_get_visible (gtk_widget_get_ancestor (gui_test_find_named (page, "problems-list"),
+                                                          ADW_TYPE_PREFERENCES_GROUP));
+}
+
+static void
+assert_same_messages (GPtrArray *shown, GPtrArray *expected)
+{
+  g_assert_cmpuint (shown->len, ==, expected->len);
+  for (guint i = 0; i < shown->len; i++)
+    g_assert_cmpstr (shown->pdata[i], ==, expected->pdata[i]);
+}
+
+/* The Problems list is the run's at the max length it will use: an answer
+ * that starts past it is listed (and one that starts before it is not),
+ * as the engine reports the file at that length.  The facts handed to the
+ * Settings page, from which it chooses the max length, do not move with
+ * it. */
+static void
+test_problems_follow_max_length (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-summary-problems-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, "questions.jsonl", NULL);
+  g_autoptr(TemperLoadedModel) model = load_tiny_model ();
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GPtrArray) shown = NULL;
+  g_autoptr(GPtrArray) expected = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  TemperTrainFacts facts = { 0 }, facts_after = { 0 };
+
+  /* Questions from 3 to 84 words, each with a short answer. */
+  for (guint i = 0; i < 28; i++)
+    {
+      g_autoptr(GString) question = g_string_new ("Tell me");
+
+      for (guint w = 0; w < 3 * (i + 1); w++)
+        g_string_append_printf (question, " about%u", w % 5);
+      g_string_append_printf (text, "{\"prompt\": \"%s?\", \"response\": \"Answer %u.\"}\n", question->str, i);
+    }
+  g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
+
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  temper_dataset_page_set_model (TEMPER_DATASET_PAGE (page), model);
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), path);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  /* At the length it is checked at, no answer starts past it. */
+  shown = problem_messages (page);
+  g_assert_cmpuint (shown->len, ==, 0);
+  g_assert_true (temper_dataset_page_get_facts (TEMPER_DATASET_PAGE (page), &facts));
+
+  /* Shorter: the answers after long questions are past it. */
+  temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (page), 128);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_ptr_array_unref (shown);
+  shown = problem_messages (page);
+  expected = engine_problems_at (path, model, 128);
+  g_assert_cmpuint (expected->len, >, 0);
+  g_assert_nonnull (strstr (expected->pdata[0], "after the first 128 tokens"));
+  assert_same_messages (shown, expected);
+  g_assert_true (problems_shown (page));
+  g_assert_true (temper_dataset_page_get_facts (TEMPER_DATASET_PAGE (page), &facts_after));
+  g_assert_cmpuint (facts_after.n_records, ==, facts.n_records);
+  g_assert_cmpuint (facts_after.token_max, ==, facts.token_max);
+  g_assert_cmpuint (facts_after.token_p95, ==, facts.token_p95);
+  g_assert_cmpuint (facts_after.tokens_total, ==, facts.tokens_total);
+
+  /* Shorter still: more of them. */
+  temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (page), 64);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_ptr_array_unref (shown);
+  g_ptr_array_unref (expected);
+  shown = problem_messages (page);
+  expected = engine_problems_at (path, model, 64);
+  assert_same_messages (shown, expected);
+
+  /* Longer than any: none. */
+  temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (page), 4096);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_ptr_array_unref (shown);
+  shown = problem_messages (page);
+  g_assert_cmpuint (shown->len, ==, 0);
+  g_assert_false (problems_shown (page));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+}
+
 /* The file choosers open now (dialogs of their own under Xvfb), newest
  * last. */
 static GPtrArray *
@@ -699,6 +830,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset-summary/check-file-sampled", test_check_file_sampled);
   g_test_add_func ("/dataset-summary/held-back-share", test_held_back_share);
   g_test_add_func ("/dataset-summary/cut-follows-max-length", test_cut_follows_max_length);
+  g_test_add_func ("/dataset-summary/problems-follow-max-length", test_problems_follow_max_length);
   g_test_add_func ("/dataset-summary/open-chooser-freed", test_open_chooser_freed);
   g_test_add_func ("/dataset-summary/mix-next-to-file", test_mix_next_to_file);
   return g_test_run ();

@@ -163,6 +163,19 @@ shoot (Fixture    *fixture,
   g_test_message ("wrote %s", path);
 }
 
+/* The split row's value reads in at most two lines beside a long
+ * subtitle (a small dataset's), in either language, as laid out in the
+ * shot just taken. */
+static void
+assert_split_in_two_lines (GtkWidget *dataset_page)
+{
+  GtkLabel *label = GTK_LABEL (gui_test_find_named (dataset_page, "dataset-split"));
+  int lines = pango_layout_get_line_count (gtk_label_get_layout (label));
+
+  g_test_message ("the split row's value \"%s\" reads in %d lines", gtk_label_get_text (label), lines);
+  g_assert_cmpint (lines, <=, 2);
+}
+
 /* Shows the end of a preferences page, where the problem list is. */
 static void
 scroll_to_bottom (GtkWidget *page)
@@ -464,10 +477,14 @@ test_pages (Fixture       *fixture,
 
     temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &run);
     temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (dataset_page), 48);
+    /* The Problems list is found again at 48. */
+    g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
     gui_test_settle (200);
-    scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-tokens"));
+    scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-split"));
     shoot (fixture, "6f-dataset-max-length");
+    assert_split_in_two_lines (dataset_page);
     temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (dataset_page), run.max_length);
+    g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
   }
 
   /* The chart takes its colours from the style, so it must read as well

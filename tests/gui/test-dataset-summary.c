@@ -142,8 +142,7 @@ test_lengths_follow_training (void)
   g_autofree char *file_text = NULL, *after_drop = NULL;
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(GString) long_text = g_string_new (NULL);
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   GtkWidget *list, *drop = NULL;
   TemperDatasetMix *mix;
 
@@ -173,12 +172,8 @@ test_lengths_follow_training (void)
   g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
   g_assert_true (g_file_set_contents (long_path, long_text->str, -1, NULL));
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_set_default_size (GTK_WINDOW (window), 800, 900);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_set_model (TEMPER_DATASET_PAGE (page), model);
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), path);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (model, 800, 900, &window);
+  gui_test_open_dataset (page, path);
   g_assert_cmpstr (temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page)), ==, path);
   assert_line_is_run_file (page, model);
   g_assert_cmpstr (tokens_subtitle (page), ==, "");
@@ -253,8 +248,7 @@ test_check_file_split (void)
   share = gui_test_find_named (settings_page, "val-fraction");
   g_assert_nonnull (share);
 
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  gui_test_open_dataset (dataset, data);
   usual = g_strdup (split_subtitle (dataset));
   g_assert_nonnull (strstr (usual, "held back"));
   usual_note = g_strdup (temper_settings_page_get_field_note (TEMPER_SETTINGS_PAGE (settings_page), "val-fraction"));
@@ -329,15 +323,12 @@ test_check_file_sampled (void)
   g_autofree char *long_check = write_records (tmp, "long-check.jsonl", n_long);
   g_autofree char *short_check = write_records (tmp, "short-check.jsonl", 7);
   g_autofree char *expected = NULL;
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   guint n_train;
   double mean_tokens;
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (NULL, 0, 0, &window);
+  gui_test_open_dataset (page, data);
   g_assert_true (temper_dataset_page_get_size (TEMPER_DATASET_PAGE (page), &n_train, &mean_tokens));
 
   temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (page), long_check);
@@ -388,14 +379,11 @@ test_held_back_share (void)
 {
   g_autofree char *tmp = g_dir_make_tmp ("temper-summary-share-XXXXXX", NULL);
   g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   GtkWidget *row;
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (NULL, 0, 0, &window);
+  gui_test_open_dataset (page, data);
   row = gui_test_find_named (page, "check-row");
   g_assert_cmpstr (check_subtitle (page), ==, HELD_BACK_SMALL);
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==,
@@ -424,8 +412,7 @@ test_held_back_share (void)
    * the row follows the records opened, not only the share. */
   g_free (data);
   data = write_records (tmp, "many.jsonl", 250);
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  gui_test_open_dataset (page, data);
   g_assert_cmpstr (check_subtitle (page), ==, "From 200 records, a tenth is kept aside and never learned from.");
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==,
                    "Records held back from this file (automatic)");
@@ -493,8 +480,7 @@ test_cut_follows_max_length (void)
   model = temper_model_page_get_model (TEMPER_MODEL_PAGE (model_page));
   dataset = temper_window_get_page (window, "dataset");
   g_assert_true (temper_window_show_step (window, "dataset"));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), path);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  gui_test_open_dataset (dataset, path);
 
   /* As chosen for the data. */
   temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &run);
@@ -597,8 +583,7 @@ test_problems_follow_max_length (void)
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(GPtrArray) shown = NULL;
   g_autoptr(GPtrArray) expected = NULL;
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   TemperTrainFacts facts = { 0 }, facts_after = { 0 };
 
   /* Questions from 3 to 84 words, each with a short answer. */
@@ -612,11 +597,8 @@ test_problems_follow_max_length (void)
     }
   g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_set_model (TEMPER_DATASET_PAGE (page), model);
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), path);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (model, 0, 0, &window);
+  gui_test_open_dataset (page, path);
   /* At the length it is checked at, no answer starts past it. */
   shown = problem_messages (page);
   g_assert_cmpuint (shown->len, ==, 0);
@@ -698,14 +680,11 @@ test_choosers_alike (void)
 {
   g_autofree char *tmp = g_dir_make_tmp ("temper-summary-choose-XXXXXX", NULL);
   g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   const char *const titles[] = { "Open a Dataset", "Add a Dataset to the Mix", "Choose a File to Check Progress On" };
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (NULL, 0, 0, &window);
+  gui_test_open_dataset (page, data);
 
   for (guint k = 0; k < G_N_ELEMENTS (titles); k++)
     {
@@ -749,13 +728,11 @@ test_choosers_alike (void)
 static void
 test_open_chooser_freed (void)
 {
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   g_autoptr(GPtrArray) choosers = NULL;
   GtkWidget *dialog;
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
+  page = gui_test_present_dataset_page (NULL, 0, 0, &window);
   gtk_widget_activate_action (page, "page.open", NULL);
   gui_test_settle (100);
   choosers = open_choosers ();
@@ -800,15 +777,11 @@ test_mix_next_to_file (void)
 {
   g_autofree char *tmp = g_dir_make_tmp ("temper-summary-order-XXXXXX", NULL);
   g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   double mix;
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_set_default_size (GTK_WINDOW (window), 800, 4000);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (NULL, 800, 4000, &window);
+  gui_test_open_dataset (page, data);
   gui_test_settle (100);
   mix = top_of (page, "mix-group");
   g_assert_cmpfloat (top_of (page, "dataset-file"), <, mix);

@@ -61,24 +61,34 @@ record_line (const char *question, guint words, gboolean markup)
 /* The reference: the engine's report of the file the page hands the run,
  * read with the model's template at the length the page counts with,
  * written as the line says it. */
-static char *
-run_file_lengths_at (GtkWidget *page, TemperLoadedModel *model, int max_length, guint *n_records)
+/* The engine's reading of @path with @model's template (returned in
+ * @tmpl, which the dataset uses) at @max_length, as the run reads it. */
+static temper_dataset_t *
+engine_read (const char *path, TemperLoadedModel *model, int max_length, temper_chat_template_t **tmpl)
 {
-  const char *path = temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page));
   const temper_model_t *m = temper_loaded_model_get_model (model);
-  g_autoptr(temper_chat_template_t) tmpl = temper_chat_template_new (temper_model_get_chat_template (m),
-                                                                     temper_model_get_tokenizer (m));
-  g_autoptr(temper_dataset_t) ds = NULL;
   g_autoptr(GError) error = NULL;
-  const TemperDatasetReport *report;
   TemperDatasetOptions options;
+  temper_dataset_t *ds;
 
   g_assert_nonnull (path);
+  *tmpl = temper_chat_template_new (temper_model_get_chat_template (m), temper_model_get_tokenizer (m));
   temper_dataset_options_init (&options);
-  options.chat_template = tmpl;
+  options.chat_template = *tmpl;
   options.max_length = max_length;
   ds = temper_dataset_load (path, &options, &error);
   g_assert_no_error (error);
+  return ds;
+}
+
+static char *
+run_file_lengths_at (GtkWidget *page, TemperLoadedModel *model, int max_length, guint *n_records)
+{
+  g_autoptr(temper_chat_template_t) tmpl = NULL;
+  g_autoptr(temper_dataset_t) ds = engine_read (temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page)), model,
+                                                max_length, &tmpl);
+  const TemperDatasetReport *report;
+
   report = temper_dataset_get_report (ds);
   g_assert_true (report->has_token_stats);
   *n_records = (guint) report->n_valid;
@@ -533,21 +543,11 @@ problem_messages (GtkWidget *page)
 static GPtrArray *
 engine_problems_at (const char *path, TemperLoadedModel *model, int max_length)
 {
-  const temper_model_t *m = temper_loaded_model_get_model (model);
-  g_autoptr(temper_chat_template_t) tmpl = temper_chat_template_new (temper_model_get_chat_template (m),
-                                                                     temper_model_get_tokenizer (m));
-  g_autoptr(temper_dataset_t) ds = NULL;
-  g_autoptr(GError) error = NULL;
-  const TemperDatasetReport *report;
-  TemperDatasetOptions options;
+  g_autoptr(temper_chat_template_t) tmpl = NULL;
+  g_autoptr(temper_dataset_t) ds = engine_read (path, model, max_length, &tmpl);
+  const TemperDatasetReport *report = temper_dataset_get_report (ds);
   GPtrArray *messages = g_ptr_array_new_with_free_func (g_free);
 
-  temper_dataset_options_init (&options);
-  options.chat_template = tmpl;
-  options.max_length = max_length;
-  ds = temper_dataset_load (path, &options, &error);
-  g_assert_no_error (error);
-  report = temper_dataset_get_report (ds);
   g_assert_cmpuint (report->n_listed, ==, report->n_problems);
   for (guint i = 0; i < report->n_listed; i++)
     g_ptr_array_add (messages, g_strdup (report->problems[i].message));

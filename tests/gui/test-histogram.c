@@ -181,6 +181,28 @@ find_bars (const Image *image, Bar *bars, guint max_bars)
   return n;
 }
 
+/* @histogram drawn in @window at 520 × 240 in the light style, read back
+ * from a PNG. */
+static Image
+draw_light (GtkWidget *window, GtkWidget *histogram)
+{
+  g_autofree char *path = g_build_filename (g_get_tmp_dir (), "temper-histogram-bars.png", NULL);
+  g_autoptr(GError) error = NULL;
+  Image image = { NULL, 0, 0 };
+
+  gtk_window_set_child (GTK_WINDOW (window), histogram);
+  gtk_window_set_default_size (GTK_WINDOW (window), 520, 240);
+  gtk_window_present (GTK_WINDOW (window));
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
+  gui_test_settle (200);
+  g_assert_true (gui_test_save_png (histogram, path, &image.width, &image.height, &error));
+  g_assert_no_error (error);
+  image.pixbuf = gdk_pixbuf_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_unlink (path);
+  return image;
+}
+
 /* 13 bins of 50 tokens (the longest example, 607, and the limit 512 need
  * 608 values over at most 24 bins: 1-2-5 steps give 50), each with a count
  * chosen here; the bars are measured on the drawing and compared with those
@@ -194,9 +216,7 @@ test_drawing_is_the_data (void)
   GtkWidget *window = gtk_window_new ();
   GtkWidget *histogram = temper_length_histogram_new ();
   g_autoptr(GArray) lengths = g_array_new (FALSE, FALSE, sizeof (guint));
-  g_autofree char *path = g_build_filename (g_get_tmp_dir (), "temper-histogram-bars.png", NULL);
-  g_autoptr(GError) error = NULL;
-  Image image = { NULL, 0, 0 };
+  Image image;
   Bar bars[G_N_ELEMENTS (counts) + 4];
   guint n_bars, max_count = 0, first = G_MAXUINT, last = 0, b = 0, best_column_ink = 0;
   double plot_w, plot_h, bin_px, measured_pitch, measured_left, foot, marker_x;
@@ -216,16 +236,7 @@ test_drawing_is_the_data (void)
                                        lengths->len, limit);
   g_assert_cmpuint (temper_length_histogram_get_n_bins (TEMPER_LENGTH_HISTOGRAM (histogram)), ==,
                     G_N_ELEMENTS (counts));
-  gtk_window_set_child (GTK_WINDOW (window), histogram);
-  gtk_window_set_default_size (GTK_WINDOW (window), 520, 240);
-  gtk_window_present (GTK_WINDOW (window));
-  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
-  gui_test_settle (200);
-  g_assert_true (gui_test_save_png (histogram, path, &image.width, &image.height, &error));
-  g_assert_no_error (error);
-  image.pixbuf = gdk_pixbuf_new_from_file (path, &error);
-  g_assert_no_error (error);
-  g_unlink (path);
+  image = draw_light (window, histogram);
   g_assert_true (gdk_pixbuf_get_has_alpha (image.pixbuf));
 
   /* One bar per bin that has examples, in the bins' order. */
@@ -315,9 +326,7 @@ test_bar_split_at_limit (void)
   };
   GtkWidget *window = gtk_window_new ();
   GtkWidget *histogram = temper_length_histogram_new ();
-  g_autofree char *path = g_build_filename (g_get_tmp_dir (), "temper-histogram-split.png", NULL);
-  g_autoptr(GError) error = NULL;
-  Image image = { NULL, 0, 0 };
+  Image image;
   Bar bars[G_N_ELEMENTS (expected) + 4];
   guint n_bars, max_count = 0;
   double plot_w, plot_h, bin_px, marker_x, foot;
@@ -325,16 +334,7 @@ test_bar_split_at_limit (void)
   temper_length_histogram_set_lengths (TEMPER_LENGTH_HISTOGRAM (histogram), data, G_N_ELEMENTS (data), limit);
   g_assert_cmpuint (temper_length_histogram_get_n_bins (TEMPER_LENGTH_HISTOGRAM (histogram)), ==, n_bins);
   g_assert_cmpuint (temper_length_histogram_get_bin (TEMPER_LENGTH_HISTOGRAM (histogram), 9, NULL, NULL), ==, 7);
-  gtk_window_set_child (GTK_WINDOW (window), histogram);
-  gtk_window_set_default_size (GTK_WINDOW (window), 520, 240);
-  gtk_window_present (GTK_WINDOW (window));
-  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
-  gui_test_settle (200);
-  g_assert_true (gui_test_save_png (histogram, path, &image.width, &image.height, &error));
-  g_assert_no_error (error);
-  image.pixbuf = gdk_pixbuf_new_from_file (path, &error);
-  g_assert_no_error (error);
-  g_unlink (path);
+  image = draw_light (window, histogram);
 
   n_bars = find_bars (&image, bars, G_N_ELEMENTS (bars));
   g_assert_cmpuint (n_bars, ==, G_N_ELEMENTS (expected));

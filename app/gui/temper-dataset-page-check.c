@@ -13,13 +13,18 @@
 #include "temper/dataset.h"
 #include "temper-dataset-chooser.h"
 #include "temper-dataset-page-private.h"
+#include "temper-fit-estimate.h"
 #include "temper-paths.h"
 
 /* ---- The row ------------------------------------------------------------ */
 
-static void
-show_check_row (TemperDatasetPage *self)
+void
+dataset_page_show_check_row (TemperDatasetPage *self)
 {
+  DatasetPageHeldBack held_back = DATASET_PAGE_HOLDS_SOME;
+
+  if (self->check_path == NULL && self->checked != NULL)
+    held_back = dataset_page_held_back (self->split_fraction, dataset_page_n_split (self));
   if (self->check != NULL)
     {
       const TemperDatasetReport *report = temper_dataset_get_report (self->check->dataset);
@@ -47,6 +52,18 @@ show_check_row (TemperDatasetPage *self)
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->check_row), name);
       adw_action_row_set_subtitle (self->check_row, _("Reading…"));
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->check_row), self->check_path);
+    }
+  else if (held_back == DATASET_PAGE_NONE_SMALL)
+    {
+      /* As the split row says (dataset_page_held_back()): under the
+       * automatic settings, or a share of 0 they would choose anyway. */
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->check_row),
+                                     self->split_fraction < 0 ? _("Records held back from this file (automatic)")
+                                                              : _("Records held back from this file"));
+      adw_action_row_set_subtitle (self->check_row,
+                                   _("None: a small dataset needs every example to learn from. From 200 records, "
+                                     "a tenth is kept aside and never learned from."));
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->check_row), NULL);
     }
   else if (self->split_fraction < 0)
     {
@@ -103,7 +120,8 @@ read_check_thread (GTask *task, gpointer object, gpointer task_data, GCancellabl
 {
   CheckFileInput *input = task_data;
   GError *error = NULL;
-  CheckedDataset *checked = dataset_page_load (input->path, input->model, NULL, NULL, cancellable, &error);
+  CheckedDataset *checked = dataset_page_load (input->path, input->model, NULL, NULL, TEMPER_FIT_SEQ_LEN,
+                                               cancellable, &error);
 
   if (checked == NULL)
     g_task_return_error (task, error);
@@ -126,14 +144,14 @@ read_check_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   if (checked == NULL)
     {
       g_clear_pointer (&self->check_path, g_free);
-      show_check_row (self);
+      dataset_page_show_check_row (self);
       temper_error_banner_show (self->error_banner, _("Temper could not use this file to check on"),
                                 error, input->path);
       return;
     }
   g_clear_pointer (&self->check, dataset_page_checked_unref);
   self->check = checked;
-  show_check_row (self);
+  dataset_page_show_check_row (self);
   /* The split line, the leakage and the estimate change with it. */
   dataset_page_training_changed (self);
 }
@@ -150,7 +168,7 @@ set_check_path (TemperDatasetPage *self, const char *path)
       g_free (self->check_path);
       self->check_path = g_strdup (path);
     }
-  show_check_row (self);
+  dataset_page_show_check_row (self);
 }
 
 void
@@ -197,7 +215,7 @@ temper_dataset_page_set_split (TemperDatasetPage *self, guint64 seed, double fra
     return;
   self->split_seed = seed;
   self->split_fraction = fraction;
-  show_check_row (self);
+  dataset_page_show_check_row (self);
   dataset_page_training_changed (self);
 }
 

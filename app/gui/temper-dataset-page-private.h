@@ -79,20 +79,37 @@ struct _TemperDatasetPage
   GPtrArray             *shown_findings;   /* const TemperDatasetFinding *, listed in this order */
   AdwPreferencesGroup   *problems_group;
   GtkListBox            *problems_list;
+  /* The file read again at max_length for its problems (answers wholly
+   * past the limit), when that is not the length it was checked at. */
+  CheckedDataset        *problems_check;
+  GCancellable          *problems_cancellable;
   AdwPreferencesGroup   *preview_group;
   GtkListBox            *preview_list;
 };
 
 CheckedDataset *dataset_page_checked_ref   (CheckedDataset *checked);
 void            dataset_page_checked_unref (gpointer checked);
-/* Reads and checks @path as the page does (the model's template, the
- * fitting length); on a worker thread. */
+/* Reads and checks @path as the page does (the model's template), cut at
+ * @max_length tokens; on a worker thread. */
 CheckedDataset *dataset_page_load          (const char *path, TemperLoadedModel *model,
                                             const char *question_column, const char *answer_column,
-                                            GCancellable *cancellable, GError **error);
+                                            int max_length, GCancellable *cancellable, GError **error);
 /* The share of @n records the run holds back: @fraction, or when it is
  * below 0 the automatic settings' share for that many. */
 double          dataset_page_fraction_for  (double fraction, guint n);
+/* Whether the run holds back any of @n records at @fraction (as above),
+ * and when it holds back none, why.  The window hands the automatic
+ * share on as a number, so "automatic" and "set to 0" are told apart by
+ * what the automatic share would do with as many records. */
+typedef enum {
+  DATASET_PAGE_HOLDS_SOME,
+  DATASET_PAGE_NONE_SMALL,      /* the automatic settings hold none back from so few */
+  DATASET_PAGE_NONE_BY_SHARE,   /* the share set in Settings holds back none */
+} DatasetPageHeldBack;
+DatasetPageHeldBack dataset_page_held_back (double fraction, guint n);
+/* How many records the run splits into learned and held back: the
+ * mix, or the records not dropped. */
+guint           dataset_page_n_split       (TemperDatasetPage *self);
 
 void     dataset_page_remove_all_rows   (GtkListBox *list);
 /* How many records the person dropped. */
@@ -116,6 +133,9 @@ const char *dataset_page_finding_label  (TemperDatasetPage *self, TemperDatasetF
 /* temper-dataset-page-check.c */
 void     dataset_page_check_class_init  (GtkWidgetClass *widget_class);
 void     dataset_page_check_dispose     (TemperDatasetPage *self);
+/* The row about what the run checks on, for the current share and
+ * records. */
+void     dataset_page_show_check_row    (TemperDatasetPage *self);
 /* Back to records held back, without telling anyone: another file is being
  * opened, and its check tells. */
 void     dataset_page_forget_check_file (TemperDatasetPage *self);

@@ -79,6 +79,16 @@ dataset_page_fraction_for (double fraction, guint n)
   return chosen.val_fraction >= 0 ? chosen.val_fraction : temper_dataset_default_validation_fraction (n);
 }
 
+DatasetPageHeldBack
+dataset_page_held_back (double fraction, guint n)
+{
+  if (temper_dataset_split_count (n, dataset_page_fraction_for (fraction, n)) > 0)
+    return DATASET_PAGE_HOLDS_SOME;
+  if (temper_dataset_split_count (n, dataset_page_fraction_for (-1, n)) == 0)
+    return DATASET_PAGE_NONE_SMALL;
+  return DATASET_PAGE_NONE_BY_SHARE;
+}
+
 /* A worker's input, fixed when it starts: a model chosen meanwhile does not
  * change what this check measures with. */
 typedef struct {
@@ -86,6 +96,7 @@ typedef struct {
   TemperLoadedModel *model;
   char              *question_column;
   char              *answer_column;
+  int                max_length;
 } CheckInput;
 
 static void
@@ -105,6 +116,7 @@ dataset_page_load (const char        *path,
                    TemperLoadedModel *model,
                    const char        *question_column,
                    const char        *answer_column,
+                   int                max_length,
                    GCancellable      *cancellable,
                    GError           **error)
 {
@@ -113,7 +125,7 @@ dataset_page_load (const char        *path,
 
   temper_dataset_options_init (&options);
   options.cancellable = cancellable;
-  options.max_length = TEMPER_FIT_SEQ_LEN;
+  options.max_length = max_length;
   options.question_column = question_column;
   options.answer_column = answer_column;
 
@@ -149,7 +161,7 @@ check_thread (GTask        *task,
   CheckInput *input = task_data;
   GError *error = NULL;
   CheckedDataset *checked = dataset_page_load (input->path, input->model, input->question_column,
-                                               input->answer_column, cancellable, &error);
+                                               input->answer_column, input->max_length, cancellable, &error);
 
   if (checked == NULL)
     g_task_return_error (task, error);
@@ -229,6 +241,68 @@ show_problems (TemperDatasetPage         *self,
     }
 
   gtk_widget_set_visible (GTK_WIDGET (self->problems_group), report->n_problems > 0);
+}
+
+static void
+problems_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  TemperDatasetPage *self = TEMPER_DATASET_PAGE (object);
+  g_autoptr(GError) error = NULL;
+  CheckedDataset *checked;
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;   /* another length or file meanwhile */
+  g_clear_object (&self->problems_cancellable);
+  checked = g_task_propagate_pointer (G_TASK (result), &error);
+  if (checked == NULL)
+    {
+      /* Read at the checking length but not at this one (the file
+       * changed meanwhile): the list stays as checked, and the run says
+       * what is wrong when it reads the file. */
+      g_debug ("The dataset could not be read again at %d tokens: %s", self->max_length, error->message);
+      return;
+    }
+  g_clear_pointer (&self->problems_check, dataset_page_checked_unref);
+  self->problems_check = checked;
+  show_problems (self, temper_dataset_get_report (checked->dataset));
+}
+
+/* The Problems list at the max length the run will use, as the run will
+ * find them: an answer that starts past it is left out.  The file was
+ * checked at TEMPER_FIT_SEQ_LEN; at another length it is read again on a
+ * worker thread.  The page's counts and the facts handed to the Settings
+ * page stay at the checking length: the Settings page chooses the max
+ * length from those facts, and facts read at the chosen length would
+ * move the choice again. */
+static void
+update_problems (TemperDatasetPage *self)
+{
+  g_autoptr(GTask) task = NULL;
+  CheckInput *input;
+
+  if (self->problems_cancellable != NULL)
+    g_cancellable_cancel (self->problems_cancellable);
+  g_clear_object (&self->problems_cancellable);
+  g_clear_pointer (&self->problems_check, dataset_page_checked_unref);
+  if (self->checked == NULL)
+    return;
+  /* Meanwhile (and should the file not read again) the list as checked. */
+  show_problems (self, temper_dataset_get_report (self->checked->dataset));
+  if (self->max_length == TEMPER_FIT_SEQ_LEN)
+    return;
+
+  self->problems_cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->problems_cancellable, problems_done_cb, NULL);
+  g_task_set_source_tag (task, update_problems);
+  input = g_new0 (CheckInput, 1);
+  input->path = g_strdup (self->path);
+  /* What the file was checked with, so that only the length differs. */
+  input->model = self->checked->model != NULL ? g_object_ref (self->checked->model) : NULL;
+  input->question_column = g_strdup (self->question_column);
+  input->answer_column = g_strdup (self->answer_column);
+  input->max_length = self->max_length;
+  g_task_set_task_data (task, input, check_input_free);
+  g_task_run_in_thread (task, check_thread);
 }
 
 static const char *
@@ -341,12 +415,19 @@ training_size (TemperDatasetPage *self, TemperDatasetMixSize *size)
 /* The records the run learns from and holds back: the share the automatic
  * settings hold back for that many (none under 200), so that this page,
  * the Settings page's estimate and the run agree. */
+guint
+dataset_page_n_split (TemperDatasetPage *self)
+{
+  TemperDatasetMixSize size;
+
+  g_return_val_if_fail (self->checked != NULL, 0);
+  return training_size (self, &size) ? size.n_records : (guint) temper_dataset_get_n_records (self->checked->dataset);
+}
+
 static void
 training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
 {
-  TemperDatasetMixSize size;
-  guint n = training_size (self, &size) ? size.n_records
-                                        : (guint) temper_dataset_get_n_records (self->checked->dataset);
+  guint n = dataset_page_n_split (self);
 
   if (self->check != NULL)
     {
@@ -415,7 +496,7 @@ show_counts (TemperDatasetPage *self)
   g_autofree char *records = NULL;
   g_autofree char *split = NULL;
   const char *subtitle;
-  gboolean automatic_holds_none;
+  DatasetPageHeldBack held_back;
   guint n_train, n_validation;
 
   /* Translators: "96 of 100" usable examples */
@@ -437,12 +518,7 @@ show_counts (TemperDatasetPage *self)
   gtk_label_set_text (self->records_value, records);
 
   training_split (self, &n_train, &n_validation);
-  /* The window hands the automatic settings' share on as a number, so
-   * "none held back" is told apart by what the automatic share would do
-   * with as many records: none under 200 (a small dataset), or some (the
-   * share set holds back none). */
-  automatic_holds_none = temper_dataset_split_count (n_train + n_validation,
-                                                     dataset_page_fraction_for (-1, n_train + n_validation)) == 0;
+  held_back = dataset_page_held_back (self->split_fraction, n_train + n_validation);
   /* The run checks on the file instead of splitting this one
    * (temper-train.c): nothing is held back, whatever the share. */
   if (self->check != NULL)
@@ -451,7 +527,7 @@ show_counts (TemperDatasetPage *self)
   else if (n_validation > 0)
     subtitle = _("Validation examples are held back to check the model learns the task rather "
                  "than the exact words.");
-  else if (!automatic_holds_none)
+  else if (held_back == DATASET_PAGE_NONE_BY_SHARE)
     subtitle = _("The validation share set in Settings holds back no example: every one is learned from, "
                  "and the run cannot tell whether the model learns the task or only the exact words.");
   else
@@ -471,13 +547,15 @@ show_counts (TemperDatasetPage *self)
   else if (n_validation > 0)
     /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
     split = g_strdup_printf (_("%u to learn from, %u to check with"), n_train, n_validation);
-  else if (!automatic_holds_none)
+  else if (held_back == DATASET_PAGE_NONE_BY_SHARE)
     /* Translators: %u is a number of examples; the validation share set holds back none */
     split = g_strdup_printf (_("All %u to learn from; none held back"), n_train);
   else
     /* Translators: %u is a number of examples */
     split = g_strdup_printf (_("All %u to learn from; none held back under 200"), n_train);
   gtk_label_set_text (self->split_value, split);
+  /* The row about records held back says why none is, as this one does. */
+  dataset_page_show_check_row (self);
   show_lengths (self);
 }
 
@@ -490,7 +568,10 @@ temper_dataset_page_set_max_length (TemperDatasetPage *self, int max_length)
     return;
   self->max_length = max_length;
   if (self->checked != NULL)
-    show_lengths (self);
+    {
+      show_lengths (self);
+      update_problems (self);
+    }
 }
 
 void
@@ -539,7 +620,7 @@ show_checked (TemperDatasetPage *self,
   gtk_widget_set_visible (GTK_WIDGET (self->mix_group), TRUE);
   temper_dataset_mix_set_main_name (self->mix_group, basename);
   gtk_widget_set_visible (GTK_WIDGET (self->lengths_group), report->has_token_stats);
-  show_problems (self, report);
+  update_problems (self);
   g_clear_pointer (&self->leakage, g_array_unref);
   dataset_page_show_findings (self);
   dataset_page_update_leakage (self);
@@ -639,6 +720,10 @@ temper_dataset_page_open (TemperDatasetPage *self,
     g_cancellable_cancel (self->leak_cancellable);
   g_clear_object (&self->leak_cancellable);
   g_clear_pointer (&self->leakage, g_array_unref);
+  /* So are the problems found at the max length. */
+  if (self->problems_cancellable != NULL)
+    g_cancellable_cancel (self->problems_cancellable);
+  g_clear_object (&self->problems_cancellable);
   dataset_page_forget_undo (self);
   temper_error_banner_dismiss (self->error_banner);
   set_busy (self, TRUE);
@@ -650,6 +735,7 @@ temper_dataset_page_open (TemperDatasetPage *self,
   input->model = self->model != NULL ? g_object_ref (self->model) : NULL;
   input->question_column = g_strdup (self->question_column);
   input->answer_column = g_strdup (self->answer_column);
+  input->max_length = TEMPER_FIT_SEQ_LEN;
   g_task_set_task_data (task, input, check_input_free);
   g_task_run_in_thread (task, check_thread);
 }
@@ -728,8 +814,10 @@ gboolean
 temper_dataset_page_is_busy (TemperDatasetPage *self)
 {
   g_return_val_if_fail (TEMPER_IS_DATASET_PAGE (self), FALSE);
-  /* Also while the check file is read or leakage looked for. */
-  return self->cancellable != NULL || self->check_cancellable != NULL || self->leak_cancellable != NULL;
+  /* Also while the check file is read, leakage looked for or the file
+   * read again at the max length. */
+  return self->cancellable != NULL || self->check_cancellable != NULL || self->leak_cancellable != NULL ||
+         self->problems_cancellable != NULL;
 }
 
 const char *
@@ -819,6 +907,10 @@ temper_dataset_page_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->problems_cancellable != NULL)
+    g_cancellable_cancel (self->problems_cancellable);
+  g_clear_object (&self->problems_cancellable);
+  g_clear_pointer (&self->problems_check, dataset_page_checked_unref);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);

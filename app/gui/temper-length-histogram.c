@@ -22,10 +22,11 @@ struct _TemperLengthHistogram
   GtkWidget parent_instance;
 
   guint     counts[MAX_BINS];
+  guint     cut[MAX_BINS];       /* of counts[]: longer than limit, so cut short */
   guint     n_bins;
   guint     bin_width;
   guint     limit;
-  guint     max_count;
+  guint     max_count;         /* the tallest bar drawn (a kept or a cut part) */
   gsize     n_lengths;
 };
 
@@ -78,6 +79,16 @@ show_text (cairo_t    *cr,
   pango_cairo_show_layout (cr, layout);
 }
 
+/* A bar from @left to @right (at least a pixel wide), @height up from
+ * @floor_y. */
+static void
+draw_bar (cairo_t *cr, const GdkRGBA *c, double left, double right, double floor_y, double height)
+{
+  cairo_set_source_rgba (cr, c->red, c->green, c->blue, c->alpha);
+  cairo_rectangle (cr, left, floor_y - height, MAX (1.0, right - left), height);
+  cairo_fill (cr);
+}
+
 static void
 temper_length_histogram_snapshot (GtkWidget   *widget,
                                   GtkSnapshot *snapshot)
@@ -88,7 +99,7 @@ temper_length_histogram_snapshot (GtkWidget   *widget,
   int height = gtk_widget_get_height (widget);
   g_autoptr(PangoLayout) layout = NULL;
   GdkRGBA fg, bar, over;
-  double plot_w, plot_h, bar_w;
+  double plot_w, plot_h, bar_w, marker_x;
   guint range, y_step;
   cairo_t *cr;
 
@@ -124,18 +135,27 @@ temper_length_histogram_snapshot (GtkWidget   *widget,
       show_text (cr, layout, label, MARGIN_LEFT - 6, py - 8, 1.0);
     }
 
+  /* The marker stands between the longest length kept whole and the
+   * shortest cut (a length t spans [t, t + 1) on the axis). */
+  marker_x = floor (MARGIN_LEFT + plot_w * (self->limit + 1) / range) + 0.5;
   for (guint i = 0; i < self->n_bins; i++)
     {
-      double h = plot_h * self->counts[i] / MAX (1u, self->max_count);
-      gboolean beyond = self->limit > 0 && i * self->bin_width >= self->limit;
-      const GdkRGBA *c = beyond ? &over : &bar;
+      guint kept = self->counts[i] - self->cut[i];
+      double left = MARGIN_LEFT + i * bar_w + 1, right = MARGIN_LEFT + (i + 1) * bar_w - 1;
 
-      if (self->counts[i] == 0)
-        continue;
-      cairo_set_source_rgba (cr, c->red, c->green, c->blue, c->alpha);
-      cairo_rectangle (cr, MARGIN_LEFT + i * bar_w + 1, MARGIN_TOP + plot_h - h,
-                       MAX (1.0, bar_w - 2), h);
-      cairo_fill (cr);
+      /* A bin holding lengths on both sides of the cut-off is drawn as
+       * two bars split at the marker, each as tall as its own count: the
+       * examples kept whole, and those cut short in the warning colour. */
+      if (kept > 0 && self->cut[i] > 0)
+        {
+          draw_bar (cr, &bar, left, MIN (right, marker_x - 1.5), MARGIN_TOP + plot_h,
+                    plot_h * kept / self->max_count);
+          draw_bar (cr, &over, MAX (left, marker_x + 1.5), right, MARGIN_TOP + plot_h,
+                    plot_h * self->cut[i] / self->max_count);
+        }
+      else if (self->counts[i] > 0)
+        draw_bar (cr, kept > 0 ? &bar : &over, left, right, MARGIN_TOP + plot_h,
+                  plot_h * self->counts[i] / self->max_count);
     }
 
   /* Token counts under round bin edges, about six of them. */
@@ -150,10 +170,10 @@ temper_length_histogram_snapshot (GtkWidget   *widget,
                  edge == 0 ? 0.0 : px > MARGIN_LEFT + plot_w - 20 ? 1.0 : 0.5);
     }
 
-  if (self->limit > 0 && self->limit <= range)
+  if (self->limit > 0 && self->limit < range)
     {
       g_autofree char *text = NULL;
-      double px = floor (MARGIN_LEFT + plot_w * self->limit / range) + 0.5;
+      double px = marker_x;
       double dashes[] = { 4.0, 3.0 };
 
       cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
@@ -243,6 +263,7 @@ temper_length_histogram_set_lengths (TemperLengthHistogram *self,
   g_return_if_fail (lengths != NULL || n_lengths == 0);
 
   memset (self->counts, 0, sizeof self->counts);
+  memset (self->cut, 0, sizeof self->cut);
   self->n_lengths = n_lengths;
   self->limit = limit;
   self->max_count = 0;
@@ -267,8 +288,12 @@ temper_length_histogram_set_lengths (TemperLengthHistogram *self,
           guint bin = MIN (lengths[i] / self->bin_width, self->n_bins - 1);
 
           self->counts[bin]++;
-          self->max_count = MAX (self->max_count, self->counts[bin]);
+          /* As the run cuts (temper_dataset_length_stats()): longer than
+           * the limit. */
+          self->cut[bin] += limit > 0 && lengths[i] > limit;
         }
+      for (guint b = 0; b < self->n_bins; b++)
+        self->max_count = MAX (self->max_count, MAX (self->cut[b], self->counts[b] - self->cut[b]));
       description = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                                   "%zu example, from %u to %u tokens long",
                                                   "%zu examples, from %u to %u tokens long",

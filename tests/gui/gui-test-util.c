@@ -189,6 +189,28 @@ gui_test_dataset_idle (gpointer dataset_page)
   return !temper_dataset_page_is_busy (dataset_page);
 }
 
+GtkWidget *
+gui_test_present_dataset_page (TemperLoadedModel *model, int width, int height, GtkWidget **window)
+{
+  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+
+  *window = gtk_window_new ();
+  gtk_window_set_child (GTK_WINDOW (*window), page);
+  if (width > 0 && height > 0)
+    gtk_window_set_default_size (GTK_WINDOW (*window), width, height);
+  gtk_window_present (GTK_WINDOW (*window));
+  if (model != NULL)
+    temper_dataset_page_set_model (TEMPER_DATASET_PAGE (page), model);
+  return page;
+}
+
+void
+gui_test_open_dataset (GtkWidget *dataset_page, const char *path)
+{
+  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), path);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
+}
+
 gboolean
 gui_test_training_idle (gpointer training_page)
 {

@@ -4,6 +4,8 @@
 
 #include <adwaita.h>
 
+#include "temper-loaded-model.h"
+
 G_BEGIN_DECLS
 
 /* setlocale, translations from the build tree, g_test_init, adw_init, and
@@ -36,6 +38,15 @@ gboolean   gui_test_on_training    (gpointer window);         /* the Training st
 gboolean   gui_test_flag_set       (gpointer flag);           /* *(gboolean *) flag */
 /* A main-loop source that sets *(gboolean *) @flag and goes away. */
 gboolean   gui_test_set_flag       (gpointer flag);
+
+/* A dataset page alone in a presented window of @width × @height (0 × 0:
+ * GTK's default size), counting tokens with @model (NULL: none); the
+ * caller destroys *@window. */
+GtkWidget *gui_test_present_dataset_page (TemperLoadedModel *model, int width, int height, GtkWidget **window);
+/* Opens @path in @dataset_page and waits until it has settled (the file
+ * checked, leakage looked for, the problems found at the max length);
+ * fails the test after a minute. */
+void       gui_test_open_dataset   (GtkWidget *dataset_page, const char *path);
 
 /* Sets the spin button named @name under @page (it must exist). */
 void       gui_test_set_spin       (GtkWidget *page, const char *name, double value);

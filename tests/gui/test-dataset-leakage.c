@@ -73,13 +73,8 @@ fixture_set_up (Fixture *f, gconstpointer data)
       g_string_append (text, line);
     }
   g_assert_true (g_file_set_contents (f->path, text->str, -1, NULL));
-  f->window = gtk_window_new ();
-  f->page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
-  gtk_window_set_child (GTK_WINDOW (f->window), f->page);
-  gtk_window_set_default_size (GTK_WINDOW (f->window), 800, 900);
-  gtk_window_present (GTK_WINDOW (f->window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (f->page), f->path);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, f->page, 30000));
+  f->page = gui_test_present_dataset_page (NULL, 800, 900, &f->window);
+  gui_test_open_dataset (f->page, f->path);
 }
 
 static void
@@ -236,8 +231,7 @@ test_check_file (void)
   g_autofree char *check = g_build_filename (tmp, "check.jsonl", NULL);
   g_autofree char *check_text = NULL, *check_after = NULL, *main_text = NULL, *main_after = NULL;
   g_autoptr(GString) text = g_string_new (NULL);
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   GtkWidget *row;
   const char *title = NULL, *subtitle = NULL;
 
@@ -255,11 +249,8 @@ test_check_file (void)
   g_assert_true (g_file_get_contents (path, &main_text, NULL, NULL));
   g_assert_true (g_file_get_contents (check, &check_text, NULL, NULL));
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_set_default_size (GTK_WINDOW (window), 800, 900);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), path);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 30000));
+  page = gui_test_present_dataset_page (NULL, 800, 900, &window);
+  gui_test_open_dataset (page, path);
   row = gui_test_find_named (page, "check-row");
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==,
                    "Records held back from this file (automatic)");
@@ -350,8 +341,7 @@ test_mix_as_read (void)
   g_autofree char *mixed = NULL;
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(GString) copies = g_string_new (NULL);
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   TemperDatasetMix *mix;
   const char *title = NULL, *subtitle = NULL;
   guint64 leaky = 0, clean = 0;
@@ -372,11 +362,8 @@ test_mix_as_read (void)
     }
   g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
   g_assert_true (g_file_set_contents (other, copies->str, -1, NULL));
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_set_default_size (GTK_WINDOW (window), 800, 900);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), path);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 30000));
+  page = gui_test_present_dataset_page (NULL, 800, 900, &window);
+  gui_test_open_dataset (page, path);
   mix = TEMPER_DATASET_MIX (gui_test_find_named (page, "mix-group"));
   temper_dataset_mix_add (mix, other);
   g_assert_true (gui_test_wait_for (mix_read, mix, 30000));
@@ -463,8 +450,7 @@ test_check_file_carried (void)
   g_assert_true (gui_test_wait_for (model_settled, model_page, 60000));
   dataset = temper_window_get_page (window, "dataset");
   training = temper_window_get_page (window, "training");
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  gui_test_open_dataset (dataset, data);
   temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset), check);
   g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
 

@@ -61,24 +61,34 @@ record_line (const char *question, guint words, gboolean markup)
 /* The reference: the engine's report of the file the page hands the run,
  * read with the model's template at the length the page counts with,
  * written as the line says it. */
-static char *
-run_file_lengths_at (GtkWidget *page, TemperLoadedModel *model, int max_length, guint *n_records)
+/* The engine's reading of @path with @model's template (returned in
+ * @tmpl, which the dataset uses) at @max_length, as the run reads it. */
+static temper_dataset_t *
+engine_read (const char *path, TemperLoadedModel *model, int max_length, temper_chat_template_t **tmpl)
 {
-  const char *path = temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page));
   const temper_model_t *m = temper_loaded_model_get_model (model);
-  g_autoptr(temper_chat_template_t) tmpl = temper_chat_template_new (temper_model_get_chat_template (m),
-                                                                     temper_model_get_tokenizer (m));
-  g_autoptr(temper_dataset_t) ds = NULL;
   g_autoptr(GError) error = NULL;
-  const TemperDatasetReport *report;
   TemperDatasetOptions options;
+  temper_dataset_t *ds;
 
   g_assert_nonnull (path);
+  *tmpl = temper_chat_template_new (temper_model_get_chat_template (m), temper_model_get_tokenizer (m));
   temper_dataset_options_init (&options);
-  options.chat_template = tmpl;
+  options.chat_template = *tmpl;
   options.max_length = max_length;
   ds = temper_dataset_load (path, &options, &error);
   g_assert_no_error (error);
+  return ds;
+}
+
+static char *
+run_file_lengths_at (GtkWidget *page, TemperLoadedModel *model, int max_length, guint *n_records)
+{
+  g_autoptr(temper_chat_template_t) tmpl = NULL;
+  g_autoptr(temper_dataset_t) ds = engine_read (temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page)), model,
+                                                max_length, &tmpl);
+  const TemperDatasetReport *report;
+
   report = temper_dataset_get_report (ds);
   g_assert_true (report->has_token_stats);
   *n_records = (guint) report->n_valid;
@@ -142,8 +152,7 @@ test_lengths_follow_training (void)
   g_autofree char *file_text = NULL, *after_drop = NULL;
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(GString) long_text = g_string_new (NULL);
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   GtkWidget *list, *drop = NULL;
   TemperDatasetMix *mix;
 
@@ -173,12 +182,8 @@ test_lengths_follow_training (void)
   g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
   g_assert_true (g_file_set_contents (long_path, long_text->str, -1, NULL));
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_set_default_size (GTK_WINDOW (window), 800, 900);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_set_model (TEMPER_DATASET_PAGE (page), model);
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), path);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (model, 800, 900, &window);
+  gui_test_open_dataset (page, path);
   g_assert_cmpstr (temper_dataset_page_get_path (TEMPER_DATASET_PAGE (page)), ==, path);
   assert_line_is_run_file (page, model);
   g_assert_cmpstr (tokens_subtitle (page), ==, "");
@@ -253,8 +258,7 @@ test_check_file_split (void)
   share = gui_test_find_named (settings_page, "val-fraction");
   g_assert_nonnull (share);
 
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  gui_test_open_dataset (dataset, data);
   usual = g_strdup (split_subtitle (dataset));
   g_assert_nonnull (strstr (usual, "held back"));
   usual_note = g_strdup (temper_settings_page_get_field_note (TEMPER_SETTINGS_PAGE (settings_page), "val-fraction"));
@@ -329,15 +333,12 @@ test_check_file_sampled (void)
   g_autofree char *long_check = write_records (tmp, "long-check.jsonl", n_long);
   g_autofree char *short_check = write_records (tmp, "short-check.jsonl", 7);
   g_autofree char *expected = NULL;
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   guint n_train;
   double mean_tokens;
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (NULL, 0, 0, &window);
+  gui_test_open_dataset (page, data);
   g_assert_true (temper_dataset_page_get_size (TEMPER_DATASET_PAGE (page), &n_train, &mean_tokens));
 
   temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (page), long_check);
@@ -371,25 +372,30 @@ assert_split (GtkWidget *page, const char *value, const char *subtitle_start)
                                      page, "dataset-split-row"))), subtitle_start));
 }
 
+#define HELD_BACK_SMALL "None: a small dataset needs every example to learn from. From 200 records, a tenth is " \
+                        "kept aside and never learned from."
+#define HELD_BACK_NONE  "None: the validation share is 0, so every example is learned from and progress is not " \
+                        "checked."
+
 /* The row about records held back, and the split row's line and subtitle,
- * describe the share the Settings page sets: automatic (none of 8 records
- * held back: too few), a share of the examples, or none — the subtitle
- * never says examples are held back when none is. */
+ * describe the share the Settings page sets: automatic, a share of the
+ * examples, or none — and when none is held back, both give the same
+ * reason: too few records for the automatic settings to hold any back
+ * (8; also when the window hands the automatic share on as 0), or a
+ * share set to hold back none (250).  The split row's subtitle never says
+ * examples are held back when none is. */
 static void
 test_held_back_share (void)
 {
   g_autofree char *tmp = g_dir_make_tmp ("temper-summary-share-XXXXXX", NULL);
   g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   GtkWidget *row;
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (NULL, 0, 0, &window);
+  gui_test_open_dataset (page, data);
   row = gui_test_find_named (page, "check-row");
-  g_assert_cmpstr (check_subtitle (page), ==, "From 200 records, a tenth is kept aside and never learned from.");
+  g_assert_cmpstr (check_subtitle (page), ==, HELD_BACK_SMALL);
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==,
                    "Records held back from this file (automatic)");
   assert_split (page, "All 8 to learn from; none held back under 200", "A small dataset needs every example");
@@ -401,22 +407,27 @@ test_held_back_share (void)
   g_assert_cmpstr (check_subtitle (page), ==, "12.5 % of your examples are kept aside and never learned from.");
   assert_split (page, "7 to learn from, 1 to check with", "Validation examples are held back");
 
-  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.0);
-  g_assert_cmpstr (check_subtitle (page), ==,
-                   "None: the validation share is 0, so every example is learned from and progress is not checked.");
   /* The window hands the automatic share on as a number: 0 with 8
-   * records is what the automatic settings choose, and reads as such. */
+   * records is what the automatic settings choose, and both rows read
+   * as such. */
+  temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.0);
+  g_assert_cmpstr (check_subtitle (page), ==, HELD_BACK_SMALL);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Records held back from this file");
   assert_split (page, "All 8 to learn from; none held back under 200", "A small dataset needs every example");
 
   temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, -1);
-  g_assert_cmpstr (check_subtitle (page), ==, "From 200 records, a tenth is kept aside and never learned from.");
+  g_assert_cmpstr (check_subtitle (page), ==, HELD_BACK_SMALL);
 
-  /* 250 records: the automatic share holds some back, a share of 0 none. */
+  /* 250 records: the automatic share holds some back, a share of 0 none;
+   * the row follows the records opened, not only the share. */
   g_free (data);
   data = write_records (tmp, "many.jsonl", 250);
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  gui_test_open_dataset (page, data);
+  g_assert_cmpstr (check_subtitle (page), ==, "From 200 records, a tenth is kept aside and never learned from.");
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==,
+                   "Records held back from this file (automatic)");
   temper_dataset_page_set_split (TEMPER_DATASET_PAGE (page), 7, 0.0);
+  g_assert_cmpstr (check_subtitle (page), ==, HELD_BACK_NONE);
   assert_split (page, "All 250 to learn from; none held back",
                 "The validation share set in Settings holds back no example");
 
@@ -479,8 +490,7 @@ test_cut_follows_max_length (void)
   model = temper_model_page_get_model (TEMPER_MODEL_PAGE (model_page));
   dataset = temper_window_get_page (window, "dataset");
   g_assert_true (temper_window_show_step (window, "dataset"));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset), path);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset, 60000));
+  gui_test_open_dataset (dataset, path);
 
   /* As chosen for the data. */
   temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &run);
@@ -509,6 +519,123 @@ test_cut_follows_max_length (void)
   expected = run_file_lengths_at (dataset, model, 4096, &n_records);
   g_assert_null (strstr (expected, "cut short"));
   g_assert_cmpstr (tokens_text (dataset), ==, expected);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  gui_test_settle (50);
+  test_remove_tree (tmp);
+}
+
+/* Subtitles of the Problems list's rows: what is wrong, in order. */
+static GPtrArray *
+problem_messages (GtkWidget *page)
+{
+  GtkWidget *list = gui_test_find_named (page, "problems-list");
+  GPtrArray *messages = g_ptr_array_new_with_free_func (g_free);
+
+  for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_ACTION_ROW (row))
+      g_ptr_array_add (messages, g_strdup (adw_action_row_get_subtitle (ADW_ACTION_ROW (row))));
+  return messages;
+}
+
+/* The reference: the problems the engine reports in the file read with
+ * the model's template at @max_length. */
+static GPtrArray *
+engine_problems_at (const char *path, TemperLoadedModel *model, int max_length)
+{
+  g_autoptr(temper_chat_template_t) tmpl = NULL;
+  g_autoptr(temper_dataset_t) ds = engine_read (path, model, max_length, &tmpl);
+  const TemperDatasetReport *report = temper_dataset_get_report (ds);
+  GPtrArray *messages = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_cmpuint (report->n_listed, ==, report->n_problems);
+  for (guint i = 0; i < report->n_listed; i++)
+    g_ptr_array_add (messages, g_strdup (report->problems[i].message));
+  return messages;
+}
+
+static gboolean
+problems_shown (GtkWidget *page)
+{
+  return gtk_widget_get_visible (gtk_widget_get_ancestor (gui_test_find_named (page, "problems-list"),
+                                                          ADW_TYPE_PREFERENCES_GROUP));
+}
+
+static void
+assert_same_messages (GPtrArray *shown, GPtrArray *expected)
+{
+  g_assert_cmpuint (shown->len, ==, expected->len);
+  for (guint i = 0; i < shown->len; i++)
+    g_assert_cmpstr (shown->pdata[i], ==, expected->pdata[i]);
+}
+
+/* The Problems list is the run's at the max length it will use: an answer
+ * that starts past it is listed (and one that starts before it is not),
+ * as the engine reports the file at that length.  The facts handed to the
+ * Settings page, from which it chooses the max length, do not move with
+ * it. */
+static void
+test_problems_follow_max_length (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("temper-summary-problems-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, "questions.jsonl", NULL);
+  g_autoptr(TemperLoadedModel) model = load_tiny_model ();
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GPtrArray) shown = NULL;
+  g_autoptr(GPtrArray) expected = NULL;
+  GtkWidget *window, *page;
+  TemperTrainFacts facts = { 0 }, facts_after = { 0 };
+
+  /* Questions from 3 to 84 words, each with a short answer. */
+  for (guint i = 0; i < 28; i++)
+    {
+      g_autoptr(GString) question = g_string_new ("Tell me");
+
+      for (guint w = 0; w < 3 * (i + 1); w++)
+        g_string_append_printf (question, " about%u", w % 5);
+      g_string_append_printf (text, "{\"prompt\": \"%s?\", \"response\": \"Answer %u.\"}\n", question->str, i);
+    }
+  g_assert_true (g_file_set_contents (path, text->str, -1, NULL));
+
+  page = gui_test_present_dataset_page (model, 0, 0, &window);
+  gui_test_open_dataset (page, path);
+  /* At the length it is checked at, no answer starts past it. */
+  shown = problem_messages (page);
+  g_assert_cmpuint (shown->len, ==, 0);
+  g_assert_true (temper_dataset_page_get_facts (TEMPER_DATASET_PAGE (page), &facts));
+
+  /* Shorter: the answers after long questions are past it. */
+  temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (page), 128);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_ptr_array_unref (shown);
+  shown = problem_messages (page);
+  expected = engine_problems_at (path, model, 128);
+  g_assert_cmpuint (expected->len, >, 0);
+  g_assert_nonnull (strstr (expected->pdata[0], "after the first 128 tokens"));
+  assert_same_messages (shown, expected);
+  g_assert_true (problems_shown (page));
+  g_assert_true (temper_dataset_page_get_facts (TEMPER_DATASET_PAGE (page), &facts_after));
+  g_assert_cmpuint (facts_after.n_records, ==, facts.n_records);
+  g_assert_cmpuint (facts_after.token_max, ==, facts.token_max);
+  g_assert_cmpuint (facts_after.token_p95, ==, facts.token_p95);
+  g_assert_cmpuint (facts_after.tokens_total, ==, facts.tokens_total);
+
+  /* Shorter still: more of them. */
+  temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (page), 64);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_ptr_array_unref (shown);
+  g_ptr_array_unref (expected);
+  shown = problem_messages (page);
+  expected = engine_problems_at (path, model, 64);
+  assert_same_messages (shown, expected);
+
+  /* Longer than any: none. */
+  temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (page), 4096);
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  g_ptr_array_unref (shown);
+  shown = problem_messages (page);
+  g_assert_cmpuint (shown->len, ==, 0);
+  g_assert_false (problems_shown (page));
 
   gtk_window_destroy (GTK_WINDOW (window));
   gui_test_settle (50);
@@ -553,14 +680,11 @@ test_choosers_alike (void)
 {
   g_autofree char *tmp = g_dir_make_tmp ("temper-summary-choose-XXXXXX", NULL);
   g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   const char *const titles[] = { "Open a Dataset", "Add a Dataset to the Mix", "Choose a File to Check Progress On" };
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (NULL, 0, 0, &window);
+  gui_test_open_dataset (page, data);
 
   for (guint k = 0; k < G_N_ELEMENTS (titles); k++)
     {
@@ -604,13 +728,11 @@ test_choosers_alike (void)
 static void
 test_open_chooser_freed (void)
 {
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   g_autoptr(GPtrArray) choosers = NULL;
   GtkWidget *dialog;
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
+  page = gui_test_present_dataset_page (NULL, 0, 0, &window);
   gtk_widget_activate_action (page, "page.open", NULL);
   gui_test_settle (100);
   choosers = open_choosers ();
@@ -655,15 +777,11 @@ test_mix_next_to_file (void)
 {
   g_autofree char *tmp = g_dir_make_tmp ("temper-summary-order-XXXXXX", NULL);
   g_autofree char *data = gui_test_write_capitals (tmp, "capitals.jsonl");
-  GtkWidget *window = gtk_window_new ();
-  GtkWidget *page = g_object_new (TEMPER_TYPE_DATASET_PAGE, NULL);
+  GtkWidget *window, *page;
   double mix;
 
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_set_default_size (GTK_WINDOW (window), 800, 4000);
-  gtk_window_present (GTK_WINDOW (window));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (page), data);
-  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, page, 60000));
+  page = gui_test_present_dataset_page (NULL, 800, 4000, &window);
+  gui_test_open_dataset (page, data);
   gui_test_settle (100);
   mix = top_of (page, "mix-group");
   g_assert_cmpfloat (top_of (page, "dataset-file"), <, mix);
@@ -685,6 +803,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset-summary/check-file-sampled", test_check_file_sampled);
   g_test_add_func ("/dataset-summary/held-back-share", test_held_back_share);
   g_test_add_func ("/dataset-summary/cut-follows-max-length", test_cut_follows_max_length);
+  g_test_add_func ("/dataset-summary/problems-follow-max-length", test_problems_follow_max_length);
   g_test_add_func ("/dataset-summary/open-chooser-freed", test_open_chooser_freed);
   g_test_add_func ("/dataset-summary/mix-next-to-file", test_mix_next_to_file);
   return g_test_run ();

@@ -181,6 +181,28 @@ find_bars (const Image *image, Bar *bars, guint max_bars)
   return n;
 }
 
+/* @histogram drawn in @window at 520 × 240 in the light style, read back
+ * from a PNG. */
+static Image
+draw_light (GtkWidget *window, GtkWidget *histogram)
+{
+  g_autofree char *path = g_build_filename (g_get_tmp_dir (), "temper-histogram-bars.png", NULL);
+  g_autoptr(GError) error = NULL;
+  Image image = { NULL, 0, 0 };
+
+  gtk_window_set_child (GTK_WINDOW (window), histogram);
+  gtk_window_set_default_size (GTK_WINDOW (window), 520, 240);
+  gtk_window_present (GTK_WINDOW (window));
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
+  gui_test_settle (200);
+  g_assert_true (gui_test_save_png (histogram, path, &image.width, &image.height, &error));
+  g_assert_no_error (error);
+  image.pixbuf = gdk_pixbuf_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_unlink (path);
+  return image;
+}
+
 /* 13 bins of 50 tokens (the longest example, 607, and the limit 512 need
  * 608 values over at most 24 bins: 1-2-5 steps give 50), each with a count
  * chosen here; the bars are measured on the drawing and compared with those
@@ -194,9 +216,7 @@ test_drawing_is_the_data (void)
   GtkWidget *window = gtk_window_new ();
   GtkWidget *histogram = temper_length_histogram_new ();
   g_autoptr(GArray) lengths = g_array_new (FALSE, FALSE, sizeof (guint));
-  g_autofree char *path = g_build_filename (g_get_tmp_dir (), "temper-histogram-bars.png", NULL);
-  g_autoptr(GError) error = NULL;
-  Image image = { NULL, 0, 0 };
+  Image image;
   Bar bars[G_N_ELEMENTS (counts) + 4];
   guint n_bars, max_count = 0, first = G_MAXUINT, last = 0, b = 0, best_column_ink = 0;
   double plot_w, plot_h, bin_px, measured_pitch, measured_left, foot, marker_x;
@@ -216,16 +236,7 @@ test_drawing_is_the_data (void)
                                        lengths->len, limit);
   g_assert_cmpuint (temper_length_histogram_get_n_bins (TEMPER_LENGTH_HISTOGRAM (histogram)), ==,
                     G_N_ELEMENTS (counts));
-  gtk_window_set_child (GTK_WINDOW (window), histogram);
-  gtk_window_set_default_size (GTK_WINDOW (window), 520, 240);
-  gtk_window_present (GTK_WINDOW (window));
-  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
-  gui_test_settle (200);
-  g_assert_true (gui_test_save_png (histogram, path, &image.width, &image.height, &error));
-  g_assert_no_error (error);
-  image.pixbuf = gdk_pixbuf_new_from_file (path, &error);
-  g_assert_no_error (error);
-  g_unlink (path);
+  image = draw_light (window, histogram);
   g_assert_true (gdk_pixbuf_get_has_alpha (image.pixbuf));
 
   /* One bar per bin that has examples, in the bins' order. */
@@ -298,6 +309,72 @@ test_drawing_is_the_data (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A bin that holds lengths on both sides of the cut-off (here 45-49 at a
+ * limit of 48: 45-48 kept whole, 49 cut short) is drawn as two bars split
+ * at the marker, each as tall as its own count, the part past the marker
+ * in the warning colour; whole bins keep one bar of one colour. */
+static void
+test_bar_split_at_limit (void)
+{
+  /* 12 bins of 5 tokens (the longest, 59, needs 60 values over at most 24
+   * bins: 1-2-5 steps give 5). */
+  static const guint data[] = { 10, 11, 12, 25, 26, 26, 27, 28, 29, 45, 46, 46, 47, 48, 49, 49, 50, 53, 59 };
+  const guint limit = 48, bin_width = 5, n_bins = 12;
+  /* The bars expected left to right: bin, count, warm. */
+  static const struct { guint bin, count; gboolean warm; } expected[] = {
+    { 2, 3, FALSE }, { 5, 6, FALSE }, { 9, 5, FALSE }, { 9, 2, TRUE }, { 10, 2, TRUE }, { 11, 1, TRUE },
+  };
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *histogram = temper_length_histogram_new ();
+  Image image;
+  Bar bars[G_N_ELEMENTS (expected) + 4];
+  guint n_bars, max_count = 0;
+  double plot_w, plot_h, bin_px, marker_x, foot;
+
+  temper_length_histogram_set_lengths (TEMPER_LENGTH_HISTOGRAM (histogram), data, G_N_ELEMENTS (data), limit);
+  g_assert_cmpuint (temper_length_histogram_get_n_bins (TEMPER_LENGTH_HISTOGRAM (histogram)), ==, n_bins);
+  g_assert_cmpuint (temper_length_histogram_get_bin (TEMPER_LENGTH_HISTOGRAM (histogram), 9, NULL, NULL), ==, 7);
+  image = draw_light (window, histogram);
+
+  n_bars = find_bars (&image, bars, G_N_ELEMENTS (bars));
+  g_assert_cmpuint (n_bars, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    max_count = MAX (max_count, expected[i].count);
+  plot_w = image.width - TEMPER_LENGTH_HISTOGRAM_MARGIN_LEFT - TEMPER_LENGTH_HISTOGRAM_MARGIN_RIGHT;
+  plot_h = image.height - TEMPER_LENGTH_HISTOGRAM_MARGIN_TOP - TEMPER_LENGTH_HISTOGRAM_MARGIN_BOTTOM;
+  bin_px = plot_w / n_bins;
+  foot = image.height - TEMPER_LENGTH_HISTOGRAM_MARGIN_BOTTOM;
+  /* Between 48, the longest kept whole, and 49, the shortest cut. */
+  marker_x = TEMPER_LENGTH_HISTOGRAM_MARGIN_LEFT + plot_w * (limit + 1) / (n_bins * bin_width);
+  for (guint i = 0; i < n_bars; i++)
+    {
+      double bin_left = TEMPER_LENGTH_HISTOGRAM_MARGIN_LEFT + bin_px * expected[i].bin;
+      double height = bars[i].bottom + 1 - bars[i].top;
+
+      g_test_message ("bar %u: columns %d-%d, %.0f px high, warm %d", i, bars[i].left, bars[i].right, height,
+                      bars[i].warm);
+      g_assert_cmpint (bars[i].warm, ==, expected[i].warm);
+      /* Inside its bin, and on its side of the marker. */
+      g_assert_cmpfloat (bars[i].left, >=, bin_left - 1);
+      g_assert_cmpfloat (bars[i].right + 1, <=, bin_left + bin_px + 1);
+      if (expected[i].warm)
+        g_assert_cmpfloat (bars[i].left, >=, marker_x);
+      else
+        g_assert_cmpfloat (bars[i].right + 1, <=, marker_x);
+      g_assert_cmpfloat (fabs (bars[i].bottom + 1 - foot), <=, 1.0);
+      g_assert_cmpfloat (fabs (height - plot_h * expected[i].count / max_count), <=, 1.5);
+    }
+  /* The split bin's two parts reach from its edges to the marker. */
+  g_assert_cmpfloat (fabs (bars[2].left - (TEMPER_LENGTH_HISTOGRAM_MARGIN_LEFT + bin_px * 9 + 1)), <=, 1.5);
+  g_assert_cmpfloat (fabs (bars[2].right + 1 - marker_x), <=, 2.5);
+  g_assert_cmpfloat (fabs (bars[3].left - marker_x), <=, 2.5);
+  g_assert_cmpfloat (fabs (bars[3].right + 1 - (TEMPER_LENGTH_HISTOGRAM_MARGIN_LEFT + bin_px * 10 - 1)), <=, 1.5);
+
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+  g_object_unref (image.pixbuf);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -307,6 +384,7 @@ main (int   argc,
   g_test_add_func ("/histogram/bins", test_bins);
   g_test_add_func ("/histogram/draws", test_draws);
   g_test_add_func ("/histogram/drawing-is-the-data", test_drawing_is_the_data);
+  g_test_add_func ("/histogram/bar-split-at-limit", test_bar_split_at_limit);
 
   return g_test_run ();
 }

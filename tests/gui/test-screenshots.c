@@ -71,12 +71,6 @@ model_loaded (gpointer data)
 }
 
 static gboolean
-dataset_checked (gpointer data)
-{
-  return !temper_dataset_page_is_busy (data);
-}
-
-static gboolean
 training_done (gpointer data)
 {
   return !temper_training_page_is_busy (data);
@@ -161,6 +155,19 @@ shoot (Fixture    *fixture,
   g_assert_cmpint (height, ==, HEIGHT);
   g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
   g_test_message ("wrote %s", path);
+}
+
+/* The split row's value reads in at most two lines beside a long
+ * subtitle (a small dataset's), in either language, as laid out in the
+ * shot just taken. */
+static void
+assert_split_in_two_lines (GtkWidget *dataset_page)
+{
+  GtkLabel *label = GTK_LABEL (gui_test_find_named (dataset_page, "dataset-split"));
+  int lines = pango_layout_get_line_count (gtk_label_get_layout (label));
+
+  g_test_message ("the split row's value \"%s\" reads in %d lines", gtk_label_get_text (label), lines);
+  g_assert_cmpint (lines, <=, 2);
 }
 
 /* Shows the end of a preferences page, where the problem list is. */
@@ -283,16 +290,14 @@ test_pages (Fixture       *fixture,
   gtk_widget_activate_action (root, "win.next-page", NULL);
   shoot (fixture, "4-dataset-empty");
 
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), broken);
-  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  gui_test_open_dataset (dataset_page, broken);
   shoot (fixture, "5-dataset-problems");
   scroll_to_bottom (dataset_page);
   shoot (fixture, "5b-dataset-problems-list");
 
   /* Records that load but may teach the wrong thing, each to drop or keep;
    * then a table whose question and answer columns the person picks. */
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), findings);
-  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  gui_test_open_dataset (dataset_page, findings);
   gui_test_settle (300);   /* the findings are laid out before the page scrolls to them */
   scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-group"));
   shoot (fixture, "5c-dataset-findings");
@@ -325,18 +330,16 @@ test_pages (Fixture       *fixture,
                                 "用干布擦拭，切勿用水。\n\n", part);
     g_assert_true (g_file_set_contents (text, manual->str, -1, NULL));
   }
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), text);
-  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  gui_test_open_dataset (dataset_page, text);
   scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-format"));
   shoot (fixture, "5f-dataset-text");
   g_unlink (text);
   g_assert_true (g_file_set_contents (table, "id,frage,antwort,quelle\n1,Wer stellt den Lumora K7 her?,"
                                       "Brightwell,Katalog\n2,Wo sitzt Brightwell?,In Oslo,Katalog\n", -1, NULL));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), table);
-  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  gui_test_open_dataset (dataset_page, table);
   adw_combo_row_set_selected (ADW_COMBO_ROW (gui_test_find_named (dataset_page, "question-column")), 1);
   adw_combo_row_set_selected (ADW_COMBO_ROW (gui_test_find_named (dataset_page, "answer-column")), 2);
-  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
   scroll_to (dataset_page, gui_test_find_named (dataset_page, "question-column"));
   shoot (fixture, "5d-dataset-columns");
   g_unlink (table);
@@ -371,8 +374,7 @@ test_pages (Fixture       *fixture,
       }
     g_assert_true (g_file_set_contents (leaky, facts->str, -1, NULL));
   }
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), leaky);
-  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  gui_test_open_dataset (dataset_page, leaky);
   gui_test_settle (300);
   scroll_to (dataset_page, gui_test_find_named (dataset_page, "findings-group"));
   shoot (fixture, "5h-dataset-leakage");
@@ -386,7 +388,7 @@ test_pages (Fixture       *fixture,
                                         "{\"prompt\": \"Which floor is the canteen on?\", \"response\": \"The third.\"}\n"
                                         "{\"prompt\": \"Broken\n", -1, NULL));
     temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset_page), check);
-    g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+    g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
     gui_test_settle (300);
     scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-split"));
     shoot (fixture, "5i-dataset-check-file");
@@ -404,19 +406,18 @@ test_pages (Fixture       *fixture,
       g_string_append_printf (lines, "{\"prompt\": \"Where is desk %u?\", \"response\": \"Row %u.\"}\n", i, i % 40);
     g_assert_true (g_file_set_contents (check, lines->str, -1, NULL));
     temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset_page), check);
-    g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+    g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
     gui_test_settle (300);
     scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-split"));
     shoot (fixture, "5k-dataset-check-file-sampled");
     temper_dataset_page_set_check_file (TEMPER_DATASET_PAGE (dataset_page), NULL);
-    g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+    g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
     g_unlink (check);
   }
   g_unlink (leaky);
 
   g_assert_true (g_file_test (sample, G_FILE_TEST_EXISTS));
-  temper_dataset_page_open (TEMPER_DATASET_PAGE (dataset_page), sample);
-  g_assert_true (gui_test_wait_for (dataset_checked, dataset_page, 60000));
+  gui_test_open_dataset (dataset_page, sample);
   g_assert_true (temper_page_get_complete (TEMPER_PAGE (dataset_page)));
   scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-format"));
   shoot (fixture, "6-dataset-sample");
@@ -464,10 +465,14 @@ test_pages (Fixture       *fixture,
 
     temper_settings_page_get_train_settings (TEMPER_SETTINGS_PAGE (settings_page), &run);
     temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (dataset_page), 48);
+    /* The Problems list is found again at 48. */
+    g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
     gui_test_settle (200);
-    scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-tokens"));
+    scroll_to (dataset_page, gui_test_find_named (dataset_page, "dataset-split"));
     shoot (fixture, "6f-dataset-max-length");
+    assert_split_in_two_lines (dataset_page);
     temper_dataset_page_set_max_length (TEMPER_DATASET_PAGE (dataset_page), run.max_length);
+    g_assert_true (gui_test_wait_for (gui_test_dataset_idle, dataset_page, 60000));
   }
 
   /* The chart takes its colours from the style, so it must read as well

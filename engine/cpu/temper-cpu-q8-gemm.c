@@ -118,7 +118,10 @@ quantize (const float *x, int64_t n, const TemperQ8Acts *a)
     {
       __m512 v0 = _mm512_loadu_ps (x + 32 * b), v1 = _mm512_loadu_ps (x + 32 * b + 16);
       float amax = _mm512_reduce_max_ps (_mm512_max_ps (_mm512_abs_ps (v0), _mm512_abs_ps (v1)));
-      float d = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      /* 1/d, not 127/amax: decoding's temper_cpu_avx2_quantize_q8 () does so,
+       * and the two must give the same quants (a prompt's products then
+       * equal its tokens' decoded one by one). */
+      float d = amax / 127.0f, inv = d != 0.0f ? 1.0f / d : 0.0f;
       __m512i q0 = _mm512_cvtps_epi32 (_mm512_mul_ps (v0, _mm512_set1_ps (inv)));
       __m512i q1 = _mm512_cvtps_epi32 (_mm512_mul_ps (v1, _mm512_set1_ps (inv)));
       int s0 = _mm512_reduce_add_epi32 (q0), s1 = _mm512_reduce_add_epi32 (q1);
@@ -168,7 +171,7 @@ quantize (const float *x, int64_t n, const TemperQ8Acts *a)
       m = _mm_max_ps (m, _mm_movehl_ps (m, m));
       m = _mm_max_ss (m, _mm_movehdup_ps (m));
       d = _mm_cvtss_f32 (m) / 127.0f;
-      inv = _mm_cvtss_f32 (m) > 0.0f ? 127.0f / _mm_cvtss_f32 (m) : 0.0f;
+      inv = d != 0.0f ? 1.0f / d : 0.0f;   /* as decoding rounds (above) */
       for (int k = 0; k < 4; k++)
         q[k] = _mm256_cvtps_epi32 (_mm256_mul_ps (v[k], _mm256_set1_ps (inv)));
       s0 = hsum_epi32 (_mm256_add_epi32 (q[0], q[1]));

@@ -318,6 +318,83 @@ test_fast_decode (void)
   temper_backend_free (b);
 }
 
+/* Prompts and decoding give the same products: the many-token 8-bit path
+ * (AVX-512 VNNI or AVX2) rounds x as decoding does and multiplies the same
+ * integers, so each of 70 tokens' outputs must equal the one-token
+ * product's up to float rounding, far inside the 8-bit bound that
+ * test_fast_decode holds both to.  Activations with a few large values,
+ * as a real model's residual stream has.  (Rounding x with 127/amax where
+ * decoding uses 1/(amax/127) moved a quant by one now and then: 4.9e-5
+ * here, against 6.6e-7 when both round alike.) */
+static void
+test_prefill_matches_decode (void)
+{
+  TemperBackend *b = temper_cpu_backend_new (2, TEMPER_CPU_KERNELS_FAST_DECODE);
+  const int q8_types[] = { TEMPER_TYPE_Q4_0, TEMPER_TYPE_Q4_1, TEMPER_TYPE_Q5_0,
+                           TEMPER_TYPE_Q5_1, TEMPER_TYPE_Q8_0, TEMPER_TYPE_Q2_K,
+                           TEMPER_TYPE_Q3_K, TEMPER_TYPE_Q4_K, TEMPER_TYPE_Q5_K,
+                           TEMPER_TYPE_Q6_K, TEMPER_TYPE_IQ4_NL, TEMPER_TYPE_IQ4_XS };
+  const int64_t in = 1024, out = 70, T = 70;
+
+  if (strstr (temper_cpu_backend_get_kernels_name (b), "prompts") == NULL)
+    {
+      temper_backend_free (b);
+      g_test_skip ("this processor has no many-token 8-bit path");
+      return;
+    }
+  for (gsize ti = 0; ti < G_N_ELEMENTS (q8_types); ti++)
+    {
+      int type = q8_types[ti];
+      size_t rb;
+      g_autofree guint8 *w = random_weights (type, in, out, &rb);
+      g_autofree float *x = g_new (float, in * T);
+      g_autofree float *y_one = g_new (float, out);
+      g_autofree float *row = g_new (float, in);
+      TemperBuffer *wb = temper_backend_buffer_from_host (b, w, rb * out, NULL);
+      TemperBuffer *xb = temper_backend_buffer_alloc (b, sizeof (float) * in * T, TEMPER_BUFFER_ACTIVATIONS, NULL);
+      TemperBuffer *yb = temper_backend_buffer_alloc (b, sizeof (float) * out * T, TEMPER_BUFFER_ACTIVATIONS, NULL);
+      TemperBuffer *x1b = temper_backend_buffer_alloc (b, sizeof (float) * in, TEMPER_BUFFER_ACTIVATIONS, NULL);
+      TemperBuffer *y1b = temper_backend_buffer_alloc (b, sizeof (float) * out, TEMPER_BUFFER_ACTIVATIONS, NULL);
+      TemperBTensor wt = temper_btensor (wb, 0, type, in, out);
+      TemperBTensor xt = temper_btensor (xb, 0, TEMPER_TYPE_F32, in, T);
+      TemperBTensor yt = temper_btensor (yb, 0, TEMPER_TYPE_F32, out, T);
+      TemperBTensor x1t = temper_btensor (x1b, 0, TEMPER_TYPE_F32, in, 1);
+      TemperBTensor y1t = temper_btensor (y1b, 0, TEMPER_TYPE_F32, out, 1);
+      const float *y = (const float *) yb->host;
+      double worst = 0.0;
+
+      for (int64_t i = 0; i < in * T; i++)
+        x[i] = frand () * (i % 97 == 5 ? 40.0f : 1.0f);
+      g_assert_true (temper_backend_upload (b, &xt, x, NULL));
+      b->ops->matmul (b, &yt, &xt, &wt, NULL, FALSE);
+      for (int t = 0; t < T; t++)
+        {
+          g_assert_true (temper_backend_upload (b, &x1t, x + t * in, NULL));
+          b->ops->matmul (b, &y1t, &x1t, &wt, NULL, FALSE);
+          g_assert_true (temper_backend_download (b, &y1t, y_one, NULL));
+          for (int64_t o = 0; o < out; o++)
+            {
+              TemperTensorView view = { "w", type, { in, out }, rb, w };
+              double scale = 0.0, err;
+
+              temper_tensor_row_to_f32 (&view, o, row);
+              for (int64_t i = 0; i < in; i++)
+                scale += fabs ((double) row[i] * x[t * in + i]);
+              err = fabs ((double) y[t * out + o] - y_one[o]) / MAX (scale, 1e-6);
+              worst = MAX (worst, err);
+            }
+        }
+      g_test_message ("%s: worst |prompt − decode| / Σ|w·x| = %.2e", temper_type_name (type), worst);
+      g_assert_cmpfloat (worst, <=, 5e-6);
+      temper_backend_buffer_free (b, wb);
+      temper_backend_buffer_free (b, xb);
+      temper_backend_buffer_free (b, yb);
+      temper_backend_buffer_free (b, x1b);
+      temper_backend_buffer_free (b, y1b);
+    }
+  temper_backend_free (b);
+}
+
 /* The vector exponential (softmaxes, SwiGLU) against expf: within two
  * units in the last place where the result is a normal float, 0 below
  * where expf underflows to a denormal, and the sum it returns. */
@@ -395,5 +472,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/kernels/matmul-every-type", test_matmul_types);
   g_test_add_func ("/cpu/kernels/backward-every-type", test_backward_types);
   g_test_add_func ("/cpu/kernels/fast-decode", test_fast_decode);
+  g_test_add_func ("/cpu/kernels/prefill-matches-decode", test_prefill_matches_decode);
   return g_test_run ();
 }

@@ -206,7 +206,7 @@ temper_cpu_backend_new (int n_threads, TemperCpuKernelChoice kernels)
         }
     }
   /* Generation's prompts: the weights the 8-bit prefill does not take
-   * (F16, BF16, F32, Q2_K, Q3_K, IQ4) through the same bfloat16 kernel, x
+   * (F16, BF16, F32, TQ2_0, NF4) through the same bfloat16 kernel, x
    * rounded to bfloat16 as decoding's BF16 rows already round it. */
   if (kernels == TEMPER_CPU_KERNELS_FAST_DECODE && cpu->k.prefill_q8)
     {

@@ -107,9 +107,20 @@ typedef enum {
   DATASET_PAGE_NONE_BY_SHARE,   /* the share set in Settings holds back none */
 } DatasetPageHeldBack;
 DatasetPageHeldBack dataset_page_held_back (double fraction, guint n);
+
+/* temper-dataset-page-counts.c */
+/* What the run trains on when it is not the file as checked (the mix, or
+ * the records not dropped); FALSE when it is the file. */
+gboolean dataset_page_training_size     (TemperDatasetPage *self, TemperDatasetMixSize *size);
 /* How many records the run splits into learned and held back: the
  * mix, or the records not dropped. */
-guint           dataset_page_n_split       (TemperDatasetPage *self);
+guint    dataset_page_n_split           (TemperDatasetPage *self);
+/* How many of them it learns from and holds back. */
+void     dataset_page_training_split    (TemperDatasetPage *self, guint *n_train, guint *n_validation);
+/* The records, split and length rows (and the held-back row with them). */
+void     dataset_page_show_counts       (TemperDatasetPage *self);
+/* The length row and the histogram, at the Settings max length. */
+void     dataset_page_show_lengths      (TemperDatasetPage *self);
 
 void     dataset_page_remove_all_rows   (GtkListBox *list);
 /* How many records the person dropped. */

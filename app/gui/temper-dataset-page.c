@@ -2,7 +2,8 @@
 /* temper-dataset-page.c — opens a dataset (JSON, JSONL, CSV/TSV, text),
  * checks it on a worker thread, and shows what it found: format (a table's
  * question and answer columns), totals, split, token lengths, findings
- * (temper-dataset-page-findings.c), problems and a preview. */
+ * (temper-dataset-page-findings.c), problems and a preview.  The summary
+ * rows are worked out in temper-dataset-page-counts.c. */
 #include "config.h"
 
 #include <math.h>
@@ -401,164 +402,6 @@ column_chosen_cb (TemperDatasetPage *self)
   temper_dataset_page_open (self, self->path);
 }
 
-/* What the run trains on when it is not the file as checked: the mix, or
- * the records not dropped.  FALSE when it is the file. */
-static gboolean
-training_size (TemperDatasetPage *self, TemperDatasetMixSize *size)
-{
-  if (!temper_dataset_mix_has_sources (self->mix_group) && dataset_page_n_dropped (self) == 0)
-    return FALSE;
-  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, self->max_length, size, NULL);
-  return TRUE;
-}
-
-/* The records the run learns from and holds back: the share the automatic
- * settings hold back for that many (none under 200), so that this page,
- * the Settings page's estimate and the run agree. */
-guint
-dataset_page_n_split (TemperDatasetPage *self)
-{
-  TemperDatasetMixSize size;
-
-  g_return_val_if_fail (self->checked != NULL, 0);
-  return training_size (self, &size) ? size.n_records : (guint) temper_dataset_get_n_records (self->checked->dataset);
-}
-
-static void
-training_split (TemperDatasetPage *self, guint *n_train, guint *n_validation)
-{
-  guint n = dataset_page_n_split (self);
-
-  if (self->check != NULL)
-    {
-      /* A file of its own: every record is learned from. */
-      *n_train = n;
-      *n_validation = (guint) temper_dataset_get_n_records (self->check->dataset);
-      return;
-    }
-  *n_validation = temper_dataset_split_count (n, dataset_page_fraction_for (self->split_fraction, n));
-  *n_train = n - *n_validation;
-}
-
-/* The "Length in tokens" line for @lengths, the statistics of the very
- * records the histogram draws: shortest, longest, mean, and how many the
- * run's @max_length cuts short. */
-static char *
-describe_lengths (const TemperDatasetLengthStats *lengths, int max_length)
-{
-  if (lengths->n == 0)
-    return g_strdup (_("No examples left to count"));
-  if (lengths->n_cut > 0)
-    /* Translators: token statistics; the last two are a count of examples and the training length */
-    return g_strdup_printf (_("%d to %d, %.0f on average; %llu cut short at %d"), lengths->min, lengths->max,
-                            lengths->mean, (unsigned long long) lengths->n_cut, max_length);
-  /* Translators: token statistics: shortest, longest, mean */
-  return g_strdup_printf (_("%d to %d, %.0f on average"), lengths->min, lengths->max, lengths->mean);
-}
-
-/* The histogram and the "Length in tokens" line describe the records the
- * run trains on: the mix, or the records left after drops, or the file's
- * kept records; the line's subtitle says which when it is not the file as
- * it is. */
-static void
-show_lengths (TemperDatasetPage *self)
-{
-  TemperDatasetMixSize size = { 0 };
-  g_autoptr(GArray) lengths = NULL;
-  g_autofree char *text = NULL;
-  gboolean mixed = temper_dataset_mix_has_sources (self->mix_group);
-  gboolean dropped = dataset_page_n_dropped (self) > 0;
-
-  adw_action_row_set_subtitle (self->tokens_row,
-                               mixed ? _("Of what the run trains on: your examples with the mixed-in data")
-                               : dropped ? _("Of the examples left after what you dropped") : "");
-  temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, self->max_length, &size,
-                              &lengths);
-  /* Without the model's template (or a mixed-in file read without it)
-   * nothing was counted. */
-  if (!temper_dataset_get_report (self->checked->dataset)->has_token_stats ||
-      (!size.has_tokens && size.n_records > 0))
-    {
-      gtk_label_set_text (self->tokens_value, _("Choose a model first to count them"));
-      return;
-    }
-  text = describe_lengths (&size.tokens, self->max_length);
-  gtk_label_set_text (self->tokens_value, text);
-  temper_length_histogram_set_lengths (self->histogram, (const guint *) (gpointer) lengths->data, lengths->len,
-                                       (guint) self->max_length);
-}
-
-/* The records line, the split line and the histogram. */
-static void
-show_counts (TemperDatasetPage *self)
-{
-  const TemperDatasetReport *report = temper_dataset_get_report (self->checked->dataset);
-  g_autofree char *records = NULL;
-  g_autofree char *split = NULL;
-  const char *subtitle;
-  DatasetPageHeldBack held_back;
-  guint n_train, n_validation;
-
-  /* Translators: "96 of 100" usable examples */
-  records = g_strdup_printf (_("%llu of %llu"),
-                             (unsigned long long) report->n_valid, (unsigned long long) report->n_records);
-  if (temper_dataset_mix_has_sources (self->mix_group))
-    {
-      TemperDatasetMixSize size;
-      /* Translators: the usable examples of the file ("96 of 100"), then how many the run trains on
-       * once other datasets are mixed in */
-      g_autofree char *with_mix = NULL;
-
-      temper_dataset_mix_measure (self->mix_group, self->checked->dataset, self->drop, self->max_length, &size,
-                                  NULL);
-      with_mix = g_strdup_printf (_("%s; %u with the mixed-in data"), records, size.n_records);
-      g_free (records);
-      records = g_steal_pointer (&with_mix);
-    }
-  gtk_label_set_text (self->records_value, records);
-
-  training_split (self, &n_train, &n_validation);
-  held_back = dataset_page_held_back (self->split_fraction, n_train + n_validation);
-  /* The run checks on the file instead of splitting this one
-   * (temper-train.c): nothing is held back, whatever the share. */
-  if (self->check != NULL)
-    subtitle = _("Your check file is used to check progress, so no examples are held back "
-                 "from this file: the run learns from all of them.");
-  else if (n_validation > 0)
-    subtitle = _("Validation examples are held back to check the model learns the task rather "
-                 "than the exact words.");
-  else if (held_back == DATASET_PAGE_NONE_BY_SHARE)
-    subtitle = _("The validation share set in Settings holds back no example: every one is learned from, "
-                 "and the run cannot tell whether the model learns the task or only the exact words.");
-  else
-    subtitle = _("A small dataset needs every example to learn from, so none is held back; ask the "
-                 "tuned model new questions on the Compare page to see what it learned.");
-  adw_action_row_set_subtitle (self->split_row, subtitle);
-  if (self->check != NULL && n_validation > TEMPER_TRAIN_MAX_VALIDATION_RECORDS)
-    /* The run checks on an evenly spaced sample of a long check file
-     * (temper-train.c), not on all of it. */
-    /* Translators: how many examples are learned from; then how many of a separate file's records progress is
-     * checked on, e.g. "checked on 200 of the 1500 records in your check file" */
-    split = g_strdup_printf (_("All %u to learn from; checked on %u of the %u records in your check file"),
-                             n_train, TEMPER_TRAIN_MAX_VALIDATION_RECORDS, n_validation);
-  else if (self->check != NULL)
-    /* Translators: how many examples are learned from, and how many a separate file holds to check with */
-    split = g_strdup_printf (_("All %u to learn from; %u in your check file"), n_train, n_validation);
-  else if (n_validation > 0)
-    /* Translators: how the examples are divided, e.g. "86 to learn from, 10 to check with" */
-    split = g_strdup_printf (_("%u to learn from, %u to check with"), n_train, n_validation);
-  else if (held_back == DATASET_PAGE_NONE_BY_SHARE)
-    /* Translators: %u is a number of examples; the validation share set holds back none */
-    split = g_strdup_printf (_("All %u to learn from; none held back"), n_train);
-  else
-    /* Translators: %u is a number of examples */
-    split = g_strdup_printf (_("All %u to learn from; none held back under 200"), n_train);
-  gtk_label_set_text (self->split_value, split);
-  /* The row about records held back says why none is, as this one does. */
-  dataset_page_show_check_row (self);
-  show_lengths (self);
-}
-
 void
 temper_dataset_page_set_max_length (TemperDatasetPage *self, int max_length)
 {
@@ -569,7 +412,7 @@ temper_dataset_page_set_max_length (TemperDatasetPage *self, int max_length)
   self->max_length = max_length;
   if (self->checked != NULL)
     {
-      show_lengths (self);
+      dataset_page_show_lengths (self);
       update_problems (self);
     }
 }
@@ -579,7 +422,7 @@ dataset_page_training_changed (TemperDatasetPage *self)
 {
   if (self->checked == NULL)
     return;
-  show_counts (self);
+  dataset_page_show_counts (self);
   dataset_page_update_leakage (self);
   /* The window reads the size and facts again on this notification. */
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
@@ -613,7 +456,7 @@ show_checked (TemperDatasetPage *self,
     gtk_label_set_text (self->format_value, temper_dataset_page_format_label (report->format));
   fill_columns (self, report->columns, report->question_column, report->answer_column);
 
-  show_counts (self);
+  dataset_page_show_counts (self);
 
   gtk_widget_set_visible (GTK_WIDGET (self->summary_group), TRUE);
   gtk_widget_set_visible (GTK_WIDGET (self->check_group), TRUE);
@@ -856,8 +699,8 @@ temper_dataset_page_get_size (TemperDatasetPage *self,
   if (self->checked == NULL)
     return FALSE;
   report = temper_dataset_get_report (self->checked->dataset);
-  training_split (self, n_train, &n_validation);
-  if (training_size (self, &size))
+  dataset_page_training_split (self, n_train, &n_validation);
+  if (dataset_page_training_size (self, &size))
     *mean_tokens = size.has_tokens ? size.tokens.mean : 0.0;
   else
     *mean_tokens = report->has_token_stats ? report->token_mean : 0.0;
@@ -878,7 +721,7 @@ temper_dataset_page_get_facts (TemperDatasetPage *self,
   report = temper_dataset_get_report (self->checked->dataset);
   if (!report->has_token_stats)
     return FALSE;
-  if (training_size (self, &size))
+  if (dataset_page_training_size (self, &size))
     {
       /* The settings are chosen for the records the run trains on. */
       if (!size.has_tokens)
